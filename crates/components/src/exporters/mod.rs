@@ -1,0 +1,3 @@
+pub mod debug;
+pub mod otlp;
+pub mod otlphttp;

@@ -1,0 +1,16 @@
+//! Placeholder: being written.
+use std::sync::Arc;
+use config::{ConfigError, Value};
+use pdata::Signal;
+use runtime::factory::*;
+
+pub struct Factory;
+
+const SIGNALS: &[(Signal, Stability)] = &[(Signal::Traces, Stability::Development), (Signal::Metrics, Stability::Development), (Signal::Logs, Stability::Development)];
+
+impl ProcessorFactory for Factory {
+    fn type_name(&self) -> &'static str { "memory_limiter" }
+    fn signals(&self) -> &[(Signal, Stability)] { SIGNALS }
+    fn parse_config(&self, _value: &Value, _path: &str) -> Result<AnyConfig, ConfigError> { Ok(Box::new(())) }
+    fn create(&self, _s: Settings, _c: &AnyConfig, _sig: Signal, _n: runtime::SharedConsumer) -> Result<Arc<dyn runtime::Processor>, String> { Err("not implemented yet".into()) }
+}

@@ -1,0 +1,9 @@
+//! The `ferrotel` binary: wires the CLI to the config loader, the graph builder and the
+//! service lifecycle. The work lives in the library crates.
+
+mod cli;
+mod run;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

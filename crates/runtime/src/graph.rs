@@ -1,0 +1,511 @@
+//! From a [`CollectorConfig`] to built (not yet started) components.
+//!
+//! [`parse`] resolves every component type in the registry and decodes and validates every
+//! component config, defined-but-unused ones included, as the Go collector does; then it runs
+//! the structural checks, connector pairing and cycle detection. [`build`] creates the
+//! instances and wires them: receivers (one per id) -> per-pipeline processors -> fan-out ->
+//! exporters (one per id and signal) and connectors (one per id and signal pair).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use config::{CollectorConfig, ComponentId, ConfigError, PipelineId, PipelineSignal};
+use pdata::Signal;
+
+use crate::component::{Component, Connector, Exporter, Extension, Kind, Processor, Receiver, SharedConsumer};
+use crate::factory::{
+    AnyConfig, ConnectorFactory, ExporterFactory, ExtensionFactory, ProcessorFactory,
+    ReceiverFactory, ReceiverOutputs, Settings,
+};
+use crate::fanout::fanout;
+use crate::registry::{Lookup, Registry};
+use crate::telemetry::Telemetry;
+
+pub fn signal_of(s: PipelineSignal) -> Signal {
+    match s {
+        PipelineSignal::Traces => Signal::Traces,
+        PipelineSignal::Metrics => Signal::Metrics,
+        PipelineSignal::Logs => Signal::Logs,
+    }
+}
+
+pub fn pipeline_name(id: &PipelineId) -> String {
+    let s = signal_of(id.signal).as_str();
+    match &id.name {
+        Some(n) => format!("{s}/{n}"),
+        None => s.to_string(),
+    }
+}
+
+/// A component type with its parsed config.
+pub struct Parsed<F: ?Sized> {
+    pub factory: Arc<F>,
+    pub config: AnyConfig,
+}
+
+/// A validated configuration, ready to build.
+pub struct ParsedConfig {
+    pub raw: CollectorConfig,
+    pub receivers: HashMap<ComponentId, Parsed<dyn ReceiverFactory>>,
+    pub processors: HashMap<ComponentId, Parsed<dyn ProcessorFactory>>,
+    pub exporters: HashMap<ComponentId, Parsed<dyn ExporterFactory>>,
+    pub connectors: HashMap<ComponentId, Parsed<dyn ConnectorFactory>>,
+    pub extensions: HashMap<ComponentId, Parsed<dyn ExtensionFactory>>,
+    /// Deprecation notices to log once the logger is set up.
+    pub warnings: Vec<String>,
+}
+
+/// Every problem found, in the order found (so `validate` can name all missing types at once).
+#[derive(Debug, Clone)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl std::fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Component types the config uses that this build lacks (for the `validate` report).
+pub fn missing_types(registry: &Registry, cfg: &CollectorConfig) -> Vec<(Kind, String)> {
+    let mut out = Vec::new();
+    let mut check = |kind: Kind, ids: &mut dyn Iterator<Item = &ComponentId>, found: &dyn Fn(&str) -> bool| {
+        for id in ids {
+            if !found(&id.type_) && !out.contains(&(kind, id.type_.clone())) {
+                out.push((kind, id.type_.clone()));
+            }
+        }
+    };
+    let found = |l: bool| l;
+    check(Kind::Receiver, &mut cfg.receivers.keys(), &|t| {
+        found(matches!(registry.lookup_receiver(t), Lookup::Found(_) | Lookup::Deprecated(..)))
+    });
+    check(Kind::Processor, &mut cfg.processors.keys(), &|t| {
+        found(matches!(registry.lookup_processor(t), Lookup::Found(_) | Lookup::Deprecated(..)))
+    });
+    check(Kind::Exporter, &mut cfg.exporters.keys(), &|t| {
+        found(matches!(registry.lookup_exporter(t), Lookup::Found(_) | Lookup::Deprecated(..)))
+    });
+    check(Kind::Connector, &mut cfg.connectors.keys(), &|t| {
+        found(matches!(registry.lookup_connector(t), Lookup::Found(_) | Lookup::Deprecated(..)))
+    });
+    check(Kind::Extension, &mut cfg.extensions.keys(), &|t| {
+        found(matches!(registry.lookup_extension(t), Lookup::Found(_) | Lookup::Deprecated(..)))
+    });
+    out
+}
+
+fn type_error(kind: Kind, id: &ComponentId, not_built: bool, valid: Vec<&'static str>) -> ConfigError {
+    let path = format!("{}::{}", kind.section(), id);
+    if not_built {
+        ConfigError::new(
+            path,
+            format!(
+                "the \"{}\" {} is not built into ferrotel yet (it exists in the OpenTelemetry Collector); this build has: [{}]",
+                id.type_,
+                kind,
+                valid.join(" ")
+            ),
+        )
+    } else {
+        ConfigError::new(
+            path,
+            format!("unknown type: \"{}\" for id: \"{}\" (valid values: [{}])", id.type_, id, valid.join(" ")),
+        )
+    }
+}
+
+macro_rules! parse_section {
+    ($registry:expr, $cfg:expr, $errors:expr, $warnings:expr, $field:ident, $lookup:ident, $kind:expr) => {{
+        let mut out = HashMap::new();
+        for (id, value) in &$cfg.$field {
+            let factory = match $registry.$lookup(&id.type_) {
+                Lookup::Found(f) => f.clone(),
+                Lookup::Deprecated(f, msg) => {
+                    $warnings.push(msg);
+                    f.clone()
+                }
+                Lookup::NotBuilt => {
+                    $errors.push(type_error($kind, id, true, $registry.names($kind)));
+                    continue;
+                }
+                Lookup::Unknown => {
+                    $errors.push(type_error($kind, id, false, $registry.names($kind)));
+                    continue;
+                }
+            };
+            let path = format!("{}::{}", $kind.section(), id);
+            match factory.parse_config(value, &path) {
+                Ok(config) => {
+                    out.insert(id.clone(), Parsed { factory, config });
+                }
+                Err(e) => $errors.push(e),
+            }
+        }
+        out
+    }};
+}
+
+/// Resolves types, decodes and validates every component config and the pipelines.
+pub fn parse(registry: &Registry, cfg: CollectorConfig) -> Result<ParsedConfig, ConfigErrors> {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let receivers = parse_section!(registry, cfg, errors, warnings, receivers, lookup_receiver, Kind::Receiver);
+    let processors = parse_section!(registry, cfg, errors, warnings, processors, lookup_processor, Kind::Processor);
+    let exporters = parse_section!(registry, cfg, errors, warnings, exporters, lookup_exporter, Kind::Exporter);
+    let connectors = parse_section!(registry, cfg, errors, warnings, connectors, lookup_connector, Kind::Connector);
+    let extensions = parse_section!(registry, cfg, errors, warnings, extensions, lookup_extension, Kind::Extension);
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    cfg.validate().map_err(|e| ConfigErrors(vec![e]))?;
+    let parsed = ParsedConfig { raw: cfg, receivers, processors, exporters, connectors, extensions, warnings };
+    check_graph(&parsed).map_err(|e| ConfigErrors(vec![e]))?;
+    Ok(parsed)
+}
+
+/// Signals checks, connector pairing and cycles.
+fn check_graph(p: &ParsedConfig) -> Result<(), ConfigError> {
+    let pipes = &p.raw.service.pipelines;
+    for id in p.connectors.keys() {
+        for (kind, map_has) in [
+            ("exporter", p.exporters.contains_key(id)),
+            ("receiver", p.receivers.contains_key(id)),
+        ] {
+            if map_has {
+                return Err(ConfigError::new(
+                    format!("connectors::{id}"),
+                    format!(
+                        "ambiguous ID: Found both \"{id}\" {kind} and \"{id}\" connector. Change one of the components' IDs to eliminate ambiguity (e.g. rename \"{id}\" connector to \"{id}/connector\")."
+                    ),
+                ));
+            }
+        }
+    }
+    for (pid, pipe) in pipes {
+        let sig = signal_of(pid.signal);
+        let path = format!("service::pipelines::{}", pipeline_name(pid));
+        for r in &pipe.receivers {
+            if let Some(rf) = p.receivers.get(r) {
+                if !rf.factory.signals().iter().any(|(s, _)| *s == sig) {
+                    return Err(ConfigError::new(
+                        path,
+                        format!("failed to create \"{r}\" receiver for data type \"{sig}\": telemetry type is not supported"),
+                    ));
+                }
+            }
+        }
+        for pr in &pipe.processors {
+            if let Some(f) = p.processors.get(pr) {
+                if !f.factory.signals().iter().any(|(s, _)| *s == sig) {
+                    return Err(ConfigError::new(
+                        path,
+                        format!("failed to create \"{pr}\" processor, in pipeline \"{}\": telemetry type is not supported", pipeline_name(pid)),
+                    ));
+                }
+            }
+        }
+        for e in &pipe.exporters {
+            if let Some(f) = p.exporters.get(e) {
+                if !f.factory.signals().iter().any(|(s, _)| *s == sig) {
+                    return Err(ConfigError::new(
+                        path,
+                        format!("failed to create \"{e}\" exporter for data type \"{sig}\": telemetry type is not supported"),
+                    ));
+                }
+            }
+        }
+    }
+    // Connector pairing: used as exporter in A needs a receiver pipeline B with (A, B) supported.
+    for (cid, c) in &p.connectors {
+        let pairs = c.factory.pairs();
+        let as_exporter: BTreeSet<Signal> = pipes
+            .iter()
+            .filter(|(_, pc)| pc.exporters.contains(cid))
+            .map(|(pid, _)| signal_of(pid.signal))
+            .collect();
+        let as_receiver: BTreeSet<Signal> = pipes
+            .iter()
+            .filter(|(_, pc)| pc.receivers.contains(cid))
+            .map(|(pid, _)| signal_of(pid.signal))
+            .collect();
+        for a in &as_exporter {
+            if !as_receiver.iter().any(|b| pairs.iter().any(|(f, t, _)| f == a && t == b)) {
+                return Err(ConfigError::new(
+                    format!("connectors::{cid}"),
+                    format!("connector \"{cid}\" used as exporter in [{a}] pipeline but not used in any supported receiver pipeline"),
+                ));
+            }
+        }
+        for b in &as_receiver {
+            if !as_exporter.iter().any(|a| pairs.iter().any(|(f, t, _)| f == a && t == b)) {
+                return Err(ConfigError::new(
+                    format!("connectors::{cid}"),
+                    format!("connector \"{cid}\" used as receiver in [{b}] pipeline but not used in any supported exporter pipeline"),
+                ));
+            }
+        }
+    }
+    // Cycles: pipeline -> connector -> pipeline edges.
+    let ids: Vec<&PipelineId> = pipes.keys().collect();
+    let edges = |from: &PipelineId| -> Vec<(ComponentId, &PipelineId)> {
+        let mut out = Vec::new();
+        for e in &pipes[from].exporters {
+            if let Some(c) = p.connectors.get(e) {
+                for to in &ids {
+                    let a = signal_of(from.signal);
+                    let b = signal_of(to.signal);
+                    if pipes[*to].receivers.contains(e) && c.factory.pairs().iter().any(|(f, t, _)| *f == a && *t == b) {
+                        out.push((e.clone(), *to));
+                    }
+                }
+            }
+        }
+        out
+    };
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let mut marks: HashMap<&PipelineId, Mark> = ids.iter().map(|i| (*i, Mark::New)).collect();
+    fn dfs<'a>(
+        at: &'a PipelineId,
+        marks: &mut HashMap<&'a PipelineId, Mark>,
+        stack: &mut Vec<String>,
+        edges: &dyn Fn(&PipelineId) -> Vec<(ComponentId, &'a PipelineId)>,
+    ) -> Result<(), ConfigError> {
+        marks.insert(at, Mark::Active);
+        stack.push(pipeline_name(at));
+        for (conn, to) in edges(at) {
+            match marks[to] {
+                Mark::Active => {
+                    stack.push(format!("connector \"{conn}\""));
+                    stack.push(pipeline_name(to));
+                    return Err(ConfigError::new("", format!("cycle detected: {}", stack.join(" -> "))));
+                }
+                Mark::New => {
+                    stack.push(format!("connector \"{conn}\""));
+                    dfs(to, marks, stack, edges)?;
+                    stack.pop();
+                }
+                Mark::Done => {}
+            }
+        }
+        stack.pop();
+        marks.insert(at, Mark::Done);
+        Ok(())
+    }
+    for id in &ids {
+        if marks[*id] == Mark::New {
+            dfs(id, &mut marks, &mut Vec::new(), &edges)?;
+        }
+    }
+    Ok(())
+}
+
+/// One started-or-stoppable component, with a label for logs and errors.
+pub struct Node {
+    pub kind: Kind,
+    pub id: ComponentId,
+    pub component: Arc<dyn Component>,
+}
+
+/// Built components, in the order they must start (extensions, then downstream before
+/// upstream, receivers last). Shutdown runs the reverse.
+pub struct Built {
+    pub extensions: Vec<(ComponentId, Arc<dyn Extension>)>,
+    pub nodes: Vec<Node>,
+}
+
+struct Builder<'a> {
+    p: &'a ParsedConfig,
+    tel: &'a Telemetry,
+    exporters: HashMap<(ComponentId, Signal), Arc<dyn Exporter>>,
+    connectors: HashMap<(ComponentId, Signal, Signal), Arc<dyn Connector>>,
+    heads: HashMap<PipelineId, SharedConsumer>,
+    nodes: Vec<Node>,
+}
+
+impl Builder<'_> {
+    fn settings(&self, kind: Kind, id: &ComponentId) -> Settings {
+        Settings { id: id.clone(), kind, telemetry: self.tel.clone() }
+    }
+
+    fn exporter(&mut self, id: &ComponentId, sig: Signal) -> Result<Arc<dyn Exporter>, String> {
+        if let Some(e) = self.exporters.get(&(id.clone(), sig)) {
+            return Ok(e.clone());
+        }
+        let parsed = &self.p.exporters[id];
+        let e = parsed
+            .factory
+            .create(self.settings(Kind::Exporter, id), &parsed.config, sig)
+            .map_err(|e| format!("failed to create \"{id}\" exporter for data type \"{sig}\": {e}"))?;
+        self.exporters.insert((id.clone(), sig), e.clone());
+        self.nodes.push(Node { kind: Kind::Exporter, id: id.clone(), component: upcast_exporter(e.clone()) });
+        Ok(e)
+    }
+
+    fn head(&mut self, pid: &PipelineId) -> Result<SharedConsumer, String> {
+        if let Some(h) = self.heads.get(pid) {
+            return Ok(h.clone());
+        }
+        let pipe = self.p.raw.service.pipelines[pid].clone();
+        let sig = signal_of(pid.signal);
+        let mut tail: Vec<SharedConsumer> = Vec::new();
+        for e in &pipe.exporters {
+            if self.p.connectors.contains_key(e) {
+                for to_sig in Signal::ALL {
+                    if let Some(c) = self.connector(e, sig, to_sig)? {
+                        tail.push(upcast_connector_consumer(c));
+                    }
+                }
+            } else {
+                tail.push(upcast_exporter_consumer(self.exporter(e, sig)?));
+            }
+        }
+        let mut next = fanout(tail);
+        for pr in pipe.processors.iter().rev() {
+            let parsed = &self.p.processors[pr];
+            let proc = parsed
+                .factory
+                .create(self.settings(Kind::Processor, pr), &parsed.config, sig, next)
+                .map_err(|e| format!("failed to create \"{pr}\" processor, in pipeline \"{}\": {e}", pipeline_name(pid)))?;
+            self.nodes.push(Node { kind: Kind::Processor, id: pr.clone(), component: upcast_processor(proc.clone()) });
+            next = upcast_processor_consumer(proc);
+        }
+        self.heads.insert(pid.clone(), next.clone());
+        Ok(next)
+    }
+
+    /// The connector instance (id, from, to), if some pipeline of signal `to` receives from it.
+    fn connector(&mut self, id: &ComponentId, from: Signal, to: Signal) -> Result<Option<Arc<dyn Connector>>, String> {
+        if let Some(c) = self.connectors.get(&(id.clone(), from, to)) {
+            return Ok(Some(c.clone()));
+        }
+        let parsed = &self.p.connectors[id];
+        if !parsed.factory.pairs().iter().any(|(f, t, _)| *f == from && *t == to) {
+            return Ok(None);
+        }
+        let targets: Vec<PipelineId> = self
+            .p
+            .raw
+            .service
+            .pipelines
+            .iter()
+            .filter(|(pid, pc)| signal_of(pid.signal) == to && pc.receivers.contains(id))
+            .map(|(pid, _)| pid.clone())
+            .collect();
+        if targets.is_empty() {
+            return Ok(None);
+        }
+        let mut heads = Vec::new();
+        for t in &targets {
+            heads.push(self.head(t)?);
+        }
+        let parsed = &self.p.connectors[id];
+        let c = parsed
+            .factory
+            .create(self.settings(Kind::Connector, id), &parsed.config, from, to, fanout(heads))
+            .map_err(|e| format!("failed to create \"{id}\" connector, from {from} to {to}: {e}"))?;
+        self.connectors.insert((id.clone(), from, to), c.clone());
+        self.nodes.push(Node { kind: Kind::Connector, id: id.clone(), component: upcast_connector(c.clone()) });
+        Ok(Some(c))
+    }
+}
+
+fn upcast_exporter(e: Arc<dyn Exporter>) -> Arc<dyn Component> {
+    e
+}
+fn upcast_exporter_consumer(e: Arc<dyn Exporter>) -> SharedConsumer {
+    e
+}
+fn upcast_processor(p: Arc<dyn Processor>) -> Arc<dyn Component> {
+    p
+}
+fn upcast_processor_consumer(p: Arc<dyn Processor>) -> SharedConsumer {
+    p
+}
+fn upcast_connector(c: Arc<dyn Connector>) -> Arc<dyn Component> {
+    c
+}
+fn upcast_connector_consumer(c: Arc<dyn Connector>) -> SharedConsumer {
+    c
+}
+fn upcast_receiver(r: Arc<dyn Receiver>) -> Arc<dyn Component> {
+    r
+}
+
+/// Creates every component the pipelines use and wires them.
+pub fn build(p: &ParsedConfig, tel: &Telemetry) -> Result<Built, String> {
+    let mut b = Builder {
+        p,
+        tel,
+        exporters: HashMap::new(),
+        connectors: HashMap::new(),
+        heads: HashMap::new(),
+        nodes: Vec::new(),
+    };
+    let mut extensions = Vec::new();
+    for id in &p.raw.service.extensions {
+        let parsed = &p.extensions[id];
+        let ext = parsed
+            .factory
+            .create(b.settings(Kind::Extension, id), &parsed.config)
+            .map_err(|e| format!("failed to create extension \"{id}\": {e}"))?;
+        extensions.push((id.clone(), ext));
+    }
+    // Exporters first, so they start before anything that feeds them.
+    let pipeline_ids: Vec<PipelineId> = p.raw.service.pipelines.keys().cloned().collect();
+    for pid in &pipeline_ids {
+        let pipe = &p.raw.service.pipelines[pid];
+        for e in pipe.exporters.clone() {
+            if p.exporters.contains_key(&e) {
+                b.exporter(&e, signal_of(pid.signal))?;
+            }
+        }
+    }
+    for pid in &pipeline_ids {
+        b.head(pid)?;
+    }
+    // Receivers: one instance per id, feeding every pipeline that lists it.
+    let mut receiver_ids: Vec<ComponentId> = Vec::new();
+    for pipe in p.raw.service.pipelines.values() {
+        for r in &pipe.receivers {
+            if p.receivers.contains_key(r) && !receiver_ids.contains(r) {
+                receiver_ids.push(r.clone());
+            }
+        }
+    }
+    for rid in receiver_ids {
+        let mut outputs = ReceiverOutputs::default();
+        for sig in Signal::ALL {
+            let heads: Vec<SharedConsumer> = p
+                .raw
+                .service
+                .pipelines
+                .iter()
+                .filter(|(pid, pc)| signal_of(pid.signal) == sig && pc.receivers.contains(&rid))
+                .map(|(pid, _)| b.heads[pid].clone())
+                .collect();
+            if !heads.is_empty() {
+                outputs.set(sig, fanout(heads));
+            }
+        }
+        let parsed = &p.receivers[&rid];
+        let r = parsed
+            .factory
+            .create(b.settings(Kind::Receiver, &rid), &parsed.config, outputs)
+            .map_err(|e| format!("failed to create \"{rid}\" receiver: {e}"))?;
+        b.nodes.push(Node { kind: Kind::Receiver, id: rid, component: upcast_receiver(r) });
+    }
+    Ok(Built { extensions, nodes: b.nodes })
+}

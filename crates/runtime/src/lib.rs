@@ -1,0 +1,32 @@
+//! `runtime` turns a parsed configuration into running pipelines.
+//!
+//! It owns the component traits ([`component`]), the factories and their registry
+//! ([`factory`], [`registry`]), the graph builder and lifecycle ([`graph`], [`service`]),
+//! fan-out ([`fanout`]), the exporter helper (queue, retry, timeout: [`exporterhelper`]) and
+//! the collector's own metrics ([`telemetry`]).
+//!
+//! Data moves by `async` calls: a receiver awaits [`component::Consumer::consume`] on the
+//! first processor, which awaits the next, down to the exporters. A component that cannot
+//! take more data makes the caller wait or returns a retryable [`component::ConsumeError`];
+//! nothing buffers without bound.
+
+pub mod component;
+pub mod exporterhelper;
+pub mod factory;
+pub mod fanout;
+pub mod graph;
+pub mod registry;
+pub mod service;
+pub mod telemetry;
+
+pub use component::{
+    Component, ConsumeError, Consumer, ErrorKind, Exporter, Extension, Host, Kind, Processor,
+    Receiver, SharedConsumer, Connector,
+};
+pub use factory::{
+    AnyConfig, ComponentConfig, ConnectorFactory, ExporterFactory, ExtensionFactory,
+    ProcessorFactory, ReceiverFactory, ReceiverOutputs, Settings, Stability,
+};
+pub use pdata::{Batch, Signal};
+pub use registry::Registry;
+pub use telemetry::Telemetry;
