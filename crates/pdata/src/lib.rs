@@ -1,0 +1,77 @@
+//! `pdata` owns the telemetry data model of ferrotel: a [`Batch`] of traces, metrics or logs
+//! that holds either the encoded OTLP request (protobuf bytes) or the decoded messages, and
+//! converts lazily, at most once.
+//!
+//! Most pipelines only batch and forward, so counting items, merging batches and splitting
+//! them work on the protobuf bytes without building structs (see [`scan`]).
+//!
+//! ```
+//! use pdata::{Batch, Signal, Request, proto};
+//! let req = proto::collector::trace::v1::ExportTraceServiceRequest::default();
+//! let batch = Batch::from_request(Request::Traces(req));
+//! assert_eq!(batch.signal(), Signal::Traces);
+//! assert_eq!(batch.item_count(), 0);
+//! ```
+
+mod batch;
+pub mod json;
+pub mod scan;
+#[cfg(any(test, feature = "testdata"))]
+pub mod testdata;
+
+pub use batch::{Batch, Request};
+pub use opentelemetry_proto::tonic as proto;
+
+/// The telemetry signal a batch or pipeline carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Signal {
+    Traces,
+    Metrics,
+    Logs,
+}
+
+impl Signal {
+    pub const ALL: [Signal; 3] = [Signal::Traces, Signal::Metrics, Signal::Logs];
+
+    /// The name used in config (`traces`, `metrics`, `logs`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signal::Traces => "traces",
+            Signal::Metrics => "metrics",
+            Signal::Logs => "logs",
+        }
+    }
+
+    /// The item noun used in self-metric names: `spans`, `metric_points`, `log_records`.
+    pub fn item_noun(self) -> &'static str {
+        match self {
+            Signal::Traces => "spans",
+            Signal::Metrics => "metric_points",
+            Signal::Logs => "log_records",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Signal> {
+        match s {
+            "traces" => Some(Signal::Traces),
+            "metrics" => Some(Signal::Metrics),
+            "logs" => Some(Signal::Logs),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why bytes could not be turned into telemetry.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum PdataError {
+    #[error("failed to decode protobuf: {0}")]
+    Protobuf(String),
+    #[error("failed to decode JSON: {0}")]
+    Json(String),
+}
