@@ -24,8 +24,11 @@ use crate::{ConfigError, Value, value::Mapping};
 
 /// Decodes `value` into `T`, naming `path` (and everything below it) in errors.
 pub fn decode<T: de::DeserializeOwned>(value: &Value, path: &str) -> Result<T, ConfigError> {
-    T::deserialize(ValueDeserializer { value, path: path.to_string() })
-        .map_err(|e| ConfigError::new(e.path.unwrap_or_else(|| path.to_string()), e.message))
+    T::deserialize(ValueDeserializer {
+        value,
+        path: path.to_string(),
+    })
+    .map_err(|e| ConfigError::new(e.path.unwrap_or_else(|| path.to_string()), e.message))
 }
 
 /// Deserialization error with the path of the innermost node that failed.
@@ -43,7 +46,10 @@ impl DeError {
         self
     }
     fn msg(message: impl Into<String>) -> Self {
-        DeError { path: None, message: message.into() }
+        DeError {
+            path: None,
+            message: message.into(),
+        }
     }
 }
 
@@ -75,18 +81,28 @@ impl de::Error for DeError {
         DeError::msg(format!("expected {exp}, got {}", unexpected_text(unexp)))
     }
     fn invalid_value(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
-        DeError::msg(format!("invalid value: expected {exp}, got {}", unexpected_text(unexp)))
+        DeError::msg(format!(
+            "invalid value: expected {exp}, got {}",
+            unexpected_text(unexp)
+        ))
     }
     fn unknown_field(field: &str, _expected: &'static [&'static str]) -> Self {
         DeError::msg(format!("has invalid keys: {field}"))
     }
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
-        DeError::msg(format!("unknown value {variant:?}, expected one of: {}", expected.join(", ")))
+        DeError::msg(format!(
+            "unknown value {variant:?}, expected one of: {}",
+            expected.join(", ")
+        ))
     }
 }
 
 fn child_path(parent: &str, key: &str) -> String {
-    if parent.is_empty() { key.to_string() } else { format!("{parent}::{key}") }
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}::{key}")
+    }
 }
 
 /// The deserializer over one node of the tree.
@@ -114,12 +130,27 @@ impl<'a> ValueDeserializer<'a> {
         Err(DeError::msg(format!("expected {exp}, got {got}")))
     }
 
-    fn visit_mapping<'de, V: Visitor<'de>>(&self, m: &'a Mapping, v: V) -> Result<V::Value, DeError> {
-        v.visit_map(MapAccess { iter: m.iter(), pending: None, path: &self.path })
+    fn visit_mapping<'de, V: Visitor<'de>>(
+        &self,
+        m: &'a Mapping,
+        v: V,
+    ) -> Result<V::Value, DeError> {
+        v.visit_map(MapAccess {
+            iter: m.iter(),
+            pending: None,
+            path: &self.path,
+        })
     }
 
-    fn visit_items<'de, 'b, V: Visitor<'de>>(&self, items: &'b [Value], v: V) -> Result<V::Value, DeError> {
-        v.visit_seq(SeqAccess { iter: items.iter().enumerate(), path: &self.path })
+    fn visit_items<'de, 'b, V: Visitor<'de>>(
+        &self,
+        items: &'b [Value],
+        v: V,
+    ) -> Result<V::Value, DeError> {
+        v.visit_seq(SeqAccess {
+            iter: items.iter().enumerate(),
+            path: &self.path,
+        })
     }
 }
 
@@ -219,11 +250,19 @@ impl<'de, 'a> de::Deserializer<'de> for ValueDeserializer<'a> {
         r.map_err(|e| e.at(&self.path))
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        v: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_unit(v)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        v: V,
+    ) -> Result<V::Value, DeError> {
         let path = self.path.clone();
         v.visit_newtype_struct(self).map_err(|e| e.at(&path))
     }
@@ -233,8 +272,11 @@ impl<'de, 'a> de::Deserializer<'de> for ValueDeserializer<'a> {
             (Value::Seq(items), _) => self.visit_items(items, v),
             (Value::Null, None) => self.visit_items(&[], v),
             (_, Some(s)) => {
-                let parts: Vec<Value> =
-                    if s.is_empty() { Vec::new() } else { s.split(',').map(|p| Value::String(p.to_string())).collect() };
+                let parts: Vec<Value> = if s.is_empty() {
+                    Vec::new()
+                } else {
+                    s.split(',').map(|p| Value::String(p.to_string())).collect()
+                };
                 self.visit_items(&parts, v)
             }
             _ => self.invalid(&Expect("a sequence")),
@@ -246,7 +288,12 @@ impl<'de, 'a> de::Deserializer<'de> for ValueDeserializer<'a> {
         self.deserialize_seq(v)
     }
 
-    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _name: &'static str, _len: usize, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        v: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(v)
     }
 
@@ -267,11 +314,17 @@ impl<'de, 'a> de::Deserializer<'de> for ValueDeserializer<'a> {
         v: V,
     ) -> Result<V::Value, DeError> {
         if let Value::Map(m) = self.typed() {
-            let mut unknown: Vec<&str> =
-                m.keys().map(String::as_str).filter(|k| !fields.contains(k)).collect();
+            let mut unknown: Vec<&str> = m
+                .keys()
+                .map(String::as_str)
+                .filter(|k| !fields.contains(k))
+                .collect();
             if !unknown.is_empty() {
                 unknown.sort_unstable();
-                return Err(DeError::msg(format!("has invalid keys: {}", unknown.join(", "))).at(&self.path));
+                return Err(
+                    DeError::msg(format!("has invalid keys: {}", unknown.join(", ")))
+                        .at(&self.path),
+                );
             }
         }
         self.deserialize_map(v)
@@ -285,12 +338,20 @@ impl<'de, 'a> de::Deserializer<'de> for ValueDeserializer<'a> {
     ) -> Result<V::Value, DeError> {
         let path = self.path.clone();
         let r = if let Some(s) = self.value.as_str() {
-            v.visit_enum(EnumAccess { variant: s, value: None, path: &path })
+            v.visit_enum(EnumAccess {
+                variant: s,
+                value: None,
+                path: &path,
+            })
         } else {
             match self.typed() {
                 Value::Map(m) if m.len() == 1 => {
                     let (k, val) = m.iter().next().expect("len checked");
-                    v.visit_enum(EnumAccess { variant: k, value: Some(val), path: &path })
+                    v.visit_enum(EnumAccess {
+                        variant: k,
+                        value: Some(val),
+                        path: &path,
+                    })
                 }
                 _ => self.invalid(&Expect("a string or a map with one key")),
             }
@@ -314,12 +375,18 @@ struct SeqAccess<'a, 'p> {
 
 impl<'de> de::SeqAccess<'de> for SeqAccess<'_, '_> {
     type Error = DeError;
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
         match self.iter.next() {
             None => Ok(None),
-            Some((i, value)) => {
-                seed.deserialize(ValueDeserializer { value, path: child_path(self.path, &i.to_string()) }).map(Some)
-            }
+            Some((i, value)) => seed
+                .deserialize(ValueDeserializer {
+                    value,
+                    path: child_path(self.path, &i.to_string()),
+                })
+                .map(Some),
         }
     }
     fn size_hint(&self) -> Option<usize> {
@@ -335,7 +402,10 @@ struct MapAccess<'a, 'p> {
 
 impl<'de> de::MapAccess<'de> for MapAccess<'_, '_> {
     type Error = DeError;
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         match self.iter.next() {
             None => Ok(None),
             Some((k, v)) => {
@@ -346,8 +416,14 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_, '_> {
         }
     }
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let (k, value) = self.pending.take().ok_or_else(|| DeError::msg("value requested before key"))?;
-        seed.deserialize(ValueDeserializer { value, path: child_path(self.path, k) })
+        let (k, value) = self
+            .pending
+            .take()
+            .ok_or_else(|| DeError::msg("value requested before key"))?;
+        seed.deserialize(ValueDeserializer {
+            value,
+            path: child_path(self.path, k),
+        })
     }
     fn size_hint(&self) -> Option<usize> {
         Some(self.iter.len())
@@ -363,10 +439,19 @@ struct EnumAccess<'a, 'p> {
 impl<'de, 'a, 'p> de::EnumAccess<'de> for EnumAccess<'a, 'p> {
     type Error = DeError;
     type Variant = VariantAccess<'a>;
-    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, VariantAccess<'a>), DeError> {
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, VariantAccess<'a>), DeError> {
         let key: de::value::StrDeserializer<'_, DeError> = self.variant.into_deserializer();
         let v = seed.deserialize(key).map_err(|e| e.at(self.path))?;
-        Ok((v, VariantAccess { value: self.value, path: child_path(self.path, self.variant) }))
+        Ok((
+            v,
+            VariantAccess {
+                value: self.value,
+                path: child_path(self.path, self.variant),
+            },
+        ))
     }
 }
 
@@ -385,16 +470,32 @@ impl<'de> de::VariantAccess<'de> for VariantAccess<'_> {
     }
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, DeError> {
         let null = Value::Null;
-        seed.deserialize(ValueDeserializer { value: self.value.unwrap_or(&null), path: self.path })
+        seed.deserialize(ValueDeserializer {
+            value: self.value.unwrap_or(&null),
+            path: self.path,
+        })
     }
     fn tuple_variant<V: Visitor<'de>>(self, _len: usize, v: V) -> Result<V::Value, DeError> {
         let null = Value::Null;
-        de::Deserializer::deserialize_seq(ValueDeserializer { value: self.value.unwrap_or(&null), path: self.path }, v)
+        de::Deserializer::deserialize_seq(
+            ValueDeserializer {
+                value: self.value.unwrap_or(&null),
+                path: self.path,
+            },
+            v,
+        )
     }
-    fn struct_variant<V: Visitor<'de>>(self, fields: &'static [&'static str], v: V) -> Result<V::Value, DeError> {
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, DeError> {
         let null = Value::Null;
         de::Deserializer::deserialize_struct(
-            ValueDeserializer { value: self.value.unwrap_or(&null), path: self.path },
+            ValueDeserializer {
+                value: self.value.unwrap_or(&null),
+                path: self.path,
+            },
             "",
             fields,
             v,

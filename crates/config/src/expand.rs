@@ -16,7 +16,8 @@ pub const ENV_NAME_PATTERN: &str = "^[a-zA-Z_][a-zA-Z0-9_]*$";
 /// Maximum number of expansion passes on one value (Go: 1000).
 const MAX_PASSES: usize = 1000;
 
-static ENV_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(ENV_NAME_PATTERN).expect("constant regex"));
+static ENV_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(ENV_NAME_PATTERN).expect("constant regex"));
 static URI: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)^([A-Za-z][A-Za-z0-9+.\-]+):(.*)$").expect("constant regex"));
 
@@ -27,7 +28,12 @@ pub fn split_uri(uri: &str) -> Option<(&str, &str)> {
 }
 
 /// Fetches the text behind `scheme:opaque`. `uri` is only used in messages.
-pub fn retrieve(scheme: &str, opaque: &str, uri: &str, env: EnvLookup<'_>) -> Result<String, String> {
+pub fn retrieve(
+    scheme: &str,
+    opaque: &str,
+    uri: &str,
+    env: EnvLookup<'_>,
+) -> Result<String, String> {
     match scheme {
         "env" => {
             let (name, default) = match opaque.split_once(":-") {
@@ -35,7 +41,9 @@ pub fn retrieve(scheme: &str, opaque: &str, uri: &str, env: EnvLookup<'_>) -> Re
                 None => (opaque, None),
             };
             if !ENV_NAME.is_match(name) {
-                return Err(format!("environment variable {name:?} has invalid name: must match regex {ENV_NAME_PATTERN}"));
+                return Err(format!(
+                    "environment variable {name:?} has invalid name: must match regex {ENV_NAME_PATTERN}"
+                ));
             }
             match env(name) {
                 Some(v) => {
@@ -53,12 +61,15 @@ pub fn retrieve(scheme: &str, opaque: &str, uri: &str, env: EnvLookup<'_>) -> Re
                 },
             }
         }
-        "file" => std::fs::read_to_string(opaque).map_err(|e| format!("unable to read the file {opaque}: {e}")),
+        "file" => std::fs::read_to_string(opaque)
+            .map_err(|e| format!("unable to read the file {opaque}: {e}")),
         "yaml" => Ok(opaque.to_string()),
         "http" | "https" => Err(format!(
             "scheme {scheme:?} is not supported in this build (uri {uri:?}): fetch the file and pass it with --config=file:..."
         )),
-        _ => Err(format!("scheme {scheme:?} is not supported for uri {uri:?}")),
+        _ => Err(format!(
+            "scheme {scheme:?} is not supported for uri {uri:?}"
+        )),
     }
 }
 
@@ -69,10 +80,19 @@ pub fn expand_tree(value: Value, path: &str, env: EnvLookup<'_>) -> Result<Value
 }
 
 fn child(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}::{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}::{key}")
+    }
 }
 
-fn expand_node(value: Value, path: &str, env: EnvLookup<'_>, passes: &mut usize) -> Result<Value, ConfigError> {
+fn expand_node(
+    value: Value,
+    path: &str,
+    env: EnvLookup<'_>,
+    passes: &mut usize,
+) -> Result<Value, ConfigError> {
     Ok(match value {
         Value::String(s) => {
             // Each scalar gets its own budget; nested maps from `${file:...}` share it.
@@ -105,7 +125,11 @@ fn find_reference(text: &str) -> Option<(usize, usize)> {
     loop {
         let close = from + text[from..].find('}')?;
         if let Some(open) = text[from..close].rfind("${").map(|o| o + from) {
-            let dollars = text[..open].bytes().rev().take_while(|b| *b == b'$').count();
+            let dollars = text[..open]
+                .bytes()
+                .rev()
+                .take_while(|b| *b == b'$')
+                .count();
             if dollars % 2 == 0 {
                 return Some((open, close));
             }
@@ -114,7 +138,12 @@ fn find_reference(text: &str) -> Option<(usize, usize)> {
     }
 }
 
-fn expand_scalar(text: String, path: &str, env: EnvLookup<'_>, passes: &mut usize) -> Result<Value, ConfigError> {
+fn expand_scalar(
+    text: String,
+    path: &str,
+    env: EnvLookup<'_>,
+    passes: &mut usize,
+) -> Result<Value, ConfigError> {
     let err = |m: String| ConfigError::new(path, m);
     let mut text = text;
     loop {
@@ -127,10 +156,17 @@ fn expand_scalar(text: String, path: &str, env: EnvLookup<'_>, passes: &mut usiz
         }
         let reference = &text[open..=close];
         let inner = &text[open + 2..close];
-        let uri = if inner.contains(':') { inner.to_string() } else { format!("env:{inner}") };
-        let (scheme, opaque) = split_uri(&uri).ok_or_else(|| err(format!("invalid uri: {uri:?}")))?;
+        let uri = if inner.contains(':') {
+            inner.to_string()
+        } else {
+            format!("env:{inner}")
+        };
+        let (scheme, opaque) =
+            split_uri(&uri).ok_or_else(|| err(format!("invalid uri: {uri:?}")))?;
         if opaque.contains('$') {
-            return Err(err(format!("the uri {uri:?} contains unsupported characters ('$')")));
+            return Err(err(format!(
+                "the uri {uri:?} contains unsupported characters ('$')"
+            )));
         }
         let raw = retrieve(scheme, opaque, &uri, env).map_err(err)?;
         // Text that is not valid YAML is used verbatim as a string (Go NewRetrievedFromYAML).
@@ -141,7 +177,10 @@ fn expand_scalar(text: String, path: &str, env: EnvLookup<'_>, passes: &mut usiz
                 Value::String(_) => text = raw,
                 Value::Map(_) | Value::Seq(_) => return expand_node(typed, path, env, passes),
                 scalar => {
-                    return Ok(Value::Expanded { raw: raw.replace("$$", "$"), typed: Box::new(scalar) });
+                    return Ok(Value::Expanded {
+                        raw: raw.replace("$$", "$"),
+                        typed: Box::new(scalar),
+                    });
                 }
             }
         } else {
@@ -161,7 +200,10 @@ mod tests {
     use super::*;
 
     fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
@@ -177,22 +219,41 @@ mod tests {
     fn env_reference_with_and_without_scheme() {
         assert_eq!(expand("${env:HOST}", &[("HOST", "db")]).unwrap(), s("db"));
         assert_eq!(expand("${HOST}", &[("HOST", "db")]).unwrap(), s("db"));
-        assert_eq!(expand("http://${HOST}:4317/${env:P}", &[("HOST", "db"), ("P", "x")]).unwrap(), s("http://db:4317/x"));
+        assert_eq!(
+            expand(
+                "http://${HOST}:4317/${env:P}",
+                &[("HOST", "db"), ("P", "x")]
+            )
+            .unwrap(),
+            s("http://db:4317/x")
+        );
     }
 
     #[test]
     fn env_default_used_only_when_unset() {
         assert_eq!(expand("${env:X:-fallback}", &[]).unwrap(), s("fallback"));
         assert_eq!(expand("a${env:X:-fallback}", &[("X", "")]).unwrap(), s("a"));
-        assert_eq!(expand("${env:X:-fallback}", &[("X", "set")]).unwrap(), s("set"));
+        assert_eq!(
+            expand("${env:X:-fallback}", &[("X", "set")]).unwrap(),
+            s("set")
+        );
         // The default may itself contain ':' and '-'.
-        assert_eq!(expand("${env:X:-http://a:1}", &[]).unwrap(), s("http://a:1"));
+        assert_eq!(
+            expand("${env:X:-http://a:1}", &[]).unwrap(),
+            s("http://a:1")
+        );
     }
 
     #[test]
     fn unset_env_without_default_is_empty() {
         assert_eq!(expand("a${env:NOPE}b", &[]).unwrap(), s("ab"));
-        assert_eq!(expand("${env:NOPE}", &[]).unwrap(), Value::Expanded { raw: String::new(), typed: Box::new(Value::Null) });
+        assert_eq!(
+            expand("${env:NOPE}", &[]).unwrap(),
+            Value::Expanded {
+                raw: String::new(),
+                typed: Box::new(Value::Null)
+            }
+        );
     }
 
     #[test]
@@ -203,7 +264,12 @@ mod tests {
             e.message,
             "environment variable \"1BAD\" has invalid name: must match regex ^[a-zA-Z_][a-zA-Z0-9_]*$"
         );
-        assert!(expand("${env:A-B}", &[]).unwrap_err().message.contains("\"A-B\" has invalid name"));
+        assert!(
+            expand("${env:A-B}", &[])
+                .unwrap_err()
+                .message
+                .contains("\"A-B\" has invalid name")
+        );
     }
 
     #[test]
@@ -213,20 +279,35 @@ mod tests {
         // An even run of '$' is an escaped '$' followed by a real reference.
         assert_eq!(expand("$$${env:X}", &[("X", "v")]).unwrap(), s("$v"));
         // An escaped reference does not stop later references from expanding.
-        assert_eq!(expand("$${env:X}-${env:X}", &[("X", "v")]).unwrap(), s("${env:X}-v"));
+        assert_eq!(
+            expand("$${env:X}-${env:X}", &[("X", "v")]).unwrap(),
+            s("${env:X}-v")
+        );
     }
 
     #[test]
     fn naked_dollar_name_is_not_expanded() {
-        assert_eq!(expand("$HOME/x", &[("HOME", "/root")]).unwrap(), s("$HOME/x"));
+        assert_eq!(
+            expand("$HOME/x", &[("HOME", "/root")]).unwrap(),
+            s("$HOME/x")
+        );
     }
 
     #[test]
     fn expansion_is_recursive() {
-        assert_eq!(expand("${env:A}", &[("A", "${env:B}"), ("B", "deep")]).unwrap(), s("deep"));
-        assert_eq!(expand("x-${env:A}", &[("A", "${env:B}"), ("B", "deep")]).unwrap(), s("x-deep"));
+        assert_eq!(
+            expand("${env:A}", &[("A", "${env:B}"), ("B", "deep")]).unwrap(),
+            s("deep")
+        );
+        assert_eq!(
+            expand("x-${env:A}", &[("A", "${env:B}"), ("B", "deep")]).unwrap(),
+            s("x-deep")
+        );
         // Innermost first: the variable's name can come from another variable.
-        assert_eq!(expand("${env:${env:WHICH}}", &[("WHICH", "B"), ("B", "chosen")]).unwrap(), s("chosen"));
+        assert_eq!(
+            expand("${env:${env:WHICH}}", &[("WHICH", "B"), ("B", "chosen")]).unwrap(),
+            s("chosen")
+        );
     }
 
     #[test]
@@ -237,9 +318,18 @@ mod tests {
 
     #[test]
     fn whole_reference_is_typed_but_keeps_its_text() {
-        assert_eq!(expand("${env:N}", &[("N", "0123")]).unwrap().as_str(), Some("0123"));
-        assert_eq!(expand("${env:N}", &[("N", "123")]).unwrap().as_i64(), Some(123));
-        assert_eq!(expand("${env:B}", &[("B", "true")]).unwrap().as_bool(), Some(true));
+        assert_eq!(
+            expand("${env:N}", &[("N", "0123")]).unwrap().as_str(),
+            Some("0123")
+        );
+        assert_eq!(
+            expand("${env:N}", &[("N", "123")]).unwrap().as_i64(),
+            Some(123)
+        );
+        assert_eq!(
+            expand("${env:B}", &[("B", "true")]).unwrap().as_bool(),
+            Some(true)
+        );
         // A YAML map from a variable becomes a map.
         let v = expand("${env:M}", &[("M", "{a: 1}")]).unwrap();
         assert_eq!(v.get("a").and_then(Value::as_i64), Some(1));
@@ -253,21 +343,38 @@ mod tests {
 
     #[test]
     fn file_reference_reads_the_file() {
-        let dir = std::env::temp_dir().join(format!("ferrotel-config-expand-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("ferrotel-config-expand-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("token");
         std::fs::write(&f, "s3cret").unwrap();
         let v = expand(&format!("Bearer ${{file:{}}}", f.display()), &[]).unwrap();
         assert_eq!(v, s("Bearer s3cret"));
         let missing = expand("${file:/nonexistent/ferrotel}", &[]).unwrap_err();
-        assert!(missing.message.starts_with("unable to read the file /nonexistent/ferrotel"), "{missing}");
+        assert!(
+            missing
+                .message
+                .starts_with("unable to read the file /nonexistent/ferrotel"),
+            "{missing}"
+        );
     }
 
     #[test]
     fn unsupported_and_invalid_schemes() {
-        assert_eq!(expand("${foo:bar}", &[]).unwrap_err().message, "scheme \"foo\" is not supported for uri \"foo:bar\"");
-        assert!(expand("${https://x/y}", &[]).unwrap_err().message.contains("not supported in this build"));
-        assert_eq!(expand("${x:y}", &[]).unwrap_err().message, "invalid uri: \"x:y\"");
+        assert_eq!(
+            expand("${foo:bar}", &[]).unwrap_err().message,
+            "scheme \"foo\" is not supported for uri \"foo:bar\""
+        );
+        assert!(
+            expand("${https://x/y}", &[])
+                .unwrap_err()
+                .message
+                .contains("not supported in this build")
+        );
+        assert_eq!(
+            expand("${x:y}", &[]).unwrap_err().message,
+            "invalid uri: \"x:y\""
+        );
         assert_eq!(
             expand("${env:$X}", &[]).unwrap_err().message,
             "the uri \"env:$X\" contains unsupported characters ('$')"

@@ -60,19 +60,25 @@ impl fmt::Display for ConfigError {
 
 impl ConfigError {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError { path: path.into(), message: message.into() }
+        ConfigError {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 
 static TYPE_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-zA-Z][0-9a-zA-Z_]{0,62}$").expect("constant regex"));
-static NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[^\pZ\pC\pS]+$").expect("constant regex"));
+static NAME_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[^\pZ\pC\pS]+$").expect("constant regex"));
 const MAX_NAME_LEN: usize = 1024;
 
 /// Go's `validateName` for the part after `/`.
 fn validate_name(name: &str) -> Result<(), String> {
     if name.len() > MAX_NAME_LEN {
-        return Err(format!("name {name:?} is longer than {MAX_NAME_LEN} characters"));
+        return Err(format!(
+            "name {name:?} is longer than {MAX_NAME_LEN} characters"
+        ));
     }
     if !NAME_RE.is_match(name) {
         return Err(format!("invalid character(s) in name {name:?}"));
@@ -95,7 +101,9 @@ fn split_id(text: &str) -> Result<(&str, Option<&str>), String> {
     }
     if let Some(n) = name {
         if n.is_empty() {
-            return Err(format!("in {text:?} id: the part after / should not be empty"));
+            return Err(format!(
+                "in {text:?} id: the part after / should not be empty"
+            ));
         }
         validate_name(n).map_err(|e| format!("in {n:?} id: {e}"))?;
     }
@@ -123,19 +131,30 @@ impl ComponentId {
     pub fn parse(s: &str) -> Result<ComponentId, String> {
         let (type_, name) = split_id(s)?;
         if !TYPE_RE.is_match(type_) {
-            return Err(format!("in {s:?} id: invalid character(s) in type {type_:?}"));
+            return Err(format!(
+                "in {s:?} id: invalid character(s) in type {type_:?}"
+            ));
         }
-        Ok(ComponentId { type_: type_.to_string(), name: name.map(str::to_string) })
+        Ok(ComponentId {
+            type_: type_.to_string(),
+            name: name.map(str::to_string),
+        })
     }
 
     /// An id without a name (`otlp`).
     pub fn new(type_: impl Into<String>) -> ComponentId {
-        ComponentId { type_: type_.into(), name: None }
+        ComponentId {
+            type_: type_.into(),
+            name: None,
+        }
     }
 
     /// An id with a name (`otlp/internal`).
     pub fn with_name(type_: impl Into<String>, name: impl Into<String>) -> ComponentId {
-        ComponentId { type_: type_.into(), name: Some(name.into()) }
+        ComponentId {
+            type_: type_.into(),
+            name: Some(name.into()),
+        }
     }
 }
 
@@ -196,7 +215,10 @@ impl PipelineId {
             }
             other => return Err(format!("in {s:?} id: unknown pipeline signal: {other:?}")),
         };
-        Ok(PipelineId { signal, name: name.map(str::to_string) })
+        Ok(PipelineId {
+            signal,
+            name: name.map(str::to_string),
+        })
     }
 }
 
@@ -217,7 +239,10 @@ pub struct LogsTelemetry {
 
 impl Default for LogsTelemetry {
     fn default() -> Self {
-        LogsTelemetry { level: "info".to_string(), encoding: "console".to_string() }
+        LogsTelemetry {
+            level: "info".to_string(),
+            encoding: "console".to_string(),
+        }
     }
 }
 
@@ -232,7 +257,10 @@ pub struct MetricsTelemetry {
 
 impl Default for MetricsTelemetry {
     fn default() -> Self {
-        MetricsTelemetry { level: "normal".to_string(), address: "localhost:8888".to_string() }
+        MetricsTelemetry {
+            level: "normal".to_string(),
+            address: "localhost:8888".to_string(),
+        }
     }
 }
 
@@ -271,44 +299,69 @@ pub fn load(uris: &[String], sets: &[String]) -> Result<CollectorConfig, ConfigE
 }
 
 /// [`load`] with an injected environment lookup (used by `env:` sources and `${env:...}`).
-pub fn load_with_env(uris: &[String], sets: &[String], env: EnvLookup<'_>) -> Result<CollectorConfig, ConfigError> {
+pub fn load_with_env(
+    uris: &[String],
+    sets: &[String],
+    env: EnvLookup<'_>,
+) -> Result<CollectorConfig, ConfigError> {
     CollectorConfig::from_value(&resolve(uris, sets, env)?)
 }
 
 /// Parses one YAML document as a whole configuration (expanding `${...}` from the process
 /// environment). Meant for tests and fuzzers; never panics.
 pub fn load_from_str(yaml: &str) -> Result<CollectorConfig, ConfigError> {
-    let root = Value::from_yaml_str(yaml).map_err(|e| ConfigError::new("", format!("cannot parse the configuration: {e}")))?;
+    let root = Value::from_yaml_str(yaml)
+        .map_err(|e| ConfigError::new("", format!("cannot parse the configuration: {e}")))?;
     let root = expand::expand_tree(root, "", &process_env)?;
     CollectorConfig::from_value(&root)
 }
 
 /// Turns `--set a.b.c=v` into the `yaml:a::b::c: v` source Go's collector builds.
 pub fn set_to_uri(set: &str) -> Result<String, ConfigError> {
-    let (key, value) = set.split_once('=').ok_or_else(|| ConfigError::new("", "missing equal sign"))?;
-    Ok(format!("yaml:{}: {}", key.replace('.', "::").trim(), value.trim()))
+    let (key, value) = set
+        .split_once('=')
+        .ok_or_else(|| ConfigError::new("", "missing equal sign"))?;
+    Ok(format!(
+        "yaml:{}: {}",
+        key.replace('.', "::").trim(),
+        value.trim()
+    ))
 }
 
 /// The merged and expanded configuration tree (what `print-config` shows): every `--config`
 /// URI in order, then every `--set`, deep-merged; then `${...}` expanded and `$$` unescaped.
 pub fn resolve(uris: &[String], sets: &[String], env: EnvLookup<'_>) -> Result<Value, ConfigError> {
     if uris.is_empty() {
-        return Err(ConfigError::new("", "at least one config flag must be provided"));
+        return Err(ConfigError::new(
+            "",
+            "at least one config flag must be provided",
+        ));
     }
-    let set_uris = sets.iter().map(|s| set_to_uri(s)).collect::<Result<Vec<_>, _>>()?;
+    let set_uris = sets
+        .iter()
+        .map(|s| set_to_uri(s))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut root = Value::Map(Mapping::new());
     for uri in uris.iter().chain(set_uris.iter()) {
         let (scheme, opaque) = expand::split_uri(uri).unwrap_or(("file", uri));
-        let text = expand::retrieve(scheme, opaque, uri, env).map_err(|m| ConfigError::new("", m))?;
-        let source = Value::from_yaml_str(&text)
-            .map_err(|e| ConfigError::new("", format!("cannot parse the configuration from {uri:?}: {e}")))?;
+        let text =
+            expand::retrieve(scheme, opaque, uri, env).map_err(|m| ConfigError::new("", m))?;
+        let source = Value::from_yaml_str(&text).map_err(|e| {
+            ConfigError::new(
+                "",
+                format!("cannot parse the configuration from {uri:?}: {e}"),
+            )
+        })?;
         match source {
             Value::Null => {}
             Value::Map(_) => value::merge(&mut root, source),
             other => {
                 return Err(ConfigError::new(
                     "",
-                    format!("retrieved value from {uri:?} cannot be used as a configuration: expected a map, got {}", other.kind()),
+                    format!(
+                        "retrieved value from {uri:?} cannot be used as a configuration: expected a map, got {}",
+                        other.kind()
+                    ),
                 ));
             }
         }
@@ -316,36 +369,66 @@ pub fn resolve(uris: &[String], sets: &[String], env: EnvLookup<'_>) -> Result<V
     expand::expand_tree(root, "", env)
 }
 
-const TOP_LEVEL_KEYS: [&str; 6] = ["receivers", "processors", "exporters", "connectors", "extensions", "service"];
+const TOP_LEVEL_KEYS: [&str; 6] = [
+    "receivers",
+    "processors",
+    "exporters",
+    "connectors",
+    "extensions",
+    "service",
+];
 
-fn invalid_keys<'a>(path: &str, keys: impl Iterator<Item = &'a String>, known: &[&str]) -> Result<(), ConfigError> {
-    let mut unknown: Vec<&str> = keys.map(String::as_str).filter(|k| !known.contains(k)).collect();
+fn invalid_keys<'a>(
+    path: &str,
+    keys: impl Iterator<Item = &'a String>,
+    known: &[&str],
+) -> Result<(), ConfigError> {
+    let mut unknown: Vec<&str> = keys
+        .map(String::as_str)
+        .filter(|k| !known.contains(k))
+        .collect();
     if unknown.is_empty() {
         return Ok(());
     }
     unknown.sort_unstable();
-    Err(ConfigError::new(path, format!("has invalid keys: {}", unknown.join(", "))))
+    Err(ConfigError::new(
+        path,
+        format!("has invalid keys: {}", unknown.join(", ")),
+    ))
 }
 
 fn component_map(root: &Value, section: &str) -> Result<IndexMap<ComponentId, Value>, ConfigError> {
     let mut out = IndexMap::new();
-    let Some(v) = root.get(section) else { return Ok(out) };
+    let Some(v) = root.get(section) else {
+        return Ok(out);
+    };
     let map = match v.resolved() {
         Value::Null => return Ok(out),
         Value::Map(m) => m,
-        other => return Err(ConfigError::new(section, format!("expected a map, got {}", other.kind()))),
+        other => {
+            return Err(ConfigError::new(
+                section,
+                format!("expected a map, got {}", other.kind()),
+            ));
+        }
     };
     for (key, cfg) in map {
         let id = ComponentId::parse(key).map_err(|m| ConfigError::new(section, m))?;
         if out.insert(id.clone(), cfg.clone()).is_some() {
-            return Err(ConfigError::new(section, format!("duplicate id {:?}", id.to_string())));
+            return Err(ConfigError::new(
+                section,
+                format!("duplicate id {:?}", id.to_string()),
+            ));
         }
     }
     Ok(out)
 }
 
 fn id_list(path: &str, names: &[String]) -> Result<Vec<ComponentId>, ConfigError> {
-    names.iter().map(|n| ComponentId::parse(n).map_err(|m| ConfigError::new(path, m))).collect()
+    names
+        .iter()
+        .map(|n| ComponentId::parse(n).map_err(|m| ConfigError::new(path, m)))
+        .collect()
 }
 
 /// `service:` as written; ignored telemetry keys are accepted as any YAML.
@@ -442,7 +525,10 @@ fn telemetry(raw: RawTelemetry) -> Result<TelemetryConfig, ConfigError> {
     if let Some(level) = raw.logs.level {
         let l = level.to_ascii_lowercase();
         if !LOG_LEVELS.contains(&l.as_str()) {
-            return Err(ConfigError::new("service::telemetry::logs::level", format!("unrecognized level: {level:?}")));
+            return Err(ConfigError::new(
+                "service::telemetry::logs::level",
+                format!("unrecognized level: {level:?}"),
+            ));
         }
         t.logs.level = l;
     }
@@ -452,7 +538,10 @@ fn telemetry(raw: RawTelemetry) -> Result<TelemetryConfig, ConfigError> {
     if let Some(level) = raw.metrics.level {
         let l = level.to_ascii_lowercase();
         if !METRIC_LEVELS.contains(&l.as_str()) {
-            return Err(ConfigError::new("service::telemetry::metrics::level", format!("unknown metrics level {level:?}")));
+            return Err(ConfigError::new(
+                "service::telemetry::metrics::level",
+                format!("unknown metrics level {level:?}"),
+            ));
         }
         t.metrics.level = l;
     }
@@ -463,16 +552,24 @@ fn telemetry(raw: RawTelemetry) -> Result<TelemetryConfig, ConfigError> {
         .find_map(|r| r.pull.and_then(|p| p.exporter.prometheus));
     match (raw.metrics.address, prometheus) {
         (Some(address), reader) => {
-            tracing::warn!("service::telemetry::metrics::address is deprecated, use readers with a prometheus pull exporter");
+            tracing::warn!(
+                "service::telemetry::metrics::address is deprecated, use readers with a prometheus pull exporter"
+            );
             if reader.is_some() {
-                tracing::warn!("service::telemetry::metrics has both address and readers; using address");
+                tracing::warn!(
+                    "service::telemetry::metrics has both address and readers; using address"
+                );
             }
             t.metrics.address = address;
         }
         (None, Some(p)) => {
             let host = p.host.unwrap_or_else(|| "localhost".to_string());
             let port = p.port.unwrap_or(8888);
-            t.metrics.address = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+            t.metrics.address = if host.contains(':') {
+                format!("[{host}]:{port}")
+            } else {
+                format!("{host}:{port}")
+            };
         }
         (None, None) => {}
     }
@@ -486,13 +583,17 @@ impl CollectorConfig {
             Value::Null => return Ok(CollectorConfig::default()),
             Value::Map(m) => invalid_keys("", m.keys(), &TOP_LEVEL_KEYS)?,
             other => {
-                return Err(ConfigError::new("", format!("the configuration must be a map, got {}", other.kind())));
+                return Err(ConfigError::new(
+                    "",
+                    format!("the configuration must be a map, got {}", other.kind()),
+                ));
             }
         }
         let raw: RawService = decode(root.get("service").unwrap_or(&Value::Null), "service")?;
         let mut pipelines = IndexMap::new();
         for (name, p) in raw.pipelines {
-            let id = PipelineId::parse(&name).map_err(|m| ConfigError::new("service::pipelines", m))?;
+            let id =
+                PipelineId::parse(&name).map_err(|m| ConfigError::new("service::pipelines", m))?;
             let path = format!("service::pipelines::{name}");
             let cfg = PipelineConfig {
                 receivers: id_list(&format!("{path}::receivers"), &p.receivers)?,
@@ -500,7 +601,10 @@ impl CollectorConfig {
                 exporters: id_list(&format!("{path}::exporters"), &p.exporters)?,
             };
             if pipelines.insert(id.clone(), cfg).is_some() {
-                return Err(ConfigError::new("service::pipelines", format!("duplicate id {:?}", id.to_string())));
+                return Err(ConfigError::new(
+                    "service::pipelines",
+                    format!("duplicate id {:?}", id.to_string()),
+                ));
             }
         }
         Ok(CollectorConfig {
@@ -530,13 +634,22 @@ impl CollectorConfig {
             return Err(ConfigError::new("", "empty configuration file"));
         }
         if self.receivers.is_empty() {
-            return Err(ConfigError::new("", "no receiver configuration specified in config"));
+            return Err(ConfigError::new(
+                "",
+                "no receiver configuration specified in config",
+            ));
         }
         if self.exporters.is_empty() {
-            return Err(ConfigError::new("", "no exporter configuration specified in config"));
+            return Err(ConfigError::new(
+                "",
+                "no exporter configuration specified in config",
+            ));
         }
         if self.service.pipelines.is_empty() {
-            return Err(ConfigError::new("service::pipelines", "service must have at least one pipeline"));
+            return Err(ConfigError::new(
+                "service::pipelines",
+                "service must have at least one pipeline",
+            ));
         }
         for (id, p) in &self.service.pipelines {
             let path = format!("service::pipelines::{id}");
@@ -548,7 +661,13 @@ impl CollectorConfig {
             }
             for (i, proc_id) in p.processors.iter().enumerate() {
                 if p.processors[..i].contains(proc_id) {
-                    return Err(ConfigError::new(path, format!("references processor {:?} multiple times", proc_id.to_string())));
+                    return Err(ConfigError::new(
+                        path,
+                        format!(
+                            "references processor {:?} multiple times",
+                            proc_id.to_string()
+                        ),
+                    ));
                 }
             }
         }
@@ -556,22 +675,43 @@ impl CollectorConfig {
             if !self.extensions.contains_key(ext) {
                 return Err(ConfigError::new(
                     "service::extensions",
-                    format!("references extension {:?} which is not configured", ext.to_string()),
+                    format!(
+                        "references extension {:?} which is not configured",
+                        ext.to_string()
+                    ),
                 ));
             }
         }
         for (id, p) in &self.service.pipelines {
             let path = format!("service::pipelines::{id}");
             let missing = |kind: &str, c: &ComponentId| {
-                ConfigError::new(path.clone(), format!("references {kind} {:?} which is not configured", c.to_string()))
+                ConfigError::new(
+                    path.clone(),
+                    format!(
+                        "references {kind} {:?} which is not configured",
+                        c.to_string()
+                    ),
+                )
             };
-            if let Some(c) = p.receivers.iter().find(|c| !self.receivers.contains_key(*c) && !self.connectors.contains_key(*c)) {
+            if let Some(c) = p
+                .receivers
+                .iter()
+                .find(|c| !self.receivers.contains_key(*c) && !self.connectors.contains_key(*c))
+            {
                 return Err(missing("receiver", c));
             }
-            if let Some(c) = p.processors.iter().find(|c| !self.processors.contains_key(*c)) {
+            if let Some(c) = p
+                .processors
+                .iter()
+                .find(|c| !self.processors.contains_key(*c))
+            {
                 return Err(missing("processor", c));
             }
-            if let Some(c) = p.exporters.iter().find(|c| !self.exporters.contains_key(*c) && !self.connectors.contains_key(*c)) {
+            if let Some(c) = p
+                .exporters
+                .iter()
+                .find(|c| !self.exporters.contains_key(*c) && !self.connectors.contains_key(*c))
+            {
                 return Err(missing("exporter", c));
             }
         }

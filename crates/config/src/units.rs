@@ -61,7 +61,9 @@ impl Duration {
             } else if int_part.is_empty() {
                 return Err(invalid());
             }
-            let unit_len = s.find(|c: char| c == '.' || c.is_ascii_digit()).unwrap_or(s.len());
+            let unit_len = s
+                .find(|c: char| c == '.' || c.is_ascii_digit())
+                .unwrap_or(s.len());
             if unit_len == 0 {
                 return Err(format!("time: missing unit in duration {text:?}"));
             }
@@ -70,7 +72,11 @@ impl Duration {
             let Some(&(_, per)) = NANOS_PER.iter().find(|(u, n)| *u == unit && *n > 0) else {
                 return Err(format!("time: unknown unit {unit:?} in duration {text:?}"));
             };
-            let whole: u128 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| invalid())? };
+            let whole: u128 = if int_part.is_empty() {
+                0
+            } else {
+                int_part.parse().map_err(|_| invalid())?
+            };
             let mut nanos = whole.checked_mul(u128::from(per)).ok_or_else(invalid)?;
             if !frac_part.is_empty() {
                 // As Go: the fraction is scaled in floating point.
@@ -85,7 +91,9 @@ impl Duration {
             }
         }
         if neg && total > 0 {
-            return Err(format!("time: negative duration {text:?} is not supported here"));
+            return Err(format!(
+                "time: negative duration {text:?} is not supported here"
+            ));
         }
         Ok(Duration(std::time::Duration::from_nanos(total as u64)))
     }
@@ -131,10 +139,12 @@ impl fmt::Display for Duration {
             return f.write_str("0s");
         }
         if u < 1_000_000_000 {
-            let (prec, unit) = match u {
-                ..1_000 => (0, "ns"),
-                ..1_000_000 => (3, "µs"),
-                _ => (6, "ms"),
+            let (prec, unit) = if u < 1_000 {
+                (0, "ns")
+            } else if u < 1_000_000 {
+                (3, "µs")
+            } else {
+                (6, "ms")
             };
             let (fr, int) = frac(u, prec);
             return write!(f, "{int}{fr}{unit}");
@@ -163,7 +173,9 @@ impl<'de> Deserialize<'de> for Duration {
         impl de::Visitor<'_> for V {
             type Value = Duration;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a duration (like 5s, 200ms, 1h30m) or an integer number of nanoseconds")
+                f.write_str(
+                    "a duration (like 5s, 200ms, 1h30m) or an integer number of nanoseconds",
+                )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
                 Duration::parse(v).map_err(E::custom)
@@ -174,7 +186,9 @@ impl<'de> Deserialize<'de> for Duration {
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
                 u64::try_from(v)
                     .map(|n| Duration(std::time::Duration::from_nanos(n)))
-                    .map_err(|_| E::custom(format!("time: negative duration {v} is not supported here")))
+                    .map_err(|_| {
+                        E::custom(format!("time: negative duration {v} is not supported here"))
+                    })
             }
         }
         d.deserialize_any(V)
@@ -201,12 +215,21 @@ impl ByteSize {
     /// Parses `20971520`, `4MiB`, `512KiB`, `1GiB` (powers of 1024) and `10MB`, `1KB`
     /// (powers of 1000). Units are case-insensitive; a fraction is allowed (`1.5MiB`).
     pub fn parse(text: &str) -> Result<ByteSize, String> {
-        let invalid = || format!("invalid byte size {text:?}: expected a number of bytes or a size like 4MiB, 512KiB, 10MB");
+        let invalid = || {
+            format!(
+                "invalid byte size {text:?}: expected a number of bytes or a size like 4MiB, 512KiB, 10MB"
+            )
+        };
         let t = text.trim();
-        let num_len = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+        let num_len = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
         let (num, unit) = t.split_at(num_len);
         let unit = unit.trim().to_ascii_lowercase();
-        let &(_, mult) = BYTE_UNITS.iter().find(|(u, _)| *u == unit).ok_or_else(invalid)?;
+        let &(_, mult) = BYTE_UNITS
+            .iter()
+            .find(|(u, _)| *u == unit)
+            .ok_or_else(invalid)?;
         if num.is_empty() {
             return Err(invalid());
         }
@@ -226,8 +249,13 @@ impl fmt::Display for ByteSize {
     /// The largest exact binary unit (`4MiB`), else the plain number of bytes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0;
-        for (unit, size) in [("TiB", 1u64 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-            if n != 0 && n % size == 0 {
+        for (unit, size) in [
+            ("TiB", 1u64 << 40),
+            ("GiB", 1 << 30),
+            ("MiB", 1 << 20),
+            ("KiB", 1 << 10),
+        ] {
+            if n != 0 && n.is_multiple_of(size) {
                 return write!(f, "{}{unit}", n / size);
             }
         }
@@ -256,7 +284,9 @@ impl<'de> Deserialize<'de> for ByteSize {
                 Ok(ByteSize(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<ByteSize, E> {
-                u64::try_from(v).map(ByteSize).map_err(|_| E::custom(format!("invalid byte size {v}: must not be negative")))
+                u64::try_from(v)
+                    .map(ByteSize)
+                    .map_err(|_| E::custom(format!("invalid byte size {v}: must not be negative")))
             }
         }
         d.deserialize_any(V)
@@ -302,13 +332,31 @@ mod tests {
 
     #[test]
     fn duration_rejects_bad_text_with_go_messages() {
-        assert_eq!(Duration::parse("abc").unwrap_err(), "time: invalid duration \"abc\"");
-        assert_eq!(Duration::parse("").unwrap_err(), "time: invalid duration \"\"");
-        assert_eq!(Duration::parse("5").unwrap_err(), "time: missing unit in duration \"5\"");
-        assert_eq!(Duration::parse("5x").unwrap_err(), "time: unknown unit \"x\" in duration \"5x\"");
-        assert_eq!(Duration::parse(".s").unwrap_err(), "time: invalid duration \".s\"");
+        assert_eq!(
+            Duration::parse("abc").unwrap_err(),
+            "time: invalid duration \"abc\""
+        );
+        assert_eq!(
+            Duration::parse("").unwrap_err(),
+            "time: invalid duration \"\""
+        );
+        assert_eq!(
+            Duration::parse("5").unwrap_err(),
+            "time: missing unit in duration \"5\""
+        );
+        assert_eq!(
+            Duration::parse("5x").unwrap_err(),
+            "time: unknown unit \"x\" in duration \"5x\""
+        );
+        assert_eq!(
+            Duration::parse(".s").unwrap_err(),
+            "time: invalid duration \".s\""
+        );
         assert!(Duration::parse("-5s").unwrap_err().contains("negative"));
-        assert_eq!(Duration::parse("9999999999h").unwrap_err(), "time: invalid duration \"9999999999h\"");
+        assert_eq!(
+            Duration::parse("9999999999h").unwrap_err(),
+            "time: invalid duration \"9999999999h\""
+        );
     }
 
     #[test]
@@ -324,8 +372,16 @@ mod tests {
             ("2h45m0.5s", "2h45m0.5s"),
         ];
         for (input, shown) in cases {
-            assert_eq!(Duration::parse(input).unwrap().to_string(), shown, "{input}");
-            assert_eq!(Duration::parse(shown).unwrap(), Duration::parse(input).unwrap(), "round trip {shown}");
+            assert_eq!(
+                Duration::parse(input).unwrap().to_string(),
+                shown,
+                "{input}"
+            );
+            assert_eq!(
+                Duration::parse(shown).unwrap(),
+                Duration::parse(input).unwrap(),
+                "round trip {shown}"
+            );
         }
     }
 

@@ -24,7 +24,10 @@ pub enum Value {
     /// The result of a scalar that was exactly one `${...}` reference and whose text parsed
     /// as a non-string YAML value: `typed` is what non-string targets see, `raw` is what a
     /// string target receives.
-    Expanded { raw: String, typed: Box<Value> },
+    Expanded {
+        raw: String,
+        typed: Box<Value>,
+    },
 }
 
 impl Value {
@@ -105,7 +108,8 @@ impl Value {
     /// confmap does), YAML merge keys (`<<`) are applied, and non-string scalar keys become
     /// their text.
     pub fn from_yaml_str(text: &str) -> Result<Value, String> {
-        let mut raw: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
+        let mut raw: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
         raw.apply_merge().map_err(|e| e.to_string())?;
         Value::from_yaml(raw)
     }
@@ -121,7 +125,12 @@ impl Value {
                 None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
             Y::String(s) => Value::String(s),
-            Y::Sequence(items) => Value::Seq(items.into_iter().map(Value::from_yaml).collect::<Result<_, _>>()?),
+            Y::Sequence(items) => Value::Seq(
+                items
+                    .into_iter()
+                    .map(Value::from_yaml)
+                    .collect::<Result<_, _>>()?,
+            ),
             Y::Mapping(m) => {
                 let mut out = Mapping::new();
                 for (k, v) in m {
@@ -130,7 +139,12 @@ impl Value {
                         Y::Bool(b) => b.to_string(),
                         Y::Number(n) => n.to_string(),
                         Y::Null => "null".to_string(),
-                        other => return Err(format!("map keys must be scalars, got {}", yaml_kind(&other))),
+                        other => {
+                            return Err(format!(
+                                "map keys must be scalars, got {}",
+                                yaml_kind(&other)
+                            ));
+                        }
                     };
                     insert_split_key(&mut out, &key, Value::from_yaml(v)?);
                 }
@@ -160,8 +174,8 @@ fn insert_split_key(map: &mut Mapping, key: &str, value: Value) {
         Value::Map(m)
     });
     match map.get_mut(first) {
-        Some(existing) if !rest.is_empty() => merge(existing, nested),
-        _ => {
+        Some(existing) => merge(existing, nested),
+        None => {
             map.insert(first.to_string(), nested);
         }
     }
@@ -254,7 +268,9 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
         Ok(Value::Int(v))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(i64::try_from(v).map(Value::Int).unwrap_or(Value::Float(v as f64)))
+        Ok(i64::try_from(v)
+            .map(Value::Int)
+            .unwrap_or(Value::Float(v as f64)))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Value::Float(v))
