@@ -16,6 +16,11 @@ pub const ENV_NAME_PATTERN: &str = "^[a-zA-Z_][a-zA-Z0-9_]*$";
 /// Maximum number of expansion passes on one value (Go: 1000).
 const MAX_PASSES: usize = 1000;
 
+/// Maximum nesting of maps/lists produced by whole-value references (`${file:x.yaml}` whose
+/// content references more files). Go's limit is the pass count alone, but Go's stacks grow;
+/// ours do not, so nesting is bounded well below it with the same message.
+const MAX_NESTING: usize = 64;
+
 static ENV_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(ENV_NAME_PATTERN).expect("constant regex"));
 static URI: LazyLock<Regex> =
@@ -76,7 +81,7 @@ pub fn retrieve(
 /// Expands every string scalar of `value` (keys are left alone), then turns `$$` into `$`.
 pub fn expand_tree(value: Value, path: &str, env: EnvLookup<'_>) -> Result<Value, ConfigError> {
     let mut passes = 0;
-    expand_node(value, path, env, &mut passes)
+    expand_node(value, path, env, &mut passes, 0)
 }
 
 fn child(path: &str, key: &str) -> String {
@@ -92,18 +97,19 @@ fn expand_node(
     path: &str,
     env: EnvLookup<'_>,
     passes: &mut usize,
+    depth: usize,
 ) -> Result<Value, ConfigError> {
     Ok(match value {
         Value::String(s) => {
             // Each scalar gets its own budget; nested maps from `${file:...}` share it.
             let mut own = *passes;
-            expand_scalar(s, path, env, &mut own)?
+            expand_scalar(s, path, env, &mut own, depth)?
         }
         Value::Map(m) => Value::Map(
             m.into_iter()
                 .map(|(k, v)| {
                     let p = child(path, &k);
-                    expand_node(v, &p, env, passes).map(|v| (k, v))
+                    expand_node(v, &p, env, passes, depth).map(|v| (k, v))
                 })
                 .collect::<Result<_, _>>()?,
         ),
@@ -111,7 +117,7 @@ fn expand_node(
             items
                 .into_iter()
                 .enumerate()
-                .map(|(i, v)| expand_node(v, &child(path, &i.to_string()), env, passes))
+                .map(|(i, v)| expand_node(v, &child(path, &i.to_string()), env, passes, depth))
                 .collect::<Result<_, _>>()?,
         ),
         other => other,
@@ -143,6 +149,7 @@ fn expand_scalar(
     path: &str,
     env: EnvLookup<'_>,
     passes: &mut usize,
+    depth: usize,
 ) -> Result<Value, ConfigError> {
     let err = |m: String| ConfigError::new(path, m);
     let mut text = text;
@@ -175,7 +182,12 @@ fn expand_scalar(
         if open == 0 && close + 1 == text.len() {
             match typed {
                 Value::String(_) => text = raw,
-                Value::Map(_) | Value::Seq(_) => return expand_node(typed, path, env, passes),
+                Value::Map(_) | Value::Seq(_) if depth >= MAX_NESTING => {
+                    return Err(err("too many recursive expansions".to_string()));
+                }
+                Value::Map(_) | Value::Seq(_) => {
+                    return expand_node(typed, path, env, passes, depth + 1);
+                }
                 scalar => {
                     return Ok(Value::Expanded {
                         raw: raw.replace("$$", "$"),
@@ -356,6 +368,68 @@ mod tests {
                 .message
                 .starts_with("unable to read the file /nonexistent/ferrotel"),
             "{missing}"
+        );
+    }
+
+    #[test]
+    fn self_including_file_stops_with_too_many_recursive_expansions() {
+        let dir = std::env::temp_dir().join(format!("ferrotel-config-loop-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("self.yaml");
+        std::fs::write(&f, format!("again: ${{file:{}}}", f.display())).unwrap();
+        let reference = format!("${{file:{}}}", f.display());
+        // Runs on the test thread's small (2 MiB) stack: nesting must be bounded.
+        let e = expand(&reference, &[]).unwrap_err();
+        assert_eq!(e.message, "too many recursive expansions");
+        assert!(e.path.starts_with("k::again::again"), "{}", e.path);
+    }
+
+    /// Records the message and `name` field of every event.
+    #[derive(Default, Clone)]
+    struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<(tracing::Level, String)>>>);
+
+    impl tracing::Subscriber for Recorder {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            struct Fields(String);
+            impl tracing::field::Visit for Fields {
+                fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                    self.0.push_str(&format!("{}={:?};", f.name(), v));
+                }
+            }
+            let mut fields = Fields(String::new());
+            event.record(&mut fields);
+            self.0
+                .lock()
+                .unwrap()
+                .push((*event.metadata().level(), fields.0));
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    #[test]
+    fn unset_env_without_default_logs_a_warning() {
+        let rec = Recorder::default();
+        tracing::subscriber::with_default(rec.clone(), || {
+            expand("${env:MISSING_ONE}", &[]).unwrap();
+            expand("${env:MISSING_TWO:-d}", &[]).unwrap();
+        });
+        let events = rec.0.lock().unwrap().clone();
+        assert_eq!(
+            events,
+            vec![(
+                tracing::Level::WARN,
+                "message=Configuration references unset environment variable;name=MISSING_ONE;"
+                    .to_string()
+            )]
         );
     }
 
