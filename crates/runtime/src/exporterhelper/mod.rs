@@ -1,14 +1,46 @@
 //! The exporter helper: what every queued exporter shares. Sender chain, outermost first:
 //! `sending_queue` -> self-metrics -> `retry_on_failure` -> `timeout` -> [`Push::push`].
 //! Keys and defaults are the Go collector's (otelcol.md §3).
+//!
+//! One difference from Go, on purpose: at shutdown Go stops retrying first and gives every
+//! queued batch a single attempt, so data queued while the destination is briefly down is lost
+//! on SIGTERM. Here shutdown stops taking new data, then keeps delivering the queue with the
+//! normal retry policy until it is empty; the service bounds how long by timing out
+//! `shutdown`, and only then are the waits between retries cut short and the rest counted as
+//! dropped (`otelcol_exporter_send_failed_*` and the `Exporting failed. Dropping data.` log).
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use runtime::exporterhelper::{self, Push, QueueSettings, RetrySettings};
+//! # fn demo(set: &runtime::Settings, push: Arc<dyn Push>) {
+//! let exporter = exporterhelper::build(
+//!     set,
+//!     runtime::Signal::Traces,
+//!     &QueueSettings::default(),
+//!     &RetrySettings::default(),
+//!     std::time::Duration::from_secs(5),
+//!     push,
+//! );
+//! # }
+//! ```
 
-use std::sync::Arc;
+mod queue;
+mod retry;
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use pdata::Batch;
 use serde::Deserialize;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
-use crate::component::{ConsumeError, Host};
+use crate::component::{Component, ConsumeError, Consumer, Exporter, Host};
+use crate::telemetry::ExporterMetrics;
+use queue::Queue;
+use retry::{LogContext, Sender};
 
 /// Sends one batch to the destination. Implemented by each exporter.
 #[async_trait]
@@ -76,6 +108,17 @@ impl QueueSettings {
         if self.queue_size == 0 {
             return Err("sending_queue: `queue_size` must be positive".into());
         }
+        if self.storage.is_some() {
+            return Err("sending_queue: persistent queue (storage) is not supported yet".into());
+        }
+        if let Some(b) = &self.batch {
+            if b.max_size != 0 && b.max_size < b.min_size {
+                return Err(
+                    "sending_queue::batch: `max_size` must be greater or equal to `min_size`"
+                        .into(),
+                );
+            }
+        }
         Ok(())
     }
 }
@@ -114,6 +157,30 @@ pub struct RetrySettings {
     pub max_elapsed_time: config::Duration,
 }
 
+impl RetrySettings {
+    /// The Go collector's checks (configretry `BackOffConfig.Validate`).
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.enabled {
+            return Ok(());
+        }
+        if !(0.0..=1.0).contains(&self.randomization_factor) {
+            return Err("retry_on_failure: 'randomization_factor' must be within [0, 1]".into());
+        }
+        if self.multiplier < 0.0 || !self.multiplier.is_finite() {
+            return Err("retry_on_failure: 'multiplier' must be non-negative".into());
+        }
+        if self.max_elapsed_time.0 != std::time::Duration::ZERO
+            && self.max_elapsed_time.0 < self.initial_interval.0
+        {
+            return Err(
+                "retry_on_failure: 'max_elapsed_time' must not be less than 'initial_interval'"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 impl Default for RetrySettings {
     fn default() -> Self {
         use std::time::Duration as D;
@@ -128,7 +195,8 @@ impl Default for RetrySettings {
     }
 }
 
-/// Builds the sender chain around `push` as an [`crate::Exporter`].
+/// Builds the sender chain around `push` as an [`crate::Exporter`]. Queue workers start in
+/// `start`; `shutdown` drains the queue (see the module docs).
 pub fn build(
     set: &crate::Settings,
     signal: pdata::Signal,
@@ -137,6 +205,96 @@ pub fn build(
     timeout: std::time::Duration,
     push: Arc<dyn Push>,
 ) -> Arc<dyn crate::Exporter> {
-    let _ = (set, signal, queue, retry, timeout, push);
-    unimplemented!("exporter helper: being written")
+    let id = set.id.to_string();
+    let metrics = ExporterMetrics::new(&set.telemetry, &id, signal);
+    let num_consumers = queue.num_consumers.max(1);
+    let queue = queue.enabled.then(|| Arc::new(Queue::new(queue)));
+    metrics
+        .queue_capacity
+        .set(queue.as_ref().map_or(0, |q| q.capacity() as i64));
+    let sender = Arc::new(Sender {
+        push,
+        retry: retry.clone(),
+        timeout,
+        metrics,
+        log: LogContext {
+            id: Arc::from(id),
+            signal,
+        },
+        abort: CancellationToken::new(),
+    });
+    Arc::new(HelperExporter {
+        sender,
+        queue,
+        num_consumers,
+        workers: Mutex::new(Vec::new()),
+    })
+}
+
+/// An exporter made of the sender chain.
+struct HelperExporter {
+    sender: Arc<Sender>,
+    queue: Option<Arc<Queue>>,
+    num_consumers: usize,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+#[async_trait]
+impl Consumer for HelperExporter {
+    async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
+        match &self.queue {
+            Some(q) => q.offer(batch, &self.sender).await,
+            None => self.sender.send(&batch).await,
+        }
+    }
+}
+
+#[async_trait]
+impl Component for HelperExporter {
+    async fn start(&self, host: &Host) -> Result<(), String> {
+        self.sender.push.start(host).await?;
+        if let Some(q) = &self.queue {
+            let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+            if workers.is_empty() {
+                for _ in 0..self.num_consumers {
+                    workers.push(tokio::spawn(q.clone().work(self.sender.clone())));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops taking data, delivers everything queued (retrying as usual), then shuts the
+    /// destination down. If the caller stops waiting (its shutdown timeout), the guard below
+    /// cuts the retries short and the workers count what is left as dropped.
+    async fn shutdown(&self) -> Result<(), String> {
+        let abort_if_abandoned = self.sender.abort.clone().drop_guard();
+        if let Some(q) = &self.queue {
+            q.close();
+            let workers =
+                std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
+            if workers.is_empty() {
+                // Never started: nobody will deliver what is queued; count it as dropped.
+                self.sender.abort.cancel();
+                q.clone().work(self.sender.clone()).await;
+            }
+            for w in workers {
+                let _ = w.await;
+            }
+        }
+        abort_if_abandoned.disarm();
+        self.sender.push.shutdown().await
+    }
+}
+
+impl Exporter for HelperExporter {}
+
+impl Drop for HelperExporter {
+    fn drop(&mut self) {
+        self.sender.abort.cancel();
+        if let Some(q) = &self.queue {
+            q.close();
+            q.close_space();
+        }
+    }
 }

@@ -1,0 +1,220 @@
+//! `sending_queue`: a bounded in-memory queue in front of the retry sender, drained by
+//! `num_consumers` workers.
+//!
+//! Space is a semaphore counted in the sizer's unit (requests, items or bytes); a batch takes
+//! its size in permits when enqueued and gives them back when a worker takes it. The batches
+//! themselves travel on an unbounded channel, which the semaphore bounds.
+//!
+//! Shutdown closes the queue for new data and lets the workers deliver everything queued,
+//! retrying as usual; see [`super::HelperExporter`].
+
+use std::sync::{Arc, RwLock};
+
+use pdata::Batch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::retry::Sender;
+use super::{QueueBatchSettings, QueueSettings, Sizer};
+use crate::component::ConsumeError;
+
+type Reply = oneshot::Sender<Result<(), ConsumeError>>;
+
+pub(crate) struct Entry {
+    batch: Batch,
+    size: u64,
+    /// Given back when a worker takes the entry.
+    permit: Option<OwnedSemaphorePermit>,
+    /// Set with `wait_for_result`: the caller awaits the export outcome.
+    reply: Option<Reply>,
+}
+
+pub(crate) struct Queue {
+    sizer: Sizer,
+    capacity: u64,
+    block_on_overflow: bool,
+    wait_for_result: bool,
+    space: Arc<Semaphore>,
+    /// `None` once shutdown began: no new data is taken.
+    tx: RwLock<Option<mpsc::UnboundedSender<Entry>>>,
+    rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Entry>>,
+    batch: Option<QueueBatchSettings>,
+}
+
+pub(crate) fn size_of(sizer: Sizer, batch: &Batch) -> u64 {
+    match sizer {
+        Sizer::Requests => 1,
+        Sizer::Items => batch.item_count() as u64,
+        Sizer::Bytes => batch.encoded_len() as u64,
+    }
+}
+
+impl Queue {
+    pub(crate) fn new(cfg: &QueueSettings) -> Queue {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let permits = usize::try_from(cfg.queue_size)
+            .unwrap_or(usize::MAX)
+            .min(Semaphore::MAX_PERMITS);
+        Queue {
+            sizer: cfg.sizer,
+            capacity: permits as u64,
+            block_on_overflow: cfg.block_on_overflow,
+            wait_for_result: cfg.wait_for_result,
+            space: Arc::new(Semaphore::new(permits)),
+            tx: RwLock::new(Some(tx)),
+            rx: tokio::sync::Mutex::new(rx),
+            batch: cfg.batch.clone(),
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    /// Takes `batch` into the queue (waiting for space with `block_on_overflow`), then waits
+    /// for the export outcome with `wait_for_result`.
+    pub(crate) async fn offer(&self, batch: Batch, sender: &Sender) -> Result<(), ConsumeError> {
+        let items = batch.item_count() as u64;
+        let full = || {
+            sender.metrics.enqueue_failed.add(items);
+            Err(ConsumeError::retryable("sending queue is full"))
+        };
+        let size = size_of(self.sizer, &batch);
+        // A batch larger than the whole queue would never fit, not even by waiting.
+        if size > self.capacity {
+            return full();
+        }
+        let Some(tx) = self.tx.read().unwrap_or_else(|p| p.into_inner()).clone() else {
+            sender.metrics.enqueue_failed.add(items);
+            return Err(ConsumeError::retryable(
+                "sending queue is stopped: the exporter is shutting down",
+            ));
+        };
+        let n = size as u32; // size <= capacity <= MAX_PERMITS, and a batch over 4 GiB cannot exist
+        let permit = if self.block_on_overflow {
+            match self.space.clone().acquire_many_owned(n).await {
+                Ok(p) => p,
+                Err(_) => {
+                    sender.metrics.enqueue_failed.add(items);
+                    return Err(ConsumeError::retryable(
+                        "sending queue is stopped: the exporter is shutting down",
+                    ));
+                }
+            }
+        } else {
+            match self.space.clone().try_acquire_many_owned(n) {
+                Ok(p) => p,
+                Err(TryAcquireError::NoPermits) | Err(TryAcquireError::Closed) => return full(),
+            }
+        };
+        let (reply, outcome) = if self.wait_for_result {
+            let (t, r) = oneshot::channel();
+            (Some(t), Some(r))
+        } else {
+            (None, None)
+        };
+        sender.metrics.queue_size.add(size as i64);
+        let entry = Entry {
+            batch,
+            size,
+            permit: Some(permit),
+            reply,
+        };
+        if tx.send(entry).is_err() {
+            sender.metrics.queue_size.add(-(size as i64));
+            sender.metrics.enqueue_failed.add(items);
+            return Err(ConsumeError::retryable(
+                "sending queue is stopped: the exporter is shutting down",
+            ));
+        }
+        drop(tx);
+        match outcome {
+            None => Ok(()),
+            Some(r) => r.await.unwrap_or_else(|_| {
+                Err(ConsumeError::retryable(
+                    "the exporter stopped before the export finished",
+                ))
+            }),
+        }
+    }
+
+    /// Stops taking new data. Workers finish what is queued, then end.
+    pub(crate) fn close(&self) {
+        self.tx.write().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    /// Wakes callers blocked on space, with an error (shutdown ran out of time).
+    pub(crate) fn close_space(&self) {
+        self.space.close();
+    }
+
+    fn taken(&self, entry: &mut Entry, sender: &Sender) {
+        sender.metrics.queue_size.add(-(entry.size as i64));
+        entry.permit.take();
+    }
+
+    /// Next work item: one entry, or with `sending_queue::batch` several merged up to
+    /// `min_size` or until `flush_timeout`. `None` when the queue is closed and empty.
+    async fn next(&self, sender: &Sender) -> Option<Vec<Entry>> {
+        let mut rx = self.rx.lock().await;
+        let mut first = rx.recv().await?;
+        self.taken(&mut first, sender);
+        let Some(batching) = &self.batch else {
+            return Some(vec![first]);
+        };
+        let sizer = batching.sizer.unwrap_or(Sizer::Items);
+        let mut size = size_of(sizer, &first.batch);
+        let mut entries = vec![first];
+        let deadline = Instant::now() + batching.flush_timeout.0;
+        while size < batching.min_size {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(mut e)) => {
+                    self.taken(&mut e, sender);
+                    size += size_of(sizer, &e.batch);
+                    entries.push(e);
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        Some(entries)
+    }
+
+    /// A worker: exports until the queue is closed and empty. Once `abort` fired (shutdown
+    /// out of time), what is left is counted and logged as dropped without trying.
+    pub(crate) async fn work(self: Arc<Self>, sender: Arc<Sender>) {
+        while let Some(entries) = self.next(&sender).await {
+            let (batches, replies): (Vec<Batch>, Vec<Option<Reply>>) =
+                entries.into_iter().map(|e| (e.batch, e.reply)).unzip();
+            let batch = if batches.len() == 1 {
+                batches.into_iter().next().expect("one batch")
+            } else {
+                Batch::concat(batches)
+            };
+            let max = match &self.batch {
+                Some(b) if b.sizer.unwrap_or(Sizer::Items) == Sizer::Items => b.max_size as usize,
+                _ => 0,
+            };
+            let mut result = Ok(());
+            for part in batch.split(max) {
+                let r = if sender.abort.is_cancelled() {
+                    let e = ConsumeError::retryable(
+                        "interrupted due to shutdown: the shutdown timed out",
+                    );
+                    sender.metrics.send_failed.add(part.item_count() as u64);
+                    Err(e)
+                } else {
+                    sender.send(&part).await
+                };
+                if let Err(e) = r {
+                    sender.log_dropped(&e, part.item_count());
+                    if result.is_ok() {
+                        result = Err(e);
+                    }
+                }
+            }
+            for reply in replies.into_iter().flatten() {
+                let _ = reply.send(result.clone());
+            }
+        }
+    }
+}

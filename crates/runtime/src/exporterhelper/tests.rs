@@ -1,0 +1,520 @@
+//! The sender chain against a scripted [`Push`] (a test double: the chain is what is tested).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use config::ComponentId;
+use pdata::{Batch, Signal};
+use tokio::sync::{Notify, Semaphore};
+use tokio::time::Instant;
+
+use super::*;
+use crate::{Kind, Settings, Telemetry};
+
+#[derive(Default)]
+struct FakePush {
+    /// Outcomes of the next calls; `Ok` once empty unless `always` is set.
+    script: Mutex<VecDeque<Result<(), ConsumeError>>>,
+    always: Option<ConsumeError>,
+    /// When set, every push waits for a permit first.
+    gate: Option<Semaphore>,
+    entered: Notify,
+    calls: AtomicUsize,
+    delivered_items: AtomicUsize,
+    delivered_batches: AtomicUsize,
+    /// How long the first push takes.
+    first_push_takes: Option<Duration>,
+}
+
+#[async_trait]
+impl Push for FakePush {
+    async fn push(&self, batch: &Batch) -> Result<(), ConsumeError> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        self.entered.notify_one();
+        if let Some(g) = &self.gate {
+            g.acquire().await.expect("gate open").forget();
+        }
+        if call == 0 {
+            if let Some(d) = self.first_push_takes {
+                tokio::time::sleep(d).await;
+            }
+        }
+        let outcome = self.script.lock().unwrap().pop_front();
+        let outcome = match (outcome, &self.always) {
+            (Some(o), _) => o,
+            (None, Some(e)) => Err(e.clone()),
+            (None, None) => Ok(()),
+        };
+        if outcome.is_ok() {
+            self.delivered_items
+                .fetch_add(batch.item_count(), Ordering::SeqCst);
+            self.delivered_batches.fetch_add(1, Ordering::SeqCst);
+        }
+        outcome
+    }
+}
+
+fn settings(tel: &Telemetry) -> Settings {
+    Settings {
+        id: ComponentId::new("otlp"),
+        kind: Kind::Exporter,
+        telemetry: tel.clone(),
+    }
+}
+
+fn logs(n: usize, seed: u64) -> Batch {
+    Batch::from_request(pdata::testdata::request(Signal::Logs, 1, n, seed))
+}
+
+fn no_queue() -> QueueSettings {
+    QueueSettings {
+        enabled: false,
+        ..QueueSettings::default()
+    }
+}
+
+fn queue(size: u64, consumers: usize) -> QueueSettings {
+    QueueSettings {
+        queue_size: size,
+        num_consumers: consumers,
+        ..QueueSettings::default()
+    }
+}
+
+fn retry_without_jitter(max_elapsed_secs: u64) -> RetrySettings {
+    RetrySettings {
+        randomization_factor: 0.0,
+        max_elapsed_time: config::Duration::from_secs(max_elapsed_secs),
+        ..RetrySettings::default()
+    }
+}
+
+fn metric(tel: &Telemetry, name: &str) -> f64 {
+    tel.value(name, &[("exporter", "otlp")]).unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn full_queue_refuses_with_retryable_error_and_counts_enqueue_failed() {
+    let tel = Telemetry::default();
+    let push = Arc::new(FakePush::default());
+    // Not started: nothing takes from the queue.
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &queue(1, 1),
+        &RetrySettings::default(),
+        Duration::ZERO,
+        push,
+    );
+    exp.consume(logs(3, 1)).await.expect("first batch fits");
+    let err = exp.consume(logs(4, 2)).await.unwrap_err();
+    assert!(err.is_retryable());
+    assert_eq!(err.message, "sending queue is full");
+    assert_eq!(
+        metric(&tel, "otelcol_exporter_enqueue_failed_log_records"),
+        4.0
+    );
+    assert_eq!(
+        tel.value("otelcol_exporter_queue_size", &[("data_type", "logs")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        tel.value("otelcol_exporter_queue_capacity", &[("data_type", "logs")]),
+        Some(1.0)
+    );
+}
+
+#[tokio::test]
+async fn items_sizer_refuses_a_batch_that_does_not_fit() {
+    let tel = Telemetry::default();
+    let q = QueueSettings {
+        sizer: Sizer::Items,
+        ..queue(10, 1)
+    };
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &q,
+        &RetrySettings::default(),
+        Duration::ZERO,
+        Arc::new(FakePush::default()),
+    );
+    exp.consume(logs(6, 1)).await.expect("6 of 10 items");
+    assert_eq!(
+        exp.consume(logs(5, 2)).await.unwrap_err().message,
+        "sending queue is full"
+    );
+    exp.consume(logs(4, 3)).await.expect("10 of 10 items");
+}
+
+#[tokio::test(start_paused = true)]
+async fn permanent_error_is_not_retried() {
+    let tel = Telemetry::default();
+    let push = Arc::new(FakePush {
+        always: Some(ConsumeError::permanent("bad request")),
+        ..FakePush::default()
+    });
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &no_queue(),
+        &RetrySettings::default(),
+        Duration::ZERO,
+        push.clone(),
+    );
+    let err = exp.consume(logs(2, 1)).await.unwrap_err();
+    assert_eq!(err.message, "not retryable error: bad request");
+    assert!(err.is_permanent());
+    assert_eq!(push.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        metric(&tel, "otelcol_exporter_send_failed_log_records"),
+        2.0
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn retryable_error_is_retried_with_backoff_until_success() {
+    let tel = Telemetry::default();
+    let push = Arc::new(FakePush {
+        script: Mutex::new(VecDeque::from([
+            Err(ConsumeError::retryable("unavailable")),
+            Err(ConsumeError::retryable("unavailable")),
+        ])),
+        ..FakePush::default()
+    });
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &no_queue(),
+        &retry_without_jitter(300),
+        Duration::ZERO,
+        push.clone(),
+    );
+    let t0 = Instant::now();
+    exp.consume(logs(3, 1))
+        .await
+        .expect("delivered on the third attempt");
+    assert_eq!(push.calls.load(Ordering::SeqCst), 3);
+    // 5s, then 5s * 1.5
+    assert_eq!(t0.elapsed(), Duration::from_millis(12_500));
+    assert_eq!(metric(&tel, "otelcol_exporter_sent_log_records"), 3.0);
+    assert_eq!(
+        metric(&tel, "otelcol_exporter_send_failed_log_records"),
+        0.0
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_from_the_server_is_honoured() {
+    let tel = Telemetry::default();
+    let push = Arc::new(FakePush {
+        script: Mutex::new(VecDeque::from([Err(ConsumeError::throttled(
+            "slow down",
+            Duration::from_secs(42),
+        ))])),
+        ..FakePush::default()
+    });
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &no_queue(),
+        &retry_without_jitter(300),
+        Duration::ZERO,
+        push.clone(),
+    );
+    let t0 = Instant::now();
+    exp.consume(logs(1, 1))
+        .await
+        .expect("delivered after the delay");
+    assert_eq!(t0.elapsed(), Duration::from_secs(42));
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_longer_than_retry_after_wins() {
+    let tel = Telemetry::default();
+    let push = Arc::new(FakePush {
+        script: Mutex::new(VecDeque::from([Err(ConsumeError::throttled(
+            "slow down",
+            Duration::from_secs(1),
+        ))])),
+        ..FakePush::default()
+    });
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &no_queue(),
+        &retry_without_jitter(300),
+        Duration::ZERO,
+        push,
+    );
+    let t0 = Instant::now();
+    exp.consume(logs(1, 1)).await.unwrap();
+    assert_eq!(t0.elapsed(), Duration::from_secs(5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_elapsed_time_gives_up_and_counts_send_failed() {
+    let tel = Telemetry::default();
+    let push = Arc::new(FakePush {
+        always: Some(ConsumeError::retryable("unavailable")),
+        ..FakePush::default()
+    });
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &no_queue(),
+        &retry_without_jitter(10),
+        Duration::ZERO,
+        push.clone(),
+    );
+    let err = exp.consume(logs(7, 1)).await.unwrap_err();
+    assert_eq!(err.message, "no more retries left: unavailable");
+    // t=0 and t=5s; the next wait (7.5s) would end after 10s.
+    assert_eq!(push.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        metric(&tel, "otelcol_exporter_send_failed_log_records"),
+        7.0
+    );
+    assert_eq!(metric(&tel, "otelcol_exporter_sent_log_records"), 0.0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn attempt_that_times_out_is_retried() {
+    let tel = Telemetry::default();
+    let push = Arc::new(FakePush {
+        first_push_takes: Some(Duration::from_secs(60)),
+        ..FakePush::default()
+    });
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &no_queue(),
+        &retry_without_jitter(300),
+        Duration::from_secs(1),
+        push.clone(),
+    );
+    let t0 = Instant::now();
+    exp.consume(logs(1, 1))
+        .await
+        .expect("second attempt succeeds");
+    assert_eq!(push.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(t0.elapsed(), Duration::from_secs(6));
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_delivers_everything_queued_even_while_the_destination_fails() {
+    let tel = Telemetry::default();
+    let failures: VecDeque<_> = (0..6)
+        .map(|_| Err(ConsumeError::retryable("unavailable")))
+        .collect();
+    let push = Arc::new(FakePush {
+        script: Mutex::new(failures),
+        ..FakePush::default()
+    });
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &queue(100, 2),
+        &RetrySettings::default(),
+        Duration::ZERO,
+        push.clone(),
+    );
+    exp.start(&Host::default()).await.unwrap();
+    for i in 0..10 {
+        exp.consume(logs(2, i)).await.unwrap();
+    }
+    exp.shutdown().await.unwrap();
+    assert_eq!(push.delivered_batches.load(Ordering::SeqCst), 10);
+    assert_eq!(push.delivered_items.load(Ordering::SeqCst), 20);
+    assert_eq!(metric(&tel, "otelcol_exporter_sent_log_records"), 20.0);
+    assert_eq!(
+        tel.value("otelcol_exporter_queue_size", &[("data_type", "logs")]),
+        Some(0.0)
+    );
+    assert_eq!(
+        tel.value(
+            "otelcol_exporter_in_flight_requests",
+            &[("data_type", "logs")]
+        ),
+        Some(0.0)
+    );
+    let err = exp.consume(logs(1, 99)).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn abandoned_shutdown_stops_retrying_and_counts_the_rest_as_dropped() {
+    let tel = Telemetry::default();
+    let push = Arc::new(FakePush {
+        always: Some(ConsumeError::retryable("unavailable")),
+        ..FakePush::default()
+    });
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &queue(100, 1),
+        &retry_without_jitter(0),
+        Duration::ZERO,
+        push.clone(),
+    );
+    exp.start(&Host::default()).await.unwrap();
+    for i in 0..3 {
+        exp.consume(logs(2, i)).await.unwrap();
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_secs(60), exp.shutdown())
+            .await
+            .is_err(),
+        "retries forever"
+    );
+    let calls_at_abort = push.calls.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        metric(&tel, "otelcol_exporter_send_failed_log_records"),
+        6.0
+    );
+    assert_eq!(
+        push.calls.load(Ordering::SeqCst),
+        calls_at_abort,
+        "no attempt after the abort"
+    );
+}
+
+#[tokio::test]
+async fn block_on_overflow_makes_the_caller_wait_for_space() {
+    let tel = Telemetry::default();
+    let push = Arc::new(FakePush {
+        gate: Some(Semaphore::new(0)),
+        ..FakePush::default()
+    });
+    let q = QueueSettings {
+        block_on_overflow: true,
+        ..queue(1, 1)
+    };
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &q,
+        &RetrySettings::default(),
+        Duration::ZERO,
+        push.clone(),
+    );
+    exp.start(&Host::default()).await.unwrap();
+    exp.consume(logs(1, 1)).await.unwrap();
+    push.entered.notified().await; // the worker holds batch 1; the queue is empty
+    exp.consume(logs(1, 2)).await.unwrap(); // fills the queue
+    let blocked = tokio::spawn({
+        let exp = exp.clone();
+        async move { exp.consume(logs(1, 3)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!blocked.is_finished(), "third batch must wait for space");
+    push.gate.as_ref().unwrap().add_permits(10);
+    blocked.await.unwrap().expect("enqueued once space freed");
+    exp.shutdown().await.unwrap();
+    assert_eq!(push.delivered_batches.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        metric(&tel, "otelcol_exporter_enqueue_failed_log_records"),
+        0.0
+    );
+}
+
+#[tokio::test]
+async fn wait_for_result_returns_the_export_error_to_the_caller() {
+    let tel = Telemetry::default();
+    let push = Arc::new(FakePush {
+        always: Some(ConsumeError::permanent("invalid data")),
+        ..FakePush::default()
+    });
+    let q = QueueSettings {
+        wait_for_result: true,
+        ..queue(10, 1)
+    };
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &q,
+        &RetrySettings::default(),
+        Duration::ZERO,
+        push,
+    );
+    exp.start(&Host::default()).await.unwrap();
+    let err = exp.consume(logs(1, 1)).await.unwrap_err();
+    assert_eq!(err.message, "not retryable error: invalid data");
+    exp.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn without_wait_for_result_success_returns_once_enqueued() {
+    let tel = Telemetry::default();
+    let push = Arc::new(FakePush {
+        always: Some(ConsumeError::permanent("invalid data")),
+        ..FakePush::default()
+    });
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &queue(10, 1),
+        &RetrySettings::default(),
+        Duration::ZERO,
+        push,
+    );
+    exp.start(&Host::default()).await.unwrap();
+    exp.consume(logs(1, 1))
+        .await
+        .expect("accepted into the queue");
+    exp.shutdown().await.unwrap();
+    assert_eq!(
+        metric(&tel, "otelcol_exporter_send_failed_log_records"),
+        1.0
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn queue_batching_merges_small_batches_up_to_min_size() {
+    let tel = Telemetry::default();
+    let push = Arc::new(FakePush::default());
+    let batch = QueueBatchSettings {
+        min_size: 10,
+        max_size: 10,
+        ..QueueBatchSettings::default()
+    };
+    let q = QueueSettings {
+        batch: Some(batch),
+        ..queue(100, 1)
+    };
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &q,
+        &RetrySettings::default(),
+        Duration::ZERO,
+        push.clone(),
+    );
+    for i in 0..7 {
+        exp.consume(logs(3, i)).await.unwrap(); // 21 items, queued before the worker starts
+    }
+    exp.start(&Host::default()).await.unwrap();
+    exp.shutdown().await.unwrap();
+    assert_eq!(push.delivered_items.load(Ordering::SeqCst), 21);
+    // 12 items (split 10 + 2), 9 items: three pushes instead of seven.
+    assert_eq!(push.delivered_batches.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn storage_is_refused_until_the_persistent_queue_exists() {
+    let q = QueueSettings {
+        storage: Some("file_storage".into()),
+        ..QueueSettings::default()
+    };
+    assert_eq!(
+        q.validate().unwrap_err(),
+        "sending_queue: persistent queue (storage) is not supported yet"
+    );
+}
