@@ -155,7 +155,13 @@ impl Batch {
     /// Joins batches of one signal into one. Encoded batches are concatenated: an OTLP export
     /// request is a single repeated field, so the concatenation of encodings is the encoding of
     /// the merged request.
-    pub fn concat(batches: Vec<Batch>) -> Batch {
+    pub fn concat(mut batches: Vec<Batch>) -> Batch {
+        if batches.len() == 1
+            && let Some(b) = batches.pop()
+        {
+            return b;
+        }
+        debug_assert!(batches.windows(2).all(|w| w[0].signal == w[1].signal));
         let signal = batches.first().map(|b| b.signal).unwrap_or(Signal::Traces);
         let items = batches.iter().map(|b| b.items).sum();
         let total: usize = batches.iter().map(|b| b.encoded_len()).sum();
@@ -166,7 +172,9 @@ impl Batch {
         Batch { signal, items, encoded: Some(Bytes::from(buf)), decoded: Arc::new(OnceLock::new()) }
     }
 
-    /// Splits into batches of at most `max_items` items (0 = no limit).
+    /// Splits into batches of at most `max_items` items (0 = no limit), every one full but
+    /// the last, in order. Works on the encoded form ([`scan::split_encoded`]): resources that
+    /// fit are copied as byte ranges, the others are cut at scope/item (data point) boundaries.
     pub fn split(self, max_items: usize) -> Vec<Batch> {
         if max_items == 0 || self.items <= max_items {
             return vec![self];
@@ -181,5 +189,36 @@ impl Batch {
                 decoded: Arc::new(OnceLock::new()),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata;
+
+    #[test]
+    fn split_then_concat_round_trips() {
+        for signal in Signal::ALL {
+            let req = testdata::request(signal, 3, 17, 11);
+            let bytes = Bytes::from(req.encode_to_vec());
+            let batch = Batch::from_encoded(signal, bytes).unwrap();
+            assert_eq!(batch.item_count(), req.item_count());
+            let parts = batch.clone().split(10);
+            assert_eq!(parts.len(), req.item_count().div_ceil(10));
+            assert!(parts.iter().all(|p| p.is_encoded() && p.item_count() <= 10));
+            let joined = Batch::concat(parts);
+            assert_eq!(joined.item_count(), req.item_count());
+            assert_eq!(joined.request().unwrap().item_count(), req.item_count());
+            // Decoded batches split through their encoding too.
+            let decoded = Batch::from_request(req.clone());
+            let parts = decoded.split(7);
+            assert_eq!(parts.iter().map(Batch::item_count).sum::<usize>(), req.item_count());
+        }
+    }
+
+    #[test]
+    fn from_encoded_rejects_garbage() {
+        assert!(Batch::from_encoded(Signal::Traces, Bytes::from_static(&[0x0a, 0x05, 0x01])).is_err());
     }
 }

@@ -493,7 +493,7 @@ fn walk<const VALIDATE: bool>(m: M, buf: &[u8], ctx: u32) -> Result<u64, PdataEr
             }
             K::PackedFixed64 => {
                 if wt == wire::LEN {
-                    if r.len_delimited()?.len() % 8 != 0 {
+                    if !r.len_delimited()?.len().is_multiple_of(8) {
                         return Err(err("buffer underflow"));
                     }
                 } else {

@@ -88,7 +88,7 @@ fn resource(rng: &mut Rng, i: usize) -> Resource {
         kv("k8s.pod.name", s(&format!("pod-{:08x}", rng.next_u64() as u32))),
         kv("k8s.namespace.name", s("production")),
     ];
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         attributes.push(kv(
             "cloud.availability_zones",
             any_value::Value::ArrayValue(ArrayValue {
@@ -164,7 +164,7 @@ pub fn traces(resources: usize, spans_per_resource: usize, seed: u64) -> ExportT
             let mut trace_id = id(&mut rng, 16);
             let mut parents: Vec<Vec<u8>> = Vec::new();
             for k in 0..n {
-                if k % 8 == 0 {
+                if k.is_multiple_of(8) {
                     trace_id = id(&mut rng, 16);
                     parents.clear();
                 }
@@ -201,7 +201,7 @@ pub fn traces(resources: usize, spans_per_resource: usize, seed: u64) -> ExportT
                 spans.push(Span {
                     trace_id: trace_id.clone(),
                     span_id,
-                    trace_state: if k % 5 == 0 { "rojo=00f067aa0ba902b7".into() } else { String::new() },
+                    trace_state: if k.is_multiple_of(5) { "rojo=00f067aa0ba902b7".into() } else { String::new() },
                     parent_span_id,
                     flags: 0x101,
                     name: rng.pick(&names).to_string(),
@@ -271,7 +271,7 @@ pub fn logs(resources: usize, logs_per_resource: usize, seed: u64) -> ExportLogs
                     flags: if traced { 1 } else { 0 },
                     trace_id: if traced { id(&mut rng, 16) } else { vec![] },
                     span_id: if traced { id(&mut rng, 8) } else { vec![] },
-                    event_name: if k % 10 == 0 { "app.startup".into() } else { String::new() },
+                    event_name: if k.is_multiple_of(10) { "app.startup".into() } else { String::new() },
                 });
             }
             scope_logs.push(ScopeLogs {
@@ -438,7 +438,7 @@ pub fn metrics(resources: usize, metrics_per_resource: usize, seed: u64) -> Expo
                     name: name.into(),
                     description: format!("{name} measured by the app"),
                     unit: unit.into(),
-                    metadata: if k % 4 == 0 { vec![kv("origin", s("sdk"))] } else { vec![] },
+                    metadata: if k.is_multiple_of(4) { vec![kv("origin", s("sdk"))] } else { vec![] },
                     data: Some(data),
                 });
             }
