@@ -31,7 +31,9 @@ impl Request {
     pub fn decode(signal: Signal, bytes: &[u8]) -> Result<Request, PdataError> {
         let err = |e: prost::DecodeError| PdataError::Protobuf(e.to_string());
         Ok(match signal {
-            Signal::Traces => Request::Traces(ExportTraceServiceRequest::decode(bytes).map_err(err)?),
+            Signal::Traces => {
+                Request::Traces(ExportTraceServiceRequest::decode(bytes).map_err(err)?)
+            }
             Signal::Metrics => {
                 Request::Metrics(ExportMetricsServiceRequest::decode(bytes).map_err(err)?)
             }
@@ -67,7 +69,12 @@ impl Batch {
     /// Wraps an encoded export request after checking its structure and counting its items.
     pub fn from_encoded(signal: Signal, bytes: Bytes) -> Result<Batch, PdataError> {
         let items = scan::validate_and_count(signal, &bytes)?;
-        Ok(Batch { signal, items, encoded: Some(bytes), decoded: Arc::new(OnceLock::new()) })
+        Ok(Batch {
+            signal,
+            items,
+            encoded: Some(bytes),
+            decoded: Arc::new(OnceLock::new()),
+        })
     }
 
     pub fn from_request(request: Request) -> Batch {
@@ -75,7 +82,12 @@ impl Batch {
         let signal = request.signal();
         let items = request.item_count();
         let _ = cell.set(Arc::new(request));
-        Batch { signal, items, encoded: None, decoded: Arc::new(cell) }
+        Batch {
+            signal,
+            items,
+            encoded: None,
+            decoded: Arc::new(cell),
+        }
     }
 
     pub fn signal(&self) -> Signal {
@@ -100,7 +112,12 @@ impl Batch {
     pub fn encoded(&self) -> Bytes {
         match &self.encoded {
             Some(b) => b.clone(),
-            None => Bytes::from(self.decoded.get().expect("decoded when not encoded").encode_to_vec()),
+            None => Bytes::from(
+                self.decoded
+                    .get()
+                    .expect("decoded when not encoded")
+                    .encode_to_vec(),
+            ),
         }
     }
 
@@ -169,7 +186,12 @@ impl Batch {
         for b in &batches {
             buf.extend_from_slice(&b.encoded());
         }
-        Batch { signal, items, encoded: Some(Bytes::from(buf)), decoded: Arc::new(OnceLock::new()) }
+        Batch {
+            signal,
+            items,
+            encoded: Some(Bytes::from(buf)),
+            decoded: Arc::new(OnceLock::new()),
+        }
     }
 
     /// Splits into batches of at most `max_items` items (0 = no limit), every one full but
@@ -213,12 +235,17 @@ mod tests {
             // Decoded batches split through their encoding too.
             let decoded = Batch::from_request(req.clone());
             let parts = decoded.split(7);
-            assert_eq!(parts.iter().map(Batch::item_count).sum::<usize>(), req.item_count());
+            assert_eq!(
+                parts.iter().map(Batch::item_count).sum::<usize>(),
+                req.item_count()
+            );
         }
     }
 
     #[test]
     fn from_encoded_rejects_garbage() {
-        assert!(Batch::from_encoded(Signal::Traces, Bytes::from_static(&[0x0a, 0x05, 0x01])).is_err());
+        assert!(
+            Batch::from_encoded(Signal::Traces, Bytes::from_static(&[0x0a, 0x05, 0x01])).is_err()
+        );
     }
 }

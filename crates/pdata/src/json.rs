@@ -74,14 +74,23 @@ impl<'a> Obj<'a> {
     fn of(v: &'a Value, what: &str) -> R<Obj<'a>> {
         match v {
             Value::Object(m) => Ok(Obj(m)),
-            other => Err(jerr(format!("{what}: expected an object, found {}", kind(other)))),
+            other => Err(jerr(format!(
+                "{what}: expected an object, found {}",
+                kind(other)
+            ))),
         }
     }
 
     fn get(&self, camel: &str, snake: &str) -> Option<&'a Value> {
         self.0
             .get(camel)
-            .or_else(|| if snake != camel { self.0.get(snake) } else { None })
+            .or_else(|| {
+                if snake != camel {
+                    self.0.get(snake)
+                } else {
+                    None
+                }
+            })
             .filter(|v| !v.is_null())
     }
 
@@ -89,7 +98,10 @@ impl<'a> Obj<'a> {
         match self.get(camel, snake) {
             None => Ok(Vec::new()),
             Some(Value::Array(items)) => items.iter().map(f).collect(),
-            Some(other) => Err(jerr(format!("{camel}: expected an array, found {}", kind(other)))),
+            Some(other) => Err(jerr(format!(
+                "{camel}: expected an array, found {}",
+                kind(other)
+            ))),
         }
     }
 
@@ -101,7 +113,10 @@ impl<'a> Obj<'a> {
         match self.get(camel, snake) {
             None => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.clone()),
-            Some(other) => Err(jerr(format!("{camel}: expected a string, found {}", kind(other)))),
+            Some(other) => Err(jerr(format!(
+                "{camel}: expected a string, found {}",
+                kind(other)
+            ))),
         }
     }
 
@@ -144,7 +159,10 @@ impl<'a> Obj<'a> {
             Some(Value::String(s)) => {
                 hex::decode(s).map_err(|e| jerr(format!("{camel}: invalid hex id {s:?}: {e}")))
             }
-            Some(other) => Err(jerr(format!("{camel}: expected a hex string, found {}", kind(other)))),
+            Some(other) => Err(jerr(format!(
+                "{camel}: expected a hex string, found {}",
+                kind(other)
+            ))),
         }
     }
 
@@ -186,7 +204,10 @@ fn as_bool(v: &Value, what: &str) -> R<bool> {
         Value::Bool(b) => Ok(*b),
         Value::String(s) if s == "true" => Ok(true),
         Value::String(s) if s == "false" => Ok(false),
-        other => Err(jerr(format!("{what}: expected a boolean, found {}", kind(other)))),
+        other => Err(jerr(format!(
+            "{what}: expected a boolean, found {}",
+            kind(other)
+        ))),
     }
 }
 
@@ -195,7 +216,11 @@ fn as_u64(v: &Value, what: &str) -> R<u64> {
     match v {
         Value::Number(n) => n
             .as_u64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1.8446744073709552e19).map(|f| f as u64))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1.8446744073709552e19)
+                    .map(|f| f as u64)
+            })
             .ok_or_else(bad),
         Value::String(s) => s.trim().parse::<u64>().map_err(|_| bad()),
         _ => Err(bad()),
@@ -207,7 +232,11 @@ fn as_i64(v: &Value, what: &str) -> R<i64> {
     match v {
         Value::Number(n) => n
             .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18).map(|f| f as i64))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
+                    .map(|f| f as i64)
+            })
             .ok_or_else(bad),
         Value::String(s) => s.trim().parse::<i64>().map_err(|_| bad()),
         _ => Err(bad()),
@@ -231,14 +260,20 @@ fn as_f64(v: &Value, what: &str) -> R<f64> {
 fn u64_list(v: &Value, what: &str) -> R<Vec<u64>> {
     match v {
         Value::Array(items) => items.iter().map(|x| as_u64(x, what)).collect(),
-        other => Err(jerr(format!("{what}: expected an array, found {}", kind(other)))),
+        other => Err(jerr(format!(
+            "{what}: expected an array, found {}",
+            kind(other)
+        ))),
     }
 }
 
 fn f64_list(v: &Value, what: &str) -> R<Vec<f64>> {
     match v {
         Value::Array(items) => items.iter().map(|x| as_f64(x, what)).collect(),
-        other => Err(jerr(format!("{what}: expected an array, found {}", kind(other)))),
+        other => Err(jerr(format!(
+            "{what}: expected an array, found {}",
+            kind(other)
+        ))),
     }
 }
 
@@ -248,10 +283,16 @@ fn string_list(v: &Value, what: &str) -> R<Vec<String>> {
             .iter()
             .map(|x| match x {
                 Value::String(s) => Ok(s.clone()),
-                other => Err(jerr(format!("{what}: expected a string, found {}", kind(other)))),
+                other => Err(jerr(format!(
+                    "{what}: expected a string, found {}",
+                    kind(other)
+                ))),
             })
             .collect(),
-        other => Err(jerr(format!("{what}: expected an array, found {}", kind(other)))),
+        other => Err(jerr(format!(
+            "{what}: expected an array, found {}",
+            kind(other)
+        ))),
     }
 }
 
@@ -271,7 +312,12 @@ fn any_value(v: &Value) -> R<AnyValue> {
     let value = if let Some(x) = o.get("stringValue", "string_value") {
         match x {
             Value::String(s) => Some(V::StringValue(s.clone())),
-            other => return Err(jerr(format!("stringValue: expected a string, found {}", kind(other)))),
+            other => {
+                return Err(jerr(format!(
+                    "stringValue: expected a string, found {}",
+                    kind(other)
+                )));
+            }
         }
     } else if let Some(x) = o.get("boolValue", "bool_value") {
         Some(V::BoolValue(as_bool(x, "boolValue")?))
@@ -281,14 +327,23 @@ fn any_value(v: &Value) -> R<AnyValue> {
         Some(V::DoubleValue(as_f64(x, "doubleValue")?))
     } else if let Some(x) = o.get("arrayValue", "array_value") {
         let a = Obj::of(x, "arrayValue")?;
-        Some(V::ArrayValue(ArrayValue { values: a.arr("values", "values", any_value)? }))
+        Some(V::ArrayValue(ArrayValue {
+            values: a.arr("values", "values", any_value)?,
+        }))
     } else if let Some(x) = o.get("kvlistValue", "kvlist_value") {
         let a = Obj::of(x, "kvlistValue")?;
-        Some(V::KvlistValue(KeyValueList { values: a.arr("values", "values", key_value)? }))
+        Some(V::KvlistValue(KeyValueList {
+            values: a.arr("values", "values", key_value)?,
+        }))
     } else if let Some(x) = o.get("bytesValue", "bytes_value") {
         match x {
             Value::String(s) => Some(V::BytesValue(base64_decode(s)?)),
-            other => return Err(jerr(format!("bytesValue: expected a string, found {}", kind(other)))),
+            other => {
+                return Err(jerr(format!(
+                    "bytesValue: expected a string, found {}",
+                    kind(other)
+                )));
+            }
         }
     } else if let Some(x) = o.get("stringValueStrindex", "string_value_strindex") {
         let n = as_i64(x, "stringValueStrindex")?;
@@ -319,7 +374,9 @@ fn entity_ref(v: &Value) -> R<EntityRef> {
     Ok(EntityRef {
         schema_url: o.string("schemaUrl", "schema_url")?,
         r#type: o.string("type", "type")?,
-        id_keys: o.get("idKeys", "id_keys").map_or(Ok(vec![]), |v| string_list(v, "idKeys"))?,
+        id_keys: o
+            .get("idKeys", "id_keys")
+            .map_or(Ok(vec![]), |v| string_list(v, "idKeys"))?,
         description_keys: o
             .get("descriptionKeys", "description_keys")
             .map_or(Ok(vec![]), |v| string_list(v, "descriptionKeys"))?,
@@ -680,7 +737,11 @@ fn w_f64(b: &mut Vec<u8>, v: f64) {
     if v.is_nan() {
         b.extend_from_slice(b"\"NaN\"");
     } else if v.is_infinite() {
-        b.extend_from_slice(if v > 0.0 { b"\"Infinity\"" } else { b"\"-Infinity\"" });
+        b.extend_from_slice(if v > 0.0 {
+            b"\"Infinity\""
+        } else {
+            b"\"-Infinity\""
+        });
     } else {
         // Writing to a Vec cannot fail; serde_json prints the shortest round-trip form.
         let _ = serde_json::to_writer(&mut *b, &v);
@@ -809,7 +870,10 @@ fn w_any(b: &mut Vec<u8>, v: &AnyValue) {
     let mut o = ObjW::new(b);
     match &v.value {
         Some(V::StringValue(s)) => w_str(o.key("stringValue"), s),
-        Some(V::BoolValue(x)) => o.key("boolValue").extend_from_slice(if *x { b"true" } else { b"false" }),
+        Some(V::BoolValue(x)) => {
+            o.key("boolValue")
+                .extend_from_slice(if *x { b"true" } else { b"false" })
+        }
         Some(V::IntValue(i)) => w_i64s(o.key("intValue"), *i),
         Some(V::DoubleValue(d)) => w_f64(o.key("doubleValue"), *d),
         Some(V::ArrayValue(a)) => {
@@ -826,9 +890,9 @@ fn w_any(b: &mut Vec<u8>, v: &AnyValue) {
             let s = base64::engine::general_purpose::STANDARD.encode(x);
             w_str(o.key("bytesValue"), &s);
         }
-        Some(V::StringValueStrindex(i)) => {
-            o.key("stringValueStrindex").extend_from_slice(i.to_string().as_bytes())
-        }
+        Some(V::StringValueStrindex(i)) => o
+            .key("stringValueStrindex")
+            .extend_from_slice(i.to_string().as_bytes()),
         None => {}
     }
     o.end();
@@ -1125,13 +1189,19 @@ fn rejected_key(signal: Signal) -> (&'static str, &'static str) {
 
 impl ExportResponse {
     pub fn success(signal: Signal) -> Self {
-        ExportResponse { signal, partial_success: None }
+        ExportResponse {
+            signal,
+            partial_success: None,
+        }
     }
 
     pub fn partial(signal: Signal, rejected: i64, error_message: impl Into<String>) -> Self {
         ExportResponse {
             signal,
-            partial_success: Some(PartialSuccess { rejected, error_message: error_message.into() }),
+            partial_success: Some(PartialSuccess {
+                rejected,
+                error_message: error_message.into(),
+            }),
         }
     }
 
@@ -1163,7 +1233,10 @@ impl ExportResponse {
                 error_message: p.string("errorMessage", "error_message")?,
             })
         })?;
-        Ok(ExportResponse { signal, partial_success })
+        Ok(ExportResponse {
+            signal,
+            partial_success,
+        })
     }
 
     /// Protobuf form (`ExportTraceServiceResponse` etc.).
@@ -1199,9 +1272,13 @@ impl ExportResponse {
         use prost::Message;
         let err = |e: prost::DecodeError| PdataError::Protobuf(e.to_string());
         let partial_success = match signal {
-            Signal::Traces => ExportTraceServiceResponse::decode(bytes).map_err(err)?.partial_success.map(
-                |p| PartialSuccess { rejected: p.rejected_spans, error_message: p.error_message },
-            ),
+            Signal::Traces => ExportTraceServiceResponse::decode(bytes)
+                .map_err(err)?
+                .partial_success
+                .map(|p| PartialSuccess {
+                    rejected: p.rejected_spans,
+                    error_message: p.error_message,
+                }),
             Signal::Metrics => ExportMetricsServiceResponse::decode(bytes)
                 .map_err(err)?
                 .partial_success
@@ -1209,11 +1286,18 @@ impl ExportResponse {
                     rejected: p.rejected_data_points,
                     error_message: p.error_message,
                 }),
-            Signal::Logs => ExportLogsServiceResponse::decode(bytes).map_err(err)?.partial_success.map(
-                |p| PartialSuccess { rejected: p.rejected_log_records, error_message: p.error_message },
-            ),
+            Signal::Logs => ExportLogsServiceResponse::decode(bytes)
+                .map_err(err)?
+                .partial_success
+                .map(|p| PartialSuccess {
+                    rejected: p.rejected_log_records,
+                    error_message: p.error_message,
+                }),
         };
-        Ok(ExportResponse { signal, partial_success })
+        Ok(ExportResponse {
+            signal,
+            partial_success,
+        })
     }
 }
 
@@ -1251,14 +1335,23 @@ pub fn encode_status_json(code: i32, message: &str) -> Vec<u8> {
 /// `google.rpc.Status` as protobuf.
 pub fn encode_status_protobuf(code: i32, message: &str) -> Vec<u8> {
     use prost::Message;
-    RpcStatus { code, message: message.to_string(), details: vec![] }.encode_to_vec()
+    RpcStatus {
+        code,
+        message: message.to_string(),
+        details: vec![],
+    }
+    .encode_to_vec()
 }
 
 /// Parses a `google.rpc.Status` JSON body (details are ignored).
 pub fn decode_status_json(json: &[u8]) -> Result<RpcStatus, PdataError> {
     let v: Value = serde_json::from_slice(json).map_err(|e| jerr(e.to_string()))?;
     let o = Obj::of(&v, "status")?;
-    Ok(RpcStatus { code: o.i32("code", "code")?, message: o.string("message", "message")?, details: vec![] })
+    Ok(RpcStatus {
+        code: o.i32("code", "code")?,
+        message: o.string("message", "message")?,
+        details: vec![],
+    })
 }
 
 #[cfg(test)]

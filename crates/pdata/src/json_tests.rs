@@ -108,7 +108,9 @@ fn decodes_both_key_and_enum_styles() {
     let b = decode(Signal::Traces, SNAKE_TRACES.as_bytes()).unwrap();
     // NaN != NaN, so compare the protobuf encodings.
     assert_eq!(a.encode_to_vec(), b.encode_to_vec());
-    let Request::Traces(t) = a else { unreachable!() };
+    let Request::Traces(t) = a else {
+        unreachable!()
+    };
     let s = &t.resource_spans[0].scope_spans[0].spans[0];
     assert_eq!(hex::encode(&s.trace_id), "5b8efff798038103d269b633813fc60c");
     assert_eq!(s.span_id.len(), 8);
@@ -142,12 +144,22 @@ const JS_EXPORTER_TRACES: &str = r#"{"resourceSpans":[{"resource":{"attributes":
 fn decodes_js_exporter_payload() {
     let req = decode(Signal::Traces, JS_EXPORTER_TRACES.as_bytes()).unwrap();
     assert_eq!(req.item_count(), 1);
-    let Request::Traces(t) = &req else { unreachable!() };
+    let Request::Traces(t) = &req else {
+        unreachable!()
+    };
     let s = &t.resource_spans[0].scope_spans[0].spans[0];
     assert_eq!(s.kind, 3);
     assert_eq!(s.end_time_unix_nano - s.start_time_unix_nano, 32_000_000);
     assert_eq!(s.status, Some(Status::default()));
-    assert_eq!(t.resource_spans[0].resource.as_ref().unwrap().attributes.len(), 5);
+    assert_eq!(
+        t.resource_spans[0]
+            .resource
+            .as_ref()
+            .unwrap()
+            .attributes
+            .len(),
+        5
+    );
 }
 
 #[test]
@@ -157,7 +169,9 @@ fn decodes_logs_and_metrics_samples() {
          "body":{"stringValue":"hello"},"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","flags":1,"eventName":"ev"},
         {"severity_number":17,"body":{"kvlistValue":{"values":[{"key":"msg","value":{"stringValue":"x"}}]}},"event_name":"e2"}
     ]}]}]}"#;
-    let Request::Logs(l) = decode(Signal::Logs, logs.as_bytes()).unwrap() else { unreachable!() };
+    let Request::Logs(l) = decode(Signal::Logs, logs.as_bytes()).unwrap() else {
+        unreachable!()
+    };
     let recs = &l.resource_logs[0].scope_logs[0].log_records;
     assert_eq!(recs[0].severity_number, 13);
     assert_eq!(recs[0].observed_time_unix_nano, 2);
@@ -175,13 +189,24 @@ fn decodes_logs_and_metrics_samples() {
     ]}]}]}"#;
     let req = decode(Signal::Metrics, metrics.as_bytes()).unwrap();
     assert_eq!(req.item_count(), 6);
-    let Request::Metrics(m) = &req else { unreachable!() };
+    let Request::Metrics(m) = &req else {
+        unreachable!()
+    };
     let ms = &m.resource_metrics[0].scope_metrics[0].metrics;
     match &ms[0].data {
         Some(metric::Data::Gauge(g)) => {
-            assert_eq!(g.data_points[0].value, Some(number_data_point::Value::AsDouble(1.5)));
-            assert_eq!(g.data_points[0].exemplars[0].value, Some(exemplar::Value::AsInt(3)));
-            assert_eq!(g.data_points[0].exemplars[0].span_id, hex::decode("aabbccddeeff0011").unwrap());
+            assert_eq!(
+                g.data_points[0].value,
+                Some(number_data_point::Value::AsDouble(1.5))
+            );
+            assert_eq!(
+                g.data_points[0].exemplars[0].value,
+                Some(exemplar::Value::AsInt(3))
+            );
+            assert_eq!(
+                g.data_points[0].exemplars[0].span_id,
+                hex::decode("aabbccddeeff0011").unwrap()
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -189,7 +214,10 @@ fn decodes_logs_and_metrics_samples() {
         Some(metric::Data::Sum(s)) => {
             assert_eq!(s.aggregation_temporality, 2);
             assert!(s.is_monotonic);
-            assert_eq!(s.data_points[1].value, Some(number_data_point::Value::AsInt(9)));
+            assert_eq!(
+                s.data_points[1].value,
+                Some(number_data_point::Value::AsInt(9))
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -228,14 +256,38 @@ fn errors_are_clear() {
     let cases: &[(&str, &str)] = &[
         ("{", "EOF"),
         ("[]", "expected an object"),
-        (r#"{"resourceSpans":{}}"#, "resourceSpans: expected an array"),
-        (r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz"}]}]}]}"#, "traceId"),
-        (r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":5}]}]}]}"#, "traceId"),
-        (r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":"SPAN_KIND_NOPE"}]}]}]}"#, "kind"),
-        (r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"-1"}]}]}]}"#, "startTimeUnixNano"),
-        (r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":3}]}]}]}"#, "name: expected a string"),
-        (r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"droppedAttributesCount":5000000000}]}]}]}"#, "out of range"),
-        (r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"k","value":{"bytesValue":"!!"}}]}}]}"#, "base64"),
+        (
+            r#"{"resourceSpans":{}}"#,
+            "resourceSpans: expected an array",
+        ),
+        (
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz"}]}]}]}"#,
+            "traceId",
+        ),
+        (
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":5}]}]}]}"#,
+            "traceId",
+        ),
+        (
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":"SPAN_KIND_NOPE"}]}]}]}"#,
+            "kind",
+        ),
+        (
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"-1"}]}]}]}"#,
+            "startTimeUnixNano",
+        ),
+        (
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":3}]}]}]}"#,
+            "name: expected a string",
+        ),
+        (
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"droppedAttributesCount":5000000000}]}]}]}"#,
+            "out of range",
+        ),
+        (
+            r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"k","value":{"bytesValue":"!!"}}]}}]}"#,
+            "base64",
+        ),
     ];
     for (json, want) in cases {
         match decode(Signal::Traces, json.as_bytes()) {
@@ -257,11 +309,17 @@ fn responses_and_status() {
     assert_eq!(ExportResponse::success(Signal::Logs).to_json(), b"{}");
     for signal in Signal::ALL {
         let r = ExportResponse::partial(signal, 7, "x");
-        assert_eq!(ExportResponse::from_protobuf(signal, &r.to_protobuf()).unwrap(), r);
+        assert_eq!(
+            ExportResponse::from_protobuf(signal, &r.to_protobuf()).unwrap(),
+            r
+        );
         assert_eq!(ExportResponse::from_json(signal, &r.to_json()).unwrap(), r);
     }
-    let m = ExportResponse::from_json(Signal::Metrics, br#"{"partial_success":{"rejected_data_points":3}}"#)
-        .unwrap();
+    let m = ExportResponse::from_json(
+        Signal::Metrics,
+        br#"{"partial_success":{"rejected_data_points":3}}"#,
+    )
+    .unwrap();
     assert_eq!(m.partial_success.unwrap().rejected, 3);
 
     let s = encode_status_json(3, "bad \"json\"\n");
@@ -280,7 +338,10 @@ fn responses_and_status() {
 fn string_escaping() {
     let mut b = Vec::new();
     w_str(&mut b, "a\u{1}\"\\\té");
-    assert_eq!(String::from_utf8(b.clone()).unwrap(), "\"a\\u0001\\\"\\\\\\té\"");
+    assert_eq!(
+        String::from_utf8(b.clone()).unwrap(),
+        "\"a\\u0001\\\"\\\\\\té\""
+    );
     let back: String = serde_json::from_slice(&b).unwrap();
     assert_eq!(back, "a\u{1}\"\\\té");
 }

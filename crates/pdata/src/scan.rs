@@ -193,7 +193,13 @@ impl<'a> WireReader<'a> {
             self.skip_value(wire_type, tag, RECURSION_LIMIT)?;
             &[]
         };
-        Ok(Field { tag, wire_type, start, end: self.pos, data })
+        Ok(Field {
+            tag,
+            wire_type,
+            start,
+            end: self.pos,
+            data,
+        })
     }
 }
 
@@ -272,22 +278,22 @@ fn fields(m: M) -> &'static [K] {
         M::ScopeSpans => &[U, Msg(M::Scope), Msg(M::Span), S],
         M::Span => &[
             U,
-            B,                 // 1 trace_id
-            B,                 // 2 span_id
-            S,                 // 3 trace_state
-            B,                 // 4 parent_span_id
-            S,                 // 5 name
-            V,                 // 6 kind
-            F64,               // 7 start_time_unix_nano
-            F64,               // 8 end_time_unix_nano
-            Msg(M::KeyValue),  // 9 attributes
-            V,                 // 10 dropped_attributes_count
-            Msg(M::Event),     // 11 events
-            V,                 // 12 dropped_events_count
-            Msg(M::Link),      // 13 links
-            V,                 // 14 dropped_links_count
+            B,                  // 1 trace_id
+            B,                  // 2 span_id
+            S,                  // 3 trace_state
+            B,                  // 4 parent_span_id
+            S,                  // 5 name
+            V,                  // 6 kind
+            F64,                // 7 start_time_unix_nano
+            F64,                // 8 end_time_unix_nano
+            Msg(M::KeyValue),   // 9 attributes
+            V,                  // 10 dropped_attributes_count
+            Msg(M::Event),      // 11 events
+            V,                  // 12 dropped_events_count
+            Msg(M::Link),       // 13 links
+            V,                  // 14 dropped_links_count
             Msg(M::SpanStatus), // 15 status
-            F32,               // 16 flags
+            F32,                // 16 flags
         ],
         M::Event => &[U, F64, S, Msg(M::KeyValue), V],
         M::Link => &[U, B, B, S, Msg(M::KeyValue), V, F32],
@@ -741,7 +747,10 @@ fn try_split(signal: Signal, bytes: &[u8], max: u64) -> Result<Vec<(Bytes, usize
         let mut done = 0u64;
         while done < c {
             if cur_n == max {
-                parts.push((Bytes::from(std::mem::replace(&mut cur, Vec::with_capacity(est))), cur_n as usize));
+                parts.push((
+                    Bytes::from(std::mem::replace(&mut cur, Vec::with_capacity(est))),
+                    cur_n as usize,
+                ));
                 cur_n = 0;
             }
             let room = max - cur_n;

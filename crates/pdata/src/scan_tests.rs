@@ -13,12 +13,19 @@ fn check_agrees(signal: Signal, bytes: &[u8]) -> bool {
     let theirs = Request::decode(signal, bytes);
     match (&ours, &theirs) {
         (Ok(n), Ok(req)) => {
-            assert_eq!(*n, count_decoded(req), "count mismatch for {signal} {bytes:?}");
+            assert_eq!(
+                *n,
+                count_decoded(req),
+                "count mismatch for {signal} {bytes:?}"
+            );
             assert_eq!(count_encoded(signal, bytes).ok(), Some(*n));
             true
         }
         (Err(_), Err(_)) => false,
-        _ => panic!("{signal}: walker {ours:?} vs prost {:?} on {bytes:02x?}", theirs.map(|_| ())),
+        _ => panic!(
+            "{signal}: walker {ours:?} vs prost {:?} on {bytes:02x?}",
+            theirs.map(|_| ())
+        ),
     }
 }
 
@@ -28,7 +35,10 @@ fn counts_generated_requests() {
         for (r, p, seed) in [(0, 0, 1), (1, 1, 2), (3, 7, 3), (5, 40, 4)] {
             let req = testdata::request(signal, r, p, seed);
             let bytes = req.encode_to_vec();
-            assert_eq!(validate_and_count(signal, &bytes).unwrap(), req.item_count());
+            assert_eq!(
+                validate_and_count(signal, &bytes).unwrap(),
+                req.item_count()
+            );
             assert_eq!(count_encoded(signal, &bytes).unwrap(), req.item_count());
         }
     }
@@ -85,7 +95,10 @@ fn fuzz_agrees_with_prost() {
         }
     }
     // Make sure the mutations exercise both outcomes.
-    assert!(accepted > total / 20 && accepted < total * 19 / 20, "{accepted}/{total}");
+    assert!(
+        accepted > total / 20 && accepted < total * 19 / 20,
+        "{accepted}/{total}"
+    );
 }
 
 #[test]
@@ -108,20 +121,22 @@ fn fuzz_small_messages_agree_with_prost() {
 fn handcrafted_edge_cases() {
     let cases: &[&[u8]] = &[
         &[],
-        &[0x0a, 0x00],                   // empty ResourceSpans
-        &[0x0a, 0x01],                   // truncated
-        &[0x08, 0x01],                   // field 1 as varint: wrong wire type
-        &[0x10, 0x01],                   // unknown varint field
-        &[0x13, 0x14],                   // empty group 2
-        &[0x13, 0x1c],                   // group end tag mismatch
-        &[0x14],                         // unexpected end group
-        &[0x00],                         // tag 0
-        &[0x0e],                         // wire type 6
-        &[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x00], // 10-byte key
+        &[0x0a, 0x00], // empty ResourceSpans
+        &[0x0a, 0x01], // truncated
+        &[0x08, 0x01], // field 1 as varint: wrong wire type
+        &[0x10, 0x01], // unknown varint field
+        &[0x13, 0x14], // empty group 2
+        &[0x13, 0x1c], // group end tag mismatch
+        &[0x14],       // unexpected end group
+        &[0x00],       // tag 0
+        &[0x0e],       // wire type 6
+        &[
+            0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x00,
+        ], // 10-byte key
         &[0xff, 0xff, 0xff, 0xff, 0x7f], // key > 2^32? (0x7ffffffff)
         &[0x0a, 0x04, 0x1a, 0x02, 0xc3, 0x28], // schema_url invalid UTF-8
         &[0x0a, 0x04, 0x1a, 0x02, 0xc3, 0xa9], // schema_url valid UTF-8
-        &[0x0a, 0x03, 0x12, 0x01, 0x00],       // ScopeSpans with tag 0 inside
+        &[0x0a, 0x03, 0x12, 0x01, 0x00], // ScopeSpans with tag 0 inside
     ];
     for signal in Signal::ALL {
         for c in cases {
@@ -131,9 +146,13 @@ fn handcrafted_edge_cases() {
 }
 
 fn nested_any(depth: usize) -> AnyValue {
-    let mut v = AnyValue { value: Some(any_value::Value::IntValue(1)) };
+    let mut v = AnyValue {
+        value: Some(any_value::Value::IntValue(1)),
+    };
     for _ in 0..depth {
-        v = AnyValue { value: Some(any_value::Value::ArrayValue(ArrayValue { values: vec![v] })) };
+        v = AnyValue {
+            value: Some(any_value::Value::ArrayValue(ArrayValue { values: vec![v] })),
+        };
     }
     v
 }
@@ -184,23 +203,47 @@ fn recursion_limit_matches_prost() {
 #[test]
 fn metric_oneof_merge_rule() {
     use crate::proto::metrics::v1::{Gauge, Metric, Sum, metric};
-    let points = |n| testdata::metrics(1, 1, 3).resource_metrics[0].scope_metrics[1].metrics[0]
-        .data
-        .clone()
-        .map(|d| match d {
-            metric::Data::Gauge(g) => g.data_points,
-            metric::Data::Sum(s) => s.data_points,
-            _ => vec![],
-        })
-        .unwrap_or_default()
-        .into_iter()
-        .cycle()
-        .take(n)
-        .collect::<Vec<_>>();
-    let gauge = |n| Metric { data: Some(metric::Data::Gauge(Gauge { data_points: points(n) })), ..Default::default() }.encode_to_vec();
-    let sum = |n| Metric { data: Some(metric::Data::Sum(Sum { data_points: points(n), ..Default::default() })), ..Default::default() }.encode_to_vec();
+    let points = |n| {
+        testdata::metrics(1, 1, 3).resource_metrics[0].scope_metrics[1].metrics[0]
+            .data
+            .clone()
+            .map(|d| match d {
+                metric::Data::Gauge(g) => g.data_points,
+                metric::Data::Sum(s) => s.data_points,
+                _ => vec![],
+            })
+            .unwrap_or_default()
+            .into_iter()
+            .cycle()
+            .take(n)
+            .collect::<Vec<_>>()
+    };
+    let gauge = |n| {
+        Metric {
+            data: Some(metric::Data::Gauge(Gauge {
+                data_points: points(n),
+            })),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    };
+    let sum = |n| {
+        Metric {
+            data: Some(metric::Data::Sum(Sum {
+                data_points: points(n),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    };
     // Concatenated Metric encodings merge like prost: gauge+gauge adds, gauge+sum replaces.
-    for parts in [vec![gauge(2), gauge(3)], vec![gauge(2), sum(1)], vec![sum(2), gauge(3), sum(4)], vec![sum(1), sum(1), gauge(0)]] {
+    for parts in [
+        vec![gauge(2), gauge(3)],
+        vec![gauge(2), sum(1)],
+        vec![sum(2), gauge(3), sum(4)],
+        vec![sum(1), sum(1), gauge(0)],
+    ] {
         let metric: Vec<u8> = parts.concat();
         let mut sm = Vec::new();
         put_len_field(&mut sm, 2, &metric);
@@ -284,9 +327,14 @@ fn flatten(req: &Request) -> Vec<Vec<u8>> {
                             head.extend(kv.encode_to_vec());
                         }
                         let pts: Vec<Vec<u8>> = match &m.data {
-                            Some(Data::Gauge(g)) => g.data_points.iter().map(|p| p.encode_to_vec()).collect(),
+                            Some(Data::Gauge(g)) => {
+                                g.data_points.iter().map(|p| p.encode_to_vec()).collect()
+                            }
                             Some(Data::Sum(s)) => {
-                                head.extend([s.aggregation_temporality as u8, s.is_monotonic as u8]);
+                                head.extend([
+                                    s.aggregation_temporality as u8,
+                                    s.is_monotonic as u8,
+                                ]);
                                 s.data_points.iter().map(|p| p.encode_to_vec()).collect()
                             }
                             Some(Data::Histogram(h)) => {
@@ -297,7 +345,9 @@ fn flatten(req: &Request) -> Vec<Vec<u8>> {
                                 head.push(h.aggregation_temporality as u8);
                                 h.data_points.iter().map(|p| p.encode_to_vec()).collect()
                             }
-                            Some(Data::Summary(s)) => s.data_points.iter().map(|p| p.encode_to_vec()).collect(),
+                            Some(Data::Summary(s)) => {
+                                s.data_points.iter().map(|p| p.encode_to_vec()).collect()
+                            }
                             None => vec![],
                         };
                         for p in pts {
@@ -331,7 +381,9 @@ fn split_keeps_empty_containers_and_whole_resources() {
     use crate::proto::trace::v1::{ResourceSpans, ScopeSpans};
     let mut req = testdata::traces(3, 4, 5);
     req.resource_spans.insert(1, ResourceSpans::default());
-    req.resource_spans[2].scope_spans.insert(1, ScopeSpans::default());
+    req.resource_spans[2]
+        .scope_spans
+        .insert(1, ScopeSpans::default());
     req.resource_spans.push(ResourceSpans::default());
     let bytes = req.encode_to_vec();
     for max in 1..14 {

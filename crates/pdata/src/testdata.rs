@@ -67,7 +67,11 @@ impl Rng {
 const BASE_TIME: u64 = 1_700_000_000_000_000_000;
 
 fn kv(key: &str, value: any_value::Value) -> KeyValue {
-    KeyValue { key: key.to_string(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
+    KeyValue {
+        key: key.to_string(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..Default::default()
+    }
 }
 
 fn s(v: &str) -> any_value::Value {
@@ -75,17 +79,39 @@ fn s(v: &str) -> any_value::Value {
 }
 
 fn resource(rng: &mut Rng, i: usize) -> Resource {
-    let services = ["checkout", "cart", "frontend", "payments", "inventory", "auth"];
+    let services = [
+        "checkout",
+        "cart",
+        "frontend",
+        "payments",
+        "inventory",
+        "auth",
+    ];
     let mut attributes = vec![
         kv("service.name", s(rng.pick(&services))),
-        kv("service.version", s(&format!("1.{}.{}", rng.below(20), rng.below(10)))),
-        kv("service.instance.id", s(&format!("{:016x}", rng.next_u64()))),
+        kv(
+            "service.version",
+            s(&format!("1.{}.{}", rng.below(20), rng.below(10))),
+        ),
+        kv(
+            "service.instance.id",
+            s(&format!("{:016x}", rng.next_u64())),
+        ),
         kv("host.name", s(&format!("node-{}-{}", i, rng.below(100)))),
         kv("os.type", s("linux")),
-        kv("process.pid", any_value::Value::IntValue(rng.below(65536) as i64)),
+        kv(
+            "process.pid",
+            any_value::Value::IntValue(rng.below(65536) as i64),
+        ),
         kv("telemetry.sdk.name", s("opentelemetry")),
-        kv("telemetry.sdk.language", s(rng.pick(&["go", "java", "rust", "python"]))),
-        kv("k8s.pod.name", s(&format!("pod-{:08x}", rng.next_u64() as u32))),
+        kv(
+            "telemetry.sdk.language",
+            s(rng.pick(&["go", "java", "rust", "python"])),
+        ),
+        kv(
+            "k8s.pod.name",
+            s(&format!("pod-{:08x}", rng.next_u64() as u32)),
+        ),
         kv("k8s.namespace.name", s("production")),
     ];
     if i.is_multiple_of(3) {
@@ -93,21 +119,38 @@ fn resource(rng: &mut Rng, i: usize) -> Resource {
             "cloud.availability_zones",
             any_value::Value::ArrayValue(ArrayValue {
                 values: vec![
-                    AnyValue { value: Some(s("eu-west-1a")) },
-                    AnyValue { value: Some(s("eu-west-1b")) },
+                    AnyValue {
+                        value: Some(s("eu-west-1a")),
+                    },
+                    AnyValue {
+                        value: Some(s("eu-west-1b")),
+                    },
                 ],
             }),
         ));
     }
-    Resource { attributes, dropped_attributes_count: (i % 2) as u32, entity_refs: vec![] }
+    Resource {
+        attributes,
+        dropped_attributes_count: (i % 2) as u32,
+        entity_refs: vec![],
+    }
 }
 
 fn scope(rng: &mut Rng, j: usize) -> InstrumentationScope {
-    let names = ["io.opentelemetry.http", "io.opentelemetry.grpc", "db.client", "app"];
+    let names = [
+        "io.opentelemetry.http",
+        "io.opentelemetry.grpc",
+        "db.client",
+        "app",
+    ];
     InstrumentationScope {
         name: rng.pick(&names).to_string(),
         version: format!("0.{}.{}", j, rng.below(9)),
-        attributes: if j == 0 { vec![kv("scope.kind", s("library"))] } else { vec![] },
+        attributes: if j == 0 {
+            vec![kv("scope.kind", s("library"))]
+        } else {
+            vec![]
+        },
         dropped_attributes_count: 0,
     }
 }
@@ -115,31 +158,60 @@ fn scope(rng: &mut Rng, j: usize) -> InstrumentationScope {
 /// About ten attributes of mixed types, sometimes with nested values and bytes.
 fn item_attributes(rng: &mut Rng) -> Vec<KeyValue> {
     let methods = ["GET", "POST", "PUT", "DELETE"];
-    let routes = ["/api/v1/users/{id}", "/api/v1/orders", "/healthz", "/api/v2/cart/{id}/items"];
+    let routes = [
+        "/api/v1/users/{id}",
+        "/api/v1/orders",
+        "/healthz",
+        "/api/v2/cart/{id}/items",
+    ];
     let mut attrs = vec![
         kv("http.request.method", s(rng.pick(&methods))),
         kv("http.route", s(rng.pick(&routes))),
-        kv("http.response.status_code", any_value::Value::IntValue(rng.pick(&[200, 201, 404, 500]))),
-        kv("server.address", s(&format!("10.0.{}.{}", rng.below(256), rng.below(256)))),
+        kv(
+            "http.response.status_code",
+            any_value::Value::IntValue(rng.pick(&[200, 201, 404, 500])),
+        ),
+        kv(
+            "server.address",
+            s(&format!("10.0.{}.{}", rng.below(256), rng.below(256))),
+        ),
         kv("server.port", any_value::Value::IntValue(8080)),
         kv("url.scheme", s("https")),
-        kv("user_agent.original", s("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36")),
-        kv("app.duration_ms", any_value::Value::DoubleValue((rng.f64() * 1000.0 * 100.0).round() / 100.0)),
+        kv(
+            "user_agent.original",
+            s("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"),
+        ),
+        kv(
+            "app.duration_ms",
+            any_value::Value::DoubleValue((rng.f64() * 1000.0 * 100.0).round() / 100.0),
+        ),
         kv("app.cache_hit", any_value::Value::BoolValue(rng.bool())),
-        kv("thread.id", any_value::Value::IntValue(rng.below(512) as i64)),
+        kv(
+            "thread.id",
+            any_value::Value::IntValue(rng.below(512) as i64),
+        ),
     ];
     match rng.below(8) {
-        0 => attrs.push(kv("app.payload", any_value::Value::BytesValue(rng.bytes(12)))),
+        0 => attrs.push(kv(
+            "app.payload",
+            any_value::Value::BytesValue(rng.bytes(12)),
+        )),
         1 => attrs.push(kv(
             "app.user",
             any_value::Value::KvlistValue(KeyValueList {
                 values: vec![
-                    kv("id", any_value::Value::IntValue(rng.below(1_000_000) as i64)),
+                    kv(
+                        "id",
+                        any_value::Value::IntValue(rng.below(1_000_000) as i64),
+                    ),
                     kv("tier", s("gold")),
                 ],
             }),
         )),
-        2 => attrs.push(kv("app.negative", any_value::Value::IntValue(-(rng.below(1 << 40) as i64)))),
+        2 => attrs.push(kv(
+            "app.negative",
+            any_value::Value::IntValue(-(rng.below(1 << 40) as i64)),
+        )),
         _ => {}
     }
     attrs
@@ -153,7 +225,14 @@ fn id(rng: &mut Rng, n: usize) -> Vec<u8> {
 /// of up to 8 spans (the first span of each trace is the root, the others have parents).
 pub fn traces(resources: usize, spans_per_resource: usize, seed: u64) -> ExportTraceServiceRequest {
     let mut rng = Rng::new(seed);
-    let names = ["GET /api/v1/users", "SELECT orders", "cart.add", "publish", "HTTP POST", "redis GET"];
+    let names = [
+        "GET /api/v1/users",
+        "SELECT orders",
+        "cart.add",
+        "publish",
+        "HTTP POST",
+        "redis GET",
+    ];
     let mut resource_spans = Vec::with_capacity(resources);
     for i in 0..resources {
         let resource = resource(&mut rng, i);
@@ -169,15 +248,22 @@ pub fn traces(resources: usize, spans_per_resource: usize, seed: u64) -> ExportT
                     parents.clear();
                 }
                 let span_id = id(&mut rng, 8);
-                let parent_span_id =
-                    if parents.is_empty() { vec![] } else { parents[rng.below(parents.len() as u64) as usize].clone() };
+                let parent_span_id = if parents.is_empty() {
+                    vec![]
+                } else {
+                    parents[rng.below(parents.len() as u64) as usize].clone()
+                };
                 parents.push(span_id.clone());
                 let start = BASE_TIME + rng.below(1_000_000_000_000);
                 let end = start + rng.below(2_000_000_000);
                 let events = (0..rng.below(3))
                     .map(|e| span::Event {
                         time_unix_nano: start + e * 1000,
-                        name: if e == 0 { "exception".into() } else { "message".into() },
+                        name: if e == 0 {
+                            "exception".into()
+                        } else {
+                            "message".into()
+                        },
                         attributes: vec![
                             kv("exception.type", s("java.lang.IllegalStateException")),
                             kv("message.id", any_value::Value::IntValue(e as i64)),
@@ -201,7 +287,11 @@ pub fn traces(resources: usize, spans_per_resource: usize, seed: u64) -> ExportT
                 spans.push(Span {
                     trace_id: trace_id.clone(),
                     span_id,
-                    trace_state: if k.is_multiple_of(5) { "rojo=00f067aa0ba902b7".into() } else { String::new() },
+                    trace_state: if k.is_multiple_of(5) {
+                        "rojo=00f067aa0ba902b7".into()
+                    } else {
+                        String::new()
+                    },
                     parent_span_id,
                     flags: 0x101,
                     name: rng.pick(&names).to_string(),
@@ -215,7 +305,11 @@ pub fn traces(resources: usize, spans_per_resource: usize, seed: u64) -> ExportT
                     links,
                     dropped_links_count: 0,
                     status: Some(Status {
-                        message: if code == 2 { "internal error".into() } else { String::new() },
+                        message: if code == 2 {
+                            "internal error".into()
+                        } else {
+                            String::new()
+                        },
                         code,
                     }),
                 });
@@ -239,10 +333,30 @@ pub fn traces(resources: usize, spans_per_resource: usize, seed: u64) -> ExportT
 pub fn logs(resources: usize, logs_per_resource: usize, seed: u64) -> ExportLogsServiceRequest {
     let mut rng = Rng::new(seed);
     let words = [
-        "request", "completed", "user", "order", "failed", "retrying", "connection", "timeout",
-        "cache", "miss", "upstream", "latency", "payment", "accepted", "queue", "flushed",
+        "request",
+        "completed",
+        "user",
+        "order",
+        "failed",
+        "retrying",
+        "connection",
+        "timeout",
+        "cache",
+        "miss",
+        "upstream",
+        "latency",
+        "payment",
+        "accepted",
+        "queue",
+        "flushed",
     ];
-    let severities = [(5, "DEBUG"), (9, "INFO"), (9, "INFO"), (13, "WARN"), (17, "ERROR")];
+    let severities = [
+        (5, "DEBUG"),
+        (9, "INFO"),
+        (9, "INFO"),
+        (13, "WARN"),
+        (17, "ERROR"),
+    ];
     let mut resource_logs = Vec::with_capacity(resources);
     for i in 0..resources {
         let resource = resource(&mut rng, i);
@@ -265,13 +379,19 @@ pub fn logs(resources: usize, logs_per_resource: usize, seed: u64) -> ExportLogs
                     observed_time_unix_nano: time + 1_000,
                     severity_number,
                     severity_text: severity_text.into(),
-                    body: Some(AnyValue { value: Some(any_value::Value::StringValue(body)) }),
+                    body: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue(body)),
+                    }),
                     attributes: item_attributes(&mut rng),
                     dropped_attributes_count: 0,
                     flags: if traced { 1 } else { 0 },
                     trace_id: if traced { id(&mut rng, 16) } else { vec![] },
                     span_id: if traced { id(&mut rng, 8) } else { vec![] },
-                    event_name: if k.is_multiple_of(10) { "app.startup".into() } else { String::new() },
+                    event_name: if k.is_multiple_of(10) {
+                        "app.startup".into()
+                    } else {
+                        String::new()
+                    },
                 });
             }
             scope_logs.push(ScopeLogs {
@@ -329,56 +449,83 @@ fn number_points(rng: &mut Rng, n: usize, int: bool) -> Vec<NumberDataPoint> {
 /// metric has 1 to 4 data points and the types cycle through gauge (double), delta monotonic
 /// sum (int), cumulative non-monotonic sum (double), histogram, exponential histogram and
 /// summary.
-pub fn metrics(resources: usize, metrics_per_resource: usize, seed: u64) -> ExportMetricsServiceRequest {
+pub fn metrics(
+    resources: usize,
+    metrics_per_resource: usize,
+    seed: u64,
+) -> ExportMetricsServiceRequest {
     let mut rng = Rng::new(seed);
     let mut resource_metrics = Vec::with_capacity(resources);
     for i in 0..resources {
         let resource = resource(&mut rng, i);
         let mut scope_metrics = Vec::new();
         let first = metrics_per_resource / 2;
-        for (j, n) in [first, metrics_per_resource - first].into_iter().enumerate() {
+        for (j, n) in [first, metrics_per_resource - first]
+            .into_iter()
+            .enumerate()
+        {
             let mut metrics = Vec::with_capacity(n);
             for k in 0..n {
                 let points = 1 + rng.below(4) as usize;
                 let (name, unit, data) = match (k + i) % 6 {
-                    0 => ("system.memory.usage", "By", metric::Data::Gauge(Gauge {
-                        data_points: number_points(&mut rng, points, false),
-                    })),
-                    1 => ("http.server.requests", "{request}", metric::Data::Sum(Sum {
-                        data_points: number_points(&mut rng, points, true),
-                        aggregation_temporality: AggregationTemporality::Delta as i32,
-                        is_monotonic: true,
-                    })),
-                    2 => ("process.cpu.time", "s", metric::Data::Sum(Sum {
-                        data_points: number_points(&mut rng, points, false),
-                        aggregation_temporality: AggregationTemporality::Cumulative as i32,
-                        is_monotonic: false,
-                    })),
-                    3 => ("http.server.request.duration", "s", metric::Data::Histogram(Histogram {
-                        data_points: (0..points)
-                            .map(|_| {
-                                let t = BASE_TIME + rng.below(1_000_000_000_000);
-                                let bounds = vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
-                                let counts: Vec<u64> = (0..=bounds.len()).map(|_| rng.below(100)).collect();
-                                HistogramDataPoint {
-                                    attributes: item_attributes(&mut rng),
-                                    start_time_unix_nano: t - 60_000_000_000,
-                                    time_unix_nano: t,
-                                    count: counts.iter().sum(),
-                                    sum: Some(rng.f64() * 100.0),
-                                    bucket_counts: counts,
-                                    explicit_bounds: bounds,
-                                    exemplars: exemplars(&mut rng, t),
-                                    flags: 0,
-                                    min: Some(0.001),
-                                    max: if rng.bool() { Some(3.5) } else { None },
-                                }
-                            })
-                            .collect(),
-                        aggregation_temporality: AggregationTemporality::Cumulative as i32,
-                    })),
-                    4 => ("rpc.server.duration", "ms", metric::Data::ExponentialHistogram(
-                        ExponentialHistogram {
+                    0 => (
+                        "system.memory.usage",
+                        "By",
+                        metric::Data::Gauge(Gauge {
+                            data_points: number_points(&mut rng, points, false),
+                        }),
+                    ),
+                    1 => (
+                        "http.server.requests",
+                        "{request}",
+                        metric::Data::Sum(Sum {
+                            data_points: number_points(&mut rng, points, true),
+                            aggregation_temporality: AggregationTemporality::Delta as i32,
+                            is_monotonic: true,
+                        }),
+                    ),
+                    2 => (
+                        "process.cpu.time",
+                        "s",
+                        metric::Data::Sum(Sum {
+                            data_points: number_points(&mut rng, points, false),
+                            aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                            is_monotonic: false,
+                        }),
+                    ),
+                    3 => (
+                        "http.server.request.duration",
+                        "s",
+                        metric::Data::Histogram(Histogram {
+                            data_points: (0..points)
+                                .map(|_| {
+                                    let t = BASE_TIME + rng.below(1_000_000_000_000);
+                                    let bounds =
+                                        vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+                                    let counts: Vec<u64> =
+                                        (0..=bounds.len()).map(|_| rng.below(100)).collect();
+                                    HistogramDataPoint {
+                                        attributes: item_attributes(&mut rng),
+                                        start_time_unix_nano: t - 60_000_000_000,
+                                        time_unix_nano: t,
+                                        count: counts.iter().sum(),
+                                        sum: Some(rng.f64() * 100.0),
+                                        bucket_counts: counts,
+                                        explicit_bounds: bounds,
+                                        exemplars: exemplars(&mut rng, t),
+                                        flags: 0,
+                                        min: Some(0.001),
+                                        max: if rng.bool() { Some(3.5) } else { None },
+                                    }
+                                })
+                                .collect(),
+                            aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                        }),
+                    ),
+                    4 => (
+                        "rpc.server.duration",
+                        "ms",
+                        metric::Data::ExponentialHistogram(ExponentialHistogram {
                             data_points: (0..points)
                                 .map(|_| {
                                     let t = BASE_TIME + rng.below(1_000_000_000_000);
@@ -388,7 +535,9 @@ pub fn metrics(resources: usize, metrics_per_resource: usize, seed: u64) -> Expo
                                         attributes: item_attributes(&mut rng),
                                         start_time_unix_nano: t - 60_000_000_000,
                                         time_unix_nano: t,
-                                        count: pos.iter().sum::<u64>() + neg.iter().sum::<u64>() + 3,
+                                        count: pos.iter().sum::<u64>()
+                                            + neg.iter().sum::<u64>()
+                                            + 3,
                                         sum: Some(rng.f64() * 500.0),
                                         scale: rng.below(8) as i32 - 2,
                                         zero_count: 3,
@@ -409,36 +558,44 @@ pub fn metrics(resources: usize, metrics_per_resource: usize, seed: u64) -> Expo
                                 })
                                 .collect(),
                             aggregation_temporality: AggregationTemporality::Delta as i32,
-                        },
-                    )),
-                    _ => ("db.query.latency", "ms", metric::Data::Summary(Summary {
-                        data_points: (0..points)
-                            .map(|_| {
-                                let t = BASE_TIME + rng.below(1_000_000_000_000);
-                                SummaryDataPoint {
-                                    attributes: item_attributes(&mut rng),
-                                    start_time_unix_nano: t - 60_000_000_000,
-                                    time_unix_nano: t,
-                                    count: 100 + rng.below(100),
-                                    sum: rng.f64() * 1e4,
-                                    quantile_values: [0.0, 0.5, 0.9, 0.99, 1.0]
-                                        .iter()
-                                        .map(|&q| summary_data_point::ValueAtQuantile {
-                                            quantile: q,
-                                            value: q * 100.0 + rng.f64(),
-                                        })
-                                        .collect(),
-                                    flags: if rng.below(10) == 0 { 1 } else { 0 },
-                                }
-                            })
-                            .collect(),
-                    })),
+                        }),
+                    ),
+                    _ => (
+                        "db.query.latency",
+                        "ms",
+                        metric::Data::Summary(Summary {
+                            data_points: (0..points)
+                                .map(|_| {
+                                    let t = BASE_TIME + rng.below(1_000_000_000_000);
+                                    SummaryDataPoint {
+                                        attributes: item_attributes(&mut rng),
+                                        start_time_unix_nano: t - 60_000_000_000,
+                                        time_unix_nano: t,
+                                        count: 100 + rng.below(100),
+                                        sum: rng.f64() * 1e4,
+                                        quantile_values: [0.0, 0.5, 0.9, 0.99, 1.0]
+                                            .iter()
+                                            .map(|&q| summary_data_point::ValueAtQuantile {
+                                                quantile: q,
+                                                value: q * 100.0 + rng.f64(),
+                                            })
+                                            .collect(),
+                                        flags: if rng.below(10) == 0 { 1 } else { 0 },
+                                    }
+                                })
+                                .collect(),
+                        }),
+                    ),
                 };
                 metrics.push(Metric {
                     name: name.into(),
                     description: format!("{name} measured by the app"),
                     unit: unit.into(),
-                    metadata: if k.is_multiple_of(4) { vec![kv("origin", s("sdk"))] } else { vec![] },
+                    metadata: if k.is_multiple_of(4) {
+                        vec![kv("origin", s("sdk"))]
+                    } else {
+                        vec![]
+                    },
                     data: Some(data),
                 });
             }
