@@ -93,7 +93,7 @@ impl<'a> WireReader<'a> {
     }
 
     /// Decodes a varint with prost's rules (at most 10 bytes; the 10th must be 0 or 1).
-    #[inline]
+    #[inline(always)]
     pub fn varint(&mut self) -> Result<u64, PdataError> {
         let rest = self.buf.get(self.pos..).unwrap_or(&[]);
         match rest.first() {
@@ -119,7 +119,7 @@ impl<'a> WireReader<'a> {
     }
 
     /// Decodes a field key into (tag, wire type) with prost's checks.
-    #[inline]
+    #[inline(always)]
     pub fn key(&mut self) -> Result<(u32, u8), PdataError> {
         let key = self.varint()?;
         if key > u64::from(u32::MAX) {
@@ -136,7 +136,7 @@ impl<'a> WireReader<'a> {
         Ok((tag, wire_type))
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn skip(&mut self, n: usize) -> Result<(), PdataError> {
         if self.buf.len() - self.pos < n {
             return Err(err("buffer underflow"));
@@ -146,7 +146,7 @@ impl<'a> WireReader<'a> {
     }
 
     /// Reads a length prefix and returns the payload.
-    #[inline]
+    #[inline(always)]
     pub fn len_delimited(&mut self) -> Result<&'a [u8], PdataError> {
         let len = self.varint()?;
         let remaining = (self.buf.len() - self.pos) as u64;
@@ -456,8 +456,7 @@ fn walk<const VALIDATE: bool>(m: M, buf: &[u8], ctx: u32) -> Result<u64, PdataEr
     while !r.is_empty() {
         let (tag, wt) = r.key()?;
         let kind = table.get(tag as usize).copied().unwrap_or(K::Unknown);
-        let role = role(m, tag);
-        if !VALIDATE && role == Role::None {
+        if !VALIDATE && role(m, tag) == Role::None {
             r.skip_value(wt, tag, ctx)?;
             continue;
         }
@@ -482,7 +481,7 @@ fn walk<const VALIDATE: bool>(m: M, buf: &[u8], ctx: u32) -> Result<u64, PdataEr
             K::Str => {
                 check_wt(wt, wire::LEN)?;
                 let s = r.len_delimited()?;
-                if std::str::from_utf8(s).is_err() {
+                if !s.is_ascii() && std::str::from_utf8(s).is_err() {
                     return Err(err("invalid string value: data is not UTF-8 encoded"));
                 }
             }
@@ -513,6 +512,7 @@ fn walk<const VALIDATE: bool>(m: M, buf: &[u8], ctx: u32) -> Result<u64, PdataEr
                     return Err(err("recursion limit reached"));
                 }
                 let payload = r.len_delimited()?;
+                let role = role(m, tag);
                 let n = if VALIDATE || role != Role::Item {
                     walk::<VALIDATE>(sub, payload, ctx - 1)?
                 } else {
