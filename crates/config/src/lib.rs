@@ -321,11 +321,10 @@ pub fn set_to_uri(set: &str) -> Result<String, ConfigError> {
     let (key, value) = set
         .split_once('=')
         .ok_or_else(|| ConfigError::new("", "missing equal sign"))?;
-    Ok(format!(
-        "yaml:{}: {}",
-        key.replace('.', "::").trim(),
-        value.trim()
-    ))
+    // `a.b.c=v` as the Go collector; `a::b::c=v` too, which can name keys that contain dots.
+    let key = key.trim();
+    let path = if key.contains("::") { key.to_string() } else { key.replace('.', "::") };
+    Ok(format!("yaml:{}: {}", path, value.trim()))
 }
 
 /// The merged and expanded configuration tree (what `print-config` shows): every `--config`

@@ -239,6 +239,14 @@ fn set_flag_becomes_yaml_source_applied_last() {
 }
 
 #[test]
+fn set_flag_with_colon_path_keeps_dotted_key_names() {
+    assert_eq!(
+        set_to_uri("processors::attributes/x.y::timeout=2s").unwrap(),
+        "yaml:processors::attributes/x.y::timeout: 2s"
+    );
+}
+
+#[test]
 fn set_flag_without_equal_sign_is_an_error() {
     let e = resolve_with(&["yaml:a: 1"], &["processors.batch.timeout"], &no_env).unwrap_err();
     assert_eq!(e.message, "missing equal sign");
