@@ -73,11 +73,21 @@ pub struct ConsumeError {
 
 impl ConsumeError {
     pub fn retryable(message: impl Into<String>) -> Self {
-        ConsumeError { kind: ErrorKind::Retryable, message: message.into(), retry_after: None, grpc_code: None }
+        ConsumeError {
+            kind: ErrorKind::Retryable,
+            message: message.into(),
+            retry_after: None,
+            grpc_code: None,
+        }
     }
 
     pub fn permanent(message: impl Into<String>) -> Self {
-        ConsumeError { kind: ErrorKind::Permanent, message: message.into(), retry_after: None, grpc_code: None }
+        ConsumeError {
+            kind: ErrorKind::Permanent,
+            message: message.into(),
+            retry_after: None,
+            grpc_code: None,
+        }
     }
 
     pub fn throttled(message: impl Into<String>, delay: Duration) -> Self {
@@ -90,7 +100,12 @@ impl ConsumeError {
     }
 
     pub fn partial(rejected: u64, message: impl Into<String>) -> Self {
-        ConsumeError { kind: ErrorKind::Partial { rejected }, message: message.into(), retry_after: None, grpc_code: None }
+        ConsumeError {
+            kind: ErrorKind::Partial { rejected },
+            message: message.into(),
+            retry_after: None,
+            grpc_code: None,
+        }
     }
 
     pub fn with_grpc_code(mut self, code: i32) -> Self {

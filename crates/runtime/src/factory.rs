@@ -29,7 +29,10 @@ pub trait ComponentConfig:
 }
 
 /// Decodes and validates a config of type `C`, naming `path` in errors.
-pub fn parse_config<C: ComponentConfig>(value: &Value, path: &str) -> Result<AnyConfig, ConfigError> {
+pub fn parse_config<C: ComponentConfig>(
+    value: &Value,
+    path: &str,
+) -> Result<AnyConfig, ConfigError> {
     let cfg: C = config::decode(value, path)?;
     cfg.validate().map_err(|m| ConfigError::new(path, m))?;
     Ok(Box::new(cfg))
@@ -127,7 +130,12 @@ pub trait ExporterFactory: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn signals(&self) -> &[(Signal, Stability)];
     fn parse_config(&self, value: &Value, path: &str) -> Result<AnyConfig, ConfigError>;
-    fn create(&self, set: Settings, cfg: &AnyConfig, signal: Signal) -> Result<Arc<dyn Exporter>, String>;
+    fn create(
+        &self,
+        set: Settings,
+        cfg: &AnyConfig,
+        signal: Signal,
+    ) -> Result<Arc<dyn Exporter>, String>;
 }
 
 pub trait ConnectorFactory: Send + Sync {

@@ -65,8 +65,14 @@ mod tests {
 
     #[tokio::test]
     async fn every_consumer_receives_the_batch_even_when_one_fails() {
-        let ok = Arc::new(Recorder { got: Mutex::default(), fail: None });
-        let bad = Arc::new(Recorder { got: Mutex::default(), fail: Some(ConsumeError::permanent("down")) });
+        let ok = Arc::new(Recorder {
+            got: Mutex::default(),
+            fail: None,
+        });
+        let bad = Arc::new(Recorder {
+            got: Mutex::default(),
+            fail: Some(ConsumeError::permanent("down")),
+        });
         let f = fanout(vec![bad.clone(), ok.clone()]);
         let err = f.consume(empty_batch()).await.unwrap_err();
         assert_eq!(err.message, "down");
@@ -76,8 +82,14 @@ mod tests {
 
     #[tokio::test]
     async fn retryable_error_wins_over_permanent_when_combined() {
-        let a = Arc::new(Recorder { got: Mutex::default(), fail: Some(ConsumeError::permanent("p")) });
-        let b = Arc::new(Recorder { got: Mutex::default(), fail: Some(ConsumeError::retryable("r")) });
+        let a = Arc::new(Recorder {
+            got: Mutex::default(),
+            fail: Some(ConsumeError::permanent("p")),
+        });
+        let b = Arc::new(Recorder {
+            got: Mutex::default(),
+            fail: Some(ConsumeError::retryable("r")),
+        });
         let err = fanout(vec![a, b]).consume(empty_batch()).await.unwrap_err();
         assert!(err.is_retryable());
         assert_eq!(err.message, "p; r");

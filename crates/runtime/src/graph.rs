@@ -12,7 +12,9 @@ use std::sync::Arc;
 use config::{CollectorConfig, ComponentId, ConfigError, PipelineId, PipelineSignal};
 use pdata::Signal;
 
-use crate::component::{Component, Connector, Exporter, Extension, Kind, Processor, Receiver, SharedConsumer};
+use crate::component::{
+    Component, Connector, Exporter, Extension, Kind, Processor, Receiver, SharedConsumer,
+};
 use crate::factory::{
     AnyConfig, ConnectorFactory, ExporterFactory, ExtensionFactory, ProcessorFactory,
     ReceiverFactory, ReceiverOutputs, Settings,
@@ -76,33 +78,54 @@ impl std::error::Error for ConfigErrors {}
 /// Component types the config uses that this build lacks (for the `validate` report).
 pub fn missing_types(registry: &Registry, cfg: &CollectorConfig) -> Vec<(Kind, String)> {
     let mut out = Vec::new();
-    let mut check = |kind: Kind, ids: &mut dyn Iterator<Item = &ComponentId>, found: &dyn Fn(&str) -> bool| {
-        for id in ids {
-            if !found(&id.type_) && !out.contains(&(kind, id.type_.clone())) {
-                out.push((kind, id.type_.clone()));
+    let mut check =
+        |kind: Kind, ids: &mut dyn Iterator<Item = &ComponentId>, found: &dyn Fn(&str) -> bool| {
+            for id in ids {
+                if !found(&id.type_) && !out.contains(&(kind, id.type_.clone())) {
+                    out.push((kind, id.type_.clone()));
+                }
             }
-        }
-    };
+        };
     let found = |l: bool| l;
     check(Kind::Receiver, &mut cfg.receivers.keys(), &|t| {
-        found(matches!(registry.lookup_receiver(t), Lookup::Found(_) | Lookup::Deprecated(..)))
+        found(matches!(
+            registry.lookup_receiver(t),
+            Lookup::Found(_) | Lookup::Deprecated(..)
+        ))
     });
     check(Kind::Processor, &mut cfg.processors.keys(), &|t| {
-        found(matches!(registry.lookup_processor(t), Lookup::Found(_) | Lookup::Deprecated(..)))
+        found(matches!(
+            registry.lookup_processor(t),
+            Lookup::Found(_) | Lookup::Deprecated(..)
+        ))
     });
     check(Kind::Exporter, &mut cfg.exporters.keys(), &|t| {
-        found(matches!(registry.lookup_exporter(t), Lookup::Found(_) | Lookup::Deprecated(..)))
+        found(matches!(
+            registry.lookup_exporter(t),
+            Lookup::Found(_) | Lookup::Deprecated(..)
+        ))
     });
     check(Kind::Connector, &mut cfg.connectors.keys(), &|t| {
-        found(matches!(registry.lookup_connector(t), Lookup::Found(_) | Lookup::Deprecated(..)))
+        found(matches!(
+            registry.lookup_connector(t),
+            Lookup::Found(_) | Lookup::Deprecated(..)
+        ))
     });
     check(Kind::Extension, &mut cfg.extensions.keys(), &|t| {
-        found(matches!(registry.lookup_extension(t), Lookup::Found(_) | Lookup::Deprecated(..)))
+        found(matches!(
+            registry.lookup_extension(t),
+            Lookup::Found(_) | Lookup::Deprecated(..)
+        ))
     });
     out
 }
 
-fn type_error(kind: Kind, id: &ComponentId, not_built: bool, valid: Vec<&'static str>) -> ConfigError {
+fn type_error(
+    kind: Kind,
+    id: &ComponentId,
+    not_built: bool,
+    valid: Vec<&'static str>,
+) -> ConfigError {
     let path = format!("{}::{}", kind.section(), id);
     if not_built {
         ConfigError::new(
@@ -117,7 +140,12 @@ fn type_error(kind: Kind, id: &ComponentId, not_built: bool, valid: Vec<&'static
     } else {
         ConfigError::new(
             path,
-            format!("unknown type: \"{}\" for id: \"{}\" (valid values: [{}])", id.type_, id, valid.join(" ")),
+            format!(
+                "unknown type: \"{}\" for id: \"{}\" (valid values: [{}])",
+                id.type_,
+                id,
+                valid.join(" ")
+            ),
         )
     }
 }
@@ -157,16 +185,64 @@ macro_rules! parse_section {
 pub fn parse(registry: &Registry, cfg: CollectorConfig) -> Result<ParsedConfig, ConfigErrors> {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    let receivers = parse_section!(registry, cfg, errors, warnings, receivers, lookup_receiver, Kind::Receiver);
-    let processors = parse_section!(registry, cfg, errors, warnings, processors, lookup_processor, Kind::Processor);
-    let exporters = parse_section!(registry, cfg, errors, warnings, exporters, lookup_exporter, Kind::Exporter);
-    let connectors = parse_section!(registry, cfg, errors, warnings, connectors, lookup_connector, Kind::Connector);
-    let extensions = parse_section!(registry, cfg, errors, warnings, extensions, lookup_extension, Kind::Extension);
+    let receivers = parse_section!(
+        registry,
+        cfg,
+        errors,
+        warnings,
+        receivers,
+        lookup_receiver,
+        Kind::Receiver
+    );
+    let processors = parse_section!(
+        registry,
+        cfg,
+        errors,
+        warnings,
+        processors,
+        lookup_processor,
+        Kind::Processor
+    );
+    let exporters = parse_section!(
+        registry,
+        cfg,
+        errors,
+        warnings,
+        exporters,
+        lookup_exporter,
+        Kind::Exporter
+    );
+    let connectors = parse_section!(
+        registry,
+        cfg,
+        errors,
+        warnings,
+        connectors,
+        lookup_connector,
+        Kind::Connector
+    );
+    let extensions = parse_section!(
+        registry,
+        cfg,
+        errors,
+        warnings,
+        extensions,
+        lookup_extension,
+        Kind::Extension
+    );
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
     cfg.validate().map_err(|e| ConfigErrors(vec![e]))?;
-    let parsed = ParsedConfig { raw: cfg, receivers, processors, exporters, connectors, extensions, warnings };
+    let parsed = ParsedConfig {
+        raw: cfg,
+        receivers,
+        processors,
+        exporters,
+        connectors,
+        extensions,
+        warnings,
+    };
     check_graph(&parsed).map_err(|e| ConfigErrors(vec![e]))?;
     Ok(parsed)
 }
@@ -197,7 +273,9 @@ fn check_graph(p: &ParsedConfig) -> Result<(), ConfigError> {
                 if !rf.factory.signals().iter().any(|(s, _)| *s == sig) {
                     return Err(ConfigError::new(
                         path,
-                        format!("failed to create \"{r}\" receiver for data type \"{sig}\": telemetry type is not supported"),
+                        format!(
+                            "failed to create \"{r}\" receiver for data type \"{sig}\": telemetry type is not supported"
+                        ),
                     ));
                 }
             }
@@ -207,7 +285,10 @@ fn check_graph(p: &ParsedConfig) -> Result<(), ConfigError> {
                 if !f.factory.signals().iter().any(|(s, _)| *s == sig) {
                     return Err(ConfigError::new(
                         path,
-                        format!("failed to create \"{pr}\" processor, in pipeline \"{}\": telemetry type is not supported", pipeline_name(pid)),
+                        format!(
+                            "failed to create \"{pr}\" processor, in pipeline \"{}\": telemetry type is not supported",
+                            pipeline_name(pid)
+                        ),
                     ));
                 }
             }
@@ -217,7 +298,9 @@ fn check_graph(p: &ParsedConfig) -> Result<(), ConfigError> {
                 if !f.factory.signals().iter().any(|(s, _)| *s == sig) {
                     return Err(ConfigError::new(
                         path,
-                        format!("failed to create \"{e}\" exporter for data type \"{sig}\": telemetry type is not supported"),
+                        format!(
+                            "failed to create \"{e}\" exporter for data type \"{sig}\": telemetry type is not supported"
+                        ),
                     ));
                 }
             }
@@ -237,18 +320,28 @@ fn check_graph(p: &ParsedConfig) -> Result<(), ConfigError> {
             .map(|(pid, _)| signal_of(pid.signal))
             .collect();
         for a in &as_exporter {
-            if !as_receiver.iter().any(|b| pairs.iter().any(|(f, t, _)| f == a && t == b)) {
+            if !as_receiver
+                .iter()
+                .any(|b| pairs.iter().any(|(f, t, _)| f == a && t == b))
+            {
                 return Err(ConfigError::new(
                     format!("connectors::{cid}"),
-                    format!("connector \"{cid}\" used as exporter in [{a}] pipeline but not used in any supported receiver pipeline"),
+                    format!(
+                        "connector \"{cid}\" used as exporter in [{a}] pipeline but not used in any supported receiver pipeline"
+                    ),
                 ));
             }
         }
         for b in &as_receiver {
-            if !as_exporter.iter().any(|a| pairs.iter().any(|(f, t, _)| f == a && t == b)) {
+            if !as_exporter
+                .iter()
+                .any(|a| pairs.iter().any(|(f, t, _)| f == a && t == b))
+            {
                 return Err(ConfigError::new(
                     format!("connectors::{cid}"),
-                    format!("connector \"{cid}\" used as receiver in [{b}] pipeline but not used in any supported exporter pipeline"),
+                    format!(
+                        "connector \"{cid}\" used as receiver in [{b}] pipeline but not used in any supported exporter pipeline"
+                    ),
                 ));
             }
         }
@@ -262,7 +355,9 @@ fn check_graph(p: &ParsedConfig) -> Result<(), ConfigError> {
                 for to in &ids {
                     let a = signal_of(from.signal);
                     let b = signal_of(to.signal);
-                    if pipes[*to].receivers.contains(e) && c.factory.pairs().iter().any(|(f, t, _)| *f == a && *t == b) {
+                    if pipes[*to].receivers.contains(e)
+                        && c.factory.pairs().iter().any(|(f, t, _)| *f == a && *t == b)
+                    {
                         out.push((e.clone(), *to));
                     }
                 }
@@ -290,7 +385,10 @@ fn check_graph(p: &ParsedConfig) -> Result<(), ConfigError> {
                 Mark::Active => {
                     stack.push(format!("connector \"{conn}\""));
                     stack.push(pipeline_name(to));
-                    return Err(ConfigError::new("", format!("cycle detected: {}", stack.join(" -> "))));
+                    return Err(ConfigError::new(
+                        "",
+                        format!("cycle detected: {}", stack.join(" -> ")),
+                    ));
                 }
                 Mark::New => {
                     stack.push(format!("connector \"{conn}\""));
@@ -337,7 +435,11 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn settings(&self, kind: Kind, id: &ComponentId) -> Settings {
-        Settings { id: id.clone(), kind, telemetry: self.tel.clone() }
+        Settings {
+            id: id.clone(),
+            kind,
+            telemetry: self.tel.clone(),
+        }
     }
 
     fn exporter(&mut self, id: &ComponentId, sig: Signal) -> Result<Arc<dyn Exporter>, String> {
@@ -348,9 +450,15 @@ impl Builder<'_> {
         let e = parsed
             .factory
             .create(self.settings(Kind::Exporter, id), &parsed.config, sig)
-            .map_err(|e| format!("failed to create \"{id}\" exporter for data type \"{sig}\": {e}"))?;
+            .map_err(|e| {
+                format!("failed to create \"{id}\" exporter for data type \"{sig}\": {e}")
+            })?;
         self.exporters.insert((id.clone(), sig), e.clone());
-        self.nodes.push(Node { kind: Kind::Exporter, id: id.clone(), component: upcast_exporter(e.clone()) });
+        self.nodes.push(Node {
+            kind: Kind::Exporter,
+            id: id.clone(),
+            component: upcast_exporter(e.clone()),
+        });
         Ok(e)
     }
 
@@ -377,9 +485,23 @@ impl Builder<'_> {
             let parsed = &self.p.processors[pr];
             let proc = parsed
                 .factory
-                .create(self.settings(Kind::Processor, pr), &parsed.config, sig, next)
-                .map_err(|e| format!("failed to create \"{pr}\" processor, in pipeline \"{}\": {e}", pipeline_name(pid)))?;
-            self.nodes.push(Node { kind: Kind::Processor, id: pr.clone(), component: upcast_processor(proc.clone()) });
+                .create(
+                    self.settings(Kind::Processor, pr),
+                    &parsed.config,
+                    sig,
+                    next,
+                )
+                .map_err(|e| {
+                    format!(
+                        "failed to create \"{pr}\" processor, in pipeline \"{}\": {e}",
+                        pipeline_name(pid)
+                    )
+                })?;
+            self.nodes.push(Node {
+                kind: Kind::Processor,
+                id: pr.clone(),
+                component: upcast_processor(proc.clone()),
+            });
             next = upcast_processor_consumer(proc);
         }
         self.heads.insert(pid.clone(), next.clone());
@@ -387,12 +509,22 @@ impl Builder<'_> {
     }
 
     /// The connector instance (id, from, to), if some pipeline of signal `to` receives from it.
-    fn connector(&mut self, id: &ComponentId, from: Signal, to: Signal) -> Result<Option<Arc<dyn Connector>>, String> {
+    fn connector(
+        &mut self,
+        id: &ComponentId,
+        from: Signal,
+        to: Signal,
+    ) -> Result<Option<Arc<dyn Connector>>, String> {
         if let Some(c) = self.connectors.get(&(id.clone(), from, to)) {
             return Ok(Some(c.clone()));
         }
         let parsed = &self.p.connectors[id];
-        if !parsed.factory.pairs().iter().any(|(f, t, _)| *f == from && *t == to) {
+        if !parsed
+            .factory
+            .pairs()
+            .iter()
+            .any(|(f, t, _)| *f == from && *t == to)
+        {
             return Ok(None);
         }
         let targets: Vec<PipelineId> = self
@@ -414,10 +546,22 @@ impl Builder<'_> {
         let parsed = &self.p.connectors[id];
         let c = parsed
             .factory
-            .create(self.settings(Kind::Connector, id), &parsed.config, from, to, fanout(heads))
-            .map_err(|e| format!("failed to create \"{id}\" connector, from {from} to {to}: {e}"))?;
+            .create(
+                self.settings(Kind::Connector, id),
+                &parsed.config,
+                from,
+                to,
+                fanout(heads),
+            )
+            .map_err(|e| {
+                format!("failed to create \"{id}\" connector, from {from} to {to}: {e}")
+            })?;
         self.connectors.insert((id.clone(), from, to), c.clone());
-        self.nodes.push(Node { kind: Kind::Connector, id: id.clone(), component: upcast_connector(c.clone()) });
+        self.nodes.push(Node {
+            kind: Kind::Connector,
+            id: id.clone(),
+            component: upcast_connector(c.clone()),
+        });
         Ok(Some(c))
     }
 }
@@ -505,7 +649,14 @@ pub fn build(p: &ParsedConfig, tel: &Telemetry) -> Result<Built, String> {
             .factory
             .create(b.settings(Kind::Receiver, &rid), &parsed.config, outputs)
             .map_err(|e| format!("failed to create \"{rid}\" receiver: {e}"))?;
-        b.nodes.push(Node { kind: Kind::Receiver, id: rid, component: upcast_receiver(r) });
+        b.nodes.push(Node {
+            kind: Kind::Receiver,
+            id: rid,
+            component: upcast_receiver(r),
+        });
     }
-    Ok(Built { extensions, nodes: b.nodes })
+    Ok(Built {
+        extensions,
+        nodes: b.nodes,
+    })
 }

@@ -20,8 +20,8 @@ pub mod service;
 pub mod telemetry;
 
 pub use component::{
-    Component, ConsumeError, Consumer, ErrorKind, Exporter, Extension, Host, Kind, Processor,
-    Receiver, SharedConsumer, Connector,
+    Component, Connector, ConsumeError, Consumer, ErrorKind, Exporter, Extension, Host, Kind,
+    Processor, Receiver, SharedConsumer,
 };
 pub use factory::{
     AnyConfig, ComponentConfig, ConnectorFactory, ExporterFactory, ExtensionFactory,
@@ -30,3 +30,5 @@ pub use factory::{
 pub use pdata::{Batch, Signal};
 pub use registry::Registry;
 pub use telemetry::Telemetry;
+#[cfg(test)]
+mod graph_tests;

@@ -87,7 +87,12 @@ impl Registry {
     }
 
     /// `deprecated` keeps working as `current`, with a warning.
-    pub fn alias(&mut self, kind: Kind, deprecated: &'static str, current: &'static str) -> &mut Self {
+    pub fn alias(
+        &mut self,
+        kind: Kind,
+        deprecated: &'static str,
+        current: &'static str,
+    ) -> &mut Self {
         self.aliases.insert((kind, deprecated), current);
         self
     }
@@ -101,10 +106,25 @@ impl Registry {
     }
 
     lookup_fn!(lookup_receiver, receivers, ReceiverFactory, Kind::Receiver);
-    lookup_fn!(lookup_processor, processors, ProcessorFactory, Kind::Processor);
+    lookup_fn!(
+        lookup_processor,
+        processors,
+        ProcessorFactory,
+        Kind::Processor
+    );
     lookup_fn!(lookup_exporter, exporters, ExporterFactory, Kind::Exporter);
-    lookup_fn!(lookup_connector, connectors, ConnectorFactory, Kind::Connector);
-    lookup_fn!(lookup_extension, extensions, ExtensionFactory, Kind::Extension);
+    lookup_fn!(
+        lookup_connector,
+        connectors,
+        ConnectorFactory,
+        Kind::Connector
+    );
+    lookup_fn!(
+        lookup_extension,
+        extensions,
+        ExtensionFactory,
+        Kind::Extension
+    );
 
     /// Type names built for `kind`, sorted.
     pub fn names(&self, kind: Kind) -> Vec<&'static str> {

@@ -12,7 +12,9 @@ pub struct Service {
 
 impl Service {
     pub fn new(built: Built) -> Self {
-        let host = Host { extensions: built.extensions.iter().cloned().collect() };
+        let host = Host {
+            extensions: built.extensions.iter().cloned().collect(),
+        };
         Service { built, host }
     }
 
@@ -25,7 +27,9 @@ impl Service {
                 for (_, started) in self.built.extensions[..i].iter().rev() {
                     let _ = started.shutdown().await;
                 }
-                return Err(format!("failed to start extensions: failed to start \"{id}\" extension: {e}"));
+                return Err(format!(
+                    "failed to start extensions: failed to start \"{id}\" extension: {e}"
+                ));
             }
         }
         for (i, node) in self.built.nodes.iter().enumerate() {
@@ -36,7 +40,10 @@ impl Service {
                 for (_, ext) in self.built.extensions.iter().rev() {
                     let _ = ext.shutdown().await;
                 }
-                return Err(format!("cannot start pipelines: failed to start \"{}\" {}: {e}", node.id, node.kind));
+                return Err(format!(
+                    "cannot start pipelines: failed to start \"{}\" {}: {e}",
+                    node.id, node.kind
+                ));
             }
         }
         for (_, ext) in &self.built.extensions {
@@ -55,8 +62,12 @@ impl Service {
         for node in self.built.nodes.iter().rev() {
             match tokio::time::timeout(per_component, node.component.shutdown()).await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(component = %node.id, kind = node.kind.as_str(), error = %e, "shutdown error"),
-                Err(_) => tracing::warn!(component = %node.id, kind = node.kind.as_str(), "shutdown timed out; data it held may be lost"),
+                Ok(Err(e)) => {
+                    tracing::warn!(component = %node.id, kind = node.kind.as_str(), error = %e, "shutdown error")
+                }
+                Err(_) => {
+                    tracing::warn!(component = %node.id, kind = node.kind.as_str(), "shutdown timed out; data it held may be lost")
+                }
             }
         }
         for (id, ext) in self.built.extensions.iter().rev() {

@@ -63,12 +63,20 @@ impl Histogram {
     }
 
     pub fn record(&self, v: f64) {
-        let i = self.0.bounds.iter().position(|b| v <= *b).unwrap_or(self.0.bounds.len());
+        let i = self
+            .0
+            .bounds
+            .iter()
+            .position(|b| v <= *b)
+            .unwrap_or(self.0.bounds.len());
         self.0.buckets[i].fetch_add(1, Ordering::Relaxed);
         self.0.count.fetch_add(1, Ordering::Relaxed);
-        let _ = self.0.sum_bits.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
-            Some((f64::from_bits(b) + v).to_bits())
-        });
+        let _ = self
+            .0
+            .sum_bits
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                Some((f64::from_bits(b) + v).to_bits())
+            });
     }
 
     pub fn count(&self) -> u64 {
@@ -105,7 +113,10 @@ impl Default for Telemetry {
 
 impl Telemetry {
     pub fn new(level: &str) -> Self {
-        Telemetry { families: Arc::default(), level: Arc::from(level) }
+        Telemetry {
+            families: Arc::default(),
+            level: Arc::from(level),
+        }
     }
 
     fn get_or_insert(
@@ -119,7 +130,11 @@ impl Telemetry {
     ) -> Series {
         let labels: Labels = labels.iter().map(|(k, v)| (*k, v.to_string())).collect();
         let mut fams = self.families.lock().unwrap_or_else(|p| p.into_inner());
-        let fam = fams.entry(name).or_insert_with(|| Family { help, kind, series: Vec::new() });
+        let fam = fams.entry(name).or_insert_with(|| Family {
+            help,
+            kind,
+            series: Vec::new(),
+        });
         if let Some((_, s)) = fam.series.iter().find(|(l, _)| *l == labels) {
             if let Some(s) = existing(s) {
                 return s;
@@ -132,21 +147,45 @@ impl Telemetry {
     }
 
     /// A counter; the same name and labels give the same counter.
-    pub fn counter(&self, name: &'static str, help: &'static str, labels: &[(&'static str, &str)]) -> Counter {
-        match self.get_or_insert(name, help, "counter", labels, || Series::Counter(Counter::default()), |s| match s {
-            Series::Counter(c) => Some(Series::Counter(c.clone())),
-            _ => None,
-        }) {
+    pub fn counter(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&'static str, &str)],
+    ) -> Counter {
+        match self.get_or_insert(
+            name,
+            help,
+            "counter",
+            labels,
+            || Series::Counter(Counter::default()),
+            |s| match s {
+                Series::Counter(c) => Some(Series::Counter(c.clone())),
+                _ => None,
+            },
+        ) {
             Series::Counter(c) => c,
             _ => unreachable!(),
         }
     }
 
-    pub fn gauge(&self, name: &'static str, help: &'static str, labels: &[(&'static str, &str)]) -> Gauge {
-        match self.get_or_insert(name, help, "gauge", labels, || Series::Gauge(Gauge::default()), |s| match s {
-            Series::Gauge(g) => Some(Series::Gauge(g.clone())),
-            _ => None,
-        }) {
+    pub fn gauge(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&'static str, &str)],
+    ) -> Gauge {
+        match self.get_or_insert(
+            name,
+            help,
+            "gauge",
+            labels,
+            || Series::Gauge(Gauge::default()),
+            |s| match s {
+                Series::Gauge(g) => Some(Series::Gauge(g.clone())),
+                _ => None,
+            },
+        ) {
             Series::Gauge(g) => g,
             _ => unreachable!(),
         }
@@ -159,10 +198,17 @@ impl Telemetry {
         labels: &[(&'static str, &str)],
         bounds: &[f64],
     ) -> Histogram {
-        match self.get_or_insert(name, help, "histogram", labels, || Series::Histogram(Histogram::new(bounds)), |s| match s {
-            Series::Histogram(h) => Some(Series::Histogram(h.clone())),
-            _ => None,
-        }) {
+        match self.get_or_insert(
+            name,
+            help,
+            "histogram",
+            labels,
+            || Series::Histogram(Histogram::new(bounds)),
+            |s| match s {
+                Series::Histogram(h) => Some(Series::Histogram(h.clone())),
+                _ => None,
+            },
+        ) {
             Series::Histogram(h) => h,
             _ => unreachable!(),
         }
@@ -177,7 +223,11 @@ impl Telemetry {
         f: impl Fn() -> f64 + Send + Sync + 'static,
     ) {
         let mut fams = self.families.lock().unwrap_or_else(|p| p.into_inner());
-        let fam = fams.entry(name).or_insert_with(|| Family { help, kind, series: Vec::new() });
+        let fam = fams.entry(name).or_insert_with(|| Family {
+            help,
+            kind,
+            series: Vec::new(),
+        });
         fam.series.clear();
         fam.series.push((Vec::new(), Series::Func(Box::new(f))));
     }
@@ -187,7 +237,9 @@ impl Telemetry {
         let fams = self.families.lock().unwrap_or_else(|p| p.into_inner());
         let fam = fams.get(name)?;
         fam.series.iter().find_map(|(l, s)| {
-            let matches = labels.iter().all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v));
+            let matches = labels
+                .iter()
+                .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v));
             if !matches {
                 return None;
             }
@@ -219,10 +271,21 @@ impl Telemetry {
                         let mut cum = 0u64;
                         for (i, b) in h.0.buckets.iter().enumerate() {
                             cum += b.load(Ordering::Relaxed);
-                            let le = h.0.bounds.get(i).map(|v| fmt_f64(*v)).unwrap_or_else(|| "+Inf".into());
+                            let le =
+                                h.0.bounds
+                                    .get(i)
+                                    .map(|v| fmt_f64(*v))
+                                    .unwrap_or_else(|| "+Inf".into());
                             line(&mut out, name, "_bucket", labels, Some(&le), cum as f64);
                         }
-                        line(&mut out, name, "_sum", labels, None, f64::from_bits(h.0.sum_bits.load(Ordering::Relaxed)));
+                        line(
+                            &mut out,
+                            name,
+                            "_sum",
+                            labels,
+                            None,
+                            f64::from_bits(h.0.sum_bits.load(Ordering::Relaxed)),
+                        );
                         line(&mut out, name, "_count", labels, None, h.count() as f64);
                     }
                 }
@@ -233,7 +296,11 @@ impl Telemetry {
 }
 
 fn fmt_f64(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v}") }
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
 }
 
 fn line(out: &mut String, name: &str, suffix: &str, labels: &Labels, le: Option<&str>, v: f64) {
@@ -261,7 +328,9 @@ fn line(out: &mut String, name: &str, suffix: &str, labels: &Labels, le: Option<
 }
 
 fn escape_label(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn signal_index(s: Signal) -> usize {
@@ -297,8 +366,14 @@ impl ReceiverMetrics {
             [0, 1, 2].map(|i| tel.counter(names[i], help, &labels))
         };
         ReceiverMetrics {
-            accepted: mk(&RECEIVER_ACCEPTED, "Number of items successfully pushed into the pipeline."),
-            refused: mk(&RECEIVER_REFUSED, "Number of items that could not be pushed into the pipeline."),
+            accepted: mk(
+                &RECEIVER_ACCEPTED,
+                "Number of items successfully pushed into the pipeline.",
+            ),
+            refused: mk(
+                &RECEIVER_REFUSED,
+                "Number of items that could not be pushed into the pipeline.",
+            ),
         }
     }
     pub fn accepted(&self, signal: Signal, n: usize) {
@@ -342,12 +417,36 @@ impl ExporterMetrics {
             ),
         };
         ExporterMetrics {
-            sent: tel.counter(sent, "Number of items successfully sent to destination.", &l),
-            send_failed: tel.counter(failed, "Number of items in failed attempts to send to destination.", &l),
-            enqueue_failed: tel.counter(enq, "Number of items failed to be added to the sending queue.", &l),
-            queue_size: tel.gauge("otelcol_exporter_queue_size", "Current size of the retry queue (in batches).", &lq),
-            queue_capacity: tel.gauge("otelcol_exporter_queue_capacity", "Fixed capacity of the retry queue (in batches).", &lq),
-            in_flight: tel.gauge("otelcol_exporter_in_flight_requests", "Number of in-flight requests.", &lq),
+            sent: tel.counter(
+                sent,
+                "Number of items successfully sent to destination.",
+                &l,
+            ),
+            send_failed: tel.counter(
+                failed,
+                "Number of items in failed attempts to send to destination.",
+                &l,
+            ),
+            enqueue_failed: tel.counter(
+                enq,
+                "Number of items failed to be added to the sending queue.",
+                &l,
+            ),
+            queue_size: tel.gauge(
+                "otelcol_exporter_queue_size",
+                "Current size of the retry queue (in batches).",
+                &lq,
+            ),
+            queue_capacity: tel.gauge(
+                "otelcol_exporter_queue_capacity",
+                "Fixed capacity of the retry queue (in batches).",
+                &lq,
+            ),
+            in_flight: tel.gauge(
+                "otelcol_exporter_in_flight_requests",
+                "Number of in-flight requests.",
+                &lq,
+            ),
         }
     }
 }
@@ -363,8 +462,16 @@ impl ProcessorMetrics {
     pub fn new(tel: &Telemetry, processor: &str, signal: Signal) -> Self {
         let l = [("otel_signal", signal.as_str()), ("processor", processor)];
         ProcessorMetrics {
-            incoming: tel.counter("otelcol_processor_incoming_items", "Number of items passed to the processor.", &l),
-            outgoing: tel.counter("otelcol_processor_outgoing_items", "Number of items emitted from the processor.", &l),
+            incoming: tel.counter(
+                "otelcol_processor_incoming_items",
+                "Number of items passed to the processor.",
+                &l,
+            ),
+            outgoing: tel.counter(
+                "otelcol_processor_outgoing_items",
+                "Number of items emitted from the processor.",
+                &l,
+            ),
         }
     }
 }
@@ -372,13 +479,24 @@ impl ProcessorMetrics {
 /// Registers `otelcol_process_*`: uptime, CPU seconds and resident memory, read from /proc.
 pub fn register_process_metrics(tel: &Telemetry) {
     let start = Instant::now();
-    tel.observe("otelcol_process_uptime", "Uptime of the process", "counter", move || start.elapsed().as_secs_f64());
-    tel.observe("otelcol_process_cpu_seconds", "Total CPU user and system time in seconds", "counter", || {
-        process_cpu_seconds().unwrap_or(0.0)
-    });
-    tel.observe("otelcol_process_memory_rss", "Total physical memory (resident set size)", "gauge", || {
-        process_rss_bytes().unwrap_or(0) as f64
-    });
+    tel.observe(
+        "otelcol_process_uptime",
+        "Uptime of the process",
+        "counter",
+        move || start.elapsed().as_secs_f64(),
+    );
+    tel.observe(
+        "otelcol_process_cpu_seconds",
+        "Total CPU user and system time in seconds",
+        "counter",
+        || process_cpu_seconds().unwrap_or(0.0),
+    );
+    tel.observe(
+        "otelcol_process_memory_rss",
+        "Total physical memory (resident set size)",
+        "gauge",
+        || process_rss_bytes().unwrap_or(0) as f64,
+    );
 }
 
 /// Resident set size of this process in bytes (Linux `/proc/self/statm`).
@@ -396,7 +514,11 @@ fn page_size() -> u64 {
         .and_then(|a| {
             a.chunks_exact(16).find_map(|c| {
                 let key = u64::from_ne_bytes(c[..8].try_into().ok()?);
-                if key == 6 { Some(u64::from_ne_bytes(c[8..].try_into().ok()?)) } else { None }
+                if key == 6 {
+                    Some(u64::from_ne_bytes(c[8..].try_into().ok()?))
+                } else {
+                    None
+                }
             })
         })
         .unwrap_or(4096)
@@ -428,14 +550,19 @@ pub async fn serve(
             let tel = tel.clone();
             async move {
                 (
-                    [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
                     tel.render(),
                 )
             }
         }),
     );
     Ok(tokio::spawn(async move {
-        let _ = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await;
     }))
 }
 
@@ -451,7 +578,10 @@ mod tests {
         a.accepted(Signal::Traces, 3);
         b.accepted(Signal::Traces, 4);
         assert_eq!(
-            t.value("otelcol_receiver_accepted_spans", &[("receiver", "otlp"), ("transport", "grpc")]),
+            t.value(
+                "otelcol_receiver_accepted_spans",
+                &[("receiver", "otlp"), ("transport", "grpc")]
+            ),
             Some(7.0)
         );
     }
@@ -461,8 +591,16 @@ mod tests {
         let t = Telemetry::default();
         ReceiverMetrics::new(&t, "otlp", "http").refused(Signal::Logs, 2);
         let text = t.render();
-        assert!(text.contains("# TYPE otelcol_receiver_refused_log_records counter\n"), "{text}");
-        assert!(text.contains("otelcol_receiver_refused_log_records{receiver=\"otlp\",transport=\"http\"} 2\n"), "{text}");
+        assert!(
+            text.contains("# TYPE otelcol_receiver_refused_log_records counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "otelcol_receiver_refused_log_records{receiver=\"otlp\",transport=\"http\"} 2\n"
+            ),
+            "{text}"
+        );
         assert!(!text.contains("_total"));
     }
 
@@ -474,9 +612,18 @@ mod tests {
         h.record(50.0);
         h.record(500.0);
         let text = t.render();
-        assert!(text.contains("h_bucket{processor=\"batch\",le=\"10\"} 1\n"), "{text}");
-        assert!(text.contains("h_bucket{processor=\"batch\",le=\"100\"} 2\n"), "{text}");
-        assert!(text.contains("h_bucket{processor=\"batch\",le=\"+Inf\"} 3\n"), "{text}");
+        assert!(
+            text.contains("h_bucket{processor=\"batch\",le=\"10\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("h_bucket{processor=\"batch\",le=\"100\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("h_bucket{processor=\"batch\",le=\"+Inf\"} 3\n"),
+            "{text}"
+        );
         assert!(text.contains("h_count{processor=\"batch\"} 3\n"), "{text}");
     }
 
