@@ -1,0 +1,614 @@
+//! The `ferrotel` binary's command line, run as a user runs it: `validate` on the shared
+//! real-world configs and on a table of broken ones, `components`, `--version`, and the
+//! built-in default when no `--config` is given.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ferrotel");
+
+fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ferrotel-cli-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+fn write_config(name: &str, yaml: &str) -> PathBuf {
+    let path = scratch_dir().join(name);
+    std::fs::write(&path, yaml).expect("write config");
+    path
+}
+
+/// Runs the binary with no inherited variables that configs here reference.
+fn ferrotel(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("NOPE")
+        .env_remove("FERROTEL_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run ferrotel")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn validate(path: &Path, env: &[(&str, &str)]) -> Output {
+    ferrotel(
+        &["validate", "--config", path.to_str().expect("utf-8 path")],
+        env,
+    )
+}
+
+// ---- validate on the shared real-world configs ---------------------------------------
+
+/// What each shared config needs that this build lacks, as (kind, type). Update as
+/// components land: an empty list means the config must validate.
+const SHARED_EXPECTATIONS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "seed-agent-filelog-multiformat.yaml",
+        &[
+            ("receiver", "filelog"),
+            ("processor", "attributes"),
+            ("processor", "resource"),
+            ("exporter", "loki"),
+        ],
+    ),
+    (
+        "seed-agent-filelog.yaml",
+        &[
+            ("receiver", "filelog"),
+            ("processor", "resource"),
+            ("exporter", "loki"),
+        ],
+    ),
+    (
+        "seed-gateway.yaml",
+        &[
+            ("processor", "attributes"),
+            ("processor", "resource"),
+            ("exporter", "loki"),
+            ("exporter", "prometheusremotewrite"),
+        ],
+    ),
+    (
+        "seed-hostmetrics.yaml",
+        &[("receiver", "hostmetrics"), ("processor", "filter")],
+    ),
+    (
+        "seed-jaeger-prometheus.yaml",
+        &[
+            ("exporter", "zipkin"),
+            ("exporter", "prometheus"),
+            ("connector", "spanmetrics"),
+        ],
+    ),
+    ("seed-sidecar.yaml", &[("receiver", "prometheus")]),
+];
+
+fn shared_configs_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/configs");
+    dir.is_dir().then_some(dir)
+}
+
+/// `(kind, type)` of every "not built into ferrotel yet" error line, and the lines that are
+/// some other error.
+fn lacking_types(stderr: &str) -> (BTreeSet<(String, String)>, Vec<String>) {
+    let mut lacking = BTreeSet::new();
+    let mut other = Vec::new();
+    for line in stderr.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with("warning:") || line.contains(" WARN ") {
+            continue;
+        }
+        let body = line
+            .strip_prefix("Error: invalid configuration: ")
+            .unwrap_or(line);
+        // `receivers::filelog: the "filelog" receiver is not built into ferrotel yet (...)`
+        let parsed = body.split_once(": the \"").and_then(|(_, rest)| {
+            let (ty, rest) = rest.split_once("\" ")?;
+            let (kind, rest) = rest.split_once(' ')?;
+            rest.starts_with("is not built into ferrotel yet")
+                .then(|| (kind.to_string(), ty.to_string()))
+        });
+        match parsed {
+            Some(k) => {
+                lacking.insert(k);
+            }
+            None => other.push(line.to_string()),
+        }
+    }
+    (lacking, other)
+}
+
+#[test]
+fn validate_shared_configs_names_exactly_the_component_types_this_build_lacks() {
+    let Some(dir) = shared_configs_dir() else {
+        eprintln!("SKIPPED: ../shared/configs is not beside the repository");
+        return;
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read shared/configs")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no configs in {}", dir.display());
+    let mut failures = Vec::new();
+    for file in &files {
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("file name");
+        let Some((_, want)) = SHARED_EXPECTATIONS.iter().find(|(n, _)| *n == name) else {
+            failures.push(format!(
+                "{name}: no expectation pinned in SHARED_EXPECTATIONS; add one"
+            ));
+            continue;
+        };
+        let want: BTreeSet<(String, String)> = want
+            .iter()
+            .map(|(k, t)| (k.to_string(), t.to_string()))
+            .collect();
+        let out = validate(file, &[("MY_POD_IP", "10.0.0.7")]);
+        let (_, stderr) = text(&out);
+        let (got, other) = lacking_types(&stderr);
+        if out.status.code() == Some(101) || stderr.contains("panicked") {
+            failures.push(format!("{name}: validate panicked:\n{stderr}"));
+            continue;
+        }
+        if want.is_empty() {
+            if !out.status.success() {
+                failures.push(format!(
+                    "{name}: expected to validate, failed with {:?}:\n{stderr}",
+                    out.status.code()
+                ));
+            }
+            continue;
+        }
+        if out.status.success() {
+            failures.push(format!("{name}: validated, but it uses {want:?} which this build was pinned to lack (update the pin?)"));
+            continue;
+        }
+        if got != want || !other.is_empty() {
+            failures.push(format!(
+                "{name}: lacking types differ.\n  pinned: {want:?}\n  named:  {got:?}\n  other error lines: {other:?}\n{stderr}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+// ---- broken configs --------------------------------------------------------------------
+
+const BASE: &str = "receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:0
+processors:
+  batch:
+exporters:
+  debug:
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [debug]
+";
+
+struct Case {
+    name: &'static str,
+    yaml: String,
+    /// every one of these must be in stderr
+    stderr_has: &'static [&'static str],
+    ok: bool,
+}
+
+fn edit(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "{from:?} not in BASE");
+    BASE.replacen(from, to, 1)
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "unknown_component_type",
+            yaml: edit("  otlp:\n", "  otlp:\n  foo/bar:\n"),
+            stderr_has: &["receivers::foo/bar: unknown type: \"foo\" for id: \"foo/bar\" (valid values: [", "otlp"],
+            ok: false,
+        },
+        Case {
+            name: "pipeline_references_undefined_exporter",
+            yaml: edit("exporters: [debug]", "exporters: [debug, otlp/missing]"),
+            stderr_has: &["service::pipelines::traces: references exporter \"otlp/missing\" which is not configured"],
+            ok: false,
+        },
+        Case {
+            name: "pipeline_references_undefined_receiver",
+            yaml: edit("receivers: [otlp]", "receivers: [otlp, zipkin]"),
+            stderr_has: &["service::pipelines::traces: references receiver \"zipkin\" which is not configured"],
+            ok: false,
+        },
+        Case {
+            name: "unknown_key",
+            yaml: edit("        endpoint: 127.0.0.1:0\n", "        endpoint: 127.0.0.1:0\n        endpointt: x\n"),
+            stderr_has: &["receivers::otlp::protocols::grpc: has invalid keys: endpointt"],
+            ok: false,
+        },
+        Case {
+            name: "bad_duration",
+            yaml: edit("  batch:\n", "  batch:\n    timeout: 5parsecs\n"),
+            stderr_has: &["processors::batch::timeout: time: unknown unit \"parsecs\" in duration \"5parsecs\""],
+            ok: false,
+        },
+        Case {
+            name: "bad_size",
+            yaml: edit("        endpoint: 127.0.0.1:0\n", "        endpoint: 127.0.0.1:0\n        max_recv_msg_size_mib: lots\n"),
+            stderr_has: &["receivers::otlp::protocols::grpc::max_recv_msg_size_mib"],
+            ok: false,
+        },
+        Case {
+            // `${env:NOPE}` unset, no default: empty value (here: an empty endpoint) + warning
+            name: "missing_env_var_without_default",
+            yaml: edit("endpoint: 127.0.0.1:0", "endpoint: ${env:NOPE}"),
+            stderr_has: &["receivers::otlp::protocols::grpc::endpoint", "must not be empty"],
+            ok: false,
+        },
+        Case {
+            name: "missing_env_var_without_default_warns",
+            yaml: edit("  debug:\n", "  debug:\n    verbosity: basic${env:NOPE}\n"),
+            stderr_has: &["unset environment variable", "NOPE"],
+            ok: true,
+        },
+        Case {
+            // the default is used: a bad default shows up in the error, a good one passes
+            name: "missing_env_var_with_default_uses_the_default",
+            yaml: edit("  batch:\n", "  batch:\n    timeout: ${env:NOPE:-7parsecs}\n"),
+            stderr_has: &["processors::batch::timeout: time: unknown unit \"parsecs\" in duration \"7parsecs\""],
+            ok: false,
+        },
+        Case { name: "missing_env_var_with_good_default", yaml: edit("  batch:\n", "  batch:\n    timeout: ${env:NOPE:-2s}\n"), stderr_has: &[], ok: true },
+        Case {
+            name: "invalid_id_empty_name",
+            yaml: edit("  debug:\n", "  \"debug/\":\n"),
+            stderr_has: &["exporters", "in \"debug/\" id: the part after / should not be empty"],
+            ok: false,
+        },
+        Case {
+            name: "invalid_id_bad_type_characters",
+            yaml: edit("  debug:\n", "  \"de-bug\":\n"),
+            stderr_has: &["exporters", "invalid character(s) in type \"de-bug\""],
+            ok: false,
+        },
+        Case {
+            name: "unknown_pipeline_signal",
+            yaml: edit("    traces:\n", "    spans:\n"),
+            stderr_has: &["service::pipelines", "unknown pipeline signal: \"spans\""],
+            ok: false,
+        },
+        Case {
+            name: "no_pipelines",
+            yaml: BASE.split("  pipelines:").next().expect("base").to_string() + "  pipelines: {}\n",
+            stderr_has: &["service must have at least one pipeline"],
+            ok: false,
+        },
+        Case {
+            name: "pipeline_without_exporter",
+            yaml: edit("      exporters: [debug]\n", "      exporters: []\n"),
+            stderr_has: &["service::pipelines::traces", "must have at least one exporter"],
+            ok: false,
+        },
+        Case {
+            name: "processor_twice_in_a_pipeline",
+            yaml: edit("processors: [batch]", "processors: [batch, batch]"),
+            stderr_has: &["references processor \"batch\" multiple times"],
+            ok: false,
+        },
+        Case {
+            name: "memory_limiter_without_check_interval",
+            yaml: edit("  batch:\n", "  batch:\n  memory_limiter:\n    limit_mib: 100\n"),
+            stderr_has: &["processors::memory_limiter", "'check_interval' must be greater than zero"],
+            ok: false,
+        },
+        Case { name: "empty_file", yaml: String::new(), stderr_has: &["empty configuration file"], ok: false },
+        Case {
+            name: "deprecated_logging_exporter_works_with_a_warning",
+            yaml: edit("  debug:\n", "  logging:\n    loglevel: debug\n").replace("exporters: [debug]", "exporters: [logging]"),
+            stderr_has: &["\"logging\" is deprecated", "debug"],
+            ok: true,
+        },
+        Case {
+            name: "deprecated_otlp_names_work_with_a_warning",
+            yaml: edit(
+                "  debug:\n",
+                "  debug:\n  otlp:\n    endpoint: 127.0.0.1:4317\n    tls:\n      insecure: true\n  otlphttp:\n    endpoint: http://127.0.0.1:4318\n",
+            )
+            .replace("exporters: [debug]", "exporters: [debug, otlp, otlphttp]"),
+            stderr_has: &["\"otlp\" is deprecated", "\"otlphttp\" is deprecated"],
+            ok: true,
+        },
+        Case {
+            name: "current_otlp_names_and_health_check_validate",
+            yaml: edit(
+                "  debug:\n",
+                "  debug:\n  otlp_grpc:\n    endpoint: 127.0.0.1:4317\n    compression: zstd\n    headers: {x-a: b}\n  otlp_http/json:\n    endpoint: http://127.0.0.1:4318\n    encoding: json\n    retry_on_failure: {initial_interval: 100ms, max_elapsed_time: 60s}\n    sending_queue: {num_consumers: 2, queue_size: 10}\nextensions:\n  health_check:\n    endpoint: 127.0.0.1:0\n",
+            )
+            .replace("exporters: [debug]", "exporters: [debug, otlp_grpc, otlp_http/json]")
+            .replace("service:\n", "service:\n  extensions: [health_check]\n"),
+            stderr_has: &[],
+            ok: true,
+        },
+    ]
+}
+
+#[test]
+fn validate_broken_configs_exit_non_zero_naming_path_and_reason() {
+    let mut failures = Vec::new();
+    for case in cases() {
+        let path = write_config(&format!("{}.yaml", case.name), &case.yaml);
+        let out = validate(&path, &[]);
+        let (_, stderr) = text(&out);
+        if stderr.contains("panicked") {
+            failures.push(format!("{}: panicked:\n{stderr}", case.name));
+            continue;
+        }
+        if out.status.success() != case.ok {
+            failures.push(format!(
+                "{}: exit status {:?}, expected {}:\n{stderr}\n--- config ---\n{}",
+                case.name,
+                out.status.code(),
+                if case.ok { "success" } else { "failure" },
+                case.yaml
+            ));
+            continue;
+        }
+        if !case.ok && out.status.code() != Some(1) {
+            failures.push(format!(
+                "{}: exit code {:?}, expected 1",
+                case.name,
+                out.status.code()
+            ));
+        }
+        for want in case.stderr_has {
+            if !stderr.contains(want) {
+                failures.push(format!("{}: stderr lacks {want:?}:\n{stderr}", case.name));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn several_configs_merge_in_order_and_set_overrides_last() {
+    let base = write_config("merge-base.yaml", BASE);
+    let bad = write_config(
+        "merge-bad.yaml",
+        "processors:\n  batch:\n    timeout: 9parsecs\n",
+    );
+    let (b, x) = (base.to_str().expect("path"), bad.to_str().expect("path"));
+    let out = ferrotel(&["validate", "--config", b, "--config", x], &[]);
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("\"9parsecs\""), "{}", text(&out).1);
+    // --set comes after every --config
+    let out = ferrotel(
+        &[
+            "validate",
+            "--config",
+            b,
+            "--config",
+            x,
+            "--set",
+            "processors.batch.timeout=3s",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+    let out = ferrotel(
+        &[
+            "validate",
+            "--config",
+            b,
+            "--set",
+            "processors::batch::timeout=4parsecs",
+        ],
+        &[],
+    );
+    assert!(
+        !out.status.success() && text(&out).1.contains("\"4parsecs\""),
+        "{}",
+        text(&out).1
+    );
+    let out = ferrotel(
+        &[
+            "validate",
+            "--config",
+            b,
+            "--set",
+            "processors.batch.timeout",
+        ],
+        &[],
+    );
+    assert!(
+        !out.status.success() && text(&out).1.contains("missing equal sign"),
+        "{}",
+        text(&out).1
+    );
+}
+
+#[test]
+fn validate_missing_file_names_the_file() {
+    let out = ferrotel(&["validate", "--config", "/nonexistent/ferrotel.yaml"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).1.contains("/nonexistent/ferrotel.yaml"),
+        "{}",
+        text(&out).1
+    );
+}
+
+#[test]
+fn run_with_a_broken_config_exits_before_starting() {
+    let path = write_config(
+        "run-broken.yaml",
+        &edit("  batch:\n", "  batch:\n    timeout: 5parsecs\n"),
+    );
+    let out = ferrotel(&["--config", path.to_str().expect("path")], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out).1);
+    assert!(
+        text(&out).1.contains("processors::batch::timeout"),
+        "{}",
+        text(&out).1
+    );
+}
+
+// ---- components, version ---------------------------------------------------------------
+
+#[test]
+fn components_lists_what_this_build_has() {
+    let out = ferrotel(&["components"], &[]);
+    assert!(out.status.success());
+    let (stdout, _) = text(&out);
+    for want in [
+        "buildinfo:",
+        "receivers:",
+        "- name: otlp",
+        "processors:",
+        "- name: batch",
+        "- name: memory_limiter",
+        "exporters:",
+        "- name: debug",
+        "- name: otlp_grpc",
+        "- name: otlp_http",
+        "connectors:",
+        "- name: forward",
+        "extensions:",
+        "- name: health_check",
+    ] {
+        assert!(
+            stdout.contains(want),
+            "components output lacks {want:?}:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn version_prints_name_and_version() {
+    let out = ferrotel(&["--version"], &[]);
+    assert!(out.status.success());
+    let (stdout, _) = text(&out);
+    assert_eq!(
+        stdout.trim(),
+        format!("ferrotel {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+// ---- the built-in default ----------------------------------------------------------------
+
+fn port_free(port: u16) -> bool {
+    TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+#[test]
+fn no_config_runs_the_builtin_default_and_says_so() {
+    if !port_free(4317) || !port_free(4318) || !port_free(8888) {
+        eprintln!("SKIPPED: 4317/4318/8888 are in use on this machine");
+        return;
+    }
+    let mut child = Command::new(BIN)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ferrotel");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut announced = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                announced |= line.contains("No --config given")
+                    && line.contains("4317")
+                    && line.contains("4318");
+                seen.push(line);
+                if announced {
+                    break;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if child.try_wait().expect("try_wait").is_some() {
+                    break;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    // Ports may have been taken between the check and the start: that is not a failure.
+    let raced = seen
+        .iter()
+        .any(|l| l.contains("Address already in use") || l.contains("address in use"));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            break Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    while let Ok(line) = rx.try_recv() {
+        seen.push(line);
+    }
+    if raced {
+        eprintln!("SKIPPED: a default port was taken while starting");
+        return;
+    }
+    assert!(
+        announced,
+        "no startup line saying the built-in default runs:\n{}",
+        seen.join("\n")
+    );
+    let status = status.unwrap_or_else(|| {
+        panic!(
+            "ferrotel did not exit within 30s of SIGTERM:\n{}",
+            seen.join("\n")
+        )
+    });
+    assert!(
+        status.success(),
+        "exit status {status:?} after SIGTERM:\n{}",
+        seen.join("\n")
+    );
+}
