@@ -44,6 +44,8 @@ pub struct GenConfig {
     /// Distinct request templates cycled through.
     pub templates: usize,
     pub seed: u64,
+    /// Where to write the sequence ranges that were refused or failed (JSON `[[start,end],..]`).
+    pub unacked_file: Option<std::path::PathBuf>,
 }
 
 impl GenConfig {
@@ -64,6 +66,7 @@ impl GenConfig {
             seq_start: 0,
             templates: 16,
             seed: 1,
+            unacked_file: None,
         }
     }
 }
@@ -101,6 +104,7 @@ struct SlotResult {
     refused: BTreeMap<String, u64>,
     errors: BTreeMap<String, u64>,
     latency: Histogram<u64>,
+    unacked: Vec<(u64, u64)>,
 }
 
 struct Plan {
@@ -193,6 +197,7 @@ pub async fn run(cfg: GenConfig) -> anyhow::Result<GenReport> {
                 refused: BTreeMap::new(),
                 errors: BTreeMap::new(),
                 latency: Histogram::new_with_bounds(1, 600_000_000, 3)?,
+                unacked: Vec::new(),
             };
             let grpc_path = client::grpc_path(cfg.signal);
             let http_path = client::http_path(cfg.signal);
@@ -240,6 +245,9 @@ pub async fn run(cfg: GenConfig) -> anyhow::Result<GenReport> {
                     .record(sent_at.elapsed().as_micros().max(1) as u64);
                 r.requests += 1;
                 r.sent += items;
+                if outcome != Outcome::Ok {
+                    r.unacked.push((first, first + items));
+                }
                 match outcome {
                     Outcome::Ok => r.acked += items,
                     Outcome::Refused(s) => *r.refused.entry(s).or_default() += items,
@@ -258,6 +266,7 @@ pub async fn run(cfg: GenConfig) -> anyhow::Result<GenReport> {
         refused: BTreeMap::new(),
         errors: BTreeMap::new(),
         latency: Histogram::new_with_bounds(1, 600_000_000, 3)?,
+        unacked: Vec::new(),
     };
     for t in tasks {
         let r = t.await??;
@@ -272,6 +281,19 @@ pub async fn run(cfg: GenConfig) -> anyhow::Result<GenReport> {
             *total.errors.entry(k).or_default() += v;
         }
         total.latency.add(&r.latency)?;
+        total.unacked.extend(r.unacked);
+    }
+    if let Some(path) = &cfg.unacked_file {
+        total.unacked.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(total.unacked.len());
+        for (a, b) in total.unacked.drain(..) {
+            match merged.last_mut() {
+                Some(last) if last.1 == a => last.1 = b,
+                _ => merged.push((a, b)),
+            }
+        }
+        std::fs::write(path, serde_json::to_vec(&merged)?)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
     }
     let elapsed = start.elapsed().as_secs_f64();
     // Requests were numbered densely; the ones taken but never sent (stop checks) were the last.

@@ -82,6 +82,9 @@ enum Cmd {
         templates: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Write the refused/failed sequence ranges here (JSON), for the sink's POST /lost.
+        #[arg(long)]
+        unacked_file: Option<std::path::PathBuf>,
     },
     /// Count received items and sequence numbers; GET /stats; final JSON on SIGINT/SIGTERM.
     Sink {
@@ -194,6 +197,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             seq_start,
             templates,
             seed,
+            unacked_file,
         } => {
             let endpoint = endpoint.unwrap_or_else(|| match protocol {
                 Protocol::Grpc => "127.0.0.1:4317".parse().expect("literal"),
@@ -212,6 +216,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             cfg.seq_start = seq_start;
             cfg.templates = templates;
             cfg.seed = seed;
+            cfg.unacked_file = unacked_file;
             if cfg.duration.is_none() && cfg.count.is_none() {
                 cfg.duration = Some(Duration::from_secs(30));
             }

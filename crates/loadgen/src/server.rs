@@ -56,6 +56,11 @@ impl Refusal {
 pub trait Backend: Send + Sync + 'static {
     fn export(self: Arc<Self>, signal: Signal, body: Bytes) -> BoxFuture<Result<(), Refusal>>;
     fn stats(&self) -> serde_json::Value;
+
+    /// Answers `POST <path>` control requests other than exports (JSON in, JSON out).
+    fn control(&self, _path: &str, _body: &[u8]) -> Option<Result<serde_json::Value, String>> {
+        None
+    }
 }
 
 /// A tonic codec whose messages are the raw protobuf bytes.
@@ -143,6 +148,17 @@ async fn handle<B: Backend + ?Sized>(backend: Arc<B>, req: http::Request<Incomin
     if req.method() == http::Method::GET && path == "/stats" {
         let stats = backend.stats().to_string();
         return plain(200, "application/json", stats);
+    }
+    if !is_grpc && req.method() == http::Method::POST && signal_of_path(&path).is_none() {
+        let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+            Ok(c) => c.to_bytes(),
+            Err(e) => return plain(400, "text/plain", format!("reading body: {e}")),
+        };
+        return match backend.control(&path, &body) {
+            Some(Ok(v)) => plain(200, "application/json", v.to_string()),
+            Some(Err(e)) => plain(400, "text/plain", e),
+            None => plain(404, "text/plain", format!("no handler for {path}")),
+        };
     }
     let Some(signal) = signal_of_path(&path) else {
         return plain(404, "text/plain", format!("no handler for {path}"));

@@ -144,4 +144,53 @@ impl Backend for Sink {
     fn stats(&self) -> serde_json::Value {
         serde_json::to_value(self.snapshot()).unwrap_or_default()
     }
+
+    fn control(&self, path: &str, body: &[u8]) -> Option<Result<serde_json::Value, String>> {
+        (path == "/lost").then(|| {
+            let q: LostQuery =
+                serde_json::from_slice(body).map_err(|e| format!("bad /lost query: {e}"))?;
+            serde_json::to_value(self.lost(&q)).map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// `POST /lost`: which of the items a generator sent (`start..end`) never arrived, split by
+/// whether the generator got an acknowledgement for them (`unacked`: its refused or failed
+/// ranges, as written by `gen --unacked-file`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct LostQuery {
+    pub start: u64,
+    pub end: u64,
+    #[serde(default)]
+    pub unacked: Vec<(u64, u64)>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LostAnswer {
+    /// Acknowledged to the sender but never delivered: silent loss.
+    pub lost_acked: u64,
+    /// Refused or failed at the sender and indeed not delivered.
+    pub missing_unacked: u64,
+    /// Refused or failed at the sender but delivered anyway (e.g. answered after a timeout).
+    pub delivered_unacked: u64,
+}
+
+impl Sink {
+    pub fn lost(&self, q: &LostQuery) -> LostAnswer {
+        let c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let missing_all = c.set.missing_in(q.start, q.end);
+        let (mut missing_unacked, mut unacked_items) = (0, 0);
+        for &(a, b) in &q.unacked {
+            let (a, b) = (a.max(q.start), b.min(q.end));
+            if a < b {
+                missing_unacked += c.set.missing_in(a, b);
+                unacked_items += b - a;
+            }
+        }
+        LostAnswer {
+            lost_acked: missing_all - missing_unacked,
+            missing_unacked,
+            delivered_unacked: unacked_items - missing_unacked,
+        }
+    }
 }
