@@ -1,13 +1,303 @@
-//! Placeholder: being written.
-use std::sync::Arc;
-use config::{ConfigError, Value};
-use runtime::factory::*;
+//! `health_check`: an HTTP endpoint for liveness/readiness probes, answering as the contrib
+//! extension does.
+//!
+//! - Before all pipelines have started and once shutdown begins: **503** with
+//!   `{"status":"Server not available","upSince":"0001-01-01T00:00:00Z","uptime":""}`.
+//! - In between: **200** with `{"status":"Server available","upSince":"<RFC 3339>","uptime":"<Go duration>"}`.
+//! - Both as `Content-Type: application/json`. With `response_body` set, its `healthy` /
+//!   `unhealthy` text is sent instead (as `text/plain`, which is what Go's content sniffing
+//!   gives for it).
+//!
+//! `upSince` is written in UTC (`…Z`); Go writes the host's local zone, which is UTC in
+//! the usual container. `check_collector_pipeline` is accepted and ignored.
+
+pub mod config;
+#[cfg(test)]
+mod tests;
+
+use std::any::Any;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use ::config::{ConfigError, Value};
+use async_trait::async_trait;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use runtime::factory::{AnyConfig, ExtensionFactory, Settings, Stability, parse_config, typed};
+use runtime::{Component, Extension, Host};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use self::config::Config;
 
 pub struct Factory;
 
 impl ExtensionFactory for Factory {
-    fn type_name(&self) -> &'static str { "health_check" }
-    fn stability(&self) -> Stability { Stability::Development }
-    fn parse_config(&self, _value: &Value, _path: &str) -> Result<AnyConfig, ConfigError> { Ok(Box::new(())) }
-    fn create(&self, _s: Settings, _c: &AnyConfig) -> Result<Arc<dyn runtime::Extension>, String> { Err("not implemented yet".into()) }
+    fn type_name(&self) -> &'static str {
+        "health_check"
+    }
+
+    fn stability(&self) -> Stability {
+        Stability::Beta
+    }
+
+    fn parse_config(&self, value: &Value, path: &str) -> Result<AnyConfig, ConfigError> {
+        parse_config::<Config>(value, path)
+    }
+
+    fn create(&self, set: Settings, cfg: &AnyConfig) -> Result<Arc<dyn Extension>, String> {
+        let cfg: &Config = typed(cfg);
+        Ok(Arc::new(HealthCheck::new(set.id.to_string(), cfg.clone())))
+    }
+}
+
+/// When the pipelines became ready, as a wall-clock time (for `upSince`) and a monotonic
+/// one (for `uptime`).
+#[derive(Clone, Copy)]
+struct Ready {
+    since: SystemTime,
+    at: Instant,
+}
+
+struct Shared {
+    cfg: Config,
+    ready: Mutex<Option<Ready>>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+pub struct HealthCheck {
+    id: String,
+    shared: Arc<Shared>,
+    server: Mutex<Option<(CancellationToken, JoinHandle<()>)>>,
+    local_addr: Mutex<Option<SocketAddr>>,
+}
+
+impl HealthCheck {
+    pub fn new(id: String, cfg: Config) -> Self {
+        let headers = cfg
+            .response_headers
+            .iter()
+            .filter_map(|(k, v)| match (HeaderName::try_from(k.as_str()), HeaderValue::try_from(v.as_str())) {
+                (Ok(k), Ok(v)) => Some((k, v)),
+                _ => {
+                    tracing::warn!(extension = %id, header = %k, "ignoring response header that is not a valid HTTP header");
+                    None
+                }
+            })
+            .collect();
+        HealthCheck {
+            id,
+            shared: Arc::new(Shared {
+                cfg,
+                ready: Mutex::new(None),
+                headers,
+            }),
+            server: Mutex::new(None),
+            local_addr: Mutex::new(None),
+        }
+    }
+
+    /// The address the server listens on, once started (useful with port 0).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        *self.local_addr.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_ready(&self, ready: bool) {
+        let mut state = self.shared.ready.lock().unwrap_or_else(|p| p.into_inner());
+        match (ready, state.is_some()) {
+            (true, false) => {
+                *state = Some(Ready {
+                    since: SystemTime::now(),
+                    at: Instant::now(),
+                })
+            }
+            (false, true) => *state = None,
+            _ => return,
+        }
+        let status = if ready { "ready" } else { "unavailable" };
+        tracing::info!(extension = %self.id, status, "Health Check state change");
+    }
+}
+
+#[async_trait]
+impl Component for HealthCheck {
+    async fn start(&self, _host: &Host) -> Result<(), String> {
+        let listener = bind(&self.shared.cfg.endpoint).await?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(extension = %self.id, endpoint = %addr, path = %self.shared.cfg.path, "Starting health_check extension");
+        let app = axum::Router::new()
+            .fallback(answer)
+            .with_state(self.shared.clone());
+        let stop = CancellationToken::new();
+        let token = stop.clone();
+        let id = self.id.clone();
+        let handle = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(token.cancelled_owned())
+                .await
+            {
+                tracing::error!(extension = %id, error = %e, "health_check server failed");
+            }
+        });
+        *self.local_addr.lock().unwrap_or_else(|p| p.into_inner()) = Some(addr);
+        *self.server.lock().unwrap_or_else(|p| p.into_inner()) = Some((stop, handle));
+        Ok(())
+    }
+
+    async fn shutdown(&self) -> Result<(), String> {
+        self.set_ready(false);
+        let running = self.server.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((stop, handle)) = running {
+            stop.cancel();
+            handle
+                .await
+                .map_err(|e| format!("health_check server task failed: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Extension for HealthCheck {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn pipelines_ready(&self) {
+        self.set_ready(true);
+    }
+
+    fn pipelines_not_ready(&self) {
+        self.set_ready(false);
+    }
+}
+
+/// Binds a Go-style listen address, preferring IPv4 for names such as `localhost` as Go
+/// does.
+async fn bind(endpoint: &str) -> Result<tokio::net::TcpListener, String> {
+    let addr = if endpoint.starts_with(':') {
+        format!("0.0.0.0{endpoint}")
+    } else {
+        endpoint.to_string()
+    };
+    let mut candidates: Vec<SocketAddr> = tokio::net::lookup_host(&addr)
+        .await
+        .map_err(|e| format!("listen tcp {endpoint}: {e}"))?
+        .collect();
+    candidates.sort_by_key(|a| !a.is_ipv4());
+    let mut last = format!("listen tcp {endpoint}: no address");
+    for a in candidates {
+        match tokio::net::TcpListener::bind(a).await {
+            Ok(l) => return Ok(l),
+            Err(e) => last = format!("listen tcp {a}: {e}"),
+        }
+    }
+    Err(last)
+}
+
+/// Serves the configured path (a subtree when it ends in `/`, like Go's ServeMux) with the
+/// current state; anything else is Go's 404.
+async fn answer(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+    let path = &shared.cfg.path;
+    let matches = if path.ends_with('/') {
+        uri.path().starts_with(path.as_str())
+    } else {
+        uri.path() == path
+    };
+    let mut response = if !matches {
+        (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "404 page not found\n",
+        )
+            .into_response()
+    } else {
+        let ready = *shared.ready.lock().unwrap_or_else(|p| p.into_inner());
+        let status = if ready.is_some() {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
+        match &shared.cfg.response_body {
+            Some(custom) => {
+                let text = if ready.is_some() {
+                    &custom.healthy
+                } else {
+                    &custom.unhealthy
+                };
+                if text.is_empty() {
+                    status.into_response()
+                } else {
+                    (
+                        status,
+                        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                        text.clone(),
+                    )
+                        .into_response()
+                }
+            }
+            None => (
+                status,
+                [(header::CONTENT_TYPE, "application/json")],
+                status_json(ready),
+            )
+                .into_response(),
+        }
+    };
+    for (k, v) in &shared.headers {
+        response.headers_mut().insert(k.clone(), v.clone());
+    }
+    response
+}
+
+/// The body Go's handler marshals: fields in its order, zero time and empty uptime when
+/// not ready.
+fn status_json(ready: Option<Ready>) -> String {
+    match ready {
+        None => r#"{"status":"Server not available","upSince":"0001-01-01T00:00:00Z","uptime":""}"#
+            .to_string(),
+        Some(r) => format!(
+            r#"{{"status":"Server available","upSince":"{}","uptime":"{}"}}"#,
+            rfc3339_utc(r.since),
+            ::config::Duration(r.at.elapsed())
+        ),
+    }
+}
+
+/// RFC 3339 in UTC with trailing zeros of the fraction dropped, as Go's `RFC3339Nano`.
+fn rfc3339_utc(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, day) = civil_from_days(days as i64);
+    let mut s = format!(
+        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    );
+    let nanos = d.subsec_nanos();
+    if nanos > 0 {
+        let frac = format!("{nanos:09}");
+        s.push('.');
+        s.push_str(frac.trim_end_matches('0'));
+    }
+    s.push('Z');
+    s
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
 }
