@@ -269,40 +269,40 @@ fn check_graph(p: &ParsedConfig) -> Result<(), ConfigError> {
         let sig = signal_of(pid.signal);
         let path = format!("service::pipelines::{}", pipeline_name(pid));
         for r in &pipe.receivers {
-            if let Some(rf) = p.receivers.get(r) {
-                if !rf.factory.signals().iter().any(|(s, _)| *s == sig) {
-                    return Err(ConfigError::new(
-                        path,
-                        format!(
-                            "failed to create \"{r}\" receiver for data type \"{sig}\": telemetry type is not supported"
-                        ),
-                    ));
-                }
+            if let Some(rf) = p.receivers.get(r)
+                && !rf.factory.signals().iter().any(|(s, _)| *s == sig)
+            {
+                return Err(ConfigError::new(
+                    path,
+                    format!(
+                        "failed to create \"{r}\" receiver for data type \"{sig}\": telemetry type is not supported"
+                    ),
+                ));
             }
         }
         for pr in &pipe.processors {
-            if let Some(f) = p.processors.get(pr) {
-                if !f.factory.signals().iter().any(|(s, _)| *s == sig) {
-                    return Err(ConfigError::new(
-                        path,
-                        format!(
-                            "failed to create \"{pr}\" processor, in pipeline \"{}\": telemetry type is not supported",
-                            pipeline_name(pid)
-                        ),
-                    ));
-                }
+            if let Some(f) = p.processors.get(pr)
+                && !f.factory.signals().iter().any(|(s, _)| *s == sig)
+            {
+                return Err(ConfigError::new(
+                    path,
+                    format!(
+                        "failed to create \"{pr}\" processor, in pipeline \"{}\": telemetry type is not supported",
+                        pipeline_name(pid)
+                    ),
+                ));
             }
         }
         for e in &pipe.exporters {
-            if let Some(f) = p.exporters.get(e) {
-                if !f.factory.signals().iter().any(|(s, _)| *s == sig) {
-                    return Err(ConfigError::new(
-                        path,
-                        format!(
-                            "failed to create \"{e}\" exporter for data type \"{sig}\": telemetry type is not supported"
-                        ),
-                    ));
-                }
+            if let Some(f) = p.exporters.get(e)
+                && !f.factory.signals().iter().any(|(s, _)| *s == sig)
+            {
+                return Err(ConfigError::new(
+                    path,
+                    format!(
+                        "failed to create \"{e}\" exporter for data type \"{sig}\": telemetry type is not supported"
+                    ),
+                ));
             }
         }
     }

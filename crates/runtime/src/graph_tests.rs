@@ -291,7 +291,7 @@ async fn shared_receiver_feeds_every_pipeline_and_exporter_is_shared_by_signal()
             .count(),
         2
     );
-    let rx = f.receivers.lock().unwrap();
+    let rx = f.receivers.lock().unwrap().clone();
     assert_eq!(rx.len(), 1, "one receiver instance for both signals");
     assert!(rx[0].outputs.metrics.is_none());
     f.log.lock().unwrap().clear();

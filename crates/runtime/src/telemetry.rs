@@ -135,10 +135,10 @@ impl Telemetry {
             kind,
             series: Vec::new(),
         });
-        if let Some((_, s)) = fam.series.iter().find(|(l, _)| *l == labels) {
-            if let Some(s) = existing(s) {
-                return s;
-            }
+        if let Some((_, s)) = fam.series.iter().find(|(l, _)| *l == labels)
+            && let Some(s) = existing(s)
+        {
+            return s;
         }
         let s = make();
         let handle = existing(&s).expect("made series has the requested kind");
