@@ -23,11 +23,11 @@ def _attrs_key(kvs) -> str:
 
 
 def _resource_of(rs) -> dict:
-    return {"resource": _d(rs.resource), "schema_url": rs.schema_url}
+    return {"resource": _d(rs.resource), "resource_schema_url": rs.schema_url}
 
 
 def _scope_of(ss) -> dict:
-    return {"scope": _d(ss.scope), "schema_url": ss.schema_url}
+    return {"scope": _d(ss.scope), "scope_schema_url": ss.schema_url}
 
 
 def _resource_matches(resource, attr_filter) -> bool:

@@ -56,7 +56,7 @@ def test_python_sdk_output_covers_the_fields_compared(forwarding, python_run):
     kinds = {s["span"].get("kind") for s in spans.values()}
     assert {1, 2, 3, 4, 5} <= kinds, kinds
     assert any(s["span"].get("flags", 0) & 0x300 == 0x300 for s in spans.values()), "no span with a remote parent flag"
-    assert all(s["scope"]["scope"].get("version") == "0.1.0" and s["scope"]["scope"].get("attributes") for s in spans.values())
+    assert all(s["scope"].get("version") == "0.1.0" and s["scope"].get("attributes") and s["scope_schema_url"] for s in spans.values())
 
     logs = compare.logs(reqs("logs"), filt)
     sev = {l["log"].get("severity_number") for l in logs.values()}
