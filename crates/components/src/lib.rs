@@ -8,6 +8,7 @@
 pub mod connectors;
 pub mod exporters;
 pub mod extensions;
+pub mod otlp_grpc_codec;
 pub mod processors;
 pub mod receivers;
 

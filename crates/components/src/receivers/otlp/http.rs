@@ -1,0 +1,507 @@
+//! OTLP/HTTP: `POST` protobuf or JSON to the three URL paths, with Go confighttp's
+//! decompression, body limit, CORS and response headers, served on hyper.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use pdata::{Batch, Signal};
+use prost::Message;
+
+use super::config::HttpConfig;
+use super::decompress::{DecompressError, Encoding, decompress};
+use super::pipeline::{PartialSuccess, Pipelines, RefusalReason, export_response};
+use crate::otlp_grpc_codec::{RpcStatus, rpc_status, rpc_status_json};
+
+const PROTOBUF: &str = "application/x-protobuf";
+const JSON: &str = "application/json";
+
+/// The request body encodings of OTLP/HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyFormat {
+    Protobuf,
+    Json,
+}
+
+impl BodyFormat {
+    fn from_content_type(value: Option<&HeaderValue>) -> Option<BodyFormat> {
+        let value = value?.to_str().ok()?;
+        let media_type = value.split(';').next().unwrap_or("").trim();
+        if media_type.eq_ignore_ascii_case(PROTOBUF) {
+            Some(BodyFormat::Protobuf)
+        } else if media_type.eq_ignore_ascii_case(JSON) {
+            Some(BodyFormat::Json)
+        } else {
+            None
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            BodyFormat::Protobuf => PROTOBUF,
+            BodyFormat::Json => JSON,
+        }
+    }
+}
+
+/// Everything a request needs, built once from the config.
+pub struct HttpService {
+    pipelines: Arc<Pipelines>,
+    paths: [(String, Signal); 3],
+    max_body_size: usize,
+    /// Lower-case `Content-Encoding` values allowed by `compression_algorithms`.
+    allowed_encodings: Vec<String>,
+    cors: Option<Cors>,
+    response_headers: HeaderMap,
+}
+
+impl HttpService {
+    pub fn new(cfg: &HttpConfig, pipelines: Arc<Pipelines>) -> Result<Self, String> {
+        let mut response_headers = HeaderMap::new();
+        for (k, v) in &cfg.response_headers {
+            let name = HeaderName::try_from(k.as_str())
+                .map_err(|e| format!("response_headers: invalid header name {k:?}: {e}"))?;
+            let value = HeaderValue::try_from(v.as_str())
+                .map_err(|e| format!("response_headers: invalid value for {k:?}: {e}"))?;
+            response_headers.insert(name, value);
+        }
+        Ok(HttpService {
+            pipelines,
+            paths: [
+                (HttpConfig::sanitized(&cfg.traces_url_path), Signal::Traces),
+                (
+                    HttpConfig::sanitized(&cfg.metrics_url_path),
+                    Signal::Metrics,
+                ),
+                (HttpConfig::sanitized(&cfg.logs_url_path), Signal::Logs),
+            ],
+            max_body_size: cfg.max_body_size(),
+            allowed_encodings: cfg
+                .compression_algorithms
+                .iter()
+                .map(|a| a.to_ascii_lowercase())
+                .collect(),
+            cors: cfg
+                .cors
+                .as_ref()
+                .filter(|c| !c.allowed_origins.is_empty())
+                .map(Cors::new),
+            response_headers,
+        })
+    }
+
+    /// Answers one request. Never fails: every problem is a response.
+    pub async fn handle<B>(
+        self: Arc<Self>,
+        req: Request<B>,
+    ) -> Result<Response<Full<Bytes>>, Infallible>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: std::fmt::Display,
+    {
+        let origin = req.headers().get(header::ORIGIN).cloned();
+        let mut response = match &self.cors {
+            Some(cors) if cors.is_preflight(&req) => cors.preflight(req.headers()),
+            Some(cors) => {
+                let mut response = self.route(req).await;
+                cors.decorate(origin.as_ref(), response.headers_mut());
+                response
+            }
+            None => self.route(req).await,
+        };
+        let headers = response.headers_mut();
+        for (k, v) in &self.response_headers {
+            headers.insert(k.clone(), v.clone());
+        }
+        Ok(response)
+    }
+
+    async fn route<B>(&self, req: Request<B>) -> Response<Full<Bytes>>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: std::fmt::Display,
+    {
+        // Go's decompression middleware runs before routing: an unknown encoding is a 400
+        // whatever the path or method.
+        let encoding_header = req
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string())
+            .unwrap_or_default();
+        let encoding =
+            Encoding::parse(&encoding_header).filter(|_| self.encoding_allowed(&encoding_header));
+        let Some(encoding) = encoding else {
+            self.pipelines
+                .refuse(RefusalReason::UnsupportedEncoding, None, 0);
+            return text(
+                StatusCode::BAD_REQUEST,
+                format!("unsupported Content-Encoding: {encoding_header}\n"),
+            );
+        };
+
+        let signal = self
+            .paths
+            .iter()
+            .find(|(p, _)| p == req.uri().path())
+            .map(|(_, s)| *s);
+        let Some(signal) = signal.filter(|s| self.pipelines.consumer(*s).is_some()) else {
+            self.pipelines.refuse(RefusalReason::NotFound, None, 0);
+            return text(StatusCode::NOT_FOUND, "404 page not found\n".into());
+        };
+        if req.method() != Method::POST {
+            self.pipelines
+                .refuse(RefusalReason::MethodNotAllowed, Some(signal), 0);
+            return text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "405 method not allowed, supported: [POST]".into(),
+            );
+        }
+        let Some(format) = BodyFormat::from_content_type(req.headers().get(header::CONTENT_TYPE))
+        else {
+            self.pipelines
+                .refuse(RefusalReason::UnsupportedMediaType, Some(signal), 0);
+            return text(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "415 unsupported media type, supported: [application/json, application/x-protobuf]"
+                    .into(),
+            );
+        };
+
+        let body = match self.read_body(req.into_body(), encoding).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge(message)) => {
+                self.pipelines
+                    .refuse(RefusalReason::TooLarge, Some(signal), 0);
+                return status_response(
+                    format,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &rpc_status(3, message, None),
+                );
+            }
+            Err(BodyError::Unreadable(message)) => {
+                self.pipelines
+                    .refuse(RefusalReason::Malformed, Some(signal), 0);
+                return status_response(
+                    format,
+                    StatusCode::BAD_REQUEST,
+                    &rpc_status(3, message, None),
+                );
+            }
+        };
+        let batch = match format {
+            BodyFormat::Protobuf => Batch::from_encoded(signal, Bytes::from(body)),
+            BodyFormat::Json => pdata::json::decode(signal, &body).map(Batch::from_request),
+        };
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                self.pipelines
+                    .refuse(RefusalReason::Malformed, Some(signal), 0);
+                let message = format!("invalid {signal} export request: {e}");
+                return status_response(
+                    format,
+                    StatusCode::BAD_REQUEST,
+                    &rpc_status(3, message, None),
+                );
+            }
+        };
+        let Some(consumer) = self.pipelines.consumer(signal) else {
+            unreachable!("routing only picks signals with a consumer")
+        };
+        match self.pipelines.export(consumer, batch).await {
+            Ok(partial) => success(format, signal, partial.as_ref()),
+            Err(e) => {
+                let status = StatusCode::from_u16(e.http_status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let mut response = status_response(
+                    format,
+                    status,
+                    &rpc_status(e.grpc_status_code(), e.message.clone(), e.retry_after),
+                );
+                if let Some(delay) = e.retry_after
+                    && matches!(
+                        status,
+                        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+                    )
+                {
+                    // Whole seconds, rounded up so that a sub-second delay is not "retry now".
+                    let secs = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
+                response
+            }
+        }
+    }
+
+    fn encoding_allowed(&self, header_value: &str) -> bool {
+        let v = header_value.to_ascii_lowercase();
+        // `identity` is the explicit spelling of "no encoding".
+        let v = if v == "identity" { String::new() } else { v };
+        self.allowed_encodings.contains(&v)
+    }
+
+    /// Reads the whole body, then decompresses it, never holding more than the limit
+    /// (plus framing slack for the compressed form).
+    async fn read_body<B>(&self, body: B, encoding: Encoding) -> Result<Vec<u8>, BodyError>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: std::fmt::Display,
+    {
+        let limit = self.max_body_size;
+        let too_large = || {
+            BodyError::TooLarge(format!(
+                "request body too large: exceeds max_request_body_size of {limit} bytes"
+            ))
+        };
+        // Compressed data can be a little larger than what it decodes to.
+        let raw_limit = match encoding {
+            Encoding::Identity => limit,
+            _ => limit.saturating_add(limit / 8).saturating_add(64 * 1024),
+        };
+        let mut raw = Vec::new();
+        let mut body = std::pin::pin!(body);
+        while let Some(frame) = body.frame().await {
+            let frame = frame
+                .map_err(|e| BodyError::Unreadable(format!("failed to read request body: {e}")))?;
+            if let Ok(data) = frame.into_data() {
+                if raw.len() + data.len() > raw_limit {
+                    return Err(too_large());
+                }
+                raw.extend_from_slice(&data);
+            }
+        }
+        match decompress(encoding, &raw, limit) {
+            Ok(body) => Ok(body),
+            Err(DecompressError::TooLarge { .. }) => Err(too_large()),
+            Err(e) => Err(BodyError::Unreadable(e.to_string())),
+        }
+    }
+}
+
+enum BodyError {
+    TooLarge(String),
+    Unreadable(String),
+}
+
+fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r.headers_mut().insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+fn with_body(format: BodyFormat, status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    r
+}
+
+fn status_response(
+    format: BodyFormat,
+    status: StatusCode,
+    rpc: &RpcStatus,
+) -> Response<Full<Bytes>> {
+    let body = match format {
+        BodyFormat::Protobuf => rpc.encode_to_vec(),
+        BodyFormat::Json => rpc_status_json(rpc),
+    };
+    with_body(format, status, body)
+}
+
+fn success(
+    format: BodyFormat,
+    signal: Signal,
+    partial: Option<&PartialSuccess>,
+) -> Response<Full<Bytes>> {
+    let response = export_response(signal, partial);
+    let body = match format {
+        BodyFormat::Protobuf => response.to_protobuf(),
+        BodyFormat::Json => response.to_json(),
+    };
+    with_body(format, StatusCode::OK, body)
+}
+
+/// CORS as Go confighttp configures rs/cors: credentials allowed, methods GET/POST/HEAD,
+/// preflight answered with 204 whether or not it is allowed (a refused preflight simply has no
+/// `Access-Control-Allow-*` headers).
+struct Cors {
+    origins: Vec<OriginPattern>,
+    /// Lower-case; `None` means any header (`*`).
+    allowed_headers: Option<Vec<String>>,
+    exposed_headers: Option<HeaderValue>,
+    max_age: u64,
+}
+
+enum OriginPattern {
+    Any,
+    Exact(String),
+    Wildcard { prefix: String, suffix: String },
+}
+
+impl OriginPattern {
+    fn parse(p: &str) -> OriginPattern {
+        let p = p.to_ascii_lowercase();
+        if p == "*" {
+            return OriginPattern::Any;
+        }
+        match p.split_once('*') {
+            Some((prefix, suffix)) => OriginPattern::Wildcard {
+                prefix: prefix.into(),
+                suffix: suffix.into(),
+            },
+            None => OriginPattern::Exact(p),
+        }
+    }
+
+    fn matches(&self, origin: &str) -> bool {
+        match self {
+            OriginPattern::Any => true,
+            OriginPattern::Exact(o) => o == origin,
+            OriginPattern::Wildcard { prefix, suffix } => {
+                origin.len() >= prefix.len() + suffix.len()
+                    && origin.starts_with(prefix.as_str())
+                    && origin.ends_with(suffix.as_str())
+            }
+        }
+    }
+}
+
+impl Cors {
+    fn new(cfg: &super::config::CorsConfig) -> Cors {
+        let allowed_headers = if cfg.allowed_headers.iter().any(|h| h == "*") {
+            None
+        } else if cfg.allowed_headers.is_empty() {
+            Some(
+                ["origin", "accept", "content-type", "x-requested-with"]
+                    .map(String::from)
+                    .to_vec(),
+            )
+        } else {
+            let mut h: Vec<String> = cfg
+                .allowed_headers
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect();
+            h.push("origin".into());
+            Some(h)
+        };
+        Cors {
+            origins: cfg
+                .allowed_origins
+                .iter()
+                .map(|o| OriginPattern::parse(o))
+                .collect(),
+            allowed_headers,
+            exposed_headers: (!cfg.exposed_headers.is_empty())
+                .then(|| HeaderValue::try_from(cfg.exposed_headers.join(", ")).ok())
+                .flatten(),
+            max_age: cfg.max_age,
+        }
+    }
+
+    fn origin_allowed(&self, origin: &HeaderValue) -> bool {
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        let origin = origin.to_ascii_lowercase();
+        self.origins.iter().any(|p| p.matches(&origin))
+    }
+
+    fn is_preflight<B>(&self, req: &Request<B>) -> bool {
+        req.method() == Method::OPTIONS
+            && req
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    }
+
+    fn preflight(&self, h: &HeaderMap) -> Response<Full<Bytes>> {
+        let mut r = Response::new(Full::new(Bytes::new()));
+        *r.status_mut() = StatusCode::NO_CONTENT;
+        let out = r.headers_mut();
+        out.append(header::VARY, HeaderValue::from_static("Origin"));
+        out.append(
+            header::VARY,
+            HeaderValue::from_static("Access-Control-Request-Method"),
+        );
+        out.append(
+            header::VARY,
+            HeaderValue::from_static("Access-Control-Request-Headers"),
+        );
+        let Some(origin) = h.get(header::ORIGIN).filter(|o| self.origin_allowed(o)) else {
+            return r;
+        };
+        let method = h
+            .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+            .and_then(|m| m.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        if !matches!(method.as_str(), "GET" | "POST" | "HEAD" | "OPTIONS") {
+            return r;
+        }
+        let requested: Vec<String> = h
+            .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if let Some(allowed) = &self.allowed_headers
+            && !requested.iter().all(|r| allowed.contains(r))
+        {
+            return r;
+        }
+        out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        if let Ok(m) = HeaderValue::try_from(method) {
+            out.insert(header::ACCESS_CONTROL_ALLOW_METHODS, m);
+        }
+        if !requested.is_empty()
+            && let Ok(v) = HeaderValue::try_from(requested.join(", "))
+        {
+            out.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v);
+        }
+        out.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+        if self.max_age > 0 {
+            out.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from(self.max_age),
+            );
+        }
+        r
+    }
+
+    /// Headers of an actual (non-preflight) cross-origin response.
+    fn decorate(&self, origin: Option<&HeaderValue>, out: &mut HeaderMap) {
+        out.append(header::VARY, HeaderValue::from_static("Origin"));
+        let Some(origin) = origin.filter(|o| self.origin_allowed(o)) else {
+            return;
+        };
+        out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        out.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+        if let Some(exposed) = &self.exposed_headers {
+            out.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, exposed.clone());
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! What both transports share: handing a batch to the signal's pipeline, and counting the
+//! outcome in the receiver's self-metrics.
+//!
+//! Besides the Go collector's `otelcol_receiver_{accepted,refused}_*{receiver,transport}`
+//! (items), every refused request is counted in `otelcol_receiver_refused_requests
+//! {reason,receiver,transport}` (a ferrotel addition): requests that could not be decoded
+//! have no item count, and they must still show up somewhere.
+
+use pdata::json::ExportResponse;
+use pdata::{Batch, Signal};
+use runtime::telemetry::{ReceiverMetrics, Telemetry};
+use runtime::{ConsumeError, ErrorKind, ReceiverOutputs, SharedConsumer};
+
+/// Why a request was refused, the `reason` label of `otelcol_receiver_refused_requests`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalReason {
+    /// The body is not a valid export request (protobuf or JSON), or could not be decompressed.
+    Malformed,
+    /// Larger than `max_request_body_size` / `max_recv_msg_size_mib`.
+    TooLarge,
+    UnsupportedMediaType,
+    UnsupportedEncoding,
+    MethodNotAllowed,
+    /// Unknown URL path, or a signal this receiver is not in a pipeline for.
+    NotFound,
+    /// The pipeline returned an error.
+    Pipeline,
+}
+
+impl RefusalReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalReason::Malformed => "malformed",
+            RefusalReason::TooLarge => "too_large",
+            RefusalReason::UnsupportedMediaType => "unsupported_media_type",
+            RefusalReason::UnsupportedEncoding => "unsupported_encoding",
+            RefusalReason::MethodNotAllowed => "method_not_allowed",
+            RefusalReason::NotFound => "not_found",
+            RefusalReason::Pipeline => "pipeline",
+        }
+    }
+}
+
+pub const REFUSED_REQUESTS: &str = "otelcol_receiver_refused_requests";
+
+/// A partially accepted batch: `rejected` items were dropped downstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartialSuccess {
+    pub rejected: i64,
+    pub message: String,
+}
+
+/// The pipelines of one receiver as seen by one transport, with its metrics.
+pub struct Pipelines {
+    outputs: ReceiverOutputs,
+    metrics: ReceiverMetrics,
+    telemetry: Telemetry,
+    receiver: String,
+    transport: &'static str,
+}
+
+impl Pipelines {
+    pub fn new(
+        outputs: ReceiverOutputs,
+        telemetry: &Telemetry,
+        receiver: &str,
+        transport: &'static str,
+    ) -> Self {
+        Pipelines {
+            outputs,
+            metrics: ReceiverMetrics::new(telemetry, receiver, transport),
+            telemetry: telemetry.clone(),
+            receiver: receiver.to_string(),
+            transport,
+        }
+    }
+
+    pub fn consumer(&self, signal: Signal) -> Option<&SharedConsumer> {
+        self.outputs.get(signal)
+    }
+
+    /// Counts a refused request; `items` when the request could be counted.
+    pub fn refuse(&self, reason: RefusalReason, signal: Option<Signal>, items: usize) {
+        if let Some(signal) = signal
+            && items > 0
+        {
+            self.metrics.refused(signal, items);
+        }
+        self.telemetry
+            .counter(
+                REFUSED_REQUESTS,
+                "Number of requests the receiver refused, by reason (ferrotel).",
+                &[
+                    ("reason", reason.as_str()),
+                    ("receiver", &self.receiver),
+                    ("transport", self.transport),
+                ],
+            )
+            .add(1);
+    }
+
+    /// Hands `batch` to `consumer`. An empty batch is accepted without calling the pipeline.
+    pub async fn export(
+        &self,
+        consumer: &SharedConsumer,
+        batch: Batch,
+    ) -> Result<Option<PartialSuccess>, ConsumeError> {
+        let items = batch.item_count();
+        let signal = batch.signal();
+        if items == 0 {
+            return Ok(None);
+        }
+        match consumer.consume(batch).await {
+            Ok(()) => {
+                self.metrics.accepted(signal, items);
+                Ok(None)
+            }
+            Err(e) => match e.kind {
+                ErrorKind::Partial { rejected } => {
+                    let rejected_items = usize::try_from(rejected).unwrap_or(usize::MAX).min(items);
+                    self.metrics.accepted(signal, items - rejected_items);
+                    self.metrics.refused(signal, rejected_items);
+                    Ok(Some(PartialSuccess {
+                        rejected: i64::try_from(rejected).unwrap_or(i64::MAX),
+                        message: e.message,
+                    }))
+                }
+                _ => {
+                    self.refuse(RefusalReason::Pipeline, Some(signal), items);
+                    Err(e)
+                }
+            },
+        }
+    }
+}
+
+/// The `Export*ServiceResponse` for an outcome (empty unless partially successful).
+pub fn export_response(signal: Signal, partial: Option<&PartialSuccess>) -> ExportResponse {
+    match partial {
+        Some(p) => ExportResponse::partial(signal, p.rejected, p.message.clone()),
+        None => ExportResponse::success(signal),
+    }
+}

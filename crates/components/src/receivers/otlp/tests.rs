@@ -1,0 +1,1101 @@
+//! The otlp receiver against real clients: tonic with the raw-bytes codec, and reqwest, on
+//! 127.0.0.1 listeners with port 0.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use pdata::json::ExportResponse;
+use pdata::{Batch, Signal};
+use prost::Message;
+use runtime::factory::{ReceiverFactory, ReceiverOutputs, typed};
+use runtime::{Component, ConsumeError, Consumer, Host, Telemetry};
+use tonic::Code;
+use tonic::codec::CompressionEncoding;
+
+use super::config::Config;
+use super::{Factory, OtlpReceiver};
+use crate::otlp_grpc_codec::{RawBytesCodec, RpcStatus, export_path, retry_delay, retry_delay_of};
+
+/// Records what it is given, or refuses with a configured error.
+#[derive(Default)]
+struct Recorder {
+    batches: Mutex<Vec<Batch>>,
+    refuse_with: Mutex<Option<ConsumeError>>,
+}
+
+impl Recorder {
+    fn items(&self) -> usize {
+        self.batches
+            .lock()
+            .unwrap()
+            .iter()
+            .map(Batch::item_count)
+            .sum()
+    }
+    fn count(&self) -> usize {
+        self.batches.lock().unwrap().len()
+    }
+    fn refuse_with(&self, e: Option<ConsumeError>) {
+        *self.refuse_with.lock().unwrap() = e;
+    }
+}
+
+#[async_trait]
+impl Consumer for Recorder {
+    async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
+        if let Some(e) = self.refuse_with.lock().unwrap().clone() {
+            return Err(e);
+        }
+        self.batches.lock().unwrap().push(batch);
+        Ok(())
+    }
+}
+
+struct Harness {
+    receiver: OtlpReceiver,
+    telemetry: Telemetry,
+    recorders: [Arc<Recorder>; 3],
+}
+
+impl Harness {
+    async fn start(yaml: &str) -> Harness {
+        Self::start_for(yaml, &Signal::ALL).await
+    }
+
+    async fn start_for(yaml: &str, signals: &[Signal]) -> Harness {
+        let value = config::Value::from_yaml_str(yaml).expect("test yaml");
+        let cfg = Factory
+            .parse_config(&value, "receivers::otlp")
+            .expect("valid config");
+        let telemetry = Telemetry::default();
+        let recorders = [
+            Arc::new(Recorder::default()),
+            Arc::new(Recorder::default()),
+            Arc::new(Recorder::default()),
+        ];
+        let mut outputs = ReceiverOutputs::default();
+        for s in signals {
+            outputs.set(*s, recorders[index(*s)].clone());
+        }
+        let receiver =
+            OtlpReceiver::new("otlp", &telemetry, typed::<Config>(&cfg), outputs).expect("create");
+        receiver.start(&Host::default()).await.expect("start");
+        Harness {
+            receiver,
+            telemetry,
+            recorders,
+        }
+    }
+
+    fn recorder(&self, s: Signal) -> &Recorder {
+        &self.recorders[index(s)]
+    }
+
+    fn grpc(&self) -> SocketAddr {
+        self.receiver.grpc_addr().expect("grpc running")
+    }
+
+    fn http_url(&self, path: &str) -> String {
+        format!(
+            "http://{}{path}",
+            self.receiver.http_addr().expect("http running")
+        )
+    }
+
+    fn metric(&self, name: &str, transport: &str) -> f64 {
+        self.telemetry
+            .value(name, &[("receiver", "otlp"), ("transport", transport)])
+            .unwrap_or(0.0)
+    }
+
+    fn refused_requests(&self, transport: &str, reason: &str) -> f64 {
+        self.telemetry
+            .value(
+                super::pipeline::REFUSED_REQUESTS,
+                &[
+                    ("receiver", "otlp"),
+                    ("transport", transport),
+                    ("reason", reason),
+                ],
+            )
+            .unwrap_or(0.0)
+    }
+}
+
+const BOTH: &str =
+    "protocols:\n  grpc:\n    endpoint: 127.0.0.1:0\n  http:\n    endpoint: 127.0.0.1:0\n";
+
+fn index(s: Signal) -> usize {
+    match s {
+        Signal::Traces => 0,
+        Signal::Metrics => 1,
+        Signal::Logs => 2,
+    }
+}
+
+fn accepted_metric(s: Signal) -> &'static str {
+    match s {
+        Signal::Traces => "otelcol_receiver_accepted_spans",
+        Signal::Metrics => "otelcol_receiver_accepted_metric_points",
+        Signal::Logs => "otelcol_receiver_accepted_log_records",
+    }
+}
+
+fn refused_metric(s: Signal) -> &'static str {
+    match s {
+        Signal::Traces => "otelcol_receiver_refused_spans",
+        Signal::Metrics => "otelcol_receiver_refused_metric_points",
+        Signal::Logs => "otelcol_receiver_refused_log_records",
+    }
+}
+
+fn request(signal: Signal, seed: u64) -> (Vec<u8>, usize) {
+    let r = pdata::testdata::request(signal, 2, 3, seed);
+    let n = r.item_count();
+    assert!(n > 0);
+    (r.encode_to_vec(), n)
+}
+
+async fn grpc_export(
+    addr: SocketAddr,
+    signal: Signal,
+    body: Vec<u8>,
+    gzip: bool,
+) -> Result<tonic::Response<Bytes>, tonic::Status> {
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = tonic::client::Grpc::new(channel).max_encoding_message_size(64 << 20);
+    if gzip {
+        client = client.send_compressed(CompressionEncoding::Gzip);
+    }
+    client.ready().await.unwrap();
+    let path = http::uri::PathAndQuery::from_static(export_path(signal));
+    client
+        .unary(tonic::Request::new(Bytes::from(body)), path, RawBytesCodec)
+        .await
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn compress(encoding: &str, data: &[u8]) -> Vec<u8> {
+    match encoding {
+        "gzip" => gzip(data),
+        "zstd" => zstd::encode_all(data, 3).unwrap(),
+        "zlib" | "deflate" => {
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        "snappy" => snap::raw::Encoder::new().compress_vec(data).unwrap(),
+        "x-snappy-framed" => {
+            let mut e = snap::write::FrameEncoder::new(Vec::new());
+            e.write_all(data).unwrap();
+            e.into_inner().unwrap()
+        }
+        "lz4" => {
+            let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        other => panic!("no test encoder for {other}"),
+    }
+}
+
+async fn post(
+    url: &str,
+    content_type: &str,
+    encoding: Option<&str>,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(e) = encoding {
+        req = req.header("content-encoding", e);
+    }
+    req.send().await.expect("http request")
+}
+
+const PROTOBUF: &str = "application/x-protobuf";
+const JSON: &str = "application/json";
+
+// ---------------------------------------------------------------------------------------------
+// gRPC
+
+#[tokio::test]
+async fn grpc_accepts_every_signal_plain_and_gzip() {
+    let h = Harness::start(BOTH).await;
+    for signal in Signal::ALL {
+        for gzip in [false, true] {
+            let (body, n) = request(signal, 7);
+            let before = h.recorder(signal).items();
+            let resp = grpc_export(h.grpc(), signal, body.clone(), gzip)
+                .await
+                .expect("export ok");
+            assert!(
+                resp.into_inner().is_empty(),
+                "full success is an empty response"
+            );
+            assert_eq!(h.recorder(signal).items(), before + n);
+            let last = h
+                .recorder(signal)
+                .batches
+                .lock()
+                .unwrap()
+                .last()
+                .unwrap()
+                .clone();
+            assert!(last.is_encoded(), "the batch stays encoded");
+            assert_eq!(last.encoded(), Bytes::from(body));
+        }
+        assert_eq!(
+            h.metric(accepted_metric(signal), "grpc"),
+            h.recorder(signal).items() as f64
+        );
+    }
+    h.receiver.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn grpc_garbage_is_invalid_argument_counted_and_server_keeps_serving() {
+    let h = Harness::start(BOTH).await;
+    let err = grpc_export(
+        h.grpc(),
+        Signal::Traces,
+        vec![0xff, 0xff, 0xff, 0x01],
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().contains("invalid traces export request"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(h.refused_requests("grpc", "malformed"), 1.0);
+    assert_eq!(h.recorder(Signal::Traces).count(), 0);
+
+    let (body, n) = request(Signal::Traces, 1);
+    grpc_export(h.grpc(), Signal::Traces, body, false)
+        .await
+        .expect("next request served");
+    assert_eq!(h.recorder(Signal::Traces).items(), n);
+}
+
+#[tokio::test]
+async fn grpc_empty_request_is_ok_without_calling_the_pipeline() {
+    let h = Harness::start(BOTH).await;
+    grpc_export(h.grpc(), Signal::Logs, Vec::new(), false)
+        .await
+        .expect("ok");
+    assert_eq!(h.recorder(Signal::Logs).count(), 0);
+}
+
+#[tokio::test]
+async fn grpc_signal_without_pipeline_is_unimplemented() {
+    let h = Harness::start_for(BOTH, &[Signal::Traces]).await;
+    let (body, _) = request(Signal::Metrics, 1);
+    let err = grpc_export(h.grpc(), Signal::Metrics, body, false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unimplemented);
+}
+
+#[tokio::test]
+async fn grpc_maps_downstream_errors_to_status_codes() {
+    let h = Harness::start(BOTH).await;
+    let rec = h.recorder(Signal::Traces);
+    let (body, n) = request(Signal::Traces, 3);
+
+    rec.refuse_with(Some(ConsumeError::retryable("sending queue is full")));
+    let err = grpc_export(h.grpc(), Signal::Traces, body.clone(), false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(err.message(), "sending queue is full");
+    assert_eq!(retry_delay_of(&err), None);
+
+    rec.refuse_with(Some(ConsumeError::throttled(
+        "slow down",
+        Duration::from_secs(7),
+    )));
+    let err = grpc_export(h.grpc(), Signal::Traces, body.clone(), false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted);
+    assert_eq!(retry_delay_of(&err), Some(Duration::from_secs(7)));
+
+    rec.refuse_with(Some(ConsumeError::permanent("bad data")));
+    let err = grpc_export(h.grpc(), Signal::Traces, body.clone(), false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Internal);
+
+    assert_eq!(
+        h.metric(refused_metric(Signal::Traces), "grpc"),
+        (3 * n) as f64
+    );
+    assert_eq!(h.refused_requests("grpc", "pipeline"), 3.0);
+    assert_eq!(h.metric(accepted_metric(Signal::Traces), "grpc"), 0.0);
+}
+
+#[tokio::test]
+async fn grpc_passes_partial_success_back() {
+    let h = Harness::start(BOTH).await;
+    h.recorder(Signal::Metrics)
+        .refuse_with(Some(ConsumeError::partial(2, "2 points dropped")));
+    let (body, n) = request(Signal::Metrics, 3);
+    let resp = grpc_export(h.grpc(), Signal::Metrics, body, false)
+        .await
+        .expect("partial success is OK");
+    let parsed = ExportResponse::from_protobuf(Signal::Metrics, &resp.into_inner()).unwrap();
+    let p = parsed.partial_success.expect("partial_success set");
+    assert_eq!(p.rejected, 2);
+    assert_eq!(p.error_message, "2 points dropped");
+    assert_eq!(
+        h.metric(accepted_metric(Signal::Metrics), "grpc"),
+        (n - 2) as f64
+    );
+    assert_eq!(h.metric(refused_metric(Signal::Metrics), "grpc"), 2.0);
+}
+
+#[tokio::test]
+async fn grpc_enforces_max_recv_msg_size_mib() {
+    let h = Harness::start(
+        "protocols:\n  grpc:\n    endpoint: 127.0.0.1:0\n    max_recv_msg_size_mib: 1\n",
+    )
+    .await;
+    // A valid request just over 1 MiB: one log with a large body.
+    use pdata::proto::common::v1::{AnyValue, any_value::Value};
+    use pdata::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    let record = LogRecord {
+        body: Some(AnyValue {
+            value: Some(Value::StringValue("x".repeat(1 << 20))),
+        }),
+        ..Default::default()
+    };
+    let r = pdata::proto::collector::logs::v1::ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![record],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let err = grpc_export(h.grpc(), Signal::Logs, r.encode_to_vec(), false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert_eq!(h.refused_requests("grpc", "too_large"), 1.0);
+    assert_eq!(h.recorder(Signal::Logs).count(), 0);
+
+    // Compressed small, decompressed over the limit: refused too.
+    let err = grpc_export(h.grpc(), Signal::Logs, r.encode_to_vec(), true)
+        .await
+        .unwrap_err();
+    assert_ne!(err.code(), Code::Ok);
+    assert_eq!(h.recorder(Signal::Logs).count(), 0);
+
+    let (body, n) = request(Signal::Logs, 1);
+    grpc_export(h.grpc(), Signal::Logs, body, false)
+        .await
+        .expect("next request served");
+    assert_eq!(h.recorder(Signal::Logs).items(), n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+#[tokio::test]
+async fn http_accepts_protobuf_for_every_signal_with_every_encoding() {
+    let h = Harness::start(BOTH).await;
+    let paths = [
+        (Signal::Traces, "/v1/traces"),
+        (Signal::Metrics, "/v1/metrics"),
+        (Signal::Logs, "/v1/logs"),
+    ];
+    for (signal, path) in paths {
+        let mut expected = 0;
+        for encoding in [
+            None,
+            Some("gzip"),
+            Some("zstd"),
+            Some("zlib"),
+            Some("deflate"),
+            Some("snappy"),
+            Some("x-snappy-framed"),
+            Some("lz4"),
+        ] {
+            let (body, n) = request(signal, 11);
+            let wire = match encoding {
+                Some(e) => compress(e, &body),
+                None => body,
+            };
+            let resp = post(&h.http_url(path), PROTOBUF, encoding, wire).await;
+            assert_eq!(resp.status(), 200, "{signal} {encoding:?}");
+            assert_eq!(resp.headers()["content-type"], PROTOBUF);
+            assert!(resp.bytes().await.unwrap().is_empty());
+            expected += n;
+            assert_eq!(
+                h.recorder(signal).items(),
+                expected,
+                "{signal} {encoding:?}"
+            );
+        }
+        assert_eq!(h.metric(accepted_metric(signal), "http"), expected as f64);
+    }
+}
+
+#[tokio::test]
+async fn http_accepts_json_in_camel_and_snake_case() {
+    let h = Harness::start(BOTH).await;
+    let req = pdata::testdata::request(Signal::Logs, 1, 4, 5);
+    let resp = post(
+        &h.http_url("/v1/logs"),
+        "application/json; charset=utf-8",
+        None,
+        pdata::json::encode(&req),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], JSON);
+    assert_eq!(resp.text().await.unwrap(), "{}");
+    assert_eq!(h.recorder(Signal::Logs).items(), 4);
+    assert_eq!(
+        *h.recorder(Signal::Logs).batches.lock().unwrap()[0]
+            .request()
+            .unwrap(),
+        req
+    );
+
+    let snake = br#"{"resource_spans":[{"scope_spans":[{"spans":[
+        {"trace_id":"5b8efff798038103d269b633813fc60c","span_id":"eee19b7ec3c1b174","name":"a","kind":2},
+        {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b175","name":"b"}]}]}]}"#;
+    let resp = post(&h.http_url("/v1/traces"), JSON, Some("gzip"), gzip(snake)).await;
+    assert_eq!(resp.status(), 200);
+    let batches = h.recorder(Signal::Traces).batches.lock().unwrap().clone();
+    let r = batches[0].request().unwrap();
+    let pdata::Request::Traces(t) = &*r else {
+        panic!("traces")
+    };
+    let spans = &t.resource_spans[0].scope_spans[0].spans;
+    assert_eq!(spans.len(), 2);
+    let hex: String = spans[0]
+        .trace_id
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(hex, "5b8efff798038103d269b633813fc60c");
+    assert_eq!(spans[0].kind, 2);
+}
+
+/// Posts `body` and checks the status, the Status body and the refusal count, then checks a
+/// valid request still goes through.
+async fn assert_refused(
+    h: &Harness,
+    resp: reqwest::Response,
+    status: u16,
+    content_type: &str,
+    reason: &str,
+    body_says: &str,
+) {
+    assert_eq!(resp.status(), status);
+    let ct = resp.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(ct.starts_with(content_type), "{ct}");
+    let bytes = resp.bytes().await.unwrap();
+    let text = match content_type {
+        PROTOBUF => {
+            RpcStatus::decode(bytes.as_ref())
+                .expect("protobuf Status body")
+                .message
+        }
+        JSON => {
+            let v: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON Status body");
+            assert_eq!(v["code"], 3);
+            v["message"].as_str().unwrap().to_string()
+        }
+        _ => String::from_utf8_lossy(&bytes).into_owned(),
+    };
+    assert!(
+        text.contains(body_says),
+        "{text:?} should contain {body_says:?}"
+    );
+    assert_eq!(h.refused_requests("http", reason), 1.0, "{reason}");
+
+    let before = h.recorder(Signal::Traces).items();
+    let (body, n) = request(Signal::Traces, 99);
+    let ok = post(&h.http_url("/v1/traces"), PROTOBUF, None, body).await;
+    assert_eq!(ok.status(), 200, "server keeps serving after {reason}");
+    assert_eq!(h.recorder(Signal::Traces).items(), before + n);
+}
+
+#[tokio::test]
+async fn http_refuses_garbage_protobuf_with_400_status_body() {
+    let h = Harness::start(BOTH).await;
+    let resp = post(
+        &h.http_url("/v1/traces"),
+        PROTOBUF,
+        None,
+        vec![0x0a, 0xff, 0xff, 0xff],
+    )
+    .await;
+    assert_refused(
+        &h,
+        resp,
+        400,
+        PROTOBUF,
+        "malformed",
+        "invalid traces export request",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn http_refuses_broken_json_with_400_json_status() {
+    let h = Harness::start(BOTH).await;
+    let resp = post(
+        &h.http_url("/v1/traces"),
+        JSON,
+        None,
+        b"{\"resourceSpans\": [".to_vec(),
+    )
+    .await;
+    assert_refused(
+        &h,
+        resp,
+        400,
+        JSON,
+        "malformed",
+        "invalid traces export request",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn http_refuses_truncated_gzip_with_400() {
+    let h = Harness::start(BOTH).await;
+    let (body, _) = request(Signal::Traces, 1);
+    let gz = gzip(&body);
+    let resp = post(
+        &h.http_url("/v1/traces"),
+        PROTOBUF,
+        Some("gzip"),
+        gz[..gz.len() / 2].to_vec(),
+    )
+    .await;
+    assert_refused(&h, resp, 400, PROTOBUF, "malformed", "gzip").await;
+}
+
+#[tokio::test]
+async fn http_refuses_wrong_content_type_with_415() {
+    let h = Harness::start(BOTH).await;
+    let resp = post(
+        &h.http_url("/v1/traces"),
+        "text/plain",
+        None,
+        b"hello".to_vec(),
+    )
+    .await;
+    assert_refused(
+        &h,
+        resp,
+        415,
+        "text/plain",
+        "unsupported_media_type",
+        "415 unsupported media type, supported: [application/json, application/x-protobuf]",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn http_refuses_get_with_405() {
+    let h = Harness::start(BOTH).await;
+    let resp = reqwest::get(h.http_url("/v1/metrics")).await.unwrap();
+    assert_refused(
+        &h,
+        resp,
+        405,
+        "text/plain",
+        "method_not_allowed",
+        "405 method not allowed, supported: [POST]",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn http_refuses_unknown_path_with_404() {
+    let h = Harness::start(BOTH).await;
+    let resp = post(&h.http_url("/v1/nope"), PROTOBUF, None, Vec::new()).await;
+    assert_refused(
+        &h,
+        resp,
+        404,
+        "text/plain",
+        "not_found",
+        "404 page not found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn http_refuses_unknown_content_encoding_with_400() {
+    let h = Harness::start(BOTH).await;
+    let resp = post(
+        &h.http_url("/v1/traces"),
+        PROTOBUF,
+        Some("br"),
+        b"xx".to_vec(),
+    )
+    .await;
+    assert_refused(
+        &h,
+        resp,
+        400,
+        "text/plain",
+        "unsupported_encoding",
+        "unsupported Content-Encoding: br",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn http_refuses_oversize_body_with_413() {
+    let h = Harness::start(
+        "protocols:\n  http:\n    endpoint: 127.0.0.1:0\n    max_request_body_size: 16384\n",
+    )
+    .await;
+    let resp = post(&h.http_url("/v1/traces"), PROTOBUF, None, vec![0u8; 32768]).await;
+    assert_refused(
+        &h,
+        resp,
+        413,
+        PROTOBUF,
+        "too_large",
+        "max_request_body_size",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn http_refuses_zip_bomb_that_decompresses_past_the_cap_with_413() {
+    let h = Harness::start(
+        "protocols:\n  http:\n    endpoint: 127.0.0.1:0\n    max_request_body_size: 1MiB\n",
+    )
+    .await;
+    // 256 MiB of zeros in ~250 KiB of gzip: must stop at the 1 MiB cap, not inflate it all.
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..256 {
+        e.write_all(&zeros).unwrap();
+    }
+    let bomb = e.finish().unwrap();
+    assert!(bomb.len() < 1 << 20);
+    let rss_before = runtime::telemetry::process_rss_bytes().unwrap_or(0);
+    let resp = post(&h.http_url("/v1/traces"), JSON, Some("gzip"), bomb).await;
+    let rss_after = runtime::telemetry::process_rss_bytes().unwrap_or(0);
+    assert!(
+        rss_after < rss_before + (128 << 20),
+        "decompression went past the cap: rss {rss_before} -> {rss_after}"
+    );
+    assert_refused(&h, resp, 413, JSON, "too_large", "max_request_body_size").await;
+}
+
+#[tokio::test]
+async fn http_maps_downstream_errors_to_status_codes_and_retry_after() {
+    let h = Harness::start(BOTH).await;
+    let rec = h.recorder(Signal::Logs);
+    let (body, n) = request(Signal::Logs, 3);
+    let url = h.http_url("/v1/logs");
+
+    rec.refuse_with(Some(ConsumeError::retryable(
+        "data refused due to high memory usage",
+    )));
+    let resp = post(&url, PROTOBUF, None, body.clone()).await;
+    assert_eq!(resp.status(), 503);
+    assert!(resp.headers().get("retry-after").is_none());
+    let status = RpcStatus::decode(resp.bytes().await.unwrap().as_ref()).unwrap();
+    assert_eq!(status.code, 14);
+    assert_eq!(status.message, "data refused due to high memory usage");
+
+    rec.refuse_with(Some(ConsumeError::throttled(
+        "slow down",
+        Duration::from_secs(30),
+    )));
+    let resp = post(&url, PROTOBUF, None, body.clone()).await;
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["retry-after"], "30");
+    let status = RpcStatus::decode(resp.bytes().await.unwrap().as_ref()).unwrap();
+    assert_eq!(retry_delay(&status), Some(Duration::from_secs(30)));
+
+    rec.refuse_with(Some(ConsumeError::permanent("cannot export")));
+    let resp = post(
+        &url,
+        JSON,
+        None,
+        pdata::json::encode(&pdata::Request::decode(Signal::Logs, &body).unwrap()),
+    )
+    .await;
+    assert_eq!(resp.status(), 500);
+    assert_eq!(resp.headers()["content-type"], JSON);
+    let v: serde_json::Value = resp.json_value().await;
+    assert_eq!(v["code"], 13);
+
+    assert_eq!(
+        h.metric(refused_metric(Signal::Logs), "http"),
+        (3 * n) as f64
+    );
+    assert_eq!(h.refused_requests("http", "pipeline"), 3.0);
+}
+
+trait JsonValue {
+    async fn json_value(self) -> serde_json::Value;
+}
+
+impl JsonValue for reqwest::Response {
+    async fn json_value(self) -> serde_json::Value {
+        serde_json::from_slice(&self.bytes().await.unwrap()).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn http_passes_partial_success_back_in_both_encodings() {
+    let h = Harness::start(BOTH).await;
+    h.recorder(Signal::Traces)
+        .refuse_with(Some(ConsumeError::partial(3, "3 spans dropped")));
+    let (body, _) = request(Signal::Traces, 3);
+
+    let resp = post(&h.http_url("/v1/traces"), PROTOBUF, None, body.clone()).await;
+    assert_eq!(resp.status(), 200);
+    let r = ExportResponse::from_protobuf(Signal::Traces, &resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(r.partial_success.unwrap().rejected, 3);
+
+    let json = pdata::json::encode(&pdata::Request::decode(Signal::Traces, &body).unwrap());
+    let resp = post(&h.http_url("/v1/traces"), JSON, None, json).await;
+    assert_eq!(resp.status(), 200);
+    let v = resp.json_value().await;
+    assert_eq!(v["partialSuccess"]["rejectedSpans"], "3");
+    assert_eq!(v["partialSuccess"]["errorMessage"], "3 spans dropped");
+}
+
+#[tokio::test]
+async fn http_serves_custom_url_paths_with_leading_slash_added() {
+    let h = Harness::start(
+        "protocols:\n  http:\n    endpoint: 127.0.0.1:0\n    traces_url_path: custom/traces\n    logs_url_path: /my/logs\n",
+    )
+    .await;
+    let (body, n) = request(Signal::Traces, 1);
+    assert_eq!(
+        post(&h.http_url("/custom/traces"), PROTOBUF, None, body.clone())
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(h.recorder(Signal::Traces).items(), n);
+    assert_eq!(
+        post(&h.http_url("/v1/traces"), PROTOBUF, None, body)
+            .await
+            .status(),
+        404
+    );
+    let (body, _) = request(Signal::Logs, 1);
+    assert_eq!(
+        post(&h.http_url("/my/logs"), PROTOBUF, None, body)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn http_answers_cors_preflight_for_allowed_origins_only() {
+    let h = Harness::start(
+        "protocols:\n  http:\n    endpoint: 127.0.0.1:0\n    cors:\n      allowed_origins: [\"https://*.example.com\"]\n      max_age: 600\n",
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        client
+            .request(reqwest::Method::OPTIONS, h.http_url("/v1/traces"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let ok = preflight("https://app.example.com").await.unwrap();
+    assert_eq!(ok.status(), 204);
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert_eq!(ok.headers()["access-control-allow-methods"], "POST");
+    assert_eq!(ok.headers()["access-control-allow-headers"], "content-type");
+    assert_eq!(ok.headers()["access-control-max-age"], "600");
+
+    let refused = preflight("https://evil.test").await.unwrap();
+    assert_eq!(refused.status(), 204);
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let (body, _) = request(Signal::Traces, 1);
+    let resp = client
+        .post(h.http_url("/v1/traces"))
+        .header("origin", "https://app.example.com")
+        .header("content-type", PROTOBUF)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+}
+
+#[tokio::test]
+async fn http_adds_configured_response_headers() {
+    let h = Harness::start("protocols:\n  http:\n    endpoint: 127.0.0.1:0\n    response_headers:\n      x-served-by: ferrotel\n").await;
+    let (body, _) = request(Signal::Traces, 1);
+    let resp = post(&h.http_url("/v1/traces"), PROTOBUF, None, body).await;
+    assert_eq!(resp.headers()["x-served-by"], "ferrotel");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle and config
+
+#[tokio::test]
+async fn shutdown_stops_accepting_and_finishes_requests_in_flight() {
+    // A consumer that takes a while: the request is in flight when shutdown begins.
+    struct Slow(Arc<Recorder>);
+    #[async_trait]
+    impl Consumer for Slow {
+        async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            self.0.consume(batch).await
+        }
+    }
+    let rec = Arc::new(Recorder::default());
+    let mut outputs = ReceiverOutputs::default();
+    outputs.set(Signal::Traces, Arc::new(Slow(rec.clone())));
+    let value = config::Value::from_yaml_str(BOTH).unwrap();
+    let cfg = Factory.parse_config(&value, "receivers::otlp").unwrap();
+    let receiver = Arc::new(
+        OtlpReceiver::new(
+            "otlp",
+            &Telemetry::default(),
+            typed::<Config>(&cfg),
+            outputs,
+        )
+        .unwrap(),
+    );
+    receiver.start(&Host::default()).await.unwrap();
+    let url = format!("http://{}/v1/traces", receiver.http_addr().unwrap());
+    let (body, n) = request(Signal::Traces, 1);
+    let in_flight = tokio::spawn(async move { post(&url, PROTOBUF, None, body).await.status() });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stopped = receiver.http_addr().unwrap();
+    receiver.shutdown().await.unwrap();
+    assert_eq!(
+        in_flight.await.unwrap(),
+        200,
+        "the request in flight finished"
+    );
+    assert_eq!(rec.items(), n);
+    assert!(
+        tokio::net::TcpStream::connect(stopped).await.is_err(),
+        "listener closed"
+    );
+}
+
+#[test]
+fn config_defaults_match_the_go_collector() {
+    let parse = |yaml: &str| {
+        Factory.parse_config(
+            &config::Value::from_yaml_str(yaml).unwrap(),
+            "receivers::otlp",
+        )
+    };
+    let cfg = parse("protocols:\n  grpc:\n  http:\n").unwrap();
+    let cfg = typed::<Config>(&cfg);
+    let g = cfg.protocols.grpc.as_ref().expect("grpc: enables gRPC");
+    assert_eq!(g.endpoint, "localhost:4317");
+    assert_eq!(g.max_recv_msg_size(), 4 << 20);
+    let h = cfg.protocols.http.as_ref().expect("http: enables HTTP");
+    assert_eq!(h.endpoint, "localhost:4318");
+    assert_eq!(
+        (
+            h.traces_url_path.as_str(),
+            h.metrics_url_path.as_str(),
+            h.logs_url_path.as_str()
+        ),
+        ("/v1/traces", "/v1/metrics", "/v1/logs")
+    );
+    assert_eq!(h.max_request_body_size.0, 20 << 20);
+    assert!(h.keep_alives_enabled);
+
+    let only_grpc = parse("protocols:\n  grpc:\n").unwrap();
+    assert!(typed::<Config>(&only_grpc).protocols.http.is_none());
+
+    let err = parse("protocols:\n").unwrap_err().to_string();
+    assert!(
+        err.contains("must specify at least one protocol when using the OTLP receiver"),
+        "{err}"
+    );
+    let err = parse("protocols:\n  grpc:\n    endpont: x\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("endpont"), "{err}");
+    let err =
+        parse("protocols:\n  grpc:\n    tls:\n      cert_file: a.pem\n      key_file: a.key\n")
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("TLS is not supported yet"), "{err}");
+    let err = parse("protocols:\n  http:\n    auth:\n      authenticator: basicauth\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not supported yet"), "{err}");
+}
+
+#[tokio::test]
+async fn start_fails_with_a_clear_error_when_the_port_is_taken() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let yaml = format!(
+        "protocols:\n  grpc:\n    endpoint: {}\n",
+        taken.local_addr().unwrap()
+    );
+    let cfg = Factory
+        .parse_config(
+            &config::Value::from_yaml_str(&yaml).unwrap(),
+            "receivers::otlp",
+        )
+        .unwrap();
+    let r = OtlpReceiver::new(
+        "otlp",
+        &Telemetry::default(),
+        typed::<Config>(&cfg),
+        ReceiverOutputs::default(),
+    )
+    .unwrap();
+    let err = r.start(&Host::default()).await.unwrap_err();
+    assert!(err.contains("failed to listen for OTLP/gRPC"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fuzz bodies, run over seeded random and mutated inputs (cargo-fuzz needs nightly).
+
+/// xorshift64*, so the inputs are the same on every run.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
+    let mut v = seed.to_vec();
+    for _ in 0..=rng.below(4) {
+        match rng.below(4) {
+            0 if !v.is_empty() => {
+                let i = rng.below(v.len());
+                v[i] = rng.next() as u8;
+            }
+            1 if !v.is_empty() => {
+                let i = rng.below(v.len());
+                v.truncate(i);
+            }
+            2 => {
+                let i = rng.below(v.len() + 1);
+                v.insert(i, rng.next() as u8);
+            }
+            _ => {
+                let n = rng.below(16);
+                v.extend((0..n).map(|_| rng.next() as u8));
+            }
+        }
+    }
+    v
+}
+
+fn fuzz_corpus() -> Vec<Vec<u8>> {
+    let mut seeds: Vec<Vec<u8>> = Signal::ALL
+        .iter()
+        .map(|s| pdata::testdata::request(*s, 1, 2, 3).encode_to_vec())
+        .collect();
+    seeds.extend(
+        Signal::ALL
+            .iter()
+            .map(|s| pdata::json::encode(&pdata::testdata::request(*s, 1, 2, 3))),
+    );
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut inputs = Vec::new();
+    for i in 0..3000 {
+        if i % 3 == 0 {
+            let n = rng.below(64);
+            inputs.push((0..n).map(|_| rng.next() as u8).collect());
+        } else {
+            let seed = &seeds[rng.below(seeds.len())];
+            inputs.push(mutate(&mut rng, seed));
+        }
+    }
+    inputs
+}
+
+#[test]
+fn fuzz_bodies_do_not_panic_on_random_and_mutated_inputs() {
+    let inputs = fuzz_corpus();
+    for input in &inputs {
+        super::fuzzing::otlp_protobuf(input);
+        super::fuzzing::otlp_json(input);
+    }
+    // Decompression: seeds are each encoding's output, prefixed with its selector byte.
+    let (plain, _) = request(Signal::Traces, 4);
+    let encodings = [
+        "identity",
+        "gzip",
+        "zstd",
+        "zlib",
+        "snappy",
+        "x-snappy-framed",
+        "lz4",
+    ];
+    let mut rng = Rng(42);
+    for i in 0..3000 {
+        let which = rng.below(encodings.len());
+        let body = if which == 0 {
+            plain.clone()
+        } else {
+            compress(encodings[which], &plain)
+        };
+        let mut input = vec![which as u8];
+        input.extend(if i % 2 == 0 {
+            mutate(&mut rng, &body)
+        } else {
+            body
+        });
+        super::fuzzing::http_decompress(&input);
+    }
+}
