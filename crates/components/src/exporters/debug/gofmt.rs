@@ -1,0 +1,308 @@
+//! How the Go collector renders values in its debug output, reproduced byte for byte: float
+//! formats (`%f`, `%v`, pdata's ES6-style `AsString`), `time.Time.String()`, trace/span ids,
+//! and `pcommon.Value` as `Type(value)` with maps and slices as Go `encoding/json` text.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use pdata::proto::common::v1::{AnyValue, KeyValue, any_value::Value};
+
+/// Shortest round-trip digits of a finite, non-negative `f` and its decimal exponent:
+/// `1234.5` → (`"12345"`, 3).
+fn shortest_digits(abs: f64) -> (String, i32) {
+    let sci = format!("{abs:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    (mantissa.replace('.', ""), exp.parse().unwrap_or(0))
+}
+
+/// Go's `%e` layout of the shortest digits: `d[.ddd]e±XX`, at least two exponent digits.
+fn exp_form(neg: bool, digits: &str, exp: i32) -> String {
+    let mut s = String::with_capacity(digits.len() + 6);
+    if neg {
+        s.push('-');
+    }
+    s.push_str(&digits[..1]);
+    if digits.len() > 1 {
+        s.push('.');
+        s.push_str(&digits[1..]);
+    }
+    let _ = write!(
+        s,
+        "e{}{:02}",
+        if exp < 0 { '-' } else { '+' },
+        exp.unsigned_abs()
+    );
+    s
+}
+
+/// Go `fmt` text of infinities and NaN (`%v`, `%f`).
+fn non_finite(f: f64) -> Option<&'static str> {
+    if f.is_nan() {
+        Some("NaN")
+    } else if f == f64::INFINITY {
+        Some("+Inf")
+    } else if f == f64::NEG_INFINITY {
+        Some("-Inf")
+    } else {
+        None
+    }
+}
+
+/// Go `fmt.Sprintf("%f", f)`: six decimals.
+pub fn go_f(f: f64) -> String {
+    match non_finite(f) {
+        Some(s) => s.to_string(),
+        None => format!("{f:.6}"),
+    }
+}
+
+/// Go `fmt.Sprintf("%v", f)` for a float64: `%g` with the shortest digits, in exponent form
+/// when the exponent is below -4 or at least 6 (`1e+06`, `1.5e-05`, `123456`).
+pub fn go_v(f: f64) -> String {
+    if let Some(s) = non_finite(f) {
+        return s.to_string();
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0" } else { "0" }.to_string();
+    }
+    let (digits, exp) = shortest_digits(f.abs());
+    if !(-4..6).contains(&exp) {
+        exp_form(f < 0.0, &digits, exp)
+    } else {
+        format!("{f}")
+    }
+}
+
+/// pdata's `float64AsString` (also Go `encoding/json`'s float text): ES6 number-to-string,
+/// exponent form below 1e-6 and from 1e21 on, with no zero padding in the exponent
+/// (`1e+21`, `1e-7`). Infinities and NaN have JSON-ish names.
+pub fn es6(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let (digits, exp) = shortest_digits(abs);
+        let mut s = String::new();
+        if f < 0.0 {
+            s.push('-');
+        }
+        s.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            s.push('.');
+            s.push_str(&digits[1..]);
+        }
+        let _ = write!(
+            s,
+            "e{}{}",
+            if exp < 0 { '-' } else { '+' },
+            exp.unsigned_abs()
+        );
+        s
+    } else {
+        format!("{f}")
+    }
+}
+
+/// Go `time.Unix(0, int64(ns)).UTC().String()`: `2020-02-11 20:26:12.000000321 +0000 UTC`,
+/// trailing zeros of the fraction dropped, no fraction when it is zero.
+pub fn timestamp(ns: u64) -> String {
+    let ns = ns as i64; // Go converts the uint64 to int64 the same way.
+    let secs = ns.div_euclid(1_000_000_000);
+    let nanos = ns.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let mut s = String::with_capacity(40);
+    let _ = write!(
+        s,
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    );
+    if nanos != 0 {
+        let frac = format!("{nanos:09}");
+        s.push('.');
+        s.push_str(frac.trim_end_matches('0'));
+    }
+    s.push_str(" +0000 UTC");
+    s
+}
+
+/// Days since 1970-01-01 → proleptic Gregorian (year, month, day) (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// pdata's `TraceID.String()` / `SpanID.String()`: lowercase hex, empty for an all-zero id.
+pub fn id(bytes: &[u8]) -> String {
+    if bytes.iter().all(|b| *b == 0) {
+        return String::new();
+    }
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Standard base64 with padding (Go `base64.StdEncoding`).
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        let sextet = |shift: u32| ALPHABET[(n >> shift & 63) as usize] as char;
+        s.push(sextet(18));
+        s.push(sextet(12));
+        s.push(if chunk.len() > 1 { sextet(6) } else { '=' });
+        s.push(if chunk.len() > 2 { sextet(0) } else { '=' });
+    }
+    s
+}
+
+/// pdata's `ValueType.String()`. An unset value, or a variant Go's pdata has no type for
+/// (profiles' string-table index), is `Empty`.
+pub fn value_type(v: Option<&AnyValue>) -> &'static str {
+    match v.and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(_)) => "Str",
+        Some(Value::BoolValue(_)) => "Bool",
+        Some(Value::IntValue(_)) => "Int",
+        Some(Value::DoubleValue(_)) => "Double",
+        Some(Value::ArrayValue(_)) => "Slice",
+        Some(Value::KvlistValue(_)) => "Map",
+        Some(Value::BytesValue(_)) => "Bytes",
+        Some(Value::StringValueStrindex(_)) | None => "Empty",
+    }
+}
+
+/// pdata's `Value.AsString()`.
+pub fn value_as_string(v: Option<&AnyValue>) -> String {
+    match v.and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => s.clone(),
+        Some(Value::BoolValue(b)) => b.to_string(),
+        Some(Value::IntValue(i)) => i.to_string(),
+        Some(Value::DoubleValue(d)) => es6(*d),
+        Some(Value::BytesValue(b)) => base64(b),
+        Some(Value::KvlistValue(kv)) => json_or_empty(|out| json_map(out, &kv.values)),
+        Some(Value::ArrayValue(a)) => json_or_empty(|out| json_slice(out, &a.values)),
+        Some(Value::StringValueStrindex(_)) | None => String::new(),
+    }
+}
+
+/// `Type(value)`, the otlptext rendering of an attribute value or body.
+pub fn typed_value(v: Option<&AnyValue>) -> String {
+    format!("{}({})", value_type(v), value_as_string(v))
+}
+
+/// A value Go's `encoding/json` refuses (NaN or an infinity): the whole encoding fails and
+/// pdata's `AsString` then returns the empty string.
+struct Unsupported;
+
+fn json_or_empty(write: impl FnOnce(&mut String) -> Result<(), Unsupported>) -> String {
+    let mut out = String::new();
+    match write(&mut out) {
+        Ok(()) => out,
+        Err(Unsupported) => String::new(),
+    }
+}
+
+/// A map as Go's `encoding/json` writes `Map.AsRaw()`: keys sorted bytewise, a repeated key
+/// keeps its last value.
+fn json_map(out: &mut String, kvs: &[KeyValue]) -> Result<(), Unsupported> {
+    let mut sorted: BTreeMap<&str, Option<&AnyValue>> = BTreeMap::new();
+    for kv in kvs {
+        sorted.insert(&kv.key, kv.value.as_ref());
+    }
+    out.push('{');
+    for (i, (k, v)) in sorted.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_string(out, k);
+        out.push(':');
+        json_value(out, v)?;
+    }
+    out.push('}');
+    Ok(())
+}
+
+fn json_slice(out: &mut String, values: &[AnyValue]) -> Result<(), Unsupported> {
+    out.push('[');
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_value(out, Some(v))?;
+    }
+    out.push(']');
+    Ok(())
+}
+
+/// One value of `AsRaw()` in JSON: bytes as a base64 string (empty bytes are a nil slice in
+/// Go, so `null`), unset values as `null`.
+fn json_value(out: &mut String, v: Option<&AnyValue>) -> Result<(), Unsupported> {
+    match v.and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => json_string(out, s),
+        Some(Value::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
+        Some(Value::IntValue(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Some(Value::DoubleValue(d)) => {
+            if !d.is_finite() {
+                return Err(Unsupported);
+            }
+            out.push_str(&es6(*d));
+        }
+        Some(Value::BytesValue(b)) if b.is_empty() => out.push_str("null"),
+        Some(Value::BytesValue(b)) => {
+            out.push('"');
+            out.push_str(&base64(b));
+            out.push('"');
+        }
+        Some(Value::KvlistValue(kv)) => json_map(out, &kv.values)?,
+        Some(Value::ArrayValue(a)) => json_slice(out, &a.values)?,
+        Some(Value::StringValueStrindex(_)) | None => out.push_str("null"),
+    }
+    Ok(())
+}
+
+/// A JSON string as Go's `encoding/json` writes it with HTML escaping off: `\"`, `\\`, the
+/// short escapes `\b \f \n \r \t`, other control characters as `\u00xx`, and U+2028/U+2029
+/// escaped (they end lines in JavaScript).
+fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
