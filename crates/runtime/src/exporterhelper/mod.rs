@@ -111,13 +111,13 @@ impl QueueSettings {
         if self.storage.is_some() {
             return Err("sending_queue: persistent queue (storage) is not supported yet".into());
         }
-        if let Some(b) = &self.batch {
-            if b.max_size != 0 && b.max_size < b.min_size {
-                return Err(
-                    "sending_queue::batch: `max_size` must be greater or equal to `min_size`"
-                        .into(),
-                );
-            }
+        if let Some(b) = &self.batch
+            && b.max_size != 0
+            && b.max_size < b.min_size
+        {
+            return Err(
+                "sending_queue::batch: `max_size` must be greater or equal to `min_size`".into(),
+            );
         }
         Ok(())
     }

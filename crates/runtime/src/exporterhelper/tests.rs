@@ -37,10 +37,10 @@ impl Push for FakePush {
         if let Some(g) = &self.gate {
             g.acquire().await.expect("gate open").forget();
         }
-        if call == 0 {
-            if let Some(d) = self.first_push_takes {
-                tokio::time::sleep(d).await;
-            }
+        if call == 0
+            && let Some(d) = self.first_push_takes
+        {
+            tokio::time::sleep(d).await;
         }
         let outcome = self.script.lock().unwrap().pop_front();
         let outcome = match (outcome, &self.always) {

@@ -49,7 +49,11 @@ pub struct KeepaliveSettings {
 
 impl Default for KeepaliveSettings {
     fn default() -> Self {
-        KeepaliveSettings { time: config::Duration::ZERO, timeout: config::Duration::ZERO, permit_without_stream: false }
+        KeepaliveSettings {
+            time: config::Duration::ZERO,
+            timeout: config::Duration::ZERO,
+            permit_without_stream: false,
+        }
     }
 }
 
@@ -115,7 +119,9 @@ impl Config {
         } else if let Some(rest) = ep.strip_prefix("dns:///") {
             ep = rest;
         } else if ep.starts_with("unix:") {
-            return Err(format!("endpoint {ep:?}: unix sockets are not supported yet"));
+            return Err(format!(
+                "endpoint {ep:?}: unix sockets are not supported yet"
+            ));
         }
         let ep = ep.trim_end_matches('/');
         if ep.is_empty() {
@@ -128,7 +134,11 @@ impl Config {
             Some((h, p)) if !h.is_empty() && p.parse::<u16>().is_ok() => (h.to_string(), p),
             _ => return Err(format!("endpoint {:?}: expected host:port", self.endpoint)),
         };
-        Ok(Target { authority: format!("{host}:{port}"), host, tls })
+        Ok(Target {
+            authority: format!("{host}:{port}"),
+            host,
+            tls,
+        })
     }
 }
 
@@ -147,8 +157,10 @@ impl ComponentConfig for Config {
             return Err("middlewares: are not supported yet".into());
         }
         for (k, v) in &self.headers {
-            tonic::metadata::MetadataKey::<tonic::metadata::Ascii>::from_bytes(k.to_ascii_lowercase().as_bytes())
-                .map_err(|_| format!("headers: invalid header name {k:?}"))?;
+            tonic::metadata::MetadataKey::<tonic::metadata::Ascii>::from_bytes(
+                k.to_ascii_lowercase().as_bytes(),
+            )
+            .map_err(|_| format!("headers: invalid header name {k:?}"))?;
             tonic::metadata::MetadataValue::<tonic::metadata::Ascii>::try_from(v.as_str())
                 .map_err(|_| format!("headers: invalid value for header {k:?}"))?;
         }
@@ -176,7 +188,14 @@ mod tests {
         assert_eq!(c.timeout.0, std::time::Duration::from_secs(5));
         assert!(c.sending_queue.enabled);
         assert!(c.retry_on_failure.enabled);
-        assert_eq!(c.target().unwrap(), Target { authority: "collector:4317".into(), host: "collector".into(), tls: true });
+        assert_eq!(
+            c.target().unwrap(),
+            Target {
+                authority: "collector:4317".into(),
+                host: "collector".into(),
+                tls: true
+            }
+        );
     }
 
     #[test]
@@ -191,14 +210,29 @@ mod tests {
 
     #[test]
     fn missing_endpoint_is_a_config_error() {
-        assert_eq!(cfg("compression: gzip").unwrap_err(), "requires a non-empty \"endpoint\"");
+        assert_eq!(
+            cfg("compression: gzip").unwrap_err(),
+            "requires a non-empty \"endpoint\""
+        );
     }
 
     #[test]
     fn snappy_and_auth_are_refused_until_supported() {
-        assert!(cfg("endpoint: a:1\ncompression: snappy").unwrap_err().contains("not supported yet"));
-        assert!(cfg("endpoint: a:1\nauth: {authenticator: oauth2client}").unwrap_err().contains("not supported yet"));
-        assert!(cfg("endpoint: a:1\ncompression: brotli").unwrap_err().contains("unsupported compression type"));
+        assert!(
+            cfg("endpoint: a:1\ncompression: snappy")
+                .unwrap_err()
+                .contains("not supported yet")
+        );
+        assert!(
+            cfg("endpoint: a:1\nauth: {authenticator: oauth2client}")
+                .unwrap_err()
+                .contains("not supported yet")
+        );
+        assert!(
+            cfg("endpoint: a:1\ncompression: brotli")
+                .unwrap_err()
+                .contains("unsupported compression type")
+        );
     }
 
     #[test]

@@ -47,22 +47,30 @@ impl GrpcPush {
                 let tcp = TcpStream::connect(authority.as_str()).await?;
                 let _ = tcp.set_nodelay(true);
                 let io = match tls {
-                    Some((client, name)) => {
-                        Either::Right(tokio_rustls::TlsConnector::from(client).connect(name, tcp).await?)
-                    }
+                    Some((client, name)) => Either::Right(
+                        tokio_rustls::TlsConnector::from(client)
+                            .connect(name, tcp)
+                            .await?,
+                    ),
                     None => Either::Left(tcp),
                 };
                 Ok::<_, std::io::Error>(TokioIo::new(io))
             }
         });
         // TLS is done by the connector above, so tonic always sees an `http` URI.
-        let origin = if cfg.authority.is_empty() { &target.authority } else { &cfg.authority };
+        let origin = if cfg.authority.is_empty() {
+            &target.authority
+        } else {
+            &cfg.authority
+        };
         let mut endpoint = Endpoint::from_shared(format!("http://{}", target.authority))
             .map_err(|e| format!("endpoint {:?}: {e}", cfg.endpoint))?
             .user_agent(format!("ferrotel/{}", env!("CARGO_PKG_VERSION")))
             .map_err(|e| e.to_string())?;
         if !cfg.authority.is_empty() {
-            let uri: Uri = format!("http://{origin}").parse().map_err(|e| format!("authority {origin:?}: {e}"))?;
+            let uri: Uri = format!("http://{origin}")
+                .parse()
+                .map_err(|e| format!("authority {origin:?}: {e}"))?;
             endpoint = endpoint.origin(uri);
         }
         if !cfg.timeout.0.is_zero() {
@@ -79,7 +87,8 @@ impl GrpcPush {
             }
         }
         if cfg.write_buffer_size.0 > 0 {
-            endpoint = endpoint.buffer_size(usize::try_from(cfg.write_buffer_size.0).unwrap_or(usize::MAX));
+            endpoint = endpoint
+                .buffer_size(usize::try_from(cfg.write_buffer_size.0).unwrap_or(usize::MAX));
         }
         let channel = endpoint.connect_with_connector_lazy(connector);
         let compression = match cfg.compression()? {
@@ -91,23 +100,31 @@ impl GrpcPush {
         for (k, v) in &cfg.headers {
             let key = MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
                 .map_err(|_| format!("headers: invalid header name {k:?}"))?;
-            let value = MetadataValue::try_from(v.as_str()).map_err(|_| format!("headers: invalid value for header {k:?}"))?;
+            let value = MetadataValue::try_from(v.as_str())
+                .map_err(|_| format!("headers: invalid value for header {k:?}"))?;
             metadata.insert(key, value);
         }
-        Ok(GrpcPush { channel, signal, compression, metadata, id: Arc::from(id) })
+        Ok(GrpcPush {
+            channel,
+            signal,
+            compression,
+            metadata,
+            id: Arc::from(id),
+        })
     }
 }
 
 #[async_trait]
 impl Push for GrpcPush {
     async fn push(&self, batch: &Batch) -> Result<(), ConsumeError> {
-        let mut grpc = tonic::client::Grpc::new(self.channel.clone()).accept_compressed(CompressionEncoding::Gzip);
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone())
+            .accept_compressed(CompressionEncoding::Gzip);
         if let Some(c) = self.compression {
             grpc = grpc.send_compressed(c);
         }
-        grpc.ready()
-            .await
-            .map_err(|e| ConsumeError::retryable(format!("rpc error: code = Unavailable desc = {e}")))?;
+        grpc.ready().await.map_err(|e| {
+            ConsumeError::retryable(format!("rpc error: code = Unavailable desc = {e}"))
+        })?;
         let mut request = tonic::Request::new(batch.encoded());
         *request.metadata_mut() = self.metadata.clone();
         let path = http::uri::PathAndQuery::from_static(export_path(self.signal));
@@ -115,7 +132,11 @@ impl Push for GrpcPush {
             Ok(response) => {
                 let body = response.into_inner();
                 let parsed = pdata::json::ExportResponse::from_protobuf(self.signal, &body)
-                    .map_err(|e| ConsumeError::permanent(format!("failed to decode the export response: {e}")))?;
+                    .map_err(|e| {
+                        ConsumeError::permanent(format!(
+                            "failed to decode the export response: {e}"
+                        ))
+                    })?;
                 super::log_partial_success(&self.id, &parsed);
                 Ok(())
             }
@@ -150,10 +171,19 @@ fn go_code_name(code: Code) -> &'static str {
 /// The Go exporter's `processError`: a few codes are retryable, RESOURCE_EXHAUSTED only with
 /// a `RetryInfo` (whose delay becomes a throttle), everything else is permanent.
 pub(crate) fn error_from_status(status: &Status) -> ConsumeError {
-    let message = format!("rpc error: code = {} desc = {}", go_code_name(status.code()), status.message());
+    let message = format!(
+        "rpc error: code = {} desc = {}",
+        go_code_name(status.code()),
+        status.message()
+    );
     let delay = retry_delay_of(status);
     let retryable = match status.code() {
-        Code::Cancelled | Code::DeadlineExceeded | Code::Aborted | Code::OutOfRange | Code::Unavailable | Code::DataLoss => true,
+        Code::Cancelled
+        | Code::DeadlineExceeded
+        | Code::Aborted
+        | Code::OutOfRange
+        | Code::Unavailable
+        | Code::DataLoss => true,
         Code::ResourceExhausted => delay.is_some(),
         _ => false,
     };

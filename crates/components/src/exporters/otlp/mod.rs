@@ -3,9 +3,9 @@
 
 pub mod config;
 mod grpc;
-pub mod tls;
 #[cfg(test)]
 mod tests;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -19,8 +19,11 @@ pub use self::config::Config;
 
 pub struct Factory;
 
-const SIGNALS: &[(Signal, Stability)] =
-    &[(Signal::Traces, Stability::Stable), (Signal::Metrics, Stability::Stable), (Signal::Logs, Stability::Stable)];
+const SIGNALS: &[(Signal, Stability)] = &[
+    (Signal::Traces, Stability::Stable),
+    (Signal::Metrics, Stability::Stable),
+    (Signal::Logs, Stability::Stable),
+];
 
 impl ExporterFactory for Factory {
     fn type_name(&self) -> &'static str {
@@ -35,7 +38,12 @@ impl ExporterFactory for Factory {
         parse_config::<Config>(value, path)
     }
 
-    fn create(&self, set: Settings, cfg: &AnyConfig, signal: Signal) -> Result<Arc<dyn runtime::Exporter>, String> {
+    fn create(
+        &self,
+        set: Settings,
+        cfg: &AnyConfig,
+        signal: Signal,
+    ) -> Result<Arc<dyn runtime::Exporter>, String> {
         let cfg: &Config = typed(cfg);
         let push = grpc::GrpcPush::new(cfg, signal, &set.id.to_string())?;
         Ok(exporterhelper::build(
@@ -51,7 +59,9 @@ impl ExporterFactory for Factory {
 
 /// The Go OTLP exporters' Warn log for a partial success (then treated as success).
 pub(crate) fn log_partial_success(id: &str, response: &ExportResponse) {
-    let Some(p) = &response.partial_success else { return };
+    let Some(p) = &response.partial_success else {
+        return;
+    };
     if p.rejected == 0 && p.error_message.is_empty() {
         return;
     }

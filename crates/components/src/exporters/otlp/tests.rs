@@ -38,7 +38,10 @@ struct Script {
 
 impl Script {
     fn with(replies: Vec<Result<Bytes, Status>>) -> Script {
-        Script { replies: Arc::new(Mutex::new(replies.into())), ..Script::default() }
+        Script {
+            replies: Arc::new(Mutex::new(replies.into())),
+            ..Script::default()
+        }
     }
     fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
@@ -59,7 +62,12 @@ impl tonic::codegen::Service<http::Request<Body>> for Script {
     }
 
     fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-        let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |n: &str| {
+            req.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let method = Method {
             script: self.clone(),
             grpc_encoding: header("grpc-encoding"),
@@ -93,14 +101,24 @@ impl UnaryService<Bytes> for Method {
             token: self.token.clone(),
             user_agent: self.user_agent.clone(),
         });
-        let reply = self.script.replies.lock().unwrap().pop_front().unwrap_or(Ok(Bytes::new()));
+        let reply = self
+            .script
+            .replies
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(Ok(Bytes::new()));
         Box::pin(async move { reply.map(tonic::Response::new) })
     }
 }
 
 async fn serve_on(listener: tokio::net::TcpListener, script: Script) {
     let incoming = tonic::transport::server::TcpIncoming::from(listener);
-    tokio::spawn(tonic::transport::Server::builder().add_service(script).serve_with_incoming(incoming));
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(script)
+            .serve_with_incoming(incoming),
+    );
 }
 
 async fn serve(script: Script) -> SocketAddr {
@@ -112,8 +130,14 @@ async fn serve(script: Script) -> SocketAddr {
 
 fn exporter(yaml: &str, tel: &Telemetry) -> Arc<dyn runtime::Exporter> {
     let value = config::Value::from_yaml_str(yaml).unwrap();
-    let cfg = Factory.parse_config(&value, "exporters::otlp").unwrap_or_else(|e| panic!("{e}"));
-    let set = Settings { id: config::ComponentId::new("otlp"), kind: Kind::Exporter, telemetry: tel.clone() };
+    let cfg = Factory
+        .parse_config(&value, "exporters::otlp")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let set = Settings {
+        id: config::ComponentId::new("otlp"),
+        kind: Kind::Exporter,
+        telemetry: tel.clone(),
+    };
     Factory.create(set, &cfg, Signal::Traces).unwrap()
 }
 
@@ -140,11 +164,26 @@ async fn sends_the_encoded_batch_gzip_compressed_with_headers() {
     exp.consume(batch.clone()).await.unwrap();
     let got = script.received();
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].bytes, batch.encoded(), "bytes arrive unchanged after decompression");
+    assert_eq!(
+        got[0].bytes,
+        batch.encoded(),
+        "bytes arrive unchanged after decompression"
+    );
     assert_eq!(got[0].grpc_encoding.as_deref(), Some("gzip"));
     assert_eq!(got[0].token.as_deref(), Some("secret"));
-    assert!(got[0].user_agent.as_deref().unwrap_or("").contains("ferrotel/"), "{:?}", got[0].user_agent);
-    assert_eq!(tel.value("otelcol_exporter_sent_spans", &[("exporter", "otlp")]), Some(5.0));
+    assert!(
+        got[0]
+            .user_agent
+            .as_deref()
+            .unwrap_or("")
+            .contains("ferrotel/"),
+        "{:?}",
+        got[0].user_agent
+    );
+    assert_eq!(
+        tel.value("otelcol_exporter_sent_spans", &[("exporter", "otlp")]),
+        Some(5.0)
+    );
     exp.shutdown().await.unwrap();
 }
 
@@ -153,7 +192,10 @@ async fn zstd_and_none_compression_are_applied() {
     for (name, expected) in [("zstd", Some("zstd")), ("none", None)] {
         let script = Script::default();
         let addr = serve(script.clone()).await;
-        let exp = exporter(&direct(addr, &format!("compression: {name}")), &Telemetry::default());
+        let exp = exporter(
+            &direct(addr, &format!("compression: {name}")),
+            &Telemetry::default(),
+        );
         let batch = spans(3, 2);
         exp.consume(batch.clone()).await.unwrap();
         let got = script.received();
@@ -164,16 +206,25 @@ async fn zstd_and_none_compression_are_applied() {
 
 #[tokio::test]
 async fn unavailable_is_retried_then_delivered() {
-    let script = Script::with(vec![Err(Status::unavailable("busy")), Err(Status::unavailable("busy"))]);
+    let script = Script::with(vec![
+        Err(Status::unavailable("busy")),
+        Err(Status::unavailable("busy")),
+    ]);
     let addr = serve(script.clone()).await;
     let exp = exporter(&direct(addr, ""), &Telemetry::default());
-    exp.consume(spans(2, 3)).await.expect("third attempt succeeds");
+    exp.consume(spans(2, 3))
+        .await
+        .expect("third attempt succeeds");
     assert_eq!(script.received().len(), 3);
 }
 
 #[tokio::test]
 async fn permanent_codes_are_not_retried() {
-    for status in [Status::invalid_argument("bad data"), Status::resource_exhausted("no retry info"), Status::internal("x")] {
+    for status in [
+        Status::invalid_argument("bad data"),
+        Status::resource_exhausted("no retry info"),
+        Status::internal("x"),
+    ] {
         let code = status.code();
         let script = Script::with(vec![Err(status)]);
         let addr = serve(script.clone()).await;
@@ -181,32 +232,54 @@ async fn permanent_codes_are_not_retried() {
         let exp = exporter(&direct(addr, ""), &tel);
         let err = exp.consume(spans(4, 4)).await.unwrap_err();
         assert!(err.is_permanent(), "{code:?}: {err}");
-        assert!(err.message.starts_with("not retryable error: rpc error: code = "), "{err}");
+        assert!(
+            err.message
+                .starts_with("not retryable error: rpc error: code = "),
+            "{err}"
+        );
         assert_eq!(script.received().len(), 1, "{code:?}");
-        assert_eq!(tel.value("otelcol_exporter_send_failed_spans", &[("exporter", "otlp")]), Some(4.0));
+        assert_eq!(
+            tel.value(
+                "otelcol_exporter_send_failed_spans",
+                &[("exporter", "otlp")]
+            ),
+            Some(4.0)
+        );
     }
 }
 
 #[tokio::test]
 async fn resource_exhausted_with_retry_info_waits_the_server_delay() {
-    let throttle = status_from_consume_error(&ConsumeError::throttled("slow down", Duration::from_millis(400)));
+    let throttle = status_from_consume_error(&ConsumeError::throttled(
+        "slow down",
+        Duration::from_millis(400),
+    ));
     assert_eq!(throttle.code(), Code::ResourceExhausted);
     let script = Script::with(vec![Err(throttle)]);
     let addr = serve(script.clone()).await;
     let exp = exporter(&direct(addr, ""), &Telemetry::default());
     let t0 = Instant::now();
-    exp.consume(spans(1, 5)).await.expect("delivered after the delay");
-    assert!(t0.elapsed() >= Duration::from_millis(400), "{:?}", t0.elapsed());
+    exp.consume(spans(1, 5))
+        .await
+        .expect("delivered after the delay");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        t0.elapsed()
+    );
     assert_eq!(script.received().len(), 2);
 }
 
 #[tokio::test]
 async fn partial_success_is_accepted_not_retried() {
-    let partial = pdata::json::ExportResponse::partial(Signal::Traces, 2, "2 spans dropped").to_protobuf();
+    let partial =
+        pdata::json::ExportResponse::partial(Signal::Traces, 2, "2 spans dropped").to_protobuf();
     let script = Script::with(vec![Ok(Bytes::from(partial))]);
     let addr = serve(script.clone()).await;
     let exp = exporter(&direct(addr, ""), &Telemetry::default());
-    exp.consume(spans(3, 6)).await.expect("partial success is success");
+    exp.consume(spans(3, 6))
+        .await
+        .expect("partial success is success");
     assert_eq!(script.received().len(), 1);
 }
 
@@ -221,7 +294,9 @@ async fn endpoint_down_at_start_then_up_gets_everything_delivered() {
         "endpoint: http://{addr}\ntls: {{insecure: true}}\ntimeout: 1s\nretry_on_failure: {{initial_interval: 50ms, max_interval: 200ms, max_elapsed_time: 20s}}"
     );
     let exp = exporter(&yaml, &tel);
-    exp.start(&Host::default()).await.expect("lazy connect: a down endpoint is not a start error");
+    exp.start(&Host::default())
+        .await
+        .expect("lazy connect: a down endpoint is not a start error");
     let mut expected = 0;
     for i in 0..20 {
         exp.consume(spans(2, i)).await.expect("queued");
@@ -229,11 +304,29 @@ async fn endpoint_down_at_start_then_up_gets_everything_delivered() {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let script = Script::default();
-    serve_on(tokio::net::TcpListener::bind(addr).await.unwrap(), script.clone()).await;
-    tokio::time::timeout(Duration::from_secs(20), exp.shutdown()).await.expect("drained in time").unwrap();
-    let delivered: usize = script.received().iter().map(|r| Batch::from_encoded(Signal::Traces, r.bytes.clone()).unwrap().item_count()).sum();
+    serve_on(
+        tokio::net::TcpListener::bind(addr).await.unwrap(),
+        script.clone(),
+    )
+    .await;
+    tokio::time::timeout(Duration::from_secs(20), exp.shutdown())
+        .await
+        .expect("drained in time")
+        .unwrap();
+    let delivered: usize = script
+        .received()
+        .iter()
+        .map(|r| {
+            Batch::from_encoded(Signal::Traces, r.bytes.clone())
+                .unwrap()
+                .item_count()
+        })
+        .sum();
     assert_eq!(delivered, expected);
-    assert_eq!(tel.value("otelcol_exporter_sent_spans", &[("exporter", "otlp")]), Some(expected as f64));
+    assert_eq!(
+        tel.value("otelcol_exporter_sent_spans", &[("exporter", "otlp")]),
+        Some(expected as f64)
+    );
 }
 
 #[tokio::test]
@@ -243,7 +336,10 @@ async fn default_tls_against_a_plaintext_server_fails_retryably() {
     let yaml = format!(
         "endpoint: {addr}\nsending_queue: {{enabled: false}}\nretry_on_failure: {{enabled: false}}\ntls: {{insecure_skip_verify: true}}"
     );
-    let err = exporter(&yaml, &Telemetry::default()).consume(spans(1, 7)).await.unwrap_err();
+    let err = exporter(&yaml, &Telemetry::default())
+        .consume(spans(1, 7))
+        .await
+        .unwrap_err();
     assert!(err.is_retryable(), "{err}");
     assert!(script.received().is_empty());
 }

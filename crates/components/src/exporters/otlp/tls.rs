@@ -42,7 +42,9 @@ fn parse_version(v: &Option<String>, key: &str) -> Result<Option<u8>, String> {
         None | Some("") => Ok(None),
         Some("1.0" | "1.1" | "1.2") => Ok(Some(2)),
         Some("1.3") => Ok(Some(3)),
-        Some(other) => Err(format!("tls: invalid TLS {key}: unsupported TLS version: {other:?}")),
+        Some(other) => Err(format!(
+            "tls: invalid TLS {key}: unsupported TLS version: {other:?}"
+        )),
     }
 }
 
@@ -52,17 +54,24 @@ impl TlsClientSettings {
         let cert = self.cert_file.is_some() || self.cert_pem.is_some();
         let key = self.key_file.is_some() || self.key_pem.is_some();
         if cert != key {
-            return Err("tls: for auth via TLS, provide both certificate and key, or neither".into());
+            return Err(
+                "tls: for auth via TLS, provide both certificate and key, or neither".into(),
+            );
         }
         if self.ca_file.is_some() && self.ca_pem.is_some() {
-            return Err("tls: provide either a CA file or the PEM-encoded string, but not both".into());
+            return Err(
+                "tls: provide either a CA file or the PEM-encoded string, but not both".into(),
+            );
         }
         let min = parse_version(&self.min_version, "min_version")?;
         let max = parse_version(&self.max_version, "max_version")?;
-        if let (Some(a), Some(b)) = (min, max) {
-            if a > b {
-                return Err("tls: invalid TLS configuration: min_version cannot be greater than max_version".into());
-            }
+        if let (Some(a), Some(b)) = (min, max)
+            && a > b
+        {
+            return Err(
+                "tls: invalid TLS configuration: min_version cannot be greater than max_version"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -72,18 +81,21 @@ impl TlsClientSettings {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let min = parse_version(&self.min_version, "min_version")?.unwrap_or(2);
         let max = parse_version(&self.max_version, "max_version")?.unwrap_or(3);
-        let versions: Vec<&'static rustls::SupportedProtocolVersion> = [(2, &rustls::version::TLS12), (3, &rustls::version::TLS13)]
-            .into_iter()
-            .filter(|(v, _)| (min..=max).contains(v))
-            .map(|(_, p)| p)
-            .collect();
+        let versions: Vec<&'static rustls::SupportedProtocolVersion> =
+            [(2, &rustls::version::TLS12), (3, &rustls::version::TLS13)]
+                .into_iter()
+                .filter(|(v, _)| (min..=max).contains(v))
+                .map(|(_, p)| p)
+                .collect();
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&versions)
             .map_err(|e| format!("tls: {e}"))?;
         let builder = if self.insecure_skip_verify {
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider.signature_verification_algorithms)))
+                .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(
+                    provider.signature_verification_algorithms,
+                )))
         } else {
             builder.with_root_certificates(self.roots()?)
         };
@@ -99,9 +111,14 @@ impl TlsClientSettings {
 
     /// The name to verify the server certificate against (and send as SNI).
     pub fn server_name(&self, host: &str) -> Result<ServerName<'static>, String> {
-        let name = self.server_name_override.as_deref().filter(|s| !s.is_empty()).unwrap_or(host);
+        let name = self
+            .server_name_override
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(host);
         let name = name.trim_start_matches('[').trim_end_matches(']');
-        ServerName::try_from(name.to_string()).map_err(|e| format!("tls: invalid server name {name:?}: {e}"))
+        ServerName::try_from(name.to_string())
+            .map_err(|e| format!("tls: invalid server name {name:?}: {e}"))
     }
 
     fn roots(&self) -> Result<rustls::RootCertStore, String> {
@@ -115,13 +132,17 @@ impl TlsClientSettings {
         }
         if custom {
             for cert in pem_certs(&self.ca_file, &self.ca_pem, "CA")? {
-                roots.add(cert).map_err(|e| format!("tls: failed to load CA: {e}"))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("tls: failed to load CA: {e}"))?;
             }
         }
         Ok(roots)
     }
 
-    fn client_identity(&self) -> Result<Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, String> {
+    fn client_identity(
+        &self,
+    ) -> Result<Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, String> {
         if self.cert_file.is_none() && self.cert_pem.is_none() {
             return Ok(None);
         }
@@ -131,13 +152,21 @@ impl TlsClientSettings {
                 .map_err(|e| format!("tls: failed to load TLS key from {path}: {e}"))?,
             (None, Some(pem)) => PrivateKeyDer::from_pem_slice(pem.as_bytes())
                 .map_err(|e| format!("tls: failed to load TLS key from key_pem: {e}"))?,
-            (None, None) => return Err("tls: for auth via TLS, provide both certificate and key, or neither".into()),
+            (None, None) => {
+                return Err(
+                    "tls: for auth via TLS, provide both certificate and key, or neither".into(),
+                );
+            }
         };
         Ok(Some((certs, key)))
     }
 }
 
-fn pem_certs(file: &Option<String>, pem: &Option<String>, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+fn pem_certs(
+    file: &Option<String>,
+    pem: &Option<String>,
+    what: &str,
+) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs: Result<Vec<_>, _> = match (file, pem) {
         (Some(path), _) => CertificateDer::pem_file_iter(path)
             .map_err(|e| format!("tls: failed to load {what} from {path}: {e}"))?
@@ -147,7 +176,9 @@ fn pem_certs(file: &Option<String>, pem: &Option<String>, what: &str) -> Result<
     };
     let certs = certs.map_err(|e| format!("tls: failed to load {what}: {e}"))?;
     if certs.is_empty() {
-        return Err(format!("tls: failed to load {what}: no PEM certificate found"));
+        return Err(format!(
+            "tls: failed to load {what}: no PEM certificate found"
+        ));
     }
     Ok(certs)
 }

@@ -1,0 +1,381 @@
+//! `otlp_http` through its factory against a real HTTP server on 127.0.0.1 that answers
+//! scripted statuses and records what arrived.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use pdata::{Batch, Signal};
+use runtime::factory::{ExporterFactory, Settings};
+use runtime::{Host, Kind, Telemetry};
+
+use super::Factory;
+use super::http::parse_retry_after;
+
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as the server reads it, decompressed per `Content-Encoding`.
+    fn decoded_body(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self.header("content-encoding") {
+            None => out = self.body.to_vec(),
+            Some("gzip") => {
+                flate2::read::GzDecoder::new(&self.body[..])
+                    .read_to_end(&mut out)
+                    .unwrap();
+            }
+            Some("zlib" | "deflate") => {
+                flate2::read::ZlibDecoder::new(&self.body[..])
+                    .read_to_end(&mut out)
+                    .unwrap();
+            }
+            Some("zstd") => out = zstd::decode_all(&self.body[..]).unwrap(),
+            Some("snappy") => {
+                out = snap::raw::Decoder::new()
+                    .decompress_vec(&self.body)
+                    .unwrap()
+            }
+            Some("lz4") => {
+                lz4_flex::frame::FrameDecoder::new(&self.body[..])
+                    .read_to_end(&mut out)
+                    .unwrap();
+            }
+            Some(other) => panic!("unexpected encoding {other}"),
+        }
+        out
+    }
+}
+
+type Reply = (u16, Vec<(&'static str, String)>, Vec<u8>);
+
+#[derive(Clone, Default)]
+struct Script {
+    replies: Arc<Mutex<VecDeque<Reply>>>,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Script {
+    fn with(replies: Vec<Reply>) -> Script {
+        Script {
+            replies: Arc::new(Mutex::new(replies.into())),
+            ..Script::default()
+        }
+    }
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+async fn serve_on(listener: tokio::net::TcpListener, script: Script) {
+    let app = axum::Router::new().fallback(
+        move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
+            let script = script.clone();
+            async move {
+                script.received.lock().unwrap().push(Received {
+                    path: uri.path().to_string(),
+                    headers,
+                    body,
+                });
+                let (status, headers, body) = script
+                    .replies
+                    .lock()
+                    .unwrap()
+                    .pop_front()
+                    .unwrap_or((200, vec![], vec![]));
+                let mut resp = axum::response::Response::new(axum::body::Body::from(body));
+                *resp.status_mut() = StatusCode::from_u16(status).unwrap();
+                for (k, v) in headers {
+                    resp.headers_mut().insert(k, v.parse().unwrap());
+                }
+                resp
+            }
+        },
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+}
+
+async fn serve(script: Script) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    serve_on(listener, script).await;
+    addr
+}
+
+fn exporter(yaml: &str, tel: &Telemetry, signal: Signal) -> Arc<dyn runtime::Exporter> {
+    let value = config::Value::from_yaml_str(yaml).unwrap();
+    let cfg = Factory
+        .parse_config(&value, "exporters::otlp_http")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let set = Settings {
+        id: config::ComponentId::new("otlp_http"),
+        kind: Kind::Exporter,
+        telemetry: tel.clone(),
+    };
+    Factory.create(set, &cfg, signal).unwrap()
+}
+
+fn direct(addr: SocketAddr, extra: &str) -> String {
+    format!(
+        "endpoint: http://{addr}\nsending_queue: {{enabled: false}}\nretry_on_failure: {{initial_interval: 20ms, randomization_factor: 0, max_elapsed_time: 5s}}\n{extra}"
+    )
+}
+
+fn batch(signal: Signal, n: usize, seed: u64) -> Batch {
+    let req = pdata::testdata::request(signal, 1, n, seed);
+    Batch::from_encoded(signal, Bytes::from(req.encode_to_vec())).unwrap()
+}
+
+fn protobuf_reply(status: u16, body: Vec<u8>) -> Reply {
+    (
+        status,
+        vec![("content-type", "application/x-protobuf".into())],
+        body,
+    )
+}
+
+#[tokio::test]
+async fn posts_gzip_protobuf_to_the_signal_path_with_headers_and_user_agent() {
+    let script = Script::default();
+    let addr = serve(script.clone()).await;
+    let tel = Telemetry::default();
+    let exp = exporter(
+        &direct(addr, "headers: {X-Token: secret}"),
+        &tel,
+        Signal::Logs,
+    );
+    exp.start(&Host::default()).await.unwrap();
+    let b = batch(Signal::Logs, 4, 1);
+    exp.consume(b.clone()).await.unwrap();
+    let got = script.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].path, "/v1/logs");
+    assert_eq!(
+        got[0].header("content-type"),
+        Some("application/x-protobuf")
+    );
+    assert_eq!(got[0].header("content-encoding"), Some("gzip"));
+    assert_eq!(got[0].header("x-token"), Some("secret"));
+    assert!(
+        got[0]
+            .header("user-agent")
+            .unwrap()
+            .starts_with("ferrotel/")
+    );
+    assert_eq!(got[0].decoded_body(), b.encoded().to_vec());
+    assert_eq!(
+        tel.value(
+            "otelcol_exporter_sent_log_records",
+            &[("exporter", "otlp_http")]
+        ),
+        Some(4.0)
+    );
+    exp.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_compression_is_decodable_by_the_server() {
+    for name in ["zstd", "zlib", "deflate", "snappy", "lz4", "none"] {
+        let script = Script::default();
+        let addr = serve(script.clone()).await;
+        let exp = exporter(
+            &direct(addr, &format!("compression: {name}")),
+            &Telemetry::default(),
+            Signal::Traces,
+        );
+        let b = batch(Signal::Traces, 3, 2);
+        exp.consume(b.clone()).await.unwrap();
+        let got = &script.received()[0];
+        let expected = if name == "none" { None } else { Some(name) };
+        assert_eq!(got.header("content-encoding"), expected);
+        assert_eq!(got.decoded_body(), b.encoded().to_vec(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn json_encoding_posts_otlp_json() {
+    let script = Script::default();
+    let addr = serve(script.clone()).await;
+    let exp = exporter(
+        &direct(addr, "encoding: json"),
+        &Telemetry::default(),
+        Signal::Metrics,
+    );
+    let b = batch(Signal::Metrics, 3, 3);
+    exp.consume(b.clone()).await.unwrap();
+    let got = &script.received()[0];
+    assert_eq!(got.path, "/v1/metrics");
+    assert_eq!(got.header("content-type"), Some("application/json"));
+    let decoded = pdata::json::decode(Signal::Metrics, &got.decoded_body()).unwrap();
+    assert_eq!(decoded, *b.request().unwrap());
+}
+
+#[tokio::test]
+async fn per_signal_endpoint_is_used_as_is() {
+    let script = Script::default();
+    let addr = serve(script.clone()).await;
+    let yaml =
+        format!("traces_endpoint: http://{addr}/custom/path\nsending_queue: {{enabled: false}}");
+    exporter(&yaml, &Telemetry::default(), Signal::Traces)
+        .consume(batch(Signal::Traces, 1, 4))
+        .await
+        .unwrap();
+    assert_eq!(script.received()[0].path, "/custom/path");
+}
+
+#[tokio::test]
+async fn retryable_statuses_are_retried_then_delivered() {
+    let script = Script::with(vec![
+        (503, vec![], vec![]),
+        (502, vec![], vec![]),
+        (504, vec![], vec![]),
+        (429, vec![], vec![]),
+    ]);
+    let addr = serve(script.clone()).await;
+    let exp = exporter(&direct(addr, ""), &Telemetry::default(), Signal::Traces);
+    exp.consume(batch(Signal::Traces, 2, 5))
+        .await
+        .expect("delivered on the fifth attempt");
+    assert_eq!(script.received().len(), 5);
+}
+
+#[tokio::test]
+async fn permanent_status_is_not_retried_and_reports_url_status_and_message() {
+    let status = pdata::json::encode_status_protobuf(3, "field X is invalid");
+    let script = Script::with(vec![protobuf_reply(400, status)]);
+    let addr = serve(script.clone()).await;
+    let tel = Telemetry::default();
+    let exp = exporter(&direct(addr, ""), &tel, Signal::Traces);
+    let err = exp.consume(batch(Signal::Traces, 3, 6)).await.unwrap_err();
+    assert!(err.is_permanent());
+    assert!(
+        err.message.contains(&format!(
+            "request to http://{addr}/v1/traces responded with HTTP Status Code 400"
+        )),
+        "{err}"
+    );
+    assert!(err.message.contains("Message=field X is invalid"), "{err}");
+    assert_eq!(script.received().len(), 1);
+    assert_eq!(
+        tel.value(
+            "otelcol_exporter_send_failed_spans",
+            &[("exporter", "otlp_http")]
+        ),
+        Some(3.0)
+    );
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_on_429_and_503() {
+    for status in [429, 503] {
+        let script = Script::with(vec![(status, vec![("retry-after", "1".into())], vec![])]);
+        let addr = serve(script.clone()).await;
+        let exp = exporter(&direct(addr, ""), &Telemetry::default(), Signal::Traces);
+        let t0 = Instant::now();
+        exp.consume(batch(Signal::Traces, 1, 7)).await.unwrap();
+        assert!(
+            t0.elapsed() >= Duration::from_secs(1),
+            "{status}: {:?}",
+            t0.elapsed()
+        );
+        assert_eq!(script.received().len(), 2);
+    }
+}
+
+#[test]
+fn retry_after_accepts_seconds_and_http_dates() {
+    assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+    let later = std::time::SystemTime::now() + Duration::from_secs(30);
+    let d = parse_retry_after(&httpdate::fmt_http_date(later)).unwrap();
+    assert!(
+        d > Duration::from_secs(27) && d <= Duration::from_secs(30),
+        "{d:?}"
+    );
+    assert_eq!(
+        parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+        Some(Duration::ZERO)
+    );
+    assert_eq!(parse_retry_after("soon"), None);
+}
+
+#[tokio::test]
+async fn partial_success_is_accepted_not_retried() {
+    let partial =
+        pdata::json::ExportResponse::partial(Signal::Traces, 1, "1 span dropped").to_protobuf();
+    let script = Script::with(vec![protobuf_reply(200, partial)]);
+    let addr = serve(script.clone()).await;
+    let exp = exporter(&direct(addr, ""), &Telemetry::default(), Signal::Traces);
+    exp.consume(batch(Signal::Traces, 2, 8))
+        .await
+        .expect("partial success is success");
+    assert_eq!(script.received().len(), 1);
+}
+
+#[tokio::test]
+async fn unparsable_success_body_is_permanent_so_accepted_data_is_not_resent() {
+    let script = Script::with(vec![protobuf_reply(200, vec![0xff, 0xff, 0xff])]);
+    let addr = serve(script.clone()).await;
+    let exp = exporter(&direct(addr, ""), &Telemetry::default(), Signal::Traces);
+    let err = exp.consume(batch(Signal::Traces, 2, 9)).await.unwrap_err();
+    assert!(err.is_permanent(), "{err}");
+    assert_eq!(script.received().len(), 1);
+}
+
+#[tokio::test]
+async fn endpoint_down_at_start_then_up_gets_everything_delivered() {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+    let tel = Telemetry::default();
+    let yaml = format!(
+        "endpoint: http://{addr}\ntimeout: 1s\nretry_on_failure: {{initial_interval: 50ms, max_interval: 200ms, max_elapsed_time: 20s}}"
+    );
+    let exp = exporter(&yaml, &tel, Signal::Logs);
+    exp.start(&Host::default()).await.unwrap();
+    for i in 0..20 {
+        exp.consume(batch(Signal::Logs, 2, i))
+            .await
+            .expect("queued");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let script = Script::default();
+    serve_on(
+        tokio::net::TcpListener::bind(addr).await.unwrap(),
+        script.clone(),
+    )
+    .await;
+    tokio::time::timeout(Duration::from_secs(20), exp.shutdown())
+        .await
+        .expect("drained in time")
+        .unwrap();
+    let delivered: usize = script
+        .received()
+        .iter()
+        .map(|r| {
+            Batch::from_encoded(Signal::Logs, Bytes::from(r.decoded_body()))
+                .unwrap()
+                .item_count()
+        })
+        .sum();
+    assert_eq!(delivered, 40);
+    assert_eq!(
+        tel.value(
+            "otelcol_exporter_sent_log_records",
+            &[("exporter", "otlp_http")]
+        ),
+        Some(40.0)
+    );
+}
