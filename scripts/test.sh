@@ -79,11 +79,14 @@ cargo_tests() {
     local log="$LOGDIR/cargo-test.log" rc=0
     if cargo nextest --version >/dev/null 2>&1; then
         cargo nextest run --workspace --no-fail-fast 2>&1 | tee "$log" || rc=$?
-        cargo test --workspace --doc 2>&1 | tee -a "$log" || rc=$?
-        local p f
-        p=$(grep -Eo '[0-9]+ tests? run: [0-9]+ passed' "$log" | tail -1 | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+' || echo 0)
-        f=$(grep -Eo '[0-9]+ failed' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
-        TESTS_PASSED=$((TESTS_PASSED + p)); TESTS_FAILED=$((TESTS_FAILED + f))
+        # "Summary [ 1.2s] 13 tests run: 12 passed, 1 failed, 0 skipped"
+        local line p f
+        line=$(grep -E 'Summary \[.*tests? run:' "$log" | tail -1)
+        p=$(grep -Eo '[0-9]+ passed' <<<"$line" | grep -Eo '[0-9]+' || echo 0)
+        f=0
+        for n in $(grep -Eo '[0-9]+ (failed|timed out)' <<<"$line" | grep -Eo '^[0-9]+'); do f=$((f + n)); done
+        TESTS_PASSED=$((TESTS_PASSED + ${p:-0})); TESTS_FAILED=$((TESTS_FAILED + ${f:-0}))
+        cargo test --workspace --doc 2>&1 | tee "$log" || rc=$?
     else
         cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || rc=$?
     fi

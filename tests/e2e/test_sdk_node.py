@@ -15,7 +15,7 @@ import compare
 from conftest import SIGNALS, assert_forwarded_unchanged, new_run_id
 from harness import NODE_DIR
 
-VARIANTS = [("http-json", "none"), ("http-json", "gzip"), ("grpc", "none")]
+VARIANTS = [("http-json", "none"), ("http-json", "gzip"), ("grpc", "none"), ("grpc", "gzip")]
 EXPORTERS = ["otlp", "otlphttp", "otlphttp/json"]
 
 
