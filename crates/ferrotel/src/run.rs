@@ -81,41 +81,87 @@ pub fn validate(args: &ConfigArgs) -> ExitCode {
 pub fn components_yaml() -> String {
     let r = components::registry();
     let mut out = String::new();
-    let _ = writeln!(out, "buildinfo:\n    command: ferrotel\n    description: ferrotel, an OpenTelemetry Collector in Rust\n    version: {}", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(
+        out,
+        "buildinfo:\n    command: ferrotel\n    description: ferrotel, an OpenTelemetry Collector in Rust\n    version: {}",
+        env!("CARGO_PKG_VERSION")
+    );
     let mut section = |title: &str, rows: Vec<(String, Vec<(String, &'static str)>)>| {
         let _ = writeln!(out, "{title}:");
         for (name, stab) in rows {
-            let _ = writeln!(out, "    - name: {name}\n      module: ferrotel-components\n      stability:");
+            let _ = writeln!(
+                out,
+                "    - name: {name}\n      module: ferrotel-components\n      stability:"
+            );
             for (sig, s) in stab {
                 let _ = writeln!(out, "        {sig}: {s}");
             }
         }
     };
     let sig_rows = |list: &[(pdata::Signal, runtime::Stability)]| {
-        list.iter().map(|(s, st)| (s.as_str().to_string(), st.as_str())).collect::<Vec<_>>()
+        list.iter()
+            .map(|(s, st)| (s.as_str().to_string(), st.as_str()))
+            .collect::<Vec<_>>()
     };
-    section("receivers", r.receivers.values().map(|f| (f.type_name().to_string(), sig_rows(f.signals()))).collect());
-    section("processors", r.processors.values().map(|f| (f.type_name().to_string(), sig_rows(f.signals()))).collect());
-    section("exporters", r.exporters.values().map(|f| (f.type_name().to_string(), sig_rows(f.signals()))).collect());
+    section(
+        "receivers",
+        r.receivers
+            .values()
+            .map(|f| (f.type_name().to_string(), sig_rows(f.signals())))
+            .collect(),
+    );
+    section(
+        "processors",
+        r.processors
+            .values()
+            .map(|f| (f.type_name().to_string(), sig_rows(f.signals())))
+            .collect(),
+    );
+    section(
+        "exporters",
+        r.exporters
+            .values()
+            .map(|f| (f.type_name().to_string(), sig_rows(f.signals())))
+            .collect(),
+    );
     section(
         "connectors",
         r.connectors
             .values()
             .map(|f| {
-                let rows = f.pairs().iter().map(|(a, b, st)| (format!("{a}_to_{b}"), st.as_str())).collect();
+                let rows = f
+                    .pairs()
+                    .iter()
+                    .map(|(a, b, st)| (format!("{a}_to_{b}"), st.as_str()))
+                    .collect();
                 (f.type_name().to_string(), rows)
             })
             .collect(),
     );
     section(
         "extensions",
-        r.extensions.values().map(|f| (f.type_name().to_string(), vec![("extension".to_string(), f.stability().as_str())])).collect(),
+        r.extensions
+            .values()
+            .map(|f| {
+                (
+                    f.type_name().to_string(),
+                    vec![("extension".to_string(), f.stability().as_str())],
+                )
+            })
+            .collect(),
     );
     let _ = writeln!(out, "deprecated_aliases:");
     for (kind, old, new) in r.aliases() {
-        let _ = writeln!(out, "    - {{kind: {}, name: {old}, use: {new}}}", kind.as_str());
+        let _ = writeln!(
+            out,
+            "    - {{kind: {}, name: {old}, use: {new}}}",
+            kind.as_str()
+        );
     }
-    let _ = writeln!(out, "providers:\n    - scheme: env\n    - scheme: file\n    - scheme: yaml");
+    let _ = writeln!(
+        out,
+        "providers:\n    - scheme: env\n    - scheme: file\n    - scheme: yaml"
+    );
     let _ = Kind::Receiver;
     out
 }
@@ -129,8 +175,16 @@ fn init_logging(cfg: &config::TelemetryConfig) {
         _ => "info",
     };
     let filter = EnvFilter::try_from_env("FERROTEL_LOG").unwrap_or_else(|_| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if cfg.logs.encoding == "json" { builder.json().try_init() } else { builder.try_init() };
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    let _ = if cfg.logs.encoding == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 fn parse_duration(s: &str) -> Duration {
@@ -149,7 +203,10 @@ pub fn run(args: ConfigArgs) -> ExitCode {
         }
     };
     init_logging(&parsed.raw.service.telemetry);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("Error: cannot start the async runtime: {e}");
@@ -182,7 +239,10 @@ async fn start(parsed: &ParsedConfig) -> Result<Running, String> {
     let built = graph::build(parsed, &tel)?;
     let metrics_stop = CancellationToken::new();
     let metrics_task = if tcfg.metrics.level != "none" {
-        Some(runtime::telemetry::serve(&tcfg.metrics.address, tel.clone(), metrics_stop.clone()).await?)
+        Some(
+            runtime::telemetry::serve(&tcfg.metrics.address, tel.clone(), metrics_stop.clone())
+                .await?,
+        )
     } else {
         None
     };
@@ -191,7 +251,11 @@ async fn start(parsed: &ParsedConfig) -> Result<Running, String> {
         metrics_stop.cancel();
         return Err(e);
     }
-    Ok(Running { service, metrics_stop, metrics_task })
+    Ok(Running {
+        service,
+        metrics_stop,
+        metrics_task,
+    })
 }
 
 async fn stop(r: Running, per_component: Duration) {
