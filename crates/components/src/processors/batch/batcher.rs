@@ -1,13 +1,15 @@
-//! The batch processor's task: collects batches, sends them on by size or time, and answers
-//! every waiting request with the result of the sends that carried its items.
+//! The batch processor's task: collects batches, sends them on by size or time, and keeps
+//! (and retries) what the next consumer refuses for now, while the processor refuses new
+//! data.
 
-use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pdata::{Batch, Signal};
 use runtime::telemetry::{Counter, Histogram, ProcessorMetrics, Telemetry};
 use runtime::{ConsumeError, ErrorKind, SharedConsumer};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -19,28 +21,70 @@ const SEND_SIZE_BOUNDS: [f64; 22] = [
     6000.0, 7000.0, 8000.0, 9000.0, 10000.0, 20000.0, 30000.0, 50000.0, 100000.0,
 ];
 
-/// One request's data on its way to the task, with where to send the answer.
-pub(super) struct Pending {
-    pub batch: Batch,
-    pub done: oneshot::Sender<Result<(), ConsumeError>>,
+/// First wait before sending a refused batch again; doubles up to [`MAX_RETRY_DELAY`].
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(50);
+/// Short, because new data is refused while waiting: recovery should be noticed quickly.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(1);
+/// How long shutdown keeps retrying refused data before counting it as dropped.
+pub(super) const SHUTDOWN_RETRY_WINDOW: Duration = Duration::from_secs(5);
+
+/// Set while the next consumer refuses data for now: `consume` answers new data with the
+/// refusal (so senders back off and retry) while the task retries what it holds.
+#[derive(Default)]
+pub(super) struct Refusal {
+    active: AtomicBool,
+    error: Mutex<Option<ConsumeError>>,
+}
+
+impl Refusal {
+    /// The next consumer's refusal, while it lasts.
+    pub fn current(&self) -> Option<ConsumeError> {
+        if !self.active.load(Ordering::Acquire) {
+            return None;
+        }
+        self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set(&self, e: &ConsumeError) -> bool {
+        *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
+        !self.active.swap(true, Ordering::AcqRel)
+    }
+
+    fn clear(&self) -> bool {
+        self.active.swap(false, Ordering::AcqRel)
+    }
 }
 
 /// The self-metrics of one batch processor.
 #[derive(Clone)]
 pub(super) struct Metrics {
     pub processor: ProcessorMetrics,
+    pub refused: Counter,
     send_size: Histogram,
     timeout_trigger: Counter,
     size_trigger: Counter,
-    send_failed: Counter,
-    dropped: Counter,
+    dropped_permanent: Counter,
+    dropped_rejected: Counter,
+    dropped_shutdown: Counter,
 }
 
 impl Metrics {
     pub fn new(tel: &Telemetry, id: &str, signal: Signal) -> Self {
         let l = [("processor", id)];
+        let dropped = |reason| {
+            tel.counter(
+                "otelcol_processor_batch_dropped_items",
+                "Number of items the batch processor could not deliver (ferrotel addition).",
+                &[("processor", id), ("reason", reason)],
+            )
+        };
         Metrics {
             processor: ProcessorMetrics::new(tel, id, signal),
+            refused: tel.counter(
+                "otelcol_processor_batch_refused_items",
+                "Number of items refused because the next consumer was refusing data (ferrotel addition).",
+                &l,
+            ),
             send_size: tel.histogram(
                 "otelcol_processor_batch_batch_send_size",
                 "Number of units in the batch",
@@ -57,16 +101,9 @@ impl Metrics {
                 "Number of times the batch was sent due to a size trigger",
                 &l,
             ),
-            send_failed: tel.counter(
-                "otelcol_processor_batch_send_failed_items",
-                "Number of items the next consumer refused (ferrotel addition).",
-                &l,
-            ),
-            dropped: tel.counter(
-                "otelcol_processor_batch_dropped_items",
-                "Number of items lost because the next consumer refused them and their sender no longer waited for the result (ferrotel addition).",
-                &[("processor", id), ("reason", "send_failed")],
-            ),
+            dropped_permanent: dropped("permanent_error"),
+            dropped_rejected: dropped("rejected"),
+            dropped_shutdown: dropped("shutdown"),
         }
     }
 }
@@ -77,38 +114,30 @@ enum Trigger {
     Timeout,
 }
 
-/// A request whose items are (partly) held and not yet all sent.
-struct Waiter {
-    /// Its items not sent yet.
-    unsent: usize,
-    /// Its items in failed sends.
-    failed: u64,
-    error: Option<ConsumeError>,
-    done: oneshot::Sender<Result<(), ConsumeError>>,
-}
-
 pub(super) struct Batcher {
     next: SharedConsumer,
-    rx: mpsc::Receiver<Pending>,
+    rx: mpsc::Receiver<Batch>,
     metrics: Metrics,
+    refusal: Arc<Refusal>,
     stop: CancellationToken,
     id: String,
     send_batch_size: usize,
     send_batch_max_size: usize,
     /// `None` when `timeout` is 0: every batch is sent as it arrives.
     timeout: Option<Duration>,
-    /// The data held, in arrival order, and the requests it belongs to (same order).
+    pub(super) shutdown_retry_window: Duration,
+    /// The data held, in arrival order.
     held: Vec<Batch>,
     held_items: usize,
-    waiters: VecDeque<Waiter>,
 }
 
 impl Batcher {
     pub fn new(
         cfg: &Config,
         next: SharedConsumer,
-        rx: mpsc::Receiver<Pending>,
+        rx: mpsc::Receiver<Batch>,
         metrics: Metrics,
+        refusal: Arc<Refusal>,
         stop: CancellationToken,
         id: String,
     ) -> Self {
@@ -116,14 +145,15 @@ impl Batcher {
             next,
             rx,
             metrics,
+            refusal,
             stop,
             id,
             send_batch_size: cfg.send_batch_size as usize,
             send_batch_max_size: cfg.send_batch_max_size as usize,
             timeout: (!cfg.timeout.0.is_zero()).then_some(cfg.timeout.0),
+            shutdown_retry_window: SHUTDOWN_RETRY_WINDOW,
             held: Vec::new(),
             held_items: 0,
-            waiters: VecDeque::new(),
         }
     }
 
@@ -140,8 +170,8 @@ impl Batcher {
                 biased;
                 _ = self.stop.cancelled() => break,
                 msg = self.rx.recv() => match msg {
-                    Some(p) => {
-                        self.hold(p);
+                    Some(batch) => {
+                        self.hold(batch);
                         if self.timeout.is_none() || self.held_items >= self.send_batch_size {
                             self.send(Trigger::Size).await;
                             timer.as_mut().reset(Instant::now() + period);
@@ -157,10 +187,10 @@ impl Batcher {
                 }
             }
         }
-        // Refuse new data, take what is already queued, and send everything.
+        // Take no new data, then send what is already queued and held.
         self.rx.close();
-        while let Some(p) = self.rx.recv().await {
-            self.hold(p);
+        while let Some(batch) = self.rx.recv().await {
+            self.hold(batch);
             if self.held_items >= self.send_batch_size.max(1) {
                 self.send(Trigger::Size).await;
             }
@@ -170,16 +200,9 @@ impl Batcher {
         }
     }
 
-    fn hold(&mut self, p: Pending) {
-        let n = p.batch.item_count();
-        self.held_items += n;
-        self.held.push(p.batch);
-        self.waiters.push_back(Waiter {
-            unsent: n,
-            failed: 0,
-            error: None,
-            done: p.done,
-        });
+    fn hold(&mut self, batch: Batch) {
+        self.held_items += batch.item_count();
+        self.held.push(batch);
     }
 
     /// Sends what is held, in parts of at most `send_batch_max_size`. On a size trigger with
@@ -191,12 +214,12 @@ impl Batcher {
         } else {
             Batch::concat(held)
         };
-        let mut parts: VecDeque<Batch> = merged.split(self.send_batch_max_size).into();
+        let mut parts = merged.split(self.send_batch_max_size).into_iter();
         let keep_below =
             (trigger == Trigger::Size && self.timeout.is_some()).then_some(self.send_batch_size);
-        while let Some(part) = parts.pop_front() {
+        for part in parts.by_ref() {
             if keep_below.is_some_and(|min| self.held_items < min) {
-                parts.push_front(part);
+                self.held.push(part);
                 break;
             }
             let n = part.item_count();
@@ -207,61 +230,66 @@ impl Batcher {
                 Trigger::Timeout => self.metrics.timeout_trigger.add(1),
             }
             self.metrics.processor.outgoing.add(n as u64);
-            let result = self.next.consume(part).await;
-            if let Err(e) = &result {
-                tracing::warn!(processor = %self.id, error = %e, items = n, "Sender failed");
-                self.metrics.send_failed.add(failed_items(e, n));
-            }
-            self.answer(n, result.err());
+            self.deliver(part).await;
         }
-        self.held = parts.into();
+        self.held.extend(parts);
     }
 
-    /// Accounts `n` sent items, oldest first, to their requests; answers the requests whose
-    /// items are now all sent.
-    fn answer(&mut self, mut n: usize, error: Option<ConsumeError>) {
-        while n > 0 {
-            let Some(w) = self.waiters.front_mut() else {
-                break;
+    /// Sends one part. A retryable refusal makes the processor refuse new data while this
+    /// part is sent again with backoff until it is taken; during shutdown the retries stop
+    /// after `shutdown_retry_window` and the part is counted as dropped. A permanent error
+    /// cannot be helped by retrying: the part is counted as dropped.
+    async fn deliver(&self, part: Batch) {
+        let n = part.item_count() as u64;
+        let mut delay = FIRST_RETRY_DELAY;
+        let mut give_up_at = None;
+        loop {
+            let e = match self.next.consume(part.clone()).await {
+                Ok(()) => {
+                    if self.refusal.clear() {
+                        tracing::info!(processor = %self.id, "Next consumer accepts data again; accepting new data.");
+                    }
+                    return;
+                }
+                Err(e) => e,
             };
-            let take = w.unsent.min(n);
-            w.unsent -= take;
-            n -= take;
-            if let Some(e) = &error {
-                w.failed += failed_items(e, take);
-                let mine = match e.kind {
-                    // The rejected items cannot be attributed to requests; tell each request
-                    // at most its own share.
-                    ErrorKind::Partial { rejected } => ConsumeError {
-                        kind: ErrorKind::Partial {
-                            rejected: rejected.min(take as u64),
-                        },
-                        ..e.clone()
-                    },
-                    _ => e.clone(),
-                };
-                w.error = ConsumeError::combine(w.error.take().into_iter().chain([mine]).collect());
+            match e.kind {
+                ErrorKind::Permanent => {
+                    tracing::warn!(processor = %self.id, error = %e, dropped_items = n, "Sender failed");
+                    self.metrics.dropped_permanent.add(n);
+                    return;
+                }
+                ErrorKind::Partial { rejected } => {
+                    tracing::warn!(processor = %self.id, error = %e, rejected_items = rejected, "Sender failed");
+                    self.metrics.dropped_rejected.add(rejected.min(n));
+                    return;
+                }
+                ErrorKind::Retryable => {}
             }
-            if w.unsent > 0 {
-                break;
+            if self.refusal.set(&e) {
+                tracing::warn!(
+                    processor = %self.id, error = %e, items = n,
+                    "Sender failed; keeping the data to send again and refusing new data until the next consumer accepts"
+                );
             }
-            let w = self.waiters.pop_front().expect("front exists");
-            let result = match w.error {
-                Some(e) => Err(e),
-                None => Ok(()),
-            };
-            let failed = result.is_err();
-            if w.done.send(result).is_err() && failed {
-                self.metrics.dropped.add(w.failed);
+            let wait = e.retry_after.map_or(delay, |d| d.max(delay));
+            delay = (delay * 2).min(MAX_RETRY_DELAY);
+            if self.stop.is_cancelled() {
+                let deadline =
+                    *give_up_at.get_or_insert_with(|| Instant::now() + self.shutdown_retry_window);
+                if Instant::now() + wait > deadline {
+                    tracing::error!(processor = %self.id, error = %e, dropped_items = n, "Sender failed at shutdown; dropping data");
+                    self.metrics.dropped_shutdown.add(n);
+                    return;
+                }
+                tokio::time::sleep(wait).await;
+            } else {
+                // Shutdown cuts a long wait short and starts the bounded retry window.
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = self.stop.cancelled() => {}
+                }
             }
         }
-    }
-}
-
-/// Items of an `n`-item send that `e` says were not taken.
-fn failed_items(e: &ConsumeError, n: usize) -> u64 {
-    match e.kind {
-        ErrorKind::Partial { rejected } => rejected.min(n as u64),
-        _ => n as u64,
     }
 }

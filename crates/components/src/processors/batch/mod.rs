@@ -3,32 +3,43 @@
 //!
 //! # How it differs from the Go collector, and why
 //!
-//! Go's batch processor puts the data on a channel and returns success at once; a later
-//! export failure is only logged (`Sender failed`), so its senders never hear about refusals
-//! and data can disappear. Here every [`Consumer::consume`] call **waits for the result of
-//! the send that carried its items**:
+//! Go's batch processor puts the data on a channel and returns success at once; when the
+//! next consumer then fails, the data is only logged (`Sender failed`) and lost, and senders
+//! keep sending into a pipeline that drops. Here:
 //!
-//! - `consume` hands the batch to the processor's own task through a bounded channel
-//!   (awaiting when it is full: backpressure) and then waits on a one-shot answer.
+//! - `consume` hands the batch to the processor's own task through a **bounded** channel and
+//!   returns once the task has room for it (awaiting while the channel is full: backpressure
+//!   when the next consumer is slow).
 //! - The task merges what arrives with [`Batch::concat`] (the protobuf bytes stay encoded),
-//!   sends when `send_batch_size` items are held or `timeout` passed, splitting with
-//!   [`Batch::split`] at `send_batch_max_size`, and answers each waiting request once all its
-//!   items have been sent, with the downstream error if any part of them failed.
-//! - Throughput does not suffer: requests that arrive concurrently join the same batch and
-//!   wait for the same send, so the cost of waiting is latency (at most `timeout`, about half
-//!   of it on average), not serialization. When the next consumer is a queued exporter the
-//!   send returns as soon as the data is queued, so waiting costs nothing more; and a full
-//!   queue is returned to the receiver as a retryable refusal instead of silently dropping.
-//!   The price: a client that sends one request at a time and waits for each answer gets at
-//!   most one request per `timeout` through this processor (lower `timeout` for such
-//!   clients, or use `timeout: 0`).
-//! - Nothing is lost without a number: items of a failed send whose sender is no longer
-//!   waiting (its request was cancelled) are counted in
-//!   `otelcol_processor_batch_dropped_items{processor, reason="send_failed"}`, and every
-//!   item of a failed send in `otelcol_processor_batch_send_failed_items{processor}`. Both
-//!   are ferrotel additions; the other self-metrics are the Go collector's.
-//! - `shutdown` stops taking new data, sends everything held (answering its waiters) and
-//!   only then returns.
+//!   sends when `send_batch_size` items are held or `timeout` passed, and splits with
+//!   [`Batch::split`] at `send_batch_max_size`, as Go does (a split remainder smaller than
+//!   `send_batch_size` waits for the timer).
+//! - When the next consumer refuses with a **retryable** error (an exporter's full queue, a
+//!   memory_limiter), the task keeps that part and sends it again with backoff (50 ms
+//!   doubling to 1 s, or the error's retry delay) until it is taken. Meanwhile `consume`
+//!   answers new data with that same error, so the receiver refuses its clients (gRPC
+//!   UNAVAILABLE / HTTP 503) and they retry: the pressure reaches the senders, and nothing
+//!   that was accepted is lost. The first successful send ends the refusal.
+//! - A **permanent** error (or the rejected part of a partial success) cannot be helped by
+//!   retrying: those items are logged (`Sender failed`) and counted in
+//!   `otelcol_processor_batch_dropped_items{processor, reason="permanent_error"|"rejected"}`.
+//! - `shutdown` takes no new data, sends everything queued and held, retries refused parts
+//!   for at most 5 s, and counts what still could not be sent as `reason="shutdown"`.
+//!
+//! `otelcol_processor_batch_dropped_items` and `otelcol_processor_batch_refused_items`
+//! are ferrotel additions; the other self-metrics are the Go collector's.
+//!
+//! ## Why `consume` does not wait for the send its data joined
+//!
+//! That was tried first: it returns every downstream error to the sender, but throughput
+//! collapses. A waiting request holds its client's next request back, so the data in flight
+//! is at most (clients × request size); when that is below `send_batch_size` (8192 by
+//! default: 64 clients of 100 spans already are) every send waits for the timer. Measured
+//! in-process (debug build, default settings, a sink that accepts): 64 concurrent clients
+//! sending 100-span requests got 30 600 spans/s through that design and 1.5 million spans/s
+//! through this one; a client sending one request at a time got 5 requests/s there and
+//! 24 000 here. Returning on acceptance and refusing while the next consumer refuses keeps Go's
+//! throughput and still loses nothing silently.
 //!
 //! `metadata_keys` / `metadata_cardinality_limit` are accepted, but receivers do not pass
 //! client metadata yet, so all data shares one batcher, as in Go with no metadata keys.
@@ -45,12 +56,12 @@ use async_trait::async_trait;
 use pdata::{Batch, Signal};
 use runtime::factory::{AnyConfig, ProcessorFactory, Settings, Stability, parse_config, typed};
 use runtime::{Component, ConsumeError, Consumer, Host, Processor, SharedConsumer};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use self::config::Config;
-use batcher::{Batcher, Metrics, Pending};
+use batcher::{Batcher, Metrics, Refusal};
 
 pub struct Factory;
 
@@ -93,8 +104,9 @@ impl ProcessorFactory for Factory {
 /// One batch processor instance (one per pipeline).
 pub struct BatchProcessor {
     id: String,
-    tx: mpsc::Sender<Pending>,
+    tx: mpsc::Sender<Batch>,
     metrics: Metrics,
+    refusal: Arc<Refusal>,
     /// The task's inputs until `start` spawns it.
     idle: Mutex<Option<Batcher>>,
     running: Mutex<Option<JoinHandle<()>>>,
@@ -113,11 +125,21 @@ impl BatchProcessor {
                 "metadata_keys is accepted but has no effect yet: receivers do not pass client metadata, so all data is batched together"
             );
         }
-        let batcher = Batcher::new(cfg, next, rx, metrics.clone(), stop.clone(), id.clone());
+        let refusal = Arc::new(Refusal::default());
+        let batcher = Batcher::new(
+            cfg,
+            next,
+            rx,
+            metrics.clone(),
+            refusal.clone(),
+            stop.clone(),
+            id.clone(),
+        );
         BatchProcessor {
             id,
             tx,
             metrics,
+            refusal,
             idle: Mutex::new(Some(batcher)),
             running: Mutex::new(None),
             stop,
@@ -133,15 +155,12 @@ impl Consumer for BatchProcessor {
         if items == 0 {
             return Ok(());
         }
-        let (done, answer) = oneshot::channel();
-        self.tx.send(Pending { batch, done }).await.map_err(|_| {
+        if let Some(refusal) = self.refusal.current() {
+            self.metrics.refused.add(items as u64);
+            return Err(refusal);
+        }
+        self.tx.send(batch).await.map_err(|_| {
             ConsumeError::retryable(format!("batch processor {:?} is shut down", self.id))
-        })?;
-        answer.await.unwrap_or_else(|_| {
-            Err(ConsumeError::retryable(format!(
-                "batch processor {:?} stopped before sending the data",
-                self.id
-            )))
         })
     }
 }

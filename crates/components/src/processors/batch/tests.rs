@@ -1,5 +1,6 @@
 use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,15 +16,17 @@ use super::{BatchProcessor, CHANNEL_CAPACITY, Config, Factory};
 /// What the next consumer does with a batch.
 enum Behaviour {
     Accept,
+    /// Refuses every batch with this error.
     Fail(ConsumeError),
+    /// Refuses the first `n` attempts with this error, then accepts.
+    FailFirst(AtomicUsize, ConsumeError),
     /// Waits for a permit per batch, then accepts.
     Gate(Arc<Semaphore>),
-    /// Waits, then fails.
-    SlowFail(Duration, ConsumeError),
 }
 
 struct Sink {
     behaviour: Behaviour,
+    attempts: AtomicUsize,
     got: Mutex<Vec<Batch>>,
 }
 
@@ -31,6 +34,7 @@ impl Sink {
     fn new(behaviour: Behaviour) -> Arc<Sink> {
         Arc::new(Sink {
             behaviour,
+            attempts: AtomicUsize::new(0),
             got: Mutex::new(Vec::new()),
         })
     }
@@ -43,19 +47,28 @@ impl Sink {
             .map(Batch::item_count)
             .collect()
     }
+
+    fn total(&self) -> usize {
+        self.sizes().iter().sum()
+    }
 }
 
 #[async_trait]
 impl Consumer for Sink {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
+        self.attempts.fetch_add(1, Ordering::Relaxed);
         match &self.behaviour {
             Behaviour::Accept => {}
             Behaviour::Fail(e) => return Err(e.clone()),
-            Behaviour::Gate(s) => s.acquire().await.expect("semaphore open").forget(),
-            Behaviour::SlowFail(d, e) => {
-                tokio::time::sleep(*d).await;
-                return Err(e.clone());
+            Behaviour::FailFirst(left, e) => {
+                if left
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                    .is_ok()
+                {
+                    return Err(e.clone());
+                }
             }
+            Behaviour::Gate(s) => s.acquire().await.expect("semaphore open").forget(),
         }
         self.got.lock().unwrap().push(batch);
         Ok(())
@@ -77,20 +90,46 @@ fn config(size: u32, max: u32, timeout: Duration) -> Config {
     }
 }
 
-async fn started(cfg: &Config, sink: &Arc<Sink>) -> (Arc<BatchProcessor>, Telemetry) {
+fn created(cfg: &Config, sink: &Arc<Sink>) -> (Arc<BatchProcessor>, Telemetry) {
     let tel = Telemetry::default();
     let set = Settings {
         id: config::ComponentId::new("batch"),
         kind: Kind::Processor,
         telemetry: tel.clone(),
     };
-    let p = Arc::new(BatchProcessor::new(&set, cfg, Signal::Traces, sink.clone()));
+    (
+        Arc::new(BatchProcessor::new(&set, cfg, Signal::Traces, sink.clone())),
+        tel,
+    )
+}
+
+async fn started(cfg: &Config, sink: &Arc<Sink>) -> (Arc<BatchProcessor>, Telemetry) {
+    let (p, tel) = created(cfg, sink);
     p.start(&Host::default()).await.unwrap();
     (p, tel)
 }
 
 fn metric(tel: &Telemetry, name: &str) -> f64 {
     tel.value(name, &[("processor", "batch")]).unwrap_or(0.0)
+}
+
+fn dropped(tel: &Telemetry, reason: &str) -> f64 {
+    tel.value(
+        "otelcol_processor_batch_dropped_items",
+        &[("processor", "batch"), ("reason", reason)],
+    )
+    .unwrap_or(0.0)
+}
+
+/// Waits (up to 5 s) until `cond` holds.
+async fn eventually(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..1000 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("timed out waiting until {what}");
 }
 
 /// Starts `n` concurrent consumes of `per` spans each.
@@ -108,15 +147,19 @@ fn spawn_consumes(
 }
 
 #[tokio::test]
-async fn concurrent_requests_are_merged_and_sent_at_send_batch_size() {
+async fn requests_are_merged_and_sent_at_send_batch_size() {
     let sink = Sink::new(Behaviour::Accept);
     let (p, tel) = started(&config(12, 0, Duration::from_secs(3600)), &sink).await;
-    for h in spawn_consumes(&p, 4, 3) {
-        h.await
-            .unwrap()
-            .expect("each request is answered with the send's success");
+    for i in 0..3 {
+        p.consume(spans(1, 3, i)).await.expect("accepted at once");
     }
-    assert_eq!(sink.sizes(), vec![12]);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(
+        sink.sizes().is_empty(),
+        "9 items: below send_batch_size, no timeout yet"
+    );
+    p.consume(spans(1, 3, 3)).await.unwrap();
+    eventually("the merged batch is sent", || sink.sizes() == vec![12]).await;
     let sent = sink.got.lock().unwrap()[0].clone();
     assert!(sent.is_encoded(), "merging keeps the protobuf bytes");
     match sent.request().unwrap().as_ref() {
@@ -163,11 +206,8 @@ async fn concurrent_requests_are_merged_and_sent_at_send_batch_size() {
 async fn small_batches_are_sent_when_the_timeout_passes() {
     let sink = Sink::new(Behaviour::Accept);
     let (p, tel) = started(&config(8192, 0, Duration::from_millis(50)), &sink).await;
-    let answer = tokio::time::timeout(Duration::from_secs(5), p.consume(spans(1, 5, 1))).await;
-    answer
-        .expect("answered once the timeout sent the batch")
-        .unwrap();
-    assert_eq!(sink.sizes(), vec![5]);
+    p.consume(spans(1, 5, 1)).await.unwrap();
+    eventually("the timer sends the batch", || sink.sizes() == vec![5]).await;
     assert_eq!(
         metric(&tel, "otelcol_processor_batch_timeout_trigger_send"),
         1.0
@@ -184,7 +224,7 @@ async fn zero_timeout_sends_every_request_at_once() {
     let (p, _tel) = started(&config(8192, 0, Duration::ZERO), &sink).await;
     p.consume(spans(1, 3, 1)).await.unwrap();
     p.consume(spans(1, 4, 2)).await.unwrap();
-    assert_eq!(sink.sizes(), vec![3, 4]);
+    eventually("both are sent", || sink.sizes() == vec![3, 4]).await;
 }
 
 #[tokio::test]
@@ -192,6 +232,7 @@ async fn batches_above_send_batch_max_size_are_split_into_exact_parts() {
     let sink = Sink::new(Behaviour::Accept);
     let (p, tel) = started(&config(10, 15, Duration::from_secs(3600)), &sink).await;
     p.consume(spans(4, 10, 7)).await.unwrap();
+    eventually("all 40 spans are sent", || sink.total() == 40).await;
     assert_eq!(sink.sizes(), vec![15, 15, 10]);
     assert_eq!(
         metric(&tel, "otelcol_processor_batch_batch_size_trigger_send"),
@@ -202,11 +243,18 @@ async fn batches_above_send_batch_max_size_are_split_into_exact_parts() {
 #[tokio::test]
 async fn a_split_remainder_below_send_batch_size_waits_for_the_timeout() {
     let sink = Sink::new(Behaviour::Accept);
-    let (p, tel) = started(&config(10, 15, Duration::from_millis(50)), &sink).await;
-    // 38 spans: two full parts go at once, the last 8 wait for the timer; the request is
-    // answered only when all of its spans are sent.
+    let (p, tel) = started(&config(10, 15, Duration::from_millis(100)), &sink).await;
+    // 38 spans: two full parts go at once, the last 8 wait for the timer.
     p.consume(spans(2, 19, 3)).await.unwrap();
-    assert_eq!(sink.sizes(), vec![15, 15, 8]);
+    eventually("the full parts are sent", || sink.sizes() == vec![15, 15]).await;
+    assert_eq!(
+        metric(&tel, "otelcol_processor_batch_timeout_trigger_send"),
+        0.0
+    );
+    eventually("the remainder is sent by the timer", || {
+        sink.sizes() == vec![15, 15, 8]
+    })
+    .await;
     assert_eq!(
         metric(&tel, "otelcol_processor_batch_batch_size_trigger_send"),
         2.0
@@ -221,19 +269,16 @@ async fn a_split_remainder_below_send_batch_size_waits_for_the_timeout() {
 async fn shutdown_sends_everything_held_before_returning() {
     let sink = Sink::new(Behaviour::Accept);
     let (p, _tel) = started(&config(8192, 0, Duration::from_secs(3600)), &sink).await;
-    let waiting = spawn_consumes(&p, 3, 7);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    for h in spawn_consumes(&p, 3, 7) {
+        h.await.unwrap().unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
     assert!(
         sink.sizes().is_empty(),
         "held: neither size nor timeout reached"
     );
     p.shutdown().await.unwrap();
     assert_eq!(sink.sizes(), vec![21]);
-    for h in waiting {
-        h.await
-            .unwrap()
-            .expect("held requests are answered by the shutdown send");
-    }
     let late = p
         .consume(spans(1, 1, 9))
         .await
@@ -247,69 +292,103 @@ async fn a_slow_next_consumer_makes_consume_wait_instead_of_buffering() {
     let sink = Sink::new(Behaviour::Gate(gate.clone()));
     let (p, _tel) = started(&config(1, 0, Duration::ZERO), &sink).await;
     let n = CHANNEL_CAPACITY + 20;
-    let waiting = spawn_consumes(&p, n, 2);
+    let consumes = spawn_consumes(&p, n, 2);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(
-        waiting.iter().all(|h| !h.is_finished()),
-        "no request is answered while the next consumer is stuck"
-    );
-    assert_eq!(
-        p.tx.capacity(),
-        0,
-        "the channel is full: further senders wait rather than queue"
-    );
+    let waiting = consumes.iter().filter(|h| !h.is_finished()).count();
+    // One batch is with the stuck consumer, the channel holds CHANNEL_CAPACITY more; the
+    // rest wait in `consume`.
+    assert_eq!(waiting, n - CHANNEL_CAPACITY - 1);
     gate.add_permits(n);
-    for h in waiting {
+    for h in consumes {
         h.await.unwrap().unwrap();
     }
-    assert_eq!(sink.sizes().iter().sum::<usize>(), 2 * n);
+    eventually("everything arrives", || sink.total() == 2 * n).await;
 }
 
 #[tokio::test]
-async fn a_next_consumer_error_is_returned_to_every_request_of_the_send_and_counted() {
-    let sink = Sink::new(Behaviour::Fail(ConsumeError::retryable(
-        "sending queue is full",
-    )));
-    let (p, tel) = started(&config(6, 0, Duration::from_secs(3600)), &sink).await;
-    for h in spawn_consumes(&p, 2, 3) {
-        let e = h
-            .await
-            .unwrap()
-            .expect_err("the refusal reaches the sender");
-        assert!(e.is_retryable());
-        assert_eq!(e.message, "sending queue is full");
-    }
-    assert_eq!(
-        metric(&tel, "otelcol_processor_batch_send_failed_items"),
-        6.0
-    );
-    assert_eq!(
-        metric(&tel, "otelcol_processor_batch_dropped_items"),
-        0.0,
-        "every sender heard of it"
-    );
-}
-
-#[tokio::test]
-async fn failed_items_whose_sender_gave_up_are_counted_as_dropped() {
-    let sink = Sink::new(Behaviour::SlowFail(
-        Duration::from_millis(100),
-        ConsumeError::permanent("bad data"),
-    ));
+async fn while_the_next_consumer_refuses_new_data_is_refused_and_held_data_is_retried() {
+    let full = ConsumeError::retryable("sending queue is full");
+    let sink = Sink::new(Behaviour::FailFirst(AtomicUsize::new(3), full.clone()));
     let (p, tel) = started(&config(1, 0, Duration::ZERO), &sink).await;
-    let gave_up = tokio::time::timeout(Duration::from_millis(10), p.consume(spans(1, 4, 1))).await;
-    assert!(gave_up.is_err(), "the sender stopped waiting");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    p.consume(spans(1, 4, 1))
+        .await
+        .expect("accepted before any refusal");
+    eventually("the first send was refused", || {
+        sink.attempts.load(Ordering::Relaxed) >= 1
+    })
+    .await;
+    let refused = p
+        .consume(spans(1, 5, 2))
+        .await
+        .expect_err("the refusal reaches the sender");
     assert_eq!(
-        tel.value(
-            "otelcol_processor_batch_dropped_items",
-            &[("processor", "batch"), ("reason", "send_failed")]
-        ),
-        Some(4.0)
+        refused, full,
+        "the next consumer's own error, so the receiver maps it the same way"
     );
+    assert_eq!(metric(&tel, "otelcol_processor_batch_refused_items"), 5.0);
+    eventually("the held batch goes through on a retry", || {
+        sink.sizes() == vec![4]
+    })
+    .await;
     assert_eq!(
-        metric(&tel, "otelcol_processor_batch_send_failed_items"),
-        4.0
+        sink.attempts.load(Ordering::Relaxed),
+        4,
+        "three refusals, then success"
+    );
+    p.consume(spans(1, 6, 3))
+        .await
+        .expect("accepted again once the next consumer accepts");
+    eventually("new data flows", || sink.sizes() == vec![4, 6]).await;
+    assert_eq!(
+        dropped(&tel, "permanent_error") + dropped(&tel, "shutdown"),
+        0.0,
+        "nothing lost"
+    );
+}
+
+#[tokio::test]
+async fn a_permanent_error_is_logged_and_counted_as_dropped() {
+    let sink = Sink::new(Behaviour::Fail(ConsumeError::permanent("bad data")));
+    let (p, tel) = started(&config(1, 0, Duration::ZERO), &sink).await;
+    p.consume(spans(1, 4, 1)).await.unwrap();
+    eventually("the drop is counted", || {
+        dropped(&tel, "permanent_error") == 4.0
+    })
+    .await;
+    assert_eq!(
+        sink.attempts.load(Ordering::Relaxed),
+        1,
+        "a permanent error is not retried"
+    );
+    p.consume(spans(1, 2, 2))
+        .await
+        .expect("a permanent error does not make the processor refuse");
+    eventually("that one is counted too", || {
+        dropped(&tel, "permanent_error") == 6.0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn data_still_refused_at_shutdown_is_counted_as_dropped() {
+    let sink = Sink::new(Behaviour::Fail(ConsumeError::retryable("backend down")));
+    let (p, tel) = created(&config(8192, 0, Duration::from_secs(3600)), &sink);
+    p.idle
+        .lock()
+        .unwrap()
+        .as_mut()
+        .unwrap()
+        .shutdown_retry_window = Duration::from_millis(200);
+    p.start(&Host::default()).await.unwrap();
+    p.consume(spans(1, 9, 1)).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), p.shutdown())
+        .await
+        .expect("shutdown gives up after the retry window")
+        .unwrap();
+    assert_eq!(dropped(&tel, "shutdown"), 9.0);
+    assert!(
+        sink.attempts.load(Ordering::Relaxed) >= 2,
+        "retried before giving up"
     );
 }
 
