@@ -696,13 +696,9 @@ async fn http_refuses_zip_bomb_that_decompresses_past_the_cap_with_413() {
         "protocols:\n  http:\n    endpoint: 127.0.0.1:0\n    max_request_body_size: 1MiB\n",
     )
     .await;
-    // 256 MiB of zeros in ~250 KiB of gzip: must stop at the 1 MiB cap, not inflate it all.
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    let zeros = vec![0u8; 1 << 20];
-    for _ in 0..256 {
-        e.write_all(&zeros).unwrap();
-    }
-    let bomb = e.finish().unwrap();
+    // 256 MiB of zeros as 256 concatenated gzip members of 1 MiB each (a few hundred KiB on
+    // the wire): it must stop at the 1 MiB cap, not inflate it all.
+    let bomb = gzip(&vec![0u8; 1 << 20]).repeat(256);
     assert!(bomb.len() < 1 << 20);
     let rss_before = runtime::telemetry::process_rss_bytes().unwrap_or(0);
     let resp = post(&h.http_url("/v1/traces"), JSON, Some("gzip"), bomb).await;
@@ -884,17 +880,19 @@ async fn http_adds_configured_response_headers() {
 #[tokio::test]
 async fn shutdown_stops_accepting_and_finishes_requests_in_flight() {
     // A consumer that takes a while: the request is in flight when shutdown begins.
-    struct Slow(Arc<Recorder>);
+    struct Slow(Arc<Recorder>, Arc<tokio::sync::Notify>);
     #[async_trait]
     impl Consumer for Slow {
         async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
+            self.1.notify_one();
             tokio::time::sleep(Duration::from_millis(300)).await;
             self.0.consume(batch).await
         }
     }
     let rec = Arc::new(Recorder::default());
+    let entered = Arc::new(tokio::sync::Notify::new());
     let mut outputs = ReceiverOutputs::default();
-    outputs.set(Signal::Traces, Arc::new(Slow(rec.clone())));
+    outputs.set(Signal::Traces, Arc::new(Slow(rec.clone(), entered.clone())));
     let value = config::Value::from_yaml_str(BOTH).unwrap();
     let cfg = Factory.parse_config(&value, "receivers::otlp").unwrap();
     let receiver = Arc::new(
@@ -910,7 +908,7 @@ async fn shutdown_stops_accepting_and_finishes_requests_in_flight() {
     let url = format!("http://{}/v1/traces", receiver.http_addr().unwrap());
     let (body, n) = request(Signal::Traces, 1);
     let in_flight = tokio::spawn(async move { post(&url, PROTOBUF, None, body).await.status() });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    entered.notified().await;
     let stopped = receiver.http_addr().unwrap();
     receiver.shutdown().await.unwrap();
     assert_eq!(
