@@ -56,9 +56,10 @@ enum Cmd {
         endpoint: Option<SocketAddr>,
         #[arg(long, value_enum, default_value = "none")]
         compression: Compression,
-        /// gzip 0-9 (default 6), zstd 1-22 (default 3).
-        #[arg(long)]
-        compression_level: Option<i32>,
+        /// gzip 0-9, zstd 1-22; default 1: the generator must stay cheap, and the receiver's
+        /// decompression cost hardly depends on the level.
+        #[arg(long, default_value_t = 1)]
+        compression_level: i32,
         /// Items per second; 0 = as fast as acknowledged.
         #[arg(long, default_value_t = 0)]
         rate: u64,
@@ -205,7 +206,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             });
             let mut cfg = GenConfig::new(signal.into(), protocol, endpoint);
             cfg.compression = compression;
-            cfg.compression_level = compression_level;
+            cfg.compression_level = Some(compression_level);
             cfg.rate = rate;
             cfg.connections = connections;
             cfg.in_flight = in_flight;
