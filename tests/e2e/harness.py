@@ -77,7 +77,10 @@ def pipeline_config(
     }
     if not processors:
         del cfg["processors"]
-    if metrics_port is not None:
+    # Always a free port: the default localhost:8888 may be taken (another test, another run).
+    if metrics_port is None:
+        metrics_port = free_port()
+    if metrics_port:
         cfg["service"]["telemetry"]["metrics"] = {
             "level": "normal",
             "readers": [{"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": metrics_port}}}}],

@@ -73,6 +73,7 @@ class Sink:
     def __init__(self, grpc_port: int = 0, http_port: int = 0, start: bool = True, delay: float = 0.0):
         self.delay = delay
         self.fail_with: int | None = None  # HTTP status; gRPC gets UNAVAILABLE when set
+        self.attempts: dict[tuple[str, str], int] = {}  # (signal, transport) -> requests seen, failed or not
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._requests: list[Recorded] = []
@@ -127,6 +128,10 @@ class Sink:
         return f"http://127.0.0.1:{self.http_port}"
 
     # ---- recording -------------------------------------------------------------------
+    def _attempt(self, signal: str, transport: str) -> None:
+        with self._lock:
+            self.attempts[(signal, transport)] = self.attempts.get((signal, transport), 0) + 1
+
     def _record(self, rec: Recorded) -> None:
         with self._cond:
             self._requests.append(rec)
@@ -164,6 +169,7 @@ class Sink:
 
 def _grpc_handler(sink: Sink, signal: str):
     def export(self, request, context):
+        sink._attempt(signal, "grpc")
         if sink.delay:
             time.sleep(sink.delay)
         if sink.fail_with is not None:
@@ -225,6 +231,7 @@ class _HttpHandler(BaseHTTPRequestHandler):
             self._reply(404, b"404 page not found\n", "text/plain")
             return
         sink = self.sink
+        sink._attempt(signal, "http")
         if sink.delay:
             time.sleep(sink.delay)
         if sink.fail_with is not None:
