@@ -37,6 +37,9 @@ class Target:
     def refused(self, transport: str) -> float:
         return metric_sum(scrape(self.metrics_port), "otelcol_receiver_refused_", transport=transport)
 
+    def refused_for(self, reason: str) -> float:
+        return metric_sum(scrape(self.metrics_port), "otelcol_receiver_refused_requests", transport="http", reason=reason)
+
     def close(self):
         self.ferrotel.stop()
         self.sink.stop()
@@ -75,20 +78,21 @@ def _gzip_bomb() -> bytes:
 PROTO = "application/x-protobuf"
 JSON = "application/json"
 
-# id, method, path, headers, body, expected status, check on the response
+# id, method, path, headers, body, expected status, check on the response,
+# reason label of otelcol_receiver_refused_requests
 HTTP_CASES = [
-    ("garbage_protobuf", "POST", "/v1/traces", {"Content-Type": PROTO}, b"\x0a\xff\xff\xff\xff\x0fgarbage", 400, "status_proto"),
-    ("garbage_protobuf_logs", "POST", "/v1/logs", {"Content-Type": PROTO}, b"\x12\x05abc", 400, "status_proto"),
-    ("broken_json", "POST", "/v1/traces", {"Content-Type": JSON}, b'{"resourceSpans": [{"scopeSpans": [', 400, "status_json"),
-    ("json_bad_id", "POST", "/v1/traces", {"Content-Type": JSON}, b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz","spanId":"0102030405060708","name":"x"}]}]}]}', 400, "status_json"),
-    ("truncated_gzip", "POST", "/v1/traces", {"Content-Type": PROTO, "Content-Encoding": "gzip"}, _truncated_gzip(), 400, "status_proto"),
-    ("unsupported_content_encoding", "POST", "/v1/traces", {"Content-Type": PROTO, "Content-Encoding": "br"}, b"xx", 400, "text:Content-Encoding"),
-    ("wrong_content_type", "POST", "/v1/traces", {"Content-Type": "text/plain"}, b"hello", 415, "text:415 unsupported media type, supported: [application/json, application/x-protobuf]"),
-    ("wrong_method", "GET", "/v1/traces", {}, b"", 405, "text:405 method not allowed, supported: [POST]"),
-    ("wrong_method_put", "PUT", "/v1/metrics", {"Content-Type": PROTO}, b"", 405, "text:405 method not allowed, supported: [POST]"),
-    ("oversize_body", "POST", "/v1/traces", {"Content-Type": PROTO}, big_protobuf(), (413, 400), "any"),
-    ("oversize_after_decompression", "POST", "/v1/traces", {"Content-Type": PROTO, "Content-Encoding": "gzip"}, _gzip_bomb(), (413, 400), "any"),
-    ("unknown_path", "POST", "/v1/nothing", {"Content-Type": PROTO}, valid_protobuf(), 404, "any"),
+    ("garbage_protobuf", "POST", "/v1/traces", {"Content-Type": PROTO}, b"\x0a\xff\xff\xff\xff\x0fgarbage", 400, "status_proto", "malformed"),
+    ("garbage_protobuf_logs", "POST", "/v1/logs", {"Content-Type": PROTO}, b"\x12\x05abc", 400, "status_proto", "malformed"),
+    ("broken_json", "POST", "/v1/traces", {"Content-Type": JSON}, b'{"resourceSpans": [{"scopeSpans": [', 400, "status_json", "malformed"),
+    ("json_bad_id", "POST", "/v1/traces", {"Content-Type": JSON}, b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz","spanId":"0102030405060708","name":"x"}]}]}]}', 400, "status_json", "malformed"),
+    ("truncated_gzip", "POST", "/v1/traces", {"Content-Type": PROTO, "Content-Encoding": "gzip"}, _truncated_gzip(), 400, "status_proto", "malformed"),
+    ("unsupported_content_encoding", "POST", "/v1/traces", {"Content-Type": PROTO, "Content-Encoding": "br"}, b"xx", 400, "text:Content-Encoding", "unsupported_encoding"),
+    ("wrong_content_type", "POST", "/v1/traces", {"Content-Type": "text/plain"}, b"hello", 415, "text:415 unsupported media type, supported: [application/json, application/x-protobuf]", "unsupported_media_type"),
+    ("wrong_method", "GET", "/v1/traces", {}, b"", 405, "text:405 method not allowed, supported: [POST]", "method_not_allowed"),
+    ("wrong_method_put", "PUT", "/v1/metrics", {"Content-Type": PROTO}, b"", 405, "text:405 method not allowed, supported: [POST]", "method_not_allowed"),
+    ("oversize_body", "POST", "/v1/traces", {"Content-Type": PROTO}, big_protobuf(), (413, 400), "any", "too_large"),
+    ("oversize_after_decompression", "POST", "/v1/traces", {"Content-Type": PROTO, "Content-Encoding": "gzip"}, _gzip_bomb(), (413, 400), "any", "too_large"),
+    ("unknown_path", "POST", "/v1/nothing", {"Content-Type": PROTO}, valid_protobuf(), 404, "any", "not_found"),
 ]
 
 
@@ -119,8 +123,9 @@ def _still_serving(target: Target) -> None:
 
 @pytest.mark.parametrize("case", HTTP_CASES, ids=[c[0] for c in HTTP_CASES])
 def test_http_bad_input_is_answered_counted_and_survived(target, case):
-    _, method, path, headers, body, want, how = case
+    _, method, path, headers, body, want, how, reason = case
     before = target.refused("http")
+    before_reason = target.refused_for(reason)
     resp = requests.request(method, f"{target.url}{path}", data=body, headers=headers, timeout=10)
     wants = want if isinstance(want, tuple) else (want,)
     assert resp.status_code in wants, f"{method} {path}: got {resp.status_code} {resp.text[:300]!r}, want {want}"
@@ -128,6 +133,7 @@ def test_http_bad_input_is_answered_counted_and_survived(target, case):
     assert target.ferrotel.alive(), target.ferrotel.output()
     after = target.refused("http")
     assert after > before, f"otelcol_receiver_refused_*{{transport=http}} did not go up ({before} -> {after})"
+    assert target.refused_for(reason) == before_reason + 1, f"otelcol_receiver_refused_requests{{reason={reason}}} did not go up by one"
     _still_serving(target)
 
 
