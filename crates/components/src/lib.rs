@@ -5,6 +5,7 @@
 //! keys and defaults, and its validation), the work itself, and tests. Adding a component
 //! touches its folder and one line in [`registry`].
 
+pub mod compression;
 pub mod connectors;
 pub mod exporters;
 pub mod extensions;

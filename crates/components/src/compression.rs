@@ -1,0 +1,599 @@
+//! One-shot compression and decompression of whole buffers, for exporters (a batch is
+//! compressed once per attempt) and receivers (a request body is decompressed once).
+//!
+//! gzip and zlib go through libdeflate, which works on whole buffers and is several times
+//! faster than a streaming deflate at the same level; zstd through the `zstd` crate's bulk API;
+//! snappy (block and framed) through `snap`; lz4 (frame format, as Go's confighttp) through
+//! `lz4_flex`. Compressor state (libdeflate and zstd contexts, the snappy hash table) and a
+//! scratch output buffer live in a per-thread workspace and are reused, so compressing
+//! allocates only the output itself.
+//!
+//! ```
+//! use components::compression::{Codec, compress, decompress};
+//! let body = b"hello hello hello hello".repeat(100);
+//! let gz = compress(Codec::Gzip, None, &body).unwrap();
+//! assert!(gz.len() < body.len());
+//! assert_eq!(decompress(Codec::Gzip, &gz, 1 << 20).unwrap(), body);
+//! ```
+
+use std::cell::RefCell;
+use std::io::{Read, Write};
+
+use bytes::Bytes;
+use serde::Deserialize;
+
+/// A compression format, named as in `Content-Encoding` / `grpc-encoding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    Gzip,
+    /// zlib streams; Go's confighttp writes and reads `deflate` as zlib too.
+    Zlib,
+    Zstd,
+    /// Snappy block format (`snappy`).
+    Snappy,
+    /// Snappy framing format (`x-snappy-framed`).
+    SnappyFramed,
+    /// LZ4 frame format (`lz4`).
+    Lz4,
+}
+
+impl Codec {
+    /// Parses an encoding name; `None` for unknown names and for `identity` / `none` / `""`.
+    pub fn parse(name: &str) -> Option<Codec> {
+        Some(match name.trim().to_ascii_lowercase().as_str() {
+            "gzip" => Codec::Gzip,
+            "zlib" | "deflate" => Codec::Zlib,
+            "zstd" => Codec::Zstd,
+            "snappy" => Codec::Snappy,
+            "x-snappy-framed" => Codec::SnappyFramed,
+            "lz4" => Codec::Lz4,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Gzip => "gzip",
+            Codec::Zlib => "zlib",
+            Codec::Zstd => "zstd",
+            Codec::Snappy => "snappy",
+            Codec::SnappyFramed => "x-snappy-framed",
+            Codec::Lz4 => "lz4",
+        }
+    }
+
+    /// The level used when none is configured: 6 for gzip/zlib (Go's and tonic's default, so
+    /// ratios compare fairly), 3 for zstd (zstd's own default).
+    pub fn default_level(self) -> i32 {
+        match self {
+            Codec::Gzip | Codec::Zlib => 6,
+            Codec::Zstd => zstd::DEFAULT_COMPRESSION_LEVEL,
+            Codec::Snappy | Codec::SnappyFramed | Codec::Lz4 => 0,
+        }
+    }
+
+    /// Checks a configured level: gzip/zlib 0-12 (Go's 0-9 plus libdeflate's slower 10-12;
+    /// -1 means the default), zstd its own range, none for snappy and lz4.
+    pub fn validate_level(self, level: Option<i32>) -> Result<(), String> {
+        let Some(level) = level else { return Ok(()) };
+        let ok = match self {
+            Codec::Gzip | Codec::Zlib => level == -1 || (0..=12).contains(&level),
+            Codec::Zstd => zstd::compression_level_range().contains(&level),
+            Codec::Snappy | Codec::SnappyFramed | Codec::Lz4 => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "compression_params: unsupported compression level {level} for {}",
+                self.name()
+            ))
+        }
+    }
+
+    fn resolve_level(self, level: Option<i32>) -> i32 {
+        match level {
+            Some(l) if l != -1 && self.validate_level(Some(l)).is_ok() => l,
+            _ => self.default_level(),
+        }
+    }
+}
+
+/// `compression_params` of client configs (Go `configcompression`): `{level: N}`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompressionParams {
+    pub level: Option<i32>,
+}
+
+/// Inputs larger than this get a one-off scratch buffer instead of growing the per-thread one,
+/// so a rare huge batch does not pin its size in every worker thread.
+const MAX_KEPT_SCRATCH: usize = 32 << 20;
+
+/// Per-thread compressor state, reused across calls.
+struct Workspace {
+    scratch: Vec<u8>,
+    /// libdeflate compressors by level (a config uses one or two levels).
+    deflate: Vec<(i32, libdeflater::Compressor)>,
+    zstd: Option<(i32, zstd::bulk::Compressor<'static>)>,
+    snappy: snap::raw::Encoder,
+    inflate: Option<Inflater>,
+}
+
+thread_local! {
+    static WORKSPACE: RefCell<Workspace> = RefCell::new(Workspace {
+        scratch: Vec::new(),
+        deflate: Vec::new(),
+        zstd: None,
+        snappy: snap::raw::Encoder::new(),
+        inflate: None,
+    });
+}
+
+impl Workspace {
+    fn deflater(&mut self, level: i32) -> &mut libdeflater::Compressor {
+        let i = match self.deflate.iter().position(|(l, _)| *l == level) {
+            Some(i) => i,
+            None => {
+                // `resolve_level` only passes 0-12, libdeflate's range.
+                let lvl = libdeflater::CompressionLvl::new(level)
+                    .unwrap_or_else(|_| libdeflater::CompressionLvl::default());
+                if self.deflate.len() >= 2 {
+                    self.deflate.remove(0);
+                }
+                self.deflate
+                    .push((level, libdeflater::Compressor::new(lvl)));
+                self.deflate.len() - 1
+            }
+        };
+        &mut self.deflate[i].1
+    }
+
+    fn zstd(&mut self, level: i32) -> std::io::Result<&mut zstd::bulk::Compressor<'static>> {
+        match &mut self.zstd {
+            Some((l, _)) if *l == level => {}
+            Some((l, c)) => {
+                c.set_compression_level(level)?;
+                *l = level;
+            }
+            None => self.zstd = Some((level, zstd::bulk::Compressor::new(level)?)),
+        }
+        Ok(&mut self.zstd.as_mut().expect("set just above").1)
+    }
+}
+
+/// Runs `f` with the thread's scratch buffer grown to `bound` bytes (a one-off buffer when
+/// `bound` is huge) and appends the `n` bytes it reports to `out`.
+fn with_scratch(
+    ws: &mut Workspace,
+    bound: usize,
+    out: &mut Vec<u8>,
+    f: impl FnOnce(&mut Workspace, &mut [u8]) -> std::io::Result<usize>,
+) -> std::io::Result<usize> {
+    let mut scratch = std::mem::take(&mut ws.scratch);
+    if bound > MAX_KEPT_SCRATCH {
+        let mut once = vec![0u8; bound];
+        let n = f(ws, &mut once)?;
+        out.reserve_exact(n);
+        out.extend_from_slice(&once[..n]);
+        ws.scratch = scratch;
+        return Ok(n);
+    }
+    if scratch.len() < bound {
+        // Zeroed once when it grows; later calls reuse it as is.
+        scratch.resize(bound, 0);
+    }
+    let result = f(ws, &mut scratch[..bound]);
+    if let Ok(n) = result {
+        out.reserve_exact(n);
+        out.extend_from_slice(&scratch[..n]);
+    }
+    ws.scratch = scratch;
+    result
+}
+
+/// Compresses `input` and appends the result to `out` (which may already hold a frame header);
+/// returns the number of bytes appended. `level: None` is the codec's default level.
+pub fn compress_into(
+    codec: Codec,
+    level: Option<i32>,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    let level = codec.resolve_level(level);
+    let too_small = |e: libdeflater::CompressionError| std::io::Error::other(e.to_string());
+    WORKSPACE.with(|ws| {
+        let ws = &mut *ws.borrow_mut();
+        match codec {
+            Codec::Gzip => {
+                let bound = ws.deflater(level).gzip_compress_bound(input.len());
+                with_scratch(ws, bound, out, |ws, buf| {
+                    ws.deflater(level)
+                        .gzip_compress(input, buf)
+                        .map_err(too_small)
+                })
+            }
+            Codec::Zlib => {
+                let bound = ws.deflater(level).zlib_compress_bound(input.len());
+                with_scratch(ws, bound, out, |ws, buf| {
+                    ws.deflater(level)
+                        .zlib_compress(input, buf)
+                        .map_err(too_small)
+                })
+            }
+            Codec::Zstd => {
+                let bound = zstd::zstd_safe::compress_bound(input.len());
+                with_scratch(ws, bound, out, |ws, buf| {
+                    ws.zstd(level)?.compress_to_buffer(input, buf)
+                })
+            }
+            Codec::Snappy => {
+                let bound = snap::raw::max_compress_len(input.len());
+                if bound == 0 {
+                    return Err(std::io::Error::other("input too large for snappy"));
+                }
+                with_scratch(ws, bound, out, |ws, buf| {
+                    ws.snappy
+                        .compress(input, buf)
+                        .map_err(std::io::Error::other)
+                })
+            }
+            Codec::SnappyFramed => {
+                let start = out.len();
+                out.reserve(input.len() / 2 + 64);
+                let mut e = snap::write::FrameEncoder::new(&mut *out);
+                e.write_all(input)?;
+                e.flush()?;
+                drop(e);
+                Ok(out.len() - start)
+            }
+            Codec::Lz4 => {
+                let start = out.len();
+                out.reserve(input.len() / 2 + 64);
+                let mut e = lz4_flex::frame::FrameEncoder::new(&mut *out);
+                e.write_all(input)?;
+                e.finish().map_err(std::io::Error::other)?;
+                Ok(out.len() - start)
+            }
+        }
+    })
+}
+
+/// Compresses `input` into a new buffer of exactly the compressed size.
+pub fn compress(codec: Codec, level: Option<i32>, input: &[u8]) -> std::io::Result<Bytes> {
+    let mut out = Vec::new();
+    compress_into(codec, level, input, &mut out)?;
+    Ok(Bytes::from(out))
+}
+
+/// Why a body could not be decompressed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecompressError {
+    #[error("body too large: more than {limit} bytes after decompression")]
+    TooLarge { limit: usize },
+    #[error("failed to decompress {encoding} body: {message}")]
+    Corrupt {
+        encoding: &'static str,
+        message: String,
+    },
+}
+
+/// Decompresses `input` into at most `limit` bytes: a small body that inflates past the limit
+/// (a "zip bomb") is refused without allocating more than `limit`.
+///
+/// gzip takes libdeflate's one-shot path when the trailer's ISIZE is a believable size (at most
+/// `limit`) and the body is a single member; a lying ISIZE, several concatenated members or an
+/// ISIZE past the limit go through a streaming decoder with the cap instead, so the answer
+/// never depends on the trailer being honest.
+pub fn decompress(codec: Codec, input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressError> {
+    let corrupt = |e: std::io::Error| DecompressError::Corrupt {
+        encoding: codec.name(),
+        message: e.to_string(),
+    };
+    let capped = |r: Result<Vec<u8>, Capped>| {
+        r.map_err(|e| match e {
+            Capped::TooLarge => DecompressError::TooLarge { limit },
+            Capped::Io(e) => corrupt(e),
+        })
+    };
+    match codec {
+        Codec::Gzip => {
+            if let Some(out) = gzip_one_shot(input, limit) {
+                return Ok(out);
+            }
+            capped(read_capped(
+                flate2::read::MultiGzDecoder::new(input),
+                limit,
+                input.len(),
+            ))
+        }
+        Codec::Zlib => capped(read_capped(
+            flate2::read::ZlibDecoder::new(input),
+            limit,
+            input.len(),
+        )),
+        Codec::Zstd => {
+            let mut decoder = zstd::stream::read::Decoder::new(input).map_err(corrupt)?;
+            // The decoder allocates the window a frame header asks for; keep that bounded by
+            // the cap (but allow the 8 MiB windows of ordinary compression levels).
+            let log = (usize::BITS - limit.max(1).saturating_sub(1).leading_zeros()).clamp(23, 27);
+            decoder.window_log_max(log).map_err(corrupt)?;
+            capped(read_capped(decoder, limit, input.len()))
+        }
+        Codec::Snappy => {
+            let snappy = |e: snap::Error| DecompressError::Corrupt {
+                encoding: "snappy",
+                message: e.to_string(),
+            };
+            let len = snap::raw::decompress_len(input).map_err(snappy)?;
+            if len > limit {
+                return Err(DecompressError::TooLarge { limit });
+            }
+            snap::raw::Decoder::new()
+                .decompress_vec(input)
+                .map_err(snappy)
+        }
+        Codec::SnappyFramed => capped(read_capped(
+            snap::read::FrameDecoder::new(input),
+            limit,
+            input.len(),
+        )),
+        Codec::Lz4 => capped(read_capped(
+            lz4_flex::frame::FrameDecoder::new(input),
+            limit,
+            input.len(),
+        )),
+    }
+}
+
+enum Capped {
+    TooLarge,
+    Io(std::io::Error),
+}
+
+/// Reads at most `limit + 1` bytes, so going past the cap is seen without buffering more.
+fn read_capped(reader: impl Read, limit: usize, compressed_len: usize) -> Result<Vec<u8>, Capped> {
+    // A first guess from the compressed size; the cap bounds what a lying body can make us reserve.
+    let mut out = Vec::with_capacity(compressed_len.saturating_mul(4).min(limit).min(16 << 20));
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    reader.take(cap).read_to_end(&mut out).map_err(Capped::Io)?;
+    if out.len() > limit {
+        return Err(Capped::TooLarge);
+    }
+    Ok(out)
+}
+
+/// libdeflate's one-shot gzip path; `None` means "use the streaming decoder" (no believable
+/// size hint, several members, or data libdeflate refuses, whose error the streaming decoder
+/// then reports in its own words).
+fn gzip_one_shot(input: &[u8], limit: usize) -> Option<Vec<u8>> {
+    // 10-byte header + at least an empty deflate block + 8-byte trailer.
+    if input.len() < 20 {
+        return None;
+    }
+    let trailer: [u8; 4] = input[input.len() - 4..].try_into().ok()?;
+    let isize = u32::from_le_bytes(trailer) as usize;
+    if isize > limit {
+        return None;
+    }
+    WORKSPACE.with(|ws| {
+        let ws = &mut *ws.borrow_mut();
+        if ws.inflate.is_none() {
+            ws.inflate = Some(Inflater::new()?);
+        }
+        let inflater = ws.inflate.as_mut()?;
+        let mut out = Vec::with_capacity(isize);
+        let (in_used, out_len) = inflater.gzip(input, out.spare_capacity_mut())?;
+        if in_used != input.len() || out_len != isize {
+            return None;
+        }
+        // SAFETY: libdeflate reported writing `out_len` bytes into the spare capacity, which
+        // holds at least `isize == out_len` bytes.
+        unsafe { out.set_len(out_len) };
+        Some(out)
+    })
+}
+
+/// A libdeflate decompressor used through libdeflate-sys, for the `_ex` call that reports how
+/// much input the first gzip member used (libdeflater's safe wrapper ignores trailing data,
+/// which would silently drop every member after the first).
+struct Inflater(std::ptr::NonNull<libdeflate_sys::libdeflate_decompressor>);
+
+impl Inflater {
+    fn new() -> Option<Inflater> {
+        // SAFETY: a plain allocation call; a null result (out of memory) is handled.
+        let p = unsafe { libdeflate_sys::libdeflate_alloc_decompressor() };
+        std::ptr::NonNull::new(p).map(Inflater)
+    }
+
+    /// Decompresses the first gzip member of `input` into `out`: `(input used, output len)`,
+    /// or `None` on bad data or too little room.
+    fn gzip(
+        &mut self,
+        input: &[u8],
+        out: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Option<(usize, usize)> {
+        let mut in_used = 0usize;
+        let mut out_len = 0usize;
+        // SAFETY: the pointers and lengths describe live buffers borrowed for this call;
+        // libdeflate writes at most `out.len()` bytes to `out` and never reads it.
+        let ret = unsafe {
+            libdeflate_sys::libdeflate_gzip_decompress_ex(
+                self.0.as_ptr(),
+                input.as_ptr().cast(),
+                input.len(),
+                out.as_mut_ptr().cast(),
+                out.len(),
+                &mut in_used,
+                &mut out_len,
+            )
+        };
+        (ret == libdeflate_sys::libdeflate_result_LIBDEFLATE_SUCCESS && out_len <= out.len())
+            .then_some((in_used, out_len))
+    }
+}
+
+impl Drop for Inflater {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `libdeflate_alloc_decompressor` and freed only here.
+        unsafe { libdeflate_sys::libdeflate_free_decompressor(self.0.as_ptr()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<u8> {
+        let req = pdata::testdata::request(pdata::Signal::Traces, 2, 200, 7);
+        req.encode_to_vec()
+    }
+
+    const ALL: [Codec; 6] = [
+        Codec::Gzip,
+        Codec::Zlib,
+        Codec::Zstd,
+        Codec::Snappy,
+        Codec::SnappyFramed,
+        Codec::Lz4,
+    ];
+
+    #[test]
+    fn every_codec_round_trips_and_shrinks_otlp() {
+        let data = sample();
+        for codec in ALL {
+            let c = compress(codec, None, &data).unwrap();
+            assert!(
+                c.len() < data.len() / 2,
+                "{codec:?}: {} of {}",
+                c.len(),
+                data.len()
+            );
+            assert_eq!(
+                decompress(codec, &c, data.len()).unwrap(),
+                data,
+                "{codec:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn gzip_and_zlib_are_readable_by_flate2_and_zstd_by_the_zstd_stream_decoder() {
+        let data = sample();
+        let gz = compress(Codec::Gzip, Some(1), &data).unwrap();
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, data);
+        let z = compress(Codec::Zlib, None, &data).unwrap();
+        out.clear();
+        flate2::read::ZlibDecoder::new(&z[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, data);
+        let zs = compress(Codec::Zstd, Some(1), &data).unwrap();
+        assert_eq!(zstd::stream::decode_all(&zs[..]).unwrap(), data);
+    }
+
+    #[test]
+    fn level_changes_the_output_and_reuse_keeps_outputs_independent() {
+        let data = sample();
+        for codec in [Codec::Gzip, Codec::Zstd] {
+            let fast = compress(codec, Some(1), &data).unwrap();
+            let slow = compress(codec, Some(9), &data).unwrap();
+            assert_ne!(fast.len(), slow.len(), "{codec:?}");
+            // The same level again gives the same bytes: reused state carries nothing over.
+            assert_eq!(compress(codec, Some(1), &data).unwrap(), fast, "{codec:?}");
+        }
+    }
+
+    #[test]
+    fn compress_into_appends_after_a_frame_header() {
+        let data = sample();
+        let mut out = vec![1, 2, 3, 4, 5];
+        let n = compress_into(Codec::Gzip, None, &data, &mut out).unwrap();
+        assert_eq!(out.len(), 5 + n);
+        assert_eq!(&out[..5], &[1, 2, 3, 4, 5]);
+        assert_eq!(decompress(Codec::Gzip, &out[5..], 1 << 24).unwrap(), data);
+    }
+
+    #[test]
+    fn levels_are_validated_per_codec() {
+        assert!(Codec::Gzip.validate_level(Some(9)).is_ok());
+        assert!(Codec::Gzip.validate_level(Some(-1)).is_ok());
+        assert!(Codec::Gzip.validate_level(Some(13)).is_err());
+        assert!(Codec::Zstd.validate_level(Some(19)).is_ok());
+        let err = Codec::Snappy.validate_level(Some(1)).unwrap_err();
+        assert_eq!(
+            err,
+            "compression_params: unsupported compression level 1 for snappy"
+        );
+    }
+
+    fn flate2_gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn concatenated_gzip_members_are_all_read() {
+        let a = sample();
+        let b = b"second member".repeat(50);
+        let mut body = flate2_gzip(&a);
+        body.extend(flate2_gzip(&b));
+        let out = decompress(Codec::Gzip, &body, 1 << 24).unwrap();
+        assert_eq!(out.len(), a.len() + b.len());
+        assert_eq!(&out[..a.len()], &a[..]);
+        assert_eq!(&out[a.len()..], &b[..]);
+        // Members of equal size: ISIZE matches the first member too, and still both count.
+        let mut twins = flate2_gzip(&b);
+        twins.extend(flate2_gzip(&b));
+        assert_eq!(
+            decompress(Codec::Gzip, &twins, 1 << 24).unwrap().len(),
+            2 * b.len()
+        );
+    }
+
+    #[test]
+    fn a_lying_isize_falls_back_to_streaming_and_still_respects_the_limit() {
+        let data = vec![b'x'; 1 << 20];
+        let mut gz = flate2_gzip(&data);
+        let n = gz.len();
+        // ISIZE says 10 bytes: libdeflate runs out of room, the streaming path reads it all...
+        gz[n - 4..].copy_from_slice(&10u32.to_le_bytes());
+        // ...and flate2 checks the trailer, so a lying ISIZE is corrupt data either way.
+        assert!(matches!(
+            decompress(Codec::Gzip, &gz, 4 << 20),
+            Err(DecompressError::Corrupt { .. })
+        ));
+        // A small limit is enforced without trusting the trailer.
+        let honest = flate2_gzip(&data);
+        assert_eq!(
+            decompress(Codec::Gzip, &honest, 1000),
+            Err(DecompressError::TooLarge { limit: 1000 })
+        );
+    }
+
+    #[test]
+    fn concatenated_members_past_the_limit_are_refused() {
+        let member = flate2_gzip(&vec![0u8; 64 << 10]);
+        let bomb = member.repeat(64); // 4 MiB inflated, each trailer says 64 KiB
+        assert_eq!(
+            decompress(Codec::Gzip, &bomb, 1 << 20),
+            Err(DecompressError::TooLarge { limit: 1 << 20 })
+        );
+    }
+
+    #[test]
+    fn garbage_is_a_corrupt_error_not_a_panic() {
+        for codec in ALL {
+            let garbage = vec![
+                0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+                19, 20, 21,
+            ];
+            assert!(decompress(codec, &garbage, 1 << 20).is_err(), "{codec:?}");
+        }
+    }
+}
