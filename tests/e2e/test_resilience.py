@@ -196,7 +196,8 @@ def test_self_metrics_count_what_flowed(tmp_path):
         deadline = time.monotonic() + 5
         while True:
             s = scrape(m)
-            if metric_sum(s, "otelcol_exporter_sent_spans", exporter="otlp") >= 31 or time.monotonic() > deadline:
+            done = metric_sum(s, "otelcol_exporter_sent_spans", exporter="otlp") >= 31 and metric_sum(s, "otelcol_exporter_sent_log_records", exporter="otlp") >= 4
+            if done or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
         assert metric_sum(s, "otelcol_receiver_accepted_spans", receiver="otlp", transport="grpc") == 21
