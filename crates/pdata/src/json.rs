@@ -12,38 +12,33 @@
 //!   snake_case proto names are accepted. Unknown keys are ignored; `null` means default.
 //! * `bytesValue` is base64 (standard alphabet; URL-safe and unpadded accepted on input).
 //!
-//! Decoding parses into a `serde_json::Value` tree and converts it; encoding writes JSON
-//! directly into a byte buffer, omitting default values.
+//! Decoding streams: serde visitors build the prost messages directly from the JSON tokens
+//! (see `json_decode.rs`). Encoding writes JSON directly into a byte buffer, omitting default
+//! values.
 
 use base64::Engine;
-use serde_json::{Map, Value};
+// Names the tests in `json_tests.rs` use through `super::*`.
+#[cfg(test)]
+use {crate::proto::trace::v1::Status, serde_json::Value};
 
 use crate::proto::collector::{
-    logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse},
-    metrics::v1::{
-        ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-    },
-    trace::v1::{ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse},
+    logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse},
+    metrics::v1::{ExportMetricsPartialSuccess, ExportMetricsServiceResponse},
+    trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse},
 };
-use crate::proto::common::v1::{
-    AnyValue, ArrayValue, EntityRef, InstrumentationScope, KeyValue, KeyValueList, any_value,
-};
-use crate::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs, SeverityNumber};
+use crate::proto::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use crate::proto::logs::v1::{LogRecord, ResourceLogs};
 use crate::proto::metrics::v1::{
-    AggregationTemporality, Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge,
-    Histogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
-    Summary, SummaryDataPoint, exemplar, exponential_histogram_data_point, metric,
-    number_data_point, summary_data_point,
+    Exemplar, ExponentialHistogramDataPoint, HistogramDataPoint, Metric, NumberDataPoint,
+    ResourceMetrics, SummaryDataPoint, exemplar, exponential_histogram_data_point, metric,
+    number_data_point,
 };
 use crate::proto::resource::v1::Resource;
-use crate::proto::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span, status};
+use crate::proto::trace::v1::{ResourceSpans, Span};
 use crate::{PdataError, Request, Signal};
 
-type R<T> = Result<T, PdataError>;
-
-fn jerr(msg: impl Into<String>) -> PdataError {
-    PdataError::Json(msg.into())
-}
+#[path = "json_decode.rs"]
+mod decoding;
 
 // =============================================================================================
 // Decoding
@@ -51,637 +46,10 @@ fn jerr(msg: impl Into<String>) -> PdataError {
 
 /// Decodes an OTLP/JSON export request of `signal`.
 pub fn decode(signal: Signal, json: &[u8]) -> Result<Request, PdataError> {
-    let v: Value = serde_json::from_slice(json).map_err(|e| jerr(e.to_string()))?;
-    let o = Obj::of(&v, "request")?;
     Ok(match signal {
-        Signal::Traces => Request::Traces(ExportTraceServiceRequest {
-            resource_spans: o.arr("resourceSpans", "resource_spans", resource_spans)?,
-        }),
-        Signal::Metrics => Request::Metrics(ExportMetricsServiceRequest {
-            resource_metrics: o.arr("resourceMetrics", "resource_metrics", resource_metrics)?,
-        }),
-        Signal::Logs => Request::Logs(ExportLogsServiceRequest {
-            resource_logs: o.arr("resourceLogs", "resource_logs", resource_logs)?,
-        }),
-    })
-}
-
-/// A JSON object with lookups by camelCase or snake_case key.
-#[derive(Clone, Copy)]
-struct Obj<'a>(&'a Map<String, Value>);
-
-impl<'a> Obj<'a> {
-    fn of(v: &'a Value, what: &str) -> R<Obj<'a>> {
-        match v {
-            Value::Object(m) => Ok(Obj(m)),
-            other => Err(jerr(format!(
-                "{what}: expected an object, found {}",
-                kind(other)
-            ))),
-        }
-    }
-
-    fn get(&self, camel: &str, snake: &str) -> Option<&'a Value> {
-        self.0
-            .get(camel)
-            .or_else(|| {
-                if snake != camel {
-                    self.0.get(snake)
-                } else {
-                    None
-                }
-            })
-            .filter(|v| !v.is_null())
-    }
-
-    fn arr<T>(&self, camel: &str, snake: &str, f: impl Fn(&'a Value) -> R<T>) -> R<Vec<T>> {
-        match self.get(camel, snake) {
-            None => Ok(Vec::new()),
-            Some(Value::Array(items)) => items.iter().map(f).collect(),
-            Some(other) => Err(jerr(format!(
-                "{camel}: expected an array, found {}",
-                kind(other)
-            ))),
-        }
-    }
-
-    fn obj<T>(&self, camel: &str, snake: &str, f: impl Fn(&'a Value) -> R<T>) -> R<Option<T>> {
-        self.get(camel, snake).map(f).transpose()
-    }
-
-    fn string(&self, camel: &str, snake: &str) -> R<String> {
-        match self.get(camel, snake) {
-            None => Ok(String::new()),
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(other) => Err(jerr(format!(
-                "{camel}: expected a string, found {}",
-                kind(other)
-            ))),
-        }
-    }
-
-    fn bool(&self, camel: &str, snake: &str) -> R<bool> {
-        match self.get(camel, snake) {
-            None => Ok(false),
-            Some(v) => as_bool(v, camel),
-        }
-    }
-
-    fn u64(&self, camel: &str, snake: &str) -> R<u64> {
-        self.get(camel, snake).map_or(Ok(0), |v| as_u64(v, camel))
-    }
-
-    fn i64(&self, camel: &str, snake: &str) -> R<i64> {
-        self.get(camel, snake).map_or(Ok(0), |v| as_i64(v, camel))
-    }
-
-    fn u32(&self, camel: &str, snake: &str) -> R<u32> {
-        let v = self.u64(camel, snake)?;
-        u32::try_from(v).map_err(|_| jerr(format!("{camel}: {v} out of range for uint32")))
-    }
-
-    fn i32(&self, camel: &str, snake: &str) -> R<i32> {
-        let v = self.i64(camel, snake)?;
-        i32::try_from(v).map_err(|_| jerr(format!("{camel}: {v} out of range for int32")))
-    }
-
-    fn f64(&self, camel: &str, snake: &str) -> R<f64> {
-        self.get(camel, snake).map_or(Ok(0.0), |v| as_f64(v, camel))
-    }
-
-    fn opt_f64(&self, camel: &str, snake: &str) -> R<Option<f64>> {
-        self.get(camel, snake).map(|v| as_f64(v, camel)).transpose()
-    }
-
-    fn id(&self, camel: &str, snake: &str) -> R<Vec<u8>> {
-        match self.get(camel, snake) {
-            None => Ok(Vec::new()),
-            Some(Value::String(s)) => {
-                hex::decode(s).map_err(|e| jerr(format!("{camel}: invalid hex id {s:?}: {e}")))
-            }
-            Some(other) => Err(jerr(format!(
-                "{camel}: expected a hex string, found {}",
-                kind(other)
-            ))),
-        }
-    }
-
-    fn enumeration(
-        &self,
-        camel: &str,
-        snake: &str,
-        by_name: impl Fn(&str) -> Option<i32>,
-    ) -> R<i32> {
-        match self.get(camel, snake) {
-            None => Ok(0),
-            Some(Value::String(s)) => match by_name(s) {
-                Some(v) => Ok(v),
-                None => s
-                    .parse::<i32>()
-                    .map_err(|_| jerr(format!("{camel}: unknown enum value {s:?}"))),
-            },
-            Some(v) => {
-                let n = as_i64(v, camel)?;
-                i32::try_from(n).map_err(|_| jerr(format!("{camel}: {n} out of range for enum")))
-            }
-        }
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn as_bool(v: &Value, what: &str) -> R<bool> {
-    match v {
-        Value::Bool(b) => Ok(*b),
-        Value::String(s) if s == "true" => Ok(true),
-        Value::String(s) if s == "false" => Ok(false),
-        other => Err(jerr(format!(
-            "{what}: expected a boolean, found {}",
-            kind(other)
-        ))),
-    }
-}
-
-fn as_u64(v: &Value, what: &str) -> R<u64> {
-    let bad = || jerr(format!("{what}: expected an unsigned integer, found {v}"));
-    match v {
-        Value::Number(n) => n
-            .as_u64()
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1.8446744073709552e19)
-                    .map(|f| f as u64)
-            })
-            .ok_or_else(bad),
-        Value::String(s) => s.trim().parse::<u64>().map_err(|_| bad()),
-        _ => Err(bad()),
-    }
-}
-
-fn as_i64(v: &Value, what: &str) -> R<i64> {
-    let bad = || jerr(format!("{what}: expected an integer, found {v}"));
-    match v {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
-                    .map(|f| f as i64)
-            })
-            .ok_or_else(bad),
-        Value::String(s) => s.trim().parse::<i64>().map_err(|_| bad()),
-        _ => Err(bad()),
-    }
-}
-
-fn as_f64(v: &Value, what: &str) -> R<f64> {
-    let bad = || jerr(format!("{what}: expected a number, found {v}"));
-    match v {
-        Value::Number(n) => n.as_f64().ok_or_else(bad),
-        Value::String(s) => match s.as_str() {
-            "NaN" => Ok(f64::NAN),
-            "Infinity" => Ok(f64::INFINITY),
-            "-Infinity" => Ok(f64::NEG_INFINITY),
-            other => other.trim().parse::<f64>().map_err(|_| bad()),
-        },
-        _ => Err(bad()),
-    }
-}
-
-fn u64_list(v: &Value, what: &str) -> R<Vec<u64>> {
-    match v {
-        Value::Array(items) => items.iter().map(|x| as_u64(x, what)).collect(),
-        other => Err(jerr(format!(
-            "{what}: expected an array, found {}",
-            kind(other)
-        ))),
-    }
-}
-
-fn f64_list(v: &Value, what: &str) -> R<Vec<f64>> {
-    match v {
-        Value::Array(items) => items.iter().map(|x| as_f64(x, what)).collect(),
-        other => Err(jerr(format!(
-            "{what}: expected an array, found {}",
-            kind(other)
-        ))),
-    }
-}
-
-fn string_list(v: &Value, what: &str) -> R<Vec<String>> {
-    match v {
-        Value::Array(items) => items
-            .iter()
-            .map(|x| match x {
-                Value::String(s) => Ok(s.clone()),
-                other => Err(jerr(format!(
-                    "{what}: expected a string, found {}",
-                    kind(other)
-                ))),
-            })
-            .collect(),
-        other => Err(jerr(format!(
-            "{what}: expected an array, found {}",
-            kind(other)
-        ))),
-    }
-}
-
-fn base64_decode(s: &str) -> R<Vec<u8>> {
-    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-    STANDARD
-        .decode(s)
-        .or_else(|_| STANDARD_NO_PAD.decode(s))
-        .or_else(|_| URL_SAFE.decode(s))
-        .or_else(|_| URL_SAFE_NO_PAD.decode(s))
-        .map_err(|e| jerr(format!("bytesValue: invalid base64: {e}")))
-}
-
-fn any_value(v: &Value) -> R<AnyValue> {
-    let o = Obj::of(v, "AnyValue")?;
-    use any_value::Value as V;
-    let value = if let Some(x) = o.get("stringValue", "string_value") {
-        match x {
-            Value::String(s) => Some(V::StringValue(s.clone())),
-            other => {
-                return Err(jerr(format!(
-                    "stringValue: expected a string, found {}",
-                    kind(other)
-                )));
-            }
-        }
-    } else if let Some(x) = o.get("boolValue", "bool_value") {
-        Some(V::BoolValue(as_bool(x, "boolValue")?))
-    } else if let Some(x) = o.get("intValue", "int_value") {
-        Some(V::IntValue(as_i64(x, "intValue")?))
-    } else if let Some(x) = o.get("doubleValue", "double_value") {
-        Some(V::DoubleValue(as_f64(x, "doubleValue")?))
-    } else if let Some(x) = o.get("arrayValue", "array_value") {
-        let a = Obj::of(x, "arrayValue")?;
-        Some(V::ArrayValue(ArrayValue {
-            values: a.arr("values", "values", any_value)?,
-        }))
-    } else if let Some(x) = o.get("kvlistValue", "kvlist_value") {
-        let a = Obj::of(x, "kvlistValue")?;
-        Some(V::KvlistValue(KeyValueList {
-            values: a.arr("values", "values", key_value)?,
-        }))
-    } else if let Some(x) = o.get("bytesValue", "bytes_value") {
-        match x {
-            Value::String(s) => Some(V::BytesValue(base64_decode(s)?)),
-            other => {
-                return Err(jerr(format!(
-                    "bytesValue: expected a string, found {}",
-                    kind(other)
-                )));
-            }
-        }
-    } else if let Some(x) = o.get("stringValueStrindex", "string_value_strindex") {
-        let n = as_i64(x, "stringValueStrindex")?;
-        Some(V::StringValueStrindex(
-            i32::try_from(n).map_err(|_| jerr("stringValueStrindex: out of range"))?,
-        ))
-    } else {
-        None
-    };
-    Ok(AnyValue { value })
-}
-
-fn key_value(v: &Value) -> R<KeyValue> {
-    let o = Obj::of(v, "KeyValue")?;
-    Ok(KeyValue {
-        key: o.string("key", "key")?,
-        value: o.obj("value", "value", any_value)?,
-        key_strindex: o.i32("keyStrindex", "key_strindex")?,
-    })
-}
-
-fn attributes(o: &Obj<'_>) -> R<Vec<KeyValue>> {
-    o.arr("attributes", "attributes", key_value)
-}
-
-fn entity_ref(v: &Value) -> R<EntityRef> {
-    let o = Obj::of(v, "EntityRef")?;
-    Ok(EntityRef {
-        schema_url: o.string("schemaUrl", "schema_url")?,
-        r#type: o.string("type", "type")?,
-        id_keys: o
-            .get("idKeys", "id_keys")
-            .map_or(Ok(vec![]), |v| string_list(v, "idKeys"))?,
-        description_keys: o
-            .get("descriptionKeys", "description_keys")
-            .map_or(Ok(vec![]), |v| string_list(v, "descriptionKeys"))?,
-    })
-}
-
-fn resource(v: &Value) -> R<Resource> {
-    let o = Obj::of(v, "resource")?;
-    Ok(Resource {
-        attributes: attributes(&o)?,
-        dropped_attributes_count: o.u32("droppedAttributesCount", "dropped_attributes_count")?,
-        entity_refs: o.arr("entityRefs", "entity_refs", entity_ref)?,
-    })
-}
-
-fn scope(v: &Value) -> R<InstrumentationScope> {
-    let o = Obj::of(v, "scope")?;
-    Ok(InstrumentationScope {
-        name: o.string("name", "name")?,
-        version: o.string("version", "version")?,
-        attributes: attributes(&o)?,
-        dropped_attributes_count: o.u32("droppedAttributesCount", "dropped_attributes_count")?,
-    })
-}
-
-fn resource_spans(v: &Value) -> R<ResourceSpans> {
-    let o = Obj::of(v, "resourceSpans")?;
-    Ok(ResourceSpans {
-        resource: o.obj("resource", "resource", resource)?,
-        scope_spans: o.arr("scopeSpans", "scope_spans", scope_spans)?,
-        schema_url: o.string("schemaUrl", "schema_url")?,
-    })
-}
-
-fn scope_spans(v: &Value) -> R<ScopeSpans> {
-    let o = Obj::of(v, "scopeSpans")?;
-    Ok(ScopeSpans {
-        scope: o.obj("scope", "scope", scope)?,
-        spans: o.arr("spans", "spans", span_)?,
-        schema_url: o.string("schemaUrl", "schema_url")?,
-    })
-}
-
-fn span_kind(s: &str) -> Option<i32> {
-    span::SpanKind::from_str_name(s).map(|k| k as i32)
-}
-
-fn span_(v: &Value) -> R<Span> {
-    let o = Obj::of(v, "span")?;
-    Ok(Span {
-        trace_id: o.id("traceId", "trace_id")?,
-        span_id: o.id("spanId", "span_id")?,
-        trace_state: o.string("traceState", "trace_state")?,
-        parent_span_id: o.id("parentSpanId", "parent_span_id")?,
-        flags: o.u32("flags", "flags")?,
-        name: o.string("name", "name")?,
-        kind: o.enumeration("kind", "kind", span_kind)?,
-        start_time_unix_nano: o.u64("startTimeUnixNano", "start_time_unix_nano")?,
-        end_time_unix_nano: o.u64("endTimeUnixNano", "end_time_unix_nano")?,
-        attributes: attributes(&o)?,
-        dropped_attributes_count: o.u32("droppedAttributesCount", "dropped_attributes_count")?,
-        events: o.arr("events", "events", |v| {
-            let o = Obj::of(v, "event")?;
-            Ok(span::Event {
-                time_unix_nano: o.u64("timeUnixNano", "time_unix_nano")?,
-                name: o.string("name", "name")?,
-                attributes: attributes(&o)?,
-                dropped_attributes_count: o
-                    .u32("droppedAttributesCount", "dropped_attributes_count")?,
-            })
-        })?,
-        dropped_events_count: o.u32("droppedEventsCount", "dropped_events_count")?,
-        links: o.arr("links", "links", |v| {
-            let o = Obj::of(v, "link")?;
-            Ok(span::Link {
-                trace_id: o.id("traceId", "trace_id")?,
-                span_id: o.id("spanId", "span_id")?,
-                trace_state: o.string("traceState", "trace_state")?,
-                attributes: attributes(&o)?,
-                dropped_attributes_count: o
-                    .u32("droppedAttributesCount", "dropped_attributes_count")?,
-                flags: o.u32("flags", "flags")?,
-            })
-        })?,
-        dropped_links_count: o.u32("droppedLinksCount", "dropped_links_count")?,
-        status: o.obj("status", "status", |v| {
-            let o = Obj::of(v, "status")?;
-            Ok(Status {
-                message: o.string("message", "message")?,
-                code: o.enumeration("code", "code", |s| {
-                    status::StatusCode::from_str_name(s).map(|c| c as i32)
-                })?,
-            })
-        })?,
-    })
-}
-
-fn resource_logs(v: &Value) -> R<ResourceLogs> {
-    let o = Obj::of(v, "resourceLogs")?;
-    Ok(ResourceLogs {
-        resource: o.obj("resource", "resource", resource)?,
-        scope_logs: o.arr("scopeLogs", "scope_logs", scope_logs)?,
-        schema_url: o.string("schemaUrl", "schema_url")?,
-    })
-}
-
-fn scope_logs(v: &Value) -> R<ScopeLogs> {
-    let o = Obj::of(v, "scopeLogs")?;
-    Ok(ScopeLogs {
-        scope: o.obj("scope", "scope", scope)?,
-        log_records: o.arr("logRecords", "log_records", log_record)?,
-        schema_url: o.string("schemaUrl", "schema_url")?,
-    })
-}
-
-fn log_record(v: &Value) -> R<LogRecord> {
-    let o = Obj::of(v, "logRecord")?;
-    Ok(LogRecord {
-        time_unix_nano: o.u64("timeUnixNano", "time_unix_nano")?,
-        observed_time_unix_nano: o.u64("observedTimeUnixNano", "observed_time_unix_nano")?,
-        severity_number: o.enumeration("severityNumber", "severity_number", |s| {
-            SeverityNumber::from_str_name(s).map(|n| n as i32)
-        })?,
-        severity_text: o.string("severityText", "severity_text")?,
-        body: o.obj("body", "body", any_value)?,
-        attributes: attributes(&o)?,
-        dropped_attributes_count: o.u32("droppedAttributesCount", "dropped_attributes_count")?,
-        flags: o.u32("flags", "flags")?,
-        trace_id: o.id("traceId", "trace_id")?,
-        span_id: o.id("spanId", "span_id")?,
-        event_name: o.string("eventName", "event_name")?,
-    })
-}
-
-fn resource_metrics(v: &Value) -> R<ResourceMetrics> {
-    let o = Obj::of(v, "resourceMetrics")?;
-    Ok(ResourceMetrics {
-        resource: o.obj("resource", "resource", resource)?,
-        scope_metrics: o.arr("scopeMetrics", "scope_metrics", scope_metrics)?,
-        schema_url: o.string("schemaUrl", "schema_url")?,
-    })
-}
-
-fn scope_metrics(v: &Value) -> R<ScopeMetrics> {
-    let o = Obj::of(v, "scopeMetrics")?;
-    Ok(ScopeMetrics {
-        scope: o.obj("scope", "scope", scope)?,
-        metrics: o.arr("metrics", "metrics", metric_)?,
-        schema_url: o.string("schemaUrl", "schema_url")?,
-    })
-}
-
-fn temporality(o: &Obj<'_>) -> R<i32> {
-    o.enumeration("aggregationTemporality", "aggregation_temporality", |s| {
-        AggregationTemporality::from_str_name(s).map(|t| t as i32)
-    })
-}
-
-fn metric_(v: &Value) -> R<Metric> {
-    let o = Obj::of(v, "metric")?;
-    let data = if let Some(g) = o.get("gauge", "gauge") {
-        let g = Obj::of(g, "gauge")?;
-        Some(metric::Data::Gauge(Gauge {
-            data_points: g.arr("dataPoints", "data_points", number_point)?,
-        }))
-    } else if let Some(s) = o.get("sum", "sum") {
-        let s = Obj::of(s, "sum")?;
-        Some(metric::Data::Sum(Sum {
-            data_points: s.arr("dataPoints", "data_points", number_point)?,
-            aggregation_temporality: temporality(&s)?,
-            is_monotonic: s.bool("isMonotonic", "is_monotonic")?,
-        }))
-    } else if let Some(h) = o.get("histogram", "histogram") {
-        let h = Obj::of(h, "histogram")?;
-        Some(metric::Data::Histogram(Histogram {
-            data_points: h.arr("dataPoints", "data_points", histogram_point)?,
-            aggregation_temporality: temporality(&h)?,
-        }))
-    } else if let Some(h) = o.get("exponentialHistogram", "exponential_histogram") {
-        let h = Obj::of(h, "exponentialHistogram")?;
-        Some(metric::Data::ExponentialHistogram(ExponentialHistogram {
-            data_points: h.arr("dataPoints", "data_points", exp_histogram_point)?,
-            aggregation_temporality: temporality(&h)?,
-        }))
-    } else if let Some(s) = o.get("summary", "summary") {
-        let s = Obj::of(s, "summary")?;
-        Some(metric::Data::Summary(Summary {
-            data_points: s.arr("dataPoints", "data_points", summary_point)?,
-        }))
-    } else {
-        None
-    };
-    Ok(Metric {
-        name: o.string("name", "name")?,
-        description: o.string("description", "description")?,
-        unit: o.string("unit", "unit")?,
-        metadata: o.arr("metadata", "metadata", key_value)?,
-        data,
-    })
-}
-
-fn exemplar_(v: &Value) -> R<Exemplar> {
-    let o = Obj::of(v, "exemplar")?;
-    let value = if let Some(d) = o.get("asDouble", "as_double") {
-        Some(exemplar::Value::AsDouble(as_f64(d, "asDouble")?))
-    } else if let Some(i) = o.get("asInt", "as_int") {
-        Some(exemplar::Value::AsInt(as_i64(i, "asInt")?))
-    } else {
-        None
-    };
-    Ok(Exemplar {
-        filtered_attributes: o.arr("filteredAttributes", "filtered_attributes", key_value)?,
-        time_unix_nano: o.u64("timeUnixNano", "time_unix_nano")?,
-        span_id: o.id("spanId", "span_id")?,
-        trace_id: o.id("traceId", "trace_id")?,
-        value,
-    })
-}
-
-fn number_point(v: &Value) -> R<NumberDataPoint> {
-    let o = Obj::of(v, "dataPoint")?;
-    let value = if let Some(d) = o.get("asDouble", "as_double") {
-        Some(number_data_point::Value::AsDouble(as_f64(d, "asDouble")?))
-    } else if let Some(i) = o.get("asInt", "as_int") {
-        Some(number_data_point::Value::AsInt(as_i64(i, "asInt")?))
-    } else {
-        None
-    };
-    Ok(NumberDataPoint {
-        attributes: attributes(&o)?,
-        start_time_unix_nano: o.u64("startTimeUnixNano", "start_time_unix_nano")?,
-        time_unix_nano: o.u64("timeUnixNano", "time_unix_nano")?,
-        exemplars: o.arr("exemplars", "exemplars", exemplar_)?,
-        flags: o.u32("flags", "flags")?,
-        value,
-    })
-}
-
-fn histogram_point(v: &Value) -> R<HistogramDataPoint> {
-    let o = Obj::of(v, "dataPoint")?;
-    Ok(HistogramDataPoint {
-        attributes: attributes(&o)?,
-        start_time_unix_nano: o.u64("startTimeUnixNano", "start_time_unix_nano")?,
-        time_unix_nano: o.u64("timeUnixNano", "time_unix_nano")?,
-        count: o.u64("count", "count")?,
-        sum: o.opt_f64("sum", "sum")?,
-        bucket_counts: o
-            .get("bucketCounts", "bucket_counts")
-            .map_or(Ok(vec![]), |v| u64_list(v, "bucketCounts"))?,
-        explicit_bounds: o
-            .get("explicitBounds", "explicit_bounds")
-            .map_or(Ok(vec![]), |v| f64_list(v, "explicitBounds"))?,
-        exemplars: o.arr("exemplars", "exemplars", exemplar_)?,
-        flags: o.u32("flags", "flags")?,
-        min: o.opt_f64("min", "min")?,
-        max: o.opt_f64("max", "max")?,
-    })
-}
-
-fn buckets(v: &Value) -> R<exponential_histogram_data_point::Buckets> {
-    let o = Obj::of(v, "buckets")?;
-    Ok(exponential_histogram_data_point::Buckets {
-        offset: o.i32("offset", "offset")?,
-        bucket_counts: o
-            .get("bucketCounts", "bucket_counts")
-            .map_or(Ok(vec![]), |v| u64_list(v, "bucketCounts"))?,
-    })
-}
-
-fn exp_histogram_point(v: &Value) -> R<ExponentialHistogramDataPoint> {
-    let o = Obj::of(v, "dataPoint")?;
-    Ok(ExponentialHistogramDataPoint {
-        attributes: attributes(&o)?,
-        start_time_unix_nano: o.u64("startTimeUnixNano", "start_time_unix_nano")?,
-        time_unix_nano: o.u64("timeUnixNano", "time_unix_nano")?,
-        count: o.u64("count", "count")?,
-        sum: o.opt_f64("sum", "sum")?,
-        scale: o.i32("scale", "scale")?,
-        zero_count: o.u64("zeroCount", "zero_count")?,
-        positive: o.obj("positive", "positive", buckets)?,
-        negative: o.obj("negative", "negative", buckets)?,
-        flags: o.u32("flags", "flags")?,
-        exemplars: o.arr("exemplars", "exemplars", exemplar_)?,
-        min: o.opt_f64("min", "min")?,
-        max: o.opt_f64("max", "max")?,
-        zero_threshold: o.f64("zeroThreshold", "zero_threshold")?,
-    })
-}
-
-fn summary_point(v: &Value) -> R<SummaryDataPoint> {
-    let o = Obj::of(v, "dataPoint")?;
-    Ok(SummaryDataPoint {
-        attributes: attributes(&o)?,
-        start_time_unix_nano: o.u64("startTimeUnixNano", "start_time_unix_nano")?,
-        time_unix_nano: o.u64("timeUnixNano", "time_unix_nano")?,
-        count: o.u64("count", "count")?,
-        sum: o.f64("sum", "sum")?,
-        quantile_values: o.arr("quantileValues", "quantile_values", |v| {
-            let q = Obj::of(v, "quantileValue")?;
-            Ok(summary_data_point::ValueAtQuantile {
-                quantile: q.f64("quantile", "quantile")?,
-                value: q.f64("value", "value")?,
-            })
-        })?,
-        flags: o.u32("flags", "flags")?,
+        Signal::Traces => Request::Traces(decoding::decode_message(json, "request")?),
+        Signal::Metrics => Request::Metrics(decoding::decode_message(json, "request")?),
+        Signal::Logs => Request::Logs(decoding::decode_message(json, "request")?),
     })
 }
 
@@ -1179,11 +547,11 @@ pub struct ExportResponse {
     pub partial_success: Option<PartialSuccess>,
 }
 
-fn rejected_key(signal: Signal) -> (&'static str, &'static str) {
+fn rejected_key(signal: Signal) -> &'static str {
     match signal {
-        Signal::Traces => ("rejectedSpans", "rejected_spans"),
-        Signal::Metrics => ("rejectedDataPoints", "rejected_data_points"),
-        Signal::Logs => ("rejectedLogRecords", "rejected_log_records"),
+        Signal::Traces => "rejectedSpans",
+        Signal::Metrics => "rejectedDataPoints",
+        Signal::Logs => "rejectedLogRecords",
     }
 }
 
@@ -1213,7 +581,7 @@ impl ExportResponse {
         if let Some(p) = &self.partial_success {
             let mut ps = ObjW::new(o.key("partialSuccess"));
             if p.rejected != 0 {
-                w_i64s(ps.key(rejected_key(self.signal).0), p.rejected);
+                w_i64s(ps.key(rejected_key(self.signal)), p.rejected);
             }
             ps.str("errorMessage", &p.error_message);
             ps.end();
@@ -1223,16 +591,27 @@ impl ExportResponse {
     }
 
     pub fn from_json(signal: Signal, json: &[u8]) -> Result<Self, PdataError> {
-        let v: Value = serde_json::from_slice(json).map_err(|e| jerr(e.to_string()))?;
-        let o = Obj::of(&v, "response")?;
-        let partial_success = o.obj("partialSuccess", "partial_success", |p| {
-            let p = Obj::of(p, "partialSuccess")?;
-            let (camel, snake) = rejected_key(signal);
-            Ok(PartialSuccess {
-                rejected: p.i64(camel, snake)?,
-                error_message: p.string("errorMessage", "error_message")?,
-            })
-        })?;
+        use decoding::decode_message;
+        let partial_success = match signal {
+            Signal::Traces => decode_message::<ExportTraceServiceResponse>(json, "response")?
+                .partial_success
+                .map(|p| PartialSuccess {
+                    rejected: p.rejected_spans,
+                    error_message: p.error_message,
+                }),
+            Signal::Metrics => decode_message::<ExportMetricsServiceResponse>(json, "response")?
+                .partial_success
+                .map(|p| PartialSuccess {
+                    rejected: p.rejected_data_points,
+                    error_message: p.error_message,
+                }),
+            Signal::Logs => decode_message::<ExportLogsServiceResponse>(json, "response")?
+                .partial_success
+                .map(|p| PartialSuccess {
+                    rejected: p.rejected_log_records,
+                    error_message: p.error_message,
+                }),
+        };
         Ok(ExportResponse {
             signal,
             partial_success,
@@ -1345,13 +724,7 @@ pub fn encode_status_protobuf(code: i32, message: &str) -> Vec<u8> {
 
 /// Parses a `google.rpc.Status` JSON body (details are ignored).
 pub fn decode_status_json(json: &[u8]) -> Result<RpcStatus, PdataError> {
-    let v: Value = serde_json::from_slice(json).map_err(|e| jerr(e.to_string()))?;
-    let o = Obj::of(&v, "status")?;
-    Ok(RpcStatus {
-        code: o.i32("code", "code")?,
-        message: o.string("message", "message")?,
-        details: vec![],
-    })
+    decoding::decode_message(json, "status")
 }
 
 #[cfg(test)]

@@ -345,3 +345,102 @@ fn string_escaping() {
     let back: String = serde_json::from_slice(&b).unwrap();
     assert_eq!(back, "a\u{1}\"\\\té");
 }
+
+#[test]
+fn skips_unknown_keys_of_any_shape_and_reads_escaped_keys() {
+    let json = r#"{"future":[{"a":[1,{"b":null}]},"x",2.5,true,null],
+      "resourceLogs":[{"scopeLogs":[{"logRecords":[
+        {"unknownObj":{"k":{"k":[[]]}},"body":{"stringValue":"hi","extra":[1,2]},
+         "sev\u0065rityText":"WARN","event\u005fname":"e"}
+      ]}]}]}"#;
+    let Request::Logs(l) = decode(Signal::Logs, json.as_bytes()).unwrap() else {
+        unreachable!()
+    };
+    let rec = &l.resource_logs[0].scope_logs[0].log_records[0];
+    assert_eq!(rec.severity_text, "WARN");
+    assert_eq!(rec.event_name, "e");
+    assert_eq!(
+        rec.body.as_ref().and_then(|b| b.value.clone()),
+        Some(any_value::Value::StringValue("hi".into()))
+    );
+}
+
+#[test]
+fn null_means_default_everywhere() {
+    let json = r#"{"resourceSpans":[{"resource":null,"schemaUrl":null,"scopeSpans":[{"scope":null,"spans":[
+        {"traceId":null,"name":null,"kind":null,"startTimeUnixNano":null,"attributes":null,
+         "flags":null,"status":null,"events":null,
+         "links":[{"attributes":[{"key":"k","value":{"stringValue":null,"intValue":"5"}}]}]}
+    ]}]}]}"#;
+    let Request::Traces(t) = decode(Signal::Traces, json.as_bytes()).unwrap() else {
+        unreachable!()
+    };
+    assert!(t.resource_spans[0].resource.is_none());
+    let s = &t.resource_spans[0].scope_spans[0].spans[0];
+    assert_eq!(
+        (s.trace_id.len(), s.name.as_str(), s.kind, s.flags),
+        (0, "", 0, 0)
+    );
+    assert!(s.status.is_none() && s.attributes.is_empty() && s.events.is_empty());
+    // A null oneof member does not hide a present one.
+    assert_eq!(
+        s.links[0].attributes[0].value.as_ref().unwrap().value,
+        Some(any_value::Value::IntValue(5))
+    );
+}
+
+#[test]
+fn errors_name_the_field_and_position() {
+    let cases: &[(&str, &str)] = &[
+        (
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":"k","value":{"intValue":"1.5"}}]}]}]}]}"#,
+            r#"intValue: expected an integer, found "1.5" at line 1"#,
+        ),
+        (
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"events":[null]}]}]}]}"#,
+            "events: expected an object, found null",
+        ),
+        (
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"status":[]}]}]}]}"#,
+            "status: expected an object, found an array",
+        ),
+        (
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"spanId":"abc"}]}]}]}"#,
+            r#"spanId: invalid hex id "abc""#,
+        ),
+        (
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"flags":-1}]}]}]}"#,
+            "flags: expected an unsigned integer, found -1",
+        ),
+        (
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":{}}]}]}]}"#,
+            "kind: expected an integer, found an object",
+        ),
+        (r#"{"resourceSpans":[]} x"#, "trailing characters"),
+        ("null", "request: expected an object, found null"),
+    ];
+    for (json, want) in cases {
+        match decode(Signal::Traces, json.as_bytes()) {
+            Err(PdataError::Json(msg)) => assert!(msg.contains(want), "{json}: {msg}"),
+            other => panic!("{json}: {other:?}"),
+        }
+    }
+    let metrics = r#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"histogram":{"dataPoints":[{"bucketCounts":["1",null]}]}}]}]}]}"#;
+    match decode(Signal::Metrics, metrics.as_bytes()) {
+        Err(PdataError::Json(msg)) => assert!(msg.contains("bucketCounts"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    let depth = 10_000;
+    let mut json = String::from(r#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":"#);
+    json.push_str(&r#"{"arrayValue":{"values":["#.repeat(depth));
+    json.push_str(&"]}}".repeat(depth));
+    json.push_str("}]}]}]}");
+    match decode(Signal::Logs, json.as_bytes()) {
+        Err(PdataError::Json(msg)) => assert!(msg.contains("recursion limit"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+}
