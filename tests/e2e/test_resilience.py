@@ -214,3 +214,62 @@ def test_self_metrics_count_what_flowed(tmp_path):
     finally:
         fx.stop()
         sink.stop()
+
+
+def test_forward_connector_joins_pipelines_and_fan_in_from_two_receivers(tmp_path):
+    """otlp (gRPC) and otlp/2 (HTTP) fan in to traces/in -> forward -> traces/out -> otlp."""
+    sink = Sink()
+    g, h, h2 = free_port(), free_port(), free_port()
+    cfg = {
+        "receivers": {
+            "otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{g}"}}},
+            "otlp/2": {"protocols": {"http": {"endpoint": f"127.0.0.1:{h2}"}}},
+        },
+        "processors": {"batch": {"timeout": "50ms"}},
+        "connectors": {"forward": {}},
+        "exporters": {"otlp_grpc": {"endpoint": sink.grpc_endpoint, "tls": {"insecure": True}}},
+        "service": {
+            "telemetry": {"metrics": {"readers": [{"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": h}}}}]}},
+            "pipelines": {
+                "traces/in": {"receivers": ["otlp", "otlp/2"], "processors": ["batch"], "exporters": ["forward"]},
+                "traces/out": {"receivers": ["forward"], "exporters": ["otlp_grpc"]},
+            },
+        },
+    }
+    fx = Ferrotel(tmp_path, cfg, [g, h2])
+    try:
+        run = new_run_id()
+        a, b = spans_request(run, 3), spans_request(run, 4)
+        _export_spans(g, a)
+        r = requests.post(f"http://127.0.0.1:{h2}/v1/traces", data=b.SerializeToString(), headers={"Content-Type": "application/x-protobuf"}, timeout=5)
+        assert r.status_code == 200, r.text
+        want = sorted(span_ids([a, b], run))
+        got = lambda: sorted(span_ids([x.request for x in sink.requests("traces")], run))  # noqa: E731
+        assert sink.wait_for(lambda: len(got()) >= 7, 10), fx.output()
+        assert got() == want
+    finally:
+        fx.stop()
+        sink.stop()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_drains_batch_and_exits_zero(tmp_path, sig):
+    """Data still waiting in the batch processor (long timeout) is exported on shutdown."""
+    sink = Sink()
+    g, h = free_port(), free_port()
+    cfg = pipeline_config(g, h, {"otlp": {"endpoint": sink.grpc_endpoint, "tls": {"insecure": True}}}, processors={"batch": {"timeout": "60s", "send_batch_size": 100000}}, signals=("traces",))
+    fx = Ferrotel(tmp_path, cfg, [g, h])
+    try:
+        run = new_run_id()
+        req = spans_request(run, 9)
+        _export_spans(g, req)
+        time.sleep(0.3)
+        assert sink.count("traces") == 0, "the batch processor sent before its timeout"
+        fx.signal(sig)
+        code = fx.wait_exit(30)
+        assert sorted(span_ids([x.request for x in sink.requests("traces")], run)) == sorted(span_ids([req], run)), fx.output()
+        assert code == 0, fx.output()
+        assert "Shutdown complete" in fx.output(), fx.output()
+    finally:
+        fx.stop()
+        sink.stop()
