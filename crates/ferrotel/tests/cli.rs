@@ -454,6 +454,31 @@ fn several_configs_merge_in_order_and_set_overrides_last() {
 }
 
 #[test]
+fn config_uris_env_and_yaml_schemes_load_and_merge() {
+    let out = ferrotel(
+        &["validate", "--config", "env:FERROTEL_TEST_CFG"],
+        &[("FERROTEL_TEST_CFG", BASE)],
+    );
+    assert!(out.status.success(), "env: config: {}", text(&out).1);
+    let out = ferrotel(
+        &[
+            "validate",
+            "--config",
+            "env:FERROTEL_TEST_CFG",
+            "--config",
+            "yaml:processors::batch::timeout: 6parsecs",
+        ],
+        &[("FERROTEL_TEST_CFG", BASE)],
+    );
+    assert!(!out.status.success(), "yaml: override was not merged");
+    assert!(text(&out).1.contains("\"6parsecs\""), "{}", text(&out).1);
+    let base = write_config("uri-base.yaml", BASE);
+    let uri = format!("file:{}", base.display());
+    let out = ferrotel(&["validate", "--config", &uri], &[]);
+    assert!(out.status.success(), "file: URI: {}", text(&out).1);
+}
+
+#[test]
 fn validate_missing_file_names_the_file() {
     let out = ferrotel(&["validate", "--config", "/nonexistent/ferrotel.yaml"], &[]);
     assert_eq!(out.status.code(), Some(1));
