@@ -166,7 +166,8 @@ def main() -> int:
             "e2e.bool": True,
             "e2e.strings": ["a", "b", "ü"],
             "e2e.ints": [1, -2, 9007199254740993],
-        }
+        },
+        schema_url="https://opentelemetry.io/schemas/1.26.0",
     )
     via_s, via_l, via_m = exporters(args.protocol, args.via, args.compression)
     dir_s, dir_l, dir_m = exporters(args.protocol, args.direct, "none")
@@ -255,6 +256,13 @@ def main() -> int:
     odd = tracer.start_span("e2e.explicit-times", kind=SpanKind.INTERNAL, start_time=1_700_000_000_000_000_001)
     odd.add_event("mid", timestamp=1_700_000_000_500_000_003)
     odd.end(end_time=1_700_000_001_999_999_999)
+
+    # Over the SDK's default limits (128 attributes / events / links): dropped counts travel too.
+    many = tracer.start_span("e2e.limited", attributes={f"a{i}": i for i in range(131)}, links=[Link(remote, {"i": i}) for i in range(130)])
+    for i in range(129):
+        many.add_event(f"ev{i}")
+    many.end()
+    otel_logger.emit(body="many attributes", severity_number=SeverityNumber.DEBUG2, attributes={f"k{i}": str(i) for i in range(130)})
 
     mp.force_flush()  # first collection: cumulative and delta look alike
     for v in (1, 2, 3):

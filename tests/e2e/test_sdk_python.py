@@ -53,6 +53,9 @@ def test_python_sdk_output_covers_the_fields_compared(forwarding, python_run):
     text = json.dumps(spans)
     for needle in ['"parent_span_id"', '"links"', '"exception.stacktrace"', '"trace_state": "vendor=v1,ot=th:0"', '"code": 2', '"array_value"', '"double_value"', '"bool_value"', '"1700000000000000001"', '"1700000001999999999"']:
         assert needle in text, f"SDK traces lack {needle}"
+    limited = [s["span"] for s in spans.values() if s["span"]["name"] == "e2e.limited"][0]
+    assert (limited.get("dropped_attributes_count"), limited.get("dropped_events_count"), limited.get("dropped_links_count")) == (3, 1, 2), limited.keys()
+    assert all(s["resource_schema_url"] == "https://opentelemetry.io/schemas/1.26.0" for s in spans.values())
     kinds = {s["span"].get("kind") for s in spans.values()}
     assert {1, 2, 3, 4, 5} <= kinds, kinds
     assert any(s["span"].get("flags", 0) & 0x300 == 0x300 for s in spans.values()), "no span with a remote parent flag"
@@ -64,6 +67,7 @@ def test_python_sdk_output_covers_the_fields_compared(forwarding, python_run):
     assert sum(1 for l in logs.values() if l["log"].get("trace_id") and l["log"].get("span_id")) >= 5
     assert any("kvlist_value" in json.dumps(l["log"].get("body")) for l in logs.values())
     assert any(l["log"].get("event_name") == "e2e.order.placed" for l in logs.values())
+    assert any(l["log"].get("dropped_attributes_count") for l in logs.values())
 
     points = [p for ps in compare.metric_points(reqs("metrics"), filt).values() for p in ps]
     types = {(p["metric"]["type"], p["metric"]["aggregation_temporality"], p["metric"]["is_monotonic"]) for p in points}
