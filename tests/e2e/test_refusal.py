@@ -181,3 +181,74 @@ def test_sigterm_with_unreachable_endpoint_exits_within_the_shutdown_timeout_and
         assert "Exporting failed. Dropping data." in out and dropped == 12, f"dropped {dropped} of 12 items, or not logged:\n{out}"
     finally:
         fx.stop()
+
+
+def _rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def test_overload_refuses_instead_of_buffering_and_loses_nothing_acknowledged(tmp_path):
+    """Senders much faster than the endpoint: ferrotel pushes back (UNAVAILABLE) instead of
+    growing without bound, and every span it acknowledged is delivered."""
+    import threading
+
+    sink = Sink(delay=0.1)
+    g, h, m = free_port(), free_port(), free_port()
+    exporters = {"otlp": {"endpoint": sink.grpc_endpoint, "tls": {"insecure": True}, "sending_queue": {"num_consumers": 2, "queue_size": 20}}}
+    cfg = pipeline_config(g, h, exporters, processors={"batch": {"send_batch_size": 1000, "send_batch_max_size": 2000, "timeout": "50ms"}}, metrics_port=m, signals=("traces",))
+    fx = Ferrotel(tmp_path, cfg, [g, h, m])
+    run = new_run_id()
+    acked: list[bytes] = []
+    refused = 0
+    lock = threading.Lock()
+    stop = threading.Event()
+    peak = [0]
+
+    def sender(seed):
+        nonlocal refused
+        rng = random.Random(seed)
+        with grpc.insecure_channel(f"127.0.0.1:{g}") as ch:
+            stub = trace_service_pb2_grpc.TraceServiceStub(ch)
+            while not stop.is_set():
+                req = spans_request(run, 200, rng)
+                try:
+                    stub.Export(req, timeout=10)
+                except grpc.RpcError as e:
+                    assert e.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED), e
+                    with lock:
+                        refused += 1
+                    time.sleep(0.005)
+                    continue
+                with lock:
+                    acked.extend(span_ids([req], run))
+
+    def watch():
+        while not stop.is_set():
+            peak[0] = max(peak[0], _rss_bytes(fx.proc.pid))
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=sender, args=(i,), daemon=True) for i in range(4)] + [threading.Thread(target=watch, daemon=True)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(5)
+        stop.set()
+        for t in threads:
+            t.join(15)
+        print(f"overload: acked={len(acked)} refused_requests={refused} peak_rss={peak[0] >> 20}MiB")
+        assert refused > 0, f"never pushed back while overloaded ({len(acked)} spans acknowledged)"
+        assert peak[0] < 400 * 1024 * 1024, f"RSS peaked at {peak[0] >> 20} MiB under overload"
+        got = lambda: set(span_ids([r.request for r in sink.requests("traces")], run))  # noqa: E731
+        sink.wait_for(lambda: len(got()) >= len(acked), 60)
+        missing = set(acked) - got()
+        assert not missing, f"{len(missing)} of {len(acked)} acknowledged spans were never delivered:\n{fx.output()}"
+        s = scrape(m)
+        assert metric_sum(s, "otelcol_receiver_accepted_spans", receiver="otlp") == len(acked)
+    finally:
+        stop.set()
+        fx.stop()
+        sink.stop()
