@@ -1,6 +1,7 @@
 //! `otlp_grpc` (deprecated alias `otlp`): sends OTLP over gRPC, through the exporter helper
 //! (queue, retry, per-attempt `timeout`). Batches go out as the encoded bytes they arrived as.
 
+mod client;
 pub mod config;
 mod grpc;
 #[cfg(test)]

@@ -27,6 +27,9 @@ struct Received {
     grpc_encoding: Option<String>,
     token: Option<String>,
     user_agent: Option<String>,
+    /// The request body's size on the wire (frame header + compressed message).
+    content_length: Option<usize>,
+    grpc_timeout: Option<String>,
 }
 
 /// Replies in order; `Ok` with an empty response once the script is empty.
@@ -73,6 +76,8 @@ impl tonic::codegen::Service<http::Request<Body>> for Script {
             grpc_encoding: header("grpc-encoding"),
             token: header("x-token"),
             user_agent: header("user-agent"),
+            content_length: header("content-length").and_then(|v| v.parse().ok()),
+            grpc_timeout: header("grpc-timeout"),
         };
         Box::pin(async move {
             let mut grpc = Grpc::new(RawBytesCodec)
@@ -88,6 +93,8 @@ struct Method {
     grpc_encoding: Option<String>,
     token: Option<String>,
     user_agent: Option<String>,
+    content_length: Option<usize>,
+    grpc_timeout: Option<String>,
 }
 
 impl UnaryService<Bytes> for Method {
@@ -100,6 +107,8 @@ impl UnaryService<Bytes> for Method {
             grpc_encoding: self.grpc_encoding.clone(),
             token: self.token.clone(),
             user_agent: self.user_agent.clone(),
+            content_length: self.content_length,
+            grpc_timeout: self.grpc_timeout.clone(),
         });
         let reply = self
             .script
@@ -342,4 +351,157 @@ async fn default_tls_against_a_plaintext_server_fails_retryably() {
         .unwrap_err();
     assert!(err.is_retryable(), "{err}");
     assert!(script.received().is_empty());
+}
+
+/// Serves `script` and counts the TCP connections the server accepted.
+async fn serve_counting(script: Script) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = count.clone();
+    let incoming = futures::stream::unfold(listener, move |l| {
+        let counter = counter.clone();
+        async move {
+            let accepted = l.accept().await.map(|(s, _)| s);
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Some((accepted, l))
+        }
+    });
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(script)
+            .serve_with_incoming(incoming),
+    );
+    (addr, count)
+}
+
+#[tokio::test]
+async fn tonic_server_reads_gzip_and_zstd_messages_of_a_large_batch() {
+    // Large enough that the message spans many HTTP/2 DATA frames and flow-control windows.
+    let batch = spans(3000, 11);
+    assert!(batch.encoded().len() > 1 << 20);
+    for name in ["gzip", "zstd"] {
+        let script = Script::default();
+        let addr = serve(script.clone()).await;
+        let exp = exporter(
+            &direct(addr, &format!("compression: {name}\ntimeout: 7s")),
+            &Telemetry::default(),
+        );
+        exp.consume(batch.clone()).await.unwrap();
+        let got = script.received();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].bytes, batch.encoded(), "{name}");
+        assert_eq!(got[0].grpc_encoding.as_deref(), Some(name));
+        assert_eq!(got[0].grpc_timeout.as_deref(), Some("7000m"));
+        let wire = got[0].content_length.expect("exact body size is announced");
+        assert!(
+            wire < batch.encoded().len() / 3,
+            "{name}: {wire} bytes on the wire"
+        );
+    }
+}
+
+#[tokio::test]
+async fn compression_level_is_applied() {
+    let batch = spans(500, 12);
+    let mut sizes = Vec::new();
+    for level in [1, 9] {
+        let script = Script::default();
+        let addr = serve(script.clone()).await;
+        let exp = exporter(
+            &direct(
+                addr,
+                &format!("compression: gzip\ncompression_params: {{level: {level}}}"),
+            ),
+            &Telemetry::default(),
+        );
+        exp.consume(batch.clone()).await.unwrap();
+        let got = script.received();
+        assert_eq!(got[0].bytes, batch.encoded());
+        sizes.push(got[0].content_length.unwrap());
+    }
+    assert!(
+        sizes[1] < sizes[0],
+        "level 9 is smaller than level 1: {sizes:?}"
+    );
+}
+
+#[test]
+fn invalid_compression_level_is_a_config_error() {
+    let value = config::Value::from_yaml_str(
+        "endpoint: a:1\ncompression: gzip\ncompression_params: {level: 42}",
+    )
+    .unwrap();
+    let Err(err) = Factory.parse_config(&value, "exporters::otlp") else {
+        panic!("level 42 is refused");
+    };
+    let err = err.to_string();
+    assert!(
+        err.contains("unsupported compression level 42 for gzip"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn trailers_only_error_keeps_code_and_decoded_message() {
+    // tonic answers a handler error as a trailers-only response: grpc-status and a
+    // percent-encoded grpc-message in the response headers, no body.
+    let script = Script::with(vec![Err(Status::permission_denied("no: ✓ 100% denied"))]);
+    let addr = serve(script.clone()).await;
+    let err = exporter(&direct(addr, ""), &Telemetry::default())
+        .consume(spans(1, 13))
+        .await
+        .unwrap_err();
+    assert!(err.is_permanent(), "{err}");
+    assert!(
+        err.message
+            .ends_with("rpc error: code = PermissionDenied desc = no: ✓ 100% denied"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_exports_share_one_connection() {
+    let script = Script::default();
+    let (addr, connections) = serve_counting(script.clone()).await;
+    let yaml =
+        format!("endpoint: {addr}\ntls: {{insecure: true}}\nsending_queue: {{num_consumers: 8}}");
+    let exp = exporter(&yaml, &Telemetry::default());
+    exp.start(&Host::default()).await.unwrap();
+    for i in 0..40 {
+        exp.consume(spans(10, 100 + i)).await.unwrap();
+    }
+    exp.shutdown().await.unwrap();
+    assert_eq!(script.received().len(), 40);
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn reconnects_after_the_server_drops_the_connection() {
+    let script = Script::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    let first = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(script.clone())
+            .serve_with_incoming_shutdown(incoming, async {
+                let _ = stopped.await;
+            }),
+    );
+    let exp = exporter(&direct(addr, ""), &Telemetry::default());
+    exp.consume(spans(1, 14)).await.unwrap();
+    // Graceful shutdown sends GOAWAY and closes the connection; then a new server takes the port.
+    stop.send(()).unwrap();
+    first.await.unwrap().unwrap();
+    serve_on(
+        tokio::net::TcpListener::bind(addr).await.unwrap(),
+        script.clone(),
+    )
+    .await;
+    exp.consume(spans(1, 15))
+        .await
+        .expect("a new connection is opened");
+    assert_eq!(script.received().len(), 2);
 }
