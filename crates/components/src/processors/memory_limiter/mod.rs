@@ -168,6 +168,7 @@ impl Consumer for MemoryLimiter {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         let items = batch.item_count() as u64;
         self.processor.incoming.add(items);
+        self.limiter.check_if_older_than(limiter::MAX_VERDICT_AGE);
         if self.limiter.must_refuse() {
             self.refused.add(items);
             return Err(ConsumeError::retryable(REFUSED_MESSAGE));

@@ -343,3 +343,46 @@ async fn the_background_check_picks_up_changes_between_consumes() {
     p.shutdown().await.unwrap();
     assert_eq!(sink.0.load(Ordering::Relaxed), 2);
 }
+
+#[tokio::test]
+async fn a_burst_is_refused_before_the_next_periodic_check() {
+    let used = Arc::new(AtomicU64::new(10 * MIB));
+    let u = used.clone();
+    // A periodic check far in the future: only the data-path re-check can notice the burst.
+    let cfg = Config {
+        check_interval: ::config::Duration::from_secs(3600),
+        limit_mib: 100,
+        ..Config::default()
+    };
+    let limiter = Arc::new(Limiter::with_probes(
+        "memory_limiter".into(),
+        &cfg,
+        Limits::from_config(&cfg, || Ok(0)).unwrap(),
+        move || Some(u.load(Ordering::Relaxed)),
+        || {},
+    ));
+    let set = Settings {
+        id: ::config::ComponentId::new("memory_limiter"),
+        kind: Kind::Processor,
+        telemetry: Telemetry::default(),
+    };
+    let sink = Arc::new(Count(AtomicUsize::new(0)));
+    let p = MemoryLimiter::new(
+        &set,
+        Signal::Logs,
+        cfg.check_interval.0,
+        limiter,
+        sink.clone(),
+    );
+    p.start(&Host::default()).await.unwrap();
+    p.consume(logs(1)).await.unwrap();
+    used.store(95 * MIB, Ordering::Relaxed);
+    tokio::time::sleep(limiter::MAX_VERDICT_AGE * 2).await;
+    let err = p
+        .consume(logs(1))
+        .await
+        .expect_err("refused on the data path");
+    assert!(err.is_retryable());
+    p.shutdown().await.unwrap();
+    assert_eq!(sink.0.load(Ordering::Relaxed), 1);
+}
