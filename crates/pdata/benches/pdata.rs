@@ -54,6 +54,17 @@ fn benches(c: &mut Criterion) {
         g.bench_function("concat_10_parts", |b| {
             b.iter_batched(|| parts.clone(), Batch::concat, BatchSize::SmallInput)
         });
+        // A batch a processor changed, sent by two exporters: both need the encoding.
+        g.bench_function("decoded_batch_encoded_by_2_exporters", |b| {
+            b.iter_batched_ref(
+                || Batch::from_request(req.clone()),
+                |batch| {
+                    let second = batch.clone();
+                    (batch.encoded(), second.encoded())
+                },
+                BatchSize::SmallInput,
+            )
+        });
         g.bench_function("json_decode", |b| {
             b.iter(|| json::decode(signal, black_box(&json_bytes)))
         });

@@ -57,12 +57,23 @@ impl Request {
 
 /// A batch of telemetry for one signal. Cloning is cheap (reference counts); the decoded
 /// form is copied only when a clone is mutated ([`Batch::request_mut`]).
+///
+/// Both forms are computed at most once and shared by the clones that hold the same data:
+/// the decoded form by [`Batch::request`], the encoding by [`Batch::encoded`] (so two
+/// exporters of a batch that a processor changed encode it once). [`Batch::request_mut`]
+/// detaches the batch from its clones first: they keep the old data and its encoding.
 #[derive(Debug, Clone)]
 pub struct Batch {
     signal: Signal,
     items: usize,
-    encoded: Option<Bytes>,
+    /// Invariant: at least one of `encoded` and `decoded` is set, and when both are they hold
+    /// the same request.
+    encoded: Arc<OnceLock<Bytes>>,
     decoded: Arc<OnceLock<Arc<Request>>>,
+}
+
+fn cell_with<T>(value: T) -> Arc<OnceLock<T>> {
+    Arc::new(OnceLock::from(value))
 }
 
 impl Batch {
@@ -72,22 +83,22 @@ impl Batch {
         Ok(Batch {
             signal,
             items,
-            encoded: Some(bytes),
+            encoded: cell_with(bytes),
             decoded: Arc::new(OnceLock::new()),
         })
     }
 
     pub fn from_request(request: Request) -> Batch {
-        let cell = OnceLock::new();
-        let signal = request.signal();
-        let items = request.item_count();
-        let _ = cell.set(Arc::new(request));
         Batch {
-            signal,
-            items,
-            encoded: None,
-            decoded: Arc::new(cell),
+            signal: request.signal(),
+            items: request.item_count(),
+            encoded: Arc::new(OnceLock::new()),
+            decoded: cell_with(Arc::new(request)),
         }
+    }
+
+    fn decoded_request(&self) -> &Request {
+        self.decoded.get().expect("decoded when not encoded")
     }
 
     pub fn signal(&self) -> Signal {
@@ -103,29 +114,25 @@ impl Batch {
         self.items == 0
     }
 
-    /// True while the batch still holds its encoded form.
+    /// True while the batch holds its encoded form (received encoded, or encoded since the
+    /// last change).
     pub fn is_encoded(&self) -> bool {
-        self.encoded.is_some()
+        self.encoded.get().is_some()
     }
 
-    /// The protobuf encoding (encodes once if the batch was decoded and changed).
+    /// The protobuf encoding. A batch that exists only decoded is encoded once; the bytes
+    /// are kept and shared with the clones that hold the same data.
     pub fn encoded(&self) -> Bytes {
-        match &self.encoded {
-            Some(b) => b.clone(),
-            None => Bytes::from(
-                self.decoded
-                    .get()
-                    .expect("decoded when not encoded")
-                    .encode_to_vec(),
-            ),
-        }
+        self.encoded
+            .get_or_init(|| Bytes::from(self.decoded_request().encode_to_vec()))
+            .clone()
     }
 
     /// Size in bytes of the encoded form, used for memory accounting and byte sizers.
     pub fn encoded_len(&self) -> usize {
-        match &self.encoded {
+        match self.encoded.get() {
             Some(b) => b.len(),
-            None => match &**self.decoded.get().expect("decoded when not encoded") {
+            None => match self.decoded_request() {
                 Request::Traces(r) => r.encoded_len(),
                 Request::Metrics(r) => r.encoded_len(),
                 Request::Logs(r) => r.encoded_len(),
@@ -138,16 +145,20 @@ impl Batch {
         if let Some(r) = self.decoded.get() {
             return Ok(r.clone());
         }
-        let bytes = self.encoded.as_ref().expect("encoded when not decoded");
+        let bytes = self.encoded.get().expect("encoded when not decoded");
         let req = Arc::new(Request::decode(self.signal, bytes)?);
         Ok(self.decoded.get_or_init(|| req).clone())
     }
 
     /// Mutable access to the decoded request. Drops the encoded form; copies the decoded form
-    /// only if another clone still shares it.
+    /// only if another clone still shares it. Clones made before the call keep the old data
+    /// and its encoding; clones made after it share the new encoding once it is made.
     pub fn request_mut(&mut self) -> Result<&mut Request, PdataError> {
         let shared = self.request()?;
-        self.encoded = None;
+        match Arc::get_mut(&mut self.encoded) {
+            Some(cell) => drop(cell.take()),
+            None => self.encoded = Arc::new(OnceLock::new()),
+        }
         drop(shared);
         let cell = Arc::make_mut(&mut self.decoded);
         let arc = cell.get_mut().expect("decoded above");
@@ -189,7 +200,7 @@ impl Batch {
         Batch {
             signal,
             items,
-            encoded: Some(Bytes::from(buf)),
+            encoded: cell_with(Bytes::from(buf)),
             decoded: Arc::new(OnceLock::new()),
         }
     }
@@ -207,7 +218,7 @@ impl Batch {
             .map(|(bytes, items)| Batch {
                 signal,
                 items,
-                encoded: Some(bytes),
+                encoded: cell_with(bytes),
                 decoded: Arc::new(OnceLock::new()),
             })
             .collect()
@@ -240,6 +251,85 @@ mod tests {
                 req.item_count()
             );
         }
+    }
+
+    fn rename_first_span(batch: &mut Batch, name: &str) {
+        let Request::Traces(t) = batch.request_mut().unwrap() else {
+            unreachable!()
+        };
+        t.resource_spans[0].scope_spans[0].spans[0].name = name.to_string();
+    }
+
+    fn first_span_name(bytes: &[u8]) -> String {
+        let Request::Traces(t) = Request::decode(Signal::Traces, bytes).unwrap() else {
+            unreachable!()
+        };
+        t.resource_spans[0].scope_spans[0].spans[0].name.clone()
+    }
+
+    #[test]
+    fn decoded_batch_is_encoded_once_across_clones() {
+        let req = testdata::request(Signal::Traces, 2, 5, 1);
+        let batch = Batch::from_request(req.clone());
+        assert!(!batch.is_encoded());
+        let (a, b) = (batch.clone(), batch.clone());
+        let first = a.encoded();
+        // The same buffer, not an equal re-encoding.
+        assert_eq!(b.encoded().as_ptr(), first.as_ptr());
+        assert_eq!(batch.encoded().as_ptr(), first.as_ptr());
+        assert_eq!(a.encoded().as_ptr(), first.as_ptr());
+        assert!(batch.is_encoded() && b.is_encoded());
+        assert_eq!(first, Bytes::from(req.encode_to_vec()));
+        assert_eq!(batch.encoded_len(), first.len());
+    }
+
+    #[test]
+    fn mutation_after_clone_does_not_affect_the_clone() {
+        let req = testdata::request(Signal::Traces, 2, 5, 2);
+        let bytes = Bytes::from(req.encode_to_vec());
+        let old_name = first_span_name(&bytes);
+        // Received encoded, decoded by one clone, encoded once while decoded-only: in every
+        // state a clone taken before request_mut keeps the old data and the old encoding.
+        let received = Batch::from_encoded(Signal::Traces, bytes.clone()).unwrap();
+        let decoded_shared = received.clone();
+        decoded_shared.request().unwrap();
+        let decoded_only = Batch::from_request(req.clone());
+        let encoded_before = decoded_only.clone();
+        let old_encoding = encoded_before.encoded();
+        for mut batch in [received, decoded_shared, decoded_only] {
+            let clone = batch.clone();
+            let clone_encoding = clone.is_encoded().then(|| clone.encoded());
+            rename_first_span(&mut batch, "changed");
+            assert!(!batch.is_encoded());
+            assert_eq!(first_span_name(&batch.encoded()), "changed");
+            assert_eq!(first_span_name(&clone.encoded()), old_name);
+            assert_eq!(clone.encoded(), bytes);
+            if let Some(e) = clone_encoding {
+                assert_eq!(clone.encoded().as_ptr(), e.as_ptr());
+            }
+            assert_eq!(*clone.request().unwrap(), req);
+        }
+        assert_eq!(encoded_before.encoded().as_ptr(), old_encoding.as_ptr());
+        assert_eq!(*encoded_before.request().unwrap(), req);
+    }
+
+    #[test]
+    fn encoded_after_request_mut_reflects_the_change() {
+        let req = testdata::request(Signal::Traces, 1, 3, 3);
+        let mut batch = Batch::from_request(req);
+        let before = batch.encoded();
+        rename_first_span(&mut batch, "first change");
+        let after_first = batch.encoded();
+        assert_ne!(after_first, before);
+        assert_eq!(first_span_name(&after_first), "first change");
+        assert_eq!(batch.encoded_len(), after_first.len());
+        // Clones made after the change share its encoding; a second change resets it again.
+        let clone = batch.clone();
+        assert_eq!(clone.encoded().as_ptr(), after_first.as_ptr());
+        rename_first_span(&mut batch, "second change");
+        assert_eq!(first_span_name(&batch.encoded()), "second change");
+        assert_eq!(first_span_name(&clone.encoded()), "first change");
+        assert_eq!(batch.request().unwrap().encode_to_vec(), batch.encoded());
     }
 
     #[test]
