@@ -273,3 +273,34 @@ def test_signal_drains_batch_and_exits_zero(tmp_path, sig):
     finally:
         fx.stop()
         sink.stop()
+
+
+def test_health_check_turns_503_while_draining_on_shutdown(tmp_path):
+    sink = Sink(delay=0.3)
+    g, h, hc = free_port(), free_port(), free_port()
+    exporters = {"otlp": {"endpoint": sink.grpc_endpoint, "tls": {"insecure": True}, "sending_queue": {"num_consumers": 1}}}
+    fx = Ferrotel(tmp_path, pipeline_config(g, h, exporters, processors={}, health_port=hc, signals=("traces",)), [g, h, hc])
+    try:
+        assert http_get(f"http://127.0.0.1:{hc}/")[0] == 200
+        run = new_run_id()
+        for _ in range(12):
+            _export_spans(g, spans_request(run, 2))  # ~3.6s of backlog at the slow sink
+        fx.signal(signal.SIGTERM)
+        seen = []
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and fx.alive():
+            try:
+                status, body = http_get(f"http://127.0.0.1:{hc}/", timeout=0.5)
+                seen.append(status)
+                if status == 503:
+                    assert json.loads(body)["status"] == "Server not available", body
+                    break
+            except OSError:
+                seen.append("refused")
+            time.sleep(0.05)
+        assert 503 in seen, f"health check while draining answered {seen}"
+        assert fx.wait_exit(30) == 0
+        assert len(span_ids([r.request for r in sink.requests("traces")], run)) == 24, "backlog not drained"
+    finally:
+        fx.stop()
+        sink.stop()
