@@ -279,8 +279,10 @@ def throughput(args, coll, signal_, proto, comp):
         time.sleep(args.warmup)
         s.rss.reset_peak()
         t0, s0, c0, k0 = time.time(), http_json("/stats"), cpu_seconds(s.proc.pid), core_times()
+        l0 = (cpu_seconds(s.sink.pid) or 0) + (cpu_seconds(g.pid) or 0)
         time.sleep(args.window)
         t1, s1, c1, k1 = time.time(), http_json("/stats"), cpu_seconds(s.proc.pid), core_times()
+        l1 = (cpu_seconds(s.sink.pid) or 0) + (cpu_seconds(g.pid) or 0)
         report = s.finish_gen(g, total)
         final = s.drain()
         lost = s.lost(report)
@@ -291,8 +293,11 @@ def throughput(args, coll, signal_, proto, comp):
             "items_per_s": items / (t1 - t0),
             "cpu_pct": 100 * cpu / (t1 - t0) if cpu is not None else None,
             "cpu_s_per_m": cpu / (items / 1e6) if cpu and items else None,
+            "per_core": items / cpu if cpu and items else None,
             "peak_rss_mib": s.rss.peak / MIB,
             "load_core_pct": 100 * (core_busy(k0, k1, args.load_core) or 0),
+            "sut_core_pct": 100 * (core_busy(k0, k1, args.sut_core) or 0),
+            "load_procs_pct": 100 * (l1 - l0) / (t1 - t0),
             "sent": report["sent"], "acknowledged": report["acknowledged"],
             "refused": report["refused"], "errors": report["errors"],
             "delivered": final["distinct"], "duplicates": final["duplicates"],
@@ -375,9 +380,9 @@ def markdown(results, collectors):
     tp = [r for r in results if r["kind"] == "throughput"]
     if tp:
         lines += ["### Throughput (rate 0: as fast as acknowledged; collector pinned to one core)", "",
-                  "| scenario | collector | items/s | CPU % of core | CPU-s / M items | peak RSS MiB | loss | dups "
-                  "| items/s vs Rotel | items/s vs floor | CPU/item vs floor | load core % |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| scenario | collector | items/s per core | CPU-s / M items | measured items/s | collector CPU % "
+                  "| peak RSS MiB | loss | dups | per core vs Rotel | per core vs floor | gen+sink CPU % | core 0 / 1 busy % |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         by = {(r["scenario"], r["collector"]): r for r in tp}
         for scen in dict.fromkeys(r["scenario"] for r in tp):
             rot, flo = by.get((scen, "rotel")), by.get((scen, "floor"))
@@ -386,15 +391,15 @@ def markdown(results, collectors):
                 if not r:
                     continue
                 if r.get("error"):
-                    lines.append(f"| {scen} | {c} | failed: {r['error'][:80]} |||||||||||")
+                    lines.append(f"| {scen} | {c} | failed: {r['error'][:80]} ||||||||||||")
                     continue
                 lines.append("| " + " | ".join([
-                    scen, c, fmt(r["items_per_s"]), fmt(r["cpu_pct"]), fmt(r["cpu_s_per_m"], 2),
-                    fmt(r["peak_rss_mib"], 1), fmt(r["lost_acked"]), fmt(r["duplicates"]),
-                    ratio(r["items_per_s"], rot and rot.get("items_per_s")),
-                    ratio(r["items_per_s"], flo and flo.get("items_per_s")),
-                    ratio(r["cpu_s_per_m"], flo and flo.get("cpu_s_per_m")),
-                    fmt(r["load_core_pct"]),
+                    scen, c, fmt(r["per_core"]), fmt(r["cpu_s_per_m"], 2), fmt(r["items_per_s"]),
+                    fmt(r["cpu_pct"]), fmt(r["peak_rss_mib"], 1), fmt(r["lost_acked"]), fmt(r["duplicates"]),
+                    ratio(r["per_core"], rot and rot.get("per_core")),
+                    ratio(r["per_core"], flo and flo.get("per_core")),
+                    fmt(r["load_procs_pct"]),
+                    f"{fmt(r['sut_core_pct'])} / {fmt(r['load_core_pct'])}",
                 ]) + " |")
         lines.append("")
     st = [r for r in results if r["kind"] == "steady" and not r.get("error")]
@@ -412,7 +417,7 @@ def markdown(results, collectors):
         lines.append("")
     ov = [r for r in results if r["kind"] == "overload" and not r.get("error")]
     if ov:
-        lines += ["### Overload (2x the collector's own sustained traces/gRPC rate from this run)", "",
+        lines += ["### Overload (offered: 2x the collector's own traces gRPC none-in items/s per core from this run)", "",
                   "| collector | offered/s | acked/s | peak RSS MiB | sent | acknowledged | delivered | silent loss "
                   "| dups | refused (items by status) | errors (items) |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
@@ -453,7 +458,7 @@ def main():
     ap.add_argument("--steady-rate", type=int, default=10000)
     ap.add_argument("--idle", type=float, default=5)
     ap.add_argument("--overload", type=float, default=60)
-    ap.add_argument("--overload-connections", type=int, default=16)
+    ap.add_argument("--overload-connections", type=int, default=64)
     ap.add_argument("--overload-in-flight", type=int, default=64)
     ap.add_argument("--nice", type=int, default=0, help="nice value of every benchmarked process")
     ap.add_argument("--sut-core", type=int, default=0)
@@ -507,11 +512,11 @@ def main():
                 attempt("steady", coll, steady, args, coll)
         if "overload" in parts:
             for coll in collectors:
-                sus = next((r["items_per_s"] for r in results if r["kind"] == "throughput"
+                sus = next((r["per_core"] for r in results if r["kind"] == "throughput"
                             and r["collector"] == coll and r["scenario"] == "traces grpc none-in"
                             and not r.get("error")), None)
                 if not sus:
-                    log(f"overload {coll}: no sustained traces grpc none-in rate measured; skipped")
+                    log(f"overload {coll}: no traces grpc none-in rate per core measured; skipped")
                     continue
                 log(f"overload {coll} at 2x {sus:.0f}/s")
                 attempt("overload", coll, overload, args, coll, sus)

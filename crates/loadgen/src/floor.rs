@@ -16,6 +16,11 @@ use crate::client::{self, GrpcConn, Outcome};
 use crate::compress::{Compression, Compressor};
 use crate::server::{Backend, BoxFuture, Refusal};
 
+thread_local! {
+    /// One reusable compressor per runtime thread.
+    static COMPRESSOR: std::cell::RefCell<Option<Compressor>> = const { std::cell::RefCell::new(None) };
+}
+
 pub struct Floor {
     target: SocketAddr,
     conns: Vec<Mutex<Option<GrpcConn>>>,
@@ -65,8 +70,16 @@ impl Floor {
     async fn forward(self: Arc<Self>, signal: Signal, body: Bytes) -> Result<(), Refusal> {
         let mut frame = Vec::with_capacity(body.len() / 3 + 64);
         client::begin_frame(&mut frame, self.compression != Compression::None);
-        Compressor::new(self.compression, self.level)
-            .and_then(|mut c| c.compress_append(&body, &mut frame))
+        COMPRESSOR
+            .with(|cell| {
+                let mut slot = cell.borrow_mut();
+                if slot.as_ref().is_none_or(|c| c.kind() != self.compression) {
+                    *slot = Some(Compressor::new(self.compression, self.level)?);
+                }
+                slot.as_mut()
+                    .expect("set above")
+                    .compress_append(&body, &mut frame)
+            })
             .map_err(|e| Refusal::unavailable(format!("floor: compressing: {e}")))?;
         drop(body);
         client::finish_frame(&mut frame);
