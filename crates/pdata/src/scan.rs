@@ -19,6 +19,9 @@
 //!   of prost (100 nested messages) is mirrored, so it accepts exactly what
 //!   `prost::Message::decode` accepts. With `VALIDATE = false` it only descends along the
 //!   path that leads to the items and skips everything else by length; the split uses that.
+//!   Attributes (`KeyValue`/`AnyValue`) are most of the fields of a request, so validation
+//!   takes a specialised path for their common shapes ([`validate_key_value`]) and falls back
+//!   to the generic walker for anything else.
 //! * Items are counted on the way: spans and log records are occurrences of field 2 of
 //!   `ScopeSpans` / `ScopeLogs`; metric data points are occurrences of field 1 of the
 //!   `Gauge`/`Sum`/`Histogram`/`ExponentialHistogram`/`Summary` message. The `data` oneof of
@@ -480,10 +483,7 @@ fn walk<const VALIDATE: bool>(m: M, buf: &[u8], ctx: u32) -> Result<u64, PdataEr
             }
             K::Str => {
                 check_wt(wt, wire::LEN)?;
-                let s = r.len_delimited()?;
-                if !s.is_ascii() && std::str::from_utf8(s).is_err() {
-                    return Err(err("invalid string value: data is not UTF-8 encoded"));
-                }
+                check_utf8(r.len_delimited()?)?;
             }
             K::PackedVarint => {
                 if wt == wire::LEN {
@@ -512,6 +512,10 @@ fn walk<const VALIDATE: bool>(m: M, buf: &[u8], ctx: u32) -> Result<u64, PdataEr
                     return Err(err("recursion limit reached"));
                 }
                 let payload = r.len_delimited()?;
+                if VALIDATE && sub == M::KeyValue {
+                    validate_key_value(payload, ctx - 1)?;
+                    continue;
+                }
                 let role = role(m, tag);
                 let n = if VALIDATE || role != Role::Item {
                     walk::<VALIDATE>(sub, payload, ctx - 1)?
@@ -535,6 +539,56 @@ fn walk<const VALIDATE: bool>(m: M, buf: &[u8], ctx: u32) -> Result<u64, PdataEr
         }
     }
     Ok(count)
+}
+
+#[inline]
+fn check_utf8(s: &[u8]) -> Result<(), PdataError> {
+    if !s.is_ascii() && std::str::from_utf8(s).is_err() {
+        return Err(err("invalid string value: data is not UTF-8 encoded"));
+    }
+    Ok(())
+}
+
+/// [`walk`] of a `KeyValue` for validation, specialised for the common shapes: attributes are
+/// most of the fields of a request. Fields are recognised by their one-byte key (tag and wire
+/// type); anything else (unknown fields, other wire types, nested arrays and lists) makes it
+/// validate the whole message again with the generic walker, so both accept the same input.
+#[inline]
+fn validate_key_value(buf: &[u8], ctx: u32) -> Result<(), PdataError> {
+    let mut r = WireReader::new(buf);
+    while let Some(&key) = buf.get(r.pos) {
+        r.pos += 1;
+        match key {
+            0x0a => check_utf8(r.len_delimited()?)?, // 1 key, LEN
+            0x12 if ctx > 0 => validate_any_value(r.len_delimited()?, ctx - 1)?, // 2 value, LEN
+            0x18 => {
+                r.varint()?; // 3 key_strindex, VARINT
+            }
+            _ => return walk::<true>(M::KeyValue, buf, ctx).map(drop),
+        }
+    }
+    Ok(())
+}
+
+/// [`validate_key_value`] for the scalar variants of an `AnyValue`.
+#[inline]
+fn validate_any_value(buf: &[u8], ctx: u32) -> Result<(), PdataError> {
+    let mut r = WireReader::new(buf);
+    while let Some(&key) = buf.get(r.pos) {
+        r.pos += 1;
+        match key {
+            0x0a => check_utf8(r.len_delimited()?)?, // 1 string_value, LEN
+            0x10 | 0x18 | 0x40 => {
+                r.varint()?; // 2 bool, 3 int, 8 strindex, VARINT
+            }
+            0x21 => r.skip(8)?, // 4 double_value, FIXED64
+            0x3a => {
+                r.len_delimited()?; // 7 bytes_value, LEN
+            }
+            _ => return walk::<true>(M::AnyValue, buf, ctx).map(drop),
+        }
+    }
+    Ok(())
 }
 
 fn request_type(signal: Signal) -> M {

@@ -145,6 +145,79 @@ fn handcrafted_edge_cases() {
     }
 }
 
+/// Random `KeyValue` payloads built from the keys the attribute fast path recognises and
+/// the ones it hands back to the generic walker (other wire types, unknown and multi-byte
+/// keys, nested arrays and lists, truncation, invalid UTF-8), as span and resource
+/// attributes: walker and prost must agree.
+#[test]
+fn fuzz_attributes_agree_with_prost() {
+    fn any_value(rng: &mut Rng, depth: u32) -> Vec<u8> {
+        let mut v = Vec::new();
+        for _ in 0..1 + rng.below(2) {
+            match rng.below(12) {
+                0 => put_len_field(&mut v, 1, b"text"),
+                1 => put_len_field(&mut v, 1, &[0xff, 0xfe]),
+                2 => v.extend_from_slice(&[0x10, 0x01]),
+                3 => v.extend_from_slice(&[0x18, 0xff, 0xff, 0x03]),
+                4 => {
+                    v.push(0x21);
+                    v.extend_from_slice(&rng.bytes(8));
+                }
+                5 => put_len_field(&mut v, 7, &rng.bytes(3)),
+                6 => v.extend_from_slice(&[0x40, 0x05]),
+                7 if depth > 0 => {
+                    let mut arr = Vec::new();
+                    put_len_field(&mut arr, 1, &any_value(rng, depth - 1));
+                    put_len_field(&mut v, 5, &arr);
+                }
+                8 if depth > 0 => {
+                    let mut list = Vec::new();
+                    put_len_field(&mut list, 1, &key_value(rng, depth - 1));
+                    put_len_field(&mut v, 6, &list);
+                }
+                9 => v.extend_from_slice(&[0x8a, 0x00, 0x01, b'x']), // tag 1 in a 2-byte key
+                10 => v.extend_from_slice(&[0x0d, 1, 2, 3, 4]),      // tag 1 as FIXED32
+                _ => v.extend_from_slice(&[0xa8, 0x01, 0x07]),       // unknown tag 21
+            }
+        }
+        v
+    }
+    fn key_value(rng: &mut Rng, depth: u32) -> Vec<u8> {
+        let mut kv = Vec::new();
+        for _ in 0..1 + rng.below(3) {
+            match rng.below(6) {
+                0 | 1 => put_len_field(&mut kv, 1, b"key"),
+                2 | 3 => put_len_field(&mut kv, 2, &any_value(rng, depth)),
+                4 => kv.extend_from_slice(&[0x18, 0x02]),
+                _ => kv.extend_from_slice(&[0x20, 0x01]), // unknown tag 4
+            }
+        }
+        if rng.below(8) == 0 && !kv.is_empty() {
+            let cut = rng.below(kv.len() as u64) as usize;
+            kv.truncate(cut);
+        }
+        kv
+    }
+    let mut rng = Rng::new(11);
+    let mut outcomes = [0usize; 2];
+    for _ in 0..5_000 {
+        let kv = key_value(&mut rng, 3);
+        let mut span = Vec::new();
+        put_len_field(&mut span, 9, &kv);
+        let mut scope_spans = Vec::new();
+        put_len_field(&mut scope_spans, 2, &span);
+        let mut resource = Vec::new();
+        put_len_field(&mut resource, 1, &kv);
+        let mut resource_spans = Vec::new();
+        put_len_field(&mut resource_spans, 1, &resource);
+        put_len_field(&mut resource_spans, 2, &scope_spans);
+        let mut request = Vec::new();
+        put_len_field(&mut request, 1, &resource_spans);
+        outcomes[usize::from(check_agrees(Signal::Traces, &request))] += 1;
+    }
+    assert!(outcomes[0] > 100 && outcomes[1] > 100, "{outcomes:?}");
+}
+
 fn nested_any(depth: usize) -> AnyValue {
     let mut v = AnyValue {
         value: Some(any_value::Value::IntValue(1)),
