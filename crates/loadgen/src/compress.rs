@@ -50,12 +50,7 @@ impl Compressor {
             )),
             _ => None,
         };
-        Ok(Compressor {
-            kind,
-            level,
-            gzip,
-            zstd,
-        })
+        Ok(Compressor { kind, gzip, zstd })
     }
 
     pub fn kind(&self) -> Compression {
