@@ -1,7 +1,7 @@
 //! Compression of an 8192-span OTLP batch (what the batch processor hands the otlp exporter):
 //! flate2 on zlib-rs at level 6 (what tonic does) vs libdeflate at levels 1 and 6 vs zstd at
-//! levels 1 and 3, plus gzip decompression. Throughput is of the uncompressed bytes; each
-//! case's ratio is printed once before it runs.
+//! levels 1 and 3, plus gzip and zstd decompression (the otlp receiver's HTTP path).
+//! Throughput is of the uncompressed bytes; each case's ratio is printed once before it runs.
 //! Run: `cargo bench -p ferrotel-components --bench compression`.
 
 use std::hint::black_box;
@@ -64,6 +64,11 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("libdeflate_gunzip", |b| {
         b.iter(|| decompress(Codec::Gzip, black_box(&gz), 64 << 20).unwrap())
+    });
+    // zstd as a client's streaming encoder writes it (no content size in the frame header).
+    let zs = zstd::encode_all(&data[..], 3).unwrap();
+    g.bench_function("zstd_decompress", |b| {
+        b.iter(|| decompress(Codec::Zstd, black_box(&zs), 64 << 20).unwrap())
     });
     g.finish();
 }

@@ -587,6 +587,33 @@ mod tests {
     }
 
     #[test]
+    fn gzip_bomb_stops_at_the_cap() {
+        // 64 MiB of zeros as 64 concatenated 1 MiB gzip members.
+        let bomb = flate2_gzip(&vec![0u8; 1 << 20]).repeat(64);
+        assert!(bomb.len() < 100 << 10);
+        assert_eq!(
+            decompress(Codec::Gzip, &bomb, 1 << 20),
+            Err(DecompressError::TooLarge { limit: 1 << 20 })
+        );
+    }
+
+    #[test]
+    fn truncated_gzip_is_corrupt() {
+        let body = flate2_gzip(b"hello world, hello world");
+        let err = decompress(Codec::Gzip, &body[..body.len() - 6], 1024).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DecompressError::Corrupt {
+                    encoding: "gzip",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn garbage_is_a_corrupt_error_not_a_panic() {
         for codec in ALL {
             let garbage = vec![

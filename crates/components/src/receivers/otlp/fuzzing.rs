@@ -6,7 +6,8 @@
 use bytes::Bytes;
 use pdata::{Batch, Signal};
 
-use super::decompress::{Encoding, decompress};
+use super::http::decode_body;
+use crate::compression::Codec;
 
 /// Protobuf export requests: what the wire walker accepts, prost decodes to the same count,
 /// and splitting keeps every item.
@@ -47,20 +48,20 @@ pub const DECOMPRESS_CAP: usize = 64 * 1024;
 
 /// HTTP body decompression: the first byte picks the encoding; the output never exceeds the cap.
 pub fn http_decompress(data: &[u8]) {
-    const ENCODINGS: [Encoding; 7] = [
-        Encoding::Identity,
-        Encoding::Gzip,
-        Encoding::Zstd,
-        Encoding::Zlib,
-        Encoding::Snappy,
-        Encoding::SnappyFramed,
-        Encoding::Lz4,
+    const ENCODINGS: [Option<Codec>; 7] = [
+        None,
+        Some(Codec::Gzip),
+        Some(Codec::Zstd),
+        Some(Codec::Zlib),
+        Some(Codec::Snappy),
+        Some(Codec::SnappyFramed),
+        Some(Codec::Lz4),
     ];
     let Some((&selector, body)) = data.split_first() else {
         return;
     };
     let encoding = ENCODINGS[usize::from(selector) % ENCODINGS.len()];
-    if let Ok(out) = decompress(encoding, body, DECOMPRESS_CAP) {
+    if let Ok(out) = decode_body(encoding, body.to_vec(), DECOMPRESS_CAP) {
         assert!(
             out.len() <= DECOMPRESS_CAP,
             "{encoding:?} produced {} bytes",

@@ -12,8 +12,8 @@ use pdata::{Batch, Signal};
 use prost::Message;
 
 use super::config::HttpConfig;
-use super::decompress::{DecompressError, Encoding, decompress};
 use super::pipeline::{PartialSuccess, Pipelines, RefusalReason, export_response};
+use crate::compression::{self, Codec, DecompressError};
 use crate::otlp_grpc_codec::{RpcStatus, rpc_status, rpc_status_json};
 
 const PROTOBUF: &str = "application/x-protobuf";
@@ -132,7 +132,7 @@ impl HttpService {
             .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string())
             .unwrap_or_default();
         let encoding =
-            Encoding::parse(&encoding_header).filter(|_| self.encoding_allowed(&encoding_header));
+            content_codec(&encoding_header).filter(|_| self.encoding_allowed(&encoding_header));
         let Some(encoding) = encoding else {
             self.pipelines
                 .refuse(RefusalReason::UnsupportedEncoding, None, 0);
@@ -247,7 +247,7 @@ impl HttpService {
 
     /// Reads the whole body, then decompresses it, never holding more than the limit
     /// (plus framing slack for the compressed form).
-    async fn read_body<B>(&self, body: B, encoding: Encoding) -> Result<Vec<u8>, BodyError>
+    async fn read_body<B>(&self, body: B, encoding: Option<Codec>) -> Result<Vec<u8>, BodyError>
     where
         B: http_body::Body<Data = Bytes>,
         B::Error: std::fmt::Display,
@@ -260,8 +260,8 @@ impl HttpService {
         };
         // Compressed data can be a little larger than what it decodes to.
         let raw_limit = match encoding {
-            Encoding::Identity => limit,
-            _ => limit.saturating_add(limit / 8).saturating_add(64 * 1024),
+            None => limit,
+            Some(_) => limit.saturating_add(limit / 8).saturating_add(64 * 1024),
         };
         let mut raw = Vec::new();
         let mut body = std::pin::pin!(body);
@@ -275,11 +275,37 @@ impl HttpService {
                 raw.extend_from_slice(&data);
             }
         }
-        match decompress(encoding, &raw, limit) {
+        match decode_body(encoding, raw, limit) {
             Ok(body) => Ok(body),
             Err(DecompressError::TooLarge { .. }) => Err(too_large()),
             Err(e) => Err(BodyError::Unreadable(e.to_string())),
         }
+    }
+}
+
+/// A `Content-Encoding` value as the codec it names: `Some(None)` for identity (no header, or
+/// `identity`), `None` for an encoding this receiver cannot read (Go confighttp's set is
+/// compression.rs's: gzip, zstd, zlib/deflate, snappy, x-snappy-framed, lz4).
+pub(super) fn content_codec(value: &str) -> Option<Option<Codec>> {
+    let value = value.trim();
+    if value.is_empty() || value.eq_ignore_ascii_case("identity") {
+        Some(None)
+    } else {
+        Codec::parse(value).map(Some)
+    }
+}
+
+/// Decodes a request body per its `Content-Encoding` (`None`: identity) into at most `limit`
+/// bytes; a body that inflates past the limit is refused without allocating more than it.
+pub(super) fn decode_body(
+    codec: Option<Codec>,
+    body: Vec<u8>,
+    limit: usize,
+) -> Result<Vec<u8>, DecompressError> {
+    match codec {
+        None if body.len() > limit => Err(DecompressError::TooLarge { limit }),
+        None => Ok(body),
+        Some(codec) => compression::decompress(codec, &body, limit),
     }
 }
 

@@ -11,7 +11,6 @@
 //! answers 400. Both are permanent for OTLP clients; 413 says what happened.
 
 pub mod config;
-pub mod decompress;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod grpc;

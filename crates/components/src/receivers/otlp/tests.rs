@@ -1097,3 +1097,49 @@ fn fuzz_bodies_do_not_panic_on_random_and_mutated_inputs() {
         super::fuzzing::http_decompress(&input);
     }
 }
+
+// Body decoding (`http::decode_body`, the cap and encodings of the HTTP path).
+
+#[test]
+fn every_encoding_round_trips() {
+    use super::http::decode_body;
+    use crate::compression::{Codec, DecompressError};
+    let data: Vec<u8> = (0..10_000u32)
+        .flat_map(|i| (i % 251).to_le_bytes())
+        .collect();
+    let cases = [
+        (None, data.clone()),
+        (Some(Codec::Gzip), compress("gzip", &data)),
+        (Some(Codec::Zlib), compress("zlib", &data)),
+        (Some(Codec::Zstd), compress("zstd", &data)),
+        (Some(Codec::Snappy), compress("snappy", &data)),
+        (
+            Some(Codec::SnappyFramed),
+            compress("x-snappy-framed", &data),
+        ),
+        (Some(Codec::Lz4), compress("lz4", &data)),
+    ];
+    for (enc, body) in cases {
+        assert_eq!(
+            decode_body(enc, body.clone(), data.len()).unwrap(),
+            data,
+            "{enc:?}"
+        );
+        assert_eq!(
+            decode_body(enc, body, data.len() - 1),
+            Err(DecompressError::TooLarge {
+                limit: data.len() - 1
+            }),
+            "{enc:?}"
+        );
+    }
+}
+
+#[test]
+fn deflate_is_read_as_zlib_and_unknown_encodings_are_rejected() {
+    use super::http::content_codec;
+    use crate::compression::Codec;
+    assert_eq!(content_codec("deflate"), Some(Some(Codec::Zlib)));
+    assert_eq!(content_codec("GZIP"), Some(Some(Codec::Gzip)));
+    assert_eq!(content_codec("br"), None);
+}
