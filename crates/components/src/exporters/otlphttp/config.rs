@@ -9,6 +9,7 @@ use runtime::ComponentConfig;
 use runtime::exporterhelper::{QueueSettings, RetrySettings};
 use serde::Deserialize;
 
+use crate::compression::{Codec, CompressionParams};
 use crate::exporters::otlp::tls::TlsClientSettings;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -57,12 +58,6 @@ pub enum Encoding {
     Json,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct CompressionParams {
-    pub level: Option<i32>,
-}
-
 /// Request body compression, named as its `Content-Encoding`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HttpCompression {
@@ -87,6 +82,20 @@ impl HttpCompression {
             HttpCompression::Snappy => Some("snappy"),
             HttpCompression::SnappyFramed => Some("x-snappy-framed"),
             HttpCompression::Lz4 => Some("lz4"),
+        }
+    }
+
+    /// The codec that writes this encoding; `None` sends the body as it is.
+    pub fn codec(self) -> Option<Codec> {
+        match self {
+            HttpCompression::None => None,
+            HttpCompression::Gzip => Some(Codec::Gzip),
+            // Go's confighttp writes zlib streams for both names.
+            HttpCompression::Zlib | HttpCompression::Deflate => Some(Codec::Zlib),
+            HttpCompression::Zstd => Some(Codec::Zstd),
+            HttpCompression::Snappy => Some(Codec::Snappy),
+            HttpCompression::SnappyFramed => Some(Codec::SnappyFramed),
+            HttpCompression::Lz4 => Some(Codec::Lz4),
         }
     }
 }
@@ -195,7 +204,9 @@ impl ComponentConfig for Config {
                 check_url(url)?;
             }
         }
-        self.compression()?;
+        if let Some(codec) = self.compression()?.codec() {
+            codec.validate_level(self.compression_params.level)?;
+        }
         self.tls.validate()?;
         if self.auth.is_some() {
             return Err("auth: authenticator extensions are not supported yet".into());
@@ -267,6 +278,21 @@ mod tests {
         assert_eq!(
             c.signal_url(Signal::Logs).unwrap_err(),
             "either endpoint or logs_endpoint must be specified"
+        );
+    }
+
+    #[test]
+    fn compression_level_is_validated_for_the_configured_codec() {
+        cfg("endpoint: http://a:4318\ncompression: deflate\ncompression_params: {level: 9}")
+            .unwrap();
+        assert_eq!(
+            cfg("endpoint: http://a:4318\ncompression: lz4\ncompression_params: {level: 3}")
+                .unwrap_err(),
+            "compression_params: unsupported compression level 3 for lz4"
+        );
+        assert!(
+            cfg("endpoint: http://a:4318\ncompression: gzip\ncompression_params: {level: 42}")
+                .is_err()
         );
     }
 

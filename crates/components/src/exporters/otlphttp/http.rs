@@ -1,7 +1,6 @@
 //! The `otlp_http` push: encode (protobuf bytes as they are, or OTLP/JSON), compress, POST,
 //! and map the answer as the Go exporter does (otelcol.md §3.1).
 
-use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -17,6 +16,7 @@ use runtime::ConsumeError;
 use runtime::exporterhelper::Push;
 
 use super::config::{Config, Encoding, HttpCompression};
+use crate::compression;
 
 /// Go reads at most this much of a response body.
 const MAX_RESPONSE_BODY: usize = 64 * 1024;
@@ -88,7 +88,7 @@ impl HttpPush {
         })
     }
 
-    fn body(&self, batch: &Batch) -> Result<Vec<u8>, ConsumeError> {
+    fn body(&self, batch: &Batch) -> Result<Bytes, ConsumeError> {
         let raw: Bytes = match self.encoding {
             Encoding::Proto => batch.encoded(),
             Encoding::Json => {
@@ -100,59 +100,13 @@ impl HttpPush {
                 Bytes::from(pdata::json::encode(&req))
             }
         };
-        compress(self.compression, self.level, &raw).map_err(|e| {
+        let Some(codec) = self.compression.codec() else {
+            return Ok(raw);
+        };
+        compression::compress(codec, self.level, &raw).map_err(|e| {
             ConsumeError::permanent(format!("failed to compress the request body: {e}"))
         })
     }
-}
-
-/// Compresses `body` as `Content-Encoding: kind` means.
-pub(crate) fn compress(
-    kind: HttpCompression,
-    level: Option<i32>,
-    body: &[u8],
-) -> std::io::Result<Vec<u8>> {
-    let flate_level = || match level {
-        Some(l) if (0..=9).contains(&l) => flate2::Compression::new(l as u32),
-        _ => flate2::Compression::default(),
-    };
-    Ok(match kind {
-        HttpCompression::None => body.to_vec(),
-        HttpCompression::Gzip => {
-            let mut e = flate2::write::GzEncoder::new(
-                Vec::with_capacity(body.len() / 4 + 64),
-                flate_level(),
-            );
-            e.write_all(body)?;
-            e.finish()?
-        }
-        // Go's confighttp writes zlib streams for both names.
-        HttpCompression::Zlib | HttpCompression::Deflate => {
-            let mut e = flate2::write::ZlibEncoder::new(
-                Vec::with_capacity(body.len() / 4 + 64),
-                flate_level(),
-            );
-            e.write_all(body)?;
-            e.finish()?
-        }
-        HttpCompression::Zstd => {
-            zstd::bulk::compress(body, level.unwrap_or(zstd::DEFAULT_COMPRESSION_LEVEL))?
-        }
-        HttpCompression::Snappy => snap::raw::Encoder::new()
-            .compress_vec(body)
-            .map_err(std::io::Error::other)?,
-        HttpCompression::SnappyFramed => {
-            let mut e = snap::write::FrameEncoder::new(Vec::with_capacity(body.len() / 2 + 64));
-            e.write_all(body)?;
-            e.into_inner()
-                .map_err(|e| std::io::Error::other(e.to_string()))?
-        }
-        HttpCompression::Lz4 => {
-            let mut e = lz4_flex::frame::FrameEncoder::new(Vec::with_capacity(body.len() / 2 + 64));
-            e.write_all(body)?;
-            e.finish().map_err(std::io::Error::other)?
-        }
-    })
 }
 
 #[async_trait]
