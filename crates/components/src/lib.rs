@@ -12,6 +12,7 @@ pub mod extensions;
 pub mod otlp_grpc_codec;
 pub mod processors;
 pub mod receivers;
+pub mod util;
 
 use runtime::{Kind, Registry};
 

@@ -110,41 +110,8 @@ pub fn es6(f: f64) -> String {
 /// Go `time.Unix(0, int64(ns)).UTC().String()`: `2020-02-11 20:26:12.000000321 +0000 UTC`,
 /// trailing zeros of the fraction dropped, no fraction when it is zero.
 pub fn timestamp(ns: u64) -> String {
-    let ns = ns as i64; // Go converts the uint64 to int64 the same way.
-    let secs = ns.div_euclid(1_000_000_000);
-    let nanos = ns.rem_euclid(1_000_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let mut s = String::with_capacity(40);
-    let _ = write!(
-        s,
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    );
-    if nanos != 0 {
-        let frac = format!("{nanos:09}");
-        s.push('.');
-        s.push_str(frac.trim_end_matches('0'));
-    }
-    s.push_str(" +0000 UTC");
-    s
-}
-
-/// Days since 1970-01-01 → proleptic Gregorian (year, month, day) (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    // Go converts the uint64 to int64 the same way.
+    crate::util::time::go_string(ns as i64)
 }
 
 /// pdata's `TraceID.String()` / `SpanID.String()`: lowercase hex, empty for an all-zero id.

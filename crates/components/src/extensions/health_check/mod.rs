@@ -18,7 +18,7 @@ mod tests;
 use std::any::Any;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 use ::config::{ConfigError, Value};
 use async_trait::async_trait;
@@ -28,6 +28,8 @@ use axum::response::{IntoResponse, Response};
 use runtime::factory::{AnyConfig, ExtensionFactory, Settings, Stability, parse_config, typed};
 use runtime::{Component, Extension, Host};
 use tokio::task::JoinHandle;
+
+use crate::util::time::rfc3339_utc;
 use tokio_util::sync::CancellationToken;
 
 pub use self::config::Config;
@@ -263,41 +265,4 @@ fn status_json(ready: Option<Ready>) -> String {
             ::config::Duration(r.at.elapsed())
         ),
     }
-}
-
-/// RFC 3339 in UTC with trailing zeros of the fraction dropped, as Go's `RFC3339Nano`.
-fn rfc3339_utc(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, day) = civil_from_days(days as i64);
-    let mut s = format!(
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    );
-    let nanos = d.subsec_nanos();
-    if nanos > 0 {
-        let frac = format!("{nanos:09}");
-        s.push('.');
-        s.push_str(frac.trim_end_matches('0'));
-    }
-    s.push('Z');
-    s
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }

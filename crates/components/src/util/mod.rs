@@ -1,0 +1,3 @@
+//! Small helpers shared by several components.
+
+pub mod time;
