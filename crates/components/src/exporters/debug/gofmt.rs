@@ -15,8 +15,9 @@ fn shortest_digits(abs: f64) -> (String, i32) {
     (mantissa.replace('.', ""), exp.parse().unwrap_or(0))
 }
 
-/// Go's `%e` layout of the shortest digits: `d[.ddd]e±XX`, at least two exponent digits.
-fn exp_form(neg: bool, digits: &str, exp: i32) -> String {
+/// Exponent form of the shortest digits: `d[.ddd]e±X`, the exponent zero-padded to at least
+/// `exp_width` digits (2 for Go's `%e`/`%v`, 1 for ES6).
+fn exp_form(neg: bool, digits: &str, exp: i32, exp_width: usize) -> String {
     let mut s = String::with_capacity(digits.len() + 6);
     if neg {
         s.push('-');
@@ -28,7 +29,7 @@ fn exp_form(neg: bool, digits: &str, exp: i32) -> String {
     }
     let _ = write!(
         s,
-        "e{}{:02}",
+        "e{}{:0exp_width$}",
         if exp < 0 { '-' } else { '+' },
         exp.unsigned_abs()
     );
@@ -67,7 +68,7 @@ pub fn go_v(f: f64) -> String {
     }
     let (digits, exp) = shortest_digits(f.abs());
     if !(-4..6).contains(&exp) {
-        exp_form(f < 0.0, &digits, exp)
+        exp_form(f < 0.0, &digits, exp, 2)
     } else {
         format!("{f}")
     }
@@ -86,22 +87,7 @@ pub fn es6(f: f64) -> String {
     let abs = f.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         let (digits, exp) = shortest_digits(abs);
-        let mut s = String::new();
-        if f < 0.0 {
-            s.push('-');
-        }
-        s.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            s.push('.');
-            s.push_str(&digits[1..]);
-        }
-        let _ = write!(
-            s,
-            "e{}{}",
-            if exp < 0 { '-' } else { '+' },
-            exp.unsigned_abs()
-        );
-        s
+        exp_form(f < 0.0, &digits, exp, 1)
     } else {
         format!("{f}")
     }
