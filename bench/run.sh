@@ -87,11 +87,13 @@ fi
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
   echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
   echo "kernel: $(uname -r)"
-  [ -n "$ROTEL" ] && echo "rotel: $("$ROTEL" --version 2>&1 | head -1) (PyPI rotel $("$WORK/venv/bin/pip" show rotel 2>/dev/null | awk '/^Version/ {print $2}'))"
+  if [ -n "$ROTEL" ]; then
+    echo "rotel: $("$ROTEL" --version 2>&1 | head -1) (PyPI rotel $("$WORK/venv/bin/pip" show rotel 2>/dev/null | awk '/^Version/ {print $2}'))"
+  fi
 } | tee "$OUT/machine.txt" >&2
 
 ARGS=(--loadgen "$LOADGEN" --out "$OUT" --nice "${BENCH_NICE:--10}" "${FERROTEL_ARGS[@]}")
-[ -n "$ROTEL" ] && ARGS+=(--rotel "$ROTEL")
+if [ -n "$ROTEL" ]; then ARGS+=(--rotel "$ROTEL"); fi
 ARGS+=(--collectors "${BENCH_COLLECTORS:-floor,rotel,ferrotel}"
        --parts "${BENCH_PARTS:-throughput,steady,overload}"
        --connections "${BENCH_CONNECTIONS:-4}" --in-flight "${BENCH_IN_FLIGHT:-16}")
@@ -100,7 +102,7 @@ if [ "$QUICK" = 1 ]; then
          --warmup 2 --window "${BENCH_WINDOW:-6}" --steady "${BENCH_STEADY:-6}" --idle 2
          --overload "${BENCH_OVERLOAD:-10}")
 else
-  [ -n "${BENCH_SCENARIOS:-}" ] && ARGS+=(--scenarios "$BENCH_SCENARIOS")
+  if [ -n "${BENCH_SCENARIOS:-}" ]; then ARGS+=(--scenarios "$BENCH_SCENARIOS"); fi
   ARGS+=(--warmup "${BENCH_WARMUP:-3}" --window "${BENCH_WINDOW:-15}" --steady "${BENCH_STEADY:-20}"
          --overload "${BENCH_OVERLOAD:-60}")
 fi
