@@ -70,6 +70,11 @@ fn benches(c: &mut Criterion) {
     g.bench_function("zstd_decompress", |b| {
         b.iter(|| decompress(Codec::Zstd, black_box(&zs), 64 << 20).unwrap())
     });
+    // zstd as bulk compressors (ours too) write it: the frame header declares the size.
+    let zs_sized = compress(Codec::Zstd, Some(3), &data).unwrap();
+    g.bench_function("zstd_decompress_sized", |b| {
+        b.iter(|| decompress(Codec::Zstd, black_box(&zs_sized), 64 << 20).unwrap())
+    });
     g.finish();
 }
 

@@ -118,6 +118,7 @@ struct Workspace {
     zstd: Option<(i32, zstd::bulk::Compressor<'static>)>,
     snappy: snap::raw::Encoder,
     inflate: Option<Inflater>,
+    unzstd: Option<zstd::bulk::Decompressor<'static>>,
 }
 
 thread_local! {
@@ -127,6 +128,7 @@ thread_local! {
         zstd: None,
         snappy: snap::raw::Encoder::new(),
         inflate: None,
+        unzstd: None,
     });
 }
 
@@ -284,7 +286,8 @@ pub enum DecompressError {
 /// gzip takes libdeflate's one-shot path when the trailer's ISIZE is a believable size (at most
 /// `limit`) and the body is a single member; a lying ISIZE, several concatenated members or an
 /// ISIZE past the limit go through a streaming decoder with the cap instead, so the answer
-/// never depends on the trailer being honest.
+/// never depends on the trailer being honest. zstd likewise decodes in one shot into a buffer
+/// of the frame header's content size when it declares one within the limit.
 pub fn decompress(codec: Codec, input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressError> {
     let corrupt = |e: std::io::Error| DecompressError::Corrupt {
         encoding: codec.name(),
@@ -313,6 +316,9 @@ pub fn decompress(codec: Codec, input: &[u8], limit: usize) -> Result<Vec<u8>, D
             input.len(),
         )),
         Codec::Zstd => {
+            if let Some(out) = zstd_one_shot(input, limit) {
+                return Ok(out);
+            }
             let mut decoder = zstd::stream::read::Decoder::new(input).map_err(corrupt)?;
             // The decoder allocates the window a frame header asks for; keep that bounded by
             // the cap (but allow the 8 MiB windows of ordinary compression levels).
@@ -391,6 +397,27 @@ fn gzip_one_shot(input: &[u8], limit: usize) -> Option<Vec<u8>> {
         // holds at least `isize == out_len` bytes.
         unsafe { out.set_len(out_len) };
         Some(out)
+    })
+}
+
+/// zstd's one-shot path: a frame whose header declares its content size (as zstd's bulk
+/// compressors write it, ours included) is decoded straight into a buffer of that size, with no
+/// window buffer. `None` means "use the streaming decoder": no declared size, a size past the
+/// limit, or data that does not decode to exactly that size (more frames, a lying header,
+/// corruption, whose error the streaming decoder then reports).
+fn zstd_one_shot(input: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let size = zstd::zstd_safe::get_frame_content_size(input).ok()??;
+    let size = usize::try_from(size).ok().filter(|s| *s <= limit)?;
+    WORKSPACE.with(|ws| {
+        let ws = &mut *ws.borrow_mut();
+        if ws.unzstd.is_none() {
+            ws.unzstd = Some(zstd::bulk::Decompressor::new().ok()?);
+        }
+        let decoder = ws.unzstd.as_mut()?;
+        // Decoding stops with an error rather than write past the capacity.
+        let mut out = Vec::with_capacity(size);
+        let n = decoder.decompress_to_buffer(input, &mut out).ok()?;
+        (n == size && out.len() == size).then_some(out)
     })
 }
 
@@ -584,6 +611,72 @@ mod tests {
             decompress(Codec::Gzip, &bomb, 1 << 20),
             Err(DecompressError::TooLarge { limit: 1 << 20 })
         );
+    }
+
+    #[test]
+    fn zstd_with_and_without_a_declared_size_decodes_within_the_limit() {
+        let data = sample();
+        let sized = compress(Codec::Zstd, None, &data).unwrap();
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(&sized).ok(),
+            Some(Some(data.len() as u64))
+        );
+        let streamed = zstd::stream::encode_all(&data[..], 3).unwrap();
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(&streamed).ok(),
+            Some(None)
+        );
+        for body in [&sized[..], &streamed[..]] {
+            assert_eq!(decompress(Codec::Zstd, body, data.len()).unwrap(), data);
+            assert_eq!(
+                decompress(Codec::Zstd, body, data.len() - 1),
+                Err(DecompressError::TooLarge {
+                    limit: data.len() - 1
+                })
+            );
+        }
+        // Two frames: the first header's size is not the whole body's.
+        let mut twins = sized.to_vec();
+        twins.extend_from_slice(&sized);
+        assert_eq!(
+            decompress(Codec::Zstd, &twins, 4 * data.len())
+                .unwrap()
+                .len(),
+            2 * data.len()
+        );
+        assert_eq!(
+            decompress(Codec::Zstd, &twins, data.len() + 1),
+            Err(DecompressError::TooLarge {
+                limit: data.len() + 1
+            })
+        );
+    }
+
+    #[test]
+    fn a_zstd_header_that_understates_the_size_is_not_trusted() {
+        let data = vec![7u8; 100_000];
+        let mut sized = compress(Codec::Zstd, None, &data).unwrap().to_vec();
+        // Frame header: magic (4), descriptor (1), then the content size. Shrink the size
+        // field's value; decoding must not write past a buffer sized by it.
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(&sized).ok(),
+            Some(Some(100_000))
+        );
+        let descriptor = sized[4];
+        let single_segment = descriptor & 0x20 != 0;
+        let fcs_at = 5 + usize::from(!single_segment);
+        let fcs_len = [usize::from(single_segment), 2, 4, 8][usize::from(descriptor >> 6)];
+        assert!(fcs_len >= 2, "descriptor {descriptor:#x}");
+        sized[fcs_at] = sized[fcs_at].wrapping_sub(1);
+        for limit in [1000, 99_999, 1 << 20] {
+            assert!(
+                matches!(
+                    decompress(Codec::Zstd, &sized, limit),
+                    Err(DecompressError::Corrupt { .. } | DecompressError::TooLarge { .. })
+                ),
+                "limit {limit}"
+            );
+        }
     }
 
     #[test]
