@@ -54,8 +54,16 @@ fn sources(args: &ConfigArgs) -> (Vec<String>, bool) {
 /// Loads and fully checks the configuration (types, component configs, pipelines, graph).
 fn load(args: &ConfigArgs, registry: &Registry) -> Result<ParsedConfig, String> {
     let (uris, _) = sources(args);
+    // The loader warns (unset environment variables) before the collector's own logger
+    // exists, whose settings come from this very config: show those warnings on stderr.
+    let early_logger = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_max_level(tracing::Level::WARN)
+        .finish();
     let cfg: CollectorConfig =
-        config::load(&uris, &args.sets).map_err(|e| format!("failed to get config: {e}"))?;
+        tracing::subscriber::with_default(early_logger, || config::load(&uris, &args.sets))
+            .map_err(|e| format!("failed to get config: {e}"))?;
     graph::parse(registry, cfg).map_err(|e| format!("invalid configuration: {e}"))
 }
 
@@ -71,6 +79,19 @@ pub fn validate(args: &ConfigArgs) -> ExitCode {
     for w in &parsed.warnings {
         eprintln!("warning: {w}");
     }
+    // Components may create their clients (not connect them) while being built, and those
+    // belong to a runtime: build inside one, as `run` does, without starting anything.
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let _entered = rt.enter();
     if let Err(e) = graph::build(&parsed, &Telemetry::default()) {
         eprintln!("Error: {e}");
         return ExitCode::FAILURE;

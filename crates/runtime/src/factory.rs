@@ -28,14 +28,60 @@ pub trait ComponentConfig:
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::validation_error;
+
+    #[test]
+    fn validation_message_key_joins_the_component_path() {
+        let e = validation_error(
+            "receivers::otlp",
+            "protocols::grpc::endpoint: must not be empty",
+        );
+        assert_eq!(
+            e.to_string(),
+            "receivers::otlp::protocols::grpc::endpoint: must not be empty"
+        );
+    }
+
+    #[test]
+    fn validation_message_without_a_key_keeps_the_component_path() {
+        let e = validation_error(
+            "processors::batch",
+            "send_batch_max_size must be greater or equal to send_batch_size",
+        );
+        assert_eq!(e.path, "processors::batch");
+        let e = validation_error(
+            "receivers::otlp",
+            "must specify at least one protocol: when using it",
+        );
+        assert_eq!(e.path, "receivers::otlp");
+    }
+}
+
 /// Decodes and validates a config of type `C`, naming `path` in errors.
 pub fn parse_config<C: ComponentConfig>(
     value: &Value,
     path: &str,
 ) -> Result<AnyConfig, ConfigError> {
     let cfg: C = config::decode(value, path)?;
-    cfg.validate().map_err(|m| ConfigError::new(path, m))?;
+    cfg.validate().map_err(|m| validation_error(path, &m))?;
     Ok(Box::new(cfg))
+}
+
+/// A validation message may start with the key it is about (`protocols::grpc::endpoint: must
+/// not be empty`); that key joins the component's path, as the Go collector's nested paths do
+/// (`receivers::otlp::protocols::grpc::endpoint: must not be empty`).
+pub fn validation_error(path: &str, message: &str) -> ConfigError {
+    if let Some((key, rest)) = message.split_once(": ")
+        && !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '/' | '.' | '-'))
+    {
+        return ConfigError::new(format!("{path}::{key}"), rest);
+    }
+    ConfigError::new(path, message)
 }
 
 /// Gets the typed config back from an [`AnyConfig`] made by the same factory.
