@@ -28,7 +28,11 @@ pub struct ConfigArgs {
     #[arg(long = "feature-gates", value_name = "GATES")]
     pub feature_gates: Vec<String>,
     /// How long each component may take to drain on shutdown.
-    #[arg(long = "shutdown-timeout", value_name = "DURATION", default_value = "25s")]
+    #[arg(
+        long = "shutdown-timeout",
+        value_name = "DURATION",
+        default_value = "25s"
+    )]
     pub shutdown_timeout: String,
 }
 

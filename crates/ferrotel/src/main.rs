@@ -2,8 +2,10 @@
 //! service lifecycle. The work lives in the library crates.
 
 mod cli;
+mod memory;
 mod run;
 
 fn main() -> std::process::ExitCode {
+    memory::tune_allocator();
     cli::main()
 }

@@ -298,6 +298,7 @@ async fn serve(args: ConfigArgs, registry: Registry, parsed: ParsedConfig) -> Re
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    crate::memory::spawn_trimmer(Duration::from_secs(5));
     let mut running = start(&parsed).await?;
     loop {
         tokio::select! {
