@@ -3,13 +3,15 @@
 //! It owns the component traits ([`component`]), the factories and their registry
 //! ([`factory`], [`registry`]), the graph builder and lifecycle ([`graph`], [`service`]),
 //! fan-out ([`fanout`]), the exporter helper (queue, retry, timeout: [`exporterhelper`]) and
-//! the collector's own metrics ([`telemetry`]).
+//! the collector's own metrics ([`telemetry`]), and admission control: whether receivers may
+//! start reading a request at all ([`admission`]).
 //!
 //! Data moves by `async` calls: a receiver awaits [`component::Consumer::consume`] on the
 //! first processor, which awaits the next, down to the exporters. A component that cannot
 //! take more data makes the caller wait or returns a retryable [`component::ConsumeError`];
 //! nothing buffers without bound.
 
+pub mod admission;
 pub mod component;
 pub mod exporterhelper;
 pub mod factory;
