@@ -5,6 +5,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use runtime::admission::PressureSource;
+
 use super::Config;
 
 const MIB: u64 = 1024 * 1024;
@@ -66,6 +68,9 @@ pub struct Limiter {
     /// When the last check ran, in nanoseconds since `created`.
     last_check: AtomicU64,
     created: Instant,
+    /// This limiter's say in [`runtime::admission`] while it runs: receivers refuse before
+    /// reading a request while any limiter refuses.
+    pressure: Mutex<Option<PressureSource>>,
 }
 
 /// How stale the verdict may be when data arrives. The periodic `check_interval` alone lets
@@ -105,7 +110,28 @@ impl Limiter {
             id,
             last_check: AtomicU64::new(0),
             created: Instant::now(),
+            pressure: Mutex::new(None),
         }
+    }
+
+    /// Reports every verdict from now on to `source` (see [`runtime::admission`]).
+    pub fn attach(&self, source: PressureSource) {
+        source.set_refusing(self.must_refuse());
+        *self.pressure.lock().unwrap_or_else(|p| p.into_inner()) = Some(source);
+    }
+
+    /// Stops reporting; the pressure this limiter signalled ends with it.
+    pub fn detach(&self) {
+        self.pressure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+    }
+
+    /// The bytes of requests receivers may hold at once while this limiter runs: the spike
+    /// limit, the memory the limits leave for data in flight.
+    pub fn read_budget(&self) -> u64 {
+        self.limits.hard - self.limits.soft
     }
 
     /// Runs [`Limiter::check`] if the last one is older than `max_age`; one caller wins when
@@ -159,6 +185,9 @@ impl Limiter {
             }
         }
         self.refusing.store(refuse, Ordering::Relaxed);
+        if let Some(source) = &*self.pressure.lock().unwrap_or_else(|p| p.into_inner()) {
+            source.set_refusing(refuse);
+        }
         match (was_refusing, refuse) {
             (false, true) => Transition::StartedRefusing,
             (true, false) => Transition::StoppedRefusing,

@@ -15,6 +15,9 @@
 //!   calls glibc's `malloc_trim(0)` to give freed arena pages back to the system (a no-op
 //!   with other C libraries), with the same `min_gc_interval_when_*` spacing.
 //! - Memory is also checked once in `start`, so the state is right before the first tick.
+//! - While it refuses, receivers refuse too, before reading a request
+//!   ([`runtime::admission`]): a request refused after it was read has already taken its
+//!   memory. Its spike limit also bounds the bytes of the requests receivers hold at once.
 //! - Each pipeline's instance runs its own check (Go shares one per component id); the log
 //!   lines carry the processor id.
 //!
@@ -35,6 +38,7 @@ use std::time::Duration;
 use ::config::{ConfigError, Value};
 use async_trait::async_trait;
 use pdata::{Batch, Signal};
+use runtime::admission::Admission;
 use runtime::factory::{AnyConfig, ProcessorFactory, Settings, Stability, parse_config, typed};
 use runtime::telemetry::{Counter, ProcessorMetrics, Telemetry};
 use runtime::{Component, ConsumeError, Consumer, Host, Processor, SharedConsumer};
@@ -95,6 +99,7 @@ impl ProcessorFactory for Factory {
             cfg.check_interval.0,
             limiter,
             next,
+            Admission::global().clone(),
         )))
     }
 }
@@ -139,6 +144,7 @@ pub struct MemoryLimiter {
     refused: Counter,
     processor: ProcessorMetrics,
     monitor: Mutex<Option<(CancellationToken, JoinHandle<()>)>>,
+    admission: Admission,
 }
 
 impl MemoryLimiter {
@@ -148,6 +154,7 @@ impl MemoryLimiter {
         check_interval: Duration,
         limiter: Arc<Limiter>,
         next: SharedConsumer,
+        admission: Admission,
     ) -> Self {
         let id = set.id.to_string();
         let (accepted, refused) = counters(&set.telemetry, &id, signal);
@@ -159,6 +166,7 @@ impl MemoryLimiter {
             refused,
             processor: ProcessorMetrics::new(&set.telemetry, &id, signal),
             monitor: Mutex::new(None),
+            admission,
         }
     }
 }
@@ -186,6 +194,8 @@ impl Component for MemoryLimiter {
         if monitor.is_some() {
             return Ok(());
         }
+        self.limiter
+            .attach(self.admission.register(Some(self.limiter.read_budget())));
         self.limiter.check();
         let stop = CancellationToken::new();
         let (limiter, interval, token) = (self.limiter.clone(), self.check_interval, stop.clone());
@@ -212,6 +222,7 @@ impl Component for MemoryLimiter {
             .take();
         if let Some((stop, handle)) = running {
             stop.cancel();
+            self.limiter.detach();
             handle
                 .await
                 .map_err(|e| format!("memory check task failed: {e}"))?;

@@ -320,28 +320,77 @@ async fn the_background_check_picks_up_changes_between_consumes() {
         telemetry: tel,
     };
     let sink = Arc::new(Count(AtomicUsize::new(0)));
+    let admission = Admission::new();
     let p = MemoryLimiter::new(
         &set,
         Signal::Logs,
         cfg.check_interval.0,
         limiter,
         sink.clone(),
+        admission.clone(),
     );
     p.start(&Host::default()).await.unwrap();
     p.consume(logs(1)).await.unwrap();
+    assert!(!admission.under_pressure());
     used.store(95 * MIB, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(
         p.consume(logs(1)).await.is_err(),
         "refused after the check saw 95 MiB"
     );
+    assert!(
+        admission.under_pressure(),
+        "receivers are told to refuse too"
+    );
     used.store(10 * MIB, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!admission.under_pressure(), "cleared by the periodic check");
     p.consume(logs(1))
         .await
         .expect("accepted again after recovery");
     p.shutdown().await.unwrap();
     assert_eq!(sink.0.load(Ordering::Relaxed), 2);
+}
+
+#[tokio::test]
+async fn a_running_limiter_sets_the_read_budget_and_its_pressure_ends_with_shutdown() {
+    let cfg = Config {
+        check_interval: ::config::Duration::from_secs(3600),
+        limit_mib: 100,
+        spike_limit_mib: 30,
+        ..Config::default()
+    };
+    let limiter = Arc::new(Limiter::with_probes(
+        "memory_limiter".into(),
+        &cfg,
+        Limits::from_config(&cfg, || Ok(0)).unwrap(),
+        || Some(99 * MIB),
+        || {},
+    ));
+    let set = Settings {
+        id: ::config::ComponentId::new("memory_limiter"),
+        kind: Kind::Processor,
+        telemetry: Telemetry::default(),
+    };
+    let admission = Admission::new();
+    let p = MemoryLimiter::new(
+        &set,
+        Signal::Logs,
+        cfg.check_interval.0,
+        limiter,
+        Arc::new(Count(AtomicUsize::new(0))),
+        admission.clone(),
+    );
+    assert_eq!(admission.read_budget(), None, "nothing before start");
+    p.start(&Host::default()).await.unwrap();
+    assert_eq!(admission.read_budget(), Some(30 * MIB), "the spike limit");
+    assert!(admission.under_pressure(), "the check in start saw 99 MiB");
+    p.shutdown().await.unwrap();
+    assert!(
+        !admission.under_pressure(),
+        "a stopped limiter refuses nothing"
+    );
+    assert_eq!(admission.read_budget(), None);
 }
 
 #[tokio::test]
@@ -373,6 +422,7 @@ async fn a_burst_is_refused_before_the_next_periodic_check() {
         cfg.check_interval.0,
         limiter,
         sink.clone(),
+        Admission::new(),
     );
     p.start(&Host::default()).await.unwrap();
     p.consume(logs(1)).await.unwrap();
