@@ -1,15 +1,22 @@
 //! OTLP/gRPC: the three `Export` services, served by hand on tonic's server with the raw-bytes
 //! codec, so that a request reaches the pipeline as the bytes that came off the wire.
+//!
+//! Admission ([`runtime::admission`]): under memory pressure a call is answered UNAVAILABLE
+//! (trailers-only) before its body is polled; otherwise the body reserves the message's
+//! length, read from the gRPC length prefix, before more than one DATA frame is read, and is
+//! refused UNAVAILABLE when the budget of bytes being read is spent.
 
 use std::convert::Infallible;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use futures::future::BoxFuture;
 use pdata::{Batch, Signal};
+use runtime::admission::{Admission, Reservation};
 use tonic::body::Body;
 use tonic::codec::CompressionEncoding;
 use tonic::server::{Grpc, NamedService, UnaryService};
@@ -20,6 +27,7 @@ use crate::otlp_grpc_codec::{
     LOGS_SERVICE, METRICS_SERVICE, RawBytesCodec, TRACE_SERVICE, export_path, service_name,
     status_from_consume_error,
 };
+use crate::processors::memory_limiter::REFUSED_MESSAGE;
 
 /// A signal's gRPC service, as a type so that [`NamedService::NAME`] can differ per signal.
 pub trait OtlpService: Send + Sync + 'static {
@@ -100,13 +108,22 @@ where
             ));
             return Box::pin(async move { Ok(status.into_http()) });
         }
+        if pipelines.under_memory_pressure() && pipelines.consumer(S::SIGNAL).is_some() {
+            // Refused before the body is polled: dropping the request resets the stream, so
+            // its DATA frames are discarded by h2 as they come. The items are unknown.
+            pipelines.refuse(RefusalReason::MemoryLimit, Some(S::SIGNAL), 0);
+            return Box::pin(async move { Ok(memory_refusal().into_http()) });
+        }
         let max = self.max_decoding_message_size;
         Box::pin(async move {
+            let budget = Arc::new(ReadBudget::new(pipelines.admission().clone()));
+            let req = req.map(|body| BudgetedBody::new(body, budget.clone()));
             let reached_handler = Arc::new(AtomicBool::new(false));
             let method = ExportMethod {
                 pipelines: pipelines.clone(),
                 signal: S::SIGNAL,
                 reached_handler: reached_handler.clone(),
+                budget: budget.clone(),
             };
             let mut grpc = Grpc::new(RawBytesCodec)
                 .accept_compressed(CompressionEncoding::Gzip)
@@ -114,11 +131,142 @@ where
                 .accept_compressed(CompressionEncoding::Deflate)
                 .max_decoding_message_size(max);
             let mut response = grpc.unary(method, req).await;
-            if !reached_handler.load(Ordering::Relaxed) {
+            if budget.refused() {
+                pipelines.refuse(RefusalReason::MemoryLimit, Some(S::SIGNAL), 0);
+                response = memory_refusal().into_http();
+            } else if !reached_handler.load(Ordering::Relaxed) {
                 refused_before_handler(&pipelines, S::SIGNAL, &mut response);
             }
+            // The request's bytes are in the pipeline's hands (or dropped) now.
+            budget.release();
             Ok(response)
         })
+    }
+}
+
+/// UNAVAILABLE with the memory_limiter's message: retryable, the sender backs off.
+fn memory_refusal() -> Status {
+    Status::unavailable(REFUSED_MESSAGE)
+}
+
+/// The bytes one request holds against the [`Admission`] budget, shared by its body (which
+/// reserves the message's size from the gRPC length prefix before reading further), its
+/// handler (which accounts for decompression) and the service (which releases it).
+struct ReadBudget {
+    admission: Admission,
+    reservation: Mutex<Option<Reservation>>,
+    refused: AtomicBool,
+}
+
+impl ReadBudget {
+    fn new(admission: Admission) -> ReadBudget {
+        ReadBudget {
+            admission,
+            reservation: Mutex::new(None),
+            refused: AtomicBool::new(false),
+        }
+    }
+
+    /// Reserves `bytes`; false (and remembered) when the budget is spent.
+    fn reserve(&self, bytes: u64) -> bool {
+        match self.admission.try_reserve(bytes) {
+            Some(r) => {
+                *self.lock() = Some(r);
+                true
+            }
+            None => {
+                self.refused.store(true, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// The message decompressed to `bytes`: hold that much from now on.
+    fn grow_to(&self, bytes: u64) {
+        if let Some(r) = self.lock().as_mut() {
+            r.grow_to(bytes);
+        }
+    }
+
+    fn refused(&self) -> bool {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    fn release(&self) {
+        self.lock().take();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Reservation>> {
+        self.reservation.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A request body that reads the 5-byte gRPC message prefix first and reserves the
+/// message's length before anything more is read; over budget, it ends with an error and
+/// the service answers UNAVAILABLE, having read at most one DATA frame.
+struct BudgetedBody<B> {
+    inner: Pin<Box<B>>,
+    budget: Arc<ReadBudget>,
+    prefix: [u8; 5],
+    prefix_len: usize,
+}
+
+impl<B> BudgetedBody<B> {
+    fn new(inner: B, budget: Arc<ReadBudget>) -> Self {
+        BudgetedBody {
+            inner: Box::pin(inner),
+            budget,
+            prefix: [0; 5],
+            prefix_len: 0,
+        }
+    }
+
+    /// Takes prefix bytes from `data`; false when the message is over budget.
+    fn admit(&mut self, data: &[u8]) -> bool {
+        let take = (self.prefix.len() - self.prefix_len).min(data.len());
+        self.prefix[self.prefix_len..self.prefix_len + take].copy_from_slice(&data[..take]);
+        self.prefix_len += take;
+        if self.prefix_len < self.prefix.len() {
+            return true;
+        }
+        let [_, a, b, c, d] = self.prefix;
+        let message_len = u64::from(u32::from_be_bytes([a, b, c, d]));
+        self.budget.reserve(message_len + self.prefix.len() as u64)
+    }
+}
+
+impl<B> http_body::Body for BudgetedBody<B>
+where
+    B: http_body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let frame = match std::task::ready!(self.inner.as_mut().poll_frame(cx)) {
+            None => return Poll::Ready(None),
+            Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
+            Some(Ok(frame)) => frame.map_data(|mut d| d.copy_to_bytes(d.remaining())),
+        };
+        if self.prefix_len < self.prefix.len()
+            && let Some(data) = frame.data_ref()
+            && !self.admit(data)
+        {
+            return Poll::Ready(Some(Err(Box::new(memory_refusal()))));
+        }
+        Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -155,6 +303,7 @@ struct ExportMethod {
     pipelines: Arc<Pipelines>,
     signal: Signal,
     reached_handler: Arc<AtomicBool>,
+    budget: Arc<ReadBudget>,
 }
 
 impl UnaryService<Bytes> for ExportMethod {
@@ -163,6 +312,8 @@ impl UnaryService<Bytes> for ExportMethod {
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         self.reached_handler.store(true, Ordering::Relaxed);
+        // Compressed on the wire: the decompressed message is what is held from here on.
+        self.budget.grow_to(request.get_ref().len() as u64);
         let pipelines = self.pipelines.clone();
         let signal = self.signal;
         Box::pin(async move {
@@ -182,6 +333,12 @@ async fn export(pipelines: &Pipelines, signal: Signal, body: Bytes) -> Result<By
             service_name(signal)
         )));
     };
+    if pipelines.under_memory_pressure() {
+        // The limiter began refusing while this request was read: refuse it before spending
+        // the validation on it (the limiter would refuse it after). Items not counted.
+        pipelines.refuse(RefusalReason::MemoryLimit, Some(signal), 0);
+        return Err(memory_refusal());
+    }
     let batch = Batch::from_encoded(signal, body).map_err(|e| {
         pipelines.refuse(RefusalReason::Malformed, Some(signal), 0);
         Status::invalid_argument(format!("invalid {signal} export request: {e}"))

@@ -1,5 +1,9 @@
 //! OTLP/HTTP: `POST` protobuf or JSON to the three URL paths, with Go confighttp's
 //! decompression, body limit, CORS and response headers, served on hyper.
+//!
+//! Admission ([`runtime::admission`]): under memory pressure a request is answered 503 before
+//! its body is read; otherwise its bytes are reserved against the budget of bytes being read
+//! (Content-Length up front, else frame by frame) and a request over it is answered 503.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -10,11 +14,13 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use pdata::{Batch, Signal};
 use prost::Message;
+use runtime::admission::Reservation;
 
 use super::config::HttpConfig;
 use super::pipeline::{PartialSuccess, Pipelines, RefusalReason, export_response};
 use crate::compression::{self, Codec, DecompressError};
 use crate::otlp_grpc_codec::{RpcStatus, rpc_status, rpc_status_json};
+use crate::processors::memory_limiter::REFUSED_MESSAGE;
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
@@ -170,8 +176,20 @@ impl HttpService {
             );
         };
 
-        let body = match self.read_body(req.into_body(), encoding).await {
+        if self.pipelines.under_memory_pressure() {
+            return self.refuse_for_memory(format, signal, req).await;
+        }
+        let declared_len = content_length(req.headers());
+        let (body, _reservation) = match self
+            .read_body(req.into_body(), encoding, declared_len)
+            .await
+        {
             Ok(body) => body,
+            Err(BodyError::OverBudget) => {
+                self.pipelines
+                    .refuse(RefusalReason::MemoryLimit, Some(signal), 0);
+                return memory_refusal(format);
+            }
             Err(BodyError::TooLarge(message)) => {
                 self.pipelines
                     .refuse(RefusalReason::TooLarge, Some(signal), 0);
@@ -191,6 +209,13 @@ impl HttpService {
                 );
             }
         };
+        if self.pipelines.under_memory_pressure() {
+            // The limiter began refusing while this body was read: refuse before decoding
+            // (the limiter would refuse after). Items not counted.
+            self.pipelines
+                .refuse(RefusalReason::MemoryLimit, Some(signal), 0);
+            return memory_refusal(format);
+        }
         let batch = match format {
             BodyFormat::Protobuf => Batch::from_encoded(signal, Bytes::from(body)),
             BodyFormat::Json => pdata::json::decode(signal, &body).map(Batch::from_request),
@@ -245,9 +270,50 @@ impl HttpService {
         self.allowed_encodings.contains(&v)
     }
 
+    /// Refuses a request under memory pressure without reading its body (the items are
+    /// unknown): 503 with the memory_limiter's message in the request's encoding, as Go
+    /// answers that refusal. A small body is read and thrown away first, as Go's net/http
+    /// does after a handler, so that the connection stays usable: hyper alone would close it
+    /// under a client still sending, which can reset the connection before the client has
+    /// read the 503.
+    async fn refuse_for_memory<B>(
+        &self,
+        format: BodyFormat,
+        signal: Signal,
+        req: Request<B>,
+    ) -> Response<Full<Bytes>>
+    where
+        B: http_body::Body<Data = Bytes>,
+    {
+        self.pipelines
+            .refuse(RefusalReason::MemoryLimit, Some(signal), 0);
+        let expects_continue = req
+            .headers()
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let small = content_length(req.headers()).is_none_or(|n| n <= DRAIN_LIMIT);
+        if small && !expects_continue {
+            let mut body = std::pin::pin!(req.into_body());
+            let mut drained = 0u64;
+            while drained <= DRAIN_LIMIT
+                && let Some(Ok(frame)) = body.frame().await
+            {
+                drained += frame.data_ref().map_or(0, |d| d.len() as u64);
+            }
+        }
+        memory_refusal(format)
+    }
+
     /// Reads the whole body, then decompresses it, never holding more than the limit
-    /// (plus framing slack for the compressed form).
-    async fn read_body<B>(&self, body: B, encoding: Option<Codec>) -> Result<Vec<u8>, BodyError>
+    /// (plus framing slack for the compressed form). The bytes are reserved against the
+    /// admission budget before they are read (all of `declared_len` at once, else frame by
+    /// frame); the reservation returned is held until the request is answered.
+    async fn read_body<B>(
+        &self,
+        body: B,
+        encoding: Option<Codec>,
+        declared_len: Option<u64>,
+    ) -> Result<(Vec<u8>, Reservation), BodyError>
     where
         B: http_body::Body<Data = Bytes>,
         B::Error: std::fmt::Display,
@@ -263,6 +329,11 @@ impl HttpService {
             None => limit,
             Some(_) => limit.saturating_add(limit / 8).saturating_add(64 * 1024),
         };
+        let admission = self.pipelines.admission();
+        let declared = declared_len.map(|n| n.min(raw_limit as u64));
+        let mut reservation = admission
+            .try_reserve(declared.unwrap_or(0))
+            .ok_or(BodyError::OverBudget)?;
         let mut raw = Vec::new();
         let mut body = std::pin::pin!(body);
         while let Some(frame) = body.frame().await {
@@ -272,11 +343,21 @@ impl HttpService {
                 if raw.len() + data.len() > raw_limit {
                     return Err(too_large());
                 }
+                let unreserved = (raw.len() + data.len()) as u64;
+                if let Some(more) = unreserved.checked_sub(reservation.bytes())
+                    && more > 0
+                    && !reservation.try_grow(more)
+                {
+                    return Err(BodyError::OverBudget);
+                }
                 raw.extend_from_slice(&data);
             }
         }
         match decode_body(encoding, raw, limit) {
-            Ok(body) => Ok(body),
+            Ok(body) => {
+                reservation.grow_to(body.len() as u64);
+                Ok((body, reservation))
+            }
             Err(DecompressError::TooLarge { .. }) => Err(too_large()),
             Err(e) => Err(BodyError::Unreadable(e.to_string())),
         }
@@ -312,6 +393,32 @@ pub(super) fn decode_body(
 enum BodyError {
     TooLarge(String),
     Unreadable(String),
+    /// Reading it would exceed the admission budget of bytes being read.
+    OverBudget,
+}
+
+/// How much of an unread body is read and thrown away to keep the connection usable after
+/// a refusal: Go net/http's `maxPostHandlerReadBytes`.
+const DRAIN_LIMIT: u64 = 256 * 1024;
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// 503 with `data refused due to high memory usage` (google.rpc.Status code 14,
+/// UNAVAILABLE) in the request's encoding; retryable, without Retry-After, as Go.
+fn memory_refusal(format: BodyFormat) -> Response<Full<Bytes>> {
+    status_response(
+        format,
+        StatusCode::SERVICE_UNAVAILABLE,
+        &rpc_status(14, REFUSED_MESSAGE.to_string(), None),
+    )
 }
 
 fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {

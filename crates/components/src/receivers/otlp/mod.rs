@@ -6,6 +6,12 @@
 //! (`Batch::from_encoded`), not by decoding. Listeners are bound in `start` and drained in
 //! `shutdown` (stop accepting, finish the requests in flight).
 //!
+//! Admission: while a `memory_limiter` refuses data, a request is refused before its body is
+//! read (gRPC UNAVAILABLE, HTTP 503, `data refused due to high memory usage`), and the bytes
+//! of the requests being read are bounded by the limiter's spike limit
+//! ([`runtime::admission`]). The Go receiver reads and decodes every request first; refused
+//! that late, a request has already taken its memory.
+//!
 //! Status codes follow otelcol.md §4, with one deliberate difference: an HTTP body over
 //! `max_request_body_size` (after decompression) is answered `413 Payload Too Large`, where Go
 //! answers 400. Both are permanent for OTLP clients; 413 says what happened.
@@ -27,6 +33,7 @@ use ::config::{ConfigError, Value};
 use async_trait::async_trait;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use pdata::Signal;
+use runtime::admission::Admission;
 use runtime::factory::{
     AnyConfig, ReceiverFactory, ReceiverOutputs, Settings, Stability, parse_config, typed,
 };
@@ -72,6 +79,7 @@ impl ReceiverFactory for Factory {
             &set.telemetry,
             typed::<Config>(cfg),
             outputs,
+            Admission::global().clone(),
         )?))
     }
 }
@@ -100,17 +108,24 @@ impl OtlpReceiver {
         telemetry: &Telemetry,
         cfg: &Config,
         outputs: ReceiverOutputs,
+        admission: Admission,
     ) -> Result<Self, String> {
         let grpc = cfg.protocols.grpc.clone().map(|g| {
             (
                 g,
-                Arc::new(Pipelines::new(outputs.clone(), telemetry, id, "grpc")),
+                Arc::new(Pipelines::new(
+                    outputs.clone(),
+                    telemetry,
+                    id,
+                    "grpc",
+                    admission.clone(),
+                )),
             )
         });
         let http = match &cfg.protocols.http {
             Some(h) => Some(Arc::new(HttpService::new(
                 h,
-                Arc::new(Pipelines::new(outputs, telemetry, id, "http")),
+                Arc::new(Pipelines::new(outputs, telemetry, id, "http", admission)),
             )?)),
             None => None,
         };

@@ -4,10 +4,12 @@
 //! Besides the Go collector's `otelcol_receiver_{accepted,refused}_*{receiver,transport}`
 //! (items), every refused request is counted in `otelcol_receiver_refused_requests
 //! {reason,receiver,transport}` (a ferrotel addition): requests that could not be decoded
-//! have no item count, and they must still show up somewhere.
+//! have no item count, and they must still show up somewhere. Requests refused before they
+//! were read (`reason="memory_limit"`, see [`runtime::admission`]) have no item count either.
 
 use pdata::json::ExportResponse;
 use pdata::{Batch, Signal};
+use runtime::admission::Admission;
 use runtime::telemetry::{ReceiverMetrics, Telemetry};
 use runtime::{ConsumeError, ErrorKind, ReceiverOutputs, SharedConsumer};
 
@@ -25,6 +27,10 @@ pub enum RefusalReason {
     NotFound,
     /// The pipeline returned an error.
     Pipeline,
+    /// Refused before the body was read (or before it was decoded): a memory limiter refuses
+    /// data, or the bytes of the requests being read would exceed its budget
+    /// ([`runtime::admission`]).
+    MemoryLimit,
 }
 
 impl RefusalReason {
@@ -37,6 +43,7 @@ impl RefusalReason {
             RefusalReason::MethodNotAllowed => "method_not_allowed",
             RefusalReason::NotFound => "not_found",
             RefusalReason::Pipeline => "pipeline",
+            RefusalReason::MemoryLimit => "memory_limit",
         }
     }
 }
@@ -57,6 +64,7 @@ pub struct Pipelines {
     telemetry: Telemetry,
     receiver: String,
     transport: &'static str,
+    admission: Admission,
 }
 
 impl Pipelines {
@@ -65,6 +73,7 @@ impl Pipelines {
         telemetry: &Telemetry,
         receiver: &str,
         transport: &'static str,
+        admission: Admission,
     ) -> Self {
         Pipelines {
             outputs,
@@ -72,7 +81,20 @@ impl Pipelines {
             telemetry: telemetry.clone(),
             receiver: receiver.to_string(),
             transport,
+            admission,
         }
+    }
+
+    /// Whether requests may be read (see [`runtime::admission`]).
+    pub fn admission(&self) -> &Admission {
+        &self.admission
+    }
+
+    /// True while a memory limiter refuses data: a request is then refused before its body
+    /// is read or decoded. The caller counts it with [`RefusalReason::MemoryLimit`]; its items
+    /// are unknown (the body was never looked at), so only the request is counted.
+    pub fn under_memory_pressure(&self) -> bool {
+        self.admission.under_pressure()
     }
 
     pub fn consumer(&self, signal: Signal) -> Option<&SharedConsumer> {

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use pdata::json::ExportResponse;
 use pdata::{Batch, Signal};
 use prost::Message;
+use runtime::admission::Admission;
 use runtime::factory::{ReceiverFactory, ReceiverOutputs, typed};
 use runtime::{Component, ConsumeError, Consumer, Host, Telemetry};
 use tonic::Code;
@@ -59,6 +60,8 @@ struct Harness {
     receiver: OtlpReceiver,
     telemetry: Telemetry,
     recorders: [Arc<Recorder>; 3],
+    /// Private to the test, so that concurrent tests do not see each other's pressure.
+    admission: Admission,
 }
 
 impl Harness {
@@ -81,13 +84,21 @@ impl Harness {
         for s in signals {
             outputs.set(*s, recorders[index(*s)].clone());
         }
-        let receiver =
-            OtlpReceiver::new("otlp", &telemetry, typed::<Config>(&cfg), outputs).expect("create");
+        let admission = Admission::new();
+        let receiver = OtlpReceiver::new(
+            "otlp",
+            &telemetry,
+            typed::<Config>(&cfg),
+            outputs,
+            admission.clone(),
+        )
+        .expect("create");
         receiver.start(&Host::default()).await.expect("start");
         Harness {
             receiver,
             telemetry,
             recorders,
+            admission,
         }
     }
 
@@ -901,6 +912,7 @@ async fn shutdown_stops_accepting_and_finishes_requests_in_flight() {
             &Telemetry::default(),
             typed::<Config>(&cfg),
             outputs,
+            Admission::new(),
         )
         .unwrap(),
     );
@@ -990,6 +1002,7 @@ async fn start_fails_with_a_clear_error_when_the_port_is_taken() {
         &Telemetry::default(),
         typed::<Config>(&cfg),
         ReceiverOutputs::default(),
+        Admission::new(),
     )
     .unwrap();
     let err = r.start(&Host::default()).await.unwrap_err();
@@ -1142,4 +1155,160 @@ fn deflate_is_read_as_zlib_and_unknown_encodings_are_rejected() {
     assert_eq!(content_codec("deflate"), Some(Some(Codec::Zlib)));
     assert_eq!(content_codec("GZIP"), Some(Some(Codec::Gzip)));
     assert_eq!(content_codec("br"), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admission: refusing before the body is read
+
+const MEMORY_REFUSED: &str = "data refused due to high memory usage";
+
+#[tokio::test]
+async fn grpc_refuses_unavailable_under_memory_pressure_without_reading_the_body() {
+    let h = Harness::start(BOTH).await;
+    let limiter = h.admission.register(None);
+    limiter.set_refusing(true);
+    // A request whose message never comes: only a server that answers without polling the
+    // body can answer it.
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", h.grpc()))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = tonic::client::Grpc::new(channel);
+    client.ready().await.unwrap();
+    let never = futures::stream::pending::<Bytes>();
+    let path = http::uri::PathAndQuery::from_static(export_path(Signal::Traces));
+    let status = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.client_streaming(tonic::Request::new(never), path, RawBytesCodec),
+    )
+    .await
+    .expect("answered without waiting for the body")
+    .expect_err("refused");
+    assert_eq!(status.code(), Code::Unavailable);
+    assert_eq!(status.message(), MEMORY_REFUSED);
+    assert_eq!(h.recorder(Signal::Traces).count(), 0, "pipeline not called");
+    assert_eq!(h.refused_requests("grpc", "memory_limit"), 1.0);
+
+    limiter.set_refusing(false);
+    let (body, n) = request(Signal::Traces, 1);
+    grpc_export(h.grpc(), Signal::Traces, body, false)
+        .await
+        .expect("accepted once the pressure is gone");
+    assert_eq!(h.recorder(Signal::Traces).items(), n);
+}
+
+#[tokio::test]
+async fn grpc_refuses_a_message_over_the_read_budget_and_releases_what_it_reserved() {
+    let h = Harness::start(BOTH).await;
+    let _limiter = h.admission.register(Some(1000));
+    let (body, n) = request(Signal::Traces, 1);
+    assert!(body.len() > 1000, "the message must exceed the budget");
+    // Another request holds part of the budget (one larger than the budget is admitted
+    // only when nothing else is being read).
+    let held = h.admission.try_reserve(1).unwrap();
+    for gzip in [false, true] {
+        let status = grpc_export(h.grpc(), Signal::Traces, body.clone(), gzip)
+            .await
+            .expect_err("over the budget");
+        assert_eq!(status.code(), Code::Unavailable, "gzip {gzip}");
+        assert_eq!(status.message(), MEMORY_REFUSED);
+    }
+    assert_eq!(h.recorder(Signal::Traces).count(), 0, "pipeline not called");
+    assert_eq!(h.refused_requests("grpc", "memory_limit"), 2.0);
+    assert_eq!(h.admission.reserved(), 1, "refused requests hold nothing");
+
+    drop(held);
+    grpc_export(h.grpc(), Signal::Traces, body, true)
+        .await
+        .expect("admitted when the budget is free");
+    assert_eq!(h.recorder(Signal::Traces).items(), n);
+    assert_eq!(h.admission.reserved(), 0, "released once answered");
+}
+
+#[tokio::test]
+async fn http_refuses_503_under_memory_pressure_with_a_status_in_the_request_encoding() {
+    let h = Harness::start(BOTH).await;
+    let limiter = h.admission.register(None);
+    limiter.set_refusing(true);
+    let (body, n) = request(Signal::Traces, 1);
+
+    let resp = post(&h.http_url("/v1/traces"), PROTOBUF, None, body.clone()).await;
+    assert_eq!(resp.status(), 503);
+    assert!(resp.headers().get("retry-after").is_none(), "as Go: none");
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with(PROTOBUF)
+    );
+    let status = RpcStatus::decode(resp.bytes().await.unwrap().as_ref()).unwrap();
+    assert_eq!((status.code, status.message.as_str()), (14, MEMORY_REFUSED));
+
+    let json = br#"{"resourceSpans":[]}"#.to_vec();
+    let resp = post(&h.http_url("/v1/traces"), JSON, None, json).await;
+    assert_eq!(resp.status(), 503);
+    let v: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(v["code"], 14);
+    assert_eq!(v["message"], MEMORY_REFUSED);
+
+    assert_eq!(h.recorder(Signal::Traces).count(), 0, "pipeline not called");
+    assert_eq!(h.refused_requests("http", "memory_limit"), 2.0);
+
+    limiter.set_refusing(false);
+    let ok = post(&h.http_url("/v1/traces"), PROTOBUF, None, body).await;
+    assert_eq!(ok.status(), 200, "accepted once the pressure is gone");
+    assert_eq!(h.recorder(Signal::Traces).items(), n);
+}
+
+#[tokio::test]
+async fn http_answers_503_under_memory_pressure_before_a_large_body_has_arrived() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = Harness::start(BOTH).await;
+    let limiter = h.admission.register(None);
+    limiter.set_refusing(true);
+    let addr = h.receiver.http_addr().unwrap();
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // 10 MB announced, 1 KB sent: the answer must not wait for the rest.
+    let head = format!(
+        "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {PROTOBUF}\r\nContent-Length: 10000000\r\n\r\n"
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&[0u8; 1024]).await.unwrap();
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut answer))
+        .await
+        .expect("answered before the body was sent")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert_eq!(h.recorder(Signal::Traces).count(), 0);
+    assert_eq!(h.refused_requests("http", "memory_limit"), 1.0);
+}
+
+#[tokio::test]
+async fn http_refuses_a_body_over_the_read_budget_with_503_and_releases_what_it_reserved() {
+    let h = Harness::start(BOTH).await;
+    let _limiter = h.admission.register(Some(1000));
+    let (body, n) = request(Signal::Traces, 1);
+    assert!(body.len() > 1000, "the body must exceed the budget");
+    let held = h.admission.try_reserve(1).unwrap();
+    let resp = post(&h.http_url("/v1/traces"), PROTOBUF, None, body.clone()).await;
+    assert_eq!(resp.status(), 503);
+    let status = RpcStatus::decode(resp.bytes().await.unwrap().as_ref()).unwrap();
+    assert_eq!((status.code, status.message.as_str()), (14, MEMORY_REFUSED));
+    assert_eq!(h.refused_requests("http", "memory_limit"), 1.0);
+    assert_eq!(h.admission.reserved(), 1, "refused requests hold nothing");
+
+    drop(held);
+    let ok = post(
+        &h.http_url("/v1/traces"),
+        PROTOBUF,
+        Some("gzip"),
+        gzip(&body),
+    )
+    .await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(h.recorder(Signal::Traces).items(), n);
+    assert_eq!(h.admission.reserved(), 0, "released once answered");
 }
