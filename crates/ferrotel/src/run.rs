@@ -288,6 +288,10 @@ async fn stop(r: Running, per_component: Duration) {
 }
 
 async fn serve(args: ConfigArgs, registry: Registry, parsed: ParsedConfig) -> Result<(), String> {
+    // Listen for signals first: a SIGTERM that arrives while starting must drain, not kill.
+    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     let (_, default) = sources(&args);
     if default {
         tracing::info!(
@@ -295,9 +299,6 @@ async fn serve(args: ConfigArgs, registry: Registry, parsed: ParsedConfig) -> Re
         );
     }
     let per_component = parse_duration(&args.shutdown_timeout);
-    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-    let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     crate::memory::spawn_trimmer(Duration::from_secs(5));
     let mut running = start(&parsed).await?;
     loop {

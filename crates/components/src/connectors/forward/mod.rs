@@ -6,8 +6,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use config::{ConfigError, Value};
 use pdata::{Batch, Signal};
-use runtime::factory::{parse_config, AnyConfig, ComponentConfig, ConnectorFactory, Settings, Stability};
-use runtime::{Component, ConsumeError, Connector, Consumer, SharedConsumer};
+use runtime::factory::{
+    AnyConfig, ComponentConfig, ConnectorFactory, Settings, Stability, parse_config,
+};
+use runtime::{Component, Connector, ConsumeError, Consumer, SharedConsumer};
 use serde::Deserialize;
 
 pub struct Factory;
