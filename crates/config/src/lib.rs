@@ -323,7 +323,11 @@ pub fn set_to_uri(set: &str) -> Result<String, ConfigError> {
         .ok_or_else(|| ConfigError::new("", "missing equal sign"))?;
     // `a.b.c=v` as the Go collector; `a::b::c=v` too, which can name keys that contain dots.
     let key = key.trim();
-    let path = if key.contains("::") { key.to_string() } else { key.replace('.', "::") };
+    let path = if key.contains("::") {
+        key.to_string()
+    } else {
+        key.replace('.', "::")
+    };
     Ok(format!("yaml:{}: {}", path, value.trim()))
 }
 
