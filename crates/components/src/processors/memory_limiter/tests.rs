@@ -234,6 +234,49 @@ fn check_refuses_above_soft_limit_releases_above_hard_and_recovers() {
 }
 
 #[test]
+fn while_refusing_memory_is_released_again_once_the_soft_interval_has_passed() {
+    let used = Arc::new(AtomicU64::new(85 * MIB));
+    let releases = Arc::new(AtomicUsize::new(0));
+    let cfg = Config {
+        min_gc_interval_when_soft_limited: ::config::Duration::from_millis(20),
+        ..Config::default()
+    };
+    let (u, r) = (used.clone(), releases.clone());
+    // The first release finds nothing to give back; by the second, what was in flight has
+    // drained and been freed.
+    let release = move || {
+        if r.fetch_add(1, Ordering::Relaxed) >= 1 {
+            u.store(60 * MIB, Ordering::Relaxed);
+        }
+    };
+    let u = used.clone();
+    let limiter = Limiter::with_probes(
+        "memory_limiter".into(),
+        &cfg,
+        Limits {
+            hard: 100 * MIB,
+            soft: 80 * MIB,
+        },
+        move || Some(u.load(Ordering::Relaxed)),
+        release,
+    );
+    assert_eq!(limiter.check(), Transition::StartedRefusing);
+    assert_eq!(limiter.check(), Transition::None);
+    assert_eq!(
+        releases.load(Ordering::Relaxed),
+        1,
+        "not before the interval"
+    );
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(
+        limiter.check(),
+        Transition::StoppedRefusing,
+        "released again while refusing, not only when refusing began"
+    );
+    assert_eq!(releases.load(Ordering::Relaxed), 2);
+}
+
+#[test]
 fn a_release_that_brings_memory_below_the_soft_limit_avoids_refusing() {
     let used = Arc::new(AtomicU64::new(90 * MIB));
     let u = used.clone();
@@ -383,7 +426,11 @@ async fn a_running_limiter_sets_the_read_budget_and_its_pressure_ends_with_shutd
     );
     assert_eq!(admission.read_budget(), None, "nothing before start");
     p.start(&Host::default()).await.unwrap();
-    assert_eq!(admission.read_budget(), Some(30 * MIB), "the spike limit");
+    assert_eq!(
+        admission.read_budget(),
+        Some(30 * MIB / 4),
+        "a quarter of the spike limit"
+    );
     assert!(admission.under_pressure(), "the check in start saw 99 MiB");
     p.shutdown().await.unwrap();
     assert!(
