@@ -4,9 +4,12 @@
 //! gzip and zlib go through libdeflate, which works on whole buffers and is several times
 //! faster than a streaming deflate at the same level; zstd through the `zstd` crate's bulk API;
 //! snappy (block and framed) through `snap`; lz4 (frame format, as Go's confighttp) through
-//! `lz4_flex`. Compressor state (libdeflate and zstd contexts, the snappy hash table) and a
-//! scratch output buffer live in a per-thread workspace and are reused, so compressing
-//! allocates only the output itself.
+//! `lz4_flex`. Compressor state (libdeflate and zstd contexts, the snappy hash table) lives in
+//! a per-thread workspace and is reused. gzip, zlib and zstd write straight into the spare
+//! capacity of the output (reserved at the compress bound, shrunk back afterwards), so no
+//! per-thread output buffer pins the size of the largest batch ever compressed: past glibc's
+//! mmap threshold the reservation is a fresh mapping whose unwritten pages never become
+//! resident.
 //!
 //! ```
 //! use components::compression::{Codec, compress, decompress};
@@ -106,15 +109,10 @@ pub struct CompressionParams {
     pub level: Option<i32>,
 }
 
-/// Inputs larger than this get a one-off scratch buffer instead of growing the per-thread one,
-/// so a rare huge batch does not pin its size in every worker thread.
-const MAX_KEPT_SCRATCH: usize = 32 << 20;
-
 /// Per-thread compressor state, reused across calls.
 struct Workspace {
-    scratch: Vec<u8>,
     /// libdeflate compressors by level (a config uses one or two levels).
-    deflate: Vec<(i32, libdeflater::Compressor)>,
+    deflate: Vec<Deflater>,
     zstd: Option<(i32, zstd::bulk::Compressor<'static>)>,
     snappy: snap::raw::Encoder,
     inflate: Option<Inflater>,
@@ -123,7 +121,6 @@ struct Workspace {
 
 thread_local! {
     static WORKSPACE: RefCell<Workspace> = RefCell::new(Workspace {
-        scratch: Vec::new(),
         deflate: Vec::new(),
         zstd: None,
         snappy: snap::raw::Encoder::new(),
@@ -133,22 +130,19 @@ thread_local! {
 }
 
 impl Workspace {
-    fn deflater(&mut self, level: i32) -> &mut libdeflater::Compressor {
-        let i = match self.deflate.iter().position(|(l, _)| *l == level) {
+    fn deflater(&mut self, level: i32) -> std::io::Result<&mut Deflater> {
+        let i = match self.deflate.iter().position(|d| d.level == level) {
             Some(i) => i,
             None => {
-                // `resolve_level` only passes 0-12, libdeflate's range.
-                let lvl = libdeflater::CompressionLvl::new(level)
-                    .unwrap_or_else(|_| libdeflater::CompressionLvl::default());
+                let d = Deflater::new(level)?;
                 if self.deflate.len() >= 2 {
                     self.deflate.remove(0);
                 }
-                self.deflate
-                    .push((level, libdeflater::Compressor::new(lvl)));
+                self.deflate.push(d);
                 self.deflate.len() - 1
             }
         };
-        &mut self.deflate[i].1
+        Ok(&mut self.deflate[i])
     }
 
     fn zstd(&mut self, level: i32) -> std::io::Result<&mut zstd::bulk::Compressor<'static>> {
@@ -164,38 +158,34 @@ impl Workspace {
     }
 }
 
-/// Runs `f` with the thread's scratch buffer grown to `bound` bytes (a one-off buffer when
-/// `bound` is huge) and appends the `n` bytes it reports to `out`.
-fn with_scratch(
-    ws: &mut Workspace,
-    bound: usize,
+/// Reserves `room` more bytes in `out`, runs `f` (which appends to `out`, in at most that room),
+/// then gives back what the reservation added and `f` did not use, so a compressed body keeps
+/// no compress-bound-sized tail while it is being sent (glibc shrinks in place: a heap chunk is
+/// split, a mapping is `mremap`ped). Capacity `out` already had is left alone.
+fn with_room(
     out: &mut Vec<u8>,
-    f: impl FnOnce(&mut Workspace, &mut [u8]) -> std::io::Result<usize>,
+    room: usize,
+    f: impl FnOnce(&mut Vec<u8>) -> std::io::Result<usize>,
 ) -> std::io::Result<usize> {
-    let mut scratch = std::mem::take(&mut ws.scratch);
-    if bound > MAX_KEPT_SCRATCH {
-        let mut once = vec![0u8; bound];
-        let n = f(ws, &mut once)?;
-        out.reserve_exact(n);
-        out.extend_from_slice(&once[..n]);
-        ws.scratch = scratch;
-        return Ok(n);
+    let had = out.capacity();
+    out.try_reserve_exact(room).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::OutOfMemory,
+            format!("cannot reserve {room} bytes for the compressed output: {e}"),
+        )
+    })?;
+    let result = f(out);
+    if out.capacity() > had {
+        out.shrink_to(had.max(out.len()));
     }
-    if scratch.len() < bound {
-        // Zeroed once when it grows; later calls reuse it as is.
-        scratch.resize(bound, 0);
-    }
-    let result = f(ws, &mut scratch[..bound]);
-    if let Ok(n) = result {
-        out.reserve_exact(n);
-        out.extend_from_slice(&scratch[..n]);
-    }
-    ws.scratch = scratch;
     result
 }
 
 /// Compresses `input` and appends the result to `out` (which may already hold a frame header);
 /// returns the number of bytes appended. `level: None` is the codec's default level.
+///
+/// gzip, zlib and zstd compress directly into `out`'s spare capacity; any capacity added for
+/// that and left unused is released before returning.
 pub fn compress_into(
     codec: Codec,
     level: Option<i32>,
@@ -203,42 +193,42 @@ pub fn compress_into(
     out: &mut Vec<u8>,
 ) -> std::io::Result<usize> {
     let level = codec.resolve_level(level);
-    let too_small = |e: libdeflater::CompressionError| std::io::Error::other(e.to_string());
     WORKSPACE.with(|ws| {
         let ws = &mut *ws.borrow_mut();
         match codec {
-            Codec::Gzip => {
-                let bound = ws.deflater(level).gzip_compress_bound(input.len());
-                with_scratch(ws, bound, out, |ws, buf| {
-                    ws.deflater(level)
-                        .gzip_compress(input, buf)
-                        .map_err(too_small)
-                })
-            }
-            Codec::Zlib => {
-                let bound = ws.deflater(level).zlib_compress_bound(input.len());
-                with_scratch(ws, bound, out, |ws, buf| {
-                    ws.deflater(level)
-                        .zlib_compress(input, buf)
-                        .map_err(too_small)
+            Codec::Gzip | Codec::Zlib => {
+                let format = if codec == Codec::Gzip {
+                    DeflateFormat::Gzip
+                } else {
+                    DeflateFormat::Zlib
+                };
+                let deflater = ws.deflater(level)?;
+                let bound = deflater.bound(format, input.len());
+                with_room(out, bound, |out| {
+                    deflater.compress_append(format, input, out, bound)
                 })
             }
             Codec::Zstd => {
                 let bound = zstd::zstd_safe::compress_bound(input.len());
-                with_scratch(ws, bound, out, |ws, buf| {
-                    ws.zstd(level)?.compress_to_buffer(input, buf)
-                })
+                let zstd = ws.zstd(level)?;
+                with_room(out, bound, |out| zstd_append(zstd, input, out))
             }
             Codec::Snappy => {
                 let bound = snap::raw::max_compress_len(input.len());
                 if bound == 0 {
                     return Err(std::io::Error::other("input too large for snappy"));
                 }
-                with_scratch(ws, bound, out, |ws, buf| {
-                    ws.snappy
-                        .compress(input, buf)
-                        .map_err(std::io::Error::other)
-                })
+                // snap wants an initialised `&mut [u8]`: a one-off zeroed buffer, which
+                // `calloc` serves past the mmap threshold as fresh zero pages (only the pages
+                // the encoder writes become resident), then the output is copied.
+                let mut once = vec![0u8; bound];
+                let n = ws
+                    .snappy
+                    .compress(input, &mut once)
+                    .map_err(std::io::Error::other)?;
+                out.reserve_exact(n);
+                out.extend_from_slice(&once[..n]);
+                Ok(n)
             }
             Codec::SnappyFramed => {
                 let start = out.len();
@@ -259,6 +249,24 @@ pub fn compress_into(
             }
         }
     })
+}
+
+/// zstd-compresses `input` (one frame that declares its size) into `out`'s spare capacity and
+/// appends it; an error, with `out` unchanged, when the capacity is too small.
+fn zstd_append(
+    zstd: &mut zstd::bulk::Compressor<'static>,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    // zstd-safe's `WriteBuf` for a `Cursor` over `&mut Vec` writes at the cursor (here: after
+    // what `out` holds), bounded by the Vec's capacity, and marks the bytes written as the new
+    // length: no uninitialised memory is ever seen as a slice.
+    let start = out.len();
+    let mut tail = std::io::Cursor::new(out);
+    tail.set_position(start as u64);
+    let n = zstd.compress_to_buffer(input, &mut tail)?;
+    debug_assert_eq!(tail.get_ref().len(), start + n);
+    Ok(n)
 }
 
 /// Compresses `input` into a new buffer of exactly the compressed size.
@@ -467,6 +475,102 @@ impl Drop for Inflater {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeflateFormat {
+    Gzip,
+    Zlib,
+}
+
+/// A libdeflate compressor used through libdeflate-sys, so that it can write into a Vec's
+/// uninitialised spare capacity (libdeflater's safe wrapper wants an initialised `&mut [u8]`).
+struct Deflater {
+    ptr: std::ptr::NonNull<libdeflate_sys::libdeflate_compressor>,
+    level: i32,
+}
+
+impl Deflater {
+    /// A compressor at `level` (libdeflate's 0-12; `resolve_level` passes nothing else).
+    fn new(level: i32) -> std::io::Result<Deflater> {
+        // SAFETY: a plain allocation call; a null result (bad level, out of memory) is handled.
+        let p = unsafe { libdeflate_sys::libdeflate_alloc_compressor(level) };
+        std::ptr::NonNull::new(p)
+            .map(|ptr| Deflater { ptr, level })
+            .ok_or_else(|| {
+                std::io::Error::other(format!(
+                    "cannot create a deflate compressor at level {level}"
+                ))
+            })
+    }
+
+    /// The most bytes compressing `len` bytes can take in `format`.
+    fn bound(&mut self, format: DeflateFormat, len: usize) -> usize {
+        // SAFETY: `self.ptr` is a live compressor; the bound functions only read its settings.
+        unsafe {
+            match format {
+                DeflateFormat::Gzip => {
+                    libdeflate_sys::libdeflate_gzip_compress_bound(self.ptr.as_ptr(), len)
+                }
+                DeflateFormat::Zlib => {
+                    libdeflate_sys::libdeflate_zlib_compress_bound(self.ptr.as_ptr(), len)
+                }
+            }
+        }
+    }
+
+    /// Compresses `input` into at most `room` bytes of `out`'s spare capacity and appends it:
+    /// the number of bytes appended, or an error (with `out` unchanged) when the output would
+    /// not fit in `room` or the spare capacity.
+    fn compress_append(
+        &mut self,
+        format: DeflateFormat,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        room: usize,
+    ) -> std::io::Result<usize> {
+        let spare = out.spare_capacity_mut();
+        let avail = room.min(spare.len());
+        let (in_ptr, out_ptr) = (input.as_ptr().cast(), spare.as_mut_ptr().cast());
+        // SAFETY: `self.ptr` is a live compressor used by this thread only; `input` is a live
+        // slice of `input.len()` bytes that libdeflate only reads; `out_ptr` points at the
+        // spare capacity, at least `avail` writable bytes owned by `out`, which libdeflate
+        // writes without reading and never past `avail` (it returns 0 instead).
+        let n = unsafe {
+            match format {
+                DeflateFormat::Gzip => libdeflate_sys::libdeflate_gzip_compress(
+                    self.ptr.as_ptr(),
+                    in_ptr,
+                    input.len(),
+                    out_ptr,
+                    avail,
+                ),
+                DeflateFormat::Zlib => libdeflate_sys::libdeflate_zlib_compress(
+                    self.ptr.as_ptr(),
+                    in_ptr,
+                    input.len(),
+                    out_ptr,
+                    avail,
+                ),
+            }
+        };
+        if n == 0 || n > avail {
+            return Err(std::io::Error::other(format!(
+                "compressed {} bytes do not fit in {avail} bytes of output",
+                input.len()
+            )));
+        }
+        // SAFETY: libdeflate initialised the first `n <= avail` bytes of the spare capacity.
+        unsafe { out.set_len(out.len() + n) };
+        Ok(n)
+    }
+}
+
+impl Drop for Deflater {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `libdeflate_alloc_compressor` and freed only here.
+        unsafe { libdeflate_sys::libdeflate_free_compressor(self.ptr.as_ptr()) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -543,6 +647,135 @@ mod tests {
         assert_eq!(out.len(), 5 + n);
         assert_eq!(&out[..5], &[1, 2, 3, 4, 5]);
         assert_eq!(decompress(Codec::Gzip, &out[5..], 1 << 24).unwrap(), data);
+    }
+
+    #[test]
+    fn output_appended_after_a_prefix_is_byte_identical_to_a_fresh_compression() {
+        let data = sample();
+        for input in [&data[..], &data[..1], &[][..]] {
+            for codec in ALL {
+                let fresh = compress(codec, None, input).unwrap();
+                // The same bytes as the libraries' own safe one-shot APIs.
+                let reference = match codec {
+                    Codec::Gzip | Codec::Zlib => {
+                        let mut c = libdeflater::Compressor::new(Default::default());
+                        let mut buf = vec![0u8; c.gzip_compress_bound(input.len()) + 64];
+                        let n = if codec == Codec::Gzip {
+                            c.gzip_compress(input, &mut buf).unwrap()
+                        } else {
+                            c.zlib_compress(input, &mut buf).unwrap()
+                        };
+                        Some(buf[..n].to_vec())
+                    }
+                    Codec::Zstd => Some(zstd::bulk::compress(input, 3).unwrap()),
+                    _ => None,
+                };
+                if let Some(reference) = reference {
+                    assert_eq!(&fresh[..], &reference[..], "{codec:?}");
+                }
+                // A gRPC frame header, then a prefix in a buffer that already has room to spare.
+                for mut out in [vec![1, 2, 3, 4, 5], {
+                    let mut v = Vec::with_capacity(1 << 20);
+                    v.extend_from_slice(b"prefix");
+                    v
+                }] {
+                    let prefix = out.clone();
+                    let had = out.capacity();
+                    let n = compress_into(codec, None, input, &mut out).unwrap();
+                    assert_eq!(n, fresh.len(), "{codec:?}");
+                    assert_eq!(&out[..prefix.len()], &prefix[..], "{codec:?}");
+                    assert_eq!(&out[prefix.len()..], &fresh[..], "{codec:?}");
+                    assert_eq!(
+                        decompress(codec, &out[prefix.len()..], input.len()).unwrap(),
+                        input,
+                        "{codec:?}"
+                    );
+                    if had >= 1 << 20 {
+                        assert_eq!(out.capacity(), had, "{codec:?}: existing room is kept");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_compress_bound_reservation_is_given_back() {
+        // 1 MiB of repetitive input: the bound is ~1 MiB, the output a few KiB.
+        let data = b"span span span span ".repeat(50_000);
+        for codec in [Codec::Gzip, Codec::Zlib, Codec::Zstd] {
+            let mut out = vec![0u8; 5];
+            let n = compress_into(codec, None, &data, &mut out).unwrap();
+            assert!(n < data.len() / 50, "{codec:?}: {n}");
+            assert_eq!(out.capacity(), out.len(), "{codec:?}");
+        }
+    }
+
+    #[test]
+    fn every_level_round_trips() {
+        let data = sample();
+        for codec in [Codec::Gzip, Codec::Zlib] {
+            for level in -1..=12 {
+                let mut out = vec![9; 5];
+                compress_into(codec, Some(level), &data, &mut out).unwrap();
+                assert_eq!(&out[..5], &[9; 5]);
+                assert_eq!(
+                    decompress(codec, &out[5..], data.len()).unwrap(),
+                    data,
+                    "{codec:?} {level}"
+                );
+            }
+        }
+        for level in (-5..=22).chain([*zstd::compression_level_range().start()]) {
+            let mut out = vec![9; 5];
+            compress_into(Codec::Zstd, Some(level), &data, &mut out).unwrap();
+            assert_eq!(
+                decompress(Codec::Zstd, &out[5..], data.len()).unwrap(),
+                data,
+                "zstd {level}"
+            );
+        }
+    }
+
+    #[test]
+    fn too_little_room_is_an_error_and_leaves_the_output_untouched() {
+        let data = sample();
+        for format in [DeflateFormat::Gzip, DeflateFormat::Zlib] {
+            let mut d = Deflater::new(6).unwrap();
+            // Too small a room in a large enough buffer...
+            let mut out = Vec::with_capacity(1 << 20);
+            out.extend_from_slice(b"head");
+            assert!(d.compress_append(format, &data, &mut out, 64).is_err());
+            assert_eq!(out, b"head");
+            // ...and a room larger than the buffer's spare capacity, which bounds it.
+            let mut out = Vec::with_capacity(100);
+            out.extend_from_slice(b"head");
+            let bound = d.bound(format, data.len());
+            assert!(d.compress_append(format, &data, &mut out, bound).is_err());
+            assert_eq!(out, b"head");
+            // The compressor is still good afterwards.
+            let mut out = b"head".to_vec();
+            out.reserve_exact(bound);
+            let n = d.compress_append(format, &data, &mut out, bound).unwrap();
+            assert_eq!(out.len(), 4 + n);
+        }
+        let mut z = zstd::bulk::Compressor::new(3).unwrap();
+        let mut out = Vec::with_capacity(100);
+        out.extend_from_slice(b"head");
+        assert!(zstd_append(&mut z, &data, &mut out).is_err());
+        assert_eq!(out, b"head");
+        out.reserve_exact(zstd::zstd_safe::compress_bound(data.len()));
+        let n = zstd_append(&mut z, &data, &mut out).unwrap();
+        assert_eq!(
+            decompress(Codec::Zstd, &out[4..], data.len()).unwrap(),
+            data
+        );
+        assert_eq!(out.len(), 4 + n);
+    }
+
+    #[test]
+    fn an_out_of_range_deflate_level_is_an_error_not_a_null_compressor() {
+        assert!(Deflater::new(13).is_err());
+        assert!(Deflater::new(1000).is_err());
     }
 
     #[test]
