@@ -7,7 +7,7 @@ use std::time::Duration;
 use config::CollectorConfig;
 use runtime::graph::{self, ParsedConfig};
 use runtime::service::Service;
-use runtime::{Kind, Registry, Telemetry};
+use runtime::{Registry, Telemetry};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
@@ -183,7 +183,6 @@ pub fn components_yaml() -> String {
         out,
         "providers:\n    - scheme: env\n    - scheme: file\n    - scheme: yaml"
     );
-    let _ = Kind::Receiver;
     out
 }
 

@@ -75,51 +75,6 @@ impl std::fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-/// Component types the config uses that this build lacks (for the `validate` report).
-pub fn missing_types(registry: &Registry, cfg: &CollectorConfig) -> Vec<(Kind, String)> {
-    let mut out = Vec::new();
-    let mut check =
-        |kind: Kind, ids: &mut dyn Iterator<Item = &ComponentId>, found: &dyn Fn(&str) -> bool| {
-            for id in ids {
-                if !found(&id.type_) && !out.contains(&(kind, id.type_.clone())) {
-                    out.push((kind, id.type_.clone()));
-                }
-            }
-        };
-    let found = |l: bool| l;
-    check(Kind::Receiver, &mut cfg.receivers.keys(), &|t| {
-        found(matches!(
-            registry.lookup_receiver(t),
-            Lookup::Found(_) | Lookup::Deprecated(..)
-        ))
-    });
-    check(Kind::Processor, &mut cfg.processors.keys(), &|t| {
-        found(matches!(
-            registry.lookup_processor(t),
-            Lookup::Found(_) | Lookup::Deprecated(..)
-        ))
-    });
-    check(Kind::Exporter, &mut cfg.exporters.keys(), &|t| {
-        found(matches!(
-            registry.lookup_exporter(t),
-            Lookup::Found(_) | Lookup::Deprecated(..)
-        ))
-    });
-    check(Kind::Connector, &mut cfg.connectors.keys(), &|t| {
-        found(matches!(
-            registry.lookup_connector(t),
-            Lookup::Found(_) | Lookup::Deprecated(..)
-        ))
-    });
-    check(Kind::Extension, &mut cfg.extensions.keys(), &|t| {
-        found(matches!(
-            registry.lookup_extension(t),
-            Lookup::Found(_) | Lookup::Deprecated(..)
-        ))
-    });
-    out
-}
-
 fn type_error(
     kind: Kind,
     id: &ComponentId,

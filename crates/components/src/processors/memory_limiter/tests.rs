@@ -340,6 +340,35 @@ async fn below_the_limit_data_passes_through_and_is_counted() {
     p.shutdown().await.unwrap();
 }
 
+/// A memory_limiter processor for logs whose memory reading is `usage`, feeding `sink`.
+fn probed(
+    cfg: &Config,
+    usage: impl Fn() -> Option<u64> + Send + Sync + 'static,
+    sink: SharedConsumer,
+    admission: Admission,
+) -> MemoryLimiter {
+    let limiter = Arc::new(Limiter::with_probes(
+        "memory_limiter".into(),
+        cfg,
+        Limits::from_config(cfg, || Ok(0)).unwrap(),
+        usage,
+        || {},
+    ));
+    let set = Settings {
+        id: ::config::ComponentId::new("memory_limiter"),
+        kind: Kind::Processor,
+        telemetry: Telemetry::default(),
+    };
+    MemoryLimiter::new(
+        &set,
+        Signal::Logs,
+        cfg.check_interval.0,
+        limiter,
+        sink,
+        admission,
+    )
+}
+
 #[tokio::test]
 async fn the_background_check_picks_up_changes_between_consumes() {
     let used = Arc::new(AtomicU64::new(10 * MIB));
@@ -349,26 +378,11 @@ async fn the_background_check_picks_up_changes_between_consumes() {
         limit_mib: 100,
         ..Config::default()
     };
-    let limiter = Arc::new(Limiter::with_probes(
-        "memory_limiter".into(),
-        &cfg,
-        Limits::from_config(&cfg, || Ok(0)).unwrap(),
-        move || Some(u.load(Ordering::Relaxed)),
-        || {},
-    ));
-    let tel = Telemetry::default();
-    let set = Settings {
-        id: ::config::ComponentId::new("memory_limiter"),
-        kind: Kind::Processor,
-        telemetry: tel,
-    };
     let sink = Arc::new(Count(AtomicUsize::new(0)));
     let admission = Admission::new();
-    let p = MemoryLimiter::new(
-        &set,
-        Signal::Logs,
-        cfg.check_interval.0,
-        limiter,
+    let p = probed(
+        &cfg,
+        move || Some(u.load(Ordering::Relaxed)),
         sink.clone(),
         admission.clone(),
     );
@@ -403,24 +417,10 @@ async fn a_running_limiter_sets_the_read_budget_and_its_pressure_ends_with_shutd
         spike_limit_mib: 30,
         ..Config::default()
     };
-    let limiter = Arc::new(Limiter::with_probes(
-        "memory_limiter".into(),
-        &cfg,
-        Limits::from_config(&cfg, || Ok(0)).unwrap(),
-        || Some(99 * MIB),
-        || {},
-    ));
-    let set = Settings {
-        id: ::config::ComponentId::new("memory_limiter"),
-        kind: Kind::Processor,
-        telemetry: Telemetry::default(),
-    };
     let admission = Admission::new();
-    let p = MemoryLimiter::new(
-        &set,
-        Signal::Logs,
-        cfg.check_interval.0,
-        limiter,
+    let p = probed(
+        &cfg,
+        || Some(99 * MIB),
         Arc::new(Count(AtomicUsize::new(0))),
         admission.clone(),
     );
@@ -450,24 +450,10 @@ async fn a_burst_is_refused_before_the_next_periodic_check() {
         limit_mib: 100,
         ..Config::default()
     };
-    let limiter = Arc::new(Limiter::with_probes(
-        "memory_limiter".into(),
-        &cfg,
-        Limits::from_config(&cfg, || Ok(0)).unwrap(),
-        move || Some(u.load(Ordering::Relaxed)),
-        || {},
-    ));
-    let set = Settings {
-        id: ::config::ComponentId::new("memory_limiter"),
-        kind: Kind::Processor,
-        telemetry: Telemetry::default(),
-    };
     let sink = Arc::new(Count(AtomicUsize::new(0)));
-    let p = MemoryLimiter::new(
-        &set,
-        Signal::Logs,
-        cfg.check_interval.0,
-        limiter,
+    let p = probed(
+        &cfg,
+        move || Some(u.load(Ordering::Relaxed)),
         sink.clone(),
         Admission::new(),
     );
