@@ -247,6 +247,10 @@ pub trait Connector: Component + Consumer {}
 /// An extension. `as_any` lets components find the concrete type (for example storage).
 pub trait Extension: Component {
     fn as_any(&self) -> &dyn Any;
+    /// The storage this extension offers, if it is a storage extension (`file_storage`).
+    fn as_storage(&self) -> Option<&dyn crate::storage::StorageExtension> {
+        None
+    }
     /// All pipelines started (health_check turns 200).
     fn pipelines_ready(&self) {}
     /// Shutdown began (health_check turns 503).

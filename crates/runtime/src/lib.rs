@@ -19,6 +19,7 @@ pub mod fanout;
 pub mod graph;
 pub mod registry;
 pub mod service;
+pub mod storage;
 pub mod telemetry;
 
 pub use component::{
