@@ -127,7 +127,8 @@ class Ferrotel:
 
     def output(self, tail: int = 6000) -> str:
         try:
-            self._log.flush()
+            if not self._log.closed:
+                self._log.flush()
             return self.log_path.read_bytes().decode("utf-8", "replace")[-tail:]
         except OSError:
             return ""
