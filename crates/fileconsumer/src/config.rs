@@ -21,10 +21,13 @@ pub const RECEIVER_KEYS: &[&str] = &[
     "retry_on_failure",
 ];
 
+/// Key-value pairs of a config map.
+pub type Pairs<V> = Vec<(String, V)>;
+
 /// Splits a receiver's config map into (its own keys, the file-reading keys) by
 /// [`RECEIVER_KEYS`]. Generic over the map's value type so that it works on a
 /// `serde_yaml_ng::Mapping` converted to a `Vec`, a `serde_json::Map`, or any pair list.
-pub fn split_receiver_keys<V>(pairs: Vec<(String, V)>) -> (Vec<(String, V)>, Vec<(String, V)>) {
+pub fn split_receiver_keys<V>(pairs: Pairs<V>) -> (Pairs<V>, Pairs<V>) {
     pairs
         .into_iter()
         .partition(|(k, _)| RECEIVER_KEYS.contains(&k.as_str()))

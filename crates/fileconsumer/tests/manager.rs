@@ -670,3 +670,57 @@ fn identical_copies_are_read_once_per_poll() {
     m.poll();
     assert_eq!(sink.take_texts(), vec!["same"]);
 }
+
+/// Expected values recorded from otelcol-contrib 0.135 (filelog -> otlphttp json) on the
+/// same files and settings.
+#[test]
+fn matches_go_collector_on_multiline_max_log_size_and_trimming() {
+    let dir = tempfile::tempdir().unwrap();
+    let ml = dir.path().join("ml.log");
+    append(
+        &ml,
+        "junk line\n2024-01-01 first\n  at frame 1\n2024-01-02 second\n  detail  \n2024-01-03 third\n",
+    );
+    let long = dir.path().join("long.log");
+    append(
+        &long,
+        &format!("{}\nshort\n  \t padded \t \n\n   \nlast", "x".repeat(2500)),
+    );
+    let run = |file: &Path, extra: serde_json::Value| {
+        let sink = Sink::default();
+        let mut cfg = config(dir.path(), extra);
+        cfg.include = vec![file.display().to_string()];
+        cfg.include_file_record_number = true;
+        cfg.force_flush_period = config::Duration::from_millis(50);
+        let mut m = manager(&cfg, &sink, None);
+        m.poll();
+        std::thread::sleep(Duration::from_millis(120));
+        m.poll();
+        let toks = sink.tokens.lock().unwrap().clone();
+        toks.into_iter()
+            .map(|t| match t.body {
+                Body::Text(s) => (s, t.record_number.unwrap()),
+                Body::Bytes(_) => unreachable!(),
+            })
+            .collect::<Vec<_>>()
+    };
+    let got = run(
+        &ml,
+        serde_json::json!({"multiline": {"line_start_pattern": r"^\d{4}-\d{2}-\d{2}"}}),
+    );
+    let want: Vec<(String, i64)> = vec![
+        ("junk line".into(), 1),
+        ("2024-01-01 first\n  at frame 1".into(), 2),
+        ("2024-01-02 second\n  detail".into(), 3),
+        ("2024-01-03 third".into(), 4),
+    ];
+    assert_eq!(got, want);
+    let got = run(&long, serde_json::json!({"max_log_size": "1KiB"}));
+    let shape: Vec<(usize, i64)> = got.iter().map(|(s, n)| (s.len(), *n)).collect();
+    assert_eq!(
+        shape,
+        vec![(1024, 1), (1024, 2), (452, 3), (5, 4), (6, 5), (4, 8)]
+    );
+    assert_eq!(got[4].0, "padded");
+    assert_eq!(got[5].0, "last");
+}
