@@ -723,4 +723,13 @@ fn matches_go_collector_on_multiline_max_log_size_and_trimming() {
     );
     assert_eq!(got[4].0, "padded");
     assert_eq!(got[5].0, "last");
+    let le = dir.path().join("le.log");
+    append(&le, "x END\ny\nz END");
+    let got = run(
+        &le,
+        serde_json::json!({"multiline": {"line_end_pattern": "END", "omit_pattern": true}}),
+    );
+    let bodies: Vec<&str> = got.iter().map(|(s, _)| s.as_str()).collect();
+    // the trailing "END" is flushed after force_flush_period in our run; Go's run used 0s
+    assert_eq!(&bodies[..2], &["x", "y\nz"]);
 }
