@@ -1,0 +1,504 @@
+//! The file-reading keys of the `filelog` receiver (Go's `fileconsumer.Config` plus the
+//! matcher, split, trim and header keys), their defaults and Go's validation errors.
+//!
+//! How the receiver embeds it: [`Config`] denies unknown keys, so it cannot sit under
+//! `#[serde(flatten)]` in the receiver's struct (serde hands a flattened struct every key
+//! the outer struct did not claim). The receiver instead deserializes its YAML map, removes
+//! its own keys (`operators`, `storage`, `attributes`, `resource`, `retry_on_failure`,
+//! `type`/`id` if any) with [`split_receiver_keys`] and deserializes the rest as [`Config`]:
+//! an unknown key is then reported by this struct, with Go's field list.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, de};
+
+/// Keys the `filelog` receiver owns around the file-reading keys; see the module docs.
+pub const RECEIVER_KEYS: &[&str] = &[
+    "operators",
+    "storage",
+    "attributes",
+    "resource",
+    "retry_on_failure",
+];
+
+/// Key-value pairs of a config map.
+pub type Pairs<V> = Vec<(String, V)>;
+
+/// Splits a receiver's config map into (its own keys, the file-reading keys) by
+/// [`RECEIVER_KEYS`]. Generic over the map's value type so that it works on a
+/// `serde_yaml_ng::Mapping` converted to a `Vec`, a `serde_json::Map`, or any pair list.
+pub fn split_receiver_keys<V>(pairs: Pairs<V>) -> (Pairs<V>, Pairs<V>) {
+    pairs
+        .into_iter()
+        .partition(|(k, _)| RECEIVER_KEYS.contains(&k.as_str()))
+}
+
+/// A Go `time.Duration` key (`200ms`, `1h30m`, integer nanoseconds).
+pub type GoDuration = config::Duration;
+
+/// The stanza `helper.ByteSize`: a number (int or float), or a number and a unit `kb`,
+/// `mb`, `gb`, `tb`, `pb` (powers of 1000) or `kib` … `pib` (powers of 1024),
+/// case-insensitive, with optional spaces between: `1kb` = 1000, `1KiB` = 1024.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ByteSize(pub i64);
+
+impl ByteSize {
+    /// Parses the text form with Go's error wording.
+    pub fn parse(text: &str) -> Result<ByteSize, String> {
+        let invalid = || format!("invalid byte size '{text}'");
+        let digits_end = text
+            .bytes()
+            .position(|b| !(b.is_ascii_digit() || b == b'.'))
+            .unwrap_or(text.len());
+        let (number, rest) = text.split_at(digits_end);
+        // Go's regex: `[0-9]+\.?[0-9]*` — one leading digit, at most one dot.
+        if number.is_empty()
+            || !number.as_bytes()[0].is_ascii_digit()
+            || number.matches('.').count() > 1
+        {
+            return Err(invalid());
+        }
+        let unit = rest.trim_start_matches(|c: char| c.is_whitespace());
+        let multiplier: f64 = match unit.to_ascii_lowercase().as_str() {
+            "" => 1.0,
+            "kb" => 1e3,
+            "kib" => 1024.0,
+            "mb" => 1e6,
+            "mib" => 1024.0 * 1024.0,
+            "gb" => 1e9,
+            "gib" => 1024.0 * 1024.0 * 1024.0,
+            "tb" => 1e12,
+            "tib" => 1024f64.powi(4),
+            "pb" => 1e15,
+            "pib" => 1024f64.powi(5),
+            _ => return Err(invalid()),
+        };
+        if unit.is_empty() && rest.len() != unit.len() {
+            // trailing spaces without a unit do not match Go's regex
+            return Err(invalid());
+        }
+        // Go parses the numeral with 32-bit precision.
+        let numeral: f32 = number
+            .parse()
+            .map_err(|_| format!("invalid numeric base '{number}'"))?;
+        Ok(ByteSize((multiplier * numeral as f64) as i64))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ByteSize, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = ByteSize;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a byte size (like 1000, 1kb, 1KiB, 16MiB)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ByteSize, E> {
+                ByteSize::parse(v).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ByteSize, E> {
+                Ok(ByteSize(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ByteSize, E> {
+                Ok(ByteSize(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ByteSize, E> {
+                Ok(ByteSize(v as i64))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `multiline`: at most one of the two patterns.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MultilineConfig {
+    pub line_start_pattern: String,
+    pub line_end_pattern: String,
+    pub omit_pattern: bool,
+}
+
+/// `header`: lines at the top of a file matching `pattern` are turned into file
+/// attributes by `metadata_operators` (run by the receiver's [`crate::HeaderParser`]).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HeaderConfig {
+    pub pattern: String,
+    /// Stanza operator configs; this crate only checks there is at least one.
+    pub metadata_operators: Vec<serde_json::Value>,
+}
+
+/// `ordering_criteria`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrderingCriteria {
+    pub regex: String,
+    pub top_n: i64,
+    pub sort_by: Vec<SortRule>,
+    pub group_by: String,
+}
+
+/// One `ordering_criteria.sort_by` entry.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SortRule {
+    pub sort_type: String,
+    pub regex_key: String,
+    pub ascending: bool,
+    /// strptime layout of a `timestamp` sort.
+    pub layout: String,
+    pub location: String,
+}
+
+/// The file-reading part of the `filelog` receiver config, Go's keys and defaults.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub exclude_older_than: GoDuration,
+    pub ordering_criteria: OrderingCriteria,
+    pub start_at: String,
+    pub poll_interval: GoDuration,
+    pub fingerprint_size: ByteSize,
+    pub max_log_size: ByteSize,
+    pub max_concurrent_files: i64,
+    pub max_batches: i64,
+    pub encoding: String,
+    pub multiline: Option<MultilineConfig>,
+    pub preserve_leading_whitespaces: bool,
+    pub preserve_trailing_whitespaces: bool,
+    pub force_flush_period: GoDuration,
+    pub include_file_name: bool,
+    pub include_file_path: bool,
+    pub include_file_name_resolved: bool,
+    pub include_file_path_resolved: bool,
+    pub include_file_owner_name: bool,
+    pub include_file_owner_group_name: bool,
+    pub include_file_record_number: bool,
+    pub delete_after_read: bool,
+    pub compression: String,
+    pub acquire_fs_lock: bool,
+    pub header: Option<HeaderConfig>,
+}
+
+/// Go's `fingerprint.DefaultSize`.
+pub const DEFAULT_FINGERPRINT_SIZE: i64 = 1000;
+/// Go's `fingerprint.MinSize`.
+pub const MIN_FINGERPRINT_SIZE: i64 = 16;
+pub const DEFAULT_MAX_LOG_SIZE: i64 = 1024 * 1024;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            include: Vec::new(),
+            exclude: Vec::new(),
+            exclude_older_than: GoDuration::ZERO,
+            ordering_criteria: OrderingCriteria::default(),
+            start_at: "end".into(),
+            poll_interval: GoDuration::from_millis(200),
+            fingerprint_size: ByteSize(DEFAULT_FINGERPRINT_SIZE),
+            max_log_size: ByteSize(DEFAULT_MAX_LOG_SIZE),
+            max_concurrent_files: 1024,
+            max_batches: 0,
+            encoding: "utf-8".into(),
+            multiline: None,
+            preserve_leading_whitespaces: false,
+            preserve_trailing_whitespaces: false,
+            force_flush_period: GoDuration::from_millis(500),
+            include_file_name: true,
+            include_file_path: false,
+            include_file_name_resolved: false,
+            include_file_path_resolved: false,
+            include_file_owner_name: false,
+            include_file_owner_group_name: false,
+            include_file_record_number: false,
+            delete_after_read: false,
+            compression: String::new(),
+            acquire_fs_lock: false,
+            header: None,
+        }
+    }
+}
+
+/// The Go feature gates that guard some of these keys (`--feature-gates`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeatureGates {
+    /// `filelog.allowFileDeletion` (alpha: off by default), needed by `delete_after_read`.
+    pub allow_file_deletion: bool,
+    /// `filelog.allowHeaderMetadataParsing` (beta: on by default), needed by `header`.
+    pub allow_header_metadata_parsing: bool,
+    /// `filelog.mtimeSortType` (alpha), needed by `sort_type: mtime`.
+    pub mtime_sort_type: bool,
+}
+
+impl Default for FeatureGates {
+    fn default() -> Self {
+        FeatureGates {
+            allow_file_deletion: false,
+            allow_header_metadata_parsing: true,
+            mtime_sort_type: false,
+        }
+    }
+}
+
+impl FeatureGates {
+    /// Applies `--feature-gates` entries (`id`, `+id` to enable, `-id` to disable);
+    /// unknown ids are ignored here (the collector validates the list as a whole).
+    pub fn apply<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) {
+        for raw in ids {
+            let (on, id) = match raw.strip_prefix('-') {
+                Some(id) => (false, id),
+                None => (true, raw.strip_prefix('+').unwrap_or(raw)),
+            };
+            match id {
+                "filelog.allowFileDeletion" => self.allow_file_deletion = on,
+                "filelog.allowHeaderMetadataParsing" => self.allow_header_metadata_parsing = on,
+                "filelog.mtimeSortType" => self.mtime_sort_type = on,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// How reading starts on files of the first poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    Beginning,
+    End,
+}
+
+/// `compression`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    /// gzip for files that start with the gzip magic bytes, plain otherwise.
+    Auto,
+}
+
+impl Config {
+    /// Go's `Config.validate` and build checks, in Go's order, with Go's messages.
+    pub fn validate(&self, gates: &FeatureGates) -> Result<(), String> {
+        if self.delete_after_read && !gates.allow_file_deletion {
+            return Err(
+                "`delete_after_read` requires feature gate `filelog.allowFileDeletion`".into(),
+            );
+        }
+        if self.header.is_some() && !gates.allow_header_metadata_parsing {
+            return Err(
+                "`header` requires feature gate `filelog.allowHeaderMetadataParsing`".into(),
+            );
+        }
+        crate::matcher::Matcher::new(self, gates)?;
+        if self.max_log_size.0 <= 0 {
+            return Err("`max_log_size` must be positive".into());
+        }
+        if self.max_concurrent_files <= 0 {
+            return Err("`max_concurrent_files` must be positive".into());
+        }
+        if self.fingerprint_size.0 < MIN_FINGERPRINT_SIZE {
+            return Err(format!(
+                "`fingerprint_size` must be at least {MIN_FINGERPRINT_SIZE} bytes"
+            ));
+        }
+        let start_at = self.start_at()?;
+        if self.delete_after_read && start_at == StartAt::End {
+            return Err("`delete_after_read` cannot be used with `start_at: end`".into());
+        }
+        if self.header.is_some() && start_at == StartAt::End {
+            return Err("`header` cannot be specified with `start_at: end`".into());
+        }
+        if self.max_batches < 0 {
+            return Err("`max_batches` must not be negative".into());
+        }
+        let enc = crate::decode::Encoding::lookup(&self.encoding)?;
+        if let Some(h) = &self.header {
+            crate::header::validate(h).map_err(|e| format!("invalid config for `header`: {e}"))?;
+        }
+        crate::split::Splitter::new(self, enc)?;
+        self.compression()?;
+        Ok(())
+    }
+
+    pub fn start_at(&self) -> Result<StartAt, String> {
+        match self.start_at.as_str() {
+            "beginning" => Ok(StartAt::Beginning),
+            "end" => Ok(StartAt::End),
+            other => Err(format!("invalid start_at location '{other}'")),
+        }
+    }
+
+    pub fn compression(&self) -> Result<Compression, String> {
+        match self.compression.as_str() {
+            "" => Ok(Compression::None),
+            "gzip" => Ok(Compression::Gzip),
+            "auto" => Ok(Compression::Auto),
+            other => Err(format!(
+                "invalid compression '{other}': supported values are gzip and auto"
+            )),
+        }
+    }
+
+    pub fn poll_interval(&self) -> Duration {
+        self.poll_interval.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<Config, String> {
+        serde_json::from_str::<Config>(yaml).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_are_gos() {
+        let c = parse(r#"{"include": ["/a"]}"#).unwrap();
+        assert_eq!(c.start_at, "end");
+        assert_eq!(c.poll_interval.0, Duration::from_millis(200));
+        assert_eq!(c.fingerprint_size, ByteSize(1000));
+        assert_eq!(c.max_log_size, ByteSize(1 << 20));
+        assert_eq!(c.max_concurrent_files, 1024);
+        assert_eq!(c.force_flush_period.0, Duration::from_millis(500));
+        assert!(c.include_file_name);
+        assert!(!c.include_file_path);
+        assert_eq!(c.encoding, "utf-8");
+        c.validate(&FeatureGates::default()).unwrap();
+    }
+
+    #[test]
+    fn byte_size_syntax_is_stanzas() {
+        for (text, want) in [
+            ("1kb", 1000),
+            ("1KiB", 1024),
+            ("1 KB", 1000),
+            ("16mib", 16 << 20),
+            ("1.5kb", 1500),
+            ("2pb", 2_000_000_000_000_000),
+            ("100", 100),
+        ] {
+            assert_eq!(ByteSize::parse(text), Ok(ByteSize(want)), "{text}");
+        }
+        for bad in ["1k", "kb", "1 ", "-1kb", "1.2.3kb", "1 xb"] {
+            assert_eq!(
+                ByteSize::parse(bad),
+                Err(format!("invalid byte size '{bad}'")),
+                "{bad}"
+            );
+        }
+        let c = parse(r#"{"include": ["/a"], "fingerprint_size": "1kb", "max_log_size": 2048}"#)
+            .unwrap();
+        assert_eq!(c.fingerprint_size, ByteSize(1000));
+        assert_eq!(c.max_log_size, ByteSize(2048));
+    }
+
+    #[test]
+    fn unknown_key_is_refused() {
+        let err = parse(r#"{"include": ["/a"], "includes": ["/b"]}"#).unwrap_err();
+        assert!(err.contains("unknown field `includes`"), "{err}");
+        let err = parse(r#"{"include": ["/a"], "multiline": {"line_start": "x"}}"#).unwrap_err();
+        assert!(err.contains("unknown field `line_start`"), "{err}");
+    }
+
+    #[test]
+    fn receiver_keys_are_split_off() {
+        let pairs = vec![
+            ("include".to_string(), 1),
+            ("operators".to_string(), 2),
+            ("storage".to_string(), 3),
+            ("start_at".to_string(), 4),
+        ];
+        let (mine, rest) = split_receiver_keys(pairs);
+        assert_eq!(mine.len(), 2);
+        assert_eq!(rest.len(), 2);
+        assert_eq!(rest[0].0, "include");
+    }
+
+    #[test]
+    fn validation_errors_are_gos() {
+        let gates = FeatureGates::default();
+        let cases: &[(&str, &str)] = &[
+            (r#"{}"#, "'include' must be specified"),
+            (
+                r#"{"include":["/a"],"start_at":"middle"}"#,
+                "invalid start_at location 'middle'",
+            ),
+            (
+                r#"{"include":["/a"],"max_log_size":0}"#,
+                "`max_log_size` must be positive",
+            ),
+            (
+                r#"{"include":["/a"],"max_concurrent_files":0}"#,
+                "`max_concurrent_files` must be positive",
+            ),
+            (
+                r#"{"include":["/a"],"fingerprint_size":"10"}"#,
+                "`fingerprint_size` must be at least 16 bytes",
+            ),
+            (
+                r#"{"include":["/a"],"max_batches":-1}"#,
+                "`max_batches` must not be negative",
+            ),
+            (
+                r#"{"include":["/a"],"encoding":"klingon"}"#,
+                "unsupported encoding 'klingon'",
+            ),
+            (
+                r#"{"include":["/a"],"delete_after_read":true,"start_at":"beginning"}"#,
+                "`delete_after_read` requires feature gate `filelog.allowFileDeletion`",
+            ),
+            (
+                r#"{"include":["/a"],"header":{"pattern":"^#","metadata_operators":[{"type":"regex_parser"}]}}"#,
+                "`header` cannot be specified with `start_at: end`",
+            ),
+            (
+                r#"{"include":["/a"],"multiline":{"line_start_pattern":"a","line_end_pattern":"b"}}"#,
+                "only one of line_start_pattern or line_end_pattern can be set",
+            ),
+            (
+                r#"{"include":["/a"],"encoding":"nop","multiline":{"line_start_pattern":"a"}}"#,
+                "line_start_pattern should not be set when using nop encoding",
+            ),
+            (
+                r#"{"include":["/a"],"multiline":{"line_end_pattern":"("}}"#,
+                "compile line end regex: ",
+            ),
+            (
+                r#"{"include":["/a"],"ordering_criteria":{"sort_by":[{"sort_type":"numeric","regex_key":"n"}]}}"#,
+                "'regex' must be specified when 'sort_by' is specified",
+            ),
+            (
+                r#"{"include":["/a"],"ordering_criteria":{"top_n":-1,"sort_by":[{"sort_type":"mtime"}]}}"#,
+                "'top_n' must be a positive integer",
+            ),
+            (
+                r#"{"include":["/a"],"ordering_criteria":{"sort_by":[{"sort_type":"mtime"}]}}"#,
+                "the \"filelog.mtimeSortType\" feature gate must be enabled to use \"mtime\" sort type",
+            ),
+            (
+                r#"{"include":["/a"],"ordering_criteria":{"regex":"(?P<n>\\d+)","sort_by":[{"sort_type":"numeric"}]}}"#,
+                "numeric sort: regex key must be specified",
+            ),
+            (
+                r#"{"include":["/a"],"ordering_criteria":{"regex":"(?P<n>\\d+)","sort_by":[{"sort_type":"timestamp","regex_key":"n"}]}}"#,
+                "timestamp sort: layout must be specified",
+            ),
+            (r#"{"include":["/a["]}"#, "include: parse glob: "),
+        ];
+        for (json, want) in cases {
+            let c = parse(json).unwrap();
+            let err = c.validate(&gates).unwrap_err();
+            assert!(err.starts_with(want), "{json}: got {err:?}, want {want:?}");
+        }
+        let mut gates = gates;
+        gates.allow_file_deletion = true;
+        let c = parse(r#"{"include":["/a"],"delete_after_read":true}"#).unwrap();
+        assert_eq!(
+            c.validate(&gates).unwrap_err(),
+            "`delete_after_read` cannot be used with `start_at: end`"
+        );
+    }
+}

@@ -1,0 +1,735 @@
+//! The engine against real files in temporary directories: start_at, rotation cases of
+//! Go's design doc, truncation, symlinks, restarts from checkpoints, multiline and flush,
+//! max_log_size, encodings, gzip, delete_after_read, header, sink failures.
+
+use std::collections::HashMap;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fileconsumer::{
+    Attributes, Body, Config, Emit, EmitError, FeatureGates, HeaderParser, KNOWN_FILES_KEY,
+    Manager, ManagerOptions, Persister, Token,
+};
+
+#[derive(Clone, Default)]
+struct Sink {
+    tokens: Arc<Mutex<Vec<Token>>>,
+    /// refuse this many batches before accepting
+    refuse: Arc<Mutex<usize>>,
+    max_batch_bytes: Arc<Mutex<usize>>,
+}
+
+impl Emit for Sink {
+    fn emit(&mut self, batch: &mut Vec<Token>) -> Result<(), EmitError> {
+        let mut refuse = self.refuse.lock().unwrap();
+        if *refuse > 0 {
+            *refuse -= 1;
+            return Err(EmitError("downstream full".into()));
+        }
+        let bytes: usize = batch
+            .iter()
+            .map(|t| match &t.body {
+                Body::Text(s) => s.len(),
+                Body::Bytes(b) => b.len(),
+            })
+            .sum();
+        let mut m = self.max_batch_bytes.lock().unwrap();
+        *m = (*m).max(bytes);
+        self.tokens.lock().unwrap().extend(batch.drain(..));
+        Ok(())
+    }
+}
+
+impl Sink {
+    fn take_texts(&self) -> Vec<String> {
+        self.tokens
+            .lock()
+            .unwrap()
+            .drain(..)
+            .map(|t| match t.body {
+                Body::Text(s) => s,
+                Body::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
+            })
+            .collect()
+    }
+}
+
+#[derive(Clone, Default)]
+struct MemStore(Arc<Mutex<HashMap<String, Vec<u8>>>>);
+
+impl Persister for MemStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.0.lock().unwrap().get(key).cloned())
+    }
+    fn set(&self, key: &str, value: Vec<u8>) -> Result<(), String> {
+        self.0.lock().unwrap().insert(key.to_string(), value);
+        Ok(())
+    }
+}
+
+fn config(dir: &Path, extra: serde_json::Value) -> Config {
+    let mut v = serde_json::json!({
+        "include": [format!("{}/*.log", dir.display())],
+        "start_at": "beginning",
+        "force_flush_period": "0s",
+    });
+    if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    serde_json::from_value(v).unwrap()
+}
+
+fn manager(cfg: &Config, sink: &Sink, store: Option<&MemStore>) -> Manager {
+    let opts = ManagerOptions {
+        persister: store.map(|s| Box::new(s.clone()) as Box<dyn Persister>),
+        ..Default::default()
+    };
+    Manager::new(cfg, Box::new(sink.clone()), opts).unwrap()
+}
+
+fn append(path: &Path, text: &str) {
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+fn lines(prefix: &str, range: std::ops::Range<usize>) -> String {
+    range.map(|i| format!("{prefix} line {i:04}\n")).collect()
+}
+
+fn expect(prefix: &str, range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("{prefix} line {i:04}")).collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[test]
+fn start_at_beginning_reads_existing_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, &lines("a", 0..3));
+    let sink = Sink::default();
+    let mut m = manager(&config(dir.path(), serde_json::json!({})), &sink, None);
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("a", 0..3));
+    m.poll();
+    assert!(sink.take_texts().is_empty());
+}
+
+#[test]
+fn start_at_end_skips_existing_then_reads_appended_and_new_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, &lines("old", 0..3));
+    let sink = Sink::default();
+    let mut m = manager(
+        &config(dir.path(), serde_json::json!({"start_at": "end"})),
+        &sink,
+        None,
+    );
+    m.poll();
+    assert!(sink.take_texts().is_empty());
+    append(&p, &lines("new", 0..2));
+    // a file appearing after the first poll is read from its start even with start_at: end
+    append(&dir.path().join("b.log"), &lines("b", 0..2));
+    m.poll();
+    assert_eq!(
+        sink.take_texts(),
+        [expect("new", 0..2), expect("b", 0..2)].concat()
+    );
+}
+
+#[test]
+fn attributes_and_record_numbers_are_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, "one\n\ntwo\n");
+    let sink = Sink::default();
+    let cfg = config(
+        dir.path(),
+        serde_json::json!({"include_file_path": true, "include_file_record_number": true,
+                           "include_file_path_resolved": true}),
+    );
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    let toks = sink.tokens.lock().unwrap().clone();
+    assert_eq!(toks.len(), 2);
+    assert_eq!(toks[0].attributes["log.file.name"], "a.log");
+    assert_eq!(toks[0].attributes["log.file.path"], p.to_str().unwrap());
+    let resolved = fs::canonicalize(&p).unwrap();
+    assert_eq!(
+        toks[0].attributes["log.file.path_resolved"],
+        resolved.to_str().unwrap()
+    );
+    // the empty line is not emitted but counts as a record, as in Go
+    assert_eq!(toks[0].record_number, Some(1));
+    assert_eq!(toks[1].record_number, Some(3));
+    assert!(Arc::ptr_eq(&toks[0].attributes, &toks[1].attributes));
+}
+
+#[test]
+fn rotation_move_create_inside_pattern_reads_each_line_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg: Config = {
+        let mut c = config(dir.path(), serde_json::json!({}));
+        c.include = vec![format!("{}/a.log*", dir.path().display())];
+        c
+    };
+    let p = dir.path().join("a.log");
+    append(&p, &lines("first", 0..5));
+    let sink = Sink::default();
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("first", 0..5));
+    append(&p, &lines("first", 5..8));
+    fs::rename(&p, dir.path().join("a.log.1")).unwrap();
+    append(&p, &lines("second", 0..4));
+    m.poll();
+    assert_eq!(
+        sorted(sink.take_texts()),
+        sorted([expect("first", 5..8), expect("second", 0..4)].concat())
+    );
+    m.poll();
+    assert!(sink.take_texts().is_empty());
+}
+
+#[test]
+fn rotation_move_out_of_pattern_drains_the_lost_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, &lines("first", 0..3));
+    let sink = Sink::default();
+    let mut m = manager(&config(dir.path(), serde_json::json!({})), &sink, None);
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("first", 0..3));
+    append(&p, &lines("first", 3..6));
+    fs::rename(&p, dir.path().join("a.old")).unwrap();
+    append(&p, &lines("second", 0..2));
+    m.poll();
+    // the lost file is read before the current ones
+    assert_eq!(
+        sink.take_texts(),
+        [expect("first", 3..6), expect("second", 0..2)].concat()
+    );
+}
+
+#[test]
+fn rotation_copy_truncate_inside_pattern_reads_each_line_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg: Config = {
+        let mut c = config(dir.path(), serde_json::json!({}));
+        c.include = vec![format!("{}/a.log*", dir.path().display())];
+        c
+    };
+    let p = dir.path().join("a.log");
+    append(&p, &lines("first", 0..5));
+    let sink = Sink::default();
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("first", 0..5));
+    append(&p, &lines("first", 5..7));
+    fs::copy(&p, dir.path().join("a.log.1")).unwrap();
+    OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&p)
+        .unwrap();
+    append(&p, &lines("second", 0..3));
+    m.poll();
+    assert_eq!(
+        sorted(sink.take_texts()),
+        sorted([expect("first", 5..7), expect("second", 0..3)].concat())
+    );
+    m.poll();
+    assert!(sink.take_texts().is_empty());
+}
+
+#[test]
+fn truncation_with_new_content_is_read_from_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, &lines("first", 0..5));
+    let sink = Sink::default();
+    let mut m = manager(&config(dir.path(), serde_json::json!({})), &sink, None);
+    m.poll();
+    sink.take_texts();
+    fs::write(&p, lines("other", 0..2)).unwrap();
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("other", 0..2));
+}
+
+#[test]
+fn symlinked_file_rotated_by_relinking_reads_each_line_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("targets");
+    fs::create_dir(&targets).unwrap();
+    let link = dir.path().join("app.log");
+    let t1 = targets.join("1.txt");
+    append(&t1, &lines("one", 0..3));
+    std::os::unix::fs::symlink(&t1, &link).unwrap();
+    let sink = Sink::default();
+    let cfg = config(
+        dir.path(),
+        serde_json::json!({"include_file_name_resolved": true}),
+    );
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("one", 0..3));
+    append(&t1, &lines("one", 3..4));
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("one", 3..4));
+    let t2 = targets.join("2.txt");
+    append(&t2, &lines("two", 0..2));
+    fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(&t2, &link).unwrap();
+    m.poll();
+    let toks = sink.tokens.lock().unwrap().clone();
+    assert_eq!(toks.len(), 2);
+    assert_eq!(toks[0].attributes["log.file.name_resolved"], "2.txt");
+    assert_eq!(toks[0].attributes["log.file.name"], "app.log");
+}
+
+#[test]
+fn deleted_file_is_forgotten_and_a_recreated_one_read_from_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, &lines("first", 0..2));
+    let sink = Sink::default();
+    let mut m = manager(&config(dir.path(), serde_json::json!({})), &sink, None);
+    m.poll();
+    sink.take_texts();
+    fs::remove_file(&p).unwrap();
+    m.poll();
+    append(&p, &lines("again", 0..2));
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("again", 0..2));
+}
+
+#[test]
+fn restart_from_checkpoint_neither_rereads_nor_skips() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, &lines("a", 0..3));
+    let store = MemStore::default();
+    let sink = Sink::default();
+    let cfg = config(dir.path(), serde_json::json!({"start_at": "end"}));
+    {
+        let cfg = config(dir.path(), serde_json::json!({}));
+        let mut m = manager(&cfg, &sink, Some(&store));
+        m.poll();
+        m.stop();
+    }
+    assert_eq!(sink.take_texts(), expect("a", 0..3));
+    let saved = store.get(KNOWN_FILES_KEY).unwrap().unwrap();
+    let text = String::from_utf8(saved).unwrap();
+    assert!(
+        text.starts_with("1\n{\"Fingerprint\":{\"first_bytes\":"),
+        "{text}"
+    );
+    assert!(text.contains("\"Offset\":36,"), "{text}");
+    // written while stopped: an existing file grows, a new one appears
+    append(&p, &lines("a", 3..5));
+    append(&dir.path().join("b.log"), &lines("b", 0..2));
+    let mut m = manager(&cfg, &sink, Some(&store));
+    m.poll();
+    // start_at: end does not apply when resuming: b.log is read from its start
+    assert_eq!(
+        sink.take_texts(),
+        [expect("a", 3..5), expect("b", 0..2)].concat()
+    );
+    m.stop();
+}
+
+#[test]
+fn refused_batch_is_read_again_next_poll() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, &lines("a", 0..250));
+    let sink = Sink::default();
+    let mut m = manager(&config(dir.path(), serde_json::json!({})), &sink, None);
+    *sink.refuse.lock().unwrap() = 0;
+    m.poll();
+    assert_eq!(sink.take_texts().len(), 250);
+    append(&p, &lines("b", 0..250));
+    *sink.refuse.lock().unwrap() = 1;
+    m.poll();
+    assert!(sink.take_texts().is_empty());
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("b", 0..250));
+}
+
+#[test]
+fn multiline_line_start_with_force_flush_of_last_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(
+        &p,
+        "2024-01-01 first\n  at frame 1\n  at frame 2\n2024-01-02 second\n  detail\n",
+    );
+    let sink = Sink::default();
+    let cfg = config(
+        dir.path(),
+        serde_json::json!({"multiline": {"line_start_pattern": r"^\d{4}-\d{2}-\d{2}"},
+                           "force_flush_period": "50ms"}),
+    );
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    assert_eq!(
+        sink.take_texts(),
+        vec!["2024-01-01 first\n  at frame 1\n  at frame 2"]
+    );
+    std::thread::sleep(Duration::from_millis(120));
+    m.poll();
+    assert_eq!(sink.take_texts(), vec!["2024-01-02 second\n  detail"]);
+    append(&p, "2024-01-03 third\n2024-01-04 x\n");
+    m.poll();
+    assert_eq!(sink.take_texts(), vec!["2024-01-03 third"]);
+}
+
+#[test]
+fn multiline_line_end_pattern() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, "a\nb;\nc\nd;\ne");
+    let sink = Sink::default();
+    let cfg = config(
+        dir.path(),
+        serde_json::json!({"multiline": {"line_end_pattern": ";$"}}),
+    );
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    assert_eq!(sink.take_texts(), vec!["a\nb;", "c\nd;"]);
+}
+
+#[test]
+fn force_flush_emits_a_partial_last_line_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, "whole\npartial");
+    let sink = Sink::default();
+    let cfg = config(
+        dir.path(),
+        serde_json::json!({"force_flush_period": "50ms"}),
+    );
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    assert_eq!(sink.take_texts(), vec!["whole"]);
+    m.poll();
+    assert!(sink.take_texts().is_empty());
+    std::thread::sleep(Duration::from_millis(120));
+    m.poll();
+    assert_eq!(sink.take_texts(), vec!["partial"]);
+    append(&p, "\nnext\n");
+    m.poll();
+    assert_eq!(sink.take_texts(), vec!["next"]);
+}
+
+#[test]
+fn without_force_flush_a_partial_line_waits_for_its_newline() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, "par");
+    let sink = Sink::default();
+    let mut m = manager(&config(dir.path(), serde_json::json!({})), &sink, None);
+    m.poll();
+    append(&p, "tial\n");
+    m.poll();
+    assert_eq!(sink.take_texts(), vec!["partial"]);
+}
+
+#[test]
+fn max_log_size_splits_a_long_line_into_pieces() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, &format!("{}\nshort\n", "x".repeat(2500)));
+    let sink = Sink::default();
+    let cfg = config(dir.path(), serde_json::json!({"max_log_size": "1KiB"}));
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    let got = sink.take_texts();
+    assert_eq!(
+        got.iter().map(String::len).collect::<Vec<_>>(),
+        vec![1024, 1024, 452, 5]
+    );
+}
+
+#[test]
+fn fifty_megabyte_line_is_read_in_bounded_pieces() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    let size = 50 * 1024 * 1024 + 17;
+    {
+        let mut f = fs::File::create(&p).unwrap();
+        let chunk = vec![b'y'; 1 << 20];
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            f.write_all(&chunk[..n]).unwrap();
+            left -= n;
+        }
+        f.write_all(b"\nafter\n").unwrap();
+    }
+    let sink = Sink::default();
+    let mut m = manager(&config(dir.path(), serde_json::json!({})), &sink, None);
+    m.poll();
+    let got = sink.take_texts();
+    assert_eq!(got.len(), 52);
+    assert!(got[..50].iter().all(|t| t.len() == 1 << 20));
+    assert_eq!(got[50].len(), 17);
+    assert_eq!(got[51], "after");
+    // a batch is handed over once it holds 1 MiB, so at most 1 MiB + one piece in flight
+    assert!(*sink.max_batch_bytes.lock().unwrap() <= 2 << 20);
+}
+
+#[test]
+fn binary_file_without_newline_is_emitted_in_max_size_pieces() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8 | 0x80).collect();
+    fs::write(&p, &data).unwrap();
+    let sink = Sink::default();
+    let cfg = config(
+        dir.path(),
+        serde_json::json!({"max_log_size": 4096, "force_flush_period": "1ms"}),
+    );
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    std::thread::sleep(Duration::from_millis(10));
+    m.poll();
+    let got = sink.take_texts();
+    assert_eq!(got.len(), 3);
+    assert!(
+        got.iter()
+            .all(|t| t.chars().all(|c| c == '\u{FFFD}' || !c.is_control()))
+    );
+}
+
+#[test]
+fn utf16le_file_is_split_and_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    let text = "héllo\r\nwörld\n";
+    let bytes: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    fs::write(&p, bytes).unwrap();
+    let sink = Sink::default();
+    let cfg = config(dir.path(), serde_json::json!({"encoding": "utf-16le"}));
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    assert_eq!(sink.take_texts(), vec!["héllo", "wörld"]);
+}
+
+#[test]
+fn nop_encoding_emits_bytes_untrimmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    fs::write(&p, b" raw\xff\n").unwrap();
+    let sink = Sink::default();
+    let cfg = config(dir.path(), serde_json::json!({"encoding": "nop"}));
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    let toks = sink.tokens.lock().unwrap().clone();
+    assert_eq!(toks.len(), 1);
+    assert_eq!(toks[0].body, Body::Bytes(b" raw\xff\n".to_vec()));
+}
+
+fn gzip(text: &str) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(text.as_bytes()).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn gzip_file_and_appended_members_are_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    fs::write(&p, gzip(&lines("gz", 0..3))).unwrap();
+    let sink = Sink::default();
+    let cfg = config(dir.path(), serde_json::json!({"compression": "gzip"}));
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("gz", 0..3));
+    let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+    f.write_all(&gzip(&lines("gz", 3..5))).unwrap();
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("gz", 3..5));
+    m.poll();
+    assert!(sink.take_texts().is_empty());
+}
+
+#[test]
+fn delete_after_read_removes_files_at_eof() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, &lines("a", 0..2));
+    let sink = Sink::default();
+    let cfg = config(dir.path(), serde_json::json!({"delete_after_read": true}));
+    let opts = ManagerOptions {
+        gates: FeatureGates {
+            allow_file_deletion: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut m = Manager::new(&cfg, Box::new(sink.clone()), opts).unwrap();
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("a", 0..2));
+    assert!(!p.exists());
+    assert_eq!(m.telemetry().open_files(), 0);
+}
+
+#[test]
+fn header_lines_become_attributes_and_are_not_emitted() {
+    struct KeyValue;
+    impl HeaderParser for KeyValue {
+        fn parse(&mut self, line: &str, attrs: &mut Attributes) -> Result<(), String> {
+            let (k, v) = line
+                .trim_start_matches("# ")
+                .split_once(": ")
+                .ok_or("no colon")?;
+            attrs.insert(k.to_string(), serde_json::Value::String(v.to_string()));
+            Ok(())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, "# env: prod\n# team: logs\nbody 1\n# not header\n");
+    let sink = Sink::default();
+    let cfg = config(
+        dir.path(),
+        serde_json::json!({"header": {"pattern": "^#", "metadata_operators": [{"type": "regex_parser"}]}}),
+    );
+    let opts = ManagerOptions {
+        header_parser: Some(Box::new(KeyValue)),
+        ..Default::default()
+    };
+    let mut m = Manager::new(&cfg, Box::new(sink.clone()), opts).unwrap();
+    m.poll();
+    let toks = sink.tokens.lock().unwrap().clone();
+    let bodies: Vec<_> = toks.iter().map(|t| t.body.clone()).collect();
+    assert_eq!(
+        bodies,
+        vec![
+            Body::Text("body 1".into()),
+            Body::Text("# not header".into())
+        ]
+    );
+    assert_eq!(toks[0].attributes["env"], "prod");
+    assert_eq!(toks[0].attributes["team"], "logs");
+}
+
+#[test]
+fn more_files_than_max_concurrent_files_are_all_read() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..7 {
+        append(
+            &dir.path().join(format!("f{i}.log")),
+            &lines(&format!("f{i}"), 0..2),
+        );
+    }
+    let sink = Sink::default();
+    let cfg = config(dir.path(), serde_json::json!({"max_concurrent_files": 2}));
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    assert_eq!(sink.take_texts().len(), 14);
+    m.poll();
+    assert!(sink.take_texts().is_empty());
+    assert!(m.telemetry().open_files() <= 2);
+}
+
+#[test]
+fn exclude_globs_skip_files() {
+    let dir = tempfile::tempdir().unwrap();
+    append(&dir.path().join("keep.log"), "k\n");
+    append(&dir.path().join("skip.log"), "s\n");
+    let sink = Sink::default();
+    let cfg = config(
+        dir.path(),
+        serde_json::json!({"exclude": [format!("{}/skip*", dir.path().display())]}),
+    );
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    assert_eq!(sink.take_texts(), vec!["k"]);
+}
+
+#[test]
+fn identical_copies_are_read_once_per_poll() {
+    let dir = tempfile::tempdir().unwrap();
+    append(&dir.path().join("a.log"), "same\n");
+    append(&dir.path().join("b.log"), "same\n");
+    let sink = Sink::default();
+    let mut m = manager(&config(dir.path(), serde_json::json!({})), &sink, None);
+    m.poll();
+    assert_eq!(sink.take_texts(), vec!["same"]);
+}
+
+/// Expected values recorded from otelcol-contrib 0.135 (filelog -> otlphttp json) on the
+/// same files and settings.
+#[test]
+fn matches_go_collector_on_multiline_max_log_size_and_trimming() {
+    let dir = tempfile::tempdir().unwrap();
+    let ml = dir.path().join("ml.log");
+    append(
+        &ml,
+        "junk line\n2024-01-01 first\n  at frame 1\n2024-01-02 second\n  detail  \n2024-01-03 third\n",
+    );
+    let long = dir.path().join("long.log");
+    append(
+        &long,
+        &format!("{}\nshort\n  \t padded \t \n\n   \nlast", "x".repeat(2500)),
+    );
+    let run = |file: &Path, extra: serde_json::Value| {
+        let sink = Sink::default();
+        let mut cfg = config(dir.path(), extra);
+        cfg.include = vec![file.display().to_string()];
+        cfg.include_file_record_number = true;
+        cfg.force_flush_period = config::Duration::from_millis(50);
+        let mut m = manager(&cfg, &sink, None);
+        m.poll();
+        std::thread::sleep(Duration::from_millis(120));
+        m.poll();
+        let toks = sink.tokens.lock().unwrap().clone();
+        toks.into_iter()
+            .map(|t| match t.body {
+                Body::Text(s) => (s, t.record_number.unwrap()),
+                Body::Bytes(_) => unreachable!(),
+            })
+            .collect::<Vec<_>>()
+    };
+    let got = run(
+        &ml,
+        serde_json::json!({"multiline": {"line_start_pattern": r"^\d{4}-\d{2}-\d{2}"}}),
+    );
+    let want: Vec<(String, i64)> = vec![
+        ("junk line".into(), 1),
+        ("2024-01-01 first\n  at frame 1".into(), 2),
+        ("2024-01-02 second\n  detail".into(), 3),
+        ("2024-01-03 third".into(), 4),
+    ];
+    assert_eq!(got, want);
+    let got = run(&long, serde_json::json!({"max_log_size": "1KiB"}));
+    let shape: Vec<(usize, i64)> = got.iter().map(|(s, n)| (s.len(), *n)).collect();
+    assert_eq!(
+        shape,
+        vec![(1024, 1), (1024, 2), (452, 3), (5, 4), (6, 5), (4, 8)]
+    );
+    assert_eq!(got[4].0, "padded");
+    assert_eq!(got[5].0, "last");
+    let le = dir.path().join("le.log");
+    append(&le, "x END\ny\nz END");
+    let got = run(
+        &le,
+        serde_json::json!({"multiline": {"line_end_pattern": "END", "omit_pattern": true}}),
+    );
+    let bodies: Vec<&str> = got.iter().map(|(s, _)| s.as_str()).collect();
+    // the trailing "END" is flushed after force_flush_period in our run; Go's run used 0s
+    assert_eq!(&bodies[..2], &["x", "y\nz"]);
+}
