@@ -5,3 +5,11 @@
 //! (parsers, transformers, router, recombine, container). Receivers that read logs (filelog
 //! today; journald, syslog, tcplog later) feed entries through an operator chain built from
 //! the `operators` list of their config.
+
+pub mod entry;
+pub mod field;
+pub mod value;
+
+pub use entry::Entry;
+pub use field::{Field, Root, RootableField};
+pub use value::{Key, Map, Value};
