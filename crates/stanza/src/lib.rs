@@ -7,9 +7,12 @@
 //! the `operators` list of their config.
 
 pub mod entry;
+pub mod expr;
 pub mod field;
+mod goregex;
 pub mod value;
 
 pub use entry::Entry;
+pub use expr::{Expr, ExprString};
 pub use field::{Field, Root, RootableField};
 pub use value::{Key, Map, Value};
