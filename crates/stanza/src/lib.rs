@@ -10,9 +10,12 @@ pub mod entry;
 pub mod expr;
 pub mod field;
 mod goregex;
+pub mod operator;
+mod operators;
 pub mod value;
 
 pub use entry::Entry;
 pub use expr::{Expr, ExprString};
 pub use field::{Field, Root, RootableField};
+pub use operator::{BuildError, OnError, OperatorConfig, Pipeline, ProcessError};
 pub use value::{Key, Map, Value};

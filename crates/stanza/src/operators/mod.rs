@@ -1,0 +1,11 @@
+//! The operators, one module per family; each has a `Config` (its keys, decoded by serde
+//! with Go's defaults) whose `build` makes the running operator.
+
+pub(crate) mod json;
+pub(crate) mod recombine;
+pub(crate) mod regex;
+pub(crate) mod router;
+pub(crate) mod transform;
+
+#[cfg(test)]
+pub(crate) mod testutil;
