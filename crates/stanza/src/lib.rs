@@ -6,6 +6,7 @@
 //! today; journald, syslog, tcplog later) feed entries through an operator chain built from
 //! the `operators` list of their config.
 
+pub mod convert;
 pub mod entry;
 pub mod expr;
 pub mod field;
