@@ -129,8 +129,7 @@ impl TimeParser {
             Kind::Epoch(e) => {
                 if e.dotted() {
                     // Go formats the int as "%d.0": whole seconds whatever the unit.
-                    let secs = v;
-                    Ok(epoch_year_fixup(secs.wrapping_mul(1_000_000_000)))
+                    Ok(epoch_year_fixup((v, 0)))
                 } else {
                     Ok(epoch_year_fixup(epoch_int(*e, v)))
                 }
@@ -1396,13 +1395,28 @@ fn now_unix() -> (i64, i64) {
 // ---------------------------------------------------------------------------------------------
 // Epoch layouts
 
-fn epoch_int(e: Epoch, v: i64) -> i64 {
+/// Go's `time.Unix(sec, nsec)` for an integer epoch layout.
+fn epoch_int(e: Epoch, v: i64) -> (i64, i64) {
     match e {
-        Epoch::S => v.wrapping_mul(1_000_000_000),
-        Epoch::Ms => (v / 1000).wrapping_mul(1_000_000_000).wrapping_add((v % 1000) * 1_000_000),
-        Epoch::Us => (v / 1_000_000).wrapping_mul(1_000_000_000).wrapping_add((v % 1_000_000) * 1000),
-        _ => v,
+        Epoch::S => (v, 0),
+        Epoch::Ms => go_unix(v / 1000, (v % 1000) * 1_000_000),
+        Epoch::Us => go_unix(v / 1_000_000, (v % 1_000_000) * 1000),
+        _ => go_unix(0, v),
     }
+}
+
+/// Go's `time.Unix` normalisation of the nanoseconds into [0, 1e9).
+fn go_unix(mut sec: i64, mut nsec: i64) -> (i64, i64) {
+    if !(0..1_000_000_000).contains(&nsec) {
+        let n = nsec / 1_000_000_000;
+        sec = sec.wrapping_add(n);
+        nsec -= n * 1_000_000_000;
+        if nsec < 0 {
+            nsec += 1_000_000_000;
+            sec = sec.wrapping_sub(1);
+        }
+    }
+    (sec, nsec)
 }
 
 fn parse_epoch_str(e: Epoch, stamp: &[u8]) -> Result<i64, String> {
@@ -1427,7 +1441,7 @@ fn parse_epoch_str(e: Epoch, stamp: &[u8]) -> Result<i64, String> {
         _ => 1,
     };
     // Not normalised: "1.12" as s.ms is 1 s + 12 ms.
-    Ok(epoch_year_fixup(s.wrapping_mul(1_000_000_000).wrapping_add(sub.wrapping_mul(mult))))
+    Ok(epoch_year_fixup(go_unix(s, sub.wrapping_mul(mult))))
 }
 
 /// `strconv.ParseInt(s, 10, 64)`: optional sign, ASCII digits, no overflow.
@@ -1472,14 +1486,12 @@ fn go_format_float_v(v: f64) -> String {
 
 /// Epoch times are `time.Unix` values in the local zone; a year at or before 0 there gets the
 /// same fix-up as parsed times (only far-past values reach it).
-fn epoch_year_fixup(nanos: i64) -> i64 {
+fn epoch_year_fixup((secs, nsec): (i64, i64)) -> i64 {
     // 0001-01-01T00:00:00Z plus a day of margin for local offsets.
     const YEAR1: i64 = -62_135_596_800 + 86_400;
-    let secs = nanos.div_euclid(1_000_000_000);
     if secs > YEAR1 {
-        return nanos;
+        return unix_nano(secs, nsec);
     }
-    let nsec = nanos.rem_euclid(1_000_000_000);
     set_timestamp_year(Parsed { secs, nsec, zone: ZoneRes::Loc }, local())
 }
 
@@ -1622,26 +1634,28 @@ fn io_err_text(e: &std::io::Error) -> String {
 /// name), falling back to UTC.
 fn local() -> &'static Location {
     static LOCAL: OnceLock<Location> = OnceLock::new();
-    LOCAL.get_or_init(|| {
-        let from_file = |path: &str| -> Option<Location> {
-            let data = std::fs::read(path).ok()?;
-            Location::from_tzif("Local", &data).ok()
-        };
-        match std::env::var("TZ") {
-            Err(_) => from_file("/etc/localtime"),
-            Ok(tz) => {
-                let tz = tz.strip_prefix(':').unwrap_or(&tz);
-                if tz.starts_with('/') {
-                    from_file(tz)
-                } else if !tz.is_empty() && tz != "UTC" {
-                    ZONE_SOURCES.iter().find_map(|d| from_file(&format!("{d}{tz}")))
-                } else {
-                    None
-                }
+    LOCAL.get_or_init(|| local_from_env(std::env::var("TZ").ok().as_deref()))
+}
+
+fn local_from_env(tz: Option<&str>) -> Location {
+    let from_file = |path: &str| -> Option<Location> {
+        let data = std::fs::read(path).ok()?;
+        Location::from_tzif("Local", &data).ok()
+    };
+    match tz {
+        None => from_file("/etc/localtime"),
+        Some(tz) => {
+            let tz = tz.strip_prefix(':').unwrap_or(tz);
+            if tz.starts_with('/') {
+                from_file(tz)
+            } else if !tz.is_empty() && tz != "UTC" {
+                ZONE_SOURCES.iter().find_map(|d| from_file(&format!("{d}{tz}")))
+            } else {
+                None
             }
         }
-        .unwrap_or(Location::Utc)
-    })
+    }
+    .unwrap_or(Location::Utc)
 }
 
 #[cfg(test)]
@@ -1738,5 +1752,358 @@ mod tests {
         let b = p("gotime", "2006-01-02T15:04:05.999999999Z07:00", None);
         assert_eq!(b.parse_str("2024-05-06T07:08:09.123456789Z"), Ok(1_714_979_289_123_456_789));
         assert_eq!(b.parse_str("2024-05-06T09:08:09.5+02:00"), Ok(1_714_979_289_500_000_000));
+    }
+    enum V {
+        S(&'static str),
+        I(i64),
+        F(f64),
+    }
+
+    fn run(lt: &str, layout: &str, loc: Option<&str>, v: &V) -> Result<i64, String> {
+        let p = TimeParser::new(lt, layout, loc)?;
+        match v {
+            V::S(s) => p.parse_str(s),
+            V::I(i) => p.parse_int(*i),
+            V::F(f) => p.parse_float(*f),
+        }
+    }
+
+    /// 2026-11-30T02:30:00Z, when the expected values were taken from the Go collector.
+    const GO_RUN_NOW: i64 = 1_796_005_800;
+
+    /// Every row was run through otelcol-contrib 0.135 (filelog + time_parser into otlphttp,
+    /// UTC local zone); the expected value is the timeUnixNano it sent (as i64) or the error it
+    /// logged.
+    #[test]
+    fn parses_values_as_the_go_collector_does() {
+        #[rustfmt::skip]
+        let table: &[(&str, &str, Option<&str>, V, Result<i64, &str>)] = &[
+        ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T07:08:09.123Z"), Ok(1714979289123000000)),
+        ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T07:08:09Z"), Ok(1714979289000000000)),
+        ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T07:08:09.1Z"), Ok(1714979289100000000)),
+        ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T07:08:09.123456789Z"), Ok(1714979289123456789)),
+        ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T07:08:09.1234567891Z"), Ok(1714979289123456789)),
+        ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T07:08:09,5Z"), Ok(1714979289500000000)),
+        ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T07:08:09.123"), Err("parsing time \"2024-05-06T07:08:09.123\" as \"2006-01-02T15:04:05.999Z\": cannot parse \"\" as \"Z\"")),
+        ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T07:08:09.123Zx"), Err("parsing time \"2024-05-06T07:08:09.123Zx\": extra text: \"x\"")),
+        ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-02-30T07:08:09.123Z"), Err("parsing time \"2024-02-30T07:08:09.123Z\": day out of range")),
+        ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-13-06T07:08:09.123Z"), Err("parsing time \"2024-13-06T07:08:09.123Z\": month out of range")),
+        ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T24:08:09.123Z"), Err("parsing time \"2024-05-06T24:08:09.123Z\": hour out of range")),
+        ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T07:60:09.123Z"), Err("parsing time \"2024-05-06T07:60:09.123Z\": minute out of range")),
+        ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T07:08:60.123Z"), Err("parsing time \"2024-05-06T07:08:60.123Z\": second out of range")),
+        ("gotime", "2006-01-02T15:04:05.999999999Z07:00", None, V::S("2024-05-06T07:08:09.123456789Z"), Ok(1714979289123456789)),
+        ("gotime", "2006-01-02T15:04:05.999999999Z07:00", None, V::S("2024-05-06T07:08:09+02:00"), Ok(1714972089000000000)),
+        ("gotime", "2006-01-02T15:04:05.999999999Z07:00", None, V::S("2024-05-06T07:08:09.5-07:30"), Ok(1715006289500000000)),
+        ("gotime", "2006-01-02T15:04:05.999999999Z07:00", None, V::S("2024-05-06T07:08:09.12+00:00"), Ok(1714979289120000000)),
+        ("gotime", "2006-01-02T15:04:05.999999999Z07:00", None, V::S("2024-05-06T07:08:09.1234567891Z"), Ok(1714979289123456789)),
+        ("gotime", "2006-01-02T15:04:05.999999999Z07:00", None, V::S("2024-05-06T07:08:09"), Err("parsing time \"2024-05-06T07:08:09\" as \"2006-01-02T15:04:05.999999999Z07:00\": cannot parse \"\" as \"Z07:00\"")),
+        ("gotime", "2006-01-02T15:04:05.999999999Z07:00", None, V::S("2024-05-06T07:08:09+0200"), Err("parsing time \"2024-05-06T07:08:09+0200\" as \"2006-01-02T15:04:05.999999999Z07:00\": cannot parse \"+0200\" as \"Z07:00\"")),
+        ("gotime", "2006-01-02T15:04:05.999999999Z07:00", None, V::S("2024-05-06T07:08:09+25:00"), Err("parsing time \"2024-05-06T07:08:09+25:00\": time zone offset hour out of range")),
+        ("gotime", "2006-01-02T15:04:05.999999999Z07:00", None, V::S("2024-05-06T07:08:09+02:61"), Err("parsing time \"2024-05-06T07:08:09+02:61\": time zone offset minute out of range")),
+        ("gotime", "2006-01-02T15:04:05.999999999Z07:00", None, V::S("2024-05-06T07:08:09 +02:00"), Err("parsing time \"2024-05-06T07:08:09 +02:00\" as \"2006-01-02T15:04:05.999999999Z07:00\": cannot parse \" +02:00\" as \"Z07:00\"")),
+        ("gotime", "2006-01-02T15:04:05.999999999Z07:00", None, V::S("2024-05-06T07:08:09.+02:00"), Err("parsing time \"2024-05-06T07:08:09.+02:00\" as \"2006-01-02T15:04:05.999999999Z07:00\": cannot parse \".+02:00\" as \"Z07:00\"")),
+        ("gotime", "2006-01-02 15:04:05.999999999", None, V::S("2024-05-06 07:08:09.1"), Ok(1714979289100000000)),
+        ("gotime", "2006-01-02 15:04:05", None, V::S("2024-05-06 07:08:09,9"), Ok(1714979289900000000)),
+        ("gotime", "2006-01-02 15:04:05.999999999", None, V::S("2024-05-06 07:08:09.12"), Ok(1714979289120000000)),
+        ("gotime", "2006-01-02 15:04:05", None, V::S("2024-05-06 07:08:09,98"), Ok(1714979289980000000)),
+        ("gotime", "2006-01-02 15:04:05.999999999", None, V::S("2024-05-06 07:08:09.123"), Ok(1714979289123000000)),
+        ("gotime", "2006-01-02 15:04:05", None, V::S("2024-05-06 07:08:09,987"), Ok(1714979289987000000)),
+        ("gotime", "2006-01-02 15:04:05.999999999", None, V::S("2024-05-06 07:08:09.1234"), Ok(1714979289123400000)),
+        ("gotime", "2006-01-02 15:04:05", None, V::S("2024-05-06 07:08:09,9876"), Ok(1714979289987600000)),
+        ("gotime", "2006-01-02 15:04:05.999999999", None, V::S("2024-05-06 07:08:09.12345"), Ok(1714979289123450000)),
+        ("gotime", "2006-01-02 15:04:05", None, V::S("2024-05-06 07:08:09,98765"), Ok(1714979289987650000)),
+        ("gotime", "2006-01-02 15:04:05.999999999", None, V::S("2024-05-06 07:08:09.123456"), Ok(1714979289123456000)),
+        ("gotime", "2006-01-02 15:04:05", None, V::S("2024-05-06 07:08:09,987654"), Ok(1714979289987654000)),
+        ("gotime", "2006-01-02 15:04:05.999999999", None, V::S("2024-05-06 07:08:09.1234567"), Ok(1714979289123456700)),
+        ("gotime", "2006-01-02 15:04:05", None, V::S("2024-05-06 07:08:09,9876543"), Ok(1714979289987654300)),
+        ("gotime", "2006-01-02 15:04:05.999999999", None, V::S("2024-05-06 07:08:09.12345678"), Ok(1714979289123456780)),
+        ("gotime", "2006-01-02 15:04:05", None, V::S("2024-05-06 07:08:09,98765432"), Ok(1714979289987654320)),
+        ("gotime", "2006-01-02 15:04:05.999999999", None, V::S("2024-05-06 07:08:09.123456789"), Ok(1714979289123456789)),
+        ("gotime", "2006-01-02 15:04:05", None, V::S("2024-05-06 07:08:09,987654321"), Ok(1714979289987654321)),
+        ("gotime", "2006-01-02 15:04:05.000", None, V::S("2024-05-06 07:08:09.123"), Ok(1714979289123000000)),
+        ("gotime", "2006-01-02 15:04:05.000", None, V::S("2024-05-06 07:08:09.12"), Err("parsing time \"2024-05-06 07:08:09.12\" as \"2006-01-02 15:04:05.000\": cannot parse \".12\" as \".000\"")),
+        ("gotime", "2006-01-02 15:04:05.000", None, V::S("2024-05-06 07:08:09.1234"), Err("parsing time \"2024-05-06 07:08:09.1234\": extra text: \"4\"")),
+        ("gotime", "2006-01-02 15:04:05.000", None, V::S("2024-05-06 07:08:09,123"), Ok(1714979289123000000)),
+        ("gotime", "2006-01-02 15:04:05.000", None, V::S("2024-05-06 07:08:09.+12"), Ok(1714979289012000000)),
+        ("gotime", "2006-01-02 15:04:05.000", None, V::S("2024-05-06 07:08:09.-12"), Err("parsing time \"2024-05-06 07:08:09.-12\": fractional second out of range")),
+        ("gotime", "2006-01-02 15:04:05.999", None, V::S("2024-05-06 07:08:09.123456"), Ok(1714979289123456000)),
+        ("gotime", "2006-01-02 15:04:05.999", None, V::S("2024-05-06 07:08:09"), Ok(1714979289000000000)),
+        ("gotime", "2006-01-02 15:04:05.999", None, V::S("2024-05-06 07:08:09."), Err("parsing time \"2024-05-06 07:08:09.\": extra text: \".\"")),
+        ("gotime", "2006-01-02 15:04:05.999", None, V::S("2024-05-06 07:08:09,7"), Ok(1714979289700000000)),
+        ("gotime", "2006-01-02 15:04:05 .000", None, V::S("2024-05-06 07:08:09 .123"), Ok(1714979289123000000)),
+        ("gotime", "2006-01-02 15:04:05 .000", None, V::S("2024-05-06 07:08:09.5 .123"), Err("parsing time \"2024-05-06 07:08:09.5 .123\" as \"2006-01-02 15:04:05 .000\": cannot parse \".5 .123\" as \" \"")),
+        ("strptime", "%y %m %d %H %M %S", None, V::S("68 01 02 03 04 05"), Ok(3092699045000000000)),
+        ("strptime", "%y %m %d %H %M %S", None, V::S("69 01 02 03 04 05"), Ok(-31438555000000000)),
+        ("strptime", "%y %m %d %H %M %S", None, V::S("99 12 31 23 59 59"), Ok(946684799000000000)),
+        ("strptime", "%y %m %d %H %M %S", None, V::S("-1 01 02 03 04 05"), Ok(915246245000000000)),
+        ("strptime", "%Y %o %e", None, V::S("2024 _5 6"), Ok(1714953600000000000)),
+        ("strptime", "%Y %o %e", None, V::S("2024 _5  6"), Ok(1714953600000000000)),
+        ("strptime", "%Y %o %e", None, V::S("2024 5 6"), Err("parsing time \"2024 5 6\" as \"2006 _1 _2\": cannot parse \"5 6\" as \" _\"")),
+        ("strptime", "%Y %o %e", None, V::S("2024 _12 16"), Ok(1734307200000000000)),
+        ("strptime", "%Y %q %g", None, V::S("2024 5 6"), Ok(1714953600000000000)),
+        ("strptime", "%Y %q %g", None, V::S("2024 11 16"), Ok(1731715200000000000)),
+        ("strptime", "%Y %q %g", None, V::S("2024 05 06"), Ok(1714953600000000000)),
+        ("strptime", "%Y %q %g", None, V::S("2024 111 1"), Err("parsing time \"2024 111 1\" as \"2006 1 2\": cannot parse \"1 1\" as \" \"")),
+        ("strptime", "%Y %b %d", None, V::S("2024 may 06"), Ok(1714953600000000000)),
+        ("strptime", "%Y %b %d", None, V::S("2024 MAY 06"), Ok(1714953600000000000)),
+        ("strptime", "%Y %b %d", None, V::S("2024 Sept 06"), Err("parsing time \"2024 Sept 06\" as \"2006 Jan 02\": cannot parse \"t 06\" as \" \"")),
+        ("strptime", "%Y %b %d", None, V::S("2024 Sep 06"), Ok(1725580800000000000)),
+        ("strptime", "%Y %h %d", None, V::S("2024 Jun 06"), Ok(1717632000000000000)),
+        ("strptime", "%Y %B %d", None, V::S("2024 September 06"), Ok(1725580800000000000)),
+        ("strptime", "%Y %B %d", None, V::S("2024 september 06"), Ok(1725580800000000000)),
+        ("strptime", "%Y %B %d", None, V::S("2024 Sept 06"), Err("parsing time \"2024 Sept 06\" as \"2006 January 02\": cannot parse \"Sept 06\" as \"January\"")),
+        ("strptime", "%a %Y-%m-%d", None, V::S("Mon 2024-05-06"), Ok(1714953600000000000)),
+        ("strptime", "%a %Y-%m-%d", None, V::S("Fri 2024-05-06"), Ok(1714953600000000000)),
+        ("strptime", "%a %Y-%m-%d", None, V::S("xyz 2024-05-06"), Err("parsing time \"xyz 2024-05-06\" as \"Mon 2006-01-02\": cannot parse \"xyz 2024-05-06\" as \"Mon\"")),
+        ("strptime", "%a %Y-%m-%d", None, V::S("thu 2024-05-06"), Ok(1714953600000000000)),
+        ("strptime", "%A %Y-%m-%d", None, V::S("Monday 2024-05-06"), Ok(1714953600000000000)),
+        ("strptime", "%A %Y-%m-%d", None, V::S("Wednesday 2024-05-06"), Ok(1714953600000000000)),
+        ("strptime", "%A %Y-%m-%d", None, V::S("Wed 2024-05-06"), Err("parsing time \"Wed 2024-05-06\" as \"Monday 2006-01-02\": cannot parse \"Wed 2024-05-06\" as \"Monday\"")),
+        ("strptime", "%Y-%m-%d %I:%M:%S %p", None, V::S("2024-05-06 12:00:00 AM"), Ok(1714953600000000000)),
+        ("strptime", "%Y-%m-%d %I:%M:%S %p", None, V::S("2024-05-06 12:00:00 PM"), Ok(1714996800000000000)),
+        ("strptime", "%Y-%m-%d %I:%M:%S %p", None, V::S("2024-05-06 01:02:03 PM"), Ok(1715000523000000000)),
+        ("strptime", "%Y-%m-%d %I:%M:%S %p", None, V::S("2024-05-06 11:02:03 am"), Err("parsing time \"2024-05-06 11:02:03 am\" as \"2006-01-02 03:04:05 PM\": cannot parse \"am\" as \"PM\"")),
+        ("strptime", "%Y-%m-%d %I:%M:%S %p", None, V::S("2024-05-06 13:02:03 PM"), Err("parsing time \"2024-05-06 13:02:03 PM\": hour out of range")),
+        ("strptime", "%Y-%m-%d %I:%M:%S %p", None, V::S("2024-05-06 1:02:03 PM"), Err("parsing time \"2024-05-06 1:02:03 PM\" as \"2006-01-02 03:04:05 PM\": cannot parse \"1:02:03 PM\" as \"03\"")),
+        ("strptime", "%Y-%m-%d %I:%M:%S %p", None, V::S("2024-05-06 00:02:03 AM"), Ok(1714953723000000000)),
+        ("strptime", "%Y-%m-%d %l:%M:%S %P", None, V::S("2024-05-06 1:02:03 pm"), Ok(1715000523000000000)),
+        ("strptime", "%Y-%m-%d %l:%M:%S %P", None, V::S("2024-05-06 12:02:03 am"), Ok(1714953723000000000)),
+        ("strptime", "%Y-%m-%d %l:%M:%S %P", None, V::S("2024-05-06 01:02:03 pm"), Ok(1715000523000000000)),
+        ("strptime", "%Y-%m-%d %l:%M:%S %P", None, V::S("2024-05-06 1:02:03 PM"), Err("parsing time \"2024-05-06 1:02:03 PM\" as \"2006-01-02 3:04:05 pm\": cannot parse \"PM\" as \"pm\"")),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", None, V::S("2024-05-06 07:08:09 UTC"), Ok(1714979289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", None, V::S("2024-05-06 07:08:09 EST"), Ok(1714997289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", None, V::S("2024-05-06 07:08:09 GMT"), Ok(1714979289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", None, V::S("2024-05-06 07:08:09 CEST"), Err("failed to load location CEST: unknown time zone CEST")),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", None, V::S("2024-05-06 07:08:09 PDT"), Err("failed to load location PDT: unknown time zone PDT")),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", None, V::S("2024-05-06 07:08:09 GMT+3"), Ok(1714979289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", None, V::S("2024-05-06 07:08:09 GMT-11"), Ok(1714979289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", None, V::S("2024-05-06 07:08:09 +03"), Err("failed to load location +03: unknown time zone +03")),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", None, V::S("2024-05-06 07:08:09 ChST"), Err("failed to load location ChST: unknown time zone ChST")),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", None, V::S("2024-05-06 07:08:09 AEST"), Err("failed to load location AEST: unknown time zone AEST")),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", None, V::S("2024-05-06 07:08:09 WITA"), Err("failed to load location WITA: unknown time zone WITA")),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", None, V::S("2024-05-06 07:08:09 X"), Err("parsing time \"2024-05-06 07:08:09 X\" as \"2006-01-02 15:04:05 MST\": cannot parse \"X\" as \"MST\"")),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", None, V::S("2024-05-06 07:08:09 MSK"), Err("failed to load location MSK: unknown time zone MSK")),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", None, V::S("2024-05-06 07:08:09 HST"), Ok(1715015289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", None, V::S("2024-05-06 07:08:09 WET"), Ok(1714979289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", None, V::S("2024-05-06 07:08:09 CET"), Ok(1714975689000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", Some("America/New_York"), V::S("2024-05-06 07:08:09 EDT"), Ok(1714993689000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", Some("America/New_York"), V::S("2024-05-06 07:08:09 EST"), Ok(1714997289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", Some("America/New_York"), V::S("2024-01-06 07:08:09 EDT"), Ok(1704539289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", Some("America/New_York"), V::S("2024-01-06 07:08:09 EST"), Ok(1704542889000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", Some("America/New_York"), V::S("2024-05-06 07:08:09 PDT"), Err("failed to load location PDT: unknown time zone PDT")),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", Some("America/New_York"), V::S("2024-05-06 07:08:09 UTC"), Ok(1714979289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", Some("America/New_York"), V::S("2024-05-06 07:08:09 GMT"), Ok(1714979289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", Some("Europe/London"), V::S("2024-05-06 07:08:09 BST"), Ok(1714975689000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", Some("Europe/London"), V::S("2024-01-06 07:08:09 GMT"), Ok(1704524889000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %Z", Some("Europe/London"), V::S("2024-01-06 07:08:09 BST"), Ok(1704524889000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %z", None, V::S("2024-05-06 07:08:09 +0200"), Ok(1714972089000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %z", None, V::S("2024-05-06 07:08:09 Z"), Ok(1714979289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %z", None, V::S("2024-05-06 07:08:09 -0000"), Ok(1714979289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %z", None, V::S("2024-05-06 07:08:09 +02:00"), Err("parsing time \"2024-05-06 07:08:09 +02:00\" as \"2006-01-02 15:04:05 Z0700\": cannot parse \"+02:00\" as \"Z0700\"")),
+        ("strptime", "%Y-%m-%d %H:%M:%S %z", None, V::S("2024-05-06 07:08:09 +02"), Err("parsing time \"2024-05-06 07:08:09 +02\" as \"2006-01-02 15:04:05 Z0700\": cannot parse \"+02\" as \"Z0700\"")),
+        ("strptime", "%Y-%m-%d %H:%M:%S %w", None, V::S("2024-05-06 07:08:09 +020030"), Ok(1714972059000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %w", None, V::S("2024-05-06 07:08:09 -000001"), Ok(1714979289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %w", None, V::S("2024-05-06 07:08:09 Z"), Err("parsing time \"2024-05-06 07:08:09 Z\" as \"2006-01-02 15:04:05 -070000\": cannot parse \"Z\" as \"-070000\"")),
+        ("strptime", "%Y-%m-%d %H:%M:%S %i", None, V::S("2024-05-06 07:08:09 +05"), Ok(1714961289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %i", None, V::S("2024-05-06 07:08:09 -11"), Ok(1715018889000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %j", None, V::S("2024-05-06 07:08:09 +05:30"), Ok(1714959489000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %j", None, V::S("2024-05-06 07:08:09 +0530"), Err("parsing time \"2024-05-06 07:08:09 +0530\" as \"2006-01-02 15:04:05 -07:00\": cannot parse \"+0530\" as \"-07:00\"")),
+        ("strptime", "%Y-%m-%d %H:%M:%S %k", None, V::S("2024-05-06 07:08:09 +05:30:15"), Ok(1714959474000000000)),
+        ("strptime", "%D %T", None, V::S("05/06/2024 07:08:09"), Ok(1714979289000000000)),
+        ("strptime", "%x %X", None, V::S("05/06/2024 07:08:09"), Ok(1714979289000000000)),
+        ("strptime", "%F %R", None, V::S("2024-05-06 07:08"), Ok(1714979280000000000)),
+        ("strptime", "%F %r", None, V::S("2024-05-06 07:08:09 pm"), Ok(1715022489000000000)),
+        ("strptime", "%F %r", None, V::S("2024-05-06 07:08:09 PM"), Err("parsing time \"2024-05-06 07:08:09 PM\" as \"2006-01-02 03:04:05 pm\": cannot parse \"PM\" as \"pm\"")),
+        ("strptime", "%c", None, V::S("Mon May 06 07:08:09 2024"), Ok(1714979289000000000)),
+        ("strptime", "%c", None, V::S("Mon May  6 07:08:09 2024"), Err("parsing time \"Mon May  6 07:08:09 2024\" as \"Mon Jan 02 15:04:05 2006\": cannot parse \"6 07:08:09 2024\" as \"02\"")),
+        ("strptime", "%F %H:%M:%S,%f", None, V::S("2024-05-06 07:08:09,123456"), Ok(1714979289123456000)),
+        ("strptime", "%F %H:%M:%S,%f", None, V::S("2024-05-06 07:08:09.1"), Ok(1714979289100000000)),
+        ("strptime", "%F %H:%M:%S.%s", None, V::S("2024-05-06 07:08:09.123456789"), Ok(1714979289123456789)),
+        ("strptime", "%Y-%m-%d  %H", None, V::S("2024-05-06 07"), Ok(1714978800000000000)),
+        ("strptime", "%Y-%m-%d  %H", None, V::S("2024-05-06     07"), Ok(1714978800000000000)),
+        ("strptime", "%Y-%m-%d  %H", None, V::S("2024-05-0607"), Err("parsing time \"2024-05-0607\" as \"2006-01-02  15\": cannot parse \"07\" as \"  \"")),
+        ("strptime", "%Y-%m-%d %H", None, V::S("2024-05-06   07"), Ok(1714978800000000000)),
+        ("strptime", "%b %d %H:%M:%S", None, V::S("Jan 02 03:04:05"), Ok(1767323045000000000)),
+        ("strptime", "%b %d %H:%M:%S", None, V::S("Dec 31 23:59:59"), Ok(1767225599000000000)),
+        ("strptime", "%b %d %H:%M:%S", None, V::S("Feb 29 01:02:03"), Ok(1772326923000000000)),
+        ("strptime", "%b %d %H:%M:%S", None, V::S("Nov 30 01:02:03"), Ok(1796000523000000000)),
+        ("strptime", "%b %d %H:%M:%S", None, V::S("Dec 08 01:02:03"), Ok(1765155723000000000)),
+        ("strptime", "%b %d %H:%M:%S", None, V::S("Dec 06 01:02:03"), Ok(1796518923000000000)),
+        ("strptime", "%b %d %H:%M:%S", Some("America/New_York"), V::S("Jan 02 03:04:05"), Ok(1767341045000000000)),
+        ("strptime", "%b %d %H:%M:%S %Z", Some("America/New_York"), V::S("Jan 02 03:04:05 EST"), Ok(1767341283000000000)),
+        ("strptime", "%H:%M:%S", None, V::S("03:04:05"), Ok(1767236645000000000)),
+        ("gotime", "2006 002", None, V::S("2024 060"), Ok(1709164800000000000)),
+        ("gotime", "2006 002", None, V::S("2023 060"), Ok(1677628800000000000)),
+        ("gotime", "2006 002", None, V::S("2024 366"), Ok(1735603200000000000)),
+        ("gotime", "2006 002", None, V::S("2023 366"), Err("parsing time \"2023 366\": day-of-year out of range")),
+        ("gotime", "2006 002", None, V::S("2024 000"), Err("parsing time \"2024 000\": day-of-year out of range")),
+        ("gotime", "2006 __2", None, V::S("2024  60"), Ok(1709164800000000000)),
+        ("gotime", "2006 __2", None, V::S("2024 1"), Ok(1704067200000000000)),
+        ("gotime", "2006-01-02 002", None, V::S("2024-02-29 060"), Ok(1709164800000000000)),
+        ("gotime", "2006-01-02 002", None, V::S("2024-03-01 060"), Err("parsing time \"2024-03-01 060\": day-of-year does not match month")),
+        ("strptime", "%Y-%m-%d %H:%M:%S", Some("America/New_York"), V::S("2024-05-06 07:08:09"), Ok(1714993689000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S", Some("America/New_York"), V::S("2024-03-10 02:30:00"), Ok(1710052200000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S", Some("America/New_York"), V::S("2024-11-03 01:30:00"), Ok(1730611800000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S", Some("America/New_York"), V::S("1800-01-01 00:00:00"), Ok(-5364644638000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S", Some("Europe/Berlin"), V::S("2024-03-31 02:30:00"), Ok(1711848600000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S", Some("Europe/Berlin"), V::S("2024-10-27 02:30:00"), Ok(1729992600000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S", Some("Europe/Berlin"), V::S("2024-07-01 12:00:00"), Ok(1719828000000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S", Some("Asia/Kolkata"), V::S("2024-07-01 12:00:00"), Ok(1719815400000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S", Some("EST"), V::S("2024-07-01 12:00:00"), Ok(1719853200000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S", Some("Etc/GMT+3"), V::S("2024-07-01 12:00:00"), Ok(1719846000000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S", Some("Europe/London"), V::S("2024-01-01 12:00:00"), Ok(1704110400000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S", Some("Europe/London"), V::S("2024-07-01 12:00:00"), Ok(1719831600000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S", Some("Antarctica/Troll"), V::S("2024-01-01 12:00:00"), Err("failed to load location +00: unknown time zone +00")),
+        ("strptime", "%Y-%m-%d %H:%M:%S", Some("Africa/Abidjan"), V::S("2024-01-01 12:00:00"), Ok(1704110400000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %z", Some("America/New_York"), V::S("2024-05-06 07:08:09 -0400"), Ok(1714993689000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %z", Some("America/New_York"), V::S("2024-05-06 07:08:09 +0000"), Ok(1714979289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%S %z", Some("America/New_York"), V::S("2024-05-06 07:08:09 Z"), Ok(1714979289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%SZ", None, V::S("2024-05-06 07:08:09Z"), Ok(1714979289000000000)),
+        ("strptime", "%Y-%m-%d %H:%M:%SZ", Some("Asia/Tokyo"), V::S("2024-05-06 07:08:09Z"), Ok(1714946889000000000)),
+        ("gotime", "Jan _2 15:04:05", None, V::S("Feb  3 04:05:06"), Ok(1770091506000000000)),
+        ("gotime", "Jan _2 15:04:05", None, V::S("Feb 13 04:05:06"), Ok(1770955506000000000)),
+        ("gotime", "Jan _2 15:04:05", None, V::S("Feb 3 04:05:06"), Ok(1770091506000000000)),
+        ("gotime", "_2006", None, V::S("_2024"), Ok(1704067200000000000)),
+        ("gotime", "Janet 2006", None, V::S("Janet 2024"), Ok(1704067200000000000)),
+        ("gotime", "Mon, 02 Jan 2006 15:04:05 MST", None, V::S("Mon, 06 May 2024 07:08:09 GMT"), Ok(1714979289000000000)),
+        ("gotime", "Mon, 02 Jan 2006 15:04:05 MST", None, V::S("Mon, 06 May 2024 07:08:09 PST"), Err("failed to load location PST: unknown time zone PST")),
+        ("gotime", "02/Jan/2006:15:04:05 -0700", None, V::S("06/May/2024:07:08:09 +0200"), Ok(1714972089000000000)),
+        ("gotime", "02/Jan/2006:15:04:05 -0700", None, V::S("06/may/2024:07:08:09 +0200"), Ok(1714972089000000000)),
+        ("gotime", "02/Jan/2006:15:04:05 -0700", None, V::S("06/May/2024:07:08:09"), Err("parsing time \"06/May/2024:07:08:09\" as \"02/Jan/2006:15:04:05 -0700\": cannot parse \"\" as \"-0700\"")),
+        ("gotime", "2006-01-02 15:04:05.000000000", None, V::S("2024-05-06 07:08:09.123456789"), Ok(1714979289123456789)),
+        ("gotime", "2006", None, V::S("abcd"), Err("parsing time \"abcd\" as \"2006\": cannot parse \"abcd\" as \"2006\"")),
+        ("gotime", "2006", None, V::S("20245"), Err("parsing time \"20245\": extra text: \"5\"")),
+        ("strptime", "%Y-%m-%d", None, V::S("2024-5-6"), Err("parsing time \"2024-5-6\" as \"2006-01-02\": cannot parse \"5-6\" as \"01\"")),
+        ("strptime", "%Y-%m-%d", None, V::S("2024-05-6x"), Err("parsing time \"2024-05-6x\" as \"2006-01-02\": cannot parse \"6x\" as \"02\"")),
+        ("strptime", "%Y-%m-%d", None, V::S("2024/05/06"), Err("parsing time \"2024/05/06\" as \"2006-01-02\": cannot parse \"/05/06\" as \"-\"")),
+        ("strptime", "%Y-%m-%d", None, V::S("2024-05-06ä"), Err("parsing time \"2024-05-06\\xc3\\xa4\": extra text: \"\\xc3\\xa4\"")),
+        ("strptime", "%Y-%m-%d", None, V::S("2024-05-06\"x"), Err("parsing time \"2024-05-06\\\"x\": extra text: \"\\\"x\"")),
+        ("epoch", "s", None, V::S("1700000000"), Ok(1700000000000000000)),
+        ("epoch", "s", None, V::S("-5"), Ok(-5000000000)),
+        ("epoch", "s", None, V::S("+7"), Ok(7000000000)),
+        ("epoch", "s", None, V::S("1700000000.5"), Err("invalid value '1700000000.5' for layout 's'")),
+        ("epoch", "s", None, V::I(1700000000), Ok(1700000000000000000)),
+        ("epoch", "s", None, V::F(1700000000.0), Ok(1700000000000000000)),
+        ("epoch", "s", None, V::F(1700000000.9), Ok(1700000000000000000)),
+        ("epoch", "s", None, V::F(-1.5), Ok(-1000000000)),
+        ("epoch", "ms", None, V::S("1700000000123"), Ok(1700000000123000000)),
+        ("epoch", "ms", None, V::S("-1500"), Ok(-1500000000)),
+        ("epoch", "ms", None, V::I(1700000000123), Ok(1700000000123000000)),
+        ("epoch", "ms", None, V::F(1500000000000.0), Ok(1500000000000000000)),
+        ("epoch", "us", None, V::S("1700000000123456"), Ok(1700000000123456000)),
+        ("epoch", "us", None, V::I(1700000000123456), Ok(1700000000123456000)),
+        ("epoch", "ns", None, V::S("1700000000123456789"), Ok(1700000000123456789)),
+        ("epoch", "ns", None, V::I(1700000000123456789), Ok(1700000000123456789)),
+        ("epoch", "s.ms", None, V::S("1.12"), Ok(1012000000)),
+        ("epoch", "s.ms", None, V::S("1700000000.123"), Ok(1700000000123000000)),
+        ("epoch", "s.ms", None, V::S("1700000000"), Err("invalid value '1700000000' for layout 's.ms'")),
+        ("epoch", "s.ms", None, V::S("1.2.3"), Err("invalid value '1.2.3' for layout 's.ms'")),
+        ("epoch", "s.ms", None, V::S("1.-5"), Ok(995000000)),
+        ("epoch", "s.ms", None, V::S("1.+5"), Ok(1005000000)),
+        ("epoch", "s.ms", None, V::S("-1.5"), Ok(-995000000)),
+        ("epoch", "s.ms", None, V::F(1700000000.5), Ok(1700000000500000000)),
+        ("epoch", "s.ms", None, V::F(1.5), Err("invalid value '     1.500' for layout 's.ms'")),
+        ("epoch", "s.ms", None, V::I(5), Ok(5000000000)),
+        ("epoch", "s.ms", None, V::I(1700000000), Ok(1700000000000000000)),
+        ("epoch", "s.us", None, V::S("1.12"), Ok(1000012000)),
+        ("epoch", "s.us", None, V::S("1700000000.123456"), Ok(1700000000123456000)),
+        ("epoch", "s.us", None, V::F(1700000000.25), Ok(1700000000250000000)),
+        ("epoch", "s.ns", None, V::S("1.12"), Ok(1000000012)),
+        ("epoch", "s.ns", None, V::S("1700000000.123456789"), Ok(1700000000123456789)),
+        ("epoch", "s.ns", None, V::F(1700000000.25), Ok(1700000000250000000)),
+        ("epoch", "s.ns", None, V::F(12345.5), Ok(12345500000000)),
+        ];
+        with_now(GO_RUN_NOW, || {
+            let mut failures = Vec::new();
+            for (lt, layout, loc, v, want) in table {
+                let got = run(lt, layout, *loc, v);
+                let want = want.map_err(|e| e.to_string());
+                if got != want {
+                    failures.push(format!("{lt} {layout:?} {loc:?} {:?}: got {got:?}, want {want:?}", match v {
+                        V::S(s) => s.to_string(),
+                        V::I(i) => i.to_string(),
+                        V::F(f) => f.to_string(),
+                    }));
+                }
+            }
+            assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+        });
+    }
+
+    #[test]
+    fn literal_newline_tab_and_percent_directives_match_themselves() {
+        let t = p("strptime", "%F%n%T%t%%", None);
+        assert_eq!(t.parse_str("2024-05-06\n07:08:09\t%"), Ok(1_714_979_289_000_000_000));
+        assert!(t.parse_str("2024-05-06 07:08:09\t%").is_err());
+    }
+
+    #[test]
+    fn trailing_text_and_empty_values_are_errors() {
+        let t = p("strptime", "%Y-%m-%d %H", None);
+        assert_eq!(t.parse_str("2024-05-06 07   "), Err("parsing time \"2024-05-06 07   \": extra text: \"   \"".to_string()));
+        let t = p("gotime", "2006", None);
+        assert_eq!(t.parse_str(""), Err("parsing time \"\" as \"2006\": cannot parse \"\" as \"2006\"".to_string()));
+        let t = p("epoch", "s", None);
+        assert_eq!(t.parse_str(" 1"), Err("invalid value ' 1' for layout 's'".to_string()));
+    }
+
+    #[test]
+    fn year_zero_rolls_back_when_more_than_a_week_ahead() {
+        // Go's own unit test: now 2020-01-01T03:31:34Z, "Dec 31" belongs to 2019.
+        let t = p("strptime", "%b %d %H:%M:%S", Some("UTC"));
+        with_now(1_577_849_494, || {
+            assert_eq!(t.parse_str("Dec 31 03:31:34"), Ok(1_577_763_094_000_000_000));
+            assert_eq!(t.parse_str("Jan 08 03:31:34"), Ok(1_578_454_294_000_000_000));
+            // Jan 8 03:31:35 is more than 7 days ahead: previous year.
+            assert_eq!(t.parse_str("Jan 08 03:31:35"), Ok(1_546_918_295_000_000_000));
+        });
+    }
+
+    #[test]
+    fn local_zone_follows_tz_like_go() {
+        let utc_noon = |l: &Location| l.date(Civil { year: 2024, month: 7, day: 1, hour: 12, min: 0, sec: 0 });
+        let base = 1_719_835_200;
+        assert_eq!(utc_noon(&local_from_env(Some(""))), base);
+        assert_eq!(utc_noon(&local_from_env(Some("UTC"))), base);
+        assert_eq!(utc_noon(&local_from_env(Some("America/New_York"))), base + 4 * 3600);
+        assert_eq!(utc_noon(&local_from_env(Some(":Asia/Kolkata"))), base - 5 * 3600 - 1800);
+        assert_eq!(utc_noon(&local_from_env(Some("/usr/share/zoneinfo/Asia/Tokyo"))), base - 9 * 3600);
+        assert_eq!(utc_noon(&local_from_env(Some("No/Such_Zone"))), base);
+    }
+
+    #[test]
+    fn zone_abbreviation_lookups_are_remembered() {
+        let t = p("strptime", "%Y-%m-%d %H:%M:%S %Z", None);
+        for _ in 0..3 {
+            assert_eq!(t.parse_str("2024-05-06 07:08:09 EST"), Ok(1_714_997_289_000_000_000));
+            assert_eq!(
+                t.parse_str("2024-05-06 07:08:09 CEST"),
+                Err("failed to load location CEST: unknown time zone CEST".to_string())
+            );
+        }
+        let Kind::Go(g) = &t.kind else { unreachable!() };
+        assert_eq!(g.by_abbrev.read().map(|c| c.len()).unwrap_or(0), 2);
+    }
+
+    #[test]
+    fn non_string_values_are_refused_by_text_layouts() {
+        let t = p("strptime", "%Y", None);
+        assert_eq!(t.parse_int(5), Err("type int64 cannot be parsed as a time".to_string()));
+        assert_eq!(t.parse_float(5.0), Err("type float64 cannot be parsed as a time".to_string()));
+        assert_eq!(type_error("bool"), "type bool cannot be parsed as a time");
+        let n = p("native", "", None);
+        assert!(n.parse_str("x").is_err());
+    }
+
+    #[test]
+    fn epoch_edge_values_follow_go() {
+        let t = p("epoch", "s.ms", None);
+        // "%10.3f" of NaN is "       NaN": not a number.
+        assert_eq!(t.parse_float(f64::NAN), Err("invalid value '       NaN' for layout 's.ms'".to_string()));
+        let s = p("epoch", "s", None);
+        assert_eq!(s.parse_float(1.7e9 + 0.9), Ok(1_700_000_000_000_000_000));
+        let ns = p("epoch", "ns", None);
+        assert_eq!(ns.parse_str("-1"), Ok(-1));
+        assert_eq!(ns.parse_str("9223372036854775808"), Err("invalid value '9223372036854775808' for layout 'ns'".to_string()));
     }
 }
