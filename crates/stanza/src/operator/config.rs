@@ -192,6 +192,7 @@ fn lookup(kind: &str) -> Option<SpecDecoder> {
         "noop" => spec::<operators::transform::NoopConfig>,
         "filter" => spec::<operators::transform::FilterConfig>,
         "recombine" => spec::<operators::recombine::Config>,
+        "container" => spec::<operators::container::Config>,
         "time_parser" => spec::<operators::standalone::TimeParserConfig>,
         "trace_parser" => spec::<operators::standalone::TraceParserConfig>,
         "scope_name_parser" => spec::<operators::standalone::ScopeNameParserConfig>,
