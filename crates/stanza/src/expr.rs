@@ -764,6 +764,10 @@ fn lex(src: &str) -> Result<Vec<Token>, String> {
 
 /// Decodes a quoted literal starting at `s[0] == quote`; returns the text and the bytes
 /// consumed. Escapes as Go's `strconv.Unquote` (which expr-lang uses).
+pub(crate) fn unquote_literal(s: &str, quote: char) -> Result<(String, usize), String> {
+    unquote(s, quote)
+}
+
 fn unquote(s: &str, quote: char) -> Result<(String, usize), String> {
     let mut out = String::new();
     let mut chars = s.char_indices().skip(1);

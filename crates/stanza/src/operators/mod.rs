@@ -7,6 +7,7 @@ pub(crate) mod recombine;
 pub(crate) mod regex;
 pub(crate) mod router;
 pub(crate) mod standalone;
+pub(crate) mod text;
 pub(crate) mod transform;
 
 #[cfg(test)]
