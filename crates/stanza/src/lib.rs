@@ -5,3 +5,19 @@
 //! (parsers, transformers, router, recombine, container). Receivers that read logs (filelog
 //! today; journald, syslog, tcplog later) feed entries through an operator chain built from
 //! the `operators` list of their config.
+
+pub mod convert;
+pub mod entry;
+pub mod expr;
+pub mod field;
+mod goregex;
+pub mod operator;
+mod operators;
+pub mod time;
+pub mod value;
+
+pub use entry::Entry;
+pub use expr::{Expr, ExprString};
+pub use field::{Field, Root, RootableField};
+pub use operator::{BuildError, OnError, OperatorConfig, Pipeline, ProcessError};
+pub use value::{Key, Map, Value};

@@ -1,0 +1,212 @@
+//! Entries to OTLP, as the Go receiver adapter's converter does it: records grouped by
+//! resource (equal attribute sets share one `ResourceLogs`, in order of first appearance)
+//! and then by scope name; timestamp set only when non-zero; severity text defaulting to
+//! the short name of the number; trace/span ids padded or cut to 16/8 bytes; flags from the
+//! first trace-flags byte. Entries are consumed so that strings move into the messages.
+
+use pdata::proto::collector::logs::v1::ExportLogsServiceRequest;
+use pdata::proto::common::v1::{
+    AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
+};
+use pdata::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use pdata::proto::resource::v1::Resource;
+
+use crate::entry::Entry;
+use crate::value::{Map, Value};
+
+/// Go's `defaultSevTextMap`: the text a record gets when the entry has none.
+pub fn severity_short_name(severity: u8) -> &'static str {
+    const NAMES: [&str; 25] = [
+        "", "TRACE", "TRACE2", "TRACE3", "TRACE4", "DEBUG", "DEBUG2", "DEBUG3", "DEBUG4", "INFO",
+        "INFO2", "INFO3", "INFO4", "WARN", "WARN2", "WARN3", "WARN4", "ERROR", "ERROR2", "ERROR3",
+        "ERROR4", "FATAL", "FATAL2", "FATAL3", "FATAL4",
+    ];
+    NAMES.get(severity as usize).copied().unwrap_or("")
+}
+
+/// Converts a value to OTLP (Go `upsertToAttributeVal`); nil is an empty value.
+pub fn any_value(v: Value) -> AnyValue {
+    use any_value::Value as V;
+    let value = match v {
+        Value::Nil => None,
+        Value::Bool(b) => Some(V::BoolValue(b)),
+        Value::Int(i) => Some(V::IntValue(i)),
+        Value::Float(x) => Some(V::DoubleValue(x)),
+        Value::Str(s) => Some(V::StringValue(s)),
+        Value::Bytes(b) => Some(V::BytesValue(b)),
+        Value::Map(m) => Some(V::KvlistValue(KeyValueList {
+            values: key_values(m),
+        })),
+        Value::List(l) => Some(V::ArrayValue(ArrayValue {
+            values: l.into_iter().map(any_value).collect(),
+        })),
+    };
+    AnyValue { value }
+}
+
+/// Converts a map to OTLP attributes, in the map's order.
+pub fn key_values(m: Map) -> Vec<KeyValue> {
+    m.into_iter()
+        .map(|(k, v)| KeyValue {
+            key: k.to_string(),
+            value: Some(any_value(v)),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn fixed_id(mut id: Vec<u8>, len: usize) -> Vec<u8> {
+    if id.is_empty() {
+        return id;
+    }
+    id.resize(len, 0);
+    // pdata writes an all-zero id as absent.
+    if id.iter().all(|&b| b == 0) {
+        id.clear();
+    }
+    id
+}
+
+/// One entry as a log record (Go `convertInto`).
+pub fn log_record(e: Entry) -> LogRecord {
+    let severity_text = if e.severity_text.is_empty() {
+        severity_short_name(e.severity).to_string()
+    } else {
+        e.severity_text
+    };
+    LogRecord {
+        time_unix_nano: e.timestamp.max(0) as u64,
+        observed_time_unix_nano: e.observed_timestamp.max(0) as u64,
+        severity_number: i32::from(e.severity.min(24)),
+        severity_text,
+        body: match e.body {
+            Value::Nil => None,
+            b => Some(any_value(b)),
+        },
+        attributes: key_values(e.attributes),
+        flags: e.trace_flags.first().map_or(0, |&f| u32::from(f)),
+        trace_id: fixed_id(e.trace_id, 16),
+        span_id: fixed_id(e.span_id, 8),
+        ..Default::default()
+    }
+}
+
+/// Builds the OTLP request for a batch of entries (Go `ConvertEntries`).
+pub fn to_request(entries: Vec<Entry>) -> ExportLogsServiceRequest {
+    // (resource attributes as entries carried them, index in `out`); few resources per
+    // batch, so a linear search with a last-hit shortcut beats hashing every entry.
+    let mut groups: Vec<(Map, usize)> = Vec::new();
+    let mut out: Vec<ResourceLogs> = Vec::new();
+    let mut last: Option<usize> = None;
+    for mut e in entries {
+        let resource = std::mem::take(&mut e.resource);
+        let g = match last.filter(|&g| groups[g].0 == resource) {
+            Some(g) => g,
+            None => match groups.iter().position(|(r, _)| *r == resource) {
+                Some(g) => g,
+                None => {
+                    out.push(ResourceLogs {
+                        resource: Some(Resource {
+                            attributes: key_values(resource.clone()),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    });
+                    groups.push((resource, out.len() - 1));
+                    groups.len() - 1
+                }
+            },
+        };
+        last = Some(g);
+        let rl = &mut out[groups[g].1];
+        let scope_name = std::mem::take(&mut e.scope_name);
+        let sl = match rl
+            .scope_logs
+            .iter()
+            .position(|s| s.scope.as_ref().map_or("", |sc| sc.name.as_str()) == scope_name)
+        {
+            Some(i) => &mut rl.scope_logs[i],
+            None => {
+                rl.scope_logs.push(ScopeLogs {
+                    scope: Some(InstrumentationScope {
+                        name: scope_name,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                });
+                let n = rl.scope_logs.len() - 1;
+                &mut rl.scope_logs[n]
+            }
+        };
+        sl.log_records.push(log_record(e));
+    }
+    ExportLogsServiceRequest { resource_logs: out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map;
+
+    #[test]
+    fn groups_by_resource_then_scope_in_first_seen_order() {
+        let mk = |r: &str, scope: &str, body: &str| {
+            let mut e = Entry::with_body(body, 7);
+            e.resource.insert("pod", r.into());
+            e.scope_name = scope.into();
+            e
+        };
+        let req = to_request(vec![
+            mk("a", "", "1"),
+            mk("b", "", "2"),
+            mk("a", "s", "3"),
+            mk("a", "", "4"),
+        ]);
+        assert_eq!(req.resource_logs.len(), 2);
+        let a = &req.resource_logs[0];
+        assert_eq!(a.scope_logs.len(), 2);
+        assert_eq!(a.scope_logs[0].log_records.len(), 2);
+        assert_eq!(a.scope_logs[1].scope.as_ref().unwrap().name, "s");
+        let attrs = &a.resource.as_ref().unwrap().attributes;
+        assert_eq!(attrs[0].key, "pod");
+    }
+
+    #[test]
+    fn record_fields_follow_the_go_converter() {
+        let mut e = Entry::with_body(
+            map! {"k" => 1.5f64, "l" => Value::List(vec![Value::Nil, true.into()])},
+            42,
+        );
+        e.severity = 17;
+        e.trace_id = vec![1, 2];
+        e.span_id = vec![0; 8];
+        e.trace_flags = vec![1, 9];
+        e.attributes.insert("log.iostream", "stdout".into());
+        let r = log_record(e);
+        assert_eq!(r.time_unix_nano, 0);
+        assert_eq!(r.observed_time_unix_nano, 42);
+        assert_eq!(r.severity_number, 17);
+        assert_eq!(r.severity_text, "ERROR");
+        assert_eq!(r.trace_id.len(), 16);
+        assert_eq!(&r.trace_id[..3], &[1, 2, 0]);
+        assert!(r.span_id.is_empty());
+        assert_eq!(r.flags, 1);
+        let Some(any_value::Value::KvlistValue(kv)) = r.body.unwrap().value else {
+            panic!("body should be a map");
+        };
+        assert_eq!(
+            kv.values[0].value.as_ref().unwrap().value,
+            Some(any_value::Value::DoubleValue(1.5))
+        );
+        let mut e = Entry::with_body(Value::Nil, 1);
+        e.timestamp = 5;
+        e.severity = 9;
+        e.severity_text = "info".into();
+        let r = log_record(e);
+        assert_eq!(r.time_unix_nano, 5);
+        assert!(r.body.is_none());
+        assert_eq!(r.severity_text, "info");
+        assert_eq!(severity_short_name(0), "");
+        assert_eq!(severity_short_name(14), "WARN2");
+    }
+}

@@ -1,0 +1,14 @@
+//! The operators, one module per family; each has a `Config` (its keys, decoded by serde
+//! with Go's defaults) whose `build` makes the running operator.
+
+pub(crate) mod container;
+pub(crate) mod json;
+pub(crate) mod recombine;
+pub(crate) mod regex;
+pub(crate) mod router;
+pub(crate) mod standalone;
+pub(crate) mod text;
+pub(crate) mod transform;
+
+#[cfg(test)]
+pub(crate) mod testutil;

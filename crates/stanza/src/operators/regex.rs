@@ -1,0 +1,289 @@
+//! `regex_parser`: named groups of an unanchored Go RE2 match become string values
+//! (a group that did not take part gives ""), with the optional FIFO `cache`.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use regex::{CaptureLocations, Regex};
+use serde::Deserialize;
+
+use crate::entry::Entry;
+use crate::goregex;
+use crate::operator::config::Spec;
+use crate::operator::parser::{Parser, ParserKeys};
+use crate::operator::{Operator, Out};
+use crate::value::{Key, Map, Value};
+
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(default)]
+pub(crate) struct Config {
+    regex: Option<String>,
+    cache: Option<CacheConfig>,
+    #[serde(flatten)]
+    parser: ParserKeys,
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(default)]
+struct CacheConfig {
+    size: u32,
+}
+
+impl Spec for Config {
+    fn build(&self, _id: &str) -> Result<Box<dyn Operator>, String> {
+        let parser = self.parser.build()?;
+        let re = match self.regex.as_deref() {
+            None | Some("") => return Err("missing required field 'regex'".into()),
+            Some(r) => goregex::compile(r).map_err(|e| format!("compiling regex: {e}"))?,
+        };
+        let groups = NamedGroups::new(&re)?;
+        let cache = self
+            .cache
+            .as_ref()
+            .filter(|c| c.size > 0)
+            .map(|c| Cache::new(c.size as usize));
+        Ok(Box::new(RegexParser {
+            parser,
+            locs: re.capture_locations(),
+            re,
+            groups,
+            cache,
+        }))
+    }
+}
+
+/// The named groups of a pattern, with their capture indexes and shared keys.
+#[derive(Debug, Clone)]
+pub(crate) struct NamedGroups(Vec<(usize, Key)>);
+
+impl NamedGroups {
+    pub(crate) fn new(re: &Regex) -> Result<NamedGroups, String> {
+        let groups: Vec<(usize, Key)> = re
+            .capture_names()
+            .enumerate()
+            .filter_map(|(i, n)| n.map(|n| (i, Key::from(n))))
+            .collect();
+        if groups.is_empty() {
+            return Err("no named capture groups in regex pattern".into());
+        }
+        Ok(NamedGroups(groups))
+    }
+
+    /// Matches `s`; `None` when the pattern does not match.
+    pub(crate) fn parse(&self, re: &Regex, locs: &mut CaptureLocations, s: &str) -> Option<Map> {
+        re.captures_read(locs, s)?;
+        let mut m = Map::with_capacity(self.0.len());
+        for (i, k) in &self.0 {
+            let v = locs.get(*i).map_or("", |(a, b)| &s[a..b]);
+            // Go's map keeps the last of duplicate names; names are usually distinct.
+            m.insert_key(k, Value::Str(v.to_string()));
+        }
+        Some(m)
+    }
+}
+
+pub(crate) struct RegexParser {
+    parser: Parser,
+    re: Regex,
+    locs: CaptureLocations,
+    groups: NamedGroups,
+    cache: Option<Cache>,
+}
+
+impl Operator for RegexParser {
+    fn process(&mut self, e: Entry, out: &mut Out) {
+        let RegexParser {
+            parser,
+            re,
+            locs,
+            groups,
+            cache,
+        } = self;
+        parser.process(e, out, |v| {
+            let Value::Str(s) = v else {
+                return Err(format!("type '{}' cannot be parsed as regex", v.go_type()));
+            };
+            if let Some(c) = cache.as_mut()
+                && let Some(m) = c.get(s)
+            {
+                return Ok(Value::Map(m.clone()));
+            }
+            let m = groups
+                .parse(re, locs, s)
+                .ok_or_else(|| "regex pattern does not match".to_string())?;
+            if let Some(c) = cache.as_mut() {
+                c.add(s, &m);
+            }
+            Ok(Value::Map(m))
+        });
+    }
+}
+
+/// Go's `helper.cache`: FIFO of at most `size` inputs; once full, at most a tenth of the
+/// size (at least 1) may be replaced per 5 s, so a stream of unique inputs cannot churn it.
+pub(crate) struct Cache {
+    size: usize,
+    map: HashMap<String, Map>,
+    order: VecDeque<String>,
+    limit: usize,
+    window_start: Instant,
+    evictions: usize,
+}
+
+impl Cache {
+    pub(crate) fn new(size: usize) -> Cache {
+        Cache {
+            size,
+            map: HashMap::with_capacity(size),
+            order: VecDeque::with_capacity(size),
+            limit: (size / 10).max(1),
+            window_start: Instant::now(),
+            evictions: 0,
+        }
+    }
+
+    pub(crate) fn get(&self, k: &str) -> Option<&Map> {
+        self.map.get(k)
+    }
+
+    pub(crate) fn add(&mut self, k: &str, v: &Map) {
+        if self.map.contains_key(k) {
+            return;
+        }
+        if self.map.len() >= self.size {
+            if self.window_start.elapsed() >= Duration::from_secs(5) {
+                self.window_start = Instant::now();
+                self.evictions = 0;
+            }
+            if self.evictions >= self.limit {
+                return;
+            }
+            self.evictions += 1;
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+        self.order.push_back(k.to_string());
+        self.map.insert(k.to_string(), v.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map;
+    use crate::operators::testutil::*;
+
+    const CONTAINERD: &str = r#"
+- type: regex_parser
+  id: parser-containerd
+  regex: '^(?P<time>[^ ^Z]+Z) (?P<stream>stdout|stderr) (?P<logtag>[^ ]*) ?(?P<log>.*)$'
+"#;
+
+    #[test]
+    fn named_groups_become_string_attributes() {
+        let out = run_one(
+            CONTAINERD,
+            Entry::with_body("2024-05-06T07:08:09.123456789Z stdout F hello world", 1),
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            out[0].attributes,
+            map! {"time" => "2024-05-06T07:08:09.123456789Z", "stream" => "stdout", "logtag" => "F", "log" => "hello world"}
+        );
+        // parse_from is not removed.
+        assert_eq!(
+            out[0].body,
+            Value::from("2024-05-06T07:08:09.123456789Z stdout F hello world")
+        );
+    }
+
+    #[test]
+    fn optional_group_that_did_not_participate_is_empty_string() {
+        let out = run_one(
+            "- type: regex_parser\n  regex: '^(?P<a>x)?(?P<b>y)$'\n",
+            Entry::with_body("y", 0),
+        );
+        assert_eq!(out[0].attributes, map! {"a" => "", "b" => "y"});
+    }
+
+    #[test]
+    fn on_error_modes_for_a_line_that_does_not_match() {
+        for (mode, sent) in [
+            ("send", true),
+            ("send_quiet", true),
+            ("drop", false),
+            ("drop_quiet", false),
+        ] {
+            let yaml =
+                format!("- type: regex_parser\n  regex: '^(?P<a>\\d+)$'\n  on_error: {mode}\n");
+            let mut p = pipeline(&yaml);
+            let out = run(&mut p, vec![Entry::with_body("abc", 0)]);
+            assert_eq!(out.len(), sent as usize, "{mode}");
+            if sent {
+                assert_eq!(out[0].body, Value::from("abc"));
+                assert!(out[0].attributes.is_empty());
+            }
+            assert_eq!(p.error_count(), 1);
+        }
+    }
+
+    #[test]
+    fn parse_from_missing_or_not_a_string_is_an_error() {
+        let yaml = "- type: regex_parser\n  regex: '(?P<a>.*)'\n  parse_from: attributes.x\n  on_error: drop\n";
+        assert!(run_one(yaml, Entry::with_body("abc", 0)).is_empty());
+        let yaml = "- type: regex_parser\n  regex: '(?P<a>.*)'\n  on_error: drop\n";
+        assert!(run_one(yaml, Entry::with_body(5i64, 0)).is_empty());
+    }
+
+    #[test]
+    fn parse_to_and_if() {
+        let yaml = "- type: regex_parser\n  regex: '(?P<a>\\w+)'\n  parse_to: body\n  if: body startsWith 'x'\n";
+        let out = run_one(yaml, Entry::with_body("xyz", 0));
+        assert_eq!(out[0].body, Value::Map(map! {"a" => "xyz"}));
+        let out = run_one(yaml, Entry::with_body("abc", 0));
+        assert_eq!(out[0].body, Value::from("abc"));
+        assert!(out[0].attributes.is_empty());
+    }
+
+    #[test]
+    fn cache_gives_the_same_result() {
+        let yaml = "- type: regex_parser\n  regex: '^(?P<ns>[^_]+)_(?P<pod>.+)$'\n  parse_from: attributes.p\n  cache:\n    size: 2\n";
+        let mut p = pipeline(yaml);
+        let mk = |s: &str| {
+            let mut e = Entry::default();
+            e.attributes.insert("p", s.into());
+            e
+        };
+        let out = run(
+            &mut p,
+            vec![mk("a_b"), mk("a_b"), mk("c_d"), mk("e_f"), mk("a_b")],
+        );
+        assert_eq!(out[1].attributes.get("pod"), Some(&Value::from("b")));
+        assert_eq!(out[4].attributes.get("ns"), Some(&Value::from("a")));
+        assert_eq!(out[3].attributes.get("pod"), Some(&Value::from("f")));
+    }
+
+    #[test]
+    fn config_errors() {
+        assert_eq!(
+            build_err("- type: regex_parser\n"),
+            "missing required field 'regex'"
+        );
+        assert_eq!(
+            build_err("- type: regex_parser\n  regex: '.*'\n"),
+            "no named capture groups in regex pattern"
+        );
+        assert!(
+            build_err("- type: regex_parser\n  regex: '(?P<a>'\n").starts_with("compiling regex: ")
+        );
+        assert_eq!(
+            build_err("- type: regex_parser\n  regex: '(?P<a>.*)'\n  on_error: explode\n"),
+            "operator config has an invalid `on_error` field.: {\"on_error\":\"explode\"}"
+        );
+        assert!(
+            build_err("- type: regex_parser\n  regex: '(?P<a>.*)'\n  if: 'body matches'\n")
+                .starts_with("failed to compile expression 'body matches': ")
+        );
+    }
+}

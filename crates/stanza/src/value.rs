@@ -1,0 +1,357 @@
+//! The values a log entry holds (body, attribute and resource values): the Go stanza entry's
+//! `any` restricted to what parsers produce and pdata can carry (nil, bool, int64, float64,
+//! string, bytes, map, list), shaped for a hot path where a line passes ~10 operators.
+//!
+//! Maps are small (a handful of attributes), so [`Map`] is a vector of pairs searched
+//! linearly: cheaper than hashing at these sizes and keeps insertion order for stable
+//! output. Keys are `Arc<str>` so that the keys an operator writes on every entry (regex
+//! group names, `log.iostream`) are shared, not allocated per entry.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// A map key. Shared so that operators writing the same keys on every entry clone a pointer.
+pub type Key = Arc<str>;
+
+/// One value of a log entry.
+#[derive(Clone, PartialEq, Default)]
+pub enum Value {
+    #[default]
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bytes(Vec<u8>),
+    Map(Map),
+    List(Vec<Value>),
+}
+
+impl Value {
+    /// The Go type name stanza's errors print for a value of this kind (`%T`).
+    pub fn go_type(&self) -> &'static str {
+        match self {
+            Value::Nil => "<nil>",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int64",
+            Value::Float(_) => "float64",
+            Value::Str(_) => "string",
+            Value::Bytes(_) => "[]uint8",
+            Value::Map(_) => "map[string]interface {}",
+            Value::List(_) => "[]interface {}",
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&Map> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The text of a string or byte value, as Go's `entry.Read` into a `string` accepts.
+    pub fn as_text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Value::Str(s) => Some(std::borrow::Cow::Borrowed(s)),
+            Value::Bytes(b) => Some(String::from_utf8_lossy(b)),
+            _ => None,
+        }
+    }
+
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Value::Nil)
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Nil => f.write_str("nil"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x:?}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Bytes(b) => write!(f, "bytes{b:?}"),
+            Value::Map(m) => m.fmt(f),
+            Value::List(l) => f.debug_list().entries(l).finish(),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    /// Go's `%v` for the value (used in error messages and severity/text lookups).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Nil => f.write_str("<nil>"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Str(s) => f.write_str(s),
+            Value::Bytes(b) => write!(f, "{b:?}"),
+            Value::Map(m) => {
+                f.write_str("map[")?;
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write!(f, "{k}:{v}")?;
+                }
+                f.write_str("]")
+            }
+            Value::List(l) => {
+                f.write_str("[")?;
+                for (i, v) in l.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::Str(s.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::Str(s)
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Value {
+        Value::Int(i)
+    }
+}
+impl From<f64> for Value {
+    fn from(x: f64) -> Value {
+        Value::Float(x)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Bool(b)
+    }
+}
+impl From<Map> for Value {
+    fn from(m: Map) -> Value {
+        Value::Map(m)
+    }
+}
+
+/// A small insertion-ordered string-keyed map.
+#[derive(Clone, Default)]
+pub struct Map {
+    entries: Vec<(Key, Value)>,
+}
+
+impl Map {
+    pub fn new() -> Map {
+        Map::default()
+    }
+
+    pub fn with_capacity(n: usize) -> Map {
+        Map {
+            entries: Vec::with_capacity(n),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.entries.iter().position(|(k, _)| &**k == key)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.entries
+            .iter()
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| v)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// Sets `key` to `value`, replacing (in place) a value already there.
+    pub fn insert(&mut self, key: impl Into<Key> + AsRef<str>, value: Value) -> Option<Value> {
+        match self.position(key.as_ref()) {
+            Some(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            None => {
+                self.entries.push((key.into(), value));
+                None
+            }
+        }
+    }
+
+    /// Sets a shared key without allocating when the key is new.
+    pub fn insert_key(&mut self, key: &Key, value: Value) -> Option<Value> {
+        match self.position(key) {
+            Some(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            None => {
+                self.entries.push((key.clone(), value));
+                None
+            }
+        }
+    }
+
+    /// Appends without looking for an existing key: only for keys known to be new
+    /// (building a map from distinct names).
+    pub fn push_unchecked(&mut self, key: Key, value: Value) {
+        self.entries.push((key, value));
+    }
+
+    /// Removes `key`, keeping the order of the others.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let i = self.position(key)?;
+        Some(self.entries.remove(i).1)
+    }
+
+    /// The map at `key`, created (or replacing a non-map value) when needed: Go's
+    /// `getNestedMap`.
+    pub fn nested_mut(&mut self, key: &str) -> &mut Map {
+        let i = match self.position(key) {
+            Some(i) => {
+                if !matches!(self.entries[i].1, Value::Map(_)) {
+                    self.entries[i].1 = Value::Map(Map::new());
+                }
+                i
+            }
+            None => {
+                self.entries.push((Key::from(key), Value::Map(Map::new())));
+                self.entries.len() - 1
+            }
+        };
+        match &mut self.entries[i].1 {
+            Value::Map(m) => m,
+            // The arm above made this entry a map.
+            _ => unreachable!("nested_mut made the value a map"),
+        }
+    }
+
+    /// Upserts every pair of `other` (Go's map merge of `Set` with a map value).
+    pub fn merge(&mut self, other: Map) {
+        if self.entries.is_empty() {
+            *self = other;
+            return;
+        }
+        for (k, v) in other.entries {
+            match self.position(&k) {
+                Some(i) => self.entries[i].1 = v,
+                None => self.entries.push((k, v)),
+            }
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Value)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    pub fn retain(&mut self, mut f: impl FnMut(&str, &Value) -> bool) {
+        self.entries.retain(|(k, v)| f(k, v));
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+impl IntoIterator for Map {
+    type Item = (Key, Value);
+    type IntoIter = std::vec::IntoIter<(Key, Value)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl<K: Into<Key> + AsRef<str>> FromIterator<(K, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Map {
+        let mut m = Map::new();
+        for (k, v) in iter {
+            m.insert(k, v);
+        }
+        m
+    }
+}
+
+impl PartialEq for Map {
+    /// Order-insensitive, as Go maps compare.
+    fn eq(&self, other: &Map) -> bool {
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
+    }
+}
+
+impl fmt::Debug for Map {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.entries.iter().map(|(k, v)| (k, v)))
+            .finish()
+    }
+}
+
+/// Builds a [`Map`] from `key => value` pairs (tests and static configs).
+#[macro_export]
+macro_rules! map {
+    () => { $crate::Map::new() };
+    ($($k:expr => $v:expr),+ $(,)?) => {{
+        let mut m = $crate::Map::new();
+        $( m.insert($k, $crate::Value::from($v)); )+
+        m
+    }};
+}
+
+/// Converts a decoded config value (YAML through serde) into an entry value: ints stay
+/// ints, floats floats, maps and lists recursively (Go's mapstructure hands `add` the
+/// YAML value with these types).
+pub fn from_json(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Nil,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::Int(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::Float(u as f64)
+            } else {
+                Value::Float(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        serde_json::Value::String(s) => Value::Str(s.clone()),
+        serde_json::Value::Array(a) => Value::List(a.iter().map(from_json).collect()),
+        serde_json::Value::Object(o) => {
+            let mut m = Map::with_capacity(o.len());
+            for (k, v) in o {
+                m.push_unchecked(Key::from(k.as_str()), from_json(v));
+            }
+            Value::Map(m)
+        }
+    }
+}
