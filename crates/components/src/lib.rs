@@ -21,6 +21,7 @@ use runtime::{Kind, Registry};
 pub fn registry() -> Registry {
     let mut r = Registry::new();
     r.receiver(receivers::otlp::Factory);
+    r.receiver(receivers::filelog::Factory);
     r.processor(processors::batch::Factory);
     r.processor(processors::memory_limiter::Factory);
     r.exporter(exporters::debug::Factory);
@@ -32,6 +33,7 @@ pub fn registry() -> Registry {
     r.alias(Kind::Exporter, "otlp", "otlp_grpc");
     r.alias(Kind::Exporter, "otlphttp", "otlp_http");
     r.alias(Kind::Exporter, "logging", "debug");
+    r.alias(Kind::Receiver, "filelog", "file_log");
 
     r.not_built(Kind::Receiver, NOT_BUILT_RECEIVERS);
     r.not_built(Kind::Processor, NOT_BUILT_PROCESSORS);
@@ -43,7 +45,6 @@ pub fn registry() -> Registry {
 
 /// Go collector (core and contrib) types people use that this build does not have yet.
 const NOT_BUILT_RECEIVERS: &[&str] = &[
-    "filelog",
     "hostmetrics",
     "prometheus",
     "zipkin",

@@ -24,7 +24,8 @@ pub struct ConfigArgs {
     /// Override one value: `--set processors.batch.timeout=2s` (also `a::b::c=v`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
-    /// Feature gates (accepted for compatibility; none change behaviour yet).
+    /// Feature gates: the ones ferrotel's components read (filelog's `filelog.allowFileDeletion`,
+    /// ...) change what they change; the others are accepted and ignored for now.
     #[arg(long = "feature-gates", value_name = "GATES")]
     pub feature_gates: Vec<String>,
     /// How long each component may take to drain on shutdown.
@@ -46,6 +47,11 @@ pub enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let gates = match &cli.command {
+        Some(Command::Validate(args)) => &args.feature_gates,
+        _ => &cli.run.feature_gates,
+    };
+    runtime::featuregate::set(gates);
     match cli.command {
         Some(Command::Validate(args)) => run::validate(&args),
         Some(Command::Components) => {

@@ -16,6 +16,7 @@ pub mod component;
 pub mod exporterhelper;
 pub mod factory;
 pub mod fanout;
+pub mod featuregate;
 pub mod graph;
 pub mod registry;
 pub mod service;

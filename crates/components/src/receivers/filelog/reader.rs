@@ -1,0 +1,312 @@
+//! The receiver's reading thread: [`fileconsumer::Manager`] polls the files and hands tokens
+//! to [`Stage`], which makes entries of them, runs the stanza operators and delivers the
+//! resulting log records downstream before the file offsets move on.
+//!
+//! Delivery and backpressure (where this differs from Go, and why): Go's adapter converts
+//! and sends asynchronously and, with `retry_on_failure` off (the default), drops a batch the
+//! pipeline refuses. Here a batch is consumed synchronously from the reading thread, so a
+//! slow or refusing pipeline stalls reading (the file is the buffer), and a **retryable**
+//! refusal (an exporter's full queue, a memory_limiter) is retried with backoff — with the
+//! `retry_on_failure` intervals, or 1 s doubling to 30 s when it is off — for as long as it
+//! lasts; with `retry_on_failure.enabled` and a `max_elapsed_time`, the batch is dropped after
+//! that time as Go does. A **permanent** refusal drops the batch. Every dropped record is
+//! counted in `otelcol_receiver_refused_log_records` and logged. While the receiver stops,
+//! a refused batch is not retried: [`Emit`] reports failure, the file offset stays before
+//! it, and the lines are read again after a restart (with `storage`).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use fileconsumer::{Attributes, Body, Emit, EmitError, Token};
+use pdata::{Batch, Request, Signal};
+use runtime::SharedConsumer;
+use runtime::telemetry::ReceiverMetrics;
+use stanza::{Entry, ExprString, Map, Pipeline, Value};
+
+use super::config::RetryOnFailure;
+
+/// Entries that leave the operators are delivered in batches of at most this many (Go's
+/// emitter sends at 100; larger batches cost the exporters less per record).
+const MAX_BATCH: usize = 1024;
+
+/// What turns tokens into delivered log records. Shared (behind a mutex) by the manager's
+/// [`Emit`] and the thread loop that flushes the operators' timers.
+pub(crate) struct Stage {
+    pipeline: Pipeline,
+    attributes: Vec<(stanza::Key, ExprString)>,
+    resource: Vec<(stanza::Key, ExprString)>,
+    /// The last file attributes seen and their stanza form (tokens of one file share them).
+    file_attrs: Option<(Arc<Attributes>, Map)>,
+    entries: Vec<Entry>,
+    out: Vec<Entry>,
+    delivery: Delivery,
+}
+
+/// Hands batches to the pipeline with the retry policy of the module docs.
+pub(crate) struct Delivery {
+    pub consumer: SharedConsumer,
+    pub handle: tokio::runtime::Handle,
+    pub metrics: ReceiverMetrics,
+    pub retry: RetryOnFailure,
+    pub stopping: Arc<AtomicBool>,
+    pub id: Arc<str>,
+}
+
+impl Delivery {
+    /// Delivers `entries`; `Err` only when the receiver is stopping and the batch was not
+    /// taken (the caller keeps the data for a later read).
+    fn deliver(&self, entries: Vec<Entry>) -> Result<(), EmitError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let n = entries.len();
+        let batch = Batch::from_request(Request::Logs(stanza::convert::to_request(entries)));
+        let started = Instant::now();
+        let (mut wait, max_wait) = if self.retry.enabled {
+            (self.retry.initial_interval.0, self.retry.max_interval.0)
+        } else {
+            (Duration::from_secs(1), Duration::from_secs(30))
+        };
+        loop {
+            let err = match self.handle.block_on(self.consumer.consume(batch.clone())) {
+                Ok(()) => {
+                    self.metrics.accepted(Signal::Logs, n);
+                    return Ok(());
+                }
+                Err(e) => e,
+            };
+            if let runtime::ErrorKind::Partial { rejected } = err.kind {
+                self.metrics
+                    .accepted(Signal::Logs, n.saturating_sub(rejected as usize));
+                self.metrics.refused(Signal::Logs, rejected as usize);
+                return Ok(());
+            }
+            let gave_up = self.retry.enabled
+                && !self.retry.max_elapsed_time.0.is_zero()
+                && started.elapsed() >= self.retry.max_elapsed_time.0;
+            if !err.is_retryable() || gave_up {
+                self.metrics.refused(Signal::Logs, n);
+                tracing::error!(
+                    receiver = %self.id,
+                    error = %err,
+                    dropped_items = n,
+                    "Failed to send logs downstream; dropping them"
+                );
+                return Ok(());
+            }
+            if self.stopping.load(Ordering::Relaxed) {
+                return Err(EmitError(format!(
+                    "the pipeline refused logs while the receiver stops: {err}"
+                )));
+            }
+            let delay = err.retry_after.map_or(wait, |d| d.max(wait));
+            tracing::debug!(receiver = %self.id, error = %err, ?delay, "pipeline refused logs; retrying");
+            self.sleep_unless_stopping(delay);
+            wait = (wait.mul_f64(1.5)).min(max_wait);
+        }
+    }
+
+    fn sleep_unless_stopping(&self, d: Duration) {
+        let until = Instant::now() + d;
+        while Instant::now() < until && !self.stopping.load(Ordering::Relaxed) {
+            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+        }
+    }
+}
+
+pub(crate) fn now_nanos() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+impl Stage {
+    pub(crate) fn new(
+        pipeline: Pipeline,
+        attributes: &[(String, ExprString)],
+        resource: &[(String, ExprString)],
+        delivery: Delivery,
+    ) -> Stage {
+        let keyed = |v: &[(String, ExprString)]| {
+            v.iter()
+                .map(|(k, e)| (stanza::Key::from(k.as_str()), e.clone()))
+                .collect()
+        };
+        Stage {
+            pipeline,
+            attributes: keyed(attributes),
+            resource: keyed(resource),
+            file_attrs: None,
+            entries: Vec::new(),
+            out: Vec::new(),
+            delivery,
+        }
+    }
+
+    /// A new entry for one token, as Go's file input makes it: static `attributes` and
+    /// `resource` first, then the file's attributes.
+    fn entry(&mut self, token: Token, observed: i64) -> Entry {
+        let body = match token.body {
+            Body::Text(s) => Value::Str(s),
+            Body::Bytes(b) => Value::Bytes(b),
+        };
+        let mut e = Entry::with_body(body, observed);
+        for (k, expr) in &self.attributes {
+            render_into(&mut e, k, expr, false);
+        }
+        for (k, expr) in &self.resource {
+            render_into(&mut e, k, expr, true);
+        }
+        let same = matches!(&self.file_attrs, Some((a, _)) if Arc::ptr_eq(a, &token.attributes));
+        if !same {
+            let map: Map = token
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.as_str(), stanza::value::from_json(v)))
+                .collect();
+            self.file_attrs = Some((token.attributes.clone(), map));
+        }
+        if let Some((_, map)) = &self.file_attrs {
+            if e.attributes.is_empty() {
+                e.attributes = map.clone();
+            } else {
+                for (k, v) in map.iter() {
+                    e.attributes.insert_key(k, v.clone());
+                }
+            }
+        }
+        if let Some(n) = token.record_number {
+            e.attributes
+                .insert(fileconsumer::keys::FILE_RECORD_NUMBER, Value::Int(n));
+        }
+        e
+    }
+
+    /// Runs tokens through the operators and delivers what comes out.
+    pub(crate) fn process(&mut self, tokens: &mut Vec<Token>) -> Result<(), EmitError> {
+        let observed = now_nanos();
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.clear();
+        for t in tokens.drain(..) {
+            let e = self.entry(t, observed);
+            entries.push(e);
+        }
+        let mut out = std::mem::take(&mut self.out);
+        self.pipeline
+            .process_batch(std::mem::take(&mut entries), &mut |e| out.push(e));
+        self.entries = entries;
+        let r = self.deliver_all(&mut out);
+        self.out = out;
+        r
+    }
+
+    /// Sends what the operators' timers release (recombine's `force_flush_period`).
+    pub(crate) fn flush_expired(&mut self) -> Result<(), EmitError> {
+        if !self.pipeline.needs_flushing() {
+            return Ok(());
+        }
+        let mut out = std::mem::take(&mut self.out);
+        self.pipeline
+            .flush_expired(now_nanos(), &mut |e| out.push(e));
+        let r = self.deliver_all(&mut out);
+        self.out = out;
+        r
+    }
+
+    /// Sends everything the operators hold (at stop).
+    pub(crate) fn flush_all(&mut self) -> Result<(), EmitError> {
+        let mut out = std::mem::take(&mut self.out);
+        self.pipeline.flush_all(&mut |e| out.push(e));
+        let r = self.deliver_all(&mut out);
+        self.out = out;
+        r
+    }
+
+    fn deliver_all(&mut self, out: &mut Vec<Entry>) -> Result<(), EmitError> {
+        while !out.is_empty() {
+            let rest = if out.len() > MAX_BATCH {
+                out.split_off(MAX_BATCH)
+            } else {
+                Vec::new()
+            };
+            let batch = std::mem::replace(out, rest);
+            if let Err(e) = self.delivery.deliver(batch) {
+                out.clear();
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn render_into(e: &mut Entry, key: &stanza::Key, expr: &ExprString, resource: bool) {
+    match expr.render(e) {
+        Ok(s) => {
+            let map = if resource {
+                &mut e.resource
+            } else {
+                &mut e.attributes
+            };
+            map.insert_key(key, Value::Str(s));
+        }
+        Err(err) => {
+            tracing::warn!(key = %key, error = %err, "failed to evaluate an EXPR(...) value")
+        }
+    }
+}
+
+/// The manager's sink: the shared [`Stage`].
+pub(crate) struct StageEmit(pub Arc<Mutex<Stage>>);
+
+impl Emit for StageEmit {
+    fn emit(&mut self, batch: &mut Vec<Token>) -> Result<(), EmitError> {
+        let mut stage = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        stage.process(batch)
+    }
+}
+
+/// Header lines through `header.metadata_operators`: the attributes the operators leave on
+/// the entry become file attributes.
+pub(crate) struct HeaderOperators(pub Pipeline);
+
+impl fileconsumer::HeaderParser for HeaderOperators {
+    fn parse(&mut self, line: &str, attributes: &mut Attributes) -> Result<(), String> {
+        let mut got = Vec::new();
+        self.0
+            .process(Entry::with_body(line, now_nanos()), &mut |e| got.push(e));
+        for e in got {
+            for (k, v) in e.attributes.iter() {
+                attributes.insert(k.to_string(), to_json(v));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A stanza value as JSON (the file attributes' form in fileconsumer and its checkpoints).
+fn to_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Nil => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        Value::Str(s) => J::String(s.clone()),
+        Value::Bytes(b) => J::String(String::from_utf8_lossy(b).into_owned()),
+        Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect()),
+        Value::List(l) => J::Array(l.iter().map(to_json).collect()),
+    }
+}
+
+/// Checkpoints in the storage extension's client for this receiver.
+pub(crate) struct StoragePersister(pub Arc<dyn runtime::storage::StorageClient>);
+
+impl fileconsumer::Persister for StoragePersister {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.0.get(key).map_err(|e| e.to_string())
+    }
+    fn set(&self, key: &str, value: Vec<u8>) -> Result<(), String> {
+        self.0.set(key, value).map_err(|e| e.to_string())
+    }
+}
