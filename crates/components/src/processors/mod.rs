@@ -1,2 +1,4 @@
+pub mod attributes;
 pub mod batch;
 pub mod memory_limiter;
+pub mod resource;
