@@ -31,7 +31,7 @@ mod convert;
 mod hash;
 pub mod value;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use pdata::proto::common::v1::{AnyValue, KeyValue, any_value::Value};
 use regex::Regex;
