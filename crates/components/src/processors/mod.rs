@@ -2,3 +2,5 @@ pub mod attributes;
 pub mod batch;
 pub mod memory_limiter;
 pub mod resource;
+#[cfg(test)]
+mod testing;
