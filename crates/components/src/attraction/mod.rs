@@ -29,9 +29,9 @@
 
 mod convert;
 mod hash;
-pub mod value;
 #[cfg(test)]
 pub(crate) mod tests;
+pub mod value;
 
 use pdata::proto::common::v1::{AnyValue, KeyValue, any_value::Value};
 use regex::Regex;

@@ -57,8 +57,7 @@ pub(crate) fn kvs(entries: &[(&str, AnyValue)]) -> Vec<KeyValue> {
 /// The actions of a YAML list, as a processor's config gives them.
 fn actions(yaml: &str) -> Result<AttrProc, String> {
     let value = ::config::Value::from_yaml_str(yaml).expect("test yaml");
-    let cfg: Vec<ActionConfig> =
-        ::config::decode(&value, "actions").map_err(|e| e.to_string())?;
+    let cfg: Vec<ActionConfig> = ::config::decode(&value, "actions").map_err(|e| e.to_string())?;
     AttrProc::new(&cfg)
 }
 
@@ -294,7 +293,11 @@ fn hash_matches_sha256_of_go_byte_encoding() {
 fn hash_by_pattern_hashes_every_matching_key() {
     let got = run(
         "- {pattern: '^user\\.', action: hash}",
-        &[("user.email", s("foo")), ("user.id", i(123)), ("x", s("foo"))],
+        &[
+            ("user.email", s("foo")),
+            ("user.id", i(123)),
+            ("x", s("foo")),
+        ],
     );
     assert_eq!(
         got,
@@ -376,7 +379,10 @@ fn from_context_reads_metadata_auth_and_address() {
         metadata: vec![("X-Tenant".into(), vec!["a".into(), "b".into()])],
         auth: vec![
             ("sub".into(), AuthValue::Str("me".into())),
-            ("groups".into(), AuthValue::List(vec!["g1".into(), "g2".into()])),
+            (
+                "groups".into(),
+                AuthValue::List(vec!["g1".into(), "g2".into()]),
+            ),
             ("n".into(), AuthValue::Other),
         ],
     };
@@ -390,7 +396,10 @@ fn from_context_reads_metadata_auth_and_address() {
         ("client.address", Some(s("10.1.2.3"))),
     ];
     for (key, want) in cases {
-        let proc = actions(&format!("- {{key: out, from_context: {key}, action: insert}}")).unwrap();
+        let proc = actions(&format!(
+            "- {{key: out, from_context: {key}, action: insert}}"
+        ))
+        .unwrap();
         let mut attrs = Vec::new();
         proc.process(&mut attrs, &client);
         assert_eq!(value::get(&attrs, "out").cloned(), want, "{key}");

@@ -141,10 +141,9 @@ pub fn as_str(v: &AnyValue) -> Option<&str> {
 pub fn as_string(v: &AnyValue) -> Cow<'_, str> {
     match &v.value {
         Some(Value::StringValue(s)) => Cow::Borrowed(s),
-        Some(Value::DoubleValue(d)) if !d.is_finite() => Cow::Owned(format!(
-            "json: unsupported value: {}",
-            go_format_g(*d)
-        )),
+        Some(Value::DoubleValue(d)) if !d.is_finite() => {
+            Cow::Owned(format!("json: unsupported value: {}", go_format_g(*d)))
+        }
         _ => Cow::Owned(crate::exporters::debug::gofmt::value_as_string(Some(v))),
     }
 }

@@ -4,7 +4,9 @@ use pdata::proto::common::v1::InstrumentationScope;
 use pdata::proto::logs::v1::LogRecord;
 use pdata::proto::resource::v1::Resource;
 
-use super::{MatchConfig, MatchProperties, PropertiesMatcher, SeverityNumberMatch, StringSet, skip};
+use super::{
+    MatchConfig, MatchProperties, PropertiesMatcher, SeverityNumberMatch, StringSet, skip,
+};
 use crate::attraction::value;
 
 #[derive(Debug, Clone)]
@@ -31,9 +33,8 @@ impl LogMatcher {
             None
         } else {
             Some(
-                mp.string_set(&mp.log_severity_texts).map_err(|e| {
-                    format!("error creating log record severity text filters: {e}")
-                })?,
+                mp.string_set(&mp.log_severity_texts)
+                    .map_err(|e| format!("error creating log record severity text filters: {e}"))?,
             )
         };
         Ok(LogMatcher {
@@ -71,8 +72,7 @@ impl LogMatcher {
                 return false;
             }
         }
-        self.properties
-            .matches(&record.attributes, resource, scope)
+        self.properties.matches(&record.attributes, resource, scope)
     }
 }
 

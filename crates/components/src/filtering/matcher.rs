@@ -104,7 +104,10 @@ fn same_structure(a: &AnyValue, b: &AnyValue) -> bool {
         (Some(Value::DoubleValue(x)), Some(Value::DoubleValue(y))) => x.to_bits() == y.to_bits(),
         (Some(Value::ArrayValue(x)), Some(Value::ArrayValue(y))) => {
             x.values.len() == y.values.len()
-                && x.values.iter().zip(&y.values).all(|(p, q)| same_structure(p, q))
+                && x.values
+                    .iter()
+                    .zip(&y.values)
+                    .all(|(p, q)| same_structure(p, q))
         }
         (Some(Value::KvlistValue(x)), Some(Value::KvlistValue(y))) => {
             let empty = AnyValue::default();

@@ -146,9 +146,10 @@ impl MatchProperties {
 
     /// Go's `ValidateForLogs`.
     pub fn validate_for_logs(&self) -> Result<(), String> {
-        if !self.span_names.is_empty() || !self.services.is_empty() || !self.span_kinds.is_empty()
-        {
-            return Err("services, span_names, and span_kinds are not valid for log records".into());
+        if !self.span_names.is_empty() || !self.services.is_empty() || !self.span_kinds.is_empty() {
+            return Err(
+                "services, span_names, and span_kinds are not valid for log records".into(),
+            );
         }
         if self.attributes.is_empty()
             && self.libraries.is_empty()

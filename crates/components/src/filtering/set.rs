@@ -30,12 +30,10 @@ impl StringSet {
             }
         }
         match match_type {
-            "strict" if unique.len() <= SCAN_LIMIT => Ok(StringSet::StrictFew(
-                unique.into_iter().cloned().collect(),
-            )),
-            "strict" => Ok(StringSet::StrictMany(
-                unique.into_iter().cloned().collect(),
-            )),
+            "strict" if unique.len() <= SCAN_LIMIT => {
+                Ok(StringSet::StrictFew(unique.into_iter().cloned().collect()))
+            }
+            "strict" => Ok(StringSet::StrictMany(unique.into_iter().cloned().collect())),
             "regexp" => {
                 let mut translated = Vec::with_capacity(unique.len());
                 for p in unique {

@@ -87,7 +87,10 @@ fn span_properties_match_as_go_does() {
         ("{match_type: regexp, span_names: ['^POST']}", false),
         // span_kinds
         ("{match_type: strict, span_kinds: [SPAN_KIND_SERVER]}", true),
-        ("{match_type: strict, span_kinds: [SPAN_KIND_CLIENT]}", false),
+        (
+            "{match_type: strict, span_kinds: [SPAN_KIND_CLIENT]}",
+            false,
+        ),
         ("{match_type: regexp, span_kinds: [SERVER]}", true),
         // attributes: all entries; strict compares type and value.
         (
@@ -98,19 +101,31 @@ fn span_properties_match_as_go_does() {
             "{match_type: strict, attributes: [{key: http.status, value: '200'}]}",
             false,
         ),
-        ("{match_type: strict, attributes: [{key: http.status}]}", true),
+        (
+            "{match_type: strict, attributes: [{key: http.status}]}",
+            true,
+        ),
         (
             "{match_type: strict, attributes: [{key: http.status}, {key: missing}]}",
             false,
         ),
-        ("{match_type: strict, attributes: [{key: ok, value: true}]}", true),
-        ("{match_type: strict, attributes: [{key: ratio, value: 0.5}]}", true),
+        (
+            "{match_type: strict, attributes: [{key: ok, value: true}]}",
+            true,
+        ),
+        (
+            "{match_type: strict, attributes: [{key: ratio, value: 0.5}]}",
+            true,
+        ),
         // regexp stringifies bool, int and double.
         (
             "{match_type: regexp, attributes: [{key: http.status, value: '^2..$'}]}",
             true,
         ),
-        ("{match_type: regexp, attributes: [{key: ok, value: '^true$'}]}", true),
+        (
+            "{match_type: regexp, attributes: [{key: ok, value: '^true$'}]}",
+            true,
+        ),
         (
             "{match_type: regexp, attributes: [{key: ratio, value: '^0\\.5$'}]}",
             true,
@@ -225,16 +240,31 @@ fn log_included(yaml: &str, record: &LogRecord, resource: &[(&str, AnyValue)]) -
 fn log_properties_match_as_go_does() {
     let info = log_case(s("user 42 logged in"), "INFO", 9);
     let cases = [
-        ("{match_type: strict, log_bodies: ['user 42 logged in']}", true),
+        (
+            "{match_type: strict, log_bodies: ['user 42 logged in']}",
+            true,
+        ),
         ("{match_type: regexp, log_bodies: ['logged']}", true),
         ("{match_type: regexp, log_bodies: ['^logged']}", false),
-        ("{match_type: strict, log_severity_texts: [WARN, INFO]}", true),
+        (
+            "{match_type: strict, log_severity_texts: [WARN, INFO]}",
+            true,
+        ),
         ("{match_type: strict, log_severity_texts: [info]}", false),
         ("{log_severity_number: {min: 9}}", true),
         ("{log_severity_number: {min: 13}}", false),
-        ("{match_type: strict, attributes: [{key: a, value: '1'}]}", true),
-        ("{match_type: strict, resources: [{key: pod, value: web}]}", true),
-        ("{match_type: strict, resources: [{key: pod, value: api}]}", false),
+        (
+            "{match_type: strict, attributes: [{key: a, value: '1'}]}",
+            true,
+        ),
+        (
+            "{match_type: strict, resources: [{key: pod, value: web}]}",
+            true,
+        ),
+        (
+            "{match_type: strict, resources: [{key: pod, value: api}]}",
+            false,
+        ),
         (
             "{match_type: regexp, log_bodies: [user], log_severity_texts: [WARN]}",
             false,
@@ -262,11 +292,9 @@ fn log_properties_match_as_go_does() {
     // A non-string body is matched as its AsString text (JSON for a map).
     let map_body = log_case(
         AnyValue {
-            value: Some(Value::KvlistValue(
-                pdata::proto::common::v1::KeyValueList {
-                    values: kvs(&[("k", i(1))]),
-                },
-            )),
+            value: Some(Value::KvlistValue(pdata::proto::common::v1::KeyValueList {
+                values: kvs(&[("k", i(1))]),
+            })),
         },
         "",
         0,
@@ -384,23 +412,19 @@ fn strict_equality_of_structured_values_ignores_map_order() {
     .unwrap();
     let attrs = |v: AnyValue| -> Vec<KeyValue> { kvs(&[("m", v)]) };
     let reordered = AnyValue {
-        value: Some(Value::KvlistValue(
-            pdata::proto::common::v1::KeyValueList {
-                values: kvs(&[
-                    (
-                        "b",
-                        AnyValue {
-                            value: Some(Value::ArrayValue(
-                                pdata::proto::common::v1::ArrayValue {
-                                    values: vec![s("x")],
-                                },
-                            )),
-                        },
-                    ),
-                    ("a", i(1)),
-                ]),
-            },
-        )),
+        value: Some(Value::KvlistValue(pdata::proto::common::v1::KeyValueList {
+            values: kvs(&[
+                (
+                    "b",
+                    AnyValue {
+                        value: Some(Value::ArrayValue(pdata::proto::common::v1::ArrayValue {
+                            values: vec![s("x")],
+                        })),
+                    },
+                ),
+                ("a", i(1)),
+            ]),
+        })),
     };
     assert!(m.matches(&attrs(reordered)));
     assert!(!m.matches(&attrs(s("{a: 1, b: [x]}"))));

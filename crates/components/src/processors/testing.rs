@@ -39,16 +39,25 @@ pub fn parse(
     yaml: &str,
 ) -> Result<runtime::AnyConfig, String> {
     let value = ::config::Value::from_yaml_str(yaml).expect("test yaml");
-    factory.parse_config(&value, path).map_err(|e| e.to_string())
+    factory
+        .parse_config(&value, path)
+        .map_err(|e| e.to_string())
 }
+
+/// A processor, the consumer after it, and its telemetry.
+pub type Created = (Arc<dyn Processor>, Arc<Collect>, Telemetry);
 
 /// A processor of `factory` for `signal`, feeding a [`Collect`].
 pub fn create(
     factory: &dyn ProcessorFactory,
     yaml: &str,
     signal: Signal,
-) -> Result<(Arc<dyn Processor>, Arc<Collect>, Telemetry), String> {
-    let cfg = parse(factory, &format!("processors::{}", factory.type_name()), yaml)?;
+) -> Result<Created, String> {
+    let cfg = parse(
+        factory,
+        &format!("processors::{}", factory.type_name()),
+        yaml,
+    )?;
     let sink = Arc::new(Collect::default());
     let tel = Telemetry::default();
     let set = Settings {

@@ -38,7 +38,10 @@ pub fn apply(actions: &AttrProc, skip: &Skip, client: &ClientInfo, req: &mut Req
                 for sl in &mut rl.scope_logs {
                     let scope = sl.scope.as_ref();
                     for record in &mut sl.log_records {
-                        if skip.as_ref().is_some_and(|s| s.skip(resource, scope, record)) {
+                        if skip
+                            .as_ref()
+                            .is_some_and(|s| s.skip(resource, scope, record))
+                        {
                             continue;
                         }
                         actions.process(&mut record.attributes, client);

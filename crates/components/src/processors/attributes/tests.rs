@@ -98,8 +98,14 @@ async fn seed_config_inserts_loki_attribute_labels_on_every_record() {
         ]
     );
     let labels = [("otel_signal", "logs"), ("processor", "attributes")];
-    assert_eq!(tel.value("otelcol_processor_incoming_items", &labels), Some(3.0));
-    assert_eq!(tel.value("otelcol_processor_outgoing_items", &labels), Some(3.0));
+    assert_eq!(
+        tel.value("otelcol_processor_incoming_items", &labels),
+        Some(3.0)
+    );
+    assert_eq!(
+        tel.value("otelcol_processor_outgoing_items", &labels),
+        Some(3.0)
+    );
 }
 
 #[tokio::test]
@@ -134,7 +140,10 @@ async fn log_include_and_exclude_choose_the_records() {
             "include: {match_type: strict, resources: [{key: pod, value: web}]}",
             [true, true, false],
         ),
-        ("include: {log_severity_number: {min: 13}}", [false, true, false]),
+        (
+            "include: {log_severity_number: {min: 13}}",
+            [false, true, false],
+        ),
         (
             "include: {match_type: regexp, log_bodies: ['^GET ']}",
             [true, false, false],
@@ -224,7 +233,9 @@ async fn metric_actions_reach_every_data_point_type() {
         Signal::Metrics,
     )
     .unwrap();
-    p.consume(Batch::from_request(Request::Metrics(req))).await.unwrap();
+    p.consume(Batch::from_request(Request::Metrics(req)))
+        .await
+        .unwrap();
     let got = sink.requests();
     let Request::Metrics(m) = &got[0] else {
         panic!()
@@ -241,9 +252,7 @@ async fn metric_actions_reach_every_data_point_type() {
             Data::Gauge(g) => g.data_points.iter().map(|d| &d.attributes).collect(),
             Data::Sum(s) => s.data_points.iter().map(|d| &d.attributes).collect(),
             Data::Histogram(h) => h.data_points.iter().map(|d| &d.attributes).collect(),
-            Data::ExponentialHistogram(h) => {
-                h.data_points.iter().map(|d| &d.attributes).collect()
-            }
+            Data::ExponentialHistogram(h) => h.data_points.iter().map(|d| &d.attributes).collect(),
             Data::Summary(s) => s.data_points.iter().map(|d| &d.attributes).collect(),
         };
         kinds.insert(std::mem::discriminant(metric.data.as_ref().unwrap()));
@@ -264,12 +273,16 @@ async fn metric_actions_reach_every_data_point_type() {
 #[tokio::test]
 async fn metric_include_matches_metric_names() {
     let req = pdata::testdata::metrics(1, 12, 11);
-    let first = req.resource_metrics[0].scope_metrics[0].metrics[0].name.clone();
+    let first = req.resource_metrics[0].scope_metrics[0].metrics[0]
+        .name
+        .clone();
     let yaml = format!(
         "include: {{match_type: strict, metric_names: [{first:?}]}}\nactions: [{{key: dp, value: 1, action: upsert}}]"
     );
     let (p, sink, _) = create(&Factory, &yaml, Signal::Metrics).unwrap();
-    p.consume(Batch::from_request(Request::Metrics(req))).await.unwrap();
+    p.consume(Batch::from_request(Request::Metrics(req)))
+        .await
+        .unwrap();
     let got = sink.requests();
     let Request::Metrics(m) = &got[0] else {
         panic!()

@@ -10,13 +10,21 @@ use crate::processors::testing::{create, parse};
 
 fn resources(req: &Request) -> Vec<Option<&Resource>> {
     match req {
-        Request::Traces(t) => t.resource_spans.iter().map(|r| r.resource.as_ref()).collect(),
+        Request::Traces(t) => t
+            .resource_spans
+            .iter()
+            .map(|r| r.resource.as_ref())
+            .collect(),
         Request::Metrics(m) => m
             .resource_metrics
             .iter()
             .map(|r| r.resource.as_ref())
             .collect(),
-        Request::Logs(l) => l.resource_logs.iter().map(|r| r.resource.as_ref()).collect(),
+        Request::Logs(l) => l
+            .resource_logs
+            .iter()
+            .map(|r| r.resource.as_ref())
+            .collect(),
     }
 }
 
@@ -95,9 +103,15 @@ async fn insert_keeps_existing_resource_values_and_fills_missing_resources() {
     p.consume(logs(vec![Some(existing), None])).await.unwrap();
     let got = sink.requests();
     let res = resources(&got[0]);
-    assert_eq!(get(&res[0].unwrap().attributes, "loki.format"), Some("logfmt"));
+    assert_eq!(
+        get(&res[0].unwrap().attributes, "loki.format"),
+        Some("logfmt")
+    );
     // A resource absent on the wire gets one holding what the actions added.
-    assert_eq!(get(&res[1].unwrap().attributes, "loki.format"), Some("json"));
+    assert_eq!(
+        get(&res[1].unwrap().attributes, "loki.format"),
+        Some("json")
+    );
 }
 
 #[tokio::test]
