@@ -5,10 +5,12 @@
 //! keys and defaults, and its validation), the work itself, and tests. Adding a component
 //! touches its folder and one line in [`registry`].
 
+pub mod attraction;
 pub mod compression;
 pub mod connectors;
 pub mod exporters;
 pub mod extensions;
+pub mod filtering;
 pub mod otlp_grpc_codec;
 pub mod processors;
 pub mod receivers;
@@ -22,8 +24,10 @@ pub fn registry() -> Registry {
     let mut r = Registry::new();
     r.receiver(receivers::otlp::Factory);
     r.receiver(receivers::filelog::Factory);
+    r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
     r.processor(processors::memory_limiter::Factory);
+    r.processor(processors::resource::Factory);
     r.exporter(exporters::debug::Factory);
     r.exporter(exporters::otlp::Factory);
     r.exporter(exporters::otlphttp::Factory);
@@ -85,8 +89,6 @@ const NOT_BUILT_RECEIVERS: &[&str] = &[
     "podman_stats",
 ];
 const NOT_BUILT_PROCESSORS: &[&str] = &[
-    "attributes",
-    "resource",
     "filter",
     "transform",
     "probabilistic_sampler",

@@ -58,29 +58,15 @@ fn validate(path: &Path, env: &[(&str, &str)]) -> Output {
 const SHARED_EXPECTATIONS: &[(&str, &[(&str, &str)])] = &[
     (
         "seed-agent-filelog-multiformat.yaml",
-        &[
-            ("receiver", "filelog"),
-            ("processor", "attributes"),
-            ("processor", "resource"),
-            ("exporter", "loki"),
-        ],
+        &[("receiver", "filelog"), ("exporter", "loki")],
     ),
     (
         "seed-agent-filelog.yaml",
-        &[
-            ("receiver", "filelog"),
-            ("processor", "resource"),
-            ("exporter", "loki"),
-        ],
+        &[("receiver", "filelog"), ("exporter", "loki")],
     ),
     (
         "seed-gateway.yaml",
-        &[
-            ("processor", "attributes"),
-            ("processor", "resource"),
-            ("exporter", "loki"),
-            ("exporter", "prometheusremotewrite"),
-        ],
+        &[("exporter", "loki"), ("exporter", "prometheusremotewrite")],
     ),
     (
         "seed-hostmetrics.yaml",

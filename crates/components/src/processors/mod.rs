@@ -1,2 +1,6 @@
+pub mod attributes;
 pub mod batch;
 pub mod memory_limiter;
+pub mod resource;
+#[cfg(test)]
+mod testing;
