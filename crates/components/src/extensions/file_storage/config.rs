@@ -43,8 +43,11 @@ pub struct CompactionConfig {
     /// validated (as Go does) and swept by `cleanup_on_start`.
     pub directory: String,
     /// Go's items per compaction transaction; validated, without effect on in-place compaction.
+    #[serde(deserialize_with = "go_yaml_int")]
     pub max_transaction_size: i64,
+    #[serde(deserialize_with = "go_yaml_int")]
     pub rebound_needed_threshold_mib: i64,
+    #[serde(deserialize_with = "go_yaml_int")]
     pub rebound_trigger_threshold_mib: i64,
     pub check_interval: config::Duration,
     /// Remove Go's leftover `tempdb*` files from `directory` at start.
@@ -141,6 +144,43 @@ impl ComponentConfig for Config {
             }
         }
         Ok(())
+    }
+}
+
+/// An integer, also written as YAML 1.1 allows and Go's YAML reads it: `65_536` (the
+/// README's own example), `0x10000`. The YAML loader hands such a plain scalar over as a
+/// string, so a string of that shape is taken as the number.
+fn go_yaml_int<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum IntOrText {
+        Int(i64),
+        Text(String),
+    }
+    match IntOrText::deserialize(d)? {
+        IntOrText::Int(i) => Ok(i),
+        IntOrText::Text(t) => {
+            let digits: String = t.chars().filter(|&c| c != '_').collect();
+            let (neg, body) = match digits.strip_prefix('-') {
+                Some(b) => (true, b),
+                None => (false, digits.strip_prefix('+').unwrap_or(&digits)),
+            };
+            let parsed = if let Some(h) = body.strip_prefix("0x") {
+                i64::from_str_radix(h, 16)
+            } else if let Some(o) = body.strip_prefix("0o") {
+                i64::from_str_radix(o, 8)
+            } else if let Some(b) = body.strip_prefix("0b") {
+                i64::from_str_radix(b, 2)
+            } else {
+                body.parse::<i64>()
+            };
+            match parsed {
+                Ok(v) if !body.is_empty() && !t.starts_with('_') => Ok(if neg { -v } else { v }),
+                _ => Err(serde::de::Error::custom(format!(
+                    "expected an integer, got string {t:?}"
+                ))),
+            }
+        }
     }
 }
 

@@ -16,7 +16,8 @@
 use std::ops::Bound;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use redb::backends::FileBackend;
@@ -60,6 +61,8 @@ enum OpenError {
 struct Backend {
     inner: FileBackend,
     fsync: bool,
+    /// fsyncs done, for tests to tell `fsync: true` from `false`.
+    syncs: Arc<AtomicU64>,
 }
 
 impl StorageBackend for Backend {
@@ -74,6 +77,7 @@ impl StorageBackend for Backend {
     }
     fn sync_data(&self) -> Result<(), std::io::Error> {
         if self.fsync {
+            self.syncs.fetch_add(1, Ordering::Relaxed);
             self.inner.sync_data()
         } else {
             Ok(())
@@ -120,6 +124,7 @@ pub struct FileClient {
     /// compaction and close take the write side, so no transaction is live then.
     db: RwLock<Option<Database>>,
     rebound: Mutex<Rebound>,
+    syncs: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for FileClient {
@@ -135,7 +140,8 @@ impl FileClient {
     /// `recreate` renamed aside and replaced by an empty one. Compacts when
     /// `compaction.on_start` is set.
     pub fn open(path: PathBuf, opts: StoreOptions) -> Result<FileClient, String> {
-        let db = match open_db(&path, &opts) {
+        let syncs = Arc::new(AtomicU64::new(0));
+        let db = match open_db(&path, &opts, &syncs) {
             Ok(db) => db,
             Err(OpenError::Other(e)) => return Err(e),
             Err(OpenError::Corrupt(why)) if !opts.recreate => {
@@ -157,7 +163,7 @@ impl FileClient {
                     )
                 })?;
                 tracing::warn!(original = %path.display(), backup = %backup.display(), "file_storage: renamed corrupt database; a fresh database will be created");
-                open_db(&path, &opts).map_err(|e| match e {
+                open_db(&path, &opts, &syncs).map_err(|e| match e {
                     OpenError::Corrupt(why) | OpenError::Other(why) => {
                         format!("failed to create fresh database after corruption recovery: {why}")
                     }
@@ -172,6 +178,7 @@ impl FileClient {
             path,
             opts,
             db: RwLock::new(Some(db)),
+            syncs,
         };
         if client.opts.compaction.on_start
             && let Err(e) = client.compact()
@@ -183,6 +190,11 @@ impl FileClient {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// How many times the file was fsynced (always 0 with `fsync: false`).
+    pub fn fsyncs(&self) -> u64 {
+        self.syncs.load(Ordering::Relaxed)
     }
 
     /// Compacts the file now: live pages are moved to its start and the file is shrunk.
@@ -369,7 +381,11 @@ impl StorageClient for FileClient {
 }
 
 /// Opens or creates the database, waiting up to `timeout` for a lock held elsewhere.
-fn open_db(path: &Path, opts: &StoreOptions) -> Result<Database, OpenError> {
+fn open_db(
+    path: &Path,
+    opts: &StoreOptions,
+    syncs: &Arc<AtomicU64>,
+) -> Result<Database, OpenError> {
     if let Some(why) = foreign_format(path) {
         return Err(OpenError::Corrupt(why));
     }
@@ -380,6 +396,7 @@ fn open_db(path: &Path, opts: &StoreOptions) -> Result<Database, OpenError> {
             inner: FileBackend::new(file)
                 .map_err(|e| OpenError::Other(format!("open {}: {e}", path.display())))?,
             fsync: opts.fsync,
+            syncs: syncs.clone(),
         };
         let mut builder = Database::builder();
         // The check reads every page of the committed trees and verifies its checksum: a
