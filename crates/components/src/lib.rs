@@ -33,6 +33,7 @@ pub fn registry() -> Registry {
     r.exporter(exporters::otlphttp::Factory);
     r.connector(connectors::forward::Factory);
     r.extension(extensions::health_check::Factory);
+    r.extension(extensions::file_storage::Factory);
 
     r.alias(Kind::Exporter, "otlp", "otlp_grpc");
     r.alias(Kind::Exporter, "otlphttp", "otlp_http");
@@ -159,7 +160,6 @@ const NOT_BUILT_CONNECTORS: &[&str] = &[
 const NOT_BUILT_EXTENSIONS: &[&str] = &[
     "pprof",
     "zpages",
-    "file_storage",
     "basicauth",
     "bearertokenauth",
     "oauth2client",

@@ -94,17 +94,31 @@ pub fn client_from_host(
 }
 
 /// The name a client's data is kept under: `<kind>_<type>_<name>[_<client name>]`, as Go's
-/// file_storage names its files (`receiver_filelog_` for `filelog`).
+/// file_storage names its files (`receiver_filelog_` for `filelog`, `exporter_otlp_logs_traces`
+/// for `otlp/logs` with client name `traces`). Every character other than `A-Z a-z 0-9
+/// . - _` is written `~` and its Unicode number in (at least four) upper-case hex digits, `~`
+/// itself included, so an escaped name never equals a name that needed no escaping:
+/// `filelog/logs/container` is `receiver_filelog_logs~002Fcontainer`.
 pub fn client_key(kind: Kind, id: &ComponentId, name: &str) -> String {
-    let mut s = format!(
+    let mut raw = format!(
         "{}_{}_{}",
         kind.as_str(),
         id.type_,
         id.name.as_deref().unwrap_or("")
     );
     if !name.is_empty() {
-        s.push('_');
-        s.push_str(name);
+        raw.push('_');
+        raw.push_str(name);
+    }
+    let mut s = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+            s.push(c);
+        } else {
+            // Go's `fmt.Sprintf("~%04X", rune)`.
+            use std::fmt::Write as _;
+            let _ = write!(s, "~{:04X}", c as u32);
+        }
     }
     s
 }
@@ -173,5 +187,55 @@ impl StorageClient for MemoryClient {
 impl MemoryClient {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<u8>>> {
         self.data.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_key_is_go_file_storage_file_name() {
+        // Built by hand: the client name (and, in Go, a component name) may hold characters
+        // that `ComponentId::parse` refuses.
+        let id = |s: &str| {
+            let (type_, name) = match s.split_once('/') {
+                Some((t, n)) => (t, Some(n.to_string())),
+                None => (s, None),
+            };
+            ComponentId {
+                type_: type_.to_string(),
+                name,
+            }
+        };
+        let cases = [
+            (Kind::Receiver, "filelog", "", "receiver_filelog_"),
+            (Kind::Receiver, "filelog/logs", "", "receiver_filelog_logs"),
+            (Kind::Exporter, "otlp/x", "traces", "exporter_otlp_x_traces"),
+            (
+                Kind::Exporter,
+                "otlp_http",
+                "logs",
+                "exporter_otlp_http__logs",
+            ),
+            // Go's README example, and `~` is escaped too.
+            (
+                Kind::Receiver,
+                "filelog/logs/container",
+                "",
+                "receiver_filelog_logs~002Fcontainer",
+            ),
+            (
+                Kind::Receiver,
+                "filelog/a~b c",
+                "",
+                "receiver_filelog_a~007Eb~0020c",
+            ),
+            (Kind::Extension, "x/é", "", "extension_x_~00E9"),
+            (Kind::Processor, "p/😀", "", "processor_p_~1F600"),
+        ];
+        for (kind, s, name, want) in cases {
+            assert_eq!(client_key(kind, &id(s), name), want, "{s} {name}");
+        }
     }
 }
