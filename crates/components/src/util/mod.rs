@@ -1,3 +1,4 @@
 //! Small helpers shared by several components.
 
+pub mod http_client;
 pub mod time;

@@ -22,7 +22,7 @@
 
 mod config;
 mod detailed;
-mod gofmt;
+pub(crate) mod gofmt;
 mod normal;
 #[cfg(test)]
 mod tests;
