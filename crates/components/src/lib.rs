@@ -24,6 +24,7 @@ pub fn registry() -> Registry {
     r.processor(processors::batch::Factory);
     r.processor(processors::memory_limiter::Factory);
     r.exporter(exporters::debug::Factory);
+    r.exporter(exporters::loki::Factory);
     r.exporter(exporters::otlp::Factory);
     r.exporter(exporters::otlphttp::Factory);
     r.connector(connectors::forward::Factory);
@@ -114,7 +115,6 @@ const NOT_BUILT_PROCESSORS: &[&str] = &[
 const NOT_BUILT_EXPORTERS: &[&str] = &[
     "prometheus",
     "prometheusremotewrite",
-    "loki",
     "zipkin",
     "file",
     "kafka",

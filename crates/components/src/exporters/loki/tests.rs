@@ -1,0 +1,1 @@
+//! `loki` through its factory.
