@@ -330,12 +330,14 @@ mod tests {
                         KeyValue {
                             key: "z".into(),
                             value: Some(s("<1>")),
+                            ..KeyValue::default()
                         },
                         KeyValue {
                             key: "a".into(),
                             value: Some(AnyValue {
                                 value: Some(Value::DoubleValue(1e21)),
                             }),
+                            ..KeyValue::default()
                         },
                     ],
                 },

@@ -17,6 +17,8 @@ mod push;
 #[cfg(test)]
 mod tests;
 mod translate;
+#[cfg(test)]
+mod translate_tests;
 
 use std::sync::Arc;
 

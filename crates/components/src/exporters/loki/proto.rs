@@ -82,7 +82,7 @@ mod tests {
             x
         };
         let alphabet = ["a", "é", "世", "\n", "\"", "=", " ", "\u{0}", "🙂", "z"];
-        let mut text = |max: u64, next: &mut dyn FnMut() -> u64| {
+        let text = |max: u64, next: &mut dyn FnMut() -> u64| {
             let n = next() % max;
             (0..n)
                 .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
