@@ -62,7 +62,6 @@ const SHARED_EXPECTATIONS: &[(&str, &[(&str, &str)])] = &[
             ("receiver", "filelog"),
             ("processor", "attributes"),
             ("processor", "resource"),
-            ("exporter", "loki"),
         ],
     ),
     (
@@ -70,7 +69,6 @@ const SHARED_EXPECTATIONS: &[(&str, &[(&str, &str)])] = &[
         &[
             ("receiver", "filelog"),
             ("processor", "resource"),
-            ("exporter", "loki"),
         ],
     ),
     (
@@ -78,7 +76,6 @@ const SHARED_EXPECTATIONS: &[(&str, &[(&str, &str)])] = &[
         &[
             ("processor", "attributes"),
             ("processor", "resource"),
-            ("exporter", "loki"),
             ("exporter", "prometheusremotewrite"),
         ],
     ),
