@@ -66,10 +66,7 @@ const SHARED_EXPECTATIONS: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "seed-agent-filelog.yaml",
-        &[
-            ("receiver", "filelog"),
-            ("processor", "resource"),
-        ],
+        &[("receiver", "filelog"), ("processor", "resource")],
     ),
     (
         "seed-gateway.yaml",

@@ -278,10 +278,7 @@ mod tests {
     fn json_strings_escape_html_and_controls_as_go() {
         let mut out = String::new();
         json_string(&mut out, "a<b>&\"\\\n\t\u{1}\u{8}\u{2028}é");
-        assert_eq!(
-            out,
-            r#""a\u003cb\u003e\u0026\"\\\n\t\u0001\b\u2028é""#
-        );
+        assert_eq!(out, r#""a\u003cb\u003e\u0026\"\\\n\t\u0001\b\u2028é""#);
     }
 
     #[test]
@@ -324,24 +321,22 @@ mod tests {
     #[test]
     fn as_string_is_pdatas() {
         let map = AnyValue {
-            value: Some(Value::KvlistValue(
-                pdata::proto::common::v1::KeyValueList {
-                    values: vec![
-                        KeyValue {
-                            key: "z".into(),
-                            value: Some(s("<1>")),
-                            ..KeyValue::default()
-                        },
-                        KeyValue {
-                            key: "a".into(),
-                            value: Some(AnyValue {
-                                value: Some(Value::DoubleValue(1e21)),
-                            }),
-                            ..KeyValue::default()
-                        },
-                    ],
-                },
-            )),
+            value: Some(Value::KvlistValue(pdata::proto::common::v1::KeyValueList {
+                values: vec![
+                    KeyValue {
+                        key: "z".into(),
+                        value: Some(s("<1>")),
+                        ..KeyValue::default()
+                    },
+                    KeyValue {
+                        key: "a".into(),
+                        value: Some(AnyValue {
+                            value: Some(Value::DoubleValue(1e21)),
+                        }),
+                        ..KeyValue::default()
+                    },
+                ],
+            })),
         };
         assert_eq!(as_string(Some(&map)), r#"{"a":1e+21,"z":"\u003c1\u003e"}"#);
         let nan = AnyValue {

@@ -144,7 +144,11 @@ impl std::fmt::Display for InvalidKey {
 pub(crate) fn logfmt_resources(attrs: &[KeyValue], skip: Skip<'_>) -> Result<String, InvalidKey> {
     let mut kv = Vec::new();
     for a in attrs.iter().filter(|a| !skip(&a.key)) {
-        value_keyvals(&mut kv, Cow::Owned(format!("resource_{}", a.key)), a.value.as_ref());
+        value_keyvals(
+            &mut kv,
+            Cow::Owned(format!("resource_{}", a.key)),
+            a.value.as_ref(),
+        );
     }
     let mut out = String::new();
     write_keyvals(&mut out, &kv)?;
@@ -180,7 +184,11 @@ pub(crate) fn logfmt_line(
         replace_or_append(&mut kv, "flags", Val::Str(Cow::Owned(lr.flags.to_string())));
     }
     for a in lr.attributes.iter().filter(|a| !attrs_skip(&a.key)) {
-        value_keyvals(&mut kv, Cow::Owned(format!("attribute_{}", a.key)), a.value.as_ref());
+        value_keyvals(
+            &mut kv,
+            Cow::Owned(format!("attribute_{}", a.key)),
+            a.value.as_ref(),
+        );
     }
     if let Some(level) = level.filter(|_| !attrs_skip("level")) {
         kv.push((
@@ -380,12 +388,15 @@ fn write_quoted_bytes(out: &mut String, b: &[u8]) {
     out.push('"');
 }
 
+/// A parsed key and its value (empty when it has none).
+type Pair<'a> = (&'a str, Cow<'a, [u8]>);
+
 /// bufio.Scanner's limit on a line: a longer first line fails the logfmt decoder.
 const MAX_SCAN_TOKEN: usize = 64 * 1024;
 
 /// go-logfmt's decoder on the first line of `body` (`ScanRecord` once, then `ScanKeyval`):
 /// keys with their values (`None` for an empty one), or `Err` on a syntax error.
-fn parse_logfmt(body: &str) -> Result<Vec<(&str, Cow<'_, [u8]>)>, ()> {
+fn parse_logfmt(body: &str) -> Result<Vec<Pair<'_>>, ()> {
     let end = body.find('\n').unwrap_or(body.len());
     if end >= MAX_SCAN_TOKEN {
         return Err(());

@@ -148,12 +148,12 @@ mod tests {
             }],
         };
         let want: Vec<u8> = [
-            &[0x0a, 20][..],                   // streams, len 20
-            &[0x0a, 7],                        // labels, len 7
-            b"{a=\"b\"}",                      //
-            &[0x12, 9],                        // entries, len 9
-            &[0x0a, 4, 0x08, 1, 0x10, 2],      // timestamp {seconds 1, nanos 2}
-            &[0x12, 1, b'x'],                  // line
+            &[0x0a, 20][..],              // streams, len 20
+            &[0x0a, 7],                   // labels, len 7
+            b"{a=\"b\"}",                 //
+            &[0x12, 9],                   // entries, len 9
+            &[0x0a, 4, 0x08, 1, 0x10, 2], // timestamp {seconds 1, nanos 2}
+            &[0x12, 1, b'x'],             // line
         ]
         .concat();
         assert_eq!(req.encode_to_vec(), want);

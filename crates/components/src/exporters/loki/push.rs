@@ -63,7 +63,10 @@ impl LokiPush {
             })?,
         };
         let mut headers = HeaderMap::with_capacity(self.headers.len() + 3);
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-protobuf"));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-protobuf"),
+        );
         if !t.tenant.is_empty() {
             let v = HeaderValue::try_from(t.tenant.as_str()).map_err(|_| {
                 ConsumeError::permanent(format!("invalid tenant {:?} for X-Scope-OrgID", t.tenant))
@@ -94,11 +97,7 @@ impl LokiPush {
         let retry_after = http_client::retry_after(&resp);
         let (body, _) = http_client::read_body(&mut resp, MAX_ERR_MSG_LEN).await;
         let code = status.as_u16();
-        let message = format!(
-            "HTTP {code} {:?}: {}",
-            status_text(code),
-            first_line(&body)
-        );
+        let message = format!("HTTP {code} {:?}: {}", status_text(code), first_line(&body));
         if (400..500).contains(&code) && code != 429 {
             return Err(ConsumeError::permanent(message));
         }

@@ -100,7 +100,10 @@ async fn serve(loki: Loki) -> SocketAddr {
                 };
                 let r = scripted.unwrap_or((204, vec![], ""));
                 if r.0 / 100 == 2 {
-                    loki.accepted.lock().unwrap().push(Received { headers, push });
+                    loki.accepted
+                        .lock()
+                        .unwrap()
+                        .push(Received { headers, push });
                 }
                 reply(r)
             }
@@ -149,7 +152,11 @@ fn kv(k: &str, v: &str) -> KeyValue {
 }
 
 /// Records `body-<n>` for n in `range`, each under its own tenant hint when given.
-fn batch(res: Vec<KeyValue>, range: std::ops::Range<u64>, tenant: Option<&dyn Fn(u64) -> String>) -> Batch {
+fn batch(
+    res: Vec<KeyValue>,
+    range: std::ops::Range<u64>,
+    tenant: Option<&dyn Fn(u64) -> String>,
+) -> Batch {
     let records = range
         .map(|n| {
             let mut attributes = vec![kv("pod", "p1"), kv("loki.attribute.labels", "pod")];
@@ -227,7 +234,9 @@ async fn each_tenant_gets_its_own_request_with_x_scope_orgid() {
     let addr = serve(loki.clone()).await;
     let exp = exporter(&direct(addr, ""), &Telemetry::default());
     let tenant = |n: u64| format!("t{}", n % 2);
-    exp.consume(batch(vec![], 0..4, Some(&tenant))).await.unwrap();
+    exp.consume(batch(vec![], 0..4, Some(&tenant)))
+        .await
+        .unwrap();
     let mut got: Vec<(String, Vec<String>)> = loki
         .accepted()
         .iter()
@@ -284,9 +293,15 @@ async fn unavailable_loki_for_a_while_loses_nothing() {
     lines.dedup();
     assert_eq!(lines.len(), 50);
     assert_eq!(loki.accepted_lines().len(), 50, "nothing sent twice");
-    assert!(t0.elapsed() >= Duration::from_secs(1), "Retry-After honoured");
+    assert!(
+        t0.elapsed() >= Duration::from_secs(1),
+        "Retry-After honoured"
+    );
     assert_eq!(counter(&tel, "otelcol_exporter_sent_log_records"), 50.0);
-    assert_eq!(counter(&tel, "otelcol_exporter_send_failed_log_records"), 0.0);
+    assert_eq!(
+        counter(&tel, "otelcol_exporter_send_failed_log_records"),
+        0.0
+    );
 }
 
 #[tokio::test]
@@ -310,7 +325,10 @@ async fn a_400_is_counted_as_failed_once_and_later_batches_flow() {
     assert!(!err.message.contains("more"), "first line only: {err}");
     exp.consume(batch(vec![], 3..5, None)).await.unwrap();
     assert_eq!(loki.attempts(), 2, "the 400 is not retried");
-    assert_eq!(counter(&tel, "otelcol_exporter_send_failed_log_records"), 3.0);
+    assert_eq!(
+        counter(&tel, "otelcol_exporter_send_failed_log_records"),
+        3.0
+    );
     assert_eq!(counter(&tel, "otelcol_exporter_sent_log_records"), 2.0);
     assert_eq!(loki.accepted_lines().len(), 2);
 }
@@ -330,12 +348,20 @@ async fn one_tenant_refused_does_not_lose_or_resend_the_others() {
     let tel = Telemetry::default();
     let exp = exporter(&direct(addr, ""), &tel);
     let tenant = |n: u64| ["good", "bad", "slow"][(n % 3) as usize].to_string();
-    let err = exp.consume(batch(vec![], 0..6, Some(&tenant))).await.unwrap_err();
+    let err = exp
+        .consume(batch(vec![], 0..6, Some(&tenant)))
+        .await
+        .unwrap_err();
     assert!(err.message.contains("tenant rejected"), "{err}");
     let mut got: Vec<(String, usize)> = loki
         .accepted()
         .iter()
-        .map(|r| (r.header("x-scope-orgid").unwrap().to_string(), r.lines().len()))
+        .map(|r| {
+            (
+                r.header("x-scope-orgid").unwrap().to_string(),
+                r.lines().len(),
+            )
+        })
         .collect();
     got.sort();
     assert_eq!(
@@ -344,7 +370,10 @@ async fn one_tenant_refused_does_not_lose_or_resend_the_others() {
         "the good tenant sent once, the slow one retried, the bad one dropped"
     );
     assert_eq!(counter(&tel, "otelcol_exporter_sent_log_records"), 4.0);
-    assert_eq!(counter(&tel, "otelcol_exporter_send_failed_log_records"), 2.0);
+    assert_eq!(
+        counter(&tel, "otelcol_exporter_send_failed_log_records"),
+        2.0
+    );
 }
 
 #[tokio::test]
@@ -369,9 +398,15 @@ async fn records_without_labels_are_dropped_and_counted_the_rest_is_sent() {
     exp.consume(b).await.unwrap();
     assert_eq!(loki.accepted_lines().len(), 2);
     assert_eq!(counter(&tel, "otelcol_exporter_sent_log_records"), 2.0);
-    assert_eq!(counter(&tel, "otelcol_exporter_send_failed_log_records"), 1.0);
     assert_eq!(
-        counter(&tel, "otelcol_lokiexporter_send_failed_due_to_missing_labels"),
+        counter(&tel, "otelcol_exporter_send_failed_log_records"),
+        1.0
+    );
+    assert_eq!(
+        counter(
+            &tel,
+            "otelcol_lokiexporter_send_failed_due_to_missing_labels"
+        ),
         1.0
     );
 }
@@ -385,7 +420,9 @@ async fn configured_headers_win_over_the_tenant_header() {
         &Telemetry::default(),
     );
     let tenant = |_: u64| "fromhint".to_string();
-    exp.consume(batch(vec![], 0..1, Some(&tenant))).await.unwrap();
+    exp.consume(batch(vec![], 0..1, Some(&tenant)))
+        .await
+        .unwrap();
     // confighttp applies the configured headers last.
     assert_eq!(loki.accepted()[0].header("x-scope-orgid"), Some("static"));
 }

@@ -45,7 +45,10 @@ pub(crate) const HINT_TENANT: &str = "loki.tenant";
 pub(crate) const HINT_FORMAT: &str = "loki.format";
 
 fn is_hint(key: &str) -> bool {
-    matches!(key, HINT_ATTRIBUTES | HINT_RESOURCES | HINT_TENANT | HINT_FORMAT)
+    matches!(
+        key,
+        HINT_ATTRIBUTES | HINT_RESOURCES | HINT_TENANT | HINT_FORMAT
+    )
 }
 
 /// The push request of one tenant and what happened to the records meant for it.
@@ -345,8 +348,7 @@ pub(crate) fn logs_to_loki(
                             })
                         };
                         match res {
-                            Ok(r) => line::json_line(lr, &skip, level, r, scope)
-                                .map_err(|e| e.0),
+                            Ok(r) => line::json_line(lr, &skip, level, r, scope).map_err(|e| e.0),
                             Err(e) => Err(e.clone()),
                         }
                     }
@@ -363,10 +365,8 @@ pub(crate) fn logs_to_loki(
                             })
                         };
                         match res {
-                            Ok(r) => {
-                                line::logfmt_line(lr, &skip, level, r, scope)
-                                    .map_err(|e| e.to_string())
-                            }
+                            Ok(r) => line::logfmt_line(lr, &skip, level, r, scope)
+                                .map_err(|e| e.to_string()),
                             Err(e) => Err(e.clone()),
                         }
                     }

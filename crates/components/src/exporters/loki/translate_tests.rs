@@ -50,6 +50,9 @@ fn kv(k: &str, v: AnyValue) -> KeyValue {
     }
 }
 
+/// A change to the example record and resource attributes.
+type Edit = Box<dyn Fn(&mut LogRecord, &mut Vec<KeyValue>)>;
+
 /// Go's `exampleLog()` of encode_test.go.
 fn example() -> (LogRecord, Vec<KeyValue>, InstrumentationScope) {
     let mut trace = [0u8; 16];
@@ -71,7 +74,11 @@ fn example() -> (LogRecord, Vec<KeyValue>, InstrumentationScope) {
     (lr, vec![kv("host.name", s("something"))], scope)
 }
 
-fn request(res: Vec<KeyValue>, scope: InstrumentationScope, records: Vec<LogRecord>) -> ExportLogsServiceRequest {
+fn request(
+    res: Vec<KeyValue>,
+    scope: InstrumentationScope,
+    records: Vec<LogRecord>,
+) -> ExportLogsServiceRequest {
     ExportLogsServiceRequest {
         resource_logs: vec![ResourceLogs {
             resource: Some(Resource {
@@ -98,7 +105,10 @@ fn one(req: &ExportLogsServiceRequest) -> (String, String) {
     assert_eq!(out.len(), 1);
     let streams = &out[0].request.streams;
     assert_eq!(streams.len(), 1, "{streams:?}");
-    (streams[0].labels.clone(), streams[0].entries[0].line.clone())
+    (
+        streams[0].labels.clone(),
+        streams[0].entries[0].line.clone(),
+    )
 }
 
 fn example_with(f: impl FnOnce(&mut LogRecord, &mut Vec<KeyValue>)) -> (String, String) {
@@ -109,7 +119,7 @@ fn example_with(f: impl FnOnce(&mut LogRecord, &mut Vec<KeyValue>)) -> (String, 
 
 #[test]
 fn json_lines_are_gos_encode() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut LogRecord, &mut Vec<KeyValue>)>, &str)> = vec![
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "string body",
             Box::new(|_, _| {}),
@@ -117,7 +127,9 @@ fn json_lines_are_gos_encode() {
         ),
         (
             "map body",
-            Box::new(|lr, _| lr.body = Some(map(vec![kv("key1", s("value")), kv("key2", s("value"))]))),
+            Box::new(|lr, _| {
+                lr.body = Some(map(vec![kv("key1", s("value")), kv("key2", s("value"))]))
+            }),
             r#"{"body":{"key1":"value","key2":"value"},"traceid":"01020304000000000000000000000000","spanid":"0506070800000000","severity":"error","attributes":{"attr1":"1","attr2":"2"},"resources":{"host.name":"something"},"instrumentation_scope":{"name":"example-logger-name","version":"v1"}}"#,
         ),
         (
@@ -165,13 +177,21 @@ fn bodies_serialize_as_go_for_json_and_logfmt() {
         (i(1), r#"{"body":1}"#, "msg=1"),
         (d(1.1), r#"{"body":1.1}"#, "msg=1.1"),
         (b(true), r#"{"body":true}"#, "msg=true"),
-        (map(vec![kv("key", s("val"))]), r#"{"body":{"key":"val"}}"#, "key=val"),
+        (
+            map(vec![kv("key", s("val"))]),
+            r#"{"body":{"key":"val"}}"#,
+            "key=val",
+        ),
         (
             complex,
             r#"{"body":{"keyarr":["a","b"],"keybool":true,"keyempty":null,"keyint":1,"keymap":{"key":"val"},"keynull":null,"keystr":"val"}}"#,
             "keystr=val keyint=1 keybool=true keyarr_0=a keyarr_1=b keymap_key=val",
         ),
-        (list(vec![s("a"), s("b")]), r#"{"body":["a","b"]}"#, "body_0=a body_1=b"),
+        (
+            list(vec![s("a"), s("b")]),
+            r#"{"body":["a","b"]}"#,
+            "body_0=a body_1=b",
+        ),
         (bytes, r#"{"body":"YWJj"}"#, "msg=abc"),
         (d(1e6), r#"{"body":1000000}"#, "msg=1e+06"),
     ];
@@ -191,7 +211,7 @@ fn bodies_serialize_as_go_for_json_and_logfmt() {
 #[test]
 fn logfmt_lines_are_gos_encode_logfmt() {
     let fmt_hint = |lr: &mut LogRecord| lr.attributes.push(kv("loki.format", s("logfmt")));
-    let cases: Vec<(&str, Box<dyn Fn(&mut LogRecord, &mut Vec<KeyValue>)>, &str)> = vec![
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "logfmt string body is parsed",
             Box::new(move |lr, _| {
@@ -258,7 +278,10 @@ fn logfmt_lines_are_gos_encode_logfmt() {
 fn raw_format_writes_the_body_as_string() {
     for (body, want) in [
         (s("plain text"), "plain text"),
-        (map(vec![kv("b", i(1)), kv("a", s("<"))]), r#"{"a":"\u003c","b":1}"#),
+        (
+            map(vec![kv("b", i(1)), kv("a", s("<"))]),
+            r#"{"a":"\u003c","b":1}"#,
+        ),
         (d(2.5), "2.5"),
     ] {
         let (labels, line) = example_with(|lr, _| {
@@ -283,8 +306,6 @@ fn labels_follow_the_hints_and_default_labels() {
         line: &'static str,
     }
     let on = DefaultLabels::default();
-    let trace = "\"traceid\":\"01000000000000000000000000000000\"";
-    let _ = trace;
     let cases = vec![
         Case {
             name: "attribute to label (Go: with attribute to label and regular attribute)",
@@ -348,10 +369,7 @@ fn labels_follow_the_hints_and_default_labels() {
             res: vec![],
             attrs: vec![kv("level", s("warn"))],
             severity: 13,
-            defaults: DefaultLabels {
-                level: false,
-                ..on
-            },
+            defaults: DefaultLabels { level: false, ..on },
             labels: r#"{exporter="OTLP"}"#,
             line: r#"{"attributes":{"level":"warn"}}"#,
         },
@@ -379,7 +397,10 @@ fn labels_follow_the_hints_and_default_labels() {
         },
         Case {
             name: "default labels switched off",
-            res: vec![kv("service.name", s("api")), kv("service.instance.id", s("i"))],
+            res: vec![
+                kv("service.name", s("api")),
+                kv("service.instance.id", s("i")),
+            ],
             attrs: vec![kv("k", s("v")), kv("loki.attribute.labels", s("k"))],
             severity: 9,
             defaults: DefaultLabels {
@@ -393,12 +414,18 @@ fn labels_follow_the_hints_and_default_labels() {
         },
         Case {
             name: "hint lists are trimmed, accept lists, reach into maps, sanitise names",
-            res: vec![kv("k8s", map(vec![kv("pod", map(vec![kv("name", s("p-1"))]))]))],
+            res: vec![kv(
+                "k8s",
+                map(vec![kv("pod", map(vec![kv("name", s("p-1"))]))]),
+            )],
             attrs: vec![
                 kv("a.b", s("1")),
                 kv("_x", s("2")),
                 kv("3d", i(3)),
-                kv("loki.attribute.labels", list(vec![s("a.b"), s("_x"), s("3d")])),
+                kv(
+                    "loki.attribute.labels",
+                    list(vec![s("a.b"), s("_x"), s("3d")]),
+                ),
                 kv("loki.resource.labels", s(" k8s.pod.name , missing")),
             ],
             severity: 0,
@@ -512,21 +539,37 @@ fn tenants_come_from_the_hint_resource_first() {
         ],
         ..LogRecord::default()
     };
-    let req = request(vec![], InstrumentationScope::default(), vec![rec("1"), rec("2")]);
+    let req = request(
+        vec![],
+        InstrumentationScope::default(),
+        vec![rec("1"), rec("2")],
+    );
     let out = run(&req, DefaultLabels::default());
     let got: Vec<(&str, &str, &str)> = out
         .iter()
         .map(|t| {
             let st = &t.request.streams[0];
-            (t.tenant.as_str(), st.labels.as_str(), st.entries[0].line.as_str())
+            (
+                t.tenant.as_str(),
+                st.labels.as_str(),
+                st.entries[0].line.as_str(),
+            )
         })
         .collect();
     // The tenant attribute is not a label unless hinted; it stays in the line.
     assert_eq!(
         got,
         vec![
-            ("1", r#"{exporter="OTLP"}"#, r#"{"attributes":{"http.status":200,"tenant.id":"1"}}"#),
-            ("2", r#"{exporter="OTLP"}"#, r#"{"attributes":{"http.status":200,"tenant.id":"2"}}"#),
+            (
+                "1",
+                r#"{exporter="OTLP"}"#,
+                r#"{"attributes":{"http.status":200,"tenant.id":"1"}}"#
+            ),
+            (
+                "2",
+                r#"{exporter="OTLP"}"#,
+                r#"{"attributes":{"http.status":200,"tenant.id":"2"}}"#
+            ),
         ]
     );
 
@@ -584,7 +627,9 @@ fn records_without_labels_or_with_bad_format_are_dropped_and_counted() {
     assert_eq!(out[0].submitted, 1);
     assert_eq!(
         out[0].first_error.as_deref(),
-        Some("failed to convert, dropping log: invalid format xml. Expected one of: json, logfmt, raw")
+        Some(
+            "failed to convert, dropping log: invalid format xml. Expected one of: json, logfmt, raw"
+        )
     );
     assert_eq!(out[0].request.streams[0].labels, r#"{k="v"}"#);
 }
