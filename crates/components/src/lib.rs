@@ -29,6 +29,7 @@ pub fn registry() -> Registry {
     r.processor(processors::memory_limiter::Factory);
     r.processor(processors::resource::Factory);
     r.exporter(exporters::debug::Factory);
+    r.exporter(exporters::loki::Factory);
     r.exporter(exporters::otlp::Factory);
     r.exporter(exporters::otlphttp::Factory);
     r.connector(connectors::forward::Factory);
@@ -118,7 +119,6 @@ const NOT_BUILT_PROCESSORS: &[&str] = &[
 const NOT_BUILT_EXPORTERS: &[&str] = &[
     "prometheus",
     "prometheusremotewrite",
-    "loki",
     "zipkin",
     "file",
     "kafka",

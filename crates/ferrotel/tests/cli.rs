@@ -56,17 +56,11 @@ fn validate(path: &Path, env: &[(&str, &str)]) -> Output {
 /// What each shared config needs that this build lacks, as (kind, type). Update as
 /// components land: an empty list means the config must validate.
 const SHARED_EXPECTATIONS: &[(&str, &[(&str, &str)])] = &[
-    (
-        "seed-agent-filelog-multiformat.yaml",
-        &[("receiver", "filelog"), ("exporter", "loki")],
-    ),
-    (
-        "seed-agent-filelog.yaml",
-        &[("receiver", "filelog"), ("exporter", "loki")],
-    ),
+    ("seed-agent-filelog-multiformat.yaml", &[]),
+    ("seed-agent-filelog.yaml", &[]),
     (
         "seed-gateway.yaml",
-        &[("exporter", "loki"), ("exporter", "prometheusremotewrite")],
+        &[("exporter", "prometheusremotewrite")],
     ),
     (
         "seed-hostmetrics.yaml",

@@ -1,3 +1,4 @@
 pub mod debug;
+pub mod loki;
 pub mod otlp;
 pub mod otlphttp;

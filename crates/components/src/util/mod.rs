@@ -1,4 +1,5 @@
 //! Small helpers shared by several components.
 
 pub mod goregex;
+pub mod http_client;
 pub mod time;

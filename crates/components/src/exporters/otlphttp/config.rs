@@ -9,8 +9,10 @@ use runtime::ComponentConfig;
 use runtime::exporterhelper::{QueueSettings, RetrySettings};
 use serde::Deserialize;
 
-use crate::compression::{Codec, CompressionParams};
+use crate::compression::CompressionParams;
 use crate::exporters::otlp::tls::TlsClientSettings;
+pub use crate::util::http_client::HttpCompression;
+use crate::util::http_client::{self, ClientSettings, check_url};
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -58,48 +60,6 @@ pub enum Encoding {
     Json,
 }
 
-/// Request body compression, named as its `Content-Encoding`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HttpCompression {
-    None,
-    Gzip,
-    Zlib,
-    Deflate,
-    Zstd,
-    Snappy,
-    SnappyFramed,
-    Lz4,
-}
-
-impl HttpCompression {
-    pub fn content_encoding(self) -> Option<&'static str> {
-        match self {
-            HttpCompression::None => None,
-            HttpCompression::Gzip => Some("gzip"),
-            HttpCompression::Zlib => Some("zlib"),
-            HttpCompression::Deflate => Some("deflate"),
-            HttpCompression::Zstd => Some("zstd"),
-            HttpCompression::Snappy => Some("snappy"),
-            HttpCompression::SnappyFramed => Some("x-snappy-framed"),
-            HttpCompression::Lz4 => Some("lz4"),
-        }
-    }
-
-    /// The codec that writes this encoding; `None` sends the body as it is.
-    pub fn codec(self) -> Option<Codec> {
-        match self {
-            HttpCompression::None => None,
-            HttpCompression::Gzip => Some(Codec::Gzip),
-            // Go's confighttp writes zlib streams for both names.
-            HttpCompression::Zlib | HttpCompression::Deflate => Some(Codec::Zlib),
-            HttpCompression::Zstd => Some(Codec::Zstd),
-            HttpCompression::Snappy => Some(Codec::Snappy),
-            HttpCompression::SnappyFramed => Some(Codec::SnappyFramed),
-            HttpCompression::Lz4 => Some(Codec::Lz4),
-        }
-    }
-}
-
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -136,17 +96,22 @@ impl Default for Config {
 
 impl Config {
     pub fn compression(&self) -> Result<HttpCompression, String> {
-        Ok(match self.compression.as_str() {
-            "" | "none" => HttpCompression::None,
-            "gzip" => HttpCompression::Gzip,
-            "zlib" => HttpCompression::Zlib,
-            "deflate" => HttpCompression::Deflate,
-            "zstd" => HttpCompression::Zstd,
-            "snappy" => HttpCompression::Snappy,
-            "x-snappy-framed" => HttpCompression::SnappyFramed,
-            "lz4" => HttpCompression::Lz4,
-            other => return Err(format!("unsupported compression type {other:?}")),
-        })
+        HttpCompression::parse(&self.compression)
+    }
+
+    /// The connection keys, for [`http_client::build_client`].
+    pub fn client_settings(&self) -> ClientSettings<'_> {
+        ClientSettings {
+            timeout: self.timeout.0,
+            tls: &self.tls,
+            proxy_url: &self.proxy_url,
+            max_idle_conns: self.max_idle_conns,
+            max_idle_conns_per_host: self.max_idle_conns_per_host,
+            idle_conn_timeout: self.idle_conn_timeout.map(|d| d.0),
+            disable_keep_alives: self.disable_keep_alives,
+            http2_read_idle_timeout: self.http2_read_idle_timeout.map(|d| d.0),
+            http2_ping_timeout: self.http2_ping_timeout.map(|d| d.0),
+        }
     }
 
     /// The URL a signal is posted to, as Go's `composeSignalURL`.
@@ -169,18 +134,6 @@ impl Config {
         };
         check_url(&url)?;
         Ok(url)
-    }
-}
-
-fn check_url(url: &str) -> Result<(), String> {
-    let parsed: http::Uri = url
-        .parse()
-        .map_err(|e| format!("invalid endpoint {url:?}: {e}"))?;
-    match parsed.scheme_str() {
-        Some("http" | "https") if parsed.host().is_some() => Ok(()),
-        _ => Err(format!(
-            "invalid endpoint {url:?}: expected an http:// or https:// URL"
-        )),
     }
 }
 
@@ -207,22 +160,13 @@ impl ComponentConfig for Config {
         if let Some(codec) = self.compression()?.codec() {
             codec.validate_level(self.compression_params.level)?;
         }
-        self.tls.validate()?;
         if self.auth.is_some() {
             return Err("auth: authenticator extensions are not supported yet".into());
         }
         if !self.middlewares.is_empty() {
             return Err("middlewares: are not supported yet".into());
         }
-        if !self.proxy_url.is_empty() {
-            reqwest::Proxy::all(&self.proxy_url).map_err(|e| format!("proxy_url: {e}"))?;
-        }
-        for (k, v) in &self.headers {
-            http::HeaderName::try_from(k.as_str())
-                .map_err(|_| format!("headers: invalid header name {k:?}"))?;
-            http::HeaderValue::try_from(v.as_str())
-                .map_err(|_| format!("headers: invalid value for header {k:?}"))?;
-        }
+        http_client::validate(&self.proxy_url, &self.headers, &self.tls)?;
         self.retry_on_failure.validate()?;
         self.sending_queue.validate()?;
         Ok(())

@@ -2,13 +2,10 @@
 //! and map the answer as the Go exporter does (otelcol.md §3.1).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use http::header::{
-    CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
-};
+use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap};
 use pdata::json::{ExportResponse, RpcStatus};
 use pdata::{Batch, Signal};
 use prost::Message;
@@ -17,6 +14,7 @@ use runtime::exporterhelper::Push;
 
 use super::config::{Config, Encoding, HttpCompression};
 use crate::compression;
+use crate::util::http_client::{self, error_chain};
 
 /// Go reads at most this much of a response body.
 const MAX_RESPONSE_BODY: usize = 64 * 1024;
@@ -38,44 +36,8 @@ pub(crate) struct HttpPush {
 impl HttpPush {
     pub(crate) fn new(cfg: &Config, signal: Signal, id: &str) -> Result<HttpPush, String> {
         let url = cfg.signal_url(signal)?;
-        let mut b = reqwest::Client::builder()
-            .user_agent(format!("ferrotel/{}", env!("CARGO_PKG_VERSION")))
-            .tcp_nodelay(true);
-        if !cfg.timeout.0.is_zero() {
-            b = b.timeout(cfg.timeout.0);
-        }
-        if url.starts_with("https://") {
-            b = b.tls_backend_preconfigured(cfg.tls.client_config(&[b"h2", b"http/1.1"])?);
-        }
-        if !cfg.proxy_url.is_empty() {
-            b = b
-                .proxy(reqwest::Proxy::all(&cfg.proxy_url).map_err(|e| format!("proxy_url: {e}"))?);
-        }
-        if cfg.disable_keep_alives {
-            b = b.pool_max_idle_per_host(0);
-        } else if let Some(n) = cfg.max_idle_conns_per_host.or(cfg.max_idle_conns) {
-            b = b.pool_max_idle_per_host(n);
-        }
-        if let Some(t) = cfg.idle_conn_timeout {
-            b = b.pool_idle_timeout(if t.0.is_zero() { None } else { Some(t.0) });
-        }
-        if let Some(t) = cfg.http2_read_idle_timeout.filter(|t| !t.0.is_zero()) {
-            b = b.http2_keep_alive_interval(t.0);
-        }
-        if let Some(t) = cfg.http2_ping_timeout.filter(|t| !t.0.is_zero()) {
-            b = b.http2_keep_alive_timeout(t.0);
-        }
-        let client = b
-            .build()
-            .map_err(|e| format!("failed to build the HTTP client: {e}"))?;
-        let mut headers = HeaderMap::new();
-        for (k, v) in &cfg.headers {
-            let name = HeaderName::try_from(k.as_str())
-                .map_err(|_| format!("headers: invalid header name {k:?}"))?;
-            let value = HeaderValue::try_from(v.as_str())
-                .map_err(|_| format!("headers: invalid value for header {k:?}"))?;
-            headers.insert(name, value);
-        }
+        let client = http_client::build_client(&cfg.client_settings(), &url)?;
+        let headers = http_client::header_map(&cfg.headers)?;
         Ok(HttpPush {
             client,
             url,
@@ -138,26 +100,16 @@ impl Push for HttpPush {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        let retry_after = resp
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
-        let mut body = Vec::new();
-        while body.len() < MAX_RESPONSE_BODY {
-            match resp.chunk().await {
-                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-                Ok(None) => break,
-                Err(e) if (200..300).contains(&status) => {
-                    return Err(ConsumeError::permanent(format!(
-                        "failed to read the response body: {}",
-                        error_chain(&e)
-                    )));
-                }
-                Err(_) => break,
-            }
+        let retry_after = http_client::retry_after(&resp);
+        let (body, err) = http_client::read_body(&mut resp, MAX_RESPONSE_BODY).await;
+        if let Some(e) = err
+            && (200..300).contains(&status)
+        {
+            return Err(ConsumeError::permanent(format!(
+                "failed to read the response body: {}",
+                error_chain(&e)
+            )));
         }
-        body.truncate(MAX_RESPONSE_BODY);
         if (200..300).contains(&status) {
             return self.handle_success(&resp_type, &body);
         }
@@ -216,32 +168,4 @@ fn parse_status(content_type: &str, body: &[u8]) -> Option<RpcStatus> {
     } else {
         None
     }
-}
-
-/// `Retry-After`: delay seconds, or an HTTP-date.
-pub(crate) fn parse_retry_after(v: &str) -> Option<Duration> {
-    let v = v.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(v).ok()?;
-    Some(
-        at.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
-
-/// reqwest's error with its causes (`error sending request: ... connection refused`).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let text = c.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        cur = c.source();
-    }
-    s
 }

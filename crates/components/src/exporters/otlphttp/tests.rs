@@ -14,7 +14,6 @@ use runtime::factory::{ExporterFactory, Settings};
 use runtime::{Host, Kind, Telemetry};
 
 use super::Factory;
-use super::http::parse_retry_after;
 
 #[derive(Debug, Clone)]
 struct Received {
@@ -293,22 +292,6 @@ async fn retry_after_is_honoured_on_429_and_503() {
         );
         assert_eq!(script.received().len(), 2);
     }
-}
-
-#[test]
-fn retry_after_accepts_seconds_and_http_dates() {
-    assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
-    let later = std::time::SystemTime::now() + Duration::from_secs(30);
-    let d = parse_retry_after(&httpdate::fmt_http_date(later)).unwrap();
-    assert!(
-        d > Duration::from_secs(27) && d <= Duration::from_secs(30),
-        "{d:?}"
-    );
-    assert_eq!(
-        parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
-        Some(Duration::ZERO)
-    );
-    assert_eq!(parse_retry_after("soon"), None);
 }
 
 #[tokio::test]

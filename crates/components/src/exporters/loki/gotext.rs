@@ -1,0 +1,352 @@
+//! Go library text formats the Loki translator's output depends on, reproduced byte for byte:
+//! `encoding/json` (`json.Marshal` of pdata's `AsRaw()`, HTML escaping on), pdata's
+//! `Value.AsString()`, `strconv.Quote` (label values in `{k="v"}`), and the Prometheus label
+//! name sanitising of `pkg/translator/prometheus.NormalizeLabel`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use pdata::proto::common::v1::{AnyValue, KeyValue, any_value::Value};
+
+use crate::exporters::debug::gofmt::{base64, es6};
+
+/// Go `encoding/json` refused a value (NaN or an infinity); the text is Go's error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unsupported(pub String);
+
+impl Unsupported {
+    fn float(f: f64) -> Unsupported {
+        let name = if f.is_nan() {
+            "NaN"
+        } else if f > 0.0 {
+            "+Inf"
+        } else {
+            "-Inf"
+        };
+        Unsupported(format!("json: unsupported value: {name}"))
+    }
+}
+
+/// A JSON string as `json.Marshal` writes it: `\"`, `\\`, `\b \f \n \r \t`, other control
+/// characters as `\u00xx`, `<`, `>`, `&` as `\u003c` `\u003e` `\u0026` (HTML escaping), and
+/// U+2028/U+2029 escaped.
+pub(crate) fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let esc: Option<&str> = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\u{8}' => Some("\\b"),
+            '\u{c}' => Some("\\f"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            '<' => Some("\\u003c"),
+            '>' => Some("\\u003e"),
+            '&' => Some("\\u0026"),
+            '\u{2028}' => Some("\\u2028"),
+            '\u{2029}' => Some("\\u2029"),
+            c if (c as u32) < 0x20 => None,
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        match esc {
+            Some(e) => out.push_str(e),
+            None => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+        }
+        start = i + c.len_utf8();
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// `json.Marshal(map.AsRaw())`: keys sorted bytewise, a repeated key keeps its last value.
+/// `skip` leaves keys out (the exporter's removed hint and label attributes).
+pub(crate) fn json_map(
+    out: &mut String,
+    kvs: &[KeyValue],
+    skip: &dyn Fn(&str) -> bool,
+) -> Result<(), Unsupported> {
+    let mut sorted: BTreeMap<&str, Option<&AnyValue>> = BTreeMap::new();
+    for kv in kvs {
+        if !skip(&kv.key) {
+            sorted.insert(&kv.key, kv.value.as_ref());
+        }
+    }
+    out.push('{');
+    for (i, (k, v)) in sorted.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_string(out, k);
+        out.push(':');
+        json_value(out, v)?;
+    }
+    out.push('}');
+    Ok(())
+}
+
+/// Number of keys `json_map` would write.
+pub(crate) fn distinct_keys(kvs: &[KeyValue], skip: &dyn Fn(&str) -> bool) -> usize {
+    let mut keys: Vec<&str> = kvs
+        .iter()
+        .map(|kv| kv.key.as_str())
+        .filter(|k| !skip(k))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.len()
+}
+
+fn json_slice(out: &mut String, values: &[AnyValue]) -> Result<(), Unsupported> {
+    out.push('[');
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_value(out, Some(v))?;
+    }
+    out.push(']');
+    Ok(())
+}
+
+/// One `AsRaw()` value: bytes as base64 (empty bytes are a nil slice in Go: `null`), unset
+/// values as `null`, floats as ES6 numbers.
+pub(crate) fn json_value(out: &mut String, v: Option<&AnyValue>) -> Result<(), Unsupported> {
+    match v.and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => json_string(out, s),
+        Some(Value::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
+        Some(Value::IntValue(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Some(Value::DoubleValue(d)) => {
+            if !d.is_finite() {
+                return Err(Unsupported::float(*d));
+            }
+            out.push_str(&es6(*d));
+        }
+        Some(Value::BytesValue(b)) if b.is_empty() => out.push_str("null"),
+        Some(Value::BytesValue(b)) => {
+            out.push('"');
+            out.push_str(&base64(b));
+            out.push('"');
+        }
+        Some(Value::KvlistValue(kv)) => json_map(out, &kv.values, &|_| false)?,
+        Some(Value::ArrayValue(a)) => json_slice(out, &a.values)?,
+        Some(Value::StringValueStrindex(_)) | None => out.push_str("null"),
+    }
+    Ok(())
+}
+
+/// pdata's `Value.AsString()`: maps and slices as `json.Marshal` text (empty when that
+/// fails), bytes as base64, floats as ES6 numbers (Go's error text for NaN/Inf).
+pub(crate) fn as_string(v: Option<&AnyValue>) -> String {
+    match v.and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => s.clone(),
+        Some(Value::BoolValue(b)) => b.to_string(),
+        Some(Value::IntValue(i)) => i.to_string(),
+        Some(Value::DoubleValue(d)) if !d.is_finite() => {
+            let name = if d.is_nan() {
+                "NaN"
+            } else if *d > 0.0 {
+                "+Inf"
+            } else {
+                "-Inf"
+            };
+            format!("json: unsupported value: {name}")
+        }
+        Some(Value::DoubleValue(d)) => es6(*d),
+        Some(Value::BytesValue(b)) => base64(b),
+        Some(Value::KvlistValue(kv)) => {
+            let mut s = String::new();
+            match json_map(&mut s, &kv.values, &|_| false) {
+                Ok(()) => s,
+                Err(_) => String::new(),
+            }
+        }
+        Some(Value::ArrayValue(a)) => {
+            let mut s = String::new();
+            match json_slice(&mut s, &a.values) {
+                Ok(()) => s,
+                Err(_) => String::new(),
+            }
+        }
+        Some(Value::StringValueStrindex(_)) | None => String::new(),
+    }
+}
+
+/// pdata's `Value.Str()`: the string of a string value, else empty.
+pub(crate) fn str_of(v: Option<&AnyValue>) -> &str {
+    match v.and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => s,
+        _ => "",
+    }
+}
+
+/// Go `strconv.Quote`: `"`-quoted, `\"` and `\\`, printable runes as they are, `\a \b \f \n
+/// \r \t \v`, other ASCII controls as `\xNN`, other non-printable runes as `\uNNNN` or
+/// `\UNNNNNNNN`.
+///
+/// Go's `unicode.IsPrint` needs the Unicode tables; this treats as non-printable: controls,
+/// white space other than U+0020, the format characters (Cf), private use and
+/// noncharacters. Unassigned code points (Go escapes them) are kept as they are.
+pub(crate) fn quote(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            ' '..='~' => out.push(c),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if is_print(c) => out.push(c),
+            c if (c as u32) < 0x10000 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\U{:08x}", c as u32);
+            }
+        }
+    }
+    out.push('"');
+}
+
+fn is_print(c: char) -> bool {
+    let u = c as u32;
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    let format = matches!(u,
+        0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x890..=0x891 | 0x8E2 | 0x180E
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF
+        | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F);
+    let private = matches!(u, 0xE000..=0xF8FF | 0xF0000..=0xFFFFD | 0x100000..=0x10FFFD);
+    let nonchar = matches!(u, 0xFDD0..=0xFDEF) || (u & 0xFFFE) == 0xFFFE;
+    !(format || private || nonchar)
+}
+
+/// `prometheus.NormalizeLabel` with its default feature gates: every rune that is not a
+/// letter or digit becomes `_`; a leading ASCII digit gets `key_`, a single leading `_`
+/// gets `key` (`__` is kept).
+///
+/// Go tests letters and digits with `unicode.IsLetter`/`IsDigit`; Rust's alphabetic and
+/// numeric properties also admit letter-like numbers and combining vowel signs.
+pub(crate) fn normalize_label(label: &str) -> String {
+    if label.is_empty() {
+        return String::new();
+    }
+    let mut s = String::with_capacity(label.len() + 4);
+    for c in label.chars() {
+        let keep = if c.is_ascii() {
+            c.is_ascii_alphanumeric()
+        } else {
+            c.is_alphabetic() || c.is_numeric()
+        };
+        s.push(if keep { c } else { '_' });
+    }
+    if s.as_bytes()[0].is_ascii_digit() {
+        s.insert_str(0, "key_");
+    } else if s.starts_with('_') && !s.starts_with("__") {
+        s.insert_str(0, "key");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> AnyValue {
+        AnyValue {
+            value: Some(Value::StringValue(v.into())),
+        }
+    }
+
+    #[test]
+    fn json_strings_escape_html_and_controls_as_go() {
+        let mut out = String::new();
+        json_string(&mut out, "a<b>&\"\\\n\t\u{1}\u{8}\u{2028}é");
+        assert_eq!(out, r#""a\u003cb\u003e\u0026\"\\\n\t\u0001\b\u2028é""#);
+    }
+
+    #[test]
+    fn quote_matches_strconv_quote() {
+        let cases = [
+            ("plain", r#""plain""#),
+            ("a\"b\\c", r#""a\"b\\c""#),
+            ("\n\t\u{7}\u{b}\u{0}\u{7f}", r#""\n\t\a\v\x00\x7f""#),
+            ("héllo 世界", "\"héllo 世界\""),
+            ("\u{a0}\u{200b}\u{feff}", r#""\u00a0\u200b\ufeff""#),
+            ("\u{f0000}", r#""\U000f0000""#),
+            ("\u{fffd}", "\"\u{fffd}\""),
+        ];
+        for (input, want) in cases {
+            let mut out = String::new();
+            quote(&mut out, input);
+            assert_eq!(out, want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn labels_are_normalized_as_prometheus_translator() {
+        let cases = [
+            ("", ""),
+            ("service.name", "service_name"),
+            ("k8s.pod.name", "k8s_pod_name"),
+            ("http-method", "http_method"),
+            ("0abc", "key_0abc"),
+            ("_abc", "key_abc"),
+            ("__abc", "__abc"),
+            (".abc", "key_abc"),
+            ("日本", "日本"),
+            ("level", "level"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize_label(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn as_string_is_pdatas() {
+        let map = AnyValue {
+            value: Some(Value::KvlistValue(pdata::proto::common::v1::KeyValueList {
+                values: vec![
+                    KeyValue {
+                        key: "z".into(),
+                        value: Some(s("<1>")),
+                        ..KeyValue::default()
+                    },
+                    KeyValue {
+                        key: "a".into(),
+                        value: Some(AnyValue {
+                            value: Some(Value::DoubleValue(1e21)),
+                        }),
+                        ..KeyValue::default()
+                    },
+                ],
+            })),
+        };
+        assert_eq!(as_string(Some(&map)), r#"{"a":1e+21,"z":"\u003c1\u003e"}"#);
+        let nan = AnyValue {
+            value: Some(Value::DoubleValue(f64::NAN)),
+        };
+        assert_eq!(as_string(Some(&nan)), "json: unsupported value: NaN");
+        assert_eq!(as_string(None), "");
+        let bytes = AnyValue {
+            value: Some(Value::BytesValue(b"abc".to_vec())),
+        };
+        assert_eq!(as_string(Some(&bytes)), "YWJj");
+    }
+}

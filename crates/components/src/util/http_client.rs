@@ -1,0 +1,265 @@
+//! The HTTP client side of Go's `confighttp.ClientConfig`, shared by every exporter that
+//! POSTs over HTTP (`otlp_http`, `loki`): building the reqwest client from the config keys
+//! (timeout, TLS, proxy, idle connections, HTTP/2 pings), the configured `headers`, request
+//! body compression by name, and reading an answer (`Retry-After`, a bounded body, error
+//! text with its causes). Each exporter keeps its own serde config (their keys differ in
+//! defaults and neighbours) and hands the client keys over as a [`ClientSettings`].
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::compression::Codec;
+use crate::exporters::otlp::tls::TlsClientSettings;
+
+/// The client keys of `confighttp.ClientConfig` that shape the connection, borrowed from an
+/// exporter's config.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientSettings<'a> {
+    /// The HTTP client's timeout for a whole request; zero means none.
+    pub timeout: Duration,
+    pub tls: &'a TlsClientSettings,
+    pub proxy_url: &'a str,
+    pub max_idle_conns: Option<usize>,
+    pub max_idle_conns_per_host: Option<usize>,
+    pub idle_conn_timeout: Option<Duration>,
+    pub disable_keep_alives: bool,
+    pub http2_read_idle_timeout: Option<Duration>,
+    pub http2_ping_timeout: Option<Duration>,
+}
+
+/// Builds the client for requests to `url` (TLS is configured only for `https://`).
+pub fn build_client(s: &ClientSettings<'_>, url: &str) -> Result<reqwest::Client, String> {
+    let mut b = reqwest::Client::builder()
+        .user_agent(format!("ferrotel/{}", env!("CARGO_PKG_VERSION")))
+        .tcp_nodelay(true);
+    if !s.timeout.is_zero() {
+        b = b.timeout(s.timeout);
+    }
+    if url.starts_with("https://") {
+        b = b.tls_backend_preconfigured(s.tls.client_config(&[b"h2", b"http/1.1"])?);
+    }
+    if !s.proxy_url.is_empty() {
+        b = b.proxy(reqwest::Proxy::all(s.proxy_url).map_err(|e| format!("proxy_url: {e}"))?);
+    }
+    if s.disable_keep_alives {
+        b = b.pool_max_idle_per_host(0);
+    } else if let Some(n) = s.max_idle_conns_per_host.or(s.max_idle_conns) {
+        b = b.pool_max_idle_per_host(n);
+    }
+    if let Some(t) = s.idle_conn_timeout {
+        b = b.pool_idle_timeout(if t.is_zero() { None } else { Some(t) });
+    }
+    if let Some(t) = s.http2_read_idle_timeout.filter(|t| !t.is_zero()) {
+        b = b.http2_keep_alive_interval(t);
+    }
+    if let Some(t) = s.http2_ping_timeout.filter(|t| !t.is_zero()) {
+        b = b.http2_keep_alive_timeout(t);
+    }
+    b.build()
+        .map_err(|e| format!("failed to build the HTTP client: {e}"))
+}
+
+/// The configured `headers` as a header map; a bad name or value is a config error.
+pub fn header_map(headers: &BTreeMap<String, String>) -> Result<HeaderMap, String> {
+    let mut map = HeaderMap::with_capacity(headers.len());
+    for (k, v) in headers {
+        let name = HeaderName::try_from(k.as_str())
+            .map_err(|_| format!("headers: invalid header name {k:?}"))?;
+        let value = HeaderValue::try_from(v.as_str())
+            .map_err(|_| format!("headers: invalid value for header {k:?}"))?;
+        map.insert(name, value);
+    }
+    Ok(map)
+}
+
+/// Config-load checks of the client keys: `proxy_url` parses, `headers` are valid HTTP.
+pub fn validate(
+    proxy_url: &str,
+    headers: &BTreeMap<String, String>,
+    tls: &TlsClientSettings,
+) -> Result<(), String> {
+    tls.validate()?;
+    if !proxy_url.is_empty() {
+        reqwest::Proxy::all(proxy_url).map_err(|e| format!("proxy_url: {e}"))?;
+    }
+    header_map(headers).map(drop)
+}
+
+/// An absolute `http://` or `https://` URL with a host.
+pub fn check_url(url: &str) -> Result<(), String> {
+    let parsed: http::Uri = url
+        .parse()
+        .map_err(|e| format!("invalid endpoint {url:?}: {e}"))?;
+    match parsed.scheme_str() {
+        Some("http" | "https") if parsed.host().is_some() => Ok(()),
+        _ => Err(format!(
+            "invalid endpoint {url:?}: expected an http:// or https:// URL"
+        )),
+    }
+}
+
+/// Request body compression (`compression`), named as its `Content-Encoding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpCompression {
+    None,
+    Gzip,
+    Zlib,
+    Deflate,
+    Zstd,
+    Snappy,
+    SnappyFramed,
+    Lz4,
+}
+
+impl HttpCompression {
+    /// confighttp's names; `""` and `none` send the body as it is.
+    pub fn parse(name: &str) -> Result<HttpCompression, String> {
+        Ok(match name {
+            "" | "none" => HttpCompression::None,
+            "gzip" => HttpCompression::Gzip,
+            "zlib" => HttpCompression::Zlib,
+            "deflate" => HttpCompression::Deflate,
+            "zstd" => HttpCompression::Zstd,
+            "snappy" => HttpCompression::Snappy,
+            "x-snappy-framed" => HttpCompression::SnappyFramed,
+            "lz4" => HttpCompression::Lz4,
+            other => return Err(format!("unsupported compression type {other:?}")),
+        })
+    }
+
+    pub fn content_encoding(self) -> Option<&'static str> {
+        match self {
+            HttpCompression::None => None,
+            HttpCompression::Gzip => Some("gzip"),
+            HttpCompression::Zlib => Some("zlib"),
+            HttpCompression::Deflate => Some("deflate"),
+            HttpCompression::Zstd => Some("zstd"),
+            HttpCompression::Snappy => Some("snappy"),
+            HttpCompression::SnappyFramed => Some("x-snappy-framed"),
+            HttpCompression::Lz4 => Some("lz4"),
+        }
+    }
+
+    /// The codec that writes this encoding; `None` sends the body as it is.
+    pub fn codec(self) -> Option<Codec> {
+        match self {
+            HttpCompression::None => None,
+            HttpCompression::Gzip => Some(Codec::Gzip),
+            // Go's confighttp writes zlib streams for both names.
+            HttpCompression::Zlib | HttpCompression::Deflate => Some(Codec::Zlib),
+            HttpCompression::Zstd => Some(Codec::Zstd),
+            HttpCompression::Snappy => Some(Codec::Snappy),
+            HttpCompression::SnappyFramed => Some(Codec::SnappyFramed),
+            HttpCompression::Lz4 => Some(Codec::Lz4),
+        }
+    }
+}
+
+/// `Retry-After`: delay seconds, or an HTTP-date.
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// The `Retry-After` of a response, if it has a usable one.
+pub fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    resp.headers()
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after)
+}
+
+/// Reads at most `limit` bytes of a response body. A body that breaks off is returned as far
+/// as it was read, with the error.
+pub async fn read_body(
+    resp: &mut reqwest::Response,
+    limit: usize,
+) -> (Vec<u8>, Option<reqwest::Error>) {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => break,
+            Err(e) => return (body, Some(e)),
+        }
+    }
+    body.truncate(limit);
+    (body, None)
+}
+
+/// An error with its causes (`error sending request: ... connection refused`).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let text = c.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_accepts_seconds_and_http_dates() {
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        let later = SystemTime::now() + Duration::from_secs(30);
+        let d = parse_retry_after(&httpdate::fmt_http_date(later)).unwrap();
+        assert!(
+            d > Duration::from_secs(27) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn compression_names_are_confighttps() {
+        assert_eq!(HttpCompression::parse("").unwrap(), HttpCompression::None);
+        assert_eq!(
+            HttpCompression::parse("deflate").unwrap().codec(),
+            Some(Codec::Zlib)
+        );
+        assert_eq!(
+            HttpCompression::parse("br").unwrap_err(),
+            "unsupported compression type \"br\""
+        );
+    }
+
+    #[test]
+    fn headers_must_be_valid_http() {
+        let mut h = BTreeMap::new();
+        h.insert("X-Ok".to_string(), "v".to_string());
+        assert_eq!(header_map(&h).unwrap()["x-ok"], "v");
+        h.insert("bad name".to_string(), "v".to_string());
+        assert_eq!(
+            header_map(&h).unwrap_err(),
+            "headers: invalid header name \"bad name\""
+        );
+    }
+
+    #[test]
+    fn endpoints_must_be_absolute_http_urls() {
+        check_url("http://loki:3100/loki/api/v1/push").unwrap();
+        assert!(check_url("loki:3100").is_err());
+        assert!(check_url("ftp://loki/x").is_err());
+    }
+}
