@@ -33,7 +33,7 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 
 fn varint_len(v: u64) -> usize {
     // 1 byte per started group of 7 bits, at least one.
-    ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 fn tag(field: u64, wire: u64) -> u64 {
@@ -344,7 +344,9 @@ pub fn walk_push<'a>(
 
 /// Reads the number after the first [`SEQ_MARK`] in `line`, if any.
 pub fn line_seq(line: &[u8]) -> Option<u64> {
-    let at = memchr::memmem::find(line, SEQ_MARK)? + SEQ_MARK.len();
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(SEQ_MARK));
+    let at = FINDER.find(line)? + SEQ_MARK.len();
     let digits = line[at..].iter().take_while(|b| b.is_ascii_digit()).count();
     if digits == 0 || digits > 19 {
         return None;

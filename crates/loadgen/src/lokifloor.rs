@@ -70,24 +70,32 @@ pub struct LokiFloorReport {
     pub cpu_s: f64,
     pub lines_per_cpu_s: f64,
     pub cpu_s_per_gb: f64,
-    /// Peak resident set size of this process (`ru_maxrss`).
+    /// Peak resident set size of this process (VmHWM).
     pub peak_rss_mib: f64,
 }
 
-/// CPU seconds (user + system) and peak RSS in bytes of this process.
+/// CPU seconds (user + system, all threads) and peak RSS in bytes of this process.
 pub fn own_usage() -> (f64, u64) {
-    // SAFETY: getrusage writes into the zeroed struct we pass and reads nothing else.
+    // SAFETY: getrusage only writes into the zeroed struct we pass.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: RUSAGE_SELF with a valid pointer to a rusage.
     let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    if rc != 0 {
-        return (0.0, 0);
-    }
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    (
-        tv(ru.ru_utime) + tv(ru.ru_stime),
-        (ru.ru_maxrss.max(0) as u64) * 1024,
-    )
+    let cpu = if rc == 0 {
+        tv(ru.ru_utime) + tv(ru.ru_stime)
+    } else {
+        0.0
+    };
+    (cpu, peak_rss().unwrap_or(0))
+}
+
+/// VmHWM of this process. Not `ru_maxrss`: Linux carries that over `execve`, so a floor
+/// started by a large parent (the Python harness) would report the parent's peak.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Loki labels of one pod log file, from its path alone:

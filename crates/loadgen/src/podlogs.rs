@@ -297,7 +297,7 @@ pub fn write_tree(cfg: &PodLogsConfig) -> io::Result<Manifest> {
         let (mut written, mut index, mut message_no) = (0u64, 0u64, 0u64);
         while written < per_file {
             message_no += 1;
-            let partial = cfg.partial_every > 0 && message_no % cfg.partial_every == 0;
+            let partial = cfg.partial_every > 0 && message_no.is_multiple_of(cfg.partial_every);
             let parts: &[(u8, usize)] = if partial {
                 let first = cfg.message_size / 2;
                 &[(b'P', first), (b'F', cfg.message_size - first)]
@@ -308,7 +308,7 @@ pub fn write_tree(cfg: &PodLogsConfig) -> io::Result<Manifest> {
                 line.clear();
                 // ~1 µs between lines, files shifted by a few ns so no two lines look alike.
                 write_timestamp(&mut line, index * 1_000 + p as u64 * 7);
-                let stderr = cfg.stderr_every > 0 && m.lines % cfg.stderr_every == 0;
+                let stderr = cfg.stderr_every > 0 && m.lines.is_multiple_of(cfg.stderr_every);
                 line.extend_from_slice(if stderr { b" stderr " } else { b" stdout " });
                 line.push(tag);
                 line.push(b' ');
