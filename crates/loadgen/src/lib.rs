@@ -5,11 +5,21 @@
 //!   unique `loadgen.seq` attribute per item written in place ([`template`], [`seq`]).
 //! * [`sink`]: a counting OTLP server: items, distinct sequence numbers, duplicates, holes.
 //! * [`floor`]: the least work a collector must do for the same bytes (no protobuf decoding).
+//!
+//! For the filelog -> Loki benchmark (bench/filelog.sh):
+//!
+//! * [`podlogs`]: writes a `/var/log/pods`-shaped tree of containerd log files.
+//! * [`lokisink`]: a counting Loki push server ([`loki`] holds the wire format).
+//! * [`lokifloor`]: reads the same files and pushes them to Loki with nothing parsed.
 
 pub mod client;
 pub mod compress;
 pub mod floor;
 pub mod generate;
+pub mod loki;
+pub mod lokifloor;
+pub mod lokisink;
+pub mod podlogs;
 pub mod seq;
 pub mod server;
 pub mod sink;
@@ -37,10 +47,44 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs_f64(secs))
 }
 
+/// Parses a byte size: `1G`, `64M`, `500k`, `1GiB`, `100MB` or a plain number of bytes. Units
+/// are binary (k = 1024) whatever the spelling: these sizes only shape test data.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("invalid size {s:?}"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("invalid size unit in {s:?} (use k, M, G)")),
+    };
+    let v = n * mult as f64;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("invalid size {s:?}"));
+    }
+    Ok(v as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("1.5k"), Ok(1536));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert!(parse_size("5x").is_err());
+        assert!(parse_size("").is_err());
+    }
 
     #[test]
     fn durations_parse_like_go_flags() {

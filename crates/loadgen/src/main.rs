@@ -1,4 +1,5 @@
-//! `ferrotel-loadgen gen | sink | floor`: see the library docs and docs/performance.md.
+//! `ferrotel-loadgen gen | sink | floor | loki-sink | loki-floor | gen-pod-logs`: see the library
+//! docs and docs/performance.md.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,6 +9,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use loadgen::compress::Compression;
 use loadgen::floor::Floor;
 use loadgen::generate::{GenConfig, Protocol};
+use loadgen::lokifloor::LokiFloorConfig;
+use loadgen::lokisink::LokiSink;
+use loadgen::podlogs::PodLogsConfig;
 use loadgen::server;
 use loadgen::sink::{Sink, SinkOptions};
 use pdata::Signal;
@@ -16,7 +20,7 @@ use tokio::sync::watch;
 #[derive(Parser)]
 #[command(
     name = "ferrotel-loadgen",
-    about = "OTLP load generator, counting sink and floor"
+    about = "OTLP load generator, counting sinks (OTLP, Loki), floors and pod log files"
 )]
 struct Cli {
     /// Runtime worker threads (default: the CPUs this process may run on).
@@ -117,6 +121,51 @@ enum Cmd {
         connections: usize,
         #[arg(long, value_parser = loadgen::parse_duration, default_value = "10s")]
         timeout: Duration,
+    },
+    /// Loki push receiver: POST /loki/api/v1/push (snappy protobuf) answered 204, counted;
+    /// GET /stats; final JSON on SIGINT/SIGTERM.
+    LokiSink {
+        #[arg(long, default_value = "127.0.0.1:3100")]
+        listen: SocketAddr,
+    },
+    /// Read a pods tree, push every line to Loki with nothing parsed, print a JSON report.
+    LokiFloor {
+        /// The `pods` directory: `<dir>/*/*/*.log` are read.
+        #[arg(long)]
+        pods_dir: std::path::PathBuf,
+        /// The Loki sink (loopback only); the push path is /loki/api/v1/push.
+        #[arg(long, default_value = "127.0.0.1:3100")]
+        endpoint: SocketAddr,
+        /// Lines per push request.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// Requests in flight (one keep-alive connection each).
+        #[arg(long, default_value_t = 2)]
+        connections: usize,
+        #[arg(long, value_parser = loadgen::parse_duration, default_value = "10s")]
+        timeout: Duration,
+    },
+    /// Write a /var/log/pods-shaped tree of containerd log files; print its manifest (JSON).
+    GenPodLogs {
+        /// The tree goes under <root>/pods; the manifest is also written to <root>/manifest.json.
+        #[arg(long)]
+        root: std::path::PathBuf,
+        /// Total size over all files: 1G, 64M, ...
+        #[arg(long, value_parser = loadgen::parse_size, default_value = "64M")]
+        size: u64,
+        /// Bytes of each message (after `stdout F `).
+        #[arg(long, default_value_t = 100)]
+        message_size: usize,
+        #[arg(long, default_value_t = 32)]
+        pods: usize,
+        /// Every n-th message is split into a P + F pair (0: never).
+        #[arg(long, default_value_t = 50)]
+        partial_every: u64,
+        /// Every n-th line goes to stderr (0: never).
+        #[arg(long, default_value_t = 10)]
+        stderr_every: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -259,6 +308,63 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
                 timeout,
             ));
             serve_both(floor, grpc, http, "floor").await
+        }
+        Cmd::LokiSink { listen } => {
+            anyhow::ensure!(
+                listen.ip().is_loopback(),
+                "listen on loopback addresses only"
+            );
+            let sink = Arc::new(LokiSink::new());
+            let (tx, rx) = watch::channel(false);
+            let (l, addr) = server::bind(listen).await?;
+            eprintln!("loki-sink: listening http={addr}");
+            let task = tokio::spawn(loadgen::lokisink::serve(l, sink.clone(), rx));
+            until_signal().await?;
+            let _ = tx.send(true);
+            let _ = task.await;
+            println!("{}", serde_json::to_string(&sink.snapshot())?);
+            Ok(())
+        }
+        Cmd::LokiFloor {
+            pods_dir,
+            endpoint,
+            batch,
+            connections,
+            timeout,
+        } => {
+            let mut cfg = LokiFloorConfig::new(pods_dir, endpoint);
+            cfg.batch = batch;
+            cfg.connections = connections;
+            cfg.timeout = timeout;
+            let report = loadgen::lokifloor::run(cfg).await?;
+            println!("{}", serde_json::to_string(&report)?);
+            anyhow::ensure!(
+                report.failed_requests == 0,
+                "{} pushes were not accepted",
+                report.failed_requests
+            );
+            Ok(())
+        }
+        Cmd::GenPodLogs {
+            root,
+            size,
+            message_size,
+            pods,
+            partial_every,
+            stderr_every,
+            seed,
+        } => {
+            let mut cfg = PodLogsConfig::new(root.clone(), size, message_size);
+            cfg.pods = pods;
+            cfg.partial_every = partial_every;
+            cfg.stderr_every = stderr_every;
+            cfg.seed = seed;
+            let manifest =
+                tokio::task::spawn_blocking(move || loadgen::podlogs::write_tree(&cfg)).await??;
+            let json = serde_json::to_string(&manifest)?;
+            std::fs::write(root.join("manifest.json"), &json)?;
+            println!("{json}");
+            Ok(())
         }
     }
 }
