@@ -9,7 +9,7 @@ use crate::field::{Field, Root};
 use crate::operator::blocks::{TimeBlock, TimeKeys};
 use crate::operator::config::Spec;
 use crate::operator::parser::{ScopeNameBlock, TraceBlock, TraceKeys, TransformerKeys};
-use crate::operator::{Operator, Out, Transformer};
+use crate::operator::{Next, Operator, Out, Transformer};
 
 #[derive(Deserialize, Debug, Default, Clone)]
 #[serde(default)]
@@ -35,9 +35,9 @@ impl Spec for TimeParserConfig {
 }
 
 impl Operator for TimeParserOp {
-    fn process(&mut self, e: Entry, out: &mut Out) {
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
         let block = &self.block;
-        self.t.run(e, out, |e| block.apply(e));
+        self.t.run(e, out, |e| block.apply(e))
     }
 }
 
@@ -65,9 +65,9 @@ impl Spec for TraceParserConfig {
 }
 
 impl Operator for TraceParserOp {
-    fn process(&mut self, e: Entry, out: &mut Out) {
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
         let block = &self.block;
-        self.t.run(e, out, |e| block.apply(e));
+        self.t.run(e, out, |e| block.apply(e))
     }
 }
 
@@ -99,9 +99,9 @@ impl Spec for ScopeNameParserConfig {
 }
 
 impl Operator for ScopeNameParserOp {
-    fn process(&mut self, e: Entry, out: &mut Out) {
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
         let block = &self.block;
-        self.t.run(e, out, |e| block.apply(e));
+        self.t.run(e, out, |e| block.apply(e))
     }
 }
 
