@@ -5,4 +5,5 @@
 //! (parsers, transformers, router, recombine, container). Receivers that read logs (filelog
 //! today; journald, syslog, tcplog later) feed entries through an operator chain built from
 //! the `operators` list of their config.
+pub mod severity;
 pub mod time;

@@ -57,11 +57,19 @@ impl TimeParser {
     /// Builds a parser from the config keys. `layout_type` empty means `strptime`; `location`
     /// `None` or empty means UTC when the (Go) layout ends with `Z`, else the local zone.
     /// Errors carry the Go collector's texts (without the config path prefix).
-    pub fn new(layout_type: &str, layout: &str, location: Option<&str>) -> Result<TimeParser, String> {
+    pub fn new(
+        layout_type: &str,
+        layout: &str,
+        location: Option<&str>,
+    ) -> Result<TimeParser, String> {
         if layout.is_empty() && layout_type != "native" {
             return Err("missing required configuration parameter `layout`".to_string());
         }
-        let layout_type = if layout_type.is_empty() { "strptime" } else { layout_type };
+        let layout_type = if layout_type.is_empty() {
+            "strptime"
+        } else {
+            layout_type
+        };
         let go_layout = match layout_type {
             "native" => return Ok(TimeParser { kind: Kind::Native }),
             "gotime" => {
@@ -83,7 +91,9 @@ impl TimeParser {
                     "s.ns" => Epoch::SNs,
                     _ => return Err("invalid `layout` for `epoch` type".to_string()),
                 };
-                return Ok(TimeParser { kind: Kind::Epoch(e) });
+                return Ok(TimeParser {
+                    kind: Kind::Epoch(e),
+                });
             }
             other => return Err(format!("unsupported layout_type {other}")),
         };
@@ -93,7 +103,9 @@ impl TimeParser {
             None if go_layout.ends_with('Z') => Location::Utc,
             None => local().clone(),
         };
-        Ok(TimeParser { kind: Kind::Go(GoParser::new(go_layout, loc)) })
+        Ok(TimeParser {
+            kind: Kind::Go(GoParser::new(go_layout, loc)),
+        })
     }
 
     /// The Go reference layout values are parsed with (strptime layouts converted), if any.
@@ -135,7 +147,9 @@ impl TimeParser {
                 }
             }
             Kind::Go(_) => Err("type int64 cannot be parsed as a time".to_string()),
-            Kind::Native => Err(format!("native time.Time field required, but found {v} of type int64")),
+            Kind::Native => Err(format!(
+                "native time.Time field required, but found {v} of type int64"
+            )),
         }
     }
 
@@ -221,7 +235,10 @@ const STRPTIME_TABLE: &[(u8, &str)] = &[
 
 fn substitute(directive: char) -> Option<&'static str> {
     let b = u8::try_from(directive).ok()?;
-    STRPTIME_TABLE.iter().find(|(d, _)| *d == b).map(|(_, s)| *s)
+    STRPTIME_TABLE
+        .iter()
+        .find(|(d, _)| *d == b)
+        .map(|(_, s)| *s)
 }
 
 /// Walks the `%.` directives as Go's regexp does (leftmost, non-overlapping; `.` is any
@@ -258,7 +275,11 @@ fn validate_strptime(layout: &str) -> Result<(), String> {
     let chars: Vec<(usize, char)> = layout.char_indices().collect();
     for w in 0..chars.len().saturating_sub(2) {
         let (i, c) = chars[w];
-        if c != '.' && c != ',' && chars[w + 1].1 == '%' && matches!(chars[w + 2].1, 'L' | 'f' | 's') {
+        if c != '.'
+            && c != ','
+            && chars[w + 1].1 == '%'
+            && matches!(chars[w + 2].1, 'L' | 'f' | 's')
+        {
             let end = chars[w + 2].0 + 1;
             return Err(format!(
                 "invalid fractional seconds directive: '{}'. must be preceded with '.' or ','",
@@ -268,10 +289,10 @@ fn validate_strptime(layout: &str) -> Result<(), String> {
     }
     let mut errs = Vec::new();
     walk_directives(layout, |d| {
-        if let Ok(d) = d {
-            if substitute(d).is_none() {
-                errs.push(format!("unsupported ctimefmt.ToNative() directive: %{d}"));
-            }
+        if let Ok(d) = d
+            && substitute(d).is_none()
+        {
+            errs.push(format!("unsupported ctimefmt.ToNative() directive: %{d}"));
         }
     });
     if !errs.is_empty() {
@@ -373,29 +394,25 @@ fn next_std_chunk(layout: &[u8]) -> Option<(usize, Std, usize)> {
     let has = |i: usize, s: &[u8]| l.len() >= i + s.len() && &l[i..i + s.len()] == s;
     for i in 0..n {
         match l[i] {
-            b'J' => {
-                if has(i, b"Jan") {
-                    if has(i, b"January") {
-                        return Some((i, Std::LongMonth, 7));
-                    }
-                    if !starts_lower(i + 3) {
-                        return Some((i, Std::Month, 3));
-                    }
+            b'J' if has(i, b"Jan") => {
+                if has(i, b"January") {
+                    return Some((i, Std::LongMonth, 7));
+                }
+                if !starts_lower(i + 3) {
+                    return Some((i, Std::Month, 3));
                 }
             }
-            b'M' => {
-                if n >= i + 3 {
-                    if has(i, b"Mon") {
-                        if has(i, b"Monday") {
-                            return Some((i, Std::LongWeekDay, 6));
-                        }
-                        if !starts_lower(i + 3) {
-                            return Some((i, Std::WeekDay, 3));
-                        }
+            b'M' if n >= i + 3 => {
+                if has(i, b"Mon") {
+                    if has(i, b"Monday") {
+                        return Some((i, Std::LongWeekDay, 6));
                     }
-                    if has(i, b"MST") {
-                        return Some((i, Std::TZ, 3));
+                    if !starts_lower(i + 3) {
+                        return Some((i, Std::WeekDay, 3));
                     }
+                }
+                if has(i, b"MST") {
+                    return Some((i, Std::TZ, 3));
                 }
             }
             b'0' => {
@@ -441,15 +458,11 @@ fn next_std_chunk(layout: &[u8]) -> Option<(usize, Std, usize)> {
             b'3' => return Some((i, Std::Hour12, 1)),
             b'4' => return Some((i, Std::Minute, 1)),
             b'5' => return Some((i, Std::Second, 1)),
-            b'P' => {
-                if n >= i + 2 && l[i + 1] == b'M' {
-                    return Some((i, Std::PM, 2));
-                }
+            b'P' if n >= i + 2 && l[i + 1] == b'M' => {
+                return Some((i, Std::PM, 2));
             }
-            b'p' => {
-                if n >= i + 2 && l[i + 1] == b'm' {
-                    return Some((i, Std::Pm, 2));
-                }
+            b'p' if n >= i + 2 && l[i + 1] == b'm' => {
+                return Some((i, Std::Pm, 2));
             }
             b'-' => {
                 if has(i, b"-070000") {
@@ -485,18 +498,20 @@ fn next_std_chunk(layout: &[u8]) -> Option<(usize, Std, usize)> {
                     return Some((i, Std::Iso8601ShortTZ, 3));
                 }
             }
-            b'.' | b',' => {
-                if i + 1 < n && (l[i + 1] == b'0' || l[i + 1] == b'9') {
-                    let ch = l[i + 1];
-                    let mut j = i + 1;
-                    while j < n && l[j] == ch {
-                        j += 1;
-                    }
-                    // The run of digits must end here to be a fraction.
-                    if !(j < n && l[j].is_ascii_digit()) {
-                        let std = if ch == b'0' { Std::FracSecond0(j - (i + 1)) } else { Std::FracSecond9 };
-                        return Some((i, std, j - i));
-                    }
+            b'.' | b',' if i + 1 < n && (l[i + 1] == b'0' || l[i + 1] == b'9') => {
+                let ch = l[i + 1];
+                let mut j = i + 1;
+                while j < n && l[j] == ch {
+                    j += 1;
+                }
+                // The run of digits must end here to be a fraction.
+                if !(j < n && l[j].is_ascii_digit()) {
+                    let std = if ch == b'0' {
+                        Std::FracSecond0(j - (i + 1))
+                    } else {
+                        Std::FracSecond9
+                    };
+                    return Some((i, std, j - i));
                 }
             }
             _ => {}
@@ -544,7 +559,11 @@ impl GoLayout {
                     rest += p + len;
                 }
                 None => {
-                    return GoLayout { tail: bytes[rest..].into(), chunks, text };
+                    return GoLayout {
+                        tail: bytes[rest..].into(),
+                        chunks,
+                        text,
+                    };
                 }
             }
         }
@@ -556,7 +575,10 @@ impl GoLayout {
 
 enum ParseErr<'a> {
     /// `cannot parse <value_elem> as <layout_elem>`
-    Elem { value_elem: &'a [u8], layout_elem: &'a [u8] },
+    Elem {
+        value_elem: &'a [u8],
+        layout_elem: &'a [u8],
+    },
     /// A message appended after the quoted value (`: month out of range`).
     Msg(String),
 }
@@ -582,7 +604,7 @@ fn go_quote(s: &[u8]) -> String {
     } else {
         // Invalid UTF-8: Go escapes every byte that is not printable ASCII.
         for &b in s {
-            if b >= 0x80 || b < b' ' {
+            if !(b' '..0x80).contains(&b) {
                 out.push_str(&format!("\\x{b:02x}"));
             } else {
                 if b == b'"' || b == b'\\' {
@@ -598,7 +620,10 @@ fn go_quote(s: &[u8]) -> String {
 
 fn render_err(layout: &str, value: &[u8], e: ParseErr<'_>) -> String {
     match e {
-        ParseErr::Elem { value_elem, layout_elem } => format!(
+        ParseErr::Elem {
+            value_elem,
+            layout_elem,
+        } => format!(
             "parsing time {} as {}: cannot parse {} as {}",
             go_quote(value),
             go_quote(layout.as_bytes()),
@@ -617,6 +642,9 @@ enum ZoneRes<'v> {
     /// A fixed zone (name borrowed from the value) with an offset in seconds.
     Fixed(&'v [u8], i32),
 }
+
+/// Sign, hours, minutes and seconds of a numeric zone offset, and its length in the value.
+type OffsetParts<'v> = (u8, &'v [u8], &'v [u8], &'v [u8], usize);
 
 struct Parsed<'v> {
     secs: i64,
@@ -686,7 +714,9 @@ fn go_atoi(s: &[u8]) -> Option<i64> {
     Some(if neg { x.wrapping_neg() } else { x })
 }
 
-const SHORT_MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const SHORT_MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 const LONG_MONTHS: [&str; 12] = [
     "January",
     "February",
@@ -702,7 +732,15 @@ const LONG_MONTHS: [&str; 12] = [
     "December",
 ];
 const SHORT_DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const LONG_DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const LONG_DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 
 fn lookup<'v>(tab: &[&str], val: &'v [u8]) -> Option<(i64, &'v [u8])> {
     for (i, v) in tab.iter().enumerate() {
@@ -823,7 +861,11 @@ const DAYS_BEFORE: [i64; 13] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304
 /// Days since 1970-01-01 of a proleptic Gregorian date; `day` may overflow the month (Go's
 /// `Date` normalisation).
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
     let doy = (153 * m + 2) / 5;
@@ -857,13 +899,23 @@ struct Civil {
 
 impl Civil {
     fn as_utc_secs(&self) -> i64 {
-        days_from_civil(self.year, self.month, self.day) * 86_400 + self.hour * 3600 + self.min * 60 + self.sec
+        days_from_civil(self.year, self.month, self.day) * 86_400
+            + self.hour * 3600
+            + self.min * 60
+            + self.sec
     }
     fn from_secs(s: i64) -> Civil {
         let days = s.div_euclid(86_400);
         let rem = s.rem_euclid(86_400);
         let (year, month, day) = civil_from_days(days);
-        Civil { year, month, day, hour: rem / 3600, min: rem / 60 % 60, sec: rem % 60 }
+        Civil {
+            year,
+            month,
+            day,
+            hour: rem / 3600,
+            min: rem / 60 % 60,
+            sec: rem % 60,
+        }
     }
 }
 
@@ -879,7 +931,11 @@ const ABBREV_CACHE_MAX: usize = 64;
 
 impl GoParser {
     fn new(layout: String, loc: Location) -> GoParser {
-        GoParser { layout: GoLayout::compile(layout), loc, by_abbrev: RwLock::new(HashMap::new()) }
+        GoParser {
+            layout: GoLayout::compile(layout),
+            loc,
+            by_abbrev: RwLock::new(HashMap::new()),
+        }
     }
 
     fn parse(&self, value: &[u8]) -> Result<i64, String> {
@@ -917,37 +973,53 @@ impl GoParser {
         Ok(set_timestamp_year(p, loc_ref))
     }
 
-    fn reparse<'v>(&'v self, value: &'v [u8], zone: &[u8]) -> Result<(Parsed<'v>, Option<Location>), String> {
+    fn reparse<'v>(
+        &'v self,
+        value: &'v [u8],
+        zone: &[u8],
+    ) -> Result<(Parsed<'v>, Option<Location>), String> {
         let loc = self.load_abbrev(zone)?;
         // Parsing again cannot fail: it differs only in zone resolution.
-        let p = parse_in_location(&self.layout, value, &loc).map_err(|e| render_err(&self.layout.text, value, e))?;
+        let p = parse_in_location(&self.layout, value, &loc)
+            .map_err(|e| render_err(&self.layout.text, value, e))?;
         Ok((p, Some(loc)))
     }
 
     fn load_abbrev(&self, zone: &[u8]) -> Result<Location, String> {
-        let fail = |e: &str| format!("failed to load location {}: {e}", String::from_utf8_lossy(zone));
-        if let Ok(cache) = self.by_abbrev.read() {
-            if let Some(hit) = cache.get(zone) {
-                return hit.clone().ok_or_else(|| fail(&load_location_err(zone)));
-            }
+        let fail = |e: &str| {
+            format!(
+                "failed to load location {}: {e}",
+                String::from_utf8_lossy(zone)
+            )
+        };
+        if let Ok(cache) = self.by_abbrev.read()
+            && let Some(hit) = cache.get(zone)
+        {
+            return hit.clone().ok_or_else(|| fail(&load_location_err(zone)));
         }
         let name = String::from_utf8_lossy(zone);
         let res = load_location(&name);
-        if let Ok(mut cache) = self.by_abbrev.write() {
-            if cache.len() < ABBREV_CACHE_MAX {
-                cache.insert(zone.into(), res.as_ref().ok().cloned());
-            }
+        if let Ok(mut cache) = self.by_abbrev.write()
+            && cache.len() < ABBREV_CACHE_MAX
+        {
+            cache.insert(zone.into(), res.as_ref().ok().cloned());
         }
         res.map_err(|e| fail(&e))
     }
 }
 
 fn load_location_err(zone: &[u8]) -> String {
-    load_location(&String::from_utf8_lossy(zone)).err().unwrap_or_default()
+    load_location(&String::from_utf8_lossy(zone))
+        .err()
+        .unwrap_or_default()
 }
 
 /// Go's `time.ParseInLocation(layout, value, loc)`.
-fn parse_in_location<'v>(layout: &'v GoLayout, value: &'v [u8], loc: &Location) -> Result<Parsed<'v>, ParseErr<'v>> {
+fn parse_in_location<'v>(
+    layout: &'v GoLayout,
+    value: &'v [u8],
+    loc: &Location,
+) -> Result<Parsed<'v>, ParseErr<'v>> {
     let mut value = value;
     let mut range_err: Option<&'static str> = None;
     let mut am_set = false;
@@ -965,8 +1037,10 @@ fn parse_in_location<'v>(layout: &'v GoLayout, value: &'v [u8], loc: &Location) 
     let mut zone_name: Option<&'v [u8]> = None;
 
     for chunk in &layout.chunks {
-        value = skip(value, &chunk.prefix)
-            .map_err(|v| ParseErr::Elem { value_elem: v, layout_elem: &chunk.prefix })?;
+        value = skip(value, &chunk.prefix).map_err(|v| ParseErr::Elem {
+            value_elem: v,
+            layout_elem: &chunk.prefix,
+        })?;
         let hold = value;
         let mut ok = true;
         let std = chunk.std;
@@ -999,7 +1073,11 @@ fn parse_in_location<'v>(layout: &'v GoLayout, value: &'v [u8], loc: &Location) 
                 }
             }
             Std::Month | Std::LongMonth => {
-                let tab: &[&str] = if std == Std::Month { &SHORT_MONTHS } else { &LONG_MONTHS };
+                let tab: &[&str] = if std == Std::Month {
+                    &SHORT_MONTHS
+                } else {
+                    &LONG_MONTHS
+                };
                 match lookup(tab, value) {
                     Some((m, rest)) => {
                         month = m + 1;
@@ -1019,7 +1097,11 @@ fn parse_in_location<'v>(layout: &'v GoLayout, value: &'v [u8], loc: &Location) 
                 None => ok = false,
             },
             Std::WeekDay | Std::LongWeekDay => {
-                let tab: &[&str] = if std == Std::WeekDay { &SHORT_DAYS } else { &LONG_DAYS };
+                let tab: &[&str] = if std == Std::WeekDay {
+                    &SHORT_DAYS
+                } else {
+                    &LONG_DAYS
+                };
                 match lookup(tab, value) {
                     Some((_, rest)) => value = rest,
                     None => ok = false,
@@ -1113,7 +1195,11 @@ fn parse_in_location<'v>(layout: &'v GoLayout, value: &'v [u8], loc: &Location) 
                 } else {
                     let p = &value[..2];
                     value = &value[2..];
-                    let (pm, am): (&[u8], &[u8]) = if std == Std::PM { (b"PM", b"AM") } else { (b"pm", b"am") };
+                    let (pm, am): (&[u8], &[u8]) = if std == Std::PM {
+                        (b"PM", b"AM")
+                    } else {
+                        (b"pm", b"am")
+                    };
                     if p == pm {
                         pm_set = true;
                     } else if p == am {
@@ -1145,21 +1231,20 @@ fn parse_in_location<'v>(layout: &'v GoLayout, value: &'v [u8], loc: &Location) 
                     value = &value[1..];
                     z_utc = true;
                 } else {
-                    let parts: Option<(u8, &[u8], &[u8], &[u8], usize)> = match std {
-                        Std::Iso8601ColonTZ | Std::NumColonTZ => {
-                            (value.len() >= 6 && value[3] == b':').then(|| (value[0], &value[1..3], &value[4..6], &b"00"[..], 6))
+                    let parts: Option<OffsetParts<'_>> = match std {
+                        Std::Iso8601ColonTZ | Std::NumColonTZ => (value.len() >= 6
+                            && value[3] == b':')
+                            .then(|| (value[0], &value[1..3], &value[4..6], &b"00"[..], 6)),
+                        Std::NumShortTZ | Std::Iso8601ShortTZ => (value.len() >= 3)
+                            .then(|| (value[0], &value[1..3], &b"00"[..], &b"00"[..], 3)),
+                        Std::Iso8601ColonSecondsTZ | Std::NumColonSecondsTZ => {
+                            (value.len() >= 9 && value[3] == b':' && value[6] == b':')
+                                .then(|| (value[0], &value[1..3], &value[4..6], &value[7..9], 9))
                         }
-                        Std::NumShortTZ | Std::Iso8601ShortTZ => {
-                            (value.len() >= 3).then(|| (value[0], &value[1..3], &b"00"[..], &b"00"[..], 3))
-                        }
-                        Std::Iso8601ColonSecondsTZ | Std::NumColonSecondsTZ => (value.len() >= 9
-                            && value[3] == b':'
-                            && value[6] == b':')
-                            .then(|| (value[0], &value[1..3], &value[4..6], &value[7..9], 9)),
-                        Std::Iso8601SecondsTZ | Std::NumSecondsTz => {
-                            (value.len() >= 7).then(|| (value[0], &value[1..3], &value[3..5], &value[5..7], 7))
-                        }
-                        _ => (value.len() >= 5).then(|| (value[0], &value[1..3], &value[3..5], &b"00"[..], 5)),
+                        Std::Iso8601SecondsTZ | Std::NumSecondsTz => (value.len() >= 7)
+                            .then(|| (value[0], &value[1..3], &value[3..5], &value[5..7], 7)),
+                        _ => (value.len() >= 5)
+                            .then(|| (value[0], &value[1..3], &value[3..5], &b"00"[..], 5)),
                     };
                     match parts {
                         None => ok = false,
@@ -1243,10 +1328,16 @@ fn parse_in_location<'v>(layout: &'v GoLayout, value: &'v [u8], loc: &Location) 
             return Err(ParseErr::Msg(format!(": {r} out of range")));
         }
         if !ok {
-            return Err(ParseErr::Elem { value_elem: hold, layout_elem: chunk.std_text.as_bytes() });
+            return Err(ParseErr::Elem {
+                value_elem: hold,
+                layout_elem: chunk.std_text.as_bytes(),
+            });
         }
     }
-    value = skip(value, &layout.tail).map_err(|v| ParseErr::Elem { value_elem: v, layout_elem: &layout.tail })?;
+    value = skip(value, &layout.tail).map_err(|v| ParseErr::Elem {
+        value_elem: v,
+        layout_elem: &layout.tail,
+    })?;
     if !value.is_empty() {
         return Err(ParseErr::Msg(format!(": extra text: {}", go_quote(value))));
     }
@@ -1279,11 +1370,15 @@ fn parse_in_location<'v>(layout: &'v GoLayout, value: &'v [u8], loc: &Location) 
             d = yday - DAYS_BEFORE[(m - 1) as usize];
         }
         if month >= 0 && month != m {
-            return Err(ParseErr::Msg(": day-of-year does not match month".to_string()));
+            return Err(ParseErr::Msg(
+                ": day-of-year does not match month".to_string(),
+            ));
         }
         month = m;
         if day >= 0 && day != d {
-            return Err(ParseErr::Msg(": day-of-year does not match day".to_string()));
+            return Err(ParseErr::Msg(
+                ": day-of-year does not match day".to_string(),
+            ));
         }
         day = d;
     } else {
@@ -1298,31 +1393,58 @@ fn parse_in_location<'v>(layout: &'v GoLayout, value: &'v [u8], loc: &Location) 
         return Err(ParseErr::Msg(": day out of range".to_string()));
     }
 
-    let civil = Civil { year, month, day, hour, min, sec };
+    let civil = Civil {
+        year,
+        month,
+        day,
+        hour,
+        min,
+        sec,
+    };
     if z_utc {
-        return Ok(Parsed { secs: civil.as_utc_secs(), nsec, zone: ZoneRes::Utc });
+        return Ok(Parsed {
+            secs: civil.as_utc_secs(),
+            nsec,
+            zone: ZoneRes::Utc,
+        });
     }
     if zone_offset != -1 {
         let secs = civil.as_utc_secs() - zone_offset;
         let matches_local = loc.lookup(secs, |name, off| {
             i64::from(off) == zone_offset && zone_name.is_none_or(|z| z == name.as_bytes())
         });
-        let zone = if matches_local { ZoneRes::Loc } else { ZoneRes::Fixed(zone_name.unwrap_or(b""), zone_offset as i32) };
+        let zone = if matches_local {
+            ZoneRes::Loc
+        } else {
+            ZoneRes::Fixed(zone_name.unwrap_or(b""), zone_offset as i32)
+        };
         return Ok(Parsed { secs, nsec, zone });
     }
     if let Some(name) = zone_name {
         let secs = civil.as_utc_secs();
         if let Some(off) = loc.lookup_name(name, secs) {
-            return Ok(Parsed { secs: secs - i64::from(off), nsec, zone: ZoneRes::Loc });
+            return Ok(Parsed {
+                secs: secs - i64::from(off),
+                nsec,
+                zone: ZoneRes::Loc,
+            });
         }
         let mut offset = 0i32;
         if name.len() > 3 && &name[..3] == b"GMT" {
             offset = go_atoi(&name[3..]).unwrap_or(0) as i32 * 3600;
         }
         // The instant stays the civil time read as UTC; only the zone records the offset.
-        return Ok(Parsed { secs, nsec, zone: ZoneRes::Fixed(name, offset) });
+        return Ok(Parsed {
+            secs,
+            nsec,
+            zone: ZoneRes::Fixed(name, offset),
+        });
     }
-    Ok(Parsed { secs: loc.date(civil), nsec, zone: ZoneRes::Loc })
+    Ok(Parsed {
+        secs: loc.date(civil),
+        nsec,
+        zone: ZoneRes::Loc,
+    })
 }
 
 /// The offset in seconds of the parsed time's zone at its instant.
@@ -1359,7 +1481,10 @@ fn set_timestamp_year(p: Parsed<'_>, loc: &Location) -> i64 {
     };
     let mut secs = date_in(now_civil.year);
     // now.AddDate(0, 0, 7), in the local zone.
-    let limit = local.date(Civil { day: now_civil.day + 7, ..now_civil });
+    let limit = local.date(Civil {
+        day: now_civil.day + 7,
+        ..now_civil
+    });
     if (secs, p.nsec) > (limit, now.1) {
         // d.AddDate(-1, 0, 0) on the normalised date of d.
         let d_off = match p.zone {
@@ -1368,7 +1493,10 @@ fn set_timestamp_year(p: Parsed<'_>, loc: &Location) -> i64 {
             ZoneRes::Loc => i64::from(loc.lookup(secs, |_, o| o)),
         };
         let dc = Civil::from_secs(secs + d_off);
-        let prev = Civil { year: dc.year - 1, ..dc };
+        let prev = Civil {
+            year: dc.year - 1,
+            ..dc
+        };
         secs = match p.zone {
             ZoneRes::Utc => prev.as_utc_secs(),
             ZoneRes::Fixed(_, o) => prev.as_utc_secs() - i64::from(o),
@@ -1387,7 +1515,10 @@ fn now_unix() -> (i64, i64) {
         Ok(d) => (d.as_secs() as i64, i64::from(d.subsec_nanos())),
         Err(e) => {
             let d = e.duration();
-            (-(d.as_secs() as i64) - 1, 1_000_000_000 - i64::from(d.subsec_nanos()))
+            (
+                -(d.as_secs() as i64) - 1,
+                1_000_000_000 - i64::from(d.subsec_nanos()),
+            )
         }
     }
 }
@@ -1421,7 +1552,11 @@ fn go_unix(mut sec: i64, mut nsec: i64) -> (i64, i64) {
 
 fn parse_epoch_str(e: Epoch, stamp: &[u8]) -> Result<i64, String> {
     let bad = || {
-        format!("invalid value '{}' for layout '{}'", String::from_utf8_lossy(stamp), e.name())
+        format!(
+            "invalid value '{}' for layout '{}'",
+            String::from_utf8_lossy(stamp),
+            e.name()
+        )
     };
     let text = std::str::from_utf8(stamp).map_err(|_| bad())?;
     if !e.dotted() {
@@ -1455,7 +1590,9 @@ fn go_parse_int(s: &str) -> Option<i64> {
 
 /// Go's float64 -> int64 conversion on amd64: out of range and NaN give the minimum.
 fn go_f64_to_i64(v: f64) -> i64 {
-    if v.is_nan() || v >= 9.223_372_036_854_775_807e18 || v < -9.223_372_036_854_775_808e18 {
+    // 2^63 as f64; NaN fails the range test too.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if !(-LIMIT..LIMIT).contains(&v) {
         i64::MIN
     } else {
         v as i64
@@ -1492,7 +1629,14 @@ fn epoch_year_fixup((secs, nsec): (i64, i64)) -> i64 {
     if secs > YEAR1 {
         return unix_nano(secs, nsec);
     }
-    set_timestamp_year(Parsed { secs, nsec, zone: ZoneRes::Loc }, local())
+    set_timestamp_year(
+        Parsed {
+            secs,
+            nsec,
+            zone: ZoneRes::Loc,
+        },
+        local(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1516,7 +1660,8 @@ struct TzLoc {
 
 impl Location {
     fn from_tzif(name: &str, data: &[u8]) -> Result<Location, String> {
-        let tz = jiff::tz::TimeZone::tzif(name, data).map_err(|_| "malformed time zone information".to_string())?;
+        let tz = jiff::tz::TimeZone::tzif(name, data)
+            .map_err(|_| "malformed time zone information".to_string())?;
         let mut zones: Vec<(String, i32)> = Vec::new();
         let mut push = |abbr: &str, off: i32| {
             if !zones.iter().any(|(a, o)| a == abbr && *o == off) {
@@ -1534,7 +1679,11 @@ impl Location {
             }
             push(t.abbreviation(), t.offset().seconds());
         }
-        let fixed = if transitions == 0 { Some(zones[0].clone()) } else { None };
+        let fixed = if transitions == 0 {
+            Some(zones[0].clone())
+        } else {
+            None
+        };
         Ok(Location::Tz(Arc::new(TzLoc { tz, fixed, zones })))
     }
 
@@ -1563,13 +1712,17 @@ impl Location {
         let Location::Tz(t) = self else { return None };
         for (abbr, off) in &t.zones {
             if abbr.as_bytes() == name {
-                let (same, actual) = self.lookup(secs - i64::from(*off), |n, o| (n.as_bytes() == name, o));
+                let (same, actual) =
+                    self.lookup(secs - i64::from(*off), |n, o| (n.as_bytes() == name, o));
                 if same {
                     return Some(actual);
                 }
             }
         }
-        t.zones.iter().find(|(a, _)| a.as_bytes() == name).map(|(_, o)| *o)
+        t.zones
+            .iter()
+            .find(|(a, _)| a.as_bytes() == name)
+            .map(|(_, o)| *o)
     }
 
     /// Go's `time.Date` in this location: civil time to unix seconds.
@@ -1583,7 +1736,12 @@ impl Location {
     }
 }
 
-const ZONE_SOURCES: [&str; 4] = ["/usr/share/zoneinfo/", "/usr/share/lib/zoneinfo/", "/usr/lib/locale/TZ/", "/etc/zoneinfo/"];
+const ZONE_SOURCES: [&str; 4] = [
+    "/usr/share/zoneinfo/",
+    "/usr/share/lib/zoneinfo/",
+    "/usr/lib/locale/TZ/",
+    "/etc/zoneinfo/",
+];
 
 /// Go's `time.LoadLocation`. Names are case-sensitive file names, as on Go/Linux.
 fn load_location(name: &str) -> Result<Location, String> {
@@ -1598,7 +1756,10 @@ fn load_location(name: &str) -> Result<Location, String> {
     }
     let mut first_err: Option<String> = None;
     let zoneinfo = std::env::var("ZONEINFO").unwrap_or_default();
-    let dirs = (!zoneinfo.is_empty()).then(|| format!("{zoneinfo}/")).into_iter().chain(ZONE_SOURCES.iter().map(|s| s.to_string()));
+    let dirs = (!zoneinfo.is_empty())
+        .then(|| format!("{zoneinfo}/"))
+        .into_iter()
+        .chain(ZONE_SOURCES.iter().map(|s| s.to_string()));
     for dir in dirs {
         match std::fs::read(format!("{dir}{name}")) {
             Ok(data) => match Location::from_tzif(name, &data) {
@@ -1649,7 +1810,9 @@ fn local_from_env(tz: Option<&str>) -> Location {
             if tz.starts_with('/') {
                 from_file(tz)
             } else if !tz.is_empty() && tz != "UTC" {
-                ZONE_SOURCES.iter().find_map(|d| from_file(&format!("{d}{tz}")))
+                ZONE_SOURCES
+                    .iter()
+                    .find_map(|d| from_file(&format!("{d}{tz}")))
             } else {
                 None
             }
@@ -1689,11 +1852,23 @@ mod tests {
     fn converts_strptime_directives_to_go_layout() {
         let cases = [
             ("%Y-%m-%dT%H:%M:%S.%LZ", "2006-01-02T15:04:05.999Z"),
-            ("%y %o %q %b %h %B %d %e %g", "06 _1 1 Jan Jan January 02 _2 2"),
-            ("%a %A %H %l %I %p %P %M %S", "Mon Monday 15 3 03 PM pm 04 05"),
+            (
+                "%y %o %q %b %h %B %d %e %g",
+                "06 _1 1 Jan Jan January 02 _2 2",
+            ),
+            (
+                "%a %A %H %l %I %p %P %M %S",
+                "Mon Monday 15 3 03 PM pm 04 05",
+            ),
             ("%S.%L %S,%f %S.%s", "05.999 05,999999 05.99999999"),
-            ("%Z %z %w %i %j %k", "MST Z0700 -070000 -07 -07:00 -07:00:00"),
-            ("%D %x %F %T %X %r %R %c", "01/02/2006 01/02/2006 2006-01-02 15:04:05 15:04:05 03:04:05 pm 15:04 Mon Jan 02 15:04:05 2006"),
+            (
+                "%Z %z %w %i %j %k",
+                "MST Z0700 -070000 -07 -07:00 -07:00:00",
+            ),
+            (
+                "%D %x %F %T %X %r %R %c",
+                "01/02/2006 01/02/2006 2006-01-02 15:04:05 15:04:05 03:04:05 pm 15:04 Mon Jan 02 15:04:05 2006",
+            ),
             ("%n%t%%|%", "\n\t%|%"),
         ];
         for (strp, go) in cases {
@@ -1705,24 +1880,104 @@ mod tests {
     #[test]
     fn refuses_bad_layouts_with_go_errors() {
         let cases = [
-            ("strptime", "%Y-%m-%d %H:%M:%S:%L", None, "invalid strptime layout: invalid fractional seconds directive: ':%L'. must be preceded with '.' or ','"),
-            ("strptime", "%Y%L", None, "invalid strptime layout: invalid fractional seconds directive: 'Y%L'. must be preceded with '.' or ','"),
-            ("strptime", "%%L", None, "invalid strptime layout: invalid fractional seconds directive: '%%L'. must be preceded with '.' or ','"),
-            ("strptime", "ä%L", None, "invalid strptime layout: invalid fractional seconds directive: 'ä%L'. must be preceded with '.' or ','"),
-            ("strptime", "%Y %C %Q", None, "invalid strptime layout: invalid strptime format: [unsupported ctimefmt.ToNative() directive: %C unsupported ctimefmt.ToNative() directive: %Q]"),
-            ("strptime", "2006 %Y", None, "invalid strptime layout: format string should not contain decimals"),
-            ("gotime", "2006-01-02 15:04:05:999", None, "invalid gotime layout: invalid fractional seconds directive: ':999'. must be preceded with '.' or ','"),
-            ("gotime", "Jan 9", None, "invalid gotime layout: invalid fractional seconds directive: ' 9'. must be preceded with '.' or ','"),
+            (
+                "strptime",
+                "%Y-%m-%d %H:%M:%S:%L",
+                None,
+                "invalid strptime layout: invalid fractional seconds directive: ':%L'. must be preceded with '.' or ','",
+            ),
+            (
+                "strptime",
+                "%Y%L",
+                None,
+                "invalid strptime layout: invalid fractional seconds directive: 'Y%L'. must be preceded with '.' or ','",
+            ),
+            (
+                "strptime",
+                "%%L",
+                None,
+                "invalid strptime layout: invalid fractional seconds directive: '%%L'. must be preceded with '.' or ','",
+            ),
+            (
+                "strptime",
+                "ä%L",
+                None,
+                "invalid strptime layout: invalid fractional seconds directive: 'ä%L'. must be preceded with '.' or ','",
+            ),
+            (
+                "strptime",
+                "%Y %C %Q",
+                None,
+                "invalid strptime layout: invalid strptime format: [unsupported ctimefmt.ToNative() directive: %C unsupported ctimefmt.ToNative() directive: %Q]",
+            ),
+            (
+                "strptime",
+                "2006 %Y",
+                None,
+                "invalid strptime layout: format string should not contain decimals",
+            ),
+            (
+                "gotime",
+                "2006-01-02 15:04:05:999",
+                None,
+                "invalid gotime layout: invalid fractional seconds directive: ':999'. must be preceded with '.' or ','",
+            ),
+            (
+                "gotime",
+                "Jan 9",
+                None,
+                "invalid gotime layout: invalid fractional seconds directive: ' 9'. must be preceded with '.' or ','",
+            ),
             ("epoch", "x", None, "invalid `layout` for `epoch` type"),
             ("foo", "x", None, "unsupported layout_type foo"),
-            ("strptime", "", None, "missing required configuration parameter `layout`"),
-            ("gotime", "2006", Some("Mars/Olympus"), "invalid 'location': failed to load location Mars/Olympus: unknown time zone Mars/Olympus"),
-            ("strptime", "%Y", Some("america/new_york"), "invalid 'location': failed to load location america/new_york: unknown time zone america/new_york"),
-            ("strptime", "%Y", Some("America"), "invalid 'location': failed to load location America: is a directory"),
-            ("strptime", "%Y", Some("zone.tab"), "invalid 'location': failed to load location zone.tab: malformed time zone information"),
-            ("strptime", "%Y", Some("../etc/x"), "invalid 'location': failed to load location ../etc/x: time: invalid location name"),
-            ("strptime", "%Y", Some("/etc/localtime"), "invalid 'location': failed to load location /etc/localtime: time: invalid location name"),
-            ("strptime", "%Y", Some("GMT+3"), "invalid 'location': failed to load location GMT+3: unknown time zone GMT+3"),
+            (
+                "strptime",
+                "",
+                None,
+                "missing required configuration parameter `layout`",
+            ),
+            (
+                "gotime",
+                "2006",
+                Some("Mars/Olympus"),
+                "invalid 'location': failed to load location Mars/Olympus: unknown time zone Mars/Olympus",
+            ),
+            (
+                "strptime",
+                "%Y",
+                Some("america/new_york"),
+                "invalid 'location': failed to load location america/new_york: unknown time zone america/new_york",
+            ),
+            (
+                "strptime",
+                "%Y",
+                Some("America"),
+                "invalid 'location': failed to load location America: is a directory",
+            ),
+            (
+                "strptime",
+                "%Y",
+                Some("zone.tab"),
+                "invalid 'location': failed to load location zone.tab: malformed time zone information",
+            ),
+            (
+                "strptime",
+                "%Y",
+                Some("../etc/x"),
+                "invalid 'location': failed to load location ../etc/x: time: invalid location name",
+            ),
+            (
+                "strptime",
+                "%Y",
+                Some("/etc/localtime"),
+                "invalid 'location': failed to load location /etc/localtime: time: invalid location name",
+            ),
+            (
+                "strptime",
+                "%Y",
+                Some("GMT+3"),
+                "invalid 'location': failed to load location GMT+3: unknown time zone GMT+3",
+            ),
         ];
         for (lt, layout, loc, want) in cases {
             match TimeParser::new(lt, layout, loc) {
@@ -1741,17 +1996,29 @@ mod tests {
             ("strptime", "%Y", Some("Etc/GMT+3")),
             ("epoch", "s.ns", Some("Mars/Olympus")),
         ] {
-            assert!(TimeParser::new(lt, layout, loc).is_ok(), "{lt} {layout:?} {loc:?}");
+            assert!(
+                TimeParser::new(lt, layout, loc).is_ok(),
+                "{lt} {layout:?} {loc:?}"
+            );
         }
     }
 
     #[test]
     fn parses_the_seed_layouts() {
         let a = p("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None);
-        assert_eq!(a.parse_str("2024-05-06T07:08:09.123Z"), Ok(1_714_979_289_123_000_000));
+        assert_eq!(
+            a.parse_str("2024-05-06T07:08:09.123Z"),
+            Ok(1_714_979_289_123_000_000)
+        );
         let b = p("gotime", "2006-01-02T15:04:05.999999999Z07:00", None);
-        assert_eq!(b.parse_str("2024-05-06T07:08:09.123456789Z"), Ok(1_714_979_289_123_456_789));
-        assert_eq!(b.parse_str("2024-05-06T09:08:09.5+02:00"), Ok(1_714_979_289_500_000_000));
+        assert_eq!(
+            b.parse_str("2024-05-06T07:08:09.123456789Z"),
+            Ok(1_714_979_289_123_456_789)
+        );
+        assert_eq!(
+            b.parse_str("2024-05-06T09:08:09.5+02:00"),
+            Ok(1_714_979_289_500_000_000)
+        );
     }
     enum V {
         S(&'static str),
@@ -1776,8 +2043,16 @@ mod tests {
     /// logged.
     #[test]
     fn parses_values_as_the_go_collector_does() {
+        // (layout_type, layout, location, value, unix nanos or error)
+        type Row = (
+            &'static str,
+            &'static str,
+            Option<&'static str>,
+            V,
+            Result<i64, &'static str>,
+        );
         #[rustfmt::skip]
-        let table: &[(&str, &str, Option<&str>, V, Result<i64, &str>)] = &[
+        let table: &[Row] = &[
         ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T07:08:09.123Z"), Ok(1714979289123000000)),
         ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T07:08:09Z"), Ok(1714979289000000000)),
         ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T07:08:09.1Z"), Ok(1714979289100000000)),
@@ -2019,32 +2294,52 @@ mod tests {
                 let got = run(lt, layout, *loc, v);
                 let want = want.map_err(|e| e.to_string());
                 if got != want {
-                    failures.push(format!("{lt} {layout:?} {loc:?} {:?}: got {got:?}, want {want:?}", match v {
-                        V::S(s) => s.to_string(),
-                        V::I(i) => i.to_string(),
-                        V::F(f) => f.to_string(),
-                    }));
+                    failures.push(format!(
+                        "{lt} {layout:?} {loc:?} {:?}: got {got:?}, want {want:?}",
+                        match v {
+                            V::S(s) => s.to_string(),
+                            V::I(i) => i.to_string(),
+                            V::F(f) => f.to_string(),
+                        }
+                    ));
                 }
             }
-            assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+            assert!(
+                failures.is_empty(),
+                "{} mismatches:\n{}",
+                failures.len(),
+                failures.join("\n")
+            );
         });
     }
 
     #[test]
     fn literal_newline_tab_and_percent_directives_match_themselves() {
         let t = p("strptime", "%F%n%T%t%%", None);
-        assert_eq!(t.parse_str("2024-05-06\n07:08:09\t%"), Ok(1_714_979_289_000_000_000));
+        assert_eq!(
+            t.parse_str("2024-05-06\n07:08:09\t%"),
+            Ok(1_714_979_289_000_000_000)
+        );
         assert!(t.parse_str("2024-05-06 07:08:09\t%").is_err());
     }
 
     #[test]
     fn trailing_text_and_empty_values_are_errors() {
         let t = p("strptime", "%Y-%m-%d %H", None);
-        assert_eq!(t.parse_str("2024-05-06 07   "), Err("parsing time \"2024-05-06 07   \": extra text: \"   \"".to_string()));
+        assert_eq!(
+            t.parse_str("2024-05-06 07   "),
+            Err("parsing time \"2024-05-06 07   \": extra text: \"   \"".to_string())
+        );
         let t = p("gotime", "2006", None);
-        assert_eq!(t.parse_str(""), Err("parsing time \"\" as \"2006\": cannot parse \"\" as \"2006\"".to_string()));
+        assert_eq!(
+            t.parse_str(""),
+            Err("parsing time \"\" as \"2006\": cannot parse \"\" as \"2006\"".to_string())
+        );
         let t = p("epoch", "s", None);
-        assert_eq!(t.parse_str(" 1"), Err("invalid value ' 1' for layout 's'".to_string()));
+        assert_eq!(
+            t.parse_str(" 1"),
+            Err("invalid value ' 1' for layout 's'".to_string())
+        );
     }
 
     #[test]
@@ -2052,22 +2347,49 @@ mod tests {
         // Go's own unit test: now 2020-01-01T03:31:34Z, "Dec 31" belongs to 2019.
         let t = p("strptime", "%b %d %H:%M:%S", Some("UTC"));
         with_now(1_577_849_494, || {
-            assert_eq!(t.parse_str("Dec 31 03:31:34"), Ok(1_577_763_094_000_000_000));
-            assert_eq!(t.parse_str("Jan 08 03:31:34"), Ok(1_578_454_294_000_000_000));
+            assert_eq!(
+                t.parse_str("Dec 31 03:31:34"),
+                Ok(1_577_763_094_000_000_000)
+            );
+            assert_eq!(
+                t.parse_str("Jan 08 03:31:34"),
+                Ok(1_578_454_294_000_000_000)
+            );
             // Jan 8 03:31:35 is more than 7 days ahead: previous year.
-            assert_eq!(t.parse_str("Jan 08 03:31:35"), Ok(1_546_918_295_000_000_000));
+            assert_eq!(
+                t.parse_str("Jan 08 03:31:35"),
+                Ok(1_546_918_295_000_000_000)
+            );
         });
     }
 
     #[test]
     fn local_zone_follows_tz_like_go() {
-        let utc_noon = |l: &Location| l.date(Civil { year: 2024, month: 7, day: 1, hour: 12, min: 0, sec: 0 });
+        let utc_noon = |l: &Location| {
+            l.date(Civil {
+                year: 2024,
+                month: 7,
+                day: 1,
+                hour: 12,
+                min: 0,
+                sec: 0,
+            })
+        };
         let base = 1_719_835_200;
         assert_eq!(utc_noon(&local_from_env(Some(""))), base);
         assert_eq!(utc_noon(&local_from_env(Some("UTC"))), base);
-        assert_eq!(utc_noon(&local_from_env(Some("America/New_York"))), base + 4 * 3600);
-        assert_eq!(utc_noon(&local_from_env(Some(":Asia/Kolkata"))), base - 5 * 3600 - 1800);
-        assert_eq!(utc_noon(&local_from_env(Some("/usr/share/zoneinfo/Asia/Tokyo"))), base - 9 * 3600);
+        assert_eq!(
+            utc_noon(&local_from_env(Some("America/New_York"))),
+            base + 4 * 3600
+        );
+        assert_eq!(
+            utc_noon(&local_from_env(Some(":Asia/Kolkata"))),
+            base - 5 * 3600 - 1800
+        );
+        assert_eq!(
+            utc_noon(&local_from_env(Some("/usr/share/zoneinfo/Asia/Tokyo"))),
+            base - 9 * 3600
+        );
         assert_eq!(utc_noon(&local_from_env(Some("No/Such_Zone"))), base);
     }
 
@@ -2075,7 +2397,10 @@ mod tests {
     fn zone_abbreviation_lookups_are_remembered() {
         let t = p("strptime", "%Y-%m-%d %H:%M:%S %Z", None);
         for _ in 0..3 {
-            assert_eq!(t.parse_str("2024-05-06 07:08:09 EST"), Ok(1_714_997_289_000_000_000));
+            assert_eq!(
+                t.parse_str("2024-05-06 07:08:09 EST"),
+                Ok(1_714_997_289_000_000_000)
+            );
             assert_eq!(
                 t.parse_str("2024-05-06 07:08:09 CEST"),
                 Err("failed to load location CEST: unknown time zone CEST".to_string())
@@ -2088,8 +2413,14 @@ mod tests {
     #[test]
     fn non_string_values_are_refused_by_text_layouts() {
         let t = p("strptime", "%Y", None);
-        assert_eq!(t.parse_int(5), Err("type int64 cannot be parsed as a time".to_string()));
-        assert_eq!(t.parse_float(5.0), Err("type float64 cannot be parsed as a time".to_string()));
+        assert_eq!(
+            t.parse_int(5),
+            Err("type int64 cannot be parsed as a time".to_string())
+        );
+        assert_eq!(
+            t.parse_float(5.0),
+            Err("type float64 cannot be parsed as a time".to_string())
+        );
         assert_eq!(type_error("bool"), "type bool cannot be parsed as a time");
         let n = p("native", "", None);
         assert!(n.parse_str("x").is_err());
@@ -2099,11 +2430,17 @@ mod tests {
     fn epoch_edge_values_follow_go() {
         let t = p("epoch", "s.ms", None);
         // "%10.3f" of NaN is "       NaN": not a number.
-        assert_eq!(t.parse_float(f64::NAN), Err("invalid value '       NaN' for layout 's.ms'".to_string()));
+        assert_eq!(
+            t.parse_float(f64::NAN),
+            Err("invalid value '       NaN' for layout 's.ms'".to_string())
+        );
         let s = p("epoch", "s", None);
         assert_eq!(s.parse_float(1.7e9 + 0.9), Ok(1_700_000_000_000_000_000));
         let ns = p("epoch", "ns", None);
         assert_eq!(ns.parse_str("-1"), Ok(-1));
-        assert_eq!(ns.parse_str("9223372036854775808"), Err("invalid value '9223372036854775808' for layout 'ns'".to_string()));
+        assert_eq!(
+            ns.parse_str("9223372036854775808"),
+            Err("invalid value '9223372036854775808' for layout 'ns'".to_string())
+        );
     }
 }
