@@ -2004,6 +2004,12 @@ mod tests {
     }
 
     #[test]
+    fn parser_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<TimeParser>();
+    }
+
+    #[test]
     fn parses_the_seed_layouts() {
         let a = p("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None);
         assert_eq!(
