@@ -13,6 +13,7 @@ pub mod field;
 mod goregex;
 pub mod operator;
 mod operators;
+pub mod severity;
 pub mod time;
 pub mod value;
 
