@@ -679,7 +679,7 @@ fn lex(src: &str) -> Result<Vec<Token>, String> {
                 match b[i] {
                     b'0'..=b'9' | b'_' => i += 1,
                     // `1..5` is a range, not a float.
-                    b'.' if !is_float && !(i + 1 < b.len() && b[i + 1] == b'.') => {
+                    b'.' if !(is_float || i + 1 < b.len() && b[i + 1] == b'.') => {
                         is_float = true;
                         i += 1
                     }
@@ -878,10 +878,7 @@ impl Parser {
 
     fn expr(&mut self, min_prec: u8) -> Result<Node, String> {
         let mut left = self.unary()?;
-        loop {
-            let Some(tok) = self.peek().cloned() else {
-                break;
-            };
+        while let Some(tok) = self.peek().cloned() {
             if min_prec == 0 && tok == Tok::Op("?") {
                 self.pos += 1;
                 let a = self.expr(0)?;

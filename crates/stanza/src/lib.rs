@@ -5,6 +5,26 @@
 //! (parsers, transformers, router, recombine, container). Receivers that read logs (filelog
 //! today; journald, syslog, tcplog later) feed entries through an operator chain built from
 //! the `operators` list of their config.
+//!
+//! ```
+//! use stanza::{Entry, OperatorConfig, Pipeline, Value};
+//!
+//! let ops = OperatorConfig::list_from_yaml(r#"
+//! - type: regex_parser
+//!   regex: '^(?P<time>[^ ^Z]+Z) (?P<stream>stdout|stderr) (?P<logtag>[^ ]*) ?(?P<log>.*)$'
+//!   timestamp: { parse_from: attributes.time, layout: '%Y-%m-%dT%H:%M:%S.%LZ' }
+//! - type: move
+//!   from: attributes.log
+//!   to: body
+//! "#).unwrap();
+//! let mut pipeline = Pipeline::build(&ops).unwrap();
+//! let mut out = Vec::new();
+//! pipeline.process(Entry::with_body("2024-05-06T07:08:09.123Z stdout F hello", 0), &mut |e| out.push(e));
+//! assert_eq!(out[0].body, Value::from("hello"));
+//! assert_eq!(out[0].timestamp, 1_714_979_289_123_000_000);
+//! let request = stanza::convert::to_request(out);
+//! assert_eq!(request.resource_logs.len(), 1);
+//! ```
 
 pub mod convert;
 pub mod entry;
@@ -13,6 +33,7 @@ pub mod field;
 mod goregex;
 pub mod operator;
 mod operators;
+pub mod severity;
 pub mod time;
 pub mod value;
 

@@ -289,10 +289,10 @@ fn validate_strptime(layout: &str) -> Result<(), String> {
     }
     let mut errs = Vec::new();
     walk_directives(layout, |d| {
-        if let Ok(d) = d {
-            if substitute(d).is_none() {
-                errs.push(format!("unsupported ctimefmt.ToNative() directive: %{d}"));
-            }
+        if let Ok(d) = d
+            && substitute(d).is_none()
+        {
+            errs.push(format!("unsupported ctimefmt.ToNative() directive: %{d}"));
         }
     });
     if !errs.is_empty() {
@@ -394,29 +394,25 @@ fn next_std_chunk(layout: &[u8]) -> Option<(usize, Std, usize)> {
     let has = |i: usize, s: &[u8]| l.len() >= i + s.len() && &l[i..i + s.len()] == s;
     for i in 0..n {
         match l[i] {
-            b'J' => {
-                if has(i, b"Jan") {
-                    if has(i, b"January") {
-                        return Some((i, Std::LongMonth, 7));
-                    }
-                    if !starts_lower(i + 3) {
-                        return Some((i, Std::Month, 3));
-                    }
+            b'J' if has(i, b"Jan") => {
+                if has(i, b"January") {
+                    return Some((i, Std::LongMonth, 7));
+                }
+                if !starts_lower(i + 3) {
+                    return Some((i, Std::Month, 3));
                 }
             }
-            b'M' => {
-                if n >= i + 3 {
-                    if has(i, b"Mon") {
-                        if has(i, b"Monday") {
-                            return Some((i, Std::LongWeekDay, 6));
-                        }
-                        if !starts_lower(i + 3) {
-                            return Some((i, Std::WeekDay, 3));
-                        }
+            b'M' if n >= i + 3 => {
+                if has(i, b"Mon") {
+                    if has(i, b"Monday") {
+                        return Some((i, Std::LongWeekDay, 6));
                     }
-                    if has(i, b"MST") {
-                        return Some((i, Std::TZ, 3));
+                    if !starts_lower(i + 3) {
+                        return Some((i, Std::WeekDay, 3));
                     }
+                }
+                if has(i, b"MST") {
+                    return Some((i, Std::TZ, 3));
                 }
             }
             b'0' => {
@@ -462,15 +458,11 @@ fn next_std_chunk(layout: &[u8]) -> Option<(usize, Std, usize)> {
             b'3' => return Some((i, Std::Hour12, 1)),
             b'4' => return Some((i, Std::Minute, 1)),
             b'5' => return Some((i, Std::Second, 1)),
-            b'P' => {
-                if n >= i + 2 && l[i + 1] == b'M' {
-                    return Some((i, Std::PM, 2));
-                }
+            b'P' if n >= i + 2 && l[i + 1] == b'M' => {
+                return Some((i, Std::PM, 2));
             }
-            b'p' => {
-                if n >= i + 2 && l[i + 1] == b'm' {
-                    return Some((i, Std::Pm, 2));
-                }
+            b'p' if n >= i + 2 && l[i + 1] == b'm' => {
+                return Some((i, Std::Pm, 2));
             }
             b'-' => {
                 if has(i, b"-070000") {
@@ -506,22 +498,20 @@ fn next_std_chunk(layout: &[u8]) -> Option<(usize, Std, usize)> {
                     return Some((i, Std::Iso8601ShortTZ, 3));
                 }
             }
-            b'.' | b',' => {
-                if i + 1 < n && (l[i + 1] == b'0' || l[i + 1] == b'9') {
-                    let ch = l[i + 1];
-                    let mut j = i + 1;
-                    while j < n && l[j] == ch {
-                        j += 1;
-                    }
-                    // The run of digits must end here to be a fraction.
-                    if !(j < n && l[j].is_ascii_digit()) {
-                        let std = if ch == b'0' {
-                            Std::FracSecond0(j - (i + 1))
-                        } else {
-                            Std::FracSecond9
-                        };
-                        return Some((i, std, j - i));
-                    }
+            b'.' | b',' if i + 1 < n && (l[i + 1] == b'0' || l[i + 1] == b'9') => {
+                let ch = l[i + 1];
+                let mut j = i + 1;
+                while j < n && l[j] == ch {
+                    j += 1;
+                }
+                // The run of digits must end here to be a fraction.
+                if !(j < n && l[j].is_ascii_digit()) {
+                    let std = if ch == b'0' {
+                        Std::FracSecond0(j - (i + 1))
+                    } else {
+                        Std::FracSecond9
+                    };
+                    return Some((i, std, j - i));
                 }
             }
             _ => {}
@@ -614,7 +604,7 @@ fn go_quote(s: &[u8]) -> String {
     } else {
         // Invalid UTF-8: Go escapes every byte that is not printable ASCII.
         for &b in s {
-            if b >= 0x80 || b < b' ' {
+            if !(b' '..0x80).contains(&b) {
                 out.push_str(&format!("\\x{b:02x}"));
             } else {
                 if b == b'"' || b == b'\\' {
@@ -652,6 +642,9 @@ enum ZoneRes<'v> {
     /// A fixed zone (name borrowed from the value) with an offset in seconds.
     Fixed(&'v [u8], i32),
 }
+
+/// Sign, hours, minutes and seconds of a numeric zone offset, and its length in the value.
+type OffsetParts<'v> = (u8, &'v [u8], &'v [u8], &'v [u8], usize);
 
 struct Parsed<'v> {
     secs: i64,
@@ -999,17 +992,17 @@ impl GoParser {
                 String::from_utf8_lossy(zone)
             )
         };
-        if let Ok(cache) = self.by_abbrev.read() {
-            if let Some(hit) = cache.get(zone) {
-                return hit.clone().ok_or_else(|| fail(&load_location_err(zone)));
-            }
+        if let Ok(cache) = self.by_abbrev.read()
+            && let Some(hit) = cache.get(zone)
+        {
+            return hit.clone().ok_or_else(|| fail(&load_location_err(zone)));
         }
         let name = String::from_utf8_lossy(zone);
         let res = load_location(&name);
-        if let Ok(mut cache) = self.by_abbrev.write() {
-            if cache.len() < ABBREV_CACHE_MAX {
-                cache.insert(zone.into(), res.as_ref().ok().cloned());
-            }
+        if let Ok(mut cache) = self.by_abbrev.write()
+            && cache.len() < ABBREV_CACHE_MAX
+        {
+            cache.insert(zone.into(), res.as_ref().ok().cloned());
         }
         res.map_err(|e| fail(&e))
     }
@@ -1238,7 +1231,7 @@ fn parse_in_location<'v>(
                     value = &value[1..];
                     z_utc = true;
                 } else {
-                    let parts: Option<(u8, &[u8], &[u8], &[u8], usize)> = match std {
+                    let parts: Option<OffsetParts<'_>> = match std {
                         Std::Iso8601ColonTZ | Std::NumColonTZ => (value.len() >= 6
                             && value[3] == b':')
                             .then(|| (value[0], &value[1..3], &value[4..6], &b"00"[..], 6)),
@@ -1597,7 +1590,9 @@ fn go_parse_int(s: &str) -> Option<i64> {
 
 /// Go's float64 -> int64 conversion on amd64: out of range and NaN give the minimum.
 fn go_f64_to_i64(v: f64) -> i64 {
-    if v.is_nan() || v >= 9.223_372_036_854_775_807e18 || v < -9.223_372_036_854_775_808e18 {
+    // 2^63 as f64; NaN fails the range test too.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if !(-LIMIT..LIMIT).contains(&v) {
         i64::MIN
     } else {
         v as i64
@@ -2009,6 +2004,12 @@ mod tests {
     }
 
     #[test]
+    fn parser_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<TimeParser>();
+    }
+
+    #[test]
     fn parses_the_seed_layouts() {
         let a = p("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None);
         assert_eq!(
@@ -2048,8 +2049,16 @@ mod tests {
     /// logged.
     #[test]
     fn parses_values_as_the_go_collector_does() {
+        // (layout_type, layout, location, value, unix nanos or error)
+        type Row = (
+            &'static str,
+            &'static str,
+            Option<&'static str>,
+            V,
+            Result<i64, &'static str>,
+        );
         #[rustfmt::skip]
-        let table: &[(&str, &str, Option<&str>, V, Result<i64, &str>)] = &[
+        let table: &[Row] = &[
         ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T07:08:09.123Z"), Ok(1714979289123000000)),
         ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T07:08:09Z"), Ok(1714979289000000000)),
         ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None, V::S("2024-05-06T07:08:09.1Z"), Ok(1714979289100000000)),

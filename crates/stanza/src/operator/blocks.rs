@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::config::decode;
 use crate::entry::Entry;
 use crate::field::Field;
+use crate::severity::{SeverityMapping, SeverityParser};
 use crate::time::TimeParser;
 use crate::value::Value;
 
@@ -70,17 +71,75 @@ impl TimeBlock {
     }
 }
 
-/// Placeholder until the severity module lands: configs with a `severity` block are
-/// refused at build rather than silently ignored.
+/// Keys of a `severity` block (and of severity_parser).
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(default)]
+pub(crate) struct SeverityKeys {
+    pub parse_from: Option<Field>,
+    pub preset: String,
+    pub mapping: SeverityMapping,
+    pub overwrite_text: bool,
+}
+
+impl SeverityKeys {
+    pub(crate) fn build(&self) -> Result<SeverityBlock, String> {
+        let parser = SeverityParser::new(&self.preset, &self.mapping, self.overwrite_text)?;
+        let parse_from = self
+            .parse_from
+            .clone()
+            .ok_or("missing required field 'parse_from'")?;
+        Ok(SeverityBlock {
+            parse_from,
+            parser: Arc::new(parser),
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
-pub(crate) struct SeverityBlock;
+pub(crate) struct SeverityBlock {
+    parse_from: Field,
+    parser: Arc<SeverityParser>,
+}
 
 impl SeverityBlock {
-    pub(crate) fn from_config(_v: &serde_json::Value) -> Result<SeverityBlock, String> {
-        Err("severity: not supported yet".into())
+    pub(crate) fn from_config(v: &serde_json::Value) -> Result<SeverityBlock, String> {
+        decode::<SeverityKeys>(v)
+            .map_err(|e| format!("severity: {e}"))?
+            .build()
     }
 
-    pub(crate) fn apply(&self, _e: &mut Entry) -> Result<(), String> {
+    /// Sets severity and severity text from the field's value (Go `SeverityParser.Parse`).
+    pub(crate) fn apply(&self, e: &mut Entry) -> Result<(), String> {
+        let (sev, text) = match self.parse_from.get(e) {
+            None => {
+                return Err(format!(
+                    "log entry does not have the expected parse_from field: {{\"parse_from\":\"{}\"}}",
+                    self.parse_from
+                ));
+            }
+            Some(Value::Str(s)) => match self.parser.parse_str(s) {
+                (sev, Some(name)) => (sev, name.to_string()),
+                (sev, None) => (sev, s.clone()),
+            },
+            Some(Value::Bytes(b)) => {
+                let s = String::from_utf8_lossy(b);
+                match self.parser.parse_str(&s) {
+                    (sev, Some(name)) => (sev, name.to_string()),
+                    (sev, None) => (sev, s.into_owned()),
+                }
+            }
+            Some(Value::Int(i)) => {
+                let (sev, text) = self.parser.parse_int(*i);
+                (sev, text.into_owned())
+            }
+            Some(Value::Float(x)) => {
+                let (sev, text) = self.parser.parse_float(*x)?;
+                (sev, text.into_owned())
+            }
+            Some(other) => return Err(crate::severity::type_error(other.go_type())),
+        };
+        e.severity = sev;
+        e.severity_text = text;
         Ok(())
     }
 }

@@ -196,6 +196,7 @@ fn lookup(kind: &str) -> Option<SpecDecoder> {
         "csv_parser" => spec::<operators::text::CsvConfig>,
         "unquote" => spec::<operators::text::UnquoteConfig>,
         "container" => spec::<operators::container::Config>,
+        "severity_parser" => spec::<operators::standalone::SeverityParserConfig>,
         "time_parser" => spec::<operators::standalone::TimeParserConfig>,
         "trace_parser" => spec::<operators::standalone::TraceParserConfig>,
         "scope_name_parser" => spec::<operators::standalone::ScopeNameParserConfig>,

@@ -60,11 +60,6 @@ impl Out<'_> {
         self.buf.push((e, 0));
     }
 
-    /// Sends an entry to one of several output sets (router routes).
-    pub(crate) fn emit_to(&mut self, port: u32, e: Entry) {
-        self.buf.push((e, port));
-    }
-
     /// Reports a processing error without an `on_error` decision (logged at error level).
     pub(crate) fn report(&mut self, message: &str) {
         *self.errors += 1;
@@ -86,8 +81,9 @@ impl Out<'_> {
         tracing::warn!(operator_id = self.id, "{message}");
     }
 
-    /// Go's `HandleEntryError`: log (quietly for the quiet modes), then send or drop.
-    pub(crate) fn fail(&mut self, on_error: OnError, e: Entry, message: &str) {
+    /// Go's `HandleEntryError`: log (quietly for the quiet modes), then send (the entry
+    /// goes on as it is) or drop.
+    pub(crate) fn fail(&mut self, on_error: OnError, message: &str) -> Next {
         *self.errors += 1;
         if on_error.is_quiet() {
             tracing::debug!(
@@ -112,14 +108,27 @@ impl Out<'_> {
             });
         }
         if on_error.sends() {
-            self.emit(e);
+            Next::Forward(0)
+        } else {
+            Next::Consumed
         }
     }
 }
 
+/// What happens to the entry an operator was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// It goes on to the outputs of `port` (0 = `output`; router routes are 0..n).
+    Forward(u32),
+    /// The operator kept it, dropped it, or emitted it through [`Out`].
+    Consumed,
+}
+
 /// One operator of the chain.
 pub(crate) trait Operator: Send {
-    fn process(&mut self, entry: Entry, out: &mut Out);
+    /// Processes the entry in place (entries are large; moving them between operators
+    /// costs more than most operators' work). Extra entries go through `out`.
+    fn process(&mut self, entry: &mut Entry, out: &mut Out) -> Next;
 
     /// Emits state held longer than `now` allows (recombine's `force_flush_period`).
     fn flush_expired(&mut self, _now: i64, _out: &mut Out) {}
@@ -147,38 +156,30 @@ pub(crate) struct Transformer {
 }
 
 impl Transformer {
-    /// Runs the `if` check: `Some(entry)` to process, `None` when the entry was passed on
-    /// untouched or handled as an error.
-    pub(crate) fn check(&self, e: Entry, out: &mut Out) -> Option<Entry> {
-        let Some(cond) = &self.if_expr else {
-            return Some(e);
-        };
-        match cond.eval_bool(&e) {
-            Ok(true) => Some(e),
-            Ok(false) => {
-                out.emit(e);
-                None
-            }
-            Err(m) => {
-                out.fail(self.on_error, e, &format!("running if expr: {m}"));
-                None
-            }
+    /// Runs the `if` check: `None` to go on processing, `Some(next)` when the entry was
+    /// passed on untouched or handled as an error.
+    pub(crate) fn check(&self, e: &Entry, out: &mut Out) -> Option<Next> {
+        let cond = self.if_expr.as_ref()?;
+        match cond.eval_bool(e) {
+            Ok(true) => None,
+            Ok(false) => Some(Next::Forward(0)),
+            Err(m) => Some(out.fail(self.on_error, &format!("running if expr: {m}"))),
         }
     }
 
     /// A transformer's whole step: `if`, then `f`; on error, `on_error`.
     pub(crate) fn run(
         &self,
-        e: Entry,
+        e: &mut Entry,
         out: &mut Out,
         f: impl FnOnce(&mut Entry) -> Result<(), String>,
-    ) {
-        let Some(mut e) = self.check(e, out) else {
-            return;
-        };
-        match f(&mut e) {
-            Ok(()) => out.emit(e),
-            Err(m) => out.fail(self.on_error, e, &m),
+    ) -> Next {
+        if let Some(next) = self.check(e, out) {
+            return next;
+        }
+        match f(e) {
+            Ok(()) => Next::Forward(0),
+            Err(m) => out.fail(self.on_error, &m),
         }
     }
 }
@@ -409,20 +410,39 @@ impl Pipeline {
     }
 
     fn drain(&mut self, sink: &mut impl FnMut(Entry)) {
-        while let Some((i, e)) = self.stack.pop() {
-            if i == usize::MAX {
-                sink(e);
-                continue;
+        while let Some((mut i, mut e)) = self.stack.pop() {
+            // Follow the entry in place while each operator forwards it to one target.
+            loop {
+                if i == usize::MAX {
+                    sink(e);
+                    break;
+                }
+                let node = &mut self.nodes[i];
+                let mut out = Out {
+                    buf: &mut self.scratch,
+                    errors: &mut self.errors,
+                    hook: &mut self.hook,
+                    id: &node.id,
+                };
+                let next = node.op.process(&mut e, &mut out);
+                let Next::Forward(port) = next else {
+                    self.route(i);
+                    break;
+                };
+                if self.scratch.is_empty()
+                    && let Some(targets) = self.nodes[i].ports.get(port as usize)
+                    && targets.len() == 1
+                {
+                    i = match targets[0] {
+                        Target::Node(j) => j,
+                        Target::Sink => usize::MAX,
+                    };
+                    continue;
+                }
+                self.scratch.push((e, port));
+                self.route(i);
+                break;
             }
-            let node = &mut self.nodes[i];
-            let mut out = Out {
-                buf: &mut self.scratch,
-                errors: &mut self.errors,
-                hook: &mut self.hook,
-                id: &node.id,
-            };
-            node.op.process(e, &mut out);
-            self.route(i);
         }
     }
 }

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use super::config::OnError;
-use super::{Out, Transformer};
+use super::{Next, Out, Transformer};
 use crate::entry::Entry;
 use crate::expr::Expr;
 use crate::field::{Field, RootableField};
@@ -250,14 +250,14 @@ impl Parser {
     /// `body`, run the embedded blocks, and hand the entry on (or to `on_error`).
     pub(crate) fn process(
         &self,
-        e: Entry,
+        e: &mut Entry,
         out: &mut Out,
         parse: impl FnOnce(&Value) -> Result<Value, String>,
-    ) {
-        let Some(mut e) = self.t.check(e, out) else {
-            return;
-        };
-        let parsed = match self.parse_from.get(&e) {
+    ) -> Next {
+        if let Some(next) = self.t.check(e, out) {
+            return next;
+        }
+        let parsed = match self.parse_from.get(e) {
             None => Err(format!(
                 "Entry is missing the expected parse_from field.: {{\"parse_from\":\"{}\"}}",
                 self.parse_from
@@ -266,14 +266,14 @@ impl Parser {
         };
         let value = match parsed {
             Ok(v) => v,
-            Err(m) => return out.fail(self.t.on_error, e, &m),
+            Err(m) => return out.fail(self.t.on_error, &m),
         };
-        if let Err(m) = self.parse_to.set(&mut e, value) {
-            return out.fail(self.t.on_error, e, &format!("set parse_to: {m}"));
+        if let Err(m) = self.parse_to.set(e, value) {
+            return out.fail(self.t.on_error, &format!("set parse_to: {m}"));
         }
-        match self.finish(&mut e) {
-            Ok(()) => out.emit(e),
-            Err(m) => out.fail(self.t.on_error, e, &m),
+        match self.finish(e) {
+            Ok(()) => Next::Forward(0),
+            Err(m) => out.fail(self.t.on_error, &m),
         }
     }
 

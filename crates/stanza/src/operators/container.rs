@@ -15,7 +15,7 @@ use crate::field::Field;
 use crate::goregex;
 use crate::operator::config::{OnError, Spec};
 use crate::operator::parser::{Parser, ParserKeys};
-use crate::operator::{Operator, Out};
+use crate::operator::{Next, Operator, Out};
 use crate::time::TimeParser;
 use crate::value::{Key, Value};
 
@@ -259,37 +259,38 @@ impl Container {
 }
 
 impl Operator for Container {
-    fn process(&mut self, e: Entry, out: &mut Out) {
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
         let format = match self.format {
             Some(f) => f,
-            None => match self.detect(&e) {
+            None => match self.detect(e) {
                 Ok(f) => f,
                 Err(m) => {
                     // Go returns the error without writing the entry: it is dropped.
                     out.report(&format!(
                         "failed to detect a valid container log format: {m}"
                     ));
-                    return;
+                    return Next::Consumed;
                 }
             },
         };
-        let Some(mut e) = self.parser.t.check(e, out) else {
-            return;
-        };
+        if let Some(next) = self.parser.t.check(e, out) {
+            return next;
+        }
         let on_error = self.parser.t.on_error;
-        if let Err(m) = self.parse_with(&mut e, format) {
-            return out.fail(on_error, e, &m);
+        if let Err(m) = self.parse_with(e, format) {
+            return out.fail(on_error, &m);
         }
         match format {
-            Format::Docker => match self.mappings(&mut e, format) {
-                Ok(()) => out.emit(e),
-                Err(m) => out.fail(on_error, e, &m),
+            Format::Docker => match self.mappings(e, format) {
+                Ok(()) => Next::Forward(0),
+                Err(m) => out.fail(on_error, &m),
             },
-            Format::Crio | Format::Containerd => match self.mappings(&mut e, format) {
+            Format::Crio | Format::Containerd => match self.mappings(e, format) {
                 Ok(()) => self.recombine.process(e, out),
                 Err(m) => {
                     // Go returns this error without writing the entry.
                     out.report(&format!("failed to handle attribute mappings: {m}"));
+                    Next::Consumed
                 }
             },
         }

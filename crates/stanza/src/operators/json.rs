@@ -10,7 +10,7 @@ use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use crate::entry::Entry;
 use crate::operator::config::Spec;
 use crate::operator::parser::{Parser, ParserKeys};
-use crate::operator::{Operator, Out};
+use crate::operator::{Next, Operator, Out};
 use crate::value::{Key, Map, Value};
 
 #[derive(Deserialize, Debug, Default, Clone)]
@@ -36,12 +36,12 @@ struct JsonParser {
 }
 
 impl Operator for JsonParser {
-    fn process(&mut self, e: Entry, out: &mut Out) {
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
         let parse_ints = self.parse_ints;
         self.parser.process(e, out, |v| match v {
             Value::Str(s) => parse_object(s, parse_ints),
             other => Err(format!("type {} cannot be parsed as JSON", other.go_type())),
-        });
+        })
     }
 }
 

@@ -12,7 +12,7 @@ use crate::expr::Expr;
 use crate::field::Field;
 use crate::operator::config::{OnError, Spec};
 use crate::operator::parser::TransformerKeys;
-use crate::operator::{Operator, Out};
+use crate::operator::{Next, Operator, Out};
 use crate::value::Value;
 
 pub(crate) const DEFAULT_SOURCE: &str = "DefaultSourceIdentifier";
@@ -252,12 +252,13 @@ impl Recombine {
 }
 
 impl Operator for Recombine {
-    fn process(&mut self, e: Entry, out: &mut Out) {
-        let matches = match self.s.expr.eval_bool(&e) {
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
+        let matches = match self.s.expr.eval_bool(e) {
             Ok(m) => m,
-            Err(m) => return out.fail(self.s.on_error, e, &m),
+            Err(m) => return out.fail(self.s.on_error, &m),
         };
-        let source = self.source_of(&e, out);
+        let source = self.source_of(e, out);
+        let e = std::mem::take(e);
         match (matches, self.s.match_first) {
             (true, true) => {
                 self.flush_source(&source, out);
@@ -269,6 +270,7 @@ impl Operator for Recombine {
             }
             _ => self.add(e, &source, matches, out),
         }
+        Next::Consumed
     }
 
     fn flush_expired(&mut self, now: i64, out: &mut Out) {

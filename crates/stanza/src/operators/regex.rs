@@ -11,7 +11,7 @@ use crate::entry::Entry;
 use crate::goregex;
 use crate::operator::config::Spec;
 use crate::operator::parser::{Parser, ParserKeys};
-use crate::operator::{Operator, Out};
+use crate::operator::{Next, Operator, Out};
 use crate::value::{Key, Map, Value};
 
 #[derive(Deserialize, Debug, Default, Clone)]
@@ -91,7 +91,7 @@ pub(crate) struct RegexParser {
 }
 
 impl Operator for RegexParser {
-    fn process(&mut self, e: Entry, out: &mut Out) {
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
         let RegexParser {
             parser,
             re,
@@ -115,7 +115,7 @@ impl Operator for RegexParser {
                 c.add(s, &m);
             }
             Ok(Value::Map(m))
-        });
+        })
     }
 }
 

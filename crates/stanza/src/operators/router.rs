@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::entry::Entry;
 use crate::expr::{Expr, ExprString};
 use crate::operator::config::Spec;
-use crate::operator::{Operator, Out};
+use crate::operator::{Next, Operator, Out};
 use crate::value::{Key, Value};
 
 #[derive(Deserialize, Debug, Default, Clone)]
@@ -97,9 +97,9 @@ struct Router {
 }
 
 impl Operator for Router {
-    fn process(&mut self, mut e: Entry, out: &mut Out) {
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
         for (i, r) in self.routes.iter().enumerate() {
-            match r.expr.eval_bool(&e) {
+            match r.expr.eval_bool(e) {
                 Err(m) => {
                     out.warn(&format!("Running expression returned an error: {m}"));
                     continue;
@@ -108,19 +108,19 @@ impl Operator for Router {
                 Ok(true) => {}
             }
             for (k, s) in &r.attributes {
-                match s.render(&e) {
+                match s.render(e) {
                     Ok(v) => {
                         e.attributes.insert_key(k, Value::Str(v));
                     }
                     Err(m) => {
                         out.report(&format!("Failed to label entry: {m}"));
-                        return;
+                        return Next::Consumed;
                     }
                 }
             }
-            out.emit_to(i as u32, e);
-            return;
+            return Next::Forward(i as u32);
         }
+        Next::Consumed
     }
 
     fn port_outputs(&self) -> Option<Vec<Vec<String>>> {

@@ -6,10 +6,10 @@ use serde::Deserialize;
 
 use crate::entry::Entry;
 use crate::field::{Field, Root};
-use crate::operator::blocks::{TimeBlock, TimeKeys};
+use crate::operator::blocks::{SeverityBlock, SeverityKeys, TimeBlock, TimeKeys};
 use crate::operator::config::Spec;
 use crate::operator::parser::{ScopeNameBlock, TraceBlock, TraceKeys, TransformerKeys};
-use crate::operator::{Operator, Out, Transformer};
+use crate::operator::{Next, Operator, Out, Transformer};
 
 #[derive(Deserialize, Debug, Default, Clone)]
 #[serde(default)]
@@ -35,9 +35,39 @@ impl Spec for TimeParserConfig {
 }
 
 impl Operator for TimeParserOp {
-    fn process(&mut self, e: Entry, out: &mut Out) {
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
         let block = &self.block;
-        self.t.run(e, out, |e| block.apply(e));
+        self.t.run(e, out, |e| block.apply(e))
+    }
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(default)]
+pub(crate) struct SeverityParserConfig {
+    #[serde(flatten)]
+    severity: SeverityKeys,
+    #[serde(flatten)]
+    t: TransformerKeys,
+}
+
+struct SeverityParserOp {
+    t: Transformer,
+    block: SeverityBlock,
+}
+
+impl Spec for SeverityParserConfig {
+    fn build(&self, _id: &str) -> Result<Box<dyn Operator>, String> {
+        Ok(Box::new(SeverityParserOp {
+            t: self.t.build()?,
+            block: self.severity.build()?,
+        }))
+    }
+}
+
+impl Operator for SeverityParserOp {
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
+        let block = &self.block;
+        self.t.run(e, out, |e| block.apply(e))
     }
 }
 
@@ -65,9 +95,9 @@ impl Spec for TraceParserConfig {
 }
 
 impl Operator for TraceParserOp {
-    fn process(&mut self, e: Entry, out: &mut Out) {
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
         let block = &self.block;
-        self.t.run(e, out, |e| block.apply(e));
+        self.t.run(e, out, |e| block.apply(e))
     }
 }
 
@@ -99,9 +129,9 @@ impl Spec for ScopeNameParserConfig {
 }
 
 impl Operator for ScopeNameParserOp {
-    fn process(&mut self, e: Entry, out: &mut Out) {
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
         let block = &self.block;
-        self.t.run(e, out, |e| block.apply(e));
+        self.t.run(e, out, |e| block.apply(e))
     }
 }
 
@@ -173,6 +203,45 @@ mod tests {
         assert_eq!(
             build_err("- type: time_parser\n  parse_from: body\n"),
             "missing required configuration parameter `layout`"
+        );
+    }
+
+    #[test]
+    fn severity_parser_and_block() {
+        let yaml = "- type: severity_parser\n  parse_from: attributes.level\n  mapping:\n    warn: [w, 'warning!']\n    error: 5xx\n";
+        let cases: [(Value, u8, &str); 5] = [
+            (Value::from("INFO"), 9, "INFO"),
+            (Value::from("w"), 13, "w"),
+            (Value::Int(503), 17, "503"),
+            (Value::from("nonsense"), 0, "nonsense"),
+            // The presets map the numbers "1".."24" to themselves.
+            (Value::Float(2.0), 2, "2"),
+        ];
+        for (v, sev, text) in cases {
+            let mut e = Entry::default();
+            e.attributes.insert("level", v.clone());
+            let out = run_one(yaml, e);
+            assert_eq!(
+                (out[0].severity, out[0].severity_text.as_str()),
+                (sev, text),
+                "{v:?}"
+            );
+        }
+        // Embedded in a parser, with overwrite_text.
+        let yaml = "- type: json_parser\n  severity:\n    parse_from: attributes.lvl\n    overwrite_text: true\n";
+        let out = run_one(yaml, Entry::with_body(r#"{"lvl":"warning"}"#, 0));
+        assert_eq!(
+            (out[0].severity, out[0].severity_text.as_str()),
+            (13, "WARN")
+        );
+        let mut p =
+            pipeline("- type: severity_parser\n  parse_from: attributes.level\n  on_error: drop\n");
+        let mut e = Entry::default();
+        e.attributes.insert("level", Value::Bool(true));
+        assert!(run(&mut p, vec![e]).is_empty());
+        assert_eq!(
+            build_err("- type: severity_parser\n"),
+            "missing required field 'parse_from'"
         );
     }
 

@@ -8,7 +8,7 @@ use crate::entry::Entry;
 use crate::field::Field;
 use crate::operator::config::Spec;
 use crate::operator::parser::{Parser, ParserKeys, TransformerKeys};
-use crate::operator::{Operator, Out, Transformer};
+use crate::operator::{Next, Operator, Out, Transformer};
 use crate::value::{Key, Map, Value};
 
 // --- key_value_parser ---------------------------------------------------------------------
@@ -118,7 +118,7 @@ pub(crate) fn split_quoted(input: &str, delimiter: &str) -> Result<Vec<String>, 
 }
 
 impl Operator for KeyValueParser {
-    fn process(&mut self, e: Entry, out: &mut Out) {
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
         let (delim, pair_delim) = (&self.delimiter, &self.pair_delimiter);
         let from = &self.parser.parse_from;
         self.parser.process(e, out, |v| {
@@ -147,7 +147,7 @@ impl Operator for KeyValueParser {
                 return Err(errors.join("; "));
             }
             Ok(Value::Map(m))
-        });
+        })
     }
 }
 
@@ -228,7 +228,7 @@ struct CsvParser {
 }
 
 impl Operator for CsvParser {
-    fn process(&mut self, e: Entry, out: &mut Out) {
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
         let dynamic;
         let header: &[Key] = match &self.header {
             Some(h) => h,
@@ -241,16 +241,18 @@ impl Operator for CsvParser {
                     &dynamic
                 }
                 Some(other) => {
-                    return out.report(&format!(
+                    out.report(&format!(
                         "header is expected to be a string but is {}",
                         other.go_type()
                     ));
+                    return Next::Consumed;
                 }
                 None => {
-                    return out.report(&format!(
+                    out.report(&format!(
                         "failed to read dynamic header attribute {}",
                         self.header_attribute
                     ));
+                    return Next::Consumed;
                 }
             },
         };
@@ -283,7 +285,7 @@ impl Operator for CsvParser {
                 m.insert_key(k, Value::Str(v));
             }
             Ok(Value::Map(m))
-        });
+        })
     }
 }
 
@@ -449,7 +451,7 @@ pub(crate) fn go_unquote(s: &str) -> Result<String, String> {
 }
 
 impl Operator for Unquote {
-    fn process(&mut self, e: Entry, out: &mut Out) {
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
         let field = &self.field;
         self.t.run(e, out, |e| {
             let Some(v) = field.get_mut(e) else {
@@ -460,7 +462,7 @@ impl Operator for Unquote {
             };
             *s = go_unquote(s).map_err(|m| format!("failed to unquote: {m}"))?;
             Ok(())
-        });
+        })
     }
 }
 

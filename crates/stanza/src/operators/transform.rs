@@ -8,7 +8,7 @@ use crate::expr::Expr;
 use crate::field::{Field, Root, RootableField};
 use crate::operator::config::Spec;
 use crate::operator::parser::TransformerKeys;
-use crate::operator::{Operator, Out, Transformer};
+use crate::operator::{Next, Operator, Out, Transformer};
 use crate::value::{Value, from_json};
 
 /// An operator made of a transformer's `if`/`on_error` and a function of the entry.
@@ -18,8 +18,8 @@ struct FnOperator<F> {
 }
 
 impl<F: Fn(&mut Entry) -> Result<(), String> + Send> Operator for FnOperator<F> {
-    fn process(&mut self, e: Entry, out: &mut Out) {
-        self.t.run(e, out, &self.f);
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
+        self.t.run(e, out, &self.f)
     }
 }
 
@@ -245,8 +245,8 @@ pub(crate) struct NoopConfig {}
 struct Noop;
 
 impl Operator for Noop {
-    fn process(&mut self, e: Entry, out: &mut Out) {
-        out.emit(e);
+    fn process(&mut self, _e: &mut Entry, _out: &mut Out) -> Next {
+        Next::Forward(0)
     }
 }
 
@@ -296,14 +296,19 @@ struct Filter {
 }
 
 impl Operator for Filter {
-    fn process(&mut self, e: Entry, out: &mut Out) {
-        match self.expr.eval_bool(&e) {
+    fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
+        match self.expr.eval_bool(e) {
             // Go logs the error and does not pass the entry on.
-            Err(m) => out.report(&format!("Running expressing returned an error: {m}")),
-            Ok(false) => out.emit(e),
+            Err(m) => {
+                out.report(&format!("Running expressing returned an error: {m}"));
+                Next::Consumed
+            }
+            Ok(false) => Next::Forward(0),
             Ok(true) => {
                 if self.drop_ratio < 1.0 && rand::random::<f64>() >= self.drop_ratio {
-                    out.emit(e);
+                    Next::Forward(0)
+                } else {
+                    Next::Consumed
                 }
             }
         }
