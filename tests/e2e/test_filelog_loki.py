@@ -407,6 +407,9 @@ def test_multiformat_seed_pushes_every_line_once_through_rotation_copytruncate_a
 
         # rotation by rename while writing: 100 lines over ~5 s, the file renamed to
         # 0.log.<time> (outside the *.log glob) after 50 and a new 0.log started
+        # (whenever the polls fall, lines written between the last poll and the rename are
+        # left in the moved file: unless a poll lands in the last 50 ms before the rename,
+        # some are, and only the lost-file drain reads them)
         rot = SteadyWriter(web, "w", rate=20, limit=100, rotate_at=50)
         rot.start()
         time.sleep(1.0)
@@ -462,7 +465,7 @@ def test_multiformat_seed_pushes_every_line_once_through_rotation_copytruncate_a
 
 
 # ---- 2. restarts with file_storage ------------------------------------------------------
-def steady_node(tmp_path: Path, loki: LokiSink, monkeypatch, storage: Path | None, loki_extra: dict | None = None):
+def steady_node(tmp_path: Path, loki: LokiSink, storage: Path | None, loki_extra: dict | None = None):
     """seed-agent-filelog.yaml (start_at: beginning, 200ms polls) on one busy containerd pod."""
     root = tmp_path / "node"
     log = PodLog(root, "dev", "busy", "app", "containerd")
@@ -473,7 +476,7 @@ def steady_node(tmp_path: Path, loki: LokiSink, monkeypatch, storage: Path | Non
 def test_sigterm_mid_stream_and_restart_delivers_every_line_exactly_once(tmp_path, loki, monkeypatch):
     storage = tmp_path / "storage"
     storage.mkdir()
-    log, cfg = steady_node(tmp_path, loki, monkeypatch, storage)
+    log, cfg = steady_node(tmp_path, loki, storage)
     writer = SteadyWriter(log, "s", rate=300)
     writer.start()
     agent = Agent(tmp_path, cfg, monkeypatch)
@@ -505,7 +508,7 @@ def test_sigkill_mid_stream_and_restart_loses_no_line(tmp_path, loki, monkeypatc
     file offset only moves past lines Loki has."""
     storage = tmp_path / "storage"
     storage.mkdir()
-    log, cfg = steady_node(tmp_path, loki, monkeypatch, storage, loki_extra={"sending_queue": {"enabled": False}})
+    log, cfg = steady_node(tmp_path, loki, storage, loki_extra={"sending_queue": {"enabled": False}})
     writer = SteadyWriter(log, "k", rate=300)
     writer.start()
     agent = Agent(tmp_path, cfg, monkeypatch)
@@ -536,7 +539,7 @@ def test_sigkill_mid_stream_and_restart_loses_no_line(tmp_path, loki, monkeypatc
 def test_loki_unavailable_for_10s_loses_no_line(tmp_path, loki, monkeypatch):
     """503 is retryable: the exporter's retry (5 s initial interval, growing) brings every
     line once Loki is back, each exactly once (a 503 means Loki kept nothing)."""
-    log, cfg = steady_node(tmp_path, loki, monkeypatch, None)
+    log, cfg = steady_node(tmp_path, loki, None)
     loki.unavailable_for(10)
     writer = SteadyWriter(log, "u", rate=100, limit=300)
     writer.start()
@@ -561,7 +564,7 @@ def test_loki_rejecting_a_line_with_400_counts_it_as_failed_and_the_rest_flows(t
     """400 (Loki's "entry too far behind" and the like) is permanent: the request is not
     retried and its records are counted in otelcol_exporter_send_failed_log_records; lines
     before and after arrive."""
-    log, cfg = steady_node(tmp_path, loki, monkeypatch, None)
+    log, cfg = steady_node(tmp_path, loki, None)
     agent = Agent(tmp_path, cfg, monkeypatch)
     try:
         before = [f"a{i}" for i in range(20)]
