@@ -13,6 +13,21 @@ from pathlib import Path
 
 from google.protobuf.json_format import MessageToDict
 
+def _shared_configs() -> Path:
+    """shared/configs lies beside the repository (here and in CI) or, from a git worktree
+    under wt/, beside the worktrees' parent; FERROTEL_SHARED_CONFIGS overrides."""
+    env = os.environ.get("FERROTEL_SHARED_CONFIGS")
+    if env:
+        return Path(env)
+    for parent in Path(__file__).resolve().parents[2:]:
+        cand = parent / "shared" / "configs"
+        if cand.is_dir():
+            return cand
+    return Path(__file__).resolve().parents[3] / "shared" / "configs"
+
+
+SHARED_CONFIGS = _shared_configs()
+
 UIDS = {
     "containerd": "0b6f4c2e-1a2b-4c3d-8e9f-0123456789ab",
     "crio": "1c6f4c2e-1a2b-4c3d-8e9f-0123456789ab",

@@ -16,8 +16,7 @@ from harness import Ferrotel, free_port
 from otlp_sink import Sink
 from pod_logs import UIDS, append, cri_line, docker_line, pod_dir
 
-# shared/ lies beside the repository, here and in CI.
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "configs"
+SHARED = pod_logs.SHARED_CONFIGS
 
 
 def seed(name: str) -> dict:

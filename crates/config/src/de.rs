@@ -381,12 +381,18 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'_, '_> {
     ) -> Result<Option<T::Value>, DeError> {
         match self.iter.next() {
             None => Ok(None),
-            Some((i, value)) => seed
-                .deserialize(ValueDeserializer {
+            Some((i, value)) => {
+                let path = child_path(self.path, &i.to_string());
+                seed.deserialize(ValueDeserializer {
                     value,
-                    path: child_path(self.path, &i.to_string()),
+                    path: path.clone(),
                 })
-                .map(Some),
+                .map(Some)
+                // An element whose own `Deserialize` refuses what it read (e.g. a stanza
+                // operator of an unknown `type`) is named by its index, as Go names
+                // `operators[3]`.
+                .map_err(|e| e.at(&path))
+            }
         }
     }
     fn size_hint(&self) -> Option<usize> {
@@ -500,5 +506,44 @@ impl<'de> de::VariantAccess<'de> for VariantAccess<'_> {
             fields,
             v,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads a map, then refuses it: an error raised by the element's `Deserialize` itself.
+    #[derive(Debug)]
+    struct Picky;
+
+    impl<'de> de::Deserialize<'de> for Picky {
+        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Picky, D::Error> {
+            let m = std::collections::BTreeMap::<String, String>::deserialize(d)?;
+            match m.get("type").map(String::as_str) {
+                Some("ok") => Ok(Picky),
+                other => Err(de::Error::custom(format!(
+                    "unsupported type '{}'",
+                    other.unwrap_or("")
+                ))),
+            }
+        }
+    }
+
+    #[test]
+    fn list_element_refusing_itself_is_named_by_its_index() {
+        let v: Value = serde_yaml_ng::from_str("[{type: ok}, {type: ok}, {type: nope}]").unwrap();
+        let err = decode::<Vec<Picky>>(&v, "receivers::filelog::operators").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "receivers::filelog::operators::2: unsupported type 'nope'"
+        );
+    }
+
+    #[test]
+    fn list_element_of_wrong_kind_keeps_its_path() {
+        let v: Value = serde_yaml_ng::from_str("[1, x]").unwrap();
+        let err = decode::<Vec<i64>>(&v, "a::b").unwrap_err();
+        assert!(err.to_string().starts_with("a::b::1: "), "{err}");
     }
 }
