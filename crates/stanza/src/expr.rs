@@ -550,11 +550,21 @@ fn call<'a>(f: Func, args: &[Node], e: &'a Entry) -> Result<Val<'a>, String> {
 }
 
 impl Expr {
-    /// Parses an expression; the error is expr-lang-like, without the expression itself
-    /// (callers add "failed to compile expression '<src>'").
+    /// Parses an expression; the error is expr-lang's, without the expression itself
+    /// (callers add "failed to compile expression '<src>'"): the message, the position
+    /// `(line:column)` and a snippet of the line with a caret under the column:
+    /// `unexpected token EOF (1:3)\n | 1 +\n | ..^`.
     pub fn compile(source: &str) -> Result<Expr, String> {
+        Self::parse(source).map_err(|e| with_snippet(source, e))
+    }
+
+    fn parse(source: &str) -> Result<Expr, String> {
         let tokens = lex(source)?;
-        let mut p = Parser { tokens, pos: 0 };
+        let mut p = Parser {
+            tokens,
+            pos: 0,
+            eof: eof_at(source),
+        };
         let root = p.expr(0)?;
         if p.pos < p.tokens.len() {
             return Err(format!(
@@ -612,6 +622,41 @@ impl Expr {
     }
 }
 
+/// Where expr-lang reports the end of input: on the last character (`1 +` -> `1:3`).
+fn eof_at(source: &str) -> String {
+    format!("1:{}", source.trim_end().chars().count().max(1))
+}
+
+/// Rewrites a message ending in `(1:<n>)` (`n` counting characters from 1 over the whole
+/// source) as expr-lang prints it: the line and column of that character, then the line and
+/// a caret under the column. Messages without a position are returned as they are.
+fn with_snippet(source: &str, msg: String) -> String {
+    let Some(open) = msg.rfind(" (1:") else {
+        return msg;
+    };
+    let Some(n) = msg[open + 4..]
+        .strip_suffix(')')
+        .and_then(|n| n.parse::<usize>().ok())
+    else {
+        return msg;
+    };
+    let (mut line, mut col) = (1, n.saturating_sub(1));
+    let mut text = source.split('\n');
+    let mut current = text.next().unwrap_or("");
+    while col > current.chars().count() {
+        let Some(next) = text.next() else { break };
+        col -= current.chars().count() + 1;
+        current = next;
+        line += 1;
+    }
+    format!(
+        "{} ({line}:{})\n | {current}\n | {}^",
+        &msg[..open],
+        col + 1,
+        ".".repeat(col)
+    )
+}
+
 // ---------------------------------------------------------------------------------------
 // Lexer
 
@@ -624,26 +669,47 @@ enum Tok {
     Op(&'static str),
 }
 
+/// As expr-lang prints a token in errors: `Kind("value")`. Word operators (`and`, `in`,
+/// `matches`, ...) are operators there; numbers show their value (expr-lang shows the source
+/// text, which differs only for spellings like `1_000` or `0x10`).
 impl fmt::Display for Tok {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Tok::Ident(s) => f.write_str(s),
-            Tok::Int(i) => write!(f, "{i}"),
-            Tok::Float(x) => write!(f, "{x}"),
-            Tok::Str(s) => write!(f, "{s:?}"),
-            Tok::Op(o) => f.write_str(o),
+            Tok::Ident(s) if WORD_OPS.contains(&s.as_str()) => write!(f, "Operator({s:?})"),
+            Tok::Ident(s) => write!(f, "Identifier({s:?})"),
+            Tok::Int(i) => write!(f, "Number(\"{i}\")"),
+            Tok::Float(x) => write!(f, "Number(\"{x}\")"),
+            Tok::Str(s) => write!(f, "String({s:?})"),
+            Tok::Op(o) if matches!(*o, "(" | ")" | "[" | "]" | "{" | "}") => {
+                write!(f, "Bracket({o:?})")
+            }
+            Tok::Op(o) => write!(f, "Operator({o:?})"),
         }
     }
 }
+
+const WORD_OPS: [&str; 9] = [
+    "and",
+    "or",
+    "not",
+    "in",
+    "matches",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "let",
+];
 
 struct Token {
     tok: Tok,
     at: String,
 }
 
-const OPS: [&str; 28] = [
+/// Longest first. The lone `=`, `&`, `|`, `^` are no operators of the language but tokens
+/// of expr-lang's lexer, so that `a === b` is "unexpected token Operator("=")".
+const OPS: [&str; 32] = [
     "??", "?.", "**", "==", "!=", "<=", ">=", "&&", "||", "..", "(", ")", "[", "]", "{", "}", ",",
-    ".", "?", ":", "<", ">", "+", "-", "*", "/", "%", "!",
+    ".", "?", ":", "<", ">", "+", "-", "*", "/", "%", "!", "=", "&", "|", "^",
 ];
 
 fn lex(src: &str) -> Result<Vec<Token>, String> {
@@ -709,7 +775,14 @@ fn lex(src: &str) -> Result<Vec<Token>, String> {
             continue;
         }
         if c == b'"' || c == b'\'' {
-            let (s, n) = unquote(&src[i..], c as char).map_err(|m| format!("{m} ({at})"))?;
+            // expr-lang reports an open literal after the end of the input.
+            let (s, n) = unquote(&src[i..], c as char).map_err(|m| {
+                if m == "literal not terminated" {
+                    format!("{m} ({})", pos(src.len()))
+                } else {
+                    format!("{m} ({at})")
+                }
+            })?;
             out.push(Token {
                 tok: Tok::Str(s),
                 at,
@@ -719,7 +792,7 @@ fn lex(src: &str) -> Result<Vec<Token>, String> {
         }
         if c == b'`' {
             let Some(end) = src[i + 1..].find('`') else {
-                return Err(format!("literal not terminated ({at})"));
+                return Err(format!("literal not terminated ({})", pos(src.len())));
             };
             out.push(Token {
                 tok: Tok::Str(src[i + 1..i + 1 + end].to_string()),
@@ -742,7 +815,11 @@ fn lex(src: &str) -> Result<Vec<Token>, String> {
             continue;
         }
         let Some(op) = OPS.iter().find(|o| src[i..].starts_with(**o)) else {
-            return Err(format!("unexpected token {:?} ({at})", &src[i..i + 1]));
+            let c = src[i..].chars().next().unwrap_or_default();
+            return Err(format!(
+                "unrecognized character: U+{:04X} '{c}' ({at})",
+                c as u32
+            ));
         };
         // `?.` followed by a digit is `? .5`, a ternary with a float.
         if *op == "?." && i + 2 < b.len() && b[i + 2].is_ascii_digit() {
@@ -827,6 +904,8 @@ fn unquote(s: &str, quote: char) -> Result<(String, usize), String> {
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// Position of the end of input, for "unexpected token EOF".
+    eof: String,
 }
 
 fn binary_prec(tok: &Tok) -> Option<(u8, bool)> {
@@ -857,7 +936,7 @@ impl Parser {
     fn at(&self) -> String {
         self.tokens
             .get(self.pos)
-            .map_or_else(|| "end of expression".to_string(), |t| t.at.clone())
+            .map_or_else(|| self.eof.clone(), |t| t.at.clone())
     }
 
     fn is_op(&self, op: &str) -> bool {
@@ -870,8 +949,8 @@ impl Parser {
             Ok(())
         } else {
             Err(match self.peek() {
-                Some(t) => format!("unexpected token {t}, expected {op} ({})", self.at()),
-                None => format!("unexpected end of expression, expected {op}"),
+                Some(t) => format!("unexpected token {t} ({})", self.at()),
+                None => format!("unexpected token EOF ({})", self.at()),
             })
         }
     }
@@ -1044,7 +1123,7 @@ impl Parser {
     fn primary(&mut self) -> Result<Node, String> {
         let at = self.at();
         let Some(tok) = self.peek().cloned() else {
-            return Err("unexpected end of expression".into());
+            return Err(format!("unexpected token EOF ({at})"));
         };
         self.pos += 1;
         Ok(match tok {
@@ -1111,7 +1190,7 @@ impl Parser {
                     _ => Node::Lit(Value::Nil),
                 }
             }
-            Tok::Op(o) => return Err(format!("unexpected token {o} ({at})")),
+            Tok::Op(_) => return Err(format!("unexpected token {tok} ({at})")),
         })
     }
 }
