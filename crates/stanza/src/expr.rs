@@ -564,6 +564,7 @@ impl Expr {
             tokens,
             pos: 0,
             eof: eof_at(source),
+            depth: 0,
         };
         let root = p.expr(0)?;
         if p.pos < p.tokens.len() {
@@ -716,7 +717,18 @@ fn lex(src: &str) -> Result<Vec<Token>, String> {
     let b = src.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    let pos = |i: usize| format!("1:{}", src[..i].chars().count() + 1);
+    // Character positions, counted on from the last token so that lexing stays linear.
+    let counted = std::cell::Cell::new((0usize, 0usize));
+    let pos = |i: usize| {
+        let (at, n) = counted.get();
+        let n = if i >= at {
+            n + src[at..i].chars().count()
+        } else {
+            src[..i].chars().count()
+        };
+        counted.set((i, n));
+        format!("1:{}", n + 1)
+    };
     while i < b.len() {
         let c = b[i];
         if c.is_ascii_whitespace() {
@@ -906,7 +918,15 @@ struct Parser {
     pos: usize,
     /// Position of the end of input, for "unexpected token EOF".
     eof: String,
+    /// Nesting of [`Parser::expr`] calls, bounded by [`MAX_DEPTH`].
+    depth: usize,
 }
+
+/// How deeply an expression may nest (parentheses, operands, indexes). The parser and the
+/// evaluator recurse once per level, so without a bound `((((...` of a few thousand bytes
+/// overflows the reading thread's stack; real expressions nest a handful of levels. (Go's
+/// expr-lang recurses on a growable goroutine stack and has no such limit.)
+const MAX_DEPTH: usize = 100;
 
 fn binary_prec(tok: &Tok) -> Option<(u8, bool)> {
     // (precedence, right-associative)
@@ -956,8 +976,32 @@ impl Parser {
     }
 
     fn expr(&mut self, min_prec: u8) -> Result<Node, String> {
+        let saved = self.depth;
+        self.deeper()?;
+        let r = self.expr_inner(min_prec);
+        self.depth = saved;
+        r
+    }
+
+    /// Counts one more level of the tree being built: a nested expression, or one more
+    /// link of an operator or member chain (`a + b + c`, `a.b.c` nest without recursing
+    /// here, but evaluating and dropping them recurses). The count is restored when the
+    /// enclosing [`Parser::expr`] returns.
+    fn deeper(&mut self) -> Result<(), String> {
+        if self.depth >= MAX_DEPTH {
+            return Err(format!(
+                "expression nests more than {MAX_DEPTH} levels deep ({})",
+                self.at()
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn expr_inner(&mut self, min_prec: u8) -> Result<Node, String> {
         let mut left = self.unary()?;
         while let Some(tok) = self.peek().cloned() {
+            self.deeper()?;
             if min_prec == 0 && tok == Tok::Op("?") {
                 self.pos += 1;
                 let a = self.expr(0)?;
@@ -1078,6 +1122,7 @@ impl Parser {
     fn postfix(&mut self) -> Result<Node, String> {
         let mut node = self.primary()?;
         loop {
+            self.deeper()?;
             if self.is_op(".") || self.is_op("?.") {
                 let optional = self.is_op("?.");
                 self.pos += 1;
