@@ -334,10 +334,193 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// A filelog receiver with `ops` as its operators (indented as list items under
+/// `operators:`), feeding a logs pipeline.
+fn filelog(ops: &str) -> String {
+    format!(
+        "receivers:
+  filelog:
+    include: [/var/log/pods/*/*/*.log]
+    operators:
+{ops}exporters:
+  debug:
+service:
+  pipelines:
+    logs:
+      receivers: [filelog]
+      exporters: [debug]
+"
+    )
+}
+
+/// Broken filelog operator configs; each reason is what otelcol-contrib 0.135 prints for
+/// the same config (its `validate` builds the receiver).
+fn filelog_cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "filelog_unknown_operator_type",
+            yaml: filelog(
+                "      - type: noop\n      - type: regex_parserr\n        regex: '^(?P<a>.*)$'\n",
+            ),
+            stderr_has: &["receivers::filelog::operators::1: unsupported type 'regex_parserr'"],
+            ok: false,
+        },
+        Case {
+            name: "filelog_regex_parser_without_regex",
+            yaml: filelog("      - type: regex_parser\n"),
+            stderr_has: &["receivers::filelog::operators::0: missing required field 'regex'"],
+            ok: false,
+        },
+        Case {
+            name: "filelog_bad_strptime_layout",
+            yaml: filelog(
+                "      - type: time_parser\n        parse_from: body.t\n        layout: '%Y-%Q'\n",
+            ),
+            stderr_has: &[
+                "receivers::filelog::operators::0: invalid strptime layout: invalid strptime format: [unsupported ctimefmt.ToNative() directive: %Q]",
+            ],
+            ok: false,
+        },
+        Case {
+            name: "filelog_bad_layout_in_embedded_timestamp",
+            yaml: filelog(
+                "      - type: regex_parser\n        regex: '^(?P<t>.*)$'\n        timestamp:\n          parse_from: attributes.t\n          layout: '%Y %!'\n",
+            ),
+            stderr_has: &[
+                "receivers::filelog::operators::0: invalid strptime layout: invalid strptime format: [unsupported ctimefmt.ToNative() directive: %!]",
+            ],
+            ok: false,
+        },
+        Case {
+            name: "filelog_bad_epoch_layout",
+            yaml: filelog(
+                "      - type: time_parser\n        parse_from: body.t\n        layout_type: epoch\n        layout: hours\n",
+            ),
+            stderr_has: &["receivers::filelog::operators::0: invalid `layout` for `epoch` type"],
+            ok: false,
+        },
+        Case {
+            name: "filelog_unknown_output",
+            yaml: filelog(
+                "      - type: regex_parser\n        regex: '^(?P<a>.*)$'\n        output: nowhere\n",
+            ),
+            stderr_has: &[
+                "receivers::filelog::operators::0: operator 'nowhere' does not exist: {\"operator_id\":\"regex_parser\"}",
+            ],
+            ok: false,
+        },
+        Case {
+            name: "filelog_unknown_route_output",
+            yaml: filelog(
+                "      - type: router\n        routes:\n          - output: nowhere\n            expr: 'body == \"x\"'\n",
+            ),
+            stderr_has: &[
+                "receivers::filelog::operators::0: failed to set outputs on route: operator nowhere does not exist: {\"operator_id\":\"router\"}",
+            ],
+            ok: false,
+        },
+        Case {
+            name: "filelog_operator_cycle",
+            yaml: filelog(
+                "      - type: move\n        id: a\n        from: body.x\n        to: body.y\n        output: b\n      - type: move\n        id: b\n        from: body.y\n        to: body.x\n        output: a\n",
+            ),
+            stderr_has: &[
+                "receivers::filelog::operators: pipeline has a circular dependency: {\"cycles\":\"(a -\\u003e b -\\u003e a)\"}",
+            ],
+            ok: false,
+        },
+        Case {
+            name: "filelog_duplicate_ids",
+            yaml: filelog(
+                "      - type: move\n        id: a\n        from: body.x\n        to: body.y\n      - type: remove\n        id: a\n        field: body.y\n",
+            ),
+            stderr_has: &[
+                "receivers::filelog::operators::1: operator with id 'a' already exists in pipeline",
+            ],
+            ok: false,
+        },
+        Case {
+            // Go renames repeated default ids (move, move1), so this is valid.
+            name: "filelog_repeated_types_without_ids_validate",
+            yaml: filelog(
+                "      - type: move\n        from: body.x\n        to: body.y\n      - type: move\n        from: body.y\n        to: body.z\n",
+            ),
+            stderr_has: &[],
+            ok: true,
+        },
+        Case {
+            name: "filelog_bad_on_error",
+            yaml: filelog(
+                "      - type: regex_parser\n        regex: '^(?P<a>.*)$'\n        on_error: explode\n",
+            ),
+            stderr_has: &[
+                "receivers::filelog::operators::0: operator config has an invalid `on_error` field.: {\"on_error\":\"explode\"}",
+            ],
+            ok: false,
+        },
+        Case {
+            name: "filelog_bad_if_expression",
+            yaml: filelog(
+                "      - type: noop\n      - type: regex_parser\n        regex: '^(?P<a>.*)$'\n        if: 'body matches ('\n",
+            ),
+            stderr_has: &[
+                "receivers::filelog::operators::1: failed to compile expression 'body matches (': unexpected token EOF (1:14)\n | body matches (\n | .............^",
+            ],
+            ok: false,
+        },
+        Case {
+            name: "filelog_bad_router_expression",
+            yaml: filelog(
+                "      - type: router\n        routes:\n          - output: noop\n            expr: 'body === 1'\n      - type: noop\n",
+            ),
+            stderr_has: &[
+                "receivers::filelog::operators::0: failed to compile expression 'body === 1': unexpected token Operator(\"=\") (1:8)\n | body === 1\n | .......^",
+            ],
+            ok: false,
+        },
+        Case {
+            // Go prints '' for the expression here (the add operator quotes its `if`);
+            // we name the expression.
+            name: "filelog_bad_expr_value",
+            yaml: filelog(
+                "      - type: add\n        field: attributes.x\n        value: EXPR(1 +)\n",
+            ),
+            stderr_has: &[
+                "receivers::filelog::operators::0: failed to compile expression '1 +': unexpected token EOF (1:3)\n | 1 +\n | ..^",
+            ],
+            ok: false,
+        },
+        Case {
+            name: "filelog_bad_field_names_its_key",
+            yaml: filelog("      - type: copy\n        from: attributes.x\n        to: nope.y\n"),
+            stderr_has: &[
+                "receivers::filelog::operators::0: unmarshal to copy: 'to' unrecognized prefix",
+            ],
+            ok: false,
+        },
+        Case {
+            name: "file_log_new_name_validates_too",
+            yaml: filelog("      - type: regex_parser\n        regex: '^(?P<a>.*)$'\n")
+                .replace("  filelog:\n", "  file_log:\n")
+                .replace("[filelog]", "[file_log]"),
+            stderr_has: &[],
+            ok: true,
+        },
+        Case {
+            name: "file_log_new_name_errors_use_its_path",
+            yaml: filelog("      - type: regex_parser\n")
+                .replace("  filelog:\n", "  file_log:\n")
+                .replace("[filelog]", "[file_log]"),
+            stderr_has: &["receivers::file_log::operators::0: missing required field 'regex'"],
+            ok: false,
+        },
+    ]
+}
+
 #[test]
 fn validate_broken_configs_exit_non_zero_naming_path_and_reason() {
     let mut failures = Vec::new();
-    for case in cases() {
+    for case in cases().into_iter().chain(filelog_cases()) {
         let path = write_config(&format!("{}.yaml", case.name), &case.yaml);
         let out = validate(&path, &[]);
         let (_, stderr) = text(&out);

@@ -33,6 +33,7 @@
 
 pub mod config;
 pub mod decode;
+pub mod fuzzing;
 pub mod matcher;
 pub mod split;
 

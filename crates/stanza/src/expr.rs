@@ -550,11 +550,22 @@ fn call<'a>(f: Func, args: &[Node], e: &'a Entry) -> Result<Val<'a>, String> {
 }
 
 impl Expr {
-    /// Parses an expression; the error is expr-lang-like, without the expression itself
-    /// (callers add "failed to compile expression '<src>'").
+    /// Parses an expression; the error is expr-lang's, without the expression itself
+    /// (callers add "failed to compile expression '<src>'"): the message, the position
+    /// `(line:column)` and a snippet of the line with a caret under the column:
+    /// `unexpected token EOF (1:3)\n | 1 +\n | ..^`.
     pub fn compile(source: &str) -> Result<Expr, String> {
+        Self::parse(source).map_err(|e| with_snippet(source, e))
+    }
+
+    fn parse(source: &str) -> Result<Expr, String> {
         let tokens = lex(source)?;
-        let mut p = Parser { tokens, pos: 0 };
+        let mut p = Parser {
+            tokens,
+            pos: 0,
+            eof: eof_at(source),
+            depth: 0,
+        };
         let root = p.expr(0)?;
         if p.pos < p.tokens.len() {
             return Err(format!(
@@ -612,6 +623,41 @@ impl Expr {
     }
 }
 
+/// Where expr-lang reports the end of input: on the last character (`1 +` -> `1:3`).
+fn eof_at(source: &str) -> String {
+    format!("1:{}", source.trim_end().chars().count().max(1))
+}
+
+/// Rewrites a message ending in `(1:<n>)` (`n` counting characters from 1 over the whole
+/// source) as expr-lang prints it: the line and column of that character, then the line and
+/// a caret under the column. Messages without a position are returned as they are.
+fn with_snippet(source: &str, msg: String) -> String {
+    let Some(open) = msg.rfind(" (1:") else {
+        return msg;
+    };
+    let Some(n) = msg[open + 4..]
+        .strip_suffix(')')
+        .and_then(|n| n.parse::<usize>().ok())
+    else {
+        return msg;
+    };
+    let (mut line, mut col) = (1, n.saturating_sub(1));
+    let mut text = source.split('\n');
+    let mut current = text.next().unwrap_or("");
+    while col > current.chars().count() {
+        let Some(next) = text.next() else { break };
+        col -= current.chars().count() + 1;
+        current = next;
+        line += 1;
+    }
+    format!(
+        "{} ({line}:{})\n | {current}\n | {}^",
+        &msg[..open],
+        col + 1,
+        ".".repeat(col)
+    )
+}
+
 // ---------------------------------------------------------------------------------------
 // Lexer
 
@@ -624,33 +670,65 @@ enum Tok {
     Op(&'static str),
 }
 
+/// As expr-lang prints a token in errors: `Kind("value")`. Word operators (`and`, `in`,
+/// `matches`, ...) are operators there; numbers show their value (expr-lang shows the source
+/// text, which differs only for spellings like `1_000` or `0x10`).
 impl fmt::Display for Tok {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Tok::Ident(s) => f.write_str(s),
-            Tok::Int(i) => write!(f, "{i}"),
-            Tok::Float(x) => write!(f, "{x}"),
-            Tok::Str(s) => write!(f, "{s:?}"),
-            Tok::Op(o) => f.write_str(o),
+            Tok::Ident(s) if WORD_OPS.contains(&s.as_str()) => write!(f, "Operator({s:?})"),
+            Tok::Ident(s) => write!(f, "Identifier({s:?})"),
+            Tok::Int(i) => write!(f, "Number(\"{i}\")"),
+            Tok::Float(x) => write!(f, "Number(\"{x}\")"),
+            Tok::Str(s) => write!(f, "String({s:?})"),
+            Tok::Op(o) if matches!(*o, "(" | ")" | "[" | "]" | "{" | "}") => {
+                write!(f, "Bracket({o:?})")
+            }
+            Tok::Op(o) => write!(f, "Operator({o:?})"),
         }
     }
 }
+
+const WORD_OPS: [&str; 9] = [
+    "and",
+    "or",
+    "not",
+    "in",
+    "matches",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "let",
+];
 
 struct Token {
     tok: Tok,
     at: String,
 }
 
-const OPS: [&str; 28] = [
+/// Longest first. The lone `=`, `&`, `|`, `^` are no operators of the language but tokens
+/// of expr-lang's lexer, so that `a === b` is "unexpected token Operator("=")".
+const OPS: [&str; 32] = [
     "??", "?.", "**", "==", "!=", "<=", ">=", "&&", "||", "..", "(", ")", "[", "]", "{", "}", ",",
-    ".", "?", ":", "<", ">", "+", "-", "*", "/", "%", "!",
+    ".", "?", ":", "<", ">", "+", "-", "*", "/", "%", "!", "=", "&", "|", "^",
 ];
 
 fn lex(src: &str) -> Result<Vec<Token>, String> {
     let b = src.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    let pos = |i: usize| format!("1:{}", src[..i].chars().count() + 1);
+    // Character positions, counted on from the last token so that lexing stays linear.
+    let counted = std::cell::Cell::new((0usize, 0usize));
+    let pos = |i: usize| {
+        let (at, n) = counted.get();
+        let n = if i >= at {
+            n + src[at..i].chars().count()
+        } else {
+            src[..i].chars().count()
+        };
+        counted.set((i, n));
+        format!("1:{}", n + 1)
+    };
     while i < b.len() {
         let c = b[i];
         if c.is_ascii_whitespace() {
@@ -709,7 +787,14 @@ fn lex(src: &str) -> Result<Vec<Token>, String> {
             continue;
         }
         if c == b'"' || c == b'\'' {
-            let (s, n) = unquote(&src[i..], c as char).map_err(|m| format!("{m} ({at})"))?;
+            // expr-lang reports an open literal after the end of the input.
+            let (s, n) = unquote(&src[i..], c as char).map_err(|m| {
+                if m == "literal not terminated" {
+                    format!("{m} ({})", pos(src.len()))
+                } else {
+                    format!("{m} ({at})")
+                }
+            })?;
             out.push(Token {
                 tok: Tok::Str(s),
                 at,
@@ -719,7 +804,7 @@ fn lex(src: &str) -> Result<Vec<Token>, String> {
         }
         if c == b'`' {
             let Some(end) = src[i + 1..].find('`') else {
-                return Err(format!("literal not terminated ({at})"));
+                return Err(format!("literal not terminated ({})", pos(src.len())));
             };
             out.push(Token {
                 tok: Tok::Str(src[i + 1..i + 1 + end].to_string()),
@@ -742,7 +827,11 @@ fn lex(src: &str) -> Result<Vec<Token>, String> {
             continue;
         }
         let Some(op) = OPS.iter().find(|o| src[i..].starts_with(**o)) else {
-            return Err(format!("unexpected token {:?} ({at})", &src[i..i + 1]));
+            let c = src[i..].chars().next().unwrap_or_default();
+            return Err(format!(
+                "unrecognized character: U+{:04X} '{c}' ({at})",
+                c as u32
+            ));
         };
         // `?.` followed by a digit is `? .5`, a ternary with a float.
         if *op == "?." && i + 2 < b.len() && b[i + 2].is_ascii_digit() {
@@ -827,7 +916,17 @@ fn unquote(s: &str, quote: char) -> Result<(String, usize), String> {
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// Position of the end of input, for "unexpected token EOF".
+    eof: String,
+    /// Nesting of [`Parser::expr`] calls, bounded by [`MAX_DEPTH`].
+    depth: usize,
 }
+
+/// How deeply an expression may nest (parentheses, operands, indexes). The parser and the
+/// evaluator recurse once per level, so without a bound `((((...` of a few thousand bytes
+/// overflows the reading thread's stack; real expressions nest a handful of levels. (Go's
+/// expr-lang recurses on a growable goroutine stack and has no such limit.)
+const MAX_DEPTH: usize = 100;
 
 fn binary_prec(tok: &Tok) -> Option<(u8, bool)> {
     // (precedence, right-associative)
@@ -857,7 +956,7 @@ impl Parser {
     fn at(&self) -> String {
         self.tokens
             .get(self.pos)
-            .map_or_else(|| "end of expression".to_string(), |t| t.at.clone())
+            .map_or_else(|| self.eof.clone(), |t| t.at.clone())
     }
 
     fn is_op(&self, op: &str) -> bool {
@@ -870,15 +969,39 @@ impl Parser {
             Ok(())
         } else {
             Err(match self.peek() {
-                Some(t) => format!("unexpected token {t}, expected {op} ({})", self.at()),
-                None => format!("unexpected end of expression, expected {op}"),
+                Some(t) => format!("unexpected token {t} ({})", self.at()),
+                None => format!("unexpected token EOF ({})", self.at()),
             })
         }
     }
 
     fn expr(&mut self, min_prec: u8) -> Result<Node, String> {
+        let saved = self.depth;
+        self.deeper()?;
+        let r = self.expr_inner(min_prec);
+        self.depth = saved;
+        r
+    }
+
+    /// Counts one more level of the tree being built: a nested expression, or one more
+    /// link of an operator or member chain (`a + b + c`, `a.b.c` nest without recursing
+    /// here, but evaluating and dropping them recurses). The count is restored when the
+    /// enclosing [`Parser::expr`] returns.
+    fn deeper(&mut self) -> Result<(), String> {
+        if self.depth >= MAX_DEPTH {
+            return Err(format!(
+                "expression nests more than {MAX_DEPTH} levels deep ({})",
+                self.at()
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn expr_inner(&mut self, min_prec: u8) -> Result<Node, String> {
         let mut left = self.unary()?;
         while let Some(tok) = self.peek().cloned() {
+            self.deeper()?;
             if min_prec == 0 && tok == Tok::Op("?") {
                 self.pos += 1;
                 let a = self.expr(0)?;
@@ -999,6 +1122,7 @@ impl Parser {
     fn postfix(&mut self) -> Result<Node, String> {
         let mut node = self.primary()?;
         loop {
+            self.deeper()?;
             if self.is_op(".") || self.is_op("?.") {
                 let optional = self.is_op("?.");
                 self.pos += 1;
@@ -1044,7 +1168,7 @@ impl Parser {
     fn primary(&mut self) -> Result<Node, String> {
         let at = self.at();
         let Some(tok) = self.peek().cloned() else {
-            return Err("unexpected end of expression".into());
+            return Err(format!("unexpected token EOF ({at})"));
         };
         self.pos += 1;
         Ok(match tok {
@@ -1111,7 +1235,7 @@ impl Parser {
                     _ => Node::Lit(Value::Nil),
                 }
             }
-            Tok::Op(o) => return Err(format!("unexpected token {o} ({at})")),
+            Tok::Op(_) => return Err(format!("unexpected token {tok} ({at})")),
         })
     }
 }

@@ -145,6 +145,59 @@ fn compile_errors_are_refused() {
 }
 
 #[test]
+fn compile_errors_have_expr_lang_text_position_and_snippet() {
+    // What otelcol-contrib 0.135 prints after "failed to compile expression '<src>': ".
+    let cases = [
+        (
+            "body matches (",
+            "unexpected token EOF (1:14)\n | body matches (\n | .............^",
+        ),
+        (
+            "body ==",
+            "unexpected token EOF (1:7)\n | body ==\n | ......^",
+        ),
+        ("(body", "unexpected token EOF (1:5)\n | (body\n | ....^"),
+        ("1 +", "unexpected token EOF (1:3)\n | 1 +\n | ..^"),
+        ("not", "unexpected token EOF (1:3)\n | not\n | ..^"),
+        (
+            "body and",
+            "unexpected token EOF (1:8)\n | body and\n | .......^",
+        ),
+        (
+            "attributes.x in",
+            "unexpected token EOF (1:15)\n | attributes.x in\n | ..............^",
+        ),
+        (
+            "attributes[\"a\"",
+            "unexpected token EOF (1:14)\n | attributes[\"a\"\n | .............^",
+        ),
+        (
+            "body == \"x",
+            "literal not terminated (1:11)\n | body == \"x\n | ..........^",
+        ),
+        (
+            "body === 1",
+            "unexpected token Operator(\"=\") (1:8)\n | body === 1\n | .......^",
+        ),
+        (
+            "body.x )",
+            "unexpected token Bracket(\")\") (1:8)\n | body.x )\n | .......^",
+        ),
+        (
+            "1 2",
+            "unexpected token Number(\"2\") (1:3)\n | 1 2\n | ..^",
+        ),
+        (
+            "body ~ 1",
+            "unrecognized character: U+007E '~' (1:6)\n | body ~ 1\n | .....^",
+        ),
+    ];
+    for (src, want) in cases {
+        assert_eq!(Expr::compile(src).err().as_deref(), Some(want), "{src}");
+    }
+}
+
+#[test]
 fn expr_strings_render_embedded_expressions() {
     let e = entry();
     let s = ExprString::parse("pre-EXPR(attributes.logtag)-mid-EXPR(resource.host + 'x')-post")

@@ -30,6 +30,7 @@ pub mod convert;
 pub mod entry;
 pub mod expr;
 pub mod field;
+pub mod fuzzing;
 mod goregex;
 pub mod operator;
 mod operators;

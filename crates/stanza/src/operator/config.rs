@@ -167,9 +167,18 @@ fn json_go_type(v: &serde_json::Value) -> &'static str {
     }
 }
 
-/// Decodes typed keys from an operator's map; unknown keys are ignored as in Go.
+/// Decodes typed keys from an operator's map; unknown keys are ignored as in Go. An error
+/// names its key as mapstructure does (`'from' unrecognized prefix`).
 pub(crate) fn decode<T: DeserializeOwned>(v: &serde_json::Value) -> Result<T, String> {
-    T::deserialize(v).map_err(|e| e.to_string())
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        if path.is_empty() || path == "." || path == "?" {
+            inner
+        } else {
+            format!("'{path}' {inner}")
+        }
+    })
 }
 
 fn spec<T: Spec + DeserializeOwned + 'static>(

@@ -197,6 +197,16 @@ struct Node {
     ports: Vec<Vec<Target>>,
 }
 
+/// A string as Go's `json.Marshal` writes it in an error's details (`{"operator_id":...}`):
+/// quoted, with `<`, `>` and `&` escaped as `\u003c`, `\u003e`, `\u0026`.
+fn go_json(s: &str) -> String {
+    serde_json::Value::from(s)
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
 /// A built operator chain. Not thread-safe by itself (`&mut self`): a receiver runs one
 /// per reading thread or guards it with a mutex, as Go's recombine does with its lock.
 pub struct Pipeline {
@@ -265,18 +275,30 @@ impl Pipeline {
                 let mut targets = Vec::with_capacity(out_ids.len());
                 for out in out_ids {
                     let Some(j) = ids.iter().position(|x| x == out) else {
+                        // The router finds its routes' outputs itself, with its own words.
+                        let message = if op.port_outputs().is_some() {
+                            format!(
+                                "failed to set outputs on route: operator {out} does not exist: {{\"operator_id\":{}}}",
+                                go_json(id)
+                            )
+                        } else {
+                            format!(
+                                "operator '{out}' does not exist: {{\"operator_id\":{}}}",
+                                go_json(id)
+                            )
+                        };
                         return Err(BuildError {
                             index: Some(i),
-                            message: format!(
-                                "operator '{out}' does not exist: {{\"operator_id\":\"{id}\"}}"
-                            ),
+                            message,
                         });
                     };
                     if targets.contains(&Target::Node(j)) {
                         return Err(BuildError {
                             index: Some(i),
                             message: format!(
-                                "operators cannot be connected, because a connection already exists: {{\"input_operator\":\"{id}\",\"output_operator\":\"{out}\"}}"
+                                "operators cannot be connected, because a connection already exists: {{\"input_operator\":{},\"output_operator\":{}}}",
+                                go_json(id),
+                                go_json(out)
                             ),
                         });
                     }
@@ -294,9 +316,8 @@ impl Pipeline {
             return Err(BuildError {
                 index: None,
                 message: format!(
-                    "pipeline has a circular dependency: {{\"cycles\":\"({} -> {})\"}}",
-                    names.join(" -> "),
-                    names[0]
+                    "pipeline has a circular dependency: {{\"cycles\":{}}}",
+                    go_json(&format!("({} -> {})", names.join(" -> "), names[0]))
                 ),
             });
         }
@@ -526,7 +547,7 @@ mod tests {
         );
         assert_eq!(
             build_err("- type: noop\n  id: a\n  output: b\n- type: noop\n  id: b\n  output: a\n"),
-            "pipeline has a circular dependency: {\"cycles\":\"(a -> b -> a)\"}"
+            "pipeline has a circular dependency: {\"cycles\":\"(a -\\u003e b -\\u003e a)\"}"
         );
         assert!(build_err("- type: move\n  from: nope\n").starts_with("unmarshal to move: "));
         let cfgs = OperatorConfig::list_from_yaml("- type: noop\n- type: regex_parser\n").unwrap();

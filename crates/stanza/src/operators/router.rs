@@ -237,7 +237,7 @@ mod tests {
         let yaml = "- type: router\n  routes:\n    - expr: 'true'\n      output: nowhere\n";
         assert_eq!(
             build_err(yaml),
-            "operator 'nowhere' does not exist: {\"operator_id\":\"router\"}"
+            "failed to set outputs on route: operator nowhere does not exist: {\"operator_id\":\"router\"}"
         );
     }
 }

@@ -240,7 +240,12 @@ impl Spec for FlattenConfig {
 
 #[derive(Deserialize, Debug, Default, Clone)]
 #[serde(default)]
-pub(crate) struct NoopConfig {}
+pub(crate) struct NoopConfig {
+    /// Go's noop embeds the transformer config: `if` must compile and `on_error` be valid,
+    /// though its `Process` never evaluates them.
+    #[serde(flatten)]
+    t: TransformerKeys,
+}
 
 struct Noop;
 
@@ -252,6 +257,7 @@ impl Operator for Noop {
 
 impl Spec for NoopConfig {
     fn build(&self, _id: &str) -> Result<Box<dyn Operator>, String> {
+        self.t.build()?;
         Ok(Box::new(Noop))
     }
 }
@@ -261,6 +267,9 @@ impl Spec for NoopConfig {
 pub(crate) struct FilterConfig {
     expr: Option<String>,
     drop_ratio: f64,
+    /// Validated as Go's embedded transformer config; `if` is not evaluated by Go's filter.
+    #[serde(flatten)]
+    t: TransformerKeys,
 }
 
 impl Default for FilterConfig {
@@ -268,12 +277,14 @@ impl Default for FilterConfig {
         FilterConfig {
             expr: None,
             drop_ratio: 1.0,
+            t: TransformerKeys::default(),
         }
     }
 }
 
 impl Spec for FilterConfig {
     fn build(&self, _id: &str) -> Result<Box<dyn Operator>, String> {
+        self.t.build()?;
         let src = match self.expr.as_deref() {
             None | Some("") => return Err("missing required field 'expr'".into()),
             Some(s) => s,

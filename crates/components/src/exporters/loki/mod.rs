@@ -10,6 +10,7 @@
 //! request Loki refuses (or that is down) does not hold back, lose or duplicate the others'.
 
 pub mod config;
+pub mod fuzzing;
 mod gotext;
 mod line;
 pub mod proto;

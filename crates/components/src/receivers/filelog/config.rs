@@ -49,7 +49,8 @@ impl Default for RetryOnFailure {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct ReceiverKeys {
-    operators: Vec<OperatorConfig>,
+    /// Decoded item by item below, so that an error names the operator's index.
+    operators: Vec<serde_json::Value>,
     storage: Option<String>,
     attributes: indexmap::IndexMap<String, String>,
     resource: indexmap::IndexMap<String, String>,
@@ -81,9 +82,18 @@ impl Config {
         file.validate(&gates)
             .map_err(|m| runtime::factory::validation_error(path, &m))?;
 
-        // Built once here for its errors (unknown type, missing keys, unknown output, cycles);
-        // each running receiver builds its own.
-        Pipeline::build(&own.operators).map_err(|e| match e.index {
+        let operators = own
+            .operators
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                OperatorConfig::from_json(v)
+                    .map_err(|m| ConfigError::new(format!("{path}::operators::{i}"), m))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // Built once here for its errors (missing keys, unknown output, cycles); each running
+        // receiver builds its own.
+        Pipeline::build(&operators).map_err(|e| match e.index {
             Some(i) => ConfigError::new(format!("{path}::operators::{i}"), e.message),
             None => ConfigError::new(format!("{path}::operators"), e.message),
         })?;
@@ -113,7 +123,7 @@ impl Config {
         };
         Ok(Config {
             file,
-            operators: own.operators,
+            operators,
             storage,
             attributes: exprs(own.attributes, "attributes")?,
             resource: exprs(own.resource, "resource")?,

@@ -140,7 +140,7 @@ impl Component for FileLogReceiver {
             delivery,
         )));
         let opts = fileconsumer::ManagerOptions {
-            gates: cfg.gates.clone(),
+            gates: cfg.gates,
             persister,
             header_parser,
             batch_size: 1024,

@@ -34,8 +34,9 @@ const MAX_BATCH: usize = 1024;
 /// [`Emit`] and the thread loop that flushes the operators' timers.
 pub(crate) struct Stage {
     pipeline: Pipeline,
-    attributes: Vec<(stanza::Key, ExprString)>,
-    resource: Vec<(stanza::Key, ExprString)>,
+    /// Static `attributes` / `resource`, rendered once (see [`render_static`]).
+    attributes: Vec<(stanza::Key, Value)>,
+    resource: Vec<(stanza::Key, Value)>,
     /// The last file attributes seen and their stanza form (tokens of one file share them).
     file_attrs: Option<(Arc<Attributes>, Map)>,
     entries: Vec<Entry>,
@@ -128,15 +129,10 @@ impl Stage {
         resource: &[(String, ExprString)],
         delivery: Delivery,
     ) -> Stage {
-        let keyed = |v: &[(String, ExprString)]| {
-            v.iter()
-                .map(|(k, e)| (stanza::Key::from(k.as_str()), e.clone()))
-                .collect()
-        };
         Stage {
             pipeline,
-            attributes: keyed(attributes),
-            resource: keyed(resource),
+            attributes: render_static(attributes, "attributes"),
+            resource: render_static(resource, "resource"),
             file_attrs: None,
             entries: Vec::new(),
             out: Vec::new(),
@@ -152,11 +148,11 @@ impl Stage {
             Body::Bytes(b) => Value::Bytes(b),
         };
         let mut e = Entry::with_body(body, observed);
-        for (k, expr) in &self.attributes {
-            render_into(&mut e, k, expr, false);
+        for (k, v) in &self.attributes {
+            e.attributes.insert_key(k, v.clone());
         }
-        for (k, expr) in &self.resource {
-            render_into(&mut e, k, expr, true);
+        for (k, v) in &self.resource {
+            e.resource.insert_key(k, v.clone());
         }
         let same = matches!(&self.file_attrs, Some((a, _)) if Arc::ptr_eq(a, &token.attributes));
         if !same {
@@ -240,20 +236,24 @@ impl Stage {
     }
 }
 
-fn render_into(e: &mut Entry, key: &stanza::Key, expr: &ExprString, resource: bool) {
-    match expr.render(e) {
-        Ok(s) => {
-            let map = if resource {
-                &mut e.resource
-            } else {
-                &mut e.attributes
-            };
-            map.insert_key(key, Value::Str(s));
-        }
-        Err(err) => {
-            tracing::warn!(key = %key, error = %err, "failed to evaluate an EXPR(...) value")
-        }
-    }
+/// Renders the static `attributes` / `resource` values. Go evaluates their `EXPR(...)` on a
+/// new entry before the body and the file attributes are set, so an expression sees an
+/// empty entry (`EXPR(body)` is nil) and its value is the same for every entry: rendered
+/// once here. Go fails every token of the file when an expression does not give a string
+/// ("embedded expression returned non-string <nil>"); here the key is left out, with a
+/// warning, and the lines are kept.
+fn render_static(values: &[(String, ExprString)], what: &str) -> Vec<(stanza::Key, Value)> {
+    let empty = Entry::default();
+    values
+        .iter()
+        .filter_map(|(k, expr)| match expr.render(&empty) {
+            Ok(s) => Some((stanza::Key::from(k.as_str()), Value::Str(s))),
+            Err(err) => {
+                tracing::warn!(key = %k, error = %err, "the {what} value is left out: its EXPR(...) did not give a string");
+                None
+            }
+        })
+        .collect()
 }
 
 /// The manager's sink: the shared [`Stage`].
