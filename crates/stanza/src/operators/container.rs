@@ -4,11 +4,10 @@
 //! timestamp and removes it (gate `filelog.container.removeOriginalTimeField`, on in the
 //! versions we follow); and lifts k8s metadata from `log.file.path` into the resource.
 
-use regex::{CaptureLocations, Regex};
 use serde::Deserialize;
 
 use super::recombine::{Recombine, Settings};
-use super::regex::NamedGroups;
+use super::regex::GroupMatcher;
 use crate::entry::Entry;
 use crate::expr::Expr;
 use crate::field::Field;
@@ -63,24 +62,15 @@ enum Format {
     Containerd,
 }
 
-struct Matcher {
-    re: Regex,
-    locs: CaptureLocations,
-    groups: NamedGroups,
-}
+struct Matcher(GroupMatcher);
 
 impl Matcher {
     fn new(pattern: &str) -> Result<Matcher, String> {
-        let re = goregex::compile(pattern)?;
-        Ok(Matcher {
-            locs: re.capture_locations(),
-            groups: NamedGroups::new(&re)?,
-            re,
-        })
+        Ok(Matcher(GroupMatcher::new(goregex::compile(pattern)?)?))
     }
 
     fn parse(&mut self, s: &str) -> Option<crate::value::Map> {
-        self.groups.parse(&self.re, &mut self.locs, s)
+        self.0.parse(s)
     }
 }
 
@@ -159,9 +149,9 @@ impl Container {
         };
         if raw.starts_with('{') {
             Ok(Format::Docker)
-        } else if self.crio.re.is_match(raw) {
+        } else if self.crio.0.is_match(raw) {
             Ok(Format::Crio)
-        } else if self.containerd.re.is_match(raw) {
+        } else if self.containerd.0.is_match(raw) {
             Ok(Format::Containerd)
         } else {
             Err(format!("entry cannot be parsed as container logs: {raw}"))

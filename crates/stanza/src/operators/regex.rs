@@ -36,7 +36,7 @@ impl Spec for Config {
             None | Some("") => return Err("missing required field 'regex'".into()),
             Some(r) => goregex::compile(r).map_err(|e| format!("compiling regex: {e}"))?,
         };
-        let groups = NamedGroups::new(&re)?;
+        let groups = GroupMatcher::new(re)?;
         let cache = self
             .cache
             .as_ref()
@@ -44,20 +44,41 @@ impl Spec for Config {
             .map(|c| Cache::new(c.size as usize));
         Ok(Box::new(RegexParser {
             parser,
-            locs: re.capture_locations(),
-            re,
             groups,
             cache,
         }))
     }
 }
 
-/// The named groups of a pattern, with their capture indexes and shared keys.
-#[derive(Debug, Clone)]
-pub(crate) struct NamedGroups(Vec<(usize, Key)>);
+/// A compiled pattern whose named groups become string values (a group that did not take
+/// part gives ""), with the capture slots it reuses.
+///
+/// Most log regexes end in a greedy catch-all group, `(?P<log>.*)$`. Capturing engines pay for
+/// every byte they walk (the bounded backtracker is the one the regex crate picks for these
+/// patterns), so a 1 KiB message cost ~20x its short prefix. When the pattern is a
+/// concatenation ending in such a group (no flags anywhere, no top-level alternation), the
+/// prefix is compiled on its own: under leftmost-first semantics the full pattern's match is
+/// the prefix's match plus the rest of the text as the tail group, provided the rest holds
+/// no `\n` (which `.` cannot cross). Otherwise the full pattern is used. Same results, and
+/// the cost no longer grows with the message.
+pub(crate) struct GroupMatcher {
+    re: Regex,
+    locs: CaptureLocations,
+    groups: Vec<(usize, Key)>,
+    tail: Option<Tail>,
+}
 
-impl NamedGroups {
-    pub(crate) fn new(re: &Regex) -> Result<NamedGroups, String> {
+struct Tail {
+    prefix: Regex,
+    locs: CaptureLocations,
+    /// The catch-all group's index in the full pattern.
+    group: usize,
+    /// The pattern ends with `$`/`\z` after the group (else the group stops at a `\n`).
+    anchored_end: bool,
+}
+
+impl GroupMatcher {
+    pub(crate) fn new(re: Regex) -> Result<GroupMatcher, String> {
         let groups: Vec<(usize, Key)> = re
             .capture_names()
             .enumerate()
@@ -66,27 +87,132 @@ impl NamedGroups {
         if groups.is_empty() {
             return Err("no named capture groups in regex pattern".into());
         }
-        Ok(NamedGroups(groups))
+        let tail = split_tail(&re);
+        Ok(GroupMatcher {
+            locs: re.capture_locations(),
+            re,
+            groups,
+            tail,
+        })
+    }
+
+    /// Whether the pattern matches `s` (cheap with a split tail: the prefix decides).
+    pub(crate) fn is_match(&self, s: &str) -> bool {
+        match &self.tail {
+            Some(t) => match t.prefix.find(s) {
+                None => false,
+                Some(m) if !t.anchored_end || memchr_newline(&s[m.end()..]).is_none() => true,
+                Some(_) => self.re.is_match(s),
+            },
+            None => self.re.is_match(s),
+        }
     }
 
     /// Matches `s`; `None` when the pattern does not match.
-    pub(crate) fn parse(&self, re: &Regex, locs: &mut CaptureLocations, s: &str) -> Option<Map> {
-        re.captures_read(locs, s)?;
-        let mut m = Map::with_capacity(self.0.len());
-        for (i, k) in &self.0 {
-            let v = locs.get(*i).map_or("", |(a, b)| &s[a..b]);
-            // Go's map keeps the last of duplicate names; names are usually distinct.
-            m.insert_key(k, Value::Str(v.to_string()));
+    pub(crate) fn parse(&mut self, s: &str) -> Option<Map> {
+        if let Some(t) = &mut self.tail
+            && let Some(m) = t.prefix.captures_read(&mut t.locs, s)
+        {
+            let rest = &s[m.end()..];
+            let tail_end = match memchr_newline(rest) {
+                None => Some(s.len()),
+                Some(_) if t.anchored_end => None,
+                Some(i) => Some(m.end() + i),
+            };
+            if let Some(end) = tail_end {
+                let mut out = Map::with_capacity(self.groups.len());
+                for (i, k) in &self.groups {
+                    let v = if *i == t.group {
+                        &s[m.end()..end]
+                    } else {
+                        t.locs.get(*i).map_or("", |(a, b)| &s[a..b])
+                    };
+                    // Go's map keeps the last of duplicate names; names are usually distinct.
+                    out.insert_key(k, Value::Str(v.to_string()));
+                }
+                return Some(out);
+            }
+        } else if self.tail.is_some() {
+            // The prefix does not match anywhere, so neither does the whole pattern.
+            return None;
         }
-        Some(m)
+        self.re.captures_read(&mut self.locs, s)?;
+        let mut out = Map::with_capacity(self.groups.len());
+        for (i, k) in &self.groups {
+            let v = self.locs.get(*i).map_or("", |(a, b)| &s[a..b]);
+            out.insert_key(k, Value::Str(v.to_string()));
+        }
+        Some(out)
+    }
+}
+
+fn memchr_newline(s: &str) -> Option<usize> {
+    s.as_bytes().iter().position(|&b| b == b'\n')
+}
+
+/// The prefix of a pattern `<prefix>(?P<name>.*)[$]`, compiled, when the split is exact.
+fn split_tail(re: &Regex) -> Option<Tail> {
+    use regex_syntax::ast::{self, Ast};
+    let pattern = re.as_str();
+    let parsed = ast::parse::Parser::new().parse(pattern).ok()?;
+    let Ast::Concat(concat) = &parsed else {
+        return None;
+    };
+    if has_flags(&parsed) {
+        return None;
+    }
+    let items = &concat.asts;
+    let (anchored_end, group_pos) = match items.last()? {
+        Ast::Assertion(a)
+            if matches!(a.kind, ast::AssertionKind::EndLine | ast::AssertionKind::EndText) =>
+        {
+            (true, items.len().checked_sub(2)?)
+        }
+        _ => (false, items.len() - 1),
+    };
+    let Ast::Group(g) = &items[group_pos] else {
+        return None;
+    };
+    if !matches!(g.kind, ast::GroupKind::CaptureName { .. } | ast::GroupKind::CaptureIndex(_)) {
+        return None;
+    }
+    let Ast::Repetition(rep) = &*g.ast else {
+        return None;
+    };
+    let star = matches!(rep.op.kind, ast::RepetitionKind::ZeroOrMore);
+    if !star || !rep.greedy || !matches!(&*rep.ast, Ast::Dot(_)) {
+        return None;
+    }
+    let prefix_src = &pattern[..g.span.start.offset];
+    let prefix = Regex::new(prefix_src).ok()?;
+    // The tail group must be the last group opened, so the prefix numbers the others alike.
+    let group = re.captures_len() - 1;
+    if prefix.captures_len() != group {
+        return None;
+    }
+    Some(Tail {
+        locs: prefix.capture_locations(),
+        prefix,
+        group,
+        anchored_end,
+    })
+}
+
+fn has_flags(a: &regex_syntax::ast::Ast) -> bool {
+    use regex_syntax::ast::{Ast, GroupKind};
+    match a {
+        Ast::Flags(_) => true,
+        Ast::Group(g) => matches!(g.kind, GroupKind::NonCapturing(_)) || has_flags(&g.ast),
+        Ast::Concat(c) => c.asts.iter().any(has_flags),
+        Ast::Alternation(x) => x.asts.iter().any(has_flags),
+        Ast::Repetition(r) => has_flags(&r.ast),
+        _ => false,
     }
 }
 
 pub(crate) struct RegexParser {
     parser: Parser,
-    re: Regex,
-    locs: CaptureLocations,
-    groups: NamedGroups,
+    groups: GroupMatcher,
     cache: Option<Cache>,
 }
 
@@ -94,8 +220,6 @@ impl Operator for RegexParser {
     fn process(&mut self, e: &mut Entry, out: &mut Out) -> Next {
         let RegexParser {
             parser,
-            re,
-            locs,
             groups,
             cache,
         } = self;
@@ -109,7 +233,7 @@ impl Operator for RegexParser {
                 return Ok(Value::Map(m.clone()));
             }
             let m = groups
-                .parse(re, locs, s)
+                .parse(s)
                 .ok_or_else(|| "regex pattern does not match".to_string())?;
             if let Some(c) = cache.as_mut() {
                 c.add(s, &m);
@@ -285,5 +409,56 @@ mod tests {
             build_err("- type: regex_parser\n  regex: '(?P<a>.*)'\n  if: 'body matches'\n")
                 .starts_with("failed to compile expression 'body matches': ")
         );
+    }
+
+    /// The split-tail path must give exactly what the whole pattern gives.
+    #[test]
+    fn split_tail_matches_exactly_what_the_whole_pattern_matches() {
+        let patterns = [
+            r"^(?P<time>[^ ^Z]+Z) (?P<stream>stdout|stderr) (?P<logtag>[^ ]*) ?(?P<log>.*)$",
+            r"(?P<level>[A-Z]+): (?P<msg>.*)",
+            r"^(?P<a>\d+)?-(?P<rest>.*)\z",
+            r"(?P<x>a|b)(?P<y>.*)$",
+        ];
+        let inputs = [
+            "2024-05-01T12:00:00.123456789Z stdout F hello world",
+            "2024-05-01T12:00:00Z stderr P ",
+            "2024-05-01T12:00:00Z stderr P",
+            "2024-05-01T12:00:00Z stdout F two\nlines",
+            "x 2024-05-01T12:00:00Z stdout F embedded",
+            "noise INFO: started\nsecond line",
+            "ERROR: boom",
+            "-just a dash",
+            "12-numbered",
+            "ab\nc",
+            "zzz b",
+            "",
+            "no match here",
+        ];
+        for p in patterns {
+            let mut split = GroupMatcher::new(goregex::compile(p).unwrap()).unwrap();
+            assert!(split.tail.is_some(), "{p} should split");
+            let mut whole = GroupMatcher::new(goregex::compile(p).unwrap()).unwrap();
+            whole.tail = None;
+            for s in inputs {
+                assert_eq!(split.parse(s), whole.parse(s), "pattern {p:?} on {s:?}");
+                assert_eq!(split.is_match(s), whole.is_match(s), "is_match {p:?} on {s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn patterns_that_cannot_be_split_keep_the_whole_pattern() {
+        for p in [
+            r"(?s)^(?P<a>x)(?P<b>.*)$",
+            r"^(?P<a>x)(?P<b>.*?)$",
+            r"^(?P<a>x)(?P<b>.+)$",
+            r"^(?P<a>x)|(?P<b>.*)$",
+            r"^(?P<a>x)(?P<b>.*)y",
+            r"^(?i:x)(?P<b>.*)$",
+        ] {
+            let m = GroupMatcher::new(goregex::compile(p).unwrap()).unwrap();
+            assert!(m.tail.is_none(), "{p} must not split");
+        }
     }
 }

@@ -31,37 +31,66 @@ impl Unsupported {
 /// characters as `\u00xx`, `<`, `>`, `&` as `\u003c` `\u003e` `\u0026` (HTML escaping), and
 /// U+2028/U+2029 escaped.
 pub(crate) fn json_string(out: &mut String, s: &str) {
+    // Byte scan with a table: every byte that may need escaping is ASCII, except the lead
+    // byte 0xE2 of U+2028/U+2029. Runs of plain bytes are copied at once.
+    out.reserve(s.len() + 2);
     out.push('"');
-    let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let esc: Option<&str> = match c {
-            '"' => Some("\\\""),
-            '\\' => Some("\\\\"),
-            '\u{8}' => Some("\\b"),
-            '\u{c}' => Some("\\f"),
-            '\n' => Some("\\n"),
-            '\r' => Some("\\r"),
-            '\t' => Some("\\t"),
-            '<' => Some("\\u003c"),
-            '>' => Some("\\u003e"),
-            '&' => Some("\\u0026"),
-            '\u{2028}' => Some("\\u2028"),
-            '\u{2029}' => Some("\\u2029"),
-            c if (c as u32) < 0x20 => None,
-            _ => continue,
+    let b = s.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        let c = b[i];
+        if !JSON_SPECIAL[c as usize] {
+            i += 1;
+            continue;
+        }
+        let (esc, width): (&str, usize) = match c {
+            b'"' => ("\\\"", 1),
+            b'\\' => ("\\\\", 1),
+            0x08 => ("\\b", 1),
+            0x0c => ("\\f", 1),
+            b'\n' => ("\\n", 1),
+            b'\r' => ("\\r", 1),
+            b'\t' => ("\\t", 1),
+            b'<' => ("\\u003c", 1),
+            b'>' => ("\\u003e", 1),
+            b'&' => ("\\u0026", 1),
+            0xE2 if b.get(i + 1) == Some(&0x80) && b.get(i + 2) == Some(&0xA8) => ("\\u2028", 3),
+            0xE2 if b.get(i + 1) == Some(&0x80) && b.get(i + 2) == Some(&0xA9) => ("\\u2029", 3),
+            0xE2 => {
+                i += 1;
+                continue;
+            }
+            _ => ("", 1), // other control characters
         };
         out.push_str(&s[start..i]);
-        match esc {
-            Some(e) => out.push_str(e),
-            None => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
+        if esc.is_empty() {
+            let _ = write!(out, "\\u{:04x}", c);
+        } else {
+            out.push_str(esc);
         }
-        start = i + c.len_utf8();
+        i += width;
+        start = i;
     }
     out.push_str(&s[start..]);
     out.push('"');
 }
+
+/// Bytes [`json_string`] must look at: controls, `"`, `\\`, `<`, `>`, `&`, and 0xE2.
+static JSON_SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'&' as usize] = true;
+    t[0xE2] = true;
+    t
+};
 
 /// `json.Marshal(map.AsRaw())`: keys sorted bytewise, a repeated key keeps its last value.
 /// `skip` leaves keys out (the exporter's removed hint and label attributes).
