@@ -143,7 +143,7 @@ impl Component for FileLogReceiver {
             gates: cfg.gates,
             persister,
             header_parser,
-            batch_size: 1024,
+            batch_size: reader::MAX_BATCH,
         };
         let mut manager =
             fileconsumer::Manager::new(&cfg.file, Box::new(StageEmit(stage.clone())), opts)?;
