@@ -164,7 +164,10 @@ fn split_tail(re: &Regex) -> Option<Tail> {
     let items = &concat.asts;
     let (anchored_end, group_pos) = match items.last()? {
         Ast::Assertion(a)
-            if matches!(a.kind, ast::AssertionKind::EndLine | ast::AssertionKind::EndText) =>
+            if matches!(
+                a.kind,
+                ast::AssertionKind::EndLine | ast::AssertionKind::EndText
+            ) =>
         {
             (true, items.len().checked_sub(2)?)
         }
@@ -173,7 +176,10 @@ fn split_tail(re: &Regex) -> Option<Tail> {
     let Ast::Group(g) = &items[group_pos] else {
         return None;
     };
-    if !matches!(g.kind, ast::GroupKind::CaptureName { .. } | ast::GroupKind::CaptureIndex(_)) {
+    if !matches!(
+        g.kind,
+        ast::GroupKind::CaptureName { .. } | ast::GroupKind::CaptureIndex(_)
+    ) {
         return None;
     }
     let Ast::Repetition(rep) = &*g.ast else {
@@ -442,7 +448,11 @@ mod tests {
             whole.tail = None;
             for s in inputs {
                 assert_eq!(split.parse(s), whole.parse(s), "pattern {p:?} on {s:?}");
-                assert_eq!(split.is_match(s), whole.is_match(s), "is_match {p:?} on {s:?}");
+                assert_eq!(
+                    split.is_match(s),
+                    whole.is_match(s),
+                    "is_match {p:?} on {s:?}"
+                );
             }
         }
     }
