@@ -394,6 +394,39 @@ async fn retryable_refusals_are_retried_and_nothing_is_lost_or_duplicated() {
 }
 
 #[tokio::test]
+async fn retryable_refusals_with_stateful_operators_are_retried_in_place_without_duplicates() {
+    // recombine keeps partial entries between lines, so a refused batch is kept and retried
+    // rather than read again from the file (which would feed recombine the lines twice).
+    let dir = tempfile::tempdir().unwrap();
+    append(
+        &dir.path().join("a.log"),
+        "start a\ncont a\nstart b\ncont b\nstart c\n",
+    );
+    let yaml = format!(
+        "{BASE}retry_on_failure:
+  enabled: true
+  initial_interval: 10ms
+  max_interval: 20ms
+operators:
+  - type: recombine
+    combine_field: body
+    is_first_entry: body matches \"^start\"
+    force_flush_period: 200ms
+"
+    );
+    let sink = Arc::new(Sink::default());
+    sink.refuse((0..2).map(|_| ConsumeError::retryable("queue is full")));
+    let r = start(dir.path(), &yaml, &sink).await;
+    let got = sink.wait_for(3).await;
+    assert_eq!(
+        got.iter().map(|r| r.body.as_str()).collect::<Vec<_>>(),
+        ["start a\ncont a", "start b\ncont b", "start c"]
+    );
+    assert_eq!(r.metric("otelcol_receiver_refused_log_records"), 0.0);
+    r.stop().await;
+}
+
+#[tokio::test]
 async fn retryable_refusal_is_retried_even_with_retry_on_failure_off() {
     // Our delivery policy (reader.rs): a retryable refusal stalls reading instead of
     // dropping, whatever retry_on_failure says; first retry after 1 s.
