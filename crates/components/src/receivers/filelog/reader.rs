@@ -13,14 +13,6 @@
 //! counted in `otelcol_receiver_refused_log_records` and logged. While the receiver stops,
 //! a refused batch is not retried: [`Emit`] reports failure, the file offset stays before
 //! it, and the lines are read again after a restart (with `storage`).
-//!
-//! Where the retry copy comes from: when the operators keep no state between lines (no
-//! `recombine`/`container`), the batch is handed over without keeping a copy, and a
-//! retryable refusal makes [`Emit`] fail after the backoff, so the file offset stays before
-//! the lines and the next poll reads them again. Keeping a copy would cost a deep copy of
-//! every batch, since the processors after the receiver change it in place. With stateful
-//! operators, re-reading would feed partial lines to them twice, so the batch is kept and
-//! retried in place instead.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -61,9 +53,6 @@ pub(crate) struct Delivery {
     pub retry: RetryOnFailure,
     pub stopping: Arc<AtomicBool>,
     pub id: Arc<str>,
-    /// Since when, and with which next wait, the pipeline has been refusing re-readable
-    /// batches (see [`Delivery::deliver_once`]).
-    pub failing: Option<(Instant, Duration)>,
 }
 
 impl Delivery {
@@ -76,7 +65,11 @@ impl Delivery {
         let n = entries.len();
         let batch = Batch::from_request(Request::Logs(stanza::convert::to_request(entries)));
         let started = Instant::now();
-        let (mut wait, max_wait) = self.waits();
+        let (mut wait, max_wait) = if self.retry.enabled {
+            (self.retry.initial_interval.0, self.retry.max_interval.0)
+        } else {
+            (Duration::from_secs(1), Duration::from_secs(30))
+        };
         loop {
             let err = match self.handle.block_on(self.consumer.consume(batch.clone())) {
                 Ok(()) => {
@@ -114,64 +107,6 @@ impl Delivery {
             self.sleep_unless_stopping(delay);
             wait = (wait.mul_f64(1.5)).min(max_wait);
         }
-    }
-
-    /// The initial and the longest wait between attempts.
-    fn waits(&self) -> (Duration, Duration) {
-        if self.retry.enabled {
-            (self.retry.initial_interval.0, self.retry.max_interval.0)
-        } else {
-            (Duration::from_secs(1), Duration::from_secs(30))
-        }
-    }
-
-    /// Delivers lines the file can give again, without keeping a copy: on a retryable
-    /// refusal, waits the backoff and fails, so the caller's file offset stays before the
-    /// lines and the next poll reads them again.
-    fn deliver_once(&mut self, entries: Vec<Entry>) -> Result<(), EmitError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let n = entries.len();
-        let batch = Batch::from_request(Request::Logs(stanza::convert::to_request(entries)));
-        let err = match self.handle.block_on(self.consumer.consume(batch)) {
-            Ok(()) => {
-                self.failing = None;
-                self.metrics.accepted(Signal::Logs, n);
-                return Ok(());
-            }
-            Err(e) => e,
-        };
-        if let runtime::ErrorKind::Partial { rejected } = err.kind {
-            self.failing = None;
-            self.metrics
-                .accepted(Signal::Logs, n.saturating_sub(rejected as usize));
-            self.metrics.refused(Signal::Logs, rejected as usize);
-            return Ok(());
-        }
-        let (initial, max_wait) = self.waits();
-        let (since, wait) = *self.failing.get_or_insert((Instant::now(), initial));
-        let gave_up = self.retry.enabled
-            && !self.retry.max_elapsed_time.0.is_zero()
-            && since.elapsed() >= self.retry.max_elapsed_time.0;
-        if !err.is_retryable() || gave_up {
-            self.failing = None;
-            self.metrics.refused(Signal::Logs, n);
-            tracing::error!(
-                receiver = %self.id,
-                error = %err,
-                dropped_items = n,
-                "Failed to send logs downstream; dropping them"
-            );
-            return Ok(());
-        }
-        if !self.stopping.load(Ordering::Relaxed) {
-            let delay = err.retry_after.map_or(wait, |d| d.max(wait));
-            tracing::debug!(receiver = %self.id, error = %err, ?delay, "pipeline refused logs; reading them again after the delay");
-            self.sleep_unless_stopping(delay);
-            self.failing = Some((since, wait.mul_f64(1.5).min(max_wait)));
-        }
-        Err(EmitError(format!("the pipeline refused logs: {err}")))
     }
 
     fn sleep_unless_stopping(&self, d: Duration) {
@@ -258,14 +193,9 @@ impl Stage {
         self.pipeline
             .process_batch(std::mem::take(&mut entries), &mut |e| out.push(e));
         self.entries = entries;
-        if self.pipeline.needs_flushing() {
-            let r = self.deliver_all(&mut out);
-            self.out = out;
-            return r;
-        }
-        // Stateless operators: these lines can be read again, so no copy is kept. All of
-        // them go in one batch, so that a refusal leaves none of them delivered.
-        self.delivery.deliver_once(std::mem::take(&mut out))
+        let r = self.deliver_all(&mut out);
+        self.out = out;
+        r
     }
 
     /// Sends what the operators' timers release (recombine's `force_flush_period`).
