@@ -144,7 +144,7 @@ pub fn as_string(v: &AnyValue) -> Cow<'_, str> {
         Some(Value::DoubleValue(d)) if !d.is_finite() => {
             Cow::Owned(format!("json: unsupported value: {}", go_format_g(*d)))
         }
-        _ => Cow::Owned(crate::exporters::debug::gofmt::value_as_string(Some(v))),
+        _ => Cow::Owned(crate::util::gofmt::value_as_string(Some(v))),
     }
 }
 

@@ -43,7 +43,7 @@ impl AttributesMatcher {
                             return Err(format!(
                                 "match_type=regexp for {:?} only supports Str, but found {}",
                                 a.key,
-                                crate::exporters::debug::gofmt::value_type(Some(&v.0))
+                                crate::util::gofmt::value_type(Some(&v.0))
                             ));
                         }
                     },

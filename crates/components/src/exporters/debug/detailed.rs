@@ -12,7 +12,7 @@ use pdata::proto::metrics::v1::{
 use pdata::proto::resource::v1::Resource;
 use pdata::proto::trace::v1::span::{Event, Link};
 
-use super::gofmt::{go_f, id, timestamp, typed_value};
+use crate::util::gofmt::{go_f, id, timestamp, typed_value};
 
 /// The `otlptext` text of a request: every line ends with `\n`.
 pub fn detailed_text(request: &Request) -> String {

@@ -22,7 +22,6 @@
 
 mod config;
 mod detailed;
-pub(crate) mod gofmt;
 mod normal;
 #[cfg(test)]
 mod tests;

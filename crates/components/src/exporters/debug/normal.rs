@@ -8,7 +8,7 @@ use pdata::proto::common::v1::{InstrumentationScope, KeyValue};
 use pdata::proto::metrics::v1::{Metric, metric::Data, number_data_point};
 
 use super::detailed::exp_bucket_factor;
-use super::gofmt::{go_f, go_v, id, value_as_string};
+use crate::util::gofmt::{go_f, go_v, id, value_as_string};
 
 /// The normal-verbosity text of a request: every line ends with `\n`.
 pub fn normal_text(request: &Request) -> String {

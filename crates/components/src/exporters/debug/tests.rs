@@ -23,8 +23,8 @@ use pdata::proto::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
 use pdata::{Batch, Request, Signal};
 use runtime::factory::{ExporterFactory, Settings, typed};
 
-use super::gofmt::{base64, es6, go_f, go_v, id, timestamp, typed_value};
 use super::*;
+use crate::util::gofmt::{base64, es6, go_f, go_v, id, timestamp, typed_value};
 
 /// 2020-02-11 20:26:12.000000321 UTC, the start time of the Go test data.
 const START: u64 = 1_581_452_772_000_000_321;

@@ -13,8 +13,10 @@ use std::fmt::Write as _;
 use pdata::proto::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value::Value};
 use pdata::proto::logs::v1::LogRecord;
 
-use super::gotext::{Unsupported, as_string, distinct_keys, json_map, json_string, json_value};
-use crate::exporters::debug::gofmt::{go_v, id};
+use crate::util::gofmt::{go_v, id};
+use crate::util::gotext::{
+    Unsupported, as_string, distinct_keys, json_map, json_string, json_value,
+};
 
 /// Which attributes a line leaves out (hints and attributes promoted to labels).
 pub(crate) type Skip<'a> = &'a dyn Fn(&str) -> bool;

@@ -11,7 +11,6 @@
 
 pub mod config;
 pub mod fuzzing;
-mod gotext;
 mod line;
 pub mod proto;
 mod push;

@@ -34,10 +34,10 @@ use pdata::proto::common::v1::{AnyValue, KeyValue, any_value::Value};
 use pdata::proto::logs::v1::LogRecord;
 
 use super::config::DefaultLabels;
-use super::gotext::{as_string, normalize_label, quote, str_of};
 use super::line;
 use super::proto::{Entry, PushRequest, Stream, Timestamp};
-use crate::exporters::debug::gofmt::go_v;
+use crate::util::gofmt::go_v;
+use crate::util::gotext::{as_string, normalize_label, quote, str_of};
 
 pub(crate) const HINT_ATTRIBUTES: &str = "loki.attribute.labels";
 pub(crate) const HINT_RESOURCES: &str = "loki.resource.labels";

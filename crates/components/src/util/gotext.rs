@@ -1,5 +1,6 @@
-//! Go library text formats the Loki translator's output depends on, reproduced byte for byte:
-//! `encoding/json` (`json.Marshal` of pdata's `AsRaw()`, HTML escaping on), pdata's
+//! Go library text formats that exporters' output depends on, reproduced byte for byte:
+//! `encoding/json` of pdata's `AsRaw()` (HTML escaping on, as `json.Marshal`, for the loki
+//! exporter's lines; off for the debug exporter's `AsString`, as its golden files show), pdata's
 //! `Value.AsString()`, `strconv.Quote` (label values in `{k="v"}`), and the Prometheus label
 //! name sanitising of `pkg/translator/prometheus.NormalizeLabel`.
 
@@ -8,7 +9,7 @@ use std::fmt::Write as _;
 
 use pdata::proto::common::v1::{AnyValue, KeyValue, any_value::Value};
 
-use crate::exporters::debug::gofmt::{base64, es6};
+use crate::util::gofmt::{base64, es6};
 
 /// Go `encoding/json` refused a value (NaN or an infinity); the text is Go's error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +32,11 @@ impl Unsupported {
 /// characters as `\u00xx`, `<`, `>`, `&` as `\u003c` `\u003e` `\u0026` (HTML escaping), and
 /// U+2028/U+2029 escaped.
 pub(crate) fn json_string(out: &mut String, s: &str) {
+    json_string_escaped(out, s, true)
+}
+
+/// [`json_string`] with HTML escaping of `<`, `>`, `&` on or off.
+pub(crate) fn json_string_escaped(out: &mut String, s: &str, html: bool) {
     // Byte scan with a table: every byte that may need escaping is ASCII, except the lead
     // byte 0xE2 of U+2028/U+2029. Runs of plain bytes are copied at once.
     out.reserve(s.len() + 2);
@@ -39,7 +45,7 @@ pub(crate) fn json_string(out: &mut String, s: &str) {
     let (mut start, mut i) = (0, 0);
     while i < b.len() {
         let c = b[i];
-        if !JSON_SPECIAL[c as usize] {
+        if !JSON_SPECIAL[c as usize] || (!html && matches!(c, b'<' | b'>' | b'&')) {
             i += 1;
             continue;
         }
@@ -99,6 +105,15 @@ pub(crate) fn json_map(
     kvs: &[KeyValue],
     skip: &dyn Fn(&str) -> bool,
 ) -> Result<(), Unsupported> {
+    write_map(out, kvs, skip, true)
+}
+
+fn write_map(
+    out: &mut String,
+    kvs: &[KeyValue],
+    skip: &dyn Fn(&str) -> bool,
+    html: bool,
+) -> Result<(), Unsupported> {
     let mut sorted: BTreeMap<&str, Option<&AnyValue>> = BTreeMap::new();
     for kv in kvs {
         if !skip(&kv.key) {
@@ -110,9 +125,9 @@ pub(crate) fn json_map(
         if i > 0 {
             out.push(',');
         }
-        json_string(out, k);
+        json_string_escaped(out, k, html);
         out.push(':');
-        json_value(out, v)?;
+        write_value(out, v, html)?;
     }
     out.push('}');
     Ok(())
@@ -130,13 +145,13 @@ pub(crate) fn distinct_keys(kvs: &[KeyValue], skip: &dyn Fn(&str) -> bool) -> us
     keys.len()
 }
 
-fn json_slice(out: &mut String, values: &[AnyValue]) -> Result<(), Unsupported> {
+fn write_slice(out: &mut String, values: &[AnyValue], html: bool) -> Result<(), Unsupported> {
     out.push('[');
     for (i, v) in values.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        json_value(out, Some(v))?;
+        write_value(out, Some(v), html)?;
     }
     out.push(']');
     Ok(())
@@ -145,8 +160,30 @@ fn json_slice(out: &mut String, values: &[AnyValue]) -> Result<(), Unsupported> 
 /// One `AsRaw()` value: bytes as base64 (empty bytes are a nil slice in Go: `null`), unset
 /// values as `null`, floats as ES6 numbers.
 pub(crate) fn json_value(out: &mut String, v: Option<&AnyValue>) -> Result<(), Unsupported> {
+    write_value(out, v, true)
+}
+
+/// A map (`html` escaping on or off) as [`json_map`] writes it, without skipped keys.
+pub(crate) fn json_map_escaped(
+    out: &mut String,
+    kvs: &[KeyValue],
+    html: bool,
+) -> Result<(), Unsupported> {
+    write_map(out, kvs, &|_| false, html)
+}
+
+/// A slice (`html` escaping on or off).
+pub(crate) fn json_slice_escaped(
+    out: &mut String,
+    values: &[AnyValue],
+    html: bool,
+) -> Result<(), Unsupported> {
+    write_slice(out, values, html)
+}
+
+fn write_value(out: &mut String, v: Option<&AnyValue>, html: bool) -> Result<(), Unsupported> {
     match v.and_then(|v| v.value.as_ref()) {
-        Some(Value::StringValue(s)) => json_string(out, s),
+        Some(Value::StringValue(s)) => json_string_escaped(out, s, html),
         Some(Value::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
         Some(Value::IntValue(i)) => {
             let _ = write!(out, "{i}");
@@ -163,8 +200,8 @@ pub(crate) fn json_value(out: &mut String, v: Option<&AnyValue>) -> Result<(), U
             out.push_str(&base64(b));
             out.push('"');
         }
-        Some(Value::KvlistValue(kv)) => json_map(out, &kv.values, &|_| false)?,
-        Some(Value::ArrayValue(a)) => json_slice(out, &a.values)?,
+        Some(Value::KvlistValue(kv)) => write_map(out, &kv.values, &|_| false, html)?,
+        Some(Value::ArrayValue(a)) => write_slice(out, &a.values, html)?,
         Some(Value::StringValueStrindex(_)) | None => out.push_str("null"),
     }
     Ok(())
@@ -198,7 +235,7 @@ pub(crate) fn as_string(v: Option<&AnyValue>) -> String {
         }
         Some(Value::ArrayValue(a)) => {
             let mut s = String::new();
-            match json_slice(&mut s, &a.values) {
+            match write_slice(&mut s, &a.values, true) {
                 Ok(()) => s,
                 Err(_) => String::new(),
             }

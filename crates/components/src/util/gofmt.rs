@@ -2,10 +2,11 @@
 //! formats (`%f`, `%v`, pdata's ES6-style `AsString`), `time.Time.String()`, trace/span ids,
 //! and `pcommon.Value` as `Type(value)` with maps and slices as Go `encoding/json` text.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use pdata::proto::common::v1::{AnyValue, KeyValue, any_value::Value};
+use pdata::proto::common::v1::{AnyValue, any_value::Value};
+
+use crate::util::gotext;
 
 /// Shortest round-trip digits of a finite, non-negative `f` and its decimal exponent:
 /// `1234.5` → (`"12345"`, 3).
@@ -152,8 +153,12 @@ pub fn value_as_string(v: Option<&AnyValue>) -> String {
         Some(Value::IntValue(i)) => i.to_string(),
         Some(Value::DoubleValue(d)) => es6(*d),
         Some(Value::BytesValue(b)) => base64(b),
-        Some(Value::KvlistValue(kv)) => json_or_empty(|out| json_map(out, &kv.values)),
-        Some(Value::ArrayValue(a)) => json_or_empty(|out| json_slice(out, &a.values)),
+        Some(Value::KvlistValue(kv)) => {
+            json_or_empty(|out| gotext::json_map_escaped(out, &kv.values, false))
+        }
+        Some(Value::ArrayValue(a)) => {
+            json_or_empty(|out| gotext::json_slice_escaped(out, &a.values, false))
+        }
         Some(Value::StringValueStrindex(_)) | None => String::new(),
     }
 }
@@ -163,99 +168,12 @@ pub fn typed_value(v: Option<&AnyValue>) -> String {
     format!("{}({})", value_type(v), value_as_string(v))
 }
 
-/// A value Go's `encoding/json` refuses (NaN or an infinity): the whole encoding fails and
-/// pdata's `AsString` then returns the empty string.
-struct Unsupported;
-
-fn json_or_empty(write: impl FnOnce(&mut String) -> Result<(), Unsupported>) -> String {
+/// pdata's `AsString` of a map or slice: Go's `encoding/json` text with HTML escaping off,
+/// or the empty string when encoding fails (NaN or an infinity inside).
+fn json_or_empty(write: impl FnOnce(&mut String) -> Result<(), gotext::Unsupported>) -> String {
     let mut out = String::new();
     match write(&mut out) {
         Ok(()) => out,
-        Err(Unsupported) => String::new(),
+        Err(_) => String::new(),
     }
-}
-
-/// A map as Go's `encoding/json` writes `Map.AsRaw()`: keys sorted bytewise, a repeated key
-/// keeps its last value.
-fn json_map(out: &mut String, kvs: &[KeyValue]) -> Result<(), Unsupported> {
-    let mut sorted: BTreeMap<&str, Option<&AnyValue>> = BTreeMap::new();
-    for kv in kvs {
-        sorted.insert(&kv.key, kv.value.as_ref());
-    }
-    out.push('{');
-    for (i, (k, v)) in sorted.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        json_string(out, k);
-        out.push(':');
-        json_value(out, v)?;
-    }
-    out.push('}');
-    Ok(())
-}
-
-fn json_slice(out: &mut String, values: &[AnyValue]) -> Result<(), Unsupported> {
-    out.push('[');
-    for (i, v) in values.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        json_value(out, Some(v))?;
-    }
-    out.push(']');
-    Ok(())
-}
-
-/// One value of `AsRaw()` in JSON: bytes as a base64 string (empty bytes are a nil slice in
-/// Go, so `null`), unset values as `null`.
-fn json_value(out: &mut String, v: Option<&AnyValue>) -> Result<(), Unsupported> {
-    match v.and_then(|v| v.value.as_ref()) {
-        Some(Value::StringValue(s)) => json_string(out, s),
-        Some(Value::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
-        Some(Value::IntValue(i)) => {
-            let _ = write!(out, "{i}");
-        }
-        Some(Value::DoubleValue(d)) => {
-            if !d.is_finite() {
-                return Err(Unsupported);
-            }
-            out.push_str(&es6(*d));
-        }
-        Some(Value::BytesValue(b)) if b.is_empty() => out.push_str("null"),
-        Some(Value::BytesValue(b)) => {
-            out.push('"');
-            out.push_str(&base64(b));
-            out.push('"');
-        }
-        Some(Value::KvlistValue(kv)) => json_map(out, &kv.values)?,
-        Some(Value::ArrayValue(a)) => json_slice(out, &a.values)?,
-        Some(Value::StringValueStrindex(_)) | None => out.push_str("null"),
-    }
-    Ok(())
-}
-
-/// A JSON string as Go's `encoding/json` writes it with HTML escaping off: `\"`, `\\`, the
-/// short escapes `\b \f \n \r \t`, other control characters as `\u00xx`, and U+2028/U+2029
-/// escaped (they end lines in JavaScript).
-fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
