@@ -429,7 +429,7 @@ operators:
 #[tokio::test]
 async fn retryable_refusal_is_retried_even_with_retry_on_failure_off() {
     // Our delivery policy (reader.rs): a retryable refusal stalls reading instead of
-    // dropping, whatever retry_on_failure says; first retry after 1 s.
+    // dropping, whatever retry_on_failure says; first retry after 100 ms.
     let dir = tempfile::tempdir().unwrap();
     append(&dir.path().join("a.log"), "one\ntwo\n");
     let sink = Arc::new(Sink::default());
