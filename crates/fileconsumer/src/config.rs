@@ -437,7 +437,35 @@ mod tests {
         assert!(c.include_file_name);
         assert!(!c.include_file_path);
         assert_eq!(c.encoding, "utf-8");
+        assert_eq!(c.initial_buffer_size, ByteSize(16 * 1024));
+        assert_eq!(c.max_log_size_behavior().unwrap(), MaxLogSizeBehavior::Split);
+        assert_eq!(c.on_truncate().unwrap(), OnTruncate::Ignore);
+        assert!(!c.include_file_record_offset);
+        assert_eq!(c.polls_to_archive, 0);
         c.validate(&FeatureGates::default()).unwrap();
+    }
+
+    #[test]
+    fn newer_keys_are_accepted_with_any_value_go_0_135_accepts() {
+        // otelcol-contrib 0.135 starts with all of these (it does not check
+        // initial_buffer_size or polls_to_archive)
+        for json in [
+            r#"{"include":["/a"],"initial_buffer_size":"64KiB"}"#,
+            r#"{"include":["/a"],"initial_buffer_size":0}"#,
+            r#"{"include":["/a"],"initial_buffer_size":-5}"#,
+            r#"{"include":["/a"],"polls_to_archive":-1}"#,
+            r#"{"include":["/a"],"polls_to_archive":10,"include_file_record_offset":true}"#,
+            r#"{"include":["/a"],"max_log_size_behavior":"truncate","on_truncate":"read_new"}"#,
+            r#"{"include":["/a"],"max_log_size_behavior":"split","on_truncate":"read_whole_file"}"#,
+        ] {
+            let c = parse(json).unwrap();
+            c.validate(&FeatureGates::default())
+                .unwrap_or_else(|e| panic!("{json}: {e}"));
+        }
+        let c = parse(r#"{"include":["/a"],"initial_buffer_size":"64KiB"}"#).unwrap();
+        assert_eq!(c.initial_buffer_size(), 64 * 1024);
+        let c = parse(r#"{"include":["/a"],"initial_buffer_size":0}"#).unwrap();
+        assert_eq!(c.initial_buffer_size(), 4096);
     }
 
     #[test]
@@ -558,6 +586,14 @@ mod tests {
                 "timestamp sort: layout must be specified",
             ),
             (r#"{"include":["/a["]}"#, "include: parse glob: "),
+            (
+                r#"{"include":["/a"],"max_log_size_behavior":"drop"}"#,
+                "invalid value 'drop' for `max_log_size_behavior`: must be 'split' or 'truncate'",
+            ),
+            (
+                r#"{"include":["/a"],"on_truncate":"reread"}"#,
+                "invalid value 'reread' for `on_truncate`: must be one of 'ignore', 'read_whole_file', 'read_new'",
+            ),
         ];
         for (json, want) in cases {
             let c = parse(json).unwrap();

@@ -231,7 +231,7 @@ impl Manager {
     fn consume(&mut self, paths: &[String]) {
         let mut unmatched = Vec::new();
         for path in paths {
-            if let Some(u) = self.make_reader(path) {
+            if let Some(u) = self.make_reader(path, &unmatched) {
                 unmatched.push(u);
             }
         }
@@ -315,7 +315,11 @@ impl Manager {
 
     /// Opens `path` and pairs it with what memory knows of it; a file memory does not
     /// know is handed back for the archive lookup.
-    fn make_reader(&mut self, path: &str) -> Option<(File, String, Fingerprint)> {
+    fn make_reader(
+        &mut self,
+        path: &str,
+        unmatched: &[(File, String, Fingerprint)],
+    ) -> Option<(File, String, Fingerprint)> {
         let file = match File::open(path) {
             Ok(f) => f,
             Err(e) => {
@@ -338,7 +342,9 @@ impl Manager {
             return None; // empty files are ignored until they have content
         }
         // the copy step of copy/truncate: two paths, same content
-        if self.current.iter().any(|r| r.meta.fingerprint == fp) {
+        if self.current.iter().any(|r| r.meta.fingerprint == fp)
+            || unmatched.iter().any(|(_, _, other)| *other == fp)
+        {
             tracing::debug!(path, "Skipping duplicate file");
             return None;
         }
