@@ -313,7 +313,7 @@ pub enum OnTruncate {
 pub enum Compression {
     None,
     Gzip,
-    /// gzip for files that start with the gzip magic bytes, plain otherwise.
+    /// gzip for files named `*.gz`, plain otherwise (Go 0.135 decides by the extension).
     Auto,
 }
 

@@ -4,6 +4,7 @@
 //! files), drain files that left the pattern, read everything to EOF, and checkpoint.
 
 use std::fs::File;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -550,9 +551,15 @@ impl Manager {
         let resolved = self.resolver.resolve(path, &file)?;
         let attrs = Arc::make_mut(&mut meta.attributes);
         attrs.extend(resolved);
-        let gzip = decompress && {
-            let mut magic = [0u8; 2];
-            read_full_at(&file, &mut magic, 0).is_ok_and(|n| n == 2) && magic == GZIP_MAGIC
+        let gzip = match self.compression {
+            Compression::None => false,
+            Compression::Gzip => {
+                let mut magic = [0u8; 2];
+                read_full_at(&file, &mut magic, 0).is_ok_and(|n| n == 2) && magic == GZIP_MAGIC
+            }
+            // Go 0.135 decides by the name: a `.gz` file is gunzipped, any other is
+            // read as it is, whatever its first bytes
+            Compression::Auto => Path::new(path).extension().is_some_and(|e| e == "gz"),
         };
         Ok(Reader::new(
             meta,

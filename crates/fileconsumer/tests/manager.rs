@@ -1023,3 +1023,47 @@ fn polls_to_archive_continues_the_ring_after_a_restart() {
         .cloned();
     assert_eq!(index, Some(1u64.to_le_bytes().to_vec()));
 }
+
+/// Checked against otelcol-contrib 0.135 (`compression: auto`, otlphttp JSON): `d.log.gz`
+/// was gunzipped with record offsets 0 and 12 (positions in the decompressed stream),
+/// `e.log` holding gzip bytes was read as plain bytes, `c.log` as text.
+#[test]
+fn compression_auto_gunzips_files_named_gz_only() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("c.log"), "plain line\n").unwrap();
+    fs::write(
+        dir.path().join("d.log.gz"),
+        gzip("gz line one\ngz line two\n"),
+    )
+    .unwrap();
+    fs::write(dir.path().join("e.log"), gzip("gz no ext\n")).unwrap();
+    let sink = Sink::default();
+    let mut cfg = config(
+        dir.path(),
+        serde_json::json!({"compression": "auto", "include_file_record_offset": true}),
+    );
+    cfg.include = vec![format!("{}/*", dir.path().display())];
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    let toks = sink.tokens.lock().unwrap().clone();
+    let by_file = |name: &str| -> Vec<(Body, Option<i64>)> {
+        toks.iter()
+            .filter(|t| t.attributes.get("log.file.name").and_then(|v| v.as_str()) == Some(name))
+            .map(|t| (t.body.clone(), t.record_offset))
+            .collect()
+    };
+    assert_eq!(by_file("c.log"), vec![(Body::Text("plain line".into()), Some(0))]);
+    assert_eq!(
+        by_file("d.log.gz"),
+        vec![
+            (Body::Text("gz line one".into()), Some(0)),
+            (Body::Text("gz line two".into()), Some(12))
+        ]
+    );
+    let e = by_file("e.log");
+    assert!(!e.is_empty());
+    assert!(
+        e.iter().all(|(b, _)| !matches!(b, Body::Text(s) if s.contains("gz no ext"))),
+        "{e:?}"
+    );
+}
