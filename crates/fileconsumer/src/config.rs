@@ -438,7 +438,10 @@ mod tests {
         assert!(!c.include_file_path);
         assert_eq!(c.encoding, "utf-8");
         assert_eq!(c.initial_buffer_size, ByteSize(16 * 1024));
-        assert_eq!(c.max_log_size_behavior().unwrap(), MaxLogSizeBehavior::Split);
+        assert_eq!(
+            c.max_log_size_behavior().unwrap(),
+            MaxLogSizeBehavior::Split
+        );
         assert_eq!(c.on_truncate().unwrap(), OnTruncate::Ignore);
         assert!(!c.include_file_record_offset);
         assert_eq!(c.polls_to_archive, 0);

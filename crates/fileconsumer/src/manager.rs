@@ -388,7 +388,12 @@ impl Manager {
         None
     }
 
-    fn new_file_reader(&mut self, file: File, path: &str, fp: Fingerprint) -> Result<Reader, String> {
+    fn new_file_reader(
+        &mut self,
+        file: File,
+        path: &str,
+        fp: Fingerprint,
+    ) -> Result<Reader, String> {
         tracing::info!(path, "Started watching file");
         let offset = if self.from_beginning {
             0
@@ -468,7 +473,10 @@ impl Manager {
 
     /// Go's `FindFiles`: the archived polls from the newest to the oldest, each read at
     /// most once; a match is taken out of its slot, which is written back.
-    fn find_in_archive(&mut self, unmatched: &[(File, String, Fingerprint)]) -> Vec<Option<Metadata>> {
+    fn find_in_archive(
+        &mut self,
+        unmatched: &[(File, String, Fingerprint)],
+    ) -> Vec<Option<Metadata>> {
         let mut found: Vec<Option<Metadata>> = unmatched.iter().map(|_| None).collect();
         if self.polls_to_archive == 0 || unmatched.is_empty() {
             return found;

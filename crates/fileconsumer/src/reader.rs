@@ -387,7 +387,7 @@ impl Reader {
                 .or_else(|| {
                     // a gzip stream is complete at its EOF: its last line needs no newline
                     (gzip && win.eof && !win.data().is_empty()).then(|| crate::split::Found {
- dropped: false,
+                        dropped: false,
                         advance: win.data().len(),
                         range: 0..win.data().len(),
                     })

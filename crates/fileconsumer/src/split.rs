@@ -245,7 +245,7 @@ impl Splitter {
             flush.last_data_change = now;
             flush.last_data_length = 0;
             return Some(Found {
- dropped: false,
+                dropped: false,
                 advance: data.len(),
                 range: 0..data.len(),
             });
@@ -272,7 +272,7 @@ impl Splitter {
                     end -= carriage_return.len();
                 }
                 Some(Found {
- dropped: false,
+                    dropped: false,
                     advance: i + newline.len(),
                     range: 0..end,
                 })
@@ -281,7 +281,7 @@ impl Splitter {
                 let first = re.find(data)?;
                 if first.start() != 0 {
                     return Some(Found {
- dropped: false,
+                        dropped: false,
                         advance: first.start(),
                         range: 0..first.start(),
                     });
@@ -293,7 +293,7 @@ impl Splitter {
                 let second = re.find_at(data, first.end() + 1)?;
                 let start = if *omit { first.end() } else { first.start() };
                 Some(Found {
- dropped: false,
+                    dropped: false,
                     advance: second.start(),
                     range: start..second.start(),
                 })
@@ -311,7 +311,7 @@ impl Splitter {
                 }
                 let end = if *omit { m.start() } else { m.end() };
                 Some(Found {
- dropped: false,
+                    dropped: false,
                     advance: m.end(),
                     range: 0..end,
                 })
@@ -319,7 +319,7 @@ impl Splitter {
             Kind::Nop => {
                 if data.len() >= self.max_log_size {
                     return Some(Found {
- dropped: false,
+                        dropped: false,
                         advance: self.max_log_size,
                         range: 0..self.max_log_size,
                     });
@@ -328,7 +328,7 @@ impl Splitter {
                     return None;
                 }
                 Some(Found {
- dropped: false,
+                    dropped: false,
                     advance: data.len(),
                     range: 0..data.len(),
                 })
@@ -474,7 +474,7 @@ mod tests {
         assert_eq!(
             s.next(b"partial", true, &mut fs, late),
             Some(Found {
- dropped: false,
+                dropped: false,
                 advance: 7,
                 range: 0..7
             })

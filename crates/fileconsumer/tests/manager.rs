@@ -877,7 +877,10 @@ fn include_file_record_offset_gives_each_records_start_offset() {
     let p = dir.path().join("a.log");
     append(&p, "ab\n  cd\n\nef\n");
     let sink = Sink::default();
-    let cfg = config(dir.path(), serde_json::json!({"include_file_record_offset": true}));
+    let cfg = config(
+        dir.path(),
+        serde_json::json!({"include_file_record_offset": true}),
+    );
     let mut m = manager(&cfg, &sink, None);
     m.poll();
     append(&p, "gh\n");
@@ -903,13 +906,24 @@ fn include_file_record_offset_gives_each_records_start_offset() {
     let sink = Sink::default();
     let mut m = manager(&config(dir.path(), serde_json::json!({})), &sink, None);
     m.poll();
-    assert!(sink.tokens.lock().unwrap().iter().all(|t| t.record_offset.is_none()));
+    assert!(
+        sink.tokens
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|t| t.record_offset.is_none())
+    );
 }
 
 #[test]
 fn initial_buffer_size_any_value_reads_lines_longer_than_the_buffer() {
-    for size in [serde_json::json!(0), serde_json::json!(-5), serde_json::json!(1),
-        serde_json::json!("16KiB"), serde_json::json!("1MiB")] {
+    for size in [
+        serde_json::json!(0),
+        serde_json::json!(-5),
+        serde_json::json!(1),
+        serde_json::json!("16KiB"),
+        serde_json::json!("1MiB"),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.log");
         let long = "x".repeat(200_000);
@@ -918,7 +932,11 @@ fn initial_buffer_size_any_value_reads_lines_longer_than_the_buffer() {
         let cfg = config(dir.path(), serde_json::json!({"initial_buffer_size": size}));
         let mut m = manager(&cfg, &sink, None);
         m.poll();
-        assert_eq!(sink.take_texts(), vec!["a".to_string(), long, "b".into()], "{size}");
+        assert_eq!(
+            sink.take_texts(),
+            vec!["a".to_string(), long, "b".into()],
+            "{size}"
+        );
     }
 }
 
@@ -952,7 +970,11 @@ fn polls_to_archive_matches_a_file_that_reappears_after_more_than_three_polls() 
     let store = MemStore::default();
     assert_eq!(reappear_after(6, 5, &store), expect("a", 3..4));
     let keys = store.0.lock().unwrap();
-    assert!(keys.contains_key("file_input.knownFiles0"), "{:?}", keys.keys());
+    assert!(
+        keys.contains_key("file_input.knownFiles0"),
+        "{:?}",
+        keys.keys()
+    );
     assert!(!keys.contains_key("file_input.knownFiles5"));
     // 8 polls ran: the ring index is 8 % 5, little-endian u64 as Go writes it
     assert_eq!(
@@ -1012,7 +1034,12 @@ fn polls_to_archive_continues_the_ring_after_a_restart() {
         .cloned();
     assert_eq!(index, Some(0u64.to_le_bytes().to_vec()));
     // an index out of the ring's bounds (polls_to_archive lowered) starts again at 0
-    store.set("file_input.knownFilesArchiveIndex", 9u64.to_le_bytes().to_vec()).unwrap();
+    store
+        .set(
+            "file_input.knownFilesArchiveIndex",
+            9u64.to_le_bytes().to_vec(),
+        )
+        .unwrap();
     let mut m = manager(&cfg, &sink, Some(&store));
     m.poll();
     let index = store
@@ -1052,7 +1079,10 @@ fn compression_auto_gunzips_files_named_gz_only() {
             .map(|t| (t.body.clone(), t.record_offset))
             .collect()
     };
-    assert_eq!(by_file("c.log"), vec![(Body::Text("plain line".into()), Some(0))]);
+    assert_eq!(
+        by_file("c.log"),
+        vec![(Body::Text("plain line".into()), Some(0))]
+    );
     assert_eq!(
         by_file("d.log.gz"),
         vec![
@@ -1063,7 +1093,8 @@ fn compression_auto_gunzips_files_named_gz_only() {
     let e = by_file("e.log");
     assert!(!e.is_empty());
     assert!(
-        e.iter().all(|(b, _)| !matches!(b, Body::Text(s) if s.contains("gz no ext"))),
+        e.iter()
+            .all(|(b, _)| !matches!(b, Body::Text(s) if s.contains("gz no ext"))),
         "{e:?}"
     );
 }
