@@ -16,6 +16,9 @@ use crate::split::FlushState;
 
 /// The storage key: the `file_input` operator id and Go's `knownFiles`.
 pub const KNOWN_FILES_KEY: &str = "file_input.knownFiles";
+/// Where the next archive slot (`knownFiles<i>`, `polls_to_archive`) is kept: Go's
+/// `knownFilesArchiveIndex`, a little-endian u64.
+pub const ARCHIVE_INDEX_KEY: &str = "file_input.knownFilesArchiveIndex";
 
 /// What the engine remembers about a file between reads and across restarts.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,6 +135,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<Metadata>, String> {
                     .and_then(parse_rfc3339)
                     .unwrap_or(UNIX_EPOCH),
                 last_data_length: usize::try_from(flush.last_data_length).unwrap_or(0),
+                dropping: false,
             },
         });
     }

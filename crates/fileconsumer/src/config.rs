@@ -162,7 +162,11 @@ pub struct Config {
     pub start_at: String,
     pub poll_interval: GoDuration,
     pub fingerprint_size: ByteSize,
+    /// The scanner's starting buffer (newer Go; was bufio's fixed 16 KiB before).
+    pub initial_buffer_size: ByteSize,
     pub max_log_size: ByteSize,
+    /// `split` (default) or `truncate` (newer Go).
+    pub max_log_size_behavior: String,
     pub max_concurrent_files: i64,
     pub max_batches: i64,
     pub encoding: String,
@@ -177,10 +181,17 @@ pub struct Config {
     pub include_file_owner_name: bool,
     pub include_file_owner_group_name: bool,
     pub include_file_record_number: bool,
+    /// `log.file.record_offset`: byte offset of each record's start (newer Go).
+    pub include_file_record_offset: bool,
     pub delete_after_read: bool,
     pub compression: String,
+    /// Poll generations kept in storage beyond the three in memory (newer Go; zero or
+    /// less, or no `storage`, turns archiving off, as 0.135 accepts any value).
+    pub polls_to_archive: i64,
     pub acquire_fs_lock: bool,
     pub header: Option<HeaderConfig>,
+    /// `ignore` (default), `read_whole_file` or `read_new` (newer Go).
+    pub on_truncate: String,
 }
 
 /// Go's `fingerprint.DefaultSize`.
@@ -188,6 +199,8 @@ pub const DEFAULT_FINGERPRINT_SIZE: i64 = 1000;
 /// Go's `fingerprint.MinSize`.
 pub const MIN_FINGERPRINT_SIZE: i64 = 16;
 pub const DEFAULT_MAX_LOG_SIZE: i64 = 1024 * 1024;
+/// Go's `scanner.DefaultBufferSize`.
+pub const DEFAULT_INITIAL_BUFFER_SIZE: i64 = 16 * 1024;
 
 impl Default for Config {
     fn default() -> Self {
@@ -199,7 +212,9 @@ impl Default for Config {
             start_at: "end".into(),
             poll_interval: GoDuration::from_millis(200),
             fingerprint_size: ByteSize(DEFAULT_FINGERPRINT_SIZE),
+            initial_buffer_size: ByteSize(DEFAULT_INITIAL_BUFFER_SIZE),
             max_log_size: ByteSize(DEFAULT_MAX_LOG_SIZE),
+            max_log_size_behavior: String::new(),
             max_concurrent_files: 1024,
             max_batches: 0,
             encoding: "utf-8".into(),
@@ -214,10 +229,13 @@ impl Default for Config {
             include_file_owner_name: false,
             include_file_owner_group_name: false,
             include_file_record_number: false,
+            include_file_record_offset: false,
             delete_after_read: false,
             compression: String::new(),
+            polls_to_archive: 0,
             acquire_fs_lock: false,
             header: None,
+            on_truncate: String::new(),
         }
     }
 }
@@ -269,12 +287,33 @@ pub enum StartAt {
     End,
 }
 
+/// `max_log_size_behavior`: what happens to the rest of a token longer than `max_log_size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxLogSizeBehavior {
+    /// emitted as following token(s) (Go's behaviour before the key existed)
+    Split,
+    /// dropped up to the end of the token (the next delimiter)
+    Truncate,
+}
+
+/// `on_truncate`: what to do when a known file (same fingerprint) is now shorter than
+/// the stored offset (copytruncate that kept the first bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnTruncate {
+    /// keep the old offset: nothing is read until the file grows past it
+    Ignore,
+    /// read the file again from byte 0
+    ReadWholeFile,
+    /// move the offset to the current size: only bytes written from now on are read
+    ReadNew,
+}
+
 /// `compression`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
     None,
     Gzip,
-    /// gzip for files that start with the gzip magic bytes, plain otherwise.
+    /// gzip for files named `*.gz`, plain otherwise (Go 0.135 decides by the extension).
     Auto,
 }
 
@@ -319,7 +358,39 @@ impl Config {
         }
         crate::split::Splitter::new(self, enc)?;
         self.compression()?;
+        self.max_log_size_behavior()?;
+        self.on_truncate()?;
         Ok(())
+    }
+
+    pub fn max_log_size_behavior(&self) -> Result<MaxLogSizeBehavior, String> {
+        match self.max_log_size_behavior.as_str() {
+            "" | "split" => Ok(MaxLogSizeBehavior::Split),
+            "truncate" => Ok(MaxLogSizeBehavior::Truncate),
+            other => Err(format!(
+                "invalid value '{other}' for `max_log_size_behavior`: must be 'split' or 'truncate'"
+            )),
+        }
+    }
+
+    pub fn on_truncate(&self) -> Result<OnTruncate, String> {
+        match self.on_truncate.as_str() {
+            "" | "ignore" => Ok(OnTruncate::Ignore),
+            "read_whole_file" => Ok(OnTruncate::ReadWholeFile),
+            "read_new" => Ok(OnTruncate::ReadNew),
+            other => Err(format!(
+                "invalid value '{other}' for `on_truncate`: must be one of 'ignore', 'read_whole_file', 'read_new'"
+            )),
+        }
+    }
+
+    /// The reading window's starting size: `initial_buffer_size`, where Go's `bufio`
+    /// would start at 4 KiB for zero or less (0.135 accepts any value).
+    pub fn initial_buffer_size(&self) -> usize {
+        match usize::try_from(self.initial_buffer_size.0) {
+            Ok(0) | Err(_) => 4096,
+            Ok(n) => n,
+        }
     }
 
     pub fn start_at(&self) -> Result<StartAt, String> {
@@ -366,7 +437,38 @@ mod tests {
         assert!(c.include_file_name);
         assert!(!c.include_file_path);
         assert_eq!(c.encoding, "utf-8");
+        assert_eq!(c.initial_buffer_size, ByteSize(16 * 1024));
+        assert_eq!(
+            c.max_log_size_behavior().unwrap(),
+            MaxLogSizeBehavior::Split
+        );
+        assert_eq!(c.on_truncate().unwrap(), OnTruncate::Ignore);
+        assert!(!c.include_file_record_offset);
+        assert_eq!(c.polls_to_archive, 0);
         c.validate(&FeatureGates::default()).unwrap();
+    }
+
+    #[test]
+    fn newer_keys_are_accepted_with_any_value_go_0_135_accepts() {
+        // otelcol-contrib 0.135 starts with all of these (it does not check
+        // initial_buffer_size or polls_to_archive)
+        for json in [
+            r#"{"include":["/a"],"initial_buffer_size":"64KiB"}"#,
+            r#"{"include":["/a"],"initial_buffer_size":0}"#,
+            r#"{"include":["/a"],"initial_buffer_size":-5}"#,
+            r#"{"include":["/a"],"polls_to_archive":-1}"#,
+            r#"{"include":["/a"],"polls_to_archive":10,"include_file_record_offset":true}"#,
+            r#"{"include":["/a"],"max_log_size_behavior":"truncate","on_truncate":"read_new"}"#,
+            r#"{"include":["/a"],"max_log_size_behavior":"split","on_truncate":"read_whole_file"}"#,
+        ] {
+            let c = parse(json).unwrap();
+            c.validate(&FeatureGates::default())
+                .unwrap_or_else(|e| panic!("{json}: {e}"));
+        }
+        let c = parse(r#"{"include":["/a"],"initial_buffer_size":"64KiB"}"#).unwrap();
+        assert_eq!(c.initial_buffer_size(), 64 * 1024);
+        let c = parse(r#"{"include":["/a"],"initial_buffer_size":0}"#).unwrap();
+        assert_eq!(c.initial_buffer_size(), 4096);
     }
 
     #[test]
@@ -487,6 +589,14 @@ mod tests {
                 "timestamp sort: layout must be specified",
             ),
             (r#"{"include":["/a["]}"#, "include: parse glob: "),
+            (
+                r#"{"include":["/a"],"max_log_size_behavior":"drop"}"#,
+                "invalid value 'drop' for `max_log_size_behavior`: must be 'split' or 'truncate'",
+            ),
+            (
+                r#"{"include":["/a"],"on_truncate":"reread"}"#,
+                "invalid value 'reread' for `on_truncate`: must be one of 'ignore', 'read_whole_file', 'read_new'",
+            ),
         ];
         for (json, want) in cases {
             let c = parse(json).unwrap();

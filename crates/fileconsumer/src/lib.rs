@@ -60,6 +60,7 @@ pub mod keys {
     pub const FILE_OWNER_NAME: &str = "log.file.owner.name";
     pub const FILE_OWNER_GROUP_NAME: &str = "log.file.owner.group.name";
     pub const FILE_RECORD_NUMBER: &str = "log.file.record_number";
+    pub const FILE_RECORD_OFFSET: &str = "log.file.record_offset";
 }
 
 /// A file's attributes (`log.file.*` plus any header-derived ones), sorted by key.
@@ -82,6 +83,9 @@ pub struct Token {
     pub attributes: Arc<Attributes>,
     /// `log.file.record_number` (1-based, per file) when `include_file_record_number`.
     pub record_number: Option<i64>,
+    /// `log.file.record_offset` when `include_file_record_offset`: the file offset where
+    /// the token's bytes start (before trimming), as Go's scanner position.
+    pub record_offset: Option<i64>,
 }
 
 /// Why a batch was not accepted.

@@ -4,14 +4,15 @@
 //! files), drain files that left the pattern, read everything to EOF, and checkpoint.
 
 use std::fs::File;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use regex::Regex;
 
 use crate::attrs::Resolver;
-use crate::checkpoint::{self, KNOWN_FILES_KEY, Metadata};
-use crate::config::{Compression, Config, FeatureGates, StartAt};
+use crate::checkpoint::{self, ARCHIVE_INDEX_KEY, KNOWN_FILES_KEY, Metadata};
+use crate::config::{Compression, Config, FeatureGates, OnTruncate, StartAt};
 use crate::decode::Encoding;
 use crate::fingerprint::{Fingerprint, GZIP_MAGIC, read_full_at};
 use crate::matcher::Matcher;
@@ -65,6 +66,13 @@ pub struct Manager {
     delete_after_read: bool,
     acquire_lock: bool,
     record_number: bool,
+    record_offset: bool,
+    initial_window: usize,
+    on_truncate: OnTruncate,
+    /// `polls_to_archive` when archiving is on (it needs storage), else 0
+    polls_to_archive: usize,
+    /// the next archive slot to write (Go's `archiveIndex`)
+    archive_index: usize,
     compression: Compression,
     batch_size: usize,
     window: Vec<u8>,
@@ -91,6 +99,7 @@ impl Manager {
                 Some((re, parser))
             }
         };
+        let has_storage = opts.persister.is_some();
         let mut m = Manager {
             matcher: Matcher::new(cfg, &opts.gates)?,
             splitter: Splitter::new(cfg, encoding)?,
@@ -110,6 +119,15 @@ impl Manager {
             delete_after_read: cfg.delete_after_read,
             acquire_lock: cfg.acquire_fs_lock,
             record_number: cfg.include_file_record_number,
+            record_offset: cfg.include_file_record_offset,
+            initial_window: cfg.initial_buffer_size(),
+            on_truncate: cfg.on_truncate()?,
+            polls_to_archive: if has_storage {
+                usize::try_from(cfg.polls_to_archive).unwrap_or(0)
+            } else {
+                0
+            },
+            archive_index: 0,
             compression: cfg.compression()?,
             batch_size: opts.batch_size.max(1),
             window: Vec::new(),
@@ -134,6 +152,7 @@ impl Manager {
                 }
             }
         }
+        m.restore_archive_index();
         if m.matcher.match_files().is_empty() {
             tracing::warn!(
                 error = "no files match the configured criteria",
@@ -180,8 +199,10 @@ impl Manager {
         // files that appear from now on are read from their start
         self.from_beginning = true;
         self.save_checkpoint();
+        // the oldest generation goes to the archive instead of being forgotten
+        let oldest = std::mem::take(&mut self.known[KNOWN_GENERATIONS - 1]);
+        self.archive(&oldest);
         self.known.rotate_right(1);
-        self.known[0].clear();
     }
 
     /// Closes every file and saves the checkpoint.
@@ -209,8 +230,24 @@ impl Manager {
     }
 
     fn consume(&mut self, paths: &[String]) {
+        let mut unmatched = Vec::new();
         for path in paths {
-            self.make_reader(path);
+            if let Some(u) = self.make_reader(path, &unmatched) {
+                unmatched.push(u);
+            }
+        }
+        // files unknown in memory are looked up in the archive (one storage read per
+        // archived poll at most), then read as known or as new files
+        let found = self.find_in_archive(&unmatched);
+        for ((file, path, fp), meta) in unmatched.into_iter().zip(found) {
+            let r = match meta {
+                Some(meta) => self.reader_from_metadata(file, &path, meta),
+                None => self.new_file_reader(file, &path, fp),
+            };
+            match r {
+                Ok(r) => self.current.push(r),
+                Err(e) => tracing::error!(path, error = %e, "Failed to create reader"),
+            }
         }
         if !self.delete_after_read {
             self.read_lost_files();
@@ -236,6 +273,8 @@ impl Manager {
             batch_size: self.batch_size,
             fingerprint_size: self.fingerprint_size,
             record_number: self.record_number,
+            record_offset: self.record_offset,
+            initial_window: self.initial_window,
             delete_at_eof: self.delete_after_read,
             acquire_lock: self.acquire_lock,
             header: self
@@ -275,12 +314,18 @@ impl Manager {
         self.previous = previous;
     }
 
-    fn make_reader(&mut self, path: &str) {
+    /// Opens `path` and pairs it with what memory knows of it; a file memory does not
+    /// know is handed back for the archive lookup.
+    fn make_reader(
+        &mut self,
+        path: &str,
+        unmatched: &[(File, String, Fingerprint)],
+    ) -> Option<(File, String, Fingerprint)> {
         let file = match File::open(path) {
             Ok(f) => f,
             Err(e) => {
                 tracing::debug!(path, error = %e, "failed to open file");
-                return;
+                return None;
             }
         };
         let fp = match Fingerprint::from_file(
@@ -291,24 +336,32 @@ impl Manager {
             Ok(fp) => fp,
             Err(e) => {
                 tracing::debug!(path, error = %e, "failed to create fingerprint");
-                return;
+                return None;
             }
         };
         if fp.is_empty() {
-            return; // empty files are ignored until they have content
+            return None; // empty files are ignored until they have content
         }
         // the copy step of copy/truncate: two paths, same content
-        if self.current.iter().any(|r| r.meta.fingerprint == fp) {
+        if self.current.iter().any(|r| r.meta.fingerprint == fp)
+            || unmatched.iter().any(|(_, _, other)| *other == fp)
+        {
             tracing::debug!(path, "Skipping duplicate file");
-            return;
+            return None;
         }
-        match self.new_reader(file, path, fp) {
-            Ok(r) => self.current.push(r),
-            Err(e) => tracing::error!(path, error = %e, "Failed to create reader"),
+        match self.memory_metadata(path, &fp) {
+            Some(meta) => match self.reader_from_metadata(file, path, meta) {
+                Ok(r) => self.current.push(r),
+                Err(e) => tracing::error!(path, error = %e, "Failed to create reader"),
+            },
+            None => return Some((file, path.to_string(), fp)),
         }
+        None
     }
 
-    fn new_reader(&mut self, file: File, path: &str, fp: Fingerprint) -> Result<Reader, String> {
+    /// What memory knows of a file with this fingerprint: the previous poll's open
+    /// readers, then the generations of closed files.
+    fn memory_metadata(&mut self, path: &str, fp: &Fingerprint) -> Option<Metadata> {
         if let Some(i) = self
             .previous
             .iter()
@@ -322,17 +375,25 @@ impl Manager {
                     tracing::debug!(original_path = %old.path, rotated_path = path, "File has been rotated(truncated)");
                 }
             }
-            return self.reader_from_metadata(file, path, old.into_metadata());
+            return Some(old.into_metadata());
         }
         for generation in 0..KNOWN_GENERATIONS {
             if let Some(i) = self.known[generation]
                 .iter()
                 .position(|m| fp.starts_with(&m.fingerprint))
             {
-                let meta = self.known[generation].remove(i);
-                return self.reader_from_metadata(file, path, meta);
+                return Some(self.known[generation].remove(i));
             }
         }
+        None
+    }
+
+    fn new_file_reader(
+        &mut self,
+        file: File,
+        path: &str,
+        fp: Fingerprint,
+    ) -> Result<Reader, String> {
         tracing::info!(path, "Started watching file");
         let offset = if self.from_beginning {
             0
@@ -348,6 +409,123 @@ impl Manager {
             flush: FlushState::new(SystemTime::now()),
         };
         self.reader_from_metadata(file, path, meta)
+    }
+
+    /// The archive slot key (Go's `knownFiles<i>`, scoped by the operator id like the
+    /// live checkpoint).
+    fn archive_key(index: usize) -> String {
+        format!("{KNOWN_FILES_KEY}{index}")
+    }
+
+    /// Go's `restoreArchiveIndex`: continue the ring where the last run stopped.
+    fn restore_archive_index(&mut self) {
+        if self.polls_to_archive == 0 {
+            return;
+        }
+        let Some(p) = &self.persister else {
+            return;
+        };
+        match p.get(ARCHIVE_INDEX_KEY) {
+            Err(e) => {
+                tracing::error!(error = %e, "error while reading the archiveIndexKey. Starting from 0");
+            }
+            Ok(None) => {}
+            Ok(Some(bytes)) => match <[u8; 8]>::try_from(bytes.get(..8).unwrap_or_default()) {
+                Err(_) => tracing::error!(
+                    error = "invalid value",
+                    "error getting read index. Starting from 0"
+                ),
+                Ok(raw) => {
+                    let index = u64::from_le_bytes(raw);
+                    match usize::try_from(index) {
+                        Ok(i) if i < self.polls_to_archive => self.archive_index = i,
+                        _ => tracing::warn!(
+                            "the read index was found, but it exceeds the bounds. Starting from 0"
+                        ),
+                    }
+                }
+            },
+        }
+    }
+
+    /// Go's `archive`: the generation that leaves memory is written to the next slot of
+    /// the ring (even when empty, so that slots age one per poll), then the index.
+    fn archive(&mut self, generation: &[Metadata]) {
+        if self.polls_to_archive == 0 {
+            return;
+        }
+        let Some(p) = &self.persister else {
+            return;
+        };
+        let index = self.archive_index;
+        self.archive_index = (index + 1) % self.polls_to_archive;
+        let bytes = checkpoint::encode(generation.iter());
+        let r = p.set(&Self::archive_key(index), bytes).and_then(|()| {
+            p.set(
+                ARCHIVE_INDEX_KEY,
+                (self.archive_index as u64).to_le_bytes().to_vec(),
+            )
+        });
+        if let Err(e) = r {
+            tracing::error!(error = %e, "error faced while saving to the archive");
+        }
+    }
+
+    /// Go's `FindFiles`: the archived polls from the newest to the oldest, each read at
+    /// most once; a match is taken out of its slot, which is written back.
+    fn find_in_archive(
+        &mut self,
+        unmatched: &[(File, String, Fingerprint)],
+    ) -> Vec<Option<Metadata>> {
+        let mut found: Vec<Option<Metadata>> = unmatched.iter().map(|_| None).collect();
+        if self.polls_to_archive == 0 || unmatched.is_empty() {
+            return found;
+        }
+        let Some(p) = &self.persister else {
+            return found;
+        };
+        let n = self.polls_to_archive;
+        let mut matched = 0;
+        let mut index = self.archive_index;
+        for _ in 0..n {
+            index = (index + n - 1) % n;
+            let key = Self::archive_key(index);
+            let mut slot = match p.get(&key) {
+                Ok(Some(bytes)) => match checkpoint::decode(&bytes) {
+                    Ok(slot) => slot,
+                    Err(e) => {
+                        tracing::error!(error = %e, "error while opening archive");
+                        continue;
+                    }
+                },
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, "error while opening archive");
+                    continue;
+                }
+            };
+            let mut modified = false;
+            for (i, (_, _, fp)) in unmatched.iter().enumerate() {
+                if found[i].is_some() {
+                    continue;
+                }
+                if let Some(j) = slot.iter().position(|m| fp.starts_with(&m.fingerprint)) {
+                    found[i] = Some(slot.remove(j));
+                    modified = true;
+                    matched += 1;
+                }
+            }
+            if !modified {
+                continue;
+            }
+            if let Err(e) = p.set(&key, checkpoint::encode(slot.iter())) {
+                tracing::error!(error = %e, "error while opening archive");
+            }
+            if matched == unmatched.len() {
+                break;
+            }
+        }
+        found
     }
 
     fn reader_from_metadata(
@@ -366,12 +544,30 @@ impl Manager {
             }
             meta.fingerprint = shorter;
         }
+        if self.on_truncate != OnTruncate::Ignore {
+            // same first bytes, fewer bytes than were read: truncated and written again
+            let size = file.metadata().map_err(|e| format!("stat: {e}"))?.len();
+            if size < meta.offset {
+                tracing::debug!(path, offset = meta.offset, size, "File has been truncated");
+                meta.offset = match self.on_truncate {
+                    OnTruncate::ReadWholeFile => 0,
+                    _ => size,
+                };
+                meta.flush = FlushState::new(SystemTime::now());
+            }
+        }
         let resolved = self.resolver.resolve(path, &file)?;
         let attrs = Arc::make_mut(&mut meta.attributes);
         attrs.extend(resolved);
-        let gzip = decompress && {
-            let mut magic = [0u8; 2];
-            read_full_at(&file, &mut magic, 0).is_ok_and(|n| n == 2) && magic == GZIP_MAGIC
+        let gzip = match self.compression {
+            Compression::None => false,
+            Compression::Gzip => {
+                let mut magic = [0u8; 2];
+                read_full_at(&file, &mut magic, 0).is_ok_and(|n| n == 2) && magic == GZIP_MAGIC
+            }
+            // Go 0.135 decides by the name: a `.gz` file is gunzipped, any other is
+            // read as it is, whatever its first bytes
+            Compression::Auto => Path::new(path).extension().is_some_and(|e| e == "gz"),
         };
         Ok(Reader::new(
             meta,

@@ -16,9 +16,6 @@ use crate::fingerprint::{Fingerprint, OffsetReader};
 use crate::split::Splitter;
 use crate::{Body, Emit, HeaderParser, Telemetry, Token};
 
-/// Scratch window size to start with; a line longer than this grows it up to
-/// `max_log_size`.
-pub(crate) const INITIAL_WINDOW: usize = 64 * 1024;
 /// A batch is handed over at this many bytes even if not full, so that a run of
 /// `max_log_size` pieces does not pile up 100 MiB.
 const BATCH_BYTES: usize = 1 << 20;
@@ -33,6 +30,10 @@ pub(crate) struct ReadCtx<'a> {
     pub batch_size: usize,
     pub fingerprint_size: usize,
     pub record_number: bool,
+    pub record_offset: bool,
+    /// the window's starting size (`initial_buffer_size`); a longer token grows it up to
+    /// `max_log_size`
+    pub initial_window: usize,
     pub delete_at_eof: bool,
     pub acquire_lock: bool,
     pub header: Option<(&'a Regex, &'a mut dyn HeaderParser)>,
@@ -64,9 +65,26 @@ struct Window<'b> {
     end: usize,
     eof: bool,
     limit: usize,
+    initial: usize,
 }
 
-impl Window<'_> {
+impl<'b> Window<'b> {
+    /// The window over the scratch buffer kept between reads (it keeps the size it grew
+    /// to, like Go's buffer pool).
+    fn new(buf: &'b mut Vec<u8>, ctx: &ReadCtx<'_>) -> Window<'b> {
+        if buf.len() < ctx.initial_window {
+            buf.resize(ctx.initial_window, 0);
+        }
+        Window {
+            buf,
+            start: 0,
+            end: 0,
+            eof: false,
+            limit: ctx.splitter.max_log_size().max(ctx.initial_window),
+            initial: ctx.initial_window,
+        }
+    }
+
     fn data(&self) -> &[u8] {
         &self.buf[self.start..self.end]
     }
@@ -82,7 +100,7 @@ impl Window<'_> {
             self.start = 0;
         }
         if self.end == self.buf.len() {
-            let grown = (self.buf.len() * 2).clamp(INITIAL_WINDOW, self.limit.max(self.end + 1));
+            let grown = (self.buf.len() * 2).clamp(self.initial, self.limit.max(self.end + 1));
             self.buf.resize(grown, 0);
         }
         loop {
@@ -225,16 +243,7 @@ impl Reader {
             pos: self.meta.offset,
         };
         let fp_short = self.meta.fingerprint.len() < ctx.fingerprint_size;
-        if buf.len() < INITIAL_WINDOW {
-            buf.resize(INITIAL_WINDOW, 0);
-        }
-        let mut win = Window {
-            buf,
-            start: 0,
-            end: 0,
-            eof: false,
-            limit: ctx.splitter.max_log_size().max(INITIAL_WINDOW),
-        };
+        let mut win = Window::new(buf, ctx);
         let mut pos = self.meta.offset;
         if !self.meta.header_finalized {
             let (encoding, max) = (ctx.encoding, ctx.splitter.max_log_size());
@@ -323,16 +332,7 @@ impl Reader {
         .take(eof - self.meta.offset);
         let mut src = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(section));
         let mut buf = std::mem::take(ctx.window);
-        if buf.len() < INITIAL_WINDOW {
-            buf.resize(INITIAL_WINDOW, 0);
-        }
-        let mut win = Window {
-            buf: &mut buf,
-            start: 0,
-            end: 0,
-            eof: false,
-            limit: ctx.splitter.max_log_size().max(INITIAL_WINDOW),
-        };
+        let mut win = Window::new(&mut buf, ctx);
         let start = self.meta.offset;
         let outcome = self.scan_tokens(&mut win, &mut src, start, ctx, false, true);
         *ctx.window = buf;
@@ -387,11 +387,16 @@ impl Reader {
                 .or_else(|| {
                     // a gzip stream is complete at its EOF: its last line needs no newline
                     (gzip && win.eof && !win.data().is_empty()).then(|| crate::split::Found {
+                        dropped: false,
                         advance: win.data().len(),
                         range: 0..win.data().len(),
                     })
                 });
             match found {
+                Some(f) if f.dropped => {
+                    win.consume(f.advance);
+                    pos += f.advance as u64;
+                }
                 Some(f) => {
                     let raw = &win.data()[f.range];
                     self.meta.record_num += 1;
@@ -405,6 +410,9 @@ impl Reader {
                             body,
                             attributes: attributes.clone(),
                             record_number: ctx.record_number.then_some(self.meta.record_num),
+                            record_offset: ctx
+                                .record_offset
+                                .then(|| i64::try_from(pos).unwrap_or(i64::MAX)),
                         });
                     }
                     win.consume(f.advance);

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use regex::bytes::Regex;
 
-use crate::config::Config;
+use crate::config::{Config, MaxLogSizeBehavior};
 use crate::decode::Encoding;
 
 /// Per-file state of the force-flush timer (Go's `flush.State`, persisted in checkpoints).
@@ -21,6 +21,10 @@ use crate::decode::Encoding;
 pub struct FlushState {
     pub last_data_change: SystemTime,
     pub last_data_length: usize,
+    /// `max_log_size_behavior: truncate` cut a token without seeing its end: bytes up to
+    /// the end of that token are dropped. Not persisted: after a restart the remainder
+    /// is read as a token of its own.
+    pub dropping: bool,
 }
 
 impl FlushState {
@@ -28,6 +32,7 @@ impl FlushState {
         FlushState {
             last_data_change: now,
             last_data_length: 0,
+            dropping: false,
         }
     }
 }
@@ -63,6 +68,8 @@ enum Trim {
 pub struct Found {
     pub advance: usize,
     pub range: Range<usize>,
+    /// the bytes are dropped, not a token (the rest of a truncated token): no record
+    pub dropped: bool,
 }
 
 /// The configured split stack of one receiver.
@@ -70,6 +77,7 @@ pub struct Found {
 pub struct Splitter {
     kind: Kind,
     max_log_size: usize,
+    truncate: bool,
     flush_period: Duration,
     trim: Trim,
 }
@@ -128,6 +136,7 @@ impl Splitter {
         Ok(Splitter {
             kind,
             max_log_size: usize::try_from(cfg.max_log_size.0.max(1)).unwrap_or(usize::MAX),
+            truncate: cfg.max_log_size_behavior()? == MaxLogSizeBehavior::Truncate,
             flush_period: cfg.force_flush_period.0,
             trim,
         })
@@ -146,21 +155,61 @@ impl Splitter {
         flush: &mut FlushState,
         now: SystemTime,
     ) -> Option<Found> {
+        if flush.dropping {
+            return self.drop_rest(data, at_eof, flush, now);
+        }
         let found = self.flushed(data, at_eof, flush, now);
         let found = match found {
-            None if data.len() >= self.max_log_size => Some(Found {
-                advance: self.max_log_size,
-                range: 0..self.max_log_size,
-            }),
+            None if data.len() >= self.max_log_size => {
+                // the token's end is not in sight: with truncate, what follows up to it
+                // is dropped as it arrives
+                flush.dropping = self.truncate;
+                Some(Found {
+                    dropped: false,
+                    advance: self.max_log_size,
+                    range: 0..self.max_log_size,
+                })
+            }
             Some(f) if f.range.len() > self.max_log_size => Some(Found {
-                advance: self.max_log_size,
+                dropped: false,
+                advance: if self.truncate {
+                    f.advance
+                } else {
+                    self.max_log_size
+                },
                 range: f.range.start..f.range.start + self.max_log_size,
             }),
             other => other,
         };
         found.map(|f| Found {
+            dropped: false,
             range: self.trimmed(data, f.range),
             advance: f.advance,
+        })
+    }
+
+    /// The rest of a token cut by `truncate`: up to the end of the token (as the split
+    /// finds it, including a force flush) is dropped; a window full of it is dropped
+    /// whole and dropping goes on.
+    fn drop_rest(
+        &self,
+        data: &[u8],
+        at_eof: bool,
+        flush: &mut FlushState,
+        now: SystemTime,
+    ) -> Option<Found> {
+        let advance = match self.flushed(data, at_eof, flush, now) {
+            Some(f) => {
+                flush.dropping = false;
+                f.advance
+            }
+            None if data.len() >= self.max_log_size => data.len(),
+            None => return None,
+        };
+        Some(Found {
+            dropped: true,
+            advance,
+            range: 0..0,
         })
     }
 
@@ -196,6 +245,7 @@ impl Splitter {
             flush.last_data_change = now;
             flush.last_data_length = 0;
             return Some(Found {
+                dropped: false,
                 advance: data.len(),
                 range: 0..data.len(),
             });
@@ -222,6 +272,7 @@ impl Splitter {
                     end -= carriage_return.len();
                 }
                 Some(Found {
+                    dropped: false,
                     advance: i + newline.len(),
                     range: 0..end,
                 })
@@ -230,6 +281,7 @@ impl Splitter {
                 let first = re.find(data)?;
                 if first.start() != 0 {
                     return Some(Found {
+                        dropped: false,
                         advance: first.start(),
                         range: 0..first.start(),
                     });
@@ -241,6 +293,7 @@ impl Splitter {
                 let second = re.find_at(data, first.end() + 1)?;
                 let start = if *omit { first.end() } else { first.start() };
                 Some(Found {
+                    dropped: false,
                     advance: second.start(),
                     range: start..second.start(),
                 })
@@ -258,6 +311,7 @@ impl Splitter {
                 }
                 let end = if *omit { m.start() } else { m.end() };
                 Some(Found {
+                    dropped: false,
                     advance: m.end(),
                     range: 0..end,
                 })
@@ -265,6 +319,7 @@ impl Splitter {
             Kind::Nop => {
                 if data.len() >= self.max_log_size {
                     return Some(Found {
+                        dropped: false,
                         advance: self.max_log_size,
                         range: 0..self.max_log_size,
                     });
@@ -273,6 +328,7 @@ impl Splitter {
                     return None;
                 }
                 Some(Found {
+                    dropped: false,
                     advance: data.len(),
                     range: 0..data.len(),
                 })
@@ -418,6 +474,7 @@ mod tests {
         assert_eq!(
             s.next(b"partial", true, &mut fs, late),
             Some(Found {
+                dropped: false,
                 advance: 7,
                 range: 0..7
             })

@@ -733,3 +733,368 @@ fn matches_go_collector_on_multiline_max_log_size_and_trimming() {
     // the trailing "END" is flushed after force_flush_period in our run; Go's run used 0s
     assert_eq!(&bodies[..2], &["x", "y\nz"]);
 }
+
+// ---- keys of newer Go collectors -------------------------------------------------------
+
+#[test]
+fn max_log_size_behavior_truncate_drops_the_rest_of_a_long_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, &format!("{}\nshort\n", "a".repeat(25)));
+    let sink = Sink::default();
+    let cfg = config(
+        dir.path(),
+        serde_json::json!({"max_log_size": 10, "max_log_size_behavior": "truncate"}),
+    );
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    assert_eq!(sink.take_texts(), vec!["a".repeat(10), "short".into()]);
+
+    // the same file with the default behaviour: the rest comes as further records
+    let sink = Sink::default();
+    let cfg = config(dir.path(), serde_json::json!({"max_log_size": 10}));
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    assert_eq!(
+        sink.take_texts(),
+        vec![
+            "a".repeat(10),
+            "a".repeat(10),
+            "a".repeat(5),
+            "short".into()
+        ]
+    );
+}
+
+#[test]
+fn max_log_size_behavior_truncate_drops_a_rest_that_arrives_in_later_polls() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    // no newline yet: the first max_log_size bytes are emitted, the rest is dropped as it
+    // arrives, up to the newline, across polls and window refills
+    append(&p, &"b".repeat(24));
+    let sink = Sink::default();
+    let cfg = config(
+        dir.path(),
+        serde_json::json!({"max_log_size": 10, "max_log_size_behavior": "truncate",
+            "include_file_record_number": true}),
+    );
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    assert_eq!(sink.take_texts(), vec!["b".repeat(10)]);
+    append(&p, &"b".repeat(100_000));
+    m.poll();
+    assert!(sink.take_texts().is_empty());
+    append(&p, "bbb\nnext\n");
+    m.poll();
+    let toks = sink.tokens.lock().unwrap().clone();
+    assert_eq!(toks.len(), 1);
+    assert_eq!(toks[0].body, Body::Text("next".into()));
+    // the dropped rest is no record of its own
+    assert_eq!(toks[0].record_number, Some(2));
+}
+
+#[test]
+fn max_log_size_behavior_truncate_with_line_start_pattern() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(
+        &p,
+        "START 1 aaaaaaaaaaaaaaaaaaaa\n more\nSTART 2 b\nSTART 3 cccccccccccccccccccccccccc\nSTART 4\n",
+    );
+    let sink = Sink::default();
+    let cfg = config(
+        dir.path(),
+        serde_json::json!({"max_log_size": 12, "max_log_size_behavior": "truncate",
+            "multiline": {"line_start_pattern": "^START"}}),
+    );
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    assert_eq!(
+        sink.take_texts(),
+        vec!["START 1 aaaa", "START 2 b", "START 3 cccc"]
+    );
+}
+
+/// Writes `text` over the file from byte 0 and cuts it there (copytruncate, then the
+/// application writes again).
+fn rewrite(path: &Path, text: &str) {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+fn on_truncate_run(mode: &str) -> (Vec<String>, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, &lines("first", 0..5));
+    let sink = Sink::default();
+    let cfg = config(
+        dir.path(),
+        serde_json::json!({"fingerprint_size": 16, "on_truncate": mode}),
+    );
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("first", 0..5));
+    // same first 16 bytes, shorter than the offset read so far
+    rewrite(&p, "first line 0000\nsecond line 0001\n");
+    m.poll();
+    let at_truncation = sink.take_texts();
+    append(&p, "third line 0002\n");
+    m.poll();
+    (at_truncation, sink.take_texts())
+}
+
+#[test]
+fn on_truncate_ignore_waits_until_the_file_passes_the_old_offset() {
+    let (at, after) = on_truncate_run("ignore");
+    assert!(at.is_empty(), "{at:?}");
+    assert!(after.is_empty(), "{after:?}");
+    // the default is ignore
+    assert_eq!(on_truncate_run(""), (vec![], vec![]));
+}
+
+#[test]
+fn on_truncate_read_whole_file_reads_again_from_the_start() {
+    let (at, after) = on_truncate_run("read_whole_file");
+    assert_eq!(at, vec!["first line 0000", "second line 0001"]);
+    assert_eq!(after, vec!["third line 0002"]);
+}
+
+#[test]
+fn on_truncate_read_new_reads_what_is_written_after_the_truncation() {
+    let (at, after) = on_truncate_run("read_new");
+    assert!(at.is_empty(), "{at:?}");
+    assert_eq!(after, vec!["third line 0002"]);
+}
+
+#[test]
+fn include_file_record_offset_gives_each_records_start_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, "ab\n  cd\n\nef\n");
+    let sink = Sink::default();
+    let cfg = config(
+        dir.path(),
+        serde_json::json!({"include_file_record_offset": true}),
+    );
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    append(&p, "gh\n");
+    m.poll();
+    let got: Vec<(String, Option<i64>)> = sink
+        .tokens
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|t| match &t.body {
+            Body::Text(s) => (s.clone(), t.record_offset),
+            Body::Bytes(_) => unreachable!("utf-8 encoding gives text"),
+        })
+        .collect();
+    let want = [("ab", 0), ("cd", 3), ("ef", 9), ("gh", 12)];
+    assert_eq!(
+        got,
+        want.iter()
+            .map(|(s, o)| (s.to_string(), Some(*o)))
+            .collect::<Vec<_>>()
+    );
+    // off by default
+    let sink = Sink::default();
+    let mut m = manager(&config(dir.path(), serde_json::json!({})), &sink, None);
+    m.poll();
+    assert!(
+        sink.tokens
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|t| t.record_offset.is_none())
+    );
+}
+
+#[test]
+fn initial_buffer_size_any_value_reads_lines_longer_than_the_buffer() {
+    for size in [
+        serde_json::json!(0),
+        serde_json::json!(-5),
+        serde_json::json!(1),
+        serde_json::json!("16KiB"),
+        serde_json::json!("1MiB"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.log");
+        let long = "x".repeat(200_000);
+        append(&p, &format!("a\n{long}\nb\n"));
+        let sink = Sink::default();
+        let cfg = config(dir.path(), serde_json::json!({"initial_buffer_size": size}));
+        let mut m = manager(&cfg, &sink, None);
+        m.poll();
+        assert_eq!(
+            sink.take_texts(),
+            vec!["a".to_string(), long, "b".into()],
+            "{size}"
+        );
+    }
+}
+
+/// Polls `n` times with `a.log` absent, then puts it back with one more line.
+fn reappear_after(n: usize, archive: i64, store: &MemStore) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    let away = dir.path().join("a.away");
+    append(&p, &lines("a", 0..3));
+    let sink = Sink::default();
+    let cfg = config(dir.path(), serde_json::json!({"polls_to_archive": archive}));
+    let mut m = manager(&cfg, &sink, Some(store));
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("a", 0..3));
+    fs::rename(&p, &away).unwrap();
+    for _ in 0..n {
+        m.poll();
+    }
+    fs::rename(&away, &p).unwrap();
+    append(&p, &lines("a", 3..4));
+    m.poll();
+    sink.take_texts()
+}
+
+#[test]
+fn polls_to_archive_matches_a_file_that_reappears_after_more_than_three_polls() {
+    // memory alone forgets it: read again from the start
+    let forgot = reappear_after(6, 0, &MemStore::default());
+    assert_eq!(forgot, expect("a", 0..4));
+    // with the archive, only the new line
+    let store = MemStore::default();
+    assert_eq!(reappear_after(6, 5, &store), expect("a", 3..4));
+    let keys = store.0.lock().unwrap();
+    assert!(
+        keys.contains_key("file_input.knownFiles0"),
+        "{:?}",
+        keys.keys()
+    );
+    assert!(!keys.contains_key("file_input.knownFiles5"));
+    // 8 polls ran: the ring index is 8 % 5, little-endian u64 as Go writes it
+    assert_eq!(
+        keys.get("file_input.knownFilesArchiveIndex"),
+        Some(&3u64.to_le_bytes().to_vec())
+    );
+}
+
+#[test]
+fn polls_to_archive_forgets_what_is_older_than_the_archive() {
+    // 3 polls in memory + 2 archived: gone after 3 + 2 + 1 polls away
+    let store = MemStore::default();
+    assert_eq!(reappear_after(8, 2, &store), expect("a", 0..4));
+}
+
+#[test]
+fn polls_to_archive_needs_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    let away = dir.path().join("a.away");
+    append(&p, &lines("a", 0..2));
+    let sink = Sink::default();
+    let cfg = config(dir.path(), serde_json::json!({"polls_to_archive": 10}));
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    fs::rename(&p, &away).unwrap();
+    for _ in 0..5 {
+        m.poll();
+    }
+    fs::rename(&away, &p).unwrap();
+    sink.take_texts();
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("a", 0..2));
+}
+
+#[test]
+fn polls_to_archive_continues_the_ring_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, &lines("a", 0..2));
+    let store = MemStore::default();
+    let sink = Sink::default();
+    let cfg = config(dir.path(), serde_json::json!({"polls_to_archive": 4}));
+    let mut m = manager(&cfg, &sink, Some(&store));
+    for _ in 0..3 {
+        m.poll();
+    }
+    m.stop();
+    drop(m);
+    let mut m = manager(&cfg, &sink, Some(&store));
+    m.poll();
+    let index = store
+        .0
+        .lock()
+        .unwrap()
+        .get("file_input.knownFilesArchiveIndex")
+        .cloned();
+    assert_eq!(index, Some(0u64.to_le_bytes().to_vec()));
+    // an index out of the ring's bounds (polls_to_archive lowered) starts again at 0
+    store
+        .set(
+            "file_input.knownFilesArchiveIndex",
+            9u64.to_le_bytes().to_vec(),
+        )
+        .unwrap();
+    let mut m = manager(&cfg, &sink, Some(&store));
+    m.poll();
+    let index = store
+        .0
+        .lock()
+        .unwrap()
+        .get("file_input.knownFilesArchiveIndex")
+        .cloned();
+    assert_eq!(index, Some(1u64.to_le_bytes().to_vec()));
+}
+
+/// Checked against otelcol-contrib 0.135 (`compression: auto`, otlphttp JSON): `d.log.gz`
+/// was gunzipped with record offsets 0 and 12 (positions in the decompressed stream),
+/// `e.log` holding gzip bytes was read as plain bytes, `c.log` as text.
+#[test]
+fn compression_auto_gunzips_files_named_gz_only() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("c.log"), "plain line\n").unwrap();
+    fs::write(
+        dir.path().join("d.log.gz"),
+        gzip("gz line one\ngz line two\n"),
+    )
+    .unwrap();
+    fs::write(dir.path().join("e.log"), gzip("gz no ext\n")).unwrap();
+    let sink = Sink::default();
+    let mut cfg = config(
+        dir.path(),
+        serde_json::json!({"compression": "auto", "include_file_record_offset": true}),
+    );
+    cfg.include = vec![format!("{}/*", dir.path().display())];
+    let mut m = manager(&cfg, &sink, None);
+    m.poll();
+    let toks = sink.tokens.lock().unwrap().clone();
+    let by_file = |name: &str| -> Vec<(Body, Option<i64>)> {
+        toks.iter()
+            .filter(|t| t.attributes.get("log.file.name").and_then(|v| v.as_str()) == Some(name))
+            .map(|t| (t.body.clone(), t.record_offset))
+            .collect()
+    };
+    assert_eq!(
+        by_file("c.log"),
+        vec![(Body::Text("plain line".into()), Some(0))]
+    );
+    assert_eq!(
+        by_file("d.log.gz"),
+        vec![
+            (Body::Text("gz line one".into()), Some(0)),
+            (Body::Text("gz line two".into()), Some(12))
+        ]
+    );
+    let e = by_file("e.log");
+    assert!(!e.is_empty());
+    assert!(
+        e.iter()
+            .all(|(b, _)| !matches!(b, Body::Text(s) if s.contains("gz no ext"))),
+        "{e:?}"
+    );
+}

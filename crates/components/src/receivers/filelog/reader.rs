@@ -179,6 +179,10 @@ impl Stage {
             e.attributes
                 .insert(fileconsumer::keys::FILE_RECORD_NUMBER, Value::Int(n));
         }
+        if let Some(n) = token.record_offset {
+            e.attributes
+                .insert(fileconsumer::keys::FILE_RECORD_OFFSET, Value::Int(n));
+        }
         e
     }
 

@@ -362,6 +362,35 @@ async fn include_file_record_number_counts_per_file_and_continues_after_appends(
     );
 }
 
+/// otelcol-contrib 0.135 on the same file and keys gave `log.file.record_offset` 0, 3, 9
+/// (Int) and `log.file.record_number` 1, 2, 4 (the empty line counts, is not emitted).
+#[tokio::test]
+async fn newer_keys_record_offset_and_initial_buffer_size_as_go_0_135() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.log");
+    append(&a, "ab\n  cd\n\nef\n");
+    let yaml = format!(
+        "{BASE}include_file_record_offset: true\ninclude_file_record_number: true\n\
+         initial_buffer_size: 16\npolls_to_archive: 3\nmax_log_size_behavior: split\n\
+         on_truncate: ignore\n"
+    );
+    let sink = Arc::new(Sink::default());
+    let r = start(dir.path(), &yaml, &sink).await;
+    let got = sink.wait_for(3).await;
+    r.stop().await;
+    let rows: Vec<(&str, &str, &str)> = got
+        .iter()
+        .map(|r| {
+            (
+                r.body.as_str(),
+                r.attr("log.file.record_offset").unwrap_or("-"),
+                r.attr("log.file.record_number").unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [("ab", "0", "1"), ("cd", "3", "2"), ("ef", "9", "4")]);
+}
+
 // ---- delivery --------------------------------------------------------------------------
 
 #[tokio::test]
@@ -612,6 +641,14 @@ fn config_errors_name_the_path_and_give_go_reason() {
         (
             "include: [/x/*.log]\noperators:\n  - type: noop\n    output: nowhere\n",
             "receivers::filelog::operators::0: operator 'nowhere' does not exist: {\"operator_id\":\"noop\"}",
+        ),
+        (
+            "include: [/x/*.log]\nmax_log_size_behavior: cut\n",
+            "receivers::filelog: invalid value 'cut' for `max_log_size_behavior`",
+        ),
+        (
+            "include: [/x/*.log]\non_truncate: reread\n",
+            "receivers::filelog: invalid value 'reread' for `on_truncate`",
         ),
         (
             "include: [/x/*.log]\nstart_at: middle\n",
