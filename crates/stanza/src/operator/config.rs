@@ -191,6 +191,7 @@ fn lookup(kind: &str) -> Option<SpecDecoder> {
     Some(match kind {
         "router" => spec::<operators::router::Config>,
         "regex_parser" => spec::<operators::regex::Config>,
+        "regex_replace" => spec::<operators::regex_replace::Config>,
         "json_parser" => spec::<operators::json::Config>,
         "move" => spec::<operators::transform::MoveConfig>,
         "copy" => spec::<operators::transform::CopyConfig>,

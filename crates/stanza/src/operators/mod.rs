@@ -5,6 +5,7 @@ pub(crate) mod container;
 pub(crate) mod json;
 pub(crate) mod recombine;
 pub(crate) mod regex;
+pub(crate) mod regex_replace;
 pub(crate) mod router;
 pub(crate) mod standalone;
 pub(crate) mod text;
