@@ -200,6 +200,7 @@ fn lookup(kind: &str) -> Option<SpecDecoder> {
         "retain" => spec::<operators::transform::RetainConfig>,
         "flatten" => spec::<operators::transform::FlattenConfig>,
         "noop" => spec::<operators::transform::NoopConfig>,
+        "assign_keys" => spec::<operators::assign_keys::Config>,
         "filter" => spec::<operators::transform::FilterConfig>,
         "recombine" => spec::<operators::recombine::Config>,
         "key_value_parser" => spec::<operators::text::KeyValueConfig>,

@@ -1,6 +1,7 @@
 //! The operators, one module per family; each has a `Config` (its keys, decoded by serde
 //! with Go's defaults) whose `build` makes the running operator.
 
+pub(crate) mod assign_keys;
 pub(crate) mod container;
 pub(crate) mod json;
 pub(crate) mod recombine;
