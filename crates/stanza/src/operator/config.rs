@@ -193,6 +193,7 @@ fn lookup(kind: &str) -> Option<SpecDecoder> {
         "regex_parser" => spec::<operators::regex::Config>,
         "regex_replace" => spec::<operators::regex_replace::Config>,
         "json_parser" => spec::<operators::json::Config>,
+        "json_array_parser" => spec::<operators::json_array::Config>,
         "move" => spec::<operators::transform::MoveConfig>,
         "copy" => spec::<operators::transform::CopyConfig>,
         "add" => spec::<operators::transform::AddConfig>,

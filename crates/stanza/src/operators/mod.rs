@@ -4,6 +4,7 @@
 pub(crate) mod assign_keys;
 pub(crate) mod container;
 pub(crate) mod json;
+pub(crate) mod json_array;
 pub(crate) mod recombine;
 pub(crate) mod regex;
 pub(crate) mod regex_replace;
