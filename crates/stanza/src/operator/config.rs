@@ -206,6 +206,7 @@ fn lookup(kind: &str) -> Option<SpecDecoder> {
         "recombine" => spec::<operators::recombine::Config>,
         "key_value_parser" => spec::<operators::text::KeyValueConfig>,
         "csv_parser" => spec::<operators::text::CsvConfig>,
+        "uri_parser" => spec::<operators::uri::Config>,
         "unquote" => spec::<operators::text::UnquoteConfig>,
         "container" => spec::<operators::container::Config>,
         "severity_parser" => spec::<operators::standalone::SeverityParserConfig>,

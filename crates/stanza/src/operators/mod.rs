@@ -12,6 +12,7 @@ pub(crate) mod router;
 pub(crate) mod standalone;
 pub(crate) mod text;
 pub(crate) mod transform;
+pub(crate) mod uri;
 
 #[cfg(test)]
 pub(crate) mod testutil;
