@@ -15,7 +15,7 @@ use crate::value::{Map, Value};
 /// The parser chains [`parsers`] picks from with the input's first byte: each real-config
 /// parser with its embedded timestamp / severity blocks, so that what a parser lets out
 /// reaches the next stage.
-const PARSER_CHAINS: [&str; 6] = [
+const PARSER_CHAINS: [&str; 8] = [
     // containerd / CRI-O lines, as the seed agent configs parse them
     r#"
 - type: regex_parser
@@ -77,6 +77,26 @@ const PARSER_CHAINS: [&str; 6] = [
 - type: json_parser
   parse_from: body
   if: 'body matches "^\\{"'
+"#,
+    r#"
+- type: regex_replace
+  regex_name: ansi_control_sequences
+  field: body
+- type: json_array_parser
+  parse_to: body
+  on_error: send_quiet
+- type: assign_keys
+  field: body
+  keys: [a, b, c]
+  on_error: send_quiet
+"#,
+    r#"
+- type: uri_parser
+  on_error: send_quiet
+- type: regex_replace
+  regex: '(?P<x>[a-z]+)=(\d)'
+  replace_with: '$2:${x}'
+  field: attributes.path
 "#,
 ];
 
@@ -349,6 +369,10 @@ mod tests {
             b"\x04\"1714557600.5\",b,\"c \"\"q\"\" d\"",
             b"\x05{\"log\":\"{\\\"k\\\":1}\\n\",\"stream\":\"stdout\",\"time\":\"2024-05-01T10:00:00.000000001Z\"}",
             b"\x0512024-05-01T10:00:00Z stdout F {\"a\":1}",
+            b"\x06\x1b[31m[1,\"a\",{\"b\" : [2]},1.5,null]\x1b[0m",
+            b"\x06[7,-0,\"x\"]\n[[1]]\n{}",
+            b"\x07https://u:p%41@h.com:8443/a%20b/\xc3\xbc?q=1&q=2&x=a+b;c&e=%zz",
+            b"\x07?a=1&b=2\n/p/x=1#f\nhttp://[::1%25en0]:80/\nmailto:a@b",
         ];
         for input in corpus(lines, 3000, 1) {
             parsers(&input);
