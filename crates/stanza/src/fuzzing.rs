@@ -15,7 +15,7 @@ use crate::value::{Map, Value};
 /// The parser chains [`parsers`] picks from with the input's first byte: each real-config
 /// parser with its embedded timestamp / severity blocks, so that what a parser lets out
 /// reaches the next stage.
-const PARSER_CHAINS: [&str; 8] = [
+const PARSER_CHAINS: [&str; 10] = [
     // containerd / CRI-O lines, as the seed agent configs parse them
     r#"
 - type: regex_parser
@@ -97,6 +97,19 @@ const PARSER_CHAINS: [&str; 8] = [
   regex: '(?P<x>[a-z]+)=(\d)'
   replace_with: '$2:${x}'
   field: attributes.path
+"#,
+    r#"
+- type: syslog_parser
+  protocol: rfc5424
+  enable_octet_counting: true
+  on_error: send_quiet
+"#,
+    r#"
+- type: syslog_parser
+  protocol: rfc3164
+  location: America/New_York
+  allow_skip_pri_header: true
+  on_error: drop_quiet
 "#,
 ];
 
@@ -373,6 +386,9 @@ mod tests {
             b"\x06[7,-0,\"x\"]\n[[1]]\n{}",
             b"\x07https://u:p%41@h.com:8443/a%20b/\xc3\xbc?q=1&q=2&x=a+b;c&e=%zz",
             b"\x07?a=1&b=2\n/p/x=1#f\nhttp://[::1%25en0]:80/\nmailto:a@b",
+            b"\x0872 <165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut=\"3\" eventSource=\"App\\]\"] \xef\xbb\xbfAn application event",
+            b"\x08<34>1 - - - - - -\n<13>1 2024-05-01T10:00:00+02:00 h a 123 - - m",
+            b"\x09<34>Oct 11 22:14:15 mymachine su[230]: 'su root' failed\nOct  1 02:03:04 host app: no pri",
         ];
         for input in corpus(lines, 3000, 1) {
             parsers(&input);

@@ -207,6 +207,7 @@ fn lookup(kind: &str) -> Option<SpecDecoder> {
         "key_value_parser" => spec::<operators::text::KeyValueConfig>,
         "csv_parser" => spec::<operators::text::CsvConfig>,
         "uri_parser" => spec::<operators::uri::Config>,
+        "syslog_parser" => spec::<operators::syslog::Config>,
         "unquote" => spec::<operators::text::UnquoteConfig>,
         "container" => spec::<operators::container::Config>,
         "severity_parser" => spec::<operators::standalone::SeverityParserConfig>,

@@ -10,6 +10,7 @@ pub(crate) mod regex;
 pub(crate) mod regex_replace;
 pub(crate) mod router;
 pub(crate) mod standalone;
+pub(crate) mod syslog;
 pub(crate) mod text;
 pub(crate) mod transform;
 pub(crate) mod uri;
