@@ -280,6 +280,7 @@ pub(crate) fn logs_to_loki(
         // the resource's attributes.
         let base_skip = |k: &str| is_hint(k) || base.contains(k);
         let mut res_json: Option<Result<String, String>> = None;
+        let mut base_key: Option<String> = None;
         let mut res_logfmt: Option<Result<String, String>> = None;
 
         for sl in &rl.scope_logs {
@@ -301,9 +302,13 @@ pub(crate) fn logs_to_loki(
                 };
                 let group = &mut groups[gi];
                 let format_value = res_format.or_else(|| get(&lr.attributes, HINT_FORMAT));
-                let format = match format_value.map(|v| as_string(Some(v))) {
+                let format_text = format_value.map(|v| match &v.value {
+                    Some(Value::StringValue(s)) => Cow::Borrowed(s.as_str()),
+                    _ => Cow::Owned(as_string(Some(v))),
+                });
+                let format = match format_text.as_deref() {
                     None => Format::Json,
-                    Some(f) => match f.as_str() {
+                    Some(f) => match f {
                         "json" => Format::Json,
                         "logfmt" => Format::Logfmt,
                         "raw" => Format::Raw,
@@ -318,14 +323,25 @@ pub(crate) fn logs_to_loki(
                         }
                     },
                 };
-                let mut labels = Labels {
-                    pairs: base.pairs.clone(),
-                };
-                if let Some(hint) = get(&lr.attributes, HINT_RESOURCES) {
-                    labels.promote(hint_names(hint), res_attrs, None);
-                }
+                let record_hint = get(&lr.attributes, HINT_RESOURCES);
                 let (names, level) = attribute_hint(lr, defaults.level);
-                labels.promote(names, &lr.attributes, level);
+                // Most records add no label of their own: they share the resource's label set
+                // and its rendered stream key instead of copying and rendering them again.
+                let adds_labels = record_hint.is_some() || !names.is_empty();
+                let owned;
+                let labels = if adds_labels {
+                    let mut l = Labels {
+                        pairs: base.pairs.clone(),
+                    };
+                    if let Some(hint) = record_hint {
+                        l.promote(hint_names(hint), res_attrs, None);
+                    }
+                    l.promote(names, &lr.attributes, level);
+                    owned = l;
+                    &owned
+                } else {
+                    &base
+                };
                 if labels.pairs.is_empty() {
                     group.out.missing_labels += 1;
                     continue;
@@ -378,19 +394,25 @@ pub(crate) fn logs_to_loki(
                         continue;
                     }
                 };
-                let key = labels.render();
+                let rendered;
+                let key: &str = if adds_labels {
+                    rendered = labels.render();
+                    &rendered
+                } else {
+                    base_key.get_or_insert_with(|| base.render())
+                };
                 let entry = Entry {
                     timestamp: Timestamp::from_unix_nanos(timestamp(lr, now)),
                     line,
                 };
                 group.out.submitted += 1;
                 let streams = &mut group.out.request.streams;
-                match group.index.get(&key) {
+                match group.index.get(key) {
                     Some(&i) => streams[i].entries.push(entry),
                     None => {
-                        group.index.insert(key.clone(), streams.len());
+                        group.index.insert(key.to_string(), streams.len());
                         streams.push(Stream {
-                            labels: key,
+                            labels: key.to_string(),
                             entries: vec![entry],
                             hash: 0,
                         });
