@@ -16,7 +16,7 @@ use std::fmt;
 use regex::Regex;
 
 use crate::entry::Entry;
-use crate::goregex;
+
 use crate::value::{Map, Value};
 
 /// A compiled expression.

@@ -31,7 +31,6 @@ pub mod entry;
 pub mod expr;
 pub mod field;
 pub mod fuzzing;
-mod goregex;
 pub mod operator;
 mod operators;
 pub mod severity;

@@ -153,7 +153,7 @@ pub struct AttrProc {
 }
 
 fn compile(pattern: &str, i: usize) -> Result<Regex, String> {
-    crate::util::goregex::compile(pattern).map_err(|_| {
+    goregex::compile(pattern).map_err(|_| {
         format!(
             "error creating AttrProc. Field \"pattern\" has invalid pattern: \"{pattern}\" to be set at the {i}-th actions"
         )

@@ -5,8 +5,6 @@ use std::collections::HashSet;
 
 use regex::RegexSet;
 
-use crate::util::goregex;
-
 /// Compiled `strict` or `regexp` entries.
 #[derive(Debug, Clone)]
 pub enum StringSet {

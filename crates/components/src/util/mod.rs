@@ -1,7 +1,6 @@
 //! Small helpers shared by several components.
 
 pub mod gofmt;
-pub mod goregex;
 pub(crate) mod gotext;
 pub mod http_client;
 pub mod time;

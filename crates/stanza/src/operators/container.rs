@@ -11,7 +11,7 @@ use super::regex::GroupMatcher;
 use crate::entry::Entry;
 use crate::expr::Expr;
 use crate::field::Field;
-use crate::goregex;
+
 use crate::operator::config::{OnError, Spec};
 use crate::operator::parser::{Parser, ParserKeys};
 use crate::operator::{Next, Operator, Out};

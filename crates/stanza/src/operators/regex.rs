@@ -8,7 +8,7 @@ use regex::{CaptureLocations, Regex};
 use serde::Deserialize;
 
 use crate::entry::Entry;
-use crate::goregex;
+
 use crate::operator::config::Spec;
 use crate::operator::parser::{Parser, ParserKeys};
 use crate::operator::{Next, Operator, Out};

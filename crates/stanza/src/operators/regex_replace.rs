@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::entry::Entry;
 use crate::field::Field;
-use crate::goregex;
+
 use crate::operator::config::Spec;
 use crate::operator::parser::TransformerKeys;
 use crate::operator::{Next, Operator, Out, Transformer};
@@ -37,9 +37,7 @@ impl Spec for Config {
             return Err("either regex or regex_name must be set".into());
         }
         let regex = match self.regex_name.as_str() {
-            "" => {
-                goregex::compile(&self.regex).map_err(|e| format!("error parsing regexp: {e}"))?
-            }
+            "" => goregex::compile(&self.regex)?,
             // The pattern is a constant known to compile.
             "ansi_control_sequences" => Regex::new(ANSI_CSI).map_err(|e| e.to_string())?,
             other => return Err(format!("regex_name {other} is unknown")),

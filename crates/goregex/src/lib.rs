@@ -1,14 +1,24 @@
-//! Go `regexp` (RE2 syntax) patterns on Rust's `regex` crate. The two agree on almost all
-//! syntax and on leftmost-first matching; where they differ, a config written for the Go
-//! collector must still mean the same thing here:
+//! Go `regexp` (RE2 syntax) patterns on Rust's `regex` crate, for every component that takes
+//! a regular expression from a Go collector config (stanza operators and expressions, the
+//! attributes and filter processors, later OTTL). The two dialects agree on almost all syntax
+//! and on leftmost-first matching; where they differ, a pattern must still mean what it means
+//! to Go:
 //!
 //! - `\d \s \w \b` (and the negations) are ASCII-only in Go, Unicode-aware in Rust: they are
-//!   rewritten to their ASCII classes (`\d` → `[0-9]`, `\b` → `(?-u:\b)`).
+//!   rewritten to their ASCII classes (`\d` → `[0-9]`, `\b` → `(?-u:\b)`), which is also faster.
 //! - `\Q...\E` quotes a literal in Go; Rust has no such syntax: the text is escaped.
 //! - Inside a bracket class, Go reads `[` (unless it starts `[:alpha:]`), `&&` and `~~` as
 //!   literal characters; Rust reads them as a nested class and set operations: escaped.
+//! - A `{` or `}` that does not form a repetition (`{2}`, `{2,}`, `{2,5}`) is a literal in Go
+//!   (`^{.*}$` from a real config) and an error in Rust: escaped.
 //!
-//! Syntax errors are reported Go-style: `error parsing regexp: <reason>: `<pattern>``.
+//! Syntax errors read as Go's: `error parsing regexp: <reason>: `<pattern>``.
+//!
+//! ```
+//! let re = goregex::compile(r"^{\d+}$").unwrap();
+//! assert!(re.is_match("{42}"));
+//! assert!(!re.is_match("{\u{663}}")); // ARABIC-INDIC DIGIT THREE is not a digit to Go
+//! ```
 
 use regex::Regex;
 
@@ -31,6 +41,25 @@ fn error_text(pattern: &str, e: &regex::Error) -> String {
 const DIGIT: &str = "0-9";
 const SPACE: &str = r"\t\n\x0C\r ";
 const WORD: &str = "0-9A-Za-z_";
+
+/// Length of a repetition `{n}`, `{n,}`, `{n,m}` at the start of `s` (which starts with `{`).
+fn repetition_len(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let digits = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = digits(1);
+    if i == 1 {
+        return None;
+    }
+    if b.get(i) == Some(&b',') {
+        i = digits(i + 1);
+    }
+    (b.get(i) == Some(&b'}')).then_some(i + 1)
+}
 
 /// The pattern rewritten for Rust's `regex` with Go's meaning.
 pub fn translate(pattern: &str) -> String {
@@ -97,6 +126,17 @@ pub fn translate(pattern: &str) -> String {
                     (None, _) => {
                         out.push('\\');
                         out.push(e);
+                        // `\p{Greek}`, `\x{263a}`: the braces belong to the escape.
+                        if matches!(e, 'p' | 'P' | 'x')
+                            && chars.peek().is_some_and(|(_, c)| *c == '{')
+                        {
+                            for (_, ch) in chars.by_ref() {
+                                out.push(ch);
+                                if ch == '}' {
+                                    break;
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -133,6 +173,16 @@ pub fn translate(pattern: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
+            '{' if !in_class => match repetition_len(&pattern[i..]) {
+                Some(n) => {
+                    out.push_str(&pattern[i..i + n]);
+                    while chars.peek().is_some_and(|(j, _)| *j < i + n) {
+                        chars.next();
+                    }
+                }
+                None => out.push_str("\\{"),
+            },
+            '}' if !in_class => out.push_str("\\}"),
             c => out.push(c),
         }
     }
@@ -182,6 +232,32 @@ mod tests {
         let c = re.captures("12-.x").unwrap();
         assert_eq!(&c["a"], "12");
         assert_eq!(&c["b"], ".x");
+    }
+
+    #[test]
+    fn go_literal_braces_compile() {
+        let re = compile("^{.*}$").unwrap();
+        assert!(re.is_match("{\"a\":1}"));
+        assert!(!re.is_match("x{}"));
+        assert!(compile("a{2}").unwrap().is_match("aa"));
+        assert!(!compile("^a{2}$").unwrap().is_match("a"));
+        assert!(compile("^a{2,}$").unwrap().is_match("aaa"));
+        assert!(compile("^a{1,2}$").unwrap().is_match("aa"));
+        assert!(compile("a{,2}").unwrap().is_match("a{,2}"));
+        assert!(compile(r"^[{}]+$").unwrap().is_match("{}"));
+    }
+
+    #[test]
+    fn escapes_with_braces_keep_them() {
+        assert!(compile(r"^\p{Greek}+$").unwrap().is_match("αβ"));
+        assert!(compile(r"^\x{263a}$").unwrap().is_match("\u{263a}"));
+        assert!(
+            compile(r"^[^ ^Z]+Z")
+                .unwrap()
+                .is_match("2024-01-01T00:00:00Z")
+        );
+        assert!(compile(r"^[a-f0-9\-]+$").unwrap().is_match("ab-12"));
+        assert!(compile(r"^\w+\b").unwrap().is_match("abc def"));
     }
 
     #[test]
