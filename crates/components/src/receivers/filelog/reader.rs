@@ -40,8 +40,6 @@ pub(crate) struct Stage {
     resource: Vec<(stanza::Key, Value)>,
     /// The last file attributes seen and their stanza form (tokens of one file share them).
     file_attrs: Option<(Arc<Attributes>, Map)>,
-    entries: Vec<Entry>,
-    out: Vec<Entry>,
     delivery: Delivery,
 }
 
@@ -137,8 +135,6 @@ impl Stage {
             attributes: render_static(attributes, "attributes"),
             resource: render_static(resource, "resource"),
             file_attrs: None,
-            entries: Vec::new(),
-            out: Vec::new(),
             delivery,
         }
     }
@@ -189,19 +185,10 @@ impl Stage {
     /// Runs tokens through the operators and delivers what comes out.
     pub(crate) fn process(&mut self, tokens: &mut Vec<Token>) -> Result<(), EmitError> {
         let observed = now_nanos();
-        let mut entries = std::mem::take(&mut self.entries);
-        entries.clear();
-        for t in tokens.drain(..) {
-            let e = self.entry(t, observed);
-            entries.push(e);
-        }
-        let mut out = std::mem::take(&mut self.out);
-        self.pipeline
-            .process_batch(std::mem::take(&mut entries), &mut |e| out.push(e));
-        self.entries = entries;
-        let r = self.deliver_all(&mut out);
-        self.out = out;
-        r
+        let entries: Vec<Entry> = tokens.drain(..).map(|t| self.entry(t, observed)).collect();
+        let mut out = Vec::with_capacity(entries.len());
+        self.pipeline.process_batch(entries, &mut |e| out.push(e));
+        self.deliver_all(out)
     }
 
     /// Sends what the operators' timers release (recombine's `force_flush_period`).
@@ -209,37 +196,32 @@ impl Stage {
         if !self.pipeline.needs_flushing() {
             return Ok(());
         }
-        let mut out = std::mem::take(&mut self.out);
+        let mut out = Vec::new();
         self.pipeline
             .flush_expired(now_nanos(), &mut |e| out.push(e));
-        let r = self.deliver_all(&mut out);
-        self.out = out;
-        r
+        self.deliver_all(out)
     }
 
     /// Sends everything the operators hold (at stop).
     pub(crate) fn flush_all(&mut self) -> Result<(), EmitError> {
-        let mut out = std::mem::take(&mut self.out);
+        let mut out = Vec::new();
         self.pipeline.flush_all(&mut |e| out.push(e));
-        let r = self.deliver_all(&mut out);
-        self.out = out;
-        r
+        self.deliver_all(out)
     }
 
-    fn deliver_all(&mut self, out: &mut Vec<Entry>) -> Result<(), EmitError> {
-        while !out.is_empty() {
-            let rest = if out.len() > MAX_BATCH {
-                out.split_off(MAX_BATCH)
-            } else {
-                Vec::new()
-            };
-            let batch = std::mem::replace(out, rest);
-            if let Err(e) = self.delivery.deliver(batch) {
-                out.clear();
-                return Err(e);
-            }
+    /// Delivers in batches of at most [`MAX_BATCH`]; stops at the first batch not taken.
+    fn deliver_all(&mut self, out: Vec<Entry>) -> Result<(), EmitError> {
+        if out.len() <= MAX_BATCH {
+            return self.delivery.deliver(out);
         }
-        Ok(())
+        let mut rest = out.into_iter();
+        loop {
+            let batch: Vec<Entry> = rest.by_ref().take(MAX_BATCH).collect();
+            if batch.is_empty() {
+                return Ok(());
+            }
+            self.delivery.deliver(batch)?;
+        }
     }
 }
 
