@@ -37,7 +37,7 @@ pub mod value;
 
 pub use de::decode;
 pub use expand::EnvLookup;
-pub use units::present_as_default;
+pub use units::{StanzaByteSize, present_as_default};
 pub use value::{Mapping, Value};
 
 /// A configuration error: where it is (`receivers::otlp::protocols::grpc`) and what is wrong.

@@ -415,3 +415,78 @@ mod tests {
         assert_eq!(ByteSize(1000).to_string(), "1000");
     }
 }
+
+/// pkg/stanza's `helper.ByteSize`, used by the filelog receiver and the stanza operators
+/// (`max_log_size`, `fingerprint_size`); not the collector's [`ByteSize`]: a number (int or float), or a number and a unit `kb`,
+/// `mb`, `gb`, `tb`, `pb` (powers of 1000) or `kib` … `pib` (powers of 1024),
+/// case-insensitive, with optional spaces between: `1kb` = 1000, `1KiB` = 1024.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StanzaByteSize(pub i64);
+
+impl StanzaByteSize {
+    /// Parses the text form with Go's error wording.
+    pub fn parse(text: &str) -> Result<StanzaByteSize, String> {
+        let invalid = || format!("invalid byte size '{text}'");
+        let digits_end = text
+            .bytes()
+            .position(|b| !(b.is_ascii_digit() || b == b'.'))
+            .unwrap_or(text.len());
+        let (number, rest) = text.split_at(digits_end);
+        // Go's regex: `[0-9]+\.?[0-9]*` — one leading digit, at most one dot.
+        if number.is_empty()
+            || !number.as_bytes()[0].is_ascii_digit()
+            || number.matches('.').count() > 1
+        {
+            return Err(invalid());
+        }
+        let unit = rest.trim_start_matches(|c: char| c.is_whitespace());
+        let multiplier: f64 = match unit.to_ascii_lowercase().as_str() {
+            "" => 1.0,
+            "kb" => 1e3,
+            "kib" => 1024.0,
+            "mb" => 1e6,
+            "mib" => 1024.0 * 1024.0,
+            "gb" => 1e9,
+            "gib" => 1024.0 * 1024.0 * 1024.0,
+            "tb" => 1e12,
+            "tib" => 1024f64.powi(4),
+            "pb" => 1e15,
+            "pib" => 1024f64.powi(5),
+            _ => return Err(invalid()),
+        };
+        if unit.is_empty() && rest.len() != unit.len() {
+            // trailing spaces without a unit do not match Go's regex
+            return Err(invalid());
+        }
+        // Go parses the numeral with 32-bit precision.
+        let numeral: f32 = number
+            .parse()
+            .map_err(|_| format!("invalid numeric base '{number}'"))?;
+        Ok(StanzaByteSize((multiplier * numeral as f64) as i64))
+    }
+}
+
+impl<'de> Deserialize<'de> for StanzaByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<StanzaByteSize, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = StanzaByteSize;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a byte size (like 1000, 1kb, 1KiB, 16MiB)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StanzaByteSize, E> {
+                StanzaByteSize::parse(v).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<StanzaByteSize, E> {
+                Ok(StanzaByteSize(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<StanzaByteSize, E> {
+                Ok(StanzaByteSize(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<StanzaByteSize, E> {
+                Ok(StanzaByteSize(v as i64))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

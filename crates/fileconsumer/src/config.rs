@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, de};
+use serde::Deserialize;
 
 /// Keys the `filelog` receiver owns around the file-reading keys; see the module docs.
 pub const RECEIVER_KEYS: &[&str] = &[
@@ -36,79 +36,8 @@ pub fn split_receiver_keys<V>(pairs: Pairs<V>) -> (Pairs<V>, Pairs<V>) {
 /// A Go `time.Duration` key (`200ms`, `1h30m`, integer nanoseconds).
 pub type GoDuration = config::Duration;
 
-/// The stanza `helper.ByteSize`: a number (int or float), or a number and a unit `kb`,
-/// `mb`, `gb`, `tb`, `pb` (powers of 1000) or `kib` … `pib` (powers of 1024),
-/// case-insensitive, with optional spaces between: `1kb` = 1000, `1KiB` = 1024.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ByteSize(pub i64);
-
-impl ByteSize {
-    /// Parses the text form with Go's error wording.
-    pub fn parse(text: &str) -> Result<ByteSize, String> {
-        let invalid = || format!("invalid byte size '{text}'");
-        let digits_end = text
-            .bytes()
-            .position(|b| !(b.is_ascii_digit() || b == b'.'))
-            .unwrap_or(text.len());
-        let (number, rest) = text.split_at(digits_end);
-        // Go's regex: `[0-9]+\.?[0-9]*` — one leading digit, at most one dot.
-        if number.is_empty()
-            || !number.as_bytes()[0].is_ascii_digit()
-            || number.matches('.').count() > 1
-        {
-            return Err(invalid());
-        }
-        let unit = rest.trim_start_matches(|c: char| c.is_whitespace());
-        let multiplier: f64 = match unit.to_ascii_lowercase().as_str() {
-            "" => 1.0,
-            "kb" => 1e3,
-            "kib" => 1024.0,
-            "mb" => 1e6,
-            "mib" => 1024.0 * 1024.0,
-            "gb" => 1e9,
-            "gib" => 1024.0 * 1024.0 * 1024.0,
-            "tb" => 1e12,
-            "tib" => 1024f64.powi(4),
-            "pb" => 1e15,
-            "pib" => 1024f64.powi(5),
-            _ => return Err(invalid()),
-        };
-        if unit.is_empty() && rest.len() != unit.len() {
-            // trailing spaces without a unit do not match Go's regex
-            return Err(invalid());
-        }
-        // Go parses the numeral with 32-bit precision.
-        let numeral: f32 = number
-            .parse()
-            .map_err(|_| format!("invalid numeric base '{number}'"))?;
-        Ok(ByteSize((multiplier * numeral as f64) as i64))
-    }
-}
-
-impl<'de> Deserialize<'de> for ByteSize {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ByteSize, D::Error> {
-        struct V;
-        impl de::Visitor<'_> for V {
-            type Value = ByteSize;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a byte size (like 1000, 1kb, 1KiB, 16MiB)")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<ByteSize, E> {
-                ByteSize::parse(v).map_err(E::custom)
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ByteSize, E> {
-                Ok(ByteSize(i64::try_from(v).unwrap_or(i64::MAX)))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ByteSize, E> {
-                Ok(ByteSize(v))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ByteSize, E> {
-                Ok(ByteSize(v as i64))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
+/// The stanza `helper.ByteSize` (`1kb` = 1000, `1KiB` = 1024), shared with the operators.
+pub use config::StanzaByteSize as ByteSize;
 
 /// `multiline`: at most one of the two patterns.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

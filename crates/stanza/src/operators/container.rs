@@ -39,7 +39,7 @@ const K8S_METADATA: [(&str, &str); 5] = [
 pub(crate) struct Config {
     format: String,
     add_metadata_from_filepath: bool,
-    max_log_size: config::ByteSize,
+    max_log_size: config::StanzaByteSize,
     #[serde(flatten)]
     parser: ParserKeys,
 }
@@ -49,7 +49,7 @@ impl Default for Config {
         Config {
             format: String::new(),
             add_metadata_from_filepath: true,
-            max_log_size: config::ByteSize(0),
+            max_log_size: config::StanzaByteSize(0),
             parser: ParserKeys::default(),
         }
     }
@@ -101,7 +101,8 @@ impl Spec for Config {
             combine_with: String::new(),
             source_identifier: Field::attribute("log.file.path"),
             force_flush_ns: 5_000_000_000,
-            max_log_size: self.max_log_size.0.min(usize::MAX as u64) as usize,
+            // Go compares `> 0`: a negative size is no limit, like 0.
+            max_log_size: usize::try_from(self.max_log_size.0).unwrap_or(0),
             on_error: OnError::Send,
         });
         Ok(Box::new(Container {

@@ -30,7 +30,7 @@ pub(crate) struct Config {
     overwrite_with: String,
     force_flush_period: config::Duration,
     max_sources: i64,
-    max_log_size: config::ByteSize,
+    max_log_size: config::StanzaByteSize,
     #[serde(flatten)]
     t: TransformerKeys,
 }
@@ -49,7 +49,7 @@ impl Default for Config {
             overwrite_with: "oldest".into(),
             force_flush_period: config::Duration::from_secs(5),
             max_sources: 1000,
-            max_log_size: config::ByteSize(0),
+            max_log_size: config::StanzaByteSize(0),
             t: TransformerKeys::default(),
         }
     }
@@ -118,7 +118,8 @@ impl Config {
             combine_with: self.combine_with.clone(),
             source_identifier: self.source_identifier.clone(),
             force_flush_ns: self.force_flush_period.0.as_nanos().min(i64::MAX as u128) as i64,
-            max_log_size: self.max_log_size.0.min(usize::MAX as u64) as usize,
+            // Go compares `> 0`: a negative size is no limit, like 0.
+            max_log_size: usize::try_from(self.max_log_size.0).unwrap_or(0),
             on_error: t.on_error,
         })
     }
@@ -486,6 +487,31 @@ mod tests {
                 "- type: recombine\n  combine_field: body\n  is_first_entry: 'true'\n  overwrite_with: middle\n"
             ),
             "invalid value 'middle' for parameter 'overwrite_with'"
+        );
+    }
+
+    #[test]
+    fn max_log_size_takes_stanzas_byte_size_syntax() {
+        // helper.ByteSize: `kb` is 1000 bytes (the collector's sizes elsewhere agree), and
+        // an unknown unit is Go's "invalid byte size".
+        let yaml = "- type: recombine\n  combine_field: body\n  is_last_entry: body == 'end'\n  max_log_size: 1kb\n";
+        // 505 + "\n" + 505 = 1011 bytes: over 1000, under 1024.
+        let big = "x".repeat(505);
+        let out = run(
+            &mut pipeline(yaml),
+            vec![
+                Entry::with_body(big.as_str(), 0),
+                Entry::with_body(big.as_str(), 0),
+            ],
+        );
+        assert_eq!(
+            out.len(),
+            1,
+            "flushed once the combined body passed 1000 bytes (1kb, not 1KiB)"
+        );
+        assert!(
+            build_err("- type: recombine\n  combine_field: body\n  is_last_entry: 'true'\n  max_log_size: 1xb\n")
+                .contains("invalid byte size '1xb'")
         );
     }
 }
