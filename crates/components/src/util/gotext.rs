@@ -345,6 +345,14 @@ mod tests {
         let mut out = String::new();
         json_string(&mut out, "a<b>&\"\\\n\t\u{1}\u{8}\u{2028}é");
         assert_eq!(out, r#""a\u003cb\u003e\u0026\"\\\n\t\u0001\b\u2028é""#);
+        // Other characters whose UTF-8 starts with 0xE2 (U+2014, U+2027, U+202A, U+2713) pass
+        // through the byte scan; U+2029 is escaped; HTML escaping can be turned off.
+        out.clear();
+        json_string(&mut out, "—\u{2027}\u{2029}\u{202a}✓");
+        assert_eq!(out, "\"—\u{2027}\\u2029\u{202a}✓\"");
+        out.clear();
+        json_string_escaped(&mut out, "<&>", false);
+        assert_eq!(out, "\"<&>\"");
     }
 
     #[test]
