@@ -40,6 +40,7 @@ use tokio_util::sync::CancellationToken;
 use crate::component::{Component, ConsumeError, Consumer, Exporter, Host};
 use crate::telemetry::ExporterMetrics;
 use queue::Queue;
+pub use retry::Backoff;
 use retry::{LogContext, Sender};
 
 /// Sends one batch to the destination. Implemented by each exporter.

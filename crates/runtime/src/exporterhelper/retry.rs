@@ -18,7 +18,7 @@ use crate::telemetry::ExporterMetrics;
 /// `max_interval`, and it stops when the next wait would end after `max_elapsed_time`
 /// (0 = never stops).
 #[derive(Debug)]
-pub(crate) struct Backoff {
+pub struct Backoff {
     current: Duration,
     randomization_factor: f64,
     multiplier: f64,
@@ -28,7 +28,7 @@ pub(crate) struct Backoff {
 }
 
 impl Backoff {
-    pub(crate) fn new(cfg: &RetrySettings) -> Backoff {
+    pub fn new(cfg: &RetrySettings) -> Backoff {
         Backoff {
             current: cfg.initial_interval.0,
             randomization_factor: cfg.randomization_factor,
@@ -40,7 +40,7 @@ impl Backoff {
     }
 
     /// The next wait, or `None` when retrying must stop.
-    pub(crate) fn next_backoff(&mut self) -> Option<Duration> {
+    pub fn next_backoff(&mut self) -> Option<Duration> {
         let elapsed = self.start.elapsed();
         let next = randomize(self.current, self.randomization_factor);
         self.current =

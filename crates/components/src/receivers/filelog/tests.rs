@@ -474,6 +474,42 @@ async fn retryable_refusal_is_retried_even_with_retry_on_failure_off() {
 }
 
 #[tokio::test]
+async fn retryable_refusals_give_up_after_max_elapsed_time_and_are_counted() {
+    // With retry_on_failure enabled, Go's consumerretry stops after max_elapsed_time and the
+    // batch is dropped; here it is also counted as refused.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.log");
+    append(&path, "one\ntwo\nthree\n");
+    let yaml = format!(
+        "{BASE}retry_on_failure:
+  enabled: true
+  initial_interval: 10ms
+  max_interval: 20ms
+  max_elapsed_time: 100ms
+"
+    );
+    let sink = Arc::new(Sink::default());
+    sink.refuse((0..100).map(|_| ConsumeError::retryable("queue is full")));
+    let r = start(dir.path(), &yaml, &sink).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while r.metric("otelcol_receiver_refused_log_records") < 3.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the refused batch was not given up on"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let attempts = *sink.calls.lock().unwrap();
+    assert!(
+        (2..100).contains(&attempts),
+        "retried a few times within 100 ms, then stopped: {attempts} attempts"
+    );
+    assert!(sink.records().is_empty());
+    assert_eq!(r.metric("otelcol_receiver_accepted_log_records"), 0.0);
+    r.stop().await;
+}
+
+#[tokio::test]
 async fn permanent_refusal_is_dropped_and_counted_and_later_lines_flow() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.log");
