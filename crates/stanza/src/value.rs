@@ -328,6 +328,22 @@ macro_rules! map {
     }};
 }
 
+/// The inverse of [`from_json`] (file attributes and checkpoints are JSON in fileconsumer):
+/// bytes become their UTF-8 text (lossy), non-finite floats null.
+pub fn to_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Nil => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        Value::Str(s) => J::String(s.clone()),
+        Value::Bytes(b) => J::String(String::from_utf8_lossy(b).into_owned()),
+        Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect()),
+        Value::List(l) => J::Array(l.iter().map(to_json).collect()),
+    }
+}
+
 /// Converts a decoded config value (YAML through serde) into an entry value: ints stay
 /// ints, floats floats, maps and lists recursively (Go's mapstructure hands `add` the
 /// YAML value with these types).
@@ -353,5 +369,28 @@ pub fn from_json(v: &serde_json::Value) -> Value {
             }
             Value::Map(m)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip_keeps_values_and_types() {
+        let mut inner = Map::new();
+        inner.insert("z", Value::Int(-3));
+        inner.insert("a", Value::List(vec![Value::Bool(true), Value::Nil]));
+        let mut m = Map::new();
+        m.insert("log.file.name", Value::from("0.log"));
+        m.insert("n", Value::Float(1.5));
+        m.insert("inner", Value::Map(inner));
+        let v = Value::Map(m);
+        assert_eq!(from_json(&to_json(&v)), v);
+        assert_eq!(
+            to_json(&Value::Bytes(b"hi".to_vec())),
+            serde_json::json!("hi")
+        );
+        assert_eq!(to_json(&Value::Float(f64::NAN)), serde_json::Value::Null);
     }
 }

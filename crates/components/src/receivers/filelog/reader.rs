@@ -289,25 +289,10 @@ impl fileconsumer::HeaderParser for HeaderOperators {
             .process(Entry::with_body(line, now_nanos()), &mut |e| got.push(e));
         for e in got {
             for (k, v) in e.attributes.iter() {
-                attributes.insert(k.to_string(), to_json(v));
+                attributes.insert(k.to_string(), stanza::value::to_json(v));
             }
         }
         Ok(())
-    }
-}
-
-/// A stanza value as JSON (the file attributes' form in fileconsumer and its checkpoints).
-fn to_json(v: &Value) -> serde_json::Value {
-    use serde_json::Value as J;
-    match v {
-        Value::Nil => J::Null,
-        Value::Bool(b) => J::Bool(*b),
-        Value::Int(i) => J::from(*i),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
-        Value::Str(s) => J::String(s.clone()),
-        Value::Bytes(b) => J::String(String::from_utf8_lossy(b).into_owned()),
-        Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect()),
-        Value::List(l) => J::Array(l.iter().map(to_json).collect()),
     }
 }
 
