@@ -14,14 +14,13 @@ use pdata::proto::resource::v1::Resource;
 use crate::entry::Entry;
 use crate::value::{Map, Value};
 
-/// Go's `defaultSevTextMap`: the text a record gets when the entry has none.
+/// Go's `defaultSevTextMap`: the text a record gets when the entry has none; the canonical
+/// names of [`crate::severity::short_name`], except that unset (0) has none.
 pub fn severity_short_name(severity: u8) -> &'static str {
-    const NAMES: [&str; 25] = [
-        "", "TRACE", "TRACE2", "TRACE3", "TRACE4", "DEBUG", "DEBUG2", "DEBUG3", "DEBUG4", "INFO",
-        "INFO2", "INFO3", "INFO4", "WARN", "WARN2", "WARN3", "WARN4", "ERROR", "ERROR2", "ERROR3",
-        "ERROR4", "FATAL", "FATAL2", "FATAL3", "FATAL4",
-    ];
-    NAMES.get(severity as usize).copied().unwrap_or("")
+    match severity {
+        0 => "",
+        s => crate::severity::short_name(s),
+    }
 }
 
 /// Converts a value to OTLP (Go `upsertToAttributeVal`); nil is an empty value.
