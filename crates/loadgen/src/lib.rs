@@ -11,6 +11,11 @@
 //! * [`podlogs`]: writes a `/var/log/pods`-shaped tree of containerd log files.
 //! * [`lokisink`]: a counting Loki push server ([`loki`] holds the wire format).
 //! * [`lokifloor`]: reads the same files and pushes them to Loki with nothing parsed.
+//!
+//! For the scrape -> remote-write benchmark (bench/scrape.sh):
+//!
+//! * [`promtarget`]: a Prometheus scrape target of a chosen number of series.
+//! * [`rwsink`]: a counting remote-write receiver ([`wire`] reads protobuf without structs).
 
 pub mod client;
 pub mod compress;
@@ -20,10 +25,13 @@ pub mod loki;
 pub mod lokifloor;
 pub mod lokisink;
 pub mod podlogs;
+pub mod promtarget;
+pub mod rwsink;
 pub mod seq;
 pub mod server;
 pub mod sink;
 pub mod template;
+pub mod wire;
 
 /// Parses `30s`, `500ms`, `2m`, `1h` or a plain number of seconds.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

@@ -1,4 +1,5 @@
-//! `ferrotel-loadgen gen | sink | floor | loki-sink | loki-floor | gen-pod-logs`: see the library
+//! `ferrotel-loadgen gen | sink | floor | loki-sink | loki-floor | gen-pod-logs | prom-target |
+//! rw-sink`: see the library
 //! docs and docs/performance.md.
 
 use std::net::SocketAddr;
@@ -121,6 +122,23 @@ enum Cmd {
         connections: usize,
         #[arg(long, value_parser = loadgen::parse_duration, default_value = "10s")]
         timeout: Duration,
+    },
+    /// Prometheus scrape target: GET /metrics with `--series` samples (text 0.0.4, gzip when
+    /// accepted), values growing every scrape; GET /stats.
+    PromTarget {
+        #[arg(long, default_value = "127.0.0.1:19100")]
+        listen: SocketAddr,
+        #[arg(long, default_value_t = 100_000)]
+        series: usize,
+        /// Never gzip, even when the scraper accepts it.
+        #[arg(long)]
+        no_gzip: bool,
+    },
+    /// Prometheus remote-write receiver: POST /api/v1/write (snappy protobuf) answered 204,
+    /// counted; GET /stats; final JSON on SIGINT/SIGTERM.
+    RwSink {
+        #[arg(long, default_value = "127.0.0.1:19201")]
+        listen: SocketAddr,
     },
     /// Loki push receiver: POST /loki/api/v1/push (snappy protobuf) answered 204, counted;
     /// GET /stats; final JSON on SIGINT/SIGTERM.
@@ -319,6 +337,45 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             let (l, addr) = server::bind(listen).await?;
             eprintln!("loki-sink: listening http={addr}");
             let task = tokio::spawn(loadgen::lokisink::serve(l, sink.clone(), rx));
+            until_signal().await?;
+            let _ = tx.send(true);
+            let _ = task.await;
+            println!("{}", serde_json::to_string(&sink.snapshot())?);
+            Ok(())
+        }
+        Cmd::PromTarget {
+            listen,
+            series,
+            no_gzip,
+        } => {
+            anyhow::ensure!(
+                listen.ip().is_loopback(),
+                "listen on loopback addresses only"
+            );
+            let target = Arc::new(loadgen::promtarget::PromTarget::new(series, !no_gzip));
+            let (tx, rx) = watch::channel(false);
+            let (l, addr) = server::bind(listen).await?;
+            eprintln!(
+                "prom-target: listening http={addr}, {} samples per scrape",
+                target.layout().samples()
+            );
+            let task = tokio::spawn(loadgen::promtarget::serve(l, target.clone(), rx));
+            until_signal().await?;
+            let _ = tx.send(true);
+            let _ = task.await;
+            println!("{}", target.stats());
+            Ok(())
+        }
+        Cmd::RwSink { listen } => {
+            anyhow::ensure!(
+                listen.ip().is_loopback(),
+                "listen on loopback addresses only"
+            );
+            let sink = Arc::new(loadgen::rwsink::RwSink::new());
+            let (tx, rx) = watch::channel(false);
+            let (l, addr) = server::bind(listen).await?;
+            eprintln!("rw-sink: listening http={addr}");
+            let task = tokio::spawn(loadgen::rwsink::serve(l, sink.clone(), rx));
             until_signal().await?;
             let _ = tx.send(true);
             let _ = task.await;
