@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # THE test command of ferrotel (README line 2, called by .ci/run).
 # Installs what the tests need by itself (a Python venv in .venv with the OpenTelemetry SDK
-# from PyPI, the JS SDK from npm into tests/e2e/node), then runs: rustfmt check, clippy,
+# from PyPI, the JS SDK from npm into tests/e2e/node, Prometheus, node-exporter and
+# VictoriaMetrics from Debian), then runs: rustfmt check, clippy,
 # the Rust tests, builds the ferrotel binary and runs the end-to-end tests (pytest) against it.
 # Every step runs even if an earlier one failed; the exit code is non-zero if any failed.
 #
@@ -55,6 +56,20 @@ install_python_env() {
         echo "$want" > "$stamp"
     fi
     "$VENV/bin/python" -c 'import opentelemetry.sdk, grpc, pytest' || return 1
+}
+
+# Real backends the metrics tests talk to (Debian's packages), started by the tests on
+# 127.0.0.1 with their own data directories: Prometheus (scrape and remote-write receiver),
+# prometheus-node-exporter (a real scrape target), VictoriaMetrics (remote-write receiver).
+install_servers() {
+    local pkgs=() b
+    for b in prometheus:prometheus prometheus-node-exporter:prometheus-node-exporter victoria-metrics:victoria-metrics; do
+        command -v "${b%%:*}" >/dev/null || pkgs+=("${b##*:}")
+    done
+    [ ${#pkgs[@]} -eq 0 ] && return 0
+    command -v apt-get >/dev/null || { echo "missing ${pkgs[*]} and no apt-get to install them"; return 1; }
+    say "apt-get install ${pkgs[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null
 }
 
 install_node_env() {
@@ -124,6 +139,8 @@ if [ "${SKIP_E2E:-0}" != 1 ]; then
     PY_OK=0; NODE_OK=0
     run_step py-env install_python_env && PY_OK=1
     run_step node-env install_node_env && NODE_OK=1
+    # A missing server fails the tests that need it, with their own message.
+    run_step servers install_servers
     if [ $PY_OK = 1 ] && [ $BUILT = 1 ]; then
         if [ $NODE_OK = 0 ]; then PYTEST_ARGS="${PYTEST_ARGS:-} --deselect test_sdk_node.py"; fi
         FERROTEL_BIN="$ROOT/target/debug/ferrotel" run_step e2e e2e_tests
