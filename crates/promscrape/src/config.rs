@@ -368,6 +368,13 @@ struct RawFileSd {
 // ---- parsing and validation -----------------------------------------------------------
 
 impl PromConfig {
+    /// Decodes and validates a `config:` tree held in another serializable form (the
+    /// collector's configuration value).
+    pub fn from_serializable<T: serde::Serialize>(v: &T) -> Result<PromConfig, String> {
+        let yaml = serde_yaml_ng::to_value(v).map_err(|e| e.to_string())?;
+        PromConfig::from_yaml(&yaml)
+    }
+
     /// Decodes and validates the `config:` tree.
     pub fn from_yaml(v: &Yaml) -> Result<PromConfig, String> {
         let raw: RawConfig = if v.is_null() {
