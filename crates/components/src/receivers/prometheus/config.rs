@@ -64,7 +64,9 @@ impl Config {
         let prometheus = PromConfig::from_serializable(&keys.config.unwrap_or_default())
             .map_err(|m| ConfigError::new(format!("{path}::config"), m))?;
         if prometheus.scrape_configs.is_empty() {
-            return Err(err("no Prometheus scrape_configs or target_allocator set".into()));
+            return Err(err(
+                "no Prometheus scrape_configs or target_allocator set".into()
+            ));
         }
         for sc in &prometheus.scrape_configs {
             if !sc.http.follow_redirects {

@@ -62,9 +62,10 @@ impl ReceiverFactory for Factory {
             .ok_or("the prometheus receiver only produces metrics")?;
         let id = set.id.to_string();
         let gates = runtime::featuregate::list();
-        let remove_adjustment = gates
-            .iter()
-            .any(|g| g == REMOVE_START_TIME_ADJUSTMENT || g.strip_prefix('+') == Some(REMOVE_START_TIME_ADJUSTMENT));
+        let remove_adjustment = gates.iter().any(|g| {
+            g == REMOVE_START_TIME_ADJUSTMENT
+                || g.strip_prefix('+') == Some(REMOVE_START_TIME_ADJUSTMENT)
+        });
         let settings = promscrape::Settings {
             external_labels: cfg.prometheus.global.external_labels.clone(),
             scope_version: env!("CARGO_PKG_VERSION").to_string(),

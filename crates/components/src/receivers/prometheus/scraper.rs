@@ -256,7 +256,11 @@ async fn fetch(job: &Job, target: &Target) -> Result<(Vec<u8>, Format), String> 
         .header(ACCEPT, &*job.accept)
         .header(
             ACCEPT_ENCODING,
-            if cfg.enable_compression { "gzip" } else { "identity" },
+            if cfg.enable_compression {
+                "gzip"
+            } else {
+                "identity"
+            },
         )
         .header(
             "X-Prometheus-Scrape-Timeout-Seconds",
