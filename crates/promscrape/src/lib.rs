@@ -14,6 +14,8 @@
 pub mod body;
 pub mod config;
 pub mod expfmt;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod labels;
 pub mod relabel;
 pub mod scrape;
