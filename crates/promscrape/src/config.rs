@@ -425,7 +425,7 @@ impl PromConfig {
             Some(list) => protocols(list)?,
             None => ScrapeProtocol::DEFAULT.to_vec(),
         };
-        for (k, _) in &g.external_labels {
+        for k in g.external_labels.keys() {
             if k.starts_with("__") {
                 return Err(format!("{k:?} is not a valid label name"));
             }
@@ -492,8 +492,10 @@ fn scrape_config(
     // decode would call them merely unknown.
     if let Some(map) = v.as_mapping() {
         for (k, _) in map {
-            if let Some(k) = k.as_str() {
-                if UNSUPPORTED_SD.contains(&k) {
+            if let Some(k) = k.as_str()
+                && UNSUPPORTED_SD.contains(&k)
+            {
+                {
                     let job = map
                         .get("job_name")
                         .and_then(|j| j.as_str())
@@ -836,7 +838,7 @@ pub fn format_duration(d: Duration) -> String {
     }
     let mut r = String::new();
     let mut f = |unit: &str, mult: u64, exact: bool| {
-        if exact && ms % mult != 0 {
+        if exact && !ms.is_multiple_of(mult) {
             return;
         }
         let v = ms / mult;

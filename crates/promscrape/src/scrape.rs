@@ -475,10 +475,10 @@ const TRIMMABLE: [&str; 6] = ["_bucket", "_count", "_sum", "_total", "_info", "_
 
 fn normalize_name(name: &str) -> &str {
     for s in TRIMMABLE {
-        if let Some(t) = name.strip_suffix(s) {
-            if !t.is_empty() {
-                return t;
-            }
+        if let Some(t) = name.strip_suffix(s)
+            && !t.is_empty()
+        {
+            return t;
         }
     }
     name
@@ -667,10 +667,10 @@ impl<'t> Transaction<'t> {
             }
             Kind::Gauge => group.value = s.value,
         }
-        if let Some(e) = s.exemplar {
-            if kind != Kind::Summary {
-                group.exemplars.push(convert_exemplar(e));
-            }
+        if let Some(e) = s.exemplar
+            && kind != Kind::Summary
+        {
+            group.exemplars.push(convert_exemplar(e));
         }
     }
 
@@ -855,7 +855,7 @@ fn decode_id<const N: usize>(hex_text: &str) -> Option<[u8; N]> {
     } else {
         let n = src.len() / 2;
         // An odd length is an error in Go's hex.Decode too.
-        if src.len() % 2 != 0 {
+        if !src.len().is_multiple_of(2) {
             return None;
         }
         hex::decode_to_slice(src, &mut dst[N - n..]).ok()?;

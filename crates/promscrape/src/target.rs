@@ -84,10 +84,10 @@ pub fn populate(
     }
     for (k, v) in &cfg.params {
         let name = format!("{}{k}", labels::PARAM_PREFIX);
-        if let Some(first) = v.first() {
-            if lb.get(&name).is_empty() {
-                lb.set(name, first.clone());
-            }
+        if let Some(first) = v.first()
+            && lb.get(&name).is_empty()
+        {
+            lb.set(name, first.clone());
         }
     }
     let discovered = lb.clone();
@@ -146,10 +146,11 @@ fn check_address(addr: &str) -> Result<(), String> {
     } else {
         None
     };
-    if let Some(p) = port {
-        if !p.is_empty() && p.parse::<u16>().is_err() {
-            return Err(format!("invalid port in address {addr:?}"));
-        }
+    if let Some(p) = port
+        && !p.is_empty()
+        && p.parse::<u16>().is_err()
+    {
+        return Err(format!("invalid port in address {addr:?}"));
     }
     Ok(())
 }
