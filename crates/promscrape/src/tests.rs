@@ -1001,3 +1001,236 @@ fn metric_type_for_om_counter_created_and_info() {
     );
     assert_eq!(MetricType::Counter, MetricType::Counter);
 }
+
+#[test]
+fn file_sd_reads_json_and_yaml_groups_with_their_file_path() {
+    let dir = std::env::temp_dir().join(format!("promscrape-filesd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a.json"),
+        r#"[{"targets": ["h1:9100", "h2:9100"], "labels": {"env": "prod"}}]"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("b.yml"), "- targets: ['h3:9100']\n").unwrap();
+    std::fs::write(dir.join("c.txt"), "ignored").unwrap();
+    let pattern = format!("{}/*.json", dir.display());
+    let (groups, errors) =
+        crate::target::read_file_sd(&[pattern, format!("{}/b.yml", dir.display())]);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(groups.len(), 2);
+    assert_eq!(groups[0].targets, vec!["h1:9100", "h2:9100"]);
+    assert_eq!(groups[0].labels.get("env"), "prod");
+    assert!(groups[0].source.ends_with("a.json"));
+    let c = prom(&format!(
+        "scrape_configs:\n- job_name: f\n  file_sd_configs:\n  - files: ['{}/*.json']\n    refresh_interval: 30s\n  relabel_configs:\n  - source_labels: [__meta_filepath]\n    regex: .*/(.*)\n    target_label: from\n",
+        dir.display()
+    ))
+    .unwrap();
+    let sc = &c.scrape_configs[0];
+    assert_eq!(
+        sc.file_sd_configs[0].refresh_interval,
+        Duration::from_secs(30)
+    );
+    let t = populate(&groups[0], "h1:9100", sc).unwrap().unwrap();
+    assert_eq!(t.labels.get("from"), "a.json");
+    std::fs::write(dir.join("bad.json"), "{not json").unwrap();
+    let (_, errors) = crate::target::read_file_sd(&[format!("{}/*.json", dir.display())]);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("bad.json"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn explicit_timestamps_are_honored_and_not_staleness_tracked() {
+    let mut st = state("", true);
+    let out = st.process(
+        Body::Ok {
+            body: b"a 1 1600000000000\nb 2\n",
+            format: Format::Text,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    let Some(metric::Data::Gauge(g)) = &metric(&out.resource_metrics, "a").data else {
+        panic!()
+    };
+    assert_eq!(g.data_points[0].time_unix_nano, 1_600_000_000_000_000_000);
+    let out = st.process(
+        Body::Ok {
+            body: b"",
+            format: Format::Text,
+        },
+        T0 + 1000,
+        Duration::ZERO,
+    );
+    let names: Vec<&str> = out
+        .resource_metrics
+        .iter()
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .map(|m| m.name.as_str())
+        .collect();
+    assert!(names.contains(&"b"), "b goes stale");
+    assert!(
+        !names.contains(&"a"),
+        "a had its own timestamp: Prometheus does not track it"
+    );
+    let mut st = state("  honor_timestamps: false\n", true);
+    let out = st.process(
+        Body::Ok {
+            body: b"a 1 1600000000000\n",
+            format: Format::Text,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    let Some(metric::Data::Gauge(g)) = &metric(&out.resource_metrics, "a").data else {
+        panic!()
+    };
+    assert_eq!(g.data_points[0].time_unix_nano, T0 as u64 * 1_000_000);
+}
+
+#[test]
+fn histogram_and_summary_created_set_the_start() {
+    let mut st = state("", true);
+    let body = "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count 2\nh_sum 1\nh_created 1600000000.5\n# TYPE s summary\ns_count 1\ns_sum 1\ns_created 1600000001\n# EOF\n";
+    let out = st.process(
+        Body::Ok {
+            body: body.as_bytes(),
+            format: Format::OpenMetrics,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    let Some(metric::Data::Histogram(h)) = &metric(&out.resource_metrics, "h").data else {
+        panic!()
+    };
+    assert_eq!(
+        h.data_points[0].start_time_unix_nano,
+        1_600_000_000_500_000_000
+    );
+    assert!(h.data_points[0].explicit_bounds.is_empty());
+    assert_eq!(h.data_points[0].bucket_counts, vec![2]);
+    let Some(metric::Data::Summary(s)) = &metric(&out.resource_metrics, "s").data else {
+        panic!()
+    };
+    assert_eq!(
+        s.data_points[0].start_time_unix_nano,
+        1_600_000_001_000_000_000
+    );
+}
+
+#[test]
+fn label_limits_fail_the_scrape_with_prometheus_messages() {
+    let mut st = state("  label_limit: 3\n", true);
+    let out = st.process(
+        Body::Ok {
+            body: b"m{a=\"1\",b=\"2\"} 1\n",
+            format: Format::Text,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    // __name__, a, b, team, job, instance = 6 labels.
+    assert_eq!(
+        out.error.as_deref(),
+        Some("label_limit exceeded (metric: m, number of labels: 6, limit: 3)")
+    );
+    let mut st = state("  label_value_length_limit: 3\n", true);
+    let out = st.process(
+        Body::Ok {
+            body: b"m{a=\"long value\"} 1\n",
+            format: Format::Text,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    assert!(
+        out.error
+            .unwrap()
+            .starts_with("label_value_length_limit exceeded (metric: m, label name: a")
+    );
+}
+
+#[test]
+fn external_labels_and_extra_scrape_metrics() {
+    let c = prom("global:\n  external_labels: {cluster: c1}\nscrape_configs:\n- job_name: app\n  sample_limit: 10\n  static_configs:\n  - targets: ['h:1']\n").unwrap();
+    let sc = Arc::new(c.scrape_configs[0].clone());
+    let t = populate(&sc.static_configs[0], "h:1", &sc)
+        .unwrap()
+        .unwrap();
+    let settings = Arc::new(Settings {
+        external_labels: c.global.external_labels.clone(),
+        scope_version: String::new(),
+        adjust_start_times: true,
+        trim_suffixes: false,
+        extra_scrape_metrics: true,
+    });
+    let mut st = TargetState::new(sc, t, settings);
+    let out = st.process(
+        Body::Ok {
+            body: b"m 1\n",
+            format: Format::Text,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    let rms = &out.resource_metrics;
+    assert_eq!(
+        attr(
+            &rms[0].resource.as_ref().unwrap().attributes,
+            "server.address"
+        )
+        .as_deref(),
+        Some("h")
+    );
+    let Some(metric::Data::Gauge(g)) = &metric(rms, "m").data else {
+        panic!()
+    };
+    assert_eq!(
+        attr(&g.data_points[0].attributes, "cluster").as_deref(),
+        Some("c1")
+    );
+    let Some(metric::Data::Gauge(g)) = &metric(rms, "scrape_sample_limit").data else {
+        panic!()
+    };
+    assert_eq!(double(&g.data_points[0]), Some(10.0));
+    let Some(metric::Data::Gauge(g)) = &metric(rms, "scrape_body_size_bytes").data else {
+        panic!()
+    };
+    assert_eq!(double(&g.data_points[0]), Some(4.0));
+    let Some(metric::Data::Gauge(g)) = &metric(rms, "scrape_timeout_seconds").data else {
+        panic!()
+    };
+    assert_eq!(double(&g.data_points[0]), Some(10.0));
+}
+
+#[test]
+fn trim_metric_suffixes_as_go() {
+    let mut st = state("", true);
+    let settings = Arc::new(Settings {
+        trim_suffixes: true,
+        ..(*settings(true)).clone()
+    });
+    st = TargetState::new(
+        Arc::new(
+            prom("scrape_configs:\n- job_name: app\n")
+                .unwrap()
+                .scrape_configs[0]
+                .clone(),
+        ),
+        st.target().clone(),
+        settings,
+    );
+    let body = "# TYPE http_requests counter\nhttp_requests_total 1\n# TYPE d_seconds gauge\n# UNIT d_seconds seconds\nd_seconds 1\n# EOF\n";
+    let out = st.process(
+        Body::Ok {
+            body: body.as_bytes(),
+            format: Format::OpenMetrics,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    metric(&out.resource_metrics, "http_requests");
+    metric(&out.resource_metrics, "d");
+}
