@@ -7,6 +7,7 @@ attributes, resource)."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import shutil
 import subprocess
@@ -186,6 +187,7 @@ def test_scrapes_node_exporter_and_a_test_target_with_the_go_translation(tmp_pat
                             "scrape_interval": "1s",
                             "metrics_path": "/om",
                             "static_configs": [{"targets": [f"127.0.0.1:{target.port}"], "labels": {"team": "core"}}],
+                            "basic_auth": {"username": "u", "password": "p$$w"},
                             # `$$1` is the collector's escape for Prometheus's `$1`.
                             "relabel_configs": [
                                 {"source_labels": ["__address__"], "regex": "(.*):(.*)", "target_label": "host_port", "replacement": "$${2}"},
@@ -199,6 +201,7 @@ def test_scrapes_node_exporter_and_a_test_target_with_the_go_translation(tmp_pat
                             "scrape_interval": "1s",
                             "metrics_path": "/text",
                             "scrape_protocols": ["PrometheusText0.0.4"],
+                            "authorization": {"credentials": "s3cret"},
                             "static_configs": [{"targets": [f"localhost:{target.port}"]}],
                         },
                     ]
@@ -236,8 +239,10 @@ def test_scrapes_node_exporter_and_a_test_target_with_the_go_translation(tmp_pat
     assert h["accept"].startswith("application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,")
     assert h["x-prometheus-scrape-timeout-seconds"] == "1"
     assert h["accept-encoding"] == "gzip"
+    assert h["authorization"] == "Basic " + base64.b64encode(b"u:p$w").decode()
     text_headers = [h for h in target.headers if h.get("accept", "").startswith("text/plain;version=0.0.4;q=0.6")]
     assert text_headers, target.headers
+    assert text_headers[0]["authorization"] == "Bearer s3cret"
 
     # ---- OpenMetrics target
     res, scope, m = last(sink, "om", "requests_total")
