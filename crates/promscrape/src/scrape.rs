@@ -10,7 +10,7 @@
 //! series of the last scrape (for staleness), the last metadata, and the adjuster's start
 //! points (swept like Go's after `gc_interval`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -93,6 +93,8 @@ struct ScrapedSample {
     value: f64,
     ts_ms: i64,
     exemplar: Option<ParsedExemplar>,
+    /// The series hash when staleness tracks it (kept for the next scrape).
+    track: Option<u64>,
 }
 
 struct ParsedExemplar {
@@ -134,7 +136,7 @@ impl TargetState {
         let mut out = Outcome::default();
         let mut samples: Vec<ScrapedSample> = Vec::new();
         let mut metadata: HashMap<String, Meta> = HashMap::new();
-        let mut cur_series: HashMap<u64, Labels> = HashMap::new();
+        let mut cur_series: HashSet<u64> = HashSet::new();
         let mut body_size = 0usize;
         let mut err = match body {
             Body::Failed(e) => Some(e),
@@ -166,12 +168,13 @@ impl TargetState {
         }
         // Series of the last scrape that this one lacks get a staleness marker.
         for (h, lset) in self.prev_series.drain() {
-            if !cur_series.contains_key(&h) {
+            if !cur_series.contains(&h) {
                 samples.push(ScrapedSample {
                     labels: lset,
                     value: stale_nan(),
                     ts_ms: start_ms,
                     exemplar: None,
+                    track: None,
                 });
             }
         }
@@ -205,18 +208,27 @@ impl TargetState {
                 value,
                 ts_ms: start_ms,
                 exemplar: None,
+                track: None,
             });
         }
-        self.prev_series = cur_series;
         // Families of stale series keep the type they had.
         for (k, m) in std::mem::take(&mut self.prev_metadata) {
             metadata.entry(k).or_insert(m);
         }
         let mut tx = Transaction::new(&self.target, &self.settings);
-        for s in samples {
+        for s in &mut samples {
             tx.add(s, &metadata);
         }
         out.resource_metrics = tx.finish();
+        // The series of this scrape, for the staleness markers of the next one: the label
+        // sets move over from the samples instead of being copied.
+        let mut next = HashMap::with_capacity(cur_series.len());
+        for s in samples {
+            if let Some(h) = s.track {
+                next.insert(h, s.labels);
+            }
+        }
+        self.prev_series = next;
         if self.settings.adjust_start_times {
             for rm in &mut out.resource_metrics {
                 self.adjuster.adjust(rm);
@@ -234,11 +246,12 @@ impl TargetState {
         let metadata = std::mem::take(&mut self.prev_metadata);
         for (_, lset) in self.prev_series.drain() {
             tx.add(
-                ScrapedSample {
+                &mut ScrapedSample {
                     labels: lset,
                     value: stale_nan(),
                     ts_ms: now_ms,
                     exemplar: None,
+                    track: None,
                 },
                 &metadata,
             );
@@ -264,7 +277,7 @@ impl TargetState {
         start_ms: i64,
         samples: &mut Vec<ScrapedSample>,
         metadata: &mut HashMap<String, Meta>,
-        cur_series: &mut HashMap<u64, Labels>,
+        cur_series: &mut HashSet<u64>,
         out: &mut Outcome,
     ) -> Result<(), String> {
         let cfg = &*self.cfg;
@@ -312,12 +325,14 @@ impl TargetState {
                 // The scrape fails; stop keeping samples so memory stays bounded.
                 continue;
             }
+            let mut track = None;
             if s.timestamp_ms.is_none() || cfg.track_timestamps_staleness {
                 let h = hash_labels(&lset);
                 if !self.prev_series.contains_key(&h) {
                     out.series_added += 1;
                 }
-                cur_series.insert(h, lset.clone());
+                cur_series.insert(h);
+                track = Some(h);
             }
             let exemplar = s.exemplar.map(|(value, ts)| ParsedExemplar {
                 labels: s
@@ -333,6 +348,7 @@ impl TargetState {
                 value: s.value,
                 ts_ms,
                 exemplar,
+                track,
             });
         }
         match limit_error {
@@ -565,6 +581,8 @@ struct Transaction<'t> {
     target: &'t Target,
     settings: &'t Settings,
     resources: IndexMap<ResourceKey, ResourceEntry>,
+    last_resource: Option<usize>,
+    family_names: HashMap<String, String>,
 }
 
 impl<'t> Transaction<'t> {
@@ -573,35 +591,57 @@ impl<'t> Transaction<'t> {
             target,
             settings,
             resources: IndexMap::new(),
+            last_resource: None,
+            family_names: HashMap::new(),
         }
     }
 
-    fn add(&mut self, s: ScrapedSample, md: &HashMap<String, Meta>) {
-        let mut lset = s.labels;
+    fn add(&mut self, s: &mut ScrapedSample, md: &HashMap<String, Meta>) {
         for (n, v) in self.settings.external_labels.iter() {
-            lset.set(n, v);
+            s.labels.set(n, v);
         }
-        let name = lset.get(labels::METRIC_NAME).to_string();
+        let lset = &s.labels;
+        let name = lset.get(labels::METRIC_NAME);
         if name.is_empty() {
             return;
         }
-        let mut job = lset.get(labels::JOB).to_string();
-        let mut instance = lset.get(labels::INSTANCE).to_string();
+        let mut job = lset.get(labels::JOB);
+        let mut instance = lset.get(labels::INSTANCE);
         if job.is_empty() {
-            job = self.target.job().to_string();
+            job = self.target.job();
         }
         if instance.is_empty() {
-            instance = self.target.instance().to_string();
+            instance = self.target.instance();
         }
-        let rkey = ResourceKey { job, instance };
-        let target = self.target;
-        let res = self
-            .resources
-            .entry(rkey.clone())
-            .or_insert_with(|| ResourceEntry {
-                attrs: create_resource(&rkey.job, &rkey.instance, &target.discovered),
-                scopes: IndexMap::new(),
-            });
+        // Consecutive samples almost always share their resource: look it up once.
+        let index = match self.last_resource {
+            Some(i)
+                if self
+                    .resources
+                    .get_index(i)
+                    .is_some_and(|(k, _)| k.job == job && k.instance == instance) =>
+            {
+                i
+            }
+            _ => {
+                let rkey = ResourceKey {
+                    job: job.to_string(),
+                    instance: instance.to_string(),
+                };
+                let target = self.target;
+                let entry = self.resources.entry(rkey);
+                let i = entry.index();
+                entry.or_insert_with(|| ResourceEntry {
+                    attrs: create_resource(job, instance, &target.discovered),
+                    scopes: IndexMap::new(),
+                });
+                i
+            }
+        };
+        self.last_resource = Some(index);
+        let Some((_, res)) = self.resources.get_index_mut(index) else {
+            return;
+        };
         if name == "target_info" {
             for (n, v) in lset.iter() {
                 if n == labels::JOB || n == labels::INSTANCE || n == labels::METRIC_NAME {
@@ -611,15 +651,32 @@ impl<'t> Transaction<'t> {
             }
             return;
         }
-        let scope = scope_of(&lset);
+        let scope = scope_of(lset);
         let families = res.scopes.entry(scope).or_default();
-        let (fname, meta) = family_for(&name, md);
-        let fam = families.entry(fname.clone()).or_insert_with(|| Family {
-            name: fname,
-            kind: kind_of(meta.kind),
-            meta,
-            groups: IndexMap::new(),
-        });
+        // The family of a name depends only on the metadata: decided once per name.
+        let fname = match self.family_names.get(name) {
+            Some(f) => f,
+            None => {
+                let (f, _) = family_for(name, md);
+                self.family_names.insert(name.to_string(), f);
+                &self.family_names[name]
+            }
+        };
+        if !families.contains_key(fname.as_str()) {
+            let (fname, meta) = family_for(name, md);
+            families.insert(
+                fname.clone(),
+                Family {
+                    name: fname,
+                    kind: kind_of(meta.kind),
+                    meta,
+                    groups: IndexMap::new(),
+                },
+            );
+        }
+        let Some(fam) = families.get_mut(fname.as_str()) else {
+            return;
+        };
         let kind = fam.kind;
         let attrs: Vec<(String, String)> = lset
             .iter()
@@ -635,7 +692,9 @@ impl<'t> Transaction<'t> {
             // Go: "inconsistent timestamps on metric points"; the sample is left out.
             return;
         }
-        let created_name = format!("{}_created", fam.meta.family);
+        let is_created = name
+            .strip_suffix("_created")
+            .is_some_and(|f| f == fam.meta.family);
         match kind {
             Kind::Histogram | Kind::Summary => {
                 if name.ends_with("_sum") {
@@ -644,7 +703,7 @@ impl<'t> Transaction<'t> {
                 } else if name.ends_with("_count") {
                     group.count = s.value;
                     group.has_count = true;
-                } else if name == created_name {
+                } else if is_created {
                     group.created = s.value;
                 } else {
                     let key = if kind == Kind::Histogram {
@@ -659,7 +718,7 @@ impl<'t> Transaction<'t> {
                 }
             }
             Kind::Sum { .. } => {
-                if name == created_name {
+                if is_created {
                     group.created = s.value;
                 } else {
                     group.value = s.value;
@@ -667,7 +726,7 @@ impl<'t> Transaction<'t> {
             }
             Kind::Gauge => group.value = s.value,
         }
-        if let Some(e) = s.exemplar
+        if let Some(e) = s.exemplar.take()
             && kind != Kind::Summary
         {
             group.exemplars.push(convert_exemplar(e));
