@@ -1128,25 +1128,21 @@ fn summary_point(mut g: Group, adjust: bool) -> Option<SummaryDataPoint> {
     })
 }
 
-/// `trim_metric_suffixes`: Go's `TrimPromSuffixes` (the `_total` of counters, the unit
-/// suffix when the unit is known, `_ratio` for unit `1`).
+/// `trim_metric_suffixes`: Go's `TrimPromSuffixes` — `_total` off sums, then the unit's
+/// tokens off the end when the name ends with them.
 fn trim_prom_suffixes(name: &str, kind: Kind, unit: &str) -> String {
-    let mut parts: Vec<&str> = name.split('_').collect();
-    if parts.len() <= 1 {
+    let mut tokens: Vec<&str> = name.split('_').collect();
+    if tokens.len() == 1 {
         return name.to_string();
     }
-    if matches!(kind, Kind::Sum { monotonic: true }) && parts.last() == Some(&"total") {
-        parts.pop();
+    if matches!(kind, Kind::Sum { .. }) && tokens.last() == Some(&"total") {
+        tokens.pop();
     }
-    if !unit.is_empty() && parts.len() > 1 {
-        let unit_parts: Vec<&str> = unit.split('_').collect();
-        if parts.len() > unit_parts.len() && parts.ends_with(&unit_parts) {
-            parts.truncate(parts.len() - unit_parts.len());
-        } else if unit == "1" && parts.last() == Some(&"ratio") {
-            parts.pop();
-        }
+    let unit_tokens: Vec<&str> = unit.split('_').collect();
+    if tokens.len() > unit_tokens.len() && tokens.ends_with(&unit_tokens) {
+        tokens.truncate(tokens.len() - unit_tokens.len());
     }
-    parts.join("_")
+    tokens.join("_")
 }
 
 fn count_points(rm: &ResourceMetrics) -> usize {
@@ -1318,4 +1314,14 @@ fn sig(attrs: &[KeyValue]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     pairs.hash(&mut h);
     h.finish()
+}
+
+#[cfg(test)]
+pub(crate) fn trim_prom_suffixes_for_test(name: &str, sum: bool, unit: &str) -> String {
+    let kind = if sum {
+        Kind::Sum { monotonic: true }
+    } else {
+        Kind::Gauge
+    };
+    trim_prom_suffixes(name, kind, unit)
 }

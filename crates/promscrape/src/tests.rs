@@ -1234,3 +1234,17 @@ fn trim_metric_suffixes_as_go() {
     metric(&out.resource_metrics, "http_requests");
     metric(&out.resource_metrics, "d");
 }
+
+#[test]
+fn trim_prom_suffixes_table() {
+    use crate::scrape::trim_prom_suffixes_for_test as trim;
+    assert_eq!(trim("http_requests_total", true, ""), "http_requests");
+    assert_eq!(
+        trim("request_duration_seconds_total", true, "seconds"),
+        "request_duration"
+    );
+    assert_eq!(trim("temp_celsius", false, "celsius"), "temp");
+    assert_eq!(trim("celsius", false, "celsius"), "celsius");
+    assert_eq!(trim("up", false, ""), "up");
+    assert_eq!(trim("gauge_total", false, ""), "gauge_total");
+}
