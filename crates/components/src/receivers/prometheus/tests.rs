@@ -62,7 +62,7 @@ use async_trait::async_trait;
 use pdata::proto::metrics::v1::{Metric, metric};
 use pdata::{Batch, Request};
 use runtime::factory::{ReceiverFactory, ReceiverOutputs, Settings};
-use runtime::{Component, ConsumeError, Consumer, Host, Kind, Telemetry};
+use runtime::{ConsumeError, Consumer, Host, Kind, Telemetry};
 
 use super::Factory;
 
