@@ -24,6 +24,7 @@ pub fn registry() -> Registry {
     let mut r = Registry::new();
     r.receiver(receivers::otlp::Factory);
     r.receiver(receivers::filelog::Factory);
+    r.receiver(receivers::prometheus::Factory);
     r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
     r.processor(processors::memory_limiter::Factory);
@@ -52,7 +53,6 @@ pub fn registry() -> Registry {
 /// Go collector (core and contrib) types people use that this build does not have yet.
 const NOT_BUILT_RECEIVERS: &[&str] = &[
     "hostmetrics",
-    "prometheus",
     "zipkin",
     "jaeger",
     "kafka",

@@ -74,7 +74,7 @@ const SHARED_EXPECTATIONS: &[(&str, &[(&str, &str)])] = &[
             ("connector", "spanmetrics"),
         ],
     ),
-    ("seed-sidecar.yaml", &[("receiver", "prometheus")]),
+    ("seed-sidecar.yaml", &[]),
 ];
 
 fn shared_configs_dir() -> Option<PathBuf> {

@@ -1,0 +1,1327 @@
+//! One target's scrape results turned into OTLP, as Prometheus's scrape loop and the Go
+//! receiver's transaction do together: the target's labels merged into each sample
+//! (`honor_labels`, `exported_` prefixes), `metric_relabel_configs`, the limits, staleness
+//! markers for series that disappear, the report samples (`up`, `scrape_duration_seconds`,
+//! …), then families grouped by metadata into sums, gauges, histograms and summaries,
+//! `target_info` into the resource, `otel_scope_*` labels into the scope, and start times
+//! (`_created`, or the first-seen/reset logic of Go's initial-point adjuster).
+//!
+//! [`TargetState`] keeps what lives across scrapes of one target and is bounded by it: the
+//! series of the last scrape (for staleness), the last metadata, and the adjuster's start
+//! points (swept like Go's after `gc_interval`).
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indexmap::IndexMap;
+use pdata::proto::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use pdata::proto::metrics::v1::{
+    AggregationTemporality, DataPointFlags, Exemplar, Gauge, Histogram, HistogramDataPoint, Metric,
+    NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint, exemplar,
+    metric, number_data_point, summary_data_point::ValueAtQuantile,
+};
+use pdata::proto::resource::v1::Resource;
+
+use crate::config::ScrapeConfig;
+use crate::expfmt::{Entry, Format, MetricType, Parser};
+use crate::labels::{self, Labels};
+use crate::relabel;
+use crate::target::Target;
+
+/// The scope name of points without `otel_scope_name`, as the Go receiver sets it.
+pub const SCOPE_NAME: &str =
+    "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver";
+
+/// Prometheus's staleness marker: a NaN with this bit pattern.
+pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+
+fn stale_nan() -> f64 {
+    f64::from_bits(STALE_NAN_BITS)
+}
+
+fn is_stale(v: f64) -> bool {
+    v.to_bits() == STALE_NAN_BITS
+}
+
+/// Settings shared by every target of a receiver.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `global.external_labels`, set on every sample.
+    pub external_labels: Labels,
+    /// The scope version of points without `otel_scope_version` (the build's version).
+    pub scope_version: String,
+    /// Go's initial-point start-time adjuster (off under the
+    /// `receiver.prometheusreceiver.RemoveStartTimeAdjustment` gate).
+    pub adjust_start_times: bool,
+    /// `trim_metric_suffixes`.
+    pub trim_suffixes: bool,
+    /// `report_extra_scrape_metrics`.
+    pub extra_scrape_metrics: bool,
+}
+
+/// What a scrape brought: the body and its format, or why there is none.
+pub enum Body<'a> {
+    Ok { body: &'a [u8], format: Format },
+    Failed(String),
+}
+
+/// What one scrape produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub resource_metrics: Vec<ResourceMetrics>,
+    /// Why the scrape failed (`up` is 0), if it did.
+    pub error: Option<String>,
+    pub samples_scraped: u64,
+    pub samples_post_relabel: u64,
+    pub series_added: u64,
+    pub points: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Meta {
+    /// The name on the metadata lines (`foo` for an OpenMetrics counter `foo_total`).
+    family: String,
+    kind: Option<MetricType>,
+    help: String,
+    unit: String,
+}
+
+struct ScrapedSample {
+    labels: Labels,
+    value: f64,
+    ts_ms: i64,
+    exemplar: Option<ParsedExemplar>,
+    /// The series hash when staleness tracks it (kept for the next scrape).
+    track: Option<u64>,
+}
+
+struct ParsedExemplar {
+    labels: Vec<(String, String)>,
+    value: f64,
+    ts_ms: i64,
+}
+
+/// What lives across scrapes of one target.
+pub struct TargetState {
+    cfg: Arc<ScrapeConfig>,
+    target: Target,
+    settings: Arc<Settings>,
+    prev_series: HashMap<u64, Labels>,
+    prev_metadata: HashMap<String, Meta>,
+    adjuster: Adjuster,
+}
+
+impl TargetState {
+    pub fn new(cfg: Arc<ScrapeConfig>, target: Target, settings: Arc<Settings>) -> TargetState {
+        // Go sweeps its start points every 2 minutes, or every scrape interval if longer.
+        let gc = target.interval.max(Duration::from_secs(120));
+        TargetState {
+            cfg,
+            target,
+            settings,
+            prev_series: HashMap::new(),
+            prev_metadata: HashMap::new(),
+            adjuster: Adjuster::new(gc),
+        }
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Turns one scrape (started at `start_ms`, lasting `duration`) into OTLP.
+    pub fn process(&mut self, body: Body<'_>, start_ms: i64, duration: Duration) -> Outcome {
+        let mut out = Outcome::default();
+        let mut samples: Vec<ScrapedSample> = Vec::new();
+        let mut metadata: HashMap<String, Meta> = HashMap::new();
+        let mut cur_series: HashSet<u64> = HashSet::new();
+        let mut body_size = 0usize;
+        let mut err = match body {
+            Body::Failed(e) => Some(e),
+            Body::Ok { body, format } => {
+                body_size = body.len();
+                self.parse(
+                    body,
+                    format,
+                    start_ms,
+                    &mut samples,
+                    &mut metadata,
+                    &mut cur_series,
+                    &mut out,
+                )
+                .err()
+            }
+        };
+        if err.is_none()
+            && self.cfg.sample_limit > 0
+            && out.samples_post_relabel > self.cfg.sample_limit
+        {
+            err = Some("sample limit exceeded".into());
+        }
+        if err.is_some() {
+            // A failed scrape keeps nothing: every series of the last scrape goes stale.
+            samples.clear();
+            cur_series.clear();
+            metadata.clear();
+        }
+        // Series of the last scrape that this one lacks get a staleness marker.
+        for (h, lset) in self.prev_series.drain() {
+            if !cur_series.contains(&h) {
+                samples.push(ScrapedSample {
+                    labels: lset,
+                    value: stale_nan(),
+                    ts_ms: start_ms,
+                    exemplar: None,
+                    track: None,
+                });
+            }
+        }
+        out.series_added = out.series_added.min(out.samples_post_relabel);
+        let up = if err.is_none() { 1.0 } else { 0.0 };
+        let mut report = vec![
+            ("up", up),
+            ("scrape_duration_seconds", duration.as_secs_f64()),
+            ("scrape_samples_scraped", out.samples_scraped as f64),
+            (
+                "scrape_samples_post_metric_relabeling",
+                out.samples_post_relabel as f64,
+            ),
+            ("scrape_series_added", out.series_added as f64),
+        ];
+        if self.settings.extra_scrape_metrics {
+            report.push(("scrape_timeout_seconds", self.target.timeout.as_secs_f64()));
+            report.push(("scrape_sample_limit", self.cfg.sample_limit as f64));
+            // Prometheus reports 0 for a scrape that failed.
+            let size = if err.is_none() { body_size as f64 } else { 0.0 };
+            report.push(("scrape_body_size_bytes", size));
+        }
+        for (name, value) in report {
+            let mut lset = Labels::with_capacity(self.target.labels.len() + 1);
+            lset.set(labels::METRIC_NAME, name);
+            for (n, v) in self.target.labels.iter() {
+                lset.set(n, v);
+            }
+            samples.push(ScrapedSample {
+                labels: lset,
+                value,
+                ts_ms: start_ms,
+                exemplar: None,
+                track: None,
+            });
+        }
+        // Families of stale series keep the type they had.
+        for (k, m) in std::mem::take(&mut self.prev_metadata) {
+            metadata.entry(k).or_insert(m);
+        }
+        let mut tx = Transaction::new(&self.target, &self.settings);
+        for s in &mut samples {
+            tx.add(s, &metadata);
+        }
+        out.resource_metrics = tx.finish();
+        // The series of this scrape, for the staleness markers of the next one: the label
+        // sets move over from the samples instead of being copied.
+        let mut next = HashMap::with_capacity(cur_series.len());
+        for s in samples {
+            if let Some(h) = s.track {
+                next.insert(h, s.labels);
+            }
+        }
+        self.prev_series = next;
+        if self.settings.adjust_start_times {
+            for rm in &mut out.resource_metrics {
+                self.adjuster.adjust(rm);
+            }
+        }
+        out.points = out.resource_metrics.iter().map(count_points).sum();
+        self.prev_metadata = metadata;
+        out.error = err;
+        out
+    }
+
+    /// Staleness markers for every series of the last scrape, for a target that goes away.
+    pub fn stale_all(&mut self, now_ms: i64) -> Outcome {
+        let mut tx = Transaction::new(&self.target, &self.settings);
+        let metadata = std::mem::take(&mut self.prev_metadata);
+        for (_, lset) in self.prev_series.drain() {
+            tx.add(
+                &mut ScrapedSample {
+                    labels: lset,
+                    value: stale_nan(),
+                    ts_ms: now_ms,
+                    exemplar: None,
+                    track: None,
+                },
+                &metadata,
+            );
+        }
+        let mut out = Outcome {
+            resource_metrics: tx.finish(),
+            ..Outcome::default()
+        };
+        if self.settings.adjust_start_times {
+            for rm in &mut out.resource_metrics {
+                self.adjuster.adjust(rm);
+            }
+        }
+        out.points = out.resource_metrics.iter().map(count_points).sum();
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn parse(
+        &self,
+        body: &[u8],
+        format: Format,
+        start_ms: i64,
+        samples: &mut Vec<ScrapedSample>,
+        metadata: &mut HashMap<String, Meta>,
+        cur_series: &mut HashSet<u64>,
+        out: &mut Outcome,
+    ) -> Result<(), String> {
+        let cfg = &*self.cfg;
+        let mut p = Parser::from_bytes(body, format).map_err(|e| e.to_string())?;
+        let mut limit_error: Option<String> = None;
+        while let Some(entry) = p.next_entry().map_err(|e| e.to_string())? {
+            let s = match entry {
+                Entry::Help { name, text } => {
+                    meta_entry(metadata, &name).help = text.into_owned();
+                    continue;
+                }
+                Entry::Type { name, kind } => {
+                    meta_entry(metadata, &name).kind = Some(kind);
+                    continue;
+                }
+                Entry::Unit { name, unit } => {
+                    meta_entry(metadata, &name).unit = unit.into_owned();
+                    continue;
+                }
+                Entry::Sample(s) => s,
+            };
+            out.samples_scraped += 1;
+            if limit_error.is_some() {
+                continue;
+            }
+            let mut lset = Labels::with_capacity(s.labels.len() + self.target.labels.len() + 1);
+            lset.set(labels::METRIC_NAME, s.name.as_ref());
+            for (n, v) in &s.labels {
+                lset.set(n.as_ref(), v.as_ref());
+            }
+            merge_target_labels(&mut lset, &self.target.labels, cfg.honor_labels);
+            if !relabel::process(&mut lset, &cfg.metric_relabel_configs) || lset.is_empty() {
+                continue;
+            }
+            if let Err(e) = check_label_limits(&lset, cfg) {
+                limit_error = Some(e);
+                continue;
+            }
+            let ts_ms = match s.timestamp_ms {
+                Some(t) if cfg.honor_timestamps => t,
+                _ => start_ms,
+            };
+            out.samples_post_relabel += 1;
+            if cfg.sample_limit > 0 && out.samples_post_relabel > cfg.sample_limit {
+                // The scrape fails; stop keeping samples so memory stays bounded.
+                continue;
+            }
+            let mut track = None;
+            if s.timestamp_ms.is_none() || cfg.track_timestamps_staleness {
+                let h = hash_labels(&lset);
+                if !self.prev_series.contains_key(&h) {
+                    out.series_added += 1;
+                }
+                cur_series.insert(h);
+                track = Some(h);
+            }
+            let exemplar = s.exemplar.map(|(value, ts)| ParsedExemplar {
+                labels: s
+                    .exemplar_labels
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+                value,
+                ts_ms: ts.unwrap_or(ts_ms),
+            });
+            samples.push(ScrapedSample {
+                labels: lset,
+                value: s.value,
+                ts_ms,
+                exemplar,
+                track,
+            });
+        }
+        match limit_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+fn meta_entry<'m>(m: &'m mut HashMap<String, Meta>, name: &str) -> &'m mut Meta {
+    m.entry(name.to_string()).or_insert_with(|| Meta {
+        family: name.to_string(),
+        ..Meta::default()
+    })
+}
+
+fn hash_labels(l: &Labels) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    l.hash(&mut h);
+    h.finish()
+}
+
+/// Prometheus's `mutateSampleLabels` before metric relabeling: with `honor_labels` the
+/// scraped labels win; otherwise the target's win and clashing scraped ones are kept as
+/// `exported_<name>` (shortest names first, prefixing again while taken).
+pub fn merge_target_labels(lset: &mut Labels, target: &Labels, honor_labels: bool) {
+    if honor_labels {
+        for (n, v) in target.iter() {
+            if !lset.has(n) {
+                lset.set(n, v);
+            }
+        }
+        return;
+    }
+    let mut conflicts: Vec<(String, String)> = Vec::new();
+    for (n, v) in target.iter() {
+        let existing = lset.get(n);
+        if !existing.is_empty() {
+            conflicts.push((n.to_string(), existing.to_string()));
+        }
+        lset.set(n, v);
+    }
+    conflicts.sort_by_key(|(n, _)| n.len());
+    for (n, v) in conflicts {
+        let mut name = n;
+        loop {
+            name = format!("exported_{name}");
+            if lset.get(&name).is_empty() {
+                lset.set(name, v);
+                break;
+            }
+        }
+    }
+}
+
+fn check_label_limits(lset: &Labels, cfg: &ScrapeConfig) -> Result<(), String> {
+    let metric = || truncate(lset.get(labels::METRIC_NAME), 50).to_string();
+    if cfg.label_limit > 0 && lset.len() as u64 > cfg.label_limit {
+        return Err(format!(
+            "label_limit exceeded (metric: {}, number of labels: {}, limit: {})",
+            metric(),
+            lset.len(),
+            cfg.label_limit
+        ));
+    }
+    if cfg.label_name_length_limit == 0 && cfg.label_value_length_limit == 0 {
+        return Ok(());
+    }
+    for (n, v) in lset.iter() {
+        if cfg.label_name_length_limit > 0 && n.len() as u64 > cfg.label_name_length_limit {
+            return Err(format!(
+                "label_name_length_limit exceeded (metric: {}, label name: {}, length: {}, limit: {})",
+                metric(),
+                truncate(n, 50),
+                n.len(),
+                cfg.label_name_length_limit
+            ));
+        }
+        if cfg.label_value_length_limit > 0 && v.len() as u64 > cfg.label_value_length_limit {
+            return Err(format!(
+                "label_value_length_limit exceeded (metric: {}, label name: {}, value: {:?}, length: {}, limit: {})",
+                metric(),
+                truncate(n, 50),
+                truncate(v, 50),
+                v.len(),
+                cfg.label_value_length_limit
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+// ---- the transaction: samples into OTLP ------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Gauge,
+    Sum { monotonic: bool },
+    Histogram,
+    Summary,
+}
+
+fn kind_of(t: Option<MetricType>) -> Kind {
+    match t {
+        Some(MetricType::Counter) => Kind::Sum { monotonic: true },
+        Some(MetricType::Histogram) => Kind::Histogram,
+        Some(MetricType::Summary) => Kind::Summary,
+        Some(MetricType::Info | MetricType::StateSet) => Kind::Sum { monotonic: false },
+        // Untyped and gauge histograms (which OTLP cannot carry) become gauges.
+        _ => Kind::Gauge,
+    }
+}
+
+/// Metadata of the samples Prometheus adds to every scrape (Go's `internalMetricMetadata`).
+fn internal_meta(name: &str) -> Option<(&'static str, &'static str)> {
+    Some(match name {
+        "up" => ("The scraping was successful", ""),
+        "scrape_duration_seconds" => ("Duration of the scrape", "seconds"),
+        "scrape_samples_scraped" => ("The number of samples the target exposed", ""),
+        "scrape_series_added" => ("The approximate number of new series in this scrape", ""),
+        "scrape_samples_post_metric_relabeling" => (
+            "The number of samples remaining after metric relabeling was applied",
+            "",
+        ),
+        "scrape_body_size_bytes" => ("Length of the scrape response in bytes", ""),
+        "scrape_sample_limit" => ("Sample limit of the scrape", ""),
+        "scrape_timeout_seconds" => ("Timeout of the scrape", ""),
+        _ => return None,
+    })
+}
+
+const TRIMMABLE: [&str; 6] = ["_bucket", "_count", "_sum", "_total", "_info", "_created"];
+
+fn normalize_name(name: &str) -> &str {
+    for s in TRIMMABLE {
+        if let Some(t) = name.strip_suffix(s)
+            && !t.is_empty()
+        {
+            return t;
+        }
+    }
+    name
+}
+
+/// The family a sample belongs to (its OTLP metric name) and its metadata, as Go's
+/// `metadataForMetric` decides.
+fn family_for(name: &str, md: &HashMap<String, Meta>) -> (String, Meta) {
+    if let Some((help, unit)) = internal_meta(name) {
+        return (
+            name.to_string(),
+            Meta {
+                family: name.to_string(),
+                kind: Some(MetricType::Gauge),
+                help: help.into(),
+                unit: unit.into(),
+            },
+        );
+    }
+    if let Some(m) = md.get(name) {
+        return (name.to_string(), m.clone());
+    }
+    let norm = normalize_name(name);
+    if let Some(m) = md.get(norm) {
+        if m.kind == Some(MetricType::Counter) {
+            // A counter's `_created` belongs to its `_total` series.
+            if name.ends_with("_created") {
+                return (format!("{norm}_total"), m.clone());
+            }
+            return (name.to_string(), m.clone());
+        }
+        return (norm.to_string(), m.clone());
+    }
+    (
+        name.to_string(),
+        Meta {
+            family: name.to_string(),
+            ..Meta::default()
+        },
+    )
+}
+
+#[derive(Default)]
+struct Group {
+    ts_ms: i64,
+    attrs: Vec<(String, String)>,
+    value: f64,
+    count: f64,
+    has_count: bool,
+    sum: f64,
+    has_sum: bool,
+    created: f64,
+    bounds: Vec<(f64, f64)>,
+    exemplars: Vec<Exemplar>,
+}
+
+struct Family {
+    name: String,
+    kind: Kind,
+    meta: Meta,
+    groups: IndexMap<Vec<(String, String)>, Group>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct ScopeKey {
+    name: String,
+    version: String,
+    schema_url: String,
+    attrs: Vec<(String, String)>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct ResourceKey {
+    job: String,
+    instance: String,
+}
+
+struct ResourceEntry {
+    attrs: Vec<KeyValue>,
+    scopes: IndexMap<Option<ScopeKey>, IndexMap<String, Family>>,
+}
+
+struct Transaction<'t> {
+    target: &'t Target,
+    settings: &'t Settings,
+    resources: IndexMap<ResourceKey, ResourceEntry>,
+    last_resource: Option<usize>,
+    family_names: HashMap<String, String>,
+}
+
+impl<'t> Transaction<'t> {
+    fn new(target: &'t Target, settings: &'t Settings) -> Self {
+        Transaction {
+            target,
+            settings,
+            resources: IndexMap::new(),
+            last_resource: None,
+            family_names: HashMap::new(),
+        }
+    }
+
+    fn add(&mut self, s: &mut ScrapedSample, md: &HashMap<String, Meta>) {
+        for (n, v) in self.settings.external_labels.iter() {
+            s.labels.set(n, v);
+        }
+        let lset = &s.labels;
+        let name = lset.get(labels::METRIC_NAME);
+        if name.is_empty() {
+            return;
+        }
+        let mut job = lset.get(labels::JOB);
+        let mut instance = lset.get(labels::INSTANCE);
+        if job.is_empty() {
+            job = self.target.job();
+        }
+        if instance.is_empty() {
+            instance = self.target.instance();
+        }
+        // Consecutive samples almost always share their resource: look it up once.
+        let index = match self.last_resource {
+            Some(i)
+                if self
+                    .resources
+                    .get_index(i)
+                    .is_some_and(|(k, _)| k.job == job && k.instance == instance) =>
+            {
+                i
+            }
+            _ => {
+                let rkey = ResourceKey {
+                    job: job.to_string(),
+                    instance: instance.to_string(),
+                };
+                let target = self.target;
+                let entry = self.resources.entry(rkey);
+                let i = entry.index();
+                entry.or_insert_with(|| ResourceEntry {
+                    attrs: create_resource(job, instance, &target.discovered),
+                    scopes: IndexMap::new(),
+                });
+                i
+            }
+        };
+        self.last_resource = Some(index);
+        let Some((_, res)) = self.resources.get_index_mut(index) else {
+            return;
+        };
+        if name == "target_info" {
+            for (n, v) in lset.iter() {
+                if n == labels::JOB || n == labels::INSTANCE || n == labels::METRIC_NAME {
+                    continue;
+                }
+                put_str(&mut res.attrs, n, v);
+            }
+            return;
+        }
+        let scope = scope_of(lset);
+        let families = res.scopes.entry(scope).or_default();
+        // The family of a name depends only on the metadata: decided once per name.
+        let fname = match self.family_names.get(name) {
+            Some(f) => f,
+            None => {
+                let (f, _) = family_for(name, md);
+                self.family_names.insert(name.to_string(), f);
+                &self.family_names[name]
+            }
+        };
+        if !families.contains_key(fname.as_str()) {
+            let (fname, meta) = family_for(name, md);
+            families.insert(
+                fname.clone(),
+                Family {
+                    name: fname,
+                    kind: kind_of(meta.kind),
+                    meta,
+                    groups: IndexMap::new(),
+                },
+            );
+        }
+        let Some(fam) = families.get_mut(fname.as_str()) else {
+            return;
+        };
+        let kind = fam.kind;
+        let attrs: Vec<(String, String)> = lset
+            .iter()
+            .filter(|(n, v)| !v.is_empty() && !not_useful(kind, n))
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        let group = fam.groups.entry(attrs).or_insert_with_key(|k| Group {
+            ts_ms: s.ts_ms,
+            attrs: k.clone(),
+            ..Group::default()
+        });
+        if group.ts_ms != s.ts_ms {
+            // Go: "inconsistent timestamps on metric points"; the sample is left out.
+            return;
+        }
+        let is_created = name
+            .strip_suffix("_created")
+            .is_some_and(|f| f == fam.meta.family);
+        match kind {
+            Kind::Histogram | Kind::Summary => {
+                if name.ends_with("_sum") {
+                    group.sum = s.value;
+                    group.has_sum = true;
+                } else if name.ends_with("_count") {
+                    group.count = s.value;
+                    group.has_count = true;
+                } else if is_created {
+                    group.created = s.value;
+                } else {
+                    let key = if kind == Kind::Histogram {
+                        "le"
+                    } else {
+                        "quantile"
+                    };
+                    match lset.get(key).parse::<f64>() {
+                        Ok(b) if !lset.get(key).is_empty() => group.bounds.push((b, s.value)),
+                        _ => return,
+                    }
+                }
+            }
+            Kind::Sum { .. } => {
+                if is_created {
+                    group.created = s.value;
+                } else {
+                    group.value = s.value;
+                }
+            }
+            Kind::Gauge => group.value = s.value,
+        }
+        if let Some(e) = s.exemplar.take()
+            && kind != Kind::Summary
+        {
+            group.exemplars.push(convert_exemplar(e));
+        }
+    }
+
+    fn finish(self) -> Vec<ResourceMetrics> {
+        let mut out = Vec::with_capacity(self.resources.len());
+        for (_, res) in self.resources {
+            let mut scope_metrics = Vec::new();
+            for (scope, families) in res.scopes {
+                let mut metrics = Vec::with_capacity(families.len());
+                for (_, fam) in families {
+                    if let Some(m) = fam.into_metric(self.settings) {
+                        metrics.push(m);
+                    }
+                }
+                if metrics.is_empty() {
+                    continue;
+                }
+                let (scope, schema_url) = match scope {
+                    None => (
+                        InstrumentationScope {
+                            name: SCOPE_NAME.into(),
+                            version: self.settings.scope_version.clone(),
+                            ..Default::default()
+                        },
+                        String::new(),
+                    ),
+                    Some(k) => (
+                        InstrumentationScope {
+                            name: k.name,
+                            version: k.version,
+                            attributes: k.attrs.iter().map(|(n, v)| kv(n, v)).collect(),
+                            ..Default::default()
+                        },
+                        k.schema_url,
+                    ),
+                };
+                scope_metrics.push(ScopeMetrics {
+                    scope: Some(scope),
+                    metrics,
+                    schema_url,
+                });
+            }
+            if scope_metrics.is_empty() {
+                continue;
+            }
+            out.push(ResourceMetrics {
+                resource: Some(Resource {
+                    attributes: res.attrs,
+                    ..Default::default()
+                }),
+                scope_metrics,
+                schema_url: String::new(),
+            });
+        }
+        out
+    }
+}
+
+fn not_useful(kind: Kind, name: &str) -> bool {
+    match name {
+        labels::METRIC_NAME
+        | labels::INSTANCE
+        | labels::JOB
+        | labels::SCHEME
+        | labels::METRICS_PATH => true,
+        "le" => kind == Kind::Histogram,
+        "quantile" => kind == Kind::Summary,
+        n => n.starts_with("otel_scope_"),
+    }
+}
+
+fn scope_of(lset: &Labels) -> Option<ScopeKey> {
+    let mut key = ScopeKey {
+        name: String::new(),
+        version: String::new(),
+        schema_url: String::new(),
+        attrs: Vec::new(),
+    };
+    let mut any = false;
+    for (n, v) in lset.iter() {
+        let Some(rest) = n.strip_prefix("otel_scope_") else {
+            continue;
+        };
+        any = true;
+        match rest {
+            "name" => key.name = v.to_string(),
+            "version" => key.version = v.to_string(),
+            "schema_url" => key.schema_url = v.to_string(),
+            _ => key.attrs.push((rest.to_string(), v.to_string())),
+        }
+    }
+    any.then_some(key)
+}
+
+fn kv(k: &str, v: &str) -> KeyValue {
+    KeyValue {
+        key: k.to_string(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(v.to_string())),
+        }),
+        ..Default::default()
+    }
+}
+
+fn put_str(attrs: &mut Vec<KeyValue>, k: &str, v: &str) {
+    match attrs.iter_mut().find(|a| a.key == k) {
+        Some(a) => *a = kv(k, v),
+        None => attrs.push(kv(k, v)),
+    }
+}
+
+/// Go's `isDiscernibleHost`: not loopback, not unspecified, not `localhost`.
+fn is_discernible_host(host: &str) -> bool {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return !ip.is_loopback() && !ip.is_unspecified();
+    }
+    host != "localhost"
+}
+
+/// Go's `net.SplitHostPort` for `instance`; `None` when it has no port.
+fn split_host_port(s: &str) -> Option<(&str, &str)> {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = after.strip_prefix(':')?;
+        return Some((host, port));
+    }
+    let (host, port) = s.rsplit_once(':')?;
+    if host.contains(':') {
+        return None;
+    }
+    Some((host, port))
+}
+
+/// The resource of a target (Go's `CreateResource`).
+pub fn create_resource(job: &str, instance: &str, discovered: &Labels) -> Vec<KeyValue> {
+    let (host, port) = match split_host_port(instance) {
+        Some((h, p)) => (h, p),
+        None => (instance, ""),
+    };
+    let mut attrs = vec![kv("service.name", job)];
+    if is_discernible_host(host) {
+        attrs.push(kv("server.address", host));
+    }
+    attrs.push(kv("service.instance.id", instance));
+    attrs.push(kv("server.port", port));
+    attrs.push(kv("url.scheme", discovered.get(labels::SCHEME)));
+    const K8S: [(&str, &str); 7] = [
+        ("__meta_kubernetes_pod_name", "k8s.pod.name"),
+        ("__meta_kubernetes_pod_uid", "k8s.pod.uid"),
+        ("__meta_kubernetes_pod_container_name", "k8s.container.name"),
+        ("__meta_kubernetes_namespace", "k8s.namespace.name"),
+        ("__meta_kubernetes_pod_node_name", "k8s.node.name"),
+        ("__meta_kubernetes_node_name", "k8s.node.name"),
+        ("__meta_kubernetes_endpoint_node_name", "k8s.node.name"),
+    ];
+    for (sd, attr) in K8S {
+        let v = discovered.get(sd);
+        if !v.is_empty() {
+            put_str(&mut attrs, attr, v);
+        }
+    }
+    attrs
+}
+
+fn ns_from_ms(ms: i64) -> u64 {
+    (ms as u64).wrapping_mul(1_000_000)
+}
+
+/// Go's `timestampFromFloat64`: whole seconds and the fraction, each to nanoseconds.
+fn ns_from_secs(f: f64) -> u64 {
+    let secs = f as i64;
+    let nanos = ((f - secs as f64) * 1e9) as i64;
+    (secs.wrapping_mul(1_000_000_000).wrapping_add(nanos)) as u64
+}
+
+/// Go's `decodeAndCopyToLowerBytes`: a short id is right-aligned, a long one cut.
+fn decode_id<const N: usize>(hex_text: &str) -> Option<[u8; N]> {
+    let src = hex_text.as_bytes();
+    let mut dst = [0u8; N];
+    if src.len() / 2 >= N {
+        hex::decode_to_slice(&src[..2 * N], &mut dst).ok()?;
+    } else {
+        let n = src.len() / 2;
+        // An odd length is an error in Go's hex.Decode too.
+        if !src.len().is_multiple_of(2) {
+            return None;
+        }
+        hex::decode_to_slice(src, &mut dst[N - n..]).ok()?;
+    }
+    Some(dst)
+}
+
+fn convert_exemplar(e: ParsedExemplar) -> Exemplar {
+    let mut out = Exemplar {
+        time_unix_nano: ns_from_ms(e.ts_ms),
+        value: Some(exemplar::Value::AsDouble(e.value)),
+        ..Default::default()
+    };
+    for (n, v) in e.labels {
+        match n.to_ascii_lowercase().as_str() {
+            "trace_id" => match decode_id::<16>(&v) {
+                Some(id) => out.trace_id = id.to_vec(),
+                None => out.filtered_attributes.push(kv(&n, &v)),
+            },
+            "span_id" => match decode_id::<8>(&v) {
+                Some(id) => out.span_id = id.to_vec(),
+                None => out.filtered_attributes.push(kv(&n, &v)),
+            },
+            _ => out.filtered_attributes.push(kv(&n, &v)),
+        }
+    }
+    out
+}
+
+fn attrs_kv(attrs: &[(String, String)]) -> Vec<KeyValue> {
+    attrs.iter().map(|(n, v)| kv(n, v)).collect()
+}
+
+const NO_RECORDED_VALUE: u32 = DataPointFlags::NoRecordedValueMask as u32;
+
+impl Family {
+    fn into_metric(self, settings: &Settings) -> Option<Metric> {
+        let adjust = settings.adjust_start_times;
+        let name = if settings.trim_suffixes {
+            trim_prom_suffixes(&self.name, self.kind, &self.meta.unit)
+        } else {
+            self.name.clone()
+        };
+        let data = match self.kind {
+            Kind::Histogram => {
+                let points: Vec<HistogramDataPoint> = self
+                    .groups
+                    .into_values()
+                    .filter_map(|g| histogram_point(g, adjust))
+                    .collect();
+                if points.is_empty() {
+                    return None;
+                }
+                metric::Data::Histogram(Histogram {
+                    data_points: points,
+                    aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                })
+            }
+            Kind::Summary => {
+                let points: Vec<SummaryDataPoint> = self
+                    .groups
+                    .into_values()
+                    .filter_map(|g| summary_point(g, adjust))
+                    .collect();
+                if points.is_empty() {
+                    return None;
+                }
+                metric::Data::Summary(Summary {
+                    data_points: points,
+                })
+            }
+            Kind::Sum { monotonic } => {
+                let points: Vec<NumberDataPoint> = self
+                    .groups
+                    .into_values()
+                    .map(|g| number_point(g, true, adjust))
+                    .collect();
+                if points.is_empty() {
+                    return None;
+                }
+                metric::Data::Sum(Sum {
+                    data_points: points,
+                    aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                    is_monotonic: monotonic,
+                })
+            }
+            Kind::Gauge => {
+                let points: Vec<NumberDataPoint> = self
+                    .groups
+                    .into_values()
+                    .map(|g| number_point(g, false, adjust))
+                    .collect();
+                if points.is_empty() {
+                    return None;
+                }
+                metric::Data::Gauge(Gauge {
+                    data_points: points,
+                })
+            }
+        };
+        Some(Metric {
+            name,
+            description: self.meta.help,
+            unit: self.meta.unit,
+            data: Some(data),
+            ..Default::default()
+        })
+    }
+}
+
+/// `_created` when the series has one; otherwise the point's own time, which the adjuster
+/// turns into the first-seen time (without the adjuster Go leaves the start unset).
+fn start_of(g: &Group, adjust: bool) -> u64 {
+    if g.created != 0.0 && g.created.is_finite() {
+        ns_from_secs(g.created)
+    } else if adjust {
+        ns_from_ms(g.ts_ms)
+    } else {
+        0
+    }
+}
+
+fn number_point(g: Group, cumulative: bool, adjust: bool) -> NumberDataPoint {
+    let stale = is_stale(g.value);
+    NumberDataPoint {
+        attributes: attrs_kv(&g.attrs),
+        start_time_unix_nano: if cumulative { start_of(&g, adjust) } else { 0 },
+        time_unix_nano: ns_from_ms(g.ts_ms),
+        exemplars: g.exemplars,
+        flags: if stale { NO_RECORDED_VALUE } else { 0 },
+        value: if stale {
+            None
+        } else {
+            Some(number_data_point::Value::AsDouble(g.value))
+        },
+    }
+}
+
+fn histogram_point(mut g: Group, adjust: bool) -> Option<HistogramDataPoint> {
+    if !g.has_count {
+        return None;
+    }
+    g.bounds
+        .sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+    let mut n = g.bounds.len() + 1;
+    // A final +Inf bucket is implied in OTLP.
+    if n > 1 && g.bounds[n - 2].0 == f64::INFINITY {
+        n -= 1;
+    }
+    let stale = is_stale(g.sum) || is_stale(g.count);
+    let mut explicit_bounds = Vec::with_capacity(n - 1);
+    let mut bucket_counts = Vec::with_capacity(n);
+    for i in 0..n - 1 {
+        explicit_bounds.push(g.bounds[i].0);
+        let mut c = g.bounds[i].1;
+        if stale {
+            c = 0.0;
+        } else if i != 0 {
+            c -= g.bounds[i - 1].1;
+        }
+        bucket_counts.push(c as u64);
+    }
+    let mut last = g.count;
+    if stale {
+        last = 0.0;
+    } else if n > 1 {
+        last -= g.bounds[n - 2].1;
+    }
+    bucket_counts.push(last as u64);
+    Some(HistogramDataPoint {
+        attributes: attrs_kv(&g.attrs),
+        start_time_unix_nano: start_of(&g, adjust),
+        time_unix_nano: ns_from_ms(g.ts_ms),
+        count: if stale { 0 } else { g.count as u64 },
+        sum: if !stale && g.has_sum {
+            Some(g.sum)
+        } else {
+            None
+        },
+        bucket_counts,
+        explicit_bounds,
+        exemplars: g.exemplars,
+        flags: if stale { NO_RECORDED_VALUE } else { 0 },
+        min: None,
+        max: None,
+    })
+}
+
+fn summary_point(mut g: Group, adjust: bool) -> Option<SummaryDataPoint> {
+    if !g.has_count {
+        return None;
+    }
+    g.bounds
+        .sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+    let stale = is_stale(g.sum) || is_stale(g.count);
+    Some(SummaryDataPoint {
+        attributes: attrs_kv(&g.attrs),
+        start_time_unix_nano: start_of(&g, adjust),
+        time_unix_nano: ns_from_ms(g.ts_ms),
+        count: if stale { 0 } else { g.count as u64 },
+        sum: if !stale && g.has_sum { g.sum } else { 0.0 },
+        quantile_values: g
+            .bounds
+            .iter()
+            .map(|(q, v)| ValueAtQuantile {
+                quantile: *q,
+                value: if stale { 0.0 } else { *v },
+            })
+            .collect(),
+        flags: if stale { NO_RECORDED_VALUE } else { 0 },
+    })
+}
+
+/// `trim_metric_suffixes`: Go's `TrimPromSuffixes` — `_total` off sums, then the unit's
+/// tokens off the end when the name ends with them.
+fn trim_prom_suffixes(name: &str, kind: Kind, unit: &str) -> String {
+    let mut tokens: Vec<&str> = name.split('_').collect();
+    if tokens.len() == 1 {
+        return name.to_string();
+    }
+    if matches!(kind, Kind::Sum { .. }) && tokens.last() == Some(&"total") {
+        tokens.pop();
+    }
+    let unit_tokens: Vec<&str> = unit.split('_').collect();
+    if tokens.len() > unit_tokens.len() && tokens.ends_with(&unit_tokens) {
+        tokens.truncate(tokens.len() - unit_tokens.len());
+    }
+    tokens.join("_")
+}
+
+fn count_points(rm: &ResourceMetrics) -> usize {
+    rm.scope_metrics
+        .iter()
+        .flat_map(|s| &s.metrics)
+        .map(|m| match &m.data {
+            Some(metric::Data::Gauge(g)) => g.data_points.len(),
+            Some(metric::Data::Sum(s)) => s.data_points.len(),
+            Some(metric::Data::Histogram(h)) => h.data_points.len(),
+            Some(metric::Data::Summary(s)) => s.data_points.len(),
+            Some(metric::Data::ExponentialHistogram(h)) => h.data_points.len(),
+            None => 0,
+        })
+        .sum()
+}
+
+// ---- Go's initial-point adjuster -----------------------------------------------------
+
+#[derive(Clone, Copy)]
+struct StartPoint {
+    start: u64,
+    prev_value: f64,
+    prev_count: u64,
+    mark: bool,
+}
+
+/// Start times of cumulative points: a series' first point keeps its own start (its
+/// `_created` or its time); later points get that start until the value (or count, or sum)
+/// falls, which is a reset and starts again. Points without a value keep the stored start.
+struct Adjuster {
+    series: HashMap<(String, String, u64), StartPoint>,
+    gc_interval: Duration,
+    last_gc: Instant,
+}
+
+impl Adjuster {
+    fn new(gc_interval: Duration) -> Adjuster {
+        Adjuster {
+            series: HashMap::new(),
+            gc_interval,
+            last_gc: Instant::now(),
+        }
+    }
+
+    fn adjust(&mut self, rm: &mut ResourceMetrics) {
+        let attr = |k: &str| {
+            rm.resource
+                .as_ref()
+                .and_then(|r| r.attributes.iter().find(|a| a.key == k))
+                .and_then(|a| a.value.as_ref())
+                .and_then(|v| match &v.value {
+                    Some(any_value::Value::StringValue(s)) => Some(s.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        };
+        let resource = format!(
+            "{}\u{0}{}",
+            attr("service.name"),
+            attr("service.instance.id")
+        );
+        for sm in &mut rm.scope_metrics {
+            for m in &mut sm.metrics {
+                match &mut m.data {
+                    Some(metric::Data::Sum(s)) => {
+                        for p in &mut s.data_points {
+                            let v = match p.value {
+                                Some(number_data_point::Value::AsDouble(d)) => d,
+                                Some(number_data_point::Value::AsInt(i)) => i as f64,
+                                None => 0.0,
+                            };
+                            let key = (resource.clone(), m.name.clone(), sig(&p.attributes));
+                            p.start_time_unix_nano = self.step(
+                                key,
+                                p.start_time_unix_nano,
+                                p.flags & NO_RECORDED_VALUE != 0,
+                                v,
+                                0,
+                            );
+                        }
+                    }
+                    Some(metric::Data::Histogram(h)) => {
+                        for p in &mut h.data_points {
+                            let key = (resource.clone(), m.name.clone(), sig(&p.attributes));
+                            p.start_time_unix_nano = self.step(
+                                key,
+                                p.start_time_unix_nano,
+                                p.flags & NO_RECORDED_VALUE != 0,
+                                p.sum.unwrap_or(0.0),
+                                p.count,
+                            );
+                        }
+                    }
+                    Some(metric::Data::Summary(s)) => {
+                        for p in &mut s.data_points {
+                            let key = (resource.clone(), m.name.clone(), sig(&p.attributes));
+                            p.start_time_unix_nano = self.step(
+                                key,
+                                p.start_time_unix_nano,
+                                p.flags & NO_RECORDED_VALUE != 0,
+                                p.sum,
+                                p.count,
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if self.last_gc.elapsed() > self.gc_interval {
+            self.series.retain(|_, sp| std::mem::take(&mut sp.mark));
+            self.last_gc = Instant::now();
+        }
+    }
+
+    fn step(
+        &mut self,
+        key: (String, String, u64),
+        start: u64,
+        no_value: bool,
+        value: f64,
+        count: u64,
+    ) -> u64 {
+        match self.series.get_mut(&key) {
+            None => {
+                self.series.insert(
+                    key,
+                    StartPoint {
+                        start,
+                        prev_value: value,
+                        prev_count: count,
+                        mark: true,
+                    },
+                );
+                start
+            }
+            Some(sp) => {
+                sp.mark = true;
+                if no_value {
+                    return sp.start;
+                }
+                if value < sp.prev_value || count < sp.prev_count {
+                    sp.start = start;
+                    sp.prev_value = value;
+                    sp.prev_count = count;
+                    return start;
+                }
+                sp.prev_value = value;
+                sp.prev_count = count;
+                sp.start
+            }
+        }
+    }
+}
+
+/// The identity of a point's attributes (non-empty values, any order).
+fn sig(attrs: &[KeyValue]) -> u64 {
+    let mut pairs: Vec<(&str, &str)> = attrs
+        .iter()
+        .filter_map(|a| match a.value.as_ref().and_then(|v| v.value.as_ref()) {
+            Some(any_value::Value::StringValue(s)) if !s.is_empty() => {
+                Some((a.key.as_str(), s.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    pairs.sort_unstable();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    pairs.hash(&mut h);
+    h.finish()
+}
+
+#[cfg(test)]
+pub(crate) fn trim_prom_suffixes_for_test(name: &str, sum: bool, unit: &str) -> String {
+    let kind = if sum {
+        Kind::Sum { monotonic: true }
+    } else {
+        Kind::Gauge
+    };
+    trim_prom_suffixes(name, kind, unit)
+}

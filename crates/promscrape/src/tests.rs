@@ -1,0 +1,1250 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use pdata::proto::common::v1::any_value;
+use pdata::proto::metrics::v1::{Metric, ResourceMetrics, metric, number_data_point};
+
+use crate::config::{
+    PromConfig, ScrapeProtocol, TargetGroup, accept_header, format_duration, parse_duration,
+};
+use crate::expfmt::{Entry, Format, MetricType, Parser};
+use crate::labels::Labels;
+use crate::relabel::{Rule, RuleConfig};
+use crate::scrape::{Body, Settings, TargetState, merge_target_labels};
+use crate::target::populate;
+
+// ---- exposition parsers -----------------------------------------------------------------
+
+/// Every entry as text, for table comparisons.
+fn entries(body: &str, format: Format) -> Result<Vec<String>, String> {
+    let mut p = Parser::new(body, format);
+    let mut out = Vec::new();
+    loop {
+        match p.next_entry() {
+            Ok(None) => return Ok(out),
+            Ok(Some(Entry::Help { name, text })) => out.push(format!("HELP {name} {text:?}")),
+            Ok(Some(Entry::Type { name, kind })) => out.push(format!("TYPE {name} {kind:?}")),
+            Ok(Some(Entry::Unit { name, unit })) => out.push(format!("UNIT {name} {unit}")),
+            Ok(Some(Entry::Sample(s))) => {
+                let labels: Vec<String> =
+                    s.labels.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
+                let mut line = format!("{}{{{}}} {:?}", s.name, labels.join(","), s.value);
+                if let Some(t) = s.timestamp_ms {
+                    line.push_str(&format!(" @{t}"));
+                }
+                if let Some((v, t)) = s.exemplar {
+                    let el: Vec<String> = s
+                        .exemplar_labels
+                        .iter()
+                        .map(|(n, v)| format!("{n}={v:?}"))
+                        .collect();
+                    line.push_str(&format!(" # {{{}}} {v:?} {t:?}", el.join(",")));
+                }
+                out.push(line);
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+#[test]
+fn text_format_table() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "# HELP http_requests_total The total \\\\ number\\nof requests \\\" kept.\n# TYPE http_requests_total counter\nhttp_requests_total{method=\"post\",code=\"200\"} 1027 1395066363000\n",
+            &[
+                "HELP http_requests_total \"The total \\\\ number\\nof requests \\\\\\\" kept.\"",
+                "TYPE http_requests_total Counter",
+                "http_requests_total{method=\"post\",code=\"200\"} 1027.0 @1395066363000",
+            ],
+        ),
+        (
+            "msdos_file_access_time_seconds{path=\"C:\\\\DIR\\\\FILE.TXT\",error=\"Cannot find file:\\n\\\"FILE.TXT\\\"\"} 1.458255915e9\n",
+            &[
+                "msdos_file_access_time_seconds{path=\"C:\\\\DIR\\\\FILE.TXT\",error=\"Cannot find file:\\n\\\"FILE.TXT\\\"\"} 1458255915.0",
+            ],
+        ),
+        (
+            "# a plain comment\n\n  metric_without_timestamp_and_labels 12.47\nsomething_weird{problem=\"division by zero\"} +Inf -3982045\nnan_metric NaN\nneg -Inf\n",
+            &[
+                "metric_without_timestamp_and_labels{} 12.47",
+                "something_weird{problem=\"division by zero\"} inf @-3982045",
+                "nan_metric{} NaN",
+                "neg{} -inf",
+            ],
+        ),
+        (
+            "# TYPE x untyped\nx{a=\"b\",} 1\n{\"my.dotted.metric\", \"label.name\"=\"v\"} 2\n",
+            &[
+                "TYPE x Unknown",
+                "x{a=\"b\"} 1.0",
+                "my.dotted.metric{label.name=\"v\"} 2.0",
+            ],
+        ),
+        (
+            "# TYPE rpc summary\nrpc{quantile=\"0.5\"} 4773\nrpc_sum 1.7560473e+07\nrpc_count 2693\n",
+            &[
+                "TYPE rpc Summary",
+                "rpc{quantile=\"0.5\"} 4773.0",
+                "rpc_sum{} 17560473.0",
+                "rpc_count{} 2693.0",
+            ],
+        ),
+    ];
+    for (body, want) in cases {
+        assert_eq!(entries(body, Format::Text).unwrap(), *want, "body: {body}");
+    }
+}
+
+#[test]
+fn openmetrics_table() {
+    let body = "# TYPE foo counter\n# HELP foo A \\\"quoted\\\" help\n# UNIT foo seconds\nfoo_total{a=\"1\"} 17.0 1520879607.789 # {trace_id=\"KOO5S4vxi0o\"} 0.67\nfoo_created{a=\"1\"} 1520430000.123\n# TYPE hh histogram\nhh_bucket{le=\"1\"} 2 # {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\",span_id=\"00f067aa0ba902b7\"} 0.5 1520879607.5\nhh_bucket{le=\"+Inf\"} 3\nhh_count 3\nhh_sum 4.5\n# TYPE st stateset\nst{st=\"a\"} 1\n# TYPE i info\ni_info{version=\"1.0\"} 1\n# EOF\n";
+    let got = entries(body, Format::OpenMetrics).unwrap();
+    assert_eq!(
+        got,
+        vec![
+            "TYPE foo Counter",
+            "HELP foo \"A \\\"quoted\\\" help\"",
+            "UNIT foo seconds",
+            "foo_total{a=\"1\"} 17.0 @1520879607789 # {trace_id=\"KOO5S4vxi0o\"} 0.67 None",
+            "foo_created{a=\"1\"} 1520430000.123",
+            "TYPE hh Histogram",
+            "hh_bucket{le=\"1\"} 2.0 # {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\",span_id=\"00f067aa0ba902b7\"} 0.5 Some(1520879607500)",
+            "hh_bucket{le=\"+Inf\"} 3.0",
+            "hh_count{} 3.0",
+            "hh_sum{} 4.5",
+            "TYPE st StateSet",
+            "st{st=\"a\"} 1.0",
+            "TYPE i Info",
+            "i_info{version=\"1.0\"} 1.0",
+        ]
+    );
+}
+
+#[test]
+fn parse_errors_name_the_line() {
+    let cases: &[(&str, Format, &str)] = &[
+        (
+            "a 1\nb{x=\"1} 2\n",
+            Format::Text,
+            "line 2: unterminated quoted string",
+        ),
+        (
+            "a 1\nb notanumber\n",
+            Format::Text,
+            "line 2: invalid value \"notanumber\"",
+        ),
+        (
+            "# TYPE a bogus\n",
+            Format::Text,
+            "line 1: invalid metric type \"bogus\"",
+        ),
+        (
+            "a{x=\"1\",x=\"2\"} 1\n",
+            Format::Text,
+            "line 1: invalid sample: non-unique label names: \"x\"",
+        ),
+        (
+            "a 1 notatime\n",
+            Format::Text,
+            "line 1: invalid timestamp \"notatime\"",
+        ),
+        (
+            "a 1 # {t=\"x\"} 1\n",
+            Format::Text,
+            "line 1: unexpected \"# {t=\\\"x\\\"} 1\" after the sample",
+        ),
+        (
+            "a 1\n",
+            Format::OpenMetrics,
+            "line 1: data does not end with # EOF",
+        ),
+        (
+            "a 1\n# EOF\nb 2\n",
+            Format::OpenMetrics,
+            "line 3: unexpected data after # EOF",
+        ),
+        (
+            "# random comment\n# EOF\n",
+            Format::OpenMetrics,
+            "line 1: expected # HELP, # TYPE, # UNIT or # EOF, got \" random comment\"",
+        ),
+        (
+            "1abc 1\n",
+            Format::Text,
+            "line 1: invalid metric name at \"1abc 1\"",
+        ),
+        (
+            "a{b=\"c\"}\n",
+            Format::Text,
+            "line 1: expected a blank before the value, got \"\"",
+        ),
+    ];
+    for (body, format, want) in cases {
+        assert_eq!(entries(body, *format).unwrap_err(), *want, "body: {body:?}");
+    }
+    let e = Parser::from_bytes(b"a 1\nb{x=\"\xff\"} 1\n", Format::Text)
+        .err()
+        .unwrap();
+    assert_eq!(e.to_string(), "line 2: invalid UTF-8");
+}
+
+#[test]
+fn parser_never_panics_on_cut_bodies() {
+    let body =
+        "# HELP a x\\ny\n# TYPE a counter\na_total{b=\"c\\\"d\"} 1 2 # {e=\"f\"} 3 4\n# EOF\n";
+    for end in 0..=body.len() {
+        if !body.is_char_boundary(end) {
+            continue;
+        }
+        for f in [Format::Text, Format::OpenMetrics] {
+            let _ = entries(&body[..end], f);
+        }
+    }
+}
+
+// ---- config -------------------------------------------------------------------------------
+
+fn prom(yaml: &str) -> Result<PromConfig, String> {
+    PromConfig::from_yaml(&serde_yaml_ng::from_str(yaml).unwrap())
+}
+
+#[test]
+fn scrape_config_defaults_come_from_prometheus_and_global() {
+    let c = prom("scrape_configs:\n- job_name: a\n- job_name: b\n  scrape_interval: 5s\n").unwrap();
+    let a = &c.scrape_configs[0];
+    assert_eq!(a.scrape_interval, Duration::from_secs(60));
+    assert_eq!(a.scrape_timeout, Duration::from_secs(10));
+    assert_eq!(a.metrics_path, "/metrics");
+    assert_eq!(a.scheme, "http");
+    assert!(a.honor_timestamps && !a.honor_labels && a.enable_compression);
+    assert_eq!(a.scrape_protocols, ScrapeProtocol::DEFAULT.to_vec());
+    // The global timeout is cut to a shorter job interval.
+    assert_eq!(c.scrape_configs[1].scrape_timeout, Duration::from_secs(5));
+    let g = prom("global:\n  scrape_interval: 15s\n  scrape_timeout: 3s\n  sample_limit: 9\nscrape_configs:\n- job_name: a\n").unwrap();
+    assert_eq!(g.scrape_configs[0].scrape_interval, Duration::from_secs(15));
+    assert_eq!(g.scrape_configs[0].scrape_timeout, Duration::from_secs(3));
+    assert_eq!(g.scrape_configs[0].sample_limit, 9);
+}
+
+#[test]
+fn config_errors_are_prometheus_messages_and_refusals_name_what_cannot_run() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "scrape_configs:\n- job_name: a\n  kubernetes_sd_configs:\n  - role: pod\n",
+            "kubernetes_sd_configs is not supported",
+        ),
+        (
+            "scrape_configs:\n- job_name: a\n  consul_sd_configs: [{}]\n",
+            "consul_sd_configs is not supported",
+        ),
+        (
+            "scrape_configs:\n- job_name: a\n- job_name: a\n",
+            "found multiple scrape configs with job name \"a\"",
+        ),
+        (
+            "scrape_configs:\n- job_name: a\n  scrape_interval: 5s\n  scrape_timeout: 10s\n",
+            "scrape timeout greater than scrape interval for scrape config with job name \"a\"",
+        ),
+        ("scrape_configs:\n- job_name: ''\n", "job_name is empty"),
+        (
+            "scrape_configs:\n- job_name: a\n  scrape_interval: 5x\n",
+            "not a valid duration string: \"5x\"",
+        ),
+        (
+            "scrape_configs:\n- job_name: a\n  basic_auth: {username: u}\n  authorization: {credentials: c}\n",
+            "at most one of basic_auth, oauth2 & authorization must be configured",
+        ),
+        (
+            "scrape_configs:\n- job_name: a\n  authorization: {type: Basic, credentials: c}\n",
+            "authorization type cannot be set to \"basic\"",
+        ),
+        (
+            "scrape_configs:\n- job_name: a\n  oauth2: {client_id: x}\n",
+            "oauth2 is not supported",
+        ),
+        (
+            "scrape_configs:\n- job_name: a\n  scrape_protocols: [PrometheusProto]\n",
+            "PrometheusProto",
+        ),
+        (
+            "scrape_configs:\n- job_name: a\n  scrape_protocols: [Foo]\n",
+            "unknown scrape protocol Foo",
+        ),
+        (
+            "scrape_configs:\n- job_name: a\n  relabel_configs:\n  - action: hashmod\n    target_label: x\n",
+            "relabel_configs[0]: relabel configuration for hashmod requires non-zero modulus",
+        ),
+        (
+            "scrape_configs:\n- job_name: a\n  static_configs:\n  - targets: ['a/b:80']\n",
+            "\"a/b:80\" is not a valid hostname",
+        ),
+        (
+            "scrape_configs:\n- job_name: a\n  file_sd_configs:\n  - files: ['x.txt']\n",
+            "path name \"x.txt\" is not valid for file discovery",
+        ),
+        (
+            "scrape_configs:\n- job_name: a\n  tls_config: {cert_file: c}\n",
+            "exactly one of key or key_file must be configured",
+        ),
+        (
+            "scrape_configs:\n- job_name: a\n  unknown_key: 1\n",
+            "unknown field `unknown_key`",
+        ),
+        (
+            "remote_write:\n- url: http://x\nscrape_configs:\n- job_name: a\n",
+            "unsupported features:\n\tremote_write",
+        ),
+        (
+            "rule_files: [a.yml]\n",
+            "unsupported features:\n\trule_files",
+        ),
+    ];
+    for (yaml, want) in cases {
+        let e = prom(yaml).unwrap_err();
+        assert!(e.contains(want), "{yaml}: got {e:?}, want {want:?}");
+    }
+}
+
+#[test]
+fn durations_parse_and_print_as_prometheus() {
+    for (s, ms) in [
+        ("1m", 60_000u64),
+        ("1h30m", 5_400_000),
+        ("90d", 7_776_000_000),
+        ("500ms", 500),
+        ("0", 0),
+        ("1y", 31_536_000_000),
+    ] {
+        assert_eq!(parse_duration(s).unwrap(), Duration::from_millis(ms), "{s}");
+    }
+    assert!(parse_duration("1m1h").is_err());
+    assert!(parse_duration("1.5s").is_err());
+    assert_eq!(format_duration(Duration::from_secs(60)), "1m");
+    assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
+    assert_eq!(format_duration(Duration::from_secs(90 * 86400)), "90d");
+    assert_eq!(format_duration(Duration::from_secs(14 * 86400)), "2w");
+    assert_eq!(format_duration(Duration::from_millis(1500)), "1s500ms");
+}
+
+#[test]
+fn accept_header_is_prometheus_3s() {
+    assert_eq!(
+        accept_header(&ScrapeProtocol::DEFAULT),
+        "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+    );
+    assert_eq!(
+        accept_header(&[ScrapeProtocol::PrometheusText004]),
+        "text/plain;version=0.0.4;q=0.6,*/*;q=0.5"
+    );
+}
+
+// ---- relabeling --------------------------------------------------------------------------
+
+fn rule(yaml: &str) -> Result<Rule, String> {
+    let c: RuleConfig = serde_yaml_ng::from_str(yaml).map_err(|e| e.to_string())?;
+    Rule::from_config(&c)
+}
+
+fn l(pairs: &[(&str, &str)]) -> Labels {
+    Labels::from_pairs(pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())))
+}
+
+/// Cases with the outcomes of Prometheus's relabel_test.go.
+#[test]
+fn relabel_table() {
+    let abc = l(&[("a", "foo"), ("b", "bar"), ("c", "baz")]);
+    let cases: Vec<(Labels, &str, Option<Labels>)> = vec![
+        (
+            abc.clone(),
+            "source_labels: [a]\nregex: f(.*)\ntarget_label: d\nreplacement: ch${1}-ch${1}\n",
+            Some(l(&[
+                ("a", "foo"),
+                ("b", "bar"),
+                ("c", "baz"),
+                ("d", "choo-choo"),
+            ])),
+        ),
+        (
+            abc.clone(),
+            "source_labels: [a, b]\nregex: f(.*);(.*)r\ntarget_label: a\nreplacement: b${1}${2}m\n",
+            Some(l(&[("a", "boobam"), ("b", "bar"), ("c", "baz")])),
+        ),
+        // Anchored: `o` does not match `foo`.
+        (
+            abc.clone(),
+            "source_labels: [a]\nregex: o\naction: keep\n",
+            None,
+        ),
+        (
+            abc.clone(),
+            "source_labels: [a]\nregex: f.*\naction: keep\n",
+            Some(abc.clone()),
+        ),
+        (
+            abc.clone(),
+            "source_labels: [a]\nregex: f.*\naction: drop\n",
+            None,
+        ),
+        (
+            abc.clone(),
+            "source_labels: [a]\nregex: x.*\naction: drop\n",
+            Some(abc.clone()),
+        ),
+        // No match: nothing replaced.
+        (
+            abc.clone(),
+            "source_labels: [a]\nregex: x(.*)\ntarget_label: d\n",
+            Some(abc.clone()),
+        ),
+        // An empty result removes the target.
+        (
+            abc.clone(),
+            "source_labels: [a]\nregex: foo\ntarget_label: b\n",
+            Some(l(&[("a", "foo"), ("c", "baz")])),
+        ),
+        // The fast path sets a fixed value from an empty source.
+        (
+            abc.clone(),
+            "target_label: e\nreplacement: static\n",
+            Some(l(&[
+                ("a", "foo"),
+                ("b", "bar"),
+                ("c", "baz"),
+                ("e", "static"),
+            ])),
+        ),
+        (
+            abc.clone(),
+            "source_labels: [c]\nmodulus: 1000\ntarget_label: d\naction: hashmod\n",
+            Some(l(&[("a", "foo"), ("b", "bar"), ("c", "baz"), ("d", "976")])),
+        ),
+        (
+            l(&[("a", "foo"), ("b1", "bar"), ("b2", "baz")]),
+            "regex: (b.*)\nreplacement: bar_${1}\naction: labelmap\n",
+            Some(l(&[
+                ("a", "foo"),
+                ("b1", "bar"),
+                ("b2", "baz"),
+                ("bar_b1", "bar"),
+                ("bar_b2", "baz"),
+            ])),
+        ),
+        (
+            l(&[("__meta_sd_x", "1"), ("a", "foo")]),
+            "regex: __meta_sd_(.+)\naction: labelmap\n",
+            Some(l(&[("__meta_sd_x", "1"), ("a", "foo"), ("x", "1")])),
+        ),
+        (
+            l(&[("a", "foo"), ("b1", "bar"), ("b2", "baz")]),
+            "regex: b.*\naction: labeldrop\n",
+            Some(l(&[("a", "foo")])),
+        ),
+        (
+            l(&[("a", "foo"), ("b1", "bar"), ("b2", "baz")]),
+            "regex: b.*\naction: labelkeep\n",
+            Some(l(&[("b1", "bar"), ("b2", "baz")])),
+        ),
+        (
+            l(&[("foo", "bAr123Foo")]),
+            "source_labels: [foo]\ntarget_label: foo_lower\naction: lowercase\n",
+            Some(l(&[("foo", "bAr123Foo"), ("foo_lower", "bar123foo")])),
+        ),
+        (
+            l(&[("foo", "bAr123Foo")]),
+            "source_labels: [foo]\ntarget_label: foo_upper\naction: uppercase\n",
+            Some(l(&[("foo", "bAr123Foo"), ("foo_upper", "BAR123FOO")])),
+        ),
+        (
+            l(&[("a", "foo"), ("b", "foo")]),
+            "source_labels: [a]\ntarget_label: b\naction: keepequal\n",
+            Some(l(&[("a", "foo"), ("b", "foo")])),
+        ),
+        (
+            l(&[("a", "foo"), ("b", "bar")]),
+            "source_labels: [a]\ntarget_label: b\naction: keepequal\n",
+            None,
+        ),
+        (
+            l(&[("a", "foo"), ("b", "foo")]),
+            "source_labels: [a]\ntarget_label: b\naction: dropequal\n",
+            None,
+        ),
+        (
+            l(&[("a", "foo"), ("b", "bar")]),
+            "source_labels: [a]\ntarget_label: b\naction: DropEqual\n",
+            Some(l(&[("a", "foo"), ("b", "bar")])),
+        ),
+        // Go RE2 syntax: \d is ASCII only.
+        (
+            l(&[("a", "١٢")]),
+            "source_labels: [a]\nregex: \\d+\naction: keep\n",
+            None,
+        ),
+        // A replacement that names a missing group expands to nothing.
+        (
+            l(&[("a", "foo")]),
+            "source_labels: [a]\nregex: (f)(o+)\ntarget_label: t\nreplacement: $2$3x\n",
+            Some(l(&[("a", "foo"), ("t", "oo")])),
+        ),
+    ];
+    for (input, yaml, want) in cases {
+        let r = rule(yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"));
+        let mut lb = input.clone();
+        let kept = r.apply(&mut lb);
+        assert_eq!(kept.then_some(lb), want, "{yaml}");
+    }
+}
+
+#[test]
+fn relabel_validation_messages() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "action: hashmod\ntarget_label: x\n",
+            "relabel configuration for hashmod requires non-zero modulus",
+        ),
+        (
+            "action: replace\n",
+            "relabel configuration for replace action requires 'target_label' value",
+        ),
+        (
+            "action: lowercase\nsource_labels: [a]\n",
+            "relabel configuration for lowercase action requires 'target_label' value",
+        ),
+        (
+            "action: labeldrop\nsource_labels: [a]\nregex: x\n",
+            "labeldrop action requires only 'regex', and no other fields",
+        ),
+        (
+            "action: keepequal\ntarget_label: a\nregex: x\n",
+            "keepequal action requires only 'source_labels' and `target_label`, and no other fields",
+        ),
+        (
+            "action: uppercase\ntarget_label: a\nreplacement: x\n",
+            "'replacement' can not be set for uppercase action",
+        ),
+        (
+            "action: labelmap\nreplacement: '$$bad-'\n",
+            "\"$$bad-\" is invalid 'replacement' for labelmap action",
+        ),
+        (
+            "action: frobnicate\n",
+            "unknown relabel action \"frobnicate\"",
+        ),
+        ("action: ''\n", "relabel action cannot be empty"),
+        ("regex: '(a'\ntarget_label: x\n", "error parsing regexp"),
+    ];
+    for (yaml, want) in cases {
+        let e = rule(yaml).unwrap_err();
+        assert!(e.contains(want), "{yaml}: got {e:?}");
+    }
+}
+
+#[test]
+fn target_labels_merge_as_prometheus_does() {
+    let target = l(&[("job", "j"), ("instance", "i:1")]);
+    let mut s = l(&[
+        ("__name__", "m"),
+        ("job", "scraped"),
+        ("exported_job", "taken"),
+    ]);
+    merge_target_labels(&mut s, &target, false);
+    assert_eq!(
+        s,
+        l(&[
+            ("__name__", "m"),
+            ("job", "j"),
+            ("instance", "i:1"),
+            ("exported_job", "taken"),
+            ("exported_exported_job", "scraped")
+        ])
+    );
+    let mut s = l(&[("__name__", "m"), ("job", "scraped")]);
+    merge_target_labels(&mut s, &target, true);
+    assert_eq!(
+        s,
+        l(&[("__name__", "m"), ("job", "scraped"), ("instance", "i:1")])
+    );
+}
+
+#[test]
+fn targets_get_prometheus_defaults_relabeling_and_url() {
+    let c = prom(
+        "scrape_configs:\n- job_name: node\n  scrape_interval: 15s\n  params: {module: [a, b], x: ['y z']}\n  relabel_configs:\n  - source_labels: [__address__]\n    regex: (.*):9100\n    target_label: __param_target\n    replacement: $1\n  - source_labels: [__address__]\n    target_label: instance\n    regex: (.*):.*\n  - target_label: __metrics_path__\n    replacement: /probe\n  - source_labels: [env]\n    regex: drop\n    action: drop\n",
+    )
+    .unwrap();
+    let sc = &c.scrape_configs[0];
+    let g = TargetGroup {
+        targets: vec!["host1:9100".into(), "host2:9100".into()],
+        labels: l(&[("env", "prod")]),
+        source: String::new(),
+    };
+    let t = populate(&g, "host1:9100", sc).unwrap().unwrap();
+    assert_eq!(
+        t.labels,
+        l(&[("env", "prod"), ("instance", "host1"), ("job", "node")])
+    );
+    assert_eq!(
+        t.url,
+        "http://host1:9100/probe?module=a&module=b&target=host1&x=y+z"
+    );
+    assert_eq!(t.discovered.get("__scrape_interval__"), "15s");
+    assert_eq!(t.discovered.get("__scrape_timeout__"), "10s");
+    assert_eq!(t.discovered.get("__param_module"), "a");
+    assert_eq!(t.interval, Duration::from_secs(15));
+    let dropped = TargetGroup {
+        labels: l(&[("env", "drop")]),
+        ..g.clone()
+    };
+    assert!(populate(&dropped, "host1:9100", sc).unwrap().is_none());
+}
+
+// ---- translation ------------------------------------------------------------------------
+
+fn settings(adjust: bool) -> Arc<Settings> {
+    Arc::new(Settings {
+        external_labels: Labels::new(),
+        scope_version: "1.2.3".into(),
+        adjust_start_times: adjust,
+        trim_suffixes: false,
+        extra_scrape_metrics: false,
+    })
+}
+
+fn state(extra: &str, adjust: bool) -> TargetState {
+    let c = prom(&format!(
+        "scrape_configs:\n- job_name: app\n  static_configs:\n  - targets: ['10.1.2.3:8080']\n    labels: {{team: x}}\n{extra}"
+    ))
+    .unwrap();
+    let sc = Arc::new(c.scrape_configs[0].clone());
+    let t = populate(&sc.static_configs[0], "10.1.2.3:8080", &sc)
+        .unwrap()
+        .unwrap();
+    TargetState::new(sc, t, settings(adjust))
+}
+
+fn metric<'a>(rms: &'a [ResourceMetrics], name: &str) -> &'a Metric {
+    rms.iter()
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .find(|m| m.name == name)
+        .unwrap_or_else(|| panic!("no metric {name}"))
+}
+
+fn attr(attrs: &[pdata::proto::common::v1::KeyValue], k: &str) -> Option<String> {
+    attrs
+        .iter()
+        .find(|a| a.key == k)
+        .and_then(|a| match a.value.as_ref()?.value.as_ref()? {
+            any_value::Value::StringValue(s) => Some(s.clone()),
+            _ => None,
+        })
+}
+
+fn double(p: &pdata::proto::metrics::v1::NumberDataPoint) -> Option<f64> {
+    match p.value {
+        Some(number_data_point::Value::AsDouble(d)) => Some(d),
+        _ => None,
+    }
+}
+
+const T0: i64 = 1_700_000_000_000;
+
+#[test]
+fn translates_every_type_as_the_go_receiver() {
+    let mut st = state("", true);
+    let body = "# HELP reqs Requests.\n# TYPE reqs counter\nreqs_total{path=\"/a\"} 10 # {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\",span_id=\"00f067aa0ba902b7\",user=\"u\"} 1 1699999999.5\nreqs_created{path=\"/a\"} 1699990000.25\n# TYPE temp gauge\n# UNIT temp celsius\ntemp 21.5\n# TYPE lat histogram\nlat_bucket{le=\"0.1\"} 1\nlat_bucket{le=\"1\"} 3\nlat_bucket{le=\"+Inf\"} 4\nlat_sum 2.5\nlat_count 4\n# TYPE rpc summary\nrpc{quantile=\"0.9\"} 7\nrpc{quantile=\"0.5\"} 3\nrpc_sum 100\nrpc_count 20\n# TYPE untyped_thing unknown\nuntyped_thing 5\n# TYPE target info\ntarget_info{env=\"prod\",region=\"eu\"} 1\n# TYPE st stateset\nst{st=\"on\"} 1\nscoped{otel_scope_name=\"lib\",otel_scope_version=\"2\",otel_scope_extra=\"e\",k=\"v\"} 1\n# EOF\n";
+    let out = st.process(
+        Body::Ok {
+            body: body.as_bytes(),
+            format: Format::OpenMetrics,
+        },
+        T0,
+        Duration::from_millis(12),
+    );
+    assert!(out.error.is_none(), "{:?}", out.error);
+    let rms = &out.resource_metrics;
+    assert_eq!(rms.len(), 1);
+    let res = &rms[0].resource.as_ref().unwrap().attributes;
+    assert_eq!(attr(res, "service.name").as_deref(), Some("app"));
+    assert_eq!(
+        attr(res, "service.instance.id").as_deref(),
+        Some("10.1.2.3:8080")
+    );
+    assert_eq!(attr(res, "server.address").as_deref(), Some("10.1.2.3"));
+    assert_eq!(attr(res, "server.port").as_deref(), Some("8080"));
+    assert_eq!(attr(res, "url.scheme").as_deref(), Some("http"));
+    assert_eq!(attr(res, "env").as_deref(), Some("prod"));
+    assert_eq!(attr(res, "region").as_deref(), Some("eu"));
+    let scope = rms[0].scope_metrics[0].scope.as_ref().unwrap();
+    assert_eq!(scope.name, crate::scrape::SCOPE_NAME);
+    assert_eq!(scope.version, "1.2.3");
+
+    let reqs = metric(rms, "reqs_total");
+    assert_eq!(reqs.description, "Requests.");
+    let Some(metric::Data::Sum(s)) = &reqs.data else {
+        panic!("sum")
+    };
+    assert!(s.is_monotonic);
+    assert_eq!(s.aggregation_temporality, 2);
+    let p = &s.data_points[0];
+    assert_eq!(double(p), Some(10.0));
+    assert_eq!(p.time_unix_nano, T0 as u64 * 1_000_000);
+    assert_eq!(p.start_time_unix_nano, 1_699_990_000_250_000_000);
+    assert_eq!(attr(&p.attributes, "path").as_deref(), Some("/a"));
+    assert_eq!(attr(&p.attributes, "team").as_deref(), Some("x"));
+    assert!(attr(&p.attributes, "job").is_none() && attr(&p.attributes, "instance").is_none());
+    let ex = &p.exemplars[0];
+    assert_eq!(
+        hex::encode(&ex.trace_id),
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
+    assert_eq!(hex::encode(&ex.span_id), "00f067aa0ba902b7");
+    assert_eq!(ex.time_unix_nano, 1_699_999_999_500_000_000);
+    assert_eq!(attr(&ex.filtered_attributes, "user").as_deref(), Some("u"));
+
+    let temp = metric(rms, "temp");
+    assert_eq!(temp.unit, "celsius");
+    let Some(metric::Data::Gauge(g)) = &temp.data else {
+        panic!("gauge")
+    };
+    assert_eq!(double(&g.data_points[0]), Some(21.5));
+    assert_eq!(g.data_points[0].start_time_unix_nano, 0);
+
+    let Some(metric::Data::Histogram(h)) = &metric(rms, "lat").data else {
+        panic!("histogram")
+    };
+    let hp = &h.data_points[0];
+    assert_eq!(hp.explicit_bounds, vec![0.1, 1.0]);
+    assert_eq!(hp.bucket_counts, vec![1, 2, 1]);
+    assert_eq!((hp.count, hp.sum), (4, Some(2.5)));
+    assert_eq!(hp.start_time_unix_nano, T0 as u64 * 1_000_000);
+
+    let Some(metric::Data::Summary(sm)) = &metric(rms, "rpc").data else {
+        panic!("summary")
+    };
+    let sp = &sm.data_points[0];
+    assert_eq!((sp.count, sp.sum), (20, 100.0));
+    let q: Vec<(f64, f64)> = sp
+        .quantile_values
+        .iter()
+        .map(|q| (q.quantile, q.value))
+        .collect();
+    assert_eq!(q, vec![(0.5, 3.0), (0.9, 7.0)]);
+
+    let Some(metric::Data::Gauge(_)) = &metric(rms, "untyped_thing").data else {
+        panic!("untyped as gauge")
+    };
+    let Some(metric::Data::Sum(ss)) = &metric(rms, "st").data else {
+        panic!("stateset")
+    };
+    assert!(!ss.is_monotonic);
+
+    let scoped_scope = rms[0]
+        .scope_metrics
+        .iter()
+        .find(|s| s.scope.as_ref().unwrap().name == "lib")
+        .expect("scope from otel_scope_name");
+    let sc = scoped_scope.scope.as_ref().unwrap();
+    assert_eq!(sc.version, "2");
+    assert_eq!(attr(&sc.attributes, "extra").as_deref(), Some("e"));
+    let Some(metric::Data::Gauge(sg)) = &scoped_scope.metrics[0].data else {
+        panic!()
+    };
+    assert_eq!(
+        attr(&sg.data_points[0].attributes, "k").as_deref(),
+        Some("v")
+    );
+    assert!(attr(&sg.data_points[0].attributes, "otel_scope_name").is_none());
+
+    for (name, v) in [
+        ("up", 1.0),
+        ("scrape_samples_scraped", 16.0),
+        ("scrape_samples_post_metric_relabeling", 16.0),
+        ("scrape_series_added", 16.0),
+    ] {
+        let Some(metric::Data::Gauge(g)) = &metric(rms, name).data else {
+            panic!("{name}")
+        };
+        assert_eq!(double(&g.data_points[0]), Some(v), "{name}");
+        assert_eq!(
+            attr(&g.data_points[0].attributes, "team").as_deref(),
+            Some("x")
+        );
+    }
+    let Some(metric::Data::Gauge(d)) = &metric(rms, "scrape_duration_seconds").data else {
+        panic!()
+    };
+    assert_eq!(double(&d.data_points[0]), Some(0.012));
+    assert_eq!(metric(rms, "scrape_duration_seconds").unit, "seconds");
+}
+
+#[test]
+fn disappearing_series_get_a_no_recorded_value_point_and_start_times_carry() {
+    let mut st = state("", true);
+    let first = "# TYPE c counter\nc_total{k=\"a\"} 5\nc_total{k=\"b\"} 7\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n";
+    st.process(
+        Body::Ok {
+            body: first.as_bytes(),
+            format: Format::Text,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    let second = "# TYPE c counter\nc_total{k=\"a\"} 6\n";
+    let out = st.process(
+        Body::Ok {
+            body: second.as_bytes(),
+            format: Format::Text,
+        },
+        T0 + 10_000,
+        Duration::ZERO,
+    );
+    let rms = &out.resource_metrics;
+    let Some(metric::Data::Sum(s)) = &metric(rms, "c_total").data else {
+        panic!()
+    };
+    let a = s
+        .data_points
+        .iter()
+        .find(|p| attr(&p.attributes, "k").as_deref() == Some("a"))
+        .unwrap();
+    assert_eq!(double(a), Some(6.0));
+    assert_eq!(
+        a.start_time_unix_nano,
+        T0 as u64 * 1_000_000,
+        "start of the first scrape"
+    );
+    assert_eq!(a.flags, 0);
+    let b = s
+        .data_points
+        .iter()
+        .find(|p| attr(&p.attributes, "k").as_deref() == Some("b"))
+        .unwrap();
+    assert_eq!(b.flags, 1, "no recorded value");
+    assert_eq!(b.value, None);
+    assert_eq!(b.time_unix_nano, (T0 as u64 + 10_000) * 1_000_000);
+    let Some(metric::Data::Histogram(h)) = &metric(rms, "h").data else {
+        panic!()
+    };
+    assert_eq!(h.data_points[0].flags, 1);
+    assert_eq!(h.data_points[0].count, 0);
+    let Some(metric::Data::Gauge(g)) = &metric(rms, "scrape_series_added").data else {
+        panic!()
+    };
+    assert_eq!(double(&g.data_points[0]), Some(0.0));
+    // A counter that falls is a reset: a new start.
+    let third = "# TYPE c counter\nc_total{k=\"a\"} 1\n";
+    let out = st.process(
+        Body::Ok {
+            body: third.as_bytes(),
+            format: Format::Text,
+        },
+        T0 + 20_000,
+        Duration::ZERO,
+    );
+    let Some(metric::Data::Sum(s)) = &metric(&out.resource_metrics, "c_total").data else {
+        panic!()
+    };
+    assert_eq!(
+        s.data_points[0].start_time_unix_nano,
+        (T0 as u64 + 20_000) * 1_000_000
+    );
+}
+
+#[test]
+fn failed_scrape_reports_up_zero_and_stales_everything() {
+    let mut st = state("  sample_limit: 2\n", true);
+    st.process(
+        Body::Ok {
+            body: b"a 1\nb 2\n",
+            format: Format::Text,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    let out = st.process(
+        Body::Ok {
+            body: b"a 1\nb 2\nc 3\n",
+            format: Format::Text,
+        },
+        T0 + 1000,
+        Duration::ZERO,
+    );
+    assert_eq!(out.error.as_deref(), Some("sample limit exceeded"));
+    let rms = &out.resource_metrics;
+    let Some(metric::Data::Gauge(up)) = &metric(rms, "up").data else {
+        panic!()
+    };
+    assert_eq!(double(&up.data_points[0]), Some(0.0));
+    let Some(metric::Data::Gauge(a)) = &metric(rms, "a").data else {
+        panic!()
+    };
+    assert_eq!(a.data_points[0].flags, 1);
+    let Some(metric::Data::Gauge(s)) = &metric(rms, "scrape_samples_scraped").data else {
+        panic!()
+    };
+    assert_eq!(double(&s.data_points[0]), Some(3.0));
+    let out = st.process(
+        Body::Failed("connection refused".into()),
+        T0 + 2000,
+        Duration::ZERO,
+    );
+    assert_eq!(out.error.as_deref(), Some("connection refused"));
+}
+
+#[test]
+fn metric_relabel_configs_and_honor_labels_apply_to_samples() {
+    let mut st = state(
+        "  honor_labels: true\n  metric_relabel_configs:\n  - source_labels: [__name__]\n    regex: drop_me\n    action: drop\n  - source_labels: [x]\n    target_label: y\n    replacement: from_$1\n",
+        true,
+    );
+    let out = st.process(
+        Body::Ok {
+            body: b"keep{x=\"1\",team=\"mine\"} 1\ndrop_me 2\n",
+            format: Format::Text,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    let rms = &out.resource_metrics;
+    let Some(metric::Data::Gauge(g)) = &metric(rms, "keep").data else {
+        panic!()
+    };
+    let p = &g.data_points[0];
+    assert_eq!(attr(&p.attributes, "y").as_deref(), Some("from_1"));
+    assert_eq!(
+        attr(&p.attributes, "team").as_deref(),
+        Some("mine"),
+        "honor_labels keeps the scraped value"
+    );
+    assert!(
+        rms.iter()
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| &s.metrics)
+            .all(|m| m.name != "drop_me")
+    );
+    let Some(metric::Data::Gauge(g)) = &metric(rms, "scrape_samples_post_metric_relabeling").data
+    else {
+        panic!()
+    };
+    assert_eq!(double(&g.data_points[0]), Some(1.0));
+}
+
+#[test]
+fn without_the_adjuster_start_is_unset_unless_created() {
+    let mut st = state("", false);
+    let out = st.process(
+        Body::Ok {
+            body: b"# TYPE c counter\nc_total 5\n",
+            format: Format::Text,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    let Some(metric::Data::Sum(s)) = &metric(&out.resource_metrics, "c_total").data else {
+        panic!()
+    };
+    assert_eq!(s.data_points[0].start_time_unix_nano, 0);
+}
+
+#[test]
+fn loopback_instances_have_no_server_address() {
+    let res = crate::scrape::create_resource("j", "localhost:9100", &l(&[("__scheme__", "https")]));
+    assert_eq!(attr(&res, "server.address"), None);
+    assert_eq!(attr(&res, "server.port").as_deref(), Some("9100"));
+    assert_eq!(attr(&res, "url.scheme").as_deref(), Some("https"));
+    let res = crate::scrape::create_resource("j", "127.0.0.1:9100", &Labels::new());
+    assert_eq!(attr(&res, "server.address"), None);
+}
+
+#[test]
+fn gzip_bodies_decode_within_the_limit() {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&b"a 1\n".repeat(1000)).unwrap();
+    let gz = enc.finish().unwrap();
+    assert_eq!(crate::body::decode(&gz, "gzip", 0).unwrap().len(), 4000);
+    assert_eq!(
+        crate::body::decode(&gz, "gzip", 100).unwrap_err(),
+        "body size limit exceeded"
+    );
+    assert_eq!(
+        crate::body::decode(b"abc", "", 2).unwrap_err(),
+        "body size limit exceeded"
+    );
+    assert!(crate::body::decode(b"not gzip", "gzip", 0).is_err());
+}
+
+#[test]
+fn metric_type_for_om_counter_created_and_info() {
+    let mut st = state("", false);
+    let body = "# TYPE build info\nbuild_info{version=\"1\"} 1\n# TYPE jobs counter\njobs_total 3\njobs_created 1600000000\n# EOF\n";
+    let out = st.process(
+        Body::Ok {
+            body: body.as_bytes(),
+            format: Format::OpenMetrics,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    let Some(metric::Data::Sum(s)) = &metric(&out.resource_metrics, "build").data else {
+        panic!()
+    };
+    assert!(!s.is_monotonic);
+    let Some(metric::Data::Sum(j)) = &metric(&out.resource_metrics, "jobs_total").data else {
+        panic!()
+    };
+    assert_eq!(
+        j.data_points[0].start_time_unix_nano,
+        1_600_000_000_000_000_000
+    );
+    assert_eq!(MetricType::Counter, MetricType::Counter);
+}
+
+#[test]
+fn file_sd_reads_json_and_yaml_groups_with_their_file_path() {
+    let dir = std::env::temp_dir().join(format!("promscrape-filesd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a.json"),
+        r#"[{"targets": ["h1:9100", "h2:9100"], "labels": {"env": "prod"}}]"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("b.yml"), "- targets: ['h3:9100']\n").unwrap();
+    std::fs::write(dir.join("c.txt"), "ignored").unwrap();
+    let pattern = format!("{}/*.json", dir.display());
+    let (groups, errors) =
+        crate::target::read_file_sd(&[pattern, format!("{}/b.yml", dir.display())]);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(groups.len(), 2);
+    assert_eq!(groups[0].targets, vec!["h1:9100", "h2:9100"]);
+    assert_eq!(groups[0].labels.get("env"), "prod");
+    assert!(groups[0].source.ends_with("a.json"));
+    let c = prom(&format!(
+        "scrape_configs:\n- job_name: f\n  file_sd_configs:\n  - files: ['{}/*.json']\n    refresh_interval: 30s\n  relabel_configs:\n  - source_labels: [__meta_filepath]\n    regex: .*/(.*)\n    target_label: from\n",
+        dir.display()
+    ))
+    .unwrap();
+    let sc = &c.scrape_configs[0];
+    assert_eq!(
+        sc.file_sd_configs[0].refresh_interval,
+        Duration::from_secs(30)
+    );
+    let t = populate(&groups[0], "h1:9100", sc).unwrap().unwrap();
+    assert_eq!(t.labels.get("from"), "a.json");
+    std::fs::write(dir.join("bad.json"), "{not json").unwrap();
+    let (_, errors) = crate::target::read_file_sd(&[format!("{}/*.json", dir.display())]);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("bad.json"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn explicit_timestamps_are_honored_and_not_staleness_tracked() {
+    let mut st = state("", true);
+    let out = st.process(
+        Body::Ok {
+            body: b"a 1 1600000000000\nb 2\n",
+            format: Format::Text,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    let Some(metric::Data::Gauge(g)) = &metric(&out.resource_metrics, "a").data else {
+        panic!()
+    };
+    assert_eq!(g.data_points[0].time_unix_nano, 1_600_000_000_000_000_000);
+    let out = st.process(
+        Body::Ok {
+            body: b"",
+            format: Format::Text,
+        },
+        T0 + 1000,
+        Duration::ZERO,
+    );
+    let names: Vec<&str> = out
+        .resource_metrics
+        .iter()
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .map(|m| m.name.as_str())
+        .collect();
+    assert!(names.contains(&"b"), "b goes stale");
+    assert!(
+        !names.contains(&"a"),
+        "a had its own timestamp: Prometheus does not track it"
+    );
+    let mut st = state("  honor_timestamps: false\n", true);
+    let out = st.process(
+        Body::Ok {
+            body: b"a 1 1600000000000\n",
+            format: Format::Text,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    let Some(metric::Data::Gauge(g)) = &metric(&out.resource_metrics, "a").data else {
+        panic!()
+    };
+    assert_eq!(g.data_points[0].time_unix_nano, T0 as u64 * 1_000_000);
+}
+
+#[test]
+fn histogram_and_summary_created_set_the_start() {
+    let mut st = state("", true);
+    let body = "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count 2\nh_sum 1\nh_created 1600000000.5\n# TYPE s summary\ns_count 1\ns_sum 1\ns_created 1600000001\n# EOF\n";
+    let out = st.process(
+        Body::Ok {
+            body: body.as_bytes(),
+            format: Format::OpenMetrics,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    let Some(metric::Data::Histogram(h)) = &metric(&out.resource_metrics, "h").data else {
+        panic!()
+    };
+    assert_eq!(
+        h.data_points[0].start_time_unix_nano,
+        1_600_000_000_500_000_000
+    );
+    assert!(h.data_points[0].explicit_bounds.is_empty());
+    assert_eq!(h.data_points[0].bucket_counts, vec![2]);
+    let Some(metric::Data::Summary(s)) = &metric(&out.resource_metrics, "s").data else {
+        panic!()
+    };
+    assert_eq!(
+        s.data_points[0].start_time_unix_nano,
+        1_600_000_001_000_000_000
+    );
+}
+
+#[test]
+fn label_limits_fail_the_scrape_with_prometheus_messages() {
+    let mut st = state("  label_limit: 3\n", true);
+    let out = st.process(
+        Body::Ok {
+            body: b"m{a=\"1\",b=\"2\"} 1\n",
+            format: Format::Text,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    // __name__, a, b, team, job, instance = 6 labels.
+    assert_eq!(
+        out.error.as_deref(),
+        Some("label_limit exceeded (metric: m, number of labels: 6, limit: 3)")
+    );
+    let mut st = state("  label_value_length_limit: 3\n", true);
+    let out = st.process(
+        Body::Ok {
+            body: b"m{a=\"long value\"} 1\n",
+            format: Format::Text,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    assert!(
+        out.error
+            .unwrap()
+            .starts_with("label_value_length_limit exceeded (metric: m, label name: a")
+    );
+}
+
+#[test]
+fn external_labels_and_extra_scrape_metrics() {
+    let c = prom("global:\n  external_labels: {cluster: c1}\nscrape_configs:\n- job_name: app\n  sample_limit: 10\n  static_configs:\n  - targets: ['h:1']\n").unwrap();
+    let sc = Arc::new(c.scrape_configs[0].clone());
+    let t = populate(&sc.static_configs[0], "h:1", &sc)
+        .unwrap()
+        .unwrap();
+    let settings = Arc::new(Settings {
+        external_labels: c.global.external_labels.clone(),
+        scope_version: String::new(),
+        adjust_start_times: true,
+        trim_suffixes: false,
+        extra_scrape_metrics: true,
+    });
+    let mut st = TargetState::new(sc, t, settings);
+    let out = st.process(
+        Body::Ok {
+            body: b"m 1\n",
+            format: Format::Text,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    let rms = &out.resource_metrics;
+    assert_eq!(
+        attr(
+            &rms[0].resource.as_ref().unwrap().attributes,
+            "server.address"
+        )
+        .as_deref(),
+        Some("h")
+    );
+    let Some(metric::Data::Gauge(g)) = &metric(rms, "m").data else {
+        panic!()
+    };
+    assert_eq!(
+        attr(&g.data_points[0].attributes, "cluster").as_deref(),
+        Some("c1")
+    );
+    let Some(metric::Data::Gauge(g)) = &metric(rms, "scrape_sample_limit").data else {
+        panic!()
+    };
+    assert_eq!(double(&g.data_points[0]), Some(10.0));
+    let Some(metric::Data::Gauge(g)) = &metric(rms, "scrape_body_size_bytes").data else {
+        panic!()
+    };
+    assert_eq!(double(&g.data_points[0]), Some(4.0));
+    let Some(metric::Data::Gauge(g)) = &metric(rms, "scrape_timeout_seconds").data else {
+        panic!()
+    };
+    assert_eq!(double(&g.data_points[0]), Some(10.0));
+}
+
+#[test]
+fn trim_metric_suffixes_as_go() {
+    let mut st = state("", true);
+    let settings = Arc::new(Settings {
+        trim_suffixes: true,
+        ..(*settings(true)).clone()
+    });
+    st = TargetState::new(
+        Arc::new(
+            prom("scrape_configs:\n- job_name: app\n")
+                .unwrap()
+                .scrape_configs[0]
+                .clone(),
+        ),
+        st.target().clone(),
+        settings,
+    );
+    let body = "# TYPE http_requests counter\nhttp_requests_total 1\n# TYPE d_seconds gauge\n# UNIT d_seconds seconds\nd_seconds 1\n# EOF\n";
+    let out = st.process(
+        Body::Ok {
+            body: body.as_bytes(),
+            format: Format::OpenMetrics,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    metric(&out.resource_metrics, "http_requests");
+    metric(&out.resource_metrics, "d");
+}
+
+#[test]
+fn trim_prom_suffixes_table() {
+    use crate::scrape::trim_prom_suffixes_for_test as trim;
+    assert_eq!(trim("http_requests_total", true, ""), "http_requests");
+    assert_eq!(
+        trim("request_duration_seconds_total", true, "seconds"),
+        "request_duration"
+    );
+    assert_eq!(trim("temp_celsius", false, "celsius"), "temp");
+    assert_eq!(trim("celsius", false, "celsius"), "celsius");
+    assert_eq!(trim("up", false, ""), "up");
+    assert_eq!(trim("gauge_total", false, ""), "gauge_total");
+}
