@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import base64
 import gzip
-import shutil
-import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harness import Ferrotel, free_port, port_open
+from backends import NodeExporter
+from harness import Ferrotel, free_port
 from otlp_sink import Sink
 
 CREATED = 1_700_000_000.25
@@ -116,32 +115,10 @@ class Target:
 
 
 @pytest.fixture
-def node_exporter():
-    binary = shutil.which("prometheus-node-exporter")
-    if binary is None:
-        pytest.fail("prometheus-node-exporter is not installed: apt-get install prometheus-node-exporter (.ci/run does)")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            binary,
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--collector.disable-defaults",
-            "--collector.loadavg",
-            "--collector.cpu",
-            "--collector.meminfo",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while not port_open(port):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("prometheus-node-exporter did not start")
-        time.sleep(0.05)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
+def node_exporter(tmp_path_factory):
+    ne = NodeExporter(tmp_path_factory.mktemp("node-exporter"), ["--collector.disable-defaults", "--collector.loadavg", "--collector.cpu", "--collector.meminfo"])
+    yield ne.port
+    ne.stop()
 
 
 def attrs(kvs) -> dict:
