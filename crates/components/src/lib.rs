@@ -24,6 +24,7 @@ pub fn registry() -> Registry {
     let mut r = Registry::new();
     r.receiver(receivers::otlp::Factory);
     r.receiver(receivers::filelog::Factory);
+    r.receiver(receivers::hostmetrics::Factory);
     r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
     r.processor(processors::memory_limiter::Factory);
@@ -40,6 +41,7 @@ pub fn registry() -> Registry {
     r.alias(Kind::Exporter, "otlphttp", "otlp_http");
     r.alias(Kind::Exporter, "logging", "debug");
     r.alias(Kind::Receiver, "filelog", "file_log");
+    r.alias(Kind::Receiver, "hostmetrics", "host_metrics");
 
     r.not_built(Kind::Receiver, NOT_BUILT_RECEIVERS);
     r.not_built(Kind::Processor, NOT_BUILT_PROCESSORS);
@@ -51,7 +53,6 @@ pub fn registry() -> Registry {
 
 /// Go collector (core and contrib) types people use that this build does not have yet.
 const NOT_BUILT_RECEIVERS: &[&str] = &[
-    "hostmetrics",
     "prometheus",
     "zipkin",
     "jaeger",

@@ -20,6 +20,8 @@
 //! assert!(!re.is_match("{\u{663}}")); // ARABIC-INDIC DIGIT THREE is not a digit to Go
 //! ```
 
+pub mod filterset;
+
 use regex::Regex;
 
 /// Compiles a Go regular expression.

@@ -1,2 +1,3 @@
 pub mod filelog;
+pub mod hostmetrics;
 pub mod otlp;
