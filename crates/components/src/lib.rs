@@ -27,6 +27,7 @@ pub fn registry() -> Registry {
     r.receiver(receivers::hostmetrics::Factory);
     r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
+    r.processor(processors::filter::Factory);
     r.processor(processors::memory_limiter::Factory);
     r.processor(processors::resource::Factory);
     r.exporter(exporters::debug::Factory);
@@ -92,7 +93,6 @@ const NOT_BUILT_RECEIVERS: &[&str] = &[
     "podman_stats",
 ];
 const NOT_BUILT_PROCESSORS: &[&str] = &[
-    "filter",
     "transform",
     "probabilistic_sampler",
     "tail_sampling",
