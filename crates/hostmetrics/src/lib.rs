@@ -31,6 +31,9 @@ mod filter;
 mod paths;
 mod toggles;
 
+#[cfg(test)]
+mod tests;
+
 
 use pdata::proto::common::v1::{InstrumentationScope, KeyValue};
 use pdata::proto::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics};

@@ -56,8 +56,4 @@ impl Enabled {
     pub fn on(self, index: usize) -> bool {
         self.0 & (1 << index) != 0
     }
-
-    pub fn any(self) -> bool {
-        self.0 != 0
-    }
 }
