@@ -37,7 +37,24 @@ fn error_text(pattern: &str, e: &regex::Error) -> String {
         .rev()
         .find_map(|l| l.trim().strip_prefix("error: "))
         .unwrap_or(text.as_str());
-    format!("error parsing regexp: {reason}: `{pattern}`")
+    format!("error parsing regexp: {}: `{pattern}`", go_reason(reason))
+}
+
+/// Go's `syntax.ErrorCode` text for the Rust parser's reasons that have one.
+fn go_reason(rust: &str) -> &str {
+    match rust {
+        "unclosed group" => "missing closing )",
+        "unopened group" => "unexpected )",
+        "unclosed character class" => "missing closing ]",
+        "repetition operator missing expression" => "missing argument to repetition operator",
+        "incomplete escape sequence, reached end of pattern prematurely" => {
+            "trailing backslash at end of expression"
+        }
+        "invalid character class range, the start must be <= the end" => {
+            "invalid character class range"
+        }
+        other => other,
+    }
 }
 
 const DIGIT: &str = "0-9";

@@ -220,7 +220,12 @@ impl CpuScraper {
 
     /// A scrape at `now` from the texts of `/proc/stat` and `/proc/cpuinfo` (tests feed
     /// fixtures here).
-    pub fn scrape_texts(&mut self, now: u64, stat: Result<String, String>, cpuinfo: Option<Result<String, String>>) -> Scraped {
+    pub fn scrape_texts(
+        &mut self,
+        now: u64,
+        stat: Result<String, String>,
+        cpuinfo: Option<Result<String, String>>,
+    ) -> Scraped {
         let mut em = Emitter::new(self.start, now);
         let mut errors = Vec::new();
         match stat.and_then(|s| parse_stat(&s, self.ticks_per_second)) {
@@ -229,7 +234,10 @@ impl CpuScraper {
                     let mut points = Vec::with_capacity(times.len() * 8);
                     for t in &times {
                         for (state, v) in t.states() {
-                            points.push((vec![str_attr("cpu", &t.cpu), str_attr("state", state)], Val::D(v)));
+                            points.push((
+                                vec![str_attr("cpu", &t.cpu), str_attr("state", state)],
+                                Val::D(v),
+                            ));
                         }
                     }
                     em.add(&DEF_TIME, points);
@@ -241,7 +249,10 @@ impl CpuScraper {
                     self.previous = Some(times);
                 }
             }
-            Err(e) => errors.push(ScrapeError::new(e, 1 + usize::from(self.enabled.on(UTILIZATION)))),
+            Err(e) => errors.push(ScrapeError::new(
+                e,
+                1 + usize::from(self.enabled.on(UTILIZATION)),
+            )),
         }
         if let Some(cpuinfo) = cpuinfo {
             match cpuinfo {
@@ -272,6 +283,7 @@ impl CpuScraper {
         self.enabled.on(FREQUENCY) || self.enabled.on(LOGICAL) || self.enabled.on(PHYSICAL)
     }
 
+    #[cfg(test)]
     pub(crate) fn set_start(&mut self, start: u64, ticks_per_second: f64) {
         self.start = start;
         self.ticks_per_second = ticks_per_second;
@@ -280,7 +292,10 @@ impl CpuScraper {
 
 /// Go's `ucal`: per CPU seen in both scrapes, each state's delta over the delta of the
 /// total (so the states of a CPU add up to 1).
-fn utilization(prev: &[CpuTimes], now: &[CpuTimes]) -> Vec<(Vec<pdata::proto::common::v1::KeyValue>, Val)> {
+fn utilization(
+    prev: &[CpuTimes],
+    now: &[CpuTimes],
+) -> Vec<(Vec<pdata::proto::common::v1::KeyValue>, Val)> {
     let mut points = Vec::new();
     for p in prev {
         let Some(n) = now.iter().find(|n| n.cpu == p.cpu) else {
@@ -288,8 +303,15 @@ fn utilization(prev: &[CpuTimes], now: &[CpuTimes]) -> Vec<(Vec<pdata::proto::co
         };
         let elapsed = n.total() - p.total();
         for ((state, a), (_, b)) in p.states().into_iter().zip(n.states()) {
-            let v = if elapsed <= 0.0 { 0.0 } else { (b - a) / elapsed };
-            points.push((vec![str_attr("cpu", &p.cpu), str_attr("state", state)], Val::D(v)));
+            let v = if elapsed <= 0.0 {
+                0.0
+            } else {
+                (b - a) / elapsed
+            };
+            points.push((
+                vec![str_attr("cpu", &p.cpu), str_attr("state", state)],
+                Val::D(v),
+            ));
         }
     }
     points

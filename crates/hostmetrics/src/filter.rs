@@ -59,14 +59,15 @@ impl NameFilter {
         exclude: Option<&dyn MatchFilter>,
         error: impl Fn(&str) -> String,
     ) -> Result<NameFilter, String> {
-        let compile = |m: Option<&dyn MatchFilter>, side: &str| -> Result<Option<StringSet>, String> {
-            match m {
-                Some(m) if !m.names().is_empty() => StringSet::new(m.names(), m.match_type())
-                    .map(Some)
-                    .map_err(|e| format!("{}: {e}", error(side))),
-                _ => Ok(None),
-            }
-        };
+        let compile =
+            |m: Option<&dyn MatchFilter>, side: &str| -> Result<Option<StringSet>, String> {
+                match m {
+                    Some(m) if !m.names().is_empty() => StringSet::new(m.names(), m.match_type())
+                        .map(Some)
+                        .map_err(|e| format!("{}: {e}", error(side))),
+                    _ => Ok(None),
+                }
+            };
         Ok(NameFilter {
             include: compile(include, "include")?,
             exclude: compile(exclude, "exclude")?,

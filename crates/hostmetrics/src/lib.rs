@@ -34,7 +34,6 @@ mod toggles;
 #[cfg(test)]
 mod tests;
 
-
 use pdata::proto::common::v1::{InstrumentationScope, KeyValue};
 use pdata::proto::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics};
 use pdata::proto::resource::v1::Resource;

@@ -23,9 +23,21 @@ pub const METRICS: &[(&str, bool)] = &[
 ];
 
 const DEFS: [Def; 3] = [
-    Def::gauge("system.cpu.load_average.1m", "Average CPU Load over 1 minute.", "{thread}"),
-    Def::gauge("system.cpu.load_average.5m", "Average CPU Load over 5 minutes.", "{thread}"),
-    Def::gauge("system.cpu.load_average.15m", "Average CPU Load over 15 minutes.", "{thread}"),
+    Def::gauge(
+        "system.cpu.load_average.1m",
+        "Average CPU Load over 1 minute.",
+        "{thread}",
+    ),
+    Def::gauge(
+        "system.cpu.load_average.5m",
+        "Average CPU Load over 5 minutes.",
+        "{thread}",
+    ),
+    Def::gauge(
+        "system.cpu.load_average.15m",
+        "Average CPU Load over 15 minutes.",
+        "{thread}",
+    ),
 ];
 
 /// The 1, 5 and 15 minute averages of `/proc/loadavg`.
@@ -60,6 +72,7 @@ impl LoadScraper {
         })
     }
 
+    #[cfg(test)]
     pub(crate) fn set_start(&mut self, start: u64, cpus: f64) {
         self.start = start;
         self.cpus = cpus;

@@ -32,24 +32,82 @@ pub const METRICS: &[(&str, bool)] = &[
 ];
 
 const DEFS: [Def; 13] = [
-    Def::sum("system.memory.usage", "Bytes of memory in use.", "By", false),
-    Def::gauge("system.memory.utilization", "Percentage of memory bytes in use.", "1"),
-    Def::sum("system.memory.limit", "Total bytes of memory available.", "By", false),
-    Def::sum("system.memory.page_size", "A constant value for the system's configured page size.", "By", false),
+    Def::sum(
+        "system.memory.usage",
+        "Bytes of memory in use.",
+        "By",
+        false,
+    ),
+    Def::gauge(
+        "system.memory.utilization",
+        "Percentage of memory bytes in use.",
+        "1",
+    ),
+    Def::sum(
+        "system.memory.limit",
+        "Total bytes of memory available.",
+        "By",
+        false,
+    ),
+    Def::sum(
+        "system.memory.page_size",
+        "A constant value for the system's configured page size.",
+        "By",
+        false,
+    ),
     Def::sum(
         "system.linux.memory.available",
         "An estimate of how much memory is available for starting new applications, without swapping. This is a more accurate alternative than system.memory.usage with state=free. (Linux only)",
         "By",
         false,
     ),
-    Def::sum("system.linux.memory.dirty", "The amount of dirty memory according to `/proc/meminfo`.", "By", false),
-    Def::sum("system.memory.linux.shared", "Shared memory used (mostly by tmpfs).", "By", false),
-    Def::sum("system.memory.linux.hugepages.limit", "Total number of huge pages on the system.", "{page}", false),
-    Def::sum("system.memory.linux.hugepages.page_size", "Size of huge pages in bytes.", "By", false),
-    Def::sum("system.memory.linux.hugepages.reserved", "Number of huge pages reserved (committed but not yet allocated).", "{page}", false),
-    Def::sum("system.memory.linux.hugepages.surplus", "Number of surplus huge pages (overcommitted beyond the limit).", "{page}", false),
-    Def::sum("system.memory.linux.hugepages.usage", "Number of huge pages in use.", "{page}", false),
-    Def::gauge("system.memory.linux.hugepages.utilization", "Percentage of huge pages in use.", "1"),
+    Def::sum(
+        "system.linux.memory.dirty",
+        "The amount of dirty memory according to `/proc/meminfo`.",
+        "By",
+        false,
+    ),
+    Def::sum(
+        "system.memory.linux.shared",
+        "Shared memory used (mostly by tmpfs).",
+        "By",
+        false,
+    ),
+    Def::sum(
+        "system.memory.linux.hugepages.limit",
+        "Total number of huge pages on the system.",
+        "{page}",
+        false,
+    ),
+    Def::sum(
+        "system.memory.linux.hugepages.page_size",
+        "Size of huge pages in bytes.",
+        "By",
+        false,
+    ),
+    Def::sum(
+        "system.memory.linux.hugepages.reserved",
+        "Number of huge pages reserved (committed but not yet allocated).",
+        "{page}",
+        false,
+    ),
+    Def::sum(
+        "system.memory.linux.hugepages.surplus",
+        "Number of surplus huge pages (overcommitted beyond the limit).",
+        "{page}",
+        false,
+    ),
+    Def::sum(
+        "system.memory.linux.hugepages.usage",
+        "Number of huge pages in use.",
+        "{page}",
+        false,
+    ),
+    Def::gauge(
+        "system.memory.linux.hugepages.utilization",
+        "Percentage of huge pages in use.",
+        "1",
+    ),
 ];
 
 /// `/proc/meminfo` in bytes (huge page counts in pages), as gopsutil's `VirtualMemoryStat`.
@@ -85,7 +143,11 @@ pub fn parse_meminfo(text: &str) -> Result<MemInfo, String> {
         let v: u64 = num
             .parse()
             .map_err(|_| format!("invalid /proc/meminfo value {num:?} for {key}"))?;
-        let bytes = if parts.next() == Some("kB") { v * 1024 } else { v };
+        let bytes = if parts.next() == Some("kB") {
+            v * 1024
+        } else {
+            v
+        };
         match key {
             "MemTotal" => m.total = bytes,
             "MemFree" => m.free = bytes,
@@ -138,6 +200,7 @@ impl MemoryScraper {
         })
     }
 
+    #[cfg(test)]
     pub(crate) fn set_start(&mut self, start: u64, page_size: u64) {
         self.start = start;
         self.page_size = page_size;
@@ -174,7 +237,10 @@ impl MemoryScraper {
                 let points = states
                     .iter()
                     .map(|(s, v)| {
-                        (vec![str_attr("state", s)], Val::D(*v as f64 / m.total as f64))
+                        (
+                            vec![str_attr("state", s)],
+                            Val::D(*v as f64 / m.total as f64),
+                        )
                     })
                     .collect();
                 em.add(&DEFS[1], points);
@@ -201,7 +267,12 @@ impl MemoryScraper {
         if on(11) {
             let points = huge
                 .iter()
-                .map(|(s, v)| (vec![str_attr("system.memory.linux.hugepages.state", s)], Val::I(*v as i64)))
+                .map(|(s, v)| {
+                    (
+                        vec![str_attr("system.memory.linux.hugepages.state", s)],
+                        Val::I(*v as i64),
+                    )
+                })
                 .collect();
             em.add(&DEFS[11], points);
         }

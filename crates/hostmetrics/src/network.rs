@@ -43,13 +43,48 @@ const CONNTRACK_COUNT: usize = 5;
 const CONNTRACK_MAX: usize = 6;
 
 const DEFS: [Def; 7] = [
-    Def::sum("system.network.connections", "The number of connections.", "{connections}", false),
-    Def::sum("system.network.dropped", "The number of packets dropped.", "{packets}", true),
-    Def::sum("system.network.errors", "The number of errors encountered.", "{errors}", true),
-    Def::sum("system.network.io", "The number of bytes transmitted and received.", "By", true),
-    Def::sum("system.network.packets", "The number of packets transferred.", "{packets}", true),
-    Def::sum("system.network.conntrack.count", "The count of entries in conntrack table.", "{entries}", false),
-    Def::sum("system.network.conntrack.max", "The limit for entries in the conntrack table.", "{entries}", false),
+    Def::sum(
+        "system.network.connections",
+        "The number of connections.",
+        "{connections}",
+        false,
+    ),
+    Def::sum(
+        "system.network.dropped",
+        "The number of packets dropped.",
+        "{packets}",
+        true,
+    ),
+    Def::sum(
+        "system.network.errors",
+        "The number of errors encountered.",
+        "{errors}",
+        true,
+    ),
+    Def::sum(
+        "system.network.io",
+        "The number of bytes transmitted and received.",
+        "By",
+        true,
+    ),
+    Def::sum(
+        "system.network.packets",
+        "The number of packets transferred.",
+        "{packets}",
+        true,
+    ),
+    Def::sum(
+        "system.network.conntrack.count",
+        "The count of entries in conntrack table.",
+        "{entries}",
+        false,
+    ),
+    Def::sum(
+        "system.network.conntrack.max",
+        "The limit for entries in the conntrack table.",
+        "{entries}",
+        false,
+    ),
 ];
 
 /// One interface's counters (gopsutil's `IOCountersStat`).
@@ -132,7 +167,9 @@ fn tcp_state_name(hex: &str) -> Option<&'static str> {
 }
 
 /// Counts the connections of `/proc/net/tcp`-format texts by state.
-pub fn count_tcp_states<'a>(texts: impl IntoIterator<Item = &'a str>) -> BTreeMap<&'static str, i64> {
+pub fn count_tcp_states<'a>(
+    texts: impl IntoIterator<Item = &'a str>,
+) -> BTreeMap<&'static str, i64> {
     let mut counts: BTreeMap<&'static str, i64> = ALL_TCP_STATES.iter().map(|s| (*s, 0)).collect();
     for text in texts {
         for line in text.lines().skip(1) {
@@ -178,6 +215,7 @@ impl NetworkScraper {
         })
     }
 
+    #[cfg(test)]
     pub(crate) fn set_start(&mut self, start: u64) {
         self.start = start;
     }
@@ -188,7 +226,10 @@ impl NetworkScraper {
         let on = |i| self.enabled.on(i);
         match input.dev.and_then(|t| parse_net_dev(&t)) {
             Ok(ifaces) => {
-                let ifaces: Vec<_> = ifaces.into_iter().filter(|i| self.filter.allows(&i.name)).collect();
+                let ifaces: Vec<_> = ifaces
+                    .into_iter()
+                    .filter(|i| self.filter.allows(&i.name))
+                    .collect();
                 let counters: [(usize, fn(&InterfaceCounters) -> (u64, u64)); 4] = [
                     (PACKETS, |c| (c.packets_sent, c.packets_recv)),
                     (DROPPED, |c| (c.dropout, c.dropin)),
@@ -202,8 +243,20 @@ impl NetworkScraper {
                     let mut points = Vec::with_capacity(ifaces.len() * 2);
                     for c in &ifaces {
                         let (tx, rx) = get(c);
-                        points.push((vec![str_attr("device", &c.name), str_attr("direction", "transmit")], Val::I(tx as i64)));
-                        points.push((vec![str_attr("device", &c.name), str_attr("direction", "receive")], Val::I(rx as i64)));
+                        points.push((
+                            vec![
+                                str_attr("device", &c.name),
+                                str_attr("direction", "transmit"),
+                            ],
+                            Val::I(tx as i64),
+                        ));
+                        points.push((
+                            vec![
+                                str_attr("device", &c.name),
+                                str_attr("direction", "receive"),
+                            ],
+                            Val::I(rx as i64),
+                        ));
                     }
                     em.add(&DEFS[idx], points);
                 }
@@ -216,7 +269,12 @@ impl NetworkScraper {
                     let counts = count_tcp_states(texts.iter().map(String::as_str));
                     let points = counts
                         .into_iter()
-                        .map(|(state, n)| (vec![str_attr("protocol", "tcp"), str_attr("state", state)], Val::I(n)))
+                        .map(|(state, n)| {
+                            (
+                                vec![str_attr("protocol", "tcp"), str_attr("state", state)],
+                                Val::I(n),
+                            )
+                        })
                         .collect();
                     em.add(&DEFS[CONNECTIONS], points);
                 }
@@ -250,7 +308,9 @@ impl NetworkScraper {
         let read_num = |rel: &str| -> Result<i64, String> {
             let p = self.paths.proc(rel);
             let t = paths::read(&p)?;
-            t.trim().parse().map_err(|_| format!("invalid value in {}: {:?}", p.display(), t.trim()))
+            t.trim()
+                .parse()
+                .map_err(|_| format!("invalid value in {}: {:?}", p.display(), t.trim()))
         };
         Ok((
             read_num("sys/net/netfilter/nf_conntrack_count")?,
@@ -273,7 +333,11 @@ impl Scraper for NetworkScraper {
         let now = crate::now_nanos();
         let input = NetworkInput {
             dev: paths::read(&self.paths.proc("net/dev")),
-            tcp: if self.enabled.on(CONNECTIONS) { self.read_tcp() } else { Ok(Vec::new()) },
+            tcp: if self.enabled.on(CONNECTIONS) {
+                self.read_tcp()
+            } else {
+                Ok(Vec::new())
+            },
             conntrack: (self.enabled.on(CONNTRACK_COUNT) || self.enabled.on(CONNTRACK_MAX))
                 .then(|| self.read_conntrack()),
         };

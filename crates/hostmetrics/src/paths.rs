@@ -97,7 +97,8 @@ pub(crate) fn go_io_error(e: &io::Error) -> String {
 
 /// Reads a whole procfs/sysfs file; the error reads as Go's `open <path>: <reason>`.
 pub(crate) fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("open {}: {}", path.display(), go_io_error(&e)))
+    std::fs::read_to_string(path)
+        .map_err(|e| format!("open {}: {}", path.display(), go_io_error(&e)))
 }
 
 /// The boot time in seconds since the epoch: `btime` of `/proc/stat` (gopsutil's

@@ -31,7 +31,11 @@ fn render(metrics: &[Metric], start: u64) -> Vec<String> {
             Some(Data::Sum(s)) => {
                 assert_eq!(s.aggregation_temporality, 2, "{}: cumulative", m.name);
                 (
-                    if s.is_monotonic { "sum monotonic" } else { "sum" },
+                    if s.is_monotonic {
+                        "sum monotonic"
+                    } else {
+                        "sum"
+                    },
                     &s.data_points,
                 )
             }
@@ -68,14 +72,7 @@ fn render(metrics: &[Metric], start: u64) -> Vec<String> {
 fn switches(pairs: &[(&str, bool)]) -> MetricsConfig {
     pairs
         .iter()
-        .map(|(n, on)| {
-            (
-                n.to_string(),
-                Some(MetricSwitch {
-                    enabled: Some(*on),
-                }),
-            )
-        })
+        .map(|(n, on)| (n.to_string(), Some(MetricSwitch { enabled: Some(*on) })))
         .collect::<BTreeMap<_, _>>()
 }
 
@@ -85,7 +82,9 @@ fn root_path_puts_proc_and_sys_under_it_and_host_proc_wins() {
     assert_eq!(p.proc, PathBuf::from("/hostfs/proc"));
     assert_eq!(p.sys, PathBuf::from("/hostfs/sys"));
     assert_eq!(p.host_path("/var/lib"), PathBuf::from("/hostfs/var/lib"));
-    let p = HostPaths::with_env("/hostfs", |k| (k == "HOST_PROC").then(|| "/elsewhere".into()));
+    let p = HostPaths::with_env("/hostfs", |k| {
+        (k == "HOST_PROC").then(|| "/elsewhere".into())
+    });
     assert_eq!(p.proc, PathBuf::from("/elsewhere"));
     assert_eq!(p.sys, PathBuf::from("/hostfs/sys"));
     let p = HostPaths::with_env("/", |_| None);
@@ -208,7 +207,10 @@ fn unknown_metric_names_are_refused() {
 fn a_metric_named_without_a_value_keeps_its_default() {
     let mut metrics = MetricsConfig::new();
     metrics.insert("system.cpu.time".into(), None);
-    metrics.insert("system.cpu.utilization".into(), Some(MetricSwitch::default()));
+    metrics.insert(
+        "system.cpu.utilization".into(),
+        Some(MetricSwitch::default()),
+    );
     let e = toggles::Enabled::new(cpu::METRICS, &metrics, "metrics").unwrap();
     assert!(e.on(0));
     assert!(!e.on(1));
@@ -442,7 +444,13 @@ fn a_scraper_reports_a_missing_file_as_a_partial_error_and_no_metrics() {
     let out = s.scrape_text(NOW, paths::read(&host1().proc("nope")));
     assert!(out.resources.is_empty());
     assert_eq!(out.errors.len(), 1);
-    assert!(out.errors[0].message.ends_with("/proc/nope: no such file or directory"), "{}", out.errors[0].message);
+    assert!(
+        out.errors[0]
+            .message
+            .ends_with("/proc/nope: no such file or directory"),
+        "{}",
+        out.errors[0].message
+    );
     assert_eq!(out.errors[0].failed, 3);
 }
 
@@ -463,7 +471,10 @@ fn whole_scrapers_read_the_fixture_host_through_root_path() {
         let scope = rm[0].scope_metrics[0].scope.as_ref().unwrap();
         assert_eq!(
             scope.name,
-            format!("github.com/open-telemetry/opentelemetry-collector-contrib/receiver/hostmetricsreceiver/internal/scraper/{}scraper", cfg.key())
+            format!(
+                "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/hostmetricsreceiver/internal/scraper/{}scraper",
+                cfg.key()
+            )
         );
         assert_eq!(scope.version, "1.2.3");
     }

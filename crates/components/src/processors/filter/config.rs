@@ -116,7 +116,10 @@ impl ComponentConfig for Config {
             ("profiles.profile", !self.profiles.profile.is_empty()),
             ("trace_conditions", !self.trace_conditions.is_empty()),
             ("metric_conditions", !self.metric_conditions.is_empty()),
-            ("log_conditions", !self.log_conditions.is_empty() || !self.profile_conditions.is_empty()),
+            (
+                "log_conditions",
+                !self.log_conditions.is_empty() || !self.profile_conditions.is_empty(),
+            ),
         ];
         if let Some((key, _)) = ottl.iter().find(|(_, set)| *set) {
             return Err(format!(
@@ -156,14 +159,26 @@ impl LogMatchProperties {
 /// or its number.
 fn severity_min(v: &serde_json::Value) -> Result<i32, String> {
     let text = match v {
-        serde_json::Value::Number(n) => return n.as_i64().map(|n| n as i32).ok_or_else(|| format!("invalid severity {n}")),
+        serde_json::Value::Number(n) => {
+            return n
+                .as_i64()
+                .map(|n| n as i32)
+                .ok_or_else(|| format!("invalid severity {n}"));
+        }
         serde_json::Value::String(s) => s.to_ascii_uppercase(),
         other => return Err(format!("invalid severity {other}")),
     };
     if let Ok(n) = text.parse::<i32>() {
         return Ok(n);
     }
-    let bases = [("TRACE", 1), ("DEBUG", 5), ("INFO", 9), ("WARN", 13), ("ERROR", 17), ("FATAL", 21)];
+    let bases = [
+        ("TRACE", 1),
+        ("DEBUG", 5),
+        ("INFO", 9),
+        ("WARN", 13),
+        ("ERROR", 17),
+        ("FATAL", 21),
+    ];
     for (name, base) in bases {
         if let Some(rest) = text.strip_prefix(name) {
             match rest {
@@ -173,5 +188,7 @@ fn severity_min(v: &serde_json::Value) -> Result<i32, String> {
             }
         }
     }
-    Err(format!("severity_number.min: '{text}' is not a valid severity"))
+    Err(format!(
+        "severity_number.min: '{text}' is not a valid severity"
+    ))
 }

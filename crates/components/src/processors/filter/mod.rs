@@ -89,7 +89,9 @@ impl FilterProcessor {
             filters: Filters::new(cfg)?,
             next,
             metrics: ProcessorMetrics::new(&set.telemetry, &id, signal),
-            filtered: set.telemetry.counter(name, help, &[("filter", id.as_str())]),
+            filtered: set
+                .telemetry
+                .counter(name, help, &[("filter", id.as_str())]),
         })
     }
 }

@@ -20,7 +20,10 @@ pub struct MetricFilter {
 }
 
 impl MetricFilter {
-    fn new(include: Option<&MetricMatchProperties>, exclude: Option<&MetricMatchProperties>) -> Result<Option<MetricFilter>, String> {
+    fn new(
+        include: Option<&MetricMatchProperties>,
+        exclude: Option<&MetricMatchProperties>,
+    ) -> Result<Option<MetricFilter>, String> {
         for mp in [include, exclude].into_iter().flatten() {
             if mp.match_type == "expr" {
                 return Err("match_type: expr (expr-lang expressions over MetricName, Label, HasLabel) is not built in ferrotel yet; use strict or regexp".into());
@@ -38,26 +41,33 @@ impl MetricFilter {
             include: include.map(as_props),
             exclude: exclude.map(as_props),
         })?;
-        let resource = |mp: Option<&MetricMatchProperties>| -> Result<Option<AttributesMatcher>, String> {
-            match mp {
-                Some(mp) if !mp.resource_attributes.is_empty() => {
-                    AttributesMatcher::new(&mp.match_type, &mp.resource_attributes).map(Some)
+        let resource =
+            |mp: Option<&MetricMatchProperties>| -> Result<Option<AttributesMatcher>, String> {
+                match mp {
+                    Some(mp) if !mp.resource_attributes.is_empty() => {
+                        AttributesMatcher::new(&mp.match_type, &mp.resource_attributes).map(Some)
+                    }
+                    _ => Ok(None),
                 }
-                _ => Ok(None),
-            }
-        };
+            };
         let f = MetricFilter {
             names,
             include_resource: resource(include)?,
             exclude_resource: resource(exclude)?,
         };
-        let empty = f.names.is_none() && f.include_resource.is_none() && f.exclude_resource.is_none();
+        let empty =
+            f.names.is_none() && f.include_resource.is_none() && f.exclude_resource.is_none();
         Ok((!empty).then_some(f))
     }
 
     fn skip_resource(&self, attrs: &[pdata::proto::common::v1::KeyValue]) -> bool {
-        self.include_resource.as_ref().is_some_and(|m| !m.matches(attrs))
-            || self.exclude_resource.as_ref().is_some_and(|m| m.matches(attrs))
+        self.include_resource
+            .as_ref()
+            .is_some_and(|m| !m.matches(attrs))
+            || self
+                .exclude_resource
+                .as_ref()
+                .is_some_and(|m| m.matches(attrs))
     }
 }
 
@@ -79,11 +89,25 @@ impl Filters {
         })
         .map_err(|e| format!("spans: {e}"))?;
         let logs_cfg = MatchConfig {
-            include: cfg.logs.include.as_ref().map(|l| l.to_match_properties()).transpose()?,
-            exclude: cfg.logs.exclude.as_ref().map(|l| l.to_match_properties()).transpose()?,
+            include: cfg
+                .logs
+                .include
+                .as_ref()
+                .map(|l| l.to_match_properties())
+                .transpose()?,
+            exclude: cfg
+                .logs
+                .exclude
+                .as_ref()
+                .map(|l| l.to_match_properties())
+                .transpose()?,
         };
         let logs = LogSkip::new(&logs_cfg).map_err(|e| format!("logs: {e}"))?;
-        Ok(Filters { metrics, spans, logs })
+        Ok(Filters {
+            metrics,
+            spans,
+            logs,
+        })
     }
 
     /// Removes what the filters match; returns how many items (spans, data points, log
@@ -94,9 +118,17 @@ impl Filters {
                 let Some(f) = &self.metrics else { return 0 };
                 let mut removed = 0;
                 m.resource_metrics.retain_mut(|rm| {
-                    let attrs = rm.resource.as_ref().map_or(&[][..], |r| r.attributes.as_slice());
+                    let attrs = rm
+                        .resource
+                        .as_ref()
+                        .map_or(&[][..], |r| r.attributes.as_slice());
                     if f.skip_resource(attrs) {
-                        removed += rm.scope_metrics.iter().flat_map(|s| &s.metrics).map(data_points).sum::<usize>();
+                        removed += rm
+                            .scope_metrics
+                            .iter()
+                            .flat_map(|s| &s.metrics)
+                            .map(data_points)
+                            .sum::<usize>();
                         return false;
                     }
                     rm.scope_metrics.retain_mut(|sm| {

@@ -119,7 +119,12 @@ impl Config {
     }
 }
 
-fn decode_scraper(key: &str, v: &Value, at: &str, path: &str) -> Result<ScraperConfig, ConfigError> {
+fn decode_scraper(
+    key: &str,
+    v: &Value,
+    at: &str,
+    path: &str,
+) -> Result<ScraperConfig, ConfigError> {
     use ::hostmetrics::{cpu, load, memory, network};
     Ok(match key {
         "cpu" => ScraperConfig::Cpu(::config::decode::<cpu::Config>(v, at)?),
@@ -136,7 +141,10 @@ fn decode_scraper(key: &str, v: &Value, at: &str, path: &str) -> Result<ScraperC
             ));
         }
         other => {
-            return Err(ConfigError::new(path, format!("invalid scraper key: {other}")));
+            return Err(ConfigError::new(
+                path,
+                format!("invalid scraper key: {other}"),
+            ));
         }
     })
 }
