@@ -153,44 +153,40 @@ pub struct CpuInfo {
 pub fn parse_cpuinfo(text: &str) -> CpuInfo {
     let mut info = CpuInfo::default();
     let mut cores: Vec<(String, String)> = Vec::new();
-    let (mut processor, mut physical_id, mut core_id) = (None::<String>, String::new(), None);
-    let mut flush = |processor: &mut Option<String>,
-                     physical_id: &mut String,
-                     core_id: &mut Option<String>,
-                     info: &mut CpuInfo| {
-        if processor.take().is_some() {
+    // (processor, physical id, core id) of the entry being read
+    let mut entry: Option<(String, String, Option<String>)> = None;
+    let mut finish = |entry: Option<(String, String, Option<String>)>, info: &mut CpuInfo| {
+        if let Some((_, physical_id, core_id)) = entry {
             info.logical += 1;
-            if let Some(c) = core_id.take() {
-                let key = (std::mem::take(physical_id), c);
+            if let Some(c) = core_id {
+                let key = (physical_id, c);
                 if !cores.contains(&key) {
                     cores.push(key);
                 }
             }
         }
-        physical_id.clear();
     };
     for line in text.lines() {
         let Some((key, value)) = line.split_once(':') else {
             continue;
         };
         let (key, value) = (key.trim(), value.trim());
-        match key {
-            "processor" => {
-                flush(&mut processor, &mut physical_id, &mut core_id, &mut info);
-                processor = Some(value.to_string());
+        match (key, entry.as_mut()) {
+            ("processor", _) => {
+                finish(entry.take(), &mut info);
+                entry = Some((value.to_string(), String::new(), None));
             }
-            "physical id" => physical_id = value.to_string(),
-            "core id" => core_id = Some(value.to_string()),
-            "cpu MHz" => {
-                if let (Some(p), Ok(mhz)) = (&processor, value.parse::<f64>()) {
-                    info.mhz.push((format!("cpu{p}"), mhz));
+            ("physical id", Some(e)) => e.1 = value.to_string(),
+            ("core id", Some(e)) => e.2 = Some(value.to_string()),
+            ("cpu MHz", Some(e)) => {
+                if let Ok(mhz) = value.parse::<f64>() {
+                    info.mhz.push((format!("cpu{}", e.0), mhz));
                 }
             }
             _ => {}
         }
     }
-    flush(&mut processor, &mut physical_id, &mut core_id, &mut info);
-    drop(flush);
+    finish(entry.take(), &mut info);
     info.physical = if cores.is_empty() {
         info.logical
     } else {

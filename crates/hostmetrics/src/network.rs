@@ -185,6 +185,9 @@ pub fn count_tcp_states<'a>(
     counts
 }
 
+/// Picks (transmit, receive) of one counter.
+type TxRx = fn(&InterfaceCounters) -> (u64, u64);
+
 pub struct NetworkScraper {
     paths: HostPaths,
     enabled: Enabled,
@@ -230,7 +233,7 @@ impl NetworkScraper {
                     .into_iter()
                     .filter(|i| self.filter.allows(&i.name))
                     .collect();
-                let counters: [(usize, fn(&InterfaceCounters) -> (u64, u64)); 4] = [
+                let counters: [(usize, TxRx); 4] = [
                     (PACKETS, |c| (c.packets_sent, c.packets_recv)),
                     (DROPPED, |c| (c.dropout, c.dropin)),
                     (ERRORS, |c| (c.errout, c.errin)),
