@@ -22,9 +22,14 @@
 //! on fixtures under `testdata/`) and its [`Scraper`] implementation.
 
 pub mod cpu;
+pub mod disk;
+pub mod filesystem;
 pub mod load;
 pub mod memory;
 pub mod network;
+pub mod paging;
+pub mod processes;
+pub mod system;
 
 mod emit;
 mod filter;
@@ -44,27 +49,35 @@ pub use toggles::{MetricSwitch, MetricsConfig, ResourceAttributesConfig};
 
 /// The scraper keys Go accepts under `scrapers:` that this crate implements, in the order
 /// Go documents them.
-pub const SCRAPERS: &[&str] = &["cpu", "load", "memory", "network"];
+pub const SCRAPERS: &[&str] = &[
+    "cpu",
+    "disk",
+    "filesystem",
+    "load",
+    "memory",
+    "network",
+    "paging",
+    "processes",
+    "system",
+];
 
 /// Scraper keys Go has that are not built here (refused with a clear error rather than
 /// Go's "invalid scraper key", which would call a valid Go config wrong).
-pub const NOT_BUILT_SCRAPERS: &[&str] = &[
-    "disk",
-    "filesystem",
-    "paging",
-    "processes",
-    "process",
-    "system",
-    "nfs",
-];
+pub const NOT_BUILT_SCRAPERS: &[&str] = &["process", "nfs"];
 
 /// One scraper's settings, by its key under `scrapers:`.
 #[derive(Debug, Clone)]
 pub enum ScraperConfig {
     Cpu(cpu::Config),
+    Disk(disk::Config),
+    // Boxed: its six filters make it several times the size of the others.
+    Filesystem(Box<filesystem::Config>),
     Load(load::Config),
     Memory(memory::Config),
     Network(network::Config),
+    Paging(paging::Config),
+    Processes(processes::Config),
+    System(system::Config),
 }
 
 impl ScraperConfig {
@@ -72,9 +85,14 @@ impl ScraperConfig {
     pub fn key(&self) -> &'static str {
         match self {
             ScraperConfig::Cpu(_) => "cpu",
+            ScraperConfig::Disk(_) => "disk",
+            ScraperConfig::Filesystem(_) => "filesystem",
             ScraperConfig::Load(_) => "load",
             ScraperConfig::Memory(_) => "memory",
             ScraperConfig::Network(_) => "network",
+            ScraperConfig::Paging(_) => "paging",
+            ScraperConfig::Processes(_) => "processes",
+            ScraperConfig::System(_) => "system",
         }
     }
 
@@ -88,9 +106,14 @@ impl ScraperConfig {
     pub fn build(&self, paths: &HostPaths) -> Result<Box<dyn Scraper>, String> {
         Ok(match self {
             ScraperConfig::Cpu(c) => Box::new(cpu::CpuScraper::new(c, paths)?),
+            ScraperConfig::Disk(c) => Box::new(disk::DiskScraper::new(c, paths)?),
+            ScraperConfig::Filesystem(c) => Box::new(filesystem::FilesystemScraper::new(c, paths)?),
             ScraperConfig::Load(c) => Box::new(load::LoadScraper::new(c, paths)?),
             ScraperConfig::Memory(c) => Box::new(memory::MemoryScraper::new(c, paths)?),
             ScraperConfig::Network(c) => Box::new(network::NetworkScraper::new(c, paths)?),
+            ScraperConfig::Paging(c) => Box::new(paging::PagingScraper::new(c, paths)?),
+            ScraperConfig::Processes(c) => Box::new(processes::ProcessesScraper::new(c, paths)?),
+            ScraperConfig::System(c) => Box::new(system::SystemScraper::new(c, paths)?),
         })
     }
 }

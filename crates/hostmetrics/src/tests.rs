@@ -458,9 +458,13 @@ fn a_scraper_reports_a_missing_file_as_a_partial_error_and_no_metrics() {
 fn whole_scrapers_read_the_fixture_host_through_root_path() {
     for cfg in [
         ScraperConfig::Cpu(Default::default()),
+        ScraperConfig::Disk(Default::default()),
         ScraperConfig::Memory(Default::default()),
         ScraperConfig::Load(Default::default()),
         ScraperConfig::Network(Default::default()),
+        ScraperConfig::Paging(Default::default()),
+        ScraperConfig::Processes(Default::default()),
+        ScraperConfig::System(Default::default()),
     ] {
         let mut s = cfg.build(&host1()).unwrap();
         s.start().unwrap();
@@ -478,4 +482,253 @@ fn whole_scrapers_read_the_fixture_host_through_root_path() {
         );
         assert_eq!(scope.version, "1.2.3");
     }
+}
+
+fn fake_usage(path: &std::path::Path) -> Result<filesystem::Usage, String> {
+    match path.to_str() {
+        Some(p) if p.ends_with("/host1/") || p.ends_with("/host1") => Ok(filesystem::Usage {
+            total: 1000,
+            free: 300,
+            used: 650,
+            inodes_used: 70,
+            inodes_free: 30,
+        }),
+        Some(p) if p.ends_with("/boot/efi") => Ok(filesystem::Usage {
+            total: 100,
+            free: 60,
+            used: 40,
+            inodes_used: 0,
+            inodes_free: 0,
+        }),
+        Some(p) => Err(format!("statvfs {p}: no such file")),
+        None => Err("path".into()),
+    }
+}
+
+#[test]
+fn filesystem_mounts_of_physical_types_with_space_and_inodes_read_under_root_path() {
+    let mut s =
+        filesystem::FilesystemScraper::new(&filesystem::Config::default(), &host1()).unwrap();
+    s.set_start(BOOT_NS, fake_usage);
+    let out = s.scrape();
+    // the bind mount of /data is read under the root path too and fails there
+    assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+    assert!(
+        out.errors[0]
+            .message
+            .starts_with("failed to read usage at ")
+    );
+    assert!(out.errors[0].message.contains("/host1/mnt/my data: "));
+    // the scrape time is the wall clock here; check the shapes and values only
+    let metrics = &out.resources[0].1;
+    let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["system.filesystem.inodes.usage", "system.filesystem.usage"]
+    );
+    let Some(Data::Sum(sum)) = &metrics[1].data else {
+        panic!()
+    };
+    let rendered: Vec<String> = sum
+        .data_points
+        .iter()
+        .map(|p| {
+            let a: Vec<String> = p
+                .attributes
+                .iter()
+                .map(
+                    |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                        Some(AnyV::StringValue(s)) => format!("{}={s}", kv.key),
+                        _ => String::new(),
+                    },
+                )
+                .collect();
+            let Some(Value::AsInt(v)) = p.value else {
+                panic!()
+            };
+            format!("{{{}}} {v}", a.join(","))
+        })
+        .collect();
+    assert_eq!(
+        rendered,
+        [
+            "{device=/dev/vda1,mode=rw,mountpoint=/,type=ext4,state=used} 650",
+            "{device=/dev/vda1,mode=rw,mountpoint=/,type=ext4,state=free} 300",
+            "{device=/dev/vda1,mode=rw,mountpoint=/,type=ext4,state=reserved} 50",
+            "{device=/dev/sda1,mode=ro,mountpoint=/boot/efi,type=vfat,state=used} 40",
+            "{device=/dev/sda1,mode=ro,mountpoint=/boot/efi,type=vfat,state=free} 60",
+            "{device=/dev/sda1,mode=ro,mountpoint=/boot/efi,type=vfat,state=reserved} 0",
+        ]
+    );
+    assert!(
+        sum.data_points
+            .iter()
+            .all(|p| p.start_time_unix_nano == BOOT_NS)
+    );
+}
+
+#[test]
+fn filesystem_filters_and_virtual_file_systems() {
+    let text = read("1/mountinfo").unwrap();
+    let physical = filesystem::physical_fs_types(&read("filesystems").unwrap());
+    assert_eq!(physical, ["ext4", "vfat"]);
+    let all = filesystem::parse_mountinfo(&text, true, &physical);
+    assert_eq!(
+        all.iter()
+            .map(|p| p.mountpoint.as_str())
+            .collect::<Vec<_>>(),
+        ["/proc", "/", "/dev/shm", "/boot/efi", "/mnt/my data", "/"]
+    );
+    let cfg = filesystem::Config {
+        include_virtual_filesystems: true,
+        exclude_fs_types: Some(filesystem::FsTypeMatch {
+            match_type: "strict".into(),
+            fs_types: vec!["proc".into(), "ext4".into()],
+            ..Default::default()
+        }),
+        metrics: switches(&[
+            ("system.filesystem.inodes.usage", false),
+            ("system.filesystem.usage", false),
+            ("system.filesystem.utilization", true),
+        ]),
+        ..Default::default()
+    };
+    let mut s = filesystem::FilesystemScraper::new(&cfg, &host1()).unwrap();
+    s.set_start(BOOT_NS, |p| {
+        if p.ends_with("shm") {
+            Ok(filesystem::Usage {
+                total: 200,
+                free: 150,
+                used: 50,
+                ..Default::default()
+            })
+        } else {
+            fake_usage(p)
+        }
+    });
+    let out = s.scrape_partitions(NOW, Ok(all));
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(
+        render(&out.resources[0].1, BOOT_NS),
+        [
+            "system.filesystem.utilization 1 gauge",
+            "  {device=tmpfs,mode=rw,mountpoint=/dev/shm,type=tmpfs} 0.25",
+            "  {device=/dev/sda1,mode=ro,mountpoint=/boot/efi,type=vfat} 0.4",
+        ]
+    );
+    let bad = filesystem::Config {
+        include_mount_points: Some(filesystem::MountPointMatch {
+            match_type: "regexp".into(),
+            mount_points: vec!["[".into()],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    assert_eq!(
+        ScraperConfig::Filesystem(Box::new(bad))
+            .validate()
+            .unwrap_err(),
+        "error creating include_mount_points filter: error parsing regexp: missing closing ]: `[`"
+    );
+}
+
+#[test]
+fn disk_counters_per_device_from_proc_diskstats() {
+    let cfg = disk::Config {
+        exclude: Some(disk::DeviceMatch {
+            match_type: "regexp".into(),
+            devices: vec!["^loop".into(), "\\d$".into()],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut s = disk::DiskScraper::new(&cfg, &host1()).unwrap();
+    s.set_start(BOOT_NS);
+    let out = s.scrape_text(NOW, read("diskstats"));
+    assert_eq!(
+        render(&out.resources[0].1, BOOT_NS),
+        [
+            "system.disk.io By sum monotonic",
+            "  {device=sda,direction=read} 20480000i",
+            "  {device=sda,direction=write} 40960000i",
+            "system.disk.io_time s sum monotonic",
+            "  {device=sda} 2.5",
+            "system.disk.merged {operations} sum monotonic",
+            "  {device=sda,direction=read} 20i",
+            "  {device=sda,direction=write} 30i",
+            "system.disk.operation_time s sum monotonic",
+            "  {device=sda,direction=read} 0.5",
+            "  {device=sda,direction=write} 1.5",
+            "system.disk.operations {operations} sum monotonic",
+            "  {device=sda,direction=read} 1000i",
+            "  {device=sda,direction=write} 2000i",
+            "system.disk.pending_operations {operations} sum",
+            "  {device=sda} 1i",
+            "system.disk.weighted_io_time s sum monotonic",
+            "  {device=sda} 2.1",
+        ]
+    );
+}
+
+#[test]
+fn paging_swap_devices_operations_and_faults() {
+    let cfg = paging::Config {
+        metrics: switches(&[("system.paging.utilization", true)]),
+    };
+    let mut s = paging::PagingScraper::new(&cfg, &host1()).unwrap();
+    s.set_start(BOOT_NS);
+    let out = s.scrape_texts(NOW, read("swaps"), read("vmstat"));
+    assert_eq!(
+        render(&out.resources[0].1, BOOT_NS),
+        [
+            "system.paging.faults {faults} sum monotonic",
+            "  {type=major} 204800i",
+            "  {type=minor} 20275200i",
+            "system.paging.operations {operations} sum monotonic",
+            "  {direction=page_in,type=major} 40960i",
+            "  {direction=page_out,type=major} 81920i",
+            "  {direction=page_in,type=minor} 4096000i",
+            "  {direction=page_out,type=minor} 8192000i",
+            "system.paging.usage By sum",
+            "  {device=/swapfile,state=used} 536870912i",
+            "  {device=/swapfile,state=free} 1610608640i",
+            "system.paging.utilization 1 gauge",
+            "  {device=/swapfile,state=used} 0.2500004768380677",
+            "  {device=/swapfile,state=free} 0.7499995231619323",
+        ]
+    );
+}
+
+#[test]
+fn processes_by_status_and_created() {
+    let mut s = processes::ProcessesScraper::new(&processes::Config::default(), &host1()).unwrap();
+    s.set_start(BOOT_NS);
+    let stats: Vec<String> = processes::pids(&host1())
+        .unwrap()
+        .into_iter()
+        .map(|p| read(&format!("{p}/stat")).unwrap())
+        .collect();
+    let out = s.scrape_texts(NOW, Ok(stats.iter().map(String::as_str)), read("stat"));
+    assert_eq!(
+        render(&out.resources[0].1, BOOT_NS),
+        [
+            "system.processes.count {processes} sum",
+            "  {status=idle} 1i",
+            "  {status=running} 1i",
+            "  {status=sleeping} 1i",
+            "system.processes.created {processes} sum monotonic",
+            "  {} 2915i",
+        ]
+    );
+}
+
+#[test]
+fn system_uptime_is_whole_seconds_since_boot() {
+    let mut s = system::SystemScraper::new(&system::Config::default(), &host1()).unwrap();
+    s.set_boot(1_062_191_376);
+    let out = s.scrape_at(NOW);
+    assert_eq!(
+        render(&out.resources[0].1, BOOT_NS),
+        ["system.uptime s sum monotonic", "  {} 637808624"]
+    );
 }

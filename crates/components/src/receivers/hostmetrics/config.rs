@@ -125,9 +125,16 @@ fn decode_scraper(
     at: &str,
     path: &str,
 ) -> Result<ScraperConfig, ConfigError> {
-    use ::hostmetrics::{cpu, load, memory, network};
+    use ::hostmetrics::{cpu, disk, filesystem, load, memory, network, paging, processes, system};
     Ok(match key {
         "cpu" => ScraperConfig::Cpu(::config::decode::<cpu::Config>(v, at)?),
+        "disk" => ScraperConfig::Disk(::config::decode::<disk::Config>(v, at)?),
+        "filesystem" => {
+            ScraperConfig::Filesystem(Box::new(::config::decode::<filesystem::Config>(v, at)?))
+        }
+        "paging" => ScraperConfig::Paging(::config::decode::<paging::Config>(v, at)?),
+        "processes" => ScraperConfig::Processes(::config::decode::<processes::Config>(v, at)?),
+        "system" => ScraperConfig::System(::config::decode::<system::Config>(v, at)?),
         "load" => ScraperConfig::Load(::config::decode::<load::Config>(v, at)?),
         "memory" => ScraperConfig::Memory(::config::decode::<memory::Config>(v, at)?),
         "network" => ScraperConfig::Network(::config::decode::<network::Config>(v, at)?),

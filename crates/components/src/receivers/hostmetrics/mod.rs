@@ -1,5 +1,6 @@
 //! `host_metrics` (deprecated alias `hostmetrics`, the name before 2026): scrapes the host's
-//! CPU, memory, load and network figures from procfs on `collection_interval`, after
+//! CPU, memory, load, network, file system, disk, paging, process count and uptime figures
+//! from procfs and sysfs on `collection_interval`, after
 //! `initial_delay`, and sends them down its metrics pipelines as one batch per tick.
 //!
 //! A thin adapter over the [`hostmetrics`] crate, which owns the scrapers; this module owns
