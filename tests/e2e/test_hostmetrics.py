@@ -151,7 +151,7 @@ def test_values_agree_with_prometheus_node_exporter_at_the_same_moment(tmp_path,
     """Counters (cpu seconds, lo bytes and packets) read by ferrotel lie between two
     node-exporter scrapes taken just before and just after ferrotel's scrape; gauges (load,
     memory) lie within the two scrapes' range widened by a stated tolerance; totals that do
-    not move (MemTotal, the root file system's size) are equal."""
+    not move (MemTotal, the root file system's size and inodes) are equal."""
     sink = Sink()
     metrics_port = free_port()
     cfg = {
@@ -163,6 +163,7 @@ def test_values_agree_with_prometheus_node_exporter_at_the_same_moment(tmp_path,
                 "load": None,
                 "memory": {"metrics": {"system.memory.limit": {"enabled": True}, "system.linux.memory.available": {"enabled": True}}},
                 "network": {"include": {"match_type": "strict", "interfaces": ["lo"]}},
+                "filesystem": {"include_mount_points": {"match_type": "strict", "mount_points": ["/"]}},
             },
         }},
         "exporters": {"otlphttp": {"endpoint": sink.http_endpoint}},
@@ -225,6 +226,21 @@ def test_values_agree_with_prometheus_node_exporter_at_the_same_moment(tmp_path,
         between("cached (Cached + SReclaimable)", state("cached"), *cached_node, tol=tol)
         between("slab_unreclaimable", state("slab_unreclaimable"), *node("node_memory_SUnreclaim_bytes"), tol=tol)
         between("available", got[("system.linux.memory.available", ())][0], *node("node_memory_MemAvailable_bytes"), tol=tol)
+
+        # the root file system: its size is fixed (used + free + reserved = blocks x fragment
+        # size); free space moves with the machine's other work, so 1% of the size beyond
+        # what the two scrapes saw
+        fs = {dict(a)["state"]: (v, dict(a)) for (n, a), (v, *_rest) in got.items() if n == "system.filesystem.usage" and dict(a)["mountpoint"] == "/"}
+        assert set(fs) == {"used", "free", "reserved"}, fs
+        labels = fs["used"][1]
+        nlabels = {"device": labels["device"], "fstype": labels["type"], "mountpoint": "/"}
+        size = sum(v for v, _ in fs.values())
+        assert size == before[("node_filesystem_size_bytes", tuple(sorted(nlabels.items())))], (size, nlabels)
+        between("root free", fs["free"][0], *node("node_filesystem_avail_bytes", **nlabels), tol=size * 0.01)
+        reserved_node = [f - a for f, a in zip(node("node_filesystem_free_bytes", **nlabels), node("node_filesystem_avail_bytes", **nlabels))]
+        between("root reserved", fs["reserved"][0], *reserved_node, tol=size * 0.01)
+        inodes = {dict(a)["state"]: v for (n, a), (v, *_rest) in got.items() if n == "system.filesystem.inodes.usage" and dict(a)["mountpoint"] == "/"}
+        assert inodes["used"] + inodes["free"] == before[("node_filesystem_files", tuple(sorted(nlabels.items())))]
     finally:
         fc.stop()
         sink.stop()
