@@ -67,6 +67,16 @@ pub(crate) fn str_attr(key: &str, value: &str) -> KeyValue {
     }
 }
 
+pub(crate) fn int_attr(key: &str, value: i64) -> KeyValue {
+    KeyValue {
+        key: key.to_string(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::IntValue(value)),
+        }),
+        ..Default::default()
+    }
+}
+
 /// Collects one scrape's metrics.
 pub(crate) struct Emitter {
     start: u64,

@@ -28,6 +28,7 @@ pub mod load;
 pub mod memory;
 pub mod network;
 pub mod paging;
+pub mod process;
 pub mod processes;
 pub mod system;
 
@@ -57,6 +58,7 @@ pub const SCRAPERS: &[&str] = &[
     "memory",
     "network",
     "paging",
+    "process",
     "processes",
     "system",
 ];
@@ -76,6 +78,7 @@ pub enum ScraperConfig {
     Memory(memory::Config),
     Network(network::Config),
     Paging(paging::Config),
+    Process(Box<process::Config>),
     Processes(processes::Config),
     System(system::Config),
 }
@@ -91,6 +94,7 @@ impl ScraperConfig {
             ScraperConfig::Memory(_) => "memory",
             ScraperConfig::Network(_) => "network",
             ScraperConfig::Paging(_) => "paging",
+            ScraperConfig::Process(_) => "process",
             ScraperConfig::Processes(_) => "processes",
             ScraperConfig::System(_) => "system",
         }
@@ -112,6 +116,7 @@ impl ScraperConfig {
             ScraperConfig::Memory(c) => Box::new(memory::MemoryScraper::new(c, paths)?),
             ScraperConfig::Network(c) => Box::new(network::NetworkScraper::new(c, paths)?),
             ScraperConfig::Paging(c) => Box::new(paging::PagingScraper::new(c, paths)?),
+            ScraperConfig::Process(c) => Box::new(process::ProcessScraper::new(c, paths)?),
             ScraperConfig::Processes(c) => Box::new(processes::ProcessesScraper::new(c, paths)?),
             ScraperConfig::System(c) => Box::new(system::SystemScraper::new(c, paths)?),
         })

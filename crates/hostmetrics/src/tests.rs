@@ -732,3 +732,136 @@ fn system_uptime_is_whole_seconds_since_boot() {
         ["system.uptime s sum monotonic", "  {} 637808624"]
     );
 }
+
+fn resource_text(attrs: &[pdata::proto::common::v1::KeyValue]) -> Vec<String> {
+    attrs
+        .iter()
+        .map(
+            |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(AnyV::StringValue(s)) => format!("{}={s}", kv.key),
+                Some(AnyV::IntValue(i)) => format!("{}={i}i", kv.key),
+                other => format!("{}={other:?}", kv.key),
+            },
+        )
+        .collect()
+}
+
+#[test]
+fn process_resource_attributes_and_default_metrics_per_process() {
+    let mut s = process::ProcessScraper::new(&process::Config::default(), &host1()).unwrap();
+    s.set_host(1_062_191_376, 100, 4096, 2.0);
+    let out = s.scrape_at(NOW);
+    // pid 1 and the kernel thread have no executable link in the fixture
+    let errors: Vec<&str> = out.errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].starts_with("error reading process executable for pid 1: readlink "),
+        "{}",
+        errors[0]
+    );
+    assert!(errors[1].contains("pid 43"));
+    assert_eq!(out.resources.len(), 1);
+    let (resource, metrics) = &out.resources[0];
+    assert_eq!(
+        resource_text(resource),
+        [
+            "process.pid=42i",
+            "process.parent_pid=1i",
+            "process.executable.name=my (odd) proc",
+            "process.executable.path=/usr/bin/my-proc",
+            "process.command=/usr/bin/my-proc",
+            "process.command_line=/usr/bin/my-proc --flag value",
+            "process.owner=root",
+        ]
+    );
+    // start time: the process's start, whole seconds after boot (as gopsutil computes it)
+    let start = (1_062_191_376 + 5) * 1_000_000_000;
+    assert_eq!(
+        render(metrics, start),
+        [
+            "process.cpu.time s sum monotonic",
+            "  {state=user} 2.5",
+            "  {state=system} 1.5",
+            "  {state=wait} 0.3",
+            "process.disk.io By sum monotonic",
+            "  {direction=read} 4096i",
+            "  {direction=write} 8192i",
+            "process.memory.usage By sum",
+            "  {} 4194304i",
+            "process.memory.virtual By sum",
+            "  {} 10485760i",
+        ]
+    );
+}
+
+#[test]
+fn process_filters_mutes_optional_metrics_and_resource_switches() {
+    let mut resource_attributes = ResourceAttributesConfig::new();
+    for (k, on) in [
+        ("process.command_line", false),
+        ("process.owner", false),
+        ("process.cgroup", false),
+    ] {
+        resource_attributes.insert(k.into(), Some(MetricSwitch { enabled: Some(on) }));
+    }
+    let cfg = process::Config {
+        include: Some(process::NameMatch {
+            match_type: "regexp".into(),
+            names: vec!["^my ".into(), "^systemd$".into()],
+            ..Default::default()
+        }),
+        mute_process_exe_error: true,
+        metrics: switches(&[
+            ("process.cpu.time", false),
+            ("process.disk.io", false),
+            ("process.memory.usage", false),
+            ("process.memory.virtual", false),
+            ("process.paging.faults", true),
+            ("process.signals_pending", true),
+            ("process.threads", true),
+            ("process.context_switches", true),
+            ("process.disk.operations", true),
+            ("process.uptime", true),
+        ]),
+        resource_attributes,
+        ..Default::default()
+    };
+    let mut s = process::ProcessScraper::new(&cfg, &host1()).unwrap();
+    s.set_host(1_062_191_376, 100, 4096, 2.0);
+    let out = s.scrape_at(NOW);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.resources.len(), 1);
+    let (resource, metrics) = &out.resources[0];
+    assert_eq!(resource_text(resource).len(), 5);
+    let start = (1_062_191_376 + 5) * 1_000_000_000;
+    assert_eq!(
+        render(metrics, start),
+        [
+            "process.context_switches {count} sum monotonic",
+            "  {type=involuntary} 7i",
+            "  {type=voluntary} 150i",
+            "process.disk.operations {operations} sum monotonic",
+            "  {direction=read} 11i",
+            "  {direction=write} 22i",
+            "process.paging.faults {faults} sum monotonic",
+            "  {type=major} 5i",
+            "  {type=minor} 120i",
+            "process.signals_pending {signals} sum",
+            "  {} 2i",
+            "process.threads {threads} sum",
+            "  {} 4i",
+            "process.uptime s gauge",
+            "  {} 637808619",
+        ]
+    );
+    let bad = process::Config {
+        metrics: switches(&[("process.cpu.seconds", true)]),
+        ..Default::default()
+    };
+    assert_eq!(
+        ScraperConfig::Process(Box::new(bad))
+            .validate()
+            .unwrap_err(),
+        "metrics: has invalid keys: process.cpu.seconds"
+    );
+}

@@ -125,7 +125,9 @@ fn decode_scraper(
     at: &str,
     path: &str,
 ) -> Result<ScraperConfig, ConfigError> {
-    use ::hostmetrics::{cpu, disk, filesystem, load, memory, network, paging, processes, system};
+    use ::hostmetrics::{
+        cpu, disk, filesystem, load, memory, network, paging, process, processes, system,
+    };
     Ok(match key {
         "cpu" => ScraperConfig::Cpu(::config::decode::<cpu::Config>(v, at)?),
         "disk" => ScraperConfig::Disk(::config::decode::<disk::Config>(v, at)?),
@@ -133,6 +135,7 @@ fn decode_scraper(
             ScraperConfig::Filesystem(Box::new(::config::decode::<filesystem::Config>(v, at)?))
         }
         "paging" => ScraperConfig::Paging(::config::decode::<paging::Config>(v, at)?),
+        "process" => ScraperConfig::Process(Box::new(::config::decode::<process::Config>(v, at)?)),
         "processes" => ScraperConfig::Processes(::config::decode::<processes::Config>(v, at)?),
         "system" => ScraperConfig::System(::config::decode::<system::Config>(v, at)?),
         "load" => ScraperConfig::Load(::config::decode::<load::Config>(v, at)?),

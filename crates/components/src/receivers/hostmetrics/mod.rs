@@ -1,5 +1,5 @@
 //! `host_metrics` (deprecated alias `hostmetrics`, the name before 2026): scrapes the host's
-//! CPU, memory, load, network, file system, disk, paging, process count and uptime figures
+//! CPU, memory, load, network, file system, disk, paging, process and uptime figures
 //! from procfs and sysfs on `collection_interval`, after
 //! `initial_delay`, and sends them down its metrics pipelines as one batch per tick.
 //!

@@ -60,7 +60,7 @@ fn config_errors_read_as_go() {
         ),
         (
             "scrapers:\n  nfs:\n",
-            "receivers::hostmetrics: scraper \"nfs\" is not built in ferrotel yet (built: cpu, disk, filesystem, load, memory, network, paging, processes, system)",
+            "receivers::hostmetrics: scraper \"nfs\" is not built in ferrotel yet (built: cpu, disk, filesystem, load, memory, network, paging, process, processes, system)",
         ),
         (
             "scrapers:\n  cpu:\n    metrics:\n      system.cpu.utilisation:\n        enabled: true\n",
