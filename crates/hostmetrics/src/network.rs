@@ -143,12 +143,12 @@ const ALL_TCP_STATES: [&str; 12] = [
     "LAST_ACK",
     "LISTEN",
     "SYN_SENT",
-    "SYN_RECEIVED",
+    "SYN_RECV",
     "TIME_WAIT",
 ];
 
-/// gopsutil's names for the kernel's TCP states. Three differ from the list above
-/// (`SYN_RECV`, `FIN_WAIT1`, `FIN_WAIT2`): Go reports both spellings, the list's at zero.
+/// gopsutil's names for the kernel's TCP states. Two differ from the list above
+/// (`FIN_WAIT1`, `FIN_WAIT2`): Go reports both spellings, the list's at zero.
 fn tcp_state_name(hex: &str) -> Option<&'static str> {
     Some(match hex {
         "01" => "ESTABLISHED",

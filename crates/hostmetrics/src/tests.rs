@@ -357,7 +357,6 @@ fn network_counters_per_interface_and_tcp_connections_by_state() {
             "  {protocol=tcp,state=FIN_WAIT_2} 0i",
             "  {protocol=tcp,state=LAST_ACK} 0i",
             "  {protocol=tcp,state=LISTEN} 2i",
-            "  {protocol=tcp,state=SYN_RECEIVED} 0i",
             "  {protocol=tcp,state=SYN_RECV} 1i",
             "  {protocol=tcp,state=SYN_SENT} 0i",
             "  {protocol=tcp,state=TIME_WAIT} 1i",
