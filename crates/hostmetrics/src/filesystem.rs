@@ -326,14 +326,17 @@ impl FilesystemScraper {
             em.add(&DEFS[1], points);
         }
         if self.enabled.on(2) {
+            // gopsutil's UsedPercent: used over used + available (0 for an empty file system).
             let points = usages
                 .iter()
-                .filter(|(_, u)| u.total > 0)
                 .map(|(p, u)| {
-                    (
-                        attrs(p, None),
-                        Val::D((u.total - u.free) as f64 / u.total as f64),
-                    )
+                    let denom = u.used + u.free;
+                    let v = if denom == 0 {
+                        0.0
+                    } else {
+                        u.used as f64 / denom as f64
+                    };
+                    (attrs(p, None), Val::D(v))
                 })
                 .collect();
             em.add(&DEFS[2], points);
