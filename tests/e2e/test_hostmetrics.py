@@ -244,3 +244,57 @@ def test_values_agree_with_prometheus_node_exporter_at_the_same_moment(tmp_path,
     finally:
         fc.stop()
         sink.stop()
+
+
+def test_process_scraper_reports_ferrotel_itself_with_go_resource_attributes(tmp_path):
+    """The process scraper, filtered to the collector's own executable name: one resource
+    whose pid is the ferrotel process, with its command line and owner, and CPU time that
+    does not go backwards."""
+    sink = Sink()
+    metrics_port = free_port()
+    cfg = {
+        "receivers": {"host_metrics": {
+            "collection_interval": "500ms",
+            "initial_delay": "0s",
+            "scrapers": {"process": {
+                "mute_process_exe_error": True,
+                "include": {"match_type": "strict", "names": ["ferrotel"]},
+                "metrics": {"process.threads": {"enabled": True}},
+            }},
+        }},
+        "exporters": {"otlphttp": {"endpoint": sink.http_endpoint}},
+        "service": {
+            "telemetry": {"metrics": {"level": "normal", "readers": [{"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": metrics_port}}}}]}},
+            "pipelines": {"metrics": {"receivers": ["host_metrics"], "exporters": ["otlphttp"]}},
+        },
+    }
+    fc = Ferrotel(tmp_path, cfg, [metrics_port])
+    pid = fc.proc.pid
+
+    def own(rec):
+        for rm in rec.request.resource_metrics:
+            attrs = {kv.key: kv.value for kv in rm.resource.attributes}
+            if "process.pid" in attrs and attrs["process.pid"].int_value == pid:
+                yield attrs, rm
+    try:
+        assert sink.wait_for(lambda: sum(1 for r in sink.requests("metrics") for _ in own(r)) >= 2, timeout=15), fc.output()
+        seen = [x for r in sink.requests("metrics") for x in own(r)]
+        attrs, rm = seen[-1]
+        assert list(attrs) == ["process.pid", "process.parent_pid", "process.executable.name", "process.executable.path",
+                               "process.command", "process.command_line", "process.owner"]
+        assert attrs["process.executable.name"].string_value == "ferrotel"
+        assert attrs["process.command_line"].string_value.endswith(f"--config {fc.config_path}")
+        assert attrs["process.parent_pid"].int_value > 0
+        metrics = {m.name: m for sm in rm.scope_metrics for m in sm.metrics}
+        assert set(metrics) == {"process.cpu.time", "process.memory.usage", "process.memory.virtual", "process.disk.io", "process.threads"}
+        assert metrics["process.threads"].sum.data_points[0].as_int >= 2
+        rss = metrics["process.memory.usage"].sum.data_points[0].as_int
+        assert 1 << 20 < rss < 1 << 31, rss
+
+        def user_cpu(rm):
+            m = next(m for sm in rm.scope_metrics for m in sm.metrics if m.name == "process.cpu.time")
+            return next(p.as_double for p in m.sum.data_points if p.attributes[0].value.string_value == "user")
+        assert user_cpu(seen[0][1]) <= user_cpu(seen[-1][1])
+    finally:
+        fc.stop()
+        sink.stop()
