@@ -226,8 +226,11 @@ impl FilesystemScraper {
 
     /// gopsutil reads PID 1's mount table, or this process's when that fails.
     fn partitions(&self) -> Result<Vec<Partition>, String> {
-        let text = paths::read(&self.paths.proc("1/mountinfo"))
-            .or_else(|_| paths::read(&self.paths.proc("self/mountinfo")))?;
+        let text = match &self.paths.mountinfo {
+            Some(file) => paths::read(file)?,
+            None => paths::read(&self.paths.proc("1/mountinfo"))
+                .or_else(|_| paths::read(&self.paths.proc("self/mountinfo")))?,
+        };
         let physical = if self.include_virtual {
             Vec::new()
         } else {
@@ -250,6 +253,9 @@ impl FilesystemScraper {
     /// Where a host mount point can be read from here (Go's `translateMountpoint`): under
     /// the root path, unless the mount table already lists it there.
     fn translate(&self, mountpoint: &str) -> PathBuf {
+        if self.paths.mountinfo.is_some() {
+            return PathBuf::from(mountpoint);
+        }
         match &self.paths.root {
             Some(root) if Path::new(mountpoint).starts_with(root) => PathBuf::from(mountpoint),
             _ => self.paths.host_path(mountpoint),

@@ -11,6 +11,9 @@ pub struct HostPaths {
     pub proc: PathBuf,
     pub sys: PathBuf,
     pub dev: PathBuf,
+    /// `HOST_PROC_MOUNTINFO`: the mount table to read instead of `<proc>/1/mountinfo`; its
+    /// mount points are used as they are (Go does not translate them).
+    pub mountinfo: Option<PathBuf>,
     /// `root_path` when it is set and not `/`: mount points read from the host's mount
     /// table are reported relative to it.
     pub root: Option<PathBuf>,
@@ -45,6 +48,7 @@ impl HostPaths {
             proc: dir("HOST_PROC", "/proc"),
             sys: dir("HOST_SYS", "/sys"),
             dev: dir("HOST_DEV", "/dev"),
+            mountinfo: env("HOST_PROC_MOUNTINFO").map(PathBuf::from),
             root,
         }
     }

@@ -87,6 +87,13 @@ fn root_path_puts_proc_and_sys_under_it_and_host_proc_wins() {
     });
     assert_eq!(p.proc, PathBuf::from("/elsewhere"));
     assert_eq!(p.sys, PathBuf::from("/hostfs/sys"));
+    let p = HostPaths::with_env("/hostfs", |k| {
+        (k == "HOST_PROC_MOUNTINFO").then(|| "/hostfs/proc/self/mountinfo".into())
+    });
+    assert_eq!(
+        p.mountinfo,
+        Some(PathBuf::from("/hostfs/proc/self/mountinfo"))
+    );
     let p = HostPaths::with_env("/", |_| None);
     assert_eq!(p.proc, PathBuf::from("/proc"));
     assert_eq!(p.root, None);
@@ -862,5 +869,40 @@ fn process_filters_mutes_optional_metrics_and_resource_switches() {
             .validate()
             .unwrap_err(),
         "metrics: has invalid keys: process.cpu.seconds"
+    );
+}
+
+#[test]
+fn process_cpu_utilization_is_the_time_delta_over_wall_time_times_cpus() {
+    let cfg = process::Config {
+        mute_process_exe_error: true,
+        metrics: switches(&[
+            ("process.cpu.time", false),
+            ("process.disk.io", false),
+            ("process.memory.usage", false),
+            ("process.memory.virtual", false),
+            ("process.cpu.utilization", true),
+        ]),
+        ..Default::default()
+    };
+    let mut s = process::ProcessScraper::new(&cfg, &host1()).unwrap();
+    s.set_host(1_062_191_376, 100, 4096, 2.0);
+    let first = s.scrape_at(NOW);
+    assert!(
+        first.resources.is_empty(),
+        "no utilization before a second scrape"
+    );
+    // the fixture's times do not move: 0 over 1 s on 2 CPUs
+    let second = s.scrape_at(NOW + 1_000_000_000);
+    let (_, metrics) = &second.resources[0];
+    let Some(Data::Gauge(g)) = &metrics[0].data else {
+        panic!()
+    };
+    assert_eq!(metrics[0].name, "process.cpu.utilization");
+    assert_eq!(g.data_points.len(), 3);
+    assert!(
+        g.data_points
+            .iter()
+            .all(|p| p.value == Some(Value::AsDouble(0.0)))
     );
 }
