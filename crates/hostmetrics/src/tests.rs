@@ -284,7 +284,7 @@ fn memory_optional_metrics() {
             "  {system.memory.linux.hugepages.state=used} 0.25",
             "system.memory.linux.shared By sum",
             "  {} 104857600i",
-            "system.memory.page_size By sum",
+            "system.memory.page_size By gauge",
             "  {} 4096i",
             "system.memory.utilization 1 gauge",
             "  {state=used} 0.49105367793240556",
