@@ -49,11 +49,10 @@ const DEFS: [Def; 13] = [
         "By",
         false,
     ),
-    Def::sum(
+    Def::gauge(
         "system.memory.page_size",
         "A constant value for the system's configured page size.",
         "By",
-        false,
     ),
     Def::sum(
         "system.linux.memory.available",
