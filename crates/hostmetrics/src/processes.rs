@@ -1,5 +1,7 @@
-//! `processes` scraper: processes by status (the state letter of every `/proc/<pid>/stat`)
-//! and processes created since boot (`processes` of `/proc/stat`).
+//! `processes` scraper: processes by status and processes created since boot, as Go counts
+//! them on Linux: the state letter of every `/proc/<pid>/stat`, then `running` and `blocked`
+//! replaced by `procs_running` / `procs_blocked` of `/proc/stat` (one read, more accurate),
+//! and `unknown` topped up to the scheduling entities of `/proc/loadavg` (`2/469`).
 
 use std::collections::BTreeMap;
 
@@ -63,11 +65,23 @@ pub fn state_letter(stat: &str) -> Option<char> {
     rest.trim_start().chars().next()
 }
 
-/// `processes` of `/proc/stat`.
-pub fn parse_created(stat: &str) -> Option<i64> {
+/// A `name value` line of `/proc/stat` (`processes`, `procs_running`, `procs_blocked`).
+pub fn stat_value(stat: &str, name: &str) -> Option<i64> {
     stat.lines()
-        .find_map(|l| l.strip_prefix("processes "))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|v| v.trim().parse().ok())
+}
+
+/// The total after the slash in the fourth field of `/proc/loadavg` (gopsutil's
+/// `ProcsTotal`).
+pub fn loadavg_total(loadavg: &str) -> Option<i64> {
+    loadavg
+        .split_ascii_whitespace()
+        .nth(3)?
+        .split_once('/')?
+        .1
+        .parse()
+        .ok()
 }
 
 pub struct ProcessesScraper {
@@ -90,22 +104,42 @@ impl ProcessesScraper {
         self.start = start;
     }
 
-    /// Counts from the stat lines of the processes and `/proc/stat`.
+    /// Counts from the stat lines of the processes, `/proc/stat` and `/proc/loadavg`.
     pub fn scrape_texts<'a>(
         &mut self,
         now: u64,
         process_stats: Result<impl IntoIterator<Item = &'a str>, String>,
         stat: Result<String, String>,
+        loadavg: Result<String, String>,
     ) -> Scraped {
         let mut em = Emitter::new(self.start, now);
+        let stat = match stat {
+            Ok(s) => s,
+            Err(e) => return Scraped::single(Vec::new(), vec![ScrapeError::new(e, 2)]),
+        };
         let mut errors = Vec::new();
         if self.enabled.on(0) {
-            match process_stats {
-                Ok(stats) => {
+            let misc = |name| {
+                stat_value(&stat, name).ok_or_else(|| format!("no {name} line in /proc/stat"))
+            };
+            let inputs = process_stats.and_then(|stats| {
+                let total = loadavg.and_then(|t| {
+                    loadavg_total(&t).ok_or_else(|| "invalid /proc/loadavg".to_string())
+                })?;
+                Ok((stats, misc("procs_running")?, misc("procs_blocked")?, total))
+            });
+            match inputs {
+                Ok((stats, running, blocked, total)) => {
                     let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
                     for s in stats {
                         let status = state_letter(s).map_or("unknown", status_of);
                         *counts.entry(status).or_insert(0) += 1;
+                    }
+                    counts.insert("running", running);
+                    counts.insert("blocked", blocked);
+                    let known: i64 = counts.values().sum();
+                    if total > known {
+                        counts.insert("unknown", total - known);
                     }
                     let points = counts
                         .into_iter()
@@ -117,11 +151,9 @@ impl ProcessesScraper {
             }
         }
         if self.enabled.on(1) {
-            match stat.and_then(|s| {
-                parse_created(&s).ok_or_else(|| "no processes line in /proc/stat".to_string())
-            }) {
-                Ok(n) => em.one(&DEFS[1], Val::I(n)),
-                Err(e) => errors.push(ScrapeError::new(e, 1)),
+            match stat_value(&stat, "processes") {
+                Some(n) => em.one(&DEFS[1], Val::I(n)),
+                None => errors.push(ScrapeError::new("no processes line in /proc/stat", 1)),
             }
         }
         Scraped::single(em.finish(), errors)
@@ -161,9 +193,12 @@ impl Scraper for ProcessesScraper {
                 .collect::<Vec<String>>()
         });
         let stat = paths::read(&self.paths.proc("stat"));
+        let loadavg = paths::read(&self.paths.proc("loadavg"));
         match stats {
-            Ok(stats) => self.scrape_texts(now, Ok(stats.iter().map(String::as_str)), stat),
-            Err(e) => self.scrape_texts(now, Err::<Vec<&str>, _>(e), stat),
+            Ok(stats) => {
+                self.scrape_texts(now, Ok(stats.iter().map(String::as_str)), stat, loadavg)
+            }
+            Err(e) => self.scrape_texts(now, Err::<Vec<&str>, _>(e), stat, loadavg),
         }
     }
 }

@@ -706,7 +706,7 @@ fn paging_swap_devices_operations_and_faults() {
 }
 
 #[test]
-fn processes_by_status_and_created() {
+fn processes_by_status_with_proc_stat_running_and_blocked_and_created() {
     let mut s = processes::ProcessesScraper::new(&processes::Config::default(), &host1()).unwrap();
     s.set_start(BOOT_NS);
     let stats: Vec<String> = processes::pids(&host1())
@@ -714,14 +714,23 @@ fn processes_by_status_and_created() {
         .into_iter()
         .map(|p| read(&format!("{p}/stat")).unwrap())
         .collect();
-    let out = s.scrape_texts(NOW, Ok(stats.iter().map(String::as_str)), read("stat"));
+    let out = s.scrape_texts(
+        NOW,
+        Ok(stats.iter().map(String::as_str)),
+        read("stat"),
+        read("loadavg"),
+    );
+    // running and blocked from procs_running / procs_blocked of /proc/stat (1 and 0), the
+    // rest of loadavg's 469 entities unknown
     assert_eq!(
         render(&out.resources[0].1, BOOT_NS),
         [
             "system.processes.count {processes} sum",
+            "  {status=blocked} 0i",
             "  {status=idle} 1i",
             "  {status=running} 1i",
             "  {status=sleeping} 1i",
+            "  {status=unknown} 466i",
             "system.processes.created {processes} sum monotonic",
             "  {} 2915i",
         ]
