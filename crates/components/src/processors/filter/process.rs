@@ -20,6 +20,8 @@ pub struct MetricFilter {
 }
 
 impl MetricFilter {
+    /// Go ignores `expressions` under `strict`/`regexp`, and a block without `metric_names`
+    /// filters no names.
     fn new(
         include: Option<&MetricMatchProperties>,
         exclude: Option<&MetricMatchProperties>,
@@ -27,9 +29,6 @@ impl MetricFilter {
         for mp in [include, exclude].into_iter().flatten() {
             if mp.match_type == "expr" {
                 return Err("match_type: expr (expr-lang expressions over MetricName, Label, HasLabel) is not built in ferrotel yet; use strict or regexp".into());
-            }
-            if !mp.expressions.is_empty() {
-                return Err("expressions can only be used with match_type: expr".into());
             }
         }
         let as_props = |mp: &MetricMatchProperties| MatchProperties {
