@@ -212,6 +212,19 @@ pub fn translate(pattern: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The reason is Go's; for errors about a fragment (`*`, `z-a`) Go quotes only the
+    /// fragment where this quotes the whole pattern.
+    #[test]
+    fn common_syntax_errors_read_as_go_s() {
+        for (pattern, want) in [
+            ("(", "error parsing regexp: missing closing ): `(`"),
+            ("a)", "error parsing regexp: unexpected ): `a)`"),
+            ("[a", "error parsing regexp: missing closing ]: `[a`"),
+        ] {
+            assert_eq!(compile(pattern).unwrap_err(), want, "{pattern}");
+        }
+    }
+
     #[test]
     fn perl_classes_are_ascii_only_as_in_go() {
         let digits = compile(r"^\d+$").unwrap();
