@@ -5,16 +5,14 @@ same moment."""
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
 import time
 
 import pytest
 import yaml
 
 import pod_logs
-from harness import Ferrotel, free_port, http_get, port_open, scrape
+from backends import NodeExporter
+from harness import Ferrotel, free_port, scrape
 from otlp_sink import Sink
 
 SEED = pod_logs.SHARED_CONFIGS / "seed-hostmetrics.yaml"
@@ -105,46 +103,22 @@ def test_seed_hostmetrics_runs_with_go_names_and_the_filter_drops_network_connec
 
 # ---- against prometheus-node-exporter -----------------------------------------------------
 
-NODE_EXPORTER = shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
-_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)')
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def node_metrics(port: int) -> dict:
+def node_metrics(node: NodeExporter) -> dict:
     """{(name, sorted label items): value} of node-exporter's /metrics."""
-    status, text = http_get(f"http://127.0.0.1:{port}/metrics", timeout=5)
-    assert status == 200, text[:300]
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = _SAMPLE.match(line)
-        if m:
-            out[(m.group(1), tuple(sorted(_LABEL.findall(m.group(2) or ""))))] = float(m.group(3))
-    return out
+    return {(name, tuple(sorted(labels.items()))): value for name, labels, value in scrape(node.port)}
 
 
 @pytest.fixture
 def node_exporter(tmp_path):
-    if NODE_EXPORTER is None:
-        pytest.fail("prometheus-node-exporter is not installed: apt-get install prometheus-node-exporter (.ci/run installs it)")
-    port = free_port()
-    log = open(tmp_path / "node-exporter.log", "wb")
-    proc = subprocess.Popen(
-        [NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults",
-         "--collector.cpu", "--collector.meminfo", "--collector.loadavg", "--collector.netdev", "--collector.filesystem",
+    node = NodeExporter(
+        tmp_path / "node-exporter",
+        ["--collector.disable-defaults", "--collector.cpu", "--collector.meminfo", "--collector.loadavg",
+         "--collector.netdev", "--collector.filesystem",
          # Debian's default excludes the loopback device, the one interface a test can load
          "--collector.netdev.device-exclude="],
-        stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
-    while not port_open(port):
-        assert proc.poll() is None, (tmp_path / "node-exporter.log").read_text()
-        assert time.monotonic() < deadline, "node-exporter did not listen"
-        time.sleep(0.05)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    )
+    yield node
+    node.stop()
 
 
 def test_values_agree_with_prometheus_node_exporter_at_the_same_moment(tmp_path, node_exporter):
