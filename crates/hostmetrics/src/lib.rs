@@ -45,7 +45,7 @@ use pdata::proto::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics};
 use pdata::proto::resource::v1::Resource;
 
 pub use filter::{MatchFilter, NameFilter};
-pub use paths::{HostPaths, validate_root_path};
+pub use paths::{HostPaths, in_container, validate_root_path};
 pub use toggles::{MetricSwitch, MetricsConfig, ResourceAttributesConfig};
 
 /// The scraper keys Go accepts under `scrapers:` that this crate implements, in the order

@@ -71,6 +71,16 @@ impl HostPaths {
     }
 }
 
+/// Whether this process looks like it runs in a container (PID 1, or docker's / podman's
+/// marker file): without a `root_path` the file system scraper then reports the container's
+/// file systems, which Go warns about.
+pub fn in_container() -> bool {
+    std::process::id() == 1
+        || ["/.dockerenv", "/run/.containerenv"]
+            .iter()
+            .any(|p| Path::new(p).exists())
+}
+
 /// Go's `ValidateRootPath`: empty and `/` are fine; anything else must exist.
 pub fn validate_root_path(root_path: &str) -> Result<(), String> {
     if root_path.is_empty() || root_path == "/" {

@@ -40,6 +40,10 @@ impl Controller {
         let paths = HostPaths::new(&cfg.root_path);
         let mut list = Vec::with_capacity(cfg.scrapers.len());
         for s in &cfg.scrapers {
+            if s.key() == "filesystem" && cfg.root_path.is_empty() && ::hostmetrics::in_container()
+            {
+                tracing::warn!(receiver = %id, "No `root_path` config set when running in docker environment, will report container filesystem stats. See https://github.com/open-telemetry/opentelemetry-collector-contrib/tree/main/receiver/hostmetricsreceiver#collecting-host-metrics-from-inside-a-container-linux-only");
+            }
             let labels = [("receiver", id), ("scraper", s.key())];
             list.push((
                 s.build(&paths)?,
