@@ -25,8 +25,10 @@ pub fn registry() -> Registry {
     r.receiver(receivers::otlp::Factory);
     r.receiver(receivers::filelog::Factory);
     r.receiver(receivers::prometheus::Factory);
+    r.receiver(receivers::hostmetrics::Factory);
     r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
+    r.processor(processors::filter::Factory);
     r.processor(processors::memory_limiter::Factory);
     r.processor(processors::resource::Factory);
     r.exporter(exporters::debug::Factory);
@@ -41,6 +43,7 @@ pub fn registry() -> Registry {
     r.alias(Kind::Exporter, "otlphttp", "otlp_http");
     r.alias(Kind::Exporter, "logging", "debug");
     r.alias(Kind::Receiver, "filelog", "file_log");
+    r.alias(Kind::Receiver, "hostmetrics", "host_metrics");
 
     r.not_built(Kind::Receiver, NOT_BUILT_RECEIVERS);
     r.not_built(Kind::Processor, NOT_BUILT_PROCESSORS);
@@ -52,7 +55,6 @@ pub fn registry() -> Registry {
 
 /// Go collector (core and contrib) types people use that this build does not have yet.
 const NOT_BUILT_RECEIVERS: &[&str] = &[
-    "hostmetrics",
     "zipkin",
     "jaeger",
     "kafka",
@@ -91,7 +93,6 @@ const NOT_BUILT_RECEIVERS: &[&str] = &[
     "podman_stats",
 ];
 const NOT_BUILT_PROCESSORS: &[&str] = &[
-    "filter",
     "transform",
     "probabilistic_sampler",
     "tail_sampling",

@@ -20,6 +20,8 @@
 //! assert!(!re.is_match("{\u{663}}")); // ARABIC-INDIC DIGIT THREE is not a digit to Go
 //! ```
 
+pub mod filterset;
+
 use regex::Regex;
 
 /// Compiles a Go regular expression.
@@ -35,7 +37,24 @@ fn error_text(pattern: &str, e: &regex::Error) -> String {
         .rev()
         .find_map(|l| l.trim().strip_prefix("error: "))
         .unwrap_or(text.as_str());
-    format!("error parsing regexp: {reason}: `{pattern}`")
+    format!("error parsing regexp: {}: `{pattern}`", go_reason(reason))
+}
+
+/// Go's `syntax.ErrorCode` text for the Rust parser's reasons that have one.
+fn go_reason(rust: &str) -> &str {
+    match rust {
+        "unclosed group" => "missing closing )",
+        "unopened group" => "unexpected )",
+        "unclosed character class" => "missing closing ]",
+        "repetition operator missing expression" => "missing argument to repetition operator",
+        "incomplete escape sequence, reached end of pattern prematurely" => {
+            "trailing backslash at end of expression"
+        }
+        "invalid character class range, the start must be <= the end" => {
+            "invalid character class range"
+        }
+        other => other,
+    }
 }
 
 const DIGIT: &str = "0-9";
@@ -192,6 +211,19 @@ pub fn translate(pattern: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reason is Go's; for errors about a fragment (`*`, `z-a`) Go quotes only the
+    /// fragment where this quotes the whole pattern.
+    #[test]
+    fn common_syntax_errors_read_as_go_s() {
+        for (pattern, want) in [
+            ("(", "error parsing regexp: missing closing ): `(`"),
+            ("a)", "error parsing regexp: unexpected ): `a)`"),
+            ("[a", "error parsing regexp: missing closing ]: `[a`"),
+        ] {
+            assert_eq!(compile(pattern).unwrap_err(), want, "{pattern}");
+        }
+    }
 
     #[test]
     fn perl_classes_are_ascii_only_as_in_go() {

@@ -1,5 +1,6 @@
 pub mod attributes;
 pub mod batch;
+pub mod filter;
 pub mod memory_limiter;
 pub mod resource;
 #[cfg(test)]

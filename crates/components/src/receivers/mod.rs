@@ -1,3 +1,4 @@
 pub mod filelog;
+pub mod hostmetrics;
 pub mod otlp;
 pub mod prometheus;
