@@ -51,6 +51,24 @@ def rss_bytes(pid):
         return None
 
 
+
+def peak_rss(pid):
+    """VmHWM (peak resident set) of a live process, bytes."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def sink_stats(port, timeout=5):
+    """GET /stats of a loadgen sink or target on 127.0.0.1:port, as JSON."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=timeout) as r:
+        return json.loads(r.read())
+
 def core_times():
     """{cpu index: (busy ticks, total ticks)} from /proc/stat."""
     out = {}

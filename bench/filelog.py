@@ -25,11 +25,10 @@ import signal
 import statistics
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (shared /proc readers and process handling)
-from bench import MIB, Proc, cleanup, core_busy, core_times, cpu_seconds, log  # noqa: E402
+from bench import MIB, Proc, cleanup, peak_rss, sink_stats as stats, core_busy, core_times, cpu_seconds, log  # noqa: E402
 
 LOKI_PORT = 13100
 OTLP_GRPC, OTLP_HTTP = 14317, 14318
@@ -43,21 +42,8 @@ SEED_TEMPO = "tempo.default.svc.cluster.local:4317"
 # ---------------------------------------------------------------- /proc
 
 
-def peak_rss(pid):
-    """VmHWM (peak resident set) of a live process, bytes."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
-def stats(port, timeout=5):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=timeout) as r:
-        return json.loads(r.read())
 
 
 # ---------------------------------------------------------------- configs

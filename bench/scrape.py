@@ -29,11 +29,10 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (shared /proc readers and process handling)
-from bench import MIB, Proc, cleanup, cpu_seconds, log  # noqa: E402
+from bench import MIB, Proc, cleanup, peak_rss, sink_stats as stats, cpu_seconds, log  # noqa: E402
 
 TARGET_PORT = 19100
 RW_PORT = 19201
@@ -43,20 +42,8 @@ OTLP_GRPC, OTLP_HTTP = 4317, 4318
 SINK_GRPC, SINK_HTTP = 14317, 14318
 
 
-def peak_rss(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
-def stats(port, timeout=5):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=timeout) as r:
-        return json.loads(r.read())
 
 
 # ---------------------------------------------------------------- configs

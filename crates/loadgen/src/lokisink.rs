@@ -4,14 +4,12 @@
 //! the counts as JSON, in the shape of the OTLP sink's (`items` = entries).
 
 use std::collections::HashSet;
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -206,15 +204,7 @@ impl LokiSink {
 
 type Resp = http::Response<Full<Bytes>>;
 
-fn reply(status: u16, content_type: &str, body: impl Into<Bytes>) -> Resp {
-    let mut r = http::Response::new(Full::new(body.into()));
-    *r.status_mut() =
-        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    if let Ok(v) = http::HeaderValue::from_str(content_type) {
-        r.headers_mut().insert("content-type", v);
-    }
-    r
-}
+use crate::server::{self, response as reply};
 
 fn header<'a>(req: &'a http::Request<Incoming>, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
@@ -248,27 +238,7 @@ async fn handle(sink: Arc<LokiSink>, req: http::Request<Incoming>) -> Resp {
     }
 }
 
-/// Serves the sink on `listener` (HTTP/1.1 and h2c) until `shutdown` turns true.
-pub async fn serve(
-    listener: TcpListener,
-    sink: Arc<LokiSink>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = shutdown.wait_for(|s| *s) => return,
-        };
-        let Ok((stream, _)) = accepted else { continue };
-        let _ = stream.set_nodelay(true);
-        let sink = sink.clone();
-        tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| {
-                let sink = sink.clone();
-                async move { Ok::<_, Infallible>(handle(sink, req).await) }
-            });
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
-        });
-    }
+/// Serves it on `listener` (HTTP/1.1 and h2c) until `shutdown` turns true.
+pub async fn serve(listener: TcpListener, state: Arc<LokiSink>, shutdown: watch::Receiver<bool>) {
+    server::serve_http(listener, state, handle, shutdown).await
 }

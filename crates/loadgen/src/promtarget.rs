@@ -6,7 +6,6 @@
 //! histogram buckets upwards. `GET /stats` answers how many scrapes were served and the
 //! samples per scrape.
 
-use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::Arc;
@@ -15,7 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -166,14 +164,7 @@ impl PromTarget {
 
 type Resp = http::Response<Full<Bytes>>;
 
-fn reply(status: http::StatusCode, content_type: &str, body: impl Into<Bytes>) -> Resp {
-    let mut r = http::Response::new(Full::new(body.into()));
-    *r.status_mut() = status;
-    if let Ok(v) = http::HeaderValue::from_str(content_type) {
-        r.headers_mut().insert("content-type", v);
-    }
-    r
-}
+use crate::server::{self, response as reply};
 
 fn handle(t: &PromTarget, req: &http::Request<Incoming>) -> Resp {
     match (req.method().as_str(), req.uri().path()) {
@@ -185,52 +176,27 @@ fn handle(t: &PromTarget, req: &http::Request<Incoming>) -> Resp {
                 .filter_map(|v| v.to_str().ok())
                 .any(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
             let (body, gzipped) = t.scrape(gz);
-            let mut r = reply(
-                http::StatusCode::OK,
-                "text/plain; version=0.0.4; charset=utf-8",
-                body,
-            );
+            let mut r = reply(200, "text/plain; version=0.0.4; charset=utf-8", body);
             if gzipped {
                 r.headers_mut()
                     .insert("content-encoding", http::HeaderValue::from_static("gzip"));
             }
             r
         }
-        ("GET", "/stats") => reply(
-            http::StatusCode::OK,
-            "application/json",
-            t.stats().to_string(),
-        ),
-        (_, path) => reply(
-            http::StatusCode::NOT_FOUND,
-            "text/plain",
-            format!("404 page not found: {path}"),
-        ),
+        ("GET", "/stats") => reply(200, "application/json", t.stats().to_string()),
+        (_, path) => reply(404, "text/plain", format!("404 page not found: {path}")),
     }
 }
 
-/// Serves the target on `listener` until `shutdown` turns true.
-pub async fn serve(
-    listener: TcpListener,
-    target: Arc<PromTarget>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = shutdown.wait_for(|s| *s) => return,
-        };
-        let Ok((stream, _)) = accepted else { continue };
-        let target = target.clone();
-        tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| {
-                let target = target.clone();
-                async move { Ok::<_, Infallible>(handle(&target, &req)) }
-            });
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
-        });
-    }
+/// Serves it on `listener` (HTTP/1.1 and h2c) until `shutdown` turns true.
+pub async fn serve(listener: TcpListener, state: Arc<PromTarget>, shutdown: watch::Receiver<bool>) {
+    server::serve_http(
+        listener,
+        state,
+        |t: Arc<PromTarget>, req| async move { handle(&t, &req) },
+        shutdown,
+    )
+    .await
 }
 
 #[cfg(test)]

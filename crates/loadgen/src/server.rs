@@ -239,6 +239,53 @@ pub async fn serve<B: Backend + ?Sized>(
     }
 }
 
+/// A plain HTTP/1.1 response of the HTTP-only instruments (Loki and remote-write sinks, the
+/// scrape target).
+pub fn response(
+    status: u16,
+    content_type: &str,
+    body: impl Into<Bytes>,
+) -> http::Response<Full<Bytes>> {
+    let mut r = http::Response::new(Full::new(body.into()));
+    *r.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = http::HeaderValue::from_str(content_type) {
+        r.headers_mut().insert("content-type", v);
+    }
+    r
+}
+
+/// Serves `handle(state, request)` over HTTP/1.1 and h2c on `listener` until `shutdown`
+/// turns true: the accept loop of the HTTP-only instruments.
+pub async fn serve_http<S, F, Fut>(
+    listener: TcpListener,
+    state: Arc<S>,
+    handle: F,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, http::Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = http::Response<Full<Bytes>>> + Send + 'static,
+{
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.wait_for(|s| *s) => return,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let _ = stream.set_nodelay(true);
+        let (state, handle) = (state.clone(), handle.clone());
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let fut = handle(state.clone(), req);
+                async move { Ok::<_, Infallible>(fut.await) }
+            });
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+        });
+    }
+}
+
 /// Binds `addr` (127.0.0.1 expected) and returns the listener and its local address.
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {
     let l = TcpListener::bind(addr)
