@@ -33,6 +33,7 @@ pub fn registry() -> Registry {
     r.exporter(exporters::otlp::Factory);
     r.exporter(exporters::otlphttp::Factory);
     r.connector(connectors::forward::Factory);
+    r.connector(connectors::spanmetrics::Factory);
     r.extension(extensions::health_check::Factory);
     r.extension(extensions::file_storage::Factory);
 
@@ -40,6 +41,7 @@ pub fn registry() -> Registry {
     r.alias(Kind::Exporter, "otlphttp", "otlp_http");
     r.alias(Kind::Exporter, "logging", "debug");
     r.alias(Kind::Receiver, "filelog", "file_log");
+    r.alias(Kind::Connector, "spanmetrics", "span_metrics");
 
     r.not_built(Kind::Receiver, NOT_BUILT_RECEIVERS);
     r.not_built(Kind::Processor, NOT_BUILT_PROCESSORS);
@@ -145,7 +147,6 @@ const NOT_BUILT_EXPORTERS: &[&str] = &[
     "nop",
 ];
 const NOT_BUILT_CONNECTORS: &[&str] = &[
-    "spanmetrics",
     "servicegraph",
     "routing",
     "count",

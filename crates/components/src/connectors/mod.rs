@@ -1,1 +1,4 @@
 pub mod forward;
+pub mod spanmetrics;
+#[cfg(test)]
+pub(crate) mod story;

@@ -3,4 +3,4 @@ pub mod batch;
 pub mod memory_limiter;
 pub mod resource;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
