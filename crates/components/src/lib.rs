@@ -32,6 +32,7 @@ pub fn registry() -> Registry {
     r.exporter(exporters::loki::Factory);
     r.exporter(exporters::otlp::Factory);
     r.exporter(exporters::otlphttp::Factory);
+    r.exporter(exporters::zipkin::Factory);
     r.connector(connectors::forward::Factory);
     r.connector(connectors::spanmetrics::Factory);
     r.extension(extensions::health_check::Factory);
@@ -121,7 +122,6 @@ const NOT_BUILT_PROCESSORS: &[&str] = &[
 const NOT_BUILT_EXPORTERS: &[&str] = &[
     "prometheus",
     "prometheusremotewrite",
-    "zipkin",
     "file",
     "kafka",
     "loadbalancing",

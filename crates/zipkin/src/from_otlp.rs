@@ -87,7 +87,11 @@ fn service_name(tags: &mut BTreeMap<String, String>) -> String {
     if let Some(s) = tags.remove("service.name") {
         return s;
     }
-    for key in ["faas.name", "k8s.deployment.name", "process.executable.name"] {
+    for key in [
+        "faas.name",
+        "k8s.deployment.name",
+        "process.executable.name",
+    ] {
         if let Some(s) = tags.remove(key) {
             tags.insert(TAG_SERVICE_NAME_SOURCE.into(), key.into());
             return s;
@@ -137,7 +141,9 @@ fn span_to_zipkin(
         0
     };
     let duration = if span.end_time_unix_nano != 0 {
-        let d = span.end_time_unix_nano.saturating_sub(span.start_time_unix_nano);
+        let d = span
+            .end_time_unix_nano
+            .saturating_sub(span.start_time_unix_nano);
         if d > 0 && d < 1000 { 1 } else { micros(d) }
     } else {
         0
@@ -175,7 +181,8 @@ fn span_to_zipkin(
         if !message.is_empty() {
             tags.insert(TAG_STATUS_DESCRIPTION.into(), message.into());
             // zipkin-go's `Err`: an `error` tag with the message unless one is set.
-            tags.entry(TAG_ERROR.into()).or_insert_with(|| message.into());
+            tags.entry(TAG_ERROR.into())
+                .or_insert_with(|| message.into());
         }
     }
 
@@ -251,7 +258,10 @@ fn endpoint_from_tags(
         ("net.host.ip", "net.host.port")
     };
     let ip: Option<IpAddr> = tags.remove(ip_key).and_then(|s| s.parse().ok());
-    let port: u16 = tags.remove(port_key).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let port: u16 = tags
+        .remove(port_key)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     if service.is_empty() && ip.is_none() {
         return None;
     }
@@ -288,7 +298,11 @@ fn format_float(d: f64) -> String {
         return "NaN".into();
     }
     if d.is_infinite() {
-        return if d > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if d > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let a = d.abs();
     if a != 0.0 && !(1e-4..1e21).contains(&a) {

@@ -186,7 +186,13 @@ mod tests {
         let spans = decode(body).unwrap();
         assert_eq!(spans.len(), 1);
         let s = &spans[0];
-        assert_eq!(s.trace_id, TraceId { high: 0, low: 0x5af7183fb1d4cf5f });
+        assert_eq!(
+            s.trace_id,
+            TraceId {
+                high: 0,
+                low: 0x5af7183fb1d4cf5f
+            }
+        );
         assert_eq!(s.parent_id, Some(0x6b221d5bc9e6496c));
         assert_eq!(s.kind, Kind::Server);
         assert_eq!((s.timestamp, s.duration), (1556604172355737, 1431));
@@ -194,7 +200,15 @@ mod tests {
         let le = s.local_endpoint.as_ref().unwrap();
         assert_eq!(le.service_name, "backend");
         assert_eq!(le.port, 3306);
-        assert_eq!(s.remote_endpoint.as_ref().unwrap().ipv4.unwrap().to_string(), "172.19.0.2");
+        assert_eq!(
+            s.remote_endpoint
+                .as_ref()
+                .unwrap()
+                .ipv4
+                .unwrap()
+                .to_string(),
+            "172.19.0.2"
+        );
         assert_eq!(decode(&encode(&spans)).unwrap(), spans);
         let text = String::from_utf8(encode(&spans)).unwrap();
         assert!(text.starts_with(r#"[{"timestamp":1556604172355737,"duration":1431,"traceId":"5af7183fb1d4cf5f","id":"352bff9a74ca9ad2","parentId":"6b221d5bc9e6496c","name":"get /api","kind":"SERVER","shared":true,"#), "{text}");
@@ -208,7 +222,8 @@ mod tests {
         assert!(decode(br#"[{"traceId":"1","id":"1","tags":{"a":1}}]"#).is_err());
         assert!(decode(br#"[{"traceId":"1","id":"1","localEndpoint":{"ipv4":"nope"}}]"#).is_err());
         assert!(decode(br#"[{"traceId":"123456789012345678901234567890123","id":"1"}]"#).is_err());
-        let s = &decode(br#"[{"traceId":"0123456789abcdef0123456789abcdef","id":"1"}]"#).unwrap()[0];
+        let s =
+            &decode(br#"[{"traceId":"0123456789abcdef0123456789abcdef","id":"1"}]"#).unwrap()[0];
         assert_eq!(s.trace_id.to_hex(), "0123456789abcdef0123456789abcdef");
     }
 }

@@ -15,8 +15,8 @@
 //! assert!(!again.is_empty());
 //! ```
 
-pub mod fuzzing;
 pub mod from_otlp;
+pub mod fuzzing;
 pub mod json;
 pub mod model;
 pub mod proto;

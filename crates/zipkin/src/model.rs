@@ -82,7 +82,11 @@ impl TraceId {
             return Err("valid traceId required".into());
         }
         let split = s.len().saturating_sub(16);
-        let high = if split > 0 { parse_hex_u64(&s[..split])? } else { 0 };
+        let high = if split > 0 {
+            parse_hex_u64(&s[..split])?
+        } else {
+            0
+        };
         let low = parse_hex_u64(&s[split..])?;
         Ok(TraceId { high, low })
     }

@@ -93,7 +93,10 @@ fn endpoint_to_proto(e: &Option<Endpoint>) -> Option<ProtoEndpoint> {
     let e = e.as_ref().filter(|e| !e.is_empty())?;
     let v4 = |ip: &Option<IpAddr>| match ip {
         Some(IpAddr::V4(a)) => a.octets().to_vec(),
-        Some(IpAddr::V6(a)) => a.to_ipv4_mapped().map(|a| a.octets().to_vec()).unwrap_or_default(),
+        Some(IpAddr::V6(a)) => a
+            .to_ipv4_mapped()
+            .map(|a| a.octets().to_vec())
+            .unwrap_or_default(),
         None => Vec::new(),
     };
     let v6 = |ip: &Option<IpAddr>| match ip {
@@ -113,7 +116,9 @@ fn endpoint_from_proto(e: Option<ProtoEndpoint>) -> Result<Option<Endpoint>, Str
     let Some(e) = e else { return Ok(None) };
     let ipv4 = match e.ipv4.len() {
         0 => None,
-        4 => Some(IpAddr::V4(Ipv4Addr::new(e.ipv4[0], e.ipv4[1], e.ipv4[2], e.ipv4[3]))),
+        4 => Some(IpAddr::V4(Ipv4Addr::new(
+            e.ipv4[0], e.ipv4[1], e.ipv4[2], e.ipv4[3],
+        ))),
         n => return Err(format!("invalid endpoint ipv4: has length {n}")),
     };
     let ipv6 = match e.ipv6.len() {
@@ -144,7 +149,10 @@ pub fn encode(spans: &[Span]) -> Vec<u8> {
                 } else {
                     s.trace_id.to_bytes().to_vec()
                 },
-                parent_id: s.parent_id.map(|p| p.to_be_bytes().to_vec()).unwrap_or_default(),
+                parent_id: s
+                    .parent_id
+                    .map(|p| p.to_be_bytes().to_vec())
+                    .unwrap_or_default(),
                 id: s.id.to_be_bytes().to_vec(),
                 kind: kind_to_proto(s.kind),
                 name: s.name.clone(),
@@ -251,7 +259,10 @@ mod tests {
             }],
             tags: [("a".to_string(), "b".to_string())].into(),
         };
-        assert_eq!(decode(&encode(std::slice::from_ref(&span)), false).unwrap(), vec![span]);
+        assert_eq!(
+            decode(&encode(std::slice::from_ref(&span)), false).unwrap(),
+            vec![span]
+        );
     }
 
     #[test]
@@ -269,7 +280,11 @@ mod tests {
         );
         list.spans[0].trace_id = vec![1; 8];
         list.spans[0].id = vec![1; 3];
-        assert!(decode(&list.encode_to_vec(), false).unwrap_err().contains("SpanID"));
+        assert!(
+            decode(&list.encode_to_vec(), false)
+                .unwrap_err()
+                .contains("SpanID")
+        );
         list.spans[0].id = vec![1; 8];
         let spans = decode(&list.encode_to_vec(), true).unwrap();
         assert!(spans[0].debug, "X-B3-Flags: 1 marks spans debug");

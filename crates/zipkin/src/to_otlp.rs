@@ -231,12 +231,17 @@ pub fn spans_to_otlp(
             prev_library = Some(lib);
         }
         let ss = rs.scope_spans.last_mut().expect("pushed above");
-        ss.spans.push(span_to_otlp(&zspan, tags, parse_string_tags)?);
+        ss.spans
+            .push(span_to_otlp(&zspan, tags, parse_string_tags)?);
     }
     Ok(out)
 }
 
-fn populate_resource(tags: &mut BTreeMap<String, String>, service: &str, attrs: &mut Vec<KeyValue>) {
+fn populate_resource(
+    tags: &mut BTreeMap<String, String>,
+    service: &str,
+    attrs: &mut Vec<KeyValue>,
+) {
     if service == NO_SERVICE_NAME {
         return;
     }
@@ -289,7 +294,11 @@ fn endpoint_attrs(e: &Endpoint, attrs: &mut Vec<KeyValue>, remote: bool) {
         put(attrs, ip_key, str_value(&ip_text(ip)));
     }
     if e.port > 0 {
-        put(attrs, port_key, any_value::Value::IntValue(i64::from(e.port)));
+        put(
+            attrs,
+            port_key,
+            any_value::Value::IntValue(i64::from(e.port)),
+        );
     }
 }
 
@@ -364,7 +373,8 @@ fn span_to_otlp(
             .saturating_add(z.duration.saturating_mul(1000));
     }
     for a in &z.annotations {
-        span.events.push(event_from_annotation(a.timestamp, &a.value)?);
+        span.events
+            .push(event_from_annotation(a.timestamp, &a.value)?);
     }
     Ok(span)
 }
@@ -480,7 +490,8 @@ mod tests {
 
     #[test]
     fn annotation_payloads_become_event_attributes() {
-        let e = event_from_annotation(5, r#"boom|{"a":1,"b":"x|y","c":1.5,"d":true,"e":[1]}|2"#).unwrap();
+        let e = event_from_annotation(5, r#"boom|{"a":1,"b":"x|y","c":1.5,"d":true,"e":[1]}|2"#)
+            .unwrap();
         assert_eq!(e.name, "boom");
         assert_eq!(e.time_unix_nano, 5000);
         assert_eq!(e.dropped_attributes_count, 2);

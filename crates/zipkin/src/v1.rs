@@ -75,7 +75,11 @@ struct JsonBinaryAnnotation {
 }
 
 fn micros_to_nanos(us: i64) -> u64 {
-    if us <= 0 { 0 } else { (us as u64).saturating_mul(1000) }
+    if us <= 0 {
+        0
+    } else {
+        (us as u64).saturating_mul(1000)
+    }
 }
 
 fn trace_id(s: &str) -> Result<[u8; 16], String> {
@@ -85,7 +89,8 @@ fn trace_id(s: &str) -> Result<[u8; 16], String> {
         32 => hex::decode_to_slice(s, &mut id),
         _ => {
             return Err(
-                "zipkinV1 span traceId: hex traceId span has wrong length (expected 16 or 32)".into(),
+                "zipkinV1 span traceId: hex traceId span has wrong length (expected 16 or 32)"
+                    .into(),
             );
         }
     }
@@ -98,7 +103,9 @@ fn trace_id(s: &str) -> Result<[u8; 16], String> {
 
 fn span_id(s: &str, what: &str) -> Result<[u8; 8], String> {
     if s.len() != 16 {
-        return Err(format!("zipkinV1 span {what}: hex Id has wrong length (expected 16)"));
+        return Err(format!(
+            "zipkinV1 span {what}: hex Id has wrong length (expected 16)"
+        ));
     }
     let mut id = [0u8; 8];
     hex::decode_to_slice(s, &mut id).map_err(|e| format!("zipkinV1 span {what}: {e}"))?;
@@ -192,10 +199,7 @@ impl StatusMapper {
         } else {
             return None;
         };
-        Some(Status {
-            code,
-            message,
-        })
+        Some(Status { code, message })
     }
 }
 
@@ -226,7 +230,8 @@ pub fn decode(
             ..Span::default()
         };
         let mut endpoint = annotations_to_span(&z.annotations, &mut span);
-        let local_component = binary_annotations(&z.binary_annotations, &mut span, parse_string_tags);
+        let local_component =
+            binary_annotations(&z.binary_annotations, &mut span, parse_string_tags);
         if endpoint.service_name == UNKNOWN_SERVICE && !local_component.is_empty() {
             endpoint.service_name = local_component;
         }
@@ -421,11 +426,26 @@ mod tests {
 
     #[test]
     fn v1_errors_are_gos() {
-        assert!(decode(b"[{\"traceId\":\"1\",\"id\":\"0000000000000001\"}]", false, 0)
+        assert!(
+            decode(
+                b"[{\"traceId\":\"1\",\"id\":\"0000000000000001\"}]",
+                false,
+                0
+            )
             .unwrap_err()
-            .contains("wrong length"));
-        assert!(decode(b"{", false, 0).unwrap_err().starts_with("zipkinv1: "));
-        let r = decode(b"[{\"traceId\":\"0000000000000001\",\"id\":\"0000000000000001\"}]", false, 7).unwrap();
+            .contains("wrong length")
+        );
+        assert!(
+            decode(b"{", false, 0)
+                .unwrap_err()
+                .starts_with("zipkinv1: ")
+        );
+        let r = decode(
+            b"[{\"traceId\":\"0000000000000001\",\"id\":\"0000000000000001\"}]",
+            false,
+            7,
+        )
+        .unwrap();
         let s = &r.resource_spans[0].scope_spans[0].spans[0];
         assert_eq!(s.start_time_unix_nano, 7);
         assert_eq!(s.attributes[0].key, START_TIME_ABSENT);
