@@ -24,6 +24,7 @@ pub fn registry() -> Registry {
     let mut r = Registry::new();
     r.receiver(receivers::otlp::Factory);
     r.receiver(receivers::filelog::Factory);
+    r.receiver(receivers::zipkin::Factory);
     r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
     r.processor(processors::memory_limiter::Factory);
@@ -56,7 +57,6 @@ pub fn registry() -> Registry {
 const NOT_BUILT_RECEIVERS: &[&str] = &[
     "hostmetrics",
     "prometheus",
-    "zipkin",
     "jaeger",
     "kafka",
     "k8s_cluster",

@@ -1,2 +1,3 @@
 pub mod filelog;
 pub mod otlp;
+pub mod zipkin;
