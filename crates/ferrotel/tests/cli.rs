@@ -68,11 +68,7 @@ const SHARED_EXPECTATIONS: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "seed-jaeger-prometheus.yaml",
-        &[
-            ("exporter", "zipkin"),
-            ("exporter", "prometheus"),
-            ("connector", "spanmetrics"),
-        ],
+        &[("exporter", "prometheus")],
     ),
     ("seed-sidecar.yaml", &[("receiver", "prometheus")]),
 ];
