@@ -66,10 +66,7 @@ const SHARED_EXPECTATIONS: &[(&str, &[(&str, &str)])] = &[
         "seed-hostmetrics.yaml",
         &[("receiver", "hostmetrics"), ("processor", "filter")],
     ),
-    (
-        "seed-jaeger-prometheus.yaml",
-        &[("exporter", "prometheus")],
-    ),
+    ("seed-jaeger-prometheus.yaml", &[("exporter", "prometheus")]),
     ("seed-sidecar.yaml", &[("receiver", "prometheus")]),
 ];
 

@@ -11,53 +11,122 @@ use crate::model::{Annotation, Endpoint, Kind, Span, TraceId, parse_hex_u64};
 #[derive(Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct WireSpan {
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_zero"
+    )]
     timestamp: u64,
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_zero"
+    )]
     duration: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     trace_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     parent_id: Option<String>,
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_false"
+    )]
     debug: bool,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "String::is_empty"
+    )]
     name: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "String::is_empty"
+    )]
     kind: String,
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_false"
+    )]
     shared: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     local_endpoint: Option<WireEndpoint>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     remote_endpoint: Option<WireEndpoint>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     annotations: Vec<WireAnnotation>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     tags: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct WireEndpoint {
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "String::is_empty"
+    )]
     service_name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     ipv4: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
     ipv6: Option<String>,
-    #[serde(default, skip_serializing_if = "is_zero_u16")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_zero_u16"
+    )]
     port: u16,
 }
 
 #[derive(Serialize, Deserialize, Default)]
 struct WireAnnotation {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     timestamp: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     value: String,
+}
+
+/// Go's `encoding/json` leaves a field alone on `null`; here it is the field's default.
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -212,6 +281,15 @@ mod tests {
         assert_eq!(decode(&encode(&spans)).unwrap(), spans);
         let text = String::from_utf8(encode(&spans)).unwrap();
         assert!(text.starts_with(r#"[{"timestamp":1556604172355737,"duration":1431,"traceId":"5af7183fb1d4cf5f","id":"352bff9a74ca9ad2","parentId":"6b221d5bc9e6496c","name":"get /api","kind":"SERVER","shared":true,"#), "{text}");
+    }
+
+    #[test]
+    fn null_fields_are_absent_as_in_go() {
+        // What the OpenTelemetry Python SDK sends for an INTERNAL span: `"kind": null`.
+        let s = &decode(br#"[{"traceId":"1","id":"2","kind":null,"name":null,"parentId":null,"tags":null,"localEndpoint":{"serviceName":"a","port":null}}]"#).unwrap()[0];
+        assert_eq!(s.kind, Kind::Undetermined);
+        assert_eq!(s.parent_id, None);
+        assert_eq!(s.local_endpoint.as_ref().unwrap().service_name, "a");
     }
 
     #[test]

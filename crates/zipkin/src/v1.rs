@@ -22,55 +22,55 @@ const UNKNOWN_SERVICE: &str = "unknown-service";
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct JsonSpan {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     trace_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     parent_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     timestamp: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     duration: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     annotations: Vec<Option<JsonAnnotation>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     binary_annotations: Vec<Option<JsonBinaryAnnotation>>,
 }
 
 #[derive(Deserialize, Default, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
 struct JsonEndpoint {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     service_name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     ipv4: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     ipv6: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     port: i32,
 }
 
 #[derive(Deserialize, Default)]
 struct JsonAnnotation {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     timestamp: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     value: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     endpoint: Option<JsonEndpoint>,
 }
 
 #[derive(Deserialize, Default)]
 struct JsonBinaryAnnotation {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     key: String,
     /// Go reads binary annotation values as strings only.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     value: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::nullable")]
     endpoint: Option<JsonEndpoint>,
 }
 
