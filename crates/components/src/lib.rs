@@ -36,6 +36,7 @@ pub fn registry() -> Registry {
     r.exporter(exporters::zipkin::Factory);
     r.connector(connectors::forward::Factory);
     r.connector(connectors::spanmetrics::Factory);
+    r.connector(connectors::servicegraph::Factory);
     r.extension(extensions::health_check::Factory);
     r.extension(extensions::file_storage::Factory);
 
@@ -44,6 +45,7 @@ pub fn registry() -> Registry {
     r.alias(Kind::Exporter, "logging", "debug");
     r.alias(Kind::Receiver, "filelog", "file_log");
     r.alias(Kind::Connector, "spanmetrics", "span_metrics");
+    r.alias(Kind::Connector, "servicegraph", "service_graph");
 
     r.not_built(Kind::Receiver, NOT_BUILT_RECEIVERS);
     r.not_built(Kind::Processor, NOT_BUILT_PROCESSORS);
@@ -147,7 +149,6 @@ const NOT_BUILT_EXPORTERS: &[&str] = &[
     "nop",
 ];
 const NOT_BUILT_CONNECTORS: &[&str] = &[
-    "servicegraph",
     "routing",
     "count",
     "exceptions",

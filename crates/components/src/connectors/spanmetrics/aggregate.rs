@@ -30,8 +30,8 @@ use super::config::{
     COLLECTOR_INSTANCE_ID, Config, DEFAULT_NAMESPACE, Dimension, SERVICE_NAME, SPAN_KIND,
     SPAN_NAME, STATUS_CODE,
 };
-use super::expo::ExpoHistogram;
 use crate::attraction::value::{as_string, get};
+use crate::connectors::expo::ExpoHistogram;
 
 /// Total series across all resources when `aggregation_cardinality_limit` is 0.
 pub const SAFETY_MAX_SERIES: usize = 100_000;

@@ -13,7 +13,7 @@
 
 mod aggregate;
 pub mod config;
-mod expo;
+
 #[cfg(test)]
 mod tests;
 

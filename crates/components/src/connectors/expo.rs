@@ -1,5 +1,6 @@
 //! A base-2 exponential histogram of non-negative values with a bucket budget, as
-//! `lightstep/go-expohisto` (what Go's spanmetrics records durations with): it starts at the
+//! `lightstep/go-expohisto` (what Go's span_metrics and service_graph record durations
+//! with): it starts at the
 //! finest scale (20) and halves its resolution (scale - 1, neighbouring buckets merged)
 //! whenever the observed range needs more than `max_size` buckets.
 
