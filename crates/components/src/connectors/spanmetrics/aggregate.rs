@@ -13,7 +13,6 @@
 //! Every function takes the current time as an argument, so tests decide the clock.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use indexmap::IndexMap;
 use pdata::proto::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -321,7 +320,7 @@ impl Aggregator {
                 let scope = ss
                     .scope
                     .as_ref()
-                    .filter(|s| self.include_scopes.iter().any(|n| *n == s.name));
+                    .filter(|s| self.include_scopes.contains(&s.name));
                 for span in &ss.spans {
                     self.count_span(
                         &rkey,
@@ -650,7 +649,7 @@ impl Aggregator {
             if self.last_delta.len() > self.delta_cache_size {
                 // Keep the most recent ones (this flush's keys first).
                 let mut entries: Vec<(String, u64)> = self.last_delta.drain().collect();
-                entries.sort_by(|a, b| b.1.cmp(&a.1));
+                entries.sort_by_key(|e| std::cmp::Reverse(e.1));
                 entries.truncate(self.delta_cache_size);
                 self.last_delta = entries.into_iter().collect();
             }
@@ -683,10 +682,11 @@ impl Aggregator {
             for ex in r.events.map.values_mut().map(|s| &mut s.exemplars) {
                 ex.clear();
             }
-            for o in [&mut r.calls.overflow, &mut r.events.overflow] {
-                if let Some(o) = o {
-                    o.exemplars.clear();
-                }
+            for o in [&mut r.calls.overflow, &mut r.events.overflow]
+                .into_iter()
+                .flatten()
+            {
+                o.exemplars.clear();
             }
             if let Some(o) = &mut r.durations.overflow {
                 o.exemplars.clear();
@@ -709,27 +709,29 @@ impl Aggregator {
     }
 }
 
-/// A value's text for keys: its type and Go `AsString` text.
+/// A value's text for keys, appended: its type tag and Go `AsString` text (borrowed for
+/// strings, so the hot path does not allocate).
+fn push_value_key(key: &mut String, v: &AnyValue) {
+    key.push(match &v.value {
+        Some(any_value::Value::StringValue(_)) => 's',
+        Some(any_value::Value::BoolValue(_)) => 'b',
+        Some(any_value::Value::IntValue(_)) => 'i',
+        Some(any_value::Value::DoubleValue(_)) => 'd',
+        Some(any_value::Value::ArrayValue(_)) => 'a',
+        Some(any_value::Value::KvlistValue(_)) => 'm',
+        Some(any_value::Value::BytesValue(_)) => 'y',
+        _ => 'e',
+    });
+    key.push_str(&as_string(v));
+}
+
+/// A value's key text, owned.
 fn value_key(v: Option<&AnyValue>) -> String {
-    match v {
-        None => String::new(),
-        Some(v) => {
-            let tag = match &v.value {
-                Some(any_value::Value::StringValue(_)) => 's',
-                Some(any_value::Value::BoolValue(_)) => 'b',
-                Some(any_value::Value::IntValue(_)) => 'i',
-                Some(any_value::Value::DoubleValue(_)) => 'd',
-                Some(any_value::Value::ArrayValue(_)) => 'a',
-                Some(any_value::Value::KvlistValue(_)) => 'm',
-                Some(any_value::Value::BytesValue(_)) => 'y',
-                _ => 'e',
-            };
-            let mut s = String::new();
-            s.push(tag);
-            s.push_str(&as_string(v));
-            s
-        }
+    let mut s = String::new();
+    if let Some(v) = v {
+        push_value_key(&mut s, v);
     }
+    s
 }
 
 /// A dimension's value: span attribute, else the second map (resource, or resource and
@@ -784,9 +786,7 @@ fn build_key(
     for d in dims {
         key.push(SEP);
         match dimension_value(d, span_attrs, other) {
-            Some(v) => {
-                let _ = write!(key, "{}", value_key(Some(&v)));
-            }
+            Some(v) => push_value_key(key, &v),
             None => key.push(ABSENT),
         }
     }

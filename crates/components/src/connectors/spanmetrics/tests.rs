@@ -553,7 +553,7 @@ async fn factory_flushes_on_the_interval_and_at_shutdown() {
     let Request::Metrics(m) = reqs.last().unwrap() else {
         panic!()
     };
-    let c = calls(&m, "inventory");
+    let c = calls(m, "inventory");
     assert_eq!(c.iter().map(|(_, n)| n).sum::<i64>(), 3);
     assert!(
         c[0].0.contains("collector.instance.id="),

@@ -13,9 +13,12 @@ use runtime::{Host, Kind, Telemetry};
 use super::Factory;
 use crate::connectors::story;
 
+/// (Content-Type, body) of each accepted request.
+type Bodies = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 #[derive(Clone, Default)]
 struct Zipkin {
-    got: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    got: Bodies,
     status: Arc<Mutex<Vec<u16>>>,
 }
 

@@ -62,10 +62,13 @@ impl ReceiverFactory for Factory {
     }
 }
 
+/// The server while running: its stop switch, its task and the bound address.
+type Running = (CancellationToken, JoinHandle<()>, Option<SocketAddr>);
+
 pub struct ZipkinReceiver {
     cfg: Config,
     service: Arc<ZipkinService>,
-    running: Mutex<Option<(CancellationToken, JoinHandle<()>, Option<SocketAddr>)>>,
+    running: Mutex<Option<Running>>,
 }
 
 impl ZipkinReceiver {
