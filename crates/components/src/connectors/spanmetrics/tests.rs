@@ -549,7 +549,8 @@ async fn factory_flushes_on_the_interval_and_at_shutdown() {
     assert!(n >= 1, "flushed on the ticker");
     c.shutdown().await.unwrap();
     let reqs = sink.requests();
-    assert_eq!(reqs.len(), n + 1, "one more flush at shutdown");
+    // A tick may still land between the count and the shutdown: at least one more.
+    assert!(reqs.len() > n, "one more flush at shutdown");
     let Request::Metrics(m) = reqs.last().unwrap() else {
         panic!()
     };
