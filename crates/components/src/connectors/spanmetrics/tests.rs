@@ -575,3 +575,43 @@ fn both_names_are_registered() {
         _ => panic!("spanmetrics is the deprecated alias"),
     }
 }
+
+#[test]
+fn resource_metrics_key_attributes_merge_resources_that_differ_elsewhere() {
+    let v = story::visits().resource_spans;
+    let mut other = v[2].clone(); // inventory, visit 0
+    other.resource.as_mut().unwrap().attributes[1] = story::str_kv("telemetry.sdk.language", "go");
+    let mut a = agg("resource_metrics_key_attributes: [service.name]");
+    a.consume(&[v[2].clone(), other.clone()], T0);
+    let out = a.flush(FLUSH);
+    assert_eq!(out.resource_metrics.len(), 1, "keyed by service.name only");
+    assert_eq!(calls(&out, "inventory")[0].1, 2);
+    // The first resource seen is the one reported.
+    let res = &out.resource_metrics[0]
+        .resource
+        .as_ref()
+        .unwrap()
+        .attributes;
+    assert_eq!(
+        labels(res),
+        "service.name=inventory,telemetry.sdk.language=python"
+    );
+    let mut a = agg("{}");
+    a.consume(&[v[2].clone(), other], T0);
+    assert_eq!(
+        a.flush(FLUSH).resource_metrics.len(),
+        2,
+        "by default every attribute counts"
+    );
+}
+
+#[test]
+fn include_instrumentation_scope_adds_the_scope_of_listed_libraries() {
+    let mut a = agg("include_instrumentation_scope: [inventory.app]");
+    a.consume(&story::visits().resource_spans[1..3], T0);
+    let out = a.flush(FLUSH);
+    assert!(calls(&out, "inventory")[0].0.ends_with(
+        ",span.instrumentation.scope.name=inventory.app,span.instrumentation.scope.version=0.1.0"
+    ));
+    assert!(!calls(&out, "grocery-store")[0].0.contains("scope"));
+}
