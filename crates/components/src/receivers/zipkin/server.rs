@@ -4,7 +4,8 @@
 //! (confighttp's set: gzip, zstd, zlib/deflate, snappy, lz4). Answers: 202 accepted, 400 for
 //! a body that does not decode (with the reason), 500 `"Internal Server Error"` when the
 //! pipeline refuses permanently, 503 when it refuses for now (so that clients retry; Go
-//! answers 500 for both), 503 before reading a body while a memory_limiter refuses.
+//! answers 500 for both), 503 before reading a body while a memory_limiter refuses or
+//! when reading it would exceed the admission budget of bytes being read.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use pdata::{Batch, Signal};
 use runtime::SharedConsumer;
-use runtime::admission::Admission;
+use runtime::admission::{Admission, Reservation};
 use runtime::telemetry::ReceiverMetrics;
 
 use super::config::Config;
@@ -170,7 +171,13 @@ impl ZipkinService {
             .headers()
             .get("x-b3-flags")
             .is_some_and(|v| v.as_bytes() == b"1");
-        let body = match self.read_body(req.into_body(), codec).await {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        // The reservation is held until the request is answered.
+        let (body, _reservation) = match self.read_body(req.into_body(), codec, declared).await {
             Ok(b) => b,
             Err((status, m)) => return text(status, m),
         };
@@ -212,11 +219,15 @@ impl ZipkinService {
         }
     }
 
+    /// Reads and decompresses the body within `max_request_body_size`, its bytes reserved
+    /// against the admission budget shared with the other receivers (as the otlp receiver
+    /// does): over the budget, 503.
     async fn read_body<B>(
         &self,
         body: B,
         codec: Option<Codec>,
-    ) -> Result<Vec<u8>, (StatusCode, String)>
+        declared: Option<u64>,
+    ) -> Result<(Vec<u8>, Reservation), (StatusCode, String)>
     where
         B: http_body::Body<Data = Bytes>,
         B::Error: std::fmt::Display,
@@ -232,6 +243,16 @@ impl ZipkinService {
             None => limit,
             Some(_) => limit.saturating_add(limit / 8).saturating_add(64 * 1024),
         };
+        let over_budget = || {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{}\n", crate::processors::memory_limiter::REFUSED_MESSAGE),
+            )
+        };
+        let mut reservation = self
+            .admission
+            .try_reserve(declared.map_or(0, |n| n.min(raw_limit as u64)))
+            .ok_or_else(over_budget)?;
         let mut raw = Vec::new();
         let mut body = std::pin::pin!(body);
         while let Some(frame) = body.frame().await {
@@ -245,15 +266,24 @@ impl ZipkinService {
                 if raw.len() + data.len() > raw_limit {
                     return Err(too_large());
                 }
+                let want = (raw.len() + data.len()) as u64;
+                if let Some(more) = want.checked_sub(reservation.bytes())
+                    && more > 0
+                    && !reservation.try_grow(more)
+                {
+                    return Err(over_budget());
+                }
                 raw.extend_from_slice(&data);
             }
         }
-        match codec {
-            None => Ok(raw),
+        let body = match codec {
+            None => raw,
             Some(c) => compression::decompress(c, &raw, limit).map_err(|e| match e {
                 DecompressError::TooLarge { .. } => too_large(),
                 other => (StatusCode::BAD_REQUEST, format!("{other}\n")),
-            }),
-        }
+            })?,
+        };
+        reservation.grow_to(body.len() as u64);
+        Ok((body, reservation))
     }
 }

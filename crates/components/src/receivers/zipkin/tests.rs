@@ -278,3 +278,30 @@ async fn round_trip_through_the_zipkin_exporter_keeps_every_carried_field() {
         r.shutdown().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn memory_pressure_refuses_before_reading_with_503() {
+    use http_body_util::{BodyExt, Full};
+    let admission = runtime::admission::Admission::new();
+    let limiter = admission.register(Some(1 << 20));
+    let sink = Arc::new(Collect::default());
+    let cfg = super::Config::default();
+    let tel = Telemetry::new("normal");
+    let svc = Arc::new(
+        super::server::ZipkinService::new(&cfg, sink.clone(), &tel, "zipkin", admission).unwrap(),
+    );
+    let req = |body: &'static str| {
+        http::Request::post("/api/v2/spans")
+            .body(Full::new(bytes::Bytes::from_static(body.as_bytes())))
+            .unwrap()
+    };
+    limiter.set_refusing(true);
+    let r = svc.clone().handle(req(V2)).await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body = r.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"data refused due to high memory usage\n");
+    limiter.set_refusing(false);
+    let r = svc.handle(req(V2)).await.unwrap();
+    assert_eq!(r.status(), 202);
+    assert_eq!(sink.requests().len(), 1);
+}
