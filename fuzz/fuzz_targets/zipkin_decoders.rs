@@ -1,4 +1,4 @@
-//! Zipkin v1 JSON, v2 JSON and v2 protobuf decoders (the zipkin receiver's input), and the
+//! Zipkin v1 JSON and Thrift, v2 JSON and v2 protobuf decoders (the zipkin receiver's input), and the
 //! re-encoding of what decodes. Body in `zipkin::fuzzing`.
 #![no_main]
 

@@ -1,7 +1,7 @@
 //! `zipkin` owns the Zipkin span formats of ferrotel and their translation to and from OTLP,
 //! with the field mappings of the Go collector's `pkg/translator/zipkin`: v2 JSON and v2
 //! protobuf in both directions ([`json`], [`proto`], [`from_otlp`], [`to_otlp`]) and v1 JSON
-//! in ([`v1`]). The `zipkin` exporter and receiver are thin adapters over it.
+//! and Thrift in ([`v1`], [`thrift`]). The `zipkin` exporter and receiver are thin adapters over it.
 //!
 //! ```
 //! use zipkin::{Format, decode_v2, encode};
@@ -20,6 +20,7 @@ pub mod fuzzing;
 pub mod json;
 pub mod model;
 pub mod proto;
+pub mod thrift;
 pub mod to_otlp;
 pub mod v1;
 

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::START_TIME_ABSENT;
 use crate::to_otlp::{kv, parse_tag, put, str_value};
 
-const UNKNOWN_SERVICE: &str = "unknown-service";
+pub(crate) const UNKNOWN_SERVICE: &str = "unknown-service";
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -42,25 +42,25 @@ struct JsonSpan {
 
 #[derive(Deserialize, Default, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
-struct JsonEndpoint {
+pub(crate) struct JsonEndpoint {
     #[serde(default, deserialize_with = "crate::json::nullable")]
-    service_name: String,
+    pub service_name: String,
     #[serde(default, deserialize_with = "crate::json::nullable")]
-    ipv4: String,
+    pub ipv4: String,
     #[serde(default, deserialize_with = "crate::json::nullable")]
-    ipv6: String,
+    pub ipv6: String,
     #[serde(default, deserialize_with = "crate::json::nullable")]
-    port: i32,
+    pub port: i32,
 }
 
 #[derive(Deserialize, Default)]
-struct JsonAnnotation {
+pub(crate) struct JsonAnnotation {
     #[serde(default, deserialize_with = "crate::json::nullable")]
-    timestamp: i64,
+    pub timestamp: i64,
     #[serde(default, deserialize_with = "crate::json::nullable")]
-    value: String,
+    pub value: String,
     #[serde(default, deserialize_with = "crate::json::nullable")]
-    endpoint: Option<JsonEndpoint>,
+    pub endpoint: Option<JsonEndpoint>,
 }
 
 #[derive(Deserialize, Default)]
@@ -74,7 +74,7 @@ struct JsonBinaryAnnotation {
     endpoint: Option<JsonEndpoint>,
 }
 
-fn micros_to_nanos(us: i64) -> u64 {
+pub(crate) fn micros_to_nanos(us: i64) -> u64 {
     if us <= 0 {
         0
     } else {
@@ -230,8 +230,17 @@ pub fn decode(
             ..Span::default()
         };
         let mut endpoint = annotations_to_span(&z.annotations, &mut span);
-        let local_component =
-            binary_annotations(&z.binary_annotations, &mut span, parse_string_tags);
+        let binary = z
+            .binary_annotations
+            .into_iter()
+            .flatten()
+            .map(|b| BinaryAnnotation {
+                value: parse_tag(&b.value, parse_string_tags),
+                key: b.key,
+                host_service: b.endpoint.map(|e| e.service_name),
+            })
+            .collect();
+        let local_component = apply_binary_annotations(binary, &mut span, true);
         if endpoint.service_name == UNKNOWN_SERVICE && !local_component.is_empty() {
             endpoint.service_name = local_component;
         }
@@ -248,37 +257,15 @@ pub fn decode(
                 any_value::Value::BoolValue(true),
             );
         }
-        let key = format!(
-            "{}-{}-{}-{}",
-            endpoint.service_name, endpoint.ipv4, endpoint.ipv6, endpoint.port
-        );
-        let i = *by_endpoint.entry(key).or_insert_with(|| {
-            let mut attrs = vec![kv("service.name", str_value(&endpoint.service_name))];
-            if !endpoint.ipv4.is_empty() {
-                attrs.push(kv("ipv4", str_value(&endpoint.ipv4)));
-            }
-            if !endpoint.ipv6.is_empty() {
-                attrs.push(kv("ipv6", str_value(&endpoint.ipv6)));
-            }
-            if endpoint.port != 0 {
-                attrs.push(kv("port", str_value(&endpoint.port.to_string())));
-            }
-            out.resource_spans.push(ResourceSpans {
-                resource: Some(Resource {
-                    attributes: attrs,
-                    ..Resource::default()
-                }),
-                scope_spans: vec![ScopeSpans::default()],
-                schema_url: String::new(),
-            });
-            out.resource_spans.len() - 1
-        });
-        out.resource_spans[i].scope_spans[0].spans.push(span);
+        push_span(&mut out, &mut by_endpoint, &endpoint, span);
     }
     Ok(out)
 }
 
-fn annotations_to_span(annotations: &[Option<JsonAnnotation>], span: &mut Span) -> JsonEndpoint {
+pub(crate) fn annotations_to_span(
+    annotations: &[Option<JsonAnnotation>],
+    span: &mut Span,
+) -> JsonEndpoint {
     let mut early = i64::MAX;
     let mut late = i64::MIN;
     let mut endpoint: Option<JsonEndpoint> = None;
@@ -330,10 +317,21 @@ fn annotations_to_span(annotations: &[Option<JsonAnnotation>], span: &mut Span) 
     })
 }
 
-fn binary_annotations(
-    list: &[Option<JsonBinaryAnnotation>],
+/// One binary annotation, decoded: its key, its value, and the service name of its host
+/// (`None` without a host).
+pub(crate) struct BinaryAnnotation {
+    pub key: String,
+    pub value: any_value::Value,
+    pub host_service: Option<String>,
+}
+
+/// Go's `jsonBinAnnotationsToSpanAttributes` / `thriftBinAnnotationsToSpanAttributes`:
+/// attributes and status of the span; returns the fallback service name (the last host's,
+/// else the local component). JSON only takes a host with a service name (`only_named`).
+pub(crate) fn apply_binary_annotations(
+    list: Vec<BinaryAnnotation>,
     span: &mut Span,
-    parse: bool,
+    only_named: bool,
 ) -> String {
     let mut fallback = String::new();
     if list.is_empty() {
@@ -341,22 +339,26 @@ fn binary_annotations(
     }
     let mut mapper = StatusMapper::default();
     let mut local_component = String::new();
-    for b in list.iter().flatten() {
-        if let Some(e) = &b.endpoint
-            && !e.service_name.is_empty()
+    for b in list {
+        if let Some(h) = b.host_service
+            && !(only_named && h.is_empty())
         {
-            fallback = e.service_name.clone();
+            fallback = h;
         }
         let mut key = b.key.as_str();
         if key == "lc" {
             key = "component";
-            local_component = b.value.clone();
+            local_component = match &b.value {
+                any_value::Value::StringValue(s) => s.clone(),
+                other => crate::from_otlp::as_string(Some(&pdata::proto::common::v1::AnyValue {
+                    value: Some(other.clone()),
+                })),
+            };
         }
-        let value = parse_tag(&b.value, parse);
-        if mapper.take(key, &value) {
+        if mapper.take(key, &b.value) {
             continue;
         }
-        put(&mut span.attributes, key, value);
+        put(&mut span.attributes, key, b.value);
     }
     if fallback.is_empty() {
         fallback = local_component;
@@ -365,6 +367,41 @@ fn binary_annotations(
         span.status = Some(s);
     }
     fallback
+}
+
+/// Adds the span to the resource of its endpoint (one per service, addresses and port).
+pub(crate) fn push_span(
+    out: &mut ExportTraceServiceRequest,
+    by_endpoint: &mut HashMap<String, usize>,
+    endpoint: &JsonEndpoint,
+    span: Span,
+) {
+    let key = format!(
+        "{}-{}-{}-{}",
+        endpoint.service_name, endpoint.ipv4, endpoint.ipv6, endpoint.port
+    );
+    let i = *by_endpoint.entry(key).or_insert_with(|| {
+        let mut attrs = vec![kv("service.name", str_value(&endpoint.service_name))];
+        if !endpoint.ipv4.is_empty() {
+            attrs.push(kv("ipv4", str_value(&endpoint.ipv4)));
+        }
+        if !endpoint.ipv6.is_empty() {
+            attrs.push(kv("ipv6", str_value(&endpoint.ipv6)));
+        }
+        if endpoint.port != 0 {
+            attrs.push(kv("port", str_value(&endpoint.port.to_string())));
+        }
+        out.resource_spans.push(ResourceSpans {
+            resource: Some(Resource {
+                attributes: attrs,
+                ..Resource::default()
+            }),
+            scope_spans: vec![ScopeSpans::default()],
+            schema_url: String::new(),
+        });
+        out.resource_spans.len() - 1
+    });
+    out.resource_spans[i].scope_spans[0].spans.push(span);
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! `zipkin` receiver: an HTTP server (default `localhost:9411`) taking Zipkin v1 JSON and v2
-//! JSON/protobuf spans, as Go's contrib `zipkinreceiver`; the decoding and the translation
+//! `zipkin` receiver: an HTTP server (default `localhost:9411`) taking Zipkin v1 JSON and
+//! Thrift and v2 JSON/protobuf spans, as Go's contrib `zipkinreceiver`; the decoding and the translation
 //! to OTLP are the [`zipkin`] crate's, the endpoint [`server`].
 
 pub mod config;

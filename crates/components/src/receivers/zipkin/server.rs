@@ -1,5 +1,6 @@
 //! The Zipkin HTTP endpoint, as Go's `zipkinReceiver.ServeHTTP`: any path holding
-//! `api/v1/spans` is v1 JSON, any other v2 (protobuf with `Content-Type:
+//! `api/v1/spans` is v1 (Thrift with `Content-Type: application/x-thrift`, else JSON), any
+//! other v2 (protobuf with `Content-Type:
 //! application/x-protobuf`, else JSON); bodies are decompressed per `Content-Encoding`
 //! (confighttp's set: gzip, zstd, zlib/deflate, snappy, lz4). Answers: 202 accepted, 400 for
 //! a body that does not decode (with the reason), 500 `"Internal Server Error"` when the
@@ -24,7 +25,12 @@ use super::config::Config;
 use crate::compression::{self, Codec, DecompressError};
 
 /// Go's transports, the `transport` label of the receiver's self-metrics.
-const TRANSPORTS: [&str; 3] = ["http_v1_json", "http_v2_json", "http_v2_proto"];
+const TRANSPORTS: [&str; 4] = [
+    "http_v1_json",
+    "http_v2_json",
+    "http_v2_proto",
+    "http_v1_thrift",
+];
 
 pub struct ZipkinService {
     consumer: SharedConsumer,
@@ -32,7 +38,7 @@ pub struct ZipkinService {
     max_body_size: usize,
     allowed_encodings: Vec<String>,
     response_headers: HeaderMap,
-    metrics: [ReceiverMetrics; 3],
+    metrics: [ReceiverMetrics; 4],
     admission: Admission,
 }
 
@@ -147,6 +153,7 @@ impl ZipkinService {
             })
             .unwrap_or_default();
         let transport = match (v1, content_type.as_str()) {
+            (true, "application/x-thrift") => 3,
             (true, _) => 0,
             (false, "application/x-protobuf") => 2,
             _ => 1,
@@ -155,12 +162,6 @@ impl ZipkinService {
             Ok(c) => c,
             Err(m) => return text(StatusCode::BAD_REQUEST, m),
         };
-        if v1 && content_type == "application/x-thrift" {
-            return text(
-                StatusCode::BAD_REQUEST,
-                "Zipkin v1 Thrift is not supported by ferrotel; send v1 JSON or v2\n".into(),
-            );
-        }
         if self.admission.under_pressure() {
             return text(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -181,7 +182,9 @@ impl ZipkinService {
             Ok(b) => b,
             Err((status, m)) => return text(status, m),
         };
-        let decoded = if v1 {
+        let decoded = if v1 && content_type == "application/x-thrift" {
+            zipkin::thrift::decode(&body)
+        } else if v1 {
             zipkin::v1::decode(&body, self.parse_string_tags, now_nanos())
         } else {
             let format = if transport == 2 {

@@ -138,7 +138,7 @@ async fn v2_json_becomes_otlp_with_gos_mapping() {
 }
 
 #[tokio::test]
-async fn proto_gzip_v1_and_bad_bodies() {
+async fn proto_gzip_v1_json_and_thrift_and_bad_bodies() {
     let sink = Arc::new(Collect::default());
     let (r, url) = receiver("endpoint: 127.0.0.1:0", sink.clone()).await;
     let c = reqwest::Client::new();
