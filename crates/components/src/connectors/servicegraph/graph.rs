@@ -220,10 +220,9 @@ impl Graph {
         let mut out = Outcome::default();
         for rs in resource_spans {
             let res: &[KeyValue] = rs.resource.as_ref().map_or(&[], |r| &r.attributes);
-            let service = match get(res, "service.name").and_then(|v| v.value.as_ref()) {
-                Some(any_value::Value::StringValue(s)) => s.clone(),
-                Some(_) => String::new(),
-                None => continue,
+            // Go's `findServiceName`: any type, as its string form.
+            let Some(service) = get(res, "service.name").map(|v| as_string(v).into_owned()) else {
+                continue;
             };
             for ss in &rs.scope_spans {
                 for span in &ss.spans {
