@@ -387,7 +387,126 @@ fn attributes_json(attrs: &[KeyValue]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use pdata::proto::resource::v1::Resource;
+    use pdata::proto::trace::v1::{ResourceSpans, ScopeSpans, Status};
+
     use super::*;
+
+    fn skv(k: &str, v: &str) -> KeyValue {
+        KeyValue {
+            key: k.into(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(v.into())),
+            }),
+            ..KeyValue::default()
+        }
+    }
+
+    fn one(resource: Vec<KeyValue>, span: OtlpSpan) -> Span {
+        let req = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(Resource {
+                    attributes: resource,
+                    ..Resource::default()
+                }),
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![span],
+                    ..ScopeSpans::default()
+                }],
+                schema_url: String::new(),
+            }],
+        };
+        spans_from_otlp(&req, "<missing service name>")
+            .unwrap()
+            .remove(0)
+    }
+
+    fn base() -> OtlpSpan {
+        OtlpSpan {
+            trace_id: vec![1; 16],
+            span_id: vec![2; 8],
+            name: "op".into(),
+            start_time_unix_nano: 1_700_000_000_000_000_400,
+            end_time_unix_nano: 1_700_000_000_000_000_900,
+            ..OtlpSpan::default()
+        }
+    }
+
+    #[test]
+    fn service_name_sources_in_gos_order() {
+        let s = one(
+            vec![skv("faas.name", "fn"), skv("k8s.deployment.name", "dep")],
+            base(),
+        );
+        assert_eq!(s.local_endpoint.unwrap().service_name, "fn");
+        assert_eq!(s.tags[TAG_SERVICE_NAME_SOURCE], "faas.name");
+        assert_eq!(s.tags["k8s.deployment.name"], "dep");
+        let s = one(vec![skv("host.name", "h")], base());
+        assert_eq!(
+            s.local_endpoint.unwrap().service_name,
+            "<missing service name>"
+        );
+    }
+
+    #[test]
+    fn endpoints_status_and_times_as_go() {
+        let mut span = base();
+        span.kind = 3;
+        span.attributes = vec![
+            skv("peer.service", "db"),
+            skv("net.peer.ip", "::1"),
+            skv("net.peer.port", "5432"),
+            skv("net.host.ip", "10.0.0.2"),
+            skv("error", "false"),
+        ];
+        span.status = Some(Status {
+            code: 1,
+            message: "fine".into(),
+        });
+        let s = one(vec![skv("service.name", "api")], span);
+        let remote = s.remote_endpoint.unwrap();
+        assert_eq!(remote.service_name, "db");
+        assert_eq!(remote.ipv6.unwrap().to_string(), "::1");
+        assert_eq!(remote.port, 5432);
+        assert_eq!(
+            s.local_endpoint.unwrap().ipv4.unwrap().to_string(),
+            "10.0.0.2"
+        );
+        for k in [
+            "peer.service",
+            "net.peer.ip",
+            "net.peer.port",
+            "net.host.ip",
+        ] {
+            assert!(!s.tags.contains_key(k), "{k} moved to an endpoint");
+        }
+        assert_eq!(s.tags[TAG_STATUS_CODE], "STATUS_CODE_OK");
+        assert_eq!(s.tags[TAG_STATUS_DESCRIPTION], "fine");
+        // zipkin-go writes the error message of a span with a status message.
+        assert_eq!(s.tags[TAG_ERROR], "fine");
+        assert_eq!(s.kind, Kind::Client);
+        // 1_700_000_000_000_000.4 µs rounds down; 500 ns of duration rounds up to 1 µs.
+        assert_eq!((s.timestamp, s.duration), (1_700_000_000_000_000, 1));
+    }
+
+    #[test]
+    fn ids_must_be_valid() {
+        let mut span = base();
+        span.trace_id = vec![0; 16];
+        let req = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![span],
+                    ..ScopeSpans::default()
+                }],
+                ..ResourceSpans::default()
+            }],
+        };
+        assert_eq!(
+            spans_from_otlp(&req, "x").unwrap_err().0,
+            "TraceID is invalid"
+        );
+    }
 
     #[test]
     fn floats_and_bytes_as_pdata_writes_them() {
