@@ -1,6 +1,7 @@
 //! `span_metrics` aggregation cost per span: a batch of 1024 spans (8 resources) counted into
 //! calls and duration series with the seed config's buckets and two dimensions, and the same
-//! with exemplars on; plus building the metrics of a flush. The budget is CPU per span
+//! with exemplars on, the same batch read encoded (no decode), a plain prost decode of it for
+//! scale, and building the metrics of a flush. The budget is CPU per span
 //! over plain pass-through; this measures the connector's own share.
 //! Run: `cargo bench -p ferrotel-components --bench spanmetrics`.
 
@@ -46,7 +47,24 @@ fn benches(c: &mut Criterion) {
             b.iter(|| black_box(a.consume(black_box(&req.resource_spans), 2)))
         });
     }
+    // What the connector does with a batch that arrived encoded (the usual case).
+    let bytes = prost::Message::encode_to_vec(&req);
     let cfg = config(SEED);
+    let mut a = Aggregator::new(&cfg, &gates);
+    g.bench_function("consume_encoded_seed_config", |b| {
+        b.iter(|| black_box(a.consume_encoded(black_box(&bytes), 2).unwrap()))
+    });
+    // For scale: decoding the same request, which the encoded path avoids.
+    g.bench_function("prost_decode_only", |b| {
+        b.iter(|| {
+            black_box(
+                <pdata::proto::collector::trace::v1::ExportTraceServiceRequest as prost::Message>::decode(
+                    black_box(bytes.as_slice()),
+                )
+                .unwrap(),
+            )
+        })
+    });
     let mut a = Aggregator::new(&cfg, &gates);
     a.consume(&req.resource_spans, 1);
     eprintln!("series held: {}", a.series());

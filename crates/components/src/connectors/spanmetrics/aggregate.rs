@@ -12,6 +12,7 @@
 //!
 //! Every function takes the current time as an argument, so tests decide the clock.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
@@ -24,6 +25,8 @@ use pdata::proto::metrics::v1::{
 };
 use pdata::proto::resource::v1::Resource;
 use pdata::proto::trace::v1::{ResourceSpans, Span};
+use pdata::scan::{WireReader, wire};
+use prost::Message;
 
 use super::config::{
     COLLECTOR_INSTANCE_ID, Config, DEFAULT_NAMESPACE, Dimension, SERVICE_NAME, SPAN_KIND,
@@ -143,6 +146,74 @@ struct Defaults {
     span_name: bool,
     span_kind: bool,
     status_code: bool,
+}
+
+/// Where a span's attributes are read from: decoded, or the encoded `KeyValue` messages
+/// of a request that was never decoded (see [`Aggregator::consume_encoded`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Attrs<'a> {
+    Decoded(&'a [KeyValue]),
+    Encoded(&'a [&'a [u8]]),
+}
+
+impl<'a> Attrs<'a> {
+    /// The value of `key` (first occurrence; a missing wire value is the empty value), as
+    /// [`get`] of the decoded form.
+    fn get(&self, key: &str) -> Option<Cow<'a, AnyValue>> {
+        match self {
+            Attrs::Decoded(a) => get(a, key).map(Cow::Borrowed),
+            Attrs::Encoded(list) => list.iter().find_map(|kv| {
+                if encoded_key(kv)? != key {
+                    return None;
+                }
+                // Only the matching attribute is decoded.
+                let decoded = KeyValue::decode(*kv).ok()?;
+                Some(Cow::Owned(decoded.value.unwrap_or_default()))
+            }),
+        }
+    }
+}
+
+/// The key of an encoded `KeyValue` (the last occurrence of field 1, as prost reads it).
+fn encoded_key(kv: &[u8]) -> Option<&str> {
+    let mut r = WireReader::new(kv);
+    let mut key = None;
+    while !r.is_empty() {
+        let f = r.field().ok()?;
+        if f.tag == 1 && f.wire_type == wire::LEN {
+            key = Some(std::str::from_utf8(f.data).ok()?);
+        }
+    }
+    Some(key.unwrap_or(""))
+}
+
+/// What the aggregation reads of a span.
+pub(crate) struct SpanView<'a> {
+    name: &'a str,
+    kind: i32,
+    code: i32,
+    start: u64,
+    end: u64,
+    trace_id: &'a [u8],
+    span_id: &'a [u8],
+    attrs: Attrs<'a>,
+    events: &'a [pdata::proto::trace::v1::span::Event],
+}
+
+impl<'a> SpanView<'a> {
+    fn decoded(span: &'a Span) -> SpanView<'a> {
+        SpanView {
+            name: &span.name,
+            kind: span.kind,
+            code: span.status.as_ref().map_or(0, |s| s.code),
+            start: span.start_time_unix_nano,
+            end: span.end_time_unix_nano,
+            trace_id: &span.trace_id,
+            span_id: &span.span_id,
+            attrs: Attrs::Decoded(&span.attributes),
+            events: &span.events,
+        }
+    }
 }
 
 pub struct Aggregator {
@@ -284,61 +355,160 @@ impl Aggregator {
         out
     }
 
+    /// Finds or makes the state of a resource (evicting the least recently used one when
+    /// the cache is full); `None` for a resource without `service.name`, whose spans Go
+    /// ignores. Returns the resource key and the service name.
+    fn enter_resource(
+        &mut self,
+        res_attrs: &[KeyValue],
+        now: u64,
+        outcome: &mut Outcome,
+    ) -> Option<(Vec<u8>, String)> {
+        let service = get(res_attrs, SERVICE_NAME)?;
+        let service_name = match &service.value {
+            Some(any_value::Value::StringValue(s)) => s.clone(),
+            _ => String::new(),
+        };
+        let rkey = self.resource_key(res_attrs);
+        self.tick += 1;
+        if !self.resources.contains_key(&rkey) {
+            if self.resources.len() >= self.max_resources {
+                self.evict_lru();
+                outcome.evicted_resources += 1;
+            }
+            self.resources.insert(
+                rkey.clone(),
+                ResourceState {
+                    attributes: res_attrs.to_vec(),
+                    last_seen: now,
+                    last_used: self.tick,
+                    calls: SeriesMap::default(),
+                    durations: SeriesMap::default(),
+                    events: SeriesMap::default(),
+                },
+            );
+        }
+        Some((rkey, service_name))
+    }
+
+    fn leave_resource(&mut self, rkey: &[u8], now: u64) {
+        let tick = self.tick;
+        if let Some(r) = self.resources.get_mut(rkey) {
+            r.last_seen = now;
+            r.last_used = tick;
+        }
+    }
+
     /// Counts the spans of one request. `now` is Unix nanoseconds.
     pub fn consume(&mut self, resource_spans: &[ResourceSpans], now: u64) -> Outcome {
         let mut outcome = Outcome::default();
         for rs in resource_spans {
             let res_attrs: &[KeyValue] = rs.resource.as_ref().map_or(&[], |r| &r.attributes);
-            let Some(service) = get(res_attrs, SERVICE_NAME) else {
+            let Some((rkey, service_name)) = self.enter_resource(res_attrs, now, &mut outcome)
+            else {
                 continue;
             };
-            let service_name = match &service.value {
-                Some(any_value::Value::StringValue(s)) => s.as_str(),
-                _ => "",
-            };
-            let rkey = self.resource_key(res_attrs);
-            self.tick += 1;
-            let tick = self.tick;
-            if !self.resources.contains_key(&rkey) {
-                if self.resources.len() >= self.max_resources {
-                    self.evict_lru();
-                    outcome.evicted_resources += 1;
-                }
-                self.resources.insert(
-                    rkey.clone(),
-                    ResourceState {
-                        attributes: res_attrs.to_vec(),
-                        last_seen: now,
-                        last_used: tick,
-                        calls: SeriesMap::default(),
-                        durations: SeriesMap::default(),
-                        events: SeriesMap::default(),
-                    },
-                );
-            }
             for ss in &rs.scope_spans {
                 let scope = ss
                     .scope
                     .as_ref()
                     .filter(|s| self.include_scopes.contains(&s.name));
                 for span in &ss.spans {
+                    let view = SpanView::decoded(span);
                     self.count_span(
                         &rkey,
-                        service_name,
+                        &service_name,
                         res_attrs,
                         scope,
-                        span,
+                        &view,
                         now,
                         &mut outcome,
                     );
                 }
             }
-            if let Some(r) = self.resources.get_mut(&rkey) {
-                r.last_seen = now;
-                r.last_used = tick;
-            }
+            self.leave_resource(&rkey, now);
         }
         outcome
+    }
+
+    /// True when [`Aggregator::consume_encoded`] can count a request without decoding it
+    /// (span events need the decoded form).
+    pub fn reads_encoded(&self) -> bool {
+        !self.events_enabled
+    }
+
+    /// Counts the spans of an encoded `ExportTraceServiceRequest` without decoding it:
+    /// resources (and scopes, when `include_instrumentation_scope` needs them) are decoded,
+    /// spans are read field by field, and only the attributes a dimension asks for are
+    /// decoded. Counts exactly what [`Aggregator::consume`] counts for the decoded request
+    /// (a test checks both on the same data). Span events are not read: use `consume` when
+    /// `events` is enabled ([`Aggregator::reads_encoded`]).
+    pub fn consume_encoded(&mut self, bytes: &[u8], now: u64) -> Result<Outcome, String> {
+        let mut outcome = Outcome::default();
+        let mut attrs: Vec<&[u8]> = Vec::new();
+        let mut req = WireReader::new(bytes);
+        while !req.is_empty() {
+            let f = req.field().map_err(|e| e.to_string())?;
+            if f.tag != 1 || f.wire_type != wire::LEN {
+                continue;
+            }
+            // ResourceSpans: its resource may follow its scopes on the wire.
+            let mut resource = Resource::default();
+            let mut scopes: Vec<&[u8]> = Vec::new();
+            let mut r = WireReader::new(f.data);
+            while !r.is_empty() {
+                let f = r.field().map_err(|e| e.to_string())?;
+                match (f.tag, f.wire_type) {
+                    (1, wire::LEN) => resource.merge(f.data).map_err(|e| e.to_string())?,
+                    (2, wire::LEN) => scopes.push(f.data),
+                    _ => {}
+                }
+            }
+            let Some((rkey, service_name)) =
+                self.enter_resource(&resource.attributes, now, &mut outcome)
+            else {
+                continue;
+            };
+            for scope_bytes in scopes {
+                let mut scope: Option<InstrumentationScope> = None;
+                let mut spans: Vec<&[u8]> = Vec::new();
+                let mut r = WireReader::new(scope_bytes);
+                while !r.is_empty() {
+                    let f = r.field().map_err(|e| e.to_string())?;
+                    match (f.tag, f.wire_type) {
+                        (1, wire::LEN) if !self.include_scopes.is_empty() => scope
+                            .get_or_insert_with(InstrumentationScope::default)
+                            .merge(f.data)
+                            .map_err(|e| e.to_string())?,
+                        (2, wire::LEN) => spans.push(f.data),
+                        _ => {}
+                    }
+                }
+                let scope = scope
+                    .as_ref()
+                    .filter(|s| self.include_scopes.contains(&s.name));
+                for span_bytes in spans {
+                    attrs.clear();
+                    let view = read_span(span_bytes, &mut attrs)?;
+                    // The attribute slices borrow `span_bytes`; the view borrows `attrs`.
+                    let view = SpanView {
+                        attrs: Attrs::Encoded(&attrs),
+                        ..view
+                    };
+                    self.count_span(
+                        &rkey,
+                        &service_name,
+                        &resource.attributes,
+                        scope,
+                        &view,
+                        now,
+                        &mut outcome,
+                    );
+                }
+            }
+            self.leave_resource(&rkey, now);
+        }
+        Ok(outcome)
     }
 
     fn evict_lru(&mut self) {
@@ -363,19 +533,19 @@ impl Aggregator {
         service_name: &str,
         res_attrs: &[KeyValue],
         scope: Option<&InstrumentationScope>,
-        span: &Span,
+        span: &SpanView<'_>,
         now: u64,
         outcome: &mut Outcome,
     ) {
-        let duration = if span.end_time_unix_nano > span.start_time_unix_nano {
-            (span.end_time_unix_nano - span.start_time_unix_nano) as f64 / self.unit.nanos()
+        let duration = if span.end > span.start {
+            (span.end - span.start) as f64 / self.unit.nanos()
         } else {
             0.0
         };
         let exemplar =
             (self.exemplars && span.trace_id.iter().any(|b| *b != 0)).then(|| Exemplar {
-                trace_id: span.trace_id.clone(),
-                span_id: span.span_id.clone(),
+                trace_id: span.trace_id.to_vec(),
+                span_id: span.span_id.to_vec(),
                 value: Some(exemplar::Value::AsDouble(duration)),
                 ..Exemplar::default()
             });
@@ -391,7 +561,7 @@ impl Aggregator {
             service_name,
             span,
             &self.calls_dims,
-            &span.attributes,
+            &span.attrs,
             res_attrs,
             scope,
         );
@@ -417,7 +587,7 @@ impl Aggregator {
                     service_name,
                     span,
                     calls_dims,
-                    &span.attributes,
+                    &span.attrs,
                     res_attrs,
                     scope,
                 )
@@ -438,7 +608,7 @@ impl Aggregator {
                     service_name,
                     span,
                     &self.hist_dims,
-                    &span.attributes,
+                    &span.attrs,
                     res_attrs,
                     scope,
                 );
@@ -458,7 +628,7 @@ impl Aggregator {
                         service_name,
                         span,
                         hist_dims,
-                        &span.attributes,
+                        &span.attrs,
                         res_attrs,
                         scope,
                     )
@@ -491,7 +661,7 @@ impl Aggregator {
         // events
         if self.events_enabled && !span.events.is_empty() {
             let event_dims = &self.event_dims;
-            for event in &span.events {
+            for event in span.events {
                 // Resource attributes, then the event's on top (the event wins).
                 let mut merged: Vec<KeyValue> = res_attrs.to_vec();
                 for a in &event.attributes {
@@ -507,7 +677,7 @@ impl Aggregator {
                     service_name,
                     span,
                     event_dims,
-                    &span.attributes,
+                    &span.attrs,
                     &merged,
                     scope,
                 );
@@ -525,7 +695,7 @@ impl Aggregator {
                             service_name,
                             span,
                             event_dims,
-                            &span.attributes,
+                            &span.attrs,
                             &merged,
                             scope,
                         )
@@ -709,6 +879,60 @@ impl Aggregator {
     }
 }
 
+/// The fields of an encoded span the aggregation reads (the last occurrence of each, as
+/// prost decodes); its attributes' slices go to `attrs`.
+fn read_span<'a>(bytes: &'a [u8], attrs: &mut Vec<&'a [u8]>) -> Result<SpanView<'a>, String> {
+    let e = |e: pdata::PdataError| e.to_string();
+    let mut view = SpanView {
+        name: "",
+        kind: 0,
+        code: 0,
+        start: 0,
+        end: 0,
+        trace_id: &[],
+        span_id: &[],
+        attrs: Attrs::Decoded(&[]),
+        events: &[],
+    };
+    let fixed64 = |d: &[u8], end: usize| -> u64 {
+        u64::from_le_bytes(d[end - 8..end].try_into().expect("8 bytes"))
+    };
+    let mut r = WireReader::new(bytes);
+    while !r.is_empty() {
+        let f = r.field().map_err(e)?;
+        match (f.tag, f.wire_type) {
+            (1, wire::LEN) => view.trace_id = f.data,
+            (2, wire::LEN) => view.span_id = f.data,
+            (5, wire::LEN) => {
+                view.name = std::str::from_utf8(f.data).map_err(|x| x.to_string())?;
+            }
+            (6, wire::VARINT) => {
+                // The field's bytes are its key then its value.
+                let mut vr = WireReader::new(&bytes[f.start..f.end]);
+                vr.key().map_err(e)?;
+                view.kind = vr.varint().map_err(e)? as i32;
+            }
+            (7, wire::FIXED64) => view.start = fixed64(bytes, f.end),
+            (8, wire::FIXED64) => view.end = fixed64(bytes, f.end),
+            (9, wire::LEN) => attrs.push(f.data),
+            (15, wire::LEN) => {
+                // Status: merged field by field; the code is field 3.
+                let mut sr = WireReader::new(f.data);
+                while !sr.is_empty() {
+                    let (tag, wt) = sr.key().map_err(e)?;
+                    if tag == 3 && wt == wire::VARINT {
+                        view.code = sr.varint().map_err(e)? as i32;
+                    } else {
+                        sr.skip_value(wt, tag, 100).map_err(e)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(view)
+}
+
 /// A value's text for keys, appended: its type tag and Go `AsString` text (borrowed for
 /// strings, so the hot path does not allocate).
 fn push_value_key(key: &mut String, v: &AnyValue) {
@@ -738,11 +962,14 @@ fn value_key(v: Option<&AnyValue>) -> String {
 /// event), else the default; absent otherwise.
 fn dimension_value<'a>(
     d: &'a Dimension,
-    span_attrs: &'a [KeyValue],
+    span_attrs: &Attrs<'a>,
     other: &'a [KeyValue],
-) -> Option<std::borrow::Cow<'a, AnyValue>> {
-    if let Some(v) = get(span_attrs, &d.name).or_else(|| get(other, &d.name)) {
-        return Some(std::borrow::Cow::Borrowed(v));
+) -> Option<Cow<'a, AnyValue>> {
+    if let Some(v) = span_attrs.get(&d.name) {
+        return Some(v);
+    }
+    if let Some(v) = get(other, &d.name) {
+        return Some(Cow::Borrowed(v));
     }
     d.default.as_ref().map(|s| {
         std::borrow::Cow::Owned(AnyValue {
@@ -757,9 +984,9 @@ fn build_key(
     defaults: Defaults,
     instance_id: &Option<String>,
     service_name: &str,
-    span: &Span,
+    span: &SpanView<'_>,
     dims: &[Dimension],
-    span_attrs: &[KeyValue],
+    span_attrs: &Attrs<'_>,
     other: &[KeyValue],
     scope: Option<&InstrumentationScope>,
 ) {
@@ -769,7 +996,7 @@ fn build_key(
     }
     key.push(SEP);
     if defaults.span_name {
-        key.push_str(&span.name);
+        key.push_str(span.name);
     }
     key.push(SEP);
     if defaults.span_kind {
@@ -777,7 +1004,7 @@ fn build_key(
     }
     key.push(SEP);
     if defaults.status_code {
-        key.push_str(status_code_str(span.status.as_ref().map_or(0, |s| s.code)));
+        key.push_str(status_code_str(span.code));
     }
     if let Some(id) = instance_id {
         key.push(SEP);
@@ -803,9 +1030,9 @@ fn build_attributes(
     defaults: Defaults,
     instance_id: &Option<String>,
     service_name: &str,
-    span: &Span,
+    span: &SpanView<'_>,
     dims: &[Dimension],
-    span_attrs: &[KeyValue],
+    span_attrs: &Attrs<'_>,
     other: &[KeyValue],
     scope: Option<&InstrumentationScope>,
 ) -> Vec<KeyValue> {
@@ -814,14 +1041,13 @@ fn build_attributes(
         out.push(kv(SERVICE_NAME, str_value(service_name)));
     }
     if defaults.span_name {
-        out.push(kv(SPAN_NAME, str_value(&span.name)));
+        out.push(kv(SPAN_NAME, str_value(span.name)));
     }
     if defaults.span_kind {
         out.push(kv(SPAN_KIND, str_value(span_kind_str(span.kind))));
     }
     if defaults.status_code {
-        let code = span.status.as_ref().map_or(0, |s| s.code);
-        out.push(kv(STATUS_CODE, str_value(status_code_str(code))));
+        out.push(kv(STATUS_CODE, str_value(status_code_str(span.code))));
     }
     if let Some(id) = instance_id {
         out.push(kv(COLLECTOR_INSTANCE_ID, str_value(id)));

@@ -8,6 +8,9 @@
 //! `collector.instance.id`, a random id of this process), and
 //! `connector.spanmetrics.excludeResourceMetrics` (off).
 //!
+//! Batches that arrive encoded are counted without being decoded
+//! ([`Aggregator::consume_encoded`]).
+//!
 //! Unlike Go, shutdown flushes what is held once more, so the last interval's counts are not
 //! lost when the collector stops (the metrics pipeline's exporters are still running then).
 
@@ -180,19 +183,31 @@ async fn export(id: &str, state: &Mutex<Aggregator>, next: &SharedConsumer) {
 #[async_trait]
 impl Consumer for SpanMetrics {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
-        let req = batch
-            .request()
-            .map_err(|e| ConsumeError::permanent(format!("failed to decode the traces: {e}")))?;
-        let Request::Traces(traces) = &*req else {
+        if batch.signal() != Signal::Traces {
             return Err(ConsumeError::permanent(
                 "the span_metrics connector takes traces only",
             ));
+        }
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        // A batch that arrived encoded is read without decoding it (most of the cost of a
+        // decode is building every attribute); the decoded form is used when it is all
+        // there is, or when span events are counted.
+        let outcome = if batch.is_encoded() && state.reads_encoded() {
+            state
+                .consume_encoded(&batch.encoded(), now_nanos())
+                .map_err(|e| ConsumeError::permanent(format!("failed to read the traces: {e}")))?
+        } else {
+            let req = batch.request().map_err(|e| {
+                ConsumeError::permanent(format!("failed to decode the traces: {e}"))
+            })?;
+            let Request::Traces(traces) = &*req else {
+                return Err(ConsumeError::permanent(
+                    "the span_metrics connector takes traces only",
+                ));
+            };
+            state.consume(&traces.resource_spans, now_nanos())
         };
-        let outcome = self
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .consume(&traces.resource_spans, now_nanos());
+        drop(state);
         if outcome.overflowed > 0 {
             self.overflowed.add(outcome.overflowed);
         }
