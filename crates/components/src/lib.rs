@@ -26,6 +26,7 @@ pub fn registry() -> Registry {
     r.receiver(receivers::filelog::Factory);
     r.receiver(receivers::prometheus::Factory);
     r.receiver(receivers::hostmetrics::Factory);
+    r.receiver(receivers::zipkin::Factory);
     r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
     r.processor(processors::filter::Factory);
@@ -35,7 +36,10 @@ pub fn registry() -> Registry {
     r.exporter(exporters::loki::Factory);
     r.exporter(exporters::otlp::Factory);
     r.exporter(exporters::otlphttp::Factory);
+    r.exporter(exporters::zipkin::Factory);
     r.connector(connectors::forward::Factory);
+    r.connector(connectors::spanmetrics::Factory);
+    r.connector(connectors::servicegraph::Factory);
     r.extension(extensions::health_check::Factory);
     r.extension(extensions::file_storage::Factory);
 
@@ -44,6 +48,8 @@ pub fn registry() -> Registry {
     r.alias(Kind::Exporter, "logging", "debug");
     r.alias(Kind::Receiver, "filelog", "file_log");
     r.alias(Kind::Receiver, "hostmetrics", "host_metrics");
+    r.alias(Kind::Connector, "spanmetrics", "span_metrics");
+    r.alias(Kind::Connector, "servicegraph", "service_graph");
 
     r.not_built(Kind::Receiver, NOT_BUILT_RECEIVERS);
     r.not_built(Kind::Processor, NOT_BUILT_PROCESSORS);
@@ -55,7 +61,6 @@ pub fn registry() -> Registry {
 
 /// Go collector (core and contrib) types people use that this build does not have yet.
 const NOT_BUILT_RECEIVERS: &[&str] = &[
-    "zipkin",
     "jaeger",
     "kafka",
     "k8s_cluster",
@@ -120,7 +125,6 @@ const NOT_BUILT_PROCESSORS: &[&str] = &[
 const NOT_BUILT_EXPORTERS: &[&str] = &[
     "prometheus",
     "prometheusremotewrite",
-    "zipkin",
     "file",
     "kafka",
     "loadbalancing",
@@ -146,8 +150,6 @@ const NOT_BUILT_EXPORTERS: &[&str] = &[
     "nop",
 ];
 const NOT_BUILT_CONNECTORS: &[&str] = &[
-    "spanmetrics",
-    "servicegraph",
     "routing",
     "count",
     "exceptions",

@@ -63,14 +63,7 @@ const SHARED_EXPECTATIONS: &[(&str, &[(&str, &str)])] = &[
         &[("exporter", "prometheusremotewrite")],
     ),
     ("seed-hostmetrics.yaml", &[]),
-    (
-        "seed-jaeger-prometheus.yaml",
-        &[
-            ("exporter", "zipkin"),
-            ("exporter", "prometheus"),
-            ("connector", "spanmetrics"),
-        ],
-    ),
+    ("seed-jaeger-prometheus.yaml", &[("exporter", "prometheus")]),
     ("seed-sidecar.yaml", &[]),
 ];
 

@@ -1,1 +1,6 @@
+pub(crate) mod expo;
 pub mod forward;
+pub mod servicegraph;
+pub mod spanmetrics;
+#[cfg(test)]
+pub(crate) mod story;

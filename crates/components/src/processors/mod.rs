@@ -4,4 +4,4 @@ pub mod filter;
 pub mod memory_limiter;
 pub mod resource;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;

@@ -2,3 +2,4 @@ pub mod filelog;
 pub mod hostmetrics;
 pub mod otlp;
 pub mod prometheus;
+pub mod zipkin;

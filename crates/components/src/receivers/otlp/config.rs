@@ -128,7 +128,7 @@ pub struct TlsServerConfig {
 }
 
 impl TlsServerConfig {
-    fn has_certificate(&self) -> bool {
+    pub fn has_certificate(&self) -> bool {
         !(self.cert_file.is_empty()
             && self.cert_pem.is_empty()
             && self.key_file.is_empty()
