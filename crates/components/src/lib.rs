@@ -32,6 +32,7 @@ pub fn registry() -> Registry {
     r.exporter(exporters::loki::Factory);
     r.exporter(exporters::otlp::Factory);
     r.exporter(exporters::otlphttp::Factory);
+    r.exporter(exporters::prometheusremotewrite::Factory);
     r.connector(connectors::forward::Factory);
     r.extension(extensions::health_check::Factory);
     r.extension(extensions::file_storage::Factory);
@@ -40,6 +41,11 @@ pub fn registry() -> Registry {
     r.alias(Kind::Exporter, "otlphttp", "otlp_http");
     r.alias(Kind::Exporter, "logging", "debug");
     r.alias(Kind::Receiver, "filelog", "file_log");
+    r.alias(
+        Kind::Exporter,
+        "prometheusremotewrite",
+        "prometheus_remote_write",
+    );
 
     r.not_built(Kind::Receiver, NOT_BUILT_RECEIVERS);
     r.not_built(Kind::Processor, NOT_BUILT_PROCESSORS);
@@ -118,7 +124,6 @@ const NOT_BUILT_PROCESSORS: &[&str] = &[
 ];
 const NOT_BUILT_EXPORTERS: &[&str] = &[
     "prometheus",
-    "prometheusremotewrite",
     "zipkin",
     "file",
     "kafka",

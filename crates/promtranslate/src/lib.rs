@@ -10,6 +10,7 @@
 //! The `prometheus` and `prometheus_remote_write` exporters are thin adapters over it.
 
 pub mod accumulator;
+pub mod build;
 pub mod exposition;
 pub mod labels;
 pub mod naming;

@@ -401,14 +401,14 @@ pub fn batch(series: Vec<TimeSeries>, max_bytes: usize) -> Vec<WriteRequest> {
     for ts in series {
         let s = prost::Message::encoded_len(&ts);
         if size + s >= max_bytes && !current.is_empty() {
-            out.push(request(std::mem::take(&mut current)));
+            out.push(write_request(std::mem::take(&mut current)));
             size = 0;
         }
         size += s;
         current.push(ts);
     }
     if !current.is_empty() {
-        out.push(request(current));
+        out.push(write_request(current));
     }
     out
 }
@@ -421,10 +421,222 @@ fn first_time(ts: &TimeSeries) -> i64 {
         .unwrap_or(0)
 }
 
-fn request(mut series: Vec<TimeSeries>) -> WriteRequest {
+fn write_request(mut series: Vec<TimeSeries>) -> WriteRequest {
     series.sort_by_key(first_time);
     WriteRequest {
         timeseries: series,
         metadata: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::*;
+
+    const T: u64 = 1_700_000_000_000_000_000;
+
+    fn settings() -> Settings {
+        Settings {
+            namer: MetricNamer::new("", true),
+            labels: LabelSettings {
+                scope_labels: true,
+                ..Default::default()
+            },
+            target_info: true,
+            export_created_metric: false,
+        }
+    }
+
+    /// Series as `name{l="v",...}` -> samples, for readable assertions.
+    fn render(t: &Translation) -> Vec<(String, Vec<f64>)> {
+        let mut out: Vec<(String, Vec<f64>)> = t
+            .series
+            .iter()
+            .map(|s| {
+                let name = s
+                    .labels
+                    .iter()
+                    .find(|l| l.name == "__name__")
+                    .map(|l| l.value.clone())
+                    .unwrap_or_default();
+                let rest: Vec<String> = s
+                    .labels
+                    .iter()
+                    .filter(|l| l.name != "__name__")
+                    .map(|l| format!("{}={:?}", l.name, l.value))
+                    .collect();
+                (
+                    format!("{name}{{{}}}", rest.join(",")),
+                    s.samples.iter().map(|x| x.value).collect(),
+                )
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    #[test]
+    fn gauges_counters_and_target_info() {
+        let req = request(
+            vec![kv("service.name", "svc"), kv("service.instance.id", "i1"), kv("host.name", "h")],
+            vec![
+                gauge("cpu.utilization", "1", vec![point(vec![kv("cpu", "0")], 0, T, 0.5)]),
+                sum("http.requests", "{request}", true, false, vec![point(vec![], T - 1000, T, 7.0)]),
+                sum("queue.length", "{item}", false, false, vec![point(vec![], T - 1000, T, -2.0)]),
+            ],
+        );
+        let t = from_metrics(&req, &settings());
+        assert!(t.errors.is_empty(), "{:?}", t.errors);
+        assert_eq!(
+            render(&t),
+            vec![
+                ("cpu_utilization_ratio{cpu=\"0\",instance=\"i1\",job=\"svc\",otel_scope_name=\"meter\"}".to_string(), vec![0.5]),
+                ("http_requests_total{instance=\"i1\",job=\"svc\",otel_scope_name=\"meter\"}".to_string(), vec![7.0]),
+                ("queue_length{instance=\"i1\",job=\"svc\",otel_scope_name=\"meter\"}".to_string(), vec![-2.0]),
+                ("target_info{host_name=\"h\",instance=\"i1\",job=\"svc\"}".to_string(), vec![1.0]),
+            ]
+        );
+        assert!(t.series.iter().all(|s| s.samples[0].timestamp == (T / 1_000_000) as i64));
+    }
+
+    #[test]
+    fn histograms_have_cumulative_buckets_sum_and_count() {
+        let req = request(
+            vec![],
+            vec![histogram(
+                "http.server.duration",
+                "ms",
+                false,
+                vec![hpoint(vec![], T - 1, T, &[5.0, 10.0], &[1, 2, 3], 42.5)],
+            )],
+        );
+        let t = from_metrics(&req, &settings());
+        assert_eq!(
+            render(&t),
+            vec![
+                ("http_server_duration_milliseconds_bucket{le=\"+Inf\",otel_scope_name=\"meter\"}".to_string(), vec![6.0]),
+                ("http_server_duration_milliseconds_bucket{le=\"10\",otel_scope_name=\"meter\"}".to_string(), vec![3.0]),
+                ("http_server_duration_milliseconds_bucket{le=\"5\",otel_scope_name=\"meter\"}".to_string(), vec![1.0]),
+                ("http_server_duration_milliseconds_count{otel_scope_name=\"meter\"}".to_string(), vec![6.0]),
+                ("http_server_duration_milliseconds_sum{otel_scope_name=\"meter\"}".to_string(), vec![42.5]),
+            ]
+        );
+    }
+
+    #[test]
+    fn delta_sums_and_histograms_are_dropped_with_gos_error() {
+        let req = request(
+            vec![],
+            vec![
+                sum("c", "", true, true, vec![point(vec![], 0, T, 1.0), point(vec![kv("a", "b")], 0, T, 1.0)]),
+                histogram("h", "", true, vec![hpoint(vec![], 0, T, &[], &[1], 1.0)]),
+                gauge("g", "", vec![point(vec![], 0, T, 1.0)]),
+            ],
+        );
+        let t = from_metrics(&req, &settings());
+        assert_eq!(
+            t.errors,
+            vec![
+                "invalid temporality and type combination for metric \"c\"",
+                "invalid temporality and type combination for metric \"h\""
+            ]
+        );
+        assert_eq!(t.dropped_points, 3);
+        assert_eq!(render(&t).len(), 1);
+    }
+
+    #[test]
+    fn stale_points_become_stale_nans() {
+        let mut p = point(vec![], 0, T, 5.0);
+        p.flags = 1;
+        let req = request(vec![], vec![gauge("g", "", vec![p])]);
+        let t = from_metrics(&req, &settings());
+        assert_eq!(t.series[0].samples[0].value.to_bits(), crate::STALE_NAN_BITS);
+    }
+
+    #[test]
+    fn points_of_one_series_share_it_and_exemplars_go_to_their_bucket() {
+        let mut hp = hpoint(vec![], 0, T, &[1.0, 2.0], &[0, 1, 0], 1.5);
+        hp.exemplars.push(pdata::proto::metrics::v1::Exemplar {
+            value: Some(exemplar::Value::AsDouble(1.5)),
+            time_unix_nano: T,
+            trace_id: vec![1; 16],
+            span_id: vec![2; 8],
+            ..Default::default()
+        });
+        let req = request(
+            vec![],
+            vec![
+                gauge("g", "", vec![point(vec![], 0, T, 1.0), point(vec![], 0, T + 1_000_000, 2.0)]),
+                histogram("h", "", false, vec![hp]),
+            ],
+        );
+        let t = from_metrics(&req, &settings());
+        let g = t.series.iter().find(|s| s.labels.iter().any(|l| l.value == "g")).unwrap();
+        assert_eq!(g.samples.len(), 2);
+        let with_ex: Vec<&TimeSeries> = t.series.iter().filter(|s| !s.exemplars.is_empty()).collect();
+        assert_eq!(with_ex.len(), 1);
+        assert!(with_ex[0].labels.iter().any(|l| l.name == "le" && l.value == "2"));
+        assert_eq!(with_ex[0].exemplars[0].labels[0].value, "01".repeat(16));
+    }
+
+    #[test]
+    fn batches_stay_below_the_byte_limit_and_are_time_ordered() {
+        let points: Vec<_> = (0..100)
+            .map(|i| point(vec![kv("i", &format!("{i:03}"))], 0, T + (100 - i) * 1_000_000, 1.0))
+            .collect();
+        let req = request(vec![], vec![gauge("g", "", points)]);
+        let t = from_metrics(&req, &settings());
+        let one = prost::Message::encoded_len(&t.series[0]);
+        let reqs = batch(t.series, one * 10 + 1);
+        assert_eq!(reqs.len(), 10);
+        for r in &reqs {
+            assert_eq!(r.timeseries.len(), 10);
+            let times: Vec<i64> = r.timeseries.iter().map(first_time).collect();
+            let mut sorted = times.clone();
+            sorted.sort();
+            assert_eq!(times, sorted);
+        }
+        // A series larger than the limit goes alone.
+        let req = request(vec![], vec![gauge("g", "", vec![point(vec![], 0, T, 1.0)])]);
+        let t = from_metrics(&req, &settings());
+        assert_eq!(batch(t.series, 1).len(), 1);
+    }
+
+    #[test]
+    fn namespace_and_no_suffixes() {
+        let s = Settings {
+            namer: MetricNamer::new("ns", false),
+            target_info: true,
+            ..Default::default()
+        };
+        let req = request(
+            vec![kv("host.name", "h")],
+            vec![sum("c.x", "ms", true, false, vec![point(vec![], 0, T, 1.0)])],
+        );
+        let t = from_metrics(&req, &s);
+        assert_eq!(
+            render(&t),
+            vec![
+                ("ns_c_x{}".to_string(), vec![1.0]),
+                ("ns_target_info{host_name=\"h\"}".to_string(), vec![1.0]),
+            ]
+        );
+    }
+
+    #[test]
+    fn encode_decode_round_trip() {
+        let req = request(
+            vec![kv("service.name", "svc")],
+            vec![histogram("h", "s", false, vec![hpoint(vec![kv("a", "b")], 0, T, &[0.1], &[1, 1], 0.3)])],
+        );
+        let t = from_metrics(&req, &settings());
+        let wr = WriteRequest {
+            timeseries: t.series,
+            metadata: vec![],
+        };
+        let body = crate::prompb::encode(&wr).unwrap();
+        assert_eq!(crate::prompb::decode(&body).unwrap(), wr);
     }
 }

@@ -2,3 +2,4 @@ pub mod debug;
 pub mod loki;
 pub mod otlp;
 pub mod otlphttp;
+pub mod prometheusremotewrite;
