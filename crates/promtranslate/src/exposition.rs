@@ -1,1 +1,587 @@
-//! placeholder
+//! What the pull exporter serves: the accumulated series as metric families, written in the
+//! Prometheus text format 0.0.4 or OpenMetrics 1.0 text, as client_golang's `expfmt` writes
+//! what Go's `prometheusexporter` collector yields.
+//!
+//! Families are sorted by name and their series by labels; labels are sorted by name with
+//! `le`/`quantile` last. Sums that are monotonic are counters (OpenMetrics names the family
+//! without `_total` and the sample with it); non-monotonic sums and gauges are gauges;
+//! histograms give cumulative `_bucket` lines ending in `+Inf`, `_sum` and `_count`;
+//! exponential histograms, which only the protobuf format can carry as native histograms,
+//! appear in text as their `+Inf` bucket, `_sum` and `_count` (what client_golang's text
+//! writer prints for a native histogram). Exemplars (trace and span id) are written in
+//! OpenMetrics only, on counters and on the bucket their value falls in. Resources with
+//! attributes besides the service ones give a `target_info` gauge.
+//! Two series that end up with the same name and labels are written once (the first).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use pdata::proto::common::v1::KeyValue;
+use pdata::proto::metrics::v1::{Exemplar as OtlpExemplar, exemplar, number_data_point};
+
+use crate::accumulator::{Point, Series};
+use crate::labels::{self, Label, LabelSettings};
+use crate::naming::{MetricNamer, MetricType};
+use crate::push_float;
+
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    OpenMetrics,
+}
+
+/// The format to answer an `Accept` header with (`expfmt.NegotiateIncludingOpenMetrics`
+/// when OpenMetrics is enabled, otherwise always text).
+pub fn negotiate(accept: Option<&str>, open_metrics: bool) -> Format {
+    let Some(accept) = accept else {
+        return Format::Text;
+    };
+    if !open_metrics {
+        return Format::Text;
+    }
+    for part in accept.split(',') {
+        let mut params = part.split(';').map(str::trim);
+        let media = params.next().unwrap_or("");
+        if media == "application/openmetrics-text" {
+            let version = params
+                .filter_map(|p| p.split_once('='))
+                .find(|(k, _)| *k == "version")
+                .map(|(_, v)| v);
+            if matches!(version, None | Some("1.0.0") | Some("0.0.1")) {
+                return Format::OpenMetrics;
+            }
+        }
+        if media == "text/plain" {
+            return Format::Text;
+        }
+    }
+    Format::Text
+}
+
+/// What the exposition needs from the exporter config.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub namer: MetricNamer,
+    /// `const_labels` as `fixed`, scope labels unless `without_scope_info`,
+    /// `resource_to_telemetry_conversion`.
+    pub labels: LabelSettings,
+    pub send_timestamps: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FamilyType {
+    Counter,
+    Gauge,
+    Histogram,
+    Summary,
+}
+
+impl FamilyType {
+    fn as_str(self) -> &'static str {
+        match self {
+            FamilyType::Counter => "counter",
+            FamilyType::Gauge => "gauge",
+            FamilyType::Histogram => "histogram",
+            FamilyType::Summary => "summary",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Ex {
+    labels: Vec<Label>,
+    value: f64,
+    ts_ns: u64,
+}
+
+#[derive(Debug, Clone)]
+enum Body {
+    Value(f64, Option<Ex>),
+    Histogram {
+        /// (upper bound, cumulative count, exemplar), `+Inf` last.
+        buckets: Vec<(f64, u64, Option<Ex>)>,
+        sum: Option<f64>,
+        count: u64,
+    },
+    Summary {
+        quantiles: Vec<(f64, f64)>,
+        sum: f64,
+        count: u64,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Sample {
+    labels: Vec<Label>,
+    body: Body,
+    ts_ns: Option<u64>,
+}
+
+#[derive(Debug)]
+struct Family {
+    ty: FamilyType,
+    help: String,
+    samples: BTreeMap<Vec<Label>, Sample>,
+}
+
+fn exemplar_of(e: &OtlpExemplar) -> Ex {
+    let mut labels = Vec::new();
+    if e.trace_id.iter().any(|&b| b != 0) {
+        labels.push(("trace_id".to_string(), hex::encode(&e.trace_id)));
+    }
+    if e.span_id.iter().any(|&b| b != 0) {
+        labels.push(("span_id".to_string(), hex::encode(&e.span_id)));
+    }
+    Ex {
+        labels,
+        value: match e.value {
+            Some(exemplar::Value::AsDouble(d)) => d,
+            Some(exemplar::Value::AsInt(i)) => i as f64,
+            None => 0.0,
+        },
+        ts_ns: e.time_unix_nano,
+    }
+}
+
+/// Writes the series and `target_info` of `resources` in `format`.
+pub fn render<'a>(
+    series: impl IntoIterator<Item = &'a Series>,
+    resources: impl IntoIterator<Item = &'a Vec<KeyValue>>,
+    settings: &Settings,
+    format: Format,
+) -> String {
+    let mut families: BTreeMap<String, Family> = BTreeMap::new();
+    for s in series {
+        let Ok(name) = settings.namer.build(&s.desc.name, &s.desc.unit, s.desc.ty) else {
+            continue;
+        };
+        let ty = match s.desc.ty {
+            MetricType::MonotonicCounter => FamilyType::Counter,
+            MetricType::Gauge | MetricType::NonMonotonicCounter => FamilyType::Gauge,
+            MetricType::Histogram | MetricType::ExponentialHistogram => FamilyType::Histogram,
+            MetricType::Summary => FamilyType::Summary,
+        };
+        let labels = labels::point_labels(
+            &s.resource,
+            Some(&s.scope.0),
+            &s.scope.1,
+            s.point.attributes(),
+            &settings.labels,
+        );
+        let (body, ts) = match &s.point {
+            Point::Number(p) => {
+                let v = match p.value {
+                    Some(number_data_point::Value::AsDouble(d)) => d,
+                    Some(number_data_point::Value::AsInt(i)) => i as f64,
+                    None => 0.0,
+                };
+                let ex = (ty == FamilyType::Counter)
+                    .then(|| p.exemplars.last().map(exemplar_of))
+                    .flatten();
+                (Body::Value(v, ex), p.time_unix_nano)
+            }
+            Point::Histogram(p) => {
+                let mut buckets: Vec<(f64, u64, Option<Ex>)> = Vec::new();
+                let mut cum = 0u64;
+                for (b, c) in p.explicit_bounds.iter().zip(&p.bucket_counts) {
+                    cum += c;
+                    buckets.push((*b, cum, None));
+                }
+                buckets.push((f64::INFINITY, p.count, None));
+                for e in &p.exemplars {
+                    let ex = exemplar_of(e);
+                    if let Some(b) = buckets.iter_mut().find(|(bound, _, _)| ex.value <= *bound) {
+                        b.2 = Some(ex);
+                    }
+                }
+                (
+                    Body::Histogram {
+                        buckets,
+                        sum: p.sum,
+                        count: p.count,
+                    },
+                    p.time_unix_nano,
+                )
+            }
+            Point::Exponential(p) => (
+                Body::Histogram {
+                    buckets: vec![(f64::INFINITY, p.count, None)],
+                    sum: p.sum,
+                    count: p.count,
+                },
+                p.time_unix_nano,
+            ),
+            Point::Summary(p) => (
+                Body::Summary {
+                    quantiles: p.quantile_values.iter().map(|q| (q.quantile, q.value)).collect(),
+                    sum: p.sum,
+                    count: p.count,
+                },
+                p.time_unix_nano,
+            ),
+        };
+        let fam = families.entry(name).or_insert_with(|| Family {
+            ty,
+            help: s.desc.description.clone(),
+            samples: BTreeMap::new(),
+        });
+        if fam.ty != ty {
+            // client_golang refuses a second type under one name; the first stays.
+            continue;
+        }
+        fam.samples.entry(labels.clone()).or_insert(Sample {
+            labels,
+            body,
+            ts_ns: settings.send_timestamps.then_some(ts),
+        });
+    }
+    for res in resources {
+        if let Some(labels) = labels::target_info_labels(res, &settings.labels.fixed) {
+            let fam = families.entry("target_info".into()).or_insert_with(|| Family {
+                ty: FamilyType::Gauge,
+                help: "Target metadata".into(),
+                samples: BTreeMap::new(),
+            });
+            fam.samples.entry(labels.clone()).or_insert(Sample {
+                labels,
+                body: Body::Value(1.0, None),
+                ts_ns: None,
+            });
+        }
+    }
+    let mut out = String::new();
+    for (name, fam) in &families {
+        write_family(&mut out, name, fam, format);
+    }
+    if format == Format::OpenMetrics {
+        out.push_str("# EOF\n");
+    }
+    out
+}
+
+fn escape_help(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn escape_value(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+}
+
+fn write_labels(out: &mut String, labels: &[Label], extra: Option<(&str, f64)>, om: bool) {
+    if labels.is_empty() && extra.is_none() {
+        return;
+    }
+    out.push('{');
+    let mut first = true;
+    for (k, v) in labels {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        out.push_str(k);
+        out.push_str("=\"");
+        escape_value(out, v);
+        out.push('"');
+    }
+    if let Some((k, v)) = extra {
+        if !first {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push_str("=\"");
+        if om {
+            push_om_float(out, v);
+        } else {
+            push_float(out, v);
+        }
+        out.push('"');
+    }
+    out.push('}');
+}
+
+/// client_golang's `writeOpenMetricsFloat`: integral values get `.0`.
+fn push_om_float(out: &mut String, f: f64) {
+    let start = out.len();
+    push_float(out, f);
+    let s = &out[start..];
+    if f.is_finite() && !s.contains(['.', 'e']) {
+        out.push_str(".0");
+    }
+}
+
+fn write_ts(out: &mut String, ts_ns: Option<u64>, om: bool) {
+    if let Some(ts) = ts_ns {
+        if om {
+            out.push(' ');
+            push_float(out, ts as f64 / 1e9);
+        } else {
+            let _ = write!(out, " {}", ts / 1_000_000);
+        }
+    }
+}
+
+fn write_exemplar(out: &mut String, ex: &Option<Ex>, om: bool) {
+    let (Some(ex), true) = (ex, om) else {
+        return;
+    };
+    out.push_str(" # ");
+    out.push('{');
+    for (i, (k, v)) in ex.labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push_str("=\"");
+        escape_value(out, v);
+        out.push('"');
+    }
+    out.push_str("} ");
+    push_om_float(out, ex.value);
+    if ex.ts_ns != 0 {
+        out.push(' ');
+        push_float(out, ex.ts_ns as f64 / 1e9);
+    }
+}
+
+fn write_family(out: &mut String, name: &str, fam: &Family, format: Format) {
+    let om = format == Format::OpenMetrics;
+    let family_name = if om && fam.ty == FamilyType::Counter {
+        name.strip_suffix("_total").unwrap_or(name)
+    } else {
+        name
+    };
+    out.push_str("# HELP ");
+    out.push_str(family_name);
+    out.push(' ');
+    escape_help(out, &fam.help);
+    out.push('\n');
+    let _ = writeln!(out, "# TYPE {family_name} {}", fam.ty.as_str());
+    let value = |out: &mut String, v: f64| {
+        if om {
+            push_om_float(out, v)
+        } else {
+            push_float(out, v)
+        }
+    };
+    for s in fam.samples.values() {
+        match &s.body {
+            Body::Value(v, ex) => {
+                if om && fam.ty == FamilyType::Counter {
+                    let _ = write!(out, "{family_name}_total");
+                } else {
+                    out.push_str(name);
+                }
+                write_labels(out, &s.labels, None, om);
+                out.push(' ');
+                value(out, *v);
+                write_ts(out, s.ts_ns, om);
+                write_exemplar(out, ex, om);
+                out.push('\n');
+            }
+            Body::Histogram {
+                buckets,
+                sum,
+                count,
+            } => {
+                for (bound, c, ex) in buckets {
+                    let _ = write!(out, "{name}_bucket");
+                    write_labels(out, &s.labels, Some(("le", *bound)), om);
+                    let _ = write!(out, " {c}");
+                    write_ts(out, s.ts_ns, om);
+                    write_exemplar(out, ex, om);
+                    out.push('\n');
+                }
+                if let Some(sum) = sum {
+                    let _ = write!(out, "{name}_sum");
+                    write_labels(out, &s.labels, None, om);
+                    out.push(' ');
+                    value(out, *sum);
+                    write_ts(out, s.ts_ns, om);
+                    out.push('\n');
+                } else if !om {
+                    // client_golang always writes a sum (0 when unset).
+                    let _ = write!(out, "{name}_sum");
+                    write_labels(out, &s.labels, None, om);
+                    out.push_str(" 0");
+                    write_ts(out, s.ts_ns, om);
+                    out.push('\n');
+                }
+                let _ = write!(out, "{name}_count");
+                write_labels(out, &s.labels, None, om);
+                let _ = write!(out, " {count}");
+                write_ts(out, s.ts_ns, om);
+                out.push('\n');
+            }
+            Body::Summary {
+                quantiles,
+                sum,
+                count,
+            } => {
+                for (q, v) in quantiles {
+                    out.push_str(name);
+                    write_labels(out, &s.labels, Some(("quantile", *q)), om);
+                    out.push(' ');
+                    value(out, *v);
+                    write_ts(out, s.ts_ns, om);
+                    out.push('\n');
+                }
+                let _ = write!(out, "{name}_sum");
+                write_labels(out, &s.labels, None, om);
+                out.push(' ');
+                value(out, *sum);
+                write_ts(out, s.ts_ns, om);
+                out.push('\n');
+                let _ = write!(out, "{name}_count");
+                write_labels(out, &s.labels, None, om);
+                let _ = write!(out, " {count}");
+                write_ts(out, s.ts_ns, om);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::accumulator::Accumulator;
+    use crate::build::*;
+
+    const T: u64 = 1_700_000_000_000_000_000;
+
+    fn scrape(metrics: Vec<pdata::proto::metrics::v1::Metric>, settings: &Settings, format: Format) -> String {
+        let mut acc = Accumulator::new();
+        let now = Instant::now();
+        acc.accumulate(
+            &request(vec![kv("service.name", "svc"), kv("service.instance.id", "i1"), kv("host.name", "h\"1")], metrics),
+            now,
+        );
+        let series = acc.collect(now, Duration::from_secs(60));
+        let series: Vec<Series> = series.into_iter().cloned().collect();
+        let resources: Vec<Vec<KeyValue>> = acc.resources().map(|r| (**r).clone()).collect();
+        render(series.iter(), resources.iter(), settings, format)
+    }
+
+    fn settings() -> Settings {
+        Settings {
+            namer: MetricNamer::new("", true),
+            labels: LabelSettings::default(),
+            send_timestamps: false,
+        }
+    }
+
+    #[test]
+    fn text_format_0_0_4() {
+        let mut c = sum("http.requests", "", true, false, vec![point(vec![kv("code", "200")], T - 1, T, 1e6)]);
+        c.description = "Requests\nserved \\ total".into();
+        let got = scrape(
+            vec![
+                c,
+                gauge("mem.usage", "By", vec![point(vec![], 0, T, 1.5)]),
+                histogram("latency", "ms", false, vec![hpoint(vec![], 0, T, &[0.5, 10.0], &[1, 2, 3], 20.0)]),
+            ],
+            &settings(),
+            Format::Text,
+        );
+        assert_eq!(
+            got,
+            "# HELP http_requests_total Requests\\nserved \\\\ total
+# TYPE http_requests_total counter
+http_requests_total{code=\"200\",instance=\"i1\",job=\"svc\"} 1e+06
+# HELP latency_milliseconds 
+# TYPE latency_milliseconds histogram
+latency_milliseconds_bucket{instance=\"i1\",job=\"svc\",le=\"0.5\"} 1
+latency_milliseconds_bucket{instance=\"i1\",job=\"svc\",le=\"10\"} 3
+latency_milliseconds_bucket{instance=\"i1\",job=\"svc\",le=\"+Inf\"} 6
+latency_milliseconds_sum{instance=\"i1\",job=\"svc\"} 20
+latency_milliseconds_count{instance=\"i1\",job=\"svc\"} 6
+# HELP mem_usage_bytes 
+# TYPE mem_usage_bytes gauge
+mem_usage_bytes{instance=\"i1\",job=\"svc\"} 1.5
+# HELP target_info Target metadata
+# TYPE target_info gauge
+target_info{host_name=\"h\\\"1\",instance=\"i1\",job=\"svc\"} 1
+"
+        );
+    }
+
+    #[test]
+    fn openmetrics_with_exemplars_timestamps_and_eof() {
+        let mut p = point(vec![], T - 1, T, 3.0);
+        p.exemplars.push(OtlpExemplar {
+            value: Some(exemplar::Value::AsDouble(1.0)),
+            time_unix_nano: T,
+            trace_id: vec![0xab; 16],
+            span_id: vec![0xcd; 8],
+            ..Default::default()
+        });
+        let s = Settings {
+            send_timestamps: true,
+            ..settings()
+        };
+        let got = scrape(vec![sum("calls", "", true, false, vec![p])], &s, Format::OpenMetrics);
+        let tid = "ab".repeat(16);
+        let sid = "cd".repeat(8);
+        assert_eq!(
+            got,
+            format!(
+                "# HELP calls 
+# TYPE calls counter
+calls_total{{instance=\"i1\",job=\"svc\"}} 3.0 1.7e+09 # {{trace_id=\"{tid}\",span_id=\"{sid}\"}} 1.0 1.7e+09
+# HELP target_info Target metadata
+# TYPE target_info gauge
+target_info{{host_name=\"h\\\"1\",instance=\"i1\",job=\"svc\"}} 1.0
+# EOF
+"
+            )
+        );
+    }
+
+    #[test]
+    fn namespace_const_labels_and_scope_labels() {
+        let s = Settings {
+            namer: MetricNamer::new("demo", true),
+            labels: LabelSettings {
+                scope_labels: true,
+                scope_schema_and_attributes: true,
+                ..Default::default()
+            }
+            .with_fixed([("env", "prod")]),
+            send_timestamps: true,
+        };
+        let got = scrape(vec![gauge("g", "", vec![point(vec![], 0, T, 2.0)])], &s, Format::Text);
+        assert!(got.contains(
+            "demo_g{env=\"prod\",instance=\"i1\",job=\"svc\",otel_scope_name=\"meter\",otel_scope_schema_url=\"\",otel_scope_version=\"\"} 2 1700000000000\n"
+        ), "{got}");
+        assert!(got.contains("target_info{env=\"prod\",host_name="), "{got}");
+    }
+
+    #[test]
+    fn content_negotiation() {
+        assert_eq!(negotiate(None, true), Format::Text);
+        let prom = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(negotiate(Some(prom), true), Format::OpenMetrics);
+        assert_eq!(negotiate(Some(prom), false), Format::Text);
+        assert_eq!(negotiate(Some("text/plain"), true), Format::Text);
+        assert_eq!(negotiate(Some("application/openmetrics-text; version=2.0.0"), true), Format::Text);
+    }
+}
