@@ -32,6 +32,7 @@ pub fn registry() -> Registry {
     r.exporter(exporters::loki::Factory);
     r.exporter(exporters::otlp::Factory);
     r.exporter(exporters::otlphttp::Factory);
+    r.exporter(exporters::prometheus::Factory);
     r.exporter(exporters::prometheusremotewrite::Factory);
     r.connector(connectors::forward::Factory);
     r.extension(extensions::health_check::Factory);
@@ -123,7 +124,6 @@ const NOT_BUILT_PROCESSORS: &[&str] = &[
     "isolationforest",
 ];
 const NOT_BUILT_EXPORTERS: &[&str] = &[
-    "prometheus",
     "zipkin",
     "file",
     "kafka",

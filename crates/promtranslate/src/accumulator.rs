@@ -249,18 +249,28 @@ impl Accumulator {
         n
     }
 
-    /// Drops series (and resources) not updated within `expiration`, then returns the rest.
-    pub fn collect(&mut self, now: Instant, expiration: Duration) -> Vec<&Series> {
+    /// Drops series (and resources) not updated within `expiration`.
+    pub fn expire(&mut self, now: Instant, expiration: Duration) {
         self.series
             .retain(|_, s| now.saturating_duration_since(s.updated) <= expiration);
         self.resources
             .retain(|_, (_, t)| now.saturating_duration_since(*t) <= expiration);
+    }
+
+    /// [`Accumulator::expire`], then the series left.
+    pub fn collect(&mut self, now: Instant, expiration: Duration) -> Vec<&Series> {
+        self.expire(now, expiration);
         self.series.values().collect()
     }
 
-    /// The resources seen within the expiration (as of the last [`Accumulator::collect`]).
-    pub fn resources(&self) -> impl Iterator<Item = &Arc<Vec<KeyValue>>> {
-        self.resources.values().map(|(r, _)| r)
+    /// The series held.
+    pub fn series(&self) -> impl Iterator<Item = &Series> {
+        self.series.values()
+    }
+
+    /// The resources seen within the expiration (as of the last expiry).
+    pub fn resources(&self) -> impl Iterator<Item = &Vec<KeyValue>> {
+        self.resources.values().map(|(r, _)| &**r)
     }
 }
 

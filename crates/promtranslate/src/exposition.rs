@@ -477,7 +477,7 @@ mod tests {
         );
         let series = acc.collect(now, Duration::from_secs(60));
         let series: Vec<Series> = series.into_iter().cloned().collect();
-        let resources: Vec<Vec<KeyValue>> = acc.resources().map(|r| (**r).clone()).collect();
+        let resources: Vec<Vec<KeyValue>> = acc.resources().cloned().collect();
         render(series.iter(), resources.iter(), settings, format)
     }
 

@@ -2,4 +2,5 @@ pub mod debug;
 pub mod loki;
 pub mod otlp;
 pub mod otlphttp;
+pub mod prometheus;
 pub mod prometheusremotewrite;
