@@ -58,10 +58,7 @@ fn validate(path: &Path, env: &[(&str, &str)]) -> Output {
 const SHARED_EXPECTATIONS: &[(&str, &[(&str, &str)])] = &[
     ("seed-agent-filelog-multiformat.yaml", &[]),
     ("seed-agent-filelog.yaml", &[]),
-    (
-        "seed-gateway.yaml",
-        &[("exporter", "prometheusremotewrite")],
-    ),
+    ("seed-gateway.yaml", &[]),
     (
         "seed-hostmetrics.yaml",
         &[("receiver", "hostmetrics"), ("processor", "filter")],
@@ -70,7 +67,6 @@ const SHARED_EXPECTATIONS: &[(&str, &[(&str, &str)])] = &[
         "seed-jaeger-prometheus.yaml",
         &[
             ("exporter", "zipkin"),
-            ("exporter", "prometheus"),
             ("connector", "spanmetrics"),
         ],
     ),
