@@ -1,0 +1,349 @@
+"""Metrics from the OpenTelemetry Python SDK through ferrotel into a real Prometheus and a
+real VictoriaMetrics (Debian's packages, started here on 127.0.0.1 with temporary data
+dirs): Prometheus scrapes ferrotel's `prometheus` exporters (text 0.0.4 and OpenMetrics)
+and receives its `prometheusremotewrite`; VictoriaMetrics receives `prometheus_remote_write`.
+PromQL answers must equal what the SDK sent, under the names the Go collector gives them.
+
+ferrotel runs the seed-gateway config (endpoints pointed at 127.0.0.1) with the
+seed-jaeger-prometheus `prometheus` exporter (`namespace: demo`) added to its metrics
+pipeline, plus an OpenMetrics `prometheus` exporter and the VictoriaMetrics remote write."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness import Ferrotel, free_port, http_get, port_open, scrape
+
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.metrics import Observation
+from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider, UpDownCounter
+from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, ExponentialBucketHistogramAggregation, View
+from opentelemetry.sdk.resources import Resource
+
+# ../shared/configs beside the repository (FERROTEL_SHARED overrides, e.g. from a worktree).
+SEEDS = Path(os.environ.get("FERROTEL_SHARED", Path(__file__).resolve().parents[3] / "shared")) / "configs"
+POD_IP = "10.1.2.3"
+
+
+def need(binary: str) -> str:
+    path = shutil.which(binary)
+    if path is None:
+        pytest.fail(f"`{binary}` is not installed: apt-get install -y prometheus victoria-metrics (.ci/run does)")
+    return path
+
+
+def wait_http(url: str, what: str, proc: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if http_get(url, timeout=1.0)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} not ready at {url} within {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+class Servers:
+    def __init__(self, tmp: Path):
+        self.procs: list[subprocess.Popen] = []
+        self.logs: list = []
+        self.prom_port, self.vm_port = free_port(), free_port()
+        self.demo_port, self.om_port = free_port(), free_port()
+        self.grpc_port, self.http_port, self.self_port = free_port(), free_port(), free_port()
+        # Prometheus scrapes both pull exporters every second; honor_labels keeps the job and
+        # instance that the exporter derives from service.* (as collector users configure it).
+        prom_cfg = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "scrape_configs": [
+                {"job_name": "demo", "honor_labels": True, "static_configs": [{"targets": [f"127.0.0.1:{self.demo_port}"]}]},
+                {"job_name": "om", "honor_labels": True, "static_configs": [{"targets": [f"127.0.0.1:{self.om_port}"]}]},
+            ],
+        }
+        (tmp / "prometheus.yml").write_text(yaml.safe_dump(prom_cfg))
+        self.start(
+            tmp,
+            "prometheus",
+            [
+                need("prometheus"),
+                f"--config.file={tmp / 'prometheus.yml'}",
+                f"--storage.tsdb.path={tmp / 'prom-data'}",
+                f"--web.listen-address=127.0.0.1:{self.prom_port}",
+                "--web.enable-remote-write-receiver",
+                "--enable-feature=native-histograms",
+            ],
+        )
+        self.start(
+            tmp,
+            "victoria-metrics",
+            [
+                need("victoria-metrics"),
+                f"-httpListenAddr=127.0.0.1:{self.vm_port}",
+                f"-storageDataPath={tmp / 'vm-data'}",
+                "-search.latencyOffset=0s",
+                "-search.disableCache",
+            ],
+        )
+        wait_http(f"http://127.0.0.1:{self.prom_port}/-/ready", "prometheus", self.procs[0], tmp / "prometheus.log")
+        wait_http(f"http://127.0.0.1:{self.vm_port}/health", "victoria-metrics", self.procs[1], tmp / "victoria-metrics.log")
+
+        if not (SEEDS / "seed-gateway.yaml").exists():
+            pytest.fail(f"{SEEDS} has no seed-gateway.yaml: set FERROTEL_SHARED to the shared directory")
+        cfg = yaml.safe_load((SEEDS / "seed-gateway.yaml").read_text())
+        cfg["receivers"]["otlp"]["protocols"] = {
+            "grpc": {"endpoint": f"127.0.0.1:{self.grpc_port}"},
+            "http": {"endpoint": f"127.0.0.1:{self.http_port}"},
+        }
+        # Nothing is sent to these (no logs or traces in this test); still loopback only.
+        cfg["exporters"]["loki"]["endpoint"] = f"http://127.0.0.1:{free_port()}/loki/api/v1/push"
+        cfg["exporters"]["otlp/trace"]["endpoint"] = f"http://127.0.0.1:{free_port()}"
+        cfg["exporters"]["prometheusremotewrite"]["endpoint"] = f"http://127.0.0.1:{self.prom_port}/api/v1/write"
+        # The seed's memory_limiter percentages need a cgroup limit; keep them.
+        jaeger = yaml.safe_load((SEEDS / "seed-jaeger-prometheus.yaml").read_text())
+        demo = dict(jaeger["exporters"]["prometheus"])
+        demo["endpoint"] = f"127.0.0.1:{self.demo_port}"
+        cfg["exporters"]["prometheus"] = demo
+        cfg["exporters"]["prometheus/om"] = {"endpoint": f"127.0.0.1:{self.om_port}", "enable_open_metrics": True}
+        cfg["exporters"]["prometheus_remote_write/vm"] = {"endpoint": f"http://127.0.0.1:{self.vm_port}/api/v1/write"}
+        cfg["exporters"]["debug"] = {"verbosity": "basic"}
+        cfg["service"]["pipelines"]["metrics"]["exporters"] += ["prometheus", "prometheus/om", "prometheus_remote_write/vm"]
+        cfg["service"]["pipelines"]["metrics"]["processors"] = ["memory_limiter", "batch"]
+        cfg["processors"]["batch"] = {"timeout": "200ms"}
+        cfg["service"]["telemetry"] = {
+            "logs": {"level": "info"},
+            "metrics": {"level": "normal", "readers": [{"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": self.self_port}}}}]},
+        }
+        os.environ["MY_POD_IP"] = POD_IP
+        self.ferrotel = Ferrotel(tmp, cfg, [self.grpc_port, self.http_port, self.demo_port, self.om_port])
+
+    def start(self, tmp: Path, name: str, argv: list[str]) -> None:
+        log = open(tmp / f"{name}.log", "wb")
+        self.logs.append(log)
+        self.procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=tmp))
+
+    def close(self) -> None:
+        self.ferrotel.stop()
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for log in self.logs:
+            log.close()
+
+
+def send(servers: Servers) -> None:
+    """What the SDK sends: cumulative instruments of one service, delta ones of another."""
+    endpoint = f"http://127.0.0.1:{servers.http_port}/v1/metrics"
+    resource = Resource.create(
+        {
+            "service.name": "shop-api",
+            "service.namespace": "shop",
+            "service.instance.id": "inst-1",
+            "deployment.environment": "e2e",
+            "host.name": "h1",
+        }
+    )
+    views = [
+        View(instrument_name="e2e.latency", aggregation=ExplicitBucketHistogramAggregation([10, 100, 1000])),
+        View(instrument_name="e2e.delta.latency", aggregation=ExplicitBucketHistogramAggregation([10, 100, 1000])),
+        View(instrument_name="e2e.exp.latency", aggregation=ExponentialBucketHistogramAggregation()),
+    ]
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=endpoint), export_interval_millis=3_600_000)
+    provider = MeterProvider(resource=resource, metric_readers=[reader], views=views)
+    meter = provider.get_meter("e2e.meter", "1.0")
+    requests = meter.create_counter("e2e.requests", unit="{request}", description="Requests served")
+    requests.add(5, {"http.method": "GET"})
+    requests.add(3, {"http.method": "POST"})
+    queue = meter.create_up_down_counter("e2e.queue.size", unit="{item}")
+    queue.add(10)
+    queue.add(-4)
+    meter.create_observable_gauge("e2e.temperature", [lambda _: [Observation(21.5)]], unit="Cel")
+    meter.create_observable_gauge("e2e.cpu.utilization", [lambda _: [Observation(0.25)]], unit="1")
+    latency = meter.create_histogram("e2e.latency", unit="ms")
+    exp_latency = meter.create_histogram("e2e.exp.latency", unit="ms")
+    for v in (5, 50, 500, 5000):
+        latency.record(v)
+        exp_latency.record(v)
+    provider.force_flush()
+
+    delta = {Counter: AggregationTemporality.DELTA, UpDownCounter: AggregationTemporality.DELTA, Histogram: AggregationTemporality.DELTA}
+    dreader = PeriodicExportingMetricReader(
+        OTLPMetricExporter(endpoint=endpoint, preferred_temporality=delta), export_interval_millis=3_600_000
+    )
+    dprovider = MeterProvider(resource=Resource.create({"service.name": "shop-delta", "host.name": "h2"}), metric_readers=[dreader], views=views)
+    dmeter = dprovider.get_meter("e2e.meter")
+    dreq = dmeter.create_counter("e2e.delta.requests")
+    dlat = dmeter.create_histogram("e2e.delta.latency", unit="ms")
+    dud = dmeter.create_up_down_counter("e2e.delta.inflight")
+    dreq.add(2)
+    dlat.record(1)
+    dud.add(7)
+    dprovider.force_flush()
+    time.sleep(0.5)
+    dreq.add(3)
+    dlat.record(2000)
+    dud.add(-2)
+    dprovider.force_flush()
+    provider.shutdown()
+    dprovider.shutdown()
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    s = Servers(tmp_path_factory.mktemp("prometheus"))
+    try:
+        send(s)
+        yield s
+    finally:
+        s.close()
+
+
+def query(port: int, q: str) -> list[dict]:
+    status, body = http_get(f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": q}), timeout=5)
+    assert status == 200, f"{q}: {status} {body[:500]}"
+    data = json.loads(body)
+    assert data["status"] == "success", body
+    return data["data"]["result"]
+
+
+def eventually(port: int, q: str, timeout: float = 30.0) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = query(port, q)
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.5)
+
+
+def value(servers: Servers, port: int, q: str) -> float:
+    result = eventually(port, q)
+    assert len(result) == 1, f"{q}: expected one series, got {result}\n--- ferrotel ---\n{servers.ferrotel.output(3000)}"
+    return float(result[0]["value"][1])
+
+
+# (PromQL selector without the source matcher, expected value); one row per series the SDK sent.
+CUMULATIVE = [
+    ('{NS}e2e_requests_total{job="shop/shop-api",instance="inst-1",http_method="GET"}', 5.0),
+    ('{NS}e2e_requests_total{job="shop/shop-api",instance="inst-1",http_method="POST"}', 3.0),
+    ('{NS}e2e_queue_size{job="shop/shop-api",instance="inst-1"}', 6.0),
+    ('{NS}e2e_temperature_celsius{job="shop/shop-api",instance="inst-1"}', 21.5),
+    ('{NS}e2e_cpu_utilization_ratio{job="shop/shop-api",instance="inst-1"}', 0.25),
+    ('{NS}e2e_latency_milliseconds_bucket{job="shop/shop-api",le="10"}', 1.0),
+    ('{NS}e2e_latency_milliseconds_bucket{job="shop/shop-api",le="100"}', 2.0),
+    ('{NS}e2e_latency_milliseconds_bucket{job="shop/shop-api",le="1000"}', 3.0),
+    ('{NS}e2e_latency_milliseconds_bucket{job="shop/shop-api",le="+Inf"}', 4.0),
+    ('{NS}e2e_latency_milliseconds_sum{job="shop/shop-api"}', 5555.0),
+    ('{NS}e2e_latency_milliseconds_count{job="shop/shop-api"}', 4.0),
+]
+TARGET_INFO = ('target_info{job="shop/shop-api",instance="inst-1",deployment_environment="e2e",host_name="h1"}', 1.0)
+# Delta instruments: the pull exporter accumulates counters and histograms (Go's accumulator).
+DELTA_PULL = [
+    ('{NS}e2e_delta_requests_total{job="shop-delta"}', 5.0),
+    ('{NS}e2e_delta_latency_milliseconds_count{job="shop-delta"}', 2.0),
+    ('{NS}e2e_delta_latency_milliseconds_sum{job="shop-delta"}', 2001.0),
+    ('{NS}e2e_delta_latency_milliseconds_bucket{job="shop-delta",le="10"}', 1.0),
+]
+
+
+def with_matcher(selector: str, ns: str, matcher: str, openmetrics: bool = False) -> str:
+    s = selector.replace("{NS}", ns)
+    if openmetrics:
+        # OpenMetrics writes `le="10.0"` (client_golang's float text), and Prometheus before
+        # 3.0 stores it as written.
+        s = re.sub(r'le="([0-9.]+)"', lambda m: f'le=~"{m.group(1)}(\\\\.0)?"', s)
+    return s[:-1] + "," + matcher + "}"
+
+
+SOURCES = {
+    # Prometheus scraping the seed's `prometheus` exporter (namespace demo, text format)
+    "scrape-text": ("demo_", 'collector_label=""', "prom"),
+    # Prometheus scraping the OpenMetrics exporter (no namespace)
+    "scrape-openmetrics": ("", 'collector_label="",otel_scope_name="e2e.meter"', "prom"),
+    # the seed's prometheusremotewrite into Prometheus (external label collector_label)
+    "remote-write-prometheus": ("", f'collector_label="{POD_IP}"', "prom"),
+    # prometheus_remote_write into VictoriaMetrics
+    "remote-write-victoriametrics": ("", 'otel_scope_name="e2e.meter"', "vm"),
+}
+
+
+def port_of(servers: Servers, which: str) -> int:
+    return servers.prom_port if which == "prom" else servers.vm_port
+
+
+@pytest.mark.parametrize("source", list(SOURCES))
+def test_cumulative_instruments_answer_promql_with_gos_names(servers, source):
+    ns, matcher, which = SOURCES[source]
+    if source == "scrape-text":
+        # The seed's exporter: scope labels as Go's exporter adds them.
+        matcher += ',otel_scope_name="e2e.meter",otel_scope_version="1.0"'
+    port = port_of(servers, which)
+    for selector, want in CUMULATIVE:
+        q = with_matcher(selector, ns, matcher, source == "scrape-openmetrics")
+        assert value(servers, port, q) == want, q
+
+
+@pytest.mark.parametrize("source", list(SOURCES))
+def test_target_info_carries_the_resource(servers, source):
+    _, matcher, which = SOURCES[source]
+    matcher = matcher.replace(',otel_scope_name="e2e.meter"', "").replace('otel_scope_name="e2e.meter"', "")
+    q = TARGET_INFO[0] if not matcher else TARGET_INFO[0][:-1] + "," + matcher + "}"
+    result = eventually(port_of(servers, which), q)
+    assert result, q
+    assert all(float(r["value"][1]) == 1.0 for r in result), result
+
+
+@pytest.mark.parametrize("source", ["scrape-text", "scrape-openmetrics"])
+def test_delta_counters_and_histograms_are_accumulated_by_the_pull_exporter(servers, source):
+    ns, matcher, which = SOURCES[source]
+    for selector, want in DELTA_PULL:
+        q = with_matcher(selector, ns, matcher, source == "scrape-openmetrics")
+        assert value(servers, servers.prom_port, q) == want, q
+    # Non-monotonic delta sums are dropped (Go's accumulator has no meaning for them).
+    assert query(servers.prom_port, f'{{__name__=~"{ns}e2e_delta_inflight.*"}}') == []
+
+
+@pytest.mark.parametrize("source", ["remote-write-prometheus", "remote-write-victoriametrics"])
+def test_delta_temporality_is_not_remote_written(servers, source):
+    _, matcher, which = SOURCES[source]
+    port = port_of(servers, which)
+    # The cumulative ones have arrived by now...
+    assert value(servers, port, with_matcher(CUMULATIVE[0][0], "", matcher)) == 5.0
+    # ...and Go's translator refuses delta sums and histograms. (In Prometheus the scraped
+    # copies exist; the remote-written ones would carry the external label.)
+    rw = f'collector_label="{POD_IP}"' if which == "prom" else 'otel_scope_name="e2e.meter"'
+    for name in ("e2e_delta_requests_total", "e2e_delta_latency_milliseconds_count", "e2e_delta_inflight"):
+        assert query(port, f"{name}{{{rw}}}") == [], name
+
+
+def test_exponential_histograms_arrive_as_native_histograms(servers):
+    q = f'histogram_count(e2e_exp_latency_milliseconds{{collector_label="{POD_IP}"}})'
+    assert value(servers, servers.prom_port, q) == 4.0
+    q = f'histogram_sum(e2e_exp_latency_milliseconds{{collector_label="{POD_IP}"}})'
+    assert value(servers, servers.prom_port, q) == 5555.0
+    # A quantile from the native buckets: the median of 5, 50, 500, 5000 lies in 50's bucket.
+    q = f'histogram_quantile(0.5, e2e_exp_latency_milliseconds{{collector_label="{POD_IP}"}})'
+    median = value(servers, servers.prom_port, q)
+    assert 40 <= median <= 60, median
+
+
+def test_failed_translations_are_counted(servers):
+    samples = scrape(servers.self_port)
+    failed = [v for n, lab, v in samples if n.startswith("otelcol_exporter_prometheusremotewrite_failed_translations")]
+    assert failed and min(failed) >= 1, samples
