@@ -303,7 +303,10 @@ def test_cumulative_instruments_answer_promql_with_gos_names(servers, source):
 def test_target_info_carries_the_resource(servers, source):
     _, matcher, which = SOURCES[source]
     matcher = matcher.replace(',otel_scope_name="e2e.meter"', "").replace('otel_scope_name="e2e.meter"', "")
-    q = TARGET_INFO[0] if not matcher else TARGET_INFO[0][:-1] + "," + matcher + "}"
+    ns = SOURCES[source][0]
+    # The pull exporter names it under its namespace (Go's collector does); remote write has none.
+    selector = ns + TARGET_INFO[0]
+    q = selector if not matcher else selector[:-1] + "," + matcher + "}"
     result = eventually(port_of(servers, which), q)
     assert result, q
     assert all(float(r["value"][1]) == 1.0 for r in result), result

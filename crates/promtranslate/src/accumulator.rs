@@ -77,11 +77,10 @@ pub struct Series {
     updated: Instant,
 }
 
-/// The accumulated series and the resources seen (for `target_info`).
+/// The accumulated series.
 #[derive(Debug, Default)]
 pub struct Accumulator {
     series: HashMap<String, Series>,
-    resources: HashMap<String, (Arc<Vec<KeyValue>>, Instant)>,
 }
 
 fn signature(ty: MetricType, scope: &str, name: &str, attrs: &[KeyValue], res: &[KeyValue]) -> String {
@@ -102,15 +101,6 @@ fn signature(ty: MetricType, scope: &str, name: &str, attrs: &[KeyValue], res: &
         let _ = write!(s, "*instance*{instance}");
     }
     s
-}
-
-fn resource_key(res: &[KeyValue]) -> String {
-    let mut pairs: Vec<String> = res
-        .iter()
-        .map(|kv| format!("{}={}", kv.key, labels::value_as_string(kv.value.as_ref())))
-        .collect();
-    pairs.sort();
-    pairs.join("\u{1}")
 }
 
 fn number(p: &NumberDataPoint) -> f64 {
@@ -141,7 +131,6 @@ impl Accumulator {
         for rm in &req.resource_metrics {
             let res: Arc<Vec<KeyValue>> =
                 Arc::new(rm.resource.as_ref().map_or_else(Vec::new, |r| r.attributes.clone()));
-            self.resources.insert(resource_key(&res), (res.clone(), now));
             for sm in &rm.scope_metrics {
                 let scope = Arc::new((sm.scope.clone().unwrap_or_default(), sm.schema_url.clone()));
                 for m in &sm.metrics {
@@ -249,12 +238,10 @@ impl Accumulator {
         n
     }
 
-    /// Drops series (and resources) not updated within `expiration`.
+    /// Drops series not updated within `expiration`.
     pub fn expire(&mut self, now: Instant, expiration: Duration) {
         self.series
             .retain(|_, s| now.saturating_duration_since(s.updated) <= expiration);
-        self.resources
-            .retain(|_, (_, t)| now.saturating_duration_since(*t) <= expiration);
     }
 
     /// [`Accumulator::expire`], then the series left.
@@ -266,11 +253,6 @@ impl Accumulator {
     /// The series held.
     pub fn series(&self) -> impl Iterator<Item = &Series> {
         self.series.values()
-    }
-
-    /// The resources seen within the expiration (as of the last expiry).
-    pub fn resources(&self) -> impl Iterator<Item = &Vec<KeyValue>> {
-        self.resources.values().map(|(r, _)| &**r)
     }
 }
 

@@ -119,6 +119,9 @@ struct Sample {
     labels: Vec<Label>,
     body: Body,
     ts_ns: Option<u64>,
+    /// The start time of counters, histograms and summaries (from 1s after the epoch on),
+    /// written as `_created` in OpenMetrics.
+    created_ns: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -147,15 +150,19 @@ fn exemplar_of(e: &OtlpExemplar) -> Ex {
     }
 }
 
-/// Writes the series and `target_info` of `resources` in `format`.
+/// Writes the series, and a `target_info` for each resource (job and instance) they come
+/// from, in `format`.
 pub fn render<'a>(
     series: impl IntoIterator<Item = &'a Series>,
-    resources: impl IntoIterator<Item = &'a Vec<KeyValue>>,
     settings: &Settings,
     format: Format,
 ) -> String {
     let mut families: BTreeMap<String, Family> = BTreeMap::new();
+    let mut resources: Vec<&'a [KeyValue]> = Vec::new();
     for s in series {
+        if !resources.iter().any(|r| std::ptr::eq(*r, s.resource.as_slice())) {
+            resources.push(s.resource.as_slice());
+        }
         let Ok(name) = settings.namer.build(&s.desc.name, &s.desc.unit, s.desc.ty) else {
             continue;
         };
@@ -172,6 +179,14 @@ pub fn render<'a>(
             s.point.attributes(),
             &settings.labels,
         );
+        let start = match &s.point {
+            Point::Number(p) if ty == FamilyType::Counter => p.start_time_unix_nano,
+            Point::Histogram(p) => p.start_time_unix_nano,
+            Point::Exponential(p) => p.start_time_unix_nano,
+            Point::Summary(p) => p.start_time_unix_nano,
+            Point::Number(_) => 0,
+        };
+        let created_ns = (start >= 1_000_000_000).then_some(start);
         let (body, ts) = match &s.point {
             Point::Number(p) => {
                 let v = match p.value {
@@ -237,11 +252,36 @@ pub fn render<'a>(
             labels,
             body,
             ts_ns: settings.send_timestamps.then_some(ts),
+            created_ns,
         });
     }
+    // Go's collector: one per (job, instance) of the series served, with the resource's other
+    // attributes, under the (sanitised) namespace, without const labels.
+    let target_info = if settings.namer.namespace.is_empty() {
+        "target_info".to_string()
+    } else {
+        format!(
+            "{}_target_info",
+            crate::naming::label_or_raw(&settings.namer.namespace)
+        )
+    };
     for res in resources {
-        if let Some(labels) = labels::target_info_labels(res, &settings.labels.fixed) {
-            let fam = families.entry("target_info".into()).or_insert_with(|| Family {
+        if labels::job(res).is_none() && labels::instance(res).is_none() {
+            continue;
+        }
+        let others: Vec<KeyValue> = res
+            .iter()
+            .filter(|kv| {
+                kv.key != labels::SERVICE_NAME
+                    && kv.key != labels::SERVICE_NAMESPACE
+                    && kv.key != labels::SERVICE_INSTANCE_ID
+            })
+            .cloned()
+            .collect();
+        let l = labels::point_labels(res, None, "", &others, &LabelSettings::default());
+        {
+            let labels = l;
+            let fam = families.entry(target_info.clone()).or_insert_with(|| Family {
                 ty: FamilyType::Gauge,
                 help: "Target metadata".into(),
                 samples: BTreeMap::new(),
@@ -250,6 +290,7 @@ pub fn render<'a>(
                 labels,
                 body: Body::Value(1.0, None),
                 ts_ns: None,
+                created_ns: None,
             });
         }
     }
@@ -373,6 +414,19 @@ fn write_family(out: &mut String, name: &str, fam: &Family, format: Format) {
     escape_help(out, &fam.help);
     out.push('\n');
     let _ = writeln!(out, "# TYPE {family_name} {}", fam.ty.as_str());
+    for s in fam.samples.values() {
+        write_sample(out, name, family_name, fam.ty, s, om);
+        if let (true, Some(created)) = (om, s.created_ns) {
+            let _ = write!(out, "{family_name}_created");
+            write_labels(out, &s.labels, None, om);
+            out.push(' ');
+            push_om_float(out, created as f64 / 1e9);
+            out.push('\n');
+        }
+    }
+}
+
+fn write_sample(out: &mut String, name: &str, family_name: &str, ty: FamilyType, s: &Sample, om: bool) {
     let value = |out: &mut String, v: f64| {
         if om {
             push_om_float(out, v)
@@ -380,10 +434,10 @@ fn write_family(out: &mut String, name: &str, fam: &Family, format: Format) {
             push_float(out, v)
         }
     };
-    for s in fam.samples.values() {
+    {
         match &s.body {
             Body::Value(v, ex) => {
-                if om && fam.ty == FamilyType::Counter {
+                if om && ty == FamilyType::Counter {
                     let _ = write!(out, "{family_name}_total");
                 } else {
                     out.push_str(name);
@@ -408,21 +462,13 @@ fn write_family(out: &mut String, name: &str, fam: &Family, format: Format) {
                     write_exemplar(out, ex, om);
                     out.push('\n');
                 }
-                if let Some(sum) = sum {
-                    let _ = write!(out, "{name}_sum");
-                    write_labels(out, &s.labels, None, om);
-                    out.push(' ');
-                    value(out, *sum);
-                    write_ts(out, s.ts_ns, om);
-                    out.push('\n');
-                } else if !om {
-                    // client_golang always writes a sum (0 when unset).
-                    let _ = write!(out, "{name}_sum");
-                    write_labels(out, &s.labels, None, om);
-                    out.push_str(" 0");
-                    write_ts(out, s.ts_ns, om);
-                    out.push('\n');
-                }
+                // client_golang's const histograms always have a sum (0 when unset).
+                let _ = write!(out, "{name}_sum");
+                write_labels(out, &s.labels, None, om);
+                out.push(' ');
+                value(out, sum.unwrap_or(0.0));
+                write_ts(out, s.ts_ns, om);
+                out.push('\n');
                 let _ = write!(out, "{name}_count");
                 write_labels(out, &s.labels, None, om);
                 let _ = write!(out, " {count}");
@@ -477,8 +523,7 @@ mod tests {
         );
         let series = acc.collect(now, Duration::from_secs(60));
         let series: Vec<Series> = series.into_iter().cloned().collect();
-        let resources: Vec<Vec<KeyValue>> = acc.resources().cloned().collect();
-        render(series.iter(), resources.iter(), settings, format)
+        render(series.iter(), settings, format)
     }
 
     fn settings() -> Settings {
@@ -547,6 +592,7 @@ target_info{host_name=\"h\\\"1\",instance=\"i1\",job=\"svc\"} 1
                 "# HELP calls 
 # TYPE calls counter
 calls_total{{instance=\"i1\",job=\"svc\"}} 3.0 1.7e+09 # {{trace_id=\"{tid}\",span_id=\"{sid}\"}} 1.0 1.7e+09
+calls_created{{instance=\"i1\",job=\"svc\"}} 1.7e+09
 # HELP target_info Target metadata
 # TYPE target_info gauge
 target_info{{host_name=\"h\\\"1\",instance=\"i1\",job=\"svc\"}} 1.0
@@ -572,7 +618,8 @@ target_info{{host_name=\"h\\\"1\",instance=\"i1\",job=\"svc\"}} 1.0
         assert!(got.contains(
             "demo_g{env=\"prod\",instance=\"i1\",job=\"svc\",otel_scope_name=\"meter\",otel_scope_schema_url=\"\",otel_scope_version=\"\"} 2 1700000000000\n"
         ), "{got}");
-        assert!(got.contains("target_info{env=\"prod\",host_name="), "{got}");
+        // target_info: under the namespace, without const labels.
+        assert!(got.contains("demo_target_info{host_name="), "{got}");
     }
 
     #[test]

@@ -235,8 +235,8 @@ pub fn set(labels: &mut Vec<Label>, name: &str, value: String) {
 }
 
 /// `target_info`'s labels for a resource: its attributes other than the service ones
-/// (sanitised, collisions joined), plus `job` and `instance`; `None` when no other
-/// attribute is left (Go emits no `target_info` then).
+/// (sanitised, collisions joined), plus `job` and `instance` and `fixed`; `None` when no
+/// other attribute is left (the remote-write translator emits no `target_info` then).
 pub fn target_info_labels(resource: &[KeyValue], fixed: &[Label]) -> Option<Vec<Label>> {
     let others: Vec<KeyValue> = resource
         .iter()

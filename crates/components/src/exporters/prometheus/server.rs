@@ -39,7 +39,7 @@ impl State {
         let mut acc = self.acc.lock().unwrap_or_else(|p| p.into_inner());
         acc.expire(Instant::now(), self.expiration);
         // Rendered under the lock: a push waits for at most one scrape's rendering.
-        let body = exposition::render(acc.series(), acc.resources(), &self.settings, format);
+        let body = exposition::render(acc.series(), &self.settings, format);
         drop(acc);
         let ct = match format {
             Format::Text => exposition::TEXT_CONTENT_TYPE,

@@ -75,9 +75,9 @@ demo_duration_milliseconds_bucket{env=\"prod\",instance=\"i-1\",job=\"shop/cart\
 demo_duration_milliseconds_bucket{env=\"prod\",instance=\"i-1\",job=\"shop/cart\",le=\"+Inf\"} 2
 demo_duration_milliseconds_sum{env=\"prod\",instance=\"i-1\",job=\"shop/cart\"} 7
 demo_duration_milliseconds_count{env=\"prod\",instance=\"i-1\",job=\"shop/cart\"} 2
-# HELP target_info Target metadata
-# TYPE target_info gauge
-target_info{env=\"prod\",host_name=\"h1\",instance=\"i-1\",job=\"shop/cart\"} 1
+# HELP demo_target_info Target metadata
+# TYPE demo_target_info gauge
+demo_target_info{host_name=\"h1\",instance=\"i-1\",job=\"shop/cart\"} 1
 ";
     assert_eq!(body, want);
     assert_eq!(
