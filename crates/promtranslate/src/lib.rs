@@ -12,6 +12,7 @@
 pub mod accumulator;
 pub mod build;
 pub mod exposition;
+pub mod fuzzing;
 pub mod labels;
 pub mod naming;
 pub mod native;
