@@ -65,10 +65,7 @@ const SHARED_EXPECTATIONS: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "seed-jaeger-prometheus.yaml",
-        &[
-            ("exporter", "zipkin"),
-            ("connector", "spanmetrics"),
-        ],
+        &[("exporter", "zipkin"), ("connector", "spanmetrics")],
     ),
     ("seed-sidecar.yaml", &[("receiver", "prometheus")]),
 ];

@@ -83,7 +83,13 @@ pub struct Accumulator {
     series: HashMap<String, Series>,
 }
 
-fn signature(ty: MetricType, scope: &str, name: &str, attrs: &[KeyValue], res: &[KeyValue]) -> String {
+fn signature(
+    ty: MetricType,
+    scope: &str,
+    name: &str,
+    attrs: &[KeyValue],
+    res: &[KeyValue],
+) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(64);
     let _ = write!(s, "{ty:?}*{scope}*{name}");
@@ -129,8 +135,11 @@ impl Accumulator {
     pub fn accumulate(&mut self, req: &ExportMetricsServiceRequest, now: Instant) -> usize {
         let mut n = 0;
         for rm in &req.resource_metrics {
-            let res: Arc<Vec<KeyValue>> =
-                Arc::new(rm.resource.as_ref().map_or_else(Vec::new, |r| r.attributes.clone()));
+            let res: Arc<Vec<KeyValue>> = Arc::new(
+                rm.resource
+                    .as_ref()
+                    .map_or_else(Vec::new, |r| r.attributes.clone()),
+            );
             for sm in &rm.scope_metrics {
                 let scope = Arc::new((sm.scope.clone().unwrap_or_default(), sm.schema_url.clone()));
                 for m in &sm.metrics {
@@ -195,10 +204,18 @@ impl Accumulator {
         let points: Vec<Point> = match data {
             Data::Gauge(g) => g.data_points.iter().cloned().map(Point::Number).collect(),
             Data::Sum(s) => s.data_points.iter().cloned().map(Point::Number).collect(),
-            Data::Histogram(h) => h.data_points.iter().cloned().map(Point::Histogram).collect(),
-            Data::ExponentialHistogram(h) => {
-                h.data_points.iter().cloned().map(Point::Exponential).collect()
-            }
+            Data::Histogram(h) => h
+                .data_points
+                .iter()
+                .cloned()
+                .map(Point::Histogram)
+                .collect(),
+            Data::ExponentialHistogram(h) => h
+                .data_points
+                .iter()
+                .cloned()
+                .map(Point::Exponential)
+                .collect(),
             Data::Summary(s) => s.data_points.iter().cloned().map(Point::Summary).collect(),
         };
         let mut n = 0;
@@ -220,7 +237,11 @@ impl Accumulator {
                     if p.time() < held.point.time() {
                         continue;
                     }
-                    if delta { continue_delta(&held.point, p) } else { p }
+                    if delta {
+                        continue_delta(&held.point, p)
+                    } else {
+                        p
+                    }
                 }
             };
             self.series.insert(
@@ -352,7 +373,9 @@ mod tests {
             .into_iter()
             .map(|s| match &s.point {
                 Point::Number(p) => (s.desc.name.clone(), number(p), p.start_time_unix_nano),
-                Point::Histogram(p) => (s.desc.name.clone(), p.count as f64, p.start_time_unix_nano),
+                Point::Histogram(p) => {
+                    (s.desc.name.clone(), p.count as f64, p.start_time_unix_nano)
+                }
                 _ => (s.desc.name.clone(), f64::NAN, 0),
             })
             .collect();
@@ -361,41 +384,116 @@ mod tests {
     }
 
     fn feed(acc: &mut Accumulator, metrics: Vec<Metric>) {
-        acc.accumulate(&request(vec![kv("service.name", "s")], metrics), Instant::now());
+        acc.accumulate(
+            &request(vec![kv("service.name", "s")], metrics),
+            Instant::now(),
+        );
     }
 
     #[test]
     fn contiguous_delta_sums_add_up_and_keep_the_first_start() {
         let mut acc = Accumulator::new();
-        feed(&mut acc, vec![sum("c", "", true, true, vec![point(vec![], T, T + S, 2.0)])]);
-        feed(&mut acc, vec![sum("c", "", true, true, vec![point(vec![], T + S, T + 2 * S, 3.0)])]);
+        feed(
+            &mut acc,
+            vec![sum("c", "", true, true, vec![point(vec![], T, T + S, 2.0)])],
+        );
+        feed(
+            &mut acc,
+            vec![sum(
+                "c",
+                "",
+                true,
+                true,
+                vec![point(vec![], T + S, T + 2 * S, 3.0)],
+            )],
+        );
         assert_eq!(values(&mut acc), vec![("c".to_string(), 5.0, T)]);
         // Not contiguous: a new start.
-        feed(&mut acc, vec![sum("c", "", true, true, vec![point(vec![], T + 5 * S, T + 6 * S, 1.0)])]);
+        feed(
+            &mut acc,
+            vec![sum(
+                "c",
+                "",
+                true,
+                true,
+                vec![point(vec![], T + 5 * S, T + 6 * S, 1.0)],
+            )],
+        );
         assert_eq!(values(&mut acc), vec![("c".to_string(), 1.0, T + 5 * S)]);
     }
 
     #[test]
     fn non_monotonic_delta_sums_are_dropped_cumulative_replaced_older_ignored() {
         let mut acc = Accumulator::new();
-        feed(&mut acc, vec![sum("ud", "", false, true, vec![point(vec![], T, T + S, 2.0)])]);
+        feed(
+            &mut acc,
+            vec![sum(
+                "ud",
+                "",
+                false,
+                true,
+                vec![point(vec![], T, T + S, 2.0)],
+            )],
+        );
         assert!(values(&mut acc).is_empty());
-        feed(&mut acc, vec![sum("c", "", true, false, vec![point(vec![], T, T + 2 * S, 5.0)])]);
-        feed(&mut acc, vec![sum("c", "", true, false, vec![point(vec![], T, T + S, 4.0)])]);
+        feed(
+            &mut acc,
+            vec![sum(
+                "c",
+                "",
+                true,
+                false,
+                vec![point(vec![], T, T + 2 * S, 5.0)],
+            )],
+        );
+        feed(
+            &mut acc,
+            vec![sum(
+                "c",
+                "",
+                true,
+                false,
+                vec![point(vec![], T, T + S, 4.0)],
+            )],
+        );
         assert_eq!(values(&mut acc), vec![("c".to_string(), 5.0, T)]);
-        feed(&mut acc, vec![gauge("g", "", vec![point(vec![], 0, T + S, 1.0)])]);
-        feed(&mut acc, vec![gauge("g", "", vec![point(vec![], 0, T + 2 * S, 7.0)])]);
+        feed(
+            &mut acc,
+            vec![gauge("g", "", vec![point(vec![], 0, T + S, 1.0)])],
+        );
+        feed(
+            &mut acc,
+            vec![gauge("g", "", vec![point(vec![], 0, T + 2 * S, 7.0)])],
+        );
         assert_eq!(values(&mut acc)[1], ("g".to_string(), 7.0, 0));
     }
 
     #[test]
     fn delta_histograms_accumulate_bucket_by_bucket() {
         let mut acc = Accumulator::new();
-        feed(&mut acc, vec![histogram("h", "", true, vec![hpoint(vec![], T, T + S, &[1.0], &[1, 2], 3.0)])]);
-        feed(&mut acc, vec![histogram("h", "", true, vec![hpoint(vec![], T + S, T + 2 * S, &[1.0], &[4, 0], 1.0)])]);
+        feed(
+            &mut acc,
+            vec![histogram(
+                "h",
+                "",
+                true,
+                vec![hpoint(vec![], T, T + S, &[1.0], &[1, 2], 3.0)],
+            )],
+        );
+        feed(
+            &mut acc,
+            vec![histogram(
+                "h",
+                "",
+                true,
+                vec![hpoint(vec![], T + S, T + 2 * S, &[1.0], &[4, 0], 1.0)],
+            )],
+        );
         let now = Instant::now();
         let got = acc.collect(now, Duration::from_secs(60));
-        let Point::Histogram(p) = &got[0].point else { panic!() };
+        let Point::Histogram(p) = &got[0].point else {
+            panic!()
+        };
         assert_eq!(p.bucket_counts, vec![5, 2]);
         assert_eq!(p.count, 7);
         assert_eq!(p.sum, Some(4.0));
@@ -406,11 +504,25 @@ mod tests {
     fn series_expire_and_stale_points_remove_them() {
         let mut acc = Accumulator::new();
         let then = Instant::now();
-        acc.accumulate(&request(vec![], vec![gauge("g", "", vec![point(vec![], 0, T, 1.0)])]), then);
-        assert_eq!(acc.collect(then + Duration::from_secs(10), Duration::from_secs(60)).len(), 1);
-        assert_eq!(acc.collect(then + Duration::from_secs(61), Duration::from_secs(60)).len(), 0);
+        acc.accumulate(
+            &request(vec![], vec![gauge("g", "", vec![point(vec![], 0, T, 1.0)])]),
+            then,
+        );
+        assert_eq!(
+            acc.collect(then + Duration::from_secs(10), Duration::from_secs(60))
+                .len(),
+            1
+        );
+        assert_eq!(
+            acc.collect(then + Duration::from_secs(61), Duration::from_secs(60))
+                .len(),
+            0
+        );
         let mut p = point(vec![], 0, T + S, 1.0);
-        acc.accumulate(&request(vec![], vec![gauge("g", "", vec![point(vec![], 0, T, 1.0)])]), then);
+        acc.accumulate(
+            &request(vec![], vec![gauge("g", "", vec![point(vec![], 0, T, 1.0)])]),
+            then,
+        );
         p.flags = 1;
         acc.accumulate(&request(vec![], vec![gauge("g", "", vec![p])]), then);
         assert!(acc.is_empty());
@@ -418,8 +530,20 @@ mod tests {
 
     #[test]
     fn exponential_buckets_of_different_offsets_add() {
-        let a = Buckets { offset: 2, bucket_counts: vec![1, 1] };
-        let b = Buckets { offset: 0, bucket_counts: vec![1, 0, 0, 5] };
-        assert_eq!(add_buckets(Some(&a), Some(&b)), Buckets { offset: 0, bucket_counts: vec![1, 0, 1, 6] });
+        let a = Buckets {
+            offset: 2,
+            bucket_counts: vec![1, 1],
+        };
+        let b = Buckets {
+            offset: 0,
+            bucket_counts: vec![1, 0, 0, 5],
+        };
+        assert_eq!(
+            add_buckets(Some(&a), Some(&b)),
+            Buckets {
+                offset: 0,
+                bucket_counts: vec![1, 0, 1, 6]
+            }
+        );
     }
 }

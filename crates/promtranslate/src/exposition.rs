@@ -160,7 +160,10 @@ pub fn render<'a>(
     let mut families: BTreeMap<String, Family> = BTreeMap::new();
     let mut resources: Vec<&'a [KeyValue]> = Vec::new();
     for s in series {
-        if !resources.iter().any(|r| std::ptr::eq(*r, s.resource.as_slice())) {
+        if !resources
+            .iter()
+            .any(|r| std::ptr::eq(*r, s.resource.as_slice()))
+        {
             resources.push(s.resource.as_slice());
         }
         let Ok(name) = settings.namer.build(&s.desc.name, &s.desc.unit, s.desc.ty) else {
@@ -232,7 +235,11 @@ pub fn render<'a>(
             ),
             Point::Summary(p) => (
                 Body::Summary {
-                    quantiles: p.quantile_values.iter().map(|q| (q.quantile, q.value)).collect(),
+                    quantiles: p
+                        .quantile_values
+                        .iter()
+                        .map(|q| (q.quantile, q.value))
+                        .collect(),
                     sum: p.sum,
                     count: p.count,
                 },
@@ -281,11 +288,13 @@ pub fn render<'a>(
         let l = labels::point_labels(res, None, "", &others, &LabelSettings::default());
         {
             let labels = l;
-            let fam = families.entry(target_info.clone()).or_insert_with(|| Family {
-                ty: FamilyType::Gauge,
-                help: "Target metadata".into(),
-                samples: BTreeMap::new(),
-            });
+            let fam = families
+                .entry(target_info.clone())
+                .or_insert_with(|| Family {
+                    ty: FamilyType::Gauge,
+                    help: "Target metadata".into(),
+                    samples: BTreeMap::new(),
+                });
             fam.samples.entry(labels.clone()).or_insert(Sample {
                 labels,
                 body: Body::Value(1.0, None),
@@ -426,7 +435,14 @@ fn write_family(out: &mut String, name: &str, fam: &Family, format: Format) {
     }
 }
 
-fn write_sample(out: &mut String, name: &str, family_name: &str, ty: FamilyType, s: &Sample, om: bool) {
+fn write_sample(
+    out: &mut String,
+    name: &str,
+    family_name: &str,
+    ty: FamilyType,
+    s: &Sample,
+    om: bool,
+) {
     let value = |out: &mut String, v: f64| {
         if om {
             push_om_float(out, v)
@@ -514,11 +530,22 @@ mod tests {
 
     const T: u64 = 1_700_000_000_000_000_000;
 
-    fn scrape(metrics: Vec<pdata::proto::metrics::v1::Metric>, settings: &Settings, format: Format) -> String {
+    fn scrape(
+        metrics: Vec<pdata::proto::metrics::v1::Metric>,
+        settings: &Settings,
+        format: Format,
+    ) -> String {
         let mut acc = Accumulator::new();
         let now = Instant::now();
         acc.accumulate(
-            &request(vec![kv("service.name", "svc"), kv("service.instance.id", "i1"), kv("host.name", "h\"1")], metrics),
+            &request(
+                vec![
+                    kv("service.name", "svc"),
+                    kv("service.instance.id", "i1"),
+                    kv("host.name", "h\"1"),
+                ],
+                metrics,
+            ),
             now,
         );
         let series = acc.collect(now, Duration::from_secs(60));
@@ -536,13 +563,24 @@ mod tests {
 
     #[test]
     fn text_format_0_0_4() {
-        let mut c = sum("http.requests", "", true, false, vec![point(vec![kv("code", "200")], T - 1, T, 1e6)]);
+        let mut c = sum(
+            "http.requests",
+            "",
+            true,
+            false,
+            vec![point(vec![kv("code", "200")], T - 1, T, 1e6)],
+        );
         c.description = "Requests\nserved \\ total".into();
         let got = scrape(
             vec![
                 c,
                 gauge("mem.usage", "By", vec![point(vec![], 0, T, 1.5)]),
-                histogram("latency", "ms", false, vec![hpoint(vec![], 0, T, &[0.5, 10.0], &[1, 2, 3], 20.0)]),
+                histogram(
+                    "latency",
+                    "ms",
+                    false,
+                    vec![hpoint(vec![], 0, T, &[0.5, 10.0], &[1, 2, 3], 20.0)],
+                ),
             ],
             &settings(),
             Format::Text,
@@ -583,7 +621,11 @@ target_info{host_name=\"h\\\"1\",instance=\"i1\",job=\"svc\"} 1
             send_timestamps: true,
             ..settings()
         };
-        let got = scrape(vec![sum("calls", "", true, false, vec![p])], &s, Format::OpenMetrics);
+        let got = scrape(
+            vec![sum("calls", "", true, false, vec![p])],
+            &s,
+            Format::OpenMetrics,
+        );
         let tid = "ab".repeat(16);
         let sid = "cd".repeat(8);
         assert_eq!(
@@ -614,7 +656,11 @@ target_info{{host_name=\"h\\\"1\",instance=\"i1\",job=\"svc\"}} 1.0
             .with_fixed([("env", "prod")]),
             send_timestamps: true,
         };
-        let got = scrape(vec![gauge("g", "", vec![point(vec![], 0, T, 2.0)])], &s, Format::Text);
+        let got = scrape(
+            vec![gauge("g", "", vec![point(vec![], 0, T, 2.0)])],
+            &s,
+            Format::Text,
+        );
         assert!(got.contains(
             "demo_g{env=\"prod\",instance=\"i1\",job=\"svc\",otel_scope_name=\"meter\",otel_scope_schema_url=\"\",otel_scope_version=\"\"} 2 1700000000000\n"
         ), "{got}");
@@ -629,6 +675,9 @@ target_info{{host_name=\"h\\\"1\",instance=\"i1\",job=\"svc\"}} 1.0
         assert_eq!(negotiate(Some(prom), true), Format::OpenMetrics);
         assert_eq!(negotiate(Some(prom), false), Format::Text);
         assert_eq!(negotiate(Some("text/plain"), true), Format::Text);
-        assert_eq!(negotiate(Some("application/openmetrics-text; version=2.0.0"), true), Format::Text);
+        assert_eq!(
+            negotiate(Some("application/openmetrics-text; version=2.0.0"), true),
+            Format::Text
+        );
     }
 }

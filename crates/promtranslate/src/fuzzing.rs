@@ -6,8 +6,8 @@ use pdata::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use pdata::proto::common::v1::KeyValue;
 use pdata::proto::metrics::v1::exponential_histogram_data_point::Buckets;
 use pdata::proto::metrics::v1::{
-    AggregationTemporality, ExponentialHistogram, ExponentialHistogramDataPoint, Metric,
-    Summary, SummaryDataPoint, metric::Data, summary_data_point::ValueAtQuantile,
+    AggregationTemporality, ExponentialHistogram, ExponentialHistogramDataPoint, Metric, Summary,
+    SummaryDataPoint, metric::Data, summary_data_point::ValueAtQuantile,
 };
 use prost::Message;
 
@@ -60,7 +60,10 @@ pub fn remote_write_round_trip(data: &[u8]) {
         seen += r.timeseries.len();
         if r.timeseries.len() > 1 {
             let size: usize = r.timeseries.iter().map(Message::encoded_len).sum();
-            assert!(size < limit, "a request of several series stays under the limit");
+            assert!(
+                size < limit,
+                "a request of several series stays under the limit"
+            );
         }
         let body = prompb::encode(r).expect("snappy encodes what we make");
         let back: WriteRequest = prompb::decode(&body).expect("our own request decodes");
@@ -85,19 +88,37 @@ fn synthesize(data: &[u8]) -> ExportMetricsServiceRequest {
     let t = 1_700_000_000_000_000_000u64 + byte(3) as u64 * 1_000_000;
     let attrs = |i: usize| -> Vec<KeyValue> {
         (0..(byte(i) % 4) as usize)
-            .map(|k| kv(&text(i + k * 3, 1 + (byte(i + k) % 6) as usize), &text(i + k * 5, 3)))
+            .map(|k| {
+                kv(
+                    &text(i + k * 3, 1 + (byte(i + k) % 6) as usize),
+                    &text(i + k * 5, 3),
+                )
+            })
             .collect()
     };
     let units = ["", "1", "ms", "By/s", "{req}", "%", "weird unit"];
     let unit = |i: usize| units[byte(i) as usize % units.len()];
     let mut metrics: Vec<Metric> = vec![
         gauge(&text(1, 5), unit(2), vec![point(attrs(4), 0, t, f(5))]),
-        sum(&text(7, 4), unit(8), byte(9) & 1 == 0, byte(9) & 2 == 0, vec![point(attrs(10), t - 1, t, f(11))]),
+        sum(
+            &text(7, 4),
+            unit(8),
+            byte(9) & 1 == 0,
+            byte(9) & 2 == 0,
+            vec![point(attrs(10), t - 1, t, f(11))],
+        ),
         histogram(
             &text(13, 6),
             unit(14),
             false,
-            vec![hpoint(attrs(15), t - 1, t, &[f(16).abs().min(1e9), 1e9 + 1.0], &[byte(17) as u64, byte(18) as u64, 1], f(19))],
+            vec![hpoint(
+                attrs(15),
+                t - 1,
+                t,
+                &[f(16).abs().min(1e9), 1e9 + 1.0],
+                &[byte(17) as u64, byte(18) as u64, 1],
+                f(19),
+            )],
         ),
     ];
     let mut stale = point(attrs(20), 0, t, 1.0);
@@ -112,7 +133,10 @@ fn synthesize(data: &[u8]) -> ExportMetricsServiceRequest {
                 time_unix_nano: t,
                 count: byte(25) as u64,
                 sum: f(26),
-                quantile_values: vec![ValueAtQuantile { quantile: 0.5, value: f(27) }],
+                quantile_values: vec![ValueAtQuantile {
+                    quantile: 0.5,
+                    value: f(27),
+                }],
                 ..Default::default()
             }],
         })),
@@ -131,7 +155,9 @@ fn synthesize(data: &[u8]) -> ExportMetricsServiceRequest {
                 zero_count: byte(32) as u64,
                 positive: Some(Buckets {
                     offset: byte(33) as i32 - 128,
-                    bucket_counts: (0..byte(34) % 20).map(|k| byte(35 + k as usize) as u64 % 3).collect(),
+                    bucket_counts: (0..byte(34) % 20)
+                        .map(|k| byte(35 + k as usize) as u64 % 3)
+                        .collect(),
                 }),
                 negative: Some(Buckets {
                     offset: -(byte(36) as i32),
@@ -142,7 +168,13 @@ fn synthesize(data: &[u8]) -> ExportMetricsServiceRequest {
         })),
         ..Default::default()
     });
-    request(attrs(40).into_iter().chain([kv("service.name", &text(41, 3))]).collect(), metrics)
+    request(
+        attrs(40)
+            .into_iter()
+            .chain([kv("service.name", &text(41, 3))])
+            .collect(),
+        metrics,
+    )
 }
 
 #[cfg(test)]

@@ -169,8 +169,10 @@ pub fn point_labels(
     attrs: &[KeyValue],
     settings: &LabelSettings,
 ) -> Vec<Label> {
-    let mut merged: Vec<(&str, Option<&AnyValue>)> =
-        attrs.iter().map(|kv| (kv.key.as_str(), kv.value.as_ref())).collect();
+    let mut merged: Vec<(&str, Option<&AnyValue>)> = attrs
+        .iter()
+        .map(|kv| (kv.key.as_str(), kv.value.as_ref()))
+        .collect();
     if settings.resource_to_telemetry {
         for kv in resource {
             if get(attrs, &kv.key).is_none() {
@@ -208,7 +210,11 @@ pub fn point_labels(
         if settings.scope_schema_and_attributes {
             set(&mut out, "otel_scope_name", scope.name.clone());
             set(&mut out, "otel_scope_version", scope.version.clone());
-            set(&mut out, "otel_scope_schema_url", scope_schema_url.to_string());
+            set(
+                &mut out,
+                "otel_scope_schema_url",
+                scope_schema_url.to_string(),
+            );
             for kv in &scope.attributes {
                 let name = label_or_raw(&format!("otel_scope_{}", kv.key));
                 set(&mut out, &name, value_as_string(kv.value.as_ref()));
@@ -270,7 +276,10 @@ mod tests {
     }
 
     fn labels(pairs: &[(&str, &str)]) -> Vec<Label> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -288,8 +297,19 @@ mod tests {
 
     #[test]
     fn job_and_instance_come_from_the_service_attributes() {
-        let res = [kv("service.name", "cart"), kv("service.namespace", "shop"), kv("service.instance.id", "i-1"), kv("host.name", "h")];
-        let got = point_labels(&res, None, "", &[kv("job", "mine")], &LabelSettings::default());
+        let res = [
+            kv("service.name", "cart"),
+            kv("service.namespace", "shop"),
+            kv("service.instance.id", "i-1"),
+            kv("host.name", "h"),
+        ];
+        let got = point_labels(
+            &res,
+            None,
+            "",
+            &[kv("job", "mine")],
+            &LabelSettings::default(),
+        );
         assert_eq!(got, labels(&[("instance", "i-1"), ("job", "shop/cart")]));
         let res = [kv("service.name", "cart")];
         let got = point_labels(&res, None, "", &[], &LabelSettings::default());
@@ -309,11 +329,20 @@ mod tests {
             resource_to_telemetry: true,
             ..Default::default()
         };
-        let res = [kv("host.name", "h1"), kv("k", "res"), kv("service.name", "svc")];
+        let res = [
+            kv("host.name", "h1"),
+            kv("k", "res"),
+            kv("service.name", "svc"),
+        ];
         let got = point_labels(&res, None, "", &[kv("k", "point")], &s);
         assert_eq!(
             got,
-            labels(&[("host_name", "h1"), ("job", "svc"), ("k", "point"), ("service_name", "svc")])
+            labels(&[
+                ("host_name", "h1"),
+                ("job", "svc"),
+                ("k", "point"),
+                ("service_name", "svc")
+            ])
         );
     }
 
@@ -330,7 +359,10 @@ mod tests {
             ..Default::default()
         };
         let got = point_labels(&[], Some(&scope), "", &[], &s);
-        assert_eq!(got, labels(&[("otel_scope_name", "meter"), ("otel_scope_version", "1.2")]));
+        assert_eq!(
+            got,
+            labels(&[("otel_scope_name", "meter"), ("otel_scope_version", "1.2")])
+        );
         let s = LabelSettings {
             scope_labels: true,
             scope_schema_and_attributes: true,
@@ -350,13 +382,26 @@ mod tests {
 
     #[test]
     fn target_info_needs_a_non_service_attribute() {
-        assert_eq!(target_info_labels(&[kv("service.name", "a"), kv("service.instance.id", "b")], &[]), None);
+        assert_eq!(
+            target_info_labels(
+                &[kv("service.name", "a"), kv("service.instance.id", "b")],
+                &[]
+            ),
+            None
+        );
         let got = target_info_labels(
-            &[kv("service.name", "a"), kv("service.instance.id", "b"), kv("host.name", "h")],
+            &[
+                kv("service.name", "a"),
+                kv("service.instance.id", "b"),
+                kv("host.name", "h"),
+            ],
             &[],
         )
         .unwrap();
-        assert_eq!(got, labels(&[("host_name", "h"), ("instance", "b"), ("job", "a")]));
+        assert_eq!(
+            got,
+            labels(&[("host_name", "h"), ("instance", "b"), ("job", "a")])
+        );
     }
 
     #[test]
@@ -365,7 +410,13 @@ mod tests {
         assert_eq!(value_as_string(v(Value::IntValue(-3)).as_ref()), "-3");
         assert_eq!(value_as_string(v(Value::BoolValue(true)).as_ref()), "true");
         assert_eq!(value_as_string(v(Value::DoubleValue(1.5)).as_ref()), "1.5");
-        assert_eq!(value_as_string(v(Value::DoubleValue(1e21)).as_ref()), "1e+21");
-        assert_eq!(value_as_string(v(Value::BytesValue(vec![1, 2])).as_ref()), "AQI=");
+        assert_eq!(
+            value_as_string(v(Value::DoubleValue(1e21)).as_ref()),
+            "1e+21"
+        );
+        assert_eq!(
+            value_as_string(v(Value::BytesValue(vec![1, 2])).as_ref()),
+            "AQI="
+        );
     }
 }

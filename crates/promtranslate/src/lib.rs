@@ -72,6 +72,17 @@ pub fn push_float(out: &mut String, f: f64) {
     }
 }
 
+/// `strconv.FormatFloat(f, 'f', -1, 64)`: shortest round-trip digits, never an exponent (the
+/// remote-write translator's `le` labels).
+pub fn format_float_f(f: f64) -> String {
+    if f.is_finite() {
+        // Rust's `Display` for f64 is exactly that.
+        format!("{f}")
+    } else {
+        format_float(f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,13 +111,3 @@ mod tests {
     }
 }
 
-/// `strconv.FormatFloat(f, 'f', -1, 64)`: shortest round-trip digits, never an exponent (the
-/// remote-write translator's `le` labels).
-pub fn format_float_f(f: f64) -> String {
-    if f.is_finite() {
-        // Rust's `Display` for f64 is exactly that.
-        format!("{f}")
-    } else {
-        format_float(f)
-    }
-}

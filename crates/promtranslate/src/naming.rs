@@ -277,20 +277,60 @@ mod tests {
     fn metric_names_with_suffixes_match_go() {
         let n = MetricNamer::new("", true);
         for (name, unit, ty, want) in [
-            ("system.filesystem.usage", "By", Gauge, "system_filesystem_usage_bytes"),
-            ("system.processes.created", "{processes}", MonotonicCounter, "system_processes_created_total"),
-            ("http.server.duration", "ms", Histogram, "http_server_duration_milliseconds"),
-            ("http.server.request.duration", "s", Histogram, "http_server_request_duration_seconds"),
-            ("system.cpu.utilization", "1", Gauge, "system_cpu_utilization_ratio"),
-            ("system.cpu.utilization", "1", NonMonotonicCounter, "system_cpu_utilization"),
-            ("requests.count", "1", MonotonicCounter, "requests_count_total"),
+            (
+                "system.filesystem.usage",
+                "By",
+                Gauge,
+                "system_filesystem_usage_bytes",
+            ),
+            (
+                "system.processes.created",
+                "{processes}",
+                MonotonicCounter,
+                "system_processes_created_total",
+            ),
+            (
+                "http.server.duration",
+                "ms",
+                Histogram,
+                "http_server_duration_milliseconds",
+            ),
+            (
+                "http.server.request.duration",
+                "s",
+                Histogram,
+                "http_server_request_duration_seconds",
+            ),
+            (
+                "system.cpu.utilization",
+                "1",
+                Gauge,
+                "system_cpu_utilization_ratio",
+            ),
+            (
+                "system.cpu.utilization",
+                "1",
+                NonMonotonicCounter,
+                "system_cpu_utilization",
+            ),
+            (
+                "requests.count",
+                "1",
+                MonotonicCounter,
+                "requests_count_total",
+            ),
             ("queue.size", "{items}", NonMonotonicCounter, "queue_size"),
             ("network.io", "By/s", Gauge, "network_io_bytes_per_second"),
             ("speed", "m/s", Gauge, "speed_meters_per_second"),
             ("temperature", "Cel", Gauge, "temperature_celsius"),
             ("broken", "km/{hour}", Gauge, "broken_km"),
             ("broken", "{foo}/s", Gauge, "broken_per_second"),
-            ("disk.io", "MiBy", MonotonicCounter, "disk_io_mebibytes_total"),
+            (
+                "disk.io",
+                "MiBy",
+                MonotonicCounter,
+                "disk_io_mebibytes_total",
+            ),
             ("latency_seconds", "s", Histogram, "latency_seconds"),
             ("requests_total", "", MonotonicCounter, "requests_total"),
             ("total.requests", "", MonotonicCounter, "requests_total"),
@@ -298,15 +338,29 @@ mod tests {
             ("cpu", "%", Gauge, "cpu_percent"),
             ("foo", "custom unit!", Gauge, "foo_custom_unit_"),
             ("foo", "__weird", Gauge, "foo_weird"),
-            ("2xx.responses", "", MonotonicCounter, "_2xx_responses_total"),
-            ("unsupported.metric.redundant__test", "", Gauge, "unsupported_metric_redundant_test"),
+            (
+                "2xx.responses",
+                "",
+                MonotonicCounter,
+                "_2xx_responses_total",
+            ),
+            (
+                "unsupported.metric.redundant__test",
+                "",
+                Gauge,
+                "unsupported_metric_redundant_test",
+            ),
             ("foo--bar", "", Gauge, "foo_bar"),
             ("métrique", "", Gauge, "m_trique"),
             ("a:b", "", Gauge, "a:b"),
             ("temp", "K/y", Gauge, "temp_K_per_year"),
             ("x", " s ", Gauge, "x_seconds"),
         ] {
-            assert_eq!(n.build(name, unit, ty).unwrap(), want, "{name} [{unit}] {ty:?}");
+            assert_eq!(
+                n.build(name, unit, ty).unwrap(),
+                want,
+                "{name} [{unit}] {ty:?}"
+            );
         }
     }
 
@@ -328,8 +382,14 @@ mod tests {
     #[test]
     fn without_suffixes_only_characters_are_escaped() {
         let n = MetricNamer::new("", false);
-        assert_eq!(n.build("http.server.duration", "ms", Histogram).unwrap(), "http_server_duration");
-        assert_eq!(n.build("requests", "1", MonotonicCounter).unwrap(), "requests");
+        assert_eq!(
+            n.build("http.server.duration", "ms", Histogram).unwrap(),
+            "http_server_duration"
+        );
+        assert_eq!(
+            n.build("requests", "1", MonotonicCounter).unwrap(),
+            "requests"
+        );
         assert_eq!(n.build("cpu", "1", Gauge).unwrap(), "cpu");
         assert_eq!(n.build("a__b", "", Gauge).unwrap(), "a__b");
         assert_eq!(n.build("2xx", "", Gauge).unwrap(), "_2xx");
@@ -345,7 +405,9 @@ mod tests {
             "normalization for metric \"...\" resulted in empty name"
         );
         assert_eq!(
-            MetricNamer::new("", false).build("...", "", Gauge).unwrap_err(),
+            MetricNamer::new("", false)
+                .build("...", "", Gauge)
+                .unwrap_err(),
             "normalization for metric \"...\" resulted in empty name"
         );
     }

@@ -12,7 +12,10 @@ use crate::prompb::{BucketSpan, Histogram, histogram};
 pub const DEFAULT_ZERO_THRESHOLD: f64 = 1e-128;
 
 /// The native histogram of a point; `timestamp_ms` is the sample time.
-pub fn to_native(p: &ExponentialHistogramDataPoint, timestamp_ms: i64) -> Result<Histogram, String> {
+pub fn to_native(
+    p: &ExponentialHistogramDataPoint,
+    timestamp_ms: i64,
+) -> Result<Histogram, String> {
     let mut scale = p.scale;
     if scale < -4 {
         return Err(format!(
@@ -139,14 +142,23 @@ mod tests {
     #[test]
     fn buckets_shift_by_one_and_keep_counts() {
         let (s, d) = buckets_layout(Some(&buckets(0, &[1, 2, 3])), 0);
-        assert_eq!(s, vec![BucketSpan { offset: 1, length: 3 }]);
+        assert_eq!(
+            s,
+            vec![BucketSpan {
+                offset: 1,
+                length: 3
+            }]
+        );
         assert_eq!(d, vec![1, 1, 1]);
     }
 
     #[test]
     fn small_gaps_are_filled_large_gaps_start_a_span() {
         let (s, d) = buckets_layout(Some(&buckets(-2, &[1, 0, 0, 2, 0, 0, 0, 4])), 0);
-        assert_eq!(expand(&s, &d), vec![(-1, 1), (0, 0), (1, 0), (2, 2), (6, 4)]);
+        assert_eq!(
+            expand(&s, &d),
+            vec![(-1, 1), (0, 0), (1, 0), (2, 2), (6, 4)]
+        );
         assert_eq!(s.len(), 2);
     }
 
@@ -162,7 +174,10 @@ mod tests {
         };
         let h = to_native(&p, 7).unwrap();
         assert_eq!(h.schema, 8);
-        assert_eq!(expand(&h.positive_spans, &h.positive_deltas), vec![(1, 4), (2, 6)]);
+        assert_eq!(
+            expand(&h.positive_spans, &h.positive_deltas),
+            vec![(1, 4), (2, 6)]
+        );
         assert_eq!(h.count, Some(histogram::Count::CountInt(10)));
         assert_eq!(h.timestamp, 7);
         assert_eq!(h.zero_threshold, DEFAULT_ZERO_THRESHOLD);
@@ -189,6 +204,9 @@ mod tests {
         };
         let h = to_native(&p, 0).unwrap();
         assert_eq!(h.sum.to_bits(), crate::STALE_NAN_BITS);
-        assert_eq!(h.count, Some(histogram::Count::CountInt(crate::STALE_NAN_BITS)));
+        assert_eq!(
+            h.count,
+            Some(histogram::Count::CountInt(crate::STALE_NAN_BITS))
+        );
     }
 }

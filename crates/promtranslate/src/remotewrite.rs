@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use pdata::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use pdata::proto::common::v1::{InstrumentationScope, KeyValue};
 use pdata::proto::metrics::v1::{
-    AggregationTemporality, Exemplar as OtlpExemplar, Metric, metric::Data, number_data_point,
-    exemplar,
+    AggregationTemporality, Exemplar as OtlpExemplar, Metric, exemplar, metric::Data,
+    number_data_point,
 };
 
 use crate::labels::{self, LabelSettings};
@@ -159,7 +159,10 @@ impl Builder<'_> {
             && t != AggregationTemporality::Cumulative as i32
         {
             self.fail(
-                format!("invalid temporality and type combination for metric {:?}", m.name),
+                format!(
+                    "invalid temporality and type combination for metric {:?}",
+                    m.name
+                ),
                 points,
             );
             return;
@@ -217,7 +220,8 @@ impl Builder<'_> {
                     );
                     let bucket_name = format!("{name}_bucket");
                     let mut cumulative = 0u64;
-                    let mut bounds: Vec<(f64, usize)> = Vec::with_capacity(p.explicit_bounds.len() + 1);
+                    let mut bounds: Vec<(f64, usize)> =
+                        Vec::with_capacity(p.explicit_bounds.len() + 1);
                     for (bound, count) in p.explicit_bounds.iter().zip(&p.bucket_counts) {
                         cumulative += count;
                         let i = self.add_sample(
@@ -351,9 +355,7 @@ fn latest_timestamp(m: &Metric) -> u64 {
         Some(Data::Gauge(g)) => g.data_points.iter().map(|p| p.time_unix_nano).max(),
         Some(Data::Sum(s)) => s.data_points.iter().map(|p| p.time_unix_nano).max(),
         Some(Data::Histogram(h)) => h.data_points.iter().map(|p| p.time_unix_nano).max(),
-        Some(Data::ExponentialHistogram(h)) => {
-            h.data_points.iter().map(|p| p.time_unix_nano).max()
-        }
+        Some(Data::ExponentialHistogram(h)) => h.data_points.iter().map(|p| p.time_unix_nano).max(),
         Some(Data::Summary(s)) => s.data_points.iter().map(|p| p.time_unix_nano).max(),
         None => None,
     }
@@ -479,11 +481,31 @@ mod tests {
     #[test]
     fn gauges_counters_and_target_info() {
         let req = request(
-            vec![kv("service.name", "svc"), kv("service.instance.id", "i1"), kv("host.name", "h")],
             vec![
-                gauge("cpu.utilization", "1", vec![point(vec![kv("cpu", "0")], 0, T, 0.5)]),
-                sum("http.requests", "{request}", true, false, vec![point(vec![], T - 1000, T, 7.0)]),
-                sum("queue.length", "{item}", false, false, vec![point(vec![], T - 1000, T, -2.0)]),
+                kv("service.name", "svc"),
+                kv("service.instance.id", "i1"),
+                kv("host.name", "h"),
+            ],
+            vec![
+                gauge(
+                    "cpu.utilization",
+                    "1",
+                    vec![point(vec![kv("cpu", "0")], 0, T, 0.5)],
+                ),
+                sum(
+                    "http.requests",
+                    "{request}",
+                    true,
+                    false,
+                    vec![point(vec![], T - 1000, T, 7.0)],
+                ),
+                sum(
+                    "queue.length",
+                    "{item}",
+                    false,
+                    false,
+                    vec![point(vec![], T - 1000, T, -2.0)],
+                ),
             ],
         );
         let t = from_metrics(&req, &settings());
@@ -497,7 +519,11 @@ mod tests {
                 ("target_info{host_name=\"h\",instance=\"i1\",job=\"svc\"}".to_string(), vec![1.0]),
             ]
         );
-        assert!(t.series.iter().all(|s| s.samples[0].timestamp == (T / 1_000_000) as i64));
+        assert!(
+            t.series
+                .iter()
+                .all(|s| s.samples[0].timestamp == (T / 1_000_000) as i64)
+        );
     }
 
     #[test]
@@ -529,7 +555,16 @@ mod tests {
         let req = request(
             vec![],
             vec![
-                sum("c", "", true, true, vec![point(vec![], 0, T, 1.0), point(vec![kv("a", "b")], 0, T, 1.0)]),
+                sum(
+                    "c",
+                    "",
+                    true,
+                    true,
+                    vec![
+                        point(vec![], 0, T, 1.0),
+                        point(vec![kv("a", "b")], 0, T, 1.0),
+                    ],
+                ),
                 histogram("h", "", true, vec![hpoint(vec![], 0, T, &[], &[1], 1.0)]),
                 gauge("g", "", vec![point(vec![], 0, T, 1.0)]),
             ],
@@ -552,7 +587,10 @@ mod tests {
         p.flags = 1;
         let req = request(vec![], vec![gauge("g", "", vec![p])]);
         let t = from_metrics(&req, &settings());
-        assert_eq!(t.series[0].samples[0].value.to_bits(), crate::STALE_NAN_BITS);
+        assert_eq!(
+            t.series[0].samples[0].value.to_bits(),
+            crate::STALE_NAN_BITS
+        );
     }
 
     #[test]
@@ -568,23 +606,50 @@ mod tests {
         let req = request(
             vec![],
             vec![
-                gauge("g", "", vec![point(vec![], 0, T, 1.0), point(vec![], 0, T + 1_000_000, 2.0)]),
+                gauge(
+                    "g",
+                    "",
+                    vec![
+                        point(vec![], 0, T, 1.0),
+                        point(vec![], 0, T + 1_000_000, 2.0),
+                    ],
+                ),
                 histogram("h", "", false, vec![hp]),
             ],
         );
         let t = from_metrics(&req, &settings());
-        let g = t.series.iter().find(|s| s.labels.iter().any(|l| l.value == "g")).unwrap();
+        let g = t
+            .series
+            .iter()
+            .find(|s| s.labels.iter().any(|l| l.value == "g"))
+            .unwrap();
         assert_eq!(g.samples.len(), 2);
-        let with_ex: Vec<&TimeSeries> = t.series.iter().filter(|s| !s.exemplars.is_empty()).collect();
+        let with_ex: Vec<&TimeSeries> = t
+            .series
+            .iter()
+            .filter(|s| !s.exemplars.is_empty())
+            .collect();
         assert_eq!(with_ex.len(), 1);
-        assert!(with_ex[0].labels.iter().any(|l| l.name == "le" && l.value == "2"));
+        assert!(
+            with_ex[0]
+                .labels
+                .iter()
+                .any(|l| l.name == "le" && l.value == "2")
+        );
         assert_eq!(with_ex[0].exemplars[0].labels[0].value, "01".repeat(16));
     }
 
     #[test]
     fn batches_stay_below_the_byte_limit_and_are_time_ordered() {
         let points: Vec<_> = (0..100)
-            .map(|i| point(vec![kv("i", &format!("{i:03}"))], 0, T + (100 - i) * 1_000_000, 1.0))
+            .map(|i| {
+                point(
+                    vec![kv("i", &format!("{i:03}"))],
+                    0,
+                    T + (100 - i) * 1_000_000,
+                    1.0,
+                )
+            })
             .collect();
         let req = request(vec![], vec![gauge("g", "", points)]);
         let t = from_metrics(&req, &settings());
@@ -613,7 +678,13 @@ mod tests {
         };
         let req = request(
             vec![kv("host.name", "h")],
-            vec![sum("c.x", "ms", true, false, vec![point(vec![], 0, T, 1.0)])],
+            vec![sum(
+                "c.x",
+                "ms",
+                true,
+                false,
+                vec![point(vec![], 0, T, 1.0)],
+            )],
         );
         let t = from_metrics(&req, &s);
         assert_eq!(
@@ -629,7 +700,12 @@ mod tests {
     fn encode_decode_round_trip() {
         let req = request(
             vec![kv("service.name", "svc")],
-            vec![histogram("h", "s", false, vec![hpoint(vec![kv("a", "b")], 0, T, &[0.1], &[1, 1], 0.3)])],
+            vec![histogram(
+                "h",
+                "s",
+                false,
+                vec![hpoint(vec![kv("a", "b")], 0, T, &[0.1], &[1, 1], 0.3)],
+            )],
         );
         let t = from_metrics(&req, &settings());
         let wr = WriteRequest {

@@ -96,7 +96,9 @@ impl ComponentConfig for Config {
             return Err("endpoint: must be set (the address to serve /metrics on)".into());
         }
         match self.translation_strategy.as_deref() {
-            None | Some("UnderscoreEscapingWithSuffixes") | Some("UnderscoreEscapingWithoutSuffixes") => {}
+            None
+            | Some("UnderscoreEscapingWithSuffixes")
+            | Some("UnderscoreEscapingWithoutSuffixes") => {}
             Some(s @ ("NoUTF8EscapingWithSuffixes" | "NoTranslation")) => {
                 return Err(format!(
                     "translation_strategy: {s} (UTF-8 metric names) is not supported yet"
@@ -118,8 +120,7 @@ impl ComponentConfig for Config {
             return Err("middlewares: are not supported yet".into());
         }
         for k in self.const_labels.keys() {
-            promtranslate::naming::normalize_label(k)
-                .map_err(|e| format!("const_labels: {e}"))?;
+            promtranslate::naming::normalize_label(k).map_err(|e| format!("const_labels: {e}"))?;
         }
         Ok(())
     }

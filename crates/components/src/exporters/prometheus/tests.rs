@@ -38,7 +38,12 @@ async fn exporter(extra: &str) -> (Arc<dyn runtime::Exporter>, String, Telemetry
 
 fn batch(metrics: Vec<pdata::proto::metrics::v1::Metric>) -> Batch {
     Batch::from_request(Request::Metrics(request(
-        vec![kv("service.name", "cart"), kv("service.namespace", "shop"), kv("service.instance.id", "i-1"), kv("host.name", "h1")],
+        vec![
+            kv("service.name", "cart"),
+            kv("service.namespace", "shop"),
+            kv("service.instance.id", "i-1"),
+            kv("host.name", "h1"),
+        ],
         metrics,
     )))
 }
@@ -50,16 +55,34 @@ async fn get(url: &str, accept: Option<&str>) -> (String, String) {
         req = req.header("accept", a);
     }
     let resp = req.send().await.unwrap();
-    let ct = resp.headers().get("content-type").unwrap().to_str().unwrap().to_string();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     (ct, resp.text().await.unwrap())
 }
 
 #[tokio::test]
 async fn serves_otlp_metrics_under_gos_names_with_target_info() {
-    let (exp, url, tel) = exporter("namespace: demo\nconst_labels: {env: prod}\nwithout_scope_info: true").await;
+    let (exp, url, tel) =
+        exporter("namespace: demo\nconst_labels: {env: prod}\nwithout_scope_info: true").await;
     exp.consume(batch(vec![
-        sum("calls", "", true, false, vec![point(vec![kv("http.method", "GET")], T, T + S, 4.0)]),
-        histogram("duration", "ms", false, vec![hpoint(vec![], T, T + S, &[2.0, 4.0], &[1, 0, 1], 7.0)]),
+        sum(
+            "calls",
+            "",
+            true,
+            false,
+            vec![point(vec![kv("http.method", "GET")], T, T + S, 4.0)],
+        ),
+        histogram(
+            "duration",
+            "ms",
+            false,
+            vec![hpoint(vec![], T, T + S, &[2.0, 4.0], &[1, 0, 1], 7.0)],
+        ),
     ]))
     .await
     .unwrap();
@@ -81,7 +104,10 @@ demo_target_info{host_name=\"h1\",instance=\"i-1\",job=\"shop/cart\"} 1
 ";
     assert_eq!(body, want);
     assert_eq!(
-        tel.value("otelcol_exporter_sent_metric_points", &[("exporter", "prometheus")]),
+        tel.value(
+            "otelcol_exporter_sent_metric_points",
+            &[("exporter", "prometheus")]
+        ),
         Some(2.0)
     );
     exp.shutdown().await.unwrap();
@@ -91,22 +117,47 @@ demo_target_info{host_name=\"h1\",instance=\"i-1\",job=\"shop/cart\"} 1
 async fn delta_counters_are_accumulated_across_batches() {
     let (exp, url, _) = exporter("without_scope_info: true").await;
     for i in 0..3 {
-        exp.consume(batch(vec![sum("c", "", true, true, vec![point(vec![], T + i * S, T + (i + 1) * S, 2.0)])]))
-            .await
-            .unwrap();
+        exp.consume(batch(vec![sum(
+            "c",
+            "",
+            true,
+            true,
+            vec![point(vec![], T + i * S, T + (i + 1) * S, 2.0)],
+        )]))
+        .await
+        .unwrap();
     }
     let (_, body) = get(&url, None).await;
-    assert!(body.contains("c_total{instance=\"i-1\",job=\"shop/cart\"} 6\n"), "{body}");
+    assert!(
+        body.contains("c_total{instance=\"i-1\",job=\"shop/cart\"} 6\n"),
+        "{body}"
+    );
     exp.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn openmetrics_when_enabled_and_asked_gzip_when_accepted() {
     let (exp, url, _) = exporter("enable_open_metrics: true\nwithout_scope_info: true").await;
-    exp.consume(batch(vec![gauge("g", "1", vec![point(vec![], 0, T, 0.25)])])).await.unwrap();
-    let (ct, body) = get(&url, Some("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")).await;
-    assert_eq!(ct, "application/openmetrics-text; version=1.0.0; charset=utf-8");
-    assert!(body.contains("g_ratio{instance=\"i-1\",job=\"shop/cart\"} 0.25\n"), "{body}");
+    exp.consume(batch(vec![gauge(
+        "g",
+        "1",
+        vec![point(vec![], 0, T, 0.25)],
+    )]))
+    .await
+    .unwrap();
+    let (ct, body) = get(
+        &url,
+        Some("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"),
+    )
+    .await;
+    assert_eq!(
+        ct,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    assert!(
+        body.contains("g_ratio{instance=\"i-1\",job=\"shop/cart\"} 0.25\n"),
+        "{body}"
+    );
     assert!(body.ends_with("# EOF\n"), "{body}");
     // reqwest without its gzip feature: ask by hand and check the header and magic bytes.
     let resp = reqwest::Client::new()
@@ -118,10 +169,17 @@ async fn openmetrics_when_enabled_and_asked_gzip_when_accepted() {
     assert_eq!(resp.headers().get("content-encoding").unwrap(), "gzip");
     let raw = resp.bytes().await.unwrap();
     assert_eq!(&raw[..2], &[0x1f, 0x8b]);
-    let plain = crate::compression::decompress(crate::compression::Codec::Gzip, &raw, 1 << 20).unwrap();
-    assert!(String::from_utf8(plain).unwrap().contains("# TYPE g_ratio gauge"));
+    let plain =
+        crate::compression::decompress(crate::compression::Codec::Gzip, &raw, 1 << 20).unwrap();
+    assert!(
+        String::from_utf8(plain)
+            .unwrap()
+            .contains("# TYPE g_ratio gauge")
+    );
     // Other paths are not served.
-    let resp = reqwest::get(url.replace("/metrics", "/other")).await.unwrap();
+    let resp = reqwest::get(url.replace("/metrics", "/other"))
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 404);
     exp.shutdown().await.unwrap();
 }
@@ -129,7 +187,9 @@ async fn openmetrics_when_enabled_and_asked_gzip_when_accepted() {
 #[tokio::test]
 async fn expired_series_leave_the_scrape() {
     let (exp, url, _) = exporter("metric_expiration: 300ms\nwithout_scope_info: true").await;
-    exp.consume(batch(vec![gauge("g", "", vec![point(vec![], 0, T, 1.0)])])).await.unwrap();
+    exp.consume(batch(vec![gauge("g", "", vec![point(vec![], 0, T, 1.0)])]))
+        .await
+        .unwrap();
     assert!(get(&url, None).await.1.contains("g{"));
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let body = get(&url, None).await.1;
@@ -139,7 +199,8 @@ async fn expired_series_leave_the_scrape() {
 
 fn validate(yaml: &str) -> Result<super::Config, String> {
     let value = config::Value::from_yaml_str(yaml).unwrap();
-    let cfg: super::Config = config::decode(&value, "exporters::prometheus").map_err(|e| e.to_string())?;
+    let cfg: super::Config =
+        config::decode(&value, "exporters::prometheus").map_err(|e| e.to_string())?;
     cfg.validate()?;
     Ok(cfg)
 }
@@ -153,9 +214,18 @@ fn config_defaults_and_checks() {
     assert!(!c.send_timestamps);
     assert!(!c.enable_open_metrics);
     assert!(validate("{}").is_err());
-    let c = validate("endpoint: :8889\ntranslation_strategy: UnderscoreEscapingWithoutSuffixes").unwrap();
+    let c = validate("endpoint: :8889\ntranslation_strategy: UnderscoreEscapingWithoutSuffixes")
+        .unwrap();
     assert!(!c.with_suffixes());
-    assert!(validate("endpoint: :8889\ntranslation_strategy: NoTranslation").unwrap_err().contains("not supported"));
-    assert!(validate("endpoint: :8889\nbogus: 1").unwrap_err().contains("bogus"));
+    assert!(
+        validate("endpoint: :8889\ntranslation_strategy: NoTranslation")
+            .unwrap_err()
+            .contains("not supported")
+    );
+    assert!(
+        validate("endpoint: :8889\nbogus: 1")
+            .unwrap_err()
+            .contains("bogus")
+    );
     validate("endpoint: :8889\nnamespace: demo\nconst_labels: {a: b}\nsend_timestamps: true\nresource_to_telemetry_conversion: {enabled: true}\nenable_open_metrics: true\nadd_metric_suffixes: false\nwithout_scope_info: true").unwrap();
 }

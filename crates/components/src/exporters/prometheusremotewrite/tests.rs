@@ -92,7 +92,13 @@ fn batch() -> Batch {
     Batch::from_request(Request::Metrics(request(
         vec![kv("service.name", "svc"), kv("host.name", "h")],
         vec![
-            sum("requests", "", true, false, vec![point(vec![kv("code", "200")], T - 1, T, 3.0)]),
+            sum(
+                "requests",
+                "",
+                true,
+                false,
+                vec![point(vec![kv("code", "200")], T - 1, T, 3.0)],
+            ),
             sum("deltas", "", true, true, vec![point(vec![], T - 1, T, 3.0)]),
         ],
     )))
@@ -125,7 +131,10 @@ async fn sends_remote_write_1_0_with_external_labels_and_drops_deltas() {
     let addr = serve(r.clone()).await;
     let tel = Telemetry::default();
     let exp = exporter(
-        &direct(addr, "external_labels: {cluster: c1}\nheaders: {X-Scope-OrgID: t1, Content-Type: text/plain}"),
+        &direct(
+            addr,
+            "external_labels: {cluster: c1}\nheaders: {X-Scope-OrgID: t1, Content-Type: text/plain}",
+        ),
         &tel,
     );
     exp.start(&Host::default()).await.unwrap();
@@ -146,11 +155,17 @@ async fn sends_remote_write_1_0_with_external_labels_and_drops_deltas() {
         ]
     );
     assert_eq!(
-        value(&tel, "otelcol_exporter_prometheusremotewrite_failed_translations"),
+        value(
+            &tel,
+            "otelcol_exporter_prometheusremotewrite_failed_translations"
+        ),
         1.0
     );
     assert_eq!(
-        value(&tel, "otelcol_exporter_prometheusremotewrite_translated_time_series"),
+        value(
+            &tel,
+            "otelcol_exporter_prometheusremotewrite_translated_time_series"
+        ),
         2.0
     );
     exp.shutdown().await.unwrap();
@@ -170,7 +185,10 @@ async fn a_400_is_permanent_and_not_retried() {
         "remote write returned HTTP status 400 Bad Request; err = %!w(<nil>): out of order sample"
     );
     assert_eq!(r.attempts(), 1);
-    assert_eq!(value(&tel, "otelcol_exporter_send_failed_metric_points"), 2.0);
+    assert_eq!(
+        value(&tel, "otelcol_exporter_send_failed_metric_points"),
+        2.0
+    );
     exp.shutdown().await.unwrap();
 }
 
@@ -192,12 +210,21 @@ async fn large_batches_are_split_by_max_batch_size_bytes() {
     let r = Receiver::default();
     let addr = serve(r.clone()).await;
     let tel = Telemetry::default();
-    let exp = exporter(&direct(addr, "max_batch_size_bytes: 2000\ntarget_info: {enabled: false}"), &tel);
+    let exp = exporter(
+        &direct(
+            addr,
+            "max_batch_size_bytes: 2000\ntarget_info: {enabled: false}",
+        ),
+        &tel,
+    );
     exp.start(&Host::default()).await.unwrap();
     let points = (0..200)
         .map(|i| point(vec![kv("i", &format!("{i:04}"))], T - 1, T, i as f64))
         .collect();
-    let b = Batch::from_request(Request::Metrics(request(vec![], vec![gauge("g", "", points)])));
+    let b = Batch::from_request(Request::Metrics(request(
+        vec![],
+        vec![gauge("g", "", points)],
+    )));
     exp.consume(b).await.unwrap();
     let got = r.accepted();
     assert!(got.len() > 1, "{}", got.len());
@@ -230,9 +257,18 @@ fn config_defaults_and_gos_validation_messages() {
     assert_eq!(cfg.remote_write_queue.num_consumers, 5);
     assert_eq!(cfg.queue_settings().num_consumers, 1);
     assert_eq!(cfg.concurrency(), 5);
-    assert_eq!(cfg.retry_on_failure.initial_interval.0, std::time::Duration::from_millis(50));
-    assert_eq!(cfg.retry_on_failure.max_interval.0, std::time::Duration::from_millis(200));
-    assert_eq!(cfg.retry_on_failure.max_elapsed_time.0, std::time::Duration::from_secs(60));
+    assert_eq!(
+        cfg.retry_on_failure.initial_interval.0,
+        std::time::Duration::from_millis(50)
+    );
+    assert_eq!(
+        cfg.retry_on_failure.max_interval.0,
+        std::time::Duration::from_millis(200)
+    );
+    assert_eq!(
+        cfg.retry_on_failure.max_elapsed_time.0,
+        std::time::Duration::from_secs(60)
+    );
     assert_eq!(validate("{}").unwrap_err(), "invalid endpoint");
     assert_eq!(
         validate("endpoint: http://p/w\nremote_write_queue: {queue_size: 0}").unwrap_err(),
@@ -254,6 +290,10 @@ fn config_defaults_and_gos_validation_messages() {
         validate("endpoint: http://p/w\nexternal_labels: {a: ''}").unwrap_err(),
         "prometheus remote write: external labels configuration contains an empty key or value"
     );
-    assert!(validate("endpoint: http://p/w\nsending_queue: {}").unwrap_err().contains("sending_queue"));
+    assert!(
+        validate("endpoint: http://p/w\nsending_queue: {}")
+            .unwrap_err()
+            .contains("sending_queue")
+    );
     validate("endpoint: https://p/w\nnamespace: ns\nresource_to_telemetry_conversion: {enabled: true}\nadd_metric_suffixes: false\nexport_created_metric: {enabled: true}\ntls: {insecure_skip_verify: true}\nheaders: {a: b}").unwrap();
 }
