@@ -30,6 +30,7 @@ from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider, UpDownC
 from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, ExponentialBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
 
 # ../shared/configs beside the repository (FERROTEL_SHARED overrides, e.g. from a worktree).
 SEEDS = Path(os.environ.get("FERROTEL_SHARED", Path(__file__).resolve().parents[3] / "shared")) / "configs"
@@ -83,7 +84,7 @@ class Servers:
                 f"--storage.tsdb.path={tmp / 'prom-data'}",
                 f"--web.listen-address=127.0.0.1:{self.prom_port}",
                 "--web.enable-remote-write-receiver",
-                "--enable-feature=native-histograms",
+                "--enable-feature=native-histograms,exemplar-storage",
             ],
         )
         self.start(
@@ -128,6 +129,13 @@ class Servers:
         }
         os.environ["MY_POD_IP"] = POD_IP
         self.ferrotel = Ferrotel(tmp, cfg, [self.grpc_port, self.http_port, self.demo_port, self.om_port])
+        # Prometheus applies its targets about 5 s after start: wait until both exporters have
+        # been scraped, so that short-lived states (exemplars) are seen.
+        deadline = time.monotonic() + 30
+        while len(query(self.prom_port, 'up{job=~"demo|om"} == 1')) < 2:
+            if time.monotonic() > deadline:
+                raise RuntimeError("prometheus did not scrape ferrotel's exporters within 30s")
+            time.sleep(0.2)
 
     def start(self, tmp: Path, name: str, argv: list[str]) -> None:
         log = open(tmp / f"{name}.log", "wb")
@@ -181,7 +189,18 @@ def send(servers: Servers) -> None:
     for v in (5, 50, 500, 5000):
         latency.record(v)
         exp_latency.record(v)
+    # A counter and a histogram recorded inside a sampled span carry exemplars (the SDK's
+    # trace-based exemplar filter).
+    tracer = TracerProvider().get_tracer("e2e")
+    with tracer.start_as_current_span("traced") as span:
+        meter.create_counter("e2e.traced.requests").add(2)
+        latency.record(7)
+        servers.trace_id = format(span.get_span_context().trace_id, "032x")
+        servers.span_id = format(span.get_span_context().span_id, "016x")
     provider.force_flush()
+    # The SDK's next export of these cumulative points (at shutdown) has no exemplars and
+    # replaces them in the pull exporter, as in Go: let Prometheus scrape them first.
+    time.sleep(2.5)
 
     delta = {Counter: AggregationTemporality.DELTA, UpDownCounter: AggregationTemporality.DELTA, Histogram: AggregationTemporality.DELTA}
     dreader = PeriodicExportingMetricReader(
@@ -238,6 +257,17 @@ def value(servers: Servers, port: int, q: str) -> float:
     return float(result[0]["value"][1])
 
 
+def expect(servers: Servers, port: int, q: str, want: float, timeout: float = 30.0) -> None:
+    """The query answers one series with `want` (waiting for scrapes of later exports)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = value(servers, port, q)
+        if got == want or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert got == want, f"{q}: {got} != {want}"
+
+
 # (PromQL selector without the source matcher, expected value); one row per series the SDK sent.
 CUMULATIVE = [
     ('{NS}e2e_requests_total{job="shop/shop-api",instance="inst-1",http_method="GET"}', 5.0),
@@ -245,12 +275,13 @@ CUMULATIVE = [
     ('{NS}e2e_queue_size{job="shop/shop-api",instance="inst-1"}', 6.0),
     ('{NS}e2e_temperature_celsius{job="shop/shop-api",instance="inst-1"}', 21.5),
     ('{NS}e2e_cpu_utilization_ratio{job="shop/shop-api",instance="inst-1"}', 0.25),
-    ('{NS}e2e_latency_milliseconds_bucket{job="shop/shop-api",le="10"}', 1.0),
-    ('{NS}e2e_latency_milliseconds_bucket{job="shop/shop-api",le="100"}', 2.0),
-    ('{NS}e2e_latency_milliseconds_bucket{job="shop/shop-api",le="1000"}', 3.0),
-    ('{NS}e2e_latency_milliseconds_bucket{job="shop/shop-api",le="+Inf"}', 4.0),
-    ('{NS}e2e_latency_milliseconds_sum{job="shop/shop-api"}', 5555.0),
-    ('{NS}e2e_latency_milliseconds_count{job="shop/shop-api"}', 4.0),
+    ('{NS}e2e_latency_milliseconds_bucket{job="shop/shop-api",le="10"}', 2.0),
+    ('{NS}e2e_latency_milliseconds_bucket{job="shop/shop-api",le="100"}', 3.0),
+    ('{NS}e2e_latency_milliseconds_bucket{job="shop/shop-api",le="1000"}', 4.0),
+    ('{NS}e2e_latency_milliseconds_bucket{job="shop/shop-api",le="+Inf"}', 5.0),
+    ('{NS}e2e_latency_milliseconds_sum{job="shop/shop-api"}', 5562.0),
+    ('{NS}e2e_latency_milliseconds_count{job="shop/shop-api"}', 5.0),
+    ('{NS}e2e_traced_requests_total{job="shop/shop-api"}', 2.0),
 ]
 TARGET_INFO = ('target_info{job="shop/shop-api",instance="inst-1",deployment_environment="e2e",host_name="h1"}', 1.0)
 # Delta instruments: the pull exporter accumulates counters and histograms (Go's accumulator).
@@ -296,7 +327,7 @@ def test_cumulative_instruments_answer_promql_with_gos_names(servers, source):
     port = port_of(servers, which)
     for selector, want in CUMULATIVE:
         q = with_matcher(selector, ns, matcher, source == "scrape-openmetrics")
-        assert value(servers, port, q) == want, q
+        expect(servers, port, q, want)
 
 
 @pytest.mark.parametrize("source", list(SOURCES))
@@ -317,7 +348,7 @@ def test_delta_counters_and_histograms_are_accumulated_by_the_pull_exporter(serv
     ns, matcher, which = SOURCES[source]
     for selector, want in DELTA_PULL:
         q = with_matcher(selector, ns, matcher, source == "scrape-openmetrics")
-        assert value(servers, servers.prom_port, q) == want, q
+        expect(servers, servers.prom_port, q, want)
     # Non-monotonic delta sums are dropped (Go's accumulator has no meaning for them).
     assert query(servers.prom_port, f'{{__name__=~"{ns}e2e_delta_inflight.*"}}') == []
 
@@ -327,7 +358,7 @@ def test_delta_temporality_is_not_remote_written(servers, source):
     _, matcher, which = SOURCES[source]
     port = port_of(servers, which)
     # The cumulative ones have arrived by now...
-    assert value(servers, port, with_matcher(CUMULATIVE[0][0], "", matcher)) == 5.0
+    expect(servers, port, with_matcher(CUMULATIVE[0][0], "", matcher), 5.0)
     # ...and Go's translator refuses delta sums and histograms. (In Prometheus the scraped
     # copies exist; the remote-written ones would carry the external label.)
     rw = f'collector_label="{POD_IP}"' if which == "prom" else 'otel_scope_name="e2e.meter"'
@@ -337,13 +368,43 @@ def test_delta_temporality_is_not_remote_written(servers, source):
 
 def test_exponential_histograms_arrive_as_native_histograms(servers):
     q = f'histogram_count(e2e_exp_latency_milliseconds{{collector_label="{POD_IP}"}})'
-    assert value(servers, servers.prom_port, q) == 4.0
+    expect(servers, servers.prom_port, q, 4.0)
     q = f'histogram_sum(e2e_exp_latency_milliseconds{{collector_label="{POD_IP}"}})'
-    assert value(servers, servers.prom_port, q) == 5555.0
+    expect(servers, servers.prom_port, q, 5555.0)
     # A quantile from the native buckets: the median of 5, 50, 500, 5000 lies in 50's bucket.
     q = f'histogram_quantile(0.5, e2e_exp_latency_milliseconds{{collector_label="{POD_IP}"}})'
     median = value(servers, servers.prom_port, q)
     assert 40 <= median <= 60, median
+
+
+def exemplars(servers: Servers, q: str) -> list[dict]:
+    now = time.time()
+    params = urllib.parse.urlencode({"query": q, "start": now - 600, "end": now + 60})
+    deadline = time.monotonic() + 30
+    while True:
+        status, body = http_get(f"http://127.0.0.1:{servers.prom_port}/api/v1/query_exemplars?{params}", timeout=5)
+        assert status == 200, body
+        data = json.loads(body)["data"]
+        if data or time.monotonic() > deadline:
+            return data
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize(
+    "source,matcher",
+    [("scrape-openmetrics", 'collector_label="",otel_scope_name="e2e.meter"'), ("remote-write-prometheus", f'collector_label="{POD_IP}"')],
+)
+def test_exemplars_carry_the_trace_and_span_ids(servers, source, matcher):
+    want = {"trace_id": servers.trace_id, "span_id": servers.span_id}
+    for selector, value in (("e2e_traced_requests_total", 2.0), ("e2e_latency_milliseconds_bucket", 7.0)):
+        got = exemplars(servers, f"{selector}{{{matcher}}}")
+        found = [(e, series["seriesLabels"]) for series in got for e in series["exemplars"] if e["labels"] == want]
+        assert found, f"{selector}: no exemplar with {want} in {got}"
+        e, labels = found[0]
+        assert float(e["value"]) == value
+        if selector.endswith("_bucket"):
+            # the bucket its value falls in
+            assert labels["le"] in ("10", "10.0"), labels
 
 
 def test_failed_translations_are_counted(servers):
