@@ -50,7 +50,10 @@ pub struct Translation {
 
 struct Builder<'a> {
     settings: &'a Settings,
-    index: HashMap<Vec<Label>, usize>,
+    hasher: std::collections::hash_map::RandomState,
+    /// Series by the hash of their labels (equal hashes are told apart by comparing the
+    /// labels held, so a label set is not stored twice).
+    index: HashMap<u64, Vec<usize>>,
     out: Translation,
 }
 
@@ -95,15 +98,20 @@ fn to_labels(base: &[(String, String)], name: &str, extra: Option<(&str, String)
 impl Builder<'_> {
     /// The series of `labels` (created when new); returns its index.
     fn series(&mut self, labels: Vec<Label>) -> usize {
-        if let Some(&i) = self.index.get(&labels) {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = self.hasher.build_hasher();
+        labels.hash(&mut h);
+        let key = h.finish();
+        let slot = self.index.entry(key).or_default();
+        if let Some(&i) = slot.iter().find(|&&i| self.out.series[i].labels == labels) {
             return i;
         }
         let i = self.out.series.len();
+        slot.push(i);
         self.out.series.push(TimeSeries {
-            labels: labels.clone(),
+            labels,
             ..Default::default()
         });
-        self.index.insert(labels, i);
         i
     }
 
@@ -205,20 +213,17 @@ impl Builder<'_> {
                 }
             }
             Data::Histogram(h) => {
+                let (sum_name, count_name) = (format!("{name}_sum"), format!("{name}_count"));
+                let bucket_name = format!("{name}_bucket");
                 for p in &h.data_points {
                     let b = base(&p.attributes);
                     let ts = ms(p.time_unix_nano);
                     let stale = is_stale(p.flags);
                     let v = |x: f64| if stale { stale_nan() } else { x };
                     if let Some(sum) = p.sum {
-                        self.add_sample(to_labels(&b, &format!("{name}_sum"), None), v(sum), ts);
+                        self.add_sample(to_labels(&b, &sum_name, None), v(sum), ts);
                     }
-                    self.add_sample(
-                        to_labels(&b, &format!("{name}_count"), None),
-                        v(p.count as f64),
-                        ts,
-                    );
-                    let bucket_name = format!("{name}_bucket");
+                    self.add_sample(to_labels(&b, &count_name, None), v(p.count as f64), ts);
                     let mut cumulative = 0u64;
                     let mut bounds: Vec<(f64, usize)> =
                         Vec::with_capacity(p.explicit_bounds.len() + 1);
@@ -247,17 +252,14 @@ impl Builder<'_> {
                 }
             }
             Data::Summary(s) => {
+                let (sum_name, count_name) = (format!("{name}_sum"), format!("{name}_count"));
                 for p in &s.data_points {
                     let b = base(&p.attributes);
                     let ts = ms(p.time_unix_nano);
                     let stale = is_stale(p.flags);
                     let v = |x: f64| if stale { stale_nan() } else { x };
-                    self.add_sample(to_labels(&b, &format!("{name}_sum"), None), v(p.sum), ts);
-                    self.add_sample(
-                        to_labels(&b, &format!("{name}_count"), None),
-                        v(p.count as f64),
-                        ts,
-                    );
+                    self.add_sample(to_labels(&b, &sum_name, None), v(p.sum), ts);
+                    self.add_sample(to_labels(&b, &count_name, None), v(p.count as f64), ts);
                     for q in &p.quantile_values {
                         self.add_sample(
                             to_labels(&b, &name, Some(("quantile", format_float_f(q.quantile)))),
@@ -366,6 +368,7 @@ fn latest_timestamp(m: &Metric) -> u64 {
 pub fn from_metrics(req: &ExportMetricsServiceRequest, settings: &Settings) -> Translation {
     let mut b = Builder {
         settings,
+        hasher: std::collections::hash_map::RandomState::new(),
         index: HashMap::new(),
         out: Translation::default(),
     };
