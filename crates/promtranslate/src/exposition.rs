@@ -20,6 +20,7 @@ use pdata::proto::common::v1::KeyValue;
 use pdata::proto::metrics::v1::{Exemplar as OtlpExemplar, exemplar, number_data_point};
 
 use crate::accumulator::{Point, Series};
+use crate::clientmodel as cm;
 use crate::labels::{self, Label, LabelSettings};
 use crate::naming::{MetricNamer, MetricType};
 use crate::push_float;
@@ -28,38 +29,73 @@ pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+pub const PROTOBUF_CONTENT_TYPE: &str =
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Text,
     OpenMetrics,
+    /// Length-delimited `io.prometheus.client.MetricFamily` messages: the format that carries
+    /// native histograms (what Prometheus asks for first when they are enabled).
+    Protobuf,
 }
 
-/// The format to answer an `Accept` header with (`expfmt.NegotiateIncludingOpenMetrics`
-/// when OpenMetrics is enabled, otherwise always text).
+impl Format {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => TEXT_CONTENT_TYPE,
+            Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+            Format::Protobuf => PROTOBUF_CONTENT_TYPE,
+        }
+    }
+}
+
+/// The format to answer an `Accept` header with, as client_golang's `expfmt.Negotiate`
+/// (`NegotiateIncludingOpenMetrics` when OpenMetrics is enabled): the media ranges by
+/// falling `q` (ties in header order), the first one served wins; text when none is.
 pub fn negotiate(accept: Option<&str>, open_metrics: bool) -> Format {
     let Some(accept) = accept else {
         return Format::Text;
     };
-    if !open_metrics {
-        return Format::Text;
+    let mut ranges: Vec<(f64, usize, &str, Vec<(&str, &str)>)> = Vec::new();
+    for (i, part) in accept.split(',').enumerate() {
+        let mut fields = part.split(';').map(str::trim);
+        let media = fields.next().unwrap_or("");
+        let params: Vec<(&str, &str)> = fields.filter_map(|p| p.split_once('=')).collect();
+        let q = params
+            .iter()
+            .find(|(k, _)| *k == "q")
+            .and_then(|(_, v)| v.parse::<f64>().ok())
+            .unwrap_or(1.0);
+        ranges.push((q, i, media, params));
     }
-    for part in accept.split(',') {
-        let mut params = part.split(';').map(str::trim);
-        let media = params.next().unwrap_or("");
-        if media == "application/openmetrics-text" {
-            let version = params
-                .filter_map(|p| p.split_once('='))
-                .find(|(k, _)| *k == "version")
-                .map(|(_, v)| v);
-            if matches!(version, None | Some("1.0.0") | Some("0.0.1")) {
+    ranges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, _, media, params) in &ranges {
+        match *media {
+            "application/vnd.google.protobuf"
+                if param(params, "proto") == Some("io.prometheus.client.MetricFamily")
+                    && param(params, "encoding") == Some("delimited") =>
+            {
+                return Format::Protobuf;
+            }
+            "application/openmetrics-text"
+                if open_metrics
+                    && matches!(param(params, "version"), None | Some("1.0.0") | Some("0.0.1")) =>
+            {
                 return Format::OpenMetrics;
             }
-        }
-        if media == "text/plain" {
-            return Format::Text;
+            "text/plain" if matches!(param(params, "version"), None | Some("0.0.4")) => {
+                return Format::Text;
+            }
+            _ => {}
         }
     }
     Format::Text
+}
+
+fn param<'a>(params: &[(&str, &'a str)], k: &str) -> Option<&'a str> {
+    params.iter().find(|(n, _)| *n == k).map(|(_, v)| *v)
 }
 
 /// What the exposition needs from the exporter config.
@@ -106,12 +142,24 @@ enum Body {
         buckets: Vec<(f64, u64, Option<Ex>)>,
         sum: Option<f64>,
         count: u64,
+        /// The native form of an exponential histogram (protobuf only).
+        native: Option<Native>,
     },
     Summary {
         quantiles: Vec<(f64, f64)>,
         sum: f64,
         count: u64,
     },
+}
+
+/// A native histogram's buckets.
+#[derive(Debug, Clone)]
+struct Native {
+    schema: i32,
+    zero_threshold: f64,
+    zero_count: u64,
+    positive: (Vec<crate::prompb::BucketSpan>, Vec<i64>),
+    negative: (Vec<crate::prompb::BucketSpan>, Vec<i64>),
 }
 
 #[derive(Debug, Clone)]
@@ -156,7 +204,7 @@ pub fn render<'a>(
     series: impl IntoIterator<Item = &'a Series>,
     settings: &Settings,
     format: Format,
-) -> String {
+) -> Vec<u8> {
     let mut families: BTreeMap<String, Family> = BTreeMap::new();
     let mut resources: Vec<&'a [KeyValue]> = Vec::new();
     for s in series {
@@ -221,18 +269,39 @@ pub fn render<'a>(
                         buckets,
                         sum: p.sum,
                         count: p.count,
+                        native: None,
                     },
                     p.time_unix_nano,
                 )
             }
-            Point::Exponential(p) => (
-                Body::Histogram {
-                    buckets: vec![(f64::INFINITY, p.count, None)],
-                    sum: p.sum,
-                    count: p.count,
-                },
-                p.time_unix_nano,
-            ),
+            Point::Exponential(p) => {
+                // Go's collector: scales below -4 cannot be served (the metric is left out),
+                // above 8 they are merged down to 8.
+                if p.scale < -4 {
+                    continue;
+                }
+                let scale_down = (p.scale - 8).max(0);
+                let native = Native {
+                    schema: p.scale.min(8),
+                    zero_threshold: if p.zero_threshold == 0.0 {
+                        crate::native::DEFAULT_ZERO_THRESHOLD
+                    } else {
+                        p.zero_threshold
+                    },
+                    zero_count: p.zero_count,
+                    positive: crate::native::buckets_layout(p.positive.as_ref(), scale_down),
+                    negative: crate::native::buckets_layout(p.negative.as_ref(), scale_down),
+                };
+                (
+                    Body::Histogram {
+                        buckets: vec![(f64::INFINITY, p.count, None)],
+                        sum: p.sum,
+                        count: p.count,
+                        native: Some(native),
+                    },
+                    p.time_unix_nano,
+                )
+            }
             Point::Summary(p) => (
                 Body::Summary {
                     quantiles: p
@@ -303,6 +372,15 @@ pub fn render<'a>(
             });
         }
     }
+    if format == Format::Protobuf {
+        let mut out = Vec::new();
+        for (name, fam) in &families {
+            let mf = to_protobuf(name, fam);
+            // A message in memory always encodes.
+            let _ = prost::Message::encode_length_delimited(&mf, &mut out);
+        }
+        return out;
+    }
     let mut out = String::new();
     for (name, fam) in &families {
         write_family(&mut out, name, fam, format);
@@ -310,7 +388,137 @@ pub fn render<'a>(
     if format == Format::OpenMetrics {
         out.push_str("# EOF\n");
     }
-    out
+    out.into_bytes()
+}
+
+fn pairs(labels: &[Label]) -> Vec<cm::LabelPair> {
+    labels
+        .iter()
+        .map(|(k, v)| cm::LabelPair {
+            name: Some(k.clone()),
+            value: Some(v.clone()),
+        })
+        .collect()
+}
+
+fn cm_exemplar(e: &Ex) -> cm::Exemplar {
+    cm::Exemplar {
+        label: pairs(&e.labels),
+        value: Some(e.value),
+        timestamp: (e.ts_ns != 0).then(|| cm::Timestamp::from_nanos(e.ts_ns)),
+    }
+}
+
+fn cm_spans(spans: &[crate::prompb::BucketSpan]) -> Vec<cm::BucketSpan> {
+    spans
+        .iter()
+        .map(|s| cm::BucketSpan {
+            offset: Some(s.offset),
+            length: Some(s.length),
+        })
+        .collect()
+}
+
+/// A family as client_golang gathers it.
+fn to_protobuf(name: &str, fam: &Family) -> cm::MetricFamily {
+    let ty = match fam.ty {
+        FamilyType::Counter => cm::MetricType::Counter,
+        FamilyType::Gauge => cm::MetricType::Gauge,
+        FamilyType::Histogram => cm::MetricType::Histogram,
+        FamilyType::Summary => cm::MetricType::Summary,
+    };
+    let created = |s: &Sample| s.created_ns.map(cm::Timestamp::from_nanos);
+    let metric = fam
+        .samples
+        .values()
+        .map(|s| {
+            let mut m = cm::Metric {
+                label: pairs(&s.labels),
+                timestamp_ms: s.ts_ns.map(|t| (t / 1_000_000) as i64),
+                ..Default::default()
+            };
+            match &s.body {
+                Body::Value(v, ex) if fam.ty == FamilyType::Counter => {
+                    m.counter = Some(cm::Counter {
+                        value: Some(*v),
+                        exemplar: ex.as_ref().map(cm_exemplar),
+                        created_timestamp: created(s),
+                    });
+                }
+                Body::Value(v, _) => m.gauge = Some(cm::Gauge { value: Some(*v) }),
+                Body::Histogram {
+                    buckets,
+                    sum,
+                    count,
+                    native,
+                } => {
+                    let mut h = cm::Histogram {
+                        sample_count: Some(*count),
+                        sample_sum: Some(sum.unwrap_or(0.0)),
+                        created_timestamp: created(s),
+                        ..Default::default()
+                    };
+                    match native {
+                        None => {
+                            // client_golang leaves the implicit +Inf bucket out.
+                            h.bucket = buckets
+                                .iter()
+                                .filter(|(b, _, _)| b.is_finite())
+                                .map(|(b, c, ex)| cm::Bucket {
+                                    cumulative_count: Some(*c),
+                                    upper_bound: Some(*b),
+                                    exemplar: ex.as_ref().map(cm_exemplar),
+                                })
+                                .collect();
+                        }
+                        Some(n) => {
+                            h.schema = Some(n.schema);
+                            h.zero_threshold = Some(n.zero_threshold);
+                            h.zero_count = Some(n.zero_count);
+                            h.positive_span = cm_spans(&n.positive.0);
+                            h.positive_delta = n.positive.1.clone();
+                            h.negative_span = cm_spans(&n.negative.0);
+                            h.negative_delta = n.negative.1.clone();
+                            if h.positive_span.is_empty() && h.negative_span.is_empty() {
+                                // An empty span marks a native histogram with no buckets
+                                // (client_golang does the same).
+                                h.positive_span.push(cm::BucketSpan {
+                                    offset: Some(0),
+                                    length: Some(0),
+                                });
+                            }
+                        }
+                    }
+                    m.histogram = Some(h);
+                }
+                Body::Summary {
+                    quantiles,
+                    sum,
+                    count,
+                } => {
+                    m.summary = Some(cm::Summary {
+                        sample_count: Some(*count),
+                        sample_sum: Some(*sum),
+                        quantile: quantiles
+                            .iter()
+                            .map(|(q, v)| cm::Quantile {
+                                quantile: Some(*q),
+                                value: Some(*v),
+                            })
+                            .collect(),
+                        created_timestamp: created(s),
+                    });
+                }
+            }
+            m
+        })
+        .collect();
+    cm::MetricFamily {
+        name: Some(name.to_string()),
+        help: Some(fam.help.clone()),
+        r#type: Some(ty as i32),
+        metric,
+    }
 }
 
 fn escape_help(out: &mut String, s: &str) {
@@ -469,6 +677,7 @@ fn write_sample(
                 buckets,
                 sum,
                 count,
+                ..
             } => {
                 for (bound, c, ex) in buckets {
                     let _ = write!(out, "{name}_bucket");
@@ -550,7 +759,7 @@ mod tests {
         );
         let series = acc.collect(now, Duration::from_secs(60));
         let series: Vec<Series> = series.into_iter().cloned().collect();
-        render(series.iter(), settings, format)
+        String::from_utf8(render(series.iter(), settings, format)).unwrap()
     }
 
     fn settings() -> Settings {
@@ -669,7 +878,75 @@ target_info{{host_name=\"h\\\"1\",instance=\"i1\",job=\"svc\"}} 1.0
     }
 
     #[test]
+    fn protobuf_carries_native_histograms_classic_buckets_and_counters() {
+        use pdata::proto::metrics::v1::exponential_histogram_data_point::Buckets;
+        use pdata::proto::metrics::v1::{
+            AggregationTemporality, ExponentialHistogram, ExponentialHistogramDataPoint, Metric,
+            metric::Data,
+        };
+        let exp = Metric {
+            name: "exp".into(),
+            unit: "ms".into(),
+            data: Some(Data::ExponentialHistogram(ExponentialHistogram {
+                aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                data_points: vec![ExponentialHistogramDataPoint {
+                    time_unix_nano: T,
+                    start_time_unix_nano: T - 1_000_000_000,
+                    scale: 2,
+                    count: 4,
+                    sum: Some(10.0),
+                    zero_count: 1,
+                    positive: Some(Buckets { offset: 3, bucket_counts: vec![1, 2] }),
+                    ..Default::default()
+                }],
+            })),
+            ..Default::default()
+        };
+        let mut acc = Accumulator::new();
+        let now = Instant::now();
+        acc.accumulate(
+            &request(
+                vec![kv("service.name", "svc")],
+                vec![
+                    exp,
+                    sum("c", "", true, false, vec![point(vec![], T - 1_000_000_000, T, 3.0)]),
+                    histogram("h", "s", false, vec![hpoint(vec![], 0, T, &[1.0], &[1, 1], 2.0)]),
+                ],
+            ),
+            now,
+        );
+        let body = render(acc.collect(now, Duration::from_secs(60)), &settings(), Format::Protobuf);
+        let mut buf = &body[..];
+        let mut fams = Vec::new();
+        while !buf.is_empty() {
+            fams.push(<cm::MetricFamily as prost::Message>::decode_length_delimited(&mut buf).unwrap());
+        }
+        let names: Vec<&str> = fams.iter().map(|f| f.name.as_deref().unwrap()).collect();
+        assert_eq!(names, vec!["c_total", "exp_milliseconds", "h_seconds", "target_info"]);
+        let c = fams[0].metric[0].counter.as_ref().unwrap();
+        assert_eq!(c.value, Some(3.0));
+        assert_eq!(c.created_timestamp.as_ref().unwrap().seconds, (T / 1_000_000_000 - 1) as i64);
+        let e = fams[1].metric[0].histogram.as_ref().unwrap();
+        assert_eq!((e.schema, e.zero_count, e.sample_count), (Some(2), Some(1), Some(4)));
+        assert_eq!(e.positive_span, vec![cm::BucketSpan { offset: Some(4), length: Some(2) }]);
+        assert_eq!(e.positive_delta, vec![1, 1]);
+        assert!(e.bucket.is_empty());
+        let h = fams[2].metric[0].histogram.as_ref().unwrap();
+        assert_eq!(h.schema, None);
+        assert_eq!(h.bucket.len(), 1, "the +Inf bucket is implicit");
+        assert_eq!((h.bucket[0].upper_bound, h.bucket[0].cumulative_count), (Some(1.0), Some(1)));
+        // Text shows the exponential histogram as its count and sum.
+        let text = String::from_utf8(render(acc.series(), &settings(), Format::Text)).unwrap();
+        assert!(text.contains("exp_milliseconds_bucket{job=\"svc\",le=\"+Inf\"} 4\n"), "{text}");
+    }
+
+    #[test]
     fn content_negotiation() {
+        // Prometheus 2.42 with native histograms enabled.
+        let native = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(negotiate(Some(native), false), Format::Protobuf);
+        assert_eq!(negotiate(Some("text/plain;q=0.5,application/openmetrics-text;version=1.0.0"), true), Format::OpenMetrics);
+        assert_eq!(negotiate(Some("*/*"), true), Format::Text);
         assert_eq!(negotiate(None, true), Format::Text);
         let prom = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
         assert_eq!(negotiate(Some(prom), true), Format::OpenMetrics);

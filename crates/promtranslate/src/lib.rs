@@ -11,6 +11,7 @@
 
 pub mod accumulator;
 pub mod build;
+pub mod clientmodel;
 pub mod exposition;
 pub mod fuzzing;
 pub mod labels;

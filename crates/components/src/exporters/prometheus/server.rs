@@ -14,7 +14,7 @@ use http_body_util::Full;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use pdata::{Batch, Request};
 use promtranslate::accumulator::Accumulator;
-use promtranslate::exposition::{self, Format};
+use promtranslate::exposition;
 use runtime::exporterhelper::Push;
 use runtime::{ConsumeError, Host};
 use tokio::net::TcpListener;
@@ -34,18 +34,14 @@ pub(crate) struct State {
 
 impl State {
     /// The body and content type of a scrape.
-    pub(crate) fn scrape(&self, accept: Option<&str>) -> (String, &'static str) {
+    pub(crate) fn scrape(&self, accept: Option<&str>) -> (Vec<u8>, &'static str) {
         let format = exposition::negotiate(accept, self.open_metrics);
         let mut acc = self.acc.lock().unwrap_or_else(|p| p.into_inner());
         acc.expire(Instant::now(), self.expiration);
         // Rendered under the lock: a push waits for at most one scrape's rendering.
         let body = exposition::render(acc.series(), &self.settings, format);
         drop(acc);
-        let ct = match format {
-            Format::Text => exposition::TEXT_CONTENT_TYPE,
-            Format::OpenMetrics => exposition::OPENMETRICS_CONTENT_TYPE,
-        };
-        (body, ct)
+        (body, format.content_type())
     }
 }
 
@@ -174,7 +170,7 @@ fn handle<B>(state: &State, req: http::Request<B>) -> Response<Full<Bytes>> {
         .status(StatusCode::OK)
         .header(CONTENT_TYPE, HeaderValue::from_static(ct));
     let body = if gzip {
-        match compression::compress(Codec::Gzip, None, body.as_bytes()) {
+        match compression::compress(Codec::Gzip, None, &body) {
             Ok(b) => {
                 resp = resp.header(CONTENT_ENCODING, "gzip");
                 b
