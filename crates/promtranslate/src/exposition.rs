@@ -58,7 +58,9 @@ pub fn negotiate(accept: Option<&str>, open_metrics: bool) -> Format {
     let Some(accept) = accept else {
         return Format::Text;
     };
-    let mut ranges: Vec<(f64, usize, &str, Vec<(&str, &str)>)> = Vec::new();
+    // (q, position, media type, parameters)
+    type Range<'a> = (f64, usize, &'a str, Vec<(&'a str, &'a str)>);
+    let mut ranges: Vec<Range> = Vec::new();
     for (i, part) in accept.split(',').enumerate() {
         let mut fields = part.split(';').map(str::trim);
         let media = fields.next().unwrap_or("");
@@ -81,7 +83,10 @@ pub fn negotiate(accept: Option<&str>, open_metrics: bool) -> Format {
             }
             "application/openmetrics-text"
                 if open_metrics
-                    && matches!(param(params, "version"), None | Some("1.0.0") | Some("0.0.1")) =>
+                    && matches!(
+                        param(params, "version"),
+                        None | Some("1.0.0") | Some("0.0.1")
+                    ) =>
             {
                 return Format::OpenMetrics;
             }
@@ -896,7 +901,10 @@ target_info{{host_name=\"h\\\"1\",instance=\"i1\",job=\"svc\"}} 1.0
                     count: 4,
                     sum: Some(10.0),
                     zero_count: 1,
-                    positive: Some(Buckets { offset: 3, bucket_counts: vec![1, 2] }),
+                    positive: Some(Buckets {
+                        offset: 3,
+                        bucket_counts: vec![1, 2],
+                    }),
                     ..Default::default()
                 }],
             })),
@@ -909,35 +917,73 @@ target_info{{host_name=\"h\\\"1\",instance=\"i1\",job=\"svc\"}} 1.0
                 vec![kv("service.name", "svc")],
                 vec![
                     exp,
-                    sum("c", "", true, false, vec![point(vec![], T - 1_000_000_000, T, 3.0)]),
-                    histogram("h", "s", false, vec![hpoint(vec![], 0, T, &[1.0], &[1, 1], 2.0)]),
+                    sum(
+                        "c",
+                        "",
+                        true,
+                        false,
+                        vec![point(vec![], T - 1_000_000_000, T, 3.0)],
+                    ),
+                    histogram(
+                        "h",
+                        "s",
+                        false,
+                        vec![hpoint(vec![], 0, T, &[1.0], &[1, 1], 2.0)],
+                    ),
                 ],
             ),
             now,
         );
-        let body = render(acc.collect(now, Duration::from_secs(60)), &settings(), Format::Protobuf);
+        let body = render(
+            acc.collect(now, Duration::from_secs(60)),
+            &settings(),
+            Format::Protobuf,
+        );
         let mut buf = &body[..];
         let mut fams = Vec::new();
         while !buf.is_empty() {
-            fams.push(<cm::MetricFamily as prost::Message>::decode_length_delimited(&mut buf).unwrap());
+            fams.push(
+                <cm::MetricFamily as prost::Message>::decode_length_delimited(&mut buf).unwrap(),
+            );
         }
         let names: Vec<&str> = fams.iter().map(|f| f.name.as_deref().unwrap()).collect();
-        assert_eq!(names, vec!["c_total", "exp_milliseconds", "h_seconds", "target_info"]);
+        assert_eq!(
+            names,
+            vec!["c_total", "exp_milliseconds", "h_seconds", "target_info"]
+        );
         let c = fams[0].metric[0].counter.as_ref().unwrap();
         assert_eq!(c.value, Some(3.0));
-        assert_eq!(c.created_timestamp.as_ref().unwrap().seconds, (T / 1_000_000_000 - 1) as i64);
+        assert_eq!(
+            c.created_timestamp.as_ref().unwrap().seconds,
+            (T / 1_000_000_000 - 1) as i64
+        );
         let e = fams[1].metric[0].histogram.as_ref().unwrap();
-        assert_eq!((e.schema, e.zero_count, e.sample_count), (Some(2), Some(1), Some(4)));
-        assert_eq!(e.positive_span, vec![cm::BucketSpan { offset: Some(4), length: Some(2) }]);
+        assert_eq!(
+            (e.schema, e.zero_count, e.sample_count),
+            (Some(2), Some(1), Some(4))
+        );
+        assert_eq!(
+            e.positive_span,
+            vec![cm::BucketSpan {
+                offset: Some(4),
+                length: Some(2)
+            }]
+        );
         assert_eq!(e.positive_delta, vec![1, 1]);
         assert!(e.bucket.is_empty());
         let h = fams[2].metric[0].histogram.as_ref().unwrap();
         assert_eq!(h.schema, None);
         assert_eq!(h.bucket.len(), 1, "the +Inf bucket is implicit");
-        assert_eq!((h.bucket[0].upper_bound, h.bucket[0].cumulative_count), (Some(1.0), Some(1)));
+        assert_eq!(
+            (h.bucket[0].upper_bound, h.bucket[0].cumulative_count),
+            (Some(1.0), Some(1))
+        );
         // Text shows the exponential histogram as its count and sum.
         let text = String::from_utf8(render(acc.series(), &settings(), Format::Text)).unwrap();
-        assert!(text.contains("exp_milliseconds_bucket{job=\"svc\",le=\"+Inf\"} 4\n"), "{text}");
+        assert!(
+            text.contains("exp_milliseconds_bucket{job=\"svc\",le=\"+Inf\"} 4\n"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -945,7 +991,13 @@ target_info{{host_name=\"h\\\"1\",instance=\"i1\",job=\"svc\"}} 1.0
         // Prometheus 2.42 with native histograms enabled.
         let native = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
         assert_eq!(negotiate(Some(native), false), Format::Protobuf);
-        assert_eq!(negotiate(Some("text/plain;q=0.5,application/openmetrics-text;version=1.0.0"), true), Format::OpenMetrics);
+        assert_eq!(
+            negotiate(
+                Some("text/plain;q=0.5,application/openmetrics-text;version=1.0.0"),
+                true
+            ),
+            Format::OpenMetrics
+        );
         assert_eq!(negotiate(Some("*/*"), true), Format::Text);
         assert_eq!(negotiate(None, true), Format::Text);
         let prom = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";

@@ -98,10 +98,8 @@ fn to_labels(base: &[(String, String)], name: &str, extra: Option<(&str, String)
 impl Builder<'_> {
     /// The series of `labels` (created when new); returns its index.
     fn series(&mut self, labels: Vec<Label>) -> usize {
-        use std::hash::{BuildHasher, Hash, Hasher};
-        let mut h = self.hasher.build_hasher();
-        labels.hash(&mut h);
-        let key = h.finish();
+        use std::hash::BuildHasher;
+        let key = self.hasher.hash_one(&labels);
         let slot = self.index.entry(key).or_default();
         if let Some(&i) = slot.iter().find(|&&i| self.out.series[i].labels == labels) {
             return i;
