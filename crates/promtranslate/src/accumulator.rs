@@ -85,14 +85,24 @@ pub struct Accumulator {
 
 fn signature(
     ty: MetricType,
-    scope: &str,
+    scope: &(InstrumentationScope, String),
     name: &str,
     attrs: &[KeyValue],
     res: &[KeyValue],
 ) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(64);
-    let _ = write!(s, "{ty:?}*{scope}*{name}");
+    let (sc, schema) = scope;
+    let _ = write!(s, "{ty:?}*{}*{}*{schema}", sc.name, sc.version);
+    for kv in &sc.attributes {
+        let _ = write!(
+            s,
+            "*{}={}",
+            kv.key,
+            labels::value_as_string(kv.value.as_ref())
+        );
+    }
+    let _ = write!(s, "*{name}");
     let mut pairs: Vec<String> = attrs
         .iter()
         .map(|kv| format!("{}*{}", kv.key, labels::value_as_string(kv.value.as_ref())))
@@ -220,7 +230,7 @@ impl Accumulator {
         };
         let mut n = 0;
         for p in points {
-            let sig = signature(ty, &scope.0.name, &m.name, p.attributes(), res);
+            let sig = signature(ty, scope, &m.name, p.attributes(), res);
             let flags = match &p {
                 Point::Number(p) => p.flags,
                 Point::Histogram(p) => p.flags,
@@ -234,13 +244,18 @@ impl Accumulator {
             let merged = match self.series.get(&sig) {
                 None => p,
                 Some(held) => {
-                    if p.time() < held.point.time() {
+                    let histogram = matches!(p, Point::Histogram(_) | Point::Exponential(_));
+                    // Go checks histogram deltas by their start time only (below).
+                    if !(delta && histogram) && p.time() < held.point.time() {
                         continue;
                     }
-                    if delta {
-                        continue_delta(&held.point, p)
-                    } else {
+                    if !delta {
                         p
+                    } else {
+                        match continue_delta(&held.point, p) {
+                            Some(p) => p,
+                            None => continue,
+                        }
                     }
                 }
             };
@@ -277,9 +292,23 @@ impl Accumulator {
     }
 }
 
-/// A delta point after `held`: continued when contiguous, else a new start.
-fn continue_delta(held: &Point, p: Point) -> Point {
-    match (held, p) {
+/// A delta point after `held`: continued when contiguous, else a new start; `None` for a
+/// histogram point that starts before the held one ends (Go drops it as misaligned).
+fn continue_delta(held: &Point, p: Point) -> Option<Point> {
+    let held_time = held.time();
+    let start = match &p {
+        Point::Number(p) => p.start_time_unix_nano,
+        Point::Histogram(p) => p.start_time_unix_nano,
+        Point::Exponential(p) => p.start_time_unix_nano,
+        Point::Summary(p) => p.start_time_unix_nano,
+    };
+    if matches!(p, Point::Histogram(_) | Point::Exponential(_))
+        && start != held_time
+        && start <= held_time
+    {
+        return None;
+    }
+    Some(match (held, p) {
         (Point::Number(h), Point::Number(mut p)) if p.start_time_unix_nano == h.time_unix_nano => {
             p.start_time_unix_nano = h.start_time_unix_nano;
             p.value = Some(match (h.value, p.value) {
@@ -330,7 +359,7 @@ fn continue_delta(held: &Point, p: Point) -> Point {
             Point::Exponential(p)
         }
         (_, p) => p,
-    }
+    })
 }
 
 /// Bucket-wise sum of two bucket ranges of the same scale.
@@ -498,6 +527,42 @@ mod tests {
         assert_eq!(p.count, 7);
         assert_eq!(p.sum, Some(4.0));
         assert_eq!(p.start_time_unix_nano, T);
+    }
+
+    #[test]
+    fn misaligned_delta_histograms_are_dropped_or_restart_as_go() {
+        let mut acc = Accumulator::new();
+        feed(
+            &mut acc,
+            vec![histogram(
+                "h",
+                "",
+                true,
+                vec![hpoint(vec![], T, T + 2 * S, &[1.0], &[1, 0], 1.0)],
+            )],
+        );
+        // Starts inside the held interval: dropped.
+        feed(
+            &mut acc,
+            vec![histogram(
+                "h",
+                "",
+                true,
+                vec![hpoint(vec![], T + S, T + 3 * S, &[1.0], &[5, 0], 5.0)],
+            )],
+        );
+        assert_eq!(values(&mut acc), vec![("h".to_string(), 1.0, T)]);
+        // Starts after it: a restart.
+        feed(
+            &mut acc,
+            vec![histogram(
+                "h",
+                "",
+                true,
+                vec![hpoint(vec![], T + 4 * S, T + 5 * S, &[1.0], &[2, 0], 2.0)],
+            )],
+        );
+        assert_eq!(values(&mut acc), vec![("h".to_string(), 2.0, T + 4 * S)]);
     }
 
     #[test]
