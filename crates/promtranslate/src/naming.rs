@@ -364,6 +364,121 @@ mod tests {
         }
     }
 
+    /// More cases of otlptranslator's metric_namer_test.go.
+    #[test]
+    fn otlptranslator_table() {
+        let cases: &[(&str, bool, &str, &str, MetricType, &str)] = &[
+            ("", false, "metric@@##$$name", "", Gauge, "metric_name"),
+            (
+                "",
+                false,
+                "metric@with#special$chars",
+                "",
+                Gauge,
+                "metric_with_special_chars",
+            ),
+            ("", false, "123metric", "", Gauge, "_123metric"),
+            (
+                "test@namespace!!??",
+                false,
+                "metric",
+                "",
+                Gauge,
+                "test_namespace_metric",
+            ),
+            ("", true, "requests", "1/s", Gauge, "requests_per_second"),
+            (
+                "",
+                true,
+                "custom_metric",
+                "By/{custom}",
+                Gauge,
+                "custom_metric_bytes",
+            ),
+            (
+                "",
+                true,
+                "custom_metric",
+                "custom_unit",
+                Gauge,
+                "custom_metric_custom_unit",
+            ),
+            ("", true, "cpu_usage_ratio", "1", Gauge, "cpu_usage_ratio"),
+            (
+                "",
+                true,
+                "response_time_seconds",
+                "s",
+                Gauge,
+                "response_time_seconds",
+            ),
+            ("", true, "items", "1", MonotonicCounter, "items_total"),
+            (
+                "app",
+                true,
+                "requests",
+                "1/s",
+                MonotonicCounter,
+                "app_requests_per_second_total",
+            ),
+            (
+                "app",
+                true,
+                "123_requests",
+                "",
+                MonotonicCounter,
+                "app_123_requests_total",
+            ),
+            (
+                "",
+                true,
+                "metric__with__multiple__underscores",
+                "unit__multiple__underscores",
+                Gauge,
+                "metric_with_multiple_underscores_unit_multiple_underscores",
+            ),
+            (
+                "",
+                true,
+                "custom_metric",
+                "unit@with#special/chars",
+                Gauge,
+                "custom_metric_unit_with_special_per_chars",
+            ),
+            (
+                "",
+                true,
+                "request_size",
+                "By",
+                ExponentialHistogram,
+                "request_size_bytes",
+            ),
+            (
+                "",
+                true,
+                "response_time",
+                "ms",
+                Summary,
+                "response_time_milliseconds",
+            ),
+            ("", true, "uptime", "d", Gauge, "uptime_days"),
+        ];
+        for (ns, suffixes, name, unit, ty, want) in cases {
+            let n = MetricNamer::new(ns, *suffixes);
+            assert_eq!(
+                n.build(name, unit, *ty).unwrap(),
+                *want,
+                "{ns} {name} [{unit}]"
+            );
+        }
+        assert!(MetricNamer::new("", true).build("@#$%", "", Gauge).is_err());
+        assert_eq!(
+            unit_name("unit@with#special/chars"),
+            "unit_with_special_per_chars"
+        );
+        assert_eq!(unit_name("1/s"), "per_second");
+    }
+
     #[test]
     fn namespace_is_prefixed() {
         let n = MetricNamer::new("demo", true);
