@@ -422,3 +422,47 @@ def test_failed_translations_are_counted(servers):
     samples = scrape(servers.self_port)
     failed = [v for n, lab, v in samples if n.startswith("otelcol_exporter_prometheusremotewrite_failed_translations")]
     assert failed and min(failed) >= 1, samples
+
+
+def test_out_of_order_samples_are_refused_by_prometheus_and_counted_as_permanent_failures(servers):
+    """Prometheus answers 400 to a sample older than the series' last one: ferrotel does not
+    retry it and counts its points in otelcol_exporter_send_failed_metric_points."""
+    import urllib.request
+
+    def post(t_ns: int) -> None:
+        body = {
+            "resourceMetrics": [
+                {
+                    "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "ooo"}}]},
+                    "scopeMetrics": [
+                        {"metrics": [{"name": "e2e.ooo", "gauge": {"dataPoints": [{"timeUnixNano": str(t_ns), "asDouble": 1.0}]}}]}
+                    ],
+                }
+            ]
+        }
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{servers.http_port}/v1/metrics",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=5) as r:
+            assert r.status == 200
+
+    def failed() -> float:
+        return sum(
+            v
+            for n, lab, v in scrape(servers.self_port)
+            if n.startswith("otelcol_exporter_send_failed_metric_points") and lab.get("exporter") == "prometheusremotewrite"
+        )
+
+    before = failed()
+    now = time.time_ns()
+    post(now)
+    expect(servers, servers.prom_port, f'e2e_ooo{{collector_label="{POD_IP}"}}', 1.0)
+    post(now - 60_000_000_000)
+    deadline = time.monotonic() + 20
+    while failed() <= before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert failed() == before + 1, servers.ferrotel.output(2000)
+    log = servers.ferrotel.output(20000)
+    assert "Exporting failed. Dropping data." in log and "remote write returned HTTP status 400 Bad Request" in log, log
