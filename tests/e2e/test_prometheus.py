@@ -316,8 +316,8 @@ SOURCES = {
     "scrape-protobuf": ("demo_", 'collector_label=""', "prom"),
     # the seed's prometheusremotewrite into Prometheus (external label collector_label)
     "remote-write-prometheus": ("", f'collector_label="{POD_IP}"', "prom"),
-    # prometheus_remote_write into VictoriaMetrics
-    "remote-write-victoriametrics": ("", 'otel_scope_name="e2e.meter"', "vm"),
+    # prometheus_remote_write into VictoriaMetrics (remote write carries no scope labels)
+    "remote-write-victoriametrics": ("", 'job=~".+"', "vm"),
 }
 
 
@@ -369,7 +369,7 @@ def test_delta_temporality_is_not_remote_written(servers, source):
     expect(servers, port, with_matcher(CUMULATIVE[0][0], "", matcher), 5.0)
     # ...and Go's translator refuses delta sums and histograms. (In Prometheus the scraped
     # copies exist; the remote-written ones would carry the external label.)
-    rw = f'collector_label="{POD_IP}"' if which == "prom" else 'otel_scope_name="e2e.meter"'
+    rw = f'collector_label="{POD_IP}"' if which == "prom" else 'job=~".+"'
     for name in ("e2e_delta_requests_total", "e2e_delta_latency_milliseconds_count", "e2e_delta_inflight"):
         assert query(port, f"{name}{{{rw}}}") == [], name
 

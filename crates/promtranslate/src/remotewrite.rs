@@ -164,6 +164,7 @@ impl Builder<'_> {
         if let Some(t) = temporality
             && t != AggregationTemporality::Cumulative as i32
         {
+            // (Go checks the temporality before the points.)
             self.fail(
                 format!(
                     "invalid temporality and type combination for metric {:?}",
@@ -171,6 +172,10 @@ impl Builder<'_> {
                 ),
                 points,
             );
+            return;
+        }
+        if points == 0 {
+            self.fail(format!("empty data points. {} is dropped", m.name), 0);
             return;
         }
         let name = match self.settings.namer.build(&m.name, &m.unit, ty) {
@@ -442,10 +447,7 @@ mod tests {
     fn settings() -> Settings {
         Settings {
             namer: MetricNamer::new("", true),
-            labels: LabelSettings {
-                scope_labels: true,
-                ..Default::default()
-            },
+            labels: LabelSettings::default(),
             target_info: true,
             export_created_metric: false,
         }
@@ -514,10 +516,22 @@ mod tests {
         assert_eq!(
             render(&t),
             vec![
-                ("cpu_utilization_ratio{cpu=\"0\",instance=\"i1\",job=\"svc\",otel_scope_name=\"meter\"}".to_string(), vec![0.5]),
-                ("http_requests_total{instance=\"i1\",job=\"svc\",otel_scope_name=\"meter\"}".to_string(), vec![7.0]),
-                ("queue_length{instance=\"i1\",job=\"svc\",otel_scope_name=\"meter\"}".to_string(), vec![-2.0]),
-                ("target_info{host_name=\"h\",instance=\"i1\",job=\"svc\"}".to_string(), vec![1.0]),
+                (
+                    "cpu_utilization_ratio{cpu=\"0\",instance=\"i1\",job=\"svc\"}".to_string(),
+                    vec![0.5]
+                ),
+                (
+                    "http_requests_total{instance=\"i1\",job=\"svc\"}".to_string(),
+                    vec![7.0]
+                ),
+                (
+                    "queue_length{instance=\"i1\",job=\"svc\"}".to_string(),
+                    vec![-2.0]
+                ),
+                (
+                    "target_info{host_name=\"h\",instance=\"i1\",job=\"svc\"}".to_string(),
+                    vec![1.0]
+                ),
             ]
         );
         assert!(
@@ -542,11 +556,26 @@ mod tests {
         assert_eq!(
             render(&t),
             vec![
-                ("http_server_duration_milliseconds_bucket{le=\"+Inf\",otel_scope_name=\"meter\"}".to_string(), vec![6.0]),
-                ("http_server_duration_milliseconds_bucket{le=\"10\",otel_scope_name=\"meter\"}".to_string(), vec![3.0]),
-                ("http_server_duration_milliseconds_bucket{le=\"5\",otel_scope_name=\"meter\"}".to_string(), vec![1.0]),
-                ("http_server_duration_milliseconds_count{otel_scope_name=\"meter\"}".to_string(), vec![6.0]),
-                ("http_server_duration_milliseconds_sum{otel_scope_name=\"meter\"}".to_string(), vec![42.5]),
+                (
+                    "http_server_duration_milliseconds_bucket{le=\"+Inf\"}".to_string(),
+                    vec![6.0]
+                ),
+                (
+                    "http_server_duration_milliseconds_bucket{le=\"10\"}".to_string(),
+                    vec![3.0]
+                ),
+                (
+                    "http_server_duration_milliseconds_bucket{le=\"5\"}".to_string(),
+                    vec![1.0]
+                ),
+                (
+                    "http_server_duration_milliseconds_count{}".to_string(),
+                    vec![6.0]
+                ),
+                (
+                    "http_server_duration_milliseconds_sum{}".to_string(),
+                    vec![42.5]
+                ),
             ]
         );
     }
@@ -580,6 +609,23 @@ mod tests {
         );
         assert_eq!(t.dropped_points, 3);
         assert_eq!(render(&t).len(), 1);
+    }
+
+    #[test]
+    fn metrics_without_points_are_reported_as_go_does() {
+        let req = request(
+            vec![],
+            vec![gauge("g", "", vec![]), sum("s", "", true, false, vec![])],
+        );
+        let t = from_metrics(&req, &settings());
+        assert_eq!(
+            t.errors,
+            vec![
+                "empty data points. g is dropped",
+                "empty data points. s is dropped"
+            ]
+        );
+        assert!(t.series.is_empty());
     }
 
     #[test]

@@ -53,9 +53,11 @@ impl PrwPush {
     ) -> Result<PrwPush, String> {
         let settings = Settings {
             namer: MetricNamer::new(&cfg.namespace, cfg.add_metric_suffixes),
+            // Go's translator adds no scope labels ("TODO: decide if instrumentation library
+            // information should be exported as labels").
             labels: LabelSettings {
                 resource_to_telemetry: cfg.resource_to_telemetry_conversion.enabled,
-                scope_labels: true,
+                scope_labels: false,
                 ..Default::default()
             }
             .with_fixed(

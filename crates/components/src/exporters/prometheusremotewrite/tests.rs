@@ -150,7 +150,7 @@ async fn sends_remote_write_1_0_with_external_labels_and_drops_deltas() {
     assert_eq!(
         names(req),
         vec![
-            "__name__=requests_total,cluster=c1,code=200,job=svc,otel_scope_name=meter",
+            "__name__=requests_total,cluster=c1,code=200,job=svc",
             "__name__=target_info,cluster=c1,host_name=h,job=svc",
         ]
     );
