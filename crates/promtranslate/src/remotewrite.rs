@@ -208,9 +208,13 @@ impl Builder<'_> {
                     };
                     let ts = ms(p.time_unix_nano);
                     let i = self.add_sample(to_labels(&b, &name, None), value, ts);
-                    if ty == MetricType::MonotonicCounter {
+                    // Go: exemplars on every sum, `_created` for monotonic ones. (Go reads
+                    // an integer exemplar's value as 0; its value is kept here.)
+                    if matches!(data, Data::Sum(_)) {
                         let ex = exemplars(&p.exemplars);
                         self.out.series[i].exemplars.extend(ex);
+                    }
+                    if ty == MetricType::MonotonicCounter {
                         self.created(&b, &name, p.start_time_unix_nano, ts);
                     }
                 }
