@@ -326,13 +326,13 @@ fn continue_delta(held: &Point, p: Point) -> Option<Point> {
                 && p.bucket_counts.len() == h.bucket_counts.len() =>
         {
             p.start_time_unix_nano = h.start_time_unix_nano;
-            p.count += h.count;
+            p.count = p.count.wrapping_add(h.count);
             p.sum = match (h.sum, p.sum) {
                 (Some(a), Some(b)) => Some(a + b),
                 (a, b) => a.or(b),
             };
             for (c, hc) in p.bucket_counts.iter_mut().zip(&h.bucket_counts) {
-                *c += hc;
+                *c = c.wrapping_add(*hc);
             }
             p.min = match (h.min, p.min) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -345,11 +345,14 @@ fn continue_delta(held: &Point, p: Point) -> Option<Point> {
             Point::Histogram(p)
         }
         (Point::Exponential(h), Point::Exponential(mut p))
-            if p.start_time_unix_nano == h.time_unix_nano && p.scale == h.scale =>
+            if p.start_time_unix_nano == h.time_unix_nano
+                && p.scale == h.scale
+                && mergeable(h.positive.as_ref(), p.positive.as_ref())
+                && mergeable(h.negative.as_ref(), p.negative.as_ref()) =>
         {
             p.start_time_unix_nano = h.start_time_unix_nano;
-            p.count += h.count;
-            p.zero_count += h.zero_count;
+            p.count = p.count.wrapping_add(h.count);
+            p.zero_count = p.zero_count.wrapping_add(h.zero_count);
             p.sum = match (h.sum, p.sum) {
                 (Some(a), Some(b)) => Some(a + b),
                 (a, b) => a.or(b),
@@ -362,7 +365,26 @@ fn continue_delta(held: &Point, p: Point) -> Option<Point> {
     })
 }
 
-/// Bucket-wise sum of two bucket ranges of the same scale.
+/// Most buckets a merged exponential bucket range may span; a point whose buckets are further
+/// apart than this from the held ones starts the series again instead of allocating the
+/// range between them (OTel SDKs keep 160 by default).
+const MAX_MERGED_BUCKETS: i64 = 1 << 14;
+
+fn mergeable(a: Option<&Buckets>, b: Option<&Buckets>) -> bool {
+    let (Some(a), Some(b)) = (a, b) else {
+        return true;
+    };
+    if a.bucket_counts.is_empty() || b.bucket_counts.is_empty() {
+        return true;
+    }
+    let start = (a.offset as i64).min(b.offset as i64);
+    let end = (a.offset as i64 + a.bucket_counts.len() as i64)
+        .max(b.offset as i64 + b.bucket_counts.len() as i64);
+    end - start <= MAX_MERGED_BUCKETS
+}
+
+/// Bucket-wise sum of two bucket ranges of the same scale (at most [`MAX_MERGED_BUCKETS`]
+/// apart: see [`mergeable`]).
 fn add_buckets(a: Option<&Buckets>, b: Option<&Buckets>) -> Buckets {
     let empty = Buckets::default();
     let (a, b) = (a.unwrap_or(&empty), b.unwrap_or(&empty));
@@ -377,8 +399,9 @@ fn add_buckets(a: Option<&Buckets>, b: Option<&Buckets>) -> Buckets {
         .max(b.offset as i64 + b.bucket_counts.len() as i64);
     let mut counts = vec![0u64; (end - start as i64) as usize];
     for x in [a, b] {
+        let base = (x.offset as i64 - start as i64) as usize;
         for (i, c) in x.bucket_counts.iter().enumerate() {
-            counts[(x.offset - start) as usize + i] += c;
+            counts[base + i] = counts[base + i].wrapping_add(*c);
         }
     }
     Buckets {
@@ -591,6 +614,20 @@ mod tests {
         p.flags = 1;
         acc.accumulate(&request(vec![], vec![gauge("g", "", vec![p])]), then);
         assert!(acc.is_empty());
+    }
+
+    #[test]
+    fn far_apart_exponential_buckets_restart_instead_of_allocating_the_gap() {
+        let a = Buckets {
+            offset: i32::MIN,
+            bucket_counts: vec![1],
+        };
+        let b = Buckets {
+            offset: i32::MAX - 1,
+            bucket_counts: vec![1],
+        };
+        assert!(!mergeable(Some(&a), Some(&b)));
+        assert!(mergeable(Some(&a), None));
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub fn hpoint(
         attributes: attrs,
         start_time_unix_nano: start,
         time_unix_nano: t,
-        count: counts.iter().sum(),
+        count: counts.iter().fold(0u64, |a, c| a.wrapping_add(*c)),
         sum: Some(sum),
         bucket_counts: counts.to_vec(),
         explicit_bounds: bounds.to_vec(),

@@ -259,7 +259,7 @@ pub fn render<'a>(
                 let mut buckets: Vec<(f64, u64, Option<Ex>)> = Vec::new();
                 let mut cum = 0u64;
                 for (b, c) in p.explicit_bounds.iter().zip(&p.bucket_counts) {
-                    cum += c;
+                    cum = cum.wrapping_add(*c);
                     buckets.push((*b, cum, None));
                 }
                 buckets.push((f64::INFINITY, p.count, None));

@@ -70,6 +70,25 @@ pub fn remote_write_round_trip(data: &[u8]) {
         assert_eq!(back.encode_to_vec(), r.encode_to_vec(), "round trip");
     }
     assert_eq!(seen, total, "batching keeps every series once");
+
+    // The pull exporter's path over the same input must not panic either: accumulated twice
+    // (deltas continue), then written in every format.
+    let mut acc = crate::accumulator::Accumulator::new();
+    let now = std::time::Instant::now();
+    acc.accumulate(&req, now);
+    acc.accumulate(&req, now);
+    let exp = crate::exposition::Settings {
+        namer: settings.namer.clone(),
+        labels: settings.labels.clone(),
+        send_timestamps: first & 32 != 0,
+    };
+    for format in [
+        crate::exposition::Format::Text,
+        crate::exposition::Format::OpenMetrics,
+        crate::exposition::Format::Protobuf,
+    ] {
+        let _ = crate::exposition::render(acc.series(), &exp, format);
+    }
 }
 
 /// Metrics of every type from arbitrary bytes.
@@ -116,7 +135,15 @@ fn synthesize(data: &[u8]) -> ExportMetricsServiceRequest {
                 t - 1,
                 t,
                 &[f(16).abs().min(1e9), 1e9 + 1.0],
-                &[byte(17) as u64, byte(18) as u64, 1],
+                &[
+                    byte(17) as u64,
+                    if byte(0) & 32 != 0 {
+                        u64::MAX
+                    } else {
+                        byte(18) as u64
+                    },
+                    1,
+                ],
                 f(19),
             )],
         ),

@@ -60,51 +60,54 @@ pub fn buckets_layout(b: Option<&Buckets>, scale_down: i32) -> (Vec<BucketSpan>,
     let Some(b) = b else {
         return (Vec::new(), Vec::new());
     };
+    // Indexes in i64 and counts wrapping: any input, however odd, gives some layout and
+    // never an overflow.
+    let shift = scale_down.clamp(0, 63) as u32;
     // (Prometheus index, count) of the merged buckets, in index order.
-    let mut merged: Vec<(i32, u64)> = Vec::new();
+    let mut merged: Vec<(i64, u64)> = Vec::new();
     for (i, &c) in b.bucket_counts.iter().enumerate() {
-        let idx = ((b.offset as i64 + i as i64) >> scale_down) as i32 + 1;
+        let idx = ((b.offset as i64 + i as i64) >> shift) + 1;
         match merged.last_mut() {
-            Some((last, n)) if *last == idx => *n += c,
+            Some((last, n)) if *last == idx => *n = n.wrapping_add(c),
             _ => merged.push((idx, c)),
         }
     }
     let mut spans: Vec<BucketSpan> = Vec::new();
     let mut deltas = Vec::new();
     let mut prev_count: i64 = 0;
-    let mut next_idx: Option<i32> = None;
+    let mut next_idx: Option<i64> = None;
     for (idx, count) in merged {
         if count == 0 {
             continue;
         }
         match next_idx {
             None => spans.push(BucketSpan {
-                offset: idx,
+                offset: idx as i32,
                 length: 0,
             }),
             Some(next) => {
                 let gap = idx - next;
                 if gap > 2 {
                     spans.push(BucketSpan {
-                        offset: gap,
+                        offset: gap as i32,
                         length: 0,
                     });
                 } else {
                     for _ in 0..gap {
-                        deltas.push(-prev_count);
+                        deltas.push(prev_count.wrapping_neg());
                         prev_count = 0;
                         if let Some(s) = spans.last_mut() {
-                            s.length += 1;
+                            s.length = s.length.wrapping_add(1);
                         }
                     }
                 }
             }
         }
         let c = count as i64;
-        deltas.push(c - prev_count);
+        deltas.push(c.wrapping_sub(prev_count));
         prev_count = c;
         if let Some(s) = spans.last_mut() {
-            s.length += 1;
+            s.length = s.length.wrapping_add(1);
         }
         next_idx = Some(idx + 1);
     }
@@ -181,6 +184,16 @@ mod tests {
         assert_eq!(h.count, Some(histogram::Count::CountInt(10)));
         assert_eq!(h.timestamp, 7);
         assert_eq!(h.zero_threshold, DEFAULT_ZERO_THRESHOLD);
+    }
+
+    #[test]
+    fn extreme_offsets_scales_and_counts_do_not_overflow() {
+        let b = buckets(i32::MAX, &[u64::MAX, u64::MAX, 1]);
+        let (s, d) = buckets_layout(Some(&b), 0);
+        assert_eq!(d.len(), 3);
+        assert_eq!(s.len(), 1);
+        let (_, d) = buckets_layout(Some(&buckets(i32::MIN, &[1, 2])), 200);
+        assert_eq!(d, vec![3]);
     }
 
     #[test]

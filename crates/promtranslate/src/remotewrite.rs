@@ -235,7 +235,7 @@ impl Builder<'_> {
                     let mut bounds: Vec<(f64, usize)> =
                         Vec::with_capacity(p.explicit_bounds.len() + 1);
                     for (bound, count) in p.explicit_bounds.iter().zip(&p.bucket_counts) {
-                        cumulative += count;
+                        cumulative = cumulative.wrapping_add(*count);
                         let i = self.add_sample(
                             to_labels(&b, &bucket_name, Some(("le", format_float_f(*bound)))),
                             v(cumulative as f64),
