@@ -119,6 +119,8 @@ impl ComponentConfig for Config {
         if !self.middlewares.is_empty() {
             return Err("middlewares: are not supported yet".into());
         }
+        crate::util::http_client::header_map(&self.response_headers)
+            .map_err(|e| e.replace("headers:", "response_headers:"))?;
         for k in self.const_labels.keys() {
             promtranslate::naming::normalize_label(k).map_err(|e| format!("const_labels: {e}"))?;
         }

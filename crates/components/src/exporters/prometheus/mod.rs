@@ -48,7 +48,7 @@ impl ExporterFactory for Factory {
         signal: Signal,
     ) -> Result<Arc<dyn runtime::Exporter>, String> {
         let cfg: &Config = typed(cfg);
-        let push = Arc::new(server::PromPush::new(state(cfg), cfg.endpoint.clone()));
+        let push = Arc::new(server::PromPush::new(state(cfg)?, cfg.endpoint.clone()));
         Ok(exporterhelper::build(
             &set,
             signal,
@@ -66,7 +66,7 @@ impl ExporterFactory for Factory {
     }
 }
 
-fn state(cfg: &Config) -> Arc<server::State> {
+fn state(cfg: &Config) -> Result<Arc<server::State>, String> {
     let labels = LabelSettings {
         resource_to_telemetry: cfg.resource_to_telemetry_conversion.enabled,
         scope_labels: !cfg.without_scope_info,
@@ -78,7 +78,7 @@ fn state(cfg: &Config) -> Arc<server::State> {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str())),
     );
-    Arc::new(server::State {
+    Ok(Arc::new(server::State {
         acc: Mutex::new(Accumulator::new()),
         settings: exposition::Settings {
             namer: MetricNamer::new(&cfg.namespace, cfg.with_suffixes()),
@@ -87,5 +87,7 @@ fn state(cfg: &Config) -> Arc<server::State> {
         },
         expiration: cfg.metric_expiration.0,
         open_metrics: cfg.enable_open_metrics,
-    })
+        response_headers: crate::util::http_client::header_map(&cfg.response_headers)
+            .map_err(|e| e.replace("headers:", "response_headers:"))?,
+    }))
 }

@@ -30,6 +30,8 @@ pub(crate) struct State {
     pub(crate) settings: exposition::Settings,
     pub(crate) expiration: Duration,
     pub(crate) open_metrics: bool,
+    /// confighttp's `response_headers`, on every answer.
+    pub(crate) response_headers: http::HeaderMap,
 }
 
 impl State {
@@ -151,6 +153,14 @@ fn serve(state: Arc<State>, listener: TcpListener, stop: CancellationToken) -> J
 }
 
 fn handle<B>(state: &State, req: http::Request<B>) -> Response<Full<Bytes>> {
+    let mut resp = answer(state, req);
+    for (k, v) in &state.response_headers {
+        resp.headers_mut().insert(k.clone(), v.clone());
+    }
+    resp
+}
+
+fn answer<B>(state: &State, req: http::Request<B>) -> Response<Full<Bytes>> {
     if req.uri().path() != "/metrics" {
         return simple(StatusCode::NOT_FOUND, "404 page not found\n");
     }

@@ -137,7 +137,8 @@ async fn delta_counters_are_accumulated_across_batches() {
 
 #[tokio::test]
 async fn openmetrics_when_enabled_and_asked_gzip_when_accepted() {
-    let (exp, url, _) = exporter("enable_open_metrics: true\nwithout_scope_info: true").await;
+    let (exp, url, _) =
+        exporter("enable_open_metrics: true\nwithout_scope_info: true\nresponse_headers: {X-Served-By: ferrotel}").await;
     exp.consume(batch(vec![gauge(
         "g",
         "1",
@@ -167,6 +168,7 @@ async fn openmetrics_when_enabled_and_asked_gzip_when_accepted() {
         .await
         .unwrap();
     assert_eq!(resp.headers().get("content-encoding").unwrap(), "gzip");
+    assert_eq!(resp.headers().get("x-served-by").unwrap(), "ferrotel");
     let raw = resp.bytes().await.unwrap();
     assert_eq!(&raw[..2], &[0x1f, 0x8b]);
     let plain =
