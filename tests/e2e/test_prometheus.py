@@ -176,7 +176,9 @@ def send(servers: Servers) -> None:
         View(instrument_name="e2e.exp.latency", aggregation=ExponentialBucketHistogramAggregation()),
     ]
     reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=endpoint), export_interval_millis=3_600_000)
-    provider = MeterProvider(resource=resource, metric_readers=[reader], views=views)
+    # Not shut down (not even at exit): a last export would carry the cumulative points again
+    # without their exemplars and replace them in the pull exporter, as in Go.
+    provider = MeterProvider(resource=resource, metric_readers=[reader], views=views, shutdown_on_exit=False)
     meter = provider.get_meter("e2e.meter", "1.0")
     requests = meter.create_counter("e2e.requests", unit="{request}", description="Requests served")
     requests.add(5, {"http.method": "GET"})
@@ -200,9 +202,6 @@ def send(servers: Servers) -> None:
         servers.trace_id = format(span.get_span_context().trace_id, "032x")
         servers.span_id = format(span.get_span_context().span_id, "016x")
     provider.force_flush()
-    # The SDK's next export of these cumulative points (at shutdown) has no exemplars and
-    # replaces them in the pull exporter, as in Go: let Prometheus scrape them first.
-    time.sleep(2.5)
 
     delta = {Counter: AggregationTemporality.DELTA, UpDownCounter: AggregationTemporality.DELTA, Histogram: AggregationTemporality.DELTA}
     dreader = PeriodicExportingMetricReader(
@@ -222,7 +221,6 @@ def send(servers: Servers) -> None:
     dlat.record(2000)
     dud.add(-2)
     dprovider.force_flush()
-    provider.shutdown()
     dprovider.shutdown()
 
 
