@@ -422,29 +422,53 @@ def test_failed_translations_are_counted(servers):
     assert failed and min(failed) >= 1, samples
 
 
+def post_gauge(servers: Servers, name: str, service: str, t_ns: int, flags: int = 0) -> None:
+    """One gauge point as OTLP/JSON straight to ferrotel (explicit timestamps and flags)."""
+    import urllib.request
+
+    point = {"timeUnixNano": str(t_ns), "asDouble": 1.0}
+    if flags:
+        point["flags"] = flags
+    body = {
+        "resourceMetrics": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
+                "scopeMetrics": [{"metrics": [{"name": name, "gauge": {"dataPoints": [point]}}]}],
+            }
+        ]
+    }
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{servers.http_port}/v1/metrics",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=5) as r:
+        assert r.status == 200
+
+
+def test_no_recorded_value_ends_the_series_in_prometheus(servers):
+    """A point flagged "no recorded value" is remote-written as Prometheus's stale NaN: the
+    series drops out of instant queries at once (and leaves the pull exporters)."""
+    q = f'e2e_stale{{collector_label="{POD_IP}"}}'
+    now = time.time_ns()
+    post_gauge(servers, "e2e.stale", "stale", now)
+    expect(servers, servers.prom_port, q, 1.0)
+    post_gauge(servers, "e2e.stale", "stale", now + 1_000_000_000, flags=1)
+    deadline = time.monotonic() + 20
+    while query(servers.prom_port, q) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert query(servers.prom_port, q) == [], "the stale marker did not end the series"
+    # Not an empty answer because nothing arrived: the series has samples in the last minute.
+    assert query(servers.prom_port, f"count_over_time({q}[1m])"), "the series never arrived"
+    status, text = http_get(f"http://127.0.0.1:{servers.om_port}/metrics")
+    assert status == 200 and "e2e_stale" not in text, text
+
+
 def test_out_of_order_samples_are_refused_by_prometheus_and_counted_as_permanent_failures(servers):
     """Prometheus answers 400 to a sample older than the series' last one: ferrotel does not
     retry it and counts its points in otelcol_exporter_send_failed_metric_points."""
-    import urllib.request
-
     def post(t_ns: int) -> None:
-        body = {
-            "resourceMetrics": [
-                {
-                    "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "ooo"}}]},
-                    "scopeMetrics": [
-                        {"metrics": [{"name": "e2e.ooo", "gauge": {"dataPoints": [{"timeUnixNano": str(t_ns), "asDouble": 1.0}]}}]}
-                    ],
-                }
-            ]
-        }
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{servers.http_port}/v1/metrics",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=5) as r:
-            assert r.status == 200
+        post_gauge(servers, "e2e.ooo", "ooo", t_ns)
 
     def failed() -> float:
         return sum(
