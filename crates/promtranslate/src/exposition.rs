@@ -211,12 +211,11 @@ pub fn render<'a>(
     format: Format,
 ) -> Vec<u8> {
     let mut families: BTreeMap<String, Family> = BTreeMap::new();
+    // Resources by address: series of one batch share one.
+    let mut seen = std::collections::HashSet::new();
     let mut resources: Vec<&'a [KeyValue]> = Vec::new();
     for s in series {
-        if !resources
-            .iter()
-            .any(|r| std::ptr::eq(*r, s.resource.as_slice()))
-        {
+        if seen.insert(s.resource.as_ptr() as usize) {
             resources.push(s.resource.as_slice());
         }
         let Ok(name) = settings.namer.build(&s.desc.name, &s.desc.unit, s.desc.ty) else {
@@ -346,8 +345,14 @@ pub fn render<'a>(
             crate::naming::label_or_raw(&settings.namer.namespace)
         )
     };
+    // One per job and instance, the first resource seen for them (Go's resourceSignature).
+    let mut identities = std::collections::HashSet::new();
     for res in resources {
-        if labels::job(res).is_none() && labels::instance(res).is_none() {
+        let (job, instance) = (labels::job(res), labels::instance(res));
+        if job.is_none() && instance.is_none() {
+            continue;
+        }
+        if !identities.insert((job, instance)) {
             continue;
         }
         let others: Vec<KeyValue> = res
