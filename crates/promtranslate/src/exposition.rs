@@ -169,7 +169,6 @@ struct Native {
 
 #[derive(Debug, Clone)]
 struct Sample {
-    labels: Vec<Label>,
     body: Body,
     ts_ns: Option<u64>,
     /// The start time of counters, histograms and summaries (from 1s after the epoch on),
@@ -328,8 +327,7 @@ pub fn render<'a>(
             // client_golang refuses a second type under one name; the first stays.
             continue;
         }
-        fam.samples.entry(labels.clone()).or_insert(Sample {
-            labels,
+        fam.samples.entry(labels).or_insert(Sample {
             body,
             ts_ns: settings.send_timestamps.then_some(ts),
             created_ns,
@@ -374,8 +372,7 @@ pub fn render<'a>(
                     help: "Target metadata".into(),
                     samples: BTreeMap::new(),
                 });
-            fam.samples.entry(labels.clone()).or_insert(Sample {
-                labels,
+            fam.samples.entry(labels).or_insert(Sample {
                 body: Body::Value(1.0, None),
                 ts_ns: None,
                 created_ns: None,
@@ -440,10 +437,10 @@ fn to_protobuf(name: &str, fam: &Family) -> cm::MetricFamily {
     let created = |s: &Sample| s.created_ns.map(cm::Timestamp::from_nanos);
     let metric = fam
         .samples
-        .values()
-        .map(|s| {
+        .iter()
+        .map(|(labels, s)| {
             let mut m = cm::Metric {
-                label: pairs(&s.labels),
+                label: pairs(labels),
                 timestamp_ms: s.ts_ns.map(|t| (t / 1_000_000) as i64),
                 ..Default::default()
             };
@@ -641,11 +638,11 @@ fn write_family(out: &mut String, name: &str, fam: &Family, format: Format) {
     escape_help(out, &fam.help);
     out.push('\n');
     let _ = writeln!(out, "# TYPE {family_name} {}", fam.ty.as_str());
-    for s in fam.samples.values() {
-        write_sample(out, name, family_name, fam.ty, s, om);
+    for (labels, s) in &fam.samples {
+        write_sample(out, name, family_name, fam.ty, labels, s, om);
         if let (true, Some(created)) = (om, s.created_ns) {
             let _ = write!(out, "{family_name}_created");
-            write_labels(out, &s.labels, None, om);
+            write_labels(out, labels, None, om);
             out.push(' ');
             push_om_float(out, created as f64 / 1e9);
             out.push('\n');
@@ -658,6 +655,7 @@ fn write_sample(
     name: &str,
     family_name: &str,
     ty: FamilyType,
+    labels: &[Label],
     s: &Sample,
     om: bool,
 ) {
@@ -676,7 +674,7 @@ fn write_sample(
                 } else {
                     out.push_str(name);
                 }
-                write_labels(out, &s.labels, None, om);
+                write_labels(out, labels, None, om);
                 out.push(' ');
                 value(out, *v);
                 write_ts(out, s.ts_ns, om);
@@ -691,7 +689,7 @@ fn write_sample(
             } => {
                 for (bound, c, ex) in buckets {
                     let _ = write!(out, "{name}_bucket");
-                    write_labels(out, &s.labels, Some(("le", *bound)), om);
+                    write_labels(out, labels, Some(("le", *bound)), om);
                     let _ = write!(out, " {c}");
                     write_ts(out, s.ts_ns, om);
                     write_exemplar(out, ex, om);
@@ -699,13 +697,13 @@ fn write_sample(
                 }
                 // client_golang's const histograms always have a sum (0 when unset).
                 let _ = write!(out, "{name}_sum");
-                write_labels(out, &s.labels, None, om);
+                write_labels(out, labels, None, om);
                 out.push(' ');
                 value(out, sum.unwrap_or(0.0));
                 write_ts(out, s.ts_ns, om);
                 out.push('\n');
                 let _ = write!(out, "{name}_count");
-                write_labels(out, &s.labels, None, om);
+                write_labels(out, labels, None, om);
                 let _ = write!(out, " {count}");
                 write_ts(out, s.ts_ns, om);
                 out.push('\n');
@@ -717,20 +715,20 @@ fn write_sample(
             } => {
                 for (q, v) in quantiles {
                     out.push_str(name);
-                    write_labels(out, &s.labels, Some(("quantile", *q)), om);
+                    write_labels(out, labels, Some(("quantile", *q)), om);
                     out.push(' ');
                     value(out, *v);
                     write_ts(out, s.ts_ns, om);
                     out.push('\n');
                 }
                 let _ = write!(out, "{name}_sum");
-                write_labels(out, &s.labels, None, om);
+                write_labels(out, labels, None, om);
                 out.push(' ');
                 value(out, *sum);
                 write_ts(out, s.ts_ns, om);
                 out.push('\n');
                 let _ = write!(out, "{name}_count");
-                write_labels(out, &s.labels, None, om);
+                write_labels(out, labels, None, om);
                 let _ = write!(out, " {count}");
                 write_ts(out, s.ts_ns, om);
                 out.push('\n');
