@@ -37,6 +37,8 @@ pub fn registry() -> Registry {
     r.exporter(exporters::otlp::Factory);
     r.exporter(exporters::otlphttp::Factory);
     r.exporter(exporters::zipkin::Factory);
+    r.exporter(exporters::prometheus::Factory);
+    r.exporter(exporters::prometheusremotewrite::Factory);
     r.connector(connectors::forward::Factory);
     r.connector(connectors::spanmetrics::Factory);
     r.connector(connectors::servicegraph::Factory);
@@ -50,6 +52,11 @@ pub fn registry() -> Registry {
     r.alias(Kind::Receiver, "hostmetrics", "host_metrics");
     r.alias(Kind::Connector, "spanmetrics", "span_metrics");
     r.alias(Kind::Connector, "servicegraph", "service_graph");
+    r.alias(
+        Kind::Exporter,
+        "prometheusremotewrite",
+        "prometheus_remote_write",
+    );
 
     r.not_built(Kind::Receiver, NOT_BUILT_RECEIVERS);
     r.not_built(Kind::Processor, NOT_BUILT_PROCESSORS);
@@ -123,8 +130,6 @@ const NOT_BUILT_PROCESSORS: &[&str] = &[
     "isolationforest",
 ];
 const NOT_BUILT_EXPORTERS: &[&str] = &[
-    "prometheus",
-    "prometheusremotewrite",
     "file",
     "kafka",
     "loadbalancing",

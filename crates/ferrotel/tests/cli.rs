@@ -58,12 +58,9 @@ fn validate(path: &Path, env: &[(&str, &str)]) -> Output {
 const SHARED_EXPECTATIONS: &[(&str, &[(&str, &str)])] = &[
     ("seed-agent-filelog-multiformat.yaml", &[]),
     ("seed-agent-filelog.yaml", &[]),
-    (
-        "seed-gateway.yaml",
-        &[("exporter", "prometheusremotewrite")],
-    ),
+    ("seed-gateway.yaml", &[]),
     ("seed-hostmetrics.yaml", &[]),
-    ("seed-jaeger-prometheus.yaml", &[("exporter", "prometheus")]),
+    ("seed-jaeger-prometheus.yaml", &[]),
     ("seed-sidecar.yaml", &[]),
 ];
 

@@ -2,4 +2,6 @@ pub mod debug;
 pub mod loki;
 pub mod otlp;
 pub mod otlphttp;
+pub mod prometheus;
+pub mod prometheusremotewrite;
 pub mod zipkin;

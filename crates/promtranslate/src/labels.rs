@@ -1,0 +1,422 @@
+//! The label set of a data point, as the Go translators build it: the point's attributes
+//! (sorted by key; keys that sanitise to the same name have their values joined with `;`),
+//! `job` and `instance` from the resource's service attributes, the exporter's fixed labels
+//! (`external_labels` / `const_labels`) unless an attribute already set them, the scope's
+//! `otel_scope_*` labels, then the series' own (`__name__`, `le`, `quantile`).
+
+use base64::Engine;
+use pdata::proto::common::v1::any_value::Value;
+use pdata::proto::common::v1::{AnyValue, InstrumentationScope, KeyValue};
+
+use crate::naming::label_or_raw;
+
+pub const SERVICE_NAME: &str = "service.name";
+pub const SERVICE_NAMESPACE: &str = "service.namespace";
+pub const SERVICE_INSTANCE_ID: &str = "service.instance.id";
+
+/// One label.
+pub type Label = (String, String);
+
+/// pdata's `Value.AsString()`: strings as they are, numbers and booleans as Go prints them,
+/// bytes in base64, maps and slices as JSON.
+pub fn value_as_string(v: Option<&AnyValue>) -> String {
+    match v.and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => s.clone(),
+        Some(Value::BoolValue(b)) => b.to_string(),
+        Some(Value::IntValue(i)) => i.to_string(),
+        Some(Value::DoubleValue(d)) => json_float(*d),
+        Some(Value::BytesValue(b)) => base64::engine::general_purpose::STANDARD.encode(b),
+        Some(Value::KvlistValue(kv)) => {
+            let mut out = String::new();
+            json_map(&mut out, &kv.values);
+            out
+        }
+        Some(Value::ArrayValue(a)) => {
+            let mut out = String::new();
+            json_array(&mut out, &a.values);
+            out
+        }
+        _ => String::new(),
+    }
+}
+
+/// pdata's `float64AsString`: ES6 number text (exponent form below 1e-6 and from 1e21).
+fn json_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let e = format!("{f:e}");
+        let (m, x) = e.split_once('e').unwrap_or((&e, "0"));
+        let x: i32 = x.parse().unwrap_or(0);
+        format!("{m}e{}{}", if x < 0 { '-' } else { '+' }, x.abs())
+    } else {
+        format!("{f}")
+    }
+}
+
+fn json_value(out: &mut String, v: Option<&AnyValue>) {
+    match v.and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => json_string(out, s),
+        Some(Value::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
+        Some(Value::IntValue(i)) => out.push_str(&i.to_string()),
+        Some(Value::DoubleValue(d)) => out.push_str(&json_float(*d)),
+        Some(Value::BytesValue(b)) => {
+            json_string(out, &base64::engine::general_purpose::STANDARD.encode(b))
+        }
+        Some(Value::KvlistValue(kv)) => json_map(out, &kv.values),
+        Some(Value::ArrayValue(a)) => json_array(out, &a.values),
+        _ => out.push_str("null"),
+    }
+}
+
+fn json_map(out: &mut String, kvs: &[KeyValue]) {
+    out.push('{');
+    for (i, kv) in kvs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_string(out, &kv.key);
+        out.push(':');
+        json_value(out, kv.value.as_ref());
+    }
+    out.push('}');
+}
+
+fn json_array(out: &mut String, vs: &[AnyValue]) {
+    out.push('[');
+    for (i, v) in vs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_value(out, Some(v));
+    }
+    out.push(']');
+}
+
+fn json_string(out: &mut String, s: &str) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn get<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a KeyValue> {
+    attrs.iter().find(|kv| kv.key == key)
+}
+
+/// `job`: `service.namespace/service.name`, or `service.name` alone.
+pub fn job(resource: &[KeyValue]) -> Option<String> {
+    let name = get(resource, SERVICE_NAME)?;
+    let name = value_as_string(name.value.as_ref());
+    Some(match get(resource, SERVICE_NAMESPACE) {
+        Some(ns) => format!("{}/{name}", value_as_string(ns.value.as_ref())),
+        None => name,
+    })
+}
+
+/// `instance`: `service.instance.id`.
+pub fn instance(resource: &[KeyValue]) -> Option<String> {
+    get(resource, SERVICE_INSTANCE_ID).map(|v| value_as_string(v.value.as_ref()))
+}
+
+/// How the fixed part of every series' labels is built.
+#[derive(Debug, Clone, Default)]
+pub struct LabelSettings {
+    /// `external_labels` (remote write) or `const_labels` (pull), names already sanitised.
+    pub fixed: Vec<Label>,
+    /// `resource_to_telemetry_conversion`: every resource attribute becomes a label too (a
+    /// point attribute of the same key wins).
+    pub resource_to_telemetry: bool,
+    /// `otel_scope_name` / `otel_scope_version` labels.
+    pub scope_labels: bool,
+    /// The pull exporter also has `otel_scope_schema_url` and `otel_scope_<attribute>`.
+    pub scope_schema_and_attributes: bool,
+}
+
+impl LabelSettings {
+    /// Sanitises fixed labels once (`external_labels` keys are normalised as label names).
+    pub fn with_fixed<'a>(mut self, fixed: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        self.fixed = fixed
+            .into_iter()
+            .map(|(k, v)| (label_or_raw(k), v.to_string()))
+            .collect();
+        self
+    }
+}
+
+/// The labels of a data point, sorted by name, without `__name__` and series extras.
+pub fn point_labels(
+    resource: &[KeyValue],
+    scope: Option<&InstrumentationScope>,
+    scope_schema_url: &str,
+    attrs: &[KeyValue],
+    settings: &LabelSettings,
+) -> Vec<Label> {
+    let mut merged: Vec<(&str, Option<&AnyValue>)> = attrs
+        .iter()
+        .map(|kv| (kv.key.as_str(), kv.value.as_ref()))
+        .collect();
+    if settings.resource_to_telemetry {
+        for kv in resource {
+            if get(attrs, &kv.key).is_none() {
+                merged.push((kv.key.as_str(), kv.value.as_ref()));
+            }
+        }
+    }
+    merged.sort_by(|a, b| a.0.cmp(b.0));
+    let mut out: Vec<Label> = Vec::with_capacity(merged.len() + settings.fixed.len() + 4);
+    for (k, v) in merged {
+        let name = label_or_raw(k);
+        let value = value_as_string(v);
+        match out.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, existing)) => {
+                existing.push(';');
+                existing.push_str(&value);
+            }
+            None => out.push((name, value)),
+        }
+    }
+    if let Some(job) = job(resource) {
+        set(&mut out, "job", job);
+    }
+    if let Some(instance) = instance(resource) {
+        set(&mut out, "instance", instance);
+    }
+    for (k, v) in &settings.fixed {
+        if !out.iter().any(|(n, _)| n == k) {
+            out.push((k.clone(), v.clone()));
+        }
+    }
+    if settings.scope_labels
+        && let Some(scope) = scope
+    {
+        if settings.scope_schema_and_attributes {
+            set(&mut out, "otel_scope_name", scope.name.clone());
+            set(&mut out, "otel_scope_version", scope.version.clone());
+            set(
+                &mut out,
+                "otel_scope_schema_url",
+                scope_schema_url.to_string(),
+            );
+            for kv in &scope.attributes {
+                let name = label_or_raw(&format!("otel_scope_{}", kv.key));
+                set(&mut out, &name, value_as_string(kv.value.as_ref()));
+            }
+        } else {
+            if !scope.name.is_empty() {
+                set(&mut out, "otel_scope_name", scope.name.clone());
+            }
+            if !scope.version.is_empty() {
+                set(&mut out, "otel_scope_version", scope.version.clone());
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Sets `name` (replacing a value already there).
+pub fn set(labels: &mut Vec<Label>, name: &str, value: String) {
+    match labels.iter_mut().find(|(n, _)| n == name) {
+        Some((_, v)) => *v = value,
+        None => labels.push((name.to_string(), value)),
+    }
+}
+
+/// `target_info`'s labels for a resource: its attributes other than the service ones
+/// (sanitised, collisions joined), plus `job` and `instance` and `fixed`; `None` when no
+/// other attribute is left (the remote-write translator emits no `target_info` then).
+pub fn target_info_labels(resource: &[KeyValue], fixed: &[Label]) -> Option<Vec<Label>> {
+    let others: Vec<KeyValue> = resource
+        .iter()
+        .filter(|kv| {
+            kv.key != SERVICE_NAME && kv.key != SERVICE_NAMESPACE && kv.key != SERVICE_INSTANCE_ID
+        })
+        .cloned()
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    let settings = LabelSettings {
+        fixed: fixed.to_vec(),
+        ..Default::default()
+    };
+    Some(point_labels(resource, None, "", &others, &settings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kv(k: &str, v: &str) -> KeyValue {
+        KeyValue {
+            key: k.into(),
+            value: Some(AnyValue {
+                value: Some(Value::StringValue(v.into())),
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> Vec<Label> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn colliding_keys_join_values_in_key_order() {
+        let got = point_labels(
+            &[],
+            None,
+            "",
+            &[kv("a.b", "2"), kv("a_b", "3"), kv("a/b", "1")],
+            &LabelSettings::default(),
+        );
+        // Sorted by original key: "a.b" < "a/b" < "a_b".
+        assert_eq!(got, labels(&[("a_b", "2;1;3")]));
+    }
+
+    #[test]
+    fn job_and_instance_come_from_the_service_attributes() {
+        let res = [
+            kv("service.name", "cart"),
+            kv("service.namespace", "shop"),
+            kv("service.instance.id", "i-1"),
+            kv("host.name", "h"),
+        ];
+        let got = point_labels(
+            &res,
+            None,
+            "",
+            &[kv("job", "mine")],
+            &LabelSettings::default(),
+        );
+        assert_eq!(got, labels(&[("instance", "i-1"), ("job", "shop/cart")]));
+        let res = [kv("service.name", "cart")];
+        let got = point_labels(&res, None, "", &[], &LabelSettings::default());
+        assert_eq!(got, labels(&[("job", "cart")]));
+    }
+
+    #[test]
+    fn external_labels_do_not_override_attributes() {
+        let s = LabelSettings::default().with_fixed([("env", "prod"), ("region.x", "eu")]);
+        let got = point_labels(&[], None, "", &[kv("env", "dev")], &s);
+        assert_eq!(got, labels(&[("env", "dev"), ("region_x", "eu")]));
+    }
+
+    #[test]
+    fn resource_to_telemetry_adds_resource_attributes_point_wins() {
+        let s = LabelSettings {
+            resource_to_telemetry: true,
+            ..Default::default()
+        };
+        let res = [
+            kv("host.name", "h1"),
+            kv("k", "res"),
+            kv("service.name", "svc"),
+        ];
+        let got = point_labels(&res, None, "", &[kv("k", "point")], &s);
+        assert_eq!(
+            got,
+            labels(&[
+                ("host_name", "h1"),
+                ("job", "svc"),
+                ("k", "point"),
+                ("service_name", "svc")
+            ])
+        );
+    }
+
+    #[test]
+    fn scope_labels() {
+        let scope = InstrumentationScope {
+            name: "meter".into(),
+            version: "1.2".into(),
+            attributes: vec![kv("lib.kind", "x")],
+            dropped_attributes_count: 0,
+        };
+        let s = LabelSettings {
+            scope_labels: true,
+            ..Default::default()
+        };
+        let got = point_labels(&[], Some(&scope), "", &[], &s);
+        assert_eq!(
+            got,
+            labels(&[("otel_scope_name", "meter"), ("otel_scope_version", "1.2")])
+        );
+        let s = LabelSettings {
+            scope_labels: true,
+            scope_schema_and_attributes: true,
+            ..Default::default()
+        };
+        let got = point_labels(&[], Some(&scope), "https://s", &[], &s);
+        assert_eq!(
+            got,
+            labels(&[
+                ("otel_scope_lib_kind", "x"),
+                ("otel_scope_name", "meter"),
+                ("otel_scope_schema_url", "https://s"),
+                ("otel_scope_version", "1.2")
+            ])
+        );
+    }
+
+    #[test]
+    fn target_info_needs_a_non_service_attribute() {
+        assert_eq!(
+            target_info_labels(
+                &[kv("service.name", "a"), kv("service.instance.id", "b")],
+                &[]
+            ),
+            None
+        );
+        let got = target_info_labels(
+            &[
+                kv("service.name", "a"),
+                kv("service.instance.id", "b"),
+                kv("host.name", "h"),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            labels(&[("host_name", "h"), ("instance", "b"), ("job", "a")])
+        );
+    }
+
+    #[test]
+    fn values_print_as_pdata_as_string() {
+        let v = |x| Some(AnyValue { value: Some(x) });
+        assert_eq!(value_as_string(v(Value::IntValue(-3)).as_ref()), "-3");
+        assert_eq!(value_as_string(v(Value::BoolValue(true)).as_ref()), "true");
+        assert_eq!(value_as_string(v(Value::DoubleValue(1.5)).as_ref()), "1.5");
+        assert_eq!(
+            value_as_string(v(Value::DoubleValue(1e21)).as_ref()),
+            "1e+21"
+        );
+        assert_eq!(
+            value_as_string(v(Value::BytesValue(vec![1, 2])).as_ref()),
+            "AQI="
+        );
+    }
+}

@@ -1,0 +1,769 @@
+//! OTLP metrics to remote-write time series, as Go's `prometheusremotewrite.FromMetrics`,
+//! and the size-bounded batching of the exporter (`batchTimeSeries`).
+//!
+//! Per metric type: gauges and sums give one sample per point (monotonic sums named with
+//! `_total`); histograms give `_bucket` series with cumulative `le` counts ending at `+Inf`,
+//! `_sum` (when the point has a sum) and `_count`; summaries give `quantile` series, `_sum`
+//! and `_count`; exponential histograms become native histograms under the base name.
+//! Delta sums, histograms and exponential histograms cannot be expressed in remote write:
+//! they are not converted and each such metric is reported as an error (Go's "invalid
+//! temporality and type combination"), the rest of the request is still sent.
+//! A point flagged "no recorded value" becomes Prometheus's stale NaN.
+
+use std::collections::HashMap;
+
+use pdata::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+use pdata::proto::common::v1::{InstrumentationScope, KeyValue};
+use pdata::proto::metrics::v1::{
+    AggregationTemporality, Exemplar as OtlpExemplar, Metric, exemplar, metric::Data,
+    number_data_point,
+};
+
+use crate::labels::{self, LabelSettings};
+use crate::naming::{MetricNamer, MetricType};
+use crate::prompb::{Exemplar, Label, Sample, TimeSeries, WriteRequest};
+use crate::{FLAG_NO_RECORDED_VALUE, format_float_f, native, stale_nan};
+
+/// Go's `maxExemplarRunes`: exemplar labels beyond this are left out (trace and span id stay).
+const MAX_EXEMPLAR_RUNES: usize = 128;
+
+/// What the translation needs from the exporter config.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub namer: MetricNamer,
+    pub labels: LabelSettings,
+    /// `target_info.enabled`.
+    pub target_info: bool,
+    /// `export_created_metric.enabled`: a `_created` series with the start time.
+    pub export_created_metric: bool,
+}
+
+/// The outcome of translating one request.
+#[derive(Debug, Default)]
+pub struct Translation {
+    pub series: Vec<TimeSeries>,
+    /// One message per metric (or point) that could not be translated.
+    pub errors: Vec<String>,
+    /// Data points not translated.
+    pub dropped_points: usize,
+}
+
+struct Builder<'a> {
+    settings: &'a Settings,
+    hasher: std::collections::hash_map::RandomState,
+    /// Series by the hash of their labels (equal hashes are told apart by comparing the
+    /// labels held, so a label set is not stored twice).
+    index: HashMap<u64, Vec<usize>>,
+    out: Translation,
+}
+
+fn ms(ns: u64) -> i64 {
+    (ns / 1_000_000) as i64
+}
+
+fn is_stale(flags: u32) -> bool {
+    flags & FLAG_NO_RECORDED_VALUE != 0
+}
+
+fn to_labels(base: &[(String, String)], name: &str, extra: Option<(&str, String)>) -> Vec<Label> {
+    let mut out: Vec<Label> = Vec::with_capacity(base.len() + 2);
+    out.push(Label {
+        name: "__name__".into(),
+        value: name.into(),
+    });
+    for (n, v) in base {
+        if n == "__name__" {
+            continue;
+        }
+        if let Some((en, _)) = &extra
+            && n == en
+        {
+            continue;
+        }
+        out.push(Label {
+            name: n.clone(),
+            value: v.clone(),
+        });
+    }
+    if let Some((n, v)) = extra {
+        out.push(Label {
+            name: n.into(),
+            value: v,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+impl Builder<'_> {
+    /// The series of `labels` (created when new); returns its index.
+    fn series(&mut self, labels: Vec<Label>) -> usize {
+        use std::hash::BuildHasher;
+        let key = self.hasher.hash_one(&labels);
+        let slot = self.index.entry(key).or_default();
+        if let Some(&i) = slot.iter().find(|&&i| self.out.series[i].labels == labels) {
+            return i;
+        }
+        let i = self.out.series.len();
+        slot.push(i);
+        self.out.series.push(TimeSeries {
+            labels,
+            ..Default::default()
+        });
+        i
+    }
+
+    fn add_sample(&mut self, labels: Vec<Label>, value: f64, timestamp: i64) -> usize {
+        let i = self.series(labels);
+        self.out.series[i].samples.push(Sample { value, timestamp });
+        i
+    }
+
+    fn fail(&mut self, message: String, points: usize) {
+        self.out.errors.push(message);
+        self.out.dropped_points += points;
+    }
+
+    fn metric(
+        &mut self,
+        resource: &[KeyValue],
+        scope: Option<&InstrumentationScope>,
+        scope_schema: &str,
+        m: &Metric,
+    ) {
+        let Some(data) = &m.data else {
+            self.fail(
+                format!("unsupported metric type \"Empty\" for metric {:?}", m.name),
+                0,
+            );
+            return;
+        };
+        let (ty, temporality, points) = match data {
+            Data::Gauge(g) => (MetricType::Gauge, None, g.data_points.len()),
+            Data::Sum(s) => (
+                if s.is_monotonic {
+                    MetricType::MonotonicCounter
+                } else {
+                    MetricType::NonMonotonicCounter
+                },
+                Some(s.aggregation_temporality),
+                s.data_points.len(),
+            ),
+            Data::Histogram(h) => (
+                MetricType::Histogram,
+                Some(h.aggregation_temporality),
+                h.data_points.len(),
+            ),
+            Data::ExponentialHistogram(h) => (
+                MetricType::ExponentialHistogram,
+                Some(h.aggregation_temporality),
+                h.data_points.len(),
+            ),
+            Data::Summary(s) => (MetricType::Summary, None, s.data_points.len()),
+        };
+        if let Some(t) = temporality
+            && t != AggregationTemporality::Cumulative as i32
+        {
+            // (Go checks the temporality before the points.)
+            self.fail(
+                format!(
+                    "invalid temporality and type combination for metric {:?}",
+                    m.name
+                ),
+                points,
+            );
+            return;
+        }
+        if points == 0 {
+            self.fail(format!("empty data points. {} is dropped", m.name), 0);
+            return;
+        }
+        let name = match self.settings.namer.build(&m.name, &m.unit, ty) {
+            Ok(n) => n,
+            Err(e) => {
+                self.fail(e, points);
+                return;
+            }
+        };
+        let base = |attrs: &[KeyValue]| {
+            labels::point_labels(resource, scope, scope_schema, attrs, &self.settings.labels)
+        };
+        match data {
+            Data::Gauge(_) | Data::Sum(_) => {
+                let pts = match data {
+                    Data::Gauge(g) => &g.data_points,
+                    Data::Sum(s) => &s.data_points,
+                    _ => unreachable!("matched above"),
+                };
+                for p in pts {
+                    let b = base(&p.attributes);
+                    let value = if is_stale(p.flags) {
+                        stale_nan()
+                    } else {
+                        match p.value {
+                            Some(number_data_point::Value::AsDouble(d)) => d,
+                            Some(number_data_point::Value::AsInt(i)) => i as f64,
+                            None => 0.0,
+                        }
+                    };
+                    let ts = ms(p.time_unix_nano);
+                    let i = self.add_sample(to_labels(&b, &name, None), value, ts);
+                    // Go: exemplars on every sum, `_created` for monotonic ones. (Go reads
+                    // an integer exemplar's value as 0; its value is kept here.)
+                    if matches!(data, Data::Sum(_)) {
+                        let ex = exemplars(&p.exemplars);
+                        self.out.series[i].exemplars.extend(ex);
+                    }
+                    if ty == MetricType::MonotonicCounter {
+                        self.created(&b, &name, p.start_time_unix_nano, ts);
+                    }
+                }
+            }
+            Data::Histogram(h) => {
+                let (sum_name, count_name) = (format!("{name}_sum"), format!("{name}_count"));
+                let bucket_name = format!("{name}_bucket");
+                for p in &h.data_points {
+                    let b = base(&p.attributes);
+                    let ts = ms(p.time_unix_nano);
+                    let stale = is_stale(p.flags);
+                    let v = |x: f64| if stale { stale_nan() } else { x };
+                    if let Some(sum) = p.sum {
+                        self.add_sample(to_labels(&b, &sum_name, None), v(sum), ts);
+                    }
+                    self.add_sample(to_labels(&b, &count_name, None), v(p.count as f64), ts);
+                    let mut cumulative = 0u64;
+                    let mut bounds: Vec<(f64, usize)> =
+                        Vec::with_capacity(p.explicit_bounds.len() + 1);
+                    for (bound, count) in p.explicit_bounds.iter().zip(&p.bucket_counts) {
+                        cumulative = cumulative.wrapping_add(*count);
+                        let i = self.add_sample(
+                            to_labels(&b, &bucket_name, Some(("le", format_float_f(*bound)))),
+                            v(cumulative as f64),
+                            ts,
+                        );
+                        bounds.push((*bound, i));
+                    }
+                    let i = self.add_sample(
+                        to_labels(&b, &bucket_name, Some(("le", "+Inf".into()))),
+                        v(p.count as f64),
+                        ts,
+                    );
+                    bounds.push((f64::INFINITY, i));
+                    bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    for ex in exemplars(&p.exemplars) {
+                        if let Some(&(_, i)) = bounds.iter().find(|(bound, _)| ex.value <= *bound) {
+                            self.out.series[i].exemplars.push(ex);
+                        }
+                    }
+                    self.created(&b, &name, p.start_time_unix_nano, ts);
+                }
+            }
+            Data::Summary(s) => {
+                let (sum_name, count_name) = (format!("{name}_sum"), format!("{name}_count"));
+                for p in &s.data_points {
+                    let b = base(&p.attributes);
+                    let ts = ms(p.time_unix_nano);
+                    let stale = is_stale(p.flags);
+                    let v = |x: f64| if stale { stale_nan() } else { x };
+                    self.add_sample(to_labels(&b, &sum_name, None), v(p.sum), ts);
+                    self.add_sample(to_labels(&b, &count_name, None), v(p.count as f64), ts);
+                    for q in &p.quantile_values {
+                        self.add_sample(
+                            to_labels(&b, &name, Some(("quantile", format_float_f(q.quantile)))),
+                            v(q.value),
+                            ts,
+                        );
+                    }
+                    self.created(&b, &name, p.start_time_unix_nano, ts);
+                }
+            }
+            Data::ExponentialHistogram(h) => {
+                for p in &h.data_points {
+                    let b = base(&p.attributes);
+                    let ts = ms(p.time_unix_nano);
+                    match native::to_native(p, ts) {
+                        Ok(hist) => {
+                            let i = self.series(to_labels(&b, &name, None));
+                            self.out.series[i].histograms.push(hist);
+                            let ex = exemplars(&p.exemplars);
+                            self.out.series[i].exemplars.extend(ex);
+                        }
+                        Err(e) => self.fail(e, 1),
+                    }
+                }
+            }
+        }
+    }
+
+    /// `_created` with the start time in seconds... as Go: the value is the start time in
+    /// milliseconds, at the sample's timestamp.
+    fn created(&mut self, base: &[(String, String)], name: &str, start_ns: u64, ts: i64) {
+        if !self.settings.export_created_metric || start_ns == 0 {
+            return;
+        }
+        let labels = to_labels(base, &format!("{name}_created"), None);
+        let i = self.series(labels);
+        if self.out.series[i].samples.is_empty() {
+            self.out.series[i].samples.push(Sample {
+                value: ms(start_ns) as f64,
+                timestamp: ts,
+            });
+        }
+    }
+}
+
+/// Exemplars with `trace_id`, `span_id` and (when they fit in 128 runes) their attributes.
+fn exemplars(exs: &[OtlpExemplar]) -> Vec<Exemplar> {
+    exs.iter()
+        .map(|e| {
+            let mut labels = Vec::new();
+            let mut runes = 0;
+            if !e.trace_id.is_empty() && e.trace_id.iter().any(|&b| b != 0) {
+                let v = hex::encode(&e.trace_id);
+                runes += "trace_id".len() + v.len();
+                labels.push(Label {
+                    name: "trace_id".into(),
+                    value: v,
+                });
+            }
+            if !e.span_id.is_empty() && e.span_id.iter().any(|&b| b != 0) {
+                let v = hex::encode(&e.span_id);
+                runes += "span_id".len() + v.len();
+                labels.push(Label {
+                    name: "span_id".into(),
+                    value: v,
+                });
+            }
+            let mut attrs = Vec::new();
+            for kv in &e.filtered_attributes {
+                let v = labels::value_as_string(kv.value.as_ref());
+                runes += kv.key.chars().count() + v.chars().count();
+                attrs.push(Label {
+                    name: kv.key.clone(),
+                    value: v,
+                });
+            }
+            if runes <= MAX_EXEMPLAR_RUNES {
+                labels.extend(attrs);
+            }
+            Exemplar {
+                labels,
+                value: match e.value {
+                    Some(exemplar::Value::AsDouble(d)) => d,
+                    Some(exemplar::Value::AsInt(i)) => i as f64,
+                    None => 0.0,
+                },
+                timestamp: ms(e.time_unix_nano),
+            }
+        })
+        .collect()
+}
+
+fn latest_timestamp(m: &Metric) -> u64 {
+    match &m.data {
+        Some(Data::Gauge(g)) => g.data_points.iter().map(|p| p.time_unix_nano).max(),
+        Some(Data::Sum(s)) => s.data_points.iter().map(|p| p.time_unix_nano).max(),
+        Some(Data::Histogram(h)) => h.data_points.iter().map(|p| p.time_unix_nano).max(),
+        Some(Data::ExponentialHistogram(h)) => h.data_points.iter().map(|p| p.time_unix_nano).max(),
+        Some(Data::Summary(s)) => s.data_points.iter().map(|p| p.time_unix_nano).max(),
+        None => None,
+    }
+    .unwrap_or(0)
+}
+
+/// Translates a request.
+pub fn from_metrics(req: &ExportMetricsServiceRequest, settings: &Settings) -> Translation {
+    let mut b = Builder {
+        settings,
+        hasher: std::collections::hash_map::RandomState::new(),
+        index: HashMap::new(),
+        out: Translation::default(),
+    };
+    for rm in &req.resource_metrics {
+        let resource = rm.resource.as_ref().map_or(&[][..], |r| &r.attributes);
+        let mut latest = 0u64;
+        for sm in &rm.scope_metrics {
+            for m in &sm.metrics {
+                latest = latest.max(latest_timestamp(m));
+                b.metric(resource, sm.scope.as_ref(), &sm.schema_url, m);
+            }
+        }
+        if settings.target_info
+            && latest != 0
+            && let Some(l) = labels::target_info_labels(resource, &settings.labels.fixed)
+        {
+            let name = if settings.namer.namespace.is_empty() {
+                "target_info".to_string()
+            } else {
+                format!("{}_target_info", settings.namer.namespace)
+            };
+            b.add_sample(to_labels(&l, &name, None), 1.0, ms(latest));
+        }
+    }
+    b.out
+}
+
+/// Cuts series into requests of less than `max_bytes` of encoded series each (a series
+/// larger than that goes alone), each request's series ordered by their first sample's
+/// time, as Go's `batchTimeSeries` and `orderBySampleTimestamp`.
+pub fn batch(series: Vec<TimeSeries>, max_bytes: usize) -> Vec<WriteRequest> {
+    let mut out = Vec::new();
+    let mut current: Vec<TimeSeries> = Vec::new();
+    let mut size = 0usize;
+    for ts in series {
+        let s = prost::Message::encoded_len(&ts);
+        if size + s >= max_bytes && !current.is_empty() {
+            out.push(write_request(std::mem::take(&mut current)));
+            size = 0;
+        }
+        size += s;
+        current.push(ts);
+    }
+    if !current.is_empty() {
+        out.push(write_request(current));
+    }
+    out
+}
+
+fn first_time(ts: &TimeSeries) -> i64 {
+    ts.samples
+        .first()
+        .map(|s| s.timestamp)
+        .or_else(|| ts.histograms.first().map(|h| h.timestamp))
+        .unwrap_or(0)
+}
+
+fn write_request(mut series: Vec<TimeSeries>) -> WriteRequest {
+    series.sort_by_key(first_time);
+    WriteRequest {
+        timeseries: series,
+        metadata: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::*;
+
+    const T: u64 = 1_700_000_000_000_000_000;
+
+    fn settings() -> Settings {
+        Settings {
+            namer: MetricNamer::new("", true),
+            labels: LabelSettings::default(),
+            target_info: true,
+            export_created_metric: false,
+        }
+    }
+
+    /// Series as `name{l="v",...}` -> samples, for readable assertions.
+    fn render(t: &Translation) -> Vec<(String, Vec<f64>)> {
+        let mut out: Vec<(String, Vec<f64>)> = t
+            .series
+            .iter()
+            .map(|s| {
+                let name = s
+                    .labels
+                    .iter()
+                    .find(|l| l.name == "__name__")
+                    .map(|l| l.value.clone())
+                    .unwrap_or_default();
+                let rest: Vec<String> = s
+                    .labels
+                    .iter()
+                    .filter(|l| l.name != "__name__")
+                    .map(|l| format!("{}={:?}", l.name, l.value))
+                    .collect();
+                (
+                    format!("{name}{{{}}}", rest.join(",")),
+                    s.samples.iter().map(|x| x.value).collect(),
+                )
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    #[test]
+    fn gauges_counters_and_target_info() {
+        let req = request(
+            vec![
+                kv("service.name", "svc"),
+                kv("service.instance.id", "i1"),
+                kv("host.name", "h"),
+            ],
+            vec![
+                gauge(
+                    "cpu.utilization",
+                    "1",
+                    vec![point(vec![kv("cpu", "0")], 0, T, 0.5)],
+                ),
+                sum(
+                    "http.requests",
+                    "{request}",
+                    true,
+                    false,
+                    vec![point(vec![], T - 1000, T, 7.0)],
+                ),
+                sum(
+                    "queue.length",
+                    "{item}",
+                    false,
+                    false,
+                    vec![point(vec![], T - 1000, T, -2.0)],
+                ),
+            ],
+        );
+        let t = from_metrics(&req, &settings());
+        assert!(t.errors.is_empty(), "{:?}", t.errors);
+        assert_eq!(
+            render(&t),
+            vec![
+                (
+                    "cpu_utilization_ratio{cpu=\"0\",instance=\"i1\",job=\"svc\"}".to_string(),
+                    vec![0.5]
+                ),
+                (
+                    "http_requests_total{instance=\"i1\",job=\"svc\"}".to_string(),
+                    vec![7.0]
+                ),
+                (
+                    "queue_length{instance=\"i1\",job=\"svc\"}".to_string(),
+                    vec![-2.0]
+                ),
+                (
+                    "target_info{host_name=\"h\",instance=\"i1\",job=\"svc\"}".to_string(),
+                    vec![1.0]
+                ),
+            ]
+        );
+        assert!(
+            t.series
+                .iter()
+                .all(|s| s.samples[0].timestamp == (T / 1_000_000) as i64)
+        );
+    }
+
+    #[test]
+    fn histograms_have_cumulative_buckets_sum_and_count() {
+        let req = request(
+            vec![],
+            vec![histogram(
+                "http.server.duration",
+                "ms",
+                false,
+                vec![hpoint(vec![], T - 1, T, &[5.0, 10.0], &[1, 2, 3], 42.5)],
+            )],
+        );
+        let t = from_metrics(&req, &settings());
+        assert_eq!(
+            render(&t),
+            vec![
+                (
+                    "http_server_duration_milliseconds_bucket{le=\"+Inf\"}".to_string(),
+                    vec![6.0]
+                ),
+                (
+                    "http_server_duration_milliseconds_bucket{le=\"10\"}".to_string(),
+                    vec![3.0]
+                ),
+                (
+                    "http_server_duration_milliseconds_bucket{le=\"5\"}".to_string(),
+                    vec![1.0]
+                ),
+                (
+                    "http_server_duration_milliseconds_count{}".to_string(),
+                    vec![6.0]
+                ),
+                (
+                    "http_server_duration_milliseconds_sum{}".to_string(),
+                    vec![42.5]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn delta_sums_and_histograms_are_dropped_with_gos_error() {
+        let req = request(
+            vec![],
+            vec![
+                sum(
+                    "c",
+                    "",
+                    true,
+                    true,
+                    vec![
+                        point(vec![], 0, T, 1.0),
+                        point(vec![kv("a", "b")], 0, T, 1.0),
+                    ],
+                ),
+                histogram("h", "", true, vec![hpoint(vec![], 0, T, &[], &[1], 1.0)]),
+                gauge("g", "", vec![point(vec![], 0, T, 1.0)]),
+            ],
+        );
+        let t = from_metrics(&req, &settings());
+        assert_eq!(
+            t.errors,
+            vec![
+                "invalid temporality and type combination for metric \"c\"",
+                "invalid temporality and type combination for metric \"h\""
+            ]
+        );
+        assert_eq!(t.dropped_points, 3);
+        assert_eq!(render(&t).len(), 1);
+    }
+
+    #[test]
+    fn metrics_without_points_are_reported_as_go_does() {
+        let req = request(
+            vec![],
+            vec![gauge("g", "", vec![]), sum("s", "", true, false, vec![])],
+        );
+        let t = from_metrics(&req, &settings());
+        assert_eq!(
+            t.errors,
+            vec![
+                "empty data points. g is dropped",
+                "empty data points. s is dropped"
+            ]
+        );
+        assert!(t.series.is_empty());
+    }
+
+    #[test]
+    fn stale_points_become_stale_nans() {
+        let mut p = point(vec![], 0, T, 5.0);
+        p.flags = 1;
+        let req = request(vec![], vec![gauge("g", "", vec![p])]);
+        let t = from_metrics(&req, &settings());
+        assert_eq!(
+            t.series[0].samples[0].value.to_bits(),
+            crate::STALE_NAN_BITS
+        );
+    }
+
+    #[test]
+    fn points_of_one_series_share_it_and_exemplars_go_to_their_bucket() {
+        let mut hp = hpoint(vec![], 0, T, &[1.0, 2.0], &[0, 1, 0], 1.5);
+        hp.exemplars.push(pdata::proto::metrics::v1::Exemplar {
+            value: Some(exemplar::Value::AsDouble(1.5)),
+            time_unix_nano: T,
+            trace_id: vec![1; 16],
+            span_id: vec![2; 8],
+            ..Default::default()
+        });
+        let req = request(
+            vec![],
+            vec![
+                gauge(
+                    "g",
+                    "",
+                    vec![
+                        point(vec![], 0, T, 1.0),
+                        point(vec![], 0, T + 1_000_000, 2.0),
+                    ],
+                ),
+                histogram("h", "", false, vec![hp]),
+            ],
+        );
+        let t = from_metrics(&req, &settings());
+        let g = t
+            .series
+            .iter()
+            .find(|s| s.labels.iter().any(|l| l.value == "g"))
+            .unwrap();
+        assert_eq!(g.samples.len(), 2);
+        let with_ex: Vec<&TimeSeries> = t
+            .series
+            .iter()
+            .filter(|s| !s.exemplars.is_empty())
+            .collect();
+        assert_eq!(with_ex.len(), 1);
+        assert!(
+            with_ex[0]
+                .labels
+                .iter()
+                .any(|l| l.name == "le" && l.value == "2")
+        );
+        assert_eq!(with_ex[0].exemplars[0].labels[0].value, "01".repeat(16));
+    }
+
+    #[test]
+    fn batches_stay_below_the_byte_limit_and_are_time_ordered() {
+        let points: Vec<_> = (0..100)
+            .map(|i| {
+                point(
+                    vec![kv("i", &format!("{i:03}"))],
+                    0,
+                    T + (100 - i) * 1_000_000,
+                    1.0,
+                )
+            })
+            .collect();
+        let req = request(vec![], vec![gauge("g", "", points)]);
+        let t = from_metrics(&req, &settings());
+        let one = prost::Message::encoded_len(&t.series[0]);
+        let reqs = batch(t.series, one * 10 + 1);
+        assert_eq!(reqs.len(), 10);
+        for r in &reqs {
+            assert_eq!(r.timeseries.len(), 10);
+            let times: Vec<i64> = r.timeseries.iter().map(first_time).collect();
+            let mut sorted = times.clone();
+            sorted.sort();
+            assert_eq!(times, sorted);
+        }
+        // A series larger than the limit goes alone.
+        let req = request(vec![], vec![gauge("g", "", vec![point(vec![], 0, T, 1.0)])]);
+        let t = from_metrics(&req, &settings());
+        assert_eq!(batch(t.series, 1).len(), 1);
+    }
+
+    #[test]
+    fn namespace_and_no_suffixes() {
+        let s = Settings {
+            namer: MetricNamer::new("ns", false),
+            target_info: true,
+            ..Default::default()
+        };
+        let req = request(
+            vec![kv("host.name", "h")],
+            vec![sum(
+                "c.x",
+                "ms",
+                true,
+                false,
+                vec![point(vec![], 0, T, 1.0)],
+            )],
+        );
+        let t = from_metrics(&req, &s);
+        assert_eq!(
+            render(&t),
+            vec![
+                ("ns_c_x{}".to_string(), vec![1.0]),
+                ("ns_target_info{host_name=\"h\"}".to_string(), vec![1.0]),
+            ]
+        );
+    }
+
+    #[test]
+    fn encode_decode_round_trip() {
+        let req = request(
+            vec![kv("service.name", "svc")],
+            vec![histogram(
+                "h",
+                "s",
+                false,
+                vec![hpoint(vec![kv("a", "b")], 0, T, &[0.1], &[1, 1], 0.3)],
+            )],
+        );
+        let t = from_metrics(&req, &settings());
+        let wr = WriteRequest {
+            timeseries: t.series,
+            metadata: vec![],
+        };
+        let body = crate::prompb::encode(&wr).unwrap();
+        assert_eq!(crate::prompb::decode(&body).unwrap(), wr);
+    }
+}
