@@ -5,6 +5,9 @@ mod cli;
 mod memory;
 mod run;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     memory::tune_allocator();
     cli::main()

@@ -51,11 +51,17 @@ pub struct Translation {
 struct Builder<'a> {
     settings: &'a Settings,
     hasher: std::collections::hash_map::RandomState,
-    /// Series by the hash of their labels (equal hashes are told apart by comparing the
-    /// labels held, so a label set is not stored twice).
-    index: HashMap<u64, Vec<usize>>,
+    /// The first series of each label hash; `next[i]` links series `i` to the next one of
+    /// the same hash (equal hashes are told apart by comparing the labels held, so a label
+    /// set is not stored twice). A chain in one vector rather than a vector per hash: one
+    /// allocation per request instead of one per series (measured in bench/scrape.sh).
+    index: HashMap<u64, usize>,
+    next: Vec<usize>,
     out: Translation,
 }
+
+/// End of a chain in [`Builder::next`].
+const NONE: usize = usize::MAX;
 
 fn ms(ns: u64) -> i64 {
     (ns / 1_000_000) as i64
@@ -100,12 +106,26 @@ impl Builder<'_> {
     fn series(&mut self, labels: Vec<Label>) -> usize {
         use std::hash::BuildHasher;
         let key = self.hasher.hash_one(&labels);
-        let slot = self.index.entry(key).or_default();
-        if let Some(&i) = slot.iter().find(|&&i| self.out.series[i].labels == labels) {
-            return i;
-        }
         let i = self.out.series.len();
-        slot.push(i);
+        match self.index.entry(key) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i);
+            }
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let mut at = *o.get();
+                loop {
+                    if self.out.series[at].labels == labels {
+                        return at;
+                    }
+                    match self.next[at] {
+                        NONE => break,
+                        n => at = n,
+                    }
+                }
+                self.next[at] = i;
+            }
+        }
+        self.next.push(NONE);
         self.out.series.push(TimeSeries {
             labels,
             ..Default::default()
@@ -359,6 +379,26 @@ fn exemplars(exs: &[OtlpExemplar]) -> Vec<Exemplar> {
         .collect()
 }
 
+/// About how many series a metric's points make (to size the builder).
+fn point_count(m: &Metric) -> usize {
+    match &m.data {
+        Some(Data::Gauge(g)) => g.data_points.len(),
+        Some(Data::Sum(s)) => s.data_points.len(),
+        Some(Data::Histogram(h)) => h
+            .data_points
+            .iter()
+            .map(|p| p.explicit_bounds.len() + 3)
+            .sum(),
+        Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
+        Some(Data::Summary(s)) => s
+            .data_points
+            .iter()
+            .map(|p| p.quantile_values.len() + 2)
+            .sum(),
+        None => 0,
+    }
+}
+
 fn latest_timestamp(m: &Metric) -> u64 {
     match &m.data {
         Some(Data::Gauge(g)) => g.data_points.iter().map(|p| p.time_unix_nano).max(),
@@ -373,11 +413,24 @@ fn latest_timestamp(m: &Metric) -> u64 {
 
 /// Translates a request.
 pub fn from_metrics(req: &ExportMetricsServiceRequest, settings: &Settings) -> Translation {
+    // Most points make one series: size for them up front (growing vectors of 100k series
+    // copies them and churns the allocator).
+    let points: usize = req
+        .resource_metrics
+        .iter()
+        .flat_map(|rm| &rm.scope_metrics)
+        .flat_map(|sm| &sm.metrics)
+        .map(point_count)
+        .sum();
     let mut b = Builder {
         settings,
         hasher: std::collections::hash_map::RandomState::new(),
-        index: HashMap::new(),
-        out: Translation::default(),
+        index: HashMap::with_capacity(points),
+        next: Vec::with_capacity(points),
+        out: Translation {
+            series: Vec::with_capacity(points),
+            ..Translation::default()
+        },
     };
     for rm in &req.resource_metrics {
         let resource = rm.resource.as_ref().map_or(&[][..], |r| &r.attributes);
