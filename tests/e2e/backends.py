@@ -95,27 +95,41 @@ class _Server:
 
 
 class Prometheus(_Server):
-    """Prometheus with the remote-write receiver on; scrapes `targets` (host:port) every
-    `interval` with `honor_labels` (the labels ferrotel exports win, as in a collector setup)."""
+    """Prometheus with the remote-write receiver on; scrapes `targets` (host:port, job
+    `ferrotel`) or `jobs` ({job: targets}) every `interval` with `honor_labels` (the labels
+    ferrotel exports win, as in a collector setup)."""
 
     name = "prometheus"
 
-    def __init__(self, workdir: Path, targets: list[str] | None = None, interval: str = "1s", metrics_path: str = "/metrics", extra_flags: list[str] | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        targets: list[str] | None = None,
+        interval: str = "1s",
+        metrics_path: str = "/metrics",
+        extra_flags: list[str] | None = None,
+        jobs: dict[str, list[str]] | None = None,
+        name: str = "prometheus",
+    ):
         binary = require("prometheus", "prometheus")
+        self.name = name
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        cfg = workdir / "prometheus.yml"
-        jobs = ""
+        cfg = workdir / f"{name}.yml"
+        jobs = dict(jobs or {})
         if targets:
-            jobs = (
-                "scrape_configs:\n"
-                "  - job_name: ferrotel\n"
+            jobs["ferrotel"] = targets
+        scrape = ""
+        if jobs:
+            scrape = "scrape_configs:\n" + "".join(
+                f"  - job_name: {job}\n"
                 "    honor_labels: true\n"
                 f"    metrics_path: {metrics_path}\n"
-                f"    static_configs:\n      - targets: {json.dumps(targets)}\n"
+                f"    static_configs:\n      - targets: {json.dumps(t)}\n"
+                for job, t in jobs.items()
             )
-        cfg.write_text(f"global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n{jobs}")
-        data = workdir / "prometheus-data"
+        cfg.write_text(f"global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n{scrape}")
+        data = workdir / f"{name}-data"
         data.mkdir(exist_ok=True)
         self.write_url = f"{self.url}/api/v1/write"
         self._start(

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
 import time
 import urllib.parse
 from pathlib import Path
@@ -22,7 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import Ferrotel, free_port, http_get, port_open, scrape
+from backends import Prometheus, VictoriaMetrics
+from harness import Ferrotel, free_port, http_get, scrape
 
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.metrics import Observation
@@ -37,32 +36,8 @@ SEEDS = Path(os.environ.get("FERROTEL_SHARED", Path(__file__).resolve().parents[
 POD_IP = "10.1.2.3"
 
 
-def need(binary: str) -> str:
-    path = shutil.which(binary)
-    if path is None:
-        pytest.fail(f"`{binary}` is not installed: apt-get install -y prometheus victoria-metrics (.ci/run does)")
-    return path
-
-
-def wait_http(url: str, what: str, proc: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if http_get(url, timeout=1.0)[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} not ready at {url} within {timeout}s:\n{log.read_text()[-3000:]}")
-
-
 class Servers:
     def __init__(self, tmp: Path):
-        self.procs: list[subprocess.Popen] = []
-        self.logs: list = []
-        self.prom_port, self.text_port, self.vm_port = free_port(), free_port(), free_port()
         self.demo_port, self.om_port = free_port(), free_port()
         self.grpc_port, self.http_port, self.self_port = free_port(), free_port(), free_port()
         # Two Prometheus servers scrape the pull exporters every second (honor_labels keeps the
@@ -70,22 +45,17 @@ class Servers:
         # configure it). `prom` has native histograms on, so it asks for the protobuf format
         # first; it also takes the remote write. `prom_text` has them off and scrapes the text
         # format (the seed's exporter) and OpenMetrics (the exporter with enable_open_metrics).
-        self.start_prometheus(tmp, "prometheus", self.prom_port, ["demo"], ["--web.enable-remote-write-receiver", "--enable-feature=native-histograms,exemplar-storage"])
-        self.start_prometheus(tmp, "prometheus-text", self.text_port, ["demo", "om"], ["--enable-feature=exemplar-storage"])
-        self.start(
-            tmp,
-            "victoria-metrics",
-            [
-                need("victoria-metrics"),
-                f"-httpListenAddr=127.0.0.1:{self.vm_port}",
-                f"-storageDataPath={tmp / 'vm-data'}",
-                "-search.latencyOffset=0s",
-                "-search.disableCache",
-            ],
-        )
-        wait_http(f"http://127.0.0.1:{self.prom_port}/-/ready", "prometheus", self.procs[0], tmp / "prometheus.log")
-        wait_http(f"http://127.0.0.1:{self.text_port}/-/ready", "prometheus", self.procs[1], tmp / "prometheus-text.log")
-        wait_http(f"http://127.0.0.1:{self.vm_port}/health", "victoria-metrics", self.procs[2], tmp / "victoria-metrics.log")
+        demo, om = [f"127.0.0.1:{self.demo_port}"], [f"127.0.0.1:{self.om_port}"]
+        self.servers = []
+        try:
+            self.prom = self.started(Prometheus(tmp, jobs={"demo": demo}, extra_flags=["--enable-feature=native-histograms,exemplar-storage"]))
+            self.prom_text = self.started(Prometheus(tmp, jobs={"demo": demo, "om": om}, extra_flags=["--enable-feature=exemplar-storage"], name="prometheus-text"))
+            self.vm = self.started(VictoriaMetrics(tmp / "vm"))
+        except BaseException:
+            for server in self.servers:
+                server.stop()
+            raise
+        self.prom_port, self.text_port, self.vm_port = self.prom.port, self.prom_text.port, self.vm.port
 
         cfg = yaml.safe_load((SEEDS / "seed-gateway.yaml").read_text())
         cfg["receivers"]["otlp"]["protocols"] = {
@@ -112,50 +82,29 @@ class Servers:
             "metrics": {"level": "normal", "readers": [{"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": self.self_port}}}}]},
         }
         os.environ["MY_POD_IP"] = POD_IP
-        self.ferrotel = Ferrotel(tmp, cfg, [self.grpc_port, self.http_port, self.demo_port, self.om_port])
+        try:
+            self.ferrotel = Ferrotel(tmp, cfg, [self.grpc_port, self.http_port, self.demo_port, self.om_port])
+        except BaseException:
+            self.close()
+            raise
         # Prometheus applies its targets about 5 s after start: wait until both exporters have
         # been scraped, so that short-lived states (exemplars) are seen.
         deadline = time.monotonic() + 30
         while len(query(self.prom_port, "up == 1")) < 1 or len(query(self.text_port, "up == 1")) < 2:
             if time.monotonic() > deadline:
+                self.close()
                 raise RuntimeError("prometheus did not scrape ferrotel's exporters within 30s")
             time.sleep(0.2)
 
-    def start_prometheus(self, tmp: Path, name: str, port: int, jobs: list[str], flags: list[str]) -> None:
-        targets = {"demo": self.demo_port, "om": self.om_port}
-        cfg = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "scrape_configs": [
-                {"job_name": job, "honor_labels": True, "static_configs": [{"targets": [f"127.0.0.1:{targets[job]}"]}]} for job in jobs
-            ],
-        }
-        (tmp / f"{name}.yml").write_text(yaml.safe_dump(cfg))
-        argv = [
-            need("prometheus"),
-            f"--config.file={tmp / f'{name}.yml'}",
-            f"--storage.tsdb.path={tmp / f'{name}-data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            *flags,
-        ]
-        self.start(tmp, name, argv)
-
-    def start(self, tmp: Path, name: str, argv: list[str]) -> None:
-        log = open(tmp / f"{name}.log", "wb")
-        self.logs.append(log)
-        self.procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=tmp))
+    def started(self, server):
+        self.servers.append(server)
+        return server
 
     def close(self) -> None:
-        self.ferrotel.stop()
-        for p in self.procs:
-            p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        for log in self.logs:
-            log.close()
+        if getattr(self, "ferrotel", None) is not None:
+            self.ferrotel.stop()
+        for server in self.servers:
+            server.stop()
 
 
 def send(servers: Servers) -> None:
