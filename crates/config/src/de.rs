@@ -31,6 +31,73 @@ pub fn decode<T: de::DeserializeOwned>(value: &Value, path: &str) -> Result<T, C
     .map_err(|e| ConfigError::new(e.path.unwrap_or_else(|| path.to_string()), e.message))
 }
 
+/// Decodes one map into two structs that share it, as Go's `mapstructure:",squash"` does
+/// (an exporter's own keys beside the `confighttp` client keys): each key goes to the struct
+/// whose derived field list names it, and a key neither names is an unknown key of the whole
+/// map (`<path>: has invalid keys: a, b`). serde's `flatten` cannot do this: it hides the
+/// unknown keys (see the module docs).
+pub fn decode_parts<A, B>(value: &Value, path: &str) -> Result<(A, B), ConfigError>
+where
+    A: de::DeserializeOwned,
+    B: de::DeserializeOwned,
+{
+    let Value::Map(m) = value.resolved() else {
+        return Ok((decode(value, path)?, decode(value, path)?));
+    };
+    let (fa, fb) = (field_names::<A>(), field_names::<B>());
+    let (mut ma, mut mb) = (Mapping::new(), Mapping::new());
+    let mut unknown = Vec::new();
+    for (k, v) in m {
+        if fa.contains(&k.as_str()) {
+            ma.insert(k.clone(), v.clone());
+        } else if fb.contains(&k.as_str()) {
+            mb.insert(k.clone(), v.clone());
+        } else {
+            unknown.push(k.as_str());
+        }
+    }
+    if !unknown.is_empty() {
+        unknown.sort_unstable();
+        return Err(ConfigError::new(
+            path,
+            format!("has invalid keys: {}", unknown.join(", ")),
+        ));
+    }
+    Ok((
+        decode(&Value::Map(ma), path)?,
+        decode(&Value::Map(mb), path)?,
+    ))
+}
+
+/// The keys a struct deriving `Deserialize` accepts (what serde hands `deserialize_struct`);
+/// empty for anything else.
+pub fn field_names<T: de::DeserializeOwned>() -> &'static [&'static str] {
+    struct Probe<'a>(&'a std::cell::Cell<&'static [&'static str]>);
+    impl<'de> de::Deserializer<'de> for Probe<'_> {
+        type Error = DeError;
+        fn deserialize_any<V: Visitor<'de>>(self, _v: V) -> Result<V::Value, DeError> {
+            Err(DeError::msg("probe"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _v: V,
+        ) -> Result<V::Value, DeError> {
+            self.0.set(fields);
+            Err(DeError::msg("probe"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+    let fields = std::cell::Cell::new(&[][..]);
+    let _ = T::deserialize(Probe(&fields));
+    fields.get()
+}
+
 /// Deserialization error with the path of the innermost node that failed.
 #[derive(Debug)]
 pub struct DeError {
@@ -545,5 +612,55 @@ mod tests {
         let v: Value = serde_yaml_ng::from_str("[1, x]").unwrap();
         let err = decode::<Vec<i64>>(&v, "a::b").unwrap_err();
         assert!(err.to_string().starts_with("a::b::1: "), "{err}");
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq, Default)]
+    #[serde(default)]
+    struct Client {
+        endpoint: String,
+        timeout: Option<u64>,
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq, Default)]
+    #[serde(default, deny_unknown_fields)]
+    struct Own {
+        format: String,
+        #[serde(skip)]
+        client: Client,
+    }
+
+    #[test]
+    fn decode_parts_splits_one_map_between_two_structs() {
+        let v: Value = serde_yaml_ng::from_str("{endpoint: http://x, format: json}").unwrap();
+        let (c, o): (Client, Own) = decode_parts(&v, "exporters::x").unwrap();
+        assert_eq!(c.endpoint, "http://x");
+        assert_eq!(c.timeout, None);
+        assert_eq!(o.format, "json");
+        let (c, o): (Client, Own) = decode_parts(&Value::Null, "exporters::x").unwrap();
+        assert_eq!((c, o), (Client::default(), Own::default()));
+    }
+
+    #[test]
+    fn decode_parts_names_keys_neither_struct_has_and_paths_of_bad_values() {
+        let v: Value =
+            serde_yaml_ng::from_str("{endpoint: http://x, zz: 1, client: 2, aa: 3}").unwrap();
+        let err = decode_parts::<Client, Own>(&v, "exporters::x").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "exporters::x: has invalid keys: aa, client, zz"
+        );
+        let v: Value = serde_yaml_ng::from_str("{timeout: soon}").unwrap();
+        let err = decode_parts::<Client, Own>(&v, "exporters::x").unwrap_err();
+        assert!(
+            err.to_string().starts_with("exporters::x::timeout: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn field_names_are_the_derived_keys() {
+        assert_eq!(field_names::<Client>(), &["endpoint", "timeout"]);
+        assert_eq!(field_names::<Own>(), &["format"]);
+        assert!(field_names::<u64>().is_empty());
     }
 }

@@ -35,7 +35,7 @@ mod expand;
 mod units;
 pub mod value;
 
-pub use de::decode;
+pub use de::{decode, decode_parts, field_names};
 pub use expand::EnvLookup;
 pub use units::{StanzaByteSize, present_as_default};
 pub use value::{Mapping, Value};

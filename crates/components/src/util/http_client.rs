@@ -1,16 +1,22 @@
 //! The HTTP client side of Go's `confighttp.ClientConfig`, shared by every exporter that
-//! POSTs over HTTP (`otlp_http`, `loki`): building the reqwest client from the config keys
+//! POSTs over HTTP (`otlp_http`, `loki`, `zipkin`, `prometheus_remote_write`): building the reqwest client from the config keys
 //! (timeout, TLS, proxy, idle connections, HTTP/2 pings), the configured `headers`, request
 //! body compression by name, and reading an answer (`Retry-After`, a bounded body, error
-//! text with its causes). Each exporter keeps its own serde config (their keys differ in
-//! defaults and neighbours) and hands the client keys over as a [`ClientSettings`].
+//! text with its causes). The client keys themselves are one [`ClientConfig`], decoded beside
+//! each exporter's own keys as Go squashes `confighttp.ClientConfig` into them
+//! ([`parse_config`]); the exporter supplies its default `timeout`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::compression::Codec;
+use runtime::ComponentConfig;
+use runtime::factory::{AnyConfig, validation_error};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::compression::{Codec, CompressionParams};
 use crate::exporters::otlp::tls::TlsClientSettings;
 
 /// The client keys of `confighttp.ClientConfig` that shape the connection, borrowed from an
@@ -72,6 +78,142 @@ pub fn header_map(headers: &BTreeMap<String, String>) -> Result<HeaderMap, Strin
         map.insert(name, value);
     }
     Ok(map)
+}
+
+/// The keys of Go's `confighttp.ClientConfig`, as every HTTP exporter accepts them at its top
+/// level. `timeout` and `compression` default per exporter ([`WithClient`]).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ClientConfig {
+    pub endpoint: String,
+    pub compression: String,
+    pub compression_params: CompressionParams,
+    pub headers: BTreeMap<String, String>,
+    /// The HTTP client's timeout for a whole request; zero means none.
+    pub timeout: config::Duration,
+    pub tls: TlsClientSettings,
+    pub proxy_url: String,
+    pub read_buffer_size: config::ByteSize,
+    pub write_buffer_size: config::ByteSize,
+    pub max_idle_conns: Option<usize>,
+    pub max_idle_conns_per_host: Option<usize>,
+    pub max_conns_per_host: Option<usize>,
+    pub idle_conn_timeout: Option<config::Duration>,
+    pub disable_keep_alives: bool,
+    pub http2_read_idle_timeout: Option<config::Duration>,
+    pub http2_ping_timeout: Option<config::Duration>,
+    pub force_attempt_http2: Option<bool>,
+    pub cookies: Option<serde_json::Value>,
+    pub auth: Option<serde_json::Value>,
+    pub middlewares: Vec<serde_json::Value>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            endpoint: String::new(),
+            compression: String::new(),
+            compression_params: CompressionParams::default(),
+            headers: BTreeMap::new(),
+            timeout: config::Duration(Duration::ZERO),
+            tls: TlsClientSettings::default(),
+            proxy_url: String::new(),
+            read_buffer_size: config::ByteSize(0),
+            // What the exporters' createDefaultConfig set.
+            write_buffer_size: config::ByteSize(512 * 1024),
+            max_idle_conns: None,
+            max_idle_conns_per_host: None,
+            max_conns_per_host: None,
+            idle_conn_timeout: None,
+            disable_keep_alives: false,
+            http2_read_idle_timeout: None,
+            http2_ping_timeout: None,
+            force_attempt_http2: None,
+            cookies: None,
+            auth: None,
+            middlewares: Vec::new(),
+        }
+    }
+}
+
+impl ClientConfig {
+    pub fn compression(&self) -> Result<HttpCompression, String> {
+        HttpCompression::parse(&self.compression)
+    }
+
+    /// The defaults with an exporter's own `timeout` and `compression`.
+    pub fn with_defaults(timeout: Duration, compression: &str) -> ClientConfig {
+        ClientConfig {
+            timeout: config::Duration(timeout),
+            compression: compression.to_string(),
+            ..ClientConfig::default()
+        }
+    }
+
+    /// The connection keys, for [`build_client`].
+    pub fn settings(&self) -> ClientSettings<'_> {
+        ClientSettings {
+            timeout: self.timeout.0,
+            tls: &self.tls,
+            proxy_url: &self.proxy_url,
+            max_idle_conns: self.max_idle_conns,
+            max_idle_conns_per_host: self.max_idle_conns_per_host,
+            idle_conn_timeout: self.idle_conn_timeout.map(|d| d.0),
+            disable_keep_alives: self.disable_keep_alives,
+            http2_read_idle_timeout: self.http2_read_idle_timeout.map(|d| d.0),
+            http2_ping_timeout: self.http2_ping_timeout.map(|d| d.0),
+        }
+    }
+
+    /// Config-load checks of the client keys (the endpoint is the exporter's to check: its
+    /// rules and messages differ): compression level, what is not built yet, proxy, headers,
+    /// TLS.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(codec) = self.compression()?.codec() {
+            codec.validate_level(self.compression_params.level)?;
+        }
+        if self.auth.is_some() {
+            return Err("auth: authenticator extensions are not supported yet".into());
+        }
+        if !self.middlewares.is_empty() {
+            return Err("middlewares: are not supported yet".into());
+        }
+        validate(&self.proxy_url, &self.headers, &self.tls)
+    }
+}
+
+/// An exporter config that squashes a [`ClientConfig`] into its own keys.
+pub trait WithClient: ComponentConfig + DeserializeOwned {
+    /// `timeout` when the config leaves it out (the exporter's createDefaultConfig).
+    const DEFAULT_TIMEOUT: Duration;
+    /// `compression` when the config leaves it out.
+    const DEFAULT_COMPRESSION: &'static str = "";
+    fn client_mut(&mut self) -> &mut ClientConfig;
+}
+
+/// Decodes an exporter config and its client keys from one map (unknown keys of either are
+/// refused), then validates it: the `parse_config` of every HTTP exporter's factory.
+pub fn decode<C: WithClient>(value: &config::Value, path: &str) -> Result<C, config::ConfigError> {
+    let (mut client, mut cfg): (ClientConfig, C) = config::decode_parts(value, path)?;
+    let given = |k: &str| matches!(value.resolved(), config::Value::Map(m) if m.contains_key(k));
+    if !given("timeout") {
+        client.timeout = config::Duration(C::DEFAULT_TIMEOUT);
+    }
+    if !given("compression") {
+        client.compression = C::DEFAULT_COMPRESSION.to_string();
+    }
+    *cfg.client_mut() = client;
+    Ok(cfg)
+}
+
+/// [`decode`] and validate, boxed for the factory.
+pub fn parse_config<C: WithClient>(
+    value: &config::Value,
+    path: &str,
+) -> Result<AnyConfig, config::ConfigError> {
+    let cfg: C = decode(value, path)?;
+    cfg.validate().map_err(|m| validation_error(path, &m))?;
+    Ok(Box::new(cfg))
 }
 
 /// Config-load checks of the client keys: `proxy_url` parses, `headers` are valid HTTP.

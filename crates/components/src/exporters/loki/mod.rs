@@ -28,7 +28,7 @@ use pdata::proto::collector::logs::v1::ExportLogsServiceRequest;
 use pdata::proto::logs::v1::{ResourceLogs, ScopeLogs};
 use pdata::{Batch, Request, Signal};
 use runtime::exporterhelper;
-use runtime::factory::{AnyConfig, ExporterFactory, Settings, Stability, parse_config, typed};
+use runtime::factory::{AnyConfig, ExporterFactory, Settings, Stability, typed};
 use runtime::{Component, ConsumeError, Consumer, Exporter, Host};
 
 pub use self::config::Config;
@@ -47,7 +47,7 @@ impl ExporterFactory for Factory {
     }
 
     fn parse_config(&self, value: &Value, path: &str) -> Result<AnyConfig, ConfigError> {
-        parse_config::<Config>(value, path)
+        crate::util::http_client::parse_config::<Config>(value, path)
     }
 
     fn create(

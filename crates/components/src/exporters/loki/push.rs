@@ -42,11 +42,11 @@ pub(crate) struct LokiPush {
 impl LokiPush {
     pub(crate) fn new(cfg: &Config, id: &str, missing_labels: Counter) -> Result<LokiPush, String> {
         Ok(LokiPush {
-            client: http_client::build_client(&cfg.client_settings(), &cfg.endpoint)?,
-            url: cfg.endpoint.clone(),
-            headers: http_client::header_map(&cfg.headers)?,
+            client: http_client::build_client(&cfg.client_settings(), &cfg.client.endpoint)?,
+            url: cfg.client.endpoint.clone(),
+            headers: http_client::header_map(&cfg.client.headers)?,
             compression: cfg.compression()?,
-            level: cfg.compression_params.level,
+            level: cfg.client.compression_params.level,
             defaults: cfg.default_labels(),
             id: Arc::from(id),
             missing_labels,

@@ -2,52 +2,27 @@
 //! (per-signal endpoints, `encoding`) and the exporter helper's `retry_on_failure` and
 //! `sending_queue` (otelcol.md §6 otlp_http).
 
-use std::collections::BTreeMap;
-
 use pdata::Signal;
 use runtime::ComponentConfig;
 use runtime::exporterhelper::{QueueSettings, RetrySettings};
 use serde::Deserialize;
 
-use crate::compression::CompressionParams;
-use crate::exporters::otlp::tls::TlsClientSettings;
 pub use crate::util::http_client::HttpCompression;
-use crate::util::http_client::{self, ClientSettings, check_url};
+use crate::util::http_client::{self, ClientConfig, ClientSettings, check_url};
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Base URL; `/v1/traces` etc. is appended.
-    pub endpoint: String,
+    /// The `confighttp` client keys, squashed in as Go does (decoded by
+    /// `http_client::decode`).
+    #[serde(skip)]
+    pub client: ClientConfig,
     pub traces_endpoint: String,
     pub metrics_endpoint: String,
     pub logs_endpoint: String,
     /// Accepted: profiles are not a signal of this build.
     pub profiles_endpoint: String,
     pub encoding: Encoding,
-    /// `gzip` (default), `zstd`, `zlib`, `deflate`, `snappy`, `x-snappy-framed`, `lz4`,
-    /// `none` / `""`.
-    pub compression: String,
-    pub compression_params: CompressionParams,
-    pub headers: BTreeMap<String, String>,
-    /// The HTTP client's timeout for a whole request (the helper's own timeout is off).
-    pub timeout: config::Duration,
-    pub tls: TlsClientSettings,
-    pub proxy_url: String,
-    pub read_buffer_size: config::ByteSize,
-    pub write_buffer_size: config::ByteSize,
-    pub max_idle_conns: Option<usize>,
-    pub max_idle_conns_per_host: Option<usize>,
-    pub max_conns_per_host: Option<usize>,
-    pub idle_conn_timeout: Option<config::Duration>,
-    pub disable_keep_alives: bool,
-    pub http2_read_idle_timeout: Option<config::Duration>,
-    pub http2_ping_timeout: Option<config::Duration>,
-    pub force_attempt_http2: Option<bool>,
-    pub cookies: Option<serde_json::Value>,
-    /// Authenticator extension id: not supported yet.
-    pub auth: Option<serde_json::Value>,
-    pub middlewares: Vec<serde_json::Value>,
     pub retry_on_failure: RetrySettings,
     pub sending_queue: QueueSettings,
 }
@@ -63,31 +38,15 @@ pub enum Encoding {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            endpoint: String::new(),
+            client: ClientConfig::with_defaults(
+                <Config as http_client::WithClient>::DEFAULT_TIMEOUT,
+                "gzip",
+            ),
             traces_endpoint: String::new(),
             metrics_endpoint: String::new(),
             logs_endpoint: String::new(),
             profiles_endpoint: String::new(),
             encoding: Encoding::Proto,
-            compression: "gzip".into(),
-            compression_params: CompressionParams::default(),
-            headers: BTreeMap::new(),
-            timeout: config::Duration::from_secs(30),
-            tls: TlsClientSettings::default(),
-            proxy_url: String::new(),
-            read_buffer_size: config::ByteSize(0),
-            write_buffer_size: config::ByteSize(512 * 1024),
-            max_idle_conns: None,
-            max_idle_conns_per_host: None,
-            max_conns_per_host: None,
-            idle_conn_timeout: None,
-            disable_keep_alives: false,
-            http2_read_idle_timeout: None,
-            http2_ping_timeout: None,
-            force_attempt_http2: None,
-            cookies: None,
-            auth: None,
-            middlewares: Vec::new(),
             retry_on_failure: RetrySettings::default(),
             sending_queue: QueueSettings::default(),
         }
@@ -96,22 +55,12 @@ impl Default for Config {
 
 impl Config {
     pub fn compression(&self) -> Result<HttpCompression, String> {
-        HttpCompression::parse(&self.compression)
+        self.client.compression()
     }
 
     /// The connection keys, for [`http_client::build_client`].
     pub fn client_settings(&self) -> ClientSettings<'_> {
-        ClientSettings {
-            timeout: self.timeout.0,
-            tls: &self.tls,
-            proxy_url: &self.proxy_url,
-            max_idle_conns: self.max_idle_conns,
-            max_idle_conns_per_host: self.max_idle_conns_per_host,
-            idle_conn_timeout: self.idle_conn_timeout.map(|d| d.0),
-            disable_keep_alives: self.disable_keep_alives,
-            http2_read_idle_timeout: self.http2_read_idle_timeout.map(|d| d.0),
-            http2_ping_timeout: self.http2_ping_timeout.map(|d| d.0),
-        }
+        self.client.settings()
     }
 
     /// The URL a signal is posted to, as Go's `composeSignalURL`.
@@ -123,23 +72,31 @@ impl Config {
         };
         let url = if !over.is_empty() {
             over.clone()
-        } else if self.endpoint.is_empty() {
+        } else if self.client.endpoint.is_empty() {
             return Err(format!(
                 "either endpoint or {name}_endpoint must be specified"
             ));
-        } else if self.endpoint.ends_with('/') {
-            format!("{}v1/{name}", self.endpoint)
+        } else if self.client.endpoint.ends_with('/') {
+            format!("{}v1/{name}", self.client.endpoint)
         } else {
-            format!("{}/v1/{name}", self.endpoint)
+            format!("{}/v1/{name}", self.client.endpoint)
         };
         check_url(&url)?;
         Ok(url)
     }
 }
 
+impl http_client::WithClient for Config {
+    const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+    const DEFAULT_COMPRESSION: &'static str = "gzip";
+    fn client_mut(&mut self) -> &mut ClientConfig {
+        &mut self.client
+    }
+}
+
 impl ComponentConfig for Config {
     fn validate(&self) -> Result<(), String> {
-        if self.endpoint.is_empty()
+        if self.client.endpoint.is_empty()
             && self.traces_endpoint.is_empty()
             && self.metrics_endpoint.is_empty()
             && self.logs_endpoint.is_empty()
@@ -148,7 +105,7 @@ impl ComponentConfig for Config {
             return Err("at least one endpoint must be specified".into());
         }
         for url in [
-            &self.endpoint,
+            &self.client.endpoint,
             &self.traces_endpoint,
             &self.metrics_endpoint,
             &self.logs_endpoint,
@@ -157,16 +114,7 @@ impl ComponentConfig for Config {
                 check_url(url)?;
             }
         }
-        if let Some(codec) = self.compression()?.codec() {
-            codec.validate_level(self.compression_params.level)?;
-        }
-        if self.auth.is_some() {
-            return Err("auth: authenticator extensions are not supported yet".into());
-        }
-        if !self.middlewares.is_empty() {
-            return Err("middlewares: are not supported yet".into());
-        }
-        http_client::validate(&self.proxy_url, &self.headers, &self.tls)?;
+        self.client.validate()?;
         self.retry_on_failure.validate()?;
         self.sending_queue.validate()?;
         Ok(())
@@ -179,7 +127,8 @@ mod tests {
 
     fn cfg(yaml: &str) -> Result<Config, String> {
         let v = config::Value::from_yaml_str(yaml)?;
-        let c: Config = config::decode(&v, "exporters::otlp_http").map_err(|e| e.to_string())?;
+        let c: Config =
+            http_client::decode(&v, "exporters::otlp_http").map_err(|e| e.to_string())?;
         c.validate()?;
         Ok(c)
     }
@@ -245,7 +194,10 @@ mod tests {
         let c = cfg("endpoint: http://a:4318").unwrap();
         assert_eq!(c.compression().unwrap(), HttpCompression::Gzip);
         assert_eq!(c.encoding, Encoding::Proto);
-        assert_eq!(c.timeout.0, std::time::Duration::from_secs(30));
+        assert_eq!(
+            c.client_settings().timeout,
+            std::time::Duration::from_secs(30)
+        );
     }
 
     #[test]

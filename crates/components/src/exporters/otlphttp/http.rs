@@ -37,14 +37,14 @@ impl HttpPush {
     pub(crate) fn new(cfg: &Config, signal: Signal, id: &str) -> Result<HttpPush, String> {
         let url = cfg.signal_url(signal)?;
         let client = http_client::build_client(&cfg.client_settings(), &url)?;
-        let headers = http_client::header_map(&cfg.headers)?;
+        let headers = http_client::header_map(&cfg.client.headers)?;
         Ok(HttpPush {
             client,
             url,
             signal,
             encoding: cfg.encoding,
             compression: cfg.compression()?,
-            level: cfg.compression_params.level,
+            level: cfg.client.compression_params.level,
             headers,
             id: Arc::from(id),
         })

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use ::config::{ConfigError, Value};
 use pdata::Signal;
 use runtime::exporterhelper;
-use runtime::factory::{AnyConfig, ExporterFactory, Settings, Stability, parse_config, typed};
+use runtime::factory::{AnyConfig, ExporterFactory, Settings, Stability, typed};
 
 pub use self::config::Config;
 
@@ -34,7 +34,7 @@ impl ExporterFactory for Factory {
     }
 
     fn parse_config(&self, value: &Value, path: &str) -> Result<AnyConfig, ConfigError> {
-        parse_config::<Config>(value, path)
+        crate::util::http_client::parse_config::<Config>(value, path)
     }
 
     fn create(

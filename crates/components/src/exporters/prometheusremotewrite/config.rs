@@ -11,35 +11,15 @@ use runtime::ComponentConfig;
 use runtime::exporterhelper::{QueueSettings, RetrySettings};
 use serde::Deserialize;
 
-use crate::compression::CompressionParams;
-use crate::exporters::otlp::tls::TlsClientSettings;
-use crate::util::http_client::{self, ClientSettings};
+use crate::util::http_client::{self, ClientConfig, ClientSettings};
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// The remote-write URL, e.g. `http://prometheus:9090/api/v1/write`.
-    pub endpoint: String,
-    pub headers: BTreeMap<String, String>,
-    pub timeout: config::Duration,
-    pub tls: TlsClientSettings,
-    pub proxy_url: String,
-    /// confighttp's body compression: accepted, but remote write is always snappy.
-    pub compression: String,
-    pub compression_params: CompressionParams,
-    pub read_buffer_size: config::ByteSize,
-    pub write_buffer_size: config::ByteSize,
-    pub max_idle_conns: Option<usize>,
-    pub max_idle_conns_per_host: Option<usize>,
-    pub max_conns_per_host: Option<usize>,
-    pub idle_conn_timeout: Option<config::Duration>,
-    pub disable_keep_alives: bool,
-    pub http2_read_idle_timeout: Option<config::Duration>,
-    pub http2_ping_timeout: Option<config::Duration>,
-    pub force_attempt_http2: Option<bool>,
-    pub cookies: Option<serde_json::Value>,
-    pub auth: Option<serde_json::Value>,
-    pub middlewares: Vec<serde_json::Value>,
+    /// The `confighttp` client keys, squashed in as Go does (decoded by
+    /// `http_client::decode`).
+    #[serde(skip)]
+    pub client: ClientConfig,
 
     pub namespace: String,
     pub external_labels: BTreeMap<String, String>,
@@ -88,26 +68,10 @@ impl Default for RemoteWriteQueue {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            endpoint: String::new(),
-            headers: BTreeMap::new(),
-            timeout: config::Duration::from_secs(5),
-            tls: TlsClientSettings::default(),
-            proxy_url: String::new(),
-            compression: String::new(),
-            compression_params: CompressionParams::default(),
-            read_buffer_size: config::ByteSize(0),
-            write_buffer_size: config::ByteSize(512 * 1024),
-            max_idle_conns: None,
-            max_idle_conns_per_host: None,
-            max_conns_per_host: None,
-            idle_conn_timeout: None,
-            disable_keep_alives: false,
-            http2_read_idle_timeout: None,
-            http2_ping_timeout: None,
-            force_attempt_http2: None,
-            cookies: None,
-            auth: None,
-            middlewares: Vec::new(),
+            client: ClientConfig::with_defaults(
+                <Config as http_client::WithClient>::DEFAULT_TIMEOUT,
+                "",
+            ),
             namespace: String::new(),
             external_labels: BTreeMap::new(),
             resource_to_telemetry_conversion: Enabled::default(),
@@ -132,17 +96,7 @@ impl Default for Config {
 
 impl Config {
     pub fn client_settings(&self) -> ClientSettings<'_> {
-        ClientSettings {
-            timeout: self.timeout.0,
-            tls: &self.tls,
-            proxy_url: &self.proxy_url,
-            max_idle_conns: self.max_idle_conns,
-            max_idle_conns_per_host: self.max_idle_conns_per_host,
-            idle_conn_timeout: self.idle_conn_timeout.map(|d| d.0),
-            disable_keep_alives: self.disable_keep_alives,
-            http2_read_idle_timeout: self.http2_read_idle_timeout.map(|d| d.0),
-            http2_ping_timeout: self.http2_ping_timeout.map(|d| d.0),
-        }
+        self.client.settings()
     }
 
     /// The exporter helper's queue: Go runs it with one consumer so that the samples of a
@@ -165,6 +119,13 @@ impl Config {
     }
 }
 
+impl http_client::WithClient for Config {
+    const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+    fn client_mut(&mut self) -> &mut ClientConfig {
+        &mut self.client
+    }
+}
+
 impl ComponentConfig for Config {
     /// Go's `Config.Validate`, the endpoint and external-label checks of its factory and
     /// exporter constructor, and the client checks.
@@ -184,7 +145,8 @@ impl ComponentConfig for Config {
         {
             return Err("max_batch_request_parallelism can't be set to below 1".into());
         }
-        if self.endpoint.is_empty() || http_client::check_url(&self.endpoint).is_err() {
+        if self.client.endpoint.is_empty() || http_client::check_url(&self.client.endpoint).is_err()
+        {
             return Err("invalid endpoint".into());
         }
         if self
@@ -209,13 +171,17 @@ impl ComponentConfig for Config {
         if self.send_metadata {
             return Err("send_metadata: sending metric metadata is not supported yet".into());
         }
-        if self.auth.is_some() {
+        if self.client.auth.is_some() {
             return Err("auth: authenticator extensions are not supported yet".into());
         }
-        if !self.middlewares.is_empty() {
+        if !self.client.middlewares.is_empty() {
             return Err("middlewares: are not supported yet".into());
         }
-        http_client::validate(&self.proxy_url, &self.headers, &self.tls)?;
+        http_client::validate(
+            &self.client.proxy_url,
+            &self.client.headers,
+            &self.client.tls,
+        )?;
         self.retry_on_failure.validate()?;
         Ok(())
     }

@@ -69,9 +69,9 @@ impl PrwPush {
             export_created_metric: cfg.export_created_metric.enabled,
         };
         Ok(PrwPush {
-            client: http_client::build_client(&cfg.client_settings(), &cfg.endpoint)?,
-            url: cfg.endpoint.clone(),
-            headers: http_client::header_map(&cfg.headers)?,
+            client: http_client::build_client(&cfg.client_settings(), &cfg.client.endpoint)?,
+            url: cfg.client.endpoint.clone(),
+            headers: http_client::header_map(&cfg.client.headers)?,
             settings,
             max_batch_bytes: cfg.max_batch_size_bytes,
             concurrency: cfg.concurrency(),

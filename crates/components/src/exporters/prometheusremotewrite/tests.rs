@@ -240,15 +240,19 @@ async fn large_batches_are_split_by_max_batch_size_bytes() {
 fn validate(yaml: &str) -> Result<(), String> {
     let value = config::Value::from_yaml_str(yaml).unwrap();
     let cfg: super::Config =
-        config::decode(&value, "exporters::prometheusremotewrite").map_err(|e| e.to_string())?;
+        crate::util::http_client::decode(&value, "exporters::prometheusremotewrite")
+            .map_err(|e| e.to_string())?;
     cfg.validate()
 }
 
 #[test]
 fn config_defaults_and_gos_validation_messages() {
     let value = config::Value::from_yaml_str("endpoint: http://p:9090/api/v1/write").unwrap();
-    let cfg: super::Config = config::decode(&value, "x").unwrap();
-    assert_eq!(cfg.timeout.0, std::time::Duration::from_secs(5));
+    let cfg: super::Config = crate::util::http_client::decode(&value, "x").unwrap();
+    assert_eq!(
+        cfg.client_settings().timeout,
+        std::time::Duration::from_secs(5)
+    );
     assert_eq!(cfg.max_batch_size_bytes, 3_000_000);
     assert!(cfg.target_info.enabled);
     assert!(cfg.add_metric_suffixes);

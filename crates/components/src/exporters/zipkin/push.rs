@@ -25,13 +25,13 @@ pub(crate) struct ZipkinPush {
 impl ZipkinPush {
     pub(crate) fn new(cfg: &Config) -> Result<ZipkinPush, String> {
         Ok(ZipkinPush {
-            client: http_client::build_client(&cfg.client_settings(), &cfg.endpoint)?,
-            url: cfg.endpoint.clone(),
+            client: http_client::build_client(&cfg.client_settings(), &cfg.client.endpoint)?,
+            url: cfg.client.endpoint.clone(),
             format: cfg.format()?,
             default_service_name: cfg.default_service_name.clone(),
-            headers: http_client::header_map(&cfg.headers)?,
+            headers: http_client::header_map(&cfg.client.headers)?,
             compression: cfg.compression()?,
-            level: cfg.compression_params.level,
+            level: cfg.client.compression_params.level,
         })
     }
 }

@@ -69,12 +69,12 @@ fn config_errors_are_gos() {
             .ends_with("thrift is not one of json or proto")
     );
     assert!(exporter("endpoint: http://127.0.0.1:9411/api/v2/spans\nunknown: 1").is_err());
-    let c: super::Config = ::config::decode(
+    let c: super::Config = crate::util::http_client::decode(
         &::config::Value::from_yaml_str("endpoint: http://x/api/v2/spans").unwrap(),
         "exporters::zipkin",
     )
     .unwrap();
-    assert_eq!(c.timeout.0, Duration::from_secs(5));
+    assert_eq!(c.client_settings().timeout, Duration::from_secs(5));
     assert_eq!(c.default_service_name, "<missing service name>");
     assert_eq!(c.format, "json");
 }
