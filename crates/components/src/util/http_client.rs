@@ -1,10 +1,11 @@
 //! The HTTP client side of Go's `confighttp.ClientConfig`, shared by every exporter that
-//! POSTs over HTTP (`otlp_http`, `loki`, `zipkin`, `prometheus_remote_write`): building the reqwest client from the config keys
-//! (timeout, TLS, proxy, idle connections, HTTP/2 pings), the configured `headers`, request
-//! body compression by name, and reading an answer (`Retry-After`, a bounded body, error
-//! text with its causes). The client keys themselves are one [`ClientConfig`], decoded beside
-//! each exporter's own keys as Go squashes `confighttp.ClientConfig` into them
-//! ([`parse_config`]); the exporter supplies its default `timeout`.
+//! POSTs over HTTP (`otlp_http`, `loki`, `zipkin`, `prometheus_remote_write`): building the
+//! reqwest client from the config keys (timeout, TLS, proxy, idle connections, HTTP/2
+//! pings), the configured `headers`, request body compression by name, and reading an answer
+//! (`Retry-After`, a bounded body, error text with its causes). The client keys themselves
+//! are one [`ClientConfig`], decoded beside each exporter's own keys as Go squashes
+//! `confighttp.ClientConfig` into them ([`parse_config`]); the exporter supplies its default
+//! `timeout` and `compression` ([`WithClient`]).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
