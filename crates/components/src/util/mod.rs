@@ -3,4 +3,5 @@
 pub mod gofmt;
 pub(crate) mod gotext;
 pub mod http_client;
+pub mod http_server;
 pub mod time;

@@ -11,7 +11,6 @@ use bytes::Bytes;
 use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use http::{Method, Response, StatusCode};
 use http_body_util::Full;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use pdata::{Batch, Request};
 use promtranslate::accumulator::Accumulator;
 use promtranslate::exposition;
@@ -23,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::compression::{self, Codec};
 use crate::receivers::otlp::config::bind_address;
+use crate::util::http_server;
 
 /// What a scrape needs.
 pub(crate) struct State {
@@ -118,37 +118,10 @@ impl Push for PromPush {
 }
 
 fn serve(state: Arc<State>, listener: TcpListener, stop: CancellationToken) -> JoinHandle<()> {
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(TokioTimer::new());
-    tokio::spawn(async move {
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
-                        let _ = stream.set_nodelay(true);
-                        let state = state.clone();
-                        let handler = hyper::service::service_fn(move |req| {
-                            let state = state.clone();
-                            async move { Ok::<_, Infallible>(handle(&state, req)) }
-                        });
-                        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), handler));
-                        tokio::spawn(async move {
-                            if let Err(e) = conn.await {
-                                tracing::debug!(error = %e, "prometheus exporter connection ended with an error");
-                            }
-                        });
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "prometheus exporter accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                },
-                _ = stop.cancelled() => break,
-            }
-        }
-        drop(listener);
-        graceful.shutdown().await;
+    let options = http_server::ServerOptions::default();
+    http_server::serve("prometheus exporter", options, listener, stop, move |req| {
+        let state = state.clone();
+        async move { Ok::<_, Infallible>(handle(&state, req)) }
     })
 }
 

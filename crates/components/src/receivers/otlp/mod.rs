@@ -31,7 +31,6 @@ use std::time::Duration;
 
 use ::config::{ConfigError, Value};
 use async_trait::async_trait;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use pdata::Signal;
 use runtime::admission::Admission;
 use runtime::factory::{
@@ -46,6 +45,7 @@ use self::config::{Config, GrpcConfig, HttpConfig, bind_address};
 use self::grpc::{ExportServer, LogsService, MetricsService, TraceService};
 use self::http::HttpService;
 use self::pipeline::Pipelines;
+use crate::util::http_server;
 
 pub struct Factory;
 
@@ -210,40 +210,13 @@ fn serve_http(
     listener: TcpListener,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .keep_alive(cfg.keep_alives_enabled)
-        .header_read_timeout(
-            (!cfg.read_header_timeout.0.is_zero()).then_some(cfg.read_header_timeout.0),
-        );
-    tokio::spawn(async move {
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
-                        let _ = stream.set_nodelay(true);
-                        let service = service.clone();
-                        let handler = hyper::service::service_fn(move |req| service.clone().handle(req));
-                        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), handler));
-                        tokio::spawn(async move {
-                            if let Err(e) = conn.await {
-                                tracing::debug!(error = %e, "OTLP/HTTP connection ended with an error");
-                            }
-                        });
-                    }
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "OTLP/HTTP accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                },
-                _ = stop.cancelled() => break,
-            }
-        }
-        drop(listener);
-        graceful.shutdown().await;
+    let options = http_server::ServerOptions {
+        keep_alive: cfg.keep_alives_enabled,
+        read_header_timeout: (!cfg.read_header_timeout.0.is_zero())
+            .then_some(cfg.read_header_timeout.0),
+    };
+    http_server::serve("OTLP/HTTP", options, listener, stop, move |req| {
+        service.clone().handle(req)
     })
 }
 
