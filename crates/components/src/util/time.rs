@@ -5,6 +5,13 @@
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Now, in nanoseconds since the Unix epoch (0 before 1970).
+pub fn now_unix_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
 /// Go `time.Unix(0, ns).UTC().String()`: `2020-02-11 20:26:12.000000321 +0000 UTC`, trailing
 /// zeros of the fraction dropped, no fraction when it is zero. Negative `ns` is before 1970.
 pub fn go_string(unix_nanos: i64) -> String {

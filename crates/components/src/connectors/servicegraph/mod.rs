@@ -16,7 +16,7 @@ mod graph;
 mod tests;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use ::config::{ConfigError, Value};
 use async_trait::async_trait;
@@ -103,17 +103,7 @@ fn nonzero(d: Duration, default: Duration) -> Duration {
 
 /// The gates this connector reads, from the `--feature-gates` list.
 pub fn gates_from(list: &[String]) -> Gates {
-    let state = |id: &str, default: bool| {
-        list.iter().fold(default, |on, g| {
-            if g.strip_prefix('-') == Some(id) {
-                false
-            } else if g.strip_prefix('+').unwrap_or(g) == id {
-                true
-            } else {
-                on
-            }
-        })
-    };
+    let state = |id: &str, default: bool| runtime::featuregate::enabled_in(list, id, default);
     Gates {
         virtual_node: state("connector.servicegraph.virtualNode", true),
         legacy_latency_metric_names: state(
@@ -123,12 +113,7 @@ pub fn gates_from(list: &[String]) -> Gates {
     }
 }
 
-fn now_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
+use crate::util::time::now_unix_nanos as now_nanos;
 
 struct Counters {
     total_edges: Counter,

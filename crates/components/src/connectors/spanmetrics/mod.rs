@@ -21,7 +21,7 @@ pub mod config;
 mod tests;
 
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use ::config::{ConfigError, Value};
 use async_trait::async_trait;
@@ -92,17 +92,7 @@ impl ConnectorFactory for Factory {
 
 /// The gates this connector reads, from the `--feature-gates` list.
 pub fn gates_from(list: &[String]) -> Gates {
-    let state = |id: &str, default: bool| {
-        let mut on = default;
-        for g in list {
-            match g.strip_prefix('-') {
-                Some(rest) if rest == id => on = false,
-                _ if g.strip_prefix('+').unwrap_or(g) == id => on = true,
-                _ => {}
-            }
-        }
-        on
-    };
+    let state = |id: &str, default: bool| runtime::featuregate::enabled_in(list, id, default);
     Gates {
         legacy_metric_names: state("connector.spanmetrics.legacyMetricNames", false),
         collector_instance_id: state("connector.spanmetrics.includeCollectorInstanceID", true)
@@ -136,12 +126,7 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn now_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
+use crate::util::time::now_unix_nanos as now_nanos;
 
 struct SpanMetrics {
     id: String,

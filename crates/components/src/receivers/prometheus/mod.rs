@@ -61,11 +61,7 @@ impl ReceiverFactory for Factory {
             .clone()
             .ok_or("the prometheus receiver only produces metrics")?;
         let id = set.id.to_string();
-        let gates = runtime::featuregate::list();
-        let remove_adjustment = gates.iter().any(|g| {
-            g == REMOVE_START_TIME_ADJUSTMENT
-                || g.strip_prefix('+') == Some(REMOVE_START_TIME_ADJUSTMENT)
-        });
+        let remove_adjustment = runtime::featuregate::enabled(REMOVE_START_TIME_ADJUSTMENT, false);
         let settings = promscrape::Settings {
             external_labels: cfg.prometheus.global.external_labels.clone(),
             scope_version: env!("CARGO_PKG_VERSION").to_string(),
