@@ -321,7 +321,7 @@ async fn fetch(job: &Job, target: &Target) -> Result<(Vec<u8>, Format), String> 
             return Err(BODY_SIZE_LIMIT_EXCEEDED.into());
         }
     }
-    let body = promscrape::body::decode(&raw, &encoding, limit)?;
+    let body = promscrape::body::decode(raw, &encoding, limit)?;
     Ok((body, format))
 }
 
