@@ -9,7 +9,9 @@
 //!   `#[serde(flatten)]` field is decoded as a map by serde, so only `deny_unknown_fields`
 //!   (serde's first-unknown-key error, translated to the same wording) protects it.
 //! - Null (`key:` with no value): `Option` → `None`, structs → all defaults (needs
-//!   `#[serde(default)]`), maps and lists → empty. A null scalar is an error, not a default.
+//!   `#[serde(default)]`), maps and lists → empty. A null given to a scalar field (a string,
+//!   number, bool, duration…) keeps that field's default, as mapstructure leaves a field alone
+//!   when its input is nil: the key is dropped and the decode retried (see [`decode`]).
 //! - A whole-scalar `${...}` that typed as a number/bool gives its verbatim text to string
 //!   targets and its typed value to everything else.
 //! - A string given where a list is expected is split at commas (`a,b` → `[a, b]`, Go's
@@ -24,11 +26,74 @@ use crate::{ConfigError, Value, value::Mapping};
 
 /// Decodes `value` into `T`, naming `path` (and everything below it) in errors.
 pub fn decode<T: de::DeserializeOwned>(value: &Value, path: &str) -> Result<T, ConfigError> {
-    T::deserialize(ValueDeserializer {
+    let first = T::deserialize(ValueDeserializer {
         value,
         path: path.to_string(),
-    })
-    .map_err(|e| ConfigError::new(e.path.unwrap_or_else(|| path.to_string()), e.message))
+    });
+    let mut err = match first {
+        Ok(t) => return Ok(t),
+        Err(e) => e,
+    };
+    // A null under a scalar field keeps the default: drop that key and decode again. serde's
+    // derived visitors cannot skip a key once read, hence the retry; each round removes one
+    // key, so this ends, and configs have few null scalars.
+    let mut pruned: Option<Value> = None;
+    while err.null_scalar {
+        let Some(full) = err.path.as_deref() else {
+            break;
+        };
+        let target = pruned.get_or_insert_with(|| value.clone());
+        if !remove_at(target, relative_path(full, path)) {
+            break;
+        }
+        match T::deserialize(ValueDeserializer {
+            value: target,
+            path: path.to_string(),
+        }) {
+            Ok(t) => return Ok(t),
+            Err(e) => err = e,
+        }
+    }
+    Err(ConfigError::new(
+        err.path.unwrap_or_else(|| path.to_string()),
+        err.message,
+    ))
+}
+
+fn relative_path<'a>(full: &'a str, base: &str) -> &'a str {
+    if base.is_empty() {
+        return full;
+    }
+    full.strip_prefix(base)
+        .and_then(|rest| rest.strip_prefix("::"))
+        .unwrap_or("")
+}
+
+/// Removes the map entry at `rel` (`a::b::c`) when its parent is a map; false otherwise.
+fn remove_at(root: &mut Value, rel: &str) -> bool {
+    if rel.is_empty() {
+        return false;
+    }
+    let (parent, key) = match rel.rsplit_once("::") {
+        Some((p, k)) => (Some(p), k),
+        None => (None, rel),
+    };
+    let mut node = root;
+    if let Some(parent) = parent {
+        for k in parent.split("::") {
+            node = match node {
+                Value::Map(m) => match m.get_mut(k) {
+                    Some(n) => n,
+                    None => return false,
+                },
+                _ => return false,
+            };
+        }
+    }
+    match node {
+        Value::Map(m) => m.shift_remove(key).is_some(),
+        _ => false,
+    }
 }
 
 /// Decodes one map into two structs that share it, as Go's `mapstructure:",squash"` does
@@ -103,6 +168,8 @@ pub fn field_names<T: de::DeserializeOwned>() -> &'static [&'static str] {
 pub struct DeError {
     path: Option<String>,
     message: String,
+    /// A null met a scalar target (see the module docs: the key is then dropped).
+    null_scalar: bool,
 }
 
 impl DeError {
@@ -116,7 +183,12 @@ impl DeError {
         DeError {
             path: None,
             message: message.into(),
+            null_scalar: false,
         }
+    }
+    fn null_scalar(mut self) -> Self {
+        self.null_scalar = true;
+        self
     }
 }
 
@@ -240,7 +312,9 @@ macro_rules! forward_scalar {
         fn $method<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
             let path = self.path.clone();
             match self.typed() {
-                Value::Null => self.invalid(&VisitorExpected(&v)),
+                Value::Null => self
+                    .invalid(&VisitorExpected(&v))
+                    .map_err(DeError::null_scalar),
                 _ => self.deserialize_any(v),
             }
             .map_err(|e| e.at(&path))
@@ -253,7 +327,8 @@ impl<'de, 'a> de::Deserializer<'de> for ValueDeserializer<'a> {
 
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
         let r = match self.typed() {
-            Value::Null => v.visit_unit(),
+            // A visitor that cannot take a unit wanted a scalar (durations, sizes, enums).
+            Value::Null => v.visit_unit().map_err(DeError::null_scalar),
             Value::Bool(b) => v.visit_bool(*b),
             Value::Int(i) => v.visit_i64(*i),
             Value::Float(x) => v.visit_f64(*x),
@@ -279,6 +354,9 @@ impl<'de, 'a> de::Deserializer<'de> for ValueDeserializer<'a> {
     fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
         let r = match self.value.as_str() {
             Some(s) => v.visit_str(s),
+            None if self.value.is_null() => self
+                .invalid(&VisitorExpected(&v))
+                .map_err(DeError::null_scalar),
             None => self.invalid(&VisitorExpected(&v)),
         };
         r.map_err(|e| e.at(&self.path))

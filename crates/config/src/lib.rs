@@ -32,6 +32,7 @@ use serde::Deserialize;
 
 mod de;
 mod expand;
+mod goyaml;
 mod units;
 pub mod value;
 

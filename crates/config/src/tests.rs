@@ -873,13 +873,69 @@ fn type_error_names_path_and_expected_type() {
     );
 }
 
+/// Go's mapstructure leaves a field alone when its input is nil (confmap sets
+/// `DecodeNil` only so that hooks see it), so `key:` keeps the default.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(default)]
+struct WithDefaults {
+    name: String,
+    port: u16,
+    enabled: bool,
+    timeout: Duration,
+    size: ByteSize,
+    nested: Nested,
+}
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(default)]
+struct Nested {
+    level: String,
+    ratio: f64,
+}
+impl Default for WithDefaults {
+    fn default() -> Self {
+        WithDefaults {
+            name: "dflt".into(),
+            port: 4317,
+            enabled: true,
+            timeout: Duration::from_millis(200),
+            size: ByteSize(1024),
+            nested: Nested::default(),
+        }
+    }
+}
+impl Default for Nested {
+    fn default() -> Self {
+        Nested {
+            level: "info".into(),
+            ratio: 0.5,
+        }
+    }
+}
+
 #[test]
-fn null_scalar_is_a_type_error() {
-    let e = decode_yaml::<Typed>("port:").unwrap_err();
+fn null_scalar_keeps_the_default() {
+    let w: WithDefaults =
+        decode_yaml("name:\nport:\nenabled: ~\ntimeout: null\nsize:\nnested: {level: , ratio: 2}")
+            .unwrap();
+    assert_eq!(
+        w,
+        WithDefaults {
+            nested: Nested {
+                level: "info".into(),
+                ratio: 2.0
+            },
+            ..WithDefaults::default()
+        }
+    );
+    // Only the null keys are dropped: a bad value next to them is still reported.
+    let e = decode_yaml::<WithDefaults>("name:\nport: x").unwrap_err();
     assert_eq!(
         e.to_string(),
-        "receivers::otlp::port: expected u16, got null"
+        "receivers::otlp::port: expected u16, got string \"x\""
     );
+    // Null for a whole struct still means all defaults.
+    let w: WithDefaults = decode_yaml("nested:").unwrap();
+    assert_eq!(w.nested, Nested::default());
 }
 
 #[test]

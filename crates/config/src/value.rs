@@ -106,10 +106,12 @@ impl Value {
 
     /// Parses one YAML document. Keys containing `::` are split into nested maps (as Go's
     /// confmap does), YAML merge keys (`<<`) are applied, and non-string scalar keys become
-    /// their text.
+    /// their text. Plain scalars resolve as Go's yaml.v3 resolves them (`1_000`, `0777`; see
+    /// the `goyaml` module).
     pub fn from_yaml_str(text: &str) -> Result<Value, String> {
+        let text = crate::goyaml::normalize(text);
         let mut raw: serde_yaml_ng::Value =
-            serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
+            serde_yaml_ng::from_str(&text).map_err(|e| e.to_string())?;
         raw.apply_merge().map_err(|e| e.to_string())?;
         Value::from_yaml(raw)
     }
