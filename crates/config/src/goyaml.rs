@@ -69,9 +69,7 @@ fn rewrite(plain: &str) -> Option<String> {
         Number::Int(i) => i.to_string(),
         Number::Uint(u) => u.to_string(),
         Number::Float(f) if f.is_nan() => ".nan".to_string(),
-        Number::Float(f) if f.is_infinite() => {
-            if f > 0.0 { ".inf" } else { "-.inf" }.to_string()
-        }
+        Number::Float(f) if f.is_infinite() => if f > 0.0 { ".inf" } else { "-.inf" }.to_string(),
         Number::Float(f) => format!("{f:?}"),
     };
     // Already canonical (or a form serde_yaml_ng reads alike, e.g. `0x1F`, `1e3`): leave it.

@@ -1,4 +1,5 @@
-//! Command line: `ferrotel [--config F]… [--set k=v]…`, `validate`, `components`, `--version`.
+//! Command line: `ferrotel [--config F]… [--set k=v]…`, `validate`, `components`,
+//! `featuregate [id]`, `--version`.
 
 use std::process::ExitCode;
 
@@ -24,8 +25,8 @@ pub struct ConfigArgs {
     /// Override one value: `--set processors.batch.timeout=2s` (also `a::b::c=v`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
-    /// Feature gates: the ones ferrotel's components read (filelog's `filelog.allowFileDeletion`,
-    /// ...) change what they change; the others are accepted and ignored for now.
+    /// Feature gates (`id`, `+id`, `-id`, comma-separated or repeated; `ferrotel featuregate`
+    /// lists them). Unknown ids are refused, as Go does.
     #[arg(long = "feature-gates", value_name = "GATES")]
     pub feature_gates: Vec<String>,
     /// How long each component may take to drain on shutdown.
@@ -43,16 +44,51 @@ pub enum Command {
     Validate(ConfigArgs),
     /// List the component types this build has, with stability per signal.
     Components,
+    /// Display information about available feature gates and their status.
+    Featuregate(FeaturegateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct FeaturegateArgs {
+    /// Show one gate in detail.
+    #[arg(value_name = "feature-id")]
+    pub id: Option<String>,
+    #[arg(long = "feature-gates", value_name = "GATES")]
+    pub feature_gates: Vec<String>,
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let gates = match &cli.command {
         Some(Command::Validate(args)) => &args.feature_gates,
+        Some(Command::Featuregate(args)) => &args.feature_gates,
         _ => &cli.run.feature_gates,
     };
+    match runtime::featuregate::check(gates) {
+        // Go prints these on stdout while parsing the flag.
+        Ok(notices) => notices.iter().for_each(|n| println!("{n}")),
+        Err(e) => {
+            eprintln!(
+                "Error: invalid argument {:?} for \"--feature-gates\" flag: {e}",
+                gates.join(",")
+            );
+            return ExitCode::FAILURE;
+        }
+    }
     runtime::featuregate::set(gates);
     match cli.command {
+        Some(Command::Featuregate(args)) => {
+            match runtime::featuregate::describe(args.id.as_deref()) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("Error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some(Command::Validate(args)) => run::validate(&args),
         Some(Command::Components) => {
             print!("{}", run::components_yaml());

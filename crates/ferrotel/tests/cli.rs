@@ -787,3 +787,130 @@ fn no_config_runs_the_builtin_default_and_says_so() {
         seen.join("\n")
     );
 }
+
+// ---- feature gates ----------------------------------------------------------------------
+
+#[test]
+fn featuregate_lists_gates_with_their_state_and_shows_one_in_detail() {
+    let out = ferrotel(
+        &["featuregate", "--feature-gates=filelog.allowFileDeletion"],
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let header: Vec<&str> = stdout.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["ID", "Enabled", "Stage", "Description"]);
+    let row = |id: &str| -> Vec<String> {
+        let line = stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(id))
+            .unwrap_or_else(|| panic!("no row for {id}:\n{stdout}"));
+        line.split_whitespace()
+            .take(3)
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        row("filelog.allowFileDeletion"),
+        ["filelog.allowFileDeletion", "true", "Alpha"]
+    );
+    assert_eq!(
+        row("service.profilesSupport"),
+        ["service.profilesSupport", "false", "Alpha"]
+    );
+    assert_eq!(
+        row("connector.servicegraph.virtualNode"),
+        ["connector.servicegraph.virtualNode", "true", "Beta"]
+    );
+
+    let out = ferrotel(&["featuregate", "filelog.allowHeaderMetadataParsing"], &[]);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success());
+    assert!(
+        stdout.starts_with(
+            "Feature: filelog.allowHeaderMetadataParsing\nEnabled: true\nStage: Beta\nDescription: "
+        ),
+        "{stdout}"
+    );
+
+    let out = ferrotel(&["featuregate", "does.not.exist"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out)
+            .1
+            .contains(r#"feature "does.not.exist" not found"#)
+    );
+}
+
+#[test]
+fn unknown_or_forbidden_feature_gates_are_refused_before_anything_runs() {
+    let cfg = write_config(
+        "gates.yaml",
+        "receivers: {otlp: {protocols: {grpc: {endpoint: '127.0.0.1:0'}}}}\nexporters: {debug: }\nservice: {pipelines: {traces: {receivers: [otlp], exporters: [debug]}}}\n",
+    );
+    let path = cfg.to_str().unwrap();
+    let out = ferrotel(
+        &[
+            "validate",
+            "--config",
+            path,
+            "--feature-gates=+service.profilesSupport,-connector.spanmetrics.legacyMetricNames",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+
+    let out = ferrotel(
+        &[
+            "validate",
+            "--config",
+            path,
+            "--feature-gates=foo.bar,+filelog.allowFileDeletion",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out).1.trim(),
+        r#"Error: invalid argument "foo.bar,+filelog.allowFileDeletion" for "--feature-gates" flag: no such feature gate "foo.bar""#
+    );
+
+    let out = ferrotel(
+        &[
+            "--config",
+            path,
+            "--feature-gates",
+            "connector.servicegraph.legacyLatencyUnitMs",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).1.contains(r#"feature gate "connector.servicegraph.legacyLatencyUnitMs" is deprecated, can not be enabled"#),
+        "{}",
+        text(&out).1
+    );
+}
+
+#[test]
+fn yaml_numbers_as_go_writes_them_validate() {
+    // `1_000_000` and `0o1_0` are numbers to Go's yaml.v3; `timeout:` with no value keeps the default.
+    let cfg = write_config(
+        "go-yaml.yaml",
+        "receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n        max_recv_msg_size_mib: 1_000\nprocessors:\n  batch:\n    send_batch_size: 1_000_000\n    send_batch_max_size: 2_000_000\n    timeout:\n  memory_limiter:\n    check_interval: 1s\n    limit_mib: 4_096\nexporters:\n  debug:\n    sampling_initial: 0o1_0\nservice:\n  pipelines:\n    traces: {receivers: [otlp], processors: [memory_limiter, batch], exporters: [debug]}\n",
+    );
+    let out = validate(&cfg, &[]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    // Quoted, the same text is a string, and a string is not a number in Go either.
+    let cfg = write_config(
+        "go-yaml-quoted.yaml",
+        "receivers: {otlp: {protocols: {grpc: {endpoint: '127.0.0.1:0'}}}}\nprocessors: {batch: {send_batch_size: '1_000'}}\nexporters: {debug: }\nservice: {pipelines: {traces: {receivers: [otlp], processors: [batch], exporters: [debug]}}}\n",
+    );
+    let out = validate(&cfg, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).1.contains("processors::batch::send_batch_size"),
+        "{}",
+        text(&out).1
+    );
+}
