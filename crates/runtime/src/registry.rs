@@ -16,6 +16,8 @@ pub enum Lookup<'a, F: ?Sized> {
     Deprecated(&'a Arc<F>, String),
     /// A type the Go collector (core or contrib) has that this build lacks.
     NotBuilt,
+    /// A type upstream removed: what it says to use instead.
+    Removed(&'static str),
     Unknown,
 }
 
@@ -30,6 +32,8 @@ pub struct Registry {
     aliases: BTreeMap<(Kind, &'static str), &'static str>,
     /// (kind, name) of Go collector components not built yet.
     not_built: BTreeMap<(Kind, &'static str), ()>,
+    /// (kind, name) of types upstream removed -> what replaces them.
+    removed: BTreeMap<(Kind, &'static str), &'static str>,
 }
 
 macro_rules! lookup_fn {
@@ -54,6 +58,9 @@ macro_rules! lookup_fn {
             }
             if self.not_built.contains_key(&($kind, type_name)) {
                 return Lookup::NotBuilt;
+            }
+            if let Some(instead) = self.removed.get(&($kind, type_name)) {
+                return Lookup::Removed(instead);
             }
             Lookup::Unknown
         }
@@ -95,6 +102,23 @@ impl Registry {
     ) -> &mut Self {
         self.aliases.insert((kind, deprecated), current);
         self
+    }
+
+    /// Names a type upstream removed, with what its users should use instead.
+    pub fn removed(&mut self, kind: Kind, name: &'static str, instead: &'static str) -> &mut Self {
+        self.removed.insert((kind, name), instead);
+        self
+    }
+
+    /// Whether a factory of `kind` is registered under `name` (aliases do not count).
+    pub fn has(&self, kind: Kind, name: &str) -> bool {
+        match kind {
+            Kind::Receiver => self.receivers.contains_key(name),
+            Kind::Processor => self.processors.contains_key(name),
+            Kind::Exporter => self.exporters.contains_key(name),
+            Kind::Connector => self.connectors.contains_key(name),
+            Kind::Extension => self.extensions.contains_key(name),
+        }
     }
 
     /// Names a Go collector component type this build does not have yet, so the error can say so.
