@@ -135,7 +135,10 @@ impl Config {
             return Err(format!("endpoint {:?}: expected host:port", self.endpoint));
         }
         let (host, port) = match ep.rsplit_once(':') {
-            Some((h, p)) if !h.is_empty() && p.parse::<u16>().is_ok() => (h.to_string(), p),
+            // An empty host is what `${env:HOST}:4317` gives with HOST unset; Go's
+            // net.SplitHostPort accepts it and gRPC then dials the local host.
+            Some(("", p)) if p.parse::<u16>().is_ok() => ("localhost".to_string(), p),
+            Some((h, p)) if p.parse::<u16>().is_ok() => (h.to_string(), p),
             _ => return Err(format!("endpoint {:?}: expected host:port", self.endpoint)),
         };
         Ok(Target {
@@ -214,6 +217,17 @@ mod tests {
         assert!(!c.target().unwrap().tls);
         let c = cfg("endpoint: https://collector:4317\ntls: {insecure: true}").unwrap();
         assert!(c.target().unwrap().tls, "https:// forces TLS");
+    }
+
+    #[test]
+    fn an_unset_host_variable_leaves_a_port_that_go_accepts() {
+        // `endpoint: ${env:COLLECTOR_HOST}:4317` with the variable unset.
+        let c = cfg("endpoint: ':4317'").unwrap();
+        assert_eq!(c.target().unwrap().authority, "localhost:4317");
+        assert_eq!(
+            cfg("endpoint: collector").unwrap_err(),
+            "endpoint \"collector\": expected host:port"
+        );
     }
 
     #[test]
