@@ -94,7 +94,15 @@ def pipeline_config(
 class Ferrotel:
     """One ferrotel process. The config is written as JSON (valid YAML)."""
 
-    def __init__(self, workdir: Path, config: dict | str, wait_ports: list[int], name: str = "ferrotel", extra_args: list[str] | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        config: dict | str,
+        wait_ports: list[int],
+        name: str = "ferrotel",
+        extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ):
         if not BIN.exists():
             raise RuntimeError(f"{BIN} does not exist: build it first (cargo build -p ferrotel) or set FERROTEL_BIN")
         self.workdir = workdir
@@ -107,7 +115,7 @@ class Ferrotel:
             [str(BIN), "--config", str(self.config_path), *(extra_args or [])],
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "RUST_BACKTRACE": "1", "NO_COLOR": "1"},
+            env={**(os.environ if env is None else env), "RUST_BACKTRACE": "1", "NO_COLOR": "1"},
         )
         self.wait_ready()
 
