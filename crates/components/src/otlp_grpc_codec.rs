@@ -30,6 +30,8 @@ use tonic::{Code, Status};
 pub const TRACE_SERVICE: &str = "opentelemetry.proto.collector.trace.v1.TraceService";
 pub const METRICS_SERVICE: &str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
 pub const LOGS_SERVICE: &str = "opentelemetry.proto.collector.logs.v1.LogsService";
+pub const PROFILES_SERVICE: &str =
+    "opentelemetry.proto.collector.profiles.v1development.ProfilesService";
 
 /// The gRPC service name for a signal.
 pub fn service_name(signal: Signal) -> &'static str {
@@ -37,6 +39,7 @@ pub fn service_name(signal: Signal) -> &'static str {
         Signal::Traces => TRACE_SERVICE,
         Signal::Metrics => METRICS_SERVICE,
         Signal::Logs => LOGS_SERVICE,
+        Signal::Profiles => PROFILES_SERVICE,
     }
 }
 
@@ -46,6 +49,9 @@ pub fn export_path(signal: Signal) -> &'static str {
         Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
         Signal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
         Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        Signal::Profiles => {
+            "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"
+        }
     }
 }
 

@@ -165,6 +165,7 @@ pub enum PipelineSignal {
     Traces,
     Metrics,
     Logs,
+    Profiles,
 }
 
 impl PipelineSignal {
@@ -173,6 +174,7 @@ impl PipelineSignal {
             PipelineSignal::Traces => "traces",
             PipelineSignal::Metrics => "metrics",
             PipelineSignal::Logs => "logs",
+            PipelineSignal::Profiles => "profiles",
         }
     }
 }
@@ -200,20 +202,16 @@ impl fmt::Display for PipelineId {
 }
 
 impl PipelineId {
-    /// Parses `signal[/name]`. `profiles` is refused with the Go collector's feature-gate
-    /// message, since this build has no profiles support.
+    /// Parses `signal[/name]`. `profiles` pipelines run whether or not the
+    /// `service.profilesSupport` gate is set (Go refuses them without it; ferrotel accepts the
+    /// gate and does not require it).
     pub fn parse(s: &str) -> Result<PipelineId, String> {
         let (signal, name) = split_id(s)?;
         let signal = match signal {
             "traces" => PipelineSignal::Traces,
             "metrics" => PipelineSignal::Metrics,
             "logs" => PipelineSignal::Logs,
-            "profiles" => {
-                return Err(format!(
-                    "pipeline {:?}: profiling signal support is at alpha level, gated under the \"service.profilesSupport\" feature gate",
-                    s.trim()
-                ));
-            }
+            "profiles" => PipelineSignal::Profiles,
             other => return Err(format!("in {s:?} id: unknown pipeline signal: {other:?}")),
         };
         Ok(PipelineId {

@@ -585,8 +585,11 @@ fn pipeline_id_parse() {
         "in \"traces/\" id: the part after / should not be empty"
     );
     assert_eq!(
-        PipelineId::parse("profiles").unwrap_err(),
-        "pipeline \"profiles\": profiling signal support is at alpha level, gated under the \"service.profilesSupport\" feature gate"
+        PipelineId::parse("profiles/x").unwrap(),
+        PipelineId {
+            signal: PipelineSignal::Profiles,
+            name: Some("x".into())
+        }
     );
 }
 

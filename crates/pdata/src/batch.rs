@@ -7,7 +7,7 @@ use prost::Message;
 
 use crate::proto::collector::{
     logs::v1::ExportLogsServiceRequest, metrics::v1::ExportMetricsServiceRequest,
-    trace::v1::ExportTraceServiceRequest,
+    profiles::v1development::ExportProfilesServiceRequest, trace::v1::ExportTraceServiceRequest,
 };
 use crate::{PdataError, Signal, scan};
 
@@ -17,6 +17,9 @@ pub enum Request {
     Traces(ExportTraceServiceRequest),
     Metrics(ExportMetricsServiceRequest),
     Logs(ExportLogsServiceRequest),
+    /// Decoded with this build's profiles schema: fields of another release are lost, so the
+    /// pipeline keeps profiles encoded and decodes only to look (the debug exporter).
+    Profiles(ExportProfilesServiceRequest),
 }
 
 impl Request {
@@ -25,6 +28,7 @@ impl Request {
             Request::Traces(_) => Signal::Traces,
             Request::Metrics(_) => Signal::Metrics,
             Request::Logs(_) => Signal::Logs,
+            Request::Profiles(_) => Signal::Profiles,
         }
     }
 
@@ -38,6 +42,9 @@ impl Request {
                 Request::Metrics(ExportMetricsServiceRequest::decode(bytes).map_err(err)?)
             }
             Signal::Logs => Request::Logs(ExportLogsServiceRequest::decode(bytes).map_err(err)?),
+            Signal::Profiles => {
+                Request::Profiles(ExportProfilesServiceRequest::decode(bytes).map_err(err)?)
+            }
         })
     }
 
@@ -46,6 +53,7 @@ impl Request {
             Request::Traces(r) => r.encode_to_vec(),
             Request::Metrics(r) => r.encode_to_vec(),
             Request::Logs(r) => r.encode_to_vec(),
+            Request::Profiles(r) => r.encode_to_vec(),
         }
     }
 
@@ -136,6 +144,7 @@ impl Batch {
                 Request::Traces(r) => r.encoded_len(),
                 Request::Metrics(r) => r.encoded_len(),
                 Request::Logs(r) => r.encoded_len(),
+                Request::Profiles(r) => r.encoded_len(),
             },
         }
     }

@@ -28,10 +28,20 @@ pub enum Signal {
     Traces,
     Metrics,
     Logs,
+    /// OTLP profiles (`v1development`): carried encoded and unchanged; items are samples.
+    Profiles,
 }
 
 impl Signal {
+    /// The three stable signals.
     pub const ALL: [Signal; 3] = [Signal::Traces, Signal::Metrics, Signal::Logs];
+    /// Every signal, profiles included.
+    pub const EVERY: [Signal; 4] = [
+        Signal::Traces,
+        Signal::Metrics,
+        Signal::Logs,
+        Signal::Profiles,
+    ];
 
     /// The name used in config (`traces`, `metrics`, `logs`).
     pub fn as_str(self) -> &'static str {
@@ -39,15 +49,18 @@ impl Signal {
             Signal::Traces => "traces",
             Signal::Metrics => "metrics",
             Signal::Logs => "logs",
+            Signal::Profiles => "profiles",
         }
     }
 
-    /// The item noun used in self-metric names: `spans`, `metric_points`, `log_records`.
+    /// The item noun used in self-metric names: `spans`, `metric_points`, `log_records`,
+    /// `profile_samples` (Go's `otelcol_receiver_accepted_profile_samples`).
     pub fn item_noun(self) -> &'static str {
         match self {
             Signal::Traces => "spans",
             Signal::Metrics => "metric_points",
             Signal::Logs => "log_records",
+            Signal::Profiles => "profile_samples",
         }
     }
 
@@ -56,6 +69,7 @@ impl Signal {
             "traces" => Some(Signal::Traces),
             "metrics" => Some(Signal::Metrics),
             "logs" => Some(Signal::Logs),
+            "profiles" => Some(Signal::Profiles),
             _ => None,
         }
     }

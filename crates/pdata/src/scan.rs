@@ -37,6 +37,8 @@
 //!   name/description/unit/metadata and the non-point fields of its data message
 //!   (temporality, monotonic). No message is ever decoded.
 //!
+//! Profiles requests are validated and counted (samples are their items) but never split.
+//!
 //! Nothing here allocates except the output buffers of [`split_encoded`].
 
 use bytes::Bytes;
@@ -220,6 +222,11 @@ enum M {
     ResourceLogs,
     ScopeLogs,
     LogRecord,
+    ProfilesReq,
+    ResourceProfiles,
+    ScopeProfiles,
+    Profile,
+    Sample,
     MetricsReq,
     ResourceMetrics,
     ScopeMetrics,
@@ -319,6 +326,16 @@ fn fields(m: M) -> &'static [K] {
             F64,              // 11 observed_time_unix_nano
             S,                // 12 event_name
         ],
+        // Profiles: only the path to the samples is typed. The profiles schema is still in
+        // development and changes between proto releases (the dictionary, the profile's own
+        // fields); senders and the Go collector may use another release than ours, so
+        // everything off that path is skipped like an unknown field and the bytes travel on
+        // unchanged.
+        M::ProfilesReq => &[U, Msg(M::ResourceProfiles)],
+        M::ResourceProfiles => &[U, Msg(M::Resource), Msg(M::ScopeProfiles), S],
+        M::ScopeProfiles => &[U, Msg(M::Scope), Msg(M::Profile), S],
+        M::Profile => &[U, U, Msg(M::Sample)],
+        M::Sample => &[U],
         M::MetricsReq => &[U, Msg(M::ResourceMetrics)],
         M::ResourceMetrics => &[U, Msg(M::Resource), Msg(M::ScopeMetrics), S],
         M::ScopeMetrics => &[U, Msg(M::Scope), Msg(M::Metric), S],
@@ -431,9 +448,13 @@ fn fields(m: M) -> &'static [K] {
 #[inline]
 fn role(m: M, tag: u32) -> Role {
     match (m, tag) {
-        (M::TraceReq | M::LogsReq | M::MetricsReq, 1) => Role::Sum,
-        (M::ResourceSpans | M::ResourceLogs | M::ResourceMetrics, 2) => Role::Sum,
+        (M::TraceReq | M::LogsReq | M::MetricsReq | M::ProfilesReq, 1) => Role::Sum,
+        (M::ResourceSpans | M::ResourceLogs | M::ResourceMetrics | M::ResourceProfiles, 2) => {
+            Role::Sum
+        }
         (M::ScopeSpans | M::ScopeLogs, 2) => Role::Item,
+        (M::ScopeProfiles, 2) => Role::Sum,
+        (M::Profile, 2) => Role::Item,
         (M::ScopeMetrics, 2) => Role::Sum,
         (M::Metric, 5 | 7 | 9 | 10 | 11) => Role::MetricData,
         (M::Gauge | M::Sum | M::Histogram | M::ExpHistogram | M::Summary, 1) => Role::Item,
@@ -596,6 +617,7 @@ fn request_type(signal: Signal) -> M {
         Signal::Traces => M::TraceReq,
         Signal::Metrics => M::MetricsReq,
         Signal::Logs => M::LogsReq,
+        Signal::Profiles => M::ProfilesReq,
     }
 }
 
@@ -626,6 +648,13 @@ pub fn count_decoded(req: &Request) -> usize {
             .iter()
             .flat_map(|rl| &rl.scope_logs)
             .map(|sl| sl.log_records.len())
+            .sum(),
+        Request::Profiles(r) => r
+            .resource_profiles
+            .iter()
+            .flat_map(|rp| &rp.scope_profiles)
+            .flat_map(|sp| &sp.profiles)
+            .map(|p| p.samples.len())
             .sum(),
         Request::Metrics(r) => r
             .resource_metrics
@@ -776,10 +805,16 @@ fn resource_type(signal: Signal) -> M {
         Signal::Traces => M::ResourceSpans,
         Signal::Metrics => M::ResourceMetrics,
         Signal::Logs => M::ResourceLogs,
+        Signal::Profiles => M::ResourceProfiles,
     }
 }
 
 fn try_split(signal: Signal, bytes: &[u8], max: u64) -> Result<Vec<(Bytes, usize)>, PdataError> {
+    if signal == Signal::Profiles {
+        // A profiles request's samples index into the request's one dictionary: a part would
+        // need its own copy, re-indexed. Profiles requests travel whole.
+        return Err(err("profiles requests are not split"));
+    }
     let rtype = resource_type(signal);
     let total = count_encoded(signal, bytes)? as u64;
     let est = (bytes.len() as u64 * max / total.max(1)) as usize + 256;

@@ -360,6 +360,8 @@ fn flatten(req: &Request) -> Vec<Vec<u8>> {
     use crate::proto::metrics::v1::metric::Data;
     let mut out = Vec::new();
     match req {
+        // Profiles are never split (see profiles_are_validated_counted_by_sample_and_never_split).
+        Request::Profiles(r) => out.push(r.encode_to_vec()),
         Request::Traces(r) => {
             for rs in &r.resource_spans {
                 for ss in &rs.scope_spans {
@@ -482,4 +484,33 @@ fn split_of_malformed_input_does_not_panic() {
             assert!(!parts.is_empty());
         }
     }
+}
+
+#[test]
+fn profiles_are_validated_counted_by_sample_and_never_split() {
+    use prost::Message;
+    let req = crate::testdata::profiles(3, 4, 7);
+    let bytes = req.encode_to_vec();
+    assert_eq!(validate_and_count(Signal::Profiles, &bytes).unwrap(), 12);
+    assert_eq!(count_encoded(Signal::Profiles, &bytes).unwrap(), 12);
+    assert_eq!(
+        count_decoded(&Request::Profiles(req.clone())),
+        12,
+        "decoded and encoded counts agree"
+    );
+    // One request in, the same bytes out: a split would orphan the dictionary's indices.
+    let parts = split_encoded(Signal::Profiles, &bytes, 5);
+    assert_eq!(parts.len(), 1);
+    assert_eq!(&parts[0].0[..], &bytes[..]);
+    assert_eq!(parts[0].1, 12);
+    let b = bytes::Bytes::from(bytes.clone());
+    let parts = split_bytes(Signal::Profiles, b, 5);
+    assert_eq!((parts.len(), parts[0].1), (1, 12));
+    // Truncated input is refused like any other signal's.
+    assert!(validate_and_count(Signal::Profiles, &bytes[..bytes.len() - 3]).is_err());
+    // Fields of another profiles release (unknown here) are skipped, not refused.
+    let mut other = bytes.clone();
+    prost::encoding::encode_key(9, prost::encoding::WireType::Varint, &mut other);
+    prost::encoding::encode_varint(5, &mut other);
+    assert_eq!(validate_and_count(Signal::Profiles, &other).unwrap(), 12);
 }

@@ -620,5 +620,95 @@ pub fn request(signal: Signal, resources: usize, per_resource: usize, seed: u64)
         Signal::Traces => Request::Traces(traces(resources, per_resource, seed)),
         Signal::Metrics => Request::Metrics(metrics(resources, per_resource, seed)),
         Signal::Logs => Request::Logs(logs(resources, per_resource, seed)),
+        Signal::Profiles => Request::Profiles(profiles(resources, per_resource, seed)),
+    }
+}
+
+/// A profiles request: `resources` resources with one profile of `per_resource` samples each,
+/// all indexing into one small dictionary.
+pub fn profiles(
+    resources: usize,
+    per_resource: usize,
+    seed: u64,
+) -> crate::proto::collector::profiles::v1development::ExportProfilesServiceRequest {
+    use crate::proto::collector::profiles::v1development::ExportProfilesServiceRequest;
+    use crate::proto::profiles::v1development::{
+        Function, Line, Location, Profile, ProfilesDictionary, ResourceProfiles, Sample,
+        ScopeProfiles, Stack, ValueType,
+    };
+    let dictionary = ProfilesDictionary {
+        string_table: ["", "cpu", "nanoseconds", "main", "work"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        function_table: vec![
+            Function::default(),
+            Function {
+                name_strindex: 3,
+                ..Default::default()
+            },
+            Function {
+                name_strindex: 4,
+                ..Default::default()
+            },
+        ],
+        location_table: vec![
+            Location::default(),
+            Location {
+                lines: vec![Line {
+                    function_index: 1,
+                    line: 7,
+                    column: 0,
+                }],
+                ..Default::default()
+            },
+            Location {
+                lines: vec![Line {
+                    function_index: 2,
+                    line: 42,
+                    column: 0,
+                }],
+                ..Default::default()
+            },
+        ],
+        stack_table: vec![
+            Stack::default(),
+            Stack {
+                location_indices: vec![1, 2],
+            },
+        ],
+        ..Default::default()
+    };
+    let resource_profiles = (0..resources)
+        .map(|i| ResourceProfiles {
+            resource: Some(crate::proto::resource::v1::Resource {
+                attributes: vec![kv("service.name", s(&format!("svc-{seed}-{i}")))],
+                ..Default::default()
+            }),
+            scope_profiles: vec![ScopeProfiles {
+                scope: None,
+                profiles: vec![Profile {
+                    sample_type: Some(ValueType {
+                        type_strindex: 1,
+                        unit_strindex: 2,
+                    }),
+                    samples: (0..per_resource)
+                        .map(|k| Sample {
+                            stack_index: 1,
+                            values: vec![k as i64 + 1],
+                            ..Default::default()
+                        })
+                        .collect(),
+                    time_unix_nano: 1_700_000_000_000_000_000 + seed,
+                    ..Default::default()
+                }],
+                schema_url: String::new(),
+            }],
+            schema_url: String::new(),
+        })
+        .collect();
+    ExportProfilesServiceRequest {
+        resource_profiles,
+        dictionary: Some(dictionary),
     }
 }

@@ -126,6 +126,7 @@ pub struct ReceiverOutputs {
     pub traces: Option<SharedConsumer>,
     pub metrics: Option<SharedConsumer>,
     pub logs: Option<SharedConsumer>,
+    pub profiles: Option<SharedConsumer>,
 }
 
 impl ReceiverOutputs {
@@ -134,6 +135,7 @@ impl ReceiverOutputs {
             Signal::Traces => self.traces.as_ref(),
             Signal::Metrics => self.metrics.as_ref(),
             Signal::Logs => self.logs.as_ref(),
+            Signal::Profiles => self.profiles.as_ref(),
         }
     }
 
@@ -142,6 +144,7 @@ impl ReceiverOutputs {
             Signal::Traces => self.traces = Some(consumer),
             Signal::Metrics => self.metrics = Some(consumer),
             Signal::Logs => self.logs = Some(consumer),
+            Signal::Profiles => self.profiles = Some(consumer),
         }
     }
 }

@@ -28,6 +28,7 @@ pub fn signal_of(s: PipelineSignal) -> Signal {
         PipelineSignal::Traces => Signal::Traces,
         PipelineSignal::Metrics => Signal::Metrics,
         PipelineSignal::Logs => Signal::Logs,
+        PipelineSignal::Profiles => Signal::Profiles,
     }
 }
 
@@ -117,6 +118,16 @@ macro_rules! parse_section {
                 }
                 Lookup::NotBuilt => {
                     $errors.push(type_error($kind, id, true, $registry.names($kind)));
+                    continue;
+                }
+                Lookup::Removed(instead) => {
+                    $errors.push(ConfigError::new(
+                        format!("{}::{}", $kind.section(), id),
+                        format!(
+                            "the \"{}\" {} was removed from the OpenTelemetry Collector: {}",
+                            id.type_, $kind, instead
+                        ),
+                    ));
                     continue;
                 }
                 Lookup::Unknown => {
@@ -426,7 +437,7 @@ impl Builder<'_> {
         let mut tail: Vec<SharedConsumer> = Vec::new();
         for e in &pipe.exporters {
             if self.p.connectors.contains_key(e) {
-                for to_sig in Signal::ALL {
+                for to_sig in Signal::EVERY {
                     if let Some(c) = self.connector(e, sig, to_sig)? {
                         tail.push(upcast_connector_consumer(c));
                     }
@@ -586,7 +597,7 @@ pub fn build(p: &ParsedConfig, tel: &Telemetry) -> Result<Built, String> {
     }
     for rid in receiver_ids {
         let mut outputs = ReceiverOutputs::default();
-        for sig in Signal::ALL {
+        for sig in Signal::EVERY {
             let heads: Vec<SharedConsumer> = p
                 .raw
                 .service

@@ -333,11 +333,13 @@ fn escape_label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-fn signal_index(s: Signal) -> usize {
+/// Index into the per-signal arrays of the three stable signals; profiles have their own.
+fn signal_index(s: Signal) -> Option<usize> {
     match s {
-        Signal::Traces => 0,
-        Signal::Metrics => 1,
-        Signal::Logs => 2,
+        Signal::Traces => Some(0),
+        Signal::Metrics => Some(1),
+        Signal::Logs => Some(2),
+        Signal::Profiles => None,
     }
 }
 
@@ -353,10 +355,16 @@ const RECEIVER_REFUSED: [&str; 3] = [
 ];
 
 /// `otelcol_receiver_{accepted,refused}_*{receiver, transport}` for one receiver and transport.
+/// The profiles pair (`…_profile_samples`) is registered on first use, so that receivers that
+/// never see profiles do not export them.
 #[derive(Clone)]
 pub struct ReceiverMetrics {
     accepted: [Counter; 3],
     refused: [Counter; 3],
+    profiles: Arc<std::sync::OnceLock<[Counter; 2]>>,
+    tel: Telemetry,
+    receiver: Arc<str>,
+    transport: Arc<str>,
 }
 
 impl ReceiverMetrics {
@@ -374,13 +382,43 @@ impl ReceiverMetrics {
                 &RECEIVER_REFUSED,
                 "Number of items that could not be pushed into the pipeline.",
             ),
+            profiles: Arc::default(),
+            tel: tel.clone(),
+            receiver: receiver.into(),
+            transport: transport.into(),
         }
     }
+    fn profiles(&self) -> &[Counter; 2] {
+        self.profiles.get_or_init(|| {
+            let labels = [
+                ("receiver", &*self.receiver),
+                ("transport", &*self.transport),
+            ];
+            [
+                self.tel.counter(
+                    "otelcol_receiver_accepted_profile_samples",
+                    "Number of profile samples successfully pushed into the pipeline.",
+                    &labels,
+                ),
+                self.tel.counter(
+                    "otelcol_receiver_refused_profile_samples",
+                    "Number of profile samples that could not be pushed into the pipeline.",
+                    &labels,
+                ),
+            ]
+        })
+    }
     pub fn accepted(&self, signal: Signal, n: usize) {
-        self.accepted[signal_index(signal)].add(n as u64);
+        match signal_index(signal) {
+            Some(i) => self.accepted[i].add(n as u64),
+            None => self.profiles()[0].add(n as u64),
+        }
     }
     pub fn refused(&self, signal: Signal, n: usize) {
-        self.refused[signal_index(signal)].add(n as u64);
+        match signal_index(signal) {
+            Some(i) => self.refused[i].add(n as u64),
+            None => self.profiles()[1].add(n as u64),
+        }
     }
 }
 
@@ -414,6 +452,11 @@ impl ExporterMetrics {
                 "otelcol_exporter_sent_log_records",
                 "otelcol_exporter_send_failed_log_records",
                 "otelcol_exporter_enqueue_failed_log_records",
+            ),
+            Signal::Profiles => (
+                "otelcol_exporter_sent_profile_samples",
+                "otelcol_exporter_send_failed_profile_samples",
+                "otelcol_exporter_enqueue_failed_profile_samples",
             ),
         };
         ExporterMetrics {

@@ -18,6 +18,8 @@ use crate::util::gofmt::{go_f, id, timestamp, typed_value};
 pub fn detailed_text(request: &Request) -> String {
     let mut b = Buf(String::new());
     match request {
+        // Never called for profiles (see the debug exporter's push).
+        Request::Profiles(_) => {}
         Request::Traces(r) => {
             for (i, rs) in r.resource_spans.iter().enumerate() {
                 b.line(format_args!("ResourceSpans #{i}"));

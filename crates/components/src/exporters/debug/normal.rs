@@ -14,6 +14,8 @@ use crate::util::gofmt::{go_f, go_v, id, value_as_string};
 pub fn normal_text(request: &Request) -> String {
     let mut out = String::new();
     match request {
+        // Never called for profiles (see the debug exporter's push).
+        Request::Profiles(_) => {}
         Request::Traces(r) => {
             for (i, rs) in r.resource_spans.iter().enumerate() {
                 resource_line(

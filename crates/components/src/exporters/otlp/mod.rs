@@ -24,6 +24,7 @@ const SIGNALS: &[(Signal, Stability)] = &[
     (Signal::Traces, Stability::Stable),
     (Signal::Metrics, Stability::Stable),
     (Signal::Logs, Stability::Stable),
+    (Signal::Profiles, Stability::Development),
 ];
 
 impl ExporterFactory for Factory {
@@ -80,6 +81,10 @@ pub(crate) fn log_partial_success(id: &str, response: &ExportResponse) {
         Signal::Logs => tracing::warn!(
             otelcol.component.id = id, otelcol.component.kind = kind, otelcol.signal = signal,
             message = %p.error_message, dropped_log_records = p.rejected, "Partial success response"
+        ),
+        Signal::Profiles => tracing::warn!(
+            otelcol.component.id = id, otelcol.component.kind = kind, otelcol.signal = signal,
+            message = %p.error_message, dropped_samples = p.rejected, "Partial success response"
         ),
     }
 }

@@ -65,10 +65,15 @@ impl Config {
 
     /// The URL a signal is posted to, as Go's `composeSignalURL`.
     pub fn signal_url(&self, signal: Signal) -> Result<String, String> {
-        let (over, name) = match signal {
-            Signal::Traces => (&self.traces_endpoint, "traces"),
-            Signal::Metrics => (&self.metrics_endpoint, "metrics"),
-            Signal::Logs => (&self.logs_endpoint, "logs"),
+        let (over, name, path) = match signal {
+            Signal::Traces => (&self.traces_endpoint, "traces", "v1/traces"),
+            Signal::Metrics => (&self.metrics_endpoint, "metrics", "v1/metrics"),
+            Signal::Logs => (&self.logs_endpoint, "logs", "v1/logs"),
+            Signal::Profiles => (
+                &self.profiles_endpoint,
+                "profiles",
+                "v1development/profiles",
+            ),
         };
         let url = if !over.is_empty() {
             over.clone()
@@ -77,9 +82,9 @@ impl Config {
                 "either endpoint or {name}_endpoint must be specified"
             ));
         } else if self.client.endpoint.ends_with('/') {
-            format!("{}v1/{name}", self.client.endpoint)
+            format!("{}{path}", self.client.endpoint)
         } else {
-            format!("{}/v1/{name}", self.client.endpoint)
+            format!("{}/{path}", self.client.endpoint)
         };
         check_url(&url)?;
         Ok(url)

@@ -22,6 +22,7 @@ const SIGNALS: &[(Signal, Stability)] = &[
     (Signal::Traces, Stability::Stable),
     (Signal::Metrics, Stability::Stable),
     (Signal::Logs, Stability::Stable),
+    (Signal::Profiles, Stability::Development),
 ];
 
 impl ExporterFactory for Factory {
@@ -44,6 +45,9 @@ impl ExporterFactory for Factory {
         signal: Signal,
     ) -> Result<Arc<dyn runtime::Exporter>, String> {
         let cfg: &Config = typed(cfg);
+        if signal == Signal::Profiles && cfg.encoding == config::Encoding::Json {
+            return Err(pdata::json::PROFILES_JSON.to_string());
+        }
         let push = http::HttpPush::new(cfg, signal, &set.id.to_string())?;
         Ok(exporterhelper::build(
             &set,

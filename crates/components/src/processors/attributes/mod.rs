@@ -81,6 +81,7 @@ impl AttributesProcessor {
             Signal::Traces => Skip::Spans(SpanSkip::new(&matching)?),
             Signal::Logs => Skip::Logs(LogSkip::new(&matching)?),
             Signal::Metrics => Skip::Metrics(MetricSkip::new(&matching)?),
+            Signal::Profiles => return Err("profiles are not supported".to_string()),
         };
         Ok(AttributesProcessor {
             actions,

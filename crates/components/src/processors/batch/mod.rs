@@ -69,6 +69,7 @@ const SIGNALS: &[(Signal, Stability)] = &[
     (Signal::Traces, Stability::Beta),
     (Signal::Metrics, Stability::Beta),
     (Signal::Logs, Stability::Beta),
+    (Signal::Profiles, Stability::Development),
 ];
 
 /// Requests that may wait in the channel to the batcher task before `consume` has to wait
@@ -104,6 +105,10 @@ impl ProcessorFactory for Factory {
 /// One batch processor instance (one per pipeline).
 pub struct BatchProcessor {
     id: String,
+    /// Profiles: each request goes on as it came. Its samples index into the request's own
+    /// dictionary, so two requests cannot be concatenated (nor one split) without rewriting
+    /// every index; the pipeline keeps profiles as received instead.
+    passthrough: Option<SharedConsumer>,
     tx: mpsc::Sender<Batch>,
     metrics: Metrics,
     refusal: Arc<Refusal>,
@@ -126,6 +131,7 @@ impl BatchProcessor {
             );
         }
         let refusal = Arc::new(Refusal::default());
+        let passthrough = (signal == Signal::Profiles).then(|| next.clone());
         let batcher = Batcher::new(
             cfg,
             next,
@@ -137,6 +143,7 @@ impl BatchProcessor {
         );
         BatchProcessor {
             id,
+            passthrough,
             tx,
             metrics,
             refusal,
@@ -152,6 +159,13 @@ impl Consumer for BatchProcessor {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         let items = batch.item_count();
         self.metrics.processor.incoming.add(items as u64);
+        if let Some(next) = &self.passthrough {
+            let r = next.consume(batch).await;
+            if r.is_ok() {
+                self.metrics.processor.outgoing.add(items as u64);
+            }
+            return r;
+        }
         if items == 0 {
             return Ok(());
         }

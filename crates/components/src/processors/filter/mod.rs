@@ -84,6 +84,7 @@ impl FilterProcessor {
                 "otelcol_processor_filter_logs_filtered",
                 "Number of logs dropped by the filter processor",
             ),
+            Signal::Profiles => return Err("profiles are not supported".to_string()),
         };
         Ok(FilterProcessor {
             filters: Filters::new(cfg)?,
@@ -105,6 +106,7 @@ impl Consumer for FilterProcessor {
             Signal::Metrics => self.filters.metrics.is_some(),
             Signal::Traces => self.filters.spans.is_some(),
             Signal::Logs => self.filters.logs.is_some(),
+            Signal::Profiles => false,
         };
         if items == 0 || !active {
             self.metrics.outgoing.add(items);

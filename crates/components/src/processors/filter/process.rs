@@ -160,6 +160,8 @@ impl Filters {
                 });
                 removed
             }
+            // Never built for profiles (see the factory).
+            Request::Profiles(_) => 0,
             Request::Logs(l) => {
                 let Some(f) = &self.logs else { return 0 };
                 let mut removed = 0;

@@ -60,6 +60,7 @@ const SIGNALS: &[(Signal, Stability)] = &[
     (Signal::Traces, Stability::Beta),
     (Signal::Metrics, Stability::Beta),
     (Signal::Logs, Stability::Beta),
+    (Signal::Profiles, Stability::Development),
 ];
 
 impl ProcessorFactory for Factory {
@@ -118,6 +119,10 @@ fn counters(tel: &Telemetry, id: &str, signal: Signal) -> (Counter, Counter) {
         Signal::Logs => (
             "otelcol_processor_memory_limiter_accepted_log_records",
             "otelcol_processor_memory_limiter_refused_log_records",
+        ),
+        Signal::Profiles => (
+            "otelcol_processor_memory_limiter_accepted_profile_samples",
+            "otelcol_processor_memory_limiter_refused_profile_samples",
         ),
     };
     let l = [("processor", id)];

@@ -104,6 +104,8 @@ impl ResourceProcessor {
                 .resource_logs
                 .iter_mut()
                 .for_each(|r| process(&mut r.resource)),
+            // Not a signal of this processor's factory.
+            Request::Profiles(_) => {}
         }
     }
 }

@@ -10,6 +10,11 @@ use crate::processors::testing::{create, parse};
 
 fn resources(req: &Request) -> Vec<Option<&Resource>> {
     match req {
+        Request::Profiles(p) => p
+            .resource_profiles
+            .iter()
+            .map(|r| r.resource.as_ref())
+            .collect(),
         Request::Traces(t) => t
             .resource_spans
             .iter()

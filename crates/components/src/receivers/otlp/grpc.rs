@@ -1,4 +1,4 @@
-//! OTLP/gRPC: the three `Export` services, served by hand on tonic's server with the raw-bytes
+//! OTLP/gRPC: the four `Export` services (profiles: `v1development`), served by hand on tonic's server with the raw-bytes
 //! codec, so that a request reaches the pipeline as the bytes that came off the wire.
 //!
 //! Admission ([`runtime::admission`]): under memory pressure a call is answered UNAVAILABLE
@@ -24,8 +24,8 @@ use tonic::{Code, Status};
 
 use super::pipeline::{Pipelines, RefusalReason, export_response};
 use crate::otlp_grpc_codec::{
-    LOGS_SERVICE, METRICS_SERVICE, RawBytesCodec, TRACE_SERVICE, export_path, service_name,
-    status_from_consume_error,
+    LOGS_SERVICE, METRICS_SERVICE, PROFILES_SERVICE, RawBytesCodec, TRACE_SERVICE, export_path,
+    service_name, status_from_consume_error,
 };
 use crate::processors::memory_limiter::REFUSED_MESSAGE;
 
@@ -38,6 +38,7 @@ pub trait OtlpService: Send + Sync + 'static {
 pub struct TraceService;
 pub struct MetricsService;
 pub struct LogsService;
+pub struct ProfilesService;
 
 impl OtlpService for TraceService {
     const NAME: &'static str = TRACE_SERVICE;
@@ -50,6 +51,10 @@ impl OtlpService for MetricsService {
 impl OtlpService for LogsService {
     const NAME: &'static str = LOGS_SERVICE;
     const SIGNAL: Signal = Signal::Logs;
+}
+impl OtlpService for ProfilesService {
+    const NAME: &'static str = PROFILES_SERVICE;
+    const SIGNAL: Signal = Signal::Profiles;
 }
 
 /// The tower service of one signal's `Export` method.

@@ -56,7 +56,7 @@ impl BodyFormat {
 /// Everything a request needs, built once from the config.
 pub struct HttpService {
     pipelines: Arc<Pipelines>,
-    paths: [(String, Signal); 3],
+    paths: [(String, Signal); 4],
     max_body_size: usize,
     /// Lower-case `Content-Encoding` values allowed by `compression_algorithms`.
     allowed_encodings: Vec<String>,
@@ -83,6 +83,8 @@ impl HttpService {
                     Signal::Metrics,
                 ),
                 (HttpConfig::sanitized(&cfg.logs_url_path), Signal::Logs),
+                // Go's fixed path for the development profiles signal (no setting for it).
+                ("/v1development/profiles".to_string(), Signal::Profiles),
             ],
             max_body_size: cfg.max_body_size(),
             allowed_encodings: cfg

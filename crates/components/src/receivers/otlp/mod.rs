@@ -42,7 +42,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use self::config::{Config, GrpcConfig, HttpConfig, bind_address};
-use self::grpc::{ExportServer, LogsService, MetricsService, TraceService};
+use self::grpc::{ExportServer, LogsService, MetricsService, ProfilesService, TraceService};
 use self::http::HttpService;
 use self::pipeline::Pipelines;
 use crate::util::http_server;
@@ -53,6 +53,7 @@ const SIGNALS: &[(Signal, Stability)] = &[
     (Signal::Traces, Stability::Stable),
     (Signal::Metrics, Stability::Stable),
     (Signal::Logs, Stability::Stable),
+    (Signal::Profiles, Stability::Development),
 ];
 
 impl ReceiverFactory for Factory {
@@ -192,7 +193,8 @@ fn serve_grpc(
     let router = server
         .add_service(ExportServer::<TraceService>::new(pipelines.clone(), max))
         .add_service(ExportServer::<MetricsService>::new(pipelines.clone(), max))
-        .add_service(ExportServer::<LogsService>::new(pipelines, max));
+        .add_service(ExportServer::<LogsService>::new(pipelines.clone(), max))
+        .add_service(ExportServer::<ProfilesService>::new(pipelines, max));
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tokio::spawn(async move {
         if let Err(e) = router

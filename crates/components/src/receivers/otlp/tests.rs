@@ -145,6 +145,7 @@ fn index(s: Signal) -> usize {
         Signal::Traces => 0,
         Signal::Metrics => 1,
         Signal::Logs => 2,
+        Signal::Profiles => 3,
     }
 }
 
@@ -153,6 +154,7 @@ fn accepted_metric(s: Signal) -> &'static str {
         Signal::Traces => "otelcol_receiver_accepted_spans",
         Signal::Metrics => "otelcol_receiver_accepted_metric_points",
         Signal::Logs => "otelcol_receiver_accepted_log_records",
+        Signal::Profiles => "otelcol_receiver_accepted_profile_samples",
     }
 }
 
@@ -161,6 +163,7 @@ fn refused_metric(s: Signal) -> &'static str {
         Signal::Traces => "otelcol_receiver_refused_spans",
         Signal::Metrics => "otelcol_receiver_refused_metric_points",
         Signal::Logs => "otelcol_receiver_refused_log_records",
+        Signal::Profiles => "otelcol_receiver_refused_profile_samples",
     }
 }
 
