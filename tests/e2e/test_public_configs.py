@@ -31,7 +31,8 @@ from harness import BIN, Ferrotel, free_port
 
 CONFIGS = Path(__file__).parent / "public_configs"
 
-# name -> (not built, unknown, removed): sets of "kind/type" as validate names them.
+# name -> (not built, unknown, removed): sets of "kind/type" as validate names them;
+# "client-auth" is an exporter's `auth: authenticator:` (the auth extensions are issue 9).
 EXPECT: dict[str, tuple[set[str], set[str], set[str]]] = {
     "helm-default-daemonset": (set(), set(), set()),
     "helm-preset-logs-collection": (set(), set(), set()),
@@ -50,11 +51,11 @@ EXPECT: dict[str, tuple[set[str], set[str], set[str]]] = {
     "jaeger-v2-otlp-in": (set(), set(), set()),
     "jaeger-v2-all-in-one": (set(), {"extension/jaeger_storage", "extension/jaeger_query", "extension/remote_sampling", "exporter/jaeger_storage_exporter"}, set()),
     "vendor-honeycomb": (set(), set(), set()),
-    "vendor-grafana-cloud": ({"extension/basicauth", "processor/transform", "connector/grafanacloud"}, set(), set()),
+    "vendor-grafana-cloud": ({"extension/basicauth", "client-auth", "processor/transform", "connector/grafanacloud"}, set(), set()),
     "vendor-new-relic": (set(), set(), set()),
     "vendor-datadog": ({"connector/datadog", "exporter/datadog"}, set(), set()),
     "vendor-elastic": (set(), set(), set()),
-    "vendor-dash0": ({"extension/bearertokenauth"}, set(), set()),
+    "vendor-dash0": ({"extension/bearertokenauth", "client-auth"}, set(), set()),
     "vendor-lightstep": (set(), set(), set()),
     "vendor-uptrace": (set(), set(), set()),
     "vendor-axiom": (set(), set(), set()),
@@ -215,16 +216,20 @@ def prepared(name: str, tmp: Path) -> tuple[Path, dict[str, str]]:
     return path, environment(tmp, lb)
 
 
-LINE = re.compile(r"^\s*(?:Error: )?(?P<section>receivers|processors|exporters|connectors|extensions)::(?P<id>[^:\s]+): (?P<msg>.*)$")
+LINE = re.compile(r"^\s*(?:Error: invalid configuration: )?(?P<section>receivers|processors|exporters|connectors|extensions)::(?P<id>[^:\s]+): (?P<msg>.*)$")
 KIND = {"receivers": "receiver", "processors": "processor", "exporters": "exporter", "connectors": "connector", "extensions": "extension"}
 
 
 def verdict(stderr: str) -> tuple[set[str], set[str], set[str], list[str]]:
     not_built, unknown, removed, other = set(), set(), set(), []
     for line in stderr.splitlines():
+        if line.rstrip().endswith("::auth: authenticator extensions are not supported yet"):
+            # The client side of the same missing piece: an auth extension (named below).
+            not_built.add("client-auth")
+            continue
         m = LINE.match(line)
         if not m:
-            if line.strip() and not line.startswith(("warning", "Error: invalid configuration", "  ")):
+            if line.strip() and " WARN " not in line and not line.startswith(("warning", "  ")):
                 other.append(line)
             continue
         kind_type = f"{KIND[m['section']]}/{m['id'].split('/')[0]}"
