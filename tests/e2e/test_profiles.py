@@ -4,8 +4,8 @@ Requests are built here from the official opentelemetry-proto definitions (the
 `opentelemetry-proto` package from PyPI: profiles `v1development` with the dictionary): several
 resources, scopes and profiles, samples with stacks, locations, functions, mappings, links and
 attributes in the dictionary. They go into ferrotel's `otlp` receiver over gRPC
-(`ProfilesService/Export`) and HTTP (`POST /v1development/profiles`), through `memory_limiter`
-and `batch`, and out of the `otlp_grpc` and `otlp_http` exporters to raw sinks in this test,
+(`ProfilesService/Export`) and HTTP (`POST /v1development/profiles`), through `memory_limiter`,
+the `forward` connector and `batch`, and out of the `otlp_grpc` and `otlp_http` exporters to raw sinks in this test,
 which compare the bytes that arrive with the bytes that were sent. The `debug` exporter counts
 them, and the self-metrics count samples under Go's names.
 """
@@ -143,6 +143,7 @@ def test_profiles_pass_through_grpc_and_http_unchanged(tmp_path):
     cfg = {
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{grpc_in}"}, "http": {"endpoint": f"127.0.0.1:{http_in}"}}}},
         "processors": {"memory_limiter": {"check_interval": "1s", "limit_mib": 4096}, "batch": {"timeout": "50ms"}},
+        "connectors": {"forward": {}},
         "exporters": {
             "otlp_grpc": {"endpoint": f"127.0.0.1:{sink.grpc_port}", "tls": {"insecure": True}},
             "otlp_http": {"endpoint": f"http://127.0.0.1:{sink.http_port}"},
@@ -150,7 +151,11 @@ def test_profiles_pass_through_grpc_and_http_unchanged(tmp_path):
         },
         "service": {
             "telemetry": {"metrics": {"readers": [{"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": metrics_port}}}}]}},
-            "pipelines": {"profiles": {"receivers": ["otlp"], "processors": ["memory_limiter", "batch"], "exporters": ["otlp_grpc", "otlp_http", "debug"]}},
+            # In through one pipeline, out through another joined by the forward connector.
+            "pipelines": {
+                "profiles/in": {"receivers": ["otlp"], "processors": ["memory_limiter"], "exporters": ["forward"]},
+                "profiles": {"receivers": ["forward"], "processors": ["batch"], "exporters": ["otlp_grpc", "otlp_http", "debug"]},
+            },
         },
     }
     col = Ferrotel(tmp_path, cfg, [grpc_in, http_in, metrics_port], extra_args=["--feature-gates=service.profilesSupport"])

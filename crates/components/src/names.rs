@@ -72,7 +72,11 @@ pub static UPSTREAM: &[(Kind, &str, &str)] = &[
     (Kind::Receiver, "kubelet_stats", "kubeletstats"),
     (Kind::Receiver, "libhoney", ""),
     (Kind::Receiver, "loki", ""),
-    (Kind::Receiver, "macos_unified_logging", "macosunifiedlogging"),
+    (
+        Kind::Receiver,
+        "macos_unified_logging",
+        "macosunifiedlogging",
+    ),
     (Kind::Receiver, "memcached", ""),
     (Kind::Receiver, "mongodb_atlas", "mongodbatlas"),
     (Kind::Receiver, "mongodb", ""),
@@ -90,14 +94,18 @@ pub static UPSTREAM: &[(Kind, &str, &str)] = &[
     (Kind::Receiver, "postgresql", ""),
     (Kind::Receiver, "pprof", ""),
     (Kind::Receiver, "prometheus", ""),
-    (Kind::Receiver, "prometheus_remote_write", "prometheusremotewrite"),
+    (
+        Kind::Receiver,
+        "prometheus_remote_write",
+        "prometheusremotewrite",
+    ),
     (Kind::Receiver, "pulsar", ""),
     (Kind::Receiver, "purefa", ""),
     (Kind::Receiver, "purefb", ""),
     (Kind::Receiver, "rabbitmq", ""),
     (Kind::Receiver, "receiver_creator", ""),
     (Kind::Receiver, "redfish", ""), // inferred
-    (Kind::Receiver, "redis", ""), // inferred
+    (Kind::Receiver, "redis", ""),   // inferred
     (Kind::Receiver, "riak", ""),
     (Kind::Receiver, "saphana", ""),
     (Kind::Receiver, "signalfx", ""),
@@ -105,16 +113,16 @@ pub static UPSTREAM: &[(Kind, &str, &str)] = &[
     (Kind::Receiver, "skywalking", ""),
     (Kind::Receiver, "snmp", ""),
     (Kind::Receiver, "snowflake", ""), // inferred
-    (Kind::Receiver, "solace", ""), // inferred
+    (Kind::Receiver, "solace", ""),    // inferred
     (Kind::Receiver, "splunk_enterprise", "splunkenterprise"), // inferred
     (Kind::Receiver, "splunk_hec", ""), // inferred
-    (Kind::Receiver, "sqlquery", ""), // inferred
+    (Kind::Receiver, "sqlquery", ""),  // inferred
     (Kind::Receiver, "sqlserver", ""), // inferred
     (Kind::Receiver, "ssh_check", "sshcheck"), // inferred
-    (Kind::Receiver, "statsd", ""), // inferred
-    (Kind::Receiver, "stef", ""), // inferred
-    (Kind::Receiver, "syslog", ""), // inferred
-    (Kind::Receiver, "systemd", ""), // inferred
+    (Kind::Receiver, "statsd", ""),    // inferred
+    (Kind::Receiver, "stef", ""),      // inferred
+    (Kind::Receiver, "syslog", ""),    // inferred
+    (Kind::Receiver, "systemd", ""),   // inferred
     (Kind::Receiver, "tcp_check", "tcpcheck"), // inferred
     (Kind::Receiver, "tcp_log", "tcplog"), // inferred
     (Kind::Receiver, "tls_check", "tlscheck"), // inferred
@@ -123,7 +131,11 @@ pub static UPSTREAM: &[(Kind, &str, &str)] = &[
     (Kind::Receiver, "vcr", ""),
     (Kind::Receiver, "webhook_event", "webhookevent"),
     (Kind::Receiver, "windows_event_log", "windowseventlog"),
-    (Kind::Receiver, "windows_perf_counters", "windowsperfcounters"),
+    (
+        Kind::Receiver,
+        "windows_perf_counters",
+        "windowsperfcounters",
+    ),
     (Kind::Receiver, "windows_service", "windowsservice"),
     (Kind::Receiver, "yang_grpc", "yanggrpc"),
     (Kind::Receiver, "zipkin", ""),
@@ -207,7 +219,11 @@ pub static UPSTREAM: &[(Kind, &str, &str)] = &[
     (Kind::Exporter, "opensearch", ""),
     (Kind::Exporter, "otelarrow", ""),
     (Kind::Exporter, "prometheus", ""),
-    (Kind::Exporter, "prometheus_remote_write", "prometheusremotewrite"),
+    (
+        Kind::Exporter,
+        "prometheus_remote_write",
+        "prometheusremotewrite",
+    ),
     (Kind::Exporter, "pulsar", ""),
     (Kind::Exporter, "rabbitmq", ""),
     (Kind::Exporter, "sematext", ""),
@@ -249,7 +265,11 @@ pub static UPSTREAM: &[(Kind, &str, &str)] = &[
     (Kind::Extension, "awscloudwatchmetricstreams_encoding", ""),
     (Kind::Extension, "aws_logs_encoding", "awslogs_encoding"),
     (Kind::Extension, "azure_encoding", ""),
-    (Kind::Extension, "google_cloud_logentry_encoding", "googlecloudlogentry_encoding"),
+    (
+        Kind::Extension,
+        "google_cloud_logentry_encoding",
+        "googlecloudlogentry_encoding",
+    ),
     (Kind::Extension, "jaeger_encoding", ""),
     (Kind::Extension, "json_log_encoding", ""),
     (Kind::Extension, "otlp_encoding", ""),
@@ -302,34 +322,110 @@ pub static KEPT_AFTER_UPSTREAM_REMOVAL: &[(Kind, &str)] = &[
 
 /// Types upstream removed: (kind, type, what to use instead).
 pub static REMOVED: &[(Kind, &str, &str)] = &[
-    (Kind::Exporter, "jaeger", "Jaeger accepts OTLP natively since v1.35: use the \"otlp_grpc\" exporter (or \"otlp_http\")"),
-    (Kind::Exporter, "jaeger_thrift", "use the \"otlp_http\" exporter (Jaeger accepts OTLP natively)"),
-    (Kind::Exporter, "jaegerthrifthttp", "use the \"otlp_http\" exporter (Jaeger accepts OTLP natively)"),
-    (Kind::Exporter, "opencensus", "use the \"otlp_grpc\" exporter"),
+    (
+        Kind::Exporter,
+        "jaeger",
+        "Jaeger accepts OTLP natively since v1.35: use the \"otlp_grpc\" exporter (or \"otlp_http\")",
+    ),
+    (
+        Kind::Exporter,
+        "jaeger_thrift",
+        "use the \"otlp_http\" exporter (Jaeger accepts OTLP natively)",
+    ),
+    (
+        Kind::Exporter,
+        "jaegerthrifthttp",
+        "use the \"otlp_http\" exporter (Jaeger accepts OTLP natively)",
+    ),
+    (
+        Kind::Exporter,
+        "opencensus",
+        "use the \"otlp_grpc\" exporter",
+    ),
     (Kind::Receiver, "opencensus", "use the \"otlp\" receiver"),
-    (Kind::Processor, "queued_retry", "use the exporters' \"sending_queue\" and \"retry_on_failure\" settings"),
-    (Kind::Extension, "memory_ballast", "use the \"memory_limiter\" processor"),
-    (Kind::Processor, "spanmetrics", "use the \"span_metrics\" connector"),
-    (Kind::Processor, "servicegraph", "use the \"service_graph\" connector"),
+    (
+        Kind::Processor,
+        "queued_retry",
+        "use the exporters' \"sending_queue\" and \"retry_on_failure\" settings",
+    ),
+    (
+        Kind::Extension,
+        "memory_ballast",
+        "use the \"memory_limiter\" processor",
+    ),
+    (
+        Kind::Processor,
+        "spanmetrics",
+        "use the \"span_metrics\" connector",
+    ),
+    (
+        Kind::Processor,
+        "servicegraph",
+        "use the \"service_graph\" connector",
+    ),
     (Kind::Processor, "routing", "use the \"routing\" connector"),
     (Kind::Processor, "datadog", "use the \"datadog\" connector"),
     (Kind::Processor, "datadogsemantics", "no replacement"),
-    (Kind::Processor, "remoteobserver", "use the \"remotetap\" processor"),
-    (Kind::Processor, "k8s_tagger", "use the \"k8s_attributes\" processor"),
-    (Kind::Processor, "experimental_metricsgeneration", "use the \"metricsgeneration\" processor"),
+    (
+        Kind::Processor,
+        "remoteobserver",
+        "use the \"remotetap\" processor",
+    ),
+    (
+        Kind::Processor,
+        "k8s_tagger",
+        "use the \"k8s_attributes\" processor",
+    ),
+    (
+        Kind::Processor,
+        "experimental_metricsgeneration",
+        "use the \"metricsgeneration\" processor",
+    ),
     (Kind::Exporter, "sapm", "use the \"otlp_http\" exporter"),
     (Kind::Receiver, "sapm", "use the \"otlp\" receiver"),
-    (Kind::Exporter, "carbon", "use the \"prometheus_remote_write\" exporter"),
-    (Kind::Exporter, "awsprometheusremotewrite", "use the \"prometheus_remote_write\" exporter with the \"sigv4auth\" extension"),
-    (Kind::Exporter, "elastic", "use the \"elasticsearch\" exporter or \"otlp_grpc\""),
-    (Kind::Exporter, "honeycomb", "use the \"otlp_grpc\" exporter"),
+    (
+        Kind::Exporter,
+        "carbon",
+        "use the \"prometheus_remote_write\" exporter",
+    ),
+    (
+        Kind::Exporter,
+        "awsprometheusremotewrite",
+        "use the \"prometheus_remote_write\" exporter with the \"sigv4auth\" extension",
+    ),
+    (
+        Kind::Exporter,
+        "elastic",
+        "use the \"elasticsearch\" exporter or \"otlp_grpc\"",
+    ),
+    (
+        Kind::Exporter,
+        "honeycomb",
+        "use the \"otlp_grpc\" exporter",
+    ),
     (Kind::Exporter, "newrelic", "use the \"otlp_http\" exporter"),
-    (Kind::Exporter, "dynatrace", "use the \"otlp_http\" exporter"),
-    (Kind::Exporter, "stackdriver", "use the \"googlecloud\" exporter"),
+    (
+        Kind::Exporter,
+        "dynatrace",
+        "use the \"otlp_http\" exporter",
+    ),
+    (
+        Kind::Exporter,
+        "stackdriver",
+        "use the \"googlecloud\" exporter",
+    ),
     (Kind::Exporter, "kinesis", "use the \"awskinesis\" exporter"),
     (Kind::Receiver, "bigip", "no replacement"),
-    (Kind::Receiver, "prometheus_exec", "run the program yourself and scrape it with the \"prometheus\" receiver"),
-    (Kind::Receiver, "jmx", "use the OpenTelemetry Java agent's JMX metrics or the \"prometheus\" receiver"),
+    (
+        Kind::Receiver,
+        "prometheus_exec",
+        "run the program yourself and scrape it with the \"prometheus\" receiver",
+    ),
+    (
+        Kind::Receiver,
+        "jmx",
+        "use the OpenTelemetry Java agent's JMX metrics or the \"prometheus\" receiver",
+    ),
 ];
 
 /// Adds the aliases, the not-built names and the removed types of the table to `r`, whose
@@ -401,7 +497,9 @@ mod tests {
                         assert!(built);
                         assert_eq!(
                             msg,
-                            format!("the {alias} receiver type \"{alias}\" is deprecated, use \"{name}\" instead")
+                            format!(
+                                "the {alias} receiver type \"{alias}\" is deprecated, use \"{name}\" instead"
+                            )
                         );
                     }
                     Lookup::NotBuilt => assert!(!built),
@@ -409,14 +507,23 @@ mod tests {
                 }
             }
         }
-        assert!(matches!(r.lookup_exporter("logging"), Lookup::Deprecated(..)));
+        assert!(matches!(
+            r.lookup_exporter("logging"),
+            Lookup::Deprecated(..)
+        ));
         assert!(matches!(r.lookup_exporter("otlp"), Lookup::Deprecated(..)));
         match r.lookup_exporter("jaeger") {
             Lookup::Removed(instead) => assert!(instead.contains("otlp_grpc"), "{instead}"),
             _ => panic!("the jaeger exporter is not reported as removed"),
         }
-        assert!(matches!(r.lookup_processor("queued_retry"), Lookup::Removed(_)));
-        assert!(matches!(r.lookup_receiver("no_such_thing"), Lookup::Unknown));
+        assert!(matches!(
+            r.lookup_processor("queued_retry"),
+            Lookup::Removed(_)
+        ));
+        assert!(matches!(
+            r.lookup_receiver("no_such_thing"),
+            Lookup::Unknown
+        ));
     }
 
     #[test]
@@ -425,7 +532,11 @@ mod tests {
         for &(k, n, a) in UPSTREAM {
             assert!(seen.insert((k, n)), "{k:?} {n} twice");
             for s in [n, a] {
-                assert!(s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{s}");
+                assert!(
+                    s.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                    "{s}"
+                );
             }
         }
     }

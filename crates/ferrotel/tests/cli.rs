@@ -198,6 +198,25 @@ fn cases() -> Vec<Case> {
             ok: false,
         },
         Case {
+            name: "profiles_pipeline_validates_without_the_feature_gate",
+            yaml: edit("    traces:\n", "    profiles:\n      receivers: [otlp]\n      processors: [batch]\n      exporters: [debug]\n    traces:\n"),
+            stderr_has: &[],
+            ok: true,
+        },
+        Case {
+            name: "profiles_through_a_processor_without_profiles",
+            yaml: edit("processors:\n  batch:\n", "processors:\n  batch:\n  attributes:\n    actions: [{key: a, value: b, action: insert}]\n")
+                .replace("    traces:\n", "    profiles:\n      receivers: [otlp]\n      processors: [attributes]\n      exporters: [debug]\n    traces:\n"),
+            stderr_has: &["failed to create \"attributes\" processor", "\"profiles\"", "telemetry type is not supported"],
+            ok: false,
+        },
+        Case {
+            name: "removed_exporter_names_its_replacement",
+            yaml: edit("exporters:\n  debug:\n", "exporters:\n  debug:\n  jaeger:\n    endpoint: x:14250\n"),
+            stderr_has: &["exporters::jaeger: the \"jaeger\" exporter was removed from the OpenTelemetry Collector: Jaeger accepts OTLP natively since v1.35: use the \"otlp_grpc\" exporter"],
+            ok: false,
+        },
+        Case {
             name: "pipeline_references_undefined_exporter",
             yaml: edit("exporters: [debug]", "exporters: [debug, otlp/missing]"),
             stderr_has: &["service::pipelines::traces: references exporter \"otlp/missing\" which is not configured"],

@@ -623,8 +623,8 @@ impl ExportResponse {
                 }),
             Signal::Profiles => {
                 // `{}` or `{"partialSuccess": {...}}`: read the two fields by hand.
-                let v: serde_json::Value = serde_json::from_slice(json)
-                    .map_err(|e| PdataError::Json(e.to_string()))?;
+                let v: serde_json::Value =
+                    serde_json::from_slice(json).map_err(|e| PdataError::Json(e.to_string()))?;
                 v.get("partialSuccess").map(|p| PartialSuccess {
                     rejected: p
                         .get("rejectedProfiles")

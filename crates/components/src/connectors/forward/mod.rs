@@ -31,6 +31,7 @@ impl ConnectorFactory for Factory {
             (Signal::Traces, Signal::Traces, Stability::Beta),
             (Signal::Metrics, Signal::Metrics, Stability::Beta),
             (Signal::Logs, Signal::Logs, Stability::Beta),
+            (Signal::Profiles, Signal::Profiles, Stability::Development),
         ]
     }
 
