@@ -29,6 +29,7 @@ pub fn registry() -> Registry {
     r.receiver(receivers::zipkin::Factory);
     r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
+    r.processor(processors::cumulative_to_delta::Factory);
     r.processor(processors::filter::Factory);
     r.processor(processors::memory_limiter::Factory);
     r.processor(processors::resource::Factory);
@@ -51,6 +52,7 @@ pub fn registry() -> Registry {
     r.alias(Kind::Receiver, "filelog", "file_log");
     r.alias(Kind::Receiver, "hostmetrics", "host_metrics");
     r.alias(Kind::Connector, "spanmetrics", "span_metrics");
+    r.alias(Kind::Processor, "cumulativetodelta", "cumulative_to_delta");
     r.alias(Kind::Connector, "servicegraph", "service_graph");
     r.alias(
         Kind::Exporter,
@@ -113,7 +115,6 @@ const NOT_BUILT_PROCESSORS: &[&str] = &[
     "groupbyattrs",
     "groupbytrace",
     "metricstransform",
-    "cumulativetodelta",
     "deltatocumulative",
     "redaction",
     "span",

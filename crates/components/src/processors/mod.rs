@@ -1,5 +1,6 @@
 pub mod attributes;
 pub mod batch;
+pub mod cumulative_to_delta;
 pub mod filter;
 pub mod memory_limiter;
 pub mod resource;
