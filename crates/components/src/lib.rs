@@ -30,6 +30,7 @@ pub fn registry() -> Registry {
     r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
     r.processor(processors::cumulative_to_delta::Factory);
+    r.processor(processors::delta_to_cumulative::Factory);
     r.processor(processors::filter::Factory);
     r.processor(processors::memory_limiter::Factory);
     r.processor(processors::resource::Factory);
@@ -53,6 +54,7 @@ pub fn registry() -> Registry {
     r.alias(Kind::Receiver, "hostmetrics", "host_metrics");
     r.alias(Kind::Connector, "spanmetrics", "span_metrics");
     r.alias(Kind::Processor, "cumulativetodelta", "cumulative_to_delta");
+    r.alias(Kind::Processor, "deltatocumulative", "delta_to_cumulative");
     r.alias(Kind::Connector, "servicegraph", "service_graph");
     r.alias(
         Kind::Exporter,
@@ -115,7 +117,6 @@ const NOT_BUILT_PROCESSORS: &[&str] = &[
     "groupbyattrs",
     "groupbytrace",
     "metricstransform",
-    "deltatocumulative",
     "redaction",
     "span",
     "routing",

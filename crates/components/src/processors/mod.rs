@@ -1,6 +1,7 @@
 pub mod attributes;
 pub mod batch;
 pub mod cumulative_to_delta;
+pub mod delta_to_cumulative;
 pub mod filter;
 pub mod memory_limiter;
 pub mod resource;
