@@ -33,6 +33,7 @@ pub fn registry() -> Registry {
     r.processor(processors::delta_to_cumulative::Factory);
     r.processor(processors::filter::Factory);
     r.processor(processors::memory_limiter::Factory);
+    r.processor(processors::metrics_transform::Factory);
     r.processor(processors::resource::Factory);
     r.exporter(exporters::debug::Factory);
     r.exporter(exporters::loki::Factory);
@@ -55,6 +56,7 @@ pub fn registry() -> Registry {
     r.alias(Kind::Connector, "spanmetrics", "span_metrics");
     r.alias(Kind::Processor, "cumulativetodelta", "cumulative_to_delta");
     r.alias(Kind::Processor, "deltatocumulative", "delta_to_cumulative");
+    r.alias(Kind::Processor, "metricstransform", "metrics_transform");
     r.alias(Kind::Connector, "servicegraph", "service_graph");
     r.alias(
         Kind::Exporter,
@@ -116,7 +118,6 @@ const NOT_BUILT_PROCESSORS: &[&str] = &[
     "resourcedetection",
     "groupbyattrs",
     "groupbytrace",
-    "metricstransform",
     "redaction",
     "span",
     "routing",
