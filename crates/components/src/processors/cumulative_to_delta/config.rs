@@ -5,8 +5,9 @@ use serde::Deserialize;
 
 use crate::filtering::RegexpConfig;
 
-/// The metric types `metric_types` may name (Go's lower-cased `pmetric.MetricType`s).
-pub const METRIC_TYPES: [&str; 3] = ["sum", "histogram", "exponentialhistogram"];
+/// The metric types `metric_types` may name (Go's lower-cased `pmetric.MetricType`s), in
+/// the sorted order Go lists them in its error.
+pub const METRIC_TYPES: [&str; 3] = ["exponentialhistogram", "histogram", "sum"];
 
 /// An `include` or `exclude` block.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

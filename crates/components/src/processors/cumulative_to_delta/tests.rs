@@ -633,7 +633,13 @@ fn config_errors_are_gos() {
     assert_eq!(
         err("include: {metric_types: [gauge]}"),
         format!(
-            "{p}found invalid metric type in include.metric_types: gauge. Valid values are [sum histogram exponentialhistogram]"
+            "{p}found invalid metric type in include.metric_types: gauge. Valid values are [exponentialhistogram histogram sum]"
+        )
+    );
+    assert_eq!(
+        err("exclude: {metric_types: [Invalid]}"),
+        format!(
+            "{p}found invalid metric type in exclude.metric_types: Invalid. Valid values are [exponentialhistogram histogram sum]"
         )
     );
     assert_eq!(

@@ -89,7 +89,8 @@ fn sums(m: &Metric) -> (Vec<(u64, u64, i64)>, i32) {
 #[tokio::test]
 async fn sums_accumulate_and_bad_points_are_dropped_with_their_reason() {
     // (case, points in, points out) — one stream, in order of arrival
-    let cases: [(&str, Vec<NumberDataPoint>, Vec<(u64, u64, i64)>); 5] = [
+    type Case = (&'static str, Vec<NumberDataPoint>, Vec<(u64, u64, i64)>);
+    let cases: [Case; 5] = [
         (
             "running total keeps the first start",
             vec![int(0, 1, 1), int(1, 2, 2), int(2, 3, 3)],
