@@ -13,6 +13,7 @@ from otlp_sink import Sink
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider, UpDownCounter
 from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 
 DELTA, CUMULATIVE = 1, 2
@@ -41,11 +42,13 @@ class Sdk:
         exporter = OTLPMetricExporter(endpoint=f"127.0.0.1:{port}", insecure=True, preferred_temporality=temporality)
         # An interval far longer than the test: exports happen on force_flush only.
         reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
-        self.provider = MeterProvider(resource=Resource.create({"service.name": "e2e-temporality"}), metric_readers=[reader])
+        views = [View(instrument_name="e2e.size", aggregation=ExponentialBucketHistogramAggregation())]
+        self.provider = MeterProvider(resource=Resource.create({"service.name": "e2e-temporality"}), metric_readers=[reader], views=views)
         meter = self.provider.get_meter("e2e.temporality", "0.1.0")
         self.requests = meter.create_counter("e2e.requests", unit="{request}")
         self.latency = meter.create_histogram("e2e.latency", unit="ms", explicit_bucket_boundaries_advisory=BOUNDS)
         self.queue = meter.create_up_down_counter("e2e.queue")
+        self.size = meter.create_histogram("e2e.size", unit="By")
 
     def flush(self) -> None:
         assert self.provider.force_flush(10_000)
@@ -55,7 +58,8 @@ class Sdk:
 
 
 def points(sink: Sink, name: str) -> list[tuple[object, object]]:
-    """(metric data, point) of every point named `name`, in arrival order."""
+    """(metric data, point) of every point named `name`, in time order (the exporter's
+    queue may deliver requests out of order)."""
     out = []
     for rec in sink.requests("metrics"):
         for rm in rec.request.resource_metrics:
@@ -66,7 +70,7 @@ def points(sink: Sink, name: str) -> list[tuple[object, object]]:
                     kind = m.WhichOneof("data")
                     data = getattr(m, kind)
                     out.extend((data, p) for p in data.data_points)
-    return out
+    return sorted(out, key=lambda dp: dp[1].time_unix_nano)
 
 
 def wait_points(sink: Sink, name: str, n: int, ferrotel: Ferrotel) -> list[tuple[object, object]]:
@@ -75,14 +79,18 @@ def wait_points(sink: Sink, name: str, n: int, ferrotel: Ferrotel) -> list[tuple
 
 
 def steps(sdk: Sdk) -> None:
-    """Three collections: the counter grows by 5, 7, 3; the histogram gets {1, 50}, {500}, {}."""
+    """Three collections: the counter grows by 5, 7, 3; the histogram gets {1, 50}, {500}, {};
+    the exponential histogram {3, 5} then {1000} (a wider range: a coarser scale)."""
     sdk.requests.add(5, {"route": "/a"})
     sdk.latency.record(1)
     sdk.latency.record(50)
+    sdk.size.record(3)
+    sdk.size.record(5)
     sdk.queue.add(4)
     sdk.flush()
     sdk.requests.add(7, {"route": "/a"})
     sdk.latency.record(500)
+    sdk.size.record(1000)
     sdk.queue.add(-1)
     sdk.flush()
     sdk.requests.add(3, {"route": "/a"})
@@ -105,6 +113,12 @@ def test_cumulative_sdk_metrics_become_deltas(tmp_path, sink):
         assert [(p.count, p.sum, list(p.bucket_counts)) for _, p in hist] == [(2, 51.0, [1, 1, 0]), (1, 500.0, [0, 0, 1]), (0, 0.0, [0, 0, 0])]
         # min and max are not deltas: removed from every converted point
         assert not any(p.HasField("min") or p.HasField("max") for _, p in hist)
+        # exponential histograms: the second point is the first one's difference at its
+        # coarser scale
+        size = [p for _, p in wait_points(sink, "e2e.size", 2, fx)]
+        assert [(p.count, p.sum) for p in size[:2]] == [(2, 8.0), (1, 1000.0)]
+        assert sum(size[1].positive.bucket_counts) + size[1].zero_count == 1
+        assert size[1].scale < size[0].scale
         # a non-monotonic sum is left cumulative
         queue = wait_points(sink, "e2e.queue", 3, fx)
         assert [(d.aggregation_temporality, p.as_int) for d, p in queue] == [(CUMULATIVE, 4), (CUMULATIVE, 3), (CUMULATIVE, 3)]
@@ -126,6 +140,11 @@ def test_delta_sdk_metrics_become_cumulative(tmp_path, sink):
         hist = [p for _, p in wait_points(sink, "e2e.latency", 2, fx)]
         assert [(p.count, p.sum, list(p.bucket_counts)) for p in hist[:2]] == [(2, 51.0, [1, 1, 0]), (3, 551.0, [1, 1, 1])]
         assert (hist[1].min, hist[1].max) == (1.0, 500.0)
+        # exponential histograms of different scales add up at the coarser one
+        size = [p for _, p in wait_points(sink, "e2e.size", 2, fx)]
+        assert [(p.count, p.sum) for p in size[:2]] == [(2, 8.0), (3, 1008.0)]
+        assert sum(size[1].positive.bucket_counts) + size[1].zero_count == 3
+        assert size[1].scale <= size[0].scale
         samples = scrape(mport)
         assert metric_sum(samples, "otelcol_deltatocumulative_streams_tracked") >= 2
         assert metric_sum(samples, "otelcol_deltatocumulative_streams_max_stale") == 60

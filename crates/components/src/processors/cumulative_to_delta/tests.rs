@@ -671,3 +671,59 @@ fn bad_regexp_is_refused_at_creation() {
     };
     assert!(e.contains("error parsing regexp"), "{e}");
 }
+
+#[tokio::test]
+async fn streams_are_told_apart_by_attributes_and_resource() {
+    use pdata::proto::common::v1::{AnyValue, KeyValue, any_value};
+    let kv = |k: &str, v: &str| KeyValue {
+        key: k.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(v.into())),
+        }),
+        ..Default::default()
+    };
+    let point = |i: usize, v: f64, host: &str| NumberDataPoint {
+        attributes: vec![kv("host", host)],
+        ..num(i, v, 0)
+    };
+    let metric = |points: Vec<NumberDataPoint>| Metric {
+        name: "m".into(),
+        data: Some(Data::Sum(Sum {
+            data_points: points,
+            aggregation_temporality: CUM,
+            is_monotonic: true,
+        })),
+        ..Default::default()
+    };
+    // two hosts interleaved in one metric, and the same host under a second resource
+    let mut req = ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![metric(vec![
+                    point(0, 10.0, "a"),
+                    point(0, 100.0, "b"),
+                    point(1, 15.0, "a"),
+                    point(1, 130.0, "b"),
+                ])],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let mut other = req.resource_metrics[0].clone();
+    other.resource = Some(pdata::proto::resource::v1::Resource {
+        attributes: vec![kv("service.name", "other")],
+        ..Default::default()
+    });
+    if let Some(Data::Sum(s)) = &mut other.scope_metrics[0].metrics[0].data {
+        s.data_points = vec![point(0, 1.0, "a"), point(1, 3.0, "a")];
+    }
+    req.resource_metrics.push(other);
+    let (p, sink, _) = create(&Factory, "{}", Signal::Metrics).unwrap();
+    p.consume(Batch::from_request(Request::Metrics(req)))
+        .await
+        .unwrap();
+    let got: Vec<Metric> = sink.requests().iter().flat_map(out_metrics).collect();
+    assert_eq!(sum_values(&got[0]).0, [5.0, 30.0]);
+    assert_eq!(sum_values(&got[1]).0, [2.0]);
+}
