@@ -91,6 +91,34 @@ impl<V> StreamMap<V> {
         }
     }
 
+    /// Adds a stream; when the map is full, first forgets the least recently seen half of
+    /// it (one O(n) pass per n/2 insertions). Returns the stream's state and how many
+    /// streams were forgotten.
+    pub fn insert_evicting(&mut self, id: StreamId, value: V, seen: u64) -> (&mut V, usize) {
+        let mut evicted = 0;
+        if self.entries.len() >= self.limit && !self.entries.contains_key(&id) {
+            let mut times: Vec<u64> = self.entries.values().map(|e| e.seen).collect();
+            // The lower half, ties at the cut included: at least one goes.
+            let mid = (times.len() - 1) / 2;
+            let (_, cut, _) = times.select_nth_unstable(mid);
+            let cut = *cut;
+            let before = self.entries.len();
+            self.entries.retain(|_, e| e.seen > cut);
+            evicted = before - self.entries.len();
+        }
+        use std::collections::hash_map::Entry as E;
+        let v = match self.entries.entry(id) {
+            E::Occupied(o) => {
+                let e = o.into_mut();
+                e.value = value;
+                e.seen = seen;
+                &mut e.value
+            }
+            E::Vacant(v) => &mut v.insert(Entry { value, seen }).value,
+        };
+        (v, evicted)
+    }
+
     pub fn remove(&mut self, id: StreamId) -> Option<V> {
         self.entries.remove(&id).map(|e| e.value)
     }
@@ -115,6 +143,22 @@ mod tests {
         assert_eq!(m.insert(StreamId(3), 'c', 10), Err(Full));
         assert_eq!(*m.insert(StreamId(1), 'z', 11).unwrap(), 'z');
         assert_eq!(m.len(), 2);
+    }
+
+    #[test]
+    fn a_full_map_forgets_its_least_recently_seen_half_to_take_a_new_stream() {
+        let mut m = StreamMap::new(4);
+        for i in 0..4u64 {
+            m.insert(StreamId(i as u128), (), 10 * (i + 1)).unwrap();
+        }
+        let (_, evicted) = m.insert_evicting(StreamId(9), (), 100);
+        // seen 10 and 20 are the older half: gone; 30, 40 and the new one stay
+        assert_eq!(evicted, 2);
+        assert!(m.contains(StreamId(2)) && m.contains(StreamId(3)) && m.contains(StreamId(9)));
+        assert_eq!(m.len(), 3);
+        // an update of a known stream never evicts
+        m.insert_evicting(StreamId(3), (), 110);
+        assert_eq!(m.len(), 3);
     }
 
     #[test]

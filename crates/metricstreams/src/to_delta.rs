@@ -53,8 +53,6 @@ pub enum Reason {
     Initial,
     Reset,
     BucketMismatch,
-    /// ferrotel's stream ceiling was reached (Go has no ceiling).
-    Limit,
 }
 
 impl Reason {
@@ -63,7 +61,6 @@ impl Reason {
             Reason::Initial => "initial",
             Reason::Reset => "reset",
             Reason::BucketMismatch => "bucket_mismatch",
-            Reason::Limit => "limit",
         }
     }
 }
@@ -105,9 +102,12 @@ struct Prev {
     value: Value,
 }
 
-/// The remembered point of every stream.
+/// The remembered point of every stream. At its ceiling it forgets the least recently seen
+/// half (Go has no ceiling; a forgotten stream's next point is a first point again).
 pub struct Tracker {
     states: StreamMap<Prev>,
+    /// Streams forgotten to stay under the ceiling, since the last [`Tracker::take_evicted`].
+    evicted: usize,
     initial: InitialValue,
     /// Unix nanoseconds the processor was created at (for `auto`).
     start_time: u64,
@@ -117,6 +117,7 @@ impl Tracker {
     pub fn new(initial: InitialValue, start_time: u64, limit: usize) -> Self {
         Tracker {
             states: StreamMap::new(limit),
+            evicted: 0,
             initial,
             start_time,
         }
@@ -129,6 +130,11 @@ impl Tracker {
 
     pub fn is_empty(&self) -> bool {
         self.states.is_empty()
+    }
+
+    /// Streams forgotten to stay under the ceiling since the last call.
+    pub fn take_evicted(&mut self) -> usize {
+        std::mem::take(&mut self.evicted)
     }
 
     /// Forgets streams whose last point is older than `before` (unix nanoseconds).
@@ -148,9 +154,10 @@ impl Tracker {
         if let Some(prev) = self.states.get_mut(id, time) {
             return Ok(std::mem::replace(prev, Prev { time, value }));
         }
-        if self.states.insert(id, Prev { time, value }, time).is_err() {
-            return Err(Outcome::Drop(Reason::Limit));
-        }
+        self.evicted += self
+            .states
+            .insert_evicting(id, Prev { time, value }, time)
+            .1;
         Err(match self.initial {
             InitialValue::Auto if start < self.start_time || time == start => {
                 Outcome::Drop(Reason::Initial)
@@ -326,5 +333,46 @@ impl Tracker {
         dp.min = None;
         dp.max = None;
         Outcome::Keep
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pdata::proto::common::v1::{AnyValue, KeyValue, any_value};
+
+    fn point(series: &str, time: u64, v: i64) -> NumberDataPoint {
+        NumberDataPoint {
+            attributes: vec![KeyValue {
+                key: "s".into(),
+                value: Some(AnyValue {
+                    value: Some(any_value::Value::StringValue(series.into())),
+                }),
+                ..Default::default()
+            }],
+            start_time_unix_nano: 0,
+            time_unix_nano: time,
+            value: Some(number_data_point::Value::AsInt(v)),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn at_the_ceiling_the_stalest_streams_are_forgotten_and_counted() {
+        let mut t = Tracker::new(InitialValue::Keep, 0, 2);
+        let m = StreamHasher::new().metric("m", "", 1, true, 2);
+        assert_eq!(t.sum(&m, &mut point("a", 1, 10)), Outcome::Keep);
+        assert_eq!(t.sum(&m, &mut point("b", 2, 10)), Outcome::Keep);
+        let mut b = point("b", 3, 15);
+        assert_eq!(t.sum(&m, &mut b), Outcome::Keep);
+        assert_eq!(b.value, Some(number_data_point::Value::AsInt(5)));
+        // a third stream: "a" (seen at 1) is the least recent and goes
+        assert_eq!(t.sum(&m, &mut point("c", 4, 1)), Outcome::Keep);
+        assert_eq!(t.take_evicted(), 1);
+        assert_eq!(t.len(), 2);
+        // "a" comes back as a new stream: its value is sent whole (initial_value keep)
+        let mut a = point("a", 5, 30);
+        assert_eq!(t.sum(&m, &mut a), Outcome::Keep);
+        assert_eq!(a.value, Some(number_data_point::Value::AsInt(30)));
     }
 }

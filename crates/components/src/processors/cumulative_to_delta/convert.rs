@@ -76,7 +76,8 @@ pub struct Converter {
     max_staleness: Duration,
     last_sweep: u64,
     tel: Telemetry,
-    dropped: [Option<Counter>; 4],
+    dropped: [Option<Counter>; 3],
+    evicted: Counter,
 }
 
 impl Converter {
@@ -89,6 +90,11 @@ impl Converter {
             last_sweep: now,
             tel: tel.clone(),
             dropped: Default::default(),
+            evicted: tel.counter(
+                "otelcol_cumulativetodelta_streams_evicted",
+                "Streams forgotten to keep the cumulativetodelta state under its ceiling (ferrotel only)",
+                &[],
+            ),
         })
     }
 
@@ -203,6 +209,10 @@ impl Converter {
         });
         for r in drops {
             self.count(r);
+        }
+        let evicted = self.tracker.take_evicted();
+        if evicted > 0 {
+            self.evicted.add(evicted as u64);
         }
     }
 }

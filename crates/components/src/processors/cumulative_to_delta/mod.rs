@@ -4,9 +4,10 @@
 //! [`metricstreams::to_delta`]; this is the adapter (config, filters, request walk, counts).
 //!
 //! Dropped points are counted in `otelcol_cumulativetodelta_datapoints_dropped{reason}`
-//! (`initial`, `reset`, `bucket_mismatch`; `limit` when ferrotel's ceiling of
-//! [`MAX_STREAMS`] streams is reached, which Go does not have). Streams not seen for
-//! `max_staleness` are forgotten, checked at most once per `max_staleness` as batches arrive.
+//! (`initial`, `reset`, `bucket_mismatch`). Streams not seen for `max_staleness` are
+//! forgotten, checked at most once per `max_staleness` as batches arrive. Go keeps every
+//! stream forever by default; ferrotel holds at most [`MAX_STREAMS`] and, when full, forgets
+//! the least recently seen half, counted in `otelcol_cumulativetodelta_streams_evicted`.
 
 pub mod config;
 mod convert;
@@ -26,7 +27,8 @@ pub use self::config::Config;
 use self::convert::Converter;
 
 /// Streams remembered at most; Go keeps every stream until `max_staleness` ends it (forever
-/// by default), which on a gateway is unbounded memory.
+/// by default), which on a gateway (and with counters restarting under new start times) is
+/// unbounded memory.
 pub const MAX_STREAMS: usize = 1_000_000;
 
 pub struct Factory;
