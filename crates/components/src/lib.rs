@@ -30,8 +30,11 @@ pub fn registry() -> Registry {
     r.receiver(receivers::zipkin::Factory);
     r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
+    r.processor(processors::cumulative_to_delta::Factory);
+    r.processor(processors::delta_to_cumulative::Factory);
     r.processor(processors::filter::Factory);
     r.processor(processors::memory_limiter::Factory);
+    r.processor(processors::metrics_transform::Factory);
     r.processor(processors::resource::Factory);
     r.exporter(exporters::debug::Factory);
     r.exporter(exporters::loki::Factory);

@@ -1,7 +1,10 @@
 pub mod attributes;
 pub mod batch;
+pub mod cumulative_to_delta;
+pub mod delta_to_cumulative;
 pub mod filter;
 pub mod memory_limiter;
+pub mod metrics_transform;
 pub mod resource;
 #[cfg(test)]
 pub(crate) mod testing;
