@@ -27,6 +27,7 @@ pub fn registry() -> Registry {
     r.receiver(receivers::prometheus::Factory);
     r.receiver(receivers::hostmetrics::Factory);
     r.receiver(receivers::zipkin::Factory);
+    r.receiver(receivers::jaeger::Factory);
     r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
     r.processor(processors::filter::Factory);
@@ -68,7 +69,6 @@ pub fn registry() -> Registry {
 
 /// Go collector (core and contrib) types people use that this build does not have yet.
 const NOT_BUILT_RECEIVERS: &[&str] = &[
-    "jaeger",
     "kafka",
     "k8s_cluster",
     "kubeletstats",
