@@ -335,11 +335,7 @@ fn status(attrs: &mut Attrs, kind: i32) -> Option<Status> {
             }
         }
     }
-    exists.then_some(Status {
-        code,
-        message,
-        ..Status::default()
-    })
+    exists.then_some(Status { code, message })
 }
 
 /// Kind and status from the span's attributes, in Go's order (the status needs the kind).

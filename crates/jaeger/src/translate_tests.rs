@@ -280,7 +280,8 @@ fn http_status_codes_map_to_span_status_as_go() {
 #[test]
 fn span_status_from_tags_as_go() {
     let s = |v: &str| Value::StringValue(v.into());
-    let cases: Vec<(Vec<(&str, Value)>, i32, Option<(i32, &str)>, usize)> = vec![
+    type Case<'a> = (Vec<(&'a str, Value)>, i32, Option<(i32, &'a str)>, usize);
+    let cases: Vec<Case> = vec![
         (vec![], 0, None, 0),
         (vec![("error", Value::BoolValue(true))], 0, Some((2, "")), 0),
         (vec![("otel.status_code", s("OK"))], 0, Some((1, "")), 0),
@@ -550,7 +551,8 @@ fn proto_references_become_parent_and_links() {
         3u64.to_be_bytes(),
         "same-trace CHILD_OF first"
     );
-    let links: Vec<(Vec<u8>, Vec<(String, String)>)> = out
+    type Shown = (Vec<u8>, Vec<(String, String)>);
+    let links: Vec<Shown> = out
         .links
         .iter()
         .map(|l| (l.span_id.clone(), attrs(&l.attributes)))
