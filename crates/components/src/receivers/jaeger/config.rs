@@ -330,16 +330,17 @@ impl ComponentConfig for Config {
                 format!("invalid port number for the Thrift UDP Compact endpoint: {e}")
             })?;
         }
-        for (name, max) in [
-            (
-                "thrift_binary",
-                p.thrift_binary.as_ref().map(|u| u.max_packet_size),
-            ),
-            (
-                "thrift_compact",
-                p.thrift_compact.as_ref().map(|u| u.max_packet_size),
-            ),
+        for (name, udp) in [
+            ("thrift_binary", p.thrift_binary.as_ref().map(Udp::from)),
+            ("thrift_compact", p.thrift_compact.as_ref().map(Udp::from)),
         ] {
+            // Go's thrift processor refuses to start without workers.
+            if udp.as_ref().is_some_and(|u| u.workers == 0) {
+                return Err(format!(
+                    "protocols::{name}::workers: number of processors must be greater than 0, called with 0"
+                ));
+            }
+            let max = udp.map(|u| u.max_packet_size);
             // A UDP datagram holds at most 65,507 bytes of payload over IPv4 (65,527 over
             // IPv6); Go allocates what it is told, this keeps a typo from costing gigabytes.
             if max.is_some_and(|m| m == 0 || m > 65_535) {

@@ -153,6 +153,10 @@ fn config_errors_are_gos() {
     for (yaml, want) in cases {
         assert_eq!(parse(yaml).unwrap_err(), want, "{yaml}");
     }
+    assert_eq!(
+        parse("protocols:\n  thrift_compact:\n    workers: 0\n").unwrap_err(),
+        "receivers::jaeger::protocols::thrift_compact::workers: number of processors must be greater than 0, called with 0"
+    );
     let typo = parse("protocols:\n  thrift_htttp:\n").unwrap_err();
     assert!(typo.contains("thrift_htttp"), "{typo}");
     assert!(parse("protocols:\n  grpc:\n    endpoint: \"[::1]:14250\"\n").is_ok());
