@@ -114,25 +114,39 @@ impl Attrs {
     fn put(&mut self, key: &str, v: Value) {
         match self.find(key) {
             Some(i) => self.kvs[i].value = Some(AnyValue { value: Some(v) }),
-            None => {
-                self.kvs.push(kv(key, v));
-                let at = self.kvs.len() - 1;
-                match &mut self.index {
-                    Some(ix) => {
-                        ix.insert(key.to_string(), at);
-                    }
-                    None if self.kvs.len() > INDEX_AFTER => {
-                        self.index = Some(
-                            self.kvs
-                                .iter()
-                                .enumerate()
-                                .map(|(i, k)| (k.key.clone(), i))
-                                .collect(),
-                        );
-                    }
-                    None => {}
-                }
+            None => self.push_new(key.to_string(), v),
+        }
+    }
+
+    /// [`Attrs::put`] of a key the caller owns (no copy of it when it is new).
+    fn put_owned(&mut self, key: String, v: Value) {
+        match self.find(&key) {
+            Some(i) => self.kvs[i].value = Some(AnyValue { value: Some(v) }),
+            None => self.push_new(key, v),
+        }
+    }
+
+    fn push_new(&mut self, key: String, v: Value) {
+        self.kvs.push(KeyValue {
+            key,
+            value: Some(AnyValue { value: Some(v) }),
+            ..KeyValue::default()
+        });
+        let at = self.kvs.len() - 1;
+        match &mut self.index {
+            Some(ix) => {
+                ix.insert(self.kvs[at].key.clone(), at);
             }
+            None if self.kvs.len() > INDEX_AFTER => {
+                self.index = Some(
+                    self.kvs
+                        .iter()
+                        .enumerate()
+                        .map(|(i, k)| (k.key.clone(), i))
+                        .collect(),
+                );
+            }
+            None => {}
         }
     }
 
@@ -159,48 +173,53 @@ impl Attrs {
     }
 }
 
-fn thrift_value(t: &thrift::Tag) -> Value {
+fn thrift_value(t: thrift::Tag) -> Value {
     match t.v_type {
-        tag_type::STRING => Value::StringValue(t.v_str.clone().unwrap_or_default()),
+        tag_type::STRING => Value::StringValue(t.v_str.unwrap_or_default()),
         tag_type::BOOL => Value::BoolValue(t.v_bool.unwrap_or(false)),
         tag_type::LONG => Value::IntValue(t.v_long.unwrap_or(0)),
         tag_type::DOUBLE => Value::DoubleValue(t.v_double.unwrap_or(0.0)),
-        tag_type::BINARY => Value::BytesValue(t.v_binary.clone().unwrap_or_default()),
+        tag_type::BINARY => Value::BytesValue(t.v_binary.unwrap_or_default()),
         // Go's generated TagType.String() says "<UNSET>" for values it does not know.
         _ => Value::StringValue("<Unknown Jaeger TagType \"<UNSET>\">".into()),
     }
 }
 
-fn thrift_tags(tags: &[thrift::Tag], dest: &mut Attrs) {
-    for t in tags {
-        dest.put(&t.key, thrift_value(t));
+fn thrift_tags(tags: Vec<thrift::Tag>, dest: &mut Attrs) {
+    for mut t in tags {
+        let key = std::mem::take(&mut t.key);
+        dest.put_owned(key, thrift_value(t));
     }
 }
 
-fn proto_value(t: &proto::KeyValue) -> Value {
+fn proto_value(t: proto::KeyValue) -> Value {
     use proto::value_type;
     match t.v_type {
-        value_type::STRING => Value::StringValue(t.v_str.clone()),
+        value_type::STRING => Value::StringValue(t.v_str),
         value_type::BOOL => Value::BoolValue(t.v_bool),
         value_type::INT64 => Value::IntValue(t.v_int64),
         value_type::FLOAT64 => Value::DoubleValue(t.v_float64),
-        value_type::BINARY => Value::BytesValue(t.v_binary.clone()),
+        value_type::BINARY => Value::BytesValue(t.v_binary),
         // gogoproto's enum String() prints an unknown value as its number.
         other => Value::StringValue(format!("<Unknown Jaeger TagType \"{other}\">")),
     }
 }
 
-fn proto_tags(tags: &[proto::KeyValue], dest: &mut Attrs, opts: &Options) {
-    for t in tags {
+fn proto_tags(tags: Vec<proto::KeyValue>, dest: &mut Attrs, opts: &Options) {
+    for mut t in tags {
         if t.key == HTTP_STATUS_CODE_V0 || t.key == HTTP_STATUS_CODE_V1 {
-            if opts.emit_v0_http {
-                dest.put(HTTP_STATUS_CODE_V0, proto_value(t));
-            }
-            if opts.emit_v1_http {
-                dest.put(HTTP_STATUS_CODE_V1, proto_value(t));
+            let v = proto_value(t);
+            if opts.emit_v0_http && opts.emit_v1_http {
+                dest.put(HTTP_STATUS_CODE_V0, v.clone());
+                dest.put(HTTP_STATUS_CODE_V1, v);
+            } else if opts.emit_v0_http {
+                dest.put(HTTP_STATUS_CODE_V0, v);
+            } else if opts.emit_v1_http {
+                dest.put(HTTP_STATUS_CODE_V1, v);
             }
         } else {
-            dest.put(&t.key, proto_value(t));
+            let key = std::mem::take(&mut t.key);
+            dest.put_owned(key, proto_value(t));
         }
     }
 }
@@ -379,13 +398,13 @@ fn link(high: u64, low: u64, span: u64, ref_type: i32) -> Link {
 /// every non-blank span.
 pub fn thrift_to_otlp(batch: thrift::Batch, _opts: &Options) -> ExportTraceServiceRequest {
     let mut out = ExportTraceServiceRequest::default();
-    let p = &batch.process;
+    let p = batch.process;
     let mut attrs = Attrs::default();
     if !(p.service_name.is_empty() && p.tags.is_none()) {
-        let tags = p.tags.as_deref().unwrap_or(&[]);
+        let tags = p.tags.unwrap_or_default();
         attrs = Attrs::with_capacity(tags.len() + 1);
         if !p.service_name.is_empty() {
-            attrs.put("service.name", Value::StringValue(p.service_name.clone()));
+            attrs.put("service.name", Value::StringValue(p.service_name));
         }
         thrift_tags(tags, &mut attrs);
         special_resource_keys(&mut attrs);
@@ -398,8 +417,8 @@ pub fn thrift_to_otlp(batch: thrift::Batch, _opts: &Options) -> ExportTraceServi
         let blank = thrift::Span::default();
         let spans = batch
             .spans
-            .iter()
-            .filter(|s| **s != blank)
+            .into_iter()
+            .filter(|s| *s != blank)
             .map(thrift_span)
             .collect();
         rs.scope_spans.push(ScopeSpans {
@@ -436,29 +455,29 @@ fn micros_to_nanos(us: i64) -> u64 {
     (us as u64).wrapping_mul(1000)
 }
 
-fn thrift_span(s: &thrift::Span) -> OtlpSpan {
+fn thrift_span(s: thrift::Span) -> OtlpSpan {
+    let parent = thrift_parent(&s);
     let mut span = OtlpSpan {
         trace_id: trace_id_bytes(s.trace_id_high as u64, s.trace_id_low as u64),
         span_id: span_id_bytes(s.span_id as u64),
-        name: s.operation_name.clone(),
+        name: s.operation_name,
         start_time_unix_nano: micros_to_nanos(s.start_time),
         end_time_unix_nano: micros_to_nanos(s.start_time.wrapping_add(s.duration)),
+        parent_span_id: span_id_bytes(parent as u64),
         ..OtlpSpan::default()
     };
-    let parent = thrift_parent(s);
-    span.parent_span_id = span_id_bytes(parent as u64);
-    let tags = s.tags.as_deref().unwrap_or(&[]);
+    let tags = s.tags.unwrap_or_default();
     let mut attrs = Attrs::with_capacity(tags.len());
     thrift_tags(tags, &mut attrs);
     kind_and_status(&mut attrs, &mut span);
     span.attributes = attrs.into_vec();
-    for l in s.logs.as_deref().unwrap_or(&[]) {
+    for l in s.logs.unwrap_or_default() {
         let mut fields = Attrs::with_capacity(l.fields.len());
-        thrift_tags(&l.fields, &mut fields);
+        thrift_tags(l.fields, &mut fields);
         span.events
             .push(event_from(micros_to_nanos(l.timestamp), fields));
     }
-    let refs = s.references.as_deref().unwrap_or(&[]);
+    let refs = s.references.unwrap_or_default();
     let only_parent =
         refs.len() == 1 && refs[0].span_id == parent && refs[0].ref_type == span_ref_type::CHILD_OF;
     if !only_parent {
@@ -508,7 +527,7 @@ pub fn proto_to_otlp(batch: proto::Batch, opts: &Options) -> ExportTraceServiceR
             continue;
         }
         let mut rs = ResourceSpans {
-            resource: Some(resource_from(proto_resource(process.as_ref(), opts))),
+            resource: Some(resource_from(proto_resource(process, opts))),
             ..ResourceSpans::default()
         };
         let mut scopes: Vec<(String, String)> = Vec::new();
@@ -533,14 +552,14 @@ pub fn proto_to_otlp(batch: proto::Batch, opts: &Options) -> ExportTraceServiceR
                     scopes.len() - 1
                 }
             };
-            rs.scope_spans[i].spans.push(proto_span(&s, opts));
+            rs.scope_spans[i].spans.push(proto_span(s, opts));
         }
         out.resource_spans.push(rs);
     }
     out
 }
 
-fn proto_resource(p: Option<&proto::Process>, opts: &Options) -> Attrs {
+fn proto_resource(p: Option<proto::Process>, opts: &Options) -> Attrs {
     let Some(p) = p.filter(|p| p.service_name != NO_SERVICE_NAME) else {
         return Attrs::default();
     };
@@ -549,9 +568,9 @@ fn proto_resource(p: Option<&proto::Process>, opts: &Options) -> Attrs {
     }
     let mut attrs = Attrs::with_capacity(p.tags.len() + 1);
     if !p.service_name.is_empty() {
-        attrs.put("service.name", Value::StringValue(p.service_name.clone()));
+        attrs.put("service.name", Value::StringValue(p.service_name));
     }
-    proto_tags(&p.tags, &mut attrs, opts);
+    proto_tags(p.tags, &mut attrs, opts);
     special_resource_keys(&mut attrs);
     attrs
 }
@@ -593,35 +612,33 @@ fn proto_parent(s: &proto::Span, trace: (u64, u64)) -> u64 {
     follows.unwrap_or(0)
 }
 
-fn proto_span(s: &proto::Span, opts: &Options) -> OtlpSpan {
+fn proto_span(s: proto::Span, opts: &Options) -> OtlpSpan {
     // Ids were checked by `proto::decode_post_spans`.
     let (high, low) = proto::trace_id(&s.trace_id).unwrap_or((0, 0));
     let start = proto::timestamp_nanos(s.start_time.as_ref());
+    let parent = proto_parent(&s, (high, low));
     let mut span = OtlpSpan {
         trace_id: trace_id_bytes(high, low),
         span_id: span_id_bytes(proto::span_id(&s.span_id).unwrap_or(0)),
-        name: s.operation_name.clone(),
+        name: s.operation_name,
         start_time_unix_nano: wrap(start),
         end_time_unix_nano: wrap(start + proto::duration_nanos(s.duration.as_ref())),
+        parent_span_id: span_id_bytes(parent),
         ..OtlpSpan::default()
     };
-    let parent = proto_parent(s, (high, low));
-    span.parent_span_id = span_id_bytes(parent);
     let mut attrs = Attrs::with_capacity(s.tags.len());
-    proto_tags(&s.tags, &mut attrs, opts);
+    proto_tags(s.tags, &mut attrs, opts);
     kind_and_status(&mut attrs, &mut span);
     if attrs.find(TAG_TRACE_STATE).is_some() {
         span.trace_state = str_of(attrs.get(TAG_TRACE_STATE));
         attrs.remove(TAG_TRACE_STATE);
     }
     span.attributes = attrs.into_vec();
-    for l in &s.logs {
+    for l in s.logs {
+        let time = wrap(proto::timestamp_nanos(l.timestamp.as_ref()));
         let mut fields = Attrs::with_capacity(l.fields.len());
-        proto_tags(&l.fields, &mut fields, opts);
-        span.events.push(event_from(
-            wrap(proto::timestamp_nanos(l.timestamp.as_ref())),
-            fields,
-        ));
+        proto_tags(l.fields, &mut fields, opts);
+        span.events.push(event_from(time, fields));
     }
     let is_parent = |r: &proto::SpanRef| {
         proto::span_id(&r.span_id).unwrap_or(0) == parent

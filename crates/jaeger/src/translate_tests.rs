@@ -157,7 +157,7 @@ fn thrift_follows_from_is_the_parent_only_without_child_of_and_other_refs_are_li
         ]),
         ..thrift::Span::default()
     };
-    let out = thrift_span(&s);
+    let out = thrift_span(s);
     assert_eq!(out.parent_span_id, 5u64.to_be_bytes());
     // FOLLOWS_FROM references stay links, the parent's included.
     assert_eq!(out.links.len(), 2);
@@ -174,7 +174,7 @@ fn thrift_follows_from_is_the_parent_only_without_child_of_and_other_refs_are_li
         ]),
         ..thrift::Span::default()
     };
-    let out = thrift_span(&s);
+    let out = thrift_span(s);
     assert_eq!(out.parent_span_id, 7u64.to_be_bytes());
     assert_eq!(out.links.len(), 1);
     assert_eq!(out.links[0].span_id, 5u64.to_be_bytes());
@@ -188,7 +188,7 @@ fn unknown_tag_types_are_described_as_go_describes_them() {
         ..thrift::Tag::default()
     };
     assert_eq!(
-        thrift_value(&t),
+        thrift_value(t),
         Value::StringValue("<Unknown Jaeger TagType \"<UNSET>\">".into())
     );
     let p = proto::KeyValue {
@@ -197,7 +197,7 @@ fn unknown_tag_types_are_described_as_go_describes_them() {
         ..proto::KeyValue::default()
     };
     assert_eq!(
-        proto_value(&p),
+        proto_value(p),
         Value::StringValue("<Unknown Jaeger TagType \"7\">".into())
     );
 }
@@ -239,7 +239,7 @@ fn proto_tags_become_typed_attributes() {
         },
     ];
     let mut a = Attrs::default();
-    proto_tags(&tags, &mut a, &Options::default());
+    proto_tags(tags, &mut a, &Options::default());
     assert_eq!(
         attrs(&a.into_vec()),
         pairs(&[
@@ -545,7 +545,7 @@ fn proto_references_become_parent_and_links() {
         r(2, proto::span_ref_type::FOLLOWS_FROM),
         r(3, proto::span_ref_type::CHILD_OF),
     ];
-    let out = proto_span(&s, &Options::default());
+    let out = proto_span(s, &Options::default());
     assert_eq!(
         out.parent_span_id,
         3u64.to_be_bytes(),
@@ -601,7 +601,7 @@ fn http_status_code_tags_follow_the_feature_gates() {
     }];
     let names = |opts: Options| {
         let mut a = Attrs::default();
-        proto_tags(&tags, &mut a, &opts);
+        proto_tags(tags.clone(), &mut a, &opts);
         a.into_vec().into_iter().map(|k| k.key).collect::<Vec<_>>()
     };
     assert_eq!(names(Options::default()), vec!["http.status_code"]);
