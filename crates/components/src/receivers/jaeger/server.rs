@@ -143,7 +143,20 @@ where
                 .accept_compressed(CompressionEncoding::Zstd)
                 .accept_compressed(CompressionEncoding::Deflate)
                 .max_decoding_message_size(max);
-            Ok(grpc.unary(method, req).await)
+            let mut response = grpc.unary(method, req).await;
+            // A message over `max_recv_msg_size_mib`: grpc-go says RESOURCE_EXHAUSTED, tonic
+            // OUT_OF_RANGE (which clients may retry).
+            if response
+                .headers()
+                .get("grpc-status")
+                .is_some_and(|v| v.as_bytes() == b"11")
+            {
+                response.headers_mut().insert(
+                    "grpc-status",
+                    http::HeaderValue::from(tonic::Code::ResourceExhausted as i32),
+                );
+            }
+            Ok(response)
         })
     }
 }

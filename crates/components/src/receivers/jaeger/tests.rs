@@ -220,6 +220,18 @@ async fn grpc_post_spans_reach_the_pipeline_as_otlp() {
         err.message(),
         "grpc: error unmarshalling request: invalid length for TraceID"
     );
+    // Over max_recv_msg_size_mib (4 MiB by default): RESOURCE_EXHAUSTED as grpc-go says.
+    let big = jaeger::proto::PostSpansRequest {
+        batch: Some(jaeger::proto::Batch {
+            spans: vec![jaeger::proto::Span {
+                operation_name: "x".repeat(5 << 20),
+                ..Default::default()
+            }],
+            process: None,
+        }),
+    };
+    let err = post(big.encode_to_vec(), path).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted, "{err:?}");
     let err = post(vec![], "/jaeger.api_v2.CollectorService/Other")
         .await
         .unwrap_err();
