@@ -27,7 +27,6 @@ use runtime::admission::Admission;
 use runtime::factory::{
     AnyConfig, ReceiverFactory, ReceiverOutputs, Settings, Stability, parse_config, typed,
 };
-use runtime::telemetry::ReceiverMetrics;
 use runtime::{Component, Host, Receiver};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -40,6 +39,7 @@ use self::server::{
     TRANSPORT_HTTP, UdpServer,
 };
 use crate::receivers::otlp::config::bind_address;
+use crate::receivers::otlp::pipeline::Pipelines;
 use crate::util::http_server;
 
 pub struct Factory;
@@ -144,8 +144,19 @@ impl JaegerReceiver {
             .unwrap_or_default()
     }
 
-    fn metrics(&self, transport: &str) -> ReceiverMetrics {
-        ReceiverMetrics::new(&self.telemetry, &self.id, transport)
+    /// The OTLP receiver's accounting for one transport.
+    fn pipelines(&self, transport: &'static str) -> Arc<Pipelines> {
+        let outputs = ReceiverOutputs {
+            traces: Some(self.shared.consumer.clone()),
+            ..ReceiverOutputs::default()
+        };
+        Arc::new(Pipelines::new(
+            outputs,
+            &self.telemetry,
+            &self.id,
+            transport,
+            self.shared.admission.clone(),
+        ))
     }
 }
 
@@ -251,7 +262,7 @@ impl Component for JaegerReceiver {
             tracing::info!(endpoint = ?running.addrs.grpc, "Starting gRPC server for Jaeger Collector");
             let service = CollectorServer::new(
                 self.shared.clone(),
-                self.metrics(TRANSPORT_GRPC),
+                self.pipelines(TRANSPORT_GRPC),
                 cfg.max_recv_msg_size(),
             );
             running
@@ -264,7 +275,7 @@ impl Component for JaegerReceiver {
             let service = Arc::new(HttpService::new(
                 cfg,
                 self.shared.clone(),
-                self.metrics(TRANSPORT_HTTP),
+                self.pipelines(TRANSPORT_HTTP),
             )?);
             running
                 .tasks
@@ -284,7 +295,7 @@ impl Component for JaegerReceiver {
             }
             let server = UdpServer {
                 shared: self.shared.clone(),
-                metrics: self.metrics(transport),
+                pipelines: self.pipelines(transport),
                 protocol,
                 cfg,
                 dropped: self.dropped_packets.clone(),

@@ -14,8 +14,8 @@
 //!   a packet finding the queue full is dropped and counted, as Go's buffered server does)
 //!   and handled by `workers` tasks.
 //!
-//! Self-metrics count the spans of each batch (blank ones included, as Go does), accepted or
-//! refused, per transport.
+//! Self-metrics are the OTLP receiver's ([`Pipelines`]): spans accepted or refused per
+//! transport, and refused requests by reason.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -33,7 +33,6 @@ use jaeger::translate::{self, Options};
 use pdata::proto::collector::trace::v1::ExportTraceServiceRequest;
 use pdata::{Batch, Signal};
 use runtime::admission::Admission;
-use runtime::telemetry::ReceiverMetrics;
 use runtime::{ConsumeError, SharedConsumer};
 use tokio::net::UdpSocket;
 use tokio::sync::{Mutex, mpsc};
@@ -48,6 +47,7 @@ use super::config::{HttpConfig, Udp};
 use crate::compression::{self, Codec, DecompressError};
 use crate::otlp_grpc_codec::{RawBytesCodec, status_from_consume_error};
 use crate::processors::memory_limiter::REFUSED_MESSAGE;
+use crate::receivers::otlp::pipeline::{Pipelines, RefusalReason};
 
 pub const TRANSPORT_GRPC: &str = "grpc";
 pub const TRANSPORT_HTTP: &str = "collector_http";
@@ -62,24 +62,15 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Hands `traces` (from a batch of `n` spans) to the pipeline and counts the outcome.
+    /// Hands `traces` to the pipeline; `pipelines` counts the outcome.
     async fn consume(
         &self,
-        metrics: &ReceiverMetrics,
+        pipelines: &Pipelines,
         traces: ExportTraceServiceRequest,
-        n: usize,
     ) -> Result<(), ConsumeError> {
         let batch = Batch::from_request(pdata::Request::Traces(traces));
-        match self.consumer.consume(batch).await {
-            Ok(()) => {
-                metrics.accepted(Signal::Traces, n);
-                Ok(())
-            }
-            Err(e) => {
-                metrics.refused(Signal::Traces, n);
-                Err(e)
-            }
-        }
+        // Jaeger has no partial success to pass back: what the pipeline took is counted.
+        pipelines.export(&self.consumer, batch).await.map(|_| ())
     }
 }
 
@@ -89,15 +80,15 @@ impl Shared {
 #[derive(Clone)]
 pub struct CollectorServer {
     shared: Arc<Shared>,
-    metrics: ReceiverMetrics,
+    pipelines: Arc<Pipelines>,
     max_message: usize,
 }
 
 impl CollectorServer {
-    pub fn new(shared: Arc<Shared>, metrics: ReceiverMetrics, max_message: usize) -> Self {
+    pub fn new(shared: Arc<Shared>, pipelines: Arc<Pipelines>, max_message: usize) -> Self {
         CollectorServer {
             shared,
-            metrics,
+            pipelines,
             max_message,
         }
     }
@@ -122,6 +113,7 @@ where
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         if req.uri().path() != jaeger::proto::POST_SPANS_PATH {
+            self.pipelines.refuse(RefusalReason::NotFound, None, 0);
             let status = Status::unimplemented(format!(
                 "unknown method {} for service {}",
                 req.uri().path(),
@@ -130,12 +122,15 @@ where
             return Box::pin(async move { Ok(status.into_http()) });
         }
         if self.shared.admission.under_pressure() {
+            self.pipelines
+                .refuse(RefusalReason::MemoryLimit, Some(Signal::Traces), 0);
             return Box::pin(async move { Ok(Status::unavailable(REFUSED_MESSAGE).into_http()) });
         }
         let method = PostSpans {
             shared: self.shared.clone(),
-            metrics: self.metrics.clone(),
+            pipelines: self.pipelines.clone(),
         };
+        let pipelines = self.pipelines.clone();
         let max = self.max_message;
         Box::pin(async move {
             let mut grpc = Grpc::new(RawBytesCodec)
@@ -155,6 +150,7 @@ where
                     "grpc-status",
                     http::HeaderValue::from(tonic::Code::ResourceExhausted as i32),
                 );
+                pipelines.refuse(RefusalReason::TooLarge, Some(Signal::Traces), 0);
             }
             Ok(response)
         })
@@ -163,7 +159,7 @@ where
 
 struct PostSpans {
     shared: Arc<Shared>,
-    metrics: ReceiverMetrics,
+    pipelines: Arc<Pipelines>,
 }
 
 impl UnaryService<Bytes> for PostSpans {
@@ -172,14 +168,15 @@ impl UnaryService<Bytes> for PostSpans {
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let shared = self.shared.clone();
-        let metrics = self.metrics.clone();
+        let pipelines = self.pipelines.clone();
         Box::pin(async move {
-            let batch = jaeger::proto::decode_post_spans(request.get_ref())
-                .map_err(|e| Status::internal(format!("grpc: error unmarshalling request: {e}")))?;
-            let n = batch.spans.len();
+            let batch = jaeger::proto::decode_post_spans(request.get_ref()).map_err(|e| {
+                pipelines.refuse(RefusalReason::Malformed, Some(Signal::Traces), 0);
+                Status::internal(format!("grpc: error unmarshalling request: {e}"))
+            })?;
             let traces = translate::proto_to_otlp(batch, &shared.options);
             shared
-                .consume(&metrics, traces, n)
+                .consume(&pipelines, traces)
                 .await
                 .map_err(|e| status_from_consume_error(&e))?;
             // PostSpansResponse has no fields.
@@ -197,7 +194,7 @@ const ACCEPTED_THRIFT: [&str; 2] = [
 
 pub struct HttpService {
     shared: Arc<Shared>,
-    metrics: ReceiverMetrics,
+    pipelines: Arc<Pipelines>,
     max_body_size: usize,
     allowed_encodings: Vec<String>,
     response_headers: HeaderMap,
@@ -265,7 +262,7 @@ impl HttpService {
     pub fn new(
         cfg: &HttpConfig,
         shared: Arc<Shared>,
-        metrics: ReceiverMetrics,
+        pipelines: Arc<Pipelines>,
     ) -> Result<HttpService, String> {
         let mut response_headers = HeaderMap::new();
         for (k, v) in &cfg.response_headers {
@@ -277,7 +274,7 @@ impl HttpService {
         }
         Ok(HttpService {
             shared,
-            metrics,
+            pipelines,
             max_body_size: cfg.max_body_size(),
             allowed_encodings: cfg
                 .compression_algorithms
@@ -333,10 +330,15 @@ impl HttpService {
         B: http_body::Body<Data = Bytes>,
         B::Error: std::fmt::Display,
     {
+        let refuse = |reason: RefusalReason| {
+            self.pipelines.refuse(reason, Some(Signal::Traces), 0);
+        };
         if req.uri().path() != "/api/traces" {
+            refuse(RefusalReason::NotFound);
             return text(StatusCode::NOT_FOUND, "404 page not found\n".into());
         }
         if req.method() != Method::POST {
+            refuse(RefusalReason::MethodNotAllowed);
             // gorilla/mux answers a known path with another method with no body.
             let mut r = Response::new(Full::new(Bytes::new()));
             *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
@@ -344,9 +346,13 @@ impl HttpService {
         }
         let codec = match self.codec(req.headers()) {
             Ok(c) => c,
-            Err(m) => return text(StatusCode::BAD_REQUEST, m),
+            Err(m) => {
+                refuse(RefusalReason::UnsupportedEncoding);
+                return text(StatusCode::BAD_REQUEST, m);
+            }
         };
         if self.shared.admission.under_pressure() {
+            refuse(RefusalReason::MemoryLimit);
             return text(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("{REFUSED_MESSAGE}\n"),
@@ -355,27 +361,46 @@ impl HttpService {
         let content_type = media_type(req.headers().get(header::CONTENT_TYPE));
         let body = match self.read_body(req.into_body(), codec).await {
             Ok(b) => b,
-            Err((status, m)) => return text(status, m),
+            Err((status, m)) => {
+                refuse(match status {
+                    StatusCode::PAYLOAD_TOO_LARGE => RefusalReason::TooLarge,
+                    StatusCode::SERVICE_UNAVAILABLE => RefusalReason::MemoryLimit,
+                    _ => RefusalReason::Malformed,
+                });
+                return text(status, m);
+            }
         };
-        let refuse = |m: String| {
-            self.metrics.refused(Signal::Traces, 0);
+        let bad = |reason: RefusalReason, m: String| {
+            refuse(reason);
             text(StatusCode::BAD_REQUEST, format!("{}\n", escape(&m)))
         };
         let content_type = match content_type {
             Ok(ct) => ct,
-            Err(e) => return refuse(format!("Cannot parse content type: {e}")),
+            Err(e) => {
+                return bad(
+                    RefusalReason::UnsupportedMediaType,
+                    format!("Cannot parse content type: {e}"),
+                );
+            }
         };
         if !ACCEPTED_THRIFT.contains(&content_type.as_str()) {
-            return refuse(format!("Unsupported content type: {content_type}"));
+            return bad(
+                RefusalReason::UnsupportedMediaType,
+                format!("Unsupported content type: {content_type}"),
+            );
         }
         let batch = match thrift::decode_batch(&body, Protocol::Binary) {
             Ok(b) => b,
-            Err(e) => return refuse(format!("Unable to process request body: {e}")),
+            Err(e) => {
+                return bad(
+                    RefusalReason::Malformed,
+                    format!("Unable to process request body: {e}"),
+                );
+            }
         };
         drop(body);
-        let n = batch.spans.len();
         let traces = translate::thrift_to_otlp(batch, &self.shared.options);
-        match self.shared.consume(&self.metrics, traces, n).await {
+        match self.shared.consume(&self.pipelines, traces).await {
             Ok(()) => {
                 let mut r = Response::new(Full::new(Bytes::new()));
                 *r.status_mut() = StatusCode::ACCEPTED;
@@ -463,7 +488,7 @@ impl HttpService {
 /// One agent port: its socket, protocol and queue settings.
 pub struct UdpServer {
     pub shared: Arc<Shared>,
-    pub metrics: ReceiverMetrics,
+    pub pipelines: Arc<Pipelines>,
     pub protocol: Protocol,
     pub cfg: Udp,
     /// Packets dropped because the queue was full.
@@ -541,17 +566,20 @@ impl UdpServer {
     async fn handle(&self, packet: &[u8]) {
         match thrift::decode_agent(packet, self.protocol) {
             Ok(AgentCall::EmitBatch(Some(batch))) => {
-                let n = batch.spans.len();
                 let traces = translate::thrift_to_otlp(batch, &self.shared.options);
-                if let Err(e) = self.shared.consume(&self.metrics, traces, n).await {
+                if let Err(e) = self.shared.consume(&self.pipelines, traces).await {
                     tracing::debug!(error = %e.message, "jaeger receiver: batch refused");
                 }
             }
-            Ok(AgentCall::EmitBatch(None)) => self.metrics.accepted(Signal::Traces, 0),
+            Ok(AgentCall::EmitBatch(None)) => {}
             Ok(AgentCall::Other(name)) => {
                 tracing::debug!(method = %name, "jaeger receiver: unsupported agent method")
             }
-            Err(e) => tracing::debug!(error = %e, "jaeger receiver: agent packet not decoded"),
+            Err(e) => {
+                self.pipelines
+                    .refuse(RefusalReason::Malformed, Some(Signal::Traces), 0);
+                tracing::debug!(error = %e, "jaeger receiver: agent packet not decoded");
+            }
         }
     }
 }

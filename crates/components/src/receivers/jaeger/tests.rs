@@ -316,6 +316,19 @@ async fn thrift_http_answers_as_go() {
         assert_eq!(resp.status(), 400);
         assert_eq!(resp.text().await.unwrap(), want);
     }
+    // Counted as the otlp receiver counts refused requests, by reason.
+    let refused_requests = |reason: &str| {
+        tel.value(
+            "otelcol_receiver_refused_requests",
+            &[
+                ("receiver", "jaeger"),
+                ("transport", "collector_http"),
+                ("reason", reason),
+            ],
+        )
+    };
+    assert_eq!(refused_requests("unsupported_media_type"), Some(2.0));
+    assert_eq!(refused_requests("malformed"), Some(1.0));
     let resp = client.get(&url).send().await.unwrap();
     assert_eq!(resp.status(), 405);
     let resp = client
