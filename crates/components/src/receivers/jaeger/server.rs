@@ -499,10 +499,16 @@ impl UdpServer {
     /// Binds the socket (with `socket_buffer_size` as `SO_RCVBUF` when set).
     pub fn bind(cfg: &Udp, addr: &str) -> Result<UdpSocket, String> {
         use std::net::ToSocketAddrs;
-        let addr: SocketAddr = addr
+        // `localhost` may resolve to ::1 first; Go listens on the IPv4 address then.
+        let addrs: Vec<SocketAddr> = addr
             .to_socket_addrs()
             .map_err(|e| format!("failed to resolve {}: {e}", cfg.endpoint))?
-            .next()
+            .collect();
+        let addr = addrs
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or_else(|| addrs.first())
+            .copied()
             .ok_or_else(|| format!("failed to resolve {}", cfg.endpoint))?;
         let socket = socket2::Socket::new(
             socket2::Domain::for_address(addr),
