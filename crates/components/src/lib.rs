@@ -28,6 +28,7 @@ pub fn registry() -> Registry {
     r.receiver(receivers::prometheus::Factory);
     r.receiver(receivers::hostmetrics::Factory);
     r.receiver(receivers::zipkin::Factory);
+    r.receiver(receivers::jaeger::Factory);
     r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
     r.processor(processors::cumulative_to_delta::Factory);

@@ -128,6 +128,16 @@ pub static GATES: &[Gate] = &[
         "If set, the `print-initial-config` command is available (accepted; ferrotel has no such command).",
     ),
     gate(
+        "pkg.translator.jaeger.DontEmitV0HttpConventions",
+        Stage::Alpha,
+        "When enabled, the Jaeger translator no longer emits the old HTTP semantic convention names.",
+    ),
+    gate(
+        "pkg.translator.jaeger.EmitV1HttpConventions",
+        Stage::Alpha,
+        "When enabled, the Jaeger translator emits the stable HTTP semantic convention names.",
+    ),
+    gate(
         "pkg.translator.prometheus.NormalizeName",
         Stage::Beta,
         "Controls whether metrics names are automatically normalized to follow Prometheus naming convention.",
