@@ -27,12 +27,14 @@ pub fn registry() -> Registry {
     r.receiver(receivers::prometheus::Factory);
     r.receiver(receivers::hostmetrics::Factory);
     r.receiver(receivers::zipkin::Factory);
+    r.receiver(receivers::nop::Factory);
     r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
     r.processor(processors::filter::Factory);
     r.processor(processors::memory_limiter::Factory);
     r.processor(processors::resource::Factory);
     r.exporter(exporters::debug::Factory);
+    r.exporter(exporters::nop::Factory);
     r.exporter(exporters::loki::Factory);
     r.exporter(exporters::otlp::Factory);
     r.exporter(exporters::otlphttp::Factory);
@@ -152,7 +154,6 @@ const NOT_BUILT_EXPORTERS: &[&str] = &[
     "carbon",
     "otelarrow",
     "awss3",
-    "nop",
 ];
 const NOT_BUILT_CONNECTORS: &[&str] = &[
     "routing",

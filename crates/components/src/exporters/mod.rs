@@ -1,5 +1,6 @@
 pub mod debug;
 pub mod loki;
+pub mod nop;
 pub mod otlp;
 pub mod otlphttp;
 pub mod prometheus;
