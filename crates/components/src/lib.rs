@@ -35,6 +35,7 @@ pub fn registry() -> Registry {
     r.processor(processors::resource::Factory);
     r.exporter(exporters::debug::Factory);
     r.exporter(exporters::nop::Factory);
+    r.exporter(exporters::file::Factory);
     r.exporter(exporters::loki::Factory);
     r.exporter(exporters::otlp::Factory);
     r.exporter(exporters::otlphttp::Factory);
@@ -132,7 +133,6 @@ const NOT_BUILT_PROCESSORS: &[&str] = &[
     "isolationforest",
 ];
 const NOT_BUILT_EXPORTERS: &[&str] = &[
-    "file",
     "kafka",
     "loadbalancing",
     "jaeger",

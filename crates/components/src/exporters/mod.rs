@@ -1,4 +1,5 @@
 pub mod debug;
+pub mod file;
 pub mod loki;
 pub mod nop;
 pub mod otlp;

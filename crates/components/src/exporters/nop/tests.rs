@@ -32,8 +32,7 @@ fn nop_exporter_accepts_an_empty_config_and_refuses_unknown_keys() {
     assert!(Factory.parse_config(&Value::Null, "exporters::nop").is_ok());
     let err = Factory
         .parse_config(&Value::from_yaml_str("path: x").unwrap(), "exporters::nop")
-        .err()
-        .expect("unknown key refused")
+        .expect_err("unknown key refused")
         .to_string();
     assert!(err.contains("path"), "{err}");
 }

@@ -29,8 +29,7 @@ fn nop_receiver_refuses_unknown_keys() {
             &Value::from_yaml_str("endpoint: x").unwrap(),
             "receivers::nop",
         )
-        .err()
-        .expect("unknown key refused")
+        .expect_err("unknown key refused")
         .to_string();
     assert!(err.contains("endpoint"), "{err}");
 }
