@@ -28,6 +28,7 @@ pub fn registry() -> Registry {
     r.receiver(receivers::hostmetrics::Factory);
     r.receiver(receivers::zipkin::Factory);
     r.receiver(receivers::nop::Factory);
+    r.receiver(receivers::otlp_json_file::Factory);
     r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
     r.processor(processors::filter::Factory);
@@ -53,6 +54,7 @@ pub fn registry() -> Registry {
     r.alias(Kind::Exporter, "logging", "debug");
     r.alias(Kind::Receiver, "filelog", "file_log");
     r.alias(Kind::Receiver, "hostmetrics", "host_metrics");
+    r.alias(Kind::Receiver, "otlpjsonfile", "otlp_json_file");
     r.alias(Kind::Connector, "spanmetrics", "span_metrics");
     r.alias(Kind::Connector, "servicegraph", "service_graph");
     r.alias(
@@ -85,7 +87,6 @@ const NOT_BUILT_RECEIVERS: &[&str] = &[
     "carbon",
     "influxdb",
     "opencensus",
-    "otlpjsonfile",
     "docker_stats",
     "redis",
     "postgresql",
