@@ -34,6 +34,7 @@ pub fn registry() -> Registry {
     r.processor(processors::filter::Factory);
     r.processor(processors::memory_limiter::Factory);
     r.processor(processors::resource::Factory);
+    r.processor(processors::group_by_attrs::Factory);
     r.exporter(exporters::debug::Factory);
     r.exporter(exporters::nop::Factory);
     r.exporter(exporters::file::Factory);
@@ -55,6 +56,7 @@ pub fn registry() -> Registry {
     r.alias(Kind::Receiver, "filelog", "file_log");
     r.alias(Kind::Receiver, "hostmetrics", "host_metrics");
     r.alias(Kind::Receiver, "otlpjsonfile", "otlp_json_file");
+    r.alias(Kind::Processor, "groupbyattrs", "group_by_attrs");
     r.alias(Kind::Connector, "spanmetrics", "span_metrics");
     r.alias(Kind::Connector, "servicegraph", "service_graph");
     r.alias(
@@ -114,7 +116,6 @@ const NOT_BUILT_PROCESSORS: &[&str] = &[
     "tail_sampling",
     "k8sattributes",
     "resourcedetection",
-    "groupbyattrs",
     "groupbytrace",
     "metricstransform",
     "cumulativetodelta",

@@ -1,6 +1,7 @@
 pub mod attributes;
 pub mod batch;
 pub mod filter;
+pub mod group_by_attrs;
 pub mod memory_limiter;
 pub mod resource;
 #[cfg(test)]
