@@ -35,6 +35,7 @@ pub fn registry() -> Registry {
     r.processor(processors::memory_limiter::Factory);
     r.processor(processors::resource::Factory);
     r.processor(processors::group_by_attrs::Factory);
+    r.processor(processors::redaction::Factory);
     r.exporter(exporters::debug::Factory);
     r.exporter(exporters::nop::Factory);
     r.exporter(exporters::file::Factory);
@@ -120,7 +121,6 @@ const NOT_BUILT_PROCESSORS: &[&str] = &[
     "metricstransform",
     "cumulativetodelta",
     "deltatocumulative",
-    "redaction",
     "span",
     "routing",
     "logdedup",
