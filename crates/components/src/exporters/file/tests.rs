@@ -249,7 +249,8 @@ fn backups(dir: &Path, stem: &str, ext: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn file_rotation_renames_with_a_timestamp_before_the_extension_and_keeps_max_backups() {
+async fn file_rotation_renames_with_a_timestamp_and_reason_before_the_extension_and_keeps_max_backups()
+ {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data.json");
     let e = exporter(
@@ -273,8 +274,9 @@ async fn file_rotation_renames_with_a_timestamp_before_the_extension_and_keeps_m
     let names = backups(dir.path(), "data", ".json");
     assert_eq!(names.len(), 2, "{names:?}");
     for n in &names {
-        // data-2022-09-14T05-02-14.173.json
-        let stamp = &n["data-".len()..n.len() - ".json".len()];
+        // data-2022-09-14T05-02-14.173-size.json (timberjack's name, as Go writes it)
+        let stamp = &n["data-".len()..n.len() - "-size.json".len()];
+        assert!(n.ends_with("-size.json"), "{n}");
         assert_eq!(stamp.len(), "2022-09-14T05-02-14.173".len(), "{n}");
         assert_eq!(&stamp[10..11], "T");
         assert_eq!(&stamp[19..20], ".");
@@ -427,4 +429,77 @@ async fn file_start_fails_when_the_directory_is_missing() {
     let e = exporter(&format!("path: {}", path.display()), Signal::Traces);
     let err = e.start(&Host::default()).await.unwrap_err();
     assert!(err.contains("No such file"), "{err}");
+}
+
+#[test]
+fn file_rotation_cleanup_counts_lumberjack_and_timberjack_backups() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.json");
+    let names = [
+        "d-2020-01-01T00-00-00.000.json",
+        "d-2020-01-02T00-00-00.000-size.json",
+        "d-2020-01-03T00-00-00.000-time.json",
+        "d-2020-01-04T00-00-00.000-size.json",
+        "other-2020-01-01T00-00-00.000.json",
+        "d-notatime.json",
+    ];
+    for n in names {
+        std::fs::write(dir.path().join(n), "x\n").unwrap();
+    }
+    std::fs::write(&path, "y".repeat(1024 * 1024)).unwrap();
+    let rotation = super::Rotation {
+        max_megabytes: 1,
+        max_days: 0,
+        max_backups: 2,
+        localtime: false,
+    };
+    let mut w = super::writer::Writer::open(&path, false, Some(&rotation)).unwrap();
+    // the existing file is full: the first write rotates it, then old backups are pruned
+    w.write_record(&[b"z\n"]).unwrap();
+    w.flush().unwrap();
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    // kept: the new backup and the newest old one; unrelated and unparsable names stay
+    assert_eq!(left.len(), 5, "{left:?}");
+    assert!(left.contains(&"d-2020-01-04T00-00-00.000-size.json".to_string()));
+    assert!(left.contains(&"other-2020-01-01T00-00-00.000.json".to_string()));
+    assert!(left.contains(&"d-notatime.json".to_string()));
+    assert!(left.contains(&"d.json".to_string()));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "z\n");
+}
+
+#[test]
+fn file_rotation_removes_backups_older_than_max_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.json");
+    std::fs::write(
+        dir.path().join("d-2020-01-01T00-00-00.000-size.json"),
+        "x\n",
+    )
+    .unwrap();
+    std::fs::write(&path, "y".repeat(1024 * 1024)).unwrap();
+    let rotation = super::Rotation {
+        max_megabytes: 1,
+        max_days: 1,
+        max_backups: 0,
+        localtime: false,
+    };
+    let mut w = super::writer::Writer::open(&path, false, Some(&rotation)).unwrap();
+    w.write_record(&[b"z\n"]).unwrap();
+    w.flush().unwrap();
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left.len(),
+        2,
+        "the 2020 backup is gone, today's stays: {left:?}"
+    );
+    assert!(!left.iter().any(|n| n.starts_with("d-2020")));
 }

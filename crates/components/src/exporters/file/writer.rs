@@ -1,5 +1,5 @@
 //! The files behind the `file` exporter: a plain file (truncated at start, or appended to)
-//! and a rotating file with lumberjack's rules, which is what the Go exporter uses when
+//! and a rotating file with lumberjack's (timberjack's) rules, which is what the Go exporter uses when
 //! `rotation:` is present. Both buffer their writes (64 KiB) and are flushed by the exporter
 //! every `flush_interval` and at shutdown.
 //!
@@ -7,8 +7,10 @@
 //! - the file at `path` is reused at start if a first write fits in it, otherwise rotated;
 //! - a write that would take the file past `max_megabytes` (default 100) rotates first; a
 //!   single write larger than the limit is refused;
-//! - rotating renames the file to `<name>-<timestamp><ext>` (`2006-01-02T15-04-05.000`, UTC
-//!   unless `localtime`) and creates a new one at `path`;
+//! - rotating renames the file to `<name>-<timestamp>-size<ext>` (`2006-01-02T15-04-05.000`,
+//!   UTC unless `localtime`) and creates a new one at `path`. The Go exporter writes through
+//!   timberjack (lumberjack's fork), which adds the rotation reason (`-size`) that
+//!   lumberjack's `<name>-<timestamp><ext>` lacked; backups in either form are recognised;
 //! - after a rotation the backups beyond `max_backups` (newest kept) and those older than
 //!   `max_days` (by the timestamp in their name) are removed.
 
@@ -195,7 +197,7 @@ impl Rotating {
         split_ext(&name)
     }
 
-    /// `<dir>/<stem>-<timestamp><ext>`.
+    /// `<dir>/<stem>-<timestamp>-size<ext>`.
     pub fn backup_name(&self, now: &jiff::Timestamp) -> PathBuf {
         let (stem, ext) = self.split_name();
         let tz = if self.localtime {
@@ -204,7 +206,8 @@ impl Rotating {
             jiff::tz::TimeZone::UTC
         };
         let stamp = now.to_zoned(tz).strftime(BACKUP_TIME_FORMAT).to_string();
-        self.path.with_file_name(format!("{stem}-{stamp}{ext}"))
+        self.path
+            .with_file_name(format!("{stem}-{stamp}-size{ext}"))
     }
 
     /// Removes the backups beyond `max_backups` and older than `max_days`. Failures are
@@ -235,6 +238,11 @@ impl Rotating {
             else {
                 continue;
             };
+            // timberjack's `-size` / `-time` reason, or none (lumberjack)
+            let stamp = stamp
+                .strip_suffix("-size")
+                .or_else(|| stamp.strip_suffix("-time"))
+                .unwrap_or(stamp);
             if let Some(t) = parse_backup_time(stamp) {
                 backups.push((t, entry.path()));
             }
