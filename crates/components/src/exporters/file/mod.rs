@@ -212,7 +212,7 @@ impl FileShared {
             loop {
                 tick.tick().await;
                 let Some(s) = weak.upgrade() else { return };
-                s.flush_all();
+                blocking(|| s.flush_all());
             }
         });
         *self.flusher.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
@@ -358,6 +358,15 @@ impl FileShared {
     }
 }
 
+/// Runs file I/O: on a multi-threaded runtime the worker hands its other tasks away first,
+/// so a slow disk (or a network file system) stalls this exporter, not the pipelines.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 fn create_dir(dir: &Path, mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
@@ -433,7 +442,7 @@ struct FilePush {
 #[async_trait]
 impl Push for FilePush {
     async fn push(&self, batch: &Batch) -> Result<(), ConsumeError> {
-        self.shared.export(batch)
+        blocking(|| self.shared.export(batch))
     }
 
     async fn start(&self, _host: &Host) -> Result<(), String> {

@@ -111,7 +111,8 @@ fn file_config_validation_messages_match_go() {
     assert!(parse("path: a/x\ncreate_directory: true\ndirectory_permissions: '0700'").is_ok());
 }
 
-#[tokio::test]
+// multi-threaded: the writes go through block_in_place there
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_json_writes_one_otlp_json_request_per_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.json");
