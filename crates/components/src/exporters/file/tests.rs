@@ -55,6 +55,10 @@ fn file_config_defaults_match_go() {
         (r.max_megabytes, r.max_days, r.max_backups, r.localtime),
         (10, 3, 3, true)
     );
+    // Empty sections are Go's zero values on top of the defaults.
+    let c = parse("path: ./foo\ngroup_by:\n").unwrap();
+    assert_eq!(c.group_by.max_open_files, 100);
+    assert!(!c.zstd());
     // A number without unit is nanoseconds, as Go's `time.Duration`.
     let c = parse("path: ./foo\nflush_interval: 5").unwrap();
     assert_eq!(c.flush_every(), std::time::Duration::from_nanos(5));
