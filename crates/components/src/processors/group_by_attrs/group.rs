@@ -119,11 +119,19 @@ impl<R> Resources<R> {
     }
 }
 
-/// The output resource of a record: a fresh lookup when it carries grouping attributes,
-/// else its input resource's own output (computed once per input resource).
+/// The output resources already found for the records of one input resource: the one of
+/// its records without grouping attributes, and one per set of grouping values, so the
+/// merged attribute set is built and compared once per distinct group, not per record.
+#[derive(Default)]
+struct Seen {
+    plain: Option<usize>,
+    grouped: HashMap<Vec<u8>, usize>,
+}
+
+/// The output resource of a record of `origin` that carried `extracted`.
 fn target<R>(
     res: &mut Resources<R>,
-    plain: &mut Option<usize>,
+    seen: &mut Seen,
     origin: &[KeyValue],
     extracted: Vec<KeyValue>,
     counts: &mut Counts,
@@ -131,11 +139,18 @@ fn target<R>(
 ) -> usize {
     if extracted.is_empty() {
         counts.non_grouped += 1;
-        *plain.get_or_insert_with(|| res.find_or_create(origin, Vec::new(), make))
-    } else {
-        counts.grouped += 1;
-        res.find_or_create(origin, extracted, make)
+        return *seen
+            .plain
+            .get_or_insert_with(|| res.find_or_create(origin, Vec::new(), make));
     }
+    counts.grouped += 1;
+    let key = identity(&extracted);
+    if let Some(&i) = seen.grouped.get(&key) {
+        return i;
+    }
+    let i = res.find_or_create(origin, extracted, make);
+    seen.grouped.insert(key, i);
+    i
 }
 
 fn origin_attrs(r: &Option<Resource>) -> Vec<KeyValue> {
@@ -147,11 +162,11 @@ pub fn traces(keys: &[String], req: &mut ExportTraceServiceRequest) -> Counts {
     let mut res: Resources<ResourceSpans> = Resources::new();
     for rs in std::mem::take(&mut req.resource_spans) {
         let origin = origin_attrs(&rs.resource);
-        let mut plain = None;
+        let mut seen = Seen::default();
         for ss in rs.scope_spans {
             for mut span in ss.spans {
                 let extracted = extract(keys, &mut span.attributes);
-                let i = target(&mut res, &mut plain, &origin, extracted, &mut counts, |r| {
+                let i = target(&mut res, &mut seen, &origin, extracted, &mut counts, |r| {
                     ResourceSpans {
                         resource: Some(r),
                         ..Default::default()
@@ -182,11 +197,11 @@ pub fn logs(keys: &[String], req: &mut ExportLogsServiceRequest) -> Counts {
     let mut res: Resources<ResourceLogs> = Resources::new();
     for rl in std::mem::take(&mut req.resource_logs) {
         let origin = origin_attrs(&rl.resource);
-        let mut plain = None;
+        let mut seen = Seen::default();
         for sl in rl.scope_logs {
             for mut record in sl.log_records {
                 let extracted = extract(keys, &mut record.attributes);
-                let i = target(&mut res, &mut plain, &origin, extracted, &mut counts, |r| {
+                let i = target(&mut res, &mut seen, &origin, extracted, &mut counts, |r| {
                     ResourceLogs {
                         resource: Some(r),
                         ..Default::default()
@@ -322,13 +337,13 @@ pub fn metrics(keys: &[String], req: &mut ExportMetricsServiceRequest) -> Counts
     let mut metric_index: HashMap<(usize, usize, String, u8), usize> = HashMap::new();
     for rm in std::mem::take(&mut req.resource_metrics) {
         let origin = origin_attrs(&rm.resource);
-        let mut plain = None;
+        let mut seen = Seen::default();
         for sm in rm.scope_metrics {
             for mut metric in sm.metrics {
                 let tag = type_tag(&metric.data);
                 for mut point in take_points(&mut metric.data) {
                     let extracted = extract(keys, point.attributes());
-                    let i = target(&mut res, &mut plain, &origin, extracted, &mut counts, |r| {
+                    let i = target(&mut res, &mut seen, &origin, extracted, &mut counts, |r| {
                         ResourceMetrics {
                             resource: Some(r),
                             ..Default::default()

@@ -65,7 +65,8 @@ pub struct Redactor {
     allowed: std::collections::HashSet<String>,
     ignored: std::collections::HashSet<String>,
     ignored_patterns: Vec<Regex>,
-    blocked_values: Vec<Regex>,
+    /// Each regex with the index of its `mask` group, if it has one.
+    blocked_values: Vec<(Regex, Option<usize>)>,
     blocked_keys: Vec<Regex>,
     allowed_values: Vec<Regex>,
     hash: HashFunction,
@@ -103,7 +104,13 @@ impl Redactor {
             allowed,
             ignored: cfg.ignored_keys.iter().cloned().collect(),
             ignored_patterns: compile_list(&cfg.ignored_key_patterns, "ignore keys list")?,
-            blocked_values: compile_list(&cfg.blocked_values, "block list")?,
+            blocked_values: compile_list(&cfg.blocked_values, "block list")?
+                .into_iter()
+                .map(|re| {
+                    let group = re.capture_names().position(|n| n == Some("mask"));
+                    (re, group)
+                })
+                .collect(),
             blocked_keys: compile_list(&cfg.blocked_key_patterns, "block keys list")?,
             allowed_values: compile_list(&cfg.allowed_values, "allow list")?,
             hash,
@@ -153,11 +160,11 @@ impl Redactor {
     /// Every `blocked_values` match masked (only its `mask` group when it has one).
     fn process_string<'a>(&self, value: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(value);
-        for re in &self.blocked_values {
+        for (re, group) in &self.blocked_values {
             if !re.is_match(&out) {
                 continue;
             }
-            let group = re.capture_names().position(|n| n == Some("mask"));
+            let group = *group;
             let replaced = re
                 .replace_all(&out, |caps: &regex::Captures| {
                     let whole = caps.get(0).map_or("", |m| m.as_str());
