@@ -29,6 +29,8 @@ pub fn registry() -> Registry {
     r.receiver(receivers::hostmetrics::Factory);
     r.receiver(receivers::zipkin::Factory);
     r.receiver(receivers::jaeger::Factory);
+    r.receiver(receivers::nop::Factory);
+    r.receiver(receivers::otlp_json_file::Factory);
     r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
     r.processor(processors::cumulative_to_delta::Factory);
@@ -37,7 +39,11 @@ pub fn registry() -> Registry {
     r.processor(processors::memory_limiter::Factory);
     r.processor(processors::metrics_transform::Factory);
     r.processor(processors::resource::Factory);
+    r.processor(processors::group_by_attrs::Factory);
+    r.processor(processors::redaction::Factory);
     r.exporter(exporters::debug::Factory);
+    r.exporter(exporters::nop::Factory);
+    r.exporter(exporters::file::Factory);
     r.exporter(exporters::loki::Factory);
     r.exporter(exporters::otlp::Factory);
     r.exporter(exporters::otlphttp::Factory);

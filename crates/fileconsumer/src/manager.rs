@@ -35,6 +35,10 @@ pub struct ManagerOptions {
     pub header_parser: Option<Box<dyn HeaderParser>>,
     /// Tokens per batch handed to [`Emit`] (a batch is also handed over at 1 MiB).
     pub batch_size: usize,
+    /// Go's `WithNoTracking`: nothing is remembered between polls, so every poll after
+    /// the first reads each matched file again from its start (`otlp_json_file`'s
+    /// `replay_file`). No checkpoints are kept.
+    pub no_tracking: bool,
 }
 
 impl Default for ManagerOptions {
@@ -44,6 +48,7 @@ impl Default for ManagerOptions {
             persister: None,
             header_parser: None,
             batch_size: DEFAULT_BATCH_SIZE,
+            no_tracking: false,
         }
     }
 }
@@ -75,6 +80,7 @@ pub struct Manager {
     archive_index: usize,
     compression: Compression,
     batch_size: usize,
+    no_tracking: bool,
     window: Vec<u8>,
     batch: Vec<Token>,
     current: Vec<Reader>,
@@ -130,6 +136,7 @@ impl Manager {
             archive_index: 0,
             compression: cfg.compression()?,
             batch_size: opts.batch_size.max(1),
+            no_tracking: opts.no_tracking,
             window: Vec::new(),
             batch: Vec::new(),
             current: Vec::new(),
@@ -198,6 +205,12 @@ impl Manager {
         self.consume(rest);
         // files that appear from now on are read from their start
         self.from_beginning = true;
+        if self.no_tracking {
+            // closes the files; the next poll sees them all as new
+            self.previous.clear();
+            self.known.iter_mut().for_each(Vec::clear);
+            return;
+        }
         self.save_checkpoint();
         // the oldest generation goes to the archive instead of being forgotten
         let oldest = std::mem::take(&mut self.known[KNOWN_GENERATIONS - 1]);

@@ -1098,3 +1098,25 @@ fn compression_auto_gunzips_files_named_gz_only() {
         "{e:?}"
     );
 }
+
+#[test]
+fn no_tracking_reads_every_file_again_at_each_poll() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    append(&p, &lines("a", 0..2));
+    let sink = Sink::default();
+    let cfg = config(dir.path(), serde_json::json!({}));
+    let opts = ManagerOptions {
+        no_tracking: true,
+        ..Default::default()
+    };
+    let mut m = Manager::new(&cfg, Box::new(sink.clone()), opts).unwrap();
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("a", 0..2));
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("a", 0..2));
+    append(&p, &lines("a", 2..3));
+    m.poll();
+    assert_eq!(sink.take_texts(), expect("a", 0..3));
+    m.stop();
+}

@@ -1,5 +1,7 @@
 pub mod debug;
+pub mod file;
 pub mod loki;
+pub mod nop;
 pub mod otlp;
 pub mod otlphttp;
 pub mod prometheus;

@@ -3,8 +3,10 @@ pub mod batch;
 pub mod cumulative_to_delta;
 pub mod delta_to_cumulative;
 pub mod filter;
+pub mod group_by_attrs;
 pub mod memory_limiter;
 pub mod metrics_transform;
+pub mod redaction;
 pub mod resource;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -144,6 +144,7 @@ impl Component for FileLogReceiver {
             persister,
             header_parser,
             batch_size: reader::MAX_BATCH,
+            no_tracking: false,
         };
         let mut manager =
             fileconsumer::Manager::new(&cfg.file, Box::new(StageEmit(stage.clone())), opts)?;
