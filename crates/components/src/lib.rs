@@ -32,6 +32,7 @@ pub fn registry() -> Registry {
     r.processor(processors::filter::Factory);
     r.processor(processors::memory_limiter::Factory);
     r.processor(processors::resource::Factory);
+    r.processor(processors::resourcedetection::Factory::default());
     r.exporter(exporters::debug::Factory);
     r.exporter(exporters::loki::Factory);
     r.exporter(exporters::otlp::Factory);
@@ -51,6 +52,7 @@ pub fn registry() -> Registry {
     r.alias(Kind::Receiver, "filelog", "file_log");
     r.alias(Kind::Receiver, "hostmetrics", "host_metrics");
     r.alias(Kind::Connector, "spanmetrics", "span_metrics");
+    r.alias(Kind::Processor, "resourcedetection", "resource_detection");
     r.alias(Kind::Connector, "servicegraph", "service_graph");
     r.alias(
         Kind::Exporter,
@@ -109,7 +111,6 @@ const NOT_BUILT_PROCESSORS: &[&str] = &[
     "probabilistic_sampler",
     "tail_sampling",
     "k8sattributes",
-    "resourcedetection",
     "groupbyattrs",
     "groupbytrace",
     "metricstransform",
