@@ -32,6 +32,8 @@ pub mod aws;
 pub mod azure;
 pub mod docker;
 pub mod env;
+#[cfg(any(test, feature = "testing"))]
+pub mod fake;
 pub mod gcp;
 pub mod heroku;
 mod http;
