@@ -97,15 +97,28 @@ impl Imds {
             .await?;
         match a.status {
             200 => Ok(Some(a.body.trim().to_string())),
-            403 | 404 | 405 => Ok(None),
+            403..=405 => Ok(None),
             s => Err(format!("failed to get API token, status code {s}")),
         }
     }
 
-    async fn get(&self, token: &Option<String>, path: &str, ctx: &Ctx<'_>) -> Result<String, String> {
+    async fn get(
+        &self,
+        token: &Option<String>,
+        path: &str,
+        ctx: &Ctx<'_>,
+    ) -> Result<String, String> {
         let url = format!("{}{path}", self.base);
         match token {
-            Some(t) => get_ok(&self.client, &url, &[("X-aws-ec2-metadata-token", t)], ctx.deadline).await,
+            Some(t) => {
+                get_ok(
+                    &self.client,
+                    &url,
+                    &[("X-aws-ec2-metadata-token", t)],
+                    ctx.deadline,
+                )
+                .await
+            }
             None => get_ok(&self.client, &url, &[], ctx.deadline).await,
         }
     }
@@ -139,7 +152,11 @@ impl Ec2Detector {
             Ok(t) => t,
             Err(e) => return self.unavailable(e),
         };
-        if let Err(e) = self.imds.get(&token, "/latest/meta-data/instance-id", ctx).await {
+        if let Err(e) = self
+            .imds
+            .get(&token, "/latest/meta-data/instance-id", ctx)
+            .await
+        {
             return self.unavailable(e);
         }
         let doc = self
@@ -186,17 +203,28 @@ impl Ec2Detector {
         Ok(Found::default())
     }
 
-    async fn tags(&self, token: &Option<String>, ctx: &Ctx<'_>) -> Result<Vec<(String, String)>, String> {
+    async fn tags(
+        &self,
+        token: &Option<String>,
+        ctx: &Ctx<'_>,
+    ) -> Result<Vec<(String, String)>, String> {
         if !self.tags_from_imds {
             return Err("reading tags through the EC2 DescribeTags API is not built into ferrotel; set tags_from_imds: true".into());
         }
-        let keys = self.imds.get(token, "/latest/meta-data/tags/instance", ctx).await?;
+        let keys = self
+            .imds
+            .get(token, "/latest/meta-data/tags/instance", ctx)
+            .await?;
         let mut out = Vec::new();
         for key in keys.lines().map(str::trim).filter(|k| !k.is_empty()) {
             if self.tag_res.iter().any(|re| re.is_match(key)) {
                 let v = self
                     .imds
-                    .get(token, &format!("/latest/meta-data/tags/instance/{key}"), ctx)
+                    .get(
+                        token,
+                        &format!("/latest/meta-data/tags/instance/{key}"),
+                        ctx,
+                    )
                     .await?;
                 out.push((key.to_string(), v));
             }
@@ -307,8 +335,11 @@ impl EcsDetector {
             .as_ref()
             .ok_or("failed to build the metadata HTTP client")?;
         let body = get_ok(client, &format!("{tmde}/task"), &[], ctx.deadline).await?;
-        let task: TaskMetadata = serde_json::from_str(&body)
-            .map_err(|e| format!("encountered unexpected error reading response from ECS Task Metadata Endpoint: {e}"))?;
+        let task: TaskMetadata = serde_json::from_str(&body).map_err(|e| {
+            format!(
+                "encountered unexpected error reading response from ECS Task Metadata Endpoint: {e}"
+            )
+        })?;
 
         let mut b = self.enabled.builder();
         b.str("cloud.provider", "aws");
@@ -347,9 +378,10 @@ impl EcsDetector {
             _ => {}
         }
 
-        let own = match get_ok(client, tmde, &[], ctx.deadline).await.and_then(|s| {
-            serde_json::from_str::<ContainerMetadata>(&s).map_err(|e| e.to_string())
-        }) {
+        let own = match get_ok(client, tmde, &[], ctx.deadline)
+            .await
+            .and_then(|s| serde_json::from_str::<ContainerMetadata>(&s).map_err(|e| e.to_string()))
+        {
             Ok(c) => c,
             Err(e) => {
                 if self.fail_on_missing {
@@ -369,7 +401,8 @@ impl EcsDetector {
                 && c.docker_id != own.docker_id
                 && *l != LogOptions::default()
             {
-                let group_arn = format!("arn:aws:logs:{}:{account}:log-group:{}", l.region, l.group);
+                let group_arn =
+                    format!("arn:aws:logs:{}:{account}:log-group:{}", l.region, l.group);
                 groups.push(l.group.clone());
                 stream_arns.push(format!("{group_arn}:log-stream:{}", l.stream));
                 group_arns.push(group_arn);
@@ -481,7 +514,9 @@ impl LambdaDetector {
         let Some(function) = env.non_empty("AWS_LAMBDA_FUNCTION_NAME") else {
             tracing::debug!("not running on AWS Lambda");
             if self.fail_on_missing {
-                return Err("AWS_LAMBDA_FUNCTION_NAME is not set: not running on AWS Lambda".into());
+                return Err(
+                    "AWS_LAMBDA_FUNCTION_NAME is not set: not running on AWS Lambda".into(),
+                );
             }
             return Ok(Found::default());
         };

@@ -87,8 +87,15 @@ impl Imds {
     }
 
     async fn compute(&self, ctx: &Ctx<'_>) -> Result<Compute, String> {
-        let body = get_ok(&self.client, &self.url, &[("Metadata", "True")], ctx.deadline).await?;
-        serde_json::from_str(&body).map_err(|e| format!("failed to decode Azure IMDS response: {e}"))
+        let body = get_ok(
+            &self.client,
+            &self.url,
+            &[("Metadata", "True")],
+            ctx.deadline,
+        )
+        .await?;
+        serde_json::from_str(&body)
+            .map_err(|e| format!("failed to decode Azure IMDS response: {e}"))
     }
 }
 

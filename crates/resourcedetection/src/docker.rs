@@ -67,7 +67,9 @@ impl Detector {
         let daemon = match env.non_empty("DOCKER_HOST") {
             Some(h) if h.starts_with("unix://") => Daemon::Unix(h["unix://".len()..].to_string()),
             Some(h) => Daemon::Http(
-                h.replacen("tcp://", "http://", 1).trim_end_matches('/').to_string(),
+                h.replacen("tcp://", "http://", 1)
+                    .trim_end_matches('/')
+                    .to_string(),
                 Client::new(set.timeout).ok(),
             ),
             None => match env.non_empty(METADATA_ENDPOINT_ENV) {
@@ -87,11 +89,9 @@ impl Detector {
 
     async fn get(&self, path: &str, ctx: &Ctx<'_>) -> Result<String, String> {
         match &self.daemon {
-            Daemon::Unix(socket) => {
-                tokio::time::timeout_at(ctx.deadline, unix_get(socket, path))
-                    .await
-                    .map_err(|_| "context deadline exceeded".to_string())?
-            }
+            Daemon::Unix(socket) => tokio::time::timeout_at(ctx.deadline, unix_get(socket, path))
+                .await
+                .map_err(|_| "context deadline exceeded".to_string())?,
             Daemon::Http(base, Some(client)) => {
                 get_ok(client, &format!("{base}{path}"), &[], ctx.deadline).await
             }
@@ -117,9 +117,13 @@ impl Detector {
         let mut b = self.enabled.builder();
         b.str("host.name", info.name);
         b.str("os.type", info.os_type.to_lowercase());
-        if ["container.name", "container.image.name", "container.image.id"]
-            .iter()
-            .any(|k| self.enabled.is(k))
+        if [
+            "container.name",
+            "container.image.name",
+            "container.image.id",
+        ]
+        .iter()
+        .any(|k| self.enabled.is(k))
         {
             let host = hostname();
             match self
@@ -134,7 +138,9 @@ impl Detector {
                     b.str("container.image.name", c.image.clone());
                     b.str("container.image.id", c.image);
                 }
-                Err(e) => tracing::warn!(error = %e, "docker detector: failed to inspect the current container"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "docker detector: failed to inspect the current container")
+                }
             }
         }
         Ok(Found::new(b.finish(), SCHEMA_URL))
@@ -153,7 +159,9 @@ async fn unix_get(socket: &str, path: &str) -> Result<String, String> {
         .await
         .map_err(|e| format!("Cannot connect to the Docker daemon at unix://{socket}: {e}"))?;
     let req = format!("GET {path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
+    s.write_all(req.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {
@@ -214,7 +222,10 @@ pub fn parse_response(buf: &[u8]) -> Result<String, String> {
     }
     let text = String::from_utf8_lossy(&out).into_owned();
     if status != 200 {
-        return Err(format!("Error response from daemon ({status}): {}", text.trim()));
+        return Err(format!(
+            "Error response from daemon ({status}): {}",
+            text.trim()
+        ));
     }
     Ok(text)
 }

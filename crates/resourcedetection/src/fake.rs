@@ -82,14 +82,18 @@ impl FakeServer {
 
     /// Every answer waits `delay` first (a slow or hung metadata service).
     pub async fn start_with_delay(routes: Vec<Route>, delay: Duration) -> FakeServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let routes = Arc::new(routes);
         let seen2 = seen.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((mut sock, _)) = listener.accept().await else { return };
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
                 let routes = routes.clone();
                 let seen = seen2.clone();
                 tokio::spawn(async move {

@@ -61,10 +61,13 @@ pub struct Detector {
 
 impl Detector {
     pub fn new(cfg: &Config, set: &Settings) -> Result<Detector, String> {
-        let own = set
-            .env
-            .non_empty("GCE_METADATA_HOST")
-            .map(|h| if h.contains("://") { h } else { format!("http://{h}") });
+        let own = set.env.non_empty("GCE_METADATA_HOST").map(|h| {
+            if h.contains("://") {
+                h
+            } else {
+                format!("http://{h}")
+            }
+        });
         Ok(Detector {
             host_from_env: own.is_some(),
             base: endpoint(&set.env, own, Some(DEFAULT_HOST)).unwrap_or_default(),
@@ -81,9 +84,17 @@ impl Detector {
         }
         let a = self
             .client
-            .get(&format!("{}/", self.base), &[("Metadata-Flavor", "Google")], ctx.deadline)
+            .get(
+                &format!("{}/", self.base),
+                &[("Metadata-Flavor", "Google")],
+                ctx.deadline,
+            )
             .await?;
-        match a.headers.get("Metadata-Flavor").and_then(|v| v.to_str().ok()) {
+        match a
+            .headers
+            .get("Metadata-Flavor")
+            .and_then(|v| v.to_str().ok())
+        {
             Some("Google") => Ok(()),
             _ => Err("the metadata server did not answer as Google's".into()),
         }
@@ -99,7 +110,10 @@ impl Detector {
             return Err(format!("metadata: GCE metadata {path:?} not defined"));
         }
         if a.status != 200 {
-            return Err(format!("metadata: GCE metadata {path:?} returned status {}", a.status));
+            return Err(format!(
+                "metadata: GCE metadata {path:?} returned status {}",
+                a.status
+            ));
         }
         Ok(a.body.trim().to_string())
     }
@@ -156,7 +170,11 @@ impl Detector {
             let job = !functions && !has("K_CONFIGURATION");
             b.str(
                 "cloud.platform",
-                if functions { "gcp_cloud_functions" } else { "gcp_cloud_run" },
+                if functions {
+                    "gcp_cloud_functions"
+                } else {
+                    "gcp_cloud_run"
+                },
             );
             let name_var = if job { "CLOUD_RUN_JOB" } else { "K_SERVICE" };
             match env.non_empty(name_var) {

@@ -41,7 +41,10 @@ impl Detector {
         let env = &ctx.set.env;
         let Some(dyno) = env.lookup("HEROKU_DYNO_ID") else {
             if self.fail_on_missing && env.lookup("HEROKU_APP_ID").is_none() {
-                return Err("heroku metadata unavailable: HEROKU_DYNO_ID and HEROKU_APP_ID are not set".into());
+                return Err(
+                    "heroku metadata unavailable: HEROKU_DYNO_ID and HEROKU_APP_ID are not set"
+                        .into(),
+                );
             }
             tracing::debug!("heroku metadata unavailable");
             return Ok(Found::default());
@@ -53,7 +56,10 @@ impl Detector {
         for (var, key) in [
             ("HEROKU_APP_ID", "heroku.app.id"),
             ("HEROKU_APP_NAME", "heroku.app.name"),
-            ("HEROKU_RELEASE_CREATED_AT", "heroku.release.creation_timestamp"),
+            (
+                "HEROKU_RELEASE_CREATED_AT",
+                "heroku.release.creation_timestamp",
+            ),
             ("HEROKU_RELEASE_VERSION", "heroku.release.version"),
             ("HEROKU_SLUG_COMMIT", "heroku.release.commit"),
         ] {

@@ -58,7 +58,8 @@ impl Client {
         headers: &[(&str, &str)],
         deadline: Instant,
     ) -> Result<Answer, String> {
-        self.send(reqwest::Method::GET, url, headers, deadline).await
+        self.send(reqwest::Method::GET, url, headers, deadline)
+            .await
     }
 
     pub async fn put(
@@ -67,7 +68,8 @@ impl Client {
         headers: &[(&str, &str)],
         deadline: Instant,
     ) -> Result<Answer, String> {
-        self.send(reqwest::Method::PUT, url, headers, deadline).await
+        self.send(reqwest::Method::PUT, url, headers, deadline)
+            .await
     }
 
     async fn send(

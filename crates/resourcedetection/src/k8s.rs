@@ -159,13 +159,10 @@ struct ObjectMeta {
 
 impl NodeDetector {
     pub fn new(cfg: &NodeConfig, set: &Settings) -> Result<NodeDetector, String> {
-        let node = set
-            .env
-            .non_empty(&cfg.node_from_env_var)
-            .ok_or_else(|| {
-                "node name can't be found. Check the readme on how to set the required env variable"
-                    .to_string()
-            })?;
+        let node = set.env.non_empty(&cfg.node_from_env_var).ok_or_else(|| {
+            "node name can't be found. Check the readme on how to set the required env variable"
+                .to_string()
+        })?;
         Ok(NodeDetector {
             api: ApiClient::with_auth(set, &cfg.auth_type)?,
             node,
@@ -307,10 +304,7 @@ impl OpenShiftDetector {
     pub(crate) async fn detect(&self, ctx: &Ctx<'_>) -> Result<Found, String> {
         let infra = match self
             .api
-            .get(
-                "/apis/config.openshift.io/v1/infrastructures/cluster",
-                ctx,
-            )
+            .get("/apis/config.openshift.io/v1/infrastructures/cluster", ctx)
             .await
             .and_then(|b| serde_json::from_str::<Infrastructure>(&b).map_err(|e| e.to_string()))
         {
@@ -329,13 +323,19 @@ impl OpenShiftDetector {
             "aws" => (
                 "aws",
                 "aws_openshift",
-                ps.aws.as_ref().map(|r| lower(&r.region)).unwrap_or_default(),
+                ps.aws
+                    .as_ref()
+                    .map(|r| lower(&r.region))
+                    .unwrap_or_default(),
             ),
             "azure" => ("azure", "azure_openshift", String::new()),
             "gcp" => (
                 "gcp",
                 "google_cloud_openshift",
-                ps.gcp.as_ref().map(|r| lower(&r.region)).unwrap_or_default(),
+                ps.gcp
+                    .as_ref()
+                    .map(|r| lower(&r.region))
+                    .unwrap_or_default(),
             ),
             "ibmcloud" => (
                 "ibm_cloud",

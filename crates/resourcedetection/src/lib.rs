@@ -77,7 +77,9 @@ impl Env {
     {
         Env {
             fixed: Some(Arc::new(
-                vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+                vars.into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
             )),
         }
     }
@@ -277,19 +279,47 @@ impl DetectorConfigs {
         self.ec2.validate().map_err(|e| format!("ec2: {e}"))?;
         self.azure.validate().map_err(|e| format!("azure: {e}"))?;
         self.gcp.validate().map_err(|e| format!("gcp: {e}"))?;
-        let switches: [(&str, &AttrSwitches, &[(&str, bool)]); 13] = [
-            ("system", &self.system.resource_attributes, system::ATTRIBUTES),
-            ("docker", &self.docker.resource_attributes, docker::ATTRIBUTES),
+        let switches: [SwitchTable<'_>; 13] = [
+            (
+                "system",
+                &self.system.resource_attributes,
+                system::ATTRIBUTES,
+            ),
+            (
+                "docker",
+                &self.docker.resource_attributes,
+                docker::ATTRIBUTES,
+            ),
             ("ec2", &self.ec2.resource_attributes, aws::EC2_ATTRIBUTES),
             ("ecs", &self.ecs.resource_attributes, aws::ECS_ATTRIBUTES),
             ("eks", &self.eks.resource_attributes, aws::EKS_ATTRIBUTES),
-            ("lambda", &self.lambda.resource_attributes, aws::LAMBDA_ATTRIBUTES),
+            (
+                "lambda",
+                &self.lambda.resource_attributes,
+                aws::LAMBDA_ATTRIBUTES,
+            ),
             ("gcp", &self.gcp.resource_attributes, gcp::ATTRIBUTES),
-            ("azure", &self.azure.resource_attributes, azure::AZURE_ATTRIBUTES),
+            (
+                "azure",
+                &self.azure.resource_attributes,
+                azure::AZURE_ATTRIBUTES,
+            ),
             ("aks", &self.aks.resource_attributes, azure::AKS_ATTRIBUTES),
-            ("heroku", &self.heroku.resource_attributes, heroku::ATTRIBUTES),
-            ("k8snode", &self.k8snode.resource_attributes, k8s::NODE_ATTRIBUTES),
-            ("k8s_api", &self.k8s_api.resource_attributes, k8s::NODE_ATTRIBUTES),
+            (
+                "heroku",
+                &self.heroku.resource_attributes,
+                heroku::ATTRIBUTES,
+            ),
+            (
+                "k8snode",
+                &self.k8snode.resource_attributes,
+                k8s::NODE_ATTRIBUTES,
+            ),
+            (
+                "k8s_api",
+                &self.k8s_api.resource_attributes,
+                k8s::NODE_ATTRIBUTES,
+            ),
             (
                 "openshift",
                 &self.openshift.resource_attributes,
@@ -302,6 +332,9 @@ impl DetectorConfigs {
         Ok(())
     }
 }
+
+/// A detector's name, its configured switches and the attributes it knows.
+type SwitchTable<'a> = (&'a str, &'a AttrSwitches, &'static [(&'static str, bool)]);
 
 /// A detector ready to run, built from its config at processor creation.
 pub enum Detector {

@@ -344,13 +344,7 @@ pub fn first_cpu(s: &str) -> CpuInfo {
             "model" => c.model = v.to_string(),
             "model name" | "cpu" => c.model_name = v.to_string(),
             "stepping" => c.stepping = v.parse().unwrap_or(0),
-            "cache size" => {
-                c.cache_size = v
-                    .trim_end_matches("KB")
-                    .trim()
-                    .parse()
-                    .unwrap_or(0)
-            }
+            "cache size" => c.cache_size = v.trim_end_matches("KB").trim().parse().unwrap_or(0),
             _ => {}
         }
         if !c.present && !k.is_empty() {
@@ -435,10 +429,10 @@ fn getaddrinfo(host: &str, flags: libc::c_int) -> Result<(Option<String>, Vec<Ip
                         .into_owned(),
                 );
             }
-            if let Some(ip) = sockaddr_ip(ai.ai_addr) {
-                if !ips.contains(&ip) {
-                    ips.push(ip);
-                }
+            if let Some(ip) = sockaddr_ip(ai.ai_addr)
+                && !ips.contains(&ip)
+            {
+                ips.push(ip);
             }
             p = ai.ai_next;
         }

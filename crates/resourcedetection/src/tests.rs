@@ -60,7 +60,9 @@ async fn env_parses_otel_resource_attributes_with_url_decoding() {
         "OTEL_RESOURCE_ATTRIBUTES",
         " service.name = shop , team=a%20b+c,empty=,url=https://x.example/p",
     )]);
-    let f = run(&["env"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["env"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     expect(
         &f,
         &[
@@ -76,7 +78,9 @@ async fn env_parses_otel_resource_attributes_with_url_decoding() {
 #[tokio::test]
 async fn env_falls_back_to_deprecated_otel_resource() {
     let set = settings(&[("OTEL_RESOURCE_ATTRIBUTES", "  "), ("OTEL_RESOURCE", "a=1")]);
-    let f = run(&["env"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["env"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     expect(&f, &[("a", "1")]);
 }
 
@@ -108,7 +112,10 @@ async fn env_error_is_fatal_after_retries_until_the_timeout() {
         .unwrap_err();
     assert_eq!(err, "invalid resource format: \"broken\"");
     let took = t.elapsed();
-    assert!(took >= Duration::from_millis(350) && took < Duration::from_secs(2), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(350) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
 }
 
 #[test]
@@ -121,7 +128,10 @@ fn unknown_and_unbuilt_detectors_are_refused() {
     let err = build(&["consul".into()], &DetectorConfigs::default(), &set)
         .err()
         .unwrap();
-    assert!(err.starts_with("the \"consul\" detector is not built into ferrotel yet"), "{err}");
+    assert!(
+        err.starts_with("the \"consul\" detector is not built into ferrotel yet"),
+        "{err}"
+    );
 }
 
 fn os_hostname() -> String {
@@ -167,7 +177,10 @@ async fn system_switches_enable_host_id_arch_description_cpu_and_disable_default
         assert_eq!(f.get_str("host.arch"), Some("amd64"));
     }
     let desc = f.get_str("os.description").unwrap();
-    assert!(desc.contains(&format!("Linux {} ", os_hostname())), "{desc}");
+    assert!(
+        desc.contains(&format!("Linux {} ", os_hostname())),
+        "{desc}"
+    );
     assert!(matches!(
         f.get("host.ip").and_then(|v| v.value.as_ref()),
         Some(any_value::Value::ArrayValue(_))
@@ -180,23 +193,38 @@ async fn system_switches_enable_host_id_arch_description_cpu_and_disable_default
 #[test]
 fn system_parsers_read_os_release_cpuinfo_and_hosts_as_go() {
     assert_eq!(
-        system::os_release("NAME=\"Ubuntu\"\nVERSION=\"22.04.3 LTS (Jammy Jellyfish)\"\nPRETTY_NAME=\"Ubuntu 22.04.3 LTS\"\n"),
+        system::os_release(
+            "NAME=\"Ubuntu\"\nVERSION=\"22.04.3 LTS (Jammy Jellyfish)\"\nPRETTY_NAME=\"Ubuntu 22.04.3 LTS\"\n"
+        ),
         "Ubuntu 22.04.3 LTS (Jammy Jellyfish)"
     );
     assert_eq!(
         system::os_release("NAME=Debian\nVERSION_ID=12\n"),
         "Debian 12"
     );
-    assert_eq!(system::os_release("PRETTY_NAME='Arch Linux'\n"), "Arch Linux");
+    assert_eq!(
+        system::os_release("PRETTY_NAME='Arch Linux'\n"),
+        "Arch Linux"
+    );
     let c = system::first_cpu(
         "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\nmodel name\t: Intel(R) Xeon(R)\nstepping\t: 7\ncache size\t: 36608 KB\n\nprocessor\t: 1\nvendor_id\t: Other\n",
     );
     assert_eq!(
-        (c.vendor_id.as_str(), c.family.as_str(), c.model.as_str(), c.model_name.as_str(), c.stepping, c.cache_size),
+        (
+            c.vendor_id.as_str(),
+            c.family.as_str(),
+            c.model.as_str(),
+            c.model_name.as_str(),
+            c.stepping,
+            c.cache_size
+        ),
         ("GenuineIntel", "6", "85", "Intel(R) Xeon(R)", 7, 36608)
     );
     let hosts = "127.0.0.1 localhost\n10.0.0.5 web1.example.com web1 # comment\n";
-    assert_eq!(system::from_hosts(hosts, "web1").as_deref(), Some("web1.example.com"));
+    assert_eq!(
+        system::from_hosts(hosts, "web1").as_deref(),
+        Some("web1.example.com")
+    );
     assert_eq!(system::from_hosts(hosts, "db1"), None);
 }
 
@@ -238,7 +266,9 @@ const EC2_WANT: &[(&str, &str)] = &[
 async fn ec2_reads_imdsv2_identity_document_and_hostname() {
     let srv = FakeServer::start(ec2_routes()).await;
     let set = settings(&[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &srv.url)]);
-    let f = run(&["ec2"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["ec2"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     expect(&f, EC2_WANT);
     assert_eq!(srv.requests()[0].method, "PUT");
 }
@@ -250,7 +280,9 @@ async fn ec2_sdk_override_wins_over_ferrotel_endpoint() {
         ("AWS_EC2_METADATA_SERVICE_ENDPOINT", &srv.url),
         (METADATA_ENDPOINT_ENV, &closed_port_url()),
     ]);
-    let f = run(&["ec2"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["ec2"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     expect(&f, EC2_WANT);
 }
 
@@ -259,20 +291,32 @@ async fn ec2_falls_back_to_imdsv1_when_the_token_call_is_refused() {
     let routes = vec![
         Route::put("/latest/api/token", "").status(403),
         Route::get("/latest/meta-data/instance-id", "i-1"),
-        Route::get("/latest/dynamic/instance-identity/document", crate::fake::EC2_IDENTITY),
+        Route::get(
+            "/latest/dynamic/instance-identity/document",
+            crate::fake::EC2_IDENTITY,
+        ),
         Route::get("/latest/meta-data/hostname", "h1"),
     ];
     let srv = FakeServer::start(routes).await;
     let set = settings(&[(METADATA_ENDPOINT_ENV, &srv.url)]);
-    let f = run(&["ec2"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["ec2"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     assert_eq!(f.get_str("host.name"), Some("h1"));
-    assert!(srv.requests()[1].headers.iter().all(|(k, _)| k != "x-aws-ec2-metadata-token"));
+    assert!(
+        srv.requests()[1]
+            .headers
+            .iter()
+            .all(|(k, _)| k != "x-aws-ec2-metadata-token")
+    );
 }
 
 #[tokio::test]
 async fn ec2_off_platform_contributes_nothing_unless_fail_on_missing_metadata() {
     let mut set = settings(&[(METADATA_ENDPOINT_ENV, &closed_port_url())]);
-    let f = run(&["ec2"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["ec2"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     assert!(f.attributes.is_empty());
     set.fail_on_missing_metadata = true;
     let err = run(&["ec2"], &DetectorConfigs::default(), &set)
@@ -296,7 +340,10 @@ async fn ec2_identity_document_failure_after_imds_answered_is_an_error() {
 #[tokio::test]
 async fn ec2_tags_from_imds_match_the_regexes() {
     let mut routes = ec2_routes();
-    routes.push(Route::get("/latest/meta-data/tags/instance", "Name\nteam\nsecret"));
+    routes.push(Route::get(
+        "/latest/meta-data/tags/instance",
+        "Name\nteam\nsecret",
+    ));
     routes.push(Route::get("/latest/meta-data/tags/instance/Name", "web"));
     routes.push(Route::get("/latest/meta-data/tags/instance/team", "core"));
     let srv = FakeServer::start(routes).await;
@@ -316,7 +363,9 @@ async fn ec2_slow_imds_fails_soft_within_the_timeout() {
     let mut set = settings(&[(METADATA_ENDPOINT_ENV, &srv.url)]);
     set.timeout = Duration::from_millis(300);
     let t = Instant::now();
-    let f = run(&["ec2"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["ec2"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     assert!(f.attributes.is_empty());
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
 }
@@ -326,7 +375,10 @@ async fn detectors_merge_in_order_first_detector_wins() {
     let srv = FakeServer::start(ec2_routes()).await;
     let set = settings(&[
         (METADATA_ENDPOINT_ENV, srv.url.as_str()),
-        ("OTEL_RESOURCE_ATTRIBUTES", "host.name=from-env,cloud.region=mars"),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "host.name=from-env,cloud.region=mars",
+        ),
     ]);
     let f = run(&["env", "ec2"], &DetectorConfigs::default(), &set)
         .await
@@ -337,7 +389,10 @@ async fn detectors_merge_in_order_first_detector_wins() {
     let f = run(&["ec2", "env"], &DetectorConfigs::default(), &set)
         .await
         .unwrap();
-    assert_eq!(f.get_str("host.name"), Some("ip-10-158-112-84.us-west-2.compute.internal"));
+    assert_eq!(
+        f.get_str("host.name"),
+        Some("ip-10-158-112-84.us-west-2.compute.internal")
+    );
     assert_eq!(f.schema_url, SCHEMA_URL_1_6_1);
 }
 
@@ -371,25 +426,39 @@ async fn ecs_task_metadata_v4_gives_gos_attributes() {
         "ECS_CONTAINER_METADATA_URI_V4",
         &format!("{}/v4/abc", srv.url),
     )]);
-    let f = run(&["ecs"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["ecs"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     expect(
         &f,
         &[
             ("cloud.provider", "aws"),
             ("cloud.platform", "aws_ecs"),
-            ("aws.ecs.task.arn", "arn:aws:ecs:us-west-2:111122223333:task/default/158d1c8083dd49d6b527399fd6414f5c"),
+            (
+                "aws.ecs.task.arn",
+                "arn:aws:ecs:us-west-2:111122223333:task/default/158d1c8083dd49d6b527399fd6414f5c",
+            ),
             ("aws.ecs.task.family", "curltest"),
             ("aws.ecs.task.id", "158d1c8083dd49d6b527399fd6414f5c"),
             ("aws.ecs.task.revision", "26"),
             ("cloud.account.id", "111122223333"),
             ("cloud.region", "us-west-2"),
-            ("aws.ecs.cluster.arn", "arn:aws:ecs:us-west-2:111122223333:cluster/default"),
+            (
+                "aws.ecs.cluster.arn",
+                "arn:aws:ecs:us-west-2:111122223333:cluster/default",
+            ),
             ("cloud.availability_zone", "us-west-2d"),
             ("aws.ecs.launchtype", "ec2"),
             ("aws.log.group.names", "[/ecs/app]"),
-            ("aws.log.group.arns", "[arn:aws:logs:us-west-2:111122223333:log-group:/ecs/app]"),
+            (
+                "aws.log.group.arns",
+                "[arn:aws:logs:us-west-2:111122223333:log-group:/ecs/app]",
+            ),
             ("aws.log.stream.names", "[ecs/app/2]"),
-            ("aws.log.stream.arns", "[arn:aws:logs:us-west-2:111122223333:log-group:/ecs/app:log-stream:ecs/app/2]"),
+            (
+                "aws.log.stream.arns",
+                "[arn:aws:logs:us-west-2:111122223333:log-group:/ecs/app:log-stream:ecs/app/2]",
+            ),
         ],
     );
 }
@@ -412,7 +481,9 @@ async fn lambda_reads_the_runtime_environment() {
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
         ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/checkout"),
     ]);
-    let f = run(&["lambda"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["lambda"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     expect(
         &f,
         &[
@@ -441,20 +512,31 @@ async fn heroku_reads_dyno_metadata() {
         ("HEROKU_APP_NAME", "example-app"),
         ("HEROKU_RELEASE_CREATED_AT", "2015-04-02T18:00:42Z"),
         ("HEROKU_RELEASE_VERSION", "v42"),
-        ("HEROKU_SLUG_COMMIT", "2c3a0b24069af49b3de35b8e8c26765c1dba9ff0"),
+        (
+            "HEROKU_SLUG_COMMIT",
+            "2c3a0b24069af49b3de35b8e8c26765c1dba9ff0",
+        ),
     ]);
-    let f = run(&["heroku"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["heroku"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     expect(
         &f,
         &[
             ("cloud.provider", "heroku"),
-            ("service.instance.id", "1vac4117-c29f-4312-521e-ba4d8638c1ac"),
+            (
+                "service.instance.id",
+                "1vac4117-c29f-4312-521e-ba4d8638c1ac",
+            ),
             ("heroku.dyno.id", "1vac4117-c29f-4312-521e-ba4d8638c1ac"),
             ("heroku.app.id", "9daa2797-e49b-4624-932f-ec3f9688e3da"),
             ("heroku.app.name", "example-app"),
             ("heroku.release.creation_timestamp", "2015-04-02T18:00:42Z"),
             ("heroku.release.version", "v42"),
-            ("heroku.release.commit", "2c3a0b24069af49b3de35b8e8c26765c1dba9ff0"),
+            (
+                "heroku.release.commit",
+                "2c3a0b24069af49b3de35b8e8c26765c1dba9ff0",
+            ),
         ],
     );
 }
@@ -466,7 +548,10 @@ fn gce_routes() -> Vec<Route> {
     vec![
         Route::get("/", "").header("Metadata-Flavor", "Google"),
         g("project/project-id", "my-project"),
-        g("instance/machine-type", "projects/123/machineTypes/e2-medium"),
+        g(
+            "instance/machine-type",
+            "projects/123/machineTypes/e2-medium",
+        ),
         g("instance/zone", "projects/123/zones/us-central1-c"),
         g("instance/id", "4520031799277581759"),
         g("instance/name", "instance-1"),
@@ -481,7 +566,9 @@ fn gce_routes() -> Vec<Route> {
 async fn gcp_compute_engine_attributes() {
     let srv = FakeServer::start(gce_routes()).await;
     let set = settings(&[(METADATA_ENDPOINT_ENV, &srv.url)]);
-    let f = run(&["gcp"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["gcp"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     expect(
         &f,
         &[
@@ -501,8 +588,13 @@ async fn gcp_compute_engine_attributes() {
 async fn gcp_kubernetes_engine_and_cloud_run_via_gce_metadata_host() {
     let srv = FakeServer::start(gce_routes()).await;
     let host = srv.url.trim_start_matches("http://").to_string();
-    let set = settings(&[("GCE_METADATA_HOST", &host), ("KUBERNETES_SERVICE_HOST", "10.0.0.1")]);
-    let f = run(&["gcp"], &DetectorConfigs::default(), &set).await.unwrap();
+    let set = settings(&[
+        ("GCE_METADATA_HOST", &host),
+        ("KUBERNETES_SERVICE_HOST", "10.0.0.1"),
+    ]);
+    let f = run(&["gcp"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     expect(
         &f,
         &[
@@ -524,7 +616,9 @@ async fn gcp_kubernetes_engine_and_cloud_run_via_gce_metadata_host() {
         ("K_SERVICE", "shop"),
         ("K_REVISION", "shop-00001"),
     ]);
-    let f = run(&["gcp"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["gcp"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     expect(
         &f,
         &[
@@ -545,7 +639,9 @@ async fn gcp_off_platform_contributes_nothing() {
     let srv = FakeServer::start(vec![Route::get("/", "hello")]).await;
     for url in [srv.url.clone(), closed_port_url()] {
         let set = settings(&[(METADATA_ENDPOINT_ENV, &url)]);
-        let f = run(&["gcp"], &DetectorConfigs::default(), &set).await.unwrap();
+        let f = run(&["gcp"], &DetectorConfigs::default(), &set)
+            .await
+            .unwrap();
         assert!(f.attributes.is_empty());
     }
 }
@@ -601,7 +697,9 @@ async fn azure_slow_imds_fails_soft_within_the_timeout() {
     let mut set = settings(&[(METADATA_ENDPOINT_ENV, &srv.url)]);
     set.timeout = Duration::from_millis(250);
     let t = Instant::now();
-    let f = run(&["azure"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["azure"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     assert!(f.attributes.is_empty());
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
 }
@@ -609,9 +707,17 @@ async fn azure_slow_imds_fails_soft_within_the_timeout() {
 #[tokio::test]
 async fn aks_platform_and_cluster_name_switch() {
     let srv = FakeServer::start(vec![azure_route()]).await;
-    let set = settings(&[(METADATA_ENDPOINT_ENV, &srv.url), ("KUBERNETES_SERVICE_HOST", "10.0.0.1")]);
-    let f = run(&["aks"], &DetectorConfigs::default(), &set).await.unwrap();
-    expect(&f, &[("cloud.provider", "azure"), ("cloud.platform", "azure_aks")]);
+    let set = settings(&[
+        (METADATA_ENDPOINT_ENV, &srv.url),
+        ("KUBERNETES_SERVICE_HOST", "10.0.0.1"),
+    ]);
+    let f = run(&["aks"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
+    expect(
+        &f,
+        &[("cloud.provider", "azure"), ("cloud.platform", "azure_aks")],
+    );
     let mut cfg = DetectorConfigs::default();
     cfg.aks.resource_attributes.insert(
         "k8s.cluster.name".into(),
@@ -625,7 +731,13 @@ async fn aks_platform_and_cluster_name_switch() {
     assert_eq!(azure::cluster_name("custom_rg_name"), "custom_rg_name");
     // Not on Kubernetes: nothing.
     let set = settings(&[(METADATA_ENDPOINT_ENV, &srv.url)]);
-    assert!(run(&["aks"], &DetectorConfigs::default(), &set).await.unwrap().attributes.is_empty());
+    assert!(
+        run(&["aks"], &DetectorConfigs::default(), &set)
+            .await
+            .unwrap()
+            .attributes
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -635,7 +747,10 @@ async fn k8snode_reads_the_node_object() {
         r#"{"kind":"Node","metadata":{"name":"node-a","uid":"8f2c7c1e-0000-4000-8000-000000000001"}}"#,
     )])
     .await;
-    let set = settings(&[(METADATA_ENDPOINT_ENV, &srv.url), ("K8S_NODE_NAME", "node-a")]);
+    let set = settings(&[
+        (METADATA_ENDPOINT_ENV, &srv.url),
+        ("K8S_NODE_NAME", "node-a"),
+    ]);
     let mut cfg = DetectorConfigs::default();
     cfg.k8snode.auth_type = "none".into();
     let f = run(&["k8snode"], &cfg, &set).await.unwrap();
@@ -662,7 +777,10 @@ fn k8snode_without_the_node_variable_or_cluster_fails_creation() {
     let err = build(&["k8snode".into()], &DetectorConfigs::default(), &set)
         .err()
         .unwrap();
-    assert!(err.ends_with("KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined"), "{err}");
+    assert!(
+        err.ends_with("KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -696,7 +814,9 @@ async fn docker_info_over_tcp_docker_host() {
     )])
     .await;
     let set = settings(&[("DOCKER_HOST", &srv.url.replace("http://", "tcp://"))]);
-    let f = run(&["docker"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["docker"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     expect(&f, &[("host.name", "docker-host-1"), ("os.type", "linux")]);
 }
 
@@ -720,7 +840,9 @@ async fn docker_info_over_a_unix_socket_with_chunked_body() {
         s.write_all(resp.as_bytes()).await.unwrap();
     });
     let set = settings(&[("DOCKER_HOST", &format!("unix://{}", sock.display()))]);
-    let f = run(&["docker"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["docker"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     expect(&f, &[("host.name", "sock-host"), ("os.type", "linux")]);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -728,7 +850,9 @@ async fn docker_info_over_a_unix_socket_with_chunked_body() {
 #[tokio::test]
 async fn docker_unreachable_daemon_contributes_nothing() {
     let set = settings(&[(METADATA_ENDPOINT_ENV, &closed_port_url())]);
-    let f = run(&["docker"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["docker"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     assert!(f.attributes.is_empty());
 }
 
@@ -741,16 +865,35 @@ async fn eks_is_detected_through_the_aws_auth_config_map() {
     .await;
     let set = settings(&[(METADATA_ENDPOINT_ENV, &srv.url)]);
     // Without KUBERNETES_SERVICE_HOST Go does not look: nothing.
-    let f = run(&["eks"], &DetectorConfigs::default(), &set).await.unwrap();
+    let f = run(&["eks"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
     assert!(f.attributes.is_empty());
     // In a cluster (the API redirected to the fake: no KUBERNETES_SERVICE_PORT).
-    let set = settings(&[(METADATA_ENDPOINT_ENV, &srv.url), ("KUBERNETES_SERVICE_HOST", "10.0.0.1")]);
-    let f = run(&["eks"], &DetectorConfigs::default(), &set).await.unwrap();
-    expect(&f, &[("cloud.provider", "aws"), ("cloud.platform", "aws_eks")]);
+    let set = settings(&[
+        (METADATA_ENDPOINT_ENV, &srv.url),
+        ("KUBERNETES_SERVICE_HOST", "10.0.0.1"),
+    ]);
+    let f = run(&["eks"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
+    expect(
+        &f,
+        &[("cloud.provider", "aws"), ("cloud.platform", "aws_eks")],
+    );
     // An API that does not know aws-auth: not EKS.
     let other = FakeServer::start(vec![]).await;
-    let set = settings(&[(METADATA_ENDPOINT_ENV, &other.url), ("KUBERNETES_SERVICE_HOST", "10.0.0.1")]);
-    assert!(run(&["eks"], &DetectorConfigs::default(), &set).await.unwrap().attributes.is_empty());
+    let set = settings(&[
+        (METADATA_ENDPOINT_ENV, &other.url),
+        ("KUBERNETES_SERVICE_HOST", "10.0.0.1"),
+    ]);
+    assert!(
+        run(&["eks"], &DetectorConfigs::default(), &set)
+            .await
+            .unwrap()
+            .attributes
+            .is_empty()
+    );
 }
 
 #[test]

@@ -164,7 +164,10 @@ impl ComponentConfig for Config {
         // Go's check: with retries on, something must bound a hung detector.
         if self.retry.enabled && self.timeout.0.is_zero() && self.retry.max_elapsed_time.0.is_zero()
         {
-            return Err("retry: timeout and retry.max_elapsed_time cannot both be 0 when retry is enabled".into());
+            return Err(
+                "retry: timeout and retry.max_elapsed_time cannot both be 0 when retry is enabled"
+                    .into(),
+            );
         }
         for d in &self.detectors {
             let d = d.trim();

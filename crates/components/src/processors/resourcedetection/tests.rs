@@ -71,12 +71,18 @@ fn request_with_host(signal: Signal) -> Request {
         });
     };
     match &mut req {
-        Request::Traces(t) => t.resource_spans.iter_mut().for_each(|r| set(&mut r.resource)),
+        Request::Traces(t) => t
+            .resource_spans
+            .iter_mut()
+            .for_each(|r| set(&mut r.resource)),
         Request::Metrics(m) => m
             .resource_metrics
             .iter_mut()
             .for_each(|r| set(&mut r.resource)),
-        Request::Logs(l) => l.resource_logs.iter_mut().for_each(|r| set(&mut r.resource)),
+        Request::Logs(l) => l
+            .resource_logs
+            .iter_mut()
+            .for_each(|r| set(&mut r.resource)),
         #[allow(unreachable_patterns)]
         _ => {}
     }
@@ -209,7 +215,9 @@ async fn a_resource_without_attributes_gets_the_detected_ones() {
 async fn ec2_through_the_factory_sets_gos_attributes_and_schema_url() {
     let srv = FakeServer::start(ec2_routes()).await;
     let f = factory(&[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &srv.url)]);
-    let (p, sink) = started(&f, "detectors: [ec2]", Signal::Metrics).await.unwrap();
+    let (p, sink) = started(&f, "detectors: [ec2]", Signal::Metrics)
+        .await
+        .unwrap();
     let mut req = request_with_host(Signal::Metrics);
     if let Request::Metrics(m) = &mut req {
         m.resource_metrics[0].schema_url = String::new();
@@ -266,7 +274,9 @@ async fn first_detector_in_the_list_wins_a_key() {
         (METADATA_ENDPOINT_ENV, &srv.url),
         ("OTEL_RESOURCE_ATTRIBUTES", "cloud.region=from-env"),
     ]);
-    let (p, sink) = started(&f, "detectors: [env, ec2]", Signal::Traces).await.unwrap();
+    let (p, sink) = started(&f, "detectors: [env, ec2]", Signal::Traces)
+        .await
+        .unwrap();
     let got = through(&p, &sink, pdata::testdata::request(Signal::Traces, 1, 1, 2)).await;
     let attrs = &resources(&got)[0].0.unwrap().attributes;
     assert_eq!(get(attrs, "cloud.region"), Some("from-env"));
@@ -277,7 +287,9 @@ async fn first_detector_in_the_list_wins_a_key() {
 async fn pipelines_sharing_an_id_detect_once() {
     let srv = FakeServer::start(ec2_routes()).await;
     let f = factory(&[(METADATA_ENDPOINT_ENV, &srv.url)]);
-    let (a, _) = started(&f, "detectors: [ec2]", Signal::Traces).await.unwrap();
+    let (a, _) = started(&f, "detectors: [ec2]", Signal::Traces)
+        .await
+        .unwrap();
     let (b, _) = started(&f, "detectors: [ec2]", Signal::Logs).await.unwrap();
     let docs = srv
         .requests()
@@ -290,7 +302,10 @@ async fn pipelines_sharing_an_id_detect_once() {
 
 #[tokio::test]
 async fn every_cloud_detector_off_platform_fails_soft_and_starts() {
-    let f = factory(&[("K8S_NODE_NAME", "n1"), ("KUBERNETES_SERVICE_HOST", "10.9.9.9")]);
+    let f = factory(&[
+        ("K8S_NODE_NAME", "n1"),
+        ("KUBERNETES_SERVICE_HOST", "10.9.9.9"),
+    ]);
     let yaml = "detectors: [ec2, gcp, azure, aks, eks, ecs, lambda, heroku, docker, k8snode, openshift]\ntimeout: 2s\nk8snode:\n  auth_type: none";
     let t = Instant::now();
     let (p, sink) = started(&f, yaml, Signal::Traces).await.unwrap();
@@ -311,7 +326,10 @@ async fn a_failing_detector_keeps_the_processor_from_starting_after_the_timeout(
         .unwrap();
     assert_eq!(err, "invalid resource format: \"no-equals-sign\"");
     let took = t.elapsed();
-    assert!(took >= Duration::from_millis(250) && took < Duration::from_secs(2), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
 }
 
 #[tokio::test]
@@ -353,7 +371,9 @@ async fn fail_on_missing_metadata_makes_an_absent_platform_fatal() {
 #[tokio::test]
 async fn deprecated_attributes_list_keeps_only_the_named_keys() {
     let f = factory(&[("OTEL_RESOURCE_ATTRIBUTES", "a=1,b=2,c=3")]);
-    let (p, sink) = started(&f, "attributes: [a, c]", Signal::Traces).await.unwrap();
+    let (p, sink) = started(&f, "attributes: [a, c]", Signal::Traces)
+        .await
+        .unwrap();
     let mut req = pdata::testdata::request(Signal::Traces, 1, 1, 1);
     if let Request::Traces(t) = &mut req {
         t.resource_spans[0].resource = None;
