@@ -8,7 +8,10 @@ use serde::Deserialize;
 
 use crate::attrs::{AttrSwitches, Enabled};
 use crate::http::Client;
-use crate::{Ctx, Found, SCHEMA_URL_1_6_1, Settings, endpoint};
+use crate::{Ctx, Found, Settings, endpoint};
+
+/// Go's gcp detector follows semantic conventions 1.38.
+const SCHEMA_URL: &str = "https://opentelemetry.io/schemas/1.38.0";
 
 pub const ATTRIBUTES: &[(&str, bool)] = &[
     ("host.name", true),
@@ -22,7 +25,7 @@ pub const ATTRIBUTES: &[(&str, bool)] = &[
     ("faas.name", true),
     ("faas.version", true),
     ("faas.instance", true),
-    ("faas.id", false),
+    ("faas.id", true),
     ("k8s.cluster.name", true),
     ("gcp.cloud_run.job.execution", true),
     ("gcp.cloud_run.job.task_index", true),
@@ -35,7 +38,9 @@ const DEFAULT_HOST: &str = "http://169.254.169.254";
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Config {
-    /// Regexes of GCE instance label keys (read through the Compute API).
+    /// Regexes of GCE instance label keys, added as `gcp.gce.instance.labels.<key>`. Go reads
+    /// them through the Compute API and falls back to the metadata server's
+    /// `instance/attributes/`; the Compute API is not built here, so the fallback is used.
     pub labels: Vec<String>,
     pub resource_attributes: AttrSwitches,
 }
@@ -55,7 +60,7 @@ pub struct Detector {
     host_from_env: bool,
     client: Client,
     enabled: Enabled,
-    labels: bool,
+    labels: Vec<regex::Regex>,
     fail_on_missing: bool,
 }
 
@@ -73,7 +78,11 @@ impl Detector {
             base: endpoint(&set.env, own, Some(DEFAULT_HOST)).unwrap_or_default(),
             client: Client::new(set.timeout)?,
             enabled: Enabled::new(ATTRIBUTES, &cfg.resource_attributes),
-            labels: !cfg.labels.is_empty(),
+            labels: cfg
+                .labels
+                .iter()
+                .map(|l| goregex::compile(l))
+                .collect::<Result<_, _>>()?,
             fail_on_missing: set.fail_on_missing_metadata,
         })
     }
@@ -164,7 +173,15 @@ impl Detector {
             }
             set_from!("k8s.cluster.name", "instance/attributes/cluster-name");
             set_from!("host.id", "instance/id");
-            set_from!("host.name", "instance/name");
+            // Not available with workload identity: Go logs it and goes on.
+            if self.enabled.is("host.name") {
+                match self.meta("instance/name", ctx).await {
+                    Ok(v) => b.str("host.name", v),
+                    Err(e) => {
+                        tracing::info!(key = "host.name", error = %e, "Fallible detector failed. This attribute will not be available.")
+                    }
+                }
+            }
         } else if has("FUNCTION_TARGET") || has("K_CONFIGURATION") || has("CLOUD_RUN_JOB") {
             let functions = has("FUNCTION_TARGET");
             let job = !functions && !has("K_CONFIGURATION");
@@ -181,24 +198,37 @@ impl Detector {
                 Some(v) => b.str("faas.name", v),
                 None => errs.push(format!("{name_var} environment variable not found")),
             }
-            if job {
-                if let Some(v) = env.lookup("CLOUD_RUN_EXECUTION") {
-                    b.str("gcp.cloud_run.job.execution", v);
-                }
-                if let Some(v) = env.lookup("CLOUD_RUN_TASK_INDEX") {
-                    b.str("gcp.cloud_run.job.task_index", v);
-                }
-            } else {
+            if !job {
                 match env.non_empty("K_REVISION") {
                     Some(v) => b.str("faas.version", v),
                     None => errs.push("K_REVISION environment variable not found".into()),
                 }
             }
-            set_from!("faas.instance", "instance/id");
+            if job {
+                last_segment!("cloud.region", "instance/region");
+                set_from!("faas.instance", "instance/id");
+            } else {
+                set_from!("faas.instance", "instance/id");
+                last_segment!("cloud.region", "instance/region");
+            }
+            if job {
+                for (var, key) in [
+                    ("CLOUD_RUN_EXECUTION", "gcp.cloud_run.job.execution"),
+                    ("CLOUD_RUN_TASK_INDEX", "gcp.cloud_run.job.task_index"),
+                ] {
+                    match env.non_empty(var) {
+                        Some(v) => b.str(key, v),
+                        None => errs.push(format!("{var} environment variable not found")),
+                    }
+                }
+            }
             set_from!("faas.id", "instance/id");
-            last_segment!("cloud.region", "instance/region");
         } else if has("GAE_SERVICE") {
             b.str("cloud.platform", "gcp_app_engine");
+            let standard = env.non_empty("GAE_ENV").as_deref() == Some("standard");
+            if !standard {
+                self.zone_and_region(&mut b, &mut errs, ctx).await;
+            }
             for (var, key) in [
                 ("GAE_SERVICE", "faas.name"),
                 ("GAE_VERSION", "faas.version"),
@@ -209,31 +239,53 @@ impl Detector {
                     None => errs.push(format!("{var} environment variable not found")),
                 }
             }
-            if env.non_empty("GAE_ENV").as_deref() == Some("standard") {
-                last_segment!("cloud.region", "instance/region");
+            if standard {
                 last_segment!("cloud.availability_zone", "instance/zone");
-            } else {
-                self.zone_and_region(&mut b, &mut errs, ctx).await;
+                last_segment!("cloud.region", "instance/region");
+            }
+            if let Some(v) = env.non_empty("GAE_INSTANCE") {
+                b.str("faas.id", v);
             }
         } else {
             b.str("cloud.platform", "gcp_compute_engine");
-            last_segment!("host.type", "instance/machine-type");
             self.zone_and_region(&mut b, &mut errs, ctx).await;
+            last_segment!("host.type", "instance/machine-type");
             set_from!("host.id", "instance/id");
             set_from!("host.name", "instance/name");
             set_from!("gcp.gce.instance.hostname", "instance/hostname");
             set_from!("gcp.gce.instance.name", "instance/name");
-            if self.labels {
-                tracing::warn!(
-                    "gcp labels need the Compute Engine API, which is not built into ferrotel"
-                );
+            if !self.labels.is_empty() {
+                match self.labels_from_metadata(ctx).await {
+                    Ok(labels) => {
+                        for (k, v) in labels {
+                            b.extra(format!("gcp.gce.instance.labels.{k}"), v);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "failed to fetch GCE labels from instance metadata")
+                    }
+                }
             }
         }
         if errs.is_empty() {
-            Ok(Found::new(b.finish(), SCHEMA_URL_1_6_1))
+            Ok(Found::new(b.finish(), SCHEMA_URL))
         } else {
             Err(errs.join("; "))
         }
+    }
+
+    /// Go's fallback for labels: the keys of `instance/attributes/` matching a regex.
+    async fn labels_from_metadata(&self, ctx: &Ctx<'_>) -> Result<Vec<(String, String)>, String> {
+        let keys = self.meta("instance/attributes/", ctx).await?;
+        let mut out = Vec::new();
+        for key in keys.lines().map(str::trim).filter(|k| !k.is_empty()) {
+            if self.labels.iter().any(|re| re.is_match(key))
+                && let Ok(v) = self.meta(&format!("instance/attributes/{key}"), ctx).await
+            {
+                out.push((key.to_string(), v));
+            }
+        }
+        Ok(out)
     }
 
     /// `instance/zone` is `projects/<n>/zones/<zone>`; the region is the zone without its
@@ -249,8 +301,9 @@ impl Detector {
                 let zone = z.rsplit('/').next().unwrap_or_default().to_string();
                 match zone.rfind('-') {
                     Some(i) if !zone.is_empty() => {
-                        b.str("cloud.region", &zone[..i]);
+                        let region = zone[..i].to_string();
                         b.str("cloud.availability_zone", zone);
+                        b.str("cloud.region", region);
                     }
                     _ => errs.push(format!("zone was not in the expected format: {z}")),
                 }

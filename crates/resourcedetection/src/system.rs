@@ -526,9 +526,10 @@ fn reverse(ip: IpAddr) -> Result<String, String> {
         .into_owned())
 }
 
-/// Addresses of the non-loopback interfaces (Go's `HostIPs`).
+/// Addresses of the interfaces that are up and not loopback, loopback addresses skipped, in
+/// interface index order (Go's `HostIPs` over `net.Interfaces`).
 fn host_ips() -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
+    let mut found: Vec<(u32, IpAddr)> = Vec::new();
     // SAFETY: getifaddrs allocates the list, freed below; each node is read only while it lives.
     unsafe {
         let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
@@ -538,17 +539,23 @@ fn host_ips() -> Result<Vec<String>, String> {
         let mut p = list;
         while !p.is_null() {
             let ifa = &*p;
-            if ifa.ifa_flags & libc::IFF_LOOPBACK as libc::c_uint == 0
+            let up = ifa.ifa_flags & libc::IFF_UP as libc::c_uint != 0;
+            let loopback = ifa.ifa_flags & libc::IFF_LOOPBACK as libc::c_uint != 0;
+            if up
+                && !loopback
                 && let Some(ip) = sockaddr_ip(ifa.ifa_addr)
+                && !ip.is_loopback()
             {
-                let s = ip.to_string();
-                if !out.contains(&s) {
-                    out.push(s);
+                let index = libc::if_nametoindex(ifa.ifa_name);
+                if !found.contains(&(index, ip)) {
+                    found.push((index, ip));
                 }
             }
             p = ifa.ifa_next;
         }
         libc::freeifaddrs(list);
     }
-    Ok(out)
+    // Stable: addresses of one interface keep the kernel's order.
+    found.sort_by_key(|(index, _)| *index);
+    Ok(found.into_iter().map(|(_, ip)| ip.to_string()).collect())
 }

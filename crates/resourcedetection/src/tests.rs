@@ -559,29 +559,33 @@ fn gce_routes() -> Vec<Route> {
         g("instance/attributes/cluster-location", "us-central1"),
         g("instance/attributes/cluster-name", "prod"),
         g("instance/region", "projects/123/regions/europe-west1"),
+        g("instance/attributes/", "cluster-name\nteam\nssh-keys"),
+        g("instance/attributes/team", "core"),
     ]
 }
 
 #[tokio::test]
-async fn gcp_compute_engine_attributes() {
+async fn gcp_compute_engine_attributes_and_labels_from_metadata() {
     let srv = FakeServer::start(gce_routes()).await;
     let set = settings(&[(METADATA_ENDPOINT_ENV, &srv.url)]);
-    let f = run(&["gcp"], &DetectorConfigs::default(), &set)
-        .await
-        .unwrap();
+    let mut cfg = DetectorConfigs::default();
+    cfg.gcp.labels = vec!["^te".into()];
+    let f = run(&["gcp"], &cfg, &set).await.unwrap();
     expect(
         &f,
         &[
             ("cloud.provider", "gcp"),
             ("cloud.account.id", "my-project"),
             ("cloud.platform", "gcp_compute_engine"),
-            ("host.type", "e2-medium"),
-            ("cloud.region", "us-central1"),
             ("cloud.availability_zone", "us-central1-c"),
+            ("cloud.region", "us-central1"),
+            ("host.type", "e2-medium"),
             ("host.id", "4520031799277581759"),
             ("host.name", "instance-1"),
+            ("gcp.gce.instance.labels.team", "core"),
         ],
     );
+    assert_eq!(f.schema_url, "https://opentelemetry.io/schemas/1.38.0");
 }
 
 #[tokio::test]
@@ -629,6 +633,7 @@ async fn gcp_kubernetes_engine_and_cloud_run_via_gce_metadata_host() {
             ("faas.version", "shop-00001"),
             ("faas.instance", "4520031799277581759"),
             ("cloud.region", "europe-west1"),
+            ("faas.id", "4520031799277581759"),
         ],
     );
 }
