@@ -511,8 +511,11 @@ impl LambdaDetector {
 
     pub(crate) fn detect(&self, ctx: &Ctx<'_>) -> Result<Found, String> {
         let env = &ctx.set.env;
-        let Some(function) = env.non_empty("AWS_LAMBDA_FUNCTION_NAME") else {
-            tracing::debug!("not running on AWS Lambda");
+        let Some(function) = env
+            .lookup("AWS_LAMBDA_FUNCTION_NAME")
+            .filter(|v| !v.is_empty())
+        else {
+            tracing::debug!("Unable to identify AWS Lambda environment");
             if self.fail_on_missing {
                 return Err(
                     "AWS_LAMBDA_FUNCTION_NAME is not set: not running on AWS Lambda".into(),

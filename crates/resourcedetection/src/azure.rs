@@ -13,6 +13,7 @@ pub const AZURE_ATTRIBUTES: &[(&str, bool)] = &[
     ("cloud.platform", true),
     ("cloud.region", true),
     ("cloud.account.id", true),
+    ("cloud.availability_zone", true),
     ("host.name", true),
     ("host.id", true),
     ("azure.resourcegroup.name", true),
@@ -57,12 +58,23 @@ pub struct AksConfig {
 struct Compute {
     location: String,
     name: String,
+    // Go decodes JSON keys case-insensitively.
+    #[serde(alias = "vmID")]
     vm_id: String,
     vm_size: String,
+    #[serde(alias = "subscriptionID")]
     subscription_id: String,
+    zone: String,
+    os_profile: OsProfile,
     resource_group_name: String,
     vm_scale_set_name: String,
     tags_list: Vec<Tag>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct OsProfile {
+    computer_name: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -134,10 +146,12 @@ impl AzureDetector {
         let mut b = self.enabled.builder();
         b.str("cloud.provider", "azure");
         b.str("cloud.platform", "azure_vm");
-        b.str("host.name", c.name.clone());
+        // The guest's computer name, not the VM resource name (that is azure.vm.name).
+        b.str("host.name", c.os_profile.computer_name);
         b.str("cloud.region", c.location);
         b.str("host.id", c.vm_id);
         b.str("cloud.account.id", c.subscription_id);
+        b.str("cloud.availability_zone", c.zone);
         b.str("azure.vm.name", c.name);
         b.str("azure.vm.size", c.vm_size);
         b.str("azure.vm.scaleset.name", c.vm_scale_set_name);

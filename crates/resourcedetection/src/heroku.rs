@@ -1,6 +1,6 @@
 //! `heroku`: the dyno metadata Heroku publishes in environment variables
 //! (`HEROKU_DYNO_ID`, `HEROKU_APP_ID`, `HEROKU_APP_NAME`, `HEROKU_RELEASE_*`,
-//! `HEROKU_SLUG_COMMIT`). Without `HEROKU_DYNO_ID` the detector is off its platform.
+//! `HEROKU_SLUG_COMMIT`), mapped as Go's processor README tables them.
 
 use serde::Deserialize;
 
@@ -10,12 +10,11 @@ use crate::{Ctx, Found, SCHEMA_URL_1_6_1, Settings};
 pub const ATTRIBUTES: &[(&str, bool)] = &[
     ("cloud.provider", true),
     ("heroku.app.id", true),
-    ("heroku.app.name", true),
-    ("heroku.dyno.id", true),
     ("heroku.release.commit", true),
     ("heroku.release.creation_timestamp", true),
-    ("heroku.release.version", true),
     ("service.instance.id", true),
+    ("service.name", true),
+    ("service.version", true),
 ];
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -37,30 +36,43 @@ impl Detector {
         }
     }
 
+    /// Go's newest detector sets what is there (no early return): the dyno id as
+    /// `service.instance.id`, the app name and release version as `service.name` and
+    /// `service.version`, and `cloud.provider` only when `HEROKU_APP_ID` is set.
     pub(crate) fn detect(&self, ctx: &Ctx<'_>) -> Result<Found, String> {
         let env = &ctx.set.env;
-        let Some(dyno) = env.lookup("HEROKU_DYNO_ID") else {
-            if self.fail_on_missing && env.lookup("HEROKU_APP_ID").is_none() {
-                return Err(
-                    "heroku metadata unavailable: HEROKU_DYNO_ID and HEROKU_APP_ID are not set"
-                        .into(),
+        let dyno = env.lookup("HEROKU_DYNO_ID");
+        let app_id = env.lookup("HEROKU_APP_ID");
+        if dyno.is_none() {
+            if app_id.is_none() {
+                if self.fail_on_missing {
+                    return Err(
+                        "heroku metadata unavailable: HEROKU_DYNO_ID and HEROKU_APP_ID are not set"
+                            .into(),
+                    );
+                }
+                tracing::debug!("Heroku metadata is missing. Please check metadata is enabled.");
+            } else {
+                tracing::debug!(
+                    "Partial Heroku metadata is missing. Please check metadata is supported."
                 );
             }
-            tracing::debug!("heroku metadata unavailable");
-            return Ok(Found::default());
-        };
+        }
         let mut b = self.enabled.builder();
-        b.str("cloud.provider", "heroku");
-        b.str("service.instance.id", dyno.clone());
-        b.str("heroku.dyno.id", dyno);
+        if let Some(v) = dyno {
+            b.str("service.instance.id", v);
+        }
+        if let Some(v) = app_id {
+            b.str("heroku.app.id", v);
+            b.str("cloud.provider", "heroku");
+        }
         for (var, key) in [
-            ("HEROKU_APP_ID", "heroku.app.id"),
-            ("HEROKU_APP_NAME", "heroku.app.name"),
+            ("HEROKU_APP_NAME", "service.name"),
             (
                 "HEROKU_RELEASE_CREATED_AT",
                 "heroku.release.creation_timestamp",
             ),
-            ("HEROKU_RELEASE_VERSION", "heroku.release.version"),
+            ("HEROKU_RELEASE_VERSION", "service.version"),
             ("HEROKU_SLUG_COMMIT", "heroku.release.commit"),
         ] {
             if let Some(v) = env.lookup(var) {

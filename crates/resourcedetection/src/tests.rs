@@ -505,7 +505,7 @@ async fn lambda_reads_the_runtime_environment() {
 }
 
 #[tokio::test]
-async fn heroku_reads_dyno_metadata() {
+async fn heroku_maps_dyno_metadata_as_gos_readme_tables_it() {
     let set = settings(&[
         ("HEROKU_DYNO_ID", "1vac4117-c29f-4312-521e-ba4d8638c1ac"),
         ("HEROKU_APP_ID", "9daa2797-e49b-4624-932f-ec3f9688e3da"),
@@ -523,16 +523,15 @@ async fn heroku_reads_dyno_metadata() {
     expect(
         &f,
         &[
-            ("cloud.provider", "heroku"),
             (
                 "service.instance.id",
                 "1vac4117-c29f-4312-521e-ba4d8638c1ac",
             ),
-            ("heroku.dyno.id", "1vac4117-c29f-4312-521e-ba4d8638c1ac"),
             ("heroku.app.id", "9daa2797-e49b-4624-932f-ec3f9688e3da"),
-            ("heroku.app.name", "example-app"),
+            ("cloud.provider", "heroku"),
+            ("service.name", "example-app"),
             ("heroku.release.creation_timestamp", "2015-04-02T18:00:42Z"),
-            ("heroku.release.version", "v42"),
+            ("service.version", "v42"),
             (
                 "heroku.release.commit",
                 "2c3a0b24069af49b3de35b8e8c26765c1dba9ff0",
@@ -660,6 +659,7 @@ const AZURE_COMPUTE: &str = r#"{
   "resourceGroupName": "MC_myrg_mycluster_westeurope",
   "vmScaleSetName": "aks-nodepool1-123-vmss",
   "zone": "1",
+  "osProfile": {"adminUsername": "azureuser", "computerName": "vm-1-computer"},
   "tagsList": [{"name": "env", "value": "prod"}, {"name": "owner", "value": "ops"}]
 }"#;
 
@@ -683,10 +683,11 @@ async fn azure_imds_compute_with_tags() {
         &[
             ("cloud.provider", "azure"),
             ("cloud.platform", "azure_vm"),
-            ("host.name", "vm-1"),
+            ("host.name", "vm-1-computer"),
             ("cloud.region", "westeurope"),
             ("host.id", "02aab8a4-74ef-476e-8182-f6d2ba4166a6"),
             ("cloud.account.id", "8d10da13-8125-4ba9-a717-bf7490507b3d"),
+            ("cloud.availability_zone", "1"),
             ("azure.vm.name", "vm-1"),
             ("azure.vm.size", "Standard_D2s_v3"),
             ("azure.vm.scaleset.name", "aks-nodepool1-123-vmss"),
