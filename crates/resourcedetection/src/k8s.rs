@@ -115,7 +115,14 @@ fn api_base(set: &Settings) -> Result<String, String> {
     }
 }
 
-pub const NODE_ATTRIBUTES: &[(&str, bool)] = &[("k8s.node.uid", true), ("k8s.node.name", true)];
+pub const NODE_ATTRIBUTES: &[(&str, bool)] = &[
+    ("k8s.cluster.uid", true),
+    ("k8s.node.name", true),
+    ("k8s.node.uid", true),
+];
+
+/// Go's k8s_api detector follows semantic conventions 1.40.
+const K8S_API_SCHEMA_URL: &str = "https://opentelemetry.io/schemas/1.40.0";
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default)]
@@ -141,7 +148,6 @@ pub struct NodeDetector {
     api: ApiClient,
     node: String,
     enabled: Enabled,
-    fail_on_missing: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -164,38 +170,42 @@ impl NodeDetector {
                 .to_string()
         })?;
         Ok(NodeDetector {
-            api: ApiClient::with_auth(set, &cfg.auth_type)?,
+            api: ApiClient::with_auth(set, &cfg.auth_type)
+                .map_err(|e| format!("failed creating k8snode detector: {e}"))?,
             node,
             enabled: Enabled::new(NODE_ATTRIBUTES, &cfg.resource_attributes),
-            fail_on_missing: set.fail_on_missing_metadata,
         })
     }
 
+    /// As Go's newest `k8s_api`: an API error is an error (retried until `timeout`, then the
+    /// processor does not start), except that a forbidden `kube-system` namespace only skips
+    /// `k8s.cluster.uid`.
     pub(crate) async fn detect(&self, ctx: &Ctx<'_>) -> Result<Found, String> {
-        let node = match self
-            .api
-            .get(&format!("/api/v1/nodes/{}", self.node), ctx)
-            .await
-            .and_then(|b| serde_json::from_str::<Object>(&b).map_err(|e| e.to_string()))
-        {
-            Ok(n) => n,
-            Err(e) => {
-                if self.fail_on_missing {
-                    return Err(format!("failed getting k8s node UID: {e}"));
-                }
-                tracing::warn!(error = %e, "failed getting k8s node UID");
-                return Ok(Found::default());
-            }
-        };
         let mut b = self.enabled.builder();
-        b.str("k8s.node.uid", node.metadata.uid);
-        let name = if node.metadata.name.is_empty() {
-            self.node.clone()
-        } else {
-            node.metadata.name
-        };
-        b.str("k8s.node.name", name);
-        Ok(Found::new(b.finish(), SCHEMA_URL_1_6_1))
+        if self.enabled.is("k8s.node.uid") || self.enabled.is("k8s.node.name") {
+            let node = self
+                .api
+                .get(&format!("/api/v1/nodes/{}", self.node), ctx)
+                .await
+                .and_then(|b| serde_json::from_str::<Object>(&b).map_err(|e| e.to_string()))
+                .map_err(|e| format!("failed getting k8s node UID: {e}"))?;
+            b.str("k8s.node.uid", node.metadata.uid);
+            b.str("k8s.node.name", node.metadata.name);
+        }
+        if self.enabled.is("k8s.cluster.uid") {
+            match self.api.get("/api/v1/namespaces/kube-system", ctx).await {
+                Ok(body) => {
+                    let ns: Object = serde_json::from_str(&body)
+                        .map_err(|e| format!("failed getting k8s cluster UID: {e}"))?;
+                    b.str("k8s.cluster.uid", ns.metadata.uid);
+                }
+                Err(e) if e.contains("status code 401") || e.contains("status code 403") => {
+                    tracing::warn!(error = %e, "no permission to get kube-system namespace, skipping k8s.cluster.uid; grant 'get' on namespaces/kube-system to fix");
+                }
+                Err(e) => return Err(format!("failed getting k8s cluster UID: {e}")),
+            }
+        }
+        Ok(Found::new(b.finish(), K8S_API_SCHEMA_URL))
     }
 }
 
@@ -249,8 +259,16 @@ struct PlatformStatus {
     #[serde(rename = "type")]
     kind: String,
     aws: Option<Region>,
+    azure: Option<CloudName>,
     gcp: Option<Region>,
     ibmcloud: Option<IbmLocation>,
+    openstack: Option<CloudName>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct CloudName {
+    cloud_name: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -328,10 +346,17 @@ impl OpenShiftDetector {
                     .map(|r| lower(&r.region))
                     .unwrap_or_default(),
             ),
-            "azure" => ("azure", "azure_openshift", String::new()),
+            "azure" => (
+                "azure",
+                "azure_openshift",
+                ps.azure
+                    .as_ref()
+                    .map(|r| lower(&r.cloud_name))
+                    .unwrap_or_default(),
+            ),
             "gcp" => (
                 "gcp",
-                "google_cloud_openshift",
+                "gcp_openshift",
                 ps.gcp
                     .as_ref()
                     .map(|r| lower(&r.region))
@@ -343,6 +368,14 @@ impl OpenShiftDetector {
                 ps.ibmcloud
                     .as_ref()
                     .map(|r| lower(&r.location))
+                    .unwrap_or_default(),
+            ),
+            "openstack" => (
+                "",
+                "",
+                ps.openstack
+                    .as_ref()
+                    .map(|r| lower(&r.cloud_name))
                     .unwrap_or_default(),
             ),
             _ => ("", "", String::new()),

@@ -420,10 +420,11 @@ pub fn build(
             "azure" => Detector::Azure(azure::AzureDetector::new(&cfg.azure, set)?),
             "aks" => Detector::Aks(azure::AksDetector::new(&cfg.aks, set)),
             "heroku" => Detector::Heroku(heroku::Detector::new(&cfg.heroku, set)),
-            "k8snode" => Detector::K8sNode(
+            "k8snode" => Detector::K8sNode({
+                tracing::warn!("the k8snode detector name is deprecated, use k8s_api instead");
                 k8s::NodeDetector::new(&cfg.k8snode, set)
-                    .map_err(|e| format!("failed creating detector type \"{name}\": {e}"))?,
-            ),
+                    .map_err(|e| format!("failed creating detector type \"{name}\": {e}"))?
+            }),
             "k8s_api" => Detector::K8sNode(
                 k8s::NodeDetector::new(&cfg.k8s_api, set)
                     .map_err(|e| format!("failed creating detector type \"{name}\": {e}"))?,

@@ -747,11 +747,17 @@ async fn aks_platform_and_cluster_name_switch() {
 }
 
 #[tokio::test]
-async fn k8snode_reads_the_node_object() {
-    let srv = FakeServer::start(vec![Route::get(
-        "/api/v1/nodes/node-a",
-        r#"{"kind":"Node","metadata":{"name":"node-a","uid":"8f2c7c1e-0000-4000-8000-000000000001"}}"#,
-    )])
+async fn k8s_api_reads_the_node_and_the_cluster_uid() {
+    let srv = FakeServer::start(vec![
+        Route::get(
+            "/api/v1/nodes/node-a",
+            r#"{"kind":"Node","metadata":{"name":"node-a","uid":"8f2c7c1e-0000-4000-8000-000000000001"}}"#,
+        ),
+        Route::get(
+            "/api/v1/namespaces/kube-system",
+            r#"{"kind":"Namespace","metadata":{"name":"kube-system","uid":"c1a55e00-0000-4000-8000-0000000000aa"}}"#,
+        ),
+    ])
     .await;
     let set = settings(&[
         (METADATA_ENDPOINT_ENV, &srv.url),
@@ -765,8 +771,36 @@ async fn k8snode_reads_the_node_object() {
         &[
             ("k8s.node.uid", "8f2c7c1e-0000-4000-8000-000000000001"),
             ("k8s.node.name", "node-a"),
+            ("k8s.cluster.uid", "c1a55e00-0000-4000-8000-0000000000aa"),
         ],
     );
+    assert_eq!(f.schema_url, "https://opentelemetry.io/schemas/1.40.0");
+}
+
+#[tokio::test]
+async fn k8s_api_forbidden_namespace_skips_cluster_uid_but_a_missing_node_is_an_error() {
+    let srv = FakeServer::start(vec![
+        Route::get(
+            "/api/v1/nodes/node-a",
+            r#"{"metadata":{"name":"node-a","uid":"u1"}}"#,
+        ),
+        Route::get("/api/v1/namespaces/kube-system", "forbidden").status(403),
+    ])
+    .await;
+    let mut cfg = DetectorConfigs::default();
+    cfg.k8s_api.auth_type = "none".into();
+    let set = settings(&[
+        (METADATA_ENDPOINT_ENV, &srv.url),
+        ("K8S_NODE_NAME", "node-a"),
+    ]);
+    let f = run(&["k8s_api"], &cfg, &set).await.unwrap();
+    expect(&f, &[("k8s.node.uid", "u1"), ("k8s.node.name", "node-a")]);
+    let set = settings(&[
+        (METADATA_ENDPOINT_ENV, &srv.url),
+        ("K8S_NODE_NAME", "node-b"),
+    ]);
+    let err = run(&["k8s_api"], &cfg, &set).await.unwrap_err();
+    assert!(err.starts_with("failed getting k8s node UID: "), "{err}");
 }
 
 #[test]

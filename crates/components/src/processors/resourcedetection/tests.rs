@@ -306,7 +306,7 @@ async fn every_cloud_detector_off_platform_fails_soft_and_starts() {
         ("K8S_NODE_NAME", "n1"),
         ("KUBERNETES_SERVICE_HOST", "10.9.9.9"),
     ]);
-    let yaml = "detectors: [ec2, gcp, azure, aks, eks, ecs, lambda, heroku, docker, k8snode, openshift]\ntimeout: 2s\nk8snode:\n  auth_type: none";
+    let yaml = "detectors: [ec2, gcp, azure, aks, eks, ecs, lambda, heroku, docker, openshift]\ntimeout: 2s";
     let t = Instant::now();
     let (p, sink) = started(&f, yaml, Signal::Traces).await.unwrap();
     let req = pdata::testdata::request(Signal::Traces, 1, 1, 9);
