@@ -471,37 +471,60 @@ impl Detector {
 /// first detector to set a key wins. As Go's provider: if any detector still fails at the
 /// deadline, the error (all failures joined) is returned and the processor does not start.
 pub async fn detect(detectors: &[(String, Detector)], set: &Settings) -> Result<Found, String> {
+    detect_with_reports(detectors, set).await.0
+}
+
+/// How one detector did, for the processor's self-metrics
+/// (`otelcol.resourcedetection.detector.{results,duration}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub detector: String,
+    pub success: bool,
+    /// Including retries and back-off.
+    pub duration: Duration,
+}
+
+/// [`detect`], and how each detector did.
+pub async fn detect_with_reports(
+    detectors: &[(String, Detector)],
+    set: &Settings,
+) -> (Result<Found, String>, Vec<Report>) {
     tracing::info!("began detecting resource information");
     let session_deadline = if set.retry.enabled && !set.retry.max_elapsed_time.0.is_zero() {
         Instant::now() + set.retry.max_elapsed_time.0
     } else {
         Instant::now() + set.timeout
     };
-    let results = futures::future::join_all(
-        detectors
-            .iter()
-            .map(|(name, d)| run_one(name, d, set, session_deadline)),
-    )
+    let results = futures::future::join_all(detectors.iter().map(|(name, d)| async move {
+        let started = Instant::now();
+        let r = run_one(name, d, set, session_deadline).await;
+        (r, started.elapsed())
+    }))
     .await;
     let mut merged = Found::default();
     let mut errors = Vec::new();
-    for r in results {
+    let mut reports = Vec::with_capacity(results.len());
+    for ((name, _), (r, duration)) in detectors.iter().zip(results) {
+        reports.push(Report {
+            detector: name.clone(),
+            success: r.is_ok(),
+            duration,
+        });
         match r {
             Ok(found) => {
-                if merged.schema_url.is_empty() {
-                    merged.schema_url = found.schema_url.clone();
-                }
+                merge_schema_url(&mut merged.schema_url, &found.schema_url);
                 merge(&mut merged.attributes, &found.attributes, false);
             }
             Err(e) => errors.push(e),
         }
     }
     tracing::info!(resource = ?DebugAttrs(&merged.attributes), "detected resource information");
-    if errors.is_empty() {
+    let result = if errors.is_empty() {
         Ok(merged)
     } else {
         Err(errors.join("\n"))
-    }
+    };
+    (result, reports)
 }
 
 async fn run_one(

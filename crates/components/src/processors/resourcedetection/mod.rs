@@ -78,7 +78,11 @@ impl ProcessorFactory for Factory {
             match shared.get(&key).and_then(Weak::upgrade) {
                 Some(d) => d,
                 None => {
-                    let d = Arc::new(Detection::new(cfg, self.env.clone())?);
+                    let d = Arc::new(Detection::new(
+                        cfg,
+                        self.env.clone(),
+                        set.telemetry.clone(),
+                    )?);
                     shared.insert(key, Arc::downgrade(&d));
                     d
                 }

@@ -17,13 +17,14 @@ use resourcedetection::{Detector, Env, Found};
 /// The detectors of one processor id and, once run, what they found.
 pub struct Detection {
     detectors: Vec<(String, Detector)>,
+    telemetry: runtime::Telemetry,
     settings: resourcedetection::Settings,
     keep_only: Option<Vec<String>>,
     result: OnceCell<Result<Arc<Found>, String>>,
 }
 
 impl Detection {
-    pub fn new(cfg: &Config, env: Env) -> Result<Detection, String> {
+    pub fn new(cfg: &Config, env: Env, telemetry: runtime::Telemetry) -> Result<Detection, String> {
         let settings = resourcedetection::Settings {
             env,
             timeout: cfg.timeout.0,
@@ -34,6 +35,7 @@ impl Detection {
             resourcedetection::build(&cfg.detectors, &cfg.detector_configs(), &settings)?;
         Ok(Detection {
             detectors,
+            telemetry,
             settings,
             keep_only: cfg.attributes.clone().filter(|a| !a.is_empty()),
             result: OnceCell::new(),
@@ -44,19 +46,64 @@ impl Detection {
     pub async fn run(&self) -> Result<Arc<Found>, String> {
         self.result
             .get_or_init(|| async {
-                let mut found = resourcedetection::detect(&self.detectors, &self.settings).await?;
+                let (found, reports) =
+                    resourcedetection::detect_with_reports(&self.detectors, &self.settings).await;
+                self.record(&reports);
+                let mut found = found?;
                 if let Some(keep) = &self.keep_only {
                     tracing::warn!(
                         "the `attributes` setting of resource_detection is deprecated; use each detector's resource_attributes"
                     );
                     found.attributes.retain(|kv| keep.contains(&kv.key));
                 }
-                Ok(Arc::new(found))
+                let found = Arc::new(found);
+                let attributes = found.attributes.len() as f64;
+                self.telemetry.observe(
+                    "otelcol_resourcedetection_attributes_detected",
+                    "Number of attributes in the currently detected resource. [Development]",
+                    "gauge",
+                    move || attributes,
+                );
+                Ok(found)
             })
             .await
             .clone()
     }
+
+    /// Go's development-stability detection metrics (contrib v0.157).
+    fn record(&self, reports: &[resourcedetection::Report]) {
+        for r in reports {
+            let outcome = if r.success { "success" } else { "failure" };
+            let mut labels: Vec<(&'static str, &str)> =
+                vec![("detector", r.detector.as_str()), ("outcome", outcome)];
+            self.telemetry
+                .histogram(
+                    "otelcol_resourcedetection_detector_duration_seconds",
+                    "Duration of each resource detector's run, including retries. [Development]",
+                    &labels,
+                    DURATION_BOUNDS,
+                )
+                .record(r.duration.as_secs_f64());
+            if !r.success {
+                // Go names the error's type; a Rust error has no comparable type name.
+                labels.push(("error_type", "_OTHER"));
+            }
+            self.telemetry
+                .counter(
+                    "otelcol_resourcedetection_detector_results_total",
+                    "Resource detection outcomes by detector. [Development]",
+                    &labels,
+                )
+                .add(1);
+        }
+    }
 }
+
+/// The OpenTelemetry SDK's default histogram boundaries.
+const DURATION_BOUNDS: &[f64] = &[
+    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
+    10000.0,
+];
 
 /// One instance per pipeline; instances of one id share their [`Detection`].
 pub struct ResourceDetectionProcessor {

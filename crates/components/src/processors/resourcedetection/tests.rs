@@ -284,6 +284,36 @@ async fn first_detector_in_the_list_wins_a_key() {
 }
 
 #[tokio::test]
+async fn detection_outcomes_are_self_metrics() {
+    let srv = FakeServer::start(ec2_routes()).await;
+    let f = factory(&[
+        (METADATA_ENDPOINT_ENV, &srv.url),
+        ("OTEL_RESOURCE_ATTRIBUTES", "a=1"),
+    ]);
+    let (p, _sink, tel) = create(&f, "detectors: [env, ec2]", Signal::Traces).unwrap();
+    p.start(&Host::default()).await.unwrap();
+    for d in ["env", "ec2"] {
+        assert_eq!(
+            tel.value(
+                "otelcol_resourcedetection_detector_results_total",
+                &[("detector", d), ("outcome", "success")]
+            ),
+            Some(1.0),
+            "{d}"
+        );
+    }
+    assert_eq!(
+        tel.value("otelcol_resourcedetection_attributes_detected", &[]),
+        Some(10.0)
+    );
+    let text = tel.render();
+    assert!(
+        text.contains("otelcol_resourcedetection_detector_duration_seconds_count{detector=\"ec2\",outcome=\"success\"} 1"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn pipelines_sharing_an_id_detect_once() {
     let srv = FakeServer::start(ec2_routes()).await;
     let f = factory(&[(METADATA_ENDPOINT_ENV, &srv.url)]);
