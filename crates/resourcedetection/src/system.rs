@@ -88,7 +88,14 @@ impl Detector {
         }
     }
 
-    pub(crate) async fn detect(&self, _ctx: &Ctx<'_>) -> Result<Found, String> {
+    pub(crate) async fn detect(&self, ctx: &Ctx<'_>) -> Result<Found, String> {
+        // With the metadata endpoint redirected (tests, CI, benchmarks) no resolver is asked:
+        // a DNS query would leave the host. The hosts file is still read.
+        let resolver = ctx
+            .set
+            .env
+            .non_empty(crate::METADATA_ENDPOINT_ENV)
+            .is_none();
         let os_type = os_type();
         let uname = uname();
         let os_version = uname.release.clone();
@@ -130,9 +137,10 @@ impl Detector {
         for source in &self.sources {
             let source_c = source.clone();
             let hosts = self.files.read("/etc/hosts").unwrap_or_default();
-            let name = tokio::task::spawn_blocking(move || hostname_from(&source_c, &hosts))
-                .await
-                .map_err(|err| format!("hostname lookup failed: {err}"))?;
+            let name =
+                tokio::task::spawn_blocking(move || hostname_from(&source_c, &hosts, resolver))
+                    .await
+                    .map_err(|err| format!("hostname lookup failed: {err}"))?;
             match name {
                 Ok(hostname) => {
                     let mut b = e.builder();
@@ -366,9 +374,16 @@ fn os_hostname() -> Result<String, String> {
     Ok(String::from_utf8_lossy(&buf[..end]).into_owned())
 }
 
-fn hostname_from(source: &str, hosts: &str) -> Result<String, String> {
+fn hostname_from(source: &str, hosts: &str, resolver: bool) -> Result<String, String> {
+    const NO_RESOLVER: &str = "resolver lookups are off while FERROTEL_METADATA_ENDPOINT is set";
     match source {
         "os" => os_hostname().map_err(|e| format!("failed getting OS hostname: {e}")),
+        "dns" if !resolver => {
+            let h = os_hostname()?;
+            from_hosts(hosts, &h)
+                .ok_or_else(|| format!("getFQDN failed getting FQDN: {NO_RESOLVER}"))
+        }
+        "cname" | "lookup" if !resolver => Err(format!("{source}: {NO_RESOLVER}")),
         "dns" => fqdn(hosts).map_err(|e| format!("getFQDN failed getting FQDN: {e}")),
         "cname" => {
             let h = os_hostname()?;

@@ -228,6 +228,19 @@ fn system_parsers_read_os_release_cpuinfo_and_hosts_as_go() {
     assert_eq!(system::from_hosts(hosts, "db1"), None);
 }
 
+#[tokio::test]
+async fn system_asks_no_resolver_while_the_metadata_endpoint_is_redirected() {
+    let mut cfg = DetectorConfigs::default();
+    cfg.system.hostname_sources = vec!["cname".into(), "lookup".into(), "os".into()];
+    let set = settings(&[(METADATA_ENDPOINT_ENV, "http://127.0.0.1:9")]);
+    let f = run(&["system"], &cfg, &set).await.unwrap();
+    // cname and lookup are skipped without a query; the os source answers.
+    assert_eq!(f.get_str("host.name"), Some(os_hostname().as_str()));
+    cfg.system.hostname_sources = vec!["cname".into()];
+    let err = run(&["system"], &cfg, &set).await.unwrap_err();
+    assert_eq!(err, "all hostname sources failed to get hostname");
+}
+
 #[test]
 fn system_refuses_an_unknown_hostname_source() {
     let mut cfg = DetectorConfigs::default();
