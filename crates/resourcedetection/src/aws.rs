@@ -426,53 +426,178 @@ impl EcsDetector {
 pub const EKS_ATTRIBUTES: &[(&str, bool)] = &[
     ("cloud.provider", true),
     ("cloud.platform", true),
+    ("cloud.account.id", true),
+    ("cloud.availability_zone", true),
+    ("cloud.region", true),
+    ("host.id", true),
+    ("host.image.id", true),
+    ("host.name", true),
+    ("host.type", true),
     ("k8s.cluster.name", false),
 ];
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct EksConfig {
     pub node_from_env_var: String,
+    pub max_attempts: Option<i64>,
+    pub max_backoff: Option<crate::DurationValue>,
     pub resource_attributes: AttrSwitches,
 }
 
+impl Default for EksConfig {
+    fn default() -> Self {
+        EksConfig {
+            node_from_env_var: "K8S_NODE_NAME".into(),
+            max_attempts: None,
+            max_backoff: None,
+            resource_attributes: AttrSwitches::new(),
+        }
+    }
+}
+
+/// `eks`, as Go's newest: on Kubernetes (`KUBERNETES_SERVICE_HOST`), the API server's
+/// `/version` must name an EKS build (`-eks-`); an API error is an error. The instance
+/// attributes then come from IMDS, or, when IMDS is not reachable (EKS Auto Mode), from the
+/// node's `spec.providerID`; the EC2 API Go also asks there is not built (logged).
 pub struct EksDetector {
     api: Option<crate::k8s::ApiClient>,
+    imds: Imds,
+    node_var: String,
     enabled: Enabled,
     fail_on_missing: bool,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Version {
+    git_version: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Node {
+    spec: NodeSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct NodeSpec {
+    #[serde(rename = "providerID")]
+    provider_id: String,
+}
+
 impl EksDetector {
-    pub fn new(cfg: &EksConfig, set: &Settings) -> EksDetector {
-        EksDetector {
+    pub fn new(cfg: &EksConfig, set: &Settings) -> Result<EksDetector, String> {
+        Ok(EksDetector {
             api: crate::k8s::ApiClient::in_cluster(set).ok(),
+            imds: Imds::new(set)?,
+            node_var: if cfg.node_from_env_var.is_empty() {
+                "K8S_NODE_NAME".into()
+            } else {
+                cfg.node_from_env_var.clone()
+            },
             enabled: Enabled::new(EKS_ATTRIBUTES, &cfg.resource_attributes),
             fail_on_missing: set.fail_on_missing_metadata,
-        }
+        })
     }
 
     pub(crate) async fn detect(&self, ctx: &Ctx<'_>) -> Result<Found, String> {
-        let on_eks = match (&self.api, ctx.set.env.non_empty("KUBERNETES_SERVICE_HOST")) {
-            (Some(api), Some(_)) => api
-                .get("/api/v1/namespaces/kube-system/configmaps/aws-auth", ctx)
-                .await
-                .map(drop),
-            _ => Err("KUBERNETES_SERVICE_HOST is not set".to_string()),
+        let env = &ctx.set.env;
+        let api = match (&self.api, env.non_empty("KUBERNETES_SERVICE_HOST")) {
+            (Some(api), Some(_)) => api,
+            _ => {
+                if self.fail_on_missing {
+                    return Err(
+                        "unable to identify EKS environment: KUBERNETES_SERVICE_HOST is not set"
+                            .into(),
+                    );
+                }
+                return Ok(Found::default());
+            }
         };
-        if let Err(e) = on_eks {
-            tracing::debug!(error = %e, "Unable to identify EKS environment");
+        let version = api
+            .get("/version", ctx)
+            .await
+            .and_then(|b| serde_json::from_str::<Version>(&b).map_err(|e| e.to_string()))
+            .map_err(|e| {
+                tracing::debug!(error = %e, "Unable to identify EKS environment");
+                format!("isEks() error retrieving cluster version: {e}")
+            })?;
+        if !version.git_version.contains("-eks-") {
             if self.fail_on_missing {
-                return Err(format!("unable to identify EKS environment: {e}"));
+                return Err("unable to identify EKS environment".into());
             }
             return Ok(Found::default());
         }
         let mut b = self.enabled.builder();
         b.str("cloud.provider", "aws");
         b.str("cloud.platform", "aws_eks");
-        if self.enabled.is("k8s.cluster.name") {
-            tracing::warn!(
-                "k8s.cluster.name needs the EC2 DescribeInstances API, which is not built into ferrotel"
-            );
+        let imds = match self.imds.token(ctx).await {
+            Ok(token) => match self
+                .imds
+                .get(&token, "/latest/meta-data/instance-id", ctx)
+                .await
+            {
+                Ok(_) => Some(token),
+                Err(e) => {
+                    tracing::debug!(error = %e, "EC2 Metadata service is not accessible");
+                    None
+                }
+            },
+            Err(e) => {
+                tracing::debug!(error = %e, "EC2 Metadata service is not accessible");
+                None
+            }
+        };
+        match imds {
+            Some(token) => {
+                let doc = self
+                    .imds
+                    .get(&token, "/latest/dynamic/instance-identity/document", ctx)
+                    .await?;
+                let meta: IdentityDocument =
+                    serde_json::from_str(&doc).map_err(|e| e.to_string())?;
+                b.str("host.id", meta.instance_id);
+                b.str("cloud.availability_zone", meta.availability_zone);
+                b.str("cloud.region", meta.region);
+                b.str("cloud.account.id", meta.account_id);
+                b.str("host.image.id", meta.image_id);
+                b.str("host.type", meta.instance_type);
+                let hostname = self
+                    .imds
+                    .get(&token, "/latest/meta-data/hostname", ctx)
+                    .await?;
+                b.str("host.name", hostname.trim());
+                if self.enabled.is("k8s.cluster.name") {
+                    tracing::warn!(
+                        "eks: k8s.cluster.name needs the EC2 DescribeInstances API, which is not built into ferrotel"
+                    );
+                }
+            }
+            None => {
+                let node = env.lookup(&self.node_var).ok_or_else(|| {
+                    format!(
+                        " can't find Instance Metadata. node name not found in environment variable {}",
+                        self.node_var
+                    )
+                })?;
+                let n: Node = api
+                    .get(&format!("/api/v1/nodes/{node}"), ctx)
+                    .await
+                    .and_then(|b| serde_json::from_str(&b).map_err(|e| e.to_string()))?;
+                // aws:///<availability-zone>/<instance-id>
+                let parts: Vec<&str> = n.spec.provider_id.rsplit('/').take(2).collect();
+                if let [instance, zone] = parts[..] {
+                    b.str("host.id", instance);
+                    b.str("cloud.availability_zone", zone);
+                    let region = zone.trim_end_matches(|c: char| c.is_ascii_lowercase());
+                    b.str("cloud.region", region);
+                }
+                tracing::warn!(
+                    "eks: without IMDS, the account, image, type, host name and cluster name need the EC2 API, which is not built into ferrotel"
+                );
+            }
         }
         Ok(Found::new(b.finish(), SCHEMA_URL_1_6_1))
     }

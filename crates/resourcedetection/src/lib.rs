@@ -414,7 +414,7 @@ pub fn build(
             "docker" => Detector::Docker(docker::Detector::new(&cfg.docker, set)),
             "ec2" => Detector::Ec2(aws::Ec2Detector::new(&cfg.ec2, set)?),
             "ecs" => Detector::Ecs(aws::EcsDetector::new(&cfg.ecs, set)),
-            "eks" => Detector::Eks(aws::EksDetector::new(&cfg.eks, set)),
+            "eks" => Detector::Eks(aws::EksDetector::new(&cfg.eks, set)?),
             "lambda" => Detector::Lambda(aws::LambdaDetector::new(&cfg.lambda, set)),
             "gcp" => Detector::Gcp(gcp::Detector::new(&cfg.gcp, set)?),
             "azure" => Detector::Azure(azure::AzureDetector::new(&cfg.azure, set)?),

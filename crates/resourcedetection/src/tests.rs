@@ -910,14 +910,15 @@ async fn docker_unreachable_daemon_contributes_nothing() {
 }
 
 #[tokio::test]
-async fn eks_is_detected_through_the_aws_auth_config_map() {
-    let srv = FakeServer::start(vec![Route::get(
-        "/api/v1/namespaces/kube-system/configmaps/aws-auth",
-        r#"{"kind":"ConfigMap"}"#,
-    )])
-    .await;
-    let set = settings(&[(METADATA_ENDPOINT_ENV, &srv.url)]);
+async fn eks_needs_an_eks_cluster_version_then_reads_imds() {
+    let mut routes = ec2_routes();
+    routes.push(Route::get(
+        "/version",
+        r#"{"major":"1","minor":"30","gitVersion":"v1.30.4-eks-a737599"}"#,
+    ));
+    let srv = FakeServer::start(routes).await;
     // Without KUBERNETES_SERVICE_HOST Go does not look: nothing.
+    let set = settings(&[(METADATA_ENDPOINT_ENV, &srv.url)]);
     let f = run(&["eks"], &DetectorConfigs::default(), &set)
         .await
         .unwrap();
@@ -932,10 +933,27 @@ async fn eks_is_detected_through_the_aws_auth_config_map() {
         .unwrap();
     expect(
         &f,
-        &[("cloud.provider", "aws"), ("cloud.platform", "aws_eks")],
+        &[
+            ("cloud.provider", "aws"),
+            ("cloud.platform", "aws_eks"),
+            ("host.id", "i-1234567890abcdef0"),
+            ("cloud.availability_zone", "us-west-2b"),
+            ("cloud.region", "us-west-2"),
+            ("cloud.account.id", "123456789012"),
+            ("host.image.id", "ami-5fb8c835"),
+            ("host.type", "t2.micro"),
+            ("host.name", "ip-10-158-112-84.us-west-2.compute.internal"),
+        ],
     );
-    // An API that does not know aws-auth: not EKS.
-    let other = FakeServer::start(vec![]).await;
+}
+
+#[tokio::test]
+async fn eks_on_another_kubernetes_contributes_nothing_and_an_api_error_is_an_error() {
+    let other = FakeServer::start(vec![Route::get(
+        "/version",
+        r#"{"gitVersion":"v1.30.1+k3s1"}"#,
+    )])
+    .await;
     let set = settings(&[
         (METADATA_ENDPOINT_ENV, &other.url),
         ("KUBERNETES_SERVICE_HOST", "10.0.0.1"),
@@ -946,6 +964,47 @@ async fn eks_is_detected_through_the_aws_auth_config_map() {
             .unwrap()
             .attributes
             .is_empty()
+    );
+    let set = settings(&[
+        (METADATA_ENDPOINT_ENV, &closed_port_url()),
+        ("KUBERNETES_SERVICE_HOST", "10.0.0.1"),
+    ]);
+    let err = run(&["eks"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap_err();
+    assert!(
+        err.starts_with("isEks() error retrieving cluster version"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn eks_without_imds_reads_the_node_provider_id() {
+    let srv = FakeServer::start(vec![
+        Route::get("/version", r#"{"gitVersion":"v1.31.0-eks-1234"}"#),
+        Route::get(
+            "/api/v1/nodes/ip-10-0-1-5",
+            r#"{"spec":{"providerID":"aws:///eu-central-1b/i-0abc"}}"#,
+        ),
+    ])
+    .await;
+    let set = settings(&[
+        (METADATA_ENDPOINT_ENV, &srv.url),
+        ("KUBERNETES_SERVICE_HOST", "10.0.0.1"),
+        ("K8S_NODE_NAME", "ip-10-0-1-5"),
+    ]);
+    let f = run(&["eks"], &DetectorConfigs::default(), &set)
+        .await
+        .unwrap();
+    expect(
+        &f,
+        &[
+            ("cloud.provider", "aws"),
+            ("cloud.platform", "aws_eks"),
+            ("host.id", "i-0abc"),
+            ("cloud.availability_zone", "eu-central-1b"),
+            ("cloud.region", "eu-central-1"),
+        ],
     );
 }
 
