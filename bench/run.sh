@@ -19,6 +19,13 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# resource_detection: every metadata request of every ferrotel started here (a config that
+# merely names a cloud detector included) goes to a closed port on 127.0.0.1, never to a
+# metadata address; platform addresses the machine itself may carry are dropped.
+export FERROTEL_METADATA_ENDPOINT=http://127.0.0.1:9
+unset AWS_EC2_METADATA_SERVICE_ENDPOINT GCE_METADATA_HOST ECS_CONTAINER_METADATA_URI \
+    ECS_CONTAINER_METADATA_URI_V4 KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT DOCKER_HOST
 WORK="${BENCH_WORK:-/tmp/ferrotel-bench}"
 OUT="${BENCH_OUT:-$WORK/$(date +%Y%m%d-%H%M%S)}"
 QUICK=0

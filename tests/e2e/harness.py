@@ -21,6 +21,31 @@ E2E = Path(__file__).resolve().parent
 NODE_DIR = E2E / "node"
 
 
+# Every ferrotel the tests start sends metadata requests (configs naming cloud detectors of
+# `resource_detection`) to a closed port on 127.0.0.1, never to a metadata address; the
+# platform addresses a CI machine may itself carry (a runner inside Kubernetes or ECS) are
+# dropped so that they cannot take precedence. A test passes `env=` to point a detector at
+# its own fake server.
+METADATA_ENDPOINT = "http://127.0.0.1:9"
+PLATFORM_ENDPOINT_VARS = (
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "GCE_METADATA_HOST",
+    "ECS_CONTAINER_METADATA_URI",
+    "ECS_CONTAINER_METADATA_URI_V4",
+    "KUBERNETES_SERVICE_HOST",
+    "KUBERNETES_SERVICE_PORT",
+    "DOCKER_HOST",
+)
+
+
+def ferrotel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a ferrotel started by the tests (see METADATA_ENDPOINT)."""
+    env = {k: v for k, v in os.environ.items() if k not in PLATFORM_ENDPOINT_VARS}
+    env.update({"RUST_BACKTRACE": "1", "NO_COLOR": "1", "FERROTEL_METADATA_ENDPOINT": METADATA_ENDPOINT})
+    env.update(extra or {})
+    return env
+
+
 def free_port() -> int:
     """A port that was free a moment ago (the kernel picks it; the caller binds it soon)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -115,7 +140,7 @@ class Ferrotel:
             [str(BIN), "--config", str(self.config_path), *(extra_args or [])],
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env={**(os.environ if env is None else env), "RUST_BACKTRACE": "1", "NO_COLOR": "1"},
+            env=ferrotel_env(env),
         )
         self.wait_ready()
 

@@ -31,7 +31,7 @@ import yaml
 
 import loki_expect
 import pod_logs
-from harness import BIN, Ferrotel, free_port, metric_sum, scrape
+from harness import BIN, Ferrotel, ferrotel_env, free_port, metric_sum, scrape
 from loki_sink import LokiSink
 from otlp_sink import Sink
 from pod_logs import cri_line, docker_line, pod_dir
@@ -625,7 +625,7 @@ BROKEN = [
 def run_ferrotel(args: list[str], cfg: dict, tmp_path: Path, timeout: float = 20) -> subprocess.CompletedProcess:
     path = tmp_path / "broken.yaml"
     path.write_text(json.dumps(cfg))
-    env = {**os.environ, "MY_POD_IP": "127.0.0.1", "NO_COLOR": "1"}
+    env = ferrotel_env({"MY_POD_IP": "127.0.0.1"})
     return subprocess.run([str(BIN), *args, "--config", str(path)], capture_output=True, text=True, timeout=timeout, env=env)
 
 

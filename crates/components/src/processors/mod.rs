@@ -8,5 +8,6 @@ pub mod memory_limiter;
 pub mod metrics_transform;
 pub mod redaction;
 pub mod resource;
+pub mod resourcedetection;
 #[cfg(test)]
 pub(crate) mod testing;
