@@ -27,6 +27,9 @@ pub fn registry() -> Registry {
     r.receiver(receivers::prometheus::Factory);
     r.receiver(receivers::hostmetrics::Factory);
     r.receiver(receivers::zipkin::Factory);
+    r.receiver(receivers::syslog::Factory);
+    r.receiver(receivers::tcplog::Factory);
+    r.receiver(receivers::udplog::Factory);
     r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
     r.processor(processors::filter::Factory);
@@ -50,6 +53,8 @@ pub fn registry() -> Registry {
     r.alias(Kind::Exporter, "logging", "debug");
     r.alias(Kind::Receiver, "filelog", "file_log");
     r.alias(Kind::Receiver, "hostmetrics", "host_metrics");
+    r.alias(Kind::Receiver, "tcplog", "tcp_log");
+    r.alias(Kind::Receiver, "udplog", "udp_log");
     r.alias(Kind::Connector, "spanmetrics", "span_metrics");
     r.alias(Kind::Connector, "servicegraph", "service_graph");
     r.alias(
@@ -74,9 +79,6 @@ const NOT_BUILT_RECEIVERS: &[&str] = &[
     "kubeletstats",
     "k8s_events",
     "journald",
-    "syslog",
-    "tcplog",
-    "udplog",
     "fluentforward",
     "statsd",
     "carbon",

@@ -1,5 +1,9 @@
 pub mod filelog;
 pub mod hostmetrics;
+pub mod netlog;
 pub mod otlp;
 pub mod prometheus;
+pub mod syslog;
+pub mod tcplog;
+pub mod udplog;
 pub mod zipkin;
