@@ -24,7 +24,10 @@ fn assert_secureauth(r: &Rec) {
         Some("Found the user for retrieving user's profile")
     );
     let sd = r.attr("structured_data").expect("structured_data");
-    assert!(sd.contains("SecureAuth@27389") && sd.contains(r#"\"UserID\": \"Tester2\""#), "{sd}");
+    assert!(
+        sd.contains("SecureAuth@27389") && sd.contains(r#"\"UserID\": \"Tester2\""#),
+        "{sd}"
+    );
     // severity 6 (informational) is stanza's info
     assert_eq!(r.severity, 9);
     assert_eq!(r.severity_text, "info");
@@ -144,7 +147,10 @@ fn config_errors_match_go() {
             "protocol: rfc5424\nlocation: Nowhere/City\ntcp: {listen_address: '127.0.0.1:1'}",
             "failed to load location Nowhere/City",
         ),
-        ("protocol: rfc5424\ntcp: {listen_address: '127.0.0.1:1'}\nbogus: 1", "bogus"),
+        (
+            "protocol: rfc5424\ntcp: {listen_address: '127.0.0.1:1'}\nbogus: 1",
+            "bogus",
+        ),
     ];
     for (yaml, want) in cases {
         let err = parse_err(&Factory, yaml);
