@@ -28,6 +28,7 @@ pub fn registry() -> Registry {
     r.receiver(receivers::hostmetrics::Factory);
     r.receiver(receivers::zipkin::Factory);
     r.receiver(receivers::syslog::Factory);
+    r.receiver(receivers::fluentforward::Factory);
     r.receiver(receivers::tcplog::Factory);
     r.receiver(receivers::udplog::Factory);
     r.processor(processors::attributes::Factory);
@@ -55,6 +56,7 @@ pub fn registry() -> Registry {
     r.alias(Kind::Receiver, "hostmetrics", "host_metrics");
     r.alias(Kind::Receiver, "tcplog", "tcp_log");
     r.alias(Kind::Receiver, "udplog", "udp_log");
+    r.alias(Kind::Receiver, "fluentforward", "fluent_forward");
     r.alias(Kind::Connector, "spanmetrics", "span_metrics");
     r.alias(Kind::Connector, "servicegraph", "service_graph");
     r.alias(
@@ -79,7 +81,6 @@ const NOT_BUILT_RECEIVERS: &[&str] = &[
     "kubeletstats",
     "k8s_events",
     "journald",
-    "fluentforward",
     "statsd",
     "carbon",
     "influxdb",

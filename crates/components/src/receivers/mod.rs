@@ -1,4 +1,5 @@
 pub mod filelog;
+pub mod fluentforward;
 pub mod hostmetrics;
 pub mod netlog;
 pub mod otlp;
