@@ -29,6 +29,7 @@ pub fn registry() -> Registry {
     r.receiver(receivers::zipkin::Factory);
     r.receiver(receivers::syslog::Factory);
     r.receiver(receivers::fluentforward::Factory);
+    r.receiver(receivers::statsd::Factory);
     r.receiver(receivers::tcplog::Factory);
     r.receiver(receivers::udplog::Factory);
     r.processor(processors::attributes::Factory);
@@ -81,7 +82,6 @@ const NOT_BUILT_RECEIVERS: &[&str] = &[
     "kubeletstats",
     "k8s_events",
     "journald",
-    "statsd",
     "carbon",
     "influxdb",
     "opencensus",

@@ -4,6 +4,7 @@ pub mod hostmetrics;
 pub mod netlog;
 pub mod otlp;
 pub mod prometheus;
+pub mod statsd;
 pub mod syslog;
 pub mod tcplog;
 pub mod udplog;
