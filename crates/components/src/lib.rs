@@ -30,6 +30,7 @@ pub fn registry() -> Registry {
     r.receiver(receivers::syslog::Factory);
     r.receiver(receivers::fluentforward::Factory);
     r.receiver(receivers::statsd::Factory);
+    r.receiver(receivers::httpcheck::Factory);
     r.receiver(receivers::tcplog::Factory);
     r.receiver(receivers::udplog::Factory);
     r.processor(processors::attributes::Factory);
@@ -58,6 +59,7 @@ pub fn registry() -> Registry {
     r.alias(Kind::Receiver, "tcplog", "tcp_log");
     r.alias(Kind::Receiver, "udplog", "udp_log");
     r.alias(Kind::Receiver, "fluentforward", "fluent_forward");
+    r.alias(Kind::Receiver, "httpcheck", "http_check");
     r.alias(Kind::Connector, "spanmetrics", "span_metrics");
     r.alias(Kind::Connector, "servicegraph", "service_graph");
     r.alias(
@@ -94,7 +96,6 @@ const NOT_BUILT_RECEIVERS: &[&str] = &[
     "apache",
     "elasticsearch",
     "awsxray",
-    "httpcheck",
     "sqlquery",
     "windowseventlog",
     "receiver_creator",

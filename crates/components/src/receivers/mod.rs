@@ -1,6 +1,7 @@
 pub mod filelog;
 pub mod fluentforward;
 pub mod hostmetrics;
+pub mod httpcheck;
 pub mod netlog;
 pub mod otlp;
 pub mod prometheus;
