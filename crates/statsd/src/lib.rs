@@ -240,6 +240,13 @@ fn go_parse_float(s: &str) -> Option<f64> {
 
 type Key = (String, MetricType, Vec<(String, String)>);
 
+/// A summary's observations: values, their weights (1 / sample rate), the percentiles.
+struct SummaryState {
+    points: Vec<f64>,
+    weights: Vec<f64>,
+    percentiles: Vec<f64>,
+}
+
 /// What one sender address accumulated in the interval.
 #[derive(Default)]
 struct Instruments {
@@ -248,7 +255,7 @@ struct Instruments {
     counters: IndexMap<Key, (i64, u64)>,
     /// Each observation of a gauge-observed timer/histogram: (key, value, time).
     observed: Vec<(Key, f64, u64)>,
-    summaries: IndexMap<Key, (Vec<f64>, Vec<f64>, Vec<f64>)>,
+    summaries: IndexMap<Key, SummaryState>,
     histograms: IndexMap<Key, expohisto::Histogram>,
 }
 
@@ -314,12 +321,13 @@ impl Aggregator {
                     Observer::Gauge => inst.observed.push((key, m.value, now)),
                     Observer::Summary { percentiles } => {
                         let (v, w) = m.sample();
-                        let e = inst
-                            .summaries
-                            .entry(key)
-                            .or_insert_with(|| (Vec::new(), Vec::new(), percentiles.clone()));
-                        e.0.push(v);
-                        e.1.push(w);
+                        let e = inst.summaries.entry(key).or_insert_with(|| SummaryState {
+                            points: Vec::new(),
+                            weights: Vec::new(),
+                            percentiles: percentiles.clone(),
+                        });
+                        e.points.push(v);
+                        e.weights.push(w);
                     }
                     Observer::Histogram { max_size } => {
                         let (v, w) = m.sample();
@@ -377,16 +385,8 @@ impl Aggregator {
                     ..Default::default()
                 }));
             }
-            for ((name, _, attrs), (mut points, mut weights, percentiles)) in inst.summaries {
-                scopes.push(one(summary(
-                    name,
-                    &attrs,
-                    &mut points,
-                    &mut weights,
-                    &percentiles,
-                    start,
-                    now,
-                )));
+            for ((name, _, attrs), st) in inst.summaries {
+                scopes.push(one(summary(name, &attrs, &st, start, now)));
             }
             for ((name, _, attrs), h) in inst.histograms {
                 scopes.push(one(exponential(name, &attrs, h, start, now)));
@@ -458,12 +458,11 @@ fn gauge(name: String, attrs: &[(String, String)], v: f64, t: u64) -> Metric {
 fn summary(
     name: String,
     attrs: &[(String, String)],
-    points: &mut [f64],
-    weights: &mut [f64],
-    percentiles: &[f64],
+    st: &SummaryState,
     start: u64,
     now: u64,
 ) -> Metric {
+    let (points, weights, percentiles) = (&st.points, &st.weights, &st.percentiles[..]);
     let (mut count, mut sum) = (0.0, 0.0);
     for (p, w) in points.iter().zip(weights.iter()) {
         count += w;

@@ -141,7 +141,7 @@ fn gauges_replace_or_add_with_a_sign() {
     let ms = metrics(&out);
     let value = |m: &Metric| match &m.data {
         Some(Data::Gauge(g)) => (
-            g.data_points[0].value.clone(),
+            g.data_points[0].value,
             g.data_points[0].time_unix_nano,
         ),
         _ => panic!(),

@@ -29,7 +29,7 @@ pub struct Target {
 }
 
 /// `metrics.<name>.enabled`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricSwitches {
     #[serde(rename = "httpcheck.duration")]
@@ -49,16 +49,6 @@ pub struct Switch {
 impl Default for Switch {
     fn default() -> Self {
         Switch { enabled: true }
-    }
-}
-
-impl Default for MetricSwitches {
-    fn default() -> Self {
-        MetricSwitches {
-            duration: Switch::default(),
-            error: Switch::default(),
-            status: Switch::default(),
-        }
     }
 }
 
