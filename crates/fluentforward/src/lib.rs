@@ -342,7 +342,8 @@ impl<'a> Reader<'a> {
                 let n = self.map_len()?;
                 let mut items = Vec::with_capacity(cap(n, self.buf.len() - self.pos));
                 for _ in 0..n {
-                    let k = self.string()?;
+                    // msgp reads a map key as str or bin
+                    let k = self.key()?;
                     items.push((k, self.value()?));
                 }
                 Val::Map(items)
