@@ -140,10 +140,7 @@ fn gauges_replace_or_add_with_a_sign() {
     let out = a.flush(100);
     let ms = metrics(&out);
     let value = |m: &Metric| match &m.data {
-        Some(Data::Gauge(g)) => (
-            g.data_points[0].value,
-            g.data_points[0].time_unix_nano,
-        ),
+        Some(Data::Gauge(g)) => (g.data_points[0].value, g.data_points[0].time_unix_nano),
         _ => panic!(),
     };
     // +5 and -3 add to the first point (its time stays); 7 replaces 1 (with its time)
