@@ -31,6 +31,12 @@ pub fn registry() -> Registry {
     r.receiver(receivers::jaeger::Factory);
     r.receiver(receivers::nop::Factory);
     r.receiver(receivers::otlp_json_file::Factory);
+    r.receiver(receivers::syslog::Factory);
+    r.receiver(receivers::fluentforward::Factory);
+    r.receiver(receivers::statsd::Factory);
+    r.receiver(receivers::httpcheck::Factory);
+    r.receiver(receivers::tcplog::Factory);
+    r.receiver(receivers::udplog::Factory);
     r.processor(processors::attributes::Factory);
     r.processor(processors::batch::Factory);
     r.processor(processors::cumulative_to_delta::Factory);

@@ -2,8 +2,8 @@
 //! records, as the Go collector's `pkg/stanza` does: the entry model and its field syntax
 //! (`body.a`, `attributes["log.file.path"]`, `resource.x`), the small expression language
 //! of `if`/`expr`/`EXPR(...)`, timestamp and severity parsing, and the operators themselves
-//! (parsers, transformers, router, recombine, container). Receivers that read logs (filelog
-//! today; journald, syslog, tcplog later) feed entries through an operator chain built from
+//! (parsers, transformers, router, recombine, container) and the network inputs' framing
+//! ([`input`]). Receivers that read logs (file_log, syslog, tcp_log, udp_log) feed entries through an operator chain built from
 //! the `operators` list of their config.
 //!
 //! ```
@@ -31,6 +31,7 @@ pub mod entry;
 pub mod expr;
 pub mod field;
 pub mod fuzzing;
+pub mod input;
 pub mod operator;
 mod operators;
 pub mod severity;

@@ -1,8 +1,15 @@
 pub mod filelog;
+pub mod fluentforward;
 pub mod hostmetrics;
 pub mod jaeger;
 pub mod nop;
+pub mod httpcheck;
+pub mod netlog;
 pub mod otlp;
 pub mod otlp_json_file;
 pub mod prometheus;
+pub mod statsd;
+pub mod syslog;
+pub mod tcplog;
+pub mod udplog;
 pub mod zipkin;

@@ -9,7 +9,7 @@
 //! storage extension such as `file_storage`; without it offsets live in memory only).
 
 pub mod config;
-mod reader;
+pub(crate) mod reader;
 #[cfg(test)]
 mod tests;
 

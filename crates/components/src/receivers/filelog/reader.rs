@@ -58,6 +58,12 @@ impl Delivery {
     /// Delivers `entries`; `Err` only when the receiver is stopping and the batch was not
     /// taken (the caller keeps the data for a later read).
     fn deliver(&self, entries: Vec<Entry>) -> Result<(), EmitError> {
+        self.handle.block_on(self.send(entries))
+    }
+
+    /// [`Delivery::deliver`] for callers on the runtime (the socket receivers): the same
+    /// policy, waiting without blocking a worker thread.
+    pub(crate) async fn send(&self, entries: Vec<Entry>) -> Result<(), EmitError> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -65,7 +71,7 @@ impl Delivery {
         let batch = Batch::from_request(Request::Logs(stanza::convert::to_request(entries)));
         let mut backoff = Backoff::new(&self.backoff_settings());
         loop {
-            let err = match self.handle.block_on(self.consumer.consume(batch.clone())) {
+            let err = match self.consumer.consume(batch.clone()).await {
                 Ok(()) => {
                     self.metrics.accepted(Signal::Logs, n);
                     return Ok(());
@@ -100,7 +106,7 @@ impl Delivery {
             }
             let delay = err.retry_after.map_or(wait, |d| d.max(wait));
             tracing::debug!(receiver = %self.id, error = %err, ?delay, "pipeline refused logs; retrying");
-            self.sleep_unless_stopping(delay);
+            self.sleep_unless_stopping(delay).await;
         }
     }
 
@@ -132,10 +138,10 @@ impl Delivery {
         }
     }
 
-    fn sleep_unless_stopping(&self, d: Duration) {
+    async fn sleep_unless_stopping(&self, d: Duration) {
         let until = Instant::now() + d;
         while Instant::now() < until && !self.stopping.load(Ordering::Relaxed) {
-            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+            tokio::time::sleep((until - Instant::now()).min(Duration::from_millis(50))).await;
         }
     }
 }
@@ -254,7 +260,10 @@ impl Stage {
 /// once here. Go fails every token of the file when an expression does not give a string
 /// ("embedded expression returned non-string <nil>"); here the key is left out, with a
 /// warning, and the lines are kept.
-fn render_static(values: &[(String, ExprString)], what: &str) -> Vec<(stanza::Key, Value)> {
+pub(crate) fn render_static(
+    values: &[(String, ExprString)],
+    what: &str,
+) -> Vec<(stanza::Key, Value)> {
     let empty = Entry::default();
     values
         .iter()
