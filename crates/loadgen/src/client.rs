@@ -26,6 +26,9 @@ pub fn grpc_path(signal: Signal) -> &'static str {
         Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
         Signal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
         Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        Signal::Profiles => {
+            "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"
+        }
     }
 }
 
@@ -34,12 +37,13 @@ pub fn http_path(signal: Signal) -> &'static str {
         Signal::Traces => "/v1/traces",
         Signal::Metrics => "/v1/metrics",
         Signal::Logs => "/v1/logs",
+        Signal::Profiles => "/v1development/profiles",
     }
 }
 
 /// Signal of a gRPC or OTLP/HTTP export path.
 pub fn signal_of_path(path: &str) -> Option<Signal> {
-    Signal::ALL
+    Signal::EVERY
         .into_iter()
         .find(|&s| path == grpc_path(s) || path == http_path(s))
 }

@@ -53,6 +53,9 @@ fn seq_kv() -> KeyValue {
 /// Adds the sequence attribute to every item of `req`.
 pub fn tag_items(req: &mut Request) {
     match req {
+        // Samples carry attributes only as dictionary indices; the load generator does not
+        // send profiles.
+        Request::Profiles(_) => {}
         Request::Traces(r) => {
             for span in r
                 .resource_spans

@@ -152,6 +152,7 @@ fn complex_metrics(with_index: bool, rm: usize, ilm: usize, histogram: bool) -> 
 /// (resources, scopes per resource, record attributes, resource attributes) of a result.
 fn shape(req: &Request) -> Vec<(usize, Vec<Vec<KeyValue>>, Vec<KeyValue>)> {
     match req {
+        Request::Profiles(_) => unreachable!("the processor takes no profiles"),
         Request::Traces(t) => t
             .resource_spans
             .iter()
@@ -273,6 +274,7 @@ async fn group_by_attrs_complex_grouping_matches_go() {
                     "otelcol_processor_groupbyattrs_num_grouped_metrics",
                     "otelcol_processor_groupbyattrs_num_non_grouped_metrics",
                 ),
+                Signal::Profiles => unreachable!("no profiles here"),
             };
             let labels = [("processor", "group_by_attrs")];
             let (g, n) = if moved { (records, 0) } else { (0, records) };

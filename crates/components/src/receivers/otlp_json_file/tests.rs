@@ -54,6 +54,7 @@ async fn start(yaml: &str) -> Running {
         traces: Some(sinks[0].clone()),
         metrics: Some(sinks[1].clone()),
         logs: Some(sinks[2].clone()),
+        profiles: None,
     };
     let telemetry = Telemetry::default();
     let set = Settings {
@@ -93,6 +94,7 @@ fn file_name_attr(name: &str) -> KeyValue {
 fn with_file_name(mut req: Request, name: &str) -> Request {
     let kv = file_name_attr(name);
     match &mut req {
+        Request::Profiles(_) => unreachable!("the receiver reads no profiles"),
         Request::Traces(t) => t
             .resource_spans
             .iter_mut()
