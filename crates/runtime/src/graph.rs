@@ -22,6 +22,7 @@ use crate::factory::{
 use crate::fanout::fanout;
 use crate::registry::{Lookup, Registry};
 use crate::telemetry::Telemetry;
+use crate::view::{Latency, PipelineView, ServiceView, Timed};
 
 pub fn signal_of(s: PipelineSignal) -> Signal {
     match s {
@@ -369,6 +370,8 @@ fn check_graph(p: &ParsedConfig) -> Result<(), ConfigError> {
 pub struct Node {
     pub kind: Kind,
     pub id: ComponentId,
+    /// The pipelines this instance belongs to (for status reporting).
+    pub pipelines: Vec<String>,
     pub component: Arc<dyn Component>,
 }
 
@@ -377,6 +380,8 @@ pub struct Node {
 pub struct Built {
     pub extensions: Vec<(ComponentId, Arc<dyn Extension>)>,
     pub nodes: Vec<Node>,
+    /// The pipelines and extensions, as extensions (zpages) show them.
+    pub view: ServiceView,
 }
 
 struct Builder<'a> {
@@ -386,9 +391,36 @@ struct Builder<'a> {
     connectors: HashMap<(ComponentId, Signal, Signal), Arc<dyn Connector>>,
     heads: HashMap<PipelineId, SharedConsumer>,
     nodes: Vec<Node>,
+    latency: HashMap<PipelineId, Arc<Latency>>,
+    mutates: HashMap<PipelineId, bool>,
 }
 
 impl Builder<'_> {
+    /// Names of the pipelines of `signal` (any signal if `None`) that list `id` as receiver
+    /// (`as_receiver`) or exporter.
+    fn pipelines_with(
+        &self,
+        id: &ComponentId,
+        signal: Option<Signal>,
+        as_receiver: bool,
+    ) -> Vec<String> {
+        self.p
+            .raw
+            .service
+            .pipelines
+            .iter()
+            .filter(|(pid, pc)| {
+                signal.is_none_or(|s| signal_of(pid.signal) == s)
+                    && if as_receiver {
+                        pc.receivers.contains(id)
+                    } else {
+                        pc.exporters.contains(id)
+                    }
+            })
+            .map(|(pid, _)| pipeline_name(pid))
+            .collect()
+    }
+
     fn settings(&self, kind: Kind, id: &ComponentId) -> Settings {
         Settings {
             id: id.clone(),
@@ -409,9 +441,11 @@ impl Builder<'_> {
                 format!("failed to create \"{id}\" exporter for data type \"{sig}\": {e}")
             })?;
         self.exporters.insert((id.clone(), sig), e.clone());
+        let pipelines = self.pipelines_with(id, Some(sig), false);
         self.nodes.push(Node {
             kind: Kind::Exporter,
             id: id.clone(),
+            pipelines,
             component: upcast_exporter(e.clone()),
         });
         Ok(e)
@@ -436,6 +470,7 @@ impl Builder<'_> {
             }
         }
         let mut next = fanout(tail);
+        let mut mutates = false;
         for pr in pipe.processors.iter().rev() {
             let parsed = &self.p.processors[pr];
             let proc = parsed
@@ -452,13 +487,22 @@ impl Builder<'_> {
                         pipeline_name(pid)
                     )
                 })?;
+            mutates |= proc.mutates_data();
             self.nodes.push(Node {
                 kind: Kind::Processor,
                 id: pr.clone(),
+                pipelines: vec![pipeline_name(pid)],
                 component: upcast_processor(proc.clone()),
             });
             next = upcast_processor_consumer(proc);
         }
+        let latency = Arc::new(Latency::default());
+        let next: SharedConsumer = Arc::new(Timed {
+            next,
+            latency: latency.clone(),
+        });
+        self.latency.insert(pid.clone(), latency);
+        self.mutates.insert(pid.clone(), mutates);
         self.heads.insert(pid.clone(), next.clone());
         Ok(next)
     }
@@ -512,9 +556,12 @@ impl Builder<'_> {
                 format!("failed to create \"{id}\" connector, from {from} to {to}: {e}")
             })?;
         self.connectors.insert((id.clone(), from, to), c.clone());
+        let mut pipelines = self.pipelines_with(id, Some(from), false);
+        pipelines.extend(self.pipelines_with(id, Some(to), true));
         self.nodes.push(Node {
             kind: Kind::Connector,
             id: id.clone(),
+            pipelines,
             component: upcast_connector(c.clone()),
         });
         Ok(Some(c))
@@ -552,6 +599,8 @@ pub fn build(p: &ParsedConfig, tel: &Telemetry) -> Result<Built, String> {
         connectors: HashMap::new(),
         heads: HashMap::new(),
         nodes: Vec::new(),
+        latency: HashMap::new(),
+        mutates: HashMap::new(),
     };
     let mut extensions = Vec::new();
     for id in &p.raw.service.extensions {
@@ -604,14 +653,45 @@ pub fn build(p: &ParsedConfig, tel: &Telemetry) -> Result<Built, String> {
             .factory
             .create(b.settings(Kind::Receiver, &rid), &parsed.config, outputs)
             .map_err(|e| format!("failed to create \"{rid}\" receiver: {e}"))?;
+        let pipelines = b.pipelines_with(&rid, None, true);
         b.nodes.push(Node {
             kind: Kind::Receiver,
             id: rid,
+            pipelines,
             component: upcast_receiver(r),
         });
     }
+    let names = |ids: &[ComponentId]| ids.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+    let pipelines = p
+        .raw
+        .service
+        .pipelines
+        .iter()
+        .map(|(pid, pc)| PipelineView {
+            name: pipeline_name(pid),
+            signal: signal_of(pid.signal).as_str().to_string(),
+            receivers: names(&pc.receivers),
+            processors: names(&pc.processors),
+            exporters: names(&pc.exporters),
+            connectors: pc
+                .receivers
+                .iter()
+                .chain(&pc.exporters)
+                .filter(|c| p.connectors.contains_key(*c))
+                .map(|c| c.to_string())
+                .collect(),
+            mutates_data: b.mutates.get(pid).copied().unwrap_or(false),
+            latency: b.latency.get(pid).cloned().unwrap_or_default(),
+        })
+        .collect();
+    let view = ServiceView {
+        pipelines,
+        extensions: names(&p.raw.service.extensions),
+        ..ServiceView::default()
+    };
     Ok(Built {
         extensions,
         nodes: b.nodes,
+        view,
     })
 }
