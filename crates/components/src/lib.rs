@@ -44,6 +44,7 @@ pub fn registry() -> Registry {
     r.connector(connectors::servicegraph::Factory);
     r.extension(extensions::health_check::Factory);
     r.extension(extensions::file_storage::Factory);
+    r.extension(extensions::pprof::Factory);
 
     r.alias(Kind::Exporter, "otlp", "otlp_grpc");
     r.alias(Kind::Exporter, "otlphttp", "otlp_http");
@@ -166,7 +167,6 @@ const NOT_BUILT_CONNECTORS: &[&str] = &[
     "grafanacloud",
 ];
 const NOT_BUILT_EXTENSIONS: &[&str] = &[
-    "pprof",
     "zpages",
     "basicauth",
     "bearertokenauth",
