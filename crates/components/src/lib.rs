@@ -45,6 +45,7 @@ pub fn registry() -> Registry {
     r.extension(extensions::health_check::Factory);
     r.extension(extensions::file_storage::Factory);
     r.extension(extensions::pprof::Factory);
+    r.extension(extensions::healthcheckv2::Factory);
 
     r.alias(Kind::Exporter, "otlp", "otlp_grpc");
     r.alias(Kind::Exporter, "otlphttp", "otlp_http");
@@ -173,8 +174,6 @@ const NOT_BUILT_EXTENSIONS: &[&str] = &[
     "oauth2client",
     "oidc",
     "headers_setter",
-    "health_check_v2",
-    "healthcheckv2",
     "jaegerremotesampling",
     "k8s_observer",
     "docker_observer",

@@ -1,6 +1,6 @@
 pub mod file_storage;
 pub mod health_check;
-// pub mod healthcheckv2;
+pub mod healthcheckv2;
 pub mod pprof;
 // pub mod zpages;
 
