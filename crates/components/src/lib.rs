@@ -46,6 +46,7 @@ pub fn registry() -> Registry {
     r.extension(extensions::file_storage::Factory);
     r.extension(extensions::pprof::Factory);
     r.extension(extensions::healthcheckv2::Factory);
+    r.extension(extensions::zpages::Factory);
 
     r.alias(Kind::Exporter, "otlp", "otlp_grpc");
     r.alias(Kind::Exporter, "otlphttp", "otlp_http");
@@ -168,7 +169,6 @@ const NOT_BUILT_CONNECTORS: &[&str] = &[
     "grafanacloud",
 ];
 const NOT_BUILT_EXTENSIONS: &[&str] = &[
-    "zpages",
     "basicauth",
     "bearertokenauth",
     "oauth2client",

@@ -2,7 +2,7 @@ pub mod file_storage;
 pub mod health_check;
 pub mod healthcheckv2;
 pub mod pprof;
-// pub mod zpages;
+pub mod zpages;
 
 use std::convert::Infallible;
 use std::future::Future;
