@@ -59,9 +59,9 @@ pub fn servicez(v: &ServiceView) -> String {
             vec!["Process ID".into(), std::process::id().to_string()],
         ],
     );
-    let _ = write!(
+    let _ = writeln!(
         b,
-        "<p>{} pipelines, {} extensions.</p>\n",
+        "<p>{} pipelines, {} extensions.</p>",
         v.pipelines.len(),
         v.extensions.len()
     );
@@ -169,7 +169,7 @@ pub fn tracez(v: &ServiceView) -> String {
         for n in s.buckets {
             let _ = write!(b, "<td>{n}</td>");
         }
-        let _ = write!(b, "<td>{}</td></tr>\n", s.errors);
+        let _ = writeln!(b, "<td>{}</td></tr>", s.errors);
     }
     b.push_str("</table>\n");
     page("Trace Spans", &b)
