@@ -169,6 +169,7 @@ const NOT_BUILT_CONNECTORS: &[&str] = &[
     "grafanacloud",
 ];
 const NOT_BUILT_EXTENSIONS: &[&str] = &[
+    "health_check_v2",
     "basicauth",
     "bearertokenauth",
     "oauth2client",

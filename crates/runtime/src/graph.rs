@@ -590,6 +590,36 @@ fn upcast_receiver(r: Arc<dyn Receiver>) -> Arc<dyn Component> {
     r
 }
 
+/// The configuration as one tree again (for extensions that show it: healthcheckv2's
+/// `/config`).
+fn config_tree(raw: &CollectorConfig) -> config::Value {
+    use config::{Mapping, Value};
+    let section = |m: &indexmap::IndexMap<ComponentId, Value>| {
+        Value::Map(m.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+    };
+    let ids =
+        |v: &[ComponentId]| Value::Seq(v.iter().map(|i| Value::String(i.to_string())).collect());
+    let mut pipelines = Mapping::new();
+    for (pid, pc) in &raw.service.pipelines {
+        let mut m = Mapping::new();
+        m.insert("receivers".into(), ids(&pc.receivers));
+        m.insert("processors".into(), ids(&pc.processors));
+        m.insert("exporters".into(), ids(&pc.exporters));
+        pipelines.insert(pipeline_name(pid), Value::Map(m));
+    }
+    let mut service = Mapping::new();
+    service.insert("extensions".into(), ids(&raw.service.extensions));
+    service.insert("pipelines".into(), Value::Map(pipelines));
+    let mut root = Mapping::new();
+    root.insert("receivers".into(), section(&raw.receivers));
+    root.insert("processors".into(), section(&raw.processors));
+    root.insert("exporters".into(), section(&raw.exporters));
+    root.insert("connectors".into(), section(&raw.connectors));
+    root.insert("extensions".into(), section(&raw.extensions));
+    root.insert("service".into(), Value::Map(service));
+    Value::Map(root)
+}
+
 /// Creates every component the pipelines use and wires them.
 pub fn build(p: &ParsedConfig, tel: &Telemetry) -> Result<Built, String> {
     let mut b = Builder {
@@ -687,6 +717,7 @@ pub fn build(p: &ParsedConfig, tel: &Telemetry) -> Result<Built, String> {
     let view = ServiceView {
         pipelines,
         extensions: names(&p.raw.service.extensions),
+        config: config_tree(&p.raw),
         ..ServiceView::default()
     };
     Ok(Built {

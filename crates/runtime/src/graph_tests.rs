@@ -587,6 +587,20 @@ async fn extensions_hear_each_instances_status_and_see_the_pipelines() {
     assert_eq!(view.pipelines[1].receivers, vec!["conn", "rx"]);
     assert_eq!(view.pipelines[0].connectors, vec!["conn"]);
     assert_eq!(view.extensions, vec!["watch"]);
+    let cfg = &view.config;
+    assert!(cfg.get("receivers").and_then(|r| r.get("rx")).is_some());
+    let traces = cfg
+        .get("service")
+        .and_then(|s| s.get("pipelines"))
+        .and_then(|p| p.get("traces"))
+        .expect("service::pipelines::traces");
+    assert_eq!(
+        traces.get("exporters"),
+        Some(&config::Value::Seq(vec![
+            config::Value::String("exp".into()),
+            config::Value::String("conn".into())
+        ]))
+    );
 
     // A push through the pipeline lands in its latency buckets.
     let rx = _f.receivers.lock().unwrap()[0].clone();

@@ -59,6 +59,9 @@ pub struct ServiceView {
     pub pipelines: Vec<PipelineView>,
     /// Extension ids, in the order of `service::extensions`.
     pub extensions: Vec<String>,
+    /// The resolved configuration as a tree (what Go hands `ConfigWatcher`s): the component
+    /// sections as written, `service` with its extensions and pipelines (telemetry left out).
+    pub config: config::Value,
 }
 
 impl Default for ServiceView {
@@ -69,6 +72,7 @@ impl Default for ServiceView {
             started: Instant::now(),
             pipelines: Vec::new(),
             extensions: Vec::new(),
+            config: config::Value::Null,
         }
     }
 }

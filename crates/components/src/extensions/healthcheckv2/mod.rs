@@ -8,8 +8,9 @@
 //! - With `use_v2: true` and an `http` section: `http.status.path` (default `/status`)
 //!   answers the aggregate status as JSON, `?pipeline=<name>` one pipeline's (404 if it has
 //!   not reported), `?verbose` with every component under it; `http.config.path`
-//!   (`/config`, when `http.config.enabled`) answers 503, as Go's does until the collector
-//!   hands it the configuration (ferrotel does not yet).
+//!   (`/config`, when `http.config.enabled`) answers the running configuration as JSON (the
+//!   component sections as resolved, `service` with extensions and pipelines), or 503 before
+//!   the extension has started, as Go before the collector hands it the configuration.
 //! - `component_health` (`include_permanent_errors`, `include_recoverable_errors`,
 //!   `recovery_duration`) makes errors count as unhealthy (HTTP 500): permanent ones at
 //!   once, recoverable ones once they last longer than `recovery_duration`.
@@ -80,6 +81,8 @@ struct Shared {
     state: Mutex<State>,
     /// When the HTTP server started (legacy `upSince`, v2 `start_time`).
     started: Mutex<Option<(SystemTime, Instant)>>,
+    /// The running configuration as JSON, once started.
+    config_json: Mutex<Option<Vec<u8>>>,
 }
 
 pub struct HealthCheckV2 {
@@ -105,6 +108,7 @@ impl HealthCheckV2 {
                     queued: Some(Vec::new()),
                 }),
                 started: Mutex::new(None),
+                config_json: Mutex::new(None),
             }),
             server: ExtensionServer::default(),
         }
@@ -121,7 +125,21 @@ impl HealthCheckV2 {
 
 #[async_trait]
 impl Component for HealthCheckV2 {
-    async fn start(&self, _host: &Host) -> Result<(), String> {
+    async fn start(&self, host: &Host) -> Result<(), String> {
+        if !host.service.config.is_null() {
+            match serde_json::to_vec(&host.service.config) {
+                Ok(json) => {
+                    *self
+                        .shared
+                        .config_json
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner()) = Some(json)
+                }
+                Err(e) => {
+                    tracing::warn!(extension = %self.id, error = %e, "could not marshal config")
+                }
+            }
+        }
         let endpoint = match (&self.shared.cfg.http, self.shared.cfg.use_v2) {
             (Some(h), true) => h.endpoint.clone(),
             (None, true) => return Ok(()), // grpc only: refused at validation
@@ -187,8 +205,16 @@ async fn handle(
             return Ok(v2_status(&shared, req.uri().query()));
         }
         if h.config.enabled && path == h.config.path {
-            // Go answers 503 until the collector has told it the configuration.
-            return Ok(respond(503, "text/plain; charset=utf-8", ""));
+            let conf = shared
+                .config_json
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            return Ok(match conf {
+                Some(json) => respond(200, "application/json", json),
+                // Go answers 503 until the collector has told it the configuration.
+                None => respond(503, "text/plain; charset=utf-8", ""),
+            });
         }
         return Ok(not_found());
     }

@@ -331,3 +331,38 @@ async fn without_use_v2_it_answers_as_health_check() {
     assert_eq!(get(addr, "/other").await.0, 404);
     hc.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn config_path_serves_the_running_configuration_when_enabled() {
+    let cfg = parse(&format!("{V2}  config:\n    enabled: true\n")).unwrap();
+    let hc = HealthCheckV2::new("healthcheckv2".into(), typed::<Config>(&cfg).clone());
+    let service = runtime::view::ServiceView {
+        config: ::config::Value::from_yaml_str(
+            "receivers: {otlp: {protocols: {grpc: {endpoint: 127.0.0.1:4317}}}}\nservice: {pipelines: {traces: {receivers: [otlp]}}}",
+        )
+        .unwrap(),
+        ..Default::default()
+    };
+    let host = Host {
+        service: std::sync::Arc::new(service),
+        ..Host::default()
+    };
+    hc.start(&host).await.unwrap();
+    let addr = hc.local_addr().unwrap();
+    let (code, body) = get_json(addr, "/config").await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        body["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"],
+        "127.0.0.1:4317"
+    );
+    assert_eq!(
+        body["service"]["pipelines"]["traces"]["receivers"][0],
+        "otlp"
+    );
+    hc.shutdown().await.unwrap();
+
+    // Without a configuration from the host: Go's 503.
+    let (hc, addr) = started(&format!("{V2}  config:\n    enabled: true\n")).await;
+    assert_eq!(get(addr, "/config").await.0, 503);
+    hc.shutdown().await.unwrap();
+}
