@@ -26,7 +26,7 @@ def _config(g, h, pprof_port, zpages_port, health_port):
             "zpages": {"endpoint": f"127.0.0.1:{zpages_port}"},
             "healthcheckv2": {
                 "use_v2": True,
-                "http": {"endpoint": f"127.0.0.1:{health_port}"},
+                "http": {"endpoint": f"127.0.0.1:{health_port}", "config": {"enabled": True}},
                 "component_health": {"include_permanent_errors": True},
             },
         },
@@ -106,6 +106,11 @@ def test_pprof_zpages_healthcheckv2_on_a_loaded_collector(tmp_path):
         code, text = http_get(f"http://127.0.0.1:{hp}/status?pipeline=logs")
         assert code == 200 and json.loads(text)["status"] == "StatusOK", text
         assert http_get(f"http://127.0.0.1:{hp}/status?pipeline=metrics")[0] == 404
+        code, text = http_get(f"http://127.0.0.1:{hp}/config")
+        assert code == 200, text
+        conf = json.loads(text)
+        assert conf["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == f"127.0.0.1:{h}"
+        assert conf["service"]["pipelines"]["traces/out"] == {"receivers": ["forward"], "processors": [], "exporters": ["debug"]}
 
         # pprof: a CPU profile while load runs.
         for t in loaders:

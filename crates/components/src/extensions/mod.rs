@@ -136,3 +136,27 @@ fn percent_decode(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_params_are_found_and_percent_decoded() {
+        let q = Some("seconds=5&pipeline=traces%2Fout&verbose&x=a+b&bad=%zz&tail=%4");
+        for (key, want) in [
+            ("seconds", Some("5")),
+            ("pipeline", Some("traces/out")),
+            ("verbose", Some("")),
+            ("x", Some("a b")),
+            ("bad", Some("%zz")),
+            ("tail", Some("%4")),
+            ("missing", None),
+        ] {
+            assert_eq!(super::query_param(q, key).as_deref(), want, "{key}");
+        }
+        assert_eq!(super::query_param(None, "seconds"), None);
+        assert_eq!(
+            super::html_escape("<a href=\"x\">&'"),
+            "&lt;a href=&#34;x&#34;&gt;&amp;&#39;"
+        );
+    }
+}
