@@ -139,6 +139,43 @@ fn percent_decode(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use runtime::factory::Settings;
+    use runtime::registry::Lookup;
+    use runtime::{Kind, Telemetry};
+
+    /// Each new extension is registered under Go's type name and builds from its default
+    /// config through the registry's factory.
+    #[test]
+    fn registry_builds_pprof_zpages_and_healthcheckv2_from_their_defaults() {
+        let r = crate::registry();
+        for (ty, stability) in [
+            ("pprof", "Beta"),
+            ("zpages", "Beta"),
+            ("healthcheckv2", "Development"),
+        ] {
+            let Lookup::Found(f) = r.lookup_extension(ty) else {
+                panic!("{ty} is not registered");
+            };
+            assert_eq!(f.type_name(), ty);
+            assert_eq!(f.stability().as_str(), stability);
+            let cfg = f
+                .parse_config(&::config::Value::Null, &format!("extensions::{ty}"))
+                .unwrap();
+            let set = Settings {
+                id: ::config::ComponentId::parse(ty).unwrap(),
+                kind: Kind::Extension,
+                telemetry: Telemetry::default(),
+            };
+            let ext = f.create(set, &cfg).unwrap();
+            let any = ext.as_any();
+            let right_type = match ty {
+                "pprof" => any.is::<super::pprof::Pprof>(),
+                "zpages" => any.is::<super::zpages::ZPages>(),
+                _ => any.is::<super::healthcheckv2::HealthCheckV2>(),
+            };
+            assert!(right_type, "{ty}");
+        }
+    }
     #[test]
     fn query_params_are_found_and_percent_decoded() {
         let q = Some("seconds=5&pipeline=traces%2Fout&verbose&x=a+b&bad=%zz&tail=%4");
