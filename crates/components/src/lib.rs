@@ -62,6 +62,9 @@ pub fn registry() -> Registry {
     r.connector(connectors::servicegraph::Factory);
     r.extension(extensions::health_check::Factory);
     r.extension(extensions::file_storage::Factory);
+    r.extension(extensions::pprof::Factory);
+    r.extension(extensions::healthcheckv2::Factory);
+    r.extension(extensions::zpages::Factory);
 
     names::apply(&mut r);
     r

@@ -202,10 +202,13 @@ pub trait Consumer: Send + Sync {
 
 pub type SharedConsumer = Arc<dyn Consumer>;
 
-/// What a component may reach while starting: the running extensions.
+/// What a component may reach while starting: the running extensions, the service's
+/// pipelines (for zpages) and the status reporter (Go's `componentstatus.ReportStatus`).
 #[derive(Clone, Default)]
 pub struct Host {
     pub extensions: HashMap<ComponentId, Arc<dyn Extension>>,
+    pub service: Arc<crate::view::ServiceView>,
+    pub status: crate::status::StatusReporter,
 }
 
 impl Host {
@@ -255,4 +258,13 @@ pub trait Extension: Component {
     fn pipelines_ready(&self) {}
     /// Shutdown began (health_check turns 503).
     fn pipelines_not_ready(&self) {}
+    /// A component instance changed status (Go's `StatusWatcher`). Called for every
+    /// instance, this extension's own included, from the thread that reported: must not
+    /// block.
+    fn component_status_changed(
+        &self,
+        _source: &crate::status::InstanceId,
+        _event: &crate::status::Event,
+    ) {
+    }
 }

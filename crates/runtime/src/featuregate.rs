@@ -294,6 +294,30 @@ pub fn enabled(id: &str, default: bool) -> bool {
     enabled_in(&list(), id, default)
 }
 
+/// One gate and its state in this process (zpages' featurez page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateState {
+    pub id: String,
+    pub stage: &'static str,
+    pub description: &'static str,
+    pub enabled: bool,
+}
+
+/// Every known gate with its state in this process (the `--feature-gates` list is checked
+/// against [`GATES`] at start, so there is no other).
+pub fn states() -> Vec<GateState> {
+    let given = list();
+    GATES
+        .iter()
+        .map(|g| GateState {
+            id: g.id.to_string(),
+            stage: g.stage.as_str(),
+            description: g.description,
+            enabled: enabled_in(&given, g.id, g.stage.default_enabled()),
+        })
+        .collect()
+}
+
 /// `ferrotel featuregate`: Go's table (`ID  Enabled  Stage  Description`, two-space padded
 /// columns) for every gate, or the details of one (`feature "x" not found` if unknown).
 pub fn describe(id: Option<&str>) -> Result<String, String> {

@@ -22,6 +22,7 @@ use crate::factory::{
 use crate::fanout::fanout;
 use crate::registry::{Lookup, Registry};
 use crate::telemetry::Telemetry;
+use crate::view::{Latency, PipelineView, ServiceView, Timed};
 
 pub fn signal_of(s: PipelineSignal) -> Signal {
     match s {
@@ -380,6 +381,8 @@ fn check_graph(p: &ParsedConfig) -> Result<(), ConfigError> {
 pub struct Node {
     pub kind: Kind,
     pub id: ComponentId,
+    /// The pipelines this instance belongs to (for status reporting).
+    pub pipelines: Vec<String>,
     pub component: Arc<dyn Component>,
 }
 
@@ -388,6 +391,8 @@ pub struct Node {
 pub struct Built {
     pub extensions: Vec<(ComponentId, Arc<dyn Extension>)>,
     pub nodes: Vec<Node>,
+    /// The pipelines and extensions, as extensions (zpages) show them.
+    pub view: ServiceView,
 }
 
 struct Builder<'a> {
@@ -397,9 +402,36 @@ struct Builder<'a> {
     connectors: HashMap<(ComponentId, Signal, Signal), Arc<dyn Connector>>,
     heads: HashMap<PipelineId, SharedConsumer>,
     nodes: Vec<Node>,
+    latency: HashMap<PipelineId, Arc<Latency>>,
+    mutates: HashMap<PipelineId, bool>,
 }
 
 impl Builder<'_> {
+    /// Names of the pipelines of `signal` (any signal if `None`) that list `id` as receiver
+    /// (`as_receiver`) or exporter.
+    fn pipelines_with(
+        &self,
+        id: &ComponentId,
+        signal: Option<Signal>,
+        as_receiver: bool,
+    ) -> Vec<String> {
+        self.p
+            .raw
+            .service
+            .pipelines
+            .iter()
+            .filter(|(pid, pc)| {
+                signal.is_none_or(|s| signal_of(pid.signal) == s)
+                    && if as_receiver {
+                        pc.receivers.contains(id)
+                    } else {
+                        pc.exporters.contains(id)
+                    }
+            })
+            .map(|(pid, _)| pipeline_name(pid))
+            .collect()
+    }
+
     fn settings(&self, kind: Kind, id: &ComponentId) -> Settings {
         Settings {
             id: id.clone(),
@@ -420,9 +452,11 @@ impl Builder<'_> {
                 format!("failed to create \"{id}\" exporter for data type \"{sig}\": {e}")
             })?;
         self.exporters.insert((id.clone(), sig), e.clone());
+        let pipelines = self.pipelines_with(id, Some(sig), false);
         self.nodes.push(Node {
             kind: Kind::Exporter,
             id: id.clone(),
+            pipelines,
             component: upcast_exporter(e.clone()),
         });
         Ok(e)
@@ -447,6 +481,7 @@ impl Builder<'_> {
             }
         }
         let mut next = fanout(tail);
+        let mut mutates = false;
         for pr in pipe.processors.iter().rev() {
             let parsed = &self.p.processors[pr];
             let proc = parsed
@@ -463,13 +498,22 @@ impl Builder<'_> {
                         pipeline_name(pid)
                     )
                 })?;
+            mutates |= proc.mutates_data();
             self.nodes.push(Node {
                 kind: Kind::Processor,
                 id: pr.clone(),
+                pipelines: vec![pipeline_name(pid)],
                 component: upcast_processor(proc.clone()),
             });
             next = upcast_processor_consumer(proc);
         }
+        let latency = Arc::new(Latency::default());
+        let next: SharedConsumer = Arc::new(Timed {
+            next,
+            latency: latency.clone(),
+        });
+        self.latency.insert(pid.clone(), latency);
+        self.mutates.insert(pid.clone(), mutates);
         self.heads.insert(pid.clone(), next.clone());
         Ok(next)
     }
@@ -523,9 +567,12 @@ impl Builder<'_> {
                 format!("failed to create \"{id}\" connector, from {from} to {to}: {e}")
             })?;
         self.connectors.insert((id.clone(), from, to), c.clone());
+        let mut pipelines = self.pipelines_with(id, Some(from), false);
+        pipelines.extend(self.pipelines_with(id, Some(to), true));
         self.nodes.push(Node {
             kind: Kind::Connector,
             id: id.clone(),
+            pipelines,
             component: upcast_connector(c.clone()),
         });
         Ok(Some(c))
@@ -554,6 +601,36 @@ fn upcast_receiver(r: Arc<dyn Receiver>) -> Arc<dyn Component> {
     r
 }
 
+/// The configuration as one tree again (for extensions that show it: healthcheckv2's
+/// `/config`).
+fn config_tree(raw: &CollectorConfig) -> config::Value {
+    use config::{Mapping, Value};
+    let section = |m: &indexmap::IndexMap<ComponentId, Value>| {
+        Value::Map(m.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+    };
+    let ids =
+        |v: &[ComponentId]| Value::Seq(v.iter().map(|i| Value::String(i.to_string())).collect());
+    let mut pipelines = Mapping::new();
+    for (pid, pc) in &raw.service.pipelines {
+        let mut m = Mapping::new();
+        m.insert("receivers".into(), ids(&pc.receivers));
+        m.insert("processors".into(), ids(&pc.processors));
+        m.insert("exporters".into(), ids(&pc.exporters));
+        pipelines.insert(pipeline_name(pid), Value::Map(m));
+    }
+    let mut service = Mapping::new();
+    service.insert("extensions".into(), ids(&raw.service.extensions));
+    service.insert("pipelines".into(), Value::Map(pipelines));
+    let mut root = Mapping::new();
+    root.insert("receivers".into(), section(&raw.receivers));
+    root.insert("processors".into(), section(&raw.processors));
+    root.insert("exporters".into(), section(&raw.exporters));
+    root.insert("connectors".into(), section(&raw.connectors));
+    root.insert("extensions".into(), section(&raw.extensions));
+    root.insert("service".into(), Value::Map(service));
+    Value::Map(root)
+}
+
 /// Creates every component the pipelines use and wires them.
 pub fn build(p: &ParsedConfig, tel: &Telemetry) -> Result<Built, String> {
     let mut b = Builder {
@@ -563,6 +640,8 @@ pub fn build(p: &ParsedConfig, tel: &Telemetry) -> Result<Built, String> {
         connectors: HashMap::new(),
         heads: HashMap::new(),
         nodes: Vec::new(),
+        latency: HashMap::new(),
+        mutates: HashMap::new(),
     };
     let mut extensions = Vec::new();
     for id in &p.raw.service.extensions {
@@ -615,14 +694,46 @@ pub fn build(p: &ParsedConfig, tel: &Telemetry) -> Result<Built, String> {
             .factory
             .create(b.settings(Kind::Receiver, &rid), &parsed.config, outputs)
             .map_err(|e| format!("failed to create \"{rid}\" receiver: {e}"))?;
+        let pipelines = b.pipelines_with(&rid, None, true);
         b.nodes.push(Node {
             kind: Kind::Receiver,
             id: rid,
+            pipelines,
             component: upcast_receiver(r),
         });
     }
+    let names = |ids: &[ComponentId]| ids.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+    let pipelines = p
+        .raw
+        .service
+        .pipelines
+        .iter()
+        .map(|(pid, pc)| PipelineView {
+            name: pipeline_name(pid),
+            signal: signal_of(pid.signal).as_str().to_string(),
+            receivers: names(&pc.receivers),
+            processors: names(&pc.processors),
+            exporters: names(&pc.exporters),
+            connectors: pc
+                .receivers
+                .iter()
+                .chain(&pc.exporters)
+                .filter(|c| p.connectors.contains_key(*c))
+                .map(|c| c.to_string())
+                .collect(),
+            mutates_data: b.mutates.get(pid).copied().unwrap_or(false),
+            latency: b.latency.get(pid).cloned().unwrap_or_default(),
+        })
+        .collect();
+    let view = ServiceView {
+        pipelines,
+        extensions: names(&p.raw.service.extensions),
+        config: config_tree(&p.raw),
+        ..ServiceView::default()
+    };
     Ok(Built {
         extensions,
         nodes: b.nodes,
+        view,
     })
 }

@@ -509,3 +509,136 @@ fn ambiguous_connector_and_exporter_id_is_an_error() {
         "{e}"
     );
 }
+
+// ------------------------------------------------------- status and the host's view
+
+/// An extension that records every status event and the view it was started with.
+#[derive(Default)]
+struct Watcher {
+    events: Mutex<Vec<String>>,
+    view: Mutex<Option<Arc<crate::view::ServiceView>>>,
+}
+
+#[async_trait]
+impl Component for Watcher {
+    async fn start(&self, host: &Host) -> Result<(), String> {
+        *self.view.lock().unwrap() = Some(host.service.clone());
+        Ok(())
+    }
+}
+
+impl Extension for Watcher {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn component_status_changed(
+        &self,
+        source: &crate::status::InstanceId,
+        event: &crate::status::Event,
+    ) {
+        self.events.lock().unwrap().push(format!(
+            "{}:{} [{}] {}",
+            source.kind,
+            source.id,
+            source.pipelines.join(","),
+            event.status
+        ));
+    }
+}
+
+struct WatchF(Arc<Watcher>);
+impl ExtensionFactory for WatchF {
+    fn type_name(&self) -> &'static str {
+        "watch"
+    }
+    fn stability(&self) -> Stability {
+        Stability::Beta
+    }
+    fn parse_config(&self, v: &Value, p: &str) -> Result<AnyConfig, ConfigError> {
+        parse_config::<Empty>(v, p)
+    }
+    fn create(&self, _: Settings, _: &AnyConfig) -> Result<Arc<dyn Extension>, String> {
+        Ok(self.0.clone())
+    }
+}
+
+#[tokio::test]
+async fn extensions_hear_each_instances_status_and_see_the_pipelines() {
+    let (mut r, _f) = registry();
+    let w = Arc::new(Watcher::default());
+    r.extension(WatchF(w.clone()));
+    let cfg = config::load_from_str(
+        "receivers: {rx: }\nprocessors: {proc: }\nexporters: {exp: }\nconnectors: {conn: }\nextensions: {watch: }\nservice:\n  extensions: [watch]\n  pipelines:\n    traces: {receivers: [rx], processors: [proc], exporters: [exp, conn]}\n    metrics/2: {receivers: [conn, rx], exporters: [exp]}\n",
+    )
+    .unwrap();
+    let parsed = parse(&r, cfg).unwrap();
+    let svc = Service::new(build(&parsed, &Telemetry::default()).unwrap());
+    svc.start().await.unwrap();
+    let view = w
+        .view
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("started with the host");
+    let names: Vec<_> = view.pipelines.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, vec!["traces", "metrics/2"]);
+    assert_eq!(view.pipelines[0].processors, vec!["proc"]);
+    assert_eq!(view.pipelines[0].exporters, vec!["exp", "conn"]);
+    assert_eq!(view.pipelines[1].receivers, vec!["conn", "rx"]);
+    assert_eq!(view.pipelines[0].connectors, vec!["conn"]);
+    assert_eq!(view.extensions, vec!["watch"]);
+    let cfg = &view.config;
+    assert!(cfg.get("receivers").and_then(|r| r.get("rx")).is_some());
+    let traces = cfg
+        .get("service")
+        .and_then(|s| s.get("pipelines"))
+        .and_then(|p| p.get("traces"))
+        .expect("service::pipelines::traces");
+    assert_eq!(
+        traces.get("exporters"),
+        Some(&config::Value::Seq(vec![
+            config::Value::String("exp".into()),
+            config::Value::String("conn".into())
+        ]))
+    );
+
+    // A push through the pipeline lands in its latency buckets.
+    let rx = _f.receivers.lock().unwrap()[0].clone();
+    rx.outputs
+        .traces
+        .as_ref()
+        .unwrap()
+        .consume(traces_batch())
+        .await
+        .unwrap();
+    let snap = view.pipelines[0].latency.snapshot();
+    assert_eq!(snap.buckets.iter().sum::<u64>(), 1);
+    assert_eq!(snap.running, 0);
+
+    svc.shutdown(std::time::Duration::from_secs(1)).await;
+    let events = w.events.lock().unwrap().clone();
+    for expected in [
+        "extension:watch [] StatusStarting",
+        "extension:watch [] StatusOK",
+        "exporter:exp [traces] StatusStarting",
+        "exporter:exp [traces] StatusOK",
+        "exporter:exp [metrics/2] StatusOK",
+        "processor:proc [traces] StatusOK",
+        "connector:conn [traces,metrics/2] StatusOK",
+        "receiver:rx [traces,metrics/2] StatusOK",
+        "receiver:rx [traces,metrics/2] StatusStopping",
+        "receiver:rx [traces,metrics/2] StatusStopped",
+        "extension:watch [] StatusStopped",
+    ] {
+        assert!(
+            events.iter().any(|e| e == expected),
+            "{expected} not in {events:#?}"
+        );
+    }
+    // Stopping comes before Stopped for each instance, and OK before both.
+    let pos = |s: &str| events.iter().position(|e| e == s).unwrap();
+    assert!(
+        pos("receiver:rx [traces,metrics/2] StatusOK")
+            < pos("receiver:rx [traces,metrics/2] StatusStopping")
+    );
+}

@@ -3,7 +3,8 @@
 //! It owns the component traits ([`component`]), the factories and their registry
 //! ([`factory`], [`registry`]), the graph builder and lifecycle ([`graph`], [`service`]),
 //! fan-out ([`fanout`]), the exporter helper (queue, retry, timeout: [`exporterhelper`]) and
-//! the collector's own metrics ([`telemetry`]), and admission control: whether receivers may
+//! the collector's own metrics ([`telemetry`]), component status ([`status`]), what
+//! extensions see of the running service ([`view`]), and admission control: whether receivers may
 //! start reading a request at all ([`admission`]).
 //!
 //! Data moves by `async` calls: a receiver awaits [`component::Consumer::consume`] on the
@@ -20,8 +21,10 @@ pub mod featuregate;
 pub mod graph;
 pub mod registry;
 pub mod service;
+pub mod status;
 pub mod storage;
 pub mod telemetry;
+pub mod view;
 
 pub use component::{
     Component, Connector, ConsumeError, Consumer, ErrorKind, Exporter, Extension, Host, Kind,

@@ -6,6 +6,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -77,4 +78,30 @@ where
         drop(listener);
         graceful.shutdown().await;
     })
+}
+
+/// Binds a Go-style listen address, preferring IPv4 for names such as `localhost` as Go
+/// does; an empty host (`:1777`) is every interface, an empty address a free port on every
+/// interface (Go's `net.Listen("tcp", "")`).
+pub async fn bind(endpoint: &str) -> Result<tokio::net::TcpListener, String> {
+    let addr = if endpoint.is_empty() {
+        "0.0.0.0:0".to_string()
+    } else if endpoint.starts_with(':') {
+        format!("0.0.0.0{endpoint}")
+    } else {
+        endpoint.to_string()
+    };
+    let mut candidates: Vec<SocketAddr> = tokio::net::lookup_host(&addr)
+        .await
+        .map_err(|e| format!("listen tcp {endpoint}: {e}"))?
+        .collect();
+    candidates.sort_by_key(|a| !a.is_ipv4());
+    let mut last = format!("listen tcp {endpoint}: no address");
+    for a in candidates {
+        match tokio::net::TcpListener::bind(a).await {
+            Ok(l) => return Ok(l),
+            Err(e) => last = format!("listen tcp {a}: {e}"),
+        }
+    }
+    Err(last)
 }

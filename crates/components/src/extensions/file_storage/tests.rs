@@ -227,6 +227,7 @@ async fn set_get_delete_and_batch_through_the_host_lookup() {
     let ext: Arc<dyn Extension> = Arc::new(started(&dir, "").await);
     let host = Host {
         extensions: HashMap::from([(id("file_storage"), ext.clone())]),
+        ..Host::default()
     };
     let c = client_from_host(
         &host,

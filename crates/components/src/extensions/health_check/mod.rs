@@ -126,7 +126,7 @@ impl HealthCheck {
 #[async_trait]
 impl Component for HealthCheck {
     async fn start(&self, _host: &Host) -> Result<(), String> {
-        let listener = bind(&self.shared.cfg.endpoint).await?;
+        let listener = crate::util::http_server::bind(&self.shared.cfg.endpoint).await?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(extension = %self.id, endpoint = %addr, path = %self.shared.cfg.path, "Starting health_check extension");
         let app = axum::Router::new()
@@ -173,29 +173,6 @@ impl Extension for HealthCheck {
     fn pipelines_not_ready(&self) {
         self.set_ready(false);
     }
-}
-
-/// Binds a Go-style listen address, preferring IPv4 for names such as `localhost` as Go
-/// does.
-async fn bind(endpoint: &str) -> Result<tokio::net::TcpListener, String> {
-    let addr = if endpoint.starts_with(':') {
-        format!("0.0.0.0{endpoint}")
-    } else {
-        endpoint.to_string()
-    };
-    let mut candidates: Vec<SocketAddr> = tokio::net::lookup_host(&addr)
-        .await
-        .map_err(|e| format!("listen tcp {endpoint}: {e}"))?
-        .collect();
-    candidates.sort_by_key(|a| !a.is_ipv4());
-    let mut last = format!("listen tcp {endpoint}: no address");
-    for a in candidates {
-        match tokio::net::TcpListener::bind(a).await {
-            Ok(l) => return Ok(l),
-            Err(e) => last = format!("listen tcp {a}: {e}"),
-        }
-    }
-    Err(last)
 }
 
 /// Serves the configured path (a subtree when it ends in `/`, like Go's ServeMux) with the

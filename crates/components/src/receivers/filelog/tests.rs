@@ -165,7 +165,10 @@ impl Extension for OtherExt {
 fn host_with(id: &str, ext: Arc<dyn Extension>) -> Host {
     let mut extensions = HashMap::new();
     extensions.insert(config::ComponentId::parse(id).unwrap(), ext);
-    Host { extensions }
+    Host {
+        extensions,
+        ..Host::default()
+    }
 }
 
 const PATH: &str = "receivers::filelog";
