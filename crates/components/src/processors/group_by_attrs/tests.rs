@@ -276,7 +276,7 @@ async fn group_by_attrs_complex_grouping_matches_go() {
                 ),
                 Signal::Profiles => unreachable!("no profiles here"),
             };
-            let labels = [("processor", "group_by_attrs")];
+            let labels = [("processor", "groupbyattrs")];
             let (g, n) = if moved { (records, 0) } else { (0, records) };
             assert_eq!(
                 tel.value(grouped, &labels),
@@ -378,7 +378,7 @@ async fn group_by_attrs_moves_keys_and_splits_by_value() {
             .attributes
             .is_empty()
     );
-    let labels = [("processor", "group_by_attrs")];
+    let labels = [("processor", "groupbyattrs")];
     assert_eq!(
         tel.value("otelcol_processor_groupbyattrs_num_grouped_spans", &labels),
         Some(3.0)
@@ -478,7 +478,7 @@ async fn group_by_attrs_splits_a_metric_across_resources_keeping_its_definition(
     assert_eq!(
         tel.value(
             "otelcol_processor_groupbyattrs_num_grouped_metrics",
-            &[("processor", "group_by_attrs")]
+            &[("processor", "groupbyattrs")]
         ),
         Some(3.0)
     );
