@@ -1,10 +1,10 @@
 pub mod filelog;
 pub mod fluentforward;
 pub mod hostmetrics;
-pub mod jaeger;
-pub mod nop;
 pub mod httpcheck;
+pub mod jaeger;
 pub mod netlog;
+pub mod nop;
 pub mod otlp;
 pub mod otlp_json_file;
 pub mod prometheus;
