@@ -65,6 +65,7 @@ pub fn registry() -> Registry {
     r.extension(extensions::pprof::Factory);
     r.extension(extensions::healthcheckv2::Factory);
     r.extension(extensions::zpages::Factory);
+    r.extension(extensions::bearertokenauth::Factory);
 
     names::apply(&mut r);
     r

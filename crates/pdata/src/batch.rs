@@ -9,7 +9,7 @@ use crate::proto::collector::{
     logs::v1::ExportLogsServiceRequest, metrics::v1::ExportMetricsServiceRequest,
     profiles::v1development::ExportProfilesServiceRequest, trace::v1::ExportTraceServiceRequest,
 };
-use crate::{PdataError, Signal, scan};
+use crate::{ClientInfo, PdataError, Signal, scan};
 
 /// A decoded OTLP export request.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +78,8 @@ pub struct Batch {
     /// the same request.
     encoded: Arc<OnceLock<Bytes>>,
     decoded: Arc<OnceLock<Arc<Request>>>,
+    /// Who sent it, when a receiver keeps that (`include_metadata`); `None` costs nothing.
+    client: Option<Arc<ClientInfo>>,
 }
 
 fn cell_with<T>(value: T) -> Arc<OnceLock<T>> {
@@ -93,6 +95,7 @@ impl Batch {
             items,
             encoded: cell_with(bytes),
             decoded: Arc::new(OnceLock::new()),
+            client: None,
         })
     }
 
@@ -102,6 +105,7 @@ impl Batch {
             items: request.item_count(),
             encoded: Arc::new(OnceLock::new()),
             decoded: cell_with(Arc::new(request)),
+            client: None,
         }
     }
 
@@ -200,6 +204,13 @@ impl Batch {
         }
         debug_assert!(batches.windows(2).all(|w| w[0].signal == w[1].signal));
         let signal = batches.first().map(|b| b.signal).unwrap_or(Signal::Traces);
+        // The client info survives only when every part came from the same client (the
+        // batch processor groups by `metadata_keys` before joining).
+        let client = batches.first().and_then(|b| b.client.clone()).filter(|c| {
+            batches
+                .iter()
+                .all(|b| b.client.as_ref().is_some_and(|o| Arc::ptr_eq(o, c) || **o == **c))
+        });
         let items = batches.iter().map(|b| b.items).sum();
         let total: usize = batches.iter().map(|b| b.encoded_len()).sum();
         let mut buf = Vec::with_capacity(total);
@@ -211,7 +222,23 @@ impl Batch {
             items,
             encoded: cell_with(Bytes::from(buf)),
             decoded: Arc::new(OnceLock::new()),
+            client,
         }
+    }
+
+    /// The client that sent this batch, when a receiver kept it (`include_metadata`).
+    pub fn client_info(&self) -> Option<&Arc<ClientInfo>> {
+        self.client.as_ref()
+    }
+
+    /// Sets (or clears) the client info that travels with this batch.
+    pub fn set_client_info(&mut self, client: Option<Arc<ClientInfo>>) {
+        self.client = client;
+    }
+
+    pub fn with_client_info(mut self, client: Option<Arc<ClientInfo>>) -> Batch {
+        self.client = client;
+        self
     }
 
     /// Splits into batches of at most `max_items` items (0 = no limit), every one full but
@@ -222,6 +249,7 @@ impl Batch {
             return vec![self];
         }
         let signal = self.signal;
+        let client = self.client.clone();
         scan::split_encoded(signal, &self.encoded(), max_items)
             .into_iter()
             .map(|(bytes, items)| Batch {
@@ -229,6 +257,7 @@ impl Batch {
                 items,
                 encoded: cell_with(bytes),
                 decoded: Arc::new(OnceLock::new()),
+                client: client.clone(),
             })
             .collect()
     }

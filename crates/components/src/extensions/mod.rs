@@ -1,3 +1,4 @@
+pub mod bearertokenauth;
 pub mod file_storage;
 pub mod health_check;
 pub mod healthcheckv2;

@@ -112,21 +112,27 @@ impl OtlpReceiver {
         admission: Admission,
     ) -> Result<Self, String> {
         let grpc = cfg.protocols.grpc.clone().map(|g| {
+            let include_metadata = g.include_metadata;
             (
                 g,
-                Arc::new(Pipelines::new(
-                    outputs.clone(),
-                    telemetry,
-                    id,
-                    "grpc",
-                    admission.clone(),
-                )),
+                Arc::new(
+                    Pipelines::new(outputs.clone(), telemetry, id, "grpc", admission.clone())
+                        .with_client_settings(include_metadata, Vec::new()),
+                ),
             )
         });
         let http = match &cfg.protocols.http {
             Some(h) => Some(Arc::new(HttpService::new(
                 h,
-                Arc::new(Pipelines::new(outputs, telemetry, id, "http", admission)),
+                Arc::new(
+                    Pipelines::new(outputs, telemetry, id, "http", admission).with_client_settings(
+                        h.include_metadata,
+                        h.auth
+                            .as_ref()
+                            .map(|a| a.request_params.clone())
+                            .unwrap_or_default(),
+                    ),
+                ),
             )?)),
             None => None,
         };
@@ -155,6 +161,14 @@ impl OtlpReceiver {
             .as_ref()?
             .http_addr
     }
+}
+
+fn resolve_auth(
+    host: &Host,
+    auth: Option<&config::AuthConfig>,
+) -> Result<Option<Arc<dyn runtime::auth::ServerAuthenticator>>, String> {
+    auth.map(|a| runtime::auth::server_authenticator(host, &a.authenticator))
+        .transpose()
 }
 
 async fn bind(protocol: &str, endpoint: &str) -> Result<TcpListener, String> {
@@ -224,7 +238,16 @@ fn serve_http(
 
 #[async_trait]
 impl Component for OtlpReceiver {
-    async fn start(&self, _host: &Host) -> Result<(), String> {
+    async fn start(&self, host: &Host) -> Result<(), String> {
+        // Authenticators first: an unknown one fails start before anything is bound.
+        if let Some((cfg, pipelines)) = &self.grpc {
+            pipelines.set_authenticator(resolve_auth(host, cfg.auth.as_ref())?);
+        }
+        if let (Some(cfg), Some(service)) = (&self.http_cfg, &self.http) {
+            service
+                .pipelines()
+                .set_authenticator(resolve_auth(host, cfg.auth.as_ref())?);
+        }
         // Bind everything first, so a taken port fails `start` without leaving a half-started server.
         let grpc_listener = match &self.grpc {
             Some((cfg, _)) => Some(bind("gRPC", &cfg.endpoint).await?),
