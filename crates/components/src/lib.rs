@@ -66,6 +66,8 @@ pub fn registry() -> Registry {
     r.extension(extensions::healthcheckv2::Factory);
     r.extension(extensions::zpages::Factory);
     r.extension(extensions::bearertokenauth::Factory);
+    r.extension(extensions::basicauth::Factory);
+    r.extension(extensions::headers_setter::Factory);
 
     names::apply(&mut r);
     r
