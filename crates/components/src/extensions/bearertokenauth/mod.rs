@@ -191,10 +191,11 @@ impl Component for BearerTokenAuth {
         if watcher.is_some() {
             return Err("bearerToken file monitoring is already running".into());
         }
+        // Stamped before reading: a change made while reading is seen by the next poll.
+        let mut last = file_stamp(&self.filename);
         self.tokens.load_file(&self.id, &self.filename);
         let (id, filename, tokens) = (self.id.clone(), self.filename.clone(), self.tokens.clone());
         *watcher = Some(tokio::spawn(async move {
-            let mut last = file_stamp(&filename);
             let mut tick = tokio::time::interval(FILE_POLL_INTERVAL);
             tick.tick().await;
             loop {
