@@ -207,9 +207,11 @@ impl Batch {
         // The client info survives only when every part came from the same client (the
         // batch processor groups by `metadata_keys` before joining).
         let client = batches.first().and_then(|b| b.client.clone()).filter(|c| {
-            batches
-                .iter()
-                .all(|b| b.client.as_ref().is_some_and(|o| Arc::ptr_eq(o, c) || **o == **c))
+            batches.iter().all(|b| {
+                b.client
+                    .as_ref()
+                    .is_some_and(|o| Arc::ptr_eq(o, c) || **o == **c)
+            })
         });
         let items = batches.iter().map(|b| b.items).sum();
         let total: usize = batches.iter().map(|b| b.encoded_len()).sum();

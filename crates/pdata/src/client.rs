@@ -26,7 +26,10 @@ impl ClientInfo {
     /// Adds values for `key` (lower-cased), keeping names sorted.
     pub fn push(&mut self, key: &str, value: String) {
         let key = key.to_ascii_lowercase();
-        match self.metadata.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+        match self
+            .metadata
+            .binary_search_by(|(k, _)| k.as_str().cmp(&key))
+        {
             Ok(i) => self.metadata[i].1.push(value),
             Err(i) => self.metadata.insert(i, (key, vec![value])),
         }

@@ -60,10 +60,7 @@ fn resolve<'h>(
 
 /// The server authenticator named `id`, with Go's errors for an unknown id or an extension
 /// that is not a server authenticator.
-pub fn server_authenticator(
-    host: &Host,
-    id: &str,
-) -> Result<Arc<dyn ServerAuthenticator>, String> {
+pub fn server_authenticator(host: &Host, id: &str) -> Result<Arc<dyn ServerAuthenticator>, String> {
     resolve(host, id)?
         .server_authenticator()
         .ok_or_else(|| "requested authenticator is not a server authenticator".to_string())

@@ -1,8 +1,8 @@
 pub mod basicauth;
 pub mod bearertokenauth;
 pub mod file_storage;
-pub mod health_check;
 pub mod headers_setter;
+pub mod health_check;
 pub mod healthcheckv2;
 pub mod pprof;
 pub mod zpages;

@@ -86,11 +86,15 @@ impl ClientAuth {
         headers: &mut HeaderMap,
         client: Option<&ClientInfo>,
     ) -> Result<(), runtime::ConsumeError> {
-        let auth = self.resolved.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let auth = self
+            .resolved
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         match auth {
-            Some(a) => a
-                .apply(headers, client)
-                .map_err(|e| runtime::ConsumeError::permanent(format!("failed to authenticate the request: {e}"))),
+            Some(a) => a.apply(headers, client).map_err(|e| {
+                runtime::ConsumeError::permanent(format!("failed to authenticate the request: {e}"))
+            }),
             None => Ok(()),
         }
     }

@@ -182,7 +182,12 @@ impl Push for LokiPush {
                 "failed to transform logs into Loki log streams",
             ));
         }
-        let results = futures::future::join_all(to_send.iter().map(|t| self.send(t, batch.client_info().map(|c| &**c)))).await;
+        let results = futures::future::join_all(
+            to_send
+                .iter()
+                .map(|t| self.send(t, batch.client_info().map(|c| &**c))),
+        )
+        .await;
         let mut errors = Vec::new();
         let mut rejected = unsent;
         let mut retry = false;

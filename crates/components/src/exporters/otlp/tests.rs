@@ -516,10 +516,7 @@ async fn auth_headers_setter_sends_metadata_from_the_batch_client_info() {
     )])
     .await;
     let tel = Telemetry::default();
-    let exp = exporter(
-        &direct(addr, "auth: {authenticator: headers_setter}"),
-        &tel,
-    );
+    let exp = exporter(&direct(addr, "auth: {authenticator: headers_setter}"), &tel);
     exp.start(&host).await.unwrap();
     let mut info = pdata::ClientInfo::default();
     info.push("X-Tenant", "acme".into());

@@ -40,12 +40,17 @@ impl Htpasswd {
                 continue;
             }
             let Some((user, hash)) = line.split_once(':') else {
-                return Err(format!("htpasswd line {}: missing ':' between user and password", n + 1));
+                return Err(format!(
+                    "htpasswd line {}: missing ':' between user and password",
+                    n + 1
+                ));
             };
             let hash = if let Some(b64) = hash.strip_prefix("{SHA}") {
-                Hash::Sha(STANDARD.decode(b64).map_err(|e| {
-                    format!("htpasswd line {}: malformed sha password: {e}", n + 1)
-                })?)
+                Hash::Sha(
+                    STANDARD.decode(b64).map_err(|e| {
+                        format!("htpasswd line {}: malformed sha password: {e}", n + 1)
+                    })?,
+                )
             } else if let Some(b64) = hash.strip_prefix("{SSHA}") {
                 let raw = STANDARD.decode(b64).map_err(|e| {
                     format!("htpasswd line {}: malformed ssha password: {e}", n + 1)

@@ -82,7 +82,10 @@ impl ServerAuthenticator for Server {
             return Err(AuthError::new(INVALID_CREDENTIALS));
         }
         Ok(vec![
-            ("raw".to_string(), String::from_utf8_lossy(encoded).into_owned()),
+            (
+                "raw".to_string(),
+                String::from_utf8_lossy(encoded).into_owned(),
+            ),
             ("username".to_string(), user.to_string()),
         ])
     }
@@ -93,7 +96,11 @@ struct Client {
 }
 
 impl ClientAuthenticator for Client {
-    fn apply(&self, headers: &mut HeaderMap, _client: Option<&ClientInfo>) -> Result<(), AuthError> {
+    fn apply(
+        &self,
+        headers: &mut HeaderMap,
+        _client: Option<&ClientInfo>,
+    ) -> Result<(), AuthError> {
         headers.insert(AUTHORIZATION, self.value.clone());
         Ok(())
     }
@@ -143,7 +150,8 @@ impl Component for BasicAuth {
         };
         let mut users = Htpasswd::default();
         if !h.file.is_empty() {
-            let text = std::fs::read_to_string(&h.file).map_err(|e| format!("open {}: {e}", h.file))?;
+            let text =
+                std::fs::read_to_string(&h.file).map_err(|e| format!("open {}: {e}", h.file))?;
             users = Htpasswd::parse(&text)?;
         }
         users.extend(Htpasswd::parse(&h.inline)?);

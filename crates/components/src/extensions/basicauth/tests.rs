@@ -25,7 +25,10 @@ fn basic(user: &str, password: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
 }
 
-fn check(ext: &Arc<dyn Extension>, authorization: Option<&str>) -> Result<Vec<(String, String)>, String> {
+fn check(
+    ext: &Arc<dyn Extension>,
+    authorization: Option<&str>,
+) -> Result<Vec<(String, String)>, String> {
     let mut h = HeaderMap::new();
     if let Some(a) = authorization {
         h.insert("authorization", a.parse().unwrap());
@@ -51,7 +54,10 @@ fn config_errors_are_gos() {
 
 #[tokio::test]
 async fn inline_htpasswd_accepts_the_user_and_refuses_with_gos_messages() {
-    let ext = build("htpasswd:\n  inline: |\n    alice:wonderland\n    bob:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n").unwrap();
+    let ext = build(
+        "htpasswd:\n  inline: |\n    alice:wonderland\n    bob:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n",
+    )
+    .unwrap();
     ext.start(&Host::default()).await.unwrap();
     let attrs = check(&ext, Some(&basic("alice", "wonderland"))).unwrap();
     assert!(attrs.contains(&("username".to_string(), "alice".to_string())));
@@ -61,14 +67,24 @@ async fn inline_htpasswd_accepts_the_user_and_refuses_with_gos_messages() {
         (Some(basic("alice", "nope")), "invalid credentials"),
         (Some(basic("carol", "wonderland")), "invalid credentials"),
         (None, "no basic auth provided"),
-        (Some("Bearer x".to_string()), "invalid authorization scheme prefix"),
-        (Some("Basic !!!".to_string()), "invalid authorization format"),
+        (
+            Some("Bearer x".to_string()),
+            "invalid authorization scheme prefix",
+        ),
+        (
+            Some("Basic !!!".to_string()),
+            "invalid authorization format",
+        ),
         (
             Some(format!("Basic {}", STANDARD.encode("nocolon"))),
             "invalid authorization format",
         ),
     ] {
-        assert_eq!(check(&ext, header.as_deref()), Err(want.to_string()), "{header:?}");
+        assert_eq!(
+            check(&ext, header.as_deref()),
+            Err(want.to_string()),
+            "{header:?}"
+        );
     }
     assert!(ext.client_authenticator().is_none());
 }
@@ -111,9 +127,17 @@ fn htpasswd_ssha_and_unsupported_schemes() {
 fn client_sends_the_basic_header() {
     let ext = build("client_auth: {username: user, password: pw}").unwrap();
     let mut h = HeaderMap::new();
-    ext.client_authenticator().unwrap().apply(&mut h, None).unwrap();
-    assert_eq!(h.get("authorization").unwrap().to_str().unwrap(), basic("user", "pw"));
+    ext.client_authenticator()
+        .unwrap()
+        .apply(&mut h, None)
+        .unwrap();
+    assert_eq!(
+        h.get("authorization").unwrap().to_str().unwrap(),
+        basic("user", "pw")
+    );
     assert!(ext.server_authenticator().is_none());
-    let err = build("client_auth: {username: 'a:b', password: pw}").err().unwrap();
+    let err = build("client_auth: {username: 'a:b', password: pw}")
+        .err()
+        .unwrap();
     assert!(err.contains("invalid authorization format"), "{err}");
 }

@@ -77,7 +77,10 @@ impl Tokens {
     }
 
     fn values(&self) -> Arc<Vec<String>> {
-        self.values.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.values
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Reads the token file: one token a line, trimmed (Go keeps empty lines as empty
@@ -119,7 +122,11 @@ impl ServerAuthenticator for Tokens {
 }
 
 impl ClientAuthenticator for Tokens {
-    fn apply(&self, headers: &mut HeaderMap, _client: Option<&ClientInfo>) -> Result<(), AuthError> {
+    fn apply(
+        &self,
+        headers: &mut HeaderMap,
+        _client: Option<&ClientInfo>,
+    ) -> Result<(), AuthError> {
         let values = self.values();
         let first = values.first().map(String::as_str).unwrap_or("");
         let value = HeaderValue::from_str(first)
@@ -212,7 +219,12 @@ impl Component for BearerTokenAuth {
     }
 
     async fn shutdown(&self) -> Result<(), String> {
-        if let Some(w) = self.watcher.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(w) = self
+            .watcher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
             w.abort();
         }
         Ok(())

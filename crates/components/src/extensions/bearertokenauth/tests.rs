@@ -30,7 +30,10 @@ fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
 
 fn check(ext: &Arc<dyn Extension>, pairs: &[(&'static str, &str)]) -> Result<(), String> {
     let server = ext.server_authenticator().expect("server authenticator");
-    server.authenticate(&headers(pairs)).map(drop).map_err(|e| e.0)
+    server
+        .authenticate(&headers(pairs))
+        .map(drop)
+        .map_err(|e| e.0)
 }
 
 #[test]
@@ -105,7 +108,10 @@ async fn file_tokens_are_read_and_reloaded_when_the_file_changes() {
         assert!(std::time::Instant::now() < deadline, "file not reloaded");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(check(&ext, &[("authorization", "Bearer three-longer")]), Ok(()));
+    assert_eq!(
+        check(&ext, &[("authorization", "Bearer three-longer")]),
+        Ok(())
+    );
     assert!(check(&ext, &[("authorization", "Bearer one")]).is_err());
     ext.shutdown().await.unwrap();
 }

@@ -46,10 +46,14 @@ impl ComponentConfig for Config {
             if h.action == Action::Delete {
                 continue;
             }
-            let sources = [h.value.is_some(), h.from_context.is_some(), h.from_attribute.is_some()]
-                .iter()
-                .filter(|s| **s)
-                .count();
+            let sources = [
+                h.value.is_some(),
+                h.from_context.is_some(),
+                h.from_attribute.is_some(),
+            ]
+            .iter()
+            .filter(|s| **s)
+            .count();
             if sources == 0 {
                 return Err(
                     "missing header source, must be 'from_context', 'from_attribute' or 'value'"

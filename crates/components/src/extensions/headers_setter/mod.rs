@@ -95,7 +95,10 @@ impl ClientAuthenticator for Setter {
             }
             let value = h.value(client)?;
             let value = HeaderValue::try_from(value).map_err(|e| {
-                AuthError::new(format!("invalid value for header {:?}: {e}", h.name.as_str()))
+                AuthError::new(format!(
+                    "invalid value for header {:?}: {e}",
+                    h.name.as_str()
+                ))
             })?;
             let present = headers.contains_key(&h.name);
             let set = match h.action {

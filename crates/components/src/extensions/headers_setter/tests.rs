@@ -20,7 +20,11 @@ fn build(yaml: &str) -> Result<Arc<dyn Extension>, String> {
     Factory.create(set, &cfg)
 }
 
-fn apply(ext: &Arc<dyn Extension>, start: &[(&'static str, &str)], client: Option<&ClientInfo>) -> Result<HeaderMap, String> {
+fn apply(
+    ext: &Arc<dyn Extension>,
+    start: &[(&'static str, &str)],
+    client: Option<&ClientInfo>,
+) -> Result<HeaderMap, String> {
     let mut h = HeaderMap::new();
     for (k, v) in start {
         h.insert(*k, v.parse().unwrap());
@@ -67,7 +71,12 @@ fn actions_insert_update_upsert_delete() {
     .unwrap();
     let h = apply(
         &ext,
-        &[("ins", "old"), ("upd", "old"), ("ups", "old"), ("del", "old")],
+        &[
+            ("ins", "old"),
+            ("upd", "old"),
+            ("ups", "old"),
+            ("del", "old"),
+        ],
         None,
     )
     .unwrap();

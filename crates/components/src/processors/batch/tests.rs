@@ -439,10 +439,18 @@ async fn metadata_keys_batch_per_tenant_and_forward_only_those_keys() {
     let (p, _tel) = started(&cfg, &sink).await;
     // 6 + 6 spans of tenant a reach the size of 10 together; tenant b's 6 and the 4 with no
     // tenant wait in their own batches until shutdown.
-    p.consume(from_tenant(spans(2, 3, 1), Some("a"), "1")).await.unwrap();
-    p.consume(from_tenant(spans(2, 3, 2), Some("b"), "2")).await.unwrap();
-    p.consume(from_tenant(spans(2, 2, 3), None, "3")).await.unwrap();
-    p.consume(from_tenant(spans(2, 3, 4), Some("a"), "4")).await.unwrap();
+    p.consume(from_tenant(spans(2, 3, 1), Some("a"), "1"))
+        .await
+        .unwrap();
+    p.consume(from_tenant(spans(2, 3, 2), Some("b"), "2"))
+        .await
+        .unwrap();
+    p.consume(from_tenant(spans(2, 2, 3), None, "3"))
+        .await
+        .unwrap();
+    p.consume(from_tenant(spans(2, 3, 4), Some("a"), "4"))
+        .await
+        .unwrap();
     eventually("tenant a's batch is sent", || sink.total() >= 12).await;
     assert_eq!(sink.sizes(), vec![12]);
     p.shutdown().await.unwrap();
@@ -475,8 +483,12 @@ async fn metadata_cardinality_limit_refuses_new_combinations_permanently() {
         ..config(1000, 0, Duration::from_millis(10))
     };
     let (p, _tel) = started(&cfg, &sink).await;
-    p.consume(from_tenant(spans(1, 1, 1), Some("a"), "")).await.unwrap();
-    p.consume(from_tenant(spans(1, 1, 2), Some("b"), "")).await.unwrap();
+    p.consume(from_tenant(spans(1, 1, 1), Some("a"), ""))
+        .await
+        .unwrap();
+    p.consume(from_tenant(spans(1, 1, 2), Some("b"), ""))
+        .await
+        .unwrap();
     let err = p
         .consume(from_tenant(spans(1, 1, 3), Some("c"), ""))
         .await
@@ -484,7 +496,9 @@ async fn metadata_cardinality_limit_refuses_new_combinations_permanently() {
     assert!(err.is_permanent());
     assert_eq!(err.message, "too many batcher metadata-value combinations");
     // Known combinations are still taken.
-    p.consume(from_tenant(spans(1, 1, 4), Some("a"), "")).await.unwrap();
+    p.consume(from_tenant(spans(1, 1, 4), Some("a"), ""))
+        .await
+        .unwrap();
     p.shutdown().await.unwrap();
     assert_eq!(sink.total(), 3);
 }
@@ -493,7 +507,9 @@ async fn metadata_cardinality_limit_refuses_new_combinations_permanently() {
 async fn without_metadata_keys_client_info_is_dropped_as_go_exports_with_an_empty_context() {
     let sink = Sink::new(Behaviour::Accept);
     let (p, _tel) = started(&config(1, 0, Duration::from_secs(1)), &sink).await;
-    p.consume(from_tenant(spans(1, 2, 1), Some("a"), "x")).await.unwrap();
+    p.consume(from_tenant(spans(1, 2, 1), Some("a"), "x"))
+        .await
+        .unwrap();
     eventually("sent", || sink.total() == 2).await;
     p.shutdown().await.unwrap();
     assert!(sink.got.lock().unwrap()[0].client_info().is_none());

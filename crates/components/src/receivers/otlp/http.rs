@@ -462,9 +462,11 @@ where
     let format = BodyFormat::from_content_type(req.headers().get(header::CONTENT_TYPE));
     drain_small(req).await;
     match format {
-        Some(format) => {
-            status_response(format, StatusCode::UNAUTHORIZED, &rpc_status(16, message, None))
-        }
+        Some(format) => status_response(
+            format,
+            StatusCode::UNAUTHORIZED,
+            &rpc_status(16, message, None),
+        ),
         None => text(StatusCode::UNAUTHORIZED, message),
     }
 }

@@ -102,7 +102,11 @@ impl Pipelines {
     }
 
     /// `include_metadata` and the `auth::request_params` of this transport's server.
-    pub fn with_client_settings(mut self, include_metadata: bool, request_params: Vec<String>) -> Self {
+    pub fn with_client_settings(
+        mut self,
+        include_metadata: bool,
+        request_params: Vec<String>,
+    ) -> Self {
         self.include_metadata = include_metadata;
         self.auth_request_params = request_params;
         self
@@ -160,7 +164,10 @@ impl Pipelines {
         info.auth.sort();
         if self.include_metadata {
             for (name, value) in headers {
-                info.push(name.as_str(), String::from_utf8_lossy(value.as_bytes()).into_owned());
+                info.push(
+                    name.as_str(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                );
             }
         }
         Ok(Some(Arc::new(info)))

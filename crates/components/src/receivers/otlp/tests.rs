@@ -1381,7 +1381,9 @@ async fn grpc_export_with(
 #[tokio::test]
 async fn grpc_with_bearertokenauth_accepts_the_token_and_refuses_others_unauthenticated() {
     let host = auth_host().await;
-    let h = Harness::start_with(AUTH_BOTH, &Signal::ALL, &host).await.unwrap();
+    let h = Harness::start_with(AUTH_BOTH, &Signal::ALL, &host)
+        .await
+        .unwrap();
     let (body, n) = request(Signal::Traces, 1);
     grpc_export_with(
         h.grpc(),
@@ -1401,7 +1403,10 @@ async fn grpc_with_bearertokenauth_accepts_the_token_and_refuses_others_unauthen
         .await
         .expect_err("wrong token refused");
     assert_eq!(wrong.code(), Code::Unauthenticated);
-    assert_eq!(wrong.message(), "scheme or token does not match: Bearer nope");
+    assert_eq!(
+        wrong.message(),
+        "scheme or token does not match: Bearer nope"
+    );
     let missing = grpc_export_with(h.grpc(), body, &[])
         .await
         .expect_err("missing token refused");
@@ -1417,7 +1422,9 @@ async fn grpc_with_bearertokenauth_accepts_the_token_and_refuses_others_unauthen
 #[tokio::test]
 async fn grpc_refuses_unauthenticated_before_the_body_arrives() {
     let host = auth_host().await;
-    let h = Harness::start_with(AUTH_BOTH, &Signal::ALL, &host).await.unwrap();
+    let h = Harness::start_with(AUTH_BOTH, &Signal::ALL, &host)
+        .await
+        .unwrap();
     let channel = tonic::transport::Channel::from_shared(format!("http://{}", h.grpc()))
         .unwrap()
         .connect()
@@ -1441,7 +1448,9 @@ async fn grpc_refuses_unauthenticated_before_the_body_arrives() {
 #[tokio::test]
 async fn http_with_bearertokenauth_answers_401_in_the_request_encoding_and_counts_it() {
     let host = auth_host().await;
-    let h = Harness::start_with(AUTH_BOTH, &Signal::ALL, &host).await.unwrap();
+    let h = Harness::start_with(AUTH_BOTH, &Signal::ALL, &host)
+        .await
+        .unwrap();
     let (body, n) = request(Signal::Traces, 2);
     let url = h.http_url("/v1/traces");
     let ok = reqwest::Client::new()
@@ -1472,7 +1481,10 @@ async fn http_with_bearertokenauth_answers_401_in_the_request_encoding_and_count
     assert_eq!(wrong.status(), 401);
     let status = RpcStatus::decode(wrong.bytes().await.unwrap()).unwrap();
     assert_eq!(status.code, 16);
-    assert_eq!(status.message, "scheme or token does not match: Bearer nope");
+    assert_eq!(
+        status.message,
+        "scheme or token does not match: Bearer nope"
+    );
 
     let missing = post(&url, JSON, None, b"{}".to_vec()).await;
     assert_eq!(missing.status(), 401);
@@ -1489,7 +1501,9 @@ async fn http_with_bearertokenauth_answers_401_in_the_request_encoding_and_count
 async fn http_answers_401_before_a_large_body_has_arrived() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = auth_host().await;
-    let h = Harness::start_with(AUTH_BOTH, &Signal::ALL, &host).await.unwrap();
+    let h = Harness::start_with(AUTH_BOTH, &Signal::ALL, &host)
+        .await
+        .unwrap();
     let addr = h.receiver.http_addr().unwrap();
     let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
     let head = format!(
@@ -1512,7 +1526,9 @@ async fn http_answers_401_before_a_large_body_has_arrived() {
 async fn start_fails_for_an_unknown_or_client_only_authenticator() {
     let host = auth_host().await;
     let yaml = |id: &str| {
-        format!("protocols:\n  http:\n    endpoint: 127.0.0.1:0\n    auth:\n      authenticator: {id}\n")
+        format!(
+            "protocols:\n  http:\n    endpoint: 127.0.0.1:0\n    auth:\n      authenticator: {id}\n"
+        )
     };
     let err = Harness::start_with(&yaml("bearertokenauth/missing"), &Signal::ALL, &host)
         .await
