@@ -25,6 +25,7 @@ pub mod pipeline;
 #[cfg(test)]
 mod tests;
 
+use crate::util::server_auth::ServerAuth;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -112,12 +113,12 @@ impl OtlpReceiver {
         admission: Admission,
     ) -> Result<Self, String> {
         let grpc = cfg.protocols.grpc.clone().map(|g| {
-            let include_metadata = g.include_metadata;
+            let auth = server_auth(g.auth.as_ref(), g.include_metadata);
             (
                 g,
                 Arc::new(
                     Pipelines::new(outputs.clone(), telemetry, id, "grpc", admission.clone())
-                        .with_client_settings(include_metadata, Vec::new()),
+                        .with_server_auth(auth),
                 ),
             )
         });
@@ -125,13 +126,8 @@ impl OtlpReceiver {
             Some(h) => Some(Arc::new(HttpService::new(
                 h,
                 Arc::new(
-                    Pipelines::new(outputs, telemetry, id, "http", admission).with_client_settings(
-                        h.include_metadata,
-                        h.auth
-                            .as_ref()
-                            .map(|a| a.request_params.clone())
-                            .unwrap_or_default(),
-                    ),
+                    Pipelines::new(outputs, telemetry, id, "http", admission)
+                        .with_server_auth(server_auth(h.auth.as_ref(), h.include_metadata)),
                 ),
             )?)),
             None => None,
@@ -163,12 +159,12 @@ impl OtlpReceiver {
     }
 }
 
-fn resolve_auth(
-    host: &Host,
-    auth: Option<&config::AuthConfig>,
-) -> Result<Option<Arc<dyn runtime::auth::ServerAuthenticator>>, String> {
-    auth.map(|a| runtime::auth::server_authenticator(host, &a.authenticator))
-        .transpose()
+fn server_auth(auth: Option<&config::AuthConfig>, include_metadata: bool) -> ServerAuth {
+    ServerAuth::new(
+        auth.map(|a| a.authenticator.as_str()),
+        auth.map(|a| a.request_params.clone()).unwrap_or_default(),
+        include_metadata,
+    )
 }
 
 async fn bind(protocol: &str, endpoint: &str) -> Result<TcpListener, String> {
@@ -240,13 +236,11 @@ fn serve_http(
 impl Component for OtlpReceiver {
     async fn start(&self, host: &Host) -> Result<(), String> {
         // Authenticators first: an unknown one fails start before anything is bound.
-        if let Some((cfg, pipelines)) = &self.grpc {
-            pipelines.set_authenticator(resolve_auth(host, cfg.auth.as_ref())?);
+        if let Some((_, pipelines)) = &self.grpc {
+            pipelines.start_auth(host)?;
         }
-        if let (Some(cfg), Some(service)) = (&self.http_cfg, &self.http) {
-            service
-                .pipelines()
-                .set_authenticator(resolve_auth(host, cfg.auth.as_ref())?);
+        if let Some(service) = &self.http {
+            service.pipelines().start_auth(host)?;
         }
         // Bind everything first, so a taken port fails `start` without leaving a half-started server.
         let grpc_listener = match &self.grpc {

@@ -7,15 +7,17 @@
 //! have no item count, and they must still show up somewhere. Requests refused before they
 //! were read (`reason="memory_limit"`, see [`runtime::admission`]) have no item count either.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use http::HeaderMap;
 use pdata::json::ExportResponse;
 use pdata::{Batch, ClientInfo, Signal};
 use runtime::admission::Admission;
-use runtime::auth::{AuthError, ServerAuthenticator};
+use runtime::auth::AuthError;
 use runtime::telemetry::{ReceiverMetrics, Telemetry};
 use runtime::{ConsumeError, ErrorKind, ReceiverOutputs, SharedConsumer};
+
+use crate::util::server_auth::ServerAuth;
 
 /// Why a request was refused, the `reason` label of `otelcol_receiver_refused_requests`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,12 +74,8 @@ pub struct Pipelines {
     receiver: String,
     transport: &'static str,
     admission: Admission,
-    /// The `auth` authenticator, resolved at start.
-    auth: RwLock<Option<Arc<dyn ServerAuthenticator>>>,
-    /// `auth::request_params`: query parameters the authenticator sees as headers (HTTP).
-    auth_request_params: Vec<String>,
-    /// `include_metadata`: request headers travel with the batch.
-    include_metadata: bool,
+    /// `auth` and `include_metadata`.
+    auth: ServerAuth,
 }
 
 impl Pipelines {
@@ -95,82 +93,32 @@ impl Pipelines {
             receiver: receiver.to_string(),
             transport,
             admission,
-            auth: RwLock::new(None),
-            auth_request_params: Vec::new(),
-            include_metadata: false,
+            auth: ServerAuth::default(),
         }
     }
 
-    /// `include_metadata` and the `auth::request_params` of this transport's server.
-    pub fn with_client_settings(
-        mut self,
-        include_metadata: bool,
-        request_params: Vec<String>,
-    ) -> Self {
-        self.include_metadata = include_metadata;
-        self.auth_request_params = request_params;
+    /// This transport's `auth` and `include_metadata`.
+    pub fn with_server_auth(mut self, auth: ServerAuth) -> Self {
+        self.auth = auth;
         self
     }
 
-    /// Sets the server authenticator (at start, from the host's extensions).
-    pub fn set_authenticator(&self, auth: Option<Arc<dyn ServerAuthenticator>>) {
-        *self.auth.write().unwrap_or_else(|p| p.into_inner()) = auth;
+    /// Resolves the authenticator among the host's extensions (at start).
+    pub fn start_auth(&self, host: &runtime::Host) -> Result<(), String> {
+        self.auth.start(host)
     }
 
-    /// Authenticates a request from its headers (and, over HTTP, the `request_params` of its
-    /// query) and returns the client info its batch carries: the headers with
-    /// `include_metadata`, the authenticator's attributes. `None` when there is nothing to
-    /// carry, which is free. A refusal is counted here.
+    /// Authenticates a request and returns the client info its batch carries (see
+    /// [`ServerAuth::check`]). A refusal is counted here.
     pub fn client_info(
         &self,
         headers: &HeaderMap,
         query: Option<&str>,
         signal: Option<Signal>,
     ) -> Result<Option<Arc<ClientInfo>>, AuthError> {
-        let auth = self.auth.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let mut attributes = Vec::new();
-        if let Some(auth) = auth {
-            let result = if self.auth_request_params.is_empty() || query.is_none() {
-                auth.authenticate(headers)
-            } else {
-                let mut sources = headers.clone();
-                for param in &self.auth_request_params {
-                    if let Some(v) = crate::extensions::query_param(query, param)
-                        && let (Ok(name), Ok(value)) = (
-                            http::HeaderName::try_from(param.as_str()),
-                            http::HeaderValue::try_from(v),
-                        )
-                    {
-                        sources.insert(name, value);
-                    }
-                }
-                auth.authenticate(&sources)
-            };
-            match result {
-                Ok(a) => attributes = a,
-                Err(e) => {
-                    self.refuse(RefusalReason::Unauthenticated, signal, 0);
-                    return Err(e);
-                }
-            }
-        }
-        if !self.include_metadata && attributes.is_empty() {
-            return Ok(None);
-        }
-        let mut info = ClientInfo {
-            auth: attributes,
-            ..ClientInfo::default()
-        };
-        info.auth.sort();
-        if self.include_metadata {
-            for (name, value) in headers {
-                info.push(
-                    name.as_str(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                );
-            }
-        }
-        Ok(Some(Arc::new(info)))
+        self.auth.check(headers, query).inspect_err(|_| {
+            self.refuse(RefusalReason::Unauthenticated, signal, 0);
+        })
     }
 
     /// Whether requests may be read (see [`runtime::admission`]).
