@@ -59,7 +59,11 @@ impl ServerAuth {
         headers: &HeaderMap,
         query: Option<&str>,
     ) -> Result<Option<Arc<ClientInfo>>, AuthError> {
-        let auth = self.resolved.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let auth = self
+            .resolved
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let mut attributes = Vec::new();
         if let Some(auth) = auth {
             attributes = if self.request_params.is_empty() || query.is_none() {
