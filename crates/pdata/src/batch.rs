@@ -293,6 +293,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn client_info_survives_split_and_concat_of_one_client_only() {
+        let info = |t: &str| {
+            let mut c = ClientInfo::default();
+            c.push("X-Tenant", t.to_string());
+            Some(Arc::new(c))
+        };
+        let req = testdata::request(Signal::Traces, 2, 10, 1);
+        let batch = Batch::from_request(req).with_client_info(info("a"));
+        let parts = batch.split(7);
+        assert!(parts.len() > 1);
+        assert!(parts.iter().all(|p| p.client_info() == info("a").as_ref()));
+        let joined = Batch::concat(parts.clone());
+        assert_eq!(joined.client_info().unwrap().get("x-tenant"), ["a"]);
+        let mut mixed = parts;
+        mixed.push(
+            Batch::from_request(testdata::request(Signal::Traces, 1, 1, 2))
+                .with_client_info(info("b")),
+        );
+        assert!(Batch::concat(mixed).client_info().is_none());
+        let plain = Batch::from_request(testdata::request(Signal::Traces, 1, 1, 3));
+        assert!(plain.client_info().is_none());
+    }
+
     fn rename_first_span(batch: &mut Batch, name: &str) {
         let Request::Traces(t) = batch.request_mut().unwrap() else {
             unreachable!()
