@@ -174,3 +174,34 @@ def test_tenant_header_flows_through_include_metadata_batch_and_headers_setter(t
     finally:
         fer.stop()
         sink.stop()
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_basicauth_htpasswd_accepts_the_user_and_refuses_a_wrong_password(tmp_path, protocol):
+    import base64
+
+    sink = Sink()
+    grpc_port, http_port = free_port(), free_port()
+    htpasswd = tmp_path / "htpasswd"
+    htpasswd.write_text("# users\nalice:{SHA}" + base64.b64encode(__import__("hashlib").sha1(b"wonderland").digest()).decode() + "\n")
+    auth = {"auth": {"authenticator": "basicauth"}}
+    cfg = {
+        "extensions": {"basicauth": {"htpasswd": {"file": str(htpasswd), "inline": "bob:builder"}}},
+        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{grpc_port}", **auth}, "http": {"endpoint": f"127.0.0.1:{http_port}", **auth}}}},
+        "exporters": {"otlp": {"endpoint": sink.grpc_endpoint, "tls": {"insecure": True}}},
+        "service": {"extensions": ["basicauth"], "telemetry": {"metrics": {"level": "none"}}, "pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["otlp"]}}},
+    }
+    fer = Ferrotel(tmp_path, cfg, [grpc_port, http_port])
+    try:
+        port = grpc_port if protocol == "grpc" else http_port
+        basic = lambda user, pw: {"authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()}  # noqa: E731
+        for user, pw in [("alice", "wonderland"), ("bob", "builder")]:
+            run = new_run_id()
+            assert export(protocol, port, basic(user, pw), finished_spans(run, 2)) == SpanExportResult.SUCCESS, fer.output(3000)
+            assert sink.wait_for(lambda: sink_spans(sink, run) == 2), fer.output(3000)
+        run = new_run_id()
+        assert export(protocol, port, basic("alice", "nope"), finished_spans(run, 2)) == SpanExportResult.FAILURE
+        assert sink_spans(sink, run) == 0
+    finally:
+        fer.stop()
+        sink.stop()
