@@ -32,7 +32,6 @@ from harness import BIN, Ferrotel, free_port
 CONFIGS = Path(__file__).parent / "public_configs"
 
 # name -> (not built, unknown, removed): sets of "kind/type" as validate names them;
-# "client-auth" is an exporter's `auth: authenticator:` (the auth extensions are issue 9).
 EXPECT: dict[str, tuple[set[str], set[str], set[str]]] = {
     "helm-default-daemonset": (set(), set(), set()),
     "helm-preset-logs-collection": (set(), set(), set()),
@@ -51,11 +50,11 @@ EXPECT: dict[str, tuple[set[str], set[str], set[str]]] = {
     "jaeger-v2-otlp-in": (set(), set(), set()),
     "jaeger-v2-all-in-one": (set(), {"extension/jaeger_storage", "extension/jaeger_query", "extension/remote_sampling", "exporter/jaeger_storage_exporter"}, set()),
     "vendor-honeycomb": (set(), set(), set()),
-    "vendor-grafana-cloud": ({"extension/basicauth", "client-auth", "processor/transform", "connector/grafanacloud"}, set(), set()),
+    "vendor-grafana-cloud": ({"processor/transform", "connector/grafanacloud"}, set(), set()),
     "vendor-new-relic": (set(), set(), set()),
     "vendor-datadog": ({"connector/datadog", "exporter/datadog"}, set(), set()),
     "vendor-elastic": (set(), set(), set()),
-    "vendor-dash0": ({"extension/bearertokenauth", "client-auth"}, set(), set()),
+    "vendor-dash0": (set(), set(), set()),
     "vendor-lightstep": (set(), set(), set()),
     "vendor-uptrace": (set(), set(), set()),
     "vendor-axiom": (set(), set(), set()),
@@ -224,10 +223,6 @@ KIND = {"receivers": "receiver", "processors": "processor", "exporters": "export
 def verdict(stderr: str) -> tuple[set[str], set[str], set[str], list[str]]:
     not_built, unknown, removed, other = set(), set(), set(), []
     for line in stderr.splitlines():
-        if line.rstrip().endswith("::auth: authenticator extensions are not supported yet"):
-            # The client side of the same missing piece: an auth extension (named below).
-            not_built.add("client-auth")
-            continue
         m = LINE.match(line)
         if not m:
             if line.strip() and " WARN " not in line and not line.startswith(("warning", "  ")):

@@ -65,6 +65,9 @@ pub fn registry() -> Registry {
     r.extension(extensions::pprof::Factory);
     r.extension(extensions::healthcheckv2::Factory);
     r.extension(extensions::zpages::Factory);
+    r.extension(extensions::bearertokenauth::Factory);
+    r.extension(extensions::basicauth::Factory);
+    r.extension(extensions::headers_setter::Factory);
 
     names::apply(&mut r);
     r

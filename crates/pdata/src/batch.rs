@@ -9,7 +9,7 @@ use crate::proto::collector::{
     logs::v1::ExportLogsServiceRequest, metrics::v1::ExportMetricsServiceRequest,
     profiles::v1development::ExportProfilesServiceRequest, trace::v1::ExportTraceServiceRequest,
 };
-use crate::{PdataError, Signal, scan};
+use crate::{ClientInfo, PdataError, Signal, scan};
 
 /// A decoded OTLP export request.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +78,8 @@ pub struct Batch {
     /// the same request.
     encoded: Arc<OnceLock<Bytes>>,
     decoded: Arc<OnceLock<Arc<Request>>>,
+    /// Who sent it, when a receiver keeps that (`include_metadata`); `None` costs nothing.
+    client: Option<Arc<ClientInfo>>,
 }
 
 fn cell_with<T>(value: T) -> Arc<OnceLock<T>> {
@@ -93,6 +95,7 @@ impl Batch {
             items,
             encoded: cell_with(bytes),
             decoded: Arc::new(OnceLock::new()),
+            client: None,
         })
     }
 
@@ -102,6 +105,7 @@ impl Batch {
             items: request.item_count(),
             encoded: Arc::new(OnceLock::new()),
             decoded: cell_with(Arc::new(request)),
+            client: None,
         }
     }
 
@@ -200,6 +204,15 @@ impl Batch {
         }
         debug_assert!(batches.windows(2).all(|w| w[0].signal == w[1].signal));
         let signal = batches.first().map(|b| b.signal).unwrap_or(Signal::Traces);
+        // The client info survives only when every part came from the same client (the
+        // batch processor groups by `metadata_keys` before joining).
+        let client = batches.first().and_then(|b| b.client.clone()).filter(|c| {
+            batches.iter().all(|b| {
+                b.client
+                    .as_ref()
+                    .is_some_and(|o| Arc::ptr_eq(o, c) || **o == **c)
+            })
+        });
         let items = batches.iter().map(|b| b.items).sum();
         let total: usize = batches.iter().map(|b| b.encoded_len()).sum();
         let mut buf = Vec::with_capacity(total);
@@ -211,7 +224,23 @@ impl Batch {
             items,
             encoded: cell_with(Bytes::from(buf)),
             decoded: Arc::new(OnceLock::new()),
+            client,
         }
+    }
+
+    /// The client that sent this batch, when a receiver kept it (`include_metadata`).
+    pub fn client_info(&self) -> Option<&Arc<ClientInfo>> {
+        self.client.as_ref()
+    }
+
+    /// Sets (or clears) the client info that travels with this batch.
+    pub fn set_client_info(&mut self, client: Option<Arc<ClientInfo>>) {
+        self.client = client;
+    }
+
+    pub fn with_client_info(mut self, client: Option<Arc<ClientInfo>>) -> Batch {
+        self.client = client;
+        self
     }
 
     /// Splits into batches of at most `max_items` items (0 = no limit), every one full but
@@ -222,6 +251,7 @@ impl Batch {
             return vec![self];
         }
         let signal = self.signal;
+        let client = self.client.clone();
         scan::split_encoded(signal, &self.encoded(), max_items)
             .into_iter()
             .map(|(bytes, items)| Batch {
@@ -229,6 +259,7 @@ impl Batch {
                 items,
                 encoded: cell_with(bytes),
                 decoded: Arc::new(OnceLock::new()),
+                client: client.clone(),
             })
             .collect()
     }
@@ -260,6 +291,30 @@ mod tests {
                 req.item_count()
             );
         }
+    }
+
+    #[test]
+    fn client_info_survives_split_and_concat_of_one_client_only() {
+        let info = |t: &str| {
+            let mut c = ClientInfo::default();
+            c.push("X-Tenant", t.to_string());
+            Some(Arc::new(c))
+        };
+        let req = testdata::request(Signal::Traces, 2, 10, 1);
+        let batch = Batch::from_request(req).with_client_info(info("a"));
+        let parts = batch.split(7);
+        assert!(parts.len() > 1);
+        assert!(parts.iter().all(|p| p.client_info() == info("a").as_ref()));
+        let joined = Batch::concat(parts.clone());
+        assert_eq!(joined.client_info().unwrap().get("x-tenant"), ["a"]);
+        let mut mixed = parts;
+        mixed.push(
+            Batch::from_request(testdata::request(Signal::Traces, 1, 1, 2))
+                .with_client_info(info("b")),
+        );
+        assert!(Batch::concat(mixed).client_info().is_none());
+        let plain = Batch::from_request(testdata::request(Signal::Traces, 1, 1, 3));
+        assert!(plain.client_info().is_none());
     }
 
     fn rename_first_span(batch: &mut Batch, name: &str) {

@@ -14,12 +14,14 @@
 //! ```
 
 mod batch;
+mod client;
 pub mod json;
 pub mod scan;
 #[cfg(any(test, feature = "testdata"))]
 pub mod testdata;
 
 pub use batch::{Batch, Request};
+pub use client::ClientInfo;
 pub use opentelemetry_proto::tonic as proto;
 
 /// The telemetry signal a batch or pipeline carries.

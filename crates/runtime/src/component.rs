@@ -254,6 +254,14 @@ pub trait Extension: Component {
     fn as_storage(&self) -> Option<&dyn crate::storage::StorageExtension> {
         None
     }
+    /// The server authenticator this extension offers (`bearertokenauth`, `basicauth`).
+    fn server_authenticator(&self) -> Option<Arc<dyn crate::auth::ServerAuthenticator>> {
+        None
+    }
+    /// The client authenticator this extension offers (`bearertokenauth`, `headers_setter`).
+    fn client_authenticator(&self) -> Option<Arc<dyn crate::auth::ClientAuthenticator>> {
+        None
+    }
     /// All pipelines started (health_check turns 200).
     fn pipelines_ready(&self) {}
     /// Shutdown began (health_check turns 503).

@@ -13,6 +13,7 @@
 //! nothing buffers without bound.
 
 pub mod admission;
+pub mod auth;
 pub mod component;
 pub mod exporterhelper;
 pub mod factory;

@@ -1,4 +1,7 @@
+pub mod basicauth;
+pub mod bearertokenauth;
 pub mod file_storage;
+pub mod headers_setter;
 pub mod health_check;
 pub mod healthcheckv2;
 pub mod pprof;
@@ -135,6 +138,33 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A host whose extensions are built from `(id, yaml)` through the registry and started,
+/// for tests of components that resolve extensions (authenticators) at start.
+#[cfg(test)]
+pub(crate) async fn test_host(extensions: &[(&str, &str)]) -> runtime::Host {
+    use runtime::registry::Lookup;
+    let r = crate::registry();
+    let mut host = runtime::Host::default();
+    for (id, yaml) in extensions {
+        let id = ::config::ComponentId::parse(id).expect("test id");
+        let Lookup::Found(f) = r.lookup_extension(&id.type_) else {
+            panic!("{id} is not registered");
+        };
+        let cfg = f
+            .parse_config(&::config::Value::from_yaml_str(yaml).unwrap(), "test")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let set = runtime::factory::Settings {
+            id: id.clone(),
+            kind: runtime::Kind::Extension,
+            telemetry: runtime::Telemetry::default(),
+        };
+        let ext = f.create(set, &cfg).expect("create extension");
+        ext.start(&host).await.expect("start extension");
+        host.extensions.insert(id, ext);
+    }
+    host
 }
 
 #[cfg(test)]

@@ -21,6 +21,11 @@ impl Consumer for Collect {
 }
 
 impl Collect {
+    /// The batches received so far.
+    pub fn batches(&self) -> Vec<Batch> {
+        self.0.lock().unwrap().clone()
+    }
+
     /// The decoded requests received so far.
     pub fn requests(&self) -> Vec<Request> {
         self.0

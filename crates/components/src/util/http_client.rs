@@ -8,11 +8,14 @@
 //! `timeout` and `compression` ([`WithClient`]).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
+use pdata::ClientInfo;
 use runtime::ComponentConfig;
+use runtime::auth::ClientAuthenticator;
 use runtime::factory::{AnyConfig, validation_error};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -34,6 +37,86 @@ pub struct ClientSettings<'a> {
     pub disable_keep_alives: bool,
     pub http2_read_idle_timeout: Option<Duration>,
     pub http2_ping_timeout: Option<Duration>,
+}
+
+/// The client authenticator of a client's `auth` setting: resolved among the extensions
+/// at start, then asked for headers on every request (Go's auth round tripper).
+#[derive(Default)]
+pub struct ClientAuth {
+    id: Option<String>,
+    grpc: bool,
+    resolved: std::sync::RwLock<Option<Arc<dyn ClientAuthenticator>>>,
+}
+
+impl ClientAuth {
+    pub fn new(auth: Option<&runtime::auth::AuthConfig>) -> ClientAuth {
+        ClientAuth {
+            id: auth.map(|a| a.authenticator.clone()),
+            grpc: false,
+            resolved: Default::default(),
+        }
+    }
+
+    /// The same for a gRPC client (Go's error for a wrong-kind extension differs).
+    pub fn new_grpc(auth: Option<&runtime::auth::AuthConfig>) -> ClientAuth {
+        ClientAuth {
+            grpc: true,
+            ..ClientAuth::new(auth)
+        }
+    }
+
+    /// Finds the authenticator; an unknown id fails the exporter's start with Go's message.
+    pub fn start(&self, host: &runtime::Host) -> Result<(), String> {
+        let Some(id) = &self.id else {
+            return Ok(());
+        };
+        let found = runtime::auth::client_authenticator(host, id, self.grpc)?;
+        *self.resolved.write().unwrap_or_else(|p| p.into_inner()) = Some(found);
+        Ok(())
+    }
+
+    pub fn is_configured(&self) -> bool {
+        self.id.is_some()
+    }
+
+    /// Sets the authenticator's headers on `headers`; `client` is the client info of the batch
+    /// being sent. A failure is permanent for that batch, as Go's round tripper error.
+    pub fn apply(
+        &self,
+        headers: &mut HeaderMap,
+        client: Option<&ClientInfo>,
+    ) -> Result<(), runtime::ConsumeError> {
+        let auth = self
+            .resolved
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match auth {
+            Some(a) => a.apply(headers, client).map_err(|e| {
+                runtime::ConsumeError::permanent(format!("failed to authenticate the request: {e}"))
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The authenticator's headers, then the configured `headers` over them (a plain clone
+    /// of `configured` without `auth`): in Go the auth round tripper runs outside the one
+    /// setting the configured headers, so those win.
+    pub fn headers(
+        &self,
+        configured: &HeaderMap,
+        client: Option<&ClientInfo>,
+    ) -> Result<HeaderMap, runtime::ConsumeError> {
+        if self.id.is_none() {
+            return Ok(configured.clone());
+        }
+        let mut headers = HeaderMap::new();
+        self.apply(&mut headers, client)?;
+        for (k, v) in configured {
+            headers.insert(k.clone(), v.clone());
+        }
+        Ok(headers)
+    }
 }
 
 /// Builds the client for requests to `url` (TLS is configured only for `https://`).
@@ -105,7 +188,8 @@ pub struct ClientConfig {
     pub http2_ping_timeout: Option<config::Duration>,
     pub force_attempt_http2: Option<bool>,
     pub cookies: Option<serde_json::Value>,
-    pub auth: Option<serde_json::Value>,
+    /// `auth::authenticator`: a client authenticator extension, resolved at start.
+    pub auth: Option<runtime::auth::AuthConfig>,
     pub middlewares: Vec<serde_json::Value>,
 }
 
@@ -172,9 +256,6 @@ impl ClientConfig {
     pub fn validate(&self) -> Result<(), String> {
         if let Some(codec) = self.compression()?.codec() {
             codec.validate_level(self.compression_params.level)?;
-        }
-        if self.auth.is_some() {
-            return Err("auth: authenticator extensions are not supported yet".into());
         }
         if !self.middlewares.is_empty() {
             return Err("middlewares: are not supported yet".into());

@@ -4,4 +4,5 @@ pub mod gofmt;
 pub(crate) mod gotext;
 pub mod http_client;
 pub mod http_server;
+pub mod server_auth;
 pub mod time;

@@ -111,7 +111,8 @@ impl Consumer for TenantSplit {
         };
         let mut errors = Vec::new();
         for part in parts {
-            let b = Batch::from_request(Request::Logs(part));
+            let b = Batch::from_request(Request::Logs(part))
+                .with_client_info(batch.client_info().cloned());
             if let Err(e) = self.inner.consume(b).await {
                 errors.push(e);
             }

@@ -32,6 +32,7 @@ pub(crate) struct LokiPush {
     client: reqwest::Client,
     url: String,
     headers: HeaderMap,
+    auth: http_client::ClientAuth,
     compression: HttpCompression,
     level: Option<i32>,
     defaults: DefaultLabels,
@@ -45,6 +46,7 @@ impl LokiPush {
             client: http_client::build_client(&cfg.client_settings(), &cfg.client.endpoint)?,
             url: cfg.client.endpoint.clone(),
             headers: http_client::header_map(&cfg.client.headers)?,
+            auth: http_client::ClientAuth::new(cfg.client.auth.as_ref()),
             compression: cfg.compression()?,
             level: cfg.client.compression_params.level,
             defaults: cfg.default_labels(),
@@ -54,7 +56,11 @@ impl LokiPush {
     }
 
     /// Sends one tenant's request.
-    async fn send(&self, t: &TenantRequest) -> Result<(), ConsumeError> {
+    async fn send(
+        &self,
+        t: &TenantRequest,
+        client: Option<&pdata::ClientInfo>,
+    ) -> Result<(), ConsumeError> {
         let body = proto::encode(&t.request).map_err(|e| ConsumeError::permanent(e.to_string()))?;
         let body = match self.compression.codec() {
             None => body,
@@ -63,6 +69,7 @@ impl LokiPush {
             })?,
         };
         let mut headers = HeaderMap::with_capacity(self.headers.len() + 3);
+        self.auth.apply(&mut headers, client)?;
         headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static("application/x-protobuf"),
@@ -137,6 +144,9 @@ fn now_nanos() -> i64 {
 
 #[async_trait]
 impl Push for LokiPush {
+    async fn start(&self, host: &runtime::Host) -> Result<(), String> {
+        self.auth.start(host)
+    }
     async fn push(&self, batch: &Batch) -> Result<(), ConsumeError> {
         let req = batch.request().map_err(|e| {
             ConsumeError::permanent(format!("failed to decode the logs batch: {e}"))
@@ -172,7 +182,12 @@ impl Push for LokiPush {
                 "failed to transform logs into Loki log streams",
             ));
         }
-        let results = futures::future::join_all(to_send.iter().map(|t| self.send(t))).await;
+        let results = futures::future::join_all(
+            to_send
+                .iter()
+                .map(|t| self.send(t, batch.client_info().map(|c| &**c))),
+        )
+        .await;
         let mut errors = Vec::new();
         let mut rejected = unsent;
         let mut retry = false;

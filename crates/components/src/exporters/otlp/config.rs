@@ -35,7 +35,8 @@ pub struct Config {
     /// `retry_on_failure`, which is what waiting for ready gives in practice.
     pub wait_for_ready: bool,
     /// Authenticator extension id: not supported yet.
-    pub auth: Option<serde_json::Value>,
+    /// `auth::authenticator`: a client authenticator extension, resolved at start.
+    pub auth: Option<runtime::auth::AuthConfig>,
     pub middlewares: Vec<serde_json::Value>,
     pub retry_on_failure: RetrySettings,
     pub sending_queue: QueueSettings,
@@ -161,9 +162,6 @@ impl ComponentConfig for Config {
             GrpcCompression::Zstd => Codec::Zstd.validate_level(self.compression_params.level)?,
         }
         self.tls.validate()?;
-        if self.auth.is_some() {
-            return Err("auth: authenticator extensions are not supported yet".into());
-        }
         if !self.middlewares.is_empty() {
             return Err("middlewares: are not supported yet".into());
         }
@@ -239,17 +237,14 @@ mod tests {
     }
 
     #[test]
-    fn snappy_and_auth_are_refused_until_supported() {
+    fn snappy_is_refused_until_supported_and_auth_is_accepted() {
         assert!(
             cfg("endpoint: a:1\ncompression: snappy")
                 .unwrap_err()
                 .contains("not supported yet")
         );
-        assert!(
-            cfg("endpoint: a:1\nauth: {authenticator: oauth2client}")
-                .unwrap_err()
-                .contains("not supported yet")
-        );
+        let c = cfg("endpoint: a:1\nauth: {authenticator: oauth2client}").unwrap();
+        assert_eq!(c.auth.unwrap().authenticator, "oauth2client");
         assert!(
             cfg("endpoint: a:1\ncompression: brotli")
                 .unwrap_err()

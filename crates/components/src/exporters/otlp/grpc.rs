@@ -2,6 +2,7 @@
 //! message on the shared HTTP/2 connection of [`super::client`]; the reply (trailers-only or
 //! message + trailers) is mapped as the Go exporter does (otelcol.md §3.1).
 
+use crate::util::http_client::ClientAuth;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +32,7 @@ pub(crate) struct GrpcPush {
     uri: Uri,
     /// Everything but `grpc-timeout`, which follows the attempt's deadline.
     headers: HeaderMap,
+    auth: ClientAuth,
     codec: Option<Codec>,
     level: Option<i32>,
     signal: Signal,
@@ -100,6 +102,7 @@ impl GrpcPush {
             client,
             uri,
             headers,
+            auth: ClientAuth::new_grpc(cfg.auth.as_ref()),
             codec,
             level: cfg.compression_params.level,
             signal,
@@ -153,12 +156,38 @@ fn grpc_timeout(t: Duration) -> HeaderValue {
 
 #[async_trait]
 impl Push for GrpcPush {
+    async fn start(&self, host: &runtime::Host) -> Result<(), String> {
+        self.auth.start(host)
+    }
     async fn push(&self, batch: &Batch) -> Result<(), ConsumeError> {
         let mut request = http::Request::new(self.body(batch)?);
         *request.method_mut() = Method::POST;
         *request.uri_mut() = self.uri.clone();
         *request.version_mut() = Version::HTTP_2;
-        *request.headers_mut() = self.headers.clone();
+        let mut headers = self.headers.clone();
+        if self.auth.is_configured() {
+            // Per-RPC credentials are metadata: they cannot replace the protocol's headers.
+            let mut creds = HeaderMap::new();
+            self.auth
+                .apply(&mut creds, batch.client_info().map(|c| &**c))?;
+            let mut last = None;
+            for (k, v) in creds {
+                let k = match k {
+                    Some(k) => {
+                        last = Some(k.clone());
+                        k
+                    }
+                    None => match &last {
+                        Some(k) => k.clone(),
+                        None => continue,
+                    },
+                };
+                if !is_protocol_header(&k) {
+                    headers.append(k, v);
+                }
+            }
+        }
+        *request.headers_mut() = headers;
         let response = self.client.send(request).await.map_err(|e| match e {
             SendError::Connect(e) => ConsumeError::retryable(format!(
                 "rpc error: code = Unavailable desc = connection error: desc = \"transport: Error while dialing: {e}\""
@@ -173,6 +202,12 @@ impl Push for GrpcPush {
         super::log_partial_success(&self.id, &parsed);
         Ok(())
     }
+}
+
+/// Headers of the gRPC protocol itself, which credentials must not change.
+fn is_protocol_header(name: &http::HeaderName) -> bool {
+    let n = name.as_str();
+    n == "content-type" || n == "te" || n == "user-agent" || n.starts_with("grpc-")
 }
 
 /// A request or response that broke on the wire: the data may not have arrived, so retry.

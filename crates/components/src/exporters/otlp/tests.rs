@@ -505,3 +505,30 @@ async fn reconnects_after_the_server_drops_the_connection() {
         .expect("a new connection is opened");
     assert_eq!(script.received().len(), 2);
 }
+
+#[tokio::test]
+async fn auth_headers_setter_sends_metadata_from_the_batch_client_info() {
+    let script = Script::default();
+    let addr = serve(script.clone()).await;
+    let host = crate::extensions::test_host(&[(
+        "headers_setter",
+        "headers: [{key: X-Token, from_context: x-tenant}]",
+    )])
+    .await;
+    let tel = Telemetry::default();
+    let exp = exporter(&direct(addr, "auth: {authenticator: headers_setter}"), &tel);
+    exp.start(&host).await.unwrap();
+    let mut info = pdata::ClientInfo::default();
+    info.push("X-Tenant", "acme".into());
+    exp.consume(spans(2, 1).with_client_info(Some(Arc::new(info))))
+        .await
+        .unwrap();
+    assert_eq!(script.received()[0].token.as_deref(), Some("acme"));
+    exp.shutdown().await.unwrap();
+
+    let exp = exporter(&direct(addr, "auth: {authenticator: nope}"), &tel);
+    assert_eq!(
+        exp.start(&host).await.unwrap_err(),
+        "failed to resolve authenticator \"nope\": authenticator not found"
+    );
+}

@@ -30,6 +30,7 @@ pub(crate) struct HttpPush {
     compression: HttpCompression,
     level: Option<i32>,
     headers: HeaderMap,
+    auth: http_client::ClientAuth,
     id: Arc<str>,
 }
 
@@ -46,6 +47,7 @@ impl HttpPush {
             compression: cfg.compression()?,
             level: cfg.client.compression_params.level,
             headers,
+            auth: http_client::ClientAuth::new(cfg.client.auth.as_ref()),
             id: Arc::from(id),
         })
     }
@@ -73,6 +75,9 @@ impl HttpPush {
 
 #[async_trait]
 impl Push for HttpPush {
+    async fn start(&self, host: &runtime::Host) -> Result<(), String> {
+        self.auth.start(host)
+    }
     async fn push(&self, batch: &Batch) -> Result<(), ConsumeError> {
         let body = self.body(batch)?;
         let content_type = match self.encoding {
@@ -82,7 +87,10 @@ impl Push for HttpPush {
         let mut req = self
             .client
             .post(&self.url)
-            .headers(self.headers.clone())
+            .headers(
+                self.auth
+                    .headers(&self.headers, batch.client_info().map(|c| &**c))?,
+            )
             .header(CONTENT_TYPE, content_type);
         if let Some(enc) = self.compression.content_encoding() {
             req = req.header(CONTENT_ENCODING, enc);

@@ -362,3 +362,74 @@ async fn endpoint_down_at_start_then_up_gets_everything_delivered() {
         Some(40.0)
     );
 }
+
+#[tokio::test]
+async fn auth_authenticator_headers_arrive_and_configured_headers_win() {
+    let script = Script::default();
+    let addr = serve(script.clone()).await;
+    let host = crate::extensions::test_host(&[
+        ("bearertokenauth", "token: s3cret"),
+        (
+            "headers_setter",
+            "headers: [{key: X-Scope-OrgID, from_context: x-tenant}, {key: X-Fixed, value: setter}]",
+        ),
+    ])
+    .await;
+    let tel = Telemetry::default();
+    let exp = exporter(
+        &direct(addr, "auth: {authenticator: bearertokenauth}"),
+        &tel,
+        Signal::Logs,
+    );
+    exp.start(&host).await.unwrap();
+    exp.consume(batch(Signal::Logs, 2, 1)).await.unwrap();
+    assert_eq!(
+        script.received()[0].header("authorization"),
+        Some("Bearer s3cret")
+    );
+    exp.shutdown().await.unwrap();
+
+    // headers_setter reads the batch's client info; configured headers are set after it.
+    let exp = exporter(
+        &direct(
+            addr,
+            "auth: {authenticator: headers_setter}\nheaders: {X-Fixed: configured}",
+        ),
+        &tel,
+        Signal::Logs,
+    );
+    exp.start(&host).await.unwrap();
+    let mut info = pdata::ClientInfo::default();
+    info.push("x-tenant", "acme".into());
+    exp.consume(batch(Signal::Logs, 2, 2).with_client_info(Some(Arc::new(info))))
+        .await
+        .unwrap();
+    let got = script.received();
+    assert_eq!(got[1].header("x-scope-orgid"), Some("acme"));
+    assert_eq!(got[1].header("x-fixed"), Some("configured"));
+    exp.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn unknown_or_server_only_authenticator_fails_start_with_gos_message() {
+    let host = crate::extensions::test_host(&[("basicauth", "htpasswd: {inline: 'a:b'}")]).await;
+    let tel = Telemetry::default();
+    let exp = exporter(
+        "endpoint: http://127.0.0.1:1\nauth: {authenticator: bearertokenauth}",
+        &tel,
+        Signal::Logs,
+    );
+    assert_eq!(
+        exp.start(&host).await.unwrap_err(),
+        "failed to resolve authenticator \"bearertokenauth\": authenticator not found"
+    );
+    let exp = exporter(
+        "endpoint: http://127.0.0.1:1\nauth: {authenticator: basicauth}",
+        &tel,
+        Signal::Logs,
+    );
+    assert_eq!(
+        exp.start(&host).await.unwrap_err(),
+        "requested authenticator is not a HTTPClient"
+    );
+}

@@ -35,6 +35,7 @@ pub(crate) struct PrwPush {
     client: reqwest::Client,
     url: String,
     headers: HeaderMap,
+    auth: http_client::ClientAuth,
     settings: Settings,
     max_batch_bytes: usize,
     concurrency: usize,
@@ -72,6 +73,7 @@ impl PrwPush {
             client: http_client::build_client(&cfg.client_settings(), &cfg.client.endpoint)?,
             url: cfg.client.endpoint.clone(),
             headers: http_client::header_map(&cfg.client.headers)?,
+            auth: http_client::ClientAuth::new(cfg.client.auth.as_ref()),
             settings,
             max_batch_bytes: cfg.max_batch_size_bytes,
             concurrency: cfg.concurrency(),
@@ -83,8 +85,12 @@ impl PrwPush {
     }
 
     /// One POST; the error says whether it may be retried.
-    async fn send_once(&self, body: bytes::Bytes) -> Result<(), ConsumeError> {
-        let mut headers = self.headers.clone();
+    async fn send_once(
+        &self,
+        body: bytes::Bytes,
+        client: Option<&pdata::ClientInfo>,
+    ) -> Result<(), ConsumeError> {
+        let mut headers = self.auth.headers(&self.headers, client)?;
         // Set after the configured headers: these cannot be overridden.
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static("snappy"));
         headers.insert(
@@ -130,12 +136,16 @@ impl PrwPush {
     }
 
     /// One request with its own retries.
-    async fn send(&self, req: WriteRequest) -> Result<(), ConsumeError> {
+    async fn send(
+        &self,
+        req: WriteRequest,
+        client: Option<&pdata::ClientInfo>,
+    ) -> Result<(), ConsumeError> {
         let body = prompb::encode(&req).map_err(ConsumeError::permanent)?;
         let body = bytes::Bytes::from(body);
         let mut backoff = Backoff::new(&self.retry);
         loop {
-            let err = match self.send_once(body.clone()).await {
+            let err = match self.send_once(body.clone(), client).await {
                 Ok(()) => return Ok(()),
                 Err(e) => e,
             };
@@ -167,6 +177,9 @@ impl PrwPush {
 
 #[async_trait]
 impl Push for PrwPush {
+    async fn start(&self, host: &runtime::Host) -> Result<(), String> {
+        self.auth.start(host)
+    }
     async fn push(&self, batch: &Batch) -> Result<(), ConsumeError> {
         let req = batch.request().map_err(|e| {
             ConsumeError::permanent(format!("failed to decode the metrics batch: {e}"))
@@ -194,7 +207,7 @@ impl Push for PrwPush {
         }
         let requests = remotewrite::batch(t.series, self.max_batch_bytes);
         let results: Vec<Result<(), ConsumeError>> = futures::stream::iter(requests)
-            .map(|r| self.send(r))
+            .map(|r| self.send(r, batch.client_info().map(|c| &**c)))
             .buffer_unordered(self.concurrency)
             .collect()
             .await;

@@ -18,6 +18,7 @@ pub(crate) struct ZipkinPush {
     format: zipkin::Format,
     default_service_name: String,
     headers: HeaderMap,
+    auth: http_client::ClientAuth,
     compression: HttpCompression,
     level: Option<i32>,
 }
@@ -30,6 +31,7 @@ impl ZipkinPush {
             format: cfg.format()?,
             default_service_name: cfg.default_service_name.clone(),
             headers: http_client::header_map(&cfg.client.headers)?,
+            auth: http_client::ClientAuth::new(cfg.client.auth.as_ref()),
             compression: cfg.compression()?,
             level: cfg.client.compression_params.level,
         })
@@ -42,6 +44,9 @@ fn failed(e: impl std::fmt::Display) -> String {
 
 #[async_trait]
 impl Push for ZipkinPush {
+    async fn start(&self, host: &runtime::Host) -> Result<(), String> {
+        self.auth.start(host)
+    }
     async fn push(&self, batch: &Batch) -> Result<(), ConsumeError> {
         let req = batch
             .request()
@@ -59,6 +64,8 @@ impl Push for ZipkinPush {
                 .map_err(|e| ConsumeError::permanent(failed(e)))?,
         };
         let mut headers = HeaderMap::with_capacity(self.headers.len() + 2);
+        self.auth
+            .apply(&mut headers, batch.client_info().map(|c| &**c))?;
         headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static(self.format.content_type()),

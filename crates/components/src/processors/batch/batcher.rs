@@ -2,11 +2,12 @@
 //! (and retries) what the next consumer refuses for now, while the processor refuses new
 //! data.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pdata::{Batch, Signal};
+use pdata::{Batch, ClientInfo, Signal};
 use runtime::telemetry::{Counter, Histogram, ProcessorMetrics, Telemetry};
 use runtime::{ConsumeError, ErrorKind, SharedConsumer};
 use tokio::sync::mpsc;
@@ -126,7 +127,13 @@ pub(super) struct Batcher {
     /// `None` when `timeout` is 0: every batch is sent as it arrives.
     timeout: Option<Duration>,
     pub(super) shutdown_retry_window: Duration,
-    /// The data held, in arrival order.
+    /// The data held, per distinct `metadata_keys` values (one shard without them).
+    shards: HashMap<Option<Arc<ClientInfo>>, Shard>,
+}
+
+/// The data held for one combination of metadata values, in arrival order.
+#[derive(Default)]
+struct Shard {
     held: Vec<Batch>,
     held_items: usize,
 }
@@ -152,8 +159,7 @@ impl Batcher {
             send_batch_max_size: cfg.send_batch_max_size as usize,
             timeout: (!cfg.timeout.0.is_zero()).then_some(cfg.timeout.0),
             shutdown_retry_window: SHUTDOWN_RETRY_WINDOW,
-            held: Vec::new(),
-            held_items: 0,
+            shards: HashMap::new(),
         }
     }
 
@@ -171,18 +177,17 @@ impl Batcher {
                 _ = self.stop.cancelled() => break,
                 msg = self.rx.recv() => match msg {
                     Some(batch) => {
-                        self.hold(batch);
-                        if self.timeout.is_none() || self.held_items >= self.send_batch_size {
-                            self.send(Trigger::Size).await;
+                        let (key, held_items) = self.hold(batch);
+                        if self.timeout.is_none() || held_items >= self.send_batch_size {
+                            self.send(key, Trigger::Size).await;
                             timer.as_mut().reset(Instant::now() + period);
                         }
                     }
                     None => break,
                 },
                 _ = timer.as_mut(), if self.timeout.is_some() => {
-                    if self.held_items > 0 {
-                        self.send(Trigger::Timeout).await;
-                    }
+                    // One timer for every shard: an item still waits at most `timeout`.
+                    self.send_all().await;
                     timer.as_mut().reset(Instant::now() + period);
                 }
             }
@@ -190,25 +195,43 @@ impl Batcher {
         // Take no new data, then send what is already queued and held.
         self.rx.close();
         while let Some(batch) = self.rx.recv().await {
-            self.hold(batch);
-            if self.held_items >= self.send_batch_size.max(1) {
-                self.send(Trigger::Size).await;
+            let (key, held_items) = self.hold(batch);
+            if held_items >= self.send_batch_size.max(1) {
+                self.send(key, Trigger::Size).await;
             }
         }
-        if self.held_items > 0 {
-            self.send(Trigger::Timeout).await;
-        }
+        self.send_all().await;
     }
 
-    fn hold(&mut self, batch: Batch) {
-        self.held_items += batch.item_count();
-        self.held.push(batch);
+    /// Adds `batch` to its shard; returns the shard's key and how many items it holds now.
+    fn hold(&mut self, batch: Batch) -> (Option<Arc<ClientInfo>>, usize) {
+        let key = batch.client_info().cloned();
+        let shard = self.shards.entry(key.clone()).or_default();
+        shard.held_items += batch.item_count();
+        shard.held.push(batch);
+        (key, shard.held_items)
+    }
+
+    /// Sends every shard that holds data (timer, shutdown).
+    async fn send_all(&mut self) {
+        let keys: Vec<_> = self
+            .shards
+            .iter()
+            .filter(|(_, s)| s.held_items > 0)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            self.send(key, Trigger::Timeout).await;
+        }
     }
 
     /// Sends what is held, in parts of at most `send_batch_max_size`. On a size trigger with
     /// a timer, a last part smaller than `send_batch_size` stays held (as in Go).
-    async fn send(&mut self, trigger: Trigger) {
-        let held = std::mem::take(&mut self.held);
+    async fn send(&mut self, key: Option<Arc<ClientInfo>>, trigger: Trigger) {
+        let Some(mut shard) = self.shards.remove(&key) else {
+            return;
+        };
+        let held = std::mem::take(&mut shard.held);
         let merged = if held.len() == 1 {
             held.into_iter().next().expect("one batch")
         } else {
@@ -218,12 +241,12 @@ impl Batcher {
         let keep_below =
             (trigger == Trigger::Size && self.timeout.is_some()).then_some(self.send_batch_size);
         for part in parts.by_ref() {
-            if keep_below.is_some_and(|min| self.held_items < min) {
-                self.held.push(part);
+            if keep_below.is_some_and(|min| shard.held_items < min) {
+                shard.held.push(part);
                 break;
             }
             let n = part.item_count();
-            self.held_items -= n;
+            shard.held_items -= n;
             self.metrics.send_size.record(n as f64);
             match trigger {
                 Trigger::Size => self.metrics.size_trigger.add(1),
@@ -232,7 +255,10 @@ impl Batcher {
             self.metrics.processor.outgoing.add(n as u64);
             self.deliver(part).await;
         }
-        self.held.extend(parts);
+        shard.held.extend(parts);
+        if shard.held_items > 0 {
+            self.shards.insert(key, shard);
+        }
     }
 
     /// Sends one part. A retryable refusal makes the processor refuse new data while this

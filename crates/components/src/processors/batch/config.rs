@@ -13,8 +13,7 @@ pub struct Config {
     pub send_batch_size: u32,
     /// Largest batch sent; bigger ones are split. 0 = no limit.
     pub send_batch_max_size: u32,
-    /// Client metadata keys to batch by. Accepted; receivers do not pass client metadata
-    /// yet, so every request falls into the one batcher (see the module documentation).
+    /// Client metadata keys to batch by (see the module documentation).
     pub metadata_keys: Vec<String>,
     pub metadata_cardinality_limit: u32,
 }

@@ -41,19 +41,27 @@
 //! 24 000 here. Returning on acceptance and refusing while the next consumer refuses keeps Go's
 //! throughput and still loses nothing silently.
 //!
-//! `metadata_keys` / `metadata_cardinality_limit` are accepted, but receivers do not pass
-//! client metadata yet, so all data shares one batcher, as in Go with no metadata keys.
+//! `metadata_keys`: data is batched separately per distinct combination of the values of
+//! these client metadata keys (kept by a receiver with `include_metadata`), and each batch
+//! sent on carries just those keys and values as its client info (Go's export context), for
+//! `headers_setter` downstream. Without `metadata_keys` the client info is dropped, as Go
+//! exports with an empty context. More combinations than `metadata_cardinality_limit` (0 =
+//! unlimited) are refused permanently with Go's "too many batcher metadata-value
+//! combinations". As in Go, a combination once seen keeps its slot until shutdown. One timer
+//! serves all combinations (Go has one per combination): data still waits at most
+//! `timeout`.
 
 mod batcher;
 pub mod config;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use ::config::{ConfigError, Value};
 use async_trait::async_trait;
-use pdata::{Batch, Signal};
+use pdata::{Batch, ClientInfo, Signal};
 use runtime::factory::{AnyConfig, ProcessorFactory, Settings, Stability, parse_config, typed};
 use runtime::{Component, ConsumeError, Consumer, Host, Processor, SharedConsumer};
 use tokio::sync::mpsc;
@@ -116,7 +124,15 @@ pub struct BatchProcessor {
     idle: Mutex<Option<Batcher>>,
     running: Mutex<Option<JoinHandle<()>>>,
     stop: CancellationToken,
+    /// `metadata_keys`, lower-cased.
+    metadata_keys: Vec<String>,
+    metadata_cardinality_limit: usize,
+    /// The combinations of metadata values seen (Go never forgets one).
+    combinations: Mutex<HashSet<Arc<ClientInfo>>>,
 }
+
+/// Go's error when `metadata_cardinality_limit` is reached.
+pub const TOO_MANY_COMBINATIONS: &str = "too many batcher metadata-value combinations";
 
 impl BatchProcessor {
     pub fn new(set: &Settings, cfg: &Config, signal: Signal, next: SharedConsumer) -> Self {
@@ -124,12 +140,6 @@ impl BatchProcessor {
         let metrics = Metrics::new(&set.telemetry, &id, signal);
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let stop = CancellationToken::new();
-        if !cfg.metadata_keys.is_empty() {
-            tracing::warn!(
-                processor = %id,
-                "metadata_keys is accepted but has no effect yet: receivers do not pass client metadata, so all data is batched together"
-            );
-        }
         let refusal = Arc::new(Refusal::default());
         let passthrough = (signal == Signal::Profiles).then(|| next.clone());
         let batcher = Batcher::new(
@@ -150,13 +160,46 @@ impl BatchProcessor {
             idle: Mutex::new(Some(batcher)),
             running: Mutex::new(None),
             stop,
+            metadata_keys: cfg
+                .metadata_keys
+                .iter()
+                .map(|k| k.to_ascii_lowercase())
+                .collect(),
+            metadata_cardinality_limit: cfg.metadata_cardinality_limit as usize,
+            combinations: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// The client info the batch goes on with: only the `metadata_keys` and their values
+    /// (none without metadata keys). A new combination beyond the limit is refused.
+    fn shard_info(&self, batch: &Batch) -> Result<Option<Arc<ClientInfo>>, ConsumeError> {
+        if self.metadata_keys.is_empty() {
+            return Ok(None);
+        }
+        let mut info = ClientInfo::default();
+        if let Some(client) = batch.client_info() {
+            for key in &self.metadata_keys {
+                for v in client.get(key) {
+                    info.push(key, v.clone());
+                }
+            }
+        }
+        let info = Arc::new(info);
+        let mut seen = self.combinations.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(known) = seen.get(&info) {
+            return Ok(Some(known.clone()));
+        }
+        if self.metadata_cardinality_limit > 0 && seen.len() >= self.metadata_cardinality_limit {
+            return Err(ConsumeError::permanent(TOO_MANY_COMBINATIONS));
+        }
+        seen.insert(info.clone());
+        Ok(Some(info))
     }
 }
 
 #[async_trait]
 impl Consumer for BatchProcessor {
-    async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
+    async fn consume(&self, mut batch: Batch) -> Result<(), ConsumeError> {
         let items = batch.item_count();
         self.metrics.processor.incoming.add(items as u64);
         if let Some(next) = &self.passthrough {
@@ -172,6 +215,10 @@ impl Consumer for BatchProcessor {
         if let Some(refusal) = self.refusal.current() {
             self.metrics.refused.add(items as u64);
             return Err(refusal);
+        }
+        if !self.metadata_keys.is_empty() || batch.client_info().is_some() {
+            let info = self.shard_info(&batch)?;
+            batch.set_client_info(info);
         }
         self.tx.send(batch).await.map_err(|_| {
             ConsumeError::retryable(format!("batch processor {:?} is shut down", self.id))

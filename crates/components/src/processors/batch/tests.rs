@@ -419,3 +419,98 @@ fn config_has_go_defaults_and_checks_max_size() {
     assert!(parse("timeout: 1s\nmetadata_keys: [tenant]\nmetadata_cardinality_limit: 10").is_ok());
     assert!(parse("unknown_key: 1").is_err());
 }
+
+fn from_tenant(batch: Batch, tenant: Option<&str>, other: &str) -> Batch {
+    let mut info = pdata::ClientInfo::default();
+    if let Some(t) = tenant {
+        info.push("X-Tenant", t.to_string());
+    }
+    info.push("x-other", other.to_string());
+    batch.with_client_info(Some(Arc::new(info)))
+}
+
+#[tokio::test]
+async fn metadata_keys_batch_per_tenant_and_forward_only_those_keys() {
+    let sink = Sink::new(Behaviour::Accept);
+    let cfg = Config {
+        metadata_keys: vec!["x-tenant".into()],
+        ..config(10, 0, Duration::from_secs(3600))
+    };
+    let (p, _tel) = started(&cfg, &sink).await;
+    // 6 + 6 spans of tenant a reach the size of 10 together; tenant b's 6 and the 4 with no
+    // tenant wait in their own batches until shutdown.
+    p.consume(from_tenant(spans(2, 3, 1), Some("a"), "1"))
+        .await
+        .unwrap();
+    p.consume(from_tenant(spans(2, 3, 2), Some("b"), "2"))
+        .await
+        .unwrap();
+    p.consume(from_tenant(spans(2, 2, 3), None, "3"))
+        .await
+        .unwrap();
+    p.consume(from_tenant(spans(2, 3, 4), Some("a"), "4"))
+        .await
+        .unwrap();
+    eventually("tenant a's batch is sent", || sink.total() >= 12).await;
+    assert_eq!(sink.sizes(), vec![12]);
+    p.shutdown().await.unwrap();
+    let got = sink.got.lock().unwrap().clone();
+    let mut by_tenant: Vec<(Vec<String>, usize)> = got
+        .iter()
+        .map(|b| {
+            let info = b.client_info().expect("client info forwarded");
+            assert!(info.get("x-other").is_empty(), "only metadata_keys go on");
+            (info.get("x-tenant").to_vec(), b.item_count())
+        })
+        .collect();
+    by_tenant.sort();
+    assert_eq!(
+        by_tenant,
+        vec![
+            (vec![], 4),
+            (vec!["a".to_string()], 12),
+            (vec!["b".to_string()], 6)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn metadata_cardinality_limit_refuses_new_combinations_permanently() {
+    let sink = Sink::new(Behaviour::Accept);
+    let cfg = Config {
+        metadata_keys: vec!["X-Tenant".into()],
+        metadata_cardinality_limit: 2,
+        ..config(1000, 0, Duration::from_millis(10))
+    };
+    let (p, _tel) = started(&cfg, &sink).await;
+    p.consume(from_tenant(spans(1, 1, 1), Some("a"), ""))
+        .await
+        .unwrap();
+    p.consume(from_tenant(spans(1, 1, 2), Some("b"), ""))
+        .await
+        .unwrap();
+    let err = p
+        .consume(from_tenant(spans(1, 1, 3), Some("c"), ""))
+        .await
+        .unwrap_err();
+    assert!(err.is_permanent());
+    assert_eq!(err.message, "too many batcher metadata-value combinations");
+    // Known combinations are still taken.
+    p.consume(from_tenant(spans(1, 1, 4), Some("a"), ""))
+        .await
+        .unwrap();
+    p.shutdown().await.unwrap();
+    assert_eq!(sink.total(), 3);
+}
+
+#[tokio::test]
+async fn without_metadata_keys_client_info_is_dropped_as_go_exports_with_an_empty_context() {
+    let sink = Sink::new(Behaviour::Accept);
+    let (p, _tel) = started(&config(1, 0, Duration::from_secs(1)), &sink).await;
+    p.consume(from_tenant(spans(1, 2, 1), Some("a"), "x"))
+        .await
+        .unwrap();
+    eventually("sent", || sink.total() == 2).await;
+    p.shutdown().await.unwrap();
+    assert!(sink.got.lock().unwrap()[0].client_info().is_none());
+}

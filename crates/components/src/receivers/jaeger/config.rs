@@ -262,12 +262,7 @@ fn check_tls_and_auth(
             "protocols::{proto}::tls: serving TLS is not supported yet by ferrotel; terminate TLS in front of the collector"
         ));
     }
-    if let Some(auth) = auth {
-        return Err(format!(
-            "protocols::{proto}::auth: server authentication (authenticator {:?}) is not supported yet by ferrotel",
-            auth.authenticator
-        ));
-    }
+    let _ = auth; // resolved among the extensions at start
     Ok(())
 }
 

@@ -13,6 +13,7 @@ pub mod server;
 #[cfg(test)]
 mod tests;
 
+use crate::util::server_auth::ServerAuth;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -146,17 +147,25 @@ impl JaegerReceiver {
 
     /// The OTLP receiver's accounting for one transport.
     fn pipelines(&self, transport: &'static str) -> Arc<Pipelines> {
+        self.pipelines_with(transport, ServerAuth::default())
+    }
+
+    /// The same with a server's `auth` and `include_metadata`.
+    fn pipelines_with(&self, transport: &'static str, auth: ServerAuth) -> Arc<Pipelines> {
         let outputs = ReceiverOutputs {
             traces: Some(self.shared.consumer.clone()),
             ..ReceiverOutputs::default()
         };
-        Arc::new(Pipelines::new(
-            outputs,
-            &self.telemetry,
-            &self.id,
-            transport,
-            self.shared.admission.clone(),
-        ))
+        Arc::new(
+            Pipelines::new(
+                outputs,
+                &self.telemetry,
+                &self.id,
+                transport,
+                self.shared.admission.clone(),
+            )
+            .with_server_auth(auth),
+        )
     }
 }
 
@@ -222,8 +231,39 @@ fn serve_http(
 
 #[async_trait]
 impl Component for JaegerReceiver {
-    async fn start(&self, _host: &Host) -> Result<(), String> {
+    async fn start(&self, host: &Host) -> Result<(), String> {
         let p = &self.cfg.protocols;
+        // Authenticators first: an unknown one fails start before anything is bound.
+        let server_auth = |auth: Option<&crate::receivers::otlp::config::AuthConfig>,
+                           include_metadata: bool| {
+            ServerAuth::new(
+                auth.map(|a| a.authenticator.as_str()),
+                auth.map(|a| a.request_params.clone()).unwrap_or_default(),
+                include_metadata,
+            )
+        };
+        let grpc_pipelines = match &p.grpc {
+            Some(g) => {
+                let pl = self.pipelines_with(
+                    TRANSPORT_GRPC,
+                    server_auth(g.auth.as_ref(), g.include_metadata),
+                );
+                pl.start_auth(host)?;
+                Some(pl)
+            }
+            None => None,
+        };
+        let http_pipelines = match &p.thrift_http {
+            Some(h) => {
+                let pl = self.pipelines_with(
+                    TRANSPORT_HTTP,
+                    server_auth(h.auth.as_ref(), h.include_metadata),
+                );
+                pl.start_auth(host)?;
+                Some(pl)
+            }
+            None => None,
+        };
         // Bind everything first, so a taken port fails `start` with nothing left running.
         let grpc = match &p.grpc {
             Some(g) => Some(bind_tcp("gRPC", &g.endpoint).await?),
@@ -257,26 +297,20 @@ impl Component for JaegerReceiver {
             tasks: Vec::new(),
             addrs: Addrs::default(),
         };
-        if let (Some(listener), Some(cfg)) = (grpc, &p.grpc) {
+        if let (Some(listener), Some(cfg), Some(pipelines)) = (grpc, &p.grpc, grpc_pipelines) {
             running.addrs.grpc = listener.local_addr().ok();
             tracing::info!(endpoint = ?running.addrs.grpc, "Starting gRPC server for Jaeger Collector");
-            let service = CollectorServer::new(
-                self.shared.clone(),
-                self.pipelines(TRANSPORT_GRPC),
-                cfg.max_recv_msg_size(),
-            );
+            let service =
+                CollectorServer::new(self.shared.clone(), pipelines, cfg.max_recv_msg_size());
             running
                 .tasks
                 .push(serve_grpc(cfg, service, listener, stop.child_token()));
         }
-        if let (Some(listener), Some(cfg)) = (http, &p.thrift_http) {
+        if let (Some(listener), Some(cfg), Some(pipelines)) = (http, &p.thrift_http, http_pipelines)
+        {
             running.addrs.http = listener.local_addr().ok();
             tracing::info!(endpoint = ?running.addrs.http, "Starting HTTP server for Jaeger Collector");
-            let service = Arc::new(HttpService::new(
-                cfg,
-                self.shared.clone(),
-                self.pipelines(TRANSPORT_HTTP),
-            )?);
+            let service = Arc::new(HttpService::new(cfg, self.shared.clone(), pipelines)?);
             running
                 .tasks
                 .push(serve_http(cfg, service, listener, stop.child_token()));

@@ -67,8 +67,9 @@ impl Shared {
         &self,
         pipelines: &Pipelines,
         traces: ExportTraceServiceRequest,
+        client: Option<Arc<pdata::ClientInfo>>,
     ) -> Result<(), ConsumeError> {
-        let batch = Batch::from_request(pdata::Request::Traces(traces));
+        let batch = Batch::from_request(pdata::Request::Traces(traces)).with_client_info(client);
         // Jaeger has no partial success to pass back: what the pipeline took is counted.
         pipelines.export(&self.consumer, batch).await.map(|_| ())
     }
@@ -121,6 +122,17 @@ where
             ));
             return Box::pin(async move { Ok(status.into_http()) });
         }
+        // Go's auth interceptor: refused before the body is polled (counted by `client_info`).
+        let client = match self
+            .pipelines
+            .client_info(req.headers(), None, Some(Signal::Traces))
+        {
+            Ok(c) => c,
+            Err(e) => {
+                let status = Status::unauthenticated(e.0);
+                return Box::pin(async move { Ok(status.into_http()) });
+            }
+        };
         if self.shared.admission.under_pressure() {
             self.pipelines
                 .refuse(RefusalReason::MemoryLimit, Some(Signal::Traces), 0);
@@ -129,6 +141,7 @@ where
         let method = PostSpans {
             shared: self.shared.clone(),
             pipelines: self.pipelines.clone(),
+            client,
         };
         let pipelines = self.pipelines.clone();
         let max = self.max_message;
@@ -160,6 +173,7 @@ where
 struct PostSpans {
     shared: Arc<Shared>,
     pipelines: Arc<Pipelines>,
+    client: Option<Arc<pdata::ClientInfo>>,
 }
 
 impl UnaryService<Bytes> for PostSpans {
@@ -169,6 +183,7 @@ impl UnaryService<Bytes> for PostSpans {
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let shared = self.shared.clone();
         let pipelines = self.pipelines.clone();
+        let client = self.client.take();
         Box::pin(async move {
             let batch = jaeger::proto::decode_post_spans(request.get_ref()).map_err(|e| {
                 pipelines.refuse(RefusalReason::Malformed, Some(Signal::Traces), 0);
@@ -176,7 +191,7 @@ impl UnaryService<Bytes> for PostSpans {
             })?;
             let traces = translate::proto_to_otlp(batch, &shared.options);
             shared
-                .consume(&pipelines, traces)
+                .consume(&pipelines, traces, client)
                 .await
                 .map_err(|e| status_from_consume_error(&e))?;
             // PostSpansResponse has no fields.
@@ -333,6 +348,15 @@ impl HttpService {
         let refuse = |reason: RefusalReason| {
             self.pipelines.refuse(reason, Some(Signal::Traces), 0);
         };
+        // Go's confighttp auth runs first, on the headers only: 401 with the reason.
+        let client =
+            match self
+                .pipelines
+                .client_info(req.headers(), req.uri().query(), Some(Signal::Traces))
+            {
+                Ok(c) => c,
+                Err(e) => return text(StatusCode::UNAUTHORIZED, format!("{e}\n")),
+            };
         if req.uri().path() != "/api/traces" {
             refuse(RefusalReason::NotFound);
             return text(StatusCode::NOT_FOUND, "404 page not found\n".into());
@@ -400,7 +424,7 @@ impl HttpService {
         };
         drop(body);
         let traces = translate::thrift_to_otlp(batch, &self.shared.options);
-        match self.shared.consume(&self.pipelines, traces).await {
+        match self.shared.consume(&self.pipelines, traces, client).await {
             Ok(()) => {
                 let mut r = Response::new(Full::new(Bytes::new()));
                 *r.status_mut() = StatusCode::ACCEPTED;
@@ -573,7 +597,7 @@ impl UdpServer {
         match thrift::decode_agent(packet, self.protocol) {
             Ok(AgentCall::EmitBatch(Some(batch))) => {
                 let traces = translate::thrift_to_otlp(batch, &self.shared.options);
-                if let Err(e) = self.shared.consume(&self.pipelines, traces).await {
+                if let Err(e) = self.shared.consume(&self.pipelines, traces, None).await {
                     tracing::debug!(error = %e.message, "jaeger receiver: batch refused");
                 }
             }

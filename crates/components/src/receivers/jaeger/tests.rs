@@ -436,3 +436,77 @@ async fn a_taken_port_fails_start_with_nothing_left_running() {
     assert!(err.contains("failed to bind to Collector address"), "{err}");
     assert!(r.addrs().grpc.is_none());
 }
+
+#[tokio::test]
+async fn thrift_http_with_auth_refuses_401_counted_and_keeps_metadata() {
+    let sink = Arc::new(Collect::default());
+    let telemetry = Telemetry::new("normal");
+    let set = Settings {
+        id: ::config::ComponentId::parse("jaeger").unwrap(),
+        kind: Kind::Receiver,
+        telemetry: telemetry.clone(),
+    };
+    let mut cfg = all_protocols();
+    let auth = || {
+        Some(crate::receivers::otlp::config::AuthConfig {
+            authenticator: "bearertokenauth".into(),
+            request_params: Vec::new(),
+        })
+    };
+    cfg.protocols.thrift_http.as_mut().unwrap().auth = auth();
+    cfg.protocols.thrift_http.as_mut().unwrap().include_metadata = true;
+    cfg.protocols.grpc.as_mut().unwrap().auth = auth();
+    let r = Arc::new(JaegerReceiver::new(
+        &set,
+        &cfg,
+        sink.clone(),
+        runtime::admission::Admission::new(),
+    ));
+    assert_eq!(
+        r.start(&Host::default()).await.unwrap_err(),
+        "failed to resolve authenticator \"bearertokenauth\": authenticator not found"
+    );
+    let host = crate::extensions::test_host(&[("bearertokenauth", "token: s3cret")]).await;
+    r.start(&host).await.unwrap();
+    let url = format!("http://{}/api/traces", r.addrs().http.unwrap());
+    let body = sample_batch(Protocol::Binary);
+    let refused = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/x-thrift")
+        .header("authorization", "Bearer wrong")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(
+        refused.text().await.unwrap(),
+        "scheme or token does not match: Bearer wrong\n"
+    );
+    assert_eq!(
+        telemetry.value(
+            crate::receivers::otlp::pipeline::REFUSED_REQUESTS,
+            &[
+                ("transport", "collector_http"),
+                ("reason", "unauthenticated")
+            ]
+        ),
+        Some(1.0)
+    );
+    let ok = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/x-thrift")
+        .header("authorization", "Bearer s3cret")
+        .header("x-tenant", "acme")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 202);
+    let got = sink.batches();
+    assert_eq!(
+        got[0].client_info().unwrap().get("x-tenant"),
+        ["acme".to_string()]
+    );
+    r.shutdown().await.unwrap();
+}

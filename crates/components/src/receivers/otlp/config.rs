@@ -40,7 +40,7 @@ pub struct GrpcConfig {
     pub write_buffer_size: ByteSize,
     #[serde(deserialize_with = "config::present_as_default")]
     pub keepalive: Option<KeepaliveConfig>,
-    /// Accepted; batches carry no client metadata yet.
+    /// Request headers (gRPC metadata) travel with the batch (Go's `client.Info`).
     pub include_metadata: bool,
     #[serde(deserialize_with = "config::present_as_default")]
     pub tls: Option<TlsServerConfig>,
@@ -136,7 +136,7 @@ impl TlsServerConfig {
     }
 }
 
-/// `auth` (configauth.Config): accepted so the error can name it.
+/// `auth` (configauth.Config): the server authenticator extension, resolved at start.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
@@ -157,7 +157,7 @@ pub struct HttpConfig {
     #[serde(deserialize_with = "config::present_as_default")]
     pub cors: Option<CorsConfig>,
     pub response_headers: BTreeMap<String, String>,
-    /// Accepted; batches carry no client metadata yet.
+    /// Request headers (gRPC metadata) travel with the batch (Go's `client.Info`).
     pub include_metadata: bool,
     pub compression_algorithms: Vec<String>,
     /// Accepted; not enforced (the otlp receiver's default is 0 = none).
@@ -253,12 +253,7 @@ fn check_tls_and_auth(
             "protocols::{proto}::tls: serving TLS is not supported yet by ferrotel; terminate TLS in front of the collector"
         ));
     }
-    if let Some(auth) = auth {
-        return Err(format!(
-            "protocols::{proto}::auth: server authentication (authenticator {:?}) is not supported yet by ferrotel",
-            auth.authenticator
-        ));
-    }
+    let _ = auth; // resolved among the extensions at start
     Ok(())
 }
 

@@ -113,6 +113,14 @@ where
             ));
             return Box::pin(async move { Ok(status.into_http()) });
         }
+        // Go's auth interceptor runs before the handler: refused before the body is polled.
+        let client = match pipelines.client_info(req.headers(), None, Some(S::SIGNAL)) {
+            Ok(c) => c,
+            Err(e) => {
+                let status = Status::unauthenticated(e.0);
+                return Box::pin(async move { Ok(status.into_http()) });
+            }
+        };
         if pipelines.under_memory_pressure() && pipelines.consumer(S::SIGNAL).is_some() {
             // Refused before the body is polled: dropping the request resets the stream, so
             // its DATA frames are discarded by h2 as they come. The items are unknown.
@@ -129,6 +137,7 @@ where
                 signal: S::SIGNAL,
                 reached_handler: reached_handler.clone(),
                 budget: budget.clone(),
+                client,
             };
             let mut grpc = Grpc::new(RawBytesCodec)
                 .accept_compressed(CompressionEncoding::Gzip)
@@ -309,6 +318,7 @@ struct ExportMethod {
     signal: Signal,
     reached_handler: Arc<AtomicBool>,
     budget: Arc<ReadBudget>,
+    client: Option<Arc<pdata::ClientInfo>>,
 }
 
 impl UnaryService<Bytes> for ExportMethod {
@@ -321,15 +331,21 @@ impl UnaryService<Bytes> for ExportMethod {
         self.budget.grow_to(request.get_ref().len() as u64);
         let pipelines = self.pipelines.clone();
         let signal = self.signal;
+        let client = self.client.take();
         Box::pin(async move {
-            export(&pipelines, signal, request.into_inner())
+            export(&pipelines, signal, request.into_inner(), client)
                 .await
                 .map(tonic::Response::new)
         })
     }
 }
 
-async fn export(pipelines: &Pipelines, signal: Signal, body: Bytes) -> Result<Bytes, Status> {
+async fn export(
+    pipelines: &Pipelines,
+    signal: Signal,
+    body: Bytes,
+    client: Option<Arc<pdata::ClientInfo>>,
+) -> Result<Bytes, Status> {
     let Some(consumer) = pipelines.consumer(signal) else {
         // Go registers only the services of the signals the receiver is used for.
         pipelines.refuse(RefusalReason::NotFound, Some(signal), 0);
@@ -348,6 +364,7 @@ async fn export(pipelines: &Pipelines, signal: Signal, body: Bytes) -> Result<By
         pipelines.refuse(RefusalReason::Malformed, Some(signal), 0);
         Status::invalid_argument(format!("invalid {signal} export request: {e}"))
     })?;
+    let batch = batch.with_client_info(client);
     match pipelines.export(consumer, batch).await {
         Ok(partial) => Ok(Bytes::from(
             export_response(signal, partial.as_ref()).to_protobuf(),

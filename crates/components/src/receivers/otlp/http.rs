@@ -65,6 +65,11 @@ pub struct HttpService {
 }
 
 impl HttpService {
+    /// The pipelines of this transport (to set its authenticator at start).
+    pub fn pipelines(&self) -> &Arc<Pipelines> {
+        &self.pipelines
+    }
+
     pub fn new(cfg: &HttpConfig, pipelines: Arc<Pipelines>) -> Result<Self, String> {
         let mut response_headers = HeaderMap::new();
         for (k, v) in &cfg.response_headers {
@@ -132,6 +137,19 @@ impl HttpService {
         B: http_body::Body<Data = Bytes>,
         B::Error: std::fmt::Display,
     {
+        // Go's auth interceptor runs before decompression and routing, on the headers only.
+        let path_signal = self
+            .paths
+            .iter()
+            .find(|(p, _)| p == req.uri().path())
+            .map(|(_, s)| *s);
+        let client = match self
+            .pipelines
+            .client_info(req.headers(), req.uri().query(), path_signal)
+        {
+            Ok(c) => c,
+            Err(e) => return unauthenticated(e.0, req).await,
+        };
         // Go's decompression middleware runs before routing: an unknown encoding is a 400
         // whatever the path or method.
         let encoding_header = req
@@ -235,6 +253,7 @@ impl HttpService {
                 );
             }
         };
+        let batch = batch.with_client_info(client);
         let Some(consumer) = self.pipelines.consumer(signal) else {
             unreachable!("routing only picks signals with a consumer")
         };
@@ -289,20 +308,7 @@ impl HttpService {
     {
         self.pipelines
             .refuse(RefusalReason::MemoryLimit, Some(signal), 0);
-        let expects_continue = req
-            .headers()
-            .get(header::EXPECT)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-        let small = content_length(req.headers()).is_none_or(|n| n <= DRAIN_LIMIT);
-        if small && !expects_continue {
-            let mut body = std::pin::pin!(req.into_body());
-            let mut drained = 0u64;
-            while drained <= DRAIN_LIMIT
-                && let Some(Ok(frame)) = body.frame().await
-            {
-                drained += frame.data_ref().map_or(0, |d| d.len() as u64);
-            }
-        }
+        drain_small(req).await;
         memory_refusal(format)
     }
 
@@ -421,6 +427,48 @@ fn memory_refusal(format: BodyFormat) -> Response<Full<Bytes>> {
         StatusCode::SERVICE_UNAVAILABLE,
         &rpc_status(14, REFUSED_MESSAGE.to_string(), None),
     )
+}
+
+/// Reads and throws away a small body after the request was refused, as Go's net/http
+/// does after a handler, so that the connection stays usable: hyper alone would close it
+/// under a client still sending, which can reset the connection before the client has read
+/// the refusal. A large or `Expect: 100-continue` body is never read.
+async fn drain_small<B>(req: Request<B>)
+where
+    B: http_body::Body<Data = Bytes>,
+{
+    let expects_continue = req
+        .headers()
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let small = content_length(req.headers()).is_none_or(|n| n <= DRAIN_LIMIT);
+    if small && !expects_continue {
+        let mut body = std::pin::pin!(req.into_body());
+        let mut drained = 0u64;
+        while drained <= DRAIN_LIMIT
+            && let Some(Ok(frame)) = body.frame().await
+        {
+            drained += frame.data_ref().map_or(0, |d| d.len() as u64);
+        }
+    }
+}
+
+/// 401 for a request the authenticator refused (Go's otlp receiver error handler): a
+/// `google.rpc.Status` with UNAUTHENTICATED in the request's encoding, else plain text.
+async fn unauthenticated<B>(message: String, req: Request<B>) -> Response<Full<Bytes>>
+where
+    B: http_body::Body<Data = Bytes>,
+{
+    let format = BodyFormat::from_content_type(req.headers().get(header::CONTENT_TYPE));
+    drain_small(req).await;
+    match format {
+        Some(format) => status_response(
+            format,
+            StatusCode::UNAUTHORIZED,
+            &rpc_status(16, message, None),
+        ),
+        None => text(StatusCode::UNAUTHORIZED, message),
+    }
 }
 
 fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {

@@ -25,6 +25,7 @@ pub mod pipeline;
 #[cfg(test)]
 mod tests;
 
+use crate::util::server_auth::ServerAuth;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -112,21 +113,22 @@ impl OtlpReceiver {
         admission: Admission,
     ) -> Result<Self, String> {
         let grpc = cfg.protocols.grpc.clone().map(|g| {
+            let auth = server_auth(g.auth.as_ref(), g.include_metadata);
             (
                 g,
-                Arc::new(Pipelines::new(
-                    outputs.clone(),
-                    telemetry,
-                    id,
-                    "grpc",
-                    admission.clone(),
-                )),
+                Arc::new(
+                    Pipelines::new(outputs.clone(), telemetry, id, "grpc", admission.clone())
+                        .with_server_auth(auth),
+                ),
             )
         });
         let http = match &cfg.protocols.http {
             Some(h) => Some(Arc::new(HttpService::new(
                 h,
-                Arc::new(Pipelines::new(outputs, telemetry, id, "http", admission)),
+                Arc::new(
+                    Pipelines::new(outputs, telemetry, id, "http", admission)
+                        .with_server_auth(server_auth(h.auth.as_ref(), h.include_metadata)),
+                ),
             )?)),
             None => None,
         };
@@ -155,6 +157,14 @@ impl OtlpReceiver {
             .as_ref()?
             .http_addr
     }
+}
+
+fn server_auth(auth: Option<&config::AuthConfig>, include_metadata: bool) -> ServerAuth {
+    ServerAuth::new(
+        auth.map(|a| a.authenticator.as_str()),
+        auth.map(|a| a.request_params.clone()).unwrap_or_default(),
+        include_metadata,
+    )
 }
 
 async fn bind(protocol: &str, endpoint: &str) -> Result<TcpListener, String> {
@@ -224,7 +234,14 @@ fn serve_http(
 
 #[async_trait]
 impl Component for OtlpReceiver {
-    async fn start(&self, _host: &Host) -> Result<(), String> {
+    async fn start(&self, host: &Host) -> Result<(), String> {
+        // Authenticators first: an unknown one fails start before anything is bound.
+        if let Some((_, pipelines)) = &self.grpc {
+            pipelines.start_auth(host)?;
+        }
+        if let Some(service) = &self.http {
+            service.pipelines().start_auth(host)?;
+        }
         // Bind everything first, so a taken port fails `start` without leaving a half-started server.
         let grpc_listener = match &self.grpc {
             Some((cfg, _)) => Some(bind("gRPC", &cfg.endpoint).await?),

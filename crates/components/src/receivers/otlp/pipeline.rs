@@ -7,11 +7,17 @@
 //! have no item count, and they must still show up somewhere. Requests refused before they
 //! were read (`reason="memory_limit"`, see [`runtime::admission`]) have no item count either.
 
+use std::sync::Arc;
+
+use http::HeaderMap;
 use pdata::json::ExportResponse;
-use pdata::{Batch, Signal};
+use pdata::{Batch, ClientInfo, Signal};
 use runtime::admission::Admission;
+use runtime::auth::AuthError;
 use runtime::telemetry::{ReceiverMetrics, Telemetry};
 use runtime::{ConsumeError, ErrorKind, ReceiverOutputs, SharedConsumer};
+
+use crate::util::server_auth::ServerAuth;
 
 /// Why a request was refused, the `reason` label of `otelcol_receiver_refused_requests`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +33,8 @@ pub enum RefusalReason {
     NotFound,
     /// The pipeline returned an error.
     Pipeline,
+    /// The server authenticator refused the request's credentials (before its body was read).
+    Unauthenticated,
     /// Refused before the body was read (or before it was decoded): a memory limiter refuses
     /// data, or the bytes of the requests being read would exceed its budget
     /// ([`runtime::admission`]).
@@ -44,6 +52,7 @@ impl RefusalReason {
             RefusalReason::NotFound => "not_found",
             RefusalReason::Pipeline => "pipeline",
             RefusalReason::MemoryLimit => "memory_limit",
+            RefusalReason::Unauthenticated => "unauthenticated",
         }
     }
 }
@@ -65,6 +74,8 @@ pub struct Pipelines {
     receiver: String,
     transport: &'static str,
     admission: Admission,
+    /// `auth` and `include_metadata`.
+    auth: ServerAuth,
 }
 
 impl Pipelines {
@@ -82,7 +93,32 @@ impl Pipelines {
             receiver: receiver.to_string(),
             transport,
             admission,
+            auth: ServerAuth::default(),
         }
+    }
+
+    /// This transport's `auth` and `include_metadata`.
+    pub fn with_server_auth(mut self, auth: ServerAuth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Resolves the authenticator among the host's extensions (at start).
+    pub fn start_auth(&self, host: &runtime::Host) -> Result<(), String> {
+        self.auth.start(host)
+    }
+
+    /// Authenticates a request and returns the client info its batch carries (see
+    /// [`ServerAuth::check`]). A refusal is counted here.
+    pub fn client_info(
+        &self,
+        headers: &HeaderMap,
+        query: Option<&str>,
+        signal: Option<Signal>,
+    ) -> Result<Option<Arc<ClientInfo>>, AuthError> {
+        self.auth.check(headers, query).inspect_err(|_| {
+            self.refuse(RefusalReason::Unauthenticated, signal, 0);
+        })
     }
 
     /// Whether requests may be read (see [`runtime::admission`]).

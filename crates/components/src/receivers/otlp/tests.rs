@@ -70,6 +70,12 @@ impl Harness {
     }
 
     async fn start_for(yaml: &str, signals: &[Signal]) -> Harness {
+        Self::start_with(yaml, signals, &Host::default())
+            .await
+            .expect("start")
+    }
+
+    async fn start_with(yaml: &str, signals: &[Signal], host: &Host) -> Result<Harness, String> {
         let value = config::Value::from_yaml_str(yaml).expect("test yaml");
         let cfg = Factory
             .parse_config(&value, "receivers::otlp")
@@ -93,13 +99,13 @@ impl Harness {
             admission.clone(),
         )
         .expect("create");
-        receiver.start(&Host::default()).await.expect("start");
-        Harness {
+        receiver.start(host).await?;
+        Ok(Harness {
             receiver,
             telemetry,
             recorders,
             admission,
-        }
+        })
     }
 
     fn recorder(&self, s: Signal) -> &Recorder {
@@ -981,10 +987,8 @@ fn config_defaults_match_the_go_collector() {
             .unwrap_err()
             .to_string();
     assert!(err.contains("TLS is not supported yet"), "{err}");
-    let err = parse("protocols:\n  http:\n    auth:\n      authenticator: basicauth\n")
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("not supported yet"), "{err}");
+    // `auth` is resolved at start (see the auth tests below).
+    assert!(parse("protocols:\n  http:\n    auth:\n      authenticator: basicauth\n").is_ok());
 }
 
 #[tokio::test]
@@ -1314,4 +1318,246 @@ async fn http_refuses_a_body_over_the_read_budget_with_503_and_releases_what_it_
     assert_eq!(ok.status(), 200);
     assert_eq!(h.recorder(Signal::Traces).items(), n);
     assert_eq!(h.admission.reserved(), 0, "released once answered");
+}
+
+// ---------------------------------------------------------------------------------------------
+// auth and include_metadata
+
+/// A host with a `bearertokenauth` extension (token `s3cret`) and a `headers_setter` (a
+/// client-only authenticator).
+async fn auth_host() -> Host {
+    use runtime::ExtensionFactory;
+    let mut host = Host::default();
+    for (id, factory, yaml) in [
+        (
+            "bearertokenauth",
+            &crate::extensions::bearertokenauth::Factory as &dyn ExtensionFactory,
+            "token: s3cret\n",
+        ),
+        (
+            "headers_setter",
+            &crate::extensions::headers_setter::Factory,
+            "headers: [{key: x, value: y}]\n",
+        ),
+    ] {
+        let cfg = factory
+            .parse_config(&config::Value::from_yaml_str(yaml).unwrap(), id)
+            .unwrap();
+        let set = runtime::Settings {
+            id: config::ComponentId::parse(id).unwrap(),
+            kind: runtime::Kind::Extension,
+            telemetry: Telemetry::default(),
+        };
+        let ext = factory.create(set, &cfg).unwrap();
+        ext.start(&host).await.unwrap();
+        host.extensions
+            .insert(config::ComponentId::parse(id).unwrap(), ext);
+    }
+    host
+}
+
+const AUTH_BOTH: &str = "protocols:\n  grpc:\n    endpoint: 127.0.0.1:0\n    include_metadata: true\n    auth:\n      authenticator: bearertokenauth\n  http:\n    endpoint: 127.0.0.1:0\n    include_metadata: true\n    auth:\n      authenticator: bearertokenauth\n";
+
+async fn grpc_export_with(
+    addr: SocketAddr,
+    body: Vec<u8>,
+    headers: &[(&'static str, &str)],
+) -> Result<tonic::Response<Bytes>, tonic::Status> {
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = tonic::client::Grpc::new(channel);
+    client.ready().await.unwrap();
+    let mut req = tonic::Request::new(Bytes::from(body));
+    for (k, v) in headers {
+        req.metadata_mut().insert(*k, v.parse().unwrap());
+    }
+    let path = http::uri::PathAndQuery::from_static(export_path(Signal::Traces));
+    client.unary(req, path, RawBytesCodec).await
+}
+
+#[tokio::test]
+async fn grpc_with_bearertokenauth_accepts_the_token_and_refuses_others_unauthenticated() {
+    let host = auth_host().await;
+    let h = Harness::start_with(AUTH_BOTH, &Signal::ALL, &host)
+        .await
+        .unwrap();
+    let (body, n) = request(Signal::Traces, 1);
+    grpc_export_with(
+        h.grpc(),
+        body.clone(),
+        &[("authorization", "Bearer s3cret"), ("x-tenant", "acme")],
+    )
+    .await
+    .expect("right token accepted");
+    assert_eq!(h.recorder(Signal::Traces).items(), n);
+    // include_metadata: the request's metadata travels with the batch.
+    let batch = h.recorder(Signal::Traces).batches.lock().unwrap()[0].clone();
+    let client = batch.client_info().expect("client info kept");
+    assert_eq!(client.get("x-tenant"), ["acme".to_string()]);
+    assert_eq!(client.get("Authorization"), ["Bearer s3cret".to_string()]);
+
+    let wrong = grpc_export_with(h.grpc(), body.clone(), &[("authorization", "Bearer nope")])
+        .await
+        .expect_err("wrong token refused");
+    assert_eq!(wrong.code(), Code::Unauthenticated);
+    assert_eq!(
+        wrong.message(),
+        "scheme or token does not match: Bearer nope"
+    );
+    let missing = grpc_export_with(h.grpc(), body, &[])
+        .await
+        .expect_err("missing token refused");
+    assert_eq!(missing.code(), Code::Unauthenticated);
+    assert_eq!(
+        missing.message(),
+        "missing or empty authorization header: Authorization"
+    );
+    assert_eq!(h.recorder(Signal::Traces).count(), 1, "pipeline not called");
+    assert_eq!(h.refused_requests("grpc", "unauthenticated"), 2.0);
+}
+
+#[tokio::test]
+async fn grpc_refuses_unauthenticated_before_the_body_arrives() {
+    let host = auth_host().await;
+    let h = Harness::start_with(AUTH_BOTH, &Signal::ALL, &host)
+        .await
+        .unwrap();
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", h.grpc()))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = tonic::client::Grpc::new(channel);
+    client.ready().await.unwrap();
+    let never = futures::stream::pending::<Bytes>();
+    let path = http::uri::PathAndQuery::from_static(export_path(Signal::Traces));
+    let status = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.client_streaming(tonic::Request::new(never), path, RawBytesCodec),
+    )
+    .await
+    .expect("answered without waiting for the body")
+    .expect_err("refused");
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(h.refused_requests("grpc", "unauthenticated"), 1.0);
+}
+
+#[tokio::test]
+async fn http_with_bearertokenauth_answers_401_in_the_request_encoding_and_counts_it() {
+    let host = auth_host().await;
+    let h = Harness::start_with(AUTH_BOTH, &Signal::ALL, &host)
+        .await
+        .unwrap();
+    let (body, n) = request(Signal::Traces, 2);
+    let url = h.http_url("/v1/traces");
+    let ok = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", PROTOBUF)
+        .header("authorization", "Bearer s3cret")
+        .header("X-Tenant", "acme")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(h.recorder(Signal::Traces).items(), n);
+    let batch = h.recorder(Signal::Traces).batches.lock().unwrap()[0].clone();
+    assert_eq!(
+        batch.client_info().unwrap().get("x-tenant"),
+        ["acme".to_string()]
+    );
+
+    let wrong = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", PROTOBUF)
+        .header("authorization", "Bearer nope")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let status = RpcStatus::decode(wrong.bytes().await.unwrap()).unwrap();
+    assert_eq!(status.code, 16);
+    assert_eq!(
+        status.message,
+        "scheme or token does not match: Bearer nope"
+    );
+
+    let missing = post(&url, JSON, None, b"{}".to_vec()).await;
+    assert_eq!(missing.status(), 401);
+    let text = missing.text().await.unwrap();
+    assert!(
+        text.contains("missing or empty authorization header: Authorization"),
+        "{text}"
+    );
+    assert_eq!(h.recorder(Signal::Traces).count(), 1);
+    assert_eq!(h.refused_requests("http", "unauthenticated"), 2.0);
+}
+
+#[tokio::test]
+async fn http_answers_401_before_a_large_body_has_arrived() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = auth_host().await;
+    let h = Harness::start_with(AUTH_BOTH, &Signal::ALL, &host)
+        .await
+        .unwrap();
+    let addr = h.receiver.http_addr().unwrap();
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {PROTOBUF}\r\nContent-Length: 10000000\r\n\r\n"
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&[0u8; 1024]).await.unwrap();
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut answer))
+        .await
+        .expect("answered before the body was sent")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert_eq!(h.recorder(Signal::Traces).count(), 0);
+    assert_eq!(h.refused_requests("http", "unauthenticated"), 1.0);
+}
+
+#[tokio::test]
+async fn start_fails_for_an_unknown_or_client_only_authenticator() {
+    let host = auth_host().await;
+    let yaml = |id: &str| {
+        format!(
+            "protocols:\n  http:\n    endpoint: 127.0.0.1:0\n    auth:\n      authenticator: {id}\n"
+        )
+    };
+    let err = Harness::start_with(&yaml("bearertokenauth/missing"), &Signal::ALL, &host)
+        .await
+        .err()
+        .expect("unknown authenticator");
+    assert_eq!(
+        err,
+        "failed to resolve authenticator \"bearertokenauth/missing\": authenticator not found"
+    );
+    let err = Harness::start_with(&yaml("headers_setter"), &Signal::ALL, &host)
+        .await
+        .err()
+        .expect("client-only authenticator");
+    assert_eq!(err, "requested authenticator is not a server authenticator");
+}
+
+#[tokio::test]
+async fn without_include_metadata_or_auth_batches_carry_no_client_info() {
+    let h = Harness::start(BOTH).await;
+    let (body, _) = request(Signal::Traces, 3);
+    let r = reqwest::Client::new()
+        .post(h.http_url("/v1/traces"))
+        .header("content-type", PROTOBUF)
+        .header("x-tenant", "acme")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let batch = h.recorder(Signal::Traces).batches.lock().unwrap()[0].clone();
+    assert!(batch.client_info().is_none());
 }

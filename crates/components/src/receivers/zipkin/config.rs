@@ -22,7 +22,7 @@ pub struct Config {
     #[serde(deserialize_with = "config::present_as_default")]
     pub cors: Option<CorsConfig>,
     pub response_headers: BTreeMap<String, String>,
-    /// Accepted; batches carry no client metadata yet.
+    /// Request headers travel with the batch (Go's `client.Info`).
     pub include_metadata: bool,
     pub compression_algorithms: Vec<String>,
     pub read_timeout: Duration,
@@ -92,12 +92,6 @@ impl ComponentConfig for Config {
             && tls.has_certificate()
         {
             return Err("tls: serving TLS is not supported yet by ferrotel; terminate TLS in front of the collector".into());
-        }
-        if let Some(auth) = &self.auth {
-            return Err(format!(
-                "auth: server authentication (authenticator {:?}) is not supported yet by ferrotel",
-                auth.authenticator
-            ));
         }
         for k in self.response_headers.keys() {
             http::HeaderName::try_from(k.as_str())

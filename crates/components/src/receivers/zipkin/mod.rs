@@ -119,7 +119,8 @@ fn serve(
 
 #[async_trait]
 impl Component for ZipkinReceiver {
-    async fn start(&self, _host: &Host) -> Result<(), String> {
+    async fn start(&self, host: &Host) -> Result<(), String> {
+        self.service.auth.start(host)?;
         let listener = TcpListener::bind(bind_address(&self.cfg.endpoint))
             .await
             .map_err(|e| format!("failed to listen for Zipkin on {}: {e}", self.cfg.endpoint))?;

@@ -22,6 +22,7 @@ use runtime::telemetry::ReceiverMetrics;
 
 use super::config::Config;
 use crate::compression::{self, Codec, DecompressError};
+use crate::util::server_auth::ServerAuth;
 
 /// Go's transports, the `transport` label of the receiver's self-metrics.
 const TRANSPORTS: [&str; 4] = [
@@ -39,6 +40,9 @@ pub struct ZipkinService {
     response_headers: HeaderMap,
     metrics: [ReceiverMetrics; 4],
     admission: Admission,
+    /// `auth` and `include_metadata`.
+    pub(super) auth: ServerAuth,
+    unauthenticated: runtime::telemetry::Counter,
 }
 
 use crate::util::time::now_unix_nanos as now_nanos;
@@ -85,6 +89,23 @@ impl ZipkinService {
             response_headers,
             metrics: TRANSPORTS.map(|t| ReceiverMetrics::new(telemetry, id, t)),
             admission,
+            auth: ServerAuth::new(
+                cfg.auth.as_ref().map(|a| a.authenticator.as_str()),
+                cfg.auth
+                    .as_ref()
+                    .map(|a| a.request_params.clone())
+                    .unwrap_or_default(),
+                cfg.include_metadata,
+            ),
+            unauthenticated: telemetry.counter(
+                crate::receivers::otlp::pipeline::REFUSED_REQUESTS,
+                "Number of requests the receiver refused, by reason (ferrotel).",
+                &[
+                    ("reason", "unauthenticated"),
+                    ("receiver", id),
+                    ("transport", "http"),
+                ],
+            ),
         })
     }
 
@@ -133,6 +154,14 @@ impl ZipkinService {
         B: http_body::Body<Data = Bytes>,
         B::Error: std::fmt::Display,
     {
+        // Go's confighttp auth runs first, on the headers only: 401 with the reason.
+        let client = match self.auth.check(req.headers(), req.uri().query()) {
+            Ok(c) => c,
+            Err(e) => {
+                self.unauthenticated.add(1);
+                return text(StatusCode::UNAUTHORIZED, format!("{e}\n"));
+            }
+        };
         let v1 = req.uri().path().contains("api/v1/spans");
         let content_type = req
             .headers()
@@ -192,7 +221,7 @@ impl ZipkinService {
             Ok(t) => t,
             Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
         };
-        let batch = Batch::from_request(pdata::Request::Traces(traces));
+        let batch = Batch::from_request(pdata::Request::Traces(traces)).with_client_info(client);
         let n = batch.item_count();
         match self.consumer.consume(batch).await {
             Ok(()) => {

@@ -305,3 +305,60 @@ async fn memory_pressure_refuses_before_reading_with_503() {
     assert_eq!(r.status(), 202);
     assert_eq!(sink.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn auth_refuses_401_before_reading_and_include_metadata_keeps_headers() {
+    let sink = Arc::new(Collect::default());
+    let v = ::config::Value::from_yaml_str(
+        "endpoint: 127.0.0.1:0\ninclude_metadata: true\nauth: {authenticator: bearertokenauth}",
+    )
+    .unwrap();
+    let cfg = Factory.parse_config(&v, "receivers::zipkin").unwrap();
+    let cfg: &super::Config = runtime::factory::typed(&cfg);
+    let set = settings("zipkin", Kind::Receiver);
+    let tel = set.telemetry.clone();
+    let r = Arc::new(ZipkinReceiver::new(&set, cfg, sink.clone()).unwrap());
+    assert_eq!(
+        r.start(&Host::default()).await.unwrap_err(),
+        "failed to resolve authenticator \"bearertokenauth\": authenticator not found"
+    );
+    let host = crate::extensions::test_host(&[("bearertokenauth", "token: s3cret")]).await;
+    r.start(&host).await.unwrap();
+    let url = format!("http://{}/api/v2/spans", r.addr().unwrap());
+    let refused = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(V2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(
+        refused.text().await.unwrap(),
+        "missing or empty authorization header: Authorization\n"
+    );
+    assert_eq!(
+        tel.value(
+            crate::receivers::otlp::pipeline::REFUSED_REQUESTS,
+            &[("receiver", "zipkin"), ("reason", "unauthenticated")]
+        ),
+        Some(1.0)
+    );
+    let ok = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer s3cret")
+        .header("x-tenant", "acme")
+        .body(V2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 202);
+    let got = sink.batches();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].client_info().unwrap().get("x-tenant"),
+        ["acme".to_string()]
+    );
+    r.shutdown().await.unwrap();
+}
