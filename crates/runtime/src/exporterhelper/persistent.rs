@@ -18,8 +18,9 @@
 //! - Shutdown does not drain: it stops taking data, cuts retries short, and leaves what is
 //!   not exported on disk for the next start (as Go).
 //!
-//! Writes are serialised by one lock: the storage serialises its write transactions anyway,
-//! and this keeps `wi` and `lo` only growing.
+//! Writes are serialised by one lock (the storage serialises its write transactions anyway,
+//! and this keeps `wi` and `lo` only growing); requests offered meanwhile are written
+//! together by the next writer (group commit).
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -98,6 +99,15 @@ fn parse_index(v: Option<Vec<u8>>) -> Result<Option<u64>, String> {
     }
 }
 
+/// An offered request waiting for the next group commit.
+struct Staged {
+    record: Vec<u8>,
+    size: u64,
+    batch: Batch,
+    reply: Option<Reply>,
+    committed: oneshot::Sender<Result<(), ConsumeError>>,
+}
+
 struct Pending {
     index: u64,
     size: u64,
@@ -112,6 +122,8 @@ struct State {
     /// `lo` as last written.
     low: u64,
     pending: VecDeque<Pending>,
+    /// Offered, not yet written.
+    staged: Vec<Staged>,
     in_flight: BTreeSet<u64>,
     /// Size of `pending`, in the sizer's unit.
     used: u64,
@@ -269,11 +281,6 @@ impl PersistentQueue {
             }
             freed.await;
         }
-        let give_back = |e: ConsumeError| {
-            self.lock().used -= size;
-            self.space.notify_waiters();
-            fail(e)
-        };
         let record = encode_record(&batch);
         let (reply, outcome) = if self.wait_for_result {
             let (t, r) = oneshot::channel();
@@ -281,47 +288,20 @@ impl PersistentQueue {
         } else {
             (None, None)
         };
-        {
-            let _io = self.io.lock().await;
-            let (client, index) = {
-                let st = self.lock();
-                match &st.client {
-                    Some(c) => (c.clone(), st.next_write),
-                    None => {
-                        drop(st);
-                        return give_back(stopped_error());
-                    }
-                }
-            };
-            let ops = vec![
-                Op::Set(index.to_string(), record),
-                Op::Set(WRITE_INDEX_KEY.into(), (index + 1).to_le_bytes().to_vec()),
-            ];
-            let written = tokio::task::spawn_blocking(move || client.batch(ops)).await;
-            match written {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
-                    return give_back(ConsumeError::retryable(format!(
-                        "failed to write the request to the persistent queue: {e}"
-                    )));
-                }
-                Err(e) => {
-                    return give_back(ConsumeError::retryable(format!(
-                        "failed to write the request to the persistent queue: {e}"
-                    )));
-                }
-            }
-            let mut st = self.lock();
-            st.next_write = index + 1;
-            st.pending.push_back(Pending {
-                index,
-                size,
-                batch,
-                reply,
-            });
+        let (committed_tx, committed) = oneshot::channel();
+        self.lock().staged.push(Staged {
+            record,
+            size,
+            batch,
+            reply,
+            committed: committed_tx,
+        });
+        self.commit_staged(sender).await;
+        match committed.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return fail(e),
+            Err(_) => return fail(stopped_error()),
         }
-        sender.metrics.queue_size.add(size as i64);
-        self.ready.notify_one();
         match outcome {
             None => Ok(()),
             Some(r) => r.await.unwrap_or_else(|_| {
@@ -332,12 +312,105 @@ impl PersistentQueue {
         }
     }
 
+    /// Writes every staged request in one storage transaction (group commit): requests
+    /// offered while a write is under way go together in the next one, so a slow commit
+    /// (`fsync: true`) costs one sync per group, not per request. Order is staging order.
+    /// On failure the space the requests reserved is given back here, so that a caller
+    /// that stopped waiting does not leak it.
+    async fn commit_staged(&self, sender: &Sender) {
+        let _io = self.io.lock().await;
+        let (client, first, staged) = {
+            let mut st = self.lock();
+            if st.staged.is_empty() {
+                return;
+            }
+            let staged = std::mem::take(&mut st.staged);
+            match &st.client {
+                Some(c) => (c.clone(), st.next_write, staged),
+                None => {
+                    let total: u64 = staged.iter().map(|s| s.size).sum();
+                    st.used -= total;
+                    drop(st);
+                    self.space.notify_waiters();
+                    for s in staged {
+                        let _ = s.committed.send(Err(stopped_error()));
+                    }
+                    return;
+                }
+            }
+        };
+        let n = staged.len() as u64;
+        let mut ops = Vec::with_capacity(staged.len() + 1);
+        let mut rest = Vec::with_capacity(staged.len());
+        for (i, s) in staged.into_iter().enumerate() {
+            let Staged {
+                record,
+                size,
+                batch,
+                reply,
+                committed,
+            } = s;
+            ops.push(Op::Set((first + i as u64).to_string(), record));
+            rest.push((size, batch, reply, committed));
+        }
+        ops.push(Op::Set(
+            WRITE_INDEX_KEY.into(),
+            (first + n).to_le_bytes().to_vec(),
+        ));
+        let written = match tokio::task::spawn_blocking(move || client.batch(ops)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let mut st = self.lock();
+        match written {
+            Ok(()) => {
+                st.next_write = first + n;
+                let mut total = 0;
+                let mut acks = Vec::with_capacity(rest.len());
+                for (i, (size, batch, reply, committed)) in rest.into_iter().enumerate() {
+                    st.pending.push_back(Pending {
+                        index: first + i as u64,
+                        size,
+                        batch,
+                        reply,
+                    });
+                    total += size;
+                    acks.push(committed);
+                }
+                drop(st);
+                sender.metrics.queue_size.add(total as i64);
+                self.ready.notify_waiters();
+                for a in acks {
+                    let _ = a.send(Ok(()));
+                }
+            }
+            Err(e) => {
+                let total: u64 = rest.iter().map(|r| r.0).sum();
+                st.used -= total;
+                drop(st);
+                self.space.notify_waiters();
+                let err = ConsumeError::retryable(format!(
+                    "failed to write the request to the persistent queue: {e}"
+                ));
+                for (_, _, _, committed) in rest {
+                    let _ = committed.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+
     /// Stops taking data and stops the workers; what is queued stays on disk.
     pub(crate) fn close(&self) {
         let mut st = self.lock();
         st.closed = true;
         st.stopped = true;
+        // `wait_for_result` callers get an answer: not exported (yet; it is kept on disk).
+        let replies: Vec<Reply> = st.pending.iter_mut().filter_map(|p| p.reply.take()).collect();
         drop(st);
+        for r in replies {
+            let _ = r.send(Err(stopped_error()));
+        }
         self.ready.notify_waiters();
         self.space.notify_waiters();
     }
@@ -462,7 +535,15 @@ impl PersistentQueue {
                     interrupted = true;
                     break;
                 }
-                if let Err(e) = sender.send(&part).await {
+                // The request stays on disk until deleted: an export cut short by shutdown
+                // is simply sent again at the next start.
+                let sent = tokio::select! {
+                    r = sender.send(&part) => r,
+                    _ = sender.abort.cancelled() => Err(ConsumeError::retryable(
+                        "interrupted due to shutdown",
+                    )),
+                };
+                if let Err(e) = sent {
                     if sender.abort.is_cancelled() {
                         interrupted = true;
                         tracing::info!(

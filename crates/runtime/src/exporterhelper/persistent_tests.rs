@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,6 +46,7 @@ struct Client {
     inner: Arc<dyn StorageClient>,
     hold: Arc<std::sync::Mutex<()>>,
     fail: Arc<AtomicBool>,
+    writes: Arc<AtomicUsize>,
 }
 
 impl StorageClient for Client {
@@ -60,6 +61,9 @@ impl StorageClient for Client {
     }
     fn batch(&self, ops: Vec<Op>) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
         let _held = self.hold.lock().unwrap();
+        if ops.iter().any(|o| matches!(o, Op::Set(..))) {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+        }
         if self.fail.load(Ordering::SeqCst) && ops.iter().any(|o| matches!(o, Op::Set(..))) {
             return Err(StorageError::new("disk full"));
         }
@@ -72,6 +76,7 @@ struct Store {
     mem: MemoryStorage,
     hold: Arc<std::sync::Mutex<()>>,
     fail: Arc<AtomicBool>,
+    writes: Arc<AtomicUsize>,
 }
 
 impl Store {
@@ -93,6 +98,7 @@ impl StorageExtension for Store {
             inner: self.mem.client(kind, id, name)?,
             hold: self.hold.clone(),
             fail: self.fail.clone(),
+            writes: self.writes.clone(),
         }))
     }
 }
@@ -441,4 +447,38 @@ async fn wait_for_result_answers_with_the_export_outcome() {
     exp.consume(logs(2)).await.unwrap();
     assert_eq!(*push.got.lock().unwrap(), vec![2]);
     exp.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn requests_offered_during_a_write_are_committed_together() {
+    let tel = Telemetry::default();
+    let store = Store::default();
+    let exp = exporter(&tel, &pqueue(100, Sizer::Requests), gated());
+    exp.start(&host(&store)).await.unwrap();
+    let before = store.writes.load(Ordering::SeqCst);
+    let held = store.hold.lock().unwrap();
+    let mut offers = Vec::new();
+    for n in 1..=20 {
+        let e = exp.clone();
+        offers.push(tokio::spawn(async move { e.consume(logs(n)).await }));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(offers.iter().all(|o| !o.is_finished()));
+    drop(held);
+    for o in offers {
+        o.await.unwrap().unwrap();
+    }
+    // The first writer's transaction, then everyone who queued behind it: two, not twenty.
+    let writes = store.writes.load(Ordering::SeqCst) - before;
+    assert!(writes <= 2, "{writes} transactions for 20 requests");
+    let c = store.client();
+    let mut sizes: Vec<usize> = (0..20)
+        .map(|i| {
+            let rec = c.get(&i.to_string()).unwrap().expect("on disk");
+            decode_record(Signal::Logs, rec).unwrap().item_count()
+        })
+        .collect();
+    sizes.sort();
+    assert_eq!(sizes, (1..=20).collect::<Vec<_>>());
+    assert_eq!(c.get("wi").unwrap(), Some(20u64.to_le_bytes().to_vec()));
 }
