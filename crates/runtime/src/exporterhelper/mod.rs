@@ -227,10 +227,12 @@ pub fn build(
         ))),
         None => QueueKind::Memory(Arc::new(Queue::new(queue))),
     });
-    metrics.queue_capacity.set(queue.as_ref().map_or(0, |q| match q {
-        QueueKind::Memory(q) => q.capacity() as i64,
-        QueueKind::Persistent(q) => q.capacity() as i64,
-    }));
+    metrics
+        .queue_capacity
+        .set(queue.as_ref().map_or(0, |q| match q {
+            QueueKind::Memory(q) => q.capacity() as i64,
+            QueueKind::Persistent(q) => q.capacity() as i64,
+        }));
     let sender = Arc::new(Sender {
         push,
         retry: retry.clone(),

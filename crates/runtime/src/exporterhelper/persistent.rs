@@ -406,7 +406,11 @@ impl PersistentQueue {
         st.closed = true;
         st.stopped = true;
         // `wait_for_result` callers get an answer: not exported (yet; it is kept on disk).
-        let replies: Vec<Reply> = st.pending.iter_mut().filter_map(|p| p.reply.take()).collect();
+        let replies: Vec<Reply> = st
+            .pending
+            .iter_mut()
+            .filter_map(|p| p.reply.take())
+            .collect();
         drop(st);
         for r in replies {
             let _ = r.send(Err(stopped_error()));
@@ -646,7 +650,10 @@ fn recover(client: &dyn StorageClient, signal: Signal, id: &str) -> Result<Recov
     }
     let new_low = items.first().map_or(next_write, |(i, _)| *i);
     if new_low != low {
-        bad.push(Op::Set(LOW_INDEX_KEY.into(), new_low.to_le_bytes().to_vec()));
+        bad.push(Op::Set(
+            LOW_INDEX_KEY.into(),
+            new_low.to_le_bytes().to_vec(),
+        ));
     }
     if !bad.is_empty() {
         client

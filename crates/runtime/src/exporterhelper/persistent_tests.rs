@@ -215,6 +215,8 @@ async fn delivers_in_order_and_deletes_each_request_after_export() {
     assert_eq!(metric(&tel, "otelcol_exporter_sent_log_records"), 21.0);
 }
 
+// The held lock blocks the storage's blocking threads, not this task: on purpose.
+#[allow(clippy::await_holding_lock)]
 #[tokio::test]
 async fn offer_answers_only_after_the_storage_committed_the_request() {
     let tel = Telemetry::default();
@@ -225,7 +227,10 @@ async fn offer_answers_only_after_the_storage_committed_the_request() {
     let e = exp.clone();
     let offer = tokio::spawn(async move { e.consume(logs(2)).await });
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(!offer.is_finished(), "acknowledged before the write committed");
+    assert!(
+        !offer.is_finished(),
+        "acknowledged before the write committed"
+    );
     assert_eq!(store.client().get("0").unwrap(), None);
     drop(held);
     offer.await.unwrap().unwrap();
@@ -335,10 +340,7 @@ async fn queue_is_bounded_by_the_sizer_and_reports_size_and_capacity() {
             refused as f64
         );
         assert_eq!(metric(&tel, "otelcol_exporter_queue_size"), after);
-        assert_eq!(
-            metric(&tel, "otelcol_exporter_queue_capacity"),
-            size as f64
-        );
+        assert_eq!(metric(&tel, "otelcol_exporter_queue_capacity"), size as f64);
     }
     // Bytes: capacity in encoded bytes.
     let tel = Telemetry::default();
@@ -449,6 +451,8 @@ async fn wait_for_result_answers_with_the_export_outcome() {
     exp.shutdown().await.unwrap();
 }
 
+// The held lock blocks the storage's blocking threads, not this task: on purpose.
+#[allow(clippy::await_holding_lock)]
 #[tokio::test]
 async fn requests_offered_during_a_write_are_committed_together() {
     let tel = Telemetry::default();

@@ -404,7 +404,9 @@ async fn persistent_queue_keeps_requests_across_a_restart_until_the_endpoint_is_
     let exp = exporter(&yaml, &tel, Signal::Logs);
     exp.start(&host).await.unwrap();
     for i in 0..10 {
-        exp.consume(batch(Signal::Logs, 3, i)).await.expect("queued");
+        exp.consume(batch(Signal::Logs, 3, i))
+            .await
+            .expect("queued");
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     tokio::time::timeout(Duration::from_secs(5), exp.shutdown())
