@@ -24,6 +24,9 @@
 //! # }
 //! ```
 
+mod persistent;
+#[cfg(test)]
+mod persistent_tests;
 mod queue;
 mod retry;
 #[cfg(test)]
@@ -39,6 +42,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::component::{Component, ConsumeError, Consumer, Exporter, Host};
 use crate::telemetry::ExporterMetrics;
+use persistent::PersistentQueue;
 use queue::Queue;
 pub use retry::Backoff;
 use retry::{LogContext, Sender};
@@ -109,8 +113,8 @@ impl QueueSettings {
         if self.queue_size == 0 {
             return Err("sending_queue: `queue_size` must be positive".into());
         }
-        if self.storage.is_some() {
-            return Err("sending_queue: persistent queue (storage) is not supported yet".into());
+        if let Some(s) = &self.storage {
+            config::ComponentId::parse(s).map_err(|e| format!("sending_queue::storage: {e}"))?;
         }
         if let Some(b) = &self.batch
             && b.max_size != 0
@@ -209,10 +213,26 @@ pub fn build(
     let id = set.id.to_string();
     let metrics = ExporterMetrics::new(&set.telemetry, &id, signal);
     let num_consumers = queue.num_consumers.max(1);
-    let queue = queue.enabled.then(|| Arc::new(Queue::new(queue)));
+    let storage = queue
+        .storage
+        .as_deref()
+        .and_then(|s| config::ComponentId::parse(s).ok());
+    let queue = queue.enabled.then(|| match storage {
+        Some(storage) => QueueKind::Persistent(Arc::new(PersistentQueue::new(
+            queue,
+            storage,
+            signal,
+            &set.telemetry,
+            &id,
+        ))),
+        None => QueueKind::Memory(Arc::new(Queue::new(queue))),
+    });
     metrics
         .queue_capacity
-        .set(queue.as_ref().map_or(0, |q| q.capacity() as i64));
+        .set(queue.as_ref().map_or(0, |q| match q {
+            QueueKind::Memory(q) => q.capacity() as i64,
+            QueueKind::Persistent(q) => q.capacity() as i64,
+        }));
     let sender = Arc::new(Sender {
         push,
         retry: retry.clone(),
@@ -225,6 +245,7 @@ pub fn build(
         abort: CancellationToken::new(),
     });
     Arc::new(HelperExporter {
+        owner: set.id.clone(),
         sender,
         queue,
         num_consumers,
@@ -232,10 +253,17 @@ pub fn build(
     })
 }
 
+/// The in-memory queue, or the persistent one (`sending_queue.storage`).
+enum QueueKind {
+    Memory(Arc<Queue>),
+    Persistent(Arc<PersistentQueue>),
+}
+
 /// An exporter made of the sender chain.
 struct HelperExporter {
+    owner: config::ComponentId,
     sender: Arc<Sender>,
-    queue: Option<Arc<Queue>>,
+    queue: Option<QueueKind>,
     num_consumers: usize,
     workers: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -244,7 +272,8 @@ struct HelperExporter {
 impl Consumer for HelperExporter {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         match &self.queue {
-            Some(q) => q.offer(batch, &self.sender).await,
+            Some(QueueKind::Memory(q)) => q.offer(batch, &self.sender).await,
+            Some(QueueKind::Persistent(q)) => q.offer(batch, &self.sender).await,
             None => self.sender.send(&batch).await,
         }
     }
@@ -254,11 +283,20 @@ impl Consumer for HelperExporter {
 impl Component for HelperExporter {
     async fn start(&self, host: &Host) -> Result<(), String> {
         self.sender.push.start(host).await?;
-        if let Some(q) = &self.queue {
-            let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
-            if workers.is_empty() {
-                for _ in 0..self.num_consumers {
-                    workers.push(tokio::spawn(q.clone().work(self.sender.clone())));
+        if let Some(QueueKind::Persistent(q)) = &self.queue {
+            q.open(host, &self.owner, &self.sender).await?;
+        }
+        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        if workers.is_empty() {
+            for _ in 0..self.num_consumers {
+                match &self.queue {
+                    Some(QueueKind::Memory(q)) => {
+                        workers.push(tokio::spawn(q.clone().work(self.sender.clone())))
+                    }
+                    Some(QueueKind::Persistent(q)) => {
+                        workers.push(tokio::spawn(q.clone().work(self.sender.clone())))
+                    }
+                    None => break,
                 }
             }
         }
@@ -270,7 +308,18 @@ impl Component for HelperExporter {
     /// cuts the retries short and the workers count what is left as dropped.
     async fn shutdown(&self) -> Result<(), String> {
         let abort_if_abandoned = self.sender.abort.clone().drop_guard();
-        if let Some(q) = &self.queue {
+        if let Some(QueueKind::Persistent(q)) = &self.queue {
+            // What is not exported stays on disk for the next start: stop at once.
+            q.close();
+            self.sender.abort.cancel();
+            let workers =
+                std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
+            for w in workers {
+                let _ = w.await;
+            }
+            q.close_client();
+        }
+        if let Some(QueueKind::Memory(q)) = &self.queue {
             q.close();
             let workers =
                 std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
@@ -293,9 +342,13 @@ impl Exporter for HelperExporter {}
 impl Drop for HelperExporter {
     fn drop(&mut self) {
         self.sender.abort.cancel();
-        if let Some(q) = &self.queue {
-            q.close();
-            q.close_space();
+        match &self.queue {
+            Some(QueueKind::Memory(q)) => {
+                q.close();
+                q.close_space();
+            }
+            Some(QueueKind::Persistent(q)) => q.close(),
+            None => {}
         }
     }
 }

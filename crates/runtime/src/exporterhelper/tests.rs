@@ -508,13 +508,11 @@ async fn queue_batching_merges_small_batches_up_to_min_size() {
 }
 
 #[test]
-fn storage_is_refused_until_the_persistent_queue_exists() {
-    let q = QueueSettings {
-        storage: Some("file_storage".into()),
+fn storage_must_be_a_component_id() {
+    let q = |s: &str| QueueSettings {
+        storage: Some(s.into()),
         ..QueueSettings::default()
     };
-    assert_eq!(
-        q.validate().unwrap_err(),
-        "sending_queue: persistent queue (storage) is not supported yet"
-    );
+    assert_eq!(q("file_storage/queue").validate(), Ok(()));
+    assert!(q("").validate().is_err());
 }

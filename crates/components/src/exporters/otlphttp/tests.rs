@@ -433,3 +433,112 @@ async fn unknown_or_server_only_authenticator_fails_start_with_gos_message() {
         "requested authenticator is not a HTTPClient"
     );
 }
+
+/// A started `file_storage` extension over a fresh directory, in a host as `file_storage/q`.
+async fn file_storage_host(dir: &std::path::Path) -> (Host, Arc<dyn runtime::Extension>) {
+    use runtime::factory::ExtensionFactory;
+    let value = config::Value::from_yaml_str(&format!("directory: {}", dir.display())).unwrap();
+    let f = crate::extensions::file_storage::Factory;
+    let cfg = f.parse_config(&value, "extensions::file_storage").unwrap();
+    let id = config::ComponentId::parse("file_storage/q").unwrap();
+    let set = Settings {
+        id: id.clone(),
+        kind: Kind::Extension,
+        telemetry: Telemetry::default(),
+    };
+    let ext = f.create(set, &cfg).unwrap();
+    ext.start(&Host::default()).await.unwrap();
+    let mut host = Host::default();
+    host.extensions.insert(id, ext.clone());
+    (host, ext)
+}
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!("ferrotel-otlphttp-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&p);
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
+
+#[tokio::test]
+async fn persistent_queue_keeps_requests_across_a_restart_until_the_endpoint_is_up() {
+    let dir = temp_dir("pq");
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+    let yaml = format!(
+        "endpoint: http://{addr}\ntimeout: 1s\nsending_queue: {{storage: file_storage/q, num_consumers: 2}}\nretry_on_failure: {{initial_interval: 20ms, max_interval: 50ms, max_elapsed_time: 0s}}"
+    );
+    // First run: the endpoint is down; everything is acknowledged once on disk.
+    let (host, ext) = file_storage_host(&dir).await;
+    let tel = Telemetry::default();
+    let exp = exporter(&yaml, &tel, Signal::Logs);
+    exp.start(&host).await.unwrap();
+    for i in 0..10 {
+        exp.consume(batch(Signal::Logs, 3, i))
+            .await
+            .expect("queued");
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::timeout(Duration::from_secs(5), exp.shutdown())
+        .await
+        .expect("shutdown does not wait for the endpoint")
+        .unwrap();
+    ext.shutdown().await.unwrap();
+    assert!(dir.join("exporter_otlp_http__logs").exists());
+
+    // Second run: the endpoint is up; what the first run queued arrives.
+    let script = Script::default();
+    serve_on(
+        tokio::net::TcpListener::bind(addr).await.unwrap(),
+        script.clone(),
+    )
+    .await;
+    let (host, ext) = file_storage_host(&dir).await;
+    let tel = Telemetry::default();
+    let exp = exporter(&yaml, &tel, Signal::Logs);
+    exp.start(&host).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let delivered = || -> usize {
+        script
+            .received()
+            .iter()
+            .map(|r| {
+                Batch::from_encoded(Signal::Logs, Bytes::from(r.decoded_body()))
+                    .unwrap()
+                    .item_count()
+            })
+            .sum()
+    };
+    while delivered() < 30 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(delivered(), 30);
+    assert_eq!(
+        tel.value(
+            "otelcol_exporter_queue_capacity",
+            &[("data_type", "logs"), ("exporter", "otlp_http")]
+        ),
+        Some(1000.0)
+    );
+    exp.shutdown().await.unwrap();
+    ext.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn persistent_queue_on_an_unreadable_storage_file_fails_start_clearly() {
+    let dir = temp_dir("pq-garbage");
+    std::fs::write(dir.join("exporter_otlp_http__logs"), vec![0x5a; 4096]).unwrap();
+    let (host, ext) = file_storage_host(&dir).await;
+    let exp = exporter(
+        "endpoint: http://127.0.0.1:1\nsending_queue: {storage: file_storage/q}",
+        &Telemetry::default(),
+        Signal::Logs,
+    );
+    let err = exp.start(&host).await.unwrap_err();
+    assert!(err.contains("exporter_otlp_http__logs"), "{err}");
+    assert!(err.contains("corrupt"), "{err}");
+    ext.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
