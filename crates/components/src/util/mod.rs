@@ -5,3 +5,4 @@ pub(crate) mod gotext;
 pub mod http_client;
 pub mod http_server;
 pub mod time;
+pub mod tls;

@@ -7,7 +7,7 @@ use runtime::ComponentConfig;
 use runtime::exporterhelper::{QueueSettings, RetrySettings};
 use serde::Deserialize;
 
-use super::tls::TlsClientSettings;
+use crate::util::tls::TlsClientSettings;
 use crate::compression::{Codec, CompressionParams};
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -10,7 +10,7 @@ use ::config::{ConfigError, Value};
 use promscrape::PromConfig;
 use serde::Deserialize;
 
-use crate::exporters::otlp::tls::TlsClientSettings;
+use crate::util::tls::TlsClientSettings;
 
 /// The whole receiver config, validated.
 #[derive(Debug, Clone)]
