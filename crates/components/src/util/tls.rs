@@ -817,3 +817,7 @@ impl ServerCertVerifier for AcceptAnyServerCert {
         self.0.supported_schemes()
     }
 }
+
+#[cfg(test)]
+#[path = "tls_tests.rs"]
+mod tests;
