@@ -80,7 +80,7 @@ impl Component for ZPages {
         let expvar = self.cfg.expvar.enabled;
         let addr = self
             .server
-            .start("zpages", &self.cfg.endpoint, move |req| {
+            .start_tls("zpages", &self.cfg.endpoint, self.cfg.tls.as_ref(), move |req| {
                 handle(req, view.clone(), expvar)
             })
             .await?;

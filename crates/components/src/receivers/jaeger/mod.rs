@@ -169,6 +169,7 @@ async fn bind_tcp(what: &str, endpoint: &str) -> Result<TcpListener, String> {
 fn serve_grpc(
     cfg: &GrpcConfig,
     service: CollectorServer,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
@@ -193,12 +194,24 @@ fn serve_grpc(
             .http2_keepalive_timeout(some(params.timeout));
     }
     let router = server.add_service(service);
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tokio::spawn(async move {
-        if let Err(e) = router
-            .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
-            .await
-        {
+        let served = match tls {
+            None => {
+                let incoming =
+                    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+                router
+                    .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
+                    .await
+            }
+            Some(acceptor) => {
+                let incoming =
+                    crate::util::tls::incoming("Jaeger gRPC", listener, acceptor, stop.clone());
+                router
+                    .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
+                    .await
+            }
+        };
+        if let Err(e) = served {
             tracing::error!(error = %e, "Jaeger gRPC server stopped");
         }
     })
@@ -207,6 +220,7 @@ fn serve_grpc(
 fn serve_http(
     cfg: &HttpConfig,
     service: Arc<HttpService>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
@@ -215,7 +229,7 @@ fn serve_http(
         read_header_timeout: (!cfg.read_header_timeout.0.is_zero())
             .then_some(cfg.read_header_timeout.0),
     };
-    http_server::serve("Jaeger Thrift HTTP", options, listener, stop, move |req| {
+    http_server::serve_tls("Jaeger Thrift HTTP", options, tls, listener, stop, move |req| {
         service.clone().handle(req)
     })
 }
@@ -224,6 +238,15 @@ fn serve_http(
 impl Component for JaegerReceiver {
     async fn start(&self, _host: &Host) -> Result<(), String> {
         let p = &self.cfg.protocols;
+        // Certificates are read at start, as Go's `ToServer` does.
+        let grpc_tls = match p.grpc.as_ref().and_then(|g| g.tls.as_ref()) {
+            Some(t) => Some(t.acceptor(crate::util::tls::ALPN_H2)?),
+            None => None,
+        };
+        let http_tls = match p.thrift_http.as_ref().and_then(|h| h.tls.as_ref()) {
+            Some(t) => Some(t.acceptor(crate::util::tls::ALPN_HTTP1)?),
+            None => None,
+        };
         // Bind everything first, so a taken port fails `start` with nothing left running.
         let grpc = match &p.grpc {
             Some(g) => Some(bind_tcp("gRPC", &g.endpoint).await?),
@@ -267,7 +290,7 @@ impl Component for JaegerReceiver {
             );
             running
                 .tasks
-                .push(serve_grpc(cfg, service, listener, stop.child_token()));
+                .push(serve_grpc(cfg, service, grpc_tls, listener, stop.child_token()));
         }
         if let (Some(listener), Some(cfg)) = (http, &p.thrift_http) {
             running.addrs.http = listener.local_addr().ok();
@@ -279,7 +302,7 @@ impl Component for JaegerReceiver {
             )?);
             running
                 .tasks
-                .push(serve_http(cfg, service, listener, stop.child_token()));
+                .push(serve_http(cfg, service, http_tls, listener, stop.child_token()));
         }
         for (cfg, protocol, transport, socket) in udp {
             let addr = socket.local_addr().ok();
