@@ -243,7 +243,7 @@ impl TlsServerConfig {
         let builder = match set(&self.client_ca_file) {
             None => builder.with_no_client_auth(),
             Some(path) => {
-                let verifier = ClientCaVerifier::new(path, provider, self.client_ca_file_reload)?;
+                let verifier = ClientCaVerifier::new(path, provider)?;
                 if self.client_ca_file_reload {
                     builder.with_client_cert_verifier(Arc::new(verifier))
                 } else {
@@ -574,7 +574,7 @@ fn modified(path: &str) -> Option<SystemTime> {
 }
 
 impl ClientCaVerifier {
-    fn new(path: &str, provider: Arc<CryptoProvider>, _reload: bool) -> Result<Self, String> {
+    fn new(path: &str, provider: Arc<CryptoProvider>) -> Result<Self, String> {
         let mtime = modified(path);
         let verifier = Self::load(path, &provider)?;
         Ok(ClientCaVerifier {

@@ -480,3 +480,122 @@ async fn min_version_1_3_refuses_a_tls_1_2_client() {
     let client_13 = format!("{{ca_file: {}, min_version: '1.3'}}", pki.ca_file);
     send(Proto::Http, &server, &client_13).await.unwrap();
 }
+
+/// A port that was free a moment ago, for components whose address cannot be asked.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET over HTTPS trusting `ca_pem`: the status, or the error.
+async fn https_get(port: u16, path: &str, ca_pem: &str) -> Result<u16, String> {
+    let tls = TlsClientSettings {
+        ca_pem: Some(ca_pem.to_string()),
+        ..Default::default()
+    }
+    .client_config(&[b"http/1.1"])
+    .unwrap();
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .unwrap();
+    client
+        .get(format!("https://127.0.0.1:{port}{path}"))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .map_err(|e| format!("{e:?}"))
+}
+
+async fn plain_get_fails(port: u16) -> bool {
+    reqwest::get(format!("http://127.0.0.1:{port}/")).await.is_err()
+}
+
+#[tokio::test]
+async fn every_http_server_component_serves_its_tls_block() {
+    let pki = Pki::new();
+    let ca = pki.ca.pem();
+    let tls = pki.server_tls(false);
+    let ext_settings = |name: &str| Settings {
+        id: config::ComponentId::new(name),
+        kind: Kind::Extension,
+        telemetry: Telemetry::default(),
+    };
+    let ext_cfg = |factory: &dyn runtime::factory::ExtensionFactory, kind: &str, yaml: String| {
+        factory
+            .parse_config(&config::Value::from_yaml_str(&yaml).unwrap(), &format!("extensions::{kind}"))
+            .unwrap_or_else(|e| panic!("{kind}: {e}"))
+    };
+
+    // health_check (axum behind the shared TLS accept loop)
+    let port = free_port();
+    let f = crate::extensions::health_check::Factory;
+    let cfg = ext_cfg(&f, "health_check", format!("endpoint: 127.0.0.1:{port}\ntls: {tls}"));
+    let ext = runtime::factory::ExtensionFactory::create(&f, ext_settings("health_check"), &cfg).unwrap();
+    ext.start(&Host::default()).await.unwrap();
+    assert_eq!(https_get(port, "/", &ca).await, Ok(503), "health_check");
+    assert!(plain_get_fails(port).await, "health_check refuses plaintext");
+    ext.shutdown().await.unwrap();
+
+    // healthcheckv2, legacy and v2 http
+    for (yaml, path) in [
+        (format!("endpoint: 127.0.0.1:{{port}}\ntls: {tls}"), "/"),
+        (format!("use_v2: true\nhttp: {{endpoint: '127.0.0.1:{{port}}', tls: {tls}}}"), "/status"),
+    ] {
+        let port = free_port();
+        let yaml = yaml.replace("{port}", &port.to_string());
+        let f = crate::extensions::healthcheckv2::Factory;
+        let cfg = ext_cfg(&f, "healthcheckv2", yaml.clone());
+        let ext = runtime::factory::ExtensionFactory::create(&f, ext_settings("healthcheckv2"), &cfg).unwrap();
+        ext.start(&Host::default()).await.unwrap();
+        let got = https_get(port, path, &ca).await;
+        assert!(got.is_ok(), "healthcheckv2 {yaml}: {got:?}");
+        ext.shutdown().await.unwrap();
+    }
+
+    // zpages
+    let port = free_port();
+    let f = crate::extensions::zpages::Factory;
+    let cfg = ext_cfg(&f, "zpages", format!("endpoint: 127.0.0.1:{port}\ntls: {tls}"));
+    let ext = runtime::factory::ExtensionFactory::create(&f, ext_settings("zpages"), &cfg).unwrap();
+    ext.start(&Host::default()).await.unwrap();
+    assert_eq!(https_get(port, "/debug/servicez", &ca).await, Ok(200), "zpages");
+    ext.shutdown().await.unwrap();
+
+    // prometheus exporter's /metrics
+    let port = free_port();
+    let f = crate::exporters::prometheus::Factory;
+    let value = config::Value::from_yaml_str(&format!("endpoint: 127.0.0.1:{port}\ntls: {tls}")).unwrap();
+    let cfg = f.parse_config(&value, "exporters::prometheus").unwrap();
+    let set = Settings {
+        id: config::ComponentId::new("prometheus"),
+        kind: Kind::Exporter,
+        telemetry: Telemetry::default(),
+    };
+    let exp = f.create(set, &cfg, Signal::Metrics).unwrap();
+    exp.start(&Host::default()).await.unwrap();
+    assert_eq!(https_get(port, "/metrics", &ca).await, Ok(200), "prometheus exporter");
+    exp.shutdown().await.unwrap();
+
+    // zipkin receiver
+    let f = crate::receivers::zipkin::Factory;
+    let value = config::Value::from_yaml_str(&format!("endpoint: '127.0.0.1:0'\ntls: {tls}")).unwrap();
+    let cfg = f.parse_config(&value, "receivers::zipkin").unwrap();
+    let mut outputs = ReceiverOutputs::default();
+    outputs.set(Signal::Traces, Arc::new(Recorder::default()));
+    let set = Settings {
+        id: config::ComponentId::new("zipkin"),
+        kind: Kind::Receiver,
+        telemetry: Telemetry::default(),
+    };
+    let r = crate::receivers::zipkin::ZipkinReceiver::new(&set, typed(&cfg), Arc::new(Recorder::default())).unwrap();
+    r.start(&Host::default()).await.unwrap();
+    let port = r.addr().unwrap().port();
+    let got = https_get(port, "/api/v2/spans", &ca).await;
+    assert!(matches!(got, Ok(s) if s >= 400), "zipkin answers over TLS: {got:?}");
+    r.shutdown().await.unwrap();
+    drop(outputs);
+}
