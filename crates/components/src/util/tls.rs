@@ -235,8 +235,9 @@ impl TlsServerConfig {
                 format!("failed to load TLS config: failed to load CA CertPool File: {e}")
             })?;
         }
-        let reloader = CertReloader::new(&c, provider.clone())
-            .map_err(|e| format!("failed to load TLS config: failed to load TLS cert and key: {e}"))?;
+        let reloader = CertReloader::new(&c, provider.clone()).map_err(|e| {
+            format!("failed to load TLS config: failed to load TLS cert and key: {e}")
+        })?;
         let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&c.versions()?)
             .map_err(|e| format!("failed to load TLS config: {e}"))?;
@@ -381,7 +382,7 @@ impl Common<'_> {
             provider.cipher_suites.retain(|cs| {
                 let name = format!("{:?}", cs.suite());
                 // TLS 1.3 suites are not configurable in Go either.
-                name.starts_with("TLS13_") || self.cipher_suites.iter().any(|s| *s == name)
+                name.starts_with("TLS13_") || self.cipher_suites.contains(&name)
             });
         }
         if !self.curve_preferences.is_empty() {
@@ -436,7 +437,7 @@ struct KeySource {
 }
 
 impl KeySource {
-    fn from_files(&self) -> bool {
+    fn is_files(&self) -> bool {
         self.cert_file.is_some() || self.key_file.is_some()
     }
 
@@ -444,8 +445,9 @@ impl KeySource {
     fn load(&self, provider: &CryptoProvider) -> Result<CertifiedKey, String> {
         let read = |file: &Option<String>, pem: &Option<String>| -> Result<Vec<u8>, String> {
             match (file, pem) {
-                (Some(path), _) => std::fs::read(path)
-                    .map_err(|e| path_error("open", Path::new(path), &e)),
+                (Some(path), _) => {
+                    std::fs::read(path).map_err(|e| path_error("open", Path::new(path), &e))
+                }
                 (None, Some(pem)) => Ok(pem.as_bytes().to_vec()),
                 (None, None) => Ok(Vec::new()),
             }
@@ -511,7 +513,7 @@ impl CertReloader {
         let now = Instant::now();
         {
             let state = self.state.read().unwrap_or_else(|p| p.into_inner());
-            if self.interval.is_zero() || !self.source.from_files() || now < state.0 {
+            if self.interval.is_zero() || !self.source.is_files() || now < state.0 {
                 return Some(state.1.clone());
             }
         }
@@ -585,7 +587,10 @@ impl ClientCaVerifier {
     }
 
     /// Go's `loadClientCAFile` texts.
-    fn load(path: &str, provider: &Arc<CryptoProvider>) -> Result<Arc<dyn ClientCertVerifier>, String> {
+    fn load(
+        path: &str,
+        provider: &Arc<CryptoProvider>,
+    ) -> Result<Arc<dyn ClientCertVerifier>, String> {
         let pem = std::fs::read(path).map_err(|e| {
             format!(
                 "failed to load CA {path}: {}",
@@ -600,7 +605,11 @@ impl ClientCaVerifier {
     }
 
     fn current(&self) -> Arc<dyn ClientCertVerifier> {
-        self.state.read().unwrap_or_else(|p| p.into_inner()).1.clone()
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .clone()
     }
 
     fn refreshed(&self) -> Arc<dyn ClientCertVerifier> {
@@ -618,7 +627,9 @@ impl ClientCaVerifier {
                     tracing::info!(file = %self.path, "reloaded the client CA file");
                     state.1 = v;
                 }
-                Err(e) => tracing::warn!(error = %e, "failed to reload the client CA file; still using the previous CAs"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "failed to reload the client CA file; still using the previous CAs")
+                }
             }
             state.0 = mtime;
         }

@@ -8,10 +8,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use pdata::{Batch, Signal};
-use rustls::pki_types::pem::PemObject;
 use runtime::admission::Admission;
 use runtime::factory::{ExporterFactory, ReceiverFactory, ReceiverOutputs, Settings, typed};
 use runtime::{Component, ConsumeError, Consumer, Host, Kind, Telemetry};
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 
 use super::{TlsClientSettings, TlsServerConfig};
@@ -141,18 +141,23 @@ enum Proto {
 /// configured with `client_tls`, and says whether they arrived.
 async fn send(proto: Proto, server_tls: &str, client_tls: &str) -> Result<(), String> {
     let yaml = match proto {
-        Proto::Grpc => format!(
-            "protocols: {{grpc: {{endpoint: '127.0.0.1:0', tls: {server_tls}}}}}"
-        ),
-        Proto::Http => format!(
-            "protocols: {{http: {{endpoint: '127.0.0.1:0', tls: {server_tls}}}}}"
-        ),
+        Proto::Grpc => {
+            format!("protocols: {{grpc: {{endpoint: '127.0.0.1:0', tls: {server_tls}}}}}")
+        }
+        Proto::Http => {
+            format!("protocols: {{http: {{endpoint: '127.0.0.1:0', tls: {server_tls}}}}}")
+        }
     };
     let (r, recorder) = receiver(&yaml).await;
     let exp = match proto {
         Proto::Grpc => {
             let addr = r.grpc_addr().unwrap();
-            exporter(&crate::exporters::otlp::Factory, "otlp", &addr.to_string(), client_tls)
+            exporter(
+                &crate::exporters::otlp::Factory,
+                "otlp",
+                &addr.to_string(),
+                client_tls,
+            )
         }
         Proto::Http => {
             let addr = r.http_addr().unwrap();
@@ -170,11 +175,19 @@ async fn send(proto: Proto, server_tls: &str, client_tls: &str) -> Result<(), St
     r.shutdown().await.unwrap();
     match result {
         Ok(()) => {
-            assert_eq!(*recorder.0.lock().unwrap(), 3, "{proto:?}: the spans arrived");
+            assert_eq!(
+                *recorder.0.lock().unwrap(),
+                3,
+                "{proto:?}: the spans arrived"
+            );
             Ok(())
         }
         Err(e) => {
-            assert_eq!(*recorder.0.lock().unwrap(), 0, "{proto:?}: refused means nothing arrived");
+            assert_eq!(
+                *recorder.0.lock().unwrap(),
+                0,
+                "{proto:?}: refused means nothing arrived"
+            );
             Err(e)
         }
     }
@@ -196,9 +209,13 @@ async fn exporters_refuse_a_server_whose_ca_they_do_not_trust() {
     let other = Ca::new("other CA");
     let other_file = pki.file("other-ca.pem", &other.pem());
     for proto in [Proto::Grpc, Proto::Http] {
-        let err = send(proto, &pki.server_tls(false), &format!("{{ca_file: {other_file}}}"))
-            .await
-            .expect_err("an unknown issuer is refused");
+        let err = send(
+            proto,
+            &pki.server_tls(false),
+            &format!("{{ca_file: {other_file}}}"),
+        )
+        .await
+        .expect_err("an unknown issuer is refused");
         assert!(
             err.to_lowercase().contains("certificate") || err.contains("tls"),
             "{proto:?}: {err}"
@@ -210,9 +227,13 @@ async fn exporters_refuse_a_server_whose_ca_they_do_not_trust() {
 async fn exporters_with_insecure_skip_verify_accept_an_unknown_server_certificate() {
     let pki = Pki::new();
     for proto in [Proto::Grpc, Proto::Http] {
-        send(proto, &pki.server_tls(false), "{insecure_skip_verify: true}")
-            .await
-            .unwrap_or_else(|e| panic!("{proto:?}: {e}"));
+        send(
+            proto,
+            &pki.server_tls(false),
+            "{insecure_skip_verify: true}",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{proto:?}: {e}"));
     }
 }
 
@@ -224,16 +245,23 @@ async fn mtls_accepts_a_client_certificate_from_the_client_ca_and_refuses_the_ot
     let expired = pki.ca.expired_client("old client");
     let foreign = other.client("stranger");
     for proto in [Proto::Grpc, Proto::Http] {
-        send(proto, &pki.server_tls(true), &pki.client_tls(Some(("valid", &valid))))
-            .await
-            .unwrap_or_else(|e| panic!("{proto:?}, valid client certificate: {e}"));
+        send(
+            proto,
+            &pki.server_tls(true),
+            &pki.client_tls(Some(("valid", &valid))),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{proto:?}, valid client certificate: {e}"));
         for (name, client) in [
             ("none", None),
             ("expired", Some(("expired", &expired))),
             ("foreign", Some(("foreign", &foreign))),
         ] {
             let got = send(proto, &pki.server_tls(true), &pki.client_tls(client)).await;
-            assert!(got.is_err(), "{proto:?}: a client with {name} certificate is refused");
+            assert!(
+                got.is_err(),
+                "{proto:?}: a client with {name} certificate is refused"
+            );
         }
     }
 }
@@ -331,15 +359,26 @@ async fn client_ca_file_reload_trusts_a_new_client_ca() {
     let endpoint = format!("https://{}", r.http_addr().unwrap());
     let newcomer = new_ca.client("newcomer");
     let client_tls = pki.client_tls(Some(("newcomer", &newcomer)));
-    let exp = exporter(&crate::exporters::otlphttp::Factory, "otlp_http", &endpoint, &client_tls);
+    let exp = exporter(
+        &crate::exporters::otlphttp::Factory,
+        "otlp_http",
+        &endpoint,
+        &client_tls,
+    );
     exp.start(&Host::default()).await.unwrap();
     assert!(exp.consume(spans(1)).await.is_err(), "not trusted yet");
     // A different modification time is what marks the change.
     tokio::time::sleep(Duration::from_millis(20)).await;
     write(pki.dir.path(), "client-ca.pem", &new_ca.pem());
-    let file = std::fs::File::options().write(true).open(&client_ca).unwrap();
-    file.set_modified(std::time::SystemTime::now() + Duration::from_secs(1)).unwrap();
-    exp.consume(spans(1)).await.expect("trusted after the reload");
+    let file = std::fs::File::options()
+        .write(true)
+        .open(&client_ca)
+        .unwrap();
+    file.set_modified(std::time::SystemTime::now() + Duration::from_secs(1))
+        .unwrap();
+    exp.consume(spans(1))
+        .await
+        .expect("trusted after the reload");
     exp.shutdown().await.unwrap();
     r.shutdown().await.unwrap();
 }
@@ -347,18 +386,43 @@ async fn client_ca_file_reload_trusts_a_new_client_ca() {
 #[test]
 fn server_validation_speaks_go() {
     let cases: &[(&str, &str)] = &[
-        ("{}", "TLS configuration must include both certificate and key for server connections"),
-        ("{cert_file: a}", "TLS configuration must include both certificate and key (CertFile/CertPem and KeyFile/KeyPem)"),
-        ("{cert_file: a, cert_pem: b, key_file: c}", "provide either certificate file or PEM, but not both"),
-        ("{cert_file: a, key_file: c, key_pem: d}", "provide either key file or PEM, but not both"),
-        ("{ca_file: a, ca_pem: b, cert_file: a, key_file: b}", "provide either a CA file or the PEM-encoded string, but not both"),
-        ("{cert_file: a, key_file: b, min_version: '1.5'}", "invalid TLS min_version: unsupported TLS version: \"1.5\""),
-        ("{cert_file: a, key_file: b, max_version: 'TLS13'}", "invalid TLS max_version: unsupported TLS version: \"TLS13\""),
-        ("{cert_file: a, key_file: b, min_version: '1.3', max_version: '1.2'}", "invalid TLS configuration: min_version cannot be greater than max_version"),
+        (
+            "{}",
+            "TLS configuration must include both certificate and key for server connections",
+        ),
+        (
+            "{cert_file: a}",
+            "TLS configuration must include both certificate and key (CertFile/CertPem and KeyFile/KeyPem)",
+        ),
+        (
+            "{cert_file: a, cert_pem: b, key_file: c}",
+            "provide either certificate file or PEM, but not both",
+        ),
+        (
+            "{cert_file: a, key_file: c, key_pem: d}",
+            "provide either key file or PEM, but not both",
+        ),
+        (
+            "{ca_file: a, ca_pem: b, cert_file: a, key_file: b}",
+            "provide either a CA file or the PEM-encoded string, but not both",
+        ),
+        (
+            "{cert_file: a, key_file: b, min_version: '1.5'}",
+            "invalid TLS min_version: unsupported TLS version: \"1.5\"",
+        ),
+        (
+            "{cert_file: a, key_file: b, max_version: 'TLS13'}",
+            "invalid TLS max_version: unsupported TLS version: \"TLS13\"",
+        ),
+        (
+            "{cert_file: a, key_file: b, min_version: '1.3', max_version: '1.2'}",
+            "invalid TLS configuration: min_version cannot be greater than max_version",
+        ),
     ];
     for (yaml, want) in cases {
         let value = config::Value::from_yaml_str(yaml).unwrap();
-        let cfg: TlsServerConfig = config::decode(&value, "tls").unwrap_or_else(|e| panic!("{yaml}: {e}"));
+        let cfg: TlsServerConfig =
+            config::decode(&value, "tls").unwrap_or_else(|e| panic!("{yaml}: {e}"));
         assert_eq!(cfg.validate().unwrap_err(), *want, "{yaml}");
     }
     let ok = TlsServerConfig {
@@ -387,7 +451,11 @@ fn otlp_receiver_reports_tls_errors_under_the_protocol_key() {
 #[test]
 fn loading_errors_are_go_texts() {
     let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("missing.pem").to_string_lossy().into_owned();
+    let missing = dir
+        .path()
+        .join("missing.pem")
+        .to_string_lossy()
+        .into_owned();
     let garbage = write(dir.path(), "garbage.pem", "not a certificate");
     let ca = Ca::new("ca");
     let leaf = ca.server("s");
@@ -406,7 +474,9 @@ fn loading_errors_are_go_texts() {
     assert_eq!(server(&|_| {}), None);
     assert_eq!(
         server(&|c| c.cert_file = missing.clone()).unwrap(),
-        format!("failed to load TLS config: failed to load TLS cert and key: open {missing}: no such file or directory")
+        format!(
+            "failed to load TLS config: failed to load TLS cert and key: open {missing}: no such file or directory"
+        )
     );
     assert_eq!(
         server(&|c| c.cert_file = garbage.clone()).unwrap(),
@@ -429,7 +499,10 @@ fn loading_errors_are_go_texts() {
         "failed to load TLS config: invalid TLS cipher suite: \"TLS_FOO\"\ninvalid TLS cipher suite: \"TLS_BAR\""
     );
     assert_eq!(
-        server(&|c| c.cipher_suites = vec!["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256".into(), "TLS_RSA_WITH_AES_128_CBC_SHA".into()]),
+        server(&|c| c.cipher_suites = vec![
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256".into(),
+            "TLS_RSA_WITH_AES_128_CBC_SHA".into()
+        ]),
         None,
         "Go's names are accepted, those rustls lacks have no effect"
     );
@@ -439,7 +512,9 @@ fn loading_errors_are_go_texts() {
     };
     assert_eq!(
         client.client_config(&[]).unwrap_err(),
-        format!("tls: failed to load TLS config: failed to load CA CertPool File: failed to load cert {missing}: open {missing}: no such file or directory")
+        format!(
+            "tls: failed to load TLS config: failed to load CA CertPool File: failed to load cert {missing}: open {missing}: no such file or directory"
+        )
     );
     let client = TlsClientSettings {
         ca_file: Some(garbage.clone()),
@@ -463,8 +538,14 @@ fn cipher_suites_restrict_tls12_and_keep_tls13() {
         .iter()
         .map(|s| format!("{:?}", s.suite()))
         .collect();
-    assert!(names.contains(&"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".to_string()), "{names:?}");
-    assert!(!names.contains(&"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".to_string()),
+        "{names:?}"
+    );
     assert!(names.iter().any(|n| n.starts_with("TLS13_")), "{names:?}");
 }
 
@@ -511,7 +592,9 @@ async fn https_get(port: u16, path: &str, ca_pem: &str) -> Result<u16, String> {
 }
 
 async fn plain_get_fails(port: u16) -> bool {
-    reqwest::get(format!("http://127.0.0.1:{port}/")).await.is_err()
+    reqwest::get(format!("http://127.0.0.1:{port}/"))
+        .await
+        .is_err()
 }
 
 #[tokio::test]
@@ -526,30 +609,46 @@ async fn every_http_server_component_serves_its_tls_block() {
     };
     let ext_cfg = |factory: &dyn runtime::factory::ExtensionFactory, kind: &str, yaml: String| {
         factory
-            .parse_config(&config::Value::from_yaml_str(&yaml).unwrap(), &format!("extensions::{kind}"))
+            .parse_config(
+                &config::Value::from_yaml_str(&yaml).unwrap(),
+                &format!("extensions::{kind}"),
+            )
             .unwrap_or_else(|e| panic!("{kind}: {e}"))
     };
 
     // health_check (axum behind the shared TLS accept loop)
     let port = free_port();
     let f = crate::extensions::health_check::Factory;
-    let cfg = ext_cfg(&f, "health_check", format!("endpoint: 127.0.0.1:{port}\ntls: {tls}"));
-    let ext = runtime::factory::ExtensionFactory::create(&f, ext_settings("health_check"), &cfg).unwrap();
+    let cfg = ext_cfg(
+        &f,
+        "health_check",
+        format!("endpoint: 127.0.0.1:{port}\ntls: {tls}"),
+    );
+    let ext =
+        runtime::factory::ExtensionFactory::create(&f, ext_settings("health_check"), &cfg).unwrap();
     ext.start(&Host::default()).await.unwrap();
     assert_eq!(https_get(port, "/", &ca).await, Ok(503), "health_check");
-    assert!(plain_get_fails(port).await, "health_check refuses plaintext");
+    assert!(
+        plain_get_fails(port).await,
+        "health_check refuses plaintext"
+    );
     ext.shutdown().await.unwrap();
 
     // healthcheckv2, legacy and v2 http
     for (yaml, path) in [
         (format!("endpoint: 127.0.0.1:{{port}}\ntls: {tls}"), "/"),
-        (format!("use_v2: true\nhttp: {{endpoint: '127.0.0.1:{{port}}', tls: {tls}}}"), "/status"),
+        (
+            format!("use_v2: true\nhttp: {{endpoint: '127.0.0.1:{{port}}', tls: {tls}}}"),
+            "/status",
+        ),
     ] {
         let port = free_port();
         let yaml = yaml.replace("{port}", &port.to_string());
         let f = crate::extensions::healthcheckv2::Factory;
         let cfg = ext_cfg(&f, "healthcheckv2", yaml.clone());
-        let ext = runtime::factory::ExtensionFactory::create(&f, ext_settings("healthcheckv2"), &cfg).unwrap();
+        let ext =
+            runtime::factory::ExtensionFactory::create(&f, ext_settings("healthcheckv2"), &cfg)
+                .unwrap();
         ext.start(&Host::default()).await.unwrap();
         let got = https_get(port, path, &ca).await;
         assert!(got.is_ok(), "healthcheckv2 {yaml}: {got:?}");
@@ -559,16 +658,25 @@ async fn every_http_server_component_serves_its_tls_block() {
     // zpages
     let port = free_port();
     let f = crate::extensions::zpages::Factory;
-    let cfg = ext_cfg(&f, "zpages", format!("endpoint: 127.0.0.1:{port}\ntls: {tls}"));
+    let cfg = ext_cfg(
+        &f,
+        "zpages",
+        format!("endpoint: 127.0.0.1:{port}\ntls: {tls}"),
+    );
     let ext = runtime::factory::ExtensionFactory::create(&f, ext_settings("zpages"), &cfg).unwrap();
     ext.start(&Host::default()).await.unwrap();
-    assert_eq!(https_get(port, "/debug/servicez", &ca).await, Ok(200), "zpages");
+    assert_eq!(
+        https_get(port, "/debug/servicez", &ca).await,
+        Ok(200),
+        "zpages"
+    );
     ext.shutdown().await.unwrap();
 
     // prometheus exporter's /metrics
     let port = free_port();
     let f = crate::exporters::prometheus::Factory;
-    let value = config::Value::from_yaml_str(&format!("endpoint: 127.0.0.1:{port}\ntls: {tls}")).unwrap();
+    let value =
+        config::Value::from_yaml_str(&format!("endpoint: 127.0.0.1:{port}\ntls: {tls}")).unwrap();
     let cfg = f.parse_config(&value, "exporters::prometheus").unwrap();
     let set = Settings {
         id: config::ComponentId::new("prometheus"),
@@ -577,12 +685,17 @@ async fn every_http_server_component_serves_its_tls_block() {
     };
     let exp = f.create(set, &cfg, Signal::Metrics).unwrap();
     exp.start(&Host::default()).await.unwrap();
-    assert_eq!(https_get(port, "/metrics", &ca).await, Ok(200), "prometheus exporter");
+    assert_eq!(
+        https_get(port, "/metrics", &ca).await,
+        Ok(200),
+        "prometheus exporter"
+    );
     exp.shutdown().await.unwrap();
 
     // zipkin receiver
     let f = crate::receivers::zipkin::Factory;
-    let value = config::Value::from_yaml_str(&format!("endpoint: '127.0.0.1:0'\ntls: {tls}")).unwrap();
+    let value =
+        config::Value::from_yaml_str(&format!("endpoint: '127.0.0.1:0'\ntls: {tls}")).unwrap();
     let cfg = f.parse_config(&value, "receivers::zipkin").unwrap();
     let mut outputs = ReceiverOutputs::default();
     outputs.set(Signal::Traces, Arc::new(Recorder::default()));
@@ -591,11 +704,19 @@ async fn every_http_server_component_serves_its_tls_block() {
         kind: Kind::Receiver,
         telemetry: Telemetry::default(),
     };
-    let r = crate::receivers::zipkin::ZipkinReceiver::new(&set, typed(&cfg), Arc::new(Recorder::default())).unwrap();
+    let r = crate::receivers::zipkin::ZipkinReceiver::new(
+        &set,
+        typed(&cfg),
+        Arc::new(Recorder::default()),
+    )
+    .unwrap();
     r.start(&Host::default()).await.unwrap();
     let port = r.addr().unwrap().port();
     let got = https_get(port, "/api/v2/spans", &ca).await;
-    assert!(matches!(got, Ok(s) if s >= 400), "zipkin answers over TLS: {got:?}");
+    assert!(
+        matches!(got, Ok(s) if s >= 400),
+        "zipkin answers over TLS: {got:?}"
+    );
     r.shutdown().await.unwrap();
     drop(outputs);
 }

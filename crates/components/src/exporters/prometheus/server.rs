@@ -131,10 +131,17 @@ fn serve(
     stop: CancellationToken,
 ) -> JoinHandle<()> {
     let options = http_server::ServerOptions::default();
-    http_server::serve_tls("prometheus exporter", options, tls, listener, stop, move |req| {
-        let state = state.clone();
-        async move { Ok::<_, Infallible>(handle(&state, req)) }
-    })
+    http_server::serve_tls(
+        "prometheus exporter",
+        options,
+        tls,
+        listener,
+        stop,
+        move |req| {
+            let state = state.clone();
+            async move { Ok::<_, Infallible>(handle(&state, req)) }
+        },
+    )
 }
 
 fn handle<B>(state: &State, req: http::Request<B>) -> Response<Full<Bytes>> {

@@ -143,7 +143,10 @@ impl Component for HealthCheckV2 {
         let (endpoint, tls) = match (&self.shared.cfg.http, self.shared.cfg.use_v2) {
             (Some(h), true) => (h.endpoint.clone(), h.tls.clone()),
             (None, true) => return Ok(()), // grpc only: refused at validation
-            (_, false) => (self.shared.cfg.endpoint.clone(), self.shared.cfg.tls.clone()),
+            (_, false) => (
+                self.shared.cfg.endpoint.clone(),
+                self.shared.cfg.tls.clone(),
+            ),
         };
         *self
             .shared

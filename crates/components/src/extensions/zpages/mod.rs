@@ -80,9 +80,12 @@ impl Component for ZPages {
         let expvar = self.cfg.expvar.enabled;
         let addr = self
             .server
-            .start_tls("zpages", &self.cfg.endpoint, self.cfg.tls.as_ref(), move |req| {
-                handle(req, view.clone(), expvar)
-            })
+            .start_tls(
+                "zpages",
+                &self.cfg.endpoint,
+                self.cfg.tls.as_ref(),
+                move |req| handle(req, view.clone(), expvar),
+            )
             .await?;
         tracing::info!(extension = %self.id, endpoint = %addr, "Starting zPages extension");
         Ok(())

@@ -229,9 +229,14 @@ fn serve_http(
         read_header_timeout: (!cfg.read_header_timeout.0.is_zero())
             .then_some(cfg.read_header_timeout.0),
     };
-    http_server::serve_tls("Jaeger Thrift HTTP", options, tls, listener, stop, move |req| {
-        service.clone().handle(req)
-    })
+    http_server::serve_tls(
+        "Jaeger Thrift HTTP",
+        options,
+        tls,
+        listener,
+        stop,
+        move |req| service.clone().handle(req),
+    )
 }
 
 #[async_trait]
@@ -288,9 +293,13 @@ impl Component for JaegerReceiver {
                 self.pipelines(TRANSPORT_GRPC),
                 cfg.max_recv_msg_size(),
             );
-            running
-                .tasks
-                .push(serve_grpc(cfg, service, grpc_tls, listener, stop.child_token()));
+            running.tasks.push(serve_grpc(
+                cfg,
+                service,
+                grpc_tls,
+                listener,
+                stop.child_token(),
+            ));
         }
         if let (Some(listener), Some(cfg)) = (http, &p.thrift_http) {
             running.addrs.http = listener.local_addr().ok();
@@ -300,9 +309,13 @@ impl Component for JaegerReceiver {
                 self.shared.clone(),
                 self.pipelines(TRANSPORT_HTTP),
             )?);
-            running
-                .tasks
-                .push(serve_http(cfg, service, http_tls, listener, stop.child_token()));
+            running.tasks.push(serve_http(
+                cfg,
+                service,
+                http_tls,
+                listener,
+                stop.child_token(),
+            ));
         }
         for (cfg, protocol, transport, socket) in udp {
             let addr = socket.local_addr().ok();

@@ -982,7 +982,9 @@ fn config_defaults_match_the_go_collector() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("protocols::grpc::tls: TLS configuration must include both certificate and key"),
+        err.contains(
+            "protocols::grpc::tls: TLS configuration must include both certificate and key"
+        ),
         "{err}"
     );
     let err = parse("protocols:\n  http:\n    auth:\n      authenticator: basicauth\n")
