@@ -268,11 +268,19 @@ async fn mtls_accepts_a_client_certificate_from_the_client_ca_and_refuses_the_ot
 
 /// A TLS handshake with `addr` trusting `ca_pem`; the certificate the server presented.
 async fn served_certificate(addr: std::net::SocketAddr, ca_pem: &str) -> CertificateDer<'static> {
+    served_certificate_alpn(addr, ca_pem, b"http/1.1").await
+}
+
+async fn served_certificate_alpn(
+    addr: std::net::SocketAddr,
+    ca_pem: &str,
+    alpn: &[u8],
+) -> CertificateDer<'static> {
     let client = TlsClientSettings {
         ca_pem: Some(ca_pem.to_string()),
         ..Default::default()
     }
-    .client_config(&[b"http/1.1"])
+    .client_config(&[alpn])
     .unwrap();
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let tls = tokio_rustls::TlsConnector::from(Arc::new(client))
@@ -719,4 +727,41 @@ async fn every_http_server_component_serves_its_tls_block() {
     );
     r.shutdown().await.unwrap();
     drop(outputs);
+}
+
+#[tokio::test]
+async fn jaeger_grpc_and_thrift_http_serve_tls() {
+    let pki = Pki::new();
+    let tls = pki.server_tls(false);
+    let f = crate::receivers::jaeger::Factory;
+    // Go's jaeger receiver refuses port 0.
+    let (g, h) = (free_port(), free_port());
+    let value = config::Value::from_yaml_str(&format!(
+        "protocols: {{grpc: {{endpoint: '127.0.0.1:{g}', tls: {tls}}}, thrift_http: {{endpoint: '127.0.0.1:{h}', tls: {tls}}}}}"
+    ))
+    .unwrap();
+    let cfg = f.parse_config(&value, "receivers::jaeger").unwrap();
+    let set = Settings {
+        id: config::ComponentId::new("jaeger"),
+        kind: Kind::Receiver,
+        telemetry: Telemetry::default(),
+    };
+    let r = crate::receivers::jaeger::JaegerReceiver::new(
+        &set,
+        typed(&cfg),
+        Arc::new(Recorder::default()),
+        Admission::new(),
+    );
+    r.start(&Host::default()).await.unwrap();
+    let addrs = r.addrs();
+    let expected = CertificateDer::from_pem_file(&pki.cert_file).unwrap();
+    let grpc = served_certificate_alpn(addrs.grpc.unwrap(), &pki.ca.pem(), b"h2").await;
+    assert_eq!(grpc, expected, "gRPC");
+    let http = addrs.http.unwrap().port();
+    assert!(
+        https_get(http, "/api/traces", &pki.ca.pem()).await.is_ok(),
+        "thrift_http answers over TLS"
+    );
+    assert!(plain_get_fails(http).await, "thrift_http refuses plaintext");
+    r.shutdown().await.unwrap();
 }
