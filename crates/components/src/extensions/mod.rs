@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::util::http_server::{self, ServerOptions};
-use crate::util::tls::TlsServerConfig;
+use tokio_rustls::TlsAcceptor;
 
 pub(crate) type HttpResponse = http::Response<Full<Bytes>>;
 
@@ -42,22 +42,19 @@ impl ExtensionServer {
         self.start_tls(what, endpoint, None, handle).await
     }
 
-    /// [`ExtensionServer::start`] over TLS when the confighttp `tls` block is given.
+    /// [`ExtensionServer::start`] over TLS when given the acceptor of the confighttp `tls`
+    /// block ([`crate::util::tls::TlsServerConfig::acceptor`]).
     pub async fn start_tls<F, Fut>(
         &self,
         what: &'static str,
         endpoint: &str,
-        tls: Option<&TlsServerConfig>,
+        tls: Option<TlsAcceptor>,
         handle: F,
     ) -> Result<SocketAddr, String>
     where
         F: Fn(http::Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = Result<HttpResponse, Infallible>> + Send + 'static,
     {
-        let tls = match tls {
-            Some(t) => Some(t.acceptor(crate::util::tls::ALPN_HTTP1)?),
-            None => None,
-        };
         let listener = http_server::bind(endpoint).await?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let stop = CancellationToken::new();

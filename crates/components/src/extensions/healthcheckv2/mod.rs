@@ -148,6 +148,11 @@ impl Component for HealthCheckV2 {
                 self.shared.cfg.tls.clone(),
             ),
         };
+        // Certificates are read before binding, so their errors are not reported as a bind failure.
+        let tls = match &tls {
+            Some(t) => Some(t.acceptor(crate::util::tls::ALPN_HTTP1)?),
+            None => None,
+        };
         *self
             .shared
             .started
@@ -156,7 +161,7 @@ impl Component for HealthCheckV2 {
         let shared = self.shared.clone();
         let addr = self
             .server
-            .start_tls("healthcheckv2", &endpoint, tls.as_ref(), move |req| {
+            .start_tls("healthcheckv2", &endpoint, tls, move |req| {
                 handle(req, shared.clone())
             })
             .await

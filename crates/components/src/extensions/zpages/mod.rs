@@ -78,14 +78,15 @@ impl Component for ZPages {
     async fn start(&self, host: &Host) -> Result<(), String> {
         let view = host.service.clone();
         let expvar = self.cfg.expvar.enabled;
+        let tls = match &self.cfg.tls {
+            Some(t) => Some(t.acceptor(crate::util::tls::ALPN_HTTP1)?),
+            None => None,
+        };
         let addr = self
             .server
-            .start_tls(
-                "zpages",
-                &self.cfg.endpoint,
-                self.cfg.tls.as_ref(),
-                move |req| handle(req, view.clone(), expvar),
-            )
+            .start_tls("zpages", &self.cfg.endpoint, tls, move |req| {
+                handle(req, view.clone(), expvar)
+            })
             .await?;
         tracing::info!(extension = %self.id, endpoint = %addr, "Starting zPages extension");
         Ok(())
