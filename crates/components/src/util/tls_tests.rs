@@ -765,3 +765,65 @@ async fn jaeger_grpc_and_thrift_http_serve_tls() {
     assert!(plain_get_fails(http).await, "thrift_http refuses plaintext");
     r.shutdown().await.unwrap();
 }
+
+/// The client certificate a TLS client built from `client` presents to an mTLS server.
+async fn presented_client_certificate(
+    server: &TlsServerConfig,
+    client: &rustls::ClientConfig,
+) -> CertificateDer<'static> {
+    let acceptor = server.acceptor(&[]).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accept = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let tls = acceptor.accept(tcp).await.unwrap();
+        tls.get_ref().1.peer_certificates().unwrap()[0].clone()
+    });
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(client.clone()))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    // TLS 1.3: the server has the client's certificate once the client's flight is read.
+    tokio::io::AsyncWriteExt::write_all(&mut tls, b"x")
+        .await
+        .unwrap();
+    accept.await.unwrap()
+}
+
+#[tokio::test]
+async fn client_certificate_files_are_read_again_after_reload_interval() {
+    let pki = Pki::new();
+    let server = TlsServerConfig {
+        cert_file: pki.cert_file.clone(),
+        key_file: pki.key_file.clone(),
+        client_ca_file: pki.ca_file.clone(),
+        ..Default::default()
+    };
+    let first = pki.ca.client("first");
+    let cert_file = pki.file("client.pem", &first.cert_pem);
+    let key_file = pki.file("client.key", &first.key_pem);
+    let client = TlsClientSettings {
+        ca_file: Some(pki.ca_file.clone()),
+        cert_file: Some(cert_file),
+        key_file: Some(key_file),
+        reload_interval: Some(config::Duration(Duration::from_millis(100))),
+        ..Default::default()
+    }
+    .client_config(&[])
+    .unwrap();
+    let expected_first = CertificateDer::from_pem_slice(first.cert_pem.as_bytes()).unwrap();
+    assert_eq!(
+        presented_client_certificate(&server, &client).await,
+        expected_first
+    );
+    let second = pki.ca.client("second");
+    pki.file("client.pem", &second.cert_pem);
+    pki.file("client.key", &second.key_pem);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let expected_second = CertificateDer::from_pem_slice(second.cert_pem.as_bytes()).unwrap();
+    assert_eq!(
+        presented_client_certificate(&server, &client).await,
+        expected_second
+    );
+}
