@@ -102,7 +102,28 @@ impl TlsClientSettings {
                     provider.signature_verification_algorithms,
                 )))
         } else {
-            builder.with_root_certificates(self.roots(&common)?)
+            let roots = self.roots(&common)?;
+            match non_empty(&self.server_name_override) {
+                None => builder.with_root_certificates(roots),
+                Some(name) => {
+                    // HTTP clients (reqwest) take the name to check from the URL; the
+                    // override is applied by the verifier instead (SNI stays the URL's host).
+                    let name = ServerName::try_from(name.to_string())
+                        .map_err(|e| format!("invalid server_name_override {name:?}: {e}"))?;
+                    let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                        Arc::new(roots),
+                        provider.clone(),
+                    )
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                    builder
+                        .dangerous()
+                        .with_custom_certificate_verifier(Arc::new(OverrideServerName {
+                            inner,
+                            name,
+                        }))
+                }
+            }
         };
         let mut cfg = if common.has_cert() || common.has_key() {
             let reloader = CertReloader::new(&common, provider)
@@ -787,6 +808,50 @@ pub fn incoming(
     futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|conn| (Ok(conn), rx))
     })
+}
+
+/// `server_name_override`: the server's certificate is checked against this name, whatever
+/// name the connection was opened with.
+#[derive(Debug)]
+struct OverrideServerName {
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+    name: ServerName<'static>,
+}
+
+impl ServerCertVerifier for OverrideServerName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.inner
+            .verify_server_cert(end_entity, intermediates, &self.name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }
 
 /// `insecure_skip_verify: true`: any certificate and name are accepted, but the handshake

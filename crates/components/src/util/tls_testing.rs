@@ -41,9 +41,18 @@ impl Ca {
     }
 
     fn leaf(&self, cn: &str, usage: ExtendedKeyUsagePurpose, expired: bool) -> Leaf {
-        let mut params =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-                .expect("valid names");
+        self.leaf_for(&["localhost", "127.0.0.1"], cn, usage, expired)
+    }
+
+    fn leaf_for(
+        &self,
+        names: &[&str],
+        cn: &str,
+        usage: ExtendedKeyUsagePurpose,
+        expired: bool,
+    ) -> Leaf {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).expect("valid names");
         params.distinguished_name.push(DnType::CommonName, cn);
         params.extended_key_usages = vec![usage];
         if expired {
@@ -61,6 +70,11 @@ impl Ca {
     /// For `localhost` and `127.0.0.1`.
     pub fn server(&self, cn: &str) -> Leaf {
         self.leaf(cn, ExtendedKeyUsagePurpose::ServerAuth, false)
+    }
+
+    /// For the given DNS names / IP addresses only.
+    pub fn server_for(&self, names: &[&str]) -> Leaf {
+        self.leaf_for(names, names[0], ExtendedKeyUsagePurpose::ServerAuth, false)
     }
 
     pub fn client(&self, cn: &str) -> Leaf {

@@ -827,3 +827,28 @@ async fn client_certificate_files_are_read_again_after_reload_interval() {
         expected_second
     );
 }
+
+#[tokio::test]
+async fn server_name_override_is_the_name_checked_by_both_exporters() {
+    let pki = Pki::new();
+    let named = pki.ca.server_for(&["collector.internal"]);
+    let server_tls = format!(
+        "{{cert_file: {}, key_file: {}}}",
+        pki.file("named.pem", &named.cert_pem),
+        pki.file("named.key", &named.key_pem)
+    );
+    for proto in [Proto::Grpc, Proto::Http] {
+        let without = send(proto, &server_tls, &pki.client_tls(None)).await;
+        assert!(
+            without.is_err(),
+            "{proto:?}: 127.0.0.1 is not the certificate's name"
+        );
+        let with = format!(
+            "{{ca_file: {}, server_name_override: collector.internal}}",
+            pki.ca_file
+        );
+        send(proto, &server_tls, &with)
+            .await
+            .unwrap_or_else(|e| panic!("{proto:?} with server_name_override: {e}"));
+    }
+}

@@ -78,15 +78,6 @@ impl Config {
                     ),
                 ));
             }
-            if !sc.http.tls.server_name.is_empty() {
-                return Err(ConfigError::new(
-                    format!("{path}::config"),
-                    format!(
-                        "job {:?}: tls_config.server_name is not supported by ferrotel's prometheus receiver (certificates are checked against the target's host)",
-                        sc.job_name
-                    ),
-                ));
-            }
             tls_settings(&sc.http.tls)
                 .validate()
                 .map_err(|m| ConfigError::new(format!("{path}::config"), m))?;
