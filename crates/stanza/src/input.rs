@@ -53,7 +53,8 @@ pub const MAX_UDP_SIZE: usize = 64 * 1024;
 pub struct TcpConfig {
     pub max_log_size: ByteSize,
     pub listen_address: String,
-    /// Accepted in the config so that the error can say what is missing (see [`TcpConfig::build`]).
+    /// Go's `configtls.ServerConfig`, kept as written: the receiver that runs the input
+    /// decodes and serves it (this crate has no TLS).
     pub tls: Option<serde_json::Value>,
     pub add_attributes: bool,
     pub one_log_per_packet: bool,
@@ -188,6 +189,8 @@ pub struct TcpInput {
     pub max_log_size: usize,
     pub add_attributes: bool,
     pub one_log_per_packet: bool,
+    /// The `tls` block as written (see [`TcpConfig::tls`]).
+    pub tls: Option<serde_json::Value>,
     encoding: Encoding,
     framing: Framing,
     trim: (bool, bool),
@@ -217,19 +220,12 @@ impl TcpConfig {
             &self.encoding,
         );
         let splitter = Splitter::new(&cfg, encoding)?;
-        if self.tls.is_some() {
-            // Go serves TLS here (configtls.ServerConfig); this build has no TLS server for
-            // log inputs yet, and listening in clear text instead would be worse than failing.
-            return Err(
-                "'tls' is not supported by this build's tcp input yet: remove it, or terminate TLS in front of the collector"
-                    .into(),
-            );
-        }
         Ok(TcpInput {
             listen_address: self.listen_address.clone(),
             max_log_size: max,
             add_attributes: self.add_attributes,
             one_log_per_packet: self.one_log_per_packet,
+            tls: self.tls.clone().filter(|v| !v.is_null()),
             encoding,
             framing: Framing::Split(splitter),
             trim: (
@@ -701,16 +697,15 @@ mod tests {
                 r#"{"listen_address":"127.0.0.1:1","encoding":"nope"}"#,
                 "unsupported encoding 'nope'",
             ),
-            (
-                r#"{"listen_address":"127.0.0.1:1","tls":{"cert_file":"a"}}"#,
-                "'tls' is not supported",
-            ),
         ];
         for (cfg, want) in cases {
             let err = tcp(cfg).unwrap_err();
             assert!(err.contains(want), "{cfg}: {err}");
         }
         assert!(tcp(r#"{"listen_address":"localhost:0"}"#).is_ok());
+        // The receiver decodes and serves `tls`; the input keeps it as written.
+        let with_tls = tcp(r#"{"listen_address":"127.0.0.1:1","tls":{"cert_file":"a"}}"#).unwrap();
+        assert_eq!(with_tls.tls, Some(serde_json::json!({"cert_file": "a"})));
         assert!(tcp(r#"{"listen_address":":514"}"#).is_ok());
         assert!(tcp(r#"{"listen_address":"[::1]:514"}"#).is_ok());
         let unknown = serde_json::from_str::<TcpConfig>(r#"{"listen":"x"}"#).unwrap_err();

@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::util::http_server::{self, ServerOptions};
+use tokio_rustls::TlsAcceptor;
 
 pub(crate) type HttpResponse = http::Response<Full<Bytes>>;
 
@@ -41,12 +42,29 @@ impl ExtensionServer {
         F: Fn(http::Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = Result<HttpResponse, Infallible>> + Send + 'static,
     {
+        self.start_tls(what, endpoint, None, handle).await
+    }
+
+    /// [`ExtensionServer::start`] over TLS when given the acceptor of the confighttp `tls`
+    /// block ([`crate::util::tls::TlsServerConfig::acceptor`]).
+    pub async fn start_tls<F, Fut>(
+        &self,
+        what: &'static str,
+        endpoint: &str,
+        tls: Option<TlsAcceptor>,
+        handle: F,
+    ) -> Result<SocketAddr, String>
+    where
+        F: Fn(http::Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<HttpResponse, Infallible>> + Send + 'static,
+    {
         let listener = http_server::bind(endpoint).await?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let stop = CancellationToken::new();
-        let task = http_server::serve(
+        let task = http_server::serve_tls(
             what,
             ServerOptions::default(),
+            tls,
             listener,
             stop.clone(),
             handle,

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::compression::{Codec, CompressionParams};
-use crate::exporters::otlp::tls::TlsClientSettings;
+use crate::util::tls::TlsClientSettings;
 
 /// The client keys of `confighttp.ClientConfig` that shape the connection, borrowed from an
 /// exporter's config.

@@ -2,7 +2,7 @@
 //! zipkin receiver, the prometheus exporter's `/metrics`): keep-alive and header-read timeout
 //! as confighttp sets them, no Nagle, a short back-off when accept fails (out of file
 //! descriptors and the like) instead of spinning, and a graceful stop that lets requests in
-//! flight finish.
+//! flight finish; over TLS with [`serve_tls`].
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,7 +15,10 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
+
+use crate::util::tls::HANDSHAKE_TIMEOUT;
 
 /// The connection settings of a server (confighttp's `keep_alives_enabled` and
 /// `read_header_timeout`; `None` = no timeout).
@@ -47,6 +50,25 @@ where
     F: Fn(http::Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<http::Response<Full<Bytes>>, Infallible>> + Send + 'static,
 {
+    serve_tls(what, options, None, listener, stop, handle)
+}
+
+/// [`serve`], over TLS when `tls` is given (confighttp's `tls` block, see
+/// [`crate::util::tls::TlsServerConfig::acceptor`]): each connection's handshake runs in its
+/// own task, bounded by [`crate::util::tls::HANDSHAKE_TIMEOUT`], so a slow client does not
+/// hold up the accept loop.
+pub fn serve_tls<F, Fut>(
+    what: &'static str,
+    options: ServerOptions,
+    tls: Option<TlsAcceptor>,
+    listener: TcpListener,
+    stop: CancellationToken,
+    handle: F,
+) -> JoinHandle<()>
+where
+    F: Fn(http::Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<http::Response<Full<Bytes>>, Infallible>> + Send + 'static,
+{
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -57,15 +79,41 @@ where
         loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
+                    Ok((stream, peer)) => {
                         let _ = stream.set_nodelay(true);
                         let handler = hyper::service::service_fn(handle.clone());
-                        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), handler));
-                        tokio::spawn(async move {
-                            if let Err(e) = conn.await {
-                                tracing::debug!(error = %e, "{what} connection ended with an error");
+                        match &tls {
+                            None => {
+                                let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), handler));
+                                tokio::spawn(async move {
+                                    if let Err(e) = conn.await {
+                                        tracing::debug!(error = %e, "{what} connection ended with an error");
+                                    }
+                                });
                             }
-                        });
+                            Some(acceptor) => {
+                                let watcher = graceful.watcher();
+                                let acceptor = acceptor.clone();
+                                let builder = builder.clone();
+                                tokio::spawn(async move {
+                                    let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                                        Ok(Ok(s)) => s,
+                                        Ok(Err(e)) => {
+                                            tracing::debug!(error = %e, %peer, "{what} TLS handshake failed");
+                                            return;
+                                        }
+                                        Err(_) => {
+                                            tracing::debug!(%peer, "{what} TLS handshake timed out");
+                                            return;
+                                        }
+                                    };
+                                    let conn = watcher.watch(builder.serve_connection(TokioIo::new(stream), handler));
+                                    if let Err(e) = conn.await {
+                                        tracing::debug!(error = %e, "{what} connection ended with an error");
+                                    }
+                                });
+                            }
+                        }
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "{what} accept failed");

@@ -1,6 +1,6 @@
 //! A lean HTTP/2 client for gRPC unary calls on hyper 1: one connection, opened on first use,
 //! shared by all of the exporter's concurrent requests (HTTP/2 streams), and replaced by a new
-//! one when it breaks. TLS is rustls through the config of [`super::tls`].
+//! one when it breaks. TLS is rustls through the config of [`crate::util::tls`].
 
 use std::convert::Infallible;
 use std::pin::Pin;

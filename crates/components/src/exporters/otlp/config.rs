@@ -7,8 +7,8 @@ use runtime::ComponentConfig;
 use runtime::exporterhelper::{QueueSettings, RetrySettings};
 use serde::Deserialize;
 
-use super::tls::TlsClientSettings;
 use crate::compression::{Codec, CompressionParams};
+use crate::util::tls::TlsClientSettings;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]

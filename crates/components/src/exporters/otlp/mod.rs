@@ -6,7 +6,6 @@ pub mod config;
 mod grpc;
 #[cfg(test)]
 mod tests;
-pub mod tls;
 
 use std::sync::Arc;
 

@@ -108,10 +108,8 @@ impl ComponentConfig for Config {
                 return Err(format!("invalid translation_strategy: {other:?}"));
             }
         }
-        if let Some(tls) = &self.tls
-            && !(tls.cert_file.is_empty() && tls.cert_pem.is_empty())
-        {
-            return Err("tls: serving /metrics over TLS is not supported yet".into());
+        if let Some(tls) = &self.tls {
+            tls.validate().map_err(|e| format!("tls: {e}"))?;
         }
         if self.auth.is_some() {
             return Err("auth: authenticator extensions are not supported yet".into());

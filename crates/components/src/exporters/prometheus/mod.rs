@@ -48,7 +48,9 @@ impl ExporterFactory for Factory {
         signal: Signal,
     ) -> Result<Arc<dyn runtime::Exporter>, String> {
         let cfg: &Config = typed(cfg);
-        let push = Arc::new(server::PromPush::new(state(cfg)?, cfg.endpoint.clone()));
+        let mut push = server::PromPush::new(state(cfg)?, cfg.endpoint.clone());
+        push.tls = cfg.tls.clone();
+        let push = Arc::new(push);
         Ok(exporterhelper::build(
             &set,
             signal,

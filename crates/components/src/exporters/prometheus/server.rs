@@ -51,6 +51,8 @@ impl State {
 pub(crate) struct PromPush {
     pub(crate) state: Arc<State>,
     pub(crate) endpoint: String,
+    /// `tls`: `/metrics` over HTTPS.
+    pub(crate) tls: Option<crate::util::tls::TlsServerConfig>,
     running: Mutex<Option<(CancellationToken, JoinHandle<()>, SocketAddr)>>,
 }
 
@@ -59,6 +61,7 @@ impl PromPush {
         PromPush {
             state,
             endpoint,
+            tls: None,
             running: Mutex::new(None),
         }
     }
@@ -84,6 +87,10 @@ impl Push for PromPush {
     }
 
     async fn start(&self, _host: &Host) -> Result<(), String> {
+        let tls = match &self.tls {
+            Some(t) => Some(t.acceptor(crate::util::tls::ALPN_HTTP1)?),
+            None => None,
+        };
         let listener = TcpListener::bind(bind_address(&self.endpoint))
             .await
             .map_err(|e| format!("listen tcp {}: {e}", self.endpoint))?;
@@ -91,7 +98,7 @@ impl Push for PromPush {
             .local_addr()
             .map_err(|e| format!("listen tcp {}: {e}", self.endpoint))?;
         let stop = CancellationToken::new();
-        let task = serve(self.state.clone(), listener, stop.clone());
+        let task = serve(self.state.clone(), tls, listener, stop.clone());
         if let Some((old, _, _)) = self
             .running
             .lock()
@@ -117,12 +124,24 @@ impl Push for PromPush {
     }
 }
 
-fn serve(state: Arc<State>, listener: TcpListener, stop: CancellationToken) -> JoinHandle<()> {
+fn serve(
+    state: Arc<State>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    listener: TcpListener,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
     let options = http_server::ServerOptions::default();
-    http_server::serve("prometheus exporter", options, listener, stop, move |req| {
-        let state = state.clone();
-        async move { Ok::<_, Infallible>(handle(&state, req)) }
-    })
+    http_server::serve_tls(
+        "prometheus exporter",
+        options,
+        tls,
+        listener,
+        stop,
+        move |req| {
+            let state = state.clone();
+            async move { Ok::<_, Infallible>(handle(&state, req)) }
+        },
+    )
 }
 
 fn handle<B>(state: &State, req: http::Request<B>) -> Response<Full<Bytes>> {

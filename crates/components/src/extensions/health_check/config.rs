@@ -20,8 +20,9 @@ pub struct Config {
     pub check_collector_pipeline: CheckCollectorPipeline,
     /// Headers added to every response.
     pub response_headers: BTreeMap<String, String>,
-    /// Refused in validation until supported: silently serving without them would be wrong.
-    pub tls: Option<config::Value>,
+    /// confighttp `tls`: the endpoint is served over TLS.
+    pub tls: Option<crate::util::tls::TlsServerConfig>,
+    /// Refused in validation until supported: silently serving without it would be wrong.
     pub auth: Option<config::Value>,
     // HTTP server settings accepted for compatibility, without effect on a health endpoint.
     pub cors: Option<config::Value>,
@@ -97,8 +98,8 @@ impl ComponentConfig for Config {
             return Err("bad config: path must start with /".into());
         }
         let present = |v: &Option<config::Value>| v.as_ref().is_some_and(|v| !v.is_null());
-        if present(&self.tls) {
-            return Err("tls: not supported by ferrotel's health_check yet".into());
+        if let Some(tls) = &self.tls {
+            tls.validate().map_err(|e| format!("tls: {e}"))?;
         }
         if present(&self.auth) {
             return Err("auth: not supported by ferrotel's health_check yet".into());

@@ -126,6 +126,10 @@ impl HealthCheck {
 #[async_trait]
 impl Component for HealthCheck {
     async fn start(&self, _host: &Host) -> Result<(), String> {
+        let tls = match &self.shared.cfg.tls {
+            Some(t) => Some(t.acceptor(crate::util::tls::ALPN_HTTP1)?),
+            None => None,
+        };
         let listener = crate::util::http_server::bind(&self.shared.cfg.endpoint).await?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(extension = %self.id, endpoint = %addr, path = %self.shared.cfg.path, "Starting health_check extension");
@@ -135,6 +139,12 @@ impl Component for HealthCheck {
         let stop = CancellationToken::new();
         let token = stop.clone();
         let id = self.id.clone();
+        if let Some(acceptor) = tls {
+            let handle = serve_axum_tls(app, acceptor, listener, stop.clone());
+            *self.local_addr.lock().unwrap_or_else(|p| p.into_inner()) = Some(addr);
+            *self.server.lock().unwrap_or_else(|p| p.into_inner()) = Some((stop, handle));
+            return Ok(());
+        }
         let handle = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(token.cancelled_owned())
@@ -159,6 +169,44 @@ impl Component for HealthCheck {
         }
         Ok(())
     }
+}
+
+/// axum has no TLS server: over TLS the router answers through the shared accept loop, its
+/// (small) bodies collected into one buffer.
+fn serve_axum_tls(
+    app: axum::Router,
+    acceptor: tokio_rustls::TlsAcceptor,
+    listener: tokio::net::TcpListener,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    crate::util::http_server::serve_tls(
+        "health_check",
+        crate::util::http_server::ServerOptions::default(),
+        Some(acceptor),
+        listener,
+        stop,
+        move |req: http::Request<hyper::body::Incoming>| {
+            let app = app.clone();
+            async move {
+                let resp = match app.oneshot(req.map(axum::body::Body::new)).await {
+                    Ok(r) => r,
+                    Err(never) => match never {},
+                };
+                let (parts, body) = resp.into_parts();
+                let bytes = body
+                    .collect()
+                    .await
+                    .map(|c| c.to_bytes())
+                    .unwrap_or_default();
+                Ok(http::Response::from_parts(
+                    parts,
+                    http_body_util::Full::new(bytes),
+                ))
+            }
+        },
+    )
 }
 
 impl Extension for HealthCheck {

@@ -149,7 +149,10 @@ fn config_defaults_and_contrib_validation_messages() {
         err("check_collector_pipeline: {exporter_failure_threshold: 0}")
             .contains("bad config: exporter_failure_threshold expects a positive number")
     );
-    assert!(err("tls: {cert_file: a.pem}").contains("tls"));
+    assert!(err("tls: {cert_file: a.pem}").contains(
+        "tls: TLS configuration must include both certificate and key (CertFile/CertPem and KeyFile/KeyPem)"
+    ));
+    assert!(parse("tls: {cert_file: a.pem, key_file: a.key}").is_ok());
     assert!(
         parse(
             "check_collector_pipeline: {enabled: true, interval: 5m, exporter_failure_threshold: 5}"

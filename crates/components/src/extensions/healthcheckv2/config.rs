@@ -6,14 +6,14 @@
 use runtime::ComponentConfig;
 use serde::{Deserialize, Deserializer};
 
-/// The confighttp server keys: tls and auth are refused rather than served without; the
-/// others are accepted without effect on a health endpoint.
+/// The confighttp server keys: tls is served; auth is refused rather than served without;
+/// the others are accepted without effect on a health endpoint.
 macro_rules! server_keys {
     ($(#[$m:meta])* pub struct $name:ident { $($body:tt)* }) => {
         $(#[$m])*
         pub struct $name {
             $($body)*
-            pub tls: Option<config::Value>,
+            pub tls: Option<crate::util::tls::TlsServerConfig>,
             pub auth: Option<config::Value>,
             pub cors: Option<config::Value>,
             pub include_metadata: Option<config::Value>,
@@ -30,15 +30,13 @@ macro_rules! server_keys {
 }
 
 fn check_server(
-    tls: &Option<config::Value>,
+    tls: &Option<crate::util::tls::TlsServerConfig>,
     auth: &Option<config::Value>,
     prefix: &str,
 ) -> Result<(), String> {
     let present = |v: &Option<config::Value>| v.as_ref().is_some_and(|v| !v.is_null());
-    if present(tls) {
-        return Err(format!(
-            "{prefix}tls: not supported by ferrotel's healthcheckv2 yet"
-        ));
+    if let Some(tls) = tls {
+        tls.validate().map_err(|e| format!("{prefix}tls: {e}"))?;
     }
     if present(auth) {
         return Err(format!(

@@ -140,10 +140,18 @@ impl Component for HealthCheckV2 {
                 }
             }
         }
-        let endpoint = match (&self.shared.cfg.http, self.shared.cfg.use_v2) {
-            (Some(h), true) => h.endpoint.clone(),
+        let (endpoint, tls) = match (&self.shared.cfg.http, self.shared.cfg.use_v2) {
+            (Some(h), true) => (h.endpoint.clone(), h.tls.clone()),
             (None, true) => return Ok(()), // grpc only: refused at validation
-            (_, false) => self.shared.cfg.endpoint.clone(),
+            (_, false) => (
+                self.shared.cfg.endpoint.clone(),
+                self.shared.cfg.tls.clone(),
+            ),
+        };
+        // Certificates are read before binding, so their errors are not reported as a bind failure.
+        let tls = match &tls {
+            Some(t) => Some(t.acceptor(crate::util::tls::ALPN_HTTP1)?),
+            None => None,
         };
         *self
             .shared
@@ -153,7 +161,7 @@ impl Component for HealthCheckV2 {
         let shared = self.shared.clone();
         let addr = self
             .server
-            .start("healthcheckv2", &endpoint, move |req| {
+            .start_tls("healthcheckv2", &endpoint, tls, move |req| {
                 handle(req, shared.clone())
             })
             .await

@@ -9,8 +9,8 @@ pub struct Config {
     /// Listen address; an empty host (`:55679`) means every interface.
     pub endpoint: String,
     pub expvar: Expvar,
-    /// Refused until supported: serving without them would be wrong.
-    pub tls: Option<config::Value>,
+    pub tls: Option<crate::util::tls::TlsServerConfig>,
+    /// Refused until supported: serving without it would be wrong.
     pub auth: Option<config::Value>,
     // confighttp server settings accepted without effect on these pages.
     pub cors: Option<config::Value>,
@@ -59,8 +59,8 @@ impl ComponentConfig for Config {
             return Err("\"endpoint\" is required when using the \"zpages\" extension".into());
         }
         let present = |v: &Option<config::Value>| v.as_ref().is_some_and(|v| !v.is_null());
-        if present(&self.tls) {
-            return Err("tls: not supported by ferrotel's zpages yet".into());
+        if let Some(tls) = &self.tls {
+            tls.validate().map_err(|e| format!("tls: {e}"))?;
         }
         if present(&self.auth) {
             return Err("auth: not supported by ferrotel's zpages yet".into());

@@ -78,9 +78,13 @@ impl Component for ZPages {
     async fn start(&self, host: &Host) -> Result<(), String> {
         let view = host.service.clone();
         let expvar = self.cfg.expvar.enabled;
+        let tls = match &self.cfg.tls {
+            Some(t) => Some(t.acceptor(crate::util::tls::ALPN_HTTP1)?),
+            None => None,
+        };
         let addr = self
             .server
-            .start("zpages", &self.cfg.endpoint, move |req| {
+            .start_tls("zpages", &self.cfg.endpoint, tls, move |req| {
                 handle(req, view.clone(), expvar)
             })
             .await?;

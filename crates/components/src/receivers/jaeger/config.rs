@@ -257,10 +257,9 @@ fn check_tls_and_auth(
     tls: &Option<TlsServerConfig>,
     auth: &Option<AuthConfig>,
 ) -> Result<(), String> {
-    if tls.as_ref().is_some_and(|t| t.has_certificate()) {
-        return Err(format!(
-            "protocols::{proto}::tls: serving TLS is not supported yet by ferrotel; terminate TLS in front of the collector"
-        ));
+    if let Some(tls) = tls {
+        tls.validate()
+            .map_err(|e| format!("protocols::{proto}::tls: {e}"))?;
     }
     let _ = auth; // resolved among the extensions at start
     Ok(())

@@ -178,6 +178,7 @@ async fn bind_tcp(what: &str, endpoint: &str) -> Result<TcpListener, String> {
 fn serve_grpc(
     cfg: &GrpcConfig,
     service: CollectorServer,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
@@ -202,12 +203,24 @@ fn serve_grpc(
             .http2_keepalive_timeout(some(params.timeout));
     }
     let router = server.add_service(service);
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tokio::spawn(async move {
-        if let Err(e) = router
-            .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
-            .await
-        {
+        let served = match tls {
+            None => {
+                let incoming =
+                    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+                router
+                    .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
+                    .await
+            }
+            Some(acceptor) => {
+                let incoming =
+                    crate::util::tls::incoming("Jaeger gRPC", listener, acceptor, stop.clone());
+                router
+                    .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
+                    .await
+            }
+        };
+        if let Err(e) = served {
             tracing::error!(error = %e, "Jaeger gRPC server stopped");
         }
     })
@@ -216,6 +229,7 @@ fn serve_grpc(
 fn serve_http(
     cfg: &HttpConfig,
     service: Arc<HttpService>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
@@ -224,9 +238,14 @@ fn serve_http(
         read_header_timeout: (!cfg.read_header_timeout.0.is_zero())
             .then_some(cfg.read_header_timeout.0),
     };
-    http_server::serve("Jaeger Thrift HTTP", options, listener, stop, move |req| {
-        service.clone().handle(req)
-    })
+    http_server::serve_tls(
+        "Jaeger Thrift HTTP",
+        options,
+        tls,
+        listener,
+        stop,
+        move |req| service.clone().handle(req),
+    )
 }
 
 #[async_trait]
@@ -262,6 +281,15 @@ impl Component for JaegerReceiver {
                 pl.start_auth(host)?;
                 Some(pl)
             }
+            None => None,
+        };
+        // Certificates are read at start, as Go's `ToServer` does.
+        let grpc_tls = match p.grpc.as_ref().and_then(|g| g.tls.as_ref()) {
+            Some(t) => Some(t.acceptor(crate::util::tls::ALPN_H2)?),
+            None => None,
+        };
+        let http_tls = match p.thrift_http.as_ref().and_then(|h| h.tls.as_ref()) {
+            Some(t) => Some(t.acceptor(crate::util::tls::ALPN_HTTP1)?),
             None => None,
         };
         // Bind everything first, so a taken port fails `start` with nothing left running.
@@ -302,18 +330,26 @@ impl Component for JaegerReceiver {
             tracing::info!(endpoint = ?running.addrs.grpc, "Starting gRPC server for Jaeger Collector");
             let service =
                 CollectorServer::new(self.shared.clone(), pipelines, cfg.max_recv_msg_size());
-            running
-                .tasks
-                .push(serve_grpc(cfg, service, listener, stop.child_token()));
+            running.tasks.push(serve_grpc(
+                cfg,
+                service,
+                grpc_tls,
+                listener,
+                stop.child_token(),
+            ));
         }
         if let (Some(listener), Some(cfg), Some(pipelines)) = (http, &p.thrift_http, http_pipelines)
         {
             running.addrs.http = listener.local_addr().ok();
             tracing::info!(endpoint = ?running.addrs.http, "Starting HTTP server for Jaeger Collector");
             let service = Arc::new(HttpService::new(cfg, self.shared.clone(), pipelines)?);
-            running
-                .tasks
-                .push(serve_http(cfg, service, listener, stop.child_token()));
+            running.tasks.push(serve_http(
+                cfg,
+                service,
+                http_tls,
+                listener,
+                stop.child_token(),
+            ));
         }
         for (cfg, protocol, transport, socket) in udp {
             let addr = socket.local_addr().ok();

@@ -10,7 +10,7 @@
 //! reported by the operators and the connection goes on.
 
 pub mod config;
-mod tcp;
+pub(crate) mod tcp;
 #[cfg(test)]
 pub(crate) mod testutil;
 mod udp;
@@ -177,6 +177,11 @@ impl Component for NetLogReceiver {
         let stop = CancellationToken::new();
         let (mut tasks, addr) = match &self.input {
             Input::Tcp(t) => {
+                // No ALPN: log senders over TLS name no application protocol.
+                let tls = match tcp::tls_config(t)? {
+                    Some(c) => Some(c.acceptor(&[])?),
+                    None => None,
+                };
                 let listener = tokio::net::TcpListener::bind(bind_address(&t.listen_address))
                     .await
                     .map_err(|e| {
@@ -188,6 +193,7 @@ impl Component for NetLogReceiver {
                 let addr = listener.local_addr().ok();
                 let task = tokio::spawn(tcp::serve(
                     listener,
+                    tls,
                     Arc::new(t.clone()),
                     shared.clone(),
                     stop.clone(),

@@ -4,19 +4,35 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use stanza::input::{TcpInput, Transport, add_net_attributes};
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::TcpListener;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use super::{BATCH, Shared};
 use crate::receivers::filelog::reader::now_nanos;
+use crate::util::tls::TlsServerConfig;
 
 /// Bytes asked of the socket per read (besides what a partial entry already holds).
 const READ_CHUNK: usize = 64 * 1024;
 
+/// The `tls` block of a TCP input, decoded and checked as Go's `configtls.ServerConfig`.
+pub(crate) fn tls_config(input: &TcpInput) -> Result<Option<TlsServerConfig>, String> {
+    let Some(value) = &input.tls else {
+        return Ok(None);
+    };
+    let cfg: TlsServerConfig =
+        serde_json::from_value(value.clone()).map_err(|e| format!("tls: {e}"))?;
+    cfg.validate().map_err(|e| format!("tls: {e}"))?;
+    Ok(Some(cfg))
+}
+
 pub(super) async fn serve(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     input: Arc<TcpInput>,
     shared: Arc<Shared>,
     stop: CancellationToken,
@@ -36,10 +52,36 @@ pub(super) async fn serve(
                 backoff = Duration::from_millis(5);
                 tracing::debug!(address = %peer, "Received connection");
                 let (input, shared, stop) = (input.clone(), shared.clone(), stop.clone());
+                let tls = tls.clone();
                 conns.spawn(async move {
-                    tokio::select! {
-                        _ = stop.cancelled() => {}
-                        _ = connection(sock, &input, &shared) => {}
+                    let _ = sock.set_nodelay(true);
+                    let (peer, local) = match (sock.peer_addr(), sock.local_addr()) {
+                        (Ok(p), Ok(l)) => (p, l),
+                        _ => return,
+                    };
+                    match tls {
+                        None => tokio::select! {
+                            _ = stop.cancelled() => {}
+                            _ = connection(sock, peer, local, &input, &shared) => {}
+                        },
+                        Some(acceptor) => {
+                            let handshake = tokio::time::timeout(
+                                crate::util::tls::HANDSHAKE_TIMEOUT,
+                                acceptor.accept(sock),
+                            );
+                            let stream = tokio::select! {
+                                _ = stop.cancelled() => return,
+                                s = handshake => s,
+                            };
+                            match stream {
+                                Ok(Ok(stream)) => tokio::select! {
+                                    _ = stop.cancelled() => {}
+                                    _ = connection(stream, peer, local, &input, &shared) => {}
+                                },
+                                Ok(Err(e)) => tracing::debug!(error = %e, address = %peer, "TLS handshake failed"),
+                                Err(_) => tracing::debug!(address = %peer, "TLS handshake timed out"),
+                            }
+                        }
                     }
                     tracing::debug!(address = %peer, "Closing connection");
                 });
@@ -54,12 +96,13 @@ pub(super) async fn serve(
     conns.shutdown().await;
 }
 
-async fn connection(mut sock: TcpStream, input: &TcpInput, shared: &Shared) {
-    let _ = sock.set_nodelay(true);
-    let (peer, local) = match (sock.peer_addr(), sock.local_addr()) {
-        (Ok(p), Ok(l)) => (p, l),
-        _ => return,
-    };
+async fn connection<S: AsyncRead + Unpin>(
+    mut sock: S,
+    peer: SocketAddr,
+    local: SocketAddr,
+    input: &TcpInput,
+    shared: &Shared,
+) {
     let entry = |body: String| {
         let mut e = shared.entry(body, now_nanos());
         if let Some(r) = &shared.resolver {

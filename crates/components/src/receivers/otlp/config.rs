@@ -106,35 +106,8 @@ pub struct KeepaliveEnforcementPolicy {
     pub permit_without_stream: bool,
 }
 
-/// `tls` (configtls.ServerConfig). The keys are accepted so configs parse; serving TLS is
-/// not supported yet, which validation says when a certificate is given.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TlsServerConfig {
-    pub ca_file: String,
-    pub ca_pem: String,
-    pub include_system_ca_certs_pool: bool,
-    pub cert_file: String,
-    pub cert_pem: String,
-    pub key_file: String,
-    pub key_pem: String,
-    pub min_version: String,
-    pub max_version: String,
-    pub cipher_suites: Vec<String>,
-    pub curve_preferences: Vec<String>,
-    pub reload_interval: Duration,
-    pub client_ca_file: String,
-    pub client_ca_file_reload: bool,
-}
-
-impl TlsServerConfig {
-    pub fn has_certificate(&self) -> bool {
-        !(self.cert_file.is_empty()
-            && self.cert_pem.is_empty()
-            && self.key_file.is_empty()
-            && self.key_pem.is_empty())
-    }
-}
+/// `tls` (configtls.ServerConfig), shared by every server.
+pub use crate::util::tls::TlsServerConfig;
 
 /// `auth` (configauth.Config): the server authenticator extension, resolved at start.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -246,12 +219,9 @@ fn check_tls_and_auth(
     tls: &Option<TlsServerConfig>,
     auth: &Option<AuthConfig>,
 ) -> Result<(), String> {
-    if let Some(tls) = tls
-        && tls.has_certificate()
-    {
-        return Err(format!(
-            "protocols::{proto}::tls: serving TLS is not supported yet by ferrotel; terminate TLS in front of the collector"
-        ));
+    if let Some(tls) = tls {
+        tls.validate()
+            .map_err(|e| format!("protocols::{proto}::tls: {e}"))?;
     }
     let _ = auth; // resolved among the extensions at start
     Ok(())

@@ -46,7 +46,8 @@ use self::config::{Config, GrpcConfig, HttpConfig, bind_address};
 use self::grpc::{ExportServer, LogsService, MetricsService, ProfilesService, TraceService};
 use self::http::HttpService;
 use self::pipeline::Pipelines;
-use crate::util::http_server;
+use crate::util::{http_server, tls};
+use tokio_rustls::TlsAcceptor;
 
 pub struct Factory;
 
@@ -176,6 +177,7 @@ async fn bind(protocol: &str, endpoint: &str) -> Result<TcpListener, String> {
 fn serve_grpc(
     cfg: &GrpcConfig,
     pipelines: Arc<Pipelines>,
+    tls: Option<TlsAcceptor>,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
@@ -205,12 +207,23 @@ fn serve_grpc(
         .add_service(ExportServer::<MetricsService>::new(pipelines.clone(), max))
         .add_service(ExportServer::<LogsService>::new(pipelines.clone(), max))
         .add_service(ExportServer::<ProfilesService>::new(pipelines, max));
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tokio::spawn(async move {
-        if let Err(e) = router
-            .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
-            .await
-        {
+        let served = match tls {
+            None => {
+                let incoming =
+                    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+                router
+                    .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
+                    .await
+            }
+            Some(acceptor) => {
+                let incoming = tls::incoming("OTLP/gRPC", listener, acceptor, stop.clone());
+                router
+                    .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
+                    .await
+            }
+        };
+        if let Err(e) = served {
             tracing::error!(error = %e, "OTLP/gRPC server stopped");
         }
     })
@@ -219,6 +232,7 @@ fn serve_grpc(
 fn serve_http(
     cfg: &HttpConfig,
     service: Arc<HttpService>,
+    tls: Option<TlsAcceptor>,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
@@ -227,7 +241,7 @@ fn serve_http(
         read_header_timeout: (!cfg.read_header_timeout.0.is_zero())
             .then_some(cfg.read_header_timeout.0),
     };
-    http_server::serve("OTLP/HTTP", options, listener, stop, move |req| {
+    http_server::serve_tls("OTLP/HTTP", options, tls, listener, stop, move |req| {
         service.clone().handle(req)
     })
 }
@@ -242,6 +256,15 @@ impl Component for OtlpReceiver {
         if let Some(service) = &self.http {
             service.pipelines().start_auth(host)?;
         }
+        // Certificates are read at start, as Go's `ToServer` does.
+        let grpc_tls = match self.grpc.as_ref().and_then(|(c, _)| c.tls.as_ref()) {
+            Some(t) => Some(t.acceptor(tls::ALPN_H2)?),
+            None => None,
+        };
+        let http_tls = match self.http_cfg.as_ref().and_then(|c| c.tls.as_ref()) {
+            Some(t) => Some(t.acceptor(tls::ALPN_HTTP1)?),
+            None => None,
+        };
         // Bind everything first, so a taken port fails `start` without leaving a half-started server.
         let grpc_listener = match &self.grpc {
             Some((cfg, _)) => Some(bind("gRPC", &cfg.endpoint).await?),
@@ -264,6 +287,7 @@ impl Component for OtlpReceiver {
             running.tasks.push(serve_grpc(
                 cfg,
                 pipelines.clone(),
+                grpc_tls,
                 listener,
                 stop.child_token(),
             ));
@@ -276,6 +300,7 @@ impl Component for OtlpReceiver {
             running.tasks.push(serve_http(
                 cfg,
                 service.clone(),
+                http_tls,
                 listener,
                 stop.child_token(),
             ));

@@ -982,11 +982,17 @@ fn config_defaults_match_the_go_collector() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("endpont"), "{err}");
-    let err =
-        parse("protocols:\n  grpc:\n    tls:\n      cert_file: a.pem\n      key_file: a.key\n")
-            .unwrap_err()
-            .to_string();
-    assert!(err.contains("TLS is not supported yet"), "{err}");
+    parse("protocols:\n  grpc:\n    tls:\n      cert_file: a.pem\n      key_file: a.key\n")
+        .expect("TLS keys are served");
+    let err = parse("protocols:\n  grpc:\n    tls:\n      cert_file: a.pem\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "protocols::grpc::tls: TLS configuration must include both certificate and key"
+        ),
+        "{err}"
+    );
     // `auth` is resolved at start (see the auth tests below).
     assert!(parse("protocols:\n  http:\n    auth:\n      authenticator: basicauth\n").is_ok());
 }

@@ -10,7 +10,7 @@ use ::config::{ConfigError, Value};
 use promscrape::PromConfig;
 use serde::Deserialize;
 
-use crate::exporters::otlp::tls::TlsClientSettings;
+use crate::util::tls::TlsClientSettings;
 
 /// The whole receiver config, validated.
 #[derive(Debug, Clone)]
@@ -74,15 +74,6 @@ impl Config {
                     format!("{path}::config"),
                     format!(
                         "job {:?}: follow_redirects: false is not supported by ferrotel's prometheus receiver",
-                        sc.job_name
-                    ),
-                ));
-            }
-            if !sc.http.tls.server_name.is_empty() {
-                return Err(ConfigError::new(
-                    format!("{path}::config"),
-                    format!(
-                        "job {:?}: tls_config.server_name is not supported by ferrotel's prometheus receiver (certificates are checked against the target's host)",
                         sc.job_name
                     ),
                 ));

@@ -276,3 +276,73 @@ async fn a_target_removed_from_file_sd_sends_staleness_markers() {
     let env = gg.data_points[0].attributes.iter().find(|a| a.key == "env");
     assert!(env.is_some(), "file_sd labels reach the samples");
 }
+
+/// `scheme: https` with `tls_config`: a target behind mTLS is scraped with the configured CA
+/// and client certificate (up = 1); without the client certificate the scrape fails (up = 0).
+#[tokio::test]
+async fn scrapes_an_https_target_with_tls_config_and_a_client_certificate() {
+    use crate::util::tls::{ALPN_HTTP1, TlsServerConfig};
+    use crate::util::tls_testing::{Ca, write};
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new("scrape CA");
+    let server = ca.server("target");
+    let client = ca.client("prometheus");
+    let ca_file = write(dir.path(), "ca.pem", &ca.pem());
+    let tls = TlsServerConfig {
+        cert_file: write(dir.path(), "server.pem", &server.cert_pem),
+        key_file: write(dir.path(), "server.key", &server.key_pem),
+        client_ca_file: ca_file.clone(),
+        ..Default::default()
+    };
+    let cert_file = write(dir.path(), "client.pem", &client.cert_pem);
+    let key_file = write(dir.path(), "client.key", &client.key_pem);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let _server = crate::util::http_server::serve_tls(
+        "target",
+        Default::default(),
+        Some(tls.acceptor(ALPN_HTTP1).unwrap()),
+        listener,
+        stop.clone(),
+        |_req| async {
+            let mut r = http::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(
+                b"secure_total 7\n",
+            )));
+            r.headers_mut().insert(
+                "content-type",
+                http::HeaderValue::from_static("text/plain; version=0.0.4"),
+            );
+            Ok::<_, std::convert::Infallible>(r)
+        },
+    );
+    for (with_cert, want_up) in [(true, 1.0), (false, 0.0)] {
+        let client_keys = if with_cert {
+            format!(", cert_file: {cert_file}, key_file: {key_file}")
+        } else {
+            String::new()
+        };
+        let sink = Arc::new(Sink::default());
+        let r = start(
+            &format!("config:\n  scrape_configs:\n  - job_name: t\n    scheme: https\n    scrape_interval: 200ms\n    tls_config: {{ca_file: {ca_file}{client_keys}}}\n    static_configs:\n    - targets: ['127.0.0.1:{port}']\n"),
+            &sink,
+        )
+        .await;
+        sink.wait("up", |ms| ms.iter().any(|(_, m)| m.name == "up"))
+            .await;
+        r.shutdown().await.unwrap();
+        let ms = sink.metrics();
+        let up = ms.iter().find(|(_, m)| m.name == "up").unwrap();
+        assert_eq!(
+            gauge_value(&up.1),
+            want_up,
+            "with client certificate: {with_cert}"
+        );
+        assert_eq!(
+            ms.iter().any(|(_, m)| m.name == "secure_total"),
+            with_cert,
+            "with client certificate: {with_cert}"
+        );
+    }
+    stop.cancel();
+}

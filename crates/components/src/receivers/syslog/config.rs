@@ -28,6 +28,10 @@ impl Config {
         let built = input
             .build(INPUT_ID)
             .map_err(|m| runtime::factory::validation_error(path, &m))?;
+        if let stanza::input::SyslogTransport::Tcp(t) = &built.transport {
+            crate::receivers::netlog::tcp::tls_config(t)
+                .map_err(|m| runtime::factory::validation_error(&format!("{path}::tcp"), &m))?;
+        }
         let mut operators = Vec::with_capacity(common.operators.len() + 1);
         operators.push(built.parser.clone());
         operators.extend(common.operators.iter().cloned());

@@ -141,7 +141,7 @@ fn config_errors_match_go() {
         ),
         (
             "protocol: rfc5424\ntcp: {listen_address: '127.0.0.1:1', tls: {cert_file: x}}",
-            "failed to resolve tcp config: 'tls' is not supported",
+            "tcp::tls: TLS configuration must include both certificate and key (CertFile/CertPem and KeyFile/KeyPem)",
         ),
         (
             "protocol: rfc5424\nlocation: Nowhere/City\ntcp: {listen_address: '127.0.0.1:1'}",

@@ -21,6 +21,8 @@ impl Config {
         let built = input
             .build()
             .map_err(|m| runtime::factory::validation_error(path, &m))?;
+        crate::receivers::netlog::tcp::tls_config(&built)
+            .map_err(|m| runtime::factory::validation_error(path, &m))?;
         Ok(Config {
             common,
             input,

@@ -120,7 +120,7 @@ async fn config_errors_name_the_key() {
         ),
         (
             "listen_address: 127.0.0.1:1\ntls: {cert_file: a}",
-            "'tls' is not supported",
+            "tls: TLS configuration must include both certificate and key (CertFile/CertPem and KeyFile/KeyPem)",
         ),
         ("listen_address: 127.0.0.1:1\nbogus: 1", "bogus"),
         (
@@ -145,4 +145,51 @@ async fn config_errors_name_the_key() {
     tokio::time::timeout(Duration::from_secs(5), r.stop())
         .await
         .expect("shutdown with an idle connection");
+}
+
+/// `tls`: lines sent over TLS become records; a plaintext client gets nothing through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lines_over_tls_become_records() {
+    use crate::util::tls::TlsClientSettings;
+    use crate::util::tls_testing::{Ca, write};
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new("log CA");
+    let server = ca.server("tcp_log");
+    let cert = write(dir.path(), "server.pem", &server.cert_pem);
+    let key = write(dir.path(), "server.key", &server.key_pem);
+    let port = free_port();
+    let sink = Arc::new(Sink::default());
+    let r = start(
+        &Factory,
+        &format!("listen_address: 127.0.0.1:{port}\ntls: {{cert_file: {cert}, key_file: {key}}}"),
+        &sink,
+    )
+    .await;
+    // Plaintext is not a TLS handshake: the connection is dropped without a record.
+    tokio::task::spawn_blocking(move || send(port, b"in clear text\n"))
+        .await
+        .unwrap();
+    let client = TlsClientSettings {
+        ca_pem: Some(ca.pem()),
+        ..Default::default()
+    }
+    .client_config(&[])
+    .unwrap();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(client))
+        .connect(
+            rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    tls.write_all(b"secret one\nsecret two\n").await.unwrap();
+    tls.shutdown().await.unwrap();
+    let recs = sink.wait_for(2).await;
+    let bodies: Vec<&str> = recs.iter().map(|r| r.body.as_str()).collect();
+    assert_eq!(bodies, ["secret one", "secret two"]);
+    r.stop().await;
 }

@@ -88,10 +88,8 @@ impl ComponentConfig for Config {
         {
             return Err("cors: is not supported yet by the zipkin receiver".into());
         }
-        if let Some(tls) = &self.tls
-            && tls.has_certificate()
-        {
-            return Err("tls: serving TLS is not supported yet by ferrotel; terminate TLS in front of the collector".into());
+        if let Some(tls) = &self.tls {
+            tls.validate().map_err(|e| format!("tls: {e}"))?;
         }
         for k in self.response_headers.keys() {
             http::HeaderName::try_from(k.as_str())

@@ -104,6 +104,7 @@ impl ZipkinReceiver {
 fn serve(
     cfg: &Config,
     service: Arc<ZipkinService>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
@@ -112,7 +113,7 @@ fn serve(
         read_header_timeout: (!cfg.read_header_timeout.0.is_zero())
             .then_some(cfg.read_header_timeout.0),
     };
-    http_server::serve("Zipkin", options, listener, stop, move |req| {
+    http_server::serve_tls("Zipkin", options, tls, listener, stop, move |req| {
         service.clone().handle(req)
     })
 }
@@ -121,13 +122,17 @@ fn serve(
 impl Component for ZipkinReceiver {
     async fn start(&self, host: &Host) -> Result<(), String> {
         self.service.auth.start(host)?;
+        let tls = match &self.cfg.tls {
+            Some(t) => Some(t.acceptor(crate::util::tls::ALPN_HTTP1)?),
+            None => None,
+        };
         let listener = TcpListener::bind(bind_address(&self.cfg.endpoint))
             .await
             .map_err(|e| format!("failed to listen for Zipkin on {}: {e}", self.cfg.endpoint))?;
         let addr = listener.local_addr().ok();
         tracing::info!(endpoint = ?addr, "Starting Zipkin HTTP server");
         let stop = CancellationToken::new();
-        let task = serve(&self.cfg, self.service.clone(), listener, stop.clone());
+        let task = serve(&self.cfg, self.service.clone(), tls, listener, stop.clone());
         let previous = self
             .running
             .lock()
