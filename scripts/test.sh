@@ -67,10 +67,11 @@ install_python_env() {
 
 # Real backends the metrics tests talk to (Debian's packages), started by the tests on
 # 127.0.0.1 with their own data directories: Prometheus (scrape and remote-write receiver),
-# prometheus-node-exporter (a real scrape target), VictoriaMetrics (remote-write receiver).
+# prometheus-node-exporter (a real scrape target), VictoriaMetrics (remote-write receiver);
+# and the openssl CLI, with which test_tls.py makes its CA and certificates.
 install_servers() {
     local pkgs=() b
-    for b in prometheus:prometheus prometheus-node-exporter:prometheus-node-exporter victoria-metrics:victoria-metrics; do
+    for b in prometheus:prometheus prometheus-node-exporter:prometheus-node-exporter victoria-metrics:victoria-metrics openssl:openssl; do
         command -v "${b%%:*}" >/dev/null || pkgs+=("${b##*:}")
     done
     [ ${#pkgs[@]} -eq 0 ] && return 0

@@ -44,3 +44,37 @@ def test_readme_quickstart_runs_as_written(tmp_path):
         assert metric_sum(scrape(m), "otelcol_receiver_accepted_spans", receiver="otlp", transport="http") == 1
     finally:
         fx.stop()
+
+
+def test_readme_secure_gateway_config_validates(tmp_path):
+    """The "Securing a gateway" config validates as written (files and host names replaced by
+    ones made here: certificates from the openssl CLI, the backend on 127.0.0.1)."""
+    import subprocess
+
+    from harness import BIN, ferrotel_env
+
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Securing a gateway", 1)[1]
+    yaml = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    for name in ["server", "clients-ca", "backend-ca", "gateway-client"]:
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+             "-subj", f"/CN={name}", "-keyout", str(tls / f"{name}.key"), "-out", str(tls / f"{name}.crt")],
+            check=True, capture_output=True,
+        )
+    (tmp_path / "token").write_text("s3cret\n")
+    yaml = (
+        yaml.replace("/etc/ferrotel/tls/", f"{tls}/")
+        .replace("/etc/ferrotel/token", str(tmp_path / "token"))
+        .replace("/var/lib/ferrotel/queue", str(tmp_path / "queue"))
+        .replace("backend.example.com:4317", f"127.0.0.1:{free_port()}")
+        .replace("0.0.0.0:4317", f"127.0.0.1:{free_port()}")
+        .replace("0.0.0.0:4318", f"127.0.0.1:{free_port()}")
+    )
+    (tmp_path / "queue").mkdir()
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml)
+    out = subprocess.run([str(BIN), "validate", "--config", str(path)], env=ferrotel_env(), capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr

@@ -7,7 +7,10 @@ requires client certificates from the CA (gRPC: `credentials=` from the certific
 HTTP: `certificate_file=` plus the client certificate and key from the SDK's
 OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE / OTEL_EXPORTER_OTLP_CLIENT_KEY). A's `otlp_grpc`
 exporter presents its own client certificate to ferrotel B (mTLS too), which forwards to the
-test's sink. Clients without a certificate, or with one from another CA, are refused.
+test's sink. A also requires a bearer token (`bearertokenauth`) on both protocols, as a
+gateway is run; the SDK sends it in its `headers`. Clients without a certificate, with one from
+another CA, or with a valid certificate and a wrong token are refused (the last counted in
+`otelcol_receiver_refused_requests{reason="unauthenticated"}`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from harness import Ferrotel, free_port
+from harness import Ferrotel, free_port, metric_sum, scrape
 from otlp_sink import Sink
 
 
@@ -81,12 +84,13 @@ def setup(tmp_path_factory):
     pki = Pki(d)
     sink = Sink()
 
-    def collector(name: str, exporter: dict) -> tuple[Ferrotel, int, int]:
+    def collector(name: str, exporter: dict, token: str | None = None) -> tuple[Ferrotel, int, int, int]:
         g, h, m = free_port(), free_port(), free_port()
+        auth = {"auth": {"authenticator": "bearertokenauth"}} if token else {}
         cfg = {
             "receivers": {"otlp": {"protocols": {
-                "grpc": {"endpoint": f"127.0.0.1:{g}", "tls": pki.server_tls()},
-                "http": {"endpoint": f"127.0.0.1:{h}", "tls": pki.server_tls()},
+                "grpc": {"endpoint": f"127.0.0.1:{g}", "tls": pki.server_tls(), **auth},
+                "http": {"endpoint": f"127.0.0.1:{h}", "tls": pki.server_tls(), **auth},
             }}},
             "exporters": {"otlp_grpc": exporter},
             "service": {
@@ -94,15 +98,19 @@ def setup(tmp_path_factory):
                 "pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["otlp_grpc"]}},
             },
         }
-        return Ferrotel(d, cfg, [g, h], name=name), g, h
+        if token:
+            cfg["extensions"] = {"bearertokenauth": {"token": token}}
+            cfg["service"]["extensions"] = ["bearertokenauth"]
+        return Ferrotel(d, cfg, [g, h], name=name), g, h, m
 
-    b, b_grpc, _ = collector("b", {"endpoint": sink.grpc_endpoint, "tls": {"insecure": True}})
-    a, a_grpc, a_http = collector("a", {
+    b, b_grpc, _, _ = collector("b", {"endpoint": sink.grpc_endpoint, "tls": {"insecure": True}})
+    # A: mTLS and a bearer token on both protocols, as a gateway is run.
+    a, a_grpc, a_http, a_metrics = collector("a", {
         "endpoint": f"127.0.0.1:{b_grpc}",
         "tls": {"ca_file": pki.path("ca.pem"), "cert_file": pki.path("collector-a.pem"), "key_file": pki.path("collector-a.key")},
         "retry_on_failure": {"enabled": False},
-    })
-    yield pki, sink, a, a_grpc, a_http
+    }, token=TOKEN)
+    yield pki, sink, a, a_grpc, a_http, a_metrics
     a.stop()
     b.stop()
     sink.stop()
@@ -130,13 +138,16 @@ def _of_run(run_id: str):
     return pred
 
 
-def _grpc_exporter(pki: Pki, port: int, client: str | None) -> GrpcSpanExporter:
+TOKEN = "gateway-s3cret"
+
+
+def _grpc_exporter(pki: Pki, port: int, client: str | None, token: str = TOKEN) -> GrpcSpanExporter:
     creds = grpc.ssl_channel_credentials(
         root_certificates=pki.read("ca.pem"),
         private_key=pki.read(f"{client}.key") if client else None,
         certificate_chain=pki.read(f"{client}.pem") if client else None,
     )
-    return GrpcSpanExporter(endpoint=f"localhost:{port}", credentials=creds, timeout=3)
+    return GrpcSpanExporter(endpoint=f"localhost:{port}", credentials=creds, timeout=3, headers={"authorization": f"Bearer {token}"})
 
 
 def _no_ca_bundle_override(monkeypatch) -> None:
@@ -146,7 +157,7 @@ def _no_ca_bundle_override(monkeypatch) -> None:
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
 
 
-def _http_exporter(pki: Pki, port: int, client: str | None, monkeypatch) -> HttpSpanExporter:
+def _http_exporter(pki: Pki, port: int, client: str | None, monkeypatch, token: str = TOKEN) -> HttpSpanExporter:
     _no_ca_bundle_override(monkeypatch)
     if client:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", pki.path(f"{client}.pem"))
@@ -154,12 +165,12 @@ def _http_exporter(pki: Pki, port: int, client: str | None, monkeypatch) -> Http
     else:
         monkeypatch.delenv("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", raising=False)
         monkeypatch.delenv("OTEL_EXPORTER_OTLP_CLIENT_KEY", raising=False)
-    return HttpSpanExporter(endpoint=f"https://127.0.0.1:{port}/v1/traces", certificate_file=pki.path("ca.pem"), timeout=3)
+    return HttpSpanExporter(endpoint=f"https://127.0.0.1:{port}/v1/traces", certificate_file=pki.path("ca.pem"), timeout=3, headers={"authorization": f"Bearer {token}"})
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
 def test_sdk_with_a_client_certificate_reaches_the_sink_through_two_mtls_hops(setup, protocol, monkeypatch):
-    pki, sink, a, a_grpc, a_http = setup
+    pki, sink, a, a_grpc, a_http, _ = setup
     run_id = uuid.uuid4().hex
     exporter = _grpc_exporter(pki, a_grpc, "client") if protocol == "grpc" else _http_exporter(pki, a_http, "client", monkeypatch)
     try:
@@ -175,7 +186,7 @@ def test_sdk_with_a_client_certificate_reaches_the_sink_through_two_mtls_hops(se
 @pytest.mark.parametrize("client", [None, "stranger"], ids=["no-certificate", "other-ca"])
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
 def test_sdk_without_a_trusted_client_certificate_is_refused(setup, protocol, client, monkeypatch):
-    pki, sink, a, a_grpc, a_http = setup
+    pki, sink, a, a_grpc, a_http, _ = setup
     run_id = uuid.uuid4().hex
     exporter = _grpc_exporter(pki, a_grpc, client) if protocol == "grpc" else _http_exporter(pki, a_http, client, monkeypatch)
     try:
@@ -187,7 +198,7 @@ def test_sdk_without_a_trusted_client_certificate_is_refused(setup, protocol, cl
 
 
 def test_sdk_that_does_not_trust_the_ca_refuses_the_server(setup, monkeypatch):
-    pki, _, _, _, a_http = setup
+    pki, _, _, _, a_http, _ = setup
     _no_ca_bundle_override(monkeypatch)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", pki.path("client.pem"))
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_CLIENT_KEY", pki.path("client.key"))
@@ -196,3 +207,26 @@ def test_sdk_that_does_not_trust_the_ca_refuses_the_server(setup, monkeypatch):
         assert exporter.export(_spans(uuid.uuid4().hex)) == SpanExportResult.FAILURE
     finally:
         exporter.shutdown()
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_sdk_with_a_valid_certificate_but_a_wrong_token_is_refused_and_counted(setup, protocol, monkeypatch):
+    pki, sink, a, a_grpc, a_http, a_metrics = setup
+
+    def refused() -> float:
+        return metric_sum(scrape(a_metrics), "otelcol_receiver_refused_requests", reason="unauthenticated")
+
+    before = refused()
+    run_id = uuid.uuid4().hex
+    exporter = (
+        _grpc_exporter(pki, a_grpc, "client", token="wrong")
+        if protocol == "grpc"
+        else _http_exporter(pki, a_http, "client", monkeypatch, token="wrong")
+    )
+    try:
+        result = exporter.export(_spans(run_id))
+    finally:
+        exporter.shutdown()
+    assert result == SpanExportResult.FAILURE
+    assert not sink.wait_for(lambda: sink.count("traces", pred=_of_run(run_id)) > 0, timeout=1)
+    assert refused() > before, scrape(a_metrics)
