@@ -9,7 +9,7 @@ OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE / OTEL_EXPORTER_OTLP_CLIENT_KEY). A's `otl
 exporter presents its own client certificate to ferrotel B (mTLS too), which forwards to the
 test's sink. A also requires a bearer token (`bearertokenauth`) on both protocols, as a
 gateway is run; the SDK sends it in its `headers`. Clients without a certificate, with one from
-another CA, or with a valid certificate and a wrong token are refused (the last counted in
+another CA, with an expired one, or with a valid certificate and a wrong token are refused (the last counted in
 `otelcol_receiver_refused_requests{reason="unauthenticated"}`).
 """
 
@@ -44,7 +44,7 @@ def _ca(d: Path, name: str) -> None:
              cwd=d)
 
 
-def _leaf(d: Path, name: str, ca: str, usage: str) -> None:
+def _leaf(d: Path, name: str, ca: str, usage: str, days: str = "2") -> None:
     _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
              "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
     ext = d / f"{name}.ext"
@@ -55,7 +55,7 @@ def _leaf(d: Path, name: str, ca: str, usage: str) -> None:
         "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
     )
     _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
-             "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", ext.name, cwd=d)
+             "-CAcreateserial", "-out", f"{name}.pem", "-days", days, "-extfile", ext.name, cwd=d)
 
 
 class Pki:
@@ -67,6 +67,8 @@ class Pki:
         _leaf(d, "client", "ca", "clientAuth")
         _leaf(d, "collector-a", "ca", "clientAuth")
         _leaf(d, "stranger", "other-ca", "clientAuth")
+        # Signed by the right CA, but its validity ended yesterday (`-days -1`).
+        _leaf(d, "expired", "ca", "clientAuth", days="-1")
 
     def path(self, name: str) -> str:
         return str(self.dir / name)
@@ -183,7 +185,7 @@ def test_sdk_with_a_client_certificate_reaches_the_sink_through_two_mtls_hops(se
     assert sink.count("traces", pred=_of_run(run_id)) == 3
 
 
-@pytest.mark.parametrize("client", [None, "stranger"], ids=["no-certificate", "other-ca"])
+@pytest.mark.parametrize("client", [None, "stranger", "expired"], ids=["no-certificate", "other-ca", "expired"])
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
 def test_sdk_without_a_trusted_client_certificate_is_refused(setup, protocol, client, monkeypatch):
     pki, sink, a, a_grpc, a_http, _ = setup
