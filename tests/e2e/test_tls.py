@@ -9,8 +9,8 @@ OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE / OTEL_EXPORTER_OTLP_CLIENT_KEY). A's `otl
 exporter presents its own client certificate to ferrotel B (mTLS too), which forwards to the
 test's sink. A also requires a bearer token (`bearertokenauth`) on both protocols, as a
 gateway is run; the SDK sends it in its `headers`. Clients without a certificate, with one from
-another CA, with an expired one, or with a valid certificate and a wrong token are refused (the last counted in
-`otelcol_receiver_refused_requests{reason="unauthenticated"}`).
+another CA, with an expired one, or with a valid certificate and a wrong token are refused and
+counted in `otelcol_receiver_refused_requests` (`reason="tls_handshake"` / `"unauthenticated"`).
 """
 
 from __future__ import annotations
@@ -188,7 +188,12 @@ def test_sdk_with_a_client_certificate_reaches_the_sink_through_two_mtls_hops(se
 @pytest.mark.parametrize("client", [None, "stranger", "expired"], ids=["no-certificate", "other-ca", "expired"])
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
 def test_sdk_without_a_trusted_client_certificate_is_refused(setup, protocol, client, monkeypatch):
-    pki, sink, a, a_grpc, a_http, _ = setup
+    pki, sink, a, a_grpc, a_http, a_metrics = setup
+
+    def refused() -> float:
+        return metric_sum(scrape(a_metrics), "otelcol_receiver_refused_requests", reason="tls_handshake")
+
+    before = refused()
     run_id = uuid.uuid4().hex
     exporter = _grpc_exporter(pki, a_grpc, client) if protocol == "grpc" else _http_exporter(pki, a_http, client, monkeypatch)
     try:
@@ -197,6 +202,8 @@ def test_sdk_without_a_trusted_client_certificate_is_refused(setup, protocol, cl
         exporter.shutdown()
     assert result == SpanExportResult.FAILURE
     assert not sink.wait_for(lambda: sink.count("traces", pred=_of_run(run_id)) > 0, timeout=1)
+    # Each refused handshake is counted (the SDK may retry within its timeout: at least one).
+    assert refused() > before, scrape(a_metrics)
 
 
 def test_sdk_that_does_not_trust_the_ca_refuses_the_server(setup, monkeypatch):

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::util::http_server::{self, ServerOptions};
-use tokio_rustls::TlsAcceptor;
+use crate::util::tls::ServerTls as TlsAcceptor;
 
 pub(crate) type HttpResponse = http::Response<Full<Bytes>>;
 

@@ -9,16 +9,14 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::util::tls::ServerTls as TlsAcceptor;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
-
-use crate::util::tls::HANDSHAKE_TIMEOUT;
 
 /// The connection settings of a server (confighttp's `keep_alives_enabled` and
 /// `read_header_timeout`; `None` = no timeout).
@@ -96,16 +94,8 @@ where
                                 let acceptor = acceptor.clone();
                                 let builder = builder.clone();
                                 tokio::spawn(async move {
-                                    let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                                        Ok(Ok(s)) => s,
-                                        Ok(Err(e)) => {
-                                            tracing::debug!(error = %e, %peer, "{what} TLS handshake failed");
-                                            return;
-                                        }
-                                        Err(_) => {
-                                            tracing::debug!(%peer, "{what} TLS handshake timed out");
-                                            return;
-                                        }
+                                    let Some(stream) = acceptor.accept(stream, what, peer).await else {
+                                        return;
                                     };
                                     let conn = watcher.watch(builder.serve_connection(TokioIo::new(stream), handler));
                                     if let Err(e) = conn.await {

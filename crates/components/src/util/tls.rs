@@ -278,8 +278,49 @@ impl TlsServerConfig {
         Ok(Arc::new(cfg))
     }
 
-    pub fn acceptor(&self, alpn: &[&[u8]]) -> Result<tokio_rustls::TlsAcceptor, String> {
-        Ok(tokio_rustls::TlsAcceptor::from(self.server_config(alpn)?))
+    pub fn acceptor(&self, alpn: &[&[u8]]) -> Result<ServerTls, String> {
+        Ok(ServerTls {
+            acceptor: tokio_rustls::TlsAcceptor::from(self.server_config(alpn)?),
+            failed: None,
+        })
+    }
+}
+
+/// A server's TLS acceptor, with the counter its refused handshakes (no or untrusted client
+/// certificate, expired certificate, protocol mismatch, timeout) are counted in, when the
+/// component has one.
+#[derive(Clone)]
+pub struct ServerTls {
+    acceptor: tokio_rustls::TlsAcceptor,
+    failed: Option<runtime::telemetry::Counter>,
+}
+
+impl ServerTls {
+    /// Counts failed handshakes in `counter`.
+    pub fn counted(mut self, counter: runtime::telemetry::Counter) -> Self {
+        self.failed = Some(counter);
+        self
+    }
+
+    /// The handshake on `stream`, bounded by [`HANDSHAKE_TIMEOUT`]; a failure is logged at
+    /// debug (as Go's server does) and counted.
+    pub async fn accept(
+        &self,
+        stream: TcpStream,
+        what: &str,
+        peer: std::net::SocketAddr,
+    ) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+        let failure =
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => return Some(tls),
+                Ok(Err(e)) => format!("{what} TLS handshake failed: {e}"),
+                Err(_) => format!("{what} TLS handshake timed out"),
+            };
+        tracing::debug!(%peer, "{failure}");
+        if let Some(c) = &self.failed {
+            c.add(1);
+        }
+        None
     }
 }
 
@@ -773,7 +814,7 @@ impl AsyncWrite for TlsConn {
 pub fn incoming(
     what: &'static str,
     listener: TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
+    acceptor: ServerTls,
     stop: CancellationToken,
 ) -> impl futures::Stream<Item = Result<TlsConn, io::Error>> + Send + 'static {
     let (tx, rx) = tokio::sync::mpsc::channel::<TlsConn>(64);
@@ -786,12 +827,8 @@ pub fn incoming(
                         let acceptor = acceptor.clone();
                         let tx = tx.clone();
                         tokio::spawn(async move {
-                            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                                Ok(Ok(tls)) => {
-                                    let _ = tx.send(TlsConn(tls)).await;
-                                }
-                                Ok(Err(e)) => tracing::debug!(error = %e, %peer, "{what} TLS handshake failed"),
-                                Err(_) => tracing::debug!(%peer, "{what} TLS handshake timed out"),
+                            if let Some(tls) = acceptor.accept(stream, what, peer).await {
+                                let _ = tx.send(TlsConn(tls)).await;
                             }
                         });
                     }

@@ -126,7 +126,7 @@ impl Push for PromPush {
 
 fn serve(
     state: Arc<State>,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<crate::util::tls::ServerTls>,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> JoinHandle<()> {

@@ -175,7 +175,7 @@ impl Component for HealthCheck {
 /// (small) bodies collected into one buffer.
 fn serve_axum_tls(
     app: axum::Router,
-    acceptor: tokio_rustls::TlsAcceptor,
+    acceptor: crate::util::tls::ServerTls,
     listener: tokio::net::TcpListener,
     stop: CancellationToken,
 ) -> JoinHandle<()> {

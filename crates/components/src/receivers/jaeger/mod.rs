@@ -178,7 +178,7 @@ async fn bind_tcp(what: &str, endpoint: &str) -> Result<TcpListener, String> {
 fn serve_grpc(
     cfg: &GrpcConfig,
     service: CollectorServer,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<crate::util::tls::ServerTls>,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
@@ -229,7 +229,7 @@ fn serve_grpc(
 fn serve_http(
     cfg: &HttpConfig,
     service: Arc<HttpService>,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<crate::util::tls::ServerTls>,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> JoinHandle<()> {

@@ -6,10 +6,10 @@ use std::time::Duration;
 use stanza::input::{TcpInput, Transport, add_net_attributes};
 use std::net::SocketAddr;
 
+use crate::util::tls::ServerTls as TlsAcceptor;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
-use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use super::{BATCH, Shared};
@@ -65,21 +65,15 @@ pub(super) async fn serve(
                             _ = connection(sock, peer, local, &input, &shared) => {}
                         },
                         Some(acceptor) => {
-                            let handshake = tokio::time::timeout(
-                                crate::util::tls::HANDSHAKE_TIMEOUT,
-                                acceptor.accept(sock),
-                            );
                             let stream = tokio::select! {
                                 _ = stop.cancelled() => return,
-                                s = handshake => s,
+                                s = acceptor.accept(sock, "TCP log", peer) => s,
                             };
-                            match stream {
-                                Ok(Ok(stream)) => tokio::select! {
+                            if let Some(stream) = stream {
+                                tokio::select! {
                                     _ = stop.cancelled() => {}
                                     _ = connection(stream, peer, local, &input, &shared) => {}
-                                },
-                                Ok(Err(e)) => tracing::debug!(error = %e, address = %peer, "TLS handshake failed"),
-                                Err(_) => tracing::debug!(address = %peer, "TLS handshake timed out"),
+                                }
                             }
                         }
                     }

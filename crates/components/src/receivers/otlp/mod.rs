@@ -46,8 +46,8 @@ use self::config::{Config, GrpcConfig, HttpConfig, bind_address};
 use self::grpc::{ExportServer, LogsService, MetricsService, ProfilesService, TraceService};
 use self::http::HttpService;
 use self::pipeline::Pipelines;
+use crate::util::tls::ServerTls as TlsAcceptor;
 use crate::util::{http_server, tls};
-use tokio_rustls::TlsAcceptor;
 
 pub struct Factory;
 
@@ -257,13 +257,28 @@ impl Component for OtlpReceiver {
             service.pipelines().start_auth(host)?;
         }
         // Certificates are read at start, as Go's `ToServer` does.
-        let grpc_tls = match self.grpc.as_ref().and_then(|(c, _)| c.tls.as_ref()) {
-            Some(t) => Some(t.acceptor(tls::ALPN_H2)?),
+        // Refused handshakes count as refused requests with reason `tls_handshake`.
+        let grpc_tls = match &self.grpc {
+            Some((c, pipelines)) => match &c.tls {
+                Some(t) => Some(t.acceptor(tls::ALPN_H2)?.counted(
+                    pipelines.refusal_counter(self::pipeline::RefusalReason::TlsHandshake),
+                )),
+                None => None,
+            },
             None => None,
         };
-        let http_tls = match self.http_cfg.as_ref().and_then(|c| c.tls.as_ref()) {
-            Some(t) => Some(t.acceptor(tls::ALPN_HTTP1)?),
-            None => None,
+        let http_tls = match (&self.http_cfg, &self.http) {
+            (Some(c), Some(service)) => match &c.tls {
+                Some(t) => Some(
+                    t.acceptor(tls::ALPN_HTTP1)?.counted(
+                        service
+                            .pipelines()
+                            .refusal_counter(self::pipeline::RefusalReason::TlsHandshake),
+                    ),
+                ),
+                None => None,
+            },
+            _ => None,
         };
         // Bind everything first, so a taken port fails `start` without leaving a half-started server.
         let grpc_listener = match &self.grpc {

@@ -35,6 +35,9 @@ pub enum RefusalReason {
     Pipeline,
     /// The server authenticator refused the request's credentials (before its body was read).
     Unauthenticated,
+    /// The TLS handshake failed: no client certificate, an untrusted or expired one, a
+    /// protocol mismatch, or a timeout.
+    TlsHandshake,
     /// Refused before the body was read (or before it was decoded): a memory limiter refuses
     /// data, or the bytes of the requests being read would exceed its budget
     /// ([`runtime::admission`]).
@@ -52,6 +55,7 @@ impl RefusalReason {
             RefusalReason::NotFound => "not_found",
             RefusalReason::Pipeline => "pipeline",
             RefusalReason::MemoryLimit => "memory_limit",
+            RefusalReason::TlsHandshake => "tls_handshake",
             RefusalReason::Unauthenticated => "unauthenticated",
         }
     }
@@ -144,17 +148,20 @@ impl Pipelines {
         {
             self.metrics.refused(signal, items);
         }
-        self.telemetry
-            .counter(
-                REFUSED_REQUESTS,
-                "Number of requests the receiver refused, by reason (ferrotel).",
-                &[
-                    ("reason", reason.as_str()),
-                    ("receiver", &self.receiver),
-                    ("transport", self.transport),
-                ],
-            )
-            .add(1);
+        self.refusal_counter(reason).add(1);
+    }
+
+    /// `otelcol_receiver_refused_requests{reason, receiver, transport}`.
+    pub fn refusal_counter(&self, reason: RefusalReason) -> runtime::telemetry::Counter {
+        self.telemetry.counter(
+            REFUSED_REQUESTS,
+            "Number of requests the receiver refused, by reason (ferrotel).",
+            &[
+                ("reason", reason.as_str()),
+                ("receiver", &self.receiver),
+                ("transport", self.transport),
+            ],
+        )
     }
 
     /// Hands `batch` to `consumer`. An empty batch is accepted without calling the pipeline.

@@ -104,7 +104,7 @@ impl ZipkinReceiver {
 fn serve(
     cfg: &Config,
     service: Arc<ZipkinService>,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<crate::util::tls::ServerTls>,
     listener: TcpListener,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
