@@ -775,8 +775,8 @@ async fn presented_client_certificate(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let accept = tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.unwrap();
-        let tls = acceptor.accept(tcp).await.unwrap();
+        let (tcp, peer) = listener.accept().await.unwrap();
+        let tls = acceptor.accept(tcp, "test", peer).await.unwrap();
         tls.get_ref().1.peer_certificates().unwrap()[0].clone()
     });
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
