@@ -40,6 +40,36 @@ pub enum Codec {
     Lz4,
 }
 
+/// The codec of a request's `Content-Encoding` under confighttp's `compression_algorithms`
+/// (`allowed`, lower case, `""` for identity): `None` for identity (no header, or
+/// `identity`), Go's `unsupported Content-Encoding: x` for anything not allowed or not known.
+pub fn request_codec(
+    headers: &http::HeaderMap,
+    allowed: &[String],
+) -> Result<Option<Codec>, String> {
+    let value = headers
+        .get(http::header::CONTENT_ENCODING)
+        .map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    let value = if value == "identity" {
+        String::new()
+    } else {
+        value
+    };
+    let unsupported = || format!("unsupported Content-Encoding: {value}\n");
+    if !allowed.contains(&value) {
+        return Err(unsupported());
+    }
+    if value.is_empty() {
+        return Ok(None);
+    }
+    Codec::parse(&value).map(Some).ok_or_else(unsupported)
+}
+
 impl Codec {
     /// Parses an encoding name; `None` for unknown names and for `identity` / `none` / `""`.
     pub fn parse(name: &str) -> Option<Codec> {
@@ -574,6 +604,31 @@ impl Drop for Deflater {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_codec_follows_compression_algorithms() {
+        let allowed: Vec<String> = ["", "gzip"].iter().map(|s| s.to_string()).collect();
+        let with = |v: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(http::header::CONTENT_ENCODING, v.parse().unwrap());
+            h
+        };
+        assert_eq!(request_codec(&http::HeaderMap::new(), &allowed), Ok(None));
+        assert_eq!(request_codec(&with(" Identity "), &allowed), Ok(None));
+        assert_eq!(
+            request_codec(&with("GZIP"), &allowed),
+            Ok(Some(Codec::Gzip))
+        );
+        assert_eq!(
+            request_codec(&with("zstd"), &allowed),
+            Err("unsupported Content-Encoding: zstd\n".to_string())
+        );
+        let all = vec!["br".to_string()];
+        assert_eq!(
+            request_codec(&with("br"), &all),
+            Err("unsupported Content-Encoding: br\n".to_string())
+        );
+    }
 
     fn sample() -> Vec<u8> {
         let req = pdata::testdata::request(pdata::Signal::Traces, 2, 200, 7);

@@ -315,31 +315,6 @@ impl HttpService {
         Ok(response)
     }
 
-    fn codec(&self, headers: &HeaderMap) -> Result<Option<Codec>, String> {
-        let value = headers
-            .get(header::CONTENT_ENCODING)
-            .map(|v| {
-                String::from_utf8_lossy(v.as_bytes())
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .unwrap_or_default();
-        let value = if value == "identity" {
-            String::new()
-        } else {
-            value
-        };
-        if !self.allowed_encodings.contains(&value) {
-            return Err(format!("unsupported Content-Encoding: {value}\n"));
-        }
-        if value.is_empty() {
-            return Ok(None);
-        }
-        Codec::parse(&value)
-            .map(Some)
-            .ok_or_else(|| format!("unsupported Content-Encoding: {value}\n"))
-    }
-
     async fn route<B>(&self, req: Request<B>) -> Response<Full<Bytes>>
     where
         B: http_body::Body<Data = Bytes>,
@@ -368,7 +343,8 @@ impl HttpService {
             *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
             return r;
         }
-        let codec = match self.codec(req.headers()) {
+        let codec = match crate::compression::request_codec(req.headers(), &self.allowed_encodings)
+        {
             Ok(c) => c,
             Err(m) => {
                 refuse(RefusalReason::UnsupportedEncoding);
