@@ -307,7 +307,7 @@ impl Spool {
                 let damaged = scan(&buf, ACK_MAGIC, |tag, _, from, end| {
                     let body = &buf[from..end];
                     match tag {
-                        ACK_INDICES if body.len() % 8 == 0 => {
+                        ACK_INDICES if body.len().is_multiple_of(8) => {
                             done.extend(body.chunks_exact(8).map(|c| u64_at(c, 0)));
                             true
                         }

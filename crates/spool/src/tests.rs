@@ -316,7 +316,7 @@ fn scanning_random_bytes_never_panics_and_finds_nothing() {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        if x % 17 == 0 {
+        if x.is_multiple_of(17) {
             buf.extend_from_slice(&SEGMENT_MAGIC.to_le_bytes());
         }
         buf.extend_from_slice(&x.to_le_bytes());
