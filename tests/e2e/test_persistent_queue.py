@@ -1,27 +1,25 @@
 """The persistent sending queue (`sending_queue.storage: file_storage/...`) of the real binary:
 whatever ferrotel acknowledged survives `kill -9` and arrives once the endpoint is up
-(duplicates allowed, counted); a damaged queue file gives a clear start error, or with
-`recreate: true` a fresh queue."""
+(duplicates allowed, counted); a truncated or garbled queue file still starts, counts the
+requests it lost, and delivers the rest."""
 
 from __future__ import annotations
 
 import collections
-import json
 import random
 import signal
-import subprocess
 import threading
 import time
 
 import grpc
 
 from conftest import new_run_id, span_ids, spans_request
-from harness import BIN, Ferrotel, ferrotel_env, free_port, metric_sum, pipeline_config, scrape
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from harness import Ferrotel, free_port, metric_sum, pipeline_config, scrape
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from otlp_sink import Sink
 
 FAST_RETRY = {"enabled": True, "initial_interval": "50ms", "max_interval": "200ms", "max_elapsed_time": "0s"}
-QUEUE_FILE = "exporter_otlp_http__traces"
+QUEUE_DIR = "exporter_otlp_http__traces.queue"
 
 
 def _config(g: int, h: int, sink_port: int, qdir, metrics_port: int | None = None, storage_extra: dict | None = None) -> dict:
@@ -137,58 +135,84 @@ def _queue_some(tmp_path, qdir, g, h, sink_port, run) -> list[bytes]:
     assert fx.wait_exit(20) == 0, fx.output()
     fx.stop()
     assert acked, "nothing was acknowledged"
-    assert (qdir / QUEUE_FILE).exists()
+    assert (qdir / QUEUE_DIR).is_dir()
     return acked
 
 
-def test_damaged_queue_file_fails_start_clearly_and_recreate_starts_a_fresh_queue(tmp_path):
+def _records(data: bytes) -> list[tuple[int, int, bytes]]:
+    """The records of a queue segment as written: (offset, length, OTLP payload). The
+    framing is the `spool` crate's: a 24-byte header whose bytes 8..12 are the payload
+    length, then the payload."""
+    out, pos = [], 0
+    while pos + 24 <= len(data):
+        n = int.from_bytes(data[pos + 8 : pos + 12], "little")
+        out.append((pos, 24 + n, data[pos + 24 : pos + 24 + n]))
+        pos += 24 + n
+    assert pos == len(data), "segment does not end on a record boundary"
+    return out
+
+
+def _spans(payload: bytes, run: str) -> set[bytes]:
+    return set(span_ids([trace_service_pb2.ExportTraceServiceRequest.FromString(payload)], run))
+
+
+def _damage_and_restart(tmp_path, damage) -> None:
+    """Queues spans, damages the queue's segment with `damage(bytes) -> (bytes, kept)`
+    (`kept(offset, length)` says whether a record survives), restarts with the endpoint up,
+    and checks that exactly the surviving records arrive and the others are counted."""
     qdir = tmp_path / "queue"
     qdir.mkdir()
     sink = Sink(start=False, http_port=free_port())
     g, h = free_port(), free_port()
     run = new_run_id()
-    _queue_some(tmp_path, qdir, g, h, sink.http_port, run)
-    path = qdir / QUEUE_FILE
-    data = bytearray(path.read_bytes())
-    # Garbage over the middle of the file (the pages holding the queued requests).
-    mid = len(data) // 2
-    data[mid : mid + 8192] = random.Random(5).randbytes(min(8192, len(data) - mid))
-    path.write_bytes(bytes(data))
-
-    cfg = _config(g, h, sink.http_port, qdir)
-    (tmp_path / "bad.yaml").write_text(json.dumps(cfg))
-    p = subprocess.run([str(BIN), "--config", str(tmp_path / "bad.yaml")], capture_output=True, text=True, timeout=30, env=ferrotel_env())
-    out = p.stdout + p.stderr
-    assert p.returncode != 0, f"started on a damaged queue file:\n{out}"
-    assert QUEUE_FILE in out and "corrupt" in out, out
+    acked = _queue_some(tmp_path, qdir, g, h, sink.http_port, run)
+    segs = sorted(p for p in (qdir / QUEUE_DIR).iterdir() if p.suffix == ".seg" and p.stat().st_size > 0)
+    assert len(segs) == 1, segs
+    original = segs[0].read_bytes()
+    records = _records(original)
+    assert len(records) >= 6, f"only {len(records)} requests queued"
+    on_disk = set().union(*(_spans(r[2], run) for r in records))
+    assert set(acked) <= on_disk, "an acknowledged span was not in the queue"
+    damaged, kept = damage(original)
+    segs[0].write_bytes(damaged)
+    want = set().union(*(_spans(r[2], run) for r in records if kept(r[0], r[1])))
+    lost = sum(1 for r in records if not kept(r[0], r[1]))
+    assert want and lost, "the damage must hit some records and spare others"
 
     sink.start(grpc_on=False)
+    metrics_port = free_port()
     try:
-        fx = Ferrotel(tmp_path, _config(g, h, sink.http_port, qdir, storage_extra={"recreate": True}), [g], name="ferrotel-recreate")
-        assert "recreating database file" in fx.output(), fx.output()
+        fx = Ferrotel(tmp_path, _config(g, h, sink.http_port, qdir, metrics_port=metrics_port), [g], name="ferrotel-damaged")
+        got = lambda: set(span_ids([r.request for r in sink.requests("traces")], run))  # noqa: E731
+        assert sink.wait_for(lambda: want <= got(), 30), fx.output()
+        time.sleep(0.5)
+        assert got() == want, f"{len(got() - want)} spans arrived from damaged records"
+        corrupt = metric_sum(scrape(metrics_port), "otelcol_exporter_queue_corrupt_items", exporter="otlp_http")
+        assert corrupt == lost, f"counted {corrupt} lost requests, {lost} were damaged:\n{fx.output()}"
+        assert "Persistent queue damaged" in fx.output(), fx.output()
+        # Still a working queue: new spans go through.
         sender = Sender(g, run, seed=7, threads=1)
         time.sleep(0.5)
-        acked = sender.stop()
-        got = lambda: set(span_ids([r.request for r in sink.requests("traces")], run))  # noqa: E731
-        assert sink.wait_for(lambda: set(acked) <= got(), 20), fx.output()
-        aside = [p.name for p in qdir.iterdir() if p.name.startswith(QUEUE_FILE) and p.name != QUEUE_FILE]
-        assert len(aside) == 1, f"the damaged file was not kept aside: {sorted(p.name for p in qdir.iterdir())}"
+        fresh = sender.stop()
+        assert fresh and sink.wait_for(lambda: set(fresh) <= got(), 20), fx.output()
         fx.stop()
     finally:
         sink.stop()
 
 
-def test_truncated_queue_file_fails_start_clearly(tmp_path):
-    qdir = tmp_path / "queue"
-    qdir.mkdir()
-    sink = Sink(start=False, http_port=free_port())
-    g, h = free_port(), free_port()
-    _queue_some(tmp_path, qdir, g, h, sink.http_port, new_run_id())
-    path = qdir / QUEUE_FILE
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 3])
-    (tmp_path / "trunc.yaml").write_text(json.dumps(_config(g, h, sink.http_port, qdir)))
-    p = subprocess.run([str(BIN), "--config", str(tmp_path / "trunc.yaml")], capture_output=True, text=True, timeout=30, env=ferrotel_env())
-    out = p.stdout + p.stderr
-    assert p.returncode != 0, f"started on a truncated queue file:\n{out}"
-    assert QUEUE_FILE in out, out
+def test_truncated_queue_file_starts_counts_the_lost_requests_and_delivers_the_rest(tmp_path):
+    def truncate(data: bytes):
+        cut = len(data) // 3
+        return data[:cut], lambda off, n: off + n <= cut
+
+    _damage_and_restart(tmp_path, truncate)
+
+
+def test_queue_file_overwritten_with_garbage_starts_counts_the_lost_requests_and_delivers_the_rest(tmp_path):
+    def garbage(data: bytes):
+        a, b = len(data) // 3, len(data) // 3 + len(data) // 4
+        out = bytearray(data)
+        out[a:b] = random.Random(5).randbytes(b - a)
+        return bytes(out), lambda off, n: off + n <= a or off >= b
+
+    _damage_and_restart(tmp_path, garbage)

@@ -71,6 +71,54 @@ pub trait StorageExtension: Send + Sync {
         id: &ComponentId,
         name: &str,
     ) -> Result<Arc<dyn StorageClient>, StorageError>;
+
+    /// Opens the persistent sending queue of `kind`/`id` named `name` (the signal) and reads
+    /// back what the last run left. Blocking: callers run it on a blocking thread.
+    ///
+    /// A queue is not kept in the key-value client: it is written once, read once in order
+    /// and deleted in order, which an append-only log does with one write per group of
+    /// requests, and a damaged log still yields its intact records (see the `spool` crate).
+    fn open_queue(
+        &self,
+        _kind: Kind,
+        _id: &ComponentId,
+        _name: &str,
+    ) -> Result<OpenedQueue, StorageError> {
+        Err(StorageError::new(
+            "this storage extension cannot hold a persistent sending queue",
+        ))
+    }
+}
+
+/// The log a persistent sending queue writes its requests to: [`spool::Spool`], or a test's
+/// wrapper around it.
+pub trait QueueLog: Send {
+    /// Appends (tag, payload) records in one write; returns the first one's index, the
+    /// others follow. On error nothing was appended.
+    fn append(&mut self, records: &[(u8, &[u8])]) -> std::io::Result<u64>;
+    /// Marks records done: they are never read back.
+    fn release(&mut self, indices: &[u64]) -> std::io::Result<()>;
+    /// Appends wait for the disk (`fsync`), so the queue runs them on a blocking thread;
+    /// otherwise they only reach the page cache and run in place.
+    fn slow_appends(&self) -> bool;
+}
+
+impl QueueLog for spool::Spool {
+    fn append(&mut self, records: &[(u8, &[u8])]) -> std::io::Result<u64> {
+        spool::Spool::append(self, records)
+    }
+    fn release(&mut self, indices: &[u64]) -> std::io::Result<()> {
+        spool::Spool::release(self, indices)
+    }
+    fn slow_appends(&self) -> bool {
+        self.options().fsync
+    }
+}
+
+/// A queue log just opened, with what it held.
+pub struct OpenedQueue {
+    pub log: Box<dyn QueueLog>,
+    pub recovery: spool::Recovery,
 }
 
 /// The client a component configured with `storage: <extension id>` should use: the Go

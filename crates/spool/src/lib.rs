@@ -466,6 +466,10 @@ impl Spool {
         Ok((spool, rec))
     }
 
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
     /// The index the next appended record gets.
     pub fn next_index(&self) -> u64 {
         self.next

@@ -317,7 +317,7 @@ impl Component for HelperExporter {
             for w in workers {
                 let _ = w.await;
             }
-            q.close_client();
+            q.close_log();
         }
         if let Some(QueueKind::Memory(q)) = &self.queue {
             q.close();
@@ -347,7 +347,11 @@ impl Drop for HelperExporter {
                 q.close();
                 q.close_space();
             }
-            Some(QueueKind::Persistent(q)) => q.close(),
+            Some(QueueKind::Persistent(q)) => {
+                q.close();
+                // The log's directory lock goes with the exporter, not with the last worker.
+                q.close_log();
+            }
             None => {}
         }
     }

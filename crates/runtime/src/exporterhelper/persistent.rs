@@ -1,28 +1,25 @@
-//! `sending_queue.storage`: the persistent sending queue, kept in a storage extension's
-//! client (Go's exporterhelper persistent queue).
+//! `sending_queue.storage`: the persistent sending queue, kept in a log the storage
+//! extension opens for it ([`crate::storage::QueueLog`], the `spool` crate on disk), one per
+//! exporter and signal (Go's `GetClient(kind, id, signal)`).
 //!
-//! Layout in the client (named after the signal, as Go's `GetClient(kind, id, signal)`):
-//! each request under its decimal index; `wi` the next index to write; `lo` the lowest index
-//! that may still be on disk. Every value is a record `[version][signal][crc32][OTLP bytes]`,
-//! so a damaged value is found when it is read, not trusted.
+//! Each request is one record: its OTLP bytes as the exporter received them (no copy), tagged
+//! with the signal, checksummed by the log.
 //!
-//! - `offer` writes the record and `wi` in one storage transaction (committed as the storage
-//!   extension's `fsync` says) before it answers `Ok`: an acknowledged request is on disk.
-//! - Workers take requests in index order; a request is deleted (with `lo` moved on in the
-//!   same transaction) only once it was exported or failed for good. A request being sent
-//!   when the process dies is still on disk and is sent again after the restart: duplicates,
-//!   never loss.
-//! - At start the indices `lo..wi` are read back in order. Records that fail their checksum
-//!   or do not decode are logged, counted in `otelcol_exporter_queue_corrupt_items` and
-//!   deleted; the queue goes on with the rest.
+//! - `offer` appends the record before it answers `Ok`: an acknowledged request is in the
+//!   page cache (and, with the extension's `fsync`, on stable storage).
+//! - Workers take requests in order; a request is released (marked done in the log) only
+//!   once it was exported or failed for good. A request being sent when the process dies is
+//!   still in the log and is sent again after the restart: duplicates, never loss.
+//! - At start the log gives back what was not released. Records the log found damaged or
+//!   missing, and intact records that do not decode as the signal's OTLP, are logged, counted
+//!   in `otelcol_exporter_queue_corrupt_items` and skipped; the queue goes on with the rest.
 //! - Shutdown does not drain: it stops taking data, cuts retries short, and leaves what is
 //!   not exported on disk for the next start (as Go).
 //!
-//! Writes are serialised by one lock (the storage serialises its write transactions anyway,
-//! and this keeps `wi` and `lo` only growing); requests offered meanwhile are written
-//! together by the next writer (group commit).
+//! Appends are serialised by one lock; with `fsync`, requests offered while a sync is under
+//! way are written together by the next writer (group commit).
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -35,19 +32,13 @@ use super::queue::size_of;
 use super::retry::Sender;
 use super::{QueueBatchSettings, QueueSettings, Sizer};
 use crate::component::{ConsumeError, Host, Kind};
-use crate::storage::{Op, StorageClient};
+use crate::storage::QueueLog;
 use crate::telemetry::{Counter, Telemetry};
 
 type Reply = oneshot::Sender<Result<(), ConsumeError>>;
+type Log = Arc<Mutex<Box<dyn QueueLog>>>;
 
-const RECORD_VERSION: u8 = 1;
-const HEADER: usize = 6;
-const WRITE_INDEX_KEY: &str = "wi";
-const LOW_INDEX_KEY: &str = "lo";
-/// Indices read back per storage call at start.
-const SCAN_CHUNK: u64 = 1024;
-
-fn signal_code(s: Signal) -> u8 {
+pub(crate) fn signal_tag(s: Signal) -> u8 {
     match s {
         Signal::Traces => 1,
         Signal::Metrics => 2,
@@ -56,52 +47,17 @@ fn signal_code(s: Signal) -> u8 {
     }
 }
 
-/// The stored form of one request.
-pub(crate) fn encode_record(batch: &Batch) -> Vec<u8> {
-    let payload = batch.encoded();
-    let mut v = Vec::with_capacity(HEADER + payload.len());
-    v.push(RECORD_VERSION);
-    v.push(signal_code(batch.signal()));
-    v.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    v.extend_from_slice(&payload);
-    v
-}
-
-/// Reads a record back; the error says what is wrong with it.
-pub(crate) fn decode_record(signal: Signal, rec: Vec<u8>) -> Result<Batch, String> {
-    if rec.len() < HEADER {
-        return Err(format!("record of {} bytes is truncated", rec.len()));
+/// A record read back; the error says what is wrong with it.
+pub(crate) fn decode_record(signal: Signal, tag: u8, payload: Bytes) -> Result<Batch, String> {
+    if tag != signal_tag(signal) {
+        return Err(format!("record holds another signal (tag {tag})"));
     }
-    if rec[0] != RECORD_VERSION {
-        return Err(format!("unknown record version {}", rec[0]));
-    }
-    if rec[1] != signal_code(signal) {
-        return Err(format!("record holds another signal (code {})", rec[1]));
-    }
-    let want = u32::from_le_bytes([rec[2], rec[3], rec[4], rec[5]]);
-    let got = crc32fast::hash(&rec[HEADER..]);
-    if want != got {
-        return Err(format!(
-            "checksum mismatch (stored {want:08x}, computed {got:08x})"
-        ));
-    }
-    let mut bytes = Bytes::from(rec);
-    let payload = bytes.split_off(HEADER);
     Batch::from_encoded(signal, payload).map_err(|e| format!("undecodable request: {e}"))
-}
-
-fn parse_index(v: Option<Vec<u8>>) -> Result<Option<u64>, String> {
-    match v {
-        None => Ok(None),
-        Some(b) => <[u8; 8]>::try_from(b.as_slice())
-            .map(|a| Some(u64::from_le_bytes(a)))
-            .map_err(|_| format!("index of {} bytes", b.len())),
-    }
 }
 
 /// An offered request waiting for the next group commit.
 struct Staged {
-    record: Vec<u8>,
+    payload: Bytes,
     size: u64,
     batch: Batch,
     reply: Option<Reply>,
@@ -117,33 +73,16 @@ struct Pending {
 
 #[derive(Default)]
 struct State {
-    client: Option<Arc<dyn StorageClient>>,
-    next_write: u64,
-    /// `lo` as last written.
-    low: u64,
+    log: Option<Log>,
     pending: VecDeque<Pending>,
     /// Offered, not yet written.
     staged: Vec<Staged>,
-    in_flight: BTreeSet<u64>,
     /// Size of `pending`, in the sizer's unit.
     used: u64,
     /// No new data taken.
     closed: bool,
     /// Workers take nothing more (shutdown): what is left stays on disk.
     stopped: bool,
-}
-
-impl State {
-    fn low_water(&self) -> u64 {
-        let mut lo = self.next_write;
-        if let Some(p) = self.pending.front() {
-            lo = lo.min(p.index);
-        }
-        if let Some(i) = self.in_flight.first() {
-            lo = lo.min(*i);
-        }
-        lo
-    }
 }
 
 pub(crate) struct PersistentQueue {
@@ -201,8 +140,8 @@ impl PersistentQueue {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Gets the storage client and reads back what the last run left. Go's error texts for
-    /// a missing or non-storage extension.
+    /// Opens the queue's log and takes back what the last run left. Go's error texts for a
+    /// missing or non-storage extension.
     pub(crate) async fn open(
         &self,
         host: &Host,
@@ -211,24 +150,69 @@ impl PersistentQueue {
     ) -> Result<(), String> {
         let ext = host
             .extension(&self.storage)
-            .ok_or("no storage client extension found")?;
-        let st = ext
-            .as_storage()
-            .ok_or("requested extension is not a storage extension")?;
-        let client = st
-            .client(Kind::Exporter, owner, self.signal.as_str())
-            .map_err(|e| format!("persistent queue: {e}"))?;
+            .ok_or("no storage client extension found")?
+            .clone();
+        if ext.as_storage().is_none() {
+            return Err("requested extension is not a storage extension".into());
+        }
         let signal = self.signal;
-        let c = client.clone();
-        let log_id = sender.log.id.clone();
-        let recovered = tokio::task::spawn_blocking(move || recover(&*c, signal, &log_id[..]))
-            .await
-            .map_err(|e| format!("persistent queue: {e}"))??;
+        let owner = owner.clone();
+        let opened = tokio::task::spawn_blocking(move || {
+            ext.as_storage()
+                .map(|st| st.open_queue(Kind::Exporter, &owner, signal.as_str()))
+        })
+        .await
+        .map_err(|e| format!("persistent queue: {e}"))?
+        .ok_or("requested extension is not a storage extension")?
+        .map_err(|e| format!("persistent queue: {e}"))?;
+        let id = &sender.log.id;
+        let rec = opened.recovery;
+        for p in &rec.problems {
+            tracing::error!(
+                otelcol.component.id = %id,
+                otelcol.component.kind = "exporter",
+                otelcol.signal = signal.as_str(),
+                problem = %p,
+                "Persistent queue damaged; the requests it names are dropped."
+            );
+        }
+        let mut corrupt = rec.lost;
+        let mut undecodable = Vec::new();
+        let mut items = Vec::with_capacity(rec.records.len());
+        for r in rec.records {
+            match decode_record(signal, r.tag, r.payload) {
+                Ok(b) => items.push((r.index, b)),
+                Err(why) => {
+                    tracing::error!(
+                        otelcol.component.id = %id,
+                        otelcol.component.kind = "exporter",
+                        otelcol.signal = signal.as_str(),
+                        index = r.index,
+                        error = %why,
+                        "Dropping a damaged request found in the persistent queue."
+                    );
+                    corrupt += 1;
+                    undecodable.push(r.index);
+                }
+            }
+        }
+        let mut log = opened.log;
+        if !undecodable.is_empty() {
+            log.release(&undecodable)
+                .map_err(|e| format!("persistent queue: {e}"))?;
+        }
+        if !items.is_empty() {
+            tracing::info!(
+                otelcol.component.id = %id,
+                otelcol.component.kind = "exporter",
+                otelcol.signal = signal.as_str(),
+                requests = items.len(),
+                "Resuming the persistent queue with the requests left by the last run."
+            );
+        }
         let mut size = 0;
         let mut st = self.lock();
-        st.next_write = recovered.next_write;
-        st.low = recovered.low;
-        for (index, batch) in recovered.items {
+        for (index, batch) in items {
             let s = size_of(self.sizer, &batch);
             size += s;
             st.pending.push_back(Pending {
@@ -239,10 +223,10 @@ impl PersistentQueue {
             });
         }
         st.used += size;
-        st.client = Some(client);
+        st.log = Some(Arc::new(Mutex::new(log)));
         drop(st);
-        if recovered.corrupt > 0 {
-            self.corrupt.add(recovered.corrupt);
+        if corrupt > 0 {
+            self.corrupt.add(corrupt);
         }
         sender.metrics.queue_size.add(size as i64);
         self.ready.notify_waiters();
@@ -281,7 +265,7 @@ impl PersistentQueue {
             }
             freed.await;
         }
-        let record = encode_record(&batch);
+        let payload = batch.encoded();
         let (reply, outcome) = if self.wait_for_result {
             let (t, r) = oneshot::channel();
             (Some(t), Some(r))
@@ -290,7 +274,7 @@ impl PersistentQueue {
         };
         let (committed_tx, committed) = oneshot::channel();
         self.lock().staged.push(Staged {
-            record,
+            payload,
             size,
             batch,
             reply,
@@ -312,21 +296,21 @@ impl PersistentQueue {
         }
     }
 
-    /// Writes every staged request in one storage transaction (group commit): requests
-    /// offered while a write is under way go together in the next one, so a slow commit
-    /// (`fsync: true`) costs one sync per group, not per request. Order is staging order.
-    /// On failure the space the requests reserved is given back here, so that a caller
-    /// that stopped waiting does not leak it.
+    /// Appends every staged request in one write (group commit): with `fsync`, requests
+    /// offered while a sync is under way go together in the next one, so a slow sync costs
+    /// one per group, not per request. Order is staging order. On failure the space the
+    /// requests reserved is given back here, so that a caller that stopped waiting does not
+    /// leak it.
     async fn commit_staged(&self, sender: &Sender) {
         let _io = self.io.lock().await;
-        let (client, first, staged) = {
+        let (log, staged) = {
             let mut st = self.lock();
             if st.staged.is_empty() {
                 return;
             }
             let staged = std::mem::take(&mut st.staged);
-            match &st.client {
-                Some(c) => (c.clone(), st.next_write, staged),
+            match &st.log {
+                Some(l) => (l.clone(), staged),
                 None => {
                     let total: u64 = staged.iter().map(|s| s.size).sum();
                     st.used -= total;
@@ -339,44 +323,37 @@ impl PersistentQueue {
                 }
             }
         };
-        let n = staged.len() as u64;
-        let mut ops = Vec::with_capacity(staged.len() + 1);
-        let mut rest = Vec::with_capacity(staged.len());
-        for (i, s) in staged.into_iter().enumerate() {
-            let Staged {
-                record,
-                size,
-                batch,
-                reply,
-                committed,
-            } = s;
-            ops.push(Op::Set((first + i as u64).to_string(), record));
-            rest.push((size, batch, reply, committed));
-        }
-        ops.push(Op::Set(
-            WRITE_INDEX_KEY.into(),
-            (first + n).to_le_bytes().to_vec(),
-        ));
-        let written = match tokio::task::spawn_blocking(move || client.batch(ops)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(e) => Err(e.to_string()),
+        let tag = signal_tag(self.signal);
+        let payloads: Vec<Bytes> = staged.iter().map(|s| s.payload.clone()).collect();
+        let append = move |log: &Log| {
+            let records: Vec<(u8, &[u8])> = payloads.iter().map(|p| (tag, &p[..])).collect();
+            let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+            log.append(&records)
+        };
+        let slow = log.lock().unwrap_or_else(|p| p.into_inner()).slow_appends();
+        let written = if slow {
+            match tokio::task::spawn_blocking(move || append(&log)).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        } else {
+            // A write into the page cache: microseconds, cheaper than a thread hand-off.
+            append(&log).map_err(|e| e.to_string())
         };
         let mut st = self.lock();
         match written {
-            Ok(()) => {
-                st.next_write = first + n;
+            Ok(first) => {
                 let mut total = 0;
-                let mut acks = Vec::with_capacity(rest.len());
-                for (i, (size, batch, reply, committed)) in rest.into_iter().enumerate() {
+                let mut acks = Vec::with_capacity(staged.len());
+                for (i, s) in staged.into_iter().enumerate() {
                     st.pending.push_back(Pending {
                         index: first + i as u64,
-                        size,
-                        batch,
-                        reply,
+                        size: s.size,
+                        batch: s.batch,
+                        reply: s.reply,
                     });
-                    total += size;
-                    acks.push(committed);
+                    total += s.size;
+                    acks.push(s.committed);
                 }
                 drop(st);
                 sender.metrics.queue_size.add(total as i64);
@@ -386,15 +363,15 @@ impl PersistentQueue {
                 }
             }
             Err(e) => {
-                let total: u64 = rest.iter().map(|r| r.0).sum();
+                let total: u64 = staged.iter().map(|s| s.size).sum();
                 st.used -= total;
                 drop(st);
                 self.space.notify_waiters();
                 let err = ConsumeError::retryable(format!(
                     "failed to write the request to the persistent queue: {e}"
                 ));
-                for (_, _, _, committed) in rest {
-                    let _ = committed.send(Err(err.clone()));
+                for s in staged {
+                    let _ = s.committed.send(Err(err.clone()));
                 }
             }
         }
@@ -419,11 +396,9 @@ impl PersistentQueue {
         self.space.notify_waiters();
     }
 
-    /// Releases the storage client once the workers ended.
-    pub(crate) fn close_client(&self) {
-        if let Some(c) = self.lock().client.take() {
-            let _ = c.close();
-        }
+    /// Closes the log (and frees its directory for the next run) once the workers ended.
+    pub(crate) fn close_log(&self) {
+        self.lock().log.take();
     }
 
     fn take(&self, sender: &Sender) -> Result<Option<Pending>, ()> {
@@ -435,7 +410,6 @@ impl PersistentQueue {
             return Ok(None);
         };
         st.used -= p.size;
-        st.in_flight.insert(p.index);
         drop(st);
         sender.metrics.queue_size.add(-(p.size as i64));
         self.space.notify_waiters();
@@ -482,33 +456,18 @@ impl PersistentQueue {
         Some(entries)
     }
 
-    /// Deletes finished requests; with `keep` (interrupted by shutdown) leaves them on disk.
-    async fn finish(&self, indices: &[u64], keep: bool) {
-        let _io = self.io.lock().await;
-        let (client, ops, low) = {
-            let mut st = self.lock();
-            for i in indices {
-                st.in_flight.remove(i);
-            }
-            if keep {
-                return;
-            }
-            let Some(client) = st.client.clone() else {
-                return;
-            };
-            let mut ops: Vec<Op> = indices.iter().map(|i| Op::Delete(i.to_string())).collect();
-            let low = st.low_water();
-            if low != st.low {
-                ops.push(Op::Set(LOW_INDEX_KEY.into(), low.to_le_bytes().to_vec()));
-            }
-            (client, ops, low)
+    /// Releases finished requests; with `keep` (interrupted by shutdown) leaves them to be
+    /// sent again at the next start. A release is a small write to the page cache.
+    fn finish(&self, indices: &[u64], keep: bool) {
+        if keep {
+            return;
+        }
+        let Some(log) = self.lock().log.clone() else {
+            return;
         };
-        match tokio::task::spawn_blocking(move || client.batch(ops)).await {
-            Ok(Ok(_)) => self.lock().low = low,
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "persistent queue: failed to delete exported requests; they will be sent again after a restart")
-            }
-            Err(e) => tracing::error!(error = %e, "persistent queue: delete task failed"),
+        let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = log.release(indices) {
+            tracing::error!(error = %e, "persistent queue: failed to mark exported requests as done; they will be sent again after a restart");
         }
     }
 
@@ -569,109 +528,10 @@ impl PersistentQueue {
             if interrupted && result.is_ok() {
                 result = Err(stopped_error());
             }
-            self.finish(&indices, interrupted).await;
+            self.finish(&indices, interrupted);
             for reply in replies {
                 let _ = reply.send(result.clone());
             }
         }
     }
-}
-
-struct Recovered {
-    next_write: u64,
-    low: u64,
-    items: Vec<(u64, Batch)>,
-    corrupt: u64,
-}
-
-/// Reads `lo..wi` back in order; damaged records are logged, counted and deleted.
-fn recover(client: &dyn StorageClient, signal: Signal, id: &str) -> Result<Recovered, String> {
-    let meta = client
-        .batch(vec![
-            Op::Get(WRITE_INDEX_KEY.into()),
-            Op::Get(LOW_INDEX_KEY.into()),
-        ])
-        .map_err(|e| format!("persistent queue: reading the queue state: {e}"))?;
-    let mut it = meta.into_iter();
-    let wi = parse_index(it.next().flatten());
-    let lo = parse_index(it.next().flatten());
-    let (next_write, mut low) = match (wi, lo) {
-        (Ok(w), Ok(l)) => (w.unwrap_or(0), l.unwrap_or(0)),
-        (w, l) => {
-            // Without the indices the queued requests cannot be found: start over past any
-            // index that may exist, and say so.
-            tracing::error!(
-                otelcol.component.id = %id,
-                otelcol.component.kind = "exporter",
-                write_index = ?w.err(),
-                low_index = ?l.err(),
-                "Persistent queue state is damaged; queued requests are lost."
-            );
-            let restart = 1u64 << 40;
-            client
-                .batch(vec![
-                    Op::Set(WRITE_INDEX_KEY.into(), restart.to_le_bytes().to_vec()),
-                    Op::Set(LOW_INDEX_KEY.into(), restart.to_le_bytes().to_vec()),
-                ])
-                .map_err(|e| format!("persistent queue: {e}"))?;
-            (restart, restart)
-        }
-    };
-    if low > next_write {
-        low = next_write;
-    }
-    let mut items = Vec::new();
-    let mut corrupt = 0u64;
-    let mut bad = Vec::new();
-    let mut start = low;
-    while start < next_write {
-        let end = (start + SCAN_CHUNK).min(next_write);
-        let got = client
-            .batch((start..end).map(|i| Op::Get(i.to_string())).collect())
-            .map_err(|e| format!("persistent queue: reading queued requests: {e}"))?;
-        for (i, v) in (start..end).zip(got) {
-            let Some(rec) = v else { continue };
-            match decode_record(signal, rec) {
-                Ok(b) => items.push((i, b)),
-                Err(why) => {
-                    tracing::error!(
-                        otelcol.component.id = %id,
-                        otelcol.component.kind = "exporter",
-                        index = i,
-                        error = %why,
-                        "Dropping a damaged request found in the persistent queue."
-                    );
-                    corrupt += 1;
-                    bad.push(Op::Delete(i.to_string()));
-                }
-            }
-        }
-        start = end;
-    }
-    let new_low = items.first().map_or(next_write, |(i, _)| *i);
-    if new_low != low {
-        bad.push(Op::Set(
-            LOW_INDEX_KEY.into(),
-            new_low.to_le_bytes().to_vec(),
-        ));
-    }
-    if !bad.is_empty() {
-        client
-            .batch(bad)
-            .map_err(|e| format!("persistent queue: {e}"))?;
-    }
-    if !items.is_empty() {
-        tracing::info!(
-            otelcol.component.id = %id,
-            otelcol.component.kind = "exporter",
-            requests = items.len(),
-            "Resuming the persistent queue with the requests left by the last run."
-        );
-    }
-    Ok(Recovered {
-        next_write,
-        low: new_low,
-        items,
-        corrupt,
-    })
 }

@@ -1,8 +1,9 @@
-//! The persistent sending queue over an in-memory storage extension: a "restart" is a new
-//! exporter on the same storage; a crash is dropping the exporter without shutdown.
+//! The persistent sending queue over a real queue log in a temporary directory: a "restart"
+//! is a new exporter on the same directory; a crash is dropping the exporter without shutdown.
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,10 +13,12 @@ use config::ComponentId;
 use pdata::{Batch, Signal};
 use tokio::sync::Semaphore;
 
-use super::persistent::{decode_record, encode_record};
+use super::persistent::{decode_record, signal_tag};
 use super::*;
 use crate::component::Extension;
-use crate::storage::{MemoryStorage, Op, StorageClient, StorageError, StorageExtension};
+use crate::storage::{
+    MemoryStorage, OpenedQueue, QueueLog, StorageClient, StorageError, StorageExtension,
+};
 use crate::{Kind, Settings, Telemetry};
 
 /// Records what reaches the destination, in order (item counts identify the batches).
@@ -41,65 +44,101 @@ impl Push for Recorder {
     }
 }
 
-/// A client whose writes can be held (to see that `offer` waits for them) or made to fail.
-struct Client {
-    inner: Arc<dyn StorageClient>,
-    hold: Arc<std::sync::Mutex<()>>,
-    fail: Arc<AtomicBool>,
-    writes: Arc<AtomicUsize>,
+/// The real log, whose appends can be held (to see that `offer` waits for them) or made
+/// to fail.
+struct Gated {
+    inner: spool::Spool,
+    store: Store,
 }
 
-impl StorageClient for Client {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        self.inner.get(key)
-    }
-    fn set(&self, key: &str, value: Vec<u8>) -> Result<(), StorageError> {
-        self.inner.set(key, value)
-    }
-    fn delete(&self, key: &str) -> Result<(), StorageError> {
-        self.inner.delete(key)
-    }
-    fn batch(&self, ops: Vec<Op>) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
-        let _held = self.hold.lock().unwrap();
-        if ops.iter().any(|o| matches!(o, Op::Set(..))) {
-            self.writes.fetch_add(1, Ordering::SeqCst);
+impl QueueLog for Gated {
+    fn append(&mut self, records: &[(u8, &[u8])]) -> std::io::Result<u64> {
+        let _held = self.store.hold.lock().unwrap();
+        self.store.writes.fetch_add(1, Ordering::SeqCst);
+        if self.store.fail.load(Ordering::SeqCst) {
+            return Err(std::io::Error::other("disk full"));
         }
-        if self.fail.load(Ordering::SeqCst) && ops.iter().any(|o| matches!(o, Op::Set(..))) {
-            return Err(StorageError::new("disk full"));
-        }
-        self.inner.batch(ops)
+        self.inner.append(records)
+    }
+    fn release(&mut self, indices: &[u64]) -> std::io::Result<()> {
+        self.inner.release(indices)
+    }
+    fn slow_appends(&self) -> bool {
+        self.store.slow.load(Ordering::SeqCst)
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct Store {
-    mem: MemoryStorage,
+    dir: Arc<tempfile::TempDir>,
     hold: Arc<std::sync::Mutex<()>>,
     fail: Arc<AtomicBool>,
+    /// Appends run on a blocking thread (as with `fsync`), so that holding them does not
+    /// stall the test's runtime.
+    slow: Arc<AtomicBool>,
     writes: Arc<AtomicUsize>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store {
+            dir: Arc::new(tempfile::tempdir().unwrap()),
+            hold: Arc::default(),
+            fail: Arc::default(),
+            slow: Arc::default(),
+            writes: Arc::default(),
+        }
+    }
 }
 
 impl Store {
-    fn client(&self) -> Arc<dyn StorageClient> {
-        self.mem
-            .client(Kind::Exporter, &ComponentId::new("otlp"), "logs")
-            .unwrap()
+    fn queue_dir(&self) -> PathBuf {
+        self.dir.path().join("exporter_otlp__logs")
+    }
+
+    /// What the queue holds on disk (item counts, in order); the exporter must be stopped.
+    fn on_disk(&self) -> Vec<usize> {
+        let (_, rec) = spool::Spool::open(&self.queue_dir(), spool::Options::default()).unwrap();
+        rec.records
+            .into_iter()
+            .map(|r| {
+                decode_record(Signal::Logs, r.tag, r.payload)
+                    .unwrap()
+                    .item_count()
+            })
+            .collect()
     }
 }
 
 impl StorageExtension for Store {
     fn client(
         &self,
+        _kind: Kind,
+        _id: &ComponentId,
+        _name: &str,
+    ) -> Result<Arc<dyn StorageClient>, StorageError> {
+        Err(StorageError::new("the queue uses no client"))
+    }
+
+    fn open_queue(
+        &self,
         kind: Kind,
         id: &ComponentId,
         name: &str,
-    ) -> Result<Arc<dyn StorageClient>, StorageError> {
-        Ok(Arc::new(Client {
-            inner: self.mem.client(kind, id, name)?,
-            hold: self.hold.clone(),
-            fail: self.fail.clone(),
-            writes: self.writes.clone(),
-        }))
+    ) -> Result<OpenedQueue, StorageError> {
+        let dir = self
+            .dir
+            .path()
+            .join(crate::storage::client_key(kind, id, name));
+        let (inner, recovery) = spool::Spool::open(&dir, spool::Options::default())
+            .map_err(|e| StorageError::new(e.to_string()))?;
+        Ok(OpenedQueue {
+            log: Box::new(Gated {
+                inner,
+                store: self.clone(),
+            }),
+            recovery,
+        })
     }
 }
 
@@ -109,6 +148,21 @@ struct Ext(Store);
 impl Component for Ext {}
 
 impl Extension for Ext {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_storage(&self) -> Option<&dyn StorageExtension> {
+        Some(&self.0)
+    }
+}
+
+/// A storage extension with only key-value clients.
+struct KvOnly(MemoryStorage);
+
+#[async_trait]
+impl Component for KvOnly {}
+
+impl Extension for KvOnly {
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -135,6 +189,10 @@ fn host(store: &Store) -> Host {
         Arc::new(Ext(store.clone())),
     );
     extensions.insert(ComponentId::new("nop"), Arc::new(NotStorage));
+    extensions.insert(
+        ComponentId::new("memory"),
+        Arc::new(KvOnly(MemoryStorage::default())),
+    );
     Host {
         extensions,
         ..Host::default()
@@ -195,7 +253,7 @@ fn gated() -> Arc<Recorder> {
 }
 
 #[tokio::test]
-async fn delivers_in_order_and_deletes_each_request_after_export() {
+async fn delivers_in_order_and_releases_each_request_after_export() {
     let tel = Telemetry::default();
     let store = Store::default();
     let push = Arc::new(Recorder::default());
@@ -206,36 +264,28 @@ async fn delivers_in_order_and_deletes_each_request_after_export() {
     }
     assert_eq!(wait_for(&push, 6).await, vec![1, 2, 3, 4, 5, 6]);
     exp.shutdown().await.unwrap();
-    let c = store.client();
-    for i in 0..6 {
-        assert_eq!(c.get(&i.to_string()).unwrap(), None, "request {i} left");
-    }
-    assert_eq!(c.get("wi").unwrap(), Some(6u64.to_le_bytes().to_vec()));
-    assert_eq!(c.get("lo").unwrap(), Some(6u64.to_le_bytes().to_vec()));
+    assert_eq!(store.on_disk(), Vec::<usize>::new());
     assert_eq!(metric(&tel, "otelcol_exporter_sent_log_records"), 21.0);
 }
 
 // The held lock blocks the storage's blocking threads, not this task: on purpose.
 #[allow(clippy::await_holding_lock)]
 #[tokio::test]
-async fn offer_answers_only_after_the_storage_committed_the_request() {
+async fn offer_answers_only_after_the_log_wrote_the_request() {
     let tel = Telemetry::default();
     let store = Store::default();
+    store.slow.store(true, Ordering::SeqCst);
     let exp = exporter(&tel, &pqueue(100, Sizer::Requests), gated());
     exp.start(&host(&store)).await.unwrap();
     let held = store.hold.lock().unwrap();
     let e = exp.clone();
     let offer = tokio::spawn(async move { e.consume(logs(2)).await });
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(
-        !offer.is_finished(),
-        "acknowledged before the write committed"
-    );
-    assert_eq!(store.client().get("0").unwrap(), None);
+    assert!(!offer.is_finished(), "acknowledged before the write");
     drop(held);
     offer.await.unwrap().unwrap();
-    let rec = store.client().get("0").unwrap().expect("request on disk");
-    assert_eq!(decode_record(Signal::Logs, rec).unwrap().item_count(), 2);
+    exp.shutdown().await.unwrap();
+    assert_eq!(store.on_disk(), vec![2]);
 }
 
 #[tokio::test]
@@ -286,6 +336,7 @@ async fn resumes_after_a_crash_with_what_was_on_disk_including_in_flight() {
     assert_eq!(wait_for(&push, 5).await, vec![1, 2, 3, 4, 7]);
     exp.shutdown().await.unwrap();
     assert!(first.got.lock().unwrap().is_empty());
+    assert_eq!(store.on_disk(), Vec::<usize>::new());
 }
 
 #[tokio::test]
@@ -354,8 +405,27 @@ async fn queue_is_bounded_by_the_sizer_and_reports_size_and_capacity() {
     assert!(exp.consume(logs(3)).await.is_err());
 }
 
+/// Byte ranges of each record in the oldest segment, by index.
+fn record_spans(dir: &Path) -> (PathBuf, Vec<(usize, usize)>) {
+    let seg = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .min()
+        .unwrap();
+    let bytes = std::fs::read(&seg).unwrap();
+    let mut spans = Vec::new();
+    let mut pos = 0;
+    while pos + 24 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[pos + 8..pos + 12].try_into().unwrap()) as usize;
+        spans.push((pos, 24 + len));
+        pos += 24 + len;
+    }
+    (seg, spans)
+}
+
 #[tokio::test]
-async fn damaged_and_truncated_records_are_skipped_logged_and_counted() {
+async fn damaged_records_are_skipped_logged_and_counted_and_the_rest_delivered() {
     let tel = Telemetry::default();
     let store = Store::default();
     let exp = exporter(&tel, &pqueue(100, Sizer::Requests), gated());
@@ -363,63 +433,78 @@ async fn damaged_and_truncated_records_are_skipped_logged_and_counted() {
     for n in 1..=5 {
         exp.consume(logs(n)).await.unwrap();
     }
-    drop(exp);
-    let c = store.client();
-    // Garbage over request 1, request 2 cut short, request 3 a bit flipped.
-    c.set("1", b"garbage, not a record".to_vec()).unwrap();
-    let rec = c.get("2").unwrap().unwrap();
-    c.set("2", rec[..rec.len() / 2].to_vec()).unwrap();
-    let mut rec = c.get("3").unwrap().unwrap();
-    let last = rec.len() - 1;
-    rec[last] ^= 1;
-    c.set("3", rec).unwrap();
-    c.set("4", vec![1]).unwrap();
+    exp.shutdown().await.unwrap();
+    // Two intact records the queue cannot use: another signal's, and bytes that are not OTLP.
+    {
+        let (mut s, _) = spool::Spool::open(&store.queue_dir(), spool::Options::default()).unwrap();
+        s.append(&[(signal_tag(Signal::Traces), &logs(6).encoded()[..])])
+            .unwrap();
+        s.append(&[(signal_tag(Signal::Logs), b"\xff\xff not otlp")])
+            .unwrap();
+    }
+    // Request 2 overwritten with garbage, a bit of request 4's payload flipped.
+    let (seg, spans) = record_spans(&store.queue_dir());
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let (at2, len2) = spans[1];
+    bytes[at2..at2 + len2].fill(0x5A);
+    let (at4, len4) = spans[3];
+    bytes[at4 + len4 - 1] ^= 1;
+    std::fs::write(&seg, &bytes).unwrap();
 
     let tel2 = Telemetry::default();
     let push = Arc::new(Recorder::default());
     let exp = exporter(&tel2, &pqueue(100, Sizer::Requests), push.clone());
     exp.start(&host(&store)).await.unwrap();
-    assert_eq!(wait_for(&push, 1).await, vec![1]);
+    assert_eq!(wait_for(&push, 3).await, vec![1, 3, 5]);
     assert_eq!(metric(&tel2, "otelcol_exporter_queue_corrupt_items"), 4.0);
     exp.consume(logs(9)).await.unwrap();
-    assert_eq!(wait_for(&push, 2).await, vec![1, 9]);
+    assert_eq!(wait_for(&push, 4).await, vec![1, 3, 5, 9]);
     exp.shutdown().await.unwrap();
-    for i in 0..6 {
-        assert_eq!(c.get(&i.to_string()).unwrap(), None, "request {i} left");
-    }
+    // Nothing is counted twice at the next start.
+    let tel3 = Telemetry::default();
+    let exp = exporter(&tel3, &pqueue(100, Sizer::Requests), gated());
+    exp.start(&host(&store)).await.unwrap();
+    assert_eq!(metric(&tel3, "otelcol_exporter_queue_corrupt_items"), 0.0);
+    exp.shutdown().await.unwrap();
 }
 
 #[tokio::test]
-async fn damaged_queue_indices_start_an_empty_queue_instead_of_failing() {
+async fn a_queue_directory_full_of_garbage_starts_an_empty_queue_instead_of_failing() {
     let store = Store::default();
-    let c = store.client();
-    c.set("wi", b"xx".to_vec()).unwrap();
+    let dir = store.queue_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["head", "acks", "00000000000000000000.seg"] {
+        std::fs::write(dir.join(name), b"garbage garbage garbage garbage").unwrap();
+    }
     let tel = Telemetry::default();
     let push = Arc::new(Recorder::default());
     let exp = exporter(&tel, &pqueue(100, Sizer::Requests), push.clone());
     exp.start(&host(&store)).await.unwrap();
     exp.consume(logs(2)).await.unwrap();
     assert_eq!(wait_for(&push, 1).await, vec![2]);
+    exp.shutdown().await.unwrap();
 }
 
 #[test]
-fn record_round_trips_and_refuses_another_signal() {
+fn records_of_another_signal_or_not_otlp_are_refused() {
     let b = logs(3);
-    let rec = encode_record(&b);
+    let tag = signal_tag(Signal::Logs);
     assert_eq!(
-        decode_record(Signal::Logs, rec.clone()).unwrap().encoded(),
+        decode_record(Signal::Logs, tag, b.encoded())
+            .unwrap()
+            .encoded(),
         b.encoded()
     );
     assert!(
-        decode_record(Signal::Traces, rec)
+        decode_record(Signal::Traces, tag, b.encoded())
             .unwrap_err()
             .contains("another signal")
     );
-    assert!(decode_record(Signal::Logs, vec![1, 3]).is_err());
+    assert!(decode_record(Signal::Logs, tag, bytes::Bytes::from_static(&[0xff, 3])).is_err());
 }
 
 #[tokio::test]
-async fn unknown_or_non_storage_extension_fails_start_with_go_messages() {
+async fn unknown_non_storage_or_kv_only_extension_fails_start_with_clear_messages() {
     let tel = Telemetry::default();
     let store = Store::default();
     let mut q = pqueue(10, Sizer::Requests);
@@ -434,6 +519,12 @@ async fn unknown_or_non_storage_extension_fails_start_with_go_messages() {
     assert_eq!(
         exp.start(&host(&store)).await.unwrap_err(),
         "requested extension is not a storage extension"
+    );
+    q.storage = Some("memory".into());
+    let exp = exporter(&tel, &q, gated());
+    assert_eq!(
+        exp.start(&host(&store)).await.unwrap_err(),
+        "persistent queue: this storage extension cannot hold a persistent sending queue"
     );
 }
 
@@ -454,9 +545,10 @@ async fn wait_for_result_answers_with_the_export_outcome() {
 // The held lock blocks the storage's blocking threads, not this task: on purpose.
 #[allow(clippy::await_holding_lock)]
 #[tokio::test]
-async fn requests_offered_during_a_write_are_committed_together() {
+async fn requests_offered_during_a_write_are_written_together() {
     let tel = Telemetry::default();
     let store = Store::default();
+    store.slow.store(true, Ordering::SeqCst);
     let exp = exporter(&tel, &pqueue(100, Sizer::Requests), gated());
     exp.start(&host(&store)).await.unwrap();
     let before = store.writes.load(Ordering::SeqCst);
@@ -472,17 +564,11 @@ async fn requests_offered_during_a_write_are_committed_together() {
     for o in offers {
         o.await.unwrap().unwrap();
     }
-    // The first writer's transaction, then everyone who queued behind it: two, not twenty.
+    // The first writer's append, then everyone who queued behind it: two, not twenty.
     let writes = store.writes.load(Ordering::SeqCst) - before;
-    assert!(writes <= 2, "{writes} transactions for 20 requests");
-    let c = store.client();
-    let mut sizes: Vec<usize> = (0..20)
-        .map(|i| {
-            let rec = c.get(&i.to_string()).unwrap().expect("on disk");
-            decode_record(Signal::Logs, rec).unwrap().item_count()
-        })
-        .collect();
+    assert!(writes <= 2, "{writes} appends for 20 requests");
+    exp.shutdown().await.unwrap();
+    let mut sizes = store.on_disk();
     sizes.sort();
     assert_eq!(sizes, (1..=20).collect::<Vec<_>>());
-    assert_eq!(c.get("wi").unwrap(), Some(20u64.to_le_bytes().to_vec()));
 }

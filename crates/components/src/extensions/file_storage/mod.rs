@@ -2,6 +2,8 @@
 //! receiver for its checkpoints, an exporter's persistent sending queue) gets its own
 //! key-value [`StorageClient`] in its own file under `directory`, named as Go names it
 //! (`receiver_filelog_`, `exporter_otlp__traces`, see [`runtime::storage::client_key`]).
+//! Persistent sending queues get a directory next to them instead (`exporter_otlp__traces.queue`,
+//! a `spool` log: see [`runtime::storage::StorageExtension::open_queue`] for why).
 //!
 //! As in Go: the directory must exist unless `create_directory` (made with
 //! `directory_permissions`, at start); `compaction.cleanup_on_start` sweeps Go's `tempdb*`
@@ -22,7 +24,7 @@ use std::sync::{Arc, Mutex, Weak};
 use ::config::{ComponentId, ConfigError, Value};
 use async_trait::async_trait;
 use runtime::factory::{AnyConfig, ExtensionFactory, Settings, Stability, parse_config, typed};
-use runtime::storage::{StorageClient, StorageError, StorageExtension, client_key};
+use runtime::storage::{OpenedQueue, StorageClient, StorageError, StorageExtension, client_key};
 use runtime::{Component, Extension, Host, Kind};
 
 pub use self::config::Config;
@@ -157,6 +159,34 @@ impl StorageExtension for FileStorage {
             .open_client(kind, id, name)
             .map_err(StorageError::new)?;
         Ok(c)
+    }
+
+    /// The queue lives in the directory `<client file name>.queue` (the hash of the name
+    /// when too long, as for client files), written with this extension's `fsync`.
+    fn open_queue(
+        &self,
+        kind: Kind,
+        id: &ComponentId,
+        name: &str,
+    ) -> Result<OpenedQueue, StorageError> {
+        let key = client_key(kind, id, name);
+        // NAME_MAX is 255 bytes on every file system the collector runs on.
+        let base = if key.len() + ".queue".len() > 255 {
+            sha256_hex(&key)
+        } else {
+            key
+        };
+        let dir = Path::new(&self.cfg.directory).join(format!("{base}.queue"));
+        let opts = spool::Options {
+            fsync: self.cfg.fsync,
+            ..spool::Options::default()
+        };
+        let (log, recovery) =
+            spool::Spool::open(&dir, opts).map_err(|e| StorageError::new(e.to_string()))?;
+        Ok(OpenedQueue {
+            log: Box::new(log),
+            recovery,
+        })
     }
 }
 

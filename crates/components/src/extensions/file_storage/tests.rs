@@ -899,3 +899,39 @@ async fn without_rebound_a_drained_file_keeps_its_size() {
     c.set("keep", b"me".to_vec()).unwrap();
     assert!(len(c.path()) > 8 << 20);
 }
+
+#[tokio::test]
+async fn a_persistent_queue_gets_its_own_directory_next_to_the_client_files() {
+    let dir = TempDir::new("queue");
+    let ext = started(&dir, "fsync: true").await;
+    let mut q = ext
+        .open_queue(Kind::Exporter, &id("otlp_http/x"), "traces")
+        .unwrap();
+    assert!(
+        q.log.slow_appends(),
+        "fsync: true makes appends wait for the disk"
+    );
+    assert_eq!(q.log.append(&[(1, b"request")]).unwrap(), 0);
+    assert_eq!(files(dir.path()), ["exporter_otlp_http_x_traces.queue"]);
+    // The directory is held while open, and what was written comes back after.
+    let again = ext.open_queue(Kind::Exporter, &id("otlp_http/x"), "traces");
+    assert!(
+        again.err().unwrap().to_string().contains("another process"),
+        "a second open of the same queue must fail"
+    );
+    drop(q);
+    let q = ext
+        .open_queue(Kind::Exporter, &id("otlp_http/x"), "traces")
+        .unwrap();
+    assert_eq!(&q.recovery.records[0].payload[..], b"request");
+    // A name too long for the file system is hashed, as for client files.
+    let long = "n".repeat(300);
+    drop(ext.open_queue(Kind::Exporter, &id("otlp"), &long).unwrap());
+    let key = client_key(Kind::Exporter, &id("otlp"), &long);
+    assert!(files(dir.path()).contains(&format!("{}.queue", sha256_hex(&key))));
+    let plain = started(&TempDir::new("queue-nofsync"), "").await;
+    let q = plain
+        .open_queue(Kind::Exporter, &id("otlp"), "logs")
+        .unwrap();
+    assert!(!q.log.slow_appends());
+}
