@@ -11,11 +11,16 @@ test's sink. A also requires a bearer token (`bearertokenauth`) on both protocol
 gateway is run; the SDK sends it in its `headers`. Clients without a certificate, with one from
 another CA, with an expired one, or with a valid certificate and a wrong token are refused and
 counted in `otelcol_receiver_refused_requests` (`reason="tls_handshake"` / `"unauthenticated"`).
+A server certificate replaced on disk is served to new connections within `reload_interval`.
 """
 
 from __future__ import annotations
 
+import shutil
+import socket
+import ssl
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -64,6 +69,8 @@ class Pki:
         _ca(d, "ca")
         _ca(d, "other-ca")
         _leaf(d, "server", "ca", "serverAuth")
+        # What an operator rotates the server certificate to.
+        _leaf(d, "server-next", "ca", "serverAuth")
         _leaf(d, "client", "ca", "clientAuth")
         _leaf(d, "collector-a", "ca", "clientAuth")
         _leaf(d, "stranger", "other-ca", "clientAuth")
@@ -239,3 +246,57 @@ def test_sdk_with_a_valid_certificate_but_a_wrong_token_is_refused_and_counted(s
     assert result == SpanExportResult.FAILURE
     assert not sink.wait_for(lambda: sink.count("traces", pred=_of_run(run_id)) > 0, timeout=1)
     assert refused() > before, scrape(a_metrics)
+
+
+def _served_cn(port: int, ca: str) -> str:
+    """The CN of the certificate a new TLS connection to `port` is served."""
+    ctx = ssl.create_default_context(cafile=ca)
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            subject = dict(x[0] for x in tls.getpeercert()["subject"])
+    return subject["commonName"]
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_a_rotated_server_certificate_is_served_within_reload_interval(setup, tmp_path, protocol, monkeypatch):
+    pki, sink, *_ = setup
+    rot = tmp_path / "rot"
+    rot.mkdir()
+    for ext in ("pem", "key"):
+        shutil.copy(pki.path(f"server.{ext}"), rot / f"server.{ext}")
+    port = free_port()
+    tls = {"cert_file": str(rot / "server.pem"), "key_file": str(rot / "server.key"), "reload_interval": "1s"}
+    cfg = {
+        "receivers": {"otlp": {"protocols": {protocol: {"endpoint": f"127.0.0.1:{port}", "tls": tls}}}},
+        "exporters": {"otlp_grpc": {"endpoint": sink.grpc_endpoint, "tls": {"insecure": True}}},
+        "service": {"pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["otlp_grpc"]}}},
+    }
+    fx = Ferrotel(tmp_path, cfg, [port], name=f"rotation-{protocol}")
+    try:
+        assert _served_cn(port, pki.path("ca.pem")) == "server"
+        # Rotate as cert-manager does: new files in place, no restart, no signal.
+        for ext in ("key", "pem"):
+            tmp = rot / f"server.{ext}.new"
+            shutil.copy(pki.path(f"server-next.{ext}"), tmp)
+            tmp.replace(rot / f"server.{ext}")
+        rotated_at = time.monotonic()
+        cn = "server"
+        # reload_interval is 1s; 5s allows for the reload's own tick and a loaded machine.
+        while time.monotonic() - rotated_at < 5 and cn != "server-next":
+            time.sleep(0.2)
+            cn = _served_cn(port, pki.path("ca.pem"))
+        assert cn == "server-next", f"still serving {cn} 5s after rotation:\n{fx.output(3000)}"
+        # And an SDK that trusts the CA exports through the new certificate.
+        run_id = uuid.uuid4().hex
+        if protocol == "grpc":
+            exporter = GrpcSpanExporter(endpoint=f"localhost:{port}", credentials=grpc.ssl_channel_credentials(root_certificates=pki.read("ca.pem")), timeout=3)
+        else:
+            _no_ca_bundle_override(monkeypatch)
+            exporter = HttpSpanExporter(endpoint=f"https://127.0.0.1:{port}/v1/traces", certificate_file=pki.path("ca.pem"), timeout=3)
+        try:
+            assert exporter.export(_spans(run_id)) == SpanExportResult.SUCCESS, fx.output(3000)
+        finally:
+            exporter.shutdown()
+        assert sink.wait_for(lambda: sink.count("traces", pred=_of_run(run_id)) >= 3, timeout=20)
+    finally:
+        fx.stop()
