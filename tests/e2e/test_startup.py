@@ -4,6 +4,7 @@ variables and deprecated component names, and the ready line."""
 from __future__ import annotations
 
 import os
+import time
 
 from harness import Ferrotel, free_port, pipeline_config
 
@@ -18,6 +19,10 @@ def test_startup_logs_warnings_and_ready(tmp_path):
     }
     fx = Ferrotel(tmp_path, pipeline_config(g, h, exporters, signals=("logs",)), [g, h])
     try:
+        # The ports open a moment before the ready line is written.
+        deadline = time.monotonic() + 10
+        while "Everything is ready" not in fx.output(20_000) and time.monotonic() < deadline:
+            time.sleep(0.05)
         out = fx.output(20_000)
         assert "Everything is ready" in out, out
         assert '"logging" is deprecated' in out and '"otlphttp" is deprecated' in out, out

@@ -485,7 +485,7 @@ async fn persistent_queue_keeps_requests_across_a_restart_until_the_endpoint_is_
         .expect("shutdown does not wait for the endpoint")
         .unwrap();
     ext.shutdown().await.unwrap();
-    assert!(dir.join("exporter_otlp_http__logs").exists());
+    assert!(dir.join("exporter_otlp_http__logs.queue").is_dir());
 
     // Second run: the endpoint is up; what the first run queued arrives.
     let script = Script::default();
@@ -527,9 +527,10 @@ async fn persistent_queue_keeps_requests_across_a_restart_until_the_endpoint_is_
 }
 
 #[tokio::test]
-async fn persistent_queue_on_an_unreadable_storage_file_fails_start_clearly() {
-    let dir = temp_dir("pq-garbage");
-    std::fs::write(dir.join("exporter_otlp_http__logs"), vec![0x5a; 4096]).unwrap();
+async fn persistent_queue_whose_directory_cannot_be_made_fails_start_clearly() {
+    let dir = temp_dir("pq-blocked");
+    // A file where the queue's directory goes.
+    std::fs::write(dir.join("exporter_otlp_http__logs.queue"), b"in the way").unwrap();
     let (host, ext) = file_storage_host(&dir).await;
     let exp = exporter(
         "endpoint: http://127.0.0.1:1\nsending_queue: {storage: file_storage/q}",
@@ -537,8 +538,8 @@ async fn persistent_queue_on_an_unreadable_storage_file_fails_start_clearly() {
         Signal::Logs,
     );
     let err = exp.start(&host).await.unwrap_err();
-    assert!(err.contains("exporter_otlp_http__logs"), "{err}");
-    assert!(err.contains("corrupt"), "{err}");
+    assert!(err.starts_with("persistent queue: "), "{err}");
+    assert!(err.contains("exporter_otlp_http__logs.queue"), "{err}");
     ext.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
