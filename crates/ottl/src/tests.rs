@@ -1,0 +1,1 @@
+//! Crate tests live in tests/ (parser, contexts, functions).
