@@ -70,7 +70,9 @@ fn any_type_name(v: &AnyValue) -> &'static str {
 }
 
 pub fn map_get<'a>(m: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
-    m.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.as_ref())
+    m.iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref())
 }
 
 pub fn map_get_mut<'a>(m: &'a mut [KeyValue], key: &str) -> Option<&'a mut KeyValue> {
@@ -137,9 +139,7 @@ fn walk(mut cur: Option<&AnyValue>, keys: &[KeyVal]) -> Result<Value, EvalError>
             (Some(any_value::Value::KvlistValue(kv)), KeyVal::Str(s)) => map_get(&kv.values, s),
             (Some(any_value::Value::ArrayValue(a)), KeyVal::Int(i)) => {
                 if *i < 0 || *i as usize >= a.values.len() {
-                    return Err(EvalError::new(format!(
-                        "index {i} out of bounds"
-                    )));
+                    return Err(EvalError::new(format!("index {i} out of bounds")));
                 }
                 Some(&a.values[*i as usize])
             }
@@ -192,7 +192,9 @@ fn set_walk(mut cur: &mut AnyValue, keys: &[KeyVal], value: Value) -> Result<(),
     for k in keys {
         let tname = any_type_name(cur);
         cur = match (&mut cur.value, k) {
-            (Some(any_value::Value::KvlistValue(kv)), KeyVal::Str(s)) => map_entry(&mut kv.values, s),
+            (Some(any_value::Value::KvlistValue(kv)), KeyVal::Str(s)) => {
+                map_entry(&mut kv.values, s)
+            }
             (Some(any_value::Value::ArrayValue(a)), KeyVal::Int(i)) => {
                 let len = a.values.len();
                 if *i < 0 || *i as usize >= len {

@@ -82,7 +82,10 @@ impl<C: Context> BoolExpr<C> {
     }
 }
 
-fn resolve_keys<C: Context>(keys: &[KeyExpr<C>], d: &C::Data<'_>) -> Result<Vec<KeyVal>, EvalError> {
+fn resolve_keys<C: Context>(
+    keys: &[KeyExpr<C>],
+    d: &C::Data<'_>,
+) -> Result<Vec<KeyVal>, EvalError> {
     keys.iter()
         .map(|k| match k {
             KeyExpr::Str(s) => Ok(KeyVal::Str(s.clone())),
@@ -182,7 +185,10 @@ impl<C: Context> Target<C> {
         let keys = self.keys(d)?;
         match C::slot(d, &self.path) {
             Some(slot) => context::get_keyed(slot, &keys),
-            None => Err(EvalError::new(format!("path {} cannot be indexed", self.text))),
+            None => Err(EvalError::new(format!(
+                "path {} cannot be indexed",
+                self.text
+            ))),
         }
     }
 
@@ -193,7 +199,10 @@ impl<C: Context> Target<C> {
         let keys = self.keys(d)?.into_owned();
         match C::slot_mut(d, &self.path) {
             Some(slot) => context::set_keyed(slot, &keys, v),
-            None => Err(EvalError::new(format!("path {} cannot be indexed", self.text))),
+            None => Err(EvalError::new(format!(
+                "path {} cannot be indexed",
+                self.text
+            ))),
         }
     }
 
@@ -260,7 +269,9 @@ fn any_at<'a>(slot: SlotMut<'a>, keys: &[KeyVal]) -> Result<&'a mut AnyValue, Ev
 fn any_walk<'a>(mut cur: &'a mut AnyValue, keys: &[KeyVal]) -> Result<&'a mut AnyValue, EvalError> {
     for k in keys {
         cur = match (&mut cur.value, k) {
-            (Some(any_value::Value::KvlistValue(kv)), KeyVal::Str(s)) => context::map_entry(&mut kv.values, s),
+            (Some(any_value::Value::KvlistValue(kv)), KeyVal::Str(s)) => {
+                context::map_entry(&mut kv.values, s)
+            }
             (Some(any_value::Value::ArrayValue(a)), KeyVal::Int(i)) => {
                 let len = a.values.len();
                 match a.values.get_mut(usize::try_from(*i).unwrap_or(usize::MAX)) {
@@ -317,7 +328,10 @@ pub(crate) fn compile_statement<C: Context>(
     let editor = build(args).map_err(|msg| {
         CompileError::at(
             call.pos,
-            format!("error while parsing arguments for call to {:?}: {msg}", call.name),
+            format!(
+                "error while parsing arguments for call to {:?}: {msg}",
+                call.name
+            ),
         )
     })?;
     let cond = st
@@ -328,7 +342,10 @@ pub(crate) fn compile_statement<C: Context>(
     Ok((editor, cond))
 }
 
-pub(crate) fn compile_bool<C: Context>(e: &syntax::BoolExpr, fns: &Functions<C>) -> CR<BoolExpr<C>> {
+pub(crate) fn compile_bool<C: Context>(
+    e: &syntax::BoolExpr,
+    fns: &Functions<C>,
+) -> CR<BoolExpr<C>> {
     Ok(match e {
         syntax::BoolExpr::Const(b) => BoolExpr::Const(*b),
         syntax::BoolExpr::Cmp(l, op, r) => {
@@ -337,13 +354,20 @@ pub(crate) fn compile_bool<C: Context>(e: &syntax::BoolExpr, fns: &Functions<C>)
         syntax::BoolExpr::Call(c) => {
             let f = compile_converter(c, fns)?;
             if !c.keys.is_empty() {
-                return Err(CompileError::at(c.pos, "a converter in a condition cannot be indexed"));
+                return Err(CompileError::at(
+                    c.pos,
+                    "a converter in a condition cannot be indexed",
+                ));
             }
             BoolExpr::Call(f)
         }
         syntax::BoolExpr::Not(e) => BoolExpr::Not(Box::new(compile_bool(e, fns)?)),
-        syntax::BoolExpr::And(v) => BoolExpr::And(v.iter().map(|e| compile_bool(e, fns)).collect::<CR<_>>()?),
-        syntax::BoolExpr::Or(v) => BoolExpr::Or(v.iter().map(|e| compile_bool(e, fns)).collect::<CR<_>>()?),
+        syntax::BoolExpr::And(v) => {
+            BoolExpr::And(v.iter().map(|e| compile_bool(e, fns)).collect::<CR<_>>()?)
+        }
+        syntax::BoolExpr::Or(v) => {
+            BoolExpr::Or(v.iter().map(|e| compile_bool(e, fns)).collect::<CR<_>>()?)
+        }
     })
 }
 
@@ -351,7 +375,10 @@ fn compile_converter<C: Context>(c: &syntax::Call, fns: &Functions<C>) -> CR<Con
     if c.name.starts_with(|ch: char| ch.is_ascii_lowercase()) {
         return Err(CompileError::at(
             c.pos,
-            format!("converter names must start with an uppercase letter but got '{}'", c.name),
+            format!(
+                "converter names must start with an uppercase letter but got '{}'",
+                c.name
+            ),
         ));
     }
     let def = fns
@@ -367,7 +394,10 @@ fn compile_converter<C: Context>(c: &syntax::Call, fns: &Functions<C>) -> CR<Con
     build(args).map_err(|msg| {
         CompileError::at(
             c.pos,
-            format!("error while parsing arguments for call to {:?}: {msg}", c.name),
+            format!(
+                "error while parsing arguments for call to {:?}: {msg}",
+                c.name
+            ),
         )
     })
 }
@@ -384,7 +414,9 @@ pub(crate) fn compile_value<C: Context>(v: &syntax::Value, fns: &Functions<C>) -
         syntax::Value::FuncName(pos, name) => {
             return Err(CompileError::at(
                 *pos,
-                format!("{name} is not a value: a function name is only valid as a function argument"),
+                format!(
+                    "{name} is not a value: a function name is only valid as a function argument"
+                ),
             ));
         }
         syntax::Value::Path(p) => Expr::Path(compile_path(p, fns)?),
@@ -393,9 +425,12 @@ pub(crate) fn compile_value<C: Context>(v: &syntax::Value, fns: &Functions<C>) -
             let keys = compile_keys(&c.keys, fns)?;
             Expr::Call(f, keys)
         }
-        syntax::Value::List(items) => {
-            Expr::List(items.iter().map(|i| compile_value(i, fns)).collect::<CR<_>>()?)
-        }
+        syntax::Value::List(items) => Expr::List(
+            items
+                .iter()
+                .map(|i| compile_value(i, fns))
+                .collect::<CR<_>>()?,
+        ),
         syntax::Value::Map(items) => Expr::Map(
             items
                 .iter()
@@ -410,10 +445,7 @@ pub(crate) fn compile_value<C: Context>(v: &syntax::Value, fns: &Functions<C>) -
                 match value::math(a.clone(), *op, b.clone()) {
                     Ok(v) => return Ok(Expr::Lit(v)),
                     Err(e) => {
-                        return Err(CompileError {
-                            pos: None,
-                            msg: e,
-                        });
+                        return Err(CompileError { pos: None, msg: e });
                     }
                 }
             }
@@ -458,7 +490,11 @@ pub(crate) fn compile_path<C: Context>(p: &syntax::Path, fns: &Functions<C>) -> 
     let (path, consumed) = C::parse_path(fields).map_err(|msg| {
         CompileError::at(
             p.pos,
-            format!("error while parsing path {:?} for context {}: {msg}", p.text(), C::NAME),
+            format!(
+                "error while parsing path {:?} for context {}: {msg}",
+                p.text(),
+                C::NAME
+            ),
         )
     })?;
     let last_keys = fields.last().map_or(&[][..], |f| &f.keys[..]);
@@ -489,7 +525,10 @@ fn compile_args<C: Context>(
     let at = |pos: Pos, msg: String| {
         CompileError::at(
             pos,
-            format!("error while parsing arguments for call to {:?}: {msg}", call.name),
+            format!(
+                "error while parsing arguments for call to {:?}: {msg}",
+                call.name
+            ),
         )
     };
     let required = params.iter().filter(|p| !p.optional).count();
@@ -499,7 +538,10 @@ fn compile_args<C: Context>(
         match &arg.name {
             None => {
                 if named_seen {
-                    return Err(at(arg.pos, "unnamed argument used after named argument".into()));
+                    return Err(at(
+                        arg.pos,
+                        "unnamed argument used after named argument".into(),
+                    ));
                 }
                 if i >= params.len() {
                     return Err(at(
@@ -545,14 +587,22 @@ fn compile_args<C: Context>(
             out.push(ArgVal::Absent);
             continue;
         };
-        let v = compile_arg(&arg.value, p.kind, fns)
-            .map_err(|e| at(e.pos.unwrap_or(arg.pos), format!("invalid argument at position {i}: {}", e.msg)))?;
+        let v = compile_arg(&arg.value, p.kind, fns).map_err(|e| {
+            at(
+                e.pos.unwrap_or(arg.pos),
+                format!("invalid argument at position {i}: {}", e.msg),
+            )
+        })?;
         out.push(v);
     }
     Ok(Args::new(out))
 }
 
-fn compile_arg<C: Context>(v: &syntax::Value, kind: ParamKind, fns: &Functions<C>) -> CR<ArgVal<C>> {
+fn compile_arg<C: Context>(
+    v: &syntax::Value,
+    kind: ParamKind,
+    fns: &Functions<C>,
+) -> CR<ArgVal<C>> {
     let nopos = |msg: String| CompileError { pos: None, msg };
     Ok(match kind {
         ParamKind::Getter => ArgVal::Getter(compile_value(v, fns)?),
@@ -590,9 +640,12 @@ fn compile_arg<C: Context>(v: &syntax::Value, kind: ParamKind, fns: &Functions<C
             _ => return Err(nopos("must be a list of strings".into())),
         },
         ParamKind::GetterList => match v {
-            syntax::Value::List(items) => {
-                ArgVal::Getters(items.iter().map(|i| compile_value(i, fns)).collect::<CR<_>>()?)
-            }
+            syntax::Value::List(items) => ArgVal::Getters(
+                items
+                    .iter()
+                    .map(|i| compile_value(i, fns))
+                    .collect::<CR<_>>()?,
+            ),
             _ => return Err(nopos("must be a list".into())),
         },
         ParamKind::Enum => match v {

@@ -21,9 +21,21 @@ pub const DEFAULT_PRIORITY: &[&str] = &[
 fn reachable(ctx: &str) -> &'static [&'static str] {
     match ctx {
         "log" => &["log", "resource", "scope", "instrumentation_scope"],
-        "datapoint" => &["datapoint", "metric", "resource", "scope", "instrumentation_scope"],
+        "datapoint" => &[
+            "datapoint",
+            "metric",
+            "resource",
+            "scope",
+            "instrumentation_scope",
+        ],
         "metric" => &["metric", "resource", "scope", "instrumentation_scope"],
-        "spanevent" => &["spanevent", "span", "resource", "scope", "instrumentation_scope"],
+        "spanevent" => &[
+            "spanevent",
+            "span",
+            "resource",
+            "scope",
+            "instrumentation_scope",
+        ],
         "span" => &["span", "resource", "scope", "instrumentation_scope"],
         "scope" | "instrumentation_scope" => &["scope", "instrumentation_scope", "resource"],
         "resource" => &["resource"],
@@ -40,7 +52,10 @@ fn path_context(p: &Path) -> Option<&'static str> {
 }
 
 /// The context names the paths of `statements` (and `conditions`) start with.
-pub fn path_contexts(statements: &[&str], conditions: &[&str]) -> Result<Vec<&'static str>, String> {
+pub fn path_contexts(
+    statements: &[&str],
+    conditions: &[&str],
+) -> Result<Vec<&'static str>, String> {
     let mut names: Vec<&'static str> = Vec::new();
     let mut add = |p: &Path| {
         if let Some(c) = path_context(p)
@@ -88,7 +103,11 @@ pub fn infer_context(
                 names
             )
         })?;
-    let best = if best == "instrumentation_scope" { "scope" } else { best };
+    let best = if best == "instrumentation_scope" {
+        "scope"
+    } else {
+        best
+    };
     for n in &names {
         if !reachable(best).contains(n) {
             return Err(format!(

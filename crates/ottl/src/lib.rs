@@ -112,8 +112,9 @@ impl CompileError {
 }
 
 /// An editor compiled for a context.
-pub type EditorFn<C> =
-    Box<dyn for<'a, 'b> Fn(&'b mut <C as Context>::Data<'a>) -> Result<(), EvalError> + Send + Sync>;
+pub type EditorFn<C> = Box<
+    dyn for<'a, 'b> Fn(&'b mut <C as Context>::Data<'a>) -> Result<(), EvalError> + Send + Sync,
+>;
 
 /// A converter compiled for a context.
 pub type ConverterFn<C> =
@@ -152,7 +153,12 @@ impl<C: Context> Parser<C> {
         };
         let ast = syntax::Parser::new(text)
             .and_then(|p| p.statement())
-            .map_err(|e| err(Some(e.pos), format!("statement has invalid syntax: {}", e.msg)))?;
+            .map_err(|e| {
+                err(
+                    Some(e.pos),
+                    format!("statement has invalid syntax: {}", e.msg),
+                )
+            })?;
         let (editor, condition) =
             expr::compile_statement::<C>(&ast, &self.functions).map_err(|e| err(e.pos, e.msg))?;
         Ok(Statement {
@@ -162,8 +168,14 @@ impl<C: Context> Parser<C> {
         })
     }
 
-    pub fn parse_statements<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Statement<C>>, ParseError> {
-        texts.iter().map(|t| self.parse_statement(t.as_ref())).collect()
+    pub fn parse_statements<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+    ) -> Result<Vec<Statement<C>>, ParseError> {
+        texts
+            .iter()
+            .map(|t| self.parse_statement(t.as_ref()))
+            .collect()
     }
 
     pub fn parse_condition(&self, text: &str) -> Result<Condition<C>, ParseError> {
@@ -175,7 +187,12 @@ impl<C: Context> Parser<C> {
         };
         let ast = syntax::Parser::new(text)
             .and_then(|p| p.condition())
-            .map_err(|e| err(Some(e.pos), format!("condition has invalid syntax: {}", e.msg)))?;
+            .map_err(|e| {
+                err(
+                    Some(e.pos),
+                    format!("condition has invalid syntax: {}", e.msg),
+                )
+            })?;
         let expr = expr::compile_bool::<C>(&ast, &self.functions).map_err(|e| err(e.pos, e.msg))?;
         Ok(Condition {
             text: text.to_string(),
@@ -183,8 +200,14 @@ impl<C: Context> Parser<C> {
         })
     }
 
-    pub fn parse_conditions<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Condition<C>>, ParseError> {
-        texts.iter().map(|t| self.parse_condition(t.as_ref())).collect()
+    pub fn parse_conditions<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+    ) -> Result<Vec<Condition<C>>, ParseError> {
+        texts
+            .iter()
+            .map(|t| self.parse_condition(t.as_ref()))
+            .collect()
     }
 
     /// A value on its own (`ParseValueExpression`): a path, literal or converter.
@@ -197,7 +220,12 @@ impl<C: Context> Parser<C> {
         };
         let ast = syntax::Parser::new(text)
             .and_then(|p| p.value_expr())
-            .map_err(|e| err(Some(e.pos), format!("expression has invalid syntax: {}", e.msg)))?;
+            .map_err(|e| {
+                err(
+                    Some(e.pos),
+                    format!("expression has invalid syntax: {}", e.msg),
+                )
+            })?;
         expr::compile_value::<C>(&ast, &self.functions).map_err(|e| err(e.pos, e.msg))
     }
 }

@@ -159,7 +159,9 @@ pub fn lex(src: &str) -> Result<Vec<(Tok, Pos)>, SyntaxError> {
             }
         };
         let tok = match c {
-            b'0' if b.get(i + 1) == Some(&b'x') && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit) => {
+            b'0' if b.get(i + 1) == Some(&b'x')
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit) =>
+            {
                 i += 2;
                 while i < b.len() && b[i].is_ascii_hexdigit() {
                     i += 1;
@@ -695,7 +697,8 @@ impl Parser {
             Tok::LBrace => self.map(),
             Tok::LBracket => self.list(),
             Tok::Ident(name)
-                if is_enum_name(name) && !matches!(self.peek_at(1), Tok::LParen | Tok::LBracket) =>
+                if is_enum_name(name)
+                    && !matches!(self.peek_at(1), Tok::LParen | Tok::LBracket) =>
             {
                 let pos = self.pos();
                 let name = name.clone();

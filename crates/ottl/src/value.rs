@@ -247,7 +247,9 @@ pub fn map_to_json(m: &[KeyValue]) -> serde_json::Value {
     for kv in m {
         obj.insert(
             kv.key.clone(),
-            kv.value.as_ref().map_or(serde_json::Value::Null, any_to_json),
+            kv.value
+                .as_ref()
+                .map_or(serde_json::Value::Null, any_to_json),
         );
     }
     serde_json::Value::Object(obj)
@@ -379,7 +381,12 @@ pub fn math(left: Value, op: MathOp, right: Value) -> Result<Value, String> {
         }),
         (Time(a), Time(b)) => match op {
             MathOp::Sub => Duration(a.wrapping_sub(b)),
-            _ => return Err(format!("only subtraction is allowed between times, got {}", op.as_str())),
+            _ => {
+                return Err(format!(
+                    "only subtraction is allowed between times, got {}",
+                    op.as_str()
+                ));
+            }
         },
         (Time(a), Duration(b)) => match op {
             MathOp::Add => Time(a.wrapping_add(b)),

@@ -241,14 +241,22 @@ fn dp_get(dp: Dp<'_>, f: DpField) -> Value {
         },
         DpField::PositiveOffset | DpField::NegativeOffset => match dp {
             Dp::ExpHistogram(p) => {
-                let b = if f == DpField::PositiveOffset { &p.positive } else { &p.negative };
+                let b = if f == DpField::PositiveOffset {
+                    &p.positive
+                } else {
+                    &p.negative
+                };
                 Value::Int(b.as_ref().map_or(0, |b| b.offset as i64))
             }
             _ => Value::Nil,
         },
         DpField::PositiveBucketCounts | DpField::NegativeBucketCounts => match dp {
             Dp::ExpHistogram(p) => {
-                let b = if f == DpField::PositiveBucketCounts { &p.positive } else { &p.negative };
+                let b = if f == DpField::PositiveBucketCounts {
+                    &p.positive
+                } else {
+                    &p.negative
+                };
                 u64_list(b.as_ref().map_or(&[][..], |b| &b.bucket_counts[..]))
             }
             _ => Value::Nil,
@@ -294,7 +302,9 @@ fn dp_set(dp: DpMut<'_>, f: DpField, v: Value) {
             if let Value::Float(x) = v {
                 let is_min = f == DpField::Min;
                 match dp {
-                    DpMut::Histogram(p) => *(if is_min { &mut p.min } else { &mut p.max }) = Some(x),
+                    DpMut::Histogram(p) => {
+                        *(if is_min { &mut p.min } else { &mut p.max }) = Some(x)
+                    }
                     DpMut::ExpHistogram(p) => {
                         *(if is_min { &mut p.min } else { &mut p.max }) = Some(x)
                     }
@@ -328,7 +338,11 @@ fn dp_set(dp: DpMut<'_>, f: DpField, v: Value) {
         | DpField::NegativeBucketCounts => {
             if let DpMut::ExpHistogram(p) = dp {
                 let positive = matches!(f, DpField::PositiveOffset | DpField::PositiveBucketCounts);
-                let b = if positive { &mut p.positive } else { &mut p.negative };
+                let b = if positive {
+                    &mut p.positive
+                } else {
+                    &mut p.negative
+                };
                 let b = b.get_or_insert_with(Buckets::default);
                 if matches!(f, DpField::PositiveOffset | DpField::NegativeOffset) {
                     set_int(&mut b.offset, v);
@@ -376,7 +390,11 @@ impl Context for DataPointContext {
                 let pos = f.name == "positive";
                 match sub {
                     Some("offset") => leaf(fields, 1, CTX).map(|_| {
-                        if pos { DpField::PositiveOffset } else { DpField::NegativeOffset }
+                        if pos {
+                            DpField::PositiveOffset
+                        } else {
+                            DpField::NegativeOffset
+                        }
                     })?,
                     Some("bucket_counts") => leaf(fields, 1, CTX).map(|_| {
                         if pos {
@@ -414,7 +432,9 @@ impl Context for DataPointContext {
 
     fn set(d: &mut DataPointData<'_>, p: &DataPointPath, v: Value) -> Result<(), EvalError> {
         match p {
-            DataPointPath::Upper(u) => return super::upper_set(&mut d.cache, d.resource, d.scope, *u, v),
+            DataPointPath::Upper(u) => {
+                return super::upper_set(&mut d.cache, d.resource, d.scope, *u, v);
+            }
             DataPointPath::Metric(f) => metric_set(d.metric, *f, v),
             DataPointPath::Point(f) => {
                 if let Some(dp) = d.point_mut() {
@@ -429,9 +449,9 @@ impl Context for DataPointContext {
         match p {
             DataPointPath::Upper(u) => super::upper_slot(&d.cache, d.resource, d.scope, *u),
             DataPointPath::Metric(MetricField::Metadata) => Some(SlotRef::Map(&d.metric.metadata)),
-            DataPointPath::Point(DpField::Attributes) => {
-                Some(SlotRef::Map(d.point().map_or(&[][..], |dp| &common!(dp, attributes)[..])))
-            }
+            DataPointPath::Point(DpField::Attributes) => Some(SlotRef::Map(
+                d.point().map_or(&[][..], |dp| &common!(dp, attributes)[..]),
+            )),
             _ => None,
         }
     }
@@ -442,9 +462,9 @@ impl Context for DataPointContext {
             DataPointPath::Metric(MetricField::Metadata) => {
                 Some(SlotMut::Map(&mut d.metric.metadata))
             }
-            DataPointPath::Point(DpField::Attributes) => {
-                d.point_mut().map(|dp| SlotMut::Map(common_mut!(dp, attributes)))
-            }
+            DataPointPath::Point(DpField::Attributes) => d
+                .point_mut()
+                .map(|dp| SlotMut::Map(common_mut!(dp, attributes))),
             _ => None,
         }
     }

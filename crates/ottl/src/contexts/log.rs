@@ -78,7 +78,9 @@ impl Context for LogContext {
         };
         let p = match fields[0].name.as_str() {
             "time_unix_nano" => leaf(fields, 0, CTX).map(|_| LogPath::TimeUnixNano)?,
-            "observed_time_unix_nano" => leaf(fields, 0, CTX).map(|_| LogPath::ObservedTimeUnixNano)?,
+            "observed_time_unix_nano" => {
+                leaf(fields, 0, CTX).map(|_| LogPath::ObservedTimeUnixNano)?
+            }
             "time" => leaf(fields, 0, CTX).map(|_| LogPath::Time)?,
             "observed_time" => leaf(fields, 0, CTX).map(|_| LogPath::ObservedTime)?,
             "severity_number" => leaf(fields, 0, CTX).map(|_| LogPath::SeverityNumber)?,
@@ -184,7 +186,9 @@ impl Context for LogContext {
         match p {
             LogPath::Upper(u) => super::upper_slot_mut(&mut d.cache, d.resource, d.scope, *u),
             LogPath::Attributes => Some(SlotMut::Map(&mut d.log.attributes)),
-            LogPath::Body => Some(SlotMut::Any(d.log.body.get_or_insert_with(AnyValue::default))),
+            LogPath::Body => Some(SlotMut::Any(
+                d.log.body.get_or_insert_with(AnyValue::default),
+            )),
             _ => None,
         }
     }

@@ -52,13 +52,19 @@ pub enum MetricPath {
     Field(MetricField),
 }
 
-pub(crate) fn parse_metric_field(fields: &[Field], i: usize, ctx: &str) -> Result<MetricField, String> {
+pub(crate) fn parse_metric_field(
+    fields: &[Field],
+    i: usize,
+    ctx: &str,
+) -> Result<MetricField, String> {
     Ok(match fields[i].name.as_str() {
         "name" => leaf(fields, i, ctx).map(|_| MetricField::Name)?,
         "description" => leaf(fields, i, ctx).map(|_| MetricField::Description)?,
         "unit" => leaf(fields, i, ctx).map(|_| MetricField::Unit)?,
         "type" => leaf(fields, i, ctx).map(|_| MetricField::Type)?,
-        "aggregation_temporality" => leaf(fields, i, ctx).map(|_| MetricField::AggregationTemporality)?,
+        "aggregation_temporality" => {
+            leaf(fields, i, ctx).map(|_| MetricField::AggregationTemporality)?
+        }
         "is_monotonic" => leaf(fields, i, ctx).map(|_| MetricField::IsMonotonic)?,
         "metadata" => keyed(fields, i, ctx).map(|_| MetricField::Metadata)?,
         _ => return Err(invalid(fields, i, ctx)),

@@ -91,9 +91,16 @@ pub enum ResourcePath {
     DroppedAttributesCount,
 }
 
-pub(crate) fn parse_resource(fields: &[Field], i: usize, ctx: &str) -> Result<ResourcePath, String> {
+pub(crate) fn parse_resource(
+    fields: &[Field],
+    i: usize,
+    ctx: &str,
+) -> Result<ResourcePath, String> {
     let Some(f) = fields.get(i) else {
-        return Err(format!("path {:?} is not supported on its own", path_text(fields)));
+        return Err(format!(
+            "path {:?} is not supported on its own",
+            path_text(fields)
+        ));
     };
     match f.name.as_str() {
         "attributes" => keyed(fields, i, ctx).map(|_| ResourcePath::Attributes),
@@ -143,13 +150,18 @@ pub enum ScopePath {
 
 pub(crate) fn parse_scope(fields: &[Field], i: usize, ctx: &str) -> Result<ScopePath, String> {
     let Some(f) = fields.get(i) else {
-        return Err(format!("path {:?} is not supported on its own", path_text(fields)));
+        return Err(format!(
+            "path {:?} is not supported on its own",
+            path_text(fields)
+        ));
     };
     match f.name.as_str() {
         "name" => leaf(fields, i, ctx).map(|_| ScopePath::Name),
         "version" => leaf(fields, i, ctx).map(|_| ScopePath::Version),
         "attributes" => keyed(fields, i, ctx).map(|_| ScopePath::Attributes),
-        "dropped_attributes_count" => leaf(fields, i, ctx).map(|_| ScopePath::DroppedAttributesCount),
+        "dropped_attributes_count" => {
+            leaf(fields, i, ctx).map(|_| ScopePath::DroppedAttributesCount)
+        }
         _ => Err(invalid(fields, i, ctx)),
     }
 }

@@ -74,7 +74,14 @@ pub enum SpanPath {
     TraceStateKey(String),
 }
 
-const KINDS: [&str; 6] = ["Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"];
+const KINDS: [&str; 6] = [
+    "Unspecified",
+    "Internal",
+    "Server",
+    "Client",
+    "Producer",
+    "Consumer",
+];
 const KINDS_DEPRECATED: [&str; 6] = [
     "SPAN_KIND_UNSPECIFIED",
     "SPAN_KIND_INTERNAL",
@@ -92,7 +99,9 @@ pub(crate) fn parse_span_field(
 ) -> Result<(SpanPath, usize), String> {
     let f = &fields[i];
     let sub = fields.get(i + 1).map(|f| f.name.as_str());
-    let with_sub = |base: SpanField, sub_field: Option<(&str, SpanField)>| -> Result<SpanField, String> {
+    let with_sub = |base: SpanField,
+                    sub_field: Option<(&str, SpanField)>|
+     -> Result<SpanField, String> {
         match (sub, sub_field) {
             (None, _) => leaf(fields, i, ctx).map(|_| base),
             (Some(s), Some((name, field))) if s == name => leaf(fields, i + 1, ctx).map(|_| field),
@@ -104,7 +113,10 @@ pub(crate) fn parse_span_field(
             keyed(fields, i, ctx)?;
             SpanField::Attributes
         }
-        "trace_id" => with_sub(SpanField::TraceId, Some(("string", SpanField::TraceIdString)))?,
+        "trace_id" => with_sub(
+            SpanField::TraceId,
+            Some(("string", SpanField::TraceIdString)),
+        )?,
         "span_id" => with_sub(SpanField::SpanId, Some(("string", SpanField::SpanIdString)))?,
         "parent_span_id" => with_sub(
             SpanField::ParentSpanId,
@@ -162,9 +174,11 @@ pub(crate) fn span_get(s: &Span, f: SpanField) -> Value {
         SpanField::StatusMessage => Value::Str(status.map_or(String::new(), |s| s.message.clone())),
         SpanField::Name => str_val(&s.name),
         SpanField::Kind => Value::Int(s.kind as i64),
-        SpanField::KindString => {
-            Value::Str(KINDS.get(s.kind as usize).map_or_else(String::new, |k| k.to_string()))
-        }
+        SpanField::KindString => Value::Str(
+            KINDS
+                .get(s.kind as usize)
+                .map_or_else(String::new, |k| k.to_string()),
+        ),
         SpanField::KindDeprecatedString => Value::Str(
             KINDS_DEPRECATED
                 .get(s.kind as usize)

@@ -5,7 +5,9 @@ use pdata::proto::common::v1::{InstrumentationScope, KeyValue};
 use pdata::proto::resource::v1::Resource;
 use pdata::proto::trace::v1::{Span, span::Event};
 
-use super::span::{SpanPath, parse_span_field, span_get, span_set, trace_state_get, trace_state_set};
+use super::span::{
+    SpanPath, parse_span_field, span_get, span_set, trace_state_get, trace_state_set,
+};
 use super::{Upper, invalid, keyed, leaf, nanos, parse_upper, span_enum, time};
 use crate::EvalError;
 use crate::context::{
@@ -113,7 +115,9 @@ impl Context for SpanEventContext {
                 *u,
             ),
             SpanEventPath::Span(SpanPath::Field(f)) => span_get(d.span, *f),
-            SpanEventPath::Span(SpanPath::TraceStateKey(k)) => trace_state_get(&d.span.trace_state, k),
+            SpanEventPath::Span(SpanPath::TraceStateKey(k)) => {
+                trace_state_get(&d.span.trace_state, k)
+            }
             SpanEventPath::Span(SpanPath::Upper(u)) => super::upper_get(
                 super::UpperData {
                     cache: &d.cache,
@@ -131,7 +135,9 @@ impl Context for SpanEventContext {
                     EventField::TimeUnixNano => nanos(e.time_unix_nano),
                     EventField::Time => time(e.time_unix_nano),
                     EventField::Attributes => attrs_value(&e.attributes),
-                    EventField::DroppedAttributesCount => Value::Int(e.dropped_attributes_count as i64),
+                    EventField::DroppedAttributesCount => {
+                        Value::Int(e.dropped_attributes_count as i64)
+                    }
                     EventField::EventIndex => Value::Int(d.index as i64),
                 }
             }
@@ -149,13 +155,17 @@ impl Context for SpanEventContext {
                 Ok(())
             }
             SpanEventPath::Event(f) => {
-                let Some(e) = d.event_mut() else { return Ok(()) };
+                let Some(e) = d.event_mut() else {
+                    return Ok(());
+                };
                 match f {
                     EventField::Name => set_string(&mut e.name, v),
                     EventField::TimeUnixNano => set_int(&mut e.time_unix_nano, v),
                     EventField::Time => set_time(&mut e.time_unix_nano, v),
                     EventField::Attributes => set_map(&mut e.attributes, v),
-                    EventField::DroppedAttributesCount => set_int(&mut e.dropped_attributes_count, v),
+                    EventField::DroppedAttributesCount => {
+                        set_int(&mut e.dropped_attributes_count, v)
+                    }
                     EventField::EventIndex => {}
                 }
                 Ok(())
@@ -171,9 +181,9 @@ impl Context for SpanEventContext {
             SpanEventPath::Span(SpanPath::Field(super::span::SpanField::Attributes)) => {
                 Some(SlotRef::Map(&d.span.attributes))
             }
-            SpanEventPath::Event(EventField::Attributes) => {
-                Some(SlotRef::Map(d.event().map_or(&[][..], |e| &e.attributes[..])))
-            }
+            SpanEventPath::Event(EventField::Attributes) => Some(SlotRef::Map(
+                d.event().map_or(&[][..], |e| &e.attributes[..]),
+            )),
             _ => None,
         }
     }

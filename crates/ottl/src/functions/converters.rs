@@ -293,7 +293,11 @@ fn double<C: Context>(a: Args<C>) -> CR<C> {
 /// Go `strconv.ParseFloat(s, 64)`: also `inf`, `NaN`, hex floats are rare enough to skip.
 fn parse_go_float(s: &str) -> Option<f64> {
     match s.to_ascii_lowercase().trim_start_matches(['+', '-']) {
-        "inf" | "infinity" | "nan" => s.to_ascii_lowercase().replace("infinity", "inf").parse().ok(),
+        "inf" | "infinity" | "nan" => s
+            .to_ascii_lowercase()
+            .replace("infinity", "inf")
+            .parse()
+            .ok(),
         _ if s.contains('_') => None,
         _ => s.parse().ok(),
     }
@@ -409,7 +413,9 @@ fn is_empty<C: Context>(a: Args<C>) -> CR<C> {
             Value::Int(i) => i == 0,
             Value::Float(f) => f == 0.0,
             Value::Bool(b) => !b,
-            Value::Bytes(b) => b.is_empty() || b.iter().all(|x| *x == 0) && (b.len() == 8 || b.len() == 16),
+            Value::Bytes(b) => {
+                b.is_empty() || b.iter().all(|x| *x == 0) && (b.len() == 8 || b.len() == 16)
+            }
             Value::Map(m) => m.is_empty(),
             Value::List(l) => l.is_empty(),
             Value::Time(t) => t == 0,
@@ -419,15 +425,15 @@ fn is_empty<C: Context>(a: Args<C>) -> CR<C> {
 }
 
 fn parse_json<C: Context>(a: Args<C>) -> CR<C> {
-    unary_str(a, |s| {
-        match serde_json::from_str::<serde_json::Value>(&s) {
-            Ok(serde_json::Value::Object(o)) => Ok(Value::Map(value::json_object_to_map(o))),
-            Ok(serde_json::Value::Array(arr)) => Ok(Value::List(
-                arr.into_iter().map(value::json_to_any).collect(),
-            )),
-            Ok(_) => Err(EvalError::new("could not convert parsed value of type to JSON object or array")),
-            Err(e) => Err(EvalError::new(e.to_string())),
-        }
+    unary_str(a, |s| match serde_json::from_str::<serde_json::Value>(&s) {
+        Ok(serde_json::Value::Object(o)) => Ok(Value::Map(value::json_object_to_map(o))),
+        Ok(serde_json::Value::Array(arr)) => Ok(Value::List(
+            arr.into_iter().map(value::json_to_any).collect(),
+        )),
+        Ok(_) => Err(EvalError::new(
+            "could not convert parsed value of type to JSON object or array",
+        )),
+        Err(e) => Err(EvalError::new(e.to_string())),
     })
 }
 
@@ -620,10 +626,7 @@ fn trim<C: Context>(mut a: Args<C>) -> CR<C> {
     }))
 }
 
-fn affix<C: Context>(
-    mut a: Args<C>,
-    f: fn(&str, &str) -> Value,
-) -> CR<C> {
+fn affix<C: Context>(mut a: Args<C>, f: fn(&str, &str) -> Value) -> CR<C> {
     let t = a.getter(0);
     let p = a.getter(1);
     Ok(Box::new(move |d| {
@@ -634,11 +637,15 @@ fn affix<C: Context>(
 }
 
 fn trim_prefix<C: Context>(a: Args<C>) -> CR<C> {
-    affix(a, |s, p| Value::Str(s.strip_prefix(p).unwrap_or(s).to_string()))
+    affix(a, |s, p| {
+        Value::Str(s.strip_prefix(p).unwrap_or(s).to_string())
+    })
 }
 
 fn trim_suffix<C: Context>(a: Args<C>) -> CR<C> {
-    affix(a, |s, p| Value::Str(s.strip_suffix(p).unwrap_or(s).to_string()))
+    affix(a, |s, p| {
+        Value::Str(s.strip_suffix(p).unwrap_or(s).to_string())
+    })
 }
 
 fn has_prefix<C: Context>(a: Args<C>) -> CR<C> {
@@ -739,9 +746,8 @@ fn base64_engine(variant: &str) -> Option<base64::engine::GeneralPurpose> {
 fn base64_encode<C: Context>(mut a: Args<C>) -> CR<C> {
     let t = a.getter(0);
     let variant = a.str(1).unwrap_or_else(|| "base64".into());
-    let engine = base64_engine(&variant).ok_or_else(|| {
-        format!("unsupported base64 variant: {variant}")
-    })?;
+    let engine =
+        base64_engine(&variant).ok_or_else(|| format!("unsupported base64 variant: {variant}"))?;
     Ok(Box::new(move |d| {
         let s = get_string(&t, d)?;
         Ok(Value::Str(engine.encode(s)))
@@ -782,7 +788,9 @@ fn decode<C: Context>(mut a: Args<C>) -> CR<C> {
         };
         let out = match &engine {
             Some(e) => {
-                let b = e.decode(&bytes).map_err(|e| EvalError::new(e.to_string()))?;
+                let b = e
+                    .decode(&bytes)
+                    .map_err(|e| EvalError::new(e.to_string()))?;
                 String::from_utf8_lossy(&b).into_owned()
             }
             None if encoding.starts_with("iso") || encoding == "latin1" => {
@@ -798,7 +806,10 @@ fn format<C: Context>(mut a: Args<C>) -> CR<C> {
     let fmt = a.str(0).unwrap_or_default();
     let vals = a.getters(1);
     Ok(Box::new(move |d| {
-        let args = vals.iter().map(|v| v.eval(d)).collect::<Result<Vec<_>, _>>()?;
+        let args = vals
+            .iter()
+            .map(|v| v.eval(d))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Value::Str(go_sprintf(&fmt, &args)))
     }))
 }
@@ -862,12 +873,27 @@ pub(crate) fn go_sprintf(fmt: &str, args: &[Value]) -> String {
                 Some(p) => s.chars().take(p).collect(),
                 None => s.clone(),
             },
-            ('s', v @ (Value::Bytes(_) | Value::Map(_) | Value::List(_) | Value::Time(_) | Value::Duration(_))) => go_v(v),
+            (
+                's',
+                v @ (Value::Bytes(_)
+                | Value::Map(_)
+                | Value::List(_)
+                | Value::Time(_)
+                | Value::Duration(_)),
+            ) => go_v(v),
             ('q', Value::Str(s)) => format!("{s:?}"),
             ('t', Value::Bool(b)) => b.to_string(),
             ('d', Value::Int(i)) => {
                 let s = i.abs().to_string();
-                let sign = if *i < 0 { "-" } else if plus { "+" } else if space { " " } else { "" };
+                let sign = if *i < 0 {
+                    "-"
+                } else if plus {
+                    "+"
+                } else if space {
+                    " "
+                } else {
+                    ""
+                };
                 format!("{sign}{s}")
             }
             ('x', Value::Int(i)) => format!("{i:x}"),
@@ -880,7 +906,11 @@ pub(crate) fn go_sprintf(fmt: &str, args: &[Value]) -> String {
             ('X', Value::Bytes(b)) => hex::encode_upper(b),
             ('f' | 'F', Value::Float(f)) => {
                 let s = format!("{:.*}", prec.unwrap_or(6), f);
-                if plus && *f >= 0.0 { format!("+{s}") } else { s }
+                if plus && *f >= 0.0 {
+                    format!("+{s}")
+                } else {
+                    s
+                }
             }
             ('e', Value::Float(f)) => go_exp(*f, prec.unwrap_or(6)),
             ('g', Value::Float(f)) => format_float(*f),
@@ -941,7 +971,10 @@ fn go_v(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Bytes(b) => format!(
             "[{}]",
-            b.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" ")
+            b.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
         ),
         other => other.as_string(),
     }
@@ -990,7 +1023,9 @@ fn values<C: Context>(mut a: Args<C>) -> CR<C> {
     Ok(Box::new(move |d| {
         let m = get_map(&t, d)?;
         Ok(Value::List(
-            m.into_iter().map(|kv| kv.value.unwrap_or_default()).collect(),
+            m.into_iter()
+                .map(|kv| kv.value.unwrap_or_default())
+                .collect(),
         ))
     }))
 }
@@ -1031,9 +1066,9 @@ fn contains_value<C: Context>(mut a: Args<C>) -> CR<C> {
             return Err(EvalError::new("target must be a slice"));
         };
         let needle = v.eval(d)?;
-        Ok(Value::Bool(
-            l.iter().any(|x| value::compare(&Value::from_any(x), CmpOp::Eq, &needle)),
-        ))
+        Ok(Value::Bool(l.iter().any(|x| {
+            value::compare(&Value::from_any(x), CmpOp::Eq, &needle)
+        })))
     }))
 }
 
@@ -1070,7 +1105,9 @@ fn slice_to_map<C: Context>(mut a: Args<C>) -> CR<C> {
     let value_path = a.str_list(2).unwrap_or_default();
     Ok(Box::new(move |d| {
         let Value::List(l) = t.eval(d)? else {
-            return Err(EvalError::new("unsupported type provided to SliceToMap function"));
+            return Err(EvalError::new(
+                "unsupported type provided to SliceToMap function",
+            ));
         };
         let mut out = Vec::new();
         for (i, item) in l.iter().enumerate() {
@@ -1113,7 +1150,11 @@ fn sort<C: Context>(mut a: Args<C>) -> CR<C> {
     let desc = match order.as_str() {
         "asc" => false,
         "desc" => true,
-        other => return Err(format!("invalid arguments: {other}. Order should be either \"asc\" or \"desc\"")),
+        other => {
+            return Err(format!(
+                "invalid arguments: {other}. Order should be either \"asc\" or \"desc\""
+            ));
+        }
     };
     Ok(Box::new(move |d| {
         let Value::List(mut l) = t.eval(d)? else {
@@ -1160,7 +1201,9 @@ fn parse_int<C: Context>(mut a: Args<C>) -> CR<C> {
         }
         go_parse_int(&s, base as u32)
             .map(Value::Int)
-            .ok_or_else(|| EvalError::new(format!("strconv.ParseInt: parsing {s:?}: invalid syntax")))
+            .ok_or_else(|| {
+                EvalError::new(format!("strconv.ParseInt: parsing {s:?}: invalid syntax"))
+            })
     }))
 }
 
@@ -1190,7 +1233,11 @@ fn go_parse_int(s: &str, mut base: u32) -> Option<i64> {
         }
         underscores = true;
     }
-    let cleaned: String = if underscores { body.replace('_', "") } else { body.to_string() };
+    let cleaned: String = if underscores {
+        body.replace('_', "")
+    } else {
+        body.to_string()
+    };
     if cleaned.is_empty() {
         return None;
     }
@@ -1205,9 +1252,9 @@ fn log<C: Context>(a: Args<C>) -> CR<C> {
             Value::Float(f) => f,
             Value::Int(i) => i as f64,
             Value::Bool(b) => b as i64 as f64,
-            Value::Str(s) => s
-                .parse::<f64>()
-                .map_err(|_| EvalError::new(format!("strconv.ParseFloat: parsing {s:?}: invalid syntax")))?,
+            Value::Str(s) => s.parse::<f64>().map_err(|_| {
+                EvalError::new(format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"))
+            })?,
             other => {
                 return Err(EvalError::new(format!(
                     "unsupported type: {}",
@@ -1251,7 +1298,7 @@ fn is_valid_luhn<C: Context>(a: Args<C>) -> CR<C> {
                 }
             })
             .sum();
-        Ok(Value::Bool(sum % 10 == 0))
+        Ok(Value::Bool(sum.is_multiple_of(10)))
     })
 }
 
@@ -1268,7 +1315,10 @@ fn is_in_cidr<C: Context>(mut a: Args<C>) -> CR<C> {
         let Ok(ip) = s.parse::<std::net::IpAddr>() else {
             return Ok(Value::Bool(false));
         };
-        Ok(Value::Bool(nets.iter().any(|(net, bits)| cidr_contains(*net, *bits, ip))))
+        Ok(Value::Bool(
+            nets.iter()
+                .any(|(net, bits)| cidr_contains(*net, *bits, ip)),
+        ))
     }))
 }
 
@@ -1284,16 +1334,24 @@ fn cidr_contains(net: std::net::IpAddr, bits: u8, ip: std::net::IpAddr) -> bool 
     use std::net::IpAddr;
     match (net, ip) {
         (IpAddr::V4(n), IpAddr::V4(i)) => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(n) & mask == u32::from(i) & mask
         }
         (IpAddr::V6(n), IpAddr::V6(i)) => {
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             u128::from(n) & mask == u128::from(i) & mask
         }
-        (IpAddr::V6(n), IpAddr::V4(i)) => n
-            .to_ipv4_mapped()
-            .is_some_and(|n4| bits >= 96 && cidr_contains(IpAddr::V4(n4), bits - 96, IpAddr::V4(i))),
+        (IpAddr::V6(n), IpAddr::V4(i)) => n.to_ipv4_mapped().is_some_and(|n4| {
+            bits >= 96 && cidr_contains(IpAddr::V4(n4), bits - 96, IpAddr::V4(i))
+        }),
         _ => false,
     }
 }
@@ -1358,7 +1416,9 @@ fn csv_fields(s: &str, delim: char, mode: &str) -> Result<Vec<String>, EvalError
                                 field.push(c);
                                 chars.next();
                             } else {
-                                return Err(EvalError::new("extraneous or missing \" in quoted-field"));
+                                return Err(EvalError::new(
+                                    "extraneous or missing \" in quoted-field",
+                                ));
                             }
                         }
                     },
@@ -1402,11 +1462,12 @@ fn parse_csv<C: Context>(mut a: Args<C>) -> CR<C> {
         let mut c = s.chars();
         match (c.next(), c.next()) {
             (Some(ch), None) => Ok(ch),
-            _ => Err(format!("invalid {what} for ParseCSV: {s:?}, must be a single character")),
+            _ => Err(format!(
+                "invalid {what} for ParseCSV: {s:?}, must be a single character"
+            )),
         }
     };
     let delim = one_char(&delim, "delimiter")?;
-    let header_delim = header_delim;
     if !matches!(mode.as_str(), "strict" | "lazyQuotes" | "ignoreQuotes") {
         return Err(format!("unknown mode: {mode}"));
     }
@@ -1458,7 +1519,14 @@ fn random_u128() -> u128 {
 
 fn uuid_string(v: u128) -> String {
     let h = format!("{v:032x}");
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 fn uuid<C: Context>(_a: Args<C>) -> CR<C> {
@@ -1474,7 +1542,7 @@ fn uuid7<C: Context>(_a: Args<C>) -> CR<C> {
     Ok(Box::new(|_| {
         let ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis()) as u128;
+            .map_or(0, |d| d.as_millis());
         let mut v = (random_u128() & ((1u128 << 80) - 1)) | (ms << 80);
         v = (v & !(0xf << 76)) | (0x7 << 76);
         v = (v & !(0x3 << 62)) | (0x2 << 62);
@@ -1501,7 +1569,11 @@ fn url<C: Context>(a: Args<C>) -> CR<C> {
         };
         let (scheme, rest) = match rest.split_once("://") {
             Some((sc, r)) => (sc, r),
-            None => return Err(EvalError::new(format!("parse {s:?}: missing protocol scheme"))),
+            None => {
+                return Err(EvalError::new(format!(
+                    "parse {s:?}: missing protocol scheme"
+                )));
+            }
         };
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
@@ -1515,7 +1587,9 @@ fn url<C: Context>(a: Args<C>) -> CR<C> {
             match hostport.find(']') {
                 Some(i) => (
                     &hostport[1..i],
-                    hostport[i + 1..].strip_prefix(':').filter(|p| !p.is_empty()),
+                    hostport[i + 1..]
+                        .strip_prefix(':')
+                        .filter(|p| !p.is_empty()),
                 ),
                 None => (hostport, None),
             }
@@ -1571,7 +1645,10 @@ fn is_root_span<C: Context>(_a: Args<C>) -> CR<C> {
     let (path, _) = C::parse_path(std::slice::from_ref(&field))
         .map_err(|_| format!("IsRootSpan is not supported in the {} context", C::NAME))?;
     if C::NAME != "span" {
-        return Err(format!("IsRootSpan is not supported in the {} context", C::NAME));
+        return Err(format!(
+            "IsRootSpan is not supported in the {} context",
+            C::NAME
+        ));
     }
     Ok(Box::new(move |d| {
         Ok(Value::Bool(match C::get(d, &path)? {

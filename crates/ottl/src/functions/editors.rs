@@ -13,15 +13,27 @@ use crate::{EditorFn, EvalError};
 pub(super) fn register<C: Context>(f: &mut Functions<C>) {
     f.editor("set", SET, set::<C>)
         .editor("delete_key", DELETE_KEY, delete_key::<C>)
-        .editor("delete_matching_keys", PATTERN_ONLY, delete_matching_keys::<C>)
+        .editor(
+            "delete_matching_keys",
+            PATTERN_ONLY,
+            delete_matching_keys::<C>,
+        )
         .editor("keep_keys", KEEP_KEYS, keep_keys::<C>)
         .editor("keep_matching_keys", PATTERN_ONLY, keep_matching_keys::<C>)
         .editor("limit", LIMIT, limit::<C>)
         .editor("merge_maps", MERGE_MAPS, merge_maps::<C>)
         .editor("replace_pattern", REPLACE_PATTERN, replace_pattern::<C>)
-        .editor("replace_all_patterns", REPLACE_ALL_PATTERNS, replace_all_patterns::<C>)
+        .editor(
+            "replace_all_patterns",
+            REPLACE_ALL_PATTERNS,
+            replace_all_patterns::<C>,
+        )
         .editor("replace_match", REPLACE_MATCH, replace_match::<C>)
-        .editor("replace_all_matches", REPLACE_MATCH, replace_all_matches::<C>)
+        .editor(
+            "replace_all_matches",
+            REPLACE_MATCH,
+            replace_all_matches::<C>,
+        )
         .editor("truncate_all", TRUNCATE_ALL, truncate_all::<C>)
         .editor("flatten", FLATTEN, flatten::<C>)
         .editor("append", APPEND, append::<C>)
@@ -112,7 +124,10 @@ pub(crate) fn get_int<C: Context>(e: &Expr<C>, d: &C::Data<'_>) -> Result<i64, E
     }
 }
 
-pub(crate) fn get_map<C: Context>(e: &Expr<C>, d: &C::Data<'_>) -> Result<Vec<KeyValue>, EvalError> {
+pub(crate) fn get_map<C: Context>(
+    e: &Expr<C>,
+    d: &C::Data<'_>,
+) -> Result<Vec<KeyValue>, EvalError> {
     match e.eval(d)? {
         Value::Map(m) => Ok(m),
         other => Err(EvalError::new(format!(
@@ -123,7 +138,9 @@ pub(crate) fn get_map<C: Context>(e: &Expr<C>, d: &C::Data<'_>) -> Result<Vec<Ke
 }
 
 pub(crate) fn compile_regex(pattern: &str) -> Result<Regex, String> {
-    goregex::compile(pattern).map_err(|e| format!("the regex pattern supplied to the function is not a valid pattern: {e}"))
+    goregex::compile(pattern).map_err(|e| {
+        format!("the regex pattern supplied to the function is not a valid pattern: {e}")
+    })
 }
 
 fn not_a_map(target: &str) -> EvalError {
@@ -172,7 +189,7 @@ fn keep_keys<C: Context>(mut a: Args<C>) -> Result<EditorFn<C>, String> {
     let target = a.target(0)?;
     let keys = a.str_list(1).unwrap_or_default();
     Ok(Box::new(move |d| {
-        match target.with_map(d, |m| m.retain(|kv| keys.iter().any(|k| *k == kv.key)))? {
+        match target.with_map(d, |m| m.retain(|kv| keys.contains(&kv.key)))? {
             Some(()) => Ok(()),
             None => Err(not_a_map(target.text())),
         }
@@ -195,7 +212,9 @@ fn limit<C: Context>(mut a: Args<C>) -> Result<EditorFn<C>, String> {
     let limit = a.int(1).unwrap_or(0);
     let priority = a.str_list(2).unwrap_or_default();
     if limit < 0 {
-        return Err(format!("invalid limit for limit function, {limit} cannot be negative"));
+        return Err(format!(
+            "invalid limit for limit function, {limit} cannot be negative"
+        ));
     }
     if priority.len() as i64 > limit {
         return Err(format!(
@@ -369,7 +388,11 @@ fn replace_all_patterns<C: Context>(mut a: Args<C>) -> Result<EditorFn<C>, Strin
     let by_key = match mode.as_str() {
         "key" => true,
         "value" => false,
-        other => return Err(format!("invalid mode {other}, must be either 'key' or 'value'")),
+        other => {
+            return Err(format!(
+                "invalid mode {other}, must be either 'key' or 'value'"
+            ));
+        }
     };
     let re = compile_regex(&a.str(2).unwrap_or_default())?;
     let r = Replacer::new(&mut a, 3);
@@ -517,7 +540,9 @@ fn replace_match<C: Context>(mut a: Args<C>) -> Result<EditorFn<C>, String> {
     let r = Replacer::new(&mut a, 2);
     Ok(Box::new(move |d| {
         let (repl, format) = r.resolve(d)?;
-        let Value::Str(s) = target.get(d)? else { return Ok(()) };
+        let Value::Str(s) = target.get(d)? else {
+            return Ok(());
+        };
         if glob_match(&pattern, &s) == Some(true) {
             target.set(d, Value::Str(r.finish(repl, &format)?))?;
         }
@@ -553,7 +578,9 @@ fn truncate_all<C: Context>(mut a: Args<C>) -> Result<EditorFn<C>, String> {
     let utf8_safe = a.bool(2).unwrap_or(true);
     let marker = a.str(3).unwrap_or_default();
     if limit < 0 {
-        return Err(format!("invalid limit for truncate_all function, {limit} cannot be negative"));
+        return Err(format!(
+            "invalid limit for truncate_all function, {limit} cannot be negative"
+        ));
     }
     if marker.len() as i64 > limit {
         return Err(format!(
@@ -601,14 +628,28 @@ fn flatten<C: Context>(mut a: Args<C>) -> Result<EditorFn<C>, String> {
     let depth = a.int(2).unwrap_or(i64::MAX);
     let resolve = a.bool(3).unwrap_or(false);
     if depth < 0 {
-        return Err(format!("invalid depth for flatten function, {depth} cannot be negative"));
+        return Err(format!(
+            "invalid depth for flatten function, {depth} cannot be negative"
+        ));
     }
     Ok(Box::new(move |d| {
         let res = target.with_map(d, |m| {
             let old = std::mem::take(m);
-            let p = if prefix.is_empty() { String::new() } else { format!("{prefix}.") };
+            let p = if prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{prefix}.")
+            };
             for kv in old {
-                flatten_value(&p, kv.key, kv.value.unwrap_or_default(), 0, depth, m, resolve);
+                flatten_value(
+                    &p,
+                    kv.key,
+                    kv.value.unwrap_or_default(),
+                    0,
+                    depth,
+                    m,
+                    resolve,
+                );
             }
         })?;
         res.ok_or_else(|| not_a_map(target.text()))
@@ -628,7 +669,15 @@ fn flatten_value(
         Some(any_value::Value::KvlistValue(kv)) if depth < max => {
             let p = format!("{prefix}{key}.");
             for e in kv.values {
-                flatten_value(&p, e.key, e.value.unwrap_or_default(), depth + 1, max, out, resolve);
+                flatten_value(
+                    &p,
+                    e.key,
+                    e.value.unwrap_or_default(),
+                    depth + 1,
+                    max,
+                    out,
+                    resolve,
+                );
             }
         }
         Some(any_value::Value::ArrayValue(arr)) if depth < max => {
@@ -664,7 +713,9 @@ fn append<C: Context>(mut a: Args<C>) -> Result<EditorFn<C>, String> {
     let value = a.opt_getter(1);
     let values = a.opt_getter(2);
     if value.is_none() && values.is_none() {
-        return Err("at least one of the optional arguments ('value' or 'values') must be provided".into());
+        return Err(
+            "at least one of the optional arguments ('value' or 'values') must be provided".into(),
+        );
     }
     Ok(Box::new(move |d| {
         let mut new: Vec<AnyValue> = Vec::new();

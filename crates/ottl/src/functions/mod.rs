@@ -7,8 +7,10 @@ mod editors;
 pub(crate) mod hash;
 mod time;
 
+#[cfg(test)]
+pub(crate) use editors::glob_match as editors_glob;
+
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use crate::context::Context;
 use crate::expr::{Expr, Target};
@@ -259,7 +261,8 @@ impl<C: Context> Functions<C> {
 
     /// Keeps only the converters (filter, routing and conditions take no editors).
     pub fn converters_only(mut self) -> Self {
-        self.map.retain(|_, d| matches!(d.build, Build::Converter(_)));
+        self.map
+            .retain(|_, d| matches!(d.build, Build::Converter(_)));
         self
     }
 
@@ -284,12 +287,14 @@ pub fn standard_converters<C: Context>() -> Functions<C> {
 
 pub use standard as standard_functions;
 
+type StrFn = fn(&str) -> Result<Value, EvalError>;
+
 /// A converter passed by name as an argument (`replace_pattern(..., SHA256, "k8s.%s")`): one
 /// string in, one value out.
 #[derive(Clone)]
 pub struct FuncArg {
     pub name: &'static str,
-    f: Arc<dyn Fn(&str) -> Result<Value, EvalError> + Send + Sync>,
+    f: StrFn,
 }
 
 impl FuncArg {
@@ -298,12 +303,14 @@ impl FuncArg {
     }
 
     pub(crate) fn lookup(name: &str) -> Option<FuncArg> {
-        let (name, f): (&'static str, fn(&str) -> Result<Value, EvalError>) = match name {
+        let (name, f): (&'static str, StrFn) = match name {
             "SHA1" => ("SHA1", |s| Ok(Value::Str(hash::sha1_hex(s.as_bytes())))),
             "SHA256" => ("SHA256", |s| Ok(Value::Str(hash::sha256_hex(s.as_bytes())))),
             "SHA512" => ("SHA512", |s| Ok(Value::Str(hash::sha512_hex(s.as_bytes())))),
             "MD5" => ("MD5", |s| Ok(Value::Str(hash::md5_hex(s.as_bytes())))),
-            "FNV" => ("FNV", |s| Ok(Value::Int(hash::fnv1a64(s.as_bytes()) as i64))),
+            "FNV" => ("FNV", |s| {
+                Ok(Value::Int(hash::fnv1a64(s.as_bytes()) as i64))
+            }),
             "Murmur3Hash" => ("Murmur3Hash", |s| {
                 Ok(Value::Str(converters::murmur3_hex(s)))
             }),
@@ -311,10 +318,12 @@ impl FuncArg {
             "ToUpperCase" => ("ToUpperCase", |s| Ok(Value::Str(s.to_uppercase()))),
             "Base64Encode" => ("Base64Encode", |s| {
                 use base64::Engine;
-                Ok(Value::Str(base64::engine::general_purpose::STANDARD.encode(s)))
+                Ok(Value::Str(
+                    base64::engine::general_purpose::STANDARD.encode(s),
+                ))
             }),
             _ => return None,
         };
-        Some(FuncArg { name, f: Arc::new(f) })
+        Some(FuncArg { name, f })
     }
 }

@@ -16,16 +16,24 @@ pub(super) fn register<C: Context>(f: &mut Functions<C>) {
     f.converter("Now", NONE, now::<C>)
         .converter("Unix", UNIX, unix::<C>)
         .converter("UnixNano", ONE, |a| time_to_int(a, |t| t))
-        .converter("UnixMicro", ONE, |a| time_to_int(a, |t| t.div_euclid(1_000)))
-        .converter("UnixMilli", ONE, |a| time_to_int(a, |t| t.div_euclid(1_000_000)))
-        .converter("UnixSeconds", ONE, |a| time_to_int(a, |t| t.div_euclid(1_000_000_000)))
+        .converter("UnixMicro", ONE, |a| {
+            time_to_int(a, |t| t.div_euclid(1_000))
+        })
+        .converter("UnixMilli", ONE, |a| {
+            time_to_int(a, |t| t.div_euclid(1_000_000))
+        })
+        .converter("UnixSeconds", ONE, |a| {
+            time_to_int(a, |t| t.div_euclid(1_000_000_000))
+        })
         .converter("Year", ONE, |a| component(a, |z| z.year() as i64))
         .converter("Month", ONE, |a| component(a, |z| z.month() as i64))
         .converter("Day", ONE, |a| component(a, |z| z.day() as i64))
         .converter("Hour", ONE, |a| component(a, |z| z.hour() as i64))
         .converter("Minute", ONE, |a| component(a, |z| z.minute() as i64))
         .converter("Second", ONE, |a| component(a, |z| z.second() as i64))
-        .converter("Nanosecond", ONE, |a| component(a, |z| z.subsec_nanosecond() as i64))
+        .converter("Nanosecond", ONE, |a| {
+            component(a, |z| z.subsec_nanosecond() as i64)
+        })
         .converter("Weekday", ONE, |a| {
             component(a, |z| z.weekday().to_sunday_zero_offset() as i64)
         })
@@ -128,7 +136,9 @@ fn dur_float<C: Context>(mut a: Args<C>, unit: f64) -> CR<C> {
 
 fn dur_int<C: Context>(mut a: Args<C>, unit: i64) -> CR<C> {
     let t = a.getter(0);
-    Ok(Box::new(move |d| Ok(Value::Int(get_duration(&t, d)? / unit))))
+    Ok(Box::new(move |d| {
+        Ok(Value::Int(get_duration(&t, d)? / unit))
+    }))
 }
 
 /// Go `time.ParseDuration`.
@@ -174,14 +184,20 @@ pub(crate) fn parse_duration(s: &str) -> Result<i64, String> {
     if total > i64::MAX as f64 {
         return Err(err());
     }
-    Ok(if neg { -(total.round() as i64) } else { total.round() as i64 })
+    Ok(if neg {
+        -(total.round() as i64)
+    } else {
+        total.round() as i64
+    })
 }
 
 fn duration<C: Context>(mut a: Args<C>) -> CR<C> {
     let t = a.getter(0);
     Ok(Box::new(move |d| {
         let s = get_string(&t, d)?;
-        parse_duration(&s).map(Value::Duration).map_err(EvalError::new)
+        parse_duration(&s)
+            .map(Value::Duration)
+            .map_err(EvalError::new)
     }))
 }
 
@@ -248,7 +264,11 @@ fn ctime_to_strtime(format: &str) -> Result<String, String> {
             't' => "\t",
             '%' => "%%",
             'c' => "%a %b %d %H:%M:%S %Y",
-            other => return Err(format!("unsupported ctimefmt.ToNative() directive: %{other}")),
+            other => {
+                return Err(format!(
+                    "unsupported ctimefmt.ToNative() directive: %{other}"
+                ));
+            }
         });
     }
     Ok(out)
@@ -302,7 +322,9 @@ fn time<C: Context>(mut a: Args<C>) -> CR<C> {
         && !locale.is_empty()
         && !locale.starts_with("en")
     {
-        return Err(format!("unsupported locale '{locale}': only English month and day names are supported"));
+        return Err(format!(
+            "unsupported locale '{locale}': only English month and day names are supported"
+        ));
     }
     Ok(Box::new(move |d| {
         let s = get_string(&t, d)?;
@@ -314,9 +336,9 @@ fn time<C: Context>(mut a: Args<C>) -> CR<C> {
         let ts = match bdt.to_timestamp() {
             Ok(ts) => ts,
             Err(_) => {
-                let dt = bdt
-                    .to_datetime()
-                    .map_err(|e| EvalError::new(format!("parsing time {s:?} as {format:?}: {e}")))?;
+                let dt = bdt.to_datetime().map_err(|e| {
+                    EvalError::new(format!("parsing time {s:?} as {format:?}: {e}"))
+                })?;
                 tz.to_zoned(dt)
                     .map_err(|e| EvalError::new(e.to_string()))?
                     .timestamp()

@@ -1,1 +1,0 @@
-//! Crate tests live in tests/ (parser, contexts, functions).
