@@ -24,6 +24,7 @@ pub mod context;
 pub mod contexts;
 mod expr;
 pub mod functions;
+pub mod fuzzing;
 pub mod infer;
 pub mod syntax;
 pub mod value;

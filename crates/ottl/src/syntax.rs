@@ -493,7 +493,13 @@ pub struct Statement {
 pub struct Parser {
     toks: Vec<(Tok, Pos)>,
     i: usize,
+    depth: u32,
 }
+
+/// How deep values, conditions and math chains may nest. The tree is walked recursively when
+/// compiled, evaluated and dropped: without a bound, `((((...` or `1+1+1...` of a few
+/// thousand tokens overflows the stack. Real statements nest a handful of levels.
+const MAX_DEPTH: u32 = 100;
 
 type R<T> = Result<T, SyntaxError>;
 
@@ -502,7 +508,23 @@ impl Parser {
         Ok(Parser {
             toks: lex(src)?,
             i: 0,
+            depth: 0,
         })
+    }
+
+    fn enter(&mut self) -> R<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(SyntaxError {
+                pos: self.pos(),
+                msg: format!("expression nested more than {MAX_DEPTH} levels deep"),
+            });
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
     }
 
     fn peek(&self) -> &Tok {
@@ -618,22 +640,29 @@ impl Parser {
     }
 
     fn bool_value(&mut self) -> R<BoolExpr> {
-        if *self.peek() == Tok::Not {
+        self.enter()?;
+        let r = if *self.peek() == Tok::Not {
             self.bump();
-            return Ok(BoolExpr::Not(Box::new(self.bool_value_inner()?)));
-        }
-        self.bool_value_inner()
+            self.bool_value_inner().map(|v| BoolExpr::Not(Box::new(v)))
+        } else {
+            self.bool_value_inner()
+        };
+        self.leave();
+        r
     }
 
     /// comparison | true/false | converter | `(` bool_expr `)`. As participle does, a
     /// comparison is tried first and the other readings when it does not parse.
     fn bool_value_inner(&mut self) -> R<BoolExpr> {
-        let save = self.i;
+        let (save, depth) = (self.i, self.depth);
         let cmp_err = match self.comparison() {
             Ok(c) => return Ok(c),
+            Err(e) if e.msg.starts_with("expression nested") => return Err(e),
             Err(e) => e,
         };
+        // an alternative reading starts over from the same token and depth
         self.i = save;
+        self.depth = depth;
         match self.peek().clone() {
             Tok::Bool(b) => {
                 self.bump();
@@ -650,16 +679,20 @@ impl Parser {
             }
             Tok::LParen => {
                 self.bump();
-                if let Ok(e) = self.bool_expr()
-                    && *self.peek() == Tok::RParen
-                {
-                    self.bump();
-                    return Ok(e);
+                match self.bool_expr() {
+                    Ok(e) if *self.peek() == Tok::RParen => {
+                        self.bump();
+                        return Ok(e);
+                    }
+                    // too deep is final: retrying other readings would only be slower
+                    Err(e) if e.msg.starts_with("expression nested") => return Err(e),
+                    _ => {}
                 }
             }
             _ => {}
         }
         self.i = save;
+        self.depth = depth;
         Err(cmp_err)
     }
 
@@ -676,6 +709,13 @@ impl Parser {
 
     /// A value: nil, literals, paths, converters, maps, lists, math expressions.
     fn value(&mut self) -> R<Value> {
+        self.enter()?;
+        let r = self.value_inner();
+        self.leave();
+        r
+    }
+
+    fn value_inner(&mut self) -> R<Value> {
         match self.peek() {
             Tok::Nil => {
                 self.bump();
@@ -710,22 +750,30 @@ impl Parser {
     }
 
     fn math_expr(&mut self) -> R<Value> {
+        self.enter()?;
+        let saved = self.depth;
         let mut left = self.math_term()?;
         while let Tok::Math(op @ (MathOp::Add | MathOp::Sub)) = *self.peek() {
             self.bump();
+            // each operator nests the tree one level deeper
+            self.enter()?;
             let right = self.math_term()?;
             left = Value::Math(Box::new(left), op, Box::new(right));
         }
+        self.depth = saved - 1;
         Ok(left)
     }
 
     fn math_term(&mut self) -> R<Value> {
+        let saved = self.depth;
         let mut left = self.math_value()?;
         while let Tok::Math(op @ (MathOp::Mul | MathOp::Div)) = *self.peek() {
             self.bump();
+            self.enter()?;
             let right = self.math_value()?;
             left = Value::Math(Box::new(left), op, Box::new(right));
         }
+        self.depth = saved;
         Ok(left)
     }
 
