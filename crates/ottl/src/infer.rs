@@ -117,3 +117,42 @@ pub fn infer_context(
     }
     Ok(best)
 }
+
+/// The function names a group of statements and conditions calls, and whether any of its
+/// paths lacks a context prefix.
+pub fn calls_and_bare_paths(
+    statements: &[&str],
+    conditions: &[&str],
+) -> Result<(Vec<String>, bool), String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut bare = false;
+    let mut on_call = |c: &syntax::Call| {
+        if !names.contains(&c.name) {
+            names.push(c.name.clone());
+        }
+    };
+    let mut on_path = |p: &Path| {
+        if path_context(p).is_none() {
+            bare = true;
+        }
+    };
+    for s in statements {
+        let st = syntax::Parser::new(s)
+            .and_then(|p| p.statement())
+            .map_err(|e| format!("unable to parse OTTL statement {s:?}: {e}"))?;
+        syntax::walk_calls(&st.editor, &mut on_call);
+        syntax::walk_paths_call(&st.editor, &mut on_path);
+        if let Some(c) = &st.condition {
+            syntax::walk_calls_bool(c, &mut on_call);
+            syntax::walk_paths_bool(c, &mut on_path);
+        }
+    }
+    for c in conditions {
+        let cond = syntax::Parser::new(c)
+            .and_then(|p| p.condition())
+            .map_err(|e| format!("unable to parse OTTL condition {c:?}: {e}"))?;
+        syntax::walk_calls_bool(&cond, &mut on_call);
+        syntax::walk_paths_bool(&cond, &mut on_path);
+    }
+    Ok((names, bare))
+}

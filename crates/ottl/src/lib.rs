@@ -27,6 +27,7 @@ pub mod functions;
 pub mod fuzzing;
 pub mod infer;
 pub mod syntax;
+pub mod transform;
 pub mod value;
 
 #[cfg(test)]

@@ -17,6 +17,9 @@ pub struct MetricData<'a> {
     pub scope: &'a mut InstrumentationScope,
     pub resource: &'a mut Resource,
     pub cache: Vec<KeyValue>,
+    /// Metrics a function made (`copy_metric`, `extract_sum_metric`): appended to the
+    /// metric's scope after the group ran over it.
+    pub new_metrics: Vec<Metric>,
 }
 
 impl<'a> MetricData<'a> {
@@ -30,6 +33,7 @@ impl<'a> MetricData<'a> {
             scope,
             resource,
             cache: Vec::new(),
+            new_metrics: Vec::new(),
         }
     }
 }

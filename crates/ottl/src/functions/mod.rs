@@ -5,6 +5,7 @@
 mod converters;
 mod editors;
 pub(crate) mod hash;
+pub mod metrics;
 mod time;
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod contexts;
 mod functions;
 mod parser;
+mod transform;
 
 use pdata::proto::common::v1::{
     AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
