@@ -50,8 +50,8 @@ impl<C: Context> BoolExpr<C> {
         match self {
             BoolExpr::Const(b) => Ok(*b),
             BoolExpr::Cmp(l, op, r) => {
-                let l = l.eval(d)?;
-                let r = r.eval(d)?;
+                let l = l.eval_cow(d)?;
+                let r = r.eval_cow(d)?;
                 Ok(value::compare(&l, *op, &r))
             }
             BoolExpr::Call(f) => match f(d)? {
@@ -141,6 +141,17 @@ impl<C: Context> Expr<C> {
         }
     }
 
+    /// Like [`Expr::eval`], without copying a literal.
+    pub fn eval_cow<'s>(
+        &'s self,
+        d: &C::Data<'_>,
+    ) -> Result<std::borrow::Cow<'s, Value>, EvalError> {
+        match self {
+            Expr::Lit(v) => Ok(std::borrow::Cow::Borrowed(v)),
+            other => other.eval(d).map(std::borrow::Cow::Owned),
+        }
+    }
+
     /// The literal value when the expression is one (parse-time checks of literal arguments).
     pub fn literal(&self) -> Option<&Value> {
         match self {
@@ -196,7 +207,7 @@ impl<C: Context> Target<C> {
         if self.keys.is_empty() {
             return C::set(d, &self.path, v);
         }
-        let keys = self.keys(d)?.into_owned();
+        let keys = self.keys(d)?;
         match C::slot_mut(d, &self.path) {
             Some(slot) => context::set_keyed(slot, &keys, v),
             None => Err(EvalError::new(format!(
@@ -213,7 +224,7 @@ impl<C: Context> Target<C> {
         d: &mut C::Data<'_>,
         f: impl FnOnce(&mut Vec<KeyValue>) -> R,
     ) -> Result<Option<R>, EvalError> {
-        let keys = self.keys(d)?.into_owned();
+        let keys = self.keys(d)?;
         match C::slot_mut(d, &self.path) {
             Some(slot) => Ok(context::map_at(slot, &keys)?.map(f)),
             None => Ok(None),
@@ -228,7 +239,7 @@ impl<C: Context> Target<C> {
         d: &mut C::Data<'_>,
         f: impl FnOnce(&mut AnyValue) -> R,
     ) -> Result<R, EvalError> {
-        let keys = self.keys(d)?.into_owned();
+        let keys = self.keys(d)?;
         if !keys.is_empty()
             && let Some(slot) = C::slot_mut(d, &self.path)
         {
@@ -567,23 +578,29 @@ fn compile_args<C: Context>(
             }
         }
     }
+    // the count first, as Go does, then each argument's kind
+    if let Some(p) = params
+        .iter()
+        .zip(&slots)
+        .find(|(p, s)| !p.optional && s.is_none())
+        .map(|(p, _)| p)
+    {
+        return Err(at(
+            call.pos,
+            if call.args.iter().all(|a| a.name.is_none()) {
+                format!(
+                    "incorrect number of arguments. Expected: {} Received: {}",
+                    required,
+                    call.args.len()
+                )
+            } else {
+                format!("missing required argument {:?}", p.name)
+            },
+        ));
+    }
     let mut out = Vec::with_capacity(params.len());
     for (i, (p, slot)) in params.iter().zip(slots).enumerate() {
         let Some(arg) = slot else {
-            if !p.optional {
-                return Err(at(
-                    call.pos,
-                    if call.args.iter().all(|a| a.name.is_none()) {
-                        format!(
-                            "incorrect number of arguments. Expected: {} Received: {}",
-                            required,
-                            call.args.len()
-                        )
-                    } else {
-                        format!("missing required argument {:?}", p.name)
-                    },
-                ));
-            }
             out.push(ArgVal::Absent);
             continue;
         };

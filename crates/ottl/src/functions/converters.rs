@@ -74,7 +74,11 @@ pub(super) fn register<C: Context>(f: &mut Functions<C>) {
         .converter("UUID", NONE, uuid::<C>)
         .converter("UUIDv7", NONE, uuid7::<C>)
         .converter("URL", ONE, url::<C>)
-        .converter("IsRootSpan", NONE, is_root_span::<C>);
+        .converter("IsRootSpan", NONE, is_root_span::<C>)
+        .converter("XXH3", ONE, xxh3::<C>)
+        .converter("XXH128", ONE, xxh128::<C>)
+        .converter("CommunityID", COMMUNITY_ID, community_id::<C>)
+        .converter("ParseSeverity", TWO, parse_severity::<C>);
 }
 
 const NONE: &[Param] = &[];
@@ -122,6 +126,15 @@ const PARSE_CSV: &[Param] = &[
     opt("delimiter", Str),
     opt("headerDelimiter", Str),
     opt("mode", Str),
+];
+
+const COMMUNITY_ID: &[Param] = &[
+    req("sourceIP", Getter),
+    req("sourcePort", Getter),
+    req("destinationIP", Getter),
+    req("destinationPort", Getter),
+    opt("protocol", Getter),
+    opt("seed", Getter),
 ];
 
 type CR<C> = Result<ConverterFn<C>, String>;
@@ -1656,4 +1669,198 @@ fn is_root_span<C: Context>(_a: Args<C>) -> CR<C> {
             _ => false,
         }))
     }))
+}
+
+fn xxh3<C: Context>(a: Args<C>) -> CR<C> {
+    unary_str(a, |s| {
+        Ok(Value::Str(format!(
+            "{:016x}",
+            twox_hash::XxHash3_64::oneshot(s.as_bytes())
+        )))
+    })
+}
+
+fn xxh128<C: Context>(a: Args<C>) -> CR<C> {
+    unary_str(a, |s| {
+        Ok(Value::Str(format!(
+            "{:032x}",
+            twox_hash::XxHash3_128::oneshot(s.as_bytes())
+        )))
+    })
+}
+
+/// Community ID flow hash v1 (`1:` + base64 of SHA-1 over seed, addresses, protocol, ports,
+/// the lower endpoint first).
+fn community_id<C: Context>(mut a: Args<C>) -> CR<C> {
+    let (src, sport, dst, dport) = (a.getter(0), a.getter(1), a.getter(2), a.getter(3));
+    let proto = a.opt_getter(4);
+    let seed = a.opt_getter(5);
+    Ok(Box::new(move |d| {
+        let src_ip = get_string(&src, d)?;
+        let dst_ip = get_string(&dst, d)?;
+        let sp = get_int(&sport, d)?;
+        if !(1..=65535).contains(&sp) {
+            return Err(EvalError::new(format!(
+                "source port must be between 1 and 65535, got {sp}"
+            )));
+        }
+        let dp = get_int(&dport, d)?;
+        if !(1..=65535).contains(&dp) {
+            return Err(EvalError::new(format!(
+                "destination port must be between 1 and 65535, got {dp}"
+            )));
+        }
+        let protocol: u8 = match &proto {
+            None => 6,
+            Some(p) => match get_string(p, d)?.as_str() {
+                "ICMP" => 1,
+                "TCP" => 6,
+                "UDP" => 17,
+                "RSVP" => 46,
+                "ICMP6" => 58,
+                "SCTP" => 132,
+                other => return Err(EvalError::new(format!("unsupported protocol: {other}"))),
+            },
+        };
+        let seed: u16 = match &seed {
+            None => 0,
+            Some(s) => {
+                let v = get_int(s, d)?;
+                u16::try_from(v).map_err(|_| {
+                    EvalError::new(format!("seed must be between 0 and 65535, got {v}"))
+                })?
+            }
+        };
+        let ip_bytes = |s: &str, what: &str| -> Result<Vec<u8>, EvalError> {
+            match s.parse::<std::net::IpAddr>() {
+                Ok(std::net::IpAddr::V4(v4)) => Ok(v4.octets().to_vec()),
+                Ok(std::net::IpAddr::V6(v6)) => Ok(match v6.to_ipv4_mapped() {
+                    Some(v4) => v4.octets().to_vec(),
+                    None => v6.octets().to_vec(),
+                }),
+                Err(_) => Err(EvalError::new(format!("invalid {what} IP: {s}"))),
+            }
+        };
+        let (mut a_ip, mut b_ip) = (
+            ip_bytes(&src_ip, "source")?,
+            ip_bytes(&dst_ip, "destination")?,
+        );
+        let (mut a_port, mut b_port) = (sp as u16, dp as u16);
+        let swap = if a_ip.len() != b_ip.len() {
+            a_ip.len() > b_ip.len()
+        } else {
+            match a_ip.cmp(&b_ip) {
+                std::cmp::Ordering::Greater => true,
+                std::cmp::Ordering::Equal => a_port > b_port,
+                std::cmp::Ordering::Less => false,
+            }
+        };
+        if swap {
+            std::mem::swap(&mut a_ip, &mut b_ip);
+            std::mem::swap(&mut a_port, &mut b_port);
+        }
+        let mut tuple = seed.to_be_bytes().to_vec();
+        tuple.extend_from_slice(&a_ip);
+        tuple.extend_from_slice(&b_ip);
+        tuple.extend_from_slice(&[protocol, 0]);
+        tuple.extend_from_slice(&a_port.to_be_bytes());
+        tuple.extend_from_slice(&b_port.to_be_bytes());
+        use sha1::Digest;
+        let digest = sha1::Sha1::digest(&tuple);
+        Ok(Value::Str(format!(
+            "1:{}",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        )))
+    }))
+}
+
+/// `ParseSeverity(target, mapping)`: the first level (in the mapping's order) one of whose
+/// criteria matches: `{"equals": [strings]}` for a string target, `{"range": {"min", "max"}}`
+/// or `{"range": "2xx"}` for an int target.
+fn parse_severity<C: Context>(mut a: Args<C>) -> CR<C> {
+    let t = a.getter(0);
+    let m = a.getter(1);
+    Ok(Box::new(move |d| {
+        let mapping = get_map(&m, d)
+            .map_err(|e| EvalError::new(format!("cannot get severity mapping: {e}")))?;
+        let value = t.eval(d)?;
+        if !matches!(value, Value::Str(_) | Value::Int(_)) {
+            return Err(EvalError::new(format!(
+                "could not map log level: log level must be either string or int, got {}",
+                value.type_name()
+            )));
+        }
+        for level in &mapping {
+            let Some(AnyValue {
+                value: Some(any_value::Value::ArrayValue(criteria)),
+            }) = &level.value
+            else {
+                return Err(EvalError::new(format!(
+                    "invalid severity mapping: criteria of level {:?} must be a list",
+                    level.key
+                )));
+            };
+            for c in &criteria.values {
+                let Some(any_value::Value::KvlistValue(c)) = &c.value else {
+                    continue;
+                };
+                if severity_criterion_matches(&c.values, &value)? {
+                    return Ok(Value::Str(level.key.clone()));
+                }
+            }
+        }
+        Err(EvalError::new(format!(
+            "could not map log level: no matching log level found for value '{}'",
+            value.as_string()
+        )))
+    }))
+}
+
+fn severity_criterion_matches(c: &[KeyValue], v: &Value) -> Result<bool, EvalError> {
+    for kv in c {
+        let Some(crit) = &kv.value else { continue };
+        match (kv.key.as_str(), &crit.value, v) {
+            ("equals", Some(any_value::Value::ArrayValue(list)), Value::Str(s)) => {
+                if list
+                    .values
+                    .iter()
+                    .any(|x| matches!(&x.value, Some(any_value::Value::StringValue(e)) if e == s))
+                {
+                    return Ok(true);
+                }
+            }
+            ("range", Some(any_value::Value::StringValue(p)), Value::Int(i)) => {
+                let (lo, hi) = match p.as_str() {
+                    "2xx" => (200, 299),
+                    "3xx" => (300, 399),
+                    "4xx" => (400, 499),
+                    "5xx" => (500, 599),
+                    other => {
+                        return Err(EvalError::new(format!(
+                            "invalid severity mapping: unknown range placeholder {other:?}"
+                        )));
+                    }
+                };
+                if (lo..=hi).contains(i) {
+                    return Ok(true);
+                }
+            }
+            ("range", Some(any_value::Value::KvlistValue(r)), Value::Int(i)) => {
+                let bound = |k: &str| match crate::context::map_get(&r.values, k)
+                    .and_then(|v| v.value.as_ref())
+                {
+                    Some(any_value::Value::IntValue(n)) => Some(*n),
+                    Some(any_value::Value::DoubleValue(f)) => Some(*f as i64),
+                    _ => None,
+                };
+                if let (Some(lo), Some(hi)) = (bound("min"), bound("max"))
+                    && (lo..=hi).contains(i)
+                {
+                    return Ok(true);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(false)
 }

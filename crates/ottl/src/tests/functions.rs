@@ -296,6 +296,30 @@ fn converter_table() {
         ),
         (r#"ParseCSV("a|b", "x|y", delimiter="|")["y"]"#, st("b")),
         (r#"Log(1)"#, Value::Float(0.0)),
+        // XXH3 reference vectors (empty input)
+        (r#"XXH3("")"#, st("2d06800538d394c2")),
+        (r#"XXH128("")"#, st("99aa06d3014798d86001c324468d497f")),
+        // the Community ID specification's example flow
+        (
+            r#"CommunityID("128.232.110.120", 34855, "66.35.250.204", 80)"#,
+            st("1:LQU9qZlK+B5F3KDmev6m5PMibrg="),
+        ),
+        (
+            r#"CommunityID("66.35.250.204", 80, "128.232.110.120", 34855, "TCP", 0)"#,
+            st("1:LQU9qZlK+B5F3KDmev6m5PMibrg="),
+        ),
+        (
+            r#"ParseSeverity("inf", {"info":[{"equals": ["inf"]}, {"range":{"min":200, "max":299}}]})"#,
+            st("info"),
+        ),
+        (
+            r#"ParseSeverity(250, {"info":[{"equals": ["inf"]}, {"range":{"min":200, "max":299}}]})"#,
+            st("info"),
+        ),
+        (
+            r#"ParseSeverity(404, {"info":[{"range":"2xx"}], "error":[{"range":{"min":400, "max":499}}]})"#,
+            st("error"),
+        ),
         (r#"Len(UUID())"#, Value::Int(36)),
         (r#"Substring(UUID(), 14, 1)"#, st("4")),
         (r#"Substring(UUIDv7(), 14, 1)"#, st("7")),

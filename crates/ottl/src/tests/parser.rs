@@ -264,6 +264,16 @@ fn go_parser_rejections_name_the_statement_position_and_reason() {
         ),
         (r#"set(severity_text["x"], "a")"#, "does not support keys"),
         (r#"set(attributes["a"], 0x0)"#, "odd length hex string"),
+        // Go reads the count before the kinds
+        (
+            r#"set(attributes["a"], Concat("x"))"#,
+            "incorrect number of arguments. Expected: 2 Received: 1",
+        ),
+        // one `not` per boolean value in Go's grammar
+        (
+            r#"set(attributes["a"], 1) where not not true"#,
+            "unexpected token",
+        ),
     ];
     for (stmt, want) in cases {
         let e = parse_err(stmt);
