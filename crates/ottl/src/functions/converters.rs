@@ -1820,14 +1820,12 @@ fn severity_criterion_matches(c: &[KeyValue], v: &Value) -> Result<bool, EvalErr
     for kv in c {
         let Some(crit) = &kv.value else { continue };
         match (kv.key.as_str(), &crit.value, v) {
-            ("equals", Some(any_value::Value::ArrayValue(list)), Value::Str(s)) => {
-                if list
-                    .values
-                    .iter()
-                    .any(|x| matches!(&x.value, Some(any_value::Value::StringValue(e)) if e == s))
-                {
-                    return Ok(true);
-                }
+            ("equals", Some(any_value::Value::ArrayValue(list)), Value::Str(s))
+                if list.values.iter().any(
+                    |x| matches!(&x.value, Some(any_value::Value::StringValue(e)) if e == s),
+                ) =>
+            {
+                return Ok(true);
             }
             ("range", Some(any_value::Value::StringValue(p)), Value::Int(i)) => {
                 let (lo, hi) = match p.as_str() {
