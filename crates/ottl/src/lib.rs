@@ -284,6 +284,50 @@ impl<C: Context> fmt::Debug for Condition<C> {
     }
 }
 
+/// Conditions ORed, as Go's `ConditionSequence` with `error_mode` (filter, routing, the
+/// transform processor's group `conditions`): true as soon as one condition is; a condition
+/// that fails is an error in `propagate`, counts as false in `ignore` (logged) and `silent`.
+pub struct ConditionSequence<C: Context> {
+    conditions: Vec<Condition<C>>,
+    error_mode: ErrorMode,
+}
+
+impl<C: Context> ConditionSequence<C> {
+    pub fn new(conditions: Vec<Condition<C>>, error_mode: ErrorMode) -> Self {
+        ConditionSequence {
+            conditions,
+            error_mode,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.conditions.is_empty()
+    }
+
+    pub fn conditions(&self) -> &[Condition<C>] {
+        &self.conditions
+    }
+
+    pub fn eval(&self, data: &C::Data<'_>) -> Result<bool, String> {
+        for c in &self.conditions {
+            match c.eval(data) {
+                Ok(true) => return Ok(true),
+                Ok(false) => {}
+                Err(e) => match self.error_mode {
+                    ErrorMode::Propagate => {
+                        return Err(format!("failed to eval condition: {}, {e}", c.text()));
+                    }
+                    ErrorMode::Ignore => {
+                        tracing::warn!(condition = c.text(), error = %e, "failed to eval condition");
+                    }
+                    ErrorMode::Silent => {}
+                },
+            }
+        }
+        Ok(false)
+    }
+}
+
 /// How a component treats a statement or condition that fails on an item (`error_mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ErrorMode {

@@ -18,7 +18,7 @@ use crate::contexts::scope::{ScopeContext, ScopeData};
 use crate::contexts::span::{SpanContext, SpanData};
 use crate::contexts::spanevent::{SpanEventContext, SpanEventData};
 use crate::infer::{DEFAULT_PRIORITY, infer_context};
-use crate::{Condition, Context, ErrorMode, Functions, Parser, Statement};
+use crate::{ConditionSequence, Context, ErrorMode, Functions, Parser, Statement};
 
 /// One entry of `trace_statements` / `metric_statements` / `log_statements`. The basic style
 /// (a list of strings) is one group with no context.
@@ -52,7 +52,7 @@ pub struct ExtraFunctions {
 
 /// Statements compiled for one context.
 pub struct Group<C: Context> {
-    conditions: Vec<Condition<C>>,
+    conditions: ConditionSequence<C>,
     statements: Vec<Statement<C>>,
     error_mode: ErrorMode,
 }
@@ -70,38 +70,18 @@ impl<C: Context> Group<C> {
         let statements = parser
             .parse_statements(&cfg.statements)
             .map_err(|e| e.to_string())?;
+        let error_mode = cfg.error_mode.unwrap_or(mode);
         Ok(Group {
-            conditions,
+            conditions: ConditionSequence::new(conditions, error_mode),
             statements,
-            error_mode: cfg.error_mode.unwrap_or(mode),
+            error_mode,
         })
     }
 
     /// Runs the group on one item. An error is returned only in `propagate` mode.
     pub fn run(&self, d: &mut C::Data<'_>) -> Result<(), String> {
-        if !self.conditions.is_empty() {
-            let mut matched = false;
-            for c in &self.conditions {
-                match c.eval(d) {
-                    Ok(true) => {
-                        matched = true;
-                        break;
-                    }
-                    Ok(false) => {}
-                    Err(e) => match self.error_mode {
-                        ErrorMode::Propagate => {
-                            return Err(format!("failed to eval condition: {}, {e}", c.text()));
-                        }
-                        ErrorMode::Ignore => {
-                            tracing::warn!(condition = c.text(), error = %e, "failed to eval condition");
-                        }
-                        ErrorMode::Silent => {}
-                    },
-                }
-            }
-            if !matched {
-                return Ok(());
-            }
+        if !self.conditions.is_empty() && !self.conditions.eval(d)? {
+            return Ok(());
         }
         for st in &self.statements {
             if let Err(e) = st.execute(d) {

@@ -51,7 +51,7 @@ pub struct Param {
     pub optional: bool,
 }
 
-pub(crate) const fn req(name: &'static str, kind: ParamKind) -> Param {
+pub const fn req(name: &'static str, kind: ParamKind) -> Param {
     Param {
         name,
         kind,
@@ -59,7 +59,7 @@ pub(crate) const fn req(name: &'static str, kind: ParamKind) -> Param {
     }
 }
 
-pub(crate) const fn opt(name: &'static str, kind: ParamKind) -> Param {
+pub const fn opt(name: &'static str, kind: ParamKind) -> Param {
     Param {
         name,
         kind,
@@ -87,7 +87,7 @@ pub struct Args<C: Context> {
 }
 
 impl<C: Context> Args<C> {
-    pub(crate) fn new(vals: Vec<ArgVal<C>>) -> Args<C> {
+    pub fn new(vals: Vec<ArgVal<C>>) -> Args<C> {
         Args { vals }
     }
 
