@@ -343,14 +343,22 @@ impl Transform {
                             match g {
                                 MetricGroup::Scope(g) => g.run(&mut ScopeData::new(sc, res)),
                                 MetricGroup::Metric(g) => {
-                                    let mut added = Vec::new();
-                                    for m in metrics.iter_mut() {
-                                        let mut d = MetricData::new(m, sc, res);
+                                    // Metrics a statement adds (copy_metric, extract_*) are
+                                    // appended at once and visited by the group too, as Go
+                                    // iterates the growing slice; bounded, where Go would
+                                    // loop forever on an unguarded copy_metric().
+                                    let limit = metrics.len().saturating_mul(16).max(1024);
+                                    let mut i = 0;
+                                    while i < metrics.len() {
+                                        let mut d = MetricData::new(&mut metrics[i], sc, res);
                                         let r = g.run(&mut d);
-                                        added.append(&mut d.new_metrics);
+                                        let added = std::mem::take(&mut d.new_metrics);
+                                        if metrics.len() < limit {
+                                            metrics.extend(added);
+                                        }
                                         r?;
+                                        i += 1;
                                     }
-                                    metrics.append(&mut added);
                                     Ok(())
                                 }
                                 MetricGroup::DataPoint(g) => {

@@ -407,6 +407,8 @@ fn metric_functions() {
                 r#"extract_sum_metric(true) where name == "latency""#.into(),
                 r#"extract_count_metric(true, "_total") where name == "latency""#.into(),
                 r#"copy_metric(name = "latency.copy") where name == "latency""#.into(),
+                // the copy is visited by the group too (Go iterates the growing slice)
+                r#"set(description, "copied") where name == "latency.copy""#.into(),
                 r#"scale_metric(1000.0, "ms") where name == "seconds""#.into(),
             ],
             ..Default::default()
@@ -476,6 +478,8 @@ fn metric_functions() {
         Some(number_data_point::Value::AsInt(4))
     );
     assert_eq!(ms[1].unit, "ms");
+    assert_eq!(ms[4].description, "copied");
+    assert_eq!(ms[0].description, "");
     assert!(matches!(&ms[1].data, Some(Data::Gauge(g)) if g.data_points == vec![number(1500.0)]));
     assert!(
         Transform::new(&Config {
@@ -483,5 +487,75 @@ fn metric_functions() {
             ..Default::default()
         })
         .is_err_and(|e| e.contains("unknown aggregation temporality: sometimes"))
+    );
+}
+
+#[test]
+fn aggregate_on_attributes_combines_points_with_equal_kept_attributes() {
+    let point = |host: &str, code: &str, v: i64| NumberDataPoint {
+        attributes: vec![kv("host", s(host)), kv("code", s(code))],
+        time_unix_nano: v as u64,
+        value: Some(number_data_point::Value::AsInt(v)),
+        ..Default::default()
+    };
+    let run_fn = |f: &str, keep: &str| {
+        let t = Transform::new(&Config {
+            metric_statements: vec![GroupConfig {
+                context: Some("metric".into()),
+                statements: vec![format!(r#"aggregate_on_attributes("{f}"{keep})"#)],
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+        let mut req = metrics(vec![Metric {
+            name: "requests".into(),
+            data: Some(Data::Sum(Sum {
+                data_points: vec![
+                    point("a", "200", 1),
+                    point("b", "200", 4),
+                    point("a", "500", 10),
+                ],
+                aggregation_temporality: 2,
+                is_monotonic: true,
+            })),
+            ..Default::default()
+        }]);
+        t.process_metrics(&mut req).unwrap();
+        let Some(Data::Sum(sum)) = req.resource_metrics[0].scope_metrics[0].metrics[0]
+            .data
+            .clone()
+        else {
+            panic!()
+        };
+        sum.data_points
+            .into_iter()
+            .map(|p| {
+                let v = match p.value {
+                    Some(number_data_point::Value::AsInt(i)) => i,
+                    _ => -1,
+                };
+                (p.attributes, v)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        run_fn("sum", r#", ["code"]"#),
+        vec![
+            (vec![kv("code", s("200"))], 5),
+            (vec![kv("code", s("500"))], 10)
+        ]
+    );
+    assert_eq!(run_fn("max", r#", ["code"]"#)[0].1, 4);
+    assert_eq!(run_fn("count", r#", ["code"]"#)[0].1, 2);
+    assert_eq!(run_fn("sum", ", []"), vec![(vec![], 15)]);
+    // attributes omitted: every key is kept, so only identical points merge
+    assert_eq!(run_fn("sum", "").len(), 3);
+    assert!(
+        Transform::new(&Config {
+            metric_statements: basic(&[r#"aggregate_on_attributes("avg")"#]),
+            ..Default::default()
+        })
+        .is_err_and(|e| e.contains("invalid aggregation function: 'avg'"))
     );
 }
