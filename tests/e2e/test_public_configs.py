@@ -41,7 +41,7 @@ EXPECT: dict[str, tuple[set[str], set[str], set[str]]] = {
     "helm-preset-cluster-metrics": ({"receiver/k8s_cluster"}, set(), set()),
     "helm-preset-kubernetes-events": ({"receiver/k8s_objects"}, set(), set()),
     "otel-demo": (
-        {"receiver/docker_stats", "receiver/nginx", "receiver/postgresql", "receiver/redis", "processor/transform", "exporter/opensearch"},
+        {"receiver/docker_stats", "receiver/nginx", "receiver/postgresql", "receiver/redis", "exporter/opensearch"},
         set(),
         set(),
     ),
@@ -50,7 +50,7 @@ EXPECT: dict[str, tuple[set[str], set[str], set[str]]] = {
     "jaeger-v2-otlp-in": (set(), set(), set()),
     "jaeger-v2-all-in-one": (set(), {"extension/jaeger_storage", "extension/jaeger_query", "extension/remote_sampling", "exporter/jaeger_storage_exporter"}, set()),
     "vendor-honeycomb": (set(), set(), set()),
-    "vendor-grafana-cloud": ({"processor/transform", "connector/grafanacloud"}, set(), set()),
+    "vendor-grafana-cloud": ({"connector/grafanacloud"}, set(), set()),
     "vendor-new-relic": (set(), set(), set()),
     "vendor-datadog": ({"connector/datadog", "exporter/datadog"}, set(), set()),
     "vendor-elastic": (set(), set(), set()),

@@ -48,6 +48,7 @@ pub fn registry() -> Registry {
     r.processor(processors::group_by_attrs::Factory);
     r.processor(processors::redaction::Factory);
     r.processor(processors::resourcedetection::Factory::default());
+    r.processor(processors::transform::Factory);
     r.exporter(exporters::debug::Factory);
     r.exporter(exporters::nop::Factory);
     r.exporter(exporters::file::Factory);

@@ -167,6 +167,11 @@ pub static GATES: &[Gate] = &[
         Stage::Alpha,
         "Injects component-identifying scope attributes in internal Collector metrics (accepted; ferrotel labels its metrics as the default Go behaviour does).",
     ),
+    gate(
+        "transform.flatten.logs",
+        Stage::Alpha,
+        "Flatten log data prior to transformation so every record has a unique copy of the resource and scope. Regroups logs based on resource and scope after transformations.",
+    ),
 ];
 
 /// The known gate `id`.

@@ -11,3 +11,4 @@ pub mod resource;
 pub mod resourcedetection;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod transform;

@@ -1,0 +1,574 @@
+//! The transform processor's metric-context editors (Go `transformprocessor/internal/metrics`):
+//! they change a metric's type or derive new metrics, so they exist for the metric context
+//! only. Register them with [`register_metric`].
+
+use pdata::proto::common::v1::KeyValue;
+use pdata::proto::metrics::v1::{
+    AggregationTemporality, ExponentialHistogramDataPoint, Gauge, HistogramDataPoint, Metric,
+    NumberDataPoint, Sum, exponential_histogram_data_point::Buckets, metric::Data,
+    number_data_point,
+};
+
+use super::ParamKind::*;
+use super::{Args, Functions, Param, opt, req};
+use crate::EditorFn;
+use crate::contexts::metric::MetricContext;
+
+/// Adds the transform processor's metric functions to a metric-context library.
+pub fn register_metric(f: &mut Functions<MetricContext>) {
+    f.editor("convert_sum_to_gauge", NONE, convert_sum_to_gauge)
+        .editor("convert_gauge_to_sum", TO_SUM, convert_gauge_to_sum)
+        .editor(
+            "convert_summary_count_val_to_sum",
+            SUMMARY_TO_SUM,
+            summary_count_to_sum,
+        )
+        .editor(
+            "convert_summary_sum_val_to_sum",
+            SUMMARY_TO_SUM,
+            summary_sum_to_sum,
+        )
+        .editor("extract_sum_metric", EXTRACT, extract_sum_metric)
+        .editor("extract_count_metric", EXTRACT, extract_count_metric)
+        .editor("copy_metric", COPY, copy_metric)
+        .editor("scale_metric", SCALE, scale_metric)
+        .editor(
+            "aggregate_on_attributes",
+            AGGREGATE,
+            aggregate_on_attributes,
+        );
+}
+
+const NONE: &[Param] = &[];
+const TO_SUM: &[Param] = &[
+    req("aggregation_temporality", Str),
+    req("is_monotonic", Bool),
+];
+const SUMMARY_TO_SUM: &[Param] = &[
+    req("aggregation_temporality", Str),
+    req("is_monotonic", Bool),
+    opt("suffix", Str),
+];
+const EXTRACT: &[Param] = &[req("monotonic", Bool), opt("suffix", Str)];
+const COPY: &[Param] = &[
+    opt("name", Getter),
+    opt("description", Getter),
+    opt("unit", Getter),
+];
+const AGGREGATE: &[Param] = &[req("function", Str), opt("attributes", StrList)];
+const SCALE: &[Param] = &[req("factor", Float), opt("unit", Getter)];
+
+type R = Result<EditorFn<MetricContext>, String>;
+
+fn temporality(s: &str) -> Result<i32, String> {
+    match s {
+        "cumulative" => Ok(AggregationTemporality::Cumulative as i32),
+        "delta" => Ok(AggregationTemporality::Delta as i32),
+        other => Err(format!("unknown aggregation temporality: {other}")),
+    }
+}
+
+fn convert_sum_to_gauge(_a: Args<MetricContext>) -> R {
+    Ok(Box::new(|d| {
+        if let Some(Data::Sum(s)) = &mut d.metric.data {
+            let points = std::mem::take(&mut s.data_points);
+            d.metric.data = Some(Data::Gauge(Gauge {
+                data_points: points,
+            }));
+        }
+        Ok(())
+    }))
+}
+
+fn convert_gauge_to_sum(mut a: Args<MetricContext>) -> R {
+    let t = temporality(&a.str(0).unwrap_or_default())?;
+    let monotonic = a.bool(1).unwrap_or(false);
+    Ok(Box::new(move |d| {
+        if let Some(Data::Gauge(g)) = &mut d.metric.data {
+            let points = std::mem::take(&mut g.data_points);
+            d.metric.data = Some(Data::Sum(Sum {
+                data_points: points,
+                aggregation_temporality: t,
+                is_monotonic: monotonic,
+            }));
+        }
+        Ok(())
+    }))
+}
+
+fn derived(
+    m: &Metric,
+    suffix: &str,
+    points: Vec<NumberDataPoint>,
+    t: i32,
+    monotonic: bool,
+) -> Metric {
+    Metric {
+        name: format!("{}{suffix}", m.name),
+        description: m.description.clone(),
+        unit: m.unit.clone(),
+        metadata: m.metadata.clone(),
+        data: Some(Data::Sum(Sum {
+            data_points: points,
+            aggregation_temporality: t,
+            is_monotonic: monotonic,
+        })),
+    }
+}
+
+fn summary_to_sum(mut a: Args<MetricContext>, count: bool) -> R {
+    let t = temporality(&a.str(0).unwrap_or_default())?;
+    let monotonic = a.bool(1).unwrap_or(false);
+    let suffix = a
+        .str(2)
+        .unwrap_or_else(|| if count { "_count" } else { "_sum" }.into());
+    Ok(Box::new(move |d| {
+        let Some(Data::Summary(s)) = &d.metric.data else {
+            return Ok(());
+        };
+        let points = s
+            .data_points
+            .iter()
+            .map(|p| NumberDataPoint {
+                attributes: p.attributes.clone(),
+                start_time_unix_nano: p.start_time_unix_nano,
+                time_unix_nano: p.time_unix_nano,
+                flags: p.flags,
+                value: Some(if count {
+                    number_data_point::Value::AsInt(p.count as i64)
+                } else {
+                    number_data_point::Value::AsDouble(p.sum)
+                }),
+                ..Default::default()
+            })
+            .collect();
+        let m = derived(d.metric, &suffix, points, t, monotonic);
+        d.new_metrics.push(m);
+        Ok(())
+    }))
+}
+
+fn summary_count_to_sum(a: Args<MetricContext>) -> R {
+    summary_to_sum(a, true)
+}
+
+fn summary_sum_to_sum(a: Args<MetricContext>) -> R {
+    summary_to_sum(a, false)
+}
+
+fn extract(mut a: Args<MetricContext>, count: bool) -> R {
+    let monotonic = a.bool(0).unwrap_or(false);
+    let suffix = a
+        .str(1)
+        .unwrap_or_else(|| if count { "_count" } else { "_sum" }.into());
+    Ok(Box::new(move |d| {
+        let point = |attributes: &Vec<_>,
+                     start: u64,
+                     time: u64,
+                     flags: u32,
+                     v: number_data_point::Value| {
+            NumberDataPoint {
+                attributes: attributes.clone(),
+                start_time_unix_nano: start,
+                time_unix_nano: time,
+                flags,
+                value: Some(v),
+                ..Default::default()
+            }
+        };
+        let value = |c: u64, s: Option<f64>| -> Option<number_data_point::Value> {
+            if count {
+                Some(number_data_point::Value::AsInt(c as i64))
+            } else {
+                s.map(number_data_point::Value::AsDouble)
+            }
+        };
+        let (points, t): (Vec<NumberDataPoint>, i32) = match &d.metric.data {
+            Some(Data::Histogram(h)) => (
+                h.data_points
+                    .iter()
+                    .filter_map(|p| {
+                        value(p.count, p.sum).map(|v| {
+                            point(
+                                &p.attributes,
+                                p.start_time_unix_nano,
+                                p.time_unix_nano,
+                                p.flags,
+                                v,
+                            )
+                        })
+                    })
+                    .collect(),
+                h.aggregation_temporality,
+            ),
+            Some(Data::ExponentialHistogram(h)) => (
+                h.data_points
+                    .iter()
+                    .filter_map(|p| {
+                        value(p.count, p.sum).map(|v| {
+                            point(
+                                &p.attributes,
+                                p.start_time_unix_nano,
+                                p.time_unix_nano,
+                                p.flags,
+                                v,
+                            )
+                        })
+                    })
+                    .collect(),
+                h.aggregation_temporality,
+            ),
+            Some(Data::Summary(s)) => (
+                s.data_points
+                    .iter()
+                    .filter_map(|p| {
+                        value(p.count, Some(p.sum)).map(|v| {
+                            point(
+                                &p.attributes,
+                                p.start_time_unix_nano,
+                                p.time_unix_nano,
+                                p.flags,
+                                v,
+                            )
+                        })
+                    })
+                    .collect(),
+                AggregationTemporality::Cumulative as i32,
+            ),
+            _ => return Ok(()),
+        };
+        let m = derived(d.metric, &suffix, points, t, monotonic);
+        d.new_metrics.push(m);
+        Ok(())
+    }))
+}
+
+fn extract_sum_metric(a: Args<MetricContext>) -> R {
+    extract(a, false)
+}
+
+fn extract_count_metric(a: Args<MetricContext>) -> R {
+    extract(a, true)
+}
+
+fn copy_metric(mut a: Args<MetricContext>) -> R {
+    let name = a.opt_getter(0);
+    let description = a.opt_getter(1);
+    let unit = a.opt_getter(2);
+    Ok(Box::new(move |d| {
+        let mut m = d.metric.clone();
+        for (g, field) in [
+            (&name, &mut m.name),
+            (&description, &mut m.description),
+            (&unit, &mut m.unit),
+        ] {
+            if let Some(g) = g {
+                *field = super::editors::get_string(g, d)?;
+            }
+        }
+        d.new_metrics.push(m);
+        Ok(())
+    }))
+}
+
+fn scale_metric(mut a: Args<MetricContext>) -> R {
+    let factor = a.float(0).unwrap_or(1.0);
+    let unit = a.opt_getter(1);
+    Ok(Box::new(move |d| {
+        if let Some(u) = &unit {
+            d.metric.unit = super::editors::get_string(u, d)?;
+        }
+        let scale_number = |p: &mut NumberDataPoint| {
+            p.value = match p.value {
+                Some(number_data_point::Value::AsInt(i)) => {
+                    Some(number_data_point::Value::AsInt((i as f64 * factor) as i64))
+                }
+                Some(number_data_point::Value::AsDouble(f)) => {
+                    Some(number_data_point::Value::AsDouble(f * factor))
+                }
+                None => None,
+            };
+        };
+        match &mut d.metric.data {
+            Some(Data::Gauge(g)) => g.data_points.iter_mut().for_each(scale_number),
+            Some(Data::Sum(s)) => s.data_points.iter_mut().for_each(scale_number),
+            Some(Data::Histogram(h)) => {
+                for p in &mut h.data_points {
+                    p.sum = p.sum.map(|s| s * factor);
+                    p.min = p.min.map(|s| s * factor);
+                    p.max = p.max.map(|s| s * factor);
+                    p.explicit_bounds.iter_mut().for_each(|b| *b *= factor);
+                }
+            }
+            Some(Data::Summary(s)) => {
+                for p in &mut s.data_points {
+                    p.sum *= factor;
+                    p.quantile_values.iter_mut().for_each(|q| q.value *= factor);
+                }
+            }
+            Some(Data::ExponentialHistogram(_)) => {
+                return Err(crate::EvalError::new(
+                    "unsupported metric type: ExponentialHistogram",
+                ));
+            }
+            None => {}
+        }
+        Ok(())
+    }))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AggFn {
+    Sum,
+    Mean,
+    Min,
+    Max,
+    Median,
+    Count,
+}
+
+/// Go's aggregateutil: each point keeps only `attributes` (all when omitted), then points with
+/// equal attributes become one, their values combined by `function`.
+fn aggregate_on_attributes(mut a: Args<MetricContext>) -> R {
+    let f = match a.str(0).unwrap_or_default().as_str() {
+        "sum" => AggFn::Sum,
+        "mean" => AggFn::Mean,
+        "min" => AggFn::Min,
+        "max" => AggFn::Max,
+        "median" => AggFn::Median,
+        "count" => AggFn::Count,
+        other => {
+            return Err(format!(
+                "invalid aggregation function: '{other}', valid options: sum, mean, min, max, median, count"
+            ));
+        }
+    };
+    let keep = a.str_list(1);
+    Ok(Box::new(move |d| {
+        let filter = |attrs: &mut Vec<KeyValue>| {
+            if let Some(keep) = &keep {
+                attrs.retain(|kv| keep.contains(&kv.key));
+            }
+        };
+        match &mut d.metric.data {
+            Some(Data::Gauge(g)) => aggregate_numbers(&mut g.data_points, f, filter),
+            Some(Data::Sum(s)) => aggregate_numbers(&mut s.data_points, f, filter),
+            Some(Data::Histogram(h)) => {
+                if f != AggFn::Sum {
+                    return Err(crate::EvalError::new(
+                        "Histogram metrics support only the sum aggregation function",
+                    ));
+                }
+                aggregate_histograms(&mut h.data_points, filter)
+            }
+            Some(Data::ExponentialHistogram(h)) => {
+                if f != AggFn::Sum {
+                    return Err(crate::EvalError::new(
+                        "ExponentialHistogram metrics support only the sum aggregation function",
+                    ));
+                }
+                aggregate_exp_histograms(&mut h.data_points, filter)
+            }
+            _ => {}
+        }
+        Ok(())
+    }))
+}
+
+fn same_attrs(a: &[KeyValue], b: &[KeyValue]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .all(|kv| b.iter().any(|o| o.key == kv.key && o.value == kv.value))
+}
+
+/// Groups of points with equal attributes, in first-seen order.
+fn group_by_attrs<T>(points: Vec<T>, attrs: impl Fn(&T) -> &[KeyValue]) -> Vec<Vec<T>> {
+    let mut groups: Vec<Vec<T>> = Vec::new();
+    for p in points {
+        match groups
+            .iter_mut()
+            .find(|g| same_attrs(attrs(&g[0]), attrs(&p)))
+        {
+            Some(g) => g.push(p),
+            None => groups.push(vec![p]),
+        }
+    }
+    groups
+}
+
+fn aggregate_numbers(
+    points: &mut Vec<NumberDataPoint>,
+    f: AggFn,
+    filter: impl Fn(&mut Vec<KeyValue>),
+) {
+    let mut all = std::mem::take(points);
+    all.iter_mut().for_each(|p| filter(&mut p.attributes));
+    for group in group_by_attrs(all, |p| &p.attributes) {
+        let ints = group
+            .iter()
+            .all(|p| matches!(p.value, Some(number_data_point::Value::AsInt(_))));
+        let vals: Vec<f64> = group
+            .iter()
+            .map(|p| match p.value {
+                Some(number_data_point::Value::AsInt(i)) => i as f64,
+                Some(number_data_point::Value::AsDouble(d)) => d,
+                None => 0.0,
+            })
+            .collect();
+        let int_vals: Vec<i64> = group
+            .iter()
+            .map(|p| match p.value {
+                Some(number_data_point::Value::AsInt(i)) => i,
+                Some(number_data_point::Value::AsDouble(d)) => d as i64,
+                None => 0,
+            })
+            .collect();
+        let mut out = group[0].clone();
+        out.start_time_unix_nano = group
+            .iter()
+            .map(|p| p.start_time_unix_nano)
+            .min()
+            .unwrap_or(0);
+        out.time_unix_nano = group.iter().map(|p| p.time_unix_nano).max().unwrap_or(0);
+        let n = vals.len();
+        out.value = Some(if ints {
+            number_data_point::Value::AsInt(match f {
+                AggFn::Sum => int_vals.iter().sum(),
+                AggFn::Mean => int_vals.iter().sum::<i64>() / n as i64,
+                AggFn::Min => int_vals.iter().copied().min().unwrap_or(0),
+                AggFn::Max => int_vals.iter().copied().max().unwrap_or(0),
+                AggFn::Median => {
+                    let mut v = int_vals.clone();
+                    v.sort_unstable();
+                    if n % 2 == 1 {
+                        v[n / 2]
+                    } else {
+                        (v[n / 2 - 1] + v[n / 2]) / 2
+                    }
+                }
+                AggFn::Count => n as i64,
+            })
+        } else {
+            number_data_point::Value::AsDouble(match f {
+                AggFn::Sum => vals.iter().sum(),
+                AggFn::Mean => vals.iter().sum::<f64>() / n as f64,
+                AggFn::Min => vals.iter().copied().fold(f64::INFINITY, f64::min),
+                AggFn::Max => vals.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                AggFn::Median => {
+                    let mut v = vals.clone();
+                    v.sort_by(f64::total_cmp);
+                    if n % 2 == 1 {
+                        v[n / 2]
+                    } else {
+                        (v[n / 2 - 1] + v[n / 2]) / 2.0
+                    }
+                }
+                AggFn::Count => n as f64,
+            })
+        });
+        points.push(out);
+    }
+}
+
+fn aggregate_histograms(points: &mut Vec<HistogramDataPoint>, filter: impl Fn(&mut Vec<KeyValue>)) {
+    let mut all = std::mem::take(points);
+    all.iter_mut().for_each(|p| filter(&mut p.attributes));
+    for group in group_by_attrs(all, |p| &p.attributes) {
+        // points with other bounds cannot be added bucket by bucket: they stay apart
+        let mut merged: Vec<HistogramDataPoint> = Vec::new();
+        for p in group {
+            match merged
+                .iter_mut()
+                .find(|m| m.explicit_bounds == p.explicit_bounds)
+            {
+                Some(m) => {
+                    m.count += p.count;
+                    m.sum = match (m.sum, p.sum) {
+                        (Some(a), Some(b)) => Some(a + b),
+                        (a, b) => a.or(b),
+                    };
+                    m.min = match (m.min, p.min) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    m.max = match (m.max, p.max) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
+                    for (i, c) in p.bucket_counts.iter().enumerate() {
+                        match m.bucket_counts.get_mut(i) {
+                            Some(x) => *x += c,
+                            None => m.bucket_counts.push(*c),
+                        }
+                    }
+                    m.start_time_unix_nano = m.start_time_unix_nano.min(p.start_time_unix_nano);
+                    m.time_unix_nano = m.time_unix_nano.max(p.time_unix_nano);
+                }
+                None => merged.push(p),
+            }
+        }
+        points.extend(merged);
+    }
+}
+
+fn add_buckets(into: &mut Option<Buckets>, from: Option<Buckets>) {
+    let Some(from) = from else { return };
+    let Some(b) = into else {
+        *into = Some(from);
+        return;
+    };
+    // align on the lower offset
+    let lo = b.offset.min(from.offset);
+    let shift = |bk: &Buckets| (bk.offset - lo) as usize;
+    let len = (b.offset as i64 + b.bucket_counts.len() as i64)
+        .max(from.offset as i64 + from.bucket_counts.len() as i64)
+        - lo as i64;
+    let mut counts = vec![0u64; len.max(0) as usize];
+    for (i, c) in b.bucket_counts.iter().enumerate() {
+        counts[shift(b) + i] += c;
+    }
+    for (i, c) in from.bucket_counts.iter().enumerate() {
+        counts[shift(&from) + i] += c;
+    }
+    *b = Buckets {
+        offset: lo,
+        bucket_counts: counts,
+    };
+}
+
+fn aggregate_exp_histograms(
+    points: &mut Vec<ExponentialHistogramDataPoint>,
+    filter: impl Fn(&mut Vec<KeyValue>),
+) {
+    let mut all = std::mem::take(points);
+    all.iter_mut().for_each(|p| filter(&mut p.attributes));
+    for group in group_by_attrs(all, |p| &p.attributes) {
+        let mut merged: Vec<ExponentialHistogramDataPoint> = Vec::new();
+        for p in group {
+            match merged.iter_mut().find(|m| m.scale == p.scale) {
+                Some(m) => {
+                    m.count += p.count;
+                    m.zero_count += p.zero_count;
+                    m.sum = match (m.sum, p.sum) {
+                        (Some(a), Some(b)) => Some(a + b),
+                        (a, b) => a.or(b),
+                    };
+                    m.min = match (m.min, p.min) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    m.max = match (m.max, p.max) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
+                    add_buckets(&mut m.positive, p.positive);
+                    add_buckets(&mut m.negative, p.negative);
+                    m.start_time_unix_nano = m.start_time_unix_nano.min(p.start_time_unix_nano);
+                    m.time_unix_nano = m.time_unix_nano.max(p.time_unix_nano);
+                }
+                None => merged.push(p),
+            }
+        }
+        points.extend(merged);
+    }
+}

@@ -1,0 +1,561 @@
+use super::*;
+use pdata::proto::collector::logs::v1::ExportLogsServiceRequest;
+use pdata::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+use pdata::proto::collector::trace::v1::ExportTraceServiceRequest;
+use pdata::proto::logs::v1::{ResourceLogs, ScopeLogs};
+use pdata::proto::metrics::v1::{
+    Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics,
+    Sum, metric::Data, number_data_point,
+};
+use pdata::proto::trace::v1::{ResourceSpans, ScopeSpans, Span, span::Event};
+
+use crate::ErrorMode;
+use crate::transform::{Config, GroupConfig, Transform};
+
+fn basic(statements: &[&str]) -> Vec<GroupConfig> {
+    vec![GroupConfig {
+        statements: statements.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }]
+}
+
+fn traces(spans: Vec<Span>) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", s("svc"))],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn logs(records: Vec<LogRecord>) -> ExportLogsServiceRequest {
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource::default()),
+            scope_logs: vec![ScopeLogs {
+                log_records: records,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn metrics(ms: Vec<Metric>) -> ExportMetricsServiceRequest {
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(Resource {
+                attributes: vec![kv("host.name", s("h")), kv("other", s("x"))],
+                ..Default::default()
+            }),
+            scope_metrics: vec![ScopeMetrics {
+                metrics: ms,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn number(v: f64) -> NumberDataPoint {
+    NumberDataPoint {
+        value: Some(number_data_point::Value::AsDouble(v)),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn readme_basic_trace_statements() {
+    let t = Transform::new(&Config {
+        error_mode: ErrorMode::Ignore,
+        trace_statements: basic(&[
+            r#"keep_keys(span.attributes, ["service.name", "service.namespace", "cloud.region", "process.command_line"])"#,
+            r#"replace_pattern(span.attributes["process.command_line"], "password\\=[^\\s]*(\\s?)", "password=***")"#,
+            r#"limit(span.attributes, 100, [])"#,
+            r#"truncate_all(span.attributes, 4096)"#,
+        ]),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut req = traces(vec![Span {
+        name: "s".into(),
+        attributes: vec![
+            kv("process.command_line", s("app --password=secret --port=1")),
+            kv("http.method", s("GET")),
+            kv("cloud.region", s("eu")),
+        ],
+        ..Default::default()
+    }]);
+    t.process_traces(&mut req).unwrap();
+    let span = &req.resource_spans[0].scope_spans[0].spans[0];
+    assert_eq!(
+        span.attributes,
+        vec![
+            kv("process.command_line", s("app --password=***--port=1")),
+            kv("cloud.region", s("eu")),
+        ]
+    );
+}
+
+#[test]
+fn readme_basic_metric_statements() {
+    let t = Transform::new(&Config {
+        metric_statements: basic(&[
+            r#"keep_keys(resource.attributes, ["host.name"])"#,
+            r#"truncate_all(resource.attributes, 4096)"#,
+            r#"set(metric.description, "Sum") where metric.type == "Sum""#,
+            r#"convert_sum_to_gauge() where metric.name == "system.processes.count""#,
+            r#"convert_gauge_to_sum("cumulative", false) where metric.name == "prometheus_metric""#,
+        ]),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut req = metrics(vec![
+        Metric {
+            name: "system.processes.count".into(),
+            data: Some(Data::Sum(Sum {
+                data_points: vec![number(3.0)],
+                aggregation_temporality: 2,
+                is_monotonic: false,
+            })),
+            ..Default::default()
+        },
+        Metric {
+            name: "prometheus_metric".into(),
+            data: Some(Data::Gauge(Gauge {
+                data_points: vec![number(1.0)],
+            })),
+            ..Default::default()
+        },
+    ]);
+    t.process_metrics(&mut req).unwrap();
+    let rm = &req.resource_metrics[0];
+    assert_eq!(
+        rm.resource.as_ref().unwrap().attributes,
+        vec![kv("host.name", s("h"))]
+    );
+    let ms = &rm.scope_metrics[0].metrics;
+    // metric.type is an int: comparing it with "Sum" is false, as in Go
+    assert_eq!(ms[0].description, "");
+    assert!(matches!(&ms[0].data, Some(Data::Gauge(g)) if g.data_points == vec![number(3.0)]));
+    assert!(
+        matches!(&ms[1].data, Some(Data::Sum(s)) if s.aggregation_temporality == 2 && !s.is_monotonic)
+    );
+}
+
+#[test]
+fn readme_basic_log_statements() {
+    let t = Transform::new(&Config {
+        log_statements: basic(&[
+            r#"set(log.severity_text, "FAIL") where log.body == "request failed""#,
+            r#"replace_all_matches(log.attributes, "/user/*/list/*", "/user/{userId}/list/{listId}")"#,
+            r#"replace_all_patterns(log.attributes, "value", "/account/\\d{4}", "/account/{accountId}")"#,
+            r#"set(log.body, log.attributes["http.route"])"#,
+        ]),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut req = logs(vec![LogRecord {
+        body: Some(s("request failed")),
+        attributes: vec![
+            kv("http.route", s("/user/1/list/2")),
+            kv("acct", s("/account/1234")),
+        ],
+        ..Default::default()
+    }]);
+    t.process_logs(&mut req).unwrap();
+    let rec = &req.resource_logs[0].scope_logs[0].log_records[0];
+    assert_eq!(rec.severity_text, "FAIL");
+    assert_eq!(rec.body, Some(s("/user/{userId}/list/{listId}")));
+    assert_eq!(
+        get(&rec.attributes, "acct"),
+        Some(&s("/account/{accountId}"))
+    );
+}
+
+#[test]
+fn advanced_groups_conditions_and_error_modes() {
+    let cfg = Config {
+        error_mode: ErrorMode::Ignore,
+        log_statements: vec![
+            GroupConfig {
+                context: Some("log".into()),
+                conditions: vec![r#"IsMap(body) and body["object"] != nil"#.into()],
+                statements: vec![r#"set(body, attributes["http.route"])"#.into()],
+                error_mode: None,
+            },
+            GroupConfig {
+                context: Some("log".into()),
+                conditions: vec![],
+                statements: vec![
+                    r#"set(attributes["sub"], Substring(attributes["short"], 0, 10))"#.into(),
+                    r#"set(attributes["after"], true)"#.into(),
+                ],
+                error_mode: None,
+            },
+        ],
+        ..Default::default()
+    };
+    let t = Transform::new(&cfg).unwrap();
+    let mut req = logs(vec![
+        LogRecord {
+            body: Some(map(vec![kv("object", s("o"))])),
+            attributes: vec![kv("http.route", s("/r")), kv("short", s("abc"))],
+            ..Default::default()
+        },
+        LogRecord {
+            body: Some(s("plain")),
+            attributes: vec![
+                kv("http.route", s("/r")),
+                kv("short", s("long enough text")),
+            ],
+            ..Default::default()
+        },
+    ]);
+    t.process_logs(&mut req).unwrap();
+    let recs = &req.resource_logs[0].scope_logs[0].log_records;
+    assert_eq!(recs[0].body, Some(s("/r")), "condition matched");
+    assert_eq!(recs[1].body, Some(s("plain")), "condition did not match");
+    // ignore: the failing statement is skipped, the next one still runs, other items unaffected
+    assert!(get(&recs[0].attributes, "sub").is_none());
+    assert_eq!(get(&recs[0].attributes, "after"), Some(&b(true)));
+    assert_eq!(get(&recs[1].attributes, "sub"), Some(&s("long enoug")));
+
+    // propagate (the group's own error_mode) returns the error with the statement
+    let mut cfg = cfg;
+    cfg.log_statements[1].error_mode = Some(ErrorMode::Propagate);
+    let t = Transform::new(&cfg).unwrap();
+    let mut req = logs(vec![LogRecord {
+        attributes: vec![kv("short", s("abc"))],
+        ..Default::default()
+    }]);
+    let e = t.process_logs(&mut req).unwrap_err();
+    assert!(
+        e.starts_with(r#"failed to execute statement: set(attributes["sub"], Substring(attributes["short"], 0, 10)), invalid range"#),
+        "{e}"
+    );
+}
+
+#[test]
+fn context_inference_per_group() {
+    let t = Transform::new(&Config {
+        metric_statements: basic(&[
+            r#"set(metric.description, "test passed") where datapoint.attributes["test"] == "pass""#,
+        ]),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut req = metrics(vec![Metric {
+        name: "m".into(),
+        data: Some(Data::Gauge(Gauge {
+            data_points: vec![
+                number(1.0),
+                NumberDataPoint {
+                    attributes: vec![kv("test", s("pass"))],
+                    ..number(2.0)
+                },
+            ],
+        })),
+        ..Default::default()
+    }]);
+    t.process_metrics(&mut req).unwrap();
+    assert_eq!(
+        req.resource_metrics[0].scope_metrics[0].metrics[0].description,
+        "test passed"
+    );
+
+    // metric functions are not datapoint functions: Go refuses this group
+    let e = Transform::new(&Config {
+        metric_statements: basic(&[
+            r#"convert_sum_to_gauge() where metric.name == "system.processes.count""#,
+            r#"limit(datapoint.attributes, 100, ["host.name"])"#,
+        ]),
+        ..Default::default()
+    })
+    .err()
+    .unwrap();
+    assert!(
+        e.contains("undefined function \"convert_sum_to_gauge\""),
+        "{e}"
+    );
+    // a span path in log statements
+    assert!(
+        Transform::new(&Config {
+            log_statements: basic(&[r#"set(span.name, "x")"#]),
+            ..Default::default()
+        })
+        .is_err()
+    );
+    // unknown context
+    let e = Transform::new(&Config {
+        log_statements: vec![GroupConfig {
+            context: Some("span".into()),
+            statements: vec![r#"set(name, "x")"#.into()],
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+    .err()
+    .unwrap();
+    assert_eq!(e, "unknown context span");
+}
+
+#[test]
+fn spanevent_resource_and_scope_groups() {
+    let t = Transform::new(&Config {
+        trace_statements: vec![
+            GroupConfig {
+                context: Some("resource".into()),
+                statements: vec![r#"set(attributes["env"], "prod")"#.into()],
+                ..Default::default()
+            },
+            GroupConfig {
+                context: Some("scope".into()),
+                statements: vec![r#"set(name, "scoped")"#.into()],
+                ..Default::default()
+            },
+            GroupConfig {
+                statements: vec![r#"set(spanevent.attributes["span"], span.name)"#.into()],
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    })
+    .unwrap();
+    let mut req = traces(vec![Span {
+        name: "op".into(),
+        events: vec![Event::default(), Event::default()],
+        ..Default::default()
+    }]);
+    t.process_traces(&mut req).unwrap();
+    let rs = &req.resource_spans[0];
+    assert_eq!(
+        get(&rs.resource.as_ref().unwrap().attributes, "env"),
+        Some(&s("prod"))
+    );
+    assert_eq!(rs.scope_spans[0].scope.as_ref().unwrap().name, "scoped");
+    for e in &rs.scope_spans[0].spans[0].events {
+        assert_eq!(get(&e.attributes, "span"), Some(&s("op")));
+    }
+}
+
+#[test]
+fn absent_resource_stays_absent_unless_written() {
+    let t = Transform::new(&Config {
+        log_statements: basic(&[r#"set(log.attributes["r"], resource.attributes["x"])"#]),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut req = logs(vec![LogRecord::default()]);
+    req.resource_logs[0].resource = None;
+    t.process_logs(&mut req).unwrap();
+    assert_eq!(req.resource_logs[0].resource, None);
+    assert_eq!(req.resource_logs[0].scope_logs[0].scope, None);
+}
+
+#[test]
+fn flatten_data_gives_each_record_its_resource() {
+    let t = Transform::new(&Config {
+        flatten_data: true,
+        log_statements: basic(&[r#"set(resource.attributes["to"], log.attributes["to"])"#]),
+        ..Default::default()
+    })
+    .unwrap();
+    let rec = |to: &str| LogRecord {
+        attributes: vec![kv("to", s(to))],
+        ..Default::default()
+    };
+    let mut req = logs(vec![rec("a"), rec("b"), rec("a")]);
+    t.process_logs(&mut req).unwrap();
+    assert_eq!(req.resource_logs.len(), 2);
+    assert_eq!(
+        req.resource_logs[0].resource.as_ref().unwrap().attributes,
+        vec![kv("to", s("a"))]
+    );
+    assert_eq!(req.resource_logs[0].scope_logs.len(), 1);
+    assert_eq!(req.resource_logs[0].scope_logs[0].log_records.len(), 2);
+    assert_eq!(req.resource_logs[1].scope_logs[0].log_records.len(), 1);
+
+    // without it, the last record's value wins for the shared resource
+    let t = Transform::new(&Config {
+        log_statements: basic(&[r#"set(resource.attributes["to"], log.attributes["to"])"#]),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut req = logs(vec![rec("a"), rec("b")]);
+    t.process_logs(&mut req).unwrap();
+    assert_eq!(req.resource_logs.len(), 1);
+    assert_eq!(
+        req.resource_logs[0].resource.as_ref().unwrap().attributes,
+        vec![kv("to", s("b"))]
+    );
+}
+
+#[test]
+fn metric_functions() {
+    let t = Transform::new(&Config {
+        metric_statements: vec![GroupConfig {
+            context: Some("metric".into()),
+            statements: vec![
+                r#"extract_sum_metric(true) where name == "latency""#.into(),
+                r#"extract_count_metric(true, "_total") where name == "latency""#.into(),
+                r#"copy_metric(name = "latency.copy") where name == "latency""#.into(),
+                // the copy is visited by the group too (Go iterates the growing slice)
+                r#"set(description, "copied") where name == "latency.copy""#.into(),
+                r#"scale_metric(1000.0, "ms") where name == "seconds""#.into(),
+            ],
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+    .unwrap();
+    let mut req = metrics(vec![
+        Metric {
+            name: "latency".into(),
+            unit: "s".into(),
+            data: Some(Data::Histogram(Histogram {
+                data_points: vec![
+                    HistogramDataPoint {
+                        count: 4,
+                        sum: Some(2.5),
+                        explicit_bounds: vec![1.0],
+                        bucket_counts: vec![3, 1],
+                        ..Default::default()
+                    },
+                    HistogramDataPoint {
+                        count: 1,
+                        sum: None,
+                        ..Default::default()
+                    },
+                ],
+                aggregation_temporality: 1,
+            })),
+            ..Default::default()
+        },
+        Metric {
+            name: "seconds".into(),
+            data: Some(Data::Gauge(Gauge {
+                data_points: vec![number(1.5)],
+            })),
+            ..Default::default()
+        },
+    ]);
+    t.process_metrics(&mut req).unwrap();
+    let ms = &req.resource_metrics[0].scope_metrics[0].metrics;
+    let names: Vec<&str> = ms.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "latency",
+            "seconds",
+            "latency_sum",
+            "latency_total",
+            "latency.copy"
+        ]
+    );
+    let Some(Data::Sum(sum)) = &ms[2].data else {
+        panic!()
+    };
+    assert_eq!(sum.data_points.len(), 1, "a point without sum is skipped");
+    assert_eq!(
+        sum.data_points[0].value,
+        Some(number_data_point::Value::AsDouble(2.5))
+    );
+    assert_eq!((sum.aggregation_temporality, sum.is_monotonic), (1, true));
+    let Some(Data::Sum(count)) = &ms[3].data else {
+        panic!()
+    };
+    assert_eq!(count.data_points.len(), 2);
+    assert_eq!(
+        count.data_points[0].value,
+        Some(number_data_point::Value::AsInt(4))
+    );
+    assert_eq!(ms[1].unit, "ms");
+    assert_eq!(ms[4].description, "copied");
+    assert_eq!(ms[0].description, "");
+    assert!(matches!(&ms[1].data, Some(Data::Gauge(g)) if g.data_points == vec![number(1500.0)]));
+    assert!(
+        Transform::new(&Config {
+            metric_statements: basic(&[r#"convert_gauge_to_sum("sometimes", true)"#]),
+            ..Default::default()
+        })
+        .is_err_and(|e| e.contains("unknown aggregation temporality: sometimes"))
+    );
+}
+
+#[test]
+fn aggregate_on_attributes_combines_points_with_equal_kept_attributes() {
+    let point = |host: &str, code: &str, v: i64| NumberDataPoint {
+        attributes: vec![kv("host", s(host)), kv("code", s(code))],
+        time_unix_nano: v as u64,
+        value: Some(number_data_point::Value::AsInt(v)),
+        ..Default::default()
+    };
+    let run_fn = |f: &str, keep: &str| {
+        let t = Transform::new(&Config {
+            metric_statements: vec![GroupConfig {
+                context: Some("metric".into()),
+                statements: vec![format!(r#"aggregate_on_attributes("{f}"{keep})"#)],
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+        let mut req = metrics(vec![Metric {
+            name: "requests".into(),
+            data: Some(Data::Sum(Sum {
+                data_points: vec![
+                    point("a", "200", 1),
+                    point("b", "200", 4),
+                    point("a", "500", 10),
+                ],
+                aggregation_temporality: 2,
+                is_monotonic: true,
+            })),
+            ..Default::default()
+        }]);
+        t.process_metrics(&mut req).unwrap();
+        let Some(Data::Sum(sum)) = req.resource_metrics[0].scope_metrics[0].metrics[0]
+            .data
+            .clone()
+        else {
+            panic!()
+        };
+        sum.data_points
+            .into_iter()
+            .map(|p| {
+                let v = match p.value {
+                    Some(number_data_point::Value::AsInt(i)) => i,
+                    _ => -1,
+                };
+                (p.attributes, v)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        run_fn("sum", r#", ["code"]"#),
+        vec![
+            (vec![kv("code", s("200"))], 5),
+            (vec![kv("code", s("500"))], 10)
+        ]
+    );
+    assert_eq!(run_fn("max", r#", ["code"]"#)[0].1, 4);
+    assert_eq!(run_fn("count", r#", ["code"]"#)[0].1, 2);
+    assert_eq!(run_fn("sum", ", []"), vec![(vec![], 15)]);
+    // attributes omitted: every key is kept, so only identical points merge
+    assert_eq!(run_fn("sum", "").len(), 3);
+    assert!(
+        Transform::new(&Config {
+            metric_statements: basic(&[r#"aggregate_on_attributes("avg")"#]),
+            ..Default::default()
+        })
+        .is_err_and(|e| e.contains("invalid aggregation function: 'avg'"))
+    );
+}
