@@ -23,6 +23,7 @@
 pub mod context;
 pub mod contexts;
 mod expr;
+pub mod filter;
 pub mod functions;
 pub mod fuzzing;
 pub mod infer;

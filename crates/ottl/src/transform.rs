@@ -128,7 +128,7 @@ pub struct Transform {
     flatten_data: bool,
 }
 
-fn group_context(
+pub(crate) fn group_context(
     cfg: &GroupConfig,
     allowed: &[&'static str],
     has_functions: &dyn Fn(&str, &[String]) -> bool,

@@ -2,6 +2,7 @@
 //! unit tests, LANGUAGE.md rules, the contexts' READMEs).
 
 mod contexts;
+mod filter;
 mod functions;
 mod parser;
 mod transform;

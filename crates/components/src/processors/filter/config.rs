@@ -1,8 +1,13 @@
-//! `filter` processor settings. The legacy include/exclude form (`metrics`, `spans`, `logs`
-//! with `include`/`exclude`) is built; the OTTL form (`traces.span`, `metrics.metric`,
-//! `logs.log_record`, the `*_conditions` lists, ...) is parsed and refused until OTTL exists,
-//! so that a config relying on it never runs as if it filtered nothing.
+//! `filter` processor settings: the OTTL form (`traces.resource/span/spanevent`,
+//! `metrics.resource/metric/datapoint`, `logs.resource/log_record`, and since Go v0.146 the
+//! `trace_conditions`/`metric_conditions`/`log_conditions` lists with context inference) and
+//! the legacy include/exclude form (`metrics`, `spans`, `logs` with `include`/`exclude`).
+//! Profiles are not filtered here: a config asking for it is refused, never run as if it
+//! filtered nothing.
 
+use ottl::ErrorMode;
+use ottl::filter::{Filter, FilterConfig};
+use ottl::transform::GroupConfig;
 use runtime::ComponentConfig;
 use serde::Deserialize;
 
@@ -19,10 +24,27 @@ pub struct Config {
     pub spans: SpanFilters,
     pub traces: TraceFilters,
     pub profiles: ProfileFilters,
-    pub trace_conditions: Vec<serde_json::Value>,
-    pub metric_conditions: Vec<serde_json::Value>,
-    pub log_conditions: Vec<serde_json::Value>,
-    pub profile_conditions: Vec<serde_json::Value>,
+    pub trace_conditions: Vec<ConditionEntry>,
+    pub metric_conditions: Vec<ConditionEntry>,
+    pub log_conditions: Vec<ConditionEntry>,
+    pub profile_conditions: Vec<ConditionEntry>,
+}
+
+/// One element of a `*_conditions` list: a condition (its context inferred from its paths)
+/// or a group.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum ConditionEntry {
+    Condition(String),
+    Group(ConditionGroup),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConditionGroup {
+    pub context: Option<String>,
+    pub conditions: Vec<String>,
+    pub error_mode: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -31,6 +53,8 @@ pub struct MetricFilters {
     pub include: Option<MetricMatchProperties>,
     pub exclude: Option<MetricMatchProperties>,
     pub regexp: Option<RegexpConfig>,
+    /// OTTL.
+    pub resource: Vec<String>,
     /// OTTL.
     pub metric: Vec<String>,
     /// OTTL.
@@ -59,6 +83,8 @@ pub struct SpanFilters {
 #[serde(default, deny_unknown_fields)]
 pub struct TraceFilters {
     /// OTTL.
+    pub resource: Vec<String>,
+    /// OTTL.
     pub span: Vec<String>,
     /// OTTL.
     pub spanevent: Vec<String>,
@@ -76,6 +102,8 @@ pub struct ProfileFilters {
 pub struct LogFilters {
     pub include: Option<LogMatchProperties>,
     pub exclude: Option<LogMatchProperties>,
+    /// OTTL.
+    pub resource: Vec<String>,
     /// OTTL.
     pub log_record: Vec<String>,
 }
@@ -100,32 +128,108 @@ pub struct SeverityNumber {
     pub match_undefined: bool,
 }
 
+fn block(context: &str, conditions: &[String]) -> Option<GroupConfig> {
+    (!conditions.is_empty()).then(|| GroupConfig {
+        context: Some(context.into()),
+        conditions: conditions.to_vec(),
+        ..GroupConfig::default()
+    })
+}
+
+fn entries(list: &[ConditionEntry]) -> Result<Vec<GroupConfig>, String> {
+    list.iter()
+        .map(|e| match e {
+            ConditionEntry::Condition(c) => Ok(GroupConfig {
+                conditions: vec![c.clone()],
+                ..GroupConfig::default()
+            }),
+            ConditionEntry::Group(g) => Ok(GroupConfig {
+                context: g.context.clone().filter(|c| !c.is_empty()),
+                conditions: g.conditions.clone(),
+                error_mode: g.error_mode.as_deref().map(ErrorMode::parse).transpose()?,
+                ..GroupConfig::default()
+            }),
+        })
+        .collect()
+}
+
+impl Config {
+    /// The OTTL conditions of every signal, legacy blocks first, then the `*_conditions`.
+    pub fn ottl_config(&self) -> Result<FilterConfig, String> {
+        let error_mode = match &self.error_mode {
+            Some(m) => ErrorMode::parse(m)?,
+            None => ErrorMode::Propagate,
+        };
+        let mut traces: Vec<GroupConfig> = [
+            block("resource", &self.traces.resource),
+            block("span", &self.traces.span),
+            block("spanevent", &self.traces.spanevent),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        traces.extend(entries(&self.trace_conditions)?);
+        let mut metrics: Vec<GroupConfig> = [
+            block("resource", &self.metrics.resource),
+            block("metric", &self.metrics.metric),
+            block("datapoint", &self.metrics.datapoint),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        metrics.extend(entries(&self.metric_conditions)?);
+        let mut logs: Vec<GroupConfig> = [
+            block("resource", &self.logs.resource),
+            block("log", &self.logs.log_record),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        logs.extend(entries(&self.log_conditions)?);
+        Ok(FilterConfig {
+            error_mode,
+            traces,
+            metrics,
+            logs,
+        })
+    }
+
+    /// The compiled OTTL filter (empty when only the legacy form is used).
+    pub fn build_ottl(&self) -> Result<Filter, String> {
+        Filter::new(&self.ottl_config()?)
+    }
+}
+
 impl ComponentConfig for Config {
     fn validate(&self) -> Result<(), String> {
-        if let Some(mode) = &self.error_mode
-            && !matches!(mode.as_str(), "ignore" | "silent" | "propagate")
+        if let Some(mode) = &self.error_mode {
+            ErrorMode::parse(mode).map_err(|e| format!("error_mode: {e}"))?;
+        }
+        if !self.profiles.profile.is_empty() || !self.profile_conditions.is_empty() {
+            return Err("profiles: filtering profiles is not built in ferrotel yet".into());
+        }
+        // Go's checks: one form per signal.
+        let ottl = self.ottl_config()?;
+        if !ottl.traces.is_empty() && (self.spans.include.is_some() || self.spans.exclude.is_some())
         {
-            return Err(format!("error_mode: unknown error mode {mode}"));
+            return Err(
+                "cannot use ottl conditions and include/exclude for spans at the same time".into(),
+            );
         }
-        let ottl: [(&str, bool); 9] = [
-            ("traces.span", !self.traces.span.is_empty()),
-            ("traces.spanevent", !self.traces.spanevent.is_empty()),
-            ("metrics.metric", !self.metrics.metric.is_empty()),
-            ("metrics.datapoint", !self.metrics.datapoint.is_empty()),
-            ("logs.log_record", !self.logs.log_record.is_empty()),
-            ("profiles.profile", !self.profiles.profile.is_empty()),
-            ("trace_conditions", !self.trace_conditions.is_empty()),
-            ("metric_conditions", !self.metric_conditions.is_empty()),
-            (
-                "log_conditions",
-                !self.log_conditions.is_empty() || !self.profile_conditions.is_empty(),
-            ),
-        ];
-        if let Some((key, _)) = ottl.iter().find(|(_, set)| *set) {
-            return Err(format!(
-                "{key}: OTTL conditions are not built in ferrotel yet (issue 10); only the legacy include/exclude form of the filter processor is supported"
-            ));
+        if !ottl.metrics.is_empty()
+            && (self.metrics.include.is_some() || self.metrics.exclude.is_some())
+        {
+            return Err(
+                "cannot use ottl conditions and include/exclude for metrics at the same time"
+                    .into(),
+            );
         }
+        if !ottl.logs.is_empty() && (self.logs.include.is_some() || self.logs.exclude.is_some()) {
+            return Err(
+                "cannot use ottl conditions and include/exclude for logs at the same time".into(),
+            );
+        }
+        Filter::new(&ottl)?;
         Filters::new(self).map(drop)
     }
 }

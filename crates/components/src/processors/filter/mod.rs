@@ -1,9 +1,10 @@
 //! `filter`: drops spans, metrics and log records, as the Go collector's
-//! `processor/filterprocessor` in its legacy include/exclude form (see [`config`] for the
-//! OTTL form, refused until OTTL exists). `include` keeps only what matches, `exclude`
-//! drops what matches; scopes and resources left empty are removed, and a batch left empty
-//! goes no further (Go's "skip processing data"). What is dropped is counted in
-//! `otelcol_processor_filter_{spans,datapoints,logs}_filtered{filter=<id>}`.
+//! `processor/filterprocessor`: in the OTTL form, items an OTTL condition matches (the engine
+//! is [`ottl::filter`]); in the legacy include/exclude form, `include` keeps only what
+//! matches and `exclude` drops what matches. Scopes and resources left empty are removed, and
+//! a batch left empty goes no further (Go's "skip processing data"). What is dropped is
+//! counted in `otelcol_processor_filter_{spans,datapoints,logs}_filtered{filter=<id>}`. A
+//! condition failing with `error_mode: propagate` refuses the whole batch.
 
 pub mod config;
 mod process;
@@ -58,6 +59,7 @@ impl ProcessorFactory for Factory {
 /// One filter processor instance (one per pipeline).
 pub struct FilterProcessor {
     filters: Filters,
+    ottl: ottl::filter::Filter,
     next: SharedConsumer,
     metrics: ProcessorMetrics,
     filtered: Counter,
@@ -88,6 +90,7 @@ impl FilterProcessor {
         };
         Ok(FilterProcessor {
             filters: Filters::new(cfg)?,
+            ottl: cfg.build_ottl()?,
             next,
             metrics: ProcessorMetrics::new(&set.telemetry, &id, signal),
             filtered: set
@@ -102,12 +105,19 @@ impl Consumer for FilterProcessor {
     async fn consume(&self, mut batch: Batch) -> Result<(), ConsumeError> {
         let items = batch.item_count() as u64;
         self.metrics.incoming.add(items);
-        let active = match batch.signal() {
-            Signal::Metrics => self.filters.metrics.is_some(),
-            Signal::Traces => self.filters.spans.is_some(),
-            Signal::Logs => self.filters.logs.is_some(),
+        let ottl = match batch.signal() {
+            Signal::Metrics => self.ottl.has_metrics(),
+            Signal::Traces => self.ottl.has_traces(),
+            Signal::Logs => self.ottl.has_logs(),
             Signal::Profiles => false,
         };
+        let active = ottl
+            || match batch.signal() {
+                Signal::Metrics => self.filters.metrics.is_some(),
+                Signal::Traces => self.filters.spans.is_some(),
+                Signal::Logs => self.filters.logs.is_some(),
+                Signal::Profiles => false,
+            };
         if items == 0 || !active {
             self.metrics.outgoing.add(items);
             return self.next.consume(batch).await;
@@ -115,7 +125,24 @@ impl Consumer for FilterProcessor {
         let req = batch
             .request_mut()
             .map_err(|e| ConsumeError::permanent(e.to_string()))?;
-        let removed = self.filters.apply(req);
+        let removed = if ottl {
+            let r = match req {
+                pdata::Request::Traces(r) => self.ottl.filter_traces(r),
+                pdata::Request::Metrics(r) => self.ottl.filter_metrics(r),
+                pdata::Request::Logs(r) => self.ottl.filter_logs(r),
+                _ => Ok(0),
+            };
+            match r {
+                Ok(n) => n,
+                Err(e) => {
+                    // `propagate`: the batch goes back to the sender as failed (Go returns the
+                    // error from ConsumeX); it is refused, not silently dropped.
+                    return Err(ConsumeError::permanent(e));
+                }
+            }
+        } else {
+            self.filters.apply(req)
+        };
         if removed > 0 {
             self.filtered.add(removed as u64);
         }

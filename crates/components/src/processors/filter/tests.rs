@@ -312,37 +312,179 @@ async fn logs_exclude_bodies_regexp_and_record_and_resource_attributes() {
     );
 }
 
+fn logs_batch(bodies: &[&str]) -> Batch {
+    Batch::from_request(Request::Logs(ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: resource(vec![kv("service.name", "checkout")]),
+            scope_logs: vec![ScopeLogs {
+                log_records: bodies
+                    .iter()
+                    .map(|b| LogRecord {
+                        body: Some(AnyValue {
+                            value: Some(Value::StringValue(b.to_string())),
+                        }),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }))
+}
+
+#[tokio::test]
+async fn ottl_log_record_conditions_drop_matching_records_and_count_them() {
+    let yaml =
+        "logs:\n  log_record:\n    - 'IsMatch(body, \".*health.*\")'\n    - 'body == \"noise\"'\n";
+    let (p, sink, tel) = create(&Factory, yaml, Signal::Logs).unwrap();
+    p.consume(logs_batch(&[
+        "GET /healthz",
+        "order placed",
+        "noise",
+        "paid",
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(bodies(&sink.requests()), vec!["order placed", "paid"]);
+    assert_eq!(
+        tel.value(
+            "otelcol_processor_filter_logs_filtered",
+            &[("filter", "filter")]
+        ),
+        Some(2.0)
+    );
+    // Everything dropped: nothing goes on, and it is not an error.
+    p.consume(logs_batch(&["noise"])).await.unwrap();
+    assert_eq!(sink.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn log_conditions_infer_contexts_and_resource_conditions_drop_whole_resources() {
+    let yaml = "log_conditions:\n  - 'resource.attributes[\"service.name\"] == \"checkout\"'\n";
+    let (p, sink, tel) = create(&Factory, yaml, Signal::Logs).unwrap();
+    p.consume(logs_batch(&["a", "b", "c"])).await.unwrap();
+    assert!(sink.requests().is_empty());
+    assert_eq!(
+        tel.value(
+            "otelcol_processor_filter_logs_filtered",
+            &[("filter", "filter")]
+        ),
+        Some(3.0)
+    );
+}
+
+#[tokio::test]
+async fn ottl_spans_and_data_points_are_filtered_in_their_pipelines() {
+    let yaml = "traces:\n  span:\n    - 'name == \"drop\"'\nmetrics:\n  datapoint:\n    - 'metric.name == \"system.network.connections\"'\n";
+    let (p, sink, tel) = create(&Factory, yaml, Signal::Traces).unwrap();
+    let spans = |names: &[&str]| {
+        Batch::from_request(Request::Traces(ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: names
+                        .iter()
+                        .map(|n| Span {
+                            name: n.to_string(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }))
+    };
+    p.consume(spans(&["keep", "drop", "drop"])).await.unwrap();
+    assert_eq!(sink.batches()[0].item_count(), 1);
+    assert_eq!(
+        tel.value(
+            "otelcol_processor_filter_spans_filtered",
+            &[("filter", "filter")]
+        ),
+        Some(2.0)
+    );
+    let (p, sink, tel) = create(&Factory, yaml, Signal::Metrics).unwrap();
+    p.consume(host_metrics()).await.unwrap();
+    let want = names(&["system.network.io", "system.cpu.time"]);
+    assert_eq!(
+        metric_names(&sink.requests()),
+        [("a".to_string(), want.clone()), ("b".to_string(), want)]
+    );
+    assert_eq!(
+        tel.value(
+            "otelcol_processor_filter_datapoints_filtered",
+            &[("filter", "filter")]
+        ),
+        Some(24.0)
+    );
+}
+
+#[tokio::test]
+async fn error_mode_propagate_refuses_the_batch_and_ignore_drops_nothing_else() {
+    // Substring past the end of a short body fails at run time.
+    let cond = "    - 'Substring(body, 0, 10) == \"x\"'\n    - 'body == \"noise\"'\n";
+    let (p, sink, _) = create(
+        &Factory,
+        &format!("error_mode: propagate\nlogs:\n  log_record:\n{cond}"),
+        Signal::Logs,
+    )
+    .unwrap();
+    let err = p
+        .consume(logs_batch(&["short", "noise", "a long enough body"]))
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("Substring"), "{}", err.message);
+    assert!(!err.is_retryable());
+    assert!(sink.requests().is_empty());
+
+    let (p, sink, _) = create(
+        &Factory,
+        &format!("error_mode: ignore\nlogs:\n  log_record:\n{cond}"),
+        Signal::Logs,
+    )
+    .unwrap();
+    p.consume(logs_batch(&["short", "noise", "a long enough body"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        bodies(&sink.requests()),
+        vec!["short", "a long enough body"]
+    );
+}
+
 #[test]
-fn ottl_conditions_are_refused_naming_the_key_and_issue() {
-    for (yaml, key) in [
+fn ottl_config_errors_name_the_condition_and_mixing_forms_is_refused() {
+    let cases = [
+        ("logs:\n  log_record:\n    - 'set(body, \"x\")'\n", "set"),
         (
-            "traces:\n  span:\n    - 'attributes[\"x\"] == nil'\n",
-            "traces.span",
+            "traces:\n  span:\n    - 'attributes[\"x\" == 1'\n",
+            "unable to parse OTTL condition \"attributes[\\\"x\\\" == 1\": 1:12",
         ),
         (
-            "metrics:\n  metric:\n    - 'name == \"x\"'\n",
-            "metrics.metric",
+            "logs:\n  log_record: ['body == \"x\"']\n  exclude:\n    match_type: strict\n    bodies: [x]\n",
+            "cannot use ottl conditions and include/exclude for logs at the same time",
         ),
         (
-            "metrics:\n  datapoint:\n    - 'attributes[\"x\"] == nil'\n",
-            "metrics.datapoint",
+            "metric_conditions: ['metric.name == \"x\"']\nmetrics:\n  exclude:\n    match_type: strict\n    metric_names: [x]\n",
+            "cannot use ottl conditions and include/exclude for metrics at the same time",
         ),
         (
-            "logs:\n  log_record:\n    - 'body == \"x\"'\n",
-            "logs.log_record",
+            "traces:\n  span: ['name == \"x\"']\nspans:\n  exclude:\n    match_type: strict\n    span_names: [x]\n",
+            "cannot use ottl conditions and include/exclude for spans at the same time",
         ),
         (
-            "error_mode: ignore\ntrace_conditions:\n  - 'span.name == \"x\"'\n",
-            "trace_conditions",
+            "profiles:\n  profile: ['true']\n",
+            "profiles: filtering profiles is not built in ferrotel yet",
         ),
-    ] {
+        (
+            "log_conditions:\n  - error_mode: loud\n    conditions: ['true']\n",
+            "unknown error mode loud",
+        ),
+    ];
+    for (yaml, want) in cases {
         let e = parse(&Factory, "processors::filter", yaml).unwrap_err();
-        assert_eq!(
-            e,
-            format!(
-                "processors::filter::{key}: OTTL conditions are not built in ferrotel yet (issue 10); only the legacy include/exclude form of the filter processor is supported"
-            )
-        );
+        assert!(e.contains(want), "{yaml}: {e}");
     }
 }
 

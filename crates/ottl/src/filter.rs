@@ -1,0 +1,576 @@
+//! The engine of the `filter` processor's OTTL form (Go `processor/filterprocessor`): groups
+//! of ORed conditions, each bound to a context (the legacy blocks `traces.span`,
+//! `metrics.datapoint`, ... name it; `*_conditions` infer it from the paths), evaluated from
+//! the top of the hierarchy down. A true condition drops the item and everything under it,
+//! and lower levels of a dropped item are never evaluated: resource → scope → span →
+//! span event, resource → scope → metric → data point, resource → scope → log. A span whose
+//! events are all dropped stays; a metric whose data points are all dropped goes; scopes and
+//! resources left empty go. Conditions take converters only (no editors), plus, in the metric
+//! context, `HasAttrKeyOnDatapoint` and `HasAttrOnDatapoint`.
+//!
+//! ```
+//! use ottl::filter::{Filter, FilterConfig};
+//! use ottl::transform::GroupConfig;
+//! let cfg = FilterConfig {
+//!     logs: vec![GroupConfig {
+//!         context: Some("log".into()),
+//!         conditions: vec![r#"IsMatch(body, "health")"#.into()],
+//!         ..Default::default()
+//!     }],
+//!     ..Default::default()
+//! };
+//! let f = Filter::new(&cfg).unwrap();
+//! assert!(f.has_logs() && !f.has_traces());
+//! ```
+
+use pdata::proto::collector::logs::v1::ExportLogsServiceRequest;
+use pdata::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+use pdata::proto::collector::trace::v1::ExportTraceServiceRequest;
+use pdata::proto::common::v1::any_value;
+use pdata::proto::metrics::v1::Metric;
+use pdata::proto::metrics::v1::metric::Data;
+
+use crate::contexts::datapoint::{DataPointContext, DataPointData};
+use crate::contexts::log::{LogContext, LogData};
+use crate::contexts::metric::{MetricContext, MetricData};
+use crate::contexts::resource::{ResourceContext, ResourceData};
+use crate::contexts::scope::{ScopeContext, ScopeData};
+use crate::contexts::span::{SpanContext, SpanData};
+use crate::contexts::spanevent::{SpanEventContext, SpanEventData};
+use crate::functions::{Args, Functions, Param, ParamKind, req};
+use crate::transform::{GroupConfig, data_point_count, group_context};
+use crate::value::Value;
+use crate::{ConditionSequence, Context, ConverterFn, ErrorMode, Parser};
+
+/// The conditions of a filter, per signal. Each group's `statements` must be empty.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FilterConfig {
+    pub error_mode: ErrorMode,
+    pub traces: Vec<GroupConfig>,
+    pub metrics: Vec<GroupConfig>,
+    pub logs: Vec<GroupConfig>,
+}
+
+/// Conditions compiled for one context: the groups' sequences, any of which drops.
+struct Level<C: Context>(Vec<ConditionSequence<C>>);
+
+impl<C: Context> Default for Level<C> {
+    fn default() -> Self {
+        Level(Vec::new())
+    }
+}
+
+impl<C: Context> Level<C> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn matches(&self, d: &C::Data<'_>) -> Result<bool, String> {
+        for seq in &self.0 {
+            if seq.eval(d)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+#[derive(Default)]
+struct TraceLevels {
+    resource: Level<ResourceContext>,
+    scope: Level<ScopeContext>,
+    span: Level<SpanContext>,
+    spanevent: Level<SpanEventContext>,
+}
+
+#[derive(Default)]
+struct MetricLevels {
+    resource: Level<ResourceContext>,
+    scope: Level<ScopeContext>,
+    metric: Level<MetricContext>,
+    datapoint: Level<DataPointContext>,
+}
+
+#[derive(Default)]
+struct LogLevels {
+    resource: Level<ResourceContext>,
+    scope: Level<ScopeContext>,
+    log: Level<LogContext>,
+}
+
+/// A compiled filter.
+pub struct Filter {
+    traces: TraceLevels,
+    metrics: MetricLevels,
+    logs: LogLevels,
+}
+
+/// What one call removed, in the unit the processor counts (spans, data points, records).
+pub type Removed = usize;
+
+fn sequence<C: Context>(
+    g: &GroupConfig,
+    mode: ErrorMode,
+    functions: Functions<C>,
+) -> Result<ConditionSequence<C>, String> {
+    if !g.statements.is_empty() {
+        return Err("a filter takes conditions, not statements".into());
+    }
+    let parser = Parser::<C>::new(functions);
+    let conditions = parser
+        .parse_conditions(&g.conditions)
+        .map_err(|e| e.to_string())?;
+    Ok(ConditionSequence::new(
+        conditions,
+        g.error_mode.unwrap_or(mode),
+    ))
+}
+
+fn converters<C: Context>() -> Functions<C> {
+    crate::functions::standard::<C>().converters_only()
+}
+
+/// The metric context's functions in a filter: the converters and the two data point
+/// lookups Go's filter processor adds.
+fn metric_functions() -> Functions<MetricContext> {
+    const KEY: &[Param] = &[req("key", ParamKind::Str)];
+    const KEY_VALUE: &[Param] = &[req("key", ParamKind::Str), req("value", ParamKind::Str)];
+    let mut f = converters::<MetricContext>();
+    f.converter("HasAttrKeyOnDatapoint", KEY, has_attr_key_on_datapoint)
+        .converter("HasAttrOnDatapoint", KEY_VALUE, has_attr_on_datapoint);
+    f
+}
+
+/// Whether a data point of the metric has attribute `key`; with `expected`, Go's
+/// `checkDataPoints`: the first data point that has the key decides, comparing its value's
+/// string form (`""` for anything but a string) with `expected`.
+fn check_data_points(m: &Metric, key: &str, expected: Option<&str>) -> bool {
+    let mut found = None;
+    let mut visit = |attrs: &[pdata::proto::common::v1::KeyValue]| {
+        if found.is_some() {
+            return;
+        }
+        if let Some(kv) = attrs.iter().find(|kv| kv.key == key) {
+            found = Some(match expected {
+                None => true,
+                Some(want) => {
+                    let s = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                        Some(any_value::Value::StringValue(s)) => s.as_str(),
+                        _ => "",
+                    };
+                    s == want
+                }
+            });
+        }
+    };
+    match &m.data {
+        None => {}
+        Some(Data::Gauge(g)) => g.data_points.iter().for_each(|p| visit(&p.attributes)),
+        Some(Data::Sum(s)) => s.data_points.iter().for_each(|p| visit(&p.attributes)),
+        Some(Data::Histogram(h)) => h.data_points.iter().for_each(|p| visit(&p.attributes)),
+        Some(Data::ExponentialHistogram(h)) => {
+            h.data_points.iter().for_each(|p| visit(&p.attributes))
+        }
+        Some(Data::Summary(s)) => s.data_points.iter().for_each(|p| visit(&p.attributes)),
+    }
+    found.unwrap_or(false)
+}
+
+fn has_attr_key_on_datapoint(
+    mut a: Args<MetricContext>,
+) -> Result<ConverterFn<MetricContext>, String> {
+    let key = a.str(0).unwrap_or_default();
+    Ok(Box::new(move |d: &MetricData<'_>| {
+        Ok(Value::Bool(check_data_points(d.metric, &key, None)))
+    }))
+}
+
+fn has_attr_on_datapoint(mut a: Args<MetricContext>) -> Result<ConverterFn<MetricContext>, String> {
+    let key = a.str(0).unwrap_or_default();
+    let value = a.str(1).unwrap_or_default();
+    Ok(Box::new(move |d: &MetricData<'_>| {
+        Ok(Value::Bool(check_data_points(d.metric, &key, Some(&value))))
+    }))
+}
+
+fn covers<C: Context>(f: &Functions<C>, calls: &[String]) -> bool {
+    calls.iter().all(|c| f.get(c).is_some())
+}
+
+/// The basic style (a plain list) infers each condition's context on its own; a group with
+/// several conditions is inferred as a whole.
+fn groups_by_context<'a>(
+    groups: &'a [GroupConfig],
+    allowed: &[&'static str],
+    has: &dyn Fn(&str, &[String]) -> bool,
+) -> Result<Vec<(&'static str, &'a GroupConfig)>, String> {
+    groups
+        .iter()
+        .map(|g| group_context(g, allowed, has).map(|c| (c, g)))
+        .collect()
+}
+
+impl Filter {
+    pub fn new(cfg: &FilterConfig) -> Result<Filter, String> {
+        let mode = cfg.error_mode;
+        let std_has = |_: &str, calls: &[String]| covers(&converters::<ResourceContext>(), calls);
+        let metric_has = |c: &str, calls: &[String]| match c {
+            "metric" => covers(&metric_functions(), calls),
+            _ => std_has(c, calls),
+        };
+        let mut traces = TraceLevels::default();
+        for (ctx, g) in groups_by_context(
+            &cfg.traces,
+            &["resource", "scope", "span", "spanevent"],
+            &std_has,
+        )? {
+            match ctx {
+                "resource" => traces.resource.0.push(sequence(g, mode, converters())?),
+                "scope" => traces.scope.0.push(sequence(g, mode, converters())?),
+                "span" => traces.span.0.push(sequence(g, mode, converters())?),
+                _ => traces.spanevent.0.push(sequence(g, mode, converters())?),
+            }
+        }
+        let mut metrics = MetricLevels::default();
+        for (ctx, g) in groups_by_context(
+            &cfg.metrics,
+            &["resource", "scope", "metric", "datapoint"],
+            &metric_has,
+        )? {
+            match ctx {
+                "resource" => metrics.resource.0.push(sequence(g, mode, converters())?),
+                "scope" => metrics.scope.0.push(sequence(g, mode, converters())?),
+                "metric" => metrics
+                    .metric
+                    .0
+                    .push(sequence(g, mode, metric_functions())?),
+                _ => metrics.datapoint.0.push(sequence(g, mode, converters())?),
+            }
+        }
+        let mut logs = LogLevels::default();
+        for (ctx, g) in groups_by_context(&cfg.logs, &["resource", "scope", "log"], &std_has)? {
+            match ctx {
+                "resource" => logs.resource.0.push(sequence(g, mode, converters())?),
+                "scope" => logs.scope.0.push(sequence(g, mode, converters())?),
+                _ => logs.log.0.push(sequence(g, mode, converters())?),
+            }
+        }
+        Ok(Filter {
+            traces,
+            metrics,
+            logs,
+        })
+    }
+
+    pub fn has_traces(&self) -> bool {
+        let t = &self.traces;
+        !(t.resource.is_empty()
+            && t.scope.is_empty()
+            && t.span.is_empty()
+            && t.spanevent.is_empty())
+    }
+
+    pub fn has_metrics(&self) -> bool {
+        let m = &self.metrics;
+        !(m.resource.is_empty()
+            && m.scope.is_empty()
+            && m.metric.is_empty()
+            && m.datapoint.is_empty())
+    }
+
+    pub fn has_logs(&self) -> bool {
+        let l = &self.logs;
+        !(l.resource.is_empty() && l.scope.is_empty() && l.log.is_empty())
+    }
+
+    /// Drops matching spans (and span events); returns the spans dropped. An error
+    /// (`propagate`) leaves the request half filtered: the caller drops it whole.
+    pub fn filter_traces(&self, req: &mut ExportTraceServiceRequest) -> Result<Removed, String> {
+        let t = &self.traces;
+        let mut removed = 0;
+        let mut err = None;
+        req.resource_spans.retain_mut(|rs| {
+            if err.is_some() {
+                return true;
+            }
+            let had = rs.resource.is_some();
+            let mut res = rs.resource.take().unwrap_or_default();
+            let keep = (|| -> Result<bool, String> {
+                if t.resource.matches(&ResourceData::new(&mut res))? {
+                    removed += rs.scope_spans.iter().map(|s| s.spans.len()).sum::<usize>();
+                    return Ok(false);
+                }
+                let mut inner = Ok(());
+                rs.scope_spans.retain_mut(|ss| {
+                    if inner.is_err() {
+                        return true;
+                    }
+                    let had_scope = ss.scope.is_some();
+                    let mut sc = ss.scope.take().unwrap_or_default();
+                    let keep = (|| -> Result<bool, String> {
+                        if t.scope.matches(&ScopeData::new(&mut sc, &mut res))? {
+                            removed += ss.spans.len();
+                            return Ok(false);
+                        }
+                        let mut span_err = Ok(());
+                        ss.spans.retain_mut(|span| {
+                            if span_err.is_err() {
+                                return true;
+                            }
+                            let r = (|| -> Result<bool, String> {
+                                if t.span.matches(&SpanData::new(span, &mut sc, &mut res))? {
+                                    return Ok(false);
+                                }
+                                if !t.spanevent.is_empty() {
+                                    let mut i = 0;
+                                    while i < span.events.len() {
+                                        let drop = t.spanevent.matches(&SpanEventData::new(
+                                            span, i, &mut sc, &mut res,
+                                        ))?;
+                                        if drop {
+                                            span.events.remove(i);
+                                        } else {
+                                            i += 1;
+                                        }
+                                    }
+                                }
+                                Ok(true)
+                            })();
+                            match r {
+                                Ok(keep) => {
+                                    if !keep {
+                                        removed += 1;
+                                    }
+                                    keep
+                                }
+                                Err(e) => {
+                                    span_err = Err(e);
+                                    true
+                                }
+                            }
+                        });
+                        span_err?;
+                        Ok(!ss.spans.is_empty())
+                    })();
+                    if had_scope {
+                        ss.scope = Some(sc);
+                    }
+                    keep.unwrap_or_else(|e| {
+                        inner = Err(e);
+                        true
+                    })
+                });
+                inner?;
+                Ok(!rs.scope_spans.is_empty())
+            })();
+            if had {
+                rs.resource = Some(res);
+            }
+            keep.unwrap_or_else(|e| {
+                err = Some(e);
+                true
+            })
+        });
+        match err {
+            Some(e) => Err(e),
+            None => Ok(removed),
+        }
+    }
+
+    /// Drops matching metrics and data points; returns the data points dropped.
+    pub fn filter_metrics(&self, req: &mut ExportMetricsServiceRequest) -> Result<Removed, String> {
+        let m = &self.metrics;
+        let mut removed = 0;
+        let mut err = None;
+        req.resource_metrics.retain_mut(|rm| {
+            if err.is_some() {
+                return true;
+            }
+            let had = rm.resource.is_some();
+            let mut res = rm.resource.take().unwrap_or_default();
+            let keep = (|| -> Result<bool, String> {
+                if m.resource.matches(&ResourceData::new(&mut res))? {
+                    removed += rm
+                        .scope_metrics
+                        .iter()
+                        .flat_map(|s| &s.metrics)
+                        .map(|x| data_point_count(x.data.as_ref()))
+                        .sum::<usize>();
+                    return Ok(false);
+                }
+                let mut inner = Ok(());
+                rm.scope_metrics.retain_mut(|sm| {
+                    if inner.is_err() {
+                        return true;
+                    }
+                    let had_scope = sm.scope.is_some();
+                    let mut sc = sm.scope.take().unwrap_or_default();
+                    let keep = (|| -> Result<bool, String> {
+                        if m.scope.matches(&ScopeData::new(&mut sc, &mut res))? {
+                            removed += sm
+                                .metrics
+                                .iter()
+                                .map(|x| data_point_count(x.data.as_ref()))
+                                .sum::<usize>();
+                            return Ok(false);
+                        }
+                        let mut metric_err = Ok(());
+                        sm.metrics.retain_mut(|metric| {
+                            if metric_err.is_err() {
+                                return true;
+                            }
+                            let points = data_point_count(metric.data.as_ref());
+                            let r = (|| -> Result<bool, String> {
+                                if m.metric
+                                    .matches(&MetricData::new(metric, &mut sc, &mut res))?
+                                {
+                                    removed += points;
+                                    return Ok(false);
+                                }
+                                if m.datapoint.is_empty() {
+                                    return Ok(true);
+                                }
+                                let mut drop = Vec::with_capacity(points);
+                                for i in 0..points {
+                                    drop.push(m.datapoint.matches(&DataPointData::new(
+                                        metric, i, &mut sc, &mut res,
+                                    ))?);
+                                }
+                                let n = drop.iter().filter(|d| **d).count();
+                                if n > 0 {
+                                    remove_points(metric, &drop);
+                                    removed += n;
+                                }
+                                // Go: a metric left without data points goes.
+                                Ok(data_point_count(metric.data.as_ref()) > 0)
+                            })();
+                            r.unwrap_or_else(|e| {
+                                metric_err = Err(e);
+                                true
+                            })
+                        });
+                        metric_err?;
+                        Ok(!sm.metrics.is_empty())
+                    })();
+                    if had_scope {
+                        sm.scope = Some(sc);
+                    }
+                    keep.unwrap_or_else(|e| {
+                        inner = Err(e);
+                        true
+                    })
+                });
+                inner?;
+                Ok(!rm.scope_metrics.is_empty())
+            })();
+            if had {
+                rm.resource = Some(res);
+            }
+            keep.unwrap_or_else(|e| {
+                err = Some(e);
+                true
+            })
+        });
+        match err {
+            Some(e) => Err(e),
+            None => Ok(removed),
+        }
+    }
+
+    /// Drops matching log records; returns the records dropped.
+    pub fn filter_logs(&self, req: &mut ExportLogsServiceRequest) -> Result<Removed, String> {
+        let l = &self.logs;
+        let mut removed = 0;
+        let mut err = None;
+        req.resource_logs.retain_mut(|rl| {
+            if err.is_some() {
+                return true;
+            }
+            let had = rl.resource.is_some();
+            let mut res = rl.resource.take().unwrap_or_default();
+            let keep = (|| -> Result<bool, String> {
+                if l.resource.matches(&ResourceData::new(&mut res))? {
+                    removed += rl
+                        .scope_logs
+                        .iter()
+                        .map(|s| s.log_records.len())
+                        .sum::<usize>();
+                    return Ok(false);
+                }
+                let mut inner = Ok(());
+                rl.scope_logs.retain_mut(|sl| {
+                    if inner.is_err() {
+                        return true;
+                    }
+                    let had_scope = sl.scope.is_some();
+                    let mut sc = sl.scope.take().unwrap_or_default();
+                    let keep = (|| -> Result<bool, String> {
+                        if l.scope.matches(&ScopeData::new(&mut sc, &mut res))? {
+                            removed += sl.log_records.len();
+                            return Ok(false);
+                        }
+                        let mut rec_err = Ok(());
+                        sl.log_records.retain_mut(|rec| {
+                            if rec_err.is_err() {
+                                return true;
+                            }
+                            match l.log.matches(&LogData::new(rec, &mut sc, &mut res)) {
+                                Ok(true) => {
+                                    removed += 1;
+                                    false
+                                }
+                                Ok(false) => true,
+                                Err(e) => {
+                                    rec_err = Err(e);
+                                    true
+                                }
+                            }
+                        });
+                        rec_err?;
+                        Ok(!sl.log_records.is_empty())
+                    })();
+                    if had_scope {
+                        sl.scope = Some(sc);
+                    }
+                    keep.unwrap_or_else(|e| {
+                        inner = Err(e);
+                        true
+                    })
+                });
+                inner?;
+                Ok(!rl.scope_logs.is_empty())
+            })();
+            if had {
+                rl.resource = Some(res);
+            }
+            keep.unwrap_or_else(|e| {
+                err = Some(e);
+                true
+            })
+        });
+        match err {
+            Some(e) => Err(e),
+            None => Ok(removed),
+        }
+    }
+}
+
+/// Removes the data points whose `drop` entry is true.
+fn remove_points(m: &mut Metric, drop: &[bool]) {
+    fn retain<T>(v: &mut Vec<T>, drop: &[bool]) {
+        let mut i = 0;
+        v.retain(|_| {
+            let keep = !drop.get(i).copied().unwrap_or(false);
+            i += 1;
+            keep
+        });
+    }
+    match &mut m.data {
+        None => {}
+        Some(Data::Gauge(g)) => retain(&mut g.data_points, drop),
+        Some(Data::Sum(s)) => retain(&mut s.data_points, drop),
+        Some(Data::Histogram(h)) => retain(&mut h.data_points, drop),
+        Some(Data::ExponentialHistogram(h)) => retain(&mut h.data_points, drop),
+        Some(Data::Summary(s)) => retain(&mut s.data_points, drop),
+    }
+}
