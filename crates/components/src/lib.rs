@@ -48,6 +48,7 @@ pub fn registry() -> Registry {
     r.processor(processors::group_by_attrs::Factory);
     r.processor(processors::redaction::Factory);
     r.processor(processors::probabilistic_sampler::Factory);
+    r.processor(processors::tail_sampling::Factory);
     r.processor(processors::resourcedetection::Factory::default());
     r.exporter(exporters::debug::Factory);
     r.exporter(exporters::nop::Factory);

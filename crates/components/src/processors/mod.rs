@@ -10,5 +10,6 @@ pub mod probabilistic_sampler;
 pub mod redaction;
 pub mod resource;
 pub mod resourcedetection;
+pub mod tail_sampling;
 #[cfg(test)]
 pub(crate) mod testing;
