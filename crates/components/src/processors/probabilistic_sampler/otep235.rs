@@ -418,7 +418,7 @@ fn valid_otel_tracestate(input: &str) -> bool {
         let Some(colon) = member.find(':') else {
             return false;
         };
-        let (k, v) = (member[..colon].as_bytes(), member[colon + 1..].as_bytes());
+        let (k, v) = (&member.as_bytes()[..colon], &member.as_bytes()[colon + 1..]);
         !k.is_empty()
             && is_lc_alpha(k[0])
             && k[1..].iter().all(|&c| is_lc_alnum(c))
