@@ -234,6 +234,14 @@ pub fn check_policy(p: &PolicyConfig, level: Level) -> Result<(), String> {
         "status_code" => {
             super::policies::status_codes(&p.status_code.status_codes)?;
         }
+        "numeric_attribute" => match (p.numeric_attribute.min_value, p.numeric_attribute.max_value)
+        {
+            (None, None) => return Err("at least one of min_value or max_value must be set".into()),
+            (Some(min), Some(max)) if min > max => {
+                return Err("min_value must be less than or equal to max_value".into());
+            }
+            _ => {}
+        },
         "string_attribute" if p.string_attribute.enabled_regex_matching => {
             for v in &p.string_attribute.values {
                 goregex::compile(v)?;

@@ -748,6 +748,15 @@ fn config_defaults_and_policy_errors_are_go_s() {
         .contains("unknown sampling policy type composite")
     );
     assert!(err("num_traces: 0").contains("num_traces: must be greater than 0"));
+    assert!(
+        err("policies: [{name: a, type: numeric_attribute, numeric_attribute: {key: k}}]")
+            .ends_with("at least one of min_value or max_value must be set")
+    );
+    assert!(err("policies: [{name: a, type: numeric_attribute, numeric_attribute: {key: k, min_value: 5, max_value: 4}}]")
+        .ends_with("min_value must be less than or equal to max_value"));
+    assert!(
+        err("block_on_overflow: true").contains("block_on_overflow: not supported by ferrotel yet")
+    );
 }
 
 #[test]
