@@ -915,3 +915,318 @@ fn config_defaults_and_errors_are_go_s() {
         "processors::probabilistic_sampler::mode: unsupported sampler mode \"fast\""
     );
 }
+
+// ---- Go's logsprocessor_test.go -----------------------------------------------------------
+
+/// TestLogsSampling's 100 records: trace id `0×8 ‖ i×8`, `rando` = the seeded hash of it
+/// (an int), `foo` (bytes) and `bar` (hex string) on even records, `priority` 100 on every
+/// fourth.
+fn go_log_records() -> Vec<LogRecord> {
+    (0..100u8)
+        .map(|i| {
+            let mut id = vec![0u8; 8];
+            id.extend_from_slice(&[i; 8]);
+            let mut seeded = 123u32.to_le_bytes().to_vec();
+            seeded.extend_from_slice(&id);
+            let mut attrs = vec![kv(
+                "rando",
+                Value::IntValue(reference_fnv1a32(&seeded) as i64),
+            )];
+            if i % 2 == 0 {
+                attrs.push(kv("foo", Value::BytesValue(id.clone())));
+                // pcommon's TraceID.String() is "" for the all-zero id.
+                let hex: String = if i == 0 {
+                    String::new()
+                } else {
+                    id.iter().map(|b| format!("{b:02x}")).collect()
+                };
+                attrs.push(kv("bar", Value::StringValue(hex)));
+            }
+            if i % 4 == 0 {
+                attrs.push(kv("priority", Value::DoubleValue(100.0)));
+            }
+            record(id, attrs)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn logs_sampling_counts_match_go_s_test_logs_sampling() {
+    // Go builds these configs without the factory's defaults: fail_closed false, precision 0
+    // (full, 14 here), attribute_source empty unless set.
+    let base = "fail_closed: false\nsampling_precision: 14\nattribute_source: ''\n";
+    let cases = [
+        ("happy_path", "sampling_percentage: 100", 100),
+        ("nothing", "sampling_percentage: 0\nfail_closed: true", 0),
+        (
+            "roughly half",
+            "sampling_percentage: 50\nattribute_source: traceID\nmode: hash_seed\nfail_closed: true",
+            45,
+        ),
+        (
+            "sampling_source no sampling",
+            "sampling_percentage: 0\nattribute_source: record\nfrom_attribute: foo",
+            0,
+        ),
+        (
+            "sampling_source all sampling",
+            "sampling_percentage: 100\nattribute_source: record\nfrom_attribute: foo",
+            100,
+        ),
+        (
+            "sampling_source sampling",
+            "sampling_percentage: 50\nattribute_source: record\nfrom_attribute: foo\nfail_closed: true",
+            23,
+        ),
+        (
+            "sampling_source sampling as string",
+            "sampling_percentage: 50\nattribute_source: record\nfrom_attribute: bar\nfail_closed: true",
+            29,
+        ),
+        (
+            "sampling_priority_0_record",
+            "sampling_percentage: 0\nsampling_priority: priority\nattribute_source: record\nfrom_attribute: rando",
+            25,
+        ),
+        (
+            "sampling_priority_50_record",
+            "sampling_percentage: 50\nsampling_priority: priority\nattribute_source: record\nfrom_attribute: rando",
+            64,
+        ),
+        (
+            "sampling_priority_100_record",
+            "sampling_percentage: 100\nsampling_priority: priority\nattribute_source: record\nfrom_attribute: rando",
+            100,
+        ),
+        (
+            "sampling_priority_0_traceid",
+            "sampling_percentage: 0\nsampling_priority: priority\nattribute_source: traceID",
+            25,
+        ),
+        (
+            "sampling_priority_50_traceid",
+            "sampling_percentage: 50\nsampling_priority: priority\nattribute_source: traceID",
+            57,
+        ),
+        (
+            "sampling_priority_100_traceid",
+            "sampling_percentage: 100\nsampling_priority: priority\nattribute_source: traceID",
+            100,
+        ),
+        (
+            "sampling_priority with sampling field",
+            "sampling_percentage: 0\nattribute_source: record\nfrom_attribute: foo\nsampling_priority: priority",
+            25,
+        ),
+    ];
+    for (name, cfg, want) in cases {
+        // Later keys win: the case's settings over the zero-struct base.
+        let mut yaml = String::new();
+        for line in base.lines() {
+            let key = line.split(':').next().unwrap();
+            if !cfg.lines().any(|l| l.starts_with(&format!("{key}:"))) {
+                yaml.push_str(line);
+                yaml.push('\n');
+            }
+        }
+        yaml.push_str(cfg);
+        let (p, sink, _) = create(&Factory, &yaml, Signal::Logs).unwrap();
+        p.consume(logs(go_log_records())).await.unwrap();
+        assert_eq!(out_logs(&sink.requests()).len(), want, "{name}");
+    }
+}
+
+/// `randomnessFromBytes` written out: the 14-bit bucket, mirrored into the top 14 bits, the
+/// 18 unused hash bits mixed into the middle 28, the bucket again at the bottom.
+fn reference_hash_rvalue(seed: u32, bytes: &[u8]) -> String {
+    let mut input = seed.to_le_bytes().to_vec();
+    input.extend_from_slice(bytes);
+    let h = reference_fnv1a32(&input) as u64;
+    let bucket = h & 0x3fff;
+    let unused = h >> 14;
+    let mixed = unused ^ (unused << 10);
+    format!(
+        "{:014x}",
+        ((0x3fff - bucket) << 42) | (mixed << 14) | bucket
+    )
+}
+
+#[tokio::test]
+async fn logs_sampling_state_matches_go_s_test_logs_sampling_state() {
+    let default = tid("fefefefefefefefefe80000000000000");
+    let base = "fail_closed: false\nsampling_precision: 14\n";
+    #[allow(clippy::type_complexity)]
+    let cases: Vec<(
+        &str,
+        &str,
+        Vec<u8>,
+        Vec<KeyValue>,
+        Option<Vec<(&str, Value)>>,
+    )> = vec![
+        (
+            "100 percent traceID",
+            "sampling_percentage: 100\nattribute_source: traceID\nmode: proportional",
+            default.clone(),
+            vec![s("ignored", "value")],
+            Some(vec![
+                ("ignored", sv("value")),
+                ("sampling.threshold", sv("0")),
+            ]),
+        ),
+        (
+            "100 percent traceID hash_seed",
+            "sampling_percentage: 100\nattribute_source: traceID\nmode: hash_seed\nhash_seed: 22",
+            default.clone(),
+            vec![s("K", "V")],
+            Some(vec![
+                ("K", sv("V")),
+                (
+                    "sampling.randomness",
+                    sv(&reference_hash_rvalue(22, &default)),
+                ),
+                ("sampling.threshold", sv("0")),
+            ]),
+        ),
+        (
+            "100 percent attribute",
+            "sampling_percentage: 100\nattribute_source: record\nfrom_attribute: veryrandom\nhash_seed: 49",
+            vec![],
+            vec![s("veryrandom", "1234")],
+            Some(vec![
+                ("veryrandom", sv("1234")),
+                (
+                    "sampling.randomness",
+                    sv(&reference_hash_rvalue(49, b"1234")),
+                ),
+                ("sampling.threshold", sv("0")),
+            ]),
+        ),
+        (
+            "0 percent traceID",
+            "sampling_percentage: 0\nattribute_source: traceID",
+            default.clone(),
+            vec![],
+            None,
+        ),
+        (
+            "10 percent priority sampled incoming randomness",
+            "sampling_percentage: 0\nattribute_source: traceID\nsampling_priority: veryrandom\nsampling_precision: 6",
+            default.clone(),
+            vec![
+                s("sampling.randomness", "e6147c00000000"),
+                kv("veryrandom", Value::DoubleValue(10.125)),
+            ],
+            Some(vec![
+                ("sampling.randomness", sv("e6147c00000000")),
+                ("veryrandom", Value::DoubleValue(10.125)),
+                ("sampling.threshold", sv("e6147b")),
+            ]),
+        ),
+        (
+            "25 percent incoming",
+            "sampling_percentage: 50\nattribute_source: traceID\nmode: proportional",
+            tid("fefefefefefefefefef0000000000000"),
+            vec![s("sampling.threshold", "c")],
+            Some(vec![("sampling.threshold", sv("e"))]),
+        ),
+        (
+            "25 percent arriving inconsistent",
+            "sampling_percentage: 50\nattribute_source: traceID\nmode: equalizing\nfail_closed: true",
+            tid("fefefefefefefefefeb0000000000000"),
+            vec![s("sampling.threshold", "c")],
+            None,
+        ),
+        (
+            "25 percent arriving equalizing",
+            "sampling_percentage: 50\nattribute_source: traceID\nmode: equalizing\nsampling_priority: prio",
+            tid("fefefefefefefefefefefefefefefefe"),
+            vec![
+                s("sampling.threshold", "c"),
+                kv("prio", Value::IntValue(37)),
+            ],
+            Some(vec![
+                ("sampling.threshold", sv("c")),
+                ("prio", Value::IntValue(37)),
+            ]),
+        ),
+        (
+            "hash_seed with spec randomness",
+            "sampling_percentage: 100\nattribute_source: traceID\nmode: hash_seed",
+            default.clone(),
+            vec![s("sampling.randomness", "f2341234123412")],
+            Some(vec![("sampling.randomness", sv("f2341234123412"))]),
+        ),
+    ];
+    for (name, cfg, id, attrs, want) in cases {
+        let mut yaml = String::new();
+        for line in base.lines() {
+            let key = line.split(':').next().unwrap();
+            if !cfg.lines().any(|l| l.starts_with(&format!("{key}:"))) {
+                yaml.push_str(line);
+                yaml.push('\n');
+            }
+        }
+        yaml.push_str(cfg);
+        let (p, sink, _) = create(&Factory, &yaml, Signal::Logs).unwrap();
+        p.consume(logs(vec![record(id, attrs)])).await.unwrap();
+        let out = out_logs(&sink.requests());
+        match want {
+            None => assert!(out.is_empty(), "{name}: sampled"),
+            Some(mut want) => {
+                assert_eq!(out.len(), 1, "{name}: not sampled");
+                let mut got: Vec<(String, Value)> = out[0]
+                    .attributes
+                    .iter()
+                    .map(|kv| (kv.key.clone(), kv.value.clone().unwrap().value.unwrap()))
+                    .collect();
+                got.sort_by(|a, b| a.0.cmp(&b.0));
+                want.sort_by(|a, b| a.0.cmp(b.0));
+                let want: Vec<(String, Value)> =
+                    want.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+                assert_eq!(got, want, "{name}");
+            }
+        }
+    }
+}
+
+fn sv(v: &str) -> Value {
+    Value::StringValue(v.into())
+}
+
+fn s(k: &str, v: &str) -> KeyValue {
+    kv(k, sv(v))
+}
+
+#[tokio::test]
+async fn logs_missing_randomness_fails_open_or_closed_as_go() {
+    // Go's TestLogsMissingRandomness: an empty trace id and an empty `unused` attribute.
+    for mode in ["hash_seed", "equalizing", "proportional"] {
+        for (pct, source, fail_closed, sampled) in [
+            (0, "record", true, false),
+            (50, "record", true, false),
+            (100, "record", true, false),
+            (0, "record", false, false),
+            (50, "record", false, true),
+            (100, "record", false, true),
+            (0, "traceID", true, false),
+            (50, "traceID", true, false),
+            (100, "traceID", true, false),
+            (0, "traceID", false, false),
+            (50, "traceID", false, true),
+            (100, "traceID", false, true),
+        ] {
+            let yaml = format!(
+                "sampling_percentage: {pct}\nmode: {mode}\nhash_seed: 4711\nfail_closed: {fail_closed}\nattribute_source: {source}\nfrom_attribute: unused\n"
+            );
+            let (p, sink, _) = create(&Factory, &yaml, Signal::Logs).unwrap();
+            p.consume(logs(vec![record(vec![0; 16], vec![s("unused", "")])]))
+                .await
+                .unwrap();
+            assert_eq!(
+                out_logs(&sink.requests()).len() == 1,
+                sampled,
+                "{mode} {pct}% {source} fail_closed={fail_closed}"
+            );
+        }
+    }
+}
