@@ -775,3 +775,32 @@ fn the_public_gateway_config_parses() {
     let yaml = "decision_wait: 10s\nnum_traces: 50000\npolicies:\n  - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}\n  - {name: slow, type: latency, latency: {threshold_ms: 500}}\n  - {name: sample, type: probabilistic, probabilistic: {sampling_percentage: 10}}\n";
     create(&Factory, yaml, Signal::Traces).unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_named_processor_prefixes_its_policy_names_in_the_metrics() {
+    use runtime::ProcessorFactory;
+    use runtime::factory::Settings;
+    let yaml = "decision_wait: 1s\npolicies:\n  - {name: all, type: always_sample}\n";
+    let cfg = parse(&Factory, "processors::tail_sampling/gw", yaml).unwrap();
+    let tel = Telemetry::default();
+    let sink = std::sync::Arc::new(Collect::default());
+    let set = Settings {
+        id: ::config::ComponentId::with_name("tail_sampling", "gw"),
+        kind: runtime::Kind::Processor,
+        telemetry: tel.clone(),
+    };
+    let p = Factory
+        .create(set, &cfg, Signal::Traces, sink.clone())
+        .unwrap();
+    p.start(&Host::default()).await.unwrap();
+    p.consume(batch(vec![span(1, 0, 1, vec![])])).await.unwrap();
+    wait_decided().await;
+    assert_eq!(
+        tel.value(
+            "otelcol_processor_tail_sampling_count_traces_sampled",
+            &[("policy", "gw.all"), ("sampled", "true")],
+        ),
+        Some(1.0)
+    );
+    p.shutdown().await.unwrap();
+}

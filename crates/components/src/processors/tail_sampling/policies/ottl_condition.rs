@@ -8,9 +8,6 @@
 use super::super::config::PolicyConfig;
 use super::Evaluator;
 
-pub fn build(cfg: &PolicyConfig) -> Result<Box<dyn Evaluator>, String> {
-    Err(format!(
-        "policy {:?}: the \"ottl_condition\" policy type is not built into ferrotel yet (it needs OTTL, which this build lacks); use the other policy types for now",
-        cfg.name
-    ))
+pub fn build(_cfg: &PolicyConfig) -> Result<Box<dyn Evaluator>, String> {
+    Err("the \"ottl_condition\" policy type is not built into ferrotel yet (it needs OTTL, which this build lacks); use the other policy types for now".to_string())
 }
