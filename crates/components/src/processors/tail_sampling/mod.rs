@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use self::config::Config;
-pub use self::processor::TailSampler;
+pub use self::processor::{Gates, TailSampler};
 
 pub struct Factory;
 
@@ -54,7 +54,7 @@ impl ProcessorFactory for Factory {
             return Err(format!("{} is not supported", signal.as_str()));
         }
         let cfg: &Config = typed(cfg);
-        let sampler = TailSampler::new(cfg, &set.id, &set.telemetry, next)?;
+        let sampler = TailSampler::new(cfg, &set.id, &set.telemetry, next, Gates::from_process())?;
         Ok(Arc::new(TailSamplingProcessor {
             sampler: Arc::new(sampler),
             ticker: Mutex::new(None),

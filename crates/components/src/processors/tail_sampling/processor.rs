@@ -81,10 +81,18 @@ impl ByDecision {
 }
 
 struct Policy {
+    name: String,
     eval: Box<dyn Evaluator>,
     counts: ByDecision,
+    /// `count_spans_sampled`, behind the `metricstatcountspanssampled` gate.
+    span_counts: Option<[Counter; 3]>,
     latency: Histogram,
 }
+
+/// Gate: count spans per policy decision too.
+pub const GATE_COUNT_SPANS: &str = "processor.tailsamplingprocessor.metricstatcountspanssampled";
+/// Gate: name the sampling policy in the kept spans' scope attributes.
+pub const GATE_RECORD_POLICY: &str = "processor.tailsamplingprocessor.recordpolicy";
 
 struct Metrics {
     global: ByDecision,
@@ -191,6 +199,7 @@ pub struct TailSampler {
     num_traces: usize,
     sample_on_first_match: bool,
     drop_pending_on_shutdown: bool,
+    record_policy: bool,
     id: String,
 }
 
@@ -205,12 +214,30 @@ fn span_count(rs: &ResourceSpans) -> usize {
     rs.scope_spans.iter().map(|ss| ss.spans.len()).sum()
 }
 
+/// The feature gates this processor reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gates {
+    pub count_spans: bool,
+    pub record_policy: bool,
+}
+
+impl Gates {
+    /// As set for this process (`--feature-gates`).
+    pub fn from_process() -> Gates {
+        Gates {
+            count_spans: runtime::featuregate::enabled(GATE_COUNT_SPANS, false),
+            record_policy: runtime::featuregate::enabled(GATE_RECORD_POLICY, false),
+        }
+    }
+}
+
 impl TailSampler {
     pub fn new(
         cfg: &Config,
         id: &config::ComponentId,
         tel: &Telemetry,
         next: SharedConsumer,
+        gates: Gates,
     ) -> Result<TailSampler, String> {
         let epoch = Instant::now();
         let mut policies = Vec::with_capacity(cfg.policies.len());
@@ -222,7 +249,27 @@ impl TailSampler {
                 Some(n) if !n.is_empty() => format!("{n}.{}", p.name),
                 _ => p.name.clone(),
             };
+            let span_counts = gates.count_spans.then(|| {
+                let c = |sampled: &str, decision: &str| {
+                    tel.counter(
+                        "otelcol_processor_tail_sampling_count_spans_sampled",
+                        "Count of spans that were sampled or not per sampling policy",
+                        &[
+                            ("policy", &label),
+                            ("sampled", sampled),
+                            ("decision", decision),
+                        ],
+                    )
+                };
+                [
+                    c("true", "sampled"),
+                    c("false", "not_sampled"),
+                    c("false", "dropped"),
+                ]
+            });
             policies.push(Policy {
+                name: p.name.clone(),
+                span_counts,
                 eval,
                 counts: ByDecision::new(
                     tel,
@@ -263,6 +310,7 @@ impl TailSampler {
             num_traces: cfg.num_traces.max(1) as usize,
             sample_on_first_match: cfg.sample_on_first_match,
             drop_pending_on_shutdown: cfg.drop_pending_traces_on_shutdown,
+            record_policy: gates.record_policy,
             id: id.to_string(),
         })
     }
@@ -425,7 +473,7 @@ impl TailSampler {
                 // Forgotten before its time: counted when it was dropped.
                 continue;
             };
-            let f = decide(
+            let (f, by) = decide(
                 policies,
                 &id,
                 &t.data,
@@ -435,7 +483,17 @@ impl TailSampler {
             );
             self.metrics.global.add_final(f);
             t.decision = Some((f, now));
-            let spans = std::mem::take(&mut t.data.batches);
+            let mut spans = std::mem::take(&mut t.data.batches);
+            if self.record_policy
+                && f.sampled()
+                && let Some(i) = by
+            {
+                let p = &policies[i];
+                set_scope_attribute(&mut spans, "tailsampling.policy", &p.name);
+                if let Some(sub) = p.eval.sampled_by() {
+                    set_scope_attribute(&mut spans, "tailsampling.composite_policy", sub);
+                }
+            }
             if f.sampled() {
                 release.extend(spans);
                 if let Some(c) = st.sampled_cache.as_mut() {
@@ -501,6 +559,8 @@ impl TailSampler {
 /// drop vote ends it) and combines the votes as Go does: a drop beats everything, then an
 /// inverted not-sample, then any sample, then an inverted sample without a not-sample;
 /// otherwise not sampled. Errors are counted and the policy ignored.
+/// Also returns the policy the sample is credited to (the first that voted sample, else the
+/// first inverted sample), for the `recordpolicy` gate.
 fn decide(
     policies: &mut [Policy],
     id: &TraceId,
@@ -508,11 +568,11 @@ fn decide(
     now: Instant,
     first_match: bool,
     metrics: &Metrics,
-) -> Final {
-    let (mut dropped, mut inv_not, mut sampled, mut inv_sampled, mut not) =
-        (false, false, false, false, false);
+) -> (Final, Option<usize>) {
+    let (mut dropped, mut inv_not, mut not) = (false, false, false);
+    let (mut sampled, mut inv_sampled): (Option<usize>, Option<usize>) = (None, None);
     let started = std::time::Instant::now();
-    for p in policies.iter_mut() {
+    for (i, p) in policies.iter_mut().enumerate() {
         let d = p.eval.evaluate(id, data, now);
         p.latency.record(started.elapsed().as_micros() as f64);
         let d = match d {
@@ -524,6 +584,14 @@ fn decide(
             }
         };
         p.counts.add(d);
+        if let Some(c) = &p.span_counts {
+            let k = match d {
+                Decision::Sampled | Decision::InvertSampled => 0,
+                Decision::NotSampled | Decision::InvertNotSampled => 1,
+                Decision::Dropped => 2,
+            };
+            c[k].add(data.span_count.max(0) as u64);
+        }
         match d {
             Decision::Dropped => {
                 dropped = true;
@@ -531,23 +599,48 @@ fn decide(
             }
             Decision::InvertNotSampled => inv_not = true,
             Decision::Sampled => {
-                sampled = true;
+                sampled.get_or_insert(i);
                 if first_match {
                     break;
                 }
             }
-            Decision::InvertSampled => inv_sampled = true,
+            Decision::InvertSampled => {
+                inv_sampled.get_or_insert(i);
+            }
             Decision::NotSampled => not = true,
         }
     }
     if dropped {
-        Final::Dropped
+        (Final::Dropped, None)
     } else if inv_not {
-        Final::NotSampled
-    } else if sampled || (inv_sampled && !not) {
-        Final::Sampled
+        (Final::NotSampled, None)
+    } else if sampled.is_some() {
+        (Final::Sampled, sampled)
+    } else if inv_sampled.is_some() && !not {
+        (Final::Sampled, inv_sampled)
     } else {
-        Final::NotSampled
+        (Final::NotSampled, None)
+    }
+}
+
+/// Go's `SetAttrOnScopeSpans`: a string attribute on every scope of the trace.
+fn set_scope_attribute(spans: &mut [ResourceSpans], key: &str, value: &str) {
+    use pdata::proto::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value::Value};
+    for rs in spans {
+        for ss in &mut rs.scope_spans {
+            let scope = ss.scope.get_or_insert_with(InstrumentationScope::default);
+            let v = Some(AnyValue {
+                value: Some(Value::StringValue(value.to_string())),
+            });
+            match scope.attributes.iter_mut().find(|kv| kv.key == key) {
+                Some(kv) => kv.value = v,
+                None => scope.attributes.push(KeyValue {
+                    key: key.to_string(),
+                    value: v,
+                    ..Default::default()
+                }),
+            }
+        }
     }
 }
 

@@ -804,3 +804,88 @@ async fn a_named_processor_prefixes_its_policy_names_in_the_metrics() {
     );
     p.shutdown().await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn gates_count_spans_and_record_the_sampling_policy() {
+    use super::{Gates, TailSampler};
+    let yaml = "decision_wait: 1s\npolicies:\n  - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}\n  - name: comp\n    type: composite\n    composite:\n      max_total_spans_per_second: 100\n      composite_sub_policy:\n        - {name: svc-a, type: string_attribute, string_attribute: {key: k, values: [a]}}\n      rate_allocation: [{policy: svc-a, percent: 100}]\n";
+    let cfg = parse(&Factory, "processors::tail_sampling", yaml).unwrap();
+    let cfg: &super::Config = runtime::factory::typed(&cfg);
+    let tel = Telemetry::default();
+    let sink = std::sync::Arc::new(Collect::default());
+    let gates = Gates {
+        count_spans: true,
+        record_policy: true,
+    };
+    let ts = TailSampler::new(
+        cfg,
+        &::config::ComponentId::new("tail_sampling"),
+        &tel,
+        sink.clone(),
+        gates,
+    )
+    .unwrap();
+    let mut err = span(1, 0, 1, vec![]);
+    err.status = status(2);
+    ts.consume(batch(vec![err, span(1, 1, 1, vec![])]))
+        .await
+        .unwrap();
+    ts.consume(batch(vec![span(2, 0, 1, vec![s("k", "a")])]))
+        .await
+        .unwrap();
+    ts.consume(batch(vec![span(3, 0, 1, vec![])]))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        ts.tick().await;
+    }
+    let spans_counted = |policy, decision| {
+        tel.value(
+            "otelcol_processor_tail_sampling_count_spans_sampled",
+            &[("policy", policy), ("decision", decision)],
+        )
+    };
+    assert_eq!(spans_counted("errors", "sampled"), Some(2.0));
+    assert_eq!(spans_counted("errors", "not_sampled"), Some(2.0));
+    let scope_attrs: Vec<(u8, Vec<(String, String)>)> = sink
+        .requests()
+        .iter()
+        .flat_map(|r| match r {
+            Request::Traces(t) => t.resource_spans.clone(),
+            _ => vec![],
+        })
+        .flat_map(|rs| rs.scope_spans)
+        .map(|ss| {
+            let attrs = ss
+                .scope
+                .unwrap_or_default()
+                .attributes
+                .into_iter()
+                .map(|kv| match kv.value.and_then(|v| v.value) {
+                    Some(Value::StringValue(v)) => (kv.key, v),
+                    _ => (kv.key, String::new()),
+                })
+                .collect();
+            (ss.spans[0].trace_id[0], attrs)
+        })
+        .collect();
+    assert_eq!(
+        scope_attrs,
+        vec![
+            (
+                1,
+                vec![("tailsampling.policy".to_string(), "errors".to_string())]
+            ),
+            (
+                2,
+                vec![
+                    ("tailsampling.policy".to_string(), "comp".to_string()),
+                    (
+                        "tailsampling.composite_policy".to_string(),
+                        "svc-a".to_string()
+                    ),
+                ]
+            ),
+        ]
+    );
+}

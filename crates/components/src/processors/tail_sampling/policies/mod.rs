@@ -67,6 +67,12 @@ pub trait Evaluator: Send {
         trace: &TraceData,
         now: Instant,
     ) -> Result<Decision, String>;
+
+    /// The sub-policy that made the last `Sampled` answer, for policies made of others
+    /// (`composite`; Go's `tailsampling.composite_policy` attribute).
+    fn sampled_by(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Builds the evaluator of a validated policy config. `epoch` is the clock's zero for the
@@ -618,10 +624,12 @@ impl Evaluator for Drop {
 /// `max_total_spans_per_second`, an equal share when the percent is not positive, nothing
 /// when the policy is not listed); the first that samples decides, within its budget.
 struct Composite {
-    subs: Vec<(Box<dyn Evaluator>, i64, i64)>,
+    /// (name, evaluator, budget, spent this second)
+    subs: Vec<(String, Box<dyn Evaluator>, i64, i64)>,
     max_total: i64,
     epoch: Instant,
     second: u64,
+    last_sampled_by: Option<usize>,
 }
 
 impl Composite {
@@ -644,7 +652,7 @@ impl Composite {
             .map(|sub| {
                 let eval = build(sub, epoch).map_err(|e| format!("policy {:?}: {e}", sub.name))?;
                 let budget = alloc.get(sub.name.as_str()).copied().unwrap_or(0.0) as i64;
-                Ok((eval, budget, 0))
+                Ok((sub.name.clone(), eval, budget, 0))
             })
             .collect::<Result<Vec<_>, String>>()?;
         Ok(Composite {
@@ -652,6 +660,7 @@ impl Composite {
             max_total: c.max_total_spans_per_second,
             epoch,
             second: u64::MAX,
+            last_sampled_by: None,
         })
     }
 }
@@ -662,15 +671,16 @@ impl Evaluator for Composite {
         if second != self.second {
             self.second = second;
             for s in &mut self.subs {
-                s.2 = 0;
+                s.3 = 0;
             }
         }
-        for (eval, budget, spent) in &mut self.subs {
+        for (i, (_, eval, budget, spent)) in self.subs.iter_mut().enumerate() {
             match eval.evaluate(id, t, now)? {
                 Decision::Sampled | Decision::InvertSampled => {
                     let if_sampled = *spent + t.span_count;
                     if if_sampled <= *budget && if_sampled <= self.max_total {
                         *spent = if_sampled;
+                        self.last_sampled_by = Some(i);
                         return Ok(Decision::Sampled);
                     }
                     // Over budget: not sampled, and the budget is kept for smaller traces.
@@ -680,6 +690,10 @@ impl Evaluator for Composite {
             }
         }
         Ok(Decision::NotSampled)
+    }
+
+    fn sampled_by(&self) -> Option<&str> {
+        self.last_sampled_by.map(|i| self.subs[i].0.as_str())
     }
 }
 
