@@ -188,6 +188,9 @@ struct State {
     non_sampled_cache: Option<Lru<TraceId, ()>>,
     policies: Vec<Policy>,
     next_generation: u64,
+    /// Traces and spans dropped before their decision since the last tick (logged there,
+    /// once, rather than once per trace under overload).
+    evicted: (u64, i64),
 }
 
 /// The tail sampler of one pipeline.
@@ -303,6 +306,7 @@ impl TailSampler {
                 non_sampled_cache: cache(cfg.decision_cache.non_sampled_cache_size),
                 policies,
                 next_generation: 0,
+                evicted: (0, 0),
             }),
             next,
             metrics: Metrics::new(tel),
@@ -432,11 +436,8 @@ impl TailSampler {
             .record(now.saturating_duration_since(t.arrival).as_secs() as f64);
         if t.decision.is_none() {
             self.metrics.dropped_too_early.add(1);
-            tracing::warn!(
-                processor = %self.id,
-                spans = t.data.span_count,
-                "trace dropped before its sampling decision: num_traces reached (raise num_traces or lower decision_wait)"
-            );
+            st.evicted.0 += 1;
+            st.evicted.1 += t.data.span_count;
         }
     }
 
@@ -451,6 +452,15 @@ impl TailSampler {
             st.batches.push_back(current);
             let release = self.decide_all(&mut st, due);
             self.metrics.on_memory.set(st.traces.len() as i64);
+            let (traces, spans) = std::mem::take(&mut st.evicted);
+            if traces > 0 {
+                tracing::warn!(
+                    processor = %self.id,
+                    traces,
+                    spans,
+                    "traces dropped before their sampling decision: num_traces reached (raise num_traces or lower decision_wait)"
+                );
+            }
             release
         };
         self.release(release).await;
