@@ -174,7 +174,7 @@ impl Randomness {
 /// The `ot` section of the tracestate (`rv:...;th:...;other:...`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OtelTraceState {
-    /// The `rv` text as it arrived (or was set), with its value.
+    /// The `rv` text as it arrived (empty when set here), with its value.
     pub rvalue: Option<(String, Randomness)>,
     /// The `th` text as it arrived (or was set), with its value.
     pub tvalue: Option<(String, Threshold)>,
@@ -230,8 +230,9 @@ impl OtelTraceState {
         self.tvalue.as_ref().map(|(_, t)| *t)
     }
 
+    /// The text is made only if the tracestate is written (most items are not sampled).
     pub fn set_randomness(&mut self, r: Randomness) {
-        self.rvalue = Some((r.rvalue(), r));
+        self.rvalue = Some((String::new(), r));
     }
 
     pub fn clear_threshold(&mut self) {
@@ -259,10 +260,14 @@ impl OtelTraceState {
             }
             first = false;
         };
-        if let Some((rv, _)) = &self.rvalue {
+        if let Some((rv, r)) = &self.rvalue {
             sep(out);
             out.push_str("rv:");
-            out.push_str(rv);
+            if rv.is_empty() {
+                let _ = write!(out, "{:014x}", r.0);
+            } else {
+                out.push_str(rv);
+            }
         }
         if let Some((tv, _)) = &self.tvalue {
             sep(out);
