@@ -25,6 +25,9 @@ pub struct Config {
     /// When `num_traces` is reached, make senders wait for room instead of dropping the
     /// oldest trace.
     pub block_on_overflow: bool,
+    /// A trace whose spans grow past this many bytes (OTLP-encoded) is dropped at once and
+    /// not sampled; 0 = no limit.
+    pub maximum_trace_size_bytes: u64,
     pub policies: Vec<PolicyConfig>,
 }
 
@@ -38,6 +41,7 @@ impl Default for Config {
             sample_on_first_match: false,
             drop_pending_traces_on_shutdown: false,
             block_on_overflow: false,
+            maximum_trace_size_bytes: 0,
             policies: Vec::new(),
         }
     }

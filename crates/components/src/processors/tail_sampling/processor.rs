@@ -97,6 +97,7 @@ pub const GATE_RECORD_POLICY: &str = "processor.tailsamplingprocessor.recordpoli
 struct Metrics {
     global: ByDecision,
     dropped_too_early: Counter,
+    dropped_too_large: Counter,
     evaluation_errors: Counter,
     new_traces: Counter,
     early_sampled: Counter,
@@ -119,6 +120,11 @@ impl Metrics {
             dropped_too_early: tel.counter(
                 "otelcol_processor_tail_sampling_sampling_trace_dropped_too_early",
                 "Count of traces that needed to be dropped before the configured wait time",
+                &[],
+            ),
+            dropped_too_large: tel.counter(
+                "otelcol_processor_tail_sampling_traces_dropped_too_large",
+                "Count of traces that were dropped because they were too large",
                 &[],
             ),
             evaluation_errors: tel.counter(
@@ -170,6 +176,8 @@ impl Metrics {
 
 struct Trace {
     data: TraceData,
+    /// Encoded size of the spans received, kept only with `maximum_trace_size_bytes`.
+    bytes: u64,
     /// Tells this stay in memory from an earlier one of the same id (a trace forgotten and
     /// seen again), so a stale FIFO or batch entry never touches the new one.
     generation: u64,
@@ -203,6 +211,7 @@ pub struct TailSampler {
     sample_on_first_match: bool,
     drop_pending_on_shutdown: bool,
     record_policy: bool,
+    max_trace_bytes: u64,
     id: String,
 }
 
@@ -315,6 +324,7 @@ impl TailSampler {
             sample_on_first_match: cfg.sample_on_first_match,
             drop_pending_on_shutdown: cfg.drop_pending_traces_on_shutdown,
             record_policy: gates.record_policy,
+            max_trace_bytes: cfg.maximum_trace_size_bytes,
             id: id.to_string(),
         })
     }
@@ -382,10 +392,21 @@ impl TailSampler {
             self.metrics.early_not_sampled.add(n as u64);
             return;
         }
+        let piece_bytes = if self.max_trace_bytes > 0 {
+            prost::Message::encoded_len(&piece) as u64
+        } else {
+            0
+        };
         if let Some(t) = st.traces.get_mut(&id) {
             t.data.span_count += n;
             match t.decision {
-                None => t.data.batches.push(piece),
+                None => {
+                    t.data.batches.push(piece);
+                    t.bytes += piece_bytes;
+                    if self.max_trace_bytes > 0 && t.bytes > self.max_trace_bytes {
+                        self.drop_too_large(st, id, now);
+                    }
+                }
                 Some((f, at)) => {
                     self.metrics
                         .late_span_age
@@ -406,6 +427,7 @@ impl TailSampler {
                     batches: vec![piece],
                     span_count: n,
                 },
+                bytes: piece_bytes,
                 generation,
                 arrival: now,
                 decision: None,
@@ -419,6 +441,26 @@ impl TailSampler {
                 break;
             };
             self.forget(st, &old, g, now);
+        }
+        if self.max_trace_bytes > 0 && piece_bytes > self.max_trace_bytes {
+            self.drop_too_large(st, id, now);
+        }
+    }
+
+    /// `maximum_trace_size_bytes` exceeded: the trace is decided not sampled now, its spans
+    /// dropped (counted in `traces_dropped_too_large`, not as dropped too early), and its
+    /// later spans follow that decision.
+    fn drop_too_large(&self, st: &mut State, id: TraceId, now: Instant) {
+        let Some(t) = st.traces.get_mut(&id) else {
+            return;
+        };
+        self.metrics.dropped_too_large.add(1);
+        t.decision = Some((Final::NotSampled, now));
+        t.data.batches = Vec::new();
+        let generation = t.generation;
+        if let Some(c) = st.non_sampled_cache.as_mut() {
+            c.put(id, ());
+            self.forget(st, &id, generation, now);
         }
     }
 

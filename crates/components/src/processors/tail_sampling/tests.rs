@@ -889,3 +889,41 @@ async fn gates_count_spans_and_record_the_sampling_policy() {
         ]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn traces_past_maximum_trace_size_bytes_are_dropped_and_counted() {
+    // Go's TestDropLargeTraces: a 3 KiB attribute against a 1024-byte limit.
+    let yaml = "decision_wait: 1s\nnum_traces: 4\nmaximum_trace_size_bytes: 1024\npolicies:\n  - {name: all, type: always_sample}\n";
+    let (p, sink, tel) = started(yaml).await;
+    p.consume(batch(vec![
+        span(1, 0, 1, vec![s("foo", &"bar".repeat(1024))]),
+        span(2, 0, 1, vec![s("foo", "short")]),
+    ]))
+    .await
+    .unwrap();
+    // A trace that grows past the limit later is dropped then, and stays dropped.
+    p.consume(batch(vec![span(3, 0, 1, vec![s("foo", &"x".repeat(600))])]))
+        .await
+        .unwrap();
+    p.consume(batch(vec![span(3, 1, 1, vec![s("foo", &"x".repeat(600))])]))
+        .await
+        .unwrap();
+    wait_decided().await;
+    p.consume(batch(vec![span(3, 2, 1, vec![])])).await.unwrap();
+    assert_eq!(kept(&sink), vec![2]);
+    assert_eq!(
+        tel.value(
+            "otelcol_processor_tail_sampling_traces_dropped_too_large",
+            &[]
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        tel.value(
+            "otelcol_processor_tail_sampling_sampling_trace_dropped_too_early",
+            &[]
+        ),
+        Some(0.0)
+    );
+    p.shutdown().await.unwrap();
+}
