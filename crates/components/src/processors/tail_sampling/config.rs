@@ -13,6 +13,9 @@ use serde::Deserialize;
 pub struct Config {
     /// Wait after a trace's first span before deciding it.
     pub decision_wait: config::Duration,
+    /// When set, a trace is decided this long after its root span arrives, if that is
+    /// sooner than `decision_wait` after its first span; 0 = off.
+    pub decision_wait_after_root_received: config::Duration,
     /// Traces held in memory; when full, the oldest is dropped.
     pub num_traces: u64,
     /// A sizing hint for the decision batches.
@@ -35,6 +38,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             decision_wait: config::Duration::from_secs(30),
+            decision_wait_after_root_received: config::Duration::from_secs(0),
             num_traces: 50_000,
             expected_new_traces_per_sec: 0,
             decision_cache: DecisionCacheConfig::default(),

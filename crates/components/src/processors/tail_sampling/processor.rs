@@ -178,6 +178,9 @@ struct Trace {
     data: TraceData,
     /// Encoded size of the spans received, kept only with `maximum_trace_size_bytes`.
     bytes: u64,
+    /// Its root span arrived (and, with `decision_wait_after_root_received`, its decision
+    /// was brought forward).
+    root_seen: bool,
     /// Tells this stay in memory from an earlier one of the same id (a trace forgotten and
     /// seen again), so a stale FIFO or batch entry never touches the new one.
     generation: u64,
@@ -212,6 +215,9 @@ pub struct TailSampler {
     drop_pending_on_shutdown: bool,
     record_policy: bool,
     max_trace_bytes: u64,
+    /// The decision batch (index into `State::batches`) a trace moves to when its root span
+    /// arrives; `None` when `decision_wait_after_root_received` is off or not sooner.
+    root_batch: Option<usize>,
     id: String,
 }
 
@@ -325,6 +331,13 @@ impl TailSampler {
             drop_pending_on_shutdown: cfg.drop_pending_traces_on_shutdown,
             record_policy: gates.record_policy,
             max_trace_bytes: cfg.maximum_trace_size_bytes,
+            // Batch k is decided on the (k+1)th tick from now: k = ceil(wait) keeps at least
+            // the wait, as decision_wait's batches do.
+            root_batch: {
+                let w = cfg.decision_wait_after_root_received.0.as_secs_f64();
+                let k = w.ceil() as usize;
+                (w > 0.0 && k < n_batches).then_some(k)
+            },
             id: id.to_string(),
         })
     }
@@ -397,10 +410,29 @@ impl TailSampler {
         } else {
             0
         };
+        let has_root = self.root_batch.is_some()
+            && piece
+                .scope_spans
+                .iter()
+                .any(|ss| ss.spans.iter().any(|s| s.parent_span_id.is_empty()));
         if let Some(t) = st.traces.get_mut(&id) {
             t.data.span_count += n;
             match t.decision {
                 None => {
+                    if has_root && !t.root_seen {
+                        t.root_seen = true;
+                        let entry = (id, t.generation);
+                        self.bring_forward(st, entry);
+                        let Some(t) = st.traces.get_mut(&id) else {
+                            return;
+                        };
+                        t.data.batches.push(piece);
+                        t.bytes += piece_bytes;
+                        if self.max_trace_bytes > 0 && t.bytes > self.max_trace_bytes {
+                            self.drop_too_large(st, id, now);
+                        }
+                        return;
+                    }
                     t.data.batches.push(piece);
                     t.bytes += piece_bytes;
                     if self.max_trace_bytes > 0 && t.bytes > self.max_trace_bytes {
@@ -428,12 +460,16 @@ impl TailSampler {
                     span_count: n,
                 },
                 bytes: piece_bytes,
+                root_seen: has_root,
                 generation,
                 arrival: now,
                 decision: None,
             },
         );
         st.current.push((id, generation));
+        if has_root {
+            self.bring_forward(st, (id, generation));
+        }
         st.fifo.push_back((id, generation));
         self.metrics.new_traces.add(1);
         while st.fifo.len() > self.num_traces {
@@ -444,6 +480,16 @@ impl TailSampler {
         }
         if self.max_trace_bytes > 0 && piece_bytes > self.max_trace_bytes {
             self.drop_too_large(st, id, now);
+        }
+    }
+
+    /// `decision_wait_after_root_received`: the trace is also put in an earlier decision
+    /// batch; the later entry finds it decided and is skipped.
+    fn bring_forward(&self, st: &mut State, entry: (TraceId, u64)) {
+        if let Some(k) = self.root_batch
+            && let Some(b) = st.batches.get_mut(k)
+        {
+            b.push(entry);
         }
     }
 

@@ -927,3 +927,24 @@ async fn traces_past_maximum_trace_size_bytes_are_dropped_and_counted() {
     );
     p.shutdown().await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_root_span_brings_the_decision_forward_with_decision_wait_after_root_received() {
+    let yaml = "decision_wait: 10s\ndecision_wait_after_root_received: 1s\npolicies:\n  - {name: all, type: always_sample}\n";
+    let (p, sink, _) = started(yaml).await;
+    let mut child = span(1, 0, 1, vec![]);
+    child.parent_span_id = vec![9; 8];
+    p.consume(batch(vec![child])).await.unwrap();
+    let mut orphan = span(2, 0, 1, vec![]);
+    orphan.parent_span_id = vec![9; 8];
+    p.consume(batch(vec![orphan])).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Trace 1's root arrives late: decided about a second after it, not ten.
+    p.consume(batch(vec![span(1, 5, 1, vec![])])).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2600)).await;
+    assert_eq!(kept(&sink), vec![1]);
+    assert_eq!(out_spans(&sink).len(), 2);
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    assert_eq!(kept(&sink), vec![1, 2]);
+    p.shutdown().await.unwrap();
+}
