@@ -63,7 +63,7 @@ EXPECT: dict[str, tuple[set[str], set[str], set[str]]] = {
     "compose-classic-demo": (set(), set(), set()),
     "compose-spring-lgtm": (set(), set(), set()),
     "gateway-load-balancing": ({"exporter/load_balancing"}, set(), set()),
-    "gateway-tail-sampling": ({"processor/tail_sampling"}, set(), set()),
+    "gateway-tail-sampling": (set(), set(), set()),
     "logs-syslog-fluent": (set(), set(), set()),
     "statsd-to-prometheus": (set(), set(), set()),
     "kafka-buffer": ({"exporter/kafka"}, set(), set()),

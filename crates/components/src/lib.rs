@@ -47,6 +47,8 @@ pub fn registry() -> Registry {
     r.processor(processors::resource::Factory);
     r.processor(processors::group_by_attrs::Factory);
     r.processor(processors::redaction::Factory);
+    r.processor(processors::probabilistic_sampler::Factory);
+    r.processor(processors::tail_sampling::Factory);
     r.processor(processors::resourcedetection::Factory::default());
     r.processor(processors::transform::Factory);
     r.exporter(exporters::debug::Factory);

@@ -143,6 +143,16 @@ pub static GATES: &[Gate] = &[
         "Controls whether metrics names are automatically normalized to follow Prometheus naming convention.",
     ),
     gate(
+        "processor.tailsamplingprocessor.metricstatcountspanssampled",
+        Stage::Alpha,
+        "When enabled, a new metric stat_count_spans_sampled will be available in the tail sampling processor. Differently from stat_count_traces_sampled, this metric will count the number of spans sampled or not per sampling policy, where the original counts traces.",
+    ),
+    gate(
+        "processor.tailsamplingprocessor.recordpolicy",
+        Stage::Alpha,
+        "When enabled, attaches the name of the policy (and if applicable, composite policy) responsible for sampling a trace in the 'tailsampling.policy'/'tailsampling.composite_policy' attributes.",
+    ),
+    gate(
         "receiver.prometheusreceiver.EnableNativeHistograms",
         Stage::Alpha,
         "When enabled, the Prometheus receiver converts native histograms (refused by ferrotel: native histograms need the protobuf scrape format).",
