@@ -255,6 +255,9 @@ pub fn check_policy(p: &PolicyConfig, level: Level) -> Result<(), String> {
                 goregex::compile(v)?;
             }
         }
+        "ottl_condition" => {
+            super::policies::check_ottl_condition(p)?;
+        }
         "and" => {
             for sub in &p.and.and_sub_policy {
                 check_policy(sub, Level::And)?;

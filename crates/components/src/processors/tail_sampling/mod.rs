@@ -2,7 +2,7 @@
 //! collector's `processor/tailsamplingprocessor`. Spans are held per trace for
 //! `decision_wait`, every policy votes (always_sample, latency, numeric/string/boolean
 //! attribute, probabilistic, status_code, rate_limiting, bytes_limiting, span_count,
-//! trace_state, and, drop, composite; ottl_condition once OTTL exists), and the votes combine
+//! trace_state, and, drop, composite, ottl_condition), and the votes combine
 //! with Go's precedence (drop, then inverted not-sample, then sample). Late spans follow the
 //! decision while it is remembered; memory is bounded by `num_traces` with every early
 //! eviction counted. Self-metrics are Go's `otelcol_processor_tail_sampling_*`.

@@ -574,7 +574,7 @@ impl TailSampler {
             let (f, by) = decide(
                 policies,
                 &id,
-                &t.data,
+                &mut t.data,
                 now,
                 self.sample_on_first_match,
                 &self.metrics,
@@ -662,7 +662,7 @@ impl TailSampler {
 fn decide(
     policies: &mut [Policy],
     id: &TraceId,
-    data: &TraceData,
+    data: &mut TraceData,
     now: Instant,
     first_match: bool,
     metrics: &Metrics,

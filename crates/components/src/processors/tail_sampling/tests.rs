@@ -759,15 +759,69 @@ fn config_defaults_and_policy_errors_are_go_s() {
     );
 }
 
-#[test]
-fn ottl_condition_is_parsed_but_refused_at_start() {
-    let yaml = "policies:\n  - name: o\n    type: ottl_condition\n    ottl_condition:\n      error_mode: ignore\n      span: ['attributes[\"k\"] == \"v\"']\n      spanevent: ['name != \"e\"']\n";
-    parse(&Factory, "processors::tail_sampling", yaml).unwrap();
-    let err = create(&Factory, yaml, Signal::Traces).err().unwrap();
-    assert!(
-        err.contains("\"ottl_condition\" policy type is not built into ferrotel yet"),
-        "{err}"
+#[tokio::test(start_paused = true)]
+async fn ottl_condition_keeps_traces_with_a_matching_span_or_span_event() {
+    let policy = "  - name: o\n    type: ottl_condition\n    ottl_condition:\n      error_mode: ignore\n      span:\n        - 'attributes[\"http.route\"] == \"/checkout\"'\n        - 'resource.attributes[\"tier\"] == \"gold\"'\n      spanevent:\n        - 'name == \"exception\"'\n";
+    let with_event = |t: u8, name: &str| {
+        let mut sp = span(t, 0, 1, vec![]);
+        sp.events.push(pdata::proto::trace::v1::span::Event {
+            name: name.into(),
+            ..Default::default()
+        });
+        batch(vec![sp])
+    };
+    let got = run(
+        policy,
+        vec![
+            batch(vec![span(1, 0, 1, vec![s("http.route", "/checkout")])]),
+            batch(vec![span(2, 0, 1, vec![s("http.route", "/health")])]),
+            with_event(3, "exception"),
+            with_event(4, "log"),
+            batch_with_resource(vec![span(5, 0, 1, vec![])], vec![s("tier", "gold")]),
+            batch_with_resource(vec![span(6, 0, 1, vec![])], vec![s("tier", "free")]),
+        ],
+    )
+    .await;
+    assert_eq!(got, vec![1, 3, 5]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn ottl_condition_errors_are_counted_in_propagate_and_ignored_in_ignore() {
+    // Substring past the end of the span name fails at run time.
+    let cond = |mode: &str| {
+        format!(
+            "  - name: o\n    type: ottl_condition\n    ottl_condition:\n      error_mode: {mode}\n      span:\n        - 'Substring(name, 0, 50) == \"x\"'\n        - 'name == \"keep\"'\n"
+        )
+    };
+    let named = |t: u8, name: &str| {
+        let mut sp = span(t, 0, 1, vec![]);
+        sp.name = name.into();
+        batch(vec![sp])
+    };
+    // ignore: the failing condition is false, the next one still decides.
+    let got = run(&cond("ignore"), vec![named(1, "keep"), named(2, "other")]).await;
+    assert_eq!(got, vec![1]);
+    // propagate: the policy errs on every trace (counted), its vote is ignored: nothing kept.
+    let yaml = format!("decision_wait: 1s\npolicies:\n{}", cond("propagate"));
+    let (p, sink, tel) = started(&yaml).await;
+    p.consume(named(1, "keep")).await.unwrap();
+    wait_decided().await;
+    assert!(kept(&sink).is_empty());
+    assert_eq!(
+        tel.value(
+            "otelcol_processor_tail_sampling_sampling_policy_evaluation_error",
+            &[]
+        ),
+        Some(1.0)
     );
+    p.shutdown().await.unwrap();
+}
+
+#[test]
+fn ottl_condition_with_a_bad_condition_fails_validation_naming_it() {
+    let yaml = "policies:\n  - name: o\n    type: ottl_condition\n    ottl_condition:\n      span: ['NoSuch(name)']\n";
+    let err = parse(&Factory, "processors::tail_sampling", yaml).unwrap_err();
+    assert!(err.contains("NoSuch"), "{err}");
 }
 
 #[test]

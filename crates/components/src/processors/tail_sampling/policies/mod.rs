@@ -18,6 +18,11 @@ use super::config::PolicyConfig;
 
 pub type TraceId = [u8; 16];
 
+/// Compiles an `ottl_condition` policy's conditions, so that `validate` refuses a bad one.
+pub fn check_ottl_condition(cfg: &PolicyConfig) -> Result<(), String> {
+    ottl_condition::build(cfg).map(drop)
+}
+
 /// A policy's vote on one trace (`sampling.Decision`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Decision {
@@ -61,10 +66,12 @@ impl TraceData {
 /// One policy. Stateful policies (rate limits) keep their state here; `now` comes from the
 /// processor's clock (tokio's, so tests can pause it).
 pub trait Evaluator: Send {
+    /// The trace is lent mutably because OTTL's contexts take the items by `&mut` (its
+    /// editors write through them); a policy only reads it.
     fn evaluate(
         &mut self,
         id: &TraceId,
-        trace: &TraceData,
+        trace: &mut TraceData,
         now: Instant,
     ) -> Result<Decision, String>;
 
@@ -209,7 +216,7 @@ pub fn status_codes(names: &[String]) -> Result<Vec<i32>, String> {
 struct AlwaysSample;
 
 impl Evaluator for AlwaysSample {
-    fn evaluate(&mut self, _: &TraceId, _: &TraceData, _: Instant) -> Result<Decision, String> {
+    fn evaluate(&mut self, _: &TraceId, _: &mut TraceData, _: Instant) -> Result<Decision, String> {
         Ok(Decision::Sampled)
     }
 }
@@ -222,7 +229,7 @@ struct Latency {
 }
 
 impl Evaluator for Latency {
-    fn evaluate(&mut self, _: &TraceId, t: &TraceData, _: Instant) -> Result<Decision, String> {
+    fn evaluate(&mut self, _: &TraceId, t: &mut TraceData, _: Instant) -> Result<Decision, String> {
         let (mut min, mut max) = (0u64, 0u64);
         for s in t.spans() {
             if min == 0 || s.start_time_unix_nano < min {
@@ -341,7 +348,7 @@ impl AttributeFilter {
 }
 
 impl Evaluator for AttributeFilter {
-    fn evaluate(&mut self, _: &TraceId, t: &TraceData, _: Instant) -> Result<Decision, String> {
+    fn evaluate(&mut self, _: &TraceId, t: &mut TraceData, _: Instant) -> Result<Decision, String> {
         for rs in &t.batches {
             if self.resource_matches(&rs.resource) {
                 return Ok(if self.invert {
@@ -445,7 +452,12 @@ pub fn fnv1a64(salt: &[u8], id: &[u8]) -> u64 {
 }
 
 impl Evaluator for Probabilistic {
-    fn evaluate(&mut self, id: &TraceId, _: &TraceData, _: Instant) -> Result<Decision, String> {
+    fn evaluate(
+        &mut self,
+        id: &TraceId,
+        _: &mut TraceData,
+        _: Instant,
+    ) -> Result<Decision, String> {
         Ok(if fnv1a64(&self.salt, id) <= self.threshold {
             Decision::Sampled
         } else {
@@ -459,7 +471,7 @@ struct StatusCode {
 }
 
 impl Evaluator for StatusCode {
-    fn evaluate(&mut self, _: &TraceId, t: &TraceData, _: Instant) -> Result<Decision, String> {
+    fn evaluate(&mut self, _: &TraceId, t: &mut TraceData, _: Instant) -> Result<Decision, String> {
         let hit = t.spans().any(|s| {
             self.codes
                 .contains(&s.status.as_ref().map(|st| st.code).unwrap_or(0))
@@ -479,7 +491,7 @@ struct SpanCount {
 }
 
 impl Evaluator for SpanCount {
-    fn evaluate(&mut self, _: &TraceId, t: &TraceData, _: Instant) -> Result<Decision, String> {
+    fn evaluate(&mut self, _: &TraceId, t: &mut TraceData, _: Instant) -> Result<Decision, String> {
         let n = t.span_count;
         let hit = n >= self.min && (self.max == 0 || n <= self.max);
         Ok(if hit {
@@ -519,7 +531,7 @@ fn tracestate_get<'a>(ts: &'a str, key: &str) -> Option<&'a str> {
 }
 
 impl Evaluator for TraceState {
-    fn evaluate(&mut self, _: &TraceId, t: &TraceData, _: Instant) -> Result<Decision, String> {
+    fn evaluate(&mut self, _: &TraceId, t: &mut TraceData, _: Instant) -> Result<Decision, String> {
         let hit = t.spans().any(|s| {
             tracestate_get(&s.trace_state, &self.key)
                 .is_some_and(|v| self.values.iter().any(|x| x == v))
@@ -542,7 +554,12 @@ struct RateLimiting {
 }
 
 impl Evaluator for RateLimiting {
-    fn evaluate(&mut self, _: &TraceId, t: &TraceData, now: Instant) -> Result<Decision, String> {
+    fn evaluate(
+        &mut self,
+        _: &TraceId,
+        t: &mut TraceData,
+        now: Instant,
+    ) -> Result<Decision, String> {
         let second = now.saturating_duration_since(self.epoch).as_secs();
         if second != self.second {
             self.second = second;
@@ -567,7 +584,12 @@ struct BytesLimiting {
 }
 
 impl Evaluator for BytesLimiting {
-    fn evaluate(&mut self, _: &TraceId, t: &TraceData, now: Instant) -> Result<Decision, String> {
+    fn evaluate(
+        &mut self,
+        _: &TraceId,
+        t: &mut TraceData,
+        now: Instant,
+    ) -> Result<Decision, String> {
         if let Some(last) = self.last {
             let elapsed = now.saturating_duration_since(last).as_secs_f64();
             self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
@@ -588,7 +610,12 @@ struct And {
 }
 
 impl Evaluator for And {
-    fn evaluate(&mut self, id: &TraceId, t: &TraceData, now: Instant) -> Result<Decision, String> {
+    fn evaluate(
+        &mut self,
+        id: &TraceId,
+        t: &mut TraceData,
+        now: Instant,
+    ) -> Result<Decision, String> {
         for sub in &mut self.subs {
             match sub.evaluate(id, t, now)? {
                 Decision::NotSampled | Decision::InvertNotSampled => {
@@ -607,7 +634,12 @@ struct Drop {
 }
 
 impl Evaluator for Drop {
-    fn evaluate(&mut self, id: &TraceId, t: &TraceData, now: Instant) -> Result<Decision, String> {
+    fn evaluate(
+        &mut self,
+        id: &TraceId,
+        t: &mut TraceData,
+        now: Instant,
+    ) -> Result<Decision, String> {
         for sub in &mut self.subs {
             match sub.evaluate(id, t, now)? {
                 Decision::NotSampled | Decision::InvertNotSampled => {
@@ -666,7 +698,12 @@ impl Composite {
 }
 
 impl Evaluator for Composite {
-    fn evaluate(&mut self, id: &TraceId, t: &TraceData, now: Instant) -> Result<Decision, String> {
+    fn evaluate(
+        &mut self,
+        id: &TraceId,
+        t: &mut TraceData,
+        now: Instant,
+    ) -> Result<Decision, String> {
         let second = now.saturating_duration_since(self.epoch).as_secs();
         if second != self.second {
             self.second = second;

@@ -1,13 +1,97 @@
-//! `ottl_condition`: samples a trace when any span (or span event) satisfies one of the
-//! OTTL conditions. It needs the OTTL engine (the `ottl` crate, being built in parallel), so
-//! for now its config is parsed and validated like the others and the processor refuses to
-//! start with it. Wiring it is this file: compile `span`/`spanevent` conditions with
-//! `error_mode`, and return an [`Evaluator`] that is `Sampled` on the first match and an
-//! error on an evaluation error (counted by the processor).
+//! `ottl_condition`: samples a trace when any of its spans satisfies one of the `span`
+//! conditions, or any span event one of the `spanevent` conditions (Go's
+//! `internal/sampling/ottl.go`), compiled once with the `ottl` crate. A condition failing
+//! at run time is an evaluation error of the policy in `propagate` (counted by the processor,
+//! the policy's vote ignored), and counts as not matched in `ignore` and `silent`.
+
+use ottl::contexts::span::{SpanContext, SpanData};
+use ottl::contexts::spanevent::{SpanEventContext, SpanEventData};
+use ottl::{ConditionSequence, Context, ErrorMode, Functions, Parser};
 
 use super::super::config::PolicyConfig;
-use super::Evaluator;
+use super::{Decision, Evaluator, TraceData, TraceId};
 
-pub fn build(_cfg: &PolicyConfig) -> Result<Box<dyn Evaluator>, String> {
-    Err("the \"ottl_condition\" policy type is not built into ferrotel yet (it needs OTTL, which this build lacks); use the other policy types for now".to_string())
+struct OttlCondition {
+    span: Option<ConditionSequence<SpanContext>>,
+    spanevent: Option<ConditionSequence<SpanEventContext>>,
+}
+
+fn sequence<C: Context>(
+    conditions: &[String],
+    mode: ErrorMode,
+) -> Result<Option<ConditionSequence<C>>, String> {
+    if conditions.is_empty() {
+        return Ok(None);
+    }
+    let functions: Functions<C> = ottl::functions::standard().converters_only();
+    let parsed = Parser::new(functions)
+        .parse_conditions(conditions)
+        .map_err(|e| e.to_string())?;
+    Ok(Some(ConditionSequence::new(parsed, mode)))
+}
+
+pub fn build(cfg: &PolicyConfig) -> Result<Box<dyn Evaluator>, String> {
+    let c = &cfg.ottl_condition;
+    let mode = match c.error_mode.as_str() {
+        "" => ErrorMode::Propagate,
+        m => ErrorMode::parse(m)?,
+    };
+    Ok(Box::new(OttlCondition {
+        span: sequence(&c.span, mode)?,
+        spanevent: sequence(&c.spanevent, mode)?,
+    }))
+}
+
+impl Evaluator for OttlCondition {
+    fn evaluate(
+        &mut self,
+        _: &TraceId,
+        trace: &mut TraceData,
+        _: tokio::time::Instant,
+    ) -> Result<Decision, String> {
+        if self.span.is_none() && self.spanevent.is_none() {
+            return Ok(Decision::NotSampled);
+        }
+        for rs in &mut trace.batches {
+            let had = rs.resource.is_some();
+            let mut res = rs.resource.take().unwrap_or_default();
+            let found = (|| -> Result<bool, String> {
+                for ss in &mut rs.scope_spans {
+                    let had_scope = ss.scope.is_some();
+                    let mut sc = ss.scope.take().unwrap_or_default();
+                    let found = (|| -> Result<bool, String> {
+                        for span in &mut ss.spans {
+                            if let Some(seq) = &self.span
+                                && seq.eval(&SpanData::new(span, &mut sc, &mut res))?
+                            {
+                                return Ok(true);
+                            }
+                            if let Some(seq) = &self.spanevent {
+                                for i in 0..span.events.len() {
+                                    if seq.eval(&SpanEventData::new(span, i, &mut sc, &mut res))? {
+                                        return Ok(true);
+                                    }
+                                }
+                            }
+                        }
+                        Ok(false)
+                    })();
+                    if had_scope {
+                        ss.scope = Some(sc);
+                    }
+                    if found? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            })();
+            if had {
+                rs.resource = Some(res);
+            }
+            if found? {
+                return Ok(Decision::Sampled);
+            }
+        }
+        Ok(Decision::NotSampled)
+    }
 }
