@@ -61,6 +61,7 @@ pub fn registry() -> Registry {
     r.exporter(exporters::prometheus::Factory);
     r.exporter(exporters::prometheusremotewrite::Factory);
     r.connector(connectors::forward::Factory);
+    r.connector(connectors::routing::Factory);
     r.connector(connectors::spanmetrics::Factory);
     r.connector(connectors::servicegraph::Factory);
     r.extension(extensions::health_check::Factory);

@@ -200,6 +200,21 @@ pub trait ConnectorFactory: Send + Sync {
         to: Signal,
         next: SharedConsumer,
     ) -> Result<Arc<dyn Connector>, String>;
+
+    /// Connectors that choose among the pipelines they feed (`routing`) are created here
+    /// instead, with each receiving pipeline's consumer under its id (`logs/acme`), Go's
+    /// `connector.LogsRouter`. `None`: not a router, [`ConnectorFactory::create`] is called
+    /// with one consumer feeding every pipeline.
+    fn create_router(
+        &self,
+        _set: &Settings,
+        _cfg: &AnyConfig,
+        _from: Signal,
+        _to: Signal,
+        _pipelines: &[(String, SharedConsumer)],
+    ) -> Option<Result<Arc<dyn Connector>, String>> {
+        None
+    }
 }
 
 pub trait ExtensionFactory: Send + Sync {

@@ -551,21 +551,24 @@ impl Builder<'_> {
         }
         let mut heads = Vec::new();
         for t in &targets {
-            heads.push(self.head(t)?);
+            heads.push((t.to_string(), self.head(t)?));
         }
         let parsed = &self.p.connectors[id];
-        let c = parsed
+        let set = self.settings(Kind::Connector, id);
+        let c = match parsed
             .factory
-            .create(
-                self.settings(Kind::Connector, id),
+            .create_router(&set, &parsed.config, from, to, &heads)
+        {
+            Some(r) => r,
+            None => parsed.factory.create(
+                set,
                 &parsed.config,
                 from,
                 to,
-                fanout(heads),
-            )
-            .map_err(|e| {
-                format!("failed to create \"{id}\" connector, from {from} to {to}: {e}")
-            })?;
+                fanout(heads.into_iter().map(|(_, h)| h).collect()),
+            ),
+        }
+        .map_err(|e| format!("failed to create \"{id}\" connector, from {from} to {to}: {e}"))?;
         self.connectors.insert((id.clone(), from, to), c.clone());
         let mut pipelines = self.pipelines_with(id, Some(from), false);
         pipelines.extend(self.pipelines_with(id, Some(to), true));

@@ -1,5 +1,6 @@
 pub(crate) mod expo;
 pub mod forward;
+pub mod routing;
 pub mod servicegraph;
 pub mod spanmetrics;
 #[cfg(test)]
