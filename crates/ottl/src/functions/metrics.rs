@@ -36,6 +36,16 @@ pub fn register_metric(f: &mut Functions<MetricContext>) {
             "aggregate_on_attributes",
             AGGREGATE,
             aggregate_on_attributes,
+        )
+        .editor(
+            "aggregate_on_attribute_value",
+            AGGREGATE_VALUE,
+            aggregate_on_attribute_value,
+        )
+        .editor(
+            "convert_summary_quantile_val_to_gauge",
+            QUANTILES,
+            summary_quantiles_to_gauge,
         );
 }
 
@@ -56,6 +66,13 @@ const COPY: &[Param] = &[
     opt("unit", Getter),
 ];
 const AGGREGATE: &[Param] = &[req("function", Str), opt("attributes", StrList)];
+const AGGREGATE_VALUE: &[Param] = &[
+    req("function", Str),
+    req("attribute", Str),
+    req("values", StrList),
+    req("newValue", Str),
+];
+const QUANTILES: &[Param] = &[opt("attribute_key", Str), opt("suffix", Str)];
 const SCALE: &[Param] = &[req("factor", Float), opt("unit", Getter)];
 
 type R = Result<EditorFn<MetricContext>, String>;
@@ -329,8 +346,8 @@ enum AggFn {
 
 /// Go's aggregateutil: each point keeps only `attributes` (all when omitted), then points with
 /// equal attributes become one, their values combined by `function`.
-fn aggregate_on_attributes(mut a: Args<MetricContext>) -> R {
-    let f = match a.str(0).unwrap_or_default().as_str() {
+fn agg_fn(name: &str) -> Result<AggFn, String> {
+    Ok(match name {
         "sum" => AggFn::Sum,
         "mean" => AggFn::Mean,
         "min" => AggFn::Min,
@@ -342,36 +359,114 @@ fn aggregate_on_attributes(mut a: Args<MetricContext>) -> R {
                 "invalid aggregation function: '{other}', valid options: sum, mean, min, max, median, count"
             ));
         }
-    };
+    })
+}
+
+/// Applies `filter` to every point's attributes, then merges points with equal attributes.
+fn aggregate_points(
+    data: &mut Option<Data>,
+    f: AggFn,
+    filter: impl Fn(&mut Vec<KeyValue>),
+) -> Result<(), crate::EvalError> {
+    match data {
+        Some(Data::Gauge(g)) => aggregate_numbers(&mut g.data_points, f, filter),
+        Some(Data::Sum(s)) => aggregate_numbers(&mut s.data_points, f, filter),
+        Some(Data::Histogram(h)) => {
+            if f != AggFn::Sum {
+                return Err(crate::EvalError::new(
+                    "Histogram metrics support only the sum aggregation function",
+                ));
+            }
+            aggregate_histograms(&mut h.data_points, filter)
+        }
+        Some(Data::ExponentialHistogram(h)) => {
+            if f != AggFn::Sum {
+                return Err(crate::EvalError::new(
+                    "ExponentialHistogram metrics support only the sum aggregation function",
+                ));
+            }
+            aggregate_exp_histograms(&mut h.data_points, filter)
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Points whose `attribute` is one of `values` get `newValue` there, then equal points merge.
+fn aggregate_on_attribute_value(mut a: Args<MetricContext>) -> R {
+    let f = agg_fn(&a.str(0).unwrap_or_default())?;
+    let attribute = a.str(1).unwrap_or_default();
+    let values = a.str_list(2).unwrap_or_default();
+    let new_value = a.str(3).unwrap_or_default();
+    Ok(Box::new(move |d| {
+        aggregate_points(&mut d.metric.data, f, |attrs| {
+            if let Some(kv) = attrs.iter_mut().find(|kv| kv.key == attribute)
+                && let Some(pdata::proto::common::v1::AnyValue {
+                    value: Some(pdata::proto::common::v1::any_value::Value::StringValue(v)),
+                }) = &mut kv.value
+                && values.contains(v)
+            {
+                *v = new_value.clone();
+            }
+        })
+    }))
+}
+
+/// One Gauge point per Summary quantile, the quantile in `attribute_key` (default
+/// `quantile`), named with `suffix` (default `.quantiles`).
+fn summary_quantiles_to_gauge(mut a: Args<MetricContext>) -> R {
+    let key = a.str(0).unwrap_or_else(|| "quantile".into());
+    let suffix = a.str(1).unwrap_or_else(|| ".quantiles".into());
+    Ok(Box::new(move |d| {
+        let Some(Data::Summary(s)) = &d.metric.data else {
+            return Ok(());
+        };
+        let mut points = Vec::new();
+        for p in &s.data_points {
+            for q in &p.quantile_values {
+                let mut attributes = p.attributes.clone();
+                crate::context::map_put(
+                    &mut attributes,
+                    &key,
+                    pdata::proto::common::v1::AnyValue {
+                        value: Some(pdata::proto::common::v1::any_value::Value::DoubleValue(
+                            q.quantile,
+                        )),
+                    },
+                );
+                points.push(NumberDataPoint {
+                    attributes,
+                    start_time_unix_nano: p.start_time_unix_nano,
+                    time_unix_nano: p.time_unix_nano,
+                    flags: p.flags,
+                    value: Some(number_data_point::Value::AsDouble(q.value)),
+                    ..Default::default()
+                });
+            }
+        }
+        let m = Metric {
+            name: format!("{}{suffix}", d.metric.name),
+            description: d.metric.description.clone(),
+            unit: d.metric.unit.clone(),
+            metadata: d.metric.metadata.clone(),
+            data: Some(Data::Gauge(Gauge {
+                data_points: points,
+            })),
+        };
+        d.new_metrics.push(m);
+        Ok(())
+    }))
+}
+
+fn aggregate_on_attributes(mut a: Args<MetricContext>) -> R {
+    let f = agg_fn(&a.str(0).unwrap_or_default())?;
     let keep = a.str_list(1);
     Ok(Box::new(move |d| {
-        let filter = |attrs: &mut Vec<KeyValue>| {
+        aggregate_points(&mut d.metric.data, f, |attrs| {
             if let Some(keep) = &keep {
                 attrs.retain(|kv| keep.contains(&kv.key));
             }
-        };
-        match &mut d.metric.data {
-            Some(Data::Gauge(g)) => aggregate_numbers(&mut g.data_points, f, filter),
-            Some(Data::Sum(s)) => aggregate_numbers(&mut s.data_points, f, filter),
-            Some(Data::Histogram(h)) => {
-                if f != AggFn::Sum {
-                    return Err(crate::EvalError::new(
-                        "Histogram metrics support only the sum aggregation function",
-                    ));
-                }
-                aggregate_histograms(&mut h.data_points, filter)
-            }
-            Some(Data::ExponentialHistogram(h)) => {
-                if f != AggFn::Sum {
-                    return Err(crate::EvalError::new(
-                        "ExponentialHistogram metrics support only the sum aggregation function",
-                    ));
-                }
-                aggregate_exp_histograms(&mut h.data_points, filter)
-            }
-            _ => {}
-        }
-        Ok(())
+        })
     }))
 }
 

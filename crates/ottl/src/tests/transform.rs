@@ -559,3 +559,71 @@ fn aggregate_on_attributes_combines_points_with_equal_kept_attributes() {
         .is_err_and(|e| e.contains("invalid aggregation function: 'avg'"))
     );
 }
+
+#[test]
+fn aggregate_on_attribute_value_and_summary_quantiles() {
+    let point = |code: &str, v: f64| NumberDataPoint {
+        attributes: vec![kv("code", s(code))],
+        value: Some(number_data_point::Value::AsDouble(v)),
+        ..Default::default()
+    };
+    let t = Transform::new(&Config {
+        metric_statements: vec![GroupConfig {
+            context: Some("metric".into()),
+            statements: vec![
+                r#"aggregate_on_attribute_value("sum", "code", ["500", "503"], "5xx") where name == "errors""#.into(),
+                r#"convert_summary_quantile_val_to_gauge() where name == "latency""#.into(),
+            ],
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+    .unwrap();
+    use pdata::proto::metrics::v1::{
+        Summary, SummaryDataPoint, summary_data_point::ValueAtQuantile,
+    };
+    let mut req = metrics(vec![
+        Metric {
+            name: "errors".into(),
+            data: Some(Data::Gauge(Gauge {
+                data_points: vec![point("500", 1.0), point("200", 7.0), point("503", 2.5)],
+            })),
+            ..Default::default()
+        },
+        Metric {
+            name: "latency".into(),
+            data: Some(Data::Summary(Summary {
+                data_points: vec![SummaryDataPoint {
+                    quantile_values: vec![
+                        ValueAtQuantile {
+                            quantile: 0.5,
+                            value: 1.0,
+                        },
+                        ValueAtQuantile {
+                            quantile: 0.99,
+                            value: 9.0,
+                        },
+                    ],
+                    ..Default::default()
+                }],
+            })),
+            ..Default::default()
+        },
+    ]);
+    t.process_metrics(&mut req).unwrap();
+    let ms = &req.resource_metrics[0].scope_metrics[0].metrics;
+    let Some(Data::Gauge(g)) = &ms[0].data else {
+        panic!()
+    };
+    assert_eq!(g.data_points, vec![point("5xx", 3.5), point("200", 7.0)]);
+    assert_eq!(ms[2].name, "latency.quantiles");
+    let Some(Data::Gauge(q)) = &ms[2].data else {
+        panic!()
+    };
+    assert_eq!(q.data_points.len(), 2);
+    assert_eq!(q.data_points[1].attributes, vec![kv("quantile", f(0.99))]);
+    assert_eq!(
+        q.data_points[1].value,
+        Some(number_data_point::Value::AsDouble(9.0))
+    );
+}
