@@ -6,6 +6,26 @@
 //! Statements and conditions are compiled once: paths resolve to a context's own accessors and
 //! functions to closures over their compiled arguments, so evaluation does no name lookups.
 //!
+//! - [`Parser`]`::<C>::new(functions)` for a context marker `C` (`contexts::span::SpanContext`,
+//!   ...): [`Parser::parse_statement`], [`Parser::parse_condition`],
+//!   [`Parser::parse_value_expression`]; errors name the text, the position and the reason
+//!   as Go words them (`unable to parse OTTL statement "...": 1:22: undefined function ...`).
+//! - [`Statement::execute`]`(&mut C::Data)` (false when its `where` did not match),
+//!   [`Condition::eval`]`(&C::Data)`, [`ConditionSequence`] (ORed, with [`ErrorMode`]).
+//! - `C::Data<'a>` borrows the item with its scope and resource (`SpanData::new(&mut span,
+//!   &mut scope, &mut resource)`) and owns the item's `cache`.
+//! - [`functions::standard`] (editors and converters), [`functions::standard_converters`]
+//!   (conditions), [`Functions::editor`]/[`Functions::converter`] to add a component's own
+//!   (the transform processor's metric functions are [`functions::metrics::register_metric`]).
+//! - [`infer_context`]: which context a group of statements names by its path prefixes.
+//! - [`transform::Transform`]: the transform processor's engine over decoded requests.
+//!
+//! Not built: the XML converters, `ExtractGrokPatterns`, `UserAgent`, `ProfileID`, the lambda
+//! converters behind Go's `ottl.functions.enableLambda` gate, the profile contexts, the
+//! `events`/`links`/`exemplars`/`quantile_values` slice paths and `schema_url` paths. Times are
+//! UTC instants: `Time(..., location)` reads in the location, but `Hour`, `FormatTime`, ...
+//! answer in UTC.
+//!
 //! ```
 //! use ottl::contexts::log::{LogContext, LogData};
 //! use pdata::proto::logs::v1::LogRecord;
