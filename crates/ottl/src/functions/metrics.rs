@@ -14,6 +14,61 @@ use super::{Args, Functions, Param, opt, req};
 use crate::EditorFn;
 use crate::contexts::metric::MetricContext;
 
+/// Adds the filter processor's metric-context converters (Go `filterprocessor`
+/// `HasAttrKeyOnDatapoint`, `HasAttrOnDatapoint`).
+pub fn register_filter_metric(f: &mut Functions<MetricContext>) {
+    f.converter("HasAttrKeyOnDatapoint", HAS_KEY, has_attr_key_on_datapoint)
+        .converter("HasAttrOnDatapoint", HAS_ATTR, has_attr_on_datapoint);
+}
+
+const HAS_KEY: &[Param] = &[req("key", Str)];
+const HAS_ATTR: &[Param] = &[req("key", Str), req("expectedVal", Str)];
+
+/// Every data point's attributes of a metric, whatever its type.
+fn point_attributes(m: &Metric) -> Vec<&[KeyValue]> {
+    match &m.data {
+        Some(Data::Gauge(g)) => g.data_points.iter().map(|p| &p.attributes[..]).collect(),
+        Some(Data::Sum(s)) => s.data_points.iter().map(|p| &p.attributes[..]).collect(),
+        Some(Data::Histogram(h)) => h.data_points.iter().map(|p| &p.attributes[..]).collect(),
+        Some(Data::ExponentialHistogram(h)) => {
+            h.data_points.iter().map(|p| &p.attributes[..]).collect()
+        }
+        Some(Data::Summary(s)) => s.data_points.iter().map(|p| &p.attributes[..]).collect(),
+        None => Vec::new(),
+    }
+}
+
+fn has_attr_key_on_datapoint(
+    mut a: Args<MetricContext>,
+) -> Result<crate::ConverterFn<MetricContext>, String> {
+    let key = a.str(0).unwrap_or_default();
+    Ok(Box::new(move |d| {
+        Ok(crate::Value::Bool(
+            point_attributes(d.metric)
+                .iter()
+                .any(|attrs| attrs.iter().any(|kv| kv.key == key)),
+        ))
+    }))
+}
+
+/// A non-string attribute reads as "" (Go takes `Str()` of the value).
+fn has_attr_on_datapoint(
+    mut a: Args<MetricContext>,
+) -> Result<crate::ConverterFn<MetricContext>, String> {
+    let key = a.str(0).unwrap_or_default();
+    let want = a.str(1).unwrap_or_default();
+    Ok(Box::new(move |d| {
+        Ok(crate::Value::Bool(point_attributes(d.metric).iter().any(
+            |attrs| {
+                crate::context::map_get(attrs, &key).is_some_and(|v| match &v.value {
+                    Some(pdata::proto::common::v1::any_value::Value::StringValue(s)) => *s == want,
+                    _ => want.is_empty(),
+                })
+            },
+        )))
+    }))
+}
+
 /// Adds the transform processor's metric functions to a metric-context library.
 pub fn register_metric(f: &mut Functions<MetricContext>) {
     f.editor("convert_sum_to_gauge", NONE, convert_sum_to_gauge)
