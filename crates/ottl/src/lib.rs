@@ -142,6 +142,16 @@ pub type EditorFn<C> = Box<
 pub type ConverterFn<C> =
     Box<dyn for<'a, 'b> Fn(&'b <C as Context>::Data<'a>) -> Result<Value, EvalError> + Send + Sync>;
 
+/// Go prefixes participle's errors with "<what> has invalid syntax", not the checks it runs
+/// on the parsed tree (a lowercase converter name).
+fn syntax_message(what: &str, msg: String) -> String {
+    if msg.starts_with("converter names must start") {
+        msg
+    } else {
+        format!("{what} has invalid syntax: {msg}")
+    }
+}
+
 /// Parses statements and conditions for the context `C` with a function library.
 pub struct Parser<C: Context> {
     functions: Arc<Functions<C>>,
