@@ -185,12 +185,7 @@ impl<C: Context> Parser<C> {
         };
         let ast = syntax::Parser::new(text)
             .and_then(|p| p.statement())
-            .map_err(|e| {
-                err(
-                    Some(e.pos),
-                    format!("statement has invalid syntax: {}", e.msg),
-                )
-            })?;
+            .map_err(|e| err(Some(e.pos), syntax_message("statement", e.msg)))?;
         let (editor, condition) =
             expr::compile_statement::<C>(&ast, &self.functions).map_err(|e| err(e.pos, e.msg))?;
         Ok(Statement {
@@ -219,12 +214,7 @@ impl<C: Context> Parser<C> {
         };
         let ast = syntax::Parser::new(text)
             .and_then(|p| p.condition())
-            .map_err(|e| {
-                err(
-                    Some(e.pos),
-                    format!("condition has invalid syntax: {}", e.msg),
-                )
-            })?;
+            .map_err(|e| err(Some(e.pos), syntax_message("condition", e.msg)))?;
         let expr = expr::compile_bool::<C>(&ast, &self.functions).map_err(|e| err(e.pos, e.msg))?;
         Ok(Condition {
             text: text.to_string(),
@@ -252,12 +242,7 @@ impl<C: Context> Parser<C> {
         };
         let ast = syntax::Parser::new(text)
             .and_then(|p| p.value_expr())
-            .map_err(|e| {
-                err(
-                    Some(e.pos),
-                    format!("expression has invalid syntax: {}", e.msg),
-                )
-            })?;
+            .map_err(|e| err(Some(e.pos), syntax_message("expression", e.msg)))?;
         expr::compile_value::<C>(&ast, &self.functions).map_err(|e| err(e.pos, e.msg))
     }
 }
