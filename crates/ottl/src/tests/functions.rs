@@ -860,3 +860,29 @@ fn function_names_as_arguments() {
         )))
     );
 }
+
+#[test]
+fn time_reads_a_trailing_zone_abbreviation_as_go() {
+    // README examples; an abbreviation the (UTC) location does not know reads as UTC
+    let cases = [
+        (
+            r#"UnixSeconds(Time("2023-05-26 12:34:56 HST", "%Y-%m-%d %H:%M:%S %Z"))"#,
+            1_685_104_496,
+        ),
+        (
+            r#"UnixSeconds(Time("1986-10-01T00:17:33 MST", "%Y-%m-%dT%H:%M:%S %Z"))"#,
+            528_509_853,
+        ),
+        (
+            r#"UnixSeconds(Time("2012-11-01T22:08:41+0000 EST", "%Y-%m-%dT%H:%M:%S%z %Z"))"#,
+            1_351_807_721,
+        ),
+        (
+            r#"UnixSeconds(Time("2023-05-26 12:34:56 UTC", "%Y-%m-%d %H:%M:%S %Z"))"#,
+            1_685_104_496,
+        ),
+    ];
+    for (e, want) in cases {
+        assert_eq!(eval(e).unwrap(), Value::Int(want), "{e}");
+    }
+}
