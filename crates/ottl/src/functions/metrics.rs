@@ -101,6 +101,11 @@ pub fn register_metric(f: &mut Functions<MetricContext>) {
             "convert_summary_quantile_val_to_gauge",
             QUANTILES,
             summary_quantiles_to_gauge,
+        )
+        .editor(
+            "convert_exponential_histogram_to_histogram",
+            EXP_TO_HIST,
+            exp_to_histogram,
         );
 }
 
@@ -128,6 +133,7 @@ const AGGREGATE_VALUE: &[Param] = &[
     req("newValue", Str),
 ];
 const QUANTILES: &[Param] = &[opt("attribute_key", Str), opt("suffix", Str)];
+const EXP_TO_HIST: &[Param] = &[req("distribution", Str), req("explicit_bounds", GetterList)];
 const SCALE: &[Param] = &[req("factor", Float), opt("unit", Getter)];
 
 type R = Result<EditorFn<MetricContext>, String>;
@@ -721,4 +727,154 @@ fn aggregate_exp_histograms(
         }
         points.extend(merged);
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Distribution {
+    Upper,
+    Midpoint,
+    Uniform,
+    Random,
+}
+
+/// The explicit bucket (upper-inclusive bounds, then the overflow bucket) holding `v`.
+fn explicit_index(bounds: &[f64], v: f64) -> usize {
+    bounds.iter().position(|b| v <= *b).unwrap_or(bounds.len())
+}
+
+/// Spreads `count` observations of the value range (lo, hi] over the explicit buckets.
+fn spread(
+    counts: &mut [u64],
+    bounds: &[f64],
+    lo: f64,
+    hi: f64,
+    count: u64,
+    d: Distribution,
+    rng: &mut u64,
+) {
+    if count == 0 {
+        return;
+    }
+    match d {
+        Distribution::Upper => counts[explicit_index(bounds, hi)] += count,
+        Distribution::Midpoint => counts[explicit_index(bounds, (lo + hi) / 2.0)] += count,
+        Distribution::Uniform | Distribution::Random => {
+            // the range is (lo, hi]: a bucket ending at lo is not covered
+            let first = bounds.iter().position(|b| lo < *b).unwrap_or(bounds.len());
+            let last = explicit_index(bounds, hi);
+            let n = (last - first + 1) as u64;
+            if d == Distribution::Uniform {
+                // an even share each, the remainder to the first buckets
+                for (k, c) in counts[first..=last].iter_mut().enumerate() {
+                    *c += count / n + u64::from((k as u64) < count % n);
+                }
+            } else {
+                for _ in 0..count {
+                    *rng ^= *rng << 13;
+                    *rng ^= *rng >> 7;
+                    *rng ^= *rng << 17;
+                    counts[first + (*rng % n) as usize] += 1;
+                }
+            }
+        }
+    }
+}
+
+/// `convert_exponential_histogram_to_histogram(distribution, explicit_bounds)`: an
+/// exponential histogram becomes an explicit one with the given bounds; each exponential
+/// bucket's count goes to the explicit bucket of its upper bound, of its midpoint, evenly over
+/// the buckets its range covers, or randomly among them. Positive, negative and zero buckets
+/// are converted; the total count, sum, min and max are kept.
+fn exp_to_histogram(mut a: Args<MetricContext>) -> R {
+    let dist = match a.str(0).unwrap_or_default().as_str() {
+        "upper" => Distribution::Upper,
+        "midpoint" => Distribution::Midpoint,
+        "uniform" => Distribution::Uniform,
+        "random" => Distribution::Random,
+        other => {
+            return Err(format!(
+                "invalid distribution: {other}, must be one of upper, midpoint, uniform, random"
+            ));
+        }
+    };
+    let bounds: Vec<f64> = a
+        .getters(1)
+        .iter()
+        .map(|e| match e.literal() {
+            Some(crate::Value::Float(f)) => Ok(*f),
+            Some(crate::Value::Int(i)) => Ok(*i as f64),
+            _ => Err("explicit bounds must be a list of numbers".to_string()),
+        })
+        .collect::<Result<_, _>>()?;
+    if bounds.is_empty() {
+        return Err("explicit bounds cannot be empty".into());
+    }
+    if bounds.windows(2).any(|w| w[0] >= w[1]) {
+        return Err("explicit bounds must be strictly increasing".into());
+    }
+    Ok(Box::new(move |d| {
+        let Some(Data::ExponentialHistogram(eh)) = &d.metric.data else {
+            return Ok(());
+        };
+        let mut rng: u64 = 0x2545_f491_4f6c_dd1d
+            ^ std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |t| t.as_nanos() as u64);
+        let points = eh
+            .data_points
+            .iter()
+            .map(|p| {
+                let base = 2f64.powf(2f64.powi(-p.scale));
+                let mut counts = vec![0u64; bounds.len() + 1];
+                if let Some(b) = &p.positive {
+                    for (i, c) in b.bucket_counts.iter().enumerate() {
+                        let idx = (b.offset as i64 + i as i64) as f64;
+                        spread(
+                            &mut counts,
+                            &bounds,
+                            base.powf(idx),
+                            base.powf(idx + 1.0),
+                            *c,
+                            dist,
+                            &mut rng,
+                        );
+                    }
+                }
+                if let Some(b) = &p.negative {
+                    for (i, c) in b.bucket_counts.iter().enumerate() {
+                        let idx = (b.offset as i64 + i as i64) as f64;
+                        spread(
+                            &mut counts,
+                            &bounds,
+                            -base.powf(idx + 1.0),
+                            -base.powf(idx),
+                            *c,
+                            dist,
+                            &mut rng,
+                        );
+                    }
+                }
+                counts[explicit_index(&bounds, 0.0)] += p.zero_count;
+                HistogramDataPoint {
+                    attributes: p.attributes.clone(),
+                    start_time_unix_nano: p.start_time_unix_nano,
+                    time_unix_nano: p.time_unix_nano,
+                    count: p.count,
+                    sum: p.sum,
+                    bucket_counts: counts,
+                    explicit_bounds: bounds.clone(),
+                    exemplars: p.exemplars.clone(),
+                    flags: p.flags,
+                    min: p.min,
+                    max: p.max,
+                }
+            })
+            .collect();
+        let temporality = eh.aggregation_temporality;
+        d.metric.data = Some(Data::Histogram(pdata::proto::metrics::v1::Histogram {
+            data_points: points,
+            aggregation_temporality: temporality,
+        }));
+        Ok(())
+    }))
 }

@@ -627,3 +627,85 @@ fn aggregate_on_attribute_value_and_summary_quantiles() {
         Some(number_data_point::Value::AsDouble(9.0))
     );
 }
+
+#[test]
+fn exponential_histogram_to_explicit() {
+    use pdata::proto::metrics::v1::{
+        ExponentialHistogram, ExponentialHistogramDataPoint,
+        exponential_histogram_data_point::Buckets,
+    };
+    let exp = || Metric {
+        name: "size".into(),
+        data: Some(Data::ExponentialHistogram(ExponentialHistogram {
+            data_points: vec![ExponentialHistogramDataPoint {
+                // scale 0: bucket i holds (2^i, 2^(i+1)]: (1,2] x3, (2,4] x5, (4,8] x2
+                scale: 0,
+                count: 11,
+                zero_count: 1,
+                sum: Some(30.0),
+                positive: Some(Buckets {
+                    offset: 0,
+                    bucket_counts: vec![3, 5, 2],
+                }),
+                ..Default::default()
+            }],
+            aggregation_temporality: 2,
+        })),
+        ..Default::default()
+    };
+    for (dist, want) in [
+        // bounds [2, 5]: buckets (-inf,2], (2,5], (5,+inf)
+        ("upper", vec![1 + 3, 5, 2]),
+        ("midpoint", vec![1 + 3, 5, 2]),
+        ("uniform", vec![1 + 3, 5 + 1, 1]),
+    ] {
+        let t = Transform::new(&Config {
+            metric_statements: basic(&[&format!(
+                r#"convert_exponential_histogram_to_histogram("{dist}", [2.0, 5.0])"#
+            )]),
+            ..Default::default()
+        })
+        .unwrap();
+        let mut req = metrics(vec![exp()]);
+        t.process_metrics(&mut req).unwrap();
+        let Some(Data::Histogram(h)) = &req.resource_metrics[0].scope_metrics[0].metrics[0].data
+        else {
+            panic!("{dist}")
+        };
+        assert_eq!(h.aggregation_temporality, 2);
+        let p = &h.data_points[0];
+        assert_eq!(p.explicit_bounds, vec![2.0, 5.0]);
+        assert_eq!(p.bucket_counts, want, "{dist}");
+        assert_eq!((p.count, p.sum), (11, Some(30.0)));
+        assert_eq!(p.bucket_counts.iter().sum::<u64>(), 11);
+    }
+    let t = Transform::new(&Config {
+        metric_statements: basic(&[
+            r#"convert_exponential_histogram_to_histogram("random", [2.0, 5.0])"#,
+        ]),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut req = metrics(vec![exp()]);
+    t.process_metrics(&mut req).unwrap();
+    let Some(Data::Histogram(h)) = &req.resource_metrics[0].scope_metrics[0].metrics[0].data else {
+        panic!()
+    };
+    assert_eq!(h.data_points[0].bucket_counts.iter().sum::<u64>(), 11);
+    for bad in [
+        r#""upper", []"#,
+        r#""upper", [5.0, 2.0]"#,
+        r#""sideways", [1.0]"#,
+    ] {
+        assert!(
+            Transform::new(&Config {
+                metric_statements: basic(&[&format!(
+                    "convert_exponential_histogram_to_histogram({bad})"
+                )]),
+                ..Default::default()
+            })
+            .is_err(),
+            "{bad}"
+        );
+    }
+}
