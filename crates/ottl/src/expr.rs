@@ -526,16 +526,8 @@ pub(crate) fn compile_path<C: Context>(p: &syntax::Path, fns: &Functions<C>) -> 
     if fields.len() > 1 && fields[0].keys.is_empty() && fields[0].name == C::NAME {
         fields = &fields[1..];
     }
-    let (path, consumed) = C::parse_path(fields).map_err(|msg| {
-        CompileError::at(
-            p.pos,
-            format!(
-                "error while parsing path {:?} for context {}: {msg}",
-                p.text(),
-                C::NAME
-            ),
-        )
-    })?;
+    // the context's own words, which name the segment and the path (as Go's)
+    let (path, consumed) = C::parse_path(fields).map_err(|msg| CompileError::at(p.pos, msg))?;
     let last_keys = fields.last().map_or(&[][..], |f| &f.keys[..]);
     let keys = compile_keys(&last_keys[consumed.min(last_keys.len())..], fns)?;
     let static_keys = keys
