@@ -62,6 +62,12 @@ fn converter_table() {
         (r#"String([1,2,3])"#, st("[1,2,3]")),
         (r#"String(0x0102)"#, st("0102")),
         (r#"String(1.5)"#, st("1.5")),
+        // doubles print as pcommon's AsString (ES6 style) inside maps and as values
+        (
+            r#"Concat([String({"a": 0.0000001}), String({"b": 1000000000000000000000.0})], "|")"#,
+            st(r#"{"a":1e-7}|{"b":1e+21}"#),
+        ),
+        (r#"String(0.0000001)"#, st("0.0000001")),
         (r#"String(attributes["missing"])"#, Value::Nil),
         (r#"String({"a": 1})"#, st(r#"{"a":1}"#)),
         // Len
