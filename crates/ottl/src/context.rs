@@ -166,6 +166,44 @@ fn walk(mut cur: Option<&AnyValue>, keys: &[KeyVal]) -> Result<Value, EvalError>
     Ok(Value::from_opt_any(cur))
 }
 
+/// The value at `keys` under `slot`, borrowed; `None` when missing (or when `keys` is empty
+/// and the slot is a map, which is no single value). Errors as [`get_keyed`].
+pub fn ref_at<'a>(slot: SlotRef<'a>, keys: &[KeyVal]) -> Result<Option<&'a AnyValue>, EvalError> {
+    let (mut cur, keys) = match slot {
+        SlotRef::Any(v) => (v, keys),
+        SlotRef::Map(m) => match keys.split_first() {
+            None => return Ok(None),
+            Some((KeyVal::Str(k), rest)) => (map_get(m, k), rest),
+            Some((KeyVal::Int(_), _)) => return Err(EvalError::new("cannot index map with int")),
+        },
+    };
+    for k in keys {
+        let Some(v) = cur else { return Ok(None) };
+        cur = match (&v.value, k) {
+            (Some(any_value::Value::KvlistValue(kv)), KeyVal::Str(s)) => map_get(&kv.values, s),
+            (Some(any_value::Value::ArrayValue(a)), KeyVal::Int(i)) => {
+                match usize::try_from(*i).ok().and_then(|i| a.values.get(i)) {
+                    Some(x) => Some(x),
+                    None => return Err(EvalError::new(format!("index {i} out of bounds"))),
+                }
+            }
+            (_, KeyVal::Str(_)) => {
+                return Err(EvalError::new(format!(
+                    "type {} does not support string indexing",
+                    any_type_name(v)
+                )));
+            }
+            (_, KeyVal::Int(_)) => {
+                return Err(EvalError::new(format!(
+                    "type {} does not support int indexing",
+                    any_type_name(v)
+                )));
+            }
+        };
+    }
+    Ok(cur)
+}
+
 /// Writes `value` through `keys` into `slot`, creating missing map entries on the way
 /// (Go `SetMapValue`). A nil or unsupported value (time, duration) is not written.
 pub fn set_keyed(slot: SlotMut<'_>, keys: &[KeyVal], value: Value) -> Result<(), EvalError> {

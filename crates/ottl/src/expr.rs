@@ -231,6 +231,34 @@ impl<C: Context> Target<C> {
         }
     }
 
+    /// Runs `f` on the string this path holds, borrowed; `None` when the value is missing or
+    /// not a string (the `replace_*` editors leave those alone).
+    pub fn with_str<R>(
+        &self,
+        d: &C::Data<'_>,
+        f: impl FnOnce(&str) -> R,
+    ) -> Result<Option<R>, EvalError> {
+        let keys = self.keys(d)?;
+        if let Some(slot) = C::slot(d, &self.path) {
+            return Ok(
+                match context::ref_at(slot, &keys)?.and_then(|v| v.value.as_ref()) {
+                    Some(any_value::Value::StringValue(s)) => Some(f(s)),
+                    _ => None,
+                },
+            );
+        }
+        if !keys.is_empty() {
+            return Err(EvalError::new(format!(
+                "path {} cannot be indexed",
+                self.text
+            )));
+        }
+        Ok(match C::get(d, &self.path)? {
+            Value::Str(s) => Some(f(&s)),
+            _ => None,
+        })
+    }
+
     /// Runs `f` on the value this path names in place (a string to rewrite, a slice to
     /// append to); a missing keyed entry is created empty. Falls back to get-modify-set for
     /// scalar fields.
@@ -498,16 +526,8 @@ pub(crate) fn compile_path<C: Context>(p: &syntax::Path, fns: &Functions<C>) -> 
     if fields.len() > 1 && fields[0].keys.is_empty() && fields[0].name == C::NAME {
         fields = &fields[1..];
     }
-    let (path, consumed) = C::parse_path(fields).map_err(|msg| {
-        CompileError::at(
-            p.pos,
-            format!(
-                "error while parsing path {:?} for context {}: {msg}",
-                p.text(),
-                C::NAME
-            ),
-        )
-    })?;
+    // the context's own words, which name the segment and the path (as Go's)
+    let (path, consumed) = C::parse_path(fields).map_err(|msg| CompileError::at(p.pos, msg))?;
     let last_keys = fields.last().map_or(&[][..], |f| &f.keys[..]);
     let keys = compile_keys(&last_keys[consumed.min(last_keys.len())..], fns)?;
     let static_keys = keys

@@ -6,6 +6,26 @@
 //! Statements and conditions are compiled once: paths resolve to a context's own accessors and
 //! functions to closures over their compiled arguments, so evaluation does no name lookups.
 //!
+//! - [`Parser`]`::<C>::new(functions)` for a context marker `C` (`contexts::span::SpanContext`,
+//!   ...): [`Parser::parse_statement`], [`Parser::parse_condition`],
+//!   [`Parser::parse_value_expression`]; errors name the text, the position and the reason
+//!   as Go words them (`unable to parse OTTL statement "...": 1:22: undefined function ...`).
+//! - [`Statement::execute`]`(&mut C::Data)` (false when its `where` did not match),
+//!   [`Condition::eval`]`(&C::Data)`, [`ConditionSequence`] (ORed, with [`ErrorMode`]).
+//! - `C::Data<'a>` borrows the item with its scope and resource (`SpanData::new(&mut span,
+//!   &mut scope, &mut resource)`) and owns the item's `cache`.
+//! - [`functions::standard`] (editors and converters), [`functions::standard_converters`]
+//!   (conditions), [`Functions::editor`]/[`Functions::converter`] to add a component's own
+//!   (the transform processor's metric functions are [`functions::metrics::register_metric`]).
+//! - [`infer_context`]: which context a group of statements names by its path prefixes.
+//! - [`transform::Transform`]: the transform processor's engine over decoded requests.
+//!
+//! Not built: the XML converters, `ExtractGrokPatterns`, `UserAgent`, `ProfileID`, the lambda
+//! converters behind Go's `ottl.functions.enableLambda` gate, the profile contexts, the
+//! `events`/`links`/`exemplars`/`quantile_values` slice paths and `schema_url` paths. Times are
+//! UTC instants: `Time(..., location)` reads in the location, but `Hour`, `FormatTime`, ...
+//! answer in UTC.
+//!
 //! ```
 //! use ottl::contexts::log::{LogContext, LogData};
 //! use pdata::proto::logs::v1::LogRecord;
@@ -123,6 +143,16 @@ pub type EditorFn<C> = Box<
 pub type ConverterFn<C> =
     Box<dyn for<'a, 'b> Fn(&'b <C as Context>::Data<'a>) -> Result<Value, EvalError> + Send + Sync>;
 
+/// Go prefixes participle's errors with "<what> has invalid syntax", not the checks it runs
+/// on the parsed tree (a lowercase converter name).
+fn syntax_message(what: &str, msg: String) -> String {
+    if msg.starts_with("converter names must start") {
+        msg
+    } else {
+        format!("{what} has invalid syntax: {msg}")
+    }
+}
+
 /// Parses statements and conditions for the context `C` with a function library.
 pub struct Parser<C: Context> {
     functions: Arc<Functions<C>>,
@@ -156,12 +186,7 @@ impl<C: Context> Parser<C> {
         };
         let ast = syntax::Parser::new(text)
             .and_then(|p| p.statement())
-            .map_err(|e| {
-                err(
-                    Some(e.pos),
-                    format!("statement has invalid syntax: {}", e.msg),
-                )
-            })?;
+            .map_err(|e| err(Some(e.pos), syntax_message("statement", e.msg)))?;
         let (editor, condition) =
             expr::compile_statement::<C>(&ast, &self.functions).map_err(|e| err(e.pos, e.msg))?;
         Ok(Statement {
@@ -190,12 +215,7 @@ impl<C: Context> Parser<C> {
         };
         let ast = syntax::Parser::new(text)
             .and_then(|p| p.condition())
-            .map_err(|e| {
-                err(
-                    Some(e.pos),
-                    format!("condition has invalid syntax: {}", e.msg),
-                )
-            })?;
+            .map_err(|e| err(Some(e.pos), syntax_message("condition", e.msg)))?;
         let expr = expr::compile_bool::<C>(&ast, &self.functions).map_err(|e| err(e.pos, e.msg))?;
         Ok(Condition {
             text: text.to_string(),
@@ -223,12 +243,7 @@ impl<C: Context> Parser<C> {
         };
         let ast = syntax::Parser::new(text)
             .and_then(|p| p.value_expr())
-            .map_err(|e| {
-                err(
-                    Some(e.pos),
-                    format!("expression has invalid syntax: {}", e.msg),
-                )
-            })?;
+            .map_err(|e| err(Some(e.pos), syntax_message("expression", e.msg)))?;
         expr::compile_value::<C>(&ast, &self.functions).map_err(|e| err(e.pos, e.msg))
     }
 }

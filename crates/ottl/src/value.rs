@@ -96,7 +96,7 @@ impl Value {
             Value::Nil => String::new(),
             Value::Str(s) => s.clone(),
             Value::Int(i) => i.to_string(),
-            Value::Float(f) => format_float(*f),
+            Value::Float(f) => format_float_es6(*f),
             Value::Bool(b) => b.to_string(),
             Value::Bytes(b) => {
                 use base64::Engine;
@@ -146,6 +146,24 @@ pub fn format_float(f: f64) -> String {
     } else {
         format!("{f}")
     }
+}
+
+/// pcommon's `AsString` of a double (ES6 number to string): plain digits, exponent form only
+/// below 1e-6 or from 1e21, the exponent unpadded (`1e-7`, `1e+21`).
+pub fn format_float_es6(f: f64) -> String {
+    if !f.is_finite() {
+        return format_float(f);
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let s = format!("{f:e}");
+        let (mant, e) = s.split_once('e').unwrap_or((&s, "0"));
+        return match e.strip_prefix('-') {
+            Some(d) => format!("{mant}e-{d}"),
+            None => format!("{mant}e+{e}"),
+        };
+    }
+    format!("{f}")
 }
 
 /// Go `time.Time.String()` for a UTC time: `2006-01-02 15:04:05.999999999 +0000 UTC`.

@@ -1,6 +1,8 @@
 //! The standard editors (Go `ottlfuncs/func_<name>.go`).
 
 use pdata::proto::common::v1::{AnyValue, KeyValue, any_value};
+use std::borrow::Cow;
+
 use regex::Regex;
 
 use super::ParamKind::*;
@@ -114,6 +116,22 @@ pub(crate) fn get_string<C: Context>(e: &Expr<C>, d: &C::Data<'_>) -> Result<Str
     }
 }
 
+/// A string argument without copying a literal one.
+pub(crate) fn get_str_cow<'s, C: Context>(
+    e: &'s Expr<C>,
+    d: &C::Data<'_>,
+) -> Result<std::borrow::Cow<'s, str>, EvalError> {
+    use std::borrow::Cow;
+    match e.eval_cow(d)? {
+        Cow::Borrowed(Value::Str(s)) => Ok(Cow::Borrowed(s.as_str())),
+        Cow::Owned(Value::Str(s)) => Ok(Cow::Owned(s)),
+        other => Err(EvalError::new(format!(
+            "expected string but got {}",
+            other.type_name()
+        ))),
+    }
+}
+
 pub(crate) fn get_int<C: Context>(e: &Expr<C>, d: &C::Data<'_>) -> Result<i64, EvalError> {
     match e.eval(d)? {
         Value::Int(i) => Ok(i),
@@ -166,7 +184,7 @@ fn delete_key<C: Context>(mut a: Args<C>) -> Result<EditorFn<C>, String> {
     let target = a.target(0)?;
     let key = a.getter(1);
     Ok(Box::new(move |d| {
-        let k = get_string(&key, d)?;
+        let k = get_str_cow(&key, d)?;
         match target.with_map(d, |m| m.retain(|kv| kv.key != k))? {
             Some(()) => Ok(()),
             None => Err(not_a_map(target.text())),
@@ -297,11 +315,14 @@ impl<C: Context> Replacer<C> {
         }
     }
 
-    fn resolve(&self, d: &C::Data<'_>) -> Result<(String, Option<String>), EvalError> {
-        let repl = get_string(&self.replacement, d)?;
+    fn resolve<'s>(
+        &'s self,
+        d: &C::Data<'_>,
+    ) -> Result<(Cow<'s, str>, Option<Cow<'s, str>>), EvalError> {
+        let repl = get_str_cow(&self.replacement, d)?;
         let format = match &self.format {
             Some(f) => {
-                let f = get_string(f, d)?;
+                let f = get_str_cow(f, d)?;
                 if f.matches("%s").count() != 1 || f.replace("%s", "").contains('%') {
                     return Err(EvalError::new(
                         "replacementFormat must be format string containing a single %s and no other format specifiers",
@@ -314,7 +335,7 @@ impl<C: Context> Replacer<C> {
         Ok((repl, format))
     }
 
-    fn finish(&self, expanded: String, format: &Option<String>) -> Result<String, EvalError> {
+    fn finish(&self, expanded: String, format: &Option<Cow<'_, str>>) -> Result<String, EvalError> {
         let Some(f) = &self.function else {
             return Ok(expanded);
         };
@@ -333,8 +354,15 @@ impl<C: Context> Replacer<C> {
         re: &Regex,
         s: &str,
         repl: &str,
-        format: &Option<String>,
+        format: &Option<Cow<'_, str>>,
     ) -> Result<Option<String>, EvalError> {
+        if self.function.is_none() {
+            // one scan: a haystack without a match comes back borrowed
+            return Ok(match re.replace_all(s, repl) {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(o) => Some(o),
+            });
+        }
         if !re.is_match(s) {
             return Ok(None);
         }
@@ -373,9 +401,8 @@ fn replace_pattern<C: Context>(mut a: Args<C>) -> Result<EditorFn<C>, String> {
     let r = Replacer::new(&mut a, 2);
     Ok(Box::new(move |d| {
         let (repl, format) = r.resolve(d)?;
-        let cur = target.get(d)?;
-        let Value::Str(s) = cur else { return Ok(()) };
-        if let Some(new) = r.replace_regex(&re, &s, &repl, &format)? {
+        let new = target.with_str(d, |s| r.replace_regex(&re, s, &repl, &format))?;
+        if let Some(new) = new.transpose()?.flatten() {
             target.set(d, Value::Str(new))?;
         }
         Ok(())
@@ -540,11 +567,9 @@ fn replace_match<C: Context>(mut a: Args<C>) -> Result<EditorFn<C>, String> {
     let r = Replacer::new(&mut a, 2);
     Ok(Box::new(move |d| {
         let (repl, format) = r.resolve(d)?;
-        let Value::Str(s) = target.get(d)? else {
-            return Ok(());
-        };
-        if glob_match(&pattern, &s) == Some(true) {
-            target.set(d, Value::Str(r.finish(repl, &format)?))?;
+        let matched = target.with_str(d, |s| glob_match(&pattern, s) == Some(true))?;
+        if matched == Some(true) {
+            target.set(d, Value::Str(r.finish(repl.into_owned(), &format)?))?;
         }
         Ok(())
     }))
@@ -559,7 +584,7 @@ fn replace_all_matches<C: Context>(mut a: Args<C>) -> Result<EditorFn<C>, String
     let r = Replacer::new(&mut a, 2);
     Ok(Box::new(move |d| {
         let (repl, format) = r.resolve(d)?;
-        let new = r.finish(repl, &format)?;
+        let new = r.finish(repl.into_owned(), &format)?;
         let res = target.with_map(d, |m| {
             for kv in m.iter_mut() {
                 let Some(v) = kv.value.as_mut() else { continue };

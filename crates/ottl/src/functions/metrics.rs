@@ -14,6 +14,61 @@ use super::{Args, Functions, Param, opt, req};
 use crate::EditorFn;
 use crate::contexts::metric::MetricContext;
 
+/// Adds the filter processor's metric-context converters (Go `filterprocessor`
+/// `HasAttrKeyOnDatapoint`, `HasAttrOnDatapoint`).
+pub fn register_filter_metric(f: &mut Functions<MetricContext>) {
+    f.converter("HasAttrKeyOnDatapoint", HAS_KEY, has_attr_key_on_datapoint)
+        .converter("HasAttrOnDatapoint", HAS_ATTR, has_attr_on_datapoint);
+}
+
+const HAS_KEY: &[Param] = &[req("key", Str)];
+const HAS_ATTR: &[Param] = &[req("key", Str), req("expectedVal", Str)];
+
+/// Every data point's attributes of a metric, whatever its type.
+fn point_attributes(m: &Metric) -> Vec<&[KeyValue]> {
+    match &m.data {
+        Some(Data::Gauge(g)) => g.data_points.iter().map(|p| &p.attributes[..]).collect(),
+        Some(Data::Sum(s)) => s.data_points.iter().map(|p| &p.attributes[..]).collect(),
+        Some(Data::Histogram(h)) => h.data_points.iter().map(|p| &p.attributes[..]).collect(),
+        Some(Data::ExponentialHistogram(h)) => {
+            h.data_points.iter().map(|p| &p.attributes[..]).collect()
+        }
+        Some(Data::Summary(s)) => s.data_points.iter().map(|p| &p.attributes[..]).collect(),
+        None => Vec::new(),
+    }
+}
+
+fn has_attr_key_on_datapoint(
+    mut a: Args<MetricContext>,
+) -> Result<crate::ConverterFn<MetricContext>, String> {
+    let key = a.str(0).unwrap_or_default();
+    Ok(Box::new(move |d| {
+        Ok(crate::Value::Bool(
+            point_attributes(d.metric)
+                .iter()
+                .any(|attrs| attrs.iter().any(|kv| kv.key == key)),
+        ))
+    }))
+}
+
+/// A non-string attribute reads as "" (Go takes `Str()` of the value).
+fn has_attr_on_datapoint(
+    mut a: Args<MetricContext>,
+) -> Result<crate::ConverterFn<MetricContext>, String> {
+    let key = a.str(0).unwrap_or_default();
+    let want = a.str(1).unwrap_or_default();
+    Ok(Box::new(move |d| {
+        Ok(crate::Value::Bool(point_attributes(d.metric).iter().any(
+            |attrs| {
+                crate::context::map_get(attrs, &key).is_some_and(|v| match &v.value {
+                    Some(pdata::proto::common::v1::any_value::Value::StringValue(s)) => *s == want,
+                    _ => want.is_empty(),
+                })
+            },
+        )))
+    }))
+}
+
 /// Adds the transform processor's metric functions to a metric-context library.
 pub fn register_metric(f: &mut Functions<MetricContext>) {
     f.editor("convert_sum_to_gauge", NONE, convert_sum_to_gauge)
@@ -36,6 +91,21 @@ pub fn register_metric(f: &mut Functions<MetricContext>) {
             "aggregate_on_attributes",
             AGGREGATE,
             aggregate_on_attributes,
+        )
+        .editor(
+            "aggregate_on_attribute_value",
+            AGGREGATE_VALUE,
+            aggregate_on_attribute_value,
+        )
+        .editor(
+            "convert_summary_quantile_val_to_gauge",
+            QUANTILES,
+            summary_quantiles_to_gauge,
+        )
+        .editor(
+            "convert_exponential_histogram_to_histogram",
+            EXP_TO_HIST,
+            exp_to_histogram,
         );
 }
 
@@ -56,6 +126,14 @@ const COPY: &[Param] = &[
     opt("unit", Getter),
 ];
 const AGGREGATE: &[Param] = &[req("function", Str), opt("attributes", StrList)];
+const AGGREGATE_VALUE: &[Param] = &[
+    req("function", Str),
+    req("attribute", Str),
+    req("values", StrList),
+    req("newValue", Str),
+];
+const QUANTILES: &[Param] = &[opt("attribute_key", Str), opt("suffix", Str)];
+const EXP_TO_HIST: &[Param] = &[req("distribution", Str), req("explicit_bounds", GetterList)];
 const SCALE: &[Param] = &[req("factor", Float), opt("unit", Getter)];
 
 type R = Result<EditorFn<MetricContext>, String>;
@@ -329,8 +407,8 @@ enum AggFn {
 
 /// Go's aggregateutil: each point keeps only `attributes` (all when omitted), then points with
 /// equal attributes become one, their values combined by `function`.
-fn aggregate_on_attributes(mut a: Args<MetricContext>) -> R {
-    let f = match a.str(0).unwrap_or_default().as_str() {
+fn agg_fn(name: &str) -> Result<AggFn, String> {
+    Ok(match name {
         "sum" => AggFn::Sum,
         "mean" => AggFn::Mean,
         "min" => AggFn::Min,
@@ -342,36 +420,114 @@ fn aggregate_on_attributes(mut a: Args<MetricContext>) -> R {
                 "invalid aggregation function: '{other}', valid options: sum, mean, min, max, median, count"
             ));
         }
-    };
+    })
+}
+
+/// Applies `filter` to every point's attributes, then merges points with equal attributes.
+fn aggregate_points(
+    data: &mut Option<Data>,
+    f: AggFn,
+    filter: impl Fn(&mut Vec<KeyValue>),
+) -> Result<(), crate::EvalError> {
+    match data {
+        Some(Data::Gauge(g)) => aggregate_numbers(&mut g.data_points, f, filter),
+        Some(Data::Sum(s)) => aggregate_numbers(&mut s.data_points, f, filter),
+        Some(Data::Histogram(h)) => {
+            if f != AggFn::Sum {
+                return Err(crate::EvalError::new(
+                    "Histogram metrics support only the sum aggregation function",
+                ));
+            }
+            aggregate_histograms(&mut h.data_points, filter)
+        }
+        Some(Data::ExponentialHistogram(h)) => {
+            if f != AggFn::Sum {
+                return Err(crate::EvalError::new(
+                    "ExponentialHistogram metrics support only the sum aggregation function",
+                ));
+            }
+            aggregate_exp_histograms(&mut h.data_points, filter)
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Points whose `attribute` is one of `values` get `newValue` there, then equal points merge.
+fn aggregate_on_attribute_value(mut a: Args<MetricContext>) -> R {
+    let f = agg_fn(&a.str(0).unwrap_or_default())?;
+    let attribute = a.str(1).unwrap_or_default();
+    let values = a.str_list(2).unwrap_or_default();
+    let new_value = a.str(3).unwrap_or_default();
+    Ok(Box::new(move |d| {
+        aggregate_points(&mut d.metric.data, f, |attrs| {
+            if let Some(kv) = attrs.iter_mut().find(|kv| kv.key == attribute)
+                && let Some(pdata::proto::common::v1::AnyValue {
+                    value: Some(pdata::proto::common::v1::any_value::Value::StringValue(v)),
+                }) = &mut kv.value
+                && values.contains(v)
+            {
+                *v = new_value.clone();
+            }
+        })
+    }))
+}
+
+/// One Gauge point per Summary quantile, the quantile in `attribute_key` (default
+/// `quantile`), named with `suffix` (default `.quantiles`).
+fn summary_quantiles_to_gauge(mut a: Args<MetricContext>) -> R {
+    let key = a.str(0).unwrap_or_else(|| "quantile".into());
+    let suffix = a.str(1).unwrap_or_else(|| ".quantiles".into());
+    Ok(Box::new(move |d| {
+        let Some(Data::Summary(s)) = &d.metric.data else {
+            return Ok(());
+        };
+        let mut points = Vec::new();
+        for p in &s.data_points {
+            for q in &p.quantile_values {
+                let mut attributes = p.attributes.clone();
+                crate::context::map_put(
+                    &mut attributes,
+                    &key,
+                    pdata::proto::common::v1::AnyValue {
+                        value: Some(pdata::proto::common::v1::any_value::Value::DoubleValue(
+                            q.quantile,
+                        )),
+                    },
+                );
+                points.push(NumberDataPoint {
+                    attributes,
+                    start_time_unix_nano: p.start_time_unix_nano,
+                    time_unix_nano: p.time_unix_nano,
+                    flags: p.flags,
+                    value: Some(number_data_point::Value::AsDouble(q.value)),
+                    ..Default::default()
+                });
+            }
+        }
+        let m = Metric {
+            name: format!("{}{suffix}", d.metric.name),
+            description: d.metric.description.clone(),
+            unit: d.metric.unit.clone(),
+            metadata: d.metric.metadata.clone(),
+            data: Some(Data::Gauge(Gauge {
+                data_points: points,
+            })),
+        };
+        d.new_metrics.push(m);
+        Ok(())
+    }))
+}
+
+fn aggregate_on_attributes(mut a: Args<MetricContext>) -> R {
+    let f = agg_fn(&a.str(0).unwrap_or_default())?;
     let keep = a.str_list(1);
     Ok(Box::new(move |d| {
-        let filter = |attrs: &mut Vec<KeyValue>| {
+        aggregate_points(&mut d.metric.data, f, |attrs| {
             if let Some(keep) = &keep {
                 attrs.retain(|kv| keep.contains(&kv.key));
             }
-        };
-        match &mut d.metric.data {
-            Some(Data::Gauge(g)) => aggregate_numbers(&mut g.data_points, f, filter),
-            Some(Data::Sum(s)) => aggregate_numbers(&mut s.data_points, f, filter),
-            Some(Data::Histogram(h)) => {
-                if f != AggFn::Sum {
-                    return Err(crate::EvalError::new(
-                        "Histogram metrics support only the sum aggregation function",
-                    ));
-                }
-                aggregate_histograms(&mut h.data_points, filter)
-            }
-            Some(Data::ExponentialHistogram(h)) => {
-                if f != AggFn::Sum {
-                    return Err(crate::EvalError::new(
-                        "ExponentialHistogram metrics support only the sum aggregation function",
-                    ));
-                }
-                aggregate_exp_histograms(&mut h.data_points, filter)
-            }
-            _ => {}
-        }
-        Ok(())
+        })
     }))
 }
 
@@ -571,4 +727,154 @@ fn aggregate_exp_histograms(
         }
         points.extend(merged);
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Distribution {
+    Upper,
+    Midpoint,
+    Uniform,
+    Random,
+}
+
+/// The explicit bucket (upper-inclusive bounds, then the overflow bucket) holding `v`.
+fn explicit_index(bounds: &[f64], v: f64) -> usize {
+    bounds.iter().position(|b| v <= *b).unwrap_or(bounds.len())
+}
+
+/// Spreads `count` observations of the value range (lo, hi] over the explicit buckets.
+fn spread(
+    counts: &mut [u64],
+    bounds: &[f64],
+    lo: f64,
+    hi: f64,
+    count: u64,
+    d: Distribution,
+    rng: &mut u64,
+) {
+    if count == 0 {
+        return;
+    }
+    match d {
+        Distribution::Upper => counts[explicit_index(bounds, hi)] += count,
+        Distribution::Midpoint => counts[explicit_index(bounds, (lo + hi) / 2.0)] += count,
+        Distribution::Uniform | Distribution::Random => {
+            // the range is (lo, hi]: a bucket ending at lo is not covered
+            let first = bounds.iter().position(|b| lo < *b).unwrap_or(bounds.len());
+            let last = explicit_index(bounds, hi);
+            let n = (last - first + 1) as u64;
+            if d == Distribution::Uniform {
+                // an even share each, the remainder to the first buckets
+                for (k, c) in counts[first..=last].iter_mut().enumerate() {
+                    *c += count / n + u64::from((k as u64) < count % n);
+                }
+            } else {
+                for _ in 0..count {
+                    *rng ^= *rng << 13;
+                    *rng ^= *rng >> 7;
+                    *rng ^= *rng << 17;
+                    counts[first + (*rng % n) as usize] += 1;
+                }
+            }
+        }
+    }
+}
+
+/// `convert_exponential_histogram_to_histogram(distribution, explicit_bounds)`: an
+/// exponential histogram becomes an explicit one with the given bounds; each exponential
+/// bucket's count goes to the explicit bucket of its upper bound, of its midpoint, evenly over
+/// the buckets its range covers, or randomly among them. Positive, negative and zero buckets
+/// are converted; the total count, sum, min and max are kept.
+fn exp_to_histogram(mut a: Args<MetricContext>) -> R {
+    let dist = match a.str(0).unwrap_or_default().as_str() {
+        "upper" => Distribution::Upper,
+        "midpoint" => Distribution::Midpoint,
+        "uniform" => Distribution::Uniform,
+        "random" => Distribution::Random,
+        other => {
+            return Err(format!(
+                "invalid distribution: {other}, must be one of upper, midpoint, uniform, random"
+            ));
+        }
+    };
+    let bounds: Vec<f64> = a
+        .getters(1)
+        .iter()
+        .map(|e| match e.literal() {
+            Some(crate::Value::Float(f)) => Ok(*f),
+            Some(crate::Value::Int(i)) => Ok(*i as f64),
+            _ => Err("explicit bounds must be a list of numbers".to_string()),
+        })
+        .collect::<Result<_, _>>()?;
+    if bounds.is_empty() {
+        return Err("explicit bounds cannot be empty".into());
+    }
+    if bounds.windows(2).any(|w| w[0] >= w[1]) {
+        return Err("explicit bounds must be strictly increasing".into());
+    }
+    Ok(Box::new(move |d| {
+        let Some(Data::ExponentialHistogram(eh)) = &d.metric.data else {
+            return Ok(());
+        };
+        let mut rng: u64 = 0x2545_f491_4f6c_dd1d
+            ^ std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |t| t.as_nanos() as u64);
+        let points = eh
+            .data_points
+            .iter()
+            .map(|p| {
+                let base = 2f64.powf(2f64.powi(-p.scale));
+                let mut counts = vec![0u64; bounds.len() + 1];
+                if let Some(b) = &p.positive {
+                    for (i, c) in b.bucket_counts.iter().enumerate() {
+                        let idx = (b.offset as i64 + i as i64) as f64;
+                        spread(
+                            &mut counts,
+                            &bounds,
+                            base.powf(idx),
+                            base.powf(idx + 1.0),
+                            *c,
+                            dist,
+                            &mut rng,
+                        );
+                    }
+                }
+                if let Some(b) = &p.negative {
+                    for (i, c) in b.bucket_counts.iter().enumerate() {
+                        let idx = (b.offset as i64 + i as i64) as f64;
+                        spread(
+                            &mut counts,
+                            &bounds,
+                            -base.powf(idx + 1.0),
+                            -base.powf(idx),
+                            *c,
+                            dist,
+                            &mut rng,
+                        );
+                    }
+                }
+                counts[explicit_index(&bounds, 0.0)] += p.zero_count;
+                HistogramDataPoint {
+                    attributes: p.attributes.clone(),
+                    start_time_unix_nano: p.start_time_unix_nano,
+                    time_unix_nano: p.time_unix_nano,
+                    count: p.count,
+                    sum: p.sum,
+                    bucket_counts: counts,
+                    explicit_bounds: bounds.clone(),
+                    exemplars: p.exemplars.clone(),
+                    flags: p.flags,
+                    min: p.min,
+                    max: p.max,
+                }
+            })
+            .collect();
+        let temporality = eh.aggregation_temporality;
+        d.metric.data = Some(Data::Histogram(pdata::proto::metrics::v1::Histogram {
+            data_points: points,
+            aggregation_temporality: temporality,
+        }));
+        Ok(())
+    }))
 }

@@ -315,6 +315,26 @@ impl FuncArg {
             "Murmur3Hash" => ("Murmur3Hash", |s| {
                 Ok(Value::Str(converters::murmur3_hex(s)))
             }),
+            "Murmur3Hash128" => ("Murmur3Hash128", |s| {
+                let (h1, h2) = hash::murmur3_128(s.as_bytes(), 0);
+                let mut b = h1.to_le_bytes().to_vec();
+                b.extend_from_slice(&h2.to_le_bytes());
+                Ok(Value::Str(hex::encode(b)))
+            }),
+            "XXH3" => ("XXH3", |s| {
+                Ok(Value::Str(format!(
+                    "{:016x}",
+                    twox_hash::XxHash3_64::oneshot(s.as_bytes())
+                )))
+            }),
+            "XXH128" => ("XXH128", |s| {
+                Ok(Value::Str(format!(
+                    "{:032x}",
+                    twox_hash::XxHash3_128::oneshot(s.as_bytes())
+                )))
+            }),
+            "ToSnakeCase" => ("ToSnakeCase", |s| Ok(Value::Str(converters::snake_case(s)))),
+            "ToCamelCase" => ("ToCamelCase", |s| Ok(Value::Str(converters::camel_case(s)))),
             "ToLowerCase" => ("ToLowerCase", |s| Ok(Value::Str(s.to_lowercase()))),
             "ToUpperCase" => ("ToUpperCase", |s| Ok(Value::Str(s.to_uppercase()))),
             "Base64Encode" => ("Base64Encode", |s| {

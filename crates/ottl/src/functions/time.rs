@@ -316,7 +316,14 @@ fn time<C: Context>(mut a: Args<C>) -> CR<C> {
     if format.is_empty() {
         return Err("format cannot be nil".into());
     }
-    let fmt = ctime_to_strtime(&format)?;
+    // jiff does not read zone abbreviations. Go reads a trailing `%Z` (`MST`) as the
+    // location's zone when the location knows it and as UTC otherwise: the word is cut
+    // off and the time read in the location.
+    let (format_core, trailing_zone) = match format.trim_end().strip_suffix("%Z") {
+        Some(core) => (core.trim_end().to_string(), true),
+        None => (format.clone(), false),
+    };
+    let fmt = ctime_to_strtime(&format_core)?;
     let tz = load_location(&a.str(2).unwrap_or_default())?;
     if let Some(locale) = a.str(3)
         && !locale.is_empty()
@@ -331,7 +338,14 @@ fn time<C: Context>(mut a: Args<C>) -> CR<C> {
         if s.is_empty() {
             return Err(EvalError::new("time cannot be empty"));
         }
-        let bdt = jiff::fmt::strtime::BrokenDownTime::parse(&fmt, &s)
+        let input = if trailing_zone {
+            let t = s.trim_end();
+            t.trim_end_matches(|c: char| c.is_ascii_alphabetic())
+                .trim_end()
+        } else {
+            s.as_str()
+        };
+        let bdt = jiff::fmt::strtime::BrokenDownTime::parse(&fmt, input)
             .map_err(|e| EvalError::new(format!("parsing time {s:?} as {format:?}: {e}")))?;
         let ts = match bdt.to_timestamp() {
             Ok(ts) => ts,

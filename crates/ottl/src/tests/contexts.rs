@@ -434,3 +434,34 @@ fn errors_leave_other_items_alone() {
     assert_eq!(get(&long.attributes, "n"), Some(&s("opera")));
     assert!(get(&short.attributes, "n").is_none());
 }
+
+#[test]
+fn filter_datapoint_attribute_converters() {
+    let mut f = crate::functions::standard_converters::<MetricContext>();
+    crate::functions::metrics::register_filter_metric(&mut f);
+    let p = Parser::<MetricContext>::new(f);
+    let (mut m, mut sc, mut res) = (sum_metric(), scope(), resource());
+    m.data = Some(Data::Sum(Sum {
+        data_points: vec![NumberDataPoint {
+            attributes: vec![kv("code", s("200")), kv("n", i(1))],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }));
+    let data = MetricData::new(&mut m, &mut sc, &mut res);
+    for (cond, want) in [
+        (r#"HasAttrKeyOnDatapoint("code")"#, true),
+        (r#"HasAttrKeyOnDatapoint("nope")"#, false),
+        (r#"HasAttrOnDatapoint("code", "200")"#, true),
+        (r#"HasAttrOnDatapoint("code", "500")"#, false),
+        (r#"HasAttrOnDatapoint("n", "")"#, true),
+    ] {
+        assert_eq!(
+            p.parse_condition(cond).unwrap().eval(&data).unwrap(),
+            want,
+            "{cond}"
+        );
+    }
+    // no editors among the converters
+    assert!(p.parse_condition(r#"set(name, "x")"#).is_err());
+}

@@ -62,6 +62,12 @@ fn converter_table() {
         (r#"String([1,2,3])"#, st("[1,2,3]")),
         (r#"String(0x0102)"#, st("0102")),
         (r#"String(1.5)"#, st("1.5")),
+        // doubles print as pcommon's AsString (ES6 style) inside maps and as values
+        (
+            r#"Concat([String({"a": 0.0000001}), String({"b": 1000000000000000000000.0})], "|")"#,
+            st(r#"{"a":1e-7}|{"b":1e+21}"#),
+        ),
+        (r#"String(0.0000001)"#, st("0.0000001")),
         (r#"String(attributes["missing"])"#, Value::Nil),
         (r#"String({"a": 1})"#, st(r#"{"a":1}"#)),
         // Len
@@ -859,4 +865,30 @@ fn function_names_as_arguments() {
             super::super::functions::hash::md5_hex(b"alice")
         )))
     );
+}
+
+#[test]
+fn time_reads_a_trailing_zone_abbreviation_as_go() {
+    // README examples; an abbreviation the (UTC) location does not know reads as UTC
+    let cases = [
+        (
+            r#"UnixSeconds(Time("2023-05-26 12:34:56 HST", "%Y-%m-%d %H:%M:%S %Z"))"#,
+            1_685_104_496,
+        ),
+        (
+            r#"UnixSeconds(Time("1986-10-01T00:17:33 MST", "%Y-%m-%dT%H:%M:%S %Z"))"#,
+            528_509_853,
+        ),
+        (
+            r#"UnixSeconds(Time("2012-11-01T22:08:41+0000 EST", "%Y-%m-%dT%H:%M:%S%z %Z"))"#,
+            1_351_807_721,
+        ),
+        (
+            r#"UnixSeconds(Time("2023-05-26 12:34:56 UTC", "%Y-%m-%d %H:%M:%S %Z"))"#,
+            1_685_104_496,
+        ),
+    ];
+    for (e, want) in cases {
+        assert_eq!(eval(e).unwrap(), Value::Int(want), "{e}");
+    }
 }

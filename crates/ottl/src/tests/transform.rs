@@ -559,3 +559,153 @@ fn aggregate_on_attributes_combines_points_with_equal_kept_attributes() {
         .is_err_and(|e| e.contains("invalid aggregation function: 'avg'"))
     );
 }
+
+#[test]
+fn aggregate_on_attribute_value_and_summary_quantiles() {
+    let point = |code: &str, v: f64| NumberDataPoint {
+        attributes: vec![kv("code", s(code))],
+        value: Some(number_data_point::Value::AsDouble(v)),
+        ..Default::default()
+    };
+    let t = Transform::new(&Config {
+        metric_statements: vec![GroupConfig {
+            context: Some("metric".into()),
+            statements: vec![
+                r#"aggregate_on_attribute_value("sum", "code", ["500", "503"], "5xx") where name == "errors""#.into(),
+                r#"convert_summary_quantile_val_to_gauge() where name == "latency""#.into(),
+            ],
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+    .unwrap();
+    use pdata::proto::metrics::v1::{
+        Summary, SummaryDataPoint, summary_data_point::ValueAtQuantile,
+    };
+    let mut req = metrics(vec![
+        Metric {
+            name: "errors".into(),
+            data: Some(Data::Gauge(Gauge {
+                data_points: vec![point("500", 1.0), point("200", 7.0), point("503", 2.5)],
+            })),
+            ..Default::default()
+        },
+        Metric {
+            name: "latency".into(),
+            data: Some(Data::Summary(Summary {
+                data_points: vec![SummaryDataPoint {
+                    quantile_values: vec![
+                        ValueAtQuantile {
+                            quantile: 0.5,
+                            value: 1.0,
+                        },
+                        ValueAtQuantile {
+                            quantile: 0.99,
+                            value: 9.0,
+                        },
+                    ],
+                    ..Default::default()
+                }],
+            })),
+            ..Default::default()
+        },
+    ]);
+    t.process_metrics(&mut req).unwrap();
+    let ms = &req.resource_metrics[0].scope_metrics[0].metrics;
+    let Some(Data::Gauge(g)) = &ms[0].data else {
+        panic!()
+    };
+    assert_eq!(g.data_points, vec![point("5xx", 3.5), point("200", 7.0)]);
+    assert_eq!(ms[2].name, "latency.quantiles");
+    let Some(Data::Gauge(q)) = &ms[2].data else {
+        panic!()
+    };
+    assert_eq!(q.data_points.len(), 2);
+    assert_eq!(q.data_points[1].attributes, vec![kv("quantile", f(0.99))]);
+    assert_eq!(
+        q.data_points[1].value,
+        Some(number_data_point::Value::AsDouble(9.0))
+    );
+}
+
+#[test]
+fn exponential_histogram_to_explicit() {
+    use pdata::proto::metrics::v1::{
+        ExponentialHistogram, ExponentialHistogramDataPoint,
+        exponential_histogram_data_point::Buckets,
+    };
+    let exp = || Metric {
+        name: "size".into(),
+        data: Some(Data::ExponentialHistogram(ExponentialHistogram {
+            data_points: vec![ExponentialHistogramDataPoint {
+                // scale 0: bucket i holds (2^i, 2^(i+1)]: (1,2] x3, (2,4] x5, (4,8] x2
+                scale: 0,
+                count: 11,
+                zero_count: 1,
+                sum: Some(30.0),
+                positive: Some(Buckets {
+                    offset: 0,
+                    bucket_counts: vec![3, 5, 2],
+                }),
+                ..Default::default()
+            }],
+            aggregation_temporality: 2,
+        })),
+        ..Default::default()
+    };
+    for (dist, want) in [
+        // bounds [2, 5]: buckets (-inf,2], (2,5], (5,+inf)
+        ("upper", vec![1 + 3, 5, 2]),
+        ("midpoint", vec![1 + 3, 5, 2]),
+        ("uniform", vec![1 + 3, 5 + 1, 1]),
+    ] {
+        let t = Transform::new(&Config {
+            metric_statements: basic(&[&format!(
+                r#"convert_exponential_histogram_to_histogram("{dist}", [2.0, 5.0])"#
+            )]),
+            ..Default::default()
+        })
+        .unwrap();
+        let mut req = metrics(vec![exp()]);
+        t.process_metrics(&mut req).unwrap();
+        let Some(Data::Histogram(h)) = &req.resource_metrics[0].scope_metrics[0].metrics[0].data
+        else {
+            panic!("{dist}")
+        };
+        assert_eq!(h.aggregation_temporality, 2);
+        let p = &h.data_points[0];
+        assert_eq!(p.explicit_bounds, vec![2.0, 5.0]);
+        assert_eq!(p.bucket_counts, want, "{dist}");
+        assert_eq!((p.count, p.sum), (11, Some(30.0)));
+        assert_eq!(p.bucket_counts.iter().sum::<u64>(), 11);
+    }
+    let t = Transform::new(&Config {
+        metric_statements: basic(&[
+            r#"convert_exponential_histogram_to_histogram("random", [2.0, 5.0])"#,
+        ]),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut req = metrics(vec![exp()]);
+    t.process_metrics(&mut req).unwrap();
+    let Some(Data::Histogram(h)) = &req.resource_metrics[0].scope_metrics[0].metrics[0].data else {
+        panic!()
+    };
+    assert_eq!(h.data_points[0].bucket_counts.iter().sum::<u64>(), 11);
+    for bad in [
+        r#""upper", []"#,
+        r#""upper", [5.0, 2.0]"#,
+        r#""sideways", [1.0]"#,
+    ] {
+        assert!(
+            Transform::new(&Config {
+                metric_statements: basic(&[&format!(
+                    "convert_exponential_histogram_to_histogram({bad})"
+                )]),
+                ..Default::default()
+            })
+            .is_err(),
+            "{bad}"
+        );
+    }
+}

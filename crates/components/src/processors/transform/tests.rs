@@ -220,6 +220,10 @@ fn config_errors_name_the_statement_and_reason() {
             "'flatten_data' requires the 'transform.flatten.logs' feature gate to be enabled",
         ),
         ("trace_statement: []\n", "trace_statement"),
+        (
+            "log_statements:\n  - context: log\n    statments: [\"set(body, 1)\"]\n",
+            "statments",
+        ),
     ];
     for (yaml, want) in cases {
         let e = parse(&Factory, "processors::transform", yaml).unwrap_err();
