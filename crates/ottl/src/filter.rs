@@ -26,9 +26,11 @@
 use pdata::proto::collector::logs::v1::ExportLogsServiceRequest;
 use pdata::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use pdata::proto::collector::trace::v1::ExportTraceServiceRequest;
-use pdata::proto::common::v1::any_value;
+use pdata::proto::common::v1::{InstrumentationScope, any_value};
 use pdata::proto::metrics::v1::Metric;
 use pdata::proto::metrics::v1::metric::Data;
+use pdata::proto::resource::v1::Resource;
+use pdata::tree::{Branch, Tree, with_resource, with_scope};
 
 use crate::contexts::datapoint::{DataPointContext, DataPointData};
 use crate::contexts::log::{LogContext, LogData};
@@ -287,271 +289,173 @@ impl Filter {
     /// (`propagate`) leaves the request half filtered: the caller drops it whole.
     pub fn filter_traces(&self, req: &mut ExportTraceServiceRequest) -> Result<Removed, String> {
         let t = &self.traces;
-        let mut removed = 0;
-        let mut err = None;
-        req.resource_spans.retain_mut(|rs| {
-            if err.is_some() {
-                return true;
-            }
-            let had = rs.resource.is_some();
-            let mut res = rs.resource.take().unwrap_or_default();
-            let keep = (|| -> Result<bool, String> {
-                if t.resource.matches(&ResourceData::new(&mut res))? {
-                    removed += rs.scope_spans.iter().map(|s| s.spans.len()).sum::<usize>();
-                    return Ok(false);
+        filter_tree(
+            &mut req.resource_spans,
+            &t.resource,
+            &t.scope,
+            |_| 1,
+            |span, sc, res| {
+                if t.span.matches(&SpanData::new(span, sc, res))? {
+                    return Ok(ItemFate::Drop(1));
                 }
-                let mut inner = Ok(());
-                rs.scope_spans.retain_mut(|ss| {
-                    if inner.is_err() {
-                        return true;
-                    }
-                    let had_scope = ss.scope.is_some();
-                    let mut sc = ss.scope.take().unwrap_or_default();
-                    let keep = (|| -> Result<bool, String> {
-                        if t.scope.matches(&ScopeData::new(&mut sc, &mut res))? {
-                            removed += ss.spans.len();
-                            return Ok(false);
+                if !t.spanevent.is_empty() {
+                    let mut i = 0;
+                    while i < span.events.len() {
+                        if t.spanevent.matches(&SpanEventData::new(span, i, sc, res))? {
+                            span.events.remove(i);
+                        } else {
+                            i += 1;
                         }
-                        let mut span_err = Ok(());
-                        ss.spans.retain_mut(|span| {
-                            if span_err.is_err() {
-                                return true;
-                            }
-                            let r = (|| -> Result<bool, String> {
-                                if t.span.matches(&SpanData::new(span, &mut sc, &mut res))? {
-                                    return Ok(false);
-                                }
-                                if !t.spanevent.is_empty() {
-                                    let mut i = 0;
-                                    while i < span.events.len() {
-                                        let drop = t.spanevent.matches(&SpanEventData::new(
-                                            span, i, &mut sc, &mut res,
-                                        ))?;
-                                        if drop {
-                                            span.events.remove(i);
-                                        } else {
-                                            i += 1;
-                                        }
-                                    }
-                                }
-                                Ok(true)
-                            })();
-                            match r {
-                                Ok(keep) => {
-                                    if !keep {
-                                        removed += 1;
-                                    }
-                                    keep
-                                }
-                                Err(e) => {
-                                    span_err = Err(e);
-                                    true
-                                }
-                            }
-                        });
-                        span_err?;
-                        Ok(!ss.spans.is_empty())
-                    })();
-                    if had_scope {
-                        ss.scope = Some(sc);
                     }
-                    keep.unwrap_or_else(|e| {
-                        inner = Err(e);
-                        true
-                    })
-                });
-                inner?;
-                Ok(!rs.scope_spans.is_empty())
-            })();
-            if had {
-                rs.resource = Some(res);
-            }
-            keep.unwrap_or_else(|e| {
-                err = Some(e);
-                true
-            })
-        });
-        match err {
-            Some(e) => Err(e),
-            None => Ok(removed),
-        }
+                }
+                // A span whose events all went stays.
+                Ok(ItemFate::Keep(0))
+            },
+        )
     }
 
     /// Drops matching metrics and data points; returns the data points dropped.
     pub fn filter_metrics(&self, req: &mut ExportMetricsServiceRequest) -> Result<Removed, String> {
         let m = &self.metrics;
-        let mut removed = 0;
-        let mut err = None;
-        req.resource_metrics.retain_mut(|rm| {
-            if err.is_some() {
-                return true;
-            }
-            let had = rm.resource.is_some();
-            let mut res = rm.resource.take().unwrap_or_default();
-            let keep = (|| -> Result<bool, String> {
-                if m.resource.matches(&ResourceData::new(&mut res))? {
-                    removed += rm
-                        .scope_metrics
-                        .iter()
-                        .flat_map(|s| &s.metrics)
-                        .map(|x| data_point_count(x.data.as_ref()))
-                        .sum::<usize>();
-                    return Ok(false);
+        let points = |x: &Metric| data_point_count(x.data.as_ref());
+        filter_tree(
+            &mut req.resource_metrics,
+            &m.resource,
+            &m.scope,
+            points,
+            |metric, sc, res| {
+                let n = points(metric);
+                if m.metric.matches(&MetricData::new(metric, sc, res))? {
+                    return Ok(ItemFate::Drop(n));
                 }
-                let mut inner = Ok(());
-                rm.scope_metrics.retain_mut(|sm| {
-                    if inner.is_err() {
-                        return true;
-                    }
-                    let had_scope = sm.scope.is_some();
-                    let mut sc = sm.scope.take().unwrap_or_default();
-                    let keep = (|| -> Result<bool, String> {
-                        if m.scope.matches(&ScopeData::new(&mut sc, &mut res))? {
-                            removed += sm
-                                .metrics
-                                .iter()
-                                .map(|x| data_point_count(x.data.as_ref()))
-                                .sum::<usize>();
-                            return Ok(false);
-                        }
-                        let mut metric_err = Ok(());
-                        sm.metrics.retain_mut(|metric| {
-                            if metric_err.is_err() {
-                                return true;
-                            }
-                            let points = data_point_count(metric.data.as_ref());
-                            let r = (|| -> Result<bool, String> {
-                                if m.metric
-                                    .matches(&MetricData::new(metric, &mut sc, &mut res))?
-                                {
-                                    removed += points;
-                                    return Ok(false);
-                                }
-                                if m.datapoint.is_empty() {
-                                    return Ok(true);
-                                }
-                                let mut drop = Vec::with_capacity(points);
-                                for i in 0..points {
-                                    drop.push(m.datapoint.matches(&DataPointData::new(
-                                        metric, i, &mut sc, &mut res,
-                                    ))?);
-                                }
-                                let n = drop.iter().filter(|d| **d).count();
-                                if n > 0 {
-                                    remove_points(metric, &drop);
-                                    removed += n;
-                                }
-                                // Go: a metric left without data points goes.
-                                Ok(data_point_count(metric.data.as_ref()) > 0)
-                            })();
-                            r.unwrap_or_else(|e| {
-                                metric_err = Err(e);
-                                true
-                            })
-                        });
-                        metric_err?;
-                        Ok(!sm.metrics.is_empty())
-                    })();
-                    if had_scope {
-                        sm.scope = Some(sc);
-                    }
-                    keep.unwrap_or_else(|e| {
-                        inner = Err(e);
-                        true
-                    })
-                });
-                inner?;
-                Ok(!rm.scope_metrics.is_empty())
-            })();
-            if had {
-                rm.resource = Some(res);
-            }
-            keep.unwrap_or_else(|e| {
-                err = Some(e);
-                true
-            })
-        });
-        match err {
-            Some(e) => Err(e),
-            None => Ok(removed),
-        }
+                if m.datapoint.is_empty() {
+                    return Ok(ItemFate::Keep(0));
+                }
+                let mut drop = Vec::with_capacity(n);
+                for i in 0..n {
+                    drop.push(
+                        m.datapoint
+                            .matches(&DataPointData::new(metric, i, sc, res))?,
+                    );
+                }
+                let dropped = drop.iter().filter(|d| **d).count();
+                if dropped > 0 {
+                    remove_points(metric, &drop);
+                }
+                // Go: a metric left without data points goes.
+                Ok(if points(metric) > 0 {
+                    ItemFate::Keep(dropped)
+                } else {
+                    ItemFate::Drop(dropped)
+                })
+            },
+        )
     }
 
     /// Drops matching log records; returns the records dropped.
     pub fn filter_logs(&self, req: &mut ExportLogsServiceRequest) -> Result<Removed, String> {
         let l = &self.logs;
-        let mut removed = 0;
-        let mut err = None;
-        req.resource_logs.retain_mut(|rl| {
-            if err.is_some() {
-                return true;
-            }
-            let had = rl.resource.is_some();
-            let mut res = rl.resource.take().unwrap_or_default();
-            let keep = (|| -> Result<bool, String> {
-                if l.resource.matches(&ResourceData::new(&mut res))? {
-                    removed += rl
-                        .scope_logs
-                        .iter()
-                        .map(|s| s.log_records.len())
-                        .sum::<usize>();
-                    return Ok(false);
-                }
-                let mut inner = Ok(());
-                rl.scope_logs.retain_mut(|sl| {
-                    if inner.is_err() {
-                        return true;
-                    }
-                    let had_scope = sl.scope.is_some();
-                    let mut sc = sl.scope.take().unwrap_or_default();
-                    let keep = (|| -> Result<bool, String> {
-                        if l.scope.matches(&ScopeData::new(&mut sc, &mut res))? {
-                            removed += sl.log_records.len();
-                            return Ok(false);
-                        }
-                        let mut rec_err = Ok(());
-                        sl.log_records.retain_mut(|rec| {
-                            if rec_err.is_err() {
-                                return true;
-                            }
-                            match l.log.matches(&LogData::new(rec, &mut sc, &mut res)) {
-                                Ok(true) => {
-                                    removed += 1;
-                                    false
-                                }
-                                Ok(false) => true,
-                                Err(e) => {
-                                    rec_err = Err(e);
-                                    true
-                                }
-                            }
-                        });
-                        rec_err?;
-                        Ok(!sl.log_records.is_empty())
-                    })();
-                    if had_scope {
-                        sl.scope = Some(sc);
-                    }
-                    keep.unwrap_or_else(|e| {
-                        inner = Err(e);
-                        true
-                    })
-                });
-                inner?;
-                Ok(!rl.scope_logs.is_empty())
-            })();
-            if had {
-                rl.resource = Some(res);
-            }
-            keep.unwrap_or_else(|e| {
-                err = Some(e);
-                true
-            })
-        });
-        match err {
-            Some(e) => Err(e),
-            None => Ok(removed),
+        filter_tree(
+            &mut req.resource_logs,
+            &l.resource,
+            &l.scope,
+            |_| 1,
+            |rec, sc, res| {
+                Ok(if l.log.matches(&LogData::new(rec, sc, res))? {
+                    ItemFate::Drop(1)
+                } else {
+                    ItemFate::Keep(0)
+                })
+            },
+        )
+    }
+}
+
+/// What the filter did to one item: kept it (with this many of its parts removed) or
+/// dropped it (counting this many).
+enum ItemFate {
+    Keep(usize),
+    Drop(usize),
+}
+
+/// The walk every signal shares: resources, then scopes, then items, top down; a dropped
+/// level is counted with `count` per item and never looked into. Emptied scopes and
+/// resources go.
+fn filter_tree<T: Tree>(
+    trees: &mut Vec<T>,
+    resource: &Level<ResourceContext>,
+    scope: &Level<ScopeContext>,
+    count: impl Fn(&<T::Scope as Branch>::Item) -> usize,
+    mut item: impl FnMut(
+        &mut <T::Scope as Branch>::Item,
+        &mut InstrumentationScope,
+        &mut Resource,
+    ) -> Result<ItemFate, String>,
+) -> Result<Removed, String> {
+    let mut removed = 0;
+    let mut err = None;
+    trees.retain_mut(|t| {
+        if err.is_some() {
+            return true;
         }
+        let keep = with_resource(t, |res, t| -> Result<bool, String> {
+            if resource.matches(&ResourceData::new(res))? {
+                removed += t
+                    .scopes()
+                    .iter_mut()
+                    .map(|b| b.items().iter().map(&count).sum::<usize>())
+                    .sum::<usize>();
+                return Ok(false);
+            }
+            let mut inner = Ok(());
+            t.scopes().retain_mut(|b| {
+                if inner.is_err() {
+                    return true;
+                }
+                let keep = with_scope(b, |sc, b| -> Result<bool, String> {
+                    if scope.matches(&ScopeData::new(sc, res))? {
+                        removed += b.items().iter().map(&count).sum::<usize>();
+                        return Ok(false);
+                    }
+                    let mut e = Ok(());
+                    b.items().retain_mut(|x| {
+                        if e.is_err() {
+                            return true;
+                        }
+                        match item(x, sc, res) {
+                            Ok(ItemFate::Keep(n)) => {
+                                removed += n;
+                                true
+                            }
+                            Ok(ItemFate::Drop(n)) => {
+                                removed += n;
+                                false
+                            }
+                            Err(x) => {
+                                e = Err(x);
+                                true
+                            }
+                        }
+                    });
+                    e?;
+                    Ok(!b.items().is_empty())
+                });
+                keep.unwrap_or_else(|e| {
+                    inner = Err(e);
+                    true
+                })
+            });
+            inner?;
+            Ok(!t.scopes().is_empty())
+        });
+        keep.unwrap_or_else(|e| {
+            err = Some(e);
+            true
+        })
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(removed),
     }
 }
 

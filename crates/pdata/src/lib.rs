@@ -19,6 +19,7 @@ pub mod json;
 pub mod scan;
 #[cfg(any(test, feature = "testdata"))]
 pub mod testdata;
+pub mod tree;
 
 pub use batch::{Batch, Request};
 pub use client::ClientInfo;

@@ -17,11 +17,12 @@ use ottl::functions::{Args, Build, Functions};
 use ottl::{Condition, Context, EditorFn, ErrorMode, Parser, Statement};
 use pdata::ClientInfo;
 use pdata::proto::common::v1::InstrumentationScope;
-use pdata::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use pdata::proto::logs::v1::ResourceLogs;
 use pdata::proto::metrics::v1::metric::Data;
-use pdata::proto::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics};
+use pdata::proto::metrics::v1::{Metric, ResourceMetrics};
 use pdata::proto::resource::v1::Resource;
-use pdata::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use pdata::proto::trace::v1::ResourceSpans;
+use pdata::tree::{Branch, Tree, with_resource};
 use pdata::{Request, Signal};
 
 use super::config::Config;
@@ -373,70 +374,6 @@ impl Table {
     }
 }
 
-/// A resource-level message (`ResourceSpans`, ...) and its scopes.
-trait Tree: Default {
-    type Scope: Branch;
-    fn resource(&mut self) -> &mut Option<Resource>;
-    fn scopes(&mut self) -> &mut Vec<Self::Scope>;
-    /// A copy of the resource part, without scopes.
-    fn header(&self) -> Self;
-}
-
-/// A scope-level message and its items.
-trait Branch: Default {
-    type Item;
-    fn scope(&mut self) -> &mut Option<InstrumentationScope>;
-    fn items(&mut self) -> &mut Vec<Self::Item>;
-    fn header(&self) -> Self;
-}
-
-macro_rules! tree {
-    ($r:ty, $scopes:ident, $s:ty, $items:ident, $i:ty) => {
-        impl Tree for $r {
-            type Scope = $s;
-            fn resource(&mut self) -> &mut Option<Resource> {
-                &mut self.resource
-            }
-            fn scopes(&mut self) -> &mut Vec<$s> {
-                &mut self.$scopes
-            }
-            fn header(&self) -> Self {
-                Self {
-                    resource: self.resource.clone(),
-                    schema_url: self.schema_url.clone(),
-                    ..Default::default()
-                }
-            }
-        }
-        impl Branch for $s {
-            type Item = $i;
-            fn scope(&mut self) -> &mut Option<InstrumentationScope> {
-                &mut self.scope
-            }
-            fn items(&mut self) -> &mut Vec<$i> {
-                &mut self.$items
-            }
-            fn header(&self) -> Self {
-                Self {
-                    scope: self.scope.clone(),
-                    schema_url: self.schema_url.clone(),
-                    ..Default::default()
-                }
-            }
-        }
-    };
-}
-
-tree!(ResourceSpans, scope_spans, ScopeSpans, spans, Span);
-tree!(
-    ResourceMetrics,
-    scope_metrics,
-    ScopeMetrics,
-    metrics,
-    Metric
-);
-tree!(ResourceLogs, scope_logs, ScopeLogs, log_records, LogRecord);
-
 /// Where an item goes after one route looked at it.
 #[derive(Clone, Copy, PartialEq)]
 enum Fate {
@@ -458,17 +395,6 @@ fn fate(r: Result<bool, String>, mode: ErrorMode) -> Result<Fate, String> {
             ErrorMode::Silent => Ok(Fate::Default),
         },
     }
-}
-
-/// Runs `f` on the resource (a default one when absent, put back only if it was there).
-fn with_resource<R: Tree, T>(rt: &mut R, f: impl FnOnce(&mut Resource, &mut R) -> T) -> T {
-    let had = rt.resource().is_some();
-    let mut res = rt.resource().take().unwrap_or_default();
-    let out = f(&mut res, rt);
-    if had {
-        *rt.resource() = Some(res);
-    }
-    out
 }
 
 fn move_resources<R: Tree>(
