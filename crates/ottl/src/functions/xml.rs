@@ -468,10 +468,121 @@ fn normalize_eol(s: &str) -> String {
 fn new_reader(s: &str) -> Reader<&[u8]> {
     let mut r = Reader::from_reader(s.as_bytes());
     let c = r.config_mut();
-    c.check_end_names = true;
+    // end tags are matched here, to give Go's messages
+    c.check_end_names = false;
+    c.allow_unmatched_ends = true;
     c.check_comments = true;
     c.expand_empty_elements = false;
     r
+}
+
+/// The byte ranges of `<!NAME ...>` directives other than `<!DOCTYPE>` (Go's decoder takes
+/// them anywhere, quick-xml only DOCTYPE): the reader is run on the text between them.
+fn directives(s: &str) -> Vec<(usize, usize)> {
+    let b = s.as_bytes();
+    let find = |from: usize, pat: &str| {
+        s.get(from..)
+            .and_then(|t| t.find(pat))
+            .map_or(b.len(), |p| from + p + pat.len())
+    };
+    // the end of a tag or directive: the first `>` outside quotes (and, for a directive,
+    // outside nested `<...>`), or None
+    let end = |from: usize, nest: bool| {
+        let (mut quote, mut depth) = (None, 0usize);
+        for (j, &c) in b.iter().enumerate().skip(from) {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, b'"' | b'\'') => quote = Some(c),
+                (None, b'<') if nest => depth += 1,
+                (None, b'>') if depth == 0 => return Some(j + 1),
+                (None, b'>') => depth -= 1,
+                _ => {}
+            }
+        }
+        None
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        let rest = &s[i..];
+        if rest.starts_with("<!--") {
+            i = find(i + 4, "-->");
+        } else if rest.starts_with("<![CDATA[") {
+            i = find(i + 9, "]]>");
+        } else if rest.starts_with("<?") {
+            i = find(i + 2, "?>");
+        } else if rest.starts_with("<!") {
+            let Some(e) = end(i + 2, true) else { break };
+            let doctype = rest.len() >= 9 && rest[2..9].eq_ignore_ascii_case("DOCTYPE");
+            if !doctype && b.get(i + 2).is_some_and(|c| c.is_ascii_alphabetic()) {
+                out.push((i, e));
+            }
+            i = e;
+        } else {
+            let Some(e) = end(i + 1, false) else { break };
+            i = e;
+        }
+    }
+    out
+}
+
+enum Tok<'a> {
+    Xml(Event<'a>),
+    /// A directive's text between `<!` and `>`.
+    Directive(&'a str),
+}
+
+/// quick-xml events over the text between directives, with the directives in between.
+struct Tokens<'a> {
+    s: &'a str,
+    cuts: Vec<(usize, usize)>,
+    next_cut: usize,
+    seg_start: usize,
+    reader: Reader<&'a [u8]>,
+    err_pos: u64,
+}
+
+impl<'a> Tokens<'a> {
+    fn new(s: &'a str) -> Tokens<'a> {
+        let cuts = directives(s);
+        let end = cuts.first().map_or(s.len(), |c| c.0);
+        Tokens {
+            s,
+            reader: new_reader(&s[..end]),
+            cuts,
+            next_cut: 0,
+            seg_start: 0,
+            err_pos: 0,
+        }
+    }
+
+    fn read(&mut self) -> Result<Tok<'a>, quick_xml::Error> {
+        match self.reader.read_event() {
+            Err(e) => {
+                self.err_pos = self.seg_start as u64 + self.reader.error_position();
+                Err(e)
+            }
+            Ok(Event::Eof) if self.next_cut < self.cuts.len() => {
+                let (a, b) = self.cuts[self.next_cut];
+                self.next_cut += 1;
+                let end = self.cuts.get(self.next_cut).map_or(self.s.len(), |c| c.0);
+                self.seg_start = b;
+                self.reader = new_reader(&self.s[b..end]);
+                Ok(Tok::Directive(&self.s[a + 2..b - 1]))
+            }
+            Ok(ev) => Ok(Tok::Xml(ev)),
+        }
+    }
+
+    /// The byte offset after the last token.
+    fn pos(&self) -> u64 {
+        self.seg_start as u64 + self.reader.buffer_position()
+    }
 }
 
 struct Builder {
@@ -598,13 +709,25 @@ impl Builder {
     }
 }
 
-fn syntax(e: impl std::fmt::Display) -> String {
-    format!("parse xml: XML syntax error: {e}")
+/// Go's `xml.SyntaxError` text: the line of the byte offset `pos`.
+fn syntax_at(s: &str, pos: u64, msg: impl std::fmt::Display) -> String {
+    let pos = (pos as usize).min(s.len());
+    let line = 1 + s.as_bytes()[..pos].iter().filter(|&&b| b == b'\n').count();
+    format!("XML syntax error on line {line}: {msg}")
+}
+
+/// Matches an end tag against the open element as Go's decoder does.
+fn check_end(open: Option<&str>, end: &str) -> Result<(), String> {
+    match open {
+        None => Err(format!("unexpected end element </{end}>")),
+        Some(o) if o != end => Err(format!("element <{o}> closed by </{end}>")),
+        Some(_) => Ok(()),
+    }
 }
 
 /// xmlquery.Parse.
 fn parse_tree(s: &str) -> Result<Doc, String> {
-    let mut r = new_reader(s);
+    let mut r = Tokens::new(s);
     let mut b = Builder {
         doc: Doc::new(),
         level: 0,
@@ -613,26 +736,44 @@ fn parse_tree(s: &str) -> Result<Doc, String> {
         prefixes: Vec::new(),
     };
     let mut text = String::new();
+    let mut names: Vec<String> = Vec::new();
     loop {
-        let ev = r.read_event().map_err(syntax)?;
-        match ev {
-            Event::Text(t) => {
+        let syntax =
+            |pos: u64, e: &dyn std::fmt::Display| format!("parse xml: {}", syntax_at(s, pos, e));
+        let tok = r.read().map_err(|e| syntax(r.err_pos, &e))?;
+        let pos = r.pos();
+        let ev = match tok {
+            Tok::Xml(Event::Text(t)) => {
                 text.push_str(&t.xml10_content());
                 continue;
             }
-            Event::GeneralRef(g) => {
-                resolve_ref(&g, &mut text).map_err(syntax)?;
+            Tok::Xml(Event::GeneralRef(g)) => {
+                resolve_ref(&g, &mut text).map_err(|e| syntax(pos, &e))?;
                 continue;
             }
-            _ => b.flush_text(&mut text)?,
-        }
+            Tok::Directive(d) => {
+                b.flush_text(&mut text)?;
+                b.add(Kind::Notation, d.to_string())?;
+                continue;
+            }
+            Tok::Xml(ev) => {
+                b.flush_text(&mut text)?;
+                ev
+            }
+        };
         match ev {
-            Event::Start(e) => b.start(&e)?,
+            Event::Start(e) => {
+                b.start(&e)?;
+                names.push(e.name().0.to_string());
+            }
             Event::Empty(e) => {
                 b.start(&e)?;
                 b.end();
             }
-            Event::End(_) => b.end(),
+            Event::End(e) => {
+                check_end(names.pop().as_deref(), e.name().0).map_err(|e| syntax(pos, &e))?;
+                b.end();
+            }
             Event::CData(c) => {
                 b.add(Kind::CData, c.xml10_content().into_owned())?;
             }
@@ -649,7 +790,10 @@ fn parse_tree(s: &str) -> Result<Doc, String> {
         }
     }
     if b.open > 0 {
-        return Err(syntax("unexpected EOF"));
+        return Err(format!(
+            "parse xml: {}",
+            syntax_at(s, s.len() as u64, "unexpected EOF")
+        ));
     }
     Ok(b.doc)
 }
@@ -1074,7 +1218,7 @@ impl Element {
 
 fn parse_xml_map(s: &str) -> Result<Vec<KeyValue>, String> {
     let unmarshal = |e: String| format!("unmarshal xml: {e}");
-    let mut r = new_reader(s);
+    let mut r = Tokens::new(s);
     let mut stack: Vec<Element> = Vec::new();
     let mut text = String::new();
     // Go trims each character-data token on its own: a text run (entities included) and
@@ -1085,34 +1229,58 @@ fn parse_xml_map(s: &str) -> Result<Vec<KeyValue>, String> {
         }
         text.clear();
     };
+    let mut names: Vec<String> = Vec::new();
     loop {
-        let ev = r.read_event().map_err(|e| unmarshal(e.to_string()))?;
-        match ev {
-            Event::Text(t) => {
+        // inside the root element Go's errors come through UnmarshalXML's wrapping
+        let fail = |names: &[String], pos: u64, e: &dyn std::fmt::Display| {
+            let inner = if names.is_empty() {
+                ""
+            } else {
+                "decode next token: "
+            };
+            unmarshal(format!("{inner}{}", syntax_at(s, pos, e)))
+        };
+        let tok = r.read().map_err(|e| fail(&names, r.err_pos, &e))?;
+        let pos = r.pos();
+        let ev = match tok {
+            Tok::Xml(Event::Text(t)) => {
                 text.push_str(&t.xml10_content());
                 continue;
             }
-            Event::GeneralRef(g) => {
-                resolve_ref(&g, &mut text).map_err(unmarshal)?;
+            Tok::Xml(Event::GeneralRef(g)) => {
+                resolve_ref(&g, &mut text).map_err(|e| fail(&names, pos, &e))?;
                 continue;
             }
-            _ => flush(&mut text, &mut stack),
-        }
+            Tok::Directive(_) => {
+                flush(&mut text, &mut stack);
+                continue;
+            }
+            Tok::Xml(ev) => {
+                flush(&mut text, &mut stack);
+                ev
+            }
+        };
         let done = match ev {
             Event::Start(e) => {
                 if stack.len() >= MAX_VALUE_DEPTH {
                     return Err(depth_error_of(MAX_VALUE_DEPTH));
                 }
-                stack.push(Element::new(&e).map_err(unmarshal)?);
+                stack.push(Element::new(&e).map_err(|e| fail(&names, pos, &e))?);
+                names.push(e.name().0.to_string());
                 None
             }
             Event::Empty(e) => {
                 if stack.len() >= MAX_VALUE_DEPTH {
                     return Err(depth_error_of(MAX_VALUE_DEPTH));
                 }
-                Some(Element::new(&e).map_err(unmarshal)?)
+                Some(Element::new(&e).map_err(|e| fail(&names, pos, &e))?)
             }
-            Event::End(_) => stack.pop(),
+            Event::End(e) => {
+                check_end(names.last().map(String::as_str), e.name().0)
+                    .map_err(|e| fail(&names, pos, &e))?;
+                names.pop();
+                stack.pop()
+            }
             Event::CData(c) => {
                 if let Some(top) = stack.last_mut() {
                     top.text.push_str(c.xml10_content().trim());
@@ -1120,11 +1288,11 @@ fn parse_xml_map(s: &str) -> Result<Vec<KeyValue>, String> {
                 None
             }
             Event::Eof => {
-                return Err(unmarshal(if stack.is_empty() {
-                    "EOF".into()
+                return Err(if stack.is_empty() {
+                    unmarshal("EOF".into())
                 } else {
-                    "unexpected EOF".into()
-                }));
+                    fail(&names, s.len() as u64, &"unexpected EOF")
+                });
             }
             _ => None,
         };
@@ -1132,7 +1300,7 @@ fn parse_xml_map(s: &str) -> Result<Vec<KeyValue>, String> {
             match stack.last_mut() {
                 Some(parent) => parent.children.push(map_any(el.into_map())),
                 None => {
-                    if r.buffer_position() as usize != s.len() {
+                    if r.pos() as usize != s.len() {
                         return Err("trailing bytes after parsing xml".into());
                     }
                     return Ok(el.into_map());

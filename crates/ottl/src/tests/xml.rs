@@ -819,8 +819,37 @@ fn parse_simplified_xml_windows_event_after_conversions() {
     assert_eq!(got, want);
 }
 
+fn log_user() -> Vec<KeyValue> {
+    vec![
+        kv("tag", sv("Log")),
+        kv(
+            "children",
+            lv(vec![
+                mv(vec![
+                    kv("tag", sv("User")),
+                    kv(
+                        "children",
+                        lv(vec![
+                            mv(vec![kv("tag", sv("ID")), kv("content", sv("00001"))]),
+                            mv(vec![kv("tag", sv("Name")), kv("content", sv("Joe"))]),
+                            mv(vec![
+                                kv("tag", sv("Email")),
+                                kv("content", sv("joe.smith@example.com")),
+                            ]),
+                        ]),
+                    ),
+                ]),
+                mv(vec![
+                    kv("tag", sv("Text")),
+                    kv("content", sv("User did a thing")),
+                ]),
+            ]),
+        ),
+    ]
+}
+
 #[test]
-fn parse_xml_readme() {
+fn parse_xml_go_table_and_readme() {
     let doc = "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<Log>\n  <User>\n    <ID>00001</ID>\n    <Name type=\"first\">Joe</Name>\n    <Email>joe.smith@example.com</Email>\n  </User>\n  <Text>User fired alert A</Text>\n</Log>";
     let want = vec![
         kv("tag", sv("Log")),
@@ -875,6 +904,97 @@ fn parse_xml_readme() {
         parse_map("ParseXML", "<a> x <!-- c --> y <![CDATA[ z ]]><?pi?></a>"),
         vec![kv("tag", sv("a")), kv("content", sv("xyz"))]
     );
+    // Go's Test_ParseXML table
+    let go: Vec<(&str, &str, Vec<KeyValue>)> = vec![
+        (
+            "text values in nested elements",
+            "<Log><User><ID>00001</ID><Name>Joe</Name><Email>joe.smith@example.com</Email></User><Text>User did a thing</Text></Log>",
+            log_user(),
+        ),
+        (
+            "formatted example",
+            "\n\t\t<Log>\n\t\t  <User>\n\t\t    <ID>00001</ID>\n\t\t\t<Name>Joe</Name>\n\t\t\t<Email>joe.smith@example.com</Email>\n\t\t  </User>\n\t\t  <Text>User did a thing</Text>\n\t\t</Log>",
+            log_user(),
+        ),
+        (
+            "multiple tags with the same name",
+            r#"<Log>This record has a collision<User id="0001"/><User id="0002"/></Log>"#,
+            vec![
+                kv("tag", sv("Log")),
+                kv("content", sv("This record has a collision")),
+                kv(
+                    "children",
+                    lv(vec![
+                        mv(vec![
+                            kv("tag", sv("User")),
+                            kv("attributes", mv(vec![kv("id", sv("0001"))])),
+                        ]),
+                        mv(vec![
+                            kv("tag", sv("User")),
+                            kv("attributes", mv(vec![kv("id", sv("0002"))])),
+                        ]),
+                    ]),
+                ),
+            ],
+        ),
+        (
+            "multiple lines of content",
+            "<Log>\n\t\tThis record has multiple lines of\n\t\t<User id=\"0001\"/>\n\t\ttext content\n\t\t</Log>",
+            vec![
+                kv("tag", sv("Log")),
+                kv(
+                    "content",
+                    sv("This record has multiple lines oftext content"),
+                ),
+                kv(
+                    "children",
+                    lv(vec![mv(vec![
+                        kv("tag", sv("User")),
+                        kv("attributes", mv(vec![kv("id", sv("0001"))])),
+                    ])]),
+                ),
+            ],
+        ),
+        (
+            "ignores XML declaration",
+            r#"<?xml version="1.0" encoding="UTF-8" ?><Log>Log content</Log>"#,
+            vec![kv("tag", sv("Log")), kv("content", sv("Log content"))],
+        ),
+        (
+            "ignores comments",
+            "<Log>This has a comment <!-- This is comment text --></Log>",
+            vec![
+                kv("tag", sv("Log")),
+                kv("content", sv("This has a comment")),
+            ],
+        ),
+        (
+            "ignores processing instructions",
+            r#"<Log><?xml-stylesheet type="text/xsl" href="style.xsl"?>Log content</Log>"#,
+            vec![kv("tag", sv("Log")), kv("content", sv("Log content"))],
+        ),
+        (
+            "ignores directives",
+            "<Log><!ELEMENT xi:fallback ANY>Log content</Log>",
+            vec![kv("tag", sv("Log")), kv("content", sv("Log content"))],
+        ),
+    ];
+    for (name, doc, want) in go {
+        assert_eq!(parse_map("ParseXML", doc), want, "ParseXML {name}");
+    }
+    for (doc, want) in [
+        (
+            r#"<Log id="1">"#,
+            "unmarshal xml: decode next token: XML syntax error on line 1: unexpected EOF",
+        ),
+        (
+            "<Log><Text></Log>",
+            "unmarshal xml: decode next token: XML syntax error on line 1: element <Text> closed by </Log>",
+        ),
+        ("<Log></Log><Log></Log>", "trailing bytes after parsing xml"),
+    ] {
+        assert_eq!(run(&call("ParseXML", &[doc])).unwrap_err(), want);
+    }
     assert_eq!(
         run(&call("ParseXML", &["<a/><b/>"])).unwrap_err(),
         "trailing bytes after parsing xml"
@@ -923,6 +1043,27 @@ fn malformed_xml_is_an_error_for_every_function() {
         "parse xml: xmlquery: invalid XML document, namespace p is missing"
     );
     assert_eq!(parse_map("ParseXML", "<p:a/>"), vec![kv("tag", sv("a"))]);
+    // Go's decoder messages, with the line
+    assert_eq!(
+        run(&call("GetXML", &["<a>\n<b></a>", "/"])).unwrap_err(),
+        "parse xml: XML syntax error on line 2: element <b> closed by </a>"
+    );
+    assert_eq!(
+        run(&call("RemoveXML", &["<a>>>>>>>", "/"])).unwrap_err(),
+        "parse xml: XML syntax error on line 1: unexpected EOF"
+    );
+    assert_eq!(
+        run(&call("GetXML", &["</a>", "/"])).unwrap_err(),
+        "parse xml: XML syntax error on line 1: unexpected end element </a>"
+    );
+    // directives anywhere, as Go's decoder takes them; DOCTYPE kept
+    assert_eq!(
+        ok_str(&call(
+            "RemoveXML",
+            &["<!DOCTYPE a><a><!ELEMENT x ANY><b/>t</a>", "/a/b"]
+        )),
+        "<a><!ELEMENT x ANY>t</a>"
+    );
     // not a string
     assert_eq!(
         run(r#"GetXML(attributes["count"], "/a")"#).unwrap_err(),
@@ -1049,4 +1190,56 @@ fn xpath_subset_semantics() {
         ok_str(&call("GetXML", &[ns, "/r/a"])),
         "<p:a>1</p:a><a>2</a>"
     );
+}
+
+#[test]
+fn mangled_documents_and_xpaths_never_panic() {
+    // every prefix of a rich document, and the document with each byte replaced by markup
+    // characters, through every function; errors are fine, panics and hangs are not
+    let doc = r#"<?xml version="1.0"?><!DOCTYPE r><r xmlns:p="u" a="1"><!-- c --><p:b x="&amp;">t<![CDATA[d]]><?pi z?></p:b><c/>tail</r>"#;
+    let mut inputs: Vec<String> = (0..=doc.len())
+        .filter(|&i| doc.is_char_boundary(i))
+        .map(|i| doc[..i].to_string())
+        .collect();
+    for (i, _) in doc.char_indices() {
+        for c in ['<', '>', '"'] {
+            let mut s = doc.to_string();
+            s.replace_range(i..i + 1, &c.to_string());
+            inputs.push(s);
+        }
+    }
+    let xpaths = [
+        "/",
+        "//@*",
+        "//node()",
+        "/r/*[last()]/..",
+        "(//*)[2]/following-sibling::*",
+        "//p:*/ancestor-or-self::node()",
+    ];
+    for s in &inputs {
+        for xp in xpaths {
+            let _ = run(&call("GetXML", &[s, xp]));
+            let _ = run(&call("RemoveXML", &[s, xp]));
+            let _ = run(&call("InsertXML", &[s, xp, s]));
+            let _ = run(&call("ConvertAttributesToElementsXML", &[s, xp]));
+            let _ = run(&call("ConvertTextToElementsXML", &[s, xp]));
+        }
+        let _ = run(&call("ParseSimplifiedXML", &[s]));
+        let _ = run(&call("ParseXML", &[s]));
+    }
+    // mangled xpaths compile or are refused, never panic
+    let p = log_parser();
+    let xp = "/r/b[@x = 'a' and position() < 3]//text() | //c[not(d)]";
+    for i in 0..xp.len() {
+        for c in ['[', ']', '(', ')', '/', '@', ':', '*', '\'', '|', '.'] {
+            let mut m = xp.to_string();
+            m.replace_range(i..i + 1, &c.to_string());
+            if let Ok(e) = p.parse_value_expression(&call("GetXML", &[doc, &m])) {
+                let mut rec = record();
+                let (mut scope, mut res) = (InstrumentationScope::default(), Resource::default());
+                let data = LogData::new(&mut rec, &mut scope, &mut res);
+                let _ = e.eval(&data);
+            }
+        }
+    }
 }
