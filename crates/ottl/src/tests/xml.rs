@@ -1130,6 +1130,13 @@ fn bad_xpath_is_refused_at_parse_time_naming_the_expression() {
     let deep = "(".repeat(200) + "1" + &")".repeat(200);
     let expr = call("GetXML", &["<a/>", &deep]);
     assert!(p.parse_value_expression(&expr).is_err());
+    let long = vec!["1"; 10_000].join("+");
+    let e = p
+        .parse_value_expression(&call("GetXML", &["<a/>", &long]))
+        .err()
+        .expect("a 10,000 term sum is refused")
+        .to_string();
+    assert!(e.contains("more than 256 operators"), "{e}");
     let expr = format!("InsertXML({}, {}, {})", lit("<a/>"), lit("!"), lit("<b/>"));
     assert!(p.parse_value_expression(&expr).is_err());
     let expr = format!("ConvertTextToElementsXML({}, {})", lit("<a/>"), lit("/a["));

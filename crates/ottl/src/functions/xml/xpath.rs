@@ -303,11 +303,15 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
 
 /// Nesting bound: a literal expression cannot recurse the compiler off the stack.
 const MAX_NESTING: usize = 64;
+/// Operator bound: a left-deep chain (`1+1+...`) is a tree as deep as it is long, and the
+/// evaluator recurses over it.
+const MAX_OPERATORS: usize = 256;
 
 struct P {
     toks: Vec<Tok>,
     pos: usize,
     depth: usize,
+    ops: usize,
 }
 
 impl P {
@@ -345,6 +349,14 @@ impl P {
         }
     }
 
+    fn bin(&mut self, op: Op, l: Expr, r: Expr) -> Result<Expr, String> {
+        self.ops += 1;
+        if self.ops > MAX_OPERATORS {
+            return Err(format!("more than {MAX_OPERATORS} operators"));
+        }
+        Ok(Expr::Bin(op, Box::new(l), Box::new(r)))
+    }
+
     fn expr(&mut self) -> Result<Expr, String> {
         self.depth += 1;
         if self.depth > MAX_NESTING {
@@ -358,7 +370,8 @@ impl P {
     fn or(&mut self) -> Result<Expr, String> {
         let mut l = self.and()?;
         while self.eat_word("or") {
-            l = Expr::Bin(Op::Or, Box::new(l), Box::new(self.and()?));
+            let r = self.and()?;
+            l = self.bin(Op::Or, l, r)?;
         }
         Ok(l)
     }
@@ -366,7 +379,8 @@ impl P {
     fn and(&mut self) -> Result<Expr, String> {
         let mut l = self.equality()?;
         while self.eat_word("and") {
-            l = Expr::Bin(Op::And, Box::new(l), Box::new(self.equality()?));
+            let r = self.equality()?;
+            l = self.bin(Op::And, l, r)?;
         }
         Ok(l)
     }
@@ -380,7 +394,8 @@ impl P {
                 _ => return Ok(l),
             };
             self.pos += 1;
-            l = Expr::Bin(op, Box::new(l), Box::new(self.relational()?));
+            let r = self.relational()?;
+            l = self.bin(op, l, r)?;
         }
     }
 
@@ -395,7 +410,8 @@ impl P {
                 _ => return Ok(l),
             };
             self.pos += 1;
-            l = Expr::Bin(op, Box::new(l), Box::new(self.additive()?));
+            let r = self.additive()?;
+            l = self.bin(op, l, r)?;
         }
     }
 
@@ -408,7 +424,8 @@ impl P {
                 _ => return Ok(l),
             };
             self.pos += 1;
-            l = Expr::Bin(op, Box::new(l), Box::new(self.multiplicative()?));
+            let r = self.multiplicative()?;
+            l = self.bin(op, l, r)?;
         }
     }
 
@@ -423,7 +440,8 @@ impl P {
                 _ => return Ok(l),
             };
             self.pos += 1;
-            l = Expr::Bin(op, Box::new(l), Box::new(self.unary()?));
+            let r = self.unary()?;
+            l = self.bin(op, l, r)?;
         }
     }
 
@@ -439,7 +457,8 @@ impl P {
         }
         let mut l = self.path_expr()?;
         while self.eat(&Tok::Pipe) {
-            l = Expr::Bin(Op::Union, Box::new(l), Box::new(self.path_expr()?));
+            let r = self.path_expr()?;
+            l = self.bin(Op::Union, l, r)?;
         }
         Ok(l)
     }
@@ -671,6 +690,7 @@ impl XPath {
             toks,
             pos: 0,
             depth: 0,
+            ops: 0,
         };
         let expr = p.expr().map_err(fail)?;
         if p.pos != p.toks.len() {
