@@ -518,7 +518,10 @@ fn directives(s: &str) -> Vec<(usize, usize)> {
             i = find(i + 2, "?>");
         } else if rest.starts_with("<!") {
             let Some(e) = end(i + 2, true) else { break };
-            let doctype = rest.len() >= 9 && rest[2..9].eq_ignore_ascii_case("DOCTYPE");
+            let doctype = rest
+                .as_bytes()
+                .get(2..9)
+                .is_some_and(|d| d.eq_ignore_ascii_case(b"DOCTYPE"));
             if !doctype && b.get(i + 2).is_some_and(|c| c.is_ascii_alphabetic()) {
                 out.push((i, e));
             }

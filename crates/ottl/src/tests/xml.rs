@@ -1215,6 +1215,16 @@ fn mangled_documents_and_xpaths_never_panic() {
             inputs.push(s);
         }
     }
+    inputs.extend(
+        [
+            "<!DOCTYé><a/>",
+            "<a>é<!é></a>",
+            "<a><!ELEMENT é 'x>'>ü</a>",
+            "<é:a xmlns:é=\"u\">ö</é:a>",
+            "<a b='é>'/>",
+        ]
+        .map(String::from),
+    );
     let xpaths = [
         "/",
         "//@*",
