@@ -7,6 +7,7 @@ mod editors;
 pub(crate) mod hash;
 pub mod metrics;
 mod time;
+mod xml;
 
 #[cfg(test)]
 pub(crate) use editors::glob_match as editors_glob;
@@ -278,6 +279,7 @@ pub fn standard<C: Context>() -> Functions<C> {
     editors::register(&mut f);
     converters::register(&mut f);
     time::register(&mut f);
+    xml::register(&mut f);
     f
 }
 

@@ -6,6 +6,7 @@ mod filter;
 mod functions;
 mod parser;
 mod transform;
+mod xml;
 
 use pdata::proto::common::v1::{
     AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
