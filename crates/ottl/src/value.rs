@@ -23,6 +23,48 @@ pub enum Value {
     List(Vec<AnyValue>),
     Time(i64),
     Duration(i64),
+    /// The pdata structs and slices a few paths yield as Go does (`resource`, `status`,
+    /// `events`, ...): they can be read, compared and set onto the same path, not stored in
+    /// an attribute.
+    Pdata(Box<Pdata>),
+}
+
+/// A pdata value that is not a `pcommon.Value`, owned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pdata {
+    Resource(pdata::proto::resource::v1::Resource),
+    Scope(pdata::proto::common::v1::InstrumentationScope),
+    Status(pdata::proto::trace::v1::Status),
+    Events(Vec<pdata::proto::trace::v1::span::Event>),
+    Links(Vec<pdata::proto::trace::v1::span::Link>),
+    Exemplars(Vec<pdata::proto::metrics::v1::Exemplar>),
+    Quantiles(Vec<pdata::proto::metrics::v1::summary_data_point::ValueAtQuantile>),
+}
+
+impl Pdata {
+    /// The Go type name in error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Pdata::Resource(_) => "pcommon.Resource",
+            Pdata::Scope(_) => "pcommon.InstrumentationScope",
+            Pdata::Status(_) => "ptrace.Status",
+            Pdata::Events(_) => "ptrace.SpanEventSlice",
+            Pdata::Links(_) => "ptrace.SpanLinkSlice",
+            Pdata::Exemplars(_) => "pmetric.ExemplarSlice",
+            Pdata::Quantiles(_) => "pmetric.SummaryDataPointValueAtQuantileSlice",
+        }
+    }
+
+    /// The element count of a slice (`Len`); `None` for the structs.
+    pub fn slice_len(&self) -> Option<usize> {
+        match self {
+            Pdata::Events(v) => Some(v.len()),
+            Pdata::Links(v) => Some(v.len()),
+            Pdata::Exemplars(v) => Some(v.len()),
+            Pdata::Quantiles(v) => Some(v.len()),
+            Pdata::Resource(_) | Pdata::Scope(_) | Pdata::Status(_) => None,
+        }
+    }
 }
 
 impl Value {
@@ -39,6 +81,7 @@ impl Value {
             Value::List(_) => "pcommon.Slice",
             Value::Time(_) => "time.Time",
             Value::Duration(_) => "time.Duration",
+            Value::Pdata(p) => p.type_name(),
         }
     }
 
@@ -84,7 +127,7 @@ impl Value {
             Value::Bytes(b) => Some(any_value::Value::BytesValue(b)),
             Value::Map(m) => Some(any_value::Value::KvlistValue(KeyValueList { values: m })),
             Value::List(l) => Some(any_value::Value::ArrayValue(ArrayValue { values: l })),
-            Value::Time(_) | Value::Duration(_) => return None,
+            Value::Time(_) | Value::Duration(_) | Value::Pdata(_) => return None,
         };
         Some(AnyValue { value: v })
     }
@@ -106,6 +149,7 @@ impl Value {
             Value::List(l) => serde_json::to_string(&list_to_json(l)).unwrap_or_default(),
             Value::Time(t) => format_time(*t),
             Value::Duration(d) => format_duration(*d),
+            Value::Pdata(p) => format!("{p:?}"),
         }
     }
 }
@@ -337,6 +381,14 @@ pub fn compare(left: &Value, op: CmpOp, right: &Value) -> bool {
             };
         }
         (List(a), List(b)) => {
+            return match op {
+                CmpOp::Eq => a == b,
+                CmpOp::Ne => a != b,
+                _ => false,
+            };
+        }
+        // Go falls back to `==` on types it cannot order.
+        (Pdata(a), Pdata(b)) => {
             return match op {
                 CmpOp::Eq => a == b,
                 CmpOp::Ne => a != b,

@@ -342,6 +342,7 @@ fn len<C: Context>(a: Args<C>) -> CR<C> {
         Value::Map(m) => Ok(Value::Int(m.len() as i64)),
         Value::List(l) => Ok(Value::Int(l.len() as i64)),
         Value::Bytes(b) => Ok(Value::Int(b.len() as i64)),
+        Value::Pdata(p) if p.slice_len().is_some() => Ok(Value::Int(p.slice_len().unwrap_or(0) as i64)),
         _ => Err(EvalError::new(
             "target arg must be of type string, []any, map[string]any, pcommon.Map, pcommon.Slice, or pcommon.Value (of type String, Map, Slice)",
         )),
@@ -433,6 +434,7 @@ fn is_empty<C: Context>(a: Args<C>) -> CR<C> {
             Value::List(l) => l.is_empty(),
             Value::Time(t) => t == 0,
             Value::Duration(d) => d == 0,
+            Value::Pdata(p) => p.slice_len() == Some(0),
         }))
     })
 }

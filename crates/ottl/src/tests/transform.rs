@@ -709,3 +709,32 @@ fn exponential_histogram_to_explicit() {
         );
     }
 }
+
+#[test]
+fn schema_urls_reach_the_enclosing_messages() {
+    let t = Transform::new(&Config {
+        trace_statements: basic(&[
+            r#"set(span.attributes["r"], resource.schema_url)"#,
+            r#"set(scope.schema_url, "https://opentelemetry.io/schemas/1.26.0")"#,
+            r#"set(resource.schema_url, "https://opentelemetry.io/schemas/1.27.0") where resource.schema_url == "" "#,
+        ]),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut req = traces(vec![Span {
+        name: "s".into(),
+        ..Default::default()
+    }]);
+    req.resource_spans[0].schema_url = "https://opentelemetry.io/schemas/1.20.0".into();
+    t.process_traces(&mut req).unwrap();
+    let rs = &req.resource_spans[0];
+    assert_eq!(rs.schema_url, "https://opentelemetry.io/schemas/1.20.0");
+    assert_eq!(
+        rs.scope_spans[0].schema_url,
+        "https://opentelemetry.io/schemas/1.26.0"
+    );
+    assert_eq!(
+        get(&rs.scope_spans[0].spans[0].attributes, "r"),
+        Some(&s("https://opentelemetry.io/schemas/1.20.0"))
+    );
+}
