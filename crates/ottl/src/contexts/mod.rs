@@ -398,5 +398,5 @@ pub(crate) fn nanos(v: u64) -> Value {
 }
 
 pub(crate) fn time(v: u64) -> Value {
-    Value::Time(v as i64)
+    Value::utc_time(v as i64)
 }

@@ -342,7 +342,9 @@ fn len<C: Context>(a: Args<C>) -> CR<C> {
         Value::Map(m) => Ok(Value::Int(m.len() as i64)),
         Value::List(l) => Ok(Value::Int(l.len() as i64)),
         Value::Bytes(b) => Ok(Value::Int(b.len() as i64)),
-        Value::Pdata(p) if p.slice_len().is_some() => Ok(Value::Int(p.slice_len().unwrap_or(0) as i64)),
+        Value::Pdata(p) if p.slice_len().is_some() => {
+            Ok(Value::Int(p.slice_len().unwrap_or(0) as i64))
+        }
         _ => Err(EvalError::new(
             "target arg must be of type string, []any, map[string]any, pcommon.Map, pcommon.Slice, or pcommon.Value (of type String, Map, Slice)",
         )),
@@ -432,7 +434,7 @@ fn is_empty<C: Context>(a: Args<C>) -> CR<C> {
             }
             Value::Map(m) => m.is_empty(),
             Value::List(l) => l.is_empty(),
-            Value::Time(t) => t == 0,
+            Value::Time(t, _) => t == 0,
             Value::Duration(d) => d == 0,
             Value::Pdata(p) => p.slice_len() == Some(0),
         }))
@@ -893,7 +895,7 @@ pub(crate) fn go_sprintf(fmt: &str, args: &[Value]) -> String {
                 v @ (Value::Bytes(_)
                 | Value::Map(_)
                 | Value::List(_)
-                | Value::Time(_)
+                | Value::Time(..)
                 | Value::Duration(_)),
             ) => go_v(v),
             ('q', Value::Str(s)) => format!("{s:?}"),

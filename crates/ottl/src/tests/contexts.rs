@@ -80,7 +80,7 @@ fn span_paths_read_as_go() {
         ("trace_state[\"b\"]", Value::Str("2".into())),
         ("trace_state[\"z\"]", Value::Nil),
         ("start_time_unix_nano", Value::Int(1_000_000_000)),
-        ("start_time", Value::Time(1_000_000_000)),
+        ("start_time", Value::utc_time(1_000_000_000)),
         ("end_time - start_time", Value::Duration(2_500_000_000)),
         ("attributes[\"http.method\"]", Value::Str("GET".into())),
         (
@@ -172,7 +172,7 @@ fn spanevent_paths() {
         Value::Str("exception".into())
     );
     assert_eq!(get_v(&data, "span.name"), Value::Str("GET /users".into()));
-    assert_eq!(get_v(&data, "time"), Value::Time(2_000_000_000));
+    assert_eq!(get_v(&data, "time"), Value::utc_time(2_000_000_000));
     assert_eq!(
         get_v(&data, "attributes[\"exception.type\"]"),
         Value::Str("E".into())

@@ -479,7 +479,7 @@ fn time_and_duration_converters() {
         ),
         (r#"Unix(10) - Unix(4)"#, Value::Duration(6_000_000_000)),
         (r#"UnixSeconds(Unix(10) + Duration("1s"))"#, Value::Int(11)),
-        (r#"time"#, Value::Time(1_700_000_000_000_000_000)),
+        (r#"time"#, Value::utc_time(1_700_000_000_000_000_000)),
         (r#"UnixSeconds(time)"#, Value::Int(1_700_000_000)),
     ];
     for (expr, want) in cases {
@@ -487,7 +487,106 @@ fn time_and_duration_converters() {
     }
     assert!(err(r#"Duration("3 apples")"#).contains("time: unknown unit"));
     assert!(err(r#"Hour(1)"#).contains("expected time but got int64"));
-    assert!(matches!(ok("Now()"), Value::Time(t) if t > 1_700_000_000_000_000_000));
+    assert!(matches!(ok("Now()"), Value::Time(t, _) if t > 1_700_000_000_000_000_000));
+}
+
+#[test]
+fn times_keep_their_location_as_go() {
+    const F: &str = "%Y-%m-%d %H:%M:%S";
+    let tokyo = |t: &str| format!(r#"Time("{t}", "{F}", "Asia/Tokyo")"#);
+    let ny = |t: &str| format!(r#"Time("{t}", "{F}", "America/New_York")"#);
+    let cases: Vec<(String, Value)> = vec![
+        // the wall clock of the location it was read in, not UTC
+        (format!("Hour({})", ny("2023-05-26 12:34:56")), Value::Int(12)),
+        (format!("Minute({})", ny("2023-05-26 12:34:56")), Value::Int(34)),
+        (format!("Day({})", tokyo("2023-05-26 01:00:00")), Value::Int(26)),
+        // Friday in Tokyo, still Thursday in UTC
+        (format!("Weekday({})", tokyo("2023-05-26 01:00:00")), Value::Int(5)),
+        (format!("Month({})", tokyo("2023-06-01 03:00:00")), Value::Int(6)),
+        (format!("Year({})", tokyo("2024-01-01 03:00:00")), Value::Int(2024)),
+        (
+            format!(r#"FormatTime({}, "%H:%M %Z")"#, tokyo("2023-05-26 12:34:56")),
+            st("12:34 JST"),
+        ),
+        (
+            format!(r#"FormatTime({}, "%Y-%m-%dT%H:%M:%S%z")"#, ny("2023-01-10 08:00:00")),
+            st("2023-01-10T08:00:00-0500"),
+        ),
+        // the instant is the same whatever the location
+        (format!("UnixSeconds({})", ny("2023-05-26 12:34:56")), Value::Int(1_685_118_896)),
+        // math and truncation keep the location
+        (
+            format!(r#"Hour({} + Duration("1h"))"#, tokyo("2023-05-26 12:34:56")),
+            Value::Int(13),
+        ),
+        (
+            // Go truncates the absolute time: midnight UTC, 09:00 in Tokyo
+            format!(r#"Hour(TruncateTime({}, Duration("24h")))"#, tokyo("2023-05-26 01:30:00")),
+            Value::Int(9),
+        ),
+        // an offset in the input that the location has at that instant keeps the location
+        (
+            r#"FormatTime(Time("2023-01-10 08:00:00 -0500", "%Y-%m-%d %H:%M:%S %z", "America/New_York"), "%Z")"#.into(),
+            st("EST"),
+        ),
+        // another offset: a fixed zone of that offset, read at that offset
+        (
+            r#"Hour(Time("2023-05-26T12:34:56+0200", "%Y-%m-%dT%H:%M:%S%z", "America/New_York"))"#.into(),
+            Value::Int(12),
+        ),
+        (
+            r#"FormatTime(Time("2023-05-26T12:34:56+0200", "%Y-%m-%dT%H:%M:%S%z", "America/New_York"), "%H %z")"#.into(),
+            st("12 +0200"),
+        ),
+        // a layout ending in a literal Z reads UTC
+        (
+            r#"Hour(Time("2023-05-26T12:34:56Z", "%Y-%m-%dT%H:%M:%SZ"))"#.into(),
+            Value::Int(12),
+        ),
+        // pdata timestamps are UTC (`AsTime().UTC()`)
+        (r#"Hour(time)"#.into(), Value::Int(22)),
+        (r#"FormatTime(time, "%Z")"#.into(), st("UTC")),
+    ];
+    for (expr, want) in cases {
+        assert_eq!(ok(&expr), want, "{expr}");
+    }
+    // the location can be read from the item
+    let mut rec = record();
+    run(
+        &mut rec,
+        &[
+            r#"set(attributes["tz"], "Europe/Berlin")"#,
+            r#"set(attributes["h"], Hour(Time("2023-07-01 10:00:00", "%Y-%m-%d %H:%M:%S", attributes["tz"])))"#,
+            r#"set(attributes["u"], UnixSeconds(Time("2023-07-01 10:00:00", "%Y-%m-%d %H:%M:%S", attributes["tz"])))"#,
+        ],
+    )
+    .unwrap();
+    assert_eq!(get(&rec.attributes, "h"), Some(&i(10)));
+    // 10:00 CEST is 08:00 UTC
+    assert_eq!(get(&rec.attributes, "u"), Some(&i(1_688_198_400)));
+    // a time's string form names its zone as Go's time.Time.String()
+    let v = ok(&tokyo("2023-05-26 12:34:56"));
+    assert_eq!(v.as_string(), "2023-05-26 12:34:56 +0900 JST");
+    let v = ok(r#"Time("2023-05-26T12:34:56.5+0200", "%Y-%m-%dT%H:%M:%S.%L%z", "UTC")"#);
+    assert_eq!(v.as_string(), "2023-05-26 12:34:56.5 +0200 +0200");
+    // an unknown location fails when the statement is parsed (a literal) or run (a path)
+    let Err(e) =
+        log_parser().parse_value_expression(r#"Time("2023-05-26", "%Y-%m-%d", "Mars/Olympus")"#)
+    else {
+        panic!("an unknown location must not parse");
+    };
+    let e = e.to_string();
+    assert!(e.contains("failed to load location Mars/Olympus"), "{e}");
+    let mut rec = record();
+    let r = run(
+        &mut rec,
+        &[r#"set(attributes["x"], Time("2023-05-26", "%Y-%m-%d", attributes["http.method"]))"#],
+    );
+    assert!(
+        r.unwrap_err()
+            .to_string()
+            .contains("failed to load location GET")
+    );
 }
 
 #[test]
