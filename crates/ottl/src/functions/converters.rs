@@ -103,7 +103,7 @@ const SUBSTRING: &[Param] = &[
 const TRIM: &[Param] = &[req("target", Getter), opt("replacement", Str)];
 const AFFIX: &[Param] = &[req("target", Getter), req("prefix", Getter)];
 const BASE64_ENCODE: &[Param] = &[req("target", Getter), opt("variant", Str)];
-const DECODE: &[Param] = &[req("target", Getter), req("encoding", Str)];
+const DECODE: &[Param] = &[req("target", Getter), req("encoding", Getter)];
 const FORMAT: &[Param] = &[req("format", Str), req("vals", GetterList)];
 const COALESCE: &[Param] = &[req("values", GetterList)];
 const SLICE_TO_MAP: &[Param] = &[
@@ -780,40 +780,108 @@ fn base64_decode<C: Context>(a: Args<C>) -> CR<C> {
     })
 }
 
+/// A `Decode` encoding: the base64 variants Go adds, else Go's `textutils.LookupEncoding`
+/// (its overrides, then the IANA names).
+#[derive(Clone)]
+enum Decoder {
+    Base64(base64::engine::GeneralPurpose),
+    /// utf-8, ascii, nop: the bytes as they are (`encoding.Nop`)
+    Nop,
+    /// Go's "utf-16" override: little endian, a BOM is not interpreted
+    Utf16Le,
+    /// ISO-8859-1 as IANA defines it (0x80-0x9F are C1 controls; WHATWG would make it
+    /// windows-1252)
+    Latin1,
+    Text(&'static encoding_rs::Encoding),
+}
+
+const LATIN1_LABELS: &[&str] = &[
+    "iso-8859-1",
+    "iso_8859-1",
+    "iso_8859-1:1987",
+    "iso-ir-100",
+    "latin1",
+    "l1",
+    "ibm819",
+    "cp819",
+    "csisolatin1",
+];
+
+impl Decoder {
+    fn lookup(name: &str) -> Result<Decoder, String> {
+        if let Some(e) = base64_engine(name) {
+            return Ok(Decoder::Base64(e));
+        }
+        let lower = name.to_ascii_lowercase();
+        match lower.as_str() {
+            "" | "utf-8" | "utf8" | "ascii" | "us-ascii" | "nop" => return Ok(Decoder::Nop),
+            "utf-16" | "utf16" => return Ok(Decoder::Utf16Le),
+            _ => {}
+        }
+        if LATIN1_LABELS.contains(&lower.as_str()) {
+            return Ok(Decoder::Latin1);
+        }
+        match encoding_rs::Encoding::for_label_no_replacement(lower.as_bytes()) {
+            Some(e) if e == encoding_rs::UTF_8 => Ok(Decoder::Nop),
+            Some(e) if e == encoding_rs::UTF_16LE => Ok(Decoder::Utf16Le),
+            Some(e) if e == encoding_rs::X_USER_DEFINED => {
+                Err(format!("unsupported encoding '{name}'"))
+            }
+            Some(e) => Ok(Decoder::Text(e)),
+            None => Err(format!("unsupported encoding '{name}'")),
+        }
+    }
+
+    /// Text decoders replace what they cannot read with U+FFFD, as x/text's do.
+    fn decode(&self, bytes: &[u8]) -> Result<String, EvalError> {
+        Ok(match self {
+            Decoder::Base64(e) => {
+                // Go trims surrounding whitespace first (event bodies often end in \n)
+                let b = e
+                    .decode(bytes.trim_ascii())
+                    .map_err(|e| EvalError::new(format!("could not decode: {e}")))?;
+                String::from_utf8_lossy(&b).into_owned()
+            }
+            Decoder::Nop => String::from_utf8_lossy(bytes).into_owned(),
+            Decoder::Latin1 => bytes.iter().map(|b| *b as char).collect(),
+            Decoder::Utf16Le => {
+                let (s, _) = encoding_rs::UTF_16LE.decode_without_bom_handling(bytes);
+                s.into_owned()
+            }
+            Decoder::Text(e) => {
+                let (s, _) = (*e).decode_without_bom_handling(bytes);
+                s.into_owned()
+            }
+        })
+    }
+}
+
 fn decode<C: Context>(mut a: Args<C>) -> CR<C> {
     let t = a.getter(0);
-    let encoding = a.str(1).unwrap_or_default().to_ascii_lowercase();
-    let engine = base64_engine(&encoding);
-    if engine.is_none()
-        && !matches!(
-            encoding.as_str(),
-            "utf-8" | "utf8" | "us-ascii" | "ascii" | "iso-8859-1" | "latin1" | "iso_8859-1"
-        )
-    {
-        return Err(format!("no charmap defined for encoding '{encoding}'"));
-    }
+    let enc = a.getter(1);
+    // a literal encoding is looked up once, when the statement is parsed (as Go does)
+    let fixed = match enc.literal() {
+        Some(Value::Str(name)) => Some(Decoder::lookup(name)?),
+        _ => None,
+    };
     Ok(Box::new(move |d| {
-        let bytes = match t.eval(d)? {
-            Value::Str(s) => s.into_bytes(),
-            Value::Bytes(b) => b,
+        let looked_up;
+        let dec = match &fixed {
+            Some(dec) => dec,
+            None => {
+                looked_up = Decoder::lookup(&get_string(&enc, d)?).map_err(EvalError::new)?;
+                &looked_up
+            }
+        };
+        let out = match t.eval(d)? {
+            Value::Str(s) => dec.decode(s.as_bytes())?,
+            Value::Bytes(b) => dec.decode(&b)?,
             other => {
                 return Err(EvalError::new(format!(
                     "unsupported type provided to Decode function: {}",
                     other.type_name()
                 )));
             }
-        };
-        let out = match &engine {
-            Some(e) => {
-                let b = e
-                    .decode(&bytes)
-                    .map_err(|e| EvalError::new(e.to_string()))?;
-                String::from_utf8_lossy(&b).into_owned()
-            }
-            None if encoding.starts_with("iso") || encoding == "latin1" => {
-                bytes.iter().map(|b| *b as char).collect()
-            }
-            None => String::from_utf8_lossy(&bytes).into_owned(),
         };
         Ok(Value::Str(out))
     }))

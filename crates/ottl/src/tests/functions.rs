@@ -194,6 +194,31 @@ fn converter_table() {
         ),
         (r#"Base64Decode("aGVsbG8gd29ybGQ=")"#, st("hello world")),
         (r#"Decode("aGVsbG8gd29ybGQ=", "base64")"#, st("hello world")),
+        // Go trims the whitespace around base64 input
+        (
+            r#"Decode("  aGVsbG8gd29ybGQ=\n", "base64")"#,
+            st("hello world"),
+        ),
+        (
+            r#"Decode("dGVzdCBzdHJpbmc", "base64-raw")"#,
+            st("test string"),
+        ),
+        (r#"Decode("P_8_", "base64-url")"#, st("?\u{fffd}?")),
+        (r#"Decode("Pz8_", "base64-raw-url")"#, st("???")),
+        (r#"Decode("test string", "us-ascii")"#, st("test string")),
+        (r#"Decode("test string", "nop")"#, st("test string")),
+        (r#"Decode(0xe9, "ISO-8859-1")"#, st("é")),
+        // IANA latin1: 0x80 is a C1 control, windows-1252 makes it the euro sign
+        (r#"Decode(0x80, "ISO-8859-1")"#, st("\u{80}")),
+        (r#"Decode(0x80, "windows-1252")"#, st("€")),
+        (r#"Decode(0x68006900, "utf-16")"#, st("hi")),
+        (r#"Decode(0x00680069, "UTF-16BE")"#, st("hi")),
+        (r#"Decode(0x82a0, "Shift_JIS")"#, st("あ")),
+        (r#"Decode(0xc4e3bac3, "GBK")"#, st("你好")),
+        (
+            r#"Decode(0x416c696365, Concat(["utf", "8"], "-"))"#,
+            st("Alice"),
+        ),
         // Format (Go fmt.Sprintf)
         (r#"Format("%02d", [5])"#, st("05")),
         (
@@ -485,6 +510,20 @@ fn time_and_duration_converters() {
     for (expr, want) in cases {
         assert_eq!(ok(expr), want, "{expr}");
     }
+    assert!(err(r#"Decode("!!", "base64")"#).starts_with("could not decode: "));
+    assert_eq!(
+        err(r#"Decode("x", attributes["http.method"])"#),
+        "unsupported encoding 'GET'"
+    );
+    assert!(err(r#"Decode(1, "utf-8")"#).contains("unsupported type provided to Decode function"));
+    let Err(e) = log_parser().parse_value_expression(r#"Decode("x", "invalid-encoding")"#) else {
+        panic!("an unknown literal encoding must not parse");
+    };
+    assert!(
+        e.to_string()
+            .ends_with("unsupported encoding 'invalid-encoding'"),
+        "{e}"
+    );
     assert!(err(r#"Duration("3 apples")"#).contains("time: unknown unit"));
     assert!(err(r#"Hour(1)"#).contains("expected time but got int64"));
     assert!(matches!(ok("Now()"), Value::Time(t, _) if t > 1_700_000_000_000_000_000));
