@@ -784,7 +784,7 @@ fn base64_decode<C: Context>(a: Args<C>) -> CR<C> {
 /// (its overrides, then the IANA names).
 #[derive(Clone)]
 enum Decoder {
-    Base64(base64::engine::GeneralPurpose),
+    Base64(Box<base64::engine::GeneralPurpose>),
     /// utf-8, ascii, nop: the bytes as they are (`encoding.Nop`)
     Nop,
     /// Go's "utf-16" override: little endian, a BOM is not interpreted
@@ -810,7 +810,7 @@ const LATIN1_LABELS: &[&str] = &[
 impl Decoder {
     fn lookup(name: &str) -> Result<Decoder, String> {
         if let Some(e) = base64_engine(name) {
-            return Ok(Decoder::Base64(e));
+            return Ok(Decoder::Base64(Box::new(e)));
         }
         let lower = name.to_ascii_lowercase();
         match lower.as_str() {
