@@ -58,6 +58,7 @@ pub(super) fn register<C: Context>(f: &mut Functions<C>) {
         .converter("Format", FORMAT, format::<C>)
         .converter("TraceID", ONE, trace_id::<C>)
         .converter("SpanID", ONE, span_id::<C>)
+        .converter("ProfileID", ONE, profile_id::<C>)
         .converter("Keys", ONE, keys::<C>)
         .converter("Values", ONE, values::<C>)
         .converter("Index", TWO, index::<C>)
@@ -1093,6 +1094,41 @@ fn trace_id<C: Context>(a: Args<C>) -> CR<C> {
 
 fn span_id<C: Context>(a: Args<C>) -> CR<C> {
     id_conv(a, 8, "span")
+}
+
+/// `pprofile.ProfileID`: 16 bytes (or 32 hex characters), never all zeroes.
+fn profile_id<C: Context>(mut a: Args<C>) -> CR<C> {
+    let t = a.getter(0);
+    let check = |v: Value| -> Result<Value, EvalError> {
+        let b = match v {
+            Value::Bytes(b) => b,
+            Value::Str(s) if s.len() == 32 => {
+                hex::decode(&s).map_err(|e| EvalError::new(e.to_string()))?
+            }
+            Value::Str(_) => {
+                return Err(EvalError::new("profile ids must be 32 hex characters"));
+            }
+            other => {
+                return Err(EvalError::new(format!(
+                    "unsupported type provided to ProfileID function: {}",
+                    other.type_name()
+                )));
+            }
+        };
+        if b.len() != 16 {
+            return Err(EvalError::new("profile ids must be 16 bytes"));
+        }
+        if b.iter().all(|x| *x == 0) {
+            return Err(EvalError::new("profile ids cannot be all zeroes"));
+        }
+        Ok(Value::Bytes(b))
+    };
+    // a literal id is checked once, when the statement is parsed (Go takes a literal)
+    if let Some(v) = t.literal() {
+        let id = check(v.clone()).map_err(|e| e.msg)?;
+        return Ok(Box::new(move |_| Ok(id.clone())));
+    }
+    Ok(Box::new(move |d| check(t.eval(d)?)))
 }
 
 fn keys<C: Context>(mut a: Args<C>) -> CR<C> {

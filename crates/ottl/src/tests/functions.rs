@@ -510,6 +510,30 @@ fn time_and_duration_converters() {
     for (expr, want) in cases {
         assert_eq!(ok(expr), want, "{expr}");
     }
+    assert_eq!(
+        ok(r#"ProfileID(0x0102030405060708090a0b0c0d0e0f10)"#),
+        Value::Bytes((1..=16).collect())
+    );
+    assert_eq!(
+        ok(r#"ProfileID("0102030405060708090a0b0c0d0e0f10")"#),
+        Value::Bytes((1..=16).collect())
+    );
+    for (expr, msg) in [
+        (r#"ProfileID(0x0102)"#, "profile ids must be 16 bytes"),
+        (
+            r#"ProfileID(0x00000000000000000000000000000000)"#,
+            "profile ids cannot be all zeroes",
+        ),
+    ] {
+        let Err(e) = log_parser().parse_value_expression(expr) else {
+            panic!("{expr} must not parse");
+        };
+        assert!(e.to_string().ends_with(msg), "{e}");
+    }
+    assert_eq!(
+        err(r#"ProfileID(attributes["http.method"])"#),
+        "profile ids must be 32 hex characters"
+    );
     assert!(err(r#"Decode("!!", "base64")"#).starts_with("could not decode: "));
     assert_eq!(
         err(r#"Decode("x", attributes["http.method"])"#),
