@@ -59,6 +59,7 @@ pub(super) fn register<C: Context>(f: &mut Functions<C>) {
         .converter("TraceID", ONE, trace_id::<C>)
         .converter("SpanID", ONE, span_id::<C>)
         .converter("ProfileID", ONE, profile_id::<C>)
+        .converter("ExtractGrokPatterns", GROK, extract_grok_patterns::<C>)
         .converter("Keys", ONE, keys::<C>)
         .converter("Values", ONE, values::<C>)
         .converter("Index", TWO, index::<C>)
@@ -106,6 +107,12 @@ const AFFIX: &[Param] = &[req("target", Getter), req("prefix", Getter)];
 const BASE64_ENCODE: &[Param] = &[req("target", Getter), opt("variant", Str)];
 const DECODE: &[Param] = &[req("target", Getter), req("encoding", Getter)];
 const FORMAT: &[Param] = &[req("format", Str), req("vals", GetterList)];
+const GROK: &[Param] = &[
+    req("target", Getter),
+    req("pattern", Getter),
+    opt("namedCapturesOnly", Bool),
+    opt("patternDefinitions", StrList),
+];
 const COALESCE: &[Param] = &[req("values", GetterList)];
 const SLICE_TO_MAP: &[Param] = &[
     req("target", Getter),
@@ -1094,6 +1101,36 @@ fn trace_id<C: Context>(a: Args<C>) -> CR<C> {
 
 fn span_id<C: Context>(a: Args<C>) -> CR<C> {
     id_conv(a, 8, "span")
+}
+
+fn extract_grok_patterns<C: Context>(mut a: Args<C>) -> CR<C> {
+    use super::grok::{Grok, parse_definitions};
+    let t = a.getter(0);
+    let pattern = a.getter(1);
+    let named_only = a.bool(2).unwrap_or(false);
+    let custom = parse_definitions(&a.str_list(3).unwrap_or_default())?;
+    let compile = move |p: &str| -> Result<Grok, String> {
+        let g = Grok::compile(p, named_only, &custom).map_err(|e| {
+            format!("the regex pattern supplied to ExtractGrokPatterns '{p:?}' is not a valid pattern: {e}")
+        })?;
+        if named_only && !g.has_capture_groups() {
+            return Err(
+                "at least 1 named capture group must be supplied in the given regex".into(),
+            );
+        }
+        Ok(g)
+    };
+    // a literal pattern is expanded and compiled once, when the statement is parsed
+    if let Some(Value::Str(p)) = pattern.literal() {
+        let g = compile(p)?;
+        return Ok(Box::new(move |d| {
+            Ok(Value::Map(g.parse(&get_string(&t, d)?)?))
+        }));
+    }
+    Ok(Box::new(move |d| {
+        let g = compile(&get_string(&pattern, d)?).map_err(EvalError::new)?;
+        Ok(Value::Map(g.parse(&get_string(&t, d)?)?))
+    }))
 }
 
 /// `pprofile.ProfileID`: 16 bytes (or 32 hex characters), never all zeroes.

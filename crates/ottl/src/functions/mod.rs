@@ -4,6 +4,7 @@
 
 mod converters;
 mod editors;
+mod grok;
 pub(crate) mod hash;
 pub mod metrics;
 mod time;

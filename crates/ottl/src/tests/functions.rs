@@ -652,6 +652,191 @@ fn times_keep_their_location_as_go() {
     );
 }
 
+/// Go's func_extract_grok_patterns_test.go cases.
+#[test]
+fn extract_grok_patterns_as_go() {
+    let grok = |target: &str, pattern: &str, named: bool, defs: &[&str]| -> Value {
+        let defs = defs
+            .iter()
+            .map(|d| format!("{d:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        ok(&format!(
+            "ExtractGrokPatterns({target:?}, {pattern:?}, {named}, [{defs}])"
+        ))
+    };
+    let as_map = |v: Value| match v {
+        Value::Map(m) => m,
+        other => panic!("not a map: {other:?}"),
+    };
+    // regex - extract patterns
+    let m = as_map(grok(
+        "a=b c=d",
+        r"^a=(?P<a>\w+)\s+c=(?P<c>\w+)$",
+        false,
+        &[],
+    ));
+    assert_eq!(m, vec![kv("a", s("b")), kv("c", s("d"))]);
+    // regex - no pattern found: an empty map
+    assert_eq!(
+        as_map(grok("a=b c=d", r"^a=(?P<a>\w+)$", false, &[])),
+        vec![]
+    );
+    // grok - URI default pattern: every sub-pattern is captured under its name
+    let m = as_map(grok(
+        "http://user:password@example.com:80/path?query=string",
+        "%{URI}",
+        false,
+        &[],
+    ));
+    for (k, v) in [
+        ("URIPROTO", "http"),
+        ("USER", "user"),
+        ("URIHOST", "example.com:80"),
+        ("IPORHOST", "example.com"),
+        ("POSINT", "80"),
+        ("URIPATH", "/path"),
+        ("URIQUERY", "query=string"),
+    ] {
+        assert_eq!(get(&m, k), Some(&s(v)), "{k}");
+    }
+    // grok - URI AWS pattern with captures: dotted names, an int hint
+    let m = as_map(grok(
+        "http://user:password@example.com:80/path?query=string",
+        "%{ELB_URI}",
+        true,
+        &[],
+    ));
+    assert_eq!(
+        m,
+        vec![
+            kv("url.scheme", s("http")),
+            kv("url.username", s("user")),
+            kv("url.domain", s("example.com")),
+            kv("url.port", i(80)),
+            kv("url.path", s("/path")),
+            kv("url.query", s("query=string")),
+        ]
+    );
+    // grok - POSTGRES log sample: leftmost match of DATESTAMP starts at "24-"
+    let m = as_map(grok(
+        "2024-06-18 12:34:56 UTC johndoe 12345 67890",
+        "%{DATESTAMP:timestamp} %{TZ:event.timezone} %{DATA:user.name} %{GREEDYDATA:postgresql.log.connection_id} %{POSINT:process.pid:int}",
+        true,
+        &[],
+    ));
+    assert_eq!(
+        m,
+        vec![
+            kv("timestamp", s("24-06-18 12:34:56")),
+            kv("event.timezone", s("UTC")),
+            kv("user.name", s("johndoe")),
+            kv("postgresql.log.connection_id", s("12345")),
+            kv("process.pid", i(67890)),
+        ]
+    );
+    // grok - custom patterns
+    let m = as_map(grok(
+        "2024-06-18 12:34:56 otel",
+        "%{MYPATTERN}",
+        true,
+        &[
+            "MYPATTERN=%{MYDATEPATTERN:timestamp} otel",
+            "MYDATEPATTERN=%{DATE}[- ]%{TIME}",
+        ],
+    ));
+    assert_eq!(m, vec![kv("timestamp", s("24-06-18 12:34:56"))]);
+    // the README's Apache combined log with float and bool hints
+    let m = as_map(grok(
+        r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08""#,
+        "%{COMBINEDAPACHELOG}",
+        true,
+        &[],
+    ));
+    for (k, v) in [
+        ("source.address", s("127.0.0.1")),
+        ("user.name", s("frank")),
+        ("timestamp", s("10/Oct/2000:13:55:36 -0700")),
+        ("http.request.method", s("GET")),
+        ("url.original", s("/apache_pb.gif")),
+        ("http.version", s("1.0")),
+        ("http.response.status_code", i(200)),
+        ("http.response.body.size", i(2326)),
+        (
+            "http.request.referrer",
+            s("http://www.example.com/start.html"),
+        ),
+        ("user_agent.original", s("Mozilla/4.08")),
+    ] {
+        assert_eq!(get(&m, k), Some(&v), "{k}");
+    }
+    let m = as_map(grok(
+        "t=1.5 ok=true",
+        "t=%{NUMBER:t:float} ok=%{WORD:ok:bool}",
+        true,
+        &[],
+    ));
+    assert_eq!(m, vec![kv("t", f(1.5)), kv("ok", b(true))]);
+    // a name used twice: the later non-empty capture wins (a Go regexp allows the name twice)
+    let m = as_map(grok("a b", "%{WORD:w} %{WORD:w}", true, &[]));
+    assert_eq!(m, vec![kv("w", s("b"))]);
+    // no named group, not namedCapturesOnly: an empty map
+    assert_eq!(as_map(grok("foobar", "(.*)", false, &[])), vec![]);
+    // the pattern may be read from the item
+    assert_eq!(
+        ok(r#"ExtractGrokPatterns("GET /x", Concat(["%{WORD:m}", "%{NOTSPACE:p}"], " "))"#),
+        Value::Map(vec![kv("m", s("GET")), kv("p", s("/x"))])
+    );
+
+    // errors
+    let parse_err = |e: &str| -> String {
+        match log_parser().parse_value_expression(e) {
+            Ok(_) => panic!("{e} must not parse"),
+            Err(e) => e.to_string(),
+        }
+    };
+    let e = parse_err(r#"ExtractGrokPatterns("foobar", "(")"#);
+    assert!(
+        e.contains("the regex pattern supplied to ExtractGrokPatterns '\"(\"' is not a valid pattern: error parsing regexp: missing closing )"),
+        "{e}"
+    );
+    let e = parse_err(r#"ExtractGrokPatterns("x", "%{NOPE}")"#);
+    assert!(
+        e.contains(r#"pattern definition "NOPE" unknown: parsing failed"#),
+        "{e}"
+    );
+    let e = parse_err(r#"ExtractGrokPatterns("x", "%{URI}", false, ["PAT:TERN=invalid"])"#);
+    assert!(
+        e.ends_with(r#"pattern ID "PAT:TERN" should not contain ':'"#),
+        "{e}"
+    );
+    let e =
+        parse_err(r#"ExtractGrokPatterns("x", "%{URI}", false, ["THISPATTERNHASNOEQUALSIGN"])"#);
+    assert!(
+        e.ends_with(r#"pattern "THISPATTERNHASNOE..." supplied to ExtractGrokPatterns at index 0 has incorrect format, expecting PATTERNNAME=pattern definition"#),
+        "{e}"
+    );
+    let e = parse_err(r#"ExtractGrokPatterns("x", "%{WORD}", true)"#);
+    assert!(
+        e.ends_with("at least 1 named capture group must be supplied in the given regex"),
+        "{e}"
+    );
+    let e = parse_err(r#"ExtractGrokPatterns("x", "%{LOOP}", false, ["LOOP=a%{LOOP}%{LOOP}"])"#);
+    assert!(e.contains("expands past"), "{e}");
+    assert!(
+        err(r#"ExtractGrokPatterns(attributes["count"], "%{URI}")"#).contains("expected string")
+    );
+    assert!(err(r#"ExtractGrokPatterns(attributes["missing"], "(?P<line>.*)")"#).contains("nil"));
+    assert_eq!(
+        err(r#"ExtractGrokPatterns("x1", "%{WORD:n:int}")"#),
+        r#"strconv.Atoi: parsing "x1": invalid syntax"#
+    );
+    assert_eq!(
+        err(r#"ExtractGrokPatterns("x1", "%{WORD:n:blob}")"#),
+        "invalid type for n: type not specified"
+    );
+}
+
 #[test]
 fn set_and_map_editors() {
     let mut rec = record();
