@@ -60,6 +60,7 @@ pub(super) fn register<C: Context>(f: &mut Functions<C>) {
         .converter("SpanID", ONE, span_id::<C>)
         .converter("ProfileID", ONE, profile_id::<C>)
         .converter("ExtractGrokPatterns", GROK, extract_grok_patterns::<C>)
+        .converter("UserAgent", ONE, user_agent::<C>)
         .converter("Keys", ONE, keys::<C>)
         .converter("Values", ONE, values::<C>)
         .converter("Index", TWO, index::<C>)
@@ -1101,6 +1102,15 @@ fn trace_id<C: Context>(a: Args<C>) -> CR<C> {
 
 fn span_id<C: Context>(a: Args<C>) -> CR<C> {
     id_conv(a, 8, "span")
+}
+
+fn user_agent<C: Context>(a: Args<C>) -> CR<C> {
+    super::useragent::init()?;
+    unary_str(a, |ua| {
+        super::useragent::parse(&ua)
+            .map(Value::Map)
+            .map_err(EvalError::new)
+    })
 }
 
 fn extract_grok_patterns<C: Context>(mut a: Args<C>) -> CR<C> {

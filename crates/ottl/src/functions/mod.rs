@@ -8,6 +8,7 @@ mod grok;
 pub(crate) mod hash;
 pub mod metrics;
 mod time;
+mod useragent;
 
 #[cfg(test)]
 pub(crate) use editors::glob_match as editors_glob;

@@ -652,6 +652,58 @@ fn times_keep_their_location_as_go() {
     );
 }
 
+/// The Go README's and unit tests' user agents (uap-core through uap-go).
+#[test]
+fn user_agent_as_go() {
+    let ua = |s_: &str| match ok(&format!("UserAgent({s_:?})")) {
+        Value::Map(m) => m,
+        other => panic!("not a map: {other:?}"),
+    };
+    // (input, user_agent.name, user_agent.version, os.name, os.version)
+    type Case<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
+    let cases: &[Case] = &[
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/51.0.2704.103 Safari/537.36",
+            "Chrome",
+            "51.0.2704",
+            Some("Windows"),
+            Some("10"),
+        ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0",
+            "Firefox",
+            "126.0",
+            Some("Linux"),
+            None,
+        ),
+        (
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+            "Safari",
+            "17.4",
+            Some("Mac OS X"),
+            Some("10.15.7"),
+        ),
+        ("curl/7.81.0", "curl", "7.81.0", Some("Other"), None),
+        (
+            "foobar/1.2.3 (foo; bar baz)",
+            "Other",
+            "",
+            Some("Other"),
+            None,
+        ),
+        ("", "Other", "", Some("Other"), None),
+    ];
+    for (input, name, version, os_name, os_version) in cases {
+        let m = ua(input);
+        assert_eq!(get(&m, "user_agent.name"), Some(&s(name)), "{input}");
+        assert_eq!(get(&m, "user_agent.version"), Some(&s(version)), "{input}");
+        assert_eq!(get(&m, "user_agent.original"), Some(&s(input)), "{input}");
+        assert_eq!(get(&m, "os.name"), os_name.map(s).as_ref(), "{input}");
+        assert_eq!(get(&m, "os.version"), os_version.map(s).as_ref(), "{input}");
+    }
+    assert!(err(r#"UserAgent(attributes["count"])"#).contains("expected string"));
+}
+
 /// Go's func_extract_grok_patterns_test.go cases.
 #[test]
 fn extract_grok_patterns_as_go() {
