@@ -47,6 +47,7 @@ pub struct Config {
 /// processor's metric functions, a filter's `HasAttrOnDatapoint`, ...).
 #[derive(Default)]
 pub struct ExtraFunctions {
+    pub span: Option<fn(&mut Functions<SpanContext>)>,
     pub metric: Option<fn(&mut Functions<MetricContext>)>,
     pub datapoint: Option<fn(&mut Functions<DataPointContext>)>,
 }
@@ -196,6 +197,7 @@ impl Transform {
         Transform::with_functions(
             cfg,
             &ExtraFunctions {
+                span: Some(crate::functions::spans::register_span),
                 metric: Some(crate::functions::metrics::register_metric),
                 datapoint: None,
             },
@@ -204,6 +206,13 @@ impl Transform {
 
     pub fn with_functions(cfg: &Config, extra: &ExtraFunctions) -> Result<Transform, String> {
         let mode = cfg.error_mode;
+        let span_fns = || {
+            let mut f = crate::functions::standard::<SpanContext>();
+            if let Some(add) = extra.span {
+                add(&mut f);
+            }
+            f
+        };
         let metric_fns = || {
             let mut f = crate::functions::standard::<MetricContext>();
             if let Some(add) = extra.metric {
@@ -226,17 +235,25 @@ impl Transform {
             "datapoint" => covers(&datapoint_fns(), calls),
             _ => std_covers(c, calls),
         };
+        let trace_covers = |c: &str, calls: &[String]| match c {
+            "span" => covers(&span_fns(), calls),
+            _ => std_covers(c, calls),
+        };
         let mut traces = Vec::new();
         for g in &cfg.trace_statements {
             traces.push(
-                match group_context(g, &["resource", "scope", "span", "spanevent"], &std_covers)? {
+                match group_context(
+                    g,
+                    &["resource", "scope", "span", "spanevent"],
+                    &trace_covers,
+                )? {
                     "resource" => {
                         TraceGroup::Resource(Group::new(g, mode, crate::functions::standard())?)
                     }
                     "scope" => {
                         TraceGroup::Scope(Group::new(g, mode, crate::functions::standard())?)
                     }
-                    "span" => TraceGroup::Span(Group::new(g, mode, crate::functions::standard())?),
+                    "span" => TraceGroup::Span(Group::new(g, mode, span_fns())?),
                     _ => TraceGroup::SpanEvent(Group::new(g, mode, crate::functions::standard())?),
                 },
             );

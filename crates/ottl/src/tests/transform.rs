@@ -738,3 +738,254 @@ fn schema_urls_reach_the_enclosing_messages() {
         Some(&s("https://opentelemetry.io/schemas/1.20.0"))
     );
 }
+
+/// Go's func_set_semconv_span_name_test.go table (TestSemconvSpanName).
+#[test]
+fn set_semconv_span_name_as_go() {
+    use crate::contexts::span::{SpanContext, SpanData};
+    use pdata::proto::common::v1::InstrumentationScope;
+    let mut fns = crate::functions::standard::<SpanContext>();
+    crate::functions::spans::register_span(&mut fns);
+    let p = crate::Parser::<SpanContext>::new(fns);
+    let st = p
+        .parse_statement(r#"set_semconv_span_name("1.37.0", "original_span_name")"#)
+        .unwrap();
+    // (current name, kind, attributes, want)
+    let (server, client, producer, consumer) = (2, 3, 4, 5);
+    let cases: Vec<(&str, i32, Vec<KeyValue>, &str)> = vec![
+        (
+            "GET /users/123",
+            server,
+            vec![
+                kv("http.request.method", s("GET")),
+                kv("http.route", s("/users/:id")),
+            ],
+            "GET /users/:id",
+        ),
+        (
+            "GET /users/123",
+            server,
+            vec![
+                kv("http.method", s("GET")),
+                kv("http.route", s("/users/:id")),
+            ],
+            "GET /users/:id",
+        ),
+        (
+            "GET /users/123",
+            server,
+            vec![kv("http.request.method", s("GET"))],
+            "GET",
+        ),
+        (
+            "GET /app/workspaces/7?_rsc=hn5g2",
+            server,
+            vec![
+                kv("http.method", s("GET")),
+                kv("http.target", s("/app/workspaces/7?_rsc=hn5g2")),
+            ],
+            "GET",
+        ),
+        (
+            "GET /users/123",
+            client,
+            vec![
+                kv("http.request.method", s("GET")),
+                kv("url.template", s("/users/:id")),
+            ],
+            "GET /users/:id",
+        ),
+        // a server span does not read url.template, a client span not http.route
+        (
+            "GET /users/123",
+            client,
+            vec![
+                kv("http.method", s("GET")),
+                kv("http.route", s("/users/:id")),
+            ],
+            "GET",
+        ),
+        (
+            "INSERT webshop.orders",
+            client,
+            vec![
+                kv("db.system.name", s("postgresql")),
+                kv("db.namespace", s("webshop")),
+                kv("db.operation.name", s("INSERT")),
+                kv("db.collection.name", s("orders")),
+            ],
+            "INSERT webshop.orders",
+        ),
+        (
+            "HGET",
+            client,
+            vec![
+                kv("db.redis.database_index", i(0)),
+                kv("db.system", s("redis")),
+                kv("server.address", s("valkey-cart")),
+            ],
+            "valkey-cart",
+        ),
+        (
+            "otel",
+            client,
+            vec![kv("db.system", s("postgresql")), kv("db.name", s("otel"))],
+            "otel",
+        ),
+        (
+            "SELECT",
+            client,
+            vec![
+                kv("db.system.name", s("postgresql")),
+                kv("db.query.summary", s("SELECT users")),
+            ],
+            "SELECT users",
+        ),
+        (
+            "x",
+            client,
+            vec![
+                kv("db.system.name", s("mysql")),
+                kv("server.address", s("db")),
+                kv("server.port", i(3306)),
+            ],
+            "db:3306",
+        ),
+        (
+            "oteldemo.CartService/GetCart",
+            client,
+            vec![
+                kv("rpc.grpc.method", s("GetCart")),
+                kv("rpc.grpc.service", s("oteldemo.CartService")),
+                kv("rpc.system", s("grpc")),
+            ],
+            "oteldemo.CartService/GetCart",
+        ),
+        (
+            "x",
+            server,
+            vec![kv("rpc.system.name", s("grpc")), kv("rpc.service", s("S"))],
+            "S/*",
+        ),
+        ("x", server, vec![kv("rpc.system", s("grpc"))], "grpc"),
+        (
+            "orders receive",
+            consumer,
+            vec![
+                kv("messaging.destination.name", s("orders")),
+                kv("messaging.operation", s("receive")),
+                kv("messaging.system", s("kafka")),
+            ],
+            "receive orders",
+        ),
+        (
+            "orders publish",
+            producer,
+            vec![
+                kv("messaging.destination.name", s("orders")),
+                kv("messaging.operation", s("publish")),
+                kv("messaging.system", s("kafka")),
+            ],
+            "publish orders",
+        ),
+        (
+            "send /customers/123456",
+            producer,
+            vec![
+                kv("messaging.system", s("servicebus")),
+                kv("messaging.operation.name", s("send")),
+                kv(
+                    "messaging.destination.template",
+                    s("/customers/{customerId}"),
+                ),
+                kv("messaging.destination.name", s("/customers/123456")),
+            ],
+            "send /customers/{customerId}",
+        ),
+        (
+            "send amq.gen-123",
+            producer,
+            vec![
+                kv("messaging.system", s("rabbitmq")),
+                kv("messaging.operation.name", s("send")),
+                kv("messaging.destination.temporary", b(true)),
+                kv("messaging.destination.name", s("amq.gen-123")),
+            ],
+            "send (temporary)",
+        ),
+        (
+            "kept",
+            consumer,
+            vec![kv("messaging.system", s("kafka"))],
+            "kafka",
+        ),
+        // an internal span and a span without the conventions' attributes keep their names
+        ("work", 1, vec![kv("http.method", s("GET"))], "work"),
+        ("GET /x", server, vec![kv("url.path", s("/x"))], "GET /x"),
+    ];
+    for (name, kind, attrs, want) in cases {
+        let mut span = Span {
+            name: name.into(),
+            kind,
+            attributes: attrs,
+            ..Default::default()
+        };
+        let (mut sc, mut res) = (InstrumentationScope::default(), Resource::default());
+        st.execute(&mut SpanData::new(&mut span, &mut sc, &mut res))
+            .unwrap();
+        assert_eq!(span.name, want, "{name}");
+        let original = get(&span.attributes, "original_span_name");
+        if want == name {
+            assert_eq!(original, None, "{name}");
+        } else {
+            assert_eq!(original, Some(&s(name)), "{name}");
+        }
+    }
+    for (args, msg) in [
+        (
+            r#""1.36.0""#,
+            r#"unsupported semconv version "1.36.0": must be between 1.37.0 and 1.40.0"#,
+        ),
+        (
+            r#""1.41.0""#,
+            r#"unsupported semconv version "1.41.0": must be between 1.37.0 and 1.40.0"#,
+        ),
+        (
+            r#""one""#,
+            r#"failed to parse semconv version "one": invalid semantic version"#,
+        ),
+        (
+            r#""1.38.0", """#,
+            "originalSpanNameAttribute cannot be an empty string",
+        ),
+    ] {
+        let e = p
+            .parse_statement(&format!("set_semconv_span_name({args})"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with(msg), "{e}");
+    }
+    assert!(
+        p.parse_statement(r#"set_semconv_span_name("v1.38")"#)
+            .is_ok()
+    );
+    // the transform processor offers it in span groups
+    let t = Transform::new(&Config {
+        trace_statements: basic(&[r#"set_semconv_span_name("1.38.0")"#]),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut req = traces(vec![Span {
+        name: "GET /users/1".into(),
+        kind: server,
+        attributes: vec![
+            kv("http.request.method", s("GET")),
+            kv("http.route", s("/users/:id")),
+        ],
+        ..Default::default()
+    }]);
+    t.process_traces(&mut req).unwrap();
+    let sp = &req.resource_spans[0].scope_spans[0].spans[0];
+    assert_eq!(sp.name, "GET /users/:id");
+    assert_eq!(get(&sp.attributes, "original_span_name"), None);
+}
