@@ -199,7 +199,7 @@ impl Transform {
             &ExtraFunctions {
                 span: Some(crate::functions::spans::register_span),
                 metric: Some(crate::functions::metrics::register_metric),
-                datapoint: None,
+                datapoint: Some(crate::functions::histograms::register_datapoint),
             },
         )
     }

@@ -6,6 +6,7 @@ mod converters;
 mod editors;
 mod grok;
 pub(crate) mod hash;
+pub mod histograms;
 pub mod metrics;
 pub mod spans;
 mod time;

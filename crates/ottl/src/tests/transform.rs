@@ -989,3 +989,264 @@ fn set_semconv_span_name_as_go() {
     assert_eq!(sp.name, "GET /users/:id");
     assert_eq!(get(&sp.attributes, "original_span_name"), None);
 }
+
+fn hist_metric(name: &str, description: &str, points: Vec<HistogramDataPoint>) -> Metric {
+    Metric {
+        name: name.into(),
+        description: description.into(),
+        unit: "ms".into(),
+        data: Some(Data::Histogram(Histogram {
+            data_points: points,
+            aggregation_temporality: 2,
+        })),
+        ..Default::default()
+    }
+}
+
+fn gauge_values(m: &Metric) -> Vec<f64> {
+    match &m.data {
+        Some(Data::Gauge(g)) => g
+            .data_points
+            .iter()
+            .map(|p| match p.value {
+                Some(number_data_point::Value::AsDouble(v)) => v,
+                _ => f64::NAN,
+            })
+            .collect(),
+        other => panic!("not a gauge: {other:?}"),
+    }
+}
+
+fn run_metric_statements(statements: &[&str], ms: Vec<Metric>) -> Result<Vec<Metric>, String> {
+    let t = Transform::new(&Config {
+        metric_statements: basic(statements),
+        ..Default::default()
+    })?;
+    let mut req = metrics(ms);
+    t.process_metrics(&mut req)?;
+    Ok(std::mem::take(
+        &mut req.resource_metrics[0].scope_metrics[0].metrics,
+    ))
+}
+
+/// Go's extract_percentile_metric: linear interpolation inside explicit buckets (min/max for
+/// the open ends), logarithmic inside exponential ones.
+#[test]
+fn extract_percentile_metric_as_go() {
+    let point = HistogramDataPoint {
+        count: 10,
+        explicit_bounds: vec![1.0, 5.0, 10.0],
+        bucket_counts: vec![2, 3, 4, 1],
+        attributes: vec![kv("route", s("/a"))],
+        start_time_unix_nano: 5,
+        time_unix_nano: 7,
+        ..Default::default()
+    };
+    for (p, want) in [
+        ("10", 0.5),
+        ("25", 1.0 + 4.0 / 3.0),
+        ("50", 5.0),
+        ("90", 10.0),
+        ("95", 10.0),
+    ] {
+        let out = run_metric_statements(
+            &[&format!("extract_percentile_metric({p})")],
+            vec![hist_metric("latency", "", vec![point.clone()])],
+        )
+        .unwrap();
+        assert_eq!(out.len(), 2, "p{p}");
+        let m = &out[1];
+        assert_eq!(m.name, format!("latency_p{p}"));
+        assert_eq!(m.description, format!("p{p}"));
+        assert_eq!(m.unit, "ms");
+        let got = gauge_values(m)[0];
+        assert!((got - want).abs() < 1e-9, "p{p}: {got} != {want}");
+        let Some(Data::Gauge(g)) = &m.data else {
+            unreachable!()
+        };
+        assert_eq!(g.data_points[0].attributes, point.attributes);
+        assert_eq!(
+            (
+                g.data_points[0].start_time_unix_nano,
+                g.data_points[0].time_unix_nano
+            ),
+            (5, 7)
+        );
+    }
+    // the last bucket interpolates up to max; a suffix and a description
+    let with_max = HistogramDataPoint {
+        max: Some(20.0),
+        ..point.clone()
+    };
+    let out = run_metric_statements(
+        &[r#"extract_percentile_metric(95, "_high")"#],
+        vec![hist_metric("latency", "Latency", vec![with_max])],
+    )
+    .unwrap();
+    assert_eq!(out[1].name, "latency_high");
+    assert_eq!(out[1].description, "Latency (p95)");
+    assert_eq!(gauge_values(&out[1]), vec![20.0]);
+    // one bucket: min..max, or skipped (no metric) without them
+    let single = HistogramDataPoint {
+        count: 4,
+        bucket_counts: vec![4],
+        min: Some(2.0),
+        max: Some(6.0),
+        ..Default::default()
+    };
+    let out = run_metric_statements(
+        &["extract_percentile_metric(50)"],
+        vec![hist_metric("h", "", vec![single.clone()])],
+    )
+    .unwrap();
+    assert_eq!(gauge_values(&out[1]), vec![4.0]);
+    let out = run_metric_statements(
+        &["extract_percentile_metric(50)"],
+        vec![hist_metric(
+            "h",
+            "",
+            vec![HistogramDataPoint {
+                min: None,
+                ..single
+            }],
+        )],
+    )
+    .unwrap();
+    assert_eq!(out.len(), 1);
+    // exponential histograms
+    use pdata::proto::metrics::v1::{
+        ExponentialHistogram, ExponentialHistogramDataPoint,
+        exponential_histogram_data_point::Buckets,
+    };
+    let exp = |p: ExponentialHistogramDataPoint| Metric {
+        name: "e".into(),
+        data: Some(Data::ExponentialHistogram(ExponentialHistogram {
+            data_points: vec![p],
+            aggregation_temporality: 2,
+        })),
+        ..Default::default()
+    };
+    let buckets = |offset: i32, counts: Vec<u64>| {
+        Some(Buckets {
+            offset,
+            bucket_counts: counts,
+        })
+    };
+    let positive = ExponentialHistogramDataPoint {
+        count: 4,
+        scale: 0,
+        positive: buckets(0, vec![2, 2]),
+        ..Default::default()
+    };
+    let negative = ExponentialHistogramDataPoint {
+        count: 2,
+        scale: 0,
+        negative: buckets(0, vec![2]),
+        ..Default::default()
+    };
+    let with_zero = ExponentialHistogramDataPoint {
+        count: 4,
+        zero_count: 2,
+        zero_threshold: 0.5,
+        positive: buckets(0, vec![2]),
+        ..Default::default()
+    };
+    for (p, point, want) in [
+        ("50", positive.clone(), 2.0),
+        ("75", positive, 2f64.powf(1.5)),
+        ("50", negative, -(2f64.sqrt())),
+        ("25", with_zero, 0.25),
+    ] {
+        let out = run_metric_statements(
+            &[&format!("extract_percentile_metric({p})")],
+            vec![exp(point)],
+        )
+        .unwrap();
+        let got = gauge_values(&out[1])[0];
+        assert!((got - want).abs() < 1e-9, "p{p}: {got} != {want}");
+    }
+    // sums and gauges are left alone
+    let out = run_metric_statements(
+        &["extract_percentile_metric(50)"],
+        vec![Metric {
+            name: "g".into(),
+            data: Some(Data::Gauge(Gauge {
+                data_points: vec![number(1.0)],
+            })),
+            ..Default::default()
+        }],
+    )
+    .unwrap();
+    assert_eq!(out.len(), 1);
+    // errors
+    for p in ["0", "100", "-1"] {
+        let e = run_metric_statements(&[&format!("extract_percentile_metric({p})")], vec![])
+            .unwrap_err();
+        assert!(
+            e.contains("percentile must be greater than 0 and less than 100, got"),
+            "{e}"
+        );
+    }
+    let malformed = HistogramDataPoint {
+        count: 2,
+        bucket_counts: vec![1, 1],
+        ..Default::default()
+    };
+    let e = run_metric_statements(
+        &["extract_percentile_metric(50)"],
+        vec![hist_metric("h", "", vec![malformed])],
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("malformed data: bucketCounts length (2) != explicitBounds length (0) + 1"),
+        "{e}"
+    );
+}
+
+#[test]
+fn merge_histogram_buckets_as_go() {
+    let point = HistogramDataPoint {
+        count: 10,
+        explicit_bounds: vec![1.0, 5.0, 10.0],
+        bucket_counts: vec![2, 3, 4, 1],
+        ..Default::default()
+    };
+    let bounds_counts = |m: &Metric| match &m.data {
+        Some(Data::Histogram(h)) => (
+            h.data_points[0].explicit_bounds.clone(),
+            h.data_points[0].bucket_counts.clone(),
+        ),
+        other => panic!("not a histogram: {other:?}"),
+    };
+    for (stmt, bounds, counts) in [
+        (
+            "merge_histogram_buckets(5.0)",
+            vec![1.0, 10.0],
+            vec![2, 7, 1],
+        ),
+        ("merge_histogram_buckets(1)", vec![5.0, 10.0], vec![5, 4, 1]),
+        ("merge_histogram_buckets(10)", vec![1.0, 5.0], vec![2, 3, 5]),
+        // a bound the point does not have: unchanged
+        (
+            "merge_histogram_buckets(7)",
+            vec![1.0, 5.0, 10.0],
+            vec![2, 3, 4, 1],
+        ),
+    ] {
+        let out = run_metric_statements(&[stmt], vec![hist_metric("h", "", vec![point.clone()])])
+            .unwrap();
+        assert_eq!(bounds_counts(&out[0]), (bounds, counts), "{stmt}");
+    }
+    // malformed points and other types are left alone
+    let malformed = HistogramDataPoint {
+        explicit_bounds: vec![1.0],
+        bucket_counts: vec![1, 2, 3],
+        ..Default::default()
+    };
+    let out = run_metric_statements(
+        &["merge_histogram_buckets(1)"],
+        vec![hist_metric("h", "", vec![malformed])],
+    )
+    .unwrap();
+    assert_eq!(bounds_counts(&out[0]), (vec![1.0], vec![1, 2, 3]));
+}
