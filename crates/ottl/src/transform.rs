@@ -48,6 +48,7 @@ pub struct Config {
 #[derive(Default)]
 pub struct ExtraFunctions {
     pub span: Option<fn(&mut Functions<SpanContext>)>,
+    pub log: Option<fn(&mut Functions<LogContext>)>,
     pub metric: Option<fn(&mut Functions<MetricContext>)>,
     pub datapoint: Option<fn(&mut Functions<DataPointContext>)>,
 }
@@ -198,6 +199,7 @@ impl Transform {
             cfg,
             &ExtraFunctions {
                 span: Some(crate::functions::spans::register_span),
+                log: Some(crate::functions::logparsing::register_log),
                 metric: Some(crate::functions::metrics::register_metric),
                 datapoint: Some(crate::functions::histograms::register_datapoint),
             },
@@ -209,6 +211,13 @@ impl Transform {
         let span_fns = || {
             let mut f = crate::functions::standard::<SpanContext>();
             if let Some(add) = extra.span {
+                add(&mut f);
+            }
+            f
+        };
+        let log_fns = || {
+            let mut f = crate::functions::standard::<LogContext>();
+            if let Some(add) = extra.log {
                 add(&mut f);
             }
             f
@@ -277,15 +286,19 @@ impl Transform {
                 },
             );
         }
+        let log_covers = |c: &str, calls: &[String]| match c {
+            "log" => covers(&log_fns(), calls),
+            _ => std_covers(c, calls),
+        };
         let mut logs = Vec::new();
         for g in &cfg.log_statements {
             logs.push(
-                match group_context(g, &["resource", "scope", "log"], &std_covers)? {
+                match group_context(g, &["resource", "scope", "log"], &log_covers)? {
                     "resource" => {
                         LogGroup::Resource(Group::new(g, mode, crate::functions::standard())?)
                     }
                     "scope" => LogGroup::Scope(Group::new(g, mode, crate::functions::standard())?),
-                    _ => LogGroup::Log(Group::new(g, mode, crate::functions::standard())?),
+                    _ => LogGroup::Log(Group::new(g, mode, log_fns())?),
                 },
             );
         }

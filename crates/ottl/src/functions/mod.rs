@@ -7,6 +7,7 @@ mod editors;
 mod grok;
 pub(crate) mod hash;
 pub mod histograms;
+pub mod logparsing;
 pub mod metrics;
 pub mod spans;
 mod time;

@@ -1250,3 +1250,90 @@ fn merge_histogram_buckets_as_go() {
     .unwrap();
     assert_eq!(bounds_counts(&out[0]), (vec![1.0], vec![1, 2, 3]));
 }
+
+/// Go's func_parse_clf_test.go shapes, through the transform processor's log statements.
+#[test]
+fn parse_clf_as_go() {
+    let run = |stmt: &str, body: &str| -> Result<LogRecord, String> {
+        let t = Transform::new(&Config {
+            log_statements: basic(&[stmt]),
+            ..Default::default()
+        })?;
+        let mut req = logs(vec![LogRecord {
+            body: Some(s(body)),
+            ..Default::default()
+        }]);
+        t.process_logs(&mut req)?;
+        Ok(req.resource_logs[0].scope_logs[0].log_records.remove(0))
+    };
+    let rec = run(
+        r#"merge_maps(log.attributes, ParseCLF(log.body), "upsert")"#,
+        r#"127.0.0.1 user-identifier frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#,
+    )
+    .unwrap();
+    assert_eq!(
+        rec.attributes,
+        vec![
+            kv("clf.remote_host", s("127.0.0.1")),
+            kv("clf.rfc931", s("user-identifier")),
+            kv("clf.authuser", s("frank")),
+            kv("clf.timestamp", s("10/Oct/2000:13:55:36 -0700")),
+            kv("clf.request", s("GET /apache_pb.gif HTTP/1.0")),
+            kv("clf.method", s("GET")),
+            kv("clf.request_uri", s("/apache_pb.gif")),
+            kv("clf.protocol", s("HTTP/1.0")),
+            kv("clf.status", i(200)),
+            kv("clf.bytes", i(2326)),
+        ]
+    );
+    let rec = run(
+        r#"merge_maps(log.attributes, ParseCLF(log.body, "combined"), "upsert")"#,
+        r#"10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET /q?x=\"y\" HTTP/1.1" 304 - "http://ex.com/\x41" "curl/8.0""#,
+    )
+    .unwrap();
+    assert_eq!(
+        get(&rec.attributes, "clf.request_uri"),
+        Some(&s(r#"/q?x="y""#))
+    );
+    assert_eq!(get(&rec.attributes, "clf.bytes"), None);
+    assert_eq!(get(&rec.attributes, "clf.status"), Some(&i(304)));
+    assert_eq!(
+        get(&rec.attributes, "clf.referer"),
+        Some(&s("http://ex.com/A"))
+    );
+    assert_eq!(get(&rec.attributes, "clf.user_agent"), Some(&s("curl/8.0")));
+    // a request that is not three words keeps only clf.request
+    let rec = run(
+        r#"merge_maps(log.attributes, ParseCLF(log.body), "upsert")"#,
+        r#"h - - [d] "\x16\x03" 400 0"#,
+    )
+    .unwrap();
+    assert_eq!(get(&rec.attributes, "clf.request"), Some(&s("\u{16}\u{3}")));
+    assert_eq!(get(&rec.attributes, "clf.method"), None);
+    // errors
+    let e = run(r#"set(log.attributes["x"], ParseCLF(log.body))"#, "not clf").unwrap_err();
+    assert!(
+        e.contains(r#"invalid CLF message: does not match expected "clf" format"#),
+        "{e}"
+    );
+    let e = run(r#"set(log.attributes["x"], ParseCLF(log.body))"#, "").unwrap_err();
+    assert!(e.contains("cannot parse empty CLF message"), "{e}");
+    let e = run(
+        r#"set(log.attributes["x"], ParseCLF(log.body))"#,
+        r#"h - - [d] "GET / HTTP/1.0" OK 1"#,
+    )
+    .unwrap_err();
+    assert!(
+        e.contains(r#"invalid status code "OK": strconv.ParseInt: parsing "OK": invalid syntax"#),
+        "{e}"
+    );
+    let e = run(
+        r#"set(log.attributes["x"], ParseCLF(log.body, "json"))"#,
+        "x",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains(r#"invalid format "json": must be "clf" or "combined""#),
+        "{e}"
+    );
+}

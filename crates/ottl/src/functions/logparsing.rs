@@ -1,0 +1,171 @@
+//! The transform processor's log-only parsing converters (Go
+//! `transformprocessor/internal/logparsingfuncs`). Register them with [`register_log`].
+
+use std::sync::OnceLock;
+
+use pdata::proto::common::v1::{AnyValue, KeyValue, any_value};
+use regex::Regex;
+
+use super::ParamKind::*;
+use super::editors::get_string;
+use super::{Args, Functions, Param, opt, req};
+use crate::contexts::log::LogContext;
+use crate::value::Value;
+use crate::{ConverterFn, EvalError};
+
+/// Registers the log-context parsing converters (`ParseCLF`).
+pub fn register_log(f: &mut Functions<LogContext>) {
+    f.converter("ParseCLF", PARSE_CLF, parse_clf);
+}
+
+const PARSE_CLF: &[Param] = &[req("target", Getter), opt("format", Str)];
+
+fn put_str(m: &mut Vec<KeyValue>, k: &str, v: String) {
+    put(m, k, any_value::Value::StringValue(v));
+}
+
+fn put(m: &mut Vec<KeyValue>, k: &str, v: any_value::Value) {
+    m.push(KeyValue {
+        key: k.into(),
+        value: Some(AnyValue { value: Some(v) }),
+        ..Default::default()
+    });
+}
+
+/// A quoted field with backslash escapes, as Apache's mod_log_config writes them.
+const QUOTED: &str = r#""((?:[^"\\]|\\.)*)""#;
+
+fn clf_re(combined: bool) -> &'static Regex {
+    static CLF: OnceLock<Regex> = OnceLock::new();
+    static COMBINED: OnceLock<Regex> = OnceLock::new();
+    let head = r"^(\S+) (\S+) (\S+) \[([^\]]+)\] ";
+    // Fixed patterns: they compile.
+    if combined {
+        COMBINED.get_or_init(|| {
+            goregex::compile(&format!("{head}{QUOTED} (\\S+) (\\S+) {QUOTED} {QUOTED}$"))
+                .expect("valid pattern")
+        })
+    } else {
+        CLF.get_or_init(|| {
+            goregex::compile(&format!("{head}{QUOTED} (\\S+) (\\S+)$")).expect("valid pattern")
+        })
+    }
+}
+
+/// Undoes mod_log_config's escaping (`\"`, `\\`, C escapes, `\xhh`); anything else stays.
+fn unescape_clf(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c != b'\\' || i + 1 == b.len() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        i += 1;
+        let next = b[i];
+        match next {
+            b'\\' | b'"' => out.push(next),
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'r' => out.push(b'\r'),
+            b'b' => out.push(0x08),
+            b'f' => out.push(0x0c),
+            b'v' => out.push(0x0b),
+            b'x' => {
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|h| std::str::from_utf8(h).ok());
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    _ => out.extend_from_slice(b"\\x"),
+                }
+            }
+            _ => {
+                out.push(b'\\');
+                out.push(next);
+            }
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Go `strconv.ParseInt(s, 10, 64)` with its error text.
+fn parse_int(s: &str) -> Result<i64, String> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("strconv.ParseInt: parsing {s:?}: invalid syntax"));
+    }
+    s.parse()
+        .map_err(|_| format!("strconv.ParseInt: parsing {s:?}: value out of range"))
+}
+
+pub(crate) fn parse_clf_message(message: &str, combined: bool) -> Result<Vec<KeyValue>, String> {
+    let format = if combined { "combined" } else { "clf" };
+    let Some(c) = clf_re(combined).captures(message.trim()) else {
+        return Err(format!(
+            "invalid CLF message: does not match expected {format:?} format"
+        ));
+    };
+    let g = |i: usize| c.get(i).map_or("", |m| m.as_str());
+    let mut m = Vec::with_capacity(12);
+    put_str(&mut m, "clf.remote_host", g(1).into());
+    put_str(&mut m, "clf.rfc931", g(2).into());
+    put_str(&mut m, "clf.authuser", g(3).into());
+    put_str(&mut m, "clf.timestamp", g(4).into());
+    let request = unescape_clf(g(5));
+    put_str(&mut m, "clf.request", request.clone());
+    let parts: Vec<&str> = request.splitn(3, ' ').collect();
+    if let [method, uri, protocol] = parts[..] {
+        put_str(&mut m, "clf.method", method.into());
+        put_str(&mut m, "clf.request_uri", uri.into());
+        put_str(&mut m, "clf.protocol", protocol.into());
+    }
+    let status = g(6);
+    let status_int =
+        parse_int(status).map_err(|e| format!("invalid status code {status:?}: {e}"))?;
+    put(&mut m, "clf.status", any_value::Value::IntValue(status_int));
+    let bytes = g(7);
+    if bytes != "-" {
+        let n = parse_int(bytes).map_err(|e| format!("invalid bytes value {bytes:?}: {e}"))?;
+        put(&mut m, "clf.bytes", any_value::Value::IntValue(n));
+    }
+    if combined {
+        put_str(&mut m, "clf.referer", unescape_clf(g(8)));
+        put_str(&mut m, "clf.user_agent", unescape_clf(g(9)));
+    }
+    Ok(m)
+}
+
+fn parse_clf(mut a: Args<LogContext>) -> Result<ConverterFn<LogContext>, String> {
+    let t = a.getter(0);
+    let format = a.str(1).unwrap_or_else(|| "clf".into());
+    let combined = match format.as_str() {
+        "clf" => false,
+        "combined" => true,
+        other => {
+            return Err(format!(
+                "invalid format {other:?}: must be \"clf\" or \"combined\""
+            ));
+        }
+    };
+    Ok(Box::new(move |d| {
+        let s = get_string(&t, d)?;
+        if s.is_empty() {
+            return Err(EvalError::new("cannot parse empty CLF message"));
+        }
+        parse_clf_message(&s, combined)
+            .map(Value::Map)
+            .map_err(EvalError::new)
+    }))
+}
