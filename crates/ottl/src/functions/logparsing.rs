@@ -13,10 +13,13 @@ use crate::contexts::log::LogContext;
 use crate::value::Value;
 use crate::{ConverterFn, EvalError};
 
-/// Registers the log-context parsing converters (`ParseCLF`).
+/// Registers the log-context parsing converters (`ParseCLF`, `ParseCEF`).
 pub fn register_log(f: &mut Functions<LogContext>) {
-    f.converter("ParseCLF", PARSE_CLF, parse_clf);
+    f.converter("ParseCLF", PARSE_CLF, parse_clf)
+        .converter("ParseCEF", ONE, parse_cef);
 }
+
+const ONE: &[Param] = &[req("target", Getter)];
 
 const PARSE_CLF: &[Param] = &[req("target", Getter), opt("format", Str)];
 
@@ -165,6 +168,182 @@ fn parse_clf(mut a: Args<LogContext>) -> Result<ConverterFn<LogContext>, String>
             return Err(EvalError::new("cannot parse empty CLF message"));
         }
         parse_clf_message(&s, combined)
+            .map(Value::Map)
+            .map_err(EvalError::new)
+    }))
+}
+
+/// The first seven unescaped-pipe fields of a CEF message (`CEF:Version` and the six header
+/// fields), then the extension as it is, when there is one.
+fn split_cef_header(message: &str) -> Result<Vec<String>, String> {
+    const HEADER_FIELDS: usize = 7;
+    let b = message.as_bytes();
+    let mut fields: Vec<String> = Vec::with_capacity(HEADER_FIELDS + 1);
+    let mut cur: Vec<u8> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\\' && matches!(b.get(i + 1), Some(b'|' | b'\\')) {
+            cur.extend_from_slice(&b[i..i + 2]);
+            i += 2;
+            continue;
+        }
+        if c == b'|' {
+            fields.push(String::from_utf8_lossy(&cur).into_owned());
+            cur.clear();
+            if fields.len() == HEADER_FIELDS {
+                fields.push(message[i + 1..].to_string());
+                return Ok(fields);
+            }
+            i += 1;
+            continue;
+        }
+        cur.push(c);
+        i += 1;
+    }
+    fields.push(String::from_utf8_lossy(&cur).into_owned());
+    if fields.len() < HEADER_FIELDS {
+        return Err(format!(
+            "invalid CEF header: expected at least {HEADER_FIELDS} pipe-delimited fields (CEF:Version, Device Vendor, Device Product, Device Version, Device Event Class ID, Name, Severity), got {}",
+            fields.len()
+        ));
+    }
+    Ok(fields)
+}
+
+/// `\|` and `\\` in a header field.
+fn unescape_cef_header(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\'
+            && let Some(&n) = chars.peek()
+            && (n == '|' || n == '\\')
+        {
+            out.push(n);
+            chars.next();
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `\\`, `\=`, `\n`, `\r` in an extension value.
+fn unescape_cef_value(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            let rep = match chars.peek() {
+                Some('\\') => Some('\\'),
+                Some('=') => Some('='),
+                Some('n') => Some('\n'),
+                Some('r') => Some('\r'),
+                _ => None,
+            };
+            if let Some(r) = rep {
+                out.push(r);
+                chars.next();
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn cef_key_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    // A fixed pattern: it compiles.
+    RE.get_or_init(|| goregex::compile(r"(?:^| )([A-Za-z][A-Za-z0-9_]*)=").expect("valid pattern"))
+}
+
+/// `key=value` pairs; a value runs to the next ` key=` (values may hold spaces).
+fn parse_cef_extensions(ext: &str) -> Vec<KeyValue> {
+    let matches: Vec<(usize, usize, &str)> = cef_key_re()
+        .captures_iter(ext)
+        .filter_map(|c| {
+            let whole = c.get(0)?;
+            Some((whole.start(), whole.end(), c.get(1)?.as_str()))
+        })
+        .collect();
+    let mut out: Vec<KeyValue> = Vec::with_capacity(matches.len());
+    for (i, (_, value_start, key)) in matches.iter().enumerate() {
+        let value_end = matches.get(i + 1).map_or(ext.len(), |m| m.0);
+        let value = unescape_cef_value(ext[*value_start..value_end].trim_end_matches(' '));
+        let v = AnyValue {
+            value: Some(any_value::Value::StringValue(value)),
+        };
+        match out.iter_mut().find(|kv| kv.key == *key) {
+            Some(kv) => kv.value = Some(v),
+            None => out.push(KeyValue {
+                key: key.to_string(),
+                value: Some(v),
+                ..Default::default()
+            }),
+        }
+    }
+    out
+}
+
+pub(crate) fn parse_cef_message(message: &str) -> Result<Vec<KeyValue>, String> {
+    let Some(start) = message.find("CEF:") else {
+        return Err("invalid CEF message: 'CEF:' not found".into());
+    };
+    let fields = split_cef_header(&message[start..])?;
+    let Some(version) = fields[0].strip_prefix("CEF:") else {
+        return Err(format!(
+            "invalid CEF message: must start with 'CEF:', got {:?}",
+            fields[0]
+        ));
+    };
+    if version.is_empty() {
+        return Err("invalid CEF message: missing version".into());
+    }
+    let mut m = Vec::with_capacity(8);
+    put_str(&mut m, "cef.version", version.to_string());
+    for (i, key) in [
+        "cef.device_vendor",
+        "cef.device_product",
+        "cef.device_version",
+        "cef.device_event_class_id",
+        "cef.name",
+        "cef.severity",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        put_str(&mut m, key, unescape_cef_header(&fields[i + 1]));
+    }
+    let extensions = match fields.get(7) {
+        Some(e) if !e.is_empty() => parse_cef_extensions(e),
+        _ => Vec::new(),
+    };
+    put(
+        &mut m,
+        "cef.extensions",
+        any_value::Value::KvlistValue(pdata::proto::common::v1::KeyValueList {
+            values: extensions,
+        }),
+    );
+    Ok(m)
+}
+
+fn parse_cef(mut a: Args<LogContext>) -> Result<ConverterFn<LogContext>, String> {
+    let t = a.getter(0);
+    Ok(Box::new(move |d| {
+        let s = get_string(&t, d)?;
+        if s.is_empty() {
+            return Err(EvalError::new("cannot parse empty CEF message"));
+        }
+        parse_cef_message(&s)
             .map(Value::Map)
             .map_err(EvalError::new)
     }))

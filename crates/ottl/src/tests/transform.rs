@@ -1337,3 +1337,76 @@ fn parse_clf_as_go() {
         "{e}"
     );
 }
+
+fn run_log(stmt: &str, body: &str) -> Result<LogRecord, String> {
+    let t = Transform::new(&Config {
+        log_statements: basic(&[stmt]),
+        ..Default::default()
+    })?;
+    let mut req = logs(vec![LogRecord {
+        body: Some(s(body)),
+        ..Default::default()
+    }]);
+    t.process_logs(&mut req)?;
+    Ok(req.resource_logs[0].scope_logs[0].log_records.remove(0))
+}
+
+/// Go's func_parse_cef_test.go shapes.
+#[test]
+fn parse_cef_as_go() {
+    let rec = run_log(
+        r#"set(log.attributes["cef"], ParseCEF(log.body))"#,
+        r#"Sep 19 08:26:10 host CEF:0|Security|threatmanager|1.0|100|worm successfully stopped|10|src=10.0.0.1 dst=2.1.2.2 spt=1232 msg=Detected a threat. No action needed. cs1=a\=b\\c\nd"#,
+    )
+    .unwrap();
+    let cef = match get(&rec.attributes, "cef").and_then(|v| v.value.as_ref()) {
+        Some(pdata::proto::common::v1::any_value::Value::KvlistValue(kv)) => kv.values.clone(),
+        other => panic!("not a map: {other:?}"),
+    };
+    for (k, v) in [
+        ("cef.version", "0"),
+        ("cef.device_vendor", "Security"),
+        ("cef.device_product", "threatmanager"),
+        ("cef.device_version", "1.0"),
+        ("cef.device_event_class_id", "100"),
+        ("cef.name", "worm successfully stopped"),
+        ("cef.severity", "10"),
+    ] {
+        assert_eq!(get(&cef, k), Some(&s(v)), "{k}");
+    }
+    assert_eq!(
+        get(&cef, "cef.extensions"),
+        Some(&map(vec![
+            kv("src", s("10.0.0.1")),
+            kv("dst", s("2.1.2.2")),
+            kv("spt", s("1232")),
+            kv("msg", s("Detected a threat. No action needed.")),
+            kv("cs1", s("a=b\\c\nd")),
+        ]))
+    );
+    // escaped pipes in the header, no extension
+    let rec = run_log(
+        r#"set(log.attributes["cef"], ParseCEF(log.body))"#,
+        r#"CEF:1|Ven\|dor|Prod\\uct|2|sig|Name|Low|"#,
+    )
+    .unwrap();
+    let cef = match get(&rec.attributes, "cef").and_then(|v| v.value.as_ref()) {
+        Some(pdata::proto::common::v1::any_value::Value::KvlistValue(kv)) => kv.values.clone(),
+        other => panic!("not a map: {other:?}"),
+    };
+    assert_eq!(get(&cef, "cef.device_vendor"), Some(&s("Ven|dor")));
+    assert_eq!(get(&cef, "cef.device_product"), Some(&s("Prod\\uct")));
+    assert_eq!(get(&cef, "cef.extensions"), Some(&map(vec![])));
+    for (body, msg) in [
+        ("no marker", "invalid CEF message: 'CEF:' not found"),
+        ("", "cannot parse empty CEF message"),
+        ("CEF:|a|b|c|d|e|f|", "invalid CEF message: missing version"),
+        (
+            "CEF:0|a|b",
+            "invalid CEF header: expected at least 7 pipe-delimited fields (CEF:Version, Device Vendor, Device Product, Device Version, Device Event Class ID, Name, Severity), got 3",
+        ),
+    ] {
+        let e = run_log(r#"set(log.attributes["cef"], ParseCEF(log.body))"#, body).unwrap_err();
+        assert!(e.contains(msg), "{body}: {e}");
+    }
+}
