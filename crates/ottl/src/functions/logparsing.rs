@@ -13,10 +13,11 @@ use crate::contexts::log::LogContext;
 use crate::value::Value;
 use crate::{ConverterFn, EvalError};
 
-/// Registers the log-context parsing converters (`ParseCLF`, `ParseCEF`).
+/// Registers the log-context parsing converters (`ParseCLF`, `ParseCEF`, `ParseLEEF`).
 pub fn register_log(f: &mut Functions<LogContext>) {
     f.converter("ParseCLF", PARSE_CLF, parse_clf)
-        .converter("ParseCEF", ONE, parse_cef);
+        .converter("ParseCEF", ONE, parse_cef)
+        .converter("ParseLEEF", ONE, parse_leef);
 }
 
 const ONE: &[Param] = &[req("target", Getter)];
@@ -344,6 +345,127 @@ fn parse_cef(mut a: Args<LogContext>) -> Result<ConverterFn<LogContext>, String>
             return Err(EvalError::new("cannot parse empty CEF message"));
         }
         parse_cef_message(&s)
+            .map(Value::Map)
+            .map_err(EvalError::new)
+    }))
+}
+
+/// LEEF 2.0's delimiter field: a character, or `0x..` naming one byte; tab when empty.
+fn leef_delimiter(spec: &str) -> Result<String, String> {
+    if spec.is_empty() {
+        return Ok("\t".into());
+    }
+    if let Some(h) = spec.strip_prefix("0x").or_else(|| spec.strip_prefix("0X")) {
+        if h.is_empty() {
+            return Err("empty hex value".into());
+        }
+        let decoded = hex::decode(h).map_err(|e| {
+            let e = match e {
+                hex::FromHexError::OddLength => "encoding/hex: odd length hex string".to_string(),
+                hex::FromHexError::InvalidHexCharacter { c, .. } => {
+                    format!("encoding/hex: invalid byte: U+{:04X} {c:?}", c as u32)
+                }
+                other => other.to_string(),
+            };
+            format!("invalid hex delimiter {spec:?}: {e}")
+        })?;
+        if decoded.len() != 1 {
+            return Err(format!(
+                "hex delimiter must decode to a single byte, got {} bytes",
+                decoded.len()
+            ));
+        }
+        return Ok(String::from_utf8_lossy(&decoded).into_owned());
+    }
+    Ok(spec.to_string())
+}
+
+pub(crate) fn parse_leef_message(message: &str) -> Result<Vec<KeyValue>, String> {
+    let Some(start) = message.find("LEEF:") else {
+        return Err("invalid LEEF message: 'LEEF:' not found".into());
+    };
+    let msg = &message[start..];
+    let Some(pipe) = msg.find('|') else {
+        return Err("invalid LEEF message: missing pipe delimiter in header".into());
+    };
+    let version = &msg["LEEF:".len()..pipe];
+    let rest = &msg[pipe + 1..];
+    let (parts, delimiter, attrs): (Vec<&str>, String, &str) = match version {
+        "1.0" => {
+            let parts: Vec<&str> = rest.splitn(5, '|').collect();
+            if parts.len() < 4 {
+                return Err(format!(
+                    "invalid LEEF 1.0 header: expected at least 4 fields (vendor, product, version, eventID), got {}",
+                    parts.len()
+                ));
+            }
+            let attrs = parts.get(4).copied().unwrap_or("");
+            (parts, "\t".into(), attrs)
+        }
+        "2.0" => {
+            let parts: Vec<&str> = rest.splitn(6, '|').collect();
+            if parts.len() < 5 {
+                return Err(format!(
+                    "invalid LEEF 2.0 header: expected at least 5 fields (vendor, product, version, eventID, delimiter), got {}",
+                    parts.len()
+                ));
+            }
+            let d =
+                leef_delimiter(parts[4]).map_err(|e| format!("invalid LEEF 2.0 delimiter: {e}"))?;
+            let attrs = parts.get(5).copied().unwrap_or("");
+            (parts, d, attrs)
+        }
+        v => {
+            return Err(format!(
+                "unsupported LEEF version: {v} (supported: 1.0, 2.0)"
+            ));
+        }
+    };
+    let mut m = Vec::with_capacity(6);
+    put_str(&mut m, "version", version.to_string());
+    put_str(&mut m, "vendor", parts[0].to_string());
+    put_str(&mut m, "product_name", parts[1].to_string());
+    put_str(&mut m, "product_version", parts[2].to_string());
+    put_str(&mut m, "event_id", parts[3].to_string());
+    let mut kvs: Vec<KeyValue> = Vec::new();
+    if !attrs.is_empty() {
+        for pair in attrs.split(delimiter.as_str()) {
+            let pair = pair.trim();
+            let Some((k, v)) = pair.split_once('=') else {
+                continue;
+            };
+            if k.is_empty() {
+                continue;
+            }
+            let val = AnyValue {
+                value: Some(any_value::Value::StringValue(v.to_string())),
+            };
+            match kvs.iter_mut().find(|kv| kv.key == k) {
+                Some(kv) => kv.value = Some(val),
+                None => kvs.push(KeyValue {
+                    key: k.to_string(),
+                    value: Some(val),
+                    ..Default::default()
+                }),
+            }
+        }
+    }
+    put(
+        &mut m,
+        "attributes",
+        any_value::Value::KvlistValue(pdata::proto::common::v1::KeyValueList { values: kvs }),
+    );
+    Ok(m)
+}
+
+fn parse_leef(mut a: Args<LogContext>) -> Result<ConverterFn<LogContext>, String> {
+    let t = a.getter(0);
+    Ok(Box::new(move |d| {
+        let s = get_string(&t, d)?;
+        if s.is_empty() {
+            return Err(EvalError::new("cannot parse empty LEEF message"));
+        }
+        parse_leef_message(&s)
             .map(Value::Map)
             .map_err(EvalError::new)
     }))

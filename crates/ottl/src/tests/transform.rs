@@ -1410,3 +1410,78 @@ fn parse_cef_as_go() {
         assert!(e.contains(msg), "{body}: {e}");
     }
 }
+
+/// Go's Test_parseLEEF shapes (LEEF 1.0 with tabs, LEEF 2.0 with its own delimiter).
+#[test]
+fn parse_leef_as_go() {
+    let parsed = |body: &str| -> Result<Vec<KeyValue>, String> {
+        let rec = run_log(r#"set(log.attributes["l"], ParseLEEF(log.body))"#, body)?;
+        match get(&rec.attributes, "l").and_then(|v| v.value.as_ref()) {
+            Some(pdata::proto::common::v1::any_value::Value::KvlistValue(kv)) => {
+                Ok(kv.values.clone())
+            }
+            other => panic!("not a map: {other:?}"),
+        }
+    };
+    assert_eq!(
+        parsed("LEEF:1.0|Microsoft|MSExchange|4.0 SP1|15345|src=10.50.1.1\tdst=2.10.20.20\tsev=5")
+            .unwrap(),
+        vec![
+            kv("version", s("1.0")),
+            kv("vendor", s("Microsoft")),
+            kv("product_name", s("MSExchange")),
+            kv("product_version", s("4.0 SP1")),
+            kv("event_id", s("15345")),
+            kv(
+                "attributes",
+                map(vec![
+                    kv("src", s("10.50.1.1")),
+                    kv("dst", s("2.10.20.20")),
+                    kv("sev", s("5")),
+                ])
+            ),
+        ]
+    );
+    let m = parsed(
+        "<13>Jan 1 host LEEF:2.0|Lancope|StealthWatch|1.0|41|^|src=10.0.1.8^dst=10.0.0.5^sev=5",
+    )
+    .unwrap();
+    assert_eq!(
+        get(&m, "attributes"),
+        Some(&map(vec![
+            kv("src", s("10.0.1.8")),
+            kv("dst", s("10.0.0.5")),
+            kv("sev", s("5"))
+        ]))
+    );
+    let m = parsed("LEEF:2.0|V|P|1|E|0x7c|a=1|b=2").unwrap();
+    assert_eq!(
+        get(&m, "attributes"),
+        Some(&map(vec![kv("a", s("1")), kv("b", s("2"))]))
+    );
+    let m = parsed("LEEF:1.0|V|P|1|E").unwrap();
+    assert_eq!(get(&m, "attributes"), Some(&map(vec![])));
+    for (body, msg) in [
+        ("nothing", "invalid LEEF message: 'LEEF:' not found"),
+        (
+            "LEEF:1.0",
+            "invalid LEEF message: missing pipe delimiter in header",
+        ),
+        (
+            "LEEF:3.0|V|P|1|E|",
+            "unsupported LEEF version: 3.0 (supported: 1.0, 2.0)",
+        ),
+        (
+            "LEEF:1.0|V|P",
+            "invalid LEEF 1.0 header: expected at least 4 fields (vendor, product, version, eventID), got 2",
+        ),
+        (
+            "LEEF:2.0|V|P|1|E|0x7c7c|a=1",
+            "invalid LEEF 2.0 delimiter: hex delimiter must decode to a single byte, got 2 bytes",
+        ),
+        ("", "cannot parse empty LEEF message"),
+    ] {
+        let e = parsed(body).unwrap_err();
+        assert!(e.contains(msg), "{body}: {e}");
+    }
+}
