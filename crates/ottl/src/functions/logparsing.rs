@@ -13,11 +13,13 @@ use crate::contexts::log::LogContext;
 use crate::value::Value;
 use crate::{ConverterFn, EvalError};
 
-/// Registers the log-context parsing converters (`ParseCLF`, `ParseCEF`, `ParseLEEF`).
+/// Registers the log-context parsing converters (`ParseCLF`, `ParseCEF`, `ParseLEEF`,
+/// `ParseELF`).
 pub fn register_log(f: &mut Functions<LogContext>) {
     f.converter("ParseCLF", PARSE_CLF, parse_clf)
         .converter("ParseCEF", ONE, parse_cef)
-        .converter("ParseLEEF", ONE, parse_leef);
+        .converter("ParseLEEF", ONE, parse_leef)
+        .converter("ParseELF", ONE, parse_elf);
 }
 
 const ONE: &[Param] = &[req("target", Getter)];
@@ -466,6 +468,169 @@ fn parse_leef(mut a: Args<LogContext>) -> Result<ConverterFn<LogContext>, String
             return Err(EvalError::new("cannot parse empty LEEF message"));
         }
         parse_leef_message(&s)
+            .map(Value::Map)
+            .map_err(EvalError::new)
+    }))
+}
+
+/// One data line of an extended log file: whitespace-separated tokens, `"..."` quoting with
+/// `""` for a quote inside.
+fn elf_data_line(line: &str) -> Result<Vec<String>, String> {
+    let b = line.as_bytes();
+    let (mut i, n) = (0, b.len());
+    let mut out = Vec::new();
+    while i < n {
+        while i < n && (b[i] == b' ' || b[i] == b'\t') {
+            i += 1;
+        }
+        if i >= n {
+            break;
+        }
+        if b[i] != b'"' {
+            let start = i;
+            while i < n && b[i] != b' ' && b[i] != b'\t' {
+                i += 1;
+            }
+            out.push(line[start..i].to_string());
+            continue;
+        }
+        i += 1;
+        let mut v: Vec<u8> = Vec::new();
+        let mut closed = false;
+        while i < n {
+            if b[i] != b'"' {
+                v.push(b[i]);
+                i += 1;
+                continue;
+            }
+            if i + 1 < n && b[i + 1] == b'"' {
+                v.push(b'"');
+                i += 2;
+                continue;
+            }
+            i += 1;
+            closed = true;
+            break;
+        }
+        if !closed {
+            return Err(format!("unterminated quoted value in data line: {line:?}"));
+        }
+        out.push(String::from_utf8_lossy(&v).into_owned());
+    }
+    Ok(out)
+}
+
+pub(crate) fn parse_elf_message(input: &str) -> Result<Vec<KeyValue>, String> {
+    let mut head: Vec<KeyValue> = Vec::new();
+    let mut entries: Vec<AnyValue> = Vec::new();
+    let mut has_version = false;
+    let mut fields: Vec<String> = Vec::new();
+    let set = |head: &mut Vec<KeyValue>, k: &str, v: &str| {
+        let val = AnyValue {
+            value: Some(any_value::Value::StringValue(v.to_string())),
+        };
+        match head.iter_mut().find(|kv| kv.key == k) {
+            Some(kv) => kv.value = Some(val),
+            None => put_str(head, k, v.to_string()),
+        }
+    };
+    for line in input
+        .split(['\r', '\n'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        if let Some(body) = line.strip_prefix('#') {
+            let Some((key, value)) = body.split_once(':') else {
+                // a malformed #Fields would silently misread every data line after it
+                let t = body.trim();
+                if t.len() >= 6 && t.is_char_boundary(6) && t[..6].eq_ignore_ascii_case("fields") {
+                    return Err(format!(
+                        "invalid ELF: malformed #Fields directive {line:?}: directive {line:?} has no colon separator"
+                    ));
+                }
+                continue;
+            };
+            let (key, value) = (key.trim(), value.trim());
+            let k = key.to_ascii_lowercase();
+            match k.as_str() {
+                "version" => {
+                    has_version = true;
+                    set(&mut head, "elf.version", value);
+                }
+                "fields" => fields = value.split_whitespace().map(String::from).collect(),
+                "software" => set(&mut head, "elf.software", value),
+                "date" => set(&mut head, "elf.date", value),
+                "start-date" => set(&mut head, "elf.start_date", value),
+                "end-date" => set(&mut head, "elf.end_date", value),
+                "remark" => set(&mut head, "elf.remark", value),
+                _ => {}
+            }
+            continue;
+        }
+        if fields.is_empty() {
+            return Err("invalid ELF: data entry found before #Fields directive".into());
+        }
+        let values = elf_data_line(line).map_err(|e| format!("invalid ELF: {e}"))?;
+        if values.len() != fields.len() {
+            tracing::warn!(
+                field_count = fields.len(),
+                value_count = values.len(),
+                "ELF data line has a different number of values than fields"
+            );
+        }
+        let mut entry: Vec<KeyValue> = Vec::with_capacity(fields.len());
+        for (i, f) in fields.iter().enumerate() {
+            // fewer values than fields: "-" as Go substitutes
+            let v = values.get(i).map_or("-", String::as_str);
+            match entry.iter_mut().find(|kv| kv.key == *f) {
+                Some(kv) => {
+                    kv.value = Some(AnyValue {
+                        value: Some(any_value::Value::StringValue(v.to_string())),
+                    })
+                }
+                None => put_str(&mut entry, f, v.to_string()),
+            }
+        }
+        entries.push(AnyValue {
+            value: Some(any_value::Value::KvlistValue(
+                pdata::proto::common::v1::KeyValueList { values: entry },
+            )),
+        });
+    }
+    if !has_version {
+        return Err("invalid ELF: missing #Version directive".into());
+    }
+    let mut m = Vec::with_capacity(head.len() + 2);
+    put(
+        &mut m,
+        "elf.entries",
+        any_value::Value::ArrayValue(pdata::proto::common::v1::ArrayValue { values: entries }),
+    );
+    m.extend(head);
+    let field_values = fields
+        .into_iter()
+        .map(|f| AnyValue {
+            value: Some(any_value::Value::StringValue(f)),
+        })
+        .collect();
+    put(
+        &mut m,
+        "elf.fields",
+        any_value::Value::ArrayValue(pdata::proto::common::v1::ArrayValue {
+            values: field_values,
+        }),
+    );
+    Ok(m)
+}
+
+fn parse_elf(mut a: Args<LogContext>) -> Result<ConverterFn<LogContext>, String> {
+    let t = a.getter(0);
+    Ok(Box::new(move |d| {
+        let s = get_string(&t, d)?;
+        if s.is_empty() {
+            return Err(EvalError::new("cannot parse empty ELF message"));
+        }
+        parse_elf_message(&s)
             .map(Value::Map)
             .map_err(EvalError::new)
     }))

@@ -1485,3 +1485,96 @@ fn parse_leef_as_go() {
         assert!(e.contains(msg), "{body}: {e}");
     }
 }
+
+/// Go's func_parse_elf_test.go shapes: directives, quoted values, several #Fields.
+#[test]
+fn parse_elf_as_go() {
+    let parsed = |body: &str| -> Result<Vec<KeyValue>, String> {
+        let rec = run_log(r#"set(log.attributes["e"], ParseELF(log.body))"#, body)?;
+        match get(&rec.attributes, "e").and_then(|v| v.value.as_ref()) {
+            Some(pdata::proto::common::v1::any_value::Value::KvlistValue(kv)) => {
+                Ok(kv.values.clone())
+            }
+            other => panic!("not a map: {other:?}"),
+        }
+    };
+    let m = parsed(
+        "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n#Date: 2024-01-01 00:00:00\r\n#Fields: date time cs-method cs-uri-stem sc-status cs(User-Agent)\r\n2024-01-01 00:00:01 GET /index.html 200 \"Mozilla/5.0 (\"\"x\"\")\"\r\n2024-01-01 00:00:02 POST /api\r\n",
+    )
+    .unwrap();
+    assert_eq!(
+        m,
+        vec![
+            kv(
+                "elf.entries",
+                list(vec![
+                    map(vec![
+                        kv("date", s("2024-01-01")),
+                        kv("time", s("00:00:01")),
+                        kv("cs-method", s("GET")),
+                        kv("cs-uri-stem", s("/index.html")),
+                        kv("sc-status", s("200")),
+                        kv("cs(User-Agent)", s("Mozilla/5.0 (\"x\")")),
+                    ]),
+                    map(vec![
+                        kv("date", s("2024-01-01")),
+                        kv("time", s("00:00:02")),
+                        kv("cs-method", s("POST")),
+                        kv("cs-uri-stem", s("/api")),
+                        // fewer values than fields: "-"
+                        kv("sc-status", s("-")),
+                        kv("cs(User-Agent)", s("-")),
+                    ]),
+                ])
+            ),
+            kv(
+                "elf.software",
+                s("Microsoft Internet Information Services 10.0")
+            ),
+            kv("elf.version", s("1.0")),
+            kv("elf.date", s("2024-01-01 00:00:00")),
+            kv(
+                "elf.fields",
+                list(vec![
+                    s("date"),
+                    s("time"),
+                    s("cs-method"),
+                    s("cs-uri-stem"),
+                    s("sc-status"),
+                    s("cs(User-Agent)"),
+                ])
+            ),
+        ]
+    );
+    // a later #Fields applies to the lines after it; elf.fields is the last one
+    let m = parsed("#Version: 1.0\n#Fields: a b\n1 2\n#Fields: c\n3 4\n").unwrap();
+    assert_eq!(
+        get(&m, "elf.entries"),
+        Some(&list(vec![
+            map(vec![kv("a", s("1")), kv("b", s("2"))]),
+            map(vec![kv("c", s("3"))]),
+        ]))
+    );
+    assert_eq!(get(&m, "elf.fields"), Some(&list(vec![s("c")])));
+    for (body, msg) in [
+        ("#Fields: a\n1", "invalid ELF: missing #Version directive"),
+        (
+            "#Version: 1.0\n1 2",
+            "invalid ELF: data entry found before #Fields directive",
+        ),
+        (
+            "#Version: 1.0\n#Fields a b\n",
+            "invalid ELF: malformed #Fields directive",
+        ),
+        (
+            "#Version: 1.0\n#Fields: a\n\"open",
+            "invalid ELF: unterminated quoted value in data line",
+        ),
+        ("", "cannot parse empty ELF message"),
+    ] {
+        let e = parsed(body).unwrap_err();
+        assert!(e.contains(msg), "{body:?}: {e}");
+    }
+    // a bare #Remark is skipped
+    assert!(parsed("#Version: 1.0\n#Remark\n").is_ok());
+}
