@@ -351,7 +351,7 @@ pub(crate) fn set_map(target: &mut Vec<KeyValue>, v: Value) {
 }
 
 pub(crate) fn set_time(target: &mut u64, v: Value) {
-    if let Value::Time(t) = v {
+    if let Value::Time(t, _) = v {
         *target = t.max(0) as u64;
     }
 }

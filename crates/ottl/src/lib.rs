@@ -19,12 +19,18 @@
 //!   (the transform processor's metric functions are [`functions::metrics::register_metric`]).
 //! - [`infer_context`]: which context a group of statements names by its path prefixes.
 //! - [`transform::Transform`]: the transform processor's engine over decoded requests.
+//! - The transform processor's own functions: [`functions::metrics::register_metric`]
+//!   (metric context, with `extract_percentile_metric`),
+//!   [`functions::histograms::register_datapoint`] (`merge_histogram_buckets`), [`functions::spans::register_span`] (`set_semconv_span_name`),
+//!   [`functions::logparsing::register_log`] (`ParseCLF`, `ParseCEF`, `ParseLEEF`, `ParseELF`).
 //!
-//! Not built: the XML converters, `ExtractGrokPatterns`, `UserAgent`, `ProfileID`, the lambda
-//! converters behind Go's `ottl.functions.enableLambda` gate, the profile contexts, the
-//! `events`/`links`/`exemplars`/`quantile_values` slice paths and `schema_url` paths. Times are
-//! UTC instants: `Time(..., location)` reads in the location, but `Hour`, `FormatTime`, ...
-//! answer in UTC.
+//! Times carry their location as Go's `time.Time` does (`Value::Time(nanos, zone)`);
+//! `resource`, `instrumentation_scope`, `status`, `events`, `links`, `exemplars` and
+//! `quantile_values` read as Go's pdata values (`Value::Pdata`); `schema_url` paths reach the
+//! enclosing messages when the caller hands them over (`with_schema_urls`).
+//!
+//! Not built: the lambda converters behind Go's `ottl.functions.enableLambda` gate and the
+//! profile contexts.
 //!
 //! ```
 //! use ottl::contexts::log::{LogContext, LogData};

@@ -10,6 +10,7 @@ use pdata::proto::collector::trace::v1::ExportTraceServiceRequest;
 use pdata::proto::logs::v1::{ResourceLogs, ScopeLogs};
 use pdata::proto::metrics::v1::metric::Data;
 
+use crate::contexts::SchemaUrls;
 use crate::contexts::datapoint::{DataPointContext, DataPointData};
 use crate::contexts::log::{LogContext, LogData};
 use crate::contexts::metric::{MetricContext, MetricData};
@@ -46,6 +47,8 @@ pub struct Config {
 /// processor's metric functions, a filter's `HasAttrOnDatapoint`, ...).
 #[derive(Default)]
 pub struct ExtraFunctions {
+    pub span: Option<fn(&mut Functions<SpanContext>)>,
+    pub log: Option<fn(&mut Functions<LogContext>)>,
     pub metric: Option<fn(&mut Functions<MetricContext>)>,
     pub datapoint: Option<fn(&mut Functions<DataPointContext>)>,
 }
@@ -195,14 +198,30 @@ impl Transform {
         Transform::with_functions(
             cfg,
             &ExtraFunctions {
+                span: Some(crate::functions::spans::register_span),
+                log: Some(crate::functions::logparsing::register_log),
                 metric: Some(crate::functions::metrics::register_metric),
-                datapoint: None,
+                datapoint: Some(crate::functions::histograms::register_datapoint),
             },
         )
     }
 
     pub fn with_functions(cfg: &Config, extra: &ExtraFunctions) -> Result<Transform, String> {
         let mode = cfg.error_mode;
+        let span_fns = || {
+            let mut f = crate::functions::standard::<SpanContext>();
+            if let Some(add) = extra.span {
+                add(&mut f);
+            }
+            f
+        };
+        let log_fns = || {
+            let mut f = crate::functions::standard::<LogContext>();
+            if let Some(add) = extra.log {
+                add(&mut f);
+            }
+            f
+        };
         let metric_fns = || {
             let mut f = crate::functions::standard::<MetricContext>();
             if let Some(add) = extra.metric {
@@ -225,17 +244,25 @@ impl Transform {
             "datapoint" => covers(&datapoint_fns(), calls),
             _ => std_covers(c, calls),
         };
+        let trace_covers = |c: &str, calls: &[String]| match c {
+            "span" => covers(&span_fns(), calls),
+            _ => std_covers(c, calls),
+        };
         let mut traces = Vec::new();
         for g in &cfg.trace_statements {
             traces.push(
-                match group_context(g, &["resource", "scope", "span", "spanevent"], &std_covers)? {
+                match group_context(
+                    g,
+                    &["resource", "scope", "span", "spanevent"],
+                    &trace_covers,
+                )? {
                     "resource" => {
                         TraceGroup::Resource(Group::new(g, mode, crate::functions::standard())?)
                     }
                     "scope" => {
                         TraceGroup::Scope(Group::new(g, mode, crate::functions::standard())?)
                     }
-                    "span" => TraceGroup::Span(Group::new(g, mode, crate::functions::standard())?),
+                    "span" => TraceGroup::Span(Group::new(g, mode, span_fns())?),
                     _ => TraceGroup::SpanEvent(Group::new(g, mode, crate::functions::standard())?),
                 },
             );
@@ -259,15 +286,19 @@ impl Transform {
                 },
             );
         }
+        let log_covers = |c: &str, calls: &[String]| match c {
+            "log" => covers(&log_fns(), calls),
+            _ => std_covers(c, calls),
+        };
         let mut logs = Vec::new();
         for g in &cfg.log_statements {
             logs.push(
-                match group_context(g, &["resource", "scope", "log"], &std_covers)? {
+                match group_context(g, &["resource", "scope", "log"], &log_covers)? {
                     "resource" => {
                         LogGroup::Resource(Group::new(g, mode, crate::functions::standard())?)
                     }
                     "scope" => LogGroup::Scope(Group::new(g, mode, crate::functions::standard())?),
-                    _ => LogGroup::Log(Group::new(g, mode, crate::functions::standard())?),
+                    _ => LogGroup::Log(Group::new(g, mode, log_fns())?),
                 },
             );
         }
@@ -295,25 +326,38 @@ impl Transform {
         for g in &self.traces {
             for rs in &mut req.resource_spans {
                 let scopes = &mut rs.scope_spans;
+                let res_url = &mut rs.schema_url;
                 with_default(&mut rs.resource, |res| -> Result<(), String> {
                     if let TraceGroup::Resource(g) = g {
-                        return g.run(&mut ResourceData::new(res));
+                        return g.run(
+                            &mut ResourceData::new(res).with_schema_urls(urls(res_url, None)),
+                        );
                     }
                     for ss in scopes.iter_mut() {
                         let spans = &mut ss.spans;
+                        let sc_url = &mut ss.schema_url;
                         with_default(&mut ss.scope, |sc| -> Result<(), String> {
                             match g {
-                                TraceGroup::Scope(g) => g.run(&mut ScopeData::new(sc, res)),
+                                TraceGroup::Scope(g) => g.run(
+                                    &mut ScopeData::new(sc, res)
+                                        .with_schema_urls(urls(res_url, Some(sc_url))),
+                                ),
                                 TraceGroup::Span(g) => {
                                     for span in spans.iter_mut() {
-                                        g.run(&mut SpanData::new(span, sc, res))?;
+                                        g.run(
+                                            &mut SpanData::new(span, sc, res)
+                                                .with_schema_urls(urls(res_url, Some(sc_url))),
+                                        )?;
                                     }
                                     Ok(())
                                 }
                                 TraceGroup::SpanEvent(g) => {
                                     for span in spans.iter_mut() {
                                         for i in 0..span.events.len() {
-                                            g.run(&mut SpanEventData::new(span, i, sc, res))?;
+                                            g.run(
+                                                &mut SpanEventData::new(span, i, sc, res)
+                                                    .with_schema_urls(urls(res_url, Some(sc_url))),
+                                            )?;
                                         }
                                     }
                                     Ok(())
@@ -333,15 +377,22 @@ impl Transform {
         for g in &self.metrics {
             for rm in &mut req.resource_metrics {
                 let scopes = &mut rm.scope_metrics;
+                let res_url = &mut rm.schema_url;
                 with_default(&mut rm.resource, |res| -> Result<(), String> {
                     if let MetricGroup::Resource(g) = g {
-                        return g.run(&mut ResourceData::new(res));
+                        return g.run(
+                            &mut ResourceData::new(res).with_schema_urls(urls(res_url, None)),
+                        );
                     }
                     for sm in scopes.iter_mut() {
                         let metrics = &mut sm.metrics;
+                        let sc_url = &mut sm.schema_url;
                         with_default(&mut sm.scope, |sc| -> Result<(), String> {
                             match g {
-                                MetricGroup::Scope(g) => g.run(&mut ScopeData::new(sc, res)),
+                                MetricGroup::Scope(g) => g.run(
+                                    &mut ScopeData::new(sc, res)
+                                        .with_schema_urls(urls(res_url, Some(sc_url))),
+                                ),
                                 MetricGroup::Metric(g) => {
                                     // Metrics a statement adds (copy_metric, extract_*) are
                                     // appended at once and visited by the group too, as Go
@@ -350,7 +401,8 @@ impl Transform {
                                     let limit = metrics.len().saturating_mul(16).max(1024);
                                     let mut i = 0;
                                     while i < metrics.len() {
-                                        let mut d = MetricData::new(&mut metrics[i], sc, res);
+                                        let mut d = MetricData::new(&mut metrics[i], sc, res)
+                                            .with_schema_urls(urls(res_url, Some(sc_url)));
                                         let r = g.run(&mut d);
                                         let added = std::mem::take(&mut d.new_metrics);
                                         if metrics.len() < limit {
@@ -364,7 +416,10 @@ impl Transform {
                                 MetricGroup::DataPoint(g) => {
                                     for m in metrics.iter_mut() {
                                         for i in 0..data_point_count(m.data.as_ref()) {
-                                            g.run(&mut DataPointData::new(m, i, sc, res))?;
+                                            g.run(
+                                                &mut DataPointData::new(m, i, sc, res)
+                                                    .with_schema_urls(urls(res_url, Some(sc_url))),
+                                            )?;
                                         }
                                     }
                                     Ok(())
@@ -395,18 +450,28 @@ impl Transform {
         for g in &self.logs {
             for rl in &mut req.resource_logs {
                 let scopes = &mut rl.scope_logs;
+                let res_url = &mut rl.schema_url;
                 with_default(&mut rl.resource, |res| -> Result<(), String> {
                     if let LogGroup::Resource(g) = g {
-                        return g.run(&mut ResourceData::new(res));
+                        return g.run(
+                            &mut ResourceData::new(res).with_schema_urls(urls(res_url, None)),
+                        );
                     }
                     for sl in scopes.iter_mut() {
                         let records = &mut sl.log_records;
+                        let sc_url = &mut sl.schema_url;
                         with_default(&mut sl.scope, |sc| -> Result<(), String> {
                             match g {
-                                LogGroup::Scope(g) => g.run(&mut ScopeData::new(sc, res)),
+                                LogGroup::Scope(g) => g.run(
+                                    &mut ScopeData::new(sc, res)
+                                        .with_schema_urls(urls(res_url, Some(sc_url))),
+                                ),
                                 LogGroup::Log(g) => {
                                     for rec in records.iter_mut() {
-                                        g.run(&mut LogData::new(rec, sc, res))?;
+                                        g.run(
+                                            &mut LogData::new(rec, sc, res)
+                                                .with_schema_urls(urls(res_url, Some(sc_url))),
+                                        )?;
                                     }
                                     Ok(())
                                 }
@@ -424,6 +489,11 @@ impl Transform {
 
 /// Runs `f` on the message in `opt`, or on a default one that is kept only if `f` changed
 /// it: an absent resource or scope stays absent in the output unless a statement set it.
+/// Reborrows the schema URLs of the messages around an item for one evaluation.
+fn urls<'a>(res: &'a mut String, scope: Option<&'a mut String>) -> SchemaUrls<'a> {
+    SchemaUrls::new(res, scope)
+}
+
 fn with_default<T: Default + PartialEq, R>(opt: &mut Option<T>, f: impl FnOnce(&mut T) -> R) -> R {
     let was_some = opt.is_some();
     let mut v = opt.take().unwrap_or_default();

@@ -9,7 +9,9 @@ use pdata::proto::common::v1::{AnyValue, ArrayValue, KeyValue, KeyValueList, any
 use crate::syntax::{CmpOp, MathOp};
 
 /// A value in flight. `Map` and `List` are pcommon.Map / pcommon.Slice; `Time` is nanoseconds
-/// since the Unix epoch (UTC); `Duration` nanoseconds.
+/// since the Unix epoch with the location it is shown in (Go's `time.Time` carries one:
+/// `Hour`, `FormatTime`, ... answer in it; comparisons and math use the instant only);
+/// `Duration` nanoseconds.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {
     #[default]
@@ -21,11 +23,58 @@ pub enum Value {
     Bytes(Vec<u8>),
     Map(Vec<KeyValue>),
     List(Vec<AnyValue>),
-    Time(i64),
+    Time(i64, jiff::tz::TimeZone),
     Duration(i64),
+    /// The pdata structs and slices a few paths yield as Go does (`resource`, `status`,
+    /// `events`, ...): they can be read, compared and set onto the same path, not stored in
+    /// an attribute.
+    Pdata(Box<Pdata>),
+}
+
+/// A pdata value that is not a `pcommon.Value`, owned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pdata {
+    Resource(pdata::proto::resource::v1::Resource),
+    Scope(pdata::proto::common::v1::InstrumentationScope),
+    Status(pdata::proto::trace::v1::Status),
+    Events(Vec<pdata::proto::trace::v1::span::Event>),
+    Links(Vec<pdata::proto::trace::v1::span::Link>),
+    Exemplars(Vec<pdata::proto::metrics::v1::Exemplar>),
+    Quantiles(Vec<pdata::proto::metrics::v1::summary_data_point::ValueAtQuantile>),
+}
+
+impl Pdata {
+    /// The Go type name in error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Pdata::Resource(_) => "pcommon.Resource",
+            Pdata::Scope(_) => "pcommon.InstrumentationScope",
+            Pdata::Status(_) => "ptrace.Status",
+            Pdata::Events(_) => "ptrace.SpanEventSlice",
+            Pdata::Links(_) => "ptrace.SpanLinkSlice",
+            Pdata::Exemplars(_) => "pmetric.ExemplarSlice",
+            Pdata::Quantiles(_) => "pmetric.SummaryDataPointValueAtQuantileSlice",
+        }
+    }
+
+    /// The element count of a slice (`Len`); `None` for the structs.
+    pub fn slice_len(&self) -> Option<usize> {
+        match self {
+            Pdata::Events(v) => Some(v.len()),
+            Pdata::Links(v) => Some(v.len()),
+            Pdata::Exemplars(v) => Some(v.len()),
+            Pdata::Quantiles(v) => Some(v.len()),
+            Pdata::Resource(_) | Pdata::Scope(_) | Pdata::Status(_) => None,
+        }
+    }
 }
 
 impl Value {
+    /// A time shown in UTC, as pdata timestamps read (`pcommon.Timestamp.AsTime`).
+    pub fn utc_time(nanos: i64) -> Value {
+        Value::Time(nanos, jiff::tz::TimeZone::UTC)
+    }
+
     /// The Go type name in error messages.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -37,8 +86,9 @@ impl Value {
             Value::Bytes(_) => "[]byte",
             Value::Map(_) => "pcommon.Map",
             Value::List(_) => "pcommon.Slice",
-            Value::Time(_) => "time.Time",
+            Value::Time(..) => "time.Time",
             Value::Duration(_) => "time.Duration",
+            Value::Pdata(p) => p.type_name(),
         }
     }
 
@@ -84,7 +134,7 @@ impl Value {
             Value::Bytes(b) => Some(any_value::Value::BytesValue(b)),
             Value::Map(m) => Some(any_value::Value::KvlistValue(KeyValueList { values: m })),
             Value::List(l) => Some(any_value::Value::ArrayValue(ArrayValue { values: l })),
-            Value::Time(_) | Value::Duration(_) => return None,
+            Value::Time(..) | Value::Duration(_) | Value::Pdata(_) => return None,
         };
         Some(AnyValue { value: v })
     }
@@ -104,8 +154,9 @@ impl Value {
             }
             Value::Map(m) => serde_json::to_string(&map_to_json(m)).unwrap_or_default(),
             Value::List(l) => serde_json::to_string(&list_to_json(l)).unwrap_or_default(),
-            Value::Time(t) => format_time(*t),
+            Value::Time(t, tz) => format_time_in(*t, tz),
             Value::Duration(d) => format_duration(*d),
+            Value::Pdata(p) => format!("{p:?}"),
         }
     }
 }
@@ -168,29 +219,43 @@ pub fn format_float_es6(f: f64) -> String {
 
 /// Go `time.Time.String()` for a UTC time: `2006-01-02 15:04:05.999999999 +0000 UTC`.
 pub fn format_time(nanos: i64) -> String {
-    match jiff::Timestamp::from_nanosecond(nanos as i128) {
-        Ok(ts) => {
-            let dt = ts.to_zoned(jiff::tz::TimeZone::UTC).datetime();
-            let frac = nanos.rem_euclid(1_000_000_000);
-            let mut s = format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-                dt.year(),
-                dt.month(),
-                dt.day(),
-                dt.hour(),
-                dt.minute(),
-                dt.second()
-            );
-            if frac != 0 {
-                let f = format!("{frac:09}");
-                s.push('.');
-                s.push_str(f.trim_end_matches('0'));
-            }
-            s.push_str(" +0000 UTC");
-            s
-        }
-        Err(_) => nanos.to_string(),
+    format_time_in(nanos, &jiff::tz::TimeZone::UTC)
+}
+
+/// Go `time.Time.String()` in a location: `2006-01-02 15:04:05.999999999 -0700 MST`; a fixed
+/// zone without a name shows its offset twice (`+0200 +0200`), as Go's `FixedZone("", ..)`.
+pub fn format_time_in(nanos: i64, tz: &jiff::tz::TimeZone) -> String {
+    let Ok(ts) = jiff::Timestamp::from_nanosecond(nanos as i128) else {
+        return nanos.to_string();
+    };
+    let z = ts.to_zoned(tz.clone());
+    let dt = z.datetime();
+    let frac = nanos.rem_euclid(1_000_000_000);
+    let mut s = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    );
+    if frac != 0 {
+        let f = format!("{frac:09}");
+        s.push('.');
+        s.push_str(f.trim_end_matches('0'));
     }
+    let offset = z.strftime("%z").to_string();
+    let abbr = if tz.iana_name().is_none() && *tz != jiff::tz::TimeZone::UTC {
+        offset.clone()
+    } else {
+        z.strftime("%Z").to_string()
+    };
+    s.push(' ');
+    s.push_str(&offset);
+    s.push(' ');
+    s.push_str(&abbr);
+    s
 }
 
 /// Go `time.Duration.String()`: `1h2m3.5s`, `1.5ms`, `0s`.
@@ -328,7 +393,7 @@ pub fn compare(left: &Value, op: CmpOp, right: &Value) -> bool {
         (Str(a), Str(b)) => Some(a.as_str().cmp(b.as_str())),
         (Bool(a), Bool(b)) => Some(a.cmp(b)),
         (Bytes(a), Bytes(b)) => Some(a.as_slice().cmp(b.as_slice())),
-        (Time(a), Time(b)) | (Duration(a), Duration(b)) => Some(a.cmp(b)),
+        (Time(a, _), Time(b, _)) | (Duration(a), Duration(b)) => Some(a.cmp(b)),
         (Map(a), Map(b)) => {
             return match op {
                 CmpOp::Eq => maps_equal(a, b),
@@ -337,6 +402,14 @@ pub fn compare(left: &Value, op: CmpOp, right: &Value) -> bool {
             };
         }
         (List(a), List(b)) => {
+            return match op {
+                CmpOp::Eq => a == b,
+                CmpOp::Ne => a != b,
+                _ => false,
+            };
+        }
+        // Go falls back to `==` on types it cannot order.
+        (Pdata(a), Pdata(b)) => {
             return match op {
                 CmpOp::Eq => a == b,
                 CmpOp::Ne => a != b,
@@ -397,7 +470,7 @@ pub fn math(left: Value, op: MathOp, right: Value) -> Result<Value, String> {
                 a / b
             }
         }),
-        (Time(a), Time(b)) => match op {
+        (Time(a, _), Time(b, _)) => match op {
             MathOp::Sub => Duration(a.wrapping_sub(b)),
             _ => {
                 return Err(format!(
@@ -406,9 +479,9 @@ pub fn math(left: Value, op: MathOp, right: Value) -> Result<Value, String> {
                 ));
             }
         },
-        (Time(a), Duration(b)) => match op {
-            MathOp::Add => Time(a.wrapping_add(b)),
-            MathOp::Sub => Time(a.wrapping_sub(b)),
+        (Time(a, tz), Duration(b)) => match op {
+            MathOp::Add => Time(a.wrapping_add(b), tz),
+            MathOp::Sub => Time(a.wrapping_sub(b), tz),
             _ => {
                 return Err(format!(
                     "only addition and subtraction are allowed between time and duration, got {}",

@@ -9,11 +9,12 @@ use pdata::proto::metrics::v1::{
 use pdata::proto::resource::v1::Resource;
 
 use super::metric::{MetricField, metric_get, metric_set, parse_metric_field};
+use super::span::pdata_value;
 use super::{Upper, invalid, keyed, leaf, metric_enum, nanos, parse_upper, time};
 use crate::EvalError;
 use crate::context::{Context, SlotMut, SlotRef, set_int, set_map, set_time};
 use crate::syntax::Field;
-use crate::value::Value;
+use crate::value::{Pdata, Value};
 
 pub struct DataPointContext;
 
@@ -25,6 +26,17 @@ pub struct DataPointData<'a> {
     pub scope: &'a mut InstrumentationScope,
     pub resource: &'a mut Resource,
     pub cache: Vec<KeyValue>,
+    /// See [`super::SchemaUrls`]; set with `with_schema_urls`.
+    pub schema_urls: super::SchemaUrls<'a>,
+}
+
+impl<'a> DataPointData<'a> {
+    /// Lets `resource.schema_url` and `instrumentation_scope.schema_url` reach the
+    /// enclosing `Resource*`/`Scope*` messages.
+    pub fn with_schema_urls(mut self, urls: super::SchemaUrls<'a>) -> Self {
+        self.schema_urls = urls;
+        self
+    }
 }
 
 impl<'a> DataPointData<'a> {
@@ -40,6 +52,7 @@ impl<'a> DataPointData<'a> {
             scope,
             resource,
             cache: Vec::new(),
+            schema_urls: super::SchemaUrls::default(),
         }
     }
 
@@ -124,6 +137,10 @@ pub enum DpField {
     PositiveBucketCounts,
     NegativeOffset,
     NegativeBucketCounts,
+    /// `pmetric.ExemplarSlice` (not on summaries)
+    Exemplars,
+    /// `pmetric.SummaryDataPointValueAtQuantileSlice` (summaries only)
+    QuantileValues,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,6 +278,16 @@ fn dp_get(dp: Dp<'_>, f: DpField) -> Value {
             }
             _ => Value::Nil,
         },
+        DpField::Exemplars => match dp {
+            Dp::Number(p) => pdata_value(Pdata::Exemplars(p.exemplars.clone())),
+            Dp::Histogram(p) => pdata_value(Pdata::Exemplars(p.exemplars.clone())),
+            Dp::ExpHistogram(p) => pdata_value(Pdata::Exemplars(p.exemplars.clone())),
+            Dp::Summary(_) => Value::Nil,
+        },
+        DpField::QuantileValues => match dp {
+            Dp::Summary(p) => pdata_value(Pdata::Quantiles(p.quantile_values.clone())),
+            _ => Value::Nil,
+        },
     }
 }
 
@@ -332,6 +359,25 @@ fn dp_set(dp: DpMut<'_>, f: DpField, v: Value) {
                 set_int(&mut p.zero_count, v);
             }
         }
+        DpField::Exemplars => {
+            if let Value::Pdata(b) = v
+                && let Pdata::Exemplars(x) = *b
+            {
+                match dp {
+                    DpMut::Number(p) => p.exemplars = x,
+                    DpMut::Histogram(p) => p.exemplars = x,
+                    DpMut::ExpHistogram(p) => p.exemplars = x,
+                    DpMut::Summary(_) => {}
+                }
+            }
+        }
+        DpField::QuantileValues => {
+            if let (DpMut::Summary(p), Value::Pdata(b)) = (dp, v)
+                && let Pdata::Quantiles(x) = *b
+            {
+                p.quantile_values = x;
+            }
+        }
         DpField::PositiveOffset
         | DpField::NegativeOffset
         | DpField::PositiveBucketCounts
@@ -386,6 +432,8 @@ impl Context for DataPointContext {
             "explicit_bounds" => leaf(fields, 0, CTX).map(|_| DpField::ExplicitBounds)?,
             "scale" => leaf(fields, 0, CTX).map(|_| DpField::Scale)?,
             "zero_count" => leaf(fields, 0, CTX).map(|_| DpField::ZeroCount)?,
+            "exemplars" => leaf(fields, 0, CTX).map(|_| DpField::Exemplars)?,
+            "quantile_values" => leaf(fields, 0, CTX).map(|_| DpField::QuantileValues)?,
             "positive" | "negative" if f.keys.is_empty() => {
                 let pos = f.name == "positive";
                 match sub {
@@ -422,6 +470,7 @@ impl Context for DataPointContext {
                     cache: &d.cache,
                     resource: d.resource,
                     scope: d.scope,
+                    urls: &d.schema_urls,
                 },
                 *u,
             ),
@@ -433,7 +482,14 @@ impl Context for DataPointContext {
     fn set(d: &mut DataPointData<'_>, p: &DataPointPath, v: Value) -> Result<(), EvalError> {
         match p {
             DataPointPath::Upper(u) => {
-                return super::upper_set(&mut d.cache, d.resource, d.scope, *u, v);
+                return super::upper_set(
+                    &mut d.cache,
+                    d.resource,
+                    d.scope,
+                    &mut d.schema_urls,
+                    *u,
+                    v,
+                );
             }
             DataPointPath::Metric(f) => metric_set(d.metric, *f, v),
             DataPointPath::Point(f) => {

@@ -20,6 +20,17 @@ pub struct LogData<'a> {
     pub scope: &'a mut InstrumentationScope,
     pub resource: &'a mut Resource,
     pub cache: Vec<KeyValue>,
+    /// See [`super::SchemaUrls`]; set with `with_schema_urls`.
+    pub schema_urls: super::SchemaUrls<'a>,
+}
+
+impl<'a> LogData<'a> {
+    /// Lets `resource.schema_url` and `instrumentation_scope.schema_url` reach the
+    /// enclosing `Resource*`/`Scope*` messages.
+    pub fn with_schema_urls(mut self, urls: super::SchemaUrls<'a>) -> Self {
+        self.schema_urls = urls;
+        self
+    }
 }
 
 impl<'a> LogData<'a> {
@@ -33,6 +44,7 @@ impl<'a> LogData<'a> {
             scope,
             resource,
             cache: Vec::new(),
+            schema_urls: super::SchemaUrls::default(),
         }
     }
 }
@@ -117,6 +129,7 @@ impl Context for LogContext {
                     cache: &d.cache,
                     resource: d.resource,
                     scope: d.scope,
+                    urls: &d.schema_urls,
                 },
                 *u,
             ),
@@ -142,7 +155,16 @@ impl Context for LogContext {
     fn set(d: &mut LogData<'_>, p: &LogPath, v: Value) -> Result<(), EvalError> {
         let l = &mut *d.log;
         match p {
-            LogPath::Upper(u) => return super::upper_set(&mut d.cache, d.resource, d.scope, *u, v),
+            LogPath::Upper(u) => {
+                return super::upper_set(
+                    &mut d.cache,
+                    d.resource,
+                    d.scope,
+                    &mut d.schema_urls,
+                    *u,
+                    v,
+                );
+            }
             LogPath::TimeUnixNano => set_int(&mut l.time_unix_nano, v),
             LogPath::ObservedTimeUnixNano => set_int(&mut l.observed_time_unix_nano, v),
             LogPath::Time => set_time(&mut l.time_unix_nano, v),

@@ -17,9 +17,20 @@ pub struct MetricData<'a> {
     pub scope: &'a mut InstrumentationScope,
     pub resource: &'a mut Resource,
     pub cache: Vec<KeyValue>,
+    /// See [`super::SchemaUrls`]; set with `with_schema_urls`.
+    pub schema_urls: super::SchemaUrls<'a>,
     /// Metrics a function made (`copy_metric`, `extract_sum_metric`): appended to the
     /// metric's scope after the group ran over it.
     pub new_metrics: Vec<Metric>,
+}
+
+impl<'a> MetricData<'a> {
+    /// Lets `resource.schema_url` and `instrumentation_scope.schema_url` reach the
+    /// enclosing `Resource*`/`Scope*` messages.
+    pub fn with_schema_urls(mut self, urls: super::SchemaUrls<'a>) -> Self {
+        self.schema_urls = urls;
+        self
+    }
 }
 
 impl<'a> MetricData<'a> {
@@ -33,6 +44,7 @@ impl<'a> MetricData<'a> {
             scope,
             resource,
             cache: Vec::new(),
+            schema_urls: super::SchemaUrls::default(),
             new_metrics: Vec::new(),
         }
     }
@@ -156,6 +168,7 @@ impl Context for MetricContext {
                     cache: &d.cache,
                     resource: d.resource,
                     scope: d.scope,
+                    urls: &d.schema_urls,
                 },
                 *u,
             ),
@@ -165,7 +178,9 @@ impl Context for MetricContext {
 
     fn set(d: &mut MetricData<'_>, p: &MetricPath, v: Value) -> Result<(), EvalError> {
         match p {
-            MetricPath::Upper(u) => super::upper_set(&mut d.cache, d.resource, d.scope, *u, v),
+            MetricPath::Upper(u) => {
+                super::upper_set(&mut d.cache, d.resource, d.scope, &mut d.schema_urls, *u, v)
+            }
             MetricPath::Field(f) => {
                 metric_set(d.metric, *f, v);
                 Ok(())

@@ -32,7 +32,35 @@ use pdata::proto::resource::v1::Resource;
 use crate::EvalError;
 use crate::context::{SlotMut, SlotRef, attrs_value, set_int, set_map, set_string, str_val};
 use crate::syntax::Field;
-use crate::value::Value;
+use crate::value::{Pdata, Value};
+
+/// The `schema_url`s of the resource and scope an item sits under: they live on
+/// `ResourceSpans`/`ScopeSpans` (not on `Resource`), so a context borrows them apart. Absent
+/// (`None`, as the `new` constructors leave them) reads as `""` and ignores writes.
+#[derive(Debug, Default)]
+pub struct SchemaUrls<'a> {
+    pub resource: Option<&'a mut String>,
+    pub scope: Option<&'a mut String>,
+}
+
+impl<'a> SchemaUrls<'a> {
+    pub fn new(resource: &'a mut String, scope: Option<&'a mut String>) -> SchemaUrls<'a> {
+        SchemaUrls {
+            resource: Some(resource),
+            scope,
+        }
+    }
+
+    fn get(v: &Option<&'a mut String>) -> Value {
+        Value::Str(v.as_deref().cloned().unwrap_or_default())
+    }
+
+    fn set(v: &mut Option<&'a mut String>, val: Value) {
+        if let (Some(t), Value::Str(s)) = (v.as_deref_mut(), val) {
+            *t = s;
+        }
+    }
+}
 
 /// The names a path may start with to name a context (Go's path context names).
 pub const CONTEXT_NAMES: &[&str] = &[
@@ -87,8 +115,11 @@ pub(crate) fn keyed(fields: &[Field], i: usize, ctx: &str) -> Result<(), String>
 /// `resource.*`
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResourcePath {
+    /// bare `resource`: a `pcommon.Resource`
+    Whole,
     Attributes,
     DroppedAttributesCount,
+    SchemaUrl,
 }
 
 pub(crate) fn parse_resource(
@@ -97,31 +128,40 @@ pub(crate) fn parse_resource(
     ctx: &str,
 ) -> Result<ResourcePath, String> {
     let Some(f) = fields.get(i) else {
-        return Err(format!(
-            "path {:?} is not supported on its own",
-            path_text(fields)
-        ));
+        return Ok(ResourcePath::Whole);
     };
     match f.name.as_str() {
         "attributes" => keyed(fields, i, ctx).map(|_| ResourcePath::Attributes),
         "dropped_attributes_count" => {
             leaf(fields, i, ctx).map(|_| ResourcePath::DroppedAttributesCount)
         }
+        "schema_url" => leaf(fields, i, ctx).map(|_| ResourcePath::SchemaUrl),
         _ => Err(invalid(fields, i, ctx)),
     }
 }
 
-pub(crate) fn resource_get(r: &Resource, p: ResourcePath) -> Value {
+pub(crate) fn resource_get(r: &Resource, urls: &SchemaUrls<'_>, p: ResourcePath) -> Value {
     match p {
+        ResourcePath::Whole => Value::Pdata(Box::new(Pdata::Resource(r.clone()))),
         ResourcePath::Attributes => attrs_value(&r.attributes),
         ResourcePath::DroppedAttributesCount => Value::Int(r.dropped_attributes_count as i64),
+        ResourcePath::SchemaUrl => SchemaUrls::get(&urls.resource),
     }
 }
 
-pub(crate) fn resource_set(r: &mut Resource, p: ResourcePath, v: Value) {
+pub(crate) fn resource_set(r: &mut Resource, urls: &mut SchemaUrls<'_>, p: ResourcePath, v: Value) {
     match p {
+        // pcommon.Resource.CopyTo: the schema URL is not part of the resource
+        ResourcePath::Whole => {
+            if let Value::Pdata(b) = v
+                && let Pdata::Resource(new) = *b
+            {
+                *r = new;
+            }
+        }
         ResourcePath::Attributes => set_map(&mut r.attributes, v),
         ResourcePath::DroppedAttributesCount => set_int(&mut r.dropped_attributes_count, v),
+        ResourcePath::SchemaUrl => SchemaUrls::set(&mut urls.resource, v),
     }
 }
 
@@ -142,6 +182,9 @@ pub(crate) fn resource_slot_mut(r: &mut Resource, p: ResourcePath) -> Option<Slo
 /// `instrumentation_scope.*` (also `scope.*`)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScopePath {
+    /// bare `instrumentation_scope`: a `pcommon.InstrumentationScope`
+    Whole,
+    SchemaUrl,
     Name,
     Version,
     Attributes,
@@ -150,12 +193,10 @@ pub enum ScopePath {
 
 pub(crate) fn parse_scope(fields: &[Field], i: usize, ctx: &str) -> Result<ScopePath, String> {
     let Some(f) = fields.get(i) else {
-        return Err(format!(
-            "path {:?} is not supported on its own",
-            path_text(fields)
-        ));
+        return Ok(ScopePath::Whole);
     };
     match f.name.as_str() {
+        "schema_url" => leaf(fields, i, ctx).map(|_| ScopePath::SchemaUrl),
         "name" => leaf(fields, i, ctx).map(|_| ScopePath::Name),
         "version" => leaf(fields, i, ctx).map(|_| ScopePath::Version),
         "attributes" => keyed(fields, i, ctx).map(|_| ScopePath::Attributes),
@@ -166,8 +207,10 @@ pub(crate) fn parse_scope(fields: &[Field], i: usize, ctx: &str) -> Result<Scope
     }
 }
 
-pub(crate) fn scope_get(s: &InstrumentationScope, p: ScopePath) -> Value {
+pub(crate) fn scope_get(s: &InstrumentationScope, urls: &SchemaUrls<'_>, p: ScopePath) -> Value {
     match p {
+        ScopePath::Whole => Value::Pdata(Box::new(Pdata::Scope(s.clone()))),
+        ScopePath::SchemaUrl => SchemaUrls::get(&urls.scope),
         ScopePath::Name => str_val(&s.name),
         ScopePath::Version => str_val(&s.version),
         ScopePath::Attributes => attrs_value(&s.attributes),
@@ -175,8 +218,21 @@ pub(crate) fn scope_get(s: &InstrumentationScope, p: ScopePath) -> Value {
     }
 }
 
-pub(crate) fn scope_set(s: &mut InstrumentationScope, p: ScopePath, v: Value) {
+pub(crate) fn scope_set(
+    s: &mut InstrumentationScope,
+    urls: &mut SchemaUrls<'_>,
+    p: ScopePath,
+    v: Value,
+) {
     match p {
+        ScopePath::Whole => {
+            if let Value::Pdata(b) = v
+                && let Pdata::Scope(new) = *b
+            {
+                *s = new;
+            }
+        }
+        ScopePath::SchemaUrl => SchemaUrls::set(&mut urls.scope, v),
         ScopePath::Name => set_string(&mut s.name, v),
         ScopePath::Version => set_string(&mut s.version, v),
         ScopePath::Attributes => set_map(&mut s.attributes, v),
@@ -224,13 +280,14 @@ pub(crate) struct UpperData<'a, 'c> {
     pub cache: &'c Vec<KeyValue>,
     pub resource: &'a Resource,
     pub scope: &'a InstrumentationScope,
+    pub urls: &'a SchemaUrls<'c>,
 }
 
 pub(crate) fn upper_get(u: UpperData<'_, '_>, p: Upper) -> Value {
     match p {
         Upper::Cache => attrs_value(u.cache),
-        Upper::Resource(p) => resource_get(u.resource, p),
-        Upper::Scope(p) => scope_get(u.scope, p),
+        Upper::Resource(p) => resource_get(u.resource, u.urls, p),
+        Upper::Scope(p) => scope_get(u.scope, u.urls, p),
     }
 }
 
@@ -251,13 +308,14 @@ pub(crate) fn upper_set(
     cache: &mut Vec<KeyValue>,
     resource: &mut Resource,
     scope: &mut InstrumentationScope,
+    urls: &mut SchemaUrls<'_>,
     p: Upper,
     v: Value,
 ) -> Result<(), EvalError> {
     match p {
         Upper::Cache => set_map(cache, v),
-        Upper::Resource(p) => resource_set(resource, p, v),
-        Upper::Scope(p) => scope_set(scope, p, v),
+        Upper::Resource(p) => resource_set(resource, urls, p, v),
+        Upper::Scope(p) => scope_set(scope, urls, p, v),
     }
     Ok(())
 }
@@ -340,5 +398,5 @@ pub(crate) fn nanos(v: u64) -> Value {
 }
 
 pub(crate) fn time(v: u64) -> Value {
-    Value::Time(v as i64)
+    Value::utc_time(v as i64)
 }

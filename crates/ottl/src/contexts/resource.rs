@@ -14,6 +14,17 @@ pub struct ResourceContext;
 pub struct ResourceData<'a> {
     pub resource: &'a mut Resource,
     pub cache: Vec<KeyValue>,
+    /// See [`super::SchemaUrls`]; set with `with_schema_urls`.
+    pub schema_urls: super::SchemaUrls<'a>,
+}
+
+impl<'a> ResourceData<'a> {
+    /// Lets `resource.schema_url` and `instrumentation_scope.schema_url` reach the
+    /// enclosing `Resource*`/`Scope*` messages.
+    pub fn with_schema_urls(mut self, urls: super::SchemaUrls<'a>) -> Self {
+        self.schema_urls = urls;
+        self
+    }
 }
 
 impl<'a> ResourceData<'a> {
@@ -21,6 +32,7 @@ impl<'a> ResourceData<'a> {
         ResourceData {
             resource,
             cache: Vec::new(),
+            schema_urls: super::SchemaUrls::default(),
         }
     }
 }
@@ -51,14 +63,16 @@ impl Context for ResourceContext {
     fn get(d: &ResourceData<'_>, p: &ResourceCtxPath) -> Result<Value, EvalError> {
         Ok(match p {
             ResourceCtxPath::Cache => attrs_value(&d.cache),
-            ResourceCtxPath::Resource(p) => super::resource_get(d.resource, *p),
+            ResourceCtxPath::Resource(p) => super::resource_get(d.resource, &d.schema_urls, *p),
         })
     }
 
     fn set(d: &mut ResourceData<'_>, p: &ResourceCtxPath, v: Value) -> Result<(), EvalError> {
         match p {
             ResourceCtxPath::Cache => set_map(&mut d.cache, v),
-            ResourceCtxPath::Resource(p) => super::resource_set(d.resource, *p, v),
+            ResourceCtxPath::Resource(p) => {
+                super::resource_set(d.resource, &mut d.schema_urls, *p, v)
+            }
         }
         Ok(())
     }

@@ -15,6 +15,17 @@ pub struct ScopeData<'a> {
     pub scope: &'a mut InstrumentationScope,
     pub resource: &'a mut Resource,
     pub cache: Vec<KeyValue>,
+    /// See [`super::SchemaUrls`]; set with `with_schema_urls`.
+    pub schema_urls: super::SchemaUrls<'a>,
+}
+
+impl<'a> ScopeData<'a> {
+    /// Lets `resource.schema_url` and `instrumentation_scope.schema_url` reach the
+    /// enclosing `Resource*`/`Scope*` messages.
+    pub fn with_schema_urls(mut self, urls: super::SchemaUrls<'a>) -> Self {
+        self.schema_urls = urls;
+        self
+    }
 }
 
 impl<'a> ScopeData<'a> {
@@ -23,6 +34,7 @@ impl<'a> ScopeData<'a> {
             scope,
             resource,
             cache: Vec::new(),
+            schema_urls: super::SchemaUrls::default(),
         }
     }
 }
@@ -49,13 +61,14 @@ impl Context for ScopeContext {
                 cache: &d.cache,
                 resource: d.resource,
                 scope: d.scope,
+                urls: &d.schema_urls,
             },
             *p,
         ))
     }
 
     fn set(d: &mut ScopeData<'_>, p: &Upper, v: Value) -> Result<(), EvalError> {
-        super::upper_set(&mut d.cache, d.resource, d.scope, *p, v)
+        super::upper_set(&mut d.cache, d.resource, d.scope, &mut d.schema_urls, *p, v)
     }
 
     fn slot<'b>(d: &'b ScopeData<'_>, p: &Upper) -> Option<SlotRef<'b>> {

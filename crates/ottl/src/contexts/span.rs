@@ -11,7 +11,11 @@ use crate::context::{
     set_map, set_string, set_time, str_val,
 };
 use crate::syntax::Field;
-use crate::value::Value;
+use crate::value::{Pdata, Value};
+
+pub(crate) fn pdata_value(p: Pdata) -> Value {
+    Value::Pdata(Box::new(p))
+}
 
 /// The span context marker.
 pub struct SpanContext;
@@ -22,6 +26,17 @@ pub struct SpanData<'a> {
     pub scope: &'a mut InstrumentationScope,
     pub resource: &'a mut Resource,
     pub cache: Vec<KeyValue>,
+    /// See [`super::SchemaUrls`]; set with `with_schema_urls`.
+    pub schema_urls: super::SchemaUrls<'a>,
+}
+
+impl<'a> SpanData<'a> {
+    /// Lets `resource.schema_url` and `instrumentation_scope.schema_url` reach the
+    /// enclosing `Resource*`/`Scope*` messages.
+    pub fn with_schema_urls(mut self, urls: super::SchemaUrls<'a>) -> Self {
+        self.schema_urls = urls;
+        self
+    }
 }
 
 impl<'a> SpanData<'a> {
@@ -35,6 +50,7 @@ impl<'a> SpanData<'a> {
             scope,
             resource,
             cache: Vec::new(),
+            schema_urls: super::SchemaUrls::default(),
         }
     }
 }
@@ -64,6 +80,12 @@ pub enum SpanField {
     DroppedEventsCount,
     DroppedLinksCount,
     Flags,
+    /// `ptrace.Status`
+    Status,
+    /// `ptrace.SpanEventSlice`
+    Events,
+    /// `ptrace.SpanLinkSlice`
+    Links,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,7 +157,8 @@ pub(crate) fn parse_span_field(
         "status" => match sub {
             Some("code") => leaf(fields, i + 1, ctx).map(|_| SpanField::StatusCode)?,
             Some("message") => leaf(fields, i + 1, ctx).map(|_| SpanField::StatusMessage)?,
-            _ => return Err(invalid(fields, i + usize::from(sub.is_some()), ctx)),
+            None => leaf(fields, i, ctx).map(|_| SpanField::Status)?,
+            _ => return Err(invalid(fields, i + 1, ctx)),
         },
         "name" => with_sub(SpanField::Name, None)?,
         "kind" => match sub {
@@ -154,6 +177,8 @@ pub(crate) fn parse_span_field(
         "dropped_events_count" => with_sub(SpanField::DroppedEventsCount, None)?,
         "dropped_links_count" => with_sub(SpanField::DroppedLinksCount, None)?,
         "flags" => with_sub(SpanField::Flags, None)?,
+        "events" => with_sub(SpanField::Events, None)?,
+        "links" => with_sub(SpanField::Links, None)?,
         _ => return Err(invalid(fields, i, ctx)),
     };
     Ok((SpanPath::Field(field), 0))
@@ -192,6 +217,9 @@ pub(crate) fn span_get(s: &Span, f: SpanField) -> Value {
         SpanField::DroppedEventsCount => Value::Int(s.dropped_events_count as i64),
         SpanField::DroppedLinksCount => Value::Int(s.dropped_links_count as i64),
         SpanField::Flags => Value::Int(s.flags as i64),
+        SpanField::Status => pdata_value(Pdata::Status(s.status.clone().unwrap_or_default())),
+        SpanField::Events => pdata_value(Pdata::Events(s.events.clone())),
+        SpanField::Links => pdata_value(Pdata::Links(s.links.clone())),
     }
 }
 
@@ -239,6 +267,15 @@ pub(crate) fn span_set(s: &mut Span, f: SpanField, v: Value) -> Result<(), EvalE
         SpanField::DroppedEventsCount => set_int(&mut s.dropped_events_count, v),
         SpanField::DroppedLinksCount => set_int(&mut s.dropped_links_count, v),
         SpanField::Flags => set_int(&mut s.flags, v),
+        SpanField::Status | SpanField::Events | SpanField::Links => {
+            let Value::Pdata(p) = v else { return Ok(()) };
+            match (f, *p) {
+                (SpanField::Status, Pdata::Status(x)) => s.status = Some(x),
+                (SpanField::Events, Pdata::Events(x)) => s.events = x,
+                (SpanField::Links, Pdata::Links(x)) => s.links = x,
+                _ => {}
+            }
+        }
     }
     Ok(())
 }
@@ -287,6 +324,7 @@ impl Context for SpanContext {
                     cache: &d.cache,
                     resource: d.resource,
                     scope: d.scope,
+                    urls: &d.schema_urls,
                 },
                 *u,
             ),
@@ -297,7 +335,9 @@ impl Context for SpanContext {
 
     fn set(d: &mut SpanData<'_>, p: &SpanPath, v: Value) -> Result<(), EvalError> {
         match p {
-            SpanPath::Upper(u) => super::upper_set(&mut d.cache, d.resource, d.scope, *u, v),
+            SpanPath::Upper(u) => {
+                super::upper_set(&mut d.cache, d.resource, d.scope, &mut d.schema_urls, *u, v)
+            }
             SpanPath::Field(f) => span_set(d.span, *f, v),
             SpanPath::TraceStateKey(k) => {
                 trace_state_set(&mut d.span.trace_state, k, v);

@@ -26,6 +26,17 @@ pub struct SpanEventData<'a> {
     pub scope: &'a mut InstrumentationScope,
     pub resource: &'a mut Resource,
     pub cache: Vec<KeyValue>,
+    /// See [`super::SchemaUrls`]; set with `with_schema_urls`.
+    pub schema_urls: super::SchemaUrls<'a>,
+}
+
+impl<'a> SpanEventData<'a> {
+    /// Lets `resource.schema_url` and `instrumentation_scope.schema_url` reach the
+    /// enclosing `Resource*`/`Scope*` messages.
+    pub fn with_schema_urls(mut self, urls: super::SchemaUrls<'a>) -> Self {
+        self.schema_urls = urls;
+        self
+    }
 }
 
 impl<'a> SpanEventData<'a> {
@@ -42,6 +53,7 @@ impl<'a> SpanEventData<'a> {
             scope,
             resource,
             cache: Vec::new(),
+            schema_urls: super::SchemaUrls::default(),
         }
     }
 
@@ -111,6 +123,7 @@ impl Context for SpanEventContext {
                     cache: &d.cache,
                     resource: d.resource,
                     scope: d.scope,
+                    urls: &d.schema_urls,
                 },
                 *u,
             ),
@@ -123,6 +136,7 @@ impl Context for SpanEventContext {
                     cache: &d.cache,
                     resource: d.resource,
                     scope: d.scope,
+                    urls: &d.schema_urls,
                 },
                 *u,
             ),
@@ -147,7 +161,7 @@ impl Context for SpanEventContext {
     fn set(d: &mut SpanEventData<'_>, p: &SpanEventPath, v: Value) -> Result<(), EvalError> {
         match p {
             SpanEventPath::Upper(u) | SpanEventPath::Span(SpanPath::Upper(u)) => {
-                super::upper_set(&mut d.cache, d.resource, d.scope, *u, v)
+                super::upper_set(&mut d.cache, d.resource, d.scope, &mut d.schema_urls, *u, v)
             }
             SpanEventPath::Span(SpanPath::Field(f)) => span_set(d.span, *f, v),
             SpanEventPath::Span(SpanPath::TraceStateKey(k)) => {

@@ -58,6 +58,9 @@ pub(super) fn register<C: Context>(f: &mut Functions<C>) {
         .converter("Format", FORMAT, format::<C>)
         .converter("TraceID", ONE, trace_id::<C>)
         .converter("SpanID", ONE, span_id::<C>)
+        .converter("ProfileID", ONE, profile_id::<C>)
+        .converter("ExtractGrokPatterns", GROK, extract_grok_patterns::<C>)
+        .converter("UserAgent", ONE, user_agent::<C>)
         .converter("Keys", ONE, keys::<C>)
         .converter("Values", ONE, values::<C>)
         .converter("Index", TWO, index::<C>)
@@ -103,8 +106,14 @@ const SUBSTRING: &[Param] = &[
 const TRIM: &[Param] = &[req("target", Getter), opt("replacement", Str)];
 const AFFIX: &[Param] = &[req("target", Getter), req("prefix", Getter)];
 const BASE64_ENCODE: &[Param] = &[req("target", Getter), opt("variant", Str)];
-const DECODE: &[Param] = &[req("target", Getter), req("encoding", Str)];
+const DECODE: &[Param] = &[req("target", Getter), req("encoding", Getter)];
 const FORMAT: &[Param] = &[req("format", Str), req("vals", GetterList)];
+const GROK: &[Param] = &[
+    req("target", Getter),
+    req("pattern", Getter),
+    opt("namedCapturesOnly", Bool),
+    opt("patternDefinitions", StrList),
+];
 const COALESCE: &[Param] = &[req("values", GetterList)];
 const SLICE_TO_MAP: &[Param] = &[
     req("target", Getter),
@@ -342,6 +351,9 @@ fn len<C: Context>(a: Args<C>) -> CR<C> {
         Value::Map(m) => Ok(Value::Int(m.len() as i64)),
         Value::List(l) => Ok(Value::Int(l.len() as i64)),
         Value::Bytes(b) => Ok(Value::Int(b.len() as i64)),
+        Value::Pdata(p) if p.slice_len().is_some() => {
+            Ok(Value::Int(p.slice_len().unwrap_or(0) as i64))
+        }
         _ => Err(EvalError::new(
             "target arg must be of type string, []any, map[string]any, pcommon.Map, pcommon.Slice, or pcommon.Value (of type String, Map, Slice)",
         )),
@@ -431,8 +443,9 @@ fn is_empty<C: Context>(a: Args<C>) -> CR<C> {
             }
             Value::Map(m) => m.is_empty(),
             Value::List(l) => l.is_empty(),
-            Value::Time(t) => t == 0,
+            Value::Time(t, _) => t == 0,
             Value::Duration(d) => d == 0,
+            Value::Pdata(p) => p.slice_len() == Some(0),
         }))
     })
 }
@@ -776,40 +789,108 @@ fn base64_decode<C: Context>(a: Args<C>) -> CR<C> {
     })
 }
 
+/// A `Decode` encoding: the base64 variants Go adds, else Go's `textutils.LookupEncoding`
+/// (its overrides, then the IANA names).
+#[derive(Clone)]
+enum Decoder {
+    Base64(Box<base64::engine::GeneralPurpose>),
+    /// utf-8, ascii, nop: the bytes as they are (`encoding.Nop`)
+    Nop,
+    /// Go's "utf-16" override: little endian, a BOM is not interpreted
+    Utf16Le,
+    /// ISO-8859-1 as IANA defines it (0x80-0x9F are C1 controls; WHATWG would make it
+    /// windows-1252)
+    Latin1,
+    Text(&'static encoding_rs::Encoding),
+}
+
+const LATIN1_LABELS: &[&str] = &[
+    "iso-8859-1",
+    "iso_8859-1",
+    "iso_8859-1:1987",
+    "iso-ir-100",
+    "latin1",
+    "l1",
+    "ibm819",
+    "cp819",
+    "csisolatin1",
+];
+
+impl Decoder {
+    fn lookup(name: &str) -> Result<Decoder, String> {
+        if let Some(e) = base64_engine(name) {
+            return Ok(Decoder::Base64(Box::new(e)));
+        }
+        let lower = name.to_ascii_lowercase();
+        match lower.as_str() {
+            "" | "utf-8" | "utf8" | "ascii" | "us-ascii" | "nop" => return Ok(Decoder::Nop),
+            "utf-16" | "utf16" => return Ok(Decoder::Utf16Le),
+            _ => {}
+        }
+        if LATIN1_LABELS.contains(&lower.as_str()) {
+            return Ok(Decoder::Latin1);
+        }
+        match encoding_rs::Encoding::for_label_no_replacement(lower.as_bytes()) {
+            Some(e) if e == encoding_rs::UTF_8 => Ok(Decoder::Nop),
+            Some(e) if e == encoding_rs::UTF_16LE => Ok(Decoder::Utf16Le),
+            Some(e) if e == encoding_rs::X_USER_DEFINED => {
+                Err(format!("unsupported encoding '{name}'"))
+            }
+            Some(e) => Ok(Decoder::Text(e)),
+            None => Err(format!("unsupported encoding '{name}'")),
+        }
+    }
+
+    /// Text decoders replace what they cannot read with U+FFFD, as x/text's do.
+    fn decode(&self, bytes: &[u8]) -> Result<String, EvalError> {
+        Ok(match self {
+            Decoder::Base64(e) => {
+                // Go trims surrounding whitespace first (event bodies often end in \n)
+                let b = e
+                    .decode(bytes.trim_ascii())
+                    .map_err(|e| EvalError::new(format!("could not decode: {e}")))?;
+                String::from_utf8_lossy(&b).into_owned()
+            }
+            Decoder::Nop => String::from_utf8_lossy(bytes).into_owned(),
+            Decoder::Latin1 => bytes.iter().map(|b| *b as char).collect(),
+            Decoder::Utf16Le => {
+                let (s, _) = encoding_rs::UTF_16LE.decode_without_bom_handling(bytes);
+                s.into_owned()
+            }
+            Decoder::Text(e) => {
+                let (s, _) = (*e).decode_without_bom_handling(bytes);
+                s.into_owned()
+            }
+        })
+    }
+}
+
 fn decode<C: Context>(mut a: Args<C>) -> CR<C> {
     let t = a.getter(0);
-    let encoding = a.str(1).unwrap_or_default().to_ascii_lowercase();
-    let engine = base64_engine(&encoding);
-    if engine.is_none()
-        && !matches!(
-            encoding.as_str(),
-            "utf-8" | "utf8" | "us-ascii" | "ascii" | "iso-8859-1" | "latin1" | "iso_8859-1"
-        )
-    {
-        return Err(format!("no charmap defined for encoding '{encoding}'"));
-    }
+    let enc = a.getter(1);
+    // a literal encoding is looked up once, when the statement is parsed (as Go does)
+    let fixed = match enc.literal() {
+        Some(Value::Str(name)) => Some(Decoder::lookup(name)?),
+        _ => None,
+    };
     Ok(Box::new(move |d| {
-        let bytes = match t.eval(d)? {
-            Value::Str(s) => s.into_bytes(),
-            Value::Bytes(b) => b,
+        let looked_up;
+        let dec = match &fixed {
+            Some(dec) => dec,
+            None => {
+                looked_up = Decoder::lookup(&get_string(&enc, d)?).map_err(EvalError::new)?;
+                &looked_up
+            }
+        };
+        let out = match t.eval(d)? {
+            Value::Str(s) => dec.decode(s.as_bytes())?,
+            Value::Bytes(b) => dec.decode(&b)?,
             other => {
                 return Err(EvalError::new(format!(
                     "unsupported type provided to Decode function: {}",
                     other.type_name()
                 )));
             }
-        };
-        let out = match &engine {
-            Some(e) => {
-                let b = e
-                    .decode(&bytes)
-                    .map_err(|e| EvalError::new(e.to_string()))?;
-                String::from_utf8_lossy(&b).into_owned()
-            }
-            None if encoding.starts_with("iso") || encoding == "latin1" => {
-                bytes.iter().map(|b| *b as char).collect()
-            }
-            None => String::from_utf8_lossy(&bytes).into_owned(),
         };
         Ok(Value::Str(out))
     }))
@@ -891,7 +972,7 @@ pub(crate) fn go_sprintf(fmt: &str, args: &[Value]) -> String {
                 v @ (Value::Bytes(_)
                 | Value::Map(_)
                 | Value::List(_)
-                | Value::Time(_)
+                | Value::Time(..)
                 | Value::Duration(_)),
             ) => go_v(v),
             ('q', Value::Str(s)) => format!("{s:?}"),
@@ -1021,6 +1102,80 @@ fn trace_id<C: Context>(a: Args<C>) -> CR<C> {
 
 fn span_id<C: Context>(a: Args<C>) -> CR<C> {
     id_conv(a, 8, "span")
+}
+
+fn user_agent<C: Context>(a: Args<C>) -> CR<C> {
+    super::useragent::init()?;
+    unary_str(a, |ua| {
+        super::useragent::parse(&ua)
+            .map(Value::Map)
+            .map_err(EvalError::new)
+    })
+}
+
+fn extract_grok_patterns<C: Context>(mut a: Args<C>) -> CR<C> {
+    use super::grok::{Grok, parse_definitions};
+    let t = a.getter(0);
+    let pattern = a.getter(1);
+    let named_only = a.bool(2).unwrap_or(false);
+    let custom = parse_definitions(&a.str_list(3).unwrap_or_default())?;
+    let compile = move |p: &str| -> Result<Grok, String> {
+        let g = Grok::compile(p, named_only, &custom).map_err(|e| {
+            format!("the regex pattern supplied to ExtractGrokPatterns '{p:?}' is not a valid pattern: {e}")
+        })?;
+        if named_only && !g.has_capture_groups() {
+            return Err(
+                "at least 1 named capture group must be supplied in the given regex".into(),
+            );
+        }
+        Ok(g)
+    };
+    // a literal pattern is expanded and compiled once, when the statement is parsed
+    if let Some(Value::Str(p)) = pattern.literal() {
+        let g = compile(p)?;
+        return Ok(Box::new(move |d| {
+            Ok(Value::Map(g.parse(&get_string(&t, d)?)?))
+        }));
+    }
+    Ok(Box::new(move |d| {
+        let g = compile(&get_string(&pattern, d)?).map_err(EvalError::new)?;
+        Ok(Value::Map(g.parse(&get_string(&t, d)?)?))
+    }))
+}
+
+/// `pprofile.ProfileID`: 16 bytes (or 32 hex characters), never all zeroes.
+fn profile_id<C: Context>(mut a: Args<C>) -> CR<C> {
+    let t = a.getter(0);
+    let check = |v: Value| -> Result<Value, EvalError> {
+        let b = match v {
+            Value::Bytes(b) => b,
+            Value::Str(s) if s.len() == 32 => {
+                hex::decode(&s).map_err(|e| EvalError::new(e.to_string()))?
+            }
+            Value::Str(_) => {
+                return Err(EvalError::new("profile ids must be 32 hex characters"));
+            }
+            other => {
+                return Err(EvalError::new(format!(
+                    "unsupported type provided to ProfileID function: {}",
+                    other.type_name()
+                )));
+            }
+        };
+        if b.len() != 16 {
+            return Err(EvalError::new("profile ids must be 16 bytes"));
+        }
+        if b.iter().all(|x| *x == 0) {
+            return Err(EvalError::new("profile ids cannot be all zeroes"));
+        }
+        Ok(Value::Bytes(b))
+    };
+    // a literal id is checked once, when the statement is parsed (Go takes a literal)
+    if let Some(v) = t.literal() {
+        let id = check(v.clone()).map_err(|e| e.msg)?;
+        return Ok(Box::new(move |_| Ok(id.clone())));
+    }
+    Ok(Box::new(move |d| check(t.eval(d)?)))
 }
 
 fn keys<C: Context>(mut a: Args<C>) -> CR<C> {

@@ -85,6 +85,11 @@ pub fn register_metric(f: &mut Functions<MetricContext>) {
         )
         .editor("extract_sum_metric", EXTRACT, extract_sum_metric)
         .editor("extract_count_metric", EXTRACT, extract_count_metric)
+        .editor(
+            "extract_percentile_metric",
+            super::histograms::PERCENTILE,
+            super::histograms::extract_percentile_metric,
+        )
         .editor("copy_metric", COPY, copy_metric)
         .editor("scale_metric", SCALE, scale_metric)
         .editor(

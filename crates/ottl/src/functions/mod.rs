@@ -4,9 +4,14 @@
 
 mod converters;
 mod editors;
+mod grok;
 pub(crate) mod hash;
+pub mod histograms;
+pub mod logparsing;
 pub mod metrics;
+pub mod spans;
 mod time;
+mod useragent;
 mod xml;
 
 #[cfg(test)]

@@ -1,5 +1,8 @@
-//! Time and duration converters. Times are UTC nanoseconds; `Time` takes the strptime-like
-//! directives of Go's `ctimefmt` table and reads them with jiff.
+//! Time and duration converters. A time is an instant with the location it is shown in, as
+//! Go's `time.Time`: `Time(.., location)` keeps its location, `Now()` and `Unix()` are in the
+//! local zone (Go's `time.Local`), pdata timestamps in UTC; `Hour`, `FormatTime`, ... answer
+//! in the time's location. `Time` takes the strptime-like directives of Go's `ctimefmt` table
+//! and reads them with jiff; locations come from the system tz database (`ZONEINFO` first).
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -57,15 +60,21 @@ const FORMAT_TIME: &[Param] = &[req("time", Getter), req("format", Getter)];
 const TIME: &[Param] = &[
     req("target", Getter),
     req("format", Str),
-    opt("location", Str),
+    opt("location", Getter),
     opt("locale", Str),
 ];
 
+/// Go's `time.Local`: fixed for the process at first use, as Go reads it once.
+pub(crate) fn local() -> TimeZone {
+    static LOCAL: std::sync::OnceLock<TimeZone> = std::sync::OnceLock::new();
+    LOCAL.get_or_init(TimeZone::system).clone()
+}
+
 type CR<C> = Result<ConverterFn<C>, String>;
 
-fn get_time<C: Context>(e: &Expr<C>, d: &C::Data<'_>) -> Result<i64, EvalError> {
+fn get_time<C: Context>(e: &Expr<C>, d: &C::Data<'_>) -> Result<(i64, TimeZone), EvalError> {
     match e.eval(d)? {
-        Value::Time(t) => Ok(t),
+        Value::Time(t, tz) => Ok((t, tz)),
         other => Err(EvalError::new(format!(
             "expected time but got {}",
             other.type_name()
@@ -88,7 +97,7 @@ fn now<C: Context>(_a: Args<C>) -> CR<C> {
         let n = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as i64);
-        Ok(Value::Time(n))
+        Ok(Value::Time(n, local()))
     }))
 }
 
@@ -103,24 +112,29 @@ fn unix<C: Context>(mut a: Args<C>) -> CR<C> {
         };
         Ok(Value::Time(
             secs.saturating_mul(1_000_000_000).saturating_add(nanos),
+            local(),
         ))
     }))
 }
 
 fn time_to_int<C: Context>(mut a: Args<C>, f: fn(i64) -> i64) -> CR<C> {
     let t = a.getter(0);
-    Ok(Box::new(move |d| Ok(Value::Int(f(get_time(&t, d)?)))))
+    Ok(Box::new(move |d| Ok(Value::Int(f(get_time(&t, d)?.0)))))
 }
 
-fn utc(t: i64) -> Result<jiff::civil::DateTime, EvalError> {
+/// The wall clock of an instant in its location.
+fn civil(t: i64, tz: TimeZone) -> Result<jiff::civil::DateTime, EvalError> {
     Timestamp::from_nanosecond(t as i128)
-        .map(|ts| ts.to_zoned(TimeZone::UTC).datetime())
+        .map(|ts| ts.to_zoned(tz).datetime())
         .map_err(|e| EvalError::new(e.to_string()))
 }
 
 fn component<C: Context>(mut a: Args<C>, f: fn(jiff::civil::DateTime) -> i64) -> CR<C> {
     let t = a.getter(0);
-    Ok(Box::new(move |d| Ok(Value::Int(f(utc(get_time(&t, d)?)?)))))
+    Ok(Box::new(move |d| {
+        let (t, tz) = get_time(&t, d)?;
+        Ok(Value::Int(f(civil(t, tz)?)))
+    }))
 }
 
 fn dur_float<C: Context>(mut a: Args<C>, unit: f64) -> CR<C> {
@@ -205,12 +219,14 @@ fn truncate_time<C: Context>(mut a: Args<C>) -> CR<C> {
     let t = a.getter(0);
     let dur = a.getter(1);
     Ok(Box::new(move |d| {
-        let t = get_time(&t, d)?;
+        let (t, tz) = get_time(&t, d)?;
         let u = get_duration(&dur, d)?;
         if u <= 0 {
-            return Ok(Value::Time(t));
+            return Ok(Value::Time(t, tz));
         }
-        Ok(Value::Time(t - t.rem_euclid(u)))
+        // Go truncates the absolute time (since year 1, a whole number of days before the
+        // Unix epoch), not the wall clock: the location does not shift the result.
+        Ok(Value::Time(t - t.rem_euclid(u), tz))
     }))
 }
 
@@ -278,12 +294,12 @@ fn format_time<C: Context>(mut a: Args<C>) -> CR<C> {
     let t = a.getter(0);
     let f = a.getter(1);
     Ok(Box::new(move |d| {
-        let t = get_time(&t, d)?;
+        let (t, tz) = get_time(&t, d)?;
         let f = get_string(&f, d)?;
         let fmt = ctime_to_strtime(&f).map_err(EvalError::new)?;
         let z = Timestamp::from_nanosecond(t as i128)
             .map_err(|e| EvalError::new(e.to_string()))?
-            .to_zoned(TimeZone::UTC);
+            .to_zoned(tz);
         Ok(Value::Str(z.strftime(&fmt).to_string()))
     }))
 }
@@ -294,7 +310,7 @@ fn load_location(name: &str) -> Result<TimeZone, String> {
         return Ok(TimeZone::UTC);
     }
     if name == "Local" {
-        return Ok(TimeZone::system());
+        return Ok(local());
     }
     let dirs = [
         std::env::var("ZONEINFO").unwrap_or_default(),
@@ -308,6 +324,18 @@ fn load_location(name: &str) -> Result<TimeZone, String> {
         }
     }
     Err(format!("unknown time zone {name}"))
+}
+
+/// Go's `timeutils.GetLocation`: the named location, else UTC for a layout ending in a
+/// literal `Z`, else the local zone.
+fn location_for(name: &str, format: &str) -> Result<TimeZone, String> {
+    if !name.is_empty() {
+        return load_location(name).map_err(|e| format!("failed to load location {name}: {e}"));
+    }
+    if format.ends_with('Z') && !format.ends_with("%Z") {
+        return Ok(TimeZone::UTC);
+    }
+    Ok(local())
 }
 
 fn time<C: Context>(mut a: Args<C>) -> CR<C> {
@@ -324,7 +352,13 @@ fn time<C: Context>(mut a: Args<C>) -> CR<C> {
         None => (format.clone(), false),
     };
     let fmt = ctime_to_strtime(&format_core)?;
-    let tz = load_location(&a.str(2).unwrap_or_default())?;
+    // A literal location is loaded once; one read from the item per evaluation.
+    let loc_expr = a.opt_getter(2);
+    let fixed_tz = match loc_expr.as_ref().map(|e| e.literal()) {
+        None => Some(location_for("", &format)?),
+        Some(Some(Value::Str(name))) => Some(location_for(name, &format)?),
+        Some(_) => None,
+    };
     if let Some(locale) = a.str(3)
         && !locale.is_empty()
         && !locale.starts_with("en")
@@ -334,9 +368,17 @@ fn time<C: Context>(mut a: Args<C>) -> CR<C> {
         ));
     }
     Ok(Box::new(move |d| {
+        let tz = match (&fixed_tz, &loc_expr) {
+            (Some(tz), _) => tz.clone(),
+            (None, Some(e)) => {
+                let name = get_string(e, d)?;
+                location_for(&name, &format).map_err(EvalError::new)?
+            }
+            (None, None) => local(),
+        };
         let s = get_string(&t, d)?;
         if s.is_empty() {
-            return Err(EvalError::new("time cannot be empty"));
+            return Err(EvalError::new("time cannot be nil"));
         }
         let input = if trailing_zone {
             let t = s.trim_end();
@@ -347,17 +389,28 @@ fn time<C: Context>(mut a: Args<C>) -> CR<C> {
         };
         let bdt = jiff::fmt::strtime::BrokenDownTime::parse(&fmt, input)
             .map_err(|e| EvalError::new(format!("parsing time {s:?} as {format:?}: {e}")))?;
-        let ts = match bdt.to_timestamp() {
-            Ok(ts) => ts,
+        match bdt.to_timestamp() {
+            // An offset in the input: Go keeps the location when its offset agrees at that
+            // instant, else the time is in a nameless fixed zone of that offset.
+            Ok(ts) => {
+                let off = bdt.offset().unwrap_or(jiff::tz::Offset::UTC);
+                let zone = if tz.to_offset(ts) == off {
+                    tz
+                } else {
+                    TimeZone::fixed(off)
+                };
+                Ok(Value::Time(ts.as_nanosecond() as i64, zone))
+            }
             Err(_) => {
                 let dt = bdt.to_datetime().map_err(|e| {
                     EvalError::new(format!("parsing time {s:?} as {format:?}: {e}"))
                 })?;
-                tz.to_zoned(dt)
+                let ts = tz
+                    .to_zoned(dt)
                     .map_err(|e| EvalError::new(e.to_string()))?
-                    .timestamp()
+                    .timestamp();
+                Ok(Value::Time(ts.as_nanosecond() as i64, tz))
             }
-        };
-        Ok(Value::Time(ts.as_nanosecond() as i64))
+        }
     }))
 }

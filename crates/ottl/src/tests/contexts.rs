@@ -80,7 +80,7 @@ fn span_paths_read_as_go() {
         ("trace_state[\"b\"]", Value::Str("2".into())),
         ("trace_state[\"z\"]", Value::Nil),
         ("start_time_unix_nano", Value::Int(1_000_000_000)),
-        ("start_time", Value::Time(1_000_000_000)),
+        ("start_time", Value::utc_time(1_000_000_000)),
         ("end_time - start_time", Value::Duration(2_500_000_000)),
         ("attributes[\"http.method\"]", Value::Str("GET".into())),
         (
@@ -172,7 +172,7 @@ fn spanevent_paths() {
         Value::Str("exception".into())
     );
     assert_eq!(get_v(&data, "span.name"), Value::Str("GET /users".into()));
-    assert_eq!(get_v(&data, "time"), Value::Time(2_000_000_000));
+    assert_eq!(get_v(&data, "time"), Value::utc_time(2_000_000_000));
     assert_eq!(
         get_v(&data, "attributes[\"exception.type\"]"),
         Value::Str("E".into())
@@ -464,4 +464,279 @@ fn filter_datapoint_attribute_converters() {
     }
     // no editors among the converters
     assert!(p.parse_condition(r#"set(name, "x")"#).is_err());
+}
+
+#[test]
+fn span_struct_and_slice_paths_read_and_set_as_go() {
+    use crate::contexts::SchemaUrls;
+    use crate::value::Pdata;
+    use pdata::proto::trace::v1::span::Link;
+    let p = Parser::<SpanContext>::new(crate::functions::standard());
+    let (mut sp, mut sc, mut res) = (span(), scope(), resource());
+    sp.links = vec![Link {
+        trace_id: vec![7; 16],
+        span_id: vec![7; 8],
+        ..Default::default()
+    }];
+    let (mut res_url, mut sc_url) = ("https://r/1".to_string(), "https://s/1".to_string());
+    let mut data = SpanData::new(&mut sp, &mut sc, &mut res)
+        .with_schema_urls(SchemaUrls::new(&mut res_url, Some(&mut sc_url)));
+    let get = |d: &SpanData<'_>, e: &str| {
+        p.parse_value_expression(e)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .eval(d)
+            .unwrap()
+    };
+    // (path, Go type name, Len)
+    for (path, ty, len) in [
+        ("events", "ptrace.SpanEventSlice", Some(1)),
+        ("span.events", "ptrace.SpanEventSlice", Some(1)),
+        ("links", "ptrace.SpanLinkSlice", Some(1)),
+        ("status", "ptrace.Status", None),
+        ("resource", "pcommon.Resource", None),
+        (
+            "instrumentation_scope",
+            "pcommon.InstrumentationScope",
+            None,
+        ),
+    ] {
+        let v = get(&data, path);
+        assert_eq!(v.type_name(), ty, "{path}");
+        if let Some(n) = len {
+            assert_eq!(get(&data, &format!("Len({path})")), Value::Int(n), "{path}");
+        }
+    }
+    assert_eq!(
+        get(&data, "status"),
+        Value::Pdata(Box::new(Pdata::Status(Status {
+            message: "boom".into(),
+            code: 2
+        })))
+    );
+    assert_eq!(
+        get(&data, "resource.schema_url"),
+        Value::Str("https://r/1".into())
+    );
+    assert_eq!(
+        get(&data, "instrumentation_scope.schema_url"),
+        Value::Str("https://s/1".into())
+    );
+    assert_eq!(
+        get(&data, "scope.schema_url"),
+        Value::Str("https://s/1".into())
+    );
+    assert!(
+        p.parse_condition("events == events")
+            .unwrap()
+            .eval(&data)
+            .unwrap()
+    );
+    assert!(
+        !p.parse_condition("events == links")
+            .unwrap()
+            .eval(&data)
+            .unwrap()
+    );
+    for st in [
+        r#"set(resource.schema_url, "https://r/2")"#,
+        r#"set(instrumentation_scope.schema_url, "https://s/2")"#,
+        // a non-string is ignored, as Go's setter does
+        r#"set(resource.schema_url, 3)"#,
+        r#"set(cache["saved"], "x")"#,
+        r#"set(links, events)"#,
+        r#"set(events, links)"#,
+    ] {
+        p.parse_statement(st)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .execute(&mut data)
+            .unwrap();
+    }
+    drop(data);
+    assert_eq!(res_url, "https://r/2");
+    assert_eq!(sc_url, "https://s/2");
+    // a value of the wrong pdata type is not written
+    assert_eq!(sp.events.len(), 1);
+    assert_eq!(sp.links.len(), 1);
+
+    // copying the whole status, resource and scope from another item
+    let (mut other, mut sc2, mut res2) = (
+        Span::default(),
+        InstrumentationScope::default(),
+        Resource::default(),
+    );
+    let src = SpanData::new(&mut sp, &mut sc, &mut res);
+    let status = get(&src, "status");
+    let events = get(&src, "events");
+    let resource_v = get(&src, "resource");
+    let scope_v = get(&src, "instrumentation_scope");
+    drop(src);
+    let mut dst = SpanData::new(&mut other, &mut sc2, &mut res2);
+    for (path, v) in [
+        ("status", status),
+        ("events", events),
+        ("resource", resource_v),
+        ("instrumentation_scope", scope_v),
+    ] {
+        set_path::<SpanContext>(&mut dst, path, v);
+    }
+    drop(dst);
+    assert_eq!(other.status.as_ref().map(|s| s.code), Some(2));
+    assert_eq!(other.events.len(), 1);
+    assert_eq!(other.events[0].name, "exception");
+    assert_eq!(res2.attributes, resource().attributes);
+    assert_eq!(sc2.name, "lib");
+}
+
+/// Sets a dotted path through the context's own setter (a pdata value cannot go through
+/// `cache`, so tests hand it over directly).
+fn set_path<C: crate::Context>(d: &mut C::Data<'_>, path: &str, v: Value) {
+    let fields: Vec<crate::syntax::Field> = path
+        .split('.')
+        .map(|n| crate::syntax::Field {
+            name: n.into(),
+            keys: vec![],
+        })
+        .collect();
+    let (p, _) = C::parse_path(&fields).unwrap();
+    C::set(d, &p, v).unwrap();
+}
+
+#[test]
+fn datapoint_exemplars_and_quantile_values() {
+    use crate::value::Pdata;
+    use pdata::proto::metrics::v1::{
+        Exemplar, Summary, SummaryDataPoint, summary_data_point::ValueAtQuantile,
+    };
+    let p = Parser::<DataPointContext>::new(crate::functions::standard());
+    let q = |q: f64, v: f64| ValueAtQuantile {
+        quantile: q,
+        value: v,
+    };
+    let mut summary = Metric {
+        name: "s".into(),
+        data: Some(Data::Summary(Summary {
+            data_points: vec![SummaryDataPoint {
+                quantile_values: vec![q(0.5, 1.0), q(0.99, 9.0)],
+                ..Default::default()
+            }],
+        })),
+        ..Default::default()
+    };
+    let mut gauge = Metric {
+        name: "g".into(),
+        data: Some(Data::Sum(Sum {
+            data_points: vec![NumberDataPoint {
+                exemplars: vec![Exemplar {
+                    span_id: vec![1; 8],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    let (mut sc, mut res) = (scope(), resource());
+    let eval =
+        |d: &DataPointData<'_>, e: &str| p.parse_value_expression(e).unwrap().eval(d).unwrap();
+    let d = DataPointData::new(&mut summary, 0, &mut sc, &mut res);
+    assert_eq!(eval(&d, "Len(quantile_values)"), Value::Int(2));
+    assert_eq!(
+        eval(&d, "quantile_values").type_name(),
+        "pmetric.SummaryDataPointValueAtQuantileSlice"
+    );
+    // a summary has no exemplars
+    assert_eq!(eval(&d, "exemplars"), Value::Nil);
+    let quantiles = eval(&d, "quantile_values");
+    drop(d);
+    let d = DataPointData::new(&mut gauge, 0, &mut sc, &mut res);
+    assert_eq!(eval(&d, "Len(exemplars)"), Value::Int(1));
+    assert_eq!(eval(&d, "exemplars").type_name(), "pmetric.ExemplarSlice");
+    assert_eq!(eval(&d, "quantile_values"), Value::Nil);
+    let mut d = d;
+    // exemplars from a value of another type are not written; an empty slice clears them
+    set_path::<DataPointContext>(&mut d, "exemplars", quantiles);
+    assert_eq!(eval(&d, "Len(exemplars)"), Value::Int(1));
+    set_path::<DataPointContext>(
+        &mut d,
+        "exemplars",
+        Value::Pdata(Box::new(Pdata::Exemplars(vec![]))),
+    );
+    assert_eq!(eval(&d, "Len(exemplars)"), Value::Int(0));
+    assert!(p.parse_condition("IsEmpty(exemplars)").is_ok());
+    assert!(p.parse_value_expression("exemplars[0]").is_err());
+}
+
+#[test]
+fn schema_url_paths_in_every_context() {
+    use crate::contexts::SchemaUrls;
+    use crate::contexts::log::{LogContext, LogData};
+    use pdata::proto::logs::v1::LogRecord;
+    let (mut res, mut sc) = (resource(), scope());
+    let (mut ru, mut su) = ("r0".to_string(), "s0".to_string());
+    {
+        let p = Parser::<ResourceContext>::new(crate::functions::standard());
+        let mut d = ResourceData::new(&mut res).with_schema_urls(SchemaUrls::new(&mut ru, None));
+        assert_eq!(
+            p.parse_value_expression("schema_url")
+                .unwrap()
+                .eval(&d)
+                .unwrap(),
+            Value::Str("r0".into())
+        );
+        p.parse_statement(r#"set(resource.schema_url, "r1")"#)
+            .unwrap()
+            .execute(&mut d)
+            .unwrap();
+    }
+    assert_eq!(ru, "r1");
+    {
+        let p = Parser::<ScopeContext>::new(crate::functions::standard());
+        let mut d = ScopeData::new(&mut sc, &mut res)
+            .with_schema_urls(SchemaUrls::new(&mut ru, Some(&mut su)));
+        assert_eq!(
+            p.parse_value_expression("schema_url")
+                .unwrap()
+                .eval(&d)
+                .unwrap(),
+            Value::Str("s0".into())
+        );
+        p.parse_statement(r#"set(schema_url, Concat([resource.schema_url, "s1"], "+"))"#)
+            .unwrap()
+            .execute(&mut d)
+            .unwrap();
+    }
+    assert_eq!(su, "r1+s1");
+    {
+        let p = Parser::<LogContext>::new(crate::functions::standard());
+        let mut rec = LogRecord::default();
+        let mut d = LogData::new(&mut rec, &mut sc, &mut res)
+            .with_schema_urls(SchemaUrls::new(&mut ru, Some(&mut su)));
+        p.parse_statement(r#"set(attributes["u"], instrumentation_scope.schema_url)"#)
+            .unwrap()
+            .execute(&mut d)
+            .unwrap();
+        p.parse_statement(r#"set(resource.schema_url, "r2")"#)
+            .unwrap()
+            .execute(&mut d)
+            .unwrap();
+        drop(d);
+        assert_eq!(get(&rec.attributes, "u"), Some(&s("r1+s1")));
+    }
+    assert_eq!(ru, "r2");
+    // without borrowed URLs (a component that did not hand them over): "" and no write
+    let p = Parser::<ScopeContext>::new(crate::functions::standard());
+    let mut d = ScopeData::new(&mut sc, &mut res);
+    assert_eq!(
+        p.parse_value_expression("resource.schema_url")
+            .unwrap()
+            .eval(&d)
+            .unwrap(),
+        Value::Str(String::new())
+    );
+    p.parse_statement(r#"set(schema_url, "x")"#)
+        .unwrap()
+        .execute(&mut d)
+        .unwrap();
+    assert!(p.parse_value_expression("schema_url.x").is_err());
 }

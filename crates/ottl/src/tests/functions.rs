@@ -194,6 +194,31 @@ fn converter_table() {
         ),
         (r#"Base64Decode("aGVsbG8gd29ybGQ=")"#, st("hello world")),
         (r#"Decode("aGVsbG8gd29ybGQ=", "base64")"#, st("hello world")),
+        // Go trims the whitespace around base64 input
+        (
+            r#"Decode("  aGVsbG8gd29ybGQ=\n", "base64")"#,
+            st("hello world"),
+        ),
+        (
+            r#"Decode("dGVzdCBzdHJpbmc", "base64-raw")"#,
+            st("test string"),
+        ),
+        (r#"Decode("P_8_", "base64-url")"#, st("?\u{fffd}?")),
+        (r#"Decode("Pz8_", "base64-raw-url")"#, st("???")),
+        (r#"Decode("test string", "us-ascii")"#, st("test string")),
+        (r#"Decode("test string", "nop")"#, st("test string")),
+        (r#"Decode(0xe9, "ISO-8859-1")"#, st("é")),
+        // IANA latin1: 0x80 is a C1 control, windows-1252 makes it the euro sign
+        (r#"Decode(0x80, "ISO-8859-1")"#, st("\u{80}")),
+        (r#"Decode(0x80, "windows-1252")"#, st("€")),
+        (r#"Decode(0x68006900, "utf-16")"#, st("hi")),
+        (r#"Decode(0x00680069, "UTF-16BE")"#, st("hi")),
+        (r#"Decode(0x82a0, "Shift_JIS")"#, st("あ")),
+        (r#"Decode(0xc4e3bac3, "GBK")"#, st("你好")),
+        (
+            r#"Decode(0x416c696365, Concat(["utf", "8"], "-"))"#,
+            st("Alice"),
+        ),
         // Format (Go fmt.Sprintf)
         (r#"Format("%02d", [5])"#, st("05")),
         (
@@ -479,15 +504,389 @@ fn time_and_duration_converters() {
         ),
         (r#"Unix(10) - Unix(4)"#, Value::Duration(6_000_000_000)),
         (r#"UnixSeconds(Unix(10) + Duration("1s"))"#, Value::Int(11)),
-        (r#"time"#, Value::Time(1_700_000_000_000_000_000)),
+        (r#"time"#, Value::utc_time(1_700_000_000_000_000_000)),
         (r#"UnixSeconds(time)"#, Value::Int(1_700_000_000)),
     ];
     for (expr, want) in cases {
         assert_eq!(ok(expr), want, "{expr}");
     }
+    assert_eq!(
+        ok(r#"ProfileID(0x0102030405060708090a0b0c0d0e0f10)"#),
+        Value::Bytes((1..=16).collect())
+    );
+    assert_eq!(
+        ok(r#"ProfileID("0102030405060708090a0b0c0d0e0f10")"#),
+        Value::Bytes((1..=16).collect())
+    );
+    for (expr, msg) in [
+        (r#"ProfileID(0x0102)"#, "profile ids must be 16 bytes"),
+        (
+            r#"ProfileID(0x00000000000000000000000000000000)"#,
+            "profile ids cannot be all zeroes",
+        ),
+    ] {
+        let Err(e) = log_parser().parse_value_expression(expr) else {
+            panic!("{expr} must not parse");
+        };
+        assert!(e.to_string().ends_with(msg), "{e}");
+    }
+    assert_eq!(
+        err(r#"ProfileID(attributes["http.method"])"#),
+        "profile ids must be 32 hex characters"
+    );
+    assert!(err(r#"Decode("!!", "base64")"#).starts_with("could not decode: "));
+    assert_eq!(
+        err(r#"Decode("x", attributes["http.method"])"#),
+        "unsupported encoding 'GET'"
+    );
+    assert!(err(r#"Decode(1, "utf-8")"#).contains("unsupported type provided to Decode function"));
+    let Err(e) = log_parser().parse_value_expression(r#"Decode("x", "invalid-encoding")"#) else {
+        panic!("an unknown literal encoding must not parse");
+    };
+    assert!(
+        e.to_string()
+            .ends_with("unsupported encoding 'invalid-encoding'"),
+        "{e}"
+    );
     assert!(err(r#"Duration("3 apples")"#).contains("time: unknown unit"));
     assert!(err(r#"Hour(1)"#).contains("expected time but got int64"));
-    assert!(matches!(ok("Now()"), Value::Time(t) if t > 1_700_000_000_000_000_000));
+    assert!(matches!(ok("Now()"), Value::Time(t, _) if t > 1_700_000_000_000_000_000));
+}
+
+#[test]
+fn times_keep_their_location_as_go() {
+    const F: &str = "%Y-%m-%d %H:%M:%S";
+    let tokyo = |t: &str| format!(r#"Time("{t}", "{F}", "Asia/Tokyo")"#);
+    let ny = |t: &str| format!(r#"Time("{t}", "{F}", "America/New_York")"#);
+    let cases: Vec<(String, Value)> = vec![
+        // the wall clock of the location it was read in, not UTC
+        (format!("Hour({})", ny("2023-05-26 12:34:56")), Value::Int(12)),
+        (format!("Minute({})", ny("2023-05-26 12:34:56")), Value::Int(34)),
+        (format!("Day({})", tokyo("2023-05-26 01:00:00")), Value::Int(26)),
+        // Friday in Tokyo, still Thursday in UTC
+        (format!("Weekday({})", tokyo("2023-05-26 01:00:00")), Value::Int(5)),
+        (format!("Month({})", tokyo("2023-06-01 03:00:00")), Value::Int(6)),
+        (format!("Year({})", tokyo("2024-01-01 03:00:00")), Value::Int(2024)),
+        (
+            format!(r#"FormatTime({}, "%H:%M %Z")"#, tokyo("2023-05-26 12:34:56")),
+            st("12:34 JST"),
+        ),
+        (
+            format!(r#"FormatTime({}, "%Y-%m-%dT%H:%M:%S%z")"#, ny("2023-01-10 08:00:00")),
+            st("2023-01-10T08:00:00-0500"),
+        ),
+        // the instant is the same whatever the location
+        (format!("UnixSeconds({})", ny("2023-05-26 12:34:56")), Value::Int(1_685_118_896)),
+        // math and truncation keep the location
+        (
+            format!(r#"Hour({} + Duration("1h"))"#, tokyo("2023-05-26 12:34:56")),
+            Value::Int(13),
+        ),
+        (
+            // Go truncates the absolute time: midnight UTC, 09:00 in Tokyo
+            format!(r#"Hour(TruncateTime({}, Duration("24h")))"#, tokyo("2023-05-26 01:30:00")),
+            Value::Int(9),
+        ),
+        // an offset in the input that the location has at that instant keeps the location
+        (
+            r#"FormatTime(Time("2023-01-10 08:00:00 -0500", "%Y-%m-%d %H:%M:%S %z", "America/New_York"), "%Z")"#.into(),
+            st("EST"),
+        ),
+        // another offset: a fixed zone of that offset, read at that offset
+        (
+            r#"Hour(Time("2023-05-26T12:34:56+0200", "%Y-%m-%dT%H:%M:%S%z", "America/New_York"))"#.into(),
+            Value::Int(12),
+        ),
+        (
+            r#"FormatTime(Time("2023-05-26T12:34:56+0200", "%Y-%m-%dT%H:%M:%S%z", "America/New_York"), "%H %z")"#.into(),
+            st("12 +0200"),
+        ),
+        // a layout ending in a literal Z reads UTC
+        (
+            r#"Hour(Time("2023-05-26T12:34:56Z", "%Y-%m-%dT%H:%M:%SZ"))"#.into(),
+            Value::Int(12),
+        ),
+        // pdata timestamps are UTC (`AsTime().UTC()`)
+        (r#"Hour(time)"#.into(), Value::Int(22)),
+        (r#"FormatTime(time, "%Z")"#.into(), st("UTC")),
+    ];
+    for (expr, want) in cases {
+        assert_eq!(ok(&expr), want, "{expr}");
+    }
+    // the location can be read from the item
+    let mut rec = record();
+    run(
+        &mut rec,
+        &[
+            r#"set(attributes["tz"], "Europe/Berlin")"#,
+            r#"set(attributes["h"], Hour(Time("2023-07-01 10:00:00", "%Y-%m-%d %H:%M:%S", attributes["tz"])))"#,
+            r#"set(attributes["u"], UnixSeconds(Time("2023-07-01 10:00:00", "%Y-%m-%d %H:%M:%S", attributes["tz"])))"#,
+        ],
+    )
+    .unwrap();
+    assert_eq!(get(&rec.attributes, "h"), Some(&i(10)));
+    // 10:00 CEST is 08:00 UTC
+    assert_eq!(get(&rec.attributes, "u"), Some(&i(1_688_198_400)));
+    // a time's string form names its zone as Go's time.Time.String()
+    let v = ok(&tokyo("2023-05-26 12:34:56"));
+    assert_eq!(v.as_string(), "2023-05-26 12:34:56 +0900 JST");
+    let v = ok(r#"Time("2023-05-26T12:34:56.5+0200", "%Y-%m-%dT%H:%M:%S.%L%z", "UTC")"#);
+    assert_eq!(v.as_string(), "2023-05-26 12:34:56.5 +0200 +0200");
+    // an unknown location fails when the statement is parsed (a literal) or run (a path)
+    let Err(e) =
+        log_parser().parse_value_expression(r#"Time("2023-05-26", "%Y-%m-%d", "Mars/Olympus")"#)
+    else {
+        panic!("an unknown location must not parse");
+    };
+    let e = e.to_string();
+    assert!(e.contains("failed to load location Mars/Olympus"), "{e}");
+    let mut rec = record();
+    let r = run(
+        &mut rec,
+        &[r#"set(attributes["x"], Time("2023-05-26", "%Y-%m-%d", attributes["http.method"]))"#],
+    );
+    assert!(
+        r.unwrap_err()
+            .to_string()
+            .contains("failed to load location GET")
+    );
+}
+
+/// The Go README's and unit tests' user agents (uap-core through uap-go).
+#[test]
+fn user_agent_as_go() {
+    let ua = |s_: &str| match ok(&format!("UserAgent({s_:?})")) {
+        Value::Map(m) => m,
+        other => panic!("not a map: {other:?}"),
+    };
+    // (input, user_agent.name, user_agent.version, os.name, os.version)
+    type Case<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
+    let cases: &[Case] = &[
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/51.0.2704.103 Safari/537.36",
+            "Chrome",
+            "51.0.2704",
+            Some("Windows"),
+            Some("10"),
+        ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0",
+            "Firefox",
+            "126.0",
+            Some("Linux"),
+            None,
+        ),
+        (
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+            "Safari",
+            "17.4",
+            Some("Mac OS X"),
+            Some("10.15.7"),
+        ),
+        ("curl/7.81.0", "curl", "7.81.0", Some("Other"), None),
+        (
+            "foobar/1.2.3 (foo; bar baz)",
+            "Other",
+            "",
+            Some("Other"),
+            None,
+        ),
+        ("", "Other", "", Some("Other"), None),
+    ];
+    for (input, name, version, os_name, os_version) in cases {
+        let m = ua(input);
+        assert_eq!(get(&m, "user_agent.name"), Some(&s(name)), "{input}");
+        assert_eq!(get(&m, "user_agent.version"), Some(&s(version)), "{input}");
+        assert_eq!(get(&m, "user_agent.original"), Some(&s(input)), "{input}");
+        assert_eq!(get(&m, "os.name"), os_name.map(s).as_ref(), "{input}");
+        assert_eq!(get(&m, "os.version"), os_version.map(s).as_ref(), "{input}");
+    }
+    assert!(err(r#"UserAgent(attributes["count"])"#).contains("expected string"));
+}
+
+/// Go's func_extract_grok_patterns_test.go cases.
+#[test]
+fn extract_grok_patterns_as_go() {
+    let grok = |target: &str, pattern: &str, named: bool, defs: &[&str]| -> Value {
+        let defs = defs
+            .iter()
+            .map(|d| format!("{d:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        ok(&format!(
+            "ExtractGrokPatterns({target:?}, {pattern:?}, {named}, [{defs}])"
+        ))
+    };
+    let as_map = |v: Value| match v {
+        Value::Map(m) => m,
+        other => panic!("not a map: {other:?}"),
+    };
+    // regex - extract patterns
+    let m = as_map(grok(
+        "a=b c=d",
+        r"^a=(?P<a>\w+)\s+c=(?P<c>\w+)$",
+        false,
+        &[],
+    ));
+    assert_eq!(m, vec![kv("a", s("b")), kv("c", s("d"))]);
+    // regex - no pattern found: an empty map
+    assert_eq!(
+        as_map(grok("a=b c=d", r"^a=(?P<a>\w+)$", false, &[])),
+        vec![]
+    );
+    // grok - URI default pattern: every sub-pattern is captured under its name
+    let m = as_map(grok(
+        "http://user:password@example.com:80/path?query=string",
+        "%{URI}",
+        false,
+        &[],
+    ));
+    for (k, v) in [
+        ("URIPROTO", "http"),
+        ("USER", "user"),
+        ("URIHOST", "example.com:80"),
+        ("IPORHOST", "example.com"),
+        ("POSINT", "80"),
+        ("URIPATH", "/path"),
+        ("URIQUERY", "query=string"),
+    ] {
+        assert_eq!(get(&m, k), Some(&s(v)), "{k}");
+    }
+    // grok - URI AWS pattern with captures: dotted names, an int hint
+    let m = as_map(grok(
+        "http://user:password@example.com:80/path?query=string",
+        "%{ELB_URI}",
+        true,
+        &[],
+    ));
+    assert_eq!(
+        m,
+        vec![
+            kv("url.scheme", s("http")),
+            kv("url.username", s("user")),
+            kv("url.domain", s("example.com")),
+            kv("url.port", i(80)),
+            kv("url.path", s("/path")),
+            kv("url.query", s("query=string")),
+        ]
+    );
+    // grok - POSTGRES log sample: leftmost match of DATESTAMP starts at "24-"
+    let m = as_map(grok(
+        "2024-06-18 12:34:56 UTC johndoe 12345 67890",
+        "%{DATESTAMP:timestamp} %{TZ:event.timezone} %{DATA:user.name} %{GREEDYDATA:postgresql.log.connection_id} %{POSINT:process.pid:int}",
+        true,
+        &[],
+    ));
+    assert_eq!(
+        m,
+        vec![
+            kv("timestamp", s("24-06-18 12:34:56")),
+            kv("event.timezone", s("UTC")),
+            kv("user.name", s("johndoe")),
+            kv("postgresql.log.connection_id", s("12345")),
+            kv("process.pid", i(67890)),
+        ]
+    );
+    // grok - custom patterns
+    let m = as_map(grok(
+        "2024-06-18 12:34:56 otel",
+        "%{MYPATTERN}",
+        true,
+        &[
+            "MYPATTERN=%{MYDATEPATTERN:timestamp} otel",
+            "MYDATEPATTERN=%{DATE}[- ]%{TIME}",
+        ],
+    ));
+    assert_eq!(m, vec![kv("timestamp", s("24-06-18 12:34:56"))]);
+    // the README's Apache combined log with float and bool hints
+    let m = as_map(grok(
+        r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08""#,
+        "%{COMBINEDAPACHELOG}",
+        true,
+        &[],
+    ));
+    for (k, v) in [
+        ("source.address", s("127.0.0.1")),
+        ("user.name", s("frank")),
+        ("timestamp", s("10/Oct/2000:13:55:36 -0700")),
+        ("http.request.method", s("GET")),
+        ("url.original", s("/apache_pb.gif")),
+        ("http.version", s("1.0")),
+        ("http.response.status_code", i(200)),
+        ("http.response.body.size", i(2326)),
+        (
+            "http.request.referrer",
+            s("http://www.example.com/start.html"),
+        ),
+        ("user_agent.original", s("Mozilla/4.08")),
+    ] {
+        assert_eq!(get(&m, k), Some(&v), "{k}");
+    }
+    let m = as_map(grok(
+        "t=1.5 ok=true",
+        "t=%{NUMBER:t:float} ok=%{WORD:ok:bool}",
+        true,
+        &[],
+    ));
+    assert_eq!(m, vec![kv("t", f(1.5)), kv("ok", b(true))]);
+    // a name used twice: the later non-empty capture wins (a Go regexp allows the name twice)
+    let m = as_map(grok("a b", "%{WORD:w} %{WORD:w}", true, &[]));
+    assert_eq!(m, vec![kv("w", s("b"))]);
+    // no named group, not namedCapturesOnly: an empty map
+    assert_eq!(as_map(grok("foobar", "(.*)", false, &[])), vec![]);
+    // the pattern may be read from the item
+    assert_eq!(
+        ok(r#"ExtractGrokPatterns("GET /x", Concat(["%{WORD:m}", "%{NOTSPACE:p}"], " "))"#),
+        Value::Map(vec![kv("m", s("GET")), kv("p", s("/x"))])
+    );
+
+    // errors
+    let parse_err = |e: &str| -> String {
+        match log_parser().parse_value_expression(e) {
+            Ok(_) => panic!("{e} must not parse"),
+            Err(e) => e.to_string(),
+        }
+    };
+    let e = parse_err(r#"ExtractGrokPatterns("foobar", "(")"#);
+    assert!(
+        e.contains("the regex pattern supplied to ExtractGrokPatterns '\"(\"' is not a valid pattern: error parsing regexp: missing closing )"),
+        "{e}"
+    );
+    let e = parse_err(r#"ExtractGrokPatterns("x", "%{NOPE}")"#);
+    assert!(
+        e.contains(r#"pattern definition "NOPE" unknown: parsing failed"#),
+        "{e}"
+    );
+    let e = parse_err(r#"ExtractGrokPatterns("x", "%{URI}", false, ["PAT:TERN=invalid"])"#);
+    assert!(
+        e.ends_with(r#"pattern ID "PAT:TERN" should not contain ':'"#),
+        "{e}"
+    );
+    let e =
+        parse_err(r#"ExtractGrokPatterns("x", "%{URI}", false, ["THISPATTERNHASNOEQUALSIGN"])"#);
+    assert!(
+        e.ends_with(r#"pattern "THISPATTERNHASNOE..." supplied to ExtractGrokPatterns at index 0 has incorrect format, expecting PATTERNNAME=pattern definition"#),
+        "{e}"
+    );
+    let e = parse_err(r#"ExtractGrokPatterns("x", "%{WORD}", true)"#);
+    assert!(
+        e.ends_with("at least 1 named capture group must be supplied in the given regex"),
+        "{e}"
+    );
+    let e = parse_err(r#"ExtractGrokPatterns("x", "%{LOOP}", false, ["LOOP=a%{LOOP}%{LOOP}"])"#);
+    assert!(e.contains("expands past"), "{e}");
+    assert!(
+        err(r#"ExtractGrokPatterns(attributes["count"], "%{URI}")"#).contains("expected string")
+    );
+    assert!(err(r#"ExtractGrokPatterns(attributes["missing"], "(?P<line>.*)")"#).contains("nil"));
+    assert_eq!(
+        err(r#"ExtractGrokPatterns("x1", "%{WORD:n:int}")"#),
+        r#"strconv.Atoi: parsing "x1": invalid syntax"#
+    );
+    assert_eq!(
+        err(r#"ExtractGrokPatterns("x1", "%{WORD:n:blob}")"#),
+        "invalid type for n: type not specified"
+    );
 }
 
 #[test]
