@@ -30,7 +30,9 @@ use pdata::proto::common::v1::{InstrumentationScope, any_value};
 use pdata::proto::metrics::v1::Metric;
 use pdata::proto::metrics::v1::metric::Data;
 use pdata::proto::resource::v1::Resource;
-use pdata::tree::{Branch, Tree, with_resource, with_scope};
+use pdata::tree::{Branch, Tree};
+
+use crate::contexts::SchemaUrls;
 
 use crate::contexts::datapoint::{DataPointContext, DataPointData};
 use crate::contexts::log::{LogContext, LogData};
@@ -294,14 +296,18 @@ impl Filter {
             &t.resource,
             &t.scope,
             |_| 1,
-            |span, sc, res| {
-                if t.span.matches(&SpanData::new(span, sc, res))? {
+            |span, sc, res, u| {
+                if t.span
+                    .matches(&SpanData::new(span, sc, res).with_schema_urls(urls(u)))?
+                {
                     return Ok(ItemFate::Drop(1));
                 }
                 if !t.spanevent.is_empty() {
                     let mut i = 0;
                     while i < span.events.len() {
-                        if t.spanevent.matches(&SpanEventData::new(span, i, sc, res))? {
+                        if t.spanevent.matches(
+                            &SpanEventData::new(span, i, sc, res).with_schema_urls(urls(u)),
+                        )? {
                             span.events.remove(i);
                         } else {
                             i += 1;
@@ -323,9 +329,11 @@ impl Filter {
             &m.resource,
             &m.scope,
             points,
-            |metric, sc, res| {
+            |metric, sc, res, u| {
                 let n = points(metric);
-                if m.metric.matches(&MetricData::new(metric, sc, res))? {
+                if m.metric
+                    .matches(&MetricData::new(metric, sc, res).with_schema_urls(urls(u)))?
+                {
                     return Ok(ItemFate::Drop(n));
                 }
                 if m.datapoint.is_empty() {
@@ -360,12 +368,16 @@ impl Filter {
             &l.resource,
             &l.scope,
             |_| 1,
-            |rec, sc, res| {
-                Ok(if l.log.matches(&LogData::new(rec, sc, res))? {
-                    ItemFate::Drop(1)
-                } else {
-                    ItemFate::Keep(0)
-                })
+            |rec, sc, res, u| {
+                Ok(
+                    if l.log
+                        .matches(&LogData::new(rec, sc, res).with_schema_urls(urls(u)))?
+                    {
+                        ItemFate::Drop(1)
+                    } else {
+                        ItemFate::Keep(0)
+                    },
+                )
             },
         )
     }
@@ -376,6 +388,14 @@ impl Filter {
 enum ItemFate {
     Keep(usize),
     Drop(usize),
+}
+
+/// The schema URLs of the item's resource and scope, for `resource.schema_url` and
+/// `scope.schema_url` paths.
+type Urls<'a> = (&'a mut String, &'a mut String);
+
+fn urls<'a>(u: &'a mut Urls<'_>) -> SchemaUrls<'a> {
+    SchemaUrls::new(u.0, Some(u.1))
 }
 
 /// The walk every signal shares: resources, then scopes, then items, top down; a dropped
@@ -390,6 +410,7 @@ fn filter_tree<T: Tree>(
         &mut <T::Scope as Branch>::Item,
         &mut InstrumentationScope,
         &mut Resource,
+        &mut Urls<'_>,
     ) -> Result<ItemFate, String>,
 ) -> Result<Removed, String> {
     let mut removed = 0;
@@ -398,31 +419,39 @@ fn filter_tree<T: Tree>(
         if err.is_some() {
             return true;
         }
-        let keep = with_resource(t, |res, t| -> Result<bool, String> {
-            if resource.matches(&ResourceData::new(res))? {
-                removed += t
-                    .scopes()
+        let (res_opt, res_url, scopes) = t.parts();
+        let had = res_opt.is_some();
+        let mut res = res_opt.take().unwrap_or_default();
+        let keep = (|| -> Result<bool, String> {
+            let d = ResourceData::new(&mut res).with_schema_urls(SchemaUrls::new(res_url, None));
+            if resource.matches(&d)? {
+                removed += scopes
                     .iter_mut()
                     .map(|b| b.items().iter().map(&count).sum::<usize>())
                     .sum::<usize>();
                 return Ok(false);
             }
             let mut inner = Ok(());
-            t.scopes().retain_mut(|b| {
+            scopes.retain_mut(|b| {
                 if inner.is_err() {
                     return true;
                 }
-                let keep = with_scope(b, |sc, b| -> Result<bool, String> {
-                    if scope.matches(&ScopeData::new(sc, res))? {
-                        removed += b.items().iter().map(&count).sum::<usize>();
+                let (sc_opt, sc_url, items) = b.parts();
+                let had_scope = sc_opt.is_some();
+                let mut sc = sc_opt.take().unwrap_or_default();
+                let keep = (|| -> Result<bool, String> {
+                    let mut u: Urls<'_> = (&mut *res_url, &mut *sc_url);
+                    let d = ScopeData::new(&mut sc, &mut res).with_schema_urls(urls(&mut u));
+                    if scope.matches(&d)? {
+                        removed += items.iter().map(&count).sum::<usize>();
                         return Ok(false);
                     }
                     let mut e = Ok(());
-                    b.items().retain_mut(|x| {
+                    items.retain_mut(|x| {
                         if e.is_err() {
                             return true;
                         }
-                        match item(x, sc, res) {
+                        match item(x, &mut sc, &mut res, &mut u) {
                             Ok(ItemFate::Keep(n)) => {
                                 removed += n;
                                 true
@@ -438,16 +467,22 @@ fn filter_tree<T: Tree>(
                         }
                     });
                     e?;
-                    Ok(!b.items().is_empty())
-                });
+                    Ok(!items.is_empty())
+                })();
+                if had_scope {
+                    *sc_opt = Some(sc);
+                }
                 keep.unwrap_or_else(|e| {
                     inner = Err(e);
                     true
                 })
             });
             inner?;
-            Ok(!t.scopes().is_empty())
-        });
+            Ok(!scopes.is_empty())
+        })();
+        if had {
+            *res_opt = Some(res);
+        }
         keep.unwrap_or_else(|e| {
             err = Some(e);
             true

@@ -21,6 +21,8 @@ pub trait Tree: Default {
     type Scope: Branch;
     fn resource(&mut self) -> &mut Option<Resource>;
     fn scopes(&mut self) -> &mut Vec<Self::Scope>;
+    /// The resource, its schema URL and the scopes, borrowed at once.
+    fn parts(&mut self) -> (&mut Option<Resource>, &mut String, &mut Vec<Self::Scope>);
     /// A copy of everything but the scopes.
     fn header(&self) -> Self;
 }
@@ -30,6 +32,14 @@ pub trait Branch: Default {
     type Item;
     fn scope(&mut self) -> &mut Option<InstrumentationScope>;
     fn items(&mut self) -> &mut Vec<Self::Item>;
+    /// The scope, its schema URL and the items, borrowed at once.
+    fn parts(
+        &mut self,
+    ) -> (
+        &mut Option<InstrumentationScope>,
+        &mut String,
+        &mut Vec<Self::Item>,
+    );
     /// A copy of everything but the items.
     fn header(&self) -> Self;
 }
@@ -43,6 +53,9 @@ macro_rules! tree {
             }
             fn scopes(&mut self) -> &mut Vec<$s> {
                 &mut self.$scopes
+            }
+            fn parts(&mut self) -> (&mut Option<Resource>, &mut String, &mut Vec<$s>) {
+                (&mut self.resource, &mut self.schema_url, &mut self.$scopes)
             }
             fn header(&self) -> Self {
                 Self {
@@ -59,6 +72,9 @@ macro_rules! tree {
             }
             fn items(&mut self) -> &mut Vec<$i> {
                 &mut self.$items
+            }
+            fn parts(&mut self) -> (&mut Option<InstrumentationScope>, &mut String, &mut Vec<$i>) {
+                (&mut self.scope, &mut self.schema_url, &mut self.$items)
             }
             fn header(&self) -> Self {
                 Self {

@@ -456,3 +456,37 @@ fn absent_resources_and_scopes_stay_absent() {
     assert!(req.resource_logs[0].resource.is_none());
     assert!(req.resource_logs[0].scope_logs[0].scope.is_none());
 }
+
+#[test]
+fn schema_url_conditions_see_the_enclosing_messages() {
+    let cfg = FilterConfig {
+        logs: vec![
+            group(
+                Some("log"),
+                &[r#"resource.schema_url == "https://old/1.0""#],
+            ),
+            group(Some("log"), &[r#"scope.schema_url == "https://scope/2""#]),
+        ],
+        ..Default::default()
+    };
+    let f = Filter::new(&cfg).unwrap();
+    let rl = |url: &str, scope_url: &str, body: &str| ResourceLogs {
+        schema_url: url.into(),
+        scope_logs: vec![ScopeLogs {
+            schema_url: scope_url.into(),
+            log_records: vec![log(body, 9)],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let mut req = ExportLogsServiceRequest {
+        resource_logs: vec![
+            rl("https://old/1.0", "", "old resource"),
+            rl("https://new/1.1", "https://scope/2", "old scope"),
+            rl("https://new/1.1", "", "kept"),
+        ],
+    };
+    assert_eq!(f.filter_logs(&mut req).unwrap(), 2);
+    assert_eq!(req.resource_logs.len(), 1);
+    assert_eq!(req.resource_logs[0].schema_url, "https://new/1.1");
+}
