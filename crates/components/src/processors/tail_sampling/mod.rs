@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use self::config::Config;
-pub use self::processor::{Gates, TailSampler};
+pub use self::processor::{Gates, RELEASE_SPANS, TailSampler};
 
 pub struct Factory;
 

@@ -36,6 +36,9 @@ pub enum Final {
     Dropped,
 }
 
+/// Spans per request sent downstream (the batch processor's default `send_batch_size`).
+pub const RELEASE_SPANS: usize = 8192;
+
 impl Final {
     fn sampled(self) -> bool {
         self == Final::Sampled
@@ -607,12 +610,29 @@ impl TailSampler {
         release
     }
 
+    /// Sends what a tick sampled, in requests of about [`RELEASE_SPANS`] spans (whole
+    /// resource groups, so a trace's spans from one sender stay together): a busy tick can
+    /// sample hundreds of thousands of spans, more than any receiver takes in one request.
     async fn release(&self, spans: Vec<ResourceSpans>) {
-        if spans.is_empty() {
-            return;
+        let mut part = Vec::new();
+        let mut n = 0;
+        for rs in spans {
+            let k: usize = rs.scope_spans.iter().map(|s| s.spans.len()).sum();
+            if n > 0 && n + k > RELEASE_SPANS {
+                self.send_part(std::mem::take(&mut part)).await;
+                n = 0;
+            }
+            n += k;
+            part.push(rs);
         }
+        if !part.is_empty() {
+            self.send_part(part).await;
+        }
+    }
+
+    async fn send_part(&self, resource_spans: Vec<ResourceSpans>) {
         let batch = Batch::from_request(Request::Traces(ExportTraceServiceRequest {
-            resource_spans: spans,
+            resource_spans,
         }));
         self.send(batch).await;
     }

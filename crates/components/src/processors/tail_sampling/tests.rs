@@ -1002,3 +1002,29 @@ async fn a_root_span_brings_the_decision_forward_with_decision_wait_after_root_r
     assert_eq!(kept(&sink), vec![1, 2]);
     p.shutdown().await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_busy_tick_is_released_in_requests_a_receiver_takes() {
+    // 3,000 traces of 5 spans sampled in one tick: more than one request's worth.
+    let yaml = "decision_wait: 1s\nnum_traces: 10000\npolicies:\n  - {name: all, type: always_sample}\n";
+    let (p, sink, _) = started(yaml).await;
+    for chunk in 0..30u16 {
+        let mut spans = Vec::new();
+        for t in 0..100u16 {
+            let id = chunk * 100 + t;
+            for k in 0..5u8 {
+                let mut sp = span(0, k as u64, 1, vec![]);
+                sp.trace_id = [&id.to_be_bytes()[..], &[7u8; 14][..]].concat();
+                sp.span_id = [&id.to_be_bytes()[..], &[k; 6][..]].concat();
+                spans.push(sp);
+            }
+        }
+        p.consume(batch(spans)).await.unwrap();
+    }
+    wait_decided().await;
+    let sizes: Vec<usize> = sink.batches().iter().map(|b| b.item_count()).collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 15_000);
+    assert!(sizes.len() >= 2, "{sizes:?}");
+    assert!(sizes.iter().all(|n| *n <= super::RELEASE_SPANS), "{sizes:?}");
+    p.shutdown().await.unwrap();
+}
