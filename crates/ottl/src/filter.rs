@@ -26,7 +26,7 @@
 use pdata::proto::collector::logs::v1::ExportLogsServiceRequest;
 use pdata::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use pdata::proto::collector::trace::v1::ExportTraceServiceRequest;
-use pdata::proto::common::v1::{InstrumentationScope, any_value};
+use pdata::proto::common::v1::InstrumentationScope;
 use pdata::proto::metrics::v1::Metric;
 use pdata::proto::metrics::v1::metric::Data;
 use pdata::proto::resource::v1::Resource;
@@ -41,10 +41,9 @@ use crate::contexts::resource::{ResourceContext, ResourceData};
 use crate::contexts::scope::{ScopeContext, ScopeData};
 use crate::contexts::span::{SpanContext, SpanData};
 use crate::contexts::spanevent::{SpanEventContext, SpanEventData};
-use crate::functions::{Args, Functions, Param, ParamKind, req};
+use crate::functions::Functions;
 use crate::transform::{GroupConfig, data_point_count, group_context};
-use crate::value::Value;
-use crate::{ConditionSequence, Context, ConverterFn, ErrorMode, Parser};
+use crate::{ConditionSequence, Context, ErrorMode, Parser};
 
 /// The conditions of a filter, per signal. Each group's `statements` must be empty.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -137,64 +136,9 @@ fn converters<C: Context>() -> Functions<C> {
 /// The metric context's functions in a filter: the converters and the two data point
 /// lookups Go's filter processor adds.
 fn metric_functions() -> Functions<MetricContext> {
-    const KEY: &[Param] = &[req("key", ParamKind::Str)];
-    const KEY_VALUE: &[Param] = &[req("key", ParamKind::Str), req("value", ParamKind::Str)];
     let mut f = converters::<MetricContext>();
-    f.converter("HasAttrKeyOnDatapoint", KEY, has_attr_key_on_datapoint)
-        .converter("HasAttrOnDatapoint", KEY_VALUE, has_attr_on_datapoint);
+    crate::functions::metrics::register_filter_metric(&mut f);
     f
-}
-
-/// Whether a data point of the metric has attribute `key`; with `expected`, Go's
-/// `checkDataPoints`: the first data point that has the key decides, comparing its value's
-/// string form (`""` for anything but a string) with `expected`.
-fn check_data_points(m: &Metric, key: &str, expected: Option<&str>) -> bool {
-    let mut found = None;
-    let mut visit = |attrs: &[pdata::proto::common::v1::KeyValue]| {
-        if found.is_some() {
-            return;
-        }
-        if let Some(kv) = attrs.iter().find(|kv| kv.key == key) {
-            found = Some(match expected {
-                None => true,
-                Some(want) => {
-                    let s = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-                        Some(any_value::Value::StringValue(s)) => s.as_str(),
-                        _ => "",
-                    };
-                    s == want
-                }
-            });
-        }
-    };
-    match &m.data {
-        None => {}
-        Some(Data::Gauge(g)) => g.data_points.iter().for_each(|p| visit(&p.attributes)),
-        Some(Data::Sum(s)) => s.data_points.iter().for_each(|p| visit(&p.attributes)),
-        Some(Data::Histogram(h)) => h.data_points.iter().for_each(|p| visit(&p.attributes)),
-        Some(Data::ExponentialHistogram(h)) => {
-            h.data_points.iter().for_each(|p| visit(&p.attributes))
-        }
-        Some(Data::Summary(s)) => s.data_points.iter().for_each(|p| visit(&p.attributes)),
-    }
-    found.unwrap_or(false)
-}
-
-fn has_attr_key_on_datapoint(
-    mut a: Args<MetricContext>,
-) -> Result<ConverterFn<MetricContext>, String> {
-    let key = a.str(0).unwrap_or_default();
-    Ok(Box::new(move |d: &MetricData<'_>| {
-        Ok(Value::Bool(check_data_points(d.metric, &key, None)))
-    }))
-}
-
-fn has_attr_on_datapoint(mut a: Args<MetricContext>) -> Result<ConverterFn<MetricContext>, String> {
-    let key = a.str(0).unwrap_or_default();
-    let value = a.str(1).unwrap_or_default();
-    Ok(Box::new(move |d: &MetricData<'_>| {
-        Ok(Value::Bool(check_data_points(d.metric, &key, Some(&value))))
-    }))
 }
 
 fn covers<C: Context>(f: &Functions<C>, calls: &[String]) -> bool {

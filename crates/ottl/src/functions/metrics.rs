@@ -38,33 +38,40 @@ fn point_attributes(m: &Metric) -> Vec<&[KeyValue]> {
     }
 }
 
+/// Go's `checkDataPoints`: the first data point that has `key` decides; with `expected`,
+/// its value's `Str()` (`""` for anything but a string) must equal it.
+fn check_data_points(m: &Metric, key: &str, expected: Option<&str>) -> bool {
+    point_attributes(m)
+        .iter()
+        .find_map(|attrs| crate::context::map_get(attrs, key))
+        .is_some_and(|v| match expected {
+            None => true,
+            Some(want) => match &v.value {
+                Some(pdata::proto::common::v1::any_value::Value::StringValue(s)) => s == want,
+                _ => want.is_empty(),
+            },
+        })
+}
+
 fn has_attr_key_on_datapoint(
     mut a: Args<MetricContext>,
 ) -> Result<crate::ConverterFn<MetricContext>, String> {
     let key = a.str(0).unwrap_or_default();
     Ok(Box::new(move |d| {
-        Ok(crate::Value::Bool(
-            point_attributes(d.metric)
-                .iter()
-                .any(|attrs| attrs.iter().any(|kv| kv.key == key)),
-        ))
+        Ok(crate::Value::Bool(check_data_points(d.metric, &key, None)))
     }))
 }
 
-/// A non-string attribute reads as "" (Go takes `Str()` of the value).
 fn has_attr_on_datapoint(
     mut a: Args<MetricContext>,
 ) -> Result<crate::ConverterFn<MetricContext>, String> {
     let key = a.str(0).unwrap_or_default();
     let want = a.str(1).unwrap_or_default();
     Ok(Box::new(move |d| {
-        Ok(crate::Value::Bool(point_attributes(d.metric).iter().any(
-            |attrs| {
-                crate::context::map_get(attrs, &key).is_some_and(|v| match &v.value {
-                    Some(pdata::proto::common::v1::any_value::Value::StringValue(s)) => *s == want,
-                    _ => want.is_empty(),
-                })
-            },
+        Ok(crate::Value::Bool(check_data_points(
+            d.metric,
+            &key,
+            Some(&want),
         )))
     }))
 }

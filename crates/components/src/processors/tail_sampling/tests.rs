@@ -1006,7 +1006,8 @@ async fn a_root_span_brings_the_decision_forward_with_decision_wait_after_root_r
 #[tokio::test(start_paused = true)]
 async fn a_busy_tick_is_released_in_requests_a_receiver_takes() {
     // 3,000 traces of 5 spans sampled in one tick: more than one request's worth.
-    let yaml = "decision_wait: 1s\nnum_traces: 10000\npolicies:\n  - {name: all, type: always_sample}\n";
+    let yaml =
+        "decision_wait: 1s\nnum_traces: 10000\npolicies:\n  - {name: all, type: always_sample}\n";
     let (p, sink, _) = started(yaml).await;
     for chunk in 0..30u16 {
         let mut spans = Vec::new();
@@ -1025,6 +1026,9 @@ async fn a_busy_tick_is_released_in_requests_a_receiver_takes() {
     let sizes: Vec<usize> = sink.batches().iter().map(|b| b.item_count()).collect();
     assert_eq!(sizes.iter().sum::<usize>(), 15_000);
     assert!(sizes.len() >= 2, "{sizes:?}");
-    assert!(sizes.iter().all(|n| *n <= super::RELEASE_SPANS), "{sizes:?}");
+    assert!(
+        sizes.iter().all(|n| *n <= super::RELEASE_SPANS),
+        "{sizes:?}"
+    );
     p.shutdown().await.unwrap();
 }
