@@ -1032,3 +1032,25 @@ async fn a_busy_tick_is_released_in_requests_a_receiver_takes() {
     );
     p.shutdown().await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn ottl_condition_sees_the_resource_schema_url() {
+    let policy = "  - name: o\n    type: ottl_condition\n    ottl_condition:\n      span: ['resource.schema_url == \"https://opentelemetry.io/schemas/1.26.0\"']\n";
+    let with_url = |t: u8, url: &str| {
+        let mut b = batch(vec![span(t, 0, 1, vec![])]);
+        if let Ok(Request::Traces(r)) = b.request_mut() {
+            r.resource_spans[0].schema_url = url.into();
+        }
+        b.recount();
+        b
+    };
+    let got = run(
+        policy,
+        vec![
+            with_url(1, "https://opentelemetry.io/schemas/1.26.0"),
+            with_url(2, "https://opentelemetry.io/schemas/1.4.0"),
+        ],
+    )
+    .await;
+    assert_eq!(got, vec![1]);
+}

@@ -4,9 +4,11 @@
 //! at run time is an evaluation error of the policy in `propagate` (counted by the processor,
 //! the policy's vote ignored), and counts as not matched in `ignore` and `silent`.
 
+use ottl::contexts::SchemaUrls;
 use ottl::contexts::span::{SpanContext, SpanData};
 use ottl::contexts::spanevent::{SpanEventContext, SpanEventData};
 use ottl::{ConditionSequence, Context, ErrorMode, Functions, Parser};
+use pdata::tree::{Branch, Tree};
 
 use super::super::config::PolicyConfig;
 use super::{Decision, Evaluator, TraceData, TraceId};
@@ -53,22 +55,30 @@ impl Evaluator for OttlCondition {
             return Ok(Decision::NotSampled);
         }
         for rs in &mut trace.batches {
-            let had = rs.resource.is_some();
-            let mut res = rs.resource.take().unwrap_or_default();
+            let (res_opt, res_url, scopes) = rs.parts();
+            let had = res_opt.is_some();
+            let mut res = res_opt.take().unwrap_or_default();
             let found = (|| -> Result<bool, String> {
-                for ss in &mut rs.scope_spans {
-                    let had_scope = ss.scope.is_some();
-                    let mut sc = ss.scope.take().unwrap_or_default();
+                for ss in scopes.iter_mut() {
+                    let (sc_opt, sc_url, spans) = ss.parts();
+                    let had_scope = sc_opt.is_some();
+                    let mut sc = sc_opt.take().unwrap_or_default();
                     let found = (|| -> Result<bool, String> {
-                        for span in &mut ss.spans {
-                            if let Some(seq) = &self.span
-                                && seq.eval(&SpanData::new(span, &mut sc, &mut res))?
-                            {
-                                return Ok(true);
+                        for span in spans.iter_mut() {
+                            if let Some(seq) = &self.span {
+                                let urls = SchemaUrls::new(&mut *res_url, Some(&mut *sc_url));
+                                let d =
+                                    SpanData::new(span, &mut sc, &mut res).with_schema_urls(urls);
+                                if seq.eval(&d)? {
+                                    return Ok(true);
+                                }
                             }
                             if let Some(seq) = &self.spanevent {
                                 for i in 0..span.events.len() {
-                                    if seq.eval(&SpanEventData::new(span, i, &mut sc, &mut res))? {
+                                    let urls = SchemaUrls::new(&mut *res_url, Some(&mut *sc_url));
+                                    let d = SpanEventData::new(span, i, &mut sc, &mut res)
+                                        .with_schema_urls(urls);
+                                    if seq.eval(&d)? {
                                         return Ok(true);
                                     }
                                 }
@@ -77,7 +87,7 @@ impl Evaluator for OttlCondition {
                         Ok(false)
                     })();
                     if had_scope {
-                        ss.scope = Some(sc);
+                        *sc_opt = Some(sc);
                     }
                     if found? {
                         return Ok(true);
@@ -86,7 +96,7 @@ impl Evaluator for OttlCondition {
                 Ok(false)
             })();
             if had {
-                rs.resource = Some(res);
+                *res_opt = Some(res);
             }
             if found? {
                 return Ok(Decision::Sampled);
