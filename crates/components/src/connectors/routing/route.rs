@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use ottl::contexts::SchemaUrls;
 use ottl::contexts::datapoint::{DataPointContext, DataPointData};
 use ottl::contexts::log::{LogContext, LogData};
 use ottl::contexts::metric::{MetricContext, MetricData};
@@ -265,13 +266,16 @@ impl Table {
                             }
                         }
                         TraceRoute::Resource(m) => {
-                            move_resources(rem, out, default, mode, |res| {
-                                m.eval(&mut ResourceData::new(res))
+                            move_resources(rem, out, default, mode, |res, url| {
+                                m.eval(
+                                    &mut ResourceData::new(res)
+                                        .with_schema_urls(SchemaUrls::new(url, None)),
+                                )
                             })?
                         }
                         TraceRoute::Span(m) => {
-                            move_items(rem, out, default, mode, |s, sc, res| {
-                                m.eval(&mut SpanData::new(s, sc, res))
+                            move_items(rem, out, default, mode, |s, sc, res, urls| {
+                                m.eval(&mut SpanData::new(s, sc, res).with_schema_urls(urls))
                             })?
                         }
                     }
@@ -305,13 +309,16 @@ impl Table {
                             }
                         }
                         MetricRoute::Resource(m) => {
-                            move_resources(rem, out, default, mode, |res| {
-                                m.eval(&mut ResourceData::new(res))
+                            move_resources(rem, out, default, mode, |res, url| {
+                                m.eval(
+                                    &mut ResourceData::new(res)
+                                        .with_schema_urls(SchemaUrls::new(url, None)),
+                                )
                             })?
                         }
                         MetricRoute::Metric(m) => {
-                            move_items(rem, out, default, mode, |x, sc, res| {
-                                m.eval(&mut MetricData::new(x, sc, res))
+                            move_items(rem, out, default, mode, |x, sc, res, urls| {
+                                m.eval(&mut MetricData::new(x, sc, res).with_schema_urls(urls))
                             })?
                         }
                         MetricRoute::DataPoint(m) => move_points(rem, out, default, mode, m)?,
@@ -345,12 +352,19 @@ impl Table {
                                 out.append(rem);
                             }
                         }
-                        LogRoute::Resource(m) => move_resources(rem, out, default, mode, |res| {
-                            m.eval(&mut ResourceData::new(res))
-                        })?,
-                        LogRoute::Log(m) => move_items(rem, out, default, mode, |l, sc, res| {
-                            m.eval(&mut LogData::new(l, sc, res))
-                        })?,
+                        LogRoute::Resource(m) => {
+                            move_resources(rem, out, default, mode, |res, url| {
+                                m.eval(
+                                    &mut ResourceData::new(res)
+                                        .with_schema_urls(SchemaUrls::new(url, None)),
+                                )
+                            })?
+                        }
+                        LogRoute::Log(m) => {
+                            move_items(rem, out, default, mode, |l, sc, res, urls| {
+                                m.eval(&mut LogData::new(l, sc, res).with_schema_urls(urls))
+                            })?
+                        }
                     }
                 }
                 let rest = std::mem::take(&mut r.resource_logs);
@@ -402,11 +416,11 @@ fn move_resources<R: Tree>(
     out: &mut Vec<R>,
     default: &mut Vec<R>,
     mode: ErrorMode,
-    mut pred: impl FnMut(&mut Resource) -> Result<bool, String>,
+    mut pred: impl FnMut(&mut Resource, &mut String) -> Result<bool, String>,
 ) -> Result<(), String> {
     let mut kept = Vec::with_capacity(rem.len());
     for mut rt in rem.drain(..) {
-        let f = with_resource(&mut rt, |res, _| fate(pred(res), mode))?;
+        let f = with_resource(&mut rt, |res, rt| fate(pred(res, rt.parts().1), mode))?;
         match f {
             Fate::Stay => kept.push(rt),
             Fate::Route => out.push(rt),
@@ -458,9 +472,12 @@ fn move_items<R: Tree>(
         &mut <R::Scope as Branch>::Item,
         &mut InstrumentationScope,
         &mut Resource,
+        SchemaUrls<'_>,
     ) -> Result<bool, String>,
 ) -> Result<(), String> {
     for rt in rem.iter_mut() {
+        // Copies: the conditions read them, and routing statements only edit attributes.
+        let mut res_url = rt.parts().1.clone();
         let mut routed_slot: Option<(usize, Option<usize>)> = None;
         let mut default_slot: Option<(usize, Option<usize>)> = None;
         let had = rt.resource().is_some();
@@ -475,6 +492,7 @@ fn move_items<R: Tree>(
                 if let Some(s) = default_slot.as_mut() {
                     s.1 = None;
                 }
+                let mut sc_url = st.parts().1.clone();
                 let had_scope = st.scope().is_some();
                 let mut sc = st.scope().take().unwrap_or_default();
                 let items = std::mem::take(st.items());
@@ -486,7 +504,8 @@ fn move_items<R: Tree>(
                         stay.push(item);
                         continue;
                     }
-                    match fate(pred(&mut item, &mut sc, &mut res), mode) {
+                    let urls = SchemaUrls::new(&mut res_url, Some(&mut sc_url));
+                    match fate(pred(&mut item, &mut sc, &mut res, urls), mode) {
                         Ok(Fate::Stay) => stay.push(item),
                         Ok(f) => moved.push((f, item)),
                         Err(e) => {
@@ -640,10 +659,12 @@ fn move_points(
     // Fates first (evaluation borrows the metric mutably), then the split.
     let mut plan: HashMap<(usize, usize, usize), Vec<Fate>> = HashMap::new();
     for (ri, rm) in rem.iter_mut().enumerate() {
+        let mut res_url = rm.schema_url.clone();
         let had = rm.resource.is_some();
         let mut res = rm.resource.take().unwrap_or_default();
         let r = (|| -> Result<(), String> {
             for (si, sm) in rm.scope_metrics.iter_mut().enumerate() {
+                let mut sc_url = sm.schema_url.clone();
                 let had_scope = sm.scope.is_some();
                 let mut sc = sm.scope.take().unwrap_or_default();
                 let r = (|| -> Result<(), String> {
@@ -651,8 +672,12 @@ fn move_points(
                         let n = point_count(metric);
                         let mut fates = Vec::with_capacity(n);
                         for i in 0..n {
+                            let urls = SchemaUrls::new(&mut res_url, Some(&mut sc_url));
                             fates.push(fate(
-                                m.eval(&mut DataPointData::new(metric, i, &mut sc, &mut res)),
+                                m.eval(
+                                    &mut DataPointData::new(metric, i, &mut sc, &mut res)
+                                        .with_schema_urls(urls),
+                                ),
                                 mode,
                             )?);
                         }

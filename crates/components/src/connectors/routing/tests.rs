@@ -521,3 +521,22 @@ fn config_errors_read_as_go() {
     .unwrap();
     assert!(e.contains("does not apply to logs"), "{e}");
 }
+
+#[tokio::test]
+async fn routes_see_the_schema_urls_of_the_enclosing_messages() {
+    let yaml = "default_pipelines: [logs/d]\ntable:\n  - context: log\n    condition: resource.schema_url == \"https://opentelemetry.io/schemas/1.4.0\"\n    pipelines: [logs/old]\n  - condition: schema_url == \"https://opentelemetry.io/schemas/1.5.0\"\n    pipelines: [logs/five]\n";
+    let r = routed(yaml, Signal::Logs, &["logs/old", "logs/five", "logs/d"]).unwrap();
+    let mut b = logs(&[
+        ("a", &[("x", &[], 9)]),
+        ("b", &[("y", &[], 9)]),
+        ("c", &[("z", &[], 9)]),
+    ]);
+    if let Ok(Request::Logs(l)) = b.request_mut() {
+        l.resource_logs[0].schema_url = "https://opentelemetry.io/schemas/1.4.0".into();
+        l.resource_logs[1].schema_url = "https://opentelemetry.io/schemas/1.5.0".into();
+    }
+    r.connector.consume(b).await.unwrap();
+    assert_eq!(got(r.sink("logs/old")), pairs(&[("a", "x")]));
+    assert_eq!(got(r.sink("logs/five")), pairs(&[("b", "y")]));
+    assert_eq!(got(r.sink("logs/d")), pairs(&[("c", "z")]));
+}
