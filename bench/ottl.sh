@@ -16,35 +16,10 @@
 #   BENCH_NICE=-10         nice value of every benchmarked process
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export FERROTEL_METADATA_ENDPOINT=http://127.0.0.1:9
-WORK="${BENCH_WORK:-/tmp/ferrotel-bench}"
-OUT="${BENCH_OUT:-$WORK/ottl-$(date +%Y%m%d-%H%M%S)}"
-QUICK=0
-for a in "$@"; do
-  case "$a" in
-    --quick) QUICK=1 ;;
-    -h|--help) sed -n 2,16p "$0"; exit 0 ;;
-    *) echo "unknown argument $a" >&2; exit 2 ;;
-  esac
-done
-mkdir -p "$WORK" "$OUT"
-command -v taskset >/dev/null || { apt-get update -qq && apt-get install -y -qq util-linux >/dev/null; }
-if [ "$(nproc)" -lt 2 ]; then
-  echo "needs at least 2 CPUs (collector on core 0, load on core 1)" >&2; exit 1
-fi
-
-cd "$ROOT"
-TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
-  cargo build --release -p ferrotel-loadgen -p ferrotel
-fi
-{
-  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "nproc: $(nproc)"
-  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-} | tee "$OUT/machine.txt" >&2
+NAME=ottl
+HELP_LINES=16
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RUNS="${OTTL_RUNS:-3}"; WINDOW="${OTTL_WINDOW:-15}"
 if [ "$QUICK" = 1 ]; then RUNS="${OTTL_RUNS:-1}"; WINDOW="${OTTL_WINDOW:-6}"; fi
