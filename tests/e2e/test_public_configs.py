@@ -64,6 +64,8 @@ EXPECT: dict[str, tuple[set[str], set[str], set[str]]] = {
     "compose-spring-lgtm": (set(), set(), set()),
     "gateway-load-balancing": ({"exporter/load_balancing"}, set(), set()),
     "gateway-tail-sampling": (set(), set(), set()),
+    "gateway-routing-tenants": (set(), set(), set()),
+    "gateway-filter-transform": (set(), set(), set()),
     "logs-syslog-fluent": (set(), set(), set()),
     "statsd-to-prometheus": (set(), set(), set()),
     "kafka-buffer": ({"exporter/kafka"}, set(), set()),
