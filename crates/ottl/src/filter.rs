@@ -30,7 +30,7 @@ use pdata::proto::common::v1::InstrumentationScope;
 use pdata::proto::metrics::v1::Metric;
 use pdata::proto::metrics::v1::metric::Data;
 use pdata::proto::resource::v1::Resource;
-use pdata::tree::{Branch, Tree};
+use pdata::tree::{Branch, Tree, data_point_count};
 
 use crate::contexts::SchemaUrls;
 
@@ -42,7 +42,7 @@ use crate::contexts::scope::{ScopeContext, ScopeData};
 use crate::contexts::span::{SpanContext, SpanData};
 use crate::contexts::spanevent::{SpanEventContext, SpanEventData};
 use crate::functions::Functions;
-use crate::transform::{GroupConfig, data_point_count, group_context};
+use crate::transform::{GroupConfig, group_context};
 use crate::{ConditionSequence, Context, ErrorMode, Parser};
 
 /// The conditions of a filter, per signal. Each group's `statements` must be empty.
@@ -267,7 +267,7 @@ impl Filter {
     /// Drops matching metrics and data points; returns the data points dropped.
     pub fn filter_metrics(&self, req: &mut ExportMetricsServiceRequest) -> Result<Removed, String> {
         let m = &self.metrics;
-        let points = |x: &Metric| data_point_count(x.data.as_ref());
+        let points = data_point_count;
         filter_tree(
             &mut req.resource_metrics,
             &m.resource,

@@ -8,7 +8,6 @@ use pdata::proto::collector::logs::v1::ExportLogsServiceRequest;
 use pdata::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use pdata::proto::collector::trace::v1::ExportTraceServiceRequest;
 use pdata::proto::logs::v1::{ResourceLogs, ScopeLogs};
-use pdata::proto::metrics::v1::metric::Data;
 
 use crate::contexts::SchemaUrls;
 use crate::contexts::datapoint::{DataPointContext, DataPointData};
@@ -415,7 +414,7 @@ impl Transform {
                                 }
                                 MetricGroup::DataPoint(g) => {
                                     for m in metrics.iter_mut() {
-                                        for i in 0..data_point_count(m.data.as_ref()) {
+                                        for i in 0..pdata::tree::data_point_count(m) {
                                             g.run(
                                                 &mut DataPointData::new(m, i, sc, res)
                                                     .with_schema_urls(urls(res_url, Some(sc_url))),
@@ -502,17 +501,6 @@ fn with_default<T: Default + PartialEq, R>(opt: &mut Option<T>, f: impl FnOnce(&
         *opt = Some(v);
     }
     r
-}
-
-pub fn data_point_count(d: Option<&Data>) -> usize {
-    match d {
-        None => 0,
-        Some(Data::Gauge(g)) => g.data_points.len(),
-        Some(Data::Sum(s)) => s.data_points.len(),
-        Some(Data::Histogram(h)) => h.data_points.len(),
-        Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
-        Some(Data::Summary(s)) => s.data_points.len(),
-    }
 }
 
 /// `flatten_data`: every log record gets its own copy of its resource and scope, so a

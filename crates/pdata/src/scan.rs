@@ -635,7 +635,6 @@ pub fn count_encoded(signal: Signal, bytes: &[u8]) -> Result<usize, PdataError> 
 
 /// Counts spans, data points or log records in a decoded request.
 pub fn count_decoded(req: &Request) -> usize {
-    use crate::proto::metrics::v1::metric::Data;
     match req {
         Request::Traces(r) => r
             .resource_spans
@@ -661,14 +660,7 @@ pub fn count_decoded(req: &Request) -> usize {
             .iter()
             .flat_map(|rm| &rm.scope_metrics)
             .flat_map(|sm| &sm.metrics)
-            .map(|m| match &m.data {
-                Some(Data::Gauge(g)) => g.data_points.len(),
-                Some(Data::Sum(s)) => s.data_points.len(),
-                Some(Data::Histogram(h)) => h.data_points.len(),
-                Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
-                Some(Data::Summary(s)) => s.data_points.len(),
-                None => 0,
-            })
+            .map(crate::tree::data_point_count)
             .sum(),
     }
 }

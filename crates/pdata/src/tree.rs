@@ -12,6 +12,7 @@
 
 use crate::proto::common::v1::InstrumentationScope;
 use crate::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use crate::proto::metrics::v1::metric::Data;
 use crate::proto::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics};
 use crate::proto::resource::v1::Resource;
 use crate::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
@@ -122,4 +123,17 @@ pub fn with_scope<B: Branch, R>(
         *b.scope() = Some(sc);
     }
     out
+}
+
+/// How many data points a metric holds, whatever its type (a metric's items, as the
+/// collector counts them in its self-metrics).
+pub fn data_point_count(m: &Metric) -> usize {
+    match &m.data {
+        None => 0,
+        Some(Data::Gauge(g)) => g.data_points.len(),
+        Some(Data::Sum(s)) => s.data_points.len(),
+        Some(Data::Histogram(h)) => h.data_points.len(),
+        Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
+        Some(Data::Summary(s)) => s.data_points.len(),
+    }
 }

@@ -1149,14 +1149,7 @@ fn count_points(rm: &ResourceMetrics) -> usize {
     rm.scope_metrics
         .iter()
         .flat_map(|s| &s.metrics)
-        .map(|m| match &m.data {
-            Some(metric::Data::Gauge(g)) => g.data_points.len(),
-            Some(metric::Data::Sum(s)) => s.data_points.len(),
-            Some(metric::Data::Histogram(h)) => h.data_points.len(),
-            Some(metric::Data::Summary(s)) => s.data_points.len(),
-            Some(metric::Data::ExponentialHistogram(h)) => h.data_points.len(),
-            None => 0,
-        })
+        .map(pdata::tree::data_point_count)
         .sum()
 }
 

@@ -74,6 +74,8 @@ struct Pending {
 #[derive(Default)]
 struct State {
     log: Option<Log>,
+    /// The log's appends wait for the disk (read once at open).
+    slow_appends: bool,
     pending: VecDeque<Pending>,
     /// Offered, not yet written.
     staged: Vec<Staged>,
@@ -223,6 +225,7 @@ impl PersistentQueue {
             });
         }
         st.used += size;
+        st.slow_appends = log.slow_appends();
         st.log = Some(Arc::new(Mutex::new(log)));
         drop(st);
         if corrupt > 0 {
@@ -303,14 +306,14 @@ impl PersistentQueue {
     /// leak it.
     async fn commit_staged(&self, sender: &Sender) {
         let _io = self.io.lock().await;
-        let (log, staged) = {
+        let (log, slow, staged) = {
             let mut st = self.lock();
             if st.staged.is_empty() {
                 return;
             }
             let staged = std::mem::take(&mut st.staged);
             match &st.log {
-                Some(l) => (l.clone(), staged),
+                Some(l) => (l.clone(), st.slow_appends, staged),
                 None => {
                     let total: u64 = staged.iter().map(|s| s.size).sum();
                     st.used -= total;
@@ -330,7 +333,6 @@ impl PersistentQueue {
             let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
             log.append(&records)
         };
-        let slow = log.lock().unwrap_or_else(|p| p.into_inner()).slow_appends();
         let written = if slow {
             match tokio::task::spawn_blocking(move || append(&log)).await {
                 Ok(r) => r.map_err(|e| e.to_string()),

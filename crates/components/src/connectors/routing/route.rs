@@ -23,7 +23,7 @@ use pdata::proto::metrics::v1::metric::Data;
 use pdata::proto::metrics::v1::{Metric, ResourceMetrics};
 use pdata::proto::resource::v1::Resource;
 use pdata::proto::trace::v1::ResourceSpans;
-use pdata::tree::{Branch, Tree, with_resource};
+use pdata::tree::{Branch, Tree, data_point_count as point_count, with_resource};
 use pdata::{Request, Signal};
 
 use super::config::Config;
@@ -545,17 +545,6 @@ fn move_items<R: Tree>(
     }
     rem.retain_mut(|rt| !rt.scopes().is_empty());
     Ok(())
-}
-
-fn point_count(m: &Metric) -> usize {
-    match &m.data {
-        None => 0,
-        Some(Data::Gauge(g)) => g.data_points.len(),
-        Some(Data::Sum(s)) => s.data_points.len(),
-        Some(Data::Histogram(h)) => h.data_points.len(),
-        Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
-        Some(Data::Summary(s)) => s.data_points.len(),
-    }
 }
 
 /// Splits `m`'s data points by `fates`: returns the metrics (header copies) holding the
