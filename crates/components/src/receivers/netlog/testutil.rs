@@ -112,12 +112,28 @@ impl Sink {
     }
 }
 
-/// A port that was free a moment ago on 127.0.0.1 (TCP and UDP).
+/// A port that was free a moment ago on 127.0.0.1 for both TCP and UDP. Taken below the
+/// kernel's ephemeral range (32768-60999): a port the kernel handed out for `:0` can be handed
+/// out again at once as the source port of another test's outgoing connection, which made
+/// `start` fail now and then with "Address already in use".
 pub fn free_port() -> u16 {
-    let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-    let port = s.local_addr().expect("addr").port();
-    drop(s);
-    port
+    use std::hash::{BuildHasher, Hasher};
+    for _ in 0..1000 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
+        let port = 20_000 + (h.finish() % 12_000) as u16;
+        let tcp = std::net::TcpListener::bind(("127.0.0.1", port));
+        let udp = std::net::UdpSocket::bind(("127.0.0.1", port));
+        if tcp.is_ok() && udp.is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between 20000 and 32000 on 127.0.0.1")
 }
 
 pub struct Running {
