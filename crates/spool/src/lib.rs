@@ -547,6 +547,14 @@ impl Spool {
         self.delete_done_segments()
     }
 
+    /// Puts what was appended so far on stable storage (`fdatasync` of the active segment),
+    /// for callers that append without `fsync` and sync on their own schedule.
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.active
+            .sync_data()
+            .map_err(|e| at(&self.dir.join(segment_name(self.active_first())), e))
+    }
+
     /// Records not done, as far as this run knows (for tests and metrics).
     pub fn pending(&self) -> u64 {
         self.next - self.low - self.done.len() as u64

@@ -1,0 +1,507 @@
+//! Log records: one row per record with the stream's labels (the resource attributes Loki's
+//! OTLP ingestion indexes, dots as underscores), the time, severity, trace and span ids, the
+//! line (the body as text) and the record's own OTLP encoding — without its body when the
+//! body is the line, so a line is stored once. Blocks are sorted by stream then time and
+//! list the streams they hold, so a stream selector skips blocks and pages without reading
+//! them.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use pdata::proto::collector::logs::v1::ExportLogsServiceRequest;
+use pdata::proto::common::v1::{AnyValue, KeyValue, any_value};
+use pdata::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use prost::Message;
+
+use crate::codec::{Dict, Reader, Result, put_bytes, put_ivarint, put_uvarint};
+use crate::table::Schema;
+
+pub type Labels = Vec<(String, String)>;
+
+/// The resource attributes Loki's OTLP ingestion makes stream labels by default
+/// (`distributor.otlp_config.default_resource_attributes_as_index_labels`).
+pub const LOKI_INDEX_LABELS: &[&str] = &[
+    "cloud.availability_zone",
+    "cloud.region",
+    "container.name",
+    "deployment.environment",
+    "deployment.environment.name",
+    "k8s.cluster.name",
+    "k8s.container.name",
+    "k8s.cronjob.name",
+    "k8s.daemonset.name",
+    "k8s.deployment.name",
+    "k8s.job.name",
+    "k8s.namespace.name",
+    "k8s.pod.name",
+    "k8s.replicaset.name",
+    "k8s.statefulset.name",
+    "service.instance.id",
+    "service.name",
+    "service.namespace",
+];
+
+#[derive(Debug, Clone)]
+pub struct LogRow {
+    pub ts_ns: i64,
+    pub severity: u8,
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub labels: Arc<Labels>,
+    pub line: Arc<str>,
+    /// `ResourceLogs` without scope logs.
+    pub resource: Bytes,
+    /// `ScopeLogs` without records.
+    pub scope: Bytes,
+    /// The `LogRecord`, without its body when `body_is_line`.
+    pub record: Bytes,
+    pub body_is_line: bool,
+}
+
+/// Loki's label name for an attribute key: characters outside `[a-zA-Z0-9_]` become `_`.
+pub fn label_name(key: &str) -> String {
+    let mut s: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, '_');
+    }
+    s
+}
+
+/// Text of an attribute value as Loki writes it into labels and structured metadata.
+pub fn any_to_string(v: &AnyValue) -> String {
+    match v.value.as_ref() {
+        Some(any_value::Value::StringValue(s)) => s.clone(),
+        Some(any_value::Value::BoolValue(b)) => b.to_string(),
+        Some(any_value::Value::IntValue(i)) => i.to_string(),
+        Some(any_value::Value::DoubleValue(d)) => d.to_string(),
+        Some(any_value::Value::BytesValue(b)) => {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(b)
+        }
+        Some(_) => any_to_json(v).to_string(),
+        None => String::new(),
+    }
+}
+
+/// Maps and arrays as JSON, as Loki renders a structured body.
+pub fn any_to_json(v: &AnyValue) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v.value.as_ref() {
+        Some(any_value::Value::StringValue(s)) => J::String(s.clone()),
+        Some(any_value::Value::BoolValue(b)) => J::Bool(*b),
+        Some(any_value::Value::IntValue(i)) => J::from(*i),
+        Some(any_value::Value::DoubleValue(d)) => J::from(*d),
+        Some(any_value::Value::BytesValue(_)) => J::String(any_to_string(v)),
+        Some(any_value::Value::ArrayValue(a)) => {
+            J::Array(a.values.iter().map(any_to_json).collect())
+        }
+        Some(any_value::Value::StringValueStrindex(_)) => J::Null,
+        Some(any_value::Value::KvlistValue(kv)) => J::Object(
+            kv.values
+                .iter()
+                .map(|kv| {
+                    (
+                        kv.key.clone(),
+                        kv.value.as_ref().map_or(J::Null, any_to_json),
+                    )
+                })
+                .collect(),
+        ),
+        None => J::Null,
+    }
+}
+
+fn stream_labels(attrs: &[KeyValue]) -> Labels {
+    let mut l: Labels = attrs
+        .iter()
+        .filter(|kv| LOKI_INDEX_LABELS.contains(&kv.key.as_str()))
+        .filter_map(|kv| Some((label_name(&kv.key), any_to_string(kv.value.as_ref()?))))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    if !l.iter().any(|(k, _)| k == "service_name") {
+        l.push(("service_name".into(), "unknown_service".into()));
+    }
+    l.sort();
+    l.dedup_by(|a, b| a.0 == b.0);
+    l
+}
+
+fn id<const N: usize>(b: &[u8]) -> [u8; N] {
+    b.try_into().unwrap_or([0; N])
+}
+
+pub(crate) fn rows(req: &ExportLogsServiceRequest) -> Vec<LogRow> {
+    let mut out = Vec::new();
+    for rl in &req.resource_logs {
+        let attrs = rl.resource.as_ref().map_or(&[][..], |r| &r.attributes);
+        let labels = Arc::new(stream_labels(attrs));
+        let resource = Bytes::from(
+            ResourceLogs {
+                resource: rl.resource.clone(),
+                scope_logs: Vec::new(),
+                schema_url: rl.schema_url.clone(),
+            }
+            .encode_to_vec(),
+        );
+        for sl in &rl.scope_logs {
+            let scope = Bytes::from(
+                ScopeLogs {
+                    scope: sl.scope.clone(),
+                    log_records: Vec::new(),
+                    schema_url: sl.schema_url.clone(),
+                }
+                .encode_to_vec(),
+            );
+            for r in &sl.log_records {
+                let ts = if r.time_unix_nano != 0 {
+                    r.time_unix_nano
+                } else {
+                    r.observed_time_unix_nano
+                } as i64;
+                let (line, body_is_line) = match r.body.as_ref().and_then(|b| b.value.as_ref()) {
+                    Some(any_value::Value::StringValue(s)) => (Arc::from(s.as_str()), true),
+                    Some(_) => (
+                        Arc::from(any_to_string(r.body.as_ref().expect("matched Some")).as_str()),
+                        false,
+                    ),
+                    None => (Arc::from(""), true),
+                };
+                let record = if body_is_line {
+                    let mut c = r.clone();
+                    c.body = None;
+                    c.encode_to_vec()
+                } else {
+                    r.encode_to_vec()
+                };
+                out.push(LogRow {
+                    ts_ns: ts,
+                    severity: r.severity_number.clamp(0, 255) as u8,
+                    trace_id: id(&r.trace_id),
+                    span_id: id(&r.span_id),
+                    labels: labels.clone(),
+                    line,
+                    resource: resource.clone(),
+                    scope: scope.clone(),
+                    record: Bytes::from(record),
+                    body_is_line,
+                });
+            }
+        }
+    }
+    out
+}
+
+impl LogRow {
+    pub fn record(&self) -> LogRecord {
+        let mut r = LogRecord::decode(&self.record[..]).unwrap_or_default();
+        if self.body_is_line && !self.line.is_empty() {
+            r.body = Some(AnyValue {
+                value: Some(any_value::Value::StringValue(self.line.to_string())),
+            });
+        }
+        r
+    }
+
+    /// Loki's structured metadata for an OTLP record: its attributes (names sanitised),
+    /// `trace_id`, `span_id`, `severity_text`, `severity_number`, the scope's name, and
+    /// `detected_level` (what Grafana's log volume groups by).
+    pub fn metadata(&self) -> Labels {
+        let r = LogRecord::decode(&self.record[..]).unwrap_or_default();
+        let mut m: Labels = r
+            .attributes
+            .iter()
+            .filter_map(|kv| Some((label_name(&kv.key), any_to_string(kv.value.as_ref()?))))
+            .collect();
+        if self.trace_id != [0; 16] {
+            m.push(("trace_id".into(), hex::encode(self.trace_id)));
+        }
+        if self.span_id != [0; 8] {
+            m.push(("span_id".into(), hex::encode(self.span_id)));
+        }
+        if !r.severity_text.is_empty() {
+            m.push(("severity_text".into(), r.severity_text.clone()));
+        }
+        if r.severity_number != 0 {
+            m.push(("severity_number".into(), r.severity_number.to_string()));
+        }
+        if let Ok(s) = ScopeLogs::decode(&self.scope[..])
+            && let Some(scope) = s.scope
+            && !scope.name.is_empty()
+        {
+            m.push(("scope_name".into(), scope.name));
+        }
+        m.push((
+            "detected_level".into(),
+            detected_level(self.severity, &r.severity_text).into(),
+        ));
+        m.sort();
+        m.dedup_by(|a, b| a.0 == b.0);
+        m
+    }
+}
+
+/// Loki's level from OTLP severity: the number's range, else the text, else "unknown".
+pub fn detected_level(number: u8, text: &str) -> &'static str {
+    match number {
+        1..=4 => "trace",
+        5..=8 => "debug",
+        9..=12 => "info",
+        13..=16 => "warn",
+        17..=20 => "error",
+        21..=24 => "critical",
+        _ => match text.to_ascii_lowercase().as_str() {
+            "trace" => "trace",
+            "debug" => "debug",
+            "info" | "information" => "info",
+            "warn" | "warning" => "warn",
+            "error" | "err" => "error",
+            "fatal" | "critical" => "critical",
+            _ => "unknown",
+        },
+    }
+}
+
+/// Rebuilds OTLP from rows, records in time order.
+pub fn assemble(rows: &[&LogRow]) -> Vec<ResourceLogs> {
+    let mut order: Vec<&LogRow> = rows.to_vec();
+    order.sort_by_key(|r| r.ts_ns);
+    let mut out: Vec<ResourceLogs> = Vec::new();
+    let mut res_index: HashMap<&[u8], usize> = HashMap::new();
+    let mut scope_index: HashMap<(usize, &[u8]), usize> = HashMap::new();
+    for r in order {
+        let ri = *res_index.entry(&r.resource[..]).or_insert_with(|| {
+            out.push(ResourceLogs::decode(&r.resource[..]).unwrap_or_default());
+            out.len() - 1
+        });
+        let si = *scope_index.entry((ri, &r.scope[..])).or_insert_with(|| {
+            out[ri]
+                .scope_logs
+                .push(ScopeLogs::decode(&r.scope[..]).unwrap_or_default());
+            out[ri].scope_logs.len() - 1
+        });
+        out[ri].scope_logs[si].log_records.push(r.record());
+    }
+    out
+}
+
+pub(crate) struct LogMeta {
+    /// Distinct streams of the block.
+    pub streams: Vec<Arc<Labels>>,
+    /// Per page, indexes into `streams`.
+    pub page_streams: Vec<Vec<u32>>,
+}
+
+pub(crate) struct Logs;
+
+fn encode_labels(l: &Labels, out: &mut Vec<u8>) {
+    put_uvarint(out, l.len() as u64);
+    for (k, v) in l {
+        put_bytes(out, k.as_bytes());
+        put_bytes(out, v.as_bytes());
+    }
+}
+
+fn decode_labels(r: &mut Reader) -> Result<Labels> {
+    let n = r.len()?;
+    (0..n)
+        .map(|_| Ok((r.str()?.to_string(), r.str()?.to_string())))
+        .collect()
+}
+
+impl Schema for Logs {
+    type Row = LogRow;
+    type Meta = LogMeta;
+    const NAME: &'static str = "logs";
+
+    fn time(r: &LogRow) -> i64 {
+        r.ts_ns
+    }
+
+    fn size(r: &LogRow) -> usize {
+        80 + r.line.len() + r.record.len()
+    }
+
+    fn sort(rows: &mut [&LogRow]) {
+        rows.sort_by(|a, b| a.labels.cmp(&b.labels).then(a.ts_ns.cmp(&b.ts_ns)));
+    }
+
+    fn encode_page(rows: &[&LogRow], out: &mut Vec<u8>) {
+        let mut streams: Vec<&Arc<Labels>> = Vec::new();
+        let mut stream_ids: HashMap<*const Labels, u32> = HashMap::new();
+        let mut resources = Dict::default();
+        let mut scopes = Dict::default();
+        let mut small = Vec::new();
+        let mut ids = Vec::new();
+        let mut lines = Vec::new();
+        let mut records = Vec::new();
+        let mut prev = 0i64;
+        for r in rows {
+            let sid = *stream_ids.entry(Arc::as_ptr(&r.labels)).or_insert_with(|| {
+                // Equal label sets from different requests share an id too.
+                match streams.iter().position(|s| ***s == *r.labels) {
+                    Some(i) => i as u32,
+                    None => {
+                        streams.push(&r.labels);
+                        (streams.len() - 1) as u32
+                    }
+                }
+            });
+            put_uvarint(&mut small, sid.into());
+            put_ivarint(&mut small, r.ts_ns.wrapping_sub(prev));
+            prev = r.ts_ns;
+            small.push(r.severity);
+            small.push(r.body_is_line as u8);
+            put_uvarint(&mut small, resources.id(&r.resource).into());
+            put_uvarint(&mut small, scopes.id(&r.scope).into());
+            ids.extend_from_slice(&r.trace_id);
+            ids.extend_from_slice(&r.span_id);
+            put_bytes(&mut lines, r.line.as_bytes());
+            put_bytes(&mut records, &r.record);
+        }
+        put_uvarint(out, rows.len() as u64);
+        put_uvarint(out, streams.len() as u64);
+        for s in streams {
+            encode_labels(s, out);
+        }
+        resources.encode(out);
+        scopes.encode(out);
+        for col in [&small, &ids, &lines, &records] {
+            put_bytes(out, col);
+        }
+    }
+
+    fn decode_page(page: &[u8]) -> Result<Vec<LogRow>> {
+        let mut r = Reader::new(page);
+        let n = r.len()?;
+        let ns = r.len()?;
+        let streams: Vec<Arc<Labels>> = (0..ns)
+            .map(|_| decode_labels(&mut r).map(Arc::new))
+            .collect::<Result<_>>()?;
+        let blobs = |r: &mut Reader| -> Result<Vec<Bytes>> {
+            let k = r.len()?;
+            (0..k)
+                .map(|_| Ok(Bytes::copy_from_slice(r.bytes()?)))
+                .collect()
+        };
+        let resources = blobs(&mut r)?;
+        let scopes = blobs(&mut r)?;
+        let mut small = Reader::new(r.bytes()?);
+        let mut ids = Reader::new(r.bytes()?);
+        let mut lines = Reader::new(r.bytes()?);
+        let rec_col = r.bytes()?;
+        let rec_all = Bytes::copy_from_slice(rec_col);
+        let mut recs = Reader::new(rec_col);
+        let oob = || "dictionary index out of range".to_string();
+        let mut out = Vec::with_capacity(n);
+        let mut prev = 0i64;
+        for _ in 0..n {
+            let labels = streams
+                .get(small.uvarint()? as usize)
+                .ok_or_else(oob)?
+                .clone();
+            prev = prev.wrapping_add(small.ivarint()?);
+            let severity = small.u8()?;
+            let body_is_line = small.u8()? != 0;
+            let resource = resources
+                .get(small.uvarint()? as usize)
+                .ok_or_else(oob)?
+                .clone();
+            let scope = scopes
+                .get(small.uvarint()? as usize)
+                .ok_or_else(oob)?
+                .clone();
+            out.push(LogRow {
+                ts_ns: prev,
+                severity,
+                trace_id: ids.array()?,
+                span_id: ids.array()?,
+                labels,
+                line: Arc::from(lines.str()?),
+                resource,
+                scope,
+                record: rec_all.slice(recs.bytes_range()?),
+                body_is_line,
+            });
+        }
+        Ok(out)
+    }
+
+    fn build_meta(rows: &[&LogRow], pages: &[Range<usize>]) -> LogMeta {
+        let set: BTreeSet<&Labels> = rows.iter().map(|r| &*r.labels).collect();
+        let streams: Vec<Arc<Labels>> = set.into_iter().map(|l| Arc::new(l.clone())).collect();
+        let page_streams = pages
+            .iter()
+            .map(|p| {
+                let mut ids: Vec<u32> = rows[p.clone()]
+                    .iter()
+                    .filter_map(|r| {
+                        streams
+                            .binary_search_by(|s| (**s).cmp(&*r.labels))
+                            .ok()
+                            .map(|i| i as u32)
+                    })
+                    .collect();
+                ids.dedup();
+                ids
+            })
+            .collect();
+        LogMeta {
+            streams,
+            page_streams,
+        }
+    }
+
+    fn encode_meta(m: &LogMeta, out: &mut Vec<u8>) {
+        put_uvarint(out, m.streams.len() as u64);
+        for s in &m.streams {
+            encode_labels(s, out);
+        }
+        put_uvarint(out, m.page_streams.len() as u64);
+        for p in &m.page_streams {
+            put_uvarint(out, p.len() as u64);
+            for i in p {
+                put_uvarint(out, (*i).into());
+            }
+        }
+    }
+
+    fn decode_meta(r: &mut Reader) -> Result<LogMeta> {
+        let n = r.len()?;
+        let streams = (0..n)
+            .map(|_| decode_labels(r).map(Arc::new))
+            .collect::<Result<Vec<_>>>()?;
+        let n = r.len()?;
+        let mut page_streams = Vec::with_capacity(n);
+        for _ in 0..n {
+            let k = r.len()?;
+            page_streams.push(
+                (0..k)
+                    .map(|_| r.uvarint().map(|v| v as u32))
+                    .collect::<Result<Vec<_>>>()?,
+            );
+        }
+        Ok(LogMeta {
+            streams,
+            page_streams,
+        })
+    }
+
+    fn meta_bytes(m: &LogMeta) -> usize {
+        m.streams.iter().map(|s| 32 + s.len() * 48).sum::<usize>()
+            + m.page_streams
+                .iter()
+                .map(|p| 24 + p.len() * 4)
+                .sum::<usize>()
+    }
+}
