@@ -36,6 +36,10 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0 }
     }
 
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
     #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.pos >= self.buf.len()

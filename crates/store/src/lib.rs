@@ -26,6 +26,7 @@
 
 mod codec;
 pub mod logs;
+pub mod lokiproto;
 pub mod metrics;
 pub mod query;
 mod table;
@@ -59,6 +60,7 @@ const TAG_TRACES: u8 = 1;
 const TAG_LOGS: u8 = 2;
 const TAG_METRICS: u8 = 3;
 const TAG_REMOTE_WRITE: u8 = 4;
+const TAG_LOKI_PUSH: u8 = 5;
 
 /// How the store keeps data.
 #[derive(Debug, Clone)]
@@ -340,6 +342,16 @@ impl Store {
         })
     }
 
+    /// Stores a Loki push request; `encoded` is its (uncompressed) protobuf encoding.
+    pub fn ingest_loki_push(
+        &self,
+        req: &lokiproto::PushRequest,
+        encoded: &[u8],
+    ) -> std::io::Result<()> {
+        self.inner
+            .ingest(TAG_LOKI_PUSH, encoded, |i, w| i.apply_loki_push(req, w))
+    }
+
     /// Seals every head into a block now (tests; shutdown).
     pub fn flush(&self) -> std::io::Result<()> {
         self.inner.seal_all(true)?;
@@ -425,6 +437,9 @@ impl Inner {
             TAG_REMOTE_WRITE => {
                 self.apply_remote_write(&WriteRequest::decode(payload).map_err(e)?, wal)
             }
+            TAG_LOKI_PUSH => {
+                self.apply_loki_push(&lokiproto::PushRequest::decode(payload).map_err(e)?, wal)
+            }
             t => return Err(format!("unknown record tag {t}")),
         })
     }
@@ -445,6 +460,17 @@ impl Inner {
         self.stats
             .log_records
             .fetch_add(rows.len() as u64, Ordering::Relaxed);
+        self.logs.append(rows, wal)
+    }
+
+    fn apply_loki_push(&self, req: &lokiproto::PushRequest, wal: Option<u64>) -> bool {
+        let (rows, invalid) = logs::rows_from_push(req);
+        self.stats
+            .log_records
+            .fetch_add(rows.len() as u64, Ordering::Relaxed);
+        self.stats
+            .invalid_items
+            .fetch_add(invalid as u64, Ordering::Relaxed);
         self.logs.append(rows, wal)
     }
 

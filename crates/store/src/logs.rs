@@ -202,6 +202,56 @@ pub(crate) fn rows(req: &ExportLogsServiceRequest) -> Vec<LogRow> {
     out
 }
 
+/// Rows of a Loki push request: the stream's labels as given, the line as the body, the
+/// structured metadata as attributes (`trace_id`/`span_id` among them become the record's
+/// ids). An entry of a stream whose labels do not parse is skipped and counted.
+pub(crate) fn rows_from_push(req: &crate::lokiproto::PushRequest) -> (Vec<LogRow>, usize) {
+    let mut out = Vec::new();
+    let mut invalid = 0;
+    let resource = Bytes::from(ResourceLogs::default().encode_to_vec());
+    let scope = Bytes::from(ScopeLogs::default().encode_to_vec());
+    for s in &req.streams {
+        let Ok(labels) = crate::lokiproto::parse_labels(&s.labels) else {
+            invalid += s.entries.len();
+            continue;
+        };
+        let labels = Arc::new(labels);
+        for e in &s.entries {
+            let mut rec = LogRecord::default();
+            let mut trace_id = [0u8; 16];
+            let mut span_id = [0u8; 8];
+            for m in &e.structured_metadata {
+                match m.name.as_str() {
+                    "trace_id" if hex::decode_to_slice(&m.value, &mut trace_id).is_ok() => {}
+                    "span_id" if hex::decode_to_slice(&m.value, &mut span_id).is_ok() => {}
+                    _ => rec.attributes.push(KeyValue {
+                        key: m.name.clone(),
+                        value: Some(AnyValue {
+                            value: Some(any_value::Value::StringValue(m.value.clone())),
+                        }),
+                        ..Default::default()
+                    }),
+                }
+            }
+            let ts =
+                e.timestamp.seconds.saturating_mul(1_000_000_000) + i64::from(e.timestamp.nanos);
+            out.push(LogRow {
+                ts_ns: ts,
+                severity: 0,
+                trace_id,
+                span_id,
+                labels: labels.clone(),
+                line: Arc::from(e.line.as_str()),
+                resource: resource.clone(),
+                scope: scope.clone(),
+                record: Bytes::from(rec.encode_to_vec()),
+                body_is_line: true,
+            });
+        }
+    }
+    (out, invalid)
+}
+
 impl LogRow {
     pub fn record(&self) -> LogRecord {
         let mut r = LogRecord::decode(&self.record[..]).unwrap_or_default();

@@ -203,7 +203,11 @@ impl Schema for Metrics {
         let mut out = Vec::new();
         for _ in 0..runs {
             let labels = Arc::new(decode_labels(&mut series)?);
-            let n = series.len()?;
+            // Each sample takes at least a byte of the time column.
+            let n = series.uvarint()?;
+            if n > times.remaining() as u64 {
+                return Err("sample count exceeds the page".into());
+            }
             let mut prev_t = 0i64;
             let mut prev_v = 0u64;
             for _ in 0..n {

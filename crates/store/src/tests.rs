@@ -261,3 +261,216 @@ fn regex_matchers_are_anchored_and_missing_labels_are_empty() {
     ));
     assert!(Matcher::new("x", MatchOp::Regex, "(").is_err());
 }
+
+fn logs_req(
+    service: &str,
+    lines: &[(u64, &str, u128)],
+) -> pdata::proto::collector::logs::v1::ExportLogsServiceRequest {
+    use pdata::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    pdata::proto::collector::logs::v1::ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", service), kv("host.name", "h1")],
+                ..Default::default()
+            }),
+            scope_logs: vec![ScopeLogs {
+                log_records: lines
+                    .iter()
+                    .map(|(t, l, trace)| LogRecord {
+                        time_unix_nano: *t,
+                        severity_number: 17,
+                        severity_text: "ERROR".into(),
+                        body: Some(AnyValue {
+                            value: Some(any_value::Value::StringValue(l.to_string())),
+                        }),
+                        attributes: vec![kv("http.method", "GET")],
+                        trace_id: if *trace == 0 {
+                            vec![]
+                        } else {
+                            trace.to_be_bytes().to_vec()
+                        },
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            schema_url: String::new(),
+        }],
+    }
+}
+
+#[test]
+fn logs_are_selected_by_stream_labels_and_time_with_lokis_otlp_labels_and_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(opts(Some(dir.path()))).unwrap();
+    let a = logs_req("checkout", &[(100, "first", 7), (200, "second", 0)]);
+    store.ingest_logs(&a, &a.encode_to_vec()).unwrap();
+    store.flush().unwrap();
+    let b = logs_req("cart", &[(150, "other", 0)]);
+    store.ingest_logs(&b, &b.encode_to_vec()).unwrap();
+    for round in 0..2 {
+        let ms = [Matcher::new("service_name", MatchOp::Equal, "checkout").unwrap()];
+        let mut got = Vec::new();
+        store
+            .for_each_log(&ms, 0, 1000, &mut |r| {
+                got.push((r.ts_ns, r.line.to_string(), r.labels.clone(), r.metadata()));
+                true
+            })
+            .unwrap();
+        got.sort_by_key(|g| g.0);
+        assert_eq!(got.len(), 2, "round {round}");
+        assert_eq!(got[0].1, "first");
+        // host.name is not one of Loki's index labels: it stays out of the stream.
+        assert_eq!(
+            *got[0].2,
+            vec![("service_name".to_string(), "checkout".to_string())]
+        );
+        let md = &got[0].3;
+        assert!(
+            md.contains(&("trace_id".into(), format!("{:032x}", 7))),
+            "{md:?}"
+        );
+        assert!(md.contains(&("http_method".into(), "GET".into())), "{md:?}");
+        assert!(
+            md.contains(&("detected_level".into(), "error".into())),
+            "{md:?}"
+        );
+        let mut n = 0;
+        store
+            .for_each_log(&ms, 150, 1000, &mut |_| {
+                n += 1;
+                true
+            })
+            .unwrap();
+        assert_eq!(n, 1);
+        let streams = store.log_streams(&[], 0, 1000);
+        assert_eq!(streams.len(), 2);
+        store.flush().unwrap();
+    }
+}
+
+#[test]
+fn a_loki_push_keeps_its_labels_and_structured_metadata() {
+    use crate::lokiproto::{Entry, LabelPair, PushRequest, Stream, Timestamp};
+    let (store, _) = Store::open(opts(None)).unwrap();
+    let req = PushRequest {
+        streams: vec![Stream {
+            labels: r#"{job="varlogs", level="info"}"#.into(),
+            entries: vec![Entry {
+                timestamp: Timestamp::from_unix_nanos(5_000),
+                line: "hello".into(),
+                structured_metadata: vec![LabelPair {
+                    name: "trace_id".into(),
+                    value: format!("{:032x}", 9),
+                }],
+            }],
+            hash: 0,
+        }],
+    };
+    store.ingest_loki_push(&req, &req.encode_to_vec()).unwrap();
+    let ms = [Matcher::new("job", MatchOp::Regex, "var.*").unwrap()];
+    let mut got = Vec::new();
+    store
+        .for_each_log(&ms, 0, i64::MAX, &mut |r| {
+            got.push(r.clone());
+            true
+        })
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].ts_ns, 5_000);
+    assert_eq!(got[0].trace_id, 9u128.to_be_bytes());
+    assert_eq!(got[0].labels.len(), 2);
+}
+
+#[test]
+fn otlp_metrics_are_stored_under_prometheus_names_with_metadata_and_exemplars() {
+    use pdata::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+    use pdata::proto::metrics::v1::{
+        AggregationTemporality, Exemplar, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics,
+        Sum, metric, number_data_point,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(opts(Some(dir.path()))).unwrap();
+    let point = |t: u64, v: f64| NumberDataPoint {
+        attributes: vec![kv("route", "/a")],
+        start_time_unix_nano: 1_000_000_000,
+        time_unix_nano: t * 1_000_000_000,
+        value: Some(number_data_point::Value::AsDouble(v)),
+        exemplars: vec![Exemplar {
+            time_unix_nano: t * 1_000_000_000,
+            value: Some(pdata::proto::metrics::v1::exemplar::Value::AsDouble(v)),
+            trace_id: 5u128.to_be_bytes().to_vec(),
+            span_id: 6u64.to_be_bytes().to_vec(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let req = |t: u64, v: f64| ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", "shop"), kv("host.name", "h1")],
+                ..Default::default()
+            }),
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "http.server.requests".into(),
+                    unit: "1".into(),
+                    description: "Requests served".into(),
+                    data: Some(metric::Data::Sum(Sum {
+                        data_points: vec![point(t, v)],
+                        aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                        is_monotonic: true,
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            schema_url: String::new(),
+        }],
+    };
+    for (t, v) in [(10, 1.0), (20, 3.0)] {
+        let r = req(t, v);
+        store.ingest_metrics(&r, &r.encode_to_vec()).unwrap();
+    }
+    store.flush().unwrap();
+    let r = req(30, 6.0);
+    store.ingest_metrics(&r, &r.encode_to_vec()).unwrap();
+    let ms = [Matcher::new("__name__", MatchOp::Equal, "http_server_requests_total").unwrap()];
+    let s = store.select_series(&ms, 0, 100_000).unwrap();
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert_eq!(
+        s[0].floats,
+        vec![(10_000, 1.0), (20_000, 3.0), (30_000, 6.0)]
+    );
+    assert_eq!(crate::query::label(&s[0].labels, "job"), "shop");
+    assert_eq!(crate::query::label(&s[0].labels, "route"), "/a");
+    assert_eq!(s[0].exemplars.len(), 3);
+    assert!(
+        s[0].exemplars[0]
+            .2
+            .iter()
+            .any(|(k, v)| k == "trace_id" && *v == format!("{:032x}", 5))
+    );
+    let md = store.metadata();
+    assert_eq!(md["http_server_requests_total"].r#type, "counter");
+    assert_eq!(md["http_server_requests_total"].help, "Requests served");
+    // target_info carries the resource attributes that are not the job and instance.
+    let ti = store.series(
+        &[Matcher::new("__name__", MatchOp::Equal, "target_info").unwrap()],
+        0,
+        100_000,
+    );
+    assert_eq!(ti.len(), 1);
+    drop(store);
+    let (store, _) = Store::open(opts(Some(dir.path()))).unwrap();
+    assert_eq!(
+        store.select_series(&ms, 0, 100_000).unwrap()[0]
+            .floats
+            .len(),
+        3
+    );
+    assert_eq!(
+        store.metadata()["http_server_requests_total"].r#type,
+        "counter"
+    );
+}

@@ -12,7 +12,8 @@
 pub mod config;
 pub mod fuzzing;
 mod line;
-pub mod proto;
+/// Loki's push messages live with the store, which reads them on `/loki/api/v1/push`.
+pub use store::lokiproto as proto;
 mod push;
 #[cfg(test)]
 mod tests;

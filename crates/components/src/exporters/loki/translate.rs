@@ -404,6 +404,7 @@ pub(crate) fn logs_to_loki(
                 let entry = Entry {
                     timestamp: Timestamp::from_unix_nanos(timestamp(lr, now)),
                     line,
+                    structured_metadata: Vec::new(),
                 };
                 group.out.submitted += 1;
                 let streams = &mut group.out.request.streams;
