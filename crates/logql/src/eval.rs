@@ -187,8 +187,7 @@ impl Engine {
                         op: AggOp::Topk, ..
                     } => out.sort_by(|a, b| b.value.total_cmp(&a.value)),
                     SampleExpr::Agg {
-                        op: AggOp::Bottomk,
-                        ..
+                        op: AggOp::Bottomk, ..
                     } => out.sort_by(|a, b| a.value.total_cmp(&b.value)),
                     _ => out.sort_by(|a, b| a.labels.cmp(&b.labels)),
                 }
@@ -520,7 +519,9 @@ impl Engine {
                     RangeOp::Count => n,
                     // Unwrapped values are summed directly (prefix differences would add
                     // rounding error); counts and byte sizes are exact integers either way.
-                    RangeOp::Rate if r.unwrap.is_some() => w.iter().map(|p| p.1).sum::<f64>() / range_s,
+                    RangeOp::Rate if r.unwrap.is_some() => {
+                        w.iter().map(|p| p.1).sum::<f64>() / range_s
+                    }
                     RangeOp::Rate => n / range_s,
                     RangeOp::Sum => w.iter().map(|p| p.1).sum(),
                     RangeOp::Bytes => sum,
@@ -533,8 +534,14 @@ impl Engine {
                         }
                         mean
                     }
-                    RangeOp::Min => w.iter().map(|p| p.1).fold(f64::NAN, |m, v| if m.is_nan() || v < m { v } else { m }),
-                    RangeOp::Max => w.iter().map(|p| p.1).fold(f64::NAN, |m, v| if m.is_nan() || v > m { v } else { m }),
+                    RangeOp::Min => w
+                        .iter()
+                        .map(|p| p.1)
+                        .fold(f64::NAN, |m, v| if m.is_nan() || v < m { v } else { m }),
+                    RangeOp::Max => w
+                        .iter()
+                        .map(|p| p.1)
+                        .fold(f64::NAN, |m, v| if m.is_nan() || v > m { v } else { m }),
                     RangeOp::Stddev | RangeOp::Stdvar => {
                         let (mut count, mut mean, mut m2) = (0.0, 0.0, 0.0);
                         for p in w {
@@ -544,7 +551,11 @@ impl Engine {
                             m2 += d * (p.1 - mean);
                         }
                         let var = m2 / count;
-                        if op == RangeOp::Stddev { var.sqrt() } else { var }
+                        if op == RangeOp::Stddev {
+                            var.sqrt()
+                        } else {
+                            var
+                        }
                     }
                     RangeOp::Quantile => {
                         scratch.clear();
@@ -643,6 +654,8 @@ fn group_key(labels: &Labels, g: Option<&Grouping>) -> Labels {
     }
 }
 
+// Steps index several parallel per-series arrays at once.
+#[allow(clippy::needless_range_loop)]
 fn vector_agg(
     op: AggOp,
     param: Option<f64>,
@@ -664,7 +677,11 @@ fn vector_agg(
                 let mut cand: Vec<(f64, usize)> = Vec::with_capacity(members.len());
                 for step in 0..nsteps {
                     cand.clear();
-                    cand.extend(members.iter().filter_map(|&i| inner[i].vals[step].map(|v| (v, i))));
+                    cand.extend(
+                        members
+                            .iter()
+                            .filter_map(|&i| inner[i].vals[step].map(|v| (v, i))),
+                    );
                     if op == AggOp::Topk {
                         cand.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
                     } else {
@@ -766,6 +783,7 @@ fn signature(labels: &Labels, m: Option<&Matching>) -> Labels {
     }
 }
 
+#[allow(clippy::needless_range_loop)]
 fn binary(
     op: BinOp,
     return_bool: bool,
@@ -783,7 +801,9 @@ fn binary(
         }
     };
     match (l, r) {
-        (Evaled::Scalar(a), Evaled::Scalar(b)) => Ok(Evaled::Scalar(arith(op, a, b).unwrap_or(f64::NAN))),
+        (Evaled::Scalar(a), Evaled::Scalar(b)) => {
+            Ok(Evaled::Scalar(arith(op, a, b).unwrap_or(f64::NAN)))
+        }
         (Evaled::Vec(mut v), Evaled::Scalar(b)) => {
             for s in &mut v {
                 for x in s.vals.iter_mut() {

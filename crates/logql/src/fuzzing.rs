@@ -37,8 +37,19 @@ pub fn parse(data: &[u8]) {
     if crate::parser::parse(text).is_err() {
         return;
     }
-    let e = Engine { max_cells: 100_000, ..Engine::default() };
-    let _ = e.query_range(&Tiny, text, 0, 10_000_000_000, 1_000_000_000, 100, Direction::Backward);
+    let e = Engine {
+        max_cells: 100_000,
+        ..Engine::default()
+    };
+    let _ = e.query_range(
+        &Tiny,
+        text,
+        0,
+        10_000_000_000,
+        1_000_000_000,
+        100,
+        Direction::Backward,
+    );
     let _ = e.query_instant(&Tiny, text, 5_000_000_000, 100, Direction::Forward);
 }
 
@@ -71,9 +82,41 @@ mod tests {
     ];
 
     const ALPHABET: &[&str] = &[
-        "{", "}", "(", ")", "[", "]", "|", "=", "!", "~", ">", "<", "\"", "`", ",", " ", "5m", "1",
-        "json", "logfmt", "unwrap", "by", "sum", "rate", "{{", "}}", ".", "-", "or", "and", "#",
-        "\\", "offset", "0.5", "__error__",
+        "{",
+        "}",
+        "(",
+        ")",
+        "[",
+        "]",
+        "|",
+        "=",
+        "!",
+        "~",
+        ">",
+        "<",
+        "\"",
+        "`",
+        ",",
+        " ",
+        "5m",
+        "1",
+        "json",
+        "logfmt",
+        "unwrap",
+        "by",
+        "sum",
+        "rate",
+        "{{",
+        "}}",
+        ".",
+        "-",
+        "or",
+        "and",
+        "#",
+        "\\",
+        "offset",
+        "0.5",
+        "__error__",
     ];
 
     #[test]
@@ -81,7 +124,11 @@ mod tests {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         for seed in SEEDS {
             super::parse(seed.as_bytes());
-            assert!(crate::parser::parse(seed).is_ok(), "{seed}: {:?}", crate::parser::parse(seed).err());
+            assert!(
+                crate::parser::parse(seed).is_ok(),
+                "{seed}: {:?}",
+                crate::parser::parse(seed).err()
+            );
         }
         for _ in 0..3000 {
             let mut s: Vec<u8> = if rng.below(3) == 0 {

@@ -28,7 +28,11 @@ pub fn format_value(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{v}")
     }
@@ -102,16 +106,39 @@ mod tests {
     fn shapes() {
         let v = Value::Streams(vec![Stream {
             labels: vec![("job".into(), "x".into())],
-            entries: vec![Entry { ts_ns: 1_569_266_497_240_578_000, line: "foo".into(), metadata: vec![] }],
+            entries: vec![Entry {
+                ts_ns: 1_569_266_497_240_578_000,
+                line: "foo".into(),
+                metadata: vec![],
+            }],
         }]);
         let j = to_loki_data(&v);
         assert_eq!(j["resultType"], "streams");
         assert_eq!(j["result"][0]["stream"]["job"], "x");
-        assert_eq!(j["result"][0]["values"][0], json!(["1569266497240578000", "foo"]));
-        let j = to_loki_data(&Value::Matrix(vec![Series { labels: vec![], points: vec![(1_588_889_221_000_000_000, 137.95), (1_588_889_221_500_000_000, 2.0)] }]));
-        assert_eq!(j["result"][0]["values"], json!([[1588889221, "137.95"], [1588889221.5, "2"]]));
-        let j = to_loki_data(&Value::Vector(vec![Sample { labels: vec![], ts_ns: 2_000_000_000, value: f64::INFINITY }]));
+        assert_eq!(
+            j["result"][0]["values"][0],
+            json!(["1569266497240578000", "foo"])
+        );
+        let j = to_loki_data(&Value::Matrix(vec![Series {
+            labels: vec![],
+            points: vec![
+                (1_588_889_221_000_000_000, 137.95),
+                (1_588_889_221_500_000_000, 2.0),
+            ],
+        }]));
+        assert_eq!(
+            j["result"][0]["values"],
+            json!([[1588889221, "137.95"], [1588889221.5, "2"]])
+        );
+        let j = to_loki_data(&Value::Vector(vec![Sample {
+            labels: vec![],
+            ts_ns: 2_000_000_000,
+            value: f64::INFINITY,
+        }]));
         assert_eq!(j["result"][0]["value"], json!([2, "+Inf"]));
-        assert_eq!(to_loki_data(&Value::Scalar(1_000_000_000, 2.0))["result"], json!([1, "2"]));
+        assert_eq!(
+            to_loki_data(&Value::Scalar(1_000_000_000, 2.0))["result"],
+            json!([1, "2"])
+        );
     }
 }

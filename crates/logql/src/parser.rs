@@ -352,7 +352,10 @@ impl Parser<'_> {
     }
 
     fn unexpected(&self) -> Error {
-        self.err(&format!("syntax error: unexpected {}", self.peek().describe()))
+        self.err(&format!(
+            "syntax error: unexpected {}",
+            self.peek().describe()
+        ))
     }
 
     fn expecting(&self, what: &str) -> Error {
@@ -454,7 +457,9 @@ impl Parser<'_> {
                     labels: self.label_list()?,
                 });
                 if is_ident(self.peek(), "group_left") || is_ident(self.peek(), "group_right") {
-                    return Err(self.err("group_left/group_right (many-to-one matching) is not supported"));
+                    return Err(
+                        self.err("group_left/group_right (many-to-one matching) is not supported")
+                    );
                 }
             }
             // ^ is right-associative; the others left.
@@ -510,7 +515,9 @@ impl Parser<'_> {
                 let e = self.expr(0)?;
                 self.expect(Tok::RParen)?;
                 if *self.peek() == Tok::LBrack {
-                    return Err(self.err("subqueries and ranges over parenthesized expressions are not supported"));
+                    return Err(self.err(
+                        "subqueries and ranges over parenthesized expressions are not supported",
+                    ));
                 }
                 Ok(e)
             }
@@ -534,9 +541,9 @@ impl Parser<'_> {
                     return Ok(Ex::Sample(self.vector_agg(op)?));
                 }
                 match name.as_str() {
-                    "label_replace" | "rate_counter" | "approx_topk" | "absent" => Err(
-                        self.err(&format!("{name} is not supported by this LogQL implementation")),
-                    ),
+                    "label_replace" | "rate_counter" | "approx_topk" | "absent" => Err(self.err(
+                        &format!("{name} is not supported by this LogQL implementation"),
+                    )),
                     _ => Err(self.unexpected()),
                 }
             }
@@ -618,7 +625,11 @@ impl Parser<'_> {
         } else {
             if !matches!(
                 op,
-                RangeOp::Count | RangeOp::Bytes | RangeOp::BytesRate | RangeOp::Absent | RangeOp::Rate
+                RangeOp::Count
+                    | RangeOp::Bytes
+                    | RangeOp::BytesRate
+                    | RangeOp::Absent
+                    | RangeOp::Rate
             ) {
                 return Err(e(format!("invalid aggregation {name} without unwrap")));
             }
@@ -750,9 +761,7 @@ impl Parser<'_> {
             };
             let vpos = self.pos();
             let value = self.string()?;
-            out.push(
-                Matcher::new(&name, op, &value).map_err(|e| error_at(self.src, vpos, &e))?,
-            );
+            out.push(Matcher::new(&name, op, &value).map_err(|e| error_at(self.src, vpos, &e))?);
             match self.next() {
                 Tok::Comma => continue,
                 Tok::RBrace => break,
@@ -877,7 +886,15 @@ impl Parser<'_> {
         // A label filter may use a label called like a stage keyword (`| json="x"`).
         let is_filter = matches!(
             self.peek_at(1),
-            Tok::Eq | Tok::Neq | Tok::Re | Tok::Nre | Tok::CmpEq | Tok::Gt | Tok::Gte | Tok::Lt | Tok::Lte
+            Tok::Eq
+                | Tok::Neq
+                | Tok::Re
+                | Tok::Nre
+                | Tok::CmpEq
+                | Tok::Gt
+                | Tok::Gte
+                | Tok::Lt
+                | Tok::Lte
         );
         if is_filter {
             return Ok(Stage::Filter(self.label_filter_or()?));
@@ -917,12 +934,16 @@ impl Parser<'_> {
                     self.next();
                     match self.ident()?.as_str() {
                         "strict" => strict = true,
-                        "keep" if *self.peek() == Tok::Sub && is_ident(self.peek_at(1), "empty") => {
+                        "keep"
+                            if *self.peek() == Tok::Sub && is_ident(self.peek_at(1), "empty") =>
+                        {
                             self.next();
                             self.next();
                             keep_empty = true;
                         }
-                        _ => return Err(self.err("syntax error: invalid logfmt flag, expecting --strict or --keep-empty")),
+                        _ => return Err(self.err(
+                            "syntax error: invalid logfmt flag, expecting --strict or --keep-empty",
+                        )),
                     }
                 }
                 let mut params = Vec::new();
@@ -954,7 +975,7 @@ impl Parser<'_> {
                 let rpos = self.pos();
                 let re = self.string()?;
                 let re = goregex::compile(&re).map_err(|e| error_at(self.src, rpos, &e))?;
-                if !re.capture_names().flatten().next().is_some() {
+                if re.capture_names().flatten().next().is_none() {
                     return Err(error_at(
                         self.src,
                         rpos,
@@ -1000,7 +1021,9 @@ impl Parser<'_> {
                         return Err(error_at(
                             self.src,
                             pos,
-                            &format!("multiple label name '{dst}' not allowed in a single format operation"),
+                            &format!(
+                                "multiple label name '{dst}' not allowed in a single format operation"
+                            ),
                         ));
                     }
                     out.push((dst, f));
@@ -1027,7 +1050,10 @@ impl Parser<'_> {
                             };
                             let vpos = self.pos();
                             let v = self.string()?;
-                            Some(Matcher::new(&n, op, &v).map_err(|e| error_at(self.src, vpos, &e))?)
+                            Some(
+                                Matcher::new(&n, op, &v)
+                                    .map_err(|e| error_at(self.src, vpos, &e))?,
+                            )
                         }
                         _ => None,
                     };
@@ -1044,9 +1070,9 @@ impl Parser<'_> {
                     Stage::Keep(out)
                 })
             }
-            "unpack" | "decolorize" | "distinct" => {
-                Err(self.err(&format!("| {name} is not supported by this LogQL implementation")))
-            }
+            "unpack" | "decolorize" | "distinct" => Err(self.err(&format!(
+                "| {name} is not supported by this LogQL implementation"
+            ))),
             _ => Ok(Stage::Filter(self.label_filter_or()?)),
         }
     }
@@ -1069,7 +1095,15 @@ impl Parser<'_> {
             let juxtaposed = matches!(self.peek(), Tok::Ident(s) if s != "or" && s != "and")
                 && matches!(
                     self.peek_at(1),
-                    Tok::Eq | Tok::Neq | Tok::Re | Tok::Nre | Tok::CmpEq | Tok::Gt | Tok::Gte | Tok::Lt | Tok::Lte
+                    Tok::Eq
+                        | Tok::Neq
+                        | Tok::Re
+                        | Tok::Nre
+                        | Tok::CmpEq
+                        | Tok::Gt
+                        | Tok::Gte
+                        | Tok::Lt
+                        | Tok::Lte
                 );
             if is_ident(self.peek(), "and") || *self.peek() == Tok::Comma {
                 self.next();
@@ -1143,7 +1177,11 @@ impl Parser<'_> {
             Tok::Bytes(b) if !neg && !matches!(str_op, Some(MatchOp::Re | MatchOp::Nre)) => {
                 Ok(LabelFilter::Bytes(name, cmp, b))
             }
-            Tok::Ident(s) if s == "ip" => Err(error_at(self.src, vpos, "ip() label filters are not supported")),
+            Tok::Ident(s) if s == "ip" => Err(error_at(
+                self.src,
+                vpos,
+                "ip() label filters are not supported",
+            )),
             _ => {
                 self.i -= 1;
                 Err(self.unexpected())
@@ -1177,11 +1215,11 @@ fn fold(
                 "comparisons between scalars must use BOOL modifier",
             ));
         }
-        return Ok(SampleExpr::Literal(crate::eval::arith(op, *a, *b).unwrap_or(0.0)));
+        return Ok(SampleExpr::Literal(
+            crate::eval::arith(op, *a, *b).unwrap_or(0.0),
+        ));
     }
-    if op.is_set()
-        && (matches!(l, SampleExpr::Literal(_)) || matches!(r, SampleExpr::Literal(_)))
-    {
+    if op.is_set() && (matches!(l, SampleExpr::Literal(_)) || matches!(r, SampleExpr::Literal(_))) {
         return Err(error_at(
             src,
             pos,
@@ -1212,10 +1250,7 @@ fn parse_json_path(p: &str) -> Option<Vec<JsonPathPart>> {
             b'[' => {
                 let end = i + p[i..].find(']')?;
                 let inner = p[i + 1..end].trim();
-                if let Some(q) = inner
-                    .strip_prefix('"')
-                    .and_then(|s| s.strip_suffix('"'))
-                {
+                if let Some(q) = inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
                     out.push(JsonPathPart::Key(q.to_string()));
                 } else {
                     out.push(JsonPathPart::Index(inner.parse().ok()?));
@@ -1248,10 +1283,9 @@ fn parse_pattern(p: &str) -> Result<Pattern, String> {
             let end = r.find('>')?;
             let name = &r[..end];
             let valid = !name.is_empty()
-                && name
-                    .bytes()
-                    .enumerate()
-                    .all(|(i, c)| c == b'_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()));
+                && name.bytes().enumerate().all(|(i, c)| {
+                    c == b'_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())
+                });
             valid.then(|| (name, &r[end + 1..]))
         });
         if let Some((name, after)) = cap {
@@ -1260,7 +1294,9 @@ fn parse_pattern(p: &str) -> Result<Pattern, String> {
             }
             if name != "_" {
                 if parts.iter().any(|(n, _)| n.as_deref() == Some(name)) {
-                    return Err(format!("duplicate capture name ({name}): invalid expression"));
+                    return Err(format!(
+                        "duplicate capture name ({name}): invalid expression"
+                    ));
                 }
                 named += 1;
             }
@@ -1361,10 +1397,22 @@ mod tests {
             (r#"{app=~".*"}"#, empty),
             (r#"{app!="x"}"#, empty),
             (r#"{app=""}"#, empty),
-            ("{}", "parse error at line 1, col 2: syntax error: unexpected }, expecting IDENTIFIER"),
-            (r#"{app="a""#, "parse error at line 1, col 9: syntax error: unexpected $end"),
-            (r#"{app="a"} |= "#, "parse error at line 1, col 14: syntax error: unexpected $end, expecting STRING"),
-            (r#"{app="a"} | foo"#, "parse error at line 1, col 16: syntax error: unexpected $end"),
+            (
+                "{}",
+                "parse error at line 1, col 2: syntax error: unexpected }, expecting IDENTIFIER",
+            ),
+            (
+                r#"{app="a""#,
+                "parse error at line 1, col 9: syntax error: unexpected $end",
+            ),
+            (
+                r#"{app="a"} |= "#,
+                "parse error at line 1, col 14: syntax error: unexpected $end, expecting STRING",
+            ),
+            (
+                r#"{app="a"} | foo"#,
+                "parse error at line 1, col 16: syntax error: unexpected $end",
+            ),
             (
                 r#"sum_over_time({app="a"}[1m])"#,
                 "parse error at line 1, col 1: invalid aggregation sum_over_time without unwrap",
@@ -1409,10 +1457,22 @@ mod tests {
                 r#"{app="a"} | pattern "<a><b>""#,
                 "parse error at line 1, col 21: found consecutive capture: invalid expression",
             ),
-            (r#"{app="a"} | json | unwrap x"#, "parse error at line 1, col 20: syntax error: unexpected unwrap: unwrap is only allowed in range aggregations"),
-            ("topk(0, vector(1))", "parse error at line 1, col 7: syntax error: invalid parameter for topk: must be a positive integer"),
-            (r#"{app="a"} + 1"#, "parse error at line 1, col 11: unexpected type for binary operation: log queries cannot be operands"),
-            ("\"abc", "parse error at line 1, col 1: literal not terminated"),
+            (
+                r#"{app="a"} | json | unwrap x"#,
+                "parse error at line 1, col 20: syntax error: unexpected unwrap: unwrap is only allowed in range aggregations",
+            ),
+            (
+                "topk(0, vector(1))",
+                "parse error at line 1, col 7: syntax error: invalid parameter for topk: must be a positive integer",
+            ),
+            (
+                r#"{app="a"} + 1"#,
+                "parse error at line 1, col 11: unexpected type for binary operation: log queries cannot be operands",
+            ),
+            (
+                "\"abc",
+                "parse error at line 1, col 1: literal not terminated",
+            ),
         ];
         for (q, want) in cases {
             match parse(q) {

@@ -244,7 +244,10 @@ pub(crate) fn process<'l>(
             }
             Stage::Keep(items) => {
                 for n in b.names(base) {
-                    if !items.iter().any(|it| it.name == n && name_match(it, base, b)) {
+                    if !items
+                        .iter()
+                        .any(|it| it.name == n && name_match(it, base, b))
+                    {
                         b.del(base, &n);
                     }
                 }
@@ -328,7 +331,10 @@ pub(crate) fn go_parse_float(s: &str) -> Option<f64> {
             f64::INFINITY
         }));
     }
-    if !body.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-' | b'_')) {
+    if !body
+        .bytes()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-' | b'_'))
+    {
         return None;
     }
     s.replace('_', "").parse().ok()
@@ -343,17 +349,16 @@ pub(crate) fn sanitize_key(k: &str) -> String {
         out.push('_');
     }
     for c in k.chars() {
-        out.push(if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' });
+        out.push(if c.is_ascii_alphanumeric() || c == '_' {
+            c
+        } else {
+            '_'
+        });
     }
     out
 }
 
-fn json_stage(
-    line: &str,
-    params: &[(String, Vec<JsonPathPart>)],
-    base: &Labels,
-    b: &mut Builder,
-) {
+fn json_stage(line: &str, params: &[(String, Vec<JsonPathPart>)], base: &Labels, b: &mut Builder) {
     let v: serde_json::Value = match serde_json::from_str(line) {
         Ok(v) => v,
         Err(e) => {
@@ -423,7 +428,9 @@ fn flatten(
             serde_json::Value::Object(_) | serde_json::Value::Array(_) => {}
             serde_json::Value::String(s) => b.set_parsed(base, prefix, s),
             serde_json::Value::Null => b.set_parsed(base, prefix, ""),
-            serde_json::Value::Bool(x) => b.set_parsed(base, prefix, if *x { "true" } else { "false" }),
+            serde_json::Value::Bool(x) => {
+                b.set_parsed(base, prefix, if *x { "true" } else { "false" })
+            }
             serde_json::Value::Number(n) => b.set_parsed(base, prefix, &n.to_string()),
         }
         prefix.truncate(len);
@@ -455,13 +462,19 @@ fn logfmt_stage(
         let mut bad: Option<String> = None;
         while i < s.len() && s[i] > b' ' && s[i] != b'=' {
             if s[i] == b'"' && bad.is_none() {
-                bad = Some(format!("logfmt syntax error at pos {}: unexpected '\"'", i + 1));
+                bad = Some(format!(
+                    "logfmt syntax error at pos {}: unexpected '\"'",
+                    i + 1
+                ));
             }
             i += 1;
         }
         let key = &line[ks..i];
         if key.is_empty() {
-            bad = Some(format!("logfmt syntax error at pos {}: unexpected '='", i + 1));
+            bad = Some(format!(
+                "logfmt syntax error at pos {}: unexpected '='",
+                i + 1
+            ));
         }
         let mut value: Cow<'_, str> = Cow::Borrowed("");
         if i < s.len() && s[i] == b'=' {
@@ -583,7 +596,10 @@ mod tests {
     }
 
     fn l(pairs: &[(&str, &str)]) -> Labels {
-        let mut v: Labels = pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let mut v: Labels = pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         v.sort();
         v
     }
@@ -607,30 +623,69 @@ mod tests {
             ])
         );
         let (labels, _) = run("| json", "not json").unwrap();
-        assert_eq!(crate::label_value(&labels, ERROR_LABEL), Some("JSONParserErr"));
+        assert_eq!(
+            crate::label_value(&labels, ERROR_LABEL),
+            Some("JSONParserErr")
+        );
         assert!(run("| json | __error__=\"\"", "not json").is_none());
-        let (labels, _) = run(r#"| json x="a.b", y="list[1]", z="missing""#, r#"{"a":{"b":"q"},"list":[1,2]}"#).unwrap();
-        assert_eq!(labels, l(&[("app", "a"), ("x", "q"), ("y", "2"), ("z", "")]));
+        let (labels, _) = run(
+            r#"| json x="a.b", y="list[1]", z="missing""#,
+            r#"{"a":{"b":"q"},"list":[1,2]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            labels,
+            l(&[("app", "a"), ("x", "q"), ("y", "2"), ("z", "")])
+        );
     }
 
     #[test]
     fn logfmt_regexp_pattern() {
-        let (labels, _) = run("| logfmt", r#"level=info msg="hello \"w\"" dur=5ms empty= alone"#).unwrap();
+        let (labels, _) = run(
+            "| logfmt",
+            r#"level=info msg="hello \"w\"" dur=5ms empty= alone"#,
+        )
+        .unwrap();
         assert_eq!(
             labels,
-            l(&[("app", "a"), ("level", "info"), ("msg", "hello \"w\""), ("dur", "5ms")])
+            l(&[
+                ("app", "a"),
+                ("level", "info"),
+                ("msg", "hello \"w\""),
+                ("dur", "5ms")
+            ])
         );
         let (labels, _) = run("| logfmt --keep-empty", "a=1 b").unwrap();
         assert_eq!(labels, l(&[("app", "a"), ("a", "1"), ("b", "")]));
         let (labels, _) = run("| logfmt --strict", "a=1 b\"=2 c=3").unwrap();
-        assert_eq!(crate::label_value(&labels, ERROR_LABEL), Some("LogfmtParserErr"));
+        assert_eq!(
+            crate::label_value(&labels, ERROR_LABEL),
+            Some("LogfmtParserErr")
+        );
         assert_eq!(crate::label_value(&labels, "c"), None);
-        let (labels, _) = run(r#"| regexp "(?P<method>[A-Z]+) (?P<path>\\S+)""#, "GET /x 200").unwrap();
-        assert_eq!(labels, l(&[("app", "a"), ("method", "GET"), ("path", "/x")]));
-        let (labels, _) = run(r#"| pattern "<ip> - <_> \"<method> <uri>\" <status>""#, r#"1.2.3.4 - u "GET /a" 404"#).unwrap();
+        let (labels, _) = run(
+            r#"| regexp "(?P<method>[A-Z]+) (?P<path>\\S+)""#,
+            "GET /x 200",
+        )
+        .unwrap();
         assert_eq!(
             labels,
-            l(&[("app", "a"), ("ip", "1.2.3.4"), ("method", "GET"), ("uri", "/a"), ("status", "404")])
+            l(&[("app", "a"), ("method", "GET"), ("path", "/x")])
+        );
+        let (labels, _) = run(
+            r#"| pattern "<ip> - <_> \"<method> <uri>\" <status>""#,
+            r#"1.2.3.4 - u "GET /a" 404"#,
+        )
+        .unwrap();
+        assert_eq!(
+            labels,
+            l(&[
+                ("app", "a"),
+                ("ip", "1.2.3.4"),
+                ("method", "GET"),
+                ("uri", "/a"),
+                ("status", "404")
+            ])
         );
     }
 
@@ -642,7 +697,10 @@ mod tests {
         assert!(run(r#"| logfmt | n="""#, "x=1").is_some());
         // Unparseable: kept, with LabelFilterErr.
         let (labels, _) = run("| logfmt | n > 1", "n=abc").unwrap();
-        assert_eq!(crate::label_value(&labels, ERROR_LABEL), Some("LabelFilterErr"));
+        assert_eq!(
+            crate::label_value(&labels, ERROR_LABEL),
+            Some("LabelFilterErr")
+        );
         assert!(run("| logfmt | d > 10ms", "d=5ms").is_none());
         assert!(run("| logfmt | d > 10ms", "d=1.5s").is_some());
         assert!(run("| logfmt | s >= 1KB", "s=1000").is_some());
@@ -660,7 +718,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(line, "WARN: hi");
-        assert_eq!(labels, l(&[("app", "a"), ("lvl", "warn"), ("msg", "hi"), ("x", "hi!")]));
+        assert_eq!(
+            labels,
+            l(&[("app", "a"), ("lvl", "warn"), ("msg", "hi"), ("x", "hi!")])
+        );
         let (labels, _) = run(r#"| logfmt | drop msg, level="info""#, "level=warn msg=hi").unwrap();
         assert_eq!(labels, l(&[("app", "a"), ("level", "warn")]));
         let (labels, _) = run("| logfmt | keep level", "level=warn msg=hi").unwrap();

@@ -43,12 +43,56 @@ enum Arg {
 }
 
 const FUNCS: &[&str] = &[
-    "ToLower", "ToUpper", "lower", "upper", "title", "Title", "trim", "trimSpace", "TrimSpace",
-    "trimAll", "trimPrefix", "trimSuffix", "TrimPrefix", "TrimSuffix", "TrimLeft", "TrimRight",
-    "Trim", "replace", "Replace", "default", "contains", "hasPrefix", "hasSuffix", "substr",
-    "trunc", "repeat", "printf", "regexReplaceAll", "regexReplaceAllLiteral", "int", "float64",
-    "add", "sub", "mul", "div", "mod", "addf", "subf", "mulf", "divf", "eq", "ne", "lt", "le",
-    "gt", "ge", "and", "or", "not", "__line__",
+    "ToLower",
+    "ToUpper",
+    "lower",
+    "upper",
+    "title",
+    "Title",
+    "trim",
+    "trimSpace",
+    "TrimSpace",
+    "trimAll",
+    "trimPrefix",
+    "trimSuffix",
+    "TrimPrefix",
+    "TrimSuffix",
+    "TrimLeft",
+    "TrimRight",
+    "Trim",
+    "replace",
+    "Replace",
+    "default",
+    "contains",
+    "hasPrefix",
+    "hasSuffix",
+    "substr",
+    "trunc",
+    "repeat",
+    "printf",
+    "regexReplaceAll",
+    "regexReplaceAllLiteral",
+    "int",
+    "float64",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "mod",
+    "addf",
+    "subf",
+    "mulf",
+    "divf",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "and",
+    "or",
+    "not",
+    "__line__",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,7 +124,12 @@ impl V {
 
     fn int(&self) -> i64 {
         match self {
-            V::S(s) => s.trim().parse::<i64>().ok().or_else(|| s.trim().parse::<f64>().ok().map(|f| f as i64)).unwrap_or(0),
+            V::S(s) => s
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .or_else(|| s.trim().parse::<f64>().ok().map(|f| f as i64))
+                .unwrap_or(0),
             V::I(i) => *i,
             V::F(f) => *f as i64,
             V::B(b) => *b as i64,
@@ -103,7 +152,11 @@ fn go_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let a = f.abs();
     if a != 0.0 && !(1e-4..1e21).contains(&a) {
@@ -132,7 +185,10 @@ impl Template {
         };
         let (nodes, end) = p.nodes()?;
         if end.is_some() {
-            return Err(err(format!("unexpected {{{{{}}}}}", end.unwrap_or_default())));
+            return Err(err(format!(
+                "unexpected {{{{{}}}}}",
+                end.unwrap_or_default()
+            )));
         }
         Ok(Template { nodes })
     }
@@ -336,9 +392,21 @@ fn call(f: &str, a: Vec<V>, line: &str) -> Result<V, String> {
             need(3)?;
             let v: Vec<char> = s(2).chars().collect();
             let (st, en) = (a[0].int(), a[1].int());
-            let st = if st < 0 { 0 } else { (st as usize).min(v.len()) };
-            let en = if en < 0 || en as usize > v.len() { v.len() } else { en as usize };
-            V::S(if st > en { String::new() } else { v[st..en].iter().collect() })
+            let st = if st < 0 {
+                0
+            } else {
+                (st as usize).min(v.len())
+            };
+            let en = if en < 0 || en as usize > v.len() {
+                v.len()
+            } else {
+                en as usize
+            };
+            V::S(if st > en {
+                String::new()
+            } else {
+                v[st..en].iter().collect()
+            })
         }
         "trunc" => {
             need(2)?;
@@ -506,7 +574,10 @@ impl TParser<'_> {
             };
             let mut text = &rest[..open];
             let mut inner_start = self.pos + open + 2;
-            if self.src[inner_start..].starts_with("- ") || self.src[inner_start..].starts_with("-\t") || self.src[inner_start..].starts_with("-\n") {
+            if self.src[inner_start..].starts_with("- ")
+                || self.src[inner_start..].starts_with("-\t")
+                || self.src[inner_start..].starts_with("-\n")
+            {
                 text = text.trim_end();
                 inner_start += 1;
             }
@@ -567,7 +638,9 @@ impl TParser<'_> {
                     out.push(Node::If(branches, els));
                 }
                 "range" | "with" | "define" | "template" | "block" | "break" | "continue" => {
-                    return Err(err(format!("{{{{{kw}}}}} is not supported in line_format/label_format")));
+                    return Err(err(format!(
+                        "{{{{{kw}}}}} is not supported in line_format/label_format"
+                    )));
                 }
                 _ => out.push(Node::Action(parse_pipe(inner)?)),
             }
@@ -641,10 +714,14 @@ fn lex_action(s: &str) -> Result<Vec<TT>, String> {
                     j += 1;
                 }
                 if j == i + 1 {
-                    return Err(err("the data `.` itself cannot be printed; use a field such as .name"));
+                    return Err(err(
+                        "the data `.` itself cannot be printed; use a field such as .name",
+                    ));
                 }
                 if j < b.len() && b[j] == b'.' {
-                    return Err(err("nested fields (.a.b) are not supported: labels are flat"));
+                    return Err(err(
+                        "nested fields (.a.b) are not supported: labels are flat",
+                    ));
                 }
                 out.push(TT::Field(s[i + 1..j].to_string()));
                 i = j;
@@ -679,7 +756,9 @@ fn lex_action(s: &str) -> Result<Vec<TT>, String> {
                 i = j;
             }
             b'`' => {
-                let end = s[i + 1..].find('`').ok_or_else(|| err("unterminated raw quoted string"))?;
+                let end = s[i + 1..]
+                    .find('`')
+                    .ok_or_else(|| err("unterminated raw quoted string"))?;
                 out.push(TT::Str(s[i + 1..i + 1 + end].to_string()));
                 i += end + 2;
             }
@@ -798,7 +877,10 @@ mod tests {
             ("{{ .missing }}|", "|"),
             ("{{ToUpper .msg}}", "HELLO"),
             ("{{.e | default \"none\"}}", "none"),
-            ("{{ if eq .level \"warn\" }}W{{ else if eq .level \"error\" }}E{{ else }}-{{ end }}", "W"),
+            (
+                "{{ if eq .level \"warn\" }}W{{ else if eq .level \"error\" }}E{{ else }}-{{ end }}",
+                "W",
+            ),
             ("{{ if .e }}yes{{ else }}no{{ end }}", "no"),
             ("{{ if .msg }}yes{{ end }}", "yes"),
             ("a {{- \" b \" -}} c", "a b c"),
@@ -812,9 +894,20 @@ mod tests {
             ("{{ title \"hello world\" }}", "Hello World"),
         ];
         for (t, want) in cases {
-            assert_eq!(render(t, &l).unwrap_or_else(|e| panic!("{t}: {e}")), want, "{t}");
+            assert_eq!(
+                render(t, &l).unwrap_or_else(|e| panic!("{t}: {e}")),
+                want,
+                "{t}"
+            );
         }
-        for bad in ["{{ .a", "{{ nope .a }}", "{{ range .a }}{{ end }}", "{{ if .a }}x", "{{ $x }}", "{{ end }}"] {
+        for bad in [
+            "{{ .a",
+            "{{ nope .a }}",
+            "{{ range .a }}{{ end }}",
+            "{{ if .a }}x",
+            "{{ $x }}",
+            "{{ end }}",
+        ] {
             assert!(Template::parse(bad).is_err(), "{bad}");
         }
     }

@@ -243,19 +243,22 @@ fn run(engine: &Engine, src: &Mem, q: &str, e: &Expect) -> Result<(), String> {
             }
         }
         Expect::Range(start, end, step, want) => {
-            let got = match engine.query_range(src, q, *start, *end, *step, 100, Direction::Backward)
-            {
-                Ok(Value::Matrix(m)) => m
-                    .into_iter()
-                    .map(|s| (labels_string(&s.labels), s.points))
-                    .collect::<Matrix>(),
-                other => return Err(format!("unexpected {other:?}")),
-            };
+            let got =
+                match engine.query_range(src, q, *start, *end, *step, 100, Direction::Backward) {
+                    Ok(Value::Matrix(m)) => m
+                        .into_iter()
+                        .map(|s| (labels_string(&s.labels), s.points))
+                        .collect::<Matrix>(),
+                    other => return Err(format!("unexpected {other:?}")),
+                };
             let same = got.len() == want.len()
                 && got.iter().zip(want).all(|((gk, gp), (wk, wp))| {
                     gk == wk
                         && gp.len() == wp.len()
-                        && gp.iter().zip(wp).all(|(g, w)| g.0 == w.0 && close(g.1, w.1))
+                        && gp
+                            .iter()
+                            .zip(wp)
+                            .all(|(g, w)| g.0 == w.0 && close(g.1, w.1))
                 });
             if !same {
                 return Err(format!("got  {got:?}\nwant {want:?}"));
@@ -304,7 +307,9 @@ fn logs_expect(mut picked: Vec<(Labels, i64, String)>, limit: usize, dir: Direct
     for (l, ts, line) in picked {
         by.entry(l).or_default().push((ts, line));
     }
-    by.into_iter().map(|(l, e)| (labels_string(&l), e)).collect()
+    by.into_iter()
+        .map(|(l, e)| (labels_string(&l), e))
+        .collect()
 }
 
 #[test]
@@ -327,10 +332,17 @@ fn logql_evaluation_table() {
             *m.entry(labels_string(&l)).or_default() += 1.0;
         }
     }
-    cases.push((r#"count_over_time({app="shop", env="prod"}[30s])"#, Expect::Instant(t, m)));
+    cases.push((
+        r#"count_over_time({app="shop", env="prod"}[30s])"#,
+        Expect::Instant(t, m),
+    ));
 
     // 2. sum of counts over two streams.
-    let n = shop.iter().flat_map(|s| &s.recs).filter(|r| in_win(r.ts, t, 60 * S)).count();
+    let n = shop
+        .iter()
+        .flat_map(|s| &s.recs)
+        .filter(|r| in_win(r.ts, t, 60 * S))
+        .count();
     cases.push((
         r#"sum(count_over_time({app="shop"}[1m]))"#,
         Expect::Instant(t, [(key(&[]), n as f64)].into()),
@@ -342,18 +354,34 @@ fn logql_evaluation_table() {
         let n = s.recs.iter().filter(|r| in_win(r.ts, t, 60 * S)).count();
         m.insert(key(&[("env", &lab(s, "env"))]), n as f64 / 60.0);
     }
-    cases.push((r#"sum by (env) (rate({app="shop"}[1m]))"#, Expect::Instant(t, m)));
+    cases.push((
+        r#"sum by (env) (rate({app="shop"}[1m]))"#,
+        Expect::Instant(t, m),
+    ));
 
     // 4. bytes_over_time by app.
     let mut m = Instant::new();
     for s in [a, c] {
-        let n: usize = s.recs.iter().filter(|r| in_win(r.ts, t, 45 * S)).map(|r| r.line.len()).sum();
+        let n: usize = s
+            .recs
+            .iter()
+            .filter(|r| in_win(r.ts, t, 45 * S))
+            .map(|r| r.line.len())
+            .sum();
         *m.entry(key(&[("app", &lab(s, "app"))])).or_default() += n as f64;
     }
-    cases.push((r#"sum by (app) (bytes_over_time({env="prod"}[45s]))"#, Expect::Instant(t, m)));
+    cases.push((
+        r#"sum by (app) (bytes_over_time({env="prod"}[45s]))"#,
+        Expect::Instant(t, m),
+    ));
 
     // 5. bytes_rate.
-    let n: usize = [b, c].iter().flat_map(|s| &s.recs).filter(|r| in_win(r.ts, t, 20 * S)).map(|r| r.line.len()).sum();
+    let n: usize = [b, c]
+        .iter()
+        .flat_map(|s| &s.recs)
+        .filter(|r| in_win(r.ts, t, 20 * S))
+        .map(|r| r.line.len())
+        .sum();
     cases.push((
         r#"sum(bytes_rate({format="logfmt"}[20s]))"#,
         Expect::Instant(t, [(key(&[]), n as f64 / 20.0)].into()),
@@ -400,14 +428,22 @@ fn logql_evaluation_table() {
     ));
 
     // 9. |= line filter.
-    let n = shop.iter().flat_map(|s| &s.recs).filter(|r| in_win(r.ts, t, 60 * S) && r.line.contains("error")).count();
+    let n = shop
+        .iter()
+        .flat_map(|s| &s.recs)
+        .filter(|r| in_win(r.ts, t, 60 * S) && r.line.contains("error"))
+        .count();
     cases.push((
         r#"sum(count_over_time({app="shop"} |= "error" [1m]))"#,
         Expect::Instant(t, [(key(&[]), n as f64)].into()),
     ));
 
     // 10. |~ regex line filter (unanchored): logfmt lines with a 5xx status.
-    let n = b.recs.iter().filter(|r| in_win(r.ts, t, 60 * S) && r.f["status"].starts_with('5')).count();
+    let n = b
+        .recs
+        .iter()
+        .filter(|r| in_win(r.ts, t, 60 * S) && r.f["status"].starts_with('5'))
+        .count();
     cases.push((
         r#"sum(count_over_time({app="shop"} |~ "status=5\\d\\d" [1m]))"#,
         Expect::Instant(t, [(key(&[]), n as f64)].into()),
@@ -460,21 +496,35 @@ fn logql_evaluation_table() {
     ));
 
     // 14. byte-size filter (5KB = 5000 bytes, go-humanize).
-    let n = b.recs.iter().filter(|r| in_win(r.ts, t, 120 * S) && r.f["bytes"].parse::<i64>().unwrap() > 5000).count();
+    let n = b
+        .recs
+        .iter()
+        .filter(|r| in_win(r.ts, t, 120 * S) && r.f["bytes"].parse::<i64>().unwrap() > 5000)
+        .count();
     cases.push((
         r#"sum(count_over_time({app="shop", env="dev"} | logfmt | bytes > 5KB [2m]))"#,
         Expect::Instant(t, [(key(&[]), n as f64)].into()),
     ));
 
     // 15. sum_over_time of an unwrapped label.
-    let v: f64 = b.recs.iter().filter(|r| in_win(r.ts, t, 60 * S)).map(|r| r.f["bytes"].parse::<f64>().unwrap()).sum();
+    let v: f64 = b
+        .recs
+        .iter()
+        .filter(|r| in_win(r.ts, t, 60 * S))
+        .map(|r| r.f["bytes"].parse::<f64>().unwrap())
+        .sum();
     cases.push((
         r#"sum by (env) (sum_over_time({app="shop", env="dev"} | logfmt | unwrap bytes [1m]))"#,
         Expect::Instant(t, [(key(&[("env", "dev")]), v)].into()),
     ));
 
     // 16. avg_over_time of durations (seconds) grouped by app.
-    let w: Vec<f64> = b.recs.iter().filter(|r| in_win(r.ts, t, 60 * S)).map(|r| secs(&r.f["duration"])).collect();
+    let w: Vec<f64> = b
+        .recs
+        .iter()
+        .filter(|r| in_win(r.ts, t, 60 * S))
+        .map(|r| secs(&r.f["duration"]))
+        .collect();
     cases.push((
         r#"avg_over_time({app="shop", env="dev"} | logfmt | unwrap duration(duration) [1m]) by (app)"#,
         Expect::Instant(t, [(key(&[("app", "shop")]), w.iter().sum::<f64>() / w.len() as f64)].into()),
@@ -485,7 +535,9 @@ fn logql_evaluation_table() {
     for r in &a.recs {
         if !r.garbage && in_win(r.ts, t, 30 * S) {
             let v = r.f["size"].parse::<f64>().unwrap();
-            let e = m.entry(key(&[("level", &r.f["level"])])).or_insert(f64::MIN);
+            let e = m
+                .entry(key(&[("level", &r.f["level"])]))
+                .or_insert(f64::MIN);
             *e = e.max(v);
         }
     }
@@ -498,10 +550,15 @@ fn logql_evaluation_table() {
     let mut per: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for r in &c.recs {
         if in_win(r.ts, t, 120 * S) {
-            per.entry(r.f["user"].clone()).or_default().push(secs(&r.f["took"]));
+            per.entry(r.f["user"].clone())
+                .or_default()
+                .push(secs(&r.f["took"]));
         }
     }
-    let m: Instant = per.into_iter().map(|(u, v)| (key(&[("user", &u)]), quantile(0.9, v))).collect();
+    let m: Instant = per
+        .into_iter()
+        .map(|(u, v)| (key(&[("user", &u)]), quantile(0.9, v)))
+        .collect();
     cases.push((
         r#"quantile_over_time(0.9, {app="auth"} | logfmt | unwrap duration(took) [2m]) by (user)"#,
         Expect::Instant(t, m),
@@ -534,8 +591,15 @@ fn logql_evaluation_table() {
     }
     let mut ranked: Vec<(String, f64)> = per.into_iter().collect();
     ranked.sort_by(|x, y| y.1.partial_cmp(&x.1).unwrap().then(x.0.cmp(&y.0)));
-    let top: Instant = ranked.iter().take(2).map(|(u, v)| (key(&[("user_id", u)]), *v)).collect();
-    assert!(ranked[1].1 > ranked[2].1, "the test data must not tie at the cut");
+    let top: Instant = ranked
+        .iter()
+        .take(2)
+        .map(|(u, v)| (key(&[("user_id", u)]), *v))
+        .collect();
+    assert!(
+        ranked[1].1 > ranked[2].1,
+        "the test data must not tie at the cut"
+    );
     cases.push((
         r#"topk(2, sum by (user_id) (count_over_time({format="json"} | json | __error__="" [2m])))"#,
         Expect::Instant(t, top),
@@ -550,18 +614,32 @@ fn logql_evaluation_table() {
             }
         }
     }
-    let (lvl, v) = per.iter().min_by(|x, y| x.1.partial_cmp(y.1).unwrap()).unwrap();
-    assert_eq!(per.values().filter(|x| *x == v).count(), 1, "no tie at the bottom");
+    let (lvl, v) = per
+        .iter()
+        .min_by(|x, y| x.1.partial_cmp(y.1).unwrap())
+        .unwrap();
+    assert_eq!(
+        per.values().filter(|x| *x == v).count(),
+        1,
+        "no tie at the bottom"
+    );
     cases.push((
         r#"bottomk(1, sum by (app) (count_over_time({format="logfmt"} | logfmt [1m])))"#,
         Expect::Instant(t, [(key(&[("app", lvl)]), *v)].into()),
     ));
 
     // 22. Grafana's Loki health check.
-    cases.push(("vector(1)+vector(1)", Expect::Instant(t, [(key(&[]), 2.0)].into())));
+    cases.push((
+        "vector(1)+vector(1)",
+        Expect::Instant(t, [(key(&[]), 2.0)].into()),
+    ));
 
     // 23. arithmetic with scalars.
-    let n = shop.iter().flat_map(|s| &s.recs).filter(|r| in_win(r.ts, t, 60 * S)).count() as f64;
+    let n = shop
+        .iter()
+        .flat_map(|s| &s.recs)
+        .filter(|r| in_win(r.ts, t, 60 * S))
+        .count() as f64;
     cases.push((
         r#"sum(count_over_time({app="shop"}[1m])) / 60 * 2 + 1"#,
         Expect::Instant(t, [(key(&[]), n / 60.0 * 2.0 + 1.0)].into()),
@@ -570,16 +648,34 @@ fn logql_evaluation_table() {
     // 24/25. comparison as a filter and with bool.
     let per_env: Vec<(String, f64)> = shop
         .iter()
-        .map(|s| (lab(s, "env"), s.recs.iter().filter(|r| in_win(r.ts, t, 60 * S)).count() as f64))
+        .map(|s| {
+            (
+                lab(s, "env"),
+                s.recs.iter().filter(|r| in_win(r.ts, t, 60 * S)).count() as f64,
+            )
+        })
         .collect();
     assert!(per_env.iter().any(|p| p.1 > 45.0) && per_env.iter().any(|p| p.1 <= 45.0));
     cases.push((
         r#"sum by (env) (count_over_time({app="shop"}[1m])) > 45"#,
-        Expect::Instant(t, per_env.iter().filter(|p| p.1 > 45.0).map(|p| (key(&[("env", &p.0)]), p.1)).collect()),
+        Expect::Instant(
+            t,
+            per_env
+                .iter()
+                .filter(|p| p.1 > 45.0)
+                .map(|p| (key(&[("env", &p.0)]), p.1))
+                .collect(),
+        ),
     ));
     cases.push((
         r#"sum by (env) (count_over_time({app="shop"}[1m])) > bool 45"#,
-        Expect::Instant(t, per_env.iter().map(|p| (key(&[("env", &p.0)]), if p.1 > 45.0 { 1.0 } else { 0.0 })).collect()),
+        Expect::Instant(
+            t,
+            per_env
+                .iter()
+                .map(|p| (key(&[("env", &p.0)]), if p.1 > 45.0 { 1.0 } else { 0.0 }))
+                .collect(),
+        ),
     ));
 
     // 26. vector/vector with on().
@@ -603,18 +699,28 @@ fn logql_evaluation_table() {
         r#"absent_over_time({app="nope", env=~"x"}[1m])"#,
         Expect::Instant(t, [(key(&[("app", "nope")]), 1.0)].into()),
     ));
-    cases.push((r#"absent_over_time({app="auth"}[1m])"#, Expect::Instant(t, Instant::new())));
+    cases.push((
+        r#"absent_over_time({app="auth"}[1m])"#,
+        Expect::Instant(t, Instant::new()),
+    ));
 
     // 29/30. range query with offset; steps without data have no point.
     for (q, off) in [
         (r#"sum(count_over_time({app="auth"}[15s]))"#, 0),
-        (r#"sum(count_over_time({app="auth"}[15s] offset 10s))"#, 10 * S),
+        (
+            r#"sum(count_over_time({app="auth"}[15s] offset 10s))"#,
+            10 * S,
+        ),
     ] {
         let (start, end, step) = (T0 - 20 * S, T0 + 60 * S, 5 * S);
         let mut pts = Vec::new();
         let mut ts = start;
         while ts <= end {
-            let n = c.recs.iter().filter(|r| in_win(r.ts, ts - off, 15 * S)).count();
+            let n = c
+                .recs
+                .iter()
+                .filter(|r| in_win(r.ts, ts - off, 15 * S))
+                .count();
             if n > 0 {
                 pts.push((ts, n as f64));
             }
@@ -633,7 +739,13 @@ fn logql_evaluation_table() {
         .collect();
     cases.push((
         r#"{app="auth"} |= "error""#,
-        Expect::Logs(ls, le, 5, Direction::Backward, logs_expect(picked, 5, Direction::Backward)),
+        Expect::Logs(
+            ls,
+            le,
+            5,
+            Direction::Backward,
+            logs_expect(picked, 5, Direction::Backward),
+        ),
     ));
 
     // 32. json + filter + line_format, forward: streams keyed by the extracted labels.
@@ -654,7 +766,13 @@ fn logql_evaluation_table() {
         .collect();
     cases.push((
         r#"{format="json"} | json | level="error" | line_format "{{.msg}} {{.status}}""#,
-        Expect::Logs(ls, le, 4, Direction::Forward, logs_expect(picked, 4, Direction::Forward)),
+        Expect::Logs(
+            ls,
+            le,
+            4,
+            Direction::Forward,
+            logs_expect(picked, 4, Direction::Forward),
+        ),
     ));
 
     // 33. label_format rename + keep.
@@ -663,11 +781,23 @@ fn logql_evaluation_table() {
         .recs
         .iter()
         .filter(|r| r.ts >= ls && r.ts < le)
-        .map(|r| (labels(&[("level", &r.f["level"]), ("who", &r.f["user"])]), r.ts, r.line.clone()))
+        .map(|r| {
+            (
+                labels(&[("level", &r.f["level"]), ("who", &r.f["user"])]),
+                r.ts,
+                r.line.clone(),
+            )
+        })
         .collect();
     cases.push((
         r#"{app="auth"} | logfmt | label_format who=user | keep who, level"#,
-        Expect::Logs(ls, le, 7, Direction::Backward, logs_expect(picked, 7, Direction::Backward)),
+        Expect::Logs(
+            ls,
+            le,
+            7,
+            Direction::Backward,
+            logs_expect(picked, 7, Direction::Backward),
+        ),
     ));
 
     // 34. the error label on lines that are not json.
@@ -686,7 +816,13 @@ fn logql_evaluation_table() {
         .collect();
     cases.push((
         r#"{format="json"} | json | __error__!="" | drop __error_details__"#,
-        Expect::Logs(ls, le, 100, Direction::Backward, logs_expect(picked, 100, Direction::Backward)),
+        Expect::Logs(
+            ls,
+            le,
+            100,
+            Direction::Backward,
+            logs_expect(picked, 100, Direction::Backward),
+        ),
     ));
 
     // 35. label_format template + line filter after line_format sees the new line.
@@ -710,11 +846,17 @@ fn logql_evaluation_table() {
     // 36/37. errors as Loki words them.
     cases.push((
         r#"{app="auth"}"#,
-        Expect::Err(Some(t), "log queries are not supported as an instant query type"),
+        Expect::Err(
+            Some(t),
+            "log queries are not supported as an instant query type",
+        ),
     ));
     cases.push((
         r#"{app=~".*"}"#,
-        Expect::Err(None, "queries require at least one regexp or equality matcher"),
+        Expect::Err(
+            None,
+            "queries require at least one regexp or equality matcher",
+        ),
     ));
 
     assert!(cases.len() >= 25);
@@ -726,7 +868,10 @@ fn logql_evaluation_table() {
             Expect::Logs(_, _, _, _, l) => l.is_empty(),
             Expect::Err(..) => false,
         };
-        assert!(!empty || *q == r#"absent_over_time({app="auth"}[1m])"#, "empty expectation for {q}");
+        assert!(
+            !empty || *q == r#"absent_over_time({app="auth"}[1m])"#,
+            "empty expectation for {q}"
+        );
     }
     let mut failures = Vec::new();
     for (q, e) in &cases {
@@ -734,7 +879,13 @@ fn logql_evaluation_table() {
             failures.push(format!("{q}\n{msg}"));
         }
     }
-    assert!(failures.is_empty(), "{} of {} failed:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]
@@ -745,20 +896,50 @@ fn limits_are_enforced_with_loki_wording() {
         ..Engine::default()
     };
     let err = e
-        .query_range(&src, r#"{app="shop"}"#, T0, T0 + S, S, 6000, Direction::Backward)
+        .query_range(
+            &src,
+            r#"{app="shop"}"#,
+            T0,
+            T0 + S,
+            S,
+            6000,
+            Direction::Backward,
+        )
         .unwrap_err();
     assert_eq!(
         err,
-        Error::Limit("max entries limit per query exceeded, limit > max_entries_limit (6000 > 5000)".into())
+        Error::Limit(
+            "max entries limit per query exceeded, limit > max_entries_limit (6000 > 5000)".into()
+        )
     );
     let err = e
-        .query_range(&src, r#"count_over_time({app="shop"}[1m])"#, T0, T0 + 100_000 * S, S, 10, Direction::Backward)
+        .query_range(
+            &src,
+            r#"count_over_time({app="shop"}[1m])"#,
+            T0,
+            T0 + 100_000 * S,
+            S,
+            10,
+            Direction::Backward,
+        )
         .unwrap_err();
-    assert!(err.to_string().starts_with("exceeded maximum resolution of 11,000 points"));
+    assert!(
+        err.to_string()
+            .starts_with("exceeded maximum resolution of 11,000 points")
+    );
     let err = e
-        .query_instant(&src, r#"count_over_time({env="prod"}[10m])"#, T0 + 100 * S, 10, Direction::Backward)
+        .query_instant(
+            &src,
+            r#"count_over_time({env="prod"}[10m])"#,
+            T0 + 100 * S,
+            10,
+            Direction::Backward,
+        )
         .unwrap_err();
-    assert_eq!(err, Error::Limit("maximum of series (2) reached for a single query".into()));
+    assert_eq!(
+        err,
+        Error::Limit("maximum of series (2) reached for a single query".into())
+    );
     let v = e
         .query_instant(&src, "vector(1)+vector(1)", T0, 10, Direction::Backward)
         .unwrap();
@@ -766,7 +947,10 @@ fn limits_are_enforced_with_loki_wording() {
     assert_eq!(j["resultType"], "vector");
     assert_eq!(j["result"].as_array().unwrap().len(), 1);
     assert_eq!(j["result"][0]["value"][1], "2");
-    let j = logql::to_loki_data(&e.query_instant(&src, "1+1", T0, 10, Direction::Backward).unwrap());
+    let j = logql::to_loki_data(
+        &e.query_instant(&src, "1+1", T0, 10, Direction::Backward)
+            .unwrap(),
+    );
     assert_eq!(j["resultType"], "scalar");
     assert_eq!(j["result"][1], "2");
 }
