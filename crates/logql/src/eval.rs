@@ -382,6 +382,11 @@ impl Engine {
         let mut keys: HashMap<Labels, usize> = HashMap::new();
         let mut key_labels: Vec<Labels> = Vec::new();
         let mut samples: Vec<Vec<(i64, f64)>> = Vec::new();
+        // Counts and byte sums (no unwrap) stream into per-step difference arrays: memory is
+        // series x steps, not one sample per log line.
+        let streaming = r.unwrap.is_none() && op != RangeOp::Absent;
+        let nsteps = steps.len();
+        let mut diff: Vec<Vec<(i64, i64)>> = Vec::new();
         let mut b = Builder::default();
         for st in &streams {
             if !r.log.matchers.iter().all(|m| m.matches_labels(&st.labels)) {
@@ -450,16 +455,33 @@ impl Engine {
                         (v, intern(&mut keys, &mut key_labels, labels))
                     }
                 };
+                if streaming {
+                    if diff.len() <= k {
+                        self.check_cells(k + 1, nsteps)?;
+                        diff.resize_with(k + 1, || vec![(0, 0); nsteps + 1]);
+                    }
+                    // Steps whose window (t - off - range, t - off] holds ts.
+                    let from = e.ts_ns.saturating_add(r.offset_ns);
+                    let lo = steps.partition_point(|t| *t < from);
+                    let hi = steps.partition_point(|t| *t < from.saturating_add(r.range_ns));
+                    if lo < hi {
+                        let d = &mut diff[k];
+                        d[lo].0 += 1;
+                        d[lo].1 += value as i64;
+                        d[hi].0 -= 1;
+                        d[hi].1 -= value as i64;
+                    }
+                    continue;
+                }
                 if samples.len() <= k {
                     samples.resize_with(k + 1, Vec::new);
                 }
                 samples[k].push((e.ts_ns, value));
             }
         }
-        for (k, labels) in key_labels.iter().enumerate() {
-            if let Some(err) = crate::label_value(labels, ERROR_LABEL)
-                && samples.get(k).is_some_and(|s| !s.is_empty())
-            {
+        // A key exists only once a sample was taken for it.
+        for labels in &key_labels {
+            if let Some(err) = crate::label_value(labels, ERROR_LABEL) {
                 return Err(Error::Query(format!(
                     "pipeline error: '{err}' for series: '{}'.\nUse a label filter to intentionally skip this error. (e.g | __error__!=\"{err}\").\nTo skip all potential errors you can match empty errors.(e.g __error__=\"\")\nThe label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )\n",
                     labels_string(labels)
@@ -488,6 +510,27 @@ impl Engine {
             return Ok(Evaled::Vec(vec![SeriesSteps { labels, vals }]));
         }
         self.check_cells(key_labels.len(), steps.len())?;
+        if streaming {
+            let mut out = Vec::with_capacity(key_labels.len());
+            for (labels, d) in key_labels.into_iter().zip(diff) {
+                let (mut n, mut bytes) = (0i64, 0i64);
+                let vals = d[..nsteps]
+                    .iter()
+                    .map(|(dn, db)| {
+                        n += dn;
+                        bytes += db;
+                        (n > 0).then(|| match op {
+                            RangeOp::Count => n as f64,
+                            RangeOp::Rate => n as f64 / range_s,
+                            RangeOp::Bytes => bytes as f64,
+                            _ => bytes as f64 / range_s,
+                        })
+                    })
+                    .collect();
+                out.push(SeriesSteps { labels, vals });
+            }
+            return Ok(Evaled::Vec(out));
+        }
         let mut out = Vec::with_capacity(key_labels.len());
         let mut scratch: Vec<f64> = Vec::new();
         for (k, labels) in key_labels.into_iter().enumerate() {
