@@ -358,20 +358,18 @@ pub(crate) fn sanitize_key(k: &str) -> String {
     out
 }
 
+type RawMap<'a> = std::collections::BTreeMap<String, &'a serde_json::value::RawValue>;
+
+/// `| json`: values are read as raw JSON text so numbers keep the line's spelling (`1.50`,
+/// `1e3`, big integers) as Loki's jsonparser gives them; strings are unescaped, `null` is
+/// "", arrays are skipped, objects are flattened with `_`.
 fn json_stage(line: &str, params: &[(String, Vec<JsonPathPart>)], base: &Labels, b: &mut Builder) {
-    let v: serde_json::Value = match serde_json::from_str(line) {
+    let obj: RawMap<'_> = match serde_json::from_str(line) {
         Ok(v) => v,
         Err(e) => {
             b.set_err("JSONParserErr", e.to_string());
             return;
         }
-    };
-    let serde_json::Value::Object(obj) = v else {
-        b.set_err(
-            "JSONParserErr",
-            "Value looks like object, but can't find closing '}' symbol".into(),
-        );
-        return;
     };
     if params.is_empty() {
         let mut prefix = String::new();
@@ -379,40 +377,48 @@ fn json_stage(line: &str, params: &[(String, Vec<JsonPathPart>)], base: &Labels,
         return;
     }
     for (label, path) in params {
-        let mut cur = Some(&obj);
-        let mut val: Option<&serde_json::Value> = None;
+        let mut cur: Option<&serde_json::value::RawValue> = None;
+        let mut ok = true;
         for (i, part) in path.iter().enumerate() {
             let next = match (part, i) {
-                (JsonPathPart::Key(k), 0) => cur.and_then(|o| o.get(k)),
-                (JsonPathPart::Key(k), _) => val.and_then(|v| v.get(k)),
-                (JsonPathPart::Index(n), 0) => {
-                    let _ = n;
-                    None
-                }
-                (JsonPathPart::Index(n), _) => val.and_then(|v| v.get(*n)),
+                (JsonPathPart::Key(k), 0) => obj.get(k).copied(),
+                (JsonPathPart::Key(k), _) => cur
+                    .and_then(|r| serde_json::from_str::<RawMap<'_>>(r.get()).ok())
+                    .and_then(|m| m.get(k).copied()),
+                (JsonPathPart::Index(_), 0) => None,
+                (JsonPathPart::Index(n), _) => cur
+                    .and_then(|r| {
+                        serde_json::from_str::<Vec<&serde_json::value::RawValue>>(r.get()).ok()
+                    })
+                    .and_then(|v| v.get(*n).copied()),
             };
-            cur = None;
-            val = next;
-            if val.is_none() {
-                break;
+            match next {
+                Some(n) => cur = Some(n),
+                None => {
+                    ok = false;
+                    break;
+                }
             }
         }
-        let s = match val {
-            None | Some(serde_json::Value::Null) => String::new(),
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
+        let v = match cur.filter(|_| ok) {
+            None => String::new(),
+            Some(r) => raw_text(r.get()).unwrap_or_else(|| r.get().to_string()),
         };
-        b.set(label, &s);
+        b.set_parsed(base, label, &v);
     }
 }
 
-fn flatten(
-    obj: &serde_json::Map<String, serde_json::Value>,
-    prefix: &mut String,
-    base: &Labels,
-    b: &mut Builder,
-    depth: usize,
-) {
+/// A scalar's label value; None for objects and arrays.
+fn raw_text(raw: &str) -> Option<String> {
+    match raw.as_bytes().first() {
+        Some(b'"') => Some(serde_json::from_str::<String>(raw).unwrap_or_default()),
+        Some(b'n') => Some(String::new()),
+        Some(b'{' | b'[') | None => None,
+        _ => Some(raw.to_string()),
+    }
+}
+
+fn flatten(obj: &RawMap<'_>, prefix: &mut String, base: &Labels, b: &mut Builder, depth: usize) {
     for (k, v) in obj {
         let part = sanitize_key(k);
         if part.is_empty() {
@@ -423,15 +429,15 @@ fn flatten(
             prefix.push('_');
         }
         prefix.push_str(&part);
-        match v {
-            serde_json::Value::Object(o) if depth < 32 => flatten(o, prefix, base, b, depth + 1),
-            serde_json::Value::Object(_) | serde_json::Value::Array(_) => {}
-            serde_json::Value::String(s) => b.set_parsed(base, prefix, s),
-            serde_json::Value::Null => b.set_parsed(base, prefix, ""),
-            serde_json::Value::Bool(x) => {
-                b.set_parsed(base, prefix, if *x { "true" } else { "false" })
+        let raw = v.get();
+        if raw.starts_with('{') {
+            if depth < 32
+                && let Ok(inner) = serde_json::from_str::<RawMap<'_>>(raw)
+            {
+                flatten(&inner, prefix, base, b, depth + 1);
             }
-            serde_json::Value::Number(n) => b.set_parsed(base, prefix, &n.to_string()),
+        } else if let Some(t) = raw_text(raw) {
+            b.set_parsed(base, prefix, &t);
         }
         prefix.truncate(len);
     }
@@ -449,6 +455,12 @@ fn logfmt_stage(
     base: &Labels,
     b: &mut Builder,
 ) {
+    // With parameters every named label exists afterwards, "" when its key is absent.
+    for (label, _) in params {
+        if crate::label_value(base, label).is_none() {
+            b.set(label, "");
+        }
+    }
     let s = line.as_bytes();
     let mut i = 0;
     while i < s.len() {
@@ -542,15 +554,16 @@ fn logfmt_stage(
             }
             continue;
         }
-        if value.is_empty() && !keep_empty {
-            continue;
-        }
         if params.is_empty() {
+            if value.is_empty() && !keep_empty {
+                continue;
+            }
             b.set_parsed(base, &sanitize_key(key), &value);
         } else {
+            let key = sanitize_key(key);
             for (label, k) in params {
-                if k == key {
-                    b.set(label, &value);
+                if *k == key {
+                    b.set_parsed(base, label, &value);
                 }
             }
         }
@@ -608,7 +621,7 @@ mod tests {
     fn json_flattens_and_sanitizes() {
         let (labels, _) = run(
             "| json",
-            r#"{"app":"x","a":{"b":{"c":1.5}},"list":[1,2],"my-key":"v","1st":true,"n":null}"#,
+            r#"{"app":"x","a":{"b":{"c":1.50}},"list":[1,2],"my-key":"v","1st":true,"n":null,"big":12345678901234567890123}"#,
         )
         .unwrap();
         assert_eq!(
@@ -616,7 +629,8 @@ mod tests {
             l(&[
                 ("app", "a"),
                 ("app_extracted", "x"),
-                ("a_b_c", "1.5"),
+                ("a_b_c", "1.50"),
+                ("big", "12345678901234567890123"),
                 ("my_key", "v"),
                 ("_1st", "true"),
                 ("n", "")
@@ -629,14 +643,23 @@ mod tests {
         );
         assert!(run("| json | __error__=\"\"", "not json").is_none());
         let (labels, _) = run(
-            r#"| json x="a.b", y="list[1]", z="missing""#,
+            r#"| json x="a.b", y="list[1]", z="missing", o="a", app="a.b""#,
             r#"{"a":{"b":"q"},"list":[1,2]}"#,
         )
         .unwrap();
         assert_eq!(
             labels,
-            l(&[("app", "a"), ("x", "q"), ("y", "2"), ("z", "")])
+            l(&[
+                ("app", "a"),
+                ("app_extracted", "q"),
+                ("o", r#"{"b":"q"}"#),
+                ("x", "q"),
+                ("y", "2"),
+                ("z", "")
+            ])
         );
+        let (labels, _) = run(r#"| logfmt lvl="level", gone"#, "level=warn x=1").unwrap();
+        assert_eq!(labels, l(&[("app", "a"), ("gone", ""), ("lvl", "warn")]));
     }
 
     #[test]
