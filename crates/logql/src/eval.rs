@@ -266,7 +266,8 @@ impl Engine {
                 if e.ts_ns < start_ns || e.ts_ns >= end_ns {
                     continue;
                 }
-                let Some(line) = process(&l.stages, &e.line, &st.labels, &e.metadata, &mut b)
+                let Some(line) =
+                    process(&l.stages, e.ts_ns, &e.line, &st.labels, &e.metadata, &mut b)
                 else {
                     continue;
                 };
@@ -397,8 +398,14 @@ impl Engine {
                 if e.ts_ns < lo_all || e.ts_ns > hi_all {
                     continue;
                 }
-                let Some(line) = process(&r.log.stages, &e.line, &st.labels, &e.metadata, &mut b)
-                else {
+                let Some(line) = process(
+                    &r.log.stages,
+                    e.ts_ns,
+                    &e.line,
+                    &st.labels,
+                    &e.metadata,
+                    &mut b,
+                ) else {
                     continue;
                 };
                 let (value, k) = match &r.unwrap {

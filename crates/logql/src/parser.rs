@@ -1017,6 +1017,9 @@ impl Parser<'_> {
                             return Err(self.expecting("STRING or IDENTIFIER"));
                         }
                     };
+                    if dst == crate::pipeline::ERROR_LABEL {
+                        return Err(error_at(self.src, pos, "__error__ cannot be formatted"));
+                    }
                     if out.iter().any(|(d, _)| *d == dst) {
                         return Err(error_at(
                             self.src,

@@ -152,6 +152,7 @@ impl Builder {
 /// Runs the stages on one entry; `None` when a stage filters it out.
 pub(crate) fn process<'l>(
     stages: &[Stage],
+    ts_ns: i64,
     line: &'l str,
     base: &Labels,
     meta: &Labels,
@@ -195,7 +196,7 @@ pub(crate) fn process<'l>(
                 let mut out = String::with_capacity(line.len());
                 let r = {
                     let getter = |n: &str| b.get(base, n);
-                    t.render(&getter, &line, &mut out)
+                    t.render(&getter, &line, ts_ns, &mut out)
                 };
                 match r {
                     Ok(()) => line = Cow::Owned(out),
@@ -203,31 +204,34 @@ pub(crate) fn process<'l>(
                 }
             }
             Stage::LabelFormat(fmts) => {
-                // Every template of one label_format sees the labels from before the stage.
-                let names = b.names(base);
-                let snapshot: Vec<(String, String)> = names
-                    .iter()
-                    .filter_map(|n| b.get(base, n).map(|v| (n.clone(), v.to_string())))
-                    .collect();
-                let getter = |n: &str| {
-                    snapshot
-                        .iter()
-                        .find(|(k, _)| k == n)
-                        .map(|(_, v)| v.as_str())
-                };
+                // As Loki: a rename reads the labels as they are when it runs; the templates
+                // all read one snapshot taken when the first template runs.
+                let mut snapshot: Option<Vec<(String, String)>> = None;
                 for (dst, f) in fmts {
                     match f {
                         LabelFmt::Rename(src) => {
-                            if let Some(v) = getter(src) {
-                                b.set(dst, v);
+                            if let Some(v) = b.get(base, src).map(str::to_string) {
+                                b.set(dst, &v);
                                 if src != dst {
                                     b.del(base, src);
                                 }
                             }
                         }
                         LabelFmt::Template(t) => {
+                            let snap = snapshot.get_or_insert_with(|| {
+                                b.names(base)
+                                    .into_iter()
+                                    .filter_map(|n| {
+                                        let v = b.get(base, &n)?.to_string();
+                                        Some((n, v))
+                                    })
+                                    .collect()
+                            });
+                            let getter = |n: &str| {
+                                snap.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str())
+                            };
                             let mut out = String::new();
-                            match t.render(&getter, &line, &mut out) {
+                            match t.render(&getter, &line, ts_ns, &mut out) {
                                 Ok(()) => b.set(dst, &out),
                                 Err(e) => b.set_err("TemplateFormatErr", e),
                             }
@@ -604,7 +608,7 @@ mod tests {
         };
         let base = vec![("app".to_string(), "a".to_string())];
         let mut b = Builder::default();
-        let out = process(&l.stages, line, &base, &Vec::new(), &mut b)?;
+        let out = process(&l.stages, 0, line, &base, &Vec::new(), &mut b)?;
         Some((b.labels(&base), out.into_owned()))
     }
 

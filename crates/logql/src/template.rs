@@ -4,13 +4,16 @@
 //! Supported: text and `{{ }}` actions with `{{-`/`-}}` trimming and `{{/* comments */}}`;
 //! fields `.name`; string (`"..."`, `` `...` ``), number and `true`/`false` literals;
 //! pipelines `a | f b` (the piped value is the last argument); parentheses;
-//! `{{if}} / {{else if}} / {{else}} / {{end}}`. Functions (Loki's names and argument order):
-//! `ToLower ToUpper lower upper title Title trim trimSpace TrimSpace trimAll trimPrefix
-//! trimSuffix TrimPrefix TrimSuffix TrimLeft TrimRight Trim replace Replace default contains
-//! hasPrefix hasSuffix substr trunc repeat printf regexReplaceAll regexReplaceAllLiteral
-//! int float64 add sub mul div mod addf subf mulf divf eq ne lt le gt ge and or not
-//! __line__`. Anything else (`range`, `with`, variables, `__timestamp__`, `date`, ...) fails
-//! to parse with Go's `function "x" not defined` or a message naming the construct.
+//! `{{if}} / {{else if}} / {{else}} / {{end}}`. Functions, with Loki's names and argument
+//! order (its strings.* and sprig selections and its own): `ToLower ToUpper lower upper title
+//! trim TrimSpace trimAll trimPrefix trimSuffix TrimPrefix TrimSuffix TrimLeft TrimRight Trim
+//! replace Replace default contains hasPrefix hasSuffix substr trunc repeat regexReplaceAll
+//! regexReplaceAllLiteral count urlencode urldecode b64enc b64dec bytes duration
+//! duration_seconds indent nindent int float64 add sub mul div mod addf subf mulf divf max min
+//! maxf minf ceil floor round __line__ __timestamp__ now date unixEpoch unixEpochMillis
+//! unixEpochNanos`, and Go's `printf eq ne lt le gt ge and or not`. Times print and `date`
+//! formats in UTC. Not supported (parse error naming them): `range`, `with`, `define`,
+//! `template`, variables (`$x`), `index`, `len`, `fromJson`, `toDate`, `toDateInZone`.
 
 #[derive(Debug, Clone)]
 pub struct Template {
@@ -42,15 +45,14 @@ enum Arg {
     Func(String),
 }
 
+// Loki's function map (strings.*, sprig's, its own) plus Go's builtins.
 const FUNCS: &[&str] = &[
     "ToLower",
     "ToUpper",
     "lower",
     "upper",
     "title",
-    "Title",
     "trim",
-    "trimSpace",
     "TrimSpace",
     "trimAll",
     "trimPrefix",
@@ -93,6 +95,29 @@ const FUNCS: &[&str] = &[
     "or",
     "not",
     "__line__",
+    "__timestamp__",
+    "now",
+    "date",
+    "unixEpoch",
+    "unixEpochMillis",
+    "unixEpochNanos",
+    "count",
+    "urlencode",
+    "urldecode",
+    "b64enc",
+    "b64dec",
+    "bytes",
+    "duration",
+    "duration_seconds",
+    "indent",
+    "nindent",
+    "max",
+    "min",
+    "maxf",
+    "minf",
+    "ceil",
+    "floor",
+    "round",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +126,8 @@ enum V {
     I(i64),
     F(f64),
     B(bool),
+    /// A time (ns since the epoch, UTC), from `__timestamp__` or `now`.
+    T(i64),
 }
 
 impl V {
@@ -110,6 +137,7 @@ impl V {
             V::I(i) => i.to_string(),
             V::F(f) => go_float(*f),
             V::B(b) => b.to_string(),
+            V::T(t) => go_layout(*t, "2006-01-02 15:04:05.999999999 -0700 MST"),
         }
     }
 
@@ -119,6 +147,7 @@ impl V {
             V::I(i) => *i != 0,
             V::F(f) => *f != 0.0,
             V::B(b) => *b,
+            V::T(_) => true,
         }
     }
 
@@ -133,6 +162,7 @@ impl V {
             V::I(i) => *i,
             V::F(f) => *f as i64,
             V::B(b) => *b as i64,
+            V::T(t) => *t / 1_000_000_000,
         }
     }
 
@@ -142,6 +172,7 @@ impl V {
             V::I(i) => *i as f64,
             V::F(f) => *f,
             V::B(b) => *b as i64 as f64,
+            V::T(t) => *t as f64 / 1e9,
         }
     }
 }
@@ -193,14 +224,17 @@ impl Template {
         Ok(Template { nodes })
     }
 
-    /// Renders with `get` reading a label. `line` is what `__line__` returns.
+    /// Renders with `get` reading a label. `line` and `ts_ns` are what `__line__` and
+    /// `__timestamp__` return.
     pub fn render<'a>(
         &self,
         get: &dyn Fn(&str) -> Option<&'a str>,
         line: &str,
+        ts_ns: i64,
         out: &mut String,
     ) -> Result<(), String> {
-        render_nodes(&self.nodes, get, line, out)
+        let cx = Cx { line, ts_ns };
+        render_nodes(&self.nodes, get, &cx, out)
     }
 
     /// The template is plain text (no actions): its output never depends on the entry.
@@ -213,10 +247,16 @@ impl Template {
     }
 }
 
+/// What the entry-dependent functions read.
+struct Cx<'l> {
+    line: &'l str,
+    ts_ns: i64,
+}
+
 fn render_nodes<'a>(
     nodes: &[Node],
     get: &dyn Fn(&str) -> Option<&'a str>,
-    line: &str,
+    line: &Cx<'_>,
     out: &mut String,
 ) -> Result<(), String> {
     for n in nodes {
@@ -241,7 +281,11 @@ fn render_nodes<'a>(
     Ok(())
 }
 
-fn eval_pipe<'a>(p: &Pipe, get: &dyn Fn(&str) -> Option<&'a str>, line: &str) -> Result<V, String> {
+fn eval_pipe<'a>(
+    p: &Pipe,
+    get: &dyn Fn(&str) -> Option<&'a str>,
+    line: &Cx<'_>,
+) -> Result<V, String> {
     let mut prev: Option<V> = None;
     for c in p {
         let mut args = Vec::with_capacity(c.args.len() + 1);
@@ -272,7 +316,7 @@ fn eval_pipe<'a>(p: &Pipe, get: &dyn Fn(&str) -> Option<&'a str>, line: &str) ->
     Ok(prev.unwrap_or(V::S(String::new())))
 }
 
-fn call(f: &str, a: Vec<V>, line: &str) -> Result<V, String> {
+fn call(f: &str, a: Vec<V>, cx: &Cx<'_>) -> Result<V, String> {
     let n = a.len();
     let need = |k: usize| -> Result<(), String> {
         if n == k {
@@ -287,7 +331,131 @@ fn call(f: &str, a: Vec<V>, line: &str) -> Result<V, String> {
     Ok(match f {
         "__line__" => {
             need(0)?;
-            V::S(line.to_string())
+            V::S(cx.line.to_string())
+        }
+        "__timestamp__" => {
+            need(0)?;
+            V::T(cx.ts_ns)
+        }
+        "now" => {
+            need(0)?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i64);
+            V::T(now)
+        }
+        "date" => {
+            need(2)?;
+            let t = match &a[1] {
+                V::T(t) => *t,
+                other => other.int().saturating_mul(1_000_000_000),
+            };
+            V::S(go_layout(t, &s(0)))
+        }
+        "unixEpoch" | "unixEpochMillis" | "unixEpochNanos" => {
+            need(1)?;
+            let t = match &a[0] {
+                V::T(t) => *t,
+                _ => return Err(err(format!("{f}: argument is not a time"))),
+            };
+            V::S(
+                match f {
+                    "unixEpoch" => t.div_euclid(1_000_000_000),
+                    "unixEpochMillis" => t.div_euclid(1_000_000),
+                    _ => t,
+                }
+                .to_string(),
+            )
+        }
+        "count" => {
+            need(2)?;
+            let re = goregex::compile(&s(0)).map_err(err)?;
+            V::I(re.find_iter(&s(1)).count() as i64)
+        }
+        "urlencode" => {
+            need(1)?;
+            V::S(query_escape(&s(0)))
+        }
+        "urldecode" => {
+            need(1)?;
+            V::S(query_unescape(&s(0)).ok_or_else(|| err("invalid URL escape"))?)
+        }
+        "b64enc" => {
+            need(1)?;
+            use base64::Engine as _;
+            V::S(base64::engine::general_purpose::STANDARD.encode(s(0)))
+        }
+        "b64dec" => {
+            need(1)?;
+            use base64::Engine as _;
+            // sprig returns the error text in place of the value.
+            V::S(
+                match base64::engine::general_purpose::STANDARD.decode(s(0)) {
+                    Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                    Err(e) => e.to_string(),
+                },
+            )
+        }
+        "bytes" => {
+            need(1)?;
+            V::F(
+                crate::lexer::parse_bytes(&s(0))
+                    .ok_or_else(|| err(format!("invalid byte size {:?}", s(0))))?
+                    as f64,
+            )
+        }
+        "duration" | "duration_seconds" => {
+            need(1)?;
+            let ns = crate::lexer::parse_duration(&s(0), false)
+                .ok_or_else(|| err(format!("time: invalid duration {:?}", s(0))))?;
+            V::F(ns as f64 / 1e9)
+        }
+        "indent" | "nindent" => {
+            need(2)?;
+            let pad = " ".repeat(a[0].int().clamp(0, 1000) as usize);
+            let body = format!("{pad}{}", s(1).replace('\n', &format!("\n{pad}")));
+            V::S(if f == "nindent" {
+                format!("\n{body}")
+            } else {
+                body
+            })
+        }
+        "max" | "min" => {
+            if n == 0 {
+                return Err(err(format!("wrong number of args for {f}")));
+            }
+            let it = a.iter().map(V::int);
+            V::I(if f == "max" { it.max() } else { it.min() }.unwrap_or(0))
+        }
+        "maxf" | "minf" => {
+            if n == 0 {
+                return Err(err(format!("wrong number of args for {f}")));
+            }
+            let it = a.iter().map(V::float);
+            V::F(if f == "maxf" {
+                it.fold(f64::MIN, f64::max)
+            } else {
+                it.fold(f64::MAX, f64::min)
+            })
+        }
+        "ceil" | "floor" => {
+            need(1)?;
+            let x = a[0].float();
+            V::F(if f == "ceil" { x.ceil() } else { x.floor() })
+        }
+        "round" => {
+            if !(2..=3).contains(&n) {
+                return Err(err("wrong number of args for round: want 2 or 3"));
+            }
+            // sprig: round half away from zero at `places` decimals (the rounding point is
+            // the optional third argument, .5 by default).
+            let (x, p) = (a[0].float(), a[1].int().clamp(0, 15) as i32);
+            let point = if n == 3 { a[2].float() } else { 0.5 };
+            let pow = 10f64.powi(p);
+            let d = x * pow;
+            let (int, frac) = (d.trunc(), (d - d.trunc()).abs());
+            let r = if frac >= point { int + d.signum() } else { int };
+            V::F(r / pow)
         }
         "ToLower" | "lower" => {
             need(1)?;
@@ -297,7 +465,7 @@ fn call(f: &str, a: Vec<V>, line: &str) -> Result<V, String> {
             need(1)?;
             V::S(s(0).to_uppercase())
         }
-        "title" | "Title" => {
+        "title" => {
             need(1)?;
             let mut out = String::new();
             let mut start = true;
@@ -311,7 +479,7 @@ fn call(f: &str, a: Vec<V>, line: &str) -> Result<V, String> {
             }
             V::S(out)
         }
-        "trim" | "trimSpace" | "TrimSpace" => {
+        "trim" | "TrimSpace" => {
             need(1)?;
             V::S(s(0).trim().to_string())
         }
@@ -390,22 +558,23 @@ fn call(f: &str, a: Vec<V>, line: &str) -> Result<V, String> {
         }
         "substr" => {
             need(3)?;
+            // Loki's substring: start < 0 reads from 0 (nothing if end < 0 too), end < 0 or
+            // past the end reads to the end, start > end is empty.
             let v: Vec<char> = s(2).chars().collect();
-            let (st, en) = (a[0].int(), a[1].int());
-            let st = if st < 0 {
-                0
-            } else {
-                (st as usize).min(v.len())
-            };
-            let en = if en < 0 || en as usize > v.len() {
-                v.len()
-            } else {
-                en as usize
-            };
-            V::S(if st > en {
+            let l = v.len() as i64;
+            let (st, en) = (a[0].int().min(l), a[1].int().min(l));
+            V::S(if st < 0 {
+                if en < 0 {
+                    String::new()
+                } else {
+                    v[..en as usize].iter().collect()
+                }
+            } else if en < 0 {
+                v[st as usize..].iter().collect()
+            } else if st > en {
                 String::new()
             } else {
-                v[st..en].iter().collect()
+                v[st as usize..en as usize].iter().collect()
             })
         }
         "trunc" => {
@@ -543,6 +712,176 @@ fn printf(fmt: &str, args: &[V]) -> String {
             'f' => out.push_str(&format!("{:.*}", prec.unwrap_or(6), v.float())),
             'q' => out.push_str(&format!("{:?}", v.text())),
             _ => out.push_str(&v.text()),
+        }
+    }
+    out
+}
+
+/// url.QueryEscape: unreserved bytes stay, space becomes `+`, the rest `%XX`.
+fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn query_unescape(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let h = s.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(h, 16).ok()?);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar.
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+
+/// Layout elements, longest first where one is a prefix of another.
+const LAYOUT_ELEMS: &[&str] = &[
+    "January", "Monday", "2006", "Z07:00", "-07:00", "Z0700", "-0700", "Jan", "Mon", "MST", "002",
+    "_2", "06", "01", "02", "15", "03", "04", "05", "PM", "pm", "1", "2", "3", "4", "5",
+];
+
+/// Go's `time.Format` in UTC for the layout elements templates use: 2006 06 01 1 Jan January
+/// 02 2 _2 002 15 03 3 04 4 05 5 PM pm Mon Monday MST Z07:00 Z0700 -07:00 -0700 and
+/// fractional seconds (.000, .999999999, ,000).
+fn go_layout(ts_ns: i64, layout: &str) -> String {
+    let secs = ts_ns.div_euclid(1_000_000_000);
+    let nanos = ts_ns.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, mo, d) = civil(days);
+    let (h, mi, se) = (sod / 3600, (sod % 3600) / 60, sod % 60);
+    let wd = (days + 4).rem_euclid(7) as usize;
+    let yday = days - {
+        // days of Jan 1 of year y
+        let (mut lo, mut hi) = (days - 366, days);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if civil(mid).0 < y {
+                lo = mid + 1
+            } else {
+                hi = mid
+            }
+        }
+        lo
+    } + 1;
+    let mut out = String::new();
+    let mut rest = layout;
+    while !rest.is_empty() {
+        // Fractional seconds: `.` or `,` then a run of 0s (fixed) or 9s (trailing zeros cut),
+        // only when not followed by another digit.
+        let rb = rest.as_bytes();
+        if (rb[0] == b'.' || rb[0] == b',') && rb.len() > 1 && (rb[1] == b'0' || rb[1] == b'9') {
+            let digit = rb[1];
+            let n = rb[1..].iter().take_while(|c| **c == digit).count();
+            if !rb.get(1 + n).is_some_and(u8::is_ascii_digit) {
+                let frac = format!("{nanos:09}");
+                let frac = &frac[..n.min(9)];
+                if digit == b'0' {
+                    out.push(rb[0] as char);
+                    out.push_str(frac);
+                } else {
+                    let t = frac.trim_end_matches('0');
+                    if !t.is_empty() {
+                        out.push(rb[0] as char);
+                        out.push_str(t);
+                    }
+                }
+                rest = &rest[1 + n..];
+                continue;
+            }
+        }
+        match LAYOUT_ELEMS.iter().find(|t| rest.starts_with(*t)) {
+            Some(t) => {
+                let h12 = if h % 12 == 0 { 12 } else { h % 12 };
+                let month = MONTHS[mo as usize - 1];
+                match *t {
+                    "January" => out.push_str(month),
+                    "Monday" => out.push_str(DAYS[wd]),
+                    "2006" => out.push_str(&format!("{y:04}")),
+                    "Z07:00" | "Z0700" => out.push('Z'),
+                    "-07:00" => out.push_str("+00:00"),
+                    "-0700" => out.push_str("+0000"),
+                    "Jan" => out.push_str(&month[..3]),
+                    "Mon" => out.push_str(&DAYS[wd][..3]),
+                    "MST" => out.push_str("UTC"),
+                    "002" => out.push_str(&format!("{yday:03}")),
+                    "_2" => out.push_str(&format!("{d:>2}")),
+                    "06" => out.push_str(&format!("{:02}", y.rem_euclid(100))),
+                    "01" => out.push_str(&format!("{mo:02}")),
+                    "02" => out.push_str(&format!("{d:02}")),
+                    "15" => out.push_str(&format!("{h:02}")),
+                    "03" => out.push_str(&format!("{h12:02}")),
+                    "04" => out.push_str(&format!("{mi:02}")),
+                    "05" => out.push_str(&format!("{se:02}")),
+                    "PM" => out.push_str(if h >= 12 { "PM" } else { "AM" }),
+                    "pm" => out.push_str(if h >= 12 { "pm" } else { "am" }),
+                    "1" => out.push_str(&mo.to_string()),
+                    "2" => out.push_str(&d.to_string()),
+                    "3" => out.push_str(&h12.to_string()),
+                    "4" => out.push_str(&mi.to_string()),
+                    _ => out.push_str(&se.to_string()),
+                }
+                rest = &rest[t.len()..];
+            }
+            None => {
+                let c = rest.chars().next().unwrap_or(' ');
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
         }
     }
     out
@@ -865,7 +1204,7 @@ mod tests {
         let t = Template::parse(t)?;
         let mut out = String::new();
         let get = |n: &str| labels.iter().find(|(k, _)| *k == n).map(|(_, v)| *v);
-        t.render(&get, "the line", &mut out)?;
+        t.render(&get, "the line", 1_700_000_000_123_000_000, &mut out)?;
         Ok(out)
     }
 
@@ -892,6 +1231,28 @@ mod tests {
             ("{{ regexReplaceAll \"l+\" .msg \"_\" }}", "he_o"),
             ("{{ divf 1 4 }}", "0.25"),
             ("{{ title \"hello world\" }}", "Hello World"),
+            ("{{ __timestamp__ }}", "2023-11-14 22:13:20.123 +0000 UTC"),
+            (
+                "{{ __timestamp__ | date \"2006-01-02T15:04:05.000Z07:00 Mon Jan _2 3PM\" }}",
+                "2023-11-14T22:13:20.123Z Tue Nov 14 10PM",
+            ),
+            ("{{ __timestamp__ | unixEpochMillis }}", "1700000000123"),
+            (
+                "{{ urlencode \"a b&c\" }}|{{ urldecode \"a+b%26c\" }}",
+                "a+b%26c|a b&c",
+            ),
+            (
+                "{{ b64enc .msg }}|{{ b64dec \"aGVsbG8=\" }}",
+                "aGVsbG8=|hello",
+            ),
+            (
+                "{{ count \"l\" .msg }} {{ max 1 5 3 }} {{ round 2.345 2 }} {{ duration \"1m30s\" }}",
+                "2 5 2.35 90",
+            ),
+            (
+                "{{ substr -1 2 .msg }}|{{ substr 3 -1 .msg }}|{{ substr -1 -1 .msg }}",
+                "he|lo|",
+            ),
         ];
         for (t, want) in cases {
             assert_eq!(
