@@ -320,14 +320,42 @@ impl Engine {
                 param,
                 range,
                 grouping,
-            } => self.range_agg(ctx, *op, *param, range, grouping.as_ref()),
+            } => self.range_agg(ctx, *op, *param, range, grouping.as_ref(), None),
             SampleExpr::Agg {
                 op,
                 param,
                 inner,
                 grouping,
             } => {
-                let inner = match self.eval(ctx, inner)? {
+                // sum is linear: `sum by (g) (count_over_time(..))` may key the range
+                // aggregation's series by g directly (as Loki pushes it down), so lines with
+                // unique parsed labels do not each make a series.
+                let all = Grouping {
+                    without: false,
+                    labels: Vec::new(),
+                };
+                let pushed = match (op, inner.as_ref()) {
+                    (
+                        AggOp::Sum,
+                        SampleExpr::Range {
+                            op: rop,
+                            param: rparam,
+                            range,
+                            grouping: None,
+                        },
+                    ) if range.unwrap.is_none() && *rop != RangeOp::Absent => {
+                        Some(self.range_agg(
+                            ctx,
+                            *rop,
+                            *rparam,
+                            range,
+                            None,
+                            Some(grouping.as_ref().unwrap_or(&all)),
+                        )?)
+                    }
+                    _ => None,
+                };
+                let inner = match pushed.map_or_else(|| self.eval(ctx, inner), Ok)? {
                     Evaled::Vec(v) => v,
                     Evaled::Scalar(_) => {
                         return Err(Error::Query(
@@ -364,6 +392,7 @@ impl Engine {
         param: Option<f64>,
         r: &LogRange,
         grouping: Option<&Grouping>,
+        reduce: Option<&Grouping>,
     ) -> Result<Evaled, Error> {
         let steps = ctx.steps;
         let first = steps[0] - r.offset_ns;
@@ -414,12 +443,23 @@ impl Engine {
                             RangeOp::Bytes | RangeOp::BytesRate => line.len() as f64,
                             _ => 1.0,
                         };
-                        let k = if b.changed() {
-                            intern(&mut keys, &mut key_labels, b.labels(&st.labels))
-                        } else {
+                        let k = if !b.changed() {
                             *stream_key.get_or_insert_with(|| {
-                                intern(&mut keys, &mut key_labels, st.labels.clone())
+                                let l = match reduce {
+                                    Some(g) => group_key(&st.labels, Some(g)),
+                                    None => st.labels.clone(),
+                                };
+                                intern(&mut keys, &mut key_labels, l)
                             })
+                        } else {
+                            // Errors keep every label so the pipeline error names the series.
+                            let l = match reduce {
+                                Some(g) if !b.has_err() => {
+                                    b.grouped(&st.labels, &g.labels, g.without)
+                                }
+                                _ => b.labels(&st.labels),
+                            };
+                            intern(&mut keys, &mut key_labels, l)
                         };
                         (v, k)
                     }

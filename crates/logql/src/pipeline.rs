@@ -143,8 +143,21 @@ impl Builder {
 
     /// The final labels filtered by a grouping (`by` keeps `names`, `without` drops them).
     pub fn grouped(&self, base: &Labels, names: &[String], without: bool) -> Labels {
-        let mut l = self.labels(base);
-        l.retain(|(n, _)| names.contains(n) != without);
+        if without {
+            let mut l = self.labels(base);
+            l.retain(|(n, _)| !names.contains(n));
+            return l;
+        }
+        // `by`: read just the named labels, no full materialization.
+        let mut l: Labels = Vec::with_capacity(names.len());
+        for n in names {
+            if let Some(v) = self.get(base, n)
+                && !l.iter().any(|(k, _)| k == n)
+            {
+                l.push((n.clone(), v.to_string()));
+            }
+        }
+        l.sort_by(|a, b| a.0.cmp(&b.0));
         l
     }
 }

@@ -940,6 +940,22 @@ fn limits_are_enforced_with_loki_wording() {
         err,
         Error::Limit("maximum of series (2) reached for a single query".into())
     );
+    // sum over a range aggregation keys series by its grouping as lines are read: 120
+    // distinct parsed messages never become 120 series. max is not linear: it must see them.
+    let small = Engine {
+        max_cells: 500,
+        ..Engine::default()
+    };
+    let q = r#"sum by (level) (count_over_time({format="json"} | json | __error__="" [10s]))"#;
+    match small.query_range(&src, q, T0, T0 + 110 * S, 10 * S, 10, Direction::Backward) {
+        Ok(Value::Matrix(m)) => assert_eq!(m.len(), 3),
+        other => panic!("{other:?}"),
+    }
+    let q = r#"max by (level) (count_over_time({format="json"} | json | __error__="" [10s]))"#;
+    let err = small
+        .query_range(&src, q, T0, T0 + 110 * S, 10 * S, 10, Direction::Backward)
+        .unwrap_err();
+    assert!(matches!(err, Error::Limit(_)), "{err}");
     let v = e
         .query_instant(&src, "vector(1)+vector(1)", T0, 10, Direction::Backward)
         .unwrap();
