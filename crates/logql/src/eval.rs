@@ -371,6 +371,20 @@ impl Engine {
                     ctx.steps.len(),
                 )))
             }
+            SampleExpr::LabelReplace {
+                inner,
+                dst,
+                replacement,
+                src,
+                re,
+            } => {
+                let Evaled::Vec(v) = self.eval(ctx, inner)? else {
+                    return Err(Error::Query(
+                        "label_replace needs a vector: the parameter is a scalar".into(),
+                    ));
+                };
+                label_replace(v, dst, replacement, src, re, ctx.steps.len()).map(Evaled::Vec)
+            }
             SampleExpr::Binary {
                 op,
                 return_bool,
@@ -1022,4 +1036,52 @@ fn binary(
             ))
         }
     }
+}
+
+/// Prometheus' label_replace: when `re` matches the whole `src` value, `dst` becomes the
+/// expanded replacement (removed when that is empty); series that end with the same labels
+/// must not both have a value at one step.
+fn label_replace(
+    v: Vec<SeriesSteps>,
+    dst: &str,
+    replacement: &str,
+    src: &str,
+    re: &regex::Regex,
+    nsteps: usize,
+) -> Result<Vec<SeriesSteps>, Error> {
+    let mut keys: HashMap<Labels, usize> = HashMap::new();
+    let mut labels: Vec<Labels> = Vec::new();
+    let mut vals: Vec<Vec<Option<f64>>> = Vec::new();
+    for s in v {
+        let mut l = s.labels;
+        let sv = crate::label_value(&l, src).unwrap_or("").to_string();
+        if let Some(c) = re.captures(&sv) {
+            let mut out = String::new();
+            c.expand(replacement, &mut out);
+            l.retain(|(n, _)| n != dst);
+            if !out.is_empty() {
+                l.push((dst.to_string(), out));
+                l.sort_by(|a, b| a.0.cmp(&b.0));
+            }
+        }
+        let k = intern(&mut keys, &mut labels, l);
+        if vals.len() <= k {
+            vals.push(vec![None; nsteps]);
+        }
+        for (slot, x) in vals[k].iter_mut().zip(s.vals) {
+            if x.is_some() {
+                if slot.is_some() {
+                    return Err(Error::Query(
+                        "vector cannot contain metrics with the same labelset".into(),
+                    ));
+                }
+                *slot = x;
+            }
+        }
+    }
+    Ok(labels
+        .into_iter()
+        .zip(vals)
+        .map(|(labels, vals)| SeriesSteps { labels, vals })
+        .collect())
 }

@@ -15,19 +15,34 @@
 //! - label filters: string matchers, numeric, duration (`> 10ms`) and byte-size (`> 1KB`)
 //!   comparisons, combined with `and`, `,`, a space, `or` and parentheses;
 //! - `| line_format` and `| label_format` with a Go text/template subset (see [`template`]),
-//!   `| label_format new=old` renames, `| drop` and `| keep` (with optional value matchers);
+//!   `| label_format new=old` renames, `| drop` and `| keep` (with optional value matchers),
+//!   `| decolorize`;
 //! - range aggregations `count_over_time`, `rate`, `bytes_over_time`, `bytes_rate`,
 //!   `absent_over_time`, and with `| unwrap x` (or `duration(x)`, `duration_seconds(x)`,
-//!   `bytes(x)`): `sum_`, `avg_`, `min_`, `max_`, `stddev_`, `stdvar_`, `first_`, `last_`,
-//!   `quantile_over_time` and `rate`, with `offset` and `by`/`without` on the unwrapped ones;
+//!   `bytes(x)`, then optional post-filters such as `| __error__=""`): `sum_`, `avg_`, `min_`,
+//!   `max_`, `stddev_`, `stdvar_`, `first_`, `last_`, `quantile_over_time` and `rate`, with
+//!   `offset` and `by`/`without` on the unwrapped ones; a metric query whose series still carry
+//!   `__error__` fails with Loki's `pipeline error: ...` message;
 //! - vector aggregations `sum avg min max count stddev stdvar topk bottomk sort sort_desc`
-//!   with `by`/`without`; `vector(n)`; number literals; binary operators `+ - * / % ^`,
-//!   comparisons (with `bool`), `and or unless`, one-to-one matching with `on`/`ignoring`.
+//!   with `by`/`without`; `label_replace`; `vector(n)`; number literals (folded at parse
+//!   time); binary operators `+ - * / % ^`, comparisons (with `bool`), `and or unless`,
+//!   one-to-one matching with `on`/`ignoring`.
 //!
-//! Refused with an error naming the construct: `| unpack`, `| decolorize`, `| ip(..)`,
-//! `|>`/`!>` pattern line filters, `group_left`/`group_right`, `label_replace`,
-//! `rate_counter`, `approx_topk`, subqueries. Range windows are `(t - range, t]` for each step
-//! `t` of `start, start+step, .. <= end`; a log query reads `[start, end)`.
+//! Refused with an error naming the construct: `| unpack`, `| distinct`, `| ip(..)`,
+//! `|>`/`!>` pattern line filters, `group_left`/`group_right`, `rate_counter`, `approx_topk`,
+//! `absent`, subqueries. Range windows are `(t - offset - range, t - offset]` for each step
+//! `t` of `start, start+step, .. <= end`; a log query reads `[start, end)` and returns at most
+//! `limit` entries in the query's direction.
+//!
+//! Bounds: [`Engine`] holds Loki's limits (`max_entries_limit_per_query` 5000,
+//! `max_query_series` 500, 11,000 points per series) and a bound on series × steps of any
+//! intermediate result. Count, rate and byte aggregations keep per-step counters (memory
+//! series × steps, not one sample per line); `sum` over them keys series by its grouping while
+//! reading.
+//!
+//! Differences from Loki worth knowing: `| json` parses the whole line (a line that is not
+//! one JSON value is a `JSONParserErr` even if its prefix is an object); `__error_details__`
+//! texts are ours, not jsonparser's/go-logfmt's; templates format times in UTC.
 
 mod eval;
 mod lexer;

@@ -61,6 +61,7 @@ pub(crate) enum Stage {
     LabelFormat(Vec<(String, LabelFmt)>),
     Drop(Vec<NameMatch>),
     Keep(Vec<NameMatch>),
+    Decolorize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,6 +271,13 @@ pub(crate) enum SampleExpr {
     },
     Literal(f64),
     Vector(f64),
+    LabelReplace {
+        inner: Box<SampleExpr>,
+        dst: String,
+        replacement: String,
+        src: String,
+        re: Regex,
+    },
 }
 
 /// Nesting bound: a fuzzer's `((((...` must not overflow the stack.
@@ -540,15 +548,65 @@ impl Parser<'_> {
                 if let Some(op) = AggOp::from_name(&name) {
                     return Ok(Ex::Sample(self.vector_agg(op)?));
                 }
+                if name == "label_replace" {
+                    return Ok(Ex::Sample(self.label_replace()?));
+                }
                 match name.as_str() {
-                    "label_replace" | "rate_counter" | "approx_topk" | "absent" => Err(self.err(
-                        &format!("{name} is not supported by this LogQL implementation"),
-                    )),
+                    "rate_counter" | "approx_topk" | "absent" => Err(self.err(&format!(
+                        "{name} is not supported by this LogQL implementation"
+                    ))),
                     _ => Err(self.unexpected()),
                 }
             }
             _ => Err(self.unexpected()),
         }
+    }
+
+    /// `label_replace(v, "dst", "replacement", "src", "regex")`, Prometheus' semantics.
+    fn label_replace(&mut self) -> Result<SampleExpr, Error> {
+        self.next();
+        self.expect(Tok::LParen)?;
+        let inner = match self.expr(0)? {
+            Ex::Sample(s) => s,
+            Ex::Log(_) => {
+                return Err(self.err("label_replace needs a metric query, not a log query"));
+            }
+        };
+        let mut args = Vec::with_capacity(4);
+        for _ in 0..4 {
+            self.expect(Tok::Comma)?;
+            args.push((self.pos(), self.string()?));
+        }
+        self.expect(Tok::RParen)?;
+        let (dst_pos, dst) = &args[0];
+        let valid = |n: &str| {
+            !n.is_empty()
+                && n.bytes().enumerate().all(|(i, c)| {
+                    c == b'_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())
+                })
+        };
+        if !valid(dst) {
+            return Err(error_at(
+                self.src,
+                *dst_pos,
+                &format!("invalid destination label name in label_replace(): {dst}"),
+            ));
+        }
+        let (re_pos, re) = &args[3];
+        let re = goregex::compile(&format!("^(?s:{re})$")).map_err(|e| {
+            error_at(
+                self.src,
+                *re_pos,
+                &format!("invalid regular expression in label_replace(): {e}"),
+            )
+        })?;
+        Ok(SampleExpr::LabelReplace {
+            inner: Box::new(inner),
+            dst: dst.clone(),
+            replacement: args[1].1.clone(),
+            src: args[2].1.clone(),
+            re,
+        })
     }
 
     fn number(&mut self) -> Result<f64, Error> {
@@ -1073,7 +1131,11 @@ impl Parser<'_> {
                     Stage::Keep(out)
                 })
             }
-            "unpack" | "decolorize" | "distinct" => Err(self.err(&format!(
+            "decolorize" => {
+                self.next();
+                Ok(Stage::Decolorize)
+            }
+            "unpack" | "distinct" => Err(self.err(&format!(
                 "| {name} is not supported by this LogQL implementation"
             ))),
             _ => Ok(Stage::Filter(self.label_filter_or()?)),
@@ -1371,6 +1433,8 @@ mod tests {
             r#"rate({app="a"}[1m]) or vector(0)"#,
             r#"-count_over_time({app="a"}[1m])"#,
             r#"count_over_time({app="a"} | json | size > 1.5MiB [1m])"#,
+            r#"label_replace(rate({app="a"}[1m]), "svc", "$1", "app", "(.*)-.*")"#,
+            r#"{app="a"} | decolorize"#,
         ];
         for q in valid {
             ok(q);

@@ -252,6 +252,11 @@ pub(crate) fn process<'l>(
                     }
                 }
             }
+            Stage::Decolorize => {
+                if line.contains(['\u{1b}', '\u{9b}']) {
+                    line = Cow::Owned(ansi_regex().replace_all(&line, "").into_owned());
+                }
+            }
             Stage::Drop(items) => {
                 for it in items {
                     if name_match(it, base, b) {
@@ -272,6 +277,17 @@ pub(crate) fn process<'l>(
         }
     }
     Some(line)
+}
+
+/// ANSI escape sequences (the pattern Loki's decolorize uses, from acarl005/stripansi).
+fn ansi_regex() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            "[\u{1b}\u{9b}][\\[\\]()#;?]*(?:(?:(?:[a-zA-Z\\d]*(?:;[a-zA-Z\\d]*)*)?\u{7})|(?:(?:\\d{1,4}(?:;\\d{0,4})*)?[\\dA-PRZcf-ntqry=><~]))",
+        )
+        .expect("the ANSI pattern compiles")
+    })
 }
 
 fn name_match(it: &NameMatch, base: &Labels, b: &Builder) -> bool {
@@ -764,6 +780,8 @@ mod tests {
         );
         let (labels, _) = run(r#"| logfmt | drop msg, level="info""#, "level=warn msg=hi").unwrap();
         assert_eq!(labels, l(&[("app", "a"), ("level", "warn")]));
+        let (_, line) = run("| decolorize", "\u{1b}[31merror\u{1b}[0m done").unwrap();
+        assert_eq!(line, "error done");
         let (labels, _) = run("| logfmt | keep level", "level=warn msg=hi").unwrap();
         assert_eq!(labels, l(&[("level", "warn")]));
     }

@@ -694,6 +694,19 @@ fn logql_evaluation_table() {
         Expect::Instant(t, [(key(&[("app", "auth")]), cnt(c)), (key(&[("app", "shop")]), cnt(a) + cnt(b))].into()),
     ));
 
+    // label_replace: app "shop"/"auth" -> svc "sh"/"au" (first two chars).
+    let mut m = Instant::new();
+    for s in &g {
+        let n = s.recs.iter().filter(|r| in_win(r.ts, t, 60 * S)).count() as f64;
+        let app = lab(s, "app");
+        *m.entry(key(&[("app", &app), ("svc", &app[..2])]))
+            .or_default() += n;
+    }
+    cases.push((
+        r#"label_replace(sum by (app) (count_over_time({env=~".+"}[1m])), "svc", "$1", "app", "(..).*")"#,
+        Expect::Instant(t, m),
+    ));
+
     // 28. absent_over_time.
     cases.push((
         r#"absent_over_time({app="nope", env=~"x"}[1m])"#,
