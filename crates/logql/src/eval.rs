@@ -101,7 +101,7 @@ impl Engine {
                         "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
                     ));
                 }
-                let n = ((end_ns - start_ns) / step_ns) as u64 + 1;
+                let n = (end_ns.saturating_sub(start_ns) / step_ns) as u64 + 1;
                 if n > self.max_points as u64 {
                     return Err(Error::Limit(
                         "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into(),
@@ -409,8 +409,8 @@ impl Engine {
         reduce: Option<&Grouping>,
     ) -> Result<Evaled, Error> {
         let steps = ctx.steps;
-        let first = steps[0] - r.offset_ns;
-        let last = steps[steps.len() - 1] - r.offset_ns;
+        let first = steps[0].saturating_sub(r.offset_ns);
+        let last = steps[steps.len() - 1].saturating_sub(r.offset_ns);
         let filters = pushdown_filters(&r.log.stages);
         let sel = Selection {
             matchers: &r.log.matchers,
@@ -555,7 +555,7 @@ impl Engine {
             for s in &mut samples {
                 s.sort_by_key(|p| p.0);
                 for (i, t) in steps.iter().enumerate() {
-                    let w = window(s, t - r.offset_ns, r.range_ns);
+                    let w = window(s, t.saturating_sub(r.offset_ns), r.range_ns);
                     if !w.is_empty() {
                         vals[i] = None;
                     }
@@ -609,8 +609,8 @@ impl Engine {
             }
             let mut vals = Vec::with_capacity(steps.len());
             for t in steps {
-                let hi = t - r.offset_ns;
-                let a = s.partition_point(|p| p.0 <= hi - r.range_ns);
+                let hi = t.saturating_sub(r.offset_ns);
+                let a = s.partition_point(|p| p.0 <= hi.saturating_sub(r.range_ns));
                 let z = s.partition_point(|p| p.0 <= hi);
                 if a >= z {
                     vals.push(None);
@@ -686,7 +686,7 @@ fn set_sample_err(b: &mut Builder, details: String) {
 }
 
 fn window(s: &[(i64, f64)], hi: i64, range: i64) -> &[(i64, f64)] {
-    let a = s.partition_point(|p| p.0 <= hi - range);
+    let a = s.partition_point(|p| p.0 <= hi.saturating_sub(range));
     let z = s.partition_point(|p| p.0 <= hi);
     if a >= z { &[] } else { &s[a..z] }
 }

@@ -953,6 +953,24 @@ fn limits_are_enforced_with_loki_wording() {
         err,
         Error::Limit("maximum of series (2) reached for a single query".into())
     );
+    // Extreme times from HTTP parameters must not overflow.
+    for q in [
+        r#"count_over_time({app="auth"}[1m] offset -5m)"#,
+        r#"max_over_time({app="auth"} | logfmt | unwrap duration(took) [5m] offset 1h) by (user)"#,
+        r#"absent_over_time({app="x"}[1m])"#,
+    ] {
+        let _ = e.query_range(
+            &src,
+            q,
+            i64::MIN,
+            i64::MAX,
+            i64::MAX / 4,
+            10,
+            Direction::Forward,
+        );
+        let _ = e.query_instant(&src, q, i64::MIN, 10, Direction::Forward);
+        let _ = e.query_instant(&src, q, i64::MAX, 10, Direction::Forward);
+    }
     // sum over a range aggregation keys series by its grouping as lines are read: 120
     // distinct parsed messages never become 120 series. max is not linear: it must see them.
     let small = Engine {
