@@ -275,6 +275,28 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Whether a query returns log lines or samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryKind {
+    Log,
+    Metric,
+}
+
+/// Parses `query` and says which kind it is (the HTTP layer picks defaults by it).
+pub fn query_kind(query: &str) -> Result<QueryKind, Error> {
+    Ok(match parser::parse(query)? {
+        parser::Expr::Log(_) => QueryKind::Log,
+        parser::Expr::Sample(_) => QueryKind::Metric,
+    })
+}
+
+/// Loki's default `step` for `query_range` without one: `floor((end - start) / 250)` whole
+/// seconds, at least one second.
+pub fn default_step_ns(start_ns: i64, end_ns: i64) -> i64 {
+    let secs = end_ns.saturating_sub(start_ns) as f64 / 1e9 / 250.0;
+    (secs.floor().max(1.0) as i64).saturating_mul(1_000_000_000)
+}
+
 /// The value of a label in a sorted label set.
 pub fn label_value<'a>(labels: &'a Labels, name: &str) -> Option<&'a str> {
     labels

@@ -1435,6 +1435,9 @@ mod tests {
             r#"count_over_time({app="a"} | json | size > 1.5MiB [1m])"#,
             r#"label_replace(rate({app="a"}[1m]), "svc", "$1", "app", "(.*)-.*")"#,
             r#"{app="a"} | decolorize"#,
+            "sum by (level) (count_over_time({app=\"t\"} |= `giao` | drop __error__[1m]))",
+            r#"sum by (level, detected_level) (count_over_time({app="a"} | drop __error__, __error_details__ [15s]))"#,
+            r#"{app="a"} | logfmt | level != "info" | line_format `{{ .msg }}`"#,
         ];
         for q in valid {
             ok(q);
@@ -1547,6 +1550,22 @@ mod tests {
                 Err(e) => assert_eq!(e.to_string(), *want, "query {q}"),
             }
         }
+    }
+
+    #[test]
+    fn kinds_and_default_step() {
+        assert_eq!(
+            crate::query_kind(r#"{a="b"} |= "x""#),
+            Ok(crate::QueryKind::Log)
+        );
+        assert_eq!(
+            crate::query_kind("vector(1)+vector(1)"),
+            Ok(crate::QueryKind::Metric)
+        );
+        assert!(crate::query_kind("{").is_err());
+        let s = 1_000_000_000;
+        assert_eq!(crate::default_step_ns(0, 3600 * s), 14 * s);
+        assert_eq!(crate::default_step_ns(0, 60 * s), s);
     }
 
     #[test]
