@@ -16,7 +16,10 @@ const DUPLICATE_SUFFIX: &str = "_extracted";
 /// borrowed: an entry that no stage touches costs no allocation).
 #[derive(Default)]
 pub(crate) struct Builder {
+    /// Set labels: the first `n` are live; the rest keep their string buffers for the next
+    /// entries, so parsing a line allocates nothing once the buffers have grown.
     add: Vec<(String, String)>,
+    n: usize,
     del: Vec<String>,
     err: Option<String>,
     details: Option<String>,
@@ -24,10 +27,14 @@ pub(crate) struct Builder {
 
 impl Builder {
     pub fn reset(&mut self) {
-        self.add.clear();
+        self.n = 0;
         self.del.clear();
         self.err = None;
         self.details = None;
+    }
+
+    fn live(&self) -> &[(String, String)] {
+        &self.add[..self.n]
     }
 
     pub fn get<'a>(&'a self, base: &'a Labels, name: &str) -> Option<&'a str> {
@@ -37,7 +44,7 @@ impl Builder {
         if name == ERROR_DETAILS_LABEL {
             return self.details.as_deref();
         }
-        if let Some((_, v)) = self.add.iter().find(|(n, _)| n == name) {
+        if let Some((_, v)) = self.live().iter().find(|(n, _)| n == name) {
             return Some(v);
         }
         if self.del.iter().any(|d| d == name) {
@@ -55,14 +62,25 @@ impl Builder {
             self.details = Some(value.to_string());
             return;
         }
-        self.del.retain(|d| d != name);
-        match self.add.iter_mut().find(|(n, _)| n == name) {
-            Some((_, v)) => {
-                v.clear();
-                v.push_str(value);
-            }
-            None => self.add.push((name.to_string(), value.to_string())),
+        if !self.del.is_empty() {
+            self.del.retain(|d| d != name);
         }
+        let n = self.n;
+        if let Some((_, v)) = self.add[..n].iter_mut().find(|(k, _)| k == name) {
+            v.clear();
+            v.push_str(value);
+            return;
+        }
+        if n < self.add.len() {
+            let (k, v) = &mut self.add[n];
+            k.clear();
+            k.push_str(name);
+            v.clear();
+            v.push_str(value);
+        } else {
+            self.add.push((name.to_string(), value.to_string()));
+        }
+        self.n += 1;
     }
 
     /// A parser's label: renamed with `_extracted` when the stream already has it.
@@ -87,7 +105,10 @@ impl Builder {
             self.details = None;
             return;
         }
-        self.add.retain(|(n, _)| n != name);
+        if let Some(i) = self.live().iter().position(|(n, _)| n == name) {
+            self.add.swap(i, self.n - 1);
+            self.n -= 1;
+        }
         if crate::label_value(base, name).is_some() && !self.del.iter().any(|d| d == name) {
             self.del.push(name.to_string());
         }
@@ -105,7 +126,7 @@ impl Builder {
     }
 
     pub fn changed(&self) -> bool {
-        !self.add.is_empty() || !self.del.is_empty() || self.err.is_some()
+        self.n > 0 || !self.del.is_empty() || self.err.is_some()
     }
 
     /// Every label name visible now (for `keep` and templates' snapshot).
@@ -115,7 +136,7 @@ impl Builder {
             .filter(|(n, _)| !self.del.contains(n))
             .map(|(n, _)| n.clone())
             .collect();
-        for (n, _) in &self.add {
+        for (n, _) in self.live() {
             if !out.contains(n) {
                 out.push(n.clone());
             }
@@ -127,10 +148,10 @@ impl Builder {
     pub fn labels(&self, base: &Labels) -> Labels {
         let mut out: Labels = base
             .iter()
-            .filter(|(n, _)| !self.del.contains(n) && !self.add.iter().any(|(a, _)| a == n))
+            .filter(|(n, _)| !self.del.contains(n) && !self.live().iter().any(|(a, _)| a == n))
             .cloned()
             .collect();
-        out.extend(self.add.iter().cloned());
+        out.extend(self.live().iter().cloned());
         if let Some(e) = &self.err {
             out.push((ERROR_LABEL.into(), e.clone()));
             if let Some(d) = &self.details {
@@ -375,8 +396,13 @@ pub(crate) fn go_parse_float(s: &str) -> Option<f64> {
 
 /// Loki's label-name sanitizing: non `[A-Za-z0-9_]` chars become `_`, a leading digit gets
 /// a `_` prefix, surrounding spaces go.
-pub(crate) fn sanitize_key(k: &str) -> String {
+pub(crate) fn sanitize_key(k: &str) -> Cow<'_, str> {
     let k = k.trim();
+    let clean = !k.as_bytes().first().is_some_and(u8::is_ascii_digit)
+        && k.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+    if clean {
+        return Cow::Borrowed(k);
+    }
     let mut out = String::with_capacity(k.len() + 1);
     if k.as_bytes().first().is_some_and(u8::is_ascii_digit) {
         out.push('_');
@@ -388,7 +414,7 @@ pub(crate) fn sanitize_key(k: &str) -> String {
             '_'
         });
     }
-    out
+    Cow::Owned(out)
 }
 
 type RawMap<'a> = std::collections::BTreeMap<String, &'a serde_json::value::RawValue>;
