@@ -836,7 +836,7 @@ impl<'a> Ev<'a> {
                         _ if top => b.f.partial_cmp(&a.f).unwrap(),
                         _ => a.f.partial_cmp(&b.f).unwrap(),
                     });
-                    g.members.truncate(k.min(usize::MAX as i64) as usize);
+                    g.members.truncate(usize::try_from(k).unwrap_or(usize::MAX));
                     for m in g.members {
                         out.push(S {
                             labels: m.labels,
@@ -1409,7 +1409,7 @@ fn is_comparison(op: u16) -> bool {
 }
 
 fn drops_name(op: u16) -> bool {
-    matches!(op, T_ADD | T_SUB | T_MUL | T_DIV | T_POW | T_MOD | T_ATAN2)
+    matches!(op, T_ADD | T_SUB | T_MUL | T_DIV | T_POW | T_MOD)
 }
 
 /// vectorElemBinop: the value, the histogram and whether to keep the element.
