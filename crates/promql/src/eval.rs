@@ -59,8 +59,16 @@ fn exec<T>(msg: impl Into<String>) -> R<T> {
     Err(Error::Execution(msg.into()))
 }
 
+/// Times and durations are kept within ±2^60 ms (36 million years) so that sums of a few of
+/// them cannot overflow.
+const TIME_LIMIT: i64 = 1 << 60;
+
+fn clamp_time(t: i64) -> i64 {
+    t.clamp(-TIME_LIMIT, TIME_LIMIT)
+}
+
 fn ms(d: &Duration) -> i64 {
-    d.as_millis() as i64
+    d.as_millis().min(TIME_LIMIT as u128) as i64
 }
 
 fn offset_ms(o: &Option<Offset>) -> i64 {
@@ -73,8 +81,8 @@ fn offset_ms(o: &Option<Offset>) -> i64 {
 
 fn system_ms(t: &SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_millis() as i64,
-        Err(e) => -(e.duration().as_millis() as i64),
+        Ok(d) => ms(&d),
+        Err(e) => -ms(&e.duration()),
     }
 }
 
@@ -92,6 +100,7 @@ struct Ev<'a> {
 }
 
 pub(crate) fn instant(eng: &Engine, q: &dyn Queryable, expr: &Expr, t: i64) -> R<Value> {
+    let t = clamp_time(t);
     let mut ev = Ev::new(eng, q, t, t);
     ev.prepare(expr, t, t)?;
     let v = ev.eval(expr, t)?;
@@ -153,6 +162,7 @@ pub(crate) fn range(
             )));
         }
     }
+    let (start, end) = (clamp_time(start), clamp_time(end));
     let mut ev = Ev::new(eng, q, start, end);
     ev.prepare(expr, start, end)?;
     let mut index: HashMap<Labels, usize> = HashMap::new();
@@ -620,7 +630,8 @@ impl<'a> Ev<'a> {
                 }],
                 _ => return exec("subquery is only allowed on vector"),
             };
-            self.count(v.len())?;
+            // Each inner step counts as a sample at least, so nested subqueries stay bounded.
+            self.count(v.len().max(1))?;
             for s in v {
                 let i = match index.get(&s.labels) {
                     Some(&i) => i,

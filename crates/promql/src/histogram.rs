@@ -42,6 +42,8 @@ pub struct Bucket {
 /// Upper bound of bucket `idx` in `schema` (model/histogram getBound, with the same special
 /// case for the last finite bucket).
 pub fn bucket_bound(idx: i32, schema: i32) -> f64 {
+    // Valid schemas are -4..=8; anything else (a corrupt sample) still gets a finite answer.
+    let schema = schema.clamp(-30, 30);
     if schema < 0 {
         let exp = (idx as i64) << (-schema);
         if exp == 1024 {
@@ -55,16 +57,19 @@ pub fn bucket_bound(idx: i32, schema: i32) -> f64 {
         }
         return 2f64.powi(exp as i32);
     }
-    let frac_idx = idx & ((1 << schema) - 1);
-    let whole = (idx >> schema) as i64;
-    // The fraction is exact for frac_idx == 0; elsewhere exp2 is within an ulp of the table.
-    let frac = (frac_idx as f64 / (1u64 << schema) as f64).exp2();
+    let frac_idx = (idx as i64) & ((1i64 << schema) - 1);
+    let whole = (idx as i64) >> schema;
     if frac_idx == 0 && whole == 1024 {
         return f64::MAX;
     }
-    if whole > 1024 {
+    if whole >= 1024 {
         return f64::INFINITY;
     }
+    if whole < -1075 {
+        return 0.0;
+    }
+    // The fraction is exact for frac_idx == 0; elsewhere exp2 is within an ulp of the table.
+    let frac = (frac_idx as f64 / (1u64 << schema) as f64).exp2();
     frac * 2f64.powi(whole as i32)
 }
 
@@ -73,13 +78,15 @@ fn expand(spans: &[(i32, u32)], buckets: &[f64]) -> Vec<(i32, f64)> {
     let mut idx = 0i32;
     let mut bi = 0usize;
     for (si, &(off, len)) in spans.iter().enumerate() {
-        idx = if si == 0 { off } else { idx + off };
+        idx = if si == 0 { off } else { idx.wrapping_add(off) };
         for _ in 0..len {
-            if let Some(&c) = buckets.get(bi) {
-                out.push((idx, c));
-            }
+            // A span longer than the buckets it describes (a corrupt sample) ends here.
+            let Some(&c) = buckets.get(bi) else {
+                return out;
+            };
+            out.push((idx, c));
             bi += 1;
-            idx += 1;
+            idx = idx.wrapping_add(1);
         }
     }
     out
@@ -95,11 +102,11 @@ fn encode(map: &BTreeMap<i32, f64>) -> (Vec<(i32, u32)>, Vec<f64>) {
         }
         match next {
             Some(n) if n == idx => spans.last_mut().unwrap().1 += 1,
-            Some(n) => spans.push((idx - n, 1)),
+            Some(n) => spans.push((idx.wrapping_sub(n), 1)),
             None => spans.push((idx, 1)),
         }
         buckets.push(c);
-        next = Some(idx + 1);
+        next = Some(idx.wrapping_add(1));
     }
     (spans, buckets)
 }
@@ -109,7 +116,7 @@ fn target_idx(idx: i32, from: i32, to: i32) -> i32 {
     if from <= to {
         return idx;
     }
-    ((idx - 1) >> (from - to)) + 1
+    (idx.saturating_sub(1) >> (from.saturating_sub(to)).min(31)).saturating_add(1)
 }
 
 impl FloatHistogram {
@@ -208,7 +215,7 @@ impl FloatHistogram {
     pub fn all_buckets(&self) -> Vec<Bucket> {
         let mut out = Vec::new();
         for (idx, count) in self.negative().into_iter().rev() {
-            let mut upper = -bucket_bound(idx - 1, self.schema);
+            let mut upper = -bucket_bound(idx.saturating_sub(1), self.schema);
             if upper > -self.zero_threshold {
                 upper = -self.zero_threshold;
             }
@@ -230,7 +237,7 @@ impl FloatHistogram {
             });
         }
         for (idx, count) in self.positive() {
-            let mut lower = bucket_bound(idx - 1, self.schema);
+            let mut lower = bucket_bound(idx.saturating_sub(1), self.schema);
             if lower < self.zero_threshold {
                 lower = self.zero_threshold;
             }

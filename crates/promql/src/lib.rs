@@ -27,6 +27,7 @@
 //! range modifiers and `or` inside a selector (syntax newer than Prometheus 2.x).
 
 pub mod histogram;
+pub mod fuzzing;
 pub mod json;
 
 mod eval;
@@ -253,7 +254,9 @@ impl Engine {
                 "invalid parameter \"end\": end timestamp must not be before start time".into(),
             ));
         }
-        if (end_ms - start_ms) / step_ms > self.max_points_per_series {
+        if (end_ms as i128 - start_ms as i128) / step_ms as i128
+            > self.max_points_per_series as i128
+        {
             return Err(Error::BadData(format!(
                 "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",
                 group_thousands(self.max_points_per_series)
