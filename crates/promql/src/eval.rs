@@ -383,10 +383,7 @@ impl<'a> Ev<'a> {
             // SAFETY-free: the key is only an identity; the selector is found again by walking.
             let vs = find_selector(e, k).expect("planned selector is in the expression");
             let matchers = selector_matchers(vs)?;
-            let series = self
-                .q
-                .select(&matchers, lo, hi)
-                .map_err(Error::Storage)?;
+            let series = self.q.select(&matchers, lo, hi).map_err(Error::Storage)?;
             let data = series
                 .into_iter()
                 .map(|s| {
@@ -490,7 +487,11 @@ impl<'a> Ev<'a> {
             )),
             Expr::MatrixSelector(m) => {
                 let base = self.base_time(&m.vs.at, t) - offset_ms(&m.vs.offset);
-                Ok(V::Matrix(self.range_sel(&m.vs, base - ms(&m.range), base)?))
+                Ok(V::Matrix(self.range_sel(
+                    &m.vs,
+                    base - ms(&m.range),
+                    base,
+                )?))
             }
             Expr::Subquery(sq) => Ok(V::Matrix(self.subquery(sq, t)?)),
             Expr::Aggregate(a) => self.aggregate(a, t),
@@ -517,7 +518,10 @@ impl<'a> Ev<'a> {
     fn eval_param(&mut self, a: &AggregateExpr, t: i64) -> R<f64> {
         match &a.param {
             Some(p) => self.eval_scalar(p, t),
-            None => exec(format!("{} requires a parameter", TokenType::new(a.op.id()))),
+            None => exec(format!(
+                "{} requires a parameter",
+                TokenType::new(a.op.id())
+            )),
         }
     }
 
@@ -840,13 +844,14 @@ impl<'a> Ev<'a> {
                 T_TOPK | T_BOTTOMK => {
                     let top = op == T_TOPK;
                     // NaN ranks last either way; the order within equal values is unspecified.
-                    g.members.sort_by(|a, b| match (a.f.is_nan(), b.f.is_nan()) {
-                        (true, true) => std::cmp::Ordering::Equal,
-                        (true, false) => std::cmp::Ordering::Greater,
-                        (false, true) => std::cmp::Ordering::Less,
-                        _ if top => b.f.partial_cmp(&a.f).unwrap(),
-                        _ => a.f.partial_cmp(&b.f).unwrap(),
-                    });
+                    g.members
+                        .sort_by(|a, b| match (a.f.is_nan(), b.f.is_nan()) {
+                            (true, true) => std::cmp::Ordering::Equal,
+                            (true, false) => std::cmp::Ordering::Greater,
+                            (false, true) => std::cmp::Ordering::Less,
+                            _ if top => b.f.partial_cmp(&a.f).unwrap(),
+                            _ => a.f.partial_cmp(&b.f).unwrap(),
+                        });
                     g.members.truncate(usize::try_from(k).unwrap_or(usize::MAX));
                     for m in g.members {
                         out.push(S {
@@ -901,11 +906,12 @@ impl<'a> Ev<'a> {
                 Ok(V::Vector(vector_scalar(op, r, l, true, return_bool)?))
             }
             (V::Vector(l), V::Vector(r)) => {
-                let (on, names): (bool, Vec<String>) = match b.modifier.as_ref().and_then(|m| m.matching.as_ref()) {
-                    Some(LabelModifier::Include(l)) => (true, l.labels.clone()),
-                    Some(LabelModifier::Exclude(l)) => (false, l.labels.clone()),
-                    None => (false, Vec::new()),
-                };
+                let (on, names): (bool, Vec<String>) =
+                    match b.modifier.as_ref().and_then(|m| m.matching.as_ref()) {
+                        Some(LabelModifier::Include(l)) => (true, l.labels.clone()),
+                        Some(LabelModifier::Exclude(l)) => (false, l.labels.clone()),
+                        None => (false, Vec::new()),
+                    };
                 let card = b
                     .modifier
                     .as_ref()
@@ -965,9 +971,9 @@ impl<'a> Ev<'a> {
                         .collect()
                 }
             }
-            "abs" | "ceil" | "floor" | "exp" | "sqrt" | "ln" | "log2" | "log10" | "sgn"
-            | "sin" | "cos" | "tan" | "asin" | "acos" | "atan" | "sinh" | "cosh" | "tanh"
-            | "asinh" | "acosh" | "atanh" | "deg" | "rad" => {
+            "abs" | "ceil" | "floor" | "exp" | "sqrt" | "ln" | "log2" | "log10" | "sgn" | "sin"
+            | "cos" | "tan" | "asin" | "acos" | "atan" | "sinh" | "cosh" | "tanh" | "asinh"
+            | "acosh" | "atanh" | "deg" | "rad" => {
                 let f: fn(f64) -> f64 = match name {
                     "abs" => f64::abs,
                     "ceil" => f64::ceil,
@@ -1085,7 +1091,11 @@ impl<'a> Ev<'a> {
                 .filter_map(|s| {
                     s.h.as_ref().map(|h| S {
                         labels: drop_name(&s.labels),
-                        f: if name == "histogram_count" { h.count } else { h.sum },
+                        f: if name == "histogram_count" {
+                            h.count
+                        } else {
+                            h.sum
+                        },
                         h: None,
                     })
                 })
@@ -1197,12 +1207,21 @@ impl<'a> Ev<'a> {
             let Some(ub) = parse_go_float(get(&s.labels, "le")) else {
                 continue;
             };
-            let key: Labels = s.labels.iter().filter(|(n, _)| n != "le").cloned().collect();
+            let key: Labels = s
+                .labels
+                .iter()
+                .filter(|(n, _)| n != "le")
+                .cloned()
+                .collect();
             let gi = match index.get(&key) {
                 Some(&i) => i,
                 None => {
                     groups.push(G {
-                        labels: key.iter().filter(|(n, _)| n != "__name__").cloned().collect(),
+                        labels: key
+                            .iter()
+                            .filter(|(n, _)| n != "__name__")
+                            .cloned()
+                            .collect(),
                         buckets: Vec::new(),
                     });
                     index.insert(key, groups.len() - 1);
@@ -1389,7 +1408,6 @@ fn find_selector(e: &Expr, k: SelKey) -> Option<&VectorSelector> {
     }
 }
 
-
 fn scalar_binop(op: u16, l: f64, r: f64) -> R<f64> {
     let b = |c: bool| if c { 1.0 } else { 0.0 };
     Ok(match op {
@@ -1558,7 +1576,11 @@ fn match_labels(l: &Labels, on: bool, names: &[String]) -> Labels {
     l.iter()
         .filter(|(n, _)| {
             let listed = names.iter().any(|x| x == n);
-            if on { listed } else { !listed && n != "__name__" }
+            if on {
+                listed
+            } else {
+                !listed && n != "__name__"
+            }
         })
         .cloned()
         .collect()
@@ -1735,8 +1757,16 @@ fn extrapolated_rate(
     }
     let threshold = avg * 1.1;
     let mut interval = sampled;
-    interval += if to_start < threshold { to_start } else { avg / 2.0 };
-    interval += if to_end < threshold { to_end } else { avg / 2.0 };
+    interval += if to_start < threshold {
+        to_start
+    } else {
+        avg / 2.0
+    };
+    interval += if to_end < threshold {
+        to_end
+    } else {
+        avg / 2.0
+    };
     let mut factor = interval / sampled;
     if is_rate {
         factor /= range_ms as f64 / 1000.0;
@@ -1829,12 +1859,12 @@ fn float_range_fn(name: &str, p: &[(i64, f64)], scalars: &[f64], t: i64) -> R<Op
             }
             if f64::is_infinite(s) { s } else { s + c }
         }
-        "min_over_time" => p.iter().fold(p[0].1, |m, &(_, v)| {
-            if v < m || m.is_nan() { v } else { m }
-        }),
-        "max_over_time" => p.iter().fold(p[0].1, |m, &(_, v)| {
-            if v > m || m.is_nan() { v } else { m }
-        }),
+        "min_over_time" => p
+            .iter()
+            .fold(p[0].1, |m, &(_, v)| if v < m || m.is_nan() { v } else { m }),
+        "max_over_time" => p
+            .iter()
+            .fold(p[0].1, |m, &(_, v)| if v > m || m.is_nan() { v } else { m }),
         "stddev_over_time" | "stdvar_over_time" => {
             let (mut count, mut mean, mut cm, mut aux, mut ca) = (0.0, 0.0, 0.0, 0.0, 0.0);
             for &(_, v) in p {
@@ -1867,10 +1897,7 @@ fn float_range_fn(name: &str, p: &[(i64, f64)], scalars: &[f64], t: i64) -> R<Op
             let (slope, intercept) = linear_regression(p, t);
             slope * scalars[0] + intercept
         }
-        "resets" => p
-            .windows(2)
-            .filter(|w| w[1].1 < w[0].1)
-            .count() as f64,
+        "resets" => p.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64,
         "changes" => p
             .windows(2)
             .filter(|w| w[1].1 != w[0].1 && !(w[1].1.is_nan() && w[0].1.is_nan()))

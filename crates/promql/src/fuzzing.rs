@@ -18,7 +18,12 @@ impl Queryable for Tiny {
             .filter(|s| m.iter().all(|m| m.matches_labels(&s.labels)))
             .map(|s| Series {
                 labels: s.labels.clone(),
-                floats: s.floats.iter().filter(|p| p.0 >= min && p.0 <= max).copied().collect(),
+                floats: s
+                    .floats
+                    .iter()
+                    .filter(|p| p.0 >= min && p.0 <= max)
+                    .copied()
+                    .collect(),
                 histograms: s
                     .histograms
                     .iter()
@@ -32,8 +37,10 @@ impl Queryable for Tiny {
 
 fn tiny() -> Tiny {
     let l = |pairs: &[(&str, &str)]| {
-        let mut v: Vec<(String, String)> =
-            pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let mut v: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         v.sort();
         v
     };
@@ -43,14 +50,22 @@ fn tiny() -> Tiny {
             labels: l(&[("__name__", "x"), ("instance", inst), ("job", "j")]),
             floats: (0..40)
                 .map(|k| {
-                    let v = if k == 20 + i as i64 { f64::from_bits(STALE_NAN_BITS) } else { (k * (i as i64 + 1)) as f64 };
+                    let v = if k == 20 + i as i64 {
+                        f64::from_bits(STALE_NAN_BITS)
+                    } else {
+                        (k * (i as i64 + 1)) as f64
+                    };
                     (k * 15_000, v)
                 })
                 .collect(),
             histograms: Vec::new(),
         });
         out.push(Series {
-            labels: l(&[("__name__", "b_bucket"), ("instance", inst), ("le", ["0.5", "+Inf"][i])]),
+            labels: l(&[
+                ("__name__", "b_bucket"),
+                ("instance", inst),
+                ("le", ["0.5", "+Inf"][i]),
+            ]),
             floats: (0..40).map(|k| (k * 15_000, (k * 3) as f64)).collect(),
             histograms: Vec::new(),
         });
@@ -146,7 +161,10 @@ mod tests {
     struct Rng(u64);
     impl Rng {
         fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             self.0 >> 33
         }
     }
@@ -173,7 +191,7 @@ mod tests {
                     _ => q.push(c),
                 }
             }
-            if rng.next() % 5 == 0 {
+            if rng.next().is_multiple_of(5) {
                 let other = SEEDS[(rng.next() as usize) % SEEDS.len()].as_bytes();
                 let cut = (rng.next() as usize) % (q.len() + 1);
                 q.truncate(cut);

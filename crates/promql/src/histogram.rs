@@ -268,7 +268,11 @@ pub fn native_quantile(q: f64, h: &FloatHistogram, exponential: bool) -> f64 {
     }
     let buckets = h.all_buckets();
     let reverse = exponential && !(h.sum.is_nan() || q < 0.5);
-    let rank_target = if reverse { (1.0 - q) * h.count } else { q * h.count };
+    let rank_target = if reverse {
+        (1.0 - q) * h.count
+    } else {
+        q * h.count
+    };
     let mut bucket = Bucket {
         lower: 0.0,
         upper: 0.0,
@@ -328,7 +332,7 @@ pub fn native_quantile(q: f64, h: &FloatHistogram, exponential: bool) -> f64 {
 
 /// Classic-bucket quantile (quantile.go bucketQuantile): `buckets` are `(upper bound, cumulative
 /// count)` of one series group, in any order.
-pub fn bucket_quantile(q: f64, buckets: &mut Vec<(f64, f64)>) -> f64 {
+pub fn bucket_quantile(q: f64, buckets: &mut [(f64, f64)]) -> f64 {
     if q.is_nan() {
         return f64::NAN;
     }

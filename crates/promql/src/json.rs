@@ -55,7 +55,9 @@ pub fn histogram(h: &FloatHistogram) -> J {
 /// The `data` object for a query result.
 pub fn data(v: &Value) -> J {
     match v {
-        Value::Scalar(t, f) => json!({"resultType": "scalar", "result": [ts(*t), format_value(*f)]}),
+        Value::Scalar(t, f) => {
+            json!({"resultType": "scalar", "result": [ts(*t), format_value(*f)]})
+        }
         Value::String(t, s) => json!({"resultType": "string", "result": [ts(*t), s]}),
         Value::Vector(samples) => {
             let result: Vec<J> = samples

@@ -26,8 +26,8 @@
 //! `info`, `sort_by_label`, `fill`/`fill_left`/`fill_right` modifiers, `smoothed`/`anchored`
 //! range modifiers and `or` inside a selector (syntax newer than Prometheus 2.x).
 
-pub mod histogram;
 pub mod fuzzing;
+pub mod histogram;
 pub mod json;
 
 mod eval;
@@ -271,7 +271,7 @@ fn group_thousands(n: i64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

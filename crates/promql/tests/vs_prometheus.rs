@@ -141,7 +141,10 @@ fn start_prometheus(bin: &str) -> Prom {
     let child = Command::new(bin)
         .arg("--web.enable-remote-write-receiver")
         .arg("--enable-feature=native-histograms")
-        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg(format!("--config.file={}", config.display()))
         .stdout(Stdio::null())
@@ -348,7 +351,8 @@ fn generate(start: i64) -> Vec<Series> {
         };
         for (i, &t) in times.iter().enumerate() {
             info.floats.push((t, 1.0));
-            up.floats.push((t, if inst == "b" && i % 40 < 5 { 0.0 } else { 1.0 }));
+            up.floats
+                .push((t, if inst == "b" && i % 40 < 5 { 0.0 } else { 1.0 }));
         }
         out.push(info);
         out.push(up);
@@ -492,7 +496,12 @@ fn normalize(data: &J, keep_order: bool) -> Norm {
                 if let Some(v) = r.get("histogram") {
                     pts.push(point(v, true));
                 }
-                for v in r.get("values").and_then(|v| v.as_array()).into_iter().flatten() {
+                for v in r
+                    .get("values")
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+                {
                     pts.push(point(v, false));
                 }
                 for v in r
@@ -850,7 +859,10 @@ fn promql_matches_real_prometheus() {
             )),
             (_, Err(e)) => failures.push(format!(
                 "{text}: prometheus answered {} but we failed: {e}",
-                String::from_utf8_lossy(&body).chars().take(300).collect::<String>()
+                String::from_utf8_lossy(&body)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
             )),
         }
     }
