@@ -27,23 +27,55 @@ struct Pt {
     h: Option<Hist>,
 }
 
+/// Label sets are shared between a series, the samples read from it and the results that
+/// keep them: a step allocates no labels unless it changes them.
+type L = Arc<Labels>;
+
 struct Data {
-    labels: Labels,
+    labels: L,
     pts: Vec<Pt>,
+    has_stale: bool,
 }
 
 /// An instant-vector element.
 #[derive(Clone, Debug)]
 struct S {
-    labels: Labels,
+    labels: L,
     f: f64,
     h: Option<Hist>,
 }
 
 /// A range-vector element.
 struct RS {
-    labels: Labels,
-    pts: Vec<Pt>,
+    labels: L,
+    win: Win,
+}
+
+/// The samples of a range-vector element: a window of a fetched series when it holds no stale
+/// marker to skip (the common case, no copy), else a filtered copy.
+enum Win {
+    Shared(Arc<Vec<Data>>, usize, usize, usize),
+    Owned(Vec<Pt>),
+}
+
+impl RS {
+    fn pts(&self) -> &[Pt] {
+        match &self.win {
+            Win::Shared(d, i, a, b) => &d[*i].pts[*a..*b],
+            Win::Owned(v) => v,
+        }
+    }
+}
+
+fn empty_labels() -> L {
+    Arc::new(Vec::new())
+}
+
+thread_local! {
+    /// drop_name results by the address of the label set they came from (which the entry
+    /// keeps alive, so the address cannot be reused); emptied when a query ends.
+    static NAMELESS: std::cell::RefCell<HashMap<usize, (L, L)>> =
+        std::cell::RefCell::new(HashMap::new());
 }
 
 enum V {
@@ -94,7 +126,7 @@ struct Ev<'a> {
     start: i64,
     end: i64,
     windows: HashMap<SelKey, (i64, i64)>,
-    data: HashMap<SelKey, Vec<Data>>,
+    data: HashMap<SelKey, Arc<Vec<Data>>>,
     /// Samples held by the current step.
     cur_samples: usize,
 }
@@ -110,7 +142,7 @@ pub(crate) fn instant(eng: &Engine, q: &dyn Queryable, expr: &Expr, t: i64) -> R
         V::Vector(v) => Value::Vector(
             v.into_iter()
                 .map(|s| Sample {
-                    labels: s.labels,
+                    labels: Arc::unwrap_or_clone(s.labels),
                     t,
                     value: match s.h {
                         Some(h) => SampleValue::Histogram(Box::new((*h).clone())),
@@ -129,10 +161,10 @@ pub(crate) fn instant(eng: &Engine, q: &dyn Queryable, expr: &Expr, t: i64) -> R
 
 fn rs_to_series(r: RS) -> Series {
     let mut s = Series {
-        labels: r.labels,
+        labels: (*r.labels).clone(),
         ..Default::default()
     };
-    for p in r.pts {
+    for p in r.pts().iter().cloned() {
         match p.h {
             Some(h) => s.histograms.push((p.t, (*h).clone())),
             None => s.floats.push((p.t, p.f)),
@@ -165,7 +197,7 @@ pub(crate) fn range(
     let (start, end) = (clamp_time(start), clamp_time(end));
     let mut ev = Ev::new(eng, q, start, end);
     ev.prepare(expr, start, end)?;
-    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut index: HashMap<L, usize> = HashMap::new();
     let mut out: Vec<Series> = Vec::new();
     let mut total = 0usize;
     let mut t = start;
@@ -174,7 +206,7 @@ pub(crate) fn range(
         let v = ev.eval(expr, t)?;
         let samples = match v {
             V::Scalar(f) => vec![S {
-                labels: Vec::new(),
+                labels: empty_labels(),
                 f,
                 h: None,
             }],
@@ -190,7 +222,7 @@ pub(crate) fn range(
                 Some(&i) => i,
                 None => {
                     out.push(Series {
-                        labels: s.labels.clone(),
+                        labels: (*s.labels).clone(),
                         ..Default::default()
                     });
                     index.insert(s.labels, out.len() - 1);
@@ -215,8 +247,20 @@ fn unparen(mut e: &Expr) -> &Expr {
     e
 }
 
-fn drop_name(l: &Labels) -> Labels {
-    l.iter().filter(|(n, _)| n != "__name__").cloned().collect()
+fn drop_name(l: &L) -> L {
+    if !l.iter().any(|(n, _)| n == "__name__") {
+        return l.clone();
+    }
+    NAMELESS.with(|c| {
+        let mut c = c.borrow_mut();
+        let key = Arc::as_ptr(l) as usize;
+        if let Some((_, d)) = c.get(&key) {
+            return d.clone();
+        }
+        let d: L = Arc::new(l.iter().filter(|(n, _)| n != "__name__").cloned().collect());
+        c.insert(key, (l.clone(), d.clone()));
+        d
+    })
 }
 
 fn get<'l>(l: &'l Labels, name: &str) -> &'l str {
@@ -325,6 +369,12 @@ fn quantile(q: f64, vals: &mut [f64]) -> f64 {
     vals[lower as usize] * (1.0 - weight) + vals[upper as usize] * weight
 }
 
+impl Drop for Ev<'_> {
+    fn drop(&mut self) {
+        NAMELESS.with(|c| c.borrow_mut().clear());
+    }
+}
+
 impl<'a> Ev<'a> {
     fn new(eng: &'a Engine, q: &'a dyn Queryable, start: i64, end: i64) -> Self {
         Ev {
@@ -384,27 +434,7 @@ impl<'a> Ev<'a> {
             let vs = find_selector(e, k).expect("planned selector is in the expression");
             let matchers = selector_matchers(vs)?;
             let series = self.q.select(&matchers, lo, hi).map_err(Error::Storage)?;
-            let data = series
-                .into_iter()
-                .map(|s| {
-                    let mixed = !s.histograms.is_empty() && !s.floats.is_empty();
-                    let mut pts: Vec<Pt> = Vec::with_capacity(s.floats.len() + s.histograms.len());
-                    pts.extend(s.floats.iter().map(|&(t, f)| Pt { t, f, h: None }));
-                    pts.extend(s.histograms.into_iter().map(|(t, h)| Pt {
-                        t,
-                        f: 0.0,
-                        h: Some(Arc::new(h)),
-                    }));
-                    if mixed {
-                        pts.sort_by_key(|p| p.t);
-                    }
-                    Data {
-                        labels: s.labels,
-                        pts,
-                    }
-                })
-                .collect();
-            self.data.insert(k, data);
+            self.data.insert(k, Arc::new(to_data(series)));
         }
         Ok(())
     }
@@ -536,13 +566,11 @@ impl<'a> Ev<'a> {
     fn instant_sel(&mut self, vs: &VectorSelector, t: i64) -> R<Vec<(i64, S)>> {
         let eff = self.base_time(&vs.at, t) - offset_ms(&vs.offset);
         let lookback = self.eng.lookback_ms;
-        let data = self
-            .data
-            .get(&(vs as *const VectorSelector))
-            .map(|d| d.as_slice())
-            .unwrap_or(&[]);
+        let Some(data) = self.data.get(&(vs as *const VectorSelector)) else {
+            return Ok(Vec::new());
+        };
         let mut out = Vec::new();
-        for d in data {
+        for d in data.iter() {
             let i = d.pts.partition_point(|p| p.t <= eff);
             if i == 0 {
                 continue;
@@ -551,11 +579,7 @@ impl<'a> Ev<'a> {
             if p.t < eff - lookback {
                 continue;
             }
-            let stale = match &p.h {
-                Some(h) => is_stale_nan(h.sum),
-                None => is_stale_nan(p.f),
-            };
-            if stale {
+            if is_stale(p) {
                 continue;
             }
             out.push((
@@ -573,34 +597,35 @@ impl<'a> Ev<'a> {
 
     /// The non-stale samples of each series in `[lo, hi]`; series without any are left out.
     fn range_sel(&mut self, vs: &VectorSelector, lo: i64, hi: i64) -> R<Vec<RS>> {
-        let data = self
-            .data
-            .get(&(vs as *const VectorSelector))
-            .map(|d| d.as_slice())
-            .unwrap_or(&[]);
+        let Some(data) = self.data.get(&(vs as *const VectorSelector)).cloned() else {
+            return Ok(Vec::new());
+        };
         let mut out = Vec::new();
         let mut n = 0;
-        for d in data {
+        for (i, d) in data.iter().enumerate() {
             let a = d.pts.partition_point(|p| p.t < lo);
             let b = d.pts.partition_point(|p| p.t <= hi);
             if a >= b {
                 continue;
             }
-            let pts: Vec<Pt> = d.pts[a..b]
-                .iter()
-                .filter(|p| match &p.h {
-                    Some(h) => !is_stale_nan(h.sum),
-                    None => !is_stale_nan(p.f),
-                })
-                .cloned()
-                .collect();
-            if pts.is_empty() {
-                continue;
-            }
-            n += pts.len();
+            let win = if d.has_stale {
+                let pts: Vec<Pt> = d.pts[a..b]
+                    .iter()
+                    .filter(|p| !is_stale(p))
+                    .cloned()
+                    .collect();
+                if pts.is_empty() {
+                    continue;
+                }
+                n += pts.len();
+                Win::Owned(pts)
+            } else {
+                n += b - a;
+                Win::Shared(data.clone(), i, a, b)
+            };
             out.push(RS {
                 labels: d.labels.clone(),
-                pts,
+                win,
             });
         }
         self.count(n)?;
@@ -622,13 +647,13 @@ impl<'a> Ev<'a> {
         if (eff - ts) / step > self.eng.max_points_per_series * 100 {
             return exec("subquery has too many steps");
         }
-        let mut index: HashMap<Labels, usize> = HashMap::new();
-        let mut out: Vec<RS> = Vec::new();
+        let mut index: HashMap<L, usize> = HashMap::new();
+        let mut out: Vec<(L, Vec<Pt>)> = Vec::new();
         while ts <= eff {
             let v = match self.eval(&sq.expr, ts)? {
                 V::Vector(v) => v,
                 V::Scalar(f) => vec![S {
-                    labels: Vec::new(),
+                    labels: empty_labels(),
                     f,
                     h: None,
                 }],
@@ -640,15 +665,12 @@ impl<'a> Ev<'a> {
                 let i = match index.get(&s.labels) {
                     Some(&i) => i,
                     None => {
-                        out.push(RS {
-                            labels: s.labels.clone(),
-                            pts: Vec::new(),
-                        });
+                        out.push((s.labels.clone(), Vec::new()));
                         index.insert(s.labels, out.len() - 1);
                         out.len() - 1
                     }
                 };
-                out[i].pts.push(Pt {
+                out[i].1.push(Pt {
                     t: ts,
                     f: s.f,
                     h: s.h,
@@ -656,7 +678,13 @@ impl<'a> Ev<'a> {
             }
             ts += step;
         }
-        Ok(out)
+        Ok(out
+            .into_iter()
+            .map(|(labels, pts)| RS {
+                labels,
+                win: Win::Owned(pts),
+            })
+            .collect())
     }
 
     fn aggregate(&mut self, a: &AggregateExpr, t: i64) -> R<V> {
@@ -710,7 +738,7 @@ impl<'a> Ev<'a> {
         }
 
         struct Group {
-            labels: Labels,
+            labels: L,
             f: f64,
             mean: f64,
             count: usize,
@@ -725,10 +753,10 @@ impl<'a> Ev<'a> {
         for mut s in input {
             if op == T_COUNT_VALUES {
                 let v = format_value(s.f);
-                set_label(&mut s.labels, &value_label, &v);
+                set_label(Arc::make_mut(&mut s.labels), &value_label, &v);
             }
             key.clear();
-            for (n, v) in &s.labels {
+            for (n, v) in s.labels.iter() {
                 let in_grouping = grouping.binary_search(n).is_ok();
                 let keep = if without {
                     !in_grouping && n != "__name__"
@@ -759,7 +787,7 @@ impl<'a> Ev<'a> {
                         .cloned()
                         .collect();
                     groups.push(Group {
-                        labels,
+                        labels: Arc::new(labels),
                         f: s.f,
                         mean: s.f,
                         count: 1,
@@ -937,7 +965,7 @@ impl<'a> Ev<'a> {
             "vector" => {
                 let f = self.eval_scalar(&args[0], t)?;
                 return Ok(V::Vector(vec![S {
-                    labels: Vec::new(),
+                    labels: empty_labels(),
                     f,
                     h: None,
                 }]));
@@ -1040,7 +1068,7 @@ impl<'a> Ev<'a> {
                 let f = date_fn(name);
                 if args.is_empty() {
                     return Ok(V::Vector(vec![S {
-                        labels: Vec::new(),
+                        labels: empty_labels(),
                         f: f((t as f64 / 1000.0).floor() as i64),
                         h: None,
                     }]));
@@ -1051,7 +1079,7 @@ impl<'a> Ev<'a> {
                 let v = self.eval_vector(&args[0], t)?;
                 if v.is_empty() {
                     vec![S {
-                        labels: absent_labels(&args[0]),
+                        labels: Arc::new(absent_labels(&args[0])),
                         f: 1.0,
                         h: None,
                     }]
@@ -1063,7 +1091,7 @@ impl<'a> Ev<'a> {
                 let m = self.eval_matrix(&args[0], t)?;
                 if m.is_empty() {
                     vec![S {
-                        labels: absent_labels(unparen(&args[0])),
+                        labels: Arc::new(absent_labels(unparen(&args[0]))),
                         f: 1.0,
                         h: None,
                     }]
@@ -1154,7 +1182,7 @@ impl<'a> Ev<'a> {
             if let Some(caps) = re.captures(&src_val) {
                 let mut res = String::new();
                 caps.expand(&repl, &mut res);
-                set_label(&mut s.labels, &dst, &res);
+                set_label(Arc::make_mut(&mut s.labels), &dst, &res);
             }
             out.push(s);
         }
@@ -1185,7 +1213,7 @@ impl<'a> Ev<'a> {
                 .map(|n| get(&s.labels, n))
                 .collect::<Vec<_>>()
                 .join(&sep);
-            set_label(&mut s.labels, &dst, &joined);
+            set_label(Arc::make_mut(&mut s.labels), &dst, &joined);
             out.push(s);
         }
         Ok(out)
@@ -1232,7 +1260,7 @@ impl<'a> Ev<'a> {
         }
         let mut out = Vec::new();
         for s in natives {
-            if let Some(&gi) = index.get(&s.labels) {
+            if let Some(&gi) = index.get(s.labels.as_ref()) {
                 // Classic buckets and a native histogram under the same labels: neither.
                 groups[gi].buckets.clear();
                 continue;
@@ -1249,7 +1277,7 @@ impl<'a> Ev<'a> {
                 continue;
             }
             out.push(S {
-                labels: g.labels,
+                labels: Arc::new(g.labels),
                 f: bucket_quantile(q, &mut g.buckets),
                 h: None,
             });
@@ -1285,17 +1313,17 @@ impl<'a> Ev<'a> {
         }
         let mut out = Vec::with_capacity(m.len());
         for rs in m {
+            let pts = rs.pts();
             let r = match name {
-                "rate" => extrapolated_rate(&rs.pts, range_end, range_ms, true, true),
-                "increase" => extrapolated_rate(&rs.pts, range_end, range_ms, true, false),
-                "delta" => extrapolated_rate(&rs.pts, range_end, range_ms, false, false),
-                "irate" | "idelta" => instant_value(&rs.pts, name == "irate").map(|f| (f, None)),
-                "last_over_time" => rs.pts.last().map(|p| (p.f, p.h.clone())),
+                "rate" => extrapolated_rate(pts, range_end, range_ms, true, true),
+                "increase" => extrapolated_rate(pts, range_end, range_ms, true, false),
+                "delta" => extrapolated_rate(pts, range_end, range_ms, false, false),
+                "irate" | "idelta" => instant_value(pts, name == "irate").map(|f| (f, None)),
+                "last_over_time" => pts.last().map(|p| (p.f, p.h.clone())),
                 "present_over_time" => Some((1.0, None)),
-                "count_over_time" => Some((rs.pts.len() as f64, None)),
+                "count_over_time" => Some((pts.len() as f64, None)),
                 _ => {
-                    let floats: Vec<(i64, f64)> = rs
-                        .pts
+                    let floats: Vec<(i64, f64)> = pts
                         .iter()
                         .filter(|p| p.h.is_none())
                         .map(|p| (p.t, p.f))
@@ -1321,6 +1349,52 @@ impl<'a> Ev<'a> {
         }
         check_dup(&out)?;
         Ok(V::Vector(out))
+    }
+}
+
+/// A data source's series as the evaluator reads them: sorted by labels as Prometheus'
+/// storage returns them (instant-vector order follows), one entry per label set, samples of
+/// both kinds merged in time order.
+fn to_data(series: Vec<Series>) -> Vec<Data> {
+    let mut by_labels: std::collections::BTreeMap<Labels, Vec<Pt>> = Default::default();
+    for s in series {
+        let pts = by_labels.entry(s.labels).or_default();
+        pts.extend(s.floats.iter().map(|&(t, f)| Pt { t, f, h: None }));
+        pts.extend(s.histograms.into_iter().map(|(t, h)| Pt {
+            t,
+            f: 0.0,
+            h: Some(Arc::new(h)),
+        }));
+    }
+    by_labels
+        .into_iter()
+        .map(|(labels, mut pts)| {
+            if !pts.windows(2).all(|w| w[0].t < w[1].t) {
+                pts.sort_by_key(|p| p.t);
+                // Two samples at one time: the later one given wins, as on append.
+                let mut deduped: Vec<Pt> = Vec::with_capacity(pts.len());
+                for p in pts {
+                    match deduped.last_mut() {
+                        Some(last) if last.t == p.t => *last = p,
+                        _ => deduped.push(p),
+                    }
+                }
+                pts = deduped;
+            }
+            let has_stale = pts.iter().any(is_stale);
+            Data {
+                labels: Arc::new(labels),
+                pts,
+                has_stale,
+            }
+        })
+        .collect()
+}
+
+fn is_stale(p: &Pt) -> bool {
+    match &p.h {
+        Some(h) => is_stale_nan(h.sum),
+        None => is_stale_nan(p.f),
     }
 }
 
@@ -1643,7 +1717,7 @@ fn vector_binop(
             continue;
         }
         // resultMetric
-        let mut metric: Labels = ls.labels.clone();
+        let mut metric: Labels = (*ls.labels).clone();
         if drops_name(op) {
             metric.retain(|(n, _)| n != "__name__");
         }
@@ -1689,7 +1763,7 @@ fn vector_binop(
             continue;
         }
         out.push(S {
-            labels: metric,
+            labels: Arc::new(metric),
             f: value,
             h,
         });

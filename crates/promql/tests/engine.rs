@@ -442,3 +442,44 @@ fn offset_and_at_modifiers() {
         vec![(100_000, 0.0), (150_000, 0.0), (200_000, 0.0)]
     );
 }
+
+/// Timing of the benchmark's shape (rate by label over many series for 1h); run with
+/// `cargo test -p promql --test engine -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn timing_rate_by_label() {
+    let n: usize = std::env::var("SERIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2000);
+    let store = Store(
+        (0..n)
+            .map(|i| {
+                series(
+                    &[
+                        ("__name__", "http_requests_total"),
+                        ("job", &format!("job{}", i % 10)),
+                        ("instance", &format!("host-{i}.example:9100")),
+                        ("method", "GET"),
+                    ],
+                    &(0..240)
+                        .map(|k| (k * 15_000, (k * (i as i64 % 7 + 1)) as f64))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect(),
+    );
+    let t0 = std::time::Instant::now();
+    let v = Engine::default()
+        .range(
+            &store,
+            "sum by (job) (rate(http_requests_total[5m]))",
+            300_000,
+            3_585_000,
+            15_000,
+        )
+        .unwrap();
+    let Value::Matrix(m) = v else { panic!() };
+    assert_eq!(m.len(), 10);
+    eprintln!("{n} series x 220 steps: {:?}", t0.elapsed());
+}
