@@ -129,6 +129,9 @@ struct Ev<'a> {
     data: HashMap<SelKey, Arc<Vec<Data>>>,
     /// Samples held by the current step.
     cur_samples: usize,
+    deadline: std::time::Instant,
+    /// Calls of `count` since the clock was last read.
+    ticks: u32,
 }
 
 pub(crate) fn instant(eng: &Engine, q: &dyn Queryable, expr: &Expr, t: i64) -> R<Value> {
@@ -385,6 +388,8 @@ impl<'a> Ev<'a> {
             windows: HashMap::new(),
             data: HashMap::new(),
             cur_samples: 0,
+            deadline: std::time::Instant::now() + Duration::from_millis(eng.timeout_ms),
+            ticks: 0,
         }
     }
 
@@ -435,6 +440,9 @@ impl<'a> Ev<'a> {
             let matchers = selector_matchers(vs)?;
             let series = self.q.select(&matchers, lo, hi).map_err(Error::Storage)?;
             self.data.insert(k, Arc::new(to_data(series)));
+            if std::time::Instant::now() > self.deadline {
+                return Err(Error::Timeout);
+            }
         }
         Ok(())
     }
@@ -477,6 +485,13 @@ impl<'a> Ev<'a> {
     }
 
     fn count(&mut self, n: usize) -> R<()> {
+        self.ticks += 1;
+        if self.ticks >= 64 {
+            self.ticks = 0;
+            if std::time::Instant::now() > self.deadline {
+                return Err(Error::Timeout);
+            }
+        }
         self.cur_samples += n;
         if self.cur_samples > self.eng.max_samples {
             return Err(Error::TooManySamples);

@@ -158,6 +158,8 @@ pub enum Error {
     TooManySamples,
     /// The data source failed (HTTP 500, `internal`).
     Storage(String),
+    /// Evaluation took longer than `Engine::timeout_ms` (HTTP 503, `timeout`).
+    Timeout,
 }
 
 impl Error {
@@ -167,6 +169,7 @@ impl Error {
             Error::Parse(_) | Error::BadData(_) => "bad_data",
             Error::Execution(_) | Error::TooManySamples => "execution",
             Error::Storage(_) => "internal",
+            Error::Timeout => "timeout",
         }
     }
 
@@ -176,6 +179,7 @@ impl Error {
             Error::Parse(_) | Error::BadData(_) => 400,
             Error::Execution(_) | Error::TooManySamples => 422,
             Error::Storage(_) => 500,
+            Error::Timeout => 503,
         }
     }
 }
@@ -188,6 +192,7 @@ impl std::fmt::Display for Error {
                 "query processing would load too many samples into memory in query execution",
             ),
             Error::Storage(m) => write!(f, "expanding series: {m}"),
+            Error::Timeout => f.write_str("query timed out in expression evaluation"),
         }
     }
 }
@@ -208,6 +213,8 @@ pub struct Engine {
     /// Native `histogram_quantile` interpolates logarithmically inside exponential buckets
     /// (Prometheus 2.51+); false gives the linear interpolation of earlier releases.
     pub exponential_interpolation: bool,
+    /// Longest evaluation (`--query.timeout`, 2m); the data source's time counts too.
+    pub timeout_ms: u64,
 }
 
 impl Default for Engine {
@@ -218,6 +225,7 @@ impl Default for Engine {
             max_points_per_series: 11_000,
             default_subquery_step_ms: 60_000,
             exponential_interpolation: true,
+            timeout_ms: 120_000,
         }
     }
 }

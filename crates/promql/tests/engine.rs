@@ -483,3 +483,16 @@ fn timing_rate_by_label() {
     assert_eq!(m.len(), 10);
     eprintln!("{n} series x 220 steps: {:?}", t0.elapsed());
 }
+
+#[test]
+fn timeout() {
+    let eng = Engine {
+        timeout_ms: 0,
+        ..Engine::default()
+    };
+    let e = eng.instant(&store(), "up", 30_000).unwrap_err();
+    assert_eq!(e, Error::Timeout);
+    assert_eq!(e.error_type(), "timeout");
+    assert_eq!(e.http_status(), 503);
+    assert_eq!(e.to_string(), "query timed out in expression evaluation");
+}
