@@ -2,7 +2,7 @@
 //! query of one step); selectors read series fetched once, before the first step, for the
 //! whole time window the query needs, so a step costs a binary search per series.
 
-use crate::histogram::{FloatHistogram, bucket_quantile, native_quantile};
+use crate::histogram::{FloatHistogram, bucket_quantile, native_fraction, native_quantile};
 use crate::{
     Engine, Error, Labels, MatchOp, Matcher, Queryable, Sample, SampleValue, Series, Value,
     format_value, is_stale_nan,
@@ -1143,6 +1143,32 @@ impl<'a> Ev<'a> {
                     })
                 })
                 .collect(),
+            "histogram_fraction" => {
+                let lower = self.eval_scalar(&args[0], t)?;
+                let upper = self.eval_scalar(&args[1], t)?;
+                let exp = self.eng.exponential_interpolation;
+                self.eval_vector(&args[2], t)?
+                    .into_iter()
+                    .filter_map(|s| {
+                        s.h.as_ref().map(|h| S {
+                            labels: drop_name(&s.labels),
+                            f: native_fraction(lower, upper, h, exp),
+                            h: None,
+                        })
+                    })
+                    .collect()
+            }
+            "histogram_avg" => self
+                .eval_vector(&args[0], t)?
+                .into_iter()
+                .filter_map(|s| {
+                    s.h.as_ref().map(|h| S {
+                        labels: drop_name(&s.labels),
+                        f: h.sum / h.count,
+                        h: None,
+                    })
+                })
+                .collect(),
             "histogram_quantile" => {
                 let q = self.eval_scalar(&args[0], t)?;
                 let v = self.eval_vector(&args[1], t)?;
@@ -1985,6 +2011,36 @@ fn float_range_fn(name: &str, p: &[(i64, f64)], scalars: &[f64], t: i64) -> R<Op
             }
             let (slope, intercept) = linear_regression(p, t);
             slope * scalars[0] + intercept
+        }
+        "double_exponential_smoothing" | "holt_winters" => {
+            let (sf, tf) = (scalars[0], scalars[1]);
+            if sf <= 0.0 || sf >= 1.0 {
+                return exec(format!(
+                    "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
+                ));
+            }
+            if tf <= 0.0 || tf >= 1.0 {
+                return exec(format!(
+                    "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
+                ));
+            }
+            if p.len() < 2 {
+                return Ok(None);
+            }
+            let (mut s0, mut s1) = (0.0, p[0].1);
+            let mut b = p[1].1 - p[0].1;
+            for (i, &(_, v)) in p.iter().enumerate().skip(1) {
+                let x = sf * v;
+                // The trend at the previous point (calcTrendValue).
+                b = if i == 1 {
+                    b
+                } else {
+                    tf * (s1 - s0) + (1.0 - tf) * b
+                };
+                let y = (1.0 - sf) * (s1 + b);
+                (s0, s1) = (s1, x + y);
+            }
+            s1
         }
         "resets" => p.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64,
         "changes" => p

@@ -390,3 +390,65 @@ pub fn bucket_quantile(q: f64, buckets: &mut [(f64, f64)]) -> f64 {
     }
     bucket_start + (bucket_end - bucket_start) * (rank / count)
 }
+
+/// `histogram_fraction`: the estimated share of observations in `[lower, upper]`, with the
+/// same interpolation choice as [`native_quantile`] (the zero bucket is always linear).
+pub fn native_fraction(lower: f64, upper: f64, h: &FloatHistogram, exponential: bool) -> f64 {
+    if h.count == 0.0 || lower.is_nan() || upper.is_nan() {
+        return f64::NAN;
+    }
+    if lower >= upper {
+        return 0.0;
+    }
+    let (mut rank, mut lower_rank, mut upper_rank) = (0.0, 0.0, 0.0);
+    let (mut lower_set, mut upper_set) = (false, false);
+    for mut b in h.all_buckets() {
+        let zero_bucket = b.lower <= 0.0 && b.upper >= 0.0;
+        if b.lower < 0.0 && b.upper > 0.0 {
+            if h.negative_buckets.is_empty() && !h.positive_buckets.is_empty() {
+                b.lower = 0.0;
+            } else if h.positive_buckets.is_empty() && !h.negative_buckets.is_empty() {
+                b.upper = 0.0;
+            }
+        }
+        let below = |v: f64| {
+            let f = if exponential && !zero_bucket {
+                let (lo, up) = (b.lower.abs().log2(), b.upper.abs().log2());
+                (v.abs().log2() - lo) / (up - lo)
+            } else {
+                (v - b.lower) / (b.upper - b.lower)
+            };
+            rank + b.count * f
+        };
+        if !lower_set && b.lower >= lower {
+            lower_rank = rank;
+            lower_set = true;
+        }
+        if !upper_set && b.lower >= upper {
+            upper_rank = rank;
+            upper_set = true;
+        }
+        if lower_set && upper_set {
+            break;
+        }
+        if !lower_set && b.lower < lower && b.upper > lower {
+            lower_rank = below(lower);
+            lower_set = true;
+        }
+        if !upper_set && b.lower < upper && b.upper > upper {
+            upper_rank = below(upper);
+            upper_set = true;
+        }
+        if lower_set && upper_set {
+            break;
+        }
+        rank += b.count;
+    }
+    if !lower_set || lower_rank > h.count {
+        lower_rank = h.count;
+    }
+    if !upper_set || upper_rank > h.count {
+        upper_rank = h.count;
+    }
+    (upper_rank - lower_rank) / h.count
+}

@@ -9,22 +9,30 @@
 //! markers ending a series, range-query step alignment and the 11,000 points limit.
 //!
 //! Implemented: number and string literals; vector selectors with `=`, `!=`, `=~`, `!~`
-//! (regexes fully anchored, Go RE2 syntax through `goregex`); range vectors; `offset`; `@`
-//! (with `start()`/`end()`); subqueries; unary minus; all binary operators with `bool`,
-//! `on`/`ignoring`, `group_left`/`group_right`; the aggregations `sum avg min max count group
-//! stddev stdvar topk bottomk quantile count_values` with `by`/`without`; the functions
-//! `rate irate increase delta idelta deriv predict_linear resets changes *_over_time
-//! (avg min max sum count last present stddev stdvar quantile) absent absent_over_time abs ceil
-//! floor round clamp clamp_min clamp_max sqrt exp ln log2 log10 sgn trigonometric functions
-//! time timestamp vector scalar label_replace label_join sort sort_desc histogram_quantile
-//! histogram_count histogram_sum minute hour day_of_week day_of_month days_in_month month
-//! year`, with native histograms in `rate`/`increase`/`delta`, `sum`, `+` and the
-//! histogram functions.
+//! (regexes fully anchored, Go RE2 syntax through `goregex`); range vectors; `offset` (also
+//! negative); `@` (with `start()`/`end()`); subqueries; unary minus; all binary operators
+//! (`+ - * / % ^ atan2`, comparisons with and without `bool`, `and or unless`) with
+//! `on`/`ignoring` and `group_left`/`group_right`, and Prometheus' matching errors; the
+//! aggregations `sum avg min max count group stddev stdvar topk bottomk quantile
+//! count_values` with `by`/`without`; the functions `rate irate increase delta idelta deriv
+//! predict_linear resets changes double_exponential_smoothing`, the `*_over_time` family
+//! (`avg min max sum count last present stddev stdvar quantile`), `absent absent_over_time abs
+//! ceil floor round clamp clamp_min clamp_max sqrt exp ln log2 log10 sgn`, trigonometric
+//! functions, `deg rad pi time timestamp vector scalar label_replace label_join sort sort_desc
+//! histogram_quantile` (classic `le` buckets and native histograms) `histogram_count
+//! histogram_sum histogram_avg histogram_fraction minute hour day_of_week day_of_month
+//! day_of_year days_in_month month year`. Native histograms also work in `rate`, `increase`,
+//! `delta`, `sum`, `+`, `-`, `*`/`/` by a scalar, `last_over_time` and `count_over_time`.
+//! Metric names are dropped where Prometheus drops them.
 //!
-//! Refused with an execution error naming the construct: `holt_winters`/`double_exponential_
-//! smoothing`, `histogram_fraction`, `histogram_stddev`/`stdvar`, `limitk`, `limit_ratio`,
-//! `info`, `sort_by_label`, `fill`/`fill_left`/`fill_right` modifiers, `smoothed`/`anchored`
-//! range modifiers and `or` inside a selector (syntax newer than Prometheus 2.x).
+//! Refused with an execution error naming the construct: the experimental or newer functions
+//! `histogram_stddev`, `histogram_stdvar`, `info`, `sort_by_label(_desc)`, `first_over_time`,
+//! `mad_over_time`, `ts_of_*_over_time` and the like, the aggregations `limitk`/`limit_ratio`,
+//! the `fill` modifiers and `or` inside a selector. `holt_winters` (Prometheus 2.x' name of
+//! `double_exponential_smoothing`) is unknown to the parser and fails to parse.
+//!
+//! Limits: `Engine::max_samples` (samples held by one step, as `--query.max-samples`),
+//! 11,000 points per series of a range query, `Engine::timeout_ms`.
 
 pub mod fuzzing;
 pub mod histogram;

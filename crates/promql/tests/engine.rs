@@ -232,10 +232,10 @@ fn matching_errors_use_prometheus_wording() {
 #[test]
 fn unsupported_functions_are_refused_by_name() {
     let e = Engine::default()
-        .instant(&store(), "histogram_fraction(0, 1, up)", 0)
+        .instant(&store(), "histogram_stddev(up)", 0)
         .unwrap_err();
     assert_eq!(e.error_type(), "execution");
-    assert!(e.to_string().contains("histogram_fraction"), "{e}");
+    assert!(e.to_string().contains("histogram_stddev"), "{e}");
 }
 
 #[test]
@@ -495,4 +495,41 @@ fn timeout() {
     assert_eq!(e.error_type(), "timeout");
     assert_eq!(e.http_status(), 503);
     assert_eq!(e.to_string(), "query timed out in expression evaluation");
+}
+
+#[test]
+fn double_exponential_smoothing_by_hand() {
+    let s = Store(vec![series(
+        &[("__name__", "g")],
+        &[(0, 1.0), (10_000, 3.0), (20_000, 4.0)],
+    )]);
+    // s1=1, b=2; i=1: s1 = 0.5*3 + 0.5*(1+2) = 3; i=2: b = 0.5*(3-1) + 0.5*2 = 2,
+    // s1 = 0.5*4 + 0.5*(3+2) = 4.5.
+    let v = Engine::default()
+        .instant(&s, "double_exponential_smoothing(g[1m], 0.5, 0.5)", 20_000)
+        .unwrap();
+    assert_eq!(floats(&v), vec![(vec![], 4.5)]);
+    let e = Engine::default()
+        .instant(&s, "double_exponential_smoothing(g[1m], 1, 0.5)", 20_000)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid smoothing factor. Expected: 0 < sf < 1, got: 1.000000"
+    );
+}
+
+#[test]
+fn histogram_fraction_interpolation() {
+    // Schema 0, bucket 2 is (2, 4] with all 8 observations.
+    let h = native(0, 2, &[8.0]);
+    use promql::histogram::native_fraction;
+    // Linear: (3 - 2) / (4 - 2); exponential: (log2 3 - 1) / (2 - 1).
+    assert_eq!(native_fraction(0.0, 3.0, &h, false), 0.5);
+    assert!((native_fraction(0.0, 3.0, &h, true) - (3f64.log2() - 1.0)).abs() < 1e-12);
+    assert_eq!(
+        native_fraction(f64::NEG_INFINITY, f64::INFINITY, &h, true),
+        1.0
+    );
+    assert_eq!(native_fraction(5.0, 1.0, &h, true), 0.0);
+    assert!(native_fraction(f64::NAN, 1.0, &h, true).is_nan());
 }
