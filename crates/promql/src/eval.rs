@@ -1485,7 +1485,7 @@ fn absent_labels(e: &Expr) -> Labels {
     out
 }
 
-fn selector_matchers(vs: &VectorSelector) -> R<Vec<Matcher>> {
+pub(crate) fn selector_matchers(vs: &VectorSelector) -> R<Vec<Matcher>> {
     if !vs.matchers.or_matchers.is_empty() {
         return exec("the `or` operator inside a vector selector is not supported");
     }

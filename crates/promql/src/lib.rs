@@ -243,6 +243,22 @@ pub fn parse(query: &str) -> Result<promql_parser::parser::Expr, Error> {
     promql_parser::parser::parse(query).map_err(Error::Parse)
 }
 
+/// The matchers of a series selector such as `up{job="api"}` (the `match[]` parameter of
+/// `/api/v1/series`, `/labels`, `/label/{name}/values`); anything but a plain selector is
+/// bad data.
+pub fn parse_matchers(selector: &str) -> Result<Vec<Matcher>, Error> {
+    match parse(selector)? {
+        promql_parser::parser::Expr::VectorSelector(vs)
+            if vs.offset.is_none() && vs.at.is_none() =>
+        {
+            eval::selector_matchers(&vs).map_err(|e| Error::BadData(e.to_string()))
+        }
+        _ => Err(Error::BadData(format!(
+            "invalid parameter \"match[]\": {selector} is not a series selector"
+        ))),
+    }
+}
+
 impl Engine {
     /// Evaluates `query` at `t_ms` (`/api/v1/query`).
     pub fn instant(&self, q: &dyn Queryable, query: &str, t_ms: i64) -> Result<Value, Error> {

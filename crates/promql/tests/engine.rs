@@ -533,3 +533,25 @@ fn histogram_fraction_interpolation() {
     assert_eq!(native_fraction(5.0, 1.0, &h, true), 0.0);
     assert!(native_fraction(f64::NAN, 1.0, &h, true).is_nan());
 }
+
+#[test]
+fn series_selectors_parse_to_matchers() {
+    let m = promql::parse_matchers("up{job=~\"a|b\", env!=\"\"}").unwrap();
+    let got: Vec<(String, MatchOp, String)> = m
+        .iter()
+        .map(|m| (m.name.clone(), m.op, m.value.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("__name__".into(), MatchOp::Equal, "up".into()),
+            ("job".into(), MatchOp::Re, "a|b".into()),
+            ("env".into(), MatchOp::NotEqual, "".into()),
+        ]
+    );
+    assert!(m[1].matches("a") && !m[1].matches("ab"));
+    for bad in ["rate(up[5m])", "up offset 5m", "up{", "1"] {
+        let e = promql::parse_matchers(bad).unwrap_err();
+        assert_eq!(e.error_type(), "bad_data", "{bad}");
+    }
+}
