@@ -1,0 +1,208 @@
+//! Body of the PromQL fuzz target (`/fuzz/fuzz_targets/promql_parser.rs`), kept here so a unit
+//! test runs it over seeded random and mutated inputs on stable, where cargo-fuzz (nightly) is
+//! not available. Any text is parsed; what parses is evaluated as an instant and as a range
+//! query over a tiny in-memory data source. It must never panic, and a result must have the
+//! shape its expression's type promises.
+
+use crate::{
+    CounterResetHint, Engine, FloatHistogram, Matcher, Queryable, STALE_NAN_BITS, Series, Value,
+};
+
+struct Tiny(Vec<Series>);
+
+impl Queryable for Tiny {
+    fn select(&self, m: &[Matcher], min: i64, max: i64) -> Result<Vec<Series>, String> {
+        Ok(self
+            .0
+            .iter()
+            .filter(|s| m.iter().all(|m| m.matches_labels(&s.labels)))
+            .map(|s| Series {
+                labels: s.labels.clone(),
+                floats: s
+                    .floats
+                    .iter()
+                    .filter(|p| p.0 >= min && p.0 <= max)
+                    .copied()
+                    .collect(),
+                histograms: s
+                    .histograms
+                    .iter()
+                    .filter(|p| p.0 >= min && p.0 <= max)
+                    .cloned()
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
+fn tiny() -> Tiny {
+    let l = |pairs: &[(&str, &str)]| {
+        let mut v: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    let mut out = Vec::new();
+    for (i, inst) in ["a", "b"].iter().enumerate() {
+        out.push(Series {
+            labels: l(&[("__name__", "x"), ("instance", inst), ("job", "j")]),
+            floats: (0..40)
+                .map(|k| {
+                    let v = if k == 20 + i as i64 {
+                        f64::from_bits(STALE_NAN_BITS)
+                    } else {
+                        (k * (i as i64 + 1)) as f64
+                    };
+                    (k * 15_000, v)
+                })
+                .collect(),
+            histograms: Vec::new(),
+        });
+        out.push(Series {
+            labels: l(&[
+                ("__name__", "b_bucket"),
+                ("instance", inst),
+                ("le", ["0.5", "+Inf"][i]),
+            ]),
+            floats: (0..40).map(|k| (k * 15_000, (k * 3) as f64)).collect(),
+            histograms: Vec::new(),
+        });
+    }
+    out.push(Series {
+        labels: l(&[("__name__", "h"), ("instance", "a")]),
+        floats: Vec::new(),
+        histograms: (0..40)
+            .map(|k| {
+                let c = k as f64;
+                (
+                    k * 15_000,
+                    FloatHistogram {
+                        schema: (k % 3) as i32 - 1,
+                        zero_threshold: 0.001,
+                        zero_count: c,
+                        count: 4.0 * c,
+                        sum: 10.0 * c,
+                        positive_spans: vec![(-1, 2), (3, 1)],
+                        positive_buckets: vec![c, c, c],
+                        negative_spans: vec![(0, 1)],
+                        negative_buckets: vec![if k == 30 { 0.0 } else { c }],
+                        counter_reset_hint: CounterResetHint::Unknown,
+                    },
+                )
+            })
+            .collect(),
+    });
+    Tiny(out)
+}
+
+pub fn parse_and_eval(data: &[u8]) {
+    let query = String::from_utf8_lossy(data);
+    let Ok(expr) = crate::parse(&query) else {
+        return;
+    };
+    let engine = Engine {
+        max_samples: 20_000,
+        max_points_per_series: 50,
+        ..Engine::default()
+    };
+    let store = tiny();
+    let t = 300_000 + data.len() as i64 * 1_000;
+    if let Ok(v) = engine.instant(&store, &query, t) {
+        use promql_parser::parser::value::ValueType;
+        let ok = matches!(
+            (expr.value_type(), &v),
+            (ValueType::Scalar, Value::Scalar(..))
+                | (ValueType::String, Value::String(..))
+                | (ValueType::Vector, Value::Vector(_))
+                | (ValueType::Matrix, Value::Matrix(_))
+        );
+        assert!(ok, "{query}: {:?} gave {v:?}", expr.value_type());
+        let _ = crate::json::data(&v);
+    }
+    if let Ok(v) = engine.range(&store, &query, 0, 600_000, 60_000) {
+        assert!(matches!(v, Value::Matrix(_)));
+        let _ = crate::json::data(&v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_and_eval;
+
+    const SEEDS: &[&str] = &[
+        "x",
+        "x{instance=~\"a|b\"}[5m] offset 1m",
+        "rate(x[5m])",
+        "sum by (job) (rate(x[2m]))",
+        "histogram_quantile(0.9, b_bucket)",
+        "histogram_quantile(0.9, rate(h[5m]))",
+        "sum(h) + h",
+        "h * 2",
+        "-h",
+        "topk(2, x) and on(instance) x",
+        "x / on(job) group_left x",
+        "x + on(instance) group_right(job) x",
+        "max_over_time(rate(x[1m])[5m:30s])",
+        "x @ 100 offset -1m",
+        "label_replace(x, \"a\", \"$1\", \"instance\", \"(.)\")",
+        "count_values(\"v\", x)",
+        "quantile(0.5, x)",
+        "absent_over_time(nope[1m])",
+        "sort_desc(x)",
+        "time() - timestamp(x)",
+        "round(x, 0.3) % 2 ^ 3",
+        "histogram_count(h) > bool 2",
+        "1 < bool 2",
+        "\"s\"",
+    ];
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+    }
+
+    #[test]
+    fn fuzz_body_does_not_panic_on_random_and_mutated_inputs() {
+        let alphabet = b"xhb_{}[]()=~!\"<>+-*/%^,.:@0123456789 smhdwy abcdefgijklnopqrtuvz";
+        let mut rng = Rng(7);
+        for s in SEEDS {
+            parse_and_eval(s.as_bytes());
+        }
+        for _ in 0..20_000 {
+            let seed = SEEDS[(rng.next() as usize) % SEEDS.len()].as_bytes();
+            let mut q = seed.to_vec();
+            for _ in 0..(1 + rng.next() % 4) {
+                let pos = (rng.next() as usize) % (q.len() + 1);
+                let c = alphabet[(rng.next() as usize) % alphabet.len()];
+                match rng.next() % 3 {
+                    0 => q.insert(pos, c),
+                    1 if pos < q.len() => {
+                        q.remove(pos);
+                    }
+                    _ if pos < q.len() => q[pos] = c,
+                    _ => q.push(c),
+                }
+            }
+            if rng.next().is_multiple_of(5) {
+                let other = SEEDS[(rng.next() as usize) % SEEDS.len()].as_bytes();
+                let cut = (rng.next() as usize) % (q.len() + 1);
+                q.truncate(cut);
+                q.extend_from_slice(other);
+            }
+            parse_and_eval(&q);
+        }
+        for _ in 0..2000 {
+            let len = rng.next() % 40;
+            let q: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            parse_and_eval(&q);
+        }
+    }
+}
