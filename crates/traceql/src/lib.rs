@@ -1,0 +1,471 @@
+//! A TraceQL subset: the query language of Grafana Tempo, parsed and evaluated span by span
+//! over [`SpanView`], a trait any span store implements (the embedded store, later a
+//! ClickHouse backend). This crate owns the language only; it depends on no store.
+//!
+//! No maintained Rust TraceQL crate exists (crates.io has none for the job), so the lexer and
+//! the recursive-descent parser are written here after Tempo's `pkg/traceql` (`lexer.go`,
+//! `expr.y`, `ast_execute.go`, `ast_validate.go`).
+//!
+//! # The subset
+//! - One or more spansets `{ ... }` joined by `&&` / `||` (trace level: `{a} && {b}` matches
+//!   a trace holding a span matching `a` and a span matching `b`; the result is the union of
+//!   both), with parentheses; `{}` matches every span.
+//! - Inside a spanset: `resource.x`, `span.x`, unscoped `.x` (the span's attribute, else the
+//!   resource's), quoted names (`span."http.method"`), and the intrinsics `name`, `status`,
+//!   `kind`, `duration`, `statusMessage`, `rootName`, `rootServiceName`, `traceDuration`, and
+//!   their scoped forms `span:name`, `span:duration`, `span:status`, `span:statusMessage`,
+//!   `span:kind`, `trace:duration`, `trace:rootName`, `trace:rootService`.
+//! - Operators `= != > >= < <= =~ !~`, `&& || !`, arithmetic `+ - * / % ^`, and Tempo's
+//!   precedence (`&&` and `||` share a level: `a || b && c` is `(a || b) && c`).
+//! - Literals: strings (`"..."` with Go escapes, or `` `raw` ``), ints, floats, `true`/`false`,
+//!   durations (`100ms`, `1.5s`, `1h30m`, `1d`), statuses (`error ok unset`), kinds
+//!   (`server client producer consumer internal unspecified`), and `nil` for existence
+//!   (`span.x != nil`, `span.x = nil`).
+//! - Regexes are Go RE2 (`goregex`), anchored at both ends with `.` matching newlines, as
+//!   Tempo's Prometheus `FastRegexMatcher` does.
+//! - `| select(a, b)` is accepted: it does not change which spans match; [`Query::select`]
+//!   names the fields a response should carry.
+//!
+//! Comparison semantics are Tempo's: ints, floats and durations compare as numbers, strings
+//! never equal numbers, a missing attribute fails every comparison (including `!=`), string
+//! ordering is byte-wise.
+//!
+//! # Refused with an error naming the construct
+//! Structural operators (`>`, `>>`, `<`, `<<`, `~` and their `!`/`&` forms), pipelines other
+//! than `select` (`| count() > 2`, `| by(...)`, `| coalesce()`, `{..} | {..}`), scalar filters,
+//! metrics queries (`rate()`, `quantile_over_time()`, ...), `parent.`/`event.`/`link.`/
+//! `instrumentation.` scopes, and the intrinsics `trace:id`, `span:id`, `span:parentID`,
+//! `span:childCount`, `parent`, `nestedSet*`, `event:*`, `link:*`, `instrumentation:*`.
+//! Array-valued attributes are opaque (exist, never compare equal).
+
+mod ast;
+mod eval;
+pub mod fuzzing;
+mod legacy;
+mod lexer;
+mod parser;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+pub use ast::{Field, Intrinsic, Kind, Scope, Status};
+pub use legacy::{LegacySearch, from_legacy_search, parse_go_duration};
+
+/// Why a query was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// A syntax error, in Tempo's wording (`parse error at line 1, col 3: ...`).
+    Parse(String),
+    /// Valid TraceQL outside the subset this crate runs.
+    Unsupported(String),
+    /// A query Tempo rejects after parsing (type errors, bad regexes).
+    Invalid(String),
+}
+
+impl Error {
+    pub(crate) fn parse(line: usize, col: usize, msg: String) -> Error {
+        Error::Parse(format!("parse error at line {line}, col {col}: {msg}"))
+    }
+
+    pub(crate) fn unsupported(msg: impl Into<String>) -> Error {
+        Error::Unsupported(msg.into())
+    }
+
+    pub(crate) fn invalid(msg: impl Into<String>) -> Error {
+        Error::Invalid(msg.into())
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Error::Parse(m) | Error::Unsupported(m) | Error::Invalid(m) => m,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// An attribute value as the store holds it. Arrays, maps and bytes are `Other`: they exist
+/// (`!= nil` holds) but compare with nothing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AttrValue<'a> {
+    Str(&'a str),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Other,
+}
+
+/// A value read from a span by a field ([`Query::field_value`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    Str(&'a str),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// Nanoseconds.
+    Duration(i64),
+    Status(Status),
+    Kind(Kind),
+    Other,
+}
+
+/// One span as a query sees it. Attribute lookups return `None` when the key is absent.
+pub trait SpanView {
+    fn name(&self) -> &str;
+    fn duration_ns(&self) -> u64;
+    fn status(&self) -> Status;
+    fn status_message(&self) -> &str;
+    fn kind(&self) -> Kind;
+    fn span_attr(&self, key: &str) -> Option<AttrValue<'_>>;
+    fn resource_attr(&self, key: &str) -> Option<AttrValue<'_>>;
+}
+
+impl<T: SpanView + ?Sized> SpanView for &T {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn duration_ns(&self) -> u64 {
+        (**self).duration_ns()
+    }
+    fn status(&self) -> Status {
+        (**self).status()
+    }
+    fn status_message(&self) -> &str {
+        (**self).status_message()
+    }
+    fn kind(&self) -> Kind {
+        (**self).kind()
+    }
+    fn span_attr(&self, key: &str) -> Option<AttrValue<'_>> {
+        (**self).span_attr(key)
+    }
+    fn resource_attr(&self, key: &str) -> Option<AttrValue<'_>> {
+        (**self).resource_attr(key)
+    }
+}
+
+/// The trace-level intrinsics (`rootServiceName`, `rootName`, `traceDuration`), computed
+/// once per trace by the store. Empty strings when the root span is unknown.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TraceInfo<'a> {
+    pub root_service: &'a str,
+    pub root_name: &'a str,
+    pub duration_ns: u64,
+}
+
+/// Necessary conditions on one span, for a store to prune before evaluating: a span that
+/// fails any present field cannot match the filter it was derived from. Bounds are inclusive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpanConditions {
+    /// `resource.service.name = "..."`
+    pub service_name: Option<String>,
+    /// `name = "..."`
+    pub span_name: Option<String>,
+    pub min_duration_ns: Option<u64>,
+    pub max_duration_ns: Option<u64>,
+    pub status: Option<Status>,
+    pub kind: Option<Kind>,
+}
+
+/// Necessary conditions for a trace to match ([`Query::conditions`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conditions {
+    /// For each entry, some span of the trace must satisfy it. Empty when the query gives no
+    /// usable hint (for example a top-level `||`).
+    pub spans: Vec<SpanConditions>,
+    pub root_service: Option<String>,
+    pub root_name: Option<String>,
+    pub min_trace_duration_ns: Option<u64>,
+    pub max_trace_duration_ns: Option<u64>,
+}
+
+/// A parsed query.
+#[derive(Debug, Clone)]
+pub struct Query {
+    root: ast::SpansetExpr,
+    select: Vec<Field>,
+}
+
+/// Parses a TraceQL query (see the crate docs for the subset).
+pub fn parse(q: &str) -> Result<Query, Error> {
+    let p = parser::parse(q)?;
+    Ok(Query {
+        root: p.root,
+        select: p.select,
+    })
+}
+
+impl Query {
+    /// `{}`: every span of every trace.
+    pub fn match_all() -> Query {
+        Query {
+            root: ast::SpansetExpr::Filter(ast::Expr::Static(ast::Static::Bool(true))),
+            select: Vec::new(),
+        }
+    }
+
+    /// Whether the query is a single spanset filter (no `&&`/`||` between spansets), for which
+    /// [`Query::matches_span`] decides alone.
+    pub fn is_single_spanset(&self) -> bool {
+        matches!(self.root, ast::SpansetExpr::Filter(_))
+    }
+
+    /// Whether the span matches one of the query's spanset filters. For a single spanset this
+    /// is the whole answer; with `&&` between spansets a trace must also satisfy
+    /// [`Query::eval_trace`].
+    pub fn matches_span<S: SpanView + ?Sized>(&self, span: &S, trace: &TraceInfo<'_>) -> bool {
+        fn any<S: SpanView + ?Sized>(e: &ast::SpansetExpr, span: &S, t: &TraceInfo<'_>) -> bool {
+            match e {
+                ast::SpansetExpr::Filter(x) => eval::matches(x, span, t),
+                ast::SpansetExpr::And(l, r) | ast::SpansetExpr::Or(l, r) => {
+                    any(l, span, t) || any(r, span, t)
+                }
+            }
+        }
+        any(&self.root, span, trace)
+    }
+
+    /// Evaluates the query on one trace: `None` when the trace does not match, else the
+    /// indices (ascending) of the spans that make up its spanset.
+    pub fn eval_trace<S: SpanView>(
+        &self,
+        spans: &[S],
+        trace: &TraceInfo<'_>,
+    ) -> Option<Vec<usize>> {
+        let out = eval_set(&self.root, spans, trace);
+        (!out.is_empty()).then_some(out)
+    }
+
+    /// Fields named in `| select(...)`, for the response's span attributes.
+    pub fn select(&self) -> &[Field] {
+        &self.select
+    }
+
+    /// Every field the filters read, in order of first use without repeats: Tempo returns
+    /// these as the matched spans' attributes in search results.
+    pub fn fields(&self) -> Vec<Field> {
+        fn walk_expr(e: &ast::Expr, out: &mut Vec<Field>) {
+            match e {
+                ast::Expr::Static(_) => {}
+                ast::Expr::Field(f) => {
+                    if !out.contains(f) {
+                        out.push(f.clone());
+                    }
+                }
+                ast::Expr::Binary(_, l, r) => {
+                    walk_expr(l, out);
+                    walk_expr(r, out);
+                }
+                ast::Expr::Regex { lhs, .. } => walk_expr(lhs, out),
+                ast::Expr::Not(x) | ast::Expr::Neg(x) | ast::Expr::Exists(x, _) => {
+                    walk_expr(x, out)
+                }
+            }
+        }
+        fn walk(e: &ast::SpansetExpr, out: &mut Vec<Field>) {
+            match e {
+                ast::SpansetExpr::Filter(x) => walk_expr(x, out),
+                ast::SpansetExpr::And(l, r) | ast::SpansetExpr::Or(l, r) => {
+                    walk(l, out);
+                    walk(r, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, &mut out);
+        out
+    }
+
+    /// The value of a field on a span (`None` for a missing attribute).
+    pub fn field_value<'a, S: SpanView + ?Sized>(
+        field: &Field,
+        span: &'a S,
+        trace: &TraceInfo<'a>,
+    ) -> Option<Value<'a>> {
+        eval::field(field, span, trace)
+    }
+
+    /// Conditions every matching trace satisfies, for pruning before evaluation. Derived from
+    /// the `&&`-joined comparisons at the top of each filter; anything else is left to the
+    /// evaluator.
+    pub fn conditions(&self) -> Conditions {
+        let mut c = Conditions::default();
+        collect_conditions(&self.root, &mut c);
+        c
+    }
+}
+
+fn eval_set<S: SpanView>(e: &ast::SpansetExpr, spans: &[S], trace: &TraceInfo<'_>) -> Vec<usize> {
+    match e {
+        ast::SpansetExpr::Filter(x) => spans
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| eval::matches(x, s, trace))
+            .map(|(i, _)| i)
+            .collect(),
+        ast::SpansetExpr::And(l, r) => {
+            let a = eval_set(l, spans, trace);
+            if a.is_empty() {
+                return a;
+            }
+            let b = eval_set(r, spans, trace);
+            if b.is_empty() {
+                return b;
+            }
+            union(a, b)
+        }
+        ast::SpansetExpr::Or(l, r) => union(eval_set(l, spans, trace), eval_set(r, spans, trace)),
+    }
+}
+
+fn union(a: Vec<usize>, b: Vec<usize>) -> Vec<usize> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+fn collect_conditions(e: &ast::SpansetExpr, c: &mut Conditions) {
+    match e {
+        ast::SpansetExpr::Filter(x) => {
+            let mut sc = SpanConditions::default();
+            conjuncts(x, &mut sc, c);
+            if sc != SpanConditions::default() {
+                c.spans.push(sc);
+            }
+        }
+        ast::SpansetExpr::And(l, r) => {
+            collect_conditions(l, c);
+            collect_conditions(r, c);
+        }
+        // Either side may match alone: nothing is necessary.
+        ast::SpansetExpr::Or(..) => {}
+    }
+}
+
+fn conjuncts(e: &ast::Expr, sc: &mut SpanConditions, c: &mut Conditions) {
+    use ast::{BinOp, Expr, Static};
+    let Expr::Binary(op, l, r) = e else {
+        return;
+    };
+    if *op == BinOp::And {
+        conjuncts(l, sc, c);
+        conjuncts(r, sc, c);
+        return;
+    }
+    // field op literal, or literal op field (flipped)
+    let (field, lit, op) = match (&**l, &**r) {
+        (Expr::Field(f), Expr::Static(s)) => (f, s, *op),
+        (Expr::Static(s), Expr::Field(f)) => (
+            f,
+            s,
+            match op {
+                BinOp::Lt => BinOp::Gt,
+                BinOp::Lte => BinOp::Gte,
+                BinOp::Gt => BinOp::Lt,
+                BinOp::Gte => BinOp::Lte,
+                o => *o,
+            },
+        ),
+        _ => return,
+    };
+    let ns = match lit {
+        Static::Duration(d) | Static::Int(d) => Some(*d),
+        _ => None,
+    };
+    let lower = |ns: i64, op: BinOp| -> Option<u64> {
+        match op {
+            BinOp::Gt => Some(ns.saturating_add(1).max(0) as u64),
+            BinOp::Gte | BinOp::Eq => Some(ns.max(0) as u64),
+            _ => None,
+        }
+    };
+    let upper = |ns: i64, op: BinOp| -> Option<u64> {
+        match op {
+            BinOp::Lt if ns > 0 => Some((ns - 1) as u64),
+            BinOp::Lte | BinOp::Eq if ns >= 0 => Some(ns as u64),
+            _ => None,
+        }
+    };
+    let tighten_min = |slot: &mut Option<u64>, v: Option<u64>| {
+        if let Some(v) = v {
+            *slot = Some(slot.map_or(v, |o| o.max(v)));
+        }
+    };
+    let tighten_max = |slot: &mut Option<u64>, v: Option<u64>| {
+        if let Some(v) = v {
+            *slot = Some(slot.map_or(v, |o| o.min(v)));
+        }
+    };
+    match (field, lit, op) {
+        (
+            Field::Attribute {
+                scope: Scope::Resource,
+                name,
+            },
+            Static::Str(v),
+            BinOp::Eq,
+        ) if name == "service.name" => sc.service_name = Some(v.clone()),
+        (Field::Intrinsic(Intrinsic::Name), Static::Str(v), BinOp::Eq) => {
+            sc.span_name = Some(v.clone())
+        }
+        (Field::Intrinsic(Intrinsic::Status), Static::Status(s), BinOp::Eq) => sc.status = Some(*s),
+        (Field::Intrinsic(Intrinsic::Kind), Static::Kind(k), BinOp::Eq) => sc.kind = Some(*k),
+        (Field::Intrinsic(Intrinsic::RootServiceName), Static::Str(v), BinOp::Eq) => {
+            c.root_service = Some(v.clone())
+        }
+        (Field::Intrinsic(Intrinsic::RootName), Static::Str(v), BinOp::Eq) => {
+            c.root_name = Some(v.clone())
+        }
+        (Field::Intrinsic(Intrinsic::Duration), _, _) => {
+            if let Some(ns) = ns {
+                tighten_min(&mut sc.min_duration_ns, lower(ns, op));
+                tighten_max(&mut sc.max_duration_ns, upper(ns, op));
+            }
+        }
+        (Field::Intrinsic(Intrinsic::TraceDuration), _, _) => {
+            if let Some(ns) = ns {
+                tighten_min(&mut c.min_trace_duration_ns, lower(ns, op));
+                tighten_max(&mut c.max_trace_duration_ns, upper(ns, op));
+            }
+        }
+        _ => {}
+    }
+}
+
+impl fmt::Display for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.root)?;
+        if !self.select.is_empty() {
+            let names: Vec<String> = self.select.iter().map(|x| x.to_string()).collect();
+            write!(f, " | select({})", names.join(", "))?;
+        }
+        Ok(())
+    }
+}
