@@ -231,6 +231,68 @@ pub(crate) enum SpansetExpr {
     Or(Box<SpansetExpr>, Box<SpansetExpr>),
 }
 
+/// A spanset aggregate of a scalar filter (`| count() > 2`, `| avg(duration) > 1s`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Agg {
+    Count,
+    Avg,
+    Max,
+    Min,
+    Sum,
+}
+
+impl Agg {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Agg::Count => "count",
+            Agg::Avg => "avg",
+            Agg::Max => "max",
+            Agg::Min => "min",
+            Agg::Sum => "sum",
+        }
+    }
+}
+
+/// A pipeline stage after the spanset expression.
+#[derive(Debug, Clone)]
+pub(crate) enum Stage {
+    /// `| { ... }`: keeps the spans of the spanset that also match.
+    Filter(Expr),
+    /// `| agg(field) op literal`: keeps the spanset when the comparison holds.
+    Scalar {
+        agg: Agg,
+        field: Option<Expr>,
+        op: BinOp,
+        rhs: Static,
+    },
+    /// `| select(...)`
+    Select(Vec<Field>),
+    /// `| coalesce()`: one spanset per trace already; nothing to merge.
+    Coalesce,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stage::Filter(e) => write!(f, "{{ {e} }}"),
+            Stage::Scalar {
+                agg,
+                field,
+                op,
+                rhs,
+            } => match field {
+                Some(x) => write!(f, "{}({x}) {} {rhs}", agg.as_str(), op.as_str()),
+                None => write!(f, "{}() {} {rhs}", agg.as_str(), op.as_str()),
+            },
+            Stage::Select(fields) => {
+                let names: Vec<String> = fields.iter().map(|x| x.to_string()).collect();
+                write!(f, "select({})", names.join(", "))
+            }
+            Stage::Coalesce => write!(f, "coalesce()"),
+        }
+    }
+}
+
 /// The type an expression is known to have before any span is seen (Tempo's `impliedType`);
 /// `Attribute` is unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -246,3 +246,98 @@ fn binary<'a>(op: BinOp, l: Option<Value<'a>>, r: Option<Value<'a>>) -> Option<V
         And | Or => boolean(false),
     }
 }
+
+/// The aggregate of a scalar filter over a spanset (Tempo's `Aggregate.evaluate`): nil values
+/// are skipped; `None` when nothing was aggregated, which drops the spanset.
+pub(crate) fn aggregate<'a, S: SpanView>(
+    agg: crate::ast::Agg,
+    field: Option<&'a Expr>,
+    spans: &'a [S],
+    members: &[usize],
+    trace: &TraceInfo<'a>,
+) -> Option<Value<'a>> {
+    use crate::ast::Agg;
+    let Some(field) = field else {
+        return Some(Value::Int(members.len() as i64));
+    };
+    let mut acc: Option<Value<'a>> = None;
+    let mut count = 0usize;
+    for &i in members {
+        let Some(v) = eval(field, &spans[i], trace) else {
+            continue;
+        };
+        count += 1;
+        acc = Some(match (agg, acc) {
+            (_, None) => v,
+            (Agg::Sum | Agg::Avg, Some(a)) => sum_into(a, v),
+            (Agg::Max, Some(a)) => {
+                if compare(&v, &a) == std::cmp::Ordering::Greater {
+                    v
+                } else {
+                    a
+                }
+            }
+            (Agg::Min, Some(a)) => {
+                if compare(&v, &a) == std::cmp::Ordering::Less {
+                    v
+                } else {
+                    a
+                }
+            }
+            (Agg::Count, Some(a)) => a,
+        });
+    }
+    let acc = acc?;
+    if agg != Agg::Avg {
+        return Some(acc);
+    }
+    // Tempo's divideBy: ints become floats, durations stay durations
+    Some(match acc {
+        Value::Int(i) => Value::Float(i as f64 / count as f64),
+        Value::Duration(d) => Value::Duration(d / count as i64),
+        Value::Float(f) => Value::Float(f / count as f64),
+        other => other,
+    })
+}
+
+/// Tempo's `sumInto`: values of another type than the first are ignored.
+fn sum_into<'a>(a: Value<'a>, b: Value<'a>) -> Value<'a> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Value::Int(x.wrapping_add(y)),
+        (Value::Duration(x), Value::Duration(y)) => Value::Duration(x.wrapping_add(y)),
+        (Value::Float(x), Value::Float(y)) => Value::Float(x + y),
+        (a, _) => a,
+    }
+}
+
+/// Tempo's `Static.compare`: numbers across types as floats, strings byte-wise, other
+/// mixed types by type order.
+fn compare(a: &Value<'_>, b: &Value<'_>) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (ta, tb) = (ty(&Some(*a)), ty(&Some(*b)));
+    if ta != tb {
+        if numeric(ta) && numeric(tb) {
+            return as_f64(&Some(*a))
+                .partial_cmp(&as_f64(&Some(*b)))
+                .unwrap_or(Ordering::Equal);
+        }
+        return (ta as u8).cmp(&(tb as u8));
+    }
+    match (a, b) {
+        (Value::Str(x), Value::Str(y)) => x.cmp(y),
+        (Value::Int(x), Value::Int(y)) | (Value::Duration(x), Value::Duration(y)) => x.cmp(y),
+        (Value::Float(x), Value::Float(y)) => x.partial_cmp(y).unwrap_or(Ordering::Equal),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Status(x), Value::Status(y)) => x.code().cmp(&y.code()),
+        (Value::Kind(x), Value::Kind(y)) => (*x as u8).cmp(&(*y as u8)),
+        _ => Ordering::Equal,
+    }
+}
+
+/// The comparison of a scalar filter (Tempo's `binOp`).
+pub(crate) fn scalar_holds(op: BinOp, lhs: Value<'_>, rhs: &Static) -> bool {
+    matches!(
+        binary(op, Some(lhs), Some(from_static(rhs))),
+        Some(Value::Bool(true))
+    )
+}

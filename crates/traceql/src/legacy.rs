@@ -90,6 +90,7 @@ pub fn from_legacy_search(req: &LegacySearch<'_>) -> Result<Query, Error> {
     let root = it.fold(first, |acc, f| SpansetExpr::And(Box::new(acc), Box::new(f)));
     Ok(Query {
         root,
+        stages: Vec::new(),
         select: Vec::new(),
     })
 }

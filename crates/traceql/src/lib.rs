@@ -23,16 +23,20 @@
 //!   (`span.x != nil`, `span.x = nil`).
 //! - Regexes are Go RE2 (`goregex`), anchored at both ends with `.` matching newlines, as
 //!   Tempo's Prometheus `FastRegexMatcher` does.
-//! - `| select(a, b)` is accepted: it does not change which spans match; [`Query::select`]
-//!   names the fields a response should carry.
+//! - Pipelines after the spanset expression (one spanset per trace, as without `by()`):
+//!   `| { ... }` keeps the spans that also match; `| count() > 2`, `| avg(duration) > 1s`,
+//!   `min`/`max`/`sum(field)` compared with a literal keep or drop the trace's spanset (the
+//!   only scalar-filter form Tempo evaluates); `| coalesce()` is a no-op; `| select(a, b)`
+//!   does not change which spans match: [`Query::select`] names the fields a response should
+//!   carry.
 //!
 //! Comparison semantics are Tempo's: ints, floats and durations compare as numbers, strings
 //! never equal numbers, a missing attribute fails every comparison (including `!=`), string
 //! ordering is byte-wise.
 //!
 //! # Refused with an error naming the construct
-//! Structural operators (`>`, `>>`, `<`, `<<`, `~` and their `!`/`&` forms), pipelines other
-//! than `select` (`| count() > 2`, `| by(...)`, `| coalesce()`, `{..} | {..}`), scalar filters,
+//! Structural operators (`>`, `>>`, `<`, `<<`, `~` and their `!`/`&` forms), `| by(...)`,
+//! arithmetic on aggregates, pipelines inside parentheses, scalar filters without a spanset,
 //! metrics queries (`rate()`, `quantile_over_time()`, ...), `parent.`/`event.`/`link.`/
 //! `instrumentation.` scopes, and the intrinsics `trace:id`, `span:id`, `span:parentID`,
 //! `span:childCount`, `parent`, `nestedSet*`, `event:*`, `link:*`, `instrumentation:*`.
@@ -191,15 +195,26 @@ pub struct Conditions {
 #[derive(Debug, Clone)]
 pub struct Query {
     root: ast::SpansetExpr,
+    stages: Vec<ast::Stage>,
     select: Vec<Field>,
 }
 
 /// Parses a TraceQL query (see the crate docs for the subset).
 pub fn parse(q: &str) -> Result<Query, Error> {
     let p = parser::parse(q)?;
+    let select = p
+        .stages
+        .iter()
+        .filter_map(|s| match s {
+            ast::Stage::Select(f) => Some(f.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
     Ok(Query {
         root: p.root,
-        select: p.select,
+        stages: p.stages,
+        select,
     })
 }
 
@@ -208,20 +223,32 @@ impl Query {
     pub fn match_all() -> Query {
         Query {
             root: ast::SpansetExpr::Filter(ast::Expr::Static(ast::Static::Bool(true))),
+            stages: Vec::new(),
             select: Vec::new(),
         }
     }
 
-    /// Whether the query is a single spanset filter (no `&&`/`||` between spansets), for which
-    /// [`Query::matches_span`] decides alone.
+    /// Whether the query is a single spanset filter (no `&&`/`||` between spansets, no
+    /// aggregate stage), for which [`Query::matches_span`] decides alone.
     pub fn is_single_spanset(&self) -> bool {
         matches!(self.root, ast::SpansetExpr::Filter(_))
+            && !self
+                .stages
+                .iter()
+                .any(|s| matches!(s, ast::Stage::Scalar { .. }))
     }
 
-    /// Whether the span matches one of the query's spanset filters. For a single spanset this
-    /// is the whole answer; with `&&` between spansets a trace must also satisfy
-    /// [`Query::eval_trace`].
+    /// Whether the span matches one of the query's spanset filters and every `| { ... }`
+    /// stage. For a single spanset this is the whole answer; otherwise a trace must also
+    /// satisfy [`Query::eval_trace`].
     pub fn matches_span<S: SpanView + ?Sized>(&self, span: &S, trace: &TraceInfo<'_>) -> bool {
+        let stages_hold = self.stages.iter().all(|st| match st {
+            ast::Stage::Filter(x) => eval::matches(x, span, trace),
+            _ => true,
+        });
+        if !stages_hold {
+            return false;
+        }
         fn any<S: SpanView + ?Sized>(e: &ast::SpansetExpr, span: &S, t: &TraceInfo<'_>) -> bool {
             match e {
                 ast::SpansetExpr::Filter(x) => eval::matches(x, span, t),
@@ -240,8 +267,28 @@ impl Query {
         spans: &[S],
         trace: &TraceInfo<'_>,
     ) -> Option<Vec<usize>> {
-        let out = eval_set(&self.root, spans, trace);
-        (!out.is_empty()).then_some(out)
+        let mut set = eval_set(&self.root, spans, trace);
+        for st in &self.stages {
+            if set.is_empty() {
+                return None;
+            }
+            match st {
+                ast::Stage::Filter(x) => set.retain(|&i| eval::matches(x, &spans[i], trace)),
+                ast::Stage::Scalar {
+                    agg,
+                    field,
+                    op,
+                    rhs,
+                } => {
+                    let v = eval::aggregate(*agg, field.as_ref(), spans, &set, trace)?;
+                    if !eval::scalar_holds(*op, v, rhs) {
+                        return None;
+                    }
+                }
+                ast::Stage::Select(_) | ast::Stage::Coalesce => {}
+            }
+        }
+        (!set.is_empty()).then_some(set)
     }
 
     /// Fields named in `| select(...)`, for the response's span attributes.
@@ -281,6 +328,13 @@ impl Query {
         }
         let mut out = Vec::new();
         walk(&self.root, &mut out);
+        for st in &self.stages {
+            match st {
+                ast::Stage::Filter(x) => walk_expr(x, &mut out),
+                ast::Stage::Scalar { field: Some(x), .. } => walk_expr(x, &mut out),
+                _ => {}
+            }
+        }
         out
     }
 
@@ -299,6 +353,12 @@ impl Query {
     pub fn conditions(&self) -> Conditions {
         let mut c = Conditions::default();
         collect_conditions(&self.root, &mut c);
+        // every span left after a `| { ... }` stage satisfies it, and one is left
+        for st in &self.stages {
+            if let ast::Stage::Filter(x) = st {
+                collect_conditions(&ast::SpansetExpr::Filter(x.clone()), &mut c);
+            }
+        }
         c
     }
 }
@@ -462,9 +522,8 @@ fn conjuncts(e: &ast::Expr, sc: &mut SpanConditions, c: &mut Conditions) {
 impl fmt::Display for Query {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.root)?;
-        if !self.select.is_empty() {
-            let names: Vec<String> = self.select.iter().map(|x| x.to_string()).collect();
-            write!(f, " | select({})", names.join(", "))?;
+        for st in &self.stages {
+            write!(f, " | {st}")?;
         }
         Ok(())
     }

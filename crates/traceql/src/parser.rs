@@ -4,12 +4,14 @@
 //! Constructs outside the subset parse far enough to be named in a clear error.
 
 use crate::Error;
-use crate::ast::{BinOp, Expr, Field, Intrinsic, Kind, Scope, SpansetExpr, Static, Status, Type};
+use crate::ast::{
+    Agg, BinOp, Expr, Field, Intrinsic, Kind, Scope, SpansetExpr, Stage, Static, Status, Type,
+};
 use crate::lexer::{Tok, Token, lex};
 
 pub(crate) struct Parsed {
     pub root: SpansetExpr,
-    pub select: Vec<Field>,
+    pub stages: Vec<Stage>,
 }
 
 /// Deep nesting (`((((...` or `!!!!...`) must not overflow the stack.
@@ -33,15 +35,18 @@ pub(crate) fn parse(src: &str) -> Result<Parsed, Error> {
     }
     p.refuse_scalar_start()?;
     let root = p.spanset_expr()?;
-    let mut select = Vec::new();
+    let mut stages = Vec::new();
     while p.eat_sym("|") {
-        p.pipeline_stage(&mut select)?;
+        stages.push(p.pipeline_stage()?);
     }
     if !matches!(p.peek(), Tok::Eof) {
         return Err(p.syntax_error());
     }
     validate_spanset(&root)?;
-    Ok(Parsed { root, select })
+    for st in &stages {
+        validate_stage(st)?;
+    }
+    Ok(Parsed { root, stages })
 }
 
 fn describe(t: &Tok) -> String {
@@ -245,15 +250,16 @@ impl Parser {
         }
     }
 
-    fn pipeline_stage(&mut self, select: &mut Vec<Field>) -> Result<(), Error> {
+    fn pipeline_stage(&mut self) -> Result<Stage, Error> {
         match self.peek().clone() {
             Tok::Sym("select") => {
                 self.next();
                 self.expect_sym("(")?;
+                let mut fields = Vec::new();
                 loop {
                     let e = self.field_expr(0)?;
                     match e {
-                        Expr::Field(f) => select.push(f),
+                        Expr::Field(f) => fields.push(f),
                         other => {
                             return Err(Error::unsupported(format!(
                                 "select() of an expression ({other}) is not supported; select attributes or intrinsics"
@@ -264,26 +270,98 @@ impl Parser {
                         break;
                     }
                 }
-                self.expect_sym(")")
+                self.expect_sym(")")?;
+                Ok(Stage::Select(fields))
             }
-            Tok::Sym(s) if is_aggregate(s) => Err(Error::unsupported(format!(
-                "pipeline aggregate `{s}()` is not supported"
-            ))),
+            Tok::Sym(s) if is_aggregate(s) => self.scalar_filter(),
             Tok::Sym(s) if is_metrics_fn(s) => Err(Error::unsupported(format!(
                 "TraceQL metrics function `{s}()` is not supported"
             ))),
             Tok::Sym("by") => Err(Error::unsupported(
                 "pipeline stage `by()` (grouping) is not supported".to_string(),
             )),
-            Tok::Sym("coalesce") => Err(Error::unsupported(
-                "pipeline stage `coalesce()` is not supported".to_string(),
-            )),
-            Tok::Sym("{") | Tok::Sym("(") => Err(Error::unsupported(
-                "a spanset filter as a pipeline stage (`{ ... } | { ... }`) is not supported"
+            Tok::Sym("coalesce") => {
+                self.next();
+                self.expect_sym("(")?;
+                self.expect_sym(")")?;
+                Ok(Stage::Coalesce)
+            }
+            Tok::Sym("{") => {
+                self.next();
+                if self.eat_sym("}") {
+                    return Ok(Stage::Filter(Expr::Static(Static::Bool(true))));
+                }
+                let e = self.field_expr(0)?;
+                self.expect_sym("}")?;
+                Ok(Stage::Filter(e))
+            }
+            Tok::Sym("(") => Err(Error::unsupported(
+                "a parenthesized spanset expression as a pipeline stage is not supported"
                     .to_string(),
             )),
+            Tok::Int(_) | Tok::Float(_) | Tok::Duration(_) | Tok::Sym("-") => {
+                Err(Error::unsupported(
+                    "a scalar filter must be `aggregate() <op> literal` (as Tempo evaluates it)"
+                        .to_string(),
+                ))
+            }
             _ => Err(self.syntax_error()),
         }
+    }
+
+    /// `count() > 2`, `avg(duration) >= 1s`: Tempo evaluates only an aggregate compared
+    /// with a literal.
+    fn scalar_filter(&mut self) -> Result<Stage, Error> {
+        let agg = match self.next() {
+            Tok::Sym("count") => Agg::Count,
+            Tok::Sym("avg") => Agg::Avg,
+            Tok::Sym("max") => Agg::Max,
+            Tok::Sym("min") => Agg::Min,
+            _ => Agg::Sum,
+        };
+        self.expect_sym("(")?;
+        let field = if agg == Agg::Count {
+            None
+        } else {
+            Some(self.field_expr(0)?)
+        };
+        self.expect_sym(")")?;
+        let op = match self.peek() {
+            Tok::Sym("=") => BinOp::Eq,
+            Tok::Sym("!=") => BinOp::Neq,
+            Tok::Sym("<") => BinOp::Lt,
+            Tok::Sym("<=") => BinOp::Lte,
+            Tok::Sym(">") => BinOp::Gt,
+            Tok::Sym(">=") => BinOp::Gte,
+            Tok::Sym(s @ ("+" | "-" | "*" | "/" | "%" | "^")) => {
+                return Err(Error::unsupported(format!(
+                    "arithmetic (`{s}`) on aggregates is not supported"
+                )));
+            }
+            _ => return Err(self.syntax_error_expecting("a comparison")),
+        };
+        self.next();
+        let neg = self.eat_sym("-");
+        let rhs = match self.next() {
+            Tok::Int(i) => Static::Int(if neg { i.wrapping_neg() } else { i }),
+            Tok::Float(f) => Static::Float(if neg { -f } else { f }),
+            Tok::Duration(d) => Static::Duration(if neg { d.wrapping_neg() } else { d }),
+            Tok::Sym(s) if is_aggregate(s) && !neg => {
+                return Err(Error::unsupported(
+                    "comparing two aggregates is not supported".to_string(),
+                ));
+            }
+            _ => {
+                self.pos -= 1;
+                return Err(self.syntax_error());
+            }
+        };
+        Ok(Stage::Scalar {
+            agg,
+            field,
+            op,
+            rhs,
+        })
     }
 
     // ---------- field expressions ----------
@@ -578,6 +656,17 @@ fn validate_spanset(e: &SpansetExpr) -> Result<(), Error> {
             validate_spanset(l)?;
             validate_spanset(r)
         }
+    }
+}
+
+fn validate_stage(st: &Stage) -> Result<(), Error> {
+    match st {
+        Stage::Filter(x) => validate_spanset(&SpansetExpr::Filter(x.clone())),
+        Stage::Scalar { field, .. } => match field {
+            Some(x) => validate(x),
+            None => Ok(()),
+        },
+        Stage::Select(_) | Stage::Coalesce => Ok(()),
     }
 }
 

@@ -193,6 +193,23 @@ fn query_table_matches_documented_semantics() {
         // comments and raw strings
         ("{ name = `charge` } // trailing comment", &[3]),
         ("{ span.retries = -2 + 4 }", &[1]),
+        // pipelines: filter stages and aggregate scalar filters over the spanset
+        ("{ kind = server } | count() > 1", &[0, 2]),
+        ("{ kind = server } | count() > 2", &[]),
+        // (120 + 30 + 1500 + 1 + 5) ms / 5 = 331.2 ms
+        ("{ } | avg(duration) > 300ms", &[0, 1, 2, 3, 4]),
+        ("{ } | avg(duration) > 332ms", &[]),
+        ("{ } | max(duration) = 1.5s", &[0, 1, 2, 3, 4]),
+        ("{ } | min(span.http.status_code) < 300", &[0, 1, 2, 3, 4]),
+        (
+            r#"{ resource.service.name = "checkout" } | sum(span.amount) = 12"#,
+            &[2, 4],
+        ),
+        ("{ } | avg(span.nothing) > 0", &[]),
+        ("{ } | { status = error }", &[2]),
+        ("{ kind = server } | { duration > 1s } | count() = 1", &[2]),
+        ("{ } | coalesce()", &[0, 1, 2, 3, 4]),
+        ("{ kind = server } | count() >= -1", &[0, 2]),
     ];
     assert!(table.len() >= 30);
     let spans = spans();
@@ -236,8 +253,8 @@ fn unsupported_constructs_are_named() {
         ("{ } ~ { }", "`~` (sibling)"),
         ("{ } !~ { }", "`!~` (not-sibling)"),
         ("{ } &>> { }", "`&>>` (union-descendant)"),
-        ("{ } | count() > 2", "`count()`"),
-        ("{ } | avg(duration) > 1s", "`avg()`"),
+        ("{ } | count() + 1 > 2", "arithmetic (`+`) on aggregates"),
+        ("{ } | 2 < count()", "aggregate() <op> literal"),
         ("{ } | rate()", "`rate()`"),
         (
             "{ } | quantile_over_time(duration, .9)",
@@ -245,8 +262,8 @@ fn unsupported_constructs_are_named() {
         ),
         ("count() > 1", "`count()`"),
         ("{ } | by(span.x)", "`by()`"),
-        ("{ } | coalesce()", "`coalesce()`"),
-        ("{ } | { .a = 1 }", "pipeline stage"),
+        ("{ } | ({ .a = 1 })", "pipeline stage"),
+        ("({ } | count() > 1) && { }", "pipeline inside parentheses"),
         ("{ parent.x = 1 }", "`parent.`"),
         ("{ event.x = 1 }", "`event.`"),
         (r#"{ trace:id = "abc" }"#, "`trace:id`"),
@@ -449,6 +466,7 @@ fn fuzz_body_does_not_panic_on_random_and_mutated_inputs() {
         "{ .a != nil && !(.b = 1.5e3) && span.c + 2 * 3 ^ 2 >= -1 } | select(.a, name)",
         "{ trace:duration > 1h30m && span:kind = client && rootName !~ `x(` }",
         "({ }) && ({ } || { name = \"x\\u00e9\" })",
+        "{ kind = server } | { duration > 1s } | avg(span.x) >= -1.5 | count() = 1 | coalesce()",
     ];
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut rnd = move || {
