@@ -223,12 +223,79 @@ pub(crate) enum Expr {
     Exists(Box<Expr>, bool),
 }
 
-/// A spanset expression: filters joined by `&&` / `||` at the trace level.
+/// A spanset expression: filters joined by `&&` / `||` at the trace level, or by a
+/// structural operator.
 #[derive(Debug, Clone)]
 pub(crate) enum SpansetExpr {
     Filter(Expr),
     And(Box<SpansetExpr>, Box<SpansetExpr>),
     Or(Box<SpansetExpr>, Box<SpansetExpr>),
+    Rel(Rel, Box<SpansetExpr>, Box<SpansetExpr>),
+}
+
+/// The relation a structural operator tests between a left span `a` and a right span `b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Relation {
+    /// `>`: `b` is a child of `a`
+    Child,
+    /// `<`: `b` is the parent of `a`
+    Parent,
+    /// `>>`: `b` descends from `a`
+    Descendant,
+    /// `<<`: `b` is an ancestor of `a`
+    Ancestor,
+    /// `~`: `b` and `a` share a parent
+    Sibling,
+}
+
+/// A structural operator: the relation, and whether it is negated (`!>`: right spans with no
+/// such left span) or a union (`&>`: the spans of both sides that take part).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Rel {
+    pub relation: Relation,
+    pub negated: bool,
+    pub union: bool,
+}
+
+impl Rel {
+    pub(crate) fn from_symbol(sym: &str) -> Option<Rel> {
+        let (prefix, rest) = match sym.as_bytes().first() {
+            Some(b'!') => ("!", &sym[1..]),
+            Some(b'&') => ("&", &sym[1..]),
+            _ => ("", sym),
+        };
+        let relation = match rest {
+            ">" => Relation::Child,
+            "<" => Relation::Parent,
+            ">>" => Relation::Descendant,
+            "<<" => Relation::Ancestor,
+            "~" => Relation::Sibling,
+            _ => return None,
+        };
+        Some(Rel {
+            relation,
+            negated: prefix == "!",
+            union: prefix == "&",
+        })
+    }
+
+    pub(crate) fn symbol(self) -> String {
+        let base = match self.relation {
+            Relation::Child => ">",
+            Relation::Parent => "<",
+            Relation::Descendant => ">>",
+            Relation::Ancestor => "<<",
+            Relation::Sibling => "~",
+        };
+        let prefix = if self.negated {
+            "!"
+        } else if self.union {
+            "&"
+        } else {
+            ""
+        };
+        format!("{prefix}{base}")
+    }
 }
 
 /// A spanset aggregate of a scalar filter (`| count() > 2`, `| avg(duration) > 1s`).
@@ -436,6 +503,7 @@ impl fmt::Display for SpansetExpr {
             SpansetExpr::Filter(e) => write!(f, "{{ {e} }}"),
             SpansetExpr::And(l, r) => write!(f, "({l}) && ({r})"),
             SpansetExpr::Or(l, r) => write!(f, "({l}) || ({r})"),
+            SpansetExpr::Rel(rel, l, r) => write!(f, "({l}) {} ({r})", rel.symbol()),
         }
     }
 }

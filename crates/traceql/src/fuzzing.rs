@@ -7,6 +7,8 @@ use crate::{AttrValue, Kind, SpanView, Status, TraceInfo};
 /// A span held in plain fields, for the fuzz body and the tests.
 #[derive(Debug, Clone, Default)]
 pub struct OwnedSpan {
+    pub span_id: u64,
+    pub parent_span_id: u64,
     pub name: String,
     pub duration_ns: u64,
     pub status: Option<Status>,
@@ -36,6 +38,12 @@ fn view(a: &OwnedAttr) -> AttrValue<'_> {
 }
 
 impl SpanView for OwnedSpan {
+    fn span_id(&self) -> u64 {
+        self.span_id
+    }
+    fn parent_span_id(&self) -> u64 {
+        self.parent_span_id
+    }
     fn name(&self) -> &str {
         &self.name
     }
@@ -75,6 +83,7 @@ pub fn parse(data: &[u8]) {
     };
     let spans = [
         OwnedSpan {
+            span_id: 1,
             name: "GET /a".into(),
             duration_ns: 1_500_000,
             status: Some(Status::Error),
@@ -88,7 +97,16 @@ pub fn parse(data: &[u8]) {
             resource_attrs: vec![("service.name".into(), OwnedAttr::Str("shop".into()))],
             ..Default::default()
         },
-        OwnedSpan::default(),
+        OwnedSpan {
+            span_id: 2,
+            parent_span_id: 1,
+            ..Default::default()
+        },
+        OwnedSpan {
+            span_id: 3,
+            parent_span_id: 3,
+            ..Default::default()
+        },
     ];
     let trace = TraceInfo {
         root_service: "shop",

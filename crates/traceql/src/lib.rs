@@ -30,12 +30,19 @@
 //!   does not change which spans match: [`Query::select`] names the fields a response should
 //!   carry.
 //!
+//! - Structural operators between spansets, evaluated on the parent links of the trace's
+//!   spans: `>` (child), `<` (parent), `>>` (descendant), `<<` (ancestor), `~` (sibling),
+//!   their negations `!>`, `!<`, `!>>`, `!<<`, `!~` (right-side spans with no such left
+//!   span) and unions `&>`, `&<`, `&>>`, `&<<`, `&~` (the spans of both sides that take
+//!   part). As in Tempo, the result is the right side's spans, and spans cut off from the
+//!   trace's root (a parent missing) relate to nothing.
+//!
 //! Comparison semantics are Tempo's: ints, floats and durations compare as numbers, strings
 //! never equal numbers, a missing attribute fails every comparison (including `!=`), string
 //! ordering is byte-wise.
 //!
 //! # Refused with an error naming the construct
-//! Structural operators (`>`, `>>`, `<`, `<<`, `~` and their `!`/`&` forms), `| by(...)`,
+//! `| by(...)`,
 //! arithmetic on aggregates, pipelines inside parentheses, scalar filters without a spanset,
 //! metrics queries (`rate()`, `quantile_over_time()`, ...), `parent.`/`event.`/`link.`/
 //! `instrumentation.` scopes, and the intrinsics `trace:id`, `span:id`, `span:parentID`,
@@ -48,6 +55,7 @@ pub mod fuzzing;
 mod legacy;
 mod lexer;
 mod parser;
+mod tree;
 
 #[cfg(test)]
 mod tests;
@@ -123,6 +131,10 @@ pub enum Value<'a> {
 
 /// One span as a query sees it. Attribute lookups return `None` when the key is absent.
 pub trait SpanView {
+    /// The 8-byte span id as a big-endian integer (structural operators join on it).
+    fn span_id(&self) -> u64;
+    /// The parent's span id as a big-endian integer, 0 for a root span.
+    fn parent_span_id(&self) -> u64;
     fn name(&self) -> &str;
     fn duration_ns(&self) -> u64;
     fn status(&self) -> Status;
@@ -133,6 +145,12 @@ pub trait SpanView {
 }
 
 impl<T: SpanView + ?Sized> SpanView for &T {
+    fn span_id(&self) -> u64 {
+        (**self).span_id()
+    }
+    fn parent_span_id(&self) -> u64 {
+        (**self).parent_span_id()
+    }
     fn name(&self) -> &str {
         (**self).name()
     }
@@ -252,9 +270,9 @@ impl Query {
         fn any<S: SpanView + ?Sized>(e: &ast::SpansetExpr, span: &S, t: &TraceInfo<'_>) -> bool {
             match e {
                 ast::SpansetExpr::Filter(x) => eval::matches(x, span, t),
-                ast::SpansetExpr::And(l, r) | ast::SpansetExpr::Or(l, r) => {
-                    any(l, span, t) || any(r, span, t)
-                }
+                ast::SpansetExpr::And(l, r)
+                | ast::SpansetExpr::Or(l, r)
+                | ast::SpansetExpr::Rel(_, l, r) => any(l, span, t) || any(r, span, t),
             }
         }
         any(&self.root, span, trace)
@@ -267,7 +285,8 @@ impl Query {
         spans: &[S],
         trace: &TraceInfo<'_>,
     ) -> Option<Vec<usize>> {
-        let mut set = eval_set(&self.root, spans, trace);
+        let mut tree = None;
+        let mut set = eval_set(&self.root, spans, trace, &mut tree);
         for st in &self.stages {
             if set.is_empty() {
                 return None;
@@ -320,7 +339,9 @@ impl Query {
         fn walk(e: &ast::SpansetExpr, out: &mut Vec<Field>) {
             match e {
                 ast::SpansetExpr::Filter(x) => walk_expr(x, out),
-                ast::SpansetExpr::And(l, r) | ast::SpansetExpr::Or(l, r) => {
+                ast::SpansetExpr::And(l, r)
+                | ast::SpansetExpr::Or(l, r)
+                | ast::SpansetExpr::Rel(_, l, r) => {
                     walk(l, out);
                     walk(r, out);
                 }
@@ -363,7 +384,12 @@ impl Query {
     }
 }
 
-fn eval_set<S: SpanView>(e: &ast::SpansetExpr, spans: &[S], trace: &TraceInfo<'_>) -> Vec<usize> {
+fn eval_set<S: SpanView>(
+    e: &ast::SpansetExpr,
+    spans: &[S],
+    trace: &TraceInfo<'_>,
+    tree: &mut Option<tree::Tree>,
+) -> Vec<usize> {
     match e {
         ast::SpansetExpr::Filter(x) => spans
             .iter()
@@ -372,17 +398,30 @@ fn eval_set<S: SpanView>(e: &ast::SpansetExpr, spans: &[S], trace: &TraceInfo<'_
             .map(|(i, _)| i)
             .collect(),
         ast::SpansetExpr::And(l, r) => {
-            let a = eval_set(l, spans, trace);
+            let a = eval_set(l, spans, trace, tree);
             if a.is_empty() {
                 return a;
             }
-            let b = eval_set(r, spans, trace);
+            let b = eval_set(r, spans, trace, tree);
             if b.is_empty() {
                 return b;
             }
             union(a, b)
         }
-        ast::SpansetExpr::Or(l, r) => union(eval_set(l, spans, trace), eval_set(r, spans, trace)),
+        ast::SpansetExpr::Or(l, r) => {
+            let a = eval_set(l, spans, trace, tree);
+            let b = eval_set(r, spans, trace, tree);
+            union(a, b)
+        }
+        ast::SpansetExpr::Rel(rel, l, r) => {
+            let a = eval_set(l, spans, trace, tree);
+            let b = eval_set(r, spans, trace, tree);
+            if b.is_empty() {
+                return b;
+            }
+            let t = tree.get_or_insert_with(|| tree::Tree::build(spans));
+            t.relate(*rel, &a, &b)
+        }
     }
 }
 
@@ -426,6 +465,13 @@ fn collect_conditions(e: &ast::SpansetExpr, c: &mut Conditions) {
         }
         // Either side may match alone: nothing is necessary.
         ast::SpansetExpr::Or(..) => {}
+        // The right side always contributes spans; the left too unless negated.
+        ast::SpansetExpr::Rel(rel, l, r) => {
+            if !rel.negated {
+                collect_conditions(l, c);
+            }
+            collect_conditions(r, c);
+        }
     }
 }
 

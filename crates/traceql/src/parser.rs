@@ -5,7 +5,7 @@
 
 use crate::Error;
 use crate::ast::{
-    Agg, BinOp, Expr, Field, Intrinsic, Kind, Scope, SpansetExpr, Stage, Static, Status, Type,
+    Agg, BinOp, Expr, Field, Intrinsic, Kind, Rel, Scope, SpansetExpr, Stage, Static, Status, Type,
 };
 use crate::lexer::{Tok, Token, lex};
 
@@ -60,27 +60,6 @@ fn describe(t: &Tok) -> String {
         Tok::EndAttr => "END_ATTRIBUTE".into(),
         Tok::Sym(s) => (*s).to_string(),
     }
-}
-
-fn structural_name(sym: &str) -> Option<&'static str> {
-    Some(match sym {
-        ">" => "child",
-        "<" => "parent",
-        ">>" => "descendant",
-        "<<" => "ancestor",
-        "~" => "sibling",
-        "!>" => "not-child",
-        "!<" => "not-parent",
-        "!>>" => "not-descendant",
-        "!<<" => "not-ancestor",
-        "!~" => "not-sibling",
-        "&>" => "union-child",
-        "&<" => "union-parent",
-        "&>>" => "union-descendant",
-        "&<<" => "union-ancestor",
-        "&~" => "union-sibling",
-        _ => return None,
-    })
 }
 
 fn is_metrics_fn(sym: &str) -> bool {
@@ -193,31 +172,40 @@ impl Parser {
 
     // ---------- spanset level ----------
 
+    /// `&&` and `||` between spansets, below the structural operators (which share the
+    /// comparison level in Tempo's grammar), all left-associative.
     fn spanset_expr(&mut self) -> Result<SpansetExpr, Error> {
         self.enter()?;
-        let mut lhs = self.spanset_primary()?;
+        let mut lhs = self.spanset_rel()?;
         loop {
-            match self.peek().clone() {
+            match self.peek() {
                 Tok::Sym("&&") => {
                     self.next();
-                    let rhs = self.spanset_primary()?;
+                    let rhs = self.spanset_rel()?;
                     lhs = SpansetExpr::And(Box::new(lhs), Box::new(rhs));
                 }
                 Tok::Sym("||") => {
                     self.next();
-                    let rhs = self.spanset_primary()?;
+                    let rhs = self.spanset_rel()?;
                     lhs = SpansetExpr::Or(Box::new(lhs), Box::new(rhs));
-                }
-                Tok::Sym(s) if structural_name(s).is_some() => {
-                    return Err(Error::unsupported(format!(
-                        "structural operator `{s}` ({}) is not supported",
-                        structural_name(s).unwrap_or_default()
-                    )));
                 }
                 _ => break,
             }
         }
         self.depth -= 1;
+        Ok(lhs)
+    }
+
+    fn spanset_rel(&mut self) -> Result<SpansetExpr, Error> {
+        let mut lhs = self.spanset_primary()?;
+        while let Tok::Sym(s) = self.peek() {
+            let Some(rel) = Rel::from_symbol(s) else {
+                break;
+            };
+            self.next();
+            let rhs = self.spanset_primary()?;
+            lhs = SpansetExpr::Rel(rel, Box::new(lhs), Box::new(rhs));
+        }
         Ok(lhs)
     }
 
@@ -652,7 +640,7 @@ fn validate_spanset(e: &SpansetExpr) -> Result<(), Error> {
             }
             Ok(())
         }
-        SpansetExpr::And(l, r) | SpansetExpr::Or(l, r) => {
+        SpansetExpr::And(l, r) | SpansetExpr::Or(l, r) | SpansetExpr::Rel(_, l, r) => {
             validate_spanset(l)?;
             validate_spanset(r)
         }

@@ -15,6 +15,7 @@ fn kv(pairs: Vec<(&str, A)>) -> Vec<(String, A)> {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
+/// The tree: 0 → {1, 2}, 2 → {3, 4}.
 /// 0 GET /cart (frontend, server, 120ms, unset)
 /// 1 SELECT cart (cart, client, 30ms, ok)
 /// 2 POST /checkout (checkout, server, 1.5s, error "payment declined")
@@ -23,6 +24,8 @@ fn kv(pairs: Vec<(&str, A)>) -> Vec<(String, A)> {
 fn spans() -> Vec<OwnedSpan> {
     vec![
         OwnedSpan {
+            span_id: 1,
+            parent_span_id: 0,
             name: "GET /cart".into(),
             duration_ns: 120_000_000,
             status: Some(Status::Unset),
@@ -36,6 +39,8 @@ fn spans() -> Vec<OwnedSpan> {
             ..Default::default()
         },
         OwnedSpan {
+            span_id: 2,
+            parent_span_id: 1,
             name: "SELECT cart".into(),
             duration_ns: 30_000_000,
             status: Some(Status::Ok),
@@ -49,6 +54,8 @@ fn spans() -> Vec<OwnedSpan> {
             ..Default::default()
         },
         OwnedSpan {
+            span_id: 3,
+            parent_span_id: 1,
             name: "POST /checkout".into(),
             duration_ns: 1_500_000_000,
             status: Some(Status::Error),
@@ -68,6 +75,8 @@ fn spans() -> Vec<OwnedSpan> {
             ]),
         },
         OwnedSpan {
+            span_id: 4,
+            parent_span_id: 3,
             name: "charge".into(),
             duration_ns: 1_000_000,
             status: Some(Status::Unset),
@@ -81,6 +90,8 @@ fn spans() -> Vec<OwnedSpan> {
             ..Default::default()
         },
         OwnedSpan {
+            span_id: 5,
+            parent_span_id: 3,
             name: "publish".into(),
             duration_ns: 5_000_000,
             status: Some(Status::Ok),
@@ -210,6 +221,28 @@ fn query_table_matches_documented_semantics() {
         ("{ kind = server } | { duration > 1s } | count() = 1", &[2]),
         ("{ } | coalesce()", &[0, 1, 2, 3, 4]),
         ("{ kind = server } | count() >= -1", &[0, 2]),
+        // structural operators yield right-side spans
+        (r#"{ name = "GET /cart" } > { }"#, &[1, 2]),
+        ("{ kind = server } >> { }", &[1, 2, 3, 4]),
+        (r#"{ resource.service.name = "checkout" } > { }"#, &[3, 4]),
+        ("{ } < { kind = server }", &[0, 2]),
+        (r#"{ name = "charge" } << { }"#, &[0, 2]),
+        (r#"{ name = "charge" } ~ { }"#, &[4]),
+        (r#"{ name = "charge" } ~ { name = "charge" }"#, &[]),
+        ("{ kind = server } !> { }", &[0]),
+        (r#"{ name = "charge" } !~ { }"#, &[0, 1, 2, 3]),
+        (r#"{ name = "nope" } !>> { kind = internal }"#, &[3]),
+        (r#"{ name = "nope" } >> { kind = internal }"#, &[]),
+        // unions keep the left spans that take part
+        (r#"{ name = "GET /cart" } &> { status = error }"#, &[0, 2]),
+        (r#"{ name = "charge" } &<< { kind = server }"#, &[0, 2, 3]),
+        (r#"{ name = "charge" } &~ { }"#, &[3, 4]),
+        // structural operators bind tighter than && and are left-associative
+        (
+            r#"{ kind = server } && { } >> { name = "charge" }"#,
+            &[0, 2, 3],
+        ),
+        (r#"{ } >> { } >> { name = "publish" }"#, &[4]),
     ];
     assert!(table.len() >= 30);
     let spans = spans();
@@ -235,6 +268,27 @@ fn query_table_matches_documented_semantics() {
 }
 
 #[test]
+fn structural_operators_ignore_spans_cut_off_from_the_root() {
+    let span = |id: u64, parent: u64| OwnedSpan {
+        span_id: id,
+        parent_span_id: parent,
+        ..Default::default()
+    };
+    // 0 root; 1 has a missing parent; 2 is 1's child; 3 and 4 form a cycle
+    let spans = vec![span(1, 0), span(2, 99), span(3, 2), span(5, 6), span(6, 5)];
+    let run = |q: &str| {
+        parse(q)
+            .unwrap()
+            .eval_trace(&spans, &TRACE)
+            .unwrap_or_default()
+    };
+    assert_eq!(run("{ } >> { }"), Vec::<usize>::new());
+    assert_eq!(run("{ } > { }"), Vec::<usize>::new());
+    assert_eq!(run("{ } !>> { }"), vec![0, 1, 2, 3, 4]);
+    assert_eq!(run("{ } ~ { }"), Vec::<usize>::new());
+}
+
+#[test]
 fn dyn_span_views_evaluate() {
     let spans = spans();
     let views: Vec<&dyn crate::SpanView> =
@@ -248,11 +302,6 @@ fn dyn_span_views_evaluate() {
 #[test]
 fn unsupported_constructs_are_named() {
     let cases: &[(&str, &str)] = &[
-        ("{ .a = 1 } >> { .b = 2 }", "`>>` (descendant)"),
-        ("{ } > { }", "`>` (child)"),
-        ("{ } ~ { }", "`~` (sibling)"),
-        ("{ } !~ { }", "`!~` (not-sibling)"),
-        ("{ } &>> { }", "`&>>` (union-descendant)"),
         ("{ } | count() + 1 > 2", "arithmetic (`+`) on aggregates"),
         ("{ } | 2 < count()", "aggregate() <op> literal"),
         ("{ } | rate()", "`rate()`"),
@@ -467,6 +516,7 @@ fn fuzz_body_does_not_panic_on_random_and_mutated_inputs() {
         "{ trace:duration > 1h30m && span:kind = client && rootName !~ `x(` }",
         "({ }) && ({ } || { name = \"x\\u00e9\" })",
         "{ kind = server } | { duration > 1s } | avg(span.x) >= -1.5 | count() = 1 | coalesce()",
+        "({ } >> { .a = 1 }) &~ { } !< { kind = client } && { } &<< { } !>> { }",
     ];
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut rnd = move || {
