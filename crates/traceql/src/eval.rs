@@ -30,7 +30,7 @@ fn ty(v: &Option<Value<'_>>) -> T {
         Some(Value::Duration(_)) => T::Dur,
         Some(Value::Status(_)) => T::Status,
         Some(Value::Kind(_)) => T::Kind,
-        Some(Value::Other) => T::Other,
+        Some(Value::Array(_)) | Some(Value::Other) => T::Other,
     }
 }
 
@@ -100,6 +100,7 @@ fn from_attr(v: AttrValue<'_>) -> Value<'_> {
         AttrValue::Int(i) => Value::Int(i),
         AttrValue::Float(f) => Value::Float(f),
         AttrValue::Bool(b) => Value::Bool(b),
+        AttrValue::Array(a) => Value::Array(a),
         AttrValue::Other => Value::Other,
     }
 }
@@ -157,6 +158,18 @@ pub(crate) fn eval<'a, S: SpanView + ?Sized>(
             lhs, re, negated, ..
         } => match eval(lhs, span, trace) {
             Some(Value::Str(s)) => boolean(re.is_match(s) != *negated),
+            // `=~` when some element matches, `!~` when no element does
+            Some(Value::Array(arr)) => {
+                let matches = |i| match arr.get(i) {
+                    Some(AttrValue::Str(s)) => Some(re.is_match(s)),
+                    _ => None,
+                };
+                boolean(if *negated {
+                    (0..arr.len()).all(|i| matches(i) == Some(false))
+                } else {
+                    (0..arr.len()).any(|i| matches(i) == Some(true))
+                })
+            }
             _ => boolean(false),
         },
         Expr::Not(x) => match eval(x, span, trace) {
@@ -190,6 +203,12 @@ pub(crate) fn eval<'a, S: SpanView + ?Sized>(
 
 fn binary<'a>(op: BinOp, l: Option<Value<'a>>, r: Option<Value<'a>>) -> Option<Value<'a>> {
     use BinOp::*;
+    match (l, r) {
+        (Some(Value::Array(_)), Some(Value::Array(_))) => return boolean(false),
+        (Some(Value::Array(arr)), other) => return elementwise(op, arr, other, true),
+        (other, Some(Value::Array(arr))) => return elementwise(op, arr, other, false),
+        _ => {}
+    }
     let (lt, rt) = (ty(&l), ty(&r));
     if !matching(lt, rt) || !op_valid(op, lt) || !op_valid(op, rt) {
         return boolean(false);
@@ -245,6 +264,33 @@ fn binary<'a>(op: BinOp, l: Option<Value<'a>>, r: Option<Value<'a>>) -> Option<V
         Neq => boolean(l.is_some() && r.is_some() && !equals(&l, &r)),
         And | Or => boolean(false),
     }
+}
+
+/// An array against a scalar (Tempo: `!=` must hold for every element, any other comparison
+/// for one); arithmetic on arrays yields nothing.
+fn elementwise<'a>(
+    op: BinOp,
+    arr: &'a dyn crate::AttrArray,
+    scalar: Option<Value<'a>>,
+    array_on_left: bool,
+) -> Option<Value<'a>> {
+    if !op.is_boolean() || matches!(op, BinOp::And | BinOp::Or) {
+        return None;
+    }
+    let holds = |i: usize| {
+        let elem = arr.get(i).map(from_attr);
+        let r = if array_on_left {
+            binary(op, elem, scalar)
+        } else {
+            binary(op, scalar, elem)
+        };
+        matches!(r, Some(Value::Bool(true)))
+    };
+    boolean(if op == BinOp::Neq {
+        (0..arr.len()).all(holds)
+    } else {
+        (0..arr.len()).any(holds)
+    })
 }
 
 /// The aggregate of a scalar filter over a spanset (Tempo's `Aggregate.evaluate`): nil values

@@ -2,7 +2,7 @@
 //! here so a unit test runs it over seeded random and mutated inputs on stable. It must never
 //! panic on any input.
 
-use crate::{AttrValue, Kind, SpanView, Status, TraceInfo};
+use crate::{AttrArray, AttrValue, Kind, SpanView, Status, TraceInfo};
 
 /// A span held in plain fields, for the fuzz body and the tests.
 #[derive(Debug, Clone, Default)]
@@ -24,7 +24,17 @@ pub enum OwnedAttr {
     Int(i64),
     Float(f64),
     Bool(bool),
+    Array(Vec<OwnedAttr>),
     Other,
+}
+
+impl AttrArray for Vec<OwnedAttr> {
+    fn len(&self) -> usize {
+        <[OwnedAttr]>::len(self)
+    }
+    fn get(&self, i: usize) -> Option<AttrValue<'_>> {
+        <[OwnedAttr]>::get(self, i).map(view)
+    }
 }
 
 fn view(a: &OwnedAttr) -> AttrValue<'_> {
@@ -33,6 +43,7 @@ fn view(a: &OwnedAttr) -> AttrValue<'_> {
         OwnedAttr::Int(i) => AttrValue::Int(*i),
         OwnedAttr::Float(f) => AttrValue::Float(*f),
         OwnedAttr::Bool(b) => AttrValue::Bool(*b),
+        OwnedAttr::Array(a) => AttrValue::Array(a),
         OwnedAttr::Other => AttrValue::Other,
     }
 }
@@ -92,7 +103,11 @@ pub fn parse(data: &[u8]) {
                 ("http.status_code".into(), OwnedAttr::Int(500)),
                 ("x".into(), OwnedAttr::Float(1.5)),
                 ("b".into(), OwnedAttr::Bool(true)),
-                ("arr".into(), OwnedAttr::Other),
+                (
+                    "arr".into(),
+                    OwnedAttr::Array(vec![OwnedAttr::Int(1), OwnedAttr::Str("a".into())]),
+                ),
+                ("map".into(), OwnedAttr::Other),
             ],
             resource_attrs: vec![("service.name".into(), OwnedAttr::Str("shop".into()))],
             ..Default::default()

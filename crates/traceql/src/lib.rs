@@ -39,7 +39,10 @@
 //!
 //! Comparison semantics are Tempo's: ints, floats and durations compare as numbers, strings
 //! never equal numbers, a missing attribute fails every comparison (including `!=`), string
-//! ordering is byte-wise.
+//! ordering is byte-wise; an array attribute matches `=`, `=~` and the orderings when some
+//! element does, `!=` and `!~` when every element does. Maps and bytes exist but never
+//! compare. With the `pdata` feature, [`attr_value`] reads OTLP `AnyValue`s (arrays in
+//! place).
 //!
 //! # Refused with an error naming the construct
 //! `| by(...)`,
@@ -47,7 +50,6 @@
 //! metrics queries (`rate()`, `quantile_over_time()`, ...), `parent.`/`event.`/`link.`/
 //! `instrumentation.` scopes, and the intrinsics `trace:id`, `span:id`, `span:parentID`,
 //! `span:childCount`, `parent`, `nestedSet*`, `event:*`, `link:*`, `instrumentation:*`.
-//! Array-valued attributes are opaque (exist, never compare equal).
 
 mod ast;
 mod eval;
@@ -104,19 +106,53 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// An attribute value as the store holds it. Arrays, maps and bytes are `Other`: they exist
+/// An attribute value as the store holds it. Maps and bytes are `Other`: they exist
 /// (`!= nil` holds) but compare with nothing.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 pub enum AttrValue<'a> {
     Str(&'a str),
     Int(i64),
     Float(f64),
     Bool(bool),
+    /// An array: `=`, `=~` and the orderings hold when some element satisfies them, `!=` and
+    /// `!~` when every element does (Tempo's array semantics).
+    Array(&'a dyn AttrArray),
     Other,
 }
 
+/// An array attribute's elements, read in place.
+pub trait AttrArray {
+    fn len(&self) -> usize;
+    fn get(&self, i: usize) -> Option<AttrValue<'_>>;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl AttrArray for [AttrValue<'_>] {
+    fn len(&self) -> usize {
+        <[AttrValue<'_>]>::len(self)
+    }
+    fn get(&self, i: usize) -> Option<AttrValue<'_>> {
+        <[AttrValue<'_>]>::get(self, i).copied()
+    }
+}
+
+impl fmt::Debug for AttrValue<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttrValue::Str(s) => write!(f, "Str({s:?})"),
+            AttrValue::Int(i) => write!(f, "Int({i})"),
+            AttrValue::Float(x) => write!(f, "Float({x})"),
+            AttrValue::Bool(b) => write!(f, "Bool({b})"),
+            AttrValue::Array(a) => write!(f, "Array(len {})", a.len()),
+            AttrValue::Other => write!(f, "Other"),
+        }
+    }
+}
+
 /// A value read from a span by a field ([`Query::field_value`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 pub enum Value<'a> {
     Str(&'a str),
     Int(i64),
@@ -126,8 +162,73 @@ pub enum Value<'a> {
     Duration(i64),
     Status(Status),
     Kind(Kind),
+    Array(&'a dyn AttrArray),
     Other,
 }
+
+impl fmt::Debug for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Str(s) => write!(f, "Str({s:?})"),
+            Value::Int(i) => write!(f, "Int({i})"),
+            Value::Float(x) => write!(f, "Float({x})"),
+            Value::Bool(b) => write!(f, "Bool({b})"),
+            Value::Duration(d) => write!(f, "Duration({d})"),
+            Value::Status(s) => write!(f, "Status({s:?})"),
+            Value::Kind(k) => write!(f, "Kind({k:?})"),
+            Value::Array(a) => write!(f, "Array(len {})", a.len()),
+            Value::Other => write!(f, "Other"),
+        }
+    }
+}
+
+/// Arrays compare by identity: two views of one array are equal.
+impl PartialEq for Value<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) | (Value::Duration(a), Value::Duration(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a == b,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Status(a), Value::Status(b)) => a == b,
+            (Value::Kind(a), Value::Kind(b)) => a == b,
+            (Value::Array(a), Value::Array(b)) => std::ptr::addr_eq(*a, *b),
+            (Value::Other, Value::Other) => true,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(feature = "pdata")]
+mod pdata_values {
+    use pdata::proto::common::v1::{AnyValue, ArrayValue, any_value};
+
+    use crate::{AttrArray, AttrValue};
+
+    /// An OTLP attribute value as a query sees it.
+    pub fn attr_value(v: &AnyValue) -> AttrValue<'_> {
+        match &v.value {
+            Some(any_value::Value::StringValue(s)) => AttrValue::Str(s),
+            Some(any_value::Value::IntValue(i)) => AttrValue::Int(*i),
+            Some(any_value::Value::DoubleValue(f)) => AttrValue::Float(*f),
+            Some(any_value::Value::BoolValue(b)) => AttrValue::Bool(*b),
+            Some(any_value::Value::ArrayValue(a)) => AttrValue::Array(a),
+            _ => AttrValue::Other,
+        }
+    }
+
+    impl AttrArray for ArrayValue {
+        fn len(&self) -> usize {
+            self.values.len()
+        }
+        fn get(&self, i: usize) -> Option<AttrValue<'_>> {
+            self.values.get(i).map(attr_value)
+        }
+    }
+}
+
+#[cfg(feature = "pdata")]
+pub use pdata_values::attr_value;
 
 /// One span as a query sees it. Attribute lookups return `None` when the key is absent.
 pub trait SpanView {

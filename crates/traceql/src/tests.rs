@@ -34,6 +34,7 @@ fn spans() -> Vec<OwnedSpan> {
                 ("http.method", s("GET")),
                 ("http.status_code", A::Int(200)),
                 ("http.route", s("/cart")),
+                ("codes", A::Array(vec![A::Int(200), A::Int(404)])),
             ]),
             resource_attrs: kv(vec![("service.name", s("frontend"))]),
             ..Default::default()
@@ -49,6 +50,7 @@ fn spans() -> Vec<OwnedSpan> {
                 ("db.system", s("redis")),
                 ("retries", A::Int(2)),
                 ("ratio", A::Float(0.5)),
+                ("empty_arr", A::Array(vec![])),
             ]),
             resource_attrs: kv(vec![("service.name", s("cart"))]),
             ..Default::default()
@@ -68,6 +70,7 @@ fn spans() -> Vec<OwnedSpan> {
                 ("tags", A::Other),
                 ("amount", A::Float(12.0)),
                 ("message", s("line1\nline2")),
+                ("langs", A::Array(vec![s("go"), s("rust")])),
             ]),
             resource_attrs: kv(vec![
                 ("service.name", s("checkout")),
@@ -221,6 +224,22 @@ fn query_table_matches_documented_semantics() {
         ("{ kind = server } | { duration > 1s } | count() = 1", &[2]),
         ("{ } | coalesce()", &[0, 1, 2, 3, 4]),
         ("{ kind = server } | count() >= -1", &[0, 2]),
+        // arrays: `=`, `=~` and orderings on some element, `!=`, `!~` on every element
+        (r#"{ span.langs = "go" }"#, &[2]),
+        (r#"{ span.langs != "go" }"#, &[]),
+        (r#"{ span.langs != "java" }"#, &[2]),
+        (r#"{ span.langs =~ "ru.*" }"#, &[2]),
+        (r#"{ span.langs !~ "ru.*" }"#, &[]),
+        (r#"{ span.langs !~ "j.*" }"#, &[2]),
+        ("{ span.codes > 400 }", &[0]),
+        ("{ span.codes >= 500 }", &[]),
+        ("{ 400 < span.codes }", &[0]),
+        ("{ span.codes = 404.0 }", &[0]),
+        (r#"{ span.codes = "404" }"#, &[]),
+        ("{ span.empty_arr != 1 }", &[1]),
+        ("{ span.empty_arr = 1 }", &[]),
+        ("{ span.codes != nil }", &[0]),
+        ("{ span.codes + 1 > 0 }", &[]),
         // structural operators yield right-side spans
         (r#"{ name = "GET /cart" } > { }"#, &[1, 2]),
         ("{ kind = server } >> { }", &[1, 2, 3, 4]),
@@ -286,6 +305,33 @@ fn structural_operators_ignore_spans_cut_off_from_the_root() {
     assert_eq!(run("{ } > { }"), Vec::<usize>::new());
     assert_eq!(run("{ } !>> { }"), vec![0, 1, 2, 3, 4]);
     assert_eq!(run("{ } ~ { }"), Vec::<usize>::new());
+}
+
+#[cfg(feature = "pdata")]
+#[test]
+fn otlp_values_read_in_place() {
+    use pdata::proto::common::v1::{AnyValue, ArrayValue, any_value::Value as V};
+    let arr = AnyValue {
+        value: Some(V::ArrayValue(ArrayValue {
+            values: vec![
+                AnyValue {
+                    value: Some(V::StringValue("a".into())),
+                },
+                AnyValue {
+                    value: Some(V::IntValue(3)),
+                },
+            ],
+        })),
+    };
+    let crate::AttrValue::Array(a) = crate::attr_value(&arr) else {
+        panic!("not an array");
+    };
+    assert_eq!(a.len(), 2);
+    assert!(matches!(a.get(1), Some(crate::AttrValue::Int(3))));
+    let kv = AnyValue {
+        value: Some(V::BytesValue(vec![1])),
+    };
+    assert!(matches!(crate::attr_value(&kv), crate::AttrValue::Other));
 }
 
 #[test]
