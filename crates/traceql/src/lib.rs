@@ -106,6 +106,16 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// An attribute value of a search result, as Tempo's `Static.AsAnyValue` renders it:
+/// durations, statuses and kinds become strings (`1.5s`, `error`, `server`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResultValue<'a> {
+    Str(std::borrow::Cow<'a, str>),
+    Int(i64),
+    Double(f64),
+    Bool(bool),
+}
+
 /// An attribute value as the store holds it. Maps and bytes are `Other`: they exist
 /// (`!= nil` holds) but compare with nothing.
 #[derive(Clone, Copy)]
@@ -458,6 +468,94 @@ impl Query {
             }
         }
         out
+    }
+
+    /// The attributes Tempo attaches to a matched span in search results
+    /// (`engine.go asTraceSearchMetadata`): every field the query reads or selects, keyed by
+    /// its bare name (`http.method`, `status`, `kind`), except the ones the result carries
+    /// elsewhere (`name`, `duration`, trace intrinsics); missing attributes, maps and arrays
+    /// are left out.
+    pub fn result_attributes<'a, S: SpanView + ?Sized>(
+        &'a self,
+        span: &'a S,
+        trace: &TraceInfo<'a>,
+    ) -> Vec<(&'a str, ResultValue<'a>)> {
+        let mut fields = self.fields();
+        for f in &self.select {
+            if !fields.contains(f) {
+                fields.push(f.clone());
+            }
+        }
+        let mut out = Vec::new();
+        for f in fields {
+            let key: &'a str = match &f {
+                Field::Intrinsic(
+                    Intrinsic::Name
+                    | Intrinsic::Duration
+                    | Intrinsic::TraceDuration
+                    | Intrinsic::RootName
+                    | Intrinsic::RootServiceName,
+                ) => continue,
+                Field::Intrinsic(i) => i.as_str(),
+                // the name lives as long as the query: find it in the query's own fields
+                Field::Attribute { name, .. } => match self.attribute_name(name) {
+                    Some(n) => n,
+                    None => continue,
+                },
+            };
+            let v = match eval::field(&f, span, trace) {
+                Some(Value::Str(s)) => ResultValue::Str(s.into()),
+                Some(Value::Int(i)) => ResultValue::Int(i),
+                Some(Value::Float(x)) => ResultValue::Double(x),
+                Some(Value::Bool(b)) => ResultValue::Bool(b),
+                Some(Value::Duration(d)) => ResultValue::Str(ast::go_duration_string(d).into()),
+                Some(Value::Status(st)) => ResultValue::Str(st.as_str().into()),
+                Some(Value::Kind(k)) => ResultValue::Str(k.as_str().into()),
+                Some(Value::Array(_)) | Some(Value::Other) | None => continue,
+            };
+            if !out.iter().any(|(k, _)| *k == key) {
+                out.push((key, v));
+            }
+        }
+        out
+    }
+
+    fn attribute_name(&self, name: &str) -> Option<&str> {
+        fn in_expr<'q>(e: &'q ast::Expr, name: &str) -> Option<&'q str> {
+            match e {
+                ast::Expr::Field(Field::Attribute { name: n, .. }) if n == name => Some(n),
+                ast::Expr::Static(_) | ast::Expr::Field(_) => None,
+                ast::Expr::Binary(_, l, r) => in_expr(l, name).or_else(|| in_expr(r, name)),
+                ast::Expr::Regex { lhs, .. } => in_expr(lhs, name),
+                ast::Expr::Not(x) | ast::Expr::Neg(x) | ast::Expr::Exists(x, _) => in_expr(x, name),
+            }
+        }
+        fn in_set<'q>(e: &'q ast::SpansetExpr, name: &str) -> Option<&'q str> {
+            match e {
+                ast::SpansetExpr::Filter(x) => in_expr(x, name),
+                ast::SpansetExpr::And(l, r)
+                | ast::SpansetExpr::Or(l, r)
+                | ast::SpansetExpr::Rel(_, l, r) => in_set(l, name).or_else(|| in_set(r, name)),
+            }
+        }
+        if let Some(n) = in_set(&self.root, name) {
+            return Some(n);
+        }
+        for st in &self.stages {
+            let hit = match st {
+                ast::Stage::Filter(x) => in_expr(x, name),
+                ast::Stage::Scalar { field: Some(x), .. } => in_expr(x, name),
+                ast::Stage::Select(fs) => fs.iter().find_map(|f| match f {
+                    Field::Attribute { name: n, .. } if n == name => Some(n.as_str()),
+                    _ => None,
+                }),
+                _ => None,
+            };
+            if hit.is_some() {
+                return hit;
+            }
+        }
+        None
     }
 
     /// The value of a field on a span (`None` for a missing attribute).

@@ -506,6 +506,27 @@ fn fields_and_select_name_what_the_query_reads() {
 }
 
 #[test]
+fn result_attributes_follow_tempo_search_metadata() {
+    use crate::ResultValue as R;
+    let q = parse(
+        r#"{ span.http.method = "POST" && status = error && duration > 1s && kind = server && .missing != 1 } | select(span.amount, statusMessage, name)"#,
+    )
+    .unwrap();
+    let spans = spans();
+    let got = q.result_attributes(&spans[2], &TRACE);
+    assert_eq!(
+        got,
+        vec![
+            ("http.method", R::Str("POST".into())),
+            ("status", R::Str("error".into())),
+            ("kind", R::Str("server".into())),
+            ("amount", R::Double(12.0)),
+            ("statusMessage", R::Str("payment declined".into())),
+        ]
+    );
+}
+
+#[test]
 fn query_renders_in_tempo_style() {
     let q = parse(r#"{ span."http method" = "GET" && duration > 1500ms } && { }"#).unwrap();
     assert_eq!(
