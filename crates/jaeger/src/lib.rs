@@ -11,7 +11,9 @@
 //!   → `host.name`, `jaeger.version` → `opencensus.exporterversion`), `span.kind`, status from
 //!   `error` / `otel.status_code` / `otel.status_description` / `http.status_code`, logs →
 //!   events (named by their `event` field), references → parent and links, `otel.scope.*` →
-//!   scope (protobuf only, as in Go).
+//!   scope (protobuf only, as in Go);
+//! - [`uimodel`]: the other direction for the query APIs: OTLP → the Jaeger UI JSON model
+//!   (`/api/traces`) as Jaeger v2 renders it, and OTLP/JSON as Jaeger `api_v3` and Tempo write it.
 //!
 //! The `jaeger` receiver is a thin adapter over it.
 //!
@@ -28,3 +30,7 @@ pub mod fuzzing;
 pub mod proto;
 pub mod thrift;
 pub mod translate;
+pub mod uimodel;
+
+#[cfg(test)]
+mod uimodel_tests;
