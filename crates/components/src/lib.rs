@@ -52,6 +52,7 @@ pub fn registry() -> Registry {
     r.processor(processors::resourcedetection::Factory::default());
     r.processor(processors::transform::Factory);
     r.exporter(exporters::debug::Factory);
+    r.exporter(exporters::embedded_store::Factory);
     r.exporter(exporters::nop::Factory);
     r.exporter(exporters::file::Factory);
     r.exporter(exporters::loki::Factory);
@@ -66,6 +67,7 @@ pub fn registry() -> Registry {
     r.connector(connectors::servicegraph::Factory);
     r.extension(extensions::health_check::Factory);
     r.extension(extensions::file_storage::Factory);
+    r.extension(extensions::embedded_store::Factory);
     r.extension(extensions::pprof::Factory);
     r.extension(extensions::healthcheckv2::Factory);
     r.extension(extensions::zpages::Factory);

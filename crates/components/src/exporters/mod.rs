@@ -1,4 +1,5 @@
 pub mod debug;
+pub mod embedded_store;
 pub mod file;
 pub mod loki;
 pub mod nop;

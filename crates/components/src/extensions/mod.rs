@@ -1,5 +1,6 @@
 pub mod basicauth;
 pub mod bearertokenauth;
+pub mod embedded_store;
 pub mod file_storage;
 pub mod headers_setter;
 pub mod health_check;

@@ -1,0 +1,217 @@
+//! The store seen through each query language's data-source trait.
+
+use pdata::proto::common::v1::any_value;
+use store::Store;
+use store::query::{MatchOp, Matcher};
+
+fn store_matcher(name: &str, op: MatchOp, value: &str) -> Result<Matcher, String> {
+    Matcher::new(name, op, value)
+}
+
+pub fn from_promql(ms: &[promql::Matcher]) -> Result<Vec<Matcher>, String> {
+    ms.iter()
+        .map(|m| {
+            let op = match m.op {
+                promql::MatchOp::Equal => MatchOp::Equal,
+                promql::MatchOp::NotEqual => MatchOp::NotEqual,
+                promql::MatchOp::Re => MatchOp::Regex,
+                promql::MatchOp::NotRe => MatchOp::NotRegex,
+            };
+            store_matcher(&m.name, op, &m.value)
+        })
+        .collect()
+}
+
+pub fn from_logql(ms: &[logql::Matcher]) -> Result<Vec<Matcher>, String> {
+    ms.iter()
+        .map(|m| {
+            let op = match m.op {
+                logql::MatchOp::Eq => MatchOp::Equal,
+                logql::MatchOp::Neq => MatchOp::NotEqual,
+                logql::MatchOp::Re => MatchOp::Regex,
+                logql::MatchOp::Nre => MatchOp::NotRegex,
+            };
+            store_matcher(&m.name, op, &m.value)
+        })
+        .collect()
+}
+
+/// A Prometheus series selector (`match[]`) as store matchers.
+pub fn prom_selector(s: &str) -> Result<Vec<Matcher>, String> {
+    use promql_parser::label::MatchOp as P;
+    use promql_parser::parser::Expr;
+    let expr = promql_parser::parser::parse(s).map_err(|e| e.to_string())?;
+    let Expr::VectorSelector(vs) = expr else {
+        return Err(format!("invalid parameter \"match[]\": {s:?} is not a series selector"));
+    };
+    let mut out = Vec::new();
+    if let Some(name) = &vs.name {
+        out.push(store_matcher("__name__", MatchOp::Equal, name)?);
+    }
+    for m in vs.matchers.matchers.iter() {
+        let op = match &m.op {
+            P::Equal => MatchOp::Equal,
+            P::NotEqual => MatchOp::NotEqual,
+            P::Re(_) => MatchOp::Regex,
+            P::NotRe(_) => MatchOp::NotRegex,
+        };
+        out.push(store_matcher(&m.name, op, &m.value)?);
+    }
+    Ok(out)
+}
+
+/// A native histogram as remote write carries it, as PromQL evaluates it.
+pub fn float_histogram(h: &promtranslate::prompb::Histogram) -> promql::FloatHistogram {
+    use promtranslate::prompb::histogram::{Count, ResetHint, ZeroCount};
+    fn buckets(deltas: &[i64], counts: &[f64]) -> Vec<f64> {
+        if !counts.is_empty() {
+            return counts.to_vec();
+        }
+        let mut acc = 0i64;
+        deltas
+            .iter()
+            .map(|d| {
+                acc = acc.wrapping_add(*d);
+                acc as f64
+            })
+            .collect()
+    }
+    promql::FloatHistogram {
+        schema: h.schema,
+        zero_threshold: h.zero_threshold,
+        zero_count: match h.zero_count {
+            Some(ZeroCount::ZeroCountInt(n)) => n as f64,
+            Some(ZeroCount::ZeroCountFloat(f)) => f,
+            None => 0.0,
+        },
+        count: match h.count {
+            Some(Count::CountInt(n)) => n as f64,
+            Some(Count::CountFloat(f)) => f,
+            None => 0.0,
+        },
+        sum: h.sum,
+        positive_spans: h.positive_spans.iter().map(|s| (s.offset, s.length)).collect(),
+        positive_buckets: buckets(&h.positive_deltas, &h.positive_counts),
+        negative_spans: h.negative_spans.iter().map(|s| (s.offset, s.length)).collect(),
+        negative_buckets: buckets(&h.negative_deltas, &h.negative_counts),
+        counter_reset_hint: match ResetHint::try_from(h.reset_hint).unwrap_or(ResetHint::Unknown) {
+            ResetHint::Unknown => promql::CounterResetHint::Unknown,
+            ResetHint::Yes => promql::CounterResetHint::CounterReset,
+            ResetHint::No => promql::CounterResetHint::NotCounterReset,
+            ResetHint::Gauge => promql::CounterResetHint::Gauge,
+        },
+    }
+}
+
+/// PromQL over the store.
+pub struct Metrics<'a>(pub &'a Store);
+
+impl promql::Queryable for Metrics<'_> {
+    fn select(&self, matchers: &[promql::Matcher], min_ms: i64, max_ms: i64) -> Result<Vec<promql::Series>, String> {
+        let ms = from_promql(matchers)?;
+        Ok(self
+            .0
+            .select_series(&ms, min_ms, max_ms)?
+            .into_iter()
+            .filter(|s| !s.floats.is_empty() || !s.histograms.is_empty())
+            .map(|s| promql::Series {
+                labels: (*s.labels).clone(),
+                floats: s.floats,
+                histograms: s.histograms.iter().map(|(t, h)| (*t, float_histogram(h))).collect(),
+            })
+            .collect())
+    }
+}
+
+/// LogQL over the store. A selection of more than `max_entries` lines is refused rather
+/// than held in memory.
+pub struct Logs<'a> {
+    pub store: &'a Store,
+    pub max_entries: usize,
+}
+
+impl logql::LogSource for Logs<'_> {
+    fn select(&self, sel: &logql::Selection<'_>) -> Result<Vec<logql::Stream>, String> {
+        use std::collections::BTreeMap;
+        let ms = from_logql(sel.matchers)?;
+        let mut streams: BTreeMap<std::sync::Arc<store::Labels>, Vec<logql::Entry>> = BTreeMap::new();
+        let mut n = 0usize;
+        let mut over = false;
+        // Loki's end is exclusive; the store's is inclusive.
+        self.store.for_each_log(&ms, sel.start_ns, sel.end_ns.saturating_sub(1), &mut |r| {
+            if !sel.line_filters.iter().all(|f| f.matches(&r.line)) {
+                return true;
+            }
+            n += 1;
+            if n > self.max_entries {
+                over = true;
+                return false;
+            }
+            streams.entry(r.labels.clone()).or_default().push(logql::Entry {
+                ts_ns: r.ts_ns,
+                line: r.line.to_string(),
+                metadata: r.metadata(),
+            });
+            true
+        })?;
+        if over {
+            return Err(format!(
+                "the query selects more than {} log lines; narrow the stream selector or the time range",
+                self.max_entries
+            ));
+        }
+        Ok(streams
+            .into_iter()
+            .map(|(labels, mut entries)| {
+                entries.sort_by_key(|e| e.ts_ns);
+                logql::Stream {
+                    labels: (*labels).clone(),
+                    entries,
+                }
+            })
+            .collect())
+    }
+}
+
+/// A stored span as TraceQL reads it.
+pub struct SpanV<'a>(pub store::SpanRef<'a>);
+
+fn attr(v: &pdata::proto::common::v1::AnyValue) -> traceql::AttrValue<'_> {
+    match v.value.as_ref() {
+        Some(any_value::Value::StringValue(s)) => traceql::AttrValue::Str(s),
+        Some(any_value::Value::IntValue(i)) => traceql::AttrValue::Int(*i),
+        Some(any_value::Value::DoubleValue(d)) => traceql::AttrValue::Float(*d),
+        Some(any_value::Value::BoolValue(b)) => traceql::AttrValue::Bool(*b),
+        _ => traceql::AttrValue::Other,
+    }
+}
+
+impl traceql::SpanView for SpanV<'_> {
+    fn name(&self) -> &str {
+        &self.0.row.name
+    }
+    fn duration_ns(&self) -> u64 {
+        self.0.row.duration_ns()
+    }
+    fn status(&self) -> traceql::Status {
+        traceql::Status::from_otlp(self.0.row.status.into())
+    }
+    fn status_message(&self) -> &str {
+        self.0.status_message()
+    }
+    fn kind(&self) -> traceql::Kind {
+        traceql::Kind::from_otlp(self.0.row.kind.into())
+    }
+    fn span_id(&self) -> u64 {
+        u64::from_be_bytes(self.0.row.span_id)
+    }
+    fn parent_span_id(&self) -> u64 {
+        u64::from_be_bytes(self.0.row.parent_span_id)
+    }
+    fn span_attr(&self, key: &str) -> Option<traceql::AttrValue<'_>> {
+        self.0.span_attr(key).map(attr)
+    }
+    fn resource_attr(&self, key: &str) -> Option<traceql::AttrValue<'_>> {
+        self.0.resource_attr(key).map(attr)
+    }
+}

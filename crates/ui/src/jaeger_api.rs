@@ -1,0 +1,459 @@
+//! Jaeger's query APIs: the legacy JSON API (what Grafana's Jaeger datasource and the Jaeger
+//! UI's trace page call) with its `{"data","total","limit","offset","errors"}` envelope,
+//! and `api_v3` (OTLP JSON; what the Jaeger UI's search calls), plus dependencies.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value as J, json};
+use store::query::SpanQuery;
+use store::{SpanRef, SpanRow};
+
+use crate::time::{go_duration, now_ns, rfc3339_ns};
+use crate::tracesearch::{parse_trace_id, summary};
+use crate::{Api, Params, blocking, json, params};
+
+pub fn routes() -> Router<Arc<Api>> {
+    Router::new()
+        .route("/api/services", get(services))
+        .route("/api/services/{service}/operations", get(service_operations))
+        .route("/api/operations", get(operations))
+        .route("/api/traces", get(find_traces))
+        .route("/api/traces/{id}", get(trace))
+        .route("/api/dependencies", get(dependencies))
+        .route("/api/v3/services", get(v3_services))
+        .route("/api/v3/operations", get(v3_operations))
+        .route("/api/v3/traces/{id}", get(v3_trace))
+        .route("/api/v3/traces", get(v3_find_traces))
+        .route("/api/v3/trace-summaries", get(v3_summaries))
+}
+
+fn envelope(data: J, total: usize) -> Response {
+    json(
+        StatusCode::OK,
+        &json!({"data": data, "total": total, "limit": 0, "offset": 0, "errors": null}),
+    )
+}
+
+fn legacy_error(status: StatusCode, msg: &str) -> Response {
+    json(
+        status,
+        &json!({"data": null, "total": 0, "limit": 0, "offset": 0, "errors": [{"code": status.as_u16(), "msg": msg}]}),
+    )
+}
+
+fn v3_error(status: StatusCode, msg: &str) -> Response {
+    json(status, &json!({"error": {"httpCode": status.as_u16(), "message": msg}}))
+}
+
+async fn services(State(api): State<Arc<Api>>) -> Response {
+    match blocking(move || api.store.operations()).await {
+        Ok(ops) => {
+            let names: Vec<&String> = ops.keys().collect();
+            envelope(json!(names), names.len())
+        }
+        Err(r) => r,
+    }
+}
+
+async fn service_operations(State(api): State<Arc<Api>>, Path(service): Path<String>) -> Response {
+    match blocking(move || api.store.operations()).await {
+        Ok(ops) => {
+            let mut names: Vec<&str> = ops
+                .get(&service)
+                .map(|s| s.iter().map(|(n, _)| n.as_str()).collect())
+                .unwrap_or_default();
+            names.dedup();
+            envelope(json!(names), names.len())
+        }
+        Err(r) => r,
+    }
+}
+
+/// Jaeger's span kind names (an unset kind is the empty string in the legacy API).
+fn kind_name(k: u8) -> &'static str {
+    match k {
+        1 => "internal",
+        2 => "server",
+        3 => "client",
+        4 => "producer",
+        5 => "consumer",
+        _ => "",
+    }
+}
+
+fn ops_of(api: &Api, service: &str, kind: Option<&str>, unset_as: &'static str) -> Vec<J> {
+    let ops = api.store.operations();
+    ops.get(service)
+        .map(|s| {
+            s.iter()
+                .map(|(n, k)| (n, if *k == 0 { unset_as } else { kind_name(*k) }))
+                .filter(|(_, k)| kind.is_none_or(|w| w == *k))
+                .map(|(n, k)| json!({"name": n, "spanKind": k}))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn operations(State(api): State<Arc<Api>>, req: Request) -> Response {
+    let (p, _, _) = match params(req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(service) = p.get("service").map(str::to_string) else {
+        return legacy_error(StatusCode::BAD_REQUEST, "parameter 'service' is required");
+    };
+    let kind = p.get("spanKind").map(str::to_string);
+    match blocking(move || ops_of(&api, &service, kind.as_deref(), "")).await {
+        Ok(v) => {
+            let n = v.len();
+            envelope(J::Array(v), n)
+        }
+        Err(r) => r,
+    }
+}
+
+fn ui_traces(traces: &[Vec<SpanRow>], raw: bool) -> Vec<J> {
+    traces
+        .iter()
+        .flat_map(|rows| {
+            let rs = store::traces::assemble(rows);
+            jaeger::uimodel::traces_to_ui(&rs, &jaeger::uimodel::UiOptions { adjust: !raw })
+        })
+        .collect()
+}
+
+async fn trace(State(api): State<Arc<Api>>, Path(id): Path<String>, req: Request) -> Response {
+    let (p, _, _) = match params(req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(tid) = parse_trace_id(&id) else {
+        return legacy_error(StatusCode::BAD_REQUEST, &format!("cannot parse traceID: {id}"));
+    };
+    let raw = p.get("raw") == Some("true");
+    match blocking(move || api.store.trace(&tid)).await {
+        Ok(Ok(rows)) if rows.is_empty() => legacy_error(StatusCode::NOT_FOUND, "trace not found"),
+        Ok(Ok(rows)) => {
+            let t = ui_traces(&[rows], raw);
+            let n = t.len();
+            envelope(J::Array(t), n)
+        }
+        Ok(Err(e)) => legacy_error(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        Err(r) => r,
+    }
+}
+
+/// A Jaeger tag condition on one span: the span's or its resource's attribute, compared as
+/// text; `error=true` is the error status, `span.kind` the kind, as Jaeger's model puts them.
+fn tag_matches(s: &SpanRef, k: &str, v: &str) -> bool {
+    match k {
+        "error" => return (s.row.status == 2) == (v == "true"),
+        "span.kind" => return kind_name(s.row.kind) == v,
+        "otel.status_code" => {
+            return ["", "OK", "ERROR"][s.row.status.min(2) as usize] == v;
+        }
+        _ => {}
+    }
+    s.span_attr(k)
+        .or_else(|| s.resource_attr(k))
+        .is_some_and(|a| store::traces::value_string(a) == v)
+}
+
+struct Search {
+    service: Option<String>,
+    operation: Option<String>,
+    tags: Vec<(String, String)>,
+    min: Option<u64>,
+    max: Option<u64>,
+    start: i64,
+    end: i64,
+    limit: usize,
+}
+
+fn run_search(api: &Api, s: &Search) -> Result<Vec<Vec<SpanRow>>, String> {
+    let tags = &s.tags;
+    let pred = |r: &SpanRef| tags.iter().all(|(k, v)| tag_matches(r, k, v));
+    let hits = api.store.search_spans(&SpanQuery {
+        start_ns: s.start,
+        end_ns: s.end,
+        service: s.service.clone(),
+        operation: s.operation.clone(),
+        min_duration_ns: s.min,
+        max_duration_ns: s.max,
+        predicate: if tags.is_empty() { None } else { Some(&pred) },
+        limit: s.limit,
+    })?;
+    hits.iter().map(|h| api.store.trace(&h.trace_id)).collect()
+}
+
+fn duration_param(p: &Params, k: &str) -> Result<Option<u64>, String> {
+    p.get(k)
+        .map(|v| go_duration(v).map(|d| d.max(0) as u64).map_err(|e| format!("cannot parse {k}: {e}")))
+        .transpose()
+}
+
+async fn find_traces(State(api): State<Arc<Api>>, req: Request) -> Response {
+    let (p, _, _) = match params(req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    // Multi-fetch by id.
+    let ids = p.all("traceID");
+    if !ids.is_empty() {
+        let mut tids = Vec::new();
+        for id in ids {
+            match parse_trace_id(id) {
+                Some(t) => tids.push(t),
+                None => return legacy_error(StatusCode::BAD_REQUEST, &format!("cannot parse traceID: {id}")),
+            }
+        }
+        let r = blocking(move || -> Result<Vec<Vec<SpanRow>>, String> {
+            tids.iter().map(|t| api.store.trace(t)).filter(|r| !r.as_ref().is_ok_and(|v| v.is_empty())).collect()
+        })
+        .await;
+        return match r {
+            Ok(Ok(t)) => {
+                let t = ui_traces(&t, false);
+                let n = t.len();
+                envelope(J::Array(t), n)
+            }
+            Ok(Err(e)) => legacy_error(StatusCode::INTERNAL_SERVER_ERROR, &e),
+            Err(r) => r,
+        };
+    }
+    let Some(service) = p.get("service").map(str::to_string) else {
+        return legacy_error(StatusCode::BAD_REQUEST, "parameter 'service' is required");
+    };
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for t in p.all("tag") {
+        match t.split_once(':') {
+            Some((k, v)) => tags.push((k.to_string(), v.to_string())),
+            None => return legacy_error(StatusCode::BAD_REQUEST, &format!("malformed 'tag' parameter, expecting key:value, received: {t}")),
+        }
+    }
+    if let Some(js) = p.get("tags") {
+        match serde_json::from_str::<BTreeMap<String, J>>(js) {
+            Ok(m) => tags.extend(m.into_iter().map(|(k, v)| {
+                let v = match v {
+                    J::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, v)
+            })),
+            Err(e) => return legacy_error(StatusCode::BAD_REQUEST, &format!("malformed 'tags' parameter: {e}")),
+        }
+    }
+    let (min, max) = match (duration_param(&p, "minDuration"), duration_param(&p, "maxDuration")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return legacy_error(StatusCode::BAD_REQUEST, &e),
+    };
+    let us = |k: &str| p.get(k).and_then(|v| v.parse::<i64>().ok()).map(|v| v.saturating_mul(1000));
+    let end = us("end").unwrap_or_else(now_ns);
+    // Jaeger's default lookback: two days.
+    let start = us("start").unwrap_or(end - 2 * 86_400 * 1_000_000_000);
+    let limit = p.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0).unwrap_or(100);
+    let s = Search {
+        service: Some(service),
+        operation: p.get("operation").map(str::to_string),
+        tags,
+        min,
+        max,
+        start,
+        end,
+        limit,
+    };
+    match blocking(move || run_search(&api, &s)).await {
+        Ok(Ok(t)) => {
+            let t = ui_traces(&t, false);
+            let n = t.len();
+            envelope(J::Array(t), n)
+        }
+        Ok(Err(e)) => legacy_error(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        Err(r) => r,
+    }
+}
+
+/// Parent -> child service calls in the window: a span whose parent span is stored and
+/// belongs to another service is one call (Jaeger's dependency links).
+async fn dependencies(State(api): State<Arc<Api>>, req: Request) -> Response {
+    let (p, _, _) = match params(req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let ms = |k: &str| p.get(k).and_then(|v| v.parse::<i64>().ok());
+    let end = ms("endTs").map_or_else(now_ns, |e| e.saturating_mul(1_000_000));
+    let lookback = ms("lookback").unwrap_or(86_400_000).saturating_mul(1_000_000);
+    let only = p.get("service").map(str::to_string);
+    let r = blocking(move || -> Result<Vec<J>, String> {
+        let mut service_of: HashMap<([u8; 16], [u8; 8]), Arc<str>> = HashMap::new();
+        let mut children: Vec<([u8; 16], [u8; 8], Arc<str>)> = Vec::new();
+        let mut n = 0usize;
+        api.store.for_each_span(end - lookback, end, &mut |r| {
+            service_of.insert((r.trace_id, r.span_id), r.service.clone());
+            if !r.is_root() {
+                children.push((r.trace_id, r.parent_span_id, r.service.clone()));
+            }
+            n += 1;
+            n < api.max_scan_spans
+        })?;
+        let mut calls: BTreeMap<(Arc<str>, Arc<str>), u64> = BTreeMap::new();
+        for (t, parent, child) in children {
+            if let Some(ps) = service_of.get(&(t, parent))
+                && **ps != *child
+            {
+                *calls.entry((ps.clone(), child)).or_default() += 1;
+            }
+        }
+        Ok(calls
+            .into_iter()
+            .filter(|((p, c), _)| only.as_ref().is_none_or(|s| **p == **s || **c == **s))
+            .map(|((p, c), n)| json!({"parent": &*p, "child": &*c, "callCount": n}))
+            .collect())
+    })
+    .await;
+    match r {
+        Ok(Ok(v)) => {
+            let n = v.len();
+            envelope(J::Array(v), n)
+        }
+        Ok(Err(e)) => legacy_error(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        Err(r) => r,
+    }
+}
+
+async fn v3_services(State(api): State<Arc<Api>>) -> Response {
+    match blocking(move || api.store.operations()).await {
+        Ok(ops) => json(StatusCode::OK, &json!({"services": ops.keys().collect::<Vec<_>>()})),
+        Err(r) => r,
+    }
+}
+
+async fn v3_operations(State(api): State<Arc<Api>>, req: Request) -> Response {
+    let (p, _, _) = match params(req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(service) = p.get("service").map(str::to_string) else {
+        return v3_error(StatusCode::BAD_REQUEST, "service name is required");
+    };
+    let kind = p.get("spanKind").or(p.get("span_kind")).map(str::to_string);
+    match blocking(move || ops_of(&api, &service, kind.as_deref(), "internal")).await {
+        Ok(v) => json(StatusCode::OK, &json!({"operations": v})),
+        Err(r) => r,
+    }
+}
+
+fn otlp_result(traces: &[Vec<SpanRow>]) -> J {
+    let rs: Vec<_> = traces.iter().flat_map(|t| store::traces::assemble(t)).collect();
+    json!({"result": jaeger::uimodel::otlp_json_traces(&rs, jaeger::uimodel::OtlpJsonStyle::Otlp)})
+}
+
+async fn v3_trace(State(api): State<Arc<Api>>, Path(id): Path<String>) -> Response {
+    let Some(tid) = parse_trace_id(&id) else {
+        return v3_error(StatusCode::BAD_REQUEST, &format!("malformed parameter trace_id: {id}"));
+    };
+    match blocking(move || api.store.trace(&tid)).await {
+        Ok(Ok(rows)) if rows.is_empty() => v3_error(StatusCode::NOT_FOUND, "trace not found"),
+        Ok(Ok(rows)) => json(StatusCode::OK, &otlp_result(&[rows])),
+        Ok(Err(e)) => v3_error(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        Err(r) => r,
+    }
+}
+
+/// `query.x` parameters in the canonical camelCase or the deprecated snake_case spelling.
+fn q<'a>(p: &'a Params, camel: &str, snake: &str) -> Option<&'a str> {
+    p.get(&format!("query.{camel}")).or_else(|| p.get(&format!("query.{snake}")))
+}
+
+fn v3_search(p: &Params) -> Result<Search, Response> {
+    let bad = |m: String| v3_error(StatusCode::BAD_REQUEST, &m);
+    let time = |camel: &str, snake: &str| -> Result<i64, Response> {
+        let v = q(p, camel, snake).ok_or_else(|| bad(format!("query.{camel} is required")))?;
+        rfc3339_ns(v).ok_or_else(|| bad(format!("malformed parameter query.{camel}: {v}")))
+    };
+    let start = time("startTimeMin", "start_time_min")?;
+    let end = time("startTimeMax", "start_time_max")?;
+    let dur = |camel: &str, snake: &str| -> Result<Option<u64>, Response> {
+        q(p, camel, snake)
+            .map(|v| go_duration(v).map(|d| d.max(0) as u64).map_err(|e| bad(format!("malformed parameter query.{camel}: {e}"))))
+            .transpose()
+    };
+    let tags = match q(p, "attributes", "attributes") {
+        Some(js) => serde_json::from_str::<BTreeMap<String, String>>(js)
+            .map_err(|e| bad(format!("malformed parameter query.attributes: {e}")))?
+            .into_iter()
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(Search {
+        service: q(p, "serviceName", "service_name").map(str::to_string),
+        operation: q(p, "operationName", "operation_name").map(str::to_string),
+        tags,
+        min: dur("durationMin", "duration_min")?,
+        max: dur("durationMax", "duration_max")?,
+        start,
+        end,
+        limit: q(p, "searchDepth", "search_depth")
+            .or_else(|| p.get("query.num_traces"))
+            .and_then(|l| l.parse::<usize>().ok())
+            .filter(|l| *l > 0)
+            .unwrap_or(100),
+    })
+}
+
+async fn v3_find_traces(State(api): State<Arc<Api>>, req: Request) -> Response {
+    let (p, _, _) = match params(req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let s = match v3_search(&p) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match blocking(move || run_search(&api, &s)).await {
+        Ok(Ok(t)) if t.is_empty() => v3_error(StatusCode::NOT_FOUND, "No traces found"),
+        Ok(Ok(t)) => json(StatusCode::OK, &otlp_result(&t)),
+        Ok(Err(e)) => v3_error(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        Err(r) => r,
+    }
+}
+
+async fn v3_summaries(State(api): State<Arc<Api>>, req: Request) -> Response {
+    let (p, _, _) = match params(req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let s = match v3_search(&p) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match blocking(move || run_search(&api, &s)).await {
+        Ok(Ok(t)) => {
+            let summaries: Vec<J> = t
+                .iter()
+                .map(|rows| {
+                    let s = summary(rows);
+                    json!({
+                        "traceId": hex::encode(rows[0].trace_id),
+                        "rootServiceName": s.root_service,
+                        "rootOperationName": s.root_name,
+                        "minStartTimeUnixNano": s.start_ns.to_string(),
+                        "maxEndTimeUnixNano": s.end_ns.to_string(),
+                        "spanCount": rows.len(),
+                        "errorSpanCount": s.errors,
+                        "services": s.services.iter().map(|(n, (c, e))| json!({"name": n, "spanCount": c, "errorSpanCount": e})).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            json(StatusCode::OK, &json!({"summaries": summaries}))
+        }
+        Ok(Err(e)) => v3_error(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        Err(r) => r,
+    }
+}
