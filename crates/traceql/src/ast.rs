@@ -231,6 +231,8 @@ pub(crate) enum SpansetExpr {
     And(Box<SpansetExpr>, Box<SpansetExpr>),
     Or(Box<SpansetExpr>, Box<SpansetExpr>),
     Rel(Rel, Box<SpansetExpr>, Box<SpansetExpr>),
+    /// `( ... | stage | ... )`
+    Pipe(Box<SpansetExpr>, Vec<Stage>),
 }
 
 /// The relation a structural operator tests between a left span `a` and a right span `b`.
@@ -504,6 +506,13 @@ impl fmt::Display for SpansetExpr {
             SpansetExpr::And(l, r) => write!(f, "({l}) && ({r})"),
             SpansetExpr::Or(l, r) => write!(f, "({l}) || ({r})"),
             SpansetExpr::Rel(rel, l, r) => write!(f, "({l}) {} ({r})", rel.symbol()),
+            SpansetExpr::Pipe(inner, stages) => {
+                write!(f, "({inner}")?;
+                for st in stages {
+                    write!(f, " | {st}")?;
+                }
+                write!(f, ")")
+            }
         }
     }
 }

@@ -23,7 +23,9 @@
 //!   (`span.x != nil`, `span.x = nil`).
 //! - Regexes are Go RE2 (`goregex`), anchored at both ends with `.` matching newlines, as
 //!   Tempo's Prometheus `FastRegexMatcher` does.
-//! - Pipelines after the spanset expression (one spanset per trace, as without `by()`):
+//! - Pipelines (one spanset per trace, as without `by()`), also inside parentheses
+//!   (`({ a } | count() > 1) && { b }`) and starting with a stage (`max(duration) > 1s`, whose
+//!   input is the whole trace):
 //!   `| { ... }` keeps the spans that also match; `| count() > 2`, `| avg(duration) > 1s`,
 //!   `min`/`max`/`sum(field)` compared with a literal keep or drop the trace's spanset (the
 //!   only scalar-filter form Tempo evaluates); `| coalesce()` is a no-op; `| select(a, b)`
@@ -46,8 +48,8 @@
 //!
 //! # Refused with an error naming the construct
 //! `| by(...)`,
-//! arithmetic on aggregates, pipelines inside parentheses, scalar filters without a spanset,
-//! metrics queries (`rate()`, `quantile_over_time()`, ...), `parent.`/`event.`/`link.`/
+//! arithmetic on aggregates or between pipelines, aggregates compared with aggregates,
+//! `select()` inside parentheses, metrics queries (`rate()`, `quantile_over_time()`, ...), `parent.`/`event.`/`link.`/
 //! `instrumentation.` scopes, and the intrinsics `trace:id`, `span:id`, `span:parentID`,
 //! `span:childCount`, `parent`, `nestedSet*`, `event:*`, `link:*`, `instrumentation:*`.
 
@@ -384,6 +386,13 @@ impl Query {
                 ast::SpansetExpr::And(l, r)
                 | ast::SpansetExpr::Or(l, r)
                 | ast::SpansetExpr::Rel(_, l, r) => any(l, span, t) || any(r, span, t),
+                ast::SpansetExpr::Pipe(inner, stages) => {
+                    any(inner, span, t)
+                        && stages.iter().all(|st| match st {
+                            ast::Stage::Filter(x) => eval::matches(x, span, t),
+                            _ => true,
+                        })
+                }
             }
         }
         any(&self.root, span, trace)
@@ -397,27 +406,8 @@ impl Query {
         trace: &TraceInfo<'_>,
     ) -> Option<Vec<usize>> {
         let mut tree = None;
-        let mut set = eval_set(&self.root, spans, trace, &mut tree);
-        for st in &self.stages {
-            if set.is_empty() {
-                return None;
-            }
-            match st {
-                ast::Stage::Filter(x) => set.retain(|&i| eval::matches(x, &spans[i], trace)),
-                ast::Stage::Scalar {
-                    agg,
-                    field,
-                    op,
-                    rhs,
-                } => {
-                    let v = eval::aggregate(*agg, field.as_ref(), spans, &set, trace)?;
-                    if !eval::scalar_holds(*op, v, rhs) {
-                        return None;
-                    }
-                }
-                ast::Stage::Select(_) | ast::Stage::Coalesce => {}
-            }
-        }
+        let set = eval_set(&self.root, spans, trace, &mut tree);
+        let set = apply_stages(set, &self.stages, spans, trace);
         (!set.is_empty()).then_some(set)
     }
 
@@ -455,6 +445,16 @@ impl Query {
                 | ast::SpansetExpr::Rel(_, l, r) => {
                     walk(l, out);
                     walk(r, out);
+                }
+                ast::SpansetExpr::Pipe(inner, stages) => {
+                    walk(inner, out);
+                    for st in stages {
+                        match st {
+                            ast::Stage::Filter(x) => walk_expr(x, out),
+                            ast::Stage::Scalar { field: Some(x), .. } => walk_expr(x, out),
+                            _ => {}
+                        }
+                    }
                 }
             }
         }
@@ -536,6 +536,13 @@ impl Query {
                 ast::SpansetExpr::And(l, r)
                 | ast::SpansetExpr::Or(l, r)
                 | ast::SpansetExpr::Rel(_, l, r) => in_set(l, name).or_else(|| in_set(r, name)),
+                ast::SpansetExpr::Pipe(inner, stages) => in_set(inner, name).or_else(|| {
+                    stages.iter().find_map(|st| match st {
+                        ast::Stage::Filter(x) => in_expr(x, name),
+                        ast::Stage::Scalar { field: Some(x), .. } => in_expr(x, name),
+                        _ => None,
+                    })
+                }),
             }
         }
         if let Some(n) = in_set(&self.root, name) {
@@ -612,6 +619,10 @@ fn eval_set<S: SpanView>(
             let b = eval_set(r, spans, trace, tree);
             union(a, b)
         }
+        ast::SpansetExpr::Pipe(inner, stages) => {
+            let set = eval_set(inner, spans, trace, tree);
+            apply_stages(set, stages, spans, trace)
+        }
         ast::SpansetExpr::Rel(rel, l, r) => {
             let a = eval_set(l, spans, trace, tree);
             let b = eval_set(r, spans, trace, tree);
@@ -622,6 +633,37 @@ fn eval_set<S: SpanView>(
             t.relate(*rel, &a, &b)
         }
     }
+}
+
+/// Runs pipeline stages over one trace's spanset; empty when a stage drops it.
+fn apply_stages<S: SpanView>(
+    mut set: Vec<usize>,
+    stages: &[ast::Stage],
+    spans: &[S],
+    trace: &TraceInfo<'_>,
+) -> Vec<usize> {
+    for st in stages {
+        if set.is_empty() {
+            break;
+        }
+        match st {
+            ast::Stage::Filter(x) => set.retain(|&i| eval::matches(x, &spans[i], trace)),
+            ast::Stage::Scalar {
+                agg,
+                field,
+                op,
+                rhs,
+            } => {
+                let holds = eval::aggregate(*agg, field.as_ref(), spans, &set, trace)
+                    .is_some_and(|v| eval::scalar_holds(*op, v, rhs));
+                if !holds {
+                    set.clear();
+                }
+            }
+            ast::Stage::Select(_) | ast::Stage::Coalesce => {}
+        }
+    }
+    set
 }
 
 fn union(a: Vec<usize>, b: Vec<usize>) -> Vec<usize> {
@@ -671,6 +713,8 @@ fn collect_conditions(e: &ast::SpansetExpr, c: &mut Conditions) {
             }
             collect_conditions(r, c);
         }
+        // the stages only narrow what the inner expression yields
+        ast::SpansetExpr::Pipe(inner, _) => collect_conditions(inner, c),
     }
 }
 

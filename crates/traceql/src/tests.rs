@@ -224,6 +224,23 @@ fn query_table_matches_documented_semantics() {
         ("{ kind = server } | { duration > 1s } | count() = 1", &[2]),
         ("{ } | coalesce()", &[0, 1, 2, 3, 4]),
         ("{ kind = server } | count() >= -1", &[0, 2]),
+        // a pipeline may start with a stage, whose input is the whole trace
+        ("count() > 4", &[0, 1, 2, 3, 4]),
+        ("count() > 5", &[]),
+        ("max(duration) > 1s | { status = error }", &[2]),
+        ("select(span.http.method)", &[0, 1, 2, 3, 4]),
+        // literal arithmetic on the right of a scalar filter is folded
+        ("{ } | avg(duration) > 1 - 1", &[0, 1, 2, 3, 4]),
+        // pipelines inside parentheses
+        (
+            r#"({ kind = server } | count() > 1) && { name = "charge" }"#,
+            &[0, 2, 3],
+        ),
+        (
+            r#"({ kind = server } | count() > 2) || { name = "charge" }"#,
+            &[3],
+        ),
+        (r#"({ kind = server } | { duration > 1s }) > { }"#, &[3, 4]),
         // arrays: `=`, `=~` and orderings on some element, `!=`, `!~` on every element
         (r#"{ span.langs = "go" }"#, &[2]),
         (r#"{ span.langs != "go" }"#, &[]),
@@ -348,6 +365,10 @@ fn dyn_span_views_evaluate() {
 #[test]
 fn unsupported_constructs_are_named() {
     let cases: &[(&str, &str)] = &[
+        (
+            "({ } | count()) + ({ } | count()) = 1",
+            "arithmetic between pipelines",
+        ),
         ("{ } | count() + 1 > 2", "arithmetic (`+`) on aggregates"),
         ("{ } | 2 < count()", "aggregate() <op> literal"),
         ("{ } | rate()", "`rate()`"),
@@ -355,10 +376,21 @@ fn unsupported_constructs_are_named() {
             "{ } | quantile_over_time(duration, .9)",
             "`quantile_over_time()`",
         ),
-        ("count() > 1", "`count()`"),
+        (
+            "100 * ({} | rate())",
+            "arithmetic on TraceQL metrics results",
+        ),
+        ("({ } | select(.a)) && { }", "select() inside parentheses"),
+        (
+            "{ } | max(duration) > (1 + span.x)",
+            "compare an aggregate with a number",
+        ),
+        (
+            "{ } | max(duration) > min(duration)",
+            "comparing two aggregates",
+        ),
         ("{ } | by(span.x)", "`by()`"),
         ("{ } | ({ .a = 1 })", "pipeline stage"),
-        ("({ } | count() > 1) && { }", "pipeline inside parentheses"),
         ("{ parent.x = 1 }", "`parent.`"),
         ("{ event.x = 1 }", "`event.`"),
         (r#"{ trace:id = "abc" }"#, "`trace:id`"),
@@ -378,6 +410,8 @@ fn unsupported_constructs_are_named() {
 #[test]
 fn parse_errors_read_as_tempo() {
     let parse_errs: &[(&str, &str)] = &[
+        // coalesce() cannot start a pipeline (Tempo's grammar)
+        ("coalesce() | { true }", "syntax error: unexpected coalesce"),
         (
             "",
             "parse error at line 1, col 1: syntax error: unexpected $end",
@@ -431,6 +465,14 @@ fn parse_errors_read_as_tempo() {
         (
             "{ duration =~ \"1\" }",
             "illegal operation for the given types",
+        ),
+        (
+            "sum(3) = 2",
+            "aggregate field expressions must reference the span: sum(3)",
+        ),
+        (
+            "{ } | min(1 = 3) = 1",
+            "aggregate field expressions must resolve to a number type: min(1 = 3)",
         ),
     ];
     for (q, want) in invalid {
