@@ -31,7 +31,6 @@
 //!   only scalar-filter form Tempo evaluates); `| coalesce()` is a no-op; `| select(a, b)`
 //!   does not change which spans match: [`Query::select`] names the fields a response should
 //!   carry.
-//!
 //! - Structural operators between spansets, evaluated on the parent links of the trace's
 //!   spans: `>` (child), `<` (parent), `>>` (descendant), `<<` (ancestor), `~` (sibling),
 //!   their negations `!>`, `!<`, `!>>`, `!<<`, `!~` (right-side spans with no such left
@@ -43,13 +42,13 @@
 //! never equal numbers, a missing attribute fails every comparison (including `!=`), string
 //! ordering is byte-wise; an array attribute matches `=`, `=~` and the orderings when some
 //! element does, `!=` and `!~` when every element does. Maps and bytes exist but never
-//! compare. With the `pdata` feature, [`attr_value`] reads OTLP `AnyValue`s (arrays in
+//! compare. With the `pdata` feature, `attr_value` reads OTLP `AnyValue`s (arrays in
 //! place).
 //!
 //! # Refused with an error naming the construct
-//! `| by(...)`,
-//! arithmetic on aggregates or between pipelines, aggregates compared with aggregates,
-//! `select()` inside parentheses, metrics queries (`rate()`, `quantile_over_time()`, ...), `parent.`/`event.`/`link.`/
+//! `| by(...)`, arithmetic on aggregates or between pipelines, aggregates compared with
+//! aggregates, `select()` inside parentheses, metrics queries (`rate()`,
+//! `quantile_over_time()`, arithmetic on their results, ...), `parent.`/`event.`/`link.`/
 //! `instrumentation.` scopes, and the intrinsics `trace:id`, `span:id`, `span:parentID`,
 //! `span:childCount`, `parent`, `nestedSet*`, `event:*`, `link:*`, `instrumentation:*`.
 
