@@ -14,7 +14,8 @@
 //!   resource's), quoted names (`span."http.method"`), and the intrinsics `name`, `status`,
 //!   `kind`, `duration`, `statusMessage`, `rootName`, `rootServiceName`, `traceDuration`, and
 //!   their scoped forms `span:name`, `span:duration`, `span:status`, `span:statusMessage`,
-//!   `span:kind`, `trace:duration`, `trace:rootName`, `trace:rootService`.
+//!   `span:kind`, `trace:duration`, `trace:rootName`, `trace:rootService`, and
+//!   `instrumentation:name`, `instrumentation:version`.
 //! - Operators `= != > >= < <= =~ !~`, `&& || !`, arithmetic `+ - * / % ^`, and Tempo's
 //!   precedence (`&&` and `||` share a level: `a || b && c` is `(a || b) && c`).
 //! - Literals: strings (`"..."` with Go escapes, or `` `raw` ``), ints, floats, `true`/`false`,
@@ -50,7 +51,12 @@
 //! aggregates, `select()` inside parentheses, metrics queries (`rate()`,
 //! `quantile_over_time()`, arithmetic on their results, ...), `parent.`/`event.`/`link.`/
 //! `instrumentation.` scopes, and the intrinsics `trace:id`, `span:id`, `span:parentID`,
-//! `span:childCount`, `parent`, `nestedSet*`, `event:*`, `link:*`, `instrumentation:*`.
+//! `span:childCount`, `parent`, `nestedSet*`, `event:*`, `link:*`.
+//!
+//! # Other searches as queries
+//! [`from_legacy_search`] builds Tempo's legacy tag search (`tags`, `minDuration`,
+//! `maxDuration`), [`from_jaeger_search`] Jaeger's trace search (service, operation, tags,
+//! durations) with Jaeger v2's matching rules, so a store runs one evaluator for all three.
 
 mod ast;
 mod eval;
@@ -66,7 +72,9 @@ mod tests;
 use std::fmt;
 
 pub use ast::{Field, Intrinsic, Kind, Scope, Status};
-pub use legacy::{LegacySearch, from_legacy_search, parse_go_duration};
+pub use legacy::{
+    JaegerSearch, LegacySearch, from_jaeger_search, from_legacy_search, parse_go_duration,
+};
 
 /// Why a query was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,6 +256,10 @@ pub trait SpanView {
     /// The parent's span id as a big-endian integer, 0 for a root span.
     fn parent_span_id(&self) -> u64;
     fn name(&self) -> &str;
+    /// The instrumentation scope's name and version (`instrumentation:name`, Jaeger's
+    /// `otel.scope.name`); empty when unknown.
+    fn scope_name(&self) -> &str;
+    fn scope_version(&self) -> &str;
     fn duration_ns(&self) -> u64;
     fn status(&self) -> Status;
     fn status_message(&self) -> &str;
@@ -265,6 +277,12 @@ impl<T: SpanView + ?Sized> SpanView for &T {
     }
     fn name(&self) -> &str {
         (**self).name()
+    }
+    fn scope_name(&self) -> &str {
+        (**self).scope_name()
+    }
+    fn scope_version(&self) -> &str {
+        (**self).scope_version()
     }
     fn duration_ns(&self) -> u64 {
         (**self).duration_ns()
@@ -434,6 +452,7 @@ impl Query {
                 ast::Expr::Not(x) | ast::Expr::Neg(x) | ast::Expr::Exists(x, _) => {
                     walk_expr(x, out)
                 }
+                ast::Expr::AsString { .. } => {}
             }
         }
         fn walk(e: &ast::SpansetExpr, out: &mut Vec<Field>) {
@@ -527,6 +546,7 @@ impl Query {
                 ast::Expr::Binary(_, l, r) => in_expr(l, name).or_else(|| in_expr(r, name)),
                 ast::Expr::Regex { lhs, .. } => in_expr(lhs, name),
                 ast::Expr::Not(x) | ast::Expr::Neg(x) | ast::Expr::Exists(x, _) => in_expr(x, name),
+                ast::Expr::AsString { .. } => None,
             }
         }
         fn in_set<'q>(e: &'q ast::SpansetExpr, name: &str) -> Option<&'q str> {

@@ -593,7 +593,15 @@ impl Parser {
                     }
                 }
             }
-            "event:" | "link:" | "instrumentation:" => Err(Error::unsupported(format!(
+            "instrumentation:" => match self.next() {
+                Tok::Sym("name") => intr(Intrinsic::ScopeName),
+                Tok::Sym("version") => intr(Intrinsic::ScopeVersion),
+                _ => {
+                    self.pos -= 1;
+                    Err(self.syntax_error())
+                }
+            },
+            "event:" | "link:" => Err(Error::unsupported(format!(
                 "`{s}` intrinsics are not supported"
             ))),
             "." | "span." | "resource." => {
@@ -642,6 +650,7 @@ fn references_span(e: &Expr) -> bool {
         Expr::Binary(_, l, r) => references_span(l) || references_span(r),
         Expr::Regex { lhs, .. } => references_span(lhs),
         Expr::Not(x) | Expr::Neg(x) | Expr::Exists(x, _) => references_span(x),
+        Expr::AsString { .. } => true,
     }
 }
 
@@ -758,7 +767,7 @@ fn type_valid(op: BinOp, t: Type) -> bool {
 
 fn validate(e: &Expr) -> Result<(), Error> {
     match e {
-        Expr::Static(_) | Expr::Field(_) => Ok(()),
+        Expr::Static(_) | Expr::Field(_) | Expr::AsString { .. } => Ok(()),
         Expr::Binary(op, l, r) => {
             validate(l)?;
             validate(r)?;

@@ -27,6 +27,8 @@ fn spans() -> Vec<OwnedSpan> {
             span_id: 1,
             parent_span_id: 0,
             name: "GET /cart".into(),
+            scope_name: "io.opentelemetry.http".into(),
+            scope_version: "1.2".into(),
             duration_ns: 120_000_000,
             status: Some(Status::Unset),
             kind: Some(Kind::Server),
@@ -76,6 +78,7 @@ fn spans() -> Vec<OwnedSpan> {
                 ("service.name", s("checkout")),
                 ("deployment.environment", s("prod")),
             ]),
+            ..Default::default()
         },
         OwnedSpan {
             span_id: 4,
@@ -257,6 +260,11 @@ fn query_table_matches_documented_semantics() {
         ("{ span.empty_arr = 1 }", &[]),
         ("{ span.codes != nil }", &[0]),
         ("{ span.codes + 1 > 0 }", &[]),
+        (
+            r#"{ instrumentation:name = "io.opentelemetry.http" }"#,
+            &[0],
+        ),
+        (r#"{ instrumentation:version != "" }"#, &[0]),
         // structural operators yield right-side spans
         (r#"{ name = "GET /cart" } > { }"#, &[1, 2]),
         ("{ kind = server } >> { }", &[1, 2, 3, 4]),
@@ -395,7 +403,7 @@ fn unsupported_constructs_are_named() {
         ("{ event.x = 1 }", "`event.`"),
         (r#"{ trace:id = "abc" }"#, "`trace:id`"),
         (r#"{ span:id = "abc" }"#, "`span:id`"),
-        (r#"{ instrumentation:name = "x" }"#, "`instrumentation:`"),
+        (r#"{ event:name = "x" }"#, "`event:`"),
     ];
     for (q, needle) in cases {
         match parse(q) {
@@ -614,6 +622,94 @@ fn legacy_tag_search_follows_tempo() {
     assert_eq!(run(None, Some("1s"), Some("2s")), vec![0, 1, 2, 3, 4]);
     assert_eq!(run(None, None, Some("1999ms")), Vec::<usize>::new());
     assert_eq!(run(None, None, None), vec![0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn jaeger_search_follows_jaeger_v2_memory_store() {
+    use crate::{JaegerSearch, from_jaeger_search};
+    let spans = spans();
+    let run = |req: JaegerSearch<'_>| {
+        from_jaeger_search(&req)
+            .eval_trace(&spans, &TRACE)
+            .unwrap_or_default()
+    };
+    let tags = |t: &'static [(&'static str, &'static str)]| JaegerSearch {
+        tags: t,
+        ..Default::default()
+    };
+    let none = Vec::<usize>::new();
+    assert_eq!(run(JaegerSearch::default()), vec![0, 1, 2, 3, 4]);
+    assert_eq!(
+        run(JaegerSearch {
+            service: Some("checkout"),
+            ..Default::default()
+        }),
+        vec![2, 4]
+    );
+    assert_eq!(
+        run(JaegerSearch {
+            service: Some("checkout"),
+            operation: Some("publish"),
+            ..Default::default()
+        }),
+        vec![4]
+    );
+    // values compare as Go's AsString renders the attribute
+    assert_eq!(run(tags(&[("http.status_code", "500")])), vec![2]);
+    assert_eq!(run(tags(&[("http.status_code", "0500")])), none);
+    assert_eq!(run(tags(&[("flag", "true")])), vec![2]);
+    assert_eq!(run(tags(&[("amount", "12")])), vec![2]);
+    assert_eq!(run(tags(&[("ratio", "0.5")])), vec![1]);
+    assert_eq!(run(tags(&[("error", "true")])), vec![2]);
+    assert_eq!(run(tags(&[("error", "false")])), vec![0, 1, 3, 4]);
+    assert_eq!(run(tags(&[("error", "maybe")])), none);
+    assert_eq!(run(tags(&[("span.kind", "SERVER")])), vec![0, 2]);
+    assert_eq!(run(tags(&[("span.status", "ok")])), vec![1, 4]);
+    assert_eq!(
+        run(tags(&[("scope.name", "io.opentelemetry.http")])),
+        vec![0]
+    );
+    assert_eq!(
+        run(tags(&[("resource.deployment.environment", "prod")])),
+        vec![2]
+    );
+    assert_eq!(run(tags(&[("deployment.environment", "prod")])), vec![2]);
+    // the span's attribute or the resource's
+    assert_eq!(run(tags(&[("service.name", "override")])), vec![3]);
+    assert_eq!(run(tags(&[("service.name", "checkout")])), vec![2, 4]);
+    // one span must satisfy everything
+    assert_eq!(
+        run(JaegerSearch {
+            service: Some("frontend"),
+            tags: &[("flag", "true")],
+            ..Default::default()
+        }),
+        none
+    );
+    assert_eq!(
+        run(JaegerSearch {
+            min_duration_ns: Some(100_000_000),
+            ..Default::default()
+        }),
+        vec![0, 2]
+    );
+    assert_eq!(
+        run(JaegerSearch {
+            max_duration_ns: Some(5_000_000),
+            ..Default::default()
+        }),
+        vec![3, 4]
+    );
+    let q = from_jaeger_search(&JaegerSearch {
+        service: Some("checkout"),
+        min_duration_ns: Some(1_000),
+        ..Default::default()
+    });
+    assert_eq!(
+        q.conditions().spans[0].service_name.as_deref(),
+        Some("checkout")
+    );
+    assert_eq!(q.conditions().spans[0].min_duration_ns, Some(1_000));
 }
 
 #[test]
