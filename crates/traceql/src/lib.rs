@@ -388,7 +388,8 @@ impl Query {
 
     /// Whether the span matches one of the query's spanset filters and every `| { ... }`
     /// stage. For a single spanset this is the whole answer; otherwise a trace must also
-    /// satisfy [`Query::eval_trace`].
+    /// satisfy [`Query::eval_trace`]. Every span `eval_trace` returns passes this test, so a
+    /// store may use it to skip traces with no such span.
     pub fn matches_span<S: SpanView + ?Sized>(&self, span: &S, trace: &TraceInfo<'_>) -> bool {
         let stages_hold = self.stages.iter().all(|st| match st {
             ast::Stage::Filter(x) => eval::matches(x, span, trace),
