@@ -37,7 +37,7 @@ use std::collections::HashMap;
 
 use base64::Engine;
 use pdata::proto::collector::trace::v1::ExportTraceServiceRequest;
-use pdata::proto::common::v1::{AnyValue, KeyValue, any_value};
+use pdata::proto::common::v1::{AnyValue, ArrayValue, KeyValue, any_value};
 use pdata::proto::trace::v1::{ResourceSpans, Span};
 use serde_json::{Map, Value, json};
 
@@ -60,10 +60,9 @@ const JS_MAX_SAFE: i64 = (1 << 53) - 1;
 /// Converts OTLP resource spans into Jaeger UI traces, one per trace id in order of first
 /// appearance, spans in input order.
 pub fn traces_to_ui(resource_spans: &[ResourceSpans], opts: &UiOptions) -> Vec<Value> {
-    let mut warnings: HashMap<(usize, usize, usize), Vec<String>> = HashMap::new();
     let rss: Cow<'_, [ResourceSpans]> = if opts.adjust {
         let mut owned = resource_spans.to_vec();
-        adjust(&mut owned, &mut warnings);
+        adjust(&mut owned);
         Cow::Owned(owned)
     } else {
         Cow::Borrowed(resource_spans)
@@ -78,14 +77,14 @@ pub fn traces_to_ui(resource_spans: &[ResourceSpans], opts: &UiOptions) -> Vec<V
     let mut traces: Vec<TraceAcc> = Vec::new();
     let mut by_id: HashMap<[u8; 16], usize> = HashMap::new();
 
-    for (ri, rs) in rss.iter().enumerate() {
+    for rs in rss.iter() {
         let process = process_of(rs);
-        for (si, ss) in rs.scope_spans.iter().enumerate() {
+        for ss in &rs.scope_spans {
             let (scope_name, scope_version) = ss
                 .scope
                 .as_ref()
                 .map_or(("", ""), |s| (s.name.as_str(), s.version.as_str()));
-            for (pi, span) in ss.spans.iter().enumerate() {
+            for span in &ss.spans {
                 let tid = trace_id(&span.trace_id);
                 let idx = *by_id.entry(tid).or_insert_with(|| {
                     traces.push(TraceAcc {
@@ -104,9 +103,8 @@ pub fn traces_to_ui(resource_spans: &[ResourceSpans], opts: &UiOptions) -> Vec<V
                         k
                     }
                 };
-                let extra = warnings.remove(&(ri, si, pi)).unwrap_or_default();
                 t.spans
-                    .push(span_json(span, scope_name, scope_version, &pid, extra));
+                    .push(span_json(span, scope_name, scope_version, &pid));
             }
         }
     }
@@ -306,13 +304,7 @@ fn go_json_float(f: f64) -> String {
     }
 }
 
-fn span_json(
-    span: &Span,
-    scope_name: &str,
-    scope_version: &str,
-    pid: &str,
-    extra_warnings: Vec<String>,
-) -> Value {
+fn span_json(span: &Span, scope_name: &str, scope_version: &str, pid: &str) -> Value {
     let tid = trace_id(&span.trace_id);
     let tid_s = trace_id_string(tid);
     let mut tags: Vec<Value> = Vec::with_capacity(span.attributes.len() + 6);
@@ -346,7 +338,6 @@ fn span_json(
         }
         tags.push(tag(&kv.key, kv.value.as_ref()));
     }
-    warnings.extend(extra_warnings);
     let kind = match span.kind {
         1 => Some("internal"),
         2 => Some("server"),
@@ -492,8 +483,53 @@ fn normalize_ips(attrs: &mut [KeyValue]) {
     }
 }
 
-fn adjust(rss: &mut [ResourceSpans], warnings: &mut HashMap<(usize, usize, usize), Vec<String>>) {
-    for (ri, rs) in rss.iter_mut().enumerate() {
+/// jptrace.AddWarnings: appends to the span's `@jaeger@warnings` string array.
+fn add_warning(span: &mut Span, warning: String) {
+    let w = AnyValue {
+        value: Some(any_value::Value::StringValue(warning)),
+    };
+    match span
+        .attributes
+        .iter_mut()
+        .find(|kv| kv.key == WARNINGS_ATTR)
+    {
+        Some(kv) => match kv.value.as_mut().and_then(|v| v.value.as_mut()) {
+            Some(any_value::Value::ArrayValue(a)) => a.values.push(w),
+            _ => {
+                // a value that lost its array type: keep it as the first warning
+                let mut prev = String::new();
+                match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                    Some(any_value::Value::StringValue(s)) => prev.push_str(s),
+                    _ => write_raw_json(&mut prev, kv.value.as_ref()),
+                }
+                kv.value = Some(AnyValue {
+                    value: Some(any_value::Value::ArrayValue(ArrayValue {
+                        values: vec![
+                            AnyValue {
+                                value: Some(any_value::Value::StringValue(prev)),
+                            },
+                            w,
+                        ],
+                    })),
+                });
+            }
+        },
+        None => span.attributes.push(KeyValue {
+            key: WARNINGS_ATTR.into(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::ArrayValue(ArrayValue { values: vec![w] })),
+            }),
+            ..Default::default()
+        }),
+    }
+}
+
+/// The Jaeger v2 query service's standard adjusters that need no clock model, and the
+/// ingest sanitizers for service and span names, applied in place (see the module docs).
+/// Warnings go to each span's `@jaeger@warnings` attribute, as Jaeger records them, so the
+/// OTLP rendering (`api_v3`) carries them too.
+pub fn adjust(rss: &mut [ResourceSpans]) {
+    for rs in rss.iter_mut() {
         let resource = rs.resource.get_or_insert_with(Default::default);
         // ingest sanitizer: a usable service name
         let svc = resource
@@ -516,11 +552,11 @@ fn adjust(rss: &mut [ResourceSpans], warnings: &mut HashMap<(usize, usize, usize
         }
         sort_attrs(&mut resource.attributes);
         normalize_ips(&mut resource.attributes);
-        for (si, ss) in rs.scope_spans.iter_mut().enumerate() {
+        for ss in rs.scope_spans.iter_mut() {
             if let Some(scope) = ss.scope.as_mut() {
                 sort_attrs(&mut scope.attributes);
             }
-            for (pi, span) in ss.spans.iter_mut().enumerate() {
+            for span in ss.spans.iter_mut() {
                 if span.name.is_empty() {
                     span.name = "empty-span-name".into();
                 }
@@ -544,9 +580,12 @@ fn adjust(rss: &mut [ResourceSpans], warnings: &mut HashMap<(usize, usize, usize
                     let v = span.attributes[i].value.clone();
                     match resource.attributes.iter().find(|kv| kv.key == key) {
                         Some(existing) if existing.value != v => {
-                            warnings.entry((ri, si, pi)).or_default().push(format!(
-                                "conflicting values between Span and Resource for attribute {key}"
-                            ));
+                            add_warning(
+                                span,
+                                format!(
+                                    "conflicting values between Span and Resource for attribute {key}"
+                                ),
+                            );
                             i += 1;
                         }
                         Some(_) => {
@@ -562,10 +601,7 @@ fn adjust(rss: &mut [ResourceSpans], warnings: &mut HashMap<(usize, usize, usize
                 let before = span.links.len();
                 span.links.retain(|l| l.trace_id.iter().any(|b| *b != 0));
                 for _ in span.links.len()..before {
-                    warnings
-                        .entry((ri, si, pi))
-                        .or_default()
-                        .push("Invalid span link removed".into());
+                    add_warning(span, "Invalid span link removed".into());
                 }
             }
         }

@@ -557,3 +557,36 @@ fn otlp_json_in_jaeger_and_tempo_dialects() {
         json!({"resourceSpans": []})
     );
 }
+
+#[test]
+fn adjust_records_warnings_on_the_span_as_jaeger_does() {
+    let mut rss = input();
+    crate::uimodel::adjust(&mut rss);
+    let b = &rss[0].scope_spans[0].spans[1];
+    let w = b
+        .attributes
+        .iter()
+        .find(|kv| kv.key == "@jaeger@warnings")
+        .and_then(|kv| kv.value.as_ref())
+        .and_then(|v| v.value.as_ref());
+    let Some(V::ArrayValue(a)) = w else {
+        panic!("no warnings array: {w:?}");
+    };
+    let texts: Vec<&str> = a
+        .values
+        .iter()
+        .map(|v| match &v.value {
+            Some(V::StringValue(s)) => s.as_str(),
+            _ => "",
+        })
+        .collect();
+    assert_eq!(texts, vec!["w1", "w2", "Invalid span link removed"]);
+    assert_eq!(b.links.len(), 3);
+    // the OTLP rendering carries them
+    let otlp = otlp_json_traces(&rss, OtlpJsonStyle::Otlp);
+    let attrs = &otlp["resourceSpans"][0]["scopeSpans"][0]["spans"][1]["attributes"];
+    assert!(
+        attrs.to_string().contains("Invalid span link removed"),
+        "{attrs}"
+    );
+}

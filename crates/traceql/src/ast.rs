@@ -102,6 +102,10 @@ pub enum Intrinsic {
     RootServiceName,
     /// `traceDuration`, `trace:duration`
     TraceDuration,
+    /// `instrumentation:name`: the instrumentation scope's name
+    ScopeName,
+    /// `instrumentation:version`
+    ScopeVersion,
 }
 
 impl Intrinsic {
@@ -116,6 +120,8 @@ impl Intrinsic {
             Intrinsic::RootName => "rootName",
             Intrinsic::RootServiceName => "rootServiceName",
             Intrinsic::TraceDuration => "traceDuration",
+            Intrinsic::ScopeName => "instrumentation:name",
+            Intrinsic::ScopeVersion => "instrumentation:version",
         }
     }
 }
@@ -221,6 +227,14 @@ pub(crate) enum Expr {
     Neg(Box<Expr>),
     /// `x != nil` (true) / `x = nil` (false)
     Exists(Box<Expr>, bool),
+    /// Jaeger's tag match (not TraceQL syntax): some field's value, rendered as Go's
+    /// `pcommon.Value.AsString`, equals `text`. `int` is `text` when it is an integer written
+    /// canonically, so integer attributes compare without formatting.
+    AsString {
+        fields: Vec<Field>,
+        text: String,
+        int: Option<i64>,
+    },
 }
 
 /// A spanset expression: filters joined by `&&` / `||` at the trace level, or by a
@@ -231,6 +245,8 @@ pub(crate) enum SpansetExpr {
     And(Box<SpansetExpr>, Box<SpansetExpr>),
     Or(Box<SpansetExpr>, Box<SpansetExpr>),
     Rel(Rel, Box<SpansetExpr>, Box<SpansetExpr>),
+    /// `( ... | stage | ... )`
+    Pipe(Box<SpansetExpr>, Vec<Stage>),
 }
 
 /// The relation a structural operator tests between a left span `a` and a right span `b`.
@@ -397,7 +413,9 @@ impl Expr {
                 Intrinsic::Name
                 | Intrinsic::StatusMessage
                 | Intrinsic::RootName
-                | Intrinsic::RootServiceName => Type::Str,
+                | Intrinsic::RootServiceName
+                | Intrinsic::ScopeName
+                | Intrinsic::ScopeVersion => Type::Str,
                 Intrinsic::Duration | Intrinsic::TraceDuration => Type::Duration,
                 Intrinsic::Status => Type::Status,
                 Intrinsic::Kind => Type::Kind,
@@ -412,7 +430,9 @@ impl Expr {
                     }
                 }
             }
-            Expr::Regex { .. } | Expr::Not(_) | Expr::Exists(..) => Type::Bool,
+            Expr::Regex { .. } | Expr::Not(_) | Expr::Exists(..) | Expr::AsString { .. } => {
+                Type::Bool
+            }
             Expr::Neg(e) => e.implied_type(),
         }
     }
@@ -492,6 +512,10 @@ impl fmt::Display for Expr {
             Expr::Neg(e) => write!(f, "-{}", wrap(e)),
             Expr::Exists(e, true) => write!(f, "{} != nil", wrap(e)),
             Expr::Exists(e, false) => write!(f, "{} = nil", wrap(e)),
+            Expr::AsString { fields, text, .. } => {
+                let names: Vec<String> = fields.iter().map(|x| x.to_string()).collect();
+                write!(f, "asString({}) = `{text}`", names.join(" | "))
+            }
         }
     }
 }
@@ -504,6 +528,13 @@ impl fmt::Display for SpansetExpr {
             SpansetExpr::And(l, r) => write!(f, "({l}) && ({r})"),
             SpansetExpr::Or(l, r) => write!(f, "({l}) || ({r})"),
             SpansetExpr::Rel(rel, l, r) => write!(f, "({l}) {} ({r})", rel.symbol()),
+            SpansetExpr::Pipe(inner, stages) => {
+                write!(f, "({inner}")?;
+                for st in stages {
+                    write!(f, " | {st}")?;
+                }
+                write!(f, ")")
+            }
         }
     }
 }

@@ -121,6 +121,8 @@ pub(crate) fn field<'a, S: SpanView + ?Sized>(
             Intrinsic::RootName => Value::Str(trace.root_name),
             Intrinsic::RootServiceName => Value::Str(trace.root_service),
             Intrinsic::TraceDuration => Value::Duration(clamp(trace.duration_ns)),
+            Intrinsic::ScopeName => Value::Str(span.scope_name()),
+            Intrinsic::ScopeVersion => Value::Str(span.scope_version()),
         }),
         Field::Attribute { scope, name } => match scope {
             Scope::Span => span.span_attr(name).map(from_attr),
@@ -183,6 +185,15 @@ pub(crate) fn eval<'a, S: SpanView + ?Sized>(
             Some(Value::Duration(d)) => Some(Value::Duration(d.wrapping_neg())),
             _ => None,
         },
+        Expr::AsString { fields, text, int } => {
+            boolean(fields.iter().any(|f| match field(f, span, trace) {
+                Some(Value::Str(s)) => s == text,
+                Some(Value::Int(i)) => *int == Some(i),
+                Some(Value::Bool(b)) => text == if b { "true" } else { "false" },
+                Some(Value::Float(x)) => go_float_string(x) == *text,
+                _ => false,
+            }))
+        }
         Expr::Exists(x, exists) => {
             let v = eval(x, span, trace);
             boolean(v.is_some() == *exists)
@@ -263,6 +274,30 @@ fn binary<'a>(op: BinOp, l: Option<Value<'a>>, r: Option<Value<'a>>) -> Option<V
         Eq => boolean(equals(&l, &r)),
         Neq => boolean(l.is_some() && r.is_some() && !equals(&l, &r)),
         And | Or => boolean(false),
+    }
+}
+
+/// Go's `pcommon.Value.AsString` of a double (ES6 number formatting: shortest decimal for
+/// 1e-6 <= |f| < 1e21, else exponent form `1e+21`).
+fn go_float_string(f: f64) -> String {
+    if !f.is_finite() {
+        let g = if f.is_nan() {
+            "NaN"
+        } else if f > 0.0 {
+            "+Inf"
+        } else {
+            "-Inf"
+        };
+        return format!("json: unsupported value: {g}");
+    }
+    let a = f.abs();
+    if a == 0.0 || (1e-6..1e21).contains(&a) {
+        return format!("{f}");
+    }
+    let s = format!("{f:e}");
+    match s.split_once('e') {
+        Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e}"),
+        _ => s,
     }
 }
 

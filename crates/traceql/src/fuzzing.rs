@@ -10,6 +10,8 @@ pub struct OwnedSpan {
     pub span_id: u64,
     pub parent_span_id: u64,
     pub name: String,
+    pub scope_name: String,
+    pub scope_version: String,
     pub duration_ns: u64,
     pub status: Option<Status>,
     pub status_message: String,
@@ -57,6 +59,12 @@ impl SpanView for OwnedSpan {
     }
     fn name(&self) -> &str {
         &self.name
+    }
+    fn scope_name(&self) -> &str {
+        &self.scope_name
+    }
+    fn scope_version(&self) -> &str {
+        &self.scope_version
     }
     fn duration_ns(&self) -> u64 {
         self.duration_ns

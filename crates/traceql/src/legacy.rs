@@ -145,6 +145,137 @@ fn tag_condition(k: &str, v: &str) -> Expr {
     }
 }
 
+/// A Jaeger trace search (`/api/traces?service=&operation=&tags=&minDuration=&maxDuration=`,
+/// `/api/v3/traces?query.*`) with the semantics of Jaeger v2's memory store (`validSpan`):
+/// one span must satisfy every condition. `error` (`true`/`false`, Go's `ParseBool`) tests the
+/// status; `span.status` (`ok`/`error`/other = unset) and `span.kind` compare case-insensitively;
+/// `scope.name`/`scope.version` the instrumentation scope; `resource.k` the resource attribute
+/// `k`; any other key a span or resource attribute whose Go `AsString()` equals the value.
+/// Jaeger also looks at scope, event and link attributes for other keys; those are not
+/// searched here. Durations bound the span's duration, inclusive; `None` or 0 means unbounded.
+#[derive(Debug, Clone, Default)]
+pub struct JaegerSearch<'a> {
+    pub service: Option<&'a str>,
+    pub operation: Option<&'a str>,
+    pub tags: &'a [(&'a str, &'a str)],
+    pub min_duration_ns: Option<u64>,
+    pub max_duration_ns: Option<u64>,
+}
+
+/// Builds the single-spanset query a Jaeger search runs.
+pub fn from_jaeger_search(req: &JaegerSearch<'_>) -> Query {
+    let mut conds: Vec<Expr> = Vec::new();
+    let eq = |f: Field, v: Static| {
+        Expr::Binary(
+            BinOp::Eq,
+            Box::new(Expr::Field(f)),
+            Box::new(Expr::Static(v)),
+        )
+    };
+    if let Some(s) = req.service.filter(|s| !s.is_empty()) {
+        conds.push(eq(
+            attr(Scope::Resource, "service.name"),
+            Static::Str(s.into()),
+        ));
+    }
+    if let Some(op) = req.operation.filter(|s| !s.is_empty()) {
+        conds.push(eq(
+            Field::Intrinsic(Intrinsic::Name),
+            Static::Str(op.into()),
+        ));
+    }
+    let dur = |op: BinOp, ns: u64| {
+        Expr::Binary(
+            op,
+            Box::new(Expr::Field(Field::Intrinsic(Intrinsic::Duration))),
+            Box::new(Expr::Static(Static::Duration(
+                i64::try_from(ns).unwrap_or(i64::MAX),
+            ))),
+        )
+    };
+    if let Some(min) = req.min_duration_ns.filter(|n| *n > 0) {
+        conds.push(dur(BinOp::Gte, min));
+    }
+    if let Some(max) = req.max_duration_ns.filter(|n| *n > 0) {
+        conds.push(dur(BinOp::Lte, max));
+    }
+    let status = Field::Intrinsic(Intrinsic::Status);
+    for (k, v) in req.tags {
+        let cond = match *k {
+            "error" => match go_parse_bool(v) {
+                Some(true) => eq(status.clone(), Static::Status(Status::Error)),
+                Some(false) => Expr::Binary(
+                    BinOp::Neq,
+                    Box::new(Expr::Field(status.clone())),
+                    Box::new(Expr::Static(Static::Status(Status::Error))),
+                ),
+                // an unparsable error value matches no span
+                None => Expr::Static(Static::Bool(false)),
+            },
+            "span.status" => eq(
+                status.clone(),
+                Static::Status(match v.to_ascii_uppercase().as_str() {
+                    "OK" => Status::Ok,
+                    "ERROR" => Status::Error,
+                    _ => Status::Unset,
+                }),
+            ),
+            "span.kind" => eq(
+                Field::Intrinsic(Intrinsic::Kind),
+                Static::Kind(match v.to_ascii_uppercase().as_str() {
+                    "CLIENT" => crate::Kind::Client,
+                    "SERVER" => crate::Kind::Server,
+                    "PRODUCER" => crate::Kind::Producer,
+                    "CONSUMER" => crate::Kind::Consumer,
+                    "INTERNAL" => crate::Kind::Internal,
+                    _ => crate::Kind::Unspecified,
+                }),
+            ),
+            "scope.name" => eq(
+                Field::Intrinsic(Intrinsic::ScopeName),
+                Static::Str((*v).into()),
+            ),
+            "scope.version" => eq(
+                Field::Intrinsic(Intrinsic::ScopeVersion),
+                Static::Str((*v).into()),
+            ),
+            _ => {
+                let fields = match k.strip_prefix("resource.") {
+                    Some(rk) => vec![attr(Scope::Resource, rk)],
+                    None => vec![attr(Scope::Span, k), attr(Scope::Resource, k)],
+                };
+                let int = v.parse::<i64>().ok().filter(|i| i.to_string() == *v);
+                Expr::AsString {
+                    fields,
+                    text: (*v).to_string(),
+                    int,
+                }
+            }
+        };
+        conds.push(cond);
+    }
+    let Some(first) = conds.pop() else {
+        return Query::match_all();
+    };
+    let filter = conds.into_iter().rev().fold(first, |acc, c| {
+        Expr::Binary(BinOp::And, Box::new(c), Box::new(acc))
+    });
+    Query {
+        root: SpansetExpr::Filter(filter),
+        stages: Vec::new(),
+        select: Vec::new(),
+    }
+}
+
+/// Go's `strconv.ParseBool`.
+fn go_parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
 /// go-logfmt's decoder: `key=value` pairs separated by spaces; values may be `"quoted"` with
 /// Go escapes; a key without `=` has an empty value.
 fn logfmt(s: &str) -> Result<Vec<(String, String)>, String> {

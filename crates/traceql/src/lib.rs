@@ -14,7 +14,8 @@
 //!   resource's), quoted names (`span."http.method"`), and the intrinsics `name`, `status`,
 //!   `kind`, `duration`, `statusMessage`, `rootName`, `rootServiceName`, `traceDuration`, and
 //!   their scoped forms `span:name`, `span:duration`, `span:status`, `span:statusMessage`,
-//!   `span:kind`, `trace:duration`, `trace:rootName`, `trace:rootService`.
+//!   `span:kind`, `trace:duration`, `trace:rootName`, `trace:rootService`, and
+//!   `instrumentation:name`, `instrumentation:version`.
 //! - Operators `= != > >= < <= =~ !~`, `&& || !`, arithmetic `+ - * / % ^`, and Tempo's
 //!   precedence (`&&` and `||` share a level: `a || b && c` is `(a || b) && c`).
 //! - Literals: strings (`"..."` with Go escapes, or `` `raw` ``), ints, floats, `true`/`false`,
@@ -23,13 +24,14 @@
 //!   (`span.x != nil`, `span.x = nil`).
 //! - Regexes are Go RE2 (`goregex`), anchored at both ends with `.` matching newlines, as
 //!   Tempo's Prometheus `FastRegexMatcher` does.
-//! - Pipelines after the spanset expression (one spanset per trace, as without `by()`):
+//! - Pipelines (one spanset per trace, as without `by()`), also inside parentheses
+//!   (`({ a } | count() > 1) && { b }`) and starting with a stage (`max(duration) > 1s`, whose
+//!   input is the whole trace):
 //!   `| { ... }` keeps the spans that also match; `| count() > 2`, `| avg(duration) > 1s`,
 //!   `min`/`max`/`sum(field)` compared with a literal keep or drop the trace's spanset (the
 //!   only scalar-filter form Tempo evaluates); `| coalesce()` is a no-op; `| select(a, b)`
 //!   does not change which spans match: [`Query::select`] names the fields a response should
 //!   carry.
-//!
 //! - Structural operators between spansets, evaluated on the parent links of the trace's
 //!   spans: `>` (child), `<` (parent), `>>` (descendant), `<<` (ancestor), `~` (sibling),
 //!   their negations `!>`, `!<`, `!>>`, `!<<`, `!~` (right-side spans with no such left
@@ -41,15 +43,20 @@
 //! never equal numbers, a missing attribute fails every comparison (including `!=`), string
 //! ordering is byte-wise; an array attribute matches `=`, `=~` and the orderings when some
 //! element does, `!=` and `!~` when every element does. Maps and bytes exist but never
-//! compare. With the `pdata` feature, [`attr_value`] reads OTLP `AnyValue`s (arrays in
+//! compare. With the `pdata` feature, `attr_value` reads OTLP `AnyValue`s (arrays in
 //! place).
 //!
 //! # Refused with an error naming the construct
-//! `| by(...)`,
-//! arithmetic on aggregates, pipelines inside parentheses, scalar filters without a spanset,
-//! metrics queries (`rate()`, `quantile_over_time()`, ...), `parent.`/`event.`/`link.`/
+//! `| by(...)`, arithmetic on aggregates or between pipelines, aggregates compared with
+//! aggregates, `select()` inside parentheses, metrics queries (`rate()`,
+//! `quantile_over_time()`, arithmetic on their results, ...), `parent.`/`event.`/`link.`/
 //! `instrumentation.` scopes, and the intrinsics `trace:id`, `span:id`, `span:parentID`,
-//! `span:childCount`, `parent`, `nestedSet*`, `event:*`, `link:*`, `instrumentation:*`.
+//! `span:childCount`, `parent`, `nestedSet*`, `event:*`, `link:*`.
+//!
+//! # Other searches as queries
+//! [`from_legacy_search`] builds Tempo's legacy tag search (`tags`, `minDuration`,
+//! `maxDuration`), [`from_jaeger_search`] Jaeger's trace search (service, operation, tags,
+//! durations) with Jaeger v2's matching rules, so a store runs one evaluator for all three.
 
 mod ast;
 mod eval;
@@ -65,7 +72,9 @@ mod tests;
 use std::fmt;
 
 pub use ast::{Field, Intrinsic, Kind, Scope, Status};
-pub use legacy::{LegacySearch, from_legacy_search, parse_go_duration};
+pub use legacy::{
+    JaegerSearch, LegacySearch, from_jaeger_search, from_legacy_search, parse_go_duration,
+};
 
 /// Why a query was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,6 +256,10 @@ pub trait SpanView {
     /// The parent's span id as a big-endian integer, 0 for a root span.
     fn parent_span_id(&self) -> u64;
     fn name(&self) -> &str;
+    /// The instrumentation scope's name and version (`instrumentation:name`, Jaeger's
+    /// `otel.scope.name`); empty when unknown.
+    fn scope_name(&self) -> &str;
+    fn scope_version(&self) -> &str;
     fn duration_ns(&self) -> u64;
     fn status(&self) -> Status;
     fn status_message(&self) -> &str;
@@ -264,6 +277,12 @@ impl<T: SpanView + ?Sized> SpanView for &T {
     }
     fn name(&self) -> &str {
         (**self).name()
+    }
+    fn scope_name(&self) -> &str {
+        (**self).scope_name()
+    }
+    fn scope_version(&self) -> &str {
+        (**self).scope_version()
     }
     fn duration_ns(&self) -> u64 {
         (**self).duration_ns()
@@ -369,7 +388,8 @@ impl Query {
 
     /// Whether the span matches one of the query's spanset filters and every `| { ... }`
     /// stage. For a single spanset this is the whole answer; otherwise a trace must also
-    /// satisfy [`Query::eval_trace`].
+    /// satisfy [`Query::eval_trace`]. Every span `eval_trace` returns passes this test, so a
+    /// store may use it to skip traces with no such span.
     pub fn matches_span<S: SpanView + ?Sized>(&self, span: &S, trace: &TraceInfo<'_>) -> bool {
         let stages_hold = self.stages.iter().all(|st| match st {
             ast::Stage::Filter(x) => eval::matches(x, span, trace),
@@ -384,6 +404,13 @@ impl Query {
                 ast::SpansetExpr::And(l, r)
                 | ast::SpansetExpr::Or(l, r)
                 | ast::SpansetExpr::Rel(_, l, r) => any(l, span, t) || any(r, span, t),
+                ast::SpansetExpr::Pipe(inner, stages) => {
+                    any(inner, span, t)
+                        && stages.iter().all(|st| match st {
+                            ast::Stage::Filter(x) => eval::matches(x, span, t),
+                            _ => true,
+                        })
+                }
             }
         }
         any(&self.root, span, trace)
@@ -397,27 +424,8 @@ impl Query {
         trace: &TraceInfo<'_>,
     ) -> Option<Vec<usize>> {
         let mut tree = None;
-        let mut set = eval_set(&self.root, spans, trace, &mut tree);
-        for st in &self.stages {
-            if set.is_empty() {
-                return None;
-            }
-            match st {
-                ast::Stage::Filter(x) => set.retain(|&i| eval::matches(x, &spans[i], trace)),
-                ast::Stage::Scalar {
-                    agg,
-                    field,
-                    op,
-                    rhs,
-                } => {
-                    let v = eval::aggregate(*agg, field.as_ref(), spans, &set, trace)?;
-                    if !eval::scalar_holds(*op, v, rhs) {
-                        return None;
-                    }
-                }
-                ast::Stage::Select(_) | ast::Stage::Coalesce => {}
-            }
-        }
+        let set = eval_set(&self.root, spans, trace, &mut tree);
+        let set = apply_stages(set, &self.stages, spans, trace);
         (!set.is_empty()).then_some(set)
     }
 
@@ -445,6 +453,7 @@ impl Query {
                 ast::Expr::Not(x) | ast::Expr::Neg(x) | ast::Expr::Exists(x, _) => {
                     walk_expr(x, out)
                 }
+                ast::Expr::AsString { .. } => {}
             }
         }
         fn walk(e: &ast::SpansetExpr, out: &mut Vec<Field>) {
@@ -455,6 +464,16 @@ impl Query {
                 | ast::SpansetExpr::Rel(_, l, r) => {
                     walk(l, out);
                     walk(r, out);
+                }
+                ast::SpansetExpr::Pipe(inner, stages) => {
+                    walk(inner, out);
+                    for st in stages {
+                        match st {
+                            ast::Stage::Filter(x) => walk_expr(x, out),
+                            ast::Stage::Scalar { field: Some(x), .. } => walk_expr(x, out),
+                            _ => {}
+                        }
+                    }
                 }
             }
         }
@@ -528,6 +547,7 @@ impl Query {
                 ast::Expr::Binary(_, l, r) => in_expr(l, name).or_else(|| in_expr(r, name)),
                 ast::Expr::Regex { lhs, .. } => in_expr(lhs, name),
                 ast::Expr::Not(x) | ast::Expr::Neg(x) | ast::Expr::Exists(x, _) => in_expr(x, name),
+                ast::Expr::AsString { .. } => None,
             }
         }
         fn in_set<'q>(e: &'q ast::SpansetExpr, name: &str) -> Option<&'q str> {
@@ -536,6 +556,13 @@ impl Query {
                 ast::SpansetExpr::And(l, r)
                 | ast::SpansetExpr::Or(l, r)
                 | ast::SpansetExpr::Rel(_, l, r) => in_set(l, name).or_else(|| in_set(r, name)),
+                ast::SpansetExpr::Pipe(inner, stages) => in_set(inner, name).or_else(|| {
+                    stages.iter().find_map(|st| match st {
+                        ast::Stage::Filter(x) => in_expr(x, name),
+                        ast::Stage::Scalar { field: Some(x), .. } => in_expr(x, name),
+                        _ => None,
+                    })
+                }),
             }
         }
         if let Some(n) = in_set(&self.root, name) {
@@ -612,6 +639,10 @@ fn eval_set<S: SpanView>(
             let b = eval_set(r, spans, trace, tree);
             union(a, b)
         }
+        ast::SpansetExpr::Pipe(inner, stages) => {
+            let set = eval_set(inner, spans, trace, tree);
+            apply_stages(set, stages, spans, trace)
+        }
         ast::SpansetExpr::Rel(rel, l, r) => {
             let a = eval_set(l, spans, trace, tree);
             let b = eval_set(r, spans, trace, tree);
@@ -622,6 +653,37 @@ fn eval_set<S: SpanView>(
             t.relate(*rel, &a, &b)
         }
     }
+}
+
+/// Runs pipeline stages over one trace's spanset; empty when a stage drops it.
+fn apply_stages<S: SpanView>(
+    mut set: Vec<usize>,
+    stages: &[ast::Stage],
+    spans: &[S],
+    trace: &TraceInfo<'_>,
+) -> Vec<usize> {
+    for st in stages {
+        if set.is_empty() {
+            break;
+        }
+        match st {
+            ast::Stage::Filter(x) => set.retain(|&i| eval::matches(x, &spans[i], trace)),
+            ast::Stage::Scalar {
+                agg,
+                field,
+                op,
+                rhs,
+            } => {
+                let holds = eval::aggregate(*agg, field.as_ref(), spans, &set, trace)
+                    .is_some_and(|v| eval::scalar_holds(*op, v, rhs));
+                if !holds {
+                    set.clear();
+                }
+            }
+            ast::Stage::Select(_) | ast::Stage::Coalesce => {}
+        }
+    }
+    set
 }
 
 fn union(a: Vec<usize>, b: Vec<usize>) -> Vec<usize> {
@@ -671,6 +733,8 @@ fn collect_conditions(e: &ast::SpansetExpr, c: &mut Conditions) {
             }
             collect_conditions(r, c);
         }
+        // the stages only narrow what the inner expression yields
+        ast::SpansetExpr::Pipe(inner, _) => collect_conditions(inner, c),
     }
 }
 

@@ -33,9 +33,16 @@ pub(crate) fn parse(src: &str) -> Result<Parsed, Error> {
     if matches!(p.peek(), Tok::Eof) {
         return Err(p.syntax_error());
     }
-    p.refuse_scalar_start()?;
-    let root = p.spanset_expr()?;
     let mut stages = Vec::new();
+    // A pipeline may start with a stage (`select(.a)`, `max(duration) > 1s | {...}`): its
+    // input is the whole trace, as `{ } | ...`.
+    let root = if p.at_stage_start() {
+        stages.push(p.pipeline_stage()?);
+        SpansetExpr::Filter(Expr::Static(Static::Bool(true)))
+    } else {
+        p.refuse_number_start()?;
+        p.spanset_expr()?
+    };
     while p.eat_sym("|") {
         stages.push(p.pipeline_stage()?);
     }
@@ -86,6 +93,10 @@ fn is_aggregate(sym: &str) -> bool {
 impl Parser {
     fn peek(&self) -> &Tok {
         &self.toks[self.pos.min(self.toks.len() - 1)].tok
+    }
+
+    fn peek_at(&self, n: usize) -> &Tok {
+        &self.toks[(self.pos + n).min(self.toks.len() - 1)].tok
     }
 
     fn next(&mut self) -> Tok {
@@ -152,20 +163,24 @@ impl Parser {
         Ok(())
     }
 
-    /// A query that starts with an aggregate or a metrics function is a scalar filter or a
-    /// metrics query, which the subset does not run.
-    fn refuse_scalar_start(&self) -> Result<(), Error> {
-        if let Tok::Sym(s) = self.peek() {
-            if is_aggregate(s) {
-                return Err(Error::unsupported(format!(
-                    "scalar filter `{s}()` (an aggregate outside a pipeline) is not supported"
-                )));
-            }
-            if is_metrics_fn(s) {
-                return Err(Error::unsupported(format!(
-                    "TraceQL metrics function `{s}()` is not supported"
-                )));
-            }
+    fn at_stage_start(&self) -> bool {
+        matches!(self.peek(), Tok::Sym(s) if is_aggregate(s) || is_metrics_fn(s)
+            || matches!(*s, "select" | "by"))
+    }
+
+    /// Arithmetic on metrics results (`100 * ({} | rate())`) starts with a number.
+    fn refuse_number_start(&self) -> Result<(), Error> {
+        let mut i = 0;
+        while matches!(self.peek_at(i), Tok::Sym("(")) {
+            i += 1;
+        }
+        if matches!(
+            self.peek_at(i),
+            Tok::Int(_) | Tok::Float(_) | Tok::Duration(_) | Tok::Sym("-")
+        ) {
+            return Err(Error::unsupported(
+                "arithmetic on TraceQL metrics results is not supported".to_string(),
+            ));
         }
         Ok(())
     }
@@ -222,19 +237,33 @@ impl Parser {
             }
             Tok::Sym("(") => {
                 self.next();
-                let e = self.spanset_expr()?;
-                if matches!(self.peek(), Tok::Sym("|")) {
-                    return Err(Error::unsupported(
-                        "a pipeline inside parentheses is not supported".to_string(),
-                    ));
+                self.refuse_number_start()?;
+                let (e, mut stages) = if self.at_stage_start() {
+                    let first = self.pipeline_stage()?;
+                    (
+                        SpansetExpr::Filter(Expr::Static(Static::Bool(true))),
+                        vec![first],
+                    )
+                } else {
+                    (self.spanset_expr()?, Vec::new())
+                };
+                while self.eat_sym("|") {
+                    stages.push(self.pipeline_stage()?);
                 }
                 self.expect_sym(")")?;
-                Ok(e)
+                if stages.is_empty() {
+                    Ok(e)
+                } else {
+                    if stages.iter().any(|s| matches!(s, Stage::Select(_))) {
+                        return Err(Error::unsupported(
+                            "select() inside parentheses is not supported; select at the end of the query"
+                                .to_string(),
+                        ));
+                    }
+                    Ok(SpansetExpr::Pipe(Box::new(e), stages))
+                }
             }
-            _ => {
-                self.refuse_scalar_start()?;
-                Err(self.syntax_error_expecting("{ or ("))
-            }
+            _ => Err(self.syntax_error_expecting("{ or (")),
         }
     }
 
@@ -321,6 +350,12 @@ impl Parser {
             Tok::Sym("<=") => BinOp::Lte,
             Tok::Sym(">") => BinOp::Gt,
             Tok::Sym(">=") => BinOp::Gte,
+            Tok::Sym(")") | Tok::Eof => {
+                return Err(Error::unsupported(
+                    "an aggregate without a comparison (arithmetic between pipelines) is not supported"
+                        .to_string(),
+                ));
+            }
             Tok::Sym(s @ ("+" | "-" | "*" | "/" | "%" | "^")) => {
                 return Err(Error::unsupported(format!(
                     "arithmetic (`{s}`) on aggregates is not supported"
@@ -329,21 +364,26 @@ impl Parser {
             _ => return Err(self.syntax_error_expecting("a comparison")),
         };
         self.next();
-        let neg = self.eat_sym("-");
-        let rhs = match self.next() {
-            Tok::Int(i) => Static::Int(if neg { i.wrapping_neg() } else { i }),
-            Tok::Float(f) => Static::Float(if neg { -f } else { f }),
-            Tok::Duration(d) => Static::Duration(if neg { d.wrapping_neg() } else { d }),
-            Tok::Sym(s) if is_aggregate(s) && !neg => {
-                return Err(Error::unsupported(
-                    "comparing two aggregates is not supported".to_string(),
-                ));
-            }
-            _ => {
-                self.pos -= 1;
-                return Err(self.syntax_error());
-            }
-        };
+        if let Tok::Sym(x) = self.peek()
+            && is_aggregate(x)
+        {
+            return Err(Error::unsupported(
+                "comparing two aggregates is not supported".to_string(),
+            ));
+        }
+        if !matches!(
+            self.peek(),
+            Tok::Int(_) | Tok::Float(_) | Tok::Duration(_) | Tok::Sym("-" | "(")
+        ) {
+            return Err(self.syntax_error());
+        }
+        // a literal, possibly arithmetic on literals (`> 1 - 3`), folded now
+        let e = self.field_expr(3)?;
+        let rhs = fold_constant(&e).ok_or_else(|| {
+            Error::unsupported(format!(
+                "a scalar filter must compare an aggregate with a number, not {e}"
+            ))
+        })?;
         Ok(Stage::Scalar {
             agg,
             field,
@@ -553,7 +593,15 @@ impl Parser {
                     }
                 }
             }
-            "event:" | "link:" | "instrumentation:" => Err(Error::unsupported(format!(
+            "instrumentation:" => match self.next() {
+                Tok::Sym("name") => intr(Intrinsic::ScopeName),
+                Tok::Sym("version") => intr(Intrinsic::ScopeVersion),
+                _ => {
+                    self.pos -= 1;
+                    Err(self.syntax_error())
+                }
+            },
+            "event:" | "link:" => Err(Error::unsupported(format!(
                 "`{s}` intrinsics are not supported"
             ))),
             "." | "span." | "resource." => {
@@ -592,6 +640,31 @@ impl Parser {
                 Err(self.syntax_error())
             }
         }
+    }
+}
+
+fn references_span(e: &Expr) -> bool {
+    match e {
+        Expr::Static(_) => false,
+        Expr::Field(_) => true,
+        Expr::Binary(_, l, r) => references_span(l) || references_span(r),
+        Expr::Regex { lhs, .. } => references_span(lhs),
+        Expr::Not(x) | Expr::Neg(x) | Expr::Exists(x, _) => references_span(x),
+        Expr::AsString { .. } => true,
+    }
+}
+
+/// Evaluates an expression of numeric literals.
+fn fold_constant(e: &Expr) -> Option<Static> {
+    if references_span(e) {
+        return None;
+    }
+    let span = crate::fuzzing::OwnedSpan::default();
+    match crate::eval::eval(e, &span, &crate::TraceInfo::default())? {
+        crate::Value::Int(i) => Some(Static::Int(i)),
+        crate::Value::Float(f) => Some(Static::Float(f)),
+        crate::Value::Duration(d) => Some(Static::Duration(d)),
+        _ => None,
     }
 }
 
@@ -644,14 +717,33 @@ fn validate_spanset(e: &SpansetExpr) -> Result<(), Error> {
             validate_spanset(l)?;
             validate_spanset(r)
         }
+        SpansetExpr::Pipe(inner, stages) => {
+            validate_spanset(inner)?;
+            stages.iter().try_for_each(validate_stage)
+        }
     }
 }
 
 fn validate_stage(st: &Stage) -> Result<(), Error> {
     match st {
         Stage::Filter(x) => validate_spanset(&SpansetExpr::Filter(x.clone())),
-        Stage::Scalar { field, .. } => match field {
-            Some(x) => validate(x),
+        Stage::Scalar { agg, field, .. } => match field {
+            Some(x) => {
+                validate(x)?;
+                let t = x.implied_type();
+                let shown = format!("{}({x})", agg.as_str());
+                if t != Type::Attribute && !t.is_numeric() {
+                    return Err(Error::invalid(format!(
+                        "aggregate field expressions must resolve to a number type: {shown}"
+                    )));
+                }
+                if !references_span(x) {
+                    return Err(Error::invalid(format!(
+                        "aggregate field expressions must reference the span: {shown}"
+                    )));
+                }
+                Ok(())
+            }
             None => Ok(()),
         },
         Stage::Select(_) | Stage::Coalesce => Ok(()),
@@ -675,7 +767,7 @@ fn type_valid(op: BinOp, t: Type) -> bool {
 
 fn validate(e: &Expr) -> Result<(), Error> {
     match e {
-        Expr::Static(_) | Expr::Field(_) => Ok(()),
+        Expr::Static(_) | Expr::Field(_) | Expr::AsString { .. } => Ok(()),
         Expr::Binary(op, l, r) => {
             validate(l)?;
             validate(r)?;

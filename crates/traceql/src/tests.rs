@@ -27,6 +27,8 @@ fn spans() -> Vec<OwnedSpan> {
             span_id: 1,
             parent_span_id: 0,
             name: "GET /cart".into(),
+            scope_name: "io.opentelemetry.http".into(),
+            scope_version: "1.2".into(),
             duration_ns: 120_000_000,
             status: Some(Status::Unset),
             kind: Some(Kind::Server),
@@ -76,6 +78,7 @@ fn spans() -> Vec<OwnedSpan> {
                 ("service.name", s("checkout")),
                 ("deployment.environment", s("prod")),
             ]),
+            ..Default::default()
         },
         OwnedSpan {
             span_id: 4,
@@ -224,6 +227,23 @@ fn query_table_matches_documented_semantics() {
         ("{ kind = server } | { duration > 1s } | count() = 1", &[2]),
         ("{ } | coalesce()", &[0, 1, 2, 3, 4]),
         ("{ kind = server } | count() >= -1", &[0, 2]),
+        // a pipeline may start with a stage, whose input is the whole trace
+        ("count() > 4", &[0, 1, 2, 3, 4]),
+        ("count() > 5", &[]),
+        ("max(duration) > 1s | { status = error }", &[2]),
+        ("select(span.http.method)", &[0, 1, 2, 3, 4]),
+        // literal arithmetic on the right of a scalar filter is folded
+        ("{ } | avg(duration) > 1 - 1", &[0, 1, 2, 3, 4]),
+        // pipelines inside parentheses
+        (
+            r#"({ kind = server } | count() > 1) && { name = "charge" }"#,
+            &[0, 2, 3],
+        ),
+        (
+            r#"({ kind = server } | count() > 2) || { name = "charge" }"#,
+            &[3],
+        ),
+        (r#"({ kind = server } | { duration > 1s }) > { }"#, &[3, 4]),
         // arrays: `=`, `=~` and orderings on some element, `!=`, `!~` on every element
         (r#"{ span.langs = "go" }"#, &[2]),
         (r#"{ span.langs != "go" }"#, &[]),
@@ -240,6 +260,11 @@ fn query_table_matches_documented_semantics() {
         ("{ span.empty_arr = 1 }", &[]),
         ("{ span.codes != nil }", &[0]),
         ("{ span.codes + 1 > 0 }", &[]),
+        (
+            r#"{ instrumentation:name = "io.opentelemetry.http" }"#,
+            &[0],
+        ),
+        (r#"{ instrumentation:version != "" }"#, &[0]),
         // structural operators yield right-side spans
         (r#"{ name = "GET /cart" } > { }"#, &[1, 2]),
         ("{ kind = server } >> { }", &[1, 2, 3, 4]),
@@ -348,6 +373,10 @@ fn dyn_span_views_evaluate() {
 #[test]
 fn unsupported_constructs_are_named() {
     let cases: &[(&str, &str)] = &[
+        (
+            "({ } | count()) + ({ } | count()) = 1",
+            "arithmetic between pipelines",
+        ),
         ("{ } | count() + 1 > 2", "arithmetic (`+`) on aggregates"),
         ("{ } | 2 < count()", "aggregate() <op> literal"),
         ("{ } | rate()", "`rate()`"),
@@ -355,15 +384,26 @@ fn unsupported_constructs_are_named() {
             "{ } | quantile_over_time(duration, .9)",
             "`quantile_over_time()`",
         ),
-        ("count() > 1", "`count()`"),
+        (
+            "100 * ({} | rate())",
+            "arithmetic on TraceQL metrics results",
+        ),
+        ("({ } | select(.a)) && { }", "select() inside parentheses"),
+        (
+            "{ } | max(duration) > (1 + span.x)",
+            "compare an aggregate with a number",
+        ),
+        (
+            "{ } | max(duration) > min(duration)",
+            "comparing two aggregates",
+        ),
         ("{ } | by(span.x)", "`by()`"),
         ("{ } | ({ .a = 1 })", "pipeline stage"),
-        ("({ } | count() > 1) && { }", "pipeline inside parentheses"),
         ("{ parent.x = 1 }", "`parent.`"),
         ("{ event.x = 1 }", "`event.`"),
         (r#"{ trace:id = "abc" }"#, "`trace:id`"),
         (r#"{ span:id = "abc" }"#, "`span:id`"),
-        (r#"{ instrumentation:name = "x" }"#, "`instrumentation:`"),
+        (r#"{ event:name = "x" }"#, "`event:`"),
     ];
     for (q, needle) in cases {
         match parse(q) {
@@ -378,6 +418,8 @@ fn unsupported_constructs_are_named() {
 #[test]
 fn parse_errors_read_as_tempo() {
     let parse_errs: &[(&str, &str)] = &[
+        // coalesce() cannot start a pipeline (Tempo's grammar)
+        ("coalesce() | { true }", "syntax error: unexpected coalesce"),
         (
             "",
             "parse error at line 1, col 1: syntax error: unexpected $end",
@@ -431,6 +473,14 @@ fn parse_errors_read_as_tempo() {
         (
             "{ duration =~ \"1\" }",
             "illegal operation for the given types",
+        ),
+        (
+            "sum(3) = 2",
+            "aggregate field expressions must reference the span: sum(3)",
+        ),
+        (
+            "{ } | min(1 = 3) = 1",
+            "aggregate field expressions must resolve to a number type: min(1 = 3)",
         ),
     ];
     for (q, want) in invalid {
@@ -572,6 +622,94 @@ fn legacy_tag_search_follows_tempo() {
     assert_eq!(run(None, Some("1s"), Some("2s")), vec![0, 1, 2, 3, 4]);
     assert_eq!(run(None, None, Some("1999ms")), Vec::<usize>::new());
     assert_eq!(run(None, None, None), vec![0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn jaeger_search_follows_jaeger_v2_memory_store() {
+    use crate::{JaegerSearch, from_jaeger_search};
+    let spans = spans();
+    let run = |req: JaegerSearch<'_>| {
+        from_jaeger_search(&req)
+            .eval_trace(&spans, &TRACE)
+            .unwrap_or_default()
+    };
+    let tags = |t: &'static [(&'static str, &'static str)]| JaegerSearch {
+        tags: t,
+        ..Default::default()
+    };
+    let none = Vec::<usize>::new();
+    assert_eq!(run(JaegerSearch::default()), vec![0, 1, 2, 3, 4]);
+    assert_eq!(
+        run(JaegerSearch {
+            service: Some("checkout"),
+            ..Default::default()
+        }),
+        vec![2, 4]
+    );
+    assert_eq!(
+        run(JaegerSearch {
+            service: Some("checkout"),
+            operation: Some("publish"),
+            ..Default::default()
+        }),
+        vec![4]
+    );
+    // values compare as Go's AsString renders the attribute
+    assert_eq!(run(tags(&[("http.status_code", "500")])), vec![2]);
+    assert_eq!(run(tags(&[("http.status_code", "0500")])), none);
+    assert_eq!(run(tags(&[("flag", "true")])), vec![2]);
+    assert_eq!(run(tags(&[("amount", "12")])), vec![2]);
+    assert_eq!(run(tags(&[("ratio", "0.5")])), vec![1]);
+    assert_eq!(run(tags(&[("error", "true")])), vec![2]);
+    assert_eq!(run(tags(&[("error", "false")])), vec![0, 1, 3, 4]);
+    assert_eq!(run(tags(&[("error", "maybe")])), none);
+    assert_eq!(run(tags(&[("span.kind", "SERVER")])), vec![0, 2]);
+    assert_eq!(run(tags(&[("span.status", "ok")])), vec![1, 4]);
+    assert_eq!(
+        run(tags(&[("scope.name", "io.opentelemetry.http")])),
+        vec![0]
+    );
+    assert_eq!(
+        run(tags(&[("resource.deployment.environment", "prod")])),
+        vec![2]
+    );
+    assert_eq!(run(tags(&[("deployment.environment", "prod")])), vec![2]);
+    // the span's attribute or the resource's
+    assert_eq!(run(tags(&[("service.name", "override")])), vec![3]);
+    assert_eq!(run(tags(&[("service.name", "checkout")])), vec![2, 4]);
+    // one span must satisfy everything
+    assert_eq!(
+        run(JaegerSearch {
+            service: Some("frontend"),
+            tags: &[("flag", "true")],
+            ..Default::default()
+        }),
+        none
+    );
+    assert_eq!(
+        run(JaegerSearch {
+            min_duration_ns: Some(100_000_000),
+            ..Default::default()
+        }),
+        vec![0, 2]
+    );
+    assert_eq!(
+        run(JaegerSearch {
+            max_duration_ns: Some(5_000_000),
+            ..Default::default()
+        }),
+        vec![3, 4]
+    );
+    let q = from_jaeger_search(&JaegerSearch {
+        service: Some("checkout"),
+        min_duration_ns: Some(1_000),
+        ..Default::default()
+    });
+    assert_eq!(
+        q.conditions().spans[0].service_name.as_deref(),
+        Some("checkout")
+    );
+    assert_eq!(q.conditions().spans[0].min_duration_ns, Some(1_000));
 }
 
 #[test]
