@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use pdata::proto::collector::trace::v1::ExportTraceServiceRequest;
-use pdata::proto::common::v1::{AnyValue, KeyValue, any_value};
+use pdata::proto::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use pdata::proto::resource::v1::Resource;
 use pdata::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
@@ -164,6 +164,7 @@ pub struct SpanRef<'a> {
     pub row: &'a SpanRow,
     span: OnceLock<Option<Span>>,
     resource: OnceLock<Option<Resource>>,
+    scope: OnceLock<Option<InstrumentationScope>>,
 }
 
 impl<'a> SpanRef<'a> {
@@ -172,6 +173,7 @@ impl<'a> SpanRef<'a> {
             row,
             span: OnceLock::new(),
             resource: OnceLock::new(),
+            scope: OnceLock::new(),
         }
     }
 
@@ -187,6 +189,16 @@ impl<'a> SpanRef<'a> {
                 ResourceSpans::decode(&self.row.resource[..])
                     .ok()
                     .and_then(|r| r.resource)
+            })
+            .as_ref()
+    }
+
+    pub fn scope(&self) -> Option<&InstrumentationScope> {
+        self.scope
+            .get_or_init(|| {
+                ScopeSpans::decode(&self.row.scope[..])
+                    .ok()
+                    .and_then(|s| s.scope)
             })
             .as_ref()
     }

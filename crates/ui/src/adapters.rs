@@ -1,6 +1,5 @@
 //! The store seen through each query language's data-source trait.
 
-use pdata::proto::common::v1::any_value;
 use store::Store;
 use store::query::{MatchOp, Matcher};
 
@@ -176,16 +175,6 @@ impl logql::LogSource for Logs<'_> {
 /// A stored span as TraceQL reads it.
 pub struct SpanV<'a>(pub store::SpanRef<'a>);
 
-fn attr(v: &pdata::proto::common::v1::AnyValue) -> traceql::AttrValue<'_> {
-    match v.value.as_ref() {
-        Some(any_value::Value::StringValue(s)) => traceql::AttrValue::Str(s),
-        Some(any_value::Value::IntValue(i)) => traceql::AttrValue::Int(*i),
-        Some(any_value::Value::DoubleValue(d)) => traceql::AttrValue::Float(*d),
-        Some(any_value::Value::BoolValue(b)) => traceql::AttrValue::Bool(*b),
-        _ => traceql::AttrValue::Other,
-    }
-}
-
 impl traceql::SpanView for SpanV<'_> {
     fn name(&self) -> &str {
         &self.0.row.name
@@ -208,10 +197,16 @@ impl traceql::SpanView for SpanV<'_> {
     fn parent_span_id(&self) -> u64 {
         u64::from_be_bytes(self.0.row.parent_span_id)
     }
+    fn scope_name(&self) -> &str {
+        self.0.scope().map_or("", |s| s.name.as_str())
+    }
+    fn scope_version(&self) -> &str {
+        self.0.scope().map_or("", |s| s.version.as_str())
+    }
     fn span_attr(&self, key: &str) -> Option<traceql::AttrValue<'_>> {
-        self.0.span_attr(key).map(attr)
+        self.0.span_attr(key).map(traceql::attr_value)
     }
     fn resource_attr(&self, key: &str) -> Option<traceql::AttrValue<'_>> {
-        self.0.resource_attr(key).map(attr)
+        self.0.resource_attr(key).map(traceql::attr_value)
     }
 }
