@@ -41,7 +41,9 @@ pub fn prom_selector(s: &str) -> Result<Vec<Matcher>, String> {
     use promql_parser::parser::Expr;
     let expr = promql_parser::parser::parse(s).map_err(|e| e.to_string())?;
     let Expr::VectorSelector(vs) = expr else {
-        return Err(format!("invalid parameter \"match[]\": {s:?} is not a series selector"));
+        return Err(format!(
+            "invalid parameter \"match[]\": {s:?} is not a series selector"
+        ));
     };
     let mut out = Vec::new();
     if let Some(name) = &vs.name {
@@ -89,9 +91,17 @@ pub fn float_histogram(h: &promtranslate::prompb::Histogram) -> promql::FloatHis
             None => 0.0,
         },
         sum: h.sum,
-        positive_spans: h.positive_spans.iter().map(|s| (s.offset, s.length)).collect(),
+        positive_spans: h
+            .positive_spans
+            .iter()
+            .map(|s| (s.offset, s.length))
+            .collect(),
         positive_buckets: buckets(&h.positive_deltas, &h.positive_counts),
-        negative_spans: h.negative_spans.iter().map(|s| (s.offset, s.length)).collect(),
+        negative_spans: h
+            .negative_spans
+            .iter()
+            .map(|s| (s.offset, s.length))
+            .collect(),
         negative_buckets: buckets(&h.negative_deltas, &h.negative_counts),
         counter_reset_hint: match ResetHint::try_from(h.reset_hint).unwrap_or(ResetHint::Unknown) {
             ResetHint::Unknown => promql::CounterResetHint::Unknown,
@@ -102,21 +112,79 @@ pub fn float_histogram(h: &promtranslate::prompb::Histogram) -> promql::FloatHis
     }
 }
 
+/// Tempo's metrics-generator names for the RED series the store derives from spans
+/// (Grafana's Tempo datasource queries these), and the stored series they read. Tempo's
+/// `service` label is the stored `service_name`.
+const TEMPO_ALIASES: &[(&str, &str)] = &[
+    (
+        "traces_spanmetrics_calls_total",
+        "traces_span_metrics_calls_total",
+    ),
+    (
+        "traces_spanmetrics_latency_bucket",
+        "traces_span_metrics_duration_seconds_bucket",
+    ),
+    (
+        "traces_spanmetrics_latency_sum",
+        "traces_span_metrics_duration_seconds_sum",
+    ),
+    (
+        "traces_spanmetrics_latency_count",
+        "traces_span_metrics_duration_seconds_count",
+    ),
+];
+
 /// PromQL over the store.
 pub struct Metrics<'a>(pub &'a Store);
 
 impl promql::Queryable for Metrics<'_> {
-    fn select(&self, matchers: &[promql::Matcher], min_ms: i64, max_ms: i64) -> Result<Vec<promql::Series>, String> {
-        let ms = from_promql(matchers)?;
+    fn select(
+        &self,
+        matchers: &[promql::Matcher],
+        min_ms: i64,
+        max_ms: i64,
+    ) -> Result<Vec<promql::Series>, String> {
+        let alias = matchers.iter().find_map(|m| {
+            (m.name == "__name__" && m.op == promql::MatchOp::Equal)
+                .then(|| TEMPO_ALIASES.iter().find(|(a, _)| *a == m.value))
+                .flatten()
+        });
+        let mut ms = from_promql(matchers)?;
+        if let Some((_, stored)) = alias {
+            for m in &mut ms {
+                if m.name == "__name__" {
+                    *m = Matcher::new("__name__", MatchOp::Equal, stored)?;
+                } else if m.name == "service" {
+                    *m = Matcher::new("service_name", m.op, &m.value)?;
+                }
+            }
+        }
         Ok(self
             .0
             .select_series(&ms, min_ms, max_ms)?
             .into_iter()
             .filter(|s| !s.floats.is_empty() || !s.histograms.is_empty())
-            .map(|s| promql::Series {
-                labels: (*s.labels).clone(),
-                floats: s.floats,
-                histograms: s.histograms.iter().map(|(t, h)| (*t, float_histogram(h))).collect(),
+            .map(|s| {
+                let mut labels = (*s.labels).clone();
+                if let Some((name, _)) = alias {
+                    let service = store::query::label(&labels, "service_name").to_string();
+                    for l in &mut labels {
+                        if l.0 == "__name__" {
+                            l.1 = name.to_string();
+                        }
+                    }
+                    labels.push(("service".into(), service));
+                    labels.sort();
+                }
+                promql::Series {
+                    labels,
+                    floats: s.floats,
+                    histograms: s
+                        .histograms
+                        .iter()
+                        .map(|(t, h)| (*t, float_histogram(h)))
+                        .collect(),
+                }
             })
             .collect())
     }
@@ -133,26 +201,31 @@ impl logql::LogSource for Logs<'_> {
     fn select(&self, sel: &logql::Selection<'_>) -> Result<Vec<logql::Stream>, String> {
         use std::collections::BTreeMap;
         let ms = from_logql(sel.matchers)?;
-        let mut streams: BTreeMap<std::sync::Arc<store::Labels>, Vec<logql::Entry>> = BTreeMap::new();
+        let mut streams: BTreeMap<std::sync::Arc<store::Labels>, Vec<logql::Entry>> =
+            BTreeMap::new();
         let mut n = 0usize;
         let mut over = false;
         // Loki's end is exclusive; the store's is inclusive.
-        self.store.for_each_log(&ms, sel.start_ns, sel.end_ns.saturating_sub(1), &mut |r| {
-            if !sel.line_filters.iter().all(|f| f.matches(&r.line)) {
-                return true;
-            }
-            n += 1;
-            if n > self.max_entries {
-                over = true;
-                return false;
-            }
-            streams.entry(r.labels.clone()).or_default().push(logql::Entry {
-                ts_ns: r.ts_ns,
-                line: r.line.to_string(),
-                metadata: r.metadata(),
-            });
-            true
-        })?;
+        self.store
+            .for_each_log(&ms, sel.start_ns, sel.end_ns.saturating_sub(1), &mut |r| {
+                if !sel.line_filters.iter().all(|f| f.matches(&r.line)) {
+                    return true;
+                }
+                n += 1;
+                if n > self.max_entries {
+                    over = true;
+                    return false;
+                }
+                streams
+                    .entry(r.labels.clone())
+                    .or_default()
+                    .push(logql::Entry {
+                        ts_ns: r.ts_ns,
+                        line: r.line.to_string(),
+                        metadata: r.metadata(),
+                    });
+                true
+            })?;
         if over {
             return Err(format!(
                 "the query selects more than {} log lines; narrow the stream selector or the time range",

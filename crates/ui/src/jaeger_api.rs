@@ -21,11 +21,15 @@ use crate::{Api, Params, blocking, json, params};
 pub fn routes() -> Router<Arc<Api>> {
     Router::new()
         .route("/api/services", get(services))
-        .route("/api/services/{service}/operations", get(service_operations))
+        .route(
+            "/api/services/{service}/operations",
+            get(service_operations),
+        )
         .route("/api/operations", get(operations))
         .route("/api/traces", get(find_traces))
         .route("/api/traces/{id}", get(trace))
         .route("/api/dependencies", get(dependencies))
+        .route("/api/metrics/{which}", get(spm_metrics))
         .route("/api/v3/services", get(v3_services))
         .route("/api/v3/operations", get(v3_operations))
         .route("/api/v3/traces/{id}", get(v3_trace))
@@ -48,7 +52,10 @@ fn legacy_error(status: StatusCode, msg: &str) -> Response {
 }
 
 fn v3_error(status: StatusCode, msg: &str) -> Response {
-    json(status, &json!({"error": {"httpCode": status.as_u16(), "message": msg}}))
+    json(
+        status,
+        &json!({"error": {"httpCode": status.as_u16(), "message": msg}}),
+    )
 }
 
 async fn services(State(api): State<Arc<Api>>) -> Response {
@@ -134,7 +141,10 @@ async fn trace(State(api): State<Arc<Api>>, Path(id): Path<String>, req: Request
         Err(r) => return r,
     };
     let Some(tid) = parse_trace_id(&id) else {
-        return legacy_error(StatusCode::BAD_REQUEST, &format!("cannot parse traceID: {id}"));
+        return legacy_error(
+            StatusCode::BAD_REQUEST,
+            &format!("cannot parse traceID: {id}"),
+        );
     };
     let raw = p.get("raw") == Some("true");
     match blocking(move || api.store.trace(&tid)).await {
@@ -194,7 +204,11 @@ fn run_search(api: &Api, s: &Search) -> Result<Vec<Vec<SpanRow>>, String> {
 
 fn duration_param(p: &Params, k: &str) -> Result<Option<u64>, String> {
     p.get(k)
-        .map(|v| go_duration(v).map(|d| d.max(0) as u64).map_err(|e| format!("cannot parse {k}: {e}")))
+        .map(|v| {
+            go_duration(v)
+                .map(|d| d.max(0) as u64)
+                .map_err(|e| format!("cannot parse {k}: {e}"))
+        })
         .transpose()
 }
 
@@ -210,11 +224,19 @@ async fn find_traces(State(api): State<Arc<Api>>, req: Request) -> Response {
         for id in ids {
             match parse_trace_id(id) {
                 Some(t) => tids.push(t),
-                None => return legacy_error(StatusCode::BAD_REQUEST, &format!("cannot parse traceID: {id}")),
+                None => {
+                    return legacy_error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("cannot parse traceID: {id}"),
+                    );
+                }
             }
         }
         let r = blocking(move || -> Result<Vec<Vec<SpanRow>>, String> {
-            tids.iter().map(|t| api.store.trace(t)).filter(|r| !r.as_ref().is_ok_and(|v| v.is_empty())).collect()
+            tids.iter()
+                .map(|t| api.store.trace(t))
+                .filter(|r| !r.as_ref().is_ok_and(|v| v.is_empty()))
+                .collect()
         })
         .await;
         return match r {
@@ -234,7 +256,12 @@ async fn find_traces(State(api): State<Arc<Api>>, req: Request) -> Response {
     for t in p.all("tag") {
         match t.split_once(':') {
             Some((k, v)) => tags.push((k.to_string(), v.to_string())),
-            None => return legacy_error(StatusCode::BAD_REQUEST, &format!("malformed 'tag' parameter, expecting key:value, received: {t}")),
+            None => {
+                return legacy_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("malformed 'tag' parameter, expecting key:value, received: {t}"),
+                );
+            }
         }
     }
     if let Some(js) = p.get("tags") {
@@ -246,18 +273,34 @@ async fn find_traces(State(api): State<Arc<Api>>, req: Request) -> Response {
                 };
                 (k, v)
             })),
-            Err(e) => return legacy_error(StatusCode::BAD_REQUEST, &format!("malformed 'tags' parameter: {e}")),
+            Err(e) => {
+                return legacy_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("malformed 'tags' parameter: {e}"),
+                );
+            }
         }
     }
-    let (min, max) = match (duration_param(&p, "minDuration"), duration_param(&p, "maxDuration")) {
+    let (min, max) = match (
+        duration_param(&p, "minDuration"),
+        duration_param(&p, "maxDuration"),
+    ) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return legacy_error(StatusCode::BAD_REQUEST, &e),
     };
-    let us = |k: &str| p.get(k).and_then(|v| v.parse::<i64>().ok()).map(|v| v.saturating_mul(1000));
+    let us = |k: &str| {
+        p.get(k)
+            .and_then(|v| v.parse::<i64>().ok())
+            .map(|v| v.saturating_mul(1000))
+    };
     let end = us("end").unwrap_or_else(now_ns);
     // Jaeger's default lookback: two days.
     let start = us("start").unwrap_or(end - 2 * 86_400 * 1_000_000_000);
-    let limit = p.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0).unwrap_or(100);
+    let limit = p
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(100);
     let s = Search {
         service: Some(service),
         operation: p.get("operation").map(str::to_string),
@@ -288,7 +331,9 @@ async fn dependencies(State(api): State<Arc<Api>>, req: Request) -> Response {
     };
     let ms = |k: &str| p.get(k).and_then(|v| v.parse::<i64>().ok());
     let end = ms("endTs").map_or_else(now_ns, |e| e.saturating_mul(1_000_000));
-    let lookback = ms("lookback").unwrap_or(86_400_000).saturating_mul(1_000_000);
+    let lookback = ms("lookback")
+        .unwrap_or(86_400_000)
+        .saturating_mul(1_000_000);
     let only = p.get("service").map(str::to_string);
     let r = blocking(move || -> Result<Vec<J>, String> {
         let mut service_of: HashMap<([u8; 16], [u8; 8]), Arc<str>> = HashMap::new();
@@ -329,7 +374,10 @@ async fn dependencies(State(api): State<Arc<Api>>, req: Request) -> Response {
 
 async fn v3_services(State(api): State<Arc<Api>>) -> Response {
     match blocking(move || api.store.operations()).await {
-        Ok(ops) => json(StatusCode::OK, &json!({"services": ops.keys().collect::<Vec<_>>()})),
+        Ok(ops) => json(
+            StatusCode::OK,
+            &json!({"services": ops.keys().collect::<Vec<_>>()}),
+        ),
         Err(r) => r,
     }
 }
@@ -350,13 +398,19 @@ async fn v3_operations(State(api): State<Arc<Api>>, req: Request) -> Response {
 }
 
 fn otlp_result(traces: &[Vec<SpanRow>]) -> J {
-    let rs: Vec<_> = traces.iter().flat_map(|t| store::traces::assemble(t)).collect();
+    let rs: Vec<_> = traces
+        .iter()
+        .flat_map(|t| store::traces::assemble(t))
+        .collect();
     json!({"result": jaeger::uimodel::otlp_json_traces(&rs, jaeger::uimodel::OtlpJsonStyle::Otlp)})
 }
 
 async fn v3_trace(State(api): State<Arc<Api>>, Path(id): Path<String>) -> Response {
     let Some(tid) = parse_trace_id(&id) else {
-        return v3_error(StatusCode::BAD_REQUEST, &format!("malformed parameter trace_id: {id}"));
+        return v3_error(
+            StatusCode::BAD_REQUEST,
+            &format!("malformed parameter trace_id: {id}"),
+        );
     };
     match blocking(move || api.store.trace(&tid)).await {
         Ok(Ok(rows)) if rows.is_empty() => v3_error(StatusCode::NOT_FOUND, "trace not found"),
@@ -368,7 +422,8 @@ async fn v3_trace(State(api): State<Arc<Api>>, Path(id): Path<String>) -> Respon
 
 /// `query.x` parameters in the canonical camelCase or the deprecated snake_case spelling.
 fn q<'a>(p: &'a Params, camel: &str, snake: &str) -> Option<&'a str> {
-    p.get(&format!("query.{camel}")).or_else(|| p.get(&format!("query.{snake}")))
+    p.get(&format!("query.{camel}"))
+        .or_else(|| p.get(&format!("query.{snake}")))
 }
 
 fn v3_search(p: &Params) -> Result<Search, Response> {
@@ -381,7 +436,11 @@ fn v3_search(p: &Params) -> Result<Search, Response> {
     let end = time("startTimeMax", "start_time_max")?;
     let dur = |camel: &str, snake: &str| -> Result<Option<u64>, Response> {
         q(p, camel, snake)
-            .map(|v| go_duration(v).map(|d| d.max(0) as u64).map_err(|e| bad(format!("malformed parameter query.{camel}: {e}"))))
+            .map(|v| {
+                go_duration(v)
+                    .map(|d| d.max(0) as u64)
+                    .map_err(|e| bad(format!("malformed parameter query.{camel}: {e}")))
+            })
             .transpose()
     };
     let tags = match q(p, "attributes", "attributes") {
@@ -456,4 +515,154 @@ async fn v3_summaries(State(api): State<Arc<Api>>, req: Request) -> Response {
         Ok(Err(e)) => v3_error(StatusCode::INTERNAL_SERVER_ERROR, &e),
         Err(r) => r,
     }
+}
+
+/// Jaeger's Monitor tab (SPM): request rate, error rate and latency quantiles per service
+/// (and operation), from the RED series the store derives from spans, computed with the
+/// PromQL Jaeger's Prometheus reader issues. Answers a `MetricFamily` as Jaeger does.
+async fn spm_metrics(
+    State(api): State<Arc<Api>>,
+    Path(which): Path<String>,
+    req: Request,
+) -> Response {
+    let (p, _, _) = match params(req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let services = p.all("service");
+    if services.is_empty() {
+        return legacy_error(
+            StatusCode::BAD_REQUEST,
+            "please provide at least one service name",
+        );
+    }
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let re = |v: &[&str]| {
+        v.iter()
+            .map(|s| promql_escape_regex(s))
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    let kinds: Vec<String> = {
+        let k = p.all("spanKind");
+        if k.is_empty() {
+            vec!["SPAN_KIND_SERVER".into()]
+        } else {
+            k.iter()
+                .map(|k| {
+                    format!(
+                        "SPAN_KIND_{}",
+                        k.trim_start_matches("SPAN_KIND_").to_ascii_uppercase()
+                    )
+                })
+                .collect()
+        }
+    };
+    let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
+    let by_op = p.get("groupByOperation") == Some("true");
+    let ms = |k: &str, d: i64| p.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(d);
+    let end = ms("endTs", now_ns() / 1_000_000);
+    let lookback = ms("lookback", 3_600_000);
+    let step = ms("step", 5_000).max(1);
+    let rate_per = ms("ratePer", 600_000).max(1);
+    let sel = format!(
+        "service_name=~\"{}\", span_kind=~\"{}\"",
+        esc(&re(&services)),
+        esc(&re(&kinds))
+    );
+    let by = if by_op {
+        "service_name, span_name"
+    } else {
+        "service_name"
+    };
+    let range = format!("{}ms", rate_per);
+    let (name, help, query) = match which.as_str() {
+        "calls" => (
+            "service_call_rate",
+            "calls/sec, grouped by service",
+            format!("sum(rate(traces_span_metrics_calls_total{{{sel}}}[{range}])) by ({by})"),
+        ),
+        "errors" => (
+            "service_error_rate",
+            "error rate, computed as a fraction of errors/sec over calls/sec, grouped by service",
+            format!(
+                "sum(rate(traces_span_metrics_calls_total{{{sel}, status_code=\"STATUS_CODE_ERROR\"}}[{range}])) by ({by}) / sum(rate(traces_span_metrics_calls_total{{{sel}}}[{range}])) by ({by})"
+            ),
+        ),
+        "latencies" => {
+            let q: f64 = match p.get("quantile").map(str::parse::<f64>) {
+                Some(Ok(q)) if (0.0..=1.0).contains(&q) => q,
+                _ => {
+                    return legacy_error(
+                        StatusCode::BAD_REQUEST,
+                        "please provide a quantile between 0 and 1",
+                    );
+                }
+            };
+            (
+                "service_latencies",
+                "0.95th quantile latency, grouped by service",
+                // Stored in seconds; Jaeger reports milliseconds.
+                format!(
+                    "1000 * histogram_quantile({q}, sum(rate(traces_span_metrics_duration_seconds_bucket{{{sel}}}[{range}])) by ({by}, le))"
+                ),
+            )
+        }
+        other => return legacy_error(StatusCode::NOT_FOUND, &format!("unknown metric {other}")),
+    };
+    let start = end - lookback;
+    let r = blocking(move || {
+        api.promql.range(
+            &crate::adapters::Metrics(&api.store),
+            &query,
+            start,
+            end,
+            step,
+        )
+    })
+    .await;
+    let v = match r {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => return legacy_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(r) => return r,
+    };
+    let series = match v {
+        promql::Value::Matrix(m) => m,
+        _ => Vec::new(),
+    };
+    let metrics: Vec<J> = series
+        .iter()
+        .map(|s| {
+            let mut labels = vec![json!({"name": "service_name", "value": store::query::label(&s.labels, "service_name")})];
+            if by_op {
+                labels.push(json!({"name": "operation", "value": store::query::label(&s.labels, "span_name")}));
+            }
+            let points: Vec<J> = s
+                .floats
+                .iter()
+                .map(|(t, v)| {
+                    let ts = jiff::Timestamp::from_millisecond(*t).map(|t| t.to_string()).unwrap_or_default();
+                    let v = if v.is_nan() { 0.0 } else { *v };
+                    json!({"gaugeValue": {"doubleValue": v}, "timestamp": ts})
+                })
+                .collect();
+            json!({"labels": labels, "metricPoints": points})
+        })
+        .collect();
+    json(
+        StatusCode::OK,
+        &json!({"name": name, "type": "GAUGE", "help": help, "metrics": metrics}),
+    )
+}
+
+/// A literal inside a PromQL regex matcher.
+fn promql_escape_regex(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

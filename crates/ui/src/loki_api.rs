@@ -21,7 +21,10 @@ use crate::{Api, Params, blocking, json, params, text};
 pub fn routes() -> Router<Arc<Api>> {
     Router::new()
         .route("/loki/api/v1/query", get(query).post(query))
-        .route("/loki/api/v1/query_range", get(query_range).post(query_range))
+        .route(
+            "/loki/api/v1/query_range",
+            get(query_range).post(query_range),
+        )
         .route("/loki/api/v1/labels", get(labels))
         .route("/loki/api/v1/label", get(labels))
         .route("/loki/api/v1/label/{name}/values", get(label_values))
@@ -58,7 +61,9 @@ fn range(p: &Params, default_span_ns: i64) -> Result<(i64, i64), Response> {
     };
     let start = t(p, "start", end - since)?;
     if end < start {
-        return Err(bad("end timestamp must not be before or equal to start time"));
+        return Err(bad(
+            "end timestamp must not be before or equal to start time",
+        ));
     }
     Ok((start, end))
 }
@@ -75,7 +80,9 @@ fn direction(p: &Params) -> Result<logql::Direction, Response> {
 fn limit(p: &Params) -> Result<usize, Response> {
     match p.get("limit") {
         None => Ok(100),
-        Some(l) => l.parse::<usize>().map_err(|_| bad(&format!("invalid limit: {l}"))),
+        Some(l) => l
+            .parse::<usize>()
+            .map_err(|_| bad(&format!("invalid limit: {l}"))),
     }
 }
 
@@ -117,7 +124,11 @@ async fn query_range(State(api): State<Arc<Api>>, req: Request) -> Response {
         },
         None => (((end - start) as f64 / 1e9 / 250.0).ceil() as i64).max(1) * 1_000_000_000,
     };
-    let r = blocking(move || api.logql.query_range(&source(&api), &q, start, end, step, lim, dir)).await;
+    let r = blocking(move || {
+        api.logql
+            .query_range(&source(&api), &q, start, end, step, lim, dir)
+    })
+    .await;
     match r {
         Ok(Ok(v)) => success(logql::to_loki_data(&v)),
         Ok(Err(e)) => logql_error(&e),
@@ -161,7 +172,12 @@ fn selector(s: Option<&str>) -> Result<Vec<store::query::Matcher>, Response> {
 
 const SIX_HOURS: i64 = 6 * 3_600_000_000_000;
 
-async fn streams(api: Arc<Api>, ms: Vec<store::query::Matcher>, start: i64, end: i64) -> Result<Vec<Arc<store::Labels>>, Response> {
+async fn streams(
+    api: Arc<Api>,
+    ms: Vec<store::query::Matcher>,
+    start: i64,
+    end: i64,
+) -> Result<Vec<Arc<store::Labels>>, Response> {
     blocking(move || api.store.log_streams(&ms, start, end)).await
 }
 
@@ -180,14 +196,21 @@ async fn labels(State(api): State<Arc<Api>>, req: Request) -> Response {
     };
     match streams(api, ms, start, end).await {
         Ok(s) => {
-            let names: BTreeSet<&str> = s.iter().flat_map(|l| l.iter().map(|(k, _)| k.as_str())).collect();
+            let names: BTreeSet<&str> = s
+                .iter()
+                .flat_map(|l| l.iter().map(|(k, _)| k.as_str()))
+                .collect();
             success(json!(names))
         }
         Err(r) => r,
     }
 }
 
-async fn label_values(State(api): State<Arc<Api>>, Path(name): Path<String>, req: Request) -> Response {
+async fn label_values(
+    State(api): State<Arc<Api>>,
+    Path(name): Path<String>,
+    req: Request,
+) -> Response {
     let (p, _, _) = match params(req).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -240,7 +263,13 @@ async fn series(State(api): State<Arc<Api>>, req: Request) -> Response {
     }
     success(J::Array(
         out.iter()
-            .map(|l| J::Object(l.iter().map(|(k, v)| (k.clone(), J::String(v.clone()))).collect()))
+            .map(|l| {
+                J::Object(
+                    l.iter()
+                        .map(|(k, v)| (k.clone(), J::String(v.clone())))
+                        .collect(),
+                )
+            })
             .collect(),
     ))
 }
@@ -302,10 +331,17 @@ async fn volume(State(api): State<Arc<Api>>, req: Request) -> Response {
         Err(r) => return r,
     };
     let by: Vec<String> = match p.get("targetLabels") {
-        Some(t) => t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        Some(t) => t
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
         None => ms.iter().map(|m| m.name.clone()).collect(),
     };
-    let lim = p.get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(100);
+    let lim = p
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(100);
     let r = blocking(move || -> Result<Vec<(store::Labels, u64)>, String> {
         let mut groups: BTreeMap<store::Labels, u64> = BTreeMap::new();
         api.store.for_each_log(&ms, start, end, &mut |r| {
@@ -323,7 +359,7 @@ async fn volume(State(api): State<Arc<Api>>, req: Request) -> Response {
             true
         })?;
         let mut v: Vec<_> = groups.into_iter().collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1));
+        v.sort_by_key(|g| std::cmp::Reverse(g.1));
         v.truncate(lim);
         Ok(v)
     })
@@ -353,8 +389,15 @@ async fn buildinfo() -> Response {
 fn push_from_json(body: &[u8]) -> Result<lokiproto::PushRequest, String> {
     let v: J = serde_json::from_slice(body).map_err(|e| format!("loghttp: {e}"))?;
     let mut out = lokiproto::PushRequest::default();
-    for s in v.get("streams").and_then(J::as_array).ok_or("loghttp: no streams")? {
-        let labels = s.get("stream").and_then(J::as_object).ok_or("loghttp: a stream has no labels")?;
+    for s in v
+        .get("streams")
+        .and_then(J::as_array)
+        .ok_or("loghttp: no streams")?
+    {
+        let labels = s
+            .get("stream")
+            .and_then(J::as_object)
+            .ok_or("loghttp: a stream has no labels")?;
         let mut pairs: Vec<(&String, &str)> = labels
             .iter()
             .map(|(k, v)| (k, v.as_str().unwrap_or_default()))
@@ -369,7 +412,11 @@ fn push_from_json(body: &[u8]) -> Result<lokiproto::PushRequest, String> {
             labels: format!("{{{text}}}"),
             ..Default::default()
         };
-        for e in s.get("values").and_then(J::as_array).ok_or("loghttp: a stream has no values")? {
+        for e in s
+            .get("values")
+            .and_then(J::as_array)
+            .ok_or("loghttp: a stream has no values")?
+        {
             let a = e.as_array().ok_or("loghttp: a value is not an array")?;
             let ts: i64 = a
                 .first()
@@ -377,7 +424,10 @@ fn push_from_json(body: &[u8]) -> Result<lokiproto::PushRequest, String> {
                 .ok_or("loghttp: timestamps must be strings")?
                 .parse()
                 .map_err(|_| "loghttp: invalid timestamp")?;
-            let line = a.get(1).and_then(J::as_str).ok_or("loghttp: a line must be a string")?;
+            let line = a
+                .get(1)
+                .and_then(J::as_str)
+                .ok_or("loghttp: a line must be a string")?;
             let md = a.get(2).and_then(J::as_object).map(|m| {
                 m.iter()
                     .map(|(k, v)| lokiproto::LabelPair {

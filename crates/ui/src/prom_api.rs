@@ -92,7 +92,10 @@ async fn query_range(State(api): State<Arc<Api>>, req: Request) -> Response {
     let Some(q) = p.get("query").map(str::to_string) else {
         return bad_data("invalid parameter \"query\": query must not be empty");
     };
-    let (start, end) = match (time_param(&p, "start", i64::MIN), time_param(&p, "end", i64::MIN)) {
+    let (start, end) = match (
+        time_param(&p, "start", i64::MIN),
+        time_param(&p, "end", i64::MIN),
+    ) {
         (Ok(s), Ok(e)) if s != i64::MIN && e != i64::MIN => (s, e),
         (Err(r), _) | (_, Err(r)) => return r,
         _ => return bad_data("invalid parameter \"start\": start and end are required"),
@@ -103,13 +106,17 @@ async fn query_range(State(api): State<Arc<Api>>, req: Request) -> Response {
     let step = match p.get("step").map(prom_duration) {
         Some(Ok(s)) if s > 0 => s,
         Some(Ok(_)) => {
-            return bad_data("zero or negative query resolution step widths are not accepted. Try a positive integer");
+            return bad_data(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer",
+            );
         }
         Some(Err(e)) => return bad_data(&format!("invalid parameter \"step\": {e}")),
         None => return bad_data("invalid parameter \"step\": step is required"),
     };
     if (end - start) / step > 11_000 {
-        return bad_data("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+        return bad_data(
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+        );
     }
     let r = blocking(move || api.promql.range(&Metrics(&api.store), &q, start, end, step)).await;
     match r {
@@ -120,14 +127,20 @@ async fn query_range(State(api): State<Arc<Api>>, req: Request) -> Response {
 }
 
 /// `match[]` selectors (none: every series) and the time range.
-fn selection(p: &Params, required: bool) -> Result<(Vec<Vec<store::query::Matcher>>, i64, i64), Response> {
+fn selection(
+    p: &Params,
+    required: bool,
+) -> Result<(Vec<Vec<store::query::Matcher>>, i64, i64), Response> {
     let raw = p.all("match[]");
     if required && raw.is_empty() {
         return Err(bad_data("no match[] parameter provided"));
     }
     let mut sets = Vec::new();
     for m in raw {
-        sets.push(prom_selector(m).map_err(|e| bad_data(&format!("invalid parameter \"match[]\": {e}")))?);
+        sets.push(
+            prom_selector(m)
+                .map_err(|e| bad_data(&format!("invalid parameter \"match[]\": {e}")))?,
+        );
     }
     if sets.is_empty() {
         sets.push(Vec::new());
@@ -137,7 +150,12 @@ fn selection(p: &Params, required: bool) -> Result<(Vec<Vec<store::query::Matche
     Ok((sets, start, end))
 }
 
-fn label_sets(api: &Api, sets: &[Vec<store::query::Matcher>], start: i64, end: i64) -> BTreeSet<Arc<store::Labels>> {
+fn label_sets(
+    api: &Api,
+    sets: &[Vec<store::query::Matcher>],
+    start: i64,
+    end: i64,
+) -> BTreeSet<Arc<store::Labels>> {
     let mut out = BTreeSet::new();
     for ms in sets {
         out.extend(api.store.series(ms, start, end));
@@ -146,7 +164,10 @@ fn label_sets(api: &Api, sets: &[Vec<store::query::Matcher>], start: i64, end: i
 }
 
 fn limit(p: &Params) -> usize {
-    p.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0).unwrap_or(usize::MAX)
+    p.get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(usize::MAX)
 }
 
 async fn series(State(api): State<Arc<Api>>, req: Request) -> Response {
@@ -161,7 +182,10 @@ async fn series(State(api): State<Arc<Api>>, req: Request) -> Response {
     let n = limit(&p);
     match blocking(move || label_sets(&api, &sets, start, end)).await {
         Ok(all) => success(J::Array(
-            all.iter().take(n).map(|l| promql::json::metric(l)).collect(),
+            all.iter()
+                .take(n)
+                .map(|l| promql::json::metric(l))
+                .collect(),
         )),
         Err(r) => r,
     }
@@ -190,7 +214,11 @@ async fn labels(State(api): State<Arc<Api>>, req: Request) -> Response {
     }
 }
 
-async fn label_values(State(api): State<Arc<Api>>, Path(name): Path<String>, req: Request) -> Response {
+async fn label_values(
+    State(api): State<Arc<Api>>,
+    Path(name): Path<String>,
+    req: Request,
+) -> Response {
     let (p, _, _) = match params(req).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -222,7 +250,11 @@ async fn metadata(State(api): State<Arc<Api>>, req: Request) -> Response {
         Err(r) => return r,
     };
     let only = p.get("metric").map(str::to_string);
-    let n = p.get("limit").and_then(|l| l.parse::<i64>().ok()).filter(|l| *l >= 0).map_or(usize::MAX, |l| l as usize);
+    let n = p
+        .get("limit")
+        .and_then(|l| l.parse::<i64>().ok())
+        .filter(|l| *l >= 0)
+        .map_or(usize::MAX, |l| l as usize);
     let md = api.store.metadata();
     let mut out = serde_json::Map::new();
     for (name, m) in md {
@@ -232,7 +264,10 @@ async fn metadata(State(api): State<Arc<Api>>, req: Request) -> Response {
         if out.len() >= n {
             break;
         }
-        out.insert(name, json!([{"type": m.r#type, "help": m.help, "unit": m.unit}]));
+        out.insert(
+            name,
+            json!([{"type": m.r#type, "help": m.help, "unit": m.unit}]),
+        );
     }
     success(J::Object(out))
 }
@@ -307,7 +342,9 @@ async fn exemplars(State(api): State<Arc<Api>>, req: Request) -> Response {
                         })
                     })
                     .collect();
-                out.push(json!({"seriesLabels": promql::json::metric(&series.labels), "exemplars": ex}));
+                out.push(
+                    json!({"seriesLabels": promql::json::metric(&series.labels), "exemplars": ex}),
+                );
             }
         }
         Ok(J::Array(out))

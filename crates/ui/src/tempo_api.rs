@@ -78,7 +78,10 @@ async fn buildinfo() -> Response {
 
 async fn load(api: &Arc<Api>, id: &str) -> Result<Vec<ResourceSpans>, Response> {
     let Some(tid) = parse_trace_id(id) else {
-        return Err(text(StatusCode::BAD_REQUEST, &format!("invalid trace id: {id}")));
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            &format!("invalid trace id: {id}"),
+        ));
     };
     let api = api.clone();
     let rows = blocking(move || api.store.trace(&tid))
@@ -90,7 +93,11 @@ async fn load(api: &Arc<Api>, id: &str) -> Result<Vec<ResourceSpans>, Response> 
     Ok(store::traces::assemble(&rows))
 }
 
-async fn trace_v1(State(api): State<Arc<Api>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn trace_v1(
+    State(api): State<Arc<Api>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let rs = match load(&api, &id).await {
         Ok(r) => r,
         Err(r) => return r,
@@ -106,7 +113,11 @@ async fn trace_v1(State(api): State<Arc<Api>>, Path(id): Path<String>, headers: 
     json(StatusCode::OK, &json!({"batches": otlp["resourceSpans"]}))
 }
 
-async fn trace_v2(State(api): State<Arc<Api>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn trace_v2(
+    State(api): State<Arc<Api>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let rs = match load(&api, &id).await {
         Ok(r) => r,
         Err(r) => return r,
@@ -121,7 +132,10 @@ async fn trace_v2(State(api): State<Arc<Api>>, Path(id): Path<String>, headers: 
         return bytes_response(StatusCode::OK, "application/protobuf", resp.encode_to_vec());
     }
     let otlp = jaeger::uimodel::otlp_json_traces(&rs, jaeger::uimodel::OtlpJsonStyle::Tempo);
-    json(StatusCode::OK, &json!({"trace": otlp, "status": "COMPLETE"}))
+    json(
+        StatusCode::OK,
+        &json!({"trace": otlp, "status": "COMPLETE"}),
+    )
 }
 
 /// Seconds, as Tempo reads `start`/`end`.
@@ -152,8 +166,16 @@ async fn search_handler(State(api): State<Arc<Api>>, req: Request) -> Response {
         Ok(q) => q,
         Err(e) => return text(StatusCode::BAD_REQUEST, e.message()),
     };
-    let limit = p.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0).unwrap_or(20);
-    let spss = p.get("spss").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0).unwrap_or(3);
+    let limit = p
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(20);
+    let spss = p
+        .get("spss")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(3);
     let (start, end) = match (secs(&p, "start"), secs(&p, "end")) {
         (Ok(s), Ok(e)) => (s.unwrap_or(0), e.map_or(i64::MAX, |e| e + 999_999_999)),
         (Err(r), _) | (_, Err(r)) => return r,
@@ -217,7 +239,11 @@ async fn search_handler(State(api): State<Arc<Api>>, req: Request) -> Response {
 
 /// Attribute keys seen on spans and resources in the range, from the most recent spans (at
 /// most `max_scan_spans`).
-fn tag_names(api: &Api, start: i64, end: i64) -> Result<(BTreeSet<String>, BTreeSet<String>), String> {
+fn tag_names(
+    api: &Api,
+    start: i64,
+    end: i64,
+) -> Result<(BTreeSet<String>, BTreeSet<String>), String> {
     let mut span = BTreeSet::new();
     let mut resource = BTreeSet::new();
     let mut seen_res = std::collections::HashSet::new();
@@ -326,7 +352,13 @@ async fn tags_v2(State(api): State<Arc<Api>>, req: Request) -> Response {
 
 /// Distinct values of a tag (scoped `span.x`/`resource.x`/`.x`, an intrinsic, or a bare
 /// name read from span then resource), with their TraceQL types.
-fn tag_values(api: &Api, tag: &str, start: i64, end: i64, filter: Option<&traceql::Query>) -> Result<Vec<(String, &'static str)>, String> {
+fn tag_values(
+    api: &Api,
+    tag: &str,
+    start: i64,
+    end: i64,
+    filter: Option<&traceql::Query>,
+) -> Result<Vec<(String, &'static str)>, String> {
     use pdata::proto::common::v1::any_value::Value as V;
     let (scope, key) = if let Some(k) = tag.strip_prefix("span.") {
         ("span", k)
@@ -344,19 +376,37 @@ fn tag_values(api: &Api, tag: &str, start: i64, end: i64, filter: Option<&traceq
         n += 1;
         let s = store::SpanRef::new(r);
         if let Some(q) = filter
-            && !q.matches_span(&crate::adapters::SpanV(store::SpanRef::new(r)), &TraceInfo::default())
+            && !q.matches_span(
+                &crate::adapters::SpanV(store::SpanRef::new(r)),
+                &TraceInfo::default(),
+            )
         {
             return n < max;
         }
         let intrinsic: Option<(String, &'static str)> = match (scope, key) {
             ("bare", "name") | ("bare", "span:name") => Some((r.name.to_string(), "string")),
-            ("bare", "status") | ("bare", "span:status") => Some((["unset", "ok", "error"][r.status.min(2) as usize].into(), "keyword")),
-            ("bare", "kind") | ("bare", "span:kind") => Some((
-                ["unspecified", "internal", "server", "client", "producer", "consumer"][r.kind.min(5) as usize].into(),
+            ("bare", "status") | ("bare", "span:status") => Some((
+                ["unset", "ok", "error"][r.status.min(2) as usize].into(),
                 "keyword",
             )),
-            ("bare", "rootServiceName") | ("bare", "trace:rootService") if r.is_root() => Some((r.service.to_string(), "string")),
-            ("bare", "rootName") | ("bare", "trace:rootName") if r.is_root() => Some((r.name.to_string(), "string")),
+            ("bare", "kind") | ("bare", "span:kind") => Some((
+                [
+                    "unspecified",
+                    "internal",
+                    "server",
+                    "client",
+                    "producer",
+                    "consumer",
+                ][r.kind.min(5) as usize]
+                    .into(),
+                "keyword",
+            )),
+            ("bare", "rootServiceName") | ("bare", "trace:rootService") if r.is_root() => {
+                Some((r.service.to_string(), "string"))
+            }
+            ("bare", "rootName") | ("bare", "trace:rootName") if r.is_root() => {
+                Some((r.name.to_string(), "string"))
+            }
             _ => None,
         };
         if let Some(v) = intrinsic {
@@ -415,14 +465,11 @@ async fn values_v2(State(api): State<Arc<Api>>, Path(tag): Path<String>, req: Re
     let tag = form_urlencoded::parse(format!("t={tag}").as_bytes())
         .next()
         .map_or(tag, |(_, v)| v.into_owned());
-    let filter = match p.get("q").filter(|q| q.trim() != "{}") {
-        Some(q) => match traceql::parse(q) {
-            Ok(q) => Some(q),
-            // Grafana sends partial queries while the user types: no filter then.
-            Err(_) => None,
-        },
-        None => None,
-    };
+    // Grafana sends partial queries while the user types: no filter then.
+    let filter = p
+        .get("q")
+        .filter(|q| q.trim() != "{}")
+        .and_then(|q| traceql::parse(q).ok());
     match blocking(move || tag_values(&api, &tag, start, end, filter.as_ref())).await {
         Ok(Ok(v)) => json(
             StatusCode::OK,

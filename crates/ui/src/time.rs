@@ -48,7 +48,9 @@ fn parse_prom_duration(s: &str) -> Option<i64> {
         }
         let n: i64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let ms = match &rest[..unit_len] {
             "ms" => 1,
             "s" => 1000,
@@ -103,16 +105,31 @@ mod tests {
     #[test]
     fn times_parse_as_each_api_reads_them() {
         assert_eq!(rfc3339_ns("1970-01-01T00:00:01Z"), Some(1_000_000_000));
-        assert_eq!(rfc3339_ns("2015-07-01T20:10:51.781Z"), Some(1_435_781_451_781_000_000));
-        assert_eq!(rfc3339_ns("2015-07-01T22:10:51.781+02:00"), Some(1_435_781_451_781_000_000));
+        assert_eq!(
+            rfc3339_ns("2015-07-01T20:10:51.781Z"),
+            Some(1_435_781_451_781_000_000)
+        );
+        assert_eq!(
+            rfc3339_ns("2015-07-01T22:10:51.781+02:00"),
+            Some(1_435_781_451_781_000_000)
+        );
         assert_eq!(prom_time("1435781451.781").unwrap(), 1_435_781_451_781);
-        assert_eq!(prom_time("2015-07-01T20:10:51.781Z").unwrap(), 1_435_781_451_781);
+        assert_eq!(
+            prom_time("2015-07-01T20:10:51.781Z").unwrap(),
+            1_435_781_451_781
+        );
         assert!(prom_time("yesterday").is_err());
         assert_eq!(prom_duration("1h30m").unwrap(), 5_400_000);
         assert_eq!(prom_duration("15").unwrap(), 15_000);
         assert_eq!(loki_time("1569266497").unwrap(), 1_569_266_497_000_000_000);
-        assert_eq!(loki_time("1569266497240578000").unwrap(), 1_569_266_497_240_578_000);
-        assert_eq!(loki_time("1569266497.5").unwrap(), 1_569_266_497_500_000_000);
+        assert_eq!(
+            loki_time("1569266497240578000").unwrap(),
+            1_569_266_497_240_578_000
+        );
+        assert_eq!(
+            loki_time("1569266497.5").unwrap(),
+            1_569_266_497_500_000_000
+        );
         assert_eq!(loki_step("30s").unwrap(), 30_000_000_000);
         assert_eq!(loki_step("15").unwrap(), 15_000_000_000);
     }

@@ -43,7 +43,9 @@ pub fn summary(rows: &[SpanRow]) -> Summary {
         }
     }
     Summary {
-        root_service: root.map_or("<root span not yet received>".into(), |r| r.service.to_string()),
+        root_service: root.map_or("<root span not yet received>".into(), |r| {
+            r.service.to_string()
+        }),
         root_name: root.map_or(String::new(), |r| r.name.to_string()),
         start_ns: rows.iter().map(|r| r.start_ns).min().unwrap_or(0),
         end_ns: rows.iter().map(|r| r.end_ns).max().unwrap_or(0),
@@ -56,13 +58,21 @@ fn trace_level(q: &Query) -> bool {
     q.fields().iter().any(|f| {
         matches!(
             f,
-            Field::Intrinsic(Intrinsic::RootName | Intrinsic::RootServiceName | Intrinsic::TraceDuration)
+            Field::Intrinsic(
+                Intrinsic::RootName | Intrinsic::RootServiceName | Intrinsic::TraceDuration
+            )
         )
     })
 }
 
 /// Up to `limit` most recent traces matching a TraceQL query with spans in [start, end].
-pub fn search(store: &Store, q: &Query, start_ns: i64, end_ns: i64, limit: usize) -> Result<Vec<Found>, String> {
+pub fn search(
+    store: &Store,
+    q: &Query,
+    start_ns: i64,
+    end_ns: i64,
+    limit: usize,
+) -> Result<Vec<Found>, String> {
     let conds = q.conditions();
     let pre = conds.spans.first().cloned().unwrap_or_default();
     let exact_per_span = q.is_single_spanset() && !trace_level(q);
@@ -144,8 +154,12 @@ pub fn span_attributes(q: &Query, row: &SpanRow, info: &TraceInfo) -> Vec<serde_
             Some(traceql::Value::Float(x)) => json!({"doubleValue": x}),
             Some(traceql::Value::Bool(b)) => json!({"boolValue": b}),
             Some(traceql::Value::Duration(d)) => json!({"stringValue": format!("{}ns", d)}),
-            Some(traceql::Value::Status(s)) => json!({"stringValue": format!("{s:?}").to_lowercase()}),
-            Some(traceql::Value::Kind(k)) => json!({"stringValue": format!("{k:?}").to_lowercase()}),
+            Some(traceql::Value::Status(s)) => {
+                json!({"stringValue": format!("{s:?}").to_lowercase()})
+            }
+            Some(traceql::Value::Kind(k)) => {
+                json!({"stringValue": format!("{k:?}").to_lowercase()})
+            }
             _ => continue,
         };
         out.push(json!({"key": key, "value": value}));

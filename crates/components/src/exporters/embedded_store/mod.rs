@@ -40,11 +40,17 @@ impl ExporterFactory for Factory {
         parse_config::<Config>(value, path)
     }
 
-    fn create(&self, set: Settings, cfg: &AnyConfig, signal: Signal) -> Result<Arc<dyn Exporter>, String> {
+    fn create(
+        &self,
+        set: Settings,
+        cfg: &AnyConfig,
+        signal: Signal,
+    ) -> Result<Arc<dyn Exporter>, String> {
         let cfg: &Config = typed(cfg);
         let push = Arc::new(StorePush {
             extension: cfg.extension.clone(),
             store: OnceLock::new(),
+            derived: OnceLock::new(),
         });
         Ok(exporterhelper::build(
             &set,
@@ -60,6 +66,7 @@ impl ExporterFactory for Factory {
 struct StorePush {
     extension: String,
     store: OnceLock<store::Store>,
+    derived: OnceLock<Arc<crate::extensions::embedded_store::Derived>>,
 }
 
 #[async_trait]
@@ -82,10 +89,20 @@ impl Push for StorePush {
                 .iter()
                 .find(|(id, _)| id.to_string() == self.extension)
                 .map(|(_, s)| *s)
-                .ok_or_else(|| format!("extension {:?} is not an embedded_store extension in service::extensions", self.extension))?
+                .ok_or_else(|| {
+                    format!(
+                        "extension {:?} is not an embedded_store extension in service::extensions",
+                        self.extension
+                    )
+                })?
         };
-        let s = ext.store().ok_or("the embedded_store extension has not started")?;
+        let s = ext
+            .store()
+            .ok_or("the embedded_store extension has not started")?;
         let _ = self.store.set(s);
+        if let Some(d) = ext.derived() {
+            let _ = self.derived.set(d);
+        }
         Ok(())
     }
 
@@ -97,6 +114,7 @@ impl Push for StorePush {
             .request()
             .map_err(|e| ConsumeError::permanent(format!("cannot decode the batch: {e}")))?;
         let encoded = batch.encoded();
+        let traces = matches!(&*req, Request::Traces(_));
         let r = tokio::task::spawn_blocking(move || match &*req {
             Request::Traces(t) => s.ingest_traces(t, &encoded),
             Request::Logs(l) => s.ingest_logs(l, &encoded),
@@ -105,6 +123,10 @@ impl Push for StorePush {
         })
         .await
         .map_err(|e| ConsumeError::retryable(format!("store write failed: {e}")))?;
-        r.map_err(|e| ConsumeError::retryable(format!("store write failed: {e}")))
+        r.map_err(|e| ConsumeError::retryable(format!("store write failed: {e}")))?;
+        if traces && let Some(d) = self.derived.get() {
+            d.consume(batch).await;
+        }
+        Ok(())
     }
 }

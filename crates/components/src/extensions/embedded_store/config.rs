@@ -21,6 +21,9 @@ pub struct Config {
     pub flush_interval: ::config::Duration,
     /// Unsealed data is written to a compressed block at this age at the latest.
     pub block_duration: ::config::Duration,
+    /// Derive RED metrics (`traces_span_metrics_*`) and service-graph edges
+    /// (`traces_service_graph_*`) from the stored spans, for Grafana's and Jaeger's views.
+    pub derived_metrics: bool,
 }
 
 impl Default for Config {
@@ -33,6 +36,7 @@ impl Default for Config {
             retention: ::config::Duration(std::time::Duration::from_secs(7 * 24 * 3600)),
             flush_interval: ::config::Duration(std::time::Duration::from_secs(1)),
             block_duration: ::config::Duration(std::time::Duration::from_secs(120)),
+            derived_metrics: true,
         }
     }
 }

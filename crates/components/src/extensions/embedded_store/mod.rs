@@ -7,6 +7,8 @@
 //! first write and closed after the last.
 
 pub mod config;
+mod derived;
+pub(crate) use derived::Derived;
 #[cfg(test)]
 mod tests;
 
@@ -41,6 +43,12 @@ impl ExtensionFactory for Factory {
     fn create(&self, set: Settings, cfg: &AnyConfig) -> Result<Arc<dyn Extension>, String> {
         let cfg: &Config = typed(cfg);
         Ok(Arc::new(EmbeddedStore {
+            set: Settings {
+                id: set.id.clone(),
+                kind: set.kind,
+                telemetry: set.telemetry.clone(),
+            },
+            derived: Mutex::new(None),
             id: set.id.to_string(),
             cfg: cfg.clone(),
             telemetry: set.telemetry.clone(),
@@ -52,6 +60,8 @@ impl ExtensionFactory for Factory {
 }
 
 pub struct EmbeddedStore {
+    set: Settings,
+    derived: Mutex<Option<Arc<derived::Derived>>>,
     id: String,
     cfg: Config,
     telemetry: runtime::telemetry::Telemetry,
@@ -64,6 +74,14 @@ impl EmbeddedStore {
     /// The open store (between start and shutdown).
     pub fn store(&self) -> Option<store::Store> {
         self.store.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The generators of RED and service-graph metrics from stored spans, when enabled.
+    pub(crate) fn derived(&self) -> Option<Arc<derived::Derived>> {
+        self.derived
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Where the query APIs listen, once started.
@@ -88,28 +106,56 @@ impl EmbeddedStore {
         macro_rules! counter {
             ($name:literal, $help:literal, $field:ident) => {{
                 let s = s.clone();
-                t.observe($name, $help, "counter", move || s.stats().$field.load(Relaxed) as f64);
+                t.observe($name, $help, "counter", move || {
+                    s.stats().$field.load(Relaxed) as f64
+                });
             }};
         }
-        counter!("otelcol_store_evicted_spans", "Spans evicted from the embedded store by its size or age limit", evicted_spans);
-        counter!("otelcol_store_evicted_log_records", "Log records evicted from the embedded store by its size or age limit", evicted_log_records);
-        counter!("otelcol_store_evicted_metric_points", "Metric samples evicted from the embedded store by its size or age limit", evicted_samples);
-        counter!("otelcol_store_refused_items", "Items the embedded store could not keep (no trace id, no metric name, untranslatable points)", invalid_items);
-        counter!("otelcol_store_lost_items_at_start", "Items found damaged in the embedded store's files at start", lost_at_open);
+        counter!(
+            "otelcol_store_evicted_spans",
+            "Spans evicted from the embedded store by its size or age limit",
+            evicted_spans
+        );
+        counter!(
+            "otelcol_store_evicted_log_records",
+            "Log records evicted from the embedded store by its size or age limit",
+            evicted_log_records
+        );
+        counter!(
+            "otelcol_store_evicted_metric_points",
+            "Metric samples evicted from the embedded store by its size or age limit",
+            evicted_samples
+        );
+        counter!(
+            "otelcol_store_refused_items",
+            "Items the embedded store could not keep (no trace id, no metric name, untranslatable points)",
+            invalid_items
+        );
+        counter!(
+            "otelcol_store_lost_items_at_start",
+            "Items found damaged in the embedded store's files at start",
+            lost_at_open
+        );
         let u = s.clone();
-        t.observe("otelcol_store_size_bytes", "Bytes the embedded store holds (blocks, unsealed data and WAL)", "gauge", move || {
-            let x = u.usage();
-            (x.block_bytes + x.head_bytes) as f64
-        });
+        t.observe(
+            "otelcol_store_size_bytes",
+            "Bytes the embedded store holds (blocks, unsealed data and WAL)",
+            "gauge",
+            move || {
+                let x = u.usage();
+                (x.block_bytes + x.head_bytes) as f64
+            },
+        );
     }
 }
 
 #[async_trait]
 impl Component for EmbeddedStore {
-    async fn start(&self, _host: &Host) -> Result<(), String> {
+    async fn start(&self, host: &Host) -> Result<(), String> {
         let opts = self.options();
         if let Some(d) = &opts.dir {
-            std::fs::create_dir_all(d).map_err(|e| format!("cannot create directory {}: {e}", d.display()))?;
+            std::fs::create_dir_all(d)
+                .map_err(|e| format!("cannot create directory {}: {e}", d.display()))?;
         }
         let (s, report) = tokio::task::spawn_blocking(move || store::Store::open(opts))
             .await
@@ -125,6 +171,11 @@ impl Component for EmbeddedStore {
                 .map_or(self.cfg.directory.clone(), |p| p.display().to_string())
         };
         self.register_metrics(&s);
+        if self.cfg.derived_metrics {
+            let d = Arc::new(derived::Derived::new(s.clone(), &self.set)?);
+            d.start(host).await?;
+            *self.derived.lock().unwrap_or_else(|p| p.into_inner()) = Some(d);
+        }
         let listener = crate::util::http_server::bind(&self.cfg.endpoint).await?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let app = ui::router(ui::Api::new(s.clone()));
@@ -160,6 +211,14 @@ impl Component for EmbeddedStore {
         if let Some((stop, handle)) = running {
             stop.cancel();
             let _ = handle.await;
+        }
+        let d = self
+            .derived
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(d) = d {
+            d.shutdown().await;
         }
         let open = self.store.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(s) = open {
