@@ -429,6 +429,8 @@ class SpanFacts:
     error: bool
     status_message: str
     attributes: dict
+    resource: dict | None = None  # None: not known (the Node SDK's defaults)
+    events: tuple = ()  # (name, time ns, attributes)
 
 
 def python_spans(sent: seed_demo.Sent) -> list[SpanFacts]:
@@ -447,6 +449,8 @@ def python_spans(sent: seed_demo.Sent) -> list[SpanFacts]:
                 error=s.status.status_code.name == "ERROR",
                 status_message=s.status.description or "",
                 attributes=dict(s.attributes),
+                resource=dict(s.resource.attributes),
+                events=tuple((e.name, e.timestamp, dict(e.attributes)) for e in s.events),
             )
         )
     return out
@@ -651,6 +655,12 @@ def assert_jaeger_trace_matches(demo: Demo, trace: dict) -> None:
         assert refs == ([("CHILD_OF", tid, w.parent)] if w.parent else []), f"span {w.name} of {w.service}: references"
         process = trace["processes"][s["processID"]]
         assert process["serviceName"] == w.service
+        if w.resource is not None:
+            # resource -> process: service.name is the serviceName, the rest are tags
+            assert {t["key"]: t["value"] for t in process["tags"]} == {k: v for k, v in w.resource.items() if k != "service.name"}
+        # events -> logs: timestamp in us, the event name as the field `event`
+        logs = [(lg["timestamp"], {f["key"]: f["value"] for f in lg["fields"]}) for lg in s["logs"]]
+        assert logs == [(ts // 1000, {"event": name, **attrs}) for name, ts, attrs in w.events], f"span {w.name}: logs"
         tags = {t["key"]: t for t in s["tags"]}
         assert tags["span.kind"]["value"] == KIND_NAME[w.kind]
         for k, v in w.attributes.items():
@@ -694,6 +704,14 @@ def test_jaeger_search_filters(demo):
     assert 0 < len(slow) < seed_demo.VISITS
     assert found(service=seed_demo.STORE, operation="GET /products", minDuration="150ms") == sorted(slow)
     assert found(service=NODE_SERVICE) == [demo.node["traceId"]]
+    # without start/end: Jaeger's default lookback (2 days) covers everything just sent
+    doc = demo.get_json("/api/traces", {"service": seed_demo.SHOPPER})
+    assert sorted(t["traceID"] for t in doc["data"]) == sorted(demo.sent.traces)
+    # multi-fetch by id (traceID repeated)
+    want = sorted([demo.sent.traces[0], demo.node["traceId"]])
+    doc = demo.get_json("/api/traces", {"traceID": want})
+    check(doc, jaeger_envelope({"type": "array", "items": JAEGER_TRACE}), "/api/traces?traceID=..")
+    assert sorted(t["traceID"] for t in doc["data"]) == want
 
 
 def test_jaeger_trace_by_id_has_the_error_span_tags(demo):
@@ -790,6 +808,8 @@ def assert_otlp_json_trace(demo: Demo, resource_spans: list, trace_id: str) -> N
                 assert sp.get("flags", 0) == pb.flags
                 got_attrs = {a["key"]: otlp_value(a["value"]) for a in sp.get("attributes", [])}
                 assert got_attrs == {a.key: pb_value(a.value) for a in pb.attributes}
+                events = [(e["name"], e["timeUnixNano"], {a["key"]: otlp_value(a["value"]) for a in e.get("attributes", [])}) for e in sp.get("events", [])]
+                assert events == [(e.name, str(e.time_unix_nano), {a.key: pb_value(a.value) for a in e.attributes}) for e in pb.events]
     assert seen == set(want)
 
 
@@ -896,17 +916,12 @@ def assert_traces_data(demo: Demo, td: trace_pb2.TracesData, tid: str) -> None:
     for rs in td.resource_spans:
         for ss in rs.scope_spans:
             for sp in ss.spans:
-                w = want[sp.span_id.hex()]["span"]
-                assert (sp.trace_id, sp.parent_span_id, sp.name, sp.kind, sp.start_time_unix_nano, sp.end_time_unix_nano) == (
-                    w.trace_id,
-                    w.parent_span_id,
-                    w.name,
-                    w.kind,
-                    w.start_time_unix_nano,
-                    w.end_time_unix_nano,
-                )
-                assert sp.status == w.status
-                assert sorted(sp.attributes, key=lambda a: a.key) == sorted(w.attributes, key=lambda a: a.key)
+                w = want[sp.span_id.hex()]
+                # the span exactly as the SDK encoded it (ids, kind, times, status, flags,
+                # attributes, events), under the same resource and scope
+                assert sp == w["span"], f"span {sp.name}:\n{sp}\n!=\n{w['span']}"
+                assert {a.key: pb_value(a.value) for a in rs.resource.attributes} == {k: pb_value(v) for k, v in w["resource"].items()}
+                assert (ss.scope.name, ss.scope.version) == (w["scope"].name, w["scope"].version)
 
 
 def test_tempo_echo(demo):
@@ -1001,6 +1016,18 @@ def test_tempo_legacy_tags_search(demo):
     assert len(slow) == 1
     doc = tempo_search(demo, tags="service.name=shopper", minDuration="190ms")
     assert sorted(t["traceID"].rjust(32, "0") for t in doc["traces"]) == sorted(slow)
+    # service.name and the span name are matched as substrings (backends.md §2.b)
+    doc = tempo_search(demo, tags="service.name=invent")
+    assert sorted(t["traceID"].rjust(32, "0") for t in doc["traces"]) == sorted(demo.sent.traces)
+    doc = tempo_search(demo, tags='name="GET /sto"')
+    assert sorted(t["traceID"].rjust(32, "0") for t in doc["traces"]) == sorted({s.trace_id for s in demo.spans if "GET /sto" in s.name})
+    doc = tempo_search(demo, tags="status.code=error")
+    assert [t["traceID"].rjust(32, "0") for t in doc["traces"]] == [demo.sent.error_trace]
+    # every result names its root span (what Grafana's search table shows)
+    doc = tempo_search(demo, tags="service.name=shopper-node")
+    assert [(t["traceID"].rjust(32, "0"), t["rootServiceName"], t["rootTraceName"]) for t in doc["traces"]] == [
+        (demo.node["traceId"], NODE_SERVICE, demo.root(demo.node["traceId"]).name)
+    ]
 
 
 def test_tempo_search_tags_v1_and_v2(demo):
@@ -1191,6 +1218,12 @@ def test_prometheus_query_range_shape(demo):
     ts = [v[0] for v in series["values"]]
     assert ts == sorted(ts) and all(b - a == pytest.approx(15) for a, b in zip(ts, ts[1:]))
     assert float(series["values"][-1][1]) == len(demo.sent.durations)
+    # Grafana POSTs its queries as a form by default
+    body = qs({"query": f"sum by (job) ({COUNTER})", "start": now - 120, "end": now, "step": "15"}).encode()
+    r = request(demo.base + "/api/v1/query_range", data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}, method="POST")
+    assert r.status == 200, r.body[:500]
+    data = check(r.json(), success(MATRIX), "POST query_range")["data"]
+    assert [(s["metric"], float(s["values"][-1][1])) for s in data["result"]] == [({"job": seed_demo.STORE}, demo.sent.items_sold)]
 
 
 def test_prometheus_exemplars_link_to_the_traces(demo):
@@ -1260,3 +1293,40 @@ def test_grafana_jaeger_save_and_test(demo):
     assert r.status == 200
     doc = r.json()
     assert isinstance(doc.get("data"), list) and doc["data"], "a non-empty service list"
+
+
+# =============================================================================================
+# The same APIs under the prefixes a datasource URL may carry (crates/ui lib.rs)
+
+
+@pytest.mark.parametrize(
+    "path,alias",
+    [
+        ("/api/services", "/jaeger/api/services"),
+        (f"/api/services/{seed_demo.STORE}/operations", f"/jaeger/api/services/{seed_demo.STORE}/operations"),
+        ("/api/v3/services", "/jaeger/api/v3/services"),
+        ("/api/v1/label/__name__/values", "/prometheus/api/v1/label/__name__/values"),
+        ("/api/v1/metadata", "/prometheus/api/v1/metadata"),
+        ("/tempo/api/search/tags", "/api/search/tags"),
+        ("/tempo/api/v2/search/tags", "/api/v2/search/tags"),
+        ("/tempo/api/echo", "/api/echo"),
+    ],
+)
+def test_api_prefixes_serve_the_same_answer(demo, path, alias):
+    a, b = demo.get(path), demo.get(alias)
+    assert (a.status, b.status) == (200, 200), (a.body[:300], b.body[:300])
+    assert a.body == b.body
+
+
+def test_buildinfo_shapes(demo):
+    check(demo.get_json("/tempo/api/status/buildinfo"), BUILDINFO, "Tempo buildinfo")
+    doc = demo.get_json("/loki/api/v1/status/buildinfo")
+    check(doc if "version" in doc else doc.get("data"), BUILDINFO, "Loki buildinfo")
+
+
+def test_loki_index_stats_shape(demo):
+    start, end = demo.window_s
+    doc = demo.get_json("/loki/api/v1/index/stats", {"query": '{service_name="inventory"}', "start": start * 10**9, "end": end * 10**9})
+    check(doc, {"type": "object", "required": ["streams", "chunks", "entries", "bytes"], "properties": {k: {"type": "integer", "minimum": 0} for k in ("streams", "chunks", "entries", "bytes")}}, "index/stats")
+    # zeros are acceptable (backends.md §2.c); counts, when given, are the inventory's
+    assert doc["entries"] in (0, len(demo.logs_of(seed_demo.INVENTORY)))
