@@ -1330,3 +1330,22 @@ def test_loki_index_stats_shape(demo):
     check(doc, {"type": "object", "required": ["streams", "chunks", "entries", "bytes"], "properties": {k: {"type": "integer", "minimum": 0} for k in ("streams", "chunks", "entries", "bytes")}}, "index/stats")
     # zeros are acceptable (backends.md §2.c); counts, when given, are the inventory's
     assert doc["entries"] in (0, len(demo.logs_of(seed_demo.INVENTORY)))
+
+
+def test_error_answers_have_the_reference_shapes(demo):
+    # Jaeger legacy: the envelope with errors[] (search without a service)
+    doc = check(demo.get_json("/api/traces", status=400), jaeger_envelope({"type": "null"}), "Jaeger 400")
+    assert doc["errors"][0]["code"] == 400
+    # api_v3: {"error": {"httpCode", "message"}}
+    doc = check(demo.get_json("/api/v3/traces/" + "cd" * 16, status=404), V3_ERROR, "v3 unknown trace")
+    assert doc["error"]["httpCode"] == 404
+    doc = check(demo.get_json("/api/v3/traces/not-an-id", status=400), V3_ERROR, "v3 malformed id")
+    assert doc["error"]["httpCode"] == 400
+    # Prometheus: status error + errorType bad_data on a parse error
+    doc = demo.get_json("/api/v1/query", {"query": "sum(("}, status=400)
+    check(doc, {"type": "object", "required": ["status", "errorType", "error"], "properties": {"status": {"const": "error"}, "errorType": {"const": "bad_data"}, "error": {"type": "string"}}}, "PromQL parse error")
+    # Loki: a log query is not an instant query (400); Tempo: unknown trace is 404, which
+    # makes Grafana fall back from /api/v2/traces to /api/traces
+    assert demo.get("/loki/api/v1/query", {"query": '{service_name="shopper"}'}).status == 400
+    assert demo.get("/tempo/api/v2/traces/" + "cd" * 16, headers={"Accept": "application/protobuf"}).status == 404
+    assert demo.get("/tempo/api/traces/" + "cd" * 16).status == 404
