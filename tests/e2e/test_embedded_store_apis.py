@@ -1349,3 +1349,60 @@ def test_error_answers_have_the_reference_shapes(demo):
     assert demo.get("/loki/api/v1/query", {"query": '{service_name="shopper"}'}).status == 400
     assert demo.get("/tempo/api/v2/traces/" + "cd" * 16, headers={"Accept": "application/protobuf"}).status == 404
     assert demo.get("/tempo/api/traces/" + "cd" * 16).status == 404
+
+
+def test_grafana_loki_categorize_labels_header(demo):
+    """Grafana sends `X-Loki-Response-Encoding-Flags: categorize-labels` on every Loki query; a
+    backend either ignores it (plain 2-tuples, structured metadata among the stream labels) or
+    echoes it in data.encodingFlags and answers 3-tuples (backends.md §2.c)."""
+    start, end = demo.window_s
+    url = demo.base + "/loki/api/v1/query_range?" + qs({"query": '{service_name="inventory"}', "start": start * 10**9, "end": end * 10**9})
+    r = request(url, headers={"X-Loki-Response-Encoding-Flags": "categorize-labels"})
+    assert r.status == 200, r.body[:500]
+    doc = r.json()
+    want = {(str(w["ts"]), w["line"], w["trace_id"]) for w in demo.logs_of(seed_demo.INVENTORY)}
+    if "categorize-labels" in (doc["data"].get("encodingFlags") or []):
+        got = set()
+        for stream in doc["data"]["result"]:
+            for ts, line, meta in stream["values"]:
+                got.add((ts, line, meta["structuredMetadata"]["trace_id"]))
+    else:
+        check(doc, success(STREAMS), "query_range, header ignored")
+        got = {(ts, line, labels["trace_id"]) for ts, line, labels in stream_entries(doc["data"])}
+    assert got == want
+
+
+def test_loki_line_format(demo):
+    start, end = demo.window_s
+    data = loki(demo, "query_range", STREAMS, query='{service_name="grocery-store"} | json | line_format "{{.msg}}: {{.item}}"', start=start * 10**9, end=end * 10**9)
+    want = sorted((str(w["ts"]), "{msg}: {item}".format(**json.loads(w["line"]))) for w in demo.logs_of(seed_demo.STORE))
+    assert sorted((ts, line) for ts, line, _ in stream_entries(data)) == want
+
+
+def test_searches_outside_the_time_range_find_nothing(demo):
+    first_s = demo.sent.window_ns[0] // 10**9
+    before = (first_s - 7200, first_s - 3600)
+    # Jaeger legacy: 200 with empty data (api_v3 would be 404)
+    doc = demo.get_json("/api/traces", {"service": seed_demo.SHOPPER, "start": before[0] * 1_000_000, "end": before[1] * 1_000_000})
+    assert doc["data"] == []
+    # Tempo: no traces
+    doc = check(demo.get_json("/tempo/api/search", {"q": "{}", "start": before[0], "end": before[1]}), TEMPO_SEARCH, "search before")
+    assert doc["traces"] == []
+
+
+def test_tempo_empty_traceql_lists_recent_traces(demo):
+    # `{}` is what Grafana's search runs before any filter is chosen
+    doc = tempo_search(demo, q="{}")
+    assert sorted(t["traceID"].rjust(32, "0") for t in doc["traces"]) == sorted([*demo.sent.traces, demo.node["traceId"]])
+    for t in doc["traces"]:
+        root = demo.root(t["traceID"].rjust(32, "0"))
+        assert (t["rootServiceName"], t["rootTraceName"]) == (root.service, root.name)
+
+
+def test_jaeger_search_tag_parameter(demo):
+    # the repeatable `tag=key:value` form (backends.md §1.4)
+    start, end = demo.window_s
+    doc = demo.get_json("/api/traces", {"service": seed_demo.INVENTORY, "tag": ["item:milk", "http.response.status_code:200"], "start": start * 1_000_000, "end": end * 1_000_000})
+    want = {s.trace_id for s in demo.spans if s.service == seed_demo.INVENTORY and s.attributes.get("item") == "milk" and s.attributes.get("http.response.status_code") == 200}
+    assert len(want) == 1
+    assert [t["traceID"] for t in doc["data"]] == sorted(want)
