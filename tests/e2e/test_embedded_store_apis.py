@@ -1229,24 +1229,26 @@ def test_prometheus_query_range_shape(demo):
 def test_prometheus_exemplars_link_to_the_traces(demo):
     start, end = demo.window_s
     store_server = {s.trace_id: s for s in demo.spans if s.service == seed_demo.STORE and s.kind == 2}
-    for metric, value_of in (
-        (f"{HIST}_bucket", lambda sp: (sp.end_ns - sp.start_ns) / 1e9),
-        (COUNTER, lambda sp: sp.attributes["visit"] + 1 if "visit" in sp.attributes else None),
-    ):
+    expected_value = {
+        # the histogram recorded the grocery-store SERVER span's duration (s)
+        f"{HIST}_bucket": {tid: (sp.end_ns - sp.start_ns) / 1e9 for tid, sp in store_server.items()},
+        # the counter added visit + 1 items (not on the failed visit)
+        COUNTER: {tid: visit + 1 for visit, tid in enumerate(demo.sent.traces) if visit != seed_demo.ERROR_VISIT},
+    }
+    for metric, values in expected_value.items():
         data = prom(demo, "query_exemplars", EXEMPLARS, query=metric, start=start, end=end)
         exemplars = [(s["seriesLabels"], e) for s in data for e in s["exemplars"]]
         assert exemplars, f"{metric}: no exemplars"
         for series, e in exemplars:
             assert series["__name__"] == metric
             tid = e["labels"].get("trace_id")
-            assert tid in demo.sent.traces, f"{metric}: exemplar trace_id {tid} is not a trace that was sent"
+            assert tid in values, f"{metric}: exemplar trace_id {tid} is not a trace that recorded {metric}"
             assert e["labels"].get("span_id") == store_server[tid].span_id, "recorded inside the grocery-store's SERVER span"
-            if metric == COUNTER:
-                visit = demo.sent.traces.index(tid)
-                assert float(e["value"]) == visit + 1
-            else:
-                assert float(e["value"]) == pytest.approx(value_of(store_server[tid]))
-                assert float(e["value"]) <= float(series["le"])
+            assert float(e["value"]) == pytest.approx(values[tid])
+            if metric == f"{HIST}_bucket":
+                # on the bucket the value falls into (the smallest bound >= value)
+                bound = min([b for b in seed_demo.DURATION_BUCKETS if b >= values[tid]] or [math.inf])
+                assert float(series["le"]) == bound
             assert start <= e["timestamp"] <= end
 
 
