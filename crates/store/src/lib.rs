@@ -25,6 +25,7 @@
 //! damaged WAL records skipped, each reported; opening never fails on damaged data.
 
 mod codec;
+pub mod fuzzing;
 pub mod logs;
 pub mod lokiproto;
 pub mod metrics;
