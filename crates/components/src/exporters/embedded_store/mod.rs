@@ -1,10 +1,9 @@
 //! `embedded_store`: writes traces, logs and metrics into the store of an `embedded_store`
 //! extension, through the exporter helper (queue, retry), so a slow disk pushes back on the
-//! pipeline the usual way instead of buffering without bound.
+//! pipeline the usual way instead of buffering without bound. Tested with the extension
+//! (`extensions/embedded_store/tests.rs`).
 
 pub mod config;
-#[cfg(test)]
-mod tests;
 
 use std::sync::{Arc, OnceLock};
 
