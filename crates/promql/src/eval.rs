@@ -33,8 +33,36 @@ type L = Arc<Labels>;
 
 struct Data {
     labels: L,
+    /// `labels` without `__name__`, for the functions that drop it.
+    nameless: L,
     pts: Vec<Pt>,
     has_stale: bool,
+    /// Where the last lookups ended: steps move forward, so the next lookup usually starts
+    /// there instead of bisecting the whole series.
+    hint_lo: std::cell::Cell<usize>,
+    hint_hi: std::cell::Cell<usize>,
+}
+
+/// The first index of `pts` where `before` is false (`before` holds for a prefix), starting
+/// from `hint`.
+fn seek(pts: &[Pt], hint: &std::cell::Cell<usize>, before: impl Fn(&Pt) -> bool) -> usize {
+    let n = pts.len();
+    let mut i = hint.get().min(n);
+    if i > 0 && !before(&pts[i - 1]) {
+        i = pts[..i].partition_point(&before);
+    } else {
+        let mut steps = 0;
+        while i < n && before(&pts[i]) {
+            i += 1;
+            steps += 1;
+            if steps == 8 {
+                i += pts[i..].partition_point(&before);
+                break;
+            }
+        }
+    }
+    hint.set(i);
+    i
 }
 
 /// An instant-vector element.
@@ -48,6 +76,8 @@ struct S {
 /// A range-vector element.
 struct RS {
     labels: L,
+    /// `labels` without `__name__` when known in advance.
+    nameless: Option<L>,
     win: Win,
 }
 
@@ -67,6 +97,71 @@ impl RS {
     }
 }
 
+/// Hashes addresses (label sets are recognised by address before content on hot paths).
+#[derive(Default, Clone, Copy)]
+struct PtrHash(u64);
+
+impl std::hash::Hasher for PtrHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type PtrMap<V> = HashMap<usize, V, std::hash::BuildHasherDefault<PtrHash>>;
+
+fn addr(l: &L) -> usize {
+    Arc::as_ptr(l) as usize
+}
+
+/// Output series of a range evaluation, found by the address of a sample's label set (stable
+/// across steps for selectors and functions of them) before its content.
+#[derive(Default)]
+struct SeriesIndex {
+    by_addr: PtrMap<usize>,
+    by_labels: HashMap<L, usize>,
+    first: Vec<L>,
+}
+
+impl SeriesIndex {
+    /// The index of `l`'s series and whether it is new.
+    fn get(&mut self, l: &L) -> (usize, bool) {
+        if let Some(&i) = self.by_addr.get(&addr(l))
+            && Arc::ptr_eq(&self.first[i], l)
+        {
+            return (i, false);
+        }
+        if let Some(&i) = self.by_labels.get(l) {
+            return (i, false);
+        }
+        let i = self.first.len();
+        self.first.push(l.clone());
+        self.by_labels.insert(l.clone(), i);
+        self.by_addr.insert(addr(l), i);
+        (i, true)
+    }
+}
+
+/// Aggregation groups of one aggregation expression, kept across steps: an input label set
+/// (by address, kept alive here so the address stays its own) maps to a group id once.
+#[derive(Default)]
+struct GroupCache {
+    by_addr: PtrMap<(L, usize)>,
+    by_key: HashMap<String, usize>,
+    labels: Vec<L>,
+}
+
+/// Entries held by a GroupCache before it starts over (bounds what it keeps alive when label
+/// sets are new at every step, as after count_values or a binary operation).
+const GROUP_CACHE_MAX: usize = 200_000;
+
 fn empty_labels() -> L {
     Arc::new(Vec::new())
 }
@@ -74,8 +169,8 @@ fn empty_labels() -> L {
 thread_local! {
     /// drop_name results by the address of the label set they came from (which the entry
     /// keeps alive, so the address cannot be reused); emptied when a query ends.
-    static NAMELESS: std::cell::RefCell<HashMap<usize, (L, L)>> =
-        std::cell::RefCell::new(HashMap::new());
+    static NAMELESS: std::cell::RefCell<PtrMap<(L, L)>> =
+        std::cell::RefCell::new(PtrMap::default());
 }
 
 enum V {
@@ -127,6 +222,7 @@ struct Ev<'a> {
     end: i64,
     windows: HashMap<SelKey, (i64, i64)>,
     data: HashMap<SelKey, Arc<Vec<Data>>>,
+    groups: HashMap<*const AggregateExpr, GroupCache>,
     /// Samples held by the current step.
     cur_samples: usize,
     deadline: std::time::Instant,
@@ -200,7 +296,7 @@ pub(crate) fn range(
     let (start, end) = (clamp_time(start), clamp_time(end));
     let mut ev = Ev::new(eng, q, start, end);
     ev.prepare(expr, start, end)?;
-    let mut index: HashMap<L, usize> = HashMap::new();
+    let mut index = SeriesIndex::default();
     let mut out: Vec<Series> = Vec::new();
     let mut total = 0usize;
     let mut t = start;
@@ -221,17 +317,13 @@ pub(crate) fn range(
             return Err(Error::TooManySamples);
         }
         for s in samples {
-            let i = match index.get(&s.labels) {
-                Some(&i) => i,
-                None => {
-                    out.push(Series {
-                        labels: (*s.labels).clone(),
-                        ..Default::default()
-                    });
-                    index.insert(s.labels, out.len() - 1);
-                    out.len() - 1
-                }
-            };
+            let (i, new) = index.get(&s.labels);
+            if new {
+                out.push(Series {
+                    labels: (*s.labels).clone(),
+                    ..Default::default()
+                });
+            }
             match s.h {
                 Some(h) => out[i].histograms.push((t, (*h).clone())),
                 None => out[i].floats.push((t, s.f)),
@@ -324,6 +416,16 @@ fn valid_label_name(s: &str) -> bool {
     cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Whether all label sets have the same metric name (or none): then dropping it cannot make
+/// two of them equal, and the duplicate check can be skipped.
+fn same_name<'l>(mut labels: impl Iterator<Item = &'l L>) -> bool {
+    let Some(first) = labels.next() else {
+        return true;
+    };
+    let name = get(first, "__name__");
+    labels.all(|l| get(l, "__name__") == name)
+}
+
 fn check_dup(v: &[S]) -> R<()> {
     if v.len() < 2 {
         return Ok(());
@@ -387,6 +489,7 @@ impl<'a> Ev<'a> {
             end,
             windows: HashMap::new(),
             data: HashMap::new(),
+            groups: HashMap::new(),
             cur_samples: 0,
             deadline: std::time::Instant::now() + Duration::from_millis(eng.timeout_ms),
             ticks: 0,
@@ -586,7 +689,7 @@ impl<'a> Ev<'a> {
         };
         let mut out = Vec::new();
         for d in data.iter() {
-            let i = d.pts.partition_point(|p| p.t <= eff);
+            let i = seek(&d.pts, &d.hint_hi, |p| p.t <= eff);
             if i == 0 {
                 continue;
             }
@@ -618,8 +721,8 @@ impl<'a> Ev<'a> {
         let mut out = Vec::new();
         let mut n = 0;
         for (i, d) in data.iter().enumerate() {
-            let a = d.pts.partition_point(|p| p.t < lo);
-            let b = d.pts.partition_point(|p| p.t <= hi);
+            let a = seek(&d.pts, &d.hint_lo, |p| p.t < lo);
+            let b = seek(&d.pts, &d.hint_hi, |p| p.t <= hi);
             if a >= b {
                 continue;
             }
@@ -640,6 +743,7 @@ impl<'a> Ev<'a> {
             };
             out.push(RS {
                 labels: d.labels.clone(),
+                nameless: Some(d.nameless.clone()),
                 win,
             });
         }
@@ -662,7 +766,7 @@ impl<'a> Ev<'a> {
         if (eff - ts) / step > self.eng.max_points_per_series * 100 {
             return exec("subquery has too many steps");
         }
-        let mut index: HashMap<L, usize> = HashMap::new();
+        let mut index = SeriesIndex::default();
         let mut out: Vec<(L, Vec<Pt>)> = Vec::new();
         while ts <= eff {
             let v = match self.eval(&sq.expr, ts)? {
@@ -677,14 +781,10 @@ impl<'a> Ev<'a> {
             // Each inner step counts as a sample at least, so nested subqueries stay bounded.
             self.count(v.len().max(1))?;
             for s in v {
-                let i = match index.get(&s.labels) {
-                    Some(&i) => i,
-                    None => {
-                        out.push((s.labels.clone(), Vec::new()));
-                        index.insert(s.labels, out.len() - 1);
-                        out.len() - 1
-                    }
-                };
+                let (i, new) = index.get(&s.labels);
+                if new {
+                    out.push((s.labels.clone(), Vec::new()));
+                }
                 out[i].1.push(Pt {
                     t: ts,
                     f: s.f,
@@ -697,6 +797,7 @@ impl<'a> Ev<'a> {
             .into_iter()
             .map(|(labels, pts)| RS {
                 labels,
+                nameless: None,
                 win: Win::Owned(pts),
             })
             .collect())
@@ -763,46 +864,75 @@ impl<'a> Ev<'a> {
             members: Vec<S>,
         }
         let mut groups: Vec<Group> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut cache = self
+            .groups
+            .remove(&(a as *const AggregateExpr))
+            .unwrap_or_default();
+        if cache.by_addr.len() > GROUP_CACHE_MAX {
+            cache = GroupCache::default();
+        }
+        // Group id -> index in `groups` + 1 at this step.
+        let mut slots: Vec<usize> = vec![0; cache.labels.len()];
         let mut key = String::new();
         for mut s in input {
             if op == T_COUNT_VALUES {
                 let v = format_value(s.f);
                 set_label(Arc::make_mut(&mut s.labels), &value_label, &v);
             }
-            key.clear();
-            for (n, v) in s.labels.iter() {
-                let in_grouping = grouping.binary_search(n).is_ok();
-                let keep = if without {
-                    !in_grouping && n != "__name__"
-                } else {
-                    in_grouping
-                };
-                if keep {
-                    key.push_str(n);
-                    key.push('\u{ff}');
-                    key.push_str(v);
-                    key.push('\u{ff}');
-                }
-            }
-            let gi = match index.get(&key) {
-                Some(&i) => i,
+            let gid = match cache.by_addr.get(&addr(&s.labels)) {
+                Some((_, gid)) => *gid,
                 None => {
-                    let labels: Labels = s
-                        .labels
-                        .iter()
-                        .filter(|(n, _)| {
-                            let in_grouping = grouping.binary_search(n).is_ok();
-                            if without {
-                                !in_grouping && n != "__name__"
-                            } else {
-                                in_grouping
-                            }
-                        })
-                        .cloned()
-                        .collect();
+                    key.clear();
+                    for (n, v) in s.labels.iter() {
+                        let in_grouping = grouping.binary_search(n).is_ok();
+                        let keep = if without {
+                            !in_grouping && n != "__name__"
+                        } else {
+                            in_grouping
+                        };
+                        if keep {
+                            key.push_str(n);
+                            key.push('\u{ff}');
+                            key.push_str(v);
+                            key.push('\u{ff}');
+                        }
+                    }
+                    let gid = match cache.by_key.get(&key) {
+                        Some(&g) => g,
+                        None => {
+                            let labels: Labels = s
+                                .labels
+                                .iter()
+                                .filter(|(n, _)| {
+                                    let in_grouping = grouping.binary_search(n).is_ok();
+                                    if without {
+                                        !in_grouping && n != "__name__"
+                                    } else {
+                                        in_grouping
+                                    }
+                                })
+                                .cloned()
+                                .collect();
+                            cache.labels.push(Arc::new(labels));
+                            cache.by_key.insert(key.clone(), cache.labels.len() - 1);
+                            slots.push(0);
+                            cache.labels.len() - 1
+                        }
+                    };
+                    if op != T_COUNT_VALUES {
+                        cache
+                            .by_addr
+                            .insert(addr(&s.labels), (s.labels.clone(), gid));
+                    }
+                    gid
+                }
+            };
+            let gi = match slots[gid] {
+                i if i > 0 => i - 1,
+                _ => {
+                    slots[gid] = groups.len() + 1;
                     groups.push(Group {
-                        labels: Arc::new(labels),
+                        labels: cache.labels[gid].clone(),
                         f: s.f,
                         mean: s.f,
                         count: 1,
@@ -822,7 +952,6 @@ impl<'a> Ev<'a> {
                         T_TOPK | T_BOTTOMK | T_QUANTILE => g.members.push(s),
                         _ => {}
                     }
-                    index.insert(key.clone(), groups.len() - 1);
                     continue;
                 }
             };
@@ -877,6 +1006,7 @@ impl<'a> Ev<'a> {
                 }
             }
         }
+        self.groups.insert(a as *const AggregateExpr, cache);
         let mut out = Vec::with_capacity(groups.len());
         for mut g in groups {
             let f = match op {
@@ -1184,13 +1314,56 @@ impl<'a> Ev<'a> {
                 return exec(format!("function {name}() is not supported"));
             }
         };
-        check_dup(&out)?;
+        // map_floats checked its own output.
+        let checked = matches!(
+            name,
+            "abs"
+                | "ceil"
+                | "floor"
+                | "exp"
+                | "sqrt"
+                | "ln"
+                | "log2"
+                | "log10"
+                | "sgn"
+                | "sin"
+                | "cos"
+                | "tan"
+                | "asin"
+                | "acos"
+                | "atan"
+                | "sinh"
+                | "cosh"
+                | "tanh"
+                | "asinh"
+                | "acosh"
+                | "atanh"
+                | "deg"
+                | "rad"
+                | "round"
+                | "clamp"
+                | "clamp_min"
+                | "clamp_max"
+                | "minute"
+                | "hour"
+                | "day_of_week"
+                | "day_of_month"
+                | "day_of_year"
+                | "days_in_month"
+                | "month"
+                | "year"
+        );
+        if !checked {
+            check_dup(&out)?;
+        }
         Ok(V::Vector(out))
     }
 
+    /// `f` over the float samples, names dropped (duplicates checked here).
     fn map_floats(&mut self, e: &Expr, t: i64, f: impl Fn(f64) -> f64) -> R<Vec<S>> {
-        Ok(self
-            .eval_vector(e, t)?
+        let v = self.eval_vector(e, t)?;
+        let unique = same_name(v.iter().map(|s| &s.labels));
+        let out: Vec<S> = v
             .into_iter()
             .filter(|s| s.h.is_none())
             .map(|s| S {
@@ -1198,7 +1371,11 @@ impl<'a> Ev<'a> {
                 f: f(s.f),
                 h: None,
             })
-            .collect())
+            .collect();
+        if !unique {
+            check_dup(&out)?;
+        }
+        Ok(out)
     }
 
     fn label_replace(&mut self, args: &[Box<Expr>], t: i64) -> R<Vec<S>> {
@@ -1352,6 +1529,7 @@ impl<'a> Ev<'a> {
         if name == "absent_over_time" {
             unreachable!("handled by call");
         }
+        let unique = name == "last_over_time" || same_name(m.iter().map(|r| &r.labels));
         let mut out = Vec::with_capacity(m.len());
         for rs in m {
             let pts = rs.pts();
@@ -1381,14 +1559,16 @@ impl<'a> Ev<'a> {
                     labels: if name == "last_over_time" {
                         rs.labels
                     } else {
-                        drop_name(&rs.labels)
+                        rs.nameless.unwrap_or_else(|| drop_name(&rs.labels))
                     },
                     f,
                     h,
                 });
             }
         }
-        check_dup(&out)?;
+        if !unique {
+            check_dup(&out)?;
+        }
         Ok(V::Vector(out))
     }
 }
@@ -1423,10 +1603,14 @@ fn to_data(series: Vec<Series>) -> Vec<Data> {
                 pts = deduped;
             }
             let has_stale = pts.iter().any(is_stale);
+            let labels = Arc::new(labels);
             Data {
-                labels: Arc::new(labels),
+                nameless: drop_name(&labels),
+                labels,
                 pts,
                 has_stale,
+                hint_lo: Default::default(),
+                hint_hi: Default::default(),
             }
         })
         .collect()
