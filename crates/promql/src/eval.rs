@@ -15,6 +15,7 @@ use promql_parser::parser::{
     VectorMatchCardinality, VectorSelector,
 };
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -84,7 +85,7 @@ struct RS {
 /// The samples of a range-vector element: a window of a fetched series when it holds no stale
 /// marker to skip (the common case, no copy), else a filtered copy.
 enum Win {
-    Shared(Arc<Vec<Data>>, usize, usize, usize),
+    Shared(Rc<Vec<Data>>, usize, usize, usize),
     Owned(Vec<Pt>),
 }
 
@@ -221,7 +222,14 @@ struct Ev<'a> {
     start: i64,
     end: i64,
     windows: HashMap<SelKey, (i64, i64)>,
-    data: HashMap<SelKey, Arc<Vec<Data>>>,
+    data: HashMap<SelKey, Rc<Vec<Data>>>,
+    /// Steps of the range query being evaluated: `(start, step, count)`.
+    steps: Option<(i64, i64, usize)>,
+    /// Range-vector function calls evaluated at the query's steps only (not inside a
+    /// subquery): computed for all steps at once, series by series, by `precompute`.
+    batch_calls: std::collections::HashSet<*const Call>,
+    batched: HashMap<*const Call, Vec<Vec<S>>>,
+    in_subquery: usize,
     groups: HashMap<*const AggregateExpr, GroupCache>,
     /// Samples held by the current step.
     cur_samples: usize,
@@ -296,6 +304,10 @@ pub(crate) fn range(
     let (start, end) = (clamp_time(start), clamp_time(end));
     let mut ev = Ev::new(eng, q, start, end);
     ev.prepare(expr, start, end)?;
+    let n_steps = ((end - start) / step) as usize + 1;
+    if n_steps > 1 {
+        ev.steps = Some((start, step, n_steps));
+    }
     let mut index = SeriesIndex::default();
     let mut out: Vec<Series> = Vec::new();
     let mut total = 0usize;
@@ -489,6 +501,10 @@ impl<'a> Ev<'a> {
             end,
             windows: HashMap::new(),
             data: HashMap::new(),
+            steps: None,
+            batch_calls: Default::default(),
+            batched: HashMap::new(),
+            in_subquery: 0,
             groups: HashMap::new(),
             cur_samples: 0,
             deadline: std::time::Instant::now() + Duration::from_millis(eng.timeout_ms),
@@ -542,7 +558,7 @@ impl<'a> Ev<'a> {
             let vs = find_selector(e, k).expect("planned selector is in the expression");
             let matchers = selector_matchers(vs)?;
             let series = self.q.select(&matchers, lo, hi).map_err(Error::Storage)?;
-            self.data.insert(k, Arc::new(to_data(series)));
+            self.data.insert(k, Rc::new(to_data(series)));
             if std::time::Instant::now() > self.deadline {
                 return Err(Error::Timeout);
             }
@@ -562,7 +578,10 @@ impl<'a> Ev<'a> {
             }
             Expr::Subquery(sq) => {
                 let (a, b) = self.eff_range(&sq.at, &sq.offset, lo, hi);
-                self.plan(&sq.expr, a - ms(&sq.range), b)?;
+                self.in_subquery += 1;
+                let r = self.plan(&sq.expr, a - ms(&sq.range), b);
+                self.in_subquery -= 1;
+                r?;
             }
             Expr::Aggregate(a) => {
                 if let Some(p) = &a.param {
@@ -577,6 +596,15 @@ impl<'a> Ev<'a> {
             }
             Expr::Paren(p) => self.plan(&p.expr, lo, hi)?,
             Expr::Call(c) => {
+                if self.in_subquery == 0
+                    && !matches!(c.func.name, "absent_over_time")
+                    && c.args
+                        .args
+                        .iter()
+                        .any(|a| matches!(unparen(a), Expr::MatrixSelector(_)))
+                {
+                    self.batch_calls.insert(c as *const Call);
+                }
                 for a in &c.args.args {
                     self.plan(a, lo, hi)?;
                 }
@@ -1505,6 +1533,21 @@ impl<'a> Ev<'a> {
 
     /// Functions over a range vector, evaluated per series.
     fn matrix_call(&mut self, c: &Call, mi: usize, t: i64) -> R<V> {
+        let key = c as *const Call;
+        if let Some((start, step, n)) = self.steps
+            && self.batch_calls.contains(&key)
+            && (t - start) % step == 0
+            && ((t - start) / step) < n as i64
+        {
+            if !self.batched.contains_key(&key) {
+                let all = self.precompute(c, mi, start, step, n)?;
+                self.batched.insert(key, all);
+            }
+            let k = ((t - start) / step) as usize;
+            let v = std::mem::take(&mut self.batched.get_mut(&key).unwrap()[k]);
+            self.count(v.len())?;
+            return Ok(V::Vector(v));
+        }
         let name = c.func.name;
         let args = &c.args.args;
         let mut scalars = Vec::new();
@@ -1526,35 +1569,10 @@ impl<'a> Ev<'a> {
             _ => return exec("expected a range vector"),
         };
         let m = self.eval_matrix(inner, t)?;
-        if name == "absent_over_time" {
-            unreachable!("handled by call");
-        }
         let unique = name == "last_over_time" || same_name(m.iter().map(|r| &r.labels));
         let mut out = Vec::with_capacity(m.len());
         for rs in m {
-            let pts = rs.pts();
-            let r = match name {
-                "rate" => extrapolated_rate(pts, range_end, range_ms, true, true),
-                "increase" => extrapolated_rate(pts, range_end, range_ms, true, false),
-                "delta" => extrapolated_rate(pts, range_end, range_ms, false, false),
-                "irate" | "idelta" => instant_value(pts, name == "irate").map(|f| (f, None)),
-                "last_over_time" => pts.last().map(|p| (p.f, p.h.clone())),
-                "present_over_time" => Some((1.0, None)),
-                "count_over_time" => Some((pts.len() as f64, None)),
-                _ => {
-                    let floats: Vec<(i64, f64)> = pts
-                        .iter()
-                        .filter(|p| p.h.is_none())
-                        .map(|p| (p.t, p.f))
-                        .collect();
-                    if floats.is_empty() {
-                        None
-                    } else {
-                        float_range_fn(name, &floats, &scalars, t)?.map(|f| (f, None))
-                    }
-                }
-            };
-            if let Some((f, h)) = r {
+            if let Some((f, h)) = range_fn(name, rs.pts(), range_end, range_ms, &scalars, t)? {
                 out.push(S {
                     labels: if name == "last_over_time" {
                         rs.labels
@@ -1571,6 +1589,122 @@ impl<'a> Ev<'a> {
         }
         Ok(V::Vector(out))
     }
+
+    /// A range-vector function over a selector at every step of the range query, series by
+    /// series: each series' samples are read once, in order, instead of once per step.
+    fn precompute(
+        &mut self,
+        c: &Call,
+        mi: usize,
+        start: i64,
+        step: i64,
+        n: usize,
+    ) -> R<Vec<Vec<S>>> {
+        let name = c.func.name;
+        let args = &c.args.args;
+        let Expr::MatrixSelector(m) = unparen(&args[mi]) else {
+            return exec("expected a range vector");
+        };
+        let mut scalars: Vec<Vec<f64>> = Vec::with_capacity(n);
+        for k in 0..n {
+            let t = start + k as i64 * step;
+            let mut row = Vec::new();
+            for (i, a) in args.iter().enumerate() {
+                if i != mi {
+                    row.push(self.eval_scalar(a, t)?);
+                }
+            }
+            scalars.push(row);
+        }
+        let range_ms = ms(&m.range);
+        let off = offset_ms(&m.vs.offset);
+        let Some(data) = self.data.get(&(&m.vs as *const VectorSelector)).cloned() else {
+            return Ok(vec![Vec::new(); n]);
+        };
+        let keep_name = name == "last_over_time";
+        let unique = keep_name || same_name(data.iter().map(|d| &d.labels));
+        let mut out: Vec<Vec<S>> = (0..n).map(|_| Vec::new()).collect();
+        let mut total = 0usize;
+        let mut filtered: Vec<Pt> = Vec::new();
+        for d in data.iter() {
+            for (k, row) in scalars.iter().enumerate() {
+                let t = start + k as i64 * step;
+                let hi = self.base_time(&m.vs.at, t) - off;
+                let lo = hi - range_ms;
+                let a = seek(&d.pts, &d.hint_lo, |p| p.t < lo);
+                let b = seek(&d.pts, &d.hint_hi, |p| p.t <= hi);
+                if a >= b {
+                    continue;
+                }
+                let pts: &[Pt] = if d.has_stale {
+                    filtered.clear();
+                    filtered.extend(d.pts[a..b].iter().filter(|p| !is_stale(p)).cloned());
+                    if filtered.is_empty() {
+                        continue;
+                    }
+                    &filtered
+                } else {
+                    &d.pts[a..b]
+                };
+                if let Some((f, h)) = range_fn(name, pts, hi, range_ms, row, t)? {
+                    out[k].push(S {
+                        labels: if keep_name {
+                            d.labels.clone()
+                        } else {
+                            d.nameless.clone()
+                        },
+                        f,
+                        h,
+                    });
+                    total += 1;
+                }
+            }
+            // Results are held until their step: they count against the sample limit.
+            if total > self.eng.max_samples {
+                return Err(Error::TooManySamples);
+            }
+            self.count(0)?;
+        }
+        if !unique {
+            for v in &out {
+                check_dup(v)?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One range-vector function over the samples of one series in `[range_end - range_ms,
+/// range_end]`, evaluated at `t`.
+fn range_fn(
+    name: &str,
+    pts: &[Pt],
+    range_end: i64,
+    range_ms: i64,
+    scalars: &[f64],
+    t: i64,
+) -> R<Option<(f64, Option<Hist>)>> {
+    Ok(match name {
+        "rate" => extrapolated_rate(pts, range_end, range_ms, true, true),
+        "increase" => extrapolated_rate(pts, range_end, range_ms, true, false),
+        "delta" => extrapolated_rate(pts, range_end, range_ms, false, false),
+        "irate" | "idelta" => instant_value(pts, name == "irate").map(|f| (f, None)),
+        "last_over_time" => pts.last().map(|p| (p.f, p.h.clone())),
+        "present_over_time" => Some((1.0, None)),
+        "count_over_time" => Some((pts.len() as f64, None)),
+        _ => {
+            let floats: Vec<(i64, f64)> = pts
+                .iter()
+                .filter(|p| p.h.is_none())
+                .map(|p| (p.t, p.f))
+                .collect();
+            if floats.is_empty() {
+                None
+            } else {
+                float_range_fn(name, &floats, scalars, t)?.map(|f| (f, None))
+            }
+        }
+    })
 }
 
 /// A data source's series as the evaluator reads them: sorted by labels as Prometheus'
