@@ -831,6 +831,15 @@ fn promql_matches_real_prometheus() {
         "sum_over_time(temperature[10m:30s] @ start())",
         "histogram_count(rpc_latency_seconds) - histogram_count(rpc_latency_seconds offset 5m)",
         "changes(up[10m]) > 0",
+        "rate(http_requests_total[5m] @ end())",
+        "avg_over_time(temperature[3m] offset 2m)",
+        "quantile_over_time(0.5, temperature[5m])",
+        "quantile_over_time(scalar(max(up)) / 2, temperature[5m])",
+        "predict_linear(temperature[5m], 60)",
+        "count_over_time(temperature[2m])",
+        "stddev_over_time(temperature[4m])",
+        "increase(rpc_latency_seconds[3m])",
+        "abs(rate(http_requests_total[2m]) - irate(http_requests_total[2m]))",
     ];
 
     let mut queries: Vec<Q> = instant.iter().map(|q| Q::Instant(q.to_string())).collect();
