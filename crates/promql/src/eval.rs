@@ -230,6 +230,7 @@ struct Ev<'a> {
     batch_calls: std::collections::HashSet<*const Call>,
     batched: HashMap<*const Call, Vec<Vec<S>>>,
     in_subquery: usize,
+    subqueries: HashMap<*const SubqueryExpr, std::collections::BTreeMap<i64, Rc<Vec<S>>>>,
     groups: HashMap<*const AggregateExpr, GroupCache>,
     /// Samples held by the current step.
     cur_samples: usize,
@@ -505,6 +506,7 @@ impl<'a> Ev<'a> {
             batch_calls: Default::default(),
             batched: HashMap::new(),
             in_subquery: 0,
+            subqueries: HashMap::new(),
             groups: HashMap::new(),
             cur_samples: 0,
             deadline: std::time::Instant::now() + Duration::from_millis(eng.timeout_ms),
@@ -796,19 +798,33 @@ impl<'a> Ev<'a> {
         }
         let mut index = SeriesIndex::default();
         let mut out: Vec<(L, Vec<Pt>)> = Vec::new();
+        // Consecutive outer steps share most inner steps: their results are kept, by inner
+        // time, while they can still be needed (the inner expression's value at a time does not
+        // depend on the outer step).
+        let key = sq as *const SubqueryExpr;
+        let mut memo = self.subqueries.remove(&key).unwrap_or_default();
+        let first_needed = ts;
         while ts <= eff {
-            let v = match self.eval(&sq.expr, ts)? {
-                V::Vector(v) => v,
-                V::Scalar(f) => vec![S {
-                    labels: empty_labels(),
-                    f,
-                    h: None,
-                }],
-                _ => return exec("subquery is only allowed on vector"),
+            let v = match memo.get(&ts) {
+                Some(v) => Rc::clone(v),
+                None => {
+                    let v = match self.eval(&sq.expr, ts)? {
+                        V::Vector(v) => v,
+                        V::Scalar(f) => vec![S {
+                            labels: empty_labels(),
+                            f,
+                            h: None,
+                        }],
+                        _ => return exec("subquery is only allowed on vector"),
+                    };
+                    let v = Rc::new(v);
+                    memo.insert(ts, Rc::clone(&v));
+                    v
+                }
             };
             // Each inner step counts as a sample at least, so nested subqueries stay bounded.
             self.count(v.len().max(1))?;
-            for s in v {
+            for s in v.iter().cloned() {
                 let (i, new) = index.get(&s.labels);
                 if new {
                     out.push((s.labels.clone(), Vec::new()));
@@ -821,6 +837,9 @@ impl<'a> Ev<'a> {
             }
             ts += step;
         }
+        // Outer steps move forward: inner results before this window are not needed again.
+        memo = memo.split_off(&first_needed);
+        self.subqueries.insert(key, memo);
         Ok(out
             .into_iter()
             .map(|(labels, pts)| RS {
