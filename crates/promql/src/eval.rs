@@ -5,7 +5,7 @@
 use crate::histogram::{FloatHistogram, bucket_quantile, native_fraction, native_quantile};
 use crate::{
     Engine, Error, Labels, MatchOp, Matcher, Queryable, Sample, SampleValue, Series, Value,
-    format_value, is_stale_nan,
+    format_float, format_value, is_stale_nan,
 };
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::token::*;
@@ -863,11 +863,14 @@ impl<'a> Ev<'a> {
         match op {
             T_TOPK | T_BOTTOMK => {
                 let f = self.eval_param(a, t)?;
-                if !(f.is_finite() && f >= i64::MIN as f64 && f <= i64::MAX as f64) {
-                    return exec(format!(
-                        "Scalar value {} overflows int64",
-                        format_value(f).trim_start_matches('+')
-                    ));
+                // Go's convertibleToInt64; the message prints f as %v does.
+                if !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+                    let shown = if f.is_finite() {
+                        crate::go_exp(f)
+                    } else {
+                        format_value(f)
+                    };
+                    return exec(format!("Scalar value {shown} overflows int64"));
                 }
                 k = f as i64;
             }
@@ -923,7 +926,7 @@ impl<'a> Ev<'a> {
         let mut key = String::new();
         for mut s in input {
             if op == T_COUNT_VALUES {
-                let v = format_value(s.f);
+                let v = format_float(s.f);
                 set_label(Arc::make_mut(&mut s.labels), &value_label, &v);
             }
             let gid = match cache.by_addr.get(&addr(&s.labels)) {

@@ -311,9 +311,30 @@ fn group_thousands(n: i64) -> String {
     out
 }
 
-/// Formats a float as Go's `strconv.FormatFloat(f, 'f', -1, 64)` with Prometheus' spellings
-/// of the special values: the form of sample values in the API and of `count_values` labels.
+/// Formats a sample value as Prometheus' HTTP API does (jsonutil.MarshalValue): Go's
+/// shortest decimal form, switching to exponent form below 1e-6 and from 1e21 on, and `NaN`,
+/// `+Inf`, `-Inf`.
 pub fn format_value(f: f64) -> String {
+    let abs = f.abs();
+    if f.is_finite() && abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        return go_exp(f);
+    }
+    format_float(f)
+}
+
+/// Go's shortest exponent form (`strconv.FormatFloat(f, 'e', -1, 64)`): Rust writes 1.5e-7,
+/// Go 1.5e-07 (a sign and at least two exponent digits).
+pub(crate) fn go_exp(f: f64) -> String {
+    let s = format!("{f:e}");
+    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let sign = if exp < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exp.abs())
+}
+
+/// Go's `strconv.FormatFloat(f, 'f', -1, 64)` with Prometheus' spellings of the special
+/// values: the label value `count_values` writes.
+pub fn format_float(f: f64) -> String {
     if f.is_nan() {
         "NaN".into()
     } else if f == f64::INFINITY {

@@ -411,9 +411,20 @@ fn json_shapes() {
              "values": [[0, "1"], [30, "1"], [60, "1"]]}
         ]})
     );
-    assert_eq!(format_value(1e21), "1000000000000000000000");
+    // As jsonutil.MarshalValue: exponent form below 1e-6 and from 1e21 on.
+    assert_eq!(format_value(1e21), "1e+21");
+    assert_eq!(
+        format_value(123456789012345680000.0),
+        "123456789012345680000"
+    );
     assert_eq!(format_value(0.1), "0.1");
-    assert_eq!(format_value(-2.5e-7), "-0.00000025");
+    assert_eq!(format_value(0.000001), "0.000001");
+    assert_eq!(format_value(-2.5e-7), "-2.5e-07");
+    assert_eq!(format_value(1.5e300), "1.5e+300");
+    assert_eq!(format_value(0.0), "0");
+    // count_values labels never use the exponent form.
+    assert_eq!(promql::format_float(1e21), "1000000000000000000000");
+    assert_eq!(promql::format_float(-2.5e-7), "-0.00000025");
     assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
 }
 
