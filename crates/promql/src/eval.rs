@@ -555,11 +555,22 @@ impl<'a> Ev<'a> {
         let mut sels: Vec<(SelKey, (i64, i64))> =
             self.windows.iter().map(|(k, v)| (*k, *v)).collect();
         sels.sort_by_key(|(k, _)| *k as usize);
+        let mut fetched = 0usize;
         for (k, (lo, hi)) in sels {
             // SAFETY-free: the key is only an identity; the selector is found again by walking.
             let vs = find_selector(e, k).expect("planned selector is in the expression");
             let matchers = selector_matchers(vs)?;
             let series = self.q.select(&matchers, lo, hi).map_err(Error::Storage)?;
+            // Everything fetched is held for the whole query: it is bounded by the sample
+            // limit too (Prometheus streams chunks instead; a store holding more than that
+            // for one query would exhaust memory here).
+            fetched += series
+                .iter()
+                .map(|s| s.floats.len() + s.histograms.len())
+                .sum::<usize>();
+            if fetched > self.eng.max_samples {
+                return Err(Error::TooManySamples);
+            }
             self.data.insert(k, Rc::new(to_data(series)));
             if std::time::Instant::now() > self.deadline {
                 return Err(Error::Timeout);

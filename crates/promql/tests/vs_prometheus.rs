@@ -919,6 +919,28 @@ fn promql_matches_real_prometheus() {
             )),
         }
     }
+    // The JSON itself, byte for byte once parsed: value spellings (exponent forms, specials).
+    for text in [
+        "vector(1e21)",
+        "vector(-1.5e-7)",
+        "vector(0.1 + 0.2)",
+        "vector(123456789.125)",
+        "1/0",
+        "-1/0",
+        "0/0",
+        "\"str\"",
+        "count_values(\"v\", vector(1e22))",
+        "rpc_latency_seconds{service=\"y\"}",
+    ] {
+        let path = format!("/api/v1/query?query={}&time={}", urlencode(text), secs(t));
+        let (_, body) = http(prom.port, "GET", &path, "text/plain", b"");
+        let resp: J = serde_json::from_slice(&body).unwrap();
+        let ours = promql::json::data(&engine.instant(&store, text, t).unwrap());
+        if resp["data"] != ours {
+            failures.push(format!("{text}: JSON {} vs ours {ours}", resp["data"]));
+        }
+        compared += 1;
+    }
     assert!(compared >= 30);
     // Empty answers agree trivially: only these queries may have one.
     assert_eq!(
