@@ -366,6 +366,11 @@ fn drop_name(l: &L) -> L {
             return d.clone();
         }
         let d: L = Arc::new(l.iter().filter(|(n, _)| n != "__name__").cloned().collect());
+        if c.len() >= GROUP_CACHE_MAX {
+            // Label sets new at every step (after label_replace, say): start over rather
+            // than keep them all alive.
+            c.clear();
+        }
         c.insert(key, (l.clone(), d.clone()));
         d
     })

@@ -5,8 +5,16 @@
 //!
 //! The semantics followed are those of Prometheus 2.x' promql/engine.go, functions.go and
 //! quantile.go (checked against Debian's Prometheus 2.42 by `tests/vs_prometheus.rs`):
-//! closed range windows `[t - range, t]`, a 5 minute lookback for instant selectors, stale
-//! markers ending a series, range-query step alignment and the 11,000 points limit.
+//! closed range windows `[t - range, t]` and a closed 5 minute lookback for instant
+//! selectors (Prometheus 3 made both left-open), stale markers ending a series, range-query
+//! step alignment and the 11,000 points limit, errors in Prometheus' wording with its
+//! `errorType`s. One deliberate default differs from 2.42: native `histogram_quantile` and
+//! `histogram_fraction` interpolate logarithmically inside exponential buckets as Prometheus
+//! 2.51+ does (`Engine::exponential_interpolation = false` gives 2.42's linear estimate).
+//!
+//! Evaluation runs step by step over series fetched once per selector for the whole query
+//! window; in a range query, range-vector functions of a selector are computed series by
+//! series for all steps at once, and subqueries keep inner results across outer steps.
 //!
 //! Implemented: number and string literals; vector selectors with `=`, `!=`, `=~`, `!~`
 //! (regexes fully anchored, Go RE2 syntax through `goregex`); range vectors; `offset` (also
@@ -115,9 +123,12 @@ impl Matcher {
     }
 }
 
-/// What a data source implements. `select` returns every series matching all matchers, with
-/// the samples whose timestamps lie in `[min_ms, max_ms]` (stale markers included; more
-/// samples are harmless, fewer change results).
+/// What a data source implements. `select` returns every series matching all matchers (a
+/// `metric{...}` selector arrives with a `__name__` equality matcher; an absent label
+/// matches as ""), with the samples whose timestamps lie in `[min_ms, max_ms]`, stale
+/// markers included. More samples are harmless, fewer change results; series may come in
+/// any order and split in several entries with the same labels. It is called once per
+/// selector of a query, before evaluation.
 pub trait Queryable {
     fn select(&self, matchers: &[Matcher], min_ms: i64, max_ms: i64)
     -> Result<Vec<Series>, String>;
