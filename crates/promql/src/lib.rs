@@ -42,6 +42,7 @@
 //! Limits: `Engine::max_samples` (samples held by one step, as `--query.max-samples`),
 //! 11,000 points per series of a range query, `Engine::timeout_ms`.
 
+pub mod api;
 pub mod fuzzing;
 pub mod histogram;
 pub mod json;
