@@ -112,7 +112,7 @@ impl std::hash::Hasher for PtrHash {
         }
     }
     fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
@@ -230,6 +230,7 @@ struct Ev<'a> {
     batch_calls: std::collections::HashSet<*const Call>,
     batched: HashMap<*const Call, Vec<Vec<S>>>,
     in_subquery: usize,
+    binops: HashMap<*const BinaryExpr, BinopCache>,
     subqueries: HashMap<*const SubqueryExpr, std::collections::BTreeMap<i64, Rc<Vec<S>>>>,
     groups: HashMap<*const AggregateExpr, GroupCache>,
     /// Samples held by the current step.
@@ -336,6 +337,9 @@ pub(crate) fn range(
                     labels: (*s.labels).clone(),
                     ..Default::default()
                 });
+                if s.h.is_none() {
+                    out[i].floats.reserve(n_steps);
+                }
             }
             match s.h {
                 Some(h) => out[i].histograms.push((t, (*h).clone())),
@@ -511,6 +515,7 @@ impl<'a> Ev<'a> {
             batch_calls: Default::default(),
             batched: HashMap::new(),
             in_subquery: 0,
+            binops: HashMap::new(),
             subqueries: HashMap::new(),
             groups: HashMap::new(),
             cur_samples: 0,
@@ -1157,10 +1162,24 @@ impl<'a> Ev<'a> {
                     .map(|m| m.card.clone())
                     .unwrap_or(VectorMatchCardinality::OneToOne);
                 let out = match op {
+                    // Set operations and one-to-one matching cannot yield two equal label
+                    // sets (distinct signatures give distinct results).
                     T_LAND | T_LOR | T_LUNLESS => set_op(op, l, r, on, &names),
-                    _ => vector_binop(op, l, r, on, &names, &card, return_bool)?,
+                    _ => {
+                        let key = b as *const BinaryExpr;
+                        let mut cache = self.binops.remove(&key).unwrap_or_default();
+                        let out =
+                            vector_binop(&mut cache, op, l, r, on, &names, &card, return_bool);
+                        self.binops.insert(key, cache);
+                        let out = out?;
+                        // Results of different match groups differ in the matching labels,
+                        // unless those include the name that arithmetic drops.
+                        if on && names.iter().any(|n| n == "__name__") {
+                            check_dup(&out)?;
+                        }
+                        out
+                    }
                 };
-                check_dup(&out)?;
                 Ok(V::Vector(out))
             }
             _ => exec("binary operations are only allowed between scalars and instant vectors"),
@@ -1661,7 +1680,7 @@ impl<'a> Ev<'a> {
         };
         let keep_name = name == "last_over_time";
         let unique = keep_name || same_name(data.iter().map(|d| &d.labels));
-        let mut out: Vec<Vec<S>> = (0..n).map(|_| Vec::new()).collect();
+        let mut out: Vec<Vec<S>> = (0..n).map(|_| Vec::with_capacity(data.len())).collect();
         let mut total = 0usize;
         let mut filtered: Vec<Pt> = Vec::new();
         for d in data.iter() {
@@ -2057,7 +2076,38 @@ fn match_labels(l: &Labels, on: bool, names: &[String]) -> Labels {
         .collect()
 }
 
+/// Match signatures and result label sets of one binary operation, kept across steps: a label
+/// set (by address, kept alive here) maps to its signature id once, and a pair of operands to
+/// its result labels once, as Prometheus' resultMetric cache.
+#[derive(Default)]
+struct BinopCache {
+    sig_by_addr: PtrMap<(L, usize)>,
+    sig_ids: HashMap<String, usize>,
+    results: HashMap<(usize, usize), (L, L, L), std::hash::BuildHasherDefault<PtrHash>>,
+}
+
+impl BinopCache {
+    fn sig(&mut self, l: &L, on: bool, names: &[String], buf: &mut String) -> usize {
+        if let Some((_, id)) = self.sig_by_addr.get(&addr(l)) {
+            return *id;
+        }
+        signature(l, on, names, buf);
+        let n = self.sig_ids.len();
+        let id = match self.sig_ids.get(buf.as_str()) {
+            Some(&id) => id,
+            None => {
+                self.sig_ids.insert(buf.clone(), n);
+                n
+            }
+        };
+        self.sig_by_addr.insert(addr(l), (l.clone(), id));
+        id
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn vector_binop(
+    cache: &mut BinopCache,
     op: u16,
     lhs: Vec<S>,
     rhs: Vec<S>,
@@ -2069,38 +2119,61 @@ fn vector_binop(
     if lhs.is_empty() || rhs.is_empty() {
         return Ok(Vec::new());
     }
-    let (one_to_many, include): (bool, Vec<String>) = match card {
-        VectorMatchCardinality::OneToOne => (false, Vec::new()),
-        VectorMatchCardinality::ManyToOne(l) => (false, l.labels.clone()),
-        VectorMatchCardinality::OneToMany(l) => (true, l.labels.clone()),
+    let (one_to_many, include): (bool, &[String]) = match card {
+        VectorMatchCardinality::OneToOne => (false, &[]),
+        VectorMatchCardinality::ManyToOne(l) => (false, &l.labels),
+        VectorMatchCardinality::OneToMany(l) => (true, &l.labels),
         VectorMatchCardinality::ManyToMany => {
             return exec("many-to-many only allowed for set operators");
         }
     };
     let one_to_one = matches!(card, VectorMatchCardinality::OneToOne);
     let (lhs, rhs) = if one_to_many { (rhs, lhs) } else { (lhs, rhs) };
+    // Label sets new at every step (after another binary operation, say) would grow the
+    // cache without end: it starts over between steps when large.
+    if cache.sig_by_addr.len() > GROUP_CACHE_MAX
+        || cache.sig_ids.len() > GROUP_CACHE_MAX
+        || cache.results.len() > GROUP_CACHE_MAX
+    {
+        *cache = BinopCache::default();
+    }
     let mut buf = String::new();
-    let mut right: HashMap<String, usize> = HashMap::with_capacity(rhs.len());
-    for (i, rs) in rhs.iter().enumerate() {
-        signature(&rs.labels, on, names, &mut buf);
-        if let Some(&j) = right.get(&buf) {
+    let rsig: Vec<usize> = rhs
+        .iter()
+        .map(|s| cache.sig(&s.labels, on, names, &mut buf))
+        .collect();
+    let lsig: Vec<usize> = lhs
+        .iter()
+        .map(|s| cache.sig(&s.labels, on, names, &mut buf))
+        .collect();
+    let nsig = cache.sig_ids.len();
+    let mut right = vec![usize::MAX; nsig];
+    for (i, &id) in rsig.iter().enumerate() {
+        if right[id] != usize::MAX {
+            let rs = &rhs[i];
             let side = if one_to_many { "left" } else { "right" };
             return exec(format!(
                 "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
                 labels_string(&match_labels(&rs.labels, on, names)),
                 labels_string(&rs.labels),
-                labels_string(&rhs[j].labels),
+                labels_string(&rhs[right[id]].labels),
             ));
         }
-        right.insert(buf.clone(), i);
+        right[id] = i;
     }
-    let mut matched: HashMap<String, std::collections::HashSet<Labels>> = HashMap::new();
+    let mut matched_once = vec![false; if one_to_one { nsig } else { 0 }];
+    // Many-to-one: the first result of each match group, and the results of groups with
+    // more than one (only those are hashed).
+    let mut first: Vec<Option<L>> = vec![None; if one_to_one { 0 } else { nsig }];
+    let mut more: std::collections::HashSet<(usize, L)> = Default::default();
+    let mut in_more = vec![false; first.len()];
     let mut out = Vec::new();
-    for ls in &lhs {
-        signature(&ls.labels, on, names, &mut buf);
-        let Some(&ri) = right.get(&buf) else {
+    for (li, ls) in lhs.iter().enumerate() {
+        let id = lsig[li];
+        let ri = right[id];
+        if ri == usize::MAX {
             continue;
-        };
+        }
         let rs = &rhs[ri];
         let (vl, vr, hl, hr) = if one_to_many {
             (rs.f, ls.f, rs.h.as_ref(), ls.h.as_ref())
@@ -2113,44 +2186,53 @@ fn vector_binop(
         } else if !keep {
             continue;
         }
-        // resultMetric
-        let mut metric: Labels = (*ls.labels).clone();
-        if drops_name(op) {
-            metric.retain(|(n, _)| n != "__name__");
-        }
-        if one_to_one {
-            metric.retain(|(n, _)| {
-                let listed = names.iter().any(|x| x == n);
-                if on { listed } else { !listed }
-            });
-        }
-        for n in &include {
-            let v = get(&rs.labels, n).to_string();
-            set_label(&mut metric, n, &v);
-        }
-        if return_bool {
-            metric.retain(|(n, _)| n != "__name__");
-        }
-        let entry = matched.entry(buf.clone());
-        match entry {
-            std::collections::hash_map::Entry::Occupied(mut o) => {
-                if one_to_one {
-                    return exec(
-                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
-                    );
-                }
-                if !o.get_mut().insert(metric.clone()) {
-                    return exec(
-                        "multiple matches for labels: grouping labels must ensure unique matches",
-                    );
-                }
+        let pair = (addr(&ls.labels), addr(&rs.labels));
+        let metric = match cache.results.get(&pair) {
+            Some((a, b, m)) if Arc::ptr_eq(a, &ls.labels) && Arc::ptr_eq(b, &rs.labels) => {
+                m.clone()
             }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                let mut set = std::collections::HashSet::new();
-                if !one_to_one {
-                    set.insert(metric.clone());
+            _ => {
+                let m = result_metric(
+                    op,
+                    &ls.labels,
+                    &rs.labels,
+                    on,
+                    names,
+                    one_to_one,
+                    include,
+                    return_bool,
+                );
+                cache
+                    .results
+                    .insert(pair, (ls.labels.clone(), rs.labels.clone(), m.clone()));
+                m
+            }
+        };
+        if one_to_one {
+            if matched_once[id] {
+                return exec(
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+                );
+            }
+            matched_once[id] = true;
+        } else {
+            let unique = match &first[id] {
+                None => {
+                    first[id] = Some(metric.clone());
+                    true
                 }
-                v.insert(set);
+                Some(f) => {
+                    if !in_more[id] {
+                        in_more[id] = true;
+                        more.insert((id, f.clone()));
+                    }
+                    more.insert((id, metric.clone()))
+                }
+            };
+            if !unique {
+                return exec(
+                    "multiple matches for labels: grouping labels must ensure unique matches",
+                );
             }
         }
         if hl.is_some() != hr.is_some() {
@@ -2160,12 +2242,43 @@ fn vector_binop(
             continue;
         }
         out.push(S {
-            labels: Arc::new(metric),
+            labels: metric,
             f: value,
             h,
         });
     }
     Ok(out)
+}
+
+/// resultMetric of engine.go: the many side's labels, without the name for arithmetic and
+/// `bool`, reduced to the matching labels for one-to-one `on`, without them for `ignoring`,
+/// with `group_x` labels copied from the one side.
+#[allow(clippy::too_many_arguments)]
+fn result_metric(
+    op: u16,
+    ls: &Labels,
+    rs: &Labels,
+    on: bool,
+    names: &[String],
+    one_to_one: bool,
+    include: &[String],
+    return_bool: bool,
+) -> L {
+    let mut metric: Labels = ls.clone();
+    if drops_name(op) || return_bool {
+        metric.retain(|(n, _)| n != "__name__");
+    }
+    if one_to_one {
+        metric.retain(|(n, _)| {
+            let listed = names.iter().any(|x| x == n);
+            if on { listed } else { !listed }
+        });
+    }
+    for n in include {
+        let v = get(rs, n).to_string();
+        set_label(&mut metric, n, &v);
+    }
+    Arc::new(metric)
 }
 
 /// extrapolatedRate of functions.go: the increase over the samples, corrected for counter
