@@ -566,3 +566,47 @@ fn series_selectors_parse_to_matchers() {
         assert_eq!(e.error_type(), "bad_data", "{bad}");
     }
 }
+
+#[test]
+fn many_to_one_matching() {
+    let s = Store(vec![
+        series(&[("__name__", "a"), ("g", "1"), ("x", "1")], &[(0, 2.0)]),
+        series(&[("__name__", "a"), ("g", "1"), ("x", "2")], &[(0, 3.0)]),
+        series(&[("__name__", "c"), ("g", "1"), ("x", "2")], &[(0, 5.0)]),
+        series(&[("__name__", "b"), ("g", "1"), ("v", "z")], &[(0, 10.0)]),
+    ]);
+    let eng = Engine::default();
+    let mut got = floats(&eng.instant(&s, "a * on(g) group_left(v) b", 0).unwrap());
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got,
+        vec![
+            (l(&[("g", "1"), ("v", "z"), ("x", "1")]), 20.0),
+            (l(&[("g", "1"), ("v", "z"), ("x", "2")]), 30.0),
+        ]
+    );
+    // group_right mirrors it: values keep their sides (b / a).
+    let mut got = floats(&eng.instant(&s, "b / on(g) group_right a", 0).unwrap());
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got,
+        vec![
+            (l(&[("g", "1"), ("x", "1")]), 5.0),
+            (l(&[("g", "1"), ("x", "2")]), 10.0 / 3.0),
+        ]
+    );
+    // a and c differ only by name, which the multiplication drops.
+    let e = eng
+        .instant(&s, "{__name__=~\"a|c\", x=\"2\"} * on(g) group_left b", 0)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "multiple matches for labels: grouping labels must ensure unique matches"
+    );
+    // Comparisons keep the name, so the same match is fine.
+    let got = floats(
+        &eng.instant(&s, "{__name__=~\"a|c\", x=\"2\"} < on(g) group_left b", 0)
+            .unwrap(),
+    );
+    assert_eq!(got.len(), 2);
+}
