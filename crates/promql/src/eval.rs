@@ -1143,12 +1143,9 @@ impl<'a> Ev<'a> {
         let rhs = self.eval(&b.rhs, t)?;
         match (lhs, rhs) {
             (V::Scalar(l), V::Scalar(r)) => Ok(V::Scalar(scalar_binop(op, l, r)?)),
-            (V::Vector(l), V::Scalar(r)) => {
-                Ok(V::Vector(vector_scalar(op, l, r, false, return_bool)?))
-            }
-            (V::Scalar(l), V::Vector(r)) => {
-                Ok(V::Vector(vector_scalar(op, r, l, true, return_bool)?))
-            }
+            (V::Vector(v), V::Scalar(x)) => vector_scalar_checked(op, v, x, false, return_bool),
+            // The scalar on the left: `swap`.
+            (V::Scalar(x), V::Vector(v)) => vector_scalar_checked(op, v, x, true, return_bool),
             (V::Vector(l), V::Vector(r)) => {
                 let (on, names): (bool, Vec<String>) =
                     match b.modifier.as_ref().and_then(|m| m.matching.as_ref()) {
@@ -1959,6 +1956,17 @@ fn elem_binop(
         T_LTE => (l, None, l <= r),
         _ => (scalar_binop(op, l, r)?, None, true),
     })
+}
+
+/// vector_scalar with the duplicate check of a step's result where dropping the metric name
+/// could make two label sets equal.
+fn vector_scalar_checked(op: u16, v: Vec<S>, x: f64, swap: bool, return_bool: bool) -> R<V> {
+    let unique = same_name(v.iter().map(|s| &s.labels));
+    let out = vector_scalar(op, v, x, swap, return_bool)?;
+    if !unique {
+        check_dup(&out)?;
+    }
+    Ok(V::Vector(out))
 }
 
 fn vector_scalar(op: u16, v: Vec<S>, s: f64, swap: bool, return_bool: bool) -> R<Vec<S>> {

@@ -610,3 +610,41 @@ fn many_to_one_matching() {
     );
     assert_eq!(got.len(), 2);
 }
+
+#[test]
+fn dropping_names_that_collide_is_an_error() {
+    let s = Store(vec![
+        series(&[("__name__", "a"), ("g", "1")], &[(0, 1.0), (30_000, 2.0)]),
+        series(&[("__name__", "c"), ("g", "1")], &[(0, 1.0), (30_000, 3.0)]),
+    ]);
+    let eng = Engine::default();
+    for q in [
+        "rate({__name__=~\"a|c\"}[1m])",
+        "abs({__name__=~\"a|c\"})",
+        "-{__name__=~\"a|c\"}",
+        "{__name__=~\"a|c\"} + 1",
+    ] {
+        let e = eng.instant(&s, q, 30_000).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "vector cannot contain metrics with the same labelset",
+            "{q}"
+        );
+        // The batched range path too.
+        let e = eng.range(&s, q, 0, 60_000, 30_000).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "vector cannot contain metrics with the same labelset",
+            "{q}"
+        );
+    }
+    // last_over_time keeps the name: no collision.
+    assert_eq!(
+        floats(
+            &eng.instant(&s, "last_over_time({__name__=~\"a|c\"}[1m])", 30_000)
+                .unwrap()
+        )
+        .len(),
+        2
+    );
+}
