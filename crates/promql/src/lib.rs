@@ -10,7 +10,7 @@
 //! step alignment and the 11,000 points limit, errors in Prometheus' wording with its
 //! `errorType`s. One deliberate default differs from 2.42: native `histogram_quantile` and
 //! `histogram_fraction` interpolate logarithmically inside exponential buckets as Prometheus
-//! 2.51+ does (`Engine::exponential_interpolation = false` gives 2.42's linear estimate).
+//! 3.0+ does (`Engine::exponential_interpolation = false` gives 2.42's linear estimate).
 //!
 //! Evaluation runs step by step over series fetched once per selector for the whole query
 //! window; in a range query, range-vector functions of a selector are computed series by
@@ -231,7 +231,7 @@ pub struct Engine {
     /// Step of a subquery written without one (the global evaluation interval, 1m).
     pub default_subquery_step_ms: i64,
     /// Native `histogram_quantile` interpolates logarithmically inside exponential buckets
-    /// (Prometheus 2.51+); false gives the linear interpolation of earlier releases.
+    /// (Prometheus 3.0+); false gives the linear interpolation of earlier releases.
     pub exponential_interpolation: bool,
     /// Longest evaluation (`--query.timeout`, 2m); the data source's time counts too.
     pub timeout_ms: u64,

@@ -324,7 +324,7 @@ fn native(schema: i32, idx: i32, counts: &[f64]) -> FloatHistogram {
 fn native_quantile_interpolates_exponentially_inside_buckets() {
     // Schema 0, bucket 1 is (1, 2] holding all 4 observations.
     let h = native(0, 1, &[4.0]);
-    // Linear (Prometheus < 2.51): the midpoint.
+    // Linear (Prometheus 2.x): the midpoint.
     assert_eq!(native_quantile(0.5, &h, false), 1.5);
     assert_eq!(native_quantile(0.25, &h, false), 1.25);
     // Exponential: 2^(0 + 1 * fraction); q 0.5 is searched from the top (fraction 0.5),

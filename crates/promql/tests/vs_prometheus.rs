@@ -136,24 +136,41 @@ fn start_prometheus(bin: &str) -> Prom {
     std::fs::create_dir_all(dir.join("data")).unwrap();
     let config = dir.join("prometheus.yml");
     std::fs::write(&config, "global:\n  evaluation_interval: 1m\n").unwrap();
+    let spawn = |port: u16| {
+        let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+        Command::new(bin)
+            .arg("--web.enable-remote-write-receiver")
+            .arg("--enable-feature=native-histograms")
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg(format!("--config.file={}", config.display()))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus")
+    };
     let port = free_port();
-    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
-    let child = Command::new(bin)
-        .arg("--web.enable-remote-write-receiver")
-        .arg("--enable-feature=native-histograms")
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg(format!("--config.file={}", config.display()))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start prometheus");
-    let prom = Prom { child, port, dir };
+    let mut prom = Prom {
+        child: spawn(port),
+        port,
+        dir: dir.clone(),
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
+    let mut restarts = 0;
     loop {
+        // Another process may have taken the port between free_port and the bind: again on
+        // another one.
+        if let Ok(Some(_)) = prom.child.try_wait()
+            && restarts < 3
+        {
+            restarts += 1;
+            prom.port = free_port();
+            prom.child = spawn(prom.port);
+        }
+        let port = prom.port;
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
             let (status, _) = http(port, "GET", "/-/ready", "text/plain", b"");
             if status == 200 {
@@ -631,9 +648,19 @@ fn promql_matches_real_prometheus() {
     let series = generate(start);
     remote_write(prom.port, &series);
     let store = VecStore(series);
+    // Prometheus 2.x interpolates linearly inside native buckets, 3.x logarithmically.
+    let (_, body) = http(
+        prom.port,
+        "GET",
+        "/api/v1/status/buildinfo",
+        "text/plain",
+        b"",
+    );
+    let info: J = serde_json::from_slice(&body).unwrap_or_default();
+    let version = info["data"]["version"].as_str().unwrap_or("2").to_string();
+    eprintln!("comparing with Prometheus {version}");
     let engine = Engine {
-        // Prometheus 2.42 interpolates linearly inside native buckets.
-        exponential_interpolation: false,
+        exponential_interpolation: !version.starts_with('2'),
         ..Engine::default()
     };
 
