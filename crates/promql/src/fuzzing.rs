@@ -122,7 +122,7 @@ pub fn parse_and_eval(data: &[u8]) {
                 | (ValueType::Matrix, Value::Matrix(_))
         );
         assert!(ok, "{query}: {:?} gave {v:?}", expr.value_type());
-        let _ = crate::json::data(&v);
+        let _ = crate::json::data(v);
     }
     if let Ok(v) = engine.range(&store, &query, 0, 600_000, 60_000) {
         assert!(matches!(v, Value::Matrix(_)));
