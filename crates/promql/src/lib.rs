@@ -39,8 +39,12 @@
 //! the `fill` modifiers and `or` inside a selector. `holt_winters` (Prometheus 2.x' name of
 //! `double_exponential_smoothing`) is unknown to the parser and fails to parse.
 //!
-//! Limits: `Engine::max_samples` (samples held by one step, as `--query.max-samples`),
-//! 11,000 points per series of a range query, `Engine::timeout_ms`.
+//! Limits: `Engine::max_samples` (as `--query.max-samples`: samples held by one step, also
+//! bounding the samples fetched for a query and the results a range query holds), 11,000
+//! points per series of a range query, `Engine::timeout_ms` (`--query.timeout`).
+//!
+//! Also here: [`parse_matchers`] for the `match[]` parameter of the metadata APIs, and
+//! [`api::parse_time`]/[`api::parse_duration`] for the query APIs' parameters.
 
 pub mod api;
 pub mod fuzzing;
