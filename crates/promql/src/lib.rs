@@ -37,7 +37,7 @@
 //! `histogram_stddev`, `histogram_stdvar`, `info`, `sort_by_label(_desc)`, `first_over_time`,
 //! `mad_over_time`, `ts_of_*_over_time` and the like, the aggregations `limitk`/`limit_ratio`,
 //! the `fill` modifiers and `or` inside a selector. `holt_winters` (Prometheus 2.x' name of
-//! `double_exponential_smoothing`) is unknown to the parser and fails to parse.
+//! `double_exponential_smoothing`) is registered with the parser, which no longer knows it.
 //!
 //! Limits: `Engine::max_samples` (as `--query.max-samples`: samples held by one step, also
 //! bounding the samples fetched for a query and the results a range query holds), 11,000
@@ -256,6 +256,19 @@ impl Default for Engine {
 
 /// Parses a query (the parser's wording in the error).
 pub fn parse(query: &str) -> Result<promql_parser::parser::Expr, Error> {
+    static EXTRA: std::sync::Once = std::sync::Once::new();
+    EXTRA.call_once(|| {
+        use promql_parser::parser::{Function, value::ValueType};
+        // Prometheus 2.x' name of double_exponential_smoothing, which the parser (following
+        // Prometheus 3) no longer knows; dashboards written for 2.x still use it.
+        let _ = promql_parser::parser::register_extra_functions(vec![Function::new(
+            "holt_winters",
+            vec![ValueType::Matrix, ValueType::Scalar, ValueType::Scalar],
+            0,
+            ValueType::Vector,
+            false,
+        )]);
+    });
     promql_parser::parser::parse(query).map_err(Error::Parse)
 }
 
