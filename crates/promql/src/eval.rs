@@ -229,6 +229,9 @@ struct Ev<'a> {
     /// subquery): computed for all steps at once, series by series, by `precompute`.
     batch_calls: std::collections::HashSet<*const Call>,
     batched: HashMap<*const Call, Vec<Vec<S>>>,
+    /// The same for instant selectors.
+    batch_sels: std::collections::HashSet<SelKey>,
+    batched_sels: HashMap<SelKey, Vec<Vec<S>>>,
     in_subquery: usize,
     binops: HashMap<*const BinaryExpr, BinopCache>,
     subqueries: HashMap<*const SubqueryExpr, std::collections::BTreeMap<i64, Rc<Vec<S>>>>,
@@ -514,6 +517,8 @@ impl<'a> Ev<'a> {
             steps: None,
             batch_calls: Default::default(),
             batched: HashMap::new(),
+            batch_sels: Default::default(),
+            batched_sels: HashMap::new(),
             in_subquery: 0,
             binops: HashMap::new(),
             subqueries: HashMap::new(),
@@ -594,6 +599,9 @@ impl<'a> Ev<'a> {
             Expr::VectorSelector(vs) => {
                 let (a, b) = self.eff_range(&vs.at, &vs.offset, lo, hi);
                 self.widen(vs, a - self.eng.lookback_ms, b);
+                if self.in_subquery == 0 {
+                    self.batch_sels.insert(vs as *const VectorSelector);
+                }
             }
             Expr::MatrixSelector(m) => {
                 let (a, b) = self.eff_range(&m.vs.at, &m.vs.offset, lo, hi);
@@ -678,12 +686,29 @@ impl<'a> Ev<'a> {
                 }
                 _ => exec("unary expression only allowed on expressions of type scalar or vector"),
             },
-            Expr::VectorSelector(vs) => Ok(V::Vector(
-                self.instant_sel(vs, t)?
-                    .into_iter()
-                    .map(|(_, s)| s)
-                    .collect(),
-            )),
+            Expr::VectorSelector(vs) => {
+                let key = vs as *const VectorSelector;
+                if let Some((start, step, n)) = self.steps
+                    && self.batch_sels.contains(&key)
+                    && (t - start) % step == 0
+                    && ((t - start) / step) < n as i64
+                {
+                    if !self.batched_sels.contains_key(&key) {
+                        let all = self.precompute_selector(vs, start, step, n)?;
+                        self.batched_sels.insert(key, all);
+                    }
+                    let k = ((t - start) / step) as usize;
+                    let v = std::mem::take(&mut self.batched_sels.get_mut(&key).unwrap()[k]);
+                    self.count(v.len())?;
+                    return Ok(V::Vector(v));
+                }
+                Ok(V::Vector(
+                    self.instant_sel(vs, t)?
+                        .into_iter()
+                        .map(|(_, s)| s)
+                        .collect(),
+                ))
+            }
             Expr::MatrixSelector(m) => {
                 let base = self.base_time(&m.vs.at, t) - offset_ms(&m.vs.offset);
                 Ok(V::Matrix(self.range_sel(
@@ -761,6 +786,47 @@ impl<'a> Ev<'a> {
             ));
         }
         self.count(out.len())?;
+        Ok(out)
+    }
+
+    /// An instant selector at every step of the range query, series by series.
+    fn precompute_selector(
+        &mut self,
+        vs: &VectorSelector,
+        start: i64,
+        step: i64,
+        n: usize,
+    ) -> R<Vec<Vec<S>>> {
+        let Some(data) = self.data.get(&(vs as *const VectorSelector)).cloned() else {
+            return Ok(vec![Vec::new(); n]);
+        };
+        let off = offset_ms(&vs.offset);
+        let lookback = self.eng.lookback_ms;
+        let mut out: Vec<Vec<S>> = (0..n).map(|_| Vec::with_capacity(data.len())).collect();
+        let mut total = 0usize;
+        for d in data.iter() {
+            for (k, v) in out.iter_mut().enumerate() {
+                let eff = self.base_time(&vs.at, start + k as i64 * step) - off;
+                let i = seek(&d.pts, &d.hint_hi, |p| p.t <= eff);
+                if i == 0 {
+                    continue;
+                }
+                let p = &d.pts[i - 1];
+                if p.t < eff - lookback || is_stale(p) {
+                    continue;
+                }
+                v.push(S {
+                    labels: d.labels.clone(),
+                    f: p.f,
+                    h: p.h.clone(),
+                });
+                total += 1;
+            }
+            if total > self.eng.max_samples {
+                return Err(Error::TooManySamples);
+            }
+            self.count(0)?;
+        }
         Ok(out)
     }
 
