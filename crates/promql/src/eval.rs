@@ -5,7 +5,7 @@
 use crate::histogram::{FloatHistogram, bucket_quantile, native_fraction, native_quantile};
 use crate::{
     Engine, Error, Labels, MatchOp, Matcher, Queryable, Sample, SampleValue, Series, Value,
-    format_value, is_stale_nan,
+    format_float, format_value, is_stale_nan,
 };
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::token::*;
@@ -15,6 +15,7 @@ use promql_parser::parser::{
     VectorMatchCardinality, VectorSelector,
 };
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -33,8 +34,36 @@ type L = Arc<Labels>;
 
 struct Data {
     labels: L,
+    /// `labels` without `__name__`, for the functions that drop it.
+    nameless: L,
     pts: Vec<Pt>,
     has_stale: bool,
+    /// Where the last lookups ended: steps move forward, so the next lookup usually starts
+    /// there instead of bisecting the whole series.
+    hint_lo: std::cell::Cell<usize>,
+    hint_hi: std::cell::Cell<usize>,
+}
+
+/// The first index of `pts` where `before` is false (`before` holds for a prefix), starting
+/// from `hint`.
+fn seek(pts: &[Pt], hint: &std::cell::Cell<usize>, before: impl Fn(&Pt) -> bool) -> usize {
+    let n = pts.len();
+    let mut i = hint.get().min(n);
+    if i > 0 && !before(&pts[i - 1]) {
+        i = pts[..i].partition_point(&before);
+    } else {
+        let mut steps = 0;
+        while i < n && before(&pts[i]) {
+            i += 1;
+            steps += 1;
+            if steps == 8 {
+                i += pts[i..].partition_point(&before);
+                break;
+            }
+        }
+    }
+    hint.set(i);
+    i
 }
 
 /// An instant-vector element.
@@ -48,13 +77,15 @@ struct S {
 /// A range-vector element.
 struct RS {
     labels: L,
+    /// `labels` without `__name__` when known in advance.
+    nameless: Option<L>,
     win: Win,
 }
 
 /// The samples of a range-vector element: a window of a fetched series when it holds no stale
 /// marker to skip (the common case, no copy), else a filtered copy.
 enum Win {
-    Shared(Arc<Vec<Data>>, usize, usize, usize),
+    Shared(Rc<Vec<Data>>, usize, usize, usize),
     Owned(Vec<Pt>),
 }
 
@@ -67,6 +98,71 @@ impl RS {
     }
 }
 
+/// Hashes addresses (label sets are recognised by address before content on hot paths).
+#[derive(Default, Clone, Copy)]
+struct PtrHash(u64);
+
+impl std::hash::Hasher for PtrHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type PtrMap<V> = HashMap<usize, V, std::hash::BuildHasherDefault<PtrHash>>;
+
+fn addr(l: &L) -> usize {
+    Arc::as_ptr(l) as usize
+}
+
+/// Output series of a range evaluation, found by the address of a sample's label set (stable
+/// across steps for selectors and functions of them) before its content.
+#[derive(Default)]
+struct SeriesIndex {
+    by_addr: PtrMap<usize>,
+    by_labels: HashMap<L, usize>,
+    first: Vec<L>,
+}
+
+impl SeriesIndex {
+    /// The index of `l`'s series and whether it is new.
+    fn get(&mut self, l: &L) -> (usize, bool) {
+        if let Some(&i) = self.by_addr.get(&addr(l))
+            && Arc::ptr_eq(&self.first[i], l)
+        {
+            return (i, false);
+        }
+        if let Some(&i) = self.by_labels.get(l) {
+            return (i, false);
+        }
+        let i = self.first.len();
+        self.first.push(l.clone());
+        self.by_labels.insert(l.clone(), i);
+        self.by_addr.insert(addr(l), i);
+        (i, true)
+    }
+}
+
+/// Aggregation groups of one aggregation expression, kept across steps: an input label set
+/// (by address, kept alive here so the address stays its own) maps to a group id once.
+#[derive(Default)]
+struct GroupCache {
+    by_addr: PtrMap<(L, usize)>,
+    by_key: HashMap<String, usize>,
+    labels: Vec<L>,
+}
+
+/// Entries held by a GroupCache before it starts over (bounds what it keeps alive when label
+/// sets are new at every step, as after count_values or a binary operation).
+const GROUP_CACHE_MAX: usize = 200_000;
+
 fn empty_labels() -> L {
     Arc::new(Vec::new())
 }
@@ -74,8 +170,8 @@ fn empty_labels() -> L {
 thread_local! {
     /// drop_name results by the address of the label set they came from (which the entry
     /// keeps alive, so the address cannot be reused); emptied when a query ends.
-    static NAMELESS: std::cell::RefCell<HashMap<usize, (L, L)>> =
-        std::cell::RefCell::new(HashMap::new());
+    static NAMELESS: std::cell::RefCell<PtrMap<(L, L)>> =
+        std::cell::RefCell::new(PtrMap::default());
 }
 
 enum V {
@@ -126,7 +222,20 @@ struct Ev<'a> {
     start: i64,
     end: i64,
     windows: HashMap<SelKey, (i64, i64)>,
-    data: HashMap<SelKey, Arc<Vec<Data>>>,
+    data: HashMap<SelKey, Rc<Vec<Data>>>,
+    /// Steps of the range query being evaluated: `(start, step, count)`.
+    steps: Option<(i64, i64, usize)>,
+    /// Range-vector function calls evaluated at the query's steps only (not inside a
+    /// subquery): computed for all steps at once, series by series, by `precompute`.
+    batch_calls: std::collections::HashSet<*const Call>,
+    batched: HashMap<*const Call, Vec<Vec<S>>>,
+    /// The same for instant selectors.
+    batch_sels: std::collections::HashSet<SelKey>,
+    batched_sels: HashMap<SelKey, Vec<Vec<S>>>,
+    in_subquery: usize,
+    binops: HashMap<*const BinaryExpr, BinopCache>,
+    subqueries: HashMap<*const SubqueryExpr, std::collections::BTreeMap<i64, Rc<Vec<S>>>>,
+    groups: HashMap<*const AggregateExpr, GroupCache>,
     /// Samples held by the current step.
     cur_samples: usize,
     deadline: std::time::Instant,
@@ -200,7 +309,11 @@ pub(crate) fn range(
     let (start, end) = (clamp_time(start), clamp_time(end));
     let mut ev = Ev::new(eng, q, start, end);
     ev.prepare(expr, start, end)?;
-    let mut index: HashMap<L, usize> = HashMap::new();
+    let n_steps = ((end - start) / step) as usize + 1;
+    if n_steps > 1 {
+        ev.steps = Some((start, step, n_steps));
+    }
+    let mut index = SeriesIndex::default();
     let mut out: Vec<Series> = Vec::new();
     let mut total = 0usize;
     let mut t = start;
@@ -221,17 +334,16 @@ pub(crate) fn range(
             return Err(Error::TooManySamples);
         }
         for s in samples {
-            let i = match index.get(&s.labels) {
-                Some(&i) => i,
-                None => {
-                    out.push(Series {
-                        labels: (*s.labels).clone(),
-                        ..Default::default()
-                    });
-                    index.insert(s.labels, out.len() - 1);
-                    out.len() - 1
+            let (i, new) = index.get(&s.labels);
+            if new {
+                out.push(Series {
+                    labels: (*s.labels).clone(),
+                    ..Default::default()
+                });
+                if s.h.is_none() {
+                    out[i].floats.reserve(n_steps);
                 }
-            };
+            }
             match s.h {
                 Some(h) => out[i].histograms.push((t, (*h).clone())),
                 None => out[i].floats.push((t, s.f)),
@@ -261,6 +373,11 @@ fn drop_name(l: &L) -> L {
             return d.clone();
         }
         let d: L = Arc::new(l.iter().filter(|(n, _)| n != "__name__").cloned().collect());
+        if c.len() >= GROUP_CACHE_MAX {
+            // Label sets new at every step (after label_replace, say): start over rather
+            // than keep them all alive.
+            c.clear();
+        }
         c.insert(key, (l.clone(), d.clone()));
         d
     })
@@ -322,6 +439,16 @@ fn valid_label_name(s: &str) -> bool {
         _ => return false,
     }
     cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether all label sets have the same metric name (or none): then dropping it cannot make
+/// two of them equal, and the duplicate check can be skipped.
+fn same_name<'l>(mut labels: impl Iterator<Item = &'l L>) -> bool {
+    let Some(first) = labels.next() else {
+        return true;
+    };
+    let name = get(first, "__name__");
+    labels.all(|l| get(l, "__name__") == name)
 }
 
 fn check_dup(v: &[S]) -> R<()> {
@@ -387,6 +514,15 @@ impl<'a> Ev<'a> {
             end,
             windows: HashMap::new(),
             data: HashMap::new(),
+            steps: None,
+            batch_calls: Default::default(),
+            batched: HashMap::new(),
+            batch_sels: Default::default(),
+            batched_sels: HashMap::new(),
+            in_subquery: 0,
+            binops: HashMap::new(),
+            subqueries: HashMap::new(),
+            groups: HashMap::new(),
             cur_samples: 0,
             deadline: std::time::Instant::now() + Duration::from_millis(eng.timeout_ms),
             ticks: 0,
@@ -434,12 +570,23 @@ impl<'a> Ev<'a> {
         let mut sels: Vec<(SelKey, (i64, i64))> =
             self.windows.iter().map(|(k, v)| (*k, *v)).collect();
         sels.sort_by_key(|(k, _)| *k as usize);
+        let mut fetched = 0usize;
         for (k, (lo, hi)) in sels {
             // SAFETY-free: the key is only an identity; the selector is found again by walking.
             let vs = find_selector(e, k).expect("planned selector is in the expression");
             let matchers = selector_matchers(vs)?;
             let series = self.q.select(&matchers, lo, hi).map_err(Error::Storage)?;
-            self.data.insert(k, Arc::new(to_data(series)));
+            // Everything fetched is held for the whole query: it is bounded by the sample
+            // limit too (Prometheus streams chunks instead; a store holding more than that
+            // for one query would exhaust memory here).
+            fetched += series
+                .iter()
+                .map(|s| s.floats.len() + s.histograms.len())
+                .sum::<usize>();
+            if fetched > self.eng.max_samples {
+                return Err(Error::TooManySamples);
+            }
+            self.data.insert(k, Rc::new(to_data(series)));
             if std::time::Instant::now() > self.deadline {
                 return Err(Error::Timeout);
             }
@@ -452,6 +599,9 @@ impl<'a> Ev<'a> {
             Expr::VectorSelector(vs) => {
                 let (a, b) = self.eff_range(&vs.at, &vs.offset, lo, hi);
                 self.widen(vs, a - self.eng.lookback_ms, b);
+                if self.in_subquery == 0 {
+                    self.batch_sels.insert(vs as *const VectorSelector);
+                }
             }
             Expr::MatrixSelector(m) => {
                 let (a, b) = self.eff_range(&m.vs.at, &m.vs.offset, lo, hi);
@@ -459,7 +609,10 @@ impl<'a> Ev<'a> {
             }
             Expr::Subquery(sq) => {
                 let (a, b) = self.eff_range(&sq.at, &sq.offset, lo, hi);
-                self.plan(&sq.expr, a - ms(&sq.range), b)?;
+                self.in_subquery += 1;
+                let r = self.plan(&sq.expr, a - ms(&sq.range), b);
+                self.in_subquery -= 1;
+                r?;
             }
             Expr::Aggregate(a) => {
                 if let Some(p) = &a.param {
@@ -474,6 +627,15 @@ impl<'a> Ev<'a> {
             }
             Expr::Paren(p) => self.plan(&p.expr, lo, hi)?,
             Expr::Call(c) => {
+                if self.in_subquery == 0
+                    && !matches!(c.func.name, "absent_over_time")
+                    && c.args
+                        .args
+                        .iter()
+                        .any(|a| matches!(unparen(a), Expr::MatrixSelector(_)))
+                {
+                    self.batch_calls.insert(c as *const Call);
+                }
                 for a in &c.args.args {
                     self.plan(a, lo, hi)?;
                 }
@@ -524,12 +686,29 @@ impl<'a> Ev<'a> {
                 }
                 _ => exec("unary expression only allowed on expressions of type scalar or vector"),
             },
-            Expr::VectorSelector(vs) => Ok(V::Vector(
-                self.instant_sel(vs, t)?
-                    .into_iter()
-                    .map(|(_, s)| s)
-                    .collect(),
-            )),
+            Expr::VectorSelector(vs) => {
+                let key = vs as *const VectorSelector;
+                if let Some((start, step, n)) = self.steps
+                    && self.batch_sels.contains(&key)
+                    && (t - start) % step == 0
+                    && ((t - start) / step) < n as i64
+                {
+                    if !self.batched_sels.contains_key(&key) {
+                        let all = self.precompute_selector(vs, start, step, n)?;
+                        self.batched_sels.insert(key, all);
+                    }
+                    let k = ((t - start) / step) as usize;
+                    let v = std::mem::take(&mut self.batched_sels.get_mut(&key).unwrap()[k]);
+                    self.count(v.len())?;
+                    return Ok(V::Vector(v));
+                }
+                Ok(V::Vector(
+                    self.instant_sel(vs, t)?
+                        .into_iter()
+                        .map(|(_, s)| s)
+                        .collect(),
+                ))
+            }
             Expr::MatrixSelector(m) => {
                 let base = self.base_time(&m.vs.at, t) - offset_ms(&m.vs.offset);
                 Ok(V::Matrix(self.range_sel(
@@ -586,7 +765,7 @@ impl<'a> Ev<'a> {
         };
         let mut out = Vec::new();
         for d in data.iter() {
-            let i = d.pts.partition_point(|p| p.t <= eff);
+            let i = seek(&d.pts, &d.hint_hi, |p| p.t <= eff);
             if i == 0 {
                 continue;
             }
@@ -610,6 +789,47 @@ impl<'a> Ev<'a> {
         Ok(out)
     }
 
+    /// An instant selector at every step of the range query, series by series.
+    fn precompute_selector(
+        &mut self,
+        vs: &VectorSelector,
+        start: i64,
+        step: i64,
+        n: usize,
+    ) -> R<Vec<Vec<S>>> {
+        let Some(data) = self.data.get(&(vs as *const VectorSelector)).cloned() else {
+            return Ok(vec![Vec::new(); n]);
+        };
+        let off = offset_ms(&vs.offset);
+        let lookback = self.eng.lookback_ms;
+        let mut out: Vec<Vec<S>> = (0..n).map(|_| Vec::with_capacity(data.len())).collect();
+        let mut total = 0usize;
+        for d in data.iter() {
+            for (k, v) in out.iter_mut().enumerate() {
+                let eff = self.base_time(&vs.at, start + k as i64 * step) - off;
+                let i = seek(&d.pts, &d.hint_hi, |p| p.t <= eff);
+                if i == 0 {
+                    continue;
+                }
+                let p = &d.pts[i - 1];
+                if p.t < eff - lookback || is_stale(p) {
+                    continue;
+                }
+                v.push(S {
+                    labels: d.labels.clone(),
+                    f: p.f,
+                    h: p.h.clone(),
+                });
+                total += 1;
+            }
+            if total > self.eng.max_samples {
+                return Err(Error::TooManySamples);
+            }
+            self.count(0)?;
+        }
+        Ok(out)
+    }
+
     /// The non-stale samples of each series in `[lo, hi]`; series without any are left out.
     fn range_sel(&mut self, vs: &VectorSelector, lo: i64, hi: i64) -> R<Vec<RS>> {
         let Some(data) = self.data.get(&(vs as *const VectorSelector)).cloned() else {
@@ -618,8 +838,8 @@ impl<'a> Ev<'a> {
         let mut out = Vec::new();
         let mut n = 0;
         for (i, d) in data.iter().enumerate() {
-            let a = d.pts.partition_point(|p| p.t < lo);
-            let b = d.pts.partition_point(|p| p.t <= hi);
+            let a = seek(&d.pts, &d.hint_lo, |p| p.t < lo);
+            let b = seek(&d.pts, &d.hint_hi, |p| p.t <= hi);
             if a >= b {
                 continue;
             }
@@ -640,6 +860,7 @@ impl<'a> Ev<'a> {
             };
             out.push(RS {
                 labels: d.labels.clone(),
+                nameless: Some(d.nameless.clone()),
                 win,
             });
         }
@@ -662,29 +883,39 @@ impl<'a> Ev<'a> {
         if (eff - ts) / step > self.eng.max_points_per_series * 100 {
             return exec("subquery has too many steps");
         }
-        let mut index: HashMap<L, usize> = HashMap::new();
+        let mut index = SeriesIndex::default();
         let mut out: Vec<(L, Vec<Pt>)> = Vec::new();
+        // Consecutive outer steps share most inner steps: their results are kept, by inner
+        // time, while they can still be needed (the inner expression's value at a time does not
+        // depend on the outer step).
+        let key = sq as *const SubqueryExpr;
+        let mut memo = self.subqueries.remove(&key).unwrap_or_default();
+        let first_needed = ts;
         while ts <= eff {
-            let v = match self.eval(&sq.expr, ts)? {
-                V::Vector(v) => v,
-                V::Scalar(f) => vec![S {
-                    labels: empty_labels(),
-                    f,
-                    h: None,
-                }],
-                _ => return exec("subquery is only allowed on vector"),
+            let v = match memo.get(&ts) {
+                Some(v) => Rc::clone(v),
+                None => {
+                    let v = match self.eval(&sq.expr, ts)? {
+                        V::Vector(v) => v,
+                        V::Scalar(f) => vec![S {
+                            labels: empty_labels(),
+                            f,
+                            h: None,
+                        }],
+                        _ => return exec("subquery is only allowed on vector"),
+                    };
+                    let v = Rc::new(v);
+                    memo.insert(ts, Rc::clone(&v));
+                    v
+                }
             };
             // Each inner step counts as a sample at least, so nested subqueries stay bounded.
             self.count(v.len().max(1))?;
-            for s in v {
-                let i = match index.get(&s.labels) {
-                    Some(&i) => i,
-                    None => {
-                        out.push((s.labels.clone(), Vec::new()));
-                        index.insert(s.labels, out.len() - 1);
-                        out.len() - 1
-                    }
-                };
+            for s in v.iter().cloned() {
+                let (i, new) = index.get(&s.labels);
+                if new {
+                    out.push((s.labels.clone(), Vec::new()));
+                }
                 out[i].1.push(Pt {
                     t: ts,
                     f: s.f,
@@ -693,10 +924,14 @@ impl<'a> Ev<'a> {
             }
             ts += step;
         }
+        // Outer steps move forward: inner results before this window are not needed again.
+        memo = memo.split_off(&first_needed);
+        self.subqueries.insert(key, memo);
         Ok(out
             .into_iter()
             .map(|(labels, pts)| RS {
                 labels,
+                nameless: None,
                 win: Win::Owned(pts),
             })
             .collect())
@@ -715,11 +950,14 @@ impl<'a> Ev<'a> {
         match op {
             T_TOPK | T_BOTTOMK => {
                 let f = self.eval_param(a, t)?;
-                if !(f.is_finite() && f >= i64::MIN as f64 && f <= i64::MAX as f64) {
-                    return exec(format!(
-                        "Scalar value {} overflows int64",
-                        format_value(f).trim_start_matches('+')
-                    ));
+                // Go's convertibleToInt64; the message prints f as %v does.
+                if !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+                    let shown = if f.is_finite() {
+                        crate::go_exp(f)
+                    } else {
+                        format_value(f)
+                    };
+                    return exec(format!("Scalar value {shown} overflows int64"));
                 }
                 k = f as i64;
             }
@@ -763,46 +1001,75 @@ impl<'a> Ev<'a> {
             members: Vec<S>,
         }
         let mut groups: Vec<Group> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut cache = self
+            .groups
+            .remove(&(a as *const AggregateExpr))
+            .unwrap_or_default();
+        if cache.by_addr.len() > GROUP_CACHE_MAX {
+            cache = GroupCache::default();
+        }
+        // Group id -> index in `groups` + 1 at this step.
+        let mut slots: Vec<usize> = vec![0; cache.labels.len()];
         let mut key = String::new();
         for mut s in input {
             if op == T_COUNT_VALUES {
-                let v = format_value(s.f);
+                let v = format_float(s.f);
                 set_label(Arc::make_mut(&mut s.labels), &value_label, &v);
             }
-            key.clear();
-            for (n, v) in s.labels.iter() {
-                let in_grouping = grouping.binary_search(n).is_ok();
-                let keep = if without {
-                    !in_grouping && n != "__name__"
-                } else {
-                    in_grouping
-                };
-                if keep {
-                    key.push_str(n);
-                    key.push('\u{ff}');
-                    key.push_str(v);
-                    key.push('\u{ff}');
-                }
-            }
-            let gi = match index.get(&key) {
-                Some(&i) => i,
+            let gid = match cache.by_addr.get(&addr(&s.labels)) {
+                Some((_, gid)) => *gid,
                 None => {
-                    let labels: Labels = s
-                        .labels
-                        .iter()
-                        .filter(|(n, _)| {
-                            let in_grouping = grouping.binary_search(n).is_ok();
-                            if without {
-                                !in_grouping && n != "__name__"
-                            } else {
-                                in_grouping
-                            }
-                        })
-                        .cloned()
-                        .collect();
+                    key.clear();
+                    for (n, v) in s.labels.iter() {
+                        let in_grouping = grouping.binary_search(n).is_ok();
+                        let keep = if without {
+                            !in_grouping && n != "__name__"
+                        } else {
+                            in_grouping
+                        };
+                        if keep {
+                            key.push_str(n);
+                            key.push('\u{ff}');
+                            key.push_str(v);
+                            key.push('\u{ff}');
+                        }
+                    }
+                    let gid = match cache.by_key.get(&key) {
+                        Some(&g) => g,
+                        None => {
+                            let labels: Labels = s
+                                .labels
+                                .iter()
+                                .filter(|(n, _)| {
+                                    let in_grouping = grouping.binary_search(n).is_ok();
+                                    if without {
+                                        !in_grouping && n != "__name__"
+                                    } else {
+                                        in_grouping
+                                    }
+                                })
+                                .cloned()
+                                .collect();
+                            cache.labels.push(Arc::new(labels));
+                            cache.by_key.insert(key.clone(), cache.labels.len() - 1);
+                            slots.push(0);
+                            cache.labels.len() - 1
+                        }
+                    };
+                    if op != T_COUNT_VALUES {
+                        cache
+                            .by_addr
+                            .insert(addr(&s.labels), (s.labels.clone(), gid));
+                    }
+                    gid
+                }
+            };
+            let gi = match slots[gid] {
+                i if i > 0 => i - 1,
+                _ => {
+                    slots[gid] = groups.len() + 1;
                     groups.push(Group {
-                        labels: Arc::new(labels),
+                        labels: cache.labels[gid].clone(),
                         f: s.f,
                         mean: s.f,
                         count: 1,
@@ -822,7 +1089,6 @@ impl<'a> Ev<'a> {
                         T_TOPK | T_BOTTOMK | T_QUANTILE => g.members.push(s),
                         _ => {}
                     }
-                    index.insert(key.clone(), groups.len() - 1);
                     continue;
                 }
             };
@@ -877,6 +1143,7 @@ impl<'a> Ev<'a> {
                 }
             }
         }
+        self.groups.insert(a as *const AggregateExpr, cache);
         let mut out = Vec::with_capacity(groups.len());
         for mut g in groups {
             let f = match op {
@@ -942,12 +1209,9 @@ impl<'a> Ev<'a> {
         let rhs = self.eval(&b.rhs, t)?;
         match (lhs, rhs) {
             (V::Scalar(l), V::Scalar(r)) => Ok(V::Scalar(scalar_binop(op, l, r)?)),
-            (V::Vector(l), V::Scalar(r)) => {
-                Ok(V::Vector(vector_scalar(op, l, r, false, return_bool)?))
-            }
-            (V::Scalar(l), V::Vector(r)) => {
-                Ok(V::Vector(vector_scalar(op, r, l, true, return_bool)?))
-            }
+            (V::Vector(v), V::Scalar(x)) => vector_scalar_checked(op, v, x, false, return_bool),
+            // The scalar on the left: `swap`.
+            (V::Scalar(x), V::Vector(v)) => vector_scalar_checked(op, v, x, true, return_bool),
             (V::Vector(l), V::Vector(r)) => {
                 let (on, names): (bool, Vec<String>) =
                     match b.modifier.as_ref().and_then(|m| m.matching.as_ref()) {
@@ -961,10 +1225,24 @@ impl<'a> Ev<'a> {
                     .map(|m| m.card.clone())
                     .unwrap_or(VectorMatchCardinality::OneToOne);
                 let out = match op {
+                    // Set operations and one-to-one matching cannot yield two equal label
+                    // sets (distinct signatures give distinct results).
                     T_LAND | T_LOR | T_LUNLESS => set_op(op, l, r, on, &names),
-                    _ => vector_binop(op, l, r, on, &names, &card, return_bool)?,
+                    _ => {
+                        let key = b as *const BinaryExpr;
+                        let mut cache = self.binops.remove(&key).unwrap_or_default();
+                        let out =
+                            vector_binop(&mut cache, op, l, r, on, &names, &card, return_bool);
+                        self.binops.insert(key, cache);
+                        let out = out?;
+                        // Results of different match groups differ in the matching labels,
+                        // unless those include the name that arithmetic drops.
+                        if on && names.iter().any(|n| n == "__name__") {
+                            check_dup(&out)?;
+                        }
+                        out
+                    }
                 };
-                check_dup(&out)?;
                 Ok(V::Vector(out))
             }
             _ => exec("binary operations are only allowed between scalars and instant vectors"),
@@ -1184,13 +1462,56 @@ impl<'a> Ev<'a> {
                 return exec(format!("function {name}() is not supported"));
             }
         };
-        check_dup(&out)?;
+        // map_floats checked its own output.
+        let checked = matches!(
+            name,
+            "abs"
+                | "ceil"
+                | "floor"
+                | "exp"
+                | "sqrt"
+                | "ln"
+                | "log2"
+                | "log10"
+                | "sgn"
+                | "sin"
+                | "cos"
+                | "tan"
+                | "asin"
+                | "acos"
+                | "atan"
+                | "sinh"
+                | "cosh"
+                | "tanh"
+                | "asinh"
+                | "acosh"
+                | "atanh"
+                | "deg"
+                | "rad"
+                | "round"
+                | "clamp"
+                | "clamp_min"
+                | "clamp_max"
+                | "minute"
+                | "hour"
+                | "day_of_week"
+                | "day_of_month"
+                | "day_of_year"
+                | "days_in_month"
+                | "month"
+                | "year"
+        );
+        if !checked {
+            check_dup(&out)?;
+        }
         Ok(V::Vector(out))
     }
 
+    /// `f` over the float samples, names dropped (duplicates checked here).
     fn map_floats(&mut self, e: &Expr, t: i64, f: impl Fn(f64) -> f64) -> R<Vec<S>> {
-        Ok(self
-            .eval_vector(e, t)?
+        let v = self.eval_vector(e, t)?;
+        let unique = same_name(v.iter().map(|s| &s.labels));
+        let out: Vec<S> = v
             .into_iter()
             .filter(|s| s.h.is_none())
             .map(|s| S {
@@ -1198,7 +1519,11 @@ impl<'a> Ev<'a> {
                 f: f(s.f),
                 h: None,
             })
-            .collect())
+            .collect();
+        if !unique {
+            check_dup(&out)?;
+        }
+        Ok(out)
     }
 
     fn label_replace(&mut self, args: &[Box<Expr>], t: i64) -> R<Vec<S>> {
@@ -1328,6 +1653,21 @@ impl<'a> Ev<'a> {
 
     /// Functions over a range vector, evaluated per series.
     fn matrix_call(&mut self, c: &Call, mi: usize, t: i64) -> R<V> {
+        let key = c as *const Call;
+        if let Some((start, step, n)) = self.steps
+            && self.batch_calls.contains(&key)
+            && (t - start) % step == 0
+            && ((t - start) / step) < n as i64
+        {
+            if !self.batched.contains_key(&key) {
+                let all = self.precompute(c, mi, start, step, n)?;
+                self.batched.insert(key, all);
+            }
+            let k = ((t - start) / step) as usize;
+            let v = std::mem::take(&mut self.batched.get_mut(&key).unwrap()[k]);
+            self.count(v.len())?;
+            return Ok(V::Vector(v));
+        }
         let name = c.func.name;
         let args = &c.args.args;
         let mut scalars = Vec::new();
@@ -1349,48 +1689,142 @@ impl<'a> Ev<'a> {
             _ => return exec("expected a range vector"),
         };
         let m = self.eval_matrix(inner, t)?;
-        if name == "absent_over_time" {
-            unreachable!("handled by call");
-        }
+        let unique = name == "last_over_time" || same_name(m.iter().map(|r| &r.labels));
         let mut out = Vec::with_capacity(m.len());
         for rs in m {
-            let pts = rs.pts();
-            let r = match name {
-                "rate" => extrapolated_rate(pts, range_end, range_ms, true, true),
-                "increase" => extrapolated_rate(pts, range_end, range_ms, true, false),
-                "delta" => extrapolated_rate(pts, range_end, range_ms, false, false),
-                "irate" | "idelta" => instant_value(pts, name == "irate").map(|f| (f, None)),
-                "last_over_time" => pts.last().map(|p| (p.f, p.h.clone())),
-                "present_over_time" => Some((1.0, None)),
-                "count_over_time" => Some((pts.len() as f64, None)),
-                _ => {
-                    let floats: Vec<(i64, f64)> = pts
-                        .iter()
-                        .filter(|p| p.h.is_none())
-                        .map(|p| (p.t, p.f))
-                        .collect();
-                    if floats.is_empty() {
-                        None
-                    } else {
-                        float_range_fn(name, &floats, &scalars, t)?.map(|f| (f, None))
-                    }
-                }
-            };
-            if let Some((f, h)) = r {
+            if let Some((f, h)) = range_fn(name, rs.pts(), range_end, range_ms, &scalars, t)? {
                 out.push(S {
                     labels: if name == "last_over_time" {
                         rs.labels
                     } else {
-                        drop_name(&rs.labels)
+                        rs.nameless.unwrap_or_else(|| drop_name(&rs.labels))
                     },
                     f,
                     h,
                 });
             }
         }
-        check_dup(&out)?;
+        if !unique {
+            check_dup(&out)?;
+        }
         Ok(V::Vector(out))
     }
+
+    /// A range-vector function over a selector at every step of the range query, series by
+    /// series: each series' samples are read once, in order, instead of once per step.
+    fn precompute(
+        &mut self,
+        c: &Call,
+        mi: usize,
+        start: i64,
+        step: i64,
+        n: usize,
+    ) -> R<Vec<Vec<S>>> {
+        let name = c.func.name;
+        let args = &c.args.args;
+        let Expr::MatrixSelector(m) = unparen(&args[mi]) else {
+            return exec("expected a range vector");
+        };
+        let mut scalars: Vec<Vec<f64>> = Vec::with_capacity(n);
+        for k in 0..n {
+            let t = start + k as i64 * step;
+            let mut row = Vec::new();
+            for (i, a) in args.iter().enumerate() {
+                if i != mi {
+                    row.push(self.eval_scalar(a, t)?);
+                }
+            }
+            scalars.push(row);
+        }
+        let range_ms = ms(&m.range);
+        let off = offset_ms(&m.vs.offset);
+        let Some(data) = self.data.get(&(&m.vs as *const VectorSelector)).cloned() else {
+            return Ok(vec![Vec::new(); n]);
+        };
+        let keep_name = name == "last_over_time";
+        let unique = keep_name || same_name(data.iter().map(|d| &d.labels));
+        let mut out: Vec<Vec<S>> = (0..n).map(|_| Vec::with_capacity(data.len())).collect();
+        let mut total = 0usize;
+        let mut filtered: Vec<Pt> = Vec::new();
+        for d in data.iter() {
+            for (k, row) in scalars.iter().enumerate() {
+                let t = start + k as i64 * step;
+                let hi = self.base_time(&m.vs.at, t) - off;
+                let lo = hi - range_ms;
+                let a = seek(&d.pts, &d.hint_lo, |p| p.t < lo);
+                let b = seek(&d.pts, &d.hint_hi, |p| p.t <= hi);
+                if a >= b {
+                    continue;
+                }
+                let pts: &[Pt] = if d.has_stale {
+                    filtered.clear();
+                    filtered.extend(d.pts[a..b].iter().filter(|p| !is_stale(p)).cloned());
+                    if filtered.is_empty() {
+                        continue;
+                    }
+                    &filtered
+                } else {
+                    &d.pts[a..b]
+                };
+                if let Some((f, h)) = range_fn(name, pts, hi, range_ms, row, t)? {
+                    out[k].push(S {
+                        labels: if keep_name {
+                            d.labels.clone()
+                        } else {
+                            d.nameless.clone()
+                        },
+                        f,
+                        h,
+                    });
+                    total += 1;
+                }
+            }
+            // Results are held until their step: they count against the sample limit.
+            if total > self.eng.max_samples {
+                return Err(Error::TooManySamples);
+            }
+            self.count(0)?;
+        }
+        if !unique {
+            for v in &out {
+                check_dup(v)?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One range-vector function over the samples of one series in `[range_end - range_ms,
+/// range_end]`, evaluated at `t`.
+fn range_fn(
+    name: &str,
+    pts: &[Pt],
+    range_end: i64,
+    range_ms: i64,
+    scalars: &[f64],
+    t: i64,
+) -> R<Option<(f64, Option<Hist>)>> {
+    Ok(match name {
+        "rate" => extrapolated_rate(pts, range_end, range_ms, true, true),
+        "increase" => extrapolated_rate(pts, range_end, range_ms, true, false),
+        "delta" => extrapolated_rate(pts, range_end, range_ms, false, false),
+        "irate" | "idelta" => instant_value(pts, name == "irate").map(|f| (f, None)),
+        "last_over_time" => pts.last().map(|p| (p.f, p.h.clone())),
+        "present_over_time" => Some((1.0, None)),
+        "count_over_time" => Some((pts.len() as f64, None)),
+        _ => {
+            let floats: Vec<(i64, f64)> = pts
+                .iter()
+                .filter(|p| p.h.is_none())
+                .map(|p| (p.t, p.f))
+                .collect();
+            if floats.is_empty() {
+                None
+            } else {
+                float_range_fn(name, &floats, scalars, t)?.map(|f| (f, None))
+            }
+        }
+    })
 }
 
 /// A data source's series as the evaluator reads them: sorted by labels as Prometheus'
@@ -1423,10 +1857,14 @@ fn to_data(series: Vec<Series>) -> Vec<Data> {
                 pts = deduped;
             }
             let has_stale = pts.iter().any(is_stale);
+            let labels = Arc::new(labels);
             Data {
-                labels: Arc::new(labels),
+                nameless: drop_name(&labels),
+                labels,
                 pts,
                 has_stale,
+                hint_lo: Default::default(),
+                hint_hi: Default::default(),
             }
         })
         .collect()
@@ -1586,6 +2024,17 @@ fn elem_binop(
     })
 }
 
+/// vector_scalar with the duplicate check of a step's result where dropping the metric name
+/// could make two label sets equal.
+fn vector_scalar_checked(op: u16, v: Vec<S>, x: f64, swap: bool, return_bool: bool) -> R<V> {
+    let unique = same_name(v.iter().map(|s| &s.labels));
+    let out = vector_scalar(op, v, x, swap, return_bool)?;
+    if !unique {
+        check_dup(&out)?;
+    }
+    Ok(V::Vector(out))
+}
+
 fn vector_scalar(op: u16, v: Vec<S>, s: f64, swap: bool, return_bool: bool) -> R<Vec<S>> {
     let mut out = Vec::with_capacity(v.len());
     for mut e in v {
@@ -1701,7 +2150,38 @@ fn match_labels(l: &Labels, on: bool, names: &[String]) -> Labels {
         .collect()
 }
 
+/// Match signatures and result label sets of one binary operation, kept across steps: a label
+/// set (by address, kept alive here) maps to its signature id once, and a pair of operands to
+/// its result labels once, as Prometheus' resultMetric cache.
+#[derive(Default)]
+struct BinopCache {
+    sig_by_addr: PtrMap<(L, usize)>,
+    sig_ids: HashMap<String, usize>,
+    results: HashMap<(usize, usize), (L, L, L), std::hash::BuildHasherDefault<PtrHash>>,
+}
+
+impl BinopCache {
+    fn sig(&mut self, l: &L, on: bool, names: &[String], buf: &mut String) -> usize {
+        if let Some((_, id)) = self.sig_by_addr.get(&addr(l)) {
+            return *id;
+        }
+        signature(l, on, names, buf);
+        let n = self.sig_ids.len();
+        let id = match self.sig_ids.get(buf.as_str()) {
+            Some(&id) => id,
+            None => {
+                self.sig_ids.insert(buf.clone(), n);
+                n
+            }
+        };
+        self.sig_by_addr.insert(addr(l), (l.clone(), id));
+        id
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn vector_binop(
+    cache: &mut BinopCache,
     op: u16,
     lhs: Vec<S>,
     rhs: Vec<S>,
@@ -1713,38 +2193,61 @@ fn vector_binop(
     if lhs.is_empty() || rhs.is_empty() {
         return Ok(Vec::new());
     }
-    let (one_to_many, include): (bool, Vec<String>) = match card {
-        VectorMatchCardinality::OneToOne => (false, Vec::new()),
-        VectorMatchCardinality::ManyToOne(l) => (false, l.labels.clone()),
-        VectorMatchCardinality::OneToMany(l) => (true, l.labels.clone()),
+    let (one_to_many, include): (bool, &[String]) = match card {
+        VectorMatchCardinality::OneToOne => (false, &[]),
+        VectorMatchCardinality::ManyToOne(l) => (false, &l.labels),
+        VectorMatchCardinality::OneToMany(l) => (true, &l.labels),
         VectorMatchCardinality::ManyToMany => {
             return exec("many-to-many only allowed for set operators");
         }
     };
     let one_to_one = matches!(card, VectorMatchCardinality::OneToOne);
     let (lhs, rhs) = if one_to_many { (rhs, lhs) } else { (lhs, rhs) };
+    // Label sets new at every step (after another binary operation, say) would grow the
+    // cache without end: it starts over between steps when large.
+    if cache.sig_by_addr.len() > GROUP_CACHE_MAX
+        || cache.sig_ids.len() > GROUP_CACHE_MAX
+        || cache.results.len() > GROUP_CACHE_MAX
+    {
+        *cache = BinopCache::default();
+    }
     let mut buf = String::new();
-    let mut right: HashMap<String, usize> = HashMap::with_capacity(rhs.len());
-    for (i, rs) in rhs.iter().enumerate() {
-        signature(&rs.labels, on, names, &mut buf);
-        if let Some(&j) = right.get(&buf) {
+    let rsig: Vec<usize> = rhs
+        .iter()
+        .map(|s| cache.sig(&s.labels, on, names, &mut buf))
+        .collect();
+    let lsig: Vec<usize> = lhs
+        .iter()
+        .map(|s| cache.sig(&s.labels, on, names, &mut buf))
+        .collect();
+    let nsig = cache.sig_ids.len();
+    let mut right = vec![usize::MAX; nsig];
+    for (i, &id) in rsig.iter().enumerate() {
+        if right[id] != usize::MAX {
+            let rs = &rhs[i];
             let side = if one_to_many { "left" } else { "right" };
             return exec(format!(
                 "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
                 labels_string(&match_labels(&rs.labels, on, names)),
                 labels_string(&rs.labels),
-                labels_string(&rhs[j].labels),
+                labels_string(&rhs[right[id]].labels),
             ));
         }
-        right.insert(buf.clone(), i);
+        right[id] = i;
     }
-    let mut matched: HashMap<String, std::collections::HashSet<Labels>> = HashMap::new();
+    let mut matched_once = vec![false; if one_to_one { nsig } else { 0 }];
+    // Many-to-one: the first result of each match group, and the results of groups with
+    // more than one (only those are hashed).
+    let mut first: Vec<Option<L>> = vec![None; if one_to_one { 0 } else { nsig }];
+    let mut more: std::collections::HashSet<(usize, L)> = Default::default();
+    let mut in_more = vec![false; first.len()];
     let mut out = Vec::new();
-    for ls in &lhs {
-        signature(&ls.labels, on, names, &mut buf);
-        let Some(&ri) = right.get(&buf) else {
+    for (li, ls) in lhs.iter().enumerate() {
+        let id = lsig[li];
+        let ri = right[id];
+        if ri == usize::MAX {
             continue;
-        };
+        }
         let rs = &rhs[ri];
         let (vl, vr, hl, hr) = if one_to_many {
             (rs.f, ls.f, rs.h.as_ref(), ls.h.as_ref())
@@ -1757,44 +2260,53 @@ fn vector_binop(
         } else if !keep {
             continue;
         }
-        // resultMetric
-        let mut metric: Labels = (*ls.labels).clone();
-        if drops_name(op) {
-            metric.retain(|(n, _)| n != "__name__");
-        }
-        if one_to_one {
-            metric.retain(|(n, _)| {
-                let listed = names.iter().any(|x| x == n);
-                if on { listed } else { !listed }
-            });
-        }
-        for n in &include {
-            let v = get(&rs.labels, n).to_string();
-            set_label(&mut metric, n, &v);
-        }
-        if return_bool {
-            metric.retain(|(n, _)| n != "__name__");
-        }
-        let entry = matched.entry(buf.clone());
-        match entry {
-            std::collections::hash_map::Entry::Occupied(mut o) => {
-                if one_to_one {
-                    return exec(
-                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
-                    );
-                }
-                if !o.get_mut().insert(metric.clone()) {
-                    return exec(
-                        "multiple matches for labels: grouping labels must ensure unique matches",
-                    );
-                }
+        let pair = (addr(&ls.labels), addr(&rs.labels));
+        let metric = match cache.results.get(&pair) {
+            Some((a, b, m)) if Arc::ptr_eq(a, &ls.labels) && Arc::ptr_eq(b, &rs.labels) => {
+                m.clone()
             }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                let mut set = std::collections::HashSet::new();
-                if !one_to_one {
-                    set.insert(metric.clone());
+            _ => {
+                let m = result_metric(
+                    op,
+                    &ls.labels,
+                    &rs.labels,
+                    on,
+                    names,
+                    one_to_one,
+                    include,
+                    return_bool,
+                );
+                cache
+                    .results
+                    .insert(pair, (ls.labels.clone(), rs.labels.clone(), m.clone()));
+                m
+            }
+        };
+        if one_to_one {
+            if matched_once[id] {
+                return exec(
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+                );
+            }
+            matched_once[id] = true;
+        } else {
+            let unique = match &first[id] {
+                None => {
+                    first[id] = Some(metric.clone());
+                    true
                 }
-                v.insert(set);
+                Some(f) => {
+                    if !in_more[id] {
+                        in_more[id] = true;
+                        more.insert((id, f.clone()));
+                    }
+                    more.insert((id, metric.clone()))
+                }
+            };
+            if !unique {
+                return exec(
+                    "multiple matches for labels: grouping labels must ensure unique matches",
+                );
             }
         }
         if hl.is_some() != hr.is_some() {
@@ -1804,12 +2316,43 @@ fn vector_binop(
             continue;
         }
         out.push(S {
-            labels: Arc::new(metric),
+            labels: metric,
             f: value,
             h,
         });
     }
     Ok(out)
+}
+
+/// resultMetric of engine.go: the many side's labels, without the name for arithmetic and
+/// `bool`, reduced to the matching labels for one-to-one `on`, without them for `ignoring`,
+/// with `group_x` labels copied from the one side.
+#[allow(clippy::too_many_arguments)]
+fn result_metric(
+    op: u16,
+    ls: &Labels,
+    rs: &Labels,
+    on: bool,
+    names: &[String],
+    one_to_one: bool,
+    include: &[String],
+    return_bool: bool,
+) -> L {
+    let mut metric: Labels = ls.clone();
+    if drops_name(op) || return_bool {
+        metric.retain(|(n, _)| n != "__name__");
+    }
+    if one_to_one {
+        metric.retain(|(n, _)| {
+            let listed = names.iter().any(|x| x == n);
+            if on { listed } else { !listed }
+        });
+    }
+    for n in include {
+        let v = get(rs, n).to_string();
+        set_label(&mut metric, n, &v);
+    }
+    Arc::new(metric)
 }
 
 /// extrapolatedRate of functions.go: the increase over the samples, corrected for counter

@@ -254,8 +254,8 @@ impl FloatHistogram {
 }
 
 /// `histogram_quantile` over a native histogram. `exponential` selects the interpolation of
-/// Prometheus 2.51 and later (logarithmic inside exponential buckets, searching from the
-/// nearer end); otherwise the linear interpolation of earlier releases (2.42 ships in Debian).
+/// Prometheus 3.0 and later (logarithmic inside exponential buckets, searching from the
+/// nearer end); otherwise the linear interpolation of 2.x (Debian ships 2.42).
 pub fn native_quantile(q: f64, h: &FloatHistogram, exponential: bool) -> f64 {
     if q < 0.0 {
         return f64::NEG_INFINITY;

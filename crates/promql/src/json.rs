@@ -22,7 +22,7 @@ pub fn metric(labels: &Labels) -> J {
 }
 
 /// A native histogram: count, sum and the populated buckets as
-/// `[boundary_rule, lower, upper, count]` (rule 0: (l,u], 1: [l,u), 2: (l,u), 3: [l,u]).
+/// `[boundary_rule, lower, upper, count]` (rule 0: `(l,u]`, 1: `[l,u)`, 2: `(l,u)`, 3: `[l,u]`).
 pub fn histogram(h: &FloatHistogram) -> J {
     let mut m = Map::new();
     m.insert("count".into(), J::String(format_value(h.count)));

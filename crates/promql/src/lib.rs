@@ -5,8 +5,16 @@
 //!
 //! The semantics followed are those of Prometheus 2.x' promql/engine.go, functions.go and
 //! quantile.go (checked against Debian's Prometheus 2.42 by `tests/vs_prometheus.rs`):
-//! closed range windows `[t - range, t]`, a 5 minute lookback for instant selectors, stale
-//! markers ending a series, range-query step alignment and the 11,000 points limit.
+//! closed range windows `[t - range, t]` and a closed 5 minute lookback for instant
+//! selectors (Prometheus 3 made both left-open), stale markers ending a series, range-query
+//! step alignment and the 11,000 points limit, errors in Prometheus' wording with its
+//! `errorType`s. One deliberate default differs from 2.42: native `histogram_quantile` and
+//! `histogram_fraction` interpolate logarithmically inside exponential buckets as Prometheus
+//! 3.0+ does (`Engine::exponential_interpolation = false` gives 2.42's linear estimate).
+//!
+//! Evaluation runs step by step over series fetched once per selector for the whole query
+//! window; in a range query, range-vector functions of a selector are computed series by
+//! series for all steps at once, and subqueries keep inner results across outer steps.
 //!
 //! Implemented: number and string literals; vector selectors with `=`, `!=`, `=~`, `!~`
 //! (regexes fully anchored, Go RE2 syntax through `goregex`); range vectors; `offset` (also
@@ -29,11 +37,16 @@
 //! `histogram_stddev`, `histogram_stdvar`, `info`, `sort_by_label(_desc)`, `first_over_time`,
 //! `mad_over_time`, `ts_of_*_over_time` and the like, the aggregations `limitk`/`limit_ratio`,
 //! the `fill` modifiers and `or` inside a selector. `holt_winters` (Prometheus 2.x' name of
-//! `double_exponential_smoothing`) is unknown to the parser and fails to parse.
+//! `double_exponential_smoothing`) is registered with the parser, which no longer knows it.
 //!
-//! Limits: `Engine::max_samples` (samples held by one step, as `--query.max-samples`),
-//! 11,000 points per series of a range query, `Engine::timeout_ms`.
+//! Limits: `Engine::max_samples` (as `--query.max-samples`: samples held by one step, also
+//! bounding the samples fetched for a query and the results a range query holds), 11,000
+//! points per series of a range query, `Engine::timeout_ms` (`--query.timeout`).
+//!
+//! Also here: [`parse_matchers`] for the `match[]` parameter of the metadata APIs, and
+//! [`api::parse_time`]/[`api::parse_duration`] for the query APIs' parameters.
 
+pub mod api;
 pub mod fuzzing;
 pub mod histogram;
 pub mod json;
@@ -115,9 +128,12 @@ impl Matcher {
     }
 }
 
-/// What a data source implements. `select` returns every series matching all matchers, with
-/// the samples whose timestamps lie in `[min_ms, max_ms]` (stale markers included; more
-/// samples are harmless, fewer change results).
+/// What a data source implements. `select` returns every series matching all matchers (a
+/// `metric{...}` selector arrives with a `__name__` equality matcher; an absent label
+/// matches as ""), with the samples whose timestamps lie in `[min_ms, max_ms]`, stale
+/// markers included. More samples are harmless, fewer change results; series may come in
+/// any order and split in several entries with the same labels. It is called once per
+/// selector of a query, before evaluation.
 pub trait Queryable {
     fn select(&self, matchers: &[Matcher], min_ms: i64, max_ms: i64)
     -> Result<Vec<Series>, String>;
@@ -219,7 +235,7 @@ pub struct Engine {
     /// Step of a subquery written without one (the global evaluation interval, 1m).
     pub default_subquery_step_ms: i64,
     /// Native `histogram_quantile` interpolates logarithmically inside exponential buckets
-    /// (Prometheus 2.51+); false gives the linear interpolation of earlier releases.
+    /// (Prometheus 3.0+); false gives the linear interpolation of earlier releases.
     pub exponential_interpolation: bool,
     /// Longest evaluation (`--query.timeout`, 2m); the data source's time counts too.
     pub timeout_ms: u64,
@@ -240,6 +256,19 @@ impl Default for Engine {
 
 /// Parses a query (the parser's wording in the error).
 pub fn parse(query: &str) -> Result<promql_parser::parser::Expr, Error> {
+    static EXTRA: std::sync::Once = std::sync::Once::new();
+    EXTRA.call_once(|| {
+        use promql_parser::parser::{Function, value::ValueType};
+        // Prometheus 2.x' name of double_exponential_smoothing, which the parser (following
+        // Prometheus 3) no longer knows; dashboards written for 2.x still use it.
+        let _ = promql_parser::parser::register_extra_functions(vec![Function::new(
+            "holt_winters",
+            vec![ValueType::Matrix, ValueType::Scalar, ValueType::Scalar],
+            0,
+            ValueType::Vector,
+            false,
+        )]);
+    });
     promql_parser::parser::parse(query).map_err(Error::Parse)
 }
 
@@ -311,9 +340,30 @@ fn group_thousands(n: i64) -> String {
     out
 }
 
-/// Formats a float as Go's `strconv.FormatFloat(f, 'f', -1, 64)` with Prometheus' spellings
-/// of the special values: the form of sample values in the API and of `count_values` labels.
+/// Formats a sample value as Prometheus' HTTP API does (jsonutil.MarshalValue): Go's
+/// shortest decimal form, switching to exponent form below 1e-6 and from 1e21 on, and `NaN`,
+/// `+Inf`, `-Inf`.
 pub fn format_value(f: f64) -> String {
+    let abs = f.abs();
+    if f.is_finite() && abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        return go_exp(f);
+    }
+    format_float(f)
+}
+
+/// Go's shortest exponent form (`strconv.FormatFloat(f, 'e', -1, 64)`): Rust writes 1.5e-7,
+/// Go 1.5e-07 (a sign and at least two exponent digits).
+pub(crate) fn go_exp(f: f64) -> String {
+    let s = format!("{f:e}");
+    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let sign = if exp < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exp.abs())
+}
+
+/// Go's `strconv.FormatFloat(f, 'f', -1, 64)` with Prometheus' spellings of the special
+/// values: the label value `count_values` writes.
+pub fn format_float(f: f64) -> String {
     if f.is_nan() {
         "NaN".into()
     } else if f == f64::INFINITY {

@@ -324,7 +324,7 @@ fn native(schema: i32, idx: i32, counts: &[f64]) -> FloatHistogram {
 fn native_quantile_interpolates_exponentially_inside_buckets() {
     // Schema 0, bucket 1 is (1, 2] holding all 4 observations.
     let h = native(0, 1, &[4.0]);
-    // Linear (Prometheus < 2.51): the midpoint.
+    // Linear (Prometheus 2.x): the midpoint.
     assert_eq!(native_quantile(0.5, &h, false), 1.5);
     assert_eq!(native_quantile(0.25, &h, false), 1.25);
     // Exponential: 2^(0 + 1 * fraction); q 0.5 is searched from the top (fraction 0.5),
@@ -411,9 +411,20 @@ fn json_shapes() {
              "values": [[0, "1"], [30, "1"], [60, "1"]]}
         ]})
     );
-    assert_eq!(format_value(1e21), "1000000000000000000000");
+    // As jsonutil.MarshalValue: exponent form below 1e-6 and from 1e21 on.
+    assert_eq!(format_value(1e21), "1e+21");
+    assert_eq!(
+        format_value(123456789012345680000.0),
+        "123456789012345680000"
+    );
     assert_eq!(format_value(0.1), "0.1");
-    assert_eq!(format_value(-2.5e-7), "-0.00000025");
+    assert_eq!(format_value(0.000001), "0.000001");
+    assert_eq!(format_value(-2.5e-7), "-2.5e-07");
+    assert_eq!(format_value(1.5e300), "1.5e+300");
+    assert_eq!(format_value(0.0), "0");
+    // count_values labels never use the exponent form.
+    assert_eq!(promql::format_float(1e21), "1000000000000000000000");
+    assert_eq!(promql::format_float(-2.5e-7), "-0.00000025");
     assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
 }
 
@@ -554,4 +565,86 @@ fn series_selectors_parse_to_matchers() {
         let e = promql::parse_matchers(bad).unwrap_err();
         assert_eq!(e.error_type(), "bad_data", "{bad}");
     }
+}
+
+#[test]
+fn many_to_one_matching() {
+    let s = Store(vec![
+        series(&[("__name__", "a"), ("g", "1"), ("x", "1")], &[(0, 2.0)]),
+        series(&[("__name__", "a"), ("g", "1"), ("x", "2")], &[(0, 3.0)]),
+        series(&[("__name__", "c"), ("g", "1"), ("x", "2")], &[(0, 5.0)]),
+        series(&[("__name__", "b"), ("g", "1"), ("v", "z")], &[(0, 10.0)]),
+    ]);
+    let eng = Engine::default();
+    let mut got = floats(&eng.instant(&s, "a * on(g) group_left(v) b", 0).unwrap());
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got,
+        vec![
+            (l(&[("g", "1"), ("v", "z"), ("x", "1")]), 20.0),
+            (l(&[("g", "1"), ("v", "z"), ("x", "2")]), 30.0),
+        ]
+    );
+    // group_right mirrors it: values keep their sides (b / a).
+    let mut got = floats(&eng.instant(&s, "b / on(g) group_right a", 0).unwrap());
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got,
+        vec![
+            (l(&[("g", "1"), ("x", "1")]), 5.0),
+            (l(&[("g", "1"), ("x", "2")]), 10.0 / 3.0),
+        ]
+    );
+    // a and c differ only by name, which the multiplication drops.
+    let e = eng
+        .instant(&s, "{__name__=~\"a|c\", x=\"2\"} * on(g) group_left b", 0)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "multiple matches for labels: grouping labels must ensure unique matches"
+    );
+    // Comparisons keep the name, so the same match is fine.
+    let got = floats(
+        &eng.instant(&s, "{__name__=~\"a|c\", x=\"2\"} < on(g) group_left b", 0)
+            .unwrap(),
+    );
+    assert_eq!(got.len(), 2);
+}
+
+#[test]
+fn dropping_names_that_collide_is_an_error() {
+    let s = Store(vec![
+        series(&[("__name__", "a"), ("g", "1")], &[(0, 1.0), (30_000, 2.0)]),
+        series(&[("__name__", "c"), ("g", "1")], &[(0, 1.0), (30_000, 3.0)]),
+    ]);
+    let eng = Engine::default();
+    for q in [
+        "rate({__name__=~\"a|c\"}[1m])",
+        "abs({__name__=~\"a|c\"})",
+        "-{__name__=~\"a|c\"}",
+        "{__name__=~\"a|c\"} + 1",
+    ] {
+        let e = eng.instant(&s, q, 30_000).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "vector cannot contain metrics with the same labelset",
+            "{q}"
+        );
+        // The batched range path too.
+        let e = eng.range(&s, q, 0, 60_000, 30_000).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "vector cannot contain metrics with the same labelset",
+            "{q}"
+        );
+    }
+    // last_over_time keeps the name: no collision.
+    assert_eq!(
+        floats(
+            &eng.instant(&s, "last_over_time({__name__=~\"a|c\"}[1m])", 30_000)
+                .unwrap()
+        )
+        .len(),
+        2
+    );
 }
