@@ -37,28 +37,7 @@ pub fn from_logql(ms: &[logql::Matcher]) -> Result<Vec<Matcher>, String> {
 
 /// A Prometheus series selector (`match[]`) as store matchers.
 pub fn prom_selector(s: &str) -> Result<Vec<Matcher>, String> {
-    use promql_parser::label::MatchOp as P;
-    use promql_parser::parser::Expr;
-    let expr = promql_parser::parser::parse(s).map_err(|e| e.to_string())?;
-    let Expr::VectorSelector(vs) = expr else {
-        return Err(format!(
-            "invalid parameter \"match[]\": {s:?} is not a series selector"
-        ));
-    };
-    let mut out = Vec::new();
-    if let Some(name) = &vs.name {
-        out.push(store_matcher("__name__", MatchOp::Equal, name)?);
-    }
-    for m in vs.matchers.matchers.iter() {
-        let op = match &m.op {
-            P::Equal => MatchOp::Equal,
-            P::NotEqual => MatchOp::NotEqual,
-            P::Re(_) => MatchOp::Regex,
-            P::NotRe(_) => MatchOp::NotRegex,
-        };
-        out.push(store_matcher(&m.name, op, &m.value)?);
-    }
-    Ok(out)
+    from_promql(&promql::parse_matchers(s).map_err(|e| e.to_string())?)
 }
 
 /// A native histogram as remote write carries it, as PromQL evaluates it.

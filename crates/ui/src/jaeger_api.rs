@@ -11,8 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value as J, json};
-use store::query::SpanQuery;
-use store::{SpanRef, SpanRow};
+use store::SpanRow;
 
 use crate::time::{go_duration, now_ns, rfc3339_ns};
 use crate::tracesearch::{parse_trace_id, summary};
@@ -159,22 +158,6 @@ async fn trace(State(api): State<Arc<Api>>, Path(id): Path<String>, req: Request
     }
 }
 
-/// A Jaeger tag condition on one span: the span's or its resource's attribute, compared as
-/// text; `error=true` is the error status, `span.kind` the kind, as Jaeger's model puts them.
-fn tag_matches(s: &SpanRef, k: &str, v: &str) -> bool {
-    match k {
-        "error" => return (s.row.status == 2) == (v == "true"),
-        "span.kind" => return kind_name(s.row.kind) == v,
-        "otel.status_code" => {
-            return ["", "OK", "ERROR"][s.row.status.min(2) as usize] == v;
-        }
-        _ => {}
-    }
-    s.span_attr(k)
-        .or_else(|| s.resource_attr(k))
-        .is_some_and(|a| store::traces::value_string(a) == v)
-}
-
 struct Search {
     service: Option<String>,
     operation: Option<String>,
@@ -186,20 +169,28 @@ struct Search {
     limit: usize,
 }
 
+/// A Jaeger search is the single-spanset TraceQL query Jaeger v2's memory store matches
+/// (`traceql::from_jaeger_search`: service, operation, tags on the span, its resource or
+/// `error`/`span.kind`/status, durations), run by the shared trace search.
 fn run_search(api: &Api, s: &Search) -> Result<Vec<Vec<SpanRow>>, String> {
-    let tags = &s.tags;
-    let pred = |r: &SpanRef| tags.iter().all(|(k, v)| tag_matches(r, k, v));
-    let hits = api.store.search_spans(&SpanQuery {
-        start_ns: s.start,
-        end_ns: s.end,
-        service: s.service.clone(),
-        operation: s.operation.clone(),
+    let tags: Vec<(&str, &str)> = s
+        .tags
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let q = traceql::from_jaeger_search(&traceql::JaegerSearch {
+        service: s.service.as_deref(),
+        operation: s.operation.as_deref(),
+        tags: &tags,
         min_duration_ns: s.min,
         max_duration_ns: s.max,
-        predicate: if tags.is_empty() { None } else { Some(&pred) },
-        limit: s.limit,
-    })?;
-    hits.iter().map(|h| api.store.trace(&h.trace_id)).collect()
+    });
+    Ok(
+        crate::tracesearch::search(&api.store, &q, s.start, s.end, s.limit)?
+            .into_iter()
+            .map(|f| f.rows)
+            .collect(),
+    )
 }
 
 fn duration_param(p: &Params, k: &str) -> Result<Option<u64>, String> {

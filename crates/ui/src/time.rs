@@ -13,59 +13,8 @@ pub fn rfc3339_ns(s: &str) -> Option<i64> {
     i64::try_from(ts.as_nanosecond()).ok()
 }
 
-/// Prometheus: RFC 3339 or Unix seconds with a fraction. Returns milliseconds.
-pub fn prom_time(s: &str) -> Result<i64, String> {
-    if let Ok(f) = s.parse::<f64>()
-        && f.is_finite()
-    {
-        return Ok((f * 1000.0).round() as i64);
-    }
-    rfc3339_ns(s)
-        .map(|ns| ns.div_euclid(1_000_000))
-        .ok_or_else(|| format!("cannot parse {s:?} to a valid timestamp"))
-}
-
-/// Prometheus durations (`5m`, `1h30m`) or float seconds, in milliseconds.
-pub fn prom_duration(s: &str) -> Result<i64, String> {
-    if let Ok(f) = s.parse::<f64>()
-        && f.is_finite()
-    {
-        return Ok((f * 1000.0).round() as i64);
-    }
-    parse_prom_duration(s).ok_or_else(|| format!("cannot parse {s:?} to a valid duration"))
-}
-
-fn parse_prom_duration(s: &str) -> Option<i64> {
-    let mut total = 0i64;
-    let mut rest = s;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-        if digits == 0 {
-            return None;
-        }
-        let n: i64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let ms = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 604_800_000,
-            "y" => 31_536_000_000,
-            _ => return None,
-        };
-        total = total.checked_add(n.checked_mul(ms)?)?;
-        rest = &rest[unit_len..];
-    }
-    Some(total)
-}
+/// Prometheus' time and duration parameters, as the promql crate reads them.
+pub use promql::api::{parse_duration as prom_duration, parse_time as prom_time};
 
 /// Loki: a float is seconds, an integer of at most 10 digits is seconds and a longer one
 /// nanoseconds (Loki's `parseTimestamp`), else RFC 3339. Returns nanoseconds.
