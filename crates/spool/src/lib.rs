@@ -555,6 +555,16 @@ impl Spool {
             .map_err(|e| at(&self.dir.join(segment_name(self.active_first())), e))
     }
 
+    /// Bytes the spool's files take on disk: its segments and its ack log.
+    pub fn disk_bytes(&self) -> u64 {
+        let closed: u64 = self.segments[..self.segments.len().saturating_sub(1)]
+            .iter()
+            .filter_map(|first| fs::metadata(self.dir.join(segment_name(*first))).ok())
+            .map(|m| m.len())
+            .sum();
+        closed + self.active_len + self.acks_len
+    }
+
     /// Records not done, as far as this run knows (for tests and metrics).
     pub fn pending(&self) -> u64 {
         self.next - self.low - self.done.len() as u64

@@ -665,13 +665,18 @@ impl Inner {
             }
         }
         all.sort_by_key(|a| (a.0, a.1));
-        let mut live =
+        // What is not in blocks: on disk the WAL (its real size: the heads' records, the
+        // records of a head being sealed, done records in a segment not yet deleted); in
+        // memory the heads. Plus what can arrive before the next run: a head filling up and
+        // the block of a head being sealed, written before its WAL records are released.
+        let heads =
             (self.traces.head_bytes() + self.logs.head_bytes() + self.metrics.head_bytes()) as u64;
-        // On disk the heads' data is in the WAL, plus up to a segment of records already in
-        // blocks; in memory it is the heads themselves.
-        if self.wal.is_some() {
-            live += wal_segment_bytes(self.head_bytes);
-        }
+        let unsealed = match &self.wal {
+            Some(w) => w.lock().unwrap_or_else(|e| e.into_inner()).disk_bytes(),
+            None => heads,
+        };
+        // (A head larger than the cap allows is the caller's choice: reserve at most a quarter.)
+        let live = unsealed + (2 * self.head_bytes as u64).min(self.opts.max_bytes / 4);
         let mut total: u64 = all.iter().map(|a| a.2).sum::<u64>() + live;
         let cutoff = if self.opts.max_age.is_zero() {
             i64::MIN

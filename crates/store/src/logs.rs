@@ -268,11 +268,9 @@ impl LogRow {
     /// `detected_level` (what Grafana's log volume groups by).
     pub fn metadata(&self) -> Labels {
         let r = LogRecord::decode(&self.record[..]).unwrap_or_default();
-        let mut m: Labels = r
-            .attributes
-            .iter()
-            .filter_map(|kv| Some((label_name(&kv.key), any_to_string(kv.value.as_ref()?))))
-            .collect();
+        let named = |kv: &KeyValue| Some((label_name(&kv.key), any_to_string(kv.value.as_ref()?)));
+        // Record attributes first: on a name clash they win over the scope's and resource's.
+        let mut m: Labels = r.attributes.iter().filter_map(named).collect();
         if self.trace_id != [0; 16] {
             m.push(("trace_id".into(), hex::encode(self.trace_id)));
         }
@@ -287,15 +285,29 @@ impl LogRow {
         }
         if let Ok(s) = ScopeLogs::decode(&self.scope[..])
             && let Some(scope) = s.scope
-            && !scope.name.is_empty()
         {
-            m.push(("scope_name".into(), scope.name));
+            if !scope.name.is_empty() {
+                m.push(("scope_name".into(), scope.name.clone()));
+            }
+            m.extend(scope.attributes.iter().filter_map(named));
         }
         m.push((
             "detected_level".into(),
             detected_level(self.severity, &r.severity_text).into(),
         ));
-        m.sort();
+        // Loki keeps the resource attributes it does not index as structured metadata.
+        if let Ok(rl) = ResourceLogs::decode(&self.resource[..])
+            && let Some(res) = rl.resource
+        {
+            m.extend(
+                res.attributes
+                    .iter()
+                    .filter(|kv| !LOKI_INDEX_LABELS.contains(&kv.key.as_str()))
+                    .filter_map(named),
+            );
+        }
+        // Stable: of equal names, the first pushed stays.
+        m.sort_by(|a, b| a.0.cmp(&b.0));
         m.dedup_by(|a, b| a.0 == b.0);
         m
     }
