@@ -488,6 +488,120 @@ impl Store {
     }
 }
 
+/// The questions the query APIs ask, and the two ingest paths they serve. The embedded
+/// [`Store`] answers them; a backend for more than one machine (ClickHouse in the Go
+/// `clickhouse` exporter's schema) can implement the same trait, and the HTTP APIs, query
+/// languages and UI stay as they are. Rows are OTLP-encoded, so any backend that can return
+/// spans, log records and samples can build them.
+pub trait Backend: Send + Sync {
+    /// Every stored span of a trace.
+    fn trace(&self, id: &[u8; 16]) -> Result<Vec<SpanRow>>;
+    /// Traces with a span matching, most recent first.
+    fn search_spans(&self, q: &SpanQuery) -> Result<Vec<TraceHit>>;
+    /// Spans that started in [start, end] until `f` returns false.
+    fn for_each_span(
+        &self,
+        start_ns: i64,
+        end_ns: i64,
+        f: &mut dyn FnMut(&SpanRow) -> bool,
+    ) -> Result<()>;
+    /// Services and their (span name, kind) operations.
+    fn operations(&self) -> BTreeMap<String, BTreeSet<(String, u8)>>;
+    /// Log records of matching streams in [start, end] until `f` returns false.
+    fn for_each_log(
+        &self,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+        f: &mut dyn FnMut(&LogRow) -> bool,
+    ) -> Result<()>;
+    /// Distinct matching log streams with data in [start, end].
+    fn log_streams(&self, matchers: &[Matcher], start_ns: i64, end_ns: i64) -> Vec<Arc<Labels>>;
+    /// Matching metric series with their samples in [min, max] (milliseconds).
+    fn select_series(
+        &self,
+        matchers: &[Matcher],
+        min_ms: i64,
+        max_ms: i64,
+    ) -> Result<Vec<SeriesData>>;
+    /// Label sets of matching series with data in [min, max].
+    fn series(&self, matchers: &[Matcher], min_ms: i64, max_ms: i64) -> Vec<Arc<Labels>>;
+    /// Type, help and unit per metric name.
+    fn metadata(&self) -> BTreeMap<String, MetricMetadata>;
+    /// `POST /api/v1/write`.
+    fn ingest_remote_write(
+        &self,
+        req: &prompb::WriteRequest,
+        encoded: &[u8],
+    ) -> std::io::Result<()>;
+    /// `POST /loki/api/v1/push`.
+    fn ingest_loki_push(
+        &self,
+        req: &crate::lokiproto::PushRequest,
+        encoded: &[u8],
+    ) -> std::io::Result<()>;
+}
+
+impl Backend for Store {
+    fn trace(&self, id: &[u8; 16]) -> Result<Vec<SpanRow>> {
+        Store::trace(self, id)
+    }
+    fn search_spans(&self, q: &SpanQuery) -> Result<Vec<TraceHit>> {
+        Store::search_spans(self, q)
+    }
+    fn for_each_span(
+        &self,
+        start_ns: i64,
+        end_ns: i64,
+        f: &mut dyn FnMut(&SpanRow) -> bool,
+    ) -> Result<()> {
+        Store::for_each_span(self, start_ns, end_ns, f)
+    }
+    fn operations(&self) -> BTreeMap<String, BTreeSet<(String, u8)>> {
+        Store::operations(self)
+    }
+    fn for_each_log(
+        &self,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+        f: &mut dyn FnMut(&LogRow) -> bool,
+    ) -> Result<()> {
+        Store::for_each_log(self, matchers, start_ns, end_ns, f)
+    }
+    fn log_streams(&self, matchers: &[Matcher], start_ns: i64, end_ns: i64) -> Vec<Arc<Labels>> {
+        Store::log_streams(self, matchers, start_ns, end_ns)
+    }
+    fn select_series(
+        &self,
+        matchers: &[Matcher],
+        min_ms: i64,
+        max_ms: i64,
+    ) -> Result<Vec<SeriesData>> {
+        Store::select_series(self, matchers, min_ms, max_ms)
+    }
+    fn series(&self, matchers: &[Matcher], min_ms: i64, max_ms: i64) -> Vec<Arc<Labels>> {
+        Store::series(self, matchers, min_ms, max_ms)
+    }
+    fn metadata(&self) -> BTreeMap<String, MetricMetadata> {
+        Store::metadata(self)
+    }
+    fn ingest_remote_write(
+        &self,
+        req: &prompb::WriteRequest,
+        encoded: &[u8],
+    ) -> std::io::Result<()> {
+        Store::ingest_remote_write(self, req, encoded)
+    }
+    fn ingest_loki_push(
+        &self,
+        req: &crate::lokiproto::PushRequest,
+        encoded: &[u8],
+    ) -> std::io::Result<()> {
+        Store::ingest_loki_push(self, req, encoded)
+    }
+}
+
 /// Sorts by key (stable, so later writes stay after earlier ones) and keeps the last of
 /// each key.
 fn dedup_last<T>(v: &mut Vec<T>, key: impl Fn(&T) -> i64) {

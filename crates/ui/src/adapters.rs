@@ -1,6 +1,6 @@
 //! The store seen through each query language's data-source trait.
 
-use store::Store;
+use store::query::Backend;
 use store::query::{MatchOp, Matcher};
 
 fn store_matcher(name: &str, op: MatchOp, value: &str) -> Result<Matcher, String> {
@@ -114,7 +114,7 @@ const TEMPO_ALIASES: &[(&str, &str)] = &[
 ];
 
 /// PromQL over the store.
-pub struct Metrics<'a>(pub &'a Store);
+pub struct Metrics<'a>(pub &'a dyn Backend);
 
 impl promql::Queryable for Metrics<'_> {
     fn select(
@@ -172,7 +172,7 @@ impl promql::Queryable for Metrics<'_> {
 /// LogQL over the store. A selection of more than `max_entries` lines is refused rather
 /// than held in memory.
 pub struct Logs<'a> {
-    pub store: &'a Store,
+    pub store: &'a dyn Backend,
     pub max_entries: usize,
 }
 

@@ -186,7 +186,7 @@ fn run_search(api: &Api, s: &Search) -> Result<Vec<Vec<SpanRow>>, String> {
         max_duration_ns: s.max,
     });
     Ok(
-        crate::tracesearch::search(&api.store, &q, s.start, s.end, s.limit)?
+        crate::tracesearch::search(&*api.store, &q, s.start, s.end, s.limit)?
             .into_iter()
             .map(|f| f.rows)
             .collect(),
@@ -604,7 +604,7 @@ async fn spm_metrics(
     let start = end - lookback;
     let r = blocking(move || {
         api.promql.range(
-            &crate::adapters::Metrics(&api.store),
+            &crate::adapters::Metrics(&*api.store),
             &query,
             start,
             end,

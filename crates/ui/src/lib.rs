@@ -38,14 +38,15 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value as J;
-use store::Store;
+use store::query::Backend;
 
 /// Request bodies larger than this are refused (413), as Loki and Prometheus bound theirs.
 pub const MAX_BODY: usize = 64 << 20;
 
 /// What every handler shares.
 pub struct Api {
-    pub store: Store,
+    /// The embedded store, or any other backend answering the same questions.
+    pub store: Arc<dyn Backend>,
     pub promql: promql::Engine,
     pub logql: logql::Engine,
     /// Bounds the spans one search or dependency computation reads.
@@ -53,7 +54,7 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(store: Store) -> Arc<Api> {
+    pub fn new(store: Arc<dyn Backend>) -> Arc<Api> {
         Arc::new(Api {
             store,
             promql: promql::Engine::default(),

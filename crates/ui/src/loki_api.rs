@@ -95,7 +95,7 @@ fn logql_error(e: &logql::Error) -> Response {
 
 fn source(api: &Api) -> Logs<'_> {
     Logs {
-        store: &api.store,
+        store: &*api.store,
         max_entries: 5_000_000,
     }
 }

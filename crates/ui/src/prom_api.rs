@@ -76,7 +76,7 @@ async fn query(State(api): State<Arc<Api>>, req: Request) -> Response {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let r = blocking(move || api.promql.instant(&Metrics(&api.store), &q, t)).await;
+    let r = blocking(move || api.promql.instant(&Metrics(&*api.store), &q, t)).await;
     match r {
         Ok(Ok(v)) => success(promql::json::data(&v)),
         Ok(Err(e)) => promql_error(&e),
@@ -118,7 +118,11 @@ async fn query_range(State(api): State<Arc<Api>>, req: Request) -> Response {
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
         );
     }
-    let r = blocking(move || api.promql.range(&Metrics(&api.store), &q, start, end, step)).await;
+    let r = blocking(move || {
+        api.promql
+            .range(&Metrics(&*api.store), &q, start, end, step)
+    })
+    .await;
     match r {
         Ok(Ok(v)) => success(promql::json::data(&v)),
         Ok(Err(e)) => promql_error(&e),

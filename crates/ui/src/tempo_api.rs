@@ -181,7 +181,7 @@ async fn search_handler(State(api): State<Arc<Api>>, req: Request) -> Response {
         (Err(r), _) | (_, Err(r)) => return r,
     };
     let r = blocking(move || -> Result<J, String> {
-        let found = search(&api.store, &query, start, end, limit)?;
+        let found = search(&*api.store, &query, start, end, limit)?;
         let mut traces = Vec::new();
         let mut inspected = 0usize;
         for f in &found {

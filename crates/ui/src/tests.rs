@@ -31,6 +31,10 @@ fn store() -> store::Store {
     store::Store::open(store::Options::default()).unwrap().0
 }
 
+fn api(s: store::Store) -> Arc<Api> {
+    Api::new(Arc::new(s))
+}
+
 async fn call(api: &Arc<Api>, req: Request<Body>) -> (StatusCode, Vec<u8>) {
     let resp = router(api.clone()).oneshot(req).await.unwrap();
     let status = resp.status();
@@ -115,7 +119,7 @@ fn seed_traces(s: &store::Store) {
 async fn grafana_save_and_test_probes_succeed() {
     let s = store();
     seed_traces(&s);
-    let api = Api::new(s);
+    let api = api(s);
     // Prometheus: a form POST of `1+1`, then build info.
     let (st, b) = call(
         &api,
@@ -153,7 +157,7 @@ async fn grafana_save_and_test_probes_succeed() {
 async fn tempo_trace_by_id_is_protobuf_when_grafana_asks_and_404_when_missing() {
     let s = store();
     seed_traces(&s);
-    let api = Api::new(s);
+    let api = api(s);
     let id = hex::encode([1u8; 16]);
     let (st, b) = call(
         &api,
@@ -214,7 +218,7 @@ async fn tempo_trace_by_id_is_protobuf_when_grafana_asks_and_404_when_missing() 
 async fn traceql_search_reports_root_and_matched_span() {
     let s = store();
     seed_traces(&s);
-    let api = Api::new(s);
+    let api = api(s);
     let q = "%7B%20resource.service.name%20%3D%20%22grocery-store%22%20%26%26%20status%20%3D%20error%20%7D";
     let (st, v) = get_json(&api, &format!("/tempo/api/search?q={q}")).await;
     assert_eq!(st, StatusCode::OK, "{v}");
@@ -236,7 +240,7 @@ async fn traceql_search_reports_root_and_matched_span() {
 async fn jaeger_search_and_dependencies() {
     let s = store();
     seed_traces(&s);
-    let api = Api::new(s);
+    let api = api(s);
     let start = T0 / 1000 - 1_000_000;
     let end = T0 / 1000 + 1_000_000;
     let (st, v) = get_json(&api, &format!("/api/traces?service=grocery-store&tags=%7B%22error%22%3A%22true%22%7D&start={start}&end={end}")).await;
@@ -306,7 +310,7 @@ fn remote_write(series: Vec<TestSeries>) -> Vec<u8> {
 
 #[tokio::test]
 async fn remote_write_then_promql_series_labels_and_tempo_aliases() {
-    let api = Api::new(store());
+    let api = api(store());
     let body = remote_write(vec![
         (
             vec![
@@ -379,7 +383,7 @@ async fn remote_write_then_promql_series_labels_and_tempo_aliases() {
 
 #[tokio::test]
 async fn loki_push_json_then_logql_and_labels() {
-    let api = Api::new(store());
+    let api = api(store());
     let body = serde_json::json!({"streams": [
         {"stream": {"job": "varlogs", "level": "error"}, "values": [["1000000000", "db timeout", {"trace_id": "0102"}], ["2000000000", "ok"]]},
         {"stream": {"job": "varlogs", "level": "info"}, "values": [["1500000000", "hello"]]}

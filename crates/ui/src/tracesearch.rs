@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use store::query::Backend;
 use store::query::SpanQuery;
-use store::{SpanRef, SpanRow, Store};
+use store::{SpanRef, SpanRow};
 use traceql::{Field, Intrinsic, Query, SpanView, TraceInfo};
 
 use crate::adapters::SpanV;
@@ -67,7 +68,7 @@ fn trace_level(q: &Query) -> bool {
 
 /// Up to `limit` most recent traces matching a TraceQL query with spans in [start, end].
 pub fn search(
-    store: &Store,
+    store: &dyn Backend,
     q: &Query,
     start_ns: i64,
     end_ns: i64,

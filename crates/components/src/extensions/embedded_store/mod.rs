@@ -178,7 +178,7 @@ impl Component for EmbeddedStore {
         }
         let listener = crate::util::http_server::bind(&self.cfg.endpoint).await?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let app = ui::router(ui::Api::new(s.clone()));
+        let app = ui::router(ui::Api::new(Arc::new(s.clone())));
         let stop = CancellationToken::new();
         let token = stop.clone();
         let id = self.id.clone();
