@@ -29,7 +29,7 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from harness import metric_sum, scrape
+from harness import _LABEL, _SAMPLE, metric_sum
 from store_harness import StoreFerrotel, get_json, poll, remote_write, request
 
 MIB = 1 << 20
@@ -115,7 +115,27 @@ def dir_usage(path: Path) -> tuple[int, int, dict]:
 
 
 def self_metric(fer: StoreFerrotel, prefix: str) -> float:
-    return metric_sum(scrape(fer.metrics_port), prefix)
+    """A self-metric's value (harness.scrape's parsing, with a timeout for a busy machine)."""
+    status, body = request("GET", f"http://127.0.0.1:{fer.metrics_port}/metrics", timeout=60)
+    assert status == 200, f"self-metrics answered {status}"
+    samples = []
+    for line in body.decode().splitlines():
+        m = _SAMPLE.match(line) if line and not line.startswith("#") else None
+        if m:
+            samples.append((m.group(1), dict(_LABEL.findall(m.group(2) or "")), float(m.group(3))))
+    return metric_sum(samples, prefix)
+
+
+def pace(fer: StoreFerrotel, n: int, most: int = 40) -> None:
+    """Keeps the load continuous without an unbounded backlog: the OTLP receiver answers
+    once a request is in the exporter's queue, and the store ingests slower than Python
+    sends, so every few requests the sender waits while the queue holds more than `most`."""
+    if n % 5:
+        return
+    deadline = time.monotonic() + 300
+    while self_metric(fer, "otelcol_exporter_queue_size") > most:
+        assert time.monotonic() < deadline, "the exporter's queue did not drain within 300s"
+        time.sleep(0.1)
 
 
 def test_size_cap_holds_under_continuous_load_and_oldest_go_first(tmp_path):
@@ -140,7 +160,8 @@ def test_size_cap_holds_under_continuous_load_and_oldest_go_first(tmp_path):
     th.start()
     try:
         n = 0
-        while sent_raw < target_raw or self_metric(fer, "otelcol_store_evicted_spans") == 0:
+        while sent_raw < target_raw or (n % 10 == 0 and self_metric(fer, "otelcol_store_evicted_spans") == 0):
+            pace(fer, n)
             ids = [trace_id(run, n * per_request + i) for i in range(per_request)]
             body = traces_request("retention-load", ids, attr_bytes, rng)
             retries += post_otlp(fer, "traces", body)
@@ -148,17 +169,14 @@ def test_size_cap_holds_under_continuous_load_and_oldest_go_first(tmp_path):
             order.append(ids[0])
             n += 1
             assert sent_raw < 20 * target_raw, "no eviction was counted after 20x the target load"
-        # a last few seconds of load so that sealing and retention run under it
-        t_end = time.monotonic() + 5
-        while time.monotonic() < t_end:
-            ids = [trace_id(run, n * per_request + i) for i in range(per_request)]
-            retries += post_otlp(fer, "traces", traces_request("retention-load", ids, attr_bytes, rng))
-            order.append(ids[0])
-            n += 1
+        # the sizes are sampled until the store has taken in everything sent (the exporter's
+        # queue is asynchronous: the last request is waited for)
+        poll(lambda: trace_found(fer, order[-1]), 300, "the last trace sent is stored")
     finally:
         stop.set()
         th.join()
-    evicted = poll(lambda: self_metric(fer, "otelcol_store_evicted_spans"), 30, "otelcol_store_evicted_spans > 0")
+    evicted = self_metric(fer, "otelcol_store_evicted_spans")
+    assert evicted > 0, "no eviction was counted"
     peak = max(samples, key=lambda s: s[2])
     peak_apparent = max(s[1] for s in samples)
     report = (
@@ -168,9 +186,7 @@ def test_size_cap_holds_under_continuous_load_and_oldest_go_first(tmp_path):
     )
     print(report)
 
-    # oldest first: found ids form a suffix of the send order; the newest are all found (the
-    # exporter's queue is asynchronous: the last request is waited for first)
-    poll(lambda: trace_found(fer, order[-1]), 60, "the last trace sent is stored")
+    # oldest first: found ids form a suffix of the send order; the newest are all found
     step = max(1, len(order) // 60)
     probe = order[::step] + order[-5:]
     found = [trace_found(fer, t) for t in probe]
@@ -226,15 +242,18 @@ def otlp_gauge_request(service: str, name: str, points: list[tuple[int, float]])
 class KnownSet:
     """One batch of every signal and ingest path, and how to check each is queryable."""
 
-    def __init__(self, tag: str, rng: random.Random):
+    def __init__(self, tag: str, rng: random.Random, age_s: float = 60):
         self.tag = tag
         self.trace_ids = [rng.randbytes(16) for _ in range(20)]
-        self.t0_ns = time.time_ns() - 60_000_000_000
+        # age_s: how old the logs and metrics are (the spans are stamped now); eviction by
+        # size takes the oldest data first, so a set sent into a store at its cap is recent
+        self.t0_ns = time.time_ns() - int(age_s * 1e9)
         self.otlp_lines = [f"otlp {tag} line {i}" for i in range(30)]
         self.loki_lines = [f"loki {tag} line {i}" for i in range(30)]
         t_ms = self.t0_ns // 1_000_000
-        self.otlp_points = [(self.t0_ns + i * 1_000_000_000, float(i) + 0.5) for i in range(10)]
-        self.rw_points = [(t_ms + i * 1000, float(i * 3)) for i in range(10)]
+        gap_ms = 1000 if age_s >= 10 else 10
+        self.otlp_points = [(self.t0_ns + i * gap_ms * 1_000_000, float(i) + 0.5) for i in range(10)]
+        self.rw_points = [(t_ms + i * gap_ms, float(i * 3)) for i in range(10)]
 
     def send(self, fer: StoreFerrotel, rng: random.Random) -> None:
         post_otlp(fer, "traces", traces_request(f"known-{self.tag}", self.trace_ids, 64, rng))
@@ -244,6 +263,16 @@ class KnownSet:
         assert st == 204, f"loki push answered {st}: {resp!r}"
         post_otlp(fer, "metrics", otlp_gauge_request(f"known-{self.tag}", f"known_otlp_{self.tag}", self.otlp_points))
         remote_write(f"{fer.api}/api/v1/write", [{"labels": {"__name__": f"known_rw_{self.tag}", "job": "known"}, "samples": self.rw_points}])
+
+    def wait(self, fer: StoreFerrotel, deadline_s: float, what: str) -> None:
+        deadline = time.monotonic() + deadline_s
+        while True:
+            missing = self.missing(fer)
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} not reached within {deadline_s}s; missing: {missing}")
+            time.sleep(0.3)
 
     def missing(self, fer: StoreFerrotel) -> list[str]:
         """What is not (yet) queryable; empty when everything is."""
@@ -276,12 +305,12 @@ def test_everything_queryable_before_kill_9_is_queryable_after_restart(tmp_path)
         # the first set gets sealed into blocks (block_duration 2s), the second stays in the WAL
         sealed = KnownSet("sealed", rng)
         sealed.send(fer, rng)
-        poll(lambda: not sealed.missing(fer), 60, "the first set is queryable")
+        sealed.wait(fer, 60, "the first set is queryable")
         poll(lambda: all(list((data / sig).glob("*.blk")) for sig in ("traces", "logs", "metrics")), 60, "a block of every signal is written")
         # no wait here: the kill follows as soon as the second set is queryable
         fresh = KnownSet("fresh", rng)
         fresh.send(fer, rng)
-        poll(lambda: not fresh.missing(fer), 60, "the second set is queryable")
+        fresh.wait(fer, 60, "the second set is queryable")
         fer.proc.signal(signal.SIGKILL)
         fer.proc.wait_exit(20)
     finally:
@@ -296,5 +325,73 @@ def test_everything_queryable_before_kill_9_is_queryable_after_restart(tmp_path)
         assert not damage, f"the store's start reported damage after kill -9:\n" + "\n".join(damage)
         assert self_metric(after, "otelcol_store_lost_items_at_start") == 0
         print([l for l in log.splitlines() if "Embedded store open" in l])
+    finally:
+        after.stop()
+
+
+def test_kill_9_under_load_past_the_cap_keeps_everything_that_was_queryable(tmp_path):
+    """The same after a kill -9 in the middle of continuous load, in a store already evicting
+    for its size cap: the known set and the newest load traces confirmed before the kill are
+    all found after the restart. (A request being written at the instant of the kill may be
+    reported lost at start — it was never queryable; the report is printed, not asserted.)"""
+    rng = random.Random(13)
+    data = tmp_path / "store"
+    settings = dict(max_size_mib=CAP_MIB, flush_interval="200ms", block_duration="2s")
+    fer = StoreFerrotel(tmp_path, directory=data, name="first", **settings)
+    run = 0x4B11_0000_0000_0009
+    order: list[bytes] = []
+    sent = [0]
+    stop = threading.Event()
+    errors: list[str] = []
+    # Full speed until the store is evicting; then about 0.5 MiB/s, so that the known set stays
+    # in the 50 MiB for tens of seconds (it would be evicted within seconds at full speed).
+    slow = threading.Event()
+
+    def load():
+        lrng = random.Random(14)
+        n = 0
+        while not stop.is_set():
+            if slow.is_set():
+                stop.wait(0.4)
+            else:
+                pace(fer, n)
+            ids = [trace_id(run, n * 100 + i) for i in range(100)]
+            body = traces_request("kill-load", ids, 1536, lrng)
+            try:
+                post_otlp(fer, "traces", body)
+            except Exception as e:  # the kill: connection refused or reset
+                errors.append(repr(e))
+                return
+            order.append(ids[0])
+            sent[0] += len(body)
+            n += 1
+
+    th = threading.Thread(target=load, daemon=True)
+    th.start()
+    try:
+        poll(lambda: sent[0] >= 2 * CAP_MIB * MIB, 300, "twice the cap sent")
+        poll(lambda: self_metric(fer, "otelcol_store_evicted_spans") > 0, 120, "evictions under the load")
+        slow.set()
+        known = KnownSet("under_load", rng, age_s=0)
+        known.send(fer, rng)
+        known.wait(fer, 120, "the known set is queryable under load")
+        confirmed = order[-1]
+        poll(lambda: trace_found(fer, confirmed), 120, "the newest load trace at that moment is queryable")
+        assert th.is_alive(), f"the load stopped before the kill: {errors}"
+        fer.proc.signal(signal.SIGKILL)
+        fer.proc.wait_exit(20)
+    finally:
+        stop.set()
+        th.join(timeout=180)
+        fer.stop()
+    after = StoreFerrotel(tmp_path, directory=data, name="second", **settings)
+    try:
+        poll(lambda: "Embedded store open" in after.output(), 30, "the store's start log line")
+        missing = known.missing(after)
+        assert not missing, f"lost in the kill -9 under load: {missing}\n--- after ---\n{after.output()}"
+        assert trace_found(after, confirmed), "the newest load trace confirmed before the kill is gone after the restart"
+        log = after.output(200_000)
+        print([l for l in log.splitlines() if "Embedded store open" in l or "damaged" in l.lower()])
+        print("lost at start:", self_metric(after, "otelcol_store_lost_items_at_start"))
     finally:
         after.stop()
