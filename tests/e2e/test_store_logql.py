@@ -16,10 +16,8 @@ structured metadata and parsed labels, which this test does not pin down."""
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
-from pathlib import Path
 
 import cramjam
 import pytest
