@@ -405,6 +405,12 @@ impl Inner {
         encoded: &[u8],
         apply: impl FnOnce(&Inner, Option<u64>) -> bool,
     ) -> std::io::Result<()> {
+        // Backpressure: with two heads' worth unsealed, a seal is running behind; wait for it
+        // (it holds the maintenance lock) rather than let the WAL outgrow what retention
+        // reserves for it.
+        if self.unsealed_bytes() >= 2 * self.head_bytes {
+            self.seal_all(false)?;
+        }
         let index = match &self.wal {
             Some(w) => {
                 let mut w = w.lock().unwrap_or_else(|e| e.into_inner());
@@ -420,6 +426,10 @@ impl Inner {
             self.seal_all(false)?;
         }
         Ok(())
+    }
+
+    fn unsealed_bytes(&self) -> usize {
+        self.traces.head_bytes() + self.logs.head_bytes() + self.metrics.head_bytes()
     }
 
     fn apply(&self, tag: u8, payload: &[u8], wal: Option<u64>) -> Result<bool, String> {
@@ -675,8 +685,17 @@ impl Inner {
             Some(w) => w.lock().unwrap_or_else(|e| e.into_inner()).disk_bytes(),
             None => heads,
         };
-        // (A head larger than the cap allows is the caller's choice: reserve at most a quarter.)
-        let live = unsealed + (2 * self.head_bytes as u64).min(self.opts.max_bytes / 4);
+        // Ingest waits once two heads are unsealed, so the WAL can grow by about two heads
+        // and a segment before the next run, and a sealing head's block is on disk before
+        // its WAL records are released: three heads and a segment. (A head larger than the
+        // cap allows is the caller's choice: reserve at most a quarter of the cap.)
+        let reserve = 3 * self.head_bytes as u64
+            + if self.wal.is_some() {
+                wal_segment_bytes(self.head_bytes)
+            } else {
+                0
+            };
+        let live = unsealed + reserve.min(self.opts.max_bytes / 4);
         let mut total: u64 = all.iter().map(|a| a.2).sum::<u64>() + live;
         let cutoff = if self.opts.max_age.is_zero() {
             i64::MIN
