@@ -19,6 +19,22 @@ pub(crate) fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
+/// A label set: its length, then each name and value.
+pub(crate) fn encode_labels(l: &[(String, String)], out: &mut Vec<u8>) {
+    put_uvarint(out, l.len() as u64);
+    for (k, v) in l {
+        put_bytes(out, k.as_bytes());
+        put_bytes(out, v.as_bytes());
+    }
+}
+
+pub(crate) fn decode_labels(r: &mut Reader) -> Result<Vec<(String, String)>> {
+    let n = r.len()?;
+    (0..n)
+        .map(|_| Ok((r.str()?.to_string(), r.str()?.to_string())))
+        .collect()
+}
+
 /// Reads what the `put_*` functions wrote.
 pub(crate) struct Reader<'a> {
     buf: &'a [u8],

@@ -15,7 +15,9 @@ use pdata::proto::common::v1::{AnyValue, KeyValue, any_value};
 use pdata::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use prost::Message;
 
-use crate::codec::{Dict, Reader, Result, put_bytes, put_ivarint, put_uvarint};
+use crate::codec::{
+    Dict, Reader, Result, decode_labels, encode_labels, put_bytes, put_ivarint, put_uvarint,
+};
 use crate::table::Schema;
 
 pub type Labels = Vec<(String, String)>;
@@ -60,22 +62,10 @@ pub struct LogRow {
     pub body_is_line: bool,
 }
 
-/// Loki's label name for an attribute key: characters outside `[a-zA-Z0-9_]` become `_`.
+/// Loki's label name for an attribute key: its OTLP ingestion normalises names as the
+/// Prometheus translator does (`http.method` → `http_method`, a leading digit → `key_…`).
 pub fn label_name(key: &str) -> String {
-    let mut s: String = key
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if s.starts_with(|c: char| c.is_ascii_digit()) {
-        s.insert(0, '_');
-    }
-    s
+    promtranslate::naming::label_or_raw(key)
 }
 
 /// Text of an attribute value as Loki writes it into labels and structured metadata.
@@ -365,21 +355,6 @@ pub(crate) struct LogMeta {
 }
 
 pub(crate) struct Logs;
-
-fn encode_labels(l: &Labels, out: &mut Vec<u8>) {
-    put_uvarint(out, l.len() as u64);
-    for (k, v) in l {
-        put_bytes(out, k.as_bytes());
-        put_bytes(out, v.as_bytes());
-    }
-}
-
-fn decode_labels(r: &mut Reader) -> Result<Labels> {
-    let n = r.len()?;
-    (0..n)
-        .map(|_| Ok((r.str()?.to_string(), r.str()?.to_string())))
-        .collect()
-}
 
 impl Schema for Logs {
     type Row = LogRow;

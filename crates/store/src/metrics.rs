@@ -12,7 +12,9 @@ use bytes::Bytes;
 use promtranslate::prompb::{self, TimeSeries};
 use prost::Message;
 
-use crate::codec::{Reader, Result, put_bytes, put_ivarint, put_uvarint};
+use crate::codec::{
+    Reader, Result, decode_labels, encode_labels, put_bytes, put_ivarint, put_uvarint,
+};
 use crate::logs::Labels;
 use crate::table::Schema;
 
@@ -104,21 +106,6 @@ pub(crate) struct MetricMeta {
 }
 
 pub(crate) struct Metrics;
-
-fn encode_labels(l: &Labels, out: &mut Vec<u8>) {
-    put_uvarint(out, l.len() as u64);
-    for (k, v) in l {
-        put_bytes(out, k.as_bytes());
-        put_bytes(out, v.as_bytes());
-    }
-}
-
-fn decode_labels(r: &mut Reader) -> Result<Labels> {
-    let n = r.len()?;
-    (0..n)
-        .map(|_| Ok((r.str()?.to_string(), r.str()?.to_string())))
-        .collect()
-}
 
 impl Schema for Metrics {
     type Row = MetricRow;

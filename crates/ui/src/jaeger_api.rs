@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -15,7 +15,7 @@ use store::SpanRow;
 
 use crate::time::{go_duration, now_ns, rfc3339_ns};
 use crate::tracesearch::{parse_trace_id, summary};
-use crate::{Api, Params, blocking, json, params};
+use crate::{Api, Params, blocking, json};
 
 pub fn routes() -> Router<Arc<Api>> {
     Router::new()
@@ -106,11 +106,7 @@ fn ops_of(api: &Api, service: &str, kind: Option<&str>, unset_as: &'static str) 
         .unwrap_or_default()
 }
 
-async fn operations(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn operations(State(api): State<Arc<Api>>, p: Params) -> Response {
     let Some(service) = p.get("service").map(str::to_string) else {
         return legacy_error(StatusCode::BAD_REQUEST, "parameter 'service' is required");
     };
@@ -134,11 +130,7 @@ fn ui_traces(traces: &[Vec<SpanRow>], raw: bool) -> Vec<J> {
         .collect()
 }
 
-async fn trace(State(api): State<Arc<Api>>, Path(id): Path<String>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn trace(State(api): State<Arc<Api>>, Path(id): Path<String>, p: Params) -> Response {
     let Some(tid) = parse_trace_id(&id) else {
         return legacy_error(
             StatusCode::BAD_REQUEST,
@@ -203,11 +195,7 @@ fn duration_param(p: &Params, k: &str) -> Result<Option<u64>, String> {
         .transpose()
 }
 
-async fn find_traces(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn find_traces(State(api): State<Arc<Api>>, p: Params) -> Response {
     // Multi-fetch by id.
     let ids = p.all("traceID");
     if !ids.is_empty() {
@@ -315,11 +303,7 @@ async fn find_traces(State(api): State<Arc<Api>>, req: Request) -> Response {
 
 /// Parent -> child service calls in the window: a span whose parent span is stored and
 /// belongs to another service is one call (Jaeger's dependency links).
-async fn dependencies(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn dependencies(State(api): State<Arc<Api>>, p: Params) -> Response {
     let ms = |k: &str| p.get(k).and_then(|v| v.parse::<i64>().ok());
     let end = ms("endTs").map_or_else(now_ns, |e| e.saturating_mul(1_000_000));
     let lookback = ms("lookback")
@@ -373,11 +357,7 @@ async fn v3_services(State(api): State<Arc<Api>>) -> Response {
     }
 }
 
-async fn v3_operations(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn v3_operations(State(api): State<Arc<Api>>, p: Params) -> Response {
     let Some(service) = p.get("service").map(str::to_string) else {
         return v3_error(StatusCode::BAD_REQUEST, "service name is required");
     };
@@ -457,11 +437,7 @@ fn v3_search(p: &Params) -> Result<Search, Response> {
     })
 }
 
-async fn v3_find_traces(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn v3_find_traces(State(api): State<Arc<Api>>, p: Params) -> Response {
     let s = match v3_search(&p) {
         Ok(s) => s,
         Err(r) => return r,
@@ -474,11 +450,7 @@ async fn v3_find_traces(State(api): State<Arc<Api>>, req: Request) -> Response {
     }
 }
 
-async fn v3_summaries(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn v3_summaries(State(api): State<Arc<Api>>, p: Params) -> Response {
     let s = match v3_search(&p) {
         Ok(s) => s,
         Err(r) => return r,
@@ -514,12 +486,8 @@ async fn v3_summaries(State(api): State<Arc<Api>>, req: Request) -> Response {
 async fn spm_metrics(
     State(api): State<Arc<Api>>,
     Path(which): Path<String>,
-    req: Request,
+    p: Params,
 ) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let services = p.all("service");
     if services.is_empty() {
         return legacy_error(

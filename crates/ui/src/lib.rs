@@ -113,6 +113,15 @@ impl Params {
     }
 }
 
+/// Handlers take their parameters as an extractor; a body that cannot be read answers 413.
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Params {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Response> {
+        params(req).await.map(|(p, _, _)| p)
+    }
+}
+
 /// Reads a request's parameters: the query string, and for a form POST (Grafana posts its
 /// Prometheus queries) the body too.
 pub async fn params(

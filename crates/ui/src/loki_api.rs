@@ -100,11 +100,7 @@ fn source(api: &Api) -> Logs<'_> {
     }
 }
 
-async fn query_range(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn query_range(State(api): State<Arc<Api>>, p: Params) -> Response {
     let Some(q) = p.get("query").map(str::to_string) else {
         return bad("query must be supplied");
     };
@@ -136,11 +132,7 @@ async fn query_range(State(api): State<Arc<Api>>, req: Request) -> Response {
     }
 }
 
-async fn query(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn query(State(api): State<Arc<Api>>, p: Params) -> Response {
     let Some(q) = p.get("query").map(str::to_string) else {
         return bad("query must be supplied");
     };
@@ -181,11 +173,7 @@ async fn streams(
     blocking(move || api.store.log_streams(&ms, start, end)).await
 }
 
-async fn labels(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn labels(State(api): State<Arc<Api>>, p: Params) -> Response {
     let (start, end) = match range(&p, SIX_HOURS) {
         Ok(x) => x,
         Err(r) => return r,
@@ -209,12 +197,8 @@ async fn labels(State(api): State<Arc<Api>>, req: Request) -> Response {
 async fn label_values(
     State(api): State<Arc<Api>>,
     Path(name): Path<String>,
-    req: Request,
+    p: Params,
 ) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let (start, end) = match range(&p, SIX_HOURS) {
         Ok(x) => x,
         Err(r) => return r,
@@ -236,11 +220,7 @@ async fn label_values(
     }
 }
 
-async fn series(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn series(State(api): State<Arc<Api>>, p: Params) -> Response {
     let (start, end) = match range(&p, SIX_HOURS) {
         Ok(x) => x,
         Err(r) => return r,
@@ -275,11 +255,7 @@ async fn series(State(api): State<Arc<Api>>, req: Request) -> Response {
 }
 
 /// Counts of what a selector reads: Grafana shows them as the query's size.
-async fn stats(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn stats(State(api): State<Arc<Api>>, p: Params) -> Response {
     let (start, end) = match range(&p, 3_600_000_000_000) {
         Ok(x) => x,
         Err(r) => return r,
@@ -317,11 +293,7 @@ async fn stats(State(api): State<Arc<Api>>, req: Request) -> Response {
 
 /// Bytes per stream (or per the `targetLabels`, or the selector's labels, as Loki groups
 /// them) for Logs Drilldown; `volume_range` answers the same totals at the end time.
-async fn volume(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn volume(State(api): State<Arc<Api>>, p: Params) -> Response {
     let (start, end) = match range(&p, 3_600_000_000_000) {
         Ok(x) => x,
         Err(r) => return r,

@@ -64,11 +64,7 @@ fn promql_error(e: &promql::Error) -> Response {
     )
 }
 
-async fn query(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn query(State(api): State<Arc<Api>>, p: Params) -> Response {
     let Some(q) = p.get("query").map(str::to_string) else {
         return bad_data("invalid parameter \"query\": query must not be empty");
     };
@@ -84,11 +80,7 @@ async fn query(State(api): State<Arc<Api>>, req: Request) -> Response {
     }
 }
 
-async fn query_range(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn query_range(State(api): State<Arc<Api>>, p: Params) -> Response {
     let Some(q) = p.get("query").map(str::to_string) else {
         return bad_data("invalid parameter \"query\": query must not be empty");
     };
@@ -174,11 +166,7 @@ fn limit(p: &Params) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-async fn series(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn series(State(api): State<Arc<Api>>, p: Params) -> Response {
     let (sets, start, end) = match selection(&p, true) {
         Ok(x) => x,
         Err(r) => return r,
@@ -195,11 +183,7 @@ async fn series(State(api): State<Arc<Api>>, req: Request) -> Response {
     }
 }
 
-async fn labels(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn labels(State(api): State<Arc<Api>>, p: Params) -> Response {
     let (sets, start, end) = match selection(&p, false) {
         Ok(x) => x,
         Err(r) => return r,
@@ -221,12 +205,8 @@ async fn labels(State(api): State<Arc<Api>>, req: Request) -> Response {
 async fn label_values(
     State(api): State<Arc<Api>>,
     Path(name): Path<String>,
-    req: Request,
+    p: Params,
 ) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let (sets, start, end) = match selection(&p, false) {
         Ok(x) => x,
         Err(r) => return r,
@@ -248,11 +228,7 @@ async fn label_values(
     }
 }
 
-async fn metadata(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn metadata(State(api): State<Arc<Api>>, p: Params) -> Response {
     let only = p.get("metric").map(str::to_string);
     let n = p
         .get("limit")
@@ -304,11 +280,7 @@ fn selectors(expr: &promql_parser::parser::Expr, out: &mut Vec<String>) {
     }
 }
 
-async fn exemplars(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn exemplars(State(api): State<Arc<Api>>, p: Params) -> Response {
     let Some(q) = p.get("query") else {
         return bad_data("invalid parameter \"query\": query must not be empty");
     };

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
@@ -15,7 +15,7 @@ use serde_json::{Value as J, json};
 use traceql::TraceInfo;
 
 use crate::tracesearch::{parse_trace_id, search, span_attributes, summary};
-use crate::{Api, Params, blocking, bytes_response, json, params, text};
+use crate::{Api, Params, blocking, bytes_response, json, text};
 
 /// Under the `/tempo` prefix.
 pub fn routes() -> Router<Arc<Api>> {
@@ -149,11 +149,7 @@ fn secs(p: &Params, k: &str) -> Result<Option<i64>, Response> {
     }
 }
 
-async fn search_handler(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn search_handler(State(api): State<Arc<Api>>, p: Params) -> Response {
     let query = match p.get("q") {
         Some(q) => traceql::parse(q),
         None => traceql::from_legacy_search(&traceql::LegacySearch {
@@ -291,11 +287,7 @@ const INTRINSICS: &[&str] = &[
     "traceDuration",
 ];
 
-async fn tags_v1(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn tags_v1(State(api): State<Arc<Api>>, p: Params) -> Response {
     let (start, end) = match range(&p) {
         Ok(x) => x,
         Err(r) => return r,
@@ -320,11 +312,7 @@ async fn tags_v1(State(api): State<Arc<Api>>, req: Request) -> Response {
     }
 }
 
-async fn tags_v2(State(api): State<Arc<Api>>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn tags_v2(State(api): State<Arc<Api>>, p: Params) -> Response {
     let (start, end) = match range(&p) {
         Ok(x) => x,
         Err(r) => return r,
@@ -433,11 +421,7 @@ fn tag_values(
     Ok(out.into_iter().collect())
 }
 
-async fn values_v1(State(api): State<Arc<Api>>, Path(tag): Path<String>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn values_v1(State(api): State<Arc<Api>>, Path(tag): Path<String>, p: Params) -> Response {
     let (start, end) = match range(&p) {
         Ok(x) => x,
         Err(r) => return r,
@@ -452,11 +436,7 @@ async fn values_v1(State(api): State<Arc<Api>>, Path(tag): Path<String>, req: Re
     }
 }
 
-async fn values_v2(State(api): State<Arc<Api>>, Path(tag): Path<String>, req: Request) -> Response {
-    let (p, _, _) = match params(req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn values_v2(State(api): State<Arc<Api>>, Path(tag): Path<String>, p: Params) -> Response {
     let (start, end) = match range(&p) {
         Ok(x) => x,
         Err(r) => return r,
