@@ -563,7 +563,7 @@ impl Engine {
             }
             let mut labels: Labels = Vec::new();
             for m in &r.log.matchers {
-                if m.op == MatchOp::Eq && !labels.iter().any(|(n, _)| *n == m.name) {
+                if m.op == MatchOp::Equal && !labels.iter().any(|(n, _)| *n == m.name) {
                     labels.push((m.name.clone(), m.value.clone()));
                 }
             }

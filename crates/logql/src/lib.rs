@@ -60,7 +60,7 @@ pub use parser::parse_selector;
 use std::fmt;
 
 /// Label pairs sorted by name, names unique.
-pub type Labels = Vec<(String, String)>;
+pub use labels::Labels;
 
 /// One log line.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,81 +81,8 @@ pub struct Stream {
     pub entries: Vec<Entry>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MatchOp {
-    Eq,
-    Neq,
-    Re,
-    Nre,
-}
-
-impl MatchOp {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MatchOp::Eq => "=",
-            MatchOp::Neq => "!=",
-            MatchOp::Re => "=~",
-            MatchOp::Nre => "!~",
-        }
-    }
-}
-
-/// A label matcher; regexes are Go RE2 and match the whole value.
-#[derive(Debug, Clone)]
-pub struct Matcher {
-    pub name: String,
-    pub op: MatchOp,
-    pub value: String,
-    re: Option<regex::Regex>,
-}
-
-impl PartialEq for Matcher {
-    fn eq(&self, o: &Matcher) -> bool {
-        self.name == o.name && self.op == o.op && self.value == o.value
-    }
-}
-
-impl Matcher {
-    /// Compiles the regex of `=~`/`!~` (anchored at both ends as Prometheus and Loki do).
-    pub fn new(name: &str, op: MatchOp, value: &str) -> Result<Matcher, String> {
-        let re = match op {
-            MatchOp::Re | MatchOp::Nre => {
-                // Compile the user's pattern alone first so a syntax error names it, not
-                // our anchoring wrapper.
-                goregex::compile(value)?;
-                Some(goregex::compile(&format!("^(?:{value})$"))?)
-            }
-            _ => None,
-        };
-        Ok(Matcher {
-            name: name.to_string(),
-            op,
-            value: value.to_string(),
-            re,
-        })
-    }
-
-    pub fn matches(&self, v: &str) -> bool {
-        match (self.op, &self.re) {
-            (MatchOp::Eq, _) => v == self.value,
-            (MatchOp::Neq, _) => v != self.value,
-            (MatchOp::Re, Some(re)) => re.is_match(v),
-            (MatchOp::Nre, Some(re)) => !re.is_match(v),
-            _ => false,
-        }
-    }
-
-    /// Whether a stream's labels satisfy the matcher (a missing label reads as "").
-    pub fn matches_labels(&self, labels: &Labels) -> bool {
-        self.matches(label_value(labels, &self.name).unwrap_or(""))
-    }
-}
-
-impl fmt::Display for Matcher {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}{:?}", self.name, self.op.as_str(), self.value)
-    }
-}
+// Label matchers are the definitions the store and PromQL share.
+pub use labels::{MatchOp, Matcher};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineFilterOp {
@@ -299,10 +226,7 @@ pub fn default_step_ns(start_ns: i64, end_ns: i64) -> i64 {
 
 /// The value of a label in a sorted label set.
 pub fn label_value<'a>(labels: &'a Labels, name: &str) -> Option<&'a str> {
-    labels
-        .binary_search_by(|(n, _)| n.as_str().cmp(name))
-        .ok()
-        .map(|i| labels[i].1.as_str())
+    labels::get(labels, name)
 }
 
 /// `{a="x", b="y"}` as Prometheus prints label sets.

@@ -808,10 +808,10 @@ impl Parser<'_> {
         loop {
             let name = self.ident()?;
             let op = match self.next() {
-                Tok::Eq => MatchOp::Eq,
-                Tok::Neq => MatchOp::Neq,
+                Tok::Eq => MatchOp::Equal,
+                Tok::Neq => MatchOp::NotEqual,
                 Tok::Re => MatchOp::Re,
-                Tok::Nre => MatchOp::Nre,
+                Tok::Nre => MatchOp::NotRe,
                 _ => {
                     self.i -= 1;
                     return Err(self.unexpected());
@@ -1104,10 +1104,10 @@ impl Parser<'_> {
                     let matcher = match self.peek() {
                         Tok::Eq | Tok::Neq | Tok::Re | Tok::Nre => {
                             let op = match self.next() {
-                                Tok::Eq => MatchOp::Eq,
-                                Tok::Neq => MatchOp::Neq,
+                                Tok::Eq => MatchOp::Equal,
+                                Tok::Neq => MatchOp::NotEqual,
                                 Tok::Re => MatchOp::Re,
-                                _ => MatchOp::Nre,
+                                _ => MatchOp::NotRe,
                             };
                             let vpos = self.pos();
                             let v = self.string()?;
@@ -1192,10 +1192,10 @@ impl Parser<'_> {
         let op_tok = self.next();
         let vpos = self.pos();
         let str_op = match op_tok {
-            Tok::Eq => Some(MatchOp::Eq),
-            Tok::Neq => Some(MatchOp::Neq),
+            Tok::Eq => Some(MatchOp::Equal),
+            Tok::Neq => Some(MatchOp::NotEqual),
             Tok::Re => Some(MatchOp::Re),
-            Tok::Nre => Some(MatchOp::Nre),
+            Tok::Nre => Some(MatchOp::NotRe),
             Tok::CmpEq | Tok::Gt | Tok::Gte | Tok::Lt | Tok::Lte => None,
             _ => {
                 self.i -= 1;
@@ -1220,7 +1220,7 @@ impl Parser<'_> {
             Tok::Str(v) if !neg => {
                 let op = match (str_op, cmp) {
                     (Some(op), _) => op,
-                    (None, CmpOp::Eq) => MatchOp::Eq,
+                    (None, CmpOp::Eq) => MatchOp::Equal,
                     _ => {
                         return Err(error_at(
                             self.src,
@@ -1233,13 +1233,13 @@ impl Parser<'_> {
                     Matcher::new(&name, op, &v).map_err(|e| error_at(self.src, vpos, &e))?,
                 ))
             }
-            Tok::Num(v) if !matches!(str_op, Some(MatchOp::Re | MatchOp::Nre)) => {
+            Tok::Num(v) if !matches!(str_op, Some(MatchOp::Re | MatchOp::NotRe)) => {
                 Ok(LabelFilter::Num(name, cmp, if neg { -v } else { v }))
             }
-            Tok::Dur(d) if !matches!(str_op, Some(MatchOp::Re | MatchOp::Nre)) => {
+            Tok::Dur(d) if !matches!(str_op, Some(MatchOp::Re | MatchOp::NotRe)) => {
                 Ok(LabelFilter::Dur(name, cmp, if neg { -d } else { d }))
             }
-            Tok::Bytes(b) if !neg && !matches!(str_op, Some(MatchOp::Re | MatchOp::Nre)) => {
+            Tok::Bytes(b) if !neg && !matches!(str_op, Some(MatchOp::Re | MatchOp::NotRe)) => {
                 Ok(LabelFilter::Bytes(name, cmp, b))
             }
             Tok::Ident(s) if s == "ip" => Err(error_at(

@@ -1929,7 +1929,7 @@ pub(crate) fn selector_matchers(vs: &VectorSelector) -> R<Vec<Matcher>> {
     }
     let mut out = Vec::new();
     if let Some(n) = &vs.name {
-        out.push(Matcher::new(MatchOp::Equal, "__name__", n).map_err(Error::Parse)?);
+        out.push(Matcher::new("__name__", MatchOp::Equal, n).map_err(Error::Parse)?);
     }
     for m in &vs.matchers.matchers {
         let op = match m.op {
@@ -1938,7 +1938,7 @@ pub(crate) fn selector_matchers(vs: &VectorSelector) -> R<Vec<Matcher>> {
             PMatchOp::Re(_) => MatchOp::Re,
             PMatchOp::NotRe(_) => MatchOp::NotRe,
         };
-        out.push(Matcher::new(op, &m.name, &m.value).map_err(Error::Parse)?);
+        out.push(Matcher::new(&m.name, op, &m.value).map_err(Error::Parse)?);
     }
     Ok(out)
 }

@@ -55,8 +55,8 @@ mod eval;
 
 pub use histogram::{CounterResetHint, FloatHistogram};
 
-/// Label pairs sorted by name, `__name__` included.
-pub type Labels = Vec<(String, String)>;
+/// Label sets and matchers (the definitions the store and LogQL share).
+pub use labels::{Labels, MatchOp, Matcher};
 
 /// Prometheus' stale marker: a NaN with this exact bit pattern ends a series.
 pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
@@ -73,59 +73,6 @@ pub struct Series {
     pub labels: Labels,
     pub floats: Vec<(i64, f64)>,
     pub histograms: Vec<(i64, FloatHistogram)>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MatchOp {
-    Equal,
-    NotEqual,
-    Re,
-    NotRe,
-}
-
-/// A label matcher of a selector. `value` of a regex matcher is the pattern as written; the
-/// compiled form is anchored at both ends as Prometheus does.
-#[derive(Clone, Debug)]
-pub struct Matcher {
-    pub name: String,
-    pub op: MatchOp,
-    pub value: String,
-    re: Option<regex::Regex>,
-}
-
-impl Matcher {
-    pub fn new(op: MatchOp, name: &str, value: &str) -> Result<Self, String> {
-        let re = match op {
-            MatchOp::Re | MatchOp::NotRe => Some(goregex::compile(&format!("^(?:{value})$"))?),
-            _ => None,
-        };
-        Ok(Self {
-            name: name.to_string(),
-            op,
-            value: value.to_string(),
-            re,
-        })
-    }
-
-    /// Whether a label value matches; an absent label has the value "".
-    pub fn matches(&self, v: &str) -> bool {
-        match self.op {
-            MatchOp::Equal => v == self.value,
-            MatchOp::NotEqual => v != self.value,
-            MatchOp::Re => self.re.as_ref().is_some_and(|r| r.is_match(v)),
-            MatchOp::NotRe => !self.re.as_ref().is_some_and(|r| r.is_match(v)),
-        }
-    }
-
-    /// Whether a whole label set matches this matcher.
-    pub fn matches_labels(&self, labels: &[(String, String)]) -> bool {
-        let v = labels
-            .iter()
-            .find(|(n, _)| *n == self.name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("");
-        self.matches(v)
-    }
 }
 
 /// What a data source implements. `select` returns every series matching all matchers (a

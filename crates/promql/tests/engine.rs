@@ -262,16 +262,16 @@ fn too_many_samples() {
 
 #[test]
 fn regex_matchers_are_anchored_go_regexes() {
-    let m = Matcher::new(MatchOp::Re, "a", "b|c").unwrap();
+    let m = Matcher::new("a", MatchOp::Re, "b|c").unwrap();
     assert!(m.matches("b") && m.matches("c"));
     assert!(!m.matches("bc") && !m.matches("ab"));
     // \d is ASCII-only in Go.
-    let m = Matcher::new(MatchOp::Re, "a", r"\d+").unwrap();
+    let m = Matcher::new("a", MatchOp::Re, r"\d+").unwrap();
     assert!(m.matches("42") && !m.matches("\u{663}"));
-    let m = Matcher::new(MatchOp::NotRe, "a", "").unwrap();
+    let m = Matcher::new("a", MatchOp::NotRe, "").unwrap();
     assert!(m.matches("x") && !m.matches(""));
     // An absent label is the empty string.
-    let m = Matcher::new(MatchOp::Equal, "missing", "").unwrap();
+    let m = Matcher::new("missing", MatchOp::Equal, "").unwrap();
     assert!(m.matches_labels(&l(&[("a", "b")])));
 }
 

@@ -58,7 +58,7 @@ pub fn ingest(data: &[u8]) {
     let Some(result) = stored else { return };
     result.expect("an in-memory store accepts what decodes");
     store.flush().expect("an in-memory store seals");
-    let all = [Matcher::new("__name__", MatchOp::Regex, ".*").expect("valid regex")];
+    let all = [Matcher::new("__name__", MatchOp::Re, ".*").expect("valid regex")];
     store
         .select_series(&all, i64::MIN, i64::MAX)
         .expect("pages we wrote decode");

@@ -20,7 +20,7 @@ use crate::codec::{
 };
 use crate::table::Schema;
 
-pub type Labels = Vec<(String, String)>;
+pub use labels::Labels;
 
 /// The resource attributes Loki's OTLP ingestion makes stream labels by default
 /// (`distributor.otlp_config.default_resource_attributes_as_index_labels`).

@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use promtranslate::prompb;
-use regex::Regex;
 
 use crate::Store;
 use crate::logs::{Labels, LogRow, Logs};
@@ -17,58 +16,11 @@ use crate::traces::{SpanRef, SpanRow, Traces, trace_key};
 
 pub type Result<T> = std::result::Result<T, String>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MatchOp {
-    Equal,
-    NotEqual,
-    Regex,
-    NotRegex,
-}
+pub use labels::{MatchOp, Matcher, matches_all};
 
-/// A label matcher as Prometheus and Loki define it: a missing label is the empty string,
-/// regexes are Go RE2 syntax and match the whole value.
-#[derive(Debug, Clone)]
-pub struct Matcher {
-    pub name: String,
-    pub op: MatchOp,
-    pub value: String,
-    re: Option<Regex>,
-}
-
-impl Matcher {
-    pub fn new(name: &str, op: MatchOp, value: &str) -> Result<Matcher> {
-        let re = match op {
-            MatchOp::Regex | MatchOp::NotRegex => {
-                Some(goregex::compile(&format!("^(?:{value})$"))?)
-            }
-            _ => None,
-        };
-        Ok(Matcher {
-            name: name.to_string(),
-            op,
-            value: value.to_string(),
-            re,
-        })
-    }
-
-    pub fn matches(&self, v: &str) -> bool {
-        match self.op {
-            MatchOp::Equal => v == self.value,
-            MatchOp::NotEqual => v != self.value,
-            MatchOp::Regex => self.re.as_ref().is_some_and(|r| r.is_match(v)),
-            MatchOp::NotRegex => !self.re.as_ref().is_some_and(|r| r.is_match(v)),
-        }
-    }
-}
-
+/// A label's value, empty when missing (as matchers read it).
 pub fn label<'a>(labels: &'a Labels, name: &str) -> &'a str {
-    labels
-        .binary_search_by(|(k, _)| k.as_str().cmp(name))
-        .map_or("", |i| labels[i].1.as_str())
-}
-
-pub fn matches_all(ms: &[Matcher], labels: &Labels) -> bool {
-    ms.iter().all(|m| m.matches(label(labels, &m.name)))
+    labels::get(labels, name).unwrap_or("")
 }
 
 /// Caches matcher results per label set (rows of one series share its `Arc`).

@@ -3,41 +3,9 @@
 use store::query::Backend;
 use store::query::{MatchOp, Matcher};
 
-fn store_matcher(name: &str, op: MatchOp, value: &str) -> Result<Matcher, String> {
-    Matcher::new(name, op, value)
-}
-
-pub fn from_promql(ms: &[promql::Matcher]) -> Result<Vec<Matcher>, String> {
-    ms.iter()
-        .map(|m| {
-            let op = match m.op {
-                promql::MatchOp::Equal => MatchOp::Equal,
-                promql::MatchOp::NotEqual => MatchOp::NotEqual,
-                promql::MatchOp::Re => MatchOp::Regex,
-                promql::MatchOp::NotRe => MatchOp::NotRegex,
-            };
-            store_matcher(&m.name, op, &m.value)
-        })
-        .collect()
-}
-
-pub fn from_logql(ms: &[logql::Matcher]) -> Result<Vec<Matcher>, String> {
-    ms.iter()
-        .map(|m| {
-            let op = match m.op {
-                logql::MatchOp::Eq => MatchOp::Equal,
-                logql::MatchOp::Neq => MatchOp::NotEqual,
-                logql::MatchOp::Re => MatchOp::Regex,
-                logql::MatchOp::Nre => MatchOp::NotRegex,
-            };
-            store_matcher(&m.name, op, &m.value)
-        })
-        .collect()
-}
-
 /// A Prometheus series selector (`match[]`) as store matchers.
 pub fn prom_selector(s: &str) -> Result<Vec<Matcher>, String> {
-    from_promql(&promql::parse_matchers(s).map_err(|e| e.to_string())?)
+    promql::parse_matchers(s).map_err(|e| e.to_string())
 }
 
 /// A native histogram as remote write carries it, as PromQL evaluates it.
@@ -128,7 +96,7 @@ impl promql::Queryable for Metrics<'_> {
                 .then(|| TEMPO_ALIASES.iter().find(|(a, _)| *a == m.value))
                 .flatten()
         });
-        let mut ms = from_promql(matchers)?;
+        let mut ms = matchers.to_vec();
         if let Some((_, stored)) = alias {
             for m in &mut ms {
                 if m.name == "__name__" {
@@ -179,14 +147,14 @@ pub struct Logs<'a> {
 impl logql::LogSource for Logs<'_> {
     fn select(&self, sel: &logql::Selection<'_>) -> Result<Vec<logql::Stream>, String> {
         use std::collections::BTreeMap;
-        let ms = from_logql(sel.matchers)?;
+        let ms = sel.matchers;
         let mut streams: BTreeMap<std::sync::Arc<store::Labels>, Vec<logql::Entry>> =
             BTreeMap::new();
         let mut n = 0usize;
         let mut over = false;
         // Loki's end is exclusive; the store's is inclusive.
         self.store
-            .for_each_log(&ms, sel.start_ns, sel.end_ns.saturating_sub(1), &mut |r| {
+            .for_each_log(ms, sel.start_ns, sel.end_ns.saturating_sub(1), &mut |r| {
                 if !sel.line_filters.iter().all(|f| f.matches(&r.line)) {
                     return true;
                 }

@@ -14,7 +14,7 @@ use prost::Message;
 use serde_json::{Value as J, json};
 use store::lokiproto;
 
-use crate::adapters::{Logs, from_logql};
+use crate::adapters::Logs;
 use crate::time::{loki_step, loki_time, now_ns};
 use crate::{Api, Params, blocking, json, params, text};
 
@@ -155,10 +155,7 @@ async fn query(State(api): State<Arc<Api>>, p: Params) -> Response {
 fn selector(s: Option<&str>) -> Result<Vec<store::query::Matcher>, Response> {
     match s {
         None => Ok(Vec::new()),
-        Some(s) => {
-            let ms = logql::parse_selector(s).map_err(|e| bad(&e.to_string()))?;
-            from_logql(&ms).map_err(|e| bad(&e))
-        }
+        Some(s) => logql::parse_selector(s).map_err(|e| bad(&e.to_string())),
     }
 }
 
@@ -262,10 +259,7 @@ async fn stats(State(api): State<Arc<Api>>, p: Params) -> Response {
     };
     let ms = match p.get("query").map(logql::parse_selector) {
         None => Vec::new(),
-        Some(Ok(m)) => match from_logql(&m) {
-            Ok(m) => m,
-            Err(e) => return bad(&e),
-        },
+        Some(Ok(m)) => m,
         // A full query (with filters): its selector is what the stats are about.
         Some(Err(_)) => match selector(p.get("query").and_then(|q| q.split('|').next())) {
             Ok(m) => m,
