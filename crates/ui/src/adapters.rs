@@ -146,38 +146,72 @@ pub struct Logs<'a> {
 
 impl logql::LogSource for Logs<'_> {
     fn select(&self, sel: &logql::Selection<'_>) -> Result<Vec<logql::Stream>, String> {
-        use std::collections::BTreeMap;
-        let ms = sel.matchers;
+        use std::cmp::Reverse;
+        use std::collections::{BTreeMap, BinaryHeap};
         let mut streams: BTreeMap<std::sync::Arc<store::Labels>, Vec<logql::Entry>> =
             BTreeMap::new();
-        let mut n = 0usize;
-        let mut over = false;
+        let entry = |r: &store::LogRow| logql::Entry {
+            ts_ns: r.ts_ns,
+            line: r.line.to_string(),
+            metadata: r.metadata(),
+        };
+        let pass = |r: &store::LogRow| sel.line_filters.iter().all(|f| f.matches(&r.line));
         // Loki's end is exclusive; the store's is inclusive.
-        self.store
-            .for_each_log(ms, sel.start_ns, sel.end_ns.saturating_sub(1), &mut |r| {
-                if !sel.line_filters.iter().all(|f| f.matches(&r.line)) {
-                    return true;
-                }
-                n += 1;
-                if n > self.max_entries {
-                    over = true;
-                    return false;
-                }
-                streams
-                    .entry(r.labels.clone())
-                    .or_default()
-                    .push(logql::Entry {
-                        ts_ns: r.ts_ns,
-                        line: r.line.to_string(),
-                        metadata: r.metadata(),
-                    });
-                true
-            })?;
-        if over {
-            return Err(format!(
-                "the query selects more than {} log lines; narrow the stream selector or the time range",
-                self.max_entries
-            ));
+        let end = sel.end_ns.saturating_sub(1);
+        if let Some(limit) = sel.limit {
+            // A plain log query needs only the first `limit` lines in its direction: keep
+            // those in a heap (rows are reference-counted, so this holds `limit` rows, not
+            // the range), then build their entries.
+            let backward = sel.direction == logql::Direction::Backward;
+            let mut seq = 0u64;
+            let mut keep: BinaryHeap<(Reverse<i64>, u64)> = BinaryHeap::new();
+            let mut rows: std::collections::HashMap<u64, store::LogRow> = Default::default();
+            self.store
+                .for_each_log(sel.matchers, sel.start_ns, end, &mut |r| {
+                    if !pass(r) {
+                        return true;
+                    }
+                    // Newest first for backward: the heap's top is the worst kept line.
+                    let key = if backward { r.ts_ns } else { -r.ts_ns };
+                    seq += 1;
+                    if keep.len() < limit {
+                        keep.push((Reverse(key), seq));
+                        rows.insert(seq, r.clone());
+                    } else if let Some(&(Reverse(worst), wseq)) = keep.peek()
+                        && key > worst
+                    {
+                        keep.pop();
+                        rows.remove(&wseq);
+                        keep.push((Reverse(key), seq));
+                        rows.insert(seq, r.clone());
+                    }
+                    true
+                })?;
+            for r in rows.values() {
+                streams.entry(r.labels.clone()).or_default().push(entry(r));
+            }
+        } else {
+            let mut n = 0usize;
+            let mut over = false;
+            self.store
+                .for_each_log(sel.matchers, sel.start_ns, end, &mut |r| {
+                    if !pass(r) {
+                        return true;
+                    }
+                    n += 1;
+                    if n > self.max_entries {
+                        over = true;
+                        return false;
+                    }
+                    streams.entry(r.labels.clone()).or_default().push(entry(r));
+                    true
+                })?;
+            if over {
+                return Err(format!(
+                    "the query reads more than {} log lines; narrow the stream selector, add a line filter or shorten the time range",
+                    self.max_entries
+                ));
+            }
         }
         Ok(streams
             .into_iter()

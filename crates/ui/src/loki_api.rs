@@ -96,7 +96,8 @@ fn logql_error(e: &logql::Error) -> Response {
 fn source(api: &Api) -> Logs<'_> {
     Logs {
         store: &*api.store,
-        max_entries: 5_000_000,
+        // Lines a metric query may read (each held with its metadata until evaluated).
+        max_entries: 1_000_000,
     }
 }
 
