@@ -380,6 +380,7 @@ def main():
     print(md)
     if not os.environ.get("STORE_KEEP_TSV"):
         shutil.rmtree(tsv, ignore_errors=True)
+        shutil.rmtree(os.path.join(args.work, "clickhouse"), ignore_errors=True)
 
 
 if __name__ == "__main__":

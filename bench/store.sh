@@ -13,7 +13,7 @@
 #   BENCH_OUT=dir  BENCH_WORK=dir   results, and scratch space (TSV files, data dirs)
 #   STORE_SIZE="--spans N --logs N --series N"   overrides the sizes
 #   STORE_REPEATS=5                 runs of the log filter and rate() queries
-#   STORE_KEEP_TSV=1                keep the generated TSV files
+#   STORE_KEEP_TSV=1                keep the generated TSV files and ClickHouse data dir
 set -euo pipefail
 
 NAME=store
