@@ -320,7 +320,7 @@ impl SpanGen {
         let mut id = [0u8; 16];
         id[..8].copy_from_slice(&r.next().to_be_bytes());
         id[8..].copy_from_slice(&r.next().to_be_bytes());
-        if self.trace_no % self.stride == 0 {
+        if self.trace_no.is_multiple_of(self.stride) {
             self.sample_ids.push(id);
         }
         let start = T0_NS + self.trace_no * HOUR_NS / self.traces + r.below(1_000_000);
@@ -763,7 +763,7 @@ fn main() {
         let (lo, hi) = t.iter().fold((u64::MAX, 0), |(lo, hi), (_, _, s)| {
             (lo.min(s.start_time_unix_nano), hi.max(s.end_time_unix_nano))
         });
-        if (g.trace_no - 1) % g.stride == 0 {
+        if (g.trace_no - 1).is_multiple_of(g.stride) {
             trace_windows.push((lo, hi));
         }
         n_spans += t.len() as u64;
@@ -993,7 +993,7 @@ fn main() {
     // ---- trace by id
     let mut lat = Vec::new();
     let mut found = 0usize;
-    for id in &g.sample_ids {
+    for id in g.sample_ids.iter().take(1000) {
         let w = Instant::now();
         let rows = store.trace(id).expect("trace");
         lat.push(w.elapsed().as_secs_f64() * 1e3);
