@@ -6,7 +6,7 @@
 # 0), ClickHouse is Debian's clickhouse-server 18.16 with the Go clickhouse exporter's
 # tables as 18.16 can hold them (bench/store/schema.sql), on core 1, 127.0.0.1 only.
 #
-#   bench/store.sh            10 M spans, 10 M log lines, 10,000 series (about 25 minutes)
+#   bench/store.sh            10 M spans, 10 M log lines, 10,000 series (about 20 minutes, ~13 GB scratch)
 #   bench/store.sh --quick    500,000 spans and log lines, 10,000 series
 #
 # Environment (all optional):
