@@ -23,10 +23,12 @@ pub fn label<'a>(labels: &'a Labels, name: &str) -> &'a str {
     labels::get(labels, name).unwrap_or("")
 }
 
-/// Caches matcher results per label set (rows of one series share its `Arc`).
+/// Caches matcher results per label set (rows of one series share its `Arc`). The map holds
+/// a clone of each `Arc` it has seen: a page evicted from the cache mid-scan frees its label
+/// sets, and a freed address reused by another label set must not find the old answer.
 struct LabelFilter<'a> {
     ms: &'a [Matcher],
-    seen: HashMap<*const Labels, bool>,
+    seen: HashMap<*const Labels, (Arc<Labels>, bool)>,
 }
 
 impl<'a> LabelFilter<'a> {
@@ -39,10 +41,10 @@ impl<'a> LabelFilter<'a> {
 
     fn ok(&mut self, l: &Arc<Labels>) -> bool {
         let ms = self.ms;
-        *self
-            .seen
+        self.seen
             .entry(Arc::as_ptr(l))
-            .or_insert_with(|| matches_all(ms, l))
+            .or_insert_with(|| (l.clone(), matches_all(ms, l)))
+            .1
     }
 }
 
@@ -345,13 +347,10 @@ impl Store {
     ) -> Result<Vec<SeriesData>> {
         let t = &self.inner.metrics;
         let snap = t.snapshot();
-        let mut by: BTreeMap<Arc<Labels>, SeriesData> = BTreeMap::new();
+        let mut by = SeriesIndex::default();
         let mut filter = LabelFilter::new(matchers);
-        let push = |r: &crate::metrics::MetricRow, by: &mut BTreeMap<Arc<Labels>, SeriesData>| {
-            let s = by.entry(r.labels.clone()).or_insert_with(|| SeriesData {
-                labels: r.labels.clone(),
-                ..Default::default()
-            });
+        let push = |r: &crate::metrics::MetricRow, by: &mut SeriesIndex| {
+            let s = by.get(&r.labels);
             match &r.sample {
                 Sample::Float(v) => s.floats.push((r.t_ms, *v)),
                 Sample::Histogram(_) => {
@@ -394,7 +393,7 @@ impl Store {
                 }
             }
         }
-        let mut out: Vec<SeriesData> = by.into_values().collect();
+        let mut out = by.into_sorted();
         for s in &mut out {
             dedup_last(&mut s.floats, |x| x.0);
             dedup_last(&mut s.histograms, |x| x.0);
@@ -551,6 +550,47 @@ impl Backend for Store {
         encoded: &[u8],
     ) -> std::io::Result<()> {
         Store::ingest_loki_push(self, req, encoded)
+    }
+}
+
+/// The series of a selection by label set. Rows of one page share their series' `Arc`, so
+/// the address is looked up first (hashing a pointer) and the labels compared only once per
+/// distinct `Arc`; comparing label sets for every sample took most of a PromQL query's time.
+/// Each address maps to a clone of its `Arc`, so it cannot be freed and reused meanwhile.
+#[derive(Default)]
+struct SeriesIndex {
+    by_ptr: HashMap<*const Labels, (Arc<Labels>, usize)>,
+    by_labels: BTreeMap<Arc<Labels>, usize>,
+    data: Vec<SeriesData>,
+}
+
+impl SeriesIndex {
+    fn get(&mut self, l: &Arc<Labels>) -> &mut SeriesData {
+        let i = match self.by_ptr.get(&Arc::as_ptr(l)) {
+            Some((_, i)) => *i,
+            None => {
+                let data = &mut self.data;
+                let i = *self.by_labels.entry(l.clone()).or_insert_with(|| {
+                    data.push(SeriesData {
+                        labels: l.clone(),
+                        ..Default::default()
+                    });
+                    data.len() - 1
+                });
+                self.by_ptr.insert(Arc::as_ptr(l), (l.clone(), i));
+                i
+            }
+        };
+        &mut self.data[i]
+    }
+
+    /// The series in label order.
+    fn into_sorted(self) -> Vec<SeriesData> {
+        let mut slots: Vec<Option<SeriesData>> = self.data.into_iter().map(Some).collect();
+        self.by_labels
+            .into_values()
+            .filter_map(|i| slots[i].take())
+            .collect()
     }
 }
 
