@@ -133,13 +133,7 @@ impl Store {
         }
         let key = trace_key(id);
         for b in &snap.blocks {
-            if !b.meta.bloom.may_contain(key) {
-                continue;
-            }
-            for (i, (lo, hi)) in b.meta.page_ids.iter().enumerate() {
-                if key < *lo || key > *hi {
-                    continue;
-                }
+            for i in b.meta.pages_with(key) {
                 let rows = t.page(b, i)?;
                 out.extend(rows.iter().filter(|r| r.trace_id == *id).cloned());
             }
@@ -204,7 +198,9 @@ impl Store {
                 continue;
             }
             for (i, p) in b.pages.iter().enumerate() {
-                if !overlaps(p.min_t, p.max_t, q.start_ns, q.end_ns) {
+                if !overlaps(p.min_t, p.max_t, q.start_ns, q.end_ns)
+                    || service.is_some_and(|s| !b.meta.page_has_service(i, s))
+                {
                     continue;
                 }
                 for r in t.page(b, i)?.iter() {

@@ -461,3 +461,45 @@ fn otlp_metrics_are_stored_under_prometheus_names_with_metadata_and_exemplars() 
         "counter"
     );
 }
+
+#[test]
+fn every_span_field_survives_storage_though_the_row_columns_are_not_stored_twice() {
+    use pdata::proto::trace::v1::{Status, span};
+    let mut s = span(7, 3, 2, "GET /x", 1_000, 250);
+    s.trace_state = "rojo=00f067aa0ba902b7".into();
+    s.flags = 0x301;
+    s.kind = 3;
+    s.dropped_attributes_count = 1;
+    s.events = vec![span::Event {
+        time_unix_nano: 1_100,
+        name: "ev".into(),
+        attributes: vec![kv("k", "v")],
+        dropped_attributes_count: 2,
+    }];
+    s.dropped_events_count = 3;
+    s.links = vec![span::Link {
+        trace_id: vec![9; 16],
+        span_id: vec![8; 8],
+        trace_state: "x=1".into(),
+        attributes: vec![kv("l", "1")],
+        dropped_attributes_count: 0,
+        flags: 0x100,
+    }];
+    s.dropped_links_count = 4;
+    s.status = Some(Status {
+        message: "boom".into(),
+        code: 2,
+    });
+    s.attributes = vec![kv("http.route", "/x")];
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(opts(Some(dir.path()))).unwrap();
+    put(&store, &traces("svc", vec![s.clone()]));
+    store.flush().unwrap();
+    let rows = store.trace(&7u128.to_be_bytes()).unwrap();
+    assert!(
+        rows[0].span.len() < s.encoded_len() - 32,
+        "ids are not stored in the span bytes"
+    );
+    let back = &crate::traces::assemble(&rows)[0].scope_spans[0].spans[0];
+    assert_eq!(*back, s);
+}

@@ -1,8 +1,11 @@
 //! Spans: one row per span, with the columns trace search filters on (ids, times, service,
 //! name, kind, status) next to the span's own OTLP encoding and its resource's and scope's
 //! (shared by the rows of one request, and written once per page). Blocks are sorted by
-//! trace id, so one trace is in one page of a block; a Bloom filter per block and the first
-//! and last trace id of each page find it without reading other pages.
+//! service, span name and start time, as the Go `clickhouse` exporter orders its table:
+//! a search by service and time reads only the pages of that service whose time range
+//! overlaps, and similar spans sit together, which compresses them better. A trace is found
+//! through two Bloom filters: one per block, then one per page of the blocks that may hold
+//! it, so a lookup decodes the pages that hold its spans and rarely another.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
@@ -48,6 +51,62 @@ impl SpanRow {
     pub fn is_root(&self) -> bool {
         self.parent_span_id == [0; 8]
     }
+}
+
+impl SpanRow {
+    /// The whole OTLP span: the stored bytes hold what the row's columns do not.
+    pub fn full_span(&self) -> Option<Span> {
+        let mut s = Span::decode(&self.span[..]).ok()?;
+        s.trace_id = self.trace_id.to_vec();
+        s.span_id = self.span_id.to_vec();
+        s.parent_span_id = if self.is_root() {
+            Vec::new()
+        } else {
+            self.parent_span_id.to_vec()
+        };
+        s.name = self.name.to_string();
+        s.kind = self.kind.into();
+        s.start_time_unix_nano = self.start_ns;
+        s.end_time_unix_nano = self.end_ns;
+        Some(s)
+    }
+}
+
+/// A span's encoding without the fields the row keeps in columns (ids, name, kind, times):
+/// the ids are random bytes no compressor can shrink, and were stored twice. A valid `Span`
+/// message; [`SpanRow::full_span`] puts the rest back. Written field by field, so ingest does
+/// not clone the span to clear them.
+fn span_rest(s: &Span) -> Vec<u8> {
+    use prost::encoding::{fixed32, message, string, uint32};
+    let mut out = Vec::with_capacity(s.encoded_len());
+    if !s.trace_state.is_empty() {
+        string::encode(3, &s.trace_state, &mut out);
+    }
+    for kv in &s.attributes {
+        message::encode(9, kv, &mut out);
+    }
+    if s.dropped_attributes_count != 0 {
+        uint32::encode(10, &s.dropped_attributes_count, &mut out);
+    }
+    for e in &s.events {
+        message::encode(11, e, &mut out);
+    }
+    if s.dropped_events_count != 0 {
+        uint32::encode(12, &s.dropped_events_count, &mut out);
+    }
+    for l in &s.links {
+        message::encode(13, l, &mut out);
+    }
+    if s.dropped_links_count != 0 {
+        uint32::encode(14, &s.dropped_links_count, &mut out);
+    }
+    if let Some(st) = &s.status {
+        message::encode(15, st, &mut out);
+    }
+    if s.flags != 0 {
+        fixed32::encode(16, &s.flags, &mut out);
+    }
+    out
 }
 
 pub(crate) fn trace_key(id: &[u8; 16]) -> u128 {
@@ -119,7 +178,7 @@ pub(crate) fn rows(req: &ExportTraceServiceRequest) -> (Vec<SpanRow>, usize) {
                     name,
                     resource: resource.clone(),
                     scope: scope.clone(),
-                    span: Bytes::from(s.encode_to_vec()),
+                    span: Bytes::from(span_rest(s)),
                 });
             }
         }
@@ -141,7 +200,7 @@ pub fn assemble(rows: &[SpanRow]) -> Vec<ResourceSpans> {
         if !seen.insert((r.span_id, r.start_ns, &r.span[..])) {
             continue;
         }
-        let Ok(span) = Span::decode(&r.span[..]) else {
+        let Some(span) = r.full_span() else {
             continue;
         };
         let ri = *res_index.entry(&r.resource[..]).or_insert_with(|| {
@@ -178,9 +237,7 @@ impl<'a> SpanRef<'a> {
     }
 
     pub fn span(&self) -> Option<&Span> {
-        self.span
-            .get_or_init(|| Span::decode(&self.row.span[..]).ok())
-            .as_ref()
+        self.span.get_or_init(|| self.row.full_span()).as_ref()
     }
 
     pub fn resource(&self) -> Option<&Resource> {
@@ -241,10 +298,34 @@ pub fn value_string(v: &AnyValue) -> String {
 /// Per-block index.
 pub(crate) struct TraceMeta {
     pub bloom: Bloom,
-    /// First and last trace id of each page.
-    pub page_ids: Vec<(u128, u128)>,
+    /// Per page: a Bloom filter of its trace ids.
+    pub page_blooms: Vec<Bloom>,
+    /// Per page: the services it holds (indexes into `services`).
+    pub page_services: Vec<Vec<u32>>,
+    pub services: Vec<Arc<str>>,
     /// Distinct (service, span name, kind).
     pub operations: Vec<(Arc<str>, Arc<str>, u8)>,
+}
+
+impl TraceMeta {
+    /// Pages of the block that may hold the trace.
+    pub(crate) fn pages_with(&self, key: u128) -> impl Iterator<Item = usize> + '_ {
+        let in_block = self.bloom.may_contain(key);
+        self.page_blooms
+            .iter()
+            .enumerate()
+            .filter(move |(_, b)| in_block && b.may_contain(key))
+            .map(|(i, _)| i)
+    }
+
+    /// Whether a page holds spans of the service.
+    pub(crate) fn page_has_service(&self, page: usize, service: &str) -> bool {
+        self.page_services[page].iter().any(|&i| {
+            self.services
+                .get(i as usize)
+                .is_some_and(|s| &**s == service)
+        })
+    }
 }
 
 pub(crate) struct Traces;
@@ -264,7 +345,10 @@ impl Schema for Traces {
     }
 
     fn sort(rows: &mut [&SpanRow]) {
-        rows.sort_unstable_by_key(|r| (r.trace_id, r.start_ns));
+        rows.sort_unstable_by(|a, b| {
+            (&a.service, &a.name, a.start_ns, a.trace_id)
+                .cmp(&(&b.service, &b.name, b.start_ns, b.trace_id))
+        });
     }
 
     fn encode_page(rows: &[&SpanRow], out: &mut Vec<u8>) {
@@ -369,33 +453,62 @@ impl Schema for Traces {
     }
 
     fn build_meta(rows: &[&SpanRow], pages: &[Range<usize>]) -> TraceMeta {
-        let mut bloom = Bloom::with_capacity(rows.len());
+        let distinct = |rows: &[&SpanRow]| {
+            let mut ids: Vec<u128> = rows.iter().map(|r| trace_key(&r.trace_id)).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let all = distinct(rows);
+        let mut bloom = Bloom::with_capacity(all.len());
+        all.iter().for_each(|k| bloom.insert(*k));
         let mut ops = BTreeSet::new();
-        for r in rows {
-            bloom.insert(trace_key(&r.trace_id));
-            ops.insert((r.service.clone(), r.name.clone(), r.kind));
+        let mut services: Vec<Arc<str>> = Vec::new();
+        let mut page_blooms = Vec::with_capacity(pages.len());
+        let mut page_services = Vec::with_capacity(pages.len());
+        for p in pages {
+            let ids = distinct(&rows[p.clone()]);
+            let mut b = Bloom::with_capacity(ids.len());
+            ids.iter().for_each(|k| b.insert(*k));
+            page_blooms.push(b);
+            let mut here: Vec<u32> = Vec::new();
+            for r in &rows[p.clone()] {
+                ops.insert((r.service.clone(), r.name.clone(), r.kind));
+                let i = match services.iter().position(|s| *s == r.service) {
+                    Some(i) => i,
+                    None => {
+                        services.push(r.service.clone());
+                        services.len() - 1
+                    }
+                } as u32;
+                if !here.contains(&i) {
+                    here.push(i);
+                }
+            }
+            page_services.push(here);
         }
         TraceMeta {
             bloom,
-            page_ids: pages
-                .iter()
-                .map(|p| {
-                    (
-                        trace_key(&rows[p.start].trace_id),
-                        trace_key(&rows[p.end - 1].trace_id),
-                    )
-                })
-                .collect(),
+            page_blooms,
+            page_services,
+            services,
             operations: ops.into_iter().collect(),
         }
     }
 
     fn encode_meta(m: &TraceMeta, out: &mut Vec<u8>) {
         m.bloom.encode(out);
-        put_uvarint(out, m.page_ids.len() as u64);
-        for (a, b) in &m.page_ids {
-            out.extend_from_slice(&a.to_be_bytes());
-            out.extend_from_slice(&b.to_be_bytes());
+        put_uvarint(out, m.page_blooms.len() as u64);
+        for (b, svc) in m.page_blooms.iter().zip(&m.page_services) {
+            b.encode(out);
+            put_uvarint(out, svc.len() as u64);
+            for i in svc {
+                put_uvarint(out, (*i).into());
+            }
+        }
+        put_uvarint(out, m.services.len() as u64);
+        for s in &m.services {
+            put_bytes(out, s.as_bytes());
         }
         put_uvarint(out, m.operations.len() as u64);
         for (s, n, k) in &m.operations {
@@ -408,13 +521,21 @@ impl Schema for Traces {
     fn decode_meta(r: &mut Reader) -> Result<TraceMeta> {
         let bloom = Bloom::decode(r)?;
         let n = r.len()?;
-        let mut page_ids = Vec::with_capacity(n);
+        let mut page_blooms = Vec::with_capacity(n);
+        let mut page_services = Vec::with_capacity(n);
         for _ in 0..n {
-            page_ids.push((
-                u128::from_be_bytes(r.array()?),
-                u128::from_be_bytes(r.array()?),
-            ));
+            page_blooms.push(Bloom::decode(r)?);
+            let k = r.len()?;
+            page_services.push(
+                (0..k)
+                    .map(|_| r.uvarint().map(|v| v as u32))
+                    .collect::<Result<Vec<_>>>()?,
+            );
         }
+        let n = r.len()?;
+        let services = (0..n)
+            .map(|_| Ok(Arc::from(r.str()?)))
+            .collect::<Result<Vec<_>>>()?;
         let n = r.len()?;
         let mut operations = Vec::with_capacity(n);
         for _ in 0..n {
@@ -422,12 +543,20 @@ impl Schema for Traces {
         }
         Ok(TraceMeta {
             bloom,
-            page_ids,
+            page_blooms,
+            page_services,
+            services,
             operations,
         })
     }
 
     fn meta_bytes(m: &TraceMeta) -> usize {
-        m.bloom.bytes() + m.page_ids.len() * 32 + m.operations.len() * 64
+        m.bloom.bytes()
+            + m.page_blooms.iter().map(|b| b.bytes() + 24).sum::<usize>()
+            + m.page_services
+                .iter()
+                .map(|p| 24 + p.len() * 4)
+                .sum::<usize>()
+            + m.operations.len() * 64
     }
 }
