@@ -167,13 +167,7 @@ pub(crate) fn rows(req: &ExportLogsServiceRequest) -> Vec<LogRow> {
                     ),
                     None => (Arc::from(""), true),
                 };
-                let record = if body_is_line {
-                    let mut c = r.clone();
-                    c.body = None;
-                    c.encode_to_vec()
-                } else {
-                    r.encode_to_vec()
-                };
+                let record = record_rest(r, body_is_line);
                 out.push(LogRow {
                     ts_ns: ts,
                     severity: r.severity_number.clamp(0, 255) as u8,
@@ -242,9 +236,59 @@ pub(crate) fn rows_from_push(req: &crate::lokiproto::PushRequest) -> (Vec<LogRow
     (out, invalid)
 }
 
+/// A record's encoding without what the row holds in columns: the body when it is the line,
+/// and well-formed trace and span ids (random bytes no compressor shrinks, which were stored
+/// twice). A valid `LogRecord`; [`LogRow::record`] puts them back. Written field by field,
+/// so ingest does not clone the record to clear them.
+fn record_rest(r: &LogRecord, body_is_line: bool) -> Vec<u8> {
+    use prost::encoding::{bytes, fixed32, fixed64, int32, message, string, uint32};
+    let mut out = Vec::with_capacity(r.encoded_len());
+    if r.time_unix_nano != 0 {
+        fixed64::encode(1, &r.time_unix_nano, &mut out);
+    }
+    if r.severity_number != 0 {
+        int32::encode(2, &r.severity_number, &mut out);
+    }
+    if !r.severity_text.is_empty() {
+        string::encode(3, &r.severity_text, &mut out);
+    }
+    if !body_is_line && let Some(b) = &r.body {
+        message::encode(5, b, &mut out);
+    }
+    for kv in &r.attributes {
+        message::encode(6, kv, &mut out);
+    }
+    if r.dropped_attributes_count != 0 {
+        uint32::encode(7, &r.dropped_attributes_count, &mut out);
+    }
+    if r.flags != 0 {
+        fixed32::encode(8, &r.flags, &mut out);
+    }
+    // Ids of another length than OTLP's stay in the bytes: the columns hold only valid ones.
+    if !r.trace_id.is_empty() && r.trace_id.len() != 16 {
+        bytes::encode(9, &r.trace_id, &mut out);
+    }
+    if !r.span_id.is_empty() && r.span_id.len() != 8 {
+        bytes::encode(10, &r.span_id, &mut out);
+    }
+    if r.observed_time_unix_nano != 0 {
+        fixed64::encode(11, &r.observed_time_unix_nano, &mut out);
+    }
+    if !r.event_name.is_empty() {
+        string::encode(12, &r.event_name, &mut out);
+    }
+    out
+}
+
 impl LogRow {
     pub fn record(&self) -> LogRecord {
         let mut r = LogRecord::decode(&self.record[..]).unwrap_or_default();
+        if r.trace_id.is_empty() && self.trace_id != [0; 16] {
+            r.trace_id = self.trace_id.to_vec();
+        }
+        if r.span_id.is_empty() && self.span_id != [0; 8] {
+            r.span_id = self.span_id.to_vec();
+        }
         if self.body_is_line && !self.line.is_empty() {
             r.body = Some(AnyValue {
                 value: Some(any_value::Value::StringValue(self.line.to_string())),

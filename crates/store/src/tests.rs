@@ -503,3 +503,65 @@ fn every_span_field_survives_storage_though_the_row_columns_are_not_stored_twice
     let back = &crate::traces::assemble(&rows)[0].scope_spans[0].spans[0];
     assert_eq!(*back, s);
 }
+
+#[test]
+fn every_log_record_field_survives_storage() {
+    use pdata::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    let rec = |body: AnyValue| LogRecord {
+        time_unix_nano: 5,
+        observed_time_unix_nano: 6,
+        severity_number: 9,
+        severity_text: "INFO".into(),
+        body: Some(body),
+        attributes: vec![kv("a", "b")],
+        dropped_attributes_count: 2,
+        flags: 1,
+        trace_id: vec![7; 16],
+        span_id: vec![8; 8],
+        event_name: "ev".into(),
+    };
+    let line = AnyValue {
+        value: Some(any_value::Value::StringValue("hello".into())),
+    };
+    let structured = AnyValue {
+        value: Some(any_value::Value::IntValue(42)),
+    };
+    let req = pdata::proto::collector::logs::v1::ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", "s")],
+                ..Default::default()
+            }),
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![rec(line.clone()), rec(structured.clone())],
+                ..Default::default()
+            }],
+            schema_url: String::new(),
+        }],
+    };
+    let (store, _) = Store::open(opts(None)).unwrap();
+    store.ingest_logs(&req, &req.encode_to_vec()).unwrap();
+    store.flush().unwrap();
+    let mut got = Vec::new();
+    store
+        .for_each_log(&[], 0, 100, &mut |r| {
+            got.push(r.clone());
+            true
+        })
+        .unwrap();
+    assert_eq!(got.len(), 2);
+    for r in &got {
+        assert!(
+            r.record.len() + 24 <= r.record().encoded_len(),
+            "ids are not stored in the record bytes"
+        );
+    }
+    let mut back: Vec<LogRecord> = got.iter().map(|r| r.record()).collect();
+    back.sort_by_key(|r| {
+        matches!(
+            r.body.as_ref().and_then(|b| b.value.as_ref()),
+            Some(any_value::Value::IntValue(_))
+        )
+    });
+    assert_eq!(back, vec![rec(line), rec(structured)]);
+}
