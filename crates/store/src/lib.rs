@@ -173,9 +173,16 @@ impl Store {
         };
         let mut report = OpenReport::default();
         let sub = |n: &str| opts.dir.as_ref().map(|d| d.join(n));
+        // A trace's spans sit in one page per service it crosses, and a lookup decodes those
+        // pages whole: smaller pages keep trace by id fast at the cost of a little
+        // compression.
         let traces = Table::open(
             sub(Traces::NAME),
-            page_opts(head_bytes),
+            TableOptions {
+                page_rows: 1024,
+                page_bytes: 256 << 10,
+                ..page_opts(head_bytes)
+            },
             &mut report.problems,
         )?;
         let logs = Table::open(sub(Logs::NAME), page_opts(head_bytes), &mut report.problems)?;
