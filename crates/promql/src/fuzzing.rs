@@ -4,36 +4,9 @@
 //! query over a tiny in-memory data source. It must never panic, and a result must have the
 //! shape its expression's type promises.
 
-use crate::{
-    CounterResetHint, Engine, FloatHistogram, Matcher, Queryable, STALE_NAN_BITS, Series, Value,
-};
+use crate::{CounterResetHint, Engine, FloatHistogram, STALE_NAN_BITS, Series, Value};
 
-struct Tiny(Vec<Series>);
-
-impl Queryable for Tiny {
-    fn select(&self, m: &[Matcher], min: i64, max: i64) -> Result<Vec<Series>, String> {
-        Ok(self
-            .0
-            .iter()
-            .filter(|s| m.iter().all(|m| m.matches_labels(&s.labels)))
-            .map(|s| Series {
-                labels: s.labels.clone(),
-                floats: s
-                    .floats
-                    .iter()
-                    .filter(|p| p.0 >= min && p.0 <= max)
-                    .copied()
-                    .collect(),
-                histograms: s
-                    .histograms
-                    .iter()
-                    .filter(|p| p.0 >= min && p.0 <= max)
-                    .cloned()
-                    .collect(),
-            })
-            .collect())
-    }
-}
+use crate::MemorySeries as Tiny;
 
 fn tiny() -> Tiny {
     let l = |pairs: &[(&str, &str)]| {

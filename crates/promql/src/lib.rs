@@ -92,6 +92,32 @@ impl<T: Queryable + ?Sized> Queryable for &T {
     }
 }
 
+/// Series held in memory as a data source (tests, fuzzing, small embeddings): `select` returns
+/// the matching series with their samples in the window.
+#[derive(Clone, Debug, Default)]
+pub struct MemorySeries(pub Vec<Series>);
+
+impl Queryable for MemorySeries {
+    fn select(&self, m: &[Matcher], min_ms: i64, max_ms: i64) -> Result<Vec<Series>, String> {
+        let within = |t: i64| t >= min_ms && t <= max_ms;
+        Ok(self
+            .0
+            .iter()
+            .filter(|s| m.iter().all(|m| m.matches_labels(&s.labels)))
+            .map(|s| Series {
+                labels: s.labels.clone(),
+                floats: s.floats.iter().filter(|p| within(p.0)).copied().collect(),
+                histograms: s
+                    .histograms
+                    .iter()
+                    .filter(|p| within(p.0))
+                    .cloned()
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
 /// A vector element's value.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SampleValue {

@@ -7,32 +7,7 @@ use promql::{
     SampleValue, Series, Value, format_value,
 };
 
-struct Store(Vec<Series>);
-
-impl Queryable for Store {
-    fn select(&self, m: &[Matcher], min: i64, max: i64) -> Result<Vec<Series>, String> {
-        Ok(self
-            .0
-            .iter()
-            .filter(|s| m.iter().all(|m| m.matches_labels(&s.labels)))
-            .map(|s| Series {
-                labels: s.labels.clone(),
-                floats: s
-                    .floats
-                    .iter()
-                    .filter(|p| p.0 >= min && p.0 <= max)
-                    .copied()
-                    .collect(),
-                histograms: s
-                    .histograms
-                    .iter()
-                    .filter(|p| p.0 >= min && p.0 <= max)
-                    .cloned()
-                    .collect(),
-            })
-            .collect())
-    }
-}
+use promql::MemorySeries as Store;
 
 struct Failing;
 impl Queryable for Failing {

@@ -5,7 +5,7 @@
 //!
 //! Skipped with a message when the binary is absent, unless FERROTEL_REQUIRE_PROMETHEUS is set.
 
-use promql::{Engine, Matcher, Queryable, Series};
+use promql::{Engine, Series};
 use promtranslate::prompb;
 use serde_json::Value as J;
 use std::collections::BTreeMap;
@@ -14,32 +14,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-struct VecStore(Vec<Series>);
-
-impl Queryable for VecStore {
-    fn select(&self, m: &[Matcher], min: i64, max: i64) -> Result<Vec<Series>, String> {
-        Ok(self
-            .0
-            .iter()
-            .filter(|s| m.iter().all(|m| m.matches_labels(&s.labels)))
-            .map(|s| Series {
-                labels: s.labels.clone(),
-                floats: s
-                    .floats
-                    .iter()
-                    .filter(|(t, _)| *t >= min && *t <= max)
-                    .copied()
-                    .collect(),
-                histograms: s
-                    .histograms
-                    .iter()
-                    .filter(|(t, _)| *t >= min && *t <= max)
-                    .cloned()
-                    .collect(),
-            })
-            .collect())
-    }
-}
+use promql::MemorySeries as VecStore;
 
 struct Prom {
     child: Child,
