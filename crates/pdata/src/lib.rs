@@ -13,6 +13,7 @@
 //! assert_eq!(batch.item_count(), 0);
 //! ```
 
+pub mod anyvalue;
 mod batch;
 mod client;
 pub mod json;

@@ -126,8 +126,6 @@ struct Inner {
     logs: Table<Logs>,
     metrics: Table<Metrics>,
     wal: Option<Mutex<spool::Spool>>,
-    /// Bytes of WAL records not yet in blocks.
-    wal_bytes: AtomicU64,
     wal_dirty: AtomicBool,
     seq: AtomicU64,
     metadata: RwLock<BTreeMap<String, MetricMetadata>>,
@@ -136,6 +134,19 @@ struct Inner {
     stop: Arc<(Mutex<bool>, Condvar)>,
     /// Serialises sealing with retention.
     maintenance: Mutex<()>,
+}
+
+impl Usage {
+    /// What the store holds against its size cap: blocks, and the unsealed data (its WAL on
+    /// disk, the heads in memory).
+    pub fn total(&self) -> u64 {
+        self.block_bytes
+            + if self.wal_bytes > 0 {
+                self.wal_bytes
+            } else {
+                self.head_bytes
+            }
+    }
 }
 
 /// The store. Cloning shares it.
@@ -234,7 +245,6 @@ impl Store {
             logs,
             metrics,
             wal,
-            wal_bytes: AtomicU64::new(0),
             wal_dirty: AtomicBool::new(false),
             seq: AtomicU64::new(seq),
             metadata: RwLock::new(metadata),
@@ -257,9 +267,6 @@ impl Store {
                     release.push(r.index);
                     continue;
                 }
-                inner
-                    .wal_bytes
-                    .fetch_add(r.payload.len() as u64, Ordering::Relaxed);
                 if let Err(e) = inner.apply(r.tag, &r.payload, Some(r.index)) {
                     report.problems.push(format!(
                         "WAL record {} could not be read again: {e}",
@@ -308,7 +315,7 @@ impl Store {
             block_bytes: i.traces.blocks_bytes() + i.logs.blocks_bytes() + i.metrics.blocks_bytes(),
             head_bytes: (i.traces.head_bytes() + i.logs.head_bytes() + i.metrics.head_bytes())
                 as u64,
-            wal_bytes: i.wal_bytes.load(Ordering::Relaxed),
+            wal_bytes: i.wal_disk_bytes(),
             index_bytes: (i.traces.meta_bytes() + i.logs.meta_bytes() + i.metrics.meta_bytes())
                 as u64,
             blocks,
@@ -423,8 +430,6 @@ impl Inner {
                 let mut w = w.lock().unwrap_or_else(|e| e.into_inner());
                 let i = w.append(&[(tag, encoded)])?;
                 self.wal_dirty.store(true, Ordering::Relaxed);
-                self.wal_bytes
-                    .fetch_add(encoded.len() as u64, Ordering::Relaxed);
                 Some(i)
             }
             None => None,
@@ -433,6 +438,13 @@ impl Inner {
             self.seal_all(false)?;
         }
         Ok(())
+    }
+
+    /// What the WAL's files take on disk (0 in memory).
+    fn wal_disk_bytes(&self) -> u64 {
+        self.wal.as_ref().map_or(0, |w| {
+            w.lock().unwrap_or_else(|e| e.into_inner()).disk_bytes()
+        })
     }
 
     fn unsealed_bytes(&self) -> usize {
@@ -610,14 +622,7 @@ impl Inner {
             if !idx.is_empty() {
                 let mut w = w.lock().unwrap_or_else(|e| e.into_inner());
                 w.release(&idx)?;
-                // What is left in the WAL is what the heads hold; recount it.
-                let _ = &w;
             }
-            self.wal_bytes.store(
-                (self.traces.head_bytes() + self.logs.head_bytes() + self.metrics.head_bytes())
-                    as u64,
-                Ordering::Relaxed,
-            );
         }
         drop(_m);
         if sealed {
@@ -688,9 +693,10 @@ impl Inner {
         // the block of a head being sealed, written before its WAL records are released.
         let heads =
             (self.traces.head_bytes() + self.logs.head_bytes() + self.metrics.head_bytes()) as u64;
-        let unsealed = match &self.wal {
-            Some(w) => w.lock().unwrap_or_else(|e| e.into_inner()).disk_bytes(),
-            None => heads,
+        let unsealed = if self.wal.is_some() {
+            self.wal_disk_bytes()
+        } else {
+            heads
         };
         // Ingest waits once two heads are unsealed, so the WAL can grow by about two heads
         // and a segment before the next run, and a sealing head's block is on disk before

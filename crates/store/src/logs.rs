@@ -79,36 +79,8 @@ pub fn any_to_string(v: &AnyValue) -> String {
             use base64::Engine as _;
             base64::engine::general_purpose::STANDARD.encode(b)
         }
-        Some(_) => any_to_json(v).to_string(),
+        Some(_) => pdata::anyvalue::any_to_json(v).to_string(),
         None => String::new(),
-    }
-}
-
-/// Maps and arrays as JSON, as Loki renders a structured body.
-pub fn any_to_json(v: &AnyValue) -> serde_json::Value {
-    use serde_json::Value as J;
-    match v.value.as_ref() {
-        Some(any_value::Value::StringValue(s)) => J::String(s.clone()),
-        Some(any_value::Value::BoolValue(b)) => J::Bool(*b),
-        Some(any_value::Value::IntValue(i)) => J::from(*i),
-        Some(any_value::Value::DoubleValue(d)) => J::from(*d),
-        Some(any_value::Value::BytesValue(_)) => J::String(any_to_string(v)),
-        Some(any_value::Value::ArrayValue(a)) => {
-            J::Array(a.values.iter().map(any_to_json).collect())
-        }
-        Some(any_value::Value::StringValueStrindex(_)) => J::Null,
-        Some(any_value::Value::KvlistValue(kv)) => J::Object(
-            kv.values
-                .iter()
-                .map(|kv| {
-                    (
-                        kv.key.clone(),
-                        kv.value.as_ref().map_or(J::Null, any_to_json),
-                    )
-                })
-                .collect(),
-        ),
-        None => J::Null,
     }
 }
 
@@ -301,8 +273,13 @@ impl LogRow {
     /// `trace_id`, `span_id`, `severity_text`, `severity_number`, the scope's name, and
     /// `detected_level` (what Grafana's log volume groups by).
     pub fn metadata(&self) -> Labels {
+        self.metadata_with(&mut MetadataCache::default())
+    }
+
+    /// [`LogRow::metadata`], with the scope's and resource's part of it (the same for every
+    /// record of a request) decoded once per scan through `cache`.
+    pub fn metadata_with(&self, cache: &mut MetadataCache) -> Labels {
         let r = LogRecord::decode(&self.record[..]).unwrap_or_default();
-        let named = |kv: &KeyValue| Some((label_name(&kv.key), any_to_string(kv.value.as_ref()?)));
         // Record attributes first: on a name clash they win over the scope's and resource's.
         let mut m: Labels = r.attributes.iter().filter_map(named).collect();
         if self.trace_id != [0; 16] {
@@ -317,33 +294,76 @@ impl LogRow {
         if r.severity_number != 0 {
             m.push(("severity_number".into(), r.severity_number.to_string()));
         }
-        if let Ok(s) = ScopeLogs::decode(&self.scope[..])
-            && let Some(scope) = s.scope
-        {
-            if !scope.name.is_empty() {
-                m.push(("scope_name".into(), scope.name.clone()));
-            }
-            m.extend(scope.attributes.iter().filter_map(named));
-        }
+        let shared = cache.get(self);
+        m.extend(shared.0.iter().cloned());
         m.push((
             "detected_level".into(),
             detected_level(self.severity, &r.severity_text).into(),
         ));
+        m.extend(shared.1.iter().cloned());
+        // Stable: of equal names, the first pushed stays.
+        m.sort_by(|a, b| a.0.cmp(&b.0));
+        m.dedup_by(|a, b| a.0 == b.0);
+        m
+    }
+}
+
+fn named(kv: &KeyValue) -> Option<(String, String)> {
+    Some((label_name(&kv.key), any_to_string(kv.value.as_ref()?)))
+}
+
+/// The structured metadata a record's scope and resource give it — the scope's name and
+/// attributes, and the resource attributes Loki does not index — by (resource, scope)
+/// encoding. Rows of one request share those buffers, so a scan decodes each once.
+#[derive(Default)]
+pub struct MetadataCache {
+    /// Keyed by the buffers' addresses and lengths; the value keeps both buffers alive so an
+    /// address cannot be reused meanwhile.
+    map: HashMap<BufferKey, (Bytes, Bytes, SharedMetadata)>,
+}
+
+/// Address and length of the resource's and the scope's encoding.
+type BufferKey = (usize, usize, usize, usize);
+
+/// (the scope's part, the resource's part)
+type SharedMetadata = std::sync::Arc<(Labels, Labels)>;
+
+impl MetadataCache {
+    fn get(&mut self, row: &LogRow) -> SharedMetadata {
+        let key = (
+            row.resource.as_ptr() as usize,
+            row.resource.len(),
+            row.scope.as_ptr() as usize,
+            row.scope.len(),
+        );
+        if let Some((_, _, v)) = self.map.get(&key) {
+            return v.clone();
+        }
+        let mut scope_part = Labels::new();
+        if let Ok(s) = ScopeLogs::decode(&row.scope[..])
+            && let Some(scope) = s.scope
+        {
+            if !scope.name.is_empty() {
+                scope_part.push(("scope_name".into(), scope.name.clone()));
+            }
+            scope_part.extend(scope.attributes.iter().filter_map(named));
+        }
         // Loki keeps the resource attributes it does not index as structured metadata.
-        if let Ok(rl) = ResourceLogs::decode(&self.resource[..])
+        let mut resource_part = Labels::new();
+        if let Ok(rl) = ResourceLogs::decode(&row.resource[..])
             && let Some(res) = rl.resource
         {
-            m.extend(
+            resource_part.extend(
                 res.attributes
                     .iter()
                     .filter(|kv| !LOKI_INDEX_LABELS.contains(&kv.key.as_str()))
                     .filter_map(named),
             );
         }
-        // Stable: of equal names, the first pushed stays.
-        m.sort_by(|a, b| a.0.cmp(&b.0));
-        m.dedup_by(|a, b| a.0 == b.0);
-        m
+        let v = std::sync::Arc::new((scope_part, resource_part));
+        self.map
+            .insert(key, (row.resource.clone(), row.scope.clone(), v.clone()));
+        v
     }
 }
 

@@ -147,7 +147,6 @@ impl Store {
         let snap = t.snapshot();
         let mut hits: HashMap<[u8; 16], TraceHit> = HashMap::new();
         let limit = q.limit.max(1);
-        let mut full_at_block = false;
         let service = q.service.as_deref();
         let op = q.operation.as_deref();
         let matches = |r: &SpanRow| -> bool {
@@ -182,7 +181,6 @@ impl Store {
         }
         for b in snap.blocks.iter().rev() {
             if hits.len() >= limit {
-                full_at_block = true;
                 break;
             }
             if !overlaps(b.min_t, b.max_t, q.start_ns, q.end_ns) {
@@ -211,7 +209,6 @@ impl Store {
                 }
             }
         }
-        let _ = full_at_block;
         let mut out: Vec<TraceHit> = hits.into_values().collect();
         out.sort_by(|a, b| {
             b.last_start_ns

@@ -282,19 +282,6 @@ pub(crate) fn find<'k>(attrs: &'k [KeyValue], key: &str) -> Option<&'k AnyValue>
         .and_then(|kv| kv.value.as_ref())
 }
 
-/// The string form of an attribute value, as Jaeger tags and Tempo tag values compare it.
-pub fn value_string(v: &AnyValue) -> String {
-    match v.value.as_ref() {
-        Some(any_value::Value::StringValue(s)) => s.clone(),
-        Some(any_value::Value::BoolValue(b)) => b.to_string(),
-        Some(any_value::Value::IntValue(i)) => i.to_string(),
-        Some(any_value::Value::DoubleValue(d)) => d.to_string(),
-        Some(any_value::Value::BytesValue(b)) => hex::encode(b),
-        Some(other) => format!("{other:?}"),
-        None => String::new(),
-    }
-}
-
 /// Per-block index.
 pub(crate) struct TraceMeta {
     pub bloom: Bloom,

@@ -150,10 +150,11 @@ impl logql::LogSource for Logs<'_> {
         use std::collections::{BTreeMap, BinaryHeap};
         let mut streams: BTreeMap<std::sync::Arc<store::Labels>, Vec<logql::Entry>> =
             BTreeMap::new();
-        let entry = |r: &store::LogRow| logql::Entry {
+        let mut cache = store::logs::MetadataCache::default();
+        let mut entry = |r: &store::LogRow| logql::Entry {
             ts_ns: r.ts_ns,
             line: r.line.to_string(),
-            metadata: r.metadata(),
+            metadata: r.metadata_with(&mut cache),
         };
         let pass = |r: &store::LogRow| sel.line_filters.iter().all(|f| f.matches(&r.line));
         // Loki's end is exclusive; the store's is inclusive.

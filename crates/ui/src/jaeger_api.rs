@@ -498,7 +498,7 @@ async fn spm_metrics(
     let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
     let re = |v: &[&str]| {
         v.iter()
-            .map(|s| promql_escape_regex(s))
+            .map(|s| regex::escape(s))
             .collect::<Vec<_>>()
             .join("|")
     };
@@ -612,16 +612,4 @@ async fn spm_metrics(
         StatusCode::OK,
         &json!({"name": name, "type": "GAUGE", "help": help, "metrics": metrics}),
     )
-}
-
-/// A literal inside a PromQL regex matcher.
-fn promql_escape_regex(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -139,12 +139,9 @@ impl EmbeddedStore {
         let u = s.clone();
         t.observe(
             "otelcol_store_size_bytes",
-            "Bytes the embedded store holds (blocks, unsealed data and WAL)",
+            "Bytes the embedded store holds against its size cap (blocks and unsealed data)",
             "gauge",
-            move || {
-                let x = u.usage();
-                (x.block_bytes + x.head_bytes) as f64
-            },
+            move || u.usage().total() as f64,
         );
     }
 }
