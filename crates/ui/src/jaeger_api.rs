@@ -120,14 +120,17 @@ async fn operations(State(api): State<Arc<Api>>, p: Params) -> Response {
     }
 }
 
-fn ui_traces(traces: &[Vec<SpanRow>], raw: bool) -> Vec<J> {
-    traces
+/// Traces as the legacy API's envelope of UI-model traces.
+fn traces_envelope(traces: &[Vec<SpanRow>], raw: bool) -> Response {
+    let t: Vec<J> = traces
         .iter()
         .flat_map(|rows| {
             let rs = store::traces::assemble(rows);
             jaeger::uimodel::traces_to_ui(&rs, &jaeger::uimodel::UiOptions { adjust: !raw })
         })
-        .collect()
+        .collect();
+    let n = t.len();
+    envelope(J::Array(t), n)
 }
 
 async fn trace(State(api): State<Arc<Api>>, Path(id): Path<String>, p: Params) -> Response {
@@ -140,11 +143,7 @@ async fn trace(State(api): State<Arc<Api>>, Path(id): Path<String>, p: Params) -
     let raw = p.get("raw") == Some("true");
     match blocking(move || api.store.trace(&tid)).await {
         Ok(Ok(rows)) if rows.is_empty() => legacy_error(StatusCode::NOT_FOUND, "trace not found"),
-        Ok(Ok(rows)) => {
-            let t = ui_traces(&[rows], raw);
-            let n = t.len();
-            envelope(J::Array(t), n)
-        }
+        Ok(Ok(rows)) => traces_envelope(&[rows], raw),
         Ok(Err(e)) => legacy_error(StatusCode::INTERNAL_SERVER_ERROR, &e),
         Err(r) => r,
     }
@@ -219,11 +218,7 @@ async fn find_traces(State(api): State<Arc<Api>>, p: Params) -> Response {
         })
         .await;
         return match r {
-            Ok(Ok(t)) => {
-                let t = ui_traces(&t, false);
-                let n = t.len();
-                envelope(J::Array(t), n)
-            }
+            Ok(Ok(t)) => traces_envelope(&t, false),
             Ok(Err(e)) => legacy_error(StatusCode::INTERNAL_SERVER_ERROR, &e),
             Err(r) => r,
         };
@@ -291,11 +286,7 @@ async fn find_traces(State(api): State<Arc<Api>>, p: Params) -> Response {
         limit,
     };
     match blocking(move || run_search(&api, &s)).await {
-        Ok(Ok(t)) => {
-            let t = ui_traces(&t, false);
-            let n = t.len();
-            envelope(J::Array(t), n)
-        }
+        Ok(Ok(t)) => traces_envelope(&t, false),
         Ok(Err(e)) => legacy_error(StatusCode::INTERNAL_SERVER_ERROR, &e),
         Err(r) => r,
     }
