@@ -175,7 +175,8 @@ impl Component for EmbeddedStore {
         }
         let listener = crate::util::http_server::bind(&self.cfg.endpoint).await?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let app = ui::router(ui::Api::new(Arc::new(s.clone())));
+        let app = ui::router(ui::Api::new(Arc::new(s.clone())))
+            .merge(webui::router(collector_status(host, &self.telemetry)));
         let stop = CancellationToken::new();
         let token = stop.clone();
         let id = self.id.clone();
@@ -231,4 +232,34 @@ impl Extension for EmbeddedStore {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// What the UI's collector page shows: the running pipelines and the self-metrics.
+fn collector_status(
+    host: &Host,
+    telemetry: &runtime::telemetry::Telemetry,
+) -> webui::CollectorStatus {
+    let view = host.service.clone();
+    let _telemetry = telemetry.clone();
+    Arc::new(move || {
+        let pipelines: Vec<serde_json::Value> = view
+            .pipelines
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "name": p.name,
+                    "signal": p.signal,
+                    "receivers": p.receivers,
+                    "processors": p.processors,
+                    "exporters": p.exporters,
+                    "connectors": p.connectors,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "version": view.build.version,
+            "pipelines": pipelines,
+            "extensions": view.extensions,
+        })
+    })
 }

@@ -1,0 +1,70 @@
+//! `webui`: ferrotel's browser UI. It owns the static pages (HTML, CSS and plain ES-module
+//! JavaScript under `assets/`, embedded into the binary at compile time: no Node build step,
+//! no CDN, works offline) and the one endpoint those pages need that the query APIs of the
+//! `ui` crate do not answer: `/api/ferrotel/collector` (the running pipelines and live
+//! self-metrics). Everything else the pages show they read from the Prometheus, Loki and
+//! Jaeger APIs the `ui` crate serves on the same port, so the UI shows exactly what Grafana
+//! would.
+//!
+//! Paths: `/` redirects to `/ui/`; `/ui/assets/<file>` are the assets; every other `/ui/...`
+//! path answers `index.html` (the pages route on the client with the History API, so every
+//! view has a URL that pastes into a chat and opens the same view).
+
+mod assets;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+/// The collector's own status as JSON (pipelines, extensions, self-metrics), produced on
+/// each request by whoever runs the UI (the `embedded_store` extension).
+pub type CollectorStatus = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+
+/// The UI's routes, to be merged with the query APIs' router on the same listener.
+pub fn router(collector: CollectorStatus) -> Router {
+    Router::new()
+        .route("/", get(|| async { Redirect::temporary("/ui/") }))
+        .route("/ui", get(|| async { Redirect::temporary("/ui/") }))
+        .route("/ui/", get(index))
+        .route("/ui/assets/{*file}", get(asset))
+        .route("/ui/{*view}", get(index))
+        .route(
+            "/api/ferrotel/collector",
+            get(move || {
+                let c = collector.clone();
+                async move {
+                    let mut r = c().to_string().into_response();
+                    r.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    );
+                    r
+                }
+            }),
+        )
+}
+
+async fn index() -> Response {
+    serve("index.html", false)
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    serve(&file, true)
+}
+
+fn serve(file: &str, immutable: bool) -> Response {
+    let Some((body, mime)) = assets::get(file) else {
+        return (StatusCode::NOT_FOUND, format!("no asset {file}\n")).into_response();
+    };
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    // Assets change with the binary: revalidate cheaply instead of caching stale pages.
+    let cache = if immutable { "no-cache" } else { "no-store" };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    r
+}
