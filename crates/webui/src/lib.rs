@@ -57,25 +57,29 @@ async fn asset(Path(file): Path<String>) -> Response {
 }
 
 fn serve(file: &str, immutable: bool) -> Response {
-    let Some((body, mime)) = assets::get(file) else {
-        return (StatusCode::NOT_FOUND, format!("no asset {file}\n")).into_response();
-    };
     // For working on the pages: FERROTEL_UI_ASSETS=crates/webui/assets serves them from disk,
-    // so an edit shows on reload without rebuilding the binary. Only names embedded in the
-    // binary are served, so the variable cannot expose other files.
+    // so an edit shows on reload without rebuilding the binary (names with `..` refused).
     let body = match std::env::var_os("FERROTEL_UI_ASSETS") {
-        Some(dir) => match std::fs::read(std::path::Path::new(&dir).join(file)) {
-            Ok(b) => axum::body::Body::from(b),
-            Err(e) => {
-                return (StatusCode::NOT_FOUND, format!("{file}: {e}\n")).into_response();
+        Some(dir) if !file.split('/').any(|c| c == ".." || c.is_empty()) => {
+            match std::fs::read(std::path::Path::new(&dir).join(file)) {
+                Ok(b) => axum::body::Body::from(b),
+                Err(e) => {
+                    return (StatusCode::NOT_FOUND, format!("{file}: {e}\n")).into_response();
+                }
             }
+        }
+        _ => match assets::get(file) {
+            Some(b) => axum::body::Body::from(b),
+            None => return (StatusCode::NOT_FOUND, format!("no asset {file}\n")).into_response(),
         },
-        None => axum::body::Body::from(body),
     };
     let mut r = body.into_response();
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    // Assets change with the binary: revalidate cheaply instead of caching stale pages.
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(assets::mime(file)),
+    );
+    // Assets change with the binary: revalidate instead of caching stale pages.
     let cache = if immutable { "no-cache" } else { "no-store" };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     r
