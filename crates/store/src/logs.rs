@@ -437,14 +437,20 @@ impl Schema for Logs {
         rows.sort_by(|a, b| a.labels.cmp(&b.labels).then(a.ts_ns.cmp(&b.ts_ns)));
     }
 
-    fn encode_page(rows: &[&LogRow], out: &mut Vec<u8>) {
+    /// A page is two frames. The prefix — the row count, the page's streams, then per row
+    /// its stream, time and line — is what a line filter reads; the rest holds everything
+    /// else, so a text search decompresses only the lines.
+    fn encode_page(rows: &[&LogRow], out: &mut Vec<u8>) -> usize {
         let mut streams: Vec<&Arc<Labels>> = Vec::new();
         let mut stream_ids: HashMap<*const Labels, u32> = HashMap::new();
         let mut resources = Dict::default();
         let mut scopes = Dict::default();
+        let mut sids = Vec::new();
+        let mut times = Vec::new();
+        let mut lens = Vec::new();
+        let mut lines = Vec::new();
         let mut small = Vec::new();
         let mut ids = Vec::new();
-        let mut lines = Vec::new();
         let mut records = Vec::new();
         let mut prev = 0i64;
         for r in rows {
@@ -458,37 +464,45 @@ impl Schema for Logs {
                     }
                 }
             });
-            put_uvarint(&mut small, sid.into());
-            put_ivarint(&mut small, r.ts_ns.wrapping_sub(prev));
+            put_uvarint(&mut sids, sid.into());
+            put_ivarint(&mut times, r.ts_ns.wrapping_sub(prev));
             prev = r.ts_ns;
+            put_uvarint(&mut lens, r.line.len() as u64);
+            lines.extend_from_slice(r.line.as_bytes());
             small.push(r.severity);
             small.push(r.body_is_line as u8);
             put_uvarint(&mut small, resources.id(&r.resource).into());
             put_uvarint(&mut small, scopes.id(&r.scope).into());
             ids.extend_from_slice(&r.trace_id);
             ids.extend_from_slice(&r.span_id);
-            put_bytes(&mut lines, r.line.as_bytes());
             put_bytes(&mut records, &r.record);
         }
+        let start = out.len();
         put_uvarint(out, rows.len() as u64);
         put_uvarint(out, streams.len() as u64);
         for s in streams {
             encode_labels(s, out);
         }
-        resources.encode(out);
-        scopes.encode(out);
-        for col in [&small, &ids, &lines, &records] {
+        for col in [&sids, &times, &lens, &lines] {
             put_bytes(out, col);
         }
+        let prefix = out.len() - start;
+        resources.encode(out);
+        scopes.encode(out);
+        for col in [&small, &ids, &records] {
+            put_bytes(out, col);
+        }
+        prefix
     }
 
     fn decode_page(page: &[u8]) -> Result<Vec<LogRow>> {
         let mut r = Reader::new(page);
-        let n = r.len()?;
-        let ns = r.len()?;
-        let streams: Vec<Arc<Labels>> = (0..ns)
-            .map(|_| decode_labels(&mut r).map(Arc::new))
-            .collect::<Result<_>>()?;
+        let mut lines = LinesPage::read(&mut r)?;
+        let n = lines.len();
+        let streams: Vec<Arc<Labels>> = std::mem::take(&mut lines.streams)
+            .into_iter()
+            .map(Arc::new)
+            .collect();
         let blobs = |r: &mut Reader| -> Result<Vec<Bytes>> {
             let k = r.len()?;
             (0..k)
@@ -499,19 +513,13 @@ impl Schema for Logs {
         let scopes = blobs(&mut r)?;
         let mut small = Reader::new(r.bytes()?);
         let mut ids = Reader::new(r.bytes()?);
-        let mut lines = Reader::new(r.bytes()?);
         let rec_col = r.bytes()?;
         let rec_all = Bytes::copy_from_slice(rec_col);
         let mut recs = Reader::new(rec_col);
         let oob = || "dictionary index out of range".to_string();
         let mut out = Vec::with_capacity(n);
-        let mut prev = 0i64;
-        for _ in 0..n {
-            let labels = streams
-                .get(small.uvarint()? as usize)
-                .ok_or_else(oob)?
-                .clone();
-            prev = prev.wrapping_add(small.ivarint()?);
+        for i in 0..n {
+            let labels = streams.get(lines.sids[i] as usize).ok_or_else(oob)?.clone();
             let severity = small.u8()?;
             let body_is_line = small.u8()? != 0;
             let resource = resources
@@ -523,12 +531,12 @@ impl Schema for Logs {
                 .ok_or_else(oob)?
                 .clone();
             out.push(LogRow {
-                ts_ns: prev,
+                ts_ns: lines.ts[i],
                 severity,
                 trace_id: ids.array()?,
                 span_id: ids.array()?,
                 labels,
-                line: Arc::from(lines.str()?),
+                line: Arc::from(lines.line(i)?),
                 resource,
                 scope,
                 record: rec_all.slice(recs.bytes_range()?),
@@ -604,5 +612,75 @@ impl Schema for Logs {
                 .iter()
                 .map(|p| 24 + p.len() * 4)
                 .sum::<usize>()
+    }
+}
+
+/// The prefix frame of a log page: per row its stream (index into the page's streams), its
+/// time and its line, the lines one contiguous text.
+pub(crate) struct LinesPage<'a> {
+    pub streams: Vec<Labels>,
+    pub sids: Vec<u32>,
+    pub ts: Vec<i64>,
+    /// End offset of each line in `text`.
+    pub ends: Vec<usize>,
+    pub text: &'a str,
+}
+
+impl<'a> LinesPage<'a> {
+    pub(crate) fn read(r: &mut Reader<'a>) -> Result<LinesPage<'a>> {
+        let n = r.len()?;
+        let ns = r.len()?;
+        let streams = (0..ns)
+            .map(|_| decode_labels(r))
+            .collect::<Result<Vec<_>>>()?;
+        let mut sids_r = Reader::new(r.bytes()?);
+        let mut times = Reader::new(r.bytes()?);
+        let mut lens = Reader::new(r.bytes()?);
+        let text = std::str::from_utf8(r.bytes()?).map_err(|e| format!("log lines: {e}"))?;
+        let (mut sids, mut ts, mut ends) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let (mut prev, mut end) = (0i64, 0usize);
+        for _ in 0..n {
+            sids.push(sids_r.uvarint()? as u32);
+            prev = prev.wrapping_add(times.ivarint()?);
+            ts.push(prev);
+            end = end.saturating_add(lens.uvarint()? as usize);
+            ends.push(end);
+        }
+        if end > text.len() {
+            return Err("log line lengths exceed the page's text".into());
+        }
+        if sids.iter().any(|&s| s as usize >= streams.len()) {
+            return Err("dictionary index out of range".into());
+        }
+        Ok(LinesPage {
+            streams,
+            sids,
+            ts,
+            ends,
+            text,
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    pub(crate) fn start(&self, i: usize) -> usize {
+        if i == 0 { 0 } else { self.ends[i - 1] }
+    }
+
+    pub(crate) fn line(&self, i: usize) -> Result<&'a str> {
+        self.text
+            .get(self.start(i)..self.ends[i])
+            .ok_or_else(|| "log line not on a character boundary".to_string())
+    }
+
+    /// The row holding byte `pos` of `text`.
+    pub(crate) fn row_at(&self, pos: usize) -> usize {
+        self.ends.partition_point(|&e| e <= pos)
     }
 }

@@ -128,7 +128,7 @@ impl Schema for Metrics {
         rows.sort_by(|a, b| a.labels.cmp(&b.labels).then(a.t_ms.cmp(&b.t_ms)));
     }
 
-    fn encode_page(rows: &[&MetricRow], out: &mut Vec<u8>) {
+    fn encode_page(rows: &[&MetricRow], out: &mut Vec<u8>) -> usize {
         // Rows are sorted by series: a run of one series is written as its labels once.
         let mut series = Vec::new();
         let mut times = Vec::new();
@@ -176,6 +176,7 @@ impl Schema for Metrics {
         for col in [&series, &times, &values, &extra] {
             put_bytes(out, col);
         }
+        0
     }
 
     fn decode_page(page: &[u8]) -> Result<Vec<MetricRow>> {

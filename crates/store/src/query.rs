@@ -9,7 +9,7 @@ use std::sync::Arc;
 use promtranslate::prompb;
 
 use crate::Store;
-use crate::logs::{Labels, LogRow, Logs};
+use crate::logs::{Labels, LinesPage, LogRow, Logs};
 use crate::metrics::{MetricMetadata, Metrics, Sample};
 use crate::table::{Schema, Snapshot, Table};
 use crate::traces::{SpanRef, SpanRow, Traces, trace_key};
@@ -296,6 +296,168 @@ impl Store {
         )
     }
 
+    /// Log lines of matching streams in [start, end] that pass `pred`, until `f` returns
+    /// false; same order as [`Store::for_each_log`]. Only the lines of a page are
+    /// decompressed, and when `pred` names a literal every match contains, a page's text is
+    /// searched for it at once; a caller that needs a line's whole record keeps its
+    /// [`LogLine::reference`] and loads the records with [`Store::log_rows`].
+    pub fn scan_log_lines(
+        &self,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+        pred: &dyn LinePredicate,
+        f: &mut dyn FnMut(&LogLine) -> bool,
+    ) -> Result<()> {
+        let t = &self.inner.logs;
+        let snap = t.snapshot();
+        let mut filter = LabelFilter::new(matchers);
+        let in_range = |ts: i64| ts >= start_ns && ts <= end_ns;
+        for c in snap.chunks.iter().rev() {
+            for r in c.iter() {
+                if in_range(r.ts_ns) && filter.ok(&r.labels) && pred.matches(&r.line) {
+                    let hit = LogLine {
+                        ts_ns: r.ts_ns,
+                        labels: &r.labels,
+                        line: &r.line,
+                        at: At::Row(r),
+                    };
+                    if !f(&hit) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        let finder = pred
+            .literal()
+            .filter(|l| !l.is_empty())
+            .map(memchr::memmem::Finder::new);
+        let mut scratch = crate::table::PrefixScratch::default();
+        let mut prefix = Vec::new();
+        for b in snap.blocks.iter().rev() {
+            if !overlaps(b.min_t, b.max_t, start_ns, end_ns) {
+                continue;
+            }
+            let ok: Vec<bool> = b
+                .meta
+                .streams
+                .iter()
+                .map(|s| matches_all(matchers, s))
+                .collect();
+            for (i, p) in b.pages.iter().enumerate() {
+                let wanted = b.meta.page_streams[i]
+                    .iter()
+                    .any(|s| ok.get(*s as usize).copied().unwrap_or(false));
+                if !overlaps(p.min_t, p.max_t, start_ns, end_ns) || !wanted {
+                    continue;
+                }
+                // A page already decoded is read as rows; otherwise only its lines.
+                let has_prefix = t.cached_page(b, i).is_none()
+                    && t.page_prefix(b, i, &mut scratch, &mut prefix)?;
+                if !has_prefix {
+                    let rows = t.page(b, i)?;
+                    for (k, r) in rows.iter().enumerate() {
+                        if in_range(r.ts_ns) && filter.ok(&r.labels) && pred.matches(&r.line) {
+                            let hit = LogLine {
+                                ts_ns: r.ts_ns,
+                                labels: &r.labels,
+                                line: &r.line,
+                                at: At::Page(b, i as u32, k as u32),
+                            };
+                            if !f(&hit) {
+                                return Ok(());
+                            }
+                        }
+                    }
+                    continue;
+                }
+                let page = LinesPage::read(&mut crate::codec::Reader::new(&prefix))?;
+                // The page's streams as the block's shared label sets.
+                let streams: Vec<(Arc<Labels>, bool)> = page
+                    .streams
+                    .iter()
+                    .map(
+                        |l| match b.meta.streams.binary_search_by(|s| (**s).cmp(l)) {
+                            Ok(k) => (b.meta.streams[k].clone(), ok[k]),
+                            Err(_) => (Arc::new(l.clone()), matches_all(matchers, l)),
+                        },
+                    )
+                    .collect();
+                let mut visit = |k: usize, line: &str| -> bool {
+                    let (labels, ok) = &streams[page.sids[k] as usize];
+                    if !*ok || !in_range(page.ts[k]) || !pred.matches(line) {
+                        return true;
+                    }
+                    f(&LogLine {
+                        ts_ns: page.ts[k],
+                        labels,
+                        line,
+                        at: At::Page(b, i as u32, k as u32),
+                    })
+                };
+                match &finder {
+                    Some(finder) => {
+                        // Search the text; a hit's row is tested whole, then the search goes
+                        // on at the next row (a match across two lines is no match, and
+                        // must not hide one that starts inside the next line).
+                        let text = page.text.as_bytes();
+                        let mut pos = 0;
+                        while let Some(off) = finder.find(&text[pos..]) {
+                            let at = pos + off;
+                            let k = page.row_at(at);
+                            if k >= page.len() {
+                                break;
+                            }
+                            if at + finder.needle().len() <= page.ends[k]
+                                && !visit(k, page.line(k)?)
+                            {
+                                return Ok(());
+                            }
+                            pos = page.ends[k].max(at + 1);
+                        }
+                    }
+                    None => {
+                        for k in 0..page.len() {
+                            if !visit(k, page.line(k)?) {
+                                return Ok(());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The records of lines found by [`Store::scan_log_lines`], in the order given; each page
+    /// involved is decoded once.
+    pub fn log_rows(&self, refs: &[LogRef]) -> Result<Vec<LogRow>> {
+        let t = &self.inner.logs;
+        let mut pages: HashMap<(u64, u32), Arc<Vec<LogRow>>> = HashMap::new();
+        let mut out = Vec::with_capacity(refs.len());
+        for r in refs {
+            match &r.0 {
+                RefAt::Row(row) => out.push(row.clone()),
+                RefAt::Page(b, page, k) => {
+                    let rows = match pages.get(&(b.seq, *page)) {
+                        Some(p) => p.clone(),
+                        None => {
+                            let p = t.page(b, *page as usize)?;
+                            pages.insert((b.seq, *page), p.clone());
+                            p
+                        }
+                    };
+                    out.push(
+                        rows.get(*k as usize)
+                            .ok_or("log reference outside its page")?
+                            .clone(),
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Distinct streams matching, with data in [start, end] (block granularity for sealed
     /// data).
     pub fn log_streams(
@@ -437,6 +599,69 @@ impl Store {
 /// `clickhouse` exporter's schema) can implement the same trait, and the HTTP APIs, query
 /// languages and UI stay as they are. Rows are OTLP-encoded, so any backend that can return
 /// spans, log records and samples can build them.
+/// A line filter as the store applies it: a test per line, and optionally a literal that
+/// every matching line contains (the store then searches a page's text for it first).
+pub trait LinePredicate {
+    fn matches(&self, line: &str) -> bool;
+    fn literal(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// Every line.
+pub struct AnyLine;
+
+impl LinePredicate for AnyLine {
+    fn matches(&self, _: &str) -> bool {
+        true
+    }
+}
+
+/// Lines containing a string.
+pub struct Contains<'a>(pub &'a str);
+
+impl LinePredicate for Contains<'_> {
+    fn matches(&self, line: &str) -> bool {
+        line.contains(self.0)
+    }
+    fn literal(&self) -> Option<&str> {
+        Some(self.0)
+    }
+}
+
+/// A line found by [`Store::scan_log_lines`].
+pub struct LogLine<'a> {
+    pub ts_ns: i64,
+    pub labels: &'a Arc<Labels>,
+    pub line: &'a str,
+    at: At<'a>,
+}
+
+enum At<'a> {
+    Row(&'a LogRow),
+    Page(&'a Arc<crate::table::Block<Logs>>, u32, u32),
+}
+
+impl LogLine<'_> {
+    /// Where the line's record is, to load it later with [`Store::log_rows`].
+    pub fn reference(&self) -> LogRef {
+        LogRef(match self.at {
+            At::Row(r) => RefAt::Row(r.clone()),
+            At::Page(b, p, k) => RefAt::Page(b.clone(), p, k),
+        })
+    }
+}
+
+/// Where a found line's record is: the row itself (unsealed), or its block, page and index.
+#[derive(Clone)]
+pub struct LogRef(RefAt);
+
+#[derive(Clone)]
+enum RefAt {
+    Row(LogRow),
+    Page(Arc<crate::table::Block<Logs>>, u32, u32),
+}
+
 pub trait Backend: Send + Sync {
     /// Every stored span of a trace.
     fn trace(&self, id: &[u8; 16]) -> Result<Vec<SpanRow>>;
@@ -459,6 +684,17 @@ pub trait Backend: Send + Sync {
         end_ns: i64,
         f: &mut dyn FnMut(&LogRow) -> bool,
     ) -> Result<()>;
+    /// Lines of matching streams in [start, end] that pass `pred`, until `f` returns false.
+    fn scan_log_lines(
+        &self,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+        pred: &dyn LinePredicate,
+        f: &mut dyn FnMut(&LogLine) -> bool,
+    ) -> Result<()>;
+    /// The records of lines `scan_log_lines` found.
+    fn log_rows(&self, refs: &[LogRef]) -> Result<Vec<LogRow>>;
     /// Distinct matching log streams with data in [start, end].
     fn log_streams(&self, matchers: &[Matcher], start_ns: i64, end_ns: i64) -> Vec<Arc<Labels>>;
     /// Matching metric series with their samples in [min, max] (milliseconds).
@@ -512,6 +748,19 @@ impl Backend for Store {
         f: &mut dyn FnMut(&LogRow) -> bool,
     ) -> Result<()> {
         Store::for_each_log(self, matchers, start_ns, end_ns, f)
+    }
+    fn scan_log_lines(
+        &self,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+        pred: &dyn LinePredicate,
+        f: &mut dyn FnMut(&LogLine) -> bool,
+    ) -> Result<()> {
+        Store::scan_log_lines(self, matchers, start_ns, end_ns, pred, f)
+    }
+    fn log_rows(&self, refs: &[LogRef]) -> Result<Vec<LogRow>> {
+        Store::log_rows(self, refs)
     }
     fn log_streams(&self, matchers: &[Matcher], start_ns: i64, end_ns: i64) -> Vec<Arc<Labels>> {
         Store::log_streams(self, matchers, start_ns, end_ns)

@@ -5,10 +5,14 @@
 //! signal's [`Schema`]; scanning, sealing, caching decoded pages and evicting blocks is
 //! here once.
 //!
-//! Block file: `FTSBLK01` magic, the pages, the footer, then footer length (u64 LE), the
+//! Block file: `FTSBLK02` magic, the pages, the footer, then footer length (u64 LE), the
 //! footer's CRC-32 (u32 LE) and the magic again. A block is written to `<seq>.tmp`, synced
 //! and renamed, so a crash leaves either a whole block or a temporary file that the next
-//! open deletes. Pages are zstd frames with the frame checksum on.
+//! open deletes. Pages are zstd frames with the frame checksum on. A page may be two
+//! frames: a prefix the schema chose (log lines and their times) and the rest, so a scan
+//! that needs only the prefix decompresses only that; the whole page is both frames
+//! decompressed as one. Blocks of the first development format (`FTSBLK01`, never
+//! released) are set aside at open like damaged ones, with a message that says so.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File};
@@ -21,7 +25,9 @@ use std::time::Instant;
 
 use crate::codec::{Reader, Result, put_bytes, put_ivarint, put_uvarint};
 
-const MAGIC: &[u8; 8] = b"FTSBLK01";
+const MAGIC: &[u8; 8] = b"FTSBLK02";
+/// The first development format (pages of one frame, other page layouts).
+const MAGIC_V1: &[u8; 8] = b"FTSBLK01";
 
 /// What one signal stores and how.
 pub(crate) trait Schema: Send + Sync + 'static {
@@ -36,7 +42,9 @@ pub(crate) trait Schema: Send + Sync + 'static {
     fn size(row: &Self::Row) -> usize;
     /// Orders the rows of a block before they are cut into pages.
     fn sort(rows: &mut [&Self::Row]);
-    fn encode_page(rows: &[&Self::Row], out: &mut Vec<u8>);
+    /// Writes the page; returns how many of its first bytes are compressed as a frame of
+    /// their own (0: one frame), for [`Table::page_prefix`].
+    fn encode_page(rows: &[&Self::Row], out: &mut Vec<u8>) -> usize;
     fn decode_page(page: &[u8]) -> Result<Vec<Self::Row>>;
     /// The index of a block whose sorted rows are cut into `pages`.
     fn build_meta(rows: &[&Self::Row], pages: &[Range<usize>]) -> Self::Meta;
@@ -50,6 +58,9 @@ pub(crate) struct PageRef {
     offset: u64,
     len: u32,
     raw_len: u32,
+    /// Compressed and raw length of the prefix frame (0: none).
+    prefix_len: u32,
+    prefix_raw: u32,
     pub min_t: i64,
     pub max_t: i64,
     pub rows: u32,
@@ -307,8 +318,14 @@ impl<S: Schema> Table<S> {
         comp.include_checksum(true)?;
         for r in &ranges {
             raw.clear();
-            S::encode_page(&rows[r.clone()], &mut raw);
-            let c = comp.compress(&raw)?;
+            let prefix = S::encode_page(&rows[r.clone()], &mut raw).min(raw.len());
+            let mut c = Vec::new();
+            let mut prefix_len = 0;
+            if prefix > 0 {
+                c = comp.compress(&raw[..prefix])?;
+                prefix_len = c.len() as u32;
+            }
+            c.extend_from_slice(&comp.compress(&raw[prefix..])?);
             let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
             for row in &rows[r.clone()] {
                 let t = S::time(row);
@@ -319,6 +336,8 @@ impl<S: Schema> Table<S> {
                 offset: out.len() as u64,
                 len: c.len() as u32,
                 raw_len: raw.len() as u32,
+                prefix_len,
+                prefix_raw: prefix as u32,
                 min_t,
                 max_t,
                 rows: r.len() as u32,
@@ -365,29 +384,57 @@ impl<S: Schema> Table<S> {
         Ok(block)
     }
 
+    /// The decoded rows of one page, if the cache has them.
+    pub(crate) fn cached_page(&self, b: &Block<S>, i: usize) -> Option<Arc<Vec<S::Row>>> {
+        let c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        c.map.get(&(b.seq, i as u32)).cloned()
+    }
+
+    /// The raw prefix of a page (see [`Schema::encode_page`]) into `out`, decompressing only
+    /// its frame; false when the page has no prefix frame. A scan passes the same scratch
+    /// for every page (a decompression context and buffers allocated once, not per page).
+    pub(crate) fn page_prefix(
+        &self,
+        b: &Block<S>,
+        i: usize,
+        scratch: &mut PrefixScratch,
+        out: &mut Vec<u8>,
+    ) -> Result<bool> {
+        let p = &b.pages[i];
+        if p.prefix_len == 0 {
+            return Ok(false);
+        }
+        let data = read_range(&b.data, p.offset, p.prefix_len, &mut scratch.compressed)?;
+        out.clear();
+        out.reserve(p.prefix_raw as usize);
+        let dec = match &mut scratch.dec {
+            Some(d) => d,
+            None => scratch
+                .dec
+                .insert(zstd::bulk::Decompressor::new().map_err(|e| format!("zstd: {e}"))?),
+        };
+        dec.decompress_to_buffer(data, out)
+            .map_err(|e| format!("{} block {} page {i}: {e}", S::NAME, b.seq))?;
+        if out.len() != p.prefix_raw as usize {
+            return Err(format!(
+                "{} block {} page {i}: prefix size differs",
+                S::NAME,
+                b.seq
+            ));
+        }
+        Ok(true)
+    }
+
     /// The decoded rows of one page (cached).
     pub(crate) fn page(&self, b: &Block<S>, i: usize) -> Result<Arc<Vec<S::Row>>> {
         let key = (b.seq, i as u32);
-        {
-            let c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(p) = c.map.get(&key) {
-                return Ok(p.clone());
-            }
+        if let Some(p) = self.cached_page(b, i) {
+            return Ok(p);
         }
         let p = &b.pages[i];
-        let compressed;
-        let data: &[u8] = match &b.data {
-            Data::Memory(m) => m
-                .get(p.offset as usize..(p.offset + p.len as u64) as usize)
-                .ok_or("page outside its block")?,
-            Data::File { file, path } => {
-                let mut buf = vec![0; p.len as usize];
-                file.read_exact_at(&mut buf, p.offset)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                compressed = buf;
-                &compressed
-            }
-        };
+        let mut compressed = Vec::new();
+        let data = read_range(&b.data, p.offset, p.len, &mut compressed)?;
+        // Two frames (prefix and rest) decompress as one buffer.
         let raw = zstd::bulk::decompress(data, p.raw_len as usize)
             .map_err(|e| format!("{} block {} page {i}: {e}", S::NAME, b.seq))?;
         let rows = Arc::new(S::decode_page(&raw)?);
@@ -445,6 +492,29 @@ impl<S: Schema> Table<S> {
     }
 }
 
+/// Reused across the pages of one scan by [`Table::page_prefix`].
+#[derive(Default)]
+pub(crate) struct PrefixScratch {
+    dec: Option<zstd::bulk::Decompressor<'static>>,
+    compressed: Vec<u8>,
+}
+
+/// `len` bytes of a block at `offset`: a slice of an in-memory block, or read into `buf`.
+fn read_range<'a>(data: &'a Data, offset: u64, len: u32, buf: &'a mut Vec<u8>) -> Result<&'a [u8]> {
+    match data {
+        Data::Memory(m) => Ok(m
+            .get(offset as usize..(offset + u64::from(len)) as usize)
+            .ok_or("page outside its block")?),
+        Data::File { file, path } => {
+            buf.clear();
+            buf.resize(len as usize, 0);
+            file.read_exact_at(buf, offset)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(buf)
+        }
+    }
+}
+
 fn encode_footer<S: Schema>(b: &Block<S>, out: &mut Vec<u8>) {
     put_uvarint(out, b.seq);
     put_ivarint(out, b.min_t);
@@ -455,6 +525,8 @@ fn encode_footer<S: Schema>(b: &Block<S>, out: &mut Vec<u8>) {
         put_uvarint(out, p.offset);
         put_uvarint(out, p.len.into());
         put_uvarint(out, p.raw_len.into());
+        put_uvarint(out, p.prefix_len.into());
+        put_uvarint(out, p.prefix_raw.into());
         put_ivarint(out, p.min_t);
         put_ivarint(out, p.max_t);
         put_uvarint(out, p.rows.into());
@@ -477,6 +549,9 @@ fn read_block<S: Schema>(path: &Path) -> std::result::Result<Block<S>, String> {
     let mut tail = [0u8; 20];
     file.read_exact_at(&mut tail, size - 20)
         .map_err(|e| e.to_string())?;
+    if &tail[12..] == MAGIC_V1 {
+        return Err("written by a development build of ferrotel in an older format".into());
+    }
     if &tail[12..] != MAGIC {
         return Err("no block trailer (truncated?)".into());
     }
@@ -499,10 +574,19 @@ fn read_block<S: Schema>(path: &Path) -> std::result::Result<Block<S>, String> {
     let n = r.len()?;
     let mut pages = Vec::with_capacity(n);
     for _ in 0..n {
+        let offset = r.uvarint()?;
+        let len = r.uvarint()? as u32;
+        let raw_len = r.uvarint()? as u32;
+        let (prefix_len, prefix_raw) = (r.uvarint()? as u32, r.uvarint()? as u32);
+        if prefix_len > len || prefix_raw > raw_len {
+            return Err("page prefix longer than its page".into());
+        }
         let p = PageRef {
-            offset: r.uvarint()?,
-            len: r.uvarint()? as u32,
-            raw_len: r.uvarint()? as u32,
+            offset,
+            len,
+            raw_len,
+            prefix_len,
+            prefix_raw,
             min_t: r.ivarint()?,
             max_t: r.ivarint()?,
             rows: r.uvarint()? as u32,

@@ -565,3 +565,189 @@ fn every_log_record_field_survives_storage() {
     });
     assert_eq!(back, vec![rec(line), rec(structured)]);
 }
+
+/// (time, line, service) of every line `scan_log_lines` reports, sorted.
+fn scanned(
+    store: &Store,
+    ms: &[Matcher],
+    start: i64,
+    end: i64,
+    pred: &dyn crate::query::LinePredicate,
+) -> Vec<(i64, String, String)> {
+    let mut got = Vec::new();
+    store
+        .scan_log_lines(ms, start, end, pred, &mut |l| {
+            let svc = crate::query::label(l.labels, "service_name").to_string();
+            got.push((l.ts_ns, l.line.to_string(), svc));
+            true
+        })
+        .unwrap();
+    got.sort();
+    got
+}
+
+#[test]
+fn a_line_scan_finds_what_a_row_scan_finds_in_the_head_and_in_blocks() {
+    use crate::query::{AnyLine, Contains};
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(opts(Some(dir.path()))).unwrap();
+    // Sealed: two services in one block; unsealed: a third request.
+    let a = logs_req(
+        "checkout",
+        &[
+            (100, "GET /cart timeout after 3s", 7),
+            (110, "GET /cart ok", 0),
+            // "xab" + "aba": a match of "aba" across the two lines must be no match and
+            // must not hide the one inside the second line.
+            (120, "xab", 0),
+            (130, "aba", 0),
+        ],
+    );
+    let b = logs_req("cart", &[(105, "timeout", 0), (115, "fine", 0)]);
+    for r in [&a, &b] {
+        store.ingest_logs(r, &r.encode_to_vec()).unwrap();
+    }
+    store.flush().unwrap();
+    let c = logs_req("checkout", &[(140, "late timeout", 0)]);
+    store.ingest_logs(&c, &c.encode_to_vec()).unwrap();
+
+    // Reopened, the block's pages are not in the page cache: the scans read the lines'
+    // frame only. Then the row scan decodes (and caches) the pages, and the scans read
+    // cached rows; both must agree with it.
+    drop(store);
+    let (store, _) = Store::open(opts(Some(dir.path()))).unwrap();
+    let cold_all = scanned(&store, &[], 0, 1000, &AnyLine);
+    let cold_timeout = scanned(&store, &[], 0, 1000, &Contains("timeout"));
+    let cold_aba = scanned(&store, &[], 0, 1000, &Contains("aba"));
+    let mut rows = Vec::new();
+    store
+        .for_each_log(&[], 0, 1000, &mut |r| {
+            let svc = crate::query::label(&r.labels, "service_name").to_string();
+            rows.push((r.ts_ns, r.line.to_string(), svc));
+            true
+        })
+        .unwrap();
+    rows.sort();
+    assert_eq!(rows.len(), 7);
+    let with = |needle: &str| -> Vec<(i64, String, String)> {
+        rows.iter()
+            .filter(|r| r.1.contains(needle))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(cold_all, rows);
+    assert_eq!(cold_timeout, with("timeout"));
+    assert_eq!(with("timeout").len(), 3);
+    let aba = vec![(130, "aba".to_string(), "checkout".to_string())];
+    assert_eq!(cold_aba, aba);
+    assert_eq!(scanned(&store, &[], 0, 1000, &AnyLine), rows);
+    assert_eq!(
+        scanned(&store, &[], 0, 1000, &Contains("timeout")),
+        with("timeout")
+    );
+    assert_eq!(scanned(&store, &[], 0, 1000, &Contains("aba")), aba);
+    // Stream matchers and time bounds apply to the lines found.
+    let ms = [Matcher::new("service_name", MatchOp::Equal, "checkout").unwrap()];
+    assert_eq!(
+        scanned(&store, &ms, 0, 1000, &Contains("timeout")),
+        vec![
+            (
+                100,
+                "GET /cart timeout after 3s".to_string(),
+                "checkout".to_string()
+            ),
+            (140, "late timeout".to_string(), "checkout".to_string()),
+        ]
+    );
+    assert_eq!(scanned(&store, &ms, 101, 139, &Contains("timeout")), vec![]);
+
+    // The references load the whole records: body, attributes, trace id.
+    let mut refs = Vec::new();
+    store
+        .scan_log_lines(&ms, 0, 1000, &Contains("timeout"), &mut |l| {
+            refs.push(l.reference());
+            true
+        })
+        .unwrap();
+    let recs = store.log_rows(&refs).unwrap();
+    assert_eq!(recs.len(), 2);
+    let first = recs.iter().find(|r| r.ts_ns == 100).expect("sealed record");
+    assert_eq!(first.trace_id, 7u128.to_be_bytes());
+    let rec = first.record();
+    assert_eq!(rec.attributes, vec![kv("http.method", "GET")]);
+    assert_eq!(rec.severity_text, "ERROR");
+}
+
+#[test]
+fn span_attributes_of_every_value_type_survive_the_per_key_columns() {
+    use pdata::proto::common::v1::{ArrayValue, KeyValue};
+    let val = |v: any_value::Value| Some(AnyValue { value: Some(v) });
+    let spans: Vec<Span> = (0..50u64)
+        .map(|i| {
+            let mut s = span(
+                11,
+                i + 1,
+                0,
+                if i % 2 == 0 { "a" } else { "b" },
+                1_000 + i,
+                5,
+            );
+            s.attributes = vec![
+                kv("http.route", "/x"),
+                KeyValue {
+                    key: "n".into(),
+                    value: val(any_value::Value::IntValue(i as i64 - 25)),
+                    ..Default::default()
+                },
+                KeyValue {
+                    key: "f".into(),
+                    value: val(any_value::Value::DoubleValue(i as f64 / 3.0)),
+                    ..Default::default()
+                },
+            ];
+            // Key sets differ between spans: extra keys, a repeated key, no value, an
+            // empty key, a bool, an array, an empty string.
+            match i % 5 {
+                0 => s.attributes.push(KeyValue {
+                    key: "novalue".into(),
+                    value: None,
+                    ..Default::default()
+                }),
+                1 => s.attributes.push(kv("", "empty key")),
+                2 => s.attributes.push(KeyValue {
+                    key: "ok".into(),
+                    value: val(any_value::Value::BoolValue(i % 2 == 0)),
+                    ..Default::default()
+                }),
+                3 => s.attributes.push(KeyValue {
+                    key: "list".into(),
+                    value: val(any_value::Value::ArrayValue(ArrayValue {
+                        values: vec![AnyValue {
+                            value: Some(any_value::Value::StringValue(format!("v{i}"))),
+                        }],
+                    })),
+                    ..Default::default()
+                }),
+                _ => {
+                    s.attributes.push(kv("http.route", ""));
+                    s.attributes.clear();
+                }
+            }
+            s
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(opts(Some(dir.path()))).unwrap();
+    put(&store, &traces("svc", spans.clone()));
+    store.flush().unwrap();
+    drop(store);
+    let (store, _) = Store::open(opts(Some(dir.path()))).unwrap();
+    let rows = store.trace(&11u128.to_be_bytes()).unwrap();
+    let mut back = crate::traces::assemble(&rows)[0].scope_spans[0]
+        .spans
+        .clone();
+    back.sort_by_key(|s| s.span_id.clone());
+    let mut want = spans;
+    want.sort_by_key(|s| s.span_id.clone());
+    assert_eq!(back, want);
+}

@@ -18,7 +18,7 @@ use pdata::proto::resource::v1::Resource;
 use pdata::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 
-use crate::codec::{Bloom, Dict, Reader, Result, put_bytes, put_uvarint};
+use crate::codec::{Bloom, Dict, Reader, Result, put_bytes, put_ivarint, put_uvarint};
 use crate::table::Schema;
 
 /// One stored span.
@@ -338,7 +338,13 @@ impl Schema for Traces {
         });
     }
 
-    fn encode_page(rows: &[&SpanRow], out: &mut Vec<u8>) {
+    /// Columns: ids, times, kind/status and dictionary indexes; the attributes as
+    /// ClickHouse keeps them — each span's key set (an index into the page's distinct key
+    /// sets) and one column of values per key, so the routes, methods and user agents of
+    /// neighbouring spans sit together; then the rest of each span's bytes.
+    fn encode_page(rows: &[&SpanRow], out: &mut Vec<u8>) -> usize {
+        let mut attrs = AttributeColumns::default();
+        let mut attr_col = Vec::with_capacity(rows.len() * 2);
         let mut services = Dict::default();
         let mut names = Dict::default();
         let mut resources = Dict::default();
@@ -349,11 +355,15 @@ impl Schema for Traces {
         let mut small = Vec::with_capacity(n * 6);
         let mut spans = Vec::with_capacity(rows.iter().map(|r| r.span.len() + 2).sum());
         let base = rows.iter().map(|r| r.start_ns).min().unwrap_or(0);
+        let mut prev_start = base;
         for r in rows {
             ids.extend_from_slice(&r.trace_id);
             ids.extend_from_slice(&r.span_id);
             ids.extend_from_slice(&r.parent_span_id);
-            put_uvarint(&mut times, r.start_ns - base);
+            // Rows are sorted by start within a (service, name) run: the difference to the
+            // previous row's start is small where the offset from the page's base is not.
+            put_ivarint(&mut times, r.start_ns.wrapping_sub(prev_start) as i64);
+            prev_start = r.start_ns;
             put_uvarint(&mut times, r.duration_ns());
             small.push(r.kind);
             small.push(r.status);
@@ -361,22 +371,35 @@ impl Schema for Traces {
             put_uvarint(&mut small, names.id(r.name.as_bytes()).into());
             put_uvarint(&mut small, resources.id(&r.resource).into());
             put_uvarint(&mut small, scopes.id(&r.scope).into());
-            put_bytes(&mut spans, &r.span);
+            match split_attributes(&r.span) {
+                Some((kvs, rest)) => {
+                    put_uvarint(&mut attr_col, attrs.add(&kvs).into());
+                    put_bytes(&mut spans, &rest);
+                }
+                // Not well-formed fields (cannot come from ingest): kept whole.
+                None => {
+                    put_uvarint(&mut attr_col, 0);
+                    put_bytes(&mut spans, &r.span);
+                }
+            }
         }
         put_uvarint(out, n as u64);
         put_uvarint(out, base);
         for d in [&services, &names, &resources, &scopes] {
             d.encode(out);
         }
-        for col in [&ids, &times, &small, &spans] {
+        attrs.encode(out);
+        for col in [&ids, &times, &small, &attr_col, &spans] {
             put_bytes(out, col);
         }
+        0
     }
 
     fn decode_page(page: &[u8]) -> Result<Vec<SpanRow>> {
         let mut r = Reader::new(page);
         let n = r.len()?;
         let base = r.uvarint()?;
+        let mut prev_start = base;
         let strs = |r: &mut Reader| -> Result<Vec<Arc<str>>> {
             let k = r.len()?;
             (0..k).map(|_| Ok(Arc::from(r.str()?))).collect()
@@ -391,12 +414,24 @@ impl Schema for Traces {
         let names = strs(&mut r)?;
         let resources = blobs(&mut r)?;
         let scopes = blobs(&mut r)?;
+        let mut attrs = AttributeReader::read(&mut r)?;
         let mut ids = Reader::new(r.bytes()?);
         let mut times = Reader::new(r.bytes()?);
         let mut small = Reader::new(r.bytes()?);
-        let spans_col = r.bytes()?;
-        let spans_all = Bytes::copy_from_slice(spans_col);
-        let mut spans = Reader::new(spans_col);
+        let mut attr_col = Reader::new(r.bytes()?);
+        let mut spans = Reader::new(r.bytes()?);
+        // Each span's bytes rebuilt (its attributes, then the rest) into one buffer the
+        // rows share.
+        let mut all = Vec::with_capacity(page.len() * 2);
+        let mut ranges = Vec::with_capacity(n);
+        for _ in 0..n {
+            let start = all.len();
+            attrs.write(attr_col.uvarint()?, &mut all)?;
+            all.extend_from_slice(spans.bytes()?);
+            ranges.push(start..all.len());
+        }
+        let spans_all = Bytes::from(all);
+        let mut ranges = ranges.into_iter();
         let pick = |v: &[Arc<str>], i: u64| -> Result<Arc<str>> {
             v.get(i as usize)
                 .cloned()
@@ -412,7 +447,8 @@ impl Schema for Traces {
             let trace_id = ids.array::<16>()?;
             let span_id = ids.array::<8>()?;
             let parent_span_id = ids.array::<8>()?;
-            let start_ns = base.saturating_add(times.uvarint()?);
+            let start_ns = prev_start.wrapping_add(times.ivarint()? as u64);
+            prev_start = start_ns;
             let end_ns = start_ns.saturating_add(times.uvarint()?);
             let kind = small.u8()?;
             let status = small.u8()?;
@@ -420,7 +456,7 @@ impl Schema for Traces {
             let name = pick(&names, small.uvarint()?)?;
             let resource = pickb(&resources, small.uvarint()?)?;
             let scope = pickb(&scopes, small.uvarint()?)?;
-            let span = spans_all.slice(spans.bytes_range()?);
+            let span = spans_all.slice(ranges.next().ok_or("span count")?);
             out.push(SpanRow {
                 trace_id,
                 span_id,
@@ -546,4 +582,246 @@ impl Schema for Traces {
                 .sum::<usize>()
             + m.operations.len() * 64
     }
+}
+
+/// `Span.attributes` (field 9, length-delimited) as a protobuf key.
+const ATTRIBUTE_TAG: u8 = 9 << 3 | 2;
+
+/// A span's encoding split into its attributes (key, and the value's encoding when the
+/// `KeyValue` has one) and every other field as written; `None` when the bytes are not
+/// well-formed fields or a `KeyValue` holds more than a key and a value.
+fn split_attributes(span: &[u8]) -> Option<(Vec<Attribute<'_>>, Vec<u8>)> {
+    let mut r = Reader::new(span);
+    let mut kvs = Vec::new();
+    let mut rest = Vec::with_capacity(span.len());
+    while r.remaining() > 0 {
+        let start = span.len() - r.remaining();
+        let key = r.uvarint().ok()?;
+        match key & 7 {
+            0 => {
+                r.uvarint().ok()?;
+            }
+            1 => {
+                r.take(8).ok()?;
+            }
+            2 => {
+                let v = r.bytes().ok()?;
+                if key == u64::from(ATTRIBUTE_TAG) {
+                    kvs.push(split_key_value(v)?);
+                    continue;
+                }
+            }
+            5 => {
+                r.take(4).ok()?;
+            }
+            _ => return None,
+        }
+        rest.extend_from_slice(&span[start..span.len() - r.remaining()]);
+    }
+    Some((kvs, rest))
+}
+
+/// An attribute's key and its value's encoding (none when the `KeyValue` has no value).
+type Attribute<'a> = (&'a [u8], Option<&'a [u8]>);
+
+/// A `KeyValue`'s key and value encoding, if it is written as `key` then `value` at most.
+fn split_key_value(kv: &[u8]) -> Option<Attribute<'_>> {
+    let mut r = Reader::new(kv);
+    let mut key: &[u8] = &[];
+    let mut value = None;
+    let mut seen = 0;
+    while r.remaining() > 0 {
+        match r.uvarint().ok()? {
+            0x0a if seen == 0 => {
+                key = r.bytes().ok()?;
+                seen = 1;
+            }
+            0x12 if seen < 2 => {
+                value = Some(r.bytes().ok()?);
+                seen = 2;
+            }
+            _ => return None,
+        }
+    }
+    Some((key, value))
+}
+
+/// A page's attributes while it is written: distinct keys, distinct key sets, and the
+/// values of each key in row order.
+#[derive(Default)]
+struct AttributeColumns<'a> {
+    keys: Dict<'a>,
+    sets: HashMap<Vec<u32>, u32>,
+    set_list: Vec<Vec<u32>>,
+    /// Per key, its values in row order (see [`put_value`]).
+    values: Vec<Vec<u8>>,
+}
+
+impl<'a> AttributeColumns<'a> {
+    /// Adds a span's attributes; returns its key set's number (1-based; 0 is "no columns").
+    fn add(&mut self, kvs: &[Attribute<'a>]) -> u32 {
+        let mut set = Vec::with_capacity(kvs.len());
+        for (k, v) in kvs {
+            let id = self.keys.id(k);
+            if id as usize == self.values.len() {
+                self.values.push(Vec::new());
+            }
+            put_value(&mut self.values[id as usize], *v);
+            set.push(id);
+        }
+        let next = self.set_list.len() as u32 + 1;
+        *self.sets.entry(set).or_insert_with_key(|s| {
+            self.set_list.push(s.clone());
+            next
+        })
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.keys.encode(out);
+        put_uvarint(out, self.set_list.len() as u64);
+        for s in &self.set_list {
+            put_uvarint(out, s.len() as u64);
+            for k in s {
+                put_uvarint(out, (*k).into());
+            }
+        }
+        for col in &self.values {
+            put_bytes(out, col);
+        }
+    }
+}
+
+/// The attribute columns of a page being read.
+struct AttributeReader<'a> {
+    keys: Vec<&'a [u8]>,
+    sets: Vec<Vec<u32>>,
+    values: Vec<Reader<'a>>,
+    /// Scratch for one value's encoding.
+    value: Vec<u8>,
+}
+
+impl<'a> AttributeReader<'a> {
+    fn read(r: &mut Reader<'a>) -> Result<Self> {
+        let nk = r.len()?;
+        let keys: Vec<&[u8]> = (0..nk).map(|_| r.bytes()).collect::<Result<_>>()?;
+        let ns = r.len()?;
+        let mut sets = Vec::with_capacity(ns);
+        for _ in 0..ns {
+            let n = r.len()?;
+            let set: Vec<u32> = (0..n)
+                .map(|_| r.uvarint().map(|k| k as u32))
+                .collect::<Result<_>>()?;
+            if set.iter().any(|k| *k as usize >= nk) {
+                return Err("attribute key index out of range".into());
+            }
+            sets.push(set);
+        }
+        let values = (0..nk)
+            .map(|_| r.bytes().map(Reader::new))
+            .collect::<Result<_>>()?;
+        Ok(AttributeReader {
+            keys,
+            sets,
+            values,
+            value: Vec::new(),
+        })
+    }
+
+    /// Writes the attributes of key set `set` (as [`AttributeColumns::add`] numbered it) as
+    /// `Span.attributes` fields.
+    fn write(&mut self, set: u64, out: &mut Vec<u8>) -> Result<()> {
+        if set == 0 {
+            return Ok(());
+        }
+        let keys = self
+            .sets
+            .get(set as usize - 1)
+            .ok_or("attribute key set out of range")?;
+        for &k in keys {
+            let key = self.keys[k as usize];
+            self.value.clear();
+            let has_value = get_value(&mut self.values[k as usize], &mut self.value)?;
+            let field = |n: usize| 1 + varint_len(n as u64) + n;
+            let len = if key.is_empty() { 0 } else { field(key.len()) }
+                + if has_value {
+                    field(self.value.len())
+                } else {
+                    0
+                };
+            out.push(ATTRIBUTE_TAG);
+            put_uvarint(out, len as u64);
+            if !key.is_empty() {
+                out.push(0x0a);
+                put_bytes(out, key);
+            }
+            if has_value {
+                out.push(0x12);
+                put_bytes(out, &self.value);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Appends an attribute's value (an `AnyValue` encoding, or none) to its key's column:
+/// strings and integers — nearly all attribute values — without the `AnyValue` framing,
+/// anything else as its encoding.
+fn put_value(col: &mut Vec<u8>, v: Option<&[u8]>) {
+    const NONE: u8 = 0;
+    const STRING: u8 = 1;
+    const INT: u8 = 2;
+    const RAW: u8 = 3;
+    let Some(v) = v else {
+        col.push(NONE);
+        return;
+    };
+    let mut r = Reader::new(v);
+    match r.uvarint() {
+        // string_value = 1
+        Ok(0x0a) => {
+            if let Ok(s) = r.bytes()
+                && r.remaining() == 0
+            {
+                col.push(STRING);
+                put_bytes(col, s);
+                return;
+            }
+        }
+        // int_value = 3
+        Ok(0x18) => {
+            if let Ok(i) = r.uvarint()
+                && r.remaining() == 0
+            {
+                col.push(INT);
+                put_ivarint(col, i as i64);
+                return;
+            }
+        }
+        _ => {}
+    }
+    col.push(RAW);
+    put_bytes(col, v);
+}
+
+/// Reads a value [`put_value`] wrote, as its `AnyValue` encoding into `out`; false when the
+/// `KeyValue` had no value.
+fn get_value(col: &mut Reader, out: &mut Vec<u8>) -> Result<bool> {
+    match col.u8()? {
+        0 => return Ok(false),
+        1 => {
+            out.push(0x0a);
+            put_bytes(out, col.bytes()?);
+        }
+        2 => {
+            out.push(0x18);
+            put_uvarint(out, col.ivarint()? as u64);
+        }
+        3 => out.extend_from_slice(col.bytes()?),
+        t => return Err(format!("attribute value type {t} unknown")),
+    }
+    Ok(true)
+}
+
+fn varint_len(v: u64) -> usize {
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }

@@ -144,67 +144,70 @@ pub struct Logs<'a> {
     pub max_entries: usize,
 }
 
+/// LogQL's line filters as the store applies them: all must pass; a `|= "x"` (one value)
+/// gives the store a literal to search a page's text for (the longest, when several).
+struct LineFilters<'a>(&'a [logql::LineFilter]);
+
+impl store::query::LinePredicate for LineFilters<'_> {
+    fn matches(&self, line: &str) -> bool {
+        self.0.iter().all(|f| f.matches(line))
+    }
+
+    fn literal(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .filter(|f| f.op == logql::LineFilterOp::Contains && f.values.len() == 1)
+            .map(|f| f.values[0].as_str())
+            .max_by_key(|v| v.len())
+    }
+}
+
 impl logql::LogSource for Logs<'_> {
+    /// Lines are found on the store's lines alone (only the lines of a page are
+    /// decompressed); the records of the lines kept are loaded afterwards, for their
+    /// structured metadata.
     fn select(&self, sel: &logql::Selection<'_>) -> Result<Vec<logql::Stream>, String> {
         use std::cmp::Reverse;
         use std::collections::{BTreeMap, BinaryHeap};
-        let mut streams: BTreeMap<std::sync::Arc<store::Labels>, Vec<logql::Entry>> =
-            BTreeMap::new();
-        let mut cache = store::logs::MetadataCache::default();
-        let mut entry = |r: &store::LogRow| logql::Entry {
-            ts_ns: r.ts_ns,
-            line: r.line.to_string(),
-            metadata: r.metadata_with(&mut cache),
-        };
-        let pass = |r: &store::LogRow| sel.line_filters.iter().all(|f| f.matches(&r.line));
+        let pred = LineFilters(sel.line_filters);
         // Loki's end is exclusive; the store's is inclusive.
         let end = sel.end_ns.saturating_sub(1);
-        if let Some(limit) = sel.limit {
+        let refs: Vec<store::query::LogRef> = if let Some(limit) = sel.limit {
             // A plain log query needs only the first `limit` lines in its direction: keep
-            // those in a heap (rows are reference-counted, so this holds `limit` rows, not
-            // the range), then build their entries.
+            // those in a heap, then load their records.
             let backward = sel.direction == logql::Direction::Backward;
             let mut seq = 0u64;
             let mut keep: BinaryHeap<(Reverse<i64>, u64)> = BinaryHeap::new();
-            let mut rows: std::collections::HashMap<u64, store::LogRow> = Default::default();
+            let mut kept: std::collections::HashMap<u64, store::query::LogRef> = Default::default();
             self.store
-                .for_each_log(sel.matchers, sel.start_ns, end, &mut |r| {
-                    if !pass(r) {
-                        return true;
-                    }
+                .scan_log_lines(sel.matchers, sel.start_ns, end, &pred, &mut |l| {
                     // Newest first for backward: the heap's top is the worst kept line.
-                    let key = if backward { r.ts_ns } else { -r.ts_ns };
+                    let key = if backward { l.ts_ns } else { -l.ts_ns };
                     seq += 1;
                     if keep.len() < limit {
                         keep.push((Reverse(key), seq));
-                        rows.insert(seq, r.clone());
+                        kept.insert(seq, l.reference());
                     } else if let Some(&(Reverse(worst), wseq)) = keep.peek()
                         && key > worst
                     {
                         keep.pop();
-                        rows.remove(&wseq);
+                        kept.remove(&wseq);
                         keep.push((Reverse(key), seq));
-                        rows.insert(seq, r.clone());
+                        kept.insert(seq, l.reference());
                     }
                     true
                 })?;
-            for r in rows.values() {
-                streams.entry(r.labels.clone()).or_default().push(entry(r));
-            }
+            kept.into_values().collect()
         } else {
-            let mut n = 0usize;
+            let mut refs = Vec::new();
             let mut over = false;
             self.store
-                .for_each_log(sel.matchers, sel.start_ns, end, &mut |r| {
-                    if !pass(r) {
-                        return true;
-                    }
-                    n += 1;
-                    if n > self.max_entries {
+                .scan_log_lines(sel.matchers, sel.start_ns, end, &pred, &mut |l| {
+                    if refs.len() >= self.max_entries {
                         over = true;
                         return false;
                     }
-                    streams.entry(r.labels.clone()).or_default().push(entry(r));
+                    refs.push(l.reference());
                     true
                 })?;
             if over {
@@ -213,6 +216,18 @@ impl logql::LogSource for Logs<'_> {
                     self.max_entries
                 ));
             }
+            refs
+        };
+        let mut cache = store::logs::MetadataCache::default();
+        let mut streams: BTreeMap<std::sync::Arc<store::Labels>, Vec<logql::Entry>> =
+            BTreeMap::new();
+        for r in self.store.log_rows(&refs)? {
+            let e = logql::Entry {
+                ts_ns: r.ts_ns,
+                line: r.line.to_string(),
+                metadata: r.metadata_with(&mut cache),
+            };
+            streams.entry(r.labels).or_default().push(e);
         }
         Ok(streams
             .into_iter()
