@@ -55,7 +55,7 @@ export async function render(root, ctx) {
       }
       setParams({ service: f.service.value, operation: f.operation.value, tags: f.tags.value.trim(), minDuration: f.minDuration.value.trim(), maxDuration: f.maxDuration.value.trim(), status: f.status.value === "any" ? "" : f.status.value, limit: f.limit.value === "20" ? "" : f.limit.value });
     } },
-    h("label", null, "Service", h("select", { name: "service", onchange: () => setParams({ service: form.elements.service.value, operation: "" }) }, services.map((x) => h("option", { value: x, selected: x === service }, x)))),
+    h("label", null, "Service", h("select", { name: "service", onchange: () => loadOps(form.elements.service.value) }, services.map((x) => h("option", { value: x, selected: x === service }, x)))),
     h("label", null, "Operation", h("select", { name: "operation" }, h("option", { value: "" }, "all"), ops.map((x) => h("option", { value: x, selected: x === v("operation") }, x)))),
     h("label", { class: "wide" }, "Tags", h("input", { name: "tags", "data-query": "", placeholder: "http.response.status_code=503 item=bread", value: v("tags") })),
     h("label", null, "Min duration", h("input", { name: "minDuration", placeholder: "e.g. 100ms", value: v("minDuration"), size: 8 })),
@@ -65,6 +65,16 @@ export async function render(root, ctx) {
     h("button", { type: "submit", class: "primary" }, "Find traces"),
     h("p", { class: "form-error", role: "alert" }),
   );
+  // a new service: its operations replace the list in place (the search runs on submit)
+  const loadOps = async (svc) => {
+    const sel = form.elements.operation;
+    let list = [];
+    try {
+      list = (await api(`/api/services/${encodeURIComponent(svc)}/operations`)).data || [];
+    } catch { /* keep "all" */ }
+    if (form.elements.service.value !== svc) return;
+    sel.replaceChildren(h("option", { value: "" }, "all"), ...list.map((x) => h("option", { value: x }, x)));
+  };
   root.append(form);
   if (!service) {
     root.append(message("No services yet: no traces have arrived in the store."));
@@ -77,8 +87,9 @@ export async function render(root, ctx) {
     root.append(errorBox(e));
     return;
   }
+  // status is per trace (any span failed, or none did), so it is filtered here: a
+  // span-level `error=true` tag would only match the chosen service's own spans
   const status = v("status", "any");
-  if (status === "error") tags.error = "true";
   const limit = Number(v("limit", "20")) || 20;
   let data;
   try {
@@ -90,8 +101,7 @@ export async function render(root, ctx) {
       maxDuration: v("maxDuration"),
       start: range.start * 1000,
       end: range.end * 1000,
-      // "ok" is filtered here, so ask for more
-      limit: status === "ok" ? limit * 3 : limit,
+      limit: status === "any" ? limit : Math.min(1500, Math.max(100, limit * 5)),
     });
     data = b.data || [];
   } catch (e) {
@@ -99,8 +109,10 @@ export async function render(root, ctx) {
     return;
   }
   let list = data.filter((t) => t.spans && t.spans.length).map(summary);
-  if (status === "ok") list = list.filter((t) => t.errors === 0).slice(0, limit);
+  if (status === "ok") list = list.filter((t) => t.errors === 0);
+  if (status === "error") list = list.filter((t) => t.errors > 0);
   list.sort((a, b) => b.start - a.start);
+  list = list.slice(0, limit);
   if (!list.length) {
     root.append(message("No traces match this search in the selected time range."));
     return;
