@@ -31,7 +31,7 @@ export function expand(query, type, w) {
 function seriesName(metric) {
   const { __name__: n, ...rest } = metric;
   const l = Object.entries(rest).map(([k, v]) => `${k}="${v}"`).join(", ");
-  return `${n || ""}{${l}}`;
+  return l ? `${n || ""}{${l}}` : n || "";
 }
 
 export async function render(root, ctx) {
@@ -125,7 +125,7 @@ export async function render(root, ctx) {
   }
   const series = [];
   plan.queries.forEach(([label], i) => {
-    for (const r of results[i]) series.push({ name: label ? `${label} ${seriesName(r.metric)}` : seriesName(r.metric), points: r.values.map(([t, v]) => [t * 1000, Number(v)]), step: range.step });
+    for (const r of results[i]) series.push({ name: [label, seriesName(r.metric)].filter(Boolean).join(" ") || query, points: r.values.map(([t, v]) => [t * 1000, Number(v)]), step: range.step });
   });
   if (plan.note) body.append(h("p", { class: "muted" }, plan.note));
   if (!series.length) {
