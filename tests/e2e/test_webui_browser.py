@@ -23,7 +23,10 @@ import os
 import re
 import signal
 import subprocess
+import time
 import urllib.parse
+import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -381,7 +384,11 @@ def test_collector_page_shows_accepted_counts(demo, page):
 
 
 def test_every_view_is_a_deep_link_and_back_forward_work(demo, page):
-    page.goto(demo.url("/ui/services", **{"from": "now-15m", "refresh": "30s"}))
+    page.goto(demo.url("/ui/services", refresh="30s"))
+    expect(page.locator("#services-table")).to_be_visible()
+    # the time-range picker writes the URL
+    page.locator("#range").select_option("now-15m")
+    expect(page).to_have_url(re.compile(r"from=now-15m"))
     expect(page.locator("#services-table")).to_be_visible()
     # nav links carry the shared time range and refresh
     page.locator("#nav a", has_text="Graph").click()
@@ -401,3 +408,30 @@ def test_every_view_is_a_deep_link_and_back_forward_work(demo, page):
     # an unknown trace is a readable message, not a blank page
     page.goto(demo.url("/ui/trace/0123456789abcdef0123456789abcdef"))
     expect(page.locator("main .msg")).to_contain_text("not in the store")
+
+
+def test_logs_live_tail_shows_new_lines(demo, page):
+    service = f"live-tail-{uuid.uuid4().hex[:8]}"
+    page.goto(demo.url("/ui/logs", query=f'{{service_name="{service}"}}', live="1"))
+    expect(page.locator("#live")).to_be_checked()
+    expect(page.locator("#log-list")).to_be_attached()
+    expect(page.locator("#log-list li.log")).to_have_count(0)
+    body = f"a line sent while tailing {uuid.uuid4().hex}"
+    tid = uuid.uuid4().hex
+    now_ns = time.time_ns()
+    payload = {
+        "resourceLogs": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
+                "scopeLogs": [{"logRecords": [{"timeUnixNano": str(now_ns), "severityNumber": 13, "severityText": "WARN", "body": {"stringValue": f"{body} trace_id={tid}"}}]}],
+            }
+        ]
+    }
+    req = urllib.request.Request(f"http://127.0.0.1:{demo.f.http_port}/v1/logs", data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert r.status == 200
+    line = page.locator("#log-list li.log", has_text=body)
+    expect(line).to_have_count(1)
+    assert line.get_attribute("data-level") == "warn"
+    # `trace_id=<hex>` in the body becomes a link to that trace, as Grafana's derived field
+    expect(line.locator(f'[data-trace="{tid}"]')).to_be_visible()
