@@ -88,6 +88,13 @@ function renderControls(params) {
   box.append(sel, custom, refresh, now_);
 }
 
+function typingInMain() {
+  const a = document.activeElement;
+  return !!a && ["INPUT", "TEXTAREA", "SELECT"].includes(a.tagName) && !!a.closest("main");
+}
+
+let lastPath = null;
+
 /** Renders the view of the current URL. `refresh` re-renders the same view in place. */
 export async function route({ refresh = false } = {}) {
   const { name, args, params } = parse();
@@ -106,7 +113,8 @@ export async function route({ refresh = false } = {}) {
   current = { page, cleanup: null, key };
   clearInterval(timer);
   const every = { "5s": 5e3, "10s": 1e4, "30s": 3e4 }[params.get("refresh") || ""];
-  if (every) timer = setInterval(() => route({ refresh: true }), every);
+  // auto-refresh skips a tick while the user types in the page (it would reset the form)
+  if (every) timer = setInterval(() => !typingInMain() && route({ refresh: true }), every);
   const main = document.getElementById("main");
   if (!page) {
     clear(main).append(h("h1", null, "Not found"), h("p", null, `There is no page “${name}”. `, link("services", {}, "Go to Services")));
@@ -134,9 +142,14 @@ export async function route({ refresh = false } = {}) {
     if (gen !== generation) return;
     root.append(errorBox(e));
   }
-  const keepScroll = refresh ? window.scrollY : 0;
+  // a refresh, or a new query on the same view (a selected span, a filter), keeps the scroll
+  const same = refresh || lastPath === location.pathname;
+  lastPath = location.pathname;
+  const keepScroll = window.scrollY;
   clear(main).append(root);
-  if (refresh) window.scrollTo(0, keepScroll);
+  window.scrollTo(0, same ? keepScroll : 0);
+  const auto = root.querySelector("[data-autofocus]");
+  if (auto && !refresh) auto.focus({ preventScroll: true });
 }
 
 // clicks on client-routed links

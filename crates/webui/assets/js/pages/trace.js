@@ -102,7 +102,7 @@ function spanRow(r, sum, t, logs, { selected, collapsed, toggle }) {
         { class: "wf-name", style: { paddingLeft: `${r.depth * 16 + 4}px` } },
         r.children ? h("button", { type: "button", class: "twisty", "aria-label": collapsed ? "expand" : "collapse", onclick: toggle }, collapsed ? "▸" : "▾") : h("span", { class: "twisty-pad" }),
         err ? h("span", { class: "err-icon", title: "error", "aria-label": "error" }, "⚠") : null,
-        h("button", { type: "button", class: "span-name", onclick: select, title: `${service}: ${x.operationName}` }, h("span", { class: "svc" }, service), " ", x.operationName),
+        h("button", { type: "button", class: "span-name", onclick: select, title: `${service}: ${x.operationName}`, "data-autofocus": selected ? "" : null }, h("span", { class: "svc" }, service), " ", x.operationName),
       ),
       h("div", { class: "wf-bar", onclick: select }, h("span", { class: "bar", style: { left: `${left}%`, width: `${width}%` } }), left + width > 85
         ? h("span", { class: "bar-label inside", style: { right: `${100 - left - width}%` } }, fmtDuration(x.duration))
