@@ -50,7 +50,7 @@ export function perComponent(metrics) {
 function pipelineGraph(pipelines) {
   const BW = 150;
   const BH = 30;
-  const COL = [20, 230, 440, 650];
+  const COL = [190, 400, 610]; // pipeline names in the gutter left of the first column
   const rowsOf = (p) => Math.max(1, p.receivers.length, p.processors.length, p.exporters.length);
   let y = 10;
   const boxes = [];
@@ -61,7 +61,7 @@ function pipelineGraph(pipelines) {
     const n = rowsOf(p);
     const place = (list, col, kind) =>
       list.map((c, i) => {
-        const by = top + 24 + i * (BH + 10);
+        const by = top + 8 + i * (BH + 10);
         const conn = (p.connectors || []).includes(c);
         boxes.push({ x: COL[col], y: by, label: c, kind: conn ? "connector" : kind });
         if (conn) (where.get(c) || where.set(c, []).get(c)).push({ x: COL[col], y: by, role: kind });
@@ -74,22 +74,27 @@ function pipelineGraph(pipelines) {
     const mid = pro.length ? pro : exp;
     for (const a of rec) for (const b of mid) lines.push([a.x + BW, a.y + BH / 2, b.x, b.y + BH / 2]);
     if (pro.length) for (const b of exp) lines.push([pro[0].x + BW, pro[0].y + BH / 2, b.x, b.y + BH / 2]);
-    boxes.push({ x: 4, y: top + 2, label: `${p.name}  (${p.signal})`, kind: "title" });
-    y = top + 24 + n * (BH + 10) + 14;
+    boxes.push({ x: 8, y: top + 8, label: p.name, sub: p.signal, kind: "title" });
+    y = top + 8 + n * (BH + 10) + 22;
   }
   const links = [];
   for (const [, ps] of where) {
     const outs = ps.filter((q) => q.role === "exporter");
     const ins = ps.filter((q) => q.role === "receiver");
-    for (const a of outs) for (const b of ins) links.push([a.x + BW, a.y + BH / 2, b.x, b.y + BH / 2]);
+    // from the bottom of the exporting box to the top of the receiving one
+    for (const a of outs) for (const b of ins) links.push([a.x + BW / 2, a.y + BH, b.x + BW / 2, b.y]);
   }
-  const W = COL[2] + BW + 120;
+  const W = COL[2] + BW + 20;
   const svg = s("svg", { class: "chart pipelines", viewBox: `0 0 ${W} ${y}`, width: Math.min(W, 1100), role: "img", "aria-label": "pipelines" });
+  svg.append(s("defs", null, s("marker", { id: "conn-arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, s("path", { d: "M0,0L10,5L0,10Z", fill: "#e67700" }))));
   for (const [x1, y1, x2, y2] of lines) svg.append(s("path", { d: `M${x1},${y1}C${(x1 + x2) / 2},${y1} ${(x1 + x2) / 2},${y2} ${x2},${y2}`, class: "flow" }));
-  for (const [x1, y1, x2, y2] of links) svg.append(s("path", { d: `M${x1},${y1}C${x1 + 100},${y1} ${x2 - 100},${y2} ${x2},${y2}`, class: "connector-link" }));
+  for (const [x1, y1, x2, y2] of links) {
+    const dy = Math.max(30, Math.abs(y2 - y1) / 2);
+    svg.append(s("path", { d: `M${x1},${y1}C${x1},${y1 + dy} ${x2},${y2 - dy} ${x2},${y2}`, class: "connector-link", "marker-end": "url(#conn-arrow)" }));
+  }
   for (const b of boxes) {
     if (b.kind === "title") {
-      svg.append(s("text", { x: b.x, y: b.y + 14, class: "ptitle" }, b.label));
+      svg.append(s("text", { x: b.x, y: b.y + 13, class: "ptitle" }, b.label.length > 24 ? `${b.label.slice(0, 23)}…` : b.label, s("title", null, b.label)), s("text", { x: b.x, y: b.y + 28, class: "psub" }, b.sub));
       continue;
     }
     svg.append(s("g", { class: `box ${b.kind}` }, s("title", null, `${b.kind} ${b.label}`), s("rect", { x: b.x, y: b.y, width: BW, height: BH, rx: 4 }), s("text", { x: b.x + BW / 2, y: b.y + BH / 2 + 4, "text-anchor": "middle" }, b.label.length > 24 ? `${b.label.slice(0, 23)}…` : b.label)));
