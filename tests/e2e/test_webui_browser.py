@@ -219,6 +219,20 @@ def page(browser, request):
     assert not [e for e in errors if e.startswith("uncaught")], errors
 
 
+def settled(page) -> None:
+    """Waits until the view of the current URL is rendered (app.js sets data-url and
+    aria-busy on <main>): lists read right after a navigation are the new view's."""
+    page.wait_for_function(
+        "() => { const m = document.getElementById('main');"
+        " return m && m.getAttribute('aria-busy') === 'false' && m.dataset.url === location.pathname + location.search; }"
+    )
+
+
+def visit(page, url: str) -> None:
+    page.goto(url)
+    settled(page)
+
+
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
@@ -234,7 +248,7 @@ def span_id(span) -> str:
 
 # ---------------------------------------------------------------- tests
 def test_services_page_lists_the_three_services_with_non_zero_rates(demo, page):
-    page.goto(demo.url("/ui/services"))
+    visit(page, demo.url("/ui/services"))
     table = page.locator("#services-table")
     expect(table).to_be_visible()
     for svc in seed_demo.SERVICES:
@@ -246,20 +260,26 @@ def test_services_page_lists_the_three_services_with_non_zero_rates(demo, page):
     # one service, its operations (the inventory's failing lookups show an error rate)
     table.locator('tr[data-service="inventory"] a').click()
     expect(page).to_have_url(re.compile(r"/ui/services/inventory"))
+    settled(page)
     expect(page.locator("table.ops")).to_contain_text("GET /stock")
     shot(page, "service-inventory")
 
 
 def test_search_finds_the_failed_trace_and_its_waterfall_nests_the_spans_and_marks_the_error(demo, page):
     root_op = demo.root_operation()
-    page.goto(demo.url("/ui/traces"))
+    visit(page, demo.url("/ui/traces"))
     form = page.locator("#trace-search")
     form.locator('select[name="service"]').select_option("shopper")
-    expect(form.locator('select[name="operation"]')).to_contain_text(root_op)
+    # the operation list is replaced by the shopper's
+    _, ops = get_json(demo.api, "/api/services/shopper/operations")
+    assert root_op in ops["data"], ops
+    expect(form.locator('select[name="operation"] option')).to_have_count(1 + len(ops["data"]))
     form.locator('select[name="operation"]').select_option(root_op)
     form.locator('select[name="status"]').select_option("error")
     form.locator('input[name="tags"]').press("Enter")  # Enter submits
     expect(page).to_have_url(re.compile(r"status=error"))
+    expect(page).to_have_url(re.compile("operation=" + re.escape(urllib.parse.quote_plus(root_op))))
+    settled(page)
     error_trace = demo.error_traces[-1]
     item = page.locator(f'#trace-list li[data-trace="{error_trace}"]')
     expect(item).to_be_visible()
@@ -271,6 +291,7 @@ def test_search_finds_the_failed_trace_and_its_waterfall_nests_the_spans_and_mar
 
     item.locator("a").first.click()
     expect(page).to_have_url(re.compile(f"/ui/trace/{error_trace}"))
+    settled(page)
     wf = page.locator("#waterfall")
     expect(wf).to_be_visible()
     spans = [s for s in demo.spans if trace_id(s) == error_trace]
@@ -304,7 +325,7 @@ def test_search_finds_the_failed_trace_and_its_waterfall_nests_the_spans_and_mar
 def test_clicking_a_log_lines_trace_id_opens_that_trace(demo, page):
     failing = next(r for r in demo.logs if r.log_record.body.startswith("out of stock") and f"{r.log_record.trace_id:032x}" == demo.error_traces[-1])
     tid = f"{failing.log_record.trace_id:032x}"
-    page.goto(demo.url("/ui/logs", query='{service_name="inventory"}'))
+    visit(page, demo.url("/ui/logs", query='{service_name="inventory"}'))
     line = page.locator("#log-list li.log", has_text=failing.log_record.body).filter(has=page.locator(f'[data-trace="{tid}"]'))
     expect(line).to_have_count(1)
     assert line.get_attribute("data-level") == "error"
@@ -324,13 +345,14 @@ def test_trace_view_shows_the_spans_logs(demo, page):
     err = next(s for s in demo.spans if trace_id(s) == tid and s.status.status_code.name == "ERROR")
     want = [r.log_record.body for r in demo.logs if f"{r.log_record.trace_id:032x}" == tid and f"{r.log_record.span_id:016x}" == span_id(err)]
     assert want, "the SDK put the error span's context on its logs"
-    page.goto(demo.url(f"/ui/trace/{tid}"))
+    visit(page, demo.url(f"/ui/trace/{tid}"))
     # the trace's logs, all of them, below the waterfall
     trace_logs = page.locator("#trace-log-list li.log")
     expect(trace_logs).to_have_count(len([r for r in demo.logs if f"{r.log_record.trace_id:032x}" == tid]))
     # select the error span: its details list its own log lines
     page.locator(f'#waterfall .span[data-span="{span_id(err)}"] .span-name').click()
     expect(page).to_have_url(re.compile(f"span={span_id(err)}"))
+    settled(page)
     details = page.locator("#span-details")
     expect(details).to_be_visible()
     expect(details.locator(".span-logs li.log")).to_have_count(len(want))
@@ -342,7 +364,7 @@ def test_trace_view_shows_the_spans_logs(demo, page):
 
 
 def test_service_graph_shows_shopper_to_grocery_store_to_inventory(demo, page):
-    page.goto(demo.url("/ui/graph"))
+    visit(page, demo.url("/ui/graph"))
     for a, b in (("shopper", "grocery-store"), ("grocery-store", "inventory")):
         edge = page.locator(f'svg.graph g.edge[data-from="{a}"][data-to="{b}"]')
         expect(edge).to_have_count(1)
@@ -356,7 +378,7 @@ def test_service_graph_shows_shopper_to_grocery_store_to_inventory(demo, page):
 
 
 def test_latency_chart_shows_exemplars_and_one_opens_its_trace(demo, page):
-    page.goto(demo.url("/ui/metrics", query='traces_span_metrics_duration_seconds{service_name="grocery-store"}'))
+    visit(page, demo.url("/ui/metrics", query='traces_span_metrics_duration_seconds{service_name="grocery-store"}'))
     ex = page.locator("svg.chart .exemplar")
     expect(ex.first).to_be_attached()
     labels = ex.evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
@@ -373,7 +395,7 @@ def test_latency_chart_shows_exemplars_and_one_opens_its_trace(demo, page):
 def test_collector_page_shows_accepted_counts(demo, page):
     status, body = get_json(demo.api, "/api/ferrotel/collector")
     assert status == 200 and "metrics" in body, f"/api/ferrotel/collector has no self-metrics (uiback's collector_status not on this binary?): {json.dumps(body)[:500]}"
-    page.goto(demo.url("/ui/collector"))
+    visit(page, demo.url("/ui/collector"))
     expect(page.locator("svg.pipelines")).to_be_visible()
     cell = page.locator('tr[data-component="receiver/otlp"] td[data-field="accepted"]')
     expect(cell).to_be_visible()
@@ -384,7 +406,7 @@ def test_collector_page_shows_accepted_counts(demo, page):
 
 
 def test_every_view_is_a_deep_link_and_back_forward_work(demo, page):
-    page.goto(demo.url("/ui/services", refresh="30s"))
+    visit(page, demo.url("/ui/services", refresh="30s"))
     expect(page.locator("#services-table")).to_be_visible()
     # the time-range picker writes the URL
     page.locator("#range").select_option("now-15m")
@@ -406,13 +428,13 @@ def test_every_view_is_a_deep_link_and_back_forward_work(demo, page):
     page.keyboard.press("/")
     expect(page.locator("#logql")).to_be_focused()
     # an unknown trace is a readable message, not a blank page
-    page.goto(demo.url("/ui/trace/0123456789abcdef0123456789abcdef"))
+    visit(page, demo.url("/ui/trace/0123456789abcdef0123456789abcdef"))
     expect(page.locator("main .msg")).to_contain_text("not in the store")
 
 
 def test_logs_live_tail_shows_new_lines(demo, page):
     service = f"live-tail-{uuid.uuid4().hex[:8]}"
-    page.goto(demo.url("/ui/logs", query=f'{{service_name="{service}"}}', live="1"))
+    visit(page, demo.url("/ui/logs", query=f'{{service_name="{service}"}}', live="1"))
     expect(page.locator("#live")).to_be_checked()
     expect(page.locator("#log-list")).to_be_attached()
     expect(page.locator("#log-list li.log")).to_have_count(0)

@@ -116,7 +116,11 @@ export async function route({ refresh = false } = {}) {
   // auto-refresh skips a tick while the user types in the page (it would reset the form)
   if (every) timer = setInterval(() => !typingInMain() && route({ refresh: true }), every);
   const main = document.getElementById("main");
+  // aria-busy while the view loads; data-url names the URL the shown view was rendered for
+  main.setAttribute("aria-busy", "true");
   if (!page) {
+    main.setAttribute("aria-busy", "false");
+    main.dataset.url = key;
     clear(main).append(h("h1", null, "Not found"), h("p", null, `There is no page “${name}”. `, link("services", {}, "Go to Services")));
     return;
   }
@@ -148,6 +152,8 @@ export async function route({ refresh = false } = {}) {
   const keepScroll = window.scrollY;
   clear(main).append(root);
   window.scrollTo(0, same ? keepScroll : 0);
+  main.dataset.url = key;
+  main.setAttribute("aria-busy", "false");
   const auto = root.querySelector("[data-autofocus]");
   if (auto && !refresh) auto.focus({ preventScroll: true });
 }

@@ -1,11 +1,10 @@
 // Services: one row per service with request rate, error rate and p50/p95/p99 over the
 // chosen range, a rate sparkline; /ui/services/<s> shows one service and its operations.
 
-import { h, message, errorBox, timeRange, fmtNum, fmtPct, fmtSeconds, q, api } from "../lib.js";
+import { h, message, errorBox, timeRange, fmtNum, fmtPct, fmtSeconds, q, api, promRange } from "../lib.js";
 import { link, href } from "../nav.js";
-import { sparkline, lineChart, legend } from "../charts.js";
+import { sparkline, lineChart } from "../charts.js";
 import { red, rateSeries, serviceSel, redQueries } from "./red.js";
-import { promRange } from "../lib.js";
 
 export async function render(root, ctx) {
   if (ctx.args.length) return renderService(root, ctx, ctx.args[0]);

@@ -2,7 +2,7 @@
 // span details (attributes, events, links, resource, scope, status), the span's and the
 // trace's log lines, and links to the service's metrics and logs around the span's time.
 
-import { h, message, errorBox, api, fmtDuration, fmtTime, q, message as msg } from "../lib.js";
+import { h, message, errorBox, api, fmtDuration, fmtTime, q } from "../lib.js";
 import { link, setParams } from "../nav.js";
 import { summary, tree, isError, tag } from "./jaeger.js";
 import { flatten, lokiRange, logLine } from "./loglines.js";
@@ -114,7 +114,7 @@ function spanRow(r, sum, t, logs, { selected, collapsed, toggle }) {
 }
 
 function kv(list) {
-  if (!list.length) return msg("none", "empty small");
+  if (!list.length) return message("none", "empty small");
   return h("table", { class: "kv" }, h("tbody", null, list.map(([k, v]) => h("tr", null, h("th", null, k), h("td", null, typeof v === "object" ? JSON.stringify(v) : String(v))))));
 }
 
@@ -152,11 +152,11 @@ function details(x, service, t, logs) {
     h("h3", null, `Events (${(x.logs || []).length})`),
     (x.logs || []).length
       ? h("ul", { class: "events" }, x.logs.map((e) => h("li", null, h("time", null, `+${fmtDuration(e.timestamp - x.startTime)}`), " ", kvInline(e.fields))))
-      : msg("none", "empty small"),
+      : message("none", "empty small"),
     h("h3", null, `Links (${links.length})`),
-    links.length ? h("ul", null, links.map((l) => h("li", null, `${l.refType} `, link(`trace/${l.traceID}`, { span: l.spanID }, `${l.traceID.slice(0, 8)} / ${l.spanID}`)))) : msg("none", "empty small"),
+    links.length ? h("ul", null, links.map((l) => h("li", null, `${l.refType} `, link(`trace/${l.traceID}`, { span: l.spanID }, `${l.traceID.slice(0, 8)} / ${l.spanID}`)))) : message("none", "empty small"),
     h("h3", null, `Logs of this span (${spanLogs.length})`),
-    spanLogs.length ? h("ul", { class: "loglist span-logs" }, spanLogs.map((r) => logLine(r))) : msg("No log lines carry this span id.", "empty small"),
+    spanLogs.length ? h("ul", { class: "loglist span-logs" }, spanLogs.map((r) => logLine(r))) : message("No log lines carry this span id.", "empty small"),
   );
 }
 
