@@ -289,6 +289,14 @@ def test_search_finds_the_failed_trace_and_its_waterfall_nests_the_spans_and_mar
     expect(page.locator("svg.scatter .dot.error").first).to_be_visible()
     shot(page, "traces")
 
+    # a scatter dot opens its trace (from the keyboard: dots of close traces overlap)
+    page.locator(f'svg.scatter .dot[aria-label*="{error_trace}"]').focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(f"/ui/trace/{error_trace}"))
+    settled(page)
+    page.go_back()
+    settled(page)
+
     item.locator("a").first.click()
     expect(page).to_have_url(re.compile(f"/ui/trace/{error_trace}"))
     settled(page)
