@@ -134,8 +134,12 @@ export function scatter(points, { t0, t1, width = 1100, height = 180, fmt } = {}
   const W = width - pad.l - pad.r;
   const H = height - pad.t - pad.b;
   const [lo, hi] = extent(points.map((p) => p.v));
-  const a = t0 ?? Math.min(...points.map((p) => p.t));
-  const b = t1 ?? Math.max(...points.map((p) => p.t));
+  // the found traces' own time span (padded), as Jaeger's scatter plot
+  const firstT = t0 ?? Math.min(...points.map((p) => p.t));
+  const lastT = t1 ?? Math.max(...points.map((p) => p.t));
+  const padT = Math.max((lastT - firstT) * 0.05, 5000);
+  const a = firstT - padT;
+  const b = lastT + padT;
   const x = (t) => pad.l + ((t - a) / (b - a || 1)) * W;
   const y = (v) => pad.t + H - ((v - lo) / (hi - lo)) * H;
   const svg = s("svg", { class: "chart scatter", viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img", "aria-label": "trace durations over time" });

@@ -57,7 +57,7 @@ export async function render(root, ctx) {
     } },
     h("label", null, "Service", h("select", { name: "service", onchange: () => loadOps(form.elements.service.value) }, services.map((x) => h("option", { value: x, selected: x === service }, x)))),
     h("label", null, "Operation", h("select", { name: "operation" }, h("option", { value: "" }, "all"), ops.map((x) => h("option", { value: x, selected: x === v("operation") }, x)))),
-    h("label", { class: "wide" }, "Tags", h("input", { name: "tags", "data-query": "", placeholder: "http.response.status_code=503 item=bread", value: v("tags") })),
+    h("label", { class: "wide" }, "Tags", h("input", { name: "tags", "data-query": "", placeholder: "key=value key2=value2", value: v("tags") })),
     h("label", null, "Min duration", h("input", { name: "minDuration", placeholder: "e.g. 100ms", value: v("minDuration"), size: 8 })),
     h("label", null, "Max duration", h("input", { name: "maxDuration", placeholder: "e.g. 2s", value: v("maxDuration"), size: 8 })),
     h("label", null, "Status", h("select", { name: "status" }, ["any", "error", "ok"].map((x) => h("option", { value: x, selected: x === v("status", "any") }, x)))),
@@ -124,7 +124,7 @@ export async function render(root, ctx) {
       { class: "card" },
       scatter(
         list.map((t) => ({ t: t.start / 1000, v: t.duration, error: t.errors > 0, label: `${t.rootService}: ${t.name} ${fmtDuration(t.duration)} (${t.id})`, onclick: () => open(t) })),
-        { t0: range.start, t1: range.end, fmt: fmtDuration },
+        { fmt: fmtDuration },
       ),
     ),
     h("p", { class: "muted" }, `${list.length} trace${list.length === 1 ? "" : "s"}`),
