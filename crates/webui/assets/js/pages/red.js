@@ -8,17 +8,25 @@ export const CALLS = "traces_span_metrics_calls_total";
 export const BUCKET = "traces_span_metrics_duration_seconds_bucket";
 const ENTRY = 'span_kind=~"SPAN_KIND_SERVER|SPAN_KIND_CONSUMER"';
 
-/** `sum by (by) (f(metric{sel}[w]))`, entry-point spans where the group has them, else all. */
-function entryOr(fn, metric, by, sel, w) {
-  const a = [ENTRY, ...sel].join(",");
-  const b = sel.join(",");
-  return `sum by (${by}) (${fn}(${metric}{${a}}[${w}])) or sum by (${by}) (${fn}(${metric}{${b}}[${w}]))`;
+/**
+ * `sum by (by) (fn(metric{ENTRY,sel,extra}[w]))` for the groups that have entry-point spans,
+ * `or` the same over all their spans for the groups that have none (`unless on` the groups
+ * with entry spans, so a server's error rate never counts its client spans' errors).
+ */
+function entryOr(fn, metric, by, sel, extra, w) {
+  const groups = by.filter((l) => l !== "le").join(", ");
+  const m = (parts) => `${metric}{${parts.join(",")}}`;
+  const hasEntry = `sum by (${groups}) (rate(${CALLS}{${[ENTRY, ...sel].join(",")}}[${w}]))`;
+  return `sum by (${by.join(", ")}) (${fn}(${m([ENTRY, ...sel, ...extra])}[${w}])) or (sum by (${by.join(", ")}) (${fn}(${m([...sel, ...extra])}[${w}])) unless on (${groups}) ${hasEntry})`;
 }
 
 /** The PromQL of each RED column for groups `by` (e.g. "service_name"). */
 export function redQueries(by, sel, w, { entryOnly = true } = {}) {
-  const f = (fn, metric, extraBy, extraSel = []) =>
-    entryOnly ? entryOr(fn, metric, [by, extraBy].filter(Boolean).join(", "), [...sel, ...extraSel], w) : `sum by (${[by, extraBy].filter(Boolean).join(", ")}) (${fn}(${metric}{${[...sel, ...extraSel].join(",")}}[${w}]))`;
+  const labels = by.split(",").map((x) => x.trim());
+  const f = (fn, metric, extraBy, extraSel = []) => {
+    const b = [...labels, ...(extraBy ? [extraBy] : [])];
+    return entryOnly ? entryOr(fn, metric, b, sel, extraSel, w) : `sum by (${b.join(", ")}) (${fn}(${metric}{${[...sel, ...extraSel].join(",")}}[${w}]))`;
+  };
   const quant = (p) => `histogram_quantile(${p}, ${f("rate", BUCKET, "le")})`;
   return {
     rate: f("rate", CALLS),
