@@ -41,13 +41,20 @@ export async function lokiRange(query, startMs, endMs, limit = 200, direction = 
 }
 
 /** One expandable log line (button row + hidden details with every label). */
-export function logLine(r, { onSpan } = {}) {
+export function logLine(r, { onSpan, indexLabels } = {}) {
+  // with the store's index label names known, the stream labels and the structured
+  // metadata (trace_id, span_id, severity, attributes) are listed apart
+  const keys = Object.keys(r.labels).sort();
+  const pairs = (ks) => ks.map((k) => [h("dt", null, k), h("dd", null, r.labels[k])]);
+  const idx = indexLabels ? keys.filter((k) => indexLabels.has(k)) : keys;
+  const meta = indexLabels ? keys.filter((k) => !indexLabels.has(k)) : [];
   const details = h(
     "dl",
     { class: "labels", hidden: true },
-    Object.keys(r.labels)
-      .sort()
-      .map((k) => [h("dt", null, k), h("dd", null, r.labels[k])]),
+    indexLabels ? h("dt", { class: "group" }, "Labels") : null,
+    pairs(idx),
+    meta.length ? h("dt", { class: "group" }, "Structured metadata") : null,
+    pairs(meta),
   );
   const toggle = h(
     "button",

@@ -56,8 +56,16 @@ export async function render(root, ctx) {
   root.append(h("h1", null, "Logs"), form);
   let lines;
   let vol = null;
+  let indexLabels = null;
   try {
-    const [data, v] = await Promise.all([lokiRange(query, range.start, range.end, limit), volume(query, range).catch(() => null)]);
+    const [data, v, names] = await Promise.all([
+      lokiRange(query, range.start, range.end, limit),
+      volume(query, range).catch(() => null),
+      api("/loki/api/v1/labels", { start: nsOf(range.start), end: nsOf(range.end) })
+        .then((b) => new Set(b.data || []))
+        .catch(() => null),
+    ]);
+    indexLabels = names;
     if (data.resultType && data.resultType !== "streams") {
       root.append(message("This is a metric query; open it on the Metrics page (this page shows log lines).", "error"));
       return;
@@ -72,7 +80,7 @@ export async function render(root, ctx) {
     const total = vol.stacks.reduce((n, st) => n + st.values.reduce((a, b) => a + b, 0), 0);
     root.append(h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", null, `Volume: ${fmtNum(total)} lines`), legend(vol.stacks)), bars(vol.buckets, vol.stacks, { stepMs: vol.stepMs })));
   }
-  const list = h("ul", { class: "loglist", id: "log-list" }, lines.map((r) => logLine(r)));
+  const list = h("ul", { class: "loglist", id: "log-list" }, lines.map((r) => logLine(r, { indexLabels })));
   const status = h("p", { class: "muted", "aria-live": "polite" }, lines.length >= limit ? `Newest ${limit} lines.` : `${lines.length} lines.`);
   if (!lines.length && !live) {
     root.append(message("No log lines match this query in the selected time range."));
@@ -91,7 +99,7 @@ export async function render(root, ctx) {
       const fresh = flatten(b.data.result).filter((r) => BigInt(r.ts) > newest);
       if (fresh.length) {
         newest = BigInt(fresh[0].ts);
-        list.prepend(...fresh.map((r) => logLine(r)));
+        list.prepend(...fresh.map((r) => logLine(r, { indexLabels })));
         while (list.children.length > 2000) list.lastChild.remove();
         status.textContent = `Live: ${fresh.length} new line${fresh.length > 1 ? "s" : ""} at ${new Date().toLocaleTimeString()}.`;
       }
