@@ -410,6 +410,8 @@ def test_collector_page_shows_accepted_counts(demo, page):
     accepted = int(re.match(r"[0-9]+", cell.inner_text().replace(",", "")).group(0))
     sent_items = len(demo.spans) + len(demo.logs)
     assert accepted >= sent_items, f"otlp accepted {accepted}, the seeds sent {sent_items} spans and logs"
+    # the second poll (5 s later) adds a rate
+    expect(cell).to_contain_text("/s", timeout=20_000)
     shot(page, "collector")
 
 

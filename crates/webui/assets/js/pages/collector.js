@@ -47,6 +47,11 @@ export function perComponent(metrics) {
   return out;
 }
 
+/** A total as a full number (1,234,567), a fraction compactly. */
+function count(v) {
+  return Number.isInteger(v) ? v.toLocaleString("en-US") : fmtNum(v);
+}
+
 function pipelineGraph(pipelines) {
   const BW = 150;
   const BH = 30;
@@ -136,7 +141,7 @@ export async function render(root, ctx) {
     const cell = (c, f) => {
       const known = c.has.has(f);
       const r = rates && rates.get(`${c.kind}/${c.name}`);
-      return h("td", { class: ["num", f === "failed" || f === "refused" ? (c[f] > 0 ? "bad" : "") : ""], "data-field": f }, known ? fmtNum(c[f], 6) : "–", known && r && Number.isFinite(r[f]) ? h("small", null, ` ${fmtNum(r[f])}/s`) : null);
+      return h("td", { class: ["num", f === "failed" || f === "refused" ? (c[f] > 0 ? "bad" : "") : ""], "data-field": f }, known ? count(c[f]) : "–", known && r && Number.isFinite(r[f]) ? h("small", null, ` ${fmtNum(r[f])}/s`) : null);
     };
     tableBox.replaceChildren(
       h(
@@ -155,7 +160,7 @@ export async function render(root, ctx) {
               cell(c, "refused"),
               cell(c, "sent"),
               cell(c, "failed"),
-              h("td", { class: "num" }, c.queue === null ? "–" : `${fmtNum(c.queue)}${c.capacity ? ` / ${fmtNum(c.capacity)}` : ""}`),
+              h("td", { class: "num" }, c.queue === null ? "–" : `${count(c.queue)}${c.capacity ? ` / ${count(c.capacity)}` : ""}`),
             ),
           ),
         ),
