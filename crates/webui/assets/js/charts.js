@@ -27,6 +27,8 @@ function ticks(lo, hi, n = 4) {
   const step = [1, 2, 5, 10].map((m) => m * mag).find((m) => span / m <= n) || step0;
   const out = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(12));
+  // one tick at or above the top, so the highest value sits under a labelled line
+  if (!out.length || out[out.length - 1] < hi) out.push(+((out.length ? out[out.length - 1] : lo) + step).toPrecision(12));
   return out;
 }
 
@@ -71,12 +73,14 @@ export function lineChart(series, { t0, t1, width = 1100, height = 260, fmt = fm
   const W = width - pad.l - pad.r;
   const H = height - pad.t - pad.b;
   const all = series.flatMap((se) => se.points.map((p) => p[1])).concat(exemplars.map((e) => e.v));
-  const [lo, hi] = extent(all);
+  const [lo, hi0] = extent(all);
+  const yt = ticks(lo, hi0);
+  const hi = yt[yt.length - 1];
   const x = (t) => pad.l + ((t - t0) / (t1 - t0 || 1)) * W;
   const y = (v) => pad.t + H - ((v - lo) / (hi - lo)) * H;
   const svg = s("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img", "aria-label": yLabel || "chart", preserveAspectRatio: "xMinYMin meet" });
   const grid = s("g", { class: "grid" });
-  for (const v of ticks(lo, hi)) {
+  for (const v of yt) {
     grid.append(s("line", { x1: pad.l, x2: pad.l + W, y1: y(v), y2: y(v) }), s("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end" }, fmt(v)));
   }
   for (const t of timeTicks(t0, t1)) {
@@ -133,7 +137,9 @@ export function scatter(points, { t0, t1, width = 1100, height = 180, fmt } = {}
   const pad = { l: 64, r: 12, t: 10, b: 24 };
   const W = width - pad.l - pad.r;
   const H = height - pad.t - pad.b;
-  const [lo, hi] = extent(points.map((p) => p.v));
+  const [lo, hi0] = extent(points.map((p) => p.v));
+  const yt = ticks(lo, hi0);
+  const hi = yt[yt.length - 1];
   // the found traces' own time span (padded), as Jaeger's scatter plot
   const firstT = t0 ?? Math.min(...points.map((p) => p.t));
   const lastT = t1 ?? Math.max(...points.map((p) => p.t));
@@ -144,7 +150,7 @@ export function scatter(points, { t0, t1, width = 1100, height = 180, fmt } = {}
   const y = (v) => pad.t + H - ((v - lo) / (hi - lo)) * H;
   const svg = s("svg", { class: "chart scatter", viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img", "aria-label": "trace durations over time" });
   const grid = s("g", { class: "grid" });
-  for (const v of ticks(lo, hi)) grid.append(s("line", { x1: pad.l, x2: pad.l + W, y1: y(v), y2: y(v) }), s("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end" }, fmt ? fmt(v) : fmtNum(v)));
+  for (const v of yt) grid.append(s("line", { x1: pad.l, x2: pad.l + W, y1: y(v), y2: y(v) }), s("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end" }, fmt ? fmt(v) : fmtNum(v)));
   for (const t of timeTicks(a, b)) grid.append(s("text", { x: x(t), y: height - 6, "text-anchor": "middle" }, hhmm(t, b - a)));
   svg.append(grid);
   for (const p of points) {
@@ -165,14 +171,16 @@ export function bars(buckets, stacks, { width = 1100, height = 110, stepMs } = {
   const W = width - pad.l - pad.r;
   const H = height - pad.t - pad.b;
   const totals = buckets.map((_, i) => stacks.reduce((n, st) => n + (st.values[i] || 0), 0));
-  const [, hi] = extent(totals);
+  const [, hi0] = extent(totals);
+  const yt = ticks(0, hi0, 2);
+  const hi = yt[yt.length - 1];
   const t0 = buckets[0];
   const t1 = buckets[buckets.length - 1] + (stepMs || 0);
   const x = (t) => pad.l + ((t - t0) / (t1 - t0 || 1)) * W;
   const bw = Math.max(1, (stepMs ? (stepMs / (t1 - t0 || 1)) * W : W / buckets.length) - 1);
   const svg = s("svg", { class: "chart bars", viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img", "aria-label": "log volume" });
   const grid = s("g", { class: "grid" });
-  for (const v of ticks(0, hi, 2)) grid.append(s("text", { x: pad.l - 6, y: pad.t + H - (v / hi) * H + 4, "text-anchor": "end" }, fmtNum(v)));
+  for (const v of yt) grid.append(s("text", { x: pad.l - 6, y: pad.t + H - (v / hi) * H + 4, "text-anchor": "end" }, fmtNum(v)));
   for (const t of timeTicks(t0, t1)) grid.append(s("text", { x: x(t), y: height - 5, "text-anchor": "middle" }, hhmm(t, t1 - t0)));
   svg.append(grid);
   buckets.forEach((t, i) => {

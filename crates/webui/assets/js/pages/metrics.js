@@ -11,7 +11,7 @@ const MAX_SERIES = 12;
 /** What to chart for a query: a bare metric name becomes rate()/quantiles by its type. */
 export function expand(query, type, w) {
   const bare = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?$/.exec(query.trim());
-  if (!bare) return { queries: [[query, query]], exemplarQuery: query };
+  if (!bare) return { queries: [[null, query]], exemplarQuery: query };
   const name = query.trim().replace(/\{.*$/, "");
   const sel = bare[1] || "";
   if (type === "histogram" || name.endsWith("_bucket")) {
@@ -28,10 +28,21 @@ export function expand(query, type, w) {
   return { queries: [[null, query.trim()]], exemplarQuery: query.trim() };
 }
 
-function seriesName(metric) {
+function seriesName(metric, common) {
   const { __name__: n, ...rest } = metric;
-  const l = Object.entries(rest).map(([k, v]) => `${k}="${v}"`).join(", ");
+  const l = Object.entries(rest)
+    .filter(([k]) => !common.has(k))
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(", ");
   return l ? `${n || ""}{${l}}` : n || "";
+}
+
+/** Labels with one value across all series (left out of the legend when there are several). */
+function commonLabels(metrics) {
+  if (metrics.length < 2) return new Set();
+  const out = new Set();
+  for (const [k, v] of Object.entries(metrics[0])) if (k !== "__name__" && metrics.every((m) => m[k] === v)) out.add(k);
+  return out;
 }
 
 export async function render(root, ctx) {
@@ -124,8 +135,9 @@ export async function render(root, ctx) {
     return;
   }
   const series = [];
+  const common = commonLabels(results.flat().map((r) => r.metric));
   plan.queries.forEach(([label], i) => {
-    for (const r of results[i]) series.push({ name: [label, seriesName(r.metric)].filter(Boolean).join(" ") || query, points: r.values.map(([t, v]) => [t * 1000, Number(v)]), step: range.step });
+    for (const r of results[i]) series.push({ name: [label, seriesName(r.metric, common)].filter(Boolean).join(" ") || query, points: r.values.map(([t, v]) => [t * 1000, Number(v)]), step: range.step });
   });
   if (plan.note) body.append(h("p", { class: "muted" }, plan.note));
   if (!series.length) {
@@ -133,11 +145,11 @@ export async function render(root, ctx) {
     return;
   }
   const shown = series.slice(0, MAX_SERIES);
-  const unitSeconds = /seconds|duration/.test(query);
-  const fmt = unitSeconds && plan.queries.length > 1 ? (v) => `${fmtNum(v * 1000)}ms` : fmtNum;
+  const quantiles = plan.queries.length > 1 || /histogram_quantile/.test(query);
+  const fmt = quantiles && /seconds/.test(query) ? (v) => `${fmtNum(v * 1000)}ms` : fmtNum;
   // exemplars on a quantile chart share its y axis (seconds); on other charts only when the
   // chart plots the same unit (a rate of a histogram does not)
-  const showEx = plan.queries.length > 1 || /histogram_quantile/.test(query);
+  const showEx = quantiles;
   const points = showEx
     ? exemplars.flatMap((sx) =>
         (sx.exemplars || []).map((e) => {
