@@ -100,11 +100,11 @@ export async function promRange(query, range, step) {
 
 // ---- time range ----------------------------------------------------------------------------
 export const PRESETS = [
-  ["now-5m", "Last 5 minutes"],
-  ["now-15m", "Last 15 minutes"],
-  ["now-1h", "Last 1 hour"],
-  ["now-6h", "Last 6 hours"],
-  ["now-24h", "Last 24 hours"],
+  ["now-5m", "Last 5m"],
+  ["now-15m", "Last 15m"],
+  ["now-1h", "Last 1h"],
+  ["now-6h", "Last 6h"],
+  ["now-24h", "Last 24h"],
 ];
 const UNIT_MS = { s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
 
