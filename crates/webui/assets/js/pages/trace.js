@@ -77,8 +77,9 @@ export async function render(root, ctx) {
     }
   };
   draw();
-  root.append(h("section", { class: "card" }, scale, table));
-  root.append(h("h2", { id: "trace-logs" }, "Logs of this trace"));
+  root.append(h("section", { class: "card" }, scale, table), h("p", { class: "muted" }, "Click a span for its attributes, events, links, resource, status and log lines; ▾ folds its children."));
+  const logsAround = { from: String(Math.floor(sum.start / 1000 - 6e4)), to: String(Math.ceil((sum.start + sum.duration) / 1000 + 6e4)) };
+  root.append(h("h2", { id: "trace-logs" }, "Logs of this trace ", link("logs", { ...logsAround, query: `{service_name=~".+"} | trace_id=${q(t.traceID)}` }, h("small", null, "open in Logs"))));
   if (logsError) root.append(errorBox(logsError));
   else if (!logs.length) root.append(message("No log lines carry this trace id."));
   else root.append(h("ul", { class: "loglist", id: "trace-log-list" }, logs.map((r) => logLine(r, { onSpan: (s) => setParams({ span: s }, false) }))));
