@@ -23,16 +23,18 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 import seed_demo
-from harness import BIN, Ferrotel, ferrotel_env, free_port, pipeline_config, port_open
+from harness import BIN, REPO, Ferrotel, ferrotel_env, free_port, pipeline_config, port_open
 from store_harness import get_json, poll
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -141,43 +143,155 @@ def _rates(api: str) -> dict[str, float]:
     return {r["metric"].get("service_name", ""): float(r["value"][1]) for r in body["data"]["result"]}
 
 
-class Demo:
-    """ferrotel plus what the seeds' services sent to it."""
+@dataclass
+class Span:
+    trace_id: str
+    span_id: str
+    parent: str | None  # parent span id (hex) within the trace
+    name: str
+    service: str
+    error: bool
+    status_description: str
 
-    def __init__(self, f, rounds: list):
+
+@dataclass
+class Log:
+    body: str
+    trace_id: str
+    span_id: str
+    service: str
+    level: str
+
+
+class Demo:
+    """ferrotel plus the telemetry the seeds' services sent to it, as plain records."""
+
+    def __init__(self, f, spans: list[Span], logs: list[Log]):
         self.f = f
         self.api = f.api
-        self.rounds = rounds
-        self.spans = [s for r in rounds for s in r.spans]
-        self.logs = [r for rd in rounds for r in rd.logs]
-        self.error_traces = [r.error_trace for r in rounds]
-        self.traces = [t for r in rounds for t in r.traces]
+        self.spans = spans
+        self.logs = logs
+        self.traces = sorted({s.trace_id for s in spans})
+        # the failed traces, newest last
+        first = {}
+        for i, s in enumerate(spans):
+            first.setdefault(s.trace_id, i)
+        self.error_traces = sorted({s.trace_id for s in spans if s.error}, key=lambda t: first[t])
 
     def url(self, path: str, **params) -> str:
         qs = urllib.parse.urlencode({k: v for k, v in params.items() if v})
         return f"{self.api}{path}{'?' + qs if qs else ''}"
 
     def root_operation(self) -> str:
-        roots = [s for s in self.spans if s.parent is None]
-        return roots[0].name
+        return next(s.name for s in self.spans if s.parent is None)
+
+    def spans_of(self, trace_id: str) -> list[Span]:
+        return [s for s in self.spans if s.trace_id == trace_id]
+
+    def logs_of(self, trace_id: str, span_id: str | None = None) -> list[Log]:
+        return [r for r in self.logs if r.trace_id == trace_id and (span_id is None or r.span_id == span_id)]
+
+
+def _from_seed(rounds) -> tuple[list[Span], list[Log]]:
+    """What the in-process SDK exported (tests/e2e/seed_demo.py), read from its exporters."""
+    spans = [
+        Span(
+            trace_id=f"{s.context.trace_id:032x}",
+            span_id=f"{s.context.span_id:016x}",
+            parent=f"{s.parent.span_id:016x}" if s.parent is not None else None,
+            name=s.name,
+            service=s.resource.attributes["service.name"],
+            error=s.status.status_code.name == "ERROR",
+            status_description=s.status.description or "",
+        )
+        for r in rounds
+        for s in sorted(r.spans, key=lambda x: x.start_time)
+    ]
+    logs = [
+        Log(
+            body=str(x.log_record.body),
+            trace_id=f"{x.log_record.trace_id:032x}" if x.log_record.trace_id else "",
+            span_id=f"{x.log_record.span_id:016x}" if x.log_record.span_id else "",
+            service=x.resource.attributes["service.name"],
+            level=(x.log_record.severity_text or "").lower(),
+        )
+        for r in rounds
+        for x in r.logs
+    ]
+    return spans, logs
+
+
+def _send_seed(f) -> tuple[list[Span], list[Log]]:
+    grpc = f"127.0.0.1:{f.grpc_port}"
+    rounds = [seed_demo.send(grpc)]
+    # a rate needs two flushes of the derived counters (every 15 s) with more spans in the
+    # second: wait until the first flush has the three services, then send a second round
+    poll(lambda: set(seed_demo.SERVICES) <= _services_with_metrics(f.api), DERIVED_DEADLINE_S, "derived span metrics for the three services")
+    rounds.append(seed_demo.send(grpc))
+    for r in rounds:
+        assert not r.failures, r.failures
+    return _from_seed(rounds)
+
+
+DEMO_PY = REPO / "examples" / "demo" / "demo.py"
+DEMO_VISITS = 24  # one a second: the spans straddle at least one 15 s flush of the derived metrics
+
+
+def _send_examples_demo(f) -> tuple[list[Span], list[Log]]:
+    """uiback's examples/demo/demo.py (three processes over HTTP, OTLP/HTTP export); what it
+    sent is read back from the store's Jaeger and Loki APIs."""
+    env = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{f.http_port}")
+    t0 = time.time()
+    run = subprocess.run([sys.executable, str(DEMO_PY), "--visits", str(DEMO_VISITS), "--interval", "1"], env=env, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, f"demo.py exited {run.returncode}:\n{run.stdout}\n{run.stderr}"
+    start_us, end_us = int((t0 - 60) * 1e6), int((time.time() + 60) * 1e6)
+
+    def traces():
+        _, b = get_json(f.api, "/api/traces", {"service": "shopper", "operation": "checkout", "limit": "1000", "start": str(start_us), "end": str(end_us)})
+        return b.get("data") or []
+
+    data = poll(lambda: (d := traces()) and len(d) >= DEMO_VISITS and d, DERIVED_DEADLINE_S, f"{DEMO_VISITS} checkout traces in the store")
+    spans = []
+    for t in data:
+        ids = {x["spanID"] for x in t["spans"]}
+        for x in sorted(t["spans"], key=lambda x: x["startTime"]):
+            tags = {k["key"]: k["value"] for k in x.get("tags") or []}
+            parent = next((r["spanID"] for r in x.get("references") or [] if r["refType"] == "CHILD_OF" and r["spanID"] in ids), None)
+            spans.append(
+                Span(
+                    trace_id=t["traceID"],
+                    span_id=x["spanID"],
+                    parent=parent,
+                    name=x["operationName"],
+                    service=t["processes"][x["processID"]]["serviceName"],
+                    error=tags.get("error") in (True, "true") or str(tags.get("otel.status_code", "")).upper() == "ERROR",
+                    status_description=str(tags.get("otel.status_description", "")),
+                )
+            )
+    _, b = get_json(f.api, "/loki/api/v1/query_range", {"query": '{service_name=~".+"}', "limit": "5000", "start": str(start_us * 1000), "end": str(end_us * 1000)})
+    logs = [
+        Log(body=line, trace_id=st["stream"].get("trace_id", ""), span_id=st["stream"].get("span_id", ""), service=st["stream"].get("service_name", ""), level=st["stream"].get("detected_level", ""))
+        for st in b["data"]["result"]
+        for _, line, *_ in st["values"]
+    ]
+    return spans, logs
+
+
+# TODO(lead): once examples/demo/demo.py is on main, make it the default source
+# (FERROTEL_UI_DEMO=examples already runs it); the in-process seeds stay for machines without it.
+SEND = _send_examples_demo if os.environ.get("FERROTEL_UI_DEMO") == "examples" else _send_seed
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    # TODO(lead): send with uiback's examples/demo/demo.py (--visits N) once it is on main.
     f = START(tmp_path_factory.mktemp("webui"))
     try:
-        grpc = f"127.0.0.1:{f.grpc_port}"
-        rounds = [seed_demo.send(grpc)]
-        # a rate needs two flushes of the derived counters (every 15 s) that saw spans: wait
-        # until the first flush has the three services, then send a second round
-        poll(lambda: set(seed_demo.SERVICES) <= set(_rates_or_series(f.api)), DERIVED_DEADLINE_S, "derived span metrics for the three services")
-        rounds.append(seed_demo.send(grpc))
-        for r in rounds:
-            assert not r.failures, r.failures
+        spans, logs = SEND(f)
         poll(lambda: all(_rates(f.api).get(s, 0) > 0 for s in seed_demo.SERVICES), DERIVED_DEADLINE_S, "non-zero request rates for the three services")
         poll(lambda: _edges(f.api) >= {("shopper", "grocery-store"), ("grocery-store", "inventory")}, DERIVED_DEADLINE_S, "service graph edges")
-        yield Demo(f, rounds)
+        d = Demo(f, spans, logs)
+        assert d.error_traces, "the seeds send failing checkouts"
+        yield d
     except BaseException:
         print(f.output())
         raise
@@ -185,7 +299,7 @@ def demo(tmp_path_factory):
         f.stop()
 
 
-def _rates_or_series(api: str) -> set[str]:
+def _services_with_metrics(api: str) -> set[str]:
     status, body = get_json(api, "/api/v1/label/service_name/values", {"match[]": "traces_span_metrics_calls_total"})
     return set(body.get("data") or []) if status == 200 else set()
 
@@ -236,14 +350,6 @@ def visit(page, url: str) -> None:
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-
-
-def trace_id(span) -> str:
-    return f"{span.context.trace_id:032x}"
-
-
-def span_id(span) -> str:
-    return f"{span.context.span_id:016x}"
 
 
 # ---------------------------------------------------------------- tests
@@ -302,39 +408,39 @@ def test_search_finds_the_failed_trace_and_its_waterfall_nests_the_spans_and_mar
     settled(page)
     wf = page.locator("#waterfall")
     expect(wf).to_be_visible()
-    spans = [s for s in demo.spans if trace_id(s) == error_trace]
-    by_id = {span_id(s): s for s in spans}
+    spans = demo.spans_of(error_trace)
+    by_id = {s.span_id: s for s in spans}
 
     def depth(s):
         d = 0
-        while s.parent is not None and f"{s.parent.span_id:016x}" in by_id:
-            s = by_id[f"{s.parent.span_id:016x}"]
+        while s.parent is not None and s.parent in by_id:
+            s = by_id[s.parent]
             d += 1
         return d
 
     expect(wf.locator(".span")).to_have_count(len(spans))
     for s in spans:
-        row = wf.locator(f'.span[data-span="{span_id(s)}"]')
-        assert row.get_attribute("data-depth") == str(depth(s)), f"{s.name}: depth"
-        failed = s.status.status_code.name == "ERROR"
+        row = wf.locator(f'.span[data-span="{s.span_id}"]')
+        assert row.get_attribute("data-depth") == str(depth(s)), f"{s.service} {s.name}: depth"
         cls = row.get_attribute("class")
-        assert ("error" in cls.split()) == failed, f"{s.resource.attributes['service.name']} {s.name}: class {cls}"
-        if failed:
+        assert ("error" in cls.split()) == s.error, f"{s.service} {s.name}: class {cls}"
+        if s.error:
             expect(row.locator(".err-icon").first).to_be_visible()
     assert max(depth(s) for s in spans) >= 2, "the seeds' trace nests three levels"
     shot(page, "trace")
 
     # collapsing the root hides its descendants
     root = next(s for s in spans if depth(s) == 0)
-    wf.locator(f'.span[data-span="{span_id(root)}"] .twisty').first.click()
+    wf.locator(f'.span[data-span="{root.span_id}"] .twisty').first.click()
     expect(wf.locator(".span")).to_have_count(1)
 
 
 def test_clicking_a_log_lines_trace_id_opens_that_trace(demo, page):
-    failing = next(r for r in demo.logs if r.log_record.body.startswith("out of stock") and f"{r.log_record.trace_id:032x}" == demo.error_traces[-1])
-    tid = f"{failing.log_record.trace_id:032x}"
-    visit(page, demo.url("/ui/logs", query='{service_name="inventory"}'))
-    line = page.locator("#log-list li.log", has_text=failing.log_record.body).filter(has=page.locator(f'[data-trace="{tid}"]'))
+    # an ERROR line written inside a failed checkout
+    failing = next(r for t in reversed(demo.error_traces) for r in demo.logs_of(t) if r.level == "error")
+    tid = failing.trace_id
+    visit(page, demo.url("/ui/logs", query=f'{{service_name="{failing.service}"}}'))
+    line = page.locator("#log-list li.log", has_text=failing.body.splitlines()[0]).filter(has=page.locator(f'[data-trace="{tid}"]'))
     expect(line).to_have_count(1)
     assert line.get_attribute("data-level") == "error"
     expect(page.locator(".card svg.bars rect").first).to_be_attached()
@@ -350,24 +456,26 @@ def test_clicking_a_log_lines_trace_id_opens_that_trace(demo, page):
 
 def test_trace_view_shows_the_spans_logs(demo, page):
     tid = demo.error_traces[-1]
-    err = next(s for s in demo.spans if trace_id(s) == tid and s.status.status_code.name == "ERROR")
-    want = [r.log_record.body for r in demo.logs if f"{r.log_record.trace_id:032x}" == tid and f"{r.log_record.span_id:016x}" == span_id(err)]
-    assert want, "the SDK put the error span's context on its logs"
+    spans = demo.spans_of(tid)
+    # the failed span that wrote log lines (else any span that did)
+    err = next((s for s in spans if s.error and demo.logs_of(tid, s.span_id)), None) or next(s for s in spans if demo.logs_of(tid, s.span_id))
+    want = [r.body for r in demo.logs_of(tid, err.span_id)]
     visit(page, demo.url(f"/ui/trace/{tid}"))
     # the trace's logs, all of them, below the waterfall
     trace_logs = page.locator("#trace-log-list li.log")
-    expect(trace_logs).to_have_count(len([r for r in demo.logs if f"{r.log_record.trace_id:032x}" == tid]))
-    # select the error span: its details list its own log lines
-    page.locator(f'#waterfall .span[data-span="{span_id(err)}"] .span-name').click()
-    expect(page).to_have_url(re.compile(f"span={span_id(err)}"))
+    expect(trace_logs).to_have_count(len(demo.logs_of(tid)))
+    # select the span: its details list its own log lines
+    page.locator(f'#waterfall .span[data-span="{err.span_id}"] .span-name').click()
+    expect(page).to_have_url(re.compile(f"span={err.span_id}"))
     settled(page)
     details = page.locator("#span-details")
     expect(details).to_be_visible()
     expect(details.locator(".span-logs li.log")).to_have_count(len(want))
     for body in want:
-        expect(details.locator(".span-logs")).to_contain_text(body)
-    expect(details).to_contain_text(err.status.description)
-    expect(details.locator(".links a", has_text="metrics")).to_have_attribute("href", re.compile(r"/ui/services/inventory\?"))
+        expect(details.locator(".span-logs")).to_contain_text(body.splitlines()[0])
+    if err.status_description:
+        expect(details).to_contain_text(err.status_description)
+    expect(details.locator(".links a", has_text="metrics")).to_have_attribute("href", re.compile(f"/ui/services/{re.escape(err.service)}\\?"))
     shot(page, "trace-span")
 
 
