@@ -61,6 +61,7 @@ export function sparkline(points, { width = 120, height = 28, t0, t1, color = PA
   const y = (v) => height - 2 - ((v - lo) / (hi - lo)) * (height - 4);
   const d = points.map((p, i) => `${i ? "L" : "M"}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join("");
   svg.append(s("path", { d, fill: "none", stroke: color, "stroke-width": 1.5 }));
+  if (points.length === 1) svg.append(s("circle", { cx: x(points[0][0]), cy: y(points[0][1]), r: 2.5, fill: color }));
   return svg;
 }
 
