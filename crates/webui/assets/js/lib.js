@@ -59,6 +59,7 @@ export function errorBox(err) {
 
 // ---- API -------------------------------------------------------------------------------
 export class ApiError extends Error {}
+const API_TIMEOUT_MS = 30000;
 
 /** GET path?params → parsed JSON; throws ApiError with the server's message. */
 export async function api(path, params) {
@@ -66,8 +67,9 @@ export async function api(path, params) {
   const url = path + (qs ? "?" + qs : "");
   let r;
   try {
-    r = await fetch(url, { headers: { Accept: "application/json" } });
+    r = await fetch(url, { headers: { Accept: "application/json" }, signal: AbortSignal.timeout(API_TIMEOUT_MS) });
   } catch (e) {
+    if (e.name === "TimeoutError") throw new ApiError(`${path}: no answer within ${API_TIMEOUT_MS / 1000} s`);
     throw new ApiError(`${path}: request failed (${e.message}); is ferrotel running?`);
   }
   const text = await r.text();
