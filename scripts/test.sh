@@ -71,7 +71,7 @@ install_python_env() {
 # and the openssl CLI, with which test_tls.py makes its CA and certificates.
 install_servers() {
     local pkgs=() b
-    for b in prometheus:prometheus prometheus-node-exporter:prometheus-node-exporter victoria-metrics:victoria-metrics openssl:openssl; do
+    for b in prometheus:prometheus prometheus-node-exporter:prometheus-node-exporter victoria-metrics:victoria-metrics openssl:openssl chromium:chromium; do
         command -v "${b%%:*}" >/dev/null || pkgs+=("${b##*:}")
     done
     [ ${#pkgs[@]} -eq 0 ] && return 0

@@ -6,11 +6,18 @@
 //! Jaeger APIs the `ui` crate serves on the same port, so the UI shows exactly what Grafana
 //! would.
 //!
+//! Assets: `index.html`, `app.css` and the ES modules under `js/` (one per page in
+//! `js/pages/`); hand-written SVG charts, no framework. Budget: all assets together stay under
+//! 200 KiB uncompressed (a unit test holds it). `assets/README.md` lists the files and, per
+//! page, the API requests it makes.
+//!
 //! Paths: `/` redirects to `/ui/`; `/ui/assets/<file>` are the assets; every other `/ui/...`
 //! path answers `index.html` (the pages route on the client with the History API, so every
 //! view has a URL that pastes into a chat and opens the same view).
 
 mod assets;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
