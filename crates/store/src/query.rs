@@ -134,8 +134,12 @@ impl Store {
         let key = trace_key(id);
         for b in &snap.blocks {
             for i in b.meta.pages_with(key) {
-                let rows = t.page(b, i)?;
-                out.extend(rows.iter().filter(|r| r.trace_id == *id).cloned());
+                // A page in the cache is filtered; otherwise only the trace's spans are
+                // decoded (a lookup by id touches pages no one else reads).
+                match t.cached_page(b, i) {
+                    Some(rows) => out.extend(rows.iter().filter(|r| r.trace_id == *id).cloned()),
+                    None => out.extend(crate::traces::decode_rows(&t.raw_page(b, i)?, Some(id))?),
+                }
             }
         }
         Ok(out)

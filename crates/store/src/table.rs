@@ -425,18 +425,23 @@ impl<S: Schema> Table<S> {
         Ok(true)
     }
 
+    /// A page decompressed, not decoded nor cached (for a caller that needs few of its rows).
+    pub(crate) fn raw_page(&self, b: &Block<S>, i: usize) -> Result<Vec<u8>> {
+        let p = &b.pages[i];
+        let mut compressed = Vec::new();
+        let data = read_range(&b.data, p.offset, p.len, &mut compressed)?;
+        // Two frames (prefix and rest) decompress as one buffer.
+        zstd::bulk::decompress(data, p.raw_len as usize)
+            .map_err(|e| format!("{} block {} page {i}: {e}", S::NAME, b.seq))
+    }
+
     /// The decoded rows of one page (cached).
     pub(crate) fn page(&self, b: &Block<S>, i: usize) -> Result<Arc<Vec<S::Row>>> {
         let key = (b.seq, i as u32);
         if let Some(p) = self.cached_page(b, i) {
             return Ok(p);
         }
-        let p = &b.pages[i];
-        let mut compressed = Vec::new();
-        let data = read_range(&b.data, p.offset, p.len, &mut compressed)?;
-        // Two frames (prefix and rest) decompress as one buffer.
-        let raw = zstd::bulk::decompress(data, p.raw_len as usize)
-            .map_err(|e| format!("{} block {} page {i}: {e}", S::NAME, b.seq))?;
+        let raw = self.raw_page(b, i)?;
         let rows = Arc::new(S::decode_page(&raw)?);
         let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         c.bytes += raw.len();

@@ -396,83 +396,7 @@ impl Schema for Traces {
     }
 
     fn decode_page(page: &[u8]) -> Result<Vec<SpanRow>> {
-        let mut r = Reader::new(page);
-        let n = r.len()?;
-        let base = r.uvarint()?;
-        let mut prev_start = base;
-        let strs = |r: &mut Reader| -> Result<Vec<Arc<str>>> {
-            let k = r.len()?;
-            (0..k).map(|_| Ok(Arc::from(r.str()?))).collect()
-        };
-        let blobs = |r: &mut Reader| -> Result<Vec<Bytes>> {
-            let k = r.len()?;
-            (0..k)
-                .map(|_| Ok(Bytes::copy_from_slice(r.bytes()?)))
-                .collect()
-        };
-        let services = strs(&mut r)?;
-        let names = strs(&mut r)?;
-        let resources = blobs(&mut r)?;
-        let scopes = blobs(&mut r)?;
-        let mut attrs = AttributeReader::read(&mut r)?;
-        let mut ids = Reader::new(r.bytes()?);
-        let mut times = Reader::new(r.bytes()?);
-        let mut small = Reader::new(r.bytes()?);
-        let mut attr_col = Reader::new(r.bytes()?);
-        let mut spans = Reader::new(r.bytes()?);
-        // Each span's bytes rebuilt (its attributes, then the rest) into one buffer the
-        // rows share.
-        let mut all = Vec::with_capacity(page.len() * 2);
-        let mut ranges = Vec::with_capacity(n);
-        for _ in 0..n {
-            let start = all.len();
-            attrs.write(attr_col.uvarint()?, &mut all)?;
-            all.extend_from_slice(spans.bytes()?);
-            ranges.push(start..all.len());
-        }
-        let spans_all = Bytes::from(all);
-        let mut ranges = ranges.into_iter();
-        let pick = |v: &[Arc<str>], i: u64| -> Result<Arc<str>> {
-            v.get(i as usize)
-                .cloned()
-                .ok_or_else(|| "dictionary index out of range".to_string())
-        };
-        let pickb = |v: &[Bytes], i: u64| -> Result<Bytes> {
-            v.get(i as usize)
-                .cloned()
-                .ok_or_else(|| "dictionary index out of range".to_string())
-        };
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            let trace_id = ids.array::<16>()?;
-            let span_id = ids.array::<8>()?;
-            let parent_span_id = ids.array::<8>()?;
-            let start_ns = prev_start.wrapping_add(times.ivarint()? as u64);
-            prev_start = start_ns;
-            let end_ns = start_ns.saturating_add(times.uvarint()?);
-            let kind = small.u8()?;
-            let status = small.u8()?;
-            let service = pick(&services, small.uvarint()?)?;
-            let name = pick(&names, small.uvarint()?)?;
-            let resource = pickb(&resources, small.uvarint()?)?;
-            let scope = pickb(&scopes, small.uvarint()?)?;
-            let span = spans_all.slice(ranges.next().ok_or("span count")?);
-            out.push(SpanRow {
-                trace_id,
-                span_id,
-                parent_span_id,
-                start_ns,
-                end_ns,
-                kind,
-                status,
-                service,
-                name,
-                resource,
-                scope,
-                span,
-            });
-        }
-        Ok(out)
+        decode_rows(page, None)
     }
 
     fn build_meta(rows: &[&SpanRow], pages: &[Range<usize>]) -> TraceMeta {
@@ -582,6 +506,102 @@ impl Schema for Traces {
                 .sum::<usize>()
             + m.operations.len() * 64
     }
+}
+
+/// The rows of a trace page; with `only`, just the spans of that trace (a lookup by id
+/// rebuilds no other span's bytes).
+pub(crate) fn decode_rows(page: &[u8], only: Option<&[u8; 16]>) -> Result<Vec<SpanRow>> {
+    let mut r = Reader::new(page);
+
+    let n = r.len()?;
+    let base = r.uvarint()?;
+    let mut prev_start = base;
+    let strs = |r: &mut Reader| -> Result<Vec<Arc<str>>> {
+        let k = r.len()?;
+        (0..k).map(|_| Ok(Arc::from(r.str()?))).collect()
+    };
+    let blobs = |r: &mut Reader| -> Result<Vec<Bytes>> {
+        let k = r.len()?;
+        (0..k)
+            .map(|_| Ok(Bytes::copy_from_slice(r.bytes()?)))
+            .collect()
+    };
+    let services = strs(&mut r)?;
+    let names = strs(&mut r)?;
+    let resources = blobs(&mut r)?;
+    let scopes = blobs(&mut r)?;
+    let mut attrs = AttributeReader::read(&mut r)?;
+    let mut ids = Reader::new(r.bytes()?);
+    let mut times = Reader::new(r.bytes()?);
+    let mut small = Reader::new(r.bytes()?);
+    let mut attr_col = Reader::new(r.bytes()?);
+    let mut spans = Reader::new(r.bytes()?);
+    // Each span's bytes rebuilt (its attributes, then the rest) into one buffer the
+    // rows share.
+    let id_bytes = ids.take(n.checked_mul(32).ok_or("span count")?)?;
+    let mut ids = Reader::new(id_bytes);
+    let keep = |k: usize| only.is_none_or(|t| id_bytes[k * 32..k * 32 + 16] == t[..]);
+    let mut all = Vec::with_capacity(if only.is_some() { 4096 } else { page.len() * 2 });
+    let mut ranges = Vec::with_capacity(n);
+    for k in 0..n {
+        let start = all.len();
+        let set = attr_col.uvarint()?;
+        let rest = spans.bytes()?;
+        if keep(k) {
+            attrs.write(set, &mut all)?;
+            all.extend_from_slice(rest);
+        } else {
+            attrs.skip(set)?;
+        }
+        ranges.push(start..all.len());
+    }
+    let spans_all = Bytes::from(all);
+    let mut ranges = ranges.into_iter();
+    let pick = |v: &[Arc<str>], i: u64| -> Result<Arc<str>> {
+        v.get(i as usize)
+            .cloned()
+            .ok_or_else(|| "dictionary index out of range".to_string())
+    };
+    let pickb = |v: &[Bytes], i: u64| -> Result<Bytes> {
+        v.get(i as usize)
+            .cloned()
+            .ok_or_else(|| "dictionary index out of range".to_string())
+    };
+    let mut out = Vec::with_capacity(n);
+    for k in 0..n {
+        let trace_id = ids.array::<16>()?;
+        let span_id = ids.array::<8>()?;
+        let parent_span_id = ids.array::<8>()?;
+        let start_ns = prev_start.wrapping_add(times.ivarint()? as u64);
+        prev_start = start_ns;
+        let end_ns = start_ns.saturating_add(times.uvarint()?);
+        let kind = small.u8()?;
+        let status = small.u8()?;
+        let service = pick(&services, small.uvarint()?)?;
+        let name = pick(&names, small.uvarint()?)?;
+        let resource = pickb(&resources, small.uvarint()?)?;
+        let scope = pickb(&scopes, small.uvarint()?)?;
+        let range = ranges.next().ok_or("span count")?;
+        if !keep(k) {
+            continue;
+        }
+        let span = spans_all.slice(range);
+        out.push(SpanRow {
+            trace_id,
+            span_id,
+            parent_span_id,
+            start_ns,
+            end_ns,
+            kind,
+            status,
+            service,
+            name,
+            resource,
+            scope,
+            span,
+        });
+    }
+    Ok(out)
 }
 
 /// `Span.attributes` (field 9, length-delimited) as a protobuf key.
@@ -727,6 +747,21 @@ impl<'a> AttributeReader<'a> {
         })
     }
 
+    /// Passes over the values of key set `set`.
+    fn skip(&mut self, set: u64) -> Result<()> {
+        if set == 0 {
+            return Ok(());
+        }
+        let keys = self
+            .sets
+            .get(set as usize - 1)
+            .ok_or("attribute key set out of range")?;
+        for &k in keys {
+            skip_value(&mut self.values[k as usize])?;
+        }
+        Ok(())
+    }
+
     /// Writes the attributes of key set `set` (as [`AttributeColumns::add`] numbered it) as
     /// `Span.attributes` fields.
     fn write(&mut self, set: u64, out: &mut Vec<u8>) -> Result<()> {
@@ -801,6 +836,21 @@ fn put_value(col: &mut Vec<u8>, v: Option<&[u8]>) {
     }
     col.push(RAW);
     put_bytes(col, v);
+}
+
+/// Passes over a value [`put_value`] wrote.
+fn skip_value(col: &mut Reader) -> Result<()> {
+    match col.u8()? {
+        0 => {}
+        1 | 3 => {
+            col.bytes()?;
+        }
+        2 => {
+            col.uvarint()?;
+        }
+        t => return Err(format!("attribute value type {t} unknown")),
+    }
+    Ok(())
 }
 
 /// Reads a value [`put_value`] wrote, as its `AnyValue` encoding into `out`; false when the
