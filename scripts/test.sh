@@ -142,7 +142,7 @@ run_step fmt cargo fmt --all -- --check
 run_step clippy cargo clippy --workspace --all-targets -- -D warnings
 # Before the cargo tests: the promql crate compares itself with a real Prometheus, and must
 # fail rather than skip when it cannot.
-if run_step servers install_servers; then export FERROTEL_REQUIRE_PROMETHEUS=1; fi
+if run_step servers install_servers; then export FERROTEL_REQUIRE_PROMETHEUS=1 FERROTEL_REQUIRE_BROWSER=1; fi
 run_step test cargo_tests
 if run_step build cargo build -p ferrotel; then BUILT=1; else BUILT=0; fi
 
