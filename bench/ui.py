@@ -150,9 +150,10 @@ def red_queries(by: list[str], sel: list[str], w: str) -> dict[str, str]:
     }
 
 
-def page_requests(base: str, service: str, operation: str, trace_ids: list[str]) -> list[tuple[str, str, list[str]]]:
-    """(page, request, [urls]) for the default range (last hour) ending now. Several urls
-    rotate between runs (trace ids)."""
+def page_requests(base: str, service: str, operation: str, traces: list[tuple[str, int, int]]) -> list[tuple[str, str, list[str]]]:
+    """(page, request, [urls]) for the default range (last hour) ending now; `traces` are
+    (id, start ns, end ns) of stored traces, rotated between runs of the by-id requests.
+    Pages marked `*` are variants the pages do not ask by default (for comparison)."""
     end = time.time()
     start = end - 3600
     W = "3600s"
@@ -184,36 +185,36 @@ def page_requests(base: str, service: str, operation: str, trace_ids: list[str])
         out.append(("service", f"query_range {k}", [prom_range(red_queries(["service_name"], sel, R)[k])]))
     for name in ("traces_service_graph_request_total", "traces_service_graph_request_failed_total"):
         out.append(("graph", f"increase({name.removeprefix('traces_service_graph_')})", [prom(f"sum by (client, server) (increase({name}[{W}]))")]))
-    out.append(("graph", "/api/dependencies", [u("/api/dependencies", endTs=int(end * 1000), lookback=3600 * 1000)]))
+    out.append(("graph", "/api/dependencies (only when both are empty)", [u("/api/dependencies", endTs=int(end * 1000), lookback=3600 * 1000)]))
     out.append(("traces", f"/api/services/{service}/operations", [u(f"/api/services/{service}/operations")]))
     out.append(("traces", "search service, limit 20", [u("/api/traces", service=service, start=s_us, end=e_us, limit=20)]))
     out.append(("traces", "search service+operation, limit 20", [u("/api/traces", service=service, operation=operation, start=s_us, end=e_us, limit=20)]))
-    out.append(
-        ("traces", "search status=error (limit 100)", [u("/api/traces", service=service, tags='{"error":"true"}', start=s_us, end=e_us, limit=100)])
-    )
+    out.append(("traces", "search with status filter (service, limit 100)", [u("/api/traces", service=service, start=s_us, end=e_us, limit=100)]))
     out.append(
         ("traces", "search minDuration=100ms, limit 20", [u("/api/traces", service=service, minDuration="100ms", start=s_us, end=e_us, limit=20)])
     )
-    out.append(("trace", "/api/traces/<id>", [u(f"/api/traces/{t}") for t in trace_ids]))
+    out.append(("trace", "/api/traces/<id>", [u(f"/api/traces/{t}") for t, _, _ in traces]))
 
-    def trace_logs(t):
-        return u("/loki/api/v1/query_range", query=f'{{service_name=~".+"}} | trace_id="{t}"', start=s_ns, end=e_ns, limit=1000)
+    def trace_logs(t, a_ns, b_ns):
+        return u("/loki/api/v1/query_range", query=f'{{service_name=~".+"}} | trace_id="{t}"', start=a_ns, end=b_ns, limit=1000)
 
-    out.append(("trace", "logs of the trace (whole range)", [trace_logs(t) for t in trace_ids]))
-    lq = f'{{service_name="{service}"}}'
-    out.append(("logs", "query_range limit 200", [u("/loki/api/v1/query_range", query=lq, start=s_ns, end=e_ns, limit=200, direction="backward")]))
-    out.append(
-        (
-            "logs",
-            "volume by level (count_over_time)",
-            [u("/loki/api/v1/query_range", query=f"sum by (detected_level) (count_over_time({lq} [{step}s]))", start=s_ns, end=e_ns, step=step)],
+    # the trace page: the trace's span +-1 min; the same over the whole hour for comparison
+    out.append(("trace", "logs of the trace (its span +-1 min)", [trace_logs(t, a - 60 * 10**9, b + 60 * 10**9) for t, a, b in traces]))
+    out.append(("trace*", "logs of the trace (whole hour)", [trace_logs(t, s_ns, e_ns) for t, _, _ in traces]))
+    for page, lq in (("logs", '{service_name=~".+"}'), ("logs*", f'{{service_name="{service}"}}')):
+        out.append((page, f"{lq} limit 200", [u("/loki/api/v1/query_range", query=lq, start=s_ns, end=e_ns, limit=200, direction="backward")]))
+        out.append(
+            (
+                page,
+                f"{lq} volume by level",
+                [u("/loki/api/v1/query_range", query=f"sum by (detected_level) (count_over_time({lq} [{step}s]))", start=s_ns, end=e_ns, step=step)],
+            )
         )
-    )
     out.append(
         (
             "logs",
-            "line filter |= \"failed\", limit 200",
-            [u("/loki/api/v1/query_range", query=f'{{service_name=~".+"}} |= "failed"', start=s_ns, end=e_ns, limit=200, direction="backward")],
+            'line filter |= "failed", limit 200',
+            [u("/loki/api/v1/query_range", query='{service_name=~".+"} |= "failed"', start=s_ns, end=e_ns, limit=200, direction="backward")],
         )
     )
     out.append(("logs", "labels", [u("/loki/api/v1/labels", start=s_ns, end=e_ns)]))
@@ -284,12 +285,16 @@ def pages(binary: str, work: Path, spans: int, repeats: int, python: str) -> dic
         wait_for("a request rate for every service", rates, 120)
         # ids of real traces of the service the pages look at, for the by-id requests
         found = get_json(base + "/api/traces?" + urllib.parse.urlencode({"service": "frontend", "limit": repeats}))["data"]
-        trace_ids = [t["traceID"] for t in found]
+        traces = []
+        for t in found:
+            starts = [sp["startTime"] for sp in t["spans"]]
+            ends = [sp["startTime"] + sp["duration"] for sp in t["spans"]]
+            traces.append((t["traceID"], min(starts) * 1000, max(ends) * 1000))
         ops = get_json(base + "/api/services/frontend/operations")["data"]
         operation = sorted(o["name"] if isinstance(o, dict) else o for o in ops)[0]
         disk = sum(f.stat().st_size for f in data.rglob("*") if f.is_file())
         results = []
-        reqs = page_requests(base, "frontend", operation, trace_ids)
+        reqs = page_requests(base, "frontend", operation, traces)
         for page, name, urls in reqs:
             curl_time(urls[0])  # one warm-up, as a page's second visit
             times, statuses, sizes = [], set(), []
