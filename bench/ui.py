@@ -134,9 +134,12 @@ def entry_or(fn, metric, by, sel, extra, w):
     return f"sum by ({b}) ({fn}({m([ENTRY, *sel, *extra])}[{w}])) or (sum by ({b}) ({fn}({m([*sel, *extra])}[{w}])) unless on ({groups}) {has_entry})"
 
 
-def red_queries(by: list[str], sel: list[str], w: str) -> dict[str, str]:
+def red_queries(by: list[str], sel: list[str], w: str, entry_only: bool = True) -> dict[str, str]:
     def f(fn, metric, extra_by=None, extra_sel=()):
-        return entry_or(fn, metric, [*by, *([extra_by] if extra_by else [])], sel, list(extra_sel), w)
+        b = [*by, *([extra_by] if extra_by else [])]
+        if entry_only:
+            return entry_or(fn, metric, b, sel, list(extra_sel), w)
+        return f"sum by ({', '.join(b)}) ({fn}({metric}{{{','.join([*sel, *extra_sel])}}}[{w}]))"
 
     def quant(p):
         return f"histogram_quantile({p}, {f('rate', BUCKET, 'le')})"
@@ -178,8 +181,8 @@ def page_requests(base: str, service: str, operation: str, traces: list[tuple[st
     out.append(("services", "query_range rate (sparklines)", [prom_range(red_queries(["service_name"], [], R)["rate"])]))
     out.append(("services", "/api/services", [u("/api/services")]))
     sel = [f'service_name="{service}"']
-    op_q = {k: entry_or_all for k, entry_or_all in red_queries(["service_name", "span_name", "span_kind"], sel, W).items()}
-    for k, q in op_q.items():
+    # the service page: its operations of every kind
+    for k, q in red_queries(["service_name", "span_name", "span_kind"], sel, W, entry_only=False).items():
         out.append(("service", f"query {k} by operation", [prom(q)]))
     for k in ("rate", "errors", "p95"):
         out.append(("service", f"query_range {k}", [prom_range(red_queries(["service_name"], sel, R)[k])]))
