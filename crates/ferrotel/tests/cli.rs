@@ -716,45 +716,63 @@ fn version_prints_name_and_version() {
 
 // ---- the built-in default ----------------------------------------------------------------
 
-fn port_free(port: u16) -> bool {
-    TcpListener::bind(("127.0.0.1", port)).is_ok()
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind a free port")
+        .port()
+}
+
+/// The `--set` flags that move every address of the default (free ports here).
+fn default_overrides(ports: [u16; 4]) -> Vec<String> {
+    let [grpc, http, ui, metrics] = ports;
+    [
+        format!("receivers::otlp::protocols::grpc::endpoint=127.0.0.1:{grpc}"),
+        format!("receivers::otlp::protocols::http::endpoint=127.0.0.1:{http}"),
+        format!("extensions::embedded_store::endpoint=127.0.0.1:{ui}"),
+        format!("service::telemetry::metrics::address=127.0.0.1:{metrics}"),
+    ]
+    .into_iter()
+    .flat_map(|s| ["--set".to_string(), s])
+    .collect()
 }
 
 #[test]
 fn no_config_runs_the_builtin_default_and_says_so() {
-    if !port_free(4317) || !port_free(4318) || !port_free(8888) {
-        eprintln!("SKIPPED: 4317/4318/8888 are in use on this machine");
-        return;
-    }
+    let ports = [free_port(), free_port(), free_port(), free_port()];
+    let xdg = scratch_dir().join("xdg-default");
+    let _ = std::fs::remove_dir_all(&xdg);
     let mut child = Command::new(BIN)
+        .args(default_overrides(ports))
         .env("NO_COLOR", "1")
+        .env("XDG_DATA_HOME", &xdg)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn ferrotel");
-    let stderr = child.stderr.take().expect("stderr");
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    let mut announced = false;
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while std::time::Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) => {
-                announced |= line.contains("No --config given")
-                    && line.contains("4317")
-                    && line.contains("4318");
-                seen.push(line);
-                if announced {
+    for pipe in [
+        Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().expect("stderr")),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
                     break;
                 }
+            }
+        });
+    }
+    let mut seen = Vec::new();
+    let mut done = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline && !done {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                done = line.contains("Move a port or the directory with --set");
+                seen.push(line);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if child.try_wait().expect("try_wait").is_some() {
@@ -764,10 +782,6 @@ fn no_config_runs_the_builtin_default_and_says_so() {
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    // Ports may have been taken between the check and the start: that is not a failure.
-    let raced = seen
-        .iter()
-        .any(|l| l.contains("Address already in use") || l.contains("address in use"));
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -785,26 +799,49 @@ fn no_config_runs_the_builtin_default_and_says_so() {
     while let Ok(line) = rx.try_recv() {
         seen.push(line);
     }
-    if raced {
-        eprintln!("SKIPPED: a default port was taken while starting");
-        return;
+    let all = seen.join("\n");
+    let [grpc, http, ui, _] = ports;
+    let data = xdg.join("ferrotel");
+    for want in [
+        "No --config given".to_string(),
+        format!("UI:          http://127.0.0.1:{ui}/ui/"),
+        format!("Data:        {} (capped at 1024 MiB", data.display()),
+        format!("OTLP gRPC:   127.0.0.1:{grpc}"),
+        format!("OTLP HTTP:   127.0.0.1:{http}"),
+        format!("  export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{http}"),
+        format!("Prometheus API: http://127.0.0.1:{ui}"),
+    ] {
+        assert!(all.contains(&want), "no {want:?} in the output:\n{all}");
     }
-    assert!(
-        announced,
-        "no startup line saying the built-in default runs:\n{}",
-        seen.join("\n")
-    );
-    let status = status.unwrap_or_else(|| {
-        panic!(
-            "ferrotel did not exit within 30s of SIGTERM:\n{}",
-            seen.join("\n")
-        )
-    });
+    assert!(data.is_dir(), "{} was not created", data.display());
+    let status =
+        status.unwrap_or_else(|| panic!("ferrotel did not exit within 30s of SIGTERM:\n{all}"));
     assert!(
         status.success(),
-        "exit status {status:?} after SIGTERM:\n{}",
-        seen.join("\n")
+        "exit status {status:?} after SIGTERM:\n{all}"
     );
+}
+
+#[test]
+fn no_config_names_a_taken_port_and_the_flag_that_moves_it() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let ui = taken.local_addr().unwrap().port();
+    let dir = scratch_dir().join("taken-port-data");
+    let mut args = default_overrides([free_port(), free_port(), ui, free_port()]);
+    args.extend([
+        "--set".to_string(),
+        format!("extensions::embedded_store::directory={}", dir.display()),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = ferrotel(&args, &[]);
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success(), "started although port {ui} is taken");
+    let want = format!(
+        "Port {ui} (UI and query APIs) is already in use: stop what listens there, or move ferrotel's UI and query APIs elsewhere, e.g. --set extensions::embedded_store::endpoint=127.0.0.1:{}",
+        ui + 1
+    );
+    assert!(stderr.contains(&want), "no {want:?} in:\n{stderr}");
+    drop(taken);
 }
 
 // ---- feature gates ----------------------------------------------------------------------

@@ -97,6 +97,16 @@ struct Family {
     series: Vec<(Labels, Series)>,
 }
 
+/// One series' value at a [`Telemetry::snapshot`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    /// `counter` or `gauge`.
+    pub kind: &'static str,
+    pub labels: Vec<(&'static str, String)>,
+    pub value: f64,
+}
+
 /// A registry of self-metrics. Cheap to clone; handles are resolved once.
 #[derive(Clone)]
 pub struct Telemetry {
@@ -250,6 +260,40 @@ impl Telemetry {
                 Series::Func(f) => f(),
             })
         })
+    }
+
+    /// Every series' current value, in name order: counters and gauges as they are, and
+    /// histograms as two counter series `<name>_count` and `<name>_sum` (what a page needs to
+    /// compute rates and averages from two snapshots).
+    pub fn snapshot(&self) -> Vec<Sample> {
+        let fams = self.families.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        for (name, fam) in fams.iter() {
+            for (labels, s) in &fam.series {
+                let mut push = |name: String, kind: &'static str, value: f64| {
+                    out.push(Sample {
+                        name,
+                        kind,
+                        labels: labels.clone(),
+                        value,
+                    })
+                };
+                match s {
+                    Series::Counter(c) => push(name.to_string(), fam.kind, c.get() as f64),
+                    Series::Gauge(g) => push(name.to_string(), fam.kind, g.get() as f64),
+                    Series::Func(f) => push(name.to_string(), fam.kind, f()),
+                    Series::Histogram(h) => {
+                        push(format!("{name}_count"), "counter", h.count() as f64);
+                        push(
+                            format!("{name}_sum"),
+                            "counter",
+                            f64::from_bits(h.0.sum_bits.load(Ordering::Relaxed)),
+                        );
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Prometheus text exposition format 0.0.4.
@@ -668,6 +712,47 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("h_count{processor=\"batch\"} 3\n"), "{text}");
+    }
+
+    #[test]
+    fn snapshot_lists_every_series_with_kind_labels_and_value() {
+        let t = Telemetry::default();
+        ReceiverMetrics::new(&t, "otlp", "grpc").accepted(Signal::Traces, 5);
+        t.gauge("g", "help", &[("exporter", "x")]).set(-3);
+        t.observe("f", "help", "gauge", || 2.5);
+        let h = t.histogram("h", "help", &[("processor", "batch")], &[10.0]);
+        h.record(4.0);
+        h.record(40.0);
+        let snap = t.snapshot();
+        let find = |name: &str| {
+            snap.iter()
+                .find(|s| s.name == name)
+                .unwrap_or_else(|| panic!("no {name} in {snap:?}"))
+        };
+        let a = find("otelcol_receiver_accepted_spans");
+        assert_eq!(a.kind, "counter");
+        assert_eq!(
+            a.labels,
+            vec![
+                ("receiver", "otlp".to_string()),
+                ("transport", "grpc".to_string())
+            ]
+        );
+        assert_eq!(a.value, 5.0);
+        // Registered but never incremented series are listed too, at zero.
+        assert_eq!(find("otelcol_receiver_refused_spans").value, 0.0);
+        assert_eq!((find("g").kind, find("g").value), ("gauge", -3.0));
+        assert_eq!(find("f").value, 2.5);
+        assert_eq!(
+            (find("h_count").kind, find("h_count").value),
+            ("counter", 2.0)
+        );
+        assert_eq!(find("h_sum").value, 44.0);
+        assert_eq!(
+            find("h_sum").labels,
+            vec![("processor", "batch".to_string())]
+        );
+        assert!(!snap.iter().any(|s| s.name == "h"));
     }
 
     #[test]

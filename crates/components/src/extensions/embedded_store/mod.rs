@@ -84,6 +84,11 @@ impl EmbeddedStore {
             .clone()
     }
 
+    /// The extension's settings.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
     /// Where the query APIs listen, once started.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         *self.local_addr.lock().unwrap_or_else(|p| p.into_inner())
@@ -234,13 +239,16 @@ impl Extension for EmbeddedStore {
     }
 }
 
-/// What the UI's collector page shows: the running pipelines and the self-metrics.
-fn collector_status(
+/// What the UI's collector page shows (`GET /api/ferrotel/collector`): the build, when the
+/// service started, the running pipelines and extensions, and every `otelcol_*` self-metric
+/// series (histograms as `_count` and `_sum`) with its labels and current value; the page
+/// computes rates from two polls.
+pub(crate) fn collector_status(
     host: &Host,
     telemetry: &runtime::telemetry::Telemetry,
 ) -> webui::CollectorStatus {
     let view = host.service.clone();
-    let _telemetry = telemetry.clone();
+    let telemetry = telemetry.clone();
     Arc::new(move || {
         let pipelines: Vec<serde_json::Value> = view
             .pipelines
@@ -256,10 +264,42 @@ fn collector_status(
                 })
             })
             .collect();
+        let metrics: Vec<serde_json::Value> = telemetry
+            .snapshot()
+            .into_iter()
+            .filter(|s| s.name.starts_with("otelcol_"))
+            .map(|s| {
+                let labels: serde_json::Map<String, serde_json::Value> = s
+                    .labels
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
+                    .collect();
+                // Whole numbers as integers; JSON has no NaN or infinities: those are null.
+                let value = if s.value.fract() == 0.0 && s.value.abs() < 9e15 {
+                    serde_json::Value::from(s.value as i64)
+                } else {
+                    serde_json::Number::from_f64(s.value)
+                        .map_or(serde_json::Value::Null, serde_json::Value::Number)
+                };
+                serde_json::json!({
+                    "name": s.name,
+                    "kind": s.kind,
+                    "labels": labels,
+                    "value": value,
+                })
+            })
+            .collect();
+        let start_ms = view
+            .start_time
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
         serde_json::json!({
             "version": view.build.version,
+            "start_time_unix_ms": start_ms,
+            "uptime_seconds": view.started.elapsed().as_secs_f64(),
             "pipelines": pipelines,
             "extensions": view.extensions,
+            "metrics": metrics,
         })
     })
 }
