@@ -1,5 +1,6 @@
 """The web UI in a real browser: headless Chromium from Debian's packages (/usr/bin/chromium),
-driven by Playwright for Python against a ferrotel that received the seeds' telemetry
+driven by Playwright for Python against `ferrotel` started with no --config, after the seeds' demo
+(examples/demo/demo.py) sent its telemetry
 (shopper -> grocery-store -> inventory, one failing inventory lookup per round).
 
 Driver: Playwright (PyPI `playwright`, pinned in requirements.txt) launched with
@@ -21,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -34,7 +34,8 @@ from pathlib import Path
 import pytest
 
 import seed_demo
-from harness import BIN, REPO, Ferrotel, ferrotel_env, free_port, pipeline_config, port_open
+from harness import REPO
+from noconfig import NoConfigFerrotel
 from store_harness import get_json, poll
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -69,66 +70,16 @@ UI_TIMEOUT_MS = 20_000
 
 
 # ---------------------------------------------------------------- ferrotel
-class NoConfigFerrotel:
-    """`ferrotel` without --config, every address and the data directory moved by --set."""
+class Started(NoConfigFerrotel):
+    """`ferrotel` without --config (noconfig.py: every address and the data directory moved by
+    the documented --set flags), under the names this test uses."""
 
     def __init__(self, workdir: Path):
-        self.grpc_port, self.http_port, self.api_port, self.metrics_port = free_port(), free_port(), free_port(), free_port()
-        self.log_path = workdir / "ferrotel.log"
-        self._log = open(self.log_path, "wb")
-        sets = {
-            "receivers::otlp::protocols::grpc::endpoint": f"127.0.0.1:{self.grpc_port}",
-            "receivers::otlp::protocols::http::endpoint": f"127.0.0.1:{self.http_port}",
-            "extensions::embedded_store::endpoint": f"127.0.0.1:{self.api_port}",
-            "extensions::embedded_store::directory": str(workdir / "store"),
-            "service::telemetry::metrics::address": f"127.0.0.1:{self.metrics_port}",
-        }
-        args = [str(BIN)] + [a for k, v in sets.items() for a in ("--set", f"{k}={v}")]
-        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=ferrotel_env())
-        poll(lambda: self.proc.poll() is not None or all(port_open(p) for p in (self.grpc_port, self.api_port)), 20, "ferrotel listening")
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"ferrotel exited with {self.proc.returncode}:\n{self.output()}")
-        self.api = f"http://127.0.0.1:{self.api_port}"
-
-    def output(self) -> str:
-        self._log.flush()
-        return self.log_path.read_bytes().decode("utf-8", "replace")[-6000:]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
+        super().__init__(workdir, data_dir=workdir / "store")
+        self.api, self.grpc_port, self.http_port = self.base, self.grpc, self.http
 
 
-class ExplicitFerrotel:
-    """The same pipelines as the no-config default, from an explicit config: otlp (gRPC +
-    HTTP) -> batch -> embedded_store exporter for every signal, the embedded_store extension
-    (UI + APIs) on its own port."""
-
-    def __init__(self, workdir: Path):
-        self.grpc_port, self.http_port, self.api_port, self.metrics_port = free_port(), free_port(), free_port(), free_port()
-        cfg = pipeline_config(self.grpc_port, self.http_port, {"embedded_store": {}}, metrics_port=self.metrics_port)
-        cfg["extensions"] = {"embedded_store": {"endpoint": f"127.0.0.1:{self.api_port}", "directory": str(workdir / "store")}}
-        cfg["service"]["extensions"] = ["embedded_store"]
-        self.proc = Ferrotel(workdir, cfg, [self.grpc_port, self.http_port, self.api_port])
-        self.api = f"http://127.0.0.1:{self.api_port}"
-
-    def output(self) -> str:
-        return self.proc.output()
-
-    def stop(self):
-        self.proc.stop()
-
-
-# TODO(lead): switch to the no-config default once uiback's `ferrotel` without --config is
-# on main: make NoConfigFerrotel the default (drop ExplicitFerrotel and this switch).
-# FERROTEL_UI_NO_CONFIG=1 already runs it that way.
-START = NoConfigFerrotel if os.environ.get("FERROTEL_UI_NO_CONFIG") == "1" else ExplicitFerrotel
+START = Started
 
 
 def _rates(api: str) -> dict[str, float]:
@@ -277,9 +228,9 @@ def _send_examples_demo(f) -> tuple[list[Span], list[Log]]:
     return spans, logs
 
 
-# TODO(lead): once examples/demo/demo.py is on main, make it the default source
-# (FERROTEL_UI_DEMO=examples already runs it); the in-process seeds stay for machines without it.
-SEND = _send_examples_demo if os.environ.get("FERROTEL_UI_DEMO") == "examples" else _send_seed
+# The seeds' demo as a newcomer runs it (examples/demo/demo.py, three processes); the
+# in-process emulation of the same services with FERROTEL_UI_DEMO=seed.
+SEND = _send_seed if os.environ.get("FERROTEL_UI_DEMO") == "seed" else _send_examples_demo
 
 
 @pytest.fixture(scope="module")
