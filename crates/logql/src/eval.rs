@@ -243,6 +243,7 @@ impl Engine {
             line_filters: &filters,
             direction,
             limit: only_filters.then_some(limit),
+            metadata: None,
         };
         let streams = src.select(&sel).map_err(Error::Source)?;
         let mut keys: HashMap<Labels, usize> = HashMap::new();
@@ -412,6 +413,12 @@ impl Engine {
         let first = steps[0].saturating_sub(r.offset_ns);
         let last = steps[steps.len() - 1].saturating_sub(r.offset_ns);
         let filters = pushdown_filters(&r.log.stages);
+        // With nothing but line filters, a series pushed down to `sum by (…)` keeps only
+        // the grouping labels: structured metadata under other names cannot matter.
+        let metadata = match reduce {
+            Some(g) if !g.without && r.log.stages.len() == filters.len() => Some(&g.labels[..]),
+            _ => None,
+        };
         let sel = Selection {
             matchers: &r.log.matchers,
             start_ns: first.saturating_sub(r.range_ns).saturating_add(1),
@@ -419,6 +426,7 @@ impl Engine {
             line_filters: &filters,
             direction: Direction::Forward,
             limit: None,
+            metadata,
         };
         let lo_all = sel.start_ns;
         let hi_all = last;

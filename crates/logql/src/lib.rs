@@ -148,6 +148,10 @@ pub struct Selection<'a> {
     /// Hint for log queries: only the first `limit` entries in `direction` order (across all
     /// streams) that pass `line_filters` are needed. Set only when nothing else filters.
     pub limit: Option<usize>,
+    /// Hint: only these structured-metadata names can matter (`sum by (detected_level)
+    /// (count_over_time({…} |= "x" [1m]))`); `None`: all of them. A source MAY return
+    /// more.
+    pub metadata: Option<&'a [String]>,
 }
 
 /// A log data source.

@@ -308,6 +308,88 @@ impl LogRow {
     }
 }
 
+impl LogRow {
+    /// The structured metadata under `names` only — what [`LogRow::metadata_with`] gives,
+    /// filtered — computed from the row's columns when every name is one of `detected_level`,
+    /// `trace_id` and `span_id` and nothing of the record, scope or resource carries the same
+    /// name (a LogQL `sum by (detected_level)` reads millions of records for one label).
+    pub fn metadata_for(&self, names: &[String], cache: &mut MetadataCache) -> Labels {
+        let column = |n: &str| matches!(n, "detected_level" | "trace_id" | "span_id");
+        let shared = cache.get(self);
+        let shadowed = names.iter().any(|n| {
+            !column(n)
+                || shared.0.iter().chain(shared.1.iter()).any(|(k, _)| k == n)
+                || record_has_attribute(&self.record, n)
+        });
+        let mut m: Labels = if shadowed {
+            let mut m = self.metadata_with(cache);
+            m.retain(|(k, _)| names.contains(k));
+            m
+        } else {
+            let mut m = Labels::new();
+            for n in names {
+                match n.as_str() {
+                    "trace_id" if self.trace_id != [0; 16] => {
+                        m.push((n.clone(), hex::encode(self.trace_id)));
+                    }
+                    "span_id" if self.span_id != [0; 8] => {
+                        m.push((n.clone(), hex::encode(self.span_id)));
+                    }
+                    "detected_level" => {
+                        // The text counts only when the number is unset.
+                        let text = if self.severity == 0 {
+                            LogRecord::decode(&self.record[..])
+                                .map(|r| r.severity_text)
+                                .unwrap_or_default()
+                        } else {
+                            String::new()
+                        };
+                        m.push((n.clone(), detected_level(self.severity, &text).into()));
+                    }
+                    _ => {}
+                }
+            }
+            m
+        };
+        m.sort();
+        m.dedup_by(|a, b| a.0 == b.0);
+        m
+    }
+}
+
+/// Whether the record's encoding has an attribute whose label name is `name`, read without
+/// decoding the record.
+fn record_has_attribute(record: &[u8], name: &str) -> bool {
+    let mut r = Reader::new(record);
+    while r.remaining() > 0 {
+        let Ok(key) = r.uvarint() else { return false };
+        let skipped = match key & 7 {
+            0 => r.uvarint().map(drop),
+            1 => r.take(8).map(drop),
+            5 => r.take(4).map(drop),
+            2 => match r.bytes() {
+                // LogRecord.attributes = 6; KeyValue.key = 1
+                Ok(kv) if key >> 3 == 6 => {
+                    let mut k = Reader::new(kv);
+                    if k.uvarint() == Ok(0x0a)
+                        && let Ok(attr) = k.str()
+                        && (attr == name || label_name(attr) == name)
+                    {
+                        return true;
+                    }
+                    Ok(())
+                }
+                other => other.map(drop),
+            },
+            _ => return false,
+        };
+        if skipped.is_err() {
+            return false;
+        }
+    }
+    false
+}
+
 fn named(kv: &KeyValue) -> Option<(String, String)> {
     Some((label_name(&kv.key), any_to_string(kv.value.as_ref()?)))
 }

@@ -751,3 +751,74 @@ fn span_attributes_of_every_value_type_survive_the_per_key_columns() {
     want.sort_by_key(|s| s.span_id.clone());
     assert_eq!(back, want);
 }
+
+#[test]
+fn metadata_for_some_names_is_the_full_metadata_filtered() {
+    use pdata::proto::common::v1::InstrumentationScope;
+    let mut req = logs_req(
+        "checkout",
+        &[(100, "a", 7), (110, "b", 0), (120, "c", 9), (130, "d", 0)],
+    );
+    let recs = &mut req.resource_logs[0].scope_logs[0].log_records;
+    // b: no number, a text; c: an attribute shadows detected_level; d: nothing at all.
+    recs[1].severity_number = 0;
+    recs[1].severity_text = "Warning".into();
+    recs[2].attributes.push(kv("detected.level", "custom"));
+    recs[3].severity_number = 0;
+    recs[3].severity_text.clear();
+    let mut other = logs_req("cart", &[(140, "e", 5)]);
+    // a scope attribute shadows span_id for every record of its scope
+    other.resource_logs[0].scope_logs[0].scope = Some(InstrumentationScope {
+        name: "lib".into(),
+        attributes: vec![kv("span_id", "from-scope")],
+        ..Default::default()
+    });
+    other.resource_logs[0].scope_logs[0].log_records[0].span_id = vec![1; 8];
+    other.resource_logs[0].scope_logs[0].log_records[0].severity_number = 5;
+    let (store, _) = Store::open(opts(None)).unwrap();
+    for r in [&req, &other] {
+        store.ingest_logs(r, &r.encode_to_vec()).unwrap();
+    }
+    store.flush().unwrap();
+    let mut cache = crate::logs::MetadataCache::default();
+    let mut n = 0;
+    for names in [
+        vec!["detected_level".to_string()],
+        vec!["trace_id".into(), "span_id".into()],
+        vec![
+            "detected_level".into(),
+            "scope_name".into(),
+            "http_method".into(),
+        ],
+    ] {
+        store
+            .for_each_log(&[], 0, 1000, &mut |r| {
+                let mut want = r.metadata();
+                want.retain(|(k, _)| names.contains(k));
+                assert_eq!(
+                    r.metadata_for(&names, &mut cache),
+                    want,
+                    "{names:?} of {}",
+                    r.line
+                );
+                n += 1;
+                true
+            })
+            .unwrap();
+    }
+    assert_eq!(n, 15);
+    // The cases the test is about did occur.
+    let mut levels = Vec::new();
+    store
+        .for_each_log(&[], 0, 1000, &mut |r| {
+            levels.push(
+                r.metadata_for(&["detected_level".into()], &mut cache)[0]
+                    .1
+                    .clone(),
+            );
+            true
+        })
+        .unwrap();
+    levels.sort();
+    assert_eq!(levels, ["custom", "debug", "error", "unknown", "warn"]);
+}

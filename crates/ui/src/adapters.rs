@@ -225,7 +225,10 @@ impl logql::LogSource for Logs<'_> {
             let e = logql::Entry {
                 ts_ns: r.ts_ns,
                 line: r.line.to_string(),
-                metadata: r.metadata_with(&mut cache),
+                metadata: match sel.metadata {
+                    Some(names) => r.metadata_for(names, &mut cache),
+                    None => r.metadata_with(&mut cache),
+                },
             };
             streams.entry(r.labels).or_default().push(e);
         }
