@@ -93,14 +93,3 @@ class NoConfigFerrotel:
         self._err.close()
         return self.proc.returncode
 
-
-def poll(what: str, fn, timeout: float = 60.0, interval: float = 0.25):
-    """Calls `fn` until it returns something truthy; fails naming `what` and the last value."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout}s (last: {str(last)[:1000]})")

@@ -17,7 +17,8 @@ from collections import Counter
 import pytest
 
 from harness import REPO
-from noconfig import NoConfigFerrotel, poll
+from noconfig import NoConfigFerrotel
+from store_harness import poll
 
 DEMO_DIR = REPO / "examples" / "demo"
 sys.path.insert(0, str(DEMO_DIR))
@@ -73,7 +74,7 @@ def tag(span: dict, key: str):
 def test_services_and_checkout_traces_span_all_three_services_with_the_error(ran):
     f, _ = ran
     assert SERVICES <= set(f.json("/api/services")["data"])
-    traces = poll("five checkout traces with spans of all three services", lambda: checkout_traces(f), timeout=60)
+    traces = poll(lambda: checkout_traces(f), 60, "five checkout traces with spans of all three services")
     failed = 0
     for t in traces:
         by_service = Counter(t["processes"][s["processID"]]["serviceName"] for s in t["spans"])
@@ -116,7 +117,7 @@ def test_log_lines_carry_trace_ids_that_open_stored_traces(ran):
         wanted = sum(len(c) for c in CARTS)  # one line per lookup: its stock, or its failure
         return got if len(got) >= wanted else []
 
-    got = poll("inventory's log lines", lines, timeout=60)
+    got = poll(lines, 60, "inventory's log lines")
     error_lines = [(st, line) for st, line in got if st.get("severity_text") == "ERROR"]
     assert len(error_lines) == len(FAILED_VISITS), error_lines
     assert all(f"stock lookup for {demo.FAILING_ITEM} failed" in line for _, line in error_lines)
@@ -142,14 +143,14 @@ def test_the_latency_histogram_has_exemplars_that_open_stored_traces(ran):
         res = f.json("/api/v1/query_exemplars", {"query": query, "start": started_ms / 1000 - 60, "end": time.time() + 60})["data"]
         return [e for s in res for e in s["exemplars"]]
 
-    ex = poll("exemplars on the grocery-store's request duration", exemplars, timeout=60)
+    ex = poll(exemplars, 60, "exemplars on the grocery-store's request duration")
     for e in ex:
         t = f.json(f"/api/traces/{e['labels']['trace_id']}")["data"][0]
         span = next(s for s in t["spans"] if s["spanID"] == e["labels"]["span_id"])
         assert span["operationName"] == "GET /checkout" and tag(span, "span.kind") == "server"
         assert float(e["value"]) * 1e6 <= span["duration"] + 1e4  # recorded inside the span
     # the histogram is in seconds and counts every checkout request
-    count = f.json("/api/v1/query", {"query": f'sum(http_server_request_duration_seconds_count{{job="grocery/grocery-store"}})'})
+    count = f.json("/api/v1/query", {"query": 'sum(http_server_request_duration_seconds_count{job="grocery/grocery-store"})'})
     assert float(count["data"]["result"][0]["value"][1]) == VISITS
 
 
@@ -164,7 +165,7 @@ def test_the_service_graph_has_the_edges_shopper_grocery_store_inventory(ran):
         return got if all(got.get(k) == v for k, v in want.items()) else None
 
     # derived metrics are flushed every 15 s
-    got = poll(f"service-graph edges {want}", edges, timeout=90, interval=1)
+    got = poll(edges, 90, f"service-graph edges {want}", interval=1)
     failed = f.json("/api/v1/query", {"query": "sum by (client, server) (traces_service_graph_request_failed_total)"})["data"]["result"]
     failed = {(r["metric"]["client"], r["metric"]["server"]): float(r["value"][1]) for r in failed}
     assert failed.get((demo.STORE, demo.INVENTORY)) == len(FAILED_VISITS), (failed, got)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 
-from noconfig import NoConfigFerrotel, poll
+from noconfig import NoConfigFerrotel
+from store_harness import poll
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -57,7 +58,7 @@ def test_noconfig_prints_where_it_runs_stores_an_sdk_span_serves_the_ui_and_keep
         provider.shutdown()
         trace_id, span_id = f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}"
 
-        spans = poll(f"span {span_id} of trace {trace_id} in /api/traces", lambda: trace_spans(f, trace_id), timeout=30)
+        spans = poll(lambda: trace_spans(f, trace_id), 30, f"span {span_id} of trace {trace_id} in /api/traces")
         assert [(s["spanID"], s["operationName"]) for s in spans] == [(span_id, "first-span")]
         assert SERVICE in f.json("/api/services")["data"]
 
@@ -76,7 +77,7 @@ def test_noconfig_prints_where_it_runs_stores_an_sdk_span_serves_the_ui_and_keep
     g = NoConfigFerrotel(tmp_path, data_dir=data, name="second")
     try:
         assert g.printed(r"^\s*Data:\s+(\S+) \(capped") == str(data), g.output()
-        spans = poll(f"span {span_id} after the restart", lambda: trace_spans(g, trace_id), timeout=30)
+        spans = poll(lambda: trace_spans(g, trace_id), 30, f"span {span_id} after the restart")
         assert [(s["spanID"], s["operationName"]) for s in spans] == [(span_id, "first-span")]
     finally:
         assert g.stop() == 0, g.output()
