@@ -138,7 +138,10 @@ impl Store {
                 // decoded (a lookup by id touches pages no one else reads).
                 match t.cached_page(b, i) {
                     Some(rows) => out.extend(rows.iter().filter(|r| r.trace_id == *id).cloned()),
-                    None => out.extend(crate::traces::decode_rows(&t.raw_page(b, i)?, Some(id))?),
+                    None => out.extend(crate::traces::decode_rows(
+                        &t.raw_page(b, i)?,
+                        crate::traces::Want::Trace(id),
+                    )?),
                 }
             }
         }
@@ -234,6 +237,51 @@ impl Store {
         let t = &self.inner.traces;
         let snap = t.snapshot();
         scan(t, &snap, start_ns, end_ns, |_, _| true, f)
+    }
+
+    /// [`Store::for_each_span`] for scans that read only the columns (ids, times, kind,
+    /// status, service, name, resource, scope): rows of pages not in the cache come with empty
+    /// `span` bytes, which are not rebuilt from the attribute columns.
+    pub fn for_each_span_columns(
+        &self,
+        start_ns: i64,
+        end_ns: i64,
+        f: &mut dyn FnMut(&SpanRow) -> bool,
+    ) -> Result<()> {
+        let t = &self.inner.traces;
+        let snap = t.snapshot();
+        for c in snap.chunks.iter().rev() {
+            for r in c.iter() {
+                let ts = Traces::time(r);
+                if ts >= start_ns && ts <= end_ns && !f(r) {
+                    return Ok(());
+                }
+            }
+        }
+        for b in snap.blocks.iter().rev() {
+            if !overlaps(b.min_t, b.max_t, start_ns, end_ns) {
+                continue;
+            }
+            for (i, p) in b.pages.iter().enumerate() {
+                if !overlaps(p.min_t, p.max_t, start_ns, end_ns) {
+                    continue;
+                }
+                let rows = match t.cached_page(b, i) {
+                    Some(rows) => rows,
+                    None => Arc::new(crate::traces::decode_rows(
+                        &t.raw_page(b, i)?,
+                        crate::traces::Want::Columns,
+                    )?),
+                };
+                for r in rows.iter() {
+                    let ts = Traces::time(r);
+                    if ts >= start_ns && ts <= end_ns && !f(r) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Services and their operations (span name, kind), of everything stored.
@@ -678,6 +726,16 @@ pub trait Backend: Send + Sync {
         end_ns: i64,
         f: &mut dyn FnMut(&SpanRow) -> bool,
     ) -> Result<()>;
+    /// [`Backend::for_each_span`] for a caller that reads only the row's columns, not its
+    /// `span` bytes (a backend may leave them empty).
+    fn for_each_span_columns(
+        &self,
+        start_ns: i64,
+        end_ns: i64,
+        f: &mut dyn FnMut(&SpanRow) -> bool,
+    ) -> Result<()> {
+        self.for_each_span(start_ns, end_ns, f)
+    }
     /// Services and their (span name, kind) operations.
     fn operations(&self) -> BTreeMap<String, BTreeSet<(String, u8)>>;
     /// Log records of matching streams in [start, end] until `f` returns false.
@@ -740,6 +798,14 @@ impl Backend for Store {
         f: &mut dyn FnMut(&SpanRow) -> bool,
     ) -> Result<()> {
         Store::for_each_span(self, start_ns, end_ns, f)
+    }
+    fn for_each_span_columns(
+        &self,
+        start_ns: i64,
+        end_ns: i64,
+        f: &mut dyn FnMut(&SpanRow) -> bool,
+    ) -> Result<()> {
+        Store::for_each_span_columns(self, start_ns, end_ns, f)
     }
     fn operations(&self) -> BTreeMap<String, BTreeSet<(String, u8)>> {
         Store::operations(self)

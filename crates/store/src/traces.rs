@@ -396,7 +396,7 @@ impl Schema for Traces {
     }
 
     fn decode_page(page: &[u8]) -> Result<Vec<SpanRow>> {
-        decode_rows(page, None)
+        decode_rows(page, Want::All)
     }
 
     fn build_meta(rows: &[&SpanRow], pages: &[Range<usize>]) -> TraceMeta {
@@ -508,9 +508,20 @@ impl Schema for Traces {
     }
 }
 
-/// The rows of a trace page; with `only`, just the spans of that trace (a lookup by id
-/// rebuilds no other span's bytes).
-pub(crate) fn decode_rows(page: &[u8], only: Option<&[u8; 16]>) -> Result<Vec<SpanRow>> {
+/// What [`decode_rows`] returns of a page.
+#[derive(Clone, Copy)]
+pub(crate) enum Want<'a> {
+    /// Every row, whole.
+    All,
+    /// The rows of one trace (a lookup by id rebuilds no other span's bytes).
+    Trace(&'a [u8; 16]),
+    /// Every row with its columns (ids, times, kind, status, service, name, resource,
+    /// scope) and empty `span` bytes, for scans that read nothing else.
+    Columns,
+}
+
+/// The rows of a trace page, as much of them as `want` says.
+pub(crate) fn decode_rows(page: &[u8], want: Want) -> Result<Vec<SpanRow>> {
     let mut r = Reader::new(page);
 
     let n = r.len()?;
@@ -540,10 +551,17 @@ pub(crate) fn decode_rows(page: &[u8], only: Option<&[u8; 16]>) -> Result<Vec<Sp
     // rows share.
     let id_bytes = ids.take(n.checked_mul(32).ok_or("span count")?)?;
     let mut ids = Reader::new(id_bytes);
-    let keep = |k: usize| only.is_none_or(|t| id_bytes[k * 32..k * 32 + 16] == t[..]);
-    let mut all = Vec::with_capacity(if only.is_some() { 4096 } else { page.len() * 2 });
+    let keep = |k: usize| match want {
+        Want::Trace(t) => id_bytes[k * 32..k * 32 + 16] == t[..],
+        Want::All | Want::Columns => true,
+    };
+    let mut all = Vec::with_capacity(match want {
+        Want::All => page.len() * 2,
+        Want::Trace(_) => 4096,
+        Want::Columns => 0,
+    });
     let mut ranges = Vec::with_capacity(n);
-    for k in 0..n {
+    for k in (0..n).filter(|_| !matches!(want, Want::Columns)) {
         let start = all.len();
         let set = attr_col.uvarint()?;
         let rest = spans.bytes()?;
@@ -581,11 +599,15 @@ pub(crate) fn decode_rows(page: &[u8], only: Option<&[u8; 16]>) -> Result<Vec<Sp
         let name = pick(&names, small.uvarint()?)?;
         let resource = pickb(&resources, small.uvarint()?)?;
         let scope = pickb(&scopes, small.uvarint()?)?;
-        let range = ranges.next().ok_or("span count")?;
+        let range = ranges.next();
         if !keep(k) {
             continue;
         }
-        let span = spans_all.slice(range);
+        let span = match range {
+            Some(range) => spans_all.slice(range),
+            None if matches!(want, Want::Columns) => Bytes::new(),
+            None => return Err("span count".into()),
+        };
         out.push(SpanRow {
             trace_id,
             span_id,

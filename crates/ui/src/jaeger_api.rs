@@ -305,14 +305,15 @@ async fn dependencies(State(api): State<Arc<Api>>, p: Params) -> Response {
         let mut service_of: HashMap<([u8; 16], [u8; 8]), Arc<str>> = HashMap::new();
         let mut children: Vec<([u8; 16], [u8; 8], Arc<str>)> = Vec::new();
         let mut n = 0usize;
-        api.store.for_each_span(end - lookback, end, &mut |r| {
-            service_of.insert((r.trace_id, r.span_id), r.service.clone());
-            if !r.is_root() {
-                children.push((r.trace_id, r.parent_span_id, r.service.clone()));
-            }
-            n += 1;
-            n < api.max_scan_spans
-        })?;
+        api.store
+            .for_each_span_columns(end - lookback, end, &mut |r| {
+                service_of.insert((r.trace_id, r.span_id), r.service.clone());
+                if !r.is_root() {
+                    children.push((r.trace_id, r.parent_span_id, r.service.clone()));
+                }
+                n += 1;
+                n < api.max_scan_spans
+            })?;
         let mut calls: BTreeMap<(Arc<str>, Arc<str>), u64> = BTreeMap::new();
         for (t, parent, child) in children {
             if let Some(ps) = service_of.get(&(t, parent))
