@@ -1,5 +1,6 @@
-//! `ui`: what ferrotel serves over HTTP from its embedded store — today the query APIs that
-//! Grafana's datasources and the Jaeger UI speak, each in the upstream shape:
+//! `ui`: the query APIs ferrotel serves over HTTP from its embedded store — those Grafana's
+//! datasources and the Jaeger UI speak, each in the upstream shape (ferrotel's own pages,
+//! which read these APIs, are the `webui` crate, served on the same port):
 //!
 //! | API | Paths | Grafana datasource URL |
 //! |---|---|---|
