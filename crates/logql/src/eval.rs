@@ -298,7 +298,7 @@ impl Engine {
         for (ts, k, line) in picked {
             out[k].entries.push(Entry {
                 ts_ns: ts,
-                line,
+                line: line.into(),
                 metadata: Vec::new(),
             });
         }

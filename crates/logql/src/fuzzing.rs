@@ -21,7 +21,7 @@ impl LogSource for Tiny {
                 .enumerate()
                 .map(|(i, l)| Entry {
                     ts_ns: (i as i64 + 1) * 1_000_000_000,
-                    line: l.to_string(),
+                    line: (*l).into(),
                     metadata: vec![("trace_id".into(), format!("t{i}"))],
                 })
                 .collect(),

@@ -66,7 +66,7 @@ pub use labels::Labels;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub ts_ns: i64,
-    pub line: String,
+    pub line: std::sync::Arc<str>,
     /// Structured metadata (trace_id, span_id, other attributes), sorted by name. Loki treats
     /// these as labels of the entry: label filters see them and they key result streams and
     /// series unless aggregated away.

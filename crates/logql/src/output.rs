@@ -66,7 +66,7 @@ pub fn to_loki_data(v: &Value) -> J {
                     n += s.entries.len();
                     json!({
                         "stream": labels_obj(&s.labels),
-                        "values": s.entries.iter().map(|e| json!([e.ts_ns.to_string(), e.line])).collect::<Vec<_>>(),
+                        "values": s.entries.iter().map(|e| json!([e.ts_ns.to_string(), &*e.line])).collect::<Vec<_>>(),
                     })
                 })
                 .collect();

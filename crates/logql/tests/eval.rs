@@ -174,7 +174,7 @@ fn source(g: &[Gen]) -> Mem {
                 .iter()
                 .map(|r| Entry {
                     ts_ns: r.ts,
-                    line: r.line.clone(),
+                    line: r.line.as_str().into(),
                     metadata: r.meta.clone(),
                 })
                 .collect(),
@@ -271,7 +271,10 @@ fn run(engine: &Engine, src: &Mem, q: &str, e: &Expect) -> Result<(), String> {
                     .map(|s| {
                         (
                             labels_string(&s.labels),
-                            s.entries.into_iter().map(|e| (e.ts_ns, e.line)).collect(),
+                            s.entries
+                                .into_iter()
+                                .map(|e| (e.ts_ns, e.line.to_string()))
+                                .collect(),
                         )
                     })
                     .collect::<Logs>(),

@@ -481,6 +481,46 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::for_each_log`] for the records whose line passes `pred`: lines are tested on
+    /// the lines alone ([`Store::scan_log_lines`]) and only the pages with a hit decoded;
+    /// `f` sees the stored rows, not copies.
+    pub fn for_each_log_where(
+        &self,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+        pred: &dyn LinePredicate,
+        f: &mut dyn FnMut(&LogRow) -> bool,
+    ) -> Result<()> {
+        let t = &self.inner.logs;
+        // The decoded page of the last hit: (block, page) and its rows.
+        let mut page: Option<(PageKey, Arc<Vec<LogRow>>)> = None;
+        let mut failed = None;
+        self.scan_log_lines(matchers, start_ns, end_ns, pred, &mut |l| match l.at {
+            At::Row(r) => f(r),
+            At::Page(b, i, k) => {
+                let key = (b.seq, i);
+                if page.as_ref().is_none_or(|(at, _)| *at != key) {
+                    match t.page(b, i as usize) {
+                        Ok(rows) => page = Some((key, rows)),
+                        Err(e) => {
+                            failed = Some(e);
+                            return false;
+                        }
+                    }
+                }
+                match page.as_ref().and_then(|(_, rows)| rows.get(k as usize)) {
+                    Some(r) => f(r),
+                    None => {
+                        failed = Some("log line outside its page".into());
+                        false
+                    }
+                }
+            }
+        })?;
+        failed.map_or(Ok(()), Err)
+    }
+
     /// The records of lines found by [`Store::scan_log_lines`], in the order given; each page
     /// involved is decoded once.
     pub fn log_rows(&self, refs: &[LogRef]) -> Result<Vec<LogRow>> {
@@ -681,6 +721,9 @@ impl LinePredicate for Contains<'_> {
     }
 }
 
+/// A page by its block's sequence number and its index in the block.
+type PageKey = (u64, u32);
+
 /// A line found by [`Store::scan_log_lines`].
 pub struct LogLine<'a> {
     pub ts_ns: i64,
@@ -755,6 +798,16 @@ pub trait Backend: Send + Sync {
         pred: &dyn LinePredicate,
         f: &mut dyn FnMut(&LogLine) -> bool,
     ) -> Result<()>;
+    /// Records of matching streams in [start, end] whose line passes `pred`, until `f`
+    /// returns false.
+    fn for_each_log_where(
+        &self,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+        pred: &dyn LinePredicate,
+        f: &mut dyn FnMut(&LogRow) -> bool,
+    ) -> Result<()>;
     /// The records of lines `scan_log_lines` found.
     fn log_rows(&self, refs: &[LogRef]) -> Result<Vec<LogRow>>;
     /// Distinct matching log streams with data in [start, end].
@@ -828,6 +881,16 @@ impl Backend for Store {
         f: &mut dyn FnMut(&LogLine) -> bool,
     ) -> Result<()> {
         Store::scan_log_lines(self, matchers, start_ns, end_ns, pred, f)
+    }
+    fn for_each_log_where(
+        &self,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+        pred: &dyn LinePredicate,
+        f: &mut dyn FnMut(&LogRow) -> bool,
+    ) -> Result<()> {
+        Store::for_each_log_where(self, matchers, start_ns, end_ns, pred, f)
     }
     fn log_rows(&self, refs: &[LogRef]) -> Result<Vec<LogRow>> {
         Store::log_rows(self, refs)

@@ -164,15 +164,26 @@ impl store::query::LinePredicate for LineFilters<'_> {
 
 impl logql::LogSource for Logs<'_> {
     /// Lines are found on the store's lines alone (only the lines of a page are
-    /// decompressed); the records of the lines kept are loaded afterwards, for their
-    /// structured metadata.
+    /// decompressed); records are read only for the lines kept, for their structured
+    /// metadata.
     fn select(&self, sel: &logql::Selection<'_>) -> Result<Vec<logql::Stream>, String> {
         use std::cmp::Reverse;
         use std::collections::{BTreeMap, BinaryHeap};
         let pred = LineFilters(sel.line_filters);
         // Loki's end is exclusive; the store's is inclusive.
         let end = sel.end_ns.saturating_sub(1);
-        let refs: Vec<store::query::LogRef> = if let Some(limit) = sel.limit {
+        let mut cache = store::logs::MetadataCache::default();
+        let mut entry = |r: &store::LogRow| logql::Entry {
+            ts_ns: r.ts_ns,
+            line: r.line.clone(),
+            metadata: match sel.metadata {
+                Some(names) => r.metadata_for(names, &mut cache),
+                None => r.metadata_with(&mut cache),
+            },
+        };
+        let mut streams: BTreeMap<std::sync::Arc<store::Labels>, Vec<logql::Entry>> =
+            BTreeMap::new();
+        if let Some(limit) = sel.limit {
             // A plain log query needs only the first `limit` lines in its direction: keep
             // those in a heap, then load their records.
             let backward = sel.direction == logql::Direction::Backward;
@@ -197,17 +208,22 @@ impl logql::LogSource for Logs<'_> {
                     }
                     true
                 })?;
-            kept.into_values().collect()
+            let refs: Vec<store::query::LogRef> = kept.into_values().collect();
+            for r in self.store.log_rows(&refs)? {
+                let e = entry(&r);
+                streams.entry(r.labels).or_default().push(e);
+            }
         } else {
-            let mut refs = Vec::new();
+            let mut n = 0usize;
             let mut over = false;
             self.store
-                .scan_log_lines(sel.matchers, sel.start_ns, end, &pred, &mut |l| {
-                    if refs.len() >= self.max_entries {
+                .for_each_log_where(sel.matchers, sel.start_ns, end, &pred, &mut |r| {
+                    n += 1;
+                    if n > self.max_entries {
                         over = true;
                         return false;
                     }
-                    refs.push(l.reference());
+                    streams.entry(r.labels.clone()).or_default().push(entry(r));
                     true
                 })?;
             if over {
@@ -216,21 +232,6 @@ impl logql::LogSource for Logs<'_> {
                     self.max_entries
                 ));
             }
-            refs
-        };
-        let mut cache = store::logs::MetadataCache::default();
-        let mut streams: BTreeMap<std::sync::Arc<store::Labels>, Vec<logql::Entry>> =
-            BTreeMap::new();
-        for r in self.store.log_rows(&refs)? {
-            let e = logql::Entry {
-                ts_ns: r.ts_ns,
-                line: r.line.to_string(),
-                metadata: match sel.metadata {
-                    Some(names) => r.metadata_for(names, &mut cache),
-                    None => r.metadata_with(&mut cache),
-                },
-            };
-            streams.entry(r.labels).or_default().push(e);
         }
         Ok(streams
             .into_iter()

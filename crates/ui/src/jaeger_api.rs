@@ -2,7 +2,7 @@
 //! UI's trace page call) with its `{"data","total","limit","offset","errors"}` envelope,
 //! and `api_v3` (OTLP JSON; what the Jaeger UI's search calls), plus dependencies.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -302,26 +302,47 @@ async fn dependencies(State(api): State<Arc<Api>>, p: Params) -> Response {
         .saturating_mul(1_000_000);
     let only = p.get("service").map(str::to_string);
     let r = blocking(move || -> Result<Vec<J>, String> {
-        let mut service_of: HashMap<([u8; 16], [u8; 8]), Arc<str>> = HashMap::new();
-        let mut children: Vec<([u8; 16], [u8; 8], Arc<str>)> = Vec::new();
+        // Services as small numbers, and a fast hasher: a dependency graph reads every span
+        // of the range (a million on the UI's default hour) into these maps.
+        let mut names: foldhash::HashMap<Arc<str>, u32> = Default::default();
+        let mut service_of: foldhash::HashMap<([u8; 16], [u8; 8]), u32> = Default::default();
+        let mut children: Vec<([u8; 16], [u8; 8], u32)> = Vec::new();
         let mut n = 0usize;
         api.store
             .for_each_span_columns(end - lookback, end, &mut |r| {
-                service_of.insert((r.trace_id, r.span_id), r.service.clone());
+                let next = names.len() as u32;
+                let svc = match names.get(&*r.service) {
+                    Some(i) => *i,
+                    None => *names.entry(r.service.clone()).or_insert(next),
+                };
+                service_of.insert((r.trace_id, r.span_id), svc);
                 if !r.is_root() {
-                    children.push((r.trace_id, r.parent_span_id, r.service.clone()));
+                    children.push((r.trace_id, r.parent_span_id, svc));
                 }
                 n += 1;
                 n < api.max_scan_spans
             })?;
-        let mut calls: BTreeMap<(Arc<str>, Arc<str>), u64> = BTreeMap::new();
+        let mut edges: foldhash::HashMap<(u32, u32), u64> = Default::default();
         for (t, parent, child) in children {
-            if let Some(ps) = service_of.get(&(t, parent))
-                && **ps != *child
+            if let Some(&ps) = service_of.get(&(t, parent))
+                && ps != child
             {
-                *calls.entry((ps.clone(), child)).or_default() += 1;
+                *edges.entry((ps, child)).or_default() += 1;
             }
         }
+        let mut by_index: Vec<Arc<str>> = vec![Arc::from(""); names.len()];
+        for (name, i) in names {
+            by_index[i as usize] = name;
+        }
+        let calls: BTreeMap<(Arc<str>, Arc<str>), u64> = edges
+            .into_iter()
+            .map(|((p, c), k)| {
+                (
+                    (by_index[p as usize].clone(), by_index[c as usize].clone()),
+                    k,
+                )
+            })
+            .collect();
         Ok(calls
             .into_iter()
             .filter(|((p, c), _)| only.as_ref().is_none_or(|s| **p == **s || **c == **s))
