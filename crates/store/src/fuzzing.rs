@@ -17,10 +17,24 @@ pub fn ingest(data: &[u8]) {
     match kind % 8 {
         5 => {
             let _ = crate::traces::Traces::decode_page(body);
+            let _ = crate::traces::decode_rows(body, crate::traces::Want::Columns);
+            let id: [u8; 16] = body
+                .get(..16)
+                .and_then(|b| b.try_into().ok())
+                .unwrap_or([0; 16]);
+            let _ = crate::traces::decode_rows(body, crate::traces::Want::Trace(&id));
             return;
         }
         6 => {
             let _ = crate::logs::Logs::decode_page(body);
+            // The lines frame alone, as a line scan reads it.
+            if let Ok(p) = crate::logs::LinesPage::read(&mut crate::codec::Reader::new(body)) {
+                for i in 0..p.len() {
+                    let _ = p.line(i);
+                    let _ = p.row_at(p.start(i));
+                }
+                let _ = p.row_at(p.text.len());
+            }
             return;
         }
         7 => {
@@ -65,8 +79,31 @@ pub fn ingest(data: &[u8]) {
     store
         .for_each_log(&[], i64::MIN, i64::MAX, &mut |r| {
             let _ = r.metadata();
+            let _ = r.metadata_for(
+                &["detected_level".into(), "trace_id".into()],
+                &mut Default::default(),
+            );
             true
         })
+        .expect("pages we wrote decode");
+    let mut refs = Vec::new();
+    for pred in [
+        &crate::query::AnyLine as &dyn crate::query::LinePredicate,
+        &crate::query::Contains("a"),
+    ] {
+        store
+            .scan_log_lines(&[], i64::MIN, i64::MAX, pred, &mut |l| {
+                refs.push(l.reference());
+                true
+            })
+            .expect("pages we wrote decode");
+        store
+            .for_each_log_where(&[], i64::MIN, i64::MAX, pred, &mut |_| true)
+            .expect("pages we wrote decode");
+    }
+    store.log_rows(&refs).expect("pages we wrote decode");
+    store
+        .for_each_span_columns(i64::MIN, i64::MAX, &mut |_| true)
         .expect("pages we wrote decode");
     let hits = store
         .search_spans(&SpanQuery {
@@ -121,6 +158,33 @@ mod tests {
         let mut page = Vec::new();
         crate::traces::Traces::encode_page(&refs, &mut page);
         out.push([&[5u8][..], &page].concat());
+        // A page of spans with attributes, and a log page (its lines frame first).
+        let mut spans = vec![
+            crate::tests::span(2, 1, 0, "x", 10, 5),
+            crate::tests::span(2, 2, 1, "y", 11, 5),
+        ];
+        spans[0].attributes = vec![
+            crate::tests::kv("http.route", "/a"),
+            crate::tests::kv("k", "v"),
+        ];
+        spans[1].attributes = vec![crate::tests::kv("http.route", "/b")];
+        let req = crate::tests::traces("a", spans);
+        store.ingest_traces(&req, &req.encode_to_vec()).unwrap();
+        let rows: Vec<crate::traces::SpanRow> = store.trace(&2u128.to_be_bytes()).unwrap();
+        let refs: Vec<&crate::traces::SpanRow> = rows.iter().collect();
+        let mut page = Vec::new();
+        crate::traces::Traces::encode_page(&refs, &mut page);
+        out.push([&[5u8][..], &page].concat());
+        let logs = crate::tests::logs_req(
+            "svc",
+            &[(1, "a timeout b", 7), (2, "xab", 0), (3, "aba", 0)],
+        );
+        let rows = crate::logs::rows(&logs);
+        let refs: Vec<&crate::logs::LogRow> = rows.iter().collect();
+        let mut page = Vec::new();
+        crate::logs::Logs::encode_page(&refs, &mut page);
+        out.push([&[6u8][..], &page].concat());
+        out.push([&[3u8][..], &logs.encode_to_vec()].concat());
         out
     }
 
@@ -134,7 +198,11 @@ mod tests {
             x
         };
         let seeds = seeds();
-        for i in 0..600 {
+        let rounds: usize = std::env::var("FUZZ_ROUNDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(600);
+        for i in 0..rounds {
             let data: Vec<u8> = if i % 2 == 0 {
                 let n = (next() % 200) as usize;
                 (0..n).map(|_| next() as u8).collect()

@@ -249,7 +249,7 @@ fn a_damaged_block_is_set_aside_and_the_rest_opens() {
     assert_eq!(store.trace(&2u128.to_be_bytes()).unwrap().len(), 1);
 }
 
-fn logs_req(
+pub(crate) fn logs_req(
     service: &str,
     lines: &[(u64, &str, u128)],
 ) -> pdata::proto::collector::logs::v1::ExportLogsServiceRequest {
