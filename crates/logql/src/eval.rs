@@ -235,6 +235,7 @@ impl Engine {
             )));
         }
         let filters = pushdown_filters(&l.stages);
+        let equals = pushdown_label_equals(&l.stages);
         let only_filters = l.stages.len() == filters.len();
         let sel = Selection {
             matchers: &l.matchers,
@@ -244,6 +245,7 @@ impl Engine {
             direction,
             limit: only_filters.then_some(limit),
             metadata: None,
+            label_equals: &equals,
         };
         let streams = src.select(&sel).map_err(Error::Source)?;
         let mut keys: HashMap<Labels, usize> = HashMap::new();
@@ -413,6 +415,7 @@ impl Engine {
         let first = steps[0].saturating_sub(r.offset_ns);
         let last = steps[steps.len() - 1].saturating_sub(r.offset_ns);
         let filters = pushdown_filters(&r.log.stages);
+        let equals = pushdown_label_equals(&r.log.stages);
         // With nothing but line filters, a series pushed down to `sum by (…)` keeps only
         // the grouping labels: structured metadata under other names cannot matter.
         let metadata = match reduce {
@@ -427,6 +430,7 @@ impl Engine {
             direction: Direction::Forward,
             limit: None,
             metadata,
+            label_equals: &equals,
         };
         let lo_all = sel.start_ns;
         let hi_all = last;
@@ -750,6 +754,34 @@ fn pushdown_filters(stages: &[Stage]) -> Vec<LineFilter> {
             Stage::Line(f) => out.push(f.clone()),
             Stage::LineFormat(_) => break,
             _ => {}
+        }
+    }
+    out
+}
+
+/// The `name="value"` label filters of a pipeline that hold for every entry it passes: those
+/// before the first stage that can add or change labels (a parser, a format), alone or
+/// joined by `and`.
+fn pushdown_label_equals(stages: &[Stage]) -> Vec<(String, String)> {
+    use crate::parser::LabelFilter;
+    fn collect(f: &LabelFilter, out: &mut Vec<(String, String)>) {
+        match f {
+            LabelFilter::Str(m) if m.op == labels::MatchOp::Equal && !m.value.is_empty() => {
+                out.push((m.name.clone(), m.value.clone()));
+            }
+            LabelFilter::And(a, b) => {
+                collect(a, out);
+                collect(b, out);
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for s in stages {
+        match s {
+            Stage::Line(_) => {}
+            Stage::Filter(f) => collect(f, &mut out),
+            _ => break,
         }
     }
     out

@@ -152,6 +152,10 @@ pub struct Selection<'a> {
     /// (count_over_time({…} |= "x" [1m]))`); `None`: all of them. A source MAY return
     /// more.
     pub metadata: Option<&'a [String]>,
+    /// Hint: label filters `name="value"` every returned entry must pass (they come before
+    /// any stage that can add labels); a source MAY drop entries whose stream label or else
+    /// structured metadata `name` differs (`| trace_id="…"` over a long range).
+    pub label_equals: &'a [(String, String)],
 }
 
 /// A log data source.

@@ -183,6 +183,21 @@ impl logql::LogSource for Logs<'_> {
         };
         let mut streams: BTreeMap<std::sync::Arc<store::Labels>, Vec<logql::Entry>> =
             BTreeMap::new();
+        // `| trace_id="…"`: tested on that one metadata name (which wins over a stream label
+        // of the same name, as in the pipeline) before the entry's whole metadata is built;
+        // the engine tests it again.
+        let mut filter_cache = store::logs::MetadataCache::default();
+        let mut passes = |r: &store::LogRow| {
+            sel.label_equals.iter().all(|(n, v)| {
+                match r
+                    .metadata_for(std::slice::from_ref(n), &mut filter_cache)
+                    .first()
+                {
+                    Some((_, m)) => m == v,
+                    None => logql::label_value(&r.labels, n) == Some(v.as_str()),
+                }
+            })
+        };
         if let Some(limit) = sel.limit {
             // A plain log query needs only the first `limit` lines in its direction: keep
             // those in a heap, then load their records.
@@ -210,6 +225,9 @@ impl logql::LogSource for Logs<'_> {
                 })?;
             let refs: Vec<store::query::LogRef> = kept.into_values().collect();
             for r in self.store.log_rows(&refs)? {
+                if !passes(&r) {
+                    continue;
+                }
                 let e = entry(&r);
                 streams.entry(r.labels).or_default().push(e);
             }
@@ -218,6 +236,9 @@ impl logql::LogSource for Logs<'_> {
             let mut over = false;
             self.store
                 .for_each_log_where(sel.matchers, sel.start_ns, end, &pred, &mut |r| {
+                    if !passes(r) {
+                        return true;
+                    }
                     n += 1;
                     if n > self.max_entries {
                         over = true;

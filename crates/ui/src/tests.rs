@@ -439,3 +439,80 @@ async fn loki_push_json_then_logql_and_labels() {
     .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_trace_id_label_filter_keeps_exactly_the_lines_the_pipeline_keeps() {
+    let api = api(store());
+    let t1 = "0af7651916cd43dd8448eb211c80319c";
+    let t2 = "0af7651916cd43dd8448eb211c80319d";
+    let body = serde_json::json!({"streams": [
+        {"stream": {"job": "a"}, "values": [
+            ["1000000000", "one", {"trace_id": t1}],
+            // not 16 bytes: kept as an attribute named trace_id, which is the metadata
+            ["2000000000", "two", {"trace_id": "0102"}],
+            ["3000000000", "three", {"trace_id": t2}],
+            ["4000000000", "four"]
+        ]},
+        // a stream label of that name, no metadata: the label decides
+        {"stream": {"job": "b", "trace_id": "x"}, "values": [["5000000000", "five"]]},
+        // both: the metadata wins, as in the pipeline
+        {"stream": {"job": "b", "trace_id": "y"}, "values": [["6000000000", "six", {"trace_id": "0103"}]]}
+    ]});
+    let (st, _) = call(
+        &api,
+        Request::post("/loki/api/v1/push")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let lines = |v: &J| -> Vec<String> {
+        let mut out: Vec<String> = v["data"]["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["values"].as_array().unwrap().clone())
+            .map(|e| e[1].as_str().unwrap().to_string())
+            .collect();
+        out.sort();
+        out
+    };
+    let q = |query: &str| {
+        format!(
+            "/loki/api/v1/query_range?query={}&start=0&end=10",
+            form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>()
+        )
+    };
+    for (query, want) in [
+        (format!(r#"{{job=~"a|b"}} | trace_id="{t1}""#), vec!["one"]),
+        (r#"{job=~"a|b"} | trace_id="0102""#.to_string(), vec!["two"]),
+        (r#"{job=~"a|b"} | trace_id="x""#.to_string(), vec!["five"]),
+        (r#"{job=~"a|b"} | trace_id="0103""#.to_string(), vec!["six"]),
+        (r#"{job=~"a|b"} | trace_id="y""#.to_string(), vec![]),
+        (
+            format!(r#"{{job=~"a|b"}} |= "e" | trace_id="{t2}""#),
+            vec!["three"],
+        ),
+        (
+            format!(r#"{{job="a"}} | trace_id="{t1}" or trace_id="{t2}""#),
+            vec!["one", "three"],
+        ),
+    ] {
+        let (st, v) = get_json(&api, &q(&query)).await;
+        assert_eq!(st, StatusCode::OK, "{query}: {v}");
+        assert_eq!(lines(&v), want, "{query}");
+    }
+    let (_, v) = get_json(
+        &api,
+        &format!(
+            "/loki/api/v1/query?query={}&time=10",
+            form_urlencoded::byte_serialize(
+                r#"sum(count_over_time({job="a"} | trace_id="0102" [20s]))"#.as_bytes()
+            )
+            .collect::<String>()
+        ),
+    )
+    .await;
+    assert_eq!(v["data"]["result"][0]["value"][1], "1", "{v}");
+}
