@@ -239,9 +239,9 @@ impl Store {
         scan(t, &snap, start_ns, end_ns, |_, _| true, f)
     }
 
-    /// [`Store::for_each_span`] for scans that read only the columns (ids, times, kind,
-    /// status, service, name, resource, scope): rows of pages not in the cache come with empty
-    /// `span` bytes, which are not rebuilt from the attribute columns.
+    /// [`Store::for_each_span`] for scans that read only the ids, times, kind, status,
+    /// service and name: of a page not in the cache only its prefix frame is decompressed, and
+    /// its rows come with empty resource, scope and span bytes.
     pub fn for_each_span_columns(
         &self,
         start_ns: i64,
@@ -250,6 +250,8 @@ impl Store {
     ) -> Result<()> {
         let t = &self.inner.traces;
         let snap = t.snapshot();
+        let mut scratch = crate::table::PrefixScratch::default();
+        let mut prefix = Vec::new();
         for c in snap.chunks.iter().rev() {
             for r in c.iter() {
                 let ts = Traces::time(r);
@@ -266,12 +268,18 @@ impl Store {
                 if !overlaps(p.min_t, p.max_t, start_ns, end_ns) {
                     continue;
                 }
+                // A cached page is read as rows; otherwise only its prefix frame.
                 let rows = match t.cached_page(b, i) {
                     Some(rows) => rows,
-                    None => Arc::new(crate::traces::decode_rows(
-                        &t.raw_page(b, i)?,
-                        crate::traces::Want::Columns,
-                    )?),
+                    None => {
+                        if !t.page_prefix(b, i, &mut scratch, &mut prefix)? {
+                            prefix = t.raw_page(b, i)?;
+                        }
+                        Arc::new(crate::traces::decode_rows(
+                            &prefix,
+                            crate::traces::Want::Columns,
+                        )?)
+                    }
                 };
                 for r in rows.iter() {
                     let ts = Traces::time(r);

@@ -5,14 +5,14 @@
 //! signal's [`Schema`]; scanning, sealing, caching decoded pages and evicting blocks is
 //! here once.
 //!
-//! Block file: `FTSBLK02` magic, the pages, the footer, then footer length (u64 LE), the
+//! Block file: `FTSBLK03` magic, the pages, the footer, then footer length (u64 LE), the
 //! footer's CRC-32 (u32 LE) and the magic again. A block is written to `<seq>.tmp`, synced
 //! and renamed, so a crash leaves either a whole block or a temporary file that the next
 //! open deletes. Pages are zstd frames with the frame checksum on. A page may be two
 //! frames: a prefix the schema chose (log lines and their times) and the rest, so a scan
 //! that needs only the prefix decompresses only that; the whole page is both frames
-//! decompressed as one. Blocks of the first development format (`FTSBLK01`, never
-//! released) are set aside at open like damaged ones, with a message that says so.
+//! decompressed as one. Blocks of the development formats (`FTSBLK01`, `FTSBLK02`,
+//! never released) are set aside at open like damaged ones, with a message that says so.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File};
@@ -25,9 +25,9 @@ use std::time::Instant;
 
 use crate::codec::{Reader, Result, put_bytes, put_ivarint, put_uvarint};
 
-const MAGIC: &[u8; 8] = b"FTSBLK02";
-/// The first development format (pages of one frame, other page layouts).
-const MAGIC_V1: &[u8; 8] = b"FTSBLK01";
+const MAGIC: &[u8; 8] = b"FTSBLK03";
+/// Development formats (other page layouts), never released.
+const MAGIC_DEV: [&[u8; 8]; 2] = [b"FTSBLK01", b"FTSBLK02"];
 
 /// What one signal stores and how.
 pub(crate) trait Schema: Send + Sync + 'static {
@@ -554,7 +554,7 @@ fn read_block<S: Schema>(path: &Path) -> std::result::Result<Block<S>, String> {
     let mut tail = [0u8; 20];
     file.read_exact_at(&mut tail, size - 20)
         .map_err(|e| e.to_string())?;
-    if &tail[12..] == MAGIC_V1 {
+    if MAGIC_DEV.iter().any(|m| &tail[12..] == *m) {
         return Err("written by a development build of ferrotel in an older format".into());
     }
     if &tail[12..] != MAGIC {

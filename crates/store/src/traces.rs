@@ -338,10 +338,12 @@ impl Schema for Traces {
         });
     }
 
-    /// Columns: ids, times, kind/status and dictionary indexes; the attributes as
-    /// ClickHouse keeps them — each span's key set (an index into the page's distinct key
-    /// sets) and one column of values per key, so the routes, methods and user agents of
-    /// neighbouring spans sit together; then the rest of each span's bytes.
+    /// Two frames. The prefix: services and names, then the ids, times, kind/status and
+    /// dictionary indexes of every row — what a scan of span links and timings reads
+    /// ([`Want::Columns`]). The rest: resources and scopes, the attributes as ClickHouse
+    /// keeps them — each span's key set (an index into the page's distinct key sets) and one
+    /// column of values per key, so the routes, methods and user agents of neighbouring spans
+    /// sit together — and the rest of each span's bytes.
     fn encode_page(rows: &[&SpanRow], out: &mut Vec<u8>) -> usize {
         let mut attrs = AttributeColumns::default();
         let mut attr_col = Vec::with_capacity(rows.len() * 2);
@@ -383,16 +385,24 @@ impl Schema for Traces {
                 }
             }
         }
+        let start = out.len();
         put_uvarint(out, n as u64);
         put_uvarint(out, base);
-        for d in [&services, &names, &resources, &scopes] {
+        for d in [&services, &names] {
+            d.encode(out);
+        }
+        for col in [&ids, &times, &small] {
+            put_bytes(out, col);
+        }
+        let prefix = out.len() - start;
+        for d in [&resources, &scopes] {
             d.encode(out);
         }
         attrs.encode(out);
-        for col in [&ids, &times, &small, &attr_col, &spans] {
+        for col in [&attr_col, &spans] {
             put_bytes(out, col);
         }
-        0
+        prefix
     }
 
     fn decode_page(page: &[u8]) -> Result<Vec<SpanRow>> {
@@ -515,8 +525,9 @@ pub(crate) enum Want<'a> {
     All,
     /// The rows of one trace (a lookup by id rebuilds no other span's bytes).
     Trace(&'a [u8; 16]),
-    /// Every row with its columns (ids, times, kind, status, service, name, resource,
-    /// scope) and empty `span` bytes, for scans that read nothing else.
+    /// Every row with its ids, times, kind, status, service and name, and empty resource,
+    /// scope and span bytes: what the page's prefix frame holds (pass the prefix alone), for
+    /// scans that read nothing else.
     Columns,
 }
 
@@ -539,14 +550,28 @@ pub(crate) fn decode_rows(page: &[u8], want: Want) -> Result<Vec<SpanRow>> {
     };
     let services = strs(&mut r)?;
     let names = strs(&mut r)?;
-    let resources = blobs(&mut r)?;
-    let scopes = blobs(&mut r)?;
-    let mut attrs = AttributeReader::read(&mut r)?;
     let mut ids = Reader::new(r.bytes()?);
     let mut times = Reader::new(r.bytes()?);
     let mut small = Reader::new(r.bytes()?);
-    let mut attr_col = Reader::new(r.bytes()?);
-    let mut spans = Reader::new(r.bytes()?);
+    let columns_only = matches!(want, Want::Columns);
+    let (resources, scopes) = if columns_only {
+        (Vec::new(), Vec::new())
+    } else {
+        (blobs(&mut r)?, blobs(&mut r)?)
+    };
+    let (mut attrs, mut attr_col, mut spans) = if columns_only {
+        (
+            AttributeReader::default(),
+            Reader::new(&[]),
+            Reader::new(&[]),
+        )
+    } else {
+        (
+            AttributeReader::read(&mut r)?,
+            Reader::new(r.bytes()?),
+            Reader::new(r.bytes()?),
+        )
+    };
     // Each span's bytes rebuilt (its attributes, then the rest) into one buffer the
     // rows share.
     let id_bytes = ids.take(n.checked_mul(32).ok_or("span count")?)?;
@@ -581,6 +606,9 @@ pub(crate) fn decode_rows(page: &[u8], want: Want) -> Result<Vec<SpanRow>> {
             .ok_or_else(|| "dictionary index out of range".to_string())
     };
     let pickb = |v: &[Bytes], i: u64| -> Result<Bytes> {
+        if columns_only {
+            return Ok(Bytes::new());
+        }
         v.get(i as usize)
             .cloned()
             .ok_or_else(|| "dictionary index out of range".to_string())
@@ -734,6 +762,7 @@ impl<'a> AttributeColumns<'a> {
 }
 
 /// The attribute columns of a page being read.
+#[derive(Default)]
 struct AttributeReader<'a> {
     keys: Vec<&'a [u8]>,
     sets: Vec<Vec<u32>>,
