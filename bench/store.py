@@ -132,6 +132,12 @@ class CH:
             raise RuntimeError(f"{sql[:200]}: {data[:500]!r}")
         return data.decode()
 
+    def timed(self, sql):
+        """The answer and the milliseconds it took (one round trip on the kept connection)."""
+        t = time.perf_counter()
+        out = self.q(sql)
+        return out, (time.perf_counter() - t) * 1e3
+
     def cpu(self):
         return cpu_seconds(self.pid)
 
@@ -235,9 +241,8 @@ def clickhouse_side(args, tsv, params):
                    f"AND TimestampTime >= (SELECT minMerge(Start) FROM otel_traces_trace_id_ts "
                    f"WHERE TraceId = '{i}') AND TimestampTime <= (SELECT maxMerge(End) FROM "
                    f"otel_traces_trace_id_ts WHERE TraceId = '{i}') FORMAT TSV")
-            t = time.perf_counter()
-            out = ch.q(sql)
-            lat.append((time.perf_counter() - t) * 1e3)
+            out, ms = ch.timed(sql)
+            lat.append(ms)
             found += bool(out.strip())
         res["trace_by_id_lookups"] = len(lat)
         res["trace_by_id_found"] = found
@@ -246,9 +251,7 @@ def clickhouse_side(args, tsv, params):
         # without the lookup table: TraceId alone (no skip index in 18.16), 20 ids
         lat = []
         for i in ids[:20]:
-            t = time.perf_counter()
-            ch.q(f"SELECT * FROM otel_traces WHERE TraceId = '{i}' FORMAT TSV")
-            lat.append((time.perf_counter() - t) * 1e3)
+            lat.append(ch.timed(f"SELECT * FROM otel_traces WHERE TraceId = '{i}' FORMAT TSV")[1])
         res["trace_by_id_no_lookup_p50_ms"] = pct(lat, 0.5)
 
         # ---- search by service and 5-minute window, 20 most recent traces
@@ -258,9 +261,8 @@ def clickhouse_side(args, tsv, params):
                    f"WHERE ServiceName = '{svc}' AND TimestampTime >= toDateTime({a // 10**9}) "
                    f"AND TimestampTime <= toDateTime({b // 10**9}) AND Timestamp >= {a} "
                    f"AND Timestamp <= {b} GROUP BY TraceId ORDER BY t DESC LIMIT 20 FORMAT TSV")
-            t = time.perf_counter()
-            out = ch.q(sql)
-            lat.append((time.perf_counter() - t) * 1e3)
+            out, ms = ch.timed(sql)
+            lat.append(ms)
             hits += len(out.splitlines())
         res["search_queries"] = len(lat)
         res["search_hits"] = hits
@@ -270,10 +272,10 @@ def clickhouse_side(args, tsv, params):
         # ---- log text filter over every line
         times = []
         for _ in range(args.repeats):
-            t = time.perf_counter()
-            n = int(ch.q(f"SELECT count() FROM otel_logs WHERE Body LIKE "
-                         f"'%{params['needle']}%'").strip())
-            times.append((time.perf_counter() - t) * 1e3)
+            out, ms = ch.timed(f"SELECT count() FROM otel_logs WHERE Body LIKE "
+                         f"'%{params['needle']}%'")
+            n = int(out.strip())
+            times.append(ms)
         res["log_filter_matches"] = n
         res["log_filter_ms_median"] = statistics.median(times)
 
@@ -291,9 +293,8 @@ def clickhouse_side(args, tsv, params):
 ) GROUP BY job, t ORDER BY job, t FORMAT TSV"""
         times = []
         for _ in range(args.repeats):
-            t = time.perf_counter()
-            out = ch.q(sql)
-            times.append((time.perf_counter() - t) * 1e3)
+            out, ms = ch.timed(sql)
+            times.append(ms)
         res["rate_points"] = len(out.splitlines())
         res["rate_ms_median"] = statistics.median(times)
     finally:

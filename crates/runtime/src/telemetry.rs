@@ -82,6 +82,10 @@ impl Histogram {
     pub fn count(&self) -> u64 {
         self.0.count.load(Ordering::Relaxed)
     }
+
+    pub fn sum(&self) -> f64 {
+        f64::from_bits(self.0.sum_bits.load(Ordering::Relaxed))
+    }
 }
 
 enum Series {
@@ -284,11 +288,7 @@ impl Telemetry {
                     Series::Func(f) => push(name.to_string(), fam.kind, f()),
                     Series::Histogram(h) => {
                         push(format!("{name}_count"), "counter", h.count() as f64);
-                        push(
-                            format!("{name}_sum"),
-                            "counter",
-                            f64::from_bits(h.0.sum_bits.load(Ordering::Relaxed)),
-                        );
+                        push(format!("{name}_sum"), "counter", h.sum());
                     }
                 }
             }
@@ -322,14 +322,7 @@ impl Telemetry {
                                     .unwrap_or_else(|| "+Inf".into());
                             line(&mut out, name, "_bucket", labels, Some(&le), cum as f64);
                         }
-                        line(
-                            &mut out,
-                            name,
-                            "_sum",
-                            labels,
-                            None,
-                            f64::from_bits(h.0.sum_bits.load(Ordering::Relaxed)),
-                        );
+                        line(&mut out, name, "_sum", labels, None, h.sum());
                         line(&mut out, name, "_count", labels, None, h.count() as f64);
                     }
                 }

@@ -188,24 +188,10 @@ fn kv_arrays(out: &mut String, kvs: &[KeyValue]) {
 
 /// `YYYY-MM-DD hh:mm:ss` (UTC) of unix seconds.
 fn datetime(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    jiff::Timestamp::from_second(secs as i64)
+        .expect("bench times are in range")
+        .strftime("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 struct Tsv {

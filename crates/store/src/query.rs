@@ -89,6 +89,29 @@ fn scan<S: Schema>(
     start: i64,
     end: i64,
     mut page_ok: impl FnMut(&crate::table::Block<S>, usize) -> bool,
+    f: impl FnMut(&S::Row) -> bool,
+) -> Result<()> {
+    scan_pages(
+        snap,
+        start,
+        end,
+        |b, i| {
+            if page_ok(b, i) {
+                table.page(b, i).map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+        f,
+    )
+}
+
+/// [`scan`] with the pages' rows from `load` (`None`: skip the page).
+fn scan_pages<S: Schema>(
+    snap: &Snapshot<S>,
+    start: i64,
+    end: i64,
+    mut load: impl FnMut(&crate::table::Block<S>, usize) -> Result<Option<Arc<Vec<S::Row>>>>,
     mut f: impl FnMut(&S::Row) -> bool,
 ) -> Result<()> {
     for c in snap.chunks.iter().rev() {
@@ -104,10 +127,12 @@ fn scan<S: Schema>(
             continue;
         }
         for (i, p) in b.pages.iter().enumerate() {
-            if !overlaps(p.min_t, p.max_t, start, end) || !page_ok(b, i) {
+            if !overlaps(p.min_t, p.max_t, start, end) {
                 continue;
             }
-            let rows = table.page(b, i)?;
+            let Some(rows) = load(b, i)? else {
+                continue;
+            };
             for r in rows.iter() {
                 let t = S::time(r);
                 if t >= start && t <= end && !f(r) {
@@ -252,44 +277,23 @@ impl Store {
         let snap = t.snapshot();
         let mut scratch = crate::table::PrefixScratch::default();
         let mut prefix = Vec::new();
-        for c in snap.chunks.iter().rev() {
-            for r in c.iter() {
-                let ts = Traces::time(r);
-                if ts >= start_ns && ts <= end_ns && !f(r) {
-                    return Ok(());
+        // A cached page is read as rows; otherwise only its prefix frame.
+        scan_pages(
+            &snap,
+            start_ns,
+            end_ns,
+            |b, i| {
+                if let Some(rows) = t.cached_page(b, i) {
+                    return Ok(Some(rows));
                 }
-            }
-        }
-        for b in snap.blocks.iter().rev() {
-            if !overlaps(b.min_t, b.max_t, start_ns, end_ns) {
-                continue;
-            }
-            for (i, p) in b.pages.iter().enumerate() {
-                if !overlaps(p.min_t, p.max_t, start_ns, end_ns) {
-                    continue;
+                if !t.page_prefix(b, i, &mut scratch, &mut prefix)? {
+                    prefix = t.raw_page(b, i)?;
                 }
-                // A cached page is read as rows; otherwise only its prefix frame.
-                let rows = match t.cached_page(b, i) {
-                    Some(rows) => rows,
-                    None => {
-                        if !t.page_prefix(b, i, &mut scratch, &mut prefix)? {
-                            prefix = t.raw_page(b, i)?;
-                        }
-                        Arc::new(crate::traces::decode_rows(
-                            &prefix,
-                            crate::traces::Want::Columns,
-                        )?)
-                    }
-                };
-                for r in rows.iter() {
-                    let ts = Traces::time(r);
-                    if ts >= start_ns && ts <= end_ns && !f(r) {
-                        return Ok(());
-                    }
-                }
-            }
-        }
-        Ok(())
+                let rows = crate::traces::decode_rows(&prefix, crate::traces::Want::Columns)?;
+                Ok(Some(Arc::new(rows)))
+            },
+            f,
+        )
     }
 
     /// Services and their operations (span name, kind), of everything stored.

@@ -591,10 +591,10 @@ pub(crate) fn decode_rows(page: &[u8], want: Want) -> Result<Vec<SpanRow>> {
         let set = attr_col.uvarint()?;
         let rest = spans.bytes()?;
         if keep(k) {
-            attrs.write(set, &mut all)?;
+            attrs.read_set(set, Some(&mut all))?;
             all.extend_from_slice(rest);
         } else {
-            attrs.skip(set)?;
+            attrs.read_set(set, None)?;
         }
         ranges.push(start..all.len());
     }
@@ -798,8 +798,10 @@ impl<'a> AttributeReader<'a> {
         })
     }
 
-    /// Passes over the values of key set `set`.
-    fn skip(&mut self, set: u64) -> Result<()> {
+    /// Reads the values of key set `set` (as [`AttributeColumns::add`] numbered it) and
+    /// writes them as `Span.attributes` fields into `out`, or passes over them when `out` is
+    /// `None` (a span not asked for).
+    fn read_set(&mut self, set: u64, mut out: Option<&mut Vec<u8>>) -> Result<()> {
         if set == 0 {
             return Ok(());
         }
@@ -808,25 +810,14 @@ impl<'a> AttributeReader<'a> {
             .get(set as usize - 1)
             .ok_or("attribute key set out of range")?;
         for &k in keys {
-            skip_value(&mut self.values[k as usize])?;
-        }
-        Ok(())
-    }
-
-    /// Writes the attributes of key set `set` (as [`AttributeColumns::add`] numbered it) as
-    /// `Span.attributes` fields.
-    fn write(&mut self, set: u64, out: &mut Vec<u8>) -> Result<()> {
-        if set == 0 {
-            return Ok(());
-        }
-        let keys = self
-            .sets
-            .get(set as usize - 1)
-            .ok_or("attribute key set out of range")?;
-        for &k in keys {
+            let col = &mut self.values[k as usize];
+            let Some(out) = out.as_deref_mut() else {
+                skip_value(col)?;
+                continue;
+            };
             let key = self.keys[k as usize];
             self.value.clear();
-            let has_value = get_value(&mut self.values[k as usize], &mut self.value)?;
+            let has_value = get_value(col, &mut self.value)?;
             let field = |n: usize| 1 + varint_len(n as u64) + n;
             let len = if key.is_empty() { 0 } else { field(key.len()) }
                 + if has_value {

@@ -279,6 +279,19 @@ async fn jaeger_search_and_dependencies() {
 
 type TestSeries<'a> = (Vec<(&'a str, &'a str)>, Vec<(i64, f64)>);
 
+/// The lines of a Loki streams answer, sorted.
+fn stream_lines(v: &J) -> Vec<String> {
+    let mut out: Vec<String> = v["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["values"].as_array().unwrap().clone())
+        .map(|e| e[1].as_str().unwrap().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
 fn remote_write(series: Vec<TestSeries>) -> Vec<u8> {
     let wr = prompb::WriteRequest {
         timeseries: series
@@ -408,19 +421,7 @@ async fn loki_push_json_then_logql_and_labels() {
     assert_eq!(v["data"], serde_json::json!(["error", "info"]));
     let (st, v) = get_json(&api, "/loki/api/v1/query_range?query=%7Bjob%3D%22varlogs%22%7D%20%7C%3D%20%22o%22&start=0&end=10").await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    let lines: Vec<&str> = v["data"]["result"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| {
-            s["values"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e[1].as_str().unwrap())
-        })
-        .collect();
-    assert_eq!(lines.len(), 3);
+    assert_eq!(stream_lines(&v).len(), 3);
     let (_, v) = get_json(
         &api,
         "/loki/api/v1/query?query=sum(count_over_time(%7Bjob%3D%22varlogs%22%7D%5B10s%5D))&time=5",
@@ -467,17 +468,6 @@ async fn a_trace_id_label_filter_keeps_exactly_the_lines_the_pipeline_keeps() {
     )
     .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
-    let lines = |v: &J| -> Vec<String> {
-        let mut out: Vec<String> = v["data"]["result"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|s| s["values"].as_array().unwrap().clone())
-            .map(|e| e[1].as_str().unwrap().to_string())
-            .collect();
-        out.sort();
-        out
-    };
     let q = |query: &str| {
         format!(
             "/loki/api/v1/query_range?query={}&start=0&end=10",
@@ -501,7 +491,7 @@ async fn a_trace_id_label_filter_keeps_exactly_the_lines_the_pipeline_keeps() {
     ] {
         let (st, v) = get_json(&api, &q(&query)).await;
         assert_eq!(st, StatusCode::OK, "{query}: {v}");
-        assert_eq!(lines(&v), want, "{query}");
+        assert_eq!(stream_lines(&v), want, "{query}");
     }
     let (_, v) = get_json(
         &api,
