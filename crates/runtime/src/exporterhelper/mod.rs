@@ -48,14 +48,57 @@ pub use retry::Backoff;
 use retry::{LogContext, Sender};
 
 /// Sends one batch to the destination. Implemented by each exporter.
+///
+/// An exporter may also turn a batch into its own wire form before the in-memory queue
+/// ([`Push::prepare`], [`Push::push_prepared`]), as Go's request-based exporter helper does
+/// with its request converter: the queue then holds the (usually compressed) request instead
+/// of the decoded batch, the conversion runs once however often the request is retried, and
+/// the batch is freed on the thread that made it. The persistent queue and the queue's own
+/// batching (`sending_queue::batch`) need batches, so with either one [`Push::push`] is used.
 #[async_trait]
 pub trait Push: Send + Sync + 'static {
     async fn push(&self, batch: &Batch) -> Result<(), ConsumeError>;
+    /// The request to queue in place of `batch`; `None` (the default) queues the batch.
+    /// An error is final for the whole batch: it is counted as failed and returned.
+    fn prepare(&self, _batch: &Batch) -> Option<Result<Prepared, ConsumeError>> {
+        None
+    }
+    /// Sends a request made by [`Push::prepare`] (once per attempt).
+    async fn push_prepared(&self, _request: &Prepared) -> Result<(), ConsumeError> {
+        Err(ConsumeError::permanent(
+            "this exporter does not prepare requests",
+        ))
+    }
     async fn start(&self, _host: &Host) -> Result<(), String> {
         Ok(())
     }
     async fn shutdown(&self) -> Result<(), String> {
         Ok(())
+    }
+}
+
+/// An exporter's own request, made from a batch by [`Push::prepare`].
+pub struct Prepared {
+    /// Items (spans, points, records) the request stands for, as the batch counted them.
+    pub items: usize,
+    /// Its size for the `bytes` sizer.
+    pub bytes: usize,
+    /// What the exporter needs to send it; [`Push::push_prepared`] downcasts it.
+    pub request: Box<dyn std::any::Any + Send + Sync>,
+}
+
+/// What the in-memory queue holds and the sender sends.
+pub(crate) enum Work {
+    Batch(Batch),
+    Prepared(Prepared),
+}
+
+impl Work {
+    pub(crate) fn item_count(&self) -> usize {
+        match self {
+            Work::Batch(b) => b.item_count(),
+            Work::Prepared(p) => p.items,
+        }
     }
 }
 
@@ -272,9 +315,25 @@ struct HelperExporter {
 impl Consumer for HelperExporter {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         match &self.queue {
-            Some(QueueKind::Memory(q)) => q.offer(batch, &self.sender).await,
+            Some(QueueKind::Memory(q)) => {
+                let work = if q.batches() {
+                    Work::Batch(batch)
+                } else {
+                    match self.sender.push.prepare(&batch) {
+                        None => Work::Batch(batch),
+                        Some(Ok(p)) => Work::Prepared(p),
+                        Some(Err(e)) => {
+                            let items = batch.item_count();
+                            self.sender.metrics.send_failed.add(items as u64);
+                            self.sender.log_dropped(&e, items);
+                            return Err(e);
+                        }
+                    }
+                };
+                q.offer(work, &self.sender).await
+            }
             Some(QueueKind::Persistent(q)) => q.offer(batch, &self.sender).await,
-            None => self.sender.send(&batch).await,
+            None => self.sender.send(&Work::Batch(batch)).await,
         }
     }
 }

@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use super::queue::size_of;
 use super::retry::Sender;
-use super::{QueueBatchSettings, QueueSettings, Sizer};
+use super::{QueueBatchSettings, QueueSettings, Sizer, Work};
 use crate::component::{ConsumeError, Host, Kind};
 use crate::storage::QueueLog;
 use crate::telemetry::{Counter, Telemetry};
@@ -496,6 +496,7 @@ impl PersistentQueue {
             let mut result = Ok(());
             let mut interrupted = false;
             for part in batch.split(max) {
+                let part = Work::Batch(part);
                 if sender.abort.is_cancelled() {
                     interrupted = true;
                     break;

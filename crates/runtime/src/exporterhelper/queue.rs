@@ -15,13 +15,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, mpsc, onesho
 use tokio::time::Instant;
 
 use super::retry::Sender;
-use super::{QueueBatchSettings, QueueSettings, Sizer};
+use super::{QueueBatchSettings, QueueSettings, Sizer, Work};
 use crate::component::ConsumeError;
 
 type Reply = oneshot::Sender<Result<(), ConsumeError>>;
 
 pub(crate) struct Entry {
-    batch: Batch,
+    work: Work,
     size: u64,
     /// Given back when a worker takes the entry.
     permit: Option<OwnedSemaphorePermit>,
@@ -49,6 +49,16 @@ pub(crate) fn size_of(sizer: Sizer, batch: &Batch) -> u64 {
     }
 }
 
+/// [`size_of`] for what the queue holds; a prepared request counts its own bytes.
+fn work_size(sizer: Sizer, work: &Work) -> u64 {
+    match (sizer, work) {
+        (_, Work::Batch(b)) => size_of(sizer, b),
+        (Sizer::Requests, Work::Prepared(_)) => 1,
+        (Sizer::Items, Work::Prepared(p)) => p.items as u64,
+        (Sizer::Bytes, Work::Prepared(p)) => p.bytes as u64,
+    }
+}
+
 impl Queue {
     pub(crate) fn new(cfg: &QueueSettings) -> Queue {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -71,15 +81,21 @@ impl Queue {
         self.capacity
     }
 
+    /// Whether workers merge queued batches (`sending_queue::batch`): then the queue must
+    /// hold batches, not prepared requests.
+    pub(crate) fn batches(&self) -> bool {
+        self.batch.is_some()
+    }
+
     /// Takes `batch` into the queue (waiting for space with `block_on_overflow`), then waits
     /// for the export outcome with `wait_for_result`.
-    pub(crate) async fn offer(&self, batch: Batch, sender: &Sender) -> Result<(), ConsumeError> {
-        let items = batch.item_count() as u64;
+    pub(crate) async fn offer(&self, work: Work, sender: &Sender) -> Result<(), ConsumeError> {
+        let items = work.item_count() as u64;
         let full = || {
             sender.metrics.enqueue_failed.add(items);
             Err(ConsumeError::retryable("sending queue is full"))
         };
-        let size = size_of(self.sizer, &batch);
+        let size = work_size(self.sizer, &work);
         // A batch larger than the whole queue would never fit, not even by waiting.
         if size > self.capacity {
             return full();
@@ -115,7 +131,7 @@ impl Queue {
         };
         sender.metrics.queue_size.add(size as i64);
         let entry = Entry {
-            batch,
+            work,
             size,
             permit: Some(permit),
             reply,
@@ -163,14 +179,14 @@ impl Queue {
             return Some(vec![first]);
         };
         let sizer = batching.sizer.unwrap_or(Sizer::Items);
-        let mut size = size_of(sizer, &first.batch);
+        let mut size = work_size(sizer, &first.work);
         let mut entries = vec![first];
         let deadline = Instant::now() + batching.flush_timeout.0;
         while size < batching.min_size {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(mut e)) => {
                     self.taken(&mut e, sender);
-                    size += size_of(sizer, &e.batch);
+                    size += work_size(sizer, &e.work);
                     entries.push(e);
                 }
                 Ok(None) | Err(_) => break,
@@ -183,19 +199,34 @@ impl Queue {
     /// out of time), what is left is counted and logged as dropped without trying.
     pub(crate) async fn work(self: Arc<Self>, sender: Arc<Sender>) {
         while let Some(entries) = self.next(&sender).await {
-            let (batches, replies): (Vec<Batch>, Vec<Option<Reply>>) =
-                entries.into_iter().map(|e| (e.batch, e.reply)).unzip();
-            let batch = if batches.len() == 1 {
-                batches.into_iter().next().expect("one batch")
+            let (works, replies): (Vec<Work>, Vec<Option<Reply>>) =
+                entries.into_iter().map(|e| (e.work, e.reply)).unzip();
+            let parts: Vec<Work> = if works.iter().all(|w| matches!(w, Work::Batch(_))) {
+                let batches: Vec<Batch> = works
+                    .into_iter()
+                    .filter_map(|w| match w {
+                        Work::Batch(b) => Some(b),
+                        Work::Prepared(_) => None,
+                    })
+                    .collect();
+                let batch = if batches.len() == 1 {
+                    batches.into_iter().next().expect("one batch")
+                } else {
+                    Batch::concat(batches)
+                };
+                let max = match &self.batch {
+                    Some(b) if b.sizer.unwrap_or(Sizer::Items) == Sizer::Items => {
+                        b.max_size as usize
+                    }
+                    _ => 0,
+                };
+                batch.split(max).into_iter().map(Work::Batch).collect()
             } else {
-                Batch::concat(batches)
-            };
-            let max = match &self.batch {
-                Some(b) if b.sizer.unwrap_or(Sizer::Items) == Sizer::Items => b.max_size as usize,
-                _ => 0,
+                // Prepared requests are never merged (the queue does not batch them).
+                works
             };
             let mut result = Ok(());
-            for part in batch.split(max) {
+            for part in parts {
                 let r = if sender.abort.is_cancelled() {
                     let e = ConsumeError::retryable(
                         "interrupted due to shutdown: the shutdown timed out",

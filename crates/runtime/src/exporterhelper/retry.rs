@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pdata::{Batch, Signal};
+use pdata::Signal;
 use rand::Rng;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Push, RetrySettings};
+use super::{Push, RetrySettings, Work};
 use crate::component::{ConsumeError, ErrorKind};
 use crate::telemetry::ExporterMetrics;
 
@@ -103,11 +103,11 @@ impl Drop for InFlight<'_> {
 impl Sender {
     /// Sends `batch` with retries, counts the outcome, and returns the final error if any.
     /// A partial success counts as success (its rejected items as failed) and returns `Ok`.
-    pub(crate) async fn send(&self, batch: &Batch) -> Result<(), ConsumeError> {
-        let items = batch.item_count() as u64;
+    pub(crate) async fn send(&self, work: &Work) -> Result<(), ConsumeError> {
+        let items = work.item_count() as u64;
         let result = {
             let _in_flight = InFlight::enter(&self.metrics.in_flight);
-            self.send_with_retry(batch).await
+            self.send_with_retry(work).await
         };
         match result {
             Ok(()) => {
@@ -127,13 +127,13 @@ impl Sender {
         }
     }
 
-    async fn send_with_retry(&self, batch: &Batch) -> Result<(), ConsumeError> {
+    async fn send_with_retry(&self, work: &Work) -> Result<(), ConsumeError> {
         if !self.retry.enabled {
-            return self.attempt(batch).await;
+            return self.attempt(work).await;
         }
         let mut backoff = Backoff::new(&self.retry);
         loop {
-            let err = match self.attempt(batch).await {
+            let err = match self.attempt(work).await {
                 Ok(()) => return Ok(()),
                 Err(e) => e,
             };
@@ -167,11 +167,17 @@ impl Sender {
     }
 
     /// One attempt, bounded by `timeout` (0 = none). Timing out is retryable.
-    async fn attempt(&self, batch: &Batch) -> Result<(), ConsumeError> {
+    async fn attempt(&self, work: &Work) -> Result<(), ConsumeError> {
+        let push = async {
+            match work {
+                Work::Batch(b) => self.push.push(b).await,
+                Work::Prepared(p) => self.push.push_prepared(p).await,
+            }
+        };
         if self.timeout.is_zero() {
-            return self.push.push(batch).await;
+            return push.await;
         }
-        match tokio::time::timeout(self.timeout, self.push.push(batch)).await {
+        match tokio::time::timeout(self.timeout, push).await {
             Ok(r) => r,
             Err(_) => Err(ConsumeError::retryable(format!(
                 "context deadline exceeded: export did not finish within timeout {}",

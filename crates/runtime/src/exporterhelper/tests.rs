@@ -516,3 +516,155 @@ fn storage_must_be_a_component_id() {
     assert_eq!(q("file_storage/queue").validate(), Ok(()));
     assert!(q("").validate().is_err());
 }
+
+/// An exporter that queues its own requests: the batch's item count as text, made once.
+#[derive(Default)]
+struct PreparingPush {
+    prepared: AtomicUsize,
+    pushed_batches: AtomicUsize,
+    /// Attempts at prepared requests; the first `fail_first` are refused (retryable).
+    attempts: AtomicUsize,
+    fail_first: usize,
+    delivered_items: AtomicUsize,
+    /// Batches of this many items cannot be prepared.
+    refuse_items: Option<usize>,
+}
+
+#[async_trait]
+impl Push for PreparingPush {
+    async fn push(&self, batch: &Batch) -> Result<(), ConsumeError> {
+        self.pushed_batches.fetch_add(1, Ordering::SeqCst);
+        self.delivered_items
+            .fetch_add(batch.item_count(), Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn prepare(&self, batch: &Batch) -> Option<Result<Prepared, ConsumeError>> {
+        self.prepared.fetch_add(1, Ordering::SeqCst);
+        if self.refuse_items == Some(batch.item_count()) {
+            return Some(Err(ConsumeError::permanent("cannot be translated")));
+        }
+        let text = batch.item_count().to_string();
+        Some(Ok(Prepared {
+            items: batch.item_count(),
+            bytes: 1000 * batch.item_count(),
+            request: Box::new(text),
+        }))
+    }
+
+    async fn push_prepared(&self, request: &Prepared) -> Result<(), ConsumeError> {
+        let attempt = self.attempts.fetch_add(1, Ordering::SeqCst);
+        if attempt < self.fail_first {
+            return Err(ConsumeError::retryable("try again"));
+        }
+        let text = request.request.downcast_ref::<String>().expect("ours");
+        let n: usize = text.parse().expect("a count");
+        self.delivered_items.fetch_add(n, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_prepared_request_is_made_once_and_retried_as_it_is() {
+    let tel = Telemetry::default();
+    let push = Arc::new(PreparingPush {
+        fail_first: 2,
+        ..PreparingPush::default()
+    });
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &queue(10, 1),
+        &retry_without_jitter(0),
+        Duration::ZERO,
+        push.clone(),
+    );
+    exp.start(&Host::default()).await.unwrap();
+    exp.consume(logs(7, 1)).await.unwrap();
+    exp.shutdown().await.unwrap();
+    assert_eq!(push.prepared.load(Ordering::SeqCst), 1);
+    assert_eq!(push.attempts.load(Ordering::SeqCst), 3);
+    assert_eq!(push.pushed_batches.load(Ordering::SeqCst), 0);
+    assert_eq!(push.delivered_items.load(Ordering::SeqCst), 7);
+    assert_eq!(metric(&tel, "otelcol_exporter_sent_log_records"), 7.0);
+}
+
+#[tokio::test]
+async fn the_bytes_sizer_counts_a_prepared_requests_own_bytes() {
+    let tel = Telemetry::default();
+    let push = Arc::new(PreparingPush::default());
+    let cfg = QueueSettings {
+        sizer: Sizer::Bytes,
+        queue_size: 5000,
+        ..queue(0, 1)
+    };
+    // Not started: what is offered stays queued.
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &cfg,
+        &RetrySettings::default(),
+        Duration::ZERO,
+        push,
+    );
+    exp.consume(logs(3, 1)).await.expect("3000 bytes fit");
+    let err = exp.consume(logs(3, 2)).await.unwrap_err();
+    assert_eq!(err.message, "sending queue is full");
+    assert_eq!(metric(&tel, "otelcol_exporter_queue_size"), 3000.0);
+}
+
+#[tokio::test]
+async fn a_batch_that_cannot_be_prepared_is_counted_as_failed() {
+    let tel = Telemetry::default();
+    let push = Arc::new(PreparingPush {
+        refuse_items: Some(4),
+        ..PreparingPush::default()
+    });
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &queue(10, 1),
+        &RetrySettings::default(),
+        Duration::ZERO,
+        push.clone(),
+    );
+    exp.start(&Host::default()).await.unwrap();
+    let err = exp.consume(logs(4, 1)).await.unwrap_err();
+    assert!(!err.is_retryable());
+    exp.consume(logs(2, 2)).await.unwrap();
+    exp.shutdown().await.unwrap();
+    assert_eq!(
+        metric(&tel, "otelcol_exporter_send_failed_log_records"),
+        4.0
+    );
+    assert_eq!(metric(&tel, "otelcol_exporter_sent_log_records"), 2.0);
+    assert_eq!(push.delivered_items.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn queue_batching_and_no_queue_send_batches_not_prepared_requests() {
+    for cfg in [
+        QueueSettings {
+            batch: Some(QueueBatchSettings::default()),
+            ..queue(10, 1)
+        },
+        no_queue(),
+    ] {
+        let tel = Telemetry::default();
+        let push = Arc::new(PreparingPush::default());
+        let exp = build(
+            &settings(&tel),
+            Signal::Logs,
+            &cfg,
+            &RetrySettings::default(),
+            Duration::ZERO,
+            push.clone(),
+        );
+        exp.start(&Host::default()).await.unwrap();
+        exp.consume(logs(5, 1)).await.unwrap();
+        exp.shutdown().await.unwrap();
+        assert_eq!(push.prepared.load(Ordering::SeqCst), 0);
+        assert_eq!(push.pushed_batches.load(Ordering::SeqCst), 1);
+        assert_eq!(push.delivered_items.load(Ordering::SeqCst), 5);
+    }
+}

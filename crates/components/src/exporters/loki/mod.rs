@@ -145,9 +145,10 @@ fn split_by_tenant(logs: &ExportLogsServiceRequest) -> Option<Vec<ExportLogsServ
     let mut mixed = false;
     'scan: for rl in &logs.resource_logs {
         let res = rl.resource.as_ref().map_or(&[][..], |r| &r.attributes);
+        let tenant_of = translate::ResourceTenant::new(res);
         for sl in &rl.scope_logs {
             for lr in &sl.log_records {
-                let t = translate::tenant_of(&lr.attributes, res);
+                let t = tenant_of.of(&lr.attributes);
                 match first {
                     None => first = Some(t),
                     Some(f) if f != t => {
@@ -165,9 +166,10 @@ fn split_by_tenant(logs: &ExportLogsServiceRequest) -> Option<Vec<ExportLogsServ
     let mut tenants: Vec<(String, ExportLogsServiceRequest)> = Vec::new();
     for rl in &logs.resource_logs {
         let res = rl.resource.as_ref().map_or(&[][..], |r| &r.attributes);
+        let tenant_of = translate::ResourceTenant::new(res);
         for sl in &rl.scope_logs {
             for lr in &sl.log_records {
-                let t = translate::tenant_of(&lr.attributes, res);
+                let t = tenant_of.of(&lr.attributes);
                 let i = match tenants.iter().position(|(n, _)| n == t) {
                     Some(i) => i,
                     None => {

@@ -14,9 +14,10 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue};
 use pdata::{Batch, Request};
-use runtime::exporterhelper::Push;
+use runtime::exporterhelper::{Prepared, Push};
 use runtime::{ConsumeError, telemetry::Counter};
 
 use super::config::{Config, DefaultLabels};
@@ -55,19 +56,101 @@ impl LokiPush {
         })
     }
 
-    /// Sends one tenant's request.
-    async fn send(
-        &self,
-        t: &TenantRequest,
-        client: Option<&pdata::ClientInfo>,
-    ) -> Result<(), ConsumeError> {
+    /// One tenant's push body: protobuf, compressed as configured.
+    fn body(&self, t: &TenantRequest) -> Result<Bytes, ConsumeError> {
         let body = proto::encode(&t.request).map_err(|e| ConsumeError::permanent(e.to_string()))?;
-        let body = match self.compression.codec() {
+        Ok(Bytes::from(match self.compression.codec() {
             None => body,
             Some(codec) => compression::compress(codec, self.level, &body).map_err(|e| {
                 ConsumeError::permanent(format!("failed to compress the request body: {e}"))
             })?,
+        }))
+    }
+
+    /// Translates a batch into the push bodies to send, logging and counting the records
+    /// that cannot be sent. Fails (permanently) when no record can be sent at all.
+    fn build(&self, batch: &Batch) -> Result<LokiRequest, ConsumeError> {
+        let req = batch.request().map_err(|e| {
+            ConsumeError::permanent(format!("failed to decode the logs batch: {e}"))
+        })?;
+        let Request::Logs(logs) = &*req else {
+            return Err(ConsumeError::permanent("the loki exporter takes logs only"));
         };
+        let tenants = translate::logs_to_loki(logs, self.defaults, &now_nanos);
+        let mut unsent = 0usize;
+        let mut missing = 0usize;
+        for t in &tenants {
+            missing += t.missing_labels;
+            unsent += t.dropped + t.missing_labels;
+            if t.dropped > 0 || t.missing_labels > 0 {
+                tracing::info!(
+                    otelcol.component.id = %self.id,
+                    otelcol.component.kind = "exporter",
+                    otelcol.signal = "logs",
+                    dropped = t.dropped + t.missing_labels,
+                    submitted = t.submitted,
+                    error = t.first_error.as_deref().unwrap_or("no label left for the record"),
+                    "not all log entries were converted to Loki"
+                );
+            }
+        }
+        self.missing_labels.add(missing as u64);
+        let mut parts = Vec::with_capacity(tenants.len());
+        for t in tenants.iter().filter(|t| !t.request.streams.is_empty()) {
+            parts.push(Part {
+                body: self.body(t)?,
+                tenant: t.tenant.clone(),
+                submitted: t.submitted,
+            });
+        }
+        if parts.is_empty() {
+            return Err(ConsumeError::permanent(
+                "failed to transform logs into Loki log streams",
+            ));
+        }
+        Ok(LokiRequest {
+            parts,
+            unsent,
+            total: batch.item_count(),
+            client: batch.client_info().cloned(),
+        })
+    }
+
+    /// Sends every tenant's part and accounts for the outcome (see the module docs).
+    async fn send_request(&self, r: &LokiRequest) -> Result<(), ConsumeError> {
+        let results =
+            futures::future::join_all(r.parts.iter().map(|p| self.send(p, r.client.as_deref())))
+                .await;
+        let mut errors = Vec::new();
+        let mut rejected = r.unsent;
+        let mut retry = false;
+        for (p, res) in r.parts.iter().zip(results) {
+            if let Err(e) = res {
+                retry |= e.is_retryable();
+                rejected += p.submitted;
+                errors.push(e);
+            }
+        }
+        if retry {
+            // Retryable wins (ConsumeError::combine): the sender tries again.
+            return Err(ConsumeError::combine(errors).expect("at least one error"));
+        }
+        if rejected == 0 {
+            return Ok(());
+        }
+        if rejected >= r.total && !errors.is_empty() {
+            return Err(ConsumeError::combine(errors).expect("at least one error"));
+        }
+        let message = match ConsumeError::combine(errors) {
+            Some(e) => e.message,
+            None => format!("{rejected} log records could not be converted to Loki entries"),
+        };
+        Err(ConsumeError::partial(rejected as u64, message))
+    }
+
+    /// Sends one tenant's request.
+    async fn send(&self, t: &Part, client: Option<&pdata::ClientInfo>) -> Result<(), ConsumeError> {
+        let body = t.body.clone();
         let mut headers = HeaderMap::with_capacity(self.headers.len() + 3);
         self.auth.apply(&mut headers, client)?;
         headers.insert(
@@ -148,73 +231,43 @@ impl Push for LokiPush {
         self.auth.start(host)
     }
     async fn push(&self, batch: &Batch) -> Result<(), ConsumeError> {
-        let req = batch.request().map_err(|e| {
-            ConsumeError::permanent(format!("failed to decode the logs batch: {e}"))
-        })?;
-        let Request::Logs(logs) = &*req else {
-            return Err(ConsumeError::permanent("the loki exporter takes logs only"));
-        };
-        let tenants = translate::logs_to_loki(logs, self.defaults, &now_nanos);
-        let mut unsent = 0usize;
-        let mut missing = 0usize;
-        for t in &tenants {
-            missing += t.missing_labels;
-            unsent += t.dropped + t.missing_labels;
-            if t.dropped > 0 || t.missing_labels > 0 {
-                tracing::info!(
-                    otelcol.component.id = %self.id,
-                    otelcol.component.kind = "exporter",
-                    otelcol.signal = "logs",
-                    dropped = t.dropped + t.missing_labels,
-                    submitted = t.submitted,
-                    error = t.first_error.as_deref().unwrap_or("no label left for the record"),
-                    "not all log entries were converted to Loki"
-                );
-            }
-        }
-        self.missing_labels.add(missing as u64);
-        let to_send: Vec<&TenantRequest> = tenants
-            .iter()
-            .filter(|t| !t.request.streams.is_empty())
-            .collect();
-        if to_send.is_empty() {
-            return Err(ConsumeError::permanent(
-                "failed to transform logs into Loki log streams",
-            ));
-        }
-        let results = futures::future::join_all(
-            to_send
-                .iter()
-                .map(|t| self.send(t, batch.client_info().map(|c| &**c))),
-        )
-        .await;
-        let mut errors = Vec::new();
-        let mut rejected = unsent;
-        let mut retry = false;
-        for (t, r) in to_send.iter().zip(results) {
-            if let Err(e) = r {
-                retry |= e.is_retryable();
-                rejected += t.submitted;
-                errors.push(e);
-            }
-        }
-        if retry {
-            // Retryable wins (ConsumeError::combine): the sender tries again.
-            return Err(ConsumeError::combine(errors).expect("at least one error"));
-        }
-        let total = batch.item_count();
-        if rejected == 0 {
-            return Ok(());
-        }
-        if rejected >= total && !errors.is_empty() {
-            return Err(ConsumeError::combine(errors).expect("at least one error"));
-        }
-        let message = match ConsumeError::combine(errors) {
-            Some(e) => e.message,
-            None => format!("{rejected} log records could not be converted to Loki entries"),
-        };
-        Err(ConsumeError::partial(rejected as u64, message))
+        let r = self.build(batch)?;
+        self.send_request(&r).await
     }
+
+    /// The queue holds the compressed push bodies: a fraction of the decoded batch's memory,
+    /// translated once however often they are retried.
+    fn prepare(&self, batch: &Batch) -> Option<Result<Prepared, ConsumeError>> {
+        Some(self.build(batch).map(|r| Prepared {
+            items: batch.item_count(),
+            bytes: r.parts.iter().map(|p| p.body.len()).sum(),
+            request: Box::new(r),
+        }))
+    }
+
+    async fn push_prepared(&self, request: &Prepared) -> Result<(), ConsumeError> {
+        match request.request.downcast_ref::<LokiRequest>() {
+            Some(r) => self.send_request(r).await,
+            None => Err(ConsumeError::permanent("not a loki request")),
+        }
+    }
+}
+
+/// A batch translated for Loki: one compressed push body per tenant.
+struct LokiRequest {
+    parts: Vec<Part>,
+    /// Records that could not be converted (counted as failed when the rest is sent).
+    unsent: usize,
+    /// Records of the batch.
+    total: usize,
+    client: Option<std::sync::Arc<pdata::ClientInfo>>,
+}
+
+struct Part {
+    tenant: String,
+    body: Bytes,
+    /// Records in `body`.
+    submitted: usize,
 }
 
 #[cfg(test)]

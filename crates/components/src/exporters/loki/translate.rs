@@ -76,7 +76,9 @@ fn get<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
 
 static EMPTY: AnyValue = AnyValue { value: None };
 
-/// Go's `GetTenantFromTenantHint`.
+/// Go's `GetTenantFromTenantHint`, as written there: the reference [`ResourceTenant`] is
+/// tested against.
+#[cfg(test)]
 pub(crate) fn tenant_of<'a>(log_attrs: &'a [KeyValue], res_attrs: &'a [KeyValue]) -> &'a str {
     let Some(hint) = get(res_attrs, HINT_TENANT).or_else(|| get(log_attrs, HINT_TENANT)) else {
         return "";
@@ -85,6 +87,45 @@ pub(crate) fn tenant_of<'a>(log_attrs: &'a [KeyValue], res_attrs: &'a [KeyValue]
     match get(res_attrs, name).or_else(|| get(log_attrs, name)) {
         Some(v) => str_of(Some(v)),
         None => "",
+    }
+}
+
+/// [`tenant_of`] for the records of one resource, with the resource's part looked up once
+/// (most resources have no hint at all; then only the record's attributes are searched).
+pub(crate) struct ResourceTenant<'a> {
+    res: &'a [KeyValue],
+    /// The resource's hint (the name of the tenant attribute), which wins over a record's.
+    hint: Option<&'a str>,
+    /// The tenant when the resource alone decides it.
+    fixed: Option<&'a str>,
+}
+
+impl<'a> ResourceTenant<'a> {
+    pub(crate) fn new(res: &'a [KeyValue]) -> ResourceTenant<'a> {
+        let hint = get(res, HINT_TENANT).map(|h| str_of(Some(h)));
+        let fixed = hint
+            .and_then(|name| get(res, name))
+            .map(|v| str_of(Some(v)));
+        ResourceTenant { res, hint, fixed }
+    }
+
+    /// The tenant of a record of this resource: what [`tenant_of`] gives.
+    pub(crate) fn of(&self, log_attrs: &'a [KeyValue]) -> &'a str {
+        if let Some(t) = self.fixed {
+            return t;
+        }
+        let name = match self.hint {
+            // The resource names the attribute but lacks it: only the record can have it.
+            Some(name) => return get(log_attrs, name).map_or("", |v| str_of(Some(v))),
+            None => match get(log_attrs, HINT_TENANT) {
+                Some(h) => str_of(Some(h)),
+                None => return "",
+            },
+        };
+        match get(self.res, name).or_else(|| get(log_attrs, name)) {
+            Some(v) => str_of(Some(v)),
+            None => "",
+        }
     }
 }
 
@@ -283,10 +324,11 @@ pub(crate) fn logs_to_loki(
         let mut base_key: Option<String> = None;
         let mut res_logfmt: Option<Result<String, String>> = None;
 
+        let tenants = ResourceTenant::new(res_attrs);
         for sl in &rl.scope_logs {
             let scope = sl.scope.as_ref();
             for lr in &sl.log_records {
-                let tenant = tenant_of(&lr.attributes, res_attrs);
+                let tenant = tenants.of(&lr.attributes);
                 let gi = match groups.iter().position(|g| g.out.tenant == tenant) {
                     Some(i) => i,
                     None => {

@@ -644,3 +644,36 @@ fn severity_names_are_gos_level_map() {
     assert_eq!(severity_level(25), "");
     assert_eq!(severity_level(-1), "");
 }
+
+/// The per-resource tenant lookup gives what Go's `GetTenantFromTenantHint` gives, for every
+/// place the hint and the tenant attribute can be (resource, record, both, neither).
+#[test]
+fn resource_tenant_lookup_equals_gos_per_record_lookup() {
+    use super::translate::{HINT_TENANT, ResourceTenant, tenant_of};
+    let places: [&[(&str, &str)]; 9] = [
+        &[],
+        &[(HINT_TENANT, "t")],
+        &[(HINT_TENANT, "t"), ("t", "acme")],
+        &[("t", "acme")],
+        &[(HINT_TENANT, "u")],
+        &[(HINT_TENANT, "u"), ("u", "umbrella")],
+        &[(HINT_TENANT, "t"), ("u", "umbrella")],
+        &[("loki.format", "json"), ("u", "umbrella")],
+        &[(HINT_TENANT, "missing")],
+    ];
+    let attrs = |pairs: &[(&str, &str)]| -> Vec<KeyValue> {
+        pairs.iter().map(|(k, v)| kv(k, s(v))).collect()
+    };
+    let mut non_empty = 0;
+    for res in places {
+        let res = attrs(res);
+        let tenants = ResourceTenant::new(&res);
+        for rec in places {
+            let rec = attrs(rec);
+            let want = tenant_of(&rec, &res);
+            assert_eq!(tenants.of(&rec), want, "resource {res:?}, record {rec:?}");
+            non_empty += usize::from(!want.is_empty());
+        }
+    }
+    assert!(non_empty > 10, "the table reaches tenants: {non_empty}");
+}
