@@ -59,12 +59,12 @@ impl LokiPush {
     /// One tenant's push body: protobuf, compressed as configured.
     fn body(&self, t: &TenantRequest) -> Result<Bytes, ConsumeError> {
         let body = proto::encode(&t.request).map_err(|e| ConsumeError::permanent(e.to_string()))?;
-        Ok(Bytes::from(match self.compression.codec() {
-            None => body,
+        match self.compression.codec() {
+            None => Ok(body),
             Some(codec) => compression::compress(codec, self.level, &body).map_err(|e| {
                 ConsumeError::permanent(format!("failed to compress the request body: {e}"))
-            })?,
-        }))
+            }),
+        }
     }
 
     /// Translates a batch into the push bodies to send, logging and counting the records
