@@ -77,6 +77,28 @@ pub trait Push: Send + Sync + 'static {
     }
 }
 
+tokio::task_local! {
+    static WAITS_FOR_SPACE: CancellationToken;
+}
+
+/// Runs `f` (a receiver handing data to its pipeline) as a caller that would retry a full
+/// sending queue's refusal until it is taken: an in-memory queue that is full makes it wait
+/// for space instead, as `block_on_overflow` does, until `until` is cancelled (then it gets
+/// the usual "sending queue is full" refusal). Nothing changes for data the caller could not
+/// retry; for a caller that can, this replaces polling (and redoing the processors' and the
+/// exporter's work on every refused attempt) with waiting.
+pub async fn waiting_for_queue_space<F: std::future::Future>(
+    until: CancellationToken,
+    f: F,
+) -> F::Output {
+    WAITS_FOR_SPACE.scope(until, f).await
+}
+
+/// The token of a caller inside [`waiting_for_queue_space`].
+pub(crate) fn caller_waits() -> Option<CancellationToken> {
+    WAITS_FOR_SPACE.try_with(|t| t.clone()).ok()
+}
+
 /// An exporter's own request, made from a batch by [`Push::prepare`].
 pub struct Prepared {
     /// Items (spans, points, records) the request stands for, as the batch counted them.

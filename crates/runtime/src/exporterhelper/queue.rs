@@ -107,8 +107,18 @@ impl Queue {
             ));
         };
         let n = size as u32; // size <= capacity <= MAX_PERMITS, and a batch over 4 GiB cannot exist
-        let permit = if self.block_on_overflow {
-            match self.space.clone().acquire_many_owned(n).await {
+        let caller = (!self.block_on_overflow)
+            .then(super::caller_waits)
+            .flatten();
+        let permit = if self.block_on_overflow || caller.is_some() {
+            let acquired = match &caller {
+                None => self.space.clone().acquire_many_owned(n).await,
+                Some(until) => tokio::select! {
+                    p = self.space.clone().acquire_many_owned(n) => p,
+                    _ = until.cancelled() => return full(),
+                },
+            };
+            match acquired {
                 Ok(p) => p,
                 Err(_) => {
                     sender.metrics.enqueue_failed.add(items);

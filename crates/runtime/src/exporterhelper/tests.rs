@@ -668,3 +668,65 @@ async fn queue_batching_and_no_queue_send_batches_not_prepared_requests() {
         assert_eq!(push.delivered_items.load(Ordering::SeqCst), 5);
     }
 }
+
+#[tokio::test]
+async fn a_caller_that_waits_for_space_is_queued_when_space_frees_not_refused() {
+    let tel = Telemetry::default();
+    let push = Arc::new(FakePush {
+        gate: Some(Semaphore::new(0)),
+        ..FakePush::default()
+    });
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &queue(1, 1),
+        &RetrySettings::default(),
+        Duration::ZERO,
+        push.clone(),
+    );
+    exp.start(&Host::default()).await.unwrap();
+    // The worker takes the first batch and is held at the gate; the second fills the queue.
+    exp.consume(logs(1, 1)).await.unwrap();
+    push.entered.notified().await;
+    exp.consume(logs(2, 2)).await.unwrap();
+    // A plain caller is refused; a waiting one waits until the worker frees the space.
+    let err = exp.consume(logs(3, 3)).await.unwrap_err();
+    assert_eq!(err.message, "sending queue is full");
+    let until = tokio_util::sync::CancellationToken::new();
+    let exp2 = exp.clone();
+    let waiting = tokio::spawn(waiting_for_queue_space(until.clone(), async move {
+        exp2.consume(logs(4, 4)).await
+    }));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!waiting.is_finished(), "waits while the queue is full");
+    push.gate.as_ref().unwrap().add_permits(10);
+    waiting.await.unwrap().expect("queued once space freed");
+    exp.shutdown().await.unwrap();
+    assert_eq!(push.delivered_items.load(Ordering::SeqCst), 1 + 2 + 4);
+    assert_eq!(
+        metric(&tel, "otelcol_exporter_enqueue_failed_log_records"),
+        3.0
+    );
+
+    // Cancelling the token ends the wait with the usual refusal.
+    let tel = Telemetry::default();
+    let exp = build(
+        &settings(&tel),
+        Signal::Logs,
+        &queue(1, 1),
+        &RetrySettings::default(),
+        Duration::ZERO,
+        Arc::new(FakePush::default()),
+    );
+    exp.consume(logs(1, 1)).await.unwrap();
+    let until = tokio_util::sync::CancellationToken::new();
+    let exp2 = exp.clone();
+    let waiting = tokio::spawn(waiting_for_queue_space(until.clone(), async move {
+        exp2.consume(logs(5, 2)).await
+    }));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    until.cancel();
+    let err = waiting.await.unwrap().unwrap_err();
+    assert_eq!(err.message, "sending queue is full");
+    assert!(err.is_retryable());
+}

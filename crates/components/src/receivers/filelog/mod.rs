@@ -13,9 +13,9 @@ pub(crate) mod reader;
 #[cfg(test)]
 mod tests;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 use ::config::{ConfigError, Value};
 use async_trait::async_trait;
@@ -91,7 +91,7 @@ pub struct FileLogReceiver {
 
 struct Running {
     stop: mpsc::Sender<()>,
-    stopping: Arc<AtomicBool>,
+    stopping: CancellationToken,
     thread: std::thread::JoinHandle<()>,
 }
 
@@ -124,7 +124,7 @@ impl Component for FileLogReceiver {
             None => None,
         };
         let pipeline = Pipeline::build(&cfg.operators).map_err(|e| e.message)?;
-        let stopping = Arc::new(AtomicBool::new(false));
+        let stopping = CancellationToken::new();
         let delivery = Delivery {
             consumer: self.consumer.clone(),
             handle: tokio::runtime::Handle::current(),
@@ -200,7 +200,7 @@ impl Component for FileLogReceiver {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         let Some(r) = running else { return Ok(()) };
-        r.stopping.store(true, Ordering::Relaxed);
+        r.stopping.cancel();
         let _ = r.stop.send(());
         tokio::task::spawn_blocking(move || r.thread.join())
             .await

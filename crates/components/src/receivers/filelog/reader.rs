@@ -9,21 +9,25 @@
 //! refusal (an exporter's full queue, a memory_limiter) is retried with backoff — with the
 //! `retry_on_failure` intervals, or 100 ms growing to 5 s when it is off — for as long as it
 //! lasts; with `retry_on_failure.enabled` and a `max_elapsed_time`, the batch is dropped after
-//! that time as Go does. A **permanent** refusal drops the batch. Every dropped record is
+//! that time as Go does. While retries would never stop, an exporter's full in-memory queue
+//! is waited for instead of refused and retried
+//! ([`runtime::exporterhelper::waiting_for_queue_space`]): the same outcome without redoing
+//! the processors' and the exporter's work on every refused attempt. A **permanent**
+//! refusal drops the batch. Every dropped record is
 //! counted in `otelcol_receiver_refused_log_records` and logged. While the receiver stops,
 //! a refused batch is not retried: [`Emit`] reports failure, the file offset stays before
 //! it, and the lines are read again after a restart (with `storage`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fileconsumer::{Attributes, Body, Emit, EmitError, Token};
 use pdata::{Batch, Request, Signal};
 use runtime::SharedConsumer;
-use runtime::exporterhelper::{Backoff, RetrySettings};
+use runtime::exporterhelper::{Backoff, RetrySettings, waiting_for_queue_space};
 use runtime::telemetry::ReceiverMetrics;
 use stanza::{Entry, ExprString, Map, Pipeline, Value};
+use tokio_util::sync::CancellationToken;
 
 use super::config::RetryOnFailure;
 
@@ -50,7 +54,8 @@ pub(crate) struct Delivery {
     pub handle: tokio::runtime::Handle,
     pub metrics: ReceiverMetrics,
     pub retry: RetryOnFailure,
-    pub stopping: Arc<AtomicBool>,
+    /// Cancelled when the receiver stops.
+    pub stopping: CancellationToken,
     pub id: Arc<str>,
 }
 
@@ -70,8 +75,16 @@ impl Delivery {
         let n = entries.len();
         let batch = Batch::from_request(Request::Logs(stanza::convert::to_request(entries)));
         let mut backoff = Backoff::new(&self.backoff_settings());
+        // Retrying without end, a full exporter queue is waited for rather than polled.
+        let waits = !self.retry.enabled || self.retry.max_elapsed_time.0.is_zero();
         loop {
-            let err = match self.consumer.consume(batch.clone()).await {
+            let consumed = self.consumer.consume(batch.clone());
+            let consumed = if waits {
+                waiting_for_queue_space(self.stopping.clone(), consumed).await
+            } else {
+                consumed.await
+            };
+            let err = match consumed {
                 Ok(()) => {
                     self.metrics.accepted(Signal::Logs, n);
                     return Ok(());
@@ -99,7 +112,7 @@ impl Delivery {
                 );
                 return Ok(());
             };
-            if self.stopping.load(Ordering::Relaxed) {
+            if self.stopping.is_cancelled() {
                 return Err(EmitError(format!(
                     "the pipeline refused logs while the receiver stops: {err}"
                 )));
@@ -140,7 +153,7 @@ impl Delivery {
 
     async fn sleep_unless_stopping(&self, d: Duration) {
         let until = Instant::now() + d;
-        while Instant::now() < until && !self.stopping.load(Ordering::Relaxed) {
+        while Instant::now() < until && !self.stopping.is_cancelled() {
             tokio::time::sleep((until - Instant::now()).min(Duration::from_millis(50))).await;
         }
     }

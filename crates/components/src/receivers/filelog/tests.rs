@@ -206,6 +206,16 @@ async fn start_in(
     sink: &Arc<Sink>,
     host: &Host,
 ) -> Result<Running, String> {
+    start_to(dir, yaml, sink.clone(), host).await
+}
+
+/// [`start_in`] with any consumer behind the receiver.
+async fn start_to(
+    dir: &Path,
+    yaml: &str,
+    sink: Arc<dyn Consumer>,
+    host: &Host,
+) -> Result<Running, String> {
     let yaml = yaml.replace("{dir}", dir.to_str().expect("utf-8 dir"));
     let value = config::Value::from_yaml_str(&yaml).expect("test yaml");
     let cfg = Factory
@@ -218,7 +228,7 @@ async fn start_in(
         telemetry: telemetry.clone(),
     };
     let mut outputs = ReceiverOutputs::default();
-    outputs.set(pdata::Signal::Logs, sink.clone());
+    outputs.set(pdata::Signal::Logs, sink);
     let receiver = Factory.create(set, &cfg, outputs)?;
     receiver.start(host).await?;
     Ok(Running {
@@ -456,6 +466,83 @@ operators:
     );
     assert_eq!(r.metric("otelcol_receiver_refused_log_records"), 0.0);
     r.stop().await;
+}
+
+/// An exporter whose pushes wait for permits, counting what they deliver.
+struct GatedPush {
+    gate: tokio::sync::Semaphore,
+    items: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl runtime::exporterhelper::Push for GatedPush {
+    async fn push(&self, batch: &Batch) -> Result<(), ConsumeError> {
+        self.gate.acquire().await.expect("open").forget();
+        self.items
+            .fetch_add(batch.item_count(), std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// A slow exporter with a one-batch queue behind the receiver (the benchmark's backlog on
+/// one core, in small): the reader waits for queue space instead of being refused and
+/// polling; every line arrives once, nothing is counted as failed to enqueue, and the
+/// receiver still stops promptly while it waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_exporter_queue_is_waited_for_not_refused() {
+    use runtime::exporterhelper::{QueueSettings, RetrySettings, build};
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (0..1000).map(|i| format!("line {i}")).collect();
+    append(&dir.path().join("a.log"), &(lines.join("\n") + "\n"));
+    let tel = Telemetry::default();
+    let set = Settings {
+        id: config::ComponentId::new("loki"),
+        kind: Kind::Exporter,
+        telemetry: tel.clone(),
+    };
+    let push = Arc::new(GatedPush {
+        gate: tokio::sync::Semaphore::new(0),
+        items: Default::default(),
+    });
+    let queue = QueueSettings {
+        queue_size: 1,
+        num_consumers: 1,
+        ..QueueSettings::default()
+    };
+    let exporter = build(
+        &set,
+        pdata::Signal::Logs,
+        &queue,
+        &RetrySettings::default(),
+        Duration::ZERO,
+        push.clone(),
+    );
+    exporter.start(&Host::default()).await.unwrap();
+    let r = start_to(dir.path(), BASE, exporter.clone(), &Host::default())
+        .await
+        .expect("start");
+    // Let the batches through one at a time, slower than the reader reads.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while push.items.load(std::sync::atomic::Ordering::SeqCst) < 1000 {
+        assert!(Instant::now() < deadline, "lines did not arrive");
+        push.gate.add_permits(1);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let failed = |name: &str| tel.value(name, &[("exporter", "loki")]).unwrap_or(0.0);
+    assert_eq!(failed("otelcol_exporter_enqueue_failed_log_records"), 0.0);
+    assert_eq!(failed("otelcol_exporter_sent_log_records"), 1000.0);
+    assert_eq!(r.metric("otelcol_receiver_accepted_log_records"), 1000.0);
+    assert_eq!(r.metric("otelcol_receiver_refused_log_records"), 0.0);
+
+    // Now the exporter stalls with a full queue while more lines come: stopping the
+    // receiver ends its wait.
+    append(&dir.path().join("a.log"), &(lines.join("\n") + "\n"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::timeout(Duration::from_secs(5), r.stop())
+        .await
+        .expect("the receiver stops while waiting for queue space");
+    push.gate.add_permits(1000);
+    exporter.shutdown().await.unwrap();
 }
 
 #[tokio::test]

@@ -16,7 +16,6 @@ pub(crate) mod testutil;
 mod udp;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -104,7 +103,7 @@ impl Shared {
 
 struct Running {
     stop: CancellationToken,
-    stopping: Arc<AtomicBool>,
+    stopping: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     shared: Arc<Shared>,
     addr: Option<SocketAddr>,
@@ -155,7 +154,7 @@ impl NetLogReceiver {
 impl Component for NetLogReceiver {
     async fn start(&self, _host: &Host) -> Result<(), String> {
         let pipeline = Pipeline::build(&self.operators).map_err(|e| e.message)?;
-        let stopping = Arc::new(AtomicBool::new(false));
+        let stopping = CancellationToken::new();
         let add_attributes = match &self.input {
             Input::Tcp(t) => t.add_attributes,
             Input::Udp(u) => u.add_attributes,
@@ -252,7 +251,7 @@ impl Component for NetLogReceiver {
         let Some(r) = lock(&self.running).take() else {
             return Ok(());
         };
-        r.stopping.store(true, Ordering::Relaxed);
+        r.stopping.cancel();
         r.stop.cancel();
         for t in r.tasks {
             let _ = t.await;
