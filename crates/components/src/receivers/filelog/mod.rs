@@ -132,6 +132,7 @@ impl Component for FileLogReceiver {
             retry: cfg.retry_on_failure.clone(),
             stopping: stopping.clone(),
             id: Arc::from(self.id.to_string()),
+            failing: None,
         };
         let stage = Arc::new(Mutex::new(Stage::new(
             pipeline,

@@ -57,6 +57,9 @@ pub(crate) struct Delivery {
     /// Cancelled when the receiver stops.
     pub stopping: CancellationToken,
     pub id: Arc<str>,
+    /// The backoff while the pipeline keeps refusing lines that are read again
+    /// ([`Delivery::deliver_rereadable`]).
+    pub failing: Option<Backoff>,
 }
 
 impl Delivery {
@@ -64,6 +67,74 @@ impl Delivery {
     /// taken (the caller keeps the data for a later read).
     fn deliver(&self, entries: Vec<Entry>) -> Result<(), EmitError> {
         self.handle.block_on(self.send(entries))
+    }
+
+    /// Delivers lines the file can give again, without keeping a copy for retries (the
+    /// processors after the receiver change a batch in place, so a copy would be a deep
+    /// copy of every batch). On a retryable refusal it waits the backoff and fails, so the
+    /// file offset stays before the lines and the next poll reads them again; the backoff
+    /// carries over between those attempts until a batch is taken. The outcomes are those
+    /// of [`Delivery::send`]: a refusal past `max_elapsed_time`, or a permanent one, drops
+    /// the batch and counts it.
+    fn deliver_rereadable(&mut self, entries: Vec<Entry>) -> Result<(), EmitError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let n = entries.len();
+        let batch = Batch::from_request(Request::Logs(stanza::convert::to_request(entries)));
+        let consumed = self.handle.block_on(async {
+            let consumed = self.consumer.consume(batch);
+            if self.waits_for_queue_space() {
+                waiting_for_queue_space(self.stopping.clone(), consumed).await
+            } else {
+                consumed.await
+            }
+        });
+        let err = match consumed {
+            Ok(()) => {
+                self.failing = None;
+                self.metrics.accepted(Signal::Logs, n);
+                return Ok(());
+            }
+            Err(e) => e,
+        };
+        if let runtime::ErrorKind::Partial { rejected } = err.kind {
+            self.failing = None;
+            self.metrics
+                .accepted(Signal::Logs, n.saturating_sub(rejected as usize));
+            self.metrics.refused(Signal::Logs, rejected as usize);
+            return Ok(());
+        }
+        let settings = self.backoff_settings();
+        let wait = if err.is_retryable() {
+            self.failing
+                .get_or_insert_with(|| Backoff::new(&settings))
+                .next_backoff()
+        } else {
+            None
+        };
+        let Some(wait) = wait else {
+            self.failing = None;
+            self.metrics.refused(Signal::Logs, n);
+            tracing::error!(
+                receiver = %self.id,
+                error = %err,
+                dropped_items = n,
+                "Failed to send logs downstream; dropping them"
+            );
+            return Ok(());
+        };
+        if !self.stopping.is_cancelled() {
+            let delay = err.retry_after.map_or(wait, |d| d.max(wait));
+            tracing::debug!(receiver = %self.id, error = %err, ?delay, "pipeline refused logs; reading them again after the delay");
+            self.handle.block_on(self.sleep_unless_stopping(delay));
+        }
+        Err(EmitError(format!("the pipeline refused logs: {err}")))
+    }
+
+    /// Whether retries never stop, so that a full exporter queue is waited for.
+    fn waits_for_queue_space(&self) -> bool {
+        !self.retry.enabled || self.retry.max_elapsed_time.0.is_zero()
     }
 
     /// [`Delivery::deliver`] for callers on the runtime (the socket receivers): the same
@@ -76,7 +147,7 @@ impl Delivery {
         let batch = Batch::from_request(Request::Logs(stanza::convert::to_request(entries)));
         let mut backoff = Backoff::new(&self.backoff_settings());
         // Retrying without end, a full exporter queue is waited for rather than polled.
-        let waits = !self.retry.enabled || self.retry.max_elapsed_time.0.is_zero();
+        let waits = self.waits_for_queue_space();
         loop {
             let consumed = self.consumer.consume(batch.clone());
             let consumed = if waits {
@@ -230,6 +301,11 @@ impl Stage {
         let entries: Vec<Entry> = tokens.drain(..).map(|t| self.entry(t, observed)).collect();
         let mut out = Vec::with_capacity(entries.len());
         self.pipeline.process_batch(entries, &mut |e| out.push(e));
+        if !self.pipeline.needs_flushing() && out.len() <= MAX_BATCH {
+            // No operator keeps lines between batches, so these lines can be read again:
+            // no retry copy (see [`Delivery::deliver_rereadable`]).
+            return self.delivery.deliver_rereadable(out);
+        }
         self.deliver_all(out)
     }
 

@@ -170,6 +170,7 @@ impl Component for NetLogReceiver {
                 retry: self.common.retry_on_failure.clone(),
                 stopping: stopping.clone(),
                 id: Arc::from(self.id.as_str()),
+                failing: None,
             },
             resolver: add_attributes.then(HostResolver::from_system),
         });
