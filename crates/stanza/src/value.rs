@@ -305,7 +305,17 @@ impl<K: Into<Key> + AsRef<str>> FromIterator<(K, Value)> for Map {
 impl PartialEq for Map {
     /// Order-insensitive, as Go maps compare.
     fn eq(&self, other: &Map) -> bool {
-        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
+        if self.len() != other.len() {
+            return false;
+        }
+        // Maps built by the same operators have their keys in the same order (and often
+        // the same shared key): compare pair by pair first, by key lookups only if not.
+        let same_order = self
+            .entries
+            .iter()
+            .zip(&other.entries)
+            .all(|((ka, va), (kb, vb))| (Arc::ptr_eq(ka, kb) || ka == kb) && va == vb);
+        same_order || self.iter().all(|(k, v)| other.get(k) == Some(v))
     }
 }
 
@@ -375,6 +385,28 @@ pub fn from_json(v: &serde_json::Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn maps_compare_as_go_maps_whatever_their_order() {
+        let ab = map! {"a" => "1", "b" => Value::Int(2)};
+        let ba = map! {"b" => Value::Int(2), "a" => "1"};
+        assert_eq!(ab, ba, "order does not matter");
+        assert_eq!(ab, ab.clone(), "same order, shared keys");
+        assert_ne!(
+            ab,
+            map! {"a" => "1", "b" => Value::Int(3)},
+            "a value differs"
+        );
+        assert_ne!(
+            ba,
+            map! {"a" => "1", "b" => Value::Int(3)},
+            "a value differs, other order"
+        );
+        assert_ne!(ab, map! {"a" => "1", "c" => Value::Int(2)}, "a key differs");
+        assert_ne!(ab, map! {"a" => "1"}, "a key is missing");
+        // Same length, but one map repeats nothing the other has twice.
+        assert_ne!(map! {"a" => "1", "b" => "1"}, map! {"b" => "1", "c" => "1"});
+    }
 
     #[test]
     fn json_round_trip_keeps_values_and_types() {

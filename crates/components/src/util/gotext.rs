@@ -43,12 +43,8 @@ pub(crate) fn json_string_escaped(out: &mut String, s: &str, html: bool) {
     let b = s.as_bytes();
     let (mut start, mut i) = (0, 0);
     while i < b.len() {
-        // Eight plain bytes at a time (most of a log line), then byte by byte.
-        while i + 8 <= b.len()
-            && !maybe_special(u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes")))
-        {
-            i += 8;
-        }
+        // Plain runs (most of a log line) in wide steps, then byte by byte.
+        i += plain_prefix(&b[i..]);
         if i >= b.len() {
             break;
         }
@@ -87,6 +83,43 @@ pub(crate) fn json_string_escaped(out: &mut String, s: &str, html: bool) {
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// How many leading bytes of `b` are certainly plain (none is marked in [`JSON_SPECIAL`]):
+/// 16 at a time with SSE2 (every x86-64 has it), then 8 at a time with [`maybe_special`].
+/// Stops at or before the first byte that may need escaping.
+#[inline]
+fn plain_prefix(b: &[u8]) -> usize {
+    let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of the x86-64 baseline; loads are unaligned and in bounds
+        // (`i + 16 <= b.len()`).
+        unsafe {
+            let limit = _mm_set1_epi8(0x1f);
+            let targets = [b'"', b'\\', b'<', b'>', b'&', 0xE2].map(|t| _mm_set1_epi8(t as i8));
+            while i + 16 <= b.len() {
+                let x = _mm_loadu_si128(b.as_ptr().add(i).cast());
+                // x <= 0x1f (unsigned): min(x, 0x1f) == x.
+                let mut hits = _mm_cmpeq_epi8(_mm_min_epu8(x, limit), x);
+                for t in targets {
+                    hits = _mm_or_si128(hits, _mm_cmpeq_epi8(x, t));
+                }
+                let mask = _mm_movemask_epi8(hits);
+                if mask != 0 {
+                    return i + mask.trailing_zeros() as usize;
+                }
+                i += 16;
+            }
+        }
+    }
+    while i + 8 <= b.len()
+        && !maybe_special(u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes")))
+    {
+        i += 8;
+    }
+    i
 }
 
 /// Whether any of the eight bytes of `w` may be one [`JSON_SPECIAL`] marks: a control
@@ -163,18 +196,6 @@ fn write_map(
     }
     out.push('}');
     Ok(())
-}
-
-/// Number of keys `json_map` would write.
-pub(crate) fn distinct_keys(kvs: &[KeyValue], skip: &dyn Fn(&str) -> bool) -> usize {
-    let mut keys: Vec<&str> = kvs
-        .iter()
-        .map(|kv| kv.key.as_str())
-        .filter(|k| !skip(k))
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    keys.len()
 }
 
 fn write_slice(out: &mut String, values: &[AnyValue], html: bool) -> Result<(), Unsupported> {

@@ -14,16 +14,14 @@ use pdata::proto::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_val
 use pdata::proto::logs::v1::LogRecord;
 
 use crate::util::gofmt::{go_v, id};
-use crate::util::gotext::{
-    Unsupported, as_string, distinct_keys, json_map, json_string, json_value,
-};
+use crate::util::gotext::{Unsupported, as_string, json_map, json_string, json_value};
 
 /// Which attributes a line leaves out (hints and attributes promoted to labels).
 pub(crate) type Skip<'a> = &'a dyn Fn(&str) -> bool;
 
 /// The `"resources":{...}` member, or empty when no resource attribute is left.
 pub(crate) fn json_resources(attrs: &[KeyValue], skip: Skip<'_>) -> Result<String, Unsupported> {
-    if distinct_keys(attrs, skip) == 0 {
+    if !attrs.iter().any(|kv| !skip(&kv.key)) {
         return Ok(String::new());
     }
     let mut s = String::from("\"resources\":");
@@ -89,7 +87,7 @@ pub(crate) fn json_line(
             &with_level
         }
     };
-    if distinct_keys(attrs, attrs_skip) > 0 {
+    if attrs.iter().any(|kv| !attrs_skip(&kv.key)) {
         sep(&mut out);
         out.push_str("\"attributes\":");
         json_map(&mut out, attrs, attrs_skip)?;
