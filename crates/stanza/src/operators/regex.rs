@@ -253,7 +253,7 @@ impl Operator for RegexParser {
 /// size (at least 1) may be replaced per 5 s, so a stream of unique inputs cannot churn it.
 pub(crate) struct Cache {
     size: usize,
-    map: HashMap<String, Map>,
+    map: HashMap<String, Map, foldhash::fast::RandomState>,
     order: VecDeque<String>,
     limit: usize,
     window_start: Instant,
@@ -264,7 +264,7 @@ impl Cache {
     pub(crate) fn new(size: usize) -> Cache {
         Cache {
             size,
-            map: HashMap::with_capacity(size),
+            map: HashMap::with_capacity_and_hasher(size, foldhash::fast::RandomState::default()),
             order: VecDeque::with_capacity(size),
             limit: (size / 10).max(1),
             window_start: Instant::now(),

@@ -323,6 +323,8 @@ pub(crate) fn logs_to_loki(
         let mut res_json: Option<Result<String, String>> = None;
         let mut base_key: Option<String> = None;
         let mut res_logfmt: Option<Result<String, String>> = None;
+        // (tenant group, stream) of the records that carry only the resource's labels.
+        let mut base_stream: Option<(usize, usize)> = None;
 
         let tenants = ResourceTenant::new(res_attrs);
         for sl in &rl.scope_logs {
@@ -450,17 +452,31 @@ pub(crate) fn logs_to_loki(
                 };
                 group.out.submitted += 1;
                 let streams = &mut group.out.request.streams;
-                match group.index.get(key) {
-                    Some(&i) => streams[i].entries.push(entry),
+                // Records with the resource's labels go to the stream found for the first of
+                // them, without hashing the key again.
+                let known = base_stream.filter(|&(g, _)| !adds_labels && g == gi);
+                let i = match known {
+                    Some((_, i)) => i,
                     None => {
-                        group.index.insert(key.to_string(), streams.len());
-                        streams.push(Stream {
-                            labels: key.to_string(),
-                            entries: vec![entry],
-                            hash: 0,
-                        });
+                        let i = match group.index.get(key) {
+                            Some(&i) => i,
+                            None => {
+                                group.index.insert(key.to_string(), streams.len());
+                                streams.push(Stream {
+                                    labels: key.to_string(),
+                                    entries: Vec::new(),
+                                    hash: 0,
+                                });
+                                streams.len() - 1
+                            }
+                        };
+                        if !adds_labels {
+                            base_stream = Some((gi, i));
+                        }
+                        i
                     }
-                }
+                };
+                streams[i].entries.push(entry);
             }
         }
     }

@@ -677,3 +677,70 @@ fn resource_tenant_lookup_equals_gos_per_record_lookup() {
     }
     assert!(non_empty > 10, "the table reaches tenants: {non_empty}");
 }
+
+/// Records with only the resource's labels and records that add labels of their own,
+/// interleaved and across two tenants: each lands in its own stream, in order.
+#[test]
+fn interleaved_records_land_in_their_own_streams_in_order() {
+    use super::translate::{HINT_ATTRIBUTES, HINT_TENANT};
+    let rec = |body: &str, attrs: Vec<KeyValue>| LogRecord {
+        body: Some(s(body)),
+        attributes: attrs,
+        time_unix_nano: 1,
+        ..LogRecord::default()
+    };
+    let labelled = |body: &str| {
+        rec(
+            body,
+            vec![kv("level", s("warn")), kv(HINT_ATTRIBUTES, s("level"))],
+        )
+    };
+    let other_tenant =
+        |body: &str| rec(body, vec![kv("org", s("acme")), kv(HINT_TENANT, s("org"))]);
+    let (_, res, scope) = example();
+    let res = [res, vec![kv("loki.resource.labels", s("host.name"))]].concat();
+    let records = vec![
+        rec("a1", vec![]),
+        labelled("b1"),
+        rec("a2", vec![]),
+        other_tenant("c1"),
+        rec("a3", vec![]),
+        labelled("b2"),
+        other_tenant("c2"),
+    ];
+    let out = run(&request(res, scope, records), DefaultLabels::default());
+    let got: Vec<(String, Vec<(String, Vec<String>)>)> = out
+        .iter()
+        .map(|t| {
+            let streams = t
+                .request
+                .streams
+                .iter()
+                .map(|st| {
+                    let bodies = st
+                        .entries
+                        .iter()
+                        .map(|e| e.line.split('"').nth(3).unwrap_or("").to_string())
+                        .collect();
+                    (st.labels.clone(), bodies)
+                })
+                .collect();
+            (t.tenant.clone(), streams)
+        })
+        .collect();
+    let base = r#"{exporter="OTLP", host_name="something"}"#.to_string();
+    let warn = r#"{exporter="OTLP", host_name="something", level="warn"}"#.to_string();
+    assert_eq!(
+        got,
+        vec![
+            (
+                String::new(),
+                vec![
+                    (base.clone(), vec!["a1".into(), "a2".into(), "a3".into()]),
+                    (warn, vec!["b1".into(), "b2".into()]),
+                ]
+            ),
+            ("acme".into(), vec![(base, vec!["c1".into(), "c2".into()])]),
+        ]
+    );
+}
