@@ -709,7 +709,8 @@ fn interleaved_records_land_in_their_own_streams_in_order() {
         other_tenant("c2"),
     ];
     let out = run(&request(res, scope, records), DefaultLabels::default());
-    let got: Vec<(String, Vec<(String, Vec<String>)>)> = out
+    type Streams = Vec<(String, Vec<String>)>;
+    let got: Vec<(String, Streams)> = out
         .iter()
         .map(|t| {
             let streams = t
