@@ -119,11 +119,11 @@ pub fn to_request(entries: Vec<Entry>) -> ExportLogsServiceRequest {
         last = Some(g);
         let rl = &mut out[groups[g].1];
         let scope_name = std::mem::take(&mut e.scope_name);
-        let sl = match rl
-            .scope_logs
-            .iter()
-            .position(|s| s.scope.as_ref().map_or("", |sc| sc.name.as_str()) == scope_name)
-        {
+        let sl = match rl.scope_logs.iter().position(|s| {
+            // Most entries have no scope name: no `memcmp` call for two empty names.
+            let name = s.scope.as_ref().map_or("", |sc| sc.name.as_str());
+            name.len() == scope_name.len() && (name.is_empty() || name == scope_name)
+        }) {
             Some(i) => &mut rl.scope_logs[i],
             None => {
                 rl.scope_logs.push(ScopeLogs {

@@ -151,7 +151,7 @@ fn split_by_tenant(logs: &ExportLogsServiceRequest) -> Option<Vec<ExportLogsServ
                 let t = tenant_of.of(&lr.attributes);
                 match first {
                     None => first = Some(t),
-                    Some(f) if f != t => {
+                    Some(f) if !translate::same_str(f, t) => {
                         mixed = true;
                         break 'scan;
                     }

@@ -90,6 +90,13 @@ pub(crate) fn tenant_of<'a>(log_attrs: &'a [KeyValue], res_attrs: &'a [KeyValue]
     }
 }
 
+/// `a == b`, without calling `memcmp` for the empty strings most tenants and scope names
+/// are (the per-record comparisons showed up at several per cent of the filelog path).
+#[inline]
+pub(crate) fn same_str(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (a.is_empty() || a == b)
+}
+
 /// [`tenant_of`] for the records of one resource, with the resource's part looked up once
 /// (most resources have no hint at all; then only the record's attributes are searched).
 pub(crate) struct ResourceTenant<'a> {
@@ -331,7 +338,7 @@ pub(crate) fn logs_to_loki(
             let scope = sl.scope.as_ref();
             for lr in &sl.log_records {
                 let tenant = tenants.of(&lr.attributes);
-                let gi = match groups.iter().position(|g| g.out.tenant == tenant) {
+                let gi = match groups.iter().position(|g| same_str(&g.out.tenant, tenant)) {
                     Some(i) => i,
                     None => {
                         groups.push(Group {

@@ -20,9 +20,9 @@ use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue, USER_
 use pdata::{Batch, Request};
 use promtranslate::labels::LabelSettings;
 use promtranslate::naming::MetricNamer;
-use promtranslate::prompb::{self, WriteRequest};
+use promtranslate::prompb;
 use promtranslate::remotewrite::{self, Settings};
-use runtime::exporterhelper::{Backoff, Push, RetrySettings};
+use runtime::exporterhelper::{Backoff, Prepared, Push, RetrySettings};
 use runtime::{ConsumeError, telemetry::Counter};
 
 use super::config::Config;
@@ -138,11 +138,9 @@ impl PrwPush {
     /// One request with its own retries.
     async fn send(
         &self,
-        req: WriteRequest,
+        body: bytes::Bytes,
         client: Option<&pdata::ClientInfo>,
     ) -> Result<(), ConsumeError> {
-        let body = prompb::encode(&req).map_err(ConsumeError::permanent)?;
-        let body = bytes::Bytes::from(body);
         let mut backoff = Backoff::new(&self.retry);
         loop {
             let err = match self.send_once(body.clone(), client).await {
@@ -181,6 +179,38 @@ impl Push for PrwPush {
         self.auth.start(host)
     }
     async fn push(&self, batch: &Batch) -> Result<(), ConsumeError> {
+        let r = self.build(batch)?;
+        self.send_all(&r).await
+    }
+
+    /// The queue holds the encoded, compressed requests: translated once, a fraction of the
+    /// decoded batch's memory, and the batch freed where it was made.
+    fn prepare(&self, batch: &Batch) -> Option<Result<Prepared, ConsumeError>> {
+        Some(self.build(batch).map(|r| Prepared {
+            items: batch.item_count(),
+            bytes: r.bodies.iter().map(|b| b.len()).sum(),
+            request: Box::new(r),
+        }))
+    }
+
+    async fn push_prepared(&self, request: &Prepared) -> Result<(), ConsumeError> {
+        match request.request.downcast_ref::<PrwRequests>() {
+            Some(r) => self.send_all(r).await,
+            None => Err(ConsumeError::permanent("not a remote-write request")),
+        }
+    }
+}
+
+/// A batch translated for remote write: its requests, encoded and snappy-compressed.
+struct PrwRequests {
+    bodies: Vec<bytes::Bytes>,
+    client: Option<Arc<pdata::ClientInfo>>,
+}
+
+impl PrwPush {
+    /// Translates a batch into the request bodies to send, counting what cannot be
+    /// translated.
+    fn build(&self, batch: &Batch) -> Result<PrwRequests, ConsumeError> {
         let req = batch.request().map_err(|e| {
             ConsumeError::permanent(format!("failed to decode the metrics batch: {e}"))
         })?;
@@ -202,12 +232,24 @@ impl Push for PrwPush {
             );
         }
         self.translated_series.add(t.series.len() as u64);
-        if t.series.is_empty() {
-            return Ok(());
+        let mut bodies = Vec::new();
+        if !t.series.is_empty() {
+            for r in remotewrite::batch(t.series, self.max_batch_bytes) {
+                let body = prompb::encode(&r).map_err(ConsumeError::permanent)?;
+                bodies.push(bytes::Bytes::from(body));
+            }
         }
-        let requests = remotewrite::batch(t.series, self.max_batch_bytes);
-        let results: Vec<Result<(), ConsumeError>> = futures::stream::iter(requests)
-            .map(|r| self.send(r, batch.client_info().map(|c| &**c)))
+        Ok(PrwRequests {
+            bodies,
+            client: batch.client_info().cloned(),
+        })
+    }
+
+    /// Sends every request, `num_consumers` at a time; any failure fails the batch.
+    async fn send_all(&self, r: &PrwRequests) -> Result<(), ConsumeError> {
+        let client = r.client.as_deref();
+        let results: Vec<Result<(), ConsumeError>> = futures::stream::iter(r.bodies.clone())
+            .map(|body| self.send(body, client))
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
