@@ -109,6 +109,15 @@ pub struct Prepared {
     pub request: Box<dyn std::any::Any + Send + Sync>,
 }
 
+impl Prepared {
+    /// The exporter's request as it made it (a permanent error if it is of another type).
+    pub fn get<T: 'static>(&self) -> Result<&T, ConsumeError> {
+        self.request
+            .downcast_ref::<T>()
+            .ok_or_else(|| ConsumeError::permanent("a prepared request of another exporter"))
+    }
+}
+
 /// What the in-memory queue holds and the sender sends.
 pub(crate) enum Work {
     Batch(Batch),

@@ -557,7 +557,7 @@ impl Push for PreparingPush {
         if attempt < self.fail_first {
             return Err(ConsumeError::retryable("try again"));
         }
-        let text = request.request.downcast_ref::<String>().expect("ours");
+        let text = request.get::<String>().expect("ours");
         let n: usize = text.parse().expect("a count");
         self.delivered_items.fetch_add(n, Ordering::SeqCst);
         Ok(())

@@ -246,10 +246,7 @@ impl Push for LokiPush {
     }
 
     async fn push_prepared(&self, request: &Prepared) -> Result<(), ConsumeError> {
-        match request.request.downcast_ref::<LokiRequest>() {
-            Some(r) => self.send_request(r).await,
-            None => Err(ConsumeError::permanent("not a loki request")),
-        }
+        self.send_request(request.get::<LokiRequest>()?).await
     }
 }
 

@@ -194,10 +194,7 @@ impl Push for PrwPush {
     }
 
     async fn push_prepared(&self, request: &Prepared) -> Result<(), ConsumeError> {
-        match request.request.downcast_ref::<PrwRequests>() {
-            Some(r) => self.send_all(r).await,
-            None => Err(ConsumeError::permanent("not a remote-write request")),
-        }
+        self.send_all(request.get::<PrwRequests>()?).await
     }
 }
 

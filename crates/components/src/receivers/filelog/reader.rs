@@ -23,9 +23,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fileconsumer::{Attributes, Body, Emit, EmitError, Token};
 use pdata::{Batch, Request, Signal};
-use runtime::SharedConsumer;
 use runtime::exporterhelper::{Backoff, RetrySettings, waiting_for_queue_space};
 use runtime::telemetry::ReceiverMetrics;
+use runtime::{ConsumeError, SharedConsumer};
 use stanza::{Entry, ExprString, Map, Pipeline, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -98,34 +98,15 @@ impl Delivery {
             }
             Err(e) => e,
         };
-        if let runtime::ErrorKind::Partial { rejected } = err.kind {
-            self.failing = None;
-            self.metrics
-                .accepted(Signal::Logs, n.saturating_sub(rejected as usize));
-            self.metrics.refused(Signal::Logs, rejected as usize);
-            return Ok(());
-        }
-        let settings = self.backoff_settings();
-        let wait = if err.is_retryable() {
-            self.failing
-                .get_or_insert_with(|| Backoff::new(&settings))
-                .next_backoff()
-        } else {
-            None
-        };
-        let Some(wait) = wait else {
-            self.failing = None;
-            self.metrics.refused(Signal::Logs, n);
-            tracing::error!(
-                receiver = %self.id,
-                error = %err,
-                dropped_items = n,
-                "Failed to send logs downstream; dropping them"
-            );
+        let mut backoff = self
+            .failing
+            .take()
+            .unwrap_or_else(|| Backoff::new(&self.backoff_settings()));
+        let Some(delay) = self.settle_or_wait(&err, n, &mut backoff) else {
             return Ok(());
         };
+        self.failing = Some(backoff);
         if !self.stopping.is_cancelled() {
-            let delay = err.retry_after.map_or(wait, |d| d.max(wait));
             tracing::debug!(receiver = %self.id, error = %err, ?delay, "pipeline refused logs; reading them again after the delay");
             self.handle.block_on(self.sleep_unless_stopping(delay));
         }
@@ -162,25 +143,7 @@ impl Delivery {
                 }
                 Err(e) => e,
             };
-            if let runtime::ErrorKind::Partial { rejected } = err.kind {
-                self.metrics
-                    .accepted(Signal::Logs, n.saturating_sub(rejected as usize));
-                self.metrics.refused(Signal::Logs, rejected as usize);
-                return Ok(());
-            }
-            let wait = if err.is_retryable() {
-                backoff.next_backoff()
-            } else {
-                None
-            };
-            let Some(wait) = wait else {
-                self.metrics.refused(Signal::Logs, n);
-                tracing::error!(
-                    receiver = %self.id,
-                    error = %err,
-                    dropped_items = n,
-                    "Failed to send logs downstream; dropping them"
-                );
+            let Some(delay) = self.settle_or_wait(&err, n, &mut backoff) else {
                 return Ok(());
             };
             if self.stopping.is_cancelled() {
@@ -188,10 +151,42 @@ impl Delivery {
                     "the pipeline refused logs while the receiver stops: {err}"
                 )));
             }
-            let delay = err.retry_after.map_or(wait, |d| d.max(wait));
             tracing::debug!(receiver = %self.id, error = %err, ?delay, "pipeline refused logs; retrying");
             self.sleep_unless_stopping(delay).await;
         }
+    }
+
+    /// After a refusal of `n` records: `None` when the batch is settled (a partial success,
+    /// or a permanent refusal or the end of the retries: counted and logged as dropped),
+    /// else how long to wait before trying again.
+    fn settle_or_wait(
+        &self,
+        err: &ConsumeError,
+        n: usize,
+        backoff: &mut Backoff,
+    ) -> Option<Duration> {
+        if let runtime::ErrorKind::Partial { rejected } = err.kind {
+            self.metrics
+                .accepted(Signal::Logs, n.saturating_sub(rejected as usize));
+            self.metrics.refused(Signal::Logs, rejected as usize);
+            return None;
+        }
+        let wait = if err.is_retryable() {
+            backoff.next_backoff()
+        } else {
+            None
+        };
+        let Some(wait) = wait else {
+            self.metrics.refused(Signal::Logs, n);
+            tracing::error!(
+                receiver = %self.id,
+                error = %err,
+                dropped_items = n,
+                "Failed to send logs downstream; dropping them"
+            );
+            return None;
+        };
+        Some(err.retry_after.map_or(wait, |d| d.max(wait)))
     }
 
     /// Go's consumerretry backoff (cenkalti's, randomization 0.5, multiplier 1.5) with the
