@@ -65,6 +65,9 @@ pub(crate) struct GroupMatcher {
     re: Regex,
     locs: CaptureLocations,
     groups: Vec<(usize, Key)>,
+    /// No two groups share a name (the usual case): values are appended without looking
+    /// for an earlier one of the same name.
+    distinct: bool,
     tail: Option<Tail>,
 }
 
@@ -88,7 +91,12 @@ impl GroupMatcher {
             return Err("no named capture groups in regex pattern".into());
         }
         let tail = split_tail(&re);
+        let distinct = groups
+            .iter()
+            .enumerate()
+            .all(|(i, (_, k))| groups[..i].iter().all(|(_, other)| other != k));
         Ok(GroupMatcher {
+            distinct,
             locs: re.capture_locations(),
             re,
             groups,
@@ -128,7 +136,7 @@ impl GroupMatcher {
                         t.locs.get(*i).map_or("", |(a, b)| &s[a..b])
                     };
                     // Go's map keeps the last of duplicate names; names are usually distinct.
-                    out.insert_key(k, Value::Str(v.to_string()));
+                    put(&mut out, self.distinct, k, v);
                 }
                 return Some(out);
             }
@@ -140,9 +148,19 @@ impl GroupMatcher {
         let mut out = Map::with_capacity(self.groups.len());
         for (i, k) in &self.groups {
             let v = self.locs.get(*i).map_or("", |(a, b)| &s[a..b]);
-            out.insert_key(k, Value::Str(v.to_string()));
+            put(&mut out, self.distinct, k, v);
         }
         Some(out)
+    }
+}
+
+/// Sets a group's value: appended when the names are distinct, else the last one wins.
+#[inline]
+fn put(out: &mut Map, distinct: bool, k: &Key, v: &str) {
+    if distinct {
+        out.push_unchecked(k.clone(), Value::Str(v.to_string()));
+    } else {
+        out.insert_key(k, Value::Str(v.to_string()));
     }
 }
 

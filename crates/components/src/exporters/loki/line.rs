@@ -38,7 +38,17 @@ pub(crate) fn json_line(
     resources: &str,
     scope: Option<&InstrumentationScope>,
 ) -> Result<String, Unsupported> {
-    let mut out = String::with_capacity(128 + resources.len());
+    // Room for the body and the attributes' text without growing (escapes aside).
+    let text = |v: &Option<AnyValue>| match v.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => s.len(),
+        _ => 16,
+    };
+    let guess = text(&lr.body)
+        + lr.attributes
+            .iter()
+            .map(|kv| kv.key.len() + text(&kv.value) + 6)
+            .sum::<usize>();
+    let mut out = String::with_capacity(64 + guess + resources.len());
     out.push('{');
     // Writes the comma before every member but the first.
     let sep = |out: &mut String| {
