@@ -50,7 +50,7 @@ impl Field {
     pub fn new(root: Root, keys: &[&str]) -> Field {
         Field {
             root,
-            keys: keys.iter().map(|k| Key::from(*k)).collect(),
+            keys: keys.iter().map(|k| Key::named(k)).collect(),
         }
     }
 
@@ -250,7 +250,7 @@ fn parse_field(s: &str, rootable: bool) -> Result<Field, String> {
     keys.remove(0);
     Ok(Field {
         root,
-        keys: keys.into_iter().map(Key::from).collect(),
+        keys: keys.iter().map(|k| Key::named(k)).collect(),
     })
 }
 

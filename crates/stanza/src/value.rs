@@ -4,14 +4,137 @@
 //!
 //! Maps are small (a handful of attributes), so [`Map`] is a vector of pairs searched
 //! linearly: cheaper than hashing at these sizes and keeps insertion order for stable
-//! output. Keys are `Arc<str>` so that the keys an operator writes on every entry (regex
+//! output. Keys are [`Key`]s so that the keys an operator writes on every entry (regex
 //! group names, `log.iostream`) are shared, not allocated per entry.
 
 use std::fmt;
 use std::sync::Arc;
 
-/// A map key. Shared so that operators writing the same keys on every entry clone a pointer.
-pub type Key = Arc<str>;
+/// A map key.
+///
+/// Keys named in configuration (field paths, regex group names, CSV headers, ...) are
+/// interned for the life of the process ([`Key::named`]): cloning or dropping one copies a
+/// pointer and touches no reference count. An entry passes some 15 keys through about 10
+/// operators, and the atomic counts of shared keys were a measurable part of the filelog
+/// path. Keys read from data (JSON object keys, ...) are shared with a reference count, so
+/// that they are freed with the data.
+#[derive(Clone)]
+pub struct Key(KeyRepr);
+
+#[derive(Clone)]
+enum KeyRepr {
+    Named(&'static str),
+    Shared(Arc<str>),
+}
+
+impl Key {
+    /// The interned key for a name from configuration. Each distinct name is kept once for
+    /// the life of the process (a configuration holds a bounded number of them; reloading
+    /// the same configuration reuses them).
+    pub fn named(name: &str) -> Key {
+        static NAMES: std::sync::OnceLock<
+            std::sync::Mutex<std::collections::HashSet<&'static str>>,
+        > = std::sync::OnceLock::new();
+        let mut names = NAMES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(&n) = names.get(name) {
+            return Key(KeyRepr::Named(n));
+        }
+        let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+        names.insert(leaked);
+        Key(KeyRepr::Named(leaked))
+    }
+
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            KeyRepr::Named(s) => s,
+            KeyRepr::Shared(s) => s,
+        }
+    }
+
+    /// Whether both are the same key object (then they are equal without comparing text).
+    pub fn ptr_eq(a: &Key, b: &Key) -> bool {
+        let (a, b) = (a.as_str(), b.as_str());
+        a.as_ptr() == b.as_ptr() && a.len() == b.len()
+    }
+}
+
+impl std::ops::Deref for Key {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Key {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Key {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for Key {
+    fn from(s: &str) -> Key {
+        Key(KeyRepr::Shared(Arc::from(s)))
+    }
+}
+
+impl From<String> for Key {
+    fn from(s: String) -> Key {
+        Key(KeyRepr::Shared(Arc::from(s)))
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        Key::ptr_eq(self, other) || self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Key {}
+
+impl PartialEq<str> for Key {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.as_str().hash(h)
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One value of a log entry.
 #[derive(Clone, PartialEq, Default)]
@@ -314,7 +437,7 @@ impl PartialEq for Map {
             .entries
             .iter()
             .zip(&other.entries)
-            .all(|((ka, va), (kb, vb))| (Arc::ptr_eq(ka, kb) || ka == kb) && va == vb);
+            .all(|((ka, va), (kb, vb))| ka == kb && va == vb);
         same_order || self.iter().all(|(k, v)| other.get(k) == Some(v))
     }
 }
@@ -385,6 +508,27 @@ pub fn from_json(v: &serde_json::Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn named_keys_are_interned_and_equal_to_shared_keys_of_the_same_text() {
+        let a = Key::named("k8s.pod.name");
+        let b = Key::named(&String::from("k8s.pod.name"));
+        assert!(Key::ptr_eq(&a, &b), "one copy per name");
+        let shared = Key::from("k8s.pod.name");
+        assert!(!Key::ptr_eq(&a, &shared));
+        assert_eq!(a, shared);
+        assert_ne!(a, Key::named("k8s.pod.uid"));
+        // Hashing agrees with `str`'s (HashMap<Key, _> looked up by &str).
+        use std::hash::{BuildHasher, RandomState};
+        let rs = RandomState::new();
+        assert_eq!(rs.hash_one(&a), rs.hash_one(&shared));
+        assert_eq!(rs.hash_one(&a), rs.hash_one("k8s.pod.name"));
+        assert!(Key::named("a") < Key::from("b"));
+        let mut m = Map::new();
+        m.insert_key(&a, Value::from("p"));
+        assert_eq!(m.get("k8s.pod.name"), Some(&Value::from("p")));
+        assert_eq!(format!("{a} {a:?}"), "k8s.pod.name \"k8s.pod.name\"");
+    }
 
     #[test]
     fn maps_compare_as_go_maps_whatever_their_order() {

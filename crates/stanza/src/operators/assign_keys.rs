@@ -31,7 +31,7 @@ impl Spec for Config {
         Ok(Box::new(AssignKeys {
             t,
             field,
-            keys: self.keys.iter().map(|k| Key::from(k.as_str())).collect(),
+            keys: self.keys.iter().map(|k| Key::named(k)).collect(),
             keys_text: format!("[{}]", self.keys.join(" ")),
         }))
     }

@@ -114,8 +114,8 @@ impl Spec for Config {
             path: Matcher::new(LOG_PATH_PATTERN)?,
             crio_time: TimeParser::new("gotime", CRIO_TIME_LAYOUT, None)?,
             docker_time: TimeParser::new("gotime", DOCKER_TIME_LAYOUT, None)?,
-            k8s_keys: K8S_METADATA.map(|(g, k)| (g, Key::from(k))),
-            iostream: Key::from("log.iostream"),
+            k8s_keys: K8S_METADATA.map(|(g, k)| (g, Key::named(k))),
+            iostream: Key::named("log.iostream"),
             recombine,
         }))
     }

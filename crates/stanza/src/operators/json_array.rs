@@ -28,7 +28,7 @@ impl Spec for Config {
             None
         } else {
             // Go splits on "," without trimming: `a, b` names the second column " b".
-            Some(self.header.split(',').map(Key::from).collect())
+            Some(self.header.split(',').map(Key::named).collect())
         };
         Ok(Box::new(JsonArrayParser { parser, header }))
     }

@@ -85,7 +85,7 @@ impl GroupMatcher {
         let groups: Vec<(usize, Key)> = re
             .capture_names()
             .enumerate()
-            .filter_map(|(i, n)| n.map(|n| (i, Key::from(n))))
+            .filter_map(|(i, n)| n.map(|n| (i, Key::named(n))))
             .collect();
         if groups.is_empty() {
             return Err("no named capture groups in regex pattern".into());

@@ -71,7 +71,7 @@ impl Spec for Config {
             let mut attributes = Vec::new();
             for (k, v) in &r.attributes {
                 let s = scalar_text(v).map_err(|e| format!("attributes.{k}: {e}"))?;
-                attributes.push((Key::from(k.as_str()), ExprString::parse(&s)?));
+                attributes.push((Key::named(k), ExprString::parse(&s)?));
             }
             routes.push(Route {
                 expr,

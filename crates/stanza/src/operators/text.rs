@@ -204,7 +204,7 @@ impl Spec for CsvConfig {
             return Err("missing field delimiter in header".into());
         }
         let header = (!self.header.is_empty())
-            .then(|| self.header.split(header_delim).map(Key::from).collect());
+            .then(|| self.header.split(header_delim).map(Key::named).collect());
         Ok(Box::new(CsvParser {
             parser,
             header,

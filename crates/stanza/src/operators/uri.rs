@@ -24,7 +24,7 @@ impl Spec for Config {
     fn build(&self, _id: &str) -> Result<Box<dyn Operator>, String> {
         Ok(Box::new(UriParser {
             parser: self.parser.build()?,
-            keys: ["scheme", "user", "host", "port", "path", "query"].map(Key::from),
+            keys: ["scheme", "user", "host", "port", "path", "query"].map(Key::named),
         }))
     }
 }

@@ -263,11 +263,18 @@ impl Stage {
         }
         let same = matches!(&self.file_attrs, Some((a, _)) if Arc::ptr_eq(a, &token.attributes));
         if !same {
-            let map: Map = token
-                .attributes
-                .iter()
-                .map(|(k, v)| (k.as_str(), stanza::value::from_json(v)))
-                .collect();
+            let mut map = Map::with_capacity(token.attributes.len());
+            for (k, v) in token.attributes.iter() {
+                // The receiver's own `log.file.*` names are a fixed set: interned, so that the
+                // per-entry copies of this map touch no reference count. Header attributes
+                // come from the files and stay shared.
+                let key = if k.starts_with("log.file.") {
+                    stanza::Key::named(k)
+                } else {
+                    stanza::Key::from(k.as_str())
+                };
+                map.insert_key(&key, stanza::value::from_json(v));
+            }
             self.file_attrs = Some((token.attributes.clone(), map));
         }
         if let Some((_, map)) = &self.file_attrs {
