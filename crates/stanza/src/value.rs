@@ -523,7 +523,8 @@ mod tests {
         let rs = RandomState::new();
         assert_eq!(rs.hash_one(&a), rs.hash_one(&shared));
         assert_eq!(rs.hash_one(&a), rs.hash_one("k8s.pod.name"));
-        assert!(Key::named("a") < Key::from("b"));
+        let (named, shared) = (Key::named("a"), Key::from("b"));
+        assert!(named < shared);
         let mut m = Map::new();
         m.insert_key(&a, Value::from("p"));
         assert_eq!(m.get("k8s.pod.name"), Some(&Value::from("p")));
