@@ -149,15 +149,18 @@ mod tests {
         let tr = crate::tests::traces("a", vec![crate::tests::span(1, 1, 0, "x", 10, 5)])
             .encode_to_vec();
         let mut out = vec![[&[0u8][..], &rw].concat(), [&[2u8][..], &tr].concat()];
-        // Pages as the store writes them.
+        // Pages as the store writes them: of one trace's spans stored and read back.
         let (store, _) = Store::open(Options::default()).unwrap();
-        let req = crate::tests::traces("a", vec![crate::tests::span(1, 1, 0, "x", 10, 5)]);
-        store.ingest_traces(&req, &req.encode_to_vec()).unwrap();
-        let rows: Vec<crate::traces::SpanRow> = store.trace(&1u128.to_be_bytes()).unwrap();
-        let refs: Vec<&crate::traces::SpanRow> = rows.iter().collect();
-        let mut page = Vec::new();
-        crate::traces::Traces::encode_page(&refs, &mut page);
-        out.push([&[5u8][..], &page].concat());
+        let trace_page = |trace: u128, spans: Vec<_>| {
+            let req = crate::tests::traces("a", spans);
+            store.ingest_traces(&req, &req.encode_to_vec()).unwrap();
+            let rows: Vec<crate::traces::SpanRow> = store.trace(&trace.to_be_bytes()).unwrap();
+            let refs: Vec<&crate::traces::SpanRow> = rows.iter().collect();
+            let mut page = Vec::new();
+            crate::traces::Traces::encode_page(&refs, &mut page);
+            [&[5u8][..], &page].concat()
+        };
+        out.push(trace_page(1, vec![crate::tests::span(1, 1, 0, "x", 10, 5)]));
         // A page of spans with attributes, and a log page (its lines frame first).
         let mut spans = vec![
             crate::tests::span(2, 1, 0, "x", 10, 5),
@@ -168,13 +171,7 @@ mod tests {
             crate::tests::kv("k", "v"),
         ];
         spans[1].attributes = vec![crate::tests::kv("http.route", "/b")];
-        let req = crate::tests::traces("a", spans);
-        store.ingest_traces(&req, &req.encode_to_vec()).unwrap();
-        let rows: Vec<crate::traces::SpanRow> = store.trace(&2u128.to_be_bytes()).unwrap();
-        let refs: Vec<&crate::traces::SpanRow> = rows.iter().collect();
-        let mut page = Vec::new();
-        crate::traces::Traces::encode_page(&refs, &mut page);
-        out.push([&[5u8][..], &page].concat());
+        out.push(trace_page(2, spans));
         let logs = crate::tests::logs_req(
             "svc",
             &[(1, "a timeout b", 7), (2, "xab", 0), (3, "aba", 0)],

@@ -198,7 +198,9 @@ impl logql::LogSource for Logs<'_> {
                 }
             })
         };
-        if let Some(limit) = sel.limit {
+        // The engine sets a limit only for pipelines of line filters alone (no label filter
+        // to test on the records); should both come, the records are scanned in full.
+        if let Some(limit) = sel.limit.filter(|_| sel.label_equals.is_empty()) {
             // A plain log query needs only the first `limit` lines in its direction: keep
             // those in a heap, then load their records.
             let backward = sel.direction == logql::Direction::Backward;
@@ -225,9 +227,6 @@ impl logql::LogSource for Logs<'_> {
                 })?;
             let refs: Vec<store::query::LogRef> = kept.into_values().collect();
             for r in self.store.log_rows(&refs)? {
-                if !passes(&r) {
-                    continue;
-                }
                 let e = entry(&r);
                 streams.entry(r.labels).or_default().push(e);
             }

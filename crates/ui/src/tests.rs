@@ -35,6 +35,18 @@ fn api(s: store::Store) -> Arc<Api> {
     Api::new(Arc::new(s))
 }
 
+/// POSTs a JSON body to Loki's push endpoint.
+async fn push_json(api: &Arc<Api>, body: impl Into<Body>) -> (StatusCode, Vec<u8>) {
+    call(
+        api,
+        Request::post("/loki/api/v1/push")
+            .header("content-type", "application/json")
+            .body(body.into())
+            .unwrap(),
+    )
+    .await
+}
+
 async fn call(api: &Arc<Api>, req: Request<Body>) -> (StatusCode, Vec<u8>) {
     let resp = router(api.clone()).oneshot(req).await.unwrap();
     let status = resp.status();
@@ -401,14 +413,7 @@ async fn loki_push_json_then_logql_and_labels() {
         {"stream": {"job": "varlogs", "level": "error"}, "values": [["1000000000", "db timeout", {"trace_id": "0102"}], ["2000000000", "ok"]]},
         {"stream": {"job": "varlogs", "level": "info"}, "values": [["1500000000", "hello"]]}
     ]});
-    let (st, b) = call(
-        &api,
-        Request::post("/loki/api/v1/push")
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_string()))
-            .unwrap(),
-    )
-    .await;
+    let (st, b) = push_json(&api, body.to_string()).await;
     assert_eq!(
         st,
         StatusCode::NO_CONTENT,
@@ -430,14 +435,7 @@ async fn loki_push_json_then_logql_and_labels() {
     assert_eq!(v["data"]["result"][0]["value"][1], "3", "{v}");
     let (st, _) = get_json(&api, "/loki/api/v1/query?query=%7Bjob%3D%22varlogs%22%7D").await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    let (st, _) = call(
-        &api,
-        Request::post("/loki/api/v1/push")
-            .header("content-type", "application/json")
-            .body(Body::from("{"))
-            .unwrap(),
-    )
-    .await;
+    let (st, _) = push_json(&api, "{").await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
 }
 
@@ -459,14 +457,7 @@ async fn a_trace_id_label_filter_keeps_exactly_the_lines_the_pipeline_keeps() {
         // both: the metadata wins, as in the pipeline
         {"stream": {"job": "b", "trace_id": "y"}, "values": [["6000000000", "six", {"trace_id": "0103"}]]}
     ]});
-    let (st, _) = call(
-        &api,
-        Request::post("/loki/api/v1/push")
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_string()))
-            .unwrap(),
-    )
-    .await;
+    let (st, _) = push_json(&api, body.to_string()).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let q = |query: &str| {
         format!(

@@ -408,6 +408,31 @@ mod tests {
         assert_eq!(out, "\"<&>\"");
     }
 
+    #[test]
+    fn json_maps_sort_keys_keep_the_last_of_a_repeated_key_and_skip_as_told() {
+        let kv = |k: &str, v: &str| KeyValue {
+            key: k.into(),
+            value: Some(s(v)),
+            ..KeyValue::default()
+        };
+        let kvs = [
+            kv("b", "1"),
+            kv("c", "x"),
+            kv("a", "y"),
+            kv("b", "2"),
+            kv("b", "3"),
+        ];
+        let mut out = String::new();
+        json_map(&mut out, &kvs, &|_| false).unwrap();
+        assert_eq!(out, r#"{"a":"y","b":"3","c":"x"}"#);
+        out.clear();
+        json_map(&mut out, &kvs, &|k| k == "b").unwrap();
+        assert_eq!(out, r#"{"a":"y","c":"x"}"#);
+        out.clear();
+        json_map(&mut out, &kvs, &|_| true).unwrap();
+        assert_eq!(out, "{}");
+    }
+
     /// The word-at-a-time scan must find a special byte at any offset of a long plain run,
     /// including the last bytes that do not fill a word.
     #[test]

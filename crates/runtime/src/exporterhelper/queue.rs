@@ -211,16 +211,19 @@ impl Queue {
         while let Some(entries) = self.next(&sender).await {
             let (works, replies): (Vec<Work>, Vec<Option<Reply>>) =
                 entries.into_iter().map(|e| (e.work, e.reply)).unzip();
-            let parts: Vec<Work> = if works.iter().all(|w| matches!(w, Work::Batch(_))) {
-                let batches: Vec<Batch> = works
-                    .into_iter()
-                    .filter_map(|w| match w {
-                        Work::Batch(b) => Some(b),
-                        Work::Prepared(_) => None,
-                    })
-                    .collect();
+            // Batches (several with `sending_queue::batch`) are merged and cut to
+            // `max_size`; prepared requests (never queued with batching) go as they are.
+            let mut parts = Vec::with_capacity(works.len());
+            let mut batches = Vec::new();
+            for w in works {
+                match w {
+                    Work::Batch(b) => batches.push(b),
+                    prepared => parts.push(prepared),
+                }
+            }
+            if !batches.is_empty() {
                 let batch = if batches.len() == 1 {
-                    batches.into_iter().next().expect("one batch")
+                    batches.pop().expect("one batch")
                 } else {
                     Batch::concat(batches)
                 };
@@ -230,11 +233,8 @@ impl Queue {
                     }
                     _ => 0,
                 };
-                batch.split(max).into_iter().map(Work::Batch).collect()
-            } else {
-                // Prepared requests are never merged (the queue does not batch them).
-                works
-            };
+                parts.extend(batch.split(max).into_iter().map(Work::Batch));
+            }
             let mut result = Ok(());
             for part in parts {
                 let r = if sender.abort.is_cancelled() {

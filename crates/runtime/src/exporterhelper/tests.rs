@@ -65,6 +65,23 @@ fn settings(tel: &Telemetry) -> Settings {
     }
 }
 
+/// The sender chain for logs around `push`, with no per-attempt timeout.
+fn logs_exporter(
+    tel: &Telemetry,
+    queue: &QueueSettings,
+    retry: &RetrySettings,
+    push: Arc<dyn Push>,
+) -> Arc<dyn crate::Exporter> {
+    build(
+        &settings(tel),
+        Signal::Logs,
+        queue,
+        retry,
+        Duration::ZERO,
+        push,
+    )
+}
+
 fn logs(n: usize, seed: u64) -> Batch {
     Batch::from_request(pdata::testdata::request(Signal::Logs, 1, n, seed))
 }
@@ -101,14 +118,7 @@ async fn full_queue_refuses_with_retryable_error_and_counts_enqueue_failed() {
     let tel = Telemetry::default();
     let push = Arc::new(FakePush::default());
     // Not started: nothing takes from the queue.
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
-        &queue(1, 1),
-        &RetrySettings::default(),
-        Duration::ZERO,
-        push,
-    );
+    let exp = logs_exporter(&tel, &queue(1, 1), &RetrySettings::default(), push);
     exp.consume(logs(3, 1)).await.expect("first batch fits");
     let err = exp.consume(logs(4, 2)).await.unwrap_err();
     assert!(err.is_retryable());
@@ -134,12 +144,10 @@ async fn items_sizer_refuses_a_batch_that_does_not_fit() {
         sizer: Sizer::Items,
         ..queue(10, 1)
     };
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
+    let exp = logs_exporter(
+        &tel,
         &q,
         &RetrySettings::default(),
-        Duration::ZERO,
         Arc::new(FakePush::default()),
     );
     exp.consume(logs(6, 1)).await.expect("6 of 10 items");
@@ -157,14 +165,7 @@ async fn permanent_error_is_not_retried() {
         always: Some(ConsumeError::permanent("bad request")),
         ..FakePush::default()
     });
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
-        &no_queue(),
-        &RetrySettings::default(),
-        Duration::ZERO,
-        push.clone(),
-    );
+    let exp = logs_exporter(&tel, &no_queue(), &RetrySettings::default(), push.clone());
     let err = exp.consume(logs(2, 1)).await.unwrap_err();
     assert_eq!(err.message, "not retryable error: bad request");
     assert!(err.is_permanent());
@@ -185,14 +186,7 @@ async fn retryable_error_is_retried_with_backoff_until_success() {
         ])),
         ..FakePush::default()
     });
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
-        &no_queue(),
-        &retry_without_jitter(300),
-        Duration::ZERO,
-        push.clone(),
-    );
+    let exp = logs_exporter(&tel, &no_queue(), &retry_without_jitter(300), push.clone());
     let t0 = Instant::now();
     exp.consume(logs(3, 1))
         .await
@@ -217,14 +211,7 @@ async fn retry_after_from_the_server_is_honoured() {
         ))])),
         ..FakePush::default()
     });
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
-        &no_queue(),
-        &retry_without_jitter(300),
-        Duration::ZERO,
-        push.clone(),
-    );
+    let exp = logs_exporter(&tel, &no_queue(), &retry_without_jitter(300), push.clone());
     let t0 = Instant::now();
     exp.consume(logs(1, 1))
         .await
@@ -242,14 +229,7 @@ async fn backoff_longer_than_retry_after_wins() {
         ))])),
         ..FakePush::default()
     });
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
-        &no_queue(),
-        &retry_without_jitter(300),
-        Duration::ZERO,
-        push,
-    );
+    let exp = logs_exporter(&tel, &no_queue(), &retry_without_jitter(300), push);
     let t0 = Instant::now();
     exp.consume(logs(1, 1)).await.unwrap();
     assert_eq!(t0.elapsed(), Duration::from_secs(5));
@@ -262,14 +242,7 @@ async fn max_elapsed_time_gives_up_and_counts_send_failed() {
         always: Some(ConsumeError::retryable("unavailable")),
         ..FakePush::default()
     });
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
-        &no_queue(),
-        &retry_without_jitter(10),
-        Duration::ZERO,
-        push.clone(),
-    );
+    let exp = logs_exporter(&tel, &no_queue(), &retry_without_jitter(10), push.clone());
     let err = exp.consume(logs(7, 1)).await.unwrap_err();
     assert_eq!(err.message, "no more retries left: unavailable");
     // t=0 and t=5s; the next wait (7.5s) would end after 10s.
@@ -314,12 +287,10 @@ async fn shutdown_delivers_everything_queued_even_while_the_destination_fails() 
         script: Mutex::new(failures),
         ..FakePush::default()
     });
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
+    let exp = logs_exporter(
+        &tel,
         &queue(100, 2),
         &RetrySettings::default(),
-        Duration::ZERO,
         push.clone(),
     );
     exp.start(&Host::default()).await.unwrap();
@@ -352,14 +323,7 @@ async fn abandoned_shutdown_stops_retrying_and_counts_the_rest_as_dropped() {
         always: Some(ConsumeError::retryable("unavailable")),
         ..FakePush::default()
     });
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
-        &queue(100, 1),
-        &retry_without_jitter(0),
-        Duration::ZERO,
-        push.clone(),
-    );
+    let exp = logs_exporter(&tel, &queue(100, 1), &retry_without_jitter(0), push.clone());
     exp.start(&Host::default()).await.unwrap();
     for i in 0..3 {
         exp.consume(logs(2, i)).await.unwrap();
@@ -397,14 +361,7 @@ async fn block_on_overflow_makes_the_caller_wait_for_space() {
         block_on_overflow: true,
         ..queue(1, 1)
     };
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
-        &q,
-        &RetrySettings::default(),
-        Duration::ZERO,
-        push.clone(),
-    );
+    let exp = logs_exporter(&tel, &q, &RetrySettings::default(), push.clone());
     exp.start(&Host::default()).await.unwrap();
     exp.consume(logs(1, 1)).await.unwrap();
     push.entered.notified().await; // the worker holds batch 1; the queue is empty
@@ -436,14 +393,7 @@ async fn wait_for_result_returns_the_export_error_to_the_caller() {
         wait_for_result: true,
         ..queue(10, 1)
     };
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
-        &q,
-        &RetrySettings::default(),
-        Duration::ZERO,
-        push,
-    );
+    let exp = logs_exporter(&tel, &q, &RetrySettings::default(), push);
     exp.start(&Host::default()).await.unwrap();
     let err = exp.consume(logs(1, 1)).await.unwrap_err();
     assert_eq!(err.message, "not retryable error: invalid data");
@@ -457,14 +407,7 @@ async fn without_wait_for_result_success_returns_once_enqueued() {
         always: Some(ConsumeError::permanent("invalid data")),
         ..FakePush::default()
     });
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
-        &queue(10, 1),
-        &RetrySettings::default(),
-        Duration::ZERO,
-        push,
-    );
+    let exp = logs_exporter(&tel, &queue(10, 1), &RetrySettings::default(), push);
     exp.start(&Host::default()).await.unwrap();
     exp.consume(logs(1, 1))
         .await
@@ -489,14 +432,7 @@ async fn queue_batching_merges_small_batches_up_to_min_size() {
         batch: Some(batch),
         ..queue(100, 1)
     };
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
-        &q,
-        &RetrySettings::default(),
-        Duration::ZERO,
-        push.clone(),
-    );
+    let exp = logs_exporter(&tel, &q, &RetrySettings::default(), push.clone());
     for i in 0..7 {
         exp.consume(logs(3, i)).await.unwrap(); // 21 items, queued before the worker starts
     }
@@ -571,14 +507,7 @@ async fn a_prepared_request_is_made_once_and_retried_as_it_is() {
         fail_first: 2,
         ..PreparingPush::default()
     });
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
-        &queue(10, 1),
-        &retry_without_jitter(0),
-        Duration::ZERO,
-        push.clone(),
-    );
+    let exp = logs_exporter(&tel, &queue(10, 1), &retry_without_jitter(0), push.clone());
     exp.start(&Host::default()).await.unwrap();
     exp.consume(logs(7, 1)).await.unwrap();
     exp.shutdown().await.unwrap();
@@ -599,14 +528,7 @@ async fn the_bytes_sizer_counts_a_prepared_requests_own_bytes() {
         ..queue(0, 1)
     };
     // Not started: what is offered stays queued.
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
-        &cfg,
-        &RetrySettings::default(),
-        Duration::ZERO,
-        push,
-    );
+    let exp = logs_exporter(&tel, &cfg, &RetrySettings::default(), push);
     exp.consume(logs(3, 1)).await.expect("3000 bytes fit");
     let err = exp.consume(logs(3, 2)).await.unwrap_err();
     assert_eq!(err.message, "sending queue is full");
@@ -620,14 +542,7 @@ async fn a_batch_that_cannot_be_prepared_is_counted_as_failed() {
         refuse_items: Some(4),
         ..PreparingPush::default()
     });
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
-        &queue(10, 1),
-        &RetrySettings::default(),
-        Duration::ZERO,
-        push.clone(),
-    );
+    let exp = logs_exporter(&tel, &queue(10, 1), &RetrySettings::default(), push.clone());
     exp.start(&Host::default()).await.unwrap();
     let err = exp.consume(logs(4, 1)).await.unwrap_err();
     assert!(!err.is_retryable());
@@ -652,14 +567,7 @@ async fn queue_batching_and_no_queue_send_batches_not_prepared_requests() {
     ] {
         let tel = Telemetry::default();
         let push = Arc::new(PreparingPush::default());
-        let exp = build(
-            &settings(&tel),
-            Signal::Logs,
-            &cfg,
-            &RetrySettings::default(),
-            Duration::ZERO,
-            push.clone(),
-        );
+        let exp = logs_exporter(&tel, &cfg, &RetrySettings::default(), push.clone());
         exp.start(&Host::default()).await.unwrap();
         exp.consume(logs(5, 1)).await.unwrap();
         exp.shutdown().await.unwrap();
@@ -676,14 +584,7 @@ async fn a_caller_that_waits_for_space_is_queued_when_space_frees_not_refused() 
         gate: Some(Semaphore::new(0)),
         ..FakePush::default()
     });
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
-        &queue(1, 1),
-        &RetrySettings::default(),
-        Duration::ZERO,
-        push.clone(),
-    );
+    let exp = logs_exporter(&tel, &queue(1, 1), &RetrySettings::default(), push.clone());
     exp.start(&Host::default()).await.unwrap();
     // The worker takes the first batch and is held at the gate; the second fills the queue.
     exp.consume(logs(1, 1)).await.unwrap();
@@ -710,12 +611,10 @@ async fn a_caller_that_waits_for_space_is_queued_when_space_frees_not_refused() 
 
     // Cancelling the token ends the wait with the usual refusal.
     let tel = Telemetry::default();
-    let exp = build(
-        &settings(&tel),
-        Signal::Logs,
+    let exp = logs_exporter(
+        &tel,
         &queue(1, 1),
         &RetrySettings::default(),
-        Duration::ZERO,
         Arc::new(FakePush::default()),
     );
     exp.consume(logs(1, 1)).await.unwrap();

@@ -45,6 +45,8 @@ pub(crate) struct Stage {
     resource: Vec<(stanza::Key, Value)>,
     /// The last file attributes seen and their stanza form (tokens of one file share them).
     file_attrs: Option<(Arc<Attributes>, Map)>,
+    /// `log.file.record_number` and `log.file.record_offset`, interned once.
+    record_keys: (stanza::Key, stanza::Key),
     delivery: Delivery,
 }
 
@@ -82,15 +84,7 @@ impl Delivery {
         }
         let n = entries.len();
         let batch = Batch::from_request(Request::Logs(stanza::convert::to_request(entries)));
-        let consumed = self.handle.block_on(async {
-            let consumed = self.consumer.consume(batch);
-            if self.waits_for_queue_space() {
-                waiting_for_queue_space(self.stopping.clone(), consumed).await
-            } else {
-                consumed.await
-            }
-        });
-        let err = match consumed {
+        let err = match self.handle.block_on(self.offer(batch)) {
             Ok(()) => {
                 self.failing = None;
                 self.metrics.accepted(Signal::Logs, n);
@@ -113,9 +107,15 @@ impl Delivery {
         Err(EmitError(format!("the pipeline refused logs: {err}")))
     }
 
-    /// Whether retries never stop, so that a full exporter queue is waited for.
-    fn waits_for_queue_space(&self) -> bool {
-        !self.retry.enabled || self.retry.max_elapsed_time.0.is_zero()
+    /// One attempt at handing `batch` on. While retries would never stop, a full exporter
+    /// queue is waited for rather than refused and polled.
+    async fn offer(&self, batch: Batch) -> Result<(), ConsumeError> {
+        let consumed = self.consumer.consume(batch);
+        if !self.retry.enabled || self.retry.max_elapsed_time.0.is_zero() {
+            waiting_for_queue_space(self.stopping.clone(), consumed).await
+        } else {
+            consumed.await
+        }
     }
 
     /// [`Delivery::deliver`] for callers on the runtime (the socket receivers): the same
@@ -127,16 +127,8 @@ impl Delivery {
         let n = entries.len();
         let batch = Batch::from_request(Request::Logs(stanza::convert::to_request(entries)));
         let mut backoff = Backoff::new(&self.backoff_settings());
-        // Retrying without end, a full exporter queue is waited for rather than polled.
-        let waits = self.waits_for_queue_space();
         loop {
-            let consumed = self.consumer.consume(batch.clone());
-            let consumed = if waits {
-                waiting_for_queue_space(self.stopping.clone(), consumed).await
-            } else {
-                consumed.await
-            };
-            let err = match consumed {
+            let err = match self.offer(batch.clone()).await {
                 Ok(()) => {
                     self.metrics.accepted(Signal::Logs, n);
                     return Ok(());
@@ -243,6 +235,10 @@ impl Stage {
             attributes: render_static(attributes, "attributes"),
             resource: render_static(resource, "resource"),
             file_attrs: None,
+            record_keys: (
+                stanza::Key::named(fileconsumer::keys::FILE_RECORD_NUMBER),
+                stanza::Key::named(fileconsumer::keys::FILE_RECORD_OFFSET),
+            ),
             delivery,
         }
     }
@@ -287,12 +283,10 @@ impl Stage {
             }
         }
         if let Some(n) = token.record_number {
-            e.attributes
-                .insert(fileconsumer::keys::FILE_RECORD_NUMBER, Value::Int(n));
+            e.attributes.insert_key(&self.record_keys.0, Value::Int(n));
         }
         if let Some(n) = token.record_offset {
-            e.attributes
-                .insert(fileconsumer::keys::FILE_RECORD_OFFSET, Value::Int(n));
+            e.attributes.insert_key(&self.record_keys.1, Value::Int(n));
         }
         e
     }

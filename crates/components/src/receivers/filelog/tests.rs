@@ -534,10 +534,21 @@ async fn a_full_exporter_queue_is_waited_for_not_refused() {
     assert_eq!(r.metric("otelcol_receiver_accepted_log_records"), 1000.0);
     assert_eq!(r.metric("otelcol_receiver_refused_log_records"), 0.0);
 
-    // Now the exporter stalls with a full queue while more lines come: stopping the
-    // receiver ends its wait.
+    // Now the exporter stalls (no permit left over) while more lines come: one batch is
+    // held in the push, one fills the queue, and the reader waits with the third.
+    while let Ok(p) = push.gate.try_acquire() {
+        p.forget();
+    }
     append(&dir.path().join("a.log"), &(lines.join("\n") + "\n"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while failed("otelcol_exporter_queue_size") < 1.0 {
+        assert!(Instant::now() < deadline, "the queue did not fill");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(push.items.load(std::sync::atomic::Ordering::SeqCst), 1000);
+    assert_eq!(failed("otelcol_exporter_enqueue_failed_log_records"), 0.0);
+    // Stopping the receiver ends its wait.
     tokio::time::timeout(Duration::from_secs(5), r.stop())
         .await
         .expect("the receiver stops while waiting for queue space");
