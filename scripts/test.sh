@@ -123,7 +123,15 @@ cargo_tests() {
 e2e_tests() {
     local log="$LOGDIR/pytest.log" rc=0
     # shellcheck disable=SC2086
-    (cd "$E2E" && "$VENV/bin/python" -m pytest ${PYTEST_ARGS:-} 2>&1) | tee "$log" || rc=$?
+    (cd "$E2E" && "$VENV/bin/python" -m pytest ${PYTEST_ARGS:-} 2>&1) | tee "$log" || rc=${PIPESTATUS[0]}
+    if [ $rc -ne 0 ]; then
+        # What the machine looked like when the suite failed: a full disk or memory shows
+        # up as errors in every test after the first failure.
+        echo "pytest exited with $rc; the machine now:"
+        df -h "$ROOT" /tmp 2>&1 || true
+        free -m 2>&1 || true
+        dmesg 2>/dev/null | grep -iE 'out of memory|killed process' | tail -5 || true
+    fi
     if [ $rc -eq 5 ]; then
         echo "pytest collected no tests: that is a failure of the e2e suite"
         return 1
@@ -138,6 +146,9 @@ e2e_tests() {
 }
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# One build from scratch (CI): incremental state is only written, never reused, and doubles
+# what the build leaves on disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 run_step fmt cargo fmt --all -- --check
 run_step clippy cargo clippy --workspace --all-targets -- -D warnings
 # Before the cargo tests: the promql crate compares itself with a real Prometheus, and must
@@ -152,7 +163,7 @@ if [ "${SKIP_E2E:-0}" != 1 ]; then
     run_step node-env install_node_env && NODE_OK=1
     if [ $PY_OK = 1 ] && [ $BUILT = 1 ]; then
         if [ $NODE_OK = 0 ]; then PYTEST_ARGS="${PYTEST_ARGS:-} --deselect test_sdk_node.py"; fi
-        FERROTEL_BIN="$ROOT/target/debug/ferrotel" run_step e2e e2e_tests
+        FERROTEL_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/ferrotel" run_step e2e e2e_tests
     else
         record e2e FAILED 0
         echo "e2e tests not run: the python env or the ferrotel build failed"

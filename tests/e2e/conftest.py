@@ -30,6 +30,23 @@ def pytest_configure(config):
         raise pytest.UsageError(f"{BIN} is missing: run `cargo build -p ferrotel` first (scripts/test.sh does)")
 
 
+@pytest.fixture(autouse=True)
+def reap_ferrotels():
+    """Kills every ferrotel a test started and left running (a test that failed before its
+    own `stop()`), so that one failure cannot starve or break the tests after it."""
+    before = len(Ferrotel.started)
+    yield
+    left = [f for f in Ferrotel.started[before:] if f.alive()]
+    del Ferrotel.started[before:]
+    for f in left:
+        f.proc.kill()
+        f.proc.wait()
+        if not f._log.closed:
+            f._log.close()
+    if left:
+        print(f"reaped {len(left)} ferrotel process(es) the test left running")
+
+
 class Forwarding:
     """A running ferrotel whose exporters `otlp` (gRPC), `otlphttp` (protobuf) and
     `otlphttp/json` (JSON) forward to `out` / `out_json`, plus a reference sink `direct`."""

@@ -117,7 +117,13 @@ def pipeline_config(
 
 
 class Ferrotel:
-    """One ferrotel process. The config is written as JSON (valid YAML)."""
+    """One ferrotel process. The config is written as JSON (valid YAML).
+
+    Every instance is remembered in `Ferrotel.started` so that conftest's `reap_ferrotels`
+    can kill what a failed test left running, instead of letting it hold CPU, memory and disk
+    through the rest of the session."""
+
+    started: "list[Ferrotel]" = []
 
     def __init__(
         self,
@@ -142,6 +148,7 @@ class Ferrotel:
             stderr=subprocess.STDOUT,
             env=ferrotel_env(env),
         )
+        Ferrotel.started.append(self)
         self.wait_ready()
 
     def write_config(self, config: dict | str) -> None:
