@@ -161,6 +161,24 @@ impl LabelSettings {
     }
 }
 
+/// What the labels of every point of one resource share: `job` and `instance`, worked out
+/// once per resource instead of once per point.
+pub struct ResourceLabels<'r> {
+    pub attributes: &'r [KeyValue],
+    job: Option<String>,
+    instance: Option<String>,
+}
+
+impl<'r> ResourceLabels<'r> {
+    pub fn new(attributes: &'r [KeyValue]) -> ResourceLabels<'r> {
+        ResourceLabels {
+            attributes,
+            job: job(attributes),
+            instance: instance(attributes),
+        }
+    }
+}
+
 /// The labels of a data point, sorted by name, without `__name__` and series extras.
 pub fn point_labels(
     resource: &[KeyValue],
@@ -169,6 +187,24 @@ pub fn point_labels(
     attrs: &[KeyValue],
     settings: &LabelSettings,
 ) -> Vec<Label> {
+    resource_point_labels(
+        &ResourceLabels::new(resource),
+        scope,
+        scope_schema_url,
+        attrs,
+        settings,
+    )
+}
+
+/// [`point_labels`] with the resource's share worked out before.
+pub fn resource_point_labels(
+    res: &ResourceLabels<'_>,
+    scope: Option<&InstrumentationScope>,
+    scope_schema_url: &str,
+    attrs: &[KeyValue],
+    settings: &LabelSettings,
+) -> Vec<Label> {
+    let resource = res.attributes;
     let mut merged: Vec<(&str, Option<&AnyValue>)> = attrs
         .iter()
         .map(|kv| (kv.key.as_str(), kv.value.as_ref()))
@@ -193,11 +229,11 @@ pub fn point_labels(
             None => out.push((name, value)),
         }
     }
-    if let Some(job) = job(resource) {
-        set(&mut out, "job", job);
+    if let Some(job) = &res.job {
+        set(&mut out, "job", job.clone());
     }
-    if let Some(instance) = instance(resource) {
-        set(&mut out, "instance", instance);
+    if let Some(instance) = &res.instance {
+        set(&mut out, "instance", instance.clone());
     }
     for (k, v) in &settings.fixed {
         if !out.iter().any(|(n, _)| n == k) {

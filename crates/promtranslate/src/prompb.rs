@@ -147,9 +147,18 @@ pub struct BucketSpan {
 
 /// The body of a remote-write POST: the request's protobuf, snappy block-compressed.
 pub fn encode(req: &WriteRequest) -> Result<Vec<u8>, String> {
-    let raw = prost::Message::encode_to_vec(req);
-    snap::raw::Encoder::new()
-        .compress_vec(&raw)
+    compress(&prost::Message::encode_to_vec(req))
+}
+
+/// Snappy block compression of an encoded request.
+pub fn compress(raw: &[u8]) -> Result<Vec<u8>, String> {
+    thread_local! {
+        // The encoder's hash table is allocated and zeroed once per thread, not per request.
+        static SNAPPY: std::cell::RefCell<snap::raw::Encoder> =
+            std::cell::RefCell::new(snap::raw::Encoder::new());
+    }
+    SNAPPY
+        .with(|e| e.borrow_mut().compress_vec(raw))
         .map_err(|e| format!("failed to compress the write request: {e}"))
 }
 

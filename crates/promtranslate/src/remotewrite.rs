@@ -50,12 +50,12 @@ pub struct Translation {
 
 struct Builder<'a> {
     settings: &'a Settings,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: foldhash::fast::RandomState,
     /// The first series of each label hash; `next[i]` links series `i` to the next one of
     /// the same hash (equal hashes are told apart by comparing the labels held, so a label
     /// set is not stored twice). A chain in one vector rather than a vector per hash: one
     /// allocation per request instead of one per series (measured in bench/scrape.sh).
-    index: HashMap<u64, usize>,
+    index: HashMap<u64, usize, foldhash::fast::RandomState>,
     next: Vec<usize>,
     out: Translation,
 }
@@ -71,19 +71,12 @@ fn is_stale(flags: u32) -> bool {
     flags & FLAG_NO_RECORDED_VALUE != 0
 }
 
+/// A series' labels: `base` (a point's labels, sorted by name) without any `__name__` or
+/// `extra` of its own, then `__name__` and `extra`, in name order.
 fn to_labels(base: &[(String, String)], name: &str, extra: Option<(&str, String)>) -> Vec<Label> {
     let mut out: Vec<Label> = Vec::with_capacity(base.len() + 2);
-    out.push(Label {
-        name: "__name__".into(),
-        value: name.into(),
-    });
     for (n, v) in base {
-        if n == "__name__" {
-            continue;
-        }
-        if let Some((en, _)) = &extra
-            && n == en
-        {
+        if n == "__name__" || extra.as_ref().is_some_and(|(en, _)| n == en) {
             continue;
         }
         out.push(Label {
@@ -91,13 +84,44 @@ fn to_labels(base: &[(String, String)], name: &str, extra: Option<(&str, String)
             value: v.clone(),
         });
     }
-    if let Some((n, v)) = extra {
-        out.push(Label {
-            name: n.into(),
-            value: v,
-        });
+    with_name(out, name, extra)
+}
+
+/// [`to_labels`] for a point whose labels are not needed afterwards: their strings move.
+fn into_labels(base: Vec<(String, String)>, name: &str) -> Vec<Label> {
+    let mut out: Vec<Label> = Vec::with_capacity(base.len() + 1);
+    for (n, value) in base {
+        if n != "__name__" {
+            out.push(Label { name: n, value });
+        }
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
+    with_name(out, name, None)
+}
+
+/// Adds `__name__` and `extra` where they sort. A point's labels come sorted (sorted once
+/// more only when they do not), so two insertions replace a sort of every series' labels.
+fn with_name(mut out: Vec<Label>, name: &str, extra: Option<(&str, String)>) -> Vec<Label> {
+    if !out.is_sorted_by(|a, b| a.name <= b.name) {
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    let at = out.partition_point(|l| l.name.as_str() < "__name__");
+    out.insert(
+        at,
+        Label {
+            name: "__name__".into(),
+            value: name.into(),
+        },
+    );
+    if let Some((n, value)) = extra {
+        let at = out.partition_point(|l| l.name.as_str() < n);
+        out.insert(
+            at,
+            Label {
+                name: n.into(),
+                value,
+            },
+        );
+    }
     out
 }
 
@@ -146,7 +170,7 @@ impl Builder<'_> {
 
     fn metric(
         &mut self,
-        resource: &[KeyValue],
+        resource: &labels::ResourceLabels<'_>,
         scope: Option<&InstrumentationScope>,
         scope_schema: &str,
         m: &Metric,
@@ -206,7 +230,13 @@ impl Builder<'_> {
             }
         };
         let base = |attrs: &[KeyValue]| {
-            labels::point_labels(resource, scope, scope_schema, attrs, &self.settings.labels)
+            labels::resource_point_labels(
+                resource,
+                scope,
+                scope_schema,
+                attrs,
+                &self.settings.labels,
+            )
         };
         match data {
             Data::Gauge(_) | Data::Sum(_) => {
@@ -217,6 +247,10 @@ impl Builder<'_> {
                 };
                 for p in pts {
                     let b = base(&p.attributes);
+                    // Only a monotonic counter's `_created` needs the point's labels again.
+                    let created = ty == MetricType::MonotonicCounter
+                        && self.settings.export_created_metric
+                        && p.start_time_unix_nano != 0;
                     let value = if is_stale(p.flags) {
                         stale_nan()
                     } else {
@@ -227,14 +261,19 @@ impl Builder<'_> {
                         }
                     };
                     let ts = ms(p.time_unix_nano);
-                    let i = self.add_sample(to_labels(&b, &name, None), value, ts);
+                    let (labels, kept) = if created {
+                        (to_labels(&b, &name, None), Some(b))
+                    } else {
+                        (into_labels(b, &name), None)
+                    };
+                    let i = self.add_sample(labels, value, ts);
                     // Go: exemplars on every sum, `_created` for monotonic ones. (Go reads
                     // an integer exemplar's value as 0; its value is kept here.)
                     if matches!(data, Data::Sum(_)) {
                         let ex = exemplars(&p.exemplars);
                         self.out.series[i].exemplars.extend(ex);
                     }
-                    if ty == MetricType::MonotonicCounter {
+                    if let Some(b) = kept {
                         self.created(&b, &name, p.start_time_unix_nano, ts);
                     }
                 }
@@ -424,8 +463,8 @@ pub fn from_metrics(req: &ExportMetricsServiceRequest, settings: &Settings) -> T
         .sum();
     let mut b = Builder {
         settings,
-        hasher: std::collections::hash_map::RandomState::new(),
-        index: HashMap::with_capacity(points),
+        hasher: foldhash::fast::RandomState::default(),
+        index: HashMap::with_capacity_and_hasher(points, foldhash::fast::RandomState::default()),
         next: Vec::with_capacity(points),
         out: Translation {
             series: Vec::with_capacity(points),
@@ -434,11 +473,12 @@ pub fn from_metrics(req: &ExportMetricsServiceRequest, settings: &Settings) -> T
     };
     for rm in &req.resource_metrics {
         let resource = rm.resource.as_ref().map_or(&[][..], |r| &r.attributes);
+        let resource_labels = labels::ResourceLabels::new(resource);
         let mut latest = 0u64;
         for sm in &rm.scope_metrics {
             for m in &sm.metrics {
                 latest = latest.max(latest_timestamp(m));
-                b.metric(resource, sm.scope.as_ref(), &sm.schema_url, m);
+                b.metric(&resource_labels, sm.scope.as_ref(), &sm.schema_url, m);
             }
         }
         if settings.target_info
@@ -460,20 +500,53 @@ pub fn from_metrics(req: &ExportMetricsServiceRequest, settings: &Settings) -> T
 /// larger than that goes alone), each request's series ordered by their first sample's
 /// time, as Go's `batchTimeSeries` and `orderBySampleTimestamp`.
 pub fn batch(series: Vec<TimeSeries>, max_bytes: usize) -> Vec<WriteRequest> {
+    let sizes: Vec<usize> = series.iter().map(prost::Message::encoded_len).collect();
+    let mut series = series.into_iter();
+    cuts(&sizes, max_bytes)
+        .into_iter()
+        .map(|r| write_request(series.by_ref().take(r.len()).collect()))
+        .collect()
+}
+
+/// The bodies of the requests [`batch`] makes, as [`crate::prompb::encode`] writes them:
+/// each series' size is worked out once (prost's encoder would work it out twice more:
+/// for the buffer and for the length prefix).
+pub fn encode_batches(series: &[TimeSeries], max_bytes: usize) -> Result<Vec<Vec<u8>>, String> {
+    let sizes: Vec<usize> = series.iter().map(prost::Message::encoded_len).collect();
+    let mut raw = Vec::new();
+    let mut order: Vec<usize> = Vec::new();
+    let mut bodies = Vec::new();
+    for r in cuts(&sizes, max_bytes) {
+        order.clear();
+        order.extend(r.clone());
+        order.sort_by_key(|&i| first_time(&series[i]));
+        raw.clear();
+        raw.reserve(r.map(|i| sizes[i] + 11).sum());
+        for &i in &order {
+            // `WriteRequest.timeseries` is field 1, length-delimited.
+            prost::encoding::encode_key(1, prost::encoding::WireType::LengthDelimited, &mut raw);
+            prost::encoding::encode_varint(sizes[i] as u64, &mut raw);
+            prost::Message::encode_raw(&series[i], &mut raw);
+        }
+        bodies.push(crate::prompb::compress(&raw)?);
+    }
+    Ok(bodies)
+}
+
+/// Where requests of less than `max_bytes` end (a series larger than that goes alone).
+fn cuts(sizes: &[usize], max_bytes: usize) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
-    let mut current: Vec<TimeSeries> = Vec::new();
-    let mut size = 0usize;
-    for ts in series {
-        let s = prost::Message::encoded_len(&ts);
-        if size + s >= max_bytes && !current.is_empty() {
-            out.push(write_request(std::mem::take(&mut current)));
+    let (mut start, mut size) = (0usize, 0usize);
+    for (i, &s) in sizes.iter().enumerate() {
+        if size + s >= max_bytes && i > start {
+            out.push(start..i);
+            start = i;
             size = 0;
         }
         size += s;
-        current.push(ts);
     }
-    if !current.is_empty() {
-        out.push(write_request(current));
+    if start < sizes.len() {
+        out.push(start..sizes.len());
     }
     out
 }
@@ -741,6 +814,37 @@ mod tests {
                 .any(|l| l.name == "le" && l.value == "2")
         );
         assert_eq!(with_ex[0].exemplars[0].labels[0].value, "01".repeat(16));
+    }
+
+    #[test]
+    fn encoded_batches_are_the_bodies_of_the_cut_and_ordered_requests() {
+        // Series of different sizes, their times out of order, cut at several limits: the
+        // bodies encode_batches writes are byte for byte those of batch + prompb::encode.
+        let points: Vec<_> = (0..60u64)
+            .map(|i| {
+                point(
+                    vec![
+                        kv("i", &"x".repeat(1 + (i as usize * 7) % 13)),
+                        kv("k", &i.to_string()),
+                    ],
+                    0,
+                    T + ((i * 37) % 60) * 1_000_000,
+                    i as f64,
+                )
+            })
+            .collect();
+        let req = request(vec![], vec![gauge("g", "", points)]);
+        let t = from_metrics(&req, &settings());
+        for limit in [1, 50, 200, 1000, 1 << 20] {
+            let want: Vec<Vec<u8>> = batch(t.series.clone(), limit)
+                .iter()
+                .map(|r| crate::prompb::encode(r).unwrap())
+                .collect();
+            let got = encode_batches(&t.series, limit).unwrap();
+            assert!(!got.is_empty());
+            assert_eq!(got, want, "limit {limit}");
+        }
+        assert!(encode_batches(&[], 100).unwrap().is_empty());
     }
 
     #[test]

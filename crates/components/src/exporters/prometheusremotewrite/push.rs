@@ -20,7 +20,6 @@ use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue, USER_
 use pdata::{Batch, Request};
 use promtranslate::labels::LabelSettings;
 use promtranslate::naming::MetricNamer;
-use promtranslate::prompb;
 use promtranslate::remotewrite::{self, Settings};
 use runtime::exporterhelper::{Backoff, Prepared, Push, RetrySettings};
 use runtime::{ConsumeError, telemetry::Counter};
@@ -231,8 +230,9 @@ impl PrwPush {
         self.translated_series.add(t.series.len() as u64);
         let mut bodies = Vec::new();
         if !t.series.is_empty() {
-            for r in remotewrite::batch(t.series, self.max_batch_bytes) {
-                let body = prompb::encode(&r).map_err(ConsumeError::permanent)?;
+            for body in remotewrite::encode_batches(&t.series, self.max_batch_bytes)
+                .map_err(ConsumeError::permanent)?
+            {
                 bodies.push(bytes::Bytes::from(body));
             }
         }
