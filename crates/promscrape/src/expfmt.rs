@@ -96,6 +96,9 @@ pub type Label<'a> = (Cow<'a, str>, Cow<'a, str>);
 /// One sample line. The vectors are reused by the parser for the next line.
 #[derive(Debug, Default)]
 pub struct Sample<'a> {
+    /// The line's series as written: its name and `{labels}`, before the value. Two lines
+    /// with the same text have the same name and labels.
+    pub series: &'a str,
     pub name: Cow<'a, str>,
     pub labels: Vec<Label<'a>>,
     pub value: f64,
@@ -368,6 +371,7 @@ impl<'a> Parser<'a> {
             return Err("metric name missing".into());
         };
         s.name = name;
+        s.series = &line[..line.len() - rest.len()];
         let after = rest.trim_start_matches([' ', '\t']);
         if after.len() == rest.len() {
             return Err(format!(

@@ -99,7 +99,8 @@ struct Meta {
 }
 
 struct ScrapedSample {
-    labels: Labels,
+    /// Shared with the series cache and the last scrape's series.
+    labels: Arc<Labels>,
     value: f64,
     ts_ms: i64,
     exemplar: Option<ParsedExemplar>,
@@ -113,12 +114,26 @@ struct ParsedExemplar {
     ts_ms: i64,
 }
 
+/// A series as the last scrapes wrote it, and what its text became: its label set after the
+/// target's labels and `metric_relabel_configs` with its identity hash, or `None` when
+/// relabeling dropped it. Prometheus's scrape cache does the same: a series seen before is
+/// not parsed into labels, merged, relabeled and hashed again.
+struct Cached {
+    series: Option<(Arc<Labels>, u64)>,
+    /// The scrape that last saw it: entries not seen by the last scrape are let go.
+    seen: u64,
+}
+
 /// What lives across scrapes of one target.
 pub struct TargetState {
     cfg: Arc<ScrapeConfig>,
     target: Target,
     settings: Arc<Settings>,
-    prev_series: HashMap<u64, Labels, Fast>,
+    /// Keyed by the series' text (`name{labels}` as written), bounded by the series of the
+    /// last scrape.
+    cache: HashMap<Box<str>, Cached, Fast>,
+    scrapes: u64,
+    prev_series: HashMap<u64, Arc<Labels>, Fast>,
     prev_metadata: HashMap<String, Meta, Fast>,
     adjuster: Adjuster,
 }
@@ -131,6 +146,8 @@ impl TargetState {
             cfg,
             target,
             settings,
+            cache: HashMap::default(),
+            scrapes: 0,
             prev_series: HashMap::default(),
             prev_metadata: HashMap::default(),
             adjuster: Adjuster::new(gc),
@@ -139,6 +156,12 @@ impl TargetState {
 
     pub fn target(&self) -> &Target {
         &self.target
+    }
+
+    /// How many series texts the cache holds.
+    #[cfg(test)]
+    pub(crate) fn cached_series(&self) -> usize {
+        self.cache.len()
     }
 
     /// Turns one scrape (started at `start_ms`, lasting `duration`) into OTLP.
@@ -153,7 +176,8 @@ impl TargetState {
             Body::Failed(e) => Some(e),
             Body::Ok { body, format } => {
                 body_size = body.len();
-                self.parse(
+                self.scrapes += 1;
+                let r = self.parse(
                     body,
                     format,
                     start_ms,
@@ -161,8 +185,11 @@ impl TargetState {
                     &mut metadata,
                     &mut cur_series,
                     &mut out,
-                )
-                .err()
+                );
+                // The cache keeps the series this scrape wrote, nothing older.
+                let scrape = self.scrapes;
+                self.cache.retain(|_, c| c.seen == scrape);
+                r.err()
             }
         };
         if err.is_none()
@@ -215,7 +242,7 @@ impl TargetState {
                 lset.set(n, v);
             }
             samples.push(ScrapedSample {
-                labels: lset,
+                labels: Arc::new(lset),
                 value,
                 ts_ms: start_ms,
                 exemplar: None,
@@ -282,7 +309,7 @@ impl TargetState {
 
     #[allow(clippy::too_many_arguments)]
     fn parse(
-        &self,
+        &mut self,
         body: &[u8],
         format: Format,
         start_ms: i64,
@@ -314,19 +341,47 @@ impl TargetState {
             if limit_error.is_some() {
                 continue;
             }
-            let mut lset = Labels::with_capacity(s.labels.len() + self.target.labels.len() + 1);
-            lset.set(labels::METRIC_NAME, s.name.as_ref());
-            for (n, v) in &s.labels {
-                lset.set(n.as_ref(), v.as_ref());
-            }
-            merge_target_labels(&mut lset, &self.target.labels, cfg.honor_labels);
-            if !relabel::process(&mut lset, &cfg.metric_relabel_configs) || lset.is_empty() {
-                continue;
-            }
-            if let Err(e) = check_label_limits(&lset, cfg) {
-                limit_error = Some(e);
-                continue;
-            }
+            let scrape = self.scrapes;
+            let (lset, h) = match self.cache.get_mut(s.series) {
+                Some(c) => {
+                    c.seen = scrape;
+                    match &c.series {
+                        Some((l, h)) => (l.clone(), *h),
+                        None => continue,
+                    }
+                }
+                None => {
+                    let mut lset =
+                        Labels::with_capacity(s.labels.len() + self.target.labels.len() + 1);
+                    lset.set(labels::METRIC_NAME, s.name.as_ref());
+                    for (n, v) in &s.labels {
+                        lset.set(n.as_ref(), v.as_ref());
+                    }
+                    merge_target_labels(&mut lset, &self.target.labels, cfg.honor_labels);
+                    let kept = relabel::process(&mut lset, &cfg.metric_relabel_configs)
+                        && !lset.is_empty();
+                    if kept && let Err(e) = check_label_limits(&lset, cfg) {
+                        // (Not cached: the scrape fails, and so would the next one.)
+                        limit_error = Some(e);
+                        continue;
+                    }
+                    let series = kept.then(|| {
+                        let h = hash_labels(&lset);
+                        (Arc::new(lset), h)
+                    });
+                    self.cache.insert(
+                        s.series.into(),
+                        Cached {
+                            series: series.clone(),
+                            seen: scrape,
+                        },
+                    );
+                    match series {
+                        Some(x) => x,
+                        None => continue,
+                    }
+                }
+            };
             let ts_ms = match s.timestamp_ms {
                 Some(t) if cfg.honor_timestamps => t,
                 _ => start_ms,
@@ -338,7 +393,6 @@ impl TargetState {
             }
             let mut track = None;
             if s.timestamp_ms.is_none() || cfg.track_timestamps_staleness {
-                let h = hash_labels(&lset);
                 if !self.prev_series.contains_key(&h) {
                     out.series_added += 1;
                 }
@@ -608,8 +662,11 @@ impl<'t> Transaction<'t> {
     }
 
     fn add(&mut self, s: &mut ScrapedSample, md: &HashMap<String, Meta, Fast>) {
-        for (n, v) in self.settings.external_labels.iter() {
-            s.labels.set(n, v);
+        if !self.settings.external_labels.is_empty() {
+            let lset = Arc::make_mut(&mut s.labels);
+            for (n, v) in self.settings.external_labels.iter() {
+                lset.set(n, v);
+            }
         }
         let lset = &s.labels;
         let name = lset.get(labels::METRIC_NAME);

@@ -2,7 +2,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pdata::proto::common::v1::any_value;
-use pdata::proto::metrics::v1::{Metric, ResourceMetrics, metric, number_data_point};
+use pdata::proto::metrics::v1::{
+    DataPointFlags, Metric, NumberDataPoint, ResourceMetrics, metric, number_data_point,
+};
 
 use crate::config::{
     PromConfig, ScrapeProtocol, TargetGroup, accept_header, format_duration, parse_duration,
@@ -929,6 +931,74 @@ fn metric_relabel_configs_and_honor_labels_apply_to_samples() {
         panic!()
     };
     assert_eq!(double(&g.data_points[0]), Some(1.0));
+}
+
+#[test]
+fn series_seen_before_come_out_as_the_first_time_and_the_cache_keeps_the_last_scrape_only() {
+    let mut st = state(
+        "  label_limit: 6\n  metric_relabel_configs:\n  - source_labels: [__name__]\n    regex: drop_me\n    action: drop\n  - source_labels: [x]\n    target_label: y\n    replacement: from_$1\n",
+        true,
+    );
+    let scrape = |st: &mut TargetState, body: &str, t: i64| {
+        st.process(
+            Body::Ok {
+                body: body.as_bytes(),
+                format: Format::Text,
+            },
+            t,
+            Duration::ZERO,
+        )
+    };
+    let gauge = |rms: &[ResourceMetrics], name: &str| -> Vec<NumberDataPoint> {
+        match &metric(rms, name).data {
+            Some(metric::Data::Gauge(g)) => g.data_points.clone(),
+            other => panic!("{name}: {other:?}"),
+        }
+    };
+    let first = scrape(&mut st, "keep{x=\"1\"} 1\ndrop_me 2\ngone 3\n", T0);
+    assert!(first.error.is_none(), "{:?}", first.error);
+    assert_eq!(st.cached_series(), 3);
+    let second = scrape(&mut st, "keep{x=\"1\"} 5\ndrop_me 2\nnew 4\n", T0 + 1000);
+    assert!(second.error.is_none(), "{:?}", second.error);
+    let rms = &second.resource_metrics;
+    // The cached series is relabeled as it was the first time, with this scrape's value.
+    let keep = gauge(rms, "keep");
+    assert_eq!(keep.len(), 1);
+    assert_eq!(attr(&keep[0].attributes, "y").as_deref(), Some("from_1"));
+    assert_eq!(attr(&keep[0].attributes, "x").as_deref(), Some("1"));
+    assert_eq!(double(&keep[0]), Some(5.0));
+    // The dropped series stays dropped; the one that went is stale; one series is new.
+    assert!(
+        rms.iter()
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| &s.metrics)
+            .all(|m| m.name != "drop_me")
+    );
+    let gone = gauge(rms, "gone");
+    const NO_VALUE: u32 = DataPointFlags::NoRecordedValueMask as u32;
+    assert_eq!(gone[0].flags & NO_VALUE, NO_VALUE);
+    assert_eq!(
+        double(&gauge(rms, "scrape_samples_post_metric_relabeling")[0]),
+        Some(2.0)
+    );
+    assert_eq!(double(&gauge(rms, "scrape_series_added")[0]), Some(1.0));
+    // keep, drop_me and new: `gone` was not in the last scrape.
+    assert_eq!(st.cached_series(), 3);
+    // A series over a limit fails every scrape it is in, cached or not.
+    for t in [T0 + 2000, T0 + 3000] {
+        let out = scrape(
+            &mut st,
+            "keep{x=\"1\"} 6\nwide{a=\"1\",b=\"2\",c=\"3\"} 1\n",
+            t,
+        );
+        assert!(
+            out.error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("label_limit exceeded (metric: wide")),
+            "{:?}",
+            out.error
+        );
+    }
 }
 
 #[test]
