@@ -10,7 +10,7 @@
 //! series of the last scrape (for staleness), the last metadata, and the adjuster's start
 //! points (swept like Go's after `gc_interval`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,8 +35,8 @@ use crate::target::Target;
 /// could choose collisions that matter more than one slower scrape).
 type Fast = foldhash::fast::RandomState;
 
-/// The hash that stands for a series' identity across scrapes (its label set, or a point's
-/// resource, name and attributes): fixed, so equal inputs give equal hashes in one process.
+/// The hash that stands for a point's identity across scrapes (its resource, name and
+/// attributes): fixed, so equal inputs give equal hashes in one process.
 const IDENTITY: foldhash::quality::FixedState =
     foldhash::quality::FixedState::with_seed(0x6665_7272_6f74_656c);
 
@@ -104,8 +104,6 @@ struct ScrapedSample {
     value: f64,
     ts_ms: i64,
     exemplar: Option<ParsedExemplar>,
-    /// The series hash when staleness tracks it (kept for the next scrape).
-    track: Option<u64>,
 }
 
 struct ParsedExemplar {
@@ -114,14 +112,51 @@ struct ParsedExemplar {
     ts_ms: i64,
 }
 
-/// A series as the last scrapes wrote it, and what its text became: its label set after the
-/// target's labels and `metric_relabel_configs` with its identity hash, or `None` when
-/// relabeling dropped it. Prometheus's scrape cache does the same: a series seen before is
-/// not parsed into labels, merged, relabeled and hashed again.
+/// A series as the last scrape wrote it, and what its text became: its label set after the
+/// target's labels and `metric_relabel_configs`, or `None` when relabeling dropped it.
+/// Prometheus's scrape cache does the same: a series seen before is not parsed into labels,
+/// merged and relabeled again. The entry also carries the series' staleness: which scrape
+/// last tracked it, so that the series of the last scrape are the entries it tracked, with
+/// no set of them built per scrape.
 struct Cached {
-    series: Option<(Arc<Labels>, u64)>,
-    /// The scrape that last saw it: entries not seen by the last scrape are let go.
+    series: Option<Arc<Labels>>,
+    /// The scrape that last saw it (scrapes are numbered from 1): entries not seen by the
+    /// last scrape are let go.
     seen: u64,
+    /// The last scrape that tracked it for staleness (0: none).
+    tracked: u64,
+    /// Whether the scrape before the one that last saw it had tracked it (worked out when
+    /// a scrape first sees it, before that scrape tracks it).
+    was_tracked: bool,
+}
+
+impl Cached {
+    /// The entry as scrape `now` sees it, when the scrape whose series stand for "the last
+    /// scrape's" is `prev` (0: none): the labels (`None`: dropped) and whether the series is
+    /// new to staleness tracking. `track`: this sample is tracked (it has no timestamp of
+    /// its own, or `track_timestamps_staleness`).
+    fn see(&mut self, now: u64, prev: u64, track: bool) -> Option<(Arc<Labels>, bool)> {
+        if self.seen != now {
+            self.was_tracked = prev != 0 && self.tracked == prev;
+            self.seen = now;
+        }
+        let labels = self.series.clone()?;
+        if !track {
+            return Some((labels, false));
+        }
+        self.tracked = now;
+        Some((labels, !self.was_tracked))
+    }
+
+    /// Whether the last scrape tracked it: `now` is the scrape being finished (0: none
+    /// parsed), `prev` the one before.
+    fn was_in_last(&self, now: u64, prev: u64) -> bool {
+        if now != 0 && self.seen == now {
+            self.was_tracked
+        } else {
+            prev != 0 && self.tracked == prev
+        }
+    }
 }
 
 /// What lives across scrapes of one target.
@@ -132,8 +167,11 @@ pub struct TargetState {
     /// Keyed by the series' text (`name{labels}` as written), bounded by the series of the
     /// last scrape.
     cache: HashMap<Box<str>, Cached, Fast>,
+    /// Scrapes parsed so far (the number of the last one).
     scrapes: u64,
-    prev_series: HashMap<u64, Arc<Labels>, Fast>,
+    /// The scrape whose tracked series are the last scrape's series (0: none, after a
+    /// failed scrape).
+    prev_tracked: u64,
     prev_metadata: HashMap<String, Meta, Fast>,
     adjuster: Adjuster,
 }
@@ -148,7 +186,7 @@ impl TargetState {
             settings,
             cache: HashMap::default(),
             scrapes: 0,
-            prev_series: HashMap::default(),
+            prev_tracked: 0,
             prev_metadata: HashMap::default(),
             adjuster: Adjuster::new(gc),
         }
@@ -169,27 +207,24 @@ impl TargetState {
         let mut out = Outcome::default();
         let mut samples: Vec<ScrapedSample> = Vec::new();
         let mut metadata: HashMap<String, Meta, Fast> = HashMap::default();
-        let mut cur_series: HashSet<u64, Fast> =
-            HashSet::with_capacity_and_hasher(self.prev_series.len(), Fast::default());
         let mut body_size = 0usize;
+        let prev = self.prev_tracked;
+        let mut now = 0;
         let mut err = match body {
             Body::Failed(e) => Some(e),
             Body::Ok { body, format } => {
                 body_size = body.len();
                 self.scrapes += 1;
-                let r = self.parse(
+                now = self.scrapes;
+                self.parse(
                     body,
                     format,
                     start_ms,
                     &mut samples,
                     &mut metadata,
-                    &mut cur_series,
                     &mut out,
-                );
-                // The cache keeps the series this scrape wrote, nothing older.
-                let scrape = self.scrapes;
-                self.cache.retain(|_, c| c.seen == scrape);
-                r.err()
+                )
+                .err()
             }
         };
         if err.is_none()
@@ -201,21 +236,34 @@ impl TargetState {
         if err.is_some() {
             // A failed scrape keeps nothing: every series of the last scrape goes stale.
             samples.clear();
-            cur_series.clear();
             metadata.clear();
         }
-        // Series of the last scrape that this one lacks get a staleness marker.
-        for (h, lset) in self.prev_series.drain() {
-            if !cur_series.contains(&h) {
+        // Series of the last scrape that this one lacks (all of them when it failed) get a
+        // staleness marker; the cache lets go of what this scrape did not write.
+        let ok = err.is_none();
+        let mut stale = |c: &Cached| {
+            let still = ok && now != 0 && c.seen == now && c.tracked == now;
+            if c.was_in_last(now, prev)
+                && !still
+                && let Some(lset) = &c.series
+            {
                 samples.push(ScrapedSample {
-                    labels: lset,
+                    labels: lset.clone(),
                     value: stale_nan(),
                     ts_ms: start_ms,
                     exemplar: None,
-                    track: None,
                 });
             }
+        };
+        if now != 0 {
+            self.cache.retain(|_, c| {
+                stale(c);
+                c.seen == now
+            });
+        } else {
+            self.cache.values().for_each(stale);
         }
+        self.prev_tracked = if ok { now } else { 0 };
         out.series_added = out.series_added.min(out.samples_post_relabel);
         let up = if err.is_none() { 1.0 } else { 0.0 };
         let mut report = vec![
@@ -246,7 +294,6 @@ impl TargetState {
                 value,
                 ts_ms: start_ms,
                 exemplar: None,
-                track: None,
             });
         }
         // Families of stale series keep the type they had.
@@ -258,15 +305,6 @@ impl TargetState {
             tx.add(s, &metadata);
         }
         out.resource_metrics = tx.finish();
-        // The series of this scrape, for the staleness markers of the next one: the label
-        // sets move over from the samples instead of being copied.
-        let mut next = HashMap::with_capacity_and_hasher(cur_series.len(), Fast::default());
-        for s in samples {
-            if let Some(h) = s.track {
-                next.insert(h, s.labels);
-            }
-        }
-        self.prev_series = next;
         if self.settings.adjust_start_times {
             for rm in &mut out.resource_metrics {
                 self.adjuster.adjust(rm);
@@ -282,17 +320,19 @@ impl TargetState {
     pub fn stale_all(&mut self, now_ms: i64) -> Outcome {
         let mut tx = Transaction::new(&self.target, &self.settings);
         let metadata = std::mem::take(&mut self.prev_metadata);
-        for (_, lset) in self.prev_series.drain() {
-            tx.add(
-                &mut ScrapedSample {
-                    labels: lset,
-                    value: stale_nan(),
-                    ts_ms: now_ms,
-                    exemplar: None,
-                    track: None,
-                },
-                &metadata,
-            );
+        let prev = std::mem::take(&mut self.prev_tracked);
+        for c in std::mem::take(&mut self.cache).into_values() {
+            if let Some(lset) = c.series.filter(|_| prev != 0 && c.tracked == prev) {
+                tx.add(
+                    &mut ScrapedSample {
+                        labels: lset,
+                        value: stale_nan(),
+                        ts_ms: now_ms,
+                        exemplar: None,
+                    },
+                    &metadata,
+                );
+            }
         }
         let mut out = Outcome {
             resource_metrics: tx.finish(),
@@ -315,7 +355,6 @@ impl TargetState {
         start_ms: i64,
         samples: &mut Vec<ScrapedSample>,
         metadata: &mut HashMap<String, Meta, Fast>,
-        cur_series: &mut HashSet<u64, Fast>,
         out: &mut Outcome,
     ) -> Result<(), String> {
         let cfg = &*self.cfg;
@@ -341,15 +380,10 @@ impl TargetState {
             if limit_error.is_some() {
                 continue;
             }
-            let scrape = self.scrapes;
-            let (lset, h) = match self.cache.get_mut(s.series) {
-                Some(c) => {
-                    c.seen = scrape;
-                    match &c.series {
-                        Some((l, h)) => (l.clone(), *h),
-                        None => continue,
-                    }
-                }
+            let (now, prev) = (self.scrapes, self.prev_tracked);
+            let track = s.timestamp_ms.is_none() || cfg.track_timestamps_staleness;
+            let seen = match self.cache.get_mut(s.series) {
+                Some(c) => c.see(now, prev, track),
                 None => {
                     let mut lset =
                         Labels::with_capacity(s.labels.len() + self.target.labels.len() + 1);
@@ -365,22 +399,21 @@ impl TargetState {
                         limit_error = Some(e);
                         continue;
                     }
-                    let series = kept.then(|| {
-                        let h = hash_labels(&lset);
-                        (Arc::new(lset), h)
-                    });
-                    self.cache.insert(
-                        s.series.into(),
-                        Cached {
-                            series: series.clone(),
-                            seen: scrape,
-                        },
-                    );
-                    match series {
-                        Some(x) => x,
-                        None => continue,
-                    }
+                    let mut c = Cached {
+                        series: kept.then(|| Arc::new(lset)),
+                        seen: 0,
+                        tracked: 0,
+                        was_tracked: false,
+                    };
+                    let seen = c.see(now, prev, track);
+                    self.cache.insert(s.series.into(), c);
+                    seen
                 }
+            };
+            // (A sample over the sample limit is tracked too: the scrape fails then, and a
+            // failed scrape's tracking is not used.)
+            let Some((lset, added)) = seen else {
+                continue;
             };
             let ts_ms = match s.timestamp_ms {
                 Some(t) if cfg.honor_timestamps => t,
@@ -391,13 +424,8 @@ impl TargetState {
                 // The scrape fails; stop keeping samples so memory stays bounded.
                 continue;
             }
-            let mut track = None;
-            if s.timestamp_ms.is_none() || cfg.track_timestamps_staleness {
-                if !self.prev_series.contains_key(&h) {
-                    out.series_added += 1;
-                }
-                cur_series.insert(h);
-                track = Some(h);
+            if added {
+                out.series_added += 1;
             }
             let exemplar = s.exemplar.map(|(value, ts)| ParsedExemplar {
                 labels: s
@@ -413,7 +441,6 @@ impl TargetState {
                 value: s.value,
                 ts_ms,
                 exemplar,
-                track,
             });
         }
         match limit_error {
@@ -428,10 +455,6 @@ fn meta_entry<'m>(m: &'m mut HashMap<String, Meta, Fast>, name: &str) -> &'m mut
         family: name.to_string(),
         ..Meta::default()
     })
-}
-
-fn hash_labels(l: &Labels) -> u64 {
-    IDENTITY.hash_one(l)
 }
 
 /// Prometheus's `mutateSampleLabels` before metric relabeling: with `honor_labels` the

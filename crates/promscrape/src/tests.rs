@@ -1002,6 +1002,70 @@ fn series_seen_before_come_out_as_the_first_time_and_the_cache_keeps_the_last_sc
 }
 
 #[test]
+fn staleness_follows_the_last_scrape_through_failures_and_a_target_going_away() {
+    const NO_VALUE: u32 = DataPointFlags::NoRecordedValueMask as u32;
+    let mut st = state("", true);
+    let scrape = |st: &mut TargetState, body: Option<&str>, t: i64| {
+        let body = match body {
+            Some(b) => Body::Ok {
+                body: b.as_bytes(),
+                format: Format::Text,
+            },
+            None => Body::Failed("connection refused".into()),
+        };
+        st.process(body, t, Duration::ZERO)
+    };
+    // The names of the metrics with a stale point, once per point, sorted.
+    let stale = |rms: &[ResourceMetrics]| -> Vec<String> {
+        let mut v: Vec<String> = rms
+            .iter()
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| &s.metrics)
+            .flat_map(|m| match &m.data {
+                Some(metric::Data::Gauge(g)) => g
+                    .data_points
+                    .iter()
+                    .filter(|p| p.flags & NO_VALUE != 0)
+                    .map(|_| m.name.clone())
+                    .collect::<Vec<_>>(),
+                _ => vec![],
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let added = |rms: &[ResourceMetrics]| match &metric(rms, "scrape_series_added").data {
+        Some(metric::Data::Gauge(g)) => double(&g.data_points[0]),
+        _ => None,
+    };
+    let out = scrape(&mut st, Some("a 1\nb 2\n"), T0);
+    assert_eq!(added(&out.resource_metrics), Some(2.0));
+    assert!(stale(&out.resource_metrics).is_empty());
+    // A failed scrape: every series of the last one goes stale, once.
+    let out = scrape(&mut st, None, T0 + 1000);
+    assert_eq!(stale(&out.resource_metrics), ["a", "b"]);
+    // After a failure nothing is left to go stale, and every series is new again.
+    let out = scrape(&mut st, Some("a 1\n"), T0 + 2000);
+    assert!(stale(&out.resource_metrics).is_empty());
+    assert_eq!(added(&out.resource_metrics), Some(1.0));
+    let out = scrape(&mut st, Some("a 2\nc 1\n"), T0 + 3000);
+    assert!(stale(&out.resource_metrics).is_empty());
+    assert_eq!(added(&out.resource_metrics), Some(1.0));
+    // A series that stops being written, and one whose line fails the scrape midway.
+    let out = scrape(&mut st, Some("c 2\n"), T0 + 4000);
+    assert_eq!(stale(&out.resource_metrics), ["a"]);
+    let out = scrape(&mut st, Some("c 3\nd{ 1\n"), T0 + 5000);
+    assert!(out.error.is_some());
+    assert_eq!(stale(&out.resource_metrics), ["c"]);
+    let out = scrape(&mut st, Some("e 1\n"), T0 + 6000);
+    assert!(stale(&out.resource_metrics).is_empty());
+    // The target goes away: the last scrape's series go stale, and only those.
+    let out = st.stale_all(T0 + 7000);
+    assert_eq!(stale(&out.resource_metrics), ["e"]);
+    assert_eq!(st.cached_series(), 0);
+}
+
+#[test]
 fn without_the_adjuster_start_is_unset_unless_created() {
     let mut st = state("", false);
     let out = st.process(
