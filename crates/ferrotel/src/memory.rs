@@ -39,8 +39,12 @@ extern "C" fn mimalloc_options() {
     const ARENA_EAGER_COMMIT: mi_option_t = 4;
     const PURGE_DELAY: mi_option_t = 15;
     // SAFETY: mi_option_set only stores an option value; it runs before main, on one thread.
+    // `MIMALLOC_PURGE_DELAY`, when set, is left to mimalloc (for measuring other delays).
     unsafe {
-        mi_option_set(PURGE_DELAY, 10);
+        // (getenv, not std::env: nothing may allocate before the options are set.)
+        if libc::getenv(c"MIMALLOC_PURGE_DELAY".as_ptr()).is_null() {
+            mi_option_set(PURGE_DELAY, 10);
+        }
         mi_option_set(ARENA_EAGER_COMMIT, 0);
     }
 }

@@ -19,7 +19,25 @@ pub fn decode(raw: Vec<u8>, content_encoding: &str, limit: u64) -> Result<Vec<u8
     if !enc.eq_ignore_ascii_case("gzip") {
         return Err(format!("unsupported Content-Encoding {enc:?}"));
     }
-    let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(64 << 20));
+    // A gzip member ends with its uncompressed size (mod 2^32): the last member's is a good
+    // hint for the usual single-member body, and saves growing a buffer of many megabytes
+    // by doubling (a copy and fresh pages each time). A hint that lies costs at most the
+    // 64 MiB cap of address space, committed only as it is written.
+    let trailer = raw
+        .len()
+        .checked_sub(4)
+        .and_then(|at| raw.get(at..))
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(0, |b| u32::from_le_bytes(b) as usize);
+    let mut hint = raw.len().saturating_mul(4).max(trailer.saturating_add(1));
+    if limit > 0 {
+        hint = hint.min(
+            usize::try_from(limit)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1),
+        );
+    }
+    let mut out = Vec::with_capacity(hint.min(64 << 20));
     let decoder = flate2::read::MultiGzDecoder::new(&raw[..]);
     let read = if limit > 0 {
         decoder.take(limit + 1).read_to_end(&mut out)

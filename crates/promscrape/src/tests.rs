@@ -1111,6 +1111,23 @@ fn gzip_bodies_decode_within_the_limit() {
         "body size limit exceeded"
     );
     assert!(crate::body::decode(b"not gzip".to_vec(), "gzip", 0).is_err());
+    // The trailer's size is only a hint: a body whose trailer claims 4 GiB, or 0 bytes,
+    // fails the gzip check with an error instead of decoding wrong or allocating 4 GiB.
+    for fake in [u32::MAX, 0] {
+        let mut lying = gz.clone();
+        let at = lying.len() - 4;
+        lying[at..].copy_from_slice(&fake.to_le_bytes());
+        let err = crate::body::decode(lying.clone(), "gzip", 0).unwrap_err();
+        assert!(err.starts_with("decompressing the gzip'd body"), "{err}");
+        assert_eq!(
+            crate::body::decode(lying, "gzip", 100).unwrap_err(),
+            "body size limit exceeded"
+        );
+    }
+    // Two members: the last member's trailer is not the whole body's size.
+    let mut two = gz.clone();
+    two.extend_from_slice(&gz);
+    assert_eq!(crate::body::decode(two, "gzip", 0).unwrap().len(), 8000);
 }
 
 #[test]

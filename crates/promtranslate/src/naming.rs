@@ -237,6 +237,14 @@ pub fn normalize_label(label: &str) -> Result<String, String> {
             "normalization for label name {label:?} resulted in empty name"
         ));
     }
+    // Most names are valid as they are: copied, not rebuilt a character at a time.
+    let b = label.as_bytes();
+    if b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+        && !b[0].is_ascii_digit()
+        && (b[0] != b'_' || label.starts_with("__"))
+    {
+        return Ok(label.to_string());
+    }
     let mut out: String = label
         .chars()
         .map(|c| {
