@@ -399,6 +399,13 @@ impl TargetState {
                         limit_error = Some(e);
                         continue;
                     }
+                    if kept && cfg.sample_limit > 0 && out.samples_post_relabel >= cfg.sample_limit
+                    {
+                        // Past the sample limit the scrape fails: a new series is counted
+                        // but not cached, so that the cache stays bounded by the limit.
+                        out.samples_post_relabel += 1;
+                        continue;
+                    }
                     let mut c = Cached {
                         series: kept.then(|| Arc::new(lset)),
                         seen: 0,

@@ -874,6 +874,9 @@ fn failed_scrape_reports_up_zero_and_stales_everything() {
         Duration::ZERO,
     );
     assert_eq!(out.error.as_deref(), Some("sample limit exceeded"));
+    // The series past the limit (c) was counted but not cached: the cache stays bounded by
+    // the limit whatever the target exposes.
+    assert_eq!(st.cached_series(), 2);
     let rms = &out.resource_metrics;
     let Some(metric::Data::Gauge(up)) = &metric(rms, "up").data else {
         panic!()
