@@ -4,8 +4,9 @@
 //! gzip and zlib go through libdeflate, which works on whole buffers and is several times
 //! faster than a streaming deflate at the same level; zstd through the `zstd` crate's bulk API;
 //! snappy (block and framed) through `snap`; lz4 (frame format, as Go's confighttp) through
-//! `lz4_flex`. Compressor state (libdeflate and zstd contexts, the snappy hash table) lives in
-//! a per-thread workspace and is reused. gzip, zlib and zstd write straight into the spare
+//! `lz4_flex`. Compressor state (libdeflate and zstd contexts) lives in a per-thread
+//! workspace and is reused; snappy's block format goes through `pdata::snappy`, shared with
+//! the Loki and remote-write bodies. gzip, zlib and zstd write straight into the spare
 //! capacity of the output (reserved at the compress bound, shrunk back afterwards), so no
 //! per-thread output buffer pins the size of the largest batch ever compressed: past glibc's
 //! mmap threshold the reservation is a fresh mapping whose unwritten pages never become
@@ -144,19 +145,17 @@ struct Workspace {
     /// libdeflate compressors by level (a config uses one or two levels).
     deflate: Vec<Deflater>,
     zstd: Option<(i32, zstd::bulk::Compressor<'static>)>,
-    snappy: snap::raw::Encoder,
     inflate: Option<Inflater>,
     unzstd: Option<zstd::bulk::Decompressor<'static>>,
 }
 
 thread_local! {
-    static WORKSPACE: RefCell<Workspace> = RefCell::new(Workspace {
+    static WORKSPACE: RefCell<Workspace> = const { RefCell::new(Workspace {
         deflate: Vec::new(),
         zstd: None,
-        snappy: snap::raw::Encoder::new(),
         inflate: None,
         unzstd: None,
-    });
+    }) };
 }
 
 impl Workspace {
@@ -244,21 +243,7 @@ pub fn compress_into(
                 with_room(out, bound, |out| zstd_append(zstd, input, out))
             }
             Codec::Snappy => {
-                let bound = snap::raw::max_compress_len(input.len());
-                if bound == 0 {
-                    return Err(std::io::Error::other("input too large for snappy"));
-                }
-                // snap wants an initialised `&mut [u8]`: a one-off zeroed buffer, which
-                // `calloc` serves past the mmap threshold as fresh zero pages (only the pages
-                // the encoder writes become resident), then the output is copied.
-                let mut once = vec![0u8; bound];
-                let n = ws
-                    .snappy
-                    .compress(input, &mut once)
-                    .map_err(std::io::Error::other)?;
-                out.reserve_exact(n);
-                out.extend_from_slice(&once[..n]);
-                Ok(n)
+                pdata::snappy::compress_into(input, out).map_err(std::io::Error::other)
             }
             Codec::SnappyFramed => {
                 let start = out.len();

@@ -18,6 +18,7 @@ mod batch;
 mod client;
 pub mod json;
 pub mod scan;
+pub mod snappy;
 #[cfg(any(test, feature = "testdata"))]
 pub mod testdata;
 pub mod tree;

@@ -289,6 +289,7 @@ impl TargetState {
             for (n, v) in self.target.labels.iter() {
                 lset.set(n, v);
             }
+            with_external_labels(&mut lset, &self.settings);
             samples.push(ScrapedSample {
                 labels: Arc::new(lset),
                 value,
@@ -406,6 +407,9 @@ impl TargetState {
                         out.samples_post_relabel += 1;
                         continue;
                     }
+                    if kept {
+                        with_external_labels(&mut lset, &self.settings);
+                    }
                     let mut c = Cached {
                         series: kept.then(|| Arc::new(lset)),
                         seen: 0,
@@ -494,6 +498,14 @@ pub fn merge_target_labels(lset: &mut Labels, target: &Labels, honor_labels: boo
                 break;
             }
         }
+    }
+}
+
+/// The receiver's `external_labels`, set on a sample's labels after relabeling and the
+/// limits (on the cached label set, so once per series rather than once per sample).
+fn with_external_labels(lset: &mut Labels, settings: &Settings) {
+    for (n, v) in settings.external_labels.iter() {
+        lset.set(n, v);
     }
 }
 
@@ -692,12 +704,6 @@ impl<'t> Transaction<'t> {
     }
 
     fn add(&mut self, s: &mut ScrapedSample, md: &HashMap<String, Meta, Fast>) {
-        if !self.settings.external_labels.is_empty() {
-            let lset = Arc::make_mut(&mut s.labels);
-            for (n, v) in self.settings.external_labels.iter() {
-                lset.set(n, v);
-            }
-        }
         let lset = &s.labels;
         let name = lset.get(labels::METRIC_NAME);
         if name.is_empty() {

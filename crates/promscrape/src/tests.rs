@@ -1360,6 +1360,21 @@ fn external_labels_and_extra_scrape_metrics() {
         panic!()
     };
     assert_eq!(double(&g.data_points[0]), Some(10.0));
+    // Every point carries them: a series seen before (from the scrape cache), the report
+    // samples, and the staleness marker of a series that went away.
+    let cluster = |rms: &[ResourceMetrics], name: &str| match &metric(rms, name).data {
+        Some(metric::Data::Gauge(g)) => attr(&g.data_points[0].attributes, "cluster"),
+        other => panic!("{name}: {other:?}"),
+    };
+    let body = |b: &'static [u8]| Body::Ok {
+        body: b,
+        format: Format::Text,
+    };
+    let out = st.process(body(b"m 2\n"), T0 + 1000, Duration::ZERO);
+    assert_eq!(cluster(&out.resource_metrics, "m").as_deref(), Some("c1"));
+    assert_eq!(cluster(&out.resource_metrics, "up").as_deref(), Some("c1"));
+    let out = st.process(body(b""), T0 + 2000, Duration::ZERO);
+    assert_eq!(cluster(&out.resource_metrics, "m").as_deref(), Some("c1"));
 }
 
 #[test]

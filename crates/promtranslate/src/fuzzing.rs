@@ -15,7 +15,7 @@ use crate::build::*;
 use crate::labels::LabelSettings;
 use crate::naming::MetricNamer;
 use crate::prompb::{self, WriteRequest};
-use crate::remotewrite::{Settings, batch, from_metrics};
+use crate::remotewrite::{Settings, batch, encode_batches, from_metrics};
 
 /// Arbitrary metrics -> remote-write series -> requests cut at a small byte limit -> snappy
 /// protobuf -> decoded: every request decodes to exactly what was encoded (compared by its
@@ -53,9 +53,12 @@ pub fn remote_write_round_trip(data: &[u8]) {
     }
     let total = t.series.len();
     let limit = 64 + (first as usize) * 16;
+    // What the exporter sends (encode_batches) is what batch + encode describe.
+    let bodies = encode_batches(&t.series, limit).expect("snappy encodes what we make");
     let requests = batch(t.series, limit);
+    assert_eq!(bodies.len(), requests.len());
     let mut seen = 0;
-    for r in &requests {
+    for (r, sent) in requests.iter().zip(&bodies) {
         assert!(!r.timeseries.is_empty(), "no empty requests");
         seen += r.timeseries.len();
         if r.timeseries.len() > 1 {
@@ -66,6 +69,7 @@ pub fn remote_write_round_trip(data: &[u8]) {
             );
         }
         let body = prompb::encode(r).expect("snappy encodes what we make");
+        assert_eq!(&body, sent, "encode_batches wrote this request's body");
         let back: WriteRequest = prompb::decode(&body).expect("our own request decodes");
         assert_eq!(back.encode_to_vec(), r.encode_to_vec(), "round trip");
     }

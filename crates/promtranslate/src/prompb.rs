@@ -152,32 +152,7 @@ pub fn encode(req: &WriteRequest) -> Result<Vec<u8>, String> {
 
 /// Snappy block compression of an encoded request.
 pub fn compress(raw: &[u8]) -> Result<Vec<u8>, String> {
-    thread_local! {
-        // The encoder's hash table, and the worst-case output buffer (zeroed, so fresh
-        // pages every time when allocated per request), are made once per thread; what is
-        // handed back is a copy of the compressed bytes only.
-        static SNAPPY: std::cell::RefCell<(snap::raw::Encoder, Vec<u8>)> =
-            std::cell::RefCell::new((snap::raw::Encoder::new(), Vec::new()));
-    }
-    SNAPPY.with(|cell| {
-        let (encoder, buf) = &mut *cell.borrow_mut();
-        let need = snap::raw::max_compress_len(raw.len());
-        if need == 0 && !raw.is_empty() {
-            return Err("failed to compress the write request: too large for snappy".into());
-        }
-        if buf.len() < need {
-            buf.resize(need, 0);
-        }
-        let n = encoder
-            .compress(raw, &mut buf[..need])
-            .map_err(|e| format!("failed to compress the write request: {e}"))?;
-        let out = buf[..n].to_vec();
-        // A buffer grown for one huge request is not kept for the thread's lifetime.
-        if buf.len() > 16 << 20 {
-            *buf = Vec::new();
-        }
-        Ok(out)
-    })
+    pdata::snappy::compress(raw).map_err(|e| format!("failed to compress the write request: {e}"))
 }
 
 /// The inverse of [`encode`] (tests, fuzzing, and receivers of remote write).
@@ -186,19 +161,4 @@ pub fn decode(body: &[u8]) -> Result<WriteRequest, String> {
         .decompress_vec(body)
         .map_err(|e| format!("snappy: {e}"))?;
     <WriteRequest as prost::Message>::decode(raw.as_slice()).map_err(|e| format!("protobuf: {e}"))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn compressed_bodies_round_trip_at_every_size_and_the_buffer_is_reused() {
-        // Sizes around the per-thread buffer's limit, in an order that grows, shrinks and
-        // grows it again: every body decompresses to its input.
-        for n in [0usize, 1, 100_000, 17 << 20, 10, 3 << 20] {
-            let raw: Vec<u8> = (0..n).map(|i| (i % 251) as u8 ^ (i / 4096) as u8).collect();
-            let body = super::compress(&raw).unwrap();
-            let back = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
-            assert_eq!(back, raw, "size {n}");
-        }
-    }
 }

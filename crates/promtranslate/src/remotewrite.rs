@@ -71,36 +71,34 @@ fn is_stale(flags: u32) -> bool {
     flags & FLAG_NO_RECORDED_VALUE != 0
 }
 
-/// A series' labels: `base` (a point's labels, sorted by name) without any `__name__` or
-/// `extra` of its own, then `__name__` and `extra`, in name order.
+/// A series' labels: `base` (a point's labels) copied.
 fn to_labels(base: &[(String, String)], name: &str, extra: Option<(&str, String)>) -> Vec<Label> {
-    let mut out: Vec<Label> = Vec::with_capacity(base.len() + 2);
-    for (n, v) in base {
-        if n == "__name__" || extra.as_ref().is_some_and(|(en, _)| n == en) {
-            continue;
-        }
-        out.push(Label {
-            name: n.clone(),
-            value: v.clone(),
-        });
-    }
-    with_name(out, name, extra)
+    series_labels(base.iter().cloned(), base.len(), name, extra)
 }
 
 /// [`to_labels`] for a point whose labels are not needed afterwards: their strings move.
 fn into_labels(base: Vec<(String, String)>, name: &str) -> Vec<Label> {
-    let mut out: Vec<Label> = Vec::with_capacity(base.len() + 1);
-    for (n, value) in base {
-        if n != "__name__" {
-            out.push(Label { name: n, value });
-        }
-    }
-    with_name(out, name, None)
+    let n = base.len();
+    series_labels(base.into_iter(), n, name, None)
 }
 
-/// Adds `__name__` and `extra` where they sort. A point's labels come sorted (sorted once
-/// more only when they do not), so two insertions replace a sort of every series' labels.
-fn with_name(mut out: Vec<Label>, name: &str, extra: Option<(&str, String)>) -> Vec<Label> {
+/// A series' labels: `base` (`n` of them, sorted by name) without any `__name__` or `extra`
+/// of its own, then `__name__` and `extra` inserted where they sort. A point's labels come
+/// sorted (sorted once more only when they do not), so two insertions replace a sort of
+/// every series' labels.
+fn series_labels(
+    base: impl Iterator<Item = (String, String)>,
+    n: usize,
+    name: &str,
+    extra: Option<(&str, String)>,
+) -> Vec<Label> {
+    let mut out: Vec<Label> = Vec::with_capacity(n + 2);
+    for (n, value) in base {
+        if n == "__name__" || extra.as_ref().is_some_and(|(en, _)| n == *en) {
+            continue;
+        }
+        out.push(Label { name: n, value });
+    }
     if !out.is_sorted_by(|a, b| a.name <= b.name) {
         out.sort_by(|a, b| a.name.cmp(&b.name));
     }

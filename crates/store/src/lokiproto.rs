@@ -125,14 +125,8 @@ pub fn parse_labels(s: &str) -> Result<Vec<(String, String)>, String> {
 
 /// The request body: protobuf, snappy block-compressed (Go's `snappy.Encode`).
 pub fn encode(req: &PushRequest) -> Result<Bytes, snap::Error> {
-    thread_local! {
-        // The encoder's hash table is allocated and zeroed once per thread, not per request.
-        static SNAPPY: std::cell::RefCell<snap::raw::Encoder> =
-            std::cell::RefCell::new(snap::raw::Encoder::new());
-    }
     let raw = req.encode_to_vec();
-    let body = SNAPPY.with(|e| e.borrow_mut().compress_vec(&raw))?;
-    Ok(Bytes::from(body))
+    Ok(Bytes::from(pdata::snappy::compress(&raw)?))
 }
 
 /// What Loki does with a body: snappy-decode, then protobuf-decode.
