@@ -15,7 +15,7 @@ use crate::build::*;
 use crate::labels::LabelSettings;
 use crate::naming::MetricNamer;
 use crate::prompb::{self, WriteRequest};
-use crate::remotewrite::{Settings, batch, encode_batches, from_metrics};
+use crate::remotewrite::{Settings, batch, encode_batches, encode_metrics, from_metrics};
 
 /// Arbitrary metrics -> remote-write series -> requests cut at a small byte limit -> snappy
 /// protobuf -> decoded: every request decodes to exactly what was encoded (compared by its
@@ -55,6 +55,12 @@ pub fn remote_write_round_trip(data: &[u8]) {
     let limit = 64 + (first as usize) * 16;
     // What the exporter sends (encode_batches) is what batch + encode describe.
     let bodies = encode_batches(&t.series, limit).expect("snappy encodes what we make");
+    // ... and what it sends from series encoded as they were made, without owned labels.
+    let e = encode_metrics(&req, &settings);
+    assert_eq!(e.series.len(), total, "the same series");
+    assert_eq!((&e.errors, e.dropped_points), (&t.errors, t.dropped_points));
+    let encoded = encode_batches(&e.series, limit).expect("snappy encodes what we make");
+    assert_eq!(encoded, bodies, "encoded series make the same bodies");
     let requests = batch(t.series, limit);
     assert_eq!(bodies.len(), requests.len());
     let mut seen = 0;

@@ -4,11 +4,13 @@
 //! (`external_labels` / `const_labels`) unless an attribute already set them, the scope's
 //! `otel_scope_*` labels, then the series' own (`__name__`, `le`, `quantile`).
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use pdata::proto::common::v1::any_value::Value;
 use pdata::proto::common::v1::{AnyValue, InstrumentationScope, KeyValue};
 
-use crate::naming::label_or_raw;
+use crate::naming::{label_name, label_or_raw};
 
 pub const SERVICE_NAME: &str = "service.name";
 pub const SERVICE_NAMESPACE: &str = "service.namespace";
@@ -16,6 +18,17 @@ pub const SERVICE_INSTANCE_ID: &str = "service.instance.id";
 
 /// One label.
 pub type Label = (String, String);
+
+/// One label whose name and value are borrowed from the data where they can be.
+pub type LabelRef<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+/// [`value_as_string`] without a copy for string values.
+pub fn value_as_str(v: Option<&AnyValue>) -> Cow<'_, str> {
+    match v.and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => Cow::Borrowed(s),
+        _ => Cow::Owned(value_as_string(v)),
+    }
+}
 
 /// pdata's `Value.AsString()`: strings as they are, numbers and booleans as Go prints them,
 /// bytes in base64, maps and slices as JSON.
@@ -204,68 +217,132 @@ pub fn resource_point_labels(
     attrs: &[KeyValue],
     settings: &LabelSettings,
 ) -> Vec<Label> {
+    let mut out = Vec::new();
+    point_label_refs(res, scope, scope_schema_url, attrs, settings, &mut out);
+    out.into_iter()
+        .map(|(n, v)| (n.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// [`resource_point_labels`] into `out` (cleared first), names and values borrowed from the
+/// point, the resource and the settings wherever they need no change: the remote-write
+/// translator encodes them without a copy.
+pub fn point_label_refs<'a>(
+    res: &'a ResourceLabels<'a>,
+    scope: Option<&'a InstrumentationScope>,
+    scope_schema_url: &'a str,
+    attrs: &'a [KeyValue],
+    settings: &'a LabelSettings,
+    out: &mut Vec<LabelRef<'a>>,
+) {
+    out.clear();
     let resource = res.attributes;
-    let mut merged: Vec<(&str, Option<&AnyValue>)> = attrs
-        .iter()
-        .map(|kv| (kv.key.as_str(), kv.value.as_ref()))
-        .collect();
-    if settings.resource_to_telemetry {
-        for kv in resource {
-            if get(attrs, &kv.key).is_none() {
-                merged.push((kv.key.as_str(), kv.value.as_ref()));
-            }
-        }
-    }
-    merged.sort_by(|a, b| a.0.cmp(b.0));
-    let mut out: Vec<Label> = Vec::with_capacity(merged.len() + settings.fixed.len() + 4);
-    for (k, v) in merged {
-        let name = label_or_raw(k);
-        let value = value_as_string(v);
-        match out.iter_mut().find(|(n, _)| *n == name) {
+    // Keys that sanitise to the same name have their values joined. While no name was
+    // changed by sanitising, equal names are equal keys, which sorting made neighbours.
+    let mut renamed = false;
+    let mut add = |k: &'a str, v: Option<&'a AnyValue>| {
+        let name = label_name(k);
+        renamed |= matches!(name, Cow::Owned(_));
+        let value = value_as_str(v);
+        let same = if renamed {
+            out.iter_mut().find(|(n, _)| *n == name)
+        } else {
+            out.last_mut().filter(|(n, _)| *n == name)
+        };
+        match same {
             Some((_, existing)) => {
+                let existing = existing.to_mut();
                 existing.push(';');
                 existing.push_str(&value);
             }
             None => out.push((name, value)),
         }
+    };
+    // The attributes in key order: they mostly come sorted, and are then not copied.
+    let with_resource = settings.resource_to_telemetry && !resource.is_empty();
+    if !with_resource && attrs.is_sorted_by(|a, b| a.key <= b.key) {
+        for kv in attrs {
+            add(&kv.key, kv.value.as_ref());
+        }
+    } else {
+        let mut merged: Vec<(&str, Option<&AnyValue>)> = attrs
+            .iter()
+            .map(|kv| (kv.key.as_str(), kv.value.as_ref()))
+            .collect();
+        if with_resource {
+            for kv in resource {
+                if get(attrs, &kv.key).is_none() {
+                    merged.push((kv.key.as_str(), kv.value.as_ref()));
+                }
+            }
+        }
+        merged.sort_by(|a, b| a.0.cmp(b.0));
+        for (k, v) in merged {
+            add(k, v);
+        }
     }
     if let Some(job) = &res.job {
-        set(&mut out, "job", job.clone());
+        set_ref(out, Cow::Borrowed("job"), Cow::Borrowed(job));
     }
     if let Some(instance) = &res.instance {
-        set(&mut out, "instance", instance.clone());
+        set_ref(out, Cow::Borrowed("instance"), Cow::Borrowed(instance));
     }
     for (k, v) in &settings.fixed {
         if !out.iter().any(|(n, _)| n == k) {
-            out.push((k.clone(), v.clone()));
+            out.push((Cow::Borrowed(k), Cow::Borrowed(v)));
         }
     }
     if settings.scope_labels
         && let Some(scope) = scope
     {
         if settings.scope_schema_and_attributes {
-            set(&mut out, "otel_scope_name", scope.name.clone());
-            set(&mut out, "otel_scope_version", scope.version.clone());
-            set(
-                &mut out,
-                "otel_scope_schema_url",
-                scope_schema_url.to_string(),
+            set_ref(
+                out,
+                Cow::Borrowed("otel_scope_name"),
+                Cow::Borrowed(&scope.name),
+            );
+            set_ref(
+                out,
+                Cow::Borrowed("otel_scope_version"),
+                Cow::Borrowed(&scope.version),
+            );
+            set_ref(
+                out,
+                Cow::Borrowed("otel_scope_schema_url"),
+                Cow::Borrowed(scope_schema_url),
             );
             for kv in &scope.attributes {
                 let name = label_or_raw(&format!("otel_scope_{}", kv.key));
-                set(&mut out, &name, value_as_string(kv.value.as_ref()));
+                set_ref(out, Cow::Owned(name), value_as_str(kv.value.as_ref()));
             }
         } else {
             if !scope.name.is_empty() {
-                set(&mut out, "otel_scope_name", scope.name.clone());
+                set_ref(
+                    out,
+                    Cow::Borrowed("otel_scope_name"),
+                    Cow::Borrowed(&scope.name),
+                );
             }
             if !scope.version.is_empty() {
-                set(&mut out, "otel_scope_version", scope.version.clone());
+                set_ref(
+                    out,
+                    Cow::Borrowed("otel_scope_version"),
+                    Cow::Borrowed(&scope.version),
+                );
             }
         }
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
+    if !out.is_sorted_by(|a, b| a.0 <= b.0) {
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+}
+
+/// [`set`] on borrowed labels.
+fn set_ref<'a>(labels: &mut Vec<LabelRef<'a>>, name: Cow<'a, str>, value: Cow<'a, str>) {
+    match labels.iter_mut().find(|(n, _)| *n == name) {
+        Some((_, v)) => *v = value,
+        None => labels.push((name, value)),
+    }
 }
 
 /// Sets `name` (replacing a value already there).
@@ -316,6 +393,123 @@ mod tests {
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect()
+    }
+
+    /// The label set as written before the borrowed fast paths: every attribute copied and
+    /// sorted, every name looked up among all the names before it, the result sorted.
+    fn reference(
+        res: &ResourceLabels<'_>,
+        scope: Option<&InstrumentationScope>,
+        attrs: &[KeyValue],
+        settings: &LabelSettings,
+    ) -> Vec<Label> {
+        let mut merged: Vec<(&str, Option<&AnyValue>)> = attrs
+            .iter()
+            .map(|kv| (kv.key.as_str(), kv.value.as_ref()))
+            .collect();
+        if settings.resource_to_telemetry {
+            for kv in res.attributes {
+                if get(attrs, &kv.key).is_none() {
+                    merged.push((kv.key.as_str(), kv.value.as_ref()));
+                }
+            }
+        }
+        merged.sort_by(|a, b| a.0.cmp(b.0));
+        let mut out: Vec<Label> = Vec::new();
+        for (k, v) in merged {
+            let (name, value) = (label_or_raw(k), value_as_string(v));
+            match out.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, existing)) => {
+                    existing.push(';');
+                    existing.push_str(&value);
+                }
+                None => out.push((name, value)),
+            }
+        }
+        if let Some(job) = &res.job {
+            set(&mut out, "job", job.clone());
+        }
+        if let Some(instance) = &res.instance {
+            set(&mut out, "instance", instance.clone());
+        }
+        for (k, v) in &settings.fixed {
+            if !out.iter().any(|(n, _)| n == k) {
+                out.push((k.clone(), v.clone()));
+            }
+        }
+        if settings.scope_labels
+            && let Some(scope) = scope
+            && !scope.name.is_empty()
+        {
+            set(&mut out, "otel_scope_name", scope.name.clone());
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    #[test]
+    fn borrowed_label_sets_equal_the_copied_ones_whatever_the_keys() {
+        // Keys that are valid or sanitised, that collide after sanitising (with neighbours
+        // and with keys far away in sort order), repeated keys, sorted and unsorted, with
+        // and without resource attributes, job, instance and fixed labels.
+        let keys = [
+            "a", "a.b", "a_b", "a/b", "a0", "b", "job", "instance", "_x", "1x", "__n", "k.1",
+            "k_1", "z", "cluster",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let scope = InstrumentationScope {
+            name: "lib".into(),
+            ..Default::default()
+        };
+        let mut fast_paths = 0;
+        for case in 0..3000 {
+            let pick = |next: &mut dyn FnMut(usize) -> usize, n: usize| -> Vec<KeyValue> {
+                (0..n)
+                    .map(|i| kv(keys[next(keys.len())], &format!("v{i}")))
+                    .collect()
+            };
+            let n = next(6);
+            let mut attrs = pick(&mut next, n);
+            if case % 2 == 0 {
+                attrs.sort_by(|a, b| a.key.cmp(&b.key));
+            }
+            let r = next(4);
+            let mut resource = pick(&mut next, r);
+            if case % 3 == 0 {
+                resource.push(kv(SERVICE_NAME, "svc"));
+                resource.push(kv(SERVICE_INSTANCE_ID, "i-1"));
+            }
+            let res = ResourceLabels::new(&resource);
+            let settings = LabelSettings {
+                resource_to_telemetry: case % 5 == 0,
+                scope_labels: case % 7 == 0,
+                ..Default::default()
+            }
+            .with_fixed(if case % 4 == 0 {
+                vec![("cluster", "c1"), ("a.b", "fixed")]
+            } else {
+                vec![]
+            });
+            let want = reference(&res, Some(&scope), &attrs, &settings);
+            let mut got = Vec::new();
+            point_label_refs(&res, Some(&scope), "", &attrs, &settings, &mut got);
+            fast_paths += got
+                .iter()
+                .filter(|(n, _)| matches!(n, Cow::Borrowed(_)))
+                .count();
+            let got: Vec<Label> = got
+                .into_iter()
+                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .collect();
+            assert_eq!(got, want, "attributes {attrs:?}, resource {resource:?}");
+        }
+        assert!(fast_paths > 1000, "the borrowed paths ran");
     }
 
     #[test]

@@ -238,11 +238,7 @@ pub fn normalize_label(label: &str) -> Result<String, String> {
         ));
     }
     // Most names are valid as they are: copied, not rebuilt a character at a time.
-    let b = label.as_bytes();
-    if b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
-        && !b[0].is_ascii_digit()
-        && (b[0] != b'_' || label.starts_with("__"))
-    {
+    if is_valid_label(label) {
         return Ok(label.to_string());
     }
     let mut out: String = label
@@ -271,7 +267,24 @@ pub fn normalize_label(label: &str) -> Result<String, String> {
 /// A label name as it goes on the wire: [`normalize_label`], or the name itself when
 /// normalisation fails (Go logs and keeps going with what it has).
 pub fn label_or_raw(label: &str) -> String {
-    normalize_label(label).unwrap_or_else(|_| label.to_string())
+    label_name(label).into_owned()
+}
+
+/// [`label_or_raw`] without a copy when the name is valid as it is (most are).
+pub fn label_name(label: &str) -> std::borrow::Cow<'_, str> {
+    if is_valid_label(label) {
+        return std::borrow::Cow::Borrowed(label);
+    }
+    std::borrow::Cow::Owned(normalize_label(label).unwrap_or_else(|_| label.to_string()))
+}
+
+/// A name [`normalize_label`] gives back unchanged.
+fn is_valid_label(label: &str) -> bool {
+    let b = label.as_bytes();
+    !b.is_empty()
+        && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+        && !b[0].is_ascii_digit()
+        && (b[0] != b'_' || label.starts_with("__"))
 }
 
 #[cfg(test)]

@@ -19,9 +19,9 @@ use pdata::proto::metrics::v1::{
     number_data_point,
 };
 
-use crate::labels::{self, LabelSettings};
+use crate::labels::{self, LabelRef, LabelSettings};
 use crate::naming::{MetricNamer, MetricType};
-use crate::prompb::{Exemplar, Label, Sample, TimeSeries, WriteRequest};
+use crate::prompb::{Exemplar, Histogram, Label, Sample, TimeSeries, WriteRequest};
 use crate::{FLAG_NO_RECORDED_VALUE, format_float_f, native, stale_nan};
 
 /// Go's `maxExemplarRunes`: exemplar labels beyond this are left out (trace and span id stay).
@@ -38,30 +38,309 @@ pub struct Settings {
     pub export_created_metric: bool,
 }
 
-/// The outcome of translating one request.
+/// The outcome of translating one request: its series (owned [`TimeSeries`], or encoded
+/// as they go on the wire: [`EncodedSeries`]), and what could not be translated.
 #[derive(Debug, Default)]
-pub struct Translation {
-    pub series: Vec<TimeSeries>,
+pub struct Translation<S = Vec<TimeSeries>> {
+    pub series: S,
     /// One message per metric (or point) that could not be translated.
     pub errors: Vec<String>,
     /// Data points not translated.
     pub dropped_points: usize,
 }
 
-struct Builder<'a> {
-    settings: &'a Settings,
-    hasher: foldhash::fast::RandomState,
-    /// The first series of each label hash; `next[i]` links series `i` to the next one of
-    /// the same hash (equal hashes are told apart by comparing the labels held, so a label
-    /// set is not stored twice). A chain in one vector rather than a vector per hash: one
-    /// allocation per request instead of one per series (measured in bench/scrape.sh).
-    index: HashMap<u64, usize, foldhash::fast::RandomState>,
-    next: Vec<usize>,
-    out: Translation,
+/// Where the translator puts the series it makes, in the order it first makes them.
+pub trait SeriesStore: Default {
+    /// Room for about `n` series.
+    fn reserve(&mut self, n: usize);
+    /// The series of `labels` (sorted by name), created when new; its index.
+    fn series<'l>(&mut self, labels: impl Iterator<Item = (&'l str, &'l str)> + Clone) -> usize;
+    fn push_sample(&mut self, i: usize, sample: Sample);
+    fn has_samples(&self, i: usize) -> bool;
+    fn push_exemplar(&mut self, i: usize, exemplar: Exemplar);
+    fn push_histogram(&mut self, i: usize, histogram: Histogram);
 }
 
-/// End of a chain in [`Builder::next`].
+/// Series by label hash: the first series of each hash; `next[i]` links series `i` to the
+/// next one of the same hash (equal hashes are told apart by comparing the labels held, so
+/// a label set is not stored twice). A chain in one vector rather than a vector per hash:
+/// one allocation per request instead of one per series (measured in bench/scrape.sh).
+#[derive(Debug, Default)]
+struct Index {
+    hasher: foldhash::fast::RandomState,
+    first: HashMap<u64, usize, foldhash::fast::RandomState>,
+    next: Vec<usize>,
+}
+
+/// End of a chain in [`Index::next`].
 const NONE: usize = usize::MAX;
+
+impl Index {
+    fn reserve(&mut self, n: usize) {
+        self.first.reserve(n);
+        self.next.reserve(n);
+    }
+
+    /// The series of hash `key` for which `same` holds, or `None` after noting that series
+    /// `new` (the next one) has this hash.
+    fn find(&mut self, key: u64, new: usize, same: impl Fn(usize) -> bool) -> Option<usize> {
+        match self.first.entry(key) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(new);
+            }
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let mut at = *o.get();
+                loop {
+                    if same(at) {
+                        return Some(at);
+                    }
+                    match self.next[at] {
+                        NONE => break,
+                        n => at = n,
+                    }
+                }
+                self.next[at] = new;
+            }
+        }
+        self.next.push(NONE);
+        None
+    }
+}
+
+/// The owned series of [`from_metrics`].
+#[derive(Debug, Default)]
+pub struct OwnedSeries {
+    pub series: Vec<TimeSeries>,
+    index: Index,
+}
+
+impl SeriesStore for OwnedSeries {
+    fn reserve(&mut self, n: usize) {
+        self.series.reserve(n);
+        self.index.reserve(n);
+    }
+
+    fn series<'l>(&mut self, labels: impl Iterator<Item = (&'l str, &'l str)> + Clone) -> usize {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = self.index.hasher.build_hasher();
+        for (n, v) in labels.clone() {
+            h.write(n.as_bytes());
+            h.write_u8(0xff);
+            h.write(v.as_bytes());
+            h.write_u8(0xff);
+        }
+        let new = self.series.len();
+        let series = &self.series;
+        let same = |at: usize| {
+            let (mut held, mut given) = (series[at].labels.iter(), labels.clone());
+            loop {
+                match (held.next(), given.next()) {
+                    (None, None) => return true,
+                    (Some(l), Some((n, v))) if l.name == n && l.value == v => {}
+                    _ => return false,
+                }
+            }
+        };
+        if let Some(at) = self.index.find(h.finish(), new, same) {
+            return at;
+        }
+        self.series.push(TimeSeries {
+            labels: labels
+                .map(|(name, value)| Label {
+                    name: name.into(),
+                    value: value.into(),
+                })
+                .collect(),
+            ..Default::default()
+        });
+        new
+    }
+
+    fn push_sample(&mut self, i: usize, sample: Sample) {
+        self.series[i].samples.push(sample);
+    }
+
+    fn has_samples(&self, i: usize) -> bool {
+        !self.series[i].samples.is_empty()
+    }
+
+    fn push_exemplar(&mut self, i: usize, exemplar: Exemplar) {
+        self.series[i].exemplars.push(exemplar);
+    }
+
+    fn push_histogram(&mut self, i: usize, histogram: Histogram) {
+        self.series[i].histograms.push(histogram);
+    }
+}
+
+/// Series whose labels are kept as they go on the wire (the repeated `TimeSeries.labels`
+/// field, all series' labels in one buffer), what the exporter sends: no `String` per
+/// label, the index keyed by those bytes, and the labels copied into the request as they
+/// are. [`encode_batches`] writes the same bodies for these as for the [`TimeSeries`] of
+/// [`from_metrics`] (tested, and checked by the fuzz target).
+#[derive(Debug, Default)]
+pub struct EncodedSeries {
+    labels: Vec<u8>,
+    series: Vec<Encoded>,
+    index: Index,
+}
+
+#[derive(Debug)]
+struct Encoded {
+    labels: std::ops::Range<usize>,
+    samples: Vec<Sample>,
+    exemplars: Vec<Exemplar>,
+    histograms: Vec<Histogram>,
+}
+
+impl EncodedSeries {
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+}
+
+/// `Label` messages as `TimeSeries.labels` entries (prost's encoding: empty strings left out).
+fn put_labels<'l>(out: &mut Vec<u8>, labels: impl Iterator<Item = (&'l str, &'l str)>) {
+    use prost::encoding::{encode_varint, encoded_len_varint};
+    let field = |s: &str| {
+        if s.is_empty() {
+            0
+        } else {
+            1 + encoded_len_varint(s.len() as u64) + s.len()
+        }
+    };
+    let put = |out: &mut Vec<u8>, key: u8, s: &str| {
+        if !s.is_empty() {
+            out.push(key);
+            encode_varint(s.len() as u64, out);
+            out.extend_from_slice(s.as_bytes());
+        }
+    };
+    for (n, v) in labels {
+        out.push(0x0a); // field 1, length-delimited
+        encode_varint((field(n) + field(v)) as u64, out);
+        put(out, 0x0a, n);
+        put(out, 0x12, v);
+    }
+}
+
+impl SeriesStore for EncodedSeries {
+    fn reserve(&mut self, n: usize) {
+        self.series.reserve(n);
+        self.index.reserve(n);
+        self.labels.reserve(n * 64);
+    }
+
+    fn series<'l>(&mut self, labels: impl Iterator<Item = (&'l str, &'l str)> + Clone) -> usize {
+        use std::hash::BuildHasher;
+        let start = self.labels.len();
+        put_labels(&mut self.labels, labels);
+        let (all, series) = (&self.labels, &self.series);
+        let key = self.index.hasher.hash_one(&all[start..]);
+        let new = series.len();
+        let same = |at: usize| all[series[at].labels.clone()] == all[start..];
+        if let Some(at) = self.index.find(key, new, same) {
+            self.labels.truncate(start);
+            return at;
+        }
+        self.series.push(Encoded {
+            labels: start..self.labels.len(),
+            samples: Vec::new(),
+            exemplars: Vec::new(),
+            histograms: Vec::new(),
+        });
+        new
+    }
+
+    fn push_sample(&mut self, i: usize, sample: Sample) {
+        self.series[i].samples.push(sample);
+    }
+
+    fn has_samples(&self, i: usize) -> bool {
+        !self.series[i].samples.is_empty()
+    }
+
+    fn push_exemplar(&mut self, i: usize, exemplar: Exemplar) {
+        self.series[i].exemplars.push(exemplar);
+    }
+
+    fn push_histogram(&mut self, i: usize, histogram: Histogram) {
+        self.series[i].histograms.push(histogram);
+    }
+}
+
+/// A series' labels: `base` (sorted by name) without any label named like one of `ins`,
+/// with `ins` (`__name__` and the series' own `le`/`quantile`) merged in where they sort:
+/// two insertions instead of a sort of every series' labels.
+#[derive(Clone)]
+struct Merged<'l, I: Iterator<Item = (&'l str, &'l str)>> {
+    base: std::iter::Peekable<I>,
+    ins: [(&'l str, &'l str); 2],
+    next_ins: usize,
+    n_ins: usize,
+}
+
+fn merged<'l, I: Iterator<Item = (&'l str, &'l str)> + Clone>(
+    base: I,
+    name: &'l str,
+    extra: Option<(&'l str, &'l str)>,
+) -> Merged<'l, I> {
+    let mut ins = [("__name__", name), extra.unwrap_or(("", ""))];
+    if extra.is_some() && ins[1].0 < ins[0].0 {
+        ins.swap(0, 1);
+    }
+    Merged {
+        base: base.peekable(),
+        ins,
+        next_ins: 0,
+        n_ins: if extra.is_some() { 2 } else { 1 },
+    }
+}
+
+impl<'l, I: Iterator<Item = (&'l str, &'l str)>> Iterator for Merged<'l, I> {
+    type Item = (&'l str, &'l str);
+
+    fn next(&mut self) -> Option<(&'l str, &'l str)> {
+        let ins = &self.ins[..self.n_ins];
+        let b = loop {
+            match self.base.peek() {
+                Some((n, _)) if ins.iter().any(|(i, _)| i == n) => {
+                    self.base.next();
+                }
+                b => break b.copied(),
+            }
+        };
+        let i = ins.get(self.next_ins).copied();
+        match (b, i) {
+            (Some(b), Some(i)) if b.0 >= i.0 => {
+                self.next_ins += 1;
+                Some(i)
+            }
+            (Some(_), _) => self.base.next(),
+            (None, Some(i)) => {
+                self.next_ins += 1;
+                Some(i)
+            }
+            (None, None) => None,
+        }
+    }
+}
+
+/// Borrowed labels as the `(name, value)` pairs [`merged`] takes.
+fn refs<'l>(labels: &'l [LabelRef<'_>]) -> impl Iterator<Item = (&'l str, &'l str)> + Clone {
+    labels.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))
+}
+
+struct Builder<'s, S> {
+    settings: &'s Settings,
+    /// The current point's labels (reused from point to point).
+    base: Vec<LabelRef<'s>>,
+    out: Translation<S>,
+}
 
 fn ms(ns: u64) -> i64 {
     (ns / 1_000_000) as i64
@@ -71,93 +350,20 @@ fn is_stale(flags: u32) -> bool {
     flags & FLAG_NO_RECORDED_VALUE != 0
 }
 
-/// A series' labels: `base` (a point's labels) copied.
-fn to_labels(base: &[(String, String)], name: &str, extra: Option<(&str, String)>) -> Vec<Label> {
-    series_labels(base.iter().cloned(), base.len(), name, extra)
-}
-
-/// [`to_labels`] for a point whose labels are not needed afterwards: their strings move.
-fn into_labels(base: Vec<(String, String)>, name: &str) -> Vec<Label> {
-    let n = base.len();
-    series_labels(base.into_iter(), n, name, None)
-}
-
-/// A series' labels: `base` (`n` of them, sorted by name) without any `__name__` or `extra`
-/// of its own, then `__name__` and `extra` inserted where they sort. A point's labels come
-/// sorted (sorted once more only when they do not), so two insertions replace a sort of
-/// every series' labels.
-fn series_labels(
-    base: impl Iterator<Item = (String, String)>,
-    n: usize,
-    name: &str,
-    extra: Option<(&str, String)>,
-) -> Vec<Label> {
-    let mut out: Vec<Label> = Vec::with_capacity(n + 2);
-    for (n, value) in base {
-        if n == "__name__" || extra.as_ref().is_some_and(|(en, _)| n == *en) {
-            continue;
-        }
-        out.push(Label { name: n, value });
-    }
-    if !out.is_sorted_by(|a, b| a.name <= b.name) {
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-    }
-    let at = out.partition_point(|l| l.name.as_str() < "__name__");
-    out.insert(
-        at,
-        Label {
-            name: "__name__".into(),
-            value: name.into(),
-        },
-    );
-    if let Some((n, value)) = extra {
-        let at = out.partition_point(|l| l.name.as_str() < n);
-        out.insert(
-            at,
-            Label {
-                name: n.into(),
+impl<'s, S: SeriesStore> Builder<'s, S> {
+    /// A sample of the series named `name` (with `extra`) over the current point's labels.
+    fn add(&mut self, name: &str, extra: Option<(&str, &str)>, value: f64, ts: i64) -> usize {
+        let i = self
+            .out
+            .series
+            .series(merged(refs(&self.base), name, extra));
+        self.out.series.push_sample(
+            i,
+            Sample {
                 value,
+                timestamp: ts,
             },
         );
-    }
-    out
-}
-
-impl Builder<'_> {
-    /// The series of `labels` (created when new); returns its index.
-    fn series(&mut self, labels: Vec<Label>) -> usize {
-        use std::hash::BuildHasher;
-        let key = self.hasher.hash_one(&labels);
-        let i = self.out.series.len();
-        match self.index.entry(key) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(i);
-            }
-            std::collections::hash_map::Entry::Occupied(o) => {
-                let mut at = *o.get();
-                loop {
-                    if self.out.series[at].labels == labels {
-                        return at;
-                    }
-                    match self.next[at] {
-                        NONE => break,
-                        n => at = n,
-                    }
-                }
-                self.next[at] = i;
-            }
-        }
-        self.next.push(NONE);
-        self.out.series.push(TimeSeries {
-            labels,
-            ..Default::default()
-        });
-        i
-    }
-
-    fn add_sample(&mut self, labels: Vec<Label>, value: f64, timestamp: i64) -> usize {
-        let i = self.series(labels);
-        self.out.series[i].samples.push(Sample { value, timestamp });
         i
     }
 
@@ -166,12 +372,30 @@ impl Builder<'_> {
         self.out.dropped_points += points;
     }
 
+    /// Sets the current point's labels.
+    fn point(
+        &mut self,
+        resource: &'s labels::ResourceLabels<'s>,
+        scope: Option<&'s InstrumentationScope>,
+        scope_schema: &'s str,
+        attrs: &'s [KeyValue],
+    ) {
+        labels::point_label_refs(
+            resource,
+            scope,
+            scope_schema,
+            attrs,
+            &self.settings.labels,
+            &mut self.base,
+        );
+    }
+
     fn metric(
         &mut self,
-        resource: &labels::ResourceLabels<'_>,
-        scope: Option<&InstrumentationScope>,
-        scope_schema: &str,
-        m: &Metric,
+        resource: &'s labels::ResourceLabels<'s>,
+        scope: Option<&'s InstrumentationScope>,
+        scope_schema: &'s str,
+        m: &'s Metric,
     ) {
         let Some(data) = &m.data else {
             self.fail(
@@ -227,15 +451,6 @@ impl Builder<'_> {
                 return;
             }
         };
-        let base = |attrs: &[KeyValue]| {
-            labels::resource_point_labels(
-                resource,
-                scope,
-                scope_schema,
-                attrs,
-                &self.settings.labels,
-            )
-        };
         match data {
             Data::Gauge(_) | Data::Sum(_) => {
                 let pts = match data {
@@ -244,11 +459,7 @@ impl Builder<'_> {
                     _ => unreachable!("matched above"),
                 };
                 for p in pts {
-                    let b = base(&p.attributes);
-                    // Only a monotonic counter's `_created` needs the point's labels again.
-                    let created = ty == MetricType::MonotonicCounter
-                        && self.settings.export_created_metric
-                        && p.start_time_unix_nano != 0;
+                    self.point(resource, scope, scope_schema, &p.attributes);
                     let value = if is_stale(p.flags) {
                         stale_nan()
                     } else {
@@ -259,91 +470,83 @@ impl Builder<'_> {
                         }
                     };
                     let ts = ms(p.time_unix_nano);
-                    let (labels, kept) = if created {
-                        (to_labels(&b, &name, None), Some(b))
-                    } else {
-                        (into_labels(b, &name), None)
-                    };
-                    let i = self.add_sample(labels, value, ts);
+                    let i = self.add(&name, None, value, ts);
                     // Go: exemplars on every sum, `_created` for monotonic ones. (Go reads
                     // an integer exemplar's value as 0; its value is kept here.)
                     if matches!(data, Data::Sum(_)) {
-                        let ex = exemplars(&p.exemplars);
-                        self.out.series[i].exemplars.extend(ex);
+                        for ex in exemplars(&p.exemplars) {
+                            self.out.series.push_exemplar(i, ex);
+                        }
                     }
-                    if let Some(b) = kept {
-                        self.created(&b, &name, p.start_time_unix_nano, ts);
+                    if ty == MetricType::MonotonicCounter {
+                        self.created(&name, p.start_time_unix_nano, ts);
                     }
                 }
             }
             Data::Histogram(h) => {
                 let (sum_name, count_name) = (format!("{name}_sum"), format!("{name}_count"));
                 let bucket_name = format!("{name}_bucket");
+                let mut le = String::new();
                 for p in &h.data_points {
-                    let b = base(&p.attributes);
+                    self.point(resource, scope, scope_schema, &p.attributes);
                     let ts = ms(p.time_unix_nano);
                     let stale = is_stale(p.flags);
                     let v = |x: f64| if stale { stale_nan() } else { x };
                     if let Some(sum) = p.sum {
-                        self.add_sample(to_labels(&b, &sum_name, None), v(sum), ts);
+                        self.add(&sum_name, None, v(sum), ts);
                     }
-                    self.add_sample(to_labels(&b, &count_name, None), v(p.count as f64), ts);
+                    self.add(&count_name, None, v(p.count as f64), ts);
                     let mut cumulative = 0u64;
                     let mut bounds: Vec<(f64, usize)> =
                         Vec::with_capacity(p.explicit_bounds.len() + 1);
                     for (bound, count) in p.explicit_bounds.iter().zip(&p.bucket_counts) {
                         cumulative = cumulative.wrapping_add(*count);
-                        let i = self.add_sample(
-                            to_labels(&b, &bucket_name, Some(("le", format_float_f(*bound)))),
-                            v(cumulative as f64),
-                            ts,
-                        );
+                        le.clear();
+                        le.push_str(&format_float_f(*bound));
+                        let i = self.add(&bucket_name, Some(("le", &le)), v(cumulative as f64), ts);
                         bounds.push((*bound, i));
                     }
-                    let i = self.add_sample(
-                        to_labels(&b, &bucket_name, Some(("le", "+Inf".into()))),
-                        v(p.count as f64),
-                        ts,
-                    );
+                    let i = self.add(&bucket_name, Some(("le", "+Inf")), v(p.count as f64), ts);
                     bounds.push((f64::INFINITY, i));
                     bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
                     for ex in exemplars(&p.exemplars) {
                         if let Some(&(_, i)) = bounds.iter().find(|(bound, _)| ex.value <= *bound) {
-                            self.out.series[i].exemplars.push(ex);
+                            self.out.series.push_exemplar(i, ex);
                         }
                     }
-                    self.created(&b, &name, p.start_time_unix_nano, ts);
+                    self.created(&name, p.start_time_unix_nano, ts);
                 }
             }
             Data::Summary(s) => {
                 let (sum_name, count_name) = (format!("{name}_sum"), format!("{name}_count"));
                 for p in &s.data_points {
-                    let b = base(&p.attributes);
+                    self.point(resource, scope, scope_schema, &p.attributes);
                     let ts = ms(p.time_unix_nano);
                     let stale = is_stale(p.flags);
                     let v = |x: f64| if stale { stale_nan() } else { x };
-                    self.add_sample(to_labels(&b, &sum_name, None), v(p.sum), ts);
-                    self.add_sample(to_labels(&b, &count_name, None), v(p.count as f64), ts);
+                    self.add(&sum_name, None, v(p.sum), ts);
+                    self.add(&count_name, None, v(p.count as f64), ts);
                     for q in &p.quantile_values {
-                        self.add_sample(
-                            to_labels(&b, &name, Some(("quantile", format_float_f(q.quantile)))),
-                            v(q.value),
-                            ts,
-                        );
+                        let quantile = format_float_f(q.quantile);
+                        self.add(&name, Some(("quantile", &quantile)), v(q.value), ts);
                     }
-                    self.created(&b, &name, p.start_time_unix_nano, ts);
+                    self.created(&name, p.start_time_unix_nano, ts);
                 }
             }
             Data::ExponentialHistogram(h) => {
                 for p in &h.data_points {
-                    let b = base(&p.attributes);
+                    self.point(resource, scope, scope_schema, &p.attributes);
                     let ts = ms(p.time_unix_nano);
                     match native::to_native(p, ts) {
                         Ok(hist) => {
-                            let i = self.series(to_labels(&b, &name, None));
-                            self.out.series[i].histograms.push(hist);
-                            let ex = exemplars(&p.exemplars);
-                            self.out.series[i].exemplars.extend(ex);
+                            let i = self
+                                .out
+                                .series
+                                .series(merged(refs(&self.base), &name, None));
+                            self.out.series.push_histogram(i, hist);
+                            for ex in exemplars(&p.exemplars) {
+                                self.out.series.push_exemplar(i, ex);
+                            }
                         }
                         Err(e) => self.fail(e, 1),
                     }
@@ -352,19 +555,26 @@ impl Builder<'_> {
         }
     }
 
-    /// `_created` with the start time in seconds... as Go: the value is the start time in
-    /// milliseconds, at the sample's timestamp.
-    fn created(&mut self, base: &[(String, String)], name: &str, start_ns: u64, ts: i64) {
+    /// `_created` over the current point's labels (when `export_created_metric` is on and
+    /// the point has a start time). As Go: the value is the start time in milliseconds, at
+    /// the sample's timestamp, once per series.
+    fn created(&mut self, name: &str, start_ns: u64, ts: i64) {
         if !self.settings.export_created_metric || start_ns == 0 {
             return;
         }
-        let labels = to_labels(base, &format!("{name}_created"), None);
-        let i = self.series(labels);
-        if self.out.series[i].samples.is_empty() {
-            self.out.series[i].samples.push(Sample {
-                value: ms(start_ns) as f64,
-                timestamp: ts,
-            });
+        let created = format!("{name}_created");
+        let i = self
+            .out
+            .series
+            .series(merged(refs(&self.base), &created, None));
+        if !self.out.series.has_samples(i) {
+            self.out.series.push_sample(
+                i,
+                Sample {
+                    value: ms(start_ns) as f64,
+                    timestamp: ts,
+                },
+            );
         }
     }
 }
@@ -448,8 +658,29 @@ fn latest_timestamp(m: &Metric) -> u64 {
     .unwrap_or(0)
 }
 
-/// Translates a request.
+/// Translates a request into owned series.
 pub fn from_metrics(req: &ExportMetricsServiceRequest, settings: &Settings) -> Translation {
+    let t = translate::<OwnedSeries>(req, settings);
+    Translation {
+        series: t.series.series,
+        errors: t.errors,
+        dropped_points: t.dropped_points,
+    }
+}
+
+/// Translates a request into series encoded as they go on the wire, for
+/// [`encode_batches`]: what the exporter does.
+pub fn encode_metrics(
+    req: &ExportMetricsServiceRequest,
+    settings: &Settings,
+) -> Translation<EncodedSeries> {
+    translate(req, settings)
+}
+
+fn translate<S: SeriesStore>(
+    req: &ExportMetricsServiceRequest,
+    settings: &Settings,
+) -> Translation<S> {
     // Most points make one series: size for them up front (growing vectors of 100k series
     // copies them and churns the allocator).
     let points: usize = req
@@ -459,36 +690,47 @@ pub fn from_metrics(req: &ExportMetricsServiceRequest, settings: &Settings) -> T
         .flat_map(|sm| &sm.metrics)
         .map(point_count)
         .sum();
+    // `job` and `instance` of each resource, worked out once; points borrow them.
+    let resources: Vec<labels::ResourceLabels<'_>> = req
+        .resource_metrics
+        .iter()
+        .map(|rm| {
+            labels::ResourceLabels::new(rm.resource.as_ref().map_or(&[][..], |r| &r.attributes))
+        })
+        .collect();
     let mut b = Builder {
         settings,
-        hasher: foldhash::fast::RandomState::default(),
-        index: HashMap::with_capacity_and_hasher(points, foldhash::fast::RandomState::default()),
-        next: Vec::with_capacity(points),
-        out: Translation {
-            series: Vec::with_capacity(points),
-            ..Translation::default()
-        },
+        base: Vec::new(),
+        out: Translation::<S>::default(),
     };
-    for rm in &req.resource_metrics {
-        let resource = rm.resource.as_ref().map_or(&[][..], |r| &r.attributes);
-        let resource_labels = labels::ResourceLabels::new(resource);
+    b.out.series.reserve(points);
+    for (rm, resource_labels) in req.resource_metrics.iter().zip(&resources) {
         let mut latest = 0u64;
         for sm in &rm.scope_metrics {
             for m in &sm.metrics {
                 latest = latest.max(latest_timestamp(m));
-                b.metric(&resource_labels, sm.scope.as_ref(), &sm.schema_url, m);
+                b.metric(resource_labels, sm.scope.as_ref(), &sm.schema_url, m);
             }
         }
         if settings.target_info
             && latest != 0
-            && let Some(l) = labels::target_info_labels(resource, &settings.labels.fixed)
+            && let Some(l) =
+                labels::target_info_labels(resource_labels.attributes, &settings.labels.fixed)
         {
             let name = if settings.namer.namespace.is_empty() {
                 "target_info".to_string()
             } else {
                 format!("{}_target_info", settings.namer.namespace)
             };
-            b.add_sample(to_labels(&l, &name, None), 1.0, ms(latest));
+            let base = l.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+            let i = b.out.series.series(merged(base, &name, None));
+            b.out.series.push_sample(
+                i,
+                Sample {
+                    value: 1.0,
+                    timestamp: ms(latest),
+                },
+            );
         }
     }
     b.out
@@ -506,25 +748,105 @@ pub fn batch(series: Vec<TimeSeries>, max_bytes: usize) -> Vec<WriteRequest> {
         .collect()
 }
 
+/// Series [`encode_batches`] can write: owned [`TimeSeries`] or [`EncodedSeries`].
+pub trait EncodeSeries {
+    fn count(&self) -> usize;
+    /// Series `i`'s encoded size.
+    fn size(&self, i: usize) -> usize;
+    /// The time requests are ordered by: its first sample's (or histogram's).
+    fn first_time(&self, i: usize) -> i64;
+    /// Series `i`'s `TimeSeries` fields (without its own tag and length).
+    fn write(&self, i: usize, out: &mut Vec<u8>);
+}
+
+impl EncodeSeries for [TimeSeries] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn size(&self, i: usize) -> usize {
+        prost::Message::encoded_len(&self[i])
+    }
+    fn first_time(&self, i: usize) -> i64 {
+        first_time(&self[i])
+    }
+    fn write(&self, i: usize, out: &mut Vec<u8>) {
+        prost::Message::encode_raw(&self[i], out);
+    }
+}
+
+impl EncodeSeries for Vec<TimeSeries> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn size(&self, i: usize) -> usize {
+        self[..].size(i)
+    }
+    fn first_time(&self, i: usize) -> i64 {
+        self[..].first_time(i)
+    }
+    fn write(&self, i: usize, out: &mut Vec<u8>) {
+        self[..].write(i, out)
+    }
+}
+
+impl EncodeSeries for EncodedSeries {
+    fn count(&self) -> usize {
+        self.series.len()
+    }
+    fn size(&self, i: usize) -> usize {
+        use prost::encoding::message;
+        let s = &self.series[i];
+        s.labels.len()
+            + message::encoded_len_repeated(2, &s.samples)
+            + message::encoded_len_repeated(3, &s.exemplars)
+            + message::encoded_len_repeated(4, &s.histograms)
+    }
+    fn first_time(&self, i: usize) -> i64 {
+        let s = &self.series[i];
+        s.samples
+            .first()
+            .map(|s| s.timestamp)
+            .or_else(|| s.histograms.first().map(|h| h.timestamp))
+            .unwrap_or(0)
+    }
+    fn write(&self, i: usize, out: &mut Vec<u8>) {
+        use prost::encoding::message;
+        let s = &self.series[i];
+        out.extend_from_slice(&self.labels[s.labels.clone()]);
+        for x in &s.samples {
+            message::encode(2, x, out);
+        }
+        for x in &s.exemplars {
+            message::encode(3, x, out);
+        }
+        for x in &s.histograms {
+            message::encode(4, x, out);
+        }
+    }
+}
+
 /// The bodies of the requests [`batch`] makes, as [`crate::prompb::encode`] writes them:
 /// each series' size is worked out once (prost's encoder would work it out twice more:
 /// for the buffer and for the length prefix).
-pub fn encode_batches(series: &[TimeSeries], max_bytes: usize) -> Result<Vec<Vec<u8>>, String> {
-    let sizes: Vec<usize> = series.iter().map(prost::Message::encoded_len).collect();
+pub fn encode_batches<S: EncodeSeries + ?Sized>(
+    series: &S,
+    max_bytes: usize,
+) -> Result<Vec<Vec<u8>>, String> {
+    let sizes: Vec<usize> = (0..series.count()).map(|i| series.size(i)).collect();
     let mut raw = Vec::new();
     let mut order: Vec<usize> = Vec::new();
     let mut bodies = Vec::new();
     for r in cuts(&sizes, max_bytes) {
         order.clear();
         order.extend(r.clone());
-        order.sort_by_key(|&i| first_time(&series[i]));
+        order.sort_by_key(|&i| series.first_time(i));
         raw.clear();
         raw.reserve(r.map(|i| sizes[i] + 11).sum());
         for &i in &order {
             // `WriteRequest.timeseries` is field 1, length-delimited.
             prost::encoding::encode_key(1, prost::encoding::WireType::LengthDelimited, &mut raw);
             prost::encoding::encode_varint(sizes[i] as u64, &mut raw);
-            prost::Message::encode_raw(&series[i], &mut raw);
+            series.write(i, &mut raw);
         }
         bodies.push(crate::prompb::compress(&raw)?);
     }
@@ -842,7 +1164,109 @@ mod tests {
             assert!(!got.is_empty());
             assert_eq!(got, want, "limit {limit}");
         }
-        assert!(encode_batches(&[], 100).unwrap().is_empty());
+        assert!(
+            encode_batches(&Vec::<TimeSeries>::new(), 100)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            encode_batches(&EncodedSeries::default(), 100)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn encoded_series_make_the_bodies_of_owned_series() {
+        // Every metric type, repeated points of one series, exemplars, `_created`, stale
+        // points, resource attributes as labels, external labels, and keys to sanitise:
+        // series encoded as they are made give the bodies of owned series, byte for byte.
+        let mut hp = hpoint(
+            vec![kv("route", "/a")],
+            T - 5,
+            T,
+            &[1.0, 2.5],
+            &[1, 2, 3],
+            9.0,
+        );
+        hp.exemplars.push(pdata::proto::metrics::v1::Exemplar {
+            value: Some(exemplar::Value::AsDouble(2.0)),
+            time_unix_nano: T,
+            trace_id: vec![3; 16],
+            ..Default::default()
+        });
+        let mut stale = point(vec![kv("b", "2"), kv("a", "1")], 0, T, 1.0);
+        stale.flags = 1;
+        let summary = Metric {
+            name: "rpc.latency".into(),
+            data: Some(Data::Summary(pdata::proto::metrics::v1::Summary {
+                data_points: vec![pdata::proto::metrics::v1::SummaryDataPoint {
+                    attributes: vec![kv("x.y", "1"), kv("x_y", "2")],
+                    start_time_unix_nano: T - 9,
+                    time_unix_nano: T,
+                    count: 4,
+                    sum: 2.0,
+                    quantile_values: vec![
+                        pdata::proto::metrics::v1::summary_data_point::ValueAtQuantile {
+                            quantile: 0.5,
+                            value: 0.4,
+                        },
+                    ],
+                    ..Default::default()
+                }],
+            })),
+            ..Default::default()
+        };
+        let req = request(
+            vec![
+                kv("service.name", "svc"),
+                kv("service.instance.id", "i1"),
+                kv("k8s.pod.name", "p"),
+            ],
+            vec![
+                gauge(
+                    "temp",
+                    "Cel",
+                    vec![
+                        point(vec![], 0, T, 1.0),
+                        point(vec![], 0, T + 1_000_000, 2.0),
+                    ],
+                ),
+                gauge("g", "", vec![stale]),
+                sum(
+                    "reqs",
+                    "",
+                    true,
+                    false,
+                    vec![point(vec![kv("1code", "200")], T - 7, T, 3.0)],
+                ),
+                histogram("lat", "s", false, vec![hp]),
+                summary,
+            ],
+        );
+        for (r2t, created) in [(false, false), (true, true)] {
+            let settings = Settings {
+                namer: MetricNamer::new("", true),
+                labels: LabelSettings {
+                    resource_to_telemetry: r2t,
+                    ..Default::default()
+                }
+                .with_fixed([("cluster", "c1")]),
+                target_info: true,
+                export_created_metric: created,
+            };
+            let owned = from_metrics(&req, &settings);
+            let encoded = encode_metrics(&req, &settings);
+            assert_eq!(encoded.series.len(), owned.series.len());
+            assert!(owned.series.len() >= 12, "{}", owned.series.len());
+            for limit in [1, 100, 1 << 20] {
+                assert_eq!(
+                    encode_batches(&encoded.series, limit).unwrap(),
+                    encode_batches(&owned.series, limit).unwrap(),
+                    "limit {limit}, resource_to_telemetry {r2t}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -215,7 +215,7 @@ impl PrwPush {
                 "the prometheus_remote_write exporter takes metrics only",
             ));
         };
-        let t = remotewrite::from_metrics(metrics, &self.settings);
+        let t = remotewrite::encode_metrics(metrics, &self.settings);
         if !t.errors.is_empty() {
             self.failed_translations.add(1);
             tracing::debug!(
