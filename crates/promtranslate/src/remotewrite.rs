@@ -188,9 +188,39 @@ pub struct EncodedSeries {
 #[derive(Debug)]
 struct Encoded {
     labels: std::ops::Range<usize>,
+    /// Most series have one sample and nothing else: that one is held here, the rest (rare)
+    /// in `more`, so that a series costs no allocation of its own.
+    first: Option<Sample>,
+    more: Option<Box<More>>,
+}
+
+#[derive(Debug, Default)]
+struct More {
     samples: Vec<Sample>,
     exemplars: Vec<Exemplar>,
     histograms: Vec<Histogram>,
+}
+
+const NO_MORE: &More = &More {
+    samples: Vec::new(),
+    exemplars: Vec::new(),
+    histograms: Vec::new(),
+};
+
+impl Encoded {
+    fn more(&self) -> &More {
+        self.more.as_deref().unwrap_or(NO_MORE)
+    }
+}
+
+/// Buffers of an [`EncodedSeries`] kept for the next request on the same thread (up to
+/// [`KEEP_BYTES`]): a scrape of 100,000 series fills ~15 MB, which freshly allocated means
+/// page faults on every batch.
+const KEEP_BYTES: usize = 64 << 20;
+
+thread_local! {
+    static SPARE: std::cell::RefCell<Option<EncodedSeries>> = const { std::cell::RefCell::new(None) };
+    static RAW: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl EncodedSeries {
@@ -200,6 +230,26 @@ impl EncodedSeries {
 
     pub fn is_empty(&self) -> bool {
         self.series.is_empty()
+    }
+
+    /// Empty series whose buffers may be those of the last ones recycled on this thread.
+    fn reused() -> EncodedSeries {
+        let mut s = SPARE.with(|c| c.borrow_mut().take()).unwrap_or_default();
+        s.labels.clear();
+        s.series.clear();
+        s.index.first.clear();
+        s.index.next.clear();
+        s
+    }
+
+    /// Gives the buffers to the next translation on this thread (unless they grew large).
+    pub fn recycle(self) {
+        let bytes = self.labels.capacity()
+            + self.series.capacity() * std::mem::size_of::<Encoded>()
+            + self.index.next.capacity() * 24;
+        if bytes <= KEEP_BYTES {
+            SPARE.with(|c| *c.borrow_mut() = Some(self));
+        }
     }
 }
 
@@ -249,27 +299,33 @@ impl SeriesStore for EncodedSeries {
         }
         self.series.push(Encoded {
             labels: start..self.labels.len(),
-            samples: Vec::new(),
-            exemplars: Vec::new(),
-            histograms: Vec::new(),
+            first: None,
+            more: None,
         });
         new
     }
 
     fn push_sample(&mut self, i: usize, sample: Sample) {
-        self.series[i].samples.push(sample);
+        let s = &mut self.series[i];
+        if s.first.is_none() {
+            s.first = Some(sample);
+        } else {
+            s.more.get_or_insert_default().samples.push(sample);
+        }
     }
 
     fn has_samples(&self, i: usize) -> bool {
-        !self.series[i].samples.is_empty()
+        self.series[i].first.is_some()
     }
 
     fn push_exemplar(&mut self, i: usize, exemplar: Exemplar) {
-        self.series[i].exemplars.push(exemplar);
+        let s = &mut self.series[i];
+        s.more.get_or_insert_default().exemplars.push(exemplar);
     }
 
     fn push_histogram(&mut self, i: usize, histogram: Histogram) {
-        self.series[i].histograms.push(histogram);
+        let s = &mut self.series[i];
+        s.more.get_or_insert_default().histograms.push(histogram);
     }
 }
 
@@ -660,7 +716,7 @@ fn latest_timestamp(m: &Metric) -> u64 {
 
 /// Translates a request into owned series.
 pub fn from_metrics(req: &ExportMetricsServiceRequest, settings: &Settings) -> Translation {
-    let t = translate::<OwnedSeries>(req, settings);
+    let t = translate(req, settings, OwnedSeries::default());
     Translation {
         series: t.series.series,
         errors: t.errors,
@@ -669,17 +725,19 @@ pub fn from_metrics(req: &ExportMetricsServiceRequest, settings: &Settings) -> T
 }
 
 /// Translates a request into series encoded as they go on the wire, for
-/// [`encode_batches`]: what the exporter does.
+/// [`encode_batches`]: what the exporter does. Handing them back with
+/// [`EncodedSeries::recycle`] lets the next translation on the thread reuse their buffers.
 pub fn encode_metrics(
     req: &ExportMetricsServiceRequest,
     settings: &Settings,
 ) -> Translation<EncodedSeries> {
-    translate(req, settings)
+    translate(req, settings, EncodedSeries::reused())
 }
 
 fn translate<S: SeriesStore>(
     req: &ExportMetricsServiceRequest,
     settings: &Settings,
+    store: S,
 ) -> Translation<S> {
     // Most points make one series: size for them up front (growing vectors of 100k series
     // copies them and churns the allocator).
@@ -701,7 +759,11 @@ fn translate<S: SeriesStore>(
     let mut b = Builder {
         settings,
         base: Vec::new(),
-        out: Translation::<S>::default(),
+        out: Translation {
+            series: store,
+            errors: Vec::new(),
+            dropped_points: 0,
+        },
     };
     b.out.series.reserve(points);
     for (rm, resource_labels) in req.resource_metrics.iter().zip(&resources) {
@@ -796,30 +858,32 @@ impl EncodeSeries for EncodedSeries {
     fn size(&self, i: usize) -> usize {
         use prost::encoding::message;
         let s = &self.series[i];
+        let more = s.more();
         s.labels.len()
-            + message::encoded_len_repeated(2, &s.samples)
-            + message::encoded_len_repeated(3, &s.exemplars)
-            + message::encoded_len_repeated(4, &s.histograms)
+            + s.first.as_ref().map_or(0, |x| message::encoded_len(2, x))
+            + message::encoded_len_repeated(2, &more.samples)
+            + message::encoded_len_repeated(3, &more.exemplars)
+            + message::encoded_len_repeated(4, &more.histograms)
     }
     fn first_time(&self, i: usize) -> i64 {
         let s = &self.series[i];
-        s.samples
-            .first()
+        s.first
             .map(|s| s.timestamp)
-            .or_else(|| s.histograms.first().map(|h| h.timestamp))
+            .or_else(|| s.more().histograms.first().map(|h| h.timestamp))
             .unwrap_or(0)
     }
     fn write(&self, i: usize, out: &mut Vec<u8>) {
         use prost::encoding::message;
         let s = &self.series[i];
+        let more = s.more();
         out.extend_from_slice(&self.labels[s.labels.clone()]);
-        for x in &s.samples {
+        for x in s.first.iter().chain(&more.samples) {
             message::encode(2, x, out);
         }
-        for x in &s.exemplars {
+        for x in &more.exemplars {
             message::encode(3, x, out);
         }
-        for x in &s.histograms {
+        for x in &more.histograms {
             message::encode(4, x, out);
         }
     }
@@ -833,7 +897,8 @@ pub fn encode_batches<S: EncodeSeries + ?Sized>(
     max_bytes: usize,
 ) -> Result<Vec<Vec<u8>>, String> {
     let sizes: Vec<usize> = (0..series.count()).map(|i| series.size(i)).collect();
-    let mut raw = Vec::new();
+    // The uncompressed request, in a buffer kept per thread (as the series' buffers).
+    let mut raw = RAW.with(|r| std::mem::take(&mut *r.borrow_mut()));
     let mut order: Vec<usize> = Vec::new();
     let mut bodies = Vec::new();
     for r in cuts(&sizes, max_bytes) {
@@ -849,6 +914,10 @@ pub fn encode_batches<S: EncodeSeries + ?Sized>(
             series.write(i, &mut raw);
         }
         bodies.push(crate::prompb::compress(&raw)?);
+    }
+    if raw.capacity() <= KEEP_BYTES {
+        raw.clear();
+        RAW.with(|r| *r.borrow_mut() = raw);
     }
     Ok(bodies)
 }
@@ -1244,7 +1313,7 @@ mod tests {
                 summary,
             ],
         );
-        for (r2t, created) in [(false, false), (true, true)] {
+        for (r2t, created) in [(false, false), (true, true), (false, true)] {
             let settings = Settings {
                 namer: MetricNamer::new("", true),
                 labels: LabelSettings {
@@ -1266,6 +1335,8 @@ mod tests {
                     "limit {limit}, resource_to_telemetry {r2t}"
                 );
             }
+            // The next round reuses these buffers, holding this round's series.
+            encoded.series.recycle();
         }
     }
 

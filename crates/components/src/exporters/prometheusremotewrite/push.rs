@@ -236,6 +236,7 @@ impl PrwPush {
                 bodies.push(bytes::Bytes::from(body));
             }
         }
+        t.series.recycle();
         Ok(PrwRequests {
             bodies,
             client: batch.client_info().cloned(),
