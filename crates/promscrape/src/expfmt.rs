@@ -107,6 +107,32 @@ pub struct Sample<'a> {
     /// The exemplar's value and timestamp (ms) when the line has one; labels below.
     pub exemplar: Option<(f64, Option<i64>)>,
     pub exemplar_labels: Vec<Label<'a>>,
+    /// With [`Parser::lazy_labels`]: the text after `{` whose labels are parsed only when
+    /// [`Sample::labels`] asks, and the length of the line after the `}` that ends them.
+    pending: Option<(&'a str, usize)>,
+    /// The line (1-based), for errors found later.
+    line: usize,
+}
+
+impl<'a> Sample<'a> {
+    /// The labels: those parsed with the line, or, when the parser left them for later
+    /// ([`Parser::lazy_labels`]), parsed now, with the error the parser would have given.
+    pub fn labels(&self) -> Result<Cow<'_, [Label<'a>]>, ParseError> {
+        let Some((text, rest_len)) = self.pending else {
+            return Ok(Cow::Borrowed(&self.labels));
+        };
+        let mut labels = Vec::new();
+        let error = |message| ParseError {
+            line: self.line,
+            message,
+        };
+        let rest = parse_labels(text, &mut labels, None).map_err(error)?;
+        if rest.len() != rest_len {
+            // (Cannot happen: both end at the first `}` outside quotes.)
+            return Err(error("invalid label set".into()));
+        }
+        Ok(Cow::Owned(labels))
+    }
 }
 
 /// One entry of the stream.
@@ -135,6 +161,7 @@ pub struct Parser<'a> {
     format: Format,
     saw_eof: bool,
     failed: bool,
+    lazy: bool,
     sample: Sample<'a>,
 }
 
@@ -149,8 +176,19 @@ impl<'a> Parser<'a> {
             format,
             saw_eof: false,
             failed: false,
+            lazy: false,
             sample: Sample::default(),
         }
+    }
+
+    /// Leaves each sample's labels unparsed (only their end is found) until
+    /// [`Sample::labels`] asks for them, as Prometheus's scrape loop does: a series whose
+    /// text it has seen before needs only that text. A sample whose name is inside the
+    /// braces is parsed at once. A label set that is invalid is reported when its labels
+    /// are asked for, not by [`Parser::next_entry`].
+    pub fn lazy_labels(mut self) -> Parser<'a> {
+        self.lazy = true;
+        self
     }
 
     /// Checks that `body` is UTF-8 (as both formats require) and starts a parser on it; the
@@ -339,11 +377,25 @@ fn meta_entry<'s, 'a>(format: Format, line: &'a str) -> Res<Option<Entry<'s, 'a>
 
 impl<'a> Parser<'a> {
     fn sample_line(&mut self, line: &'a str) -> Res<()> {
+        let result = self.sample_fields(line);
+        // A line wrong in its labels and after them fails on its labels, as parsed at once.
+        if result.is_err()
+            && let Some((text, _)) = self.sample.pending
+            && let Err(e) = parse_labels(text, &mut Vec::new(), None)
+        {
+            return Err(e);
+        }
+        result
+    }
+
+    fn sample_fields(&mut self, line: &'a str) -> Res<()> {
         let s = &mut self.sample;
         s.labels.clear();
         s.exemplar_labels.clear();
         s.exemplar = None;
         s.timestamp_ms = None;
+        s.pending = None;
+        s.line = self.line;
         let mut rest = line;
         let mut name: Option<Cow<'a, str>> = None;
         if !rest.starts_with('{') {
@@ -356,7 +408,14 @@ impl<'a> Parser<'a> {
             name = Some(Cow::Borrowed(&rest[..end]));
             rest = &rest[end..];
         }
-        if let Some(r) = rest.strip_prefix('{') {
+        if let Some(r) = rest.strip_prefix('{')
+            && self.lazy
+            && name.is_some()
+            && let Some(after) = skip_labels(r)
+        {
+            s.pending = Some((r, after.len()));
+            rest = after;
+        } else if let Some(r) = rest.strip_prefix('{') {
             rest = parse_labels(
                 r,
                 &mut s.labels,
@@ -456,6 +515,25 @@ fn metadata_name(s: &str) -> Res<(Cow<'_, str>, &str)> {
         ));
     }
     Ok((Cow::Borrowed(&s[..end]), &s[end..]))
+}
+
+/// What follows the `}` that ends a label set (after its `{`): the first `}` outside
+/// double quotes, where a backslash escapes the byte after it. `None` when there is none
+/// (the eager parse then gives the error).
+fn skip_labels(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut quoted = false;
+    while i < b.len() {
+        match b[i] {
+            b'"' => quoted = !quoted,
+            b'\\' if quoted => i += 1,
+            b'}' if !quoted => return s.get(i + 1..),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Parses `name="value",...}` (after the `{`) into `out`; returns the rest after `}`. When

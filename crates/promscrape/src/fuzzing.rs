@@ -14,7 +14,10 @@ use crate::scrape::{Body, Settings, TargetState};
 pub fn exposition(data: &[u8]) {
     for format in [Format::Text, Format::OpenMetrics] {
         if let Ok(mut p) = Parser::from_bytes(data, format) {
-            while let Ok(Some(_)) = p.next_entry() {}
+            let mut lazy = Parser::from_bytes(data, format)
+                .expect("the same bytes")
+                .lazy_labels();
+            lazy_labels_change_nothing(&mut p, &mut lazy);
         }
         let mut st = state();
         let _ = st.process(
@@ -27,6 +30,41 @@ pub fn exposition(data: &[u8]) {
             1_700_000_001_000,
             Duration::ZERO,
         );
+    }
+}
+
+/// The lazy parser gives the entries of the eager one, with the same labels once asked for,
+/// and fails at the same line with the same message (when its labels are asked for).
+fn lazy_labels_change_nothing(eager: &mut Parser<'_>, lazy: &mut Parser<'_>) {
+    use crate::expfmt::Entry;
+    fn show(e: Entry<'_, '_>) -> Result<String, crate::expfmt::ParseError> {
+        Ok(match e {
+            Entry::Sample(s) => format!(
+                "{:?}",
+                (
+                    s.series,
+                    &s.name,
+                    s.labels()?,
+                    s.value.to_bits(),
+                    s.timestamp_ms,
+                    s.exemplar.map(|(v, t)| (v.to_bits(), t)),
+                    &s.exemplar_labels,
+                )
+            ),
+            other => format!("{other:?}"),
+        })
+    }
+    loop {
+        let want = eager.next_entry().and_then(|e| e.map(show).transpose());
+        let got = lazy.next_entry().and_then(|e| e.map(show).transpose());
+        let (got, want) = (
+            got.map_err(|e| e.to_string()),
+            want.map_err(|e| e.to_string()),
+        );
+        assert_eq!(got, want, "lazy and eager label parsing");
+        if !matches!(want, Ok(Some(_))) {
+            return;
+        }
     }
 }
 

@@ -359,7 +359,10 @@ impl TargetState {
         out: &mut Outcome,
     ) -> Result<(), String> {
         let cfg = &*self.cfg;
-        let mut p = Parser::from_bytes(body, format).map_err(|e| e.to_string())?;
+        // Labels are parsed only for series not in the cache.
+        let mut p = Parser::from_bytes(body, format)
+            .map_err(|e| e.to_string())?
+            .lazy_labels();
         let mut limit_error: Option<String> = None;
         while let Some(entry) = p.next_entry().map_err(|e| e.to_string())? {
             let s = match entry {
@@ -386,10 +389,11 @@ impl TargetState {
             let seen = match self.cache.get_mut(s.series) {
                 Some(c) => c.see(now, prev, track),
                 None => {
+                    let parsed = s.labels().map_err(|e| e.to_string())?;
                     let mut lset =
-                        Labels::with_capacity(s.labels.len() + self.target.labels.len() + 1);
+                        Labels::with_capacity(parsed.len() + self.target.labels.len() + 1);
                     lset.set(labels::METRIC_NAME, s.name.as_ref());
-                    for (n, v) in &s.labels {
+                    for (n, v) in parsed.iter() {
                         lset.set(n.as_ref(), v.as_ref());
                     }
                     merge_target_labels(&mut lset, &self.target.labels, cfg.honor_labels);

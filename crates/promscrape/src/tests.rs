@@ -855,6 +855,78 @@ fn disappearing_series_get_a_no_recorded_value_point_and_start_times_carry() {
 }
 
 #[test]
+fn labels_are_parsed_for_new_series_only_and_their_errors_fail_the_scrape() {
+    // The scrape parses labels lazily (only for series not in its cache): a new series with
+    // a malformed label set still fails the scrape with the parser's message and line, and
+    // the same series text seen again is still refused (it never entered the cache).
+    let mut st = state("", true);
+    let ok = st.process(
+        Body::Ok {
+            body: b"a{x=\"1\"} 1\n",
+            format: Format::Text,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    assert_eq!(ok.error, None);
+    for (at, body) in [
+        (1000, &b"a{x=\"1\"} 2\nb{x=\"1\",x=\"2\"} 3\n"[..]),
+        (2000, &b"a{x=\"1\"} 2\nb{x=\"1\",x=\"2\"} 3\n"[..]),
+    ] {
+        let out = st.process(
+            Body::Ok {
+                body,
+                format: Format::Text,
+            },
+            T0 + at,
+            Duration::ZERO,
+        );
+        assert_eq!(
+            out.error.as_deref(),
+            Some("line 2: invalid sample: non-unique label names: \"x\"")
+        );
+    }
+    // Wrong both in its labels and its value: the labels' error, as an eager parse gives.
+    let out = st.process(
+        Body::Ok {
+            body: b"c{1x=\"a\"} nan-ish\n",
+            format: Format::Text,
+        },
+        T0 + 3000,
+        Duration::ZERO,
+    );
+    assert_eq!(
+        out.error.as_deref(),
+        Some("line 1: invalid label name at \"1x=\\\"a\\\"} nan-ish\"")
+    );
+    // A good scrape afterwards reads every label of a cached and of a new series.
+    let out = st.process(
+        Body::Ok {
+            body: b"a{x=\"1\"} 4\nd{y=\"q\\\"}\"} 5\n",
+            format: Format::Text,
+        },
+        T0 + 4000,
+        Duration::ZERO,
+    );
+    assert_eq!(out.error, None);
+    let Some(metric::Data::Gauge(d)) = &metric(&out.resource_metrics, "d").data else {
+        panic!()
+    };
+    let y = d.data_points[0].attributes.iter().find(|kv| kv.key == "y");
+    assert_eq!(
+        y.and_then(|kv| kv.value.as_ref()).map(|v| format!("{v:?}")),
+        Some(format!(
+            "{:?}",
+            pdata::proto::common::v1::AnyValue {
+                value: Some(pdata::proto::common::v1::any_value::Value::StringValue(
+                    "q\"}".into()
+                ))
+            }
+        ))
+    );
+}
+
+#[test]
 fn failed_scrape_reports_up_zero_and_stales_everything() {
     let mut st = state("  sample_limit: 2\n", true);
     st.process(
