@@ -709,12 +709,19 @@ impl<'t> Transaction<'t> {
 
     fn add(&mut self, s: &mut ScrapedSample, md: &HashMap<String, Meta, Fast>) {
         let lset = &s.labels;
-        let name = lset.get(labels::METRIC_NAME);
+        // The three labels every sample needs, in one pass.
+        let (mut name, mut job, mut instance) = ("", "", "");
+        for (n, v) in lset.iter() {
+            match n {
+                labels::METRIC_NAME => name = v,
+                labels::JOB => job = v,
+                labels::INSTANCE => instance = v,
+                _ => {}
+            }
+        }
         if name.is_empty() {
             return;
         }
-        let mut job = lset.get(labels::JOB);
-        let mut instance = lset.get(labels::INSTANCE);
         if job.is_empty() {
             job = self.target.job();
         }

@@ -281,67 +281,90 @@ pub fn point_label_refs<'a>(
             add(k, v);
         }
     }
+    // Without renames the names are in order and unique: the rest go where they sort
+    // (found by binary search), and the set needs no sort at the end.
+    let sorted = !renamed;
     if let Some(job) = &res.job {
-        set_ref(out, Cow::Borrowed("job"), Cow::Borrowed(job));
+        set_ref(out, sorted, Cow::Borrowed("job"), Cow::Borrowed(job));
     }
     if let Some(instance) = &res.instance {
-        set_ref(out, Cow::Borrowed("instance"), Cow::Borrowed(instance));
+        set_ref(
+            out,
+            sorted,
+            Cow::Borrowed("instance"),
+            Cow::Borrowed(instance),
+        );
     }
     for (k, v) in &settings.fixed {
-        if !out.iter().any(|(n, _)| n == k) {
-            out.push((Cow::Borrowed(k), Cow::Borrowed(v)));
-        }
+        add_absent(out, sorted, Cow::Borrowed(k), Cow::Borrowed(v));
     }
     if settings.scope_labels
         && let Some(scope) = scope
     {
+        let name = Cow::Borrowed("otel_scope_name");
+        let version = Cow::Borrowed("otel_scope_version");
         if settings.scope_schema_and_attributes {
-            set_ref(
-                out,
-                Cow::Borrowed("otel_scope_name"),
-                Cow::Borrowed(&scope.name),
-            );
-            set_ref(
-                out,
-                Cow::Borrowed("otel_scope_version"),
-                Cow::Borrowed(&scope.version),
-            );
-            set_ref(
-                out,
-                Cow::Borrowed("otel_scope_schema_url"),
-                Cow::Borrowed(scope_schema_url),
-            );
+            set_ref(out, sorted, name, Cow::Borrowed(&scope.name));
+            set_ref(out, sorted, version, Cow::Borrowed(&scope.version));
+            let schema = Cow::Borrowed("otel_scope_schema_url");
+            set_ref(out, sorted, schema, Cow::Borrowed(scope_schema_url));
             for kv in &scope.attributes {
                 let name = label_or_raw(&format!("otel_scope_{}", kv.key));
-                set_ref(out, Cow::Owned(name), value_as_str(kv.value.as_ref()));
+                set_ref(
+                    out,
+                    sorted,
+                    Cow::Owned(name),
+                    value_as_str(kv.value.as_ref()),
+                );
             }
         } else {
             if !scope.name.is_empty() {
-                set_ref(
-                    out,
-                    Cow::Borrowed("otel_scope_name"),
-                    Cow::Borrowed(&scope.name),
-                );
+                set_ref(out, sorted, name, Cow::Borrowed(&scope.name));
             }
             if !scope.version.is_empty() {
-                set_ref(
-                    out,
-                    Cow::Borrowed("otel_scope_version"),
-                    Cow::Borrowed(&scope.version),
-                );
+                set_ref(out, sorted, version, Cow::Borrowed(&scope.version));
             }
         }
     }
-    if !out.is_sorted_by(|a, b| a.0 <= b.0) {
+    if !sorted && !out.is_sorted_by(|a, b| a.0 <= b.0) {
         out.sort_by(|a, b| a.0.cmp(&b.0));
     }
 }
 
-/// [`set`] on borrowed labels.
-fn set_ref<'a>(labels: &mut Vec<LabelRef<'a>>, name: Cow<'a, str>, value: Cow<'a, str>) {
-    match labels.iter_mut().find(|(n, _)| *n == name) {
-        Some((_, v)) => *v = value,
-        None => labels.push((name, value)),
+/// Where `name` is in `labels` (`Err`: not there; where it would sort when `sorted`).
+fn position(labels: &[LabelRef<'_>], sorted: bool, name: &str) -> Result<usize, usize> {
+    if sorted {
+        labels.binary_search_by(|(n, _)| n.as_ref().cmp(name))
+    } else {
+        labels
+            .iter()
+            .position(|(n, _)| n == name)
+            .ok_or(labels.len())
+    }
+}
+
+/// Adds `name` unless it is there.
+fn add_absent<'a>(
+    labels: &mut Vec<LabelRef<'a>>,
+    sorted: bool,
+    name: Cow<'a, str>,
+    value: Cow<'a, str>,
+) {
+    if let Err(at) = position(labels, sorted, &name) {
+        labels.insert(at, (name, value));
+    }
+}
+
+/// [`set`] on borrowed labels (kept in order when `sorted`).
+fn set_ref<'a>(
+    labels: &mut Vec<LabelRef<'a>>,
+    sorted: bool,
+    name: Cow<'a, str>,
+    value: Cow<'a, str>,
+) {
+    match position(labels, sorted, &name) {
+        Ok(at) => labels[at].1 = value,
+        Err(at) => labels.insert(at, (name, value)),
     }
 }
 

@@ -329,9 +329,9 @@ impl SeriesStore for EncodedSeries {
     }
 }
 
-/// A series' labels: `base` (sorted by name) without any label named like one of `ins`,
-/// with `ins` (`__name__` and the series' own `le`/`quantile`) merged in where they sort:
-/// two insertions instead of a sort of every series' labels.
+/// A series' labels: `base` (sorted by name, names unique) without any label named like
+/// one of `ins`, with `ins` (`__name__` and the series' own `le`/`quantile`) merged in
+/// where they sort: two insertions instead of a sort of every series' labels.
 #[derive(Clone)]
 struct Merged<'l, I: Iterator<Item = (&'l str, &'l str)>> {
     base: std::iter::Peekable<I>,
@@ -361,27 +361,23 @@ impl<'l, I: Iterator<Item = (&'l str, &'l str)>> Iterator for Merged<'l, I> {
     type Item = (&'l str, &'l str);
 
     fn next(&mut self) -> Option<(&'l str, &'l str)> {
-        let ins = &self.ins[..self.n_ins];
-        let b = loop {
-            match self.base.peek() {
-                Some((n, _)) if ins.iter().any(|(i, _)| i == n) => {
-                    self.base.next();
-                }
-                b => break b.copied(),
-            }
-        };
-        let i = ins.get(self.next_ins).copied();
-        match (b, i) {
-            (Some(b), Some(i)) if b.0 >= i.0 => {
+        // `base` is sorted with unique names: a label named like an insertion meets it
+        // here, and none can come after the last one.
+        if self.next_ins == self.n_ins {
+            return self.base.next();
+        }
+        let i = self.ins[self.next_ins];
+        match self.base.peek().map(|b| b.0.cmp(i.0)) {
+            Some(std::cmp::Ordering::Less) => self.base.next(),
+            Some(std::cmp::Ordering::Equal) => {
+                self.base.next();
                 self.next_ins += 1;
                 Some(i)
             }
-            (Some(_), _) => self.base.next(),
-            (None, Some(i)) => {
+            _ => {
                 self.next_ins += 1;
                 Some(i)
             }
-            (None, None) => None,
         }
     }
 }
