@@ -86,7 +86,7 @@ impl Field {
             Root::Body => {
                 let mut cur = &e.body;
                 for k in &self.keys {
-                    cur = cur.as_map()?.get(k)?;
+                    cur = cur.as_map()?.get_key(k)?;
                 }
                 return Some(cur);
             }
@@ -94,9 +94,9 @@ impl Field {
             Root::Resource => (&e.resource, &self.keys[..]),
         };
         let (k0, rest) = rest.split_first()?;
-        let mut cur = first.get(k0)?;
+        let mut cur = first.get_key(k0)?;
         for k in rest {
-            cur = cur.as_map()?.get(k)?;
+            cur = cur.as_map()?.get_key(k)?;
         }
         Some(cur)
     }
@@ -167,12 +167,12 @@ impl Field {
         };
         let mut cur = top;
         for k in parents {
-            cur = match cur.get_mut(k)? {
+            cur = match cur.get_mut_key(k)? {
                 Value::Map(m) => m,
                 _ => return None,
             };
         }
-        cur.remove(last)
+        cur.remove_key(last)
     }
 
     /// The mutable value at this field (not for roots of attributes/resource).
@@ -182,7 +182,7 @@ impl Field {
                 let mut cur = &mut e.body;
                 for k in &self.keys {
                     cur = match cur {
-                        Value::Map(m) => m.get_mut(k)?,
+                        Value::Map(m) => m.get_mut_key(k)?,
                         _ => return None,
                     };
                 }
@@ -192,10 +192,10 @@ impl Field {
             Root::Resource => (&mut e.resource, &self.keys[..]),
         };
         let (k0, rest) = keys.split_first()?;
-        let mut cur = top.get_mut(k0)?;
+        let mut cur = top.get_mut_key(k0)?;
         for k in rest {
             cur = match cur {
-                Value::Map(m) => m.get_mut(k)?,
+                Value::Map(m) => m.get_mut_key(k)?,
                 _ => return None,
             };
         }

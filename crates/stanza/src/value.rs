@@ -54,6 +54,16 @@ impl Key {
         }
     }
 
+    /// Whether the keys are equal. Two interned keys are equal only when they are the same
+    /// one (each name is interned once): no text is compared, as for most keys of an entry
+    /// (configuration-named fields, regex groups, the receiver's `log.file.*`).
+    pub fn same(a: &Key, b: &Key) -> bool {
+        match (&a.0, &b.0) {
+            (KeyRepr::Named(x), KeyRepr::Named(y)) => std::ptr::eq(*x, *y),
+            _ => a.as_str() == b.as_str(),
+        }
+    }
+
     /// Whether both are the same key object (then they are equal without comparing text).
     pub fn ptr_eq(a: &Key, b: &Key) -> bool {
         let (a, b) = (a.as_str(), b.as_str());
@@ -302,6 +312,27 @@ impl Map {
         self.entries.iter().position(|(k, _)| &**k == key)
     }
 
+    /// [`Map::position`] by key, comparing interned keys without their text.
+    fn position_key(&self, key: &Key) -> Option<usize> {
+        self.entries.iter().position(|(k, _)| Key::same(k, key))
+    }
+
+    /// [`Map::get`] by key (see [`Key::same`]).
+    pub fn get_key(&self, key: &Key) -> Option<&Value> {
+        self.position_key(key).map(|i| &self.entries[i].1)
+    }
+
+    /// [`Map::get_mut`] by key (see [`Key::same`]).
+    pub fn get_mut_key(&mut self, key: &Key) -> Option<&mut Value> {
+        self.position_key(key).map(|i| &mut self.entries[i].1)
+    }
+
+    /// [`Map::remove`] by key (see [`Key::same`]).
+    pub fn remove_key(&mut self, key: &Key) -> Option<Value> {
+        let i = self.position_key(key)?;
+        Some(self.entries.remove(i).1)
+    }
+
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.entries
             .iter()
@@ -333,7 +364,7 @@ impl Map {
 
     /// Sets a shared key without allocating when the key is new.
     pub fn insert_key(&mut self, key: &Key, value: Value) -> Option<Value> {
-        match self.position(key) {
+        match self.position_key(key) {
             Some(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             None => {
                 self.entries.push((key.clone(), value));
@@ -383,7 +414,7 @@ impl Map {
             return;
         }
         for (k, v) in other.entries {
-            match self.position(&k) {
+            match self.position_key(&k) {
                 Some(i) => self.entries[i].1 = v,
                 None => self.entries.push((k, v)),
             }
@@ -508,6 +539,32 @@ pub fn from_json(v: &serde_json::Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn maps_find_entries_by_key_whether_interned_or_shared() {
+        let (named, shared) = (Key::named("stream"), Key::from("stream"));
+        let other = Key::named("logtag");
+        assert!(Key::same(&named, &Key::named("stream")));
+        assert!(Key::same(&named, &shared) && Key::same(&shared, &named));
+        assert!(!Key::same(&named, &other) && !Key::same(&shared, &other));
+        // An entry under a shared key (a parsed JSON body, say) is found by the interned
+        // key of a configured field, and the other way round.
+        let mut m = Map::new();
+        m.insert_key(&shared, Value::from("stdout"));
+        m.insert_key(&other, Value::from("F"));
+        assert_eq!(m.get_key(&named), Some(&Value::from("stdout")));
+        m.insert_key(&named, Value::from("stderr"));
+        assert_eq!(m.len(), 2, "replaced in place, not added");
+        let mut upd = Map::new();
+        upd.insert_key(&Key::from("logtag"), Value::from("P"));
+        m.merge(upd);
+        assert_eq!(m.get_key(&other), Some(&Value::from("P")));
+        assert_eq!(m.len(), 2);
+        *m.get_mut_key(&other).unwrap() = Value::from("F");
+        assert_eq!(m.remove_key(&Key::from("logtag")), Some(Value::from("F")));
+        assert_eq!(m.remove_key(&named), Some(Value::from("stderr")));
+        assert!(m.is_empty());
+    }
 
     #[test]
     fn named_keys_are_interned_and_equal_to_shared_keys_of_the_same_text() {
