@@ -124,6 +124,44 @@ fn openmetrics_table() {
 }
 
 #[test]
+fn lazy_labels_are_read_only_when_asked_with_the_eager_parsers_error() {
+    // With lazy_labels a line whose label set is invalid still comes out of next_entry (its
+    // labels were not read); asking for them gives the message and line the eager parser
+    // stops with. A valid set asked for reads every label, escapes included.
+    let body = "a 1\nb{1x=\"a\"} 2\nc{y=\"q\\\"}\",z=\"\"} 3\n";
+    let mut eager = Parser::new(body, Format::Text);
+    assert!(eager.next_entry().unwrap().is_some());
+    let want = eager.next_entry().unwrap_err().to_string();
+    assert!(want.starts_with("line 2: invalid label name"), "{want}");
+    let mut lazy = Parser::new(body, Format::Text).lazy_labels();
+    assert!(lazy.next_entry().unwrap().is_some());
+    let Some(Entry::Sample(b)) = lazy.next_entry().unwrap() else {
+        panic!("the line with the invalid label set comes out")
+    };
+    assert_eq!(b.series, "b{1x=\"a\"}");
+    assert!(b.labels.is_empty(), "not read by next_entry");
+    assert_eq!(b.labels().unwrap_err().to_string(), want);
+    let Some(Entry::Sample(c)) = lazy.next_entry().unwrap() else {
+        panic!("a sample")
+    };
+    assert_eq!(c.series, "c{y=\"q\\\"}\",z=\"\"}");
+    assert_eq!(c.value, 3.0);
+    let labels: Vec<(String, String)> = c
+        .labels()
+        .unwrap()
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(
+        labels,
+        vec![
+            ("y".to_string(), "q\"}".to_string()),
+            ("z".to_string(), String::new())
+        ]
+    );
+}
+
+#[test]
 fn parse_errors_name_the_line() {
     let cases: &[(&str, Format, &str)] = &[
         (
@@ -855,9 +893,9 @@ fn disappearing_series_get_a_no_recorded_value_point_and_start_times_carry() {
 }
 
 #[test]
-fn labels_are_parsed_for_new_series_only_and_their_errors_fail_the_scrape() {
-    // The scrape parses labels lazily (only for series not in its cache): a new series with
-    // a malformed label set still fails the scrape with the parser's message and line, and
+fn malformed_labels_of_a_new_series_fail_the_scrape_with_the_parsers_message() {
+    // The scrape reads labels only for series not in its cache: a new series with a
+    // malformed label set still fails the scrape with the parser's message and line, and
     // the same series text seen again is still refused (it never entered the cache).
     let mut st = state("", true);
     let ok = st.process(

@@ -54,7 +54,7 @@ pub fn remote_write_round_trip(data: &[u8]) {
     let total = t.series.len();
     let limit = 64 + (first as usize) * 16;
     // What the exporter sends (encode_batches) is what batch + encode describe.
-    let bodies = encode_batches(&t.series, limit).expect("snappy encodes what we make");
+    let bodies = encode_batches(t.series.as_slice(), limit).expect("snappy encodes what we make");
     // ... and what it sends from series encoded as they were made, without owned labels.
     let e = encode_metrics(&req, &settings);
     assert_eq!(e.series.len(), total, "the same series");

@@ -200,33 +200,17 @@ pub fn point_labels(
     attrs: &[KeyValue],
     settings: &LabelSettings,
 ) -> Vec<Label> {
-    resource_point_labels(
-        &ResourceLabels::new(resource),
-        scope,
-        scope_schema_url,
-        attrs,
-        settings,
-    )
-}
-
-/// [`point_labels`] with the resource's share worked out before.
-pub fn resource_point_labels(
-    res: &ResourceLabels<'_>,
-    scope: Option<&InstrumentationScope>,
-    scope_schema_url: &str,
-    attrs: &[KeyValue],
-    settings: &LabelSettings,
-) -> Vec<Label> {
+    let res = ResourceLabels::new(resource);
     let mut out = Vec::new();
-    point_label_refs(res, scope, scope_schema_url, attrs, settings, &mut out);
+    point_label_refs(&res, scope, scope_schema_url, attrs, settings, &mut out);
     out.into_iter()
         .map(|(n, v)| (n.into_owned(), v.into_owned()))
         .collect()
 }
 
-/// [`resource_point_labels`] into `out` (cleared first), names and values borrowed from the
-/// point, the resource and the settings wherever they need no change: the remote-write
-/// translator encodes them without a copy.
+/// [`point_labels`] into `out` (cleared first), with the resource's share worked out
+/// before, names and values borrowed from the point, the resource and the settings wherever
+/// they need no change: the remote-write translator encodes them without a copy.
 pub fn point_label_refs<'a>(
     res: &'a ResourceLabels<'a>,
     scope: Option<&'a InstrumentationScope>,
@@ -355,7 +339,7 @@ fn add_absent<'a>(
     }
 }
 
-/// [`set`] on borrowed labels (kept in order when `sorted`).
+/// Sets `name`, replacing a value already there (kept in order when `sorted`).
 fn set_ref<'a>(
     labels: &mut Vec<LabelRef<'a>>,
     sorted: bool,
@@ -365,14 +349,6 @@ fn set_ref<'a>(
     match position(labels, sorted, &name) {
         Ok(at) => labels[at].1 = value,
         Err(at) => labels.insert(at, (name, value)),
-    }
-}
-
-/// Sets `name` (replacing a value already there).
-pub fn set(labels: &mut Vec<Label>, name: &str, value: String) {
-    match labels.iter_mut().find(|(n, _)| n == name) {
-        Some((_, v)) => *v = value,
-        None => labels.push((name.to_string(), value)),
     }
 }
 
@@ -416,6 +392,14 @@ mod tests {
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect()
+    }
+
+    /// Sets `name` (replacing a value already there).
+    fn set(labels: &mut Vec<Label>, name: &str, value: String) {
+        match labels.iter_mut().find(|(n, _)| n == name) {
+            Some((_, v)) => *v = value,
+            None => labels.push((name.to_string(), value)),
+        }
     }
 
     /// The label set as written before the borrowed fast paths: every attribute copied and

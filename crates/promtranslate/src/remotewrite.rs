@@ -50,7 +50,7 @@ pub struct Translation<S = Vec<TimeSeries>> {
 }
 
 /// Where the translator puts the series it makes, in the order it first makes them.
-pub trait SeriesStore: Default {
+trait SeriesStore {
     /// Room for about `n` series.
     fn reserve(&mut self, n: usize);
     /// The series of `labels` (sorted by name), created when new; its index.
@@ -109,8 +109,8 @@ impl Index {
 
 /// The owned series of [`from_metrics`].
 #[derive(Debug, Default)]
-pub struct OwnedSeries {
-    pub series: Vec<TimeSeries>,
+struct OwnedSeries {
+    series: Vec<TimeSeries>,
     index: Index,
 }
 
@@ -538,7 +538,6 @@ impl<'s, S: SeriesStore> Builder<'s, S> {
             Data::Histogram(h) => {
                 let (sum_name, count_name) = (format!("{name}_sum"), format!("{name}_count"));
                 let bucket_name = format!("{name}_bucket");
-                let mut le = String::new();
                 for p in &h.data_points {
                     self.point(resource, scope, scope_schema, &p.attributes);
                     let ts = ms(p.time_unix_nano);
@@ -553,8 +552,7 @@ impl<'s, S: SeriesStore> Builder<'s, S> {
                         Vec::with_capacity(p.explicit_bounds.len() + 1);
                     for (bound, count) in p.explicit_bounds.iter().zip(&p.bucket_counts) {
                         cumulative = cumulative.wrapping_add(*count);
-                        le.clear();
-                        le.push_str(&format_float_f(*bound));
+                        let le = format_float_f(*bound);
                         let i = self.add(&bucket_name, Some(("le", &le)), v(cumulative as f64), ts);
                         bounds.push((*bound, i));
                     }
@@ -829,21 +827,6 @@ impl EncodeSeries for [TimeSeries] {
     }
     fn write(&self, i: usize, out: &mut Vec<u8>) {
         prost::Message::encode_raw(&self[i], out);
-    }
-}
-
-impl EncodeSeries for Vec<TimeSeries> {
-    fn count(&self) -> usize {
-        self.len()
-    }
-    fn size(&self, i: usize) -> usize {
-        self[..].size(i)
-    }
-    fn first_time(&self, i: usize) -> i64 {
-        self[..].first_time(i)
-    }
-    fn write(&self, i: usize, out: &mut Vec<u8>) {
-        self[..].write(i, out)
     }
 }
 
@@ -1225,15 +1208,11 @@ mod tests {
                 .iter()
                 .map(|r| crate::prompb::encode(r).unwrap())
                 .collect();
-            let got = encode_batches(&t.series, limit).unwrap();
+            let got = encode_batches(t.series.as_slice(), limit).unwrap();
             assert!(!got.is_empty());
             assert_eq!(got, want, "limit {limit}");
         }
-        assert!(
-            encode_batches(&Vec::<TimeSeries>::new(), 100)
-                .unwrap()
-                .is_empty()
-        );
+        assert!(encode_batches::<[TimeSeries]>(&[], 100).unwrap().is_empty());
         assert!(
             encode_batches(&EncodedSeries::default(), 100)
                 .unwrap()
@@ -1327,7 +1306,7 @@ mod tests {
             for limit in [1, 100, 1 << 20] {
                 assert_eq!(
                     encode_batches(&encoded.series, limit).unwrap(),
-                    encode_batches(&owned.series, limit).unwrap(),
+                    encode_batches(owned.series.as_slice(), limit).unwrap(),
                     "limit {limit}, resource_to_telemetry {r2t}"
                 );
             }

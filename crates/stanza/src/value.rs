@@ -54,16 +54,6 @@ impl Key {
         }
     }
 
-    /// Whether the keys are equal. Two interned keys are equal only when they are the same
-    /// one (each name is interned once): no text is compared, as for most keys of an entry
-    /// (configuration-named fields, regex groups, the receiver's `log.file.*`).
-    pub fn same(a: &Key, b: &Key) -> bool {
-        match (&a.0, &b.0) {
-            (KeyRepr::Named(x), KeyRepr::Named(y)) => std::ptr::eq(*x, *y),
-            _ => a.as_str() == b.as_str(),
-        }
-    }
-
     /// Whether both are the same key object (then they are equal without comparing text).
     pub fn ptr_eq(a: &Key, b: &Key) -> bool {
         let (a, b) = (a.as_str(), b.as_str());
@@ -103,8 +93,14 @@ impl From<String> for Key {
 }
 
 impl PartialEq for Key {
+    /// Two interned keys are equal only when they are the same one (each name is interned
+    /// once): no text is compared, as for most keys of an entry (configuration-named
+    /// fields, regex groups, the receiver's `log.file.*`).
     fn eq(&self, other: &Key) -> bool {
-        Key::ptr_eq(self, other) || self.as_str() == other.as_str()
+        match (&self.0, &other.0) {
+            (KeyRepr::Named(x), KeyRepr::Named(y)) => std::ptr::eq(*x, *y),
+            _ => Key::ptr_eq(self, other) || self.as_str() == other.as_str(),
+        }
     }
 }
 
@@ -314,20 +310,20 @@ impl Map {
 
     /// [`Map::position`] by key, comparing interned keys without their text.
     fn position_key(&self, key: &Key) -> Option<usize> {
-        self.entries.iter().position(|(k, _)| Key::same(k, key))
+        self.entries.iter().position(|(k, _)| k == key)
     }
 
-    /// [`Map::get`] by key (see [`Key::same`]).
+    /// [`Map::get`] by key (interned keys compare without their text).
     pub fn get_key(&self, key: &Key) -> Option<&Value> {
         self.position_key(key).map(|i| &self.entries[i].1)
     }
 
-    /// [`Map::get_mut`] by key (see [`Key::same`]).
+    /// [`Map::get_mut`] by key (interned keys compare without their text).
     pub fn get_mut_key(&mut self, key: &Key) -> Option<&mut Value> {
         self.position_key(key).map(|i| &mut self.entries[i].1)
     }
 
-    /// [`Map::remove`] by key (see [`Key::same`]).
+    /// [`Map::remove`] by key (interned keys compare without their text).
     pub fn remove_key(&mut self, key: &Key) -> Option<Value> {
         let i = self.position_key(key)?;
         Some(self.entries.remove(i).1)
@@ -544,9 +540,10 @@ mod tests {
     fn maps_find_entries_by_key_whether_interned_or_shared() {
         let (named, shared) = (Key::named("stream"), Key::from("stream"));
         let other = Key::named("logtag");
-        assert!(Key::same(&named, &Key::named("stream")));
-        assert!(Key::same(&named, &shared) && Key::same(&shared, &named));
-        assert!(!Key::same(&named, &other) && !Key::same(&shared, &other));
+        assert_eq!(named, Key::named("stream"));
+        assert_eq!(named, shared);
+        assert_eq!(shared, named);
+        assert!(named != other && shared != other);
         // An entry under a shared key (a parsed JSON body, say) is found by the interned
         // key of a configured field, and the other way round.
         let mut m = Map::new();
