@@ -10,6 +10,9 @@
 //! - [`scrape`]: one target's scrapes into OTLP as the Go receiver translates them
 //!   (families, start times, staleness, `up` and the other report metrics, resource).
 //! - [`body`]: reading a (gzip'd) body under `body_size_limit`.
+//!
+//! The scrape cache and the start-time adjuster are looked up in the order of the last
+//! scrape (`sequenced`), which is what keeps large targets out of cache-missing probes.
 
 pub mod body;
 pub mod config;
@@ -19,6 +22,7 @@ pub mod fuzzing;
 pub mod labels;
 pub mod relabel;
 pub mod scrape;
+mod sequenced;
 pub mod target;
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use crate::config::ScrapeConfig;
 use crate::expfmt::{Entry, Format, MetricType, Parser};
 use crate::labels::{self, Labels};
 use crate::relabel;
+use crate::sequenced::Sequenced;
 use crate::target::Target;
 
 /// The maps of one scrape and of its target (foldhash: SipHash's cost showed up at 7 % of a
@@ -165,8 +166,8 @@ pub struct TargetState {
     target: Target,
     settings: Arc<Settings>,
     /// Keyed by the series' text (`name{labels}` as written), bounded by the series of the
-    /// last scrape.
-    cache: HashMap<Box<str>, Cached, Fast>,
+    /// last scrape, in the order the last scrape wrote them.
+    cache: Sequenced<Box<str>, Cached, Fast>,
     /// Scrapes parsed so far (the number of the last one).
     scrapes: u64,
     /// The scrape whose tracked series are the last scrape's series (0: none, after a
@@ -184,7 +185,7 @@ impl TargetState {
             cfg,
             target,
             settings,
-            cache: HashMap::default(),
+            cache: Sequenced::default(),
             scrapes: 0,
             prev_tracked: 0,
             prev_metadata: HashMap::default(),
@@ -256,7 +257,7 @@ impl TargetState {
             }
         };
         if now != 0 {
-            self.cache.retain(|_, c| {
+            self.cache.finish_pass(|_, c| {
                 stale(c);
                 c.seen == now
             });
@@ -310,6 +311,7 @@ impl TargetState {
             for rm in &mut out.resource_metrics {
                 self.adjuster.adjust(rm);
             }
+            self.adjuster.finish_scrape();
         }
         out.points = out.resource_metrics.iter().map(count_points).sum();
         self.prev_metadata = metadata;
@@ -343,6 +345,7 @@ impl TargetState {
             for rm in &mut out.resource_metrics {
                 self.adjuster.adjust(rm);
             }
+            self.adjuster.finish_scrape();
         }
         out.points = out.resource_metrics.iter().map(count_points).sum();
         out
@@ -414,15 +417,13 @@ impl TargetState {
                     if kept {
                         with_external_labels(&mut lset, &self.settings);
                     }
-                    let mut c = Cached {
+                    let c = Cached {
                         series: kept.then(|| Arc::new(lset)),
                         seen: 0,
                         tracked: 0,
                         was_tracked: false,
                     };
-                    let seen = c.see(now, prev, track);
-                    self.cache.insert(s.series.into(), c);
-                    seen
+                    self.cache.insert(s.series.into(), c).see(now, prev, track)
                 }
             };
             // (A sample over the sample limit is tracked too: the scrape fails then, and a
@@ -1292,8 +1293,8 @@ struct StartPoint {
 /// falls, which is a reset and starts again. Points without a value keep the stored start.
 struct Adjuster {
     /// Keyed by the hash of (resource, metric name, attributes): one `u64` instead of two
-    /// strings copied per point and scrape.
-    series: HashMap<u64, StartPoint, Fast>,
+    /// strings copied per point and scrape; in the order of the last scrape's points.
+    series: Sequenced<u64, StartPoint, Fast>,
     gc_interval: Duration,
     last_gc: Instant,
 }
@@ -1301,7 +1302,7 @@ struct Adjuster {
 impl Adjuster {
     fn new(gc_interval: Duration) -> Adjuster {
         Adjuster {
-            series: HashMap::default(),
+            series: Sequenced::default(),
             gc_interval,
             last_gc: Instant::now(),
         }
@@ -1382,9 +1383,17 @@ impl Adjuster {
                 }
             }
         }
+    }
+
+    /// Ends a scrape's points; every `gc_interval` the start points no scrape has marked
+    /// since the last sweep go.
+    fn finish_scrape(&mut self) {
         if self.last_gc.elapsed() > self.gc_interval {
-            self.series.retain(|_, sp| std::mem::take(&mut sp.mark));
+            self.series
+                .finish_pass(|_, sp| std::mem::take(&mut sp.mark));
             self.last_gc = Instant::now();
+        } else {
+            self.series.finish_pass(|_, _| true);
         }
     }
 
