@@ -30,5 +30,5 @@ mod tests;
 
 pub use config::{PromConfig, ScrapeConfig};
 pub use labels::Labels;
-pub use scrape::{Body, Outcome, Settings, TargetState};
+pub use scrape::{Body, Outcome, Scrape, Settings, TargetState};
 pub use target::Target;

@@ -26,7 +26,7 @@ use pdata::proto::resource::v1::Resource;
 
 use crate::config::ScrapeConfig;
 use crate::expfmt::{Entry, Format, MetricType, Parser};
-use crate::labels::{self, Labels};
+use crate::labels::{self, Frozen, Labels};
 use crate::relabel;
 use crate::sequenced::Sequenced;
 use crate::target::Target;
@@ -78,6 +78,60 @@ pub enum Body<'a> {
     Failed(String),
 }
 
+/// One scrape's result: its counts and error, and its points, made and handed out a chunk
+/// at a time with their start times adjusted. The start-time adjuster's pass ends when it
+/// is dropped.
+pub struct Scrape<'s> {
+    /// Why the scrape failed (`up` is 0), if it did.
+    pub error: Option<String>,
+    pub samples_scraped: u64,
+    pub samples_post_relabel: u64,
+    pub series_added: u64,
+    emitter: Emitter,
+    /// Handed out in one chunk whatever the size asked (the target set its own timestamps).
+    whole: bool,
+    adjuster: Option<&'s mut Adjuster>,
+}
+
+impl Scrape<'_> {
+    /// The points of at most `max_points` more series groups (a histogram's or summary's
+    /// lines make one), and how many points they are; `None` when all were handed out.
+    /// A chunk can hold no point (a histogram without `_count` makes none). A scrape whose
+    /// samples carry the target's own timestamps comes in one chunk.
+    pub fn next_chunk(&mut self, max_points: usize) -> Option<(Vec<ResourceMetrics>, usize)> {
+        let max_points = if self.whole { usize::MAX } else { max_points };
+        let mut rms = self.emitter.next_chunk(max_points)?;
+        if let Some(adjuster) = self.adjuster.as_deref_mut() {
+            for rm in &mut rms {
+                adjuster.adjust(rm);
+            }
+        }
+        let points = rms.iter().map(count_points).sum();
+        Some((rms, points))
+    }
+
+    /// Everything at once.
+    pub fn into_outcome(mut self) -> Outcome {
+        let (resource_metrics, points) = self.next_chunk(usize::MAX).unwrap_or_default();
+        Outcome {
+            resource_metrics,
+            error: self.error.take(),
+            samples_scraped: self.samples_scraped,
+            samples_post_relabel: self.samples_post_relabel,
+            series_added: self.series_added,
+            points,
+        }
+    }
+}
+
+impl Drop for Scrape<'_> {
+    fn drop(&mut self) {
+        if let Some(adjuster) = self.adjuster.as_deref_mut() {
+            adjuster.finish_scrape();
+        }
+    }
+}
+
 /// What one scrape produced.
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -101,7 +155,7 @@ struct Meta {
 
 struct ScrapedSample {
     /// Shared with the series cache and the last scrape's series.
-    labels: Arc<Labels>,
+    labels: Frozen,
     value: f64,
     ts_ms: i64,
     exemplar: Option<ParsedExemplar>,
@@ -120,7 +174,7 @@ struct ParsedExemplar {
 /// last tracked it, so that the series of the last scrape are the entries it tracked, with
 /// no set of them built per scrape.
 struct Cached {
-    series: Option<Arc<Labels>>,
+    series: Option<Frozen>,
     /// The scrape that last saw it (scrapes are numbered from 1): entries not seen by the
     /// last scrape are let go.
     seen: u64,
@@ -136,7 +190,7 @@ impl Cached {
     /// scrape's" is `prev` (0: none): the labels (`None`: dropped) and whether the series is
     /// new to staleness tracking. `track`: this sample is tracked (it has no timestamp of
     /// its own, or `track_timestamps_staleness`).
-    fn see(&mut self, now: u64, prev: u64, track: bool) -> Option<(Arc<Labels>, bool)> {
+    fn see(&mut self, now: u64, prev: u64, track: bool) -> Option<(Frozen, bool)> {
         if self.seen != now {
             self.was_tracked = prev != 0 && self.tracked == prev;
             self.seen = now;
@@ -203,10 +257,18 @@ impl TargetState {
         self.cache.len()
     }
 
-    /// Turns one scrape (started at `start_ms`, lasting `duration`) into OTLP.
+    /// Turns one scrape (started at `start_ms`, lasting `duration`) into OTLP, all at once.
     pub fn process(&mut self, body: Body<'_>, start_ms: i64, duration: Duration) -> Outcome {
+        self.scrape(body, start_ms, duration).into_outcome()
+    }
+
+    /// Turns one scrape (started at `start_ms`, lasting `duration`) into OTLP handed out a
+    /// chunk at a time ([`Scrape::next_chunk`]).
+    pub fn scrape(&mut self, body: Body<'_>, start_ms: i64, duration: Duration) -> Scrape<'_> {
         let mut out = Outcome::default();
-        let mut samples: Vec<ScrapedSample> = Vec::new();
+        // As many as the last scrape wrote (growing 100,000 by doubling copies them and
+        // faults in fresh pages each time).
+        let mut samples: Vec<ScrapedSample> = Vec::with_capacity(self.cache.len() + 16);
         let mut metadata: HashMap<String, Meta, Fast> = HashMap::default();
         let mut body_size = 0usize;
         let prev = self.prev_tracked;
@@ -292,7 +354,7 @@ impl TargetState {
             }
             with_external_labels(&mut lset, &self.settings);
             samples.push(ScrapedSample {
-                labels: Arc::new(lset),
+                labels: Frozen::new(&lset),
                 value,
                 ts_ms: start_ms,
                 exemplar: None,
@@ -306,17 +368,27 @@ impl TargetState {
         for s in &mut samples {
             tx.add(s, &metadata);
         }
-        out.resource_metrics = tx.finish();
-        if self.settings.adjust_start_times {
-            for rm in &mut out.resource_metrics {
-                self.adjuster.adjust(rm);
-            }
-            self.adjuster.finish_scrape();
-        }
-        out.points = out.resource_metrics.iter().map(count_points).sum();
+        // Remote write gives each request's resources a `target_info` sample at the latest
+        // time of their points: with the target's own timestamps, one chunk's could be older
+        // than the last one's, and Prometheus refuses the whole request for an
+        // out-of-order sample. Such scrapes go at once, as the Go receiver sends them; the
+        // others' chunks repeat the same `target_info` sample, which Prometheus ignores.
+        let whole = samples.iter().any(|s| s.ts_ms != start_ms);
+        let emitter = tx.finish();
+        drop(samples);
         self.prev_metadata = metadata;
-        out.error = err;
-        out
+        Scrape {
+            error: err,
+            samples_scraped: out.samples_scraped,
+            samples_post_relabel: out.samples_post_relabel,
+            series_added: out.series_added,
+            emitter,
+            whole,
+            adjuster: self
+                .settings
+                .adjust_start_times
+                .then_some(&mut self.adjuster),
+        }
     }
 
     /// Staleness markers for every series of the last scrape, for a target that goes away.
@@ -337,18 +409,19 @@ impl TargetState {
                 );
             }
         }
-        let mut out = Outcome {
-            resource_metrics: tx.finish(),
-            ..Outcome::default()
-        };
-        if self.settings.adjust_start_times {
-            for rm in &mut out.resource_metrics {
-                self.adjuster.adjust(rm);
-            }
-            self.adjuster.finish_scrape();
+        Scrape {
+            error: None,
+            samples_scraped: 0,
+            samples_post_relabel: 0,
+            series_added: 0,
+            emitter: tx.finish(),
+            whole: true,
+            adjuster: self
+                .settings
+                .adjust_start_times
+                .then_some(&mut self.adjuster),
         }
-        out.points = out.resource_metrics.iter().map(count_points).sum();
-        out
+        .into_outcome()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -418,7 +491,7 @@ impl TargetState {
                         with_external_labels(&mut lset, &self.settings);
                     }
                     let c = Cached {
-                        series: kept.then(|| Arc::new(lset)),
+                        series: kept.then(|| Frozen::new(&lset)),
                         seen: 0,
                         tracked: 0,
                         was_tracked: false,
@@ -650,9 +723,6 @@ fn family_for(name: &str, md: &HashMap<String, Meta, Fast>) -> (String, Meta) {
 #[derive(Default)]
 struct Group {
     ts_ms: i64,
-    /// Empty until the transaction finishes: the attributes are the group's key until then,
-    /// and move here (not copied) when the point is built.
-    attrs: Vec<(String, String)>,
     value: f64,
     count: f64,
     has_count: bool,
@@ -663,11 +733,58 @@ struct Group {
     exemplars: Vec<Exemplar>,
 }
 
+/// A group's identity: the label set of its first sample, whose labels but those the
+/// family's kind leaves out ([`point_attrs`]) are the point's attributes. The attributes
+/// become OTLP strings only when the point is made, so a scrape copies no label while
+/// it groups, and makes each point's strings just before they are sent.
+struct GroupKey {
+    /// Of the attributes, with [`IDENTITY`].
+    hash: u64,
+    kind: Kind,
+    labels: Frozen,
+}
+
+impl GroupKey {
+    fn new(kind: Kind, labels: &Frozen) -> GroupKey {
+        let mut h = IDENTITY.build_hasher();
+        for p in point_attrs(kind, labels) {
+            p.hash(&mut h);
+        }
+        GroupKey {
+            hash: h.finish(),
+            kind,
+            labels: labels.clone(),
+        }
+    }
+}
+
+impl Hash for GroupKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for GroupKey {
+    fn eq(&self, o: &GroupKey) -> bool {
+        self.hash == o.hash
+            && (Frozen::ptr_eq(&self.labels, &o.labels)
+                || point_attrs(self.kind, &self.labels).eq(point_attrs(o.kind, &o.labels)))
+    }
+}
+
+impl Eq for GroupKey {}
+
+/// The labels of a sample that become its point's attributes.
+fn point_attrs(kind: Kind, lset: &Frozen) -> impl Iterator<Item = (&str, &str)> {
+    lset.iter()
+        .filter(move |(n, v)| !v.is_empty() && !not_useful(kind, n))
+}
+
 struct Family {
     name: String,
     kind: Kind,
     meta: Meta,
-    groups: IndexMap<Vec<(String, String)>, Group, Fast>,
+    groups: IndexMap<GroupKey, Group, Fast>,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -695,6 +812,18 @@ struct Transaction<'t> {
     resources: IndexMap<ResourceKey, ResourceEntry, Fast>,
     last_resource: Option<usize>,
     family_names: HashMap<String, String, Fast>,
+    last_family: Option<LastFamily>,
+}
+
+/// Where the last sample went: its resource, scope and family, and its metric name.
+#[derive(Default)]
+struct LastFamily {
+    resource: usize,
+    /// Whether it is the default scope (the only one remembered).
+    default_scope: bool,
+    scope_index: usize,
+    family: usize,
+    name: String,
 }
 
 impl<'t> Transaction<'t> {
@@ -705,19 +834,20 @@ impl<'t> Transaction<'t> {
             resources: IndexMap::default(),
             last_resource: None,
             family_names: HashMap::default(),
+            last_family: None,
         }
     }
 
     fn add(&mut self, s: &mut ScrapedSample, md: &HashMap<String, Meta, Fast>) {
         let lset = &s.labels;
         // The three labels every sample needs, in one pass.
-        let (mut name, mut job, mut instance) = ("", "", "");
+        let (mut name, mut job, mut instance, mut scoped) = ("", "", "", false);
         for (n, v) in lset.iter() {
             match n {
                 labels::METRIC_NAME => name = v,
                 labels::JOB => job = v,
                 labels::INSTANCE => instance = v,
-                _ => {}
+                n => scoped |= n.starts_with("otel_scope_"),
             }
         }
         if name.is_empty() {
@@ -767,42 +897,71 @@ impl<'t> Transaction<'t> {
             }
             return;
         }
-        let scope = scope_of(lset);
-        let families = res.scopes.entry(scope).or_default();
-        // The family of a name depends only on the metadata: decided once per name.
-        let fname = match self.family_names.get(name) {
-            Some(f) => f,
+        // Consecutive samples mostly belong to one family: the last one is tried first.
+        let last = self
+            .last_family
+            .as_ref()
+            .filter(|l| !scoped && l.default_scope && l.resource == index && l.name == name);
+        let (si, fi) = match last {
+            Some(l) => (l.scope_index, l.family),
             None => {
-                let (f, _) = family_for(name, md);
-                self.family_names.insert(name.to_string(), f);
-                &self.family_names[name]
+                let scope = if scoped { scope_of(lset) } else { None };
+                let default_scope = scope.is_none();
+                let entry = res.scopes.entry(scope);
+                let si = entry.index();
+                let families = entry.or_default();
+                // The family of a name depends only on the metadata: decided once per name.
+                let fname = match self.family_names.get(name) {
+                    Some(f) => f,
+                    None => {
+                        let (f, _) = family_for(name, md);
+                        self.family_names.insert(name.to_string(), f);
+                        &self.family_names[name]
+                    }
+                };
+                let fi = match families.get_index_of(fname.as_str()) {
+                    Some(fi) => fi,
+                    None => {
+                        let (fname, meta) = family_for(name, md);
+                        families
+                            .insert_full(
+                                fname.clone(),
+                                Family {
+                                    name: fname,
+                                    kind: kind_of(meta.kind),
+                                    meta,
+                                    groups: IndexMap::default(),
+                                },
+                            )
+                            .0
+                    }
+                };
+                let l = self.last_family.get_or_insert_with(LastFamily::default);
+                l.resource = index;
+                l.default_scope = default_scope;
+                l.scope_index = si;
+                l.family = fi;
+                l.name.clear();
+                l.name.push_str(name);
+                (si, fi)
             }
         };
-        if !families.contains_key(fname.as_str()) {
-            let (fname, meta) = family_for(name, md);
-            families.insert(
-                fname.clone(),
-                Family {
-                    name: fname,
-                    kind: kind_of(meta.kind),
-                    meta,
-                    groups: IndexMap::default(),
-                },
-            );
-        }
-        let Some(fam) = families.get_mut(fname.as_str()) else {
+        let Some(fam) = res
+            .scopes
+            .get_index_mut(si)
+            .and_then(|(_, families)| families.get_index_mut(fi))
+            .map(|(_, fam)| fam)
+        else {
             return;
         };
         let kind = fam.kind;
-        let attrs: Vec<(String, String)> = lset
-            .iter()
-            .filter(|(n, v)| !v.is_empty() && !not_useful(kind, n))
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
-        let group = fam.groups.entry(attrs).or_insert_with(|| Group {
-            ts_ms: s.ts_ms,
-            ..Group::default()
-        });
+        let group = fam
+            .groups
+            .entry(GroupKey::new(kind, lset))
+            .or_insert_with(|| Group {
+                ts_ms: s.ts_ms,
+                ..Group::default()
+            });
         if group.ts_ms != s.ts_ms {
             // Go: "inconsistent timestamps on metric points"; the sample is left out.
             return;
@@ -848,58 +1007,144 @@ impl<'t> Transaction<'t> {
         }
     }
 
-    fn finish(self) -> Vec<ResourceMetrics> {
-        let mut out = Vec::with_capacity(self.resources.len());
-        for (_, res) in self.resources {
-            let mut scope_metrics = Vec::new();
-            for (scope, families) in res.scopes {
-                let mut metrics = Vec::with_capacity(families.len());
-                for (_, fam) in families {
-                    if let Some(m) = fam.into_metric(self.settings) {
-                        metrics.push(m);
-                    }
-                }
-                if metrics.is_empty() {
-                    continue;
-                }
-                let (scope, schema_url) = match scope {
-                    None => (
-                        InstrumentationScope {
-                            name: SCOPE_NAME.into(),
-                            version: self.settings.scope_version.clone(),
-                            ..Default::default()
-                        },
-                        String::new(),
-                    ),
-                    Some(k) => (
-                        InstrumentationScope {
-                            name: k.name,
-                            version: k.version,
-                            attributes: k.attrs.iter().map(|(n, v)| kv(n, v)).collect(),
-                            ..Default::default()
-                        },
-                        k.schema_url,
-                    ),
-                };
-                scope_metrics.push(ScopeMetrics {
-                    scope: Some(scope),
-                    metrics,
-                    schema_url,
+    /// The transaction's points, ready to be handed out in chunks.
+    fn finish(self) -> Emitter {
+        let settings = self.settings;
+        let resources = self
+            .resources
+            .into_values()
+            .map(|res| ReadyResource {
+                attrs: res.attrs,
+                scopes: res
+                    .scopes
+                    .into_iter()
+                    .map(|(scope, families)| {
+                        let (scope, schema_url) = match scope {
+                            None => (
+                                InstrumentationScope {
+                                    name: SCOPE_NAME.into(),
+                                    version: settings.scope_version.clone(),
+                                    ..Default::default()
+                                },
+                                String::new(),
+                            ),
+                            Some(k) => (
+                                InstrumentationScope {
+                                    name: k.name,
+                                    version: k.version,
+                                    attributes: k.attrs.iter().map(|(n, v)| kv(n, v)).collect(),
+                                    ..Default::default()
+                                },
+                                k.schema_url,
+                            ),
+                        };
+                        ReadyScope {
+                            scope,
+                            schema_url,
+                            families: families.into_values().map(|f| f.ready(settings)).collect(),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        Emitter {
+            resources,
+            at: (0, 0, 0),
+            adjust: settings.adjust_start_times,
+        }
+    }
+}
+
+struct ReadyResource {
+    attrs: Vec<KeyValue>,
+    scopes: Vec<ReadyScope>,
+}
+
+struct ReadyScope {
+    scope: InstrumentationScope,
+    schema_url: String,
+    families: Vec<ReadyFamily>,
+}
+
+/// A family whose groups are made into points as they are handed out.
+struct ReadyFamily {
+    /// The OTLP metric name (suffixes trimmed when configured).
+    name: String,
+    kind: Kind,
+    help: String,
+    unit: String,
+    groups: std::vec::IntoIter<(Frozen, Group)>,
+}
+
+/// A finished transaction, handed out as OTLP a chunk at a time, in the transaction's
+/// order: resources, scopes, families, groups. A scrape's 100,000 points are not all made
+/// before the first are sent: each chunk's strings are made, translated by the exporters
+/// and freed while they are still in the CPU cache, and the next chunk reuses that memory.
+struct Emitter {
+    resources: Vec<ReadyResource>,
+    /// The next (resource, scope, family) to hand out from.
+    at: (usize, usize, usize),
+    adjust: bool,
+}
+
+impl Emitter {
+    /// The points of at most `max_groups` more groups; `None` when all were handed out.
+    fn next_chunk(&mut self, max_groups: usize) -> Option<Vec<ResourceMetrics>> {
+        let mut out: Vec<ResourceMetrics> = Vec::new();
+        // Where the last metric went: (resource, scope) of `out`'s last entries.
+        let mut last: Option<(usize, usize)> = None;
+        let mut budget = max_groups.max(1);
+        while budget > 0 {
+            let (ri, si, fi) = self.at;
+            let Some(res) = self.resources.get_mut(ri) else {
+                break;
+            };
+            let Some(scope) = res.scopes.get_mut(si) else {
+                self.at = (ri + 1, 0, 0);
+                continue;
+            };
+            let Some(fam) = scope.families.get_mut(fi) else {
+                self.at = (ri, si + 1, 0);
+                continue;
+            };
+            let n = budget.min(fam.groups.len());
+            budget -= n;
+            let metric = fam.piece(n, self.adjust);
+            if fam.groups.len() == 0 {
+                self.at = (ri, si, fi + 1);
+            }
+            let Some(metric) = metric else {
+                continue;
+            };
+            if last.is_none_or(|(r, _)| r != ri) {
+                out.push(ResourceMetrics {
+                    resource: Some(Resource {
+                        attributes: res.attrs.clone(),
+                        ..Default::default()
+                    }),
+                    scope_metrics: Vec::new(),
+                    schema_url: String::new(),
                 });
             }
-            if scope_metrics.is_empty() {
-                continue;
+            let Some(rm) = out.last_mut() else {
+                break;
+            };
+            if last != Some((ri, si)) {
+                rm.scope_metrics.push(ScopeMetrics {
+                    scope: Some(scope.scope.clone()),
+                    metrics: Vec::new(),
+                    schema_url: scope.schema_url.clone(),
+                });
             }
-            out.push(ResourceMetrics {
-                resource: Some(Resource {
-                    attributes: res.attrs,
-                    ..Default::default()
-                }),
-                scope_metrics,
-                schema_url: String::new(),
-            });
+            last = Some((ri, si));
+            if let Some(sm) = rm.scope_metrics.last_mut() {
+                sm.metrics.push(metric);
+            }
         }
-        out
+        if out.is_empty() && self.at.0 >= self.resources.len() {
+            return None;
+        }
+        Some(out)
     }
 }
 
@@ -916,7 +1161,7 @@ fn not_useful(kind: Kind, name: &str) -> bool {
     }
 }
 
-fn scope_of(lset: &Labels) -> Option<ScopeKey> {
+fn scope_of(lset: &Frozen) -> Option<ScopeKey> {
     let mut key = ScopeKey {
         name: String::new(),
         version: String::new(),
@@ -1059,42 +1304,44 @@ fn convert_exemplar(e: ParsedExemplar) -> Exemplar {
     out
 }
 
-/// A group's attributes as OTLP, their strings moved rather than copied.
-fn attrs_kv(attrs: Vec<(String, String)>) -> Vec<KeyValue> {
-    attrs
-        .into_iter()
-        .map(|(key, v)| KeyValue {
-            key,
-            value: Some(AnyValue {
-                value: Some(any_value::Value::StringValue(v)),
-            }),
-            ..Default::default()
-        })
-        .collect()
-}
-
-/// The groups of a family, each with its attributes moved out of its key.
-fn keyed(groups: IndexMap<Vec<(String, String)>, Group, Fast>) -> impl Iterator<Item = Group> {
-    groups.into_iter().map(|(attrs, mut g)| {
-        g.attrs = attrs;
-        g
-    })
+/// A point's attributes as OTLP.
+fn attrs_kv(kind: Kind, lset: &Frozen) -> Vec<KeyValue> {
+    point_attrs(kind, lset).map(|(n, v)| kv(n, v)).collect()
 }
 
 const NO_RECORDED_VALUE: u32 = DataPointFlags::NoRecordedValueMask as u32;
 
 impl Family {
-    fn into_metric(self, settings: &Settings) -> Option<Metric> {
-        let adjust = settings.adjust_start_times;
+    fn ready(self, settings: &Settings) -> ReadyFamily {
         let name = if settings.trim_suffixes {
             trim_prom_suffixes(&self.name, self.kind, &self.meta.unit)
         } else {
-            self.name.clone()
+            self.name
         };
-        let data = match self.kind {
+        let groups: Vec<(Frozen, Group)> = self
+            .groups
+            .into_iter()
+            .map(|(k, g)| (k.labels, g))
+            .collect();
+        ReadyFamily {
+            name,
+            kind: self.kind,
+            help: self.meta.help,
+            unit: self.meta.unit,
+            groups: groups.into_iter(),
+        }
+    }
+}
+
+impl ReadyFamily {
+    /// The metric of the next `n` groups' points (`None` when none of them makes one).
+    fn piece(&mut self, n: usize, adjust: bool) -> Option<Metric> {
+        let kind = self.kind;
+        let groups = self.groups.by_ref().take(n);
+        let data = match kind {
             Kind::Histogram => {
-                let points: Vec<HistogramDataPoint> = keyed(self.groups)
-                    .filter_map(|g| histogram_point(g, adjust))
+                let points: Vec<HistogramDataPoint> = groups
+                    .filter_map(|(l, g)| histogram_point(attrs_kv(kind, &l), g, adjust))
                     .collect();
                 if points.is_empty() {
                     return None;
@@ -1105,8 +1352,8 @@ impl Family {
                 })
             }
             Kind::Summary => {
-                let points: Vec<SummaryDataPoint> = keyed(self.groups)
-                    .filter_map(|g| summary_point(g, adjust))
+                let points: Vec<SummaryDataPoint> = groups
+                    .filter_map(|(l, g)| summary_point(attrs_kv(kind, &l), g, adjust))
                     .collect();
                 if points.is_empty() {
                     return None;
@@ -1116,8 +1363,8 @@ impl Family {
                 })
             }
             Kind::Sum { monotonic } => {
-                let points: Vec<NumberDataPoint> = keyed(self.groups)
-                    .map(|g| number_point(g, true, adjust))
+                let points: Vec<NumberDataPoint> = groups
+                    .map(|(l, g)| number_point(attrs_kv(kind, &l), g, true, adjust))
                     .collect();
                 if points.is_empty() {
                     return None;
@@ -1129,8 +1376,8 @@ impl Family {
                 })
             }
             Kind::Gauge => {
-                let points: Vec<NumberDataPoint> = keyed(self.groups)
-                    .map(|g| number_point(g, false, adjust))
+                let points: Vec<NumberDataPoint> = groups
+                    .map(|(l, g)| number_point(attrs_kv(kind, &l), g, false, adjust))
                     .collect();
                 if points.is_empty() {
                     return None;
@@ -1141,9 +1388,9 @@ impl Family {
             }
         };
         Some(Metric {
-            name,
-            description: self.meta.help,
-            unit: self.meta.unit,
+            name: self.name.clone(),
+            description: self.help.clone(),
+            unit: self.unit.clone(),
             data: Some(data),
             ..Default::default()
         })
@@ -1162,10 +1409,15 @@ fn start_of(g: &Group, adjust: bool) -> u64 {
     }
 }
 
-fn number_point(mut g: Group, cumulative: bool, adjust: bool) -> NumberDataPoint {
+fn number_point(
+    attributes: Vec<KeyValue>,
+    g: Group,
+    cumulative: bool,
+    adjust: bool,
+) -> NumberDataPoint {
     let stale = is_stale(g.value);
     NumberDataPoint {
-        attributes: attrs_kv(std::mem::take(&mut g.attrs)),
+        attributes,
         start_time_unix_nano: if cumulative { start_of(&g, adjust) } else { 0 },
         time_unix_nano: ns_from_ms(g.ts_ms),
         exemplars: g.exemplars,
@@ -1178,7 +1430,11 @@ fn number_point(mut g: Group, cumulative: bool, adjust: bool) -> NumberDataPoint
     }
 }
 
-fn histogram_point(mut g: Group, adjust: bool) -> Option<HistogramDataPoint> {
+fn histogram_point(
+    attributes: Vec<KeyValue>,
+    mut g: Group,
+    adjust: bool,
+) -> Option<HistogramDataPoint> {
     if !g.has_count {
         return None;
     }
@@ -1210,7 +1466,7 @@ fn histogram_point(mut g: Group, adjust: bool) -> Option<HistogramDataPoint> {
     }
     bucket_counts.push(last as u64);
     Some(HistogramDataPoint {
-        attributes: attrs_kv(std::mem::take(&mut g.attrs)),
+        attributes,
         start_time_unix_nano: start_of(&g, adjust),
         time_unix_nano: ns_from_ms(g.ts_ms),
         count: if stale { 0 } else { g.count as u64 },
@@ -1228,7 +1484,11 @@ fn histogram_point(mut g: Group, adjust: bool) -> Option<HistogramDataPoint> {
     })
 }
 
-fn summary_point(mut g: Group, adjust: bool) -> Option<SummaryDataPoint> {
+fn summary_point(
+    attributes: Vec<KeyValue>,
+    mut g: Group,
+    adjust: bool,
+) -> Option<SummaryDataPoint> {
     if !g.has_count {
         return None;
     }
@@ -1236,7 +1496,7 @@ fn summary_point(mut g: Group, adjust: bool) -> Option<SummaryDataPoint> {
         .sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
     let stale = is_stale(g.sum) || is_stale(g.count);
     Some(SummaryDataPoint {
-        attributes: attrs_kv(std::mem::take(&mut g.attrs)),
+        attributes,
         start_time_unix_nano: start_of(&g, adjust),
         time_unix_nano: ns_from_ms(g.ts_ms),
         count: if stale { 0 } else { g.count as u64 },

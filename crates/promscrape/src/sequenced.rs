@@ -54,7 +54,6 @@ impl<K: Hash + Eq, V, S: BuildHasher + Default> Default for Sequenced<K, V, S> {
 }
 
 impl<K: Hash + Eq, V, S: BuildHasher> Sequenced<K, V, S> {
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.map.len()
     }

@@ -1530,3 +1530,115 @@ fn trim_prom_suffixes_table() {
     assert_eq!(trim("up", false, ""), "up");
     assert_eq!(trim("gauge_total", false, ""), "gauge_total");
 }
+
+/// Every point of a scrape's OTLP on one line each, with its resource, scope and metric.
+fn flat_points(rms: &[ResourceMetrics]) -> Vec<String> {
+    let mut out = Vec::new();
+    for rm in rms {
+        for sm in &rm.scope_metrics {
+            for m in &sm.metrics {
+                let head = format!(
+                    "{:?} | {:?} {} | {} {} {}",
+                    rm.resource, sm.scope, sm.schema_url, m.name, m.description, m.unit
+                );
+                let points: Vec<String> = match &m.data {
+                    Some(metric::Data::Gauge(g)) => g
+                        .data_points
+                        .iter()
+                        .map(|p| format!("gauge {p:?}"))
+                        .collect(),
+                    Some(metric::Data::Sum(s)) => s
+                        .data_points
+                        .iter()
+                        .map(|p| format!("sum {} {p:?}", s.is_monotonic))
+                        .collect(),
+                    Some(metric::Data::Histogram(h)) => h
+                        .data_points
+                        .iter()
+                        .map(|p| format!("hist {p:?}"))
+                        .collect(),
+                    Some(metric::Data::Summary(s)) => s
+                        .data_points
+                        .iter()
+                        .map(|p| format!("summary {p:?}"))
+                        .collect(),
+                    other => vec![format!("{other:?}")],
+                };
+                out.extend(points.into_iter().map(|p| format!("{head} | {p}")));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn scrapes_handed_out_in_chunks_make_the_points_made_at_once() {
+    // Counters that reset, gauges, a histogram, a summary, a histogram without `_count`
+    // (no point), a scoped series, a series that disappears (a stale point), `target_info`.
+    let bodies = [
+        "# TYPE c counter\nc_total{k=\"a\"} 5\nc_total{k=\"b\"} 7\nc_total{k=\"c\"} 1\n# TYPE g gauge\ng{x=\"1\"} 3\ng{x=\"2\"} 4\n# TYPE h histogram\nh_bucket{p=\"a\",le=\"1\"} 1\nh_bucket{p=\"a\",le=\"+Inf\"} 2\nh_sum{p=\"a\"} 3\nh_count{p=\"a\"} 2\nh_bucket{p=\"b\",le=\"1\"} 0\nh_bucket{p=\"b\",le=\"+Inf\"} 1\nh_sum{p=\"b\"} 1\nh_count{p=\"b\"} 1\n# TYPE nocount histogram\nnocount_bucket{le=\"1\"} 1\n# TYPE s summary\ns{quantile=\"0.5\"} 2\ns_sum 10\ns_count 4\nscoped{otel_scope_name=\"lib\",otel_scope_version=\"2\",k=\"v\"} 1\ntarget_info{env=\"prod\"} 1\n",
+        "# TYPE c counter\nc_total{k=\"a\"} 2\nc_total{k=\"b\"} 9\n# TYPE g gauge\ng{x=\"1\"} 5\ng{x=\"2\"} 6\n# TYPE h histogram\nh_bucket{p=\"a\",le=\"1\"} 2\nh_bucket{p=\"a\",le=\"+Inf\"} 3\nh_sum{p=\"a\"} 4\nh_count{p=\"a\"} 3\nh_bucket{p=\"b\",le=\"1\"} 0\nh_bucket{p=\"b\",le=\"+Inf\"} 0\nh_sum{p=\"b\"} 0\nh_count{p=\"b\"} 0\n# TYPE s summary\ns{quantile=\"0.5\"} 3\ns_sum 12\ns_count 6\nscoped{otel_scope_name=\"lib\",otel_scope_version=\"2\",k=\"v\"} 2\ntarget_info{env=\"prod\"} 1\n",
+        "# TYPE c counter\nc_total{k=\"a\"} 4\nc_total{k=\"b\"} 10\nc_total{k=\"c\"} 3\n# TYPE g gauge\ng{x=\"1\"} 5\n",
+    ];
+    let mut whole = state("", true);
+    let mut chunked = state("", true);
+    for (i, body) in bodies.iter().enumerate() {
+        let t = T0 + 1000 * i as i64;
+        let body = || Body::Ok {
+            body: body.as_bytes(),
+            format: Format::Text,
+        };
+        let at_once = whole.process(body(), t, Duration::ZERO);
+        let mut scrape = chunked.scrape(body(), t, Duration::ZERO);
+        let (mut chunks, mut points, mut flat) = (0, 0, Vec::new());
+        while let Some((rms, n)) = scrape.next_chunk(2) {
+            assert!(n <= 2, "scrape {i}: a chunk of {n} points");
+            chunks += 1;
+            points += n;
+            flat.extend(flat_points(&rms));
+        }
+        drop(scrape);
+        assert_eq!(flat, flat_points(&at_once.resource_metrics), "scrape {i}");
+        assert_eq!(points, at_once.points, "scrape {i}");
+        assert!(
+            chunks * 2 >= points && chunks > 2,
+            "scrape {i}: {chunks} chunks"
+        );
+    }
+}
+
+#[test]
+fn a_scrape_with_the_targets_own_timestamps_comes_in_one_chunk() {
+    // Chunks with different latest times would give remote write's `target_info` an
+    // out-of-order sample, which Prometheus refuses with the whole request.
+    let mut st = state("", true);
+    let body = "a{k=\"1\"} 1 1699999990000\na{k=\"2\"} 2 1699999999000\nb 3\nc 4\n";
+    let mut scrape = st.scrape(
+        Body::Ok {
+            body: body.as_bytes(),
+            format: Format::Text,
+        },
+        T0,
+        Duration::ZERO,
+    );
+    let (rms, points) = scrape.next_chunk(1).expect("a chunk");
+    assert_eq!(points, 4 + 5, "the samples and the report metrics");
+    assert_eq!(flat_points(&rms).len(), points);
+    assert!(scrape.next_chunk(1).is_none());
+    drop(scrape);
+    // Without them, the same scrape comes in chunks of the size asked.
+    let body = "a{k=\"1\"} 1\na{k=\"2\"} 2\nb 3\nc 4\n";
+    let mut scrape = st.scrape(
+        Body::Ok {
+            body: body.as_bytes(),
+            format: Format::Text,
+        },
+        T0 + 10_000,
+        Duration::ZERO,
+    );
+    let mut sizes = Vec::new();
+    while let Some((_, n)) = scrape.next_chunk(2) {
+        sizes.push(n);
+    }
+    assert_eq!(sizes, [2, 2, 2, 2, 1]);
+}
