@@ -153,12 +153,28 @@ struct Meta {
     unit: String,
 }
 
-struct ScrapedSample {
-    /// Shared with the series cache and the last scrape's series.
-    labels: Frozen,
+/// A sample on its way into the transaction, its labels borrowed from the series cache.
+struct ScrapedSample<'l> {
+    labels: &'l Frozen,
     value: f64,
     ts_ms: i64,
     exemplar: Option<ParsedExemplar>,
+}
+
+/// The metadata a sample's family is looked up in: this scrape's so far, then what earlier
+/// scrapes said (stale series, and families whose `# TYPE` line this scrape has not reached,
+/// keep the type they had). Go's transaction reads the scrape cache's metadata the same way,
+/// as the parser reaches it.
+#[derive(Clone, Copy)]
+struct Md<'m> {
+    current: &'m HashMap<String, Meta, Fast>,
+    prev: &'m HashMap<String, Meta, Fast>,
+}
+
+impl<'m> Md<'m> {
+    fn get(&self, name: &str) -> Option<&'m Meta> {
+        self.current.get(name).or_else(|| self.prev.get(name))
+    }
 }
 
 struct ParsedExemplar {
@@ -190,12 +206,12 @@ impl Cached {
     /// scrape's" is `prev` (0: none): the labels (`None`: dropped) and whether the series is
     /// new to staleness tracking. `track`: this sample is tracked (it has no timestamp of
     /// its own, or `track_timestamps_staleness`).
-    fn see(&mut self, now: u64, prev: u64, track: bool) -> Option<(Frozen, bool)> {
+    fn see(&mut self, now: u64, prev: u64, track: bool) -> Option<(&Frozen, bool)> {
         if self.seen != now {
             self.was_tracked = prev != 0 && self.tracked == prev;
             self.seen = now;
         }
-        let labels = self.series.clone()?;
+        let labels = self.series.as_ref()?;
         if !track {
             return Some((labels, false));
         }
@@ -217,7 +233,7 @@ impl Cached {
 /// What lives across scrapes of one target.
 pub struct TargetState {
     cfg: Arc<ScrapeConfig>,
-    target: Target,
+    target: Arc<Target>,
     settings: Arc<Settings>,
     /// Keyed by the series' text (`name{labels}` as written), bounded by the series of the
     /// last scrape, in the order the last scrape wrote them.
@@ -237,7 +253,7 @@ impl TargetState {
         let gc = target.interval.max(Duration::from_secs(120));
         TargetState {
             cfg,
-            target,
+            target: Arc::new(target),
             settings,
             cache: Sequenced::default(),
             scrapes: 0,
@@ -266,9 +282,10 @@ impl TargetState {
     /// chunk at a time ([`Scrape::next_chunk`]).
     pub fn scrape(&mut self, body: Body<'_>, start_ms: i64, duration: Duration) -> Scrape<'_> {
         let mut out = Outcome::default();
-        // As many as the last scrape wrote (growing 100,000 by doubling copies them and
-        // faults in fresh pages each time).
-        let mut samples: Vec<ScrapedSample> = Vec::with_capacity(self.cache.len() + 16);
+        // Samples go into the transaction as they are parsed, while their labels are in the
+        // CPU cache (a vector of a scrape's samples was 100,000 entries written and read
+        // back, and every series' labels read twice).
+        let mut tx = Transaction::new(self.target.clone(), self.settings.clone());
         let mut metadata: HashMap<String, Meta, Fast> = HashMap::default();
         let mut body_size = 0usize;
         let prev = self.prev_tracked;
@@ -279,15 +296,8 @@ impl TargetState {
                 body_size = body.len();
                 self.scrapes += 1;
                 now = self.scrapes;
-                self.parse(
-                    body,
-                    format,
-                    start_ms,
-                    &mut samples,
-                    &mut metadata,
-                    &mut out,
-                )
-                .err()
+                self.parse(body, format, start_ms, &mut tx, &mut metadata, &mut out)
+                    .err()
             }
         };
         if err.is_none()
@@ -298,24 +308,31 @@ impl TargetState {
         }
         if err.is_some() {
             // A failed scrape keeps nothing: every series of the last scrape goes stale.
-            samples.clear();
+            tx = Transaction::new(self.target.clone(), self.settings.clone());
             metadata.clear();
         }
         // Series of the last scrape that this one lacks (all of them when it failed) get a
         // staleness marker; the cache lets go of what this scrape did not write.
         let ok = err.is_none();
+        let md = Md {
+            current: &metadata,
+            prev: &self.prev_metadata,
+        };
         let mut stale = |c: &Cached| {
             let still = ok && now != 0 && c.seen == now && c.tracked == now;
             if c.was_in_last(now, prev)
                 && !still
                 && let Some(lset) = &c.series
             {
-                samples.push(ScrapedSample {
-                    labels: lset.clone(),
-                    value: stale_nan(),
-                    ts_ms: start_ms,
-                    exemplar: None,
-                });
+                tx.add(
+                    ScrapedSample {
+                        labels: lset,
+                        value: stale_nan(),
+                        ts_ms: start_ms,
+                        exemplar: None,
+                    },
+                    md,
+                );
             }
         };
         if now != 0 {
@@ -353,30 +370,32 @@ impl TargetState {
                 lset.set(n, v);
             }
             with_external_labels(&mut lset, &self.settings);
-            samples.push(ScrapedSample {
-                labels: Frozen::new(&lset),
-                value,
-                ts_ms: start_ms,
-                exemplar: None,
-            });
+            let md = Md {
+                current: &metadata,
+                prev: &self.prev_metadata,
+            };
+            tx.add(
+                ScrapedSample {
+                    labels: &Frozen::new(&lset),
+                    value,
+                    ts_ms: start_ms,
+                    exemplar: None,
+                },
+                md,
+            );
         }
         // Families of stale series keep the type they had.
         for (k, m) in std::mem::take(&mut self.prev_metadata) {
             metadata.entry(k).or_insert(m);
         }
-        let mut tx = Transaction::new(&self.target, &self.settings);
-        for s in &mut samples {
-            tx.add(s, &metadata);
-        }
+        self.prev_metadata = metadata;
         // Remote write gives each request's resources a `target_info` sample at the latest
         // time of their points: with the target's own timestamps, one chunk's could be older
         // than the last one's, and Prometheus refuses the whole request for an
         // out-of-order sample. Such scrapes go at once, as the Go receiver sends them; the
         // others' chunks repeat the same `target_info` sample, which Prometheus ignores.
-        let whole = samples.iter().any(|s| s.ts_ms != start_ms);
+        let whole = tx.own_timestamps;
         let emitter = tx.finish();
-        drop(samples);
-        self.prev_metadata = metadata;
         Scrape {
             error: err,
             samples_scraped: out.samples_scraped,
@@ -393,19 +412,24 @@ impl TargetState {
 
     /// Staleness markers for every series of the last scrape, for a target that goes away.
     pub fn stale_all(&mut self, now_ms: i64) -> Outcome {
-        let mut tx = Transaction::new(&self.target, &self.settings);
+        let mut tx = Transaction::new(self.target.clone(), self.settings.clone());
         let metadata = std::mem::take(&mut self.prev_metadata);
+        let none = HashMap::default();
+        let md = Md {
+            current: &metadata,
+            prev: &none,
+        };
         let prev = std::mem::take(&mut self.prev_tracked);
         for c in std::mem::take(&mut self.cache).into_values() {
             if let Some(lset) = c.series.filter(|_| prev != 0 && c.tracked == prev) {
                 tx.add(
-                    &mut ScrapedSample {
-                        labels: lset,
+                    ScrapedSample {
+                        labels: &lset,
                         value: stale_nan(),
                         ts_ms: now_ms,
                         exemplar: None,
                     },
-                    &metadata,
+                    md,
                 );
             }
         }
@@ -430,7 +454,7 @@ impl TargetState {
         body: &[u8],
         format: Format,
         start_ms: i64,
-        samples: &mut Vec<ScrapedSample>,
+        tx: &mut Transaction,
         metadata: &mut HashMap<String, Meta, Fast>,
         out: &mut Outcome,
     ) -> Result<(), String> {
@@ -525,12 +549,20 @@ impl TargetState {
                 value,
                 ts_ms: ts.unwrap_or(ts_ms),
             });
-            samples.push(ScrapedSample {
-                labels: lset,
-                value: s.value,
-                ts_ms,
-                exemplar,
-            });
+            tx.own_timestamps |= ts_ms != start_ms;
+            let md = Md {
+                current: metadata,
+                prev: &self.prev_metadata,
+            };
+            tx.add(
+                ScrapedSample {
+                    labels: lset,
+                    value: s.value,
+                    ts_ms,
+                    exemplar,
+                },
+                md,
+            );
         }
         match limit_error {
             Some(e) => Err(e),
@@ -685,7 +717,7 @@ fn normalize_name(name: &str) -> &str {
 
 /// The family a sample belongs to (its OTLP metric name) and its metadata, as Go's
 /// `metadataForMetric` decides.
-fn family_for(name: &str, md: &HashMap<String, Meta, Fast>) -> (String, Meta) {
+fn family_for(name: &str, md: Md<'_>) -> (String, Meta) {
     if let Some((help, unit)) = internal_meta(name) {
         return (
             name.to_string(),
@@ -745,16 +777,33 @@ struct GroupKey {
 }
 
 impl GroupKey {
-    fn new(kind: Kind, labels: &Frozen) -> GroupKey {
+    fn hash_of(kind: Kind, labels: &Frozen) -> u64 {
         let mut h = IDENTITY.build_hasher();
         for p in point_attrs(kind, labels) {
             p.hash(&mut h);
         }
-        GroupKey {
-            hash: h.finish(),
-            kind,
-            labels: labels.clone(),
-        }
+        h.finish()
+    }
+}
+
+/// A group looked up with a borrowed label set (the key is made only for a new group).
+struct GroupProbe<'l> {
+    hash: u64,
+    kind: Kind,
+    labels: &'l Frozen,
+}
+
+impl Hash for GroupProbe<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u64(self.hash);
+    }
+}
+
+impl indexmap::Equivalent<GroupKey> for GroupProbe<'_> {
+    fn equivalent(&self, k: &GroupKey) -> bool {
+        self.hash == k.hash
+            && (Frozen::ptr_eq(self.labels, &k.labels)
+                || point_attrs(self.kind, self.labels).eq(point_attrs(k.kind, &k.labels)))
     }
 }
 
@@ -806,9 +855,11 @@ struct ResourceEntry {
     scopes: IndexMap<Option<ScopeKey>, IndexMap<String, Family, Fast>, Fast>,
 }
 
-struct Transaction<'t> {
-    target: &'t Target,
-    settings: &'t Settings,
+struct Transaction {
+    target: Arc<Target>,
+    settings: Arc<Settings>,
+    /// Whether a sample kept a time of its own (not the scrape's).
+    own_timestamps: bool,
     resources: IndexMap<ResourceKey, ResourceEntry, Fast>,
     last_resource: Option<usize>,
     family_names: HashMap<String, String, Fast>,
@@ -826,11 +877,12 @@ struct LastFamily {
     name: String,
 }
 
-impl<'t> Transaction<'t> {
-    fn new(target: &'t Target, settings: &'t Settings) -> Self {
+impl Transaction {
+    fn new(target: Arc<Target>, settings: Arc<Settings>) -> Self {
         Transaction {
             target,
             settings,
+            own_timestamps: false,
             resources: IndexMap::default(),
             last_resource: None,
             family_names: HashMap::default(),
@@ -838,8 +890,8 @@ impl<'t> Transaction<'t> {
         }
     }
 
-    fn add(&mut self, s: &mut ScrapedSample, md: &HashMap<String, Meta, Fast>) {
-        let lset = &s.labels;
+    fn add(&mut self, s: ScrapedSample<'_>, md: Md<'_>) {
+        let lset = s.labels;
         // The three labels every sample needs, in one pass.
         let (mut name, mut job, mut instance, mut scoped) = ("", "", "", false);
         for (n, v) in lset.iter() {
@@ -874,7 +926,7 @@ impl<'t> Transaction<'t> {
                     job: job.to_string(),
                     instance: instance.to_string(),
                 };
-                let target = self.target;
+                let target = &self.target;
                 let entry = self.resources.entry(rkey);
                 let i = entry.index();
                 entry.or_insert_with(|| ResourceEntry {
@@ -955,13 +1007,28 @@ impl<'t> Transaction<'t> {
             return;
         };
         let kind = fam.kind;
-        let group = fam
-            .groups
-            .entry(GroupKey::new(kind, lset))
-            .or_insert_with(|| Group {
-                ts_ms: s.ts_ms,
-                ..Group::default()
-            });
+        let hash = GroupKey::hash_of(kind, lset);
+        let probe = GroupProbe {
+            hash,
+            kind,
+            labels: lset,
+        };
+        let group = match fam.groups.get_index_of(&probe) {
+            Some(i) => &mut fam.groups[i],
+            None => {
+                let key = GroupKey {
+                    hash,
+                    kind,
+                    labels: lset.clone(),
+                };
+                let group = Group {
+                    ts_ms: s.ts_ms,
+                    ..Group::default()
+                };
+                let (i, _) = fam.groups.insert_full(key, group);
+                &mut fam.groups[i]
+            }
+        };
         if group.ts_ms != s.ts_ms {
             // Go: "inconsistent timestamps on metric points"; the sample is left out.
             return;
@@ -1000,7 +1067,7 @@ impl<'t> Transaction<'t> {
             }
             Kind::Gauge => group.value = s.value,
         }
-        if let Some(e) = s.exemplar.take()
+        if let Some(e) = s.exemplar
             && kind != Kind::Summary
         {
             group.exemplars.push(convert_exemplar(e));
@@ -1009,7 +1076,7 @@ impl<'t> Transaction<'t> {
 
     /// The transaction's points, ready to be handed out in chunks.
     fn finish(self) -> Emitter {
-        let settings = self.settings;
+        let settings = &*self.settings;
         let resources = self
             .resources
             .into_values()

@@ -54,6 +54,7 @@ impl<K: Hash + Eq, V, S: BuildHasher + Default> Default for Sequenced<K, V, S> {
 }
 
 impl<K: Hash + Eq, V, S: BuildHasher> Sequenced<K, V, S> {
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.map.len()
     }

@@ -1642,3 +1642,28 @@ fn a_scrape_with_the_targets_own_timestamps_comes_in_one_chunk() {
     }
     assert_eq!(sizes, [2, 2, 2, 2, 1]);
 }
+
+#[test]
+fn a_type_line_after_its_samples_applies_from_the_next_scrape_as_in_go() {
+    // Samples go into the transaction as they are parsed, with the metadata read so far and
+    // then the last scrape's: Go's transaction reads the scrape cache's metadata the same way.
+    let mut st = state("", true);
+    let body = "late_total 1\n# TYPE late_total counter\n";
+    let kind = |st: &mut TargetState, t: i64| {
+        let out = st.process(
+            Body::Ok {
+                body: body.as_bytes(),
+                format: Format::Text,
+            },
+            t,
+            Duration::ZERO,
+        );
+        match &metric(&out.resource_metrics, "late_total").data {
+            Some(metric::Data::Gauge(_)) => "gauge",
+            Some(metric::Data::Sum(s)) if s.is_monotonic => "counter",
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(kind(&mut st, T0), "gauge");
+    assert_eq!(kind(&mut st, T0 + 1000), "counter");
+}
