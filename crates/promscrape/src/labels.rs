@@ -165,20 +165,6 @@ impl Frozen {
     pub fn ptr_eq(a: &Frozen, b: &Frozen) -> bool {
         Arc::ptr_eq(&a.0, &b.0)
     }
-
-    pub fn to_labels(&self) -> Labels {
-        Labels(
-            self.iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-}
-
-impl From<Labels> for Frozen {
-    fn from(l: Labels) -> Frozen {
-        Frozen::new(&l)
-    }
 }
 
 /// The mark of a length of 127 bytes or more in a [`Frozen`] set.
@@ -248,7 +234,6 @@ mod tests {
                 frozen.iter().collect::<Vec<_>>(),
                 labels.iter().collect::<Vec<_>>()
             );
-            assert_eq!(frozen.to_labels(), labels);
             for (n, v) in labels.iter() {
                 assert_eq!(frozen.get(n), v);
             }

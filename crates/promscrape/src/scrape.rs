@@ -15,7 +15,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use indexmap::IndexMap;
+use indexmap::{Equivalent, IndexMap};
 use pdata::proto::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use pdata::proto::metrics::v1::{
     AggregationTemporality, DataPointFlags, Exemplar, Gauge, Histogram, HistogramDataPoint, Metric,
@@ -389,19 +389,24 @@ impl TargetState {
             metadata.entry(k).or_insert(m);
         }
         self.prev_metadata = metadata;
+        out.error = err;
+        self.hand_out(tx, out)
+    }
+
+    /// A finished transaction, to be handed out with the counts and error of `out`.
+    fn hand_out(&mut self, tx: Transaction, out: Outcome) -> Scrape<'_> {
         // Remote write gives each request's resources a `target_info` sample at the latest
         // time of their points: with the target's own timestamps, one chunk's could be older
         // than the last one's, and Prometheus refuses the whole request for an
         // out-of-order sample. Such scrapes go at once, as the Go receiver sends them; the
         // others' chunks repeat the same `target_info` sample, which Prometheus ignores.
         let whole = tx.own_timestamps;
-        let emitter = tx.finish();
         Scrape {
-            error: err,
+            error: out.error,
             samples_scraped: out.samples_scraped,
             samples_post_relabel: out.samples_post_relabel,
             series_added: out.series_added,
-            emitter,
+            emitter: tx.finish(),
             whole,
             adjuster: self
                 .settings
@@ -433,19 +438,7 @@ impl TargetState {
                 );
             }
         }
-        Scrape {
-            error: None,
-            samples_scraped: 0,
-            samples_post_relabel: 0,
-            series_added: 0,
-            emitter: tx.finish(),
-            whole: true,
-            adjuster: self
-                .settings
-                .adjust_start_times
-                .then_some(&mut self.adjuster),
-        }
-        .into_outcome()
+        self.hand_out(tx, Outcome::default()).into_outcome()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -777,6 +770,14 @@ struct GroupKey {
 }
 
 impl GroupKey {
+    fn probe(&self) -> GroupProbe<'_> {
+        GroupProbe {
+            hash: self.hash,
+            kind: self.kind,
+            labels: &self.labels,
+        }
+    }
+
     fn hash_of(kind: Kind, labels: &Frozen) -> u64 {
         let mut h = IDENTITY.build_hasher();
         for p in point_attrs(kind, labels) {
@@ -799,7 +800,7 @@ impl Hash for GroupProbe<'_> {
     }
 }
 
-impl indexmap::Equivalent<GroupKey> for GroupProbe<'_> {
+impl Equivalent<GroupKey> for GroupProbe<'_> {
     fn equivalent(&self, k: &GroupKey) -> bool {
         self.hash == k.hash
             && (Frozen::ptr_eq(self.labels, &k.labels)
@@ -815,9 +816,7 @@ impl Hash for GroupKey {
 
 impl PartialEq for GroupKey {
     fn eq(&self, o: &GroupKey) -> bool {
-        self.hash == o.hash
-            && (Frozen::ptr_eq(&self.labels, &o.labels)
-                || point_attrs(self.kind, &self.labels).eq(point_attrs(o.kind, &o.labels)))
+        self.probe().equivalent(o)
     }
 }
 
@@ -866,12 +865,11 @@ struct Transaction {
     last_family: Option<LastFamily>,
 }
 
-/// Where the last sample went: its resource, scope and family, and its metric name.
+/// Where the last sample of the default scope went: its resource, scope and family, and
+/// its metric name (samples with `otel_scope_*` labels are not remembered).
 #[derive(Default)]
 struct LastFamily {
     resource: usize,
-    /// Whether it is the default scope (the only one remembered).
-    default_scope: bool,
     scope_index: usize,
     family: usize,
     name: String,
@@ -953,12 +951,11 @@ impl Transaction {
         let last = self
             .last_family
             .as_ref()
-            .filter(|l| !scoped && l.default_scope && l.resource == index && l.name == name);
+            .filter(|l| !scoped && l.resource == index && l.name == name);
         let (si, fi) = match last {
             Some(l) => (l.scope_index, l.family),
             None => {
                 let scope = if scoped { scope_of(lset) } else { None };
-                let default_scope = scope.is_none();
                 let entry = res.scopes.entry(scope);
                 let si = entry.index();
                 let families = entry.or_default();
@@ -988,16 +985,20 @@ impl Transaction {
                             .0
                     }
                 };
-                let l = self.last_family.get_or_insert_with(LastFamily::default);
-                l.resource = index;
-                l.default_scope = default_scope;
-                l.scope_index = si;
-                l.family = fi;
-                l.name.clear();
-                l.name.push_str(name);
+                if scoped {
+                    self.last_family = None;
+                } else {
+                    let l = self.last_family.get_or_insert_with(LastFamily::default);
+                    l.resource = index;
+                    l.scope_index = si;
+                    l.family = fi;
+                    l.name.clear();
+                    l.name.push_str(name);
+                }
                 (si, fi)
             }
         };
+
         let Some(fam) = res
             .scopes
             .get_index_mut(si)
@@ -1140,7 +1141,7 @@ struct ReadyFamily {
     kind: Kind,
     help: String,
     unit: String,
-    groups: std::vec::IntoIter<(Frozen, Group)>,
+    groups: indexmap::map::IntoIter<GroupKey, Group>,
 }
 
 /// A finished transaction, handed out as OTLP a chunk at a time, in the transaction's
@@ -1371,9 +1372,13 @@ fn convert_exemplar(e: ParsedExemplar) -> Exemplar {
     out
 }
 
-/// A point's attributes as OTLP.
-fn attrs_kv(kind: Kind, lset: &Frozen) -> Vec<KeyValue> {
-    point_attrs(kind, lset).map(|(n, v)| kv(n, v)).collect()
+impl GroupKey {
+    /// The group's point attributes as OTLP.
+    fn attributes(&self) -> Vec<KeyValue> {
+        point_attrs(self.kind, &self.labels)
+            .map(|(n, v)| kv(n, v))
+            .collect()
+    }
 }
 
 const NO_RECORDED_VALUE: u32 = DataPointFlags::NoRecordedValueMask as u32;
@@ -1385,17 +1390,12 @@ impl Family {
         } else {
             self.name
         };
-        let groups: Vec<(Frozen, Group)> = self
-            .groups
-            .into_iter()
-            .map(|(k, g)| (k.labels, g))
-            .collect();
         ReadyFamily {
             name,
             kind: self.kind,
             help: self.meta.help,
             unit: self.meta.unit,
-            groups: groups.into_iter(),
+            groups: self.groups.into_iter(),
         }
     }
 }
@@ -1408,7 +1408,7 @@ impl ReadyFamily {
         let data = match kind {
             Kind::Histogram => {
                 let points: Vec<HistogramDataPoint> = groups
-                    .filter_map(|(l, g)| histogram_point(attrs_kv(kind, &l), g, adjust))
+                    .filter_map(|(k, g)| histogram_point(&k, g, adjust))
                     .collect();
                 if points.is_empty() {
                     return None;
@@ -1420,7 +1420,7 @@ impl ReadyFamily {
             }
             Kind::Summary => {
                 let points: Vec<SummaryDataPoint> = groups
-                    .filter_map(|(l, g)| summary_point(attrs_kv(kind, &l), g, adjust))
+                    .filter_map(|(k, g)| summary_point(&k, g, adjust))
                     .collect();
                 if points.is_empty() {
                     return None;
@@ -1431,7 +1431,7 @@ impl ReadyFamily {
             }
             Kind::Sum { monotonic } => {
                 let points: Vec<NumberDataPoint> = groups
-                    .map(|(l, g)| number_point(attrs_kv(kind, &l), g, true, adjust))
+                    .map(|(k, g)| number_point(&k, g, true, adjust))
                     .collect();
                 if points.is_empty() {
                     return None;
@@ -1444,7 +1444,7 @@ impl ReadyFamily {
             }
             Kind::Gauge => {
                 let points: Vec<NumberDataPoint> = groups
-                    .map(|(l, g)| number_point(attrs_kv(kind, &l), g, false, adjust))
+                    .map(|(k, g)| number_point(&k, g, false, adjust))
                     .collect();
                 if points.is_empty() {
                     return None;
@@ -1476,15 +1476,10 @@ fn start_of(g: &Group, adjust: bool) -> u64 {
     }
 }
 
-fn number_point(
-    attributes: Vec<KeyValue>,
-    g: Group,
-    cumulative: bool,
-    adjust: bool,
-) -> NumberDataPoint {
+fn number_point(key: &GroupKey, g: Group, cumulative: bool, adjust: bool) -> NumberDataPoint {
     let stale = is_stale(g.value);
     NumberDataPoint {
-        attributes,
+        attributes: key.attributes(),
         start_time_unix_nano: if cumulative { start_of(&g, adjust) } else { 0 },
         time_unix_nano: ns_from_ms(g.ts_ms),
         exemplars: g.exemplars,
@@ -1497,11 +1492,7 @@ fn number_point(
     }
 }
 
-fn histogram_point(
-    attributes: Vec<KeyValue>,
-    mut g: Group,
-    adjust: bool,
-) -> Option<HistogramDataPoint> {
+fn histogram_point(key: &GroupKey, mut g: Group, adjust: bool) -> Option<HistogramDataPoint> {
     if !g.has_count {
         return None;
     }
@@ -1533,7 +1524,7 @@ fn histogram_point(
     }
     bucket_counts.push(last as u64);
     Some(HistogramDataPoint {
-        attributes,
+        attributes: key.attributes(),
         start_time_unix_nano: start_of(&g, adjust),
         time_unix_nano: ns_from_ms(g.ts_ms),
         count: if stale { 0 } else { g.count as u64 },
@@ -1551,11 +1542,7 @@ fn histogram_point(
     })
 }
 
-fn summary_point(
-    attributes: Vec<KeyValue>,
-    mut g: Group,
-    adjust: bool,
-) -> Option<SummaryDataPoint> {
+fn summary_point(key: &GroupKey, mut g: Group, adjust: bool) -> Option<SummaryDataPoint> {
     if !g.has_count {
         return None;
     }
@@ -1563,7 +1550,7 @@ fn summary_point(
         .sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
     let stale = is_stale(g.sum) || is_stale(g.count);
     Some(SummaryDataPoint {
-        attributes,
+        attributes: key.attributes(),
         start_time_unix_nano: start_of(&g, adjust),
         time_unix_nano: ns_from_ms(g.ts_ms),
         count: if stale { 0 } else { g.count as u64 },

@@ -196,6 +196,31 @@ mod tests {
     }
 
     #[test]
+    fn a_sort_that_does_not_help_is_not_repeated_the_next_pass() {
+        let mut m = Map::default();
+        let forward = ["a", "b", "c", "d"];
+        let backward = ["d", "c", "b", "a"];
+        pass(&mut m, &forward, 1);
+        assert!(pass(&mut m, &backward, 2) > 0);
+        assert_eq!(
+            m.keys().collect::<Vec<_>>(),
+            backward,
+            "sorted into the pass's order"
+        );
+        // The order flipped again right after a sort: the next sort is skipped...
+        assert!(pass(&mut m, &forward, 3) > 0);
+        assert_eq!(m.keys().collect::<Vec<_>>(), backward, "not sorted");
+        // ... and the one after is made again.
+        pass(&mut m, &forward, 4);
+        assert_eq!(m.keys().collect::<Vec<_>>(), forward);
+        assert_eq!(
+            pass(&mut m, &forward, 5),
+            0,
+            "in sequence once the order holds"
+        );
+    }
+
+    #[test]
     fn an_order_that_changes_every_pass_is_still_looked_up_right() {
         let mut m = Map::default();
         let keys: Vec<String> = (0..64).map(|i| format!("k{i}")).collect();

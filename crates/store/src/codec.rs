@@ -2,13 +2,7 @@
 //! strings, and a reader that reports truncation as an error instead of panicking (block
 //! files come from disk and may be damaged).
 
-pub(crate) fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
+pub(crate) use pdata::scan::put_varint as put_uvarint;
 
 pub(crate) fn put_ivarint(out: &mut Vec<u8>, v: i64) {
     put_uvarint(out, ((v << 1) ^ (v >> 63)) as u64);
