@@ -151,10 +151,12 @@ def test_size_cap_holds_under_continuous_load_and_oldest_go_first(tmp_path):
     stop = threading.Event()
 
     def sampler():
+        # Every 0.2 s: on a fast machine the load and the store's catching up take only a
+        # few seconds, and one sample a second gave too few to judge the cap by.
         while not stop.is_set():
             a, u, per = dir_usage(fer.directory)
             samples.append((time.monotonic(), a, u, per))
-            stop.wait(1.0)
+            stop.wait(0.2)
 
     th = threading.Thread(target=sampler, daemon=True)
     th.start()
