@@ -919,9 +919,240 @@ impl Civil {
     }
 }
 
+/// A layout of fixed-width numbers, literals and numeric zones (`2006-01-02T15:04:05.999Z`,
+/// RFC 3339's `2006-01-02T15:04:05.999999999Z07:00` and the like), in a location with one
+/// offset unless the layout has a zone: what most log timestamps use. [`FastLayout::parse`] reads
+/// such values without Go's general machinery and gives up (`None`) on anything it does not
+/// read exactly, so that the general parser decides the value and words the error. What it
+/// accepts, the general parser accepts with the same instant (the test
+/// `fast_layouts_agree_with_the_general_parser` compares them over mutated values).
+#[derive(Debug)]
+struct FastLayout {
+    items: Vec<FastItem>,
+    /// The location's fixed offset in seconds, if it has one the general parser keeps.
+    offset: Option<i64>,
+    /// The layout has a fraction right after the seconds.
+    frac_after_seconds: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FastField {
+    Year,
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Second,
+}
+
+#[derive(Debug)]
+enum FastItem {
+    Lit(Box<[u8]>),
+    /// Exactly 2 digits (4 for the year).
+    Num(FastField),
+    /// `.999`: an optional fraction, any number of digits.
+    Frac9,
+    /// `.000`: exactly that many digits.
+    Frac0(usize),
+    /// A numeric zone, `+hh:mm` (`colon`) or `+hhmm`; `z`: or `Z` for UTC (ISO 8601).
+    Zone {
+        colon: bool,
+        z: bool,
+    },
+}
+
+impl FastLayout {
+    fn compile(layout: &GoLayout, loc: &Location) -> Option<FastLayout> {
+        // The general parser keeps the instant in this location when its offset is not 0
+        // or it is named UTC (an offset of 0 under another name is looked up again).
+        let offset = match loc {
+            Location::Utc => Some(0),
+            Location::Tz(t) => match &t.fixed {
+                Some((name, off)) if *off != 0 || name == "UTC" => Some(i64::from(*off)),
+                _ => None,
+            },
+        };
+        let mut zone = false;
+        let mut items = Vec::new();
+        let mut seen: Vec<FastField> = Vec::new();
+        for (i, c) in layout.chunks.iter().enumerate() {
+            if c.prefix.contains(&b' ') {
+                return None; // a space matches a run of spaces: left to the general parser
+            }
+            if !c.prefix.is_empty() {
+                items.push(FastItem::Lit(c.prefix.clone()));
+            }
+            let field = match c.std {
+                Std::LongYear => FastField::Year,
+                Std::ZeroMonth => FastField::Month,
+                Std::ZeroDay => FastField::Day,
+                Std::Hour => FastField::Hour,
+                Std::ZeroMinute => FastField::Minute,
+                Std::ZeroSecond => FastField::Second,
+                Std::FracSecond9 | Std::FracSecond0(_) => {
+                    // Only right after the seconds, as Go reads them.
+                    let after_seconds =
+                        i > 0 && layout.chunks[i - 1].std == Std::ZeroSecond && c.prefix.is_empty();
+                    if !after_seconds {
+                        return None;
+                    }
+                    items.push(match c.std {
+                        Std::FracSecond0(n) => FastItem::Frac0(n),
+                        _ => FastItem::Frac9,
+                    });
+                    continue;
+                }
+                Std::Iso8601ColonTZ | Std::Iso8601TZ | Std::NumColonTZ | Std::NumTZ if !zone => {
+                    zone = true;
+                    items.push(FastItem::Zone {
+                        colon: matches!(c.std, Std::Iso8601ColonTZ | Std::NumColonTZ),
+                        z: matches!(c.std, Std::Iso8601ColonTZ | Std::Iso8601TZ),
+                    });
+                    continue;
+                }
+                _ => return None,
+            };
+            if seen.contains(&field) {
+                return None;
+            }
+            seen.push(field);
+            items.push(FastItem::Num(field));
+        }
+        if layout.tail.contains(&b' ') {
+            return None;
+        }
+        if !layout.tail.is_empty() {
+            items.push(FastItem::Lit(layout.tail.clone()));
+        }
+        let has = |f| seen.contains(&f);
+        let frac_after_seconds = items.windows(2).any(|w| {
+            matches!(w[0], FastItem::Num(FastField::Second))
+                && matches!(w[1], FastItem::Frac9 | FastItem::Frac0(_))
+        });
+        let dated = has(FastField::Year) && has(FastField::Month) && has(FastField::Day);
+        (dated && (zone || offset.is_some())).then_some(FastLayout {
+            items,
+            offset,
+            frac_after_seconds,
+        })
+    }
+
+    /// Unix nanoseconds, or `None` to leave the value to the general parser.
+    fn parse(&self, value: &[u8]) -> Option<i64> {
+        let mut v = value;
+        let (mut year, mut month, mut day, mut hour, mut min, mut sec, mut nsec) =
+            (0, 0, 0, 0, 0, 0, 0);
+        let mut offset = self.offset;
+        let digits = |v: &[u8], n: usize| -> Option<i64> {
+            let d = v.get(..n)?;
+            d.iter().try_fold(0i64, |acc, &b| {
+                b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0'))
+            })
+        };
+        for item in &self.items {
+            match item {
+                FastItem::Lit(l) => v = v.strip_prefix(&**l)?,
+                FastItem::Num(f) => {
+                    let width = if *f == FastField::Year { 4 } else { 2 };
+                    let n = digits(v, width)?;
+                    v = &v[width..];
+                    match f {
+                        FastField::Year => year = n,
+                        FastField::Month => month = n,
+                        FastField::Day => day = n,
+                        FastField::Hour => hour = n,
+                        FastField::Minute => min = n,
+                        FastField::Second => {
+                            sec = n;
+                            // A fraction the layout does not have: the general parser.
+                            if !self.frac_after_seconds
+                                && v.first().is_some_and(|&b| comma_or_period(b))
+                                && is_digit(v, 1)
+                            {
+                                return None;
+                            }
+                        }
+                    }
+                }
+                FastItem::Frac9 => {
+                    if v.len() >= 2 && comma_or_period(v[0]) && v[1].is_ascii_digit() {
+                        let n = 1 + v[1..].iter().take_while(|b| b.is_ascii_digit()).count();
+                        nsec = frac_nanos(&v[1..n]);
+                        v = &v[n..];
+                    }
+                }
+                FastItem::Frac0(n) => {
+                    if !v.first().is_some_and(|&b| comma_or_period(b)) {
+                        return None;
+                    }
+                    digits(&v[1..], *n)?;
+                    nsec = frac_nanos(&v[1..1 + n]);
+                    v = &v[1 + n..];
+                }
+                FastItem::Zone { colon, z } => {
+                    if *z && v.first() == Some(&b'Z') {
+                        v = &v[1..];
+                        offset = Some(0);
+                        continue;
+                    }
+                    let sign = match v.first() {
+                        Some(b'+') => 1,
+                        Some(b'-') => -1,
+                        _ => return None,
+                    };
+                    let hh = digits(&v[1..], 2)?;
+                    let m_at = if *colon { 4 } else { 3 };
+                    if *colon && v.get(3) != Some(&b':') {
+                        return None;
+                    }
+                    let mm = digits(v.get(m_at..)?, 2)?;
+                    v = &v[m_at + 2..];
+                    let off = sign * (hh * 3600 + mm * 60);
+                    // A zero offset is looked up as a zone name by the general parser.
+                    if hh >= 24 || mm >= 60 || off == 0 {
+                        return None;
+                    }
+                    offset = Some(off);
+                }
+            }
+        }
+        let valid = v.is_empty()
+            && year > 0
+            && (1..=12).contains(&month)
+            && day >= 1
+            && day <= days_in(month, year)
+            && hour < 24
+            && min < 60
+            && sec < 60;
+        if !valid {
+            return None;
+        }
+        let civil = Civil {
+            year,
+            month,
+            day,
+            hour,
+            min,
+            sec,
+        };
+        Some(unix_nano(civil.as_utc_secs() - offset?, nsec))
+    }
+}
+
+/// Nanoseconds of a fraction's digits (the first 9 count, as Go's `parseNanoseconds`).
+fn frac_nanos(d: &[u8]) -> i64 {
+    let mut ns = 0i64;
+    for i in 0..9 {
+        ns = ns * 10 + d.get(i).map_or(0, |&b| i64::from(b - b'0'));
+    }
+    ns
+}
+
 #[derive(Debug)]
 struct GoParser {
     layout: GoLayout,
+    /// The fast reading of common layouts, when this layout and location allow it.
+    fast: Option<FastLayout>,
     loc: Location,
     /// Locations loaded by zone abbreviation (Go reloads them on every value; we remember).
     by_abbrev: RwLock<HashMap<Box<[u8]>, Option<Location>>>,
@@ -931,14 +1162,23 @@ const ABBREV_CACHE_MAX: usize = 64;
 
 impl GoParser {
     fn new(layout: String, loc: Location) -> GoParser {
+        let layout = GoLayout::compile(layout);
         GoParser {
-            layout: GoLayout::compile(layout),
+            fast: FastLayout::compile(&layout, &loc),
+            layout,
             loc,
             by_abbrev: RwLock::new(HashMap::new()),
         }
     }
 
     fn parse(&self, value: &[u8]) -> Result<i64, String> {
+        if let Some(ns) = self.fast.as_ref().and_then(|f| f.parse(value)) {
+            return Ok(ns);
+        }
+        self.parse_general(value)
+    }
+
+    fn parse_general(&self, value: &[u8]) -> Result<i64, String> {
         let p = parse_in_location(&self.layout, value, &self.loc)
             .map_err(|e| render_err(&self.layout.text, value, e))?;
         // stanza: an offset of 0 under a zone name other than UTC may be a pseudo match
@@ -1846,6 +2086,130 @@ mod tests {
             Ok(p) => p,
             Err(e) => panic!("{lt} {layout:?}: {e}"),
         }
+    }
+
+    /// The fast reading of fixed-width layouts gives the general parser's instant for every
+    /// value it accepts (it leaves the rest to the general parser), over well-formed values
+    /// and values with bytes changed, cut, doubled or inserted.
+    #[test]
+    fn fast_layouts_agree_with_the_general_parser() {
+        let layouts = [
+            ("gotime", "2006-01-02T15:04:05.999Z", None),
+            ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None),
+            ("gotime", "2006-01-02T15:04:05.000Z", Some("UTC")),
+            ("gotime", "2006-01-02T15:04:05Z", Some("Etc/UTC")),
+            ("gotime", "2006/01/02-15:04:05,000000", Some("Etc/GMT+5")),
+            ("gotime", "02.01.2006T15:04", Some("Etc/GMT-3")),
+            ("gotime", "20060102150405.999", Some("UTC")),
+            ("gotime", "2006-01-02 15:04:05", Some("UTC")),
+            ("gotime", "2006-01-02T15:04:05.999", Some("Etc/GMT")),
+            (
+                "gotime",
+                "2006-01-02T15:04:05.999",
+                Some("America/New_York"),
+            ),
+            ("gotime", "2006-01-02T15:04:05.999999999Z07:00", None),
+            (
+                "gotime",
+                "2006-01-02T15:04:05.999999999Z07:00",
+                Some("America/New_York"),
+            ),
+            ("gotime", "2006-01-02T15:04:05Z0700", Some("Etc/GMT")),
+            ("gotime", "2006-01-02T15:04:05-07:00", Some("UTC")),
+            (
+                "gotime",
+                "2006-01-02T15:04:05.000-0700",
+                Some("Europe/Paris"),
+            ),
+        ];
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let mut fast_hits = 0;
+        for (kind, layout, loc) in layouts {
+            let Ok(t) = TimeParser::new(kind, layout, loc) else {
+                continue; // a zone this machine lacks
+            };
+            let Kind::Go(g) = &t.kind else { unreachable!() };
+            let mut hits = 0;
+            for _ in 0..4000 {
+                // A well-formed value: the layout with its reference fields replaced.
+                let go = &g.layout.text;
+                let mut v = go
+                    .replace("2006", &format!("{:04}", 1 + next(2999)))
+                    .replace("01", &format!("{:02}", next(14)))
+                    .replace("02", &format!("{:02}", next(33)))
+                    .replace("15", &format!("{:02}", next(25)))
+                    .replace("04", &format!("{:02}", next(61)))
+                    .replace("05", &format!("{:02}", next(61)))
+                    .replace(
+                        "Z07:00",
+                        [
+                            "Z", "+02:00", "-05:30", "+00:00", "-00:00", "+24:00", "+0100",
+                        ][next(7) as usize],
+                    )
+                    .replace(
+                        "Z0700",
+                        ["Z", "+0200", "-0530", "+0000", "+02:00"][next(5) as usize],
+                    )
+                    .replace(
+                        "-07:00",
+                        ["Z", "+02:00", "-05:30", "+00:00", "+1:00"][next(5) as usize],
+                    )
+                    .replace(
+                        "-0700",
+                        ["Z", "+0200", "-0530", "+0000", "+02"][next(5) as usize],
+                    )
+                    .into_bytes();
+                for b in v.iter_mut() {
+                    if *b == b'9' || (*b == b'0' && next(2) == 0) {
+                        *b = b'0' + next(10) as u8;
+                    }
+                }
+                if v.ends_with(b"0") || v.ends_with(b"9") {
+                    for _ in 0..next(12) {
+                        v.push(b'0' + next(10) as u8);
+                    }
+                }
+                match next(6) {
+                    0 if !v.is_empty() => {
+                        let i = next(v.len() as u64) as usize;
+                        v[i] = b"0123456789.,: TZ-+x"[next(19) as usize];
+                    }
+                    1 if !v.is_empty() => {
+                        v.truncate(next(v.len() as u64) as usize);
+                    }
+                    2 => {
+                        let i = next(v.len() as u64 + 1) as usize;
+                        v.insert(i, b".,0 9"[next(5) as usize]);
+                    }
+                    _ => {}
+                }
+                let general = g.parse_general(&v);
+                if let Some(ns) = g.fast.as_ref().and_then(|f| f.parse(&v)) {
+                    hits += 1;
+                    assert_eq!(
+                        general,
+                        Ok(ns),
+                        "{layout} in {loc:?}: {:?}",
+                        String::from_utf8_lossy(&v)
+                    );
+                }
+            }
+            let zoned = layout.contains("07");
+            let fast_expected = !layout.contains(' ')
+                && (zoned || !matches!(loc, Some("Etc/GMT" | "America/New_York")));
+            assert_eq!(g.fast.is_some(), fast_expected, "{layout} in {loc:?}");
+            if fast_expected {
+                assert!(hits > 50, "{layout}: only {hits} values read fast");
+            }
+            fast_hits += hits;
+        }
+        assert!(fast_hits > 0);
     }
 
     #[test]
