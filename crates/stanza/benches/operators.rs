@@ -9,6 +9,10 @@ use std::path::Path;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use stanza::{Entry, OperatorConfig, Pipeline, convert};
 
+// The ferrotel binary's allocator: allocation is a good part of this path.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SEED: &str = "../../../shared/configs/seed-agent-filelog.yaml";
 const PATH: &str = "/var/log/pods/default_web-7f9c_0123abcd-0000-1111-2222-333344445555/web/0.log";
 

@@ -409,6 +409,17 @@ impl Map {
             *self = other;
             return;
         }
+        let mut other = other;
+        if other
+            .entries
+            .iter()
+            .all(|(k, _)| self.position_key(k).is_none())
+        {
+            // No key is replaced (a parser's groups into attributes, usually): one copy of
+            // all the pairs, instead of moving each through the stack.
+            self.entries.append(&mut other.entries);
+            return;
+        }
         for (k, v) in other.entries {
             match self.position_key(&k) {
                 Some(i) => self.entries[i].1 = v,
