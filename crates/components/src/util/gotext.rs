@@ -198,6 +198,69 @@ fn write_map(
     Ok(())
 }
 
+/// How [`json_map`] writes maps whose keys come in one order, worked out once: which pairs
+/// a map keeps, in the order Go writes them, with their keys already written. The records
+/// of one file or one resource mostly carry the same attribute keys in the same order, so
+/// the sorting, the `skip` calls and the key escaping are done once for all of them.
+#[derive(Debug, Default)]
+pub(crate) struct MapPlan {
+    /// The keys of the map the plan was made for, in its order.
+    keys: Vec<String>,
+    /// (index of a kept pair, its key written as JSON with the colon), in output order.
+    kept: Vec<(usize, String)>,
+}
+
+impl MapPlan {
+    /// The plan for `kvs` under `skip`; made again when the keys differ from the last map's.
+    /// A plan is only valid for one `skip`: a caller keeps one per skip function.
+    pub(crate) fn for_map(&mut self, kvs: &[KeyValue], skip: &dyn Fn(&str) -> bool) -> &MapPlan {
+        let same =
+            self.keys.len() == kvs.len() && self.keys.iter().zip(kvs).all(|(k, kv)| *k == kv.key);
+        if !same {
+            self.keys = kvs.iter().map(|kv| kv.key.clone()).collect();
+            let mut kept: Vec<usize> = (0..kvs.len()).filter(|&i| !skip(&kvs[i].key)).collect();
+            // Stable: of a repeated key the last one is kept, as in `write_map`.
+            kept.sort_by(|&a, &b| kvs[a].key.as_bytes().cmp(kvs[b].key.as_bytes()));
+            kept.dedup_by(|later, earlier| {
+                let same_key = kvs[*later].key == kvs[*earlier].key;
+                if same_key {
+                    *earlier = *later;
+                }
+                same_key
+            });
+            self.kept = kept
+                .into_iter()
+                .map(|i| {
+                    let mut k = String::new();
+                    json_string(&mut k, &kvs[i].key);
+                    k.push(':');
+                    (i, k)
+                })
+                .collect();
+        }
+        self
+    }
+
+    /// Whether a map under this plan writes no pair.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.kept.is_empty()
+    }
+
+    /// [`json_map`] of the map the plan was made for (HTML escaping on).
+    pub(crate) fn write(&self, out: &mut String, kvs: &[KeyValue]) -> Result<(), Unsupported> {
+        out.push('{');
+        for (n, (i, key)) in self.kept.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push_str(key);
+            write_value(out, kvs[*i].value.as_ref(), true)?;
+        }
+        out.push('}');
+        Ok(())
+    }
+}
+
 fn write_slice(out: &mut String, values: &[AnyValue], html: bool) -> Result<(), Unsupported> {
     out.push('[');
     for (i, v) in values.iter().enumerate() {
@@ -431,6 +494,40 @@ mod tests {
         out.clear();
         json_map(&mut out, &kvs, &|_| true).unwrap();
         assert_eq!(out, "{}");
+    }
+
+    /// A plan kept across maps writes each as `json_map` does: repeated keys, skipped keys,
+    /// keys needing escapes, and maps whose keys change from one to the next (the plan is
+    /// made again) or whose values change while the keys stay.
+    #[test]
+    fn a_kept_plan_writes_every_map_as_json_map_does() {
+        let kv = |k: &str, v: &str| KeyValue {
+            key: k.into(),
+            value: Some(s(v)),
+            ..KeyValue::default()
+        };
+        let skip = |k: &str| k == "pod" || k.starts_with("loki.");
+        let maps = [
+            vec![kv("time", "t1"), kv("stream", "stdout"), kv("log", "a\"b")],
+            vec![kv("time", "t2"), kv("stream", "stderr"), kv("log", "<c>")],
+            vec![kv("time", "t3"), kv("log", "d"), kv("stream", "stdout")],
+            vec![kv("b", "1"), kv("a", "2"), kv("b", "3"), kv("pod", "p")],
+            vec![kv("b", "4"), kv("a", "5"), kv("b", "6"), kv("pod", "q")],
+            vec![kv("pod", "only"), kv("loki.format", "json")],
+            vec![],
+            vec![kv("k\u{2028}<", "v"), kv("ä", "ö")],
+            vec![kv("time", "t4"), kv("stream", "stdout"), kv("log", "e")],
+        ];
+        let mut plan = MapPlan::default();
+        for m in &maps {
+            let mut want = String::new();
+            json_map(&mut want, m, &skip).unwrap();
+            let p = plan.for_map(m, &skip);
+            let mut got = String::new();
+            p.write(&mut got, m).unwrap();
+            assert_eq!(got, want, "{m:?}");
+            assert_eq!(p.is_empty(), want == "{}", "{m:?}");
+        }
     }
 
     /// The word-at-a-time scan must find a special byte at any offset of a long plain run,

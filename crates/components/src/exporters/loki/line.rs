@@ -14,7 +14,7 @@ use pdata::proto::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_val
 use pdata::proto::logs::v1::LogRecord;
 
 use crate::util::gofmt::{go_v, id};
-use crate::util::gotext::{Unsupported, as_string, json_map, json_string, json_value};
+use crate::util::gotext::{MapPlan, Unsupported, as_string, json_map, json_string, json_value};
 
 /// Which attributes a line leaves out (hints and attributes promoted to labels).
 pub(crate) type Skip<'a> = &'a dyn Fn(&str) -> bool;
@@ -30,13 +30,15 @@ pub(crate) fn json_resources(attrs: &[KeyValue], skip: Skip<'_>) -> Result<Strin
 }
 
 /// The record as Go's `Encode` writes it. `level` is the `level` attribute the exporter
-/// added from the severity, when it is not left out.
+/// added from the severity, when it is not left out. `plan`, when given, is the caller's
+/// [`MapPlan`] for `attrs_skip`, kept across the records that share it.
 pub(crate) fn json_line(
     lr: &LogRecord,
     attrs_skip: Skip<'_>,
     level: Option<&str>,
     resources: &str,
     scope: Option<&InstrumentationScope>,
+    plan: Option<&mut MapPlan>,
 ) -> Result<String, Unsupported> {
     // Room for the body and the attributes' text without growing (escapes aside).
     let text = |v: &Option<AnyValue>| match v.as_ref().and_then(|v| v.value.as_ref()) {
@@ -97,10 +99,22 @@ pub(crate) fn json_line(
             &with_level
         }
     };
-    if attrs.iter().any(|kv| !attrs_skip(&kv.key)) {
-        sep(&mut out);
-        out.push_str("\"attributes\":");
-        json_map(&mut out, attrs, attrs_skip)?;
+    match plan.filter(|_| with_level_unused(level, attrs_skip)) {
+        Some(plan) => {
+            let plan = plan.for_map(attrs, attrs_skip);
+            if !plan.is_empty() {
+                sep(&mut out);
+                out.push_str("\"attributes\":");
+                plan.write(&mut out, attrs)?;
+            }
+        }
+        None => {
+            if attrs.iter().any(|kv| !attrs_skip(&kv.key)) {
+                sep(&mut out);
+                out.push_str("\"attributes\":");
+                json_map(&mut out, attrs, attrs_skip)?;
+            }
+        }
     }
     if !resources.is_empty() {
         sep(&mut out);
@@ -118,6 +132,12 @@ pub(crate) fn json_line(
     }
     out.push('}');
     Ok(out)
+}
+
+/// Whether the attributes are the record's own (no `level` added): then a plan made for
+/// the record's keys applies.
+fn with_level_unused(level: Option<&str>, attrs_skip: Skip<'_>) -> bool {
+    level.is_none() || attrs_skip("level")
 }
 
 /// `Body().AsString()`.

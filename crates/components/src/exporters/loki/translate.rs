@@ -37,7 +37,7 @@ use super::config::DefaultLabels;
 use super::line;
 use super::proto::{Entry, PushRequest, Stream, Timestamp};
 use crate::util::gofmt::go_v;
-use crate::util::gotext::{as_string, normalize_label, quote, str_of};
+use crate::util::gotext::{MapPlan, as_string, normalize_label, quote, str_of};
 
 pub(crate) const HINT_ATTRIBUTES: &str = "loki.attribute.labels";
 pub(crate) const HINT_RESOURCES: &str = "loki.resource.labels";
@@ -330,6 +330,8 @@ pub(crate) fn logs_to_loki(
         let mut res_json: Option<Result<String, String>> = None;
         let mut base_key: Option<String> = None;
         let mut res_logfmt: Option<Result<String, String>> = None;
+        // How the attributes of records with only the resource's labels are written.
+        let mut base_plan = MapPlan::default();
         // (tenant group, stream) of the records that carry only the resource's labels.
         let mut base_stream: Option<(usize, usize)> = None;
 
@@ -415,7 +417,10 @@ pub(crate) fn logs_to_loki(
                             })
                         };
                         match res {
-                            Ok(r) => line::json_line(lr, &skip, level, r, scope).map_err(|e| e.0),
+                            Ok(r) => {
+                                let plan = (!adds_labels).then_some(&mut base_plan);
+                                line::json_line(lr, &skip, level, r, scope, plan).map_err(|e| e.0)
+                            }
                             Err(e) => Err(e.clone()),
                         }
                     }
