@@ -87,7 +87,8 @@ pub(crate) fn json_string_escaped(out: &mut String, s: &str, html: bool) {
 
 /// How many leading bytes of `b` are certainly plain (none is marked in [`JSON_SPECIAL`]):
 /// 16 at a time with SSE2 (every x86-64 has it), then 8 at a time with [`maybe_special`].
-/// Stops at or before the first byte that may need escaping.
+/// Stops at or before the first byte that may need escaping. (32 at a time with AVX2
+/// measured no better on the filelog -> Loki path.)
 #[inline]
 fn plain_prefix(b: &[u8]) -> usize {
     let mut i = 0;
@@ -545,9 +546,9 @@ mod tests {
             ("\u{2028}", "\\u2028"),
         ];
         for (raw, escaped) in specials {
-            for len in [0, 1, 7, 8, 9, 15, 16, 17, 40] {
+            for len in [0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 63, 64, 65, 100] {
                 for at in 0..=len {
-                    let plain = "abcdefgh-é-xyz0123456789abcdefghijklmnopqrstuvwxyz";
+                    let plain = "abcdefgh-é-xyz0123456789abcdefghijklmnopqrstuvwxyz".repeat(3);
                     let mut text = plain.chars().take(len).collect::<String>();
                     let byte_at = text.char_indices().nth(at).map_or(text.len(), |(i, _)| i);
                     text.insert_str(byte_at, raw);
