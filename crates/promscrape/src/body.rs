@@ -9,12 +9,30 @@ pub const BODY_SIZE_LIMIT_EXCEEDED: &str = "body size limit exceeded";
 /// Decodes `raw` as its `Content-Encoding` says (`gzip` or none); `limit` 0 is no limit. An
 /// uncompressed body is handed back as it is (no copy of a scrape of many megabytes).
 pub fn decode(raw: Vec<u8>, content_encoding: &str, limit: u64) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    if decode_into(&raw, content_encoding, limit, &mut out)? {
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+/// [`decode`] into a buffer the caller keeps between scrapes (a target's bodies are about
+/// the same size every time, and a fresh buffer of many megabytes is fresh pages to fault
+/// in on every scrape): `Ok(true)` when the body was inflated into `out` (cleared first),
+/// `Ok(false)` when `raw` is the body as it is.
+pub fn decode_into(
+    raw: &[u8],
+    content_encoding: &str,
+    limit: u64,
+    out: &mut Vec<u8>,
+) -> Result<bool, String> {
     let enc = content_encoding.trim();
     if enc.is_empty() || enc.eq_ignore_ascii_case("identity") {
         if limit > 0 && raw.len() as u64 > limit {
             return Err(BODY_SIZE_LIMIT_EXCEEDED.into());
         }
-        return Ok(raw);
+        return Ok(false);
     }
     if !enc.eq_ignore_ascii_case("gzip") {
         return Err(format!("unsupported Content-Encoding {enc:?}"));
@@ -37,17 +55,18 @@ pub fn decode(raw: Vec<u8>, content_encoding: &str, limit: u64) -> Result<Vec<u8
                 .saturating_add(1),
         );
     }
-    let mut out = Vec::with_capacity(hint.min(64 << 20));
-    let decoder = flate2::read::MultiGzDecoder::new(&raw[..]);
+    out.clear();
+    out.reserve(hint.min(64 << 20));
+    let decoder = flate2::read::MultiGzDecoder::new(raw);
     let read = if limit > 0 {
-        decoder.take(limit + 1).read_to_end(&mut out)
+        decoder.take(limit + 1).read_to_end(out)
     } else {
         let mut d = decoder;
-        d.read_to_end(&mut out)
+        d.read_to_end(out)
     };
     read.map_err(|e| format!("decompressing the gzip'd body: {e}"))?;
     if limit > 0 && out.len() as u64 > limit {
         return Err(BODY_SIZE_LIMIT_EXCEEDED.into());
     }
-    Ok(out)
+    Ok(true)
 }

@@ -1243,6 +1243,62 @@ fn gzip_bodies_decode_within_the_limit() {
     assert_eq!(crate::body::decode(two, "gzip", 0).unwrap().len(), 8000);
 }
 
+/// A buffer kept between scrapes gets each body whole, whatever the one before held, and
+/// keeps its room; an uncompressed body is left where it is.
+#[test]
+fn bodies_decode_into_a_buffer_kept_between_scrapes() {
+    use std::io::Write;
+    let gzip = |text: &[u8]| {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(text).unwrap();
+        enc.finish().unwrap()
+    };
+    let big = b"a 1\n".repeat(1000);
+    let mut out = Vec::new();
+    assert!(crate::body::decode_into(&gzip(&big), "gzip", 0, &mut out).unwrap());
+    assert_eq!(out, big);
+    let room = out.capacity();
+    assert!(crate::body::decode_into(&gzip(b"b 2\n"), "gzip", 0, &mut out).unwrap());
+    assert_eq!(out, b"b 2\n");
+    assert!(out.capacity() >= room, "the buffer kept its room");
+    assert!(!crate::body::decode_into(b"c 3\n", "identity", 0, &mut out).unwrap());
+    assert_eq!(
+        crate::body::decode_into(&gzip(&big), "gzip", 100, &mut out).unwrap_err(),
+        "body size limit exceeded"
+    );
+}
+
+/// Each family's group map is made the size the family had in the last scrape; a family
+/// that is gone is forgotten, so the sizes follow the target instead of growing.
+#[test]
+fn group_maps_are_sized_from_the_last_scrape() {
+    let mut st = state("", false);
+    let scrape = |st: &mut TargetState, body: &str| {
+        st.process(
+            Body::Ok {
+                body: body.as_bytes(),
+                format: Format::Text,
+            },
+            T0,
+            Duration::from_millis(5),
+        )
+    };
+    scrape(
+        &mut st,
+        "# TYPE a gauge\na{k=\"1\"} 1\na{k=\"2\"} 1\na{k=\"3\"} 1\n# TYPE b gauge\nb{k=\"1\"} 1\nb{k=\"2\"} 1\n",
+    );
+    assert_eq!(st.family_size("a"), Some(3));
+    assert_eq!(st.family_size("b"), Some(2));
+    // The series that went away still get their staleness markers: groups too.
+    let out = scrape(&mut st, "# TYPE a gauge\na{k=\"1\"} 1\n");
+    assert!(out.error.is_none());
+    assert_eq!(st.family_size("a"), Some(3));
+    assert_eq!(st.family_size("b"), Some(2));
+    scrape(&mut st, "# TYPE a gauge\na{k=\"1\"} 1\n");
+    assert_eq!(st.family_size("a"), Some(1));
+    assert_eq!(st.family_size("b"), None, "a family gone is forgotten");
+}
+
 #[test]
 fn metric_type_for_om_counter_created_and_info() {
     let mut st = state("", false);
