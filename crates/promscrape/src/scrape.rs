@@ -91,6 +91,8 @@ pub struct Scrape<'s> {
     /// Handed out in one chunk whatever the size asked (the target set its own timestamps).
     whole: bool,
     adjuster: Option<&'s mut Adjuster>,
+    /// Where the emptied group maps go back to ([`TargetState::group_maps`]).
+    group_maps: &'s mut GroupMaps,
 }
 
 impl Scrape<'_> {
@@ -129,6 +131,7 @@ impl Drop for Scrape<'_> {
         if let Some(adjuster) = self.adjuster.as_deref_mut() {
             adjuster.finish_scrape();
         }
+        *self.group_maps = std::mem::take(&mut self.emitter.emptied);
     }
 }
 
@@ -244,11 +247,11 @@ pub struct TargetState {
     /// failed scrape).
     prev_tracked: u64,
     prev_metadata: HashMap<String, Meta, Fast>,
-    /// How many groups each family had in the last scrape: the next scrape's group maps
-    /// are made that size at once instead of doubling their way there (a family of 100,000
-    /// series reallocated and copied its map 17 times, and the fresh pages were half of a
-    /// scrape's page faults).
-    family_sizes: HashMap<String, usize, Fast>,
+    /// The group maps of the last scrape's families, emptied, by family: the next scrape
+    /// fills them again. A family of 100,000 series doubled its way to its size, copying
+    /// its map 17 times, and a map made at its size was still fresh pages to fault in:
+    /// together two thirds of a scrape's page faults.
+    group_maps: GroupMaps,
     adjuster: Adjuster,
 }
 
@@ -264,7 +267,7 @@ impl TargetState {
             scrapes: 0,
             prev_tracked: 0,
             prev_metadata: HashMap::default(),
-            family_sizes: HashMap::default(),
+            group_maps: GroupMaps::default(),
             adjuster: Adjuster::new(gc),
         }
     }
@@ -273,10 +276,10 @@ impl TargetState {
         &self.target
     }
 
-    /// How many groups the family had in the last scrape, as the next one will size it.
+    /// How many groups the family's map, kept from the last scrape, holds room for.
     #[cfg(test)]
-    pub(crate) fn family_size(&self, name: &str) -> Option<usize> {
-        self.family_sizes.get(name).copied()
+    pub(crate) fn family_room(&self, name: &str) -> Option<usize> {
+        self.group_maps.get(name).map(|m| m.capacity())
     }
 
     /// How many series texts the cache holds.
@@ -298,7 +301,7 @@ impl TargetState {
         // CPU cache (a vector of a scrape's samples was 100,000 entries written and read
         // back, and every series' labels read twice).
         let mut tx = Transaction::new(self.target.clone(), self.settings.clone());
-        tx.family_sizes = std::mem::take(&mut self.family_sizes);
+        tx.group_maps = std::mem::take(&mut self.group_maps);
         let mut metadata: HashMap<String, Meta, Fast> = HashMap::default();
         let mut body_size = 0usize;
         let prev = self.prev_tracked;
@@ -414,7 +417,6 @@ impl TargetState {
         // out-of-order sample. Such scrapes go at once, as the Go receiver sends them; the
         // others' chunks repeat the same `target_info` sample, which Prometheus ignores.
         let whole = tx.own_timestamps;
-        self.family_sizes = tx.family_sizes();
         Scrape {
             error: out.error,
             samples_scraped: out.samples_scraped,
@@ -426,6 +428,7 @@ impl TargetState {
                 .settings
                 .adjust_start_times
                 .then_some(&mut self.adjuster),
+            group_maps: &mut self.group_maps,
         }
     }
 
@@ -877,8 +880,9 @@ struct Transaction {
     last_resource: Option<usize>,
     family_names: HashMap<String, String, Fast>,
     last_family: Option<LastFamily>,
-    /// The groups per family of the target's last scrape ([`TargetState::family_sizes`]).
-    family_sizes: HashMap<String, usize, Fast>,
+    /// The emptied group maps of the target's last scrape ([`TargetState::group_maps`]);
+    /// what this scrape does not take is dropped with the transaction.
+    group_maps: GroupMaps,
 }
 
 /// Where the last sample of the default scope went: its resource, scope and family, and
@@ -901,22 +905,8 @@ impl Transaction {
             last_resource: None,
             family_names: HashMap::default(),
             last_family: None,
-            family_sizes: HashMap::default(),
+            group_maps: GroupMaps::default(),
         }
-    }
-
-    /// The groups each family holds (the most of any resource and scope).
-    fn family_sizes(&self) -> HashMap<String, usize, Fast> {
-        let mut sizes: HashMap<String, usize, Fast> = HashMap::default();
-        for res in self.resources.values() {
-            for families in res.scopes.values() {
-                for (name, f) in families {
-                    let n = sizes.entry(name.clone()).or_default();
-                    *n = (*n).max(f.groups.len());
-                }
-            }
-        }
-        sizes
     }
 
     fn add(&mut self, s: ScrapedSample<'_>, md: Md<'_>) {
@@ -1003,7 +993,7 @@ impl Transaction {
                     Some(fi) => fi,
                     None => {
                         let (fname, meta) = family_for(name, md);
-                        let size = self.family_sizes.get(&fname).copied().unwrap_or(0);
+                        let groups = self.group_maps.remove(&fname).unwrap_or_default();
                         families
                             .insert_full(
                                 fname.clone(),
@@ -1011,10 +1001,7 @@ impl Transaction {
                                     name: fname,
                                     kind: kind_of(meta.kind),
                                     meta,
-                                    groups: IndexMap::with_capacity_and_hasher(
-                                        size,
-                                        Fast::default(),
-                                    ),
+                                    groups,
                                 },
                             )
                             .0
@@ -1144,7 +1131,10 @@ impl Transaction {
                         ReadyScope {
                             scope,
                             schema_url,
-                            families: families.into_values().map(|f| f.ready(settings)).collect(),
+                            families: families
+                                .into_iter()
+                                .map(|(key, f)| f.ready(key, settings))
+                                .collect(),
                         }
                     })
                     .collect(),
@@ -1154,6 +1144,7 @@ impl Transaction {
             resources,
             at: (0, 0, 0),
             adjust: settings.adjust_start_times,
+            emptied: GroupMaps::default(),
         }
     }
 }
@@ -1171,13 +1162,21 @@ struct ReadyScope {
 
 /// A family whose groups are made into points as they are handed out.
 struct ReadyFamily {
+    /// The family's name in the transaction (what its group map is kept under).
+    key: String,
     /// The OTLP metric name (suffixes trimmed when configured).
     name: String,
     kind: Kind,
     help: String,
     unit: String,
-    groups: indexmap::map::IntoIter<GroupKey, Group>,
+    /// Handed out in order from `next` on; each group is taken out of the map as its point
+    /// is made, and the emptied map is kept for the next scrape.
+    groups: IndexMap<GroupKey, Group, Fast>,
+    next: usize,
 }
+
+/// Group maps by family name, emptied and kept for the next scrape.
+type GroupMaps = HashMap<String, IndexMap<GroupKey, Group, Fast>, Fast>;
 
 /// A finished transaction, handed out as OTLP a chunk at a time, in the transaction's
 /// order: resources, scopes, families, groups. A scrape's 100,000 points are not all made
@@ -1188,6 +1187,8 @@ struct Emitter {
     /// The next (resource, scope, family) to hand out from.
     at: (usize, usize, usize),
     adjust: bool,
+    /// The group maps of the families handed out, emptied, for the next scrape.
+    emptied: GroupMaps,
 }
 
 impl Emitter {
@@ -1210,11 +1211,19 @@ impl Emitter {
                 self.at = (ri, si + 1, 0);
                 continue;
             };
-            let n = budget.min(fam.groups.len());
+            let n = budget.min(fam.groups.len() - fam.next);
             budget -= n;
             let metric = fam.piece(n, self.adjust);
-            if fam.groups.len() == 0 {
+            if fam.next == fam.groups.len() {
                 self.at = (ri, si, fi + 1);
+                let mut map = std::mem::take(&mut fam.groups);
+                let used = map.len();
+                map.clear();
+                // A family that shrank a lot does not keep its largest size.
+                if map.capacity() / 4 > used {
+                    map.shrink_to(used);
+                }
+                self.emptied.insert(std::mem::take(&mut fam.key), map);
             }
             let Some(metric) = metric else {
                 continue;
@@ -1419,18 +1428,20 @@ impl GroupKey {
 const NO_RECORDED_VALUE: u32 = DataPointFlags::NoRecordedValueMask as u32;
 
 impl Family {
-    fn ready(self, settings: &Settings) -> ReadyFamily {
+    fn ready(self, key: String, settings: &Settings) -> ReadyFamily {
         let name = if settings.trim_suffixes {
             trim_prom_suffixes(&self.name, self.kind, &self.meta.unit)
         } else {
             self.name
         };
         ReadyFamily {
+            key,
             name,
             kind: self.kind,
             help: self.meta.help,
             unit: self.meta.unit,
-            groups: self.groups.into_iter(),
+            groups: self.groups,
+            next: 0,
         }
     }
 }
@@ -1439,11 +1450,20 @@ impl ReadyFamily {
     /// The metric of the next `n` groups' points (`None` when none of them makes one).
     fn piece(&mut self, n: usize, adjust: bool) -> Option<Metric> {
         let kind = self.kind;
-        let groups = self.groups.by_ref().take(n);
+        let (from, to) = (self.next, (self.next + n).min(self.groups.len()));
+        self.next = to;
+        // The keys stay (the map is emptied when the family is done); each group is taken
+        // as its point is made.
+        let groups = self
+            .groups
+            .get_range_mut(from..to)
+            .into_iter()
+            .flat_map(|slice| slice.iter_mut())
+            .map(|(k, g)| (k, std::mem::take(g)));
         let data = match kind {
             Kind::Histogram => {
                 let points: Vec<HistogramDataPoint> = groups
-                    .filter_map(|(k, g)| histogram_point(&k, g, adjust))
+                    .filter_map(|(k, g)| histogram_point(k, g, adjust))
                     .collect();
                 if points.is_empty() {
                     return None;
@@ -1455,7 +1475,7 @@ impl ReadyFamily {
             }
             Kind::Summary => {
                 let points: Vec<SummaryDataPoint> = groups
-                    .filter_map(|(k, g)| summary_point(&k, g, adjust))
+                    .filter_map(|(k, g)| summary_point(k, g, adjust))
                     .collect();
                 if points.is_empty() {
                     return None;
@@ -1466,7 +1486,7 @@ impl ReadyFamily {
             }
             Kind::Sum { monotonic } => {
                 let points: Vec<NumberDataPoint> = groups
-                    .map(|(k, g)| number_point(&k, g, true, adjust))
+                    .map(|(k, g)| number_point(k, g, true, adjust))
                     .collect();
                 if points.is_empty() {
                     return None;
@@ -1479,7 +1499,7 @@ impl ReadyFamily {
             }
             Kind::Gauge => {
                 let points: Vec<NumberDataPoint> = groups
-                    .map(|(k, g)| number_point(&k, g, false, adjust))
+                    .map(|(k, g)| number_point(k, g, false, adjust))
                     .collect();
                 if points.is_empty() {
                     return None;
