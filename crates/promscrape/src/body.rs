@@ -6,21 +6,11 @@ use std::io::Read;
 /// Prometheus's error text when a body passes `body_size_limit`.
 pub const BODY_SIZE_LIMIT_EXCEEDED: &str = "body size limit exceeded";
 
-/// Decodes `raw` as its `Content-Encoding` says (`gzip` or none); `limit` 0 is no limit. An
-/// uncompressed body is handed back as it is (no copy of a scrape of many megabytes).
-pub fn decode(raw: Vec<u8>, content_encoding: &str, limit: u64) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    if decode_into(&raw, content_encoding, limit, &mut out)? {
-        Ok(out)
-    } else {
-        Ok(raw)
-    }
-}
-
-/// [`decode`] into a buffer the caller keeps between scrapes (a target's bodies are about
-/// the same size every time, and a fresh buffer of many megabytes is fresh pages to fault
-/// in on every scrape): `Ok(true)` when the body was inflated into `out` (cleared first),
-/// `Ok(false)` when `raw` is the body as it is.
+/// Decodes `raw` as its `Content-Encoding` says (`gzip` or none; `limit` 0 is no limit) into
+/// a buffer the caller keeps between scrapes (a target's bodies are about the same size
+/// every time, and a fresh buffer of many megabytes is fresh pages to fault in on every
+/// scrape): `Ok(true)` when the body was inflated into `out` (cleared first), `Ok(false)`
+/// when `raw` is the body as it is (no copy of a scrape of many megabytes).
 pub fn decode_into(
     raw: &[u8],
     content_encoding: &str,

@@ -1454,11 +1454,8 @@ impl ReadyFamily {
         self.next = to;
         // The keys stay (the map is emptied when the family is done); each group is taken
         // as its point is made.
-        let groups = self
-            .groups
-            .get_range_mut(from..to)
-            .into_iter()
-            .flat_map(|slice| slice.iter_mut())
+        let groups = self.groups.as_mut_slice()[from..to]
+            .iter_mut()
             .map(|(k, g)| (k, std::mem::take(g)));
         let data = match kind {
             Kind::Histogram => {

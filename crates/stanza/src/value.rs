@@ -574,6 +574,35 @@ mod tests {
         assert!(m.is_empty());
     }
 
+    /// A merge adds the new pairs after the existing ones in their order, and replaces
+    /// the value of a key already there in place: whether none, some or all of the keys
+    /// are new (no key replaced takes the one-copy path).
+    #[test]
+    fn merge_appends_new_pairs_in_order_and_replaces_existing_in_place() {
+        let map = |pairs: &[(&str, &str)]| {
+            let mut m = Map::new();
+            for (k, v) in pairs {
+                m.insert_key(&Key::named(k), Value::from(*v));
+            }
+            m
+        };
+        let pairs = |m: &Map| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let mut m = map(&[("path", "p")]);
+        m.merge(map(&[("time", "t"), ("stream", "s")]));
+        assert_eq!(pairs(&m), "path=p,time=t,stream=s");
+        m.merge(map(&[("log", "l"), ("stream", "e"), ("uid", "u")]));
+        assert_eq!(pairs(&m), "path=p,time=t,stream=e,log=l,uid=u");
+        m.merge(map(&[("time", "t2"), ("path", "p2")]));
+        assert_eq!(pairs(&m), "path=p2,time=t2,stream=e,log=l,uid=u");
+        m.merge(Map::new());
+        assert_eq!(m.len(), 5);
+    }
+
     #[test]
     fn named_keys_are_interned_and_equal_to_shared_keys_of_the_same_text() {
         let a = Key::named("k8s.pod.name");

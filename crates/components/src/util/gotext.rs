@@ -176,27 +176,38 @@ fn write_map(
     skip: &dyn Fn(&str) -> bool,
     html: bool,
 ) -> Result<(), Unsupported> {
-    // A record has a handful of attributes: sorting their indices on the stack is cheaper
-    // than a map per record. The sort is stable, so of a repeated key the last one is kept.
-    let mut kept: smallvec::SmallVec<[&KeyValue; 16]> =
-        kvs.iter().filter(|kv| !skip(&kv.key)).collect();
-    kept.sort_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
     out.push('{');
-    let mut first = true;
-    for (i, kv) in kept.iter().enumerate() {
-        if kept.get(i + 1).is_some_and(|next| next.key == kv.key) {
-            continue;
-        }
-        if !first {
+    for (n, i) in kept_pairs(kvs, skip).into_iter().enumerate() {
+        if n > 0 {
             out.push(',');
         }
-        first = false;
-        json_string_escaped(out, &kv.key, html);
+        json_string_escaped(out, &kvs[i].key, html);
         out.push(':');
-        write_value(out, kv.value.as_ref(), html)?;
+        write_value(out, kvs[i].value.as_ref(), html)?;
     }
     out.push('}');
     Ok(())
+}
+
+/// The pairs of `kvs` a JSON map writes, as indices in the order written: keys `skip`
+/// leaves out are left out, the rest sorted by key, and of a repeated key only the last
+/// (Go's map keeps the last value). A record has a handful of attributes: sorting their
+/// indices on the stack is cheaper than a map per record.
+fn kept_pairs(kvs: &[KeyValue], skip: &dyn Fn(&str) -> bool) -> smallvec::SmallVec<[usize; 16]> {
+    let mut sorted: smallvec::SmallVec<[usize; 16]> =
+        (0..kvs.len()).filter(|&i| !skip(&kvs[i].key)).collect();
+    // Stable: a repeated key's pairs stay in their order, the last one last.
+    sorted.sort_by(|&a, &b| kvs[a].key.as_bytes().cmp(kvs[b].key.as_bytes()));
+    let mut kept = smallvec::SmallVec::new();
+    for (j, &i) in sorted.iter().enumerate() {
+        if sorted
+            .get(j + 1)
+            .is_none_or(|&next| kvs[next].key != kvs[i].key)
+        {
+            kept.push(i);
+        }
+    }
+    kept
 }
 
 /// How [`json_map`] writes maps whose keys come in one order, worked out once: which pairs
@@ -219,17 +230,7 @@ impl MapPlan {
             self.keys.len() == kvs.len() && self.keys.iter().zip(kvs).all(|(k, kv)| *k == kv.key);
         if !same {
             self.keys = kvs.iter().map(|kv| kv.key.clone()).collect();
-            let mut kept: Vec<usize> = (0..kvs.len()).filter(|&i| !skip(&kvs[i].key)).collect();
-            // Stable: of a repeated key the last one is kept, as in `write_map`.
-            kept.sort_by(|&a, &b| kvs[a].key.as_bytes().cmp(kvs[b].key.as_bytes()));
-            kept.dedup_by(|later, earlier| {
-                let same_key = kvs[*later].key == kvs[*earlier].key;
-                if same_key {
-                    *earlier = *later;
-                }
-                same_key
-            });
-            self.kept = kept
+            self.kept = kept_pairs(kvs, skip)
                 .into_iter()
                 .map(|i| {
                     let mut k = String::new();

@@ -84,8 +84,9 @@ pub(crate) fn json_line(
         let _ = write!(out, "\"flags\":{}", lr.flags);
     }
     let with_level;
-    let attrs: &[KeyValue] = match level.filter(|_| !attrs_skip("level")) {
-        None => &lr.attributes,
+    // A plan is made for the record's own attributes: not for them with `level` added.
+    let (attrs, plan): (&[KeyValue], _) = match level.filter(|_| !attrs_skip("level")) {
+        None => (&lr.attributes, plan),
         Some(level) => {
             let mut a = lr.attributes.clone();
             a.push(KeyValue {
@@ -96,10 +97,10 @@ pub(crate) fn json_line(
                 ..KeyValue::default()
             });
             with_level = a;
-            &with_level
+            (&with_level, None)
         }
     };
-    match plan.filter(|_| with_level_unused(level, attrs_skip)) {
+    match plan {
         Some(plan) => {
             let plan = plan.for_map(attrs, attrs_skip);
             if !plan.is_empty() {
@@ -132,12 +133,6 @@ pub(crate) fn json_line(
     }
     out.push('}');
     Ok(out)
-}
-
-/// Whether the attributes are the record's own (no `level` added): then a plan made for
-/// the record's keys applies.
-fn with_level_unused(level: Option<&str>, attrs_skip: Skip<'_>) -> bool {
-    level.is_none() || attrs_skip("level")
 }
 
 /// `Body().AsString()`.
