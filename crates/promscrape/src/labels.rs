@@ -165,9 +165,36 @@ impl Frozen {
     pub fn ptr_eq(a: &Frozen, b: &Frozen) -> bool {
         Arc::ptr_eq(&a.0, &b.0)
     }
+
+    /// Where `part`, a name or value [`Frozen::iter`] handed out, is in the set: to be
+    /// taken again with [`Frozen::at`] without walking the set. (A `part` from elsewhere
+    /// gives a span [`Frozen::at`] answers with something other than `part`, never a panic.)
+    pub fn span_of(&self, part: &str) -> Span {
+        let start = (part.as_ptr() as usize).wrapping_sub(self.0.as_ptr() as usize);
+        let start = u32::try_from(start).unwrap_or(u32::MAX);
+        let len = u32::try_from(part.len()).unwrap_or(0);
+        Span {
+            start,
+            end: start.saturating_add(len),
+        }
+    }
+
+    /// The text at `span` ([`Frozen::span_of`]); empty for [`Span::default`].
+    pub fn at(&self, span: Span) -> &str {
+        self.0
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
+    }
 }
 
 /// The mark of a length of 127 bytes or more in a [`Frozen`] set.
+/// A name or value's place in a [`Frozen`] set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    start: u32,
+    end: u32,
+}
+
 const LONG: u8 = 0x7f;
 
 /// The pairs of a [`Frozen`] set, in order.
@@ -238,6 +265,27 @@ mod tests {
                 assert_eq!(frozen.get(n), v);
             }
             assert_eq!(frozen.get("absent"), "");
+            // Every name and value is found again at its span.
+            for (n, v) in frozen.iter() {
+                assert_eq!(frozen.at(frozen.span_of(n)), n);
+                assert_eq!(frozen.at(frozen.span_of(v)), v);
+            }
         }
+    }
+
+    #[test]
+    fn a_span_from_elsewhere_gives_no_panic_and_the_default_span_nothing() {
+        let frozen = Frozen::new(&Labels::from_pairs([("job", "a"), ("k", "é")]));
+        let other = Frozen::new(&Labels::from_pairs([("job", "b")]));
+        assert_eq!(frozen.at(Span::default()), "");
+        for (n, v) in other.iter() {
+            for part in [n, v] {
+                let got = frozen.at(frozen.span_of(part));
+                assert!(got.is_empty() || got.len() == part.len(), "{got:?}");
+            }
+        }
+        // Within the text but not on a character boundary: nothing.
+        let inside = Span { start: 9, end: 10 };
+        assert_eq!(frozen.at(inside), "");
     }
 }

@@ -26,7 +26,7 @@ use pdata::proto::resource::v1::Resource;
 
 use crate::config::ScrapeConfig;
 use crate::expfmt::{Entry, Format, MetricType, Parser};
-use crate::labels::{self, Frozen, Labels};
+use crate::labels::{self, Frozen, Labels, Span};
 use crate::relabel;
 use crate::sequenced::Sequenced;
 use crate::target::Target;
@@ -156,9 +156,56 @@ struct Meta {
     unit: String,
 }
 
+/// A series' labels with what the transaction asks of them at every sample, worked out
+/// once when the series enters the cache: where `__name__`, `job` and `instance` are,
+/// whether a label is a scope one, and the group hash of its point attributes for each
+/// way a family's kind can leave labels out.
+struct Series {
+    labels: Frozen,
+    name: Span,
+    job: Span,
+    instance: Span,
+    scoped: bool,
+    /// [`GroupKey::hash_of`] for histograms (without `le`), summaries (without `quantile`)
+    /// and the other kinds.
+    hashes: [u64; 3],
+}
+
+impl Series {
+    fn new(labels: Frozen) -> Series {
+        let (mut name, mut job, mut instance, mut scoped) = Default::default();
+        for (n, v) in labels.iter() {
+            match n {
+                labels::METRIC_NAME => name = labels.span_of(v),
+                labels::JOB => job = labels.span_of(v),
+                labels::INSTANCE => instance = labels.span_of(v),
+                n => scoped |= n.starts_with("otel_scope_"),
+            }
+        }
+        let hashes = [Kind::Histogram, Kind::Summary, Kind::Gauge]
+            .map(|kind| GroupKey::hash_of(kind, &labels));
+        Series {
+            name,
+            job,
+            instance,
+            scoped,
+            hashes,
+            labels,
+        }
+    }
+
+    fn hash(&self, kind: Kind) -> u64 {
+        match kind {
+            Kind::Histogram => self.hashes[0],
+            Kind::Summary => self.hashes[1],
+            Kind::Gauge | Kind::Sum { .. } => self.hashes[2],
+        }
+    }
+}
+
 /// A sample on its way into the transaction, its labels borrowed from the series cache.
 struct ScrapedSample<'l> {
-    labels: &'l Frozen,
+    labels: &'l Series,
     value: f64,
     ts_ms: i64,
     exemplar: Option<ParsedExemplar>,
@@ -193,7 +240,7 @@ struct ParsedExemplar {
 /// last tracked it, so that the series of the last scrape are the entries it tracked, with
 /// no set of them built per scrape.
 struct Cached {
-    series: Option<Frozen>,
+    series: Option<Series>,
     /// The scrape that last saw it (scrapes are numbered from 1): entries not seen by the
     /// last scrape are let go.
     seen: u64,
@@ -209,7 +256,7 @@ impl Cached {
     /// scrape's" is `prev` (0: none): the labels (`None`: dropped) and whether the series is
     /// new to staleness tracking. `track`: this sample is tracked (it has no timestamp of
     /// its own, or `track_timestamps_staleness`).
-    fn see(&mut self, now: u64, prev: u64, track: bool) -> Option<(&Frozen, bool)> {
+    fn see(&mut self, now: u64, prev: u64, track: bool) -> Option<(&Series, bool)> {
         if self.seen != now {
             self.was_tracked = prev != 0 && self.tracked == prev;
             self.seen = now;
@@ -392,7 +439,7 @@ impl TargetState {
             };
             tx.add(
                 ScrapedSample {
-                    labels: &Frozen::new(&lset),
+                    labels: &Series::new(Frozen::new(&lset)),
                     value,
                     ts_ms: start_ms,
                     exemplar: None,
@@ -525,7 +572,7 @@ impl TargetState {
                         with_external_labels(&mut lset, &self.settings);
                     }
                     let c = Cached {
-                        series: kept.then(|| Frozen::new(&lset)),
+                        series: kept.then(|| Series::new(Frozen::new(&lset))),
                         seen: 0,
                         tracked: 0,
                         was_tracked: false,
@@ -910,17 +957,14 @@ impl Transaction {
     }
 
     fn add(&mut self, s: ScrapedSample<'_>, md: Md<'_>) {
-        let lset = s.labels;
-        // The three labels every sample needs, in one pass.
-        let (mut name, mut job, mut instance, mut scoped) = ("", "", "", false);
-        for (n, v) in lset.iter() {
-            match n {
-                labels::METRIC_NAME => name = v,
-                labels::JOB => job = v,
-                labels::INSTANCE => instance = v,
-                n => scoped |= n.starts_with("otel_scope_"),
-            }
-        }
+        let series = s.labels;
+        let lset = &series.labels;
+        let (name, mut job, mut instance, scoped) = (
+            lset.at(series.name),
+            lset.at(series.job),
+            lset.at(series.instance),
+            series.scoped,
+        );
         if name.is_empty() {
             return;
         }
@@ -1030,7 +1074,7 @@ impl Transaction {
             return;
         };
         let kind = fam.kind;
-        let hash = GroupKey::hash_of(kind, lset);
+        let hash = series.hash(kind);
         let probe = GroupProbe {
             hash,
             kind,
@@ -1830,4 +1874,59 @@ pub(crate) fn trim_prom_suffixes_for_test(name: &str, sum: bool, unit: &str) -> 
         Kind::Gauge
     };
     trim_prom_suffixes(name, kind, unit)
+}
+
+#[cfg(test)]
+mod series_tests {
+    use super::*;
+
+    /// What a cached series remembers is what the transaction would work out from its
+    /// labels at every sample: `__name__`, `job`, `instance`, scope labels, and the group
+    /// hash of each kind.
+    #[test]
+    fn a_cached_series_remembers_what_its_labels_say() {
+        let long = "v".repeat(300);
+        let sets: [&[(&str, &str)]; 6] = [
+            &[
+                ("__name__", "a"),
+                ("job", "j"),
+                ("instance", "i:1"),
+                ("k", "1"),
+            ],
+            &[
+                ("__name__", "h_bucket"),
+                ("job", "j"),
+                ("le", "0.5"),
+                ("x", &long),
+            ],
+            &[("__name__", "s"), ("quantile", "0.9"), ("instance", "")],
+            &[("__name__", "o"), ("otel_scope_name", "lib"), ("z", "é")],
+            &[("k", "no name")],
+            &[],
+        ];
+        for pairs in sets {
+            let lset = Frozen::new(&Labels::from_pairs(pairs.iter().copied()));
+            let series = Series::new(lset.clone());
+            let l = &series.labels;
+            assert_eq!(l.at(series.name), lset.get(labels::METRIC_NAME));
+            assert_eq!(l.at(series.job), lset.get(labels::JOB));
+            assert_eq!(l.at(series.instance), lset.get(labels::INSTANCE));
+            assert_eq!(
+                series.scoped,
+                lset.iter().any(|(n, _)| n.starts_with("otel_scope_"))
+            );
+            for kind in [
+                Kind::Gauge,
+                Kind::Sum { monotonic: true },
+                Kind::Histogram,
+                Kind::Summary,
+            ] {
+                assert_eq!(
+                    series.hash(kind),
+                    GroupKey::hash_of(kind, &lset),
+                    "{pairs:?}"
+                );
+            }
+        }
+    }
 }

@@ -244,7 +244,7 @@ pub fn point_label_refs<'a>(
     };
     // The attributes in key order: they mostly come sorted, and are then not copied.
     let with_resource = settings.resource_to_telemetry && !resource.is_empty();
-    if !with_resource && attrs.is_sorted_by(|a, b| a.key <= b.key) {
+    if !with_resource && attrs.is_sorted_by(|a, b| cmp_names(&a.key, &b.key).is_le()) {
         for kv in attrs {
             add(&kv.key, kv.value.as_ref());
         }
@@ -315,10 +315,21 @@ pub fn point_label_refs<'a>(
     }
 }
 
+/// Label names ordered as strings, decided by the first byte where that differs (it mostly
+/// does) without the call into `memcmp` a string comparison makes: a point's few labels are
+/// ordered against `job` and `instance` at every point.
+#[inline]
+pub(crate) fn cmp_names(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.as_bytes().first(), b.as_bytes().first()) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ => a.cmp(b),
+    }
+}
+
 /// Where `name` is in `labels` (`Err`: not there; where it would sort when `sorted`).
 fn position(labels: &[LabelRef<'_>], sorted: bool, name: &str) -> Result<usize, usize> {
     if sorted {
-        labels.binary_search_by(|(n, _)| n.as_ref().cmp(name))
+        labels.binary_search_by(|(n, _)| cmp_names(n, name))
     } else {
         labels
             .iter()
@@ -376,6 +387,19 @@ pub fn target_info_labels(resource: &[KeyValue], fixed: &[Label]) -> Option<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn label_names_order_as_strings_do() {
+        let names = [
+            "", "_", "__name__", "a", "ab", "abc", "b", "code", "instance", "job", "le", "Z", "é",
+            "éa", "\u{7f}", "0", "a\u{0}",
+        ];
+        for a in names {
+            for b in names {
+                assert_eq!(cmp_names(a, b), a.cmp(b), "{a:?} {b:?}");
+            }
+        }
+    }
 
     fn kv(k: &str, v: &str) -> KeyValue {
         KeyValue {

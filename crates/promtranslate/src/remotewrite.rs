@@ -391,7 +391,7 @@ impl<'l, I: Iterator<Item = (&'l str, &'l str)>> Iterator for Merged<'l, I> {
             return self.base.next();
         }
         let i = self.ins[self.next_ins];
-        match self.base.peek().map(|b| b.0.cmp(i.0)) {
+        match self.base.peek().map(|b| labels::cmp_names(b.0, i.0)) {
             Some(std::cmp::Ordering::Less) => self.base.next(),
             Some(std::cmp::Ordering::Equal) => {
                 self.base.next();
