@@ -166,13 +166,16 @@ struct Series {
     job: Span,
     instance: Span,
     scoped: bool,
+    /// Its `job` and `instance` (the target's when it has none) are the target's: its
+    /// resource is the target's own, found without comparing them.
+    of_target: bool,
     /// [`GroupKey::hash_of`] for histograms (without `le`), summaries (without `quantile`)
     /// and the other kinds.
     hashes: [u64; 3],
 }
 
 impl Series {
-    fn new(labels: Frozen) -> Series {
+    fn new(labels: Frozen, target: &Target) -> Series {
         let (mut name, mut job, mut instance, mut scoped) = Default::default();
         for (n, v) in labels.iter() {
             match n {
@@ -184,11 +187,17 @@ impl Series {
         }
         let hashes = [Kind::Histogram, Kind::Summary, Kind::Gauge]
             .map(|kind| GroupKey::hash_of(kind, &labels));
+        let or_target = |span, of_target: &str| {
+            let v = labels.at(span);
+            v.is_empty() || v == of_target
+        };
+        let of_target = or_target(job, target.job()) && or_target(instance, target.instance());
         Series {
             name,
             job,
             instance,
             scoped,
+            of_target,
             hashes,
             labels,
         }
@@ -439,7 +448,7 @@ impl TargetState {
             };
             tx.add(
                 ScrapedSample {
-                    labels: &Series::new(Frozen::new(&lset)),
+                    labels: &Series::new(Frozen::new(&lset), &self.target),
                     value,
                     ts_ms: start_ms,
                     exemplar: None,
@@ -572,7 +581,7 @@ impl TargetState {
                         with_external_labels(&mut lset, &self.settings);
                     }
                     let c = Cached {
-                        series: kept.then(|| Series::new(Frozen::new(&lset))),
+                        series: kept.then(|| Series::new(Frozen::new(&lset), &self.target)),
                         seen: 0,
                         tracked: 0,
                         was_tracked: false,
@@ -925,6 +934,8 @@ struct Transaction {
     own_timestamps: bool,
     resources: IndexMap<ResourceKey, ResourceEntry, Fast>,
     last_resource: Option<usize>,
+    /// The target's own resource, once a sample has made it ([`Series::of_target`]).
+    target_resource: Option<usize>,
     family_names: HashMap<String, String, Fast>,
     last_family: Option<LastFamily>,
     /// The emptied group maps of the target's last scrape ([`TargetState::group_maps`]);
@@ -950,6 +961,7 @@ impl Transaction {
             own_timestamps: false,
             resources: IndexMap::default(),
             last_resource: None,
+            target_resource: None,
             family_names: HashMap::default(),
             last_family: None,
             group_maps: GroupMaps::default(),
@@ -975,8 +987,9 @@ impl Transaction {
             instance = self.target.instance();
         }
         // Consecutive samples almost always share their resource: look it up once.
-        let index = match self.last_resource {
-            Some(i)
+        let index = match (self.target_resource, self.last_resource) {
+            (Some(i), _) if series.of_target => i,
+            (_, Some(i))
                 if self
                     .resources
                     .get_index(i)
@@ -1000,6 +1013,9 @@ impl Transaction {
             }
         };
         self.last_resource = Some(index);
+        if series.of_target {
+            self.target_resource = Some(index);
+        }
         let Some((_, res)) = self.resources.get_index_mut(index) else {
             return;
         };
@@ -1904,9 +1920,23 @@ mod series_tests {
             &[("k", "no name")],
             &[],
         ];
+        let target = Target {
+            labels: Labels::from_pairs([("job", "j"), ("instance", "i:1")]),
+            discovered: Labels::new(),
+            url: String::new(),
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+        };
+        let mut of_target = Vec::new();
         for pairs in sets {
             let lset = Frozen::new(&Labels::from_pairs(pairs.iter().copied()));
-            let series = Series::new(lset.clone());
+            let series = Series::new(lset.clone(), &target);
+            let or_target = |n: &str| {
+                let v = lset.get(n);
+                v.is_empty() || v == target.labels.get(n)
+            };
+            assert_eq!(series.of_target, or_target("job") && or_target("instance"));
+            of_target.push(series.of_target);
             let l = &series.labels;
             assert_eq!(l.at(series.name), lset.get(labels::METRIC_NAME));
             assert_eq!(l.at(series.job), lset.get(labels::JOB));
@@ -1928,5 +1958,6 @@ mod series_tests {
                 );
             }
         }
+        assert_eq!(of_target, [true, true, true, true, true, true]);
     }
 }

@@ -1046,6 +1046,62 @@ fn metric_relabel_configs_and_honor_labels_apply_to_samples() {
     assert_eq!(double(&g.data_points[0]), Some(1.0));
 }
 
+/// Samples that carry a `job` or `instance` of their own (honor_labels) go to their own
+/// resource, interleaved with the target's samples, on the first scrape and on the next
+/// (when the series come from the cache).
+#[test]
+fn samples_with_their_own_job_or_instance_get_their_own_resource_between_the_targets() {
+    let mut st = state("  honor_labels: true\n", false);
+    let body = "a 1\nb{job=\"other\"} 2\nc 3\nd{instance=\"x:1\"} 4\ne{job=\"app\"} 5\nf{instance=\"10.1.2.3:8080\",job=\"other\"} 6\n";
+    for t in [T0, T0 + 1000] {
+        let out = st.process(
+            Body::Ok {
+                body: body.as_bytes(),
+                format: Format::Text,
+            },
+            t,
+            Duration::ZERO,
+        );
+        let mut got: Vec<(String, String, Vec<String>)> = out
+            .resource_metrics
+            .iter()
+            .map(|r| {
+                let attrs = &r.resource.as_ref().unwrap().attributes;
+                let mut names: Vec<String> = r
+                    .scope_metrics
+                    .iter()
+                    .flat_map(|s| &s.metrics)
+                    .map(|m| m.name.clone())
+                    .filter(|n| n.len() == 1)
+                    .collect();
+                names.sort();
+                (
+                    attr(attrs, "service.name").unwrap_or_default(),
+                    attr(attrs, "service.instance.id").unwrap_or_default(),
+                    names,
+                )
+            })
+            .collect();
+        got.sort();
+        let own = |j: &str, i: &str, n: &[&str]| {
+            (
+                j.to_string(),
+                i.to_string(),
+                n.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            got,
+            vec![
+                own("app", "10.1.2.3:8080", &["a", "c", "e"]),
+                own("app", "x:1", &["d"]),
+                own("other", "10.1.2.3:8080", &["b", "f"]),
+            ],
+            "scrape at {t}"
+        );
+    }
+}
+
 #[test]
 fn series_seen_before_come_out_as_the_first_time_and_the_cache_keeps_the_last_scrape_only() {
     let mut st = state(
