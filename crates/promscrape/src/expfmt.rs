@@ -277,7 +277,7 @@ impl<'a> Parser<'a> {
             return Err("unexpected data after # EOF".into());
         }
         let trimmed = match self.format {
-            Format::Text => line.trim_start_matches([' ', '\t']),
+            Format::Text => trim_blanks(line),
             Format::OpenMetrics => line,
         };
         if trimmed.trim().is_empty() {
@@ -301,7 +301,7 @@ impl<'a> Parser<'a> {
                 if !comment.starts_with([' ', '\t']) {
                     return Ok(false);
                 }
-                let word = comment.trim_start_matches([' ', '\t']);
+                let word = trim_blanks(comment);
                 let kw = word.split([' ', '\t']).next().unwrap_or("");
                 Ok(kw == "HELP" || kw == "TYPE")
             }
@@ -328,16 +328,16 @@ impl<'a> Parser<'a> {
 /// Builds the metadata entry of a `#` line, or `None` for a sample line.
 fn meta_entry<'s, 'a>(format: Format, line: &'a str) -> Res<Option<Entry<'s, 'a>>> {
     {
-        let t = line.trim_start_matches([' ', '\t']);
+        let t = trim_blanks(line);
         let Some(c) = t.strip_prefix('#') else {
             return Ok(None);
         };
-        let c = c.trim_start_matches([' ', '\t']);
+        let c = trim_blanks(c);
         let kw = c.get(..4).unwrap_or("");
         let rest = &c[kw.len()..];
         let rest = rest.strip_prefix([' ', '\t']).unwrap_or(rest);
         let rest = match format {
-            Format::Text => rest.trim_start_matches([' ', '\t']),
+            Format::Text => trim_blanks(rest),
             Format::OpenMetrics => rest,
         };
         let (name, after) = metadata_name(rest)?;
@@ -346,7 +346,7 @@ fn meta_entry<'s, 'a>(format: Format, line: &'a str) -> Res<Option<Entry<'s, 'a>
             ""
         } else if let Some(t) = after.strip_prefix([' ', '\t']) {
             match format {
-                Format::Text => t.trim_start_matches([' ', '\t']),
+                Format::Text => trim_blanks(t),
                 Format::OpenMetrics => t,
             }
         } else {
@@ -400,7 +400,8 @@ impl<'a> Parser<'a> {
         let mut name: Option<Cow<'a, str>> = None;
         if !rest.starts_with('{') {
             let end = rest
-                .find(|c: char| !is_metric_name_char(c))
+                .bytes()
+                .position(|b| !is_metric_name_byte(b))
                 .unwrap_or(rest.len());
             if end == 0 || rest.as_bytes()[0].is_ascii_digit() {
                 return Err(format!("invalid metric name at {:?}", truncate(rest, 20)));
@@ -431,7 +432,7 @@ impl<'a> Parser<'a> {
         };
         s.name = name;
         s.series = &line[..line.len() - rest.len()];
-        let after = rest.trim_start_matches([' ', '\t']);
+        let after = trim_blanks(rest);
         if after.len() == rest.len() {
             return Err(format!(
                 "expected a blank before the value, got {:?}",
@@ -441,11 +442,11 @@ impl<'a> Parser<'a> {
         rest = after;
         let (value, r) = token(rest);
         s.value = parse_float(value).ok_or_else(|| format!("invalid value {value:?}"))?;
-        rest = r.trim_start_matches([' ', '\t']);
+        rest = trim_blanks(r);
         if !rest.is_empty() && !rest.starts_with('#') {
             let (ts, r) = token(rest);
             s.timestamp_ms = Some(parse_timestamp(ts, self.format)?);
-            rest = r.trim_start_matches([' ', '\t']);
+            rest = trim_blanks(r);
         }
         if let Some(ex) = rest.strip_prefix('#') {
             if self.format == Format::Text {
@@ -454,22 +455,22 @@ impl<'a> Parser<'a> {
                     truncate(rest, 20)
                 ));
             }
-            let ex = ex.trim_start_matches([' ', '\t']);
+            let ex = trim_blanks(ex);
             let Some(ex) = ex.strip_prefix('{') else {
                 return Err("expected the exemplar's labels after \"#\"".into());
             };
             let r = parse_labels(ex, &mut s.exemplar_labels, None)?;
-            let r = r.trim_start_matches([' ', '\t']);
+            let r = trim_blanks(r);
             let (v, r) = token(r);
             let ev = parse_float(v).ok_or_else(|| format!("invalid exemplar value {v:?}"))?;
-            let r = r.trim_start_matches([' ', '\t']);
+            let r = trim_blanks(r);
             let mut ets = None;
             let r = if r.is_empty() {
                 r
             } else {
                 let (t, r) = token(r);
                 ets = Some(parse_timestamp(t, Format::OpenMetrics)?);
-                r.trim_start_matches([' ', '\t'])
+                trim_blanks(r)
             };
             if !r.is_empty() {
                 return Err(format!(
@@ -490,8 +491,17 @@ impl<'a> Parser<'a> {
     }
 }
 
-fn is_metric_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || c == ':'
+/// Whether `b` may be in a metric name. Scanning bytes finds the same end as scanning
+/// characters: the bytes before it are ASCII, so it starts a character.
+fn is_metric_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b':'
+}
+
+/// `s` without its leading blanks (spaces and tabs), found byte by byte rather than by
+/// decoding characters against a set.
+fn trim_blanks(s: &str) -> &str {
+    let n = s.bytes().take_while(|&b| b == b' ' || b == b'\t').count();
+    &s[n..]
 }
 
 fn is_label_name(s: &str) -> bool {
@@ -507,7 +517,10 @@ fn metadata_name(s: &str) -> Res<(Cow<'_, str>, &str)> {
         let (name, rest) = quoted(q)?;
         return Ok((name, rest));
     }
-    let end = s.find(|c: char| !is_metric_name_char(c)).unwrap_or(s.len());
+    let end = s
+        .bytes()
+        .position(|b| !is_metric_name_byte(b))
+        .unwrap_or(s.len());
     if end == 0 {
         return Err(format!(
             "invalid metric name in metadata at {:?}",
@@ -544,14 +557,14 @@ fn parse_labels<'a>(
     mut name_slot: Option<&mut Option<Cow<'a, str>>>,
 ) -> Res<&'a str> {
     loop {
-        s = s.trim_start_matches([' ', '\t']);
+        s = trim_blanks(s);
         if let Some(r) = s.strip_prefix('}') {
             return Ok(r);
         }
         let label_name: Cow<'a, str>;
         if let Some(q) = s.strip_prefix('"') {
             let (n, r) = quoted(q)?;
-            let r2 = r.trim_start_matches([' ', '\t']);
+            let r2 = trim_blanks(r);
             if !r2.starts_with('=') {
                 match name_slot.as_deref_mut() {
                     Some(slot @ None) => {
@@ -581,12 +594,12 @@ fn parse_labels<'a>(
                 return Err(format!("invalid label name at {:?}", truncate(s, 20)));
             }
             label_name = Cow::Borrowed(n);
-            s = s[end..].trim_start_matches([' ', '\t']);
+            s = trim_blanks(&s[end..]);
         }
         let Some(r) = s.strip_prefix('=') else {
             return Err(expected("\"=\"", s));
         };
-        let r = r.trim_start_matches([' ', '\t']);
+        let r = trim_blanks(r);
         let Some(r) = r.strip_prefix('"') else {
             return Err(expected("a quoted label value", r));
         };
@@ -598,7 +611,7 @@ fn parse_labels<'a>(
             ));
         }
         out.push((label_name, value));
-        s = r.trim_start_matches([' ', '\t']);
+        s = trim_blanks(r);
         s = match s.strip_prefix(',') {
             Some(r) => r,
             None if s.starts_with('}') => s,
@@ -673,7 +686,10 @@ fn unescape_help(s: &str, format: Format) -> Cow<'_, str> {
 }
 
 fn token(s: &str) -> (&str, &str) {
-    let end = s.find([' ', '\t']).unwrap_or(s.len());
+    let end = s
+        .bytes()
+        .position(|b| b == b' ' || b == b'\t')
+        .unwrap_or(s.len());
     (&s[..end], &s[end..])
 }
 
