@@ -61,6 +61,13 @@ pub fn remote_write_round_trip(data: &[u8]) {
     assert_eq!((&e.errors, e.dropped_points), (&t.errors, t.dropped_points));
     let encoded = encode_batches(&e.series, limit).expect("snappy encodes what we make");
     assert_eq!(encoded, bodies, "encoded series make the same bodies");
+    // ... which are those of labels made point by point by `point_label_refs`.
+    let g = crate::remotewrite::encode_metrics_generally(&req, &settings);
+    let generally = encode_batches(&g.series, limit).expect("snappy encodes what we make");
+    assert_eq!(
+        generally, bodies,
+        "labels made directly are those made generally"
+    );
     // (The next input on this thread reuses these buffers.)
     e.series.recycle();
     let requests = batch(t.series, limit);

@@ -315,6 +315,70 @@ pub fn point_label_refs<'a>(
     }
 }
 
+/// The labels [`point_label_refs`] gives every point of one resource and scope besides its
+/// attributes (`job`, `instance`, the fixed ones, the scope's), sorted by name, each with
+/// whether it replaces an attribute of its name (`true`) or yields to it (`false`, the fixed
+/// labels). `None` when the settings make a point's labels more than its attributes merged
+/// with these (`resource_to_telemetry` over a resource with attributes, the pull exporter's
+/// scope schema and attributes). With [`taken_as_they_are`] attributes, merging the two
+/// gives what [`point_label_refs`] gives (tested against it with the remote-write
+/// translator, which merges them so).
+pub(crate) fn shared_point_labels<'a>(
+    res: &'a ResourceLabels<'a>,
+    scope: Option<&'a InstrumentationScope>,
+    settings: &'a LabelSettings,
+) -> Option<Vec<(&'a str, &'a str, bool)>> {
+    if settings.scope_schema_and_attributes
+        || (settings.resource_to_telemetry && !res.attributes.is_empty())
+    {
+        return None;
+    }
+    let mut out: Vec<(&str, &str, bool)> = Vec::new();
+    if let Some(job) = &res.job {
+        out.push(("job", job, true));
+    }
+    if let Some(instance) = &res.instance {
+        out.push(("instance", instance, true));
+    }
+    for (k, v) in &settings.fixed {
+        if !out.iter().any(|l| l.0 == k) {
+            out.push((k, v, false));
+        }
+    }
+    if settings.scope_labels
+        && let Some(scope) = scope
+    {
+        for (name, value) in [
+            ("otel_scope_name", &scope.name),
+            ("otel_scope_version", &scope.version),
+        ] {
+            if value.is_empty() {
+                continue;
+            }
+            match out.iter_mut().find(|l| l.0 == name) {
+                Some(l) => *l = (name, value, true),
+                None => out.push((name, value, true)),
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(b.0));
+    Some(out)
+}
+
+/// Whether [`point_label_refs`] takes these attributes as they are: string values, names
+/// valid as label names, strictly in name order (nothing to sanitise, join or sort).
+#[inline]
+pub(crate) fn taken_as_they_are(attrs: &[KeyValue]) -> bool {
+    attrs.iter().all(|kv| {
+        matches!(
+            kv.value.as_ref().and_then(|v| v.value.as_ref()),
+            Some(Value::StringValue(_))
+        ) && crate::naming::is_valid_label(&kv.key)
+    }) && attrs
+        .windows(2)
+        .all(|w| cmp_names(&w[0].key, &w[1].key).is_lt())
+}
+
 /// Label names ordered as strings, decided by the first byte where that differs (it mostly
 /// does) without the call into `memcmp` a string comparison makes: a point's few labels are
 /// ordered against `job` and `instance` at every point.

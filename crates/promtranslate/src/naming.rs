@@ -279,7 +279,8 @@ pub fn label_name(label: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// A name [`normalize_label`] gives back unchanged.
-fn is_valid_label(label: &str) -> bool {
+#[inline]
+pub(crate) fn is_valid_label(label: &str) -> bool {
     let b = label.as_bytes();
     !b.is_empty()
         && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')

@@ -50,12 +50,32 @@ pub struct Translation<S = Vec<TimeSeries>> {
     pub dropped_points: usize,
 }
 
+/// One label of a series as the stores take it: name and value, and for a label every point
+/// of a resource and scope shares, its encoding (a `TimeSeries.labels` entry) made once for
+/// all of them (empty: not made).
+#[derive(Debug, Clone, Copy)]
+struct Lbl<'l> {
+    name: &'l str,
+    value: &'l str,
+    encoded: &'l [u8],
+}
+
+impl<'l> Lbl<'l> {
+    fn pair((name, value): (&'l str, &'l str)) -> Lbl<'l> {
+        Lbl {
+            name,
+            value,
+            encoded: &[],
+        }
+    }
+}
+
 /// Where the translator puts the series it makes, in the order it first makes them.
 trait SeriesStore {
     /// Room for about `n` series.
     fn reserve(&mut self, n: usize);
     /// The series of `labels` (sorted by name), created when new; its index.
-    fn series<'l>(&mut self, labels: impl Iterator<Item = (&'l str, &'l str)> + Clone) -> usize;
+    fn series<'l>(&mut self, labels: impl Iterator<Item = Lbl<'l>> + Clone) -> usize;
     fn push_sample(&mut self, i: usize, sample: Sample);
     fn has_samples(&self, i: usize) -> bool;
     fn push_exemplar(&mut self, i: usize, exemplar: Exemplar);
@@ -121,10 +141,13 @@ impl SeriesStore for OwnedSeries {
         self.index.reserve(n);
     }
 
-    fn series<'l>(&mut self, labels: impl Iterator<Item = (&'l str, &'l str)> + Clone) -> usize {
+    fn series<'l>(&mut self, labels: impl Iterator<Item = Lbl<'l>> + Clone) -> usize {
         use std::hash::{BuildHasher, Hasher};
         let mut h = self.index.hasher.build_hasher();
-        for (n, v) in labels.clone() {
+        for Lbl {
+            name: n, value: v, ..
+        } in labels.clone()
+        {
             h.write(n.as_bytes());
             h.write_u8(0xff);
             h.write(v.as_bytes());
@@ -137,7 +160,7 @@ impl SeriesStore for OwnedSeries {
             loop {
                 match (held.next(), given.next()) {
                     (None, None) => return true,
-                    (Some(l), Some((n, v))) if l.name == n && l.value == v => {}
+                    (Some(l), Some(g)) if l.name == g.name && l.value == g.value => {}
                     _ => return false,
                 }
             }
@@ -147,9 +170,9 @@ impl SeriesStore for OwnedSeries {
         }
         self.series.push(TimeSeries {
             labels: labels
-                .map(|(name, value)| Label {
-                    name: name.into(),
-                    value: value.into(),
+                .map(|l| Label {
+                    name: l.name.into(),
+                    value: l.value.into(),
                 })
                 .collect(),
             ..Default::default()
@@ -277,8 +300,8 @@ fn put_sample(x: &Sample, out: &mut Vec<u8>) {
     }
 }
 
-/// `Label` messages as `TimeSeries.labels` entries (prost's encoding: empty strings left out).
-fn put_labels<'l>(out: &mut Vec<u8>, labels: impl Iterator<Item = (&'l str, &'l str)>) {
+/// A `Label` message as a `TimeSeries.labels` entry (prost's encoding: empty strings left out).
+fn put_label(out: &mut Vec<u8>, n: &str, v: &str) {
     use prost::encoding::encoded_len_varint;
     let field = |s: &str| {
         if s.is_empty() {
@@ -294,12 +317,10 @@ fn put_labels<'l>(out: &mut Vec<u8>, labels: impl Iterator<Item = (&'l str, &'l 
             out.extend_from_slice(s.as_bytes());
         }
     };
-    for (n, v) in labels {
-        out.push(0x0a); // field 1, length-delimited
-        put_varint(out, (field(n) + field(v)) as u64);
-        put(out, 0x0a, n);
-        put(out, 0x12, v);
-    }
+    out.push(0x0a); // field 1, length-delimited
+    put_varint(out, (field(n) + field(v)) as u64);
+    put(out, 0x0a, n);
+    put(out, 0x12, v);
 }
 
 impl SeriesStore for EncodedSeries {
@@ -309,10 +330,16 @@ impl SeriesStore for EncodedSeries {
         self.labels.reserve(n * 64);
     }
 
-    fn series<'l>(&mut self, labels: impl Iterator<Item = (&'l str, &'l str)> + Clone) -> usize {
+    fn series<'l>(&mut self, labels: impl Iterator<Item = Lbl<'l>> + Clone) -> usize {
         use std::hash::BuildHasher;
         let start = self.labels.len();
-        put_labels(&mut self.labels, labels);
+        for l in labels {
+            if l.encoded.is_empty() {
+                put_label(&mut self.labels, l.name, l.value);
+            } else {
+                self.labels.extend_from_slice(l.encoded);
+            }
+        }
         let (all, series) = (&self.labels, &self.series);
         let key = self.index.hasher.hash_one(&all[start..]);
         let new = series.len();
@@ -411,10 +438,127 @@ fn refs<'l>(labels: &'l [LabelRef<'_>]) -> impl Iterator<Item = (&'l str, &'l st
     labels.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))
 }
 
+/// A label every point of the current resource and scope gets (see
+/// [`labels::shared_point_labels`]), encoded once.
+struct Shared<'l> {
+    name: &'l str,
+    value: &'l str,
+    /// Replaces an attribute of its name (else yields to it).
+    overrides: bool,
+    encoded: Vec<u8>,
+}
+
+impl<'l> Shared<'l> {
+    fn lbl(&self) -> Lbl<'_> {
+        Lbl {
+            name: self.name,
+            value: self.value,
+            encoded: &self.encoded,
+        }
+    }
+}
+
+/// A series' labels straight from its point's attributes (taken as they are: see
+/// [`labels::taken_as_they_are`]), the shared labels and the series' own (`__name__` and its
+/// `le` or `quantile`), three lists sorted by name merged as they go: what
+/// `merged(point_label_refs(..))` gives for such points, without building the point's labels.
+/// Named alike, the series' own label wins, then an overriding shared one, then the
+/// attribute, then a shared one that yields.
+#[derive(Clone)]
+struct Direct<'l> {
+    attrs: &'l [KeyValue],
+    shared: &'l [Shared<'l>],
+    ins: [(&'l str, &'l str); 2],
+    next_ins: usize,
+    n_ins: usize,
+}
+
+fn direct<'l>(
+    attrs: &'l [KeyValue],
+    shared: &'l [Shared<'l>],
+    name: &'l str,
+    extra: Option<(&'l str, &'l str)>,
+) -> Direct<'l> {
+    let mut ins = [("__name__", name), extra.unwrap_or(("", ""))];
+    if extra.is_some() && ins[1].0 < ins[0].0 {
+        ins.swap(0, 1);
+    }
+    Direct {
+        attrs,
+        shared,
+        ins,
+        next_ins: 0,
+        n_ins: if extra.is_some() { 2 } else { 1 },
+    }
+}
+
+/// An attribute's string value ([`labels::taken_as_they_are`] attributes have one).
+fn string_value(kv: &KeyValue) -> &str {
+    use pdata::proto::common::v1::any_value::Value;
+    match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => s,
+        _ => "",
+    }
+}
+
+impl<'l> Iterator for Direct<'l> {
+    type Item = Lbl<'l>;
+
+    fn next(&mut self) -> Option<Lbl<'l>> {
+        use std::cmp::Ordering::*;
+        // The first attribute and the first shared label, both when named alike.
+        let (attr, shared) = match (self.attrs.first(), self.shared.first()) {
+            (Some(a), Some(s)) => match labels::cmp_names(&a.key, s.name) {
+                Less => (Some(a), None),
+                Greater => (None, Some(s)),
+                Equal => (Some(a), Some(s)),
+            },
+            (a, s) => (a, s),
+        };
+        let head = attr.map(|a| a.key.as_str()).or(shared.map(|s| s.name));
+        if self.next_ins < self.n_ins {
+            let (n, v) = self.ins[self.next_ins];
+            let ord = head.map_or(Less, |h| labels::cmp_names(n, h));
+            if ord != Greater {
+                self.next_ins += 1;
+                if ord == Equal {
+                    self.skip(attr.is_some(), shared.is_some());
+                }
+                return Some(Lbl::pair((n, v)));
+            }
+        }
+        let lbl = match (attr, shared) {
+            (_, Some(s)) if s.overrides || attr.is_none() => s.lbl(),
+            (Some(a), _) => Lbl::pair((&a.key, string_value(a))),
+            (None, _) => return None,
+        };
+        self.skip(attr.is_some(), shared.is_some());
+        Some(lbl)
+    }
+}
+
+impl Direct<'_> {
+    fn skip(&mut self, attr: bool, shared: bool) {
+        if attr {
+            self.attrs = &self.attrs[1..];
+        }
+        if shared {
+            self.shared = &self.shared[1..];
+        }
+    }
+}
+
 struct Builder<'s, S> {
     settings: &'s Settings,
-    /// The current point's labels (reused from point to point).
+    /// The current point's labels (reused from point to point), unless `direct`.
     base: Vec<LabelRef<'s>>,
+    /// The current resource's and scope's shared labels, when its points' labels can be
+    /// made [`Direct`]ly.
+    shared: Option<Vec<Shared<'s>>>,
+    /// The current point's attributes, when its labels are made [`Direct`]ly.
+    direct: Option<&'s [KeyValue]>,
+    /// Whether labels may be made [`Direct`]ly (always, but in the test that compares).
+    allow_direct: bool,
     out: Translation<S>,
 }
 
@@ -427,12 +571,22 @@ fn is_stale(flags: u32) -> bool {
 }
 
 impl<'s, S: SeriesStore> Builder<'s, S> {
+    /// The series named `name` (with `extra`) over the current point's labels.
+    fn series_of(&mut self, name: &str, extra: Option<(&str, &str)>) -> usize {
+        match (self.direct, &self.shared) {
+            (Some(attrs), Some(shared)) => {
+                self.out.series.series(direct(attrs, shared, name, extra))
+            }
+            _ => self
+                .out
+                .series
+                .series(merged(refs(&self.base), name, extra).map(Lbl::pair)),
+        }
+    }
+
     /// A sample of the series named `name` (with `extra`) over the current point's labels.
     fn add(&mut self, name: &str, extra: Option<(&str, &str)>, value: f64, ts: i64) -> usize {
-        let i = self
-            .out
-            .series
-            .series(merged(refs(&self.base), name, extra));
+        let i = self.series_of(name, extra);
         self.out.series.push_sample(
             i,
             Sample {
@@ -448,6 +602,33 @@ impl<'s, S: SeriesStore> Builder<'s, S> {
         self.out.dropped_points += points;
     }
 
+    /// Sets the shared labels of the points of a resource and scope.
+    fn scope(
+        &mut self,
+        resource: &'s labels::ResourceLabels<'s>,
+        scope: Option<&'s InstrumentationScope>,
+    ) {
+        self.shared = None;
+        if !self.allow_direct {
+            return;
+        }
+        let shared = labels::shared_point_labels(resource, scope, &self.settings.labels);
+        self.shared = shared.map(|l| {
+            l.into_iter()
+                .map(|(name, value, overrides)| {
+                    let mut encoded = Vec::new();
+                    put_label(&mut encoded, name, value);
+                    Shared {
+                        name,
+                        value,
+                        overrides,
+                        encoded,
+                    }
+                })
+                .collect()
+        });
+    }
+
     /// Sets the current point's labels.
     fn point(
         &mut self,
@@ -456,6 +637,11 @@ impl<'s, S: SeriesStore> Builder<'s, S> {
         scope_schema: &'s str,
         attrs: &'s [KeyValue],
     ) {
+        self.direct = None;
+        if self.shared.is_some() && labels::taken_as_they_are(attrs) {
+            self.direct = Some(attrs);
+            return;
+        }
         labels::point_label_refs(
             resource,
             scope,
@@ -613,10 +799,7 @@ impl<'s, S: SeriesStore> Builder<'s, S> {
                     let ts = ms(p.time_unix_nano);
                     match native::to_native(p, ts) {
                         Ok(hist) => {
-                            let i = self
-                                .out
-                                .series
-                                .series(merged(refs(&self.base), &name, None));
+                            let i = self.series_of(&name, None);
                             self.out.series.push_histogram(i, hist);
                             for ex in exemplars(&p.exemplars) {
                                 self.out.series.push_exemplar(i, ex);
@@ -637,10 +820,7 @@ impl<'s, S: SeriesStore> Builder<'s, S> {
             return;
         }
         let created = format!("{name}_created");
-        let i = self
-            .out
-            .series
-            .series(merged(refs(&self.base), &created, None));
+        let i = self.series_of(&created, None);
         if !self.out.series.has_samples(i) {
             self.out.series.push_sample(
                 i,
@@ -734,7 +914,7 @@ fn latest_timestamp(m: &Metric) -> u64 {
 
 /// Translates a request into owned series.
 pub fn from_metrics(req: &ExportMetricsServiceRequest, settings: &Settings) -> Translation {
-    let t = translate(req, settings, OwnedSeries::default());
+    let t = translate(req, settings, OwnedSeries::default(), true);
     Translation {
         series: t.series.series,
         errors: t.errors,
@@ -749,13 +929,23 @@ pub fn encode_metrics(
     req: &ExportMetricsServiceRequest,
     settings: &Settings,
 ) -> Translation<EncodedSeries> {
-    translate(req, settings, EncodedSeries::reused())
+    translate(req, settings, EncodedSeries::reused(), true)
+}
+
+/// [`encode_metrics`] with every point's labels made by `labels::point_label_refs`, none
+/// [`Direct`]ly: what the direct ones are compared with (tests, fuzz target).
+pub(crate) fn encode_metrics_generally(
+    req: &ExportMetricsServiceRequest,
+    settings: &Settings,
+) -> Translation<EncodedSeries> {
+    translate(req, settings, EncodedSeries::default(), false)
 }
 
 fn translate<S: SeriesStore>(
     req: &ExportMetricsServiceRequest,
     settings: &Settings,
     store: S,
+    allow_direct: bool,
 ) -> Translation<S> {
     // Most points make one series: size for them up front (growing vectors of 100k series
     // copies them and churns the allocator).
@@ -777,6 +967,9 @@ fn translate<S: SeriesStore>(
     let mut b = Builder {
         settings,
         base: Vec::new(),
+        shared: None,
+        direct: None,
+        allow_direct,
         out: Translation {
             series: store,
             errors: Vec::new(),
@@ -787,6 +980,7 @@ fn translate<S: SeriesStore>(
     for (rm, resource_labels) in req.resource_metrics.iter().zip(&resources) {
         let mut latest = 0u64;
         for sm in &rm.scope_metrics {
+            b.scope(resource_labels, sm.scope.as_ref());
             for m in &sm.metrics {
                 latest = latest.max(latest_timestamp(m));
                 b.metric(resource_labels, sm.scope.as_ref(), &sm.schema_url, m);
@@ -803,7 +997,10 @@ fn translate<S: SeriesStore>(
                 format!("{}_target_info", settings.namer.namespace)
             };
             let base = l.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-            let i = b.out.series.series(merged(base, &name, None));
+            let i = b
+                .out
+                .series
+                .series(merged(base, &name, None).map(Lbl::pair));
             b.out.series.push_sample(
                 i,
                 Sample {
@@ -1455,5 +1652,185 @@ mod tests {
         };
         let body = crate::prompb::encode(&wr).unwrap();
         assert_eq!(crate::prompb::decode(&body).unwrap(), wr);
+    }
+
+    /// Points whose labels are made directly from their attributes and the shared labels
+    /// (`Direct`) get the label sets `point_label_refs` gives, whatever collides: attribute
+    /// names alike `job`, `instance`, the scope labels, an external label, `__name__` and
+    /// `le`/`quantile`, names to sanitise, non-string values, unsorted and repeated keys,
+    /// resources with and without the service attributes, scopes with and without a name,
+    /// `resource_to_telemetry` on and off. (Fails when any precedence is swapped.)
+    #[test]
+    fn labels_made_directly_are_those_made_point_by_point() {
+        use pdata::proto::common::v1::AnyValue;
+        use pdata::proto::common::v1::any_value::Value;
+        use pdata::proto::metrics::v1::{Summary, SummaryDataPoint};
+        use rand::{Rng, SeedableRng};
+        const NAMES: [&str; 16] = [
+            "job",
+            "instance",
+            "otel_scope_name",
+            "otel_scope_version",
+            "cluster",
+            "__name__",
+            "le",
+            "quantile",
+            "a",
+            "code",
+            "service",
+            "zone",
+            "a.b",
+            "a_b",
+            "9x",
+            "_x",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let mut direct_points = 0;
+        for round in 0..3000 {
+            let attrs = |rng: &mut rand::rngs::StdRng| -> Vec<KeyValue> {
+                let mut a: Vec<KeyValue> = (0..rng.random_range(0..6))
+                    .map(|_| {
+                        let k = NAMES[rng.random_range(0..NAMES.len())];
+                        match rng.random_range(0..8) {
+                            0 => KeyValue {
+                                key: k.into(),
+                                value: Some(AnyValue {
+                                    value: Some(Value::IntValue(rng.random_range(0..3))),
+                                }),
+                                ..Default::default()
+                            },
+                            1 => kv(k, ""),
+                            _ => kv(k, ["v1", "v2", "x"][rng.random_range(0..3)]),
+                        }
+                    })
+                    .collect();
+                if rng.random_bool(0.8) {
+                    a.sort_by(|x, y| x.key.cmp(&y.key));
+                    if rng.random_bool(0.8) {
+                        a.dedup_by(|x, y| x.key == y.key);
+                    }
+                }
+                a
+            };
+            let mut resource = Vec::new();
+            for (k, v) in [
+                ("service.name", "svc"),
+                ("service.namespace", "ns"),
+                ("service.instance.id", "host:1"),
+                ("host.name", "h"),
+            ] {
+                if rng.random_bool(0.6) {
+                    resource.push(kv(k, v));
+                }
+            }
+            let metrics = vec![
+                gauge(
+                    "g",
+                    "",
+                    vec![
+                        point(attrs(&mut rng), 0, T, 1.0),
+                        point(attrs(&mut rng), 0, T, 2.0),
+                    ],
+                ),
+                sum(
+                    "c",
+                    "",
+                    true,
+                    false,
+                    vec![point(attrs(&mut rng), T - 5, T, 3.0)],
+                ),
+                histogram(
+                    "h",
+                    "s",
+                    false,
+                    vec![hpoint(
+                        attrs(&mut rng),
+                        T - 5,
+                        T,
+                        &[0.5, 1.0],
+                        &[1, 2, 3],
+                        4.0,
+                    )],
+                ),
+                Metric {
+                    name: "q".into(),
+                    data: Some(Data::Summary(Summary {
+                        data_points: vec![SummaryDataPoint {
+                            attributes: attrs(&mut rng),
+                            time_unix_nano: T,
+                            count: 2,
+                            sum: 3.0,
+                            quantile_values: vec![
+                                pdata::proto::metrics::v1::summary_data_point::ValueAtQuantile {
+                                    quantile: 0.5,
+                                    value: 1.0,
+                                },
+                            ],
+                            ..Default::default()
+                        }],
+                    })),
+                    ..Default::default()
+                },
+            ];
+            for m in &metrics {
+                let pts: Vec<&[KeyValue]> = match &m.data {
+                    Some(Data::Gauge(g)) => {
+                        g.data_points.iter().map(|p| &p.attributes[..]).collect()
+                    }
+                    Some(Data::Sum(g)) => g.data_points.iter().map(|p| &p.attributes[..]).collect(),
+                    Some(Data::Histogram(g)) => {
+                        g.data_points.iter().map(|p| &p.attributes[..]).collect()
+                    }
+                    Some(Data::Summary(g)) => {
+                        g.data_points.iter().map(|p| &p.attributes[..]).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                direct_points += pts.iter().filter(|a| labels::taken_as_they_are(a)).count();
+            }
+            let mut req = request(resource, metrics);
+            let scope = req.resource_metrics[0].scope_metrics[0]
+                .scope
+                .as_mut()
+                .unwrap();
+            scope.name = ["", "meter"][round % 2].into();
+            scope.version = ["", "1.0"][(round / 2) % 2].into();
+            let mut fixed = vec![("cluster", "c1")];
+            for extra in ["job", "otel_scope_name", "a.b", "a_b", "zone"] {
+                if rng.random_bool(0.3) {
+                    fixed.push((extra, "fixed"));
+                }
+            }
+            let settings = Settings {
+                labels: LabelSettings {
+                    resource_to_telemetry: rng.random_bool(0.2),
+                    scope_labels: rng.random_bool(0.8),
+                    ..Default::default()
+                }
+                .with_fixed(fixed),
+                export_created_metric: rng.random_bool(0.5),
+                ..settings()
+            };
+            let want = encode_metrics_generally(&req, &settings);
+            let got = encode_metrics(&req, &settings);
+            let bodies =
+                |t: &Translation<EncodedSeries>| encode_batches(&t.series, 1 << 20).unwrap();
+            assert_eq!(
+                bodies(&got),
+                bodies(&want),
+                "round {round}: {req:?} with {settings:?}"
+            );
+            // The owned series (from_metrics) take the direct labels too.
+            let owned = from_metrics(&req, &settings);
+            assert_eq!(
+                encode_batches(owned.series.as_slice(), 1 << 20).unwrap(),
+                bodies(&want),
+                "round {round}"
+            );
+        }
+        assert!(
+            direct_points > 3000,
+            "most rounds have direct points: {direct_points}"
+        );
     }
 }
