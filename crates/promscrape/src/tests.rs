@@ -1303,6 +1303,83 @@ fn gzip_bodies_decode_within_the_limit() {
     assert_eq!(decode(two, "gzip", 0).unwrap().len(), 8000);
 }
 
+/// Bodies inflate as flate2's `MultiGzDecoder` inflates them (what the scraper read them
+/// with before): the same bytes, or an error where it has one, for bodies cut at every
+/// length, with a byte changed, of several members, with a name and comment in the header,
+/// empty, followed by garbage, and each at, below and above a size limit (the limit's
+/// error then); a buffer kept from a bigger body is reused.
+#[test]
+fn bodies_inflate_as_flate2s_reader_inflates_them() {
+    use std::io::{Read, Write};
+    let reference = |raw: &[u8], limit: u64| -> Result<Vec<u8>, ()> {
+        let mut out = Vec::new();
+        let d = flate2::read::MultiGzDecoder::new(raw);
+        let r = if limit > 0 {
+            d.take(limit + 1).read_to_end(&mut out)
+        } else {
+            let mut d = d;
+            d.read_to_end(&mut out)
+        };
+        match r {
+            Ok(_) if limit > 0 && out.len() as u64 > limit => Err(()),
+            Ok(_) => Ok(out),
+            Err(_) => Err(()),
+        }
+    };
+    let gzip = |text: &[u8], named: bool| {
+        let b = if named {
+            flate2::GzBuilder::new()
+                .filename("metrics.txt")
+                .comment("c")
+        } else {
+            flate2::GzBuilder::new()
+        };
+        let mut enc = b.write(Vec::new(), flate2::Compression::default());
+        enc.write_all(text).unwrap();
+        enc.finish().unwrap()
+    };
+    let text: Vec<u8> = (0..2_000u32)
+        .flat_map(|i| format!("m{{k=\"{}\"}} {}\n", i % 97, i * 7).into_bytes())
+        .collect();
+    let one = gzip(&text, false);
+    let mut bodies: Vec<Vec<u8>> = vec![
+        one.clone(),
+        gzip(&text[..10], true),
+        gzip(b"", false),
+        Vec::new(),
+        [one.clone(), gzip(b"x 1\n", true)].concat(),
+        [one.clone(), b"garbage".to_vec()].concat(),
+        [one.clone(), vec![0; 4]].concat(),
+    ];
+    for cut in (0..one.len())
+        .step_by(one.len() / 40)
+        .chain(one.len() - 12..one.len())
+    {
+        bodies.push(one[..cut].to_vec());
+    }
+    for at in (0..one.len()).step_by(one.len() / 40) {
+        let mut b = one.clone();
+        b[at] ^= 0x5a;
+        bodies.push(b);
+    }
+    let mut out = Vec::new();
+    for (i, raw) in bodies.iter().enumerate() {
+        for limit in [0, 100, text.len() as u64, text.len() as u64 - 1] {
+            let want = reference(raw, limit);
+            let got = crate::body::decode_into(raw, "gzip", limit, &mut out).map(|_| out.clone());
+            match (&want, &got) {
+                (Ok(w), Ok(g)) => assert!(w == g, "body {i} limit {limit}: other bytes"),
+                (Err(()), Err(_)) => {}
+                _ => panic!(
+                    "body {i} limit {limit}: flate2 {:?}, ours {:?}",
+                    want.map(|w| w.len()),
+                    got.map(|g| g.len())
+                ),
+            }
+        }
+    }
+}
+
 /// A buffer kept between scrapes gets each body whole, whatever the one before held, and
 /// keeps its room; an uncompressed body is left where it is.
 #[test]
