@@ -267,8 +267,10 @@ async fn scrape_target(
 struct Buffers {
     /// The body as it came.
     raw: Vec<u8>,
-    /// The gzip'd body inflated.
+    /// The gzip'd body inflated: its first `inflated_len` bytes (the rest is room written
+    /// before, kept initialised: see `promscrape::body::decode_into`).
     inflated: Vec<u8>,
+    inflated_len: usize,
     /// Whether the last body is `inflated` (else `raw`).
     was_inflated: bool,
 }
@@ -280,7 +282,7 @@ impl Buffers {
         let used = self
             .raw
             .len()
-            .max(self.inflated.len() * usize::from(self.was_inflated));
+            .max(self.inflated_len * usize::from(self.was_inflated));
         for b in [&mut self.raw, &mut self.inflated] {
             if b.capacity() > (1 << 20) && b.capacity() / 4 > used {
                 b.clear();
@@ -292,7 +294,7 @@ impl Buffers {
     /// The last body fetched.
     fn body(&self) -> &[u8] {
         if self.was_inflated {
-            &self.inflated
+            &self.inflated[..self.inflated_len.min(self.inflated.len())]
         } else {
             &self.raw
         }
@@ -384,8 +386,9 @@ async fn fetch(job: &Job, target: &Target, bufs: &mut Buffers) -> Result<Format,
             return Err(BODY_SIZE_LIMIT_EXCEEDED.into());
         }
     }
-    bufs.was_inflated =
-        promscrape::body::decode_into(&bufs.raw, &encoding, limit, &mut bufs.inflated)?;
+    let inflated = promscrape::body::decode_into(&bufs.raw, &encoding, limit, &mut bufs.inflated)?;
+    bufs.was_inflated = inflated.is_some();
+    bufs.inflated_len = inflated.unwrap_or(0);
     Ok(format)
 }
 
@@ -450,6 +453,7 @@ mod buffer_tests {
         // below what the inflated body needs.
         b.raw = vec![0; 2 << 20];
         b.inflated = vec![0; 16 << 20];
+        b.inflated_len = 16 << 20;
         b.was_inflated = true;
         b.settle();
         assert!(b.raw.capacity() >= 2 << 20 && b.inflated.capacity() >= 16 << 20);
