@@ -396,16 +396,25 @@ fn merged<'l, I: Iterator<Item = (&'l str, &'l str)> + Clone>(
     name: &'l str,
     extra: Option<(&'l str, &'l str)>,
 ) -> Merged<'l, I> {
-    let mut ins = [("__name__", name), extra.unwrap_or(("", ""))];
-    if extra.is_some() && ins[1].0 < ins[0].0 {
-        ins.swap(0, 1);
-    }
+    let (ins, n_ins) = own_labels(name, extra);
     Merged {
         base: base.peekable(),
         ins,
         next_ins: 0,
-        n_ins: if extra.is_some() { 2 } else { 1 },
+        n_ins,
     }
+}
+
+/// A series' own labels, `__name__` and its `extra` one, in name order; how many.
+fn own_labels<'l>(
+    name: &'l str,
+    extra: Option<(&'l str, &'l str)>,
+) -> ([(&'l str, &'l str); 2], usize) {
+    let mut ins = [("__name__", name), extra.unwrap_or(("", ""))];
+    if extra.is_some() && ins[1].0 < ins[0].0 {
+        ins.swap(0, 1);
+    }
+    (ins, if extra.is_some() { 2 } else { 1 })
 }
 
 impl<'l, I: Iterator<Item = (&'l str, &'l str)>> Iterator for Merged<'l, I> {
@@ -479,16 +488,13 @@ fn direct<'l>(
     name: &'l str,
     extra: Option<(&'l str, &'l str)>,
 ) -> Direct<'l> {
-    let mut ins = [("__name__", name), extra.unwrap_or(("", ""))];
-    if extra.is_some() && ins[1].0 < ins[0].0 {
-        ins.swap(0, 1);
-    }
+    let (ins, n_ins) = own_labels(name, extra);
     Direct {
         attrs,
         shared,
         ins,
         next_ins: 0,
-        n_ins: if extra.is_some() { 2 } else { 1 },
+        n_ins,
     }
 }
 
