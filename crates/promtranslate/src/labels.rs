@@ -24,9 +24,17 @@ pub type LabelRef<'a> = (Cow<'a, str>, Cow<'a, str>);
 
 /// [`value_as_string`] without a copy for string values.
 pub fn value_as_str(v: Option<&AnyValue>) -> Cow<'_, str> {
+    match string_of(v) {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(value_as_string(v)),
+    }
+}
+
+/// The value when it is a string.
+pub(crate) fn string_of(v: Option<&AnyValue>) -> Option<&str> {
     match v.and_then(|v| v.value.as_ref()) {
-        Some(Value::StringValue(s)) => Cow::Borrowed(s),
-        _ => Cow::Owned(value_as_string(v)),
+        Some(Value::StringValue(s)) => Some(s),
+        _ => None,
     }
 }
 
@@ -369,14 +377,12 @@ pub(crate) fn shared_point_labels<'a>(
 /// valid as label names, strictly in name order (nothing to sanitise, join or sort).
 #[inline]
 pub(crate) fn taken_as_they_are(attrs: &[KeyValue]) -> bool {
-    attrs.iter().all(|kv| {
-        matches!(
-            kv.value.as_ref().and_then(|v| v.value.as_ref()),
-            Some(Value::StringValue(_))
-        ) && crate::naming::is_valid_label(&kv.key)
-    }) && attrs
-        .windows(2)
-        .all(|w| cmp_names(&w[0].key, &w[1].key).is_lt())
+    attrs
+        .iter()
+        .all(|kv| string_of(kv.value.as_ref()).is_some() && crate::naming::is_valid_label(&kv.key))
+        && attrs
+            .windows(2)
+            .all(|w| cmp_names(&w[0].key, &w[1].key).is_lt())
 }
 
 /// Label names ordered as strings, decided by the first byte where that differs (it mostly

@@ -498,15 +498,6 @@ fn direct<'l>(
     }
 }
 
-/// An attribute's string value ([`labels::taken_as_they_are`] attributes have one).
-fn string_value(kv: &KeyValue) -> &str {
-    use pdata::proto::common::v1::any_value::Value;
-    match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-        Some(Value::StringValue(s)) => s,
-        _ => "",
-    }
-}
-
 impl<'l> Iterator for Direct<'l> {
     type Item = Lbl<'l>;
 
@@ -535,7 +526,8 @@ impl<'l> Iterator for Direct<'l> {
         }
         let lbl = match (attr, shared) {
             (_, Some(s)) if s.overrides || attr.is_none() => s.lbl(),
-            (Some(a), _) => Lbl::pair((&a.key, string_value(a))),
+            // ([`labels::taken_as_they_are`] attributes have string values.)
+            (Some(a), _) => Lbl::pair((&a.key, labels::string_of(a.value.as_ref()).unwrap_or(""))),
             (None, _) => return None,
         };
         self.skip(attr.is_some(), shared.is_some());
@@ -565,6 +557,8 @@ struct Builder<'s, S> {
     direct: Option<&'s [KeyValue]>,
     /// Whether labels may be made [`Direct`]ly (always, but in the test that compares).
     allow_direct: bool,
+    /// Points whose labels were made [`Direct`]ly.
+    made_directly: usize,
     out: Translation<S>,
 }
 
@@ -646,6 +640,7 @@ impl<'s, S: SeriesStore> Builder<'s, S> {
         self.direct = None;
         if self.shared.is_some() && labels::taken_as_they_are(attrs) {
             self.direct = Some(attrs);
+            self.made_directly += 1;
             return;
         }
         labels::point_label_refs(
@@ -920,7 +915,7 @@ fn latest_timestamp(m: &Metric) -> u64 {
 
 /// Translates a request into owned series.
 pub fn from_metrics(req: &ExportMetricsServiceRequest, settings: &Settings) -> Translation {
-    let t = translate(req, settings, OwnedSeries::default(), true);
+    let (t, _) = translate(req, settings, OwnedSeries::default(), true);
     Translation {
         series: t.series.series,
         errors: t.errors,
@@ -935,7 +930,7 @@ pub fn encode_metrics(
     req: &ExportMetricsServiceRequest,
     settings: &Settings,
 ) -> Translation<EncodedSeries> {
-    translate(req, settings, EncodedSeries::reused(), true)
+    translate(req, settings, EncodedSeries::reused(), true).0
 }
 
 /// [`encode_metrics`] with every point's labels made by `labels::point_label_refs`, none
@@ -944,7 +939,7 @@ pub(crate) fn encode_metrics_generally(
     req: &ExportMetricsServiceRequest,
     settings: &Settings,
 ) -> Translation<EncodedSeries> {
-    translate(req, settings, EncodedSeries::default(), false)
+    translate(req, settings, EncodedSeries::default(), false).0
 }
 
 fn translate<S: SeriesStore>(
@@ -952,7 +947,7 @@ fn translate<S: SeriesStore>(
     settings: &Settings,
     store: S,
     allow_direct: bool,
-) -> Translation<S> {
+) -> (Translation<S>, usize) {
     // Most points make one series: size for them up front (growing vectors of 100k series
     // copies them and churns the allocator).
     let points: usize = req
@@ -976,6 +971,7 @@ fn translate<S: SeriesStore>(
         shared: None,
         direct: None,
         allow_direct,
+        made_directly: 0,
         out: Translation {
             series: store,
             errors: Vec::new(),
@@ -1016,7 +1012,7 @@ fn translate<S: SeriesStore>(
             );
         }
     }
-    b.out
+    (b.out, b.made_directly)
 }
 
 /// Cuts series into requests of less than `max_bytes` of encoded series each (a series
@@ -1778,22 +1774,6 @@ mod tests {
                     ..Default::default()
                 },
             ];
-            for m in &metrics {
-                let pts: Vec<&[KeyValue]> = match &m.data {
-                    Some(Data::Gauge(g)) => {
-                        g.data_points.iter().map(|p| &p.attributes[..]).collect()
-                    }
-                    Some(Data::Sum(g)) => g.data_points.iter().map(|p| &p.attributes[..]).collect(),
-                    Some(Data::Histogram(g)) => {
-                        g.data_points.iter().map(|p| &p.attributes[..]).collect()
-                    }
-                    Some(Data::Summary(g)) => {
-                        g.data_points.iter().map(|p| &p.attributes[..]).collect()
-                    }
-                    _ => Vec::new(),
-                };
-                direct_points += pts.iter().filter(|a| labels::taken_as_they_are(a)).count();
-            }
             let mut req = request(resource, metrics);
             let scope = req.resource_metrics[0].scope_metrics[0]
                 .scope
@@ -1818,7 +1798,8 @@ mod tests {
                 ..settings()
             };
             let want = encode_metrics_generally(&req, &settings);
-            let got = encode_metrics(&req, &settings);
+            let (got, directly) = translate(&req, &settings, EncodedSeries::default(), true);
+            direct_points += directly;
             let bodies =
                 |t: &Translation<EncodedSeries>| encode_batches(&t.series, 1 << 20).unwrap();
             assert_eq!(
@@ -1836,7 +1817,7 @@ mod tests {
         }
         assert!(
             direct_points > 3000,
-            "most rounds have direct points: {direct_points}"
+            "most rounds have points made directly: {direct_points}"
         );
     }
 }
