@@ -71,11 +71,9 @@ fn inflate(raw: &[u8], cap: usize, out: &mut Vec<u8>) -> Result<usize, String> {
         let mut member = Decompress::new_gzip(15);
         loop {
             if filled == out.len() {
-                if out.len() >= cap {
-                    return Err(BODY_SIZE_LIMIT_EXCEEDED.into());
-                }
-                let grow = (out.len() / 8).max(64 << 10).min(cap - out.len());
-                out.resize(out.len() + grow, 0);
+                // (`filled` < `cap`: checked after every write.)
+                let grow = (out.len() / 8).max(64 << 10).min(cap - filled);
+                out.resize(filled + grow, 0);
             }
             let (read_before, written_before) = (member.total_in(), member.total_out());
             let status = member

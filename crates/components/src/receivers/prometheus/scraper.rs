@@ -267,22 +267,18 @@ async fn scrape_target(
 struct Buffers {
     /// The body as it came.
     raw: Vec<u8>,
-    /// The gzip'd body inflated: its first `inflated_len` bytes (the rest is room written
-    /// before, kept initialised: see `promscrape::body::decode_into`).
+    /// The gzip'd body inflated, at its start (the rest is room written before, kept
+    /// initialised: see `promscrape::body::decode_into`).
     inflated: Vec<u8>,
-    inflated_len: usize,
-    /// Whether the last body is `inflated` (else `raw`).
-    was_inflated: bool,
+    /// The last body's length when it is `inflated` (else it is `raw`).
+    inflated_len: Option<usize>,
 }
 
 impl Buffers {
     /// Lets go of room far beyond what the last scrape used (a target whose bodies
     /// shrank keeps at most twice its last body, not its largest one).
     fn settle(&mut self) {
-        let used = self
-            .raw
-            .len()
-            .max(self.inflated_len * usize::from(self.was_inflated));
+        let used = self.raw.len().max(self.inflated_len.unwrap_or(0));
         for b in [&mut self.raw, &mut self.inflated] {
             if b.capacity() > (1 << 20) && b.capacity() / 4 > used {
                 b.clear();
@@ -293,10 +289,9 @@ impl Buffers {
 
     /// The last body fetched.
     fn body(&self) -> &[u8] {
-        if self.was_inflated {
-            &self.inflated[..self.inflated_len.min(self.inflated.len())]
-        } else {
-            &self.raw
+        match self.inflated_len {
+            Some(n) => &self.inflated[..n.min(self.inflated.len())],
+            None => &self.raw,
         }
     }
 }
@@ -386,9 +381,8 @@ async fn fetch(job: &Job, target: &Target, bufs: &mut Buffers) -> Result<Format,
             return Err(BODY_SIZE_LIMIT_EXCEEDED.into());
         }
     }
-    let inflated = promscrape::body::decode_into(&bufs.raw, &encoding, limit, &mut bufs.inflated)?;
-    bufs.was_inflated = inflated.is_some();
-    bufs.inflated_len = inflated.unwrap_or(0);
+    bufs.inflated_len =
+        promscrape::body::decode_into(&bufs.raw, &encoding, limit, &mut bufs.inflated)?;
     Ok(format)
 }
 
@@ -453,8 +447,7 @@ mod buffer_tests {
         // below what the inflated body needs.
         b.raw = vec![0; 2 << 20];
         b.inflated = vec![0; 16 << 20];
-        b.inflated_len = 16 << 20;
-        b.was_inflated = true;
+        b.inflated_len = Some(16 << 20);
         b.settle();
         assert!(b.raw.capacity() >= 2 << 20 && b.inflated.capacity() >= 16 << 20);
         assert_eq!(b.body().len(), 16 << 20);
