@@ -102,12 +102,9 @@ impl Scrape<'_> {
     /// samples carry the target's own timestamps comes in one chunk.
     pub fn next_chunk(&mut self, max_points: usize) -> Option<(Vec<ResourceMetrics>, usize)> {
         let max_points = if self.whole { usize::MAX } else { max_points };
-        let mut rms = self.emitter.next_chunk(max_points)?;
-        if let Some(adjuster) = self.adjuster.as_deref_mut() {
-            for rm in &mut rms {
-                adjuster.adjust(rm);
-            }
-        }
+        let rms = self
+            .emitter
+            .next_chunk(max_points, self.adjuster.as_deref_mut())?;
         let points = rms.iter().map(count_points).sum();
         Some((rms, points))
     }
@@ -1182,6 +1179,7 @@ impl Transaction {
             .resources
             .into_values()
             .map(|res| ReadyResource {
+                adjust_key: Adjuster::resource_key(&res.attrs),
                 attrs: res.attrs,
                 scopes: res
                     .scopes
@@ -1229,6 +1227,8 @@ impl Transaction {
 
 struct ReadyResource {
     attrs: Vec<KeyValue>,
+    /// The resource's part of its points' identity for the adjuster ([`Adjuster::resource_key`]).
+    adjust_key: u64,
     scopes: Vec<ReadyScope>,
 }
 
@@ -1271,7 +1271,12 @@ struct Emitter {
 
 impl Emitter {
     /// The points of at most `max_groups` more groups; `None` when all were handed out.
-    fn next_chunk(&mut self, max_groups: usize) -> Option<Vec<ResourceMetrics>> {
+    /// With an `adjuster`, each point's start time is adjusted as it is made.
+    fn next_chunk(
+        &mut self,
+        max_groups: usize,
+        mut adjuster: Option<&mut Adjuster>,
+    ) -> Option<Vec<ResourceMetrics>> {
         let mut out: Vec<ResourceMetrics> = Vec::new();
         // Where the last metric went: (resource, scope) of `out`'s last entries.
         let mut last: Option<(usize, usize)> = None;
@@ -1291,7 +1296,8 @@ impl Emitter {
             };
             let n = budget.min(fam.groups.len() - fam.next);
             budget -= n;
-            let metric = fam.piece(n, self.adjust);
+            let adjusting = adjuster.as_deref_mut().map(|a| (a, res.adjust_key));
+            let metric = fam.piece(n, self.adjust, adjusting);
             if fam.next == fam.groups.len() {
                 self.at = (ri, si, fi + 1);
                 let mut map = std::mem::take(&mut fam.groups);
@@ -1525,9 +1531,31 @@ impl Family {
 }
 
 impl ReadyFamily {
-    /// The metric of the next `n` groups' points (`None` when none of them makes one).
-    fn piece(&mut self, n: usize, adjust: bool) -> Option<Metric> {
+    /// The metric of the next `n` groups' points (`None` when none of them makes one);
+    /// with an adjuster (and the resource's key), their start times adjusted.
+    fn piece(
+        &mut self,
+        n: usize,
+        adjust: bool,
+        adjuster: Option<(&mut Adjuster, u64)>,
+    ) -> Option<Metric> {
         let kind = self.kind;
+        let mut adjuster =
+            adjuster.map(|(a, resource)| (a, Adjuster::metric_key(resource, &self.name)));
+        // The adjuster's key of a point: its metric's and its group's hash, which stands for
+        // its attributes (the labels `point_attrs` makes them of) — no string hashed again.
+        let mut step = |k: &GroupKey, start: u64, flags: u32, value: f64, count: u64| match adjuster
+            .as_mut()
+        {
+            Some((a, metric)) => a.step(
+                Adjuster::point_key(*metric, k.hash),
+                start,
+                flags & NO_RECORDED_VALUE != 0,
+                value,
+                count,
+            ),
+            None => start,
+        };
         let (from, to) = (self.next, (self.next + n).min(self.groups.len()));
         self.next = to;
         // The keys stay (the map is emptied when the family is done); each group is taken
@@ -1538,7 +1566,17 @@ impl ReadyFamily {
         let data = match kind {
             Kind::Histogram => {
                 let points: Vec<HistogramDataPoint> = groups
-                    .filter_map(|(k, g)| histogram_point(k, g, adjust))
+                    .filter_map(|(k, g)| {
+                        let mut p = histogram_point(k, g, adjust)?;
+                        p.start_time_unix_nano = step(
+                            k,
+                            p.start_time_unix_nano,
+                            p.flags,
+                            p.sum.unwrap_or(0.0),
+                            p.count,
+                        );
+                        Some(p)
+                    })
                     .collect();
                 if points.is_empty() {
                     return None;
@@ -1550,7 +1588,12 @@ impl ReadyFamily {
             }
             Kind::Summary => {
                 let points: Vec<SummaryDataPoint> = groups
-                    .filter_map(|(k, g)| summary_point(k, g, adjust))
+                    .filter_map(|(k, g)| {
+                        let mut p = summary_point(k, g, adjust)?;
+                        p.start_time_unix_nano =
+                            step(k, p.start_time_unix_nano, p.flags, p.sum, p.count);
+                        Some(p)
+                    })
                     .collect();
                 if points.is_empty() {
                     return None;
@@ -1561,7 +1604,16 @@ impl ReadyFamily {
             }
             Kind::Sum { monotonic } => {
                 let points: Vec<NumberDataPoint> = groups
-                    .map(|(k, g)| number_point(k, g, true, adjust))
+                    .map(|(k, g)| {
+                        let mut p = number_point(k, g, true, adjust);
+                        let v = match p.value {
+                            Some(number_data_point::Value::AsDouble(d)) => d,
+                            Some(number_data_point::Value::AsInt(i)) => i as f64,
+                            None => 0.0,
+                        };
+                        p.start_time_unix_nano = step(k, p.start_time_unix_nano, p.flags, v, 0);
+                        p
+                    })
                     .collect();
                 if points.is_empty() {
                     return None;
@@ -1756,81 +1808,40 @@ impl Adjuster {
         }
     }
 
-    fn adjust(&mut self, rm: &mut ResourceMetrics) {
+    /// The resource's part of a point's identity: its `service.name` and
+    /// `service.instance.id` (the job and instance it was made of).
+    fn resource_key(attrs: &[KeyValue]) -> u64 {
         let attr = |k: &str| {
-            rm.resource
-                .as_ref()
-                .and_then(|r| r.attributes.iter().find(|a| a.key == k))
+            attrs
+                .iter()
+                .find(|a| a.key == k)
                 .and_then(|a| a.value.as_ref())
                 .and_then(|v| match &v.value {
-                    Some(any_value::Value::StringValue(s)) => Some(s.clone()),
+                    Some(any_value::Value::StringValue(s)) => Some(s.as_str()),
                     _ => None,
                 })
                 .unwrap_or_default()
         };
-        let resource = {
-            let mut h = IDENTITY.build_hasher();
-            attr("service.name").hash(&mut h);
-            attr("service.instance.id").hash(&mut h);
-            h.finish()
-        };
-        for sm in &mut rm.scope_metrics {
-            for m in &mut sm.metrics {
-                let metric = {
-                    let mut h = IDENTITY.build_hasher();
-                    resource.hash(&mut h);
-                    m.name.hash(&mut h);
-                    h.finish()
-                };
-                let key = |attrs: &[KeyValue]| {
-                    let mut h = IDENTITY.build_hasher();
-                    metric.hash(&mut h);
-                    sig(attrs, &mut h);
-                    h.finish()
-                };
-                match &mut m.data {
-                    Some(metric::Data::Sum(s)) => {
-                        for p in &mut s.data_points {
-                            let v = match p.value {
-                                Some(number_data_point::Value::AsDouble(d)) => d,
-                                Some(number_data_point::Value::AsInt(i)) => i as f64,
-                                None => 0.0,
-                            };
-                            p.start_time_unix_nano = self.step(
-                                key(&p.attributes),
-                                p.start_time_unix_nano,
-                                p.flags & NO_RECORDED_VALUE != 0,
-                                v,
-                                0,
-                            );
-                        }
-                    }
-                    Some(metric::Data::Histogram(h)) => {
-                        for p in &mut h.data_points {
-                            p.start_time_unix_nano = self.step(
-                                key(&p.attributes),
-                                p.start_time_unix_nano,
-                                p.flags & NO_RECORDED_VALUE != 0,
-                                p.sum.unwrap_or(0.0),
-                                p.count,
-                            );
-                        }
-                    }
-                    Some(metric::Data::Summary(s)) => {
-                        for p in &mut s.data_points {
-                            p.start_time_unix_nano = self.step(
-                                key(&p.attributes),
-                                p.start_time_unix_nano,
-                                p.flags & NO_RECORDED_VALUE != 0,
-                                p.sum,
-                                p.count,
-                            );
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
+        let mut h = IDENTITY.build_hasher();
+        attr("service.name").hash(&mut h);
+        attr("service.instance.id").hash(&mut h);
+        h.finish()
+    }
+
+    /// A metric's part: its resource's and its name.
+    fn metric_key(resource: u64, name: &str) -> u64 {
+        let mut h = IDENTITY.build_hasher();
+        resource.hash(&mut h);
+        name.hash(&mut h);
+        h.finish()
+    }
+
+    /// A point's identity: its metric's and the [`GroupKey::hash`] of its attributes.
+    fn point_key(metric: u64, attributes: u64) -> u64 {
+        let mut h = IDENTITY.build_hasher();
+        h.write_u64(metric);
+        h.write_u64(attributes);
+        h.finish()
     }
 
     /// Ends a scrape's points; every `gc_interval` the start points no scrape has marked
@@ -1874,32 +1885,6 @@ impl Adjuster {
                 sp.prev_count = count;
                 sp.start
             }
-        }
-    }
-}
-
-/// Feeds the identity of a point's attributes (non-empty string values, any order) to `h`.
-/// The points a scrape makes have their attributes sorted already (they come from a sorted
-/// label set): those are hashed as they are, others sorted first.
-fn sig(attrs: &[KeyValue], h: &mut impl Hasher) {
-    let pairs =
-        attrs
-            .iter()
-            .filter_map(|a| match a.value.as_ref().and_then(|v| v.value.as_ref()) {
-                Some(any_value::Value::StringValue(s)) if !s.is_empty() => {
-                    Some((a.key.as_str(), s.as_str()))
-                }
-                _ => None,
-            });
-    if attrs.is_sorted_by(|a, b| a.key <= b.key) {
-        for p in pairs {
-            p.hash(h);
-        }
-    } else {
-        let mut pairs: Vec<(&str, &str)> = pairs.collect();
-        pairs.sort_unstable();
-        for p in pairs {
-            p.hash(h);
         }
     }
 }

@@ -1102,6 +1102,81 @@ fn samples_with_their_own_job_or_instance_get_their_own_resource_between_the_tar
     }
 }
 
+/// The adjuster keeps a start per resource, metric and attributes: the same name and
+/// labels under another job (honor_labels), under another name, or with other labels
+/// reset alone; a histogram resets when its count falls.
+#[test]
+fn the_adjuster_keeps_a_start_per_resource_metric_and_attributes() {
+    let mut st = state("  honor_labels: true\n", true);
+    let scrape = |st: &mut TargetState, t: i64, body: &str| {
+        st.process(
+            Body::Ok {
+                body: body.as_bytes(),
+                format: Format::Text,
+            },
+            t,
+            Duration::ZERO,
+        )
+        .resource_metrics
+    };
+    // (service.name, metric, k) -> start of the point.
+    let starts = |rms: &[ResourceMetrics]| {
+        let mut out = std::collections::BTreeMap::new();
+        for rm in rms {
+            let job = attr(&rm.resource.as_ref().unwrap().attributes, "service.name").unwrap();
+            for m in rm.scope_metrics.iter().flat_map(|s| &s.metrics) {
+                match &m.data {
+                    Some(metric::Data::Sum(s)) => {
+                        for p in &s.data_points {
+                            let k = attr(&p.attributes, "k").unwrap_or_default();
+                            out.insert((job.clone(), m.name.clone(), k), p.start_time_unix_nano);
+                        }
+                    }
+                    Some(metric::Data::Histogram(h)) => {
+                        for p in &h.data_points {
+                            out.insert(
+                                (job.clone(), m.name.clone(), String::new()),
+                                p.start_time_unix_nano,
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
+    };
+    let body = |c: [u32; 6]| {
+        format!(
+            "# TYPE c counter\nc_total{{k=\"a\"}} {}\nc_total{{k=\"b\"}} {}\nc_total{{job=\"other\",k=\"a\"}} {}\n# TYPE d counter\nd_total{{k=\"a\"}} {}\n# TYPE h histogram\nh_bucket{{le=\"+Inf\"}} {}\nh_sum {}\nh_count {}\n",
+            c[0], c[1], c[2], c[3], c[4], c[5], c[4]
+        )
+    };
+    let ns = |t: i64| t as u64 * 1_000_000;
+    let key = |j: &str, m: &str, k: &str| (j.to_string(), m.to_string(), k.to_string());
+    let first = starts(&scrape(&mut st, T0, &body([5, 5, 5, 5, 5, 5])));
+    assert_eq!(first.len(), 5, "{first:?}");
+    assert!(first.values().all(|s| *s == ns(T0)), "{first:?}");
+    // Only app's c_total{k="a"} falls; every other series keeps its first start.
+    let second = starts(&scrape(&mut st, T0 + 1000, &body([1, 6, 6, 6, 6, 6])));
+    assert_eq!(second[&key("app", "c_total", "a")], ns(T0 + 1000));
+    for k in [
+        key("app", "c_total", "b"),
+        key("other", "c_total", "a"),
+        key("app", "d_total", "a"),
+        key("app", "h", ""),
+    ] {
+        assert_eq!(second[&k], ns(T0), "{k:?}");
+    }
+    // Now only the other job's c_total{k="a"} and the histogram (its count) fall.
+    let third = starts(&scrape(&mut st, T0 + 2000, &body([2, 7, 1, 7, 2, 7])));
+    assert_eq!(third[&key("app", "c_total", "a")], ns(T0 + 1000));
+    assert_eq!(third[&key("other", "c_total", "a")], ns(T0 + 2000));
+    assert_eq!(third[&key("app", "h", "")], ns(T0 + 2000));
+    assert_eq!(third[&key("app", "c_total", "b")], ns(T0));
+    assert_eq!(third[&key("app", "d_total", "a")], ns(T0));
+}
+
 #[test]
 fn series_seen_before_come_out_as_the_first_time_and_the_cache_keeps_the_last_scrape_only() {
     let mut st = state(
