@@ -15,6 +15,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use indexmap::map::MutableKeys;
 use indexmap::{Equivalent, IndexMap};
 use pdata::proto::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use pdata::proto::metrics::v1::{
@@ -300,11 +301,14 @@ pub struct TargetState {
     /// failed scrape).
     prev_tracked: u64,
     prev_metadata: HashMap<String, Meta, Fast>,
-    /// The group maps of the last scrape's families, emptied, by family: the next scrape
-    /// fills them again. A family of 100,000 series doubled its way to its size, copying
+    /// The group maps of the last scrape's families, by family: the next scrape finds its
+    /// groups there again. A family of 100,000 series doubled its way to its size, copying
     /// its map 17 times, and a map made at its size was still fresh pages to fault in:
-    /// together two thirds of a scrape's page faults.
+    /// together two thirds of a scrape's page faults. The keys stay too: a series the last
+    /// scrape had is found where it was, without a key made, hashed in and dropped again.
     group_maps: GroupMaps,
+    /// Transactions made so far ([`Transaction::pass`]).
+    passes: u32,
     adjuster: Adjuster,
 }
 
@@ -321,6 +325,7 @@ impl TargetState {
             prev_tracked: 0,
             prev_metadata: HashMap::default(),
             group_maps: GroupMaps::default(),
+            passes: 0,
             adjuster: Adjuster::new(gc),
         }
     }
@@ -329,10 +334,22 @@ impl TargetState {
         &self.target
     }
 
+    /// A new transaction, numbered after the last one.
+    fn transaction(&mut self) -> Transaction {
+        self.passes = self.passes.wrapping_add(1);
+        Transaction::new(self.target.clone(), self.settings.clone(), self.passes)
+    }
+
     /// How many groups the family's map, kept from the last scrape, holds room for.
     #[cfg(test)]
     pub(crate) fn family_room(&self, name: &str) -> Option<usize> {
         self.group_maps.get(name).map(|m| m.capacity())
+    }
+
+    /// How many group keys the family's map, kept from the last scrape, holds.
+    #[cfg(test)]
+    pub(crate) fn family_groups(&self, name: &str) -> Option<usize> {
+        self.group_maps.get(name).map(|m| m.len())
     }
 
     /// How many series texts the cache holds.
@@ -353,7 +370,7 @@ impl TargetState {
         // Samples go into the transaction as they are parsed, while their labels are in the
         // CPU cache (a vector of a scrape's samples was 100,000 entries written and read
         // back, and every series' labels read twice).
-        let mut tx = Transaction::new(self.target.clone(), self.settings.clone());
+        let mut tx = self.transaction();
         tx.group_maps = std::mem::take(&mut self.group_maps);
         let mut metadata: HashMap<String, Meta, Fast> = HashMap::default();
         let mut body_size = 0usize;
@@ -377,7 +394,7 @@ impl TargetState {
         }
         if err.is_some() {
             // A failed scrape keeps nothing: every series of the last scrape goes stale.
-            tx = Transaction::new(self.target.clone(), self.settings.clone());
+            tx = self.transaction();
             metadata.clear();
         }
         // Series of the last scrape that this one lacks (all of them when it failed) get a
@@ -487,7 +504,7 @@ impl TargetState {
 
     /// Staleness markers for every series of the last scrape, for a target that goes away.
     pub fn stale_all(&mut self, now_ms: i64) -> Outcome {
-        let mut tx = Transaction::new(self.target.clone(), self.settings.clone());
+        let mut tx = self.transaction();
         let metadata = std::mem::take(&mut self.prev_metadata);
         let none = HashMap::default();
         let md = Md {
@@ -850,6 +867,10 @@ struct GroupKey {
     /// Of the attributes, with [`IDENTITY`].
     hash: u64,
     kind: Kind,
+    /// The transaction that last added a sample to the group ([`Transaction::pass`]):
+    /// keys stay in their family's map from scrape to scrape, and a group is part of a
+    /// transaction only when this is that transaction's. (Not part of the key's identity.)
+    pass: u32,
     labels: Frozen,
 }
 
@@ -917,6 +938,9 @@ struct Family {
     kind: Kind,
     meta: Meta,
     groups: IndexMap<GroupKey, Group, Fast>,
+    /// Where the group after the last one found is: a target writes its series in the
+    /// same order every scrape, and the groups kept from the last scrape are in that order.
+    next: usize,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -949,9 +973,11 @@ struct Transaction {
     target_resource: Option<usize>,
     family_names: HashMap<String, String, Fast>,
     last_family: Option<LastFamily>,
-    /// The emptied group maps of the target's last scrape ([`TargetState::group_maps`]);
-    /// what this scrape does not take is dropped with the transaction.
+    /// The group maps of the target's last scrape ([`TargetState::group_maps`]); what
+    /// this scrape does not take is dropped with the transaction.
     group_maps: GroupMaps,
+    /// This transaction's number among the target's ([`GroupKey::pass`]).
+    pass: u32,
 }
 
 /// Where the last sample of the default scope went: its resource, scope and family, and
@@ -965,8 +991,9 @@ struct LastFamily {
 }
 
 impl Transaction {
-    fn new(target: Arc<Target>, settings: Arc<Settings>) -> Self {
+    fn new(target: Arc<Target>, settings: Arc<Settings>, pass: u32) -> Self {
         Transaction {
+            pass,
             target,
             settings,
             own_timestamps: false,
@@ -1073,6 +1100,7 @@ impl Transaction {
                                     kind: kind_of(meta.kind),
                                     meta,
                                     groups,
+                                    next: 0,
                                 },
                             )
                             .0
@@ -1107,22 +1135,48 @@ impl Transaction {
             kind,
             labels: lset,
         };
-        let group = match fam.groups.get_index_of(&probe) {
-            Some(i) => &mut fam.groups[i],
+        // The group after the last one found, or (a histogram's or summary's next line)
+        // the last one again, before the hash table.
+        let expected = |i: usize| {
+            fam.groups
+                .get_index(i)
+                .is_some_and(|(k, _)| probe.equivalent(k))
+                .then_some(i)
+        };
+        let multi = matches!(kind, Kind::Histogram | Kind::Summary);
+        let found = (multi && fam.next > 0)
+            .then(|| expected(fam.next - 1))
+            .flatten()
+            .or_else(|| expected(fam.next))
+            .or_else(|| fam.groups.get_index_of(&probe));
+        let i = match found {
+            Some(i) => i,
             None => {
                 let key = GroupKey {
                     hash,
                     kind,
+                    pass: self.pass,
                     labels: lset.clone(),
                 };
                 let group = Group {
                     ts_ms: s.ts_ms,
                     ..Group::default()
                 };
-                let (i, _) = fam.groups.insert_full(key, group);
-                &mut fam.groups[i]
+                fam.groups.insert_full(key, group).0
             }
         };
+        fam.next = i + 1;
+        let Some((key, group)) = fam.groups.get_index_mut2(i) else {
+            return;
+        };
+        if key.pass != self.pass {
+            // Kept from an earlier scrape: this is its first sample in this one.
+            key.pass = self.pass;
+            *group = Group {
+                ts_ms: s.ts_ms,
+                ..Group::default()
+            };
+        }
         if group.ts_ms != s.ts_ms {
             // Go: "inconsistent timestamps on metric points"; the sample is left out.
             return;
@@ -1175,6 +1229,7 @@ impl Transaction {
     /// The transaction's points, ready to be handed out in chunks.
     fn finish(self) -> Emitter {
         let settings = &*self.settings;
+        let pass = self.pass;
         let resources = self
             .resources
             .into_values()
@@ -1209,7 +1264,7 @@ impl Transaction {
                             schema_url,
                             families: families
                                 .into_iter()
-                                .map(|(key, f)| f.ready(key, settings))
+                                .map(|(key, f)| f.ready(key, settings, pass))
                                 .collect(),
                         }
                     })
@@ -1248,12 +1303,16 @@ struct ReadyFamily {
     help: String,
     unit: String,
     /// Handed out in order from `next` on; each group is taken out of the map as its point
-    /// is made, and the emptied map is kept for the next scrape.
+    /// is made, and the map is kept for the next scrape with the keys of this one's groups.
     groups: IndexMap<GroupKey, Group, Fast>,
     next: usize,
+    /// The transaction's [`GroupKey::pass`]: groups of other passes (series the last
+    /// scrape had and this one has not) make no point.
+    pass: u32,
 }
 
-/// Group maps by family name, emptied and kept for the next scrape.
+/// Group maps by family name, kept for the next scrape with the keys of the groups the
+/// last one made (their groups emptied).
 type GroupMaps = HashMap<String, IndexMap<GroupKey, Group, Fast>, Fast>;
 
 /// A finished transaction, handed out as OTLP a chunk at a time, in the transaction's
@@ -1301,8 +1360,10 @@ impl Emitter {
             if fam.next == fam.groups.len() {
                 self.at = (ri, si, fi + 1);
                 let mut map = std::mem::take(&mut fam.groups);
+                // The keys of series gone since the last scrape go; the others stay.
+                let pass = fam.pass;
+                map.retain(|k, _| k.pass == pass);
                 let used = map.len();
-                map.clear();
                 // A family that shrank a lot does not keep its largest size.
                 if map.capacity() / 4 > used {
                     map.shrink_to(used);
@@ -1512,7 +1573,7 @@ impl GroupKey {
 const NO_RECORDED_VALUE: u32 = DataPointFlags::NoRecordedValueMask as u32;
 
 impl Family {
-    fn ready(self, key: String, settings: &Settings) -> ReadyFamily {
+    fn ready(self, key: String, settings: &Settings, pass: u32) -> ReadyFamily {
         let name = if settings.trim_suffixes {
             trim_prom_suffixes(&self.name, self.kind, &self.meta.unit)
         } else {
@@ -1526,6 +1587,7 @@ impl Family {
             unit: self.meta.unit,
             groups: self.groups,
             next: 0,
+            pass,
         }
     }
 }
@@ -1560,8 +1622,10 @@ impl ReadyFamily {
         self.next = to;
         // The keys stay (the map is emptied when the family is done); each group is taken
         // as its point is made.
+        let pass = self.pass;
         let groups = self.groups.as_mut_slice()[from..to]
             .iter_mut()
+            .filter(|(k, _)| k.pass == pass)
             .map(|(k, g)| (k, std::mem::take(g)));
         let data = match kind {
             Kind::Histogram => {

@@ -1488,6 +1488,87 @@ fn bodies_decode_into_a_buffer_kept_between_scrapes() {
     );
 }
 
+/// The group keys a scrape made stay for the next one: a series found again in another
+/// order, one gone (its staleness marker, then nothing), one back, and a histogram whose
+/// buckets change all make the points fresh groups would; the keys of series gone go.
+#[test]
+fn kept_group_keys_follow_the_series_through_reorders_gaps_and_returns() {
+    use pdata::proto::metrics::v1::metric::Data;
+    let mut st = state("", false);
+    let scrape = |st: &mut TargetState, body: &str| {
+        let out = st.process(
+            Body::Ok {
+                body: body.as_bytes(),
+                format: Format::Text,
+            },
+            T0,
+            Duration::ZERO,
+        );
+        assert!(out.error.is_none());
+        out.resource_metrics
+    };
+    // k -> value (None: no recorded value) of gauge `a`'s points.
+    let points = |rms: &[ResourceMetrics]| {
+        let Some(Data::Gauge(g)) = &metric(rms, "a").data else {
+            panic!("no gauge a")
+        };
+        let mut out: Vec<(String, Option<f64>)> = g
+            .data_points
+            .iter()
+            .map(|p| (attr(&p.attributes, "k").unwrap(), double(p)))
+            .collect();
+        out.sort_by(|x, y| x.0.cmp(&y.0));
+        out
+    };
+    let p = |k: &str, v: Option<f64>| (k.to_string(), v);
+    let hist = |rms: &[ResourceMetrics]| {
+        let Some(Data::Histogram(h)) = &metric(rms, "h").data else {
+            panic!("no histogram h")
+        };
+        let p = &h.data_points[0];
+        (
+            p.explicit_bounds.clone(),
+            p.bucket_counts.clone(),
+            p.count,
+            p.sum,
+        )
+    };
+    let rms = scrape(
+        &mut st,
+        "# TYPE a gauge\na{k=\"1\"} 1\na{k=\"2\"} 2\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n",
+    );
+    assert_eq!(points(&rms), vec![p("1", Some(1.0)), p("2", Some(2.0))]);
+    assert_eq!(hist(&rms), (vec![1.0], vec![1, 1], 2, Some(3.0)));
+    // Another order, k=3 new, k=1 gone (stale); the histogram's buckets change.
+    let rms = scrape(
+        &mut st,
+        "# TYPE h histogram\nh_bucket{le=\"0.5\"} 1\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 3\nh_sum 4\nh_count 3\n# TYPE a gauge\na{k=\"3\"} 3\na{k=\"2\"} 20\n",
+    );
+    assert_eq!(
+        points(&rms),
+        vec![p("1", None), p("2", Some(20.0)), p("3", Some(3.0))]
+    );
+    assert_eq!(hist(&rms), (vec![0.5, 1.0], vec![1, 0, 2], 3, Some(4.0)));
+    assert_eq!(st.family_groups("a"), Some(3));
+    // k=1 back, k=2 gone (stale).
+    let rms = scrape(&mut st, "# TYPE a gauge\na{k=\"1\"} 5\na{k=\"3\"} 6\n");
+    assert_eq!(
+        points(&rms),
+        vec![p("1", Some(5.0)), p("2", None), p("3", Some(6.0))]
+    );
+    // k=2's key goes (no marker for it any more); k=3 is stale.
+    let rms = scrape(&mut st, "# TYPE a gauge\na{k=\"1\"} 7\n");
+    assert_eq!(points(&rms), vec![p("1", Some(7.0)), p("3", None)]);
+    assert_eq!(st.family_groups("a"), Some(2));
+    let rms = scrape(&mut st, "# TYPE a gauge\na{k=\"1\"} 8\n");
+    assert_eq!(points(&rms), vec![p("1", Some(8.0))]);
+    assert_eq!(
+        st.family_groups("a"),
+        Some(1),
+        "only the series still scraped"
+    );
+}
+
 /// Each family's group map is kept, emptied, for the next scrape, with room for the groups
 /// it had; a family that is gone is let go, so what is kept follows the target. The points
 /// made from kept maps are those of fresh ones (the chunk tests compare every point).
