@@ -231,7 +231,7 @@ impl<'a> Parser<'a> {
                 return Ok(None);
             }
             let rest = &self.body[self.pos..];
-            let (mut line, advance) = match rest.find('\n') {
+            let (mut line, advance) = match memchr::memchr(b'\n', rest.as_bytes()) {
                 Some(i) => (&rest[..i], i + 1),
                 None => (rest, rest.len()),
             };
@@ -698,6 +698,11 @@ fn token(s: &str) -> (&str, &str) {
 pub fn parse_float(s: &str) -> Option<f64> {
     if s.is_empty() {
         return None;
+    }
+    // Most values are whole numbers (counters, buckets, counts): up to 15 digits they are
+    // exactly the f64 of their digits, without the general parser.
+    if s.len() <= 15 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(s.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')) as f64);
     }
     // Rust accepts what Go does for decimal text, except that Go also takes `0x` hex floats
     // and underscores between digits of those: rare enough in exposition to refuse.

@@ -2037,3 +2037,51 @@ fn a_type_line_after_its_samples_applies_from_the_next_scrape_as_in_go() {
     assert_eq!(kind(&mut st, T0), "gauge");
     assert_eq!(kind(&mut st, T0 + 1000), "counter");
 }
+
+/// Whole numbers take a shortcut past the general float parser: every value it reads must
+/// be the general parser's, at every length around the shortcut's limit of 15 digits, with
+/// leading zeros, and text that is not all digits must still go the general way.
+#[test]
+fn values_read_by_the_whole_number_shortcut_are_the_general_parsers() {
+    use crate::expfmt::parse_float;
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for len in 1..=20 {
+        for _ in 0..500 {
+            let mut s: String = (0..len)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            if next() % 4 == 0 {
+                s.insert(0, '0');
+            }
+            assert_eq!(parse_float(&s), s.parse::<f64>().ok(), "{s}");
+        }
+    }
+    for s in [
+        "999999999999999",
+        "9007199254740993",
+        "0",
+        "+1",
+        "-1",
+        "1.5",
+        "1e3",
+        "12a",
+        "NaN",
+        "+Inf",
+        "-Inf",
+        " 1",
+        "",
+        "٣",
+    ] {
+        assert_eq!(
+            parse_float(s).map(f64::to_bits),
+            s.parse::<f64>().ok().map(f64::to_bits),
+            "{s:?}"
+        );
+    }
+}
