@@ -1274,7 +1274,6 @@ impl Transaction {
         Emitter {
             resources,
             at: (0, 0, 0),
-            adjust: settings.adjust_start_times,
             emptied: GroupMaps::default(),
         }
     }
@@ -1323,8 +1322,8 @@ struct Emitter {
     resources: Vec<ReadyResource>,
     /// The next (resource, scope, family) to hand out from.
     at: (usize, usize, usize),
-    adjust: bool,
-    /// The group maps of the families handed out, emptied, for the next scrape.
+    /// The group maps of the families handed out, with the keys of their groups, for the
+    /// next scrape.
     emptied: GroupMaps,
 }
 
@@ -1356,7 +1355,7 @@ impl Emitter {
             let n = budget.min(fam.groups.len() - fam.next);
             budget -= n;
             let adjusting = adjuster.as_deref_mut().map(|a| (a, res.adjust_key));
-            let metric = fam.piece(n, self.adjust, adjusting);
+            let metric = fam.piece(n, adjusting);
             if fam.next == fam.groups.len() {
                 self.at = (ri, si, fi + 1);
                 let mut map = std::mem::take(&mut fam.groups);
@@ -1595,13 +1594,10 @@ impl Family {
 impl ReadyFamily {
     /// The metric of the next `n` groups' points (`None` when none of them makes one);
     /// with an adjuster (and the resource's key), their start times adjusted.
-    fn piece(
-        &mut self,
-        n: usize,
-        adjust: bool,
-        adjuster: Option<(&mut Adjuster, u64)>,
-    ) -> Option<Metric> {
+    fn piece(&mut self, n: usize, adjuster: Option<(&mut Adjuster, u64)>) -> Option<Metric> {
         let kind = self.kind;
+        // Without the adjuster Go leaves a start unset unless the series has `_created`.
+        let adjust = adjuster.is_some();
         let mut adjuster =
             adjuster.map(|(a, resource)| (a, Adjuster::metric_key(resource, &self.name)));
         // The adjuster's key of a point: its metric's and its group's hash, which stands for
@@ -1620,8 +1616,8 @@ impl ReadyFamily {
         };
         let (from, to) = (self.next, (self.next + n).min(self.groups.len()));
         self.next = to;
-        // The keys stay (the map is emptied when the family is done); each group is taken
-        // as its point is made.
+        // The keys stay (those of other passes go when the family is done); each group of
+        // this pass is taken as its point is made.
         let pass = self.pass;
         let groups = self.groups.as_mut_slice()[from..to]
             .iter_mut()
@@ -1670,10 +1666,10 @@ impl ReadyFamily {
                 let points: Vec<NumberDataPoint> = groups
                     .map(|(k, g)| {
                         let mut p = number_point(k, g, true, adjust);
+                        // (A stale point has no value: 0, and the adjuster keeps its start.)
                         let v = match p.value {
                             Some(number_data_point::Value::AsDouble(d)) => d,
-                            Some(number_data_point::Value::AsInt(i)) => i as f64,
-                            None => 0.0,
+                            _ => 0.0,
                         };
                         p.start_time_unix_nano = step(k, p.start_time_unix_nano, p.flags, v, 0);
                         p
