@@ -69,6 +69,21 @@ pub trait Push: Send + Sync + 'static {
             "this exporter does not prepare requests",
         ))
     }
+    /// How a queue worker may gather prepared requests to hand them to
+    /// [`Push::merge_prepared`] together; the default ([`MergeLimit::NONE`]) takes one at a
+    /// time. A worker that took a request smaller than `bytes` takes what else is queued,
+    /// and waits up to `wait` for more, until the requests it holds reach `bytes` (the last
+    /// one may go over). Fewer, larger requests cost the destination and the collector less
+    /// per item; the wait is the latency that buys. Queued data stays bounded as before: a
+    /// gathered request has left the queue, so each worker holds at most one of them.
+    fn merge_limit(&self) -> MergeLimit {
+        MergeLimit::NONE
+    }
+    /// Merges requests taken together from the queue (in queue order) into fewer ones; the
+    /// items of the result must be those of `requests`. The default keeps them as they are.
+    fn merge_prepared(&self, requests: Vec<Prepared>) -> Vec<Prepared> {
+        requests
+    }
     async fn start(&self, _host: &Host) -> Result<(), String> {
         Ok(())
     }
@@ -97,6 +112,22 @@ pub async fn waiting_for_queue_space<F: std::future::Future>(
 /// The token of a caller inside [`waiting_for_queue_space`].
 pub(crate) fn caller_waits() -> Option<CancellationToken> {
     WAITS_FOR_SPACE.try_with(|t| t.clone()).ok()
+}
+
+/// See [`Push::merge_limit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MergeLimit {
+    /// [`Prepared::bytes`] a worker gathers at most (0: no merging).
+    pub bytes: usize,
+    /// How long a worker waits for more once the queue is empty.
+    pub wait: std::time::Duration,
+}
+
+impl MergeLimit {
+    pub const NONE: MergeLimit = MergeLimit {
+        bytes: 0,
+        wait: std::time::Duration::ZERO,
+    };
 }
 
 /// An exporter's own request, made from a batch by [`Push::prepare`].

@@ -15,7 +15,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, mpsc, onesho
 use tokio::time::Instant;
 
 use super::retry::Sender;
-use super::{QueueBatchSettings, QueueSettings, Sizer, Work};
+use super::{Prepared, QueueBatchSettings, QueueSettings, Sizer, Work};
 use crate::component::ConsumeError;
 
 type Reply = oneshot::Sender<Result<(), ConsumeError>>;
@@ -186,7 +186,33 @@ impl Queue {
         let mut first = rx.recv().await?;
         self.taken(&mut first, sender);
         let Some(batching) = &self.batch else {
-            return Some(vec![first]);
+            let limit = sender.push.merge_limit();
+            let Work::Prepared(p) = &first.work else {
+                return Some(vec![first]);
+            };
+            // Prepared requests to merge, up to the exporter's limit (see
+            // [`super::Push::merge_limit`]).
+            let mut bytes = p.bytes;
+            let mut entries = vec![first];
+            let deadline = Instant::now() + limit.wait;
+            while bytes < limit.bytes {
+                let mut e = match rx.try_recv() {
+                    Ok(e) => e,
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        match tokio::time::timeout_at(deadline, rx.recv()).await {
+                            Ok(Some(e)) => e,
+                            Ok(None) | Err(_) => break,
+                        }
+                    }
+                };
+                self.taken(&mut e, sender);
+                if let Work::Prepared(p) = &e.work {
+                    bytes += p.bytes;
+                }
+                entries.push(e);
+            }
+            return Some(entries);
         };
         let sizer = batching.sizer.unwrap_or(Sizer::Items);
         let mut size = work_size(sizer, &first.work);
@@ -212,7 +238,8 @@ impl Queue {
             let (works, replies): (Vec<Work>, Vec<Option<Reply>>) =
                 entries.into_iter().map(|e| (e.work, e.reply)).unzip();
             // Batches (several with `sending_queue::batch`) are merged and cut to
-            // `max_size`; prepared requests (never queued with batching) go as they are.
+            // `max_size`; prepared requests (never queued with batching) taken together
+            // are merged as the exporter merges them.
             let mut parts = Vec::with_capacity(works.len());
             let mut batches = Vec::new();
             for w in works {
@@ -220,6 +247,22 @@ impl Queue {
                     Work::Batch(b) => batches.push(b),
                     prepared => parts.push(prepared),
                 }
+            }
+            if parts.len() > 1 {
+                let prepared: Vec<Prepared> = parts
+                    .drain(..)
+                    .filter_map(|w| match w {
+                        Work::Prepared(p) => Some(p),
+                        Work::Batch(_) => None,
+                    })
+                    .collect();
+                parts.extend(
+                    sender
+                        .push
+                        .merge_prepared(prepared)
+                        .into_iter()
+                        .map(Work::Prepared),
+                );
             }
             if !batches.is_empty() {
                 let batch = if batches.len() == 1 {

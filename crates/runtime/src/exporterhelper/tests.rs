@@ -464,6 +464,12 @@ struct PreparingPush {
     delivered_items: AtomicUsize,
     /// Batches of this many items cannot be prepared.
     refuse_items: Option<usize>,
+    /// [`Push::merge_limit`]; requests are merged by adding their counts.
+    merge_limit: usize,
+    /// How many requests each call of [`Push::merge_prepared`] got.
+    merged: Mutex<Vec<usize>>,
+    /// Items of each successful prepared push.
+    sent_sizes: Mutex<Vec<usize>>,
 }
 
 #[async_trait]
@@ -496,7 +502,85 @@ impl Push for PreparingPush {
         let text = request.get::<String>().expect("ours");
         let n: usize = text.parse().expect("a count");
         self.delivered_items.fetch_add(n, Ordering::SeqCst);
+        self.sent_sizes.lock().unwrap().push(n);
         Ok(())
+    }
+
+    fn merge_limit(&self) -> MergeLimit {
+        MergeLimit {
+            bytes: self.merge_limit,
+            wait: Duration::from_millis(5),
+        }
+    }
+
+    fn merge_prepared(&self, requests: Vec<Prepared>) -> Vec<Prepared> {
+        self.merged.lock().unwrap().push(requests.len());
+        let items: usize = requests.iter().map(|p| p.items).sum();
+        vec![Prepared {
+            items,
+            bytes: requests.iter().map(|p| p.bytes).sum(),
+            request: Box::new(items.to_string()),
+        }]
+    }
+}
+
+/// A worker that took a request waits the exporter's merge wait for more: what arrives
+/// within it goes in the same send, what arrives after it in the next.
+#[tokio::test(start_paused = true)]
+async fn a_worker_waits_the_merge_wait_for_more_requests_and_no_longer() {
+    let tel = Telemetry::default();
+    let push = Arc::new(PreparingPush {
+        merge_limit: 100_000,
+        ..PreparingPush::default()
+    });
+    let exp = logs_exporter(&tel, &queue(10, 1), &retry_without_jitter(0), push.clone());
+    exp.start(&Host::default()).await.unwrap();
+    exp.consume(logs(3, 1)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    exp.consume(logs(2, 2)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(*push.sent_sizes.lock().unwrap(), vec![5]);
+    exp.consume(logs(4, 3)).await.unwrap();
+    exp.shutdown().await.unwrap();
+    assert_eq!(*push.sent_sizes.lock().unwrap(), vec![5, 4]);
+    assert_eq!(metric(&tel, "otelcol_exporter_sent_log_records"), 9.0);
+}
+
+/// Prepared requests already queued when a worker takes one are handed to the exporter
+/// together, up to its byte limit (the first over it included), and sent, retried and
+/// counted as one; with no limit each goes alone.
+#[tokio::test(start_paused = true)]
+async fn queued_prepared_requests_are_merged_up_to_the_exporters_limit() {
+    for (limit, fail_first, want_sizes, want_merges) in [
+        (7000, 1, vec![9, 9], vec![3, 3]),
+        (0, 0, vec![3; 6], vec![]),
+        (100_000, 0, vec![18], vec![6]),
+    ] {
+        let tel = Telemetry::default();
+        let push = Arc::new(PreparingPush {
+            merge_limit: limit,
+            fail_first,
+            ..PreparingPush::default()
+        });
+        let exp = logs_exporter(&tel, &queue(10, 1), &retry_without_jitter(0), push.clone());
+        // Not started: all six (3,000 bytes each) are queued when the worker starts.
+        for seed in 0..6 {
+            exp.consume(logs(3, seed)).await.unwrap();
+        }
+        exp.start(&Host::default()).await.unwrap();
+        exp.shutdown().await.unwrap();
+        assert_eq!(
+            *push.sent_sizes.lock().unwrap(),
+            want_sizes,
+            "limit {limit}"
+        );
+        assert_eq!(*push.merged.lock().unwrap(), want_merges, "limit {limit}");
+        assert_eq!(
+            push.attempts.load(Ordering::SeqCst),
+            want_sizes.len() + fail_first
+        );
+        assert_eq!(metric(&tel, "otelcol_exporter_sent_log_records"), 18.0);
+        assert_eq!(metric(&tel, "otelcol_exporter_queue_size"), 0.0);
     }
 }
 

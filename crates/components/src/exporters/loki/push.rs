@@ -1,5 +1,6 @@
 //! The `loki` push: translate a batch into one Loki push request per tenant, POST each
-//! (protobuf + snappy), and classify the answers as Go's `lokiexporter.sendPushRequest`
+//! (protobuf + snappy; requests already queued together go as one, see
+//! [`LokiPush::merge_prepared`]), and classify the answers as Go's `lokiexporter.sendPushRequest`
 //! does: 2xx is success, 4xx other than 429 is permanent, everything else (429, 5xx, no
 //! answer) is retryable; `Retry-After` is honoured as the minimum wait.
 //!
@@ -10,19 +11,19 @@
 //! A retryable failure of any tenant retries the batch; the factory splits batches by
 //! tenant before the queue so that a retry re-sends only that tenant's records.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue};
 use pdata::{Batch, Request};
-use runtime::exporterhelper::{Prepared, Push};
+use runtime::exporterhelper::{MergeLimit, Prepared, Push};
 use runtime::{ConsumeError, telemetry::Counter};
 
 use super::config::{Config, DefaultLabels};
 use super::proto;
-use super::translate::{self, TenantRequest};
+use super::translate;
 use crate::compression;
 use crate::util::http_client::{self, HttpCompression, error_chain};
 
@@ -32,6 +33,9 @@ const MAX_ERR_MSG_LEN: usize = 1024;
 pub(crate) struct LokiPush {
     client: reqwest::Client,
     url: String,
+    /// `url` parsed once (reqwest would parse the text on every request); `None` when it
+    /// does not parse, and then sending reports reqwest's error as before.
+    target: Option<reqwest::Url>,
     headers: HeaderMap,
     auth: http_client::ClientAuth,
     compression: HttpCompression,
@@ -46,6 +50,7 @@ impl LokiPush {
         Ok(LokiPush {
             client: http_client::build_client(&cfg.client_settings(), &cfg.client.endpoint)?,
             url: cfg.client.endpoint.clone(),
+            target: reqwest::Url::parse(&cfg.client.endpoint).ok(),
             headers: http_client::header_map(&cfg.client.headers)?,
             auth: http_client::ClientAuth::new(cfg.client.auth.as_ref()),
             compression: cfg.compression()?,
@@ -56,15 +61,19 @@ impl LokiPush {
         })
     }
 
-    /// One tenant's push body: protobuf, compressed as configured.
-    fn body(&self, t: &TenantRequest) -> Result<Bytes, ConsumeError> {
-        let body = proto::encode(&t.request).map_err(|e| ConsumeError::permanent(e.to_string()))?;
-        match self.compression.codec() {
-            None => Ok(body),
-            Some(codec) => compression::compress(codec, self.level, &body).map_err(|e| {
-                ConsumeError::permanent(format!("failed to compress the request body: {e}"))
-            }),
+    /// The body to POST: the push body, compressed again as configured (`compression`,
+    /// off by default), once per request.
+    fn wire_body(&self, part: &Part) -> Result<Bytes, ConsumeError> {
+        let Some(codec) = self.compression.codec() else {
+            return Ok(part.body.clone());
+        };
+        if let Some(b) = part.wire.get() {
+            return Ok(b.clone());
         }
+        let body = compression::compress(codec, self.level, &part.body).map_err(|e| {
+            ConsumeError::permanent(format!("failed to compress the request body: {e}"))
+        })?;
+        Ok(part.wire.get_or_init(|| body).clone())
     }
 
     /// Translates a batch into the push bodies to send, logging and counting the records
@@ -98,7 +107,9 @@ impl LokiPush {
         let mut parts = Vec::with_capacity(tenants.len());
         for t in tenants.iter().filter(|t| !t.request.streams.is_empty()) {
             parts.push(Part {
-                body: self.body(t)?,
+                body: proto::encode(&t.request)
+                    .map_err(|e| ConsumeError::permanent(e.to_string()))?,
+                wire: OnceLock::new(),
                 tenant: t.tenant.clone(),
                 submitted: t.submitted,
             });
@@ -150,7 +161,7 @@ impl LokiPush {
 
     /// Sends one tenant's request.
     async fn send(&self, t: &Part, client: Option<&pdata::ClientInfo>) -> Result<(), ConsumeError> {
-        let body = t.body.clone();
+        let body = self.wire_body(t)?;
         let mut headers = HeaderMap::with_capacity(self.headers.len() + 3);
         self.auth.apply(&mut headers, client)?;
         headers.insert(
@@ -170,16 +181,13 @@ impl LokiPush {
         for (k, v) in &self.headers {
             headers.insert(k.clone(), v.clone());
         }
-        let mut resp = self
-            .client
-            .post(&self.url)
-            .headers(headers)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| {
-                ConsumeError::retryable(format!("Post {:?}: {}", self.url, error_chain(&e)))
-            })?;
+        let post = match &self.target {
+            Some(url) => self.client.post(url.clone()),
+            None => self.client.post(&self.url),
+        };
+        let mut resp = post.headers(headers).body(body).send().await.map_err(|e| {
+            ConsumeError::retryable(format!("Post {:?}: {}", self.url, error_chain(&e)))
+        })?;
         let status = resp.status();
         if status.is_success() {
             return Ok(());
@@ -248,6 +256,136 @@ impl Push for LokiPush {
     async fn push_prepared(&self, request: &Prepared) -> Result<(), ConsumeError> {
         self.send_request(request.get::<LokiRequest>()?).await
     }
+
+    /// Requests of up to [`MERGE_BYTES`], gathered for up to [`MERGE_WAIT`]. A node agent
+    /// reading a backlog hands over a request per 100 lines (Go's batch of file tokens).
+    fn merge_limit(&self) -> MergeLimit {
+        MergeLimit {
+            bytes: MERGE_BYTES,
+            wait: MERGE_WAIT,
+        }
+    }
+
+    /// Requests taken together from the queue go as one push per tenant, with nothing
+    /// translated or compressed again: the protobuf encodings of `PushRequest`s
+    /// concatenated are the `PushRequest` of all their streams (a repeated field's
+    /// encodings add up), and snappy bodies join without decompressing
+    /// ([`pdata::snappy::concat`]). Requests of another client (its auth headers) are not
+    /// merged.
+    fn merge_prepared(&self, requests: Vec<Prepared>) -> Vec<Prepared> {
+        merge(requests)
+    }
+}
+
+/// Compressed bytes of push requests merged into one (see [`LokiPush::merge_prepared`]).
+pub(crate) const MERGE_BYTES: usize = 256 << 10;
+/// How long a queue worker waits for more requests to merge.
+pub(crate) const MERGE_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// [`LokiPush::merge_prepared`]: consecutive requests of one client merged, each tenant's
+/// bodies concatenated in order.
+fn merge(requests: Vec<Prepared>) -> Vec<Prepared> {
+    struct Group {
+        client: Option<Arc<pdata::ClientInfo>>,
+        /// Each tenant's bodies with their record counts, in order.
+        tenants: Vec<(String, Vec<(Bytes, usize)>)>,
+        unsent: usize,
+        total: usize,
+        items: usize,
+    }
+    let same_client =
+        |a: &Option<Arc<pdata::ClientInfo>>, b: &Option<Arc<pdata::ClientInfo>>| match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+    let mut out: Vec<Prepared> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
+    for p in requests {
+        let items = p.items;
+        let r = match p.request.downcast::<LokiRequest>() {
+            Ok(r) => *r,
+            Err(other) => {
+                out.push(Prepared {
+                    items,
+                    bytes: p.bytes,
+                    request: other,
+                });
+                continue;
+            }
+        };
+        let g = match groups
+            .last_mut()
+            .filter(|g| same_client(&g.client, &r.client))
+        {
+            Some(g) => g,
+            None => {
+                groups.push(Group {
+                    client: r.client.clone(),
+                    tenants: Vec::new(),
+                    unsent: 0,
+                    total: 0,
+                    items: 0,
+                });
+                groups.last_mut().expect("pushed above")
+            }
+        };
+        g.unsent += r.unsent;
+        g.total += r.total;
+        g.items += items;
+        for part in r.parts {
+            match g.tenants.iter_mut().find(|(t, _)| *t == part.tenant) {
+                Some((_, bodies)) => bodies.push((part.body, part.submitted)),
+                None => g
+                    .tenants
+                    .push((part.tenant, vec![(part.body, part.submitted)])),
+            }
+        }
+    }
+    for g in groups {
+        let parts: Vec<Part> = g
+            .tenants
+            .into_iter()
+            .flat_map(|(tenant, bodies)| match join(&bodies) {
+                Some(body) => vec![Part {
+                    body,
+                    wire: OnceLock::new(),
+                    tenant,
+                    submitted: bodies.iter().map(|(_, n)| n).sum(),
+                }],
+                // Not snappy bodies (ours always are): sent one by one.
+                None => bodies
+                    .into_iter()
+                    .map(|(body, submitted)| Part {
+                        body,
+                        wire: OnceLock::new(),
+                        tenant: tenant.clone(),
+                        submitted,
+                    })
+                    .collect(),
+            })
+            .collect();
+        out.push(Prepared {
+            items: g.items,
+            bytes: parts.iter().map(|p| p.body.len()).sum(),
+            request: Box::new(LokiRequest {
+                parts,
+                unsent: g.unsent,
+                total: g.total,
+                client: g.client,
+            }),
+        });
+    }
+    out
+}
+
+/// One snappy body for several.
+fn join(bodies: &[(Bytes, usize)]) -> Option<Bytes> {
+    if let [(one, _)] = bodies {
+        return Some(one.clone());
+    }
+    let refs: Vec<&[u8]> = bodies.iter().map(|(b, _)| &b[..]).collect();
+    pdata::snappy::concat(&refs).map(Bytes::from)
 }
 
 /// A batch translated for Loki: one compressed push body per tenant.
@@ -262,7 +400,10 @@ struct LokiRequest {
 
 struct Part {
     tenant: String,
+    /// The `PushRequest`, protobuf and snappy.
     body: Bytes,
+    /// `body` compressed as configured, once made ([`LokiPush::wire_body`]).
+    wire: OnceLock<Bytes>,
     /// Records in `body`.
     submitted: usize,
 }

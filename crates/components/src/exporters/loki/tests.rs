@@ -264,6 +264,46 @@ async fn each_tenant_gets_its_own_request_with_x_scope_orgid() {
     );
 }
 
+/// Requests that wait in the queue together go as one push per tenant (their protobuf
+/// encodings concatenated), every line once and in order, counted once.
+#[tokio::test]
+async fn requests_queued_together_go_as_one_push_per_tenant() {
+    let loki = Loki::default();
+    let addr = serve(loki.clone()).await;
+    let tel = Telemetry::default();
+    let exp = exporter(
+        &format!("endpoint: http://{addr}/loki/api/v1/push\nsending_queue: {{num_consumers: 1}}"),
+        &tel,
+    );
+    let tenant = |n: u64| format!("t{}", n % 2);
+    // Not started yet: the five batches (ten requests, one per tenant each) wait together.
+    for b in 0..5 {
+        exp.consume(batch(vec![], b * 4..b * 4 + 4, Some(&tenant)))
+            .await
+            .unwrap();
+    }
+    exp.start(&Host::default()).await.unwrap();
+    exp.shutdown().await.unwrap();
+    let mut got: Vec<(String, Vec<String>)> = loki
+        .accepted()
+        .iter()
+        .map(|r| (r.header("x-scope-orgid").unwrap().to_string(), r.lines()))
+        .collect();
+    got.sort();
+    let want = |t: u64| {
+        (
+            format!("t{t}"),
+            (0..20)
+                .filter(|n| n % 2 == t)
+                .map(|n| format!(r#"{{"body":"body-{n}","attributes":{{"org":"t{t}"}}}}"#))
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(got, vec![want(0), want(1)]);
+    assert_eq!(loki.attempts(), 2);
+    assert_eq!(counter(&tel, "otelcol_exporter_sent_log_records"), 20.0);
+}
+
 #[tokio::test]
 async fn unavailable_loki_for_a_while_loses_nothing() {
     let replies = (0..6)
