@@ -296,6 +296,11 @@ impl Map {
         }
     }
 
+    /// Pairs the map holds without growing.
+    pub fn capacity(&self) -> usize {
+        self.entries.capacity()
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
