@@ -195,22 +195,21 @@ impl Queue {
             let mut bytes = p.bytes;
             let mut entries = vec![first];
             let deadline = Instant::now() + limit.wait;
-            while bytes < limit.bytes {
-                let mut e = match rx.try_recv() {
-                    Ok(e) => e,
-                    Err(mpsc::error::TryRecvError::Disconnected) => break,
-                    Err(mpsc::error::TryRecvError::Empty) => {
-                        match tokio::time::timeout_at(deadline, rx.recv()).await {
-                            Ok(Some(e)) => e,
-                            Ok(None) | Err(_) => break,
-                        }
+            loop {
+                while bytes < limit.bytes {
+                    let Ok(mut e) = rx.try_recv() else { break };
+                    self.taken(&mut e, sender);
+                    if let Work::Prepared(p) = &e.work {
+                        bytes += p.bytes;
                     }
-                };
-                self.taken(&mut e, sender);
-                if let Work::Prepared(p) = &e.work {
-                    bytes += p.bytes;
+                    entries.push(e);
                 }
-                entries.push(e);
+                if bytes >= limit.bytes || limit.wait.is_zero() || Instant::now() >= deadline {
+                    break;
+                }
+                // The rest of the wait on a timer, not on the channel: a worker waiting on
+                // the channel is woken (a context switch) by every request queued.
+                tokio::time::sleep_until(deadline).await;
             }
             return Some(entries);
         };
