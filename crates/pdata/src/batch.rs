@@ -1,10 +1,11 @@
 //! [`Batch`]: encoded or decoded OTLP export request for one signal.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use prost::Message;
 
+use crate::lazy::LazyLogs;
 use crate::proto::collector::{
     logs::v1::ExportLogsServiceRequest, metrics::v1::ExportMetricsServiceRequest,
     profiles::v1development::ExportProfilesServiceRequest, trace::v1::ExportTraceServiceRequest,
@@ -75,9 +76,12 @@ pub struct Batch {
     signal: Signal,
     items: usize,
     /// Invariant: at least one of `encoded` and `decoded` is set, and when both are they hold
-    /// the same request.
+    /// the same request; or neither is, and `lazy` holds the logs.
     encoded: Arc<OnceLock<Bytes>>,
     decoded: Arc<OnceLock<Arc<Request>>>,
+    /// Logs not converted to OTLP yet ([`Batch::from_lazy_logs`]); taken (and `decoded`
+    /// set, under the lock) the first time the request is needed.
+    lazy: Option<Arc<Mutex<Option<LazyLogs>>>>,
     /// Who sent it, when a receiver keeps that (`include_metadata`); `None` costs nothing.
     client: Option<Arc<ClientInfo>>,
 }
@@ -95,6 +99,7 @@ impl Batch {
             items,
             encoded: cell_with(bytes),
             decoded: Arc::new(OnceLock::new()),
+            lazy: None,
             client: None,
         })
     }
@@ -105,11 +110,55 @@ impl Batch {
             items: request.item_count(),
             encoded: Arc::new(OnceLock::new()),
             decoded: cell_with(Arc::new(request)),
+            lazy: None,
             client: None,
         }
     }
 
+    /// Logs a receiver made in its own record form (see [`crate::lazy`]).
+    pub fn from_lazy_logs(logs: LazyLogs) -> Batch {
+        Batch {
+            signal: Signal::Logs,
+            items: logs.item_count(),
+            encoded: Arc::new(OnceLock::new()),
+            decoded: Arc::new(OnceLock::new()),
+            lazy: Some(Arc::new(Mutex::new(Some(logs)))),
+            client: None,
+        }
+    }
+
+    /// Runs `f` on the logs in their receiver's form, while the batch still holds them so
+    /// (no component asked for the OTLP request yet); `None` otherwise.
+    pub fn with_lazy_logs<R>(&self, f: impl FnOnce(&LazyLogs) -> R) -> Option<R> {
+        let cell = self.lazy.as_ref()?;
+        let guard = cell.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().map(f)
+    }
+
+    /// The logs in their receiver's form, to change in place: only while the batch holds
+    /// them so and shares them with no clone.
+    pub fn lazy_logs_mut(&mut self) -> Option<&mut LazyLogs> {
+        let cell = Arc::get_mut(self.lazy.as_mut()?)?;
+        cell.get_mut().unwrap_or_else(|p| p.into_inner()).as_mut()
+    }
+
+    /// Converts lazy logs into the decoded request (once, for every clone).
+    fn materialize(&self) {
+        if self.decoded.get().is_some() {
+            return;
+        }
+        let Some(cell) = &self.lazy else { return };
+        // Converted under the lock: a clone that finds the logs gone finds `decoded` set.
+        let mut guard = cell.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(logs) = guard.take() {
+            let _ = self
+                .decoded
+                .set(Arc::new(Request::Logs(logs.into_request())));
+        }
+    }
+
     fn decoded_request(&self) -> &Request {
+        self.materialize();
         self.decoded.get().expect("decoded when not encoded")
     }
 
@@ -155,6 +204,7 @@ impl Batch {
 
     /// The decoded request, decoding at most once (shared by clones made before the call).
     pub fn request(&self) -> Result<Arc<Request>, PdataError> {
+        self.materialize();
         if let Some(r) = self.decoded.get() {
             return Ok(r.clone());
         }
@@ -168,6 +218,7 @@ impl Batch {
     /// and its encoding; clones made after it share the new encoding once it is made.
     pub fn request_mut(&mut self) -> Result<&mut Request, PdataError> {
         let shared = self.request()?;
+        self.lazy = None;
         match Arc::get_mut(&mut self.encoded) {
             Some(cell) => drop(cell.take()),
             None => self.encoded = Arc::new(OnceLock::new()),
@@ -224,6 +275,7 @@ impl Batch {
             items,
             encoded: cell_with(Bytes::from(buf)),
             decoded: Arc::new(OnceLock::new()),
+            lazy: None,
             client,
         }
     }
@@ -259,6 +311,7 @@ impl Batch {
                 items,
                 encoded: cell_with(bytes),
                 decoded: Arc::new(OnceLock::new()),
+                lazy: None,
                 client: client.clone(),
             })
             .collect()

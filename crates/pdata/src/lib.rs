@@ -17,6 +17,7 @@ pub mod anyvalue;
 mod batch;
 mod client;
 pub mod json;
+pub mod lazy;
 pub mod scan;
 pub mod snappy;
 #[cfg(any(test, feature = "testdata"))]

@@ -47,14 +47,16 @@ pub fn any_value(v: Value) -> AnyValue {
 pub fn key_values(m: Map) -> Vec<KeyValue> {
     m.into_iter()
         .map(|(k, v)| KeyValue {
-            key: k.to_string(),
+            key: String::from(k.as_str()),
             value: Some(any_value(v)),
             ..Default::default()
         })
         .collect()
 }
 
-fn fixed_id(mut id: Vec<u8>, len: usize) -> Vec<u8> {
+/// An id as the record carries it: padded with zeros or cut to `len` bytes, and absent
+/// when all zero.
+pub fn fixed_id(mut id: Vec<u8>, len: usize) -> Vec<u8> {
     if id.is_empty() {
         return id;
     }
@@ -88,6 +90,87 @@ pub fn log_record(e: Entry) -> LogRecord {
         span_id: fixed_id(e.span_id, 8),
         ..Default::default()
     }
+}
+
+/// The entries of one scope as [`pdata::lazy::LazyRecords`]: converted to OTLP records
+/// only if a component asks for them. Their resource and scope name were taken out (they
+/// are the group's).
+#[derive(Debug, Default)]
+pub struct Records(pub Vec<Entry>);
+
+impl pdata::lazy::LazyRecords for Records {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn into_log_records(self: Box<Self>) -> Vec<LogRecord> {
+        self.0.into_iter().map(log_record).collect()
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// The batch of a receiver's entries: grouped as [`to_request`] groups them, the resources
+/// and scopes in OTLP and the records left as entries ([`Records`]).
+pub fn to_batch(entries: Vec<Entry>) -> pdata::Batch {
+    use pdata::lazy::{LazyLogs, LazyResourceLogs, LazyScopeLogs};
+    let mut groups: Vec<Map> = Vec::new();
+    let mut out: Vec<(LazyResourceLogs, Vec<Records>)> = Vec::new();
+    let mut last: Option<usize> = None;
+    for mut e in entries {
+        let resource = std::mem::take(&mut e.resource);
+        let g = match last.filter(|&g| groups[g] == resource) {
+            Some(g) => g,
+            None => match groups.iter().position(|r| *r == resource) {
+                Some(g) => g,
+                None => {
+                    out.push((
+                        LazyResourceLogs {
+                            resource: Some(Resource {
+                                attributes: key_values(resource.clone()),
+                                ..Default::default()
+                            }),
+                            scope_logs: Vec::new(),
+                        },
+                        Vec::new(),
+                    ));
+                    groups.push(resource);
+                    groups.len() - 1
+                }
+            },
+        };
+        last = Some(g);
+        let (rl, records) = &mut out[g];
+        let scope_name = std::mem::take(&mut e.scope_name);
+        let i = match rl.scope_logs.iter().position(|s| {
+            let name = s.scope.as_ref().map_or("", |sc| sc.name.as_str());
+            name.len() == scope_name.len() && (name.is_empty() || name == scope_name)
+        }) {
+            Some(i) => i,
+            None => {
+                rl.scope_logs.push(LazyScopeLogs {
+                    scope: Some(InstrumentationScope {
+                        name: scope_name,
+                        ..Default::default()
+                    }),
+                    records: Box::new(Records::default()),
+                });
+                records.push(Records::default());
+                records.len() - 1
+            }
+        };
+        records[i].0.push(e);
+    }
+    let resource_logs = out
+        .into_iter()
+        .map(|(mut rl, records)| {
+            for (sl, r) in rl.scope_logs.iter_mut().zip(records) {
+                sl.records = Box::new(r);
+            }
+            rl
+        })
+        .collect();
+    pdata::Batch::from_lazy_logs(LazyLogs { resource_logs })
 }
 
 /// Builds the OTLP request for a batch of entries (Go `ConvertEntries`).
@@ -168,6 +251,38 @@ mod tests {
         assert_eq!(a.scope_logs[1].scope.as_ref().unwrap().name, "s");
         let attrs = &a.resource.as_ref().unwrap().attributes;
         assert_eq!(attrs[0].key, "pod");
+    }
+
+    #[test]
+    fn a_batch_of_entries_is_the_request_they_convert_to() {
+        let mk = |r: &str, scope: &str, body: &str, sev: u8| {
+            let mut e = Entry::with_body(body, 7);
+            e.resource.insert("pod", r.into());
+            e.attributes.insert("n", body.into());
+            e.scope_name = scope.into();
+            e.severity = sev;
+            e
+        };
+        let entries = vec![
+            mk("a", "", "1", 0),
+            mk("b", "", "2", 9),
+            mk("a", "s", "3", 0),
+            mk("a", "", "4", 17),
+            mk("b", "t", "5", 0),
+        ];
+        let batch = to_batch(entries.clone());
+        assert_eq!(batch.item_count(), 5);
+        let shape = batch
+            .with_lazy_logs(|l| {
+                l.resource_logs
+                    .iter()
+                    .map(|r| r.scope_logs.iter().map(|s| s.records.len()).collect())
+                    .collect::<Vec<Vec<usize>>>()
+            })
+            .expect("lazy until asked");
+        assert_eq!(shape, vec![vec![2, 1], vec![1, 1]]);
+        let req = batch.request().unwrap();
+        assert_eq!(*req, pdata::Request::Logs(to_request(entries)));
     }
 
     #[test]

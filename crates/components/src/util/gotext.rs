@@ -325,6 +325,135 @@ fn write_value(out: &mut String, v: Option<&AnyValue>, html: bool) -> Result<(),
     Ok(())
 }
 
+/// [`json_value`] of a stanza value, as of the OTLP value it converts to
+/// (`stanza::convert::any_value`): the loki exporter writes lines of a receiver's entries
+/// without converting them first.
+pub(crate) fn json_stanza_value(out: &mut String, v: &stanza::Value) -> Result<(), Unsupported> {
+    use stanza::Value as S;
+    match v {
+        S::Nil => out.push_str("null"),
+        S::Str(s) => json_string(out, s),
+        S::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        S::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        S::Float(d) => {
+            if !d.is_finite() {
+                return Err(Unsupported::float(*d));
+            }
+            out.push_str(&es6(*d));
+        }
+        S::Bytes(b) if b.is_empty() => out.push_str("null"),
+        S::Bytes(b) => {
+            out.push('"');
+            out.push_str(&base64(b));
+            out.push('"');
+        }
+        S::Map(m) => {
+            let pairs: smallvec::SmallVec<[(&str, &stanza::Value); 16]> =
+                m.iter().map(|(k, v)| (k.as_str(), v)).collect();
+            out.push('{');
+            for (n, i) in kept_stanza_pairs(&pairs, &|_| false)
+                .into_iter()
+                .enumerate()
+            {
+                if n > 0 {
+                    out.push(',');
+                }
+                json_string(out, pairs[i].0);
+                out.push(':');
+                json_stanza_value(out, pairs[i].1)?;
+            }
+            out.push('}');
+        }
+        S::List(l) => {
+            out.push('[');
+            for (i, v) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json_stanza_value(out, v)?;
+            }
+            out.push(']');
+        }
+    }
+    Ok(())
+}
+
+/// [`kept_pairs`] of a stanza map's pairs.
+fn kept_stanza_pairs(
+    pairs: &[(&str, &stanza::Value)],
+    skip: &dyn Fn(&str) -> bool,
+) -> smallvec::SmallVec<[usize; 16]> {
+    let mut sorted: smallvec::SmallVec<[usize; 16]> =
+        (0..pairs.len()).filter(|&i| !skip(pairs[i].0)).collect();
+    sorted.sort_by(|&a, &b| pairs[a].0.as_bytes().cmp(pairs[b].0.as_bytes()));
+    let mut kept = smallvec::SmallVec::new();
+    for (j, &i) in sorted.iter().enumerate() {
+        if sorted
+            .get(j + 1)
+            .is_none_or(|&next| pairs[next].0 != pairs[i].0)
+        {
+            kept.push(i);
+        }
+    }
+    kept
+}
+
+/// [`MapPlan`] for stanza maps (entries of one file carry the same keys, mostly interned:
+/// compared without their text).
+#[derive(Debug, Default)]
+pub(crate) struct StanzaMapPlan {
+    keys: Vec<stanza::Key>,
+    kept: Vec<(usize, String)>,
+}
+
+impl StanzaMapPlan {
+    /// The plan for `m` under `skip` (one plan per skip function).
+    pub(crate) fn for_map(
+        &mut self,
+        m: &stanza::Map,
+        skip: &dyn Fn(&str) -> bool,
+    ) -> &StanzaMapPlan {
+        let same =
+            self.keys.len() == m.len() && self.keys.iter().zip(m.keys()).all(|(a, b)| a == b);
+        if !same {
+            self.keys = m.keys().cloned().collect();
+            let pairs: smallvec::SmallVec<[(&str, &stanza::Value); 16]> =
+                m.iter().map(|(k, v)| (k.as_str(), v)).collect();
+            self.kept = kept_stanza_pairs(&pairs, skip)
+                .into_iter()
+                .map(|i| {
+                    let mut k = String::new();
+                    json_string(&mut k, pairs[i].0);
+                    k.push(':');
+                    (i, k)
+                })
+                .collect();
+        }
+        self
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.kept.is_empty()
+    }
+
+    /// `json_map` of the map the plan was made for.
+    pub(crate) fn write(&self, out: &mut String, m: &stanza::Map) -> Result<(), Unsupported> {
+        let values: smallvec::SmallVec<[&stanza::Value; 16]> = m.iter().map(|(_, v)| v).collect();
+        out.push('{');
+        for (n, (i, key)) in self.kept.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push_str(key);
+            json_stanza_value(out, values[*i])?;
+        }
+        out.push('}');
+        Ok(())
+    }
+}
+
 /// pdata's `Value.AsString()`: maps and slices as `json.Marshal` text (empty when that
 /// fails), bytes as base64, floats as ES6 numbers (Go's error text for NaN/Inf).
 pub(crate) fn as_string(v: Option<&AnyValue>) -> String {

@@ -14,7 +14,10 @@ use pdata::proto::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_val
 use pdata::proto::logs::v1::LogRecord;
 
 use crate::util::gofmt::{go_v, id};
-use crate::util::gotext::{MapPlan, Unsupported, as_string, json_map, json_string, json_value};
+use crate::util::gotext::{
+    MapPlan, StanzaMapPlan, Unsupported, as_string, json_map, json_stanza_value, json_string,
+    json_value,
+};
 
 /// Which attributes a line leaves out (hints and attributes promoted to labels).
 pub(crate) type Skip<'a> = &'a dyn Fn(&str) -> bool;
@@ -116,6 +119,84 @@ pub(crate) fn json_line(
                 json_map(&mut out, attrs, attrs_skip)?;
             }
         }
+    }
+    if !resources.is_empty() {
+        sep(&mut out);
+        out.push_str(resources);
+    }
+    if let Some(scope) = scope.filter(|s| !s.name.is_empty()) {
+        sep(&mut out);
+        out.push_str("\"instrumentation_scope\":{\"name\":");
+        json_string(&mut out, &scope.name);
+        if !scope.version.is_empty() {
+            out.push_str(",\"version\":");
+            json_string(&mut out, &scope.version);
+        }
+        out.push('}');
+    }
+    out.push('}');
+    Ok(out)
+}
+
+/// [`json_line`] of a stanza entry, as of the record it converts to
+/// (`stanza::convert::log_record`), for an entry that gets no `level` attribute.
+pub(crate) fn json_line_entry(
+    e: &stanza::Entry,
+    attrs_skip: Skip<'_>,
+    resources: &str,
+    scope: Option<&InstrumentationScope>,
+    plan: &mut StanzaMapPlan,
+) -> Result<String, Unsupported> {
+    let guess = match &e.body {
+        stanza::Value::Str(s) => s.len(),
+        _ => 16,
+    } + e
+        .attributes
+        .iter()
+        .map(|(k, v)| k.len() + v.as_str().map_or(16, str::len) + 6)
+        .sum::<usize>();
+    let mut out = String::with_capacity(64 + guess + resources.len());
+    out.push('{');
+    let sep = |out: &mut String| {
+        if out.len() > 1 {
+            out.push(',');
+        }
+    };
+    if !e.body.is_nil() {
+        out.push_str("\"body\":");
+        json_stanza_value(&mut out, &e.body)?;
+    }
+    for (name, raw, len) in [("traceid", &e.trace_id, 16), ("spanid", &e.span_id, 8)] {
+        if raw.is_empty() {
+            continue;
+        }
+        let hex = id(&stanza::convert::fixed_id(raw.clone(), len));
+        if !hex.is_empty() {
+            sep(&mut out);
+            let _ = write!(out, "\"{name}\":");
+            json_string(&mut out, &hex);
+        }
+    }
+    let severity = if e.severity_text.is_empty() {
+        stanza::convert::severity_short_name(e.severity)
+    } else {
+        &e.severity_text
+    };
+    if !severity.is_empty() {
+        sep(&mut out);
+        out.push_str("\"severity\":");
+        json_string(&mut out, severity);
+    }
+    let flags = e.trace_flags.first().map_or(0, |&f| u32::from(f));
+    if flags != 0 {
+        sep(&mut out);
+        let _ = write!(out, "\"flags\":{flags}");
+    }
+    let plan = plan.for_map(&e.attributes, attrs_skip);
+    if !plan.is_empty() {
+        sep(&mut out);
+        out.push_str("\"attributes\":");
+        plan.write(&mut out, &e.attributes)?;
     }
     if !resources.is_empty() {
         sep(&mut out);

@@ -10,6 +10,7 @@
 //! request Loki refuses (or that is down) does not hold back, lose or duplicate the others'.
 
 pub mod config;
+mod entries;
 pub mod fuzzing;
 mod line;
 /// Loki's push messages live with the store, which reads them on `/loki/api/v1/push`.
@@ -99,6 +100,13 @@ struct TenantSplit {
 #[async_trait]
 impl Consumer for TenantSplit {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
+        // A receiver's entries that name no tenant go as they are (see `entries`).
+        if batch
+            .with_lazy_logs(entries::names_no_tenant)
+            .unwrap_or(false)
+        {
+            return self.inner.consume(batch).await;
+        }
         let parts = match batch.request() {
             Ok(req) => match &*req {
                 Request::Logs(logs) => split_by_tenant(logs),

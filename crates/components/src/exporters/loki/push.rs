@@ -23,7 +23,7 @@ use runtime::{ConsumeError, telemetry::Counter};
 
 use super::config::{Config, DefaultLabels};
 use super::proto;
-use super::translate;
+use super::{entries, translate};
 use crate::compression;
 use crate::util::http_client::{self, HttpCompression, error_chain};
 
@@ -79,13 +79,23 @@ impl LokiPush {
     /// Translates a batch into the push bodies to send, logging and counting the records
     /// that cannot be sent. Fails (permanently) when no record can be sent at all.
     fn build(&self, batch: &Batch) -> Result<LokiRequest, ConsumeError> {
-        let req = batch.request().map_err(|e| {
-            ConsumeError::permanent(format!("failed to decode the logs batch: {e}"))
-        })?;
-        let Request::Logs(logs) = &*req else {
-            return Err(ConsumeError::permanent("the loki exporter takes logs only"));
+        // A receiver's entries, written without converting them when the shortcut covers
+        // them (super::entries); otherwise the OTLP request.
+        let direct = batch
+            .with_lazy_logs(|logs| entries::entries_to_loki(logs, self.defaults, &now_nanos))
+            .flatten();
+        let tenants = match direct {
+            Some(t) => t,
+            None => {
+                let req = batch.request().map_err(|e| {
+                    ConsumeError::permanent(format!("failed to decode the logs batch: {e}"))
+                })?;
+                let Request::Logs(logs) = &*req else {
+                    return Err(ConsumeError::permanent("the loki exporter takes logs only"));
+                };
+                translate::logs_to_loki(logs, self.defaults, &now_nanos)
+            }
         };
-        let tenants = translate::logs_to_loki(logs, self.defaults, &now_nanos);
         let mut unsent = 0usize;
         let mut missing = 0usize;
         for t in &tenants {

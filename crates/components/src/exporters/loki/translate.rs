@@ -44,7 +44,7 @@ pub(crate) const HINT_RESOURCES: &str = "loki.resource.labels";
 pub(crate) const HINT_TENANT: &str = "loki.tenant";
 pub(crate) const HINT_FORMAT: &str = "loki.format";
 
-fn is_hint(key: &str) -> bool {
+pub(super) fn is_hint(key: &str) -> bool {
     matches!(
         key,
         HINT_ATTRIBUTES | HINT_RESOURCES | HINT_TENANT | HINT_FORMAT
@@ -67,7 +67,7 @@ pub(crate) struct TenantRequest {
 }
 
 /// The first attribute named `key` (pdata's `Map.Get`).
-fn get<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
+pub(super) fn get<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
     attrs
         .iter()
         .find(|kv| kv.key == key)
@@ -219,8 +219,8 @@ pub(crate) fn severity_level(n: i32) -> &'static str {
 /// The label set as it is merged: raw names (the attribute names) in merge order, a later
 /// name replacing the value of an earlier one.
 #[derive(Default)]
-struct Labels<'a> {
-    pairs: Vec<(Cow<'a, str>, String)>,
+pub(super) struct Labels<'a> {
+    pub(super) pairs: Vec<(Cow<'a, str>, String)>,
 }
 
 impl<'a> Labels<'a> {
@@ -231,7 +231,7 @@ impl<'a> Labels<'a> {
         }
     }
 
-    fn contains(&self, name: &str) -> bool {
+    pub(super) fn contains(&self, name: &str) -> bool {
         self.pairs.iter().any(|(n, _)| n == name)
     }
 
@@ -257,7 +257,7 @@ impl<'a> Labels<'a> {
     }
 
     /// Loki's stream key: sanitised names, sorted, values quoted.
-    fn render(&self) -> String {
+    pub(super) fn render(&self) -> String {
         let mut sorted: BTreeMap<String, &str> = BTreeMap::new();
         for (name, value) in &self.pairs {
             sorted.insert(normalize_label(name), value);
@@ -301,28 +301,7 @@ pub(crate) fn logs_to_loki(
     let mut groups: Vec<Group> = Vec::new();
     for rl in &req.resource_logs {
         let res_attrs: &[KeyValue] = rl.resource.as_ref().map_or(&[], |r| &r.attributes);
-        // The labels every record of this resource starts with.
-        let mut base = Labels::default();
-        if defaults.exporter {
-            base.set(Cow::Borrowed("exporter"), "OTLP".into());
-        }
-        if defaults.job
-            && let Some(name) = get(res_attrs, "service.name")
-        {
-            let mut job = as_string(Some(name));
-            if let Some(ns) = get(res_attrs, "service.namespace") {
-                job = format!("{}/{job}", as_string(Some(ns)));
-            }
-            base.set(Cow::Borrowed("job"), job);
-        }
-        if defaults.instance
-            && let Some(inst) = get(res_attrs, "service.instance.id")
-        {
-            base.set(Cow::Borrowed("instance"), as_string(Some(inst)));
-        }
-        if let Some(hint) = get(res_attrs, HINT_RESOURCES) {
-            base.promote(hint_names(hint), res_attrs, None);
-        }
+        let base = base_labels(res_attrs, defaults);
         let res_format = get(res_attrs, HINT_FORMAT);
         // The resource part of lines, valid while a record adds no label named like one of
         // the resource's attributes.
@@ -495,7 +474,34 @@ pub(crate) fn logs_to_loki(
     groups.into_iter().map(|g| g.out).collect()
 }
 
-fn drop_record(out: &mut TenantRequest, err: String) {
+/// The labels every record of a resource starts with: the default labels and the
+/// resource's `loki.resource.labels`.
+pub(super) fn base_labels(res_attrs: &[KeyValue], defaults: DefaultLabels) -> Labels<'_> {
+    let mut base = Labels::default();
+    if defaults.exporter {
+        base.set(Cow::Borrowed("exporter"), "OTLP".into());
+    }
+    if defaults.job
+        && let Some(name) = get(res_attrs, "service.name")
+    {
+        let mut job = as_string(Some(name));
+        if let Some(ns) = get(res_attrs, "service.namespace") {
+            job = format!("{}/{job}", as_string(Some(ns)));
+        }
+        base.set(Cow::Borrowed("job"), job);
+    }
+    if defaults.instance
+        && let Some(inst) = get(res_attrs, "service.instance.id")
+    {
+        base.set(Cow::Borrowed("instance"), as_string(Some(inst)));
+    }
+    if let Some(hint) = get(res_attrs, HINT_RESOURCES) {
+        base.promote(hint_names(hint), res_attrs, None);
+    }
+    base
+}
+
+pub(super) fn drop_record(out: &mut TenantRequest, err: String) {
     out.dropped += 1;
     if out.first_error.is_none() {
         out.first_error = Some(format!("failed to convert, dropping log: {err}"));

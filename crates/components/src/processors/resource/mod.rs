@@ -75,14 +75,14 @@ impl ResourceProcessor {
         })
     }
 
-    /// Applies the actions to every resource of a decoded request.
-    pub fn apply(&self, req: &mut Request) {
-        let client = ClientInfo::default();
-        let process = |resource: &mut Option<Resource>| match resource {
-            Some(r) => self.actions.process(&mut r.attributes, &client),
+    /// Applies the actions to one resource; a resource without attributes is given them
+    /// only if an action adds some.
+    fn process(&self, resource: &mut Option<Resource>, client: &ClientInfo) {
+        match resource {
+            Some(r) => self.actions.process(&mut r.attributes, client),
             None => {
                 let mut attributes: Vec<KeyValue> = Vec::new();
-                self.actions.process(&mut attributes, &client);
+                self.actions.process(&mut attributes, client);
                 if !attributes.is_empty() {
                     *resource = Some(Resource {
                         attributes,
@@ -90,7 +90,13 @@ impl ResourceProcessor {
                     });
                 }
             }
-        };
+        }
+    }
+
+    /// Applies the actions to every resource of a decoded request.
+    pub fn apply(&self, req: &mut Request) {
+        let client = ClientInfo::default();
+        let process = |resource: &mut Option<Resource>| self.process(resource, &client);
         match req {
             Request::Traces(t) => t
                 .resource_spans
@@ -115,10 +121,18 @@ impl Consumer for ResourceProcessor {
     async fn consume(&self, mut batch: Batch) -> Result<(), ConsumeError> {
         let items = batch.item_count() as u64;
         self.metrics.incoming.add(items);
-        let req = batch
-            .request_mut()
-            .map_err(|e| ConsumeError::permanent(e.to_string()))?;
-        self.apply(req);
+        if let Some(logs) = batch.lazy_logs_mut() {
+            // A receiver's own record form: the resources are OTLP already.
+            let client = ClientInfo::default();
+            for rl in &mut logs.resource_logs {
+                self.process(&mut rl.resource, &client);
+            }
+        } else {
+            let req = batch
+                .request_mut()
+                .map_err(|e| ConsumeError::permanent(e.to_string()))?;
+            self.apply(req);
+        }
         self.metrics.outgoing.add(items);
         self.next.consume(batch).await
     }

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fileconsumer::{Attributes, Body, Emit, EmitError, Token};
-use pdata::{Batch, Request, Signal};
+use pdata::{Batch, Signal};
 use runtime::exporterhelper::{Backoff, RetrySettings, waiting_for_queue_space};
 use runtime::telemetry::ReceiverMetrics;
 use runtime::{ConsumeError, SharedConsumer};
@@ -88,7 +88,7 @@ impl Delivery {
             return Ok(());
         }
         let n = entries.len();
-        let batch = Batch::from_request(Request::Logs(stanza::convert::to_request(entries)));
+        let batch = stanza::convert::to_batch(entries);
         let err = match self.handle.block_on(self.offer(batch)) {
             Ok(()) => {
                 self.failing = None;
@@ -130,7 +130,7 @@ impl Delivery {
             return Ok(());
         }
         let n = entries.len();
-        let batch = Batch::from_request(Request::Logs(stanza::convert::to_request(entries)));
+        let batch = stanza::convert::to_batch(entries);
         let mut backoff = Backoff::new(&self.backoff_settings());
         loop {
             let err = match self.offer(batch.clone()).await {
