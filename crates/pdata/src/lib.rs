@@ -5,6 +5,10 @@
 //! Most pipelines only batch and forward, so counting items, merging batches and splitting
 //! them work on the protobuf bytes without building structs (see [`scan`]).
 //!
+//! A third form serves receivers that make log records in their own shape (stanza's entries):
+//! [`lazy`] logs keep those records until a component asks for the OTLP request, so that a
+//! component that knows the shape (the loki exporter) can skip the conversion.
+//!
 //! ```
 //! use pdata::{Batch, Signal, Request, proto};
 //! let req = proto::collector::trace::v1::ExportTraceServiceRequest::default();

@@ -194,16 +194,21 @@ fn write_map(
 /// (Go's map keeps the last value). A record has a handful of attributes: sorting their
 /// indices on the stack is cheaper than a map per record.
 fn kept_pairs(kvs: &[KeyValue], skip: &dyn Fn(&str) -> bool) -> smallvec::SmallVec<[usize; 16]> {
-    let mut sorted: smallvec::SmallVec<[usize; 16]> =
-        (0..kvs.len()).filter(|&i| !skip(&kvs[i].key)).collect();
+    kept_indices(kvs.len(), |i| kvs[i].key.as_str(), skip)
+}
+
+/// [`kept_pairs`] of `n` pairs whose keys `key` gives.
+fn kept_indices<'a>(
+    n: usize,
+    key: impl Fn(usize) -> &'a str,
+    skip: &dyn Fn(&str) -> bool,
+) -> smallvec::SmallVec<[usize; 16]> {
+    let mut sorted: smallvec::SmallVec<[usize; 16]> = (0..n).filter(|&i| !skip(key(i))).collect();
     // Stable: a repeated key's pairs stay in their order, the last one last.
-    sorted.sort_by(|&a, &b| kvs[a].key.as_bytes().cmp(kvs[b].key.as_bytes()));
+    sorted.sort_by(|&a, &b| key(a).as_bytes().cmp(key(b).as_bytes()));
     let mut kept = smallvec::SmallVec::new();
     for (j, &i) in sorted.iter().enumerate() {
-        if sorted
-            .get(j + 1)
-            .is_none_or(|&next| kvs[next].key != kvs[i].key)
-        {
+        if sorted.get(j + 1).is_none_or(|&next| key(next) != key(i)) {
             kept.push(i);
         }
     }
@@ -385,19 +390,7 @@ fn kept_stanza_pairs(
     pairs: &[(&str, &stanza::Value)],
     skip: &dyn Fn(&str) -> bool,
 ) -> smallvec::SmallVec<[usize; 16]> {
-    let mut sorted: smallvec::SmallVec<[usize; 16]> =
-        (0..pairs.len()).filter(|&i| !skip(pairs[i].0)).collect();
-    sorted.sort_by(|&a, &b| pairs[a].0.as_bytes().cmp(pairs[b].0.as_bytes()));
-    let mut kept = smallvec::SmallVec::new();
-    for (j, &i) in sorted.iter().enumerate() {
-        if sorted
-            .get(j + 1)
-            .is_none_or(|&next| pairs[next].0 != pairs[i].0)
-        {
-            kept.push(i);
-        }
-    }
-    kept
+    kept_indices(pairs.len(), |i| pairs[i].0, skip)
 }
 
 /// [`MapPlan`] for stanza maps (entries of one file carry the same keys, mostly interned:

@@ -120,22 +120,32 @@ pub(crate) fn json_line(
             }
         }
     }
+    close_json_line(&mut out, resources, scope);
+    Ok(out)
+}
+
+/// The end of a JSON line: the resources' member, the scope, the closing brace.
+fn close_json_line(out: &mut String, resources: &str, scope: Option<&InstrumentationScope>) {
+    let sep = |out: &mut String| {
+        if out.len() > 1 {
+            out.push(',');
+        }
+    };
     if !resources.is_empty() {
-        sep(&mut out);
+        sep(out);
         out.push_str(resources);
     }
     if let Some(scope) = scope.filter(|s| !s.name.is_empty()) {
-        sep(&mut out);
+        sep(out);
         out.push_str("\"instrumentation_scope\":{\"name\":");
-        json_string(&mut out, &scope.name);
+        json_string(out, &scope.name);
         if !scope.version.is_empty() {
             out.push_str(",\"version\":");
-            json_string(&mut out, &scope.version);
+            json_string(out, &scope.version);
         }
         out.push('}');
     }
     out.push('}');
-    Ok(out)
 }
 
 /// [`json_line`] of a stanza entry, as of the record it converts to
@@ -198,21 +208,7 @@ pub(crate) fn json_line_entry(
         out.push_str("\"attributes\":");
         plan.write(&mut out, &e.attributes)?;
     }
-    if !resources.is_empty() {
-        sep(&mut out);
-        out.push_str(resources);
-    }
-    if let Some(scope) = scope.filter(|s| !s.name.is_empty()) {
-        sep(&mut out);
-        out.push_str("\"instrumentation_scope\":{\"name\":");
-        json_string(&mut out, &scope.name);
-        if !scope.version.is_empty() {
-            out.push_str(",\"version\":");
-            json_string(&mut out, &scope.version);
-        }
-        out.push('}');
-    }
-    out.push('}');
+    close_json_line(&mut out, resources, scope);
     Ok(out)
 }
 
