@@ -103,19 +103,13 @@ mod tests {
     }
 
     fn kv(k: &str, v: &str) -> KeyValue {
-        KeyValue {
-            key: k.into(),
-            value: Some(AnyValue {
-                value: Some(any_value::Value::StringValue(v.into())),
-            }),
-            ..Default::default()
-        }
+        crate::testdata::kv(k, crate::testdata::s(v))
     }
 
     fn record(body: &str) -> LogRecord {
         LogRecord {
             body: Some(AnyValue {
-                value: Some(any_value::Value::StringValue(body.into())),
+                value: Some(crate::testdata::s(body)),
             }),
             ..Default::default()
         }

@@ -94,17 +94,9 @@ mod tests {
     fn concatenated_bodies_decode_to_the_inputs_one_after_the_other() {
         // Empty inputs, inputs across snappy's 64 KiB blocks, repetitive and random ones
         // (copies and literals), and a varint header of several bytes.
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut random = |n: usize| -> Vec<u8> {
-            (0..n)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    (x % 7) as u8 + b'a'
-                })
-                .collect()
-        };
+        let mut rng = crate::testdata::Rng::new(7);
+        let mut random =
+            |n: usize| -> Vec<u8> { (0..n).map(|_| rng.below(7) as u8 + b'a').collect() };
         let inputs: Vec<Vec<u8>> = vec![
             b"{\"body\":\"a line\"}".repeat(40),
             Vec::new(),

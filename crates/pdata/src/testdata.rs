@@ -66,7 +66,7 @@ impl Rng {
 
 const BASE_TIME: u64 = 1_700_000_000_000_000_000;
 
-fn kv(key: &str, value: any_value::Value) -> KeyValue {
+pub(crate) fn kv(key: &str, value: any_value::Value) -> KeyValue {
     KeyValue {
         key: key.to_string(),
         value: Some(AnyValue { value: Some(value) }),
@@ -74,7 +74,7 @@ fn kv(key: &str, value: any_value::Value) -> KeyValue {
     }
 }
 
-fn s(v: &str) -> any_value::Value {
+pub(crate) fn s(v: &str) -> any_value::Value {
     any_value::Value::StringValue(v.to_string())
 }
 

@@ -8,7 +8,7 @@ use pdata::proto::collector::logs::v1::ExportLogsServiceRequest;
 use pdata::proto::common::v1::{
     AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
 };
-use pdata::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use pdata::proto::logs::v1::LogRecord;
 use pdata::proto::resource::v1::Resource;
 
 use crate::entry::Entry;
@@ -110,75 +110,28 @@ impl pdata::lazy::LazyRecords for Records {
     }
 }
 
-/// The batch of a receiver's entries: grouped as [`to_request`] groups them, the resources
-/// and scopes in OTLP and the records left as entries ([`Records`]).
+/// The batch of a receiver's entries ([`to_logs`]): converted to OTLP records only if a
+/// component asks for them.
 pub fn to_batch(entries: Vec<Entry>) -> pdata::Batch {
-    use pdata::lazy::{LazyLogs, LazyResourceLogs, LazyScopeLogs};
-    let mut groups: Vec<Map> = Vec::new();
-    let mut out: Vec<(LazyResourceLogs, Vec<Records>)> = Vec::new();
-    let mut last: Option<usize> = None;
-    for mut e in entries {
-        let resource = std::mem::take(&mut e.resource);
-        let g = match last.filter(|&g| groups[g] == resource) {
-            Some(g) => g,
-            None => match groups.iter().position(|r| *r == resource) {
-                Some(g) => g,
-                None => {
-                    out.push((
-                        LazyResourceLogs {
-                            resource: Some(Resource {
-                                attributes: key_values(resource.clone()),
-                                ..Default::default()
-                            }),
-                            scope_logs: Vec::new(),
-                        },
-                        Vec::new(),
-                    ));
-                    groups.push(resource);
-                    groups.len() - 1
-                }
-            },
-        };
-        last = Some(g);
-        let (rl, records) = &mut out[g];
-        let scope_name = std::mem::take(&mut e.scope_name);
-        let i = match rl.scope_logs.iter().position(|s| {
-            let name = s.scope.as_ref().map_or("", |sc| sc.name.as_str());
-            name.len() == scope_name.len() && (name.is_empty() || name == scope_name)
-        }) {
-            Some(i) => i,
-            None => {
-                rl.scope_logs.push(LazyScopeLogs {
-                    scope: Some(InstrumentationScope {
-                        name: scope_name,
-                        ..Default::default()
-                    }),
-                    records: Box::new(Records::default()),
-                });
-                records.push(Records::default());
-                records.len() - 1
-            }
-        };
-        records[i].0.push(e);
-    }
-    let resource_logs = out
-        .into_iter()
-        .map(|(mut rl, records)| {
-            for (sl, r) in rl.scope_logs.iter_mut().zip(records) {
-                sl.records = Box::new(r);
-            }
-            rl
-        })
-        .collect();
-    pdata::Batch::from_lazy_logs(LazyLogs { resource_logs })
+    pdata::Batch::from_lazy_logs(to_logs(entries))
 }
 
 /// Builds the OTLP request for a batch of entries (Go `ConvertEntries`).
 pub fn to_request(entries: Vec<Entry>) -> ExportLogsServiceRequest {
-    // (resource attributes as entries carried them, index in `out`); few resources per
-    // batch, so a linear search with a last-hit shortcut beats hashing every entry.
-    let mut groups: Vec<(Map, usize)> = Vec::new();
-    let mut out: Vec<ResourceLogs> = Vec::new();
+    to_logs(entries).into_request()
+}
+
+/// Entries grouped as Go's converter groups them: by resource (equal attribute sets share
+/// one, in order of first appearance), then by scope name; the resources and scopes in
+/// OTLP, the records still entries ([`Records`]).
+pub fn to_logs(entries: Vec<Entry>) -> pdata::lazy::LazyLogs {
+    use pdata::lazy::{LazyLogs, LazyResourceLogs, LazyScopeLogs};
+    /// A scope's name and entries.
+    type Scope = (String, Vec<Entry>);
+    // Resource attributes as the entries carried them, and each resource's scopes. Few
+    // resources per batch: a linear search with a last-hit shortcut beats hashing every
+    // entry.
+    let mut groups: Vec<(Map, Vec<Scope>)> = Vec::new();
     let mut last: Option<usize> = None;
     for mut e in entries {
         let resource = std::mem::take(&mut e.resource);
@@ -187,46 +140,48 @@ pub fn to_request(entries: Vec<Entry>) -> ExportLogsServiceRequest {
             None => match groups.iter().position(|(r, _)| *r == resource) {
                 Some(g) => g,
                 None => {
-                    out.push(ResourceLogs {
-                        resource: Some(Resource {
-                            attributes: key_values(resource.clone()),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    });
-                    groups.push((resource, out.len() - 1));
+                    groups.push((resource, Vec::new()));
                     groups.len() - 1
                 }
             },
         };
         last = Some(g);
-        let rl = &mut out[groups[g].1];
+        let scopes = &mut groups[g].1;
         let scope_name = std::mem::take(&mut e.scope_name);
-        let sl = match rl.scope_logs.iter().position(|s| {
-            // Most entries have no scope name: no `memcmp` call for two empty names.
-            let name = s.scope.as_ref().map_or("", |sc| sc.name.as_str());
-            name.len() == scope_name.len() && (name.is_empty() || name == scope_name)
-        }) {
-            Some(i) => &mut rl.scope_logs[i],
-            None => {
-                rl.scope_logs.push(ScopeLogs {
+        // Most entries have no scope name: no `memcmp` call for two empty names.
+        let same =
+            |name: &str| name.len() == scope_name.len() && (name.is_empty() || name == scope_name);
+        match scopes.iter_mut().find(|(name, _)| same(name)) {
+            Some((_, records)) => records.push(e),
+            None => scopes.push((scope_name, vec![e])),
+        }
+    }
+    let resource_logs = groups
+        .into_iter()
+        .map(|(resource, scopes)| LazyResourceLogs {
+            resource: Some(Resource {
+                attributes: key_values(resource),
+                ..Default::default()
+            }),
+            scope_logs: scopes
+                .into_iter()
+                .map(|(name, records)| LazyScopeLogs {
                     scope: Some(InstrumentationScope {
-                        name: scope_name,
+                        name,
                         ..Default::default()
                     }),
-                    ..Default::default()
-                });
-                let n = rl.scope_logs.len() - 1;
-                &mut rl.scope_logs[n]
-            }
-        };
-        sl.log_records.push(log_record(e));
-    }
-    ExportLogsServiceRequest { resource_logs: out }
+                    records: Box::new(Records(records)),
+                })
+                .collect(),
+        })
+        .collect();
+    LazyLogs { resource_logs }
 }
 
 #[cfg(test)]
 mod tests {
+    use pdata::proto::logs::v1::{ResourceLogs, ScopeLogs};
+
     use super::*;
     use crate::map;
 
@@ -281,8 +236,33 @@ mod tests {
             })
             .expect("lazy until asked");
         assert_eq!(shape, vec![vec![2, 1], vec![1, 1]]);
-        let req = batch.request().unwrap();
-        assert_eq!(*req, pdata::Request::Logs(to_request(entries)));
+        // Asked for, the records are the converter's, under their resources and scopes.
+        let rec = |i: usize| log_record(entries[i].clone());
+        let res = |pod: &str, scopes: Vec<(&str, Vec<LogRecord>)>| ResourceLogs {
+            resource: Some(Resource {
+                attributes: key_values(crate::map! {"pod" => pod}),
+                ..Default::default()
+            }),
+            scope_logs: scopes
+                .into_iter()
+                .map(|(name, log_records)| ScopeLogs {
+                    scope: Some(InstrumentationScope {
+                        name: name.into(),
+                        ..Default::default()
+                    }),
+                    log_records,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let want = ExportLogsServiceRequest {
+            resource_logs: vec![
+                res("a", vec![("", vec![rec(0), rec(3)]), ("s", vec![rec(2)])]),
+                res("b", vec![("", vec![rec(1)]), ("t", vec![rec(4)])]),
+            ],
+        };
+        assert_eq!(*batch.request().unwrap(), pdata::Request::Logs(want));
     }
 
     #[test]

@@ -215,6 +215,23 @@ fn kept_indices<'a>(
     kept
 }
 
+/// A plan's pairs: [`kept_indices`] with each key written as JSON, with its colon.
+fn planned_pairs<'a>(
+    n: usize,
+    key: impl Fn(usize) -> &'a str,
+    skip: &dyn Fn(&str) -> bool,
+) -> Vec<(usize, String)> {
+    kept_indices(n, &key, skip)
+        .into_iter()
+        .map(|i| {
+            let mut k = String::new();
+            json_string(&mut k, key(i));
+            k.push(':');
+            (i, k)
+        })
+        .collect()
+}
+
 /// How [`json_map`] writes maps whose keys come in one order, worked out once: which pairs
 /// a map keeps, in the order Go writes them, with their keys already written. The records
 /// of one file or one resource mostly carry the same attribute keys in the same order, so
@@ -235,15 +252,7 @@ impl MapPlan {
             self.keys.len() == kvs.len() && self.keys.iter().zip(kvs).all(|(k, kv)| *k == kv.key);
         if !same {
             self.keys = kvs.iter().map(|kv| kv.key.clone()).collect();
-            self.kept = kept_pairs(kvs, skip)
-                .into_iter()
-                .map(|i| {
-                    let mut k = String::new();
-                    json_string(&mut k, &kvs[i].key);
-                    k.push(':');
-                    (i, k)
-                })
-                .collect();
+            self.kept = planned_pairs(kvs.len(), |i| kvs[i].key.as_str(), skip);
         }
         self
     }
@@ -358,7 +367,7 @@ pub(crate) fn json_stanza_value(out: &mut String, v: &stanza::Value) -> Result<(
             let pairs: smallvec::SmallVec<[(&str, &stanza::Value); 16]> =
                 m.iter().map(|(k, v)| (k.as_str(), v)).collect();
             out.push('{');
-            for (n, i) in kept_stanza_pairs(&pairs, &|_| false)
+            for (n, i) in kept_indices(pairs.len(), |i| pairs[i].0, &|_| false)
                 .into_iter()
                 .enumerate()
             {
@@ -385,14 +394,6 @@ pub(crate) fn json_stanza_value(out: &mut String, v: &stanza::Value) -> Result<(
     Ok(())
 }
 
-/// [`kept_pairs`] of a stanza map's pairs.
-fn kept_stanza_pairs(
-    pairs: &[(&str, &stanza::Value)],
-    skip: &dyn Fn(&str) -> bool,
-) -> smallvec::SmallVec<[usize; 16]> {
-    kept_indices(pairs.len(), |i| pairs[i].0, skip)
-}
-
 /// [`MapPlan`] for stanza maps (entries of one file carry the same keys, mostly interned:
 /// compared without their text).
 #[derive(Debug, Default)]
@@ -412,17 +413,7 @@ impl StanzaMapPlan {
             self.keys.len() == m.len() && self.keys.iter().zip(m.keys()).all(|(a, b)| a == b);
         if !same {
             self.keys = m.keys().cloned().collect();
-            let pairs: smallvec::SmallVec<[(&str, &stanza::Value); 16]> =
-                m.iter().map(|(k, v)| (k.as_str(), v)).collect();
-            self.kept = kept_stanza_pairs(&pairs, skip)
-                .into_iter()
-                .map(|i| {
-                    let mut k = String::new();
-                    json_string(&mut k, pairs[i].0);
-                    k.push(':');
-                    (i, k)
-                })
-                .collect();
+            self.kept = planned_pairs(self.keys.len(), |i| self.keys[i].as_str(), skip);
         }
         self
     }

@@ -15,7 +15,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, mpsc, onesho
 use tokio::time::Instant;
 
 use super::retry::Sender;
-use super::{Prepared, QueueBatchSettings, QueueSettings, Sizer, Work};
+use super::{QueueBatchSettings, QueueSettings, Sizer, Work};
 use crate::component::ConsumeError;
 
 type Reply = oneshot::Sender<Result<(), ConsumeError>>;
@@ -239,30 +239,18 @@ impl Queue {
             // Batches (several with `sending_queue::batch`) are merged and cut to
             // `max_size`; prepared requests (never queued with batching) taken together
             // are merged as the exporter merges them.
-            let mut parts = Vec::with_capacity(works.len());
+            let mut prepared = Vec::new();
             let mut batches = Vec::new();
             for w in works {
                 match w {
                     Work::Batch(b) => batches.push(b),
-                    prepared => parts.push(prepared),
+                    Work::Prepared(p) => prepared.push(p),
                 }
             }
-            if parts.len() > 1 {
-                let prepared: Vec<Prepared> = parts
-                    .drain(..)
-                    .filter_map(|w| match w {
-                        Work::Prepared(p) => Some(p),
-                        Work::Batch(_) => None,
-                    })
-                    .collect();
-                parts.extend(
-                    sender
-                        .push
-                        .merge_prepared(prepared)
-                        .into_iter()
-                        .map(Work::Prepared),
-                );
+            if prepared.len() > 1 {
+                prepared = sender.push.merge_prepared(prepared);
             }
+            let mut parts: Vec<Work> = prepared.into_iter().map(Work::Prepared).collect();
             if !batches.is_empty() {
                 let batch = if batches.len() == 1 {
                     batches.pop().expect("one batch")

@@ -26,11 +26,8 @@ use crate::util::gotext::StanzaMapPlan;
 fn covered(logs: &LazyLogs, defaults: DefaultLabels) -> bool {
     logs.resource_logs.iter().all(|rl| {
         let res = rl.resource.as_ref().map_or(&[][..], |r| &r.attributes);
-        let format_ok = match get(res, HINT_FORMAT).and_then(|v| v.value.as_ref()) {
-            None => get(res, HINT_FORMAT).is_none(),
-            Some(Value::StringValue(f)) => f == "json",
-            Some(_) => false,
-        };
+        let format_ok = get(res, HINT_FORMAT)
+            .is_none_or(|v| matches!(&v.value, Some(Value::StringValue(f)) if f == "json"));
         format_ok
             && get(res, HINT_TENANT).is_none()
             && rl.scope_logs.iter().all(|sl| {
@@ -143,33 +140,17 @@ fn timestamp(e: &stanza::Entry, now: &dyn Fn() -> i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use pdata::testdata::Rng;
     use stanza::{Entry as StanzaEntry, Map, Value as V};
 
     use super::*;
     use crate::exporters::loki::translate::logs_to_loki;
 
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-            xs[self.below(xs.len() as u64) as usize]
-        }
-    }
-
     fn value(r: &mut Rng, depth: u32) -> V {
         match r.below(if depth > 1 { 8 } else { 10 }) {
             0 => V::Nil,
             1 => V::Bool(r.below(2) == 0),
-            2 => V::Int(r.next() as i64 >> r.below(60)),
+            2 => V::Int(r.next_u64() as i64 >> r.below(60)),
             3 => {
                 // NaN and infinities (which Go's JSON refuses) now and then.
                 let kinds = if r.below(20) == 0 { 8 } else { 6 };
@@ -299,7 +280,7 @@ mod tests {
     /// dropped records, over random entries, resources and default label settings.
     #[test]
     fn the_shortcut_equals_the_translation_of_the_converted_request() {
-        let mut r = Rng(0x2545_F491_4F6C_DD1D);
+        let mut r = Rng::new(0x2545_F491_4F6C_DD1D);
         let (mut covered, mut not) = (0, 0);
         for case in 0..3000 {
             let defaults = DefaultLabels {

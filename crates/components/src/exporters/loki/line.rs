@@ -55,12 +55,6 @@ pub(crate) fn json_line(
             .sum::<usize>();
     let mut out = String::with_capacity(64 + guess + resources.len());
     out.push('{');
-    // Writes the comma before every member but the first.
-    let sep = |out: &mut String| {
-        if out.len() > 1 {
-            out.push(',');
-        }
-    };
     if let Some(body) = lr.body.as_ref().filter(|b| b.value.is_some()) {
         out.push_str("\"body\":");
         json_value(&mut out, Some(body))?;
@@ -124,13 +118,16 @@ pub(crate) fn json_line(
     Ok(out)
 }
 
+/// The comma before every member of a JSON line but the first (`out` holds the line from
+/// its opening brace).
+fn sep(out: &mut String) {
+    if out.len() > 1 {
+        out.push(',');
+    }
+}
+
 /// The end of a JSON line: the resources' member, the scope, the closing brace.
 fn close_json_line(out: &mut String, resources: &str, scope: Option<&InstrumentationScope>) {
-    let sep = |out: &mut String| {
-        if out.len() > 1 {
-            out.push(',');
-        }
-    };
     if !resources.is_empty() {
         sep(out);
         out.push_str(resources);
@@ -167,11 +164,6 @@ pub(crate) fn json_line_entry(
         .sum::<usize>();
     let mut out = String::with_capacity(64 + guess + resources.len());
     out.push('{');
-    let sep = |out: &mut String| {
-        if out.len() > 1 {
-            out.push(',');
-        }
-    };
     if !e.body.is_nil() {
         out.push_str("\"body\":");
         json_stanza_value(&mut out, &e.body)?;

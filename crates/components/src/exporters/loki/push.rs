@@ -422,6 +422,75 @@ struct Part {
 mod tests {
     use super::*;
 
+    /// A prepared one-part request of `n` records in one stream named `labels`.
+    fn prepared(labels: &str, n: usize, client: Option<Arc<pdata::ClientInfo>>) -> Prepared {
+        let request = proto::PushRequest {
+            streams: vec![proto::Stream {
+                labels: labels.into(),
+                entries: (0..n)
+                    .map(|i| proto::Entry {
+                        timestamp: proto::Timestamp::from_unix_nanos(i as i64),
+                        line: format!("{labels} {i}"),
+                        structured_metadata: Vec::new(),
+                    })
+                    .collect(),
+                hash: 0,
+            }],
+        };
+        let body = proto::encode(&request).unwrap();
+        Prepared {
+            items: n,
+            bytes: body.len(),
+            request: Box::new(LokiRequest {
+                parts: vec![Part {
+                    tenant: String::new(),
+                    body,
+                    wire: OnceLock::new(),
+                    submitted: n,
+                }],
+                unsent: 0,
+                total: n,
+                client,
+            }),
+        }
+    }
+
+    /// Consecutive requests of one client become one push whose body Loki reads as all
+    /// their streams, counted as their records; another client's request stays apart.
+    #[test]
+    fn merged_requests_are_one_push_per_client_in_order() {
+        let other = Some(Arc::new(pdata::ClientInfo::default()));
+        let merged = merge(vec![
+            prepared("{a=\"1\"}", 2, None),
+            prepared("{a=\"2\"}", 3, None),
+            prepared("{a=\"3\"}", 1, other.clone()),
+        ]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged.iter().map(|p| p.items).collect::<Vec<_>>(), [5, 1]);
+        let first = merged[0].get::<LokiRequest>().unwrap();
+        assert_eq!((first.parts.len(), first.total), (1, 5));
+        assert_eq!(first.parts[0].submitted, 5);
+        let push = proto::decode(&first.parts[0].body).unwrap();
+        let lines: Vec<&str> = push
+            .streams
+            .iter()
+            .flat_map(|s| s.entries.iter().map(|e| e.line.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "{a=\"1\"} 0",
+                "{a=\"1\"} 1",
+                "{a=\"2\"} 0",
+                "{a=\"2\"} 1",
+                "{a=\"2\"} 2"
+            ]
+        );
+        let second = merged[1].get::<LokiRequest>().unwrap();
+        assert!(second.client.is_some());
+        assert_eq!(second.total, 1);
+    }
+
     #[test]
     fn error_text_is_gos() {
         assert_eq!(status_text(400), "Bad Request");
