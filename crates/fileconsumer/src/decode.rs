@@ -78,6 +78,14 @@ impl Encoding {
     }
 
     /// Decodes one token to UTF-8, replacing what cannot be decoded with U+FFFD.
+    /// [`Encoding::decode`] into a reference-counted text (valid UTF-8 is copied once).
+    pub fn decode_shared(self, raw: &[u8]) -> std::sync::Arc<str> {
+        match (self, std::str::from_utf8(raw)) {
+            (Encoding::Utf8 | Encoding::Nop, Ok(s)) => std::sync::Arc::from(s),
+            _ => std::sync::Arc::from(self.decode(raw)),
+        }
+    }
+
     pub fn decode(self, raw: &[u8]) -> String {
         match self {
             Encoding::Utf8 | Encoding::Nop => decode_utf8_lossy(raw),

@@ -69,8 +69,9 @@ pub type Attributes = serde_json::Map<String, serde_json::Value>;
 /// The body of one token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
-    /// Decoded text (every encoding but `nop`).
-    Text(String),
+    /// Decoded text (every encoding but `nop`), reference counted so that the receiver's
+    /// parsers can take parts of it without copying them (`stanza::Str`).
+    Text(std::sync::Arc<str>),
     /// Raw bytes (`encoding: nop`).
     Bytes(Vec<u8>),
 }

@@ -404,7 +404,7 @@ impl Reader {
                         batch_bytes += raw.len();
                         let body = match ctx.encoding {
                             Encoding::Nop => Body::Bytes(raw.to_vec()),
-                            enc => Body::Text(enc.decode(raw)),
+                            enc => Body::Text(enc.decode_shared(raw)),
                         };
                         ctx.batch.push(Token {
                             body,

@@ -50,7 +50,7 @@ impl Sink {
             .unwrap()
             .drain(..)
             .map(|t| match t.body {
-                Body::Text(s) => s,
+                Body::Text(s) => s.to_string(),
                 Body::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
             })
             .collect()
@@ -699,7 +699,7 @@ fn matches_go_collector_on_multiline_max_log_size_and_trimming() {
         let toks = sink.tokens.lock().unwrap().clone();
         toks.into_iter()
             .map(|t| match t.body {
-                Body::Text(s) => (s, t.record_number.unwrap()),
+                Body::Text(s) => (s.to_string(), t.record_number.unwrap()),
                 Body::Bytes(_) => unreachable!(),
             })
             .collect::<Vec<_>>()
@@ -891,7 +891,7 @@ fn include_file_record_offset_gives_each_records_start_offset() {
         .unwrap()
         .iter()
         .map(|t| match &t.body {
-            Body::Text(s) => (s.clone(), t.record_offset),
+            Body::Text(s) => (s.to_string(), t.record_offset),
             Body::Bytes(_) => unreachable!("utf-8 encoding gives text"),
         })
         .collect();

@@ -31,7 +31,7 @@ pub fn any_value(v: Value) -> AnyValue {
         Value::Bool(b) => Some(V::BoolValue(b)),
         Value::Int(i) => Some(V::IntValue(i)),
         Value::Float(x) => Some(V::DoubleValue(x)),
-        Value::Str(s) => Some(V::StringValue(s)),
+        Value::Str(s) => Some(V::StringValue(s.into_string())),
         Value::Bytes(b) => Some(V::BytesValue(b)),
         Value::Map(m) => Some(V::KvlistValue(KeyValueList {
             values: key_values(m),

@@ -259,7 +259,7 @@ fn binary<'a>(op: BinOp, a: View, b: View) -> Result<Val<'a>, String> {
                 let mut s = String::with_capacity(x.len() + y.len());
                 s.push_str(x);
                 s.push_str(y);
-                Value::Str(s)
+                Value::from(s)
             }
             _ => {
                 let (x, y) = arith(a, b, op)?;
@@ -477,7 +477,7 @@ fn call<'a>(f: Func, args: &[Node], e: &'a Entry) -> Result<Val<'a>, String> {
         .collect::<Result<Vec<_>, _>>()?;
     let s = |i: usize, name: &str| text_arg(&vals[i], name);
     let out = match f {
-        Func::Env => Value::Str(std::env::var(s(0, "env")?).unwrap_or_default()),
+        Func::Env => Value::from(std::env::var(s(0, "env")?).unwrap_or_default()),
         Func::Len => Value::Int(match vals[0].view() {
             View::Str(x) => x.chars().count() as i64,
             View::List(l) => l.len() as i64,
@@ -490,9 +490,9 @@ fn call<'a>(f: Func, args: &[Node], e: &'a Entry) -> Result<Val<'a>, String> {
                 ));
             }
         }),
-        Func::Lower => Value::Str(s(0, "lower")?.to_lowercase()),
-        Func::Upper => Value::Str(s(0, "upper")?.to_uppercase()),
-        Func::Trim => Value::Str(match vals.get(1) {
+        Func::Lower => Value::from(s(0, "lower")?.to_lowercase()),
+        Func::Upper => Value::from(s(0, "upper")?.to_uppercase()),
+        Func::Trim => Value::from(match vals.get(1) {
             Some(_) => {
                 let cut = s(1, "trim")?;
                 s(0, "trim")?.trim_matches(|c| cut.contains(c)).to_string()
@@ -501,21 +501,21 @@ fn call<'a>(f: Func, args: &[Node], e: &'a Entry) -> Result<Val<'a>, String> {
         }),
         Func::TrimPrefix => {
             let x = s(0, "trimPrefix")?;
-            Value::Str(x.strip_prefix(s(1, "trimPrefix")?).unwrap_or(x).to_string())
+            Value::from(x.strip_prefix(s(1, "trimPrefix")?).unwrap_or(x).to_string())
         }
         Func::TrimSuffix => {
             let x = s(0, "trimSuffix")?;
-            Value::Str(x.strip_suffix(s(1, "trimSuffix")?).unwrap_or(x).to_string())
+            Value::from(x.strip_suffix(s(1, "trimSuffix")?).unwrap_or(x).to_string())
         }
         Func::HasPrefix => Value::Bool(s(0, "hasPrefix")?.starts_with(s(1, "hasPrefix")?)),
         Func::HasSuffix => Value::Bool(s(0, "hasSuffix")?.ends_with(s(1, "hasSuffix")?)),
         Func::Split => Value::List(
             s(0, "split")?
                 .split(s(1, "split")?)
-                .map(|p| Value::Str(p.to_string()))
+                .map(|p| Value::from(p.to_string()))
                 .collect(),
         ),
-        Func::Replace => Value::Str(s(0, "replace")?.replace(s(1, "replace")?, s(2, "replace")?)),
+        Func::Replace => Value::from(s(0, "replace")?.replace(s(1, "replace")?, s(2, "replace")?)),
         Func::IndexOf => {
             let hay = s(0, "indexOf")?;
             Value::Int(match hay.find(s(1, "indexOf")?) {
@@ -541,7 +541,7 @@ fn call<'a>(f: Func, args: &[Node], e: &'a Entry) -> Result<Val<'a>, String> {
                 .map_err(|_| format!("strconv.ParseFloat: parsing {x:?}: invalid syntax"))?,
             other => return Err(format!("invalid operation: float({})", other.type_name())),
         }),
-        Func::String => Value::Str(match vals.into_iter().next() {
+        Func::String => Value::from(match vals.into_iter().next() {
             Some(v) => v.into_value().to_string(),
             None => String::new(),
         }),
@@ -614,7 +614,7 @@ impl Expr {
     pub fn eval_string<'a>(&self, e: &'a Entry) -> Result<Cow<'a, str>, String> {
         match self.root.eval(e)? {
             Val::Ref(Value::Str(s)) => Ok(Cow::Borrowed(s)),
-            Val::Own(Value::Str(s)) => Ok(Cow::Owned(s)),
+            Val::Own(Value::Str(s)) => Ok(Cow::Owned(s.into_string())),
             other => Err(format!(
                 "embedded expression returned non-string {}",
                 other.into_value()
@@ -1147,7 +1147,7 @@ impl Parser {
                 }
                 node = Node::Member {
                     obj: Box::new(node),
-                    key: Box::new(Node::Lit(Value::Str(name))),
+                    key: Box::new(Node::Lit(Value::from(name))),
                     optional,
                 };
             } else if self.is_op("[") {
@@ -1174,7 +1174,7 @@ impl Parser {
         Ok(match tok {
             Tok::Int(i) => Node::Lit(Value::Int(i)),
             Tok::Float(x) => Node::Lit(Value::Float(x)),
-            Tok::Str(s) => Node::Lit(Value::Str(s)),
+            Tok::Str(s) => Node::Lit(Value::from(s)),
             Tok::Op("(") => {
                 let n = self.expr(0)?;
                 self.expect(")")?;
@@ -1197,7 +1197,7 @@ impl Parser {
                     let key = match self.peek().cloned() {
                         Some(Tok::Ident(k)) => {
                             self.pos += 1;
-                            Node::Lit(Value::Str(k))
+                            Node::Lit(Value::from(k))
                         }
                         _ => self.expr(0)?,
                     };

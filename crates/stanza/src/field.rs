@@ -113,6 +113,29 @@ impl Field {
         }
     }
 
+    /// [`Field::set`] of a copy of `m`, copying each pair straight into place (no
+    /// intermediate map): for results kept in a cache.
+    pub fn set_map_copy(&self, e: &mut Entry, m: &Map) {
+        let top = match self.root {
+            Root::Attributes => &mut e.attributes,
+            Root::Resource => &mut e.resource,
+            Root::Body => {
+                if !matches!(e.body, Value::Map(_)) {
+                    e.body = Value::Map(Map::new());
+                }
+                match &mut e.body {
+                    Value::Map(body) => body,
+                    _ => unreachable!("body was just made a map"),
+                }
+            }
+        };
+        let mut cur = top;
+        for k in &self.keys {
+            cur = cur.nested_mut(k);
+        }
+        cur.merge_copy(m);
+    }
+
     /// Sets the value. A map value is merged into the map at this field (created, or
     /// replacing a non-map, as needed); other values replace. Setting a non-map on an
     /// `attributes`/`resource` root is Go's "cannot set attributes root".

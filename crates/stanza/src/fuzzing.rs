@@ -143,7 +143,7 @@ pub fn parsers(data: &[u8]) {
             let body = if as_bytes {
                 Value::Bytes(l.to_vec())
             } else {
-                Value::Str(String::from_utf8_lossy(l).into_owned())
+                Value::from(String::from_utf8_lossy(l).into_owned())
             };
             let mut e = Entry::with_body(body, 1);
             e.attributes.insert(

@@ -547,15 +547,15 @@ pub fn add_net_attributes(
     let side = |e: &mut Entry, which: &str, a: SocketAddr| {
         e.attributes.insert(
             format!("net.{which}.ip").as_str(),
-            Value::Str(ip(a).to_string()),
+            Value::from(ip(a).to_string()),
         );
         e.attributes.insert(
             format!("net.{which}.port").as_str(),
-            Value::Str(a.port().to_string()),
+            Value::from(a.port().to_string()),
         );
         e.attributes.insert(
             format!("net.{which}.name").as_str(),
-            Value::Str(resolver.name(ip(a))),
+            Value::from(resolver.name(ip(a))),
         );
     };
     match transport {

@@ -42,4 +42,4 @@ pub use entry::Entry;
 pub use expr::{Expr, ExprString};
 pub use field::{Field, Root, RootableField};
 pub use operator::{BuildError, OnError, OperatorConfig, Pipeline, ProcessError};
-pub use value::{Key, Map, Value};
+pub use value::{Key, Map, Str, Value};

@@ -5,7 +5,9 @@
 //! Maps are small (a handful of attributes), so [`Map`] is a vector of pairs searched
 //! linearly: cheaper than hashing at these sizes and keeps insertion order for stable
 //! output. Keys are [`Key`]s so that the keys an operator writes on every entry (regex
-//! group names, `log.iostream`) are shared, not allocated per entry.
+//! group names, `log.iostream`) are shared, not allocated per entry. String values are
+//! [`Str`]s, owned or shared, so that the values every entry of a file carries (the file's
+//! attributes, cached parse results, configured values) are shared, not copied per entry.
 
 use std::fmt;
 use std::sync::Arc;
@@ -142,6 +144,231 @@ impl fmt::Display for Key {
     }
 }
 
+/// A string value: owned when an operator made it for one entry, shared (reference counted)
+/// when many entries carry the same text or a part of one text.
+///
+/// A node agent's entry carries about ten strings, and half of them are the same for every
+/// line of a file: the file's path and name, the groups a cached `regex_parser` took from the
+/// path, the values of `add` and of static attributes. The others are parts of the line: the
+/// groups the container format's regex takes from it. As owned strings each was allocated and
+/// copied for every line. A shared value is the whole or a part of a reference-counted text:
+/// copying one or taking a part of one ([`Str::slice`]) copies no text, and equal shared
+/// values compare by pointer first (grouping entries by resource compares them). Changing a
+/// shared value ([`Str::make_mut`]) copies it first, so sharing is never visible.
+#[derive(Clone)]
+pub struct Str(StrRepr);
+
+#[derive(Clone)]
+enum StrRepr {
+    Owned(String),
+    /// `buf[start..start + len]`, on character boundaries (checked when made).
+    Shared {
+        buf: Arc<str>,
+        start: u32,
+        len: u32,
+    },
+}
+
+impl Str {
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            StrRepr::Owned(s) => s,
+            StrRepr::Shared { buf, start, len } => {
+                let (a, b) = (*start as usize, *start as usize + *len as usize);
+                debug_assert!(buf.get(a..b).is_some());
+                // SAFETY: `start..start + len` lies within `buf` on character boundaries:
+                // checked by every constructor of `Shared` (`Str::whole`, `Str::slice`).
+                unsafe { buf.get_unchecked(a..b) }
+            }
+        }
+    }
+
+    /// The whole of a shared text (owned instead when it is too long to share, 4 GiB).
+    fn whole(buf: Arc<str>) -> Str {
+        match u32::try_from(buf.len()) {
+            Ok(len) => Str(StrRepr::Shared { buf, start: 0, len }),
+            Err(_) => Str(StrRepr::Owned(buf.to_string())),
+        }
+    }
+
+    /// The text as an owned `String` (moved out when owned, copied when shared).
+    pub fn into_string(self) -> String {
+        match self.0 {
+            StrRepr::Owned(s) => s,
+            shared => Str(shared).as_str().to_string(),
+        }
+    }
+
+    /// A value with this text whose clones share it (this one when it is shared already).
+    pub fn shared(&self) -> Str {
+        match &self.0 {
+            StrRepr::Owned(s) => Str::whole(Arc::from(s.as_str())),
+            StrRepr::Shared { .. } => self.clone(),
+        }
+    }
+
+    /// Makes this value's clones share its text (copies it once when it is owned).
+    pub fn share(&mut self) {
+        if let StrRepr::Owned(s) = &self.0 {
+            *self = Str::whole(Arc::from(s.as_str()));
+        }
+    }
+
+    /// Whether clones share the text.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.0, StrRepr::Shared { .. })
+    }
+
+    /// The part `range` of this text: shared when this one is (no text is copied), else an
+    /// owned copy. A range that is out of bounds or not on character boundaries gives "".
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Str {
+        let Some(part) = self.as_str().get(range.clone()) else {
+            return Str::default();
+        };
+        match &self.0 {
+            StrRepr::Shared { buf, start, .. } => Str(StrRepr::Shared {
+                buf: buf.clone(),
+                // Within this part, which is within `buf`: both fit in u32.
+                start: *start + range.start as u32,
+                len: part.len() as u32,
+            }),
+            StrRepr::Owned(_) => Str::from(part),
+        }
+    }
+
+    /// The text, to change in place (a shared text is copied first).
+    pub fn make_mut(&mut self) -> &mut String {
+        if let StrRepr::Shared { .. } = &self.0 {
+            self.0 = StrRepr::Owned(self.as_str().to_string());
+        }
+        match &mut self.0 {
+            StrRepr::Owned(s) => s,
+            StrRepr::Shared { .. } => unreachable!("made owned above"),
+        }
+    }
+
+    /// Whether both are the same part of one shared text (then they are equal without
+    /// comparing it).
+    pub fn ptr_eq(&self, other: &Str) -> bool {
+        match (&self.0, &other.0) {
+            (
+                StrRepr::Shared { buf, start, len },
+                StrRepr::Shared {
+                    buf: b2,
+                    start: s2,
+                    len: l2,
+                },
+            ) => Arc::ptr_eq(buf, b2) && start == s2 && len == l2,
+            _ => false,
+        }
+    }
+}
+
+impl Default for Str {
+    fn default() -> Str {
+        Str(StrRepr::Owned(String::new()))
+    }
+}
+
+impl std::ops::Deref for Str {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Str {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Str {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<String> for Str {
+    fn from(s: String) -> Str {
+        Str(StrRepr::Owned(s))
+    }
+}
+
+impl From<&str> for Str {
+    fn from(s: &str) -> Str {
+        Str(StrRepr::Owned(s.to_string()))
+    }
+}
+
+impl From<Arc<str>> for Str {
+    fn from(s: Arc<str>) -> Str {
+        Str::whole(s)
+    }
+}
+
+impl From<Str> for String {
+    fn from(s: Str) -> String {
+        s.into_string()
+    }
+}
+
+impl PartialEq for Str {
+    fn eq(&self, other: &Str) -> bool {
+        self.ptr_eq(other) || self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Str {}
+
+impl PartialEq<str> for Str {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Str {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Str {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl std::hash::Hash for Str {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.as_str().hash(h)
+    }
+}
+
+impl PartialOrd for Str {
+    fn partial_cmp(&self, other: &Str) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Str {
+    fn cmp(&self, other: &Str) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl fmt::Debug for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One value of a log entry.
 #[derive(Clone, PartialEq, Default)]
 pub enum Value {
@@ -150,7 +377,7 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
+    Str(Str),
     Bytes(Vec<u8>),
     Map(Map),
     List(Vec<Value>),
@@ -196,6 +423,17 @@ impl Value {
 
     pub fn is_nil(&self) -> bool {
         matches!(self, Value::Nil)
+    }
+
+    /// Makes the strings in this value shared ([`Str::share`]), so that its clones copy
+    /// none: for values copied into many entries (caches, configuration, file attributes).
+    pub fn share_strings(&mut self) {
+        match self {
+            Value::Str(s) => s.share(),
+            Value::Map(m) => m.share_strings(),
+            Value::List(l) => l.iter_mut().for_each(Value::share_strings),
+            _ => {}
+        }
     }
 }
 
@@ -250,11 +488,16 @@ impl fmt::Display for Value {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Value {
-        Value::Str(s.to_string())
+        Value::Str(s.into())
     }
 }
 impl From<String> for Value {
     fn from(s: String) -> Value {
+        Value::Str(s.into())
+    }
+}
+impl From<Str> for Value {
+    fn from(s: Str) -> Value {
         Value::Str(s)
     }
 }
@@ -296,6 +539,11 @@ impl Map {
         }
     }
 
+    /// [`Value::share_strings`] for every value.
+    pub fn share_strings(&mut self) {
+        self.entries.iter_mut().for_each(|(_, v)| v.share_strings());
+    }
+
     /// Pairs the map holds without growing.
     pub fn capacity(&self) -> usize {
         self.entries.capacity()
@@ -309,11 +557,13 @@ impl Map {
         self.entries.is_empty()
     }
 
+    #[inline]
     fn position(&self, key: &str) -> Option<usize> {
         self.entries.iter().position(|(k, _)| &**k == key)
     }
 
     /// [`Map::position`] by key, comparing interned keys without their text.
+    #[inline]
     fn position_key(&self, key: &Key) -> Option<usize> {
         self.entries.iter().position(|(k, _)| k == key)
     }
@@ -433,6 +683,24 @@ impl Map {
         }
     }
 
+    /// [`Map::merge`] of a copy of `other`, each pair copied straight into place.
+    pub fn merge_copy(&mut self, other: &Map) {
+        if other
+            .entries
+            .iter()
+            .all(|(k, _)| self.position_key(k).is_none())
+        {
+            self.entries.extend_from_slice(&other.entries);
+            return;
+        }
+        for (k, v) in &other.entries {
+            match self.position_key(k) {
+                Some(i) => self.entries[i].1 = v.clone(),
+                None => self.entries.push((k.clone(), v.clone())),
+            }
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &Value)> {
         self.entries.iter().map(|(k, v)| (k, v))
     }
@@ -513,7 +781,7 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
         Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
-        Value::Str(s) => J::String(s.clone()),
+        Value::Str(s) => J::String(s.to_string()),
         Value::Bytes(b) => J::String(String::from_utf8_lossy(b).into_owned()),
         Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect()),
         Value::List(l) => J::Array(l.iter().map(to_json).collect()),
@@ -536,7 +804,7 @@ pub fn from_json(v: &serde_json::Value) -> Value {
                 Value::Float(n.as_f64().unwrap_or(0.0))
             }
         }
-        serde_json::Value::String(s) => Value::Str(s.clone()),
+        serde_json::Value::String(s) => Value::from(s.as_str()),
         serde_json::Value::Array(a) => Value::List(a.iter().map(from_json).collect()),
         serde_json::Value::Object(o) => {
             let mut m = Map::with_capacity(o.len());
@@ -551,6 +819,67 @@ pub fn from_json(v: &serde_json::Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_strings_and_their_parts_copy_no_text_and_behave_as_owned_ones() {
+        let line: Arc<str> = Arc::from("2024-05-06T07:08:09Z stdout F héllo");
+        let whole = Str::from(line.clone());
+        assert!(whole.is_shared());
+        assert_eq!(whole, *"2024-05-06T07:08:09Z stdout F héllo");
+        // A part shares the line's text: no copy, and its bytes are the line's.
+        let part = whole.slice(30..36);
+        assert_eq!(part.as_str(), "héllo");
+        assert!(part.is_shared());
+        assert_eq!(part.as_str().as_ptr(), line[30..].as_ptr());
+        // A part of a part.
+        assert_eq!(part.slice(1..3).as_str(), "é");
+        assert_eq!(part.slice(1..3).as_str().as_ptr(), line[31..].as_ptr());
+        // Out of bounds or off a character boundary: "", not a panic.
+        assert_eq!(part.slice(2..3).as_str(), "");
+        assert_eq!(part.slice(4..99).as_str(), "");
+        // Parts of an owned value are owned copies.
+        let owned = Str::from("abc");
+        assert!(!owned.slice(1..2).is_shared());
+        assert_eq!(owned.slice(1..2), *"b");
+        // Equal texts are equal whatever their form; the same part compares by pointer.
+        assert_eq!(part, Str::from("héllo"));
+        assert!(part.ptr_eq(&part.clone()));
+        assert!(!part.ptr_eq(&Str::from("héllo").shared()));
+        assert!(!whole.ptr_eq(&part));
+        // Hashing is the text's (maps keyed by Str are looked up by &str).
+        let mut m = std::collections::HashMap::new();
+        m.insert(part.clone(), 1);
+        assert_eq!(m.get("héllo"), Some(&1));
+        // Changing a shared value changes no other.
+        let mut changed = part.clone();
+        changed.make_mut().push('!');
+        assert_eq!(changed, *"héllo!");
+        assert_eq!(part, *"héllo");
+        assert_eq!(whole.as_str(), &*line);
+        assert_eq!(part.clone().into_string(), "héllo");
+    }
+
+    #[test]
+    fn shared_values_are_shared_all_the_way_down() {
+        let mut v = Value::Map(crate::map! {"a" => "x", "b" => 1i64});
+        if let Value::Map(m) = &mut v {
+            m.insert("l", Value::List(vec![Value::from("y")]));
+        }
+        v.share_strings();
+        let Value::Map(m) = &v else { unreachable!() };
+        assert!(matches!(m.get("a"), Some(Value::Str(s)) if s.is_shared()));
+        assert!(
+            matches!(m.get("l"), Some(Value::List(l)) if matches!(&l[0], Value::Str(s) if s.is_shared()))
+        );
+        assert_eq!(m.get("b"), Some(&Value::Int(1)));
+        // Equal to the owned original.
+        assert_eq!(
+            v,
+            Value::Map(
+                crate::map! {"a" => "x", "b" => 1i64, "l" => Value::List(vec![Value::from("y")])}
+            )
+        );
+    }
 
     #[test]
     fn maps_find_entries_by_key_whether_interned_or_shared() {

@@ -86,35 +86,55 @@ pub(crate) fn json_string_escaped(out: &mut String, s: &str, html: bool) {
 }
 
 /// How many leading bytes of `b` are certainly plain (none is marked in [`JSON_SPECIAL`]):
-/// 16 at a time with SSE2 (every x86-64 has it), then 8 at a time with [`maybe_special`].
-/// Stops at or before the first byte that may need escaping. (32 at a time with AVX2
-/// measured no better on the filelog -> Loki path.)
+/// 16 at a time with SSE2 (every x86-64 has it), the last few padded with plain bytes so
+/// that short strings and tails are looked at the same way, not byte by byte. Stops at the
+/// first byte that may need escaping. (32 at a time with AVX2 measured no better on the
+/// filelog -> Loki path.)
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn plain_prefix(b: &[u8]) -> usize {
+    use std::arch::x86_64::*;
+    let mut i = 0;
+    // SAFETY: SSE2 is part of the x86-64 baseline; loads are unaligned and in bounds
+    // (`i + 16 <= b.len()`, or of the 16-byte `pad`).
+    unsafe {
+        let limit = _mm_set1_epi8(0x1f);
+        let targets = [b'"', b'\\', b'<', b'>', b'&', 0xE2].map(|t| _mm_set1_epi8(t as i8));
+        let special = |x: __m128i| {
+            // x <= 0x1f (unsigned): min(x, 0x1f) == x.
+            let mut hits = _mm_cmpeq_epi8(_mm_min_epu8(x, limit), x);
+            for t in targets {
+                hits = _mm_or_si128(hits, _mm_cmpeq_epi8(x, t));
+            }
+            _mm_movemask_epi8(hits)
+        };
+        while i + 16 <= b.len() {
+            let mask = special(_mm_loadu_si128(b.as_ptr().add(i).cast()));
+            if mask != 0 {
+                return i + mask.trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+        if i == b.len() {
+            return i;
+        }
+        let mut pad = [b' '; 16];
+        pad[..b.len() - i].copy_from_slice(&b[i..]);
+        let mask = special(_mm_loadu_si128(pad.as_ptr().cast()));
+        if mask != 0 {
+            i + mask.trailing_zeros() as usize
+        } else {
+            b.len()
+        }
+    }
+}
+
+/// How many leading bytes of `b` are certainly plain: 8 at a time with [`maybe_special`];
+/// stops at or before the first byte that may need escaping (the caller's byte loop decides).
+#[cfg(not(target_arch = "x86_64"))]
 #[inline]
 fn plain_prefix(b: &[u8]) -> usize {
     let mut i = 0;
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        // SAFETY: SSE2 is part of the x86-64 baseline; loads are unaligned and in bounds
-        // (`i + 16 <= b.len()`).
-        unsafe {
-            let limit = _mm_set1_epi8(0x1f);
-            let targets = [b'"', b'\\', b'<', b'>', b'&', 0xE2].map(|t| _mm_set1_epi8(t as i8));
-            while i + 16 <= b.len() {
-                let x = _mm_loadu_si128(b.as_ptr().add(i).cast());
-                // x <= 0x1f (unsigned): min(x, 0x1f) == x.
-                let mut hits = _mm_cmpeq_epi8(_mm_min_epu8(x, limit), x);
-                for t in targets {
-                    hits = _mm_or_si128(hits, _mm_cmpeq_epi8(x, t));
-                }
-                let mask = _mm_movemask_epi8(hits);
-                if mask != 0 {
-                    return i + mask.trailing_zeros() as usize;
-                }
-                i += 16;
-            }
-        }
-    }
     while i + 8 <= b.len()
         && !maybe_special(u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes")))
     {
@@ -126,6 +146,7 @@ fn plain_prefix(b: &[u8]) -> usize {
 /// Whether any of the eight bytes of `w` may be one [`JSON_SPECIAL`] marks: a control
 /// byte, `"`, `\\`, `<`, `>`, `&` or 0xE2. May say yes for a word without one (the byte loop
 /// then decides), never no for a word with one.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline]
 fn maybe_special(w: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;

@@ -119,7 +119,7 @@ impl SeverityBlock {
             }
             Some(Value::Str(s)) => match self.parser.parse_str(s) {
                 (sev, Some(name)) => (sev, name.to_string()),
-                (sev, None) => (sev, s.clone()),
+                (sev, None) => (sev, s.to_string()),
             },
             Some(Value::Bytes(b)) => {
                 let s = String::from_utf8_lossy(b);

@@ -10,7 +10,13 @@ use super::{Next, Out, Transformer};
 use crate::entry::Entry;
 use crate::expr::Expr;
 use crate::field::{Field, RootableField};
-use crate::value::Value;
+use crate::value::{Map, Value};
+
+/// What a parse gave: a value of its own, or a map to copy (a cached result).
+pub(crate) enum Parsed<'c> {
+    Value(Value),
+    Copy(&'c Map),
+}
 
 /// `on_error` and `if`, shared by transformers and parsers.
 #[derive(Deserialize, Default, Debug, Clone)]
@@ -164,7 +170,7 @@ impl ScopeNameBlock {
                 self.parse_from
             )),
             Some(Value::Str(s)) => {
-                e.scope_name = s.clone();
+                e.scope_name = s.to_string();
                 Ok(())
             }
             Some(other) => Err(format!(
@@ -254,6 +260,17 @@ impl Parser {
         out: &mut Out,
         parse: impl FnOnce(&Value) -> Result<Value, String>,
     ) -> Next {
+        self.process_parsed(e, out, |v| parse(v).map(Parsed::Value))
+    }
+
+    /// [`Parser::process`] for a parse whose result may be a map kept elsewhere (a cache):
+    /// that one is copied into place pair by pair.
+    pub(crate) fn process_parsed<'c>(
+        &self,
+        e: &mut Entry,
+        out: &mut Out,
+        parse: impl FnOnce(&Value) -> Result<Parsed<'c>, String>,
+    ) -> Next {
         if let Some(next) = self.t.check(e, out) {
             return next;
         }
@@ -264,11 +281,15 @@ impl Parser {
             )),
             Some(v) => parse(v),
         };
-        let value = match parsed {
-            Ok(v) => v,
+        let set = match parsed {
+            Ok(Parsed::Value(v)) => self.parse_to.set(e, v),
+            Ok(Parsed::Copy(m)) => {
+                self.parse_to.set_map_copy(e, m);
+                Ok(())
+            }
             Err(m) => return out.fail(self.t.on_error, &m),
         };
-        if let Err(m) = self.parse_to.set(e, value) {
+        if let Err(m) = set {
             return out.fail(self.t.on_error, &format!("set parse_to: {m}"));
         }
         match self.finish(e) {

@@ -72,6 +72,11 @@ impl Matcher {
     fn parse(&mut self, s: &str) -> Option<crate::value::Map> {
         self.0.parse(s)
     }
+
+    /// The groups of a shared line are parts of it (no text copied).
+    fn parse_str(&mut self, s: &crate::value::Str) -> Option<crate::value::Map> {
+        self.0.parse_str(s)
+    }
 }
 
 impl Spec for Config {
@@ -170,12 +175,12 @@ impl Container {
                 Format::Docker => super::json::parse_object(raw, false),
                 Format::Crio => self
                     .crio
-                    .parse(raw)
+                    .parse_str(raw)
                     .map(Value::Map)
                     .ok_or_else(|| "regex pattern does not match".to_string()),
                 Format::Containerd => self
                     .containerd
-                    .parse(raw)
+                    .parse_str(raw)
                     .map(Value::Map)
                     .ok_or_else(|| "regex pattern does not match".to_string()),
             },

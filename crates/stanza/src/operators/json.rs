@@ -109,10 +109,10 @@ impl<'de> Visitor<'de> for JsonSeed {
         Ok(Value::Float(x))
     }
     fn visit_str<E>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::Str(s.to_string()))
+        Ok(Value::from(s.to_string()))
     }
     fn visit_string<E>(self, s: String) -> Result<Value, E> {
-        Ok(Value::Str(s))
+        Ok(Value::from(s))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
         let mut l = Vec::with_capacity(a.size_hint().unwrap_or(4));

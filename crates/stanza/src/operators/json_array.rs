@@ -94,9 +94,9 @@ pub(crate) fn parse_array(s: &str) -> Result<Vec<Value>, String> {
 
 fn element(raw: &str) -> Result<Value, String> {
     Ok(match raw.as_bytes().first() {
-        Some(b'{') => Value::Str(minify(raw)),
+        Some(b'{') => Value::from(minify(raw)),
         Some(b'[') | None => return Err(PARSE_FAILED.into()),
-        Some(b'"') => Value::Str(serde_json::from_str(raw).map_err(|_| PARSE_FAILED)?),
+        Some(b'"') => Value::from(serde_json::from_str::<String>(raw).map_err(|_| PARSE_FAILED)?),
         Some(b't') => Value::Bool(true),
         Some(b'f') => Value::Bool(false),
         Some(b'n') => Value::Nil,

@@ -235,7 +235,7 @@ impl Recombine {
         }
         let combined = std::mem::take(&mut b.combined);
         let mut e = b.base;
-        match self.s.combine_field.set(&mut e, Value::Str(combined)) {
+        match self.s.combine_field.set(&mut e, Value::from(combined)) {
             Ok(()) => out.emit(e),
             Err(m) => out.report(&format!("there was error flushing combined logs: {m}")),
         }

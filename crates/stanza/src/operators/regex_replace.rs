@@ -69,7 +69,7 @@ impl Operator for RegexReplace {
             None => Ok(()),
             Some(Value::Str(s)) => {
                 if let Cow::Owned(replaced) = regex.replace_all(s, with) {
-                    *s = replaced;
+                    *s = replaced.into();
                 }
                 Ok(())
             }

@@ -110,7 +110,7 @@ impl Operator for Router {
             for (k, s) in &r.attributes {
                 match s.render(e) {
                     Ok(v) => {
-                        e.attributes.insert_key(k, Value::Str(v));
+                        e.attributes.insert_key(k, Value::from(v));
                     }
                     Err(m) => {
                         out.report(&format!("Failed to label entry: {m}"));

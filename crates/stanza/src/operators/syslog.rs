@@ -227,7 +227,7 @@ impl SyslogParser {
 
     fn to_map(&self, m: Msg, with_pri: bool) -> (Option<i64>, Map) {
         let mut map = Map::with_capacity(10);
-        let s = |v: Option<String>| v.map(Value::Str);
+        let s = |v: Option<String>| v.map(Value::from);
         for (k, v) in [
             ("hostname", s(m.hostname)),
             ("appname", s(m.appname)),
@@ -244,7 +244,7 @@ impl SyslogParser {
             for (id, params) in sd {
                 let mut pm = Map::with_capacity(params.len());
                 for (k, v) in params {
-                    pm.insert(k, Value::Str(v));
+                    pm.insert(k, Value::from(v));
                 }
                 sdm.insert(id, Value::Map(pm));
             }

@@ -138,7 +138,7 @@ impl Operator for KeyValueParser {
             for p in &pairs {
                 match p.split_once(delim.as_str()) {
                     Some((k, v)) => {
-                        m.insert(k.trim(), Value::Str(v.trim().to_string()));
+                        m.insert(k.trim(), Value::from(v.trim().to_string()));
                     }
                     None => errors.push(format!("cannot split {p:?} into 2 items, got 1 item(s)")),
                 }
@@ -282,7 +282,7 @@ impl Operator for CsvParser {
             }
             let mut m = Map::with_capacity(header.len());
             for (k, v) in header.iter().zip(fields) {
-                m.insert_key(k, Value::Str(v));
+                m.insert_key(k, Value::from(v));
             }
             Ok(Value::Map(m))
         })
@@ -460,7 +460,9 @@ impl Operator for Unquote {
             let Value::Str(s) = v else {
                 return Err(format!("type {} cannot be unquoted", v.go_type()));
             };
-            *s = go_unquote(s).map_err(|m| format!("failed to unquote: {m}"))?;
+            *s = go_unquote(s)
+                .map_err(|m| format!("failed to unquote: {m}"))?
+                .into();
             Ok(())
         })
     }

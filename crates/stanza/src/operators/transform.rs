@@ -119,7 +119,9 @@ impl Spec for AddConfig {
                 field.set(e, v)
             }));
         }
-        let value = from_json(value);
+        // Shared: every entry gets a copy.
+        let mut value = from_json(value);
+        value.share_strings();
         Ok(boxed(t, move |e| field.set(e, value.clone())))
     }
 }

@@ -66,7 +66,7 @@ fn parse_uri(s: &str, keys: &[Key; 6]) -> Result<Value, String> {
     let fields = [u.scheme.as_str(), &u.user, host, port, &path];
     for (k, v) in keys.iter().zip(fields) {
         if !v.is_empty() {
-            m.insert_key(k, Value::Str(v.to_string()));
+            m.insert_key(k, Value::from(v.to_string()));
         }
     }
     let (query, _) = parse_query(&u.raw_query);
@@ -79,7 +79,7 @@ fn parse_uri(s: &str, keys: &[Key; 6]) -> Result<Value, String> {
 fn query_value(q: Vec<(String, Vec<String>)>) -> Value {
     let mut m = Map::with_capacity(q.len());
     for (k, vs) in q {
-        m.insert(k, Value::List(vs.into_iter().map(Value::Str).collect()));
+        m.insert(k, Value::List(vs.into_iter().map(Value::from).collect()));
     }
     Value::Map(m)
 }

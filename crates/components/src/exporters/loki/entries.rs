@@ -168,8 +168,8 @@ mod tests {
                 )
             }
             4 => V::Bytes((0..r.below(5)).map(|i| i as u8 * 37).collect()),
-            5..=7 => V::Str(
-                r.pick(&[
+            5..=7 => V::Str({
+                let s = stanza::Str::from(r.pick(&[
                     "",
                     "plain",
                     "quote\" and \\ back",
@@ -177,9 +177,10 @@ mod tests {
                     "tab\tnl\nctl\u{1}",
                     "ü € 𝄞 \u{2028}",
                     "trace_id=0af7651916cd43dd8448eb211c80319c",
-                ])
-                .to_string(),
-            ),
+                ]));
+                // Both forms: owned, and shared as cached and configured values are.
+                if r.below(2) == 0 { s.shared() } else { s }
+            }),
             8 => {
                 let mut m = Map::new();
                 for _ in 0..r.below(4) {

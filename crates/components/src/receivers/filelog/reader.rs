@@ -263,7 +263,7 @@ impl Stage {
     /// `resource` first, then the file's attributes.
     fn entry(&mut self, token: Token, observed: i64) -> Entry {
         let body = match token.body {
-            Body::Text(s) => Value::Str(s),
+            Body::Text(s) => Value::Str(stanza::Str::from(s)),
             Body::Bytes(b) => Value::Bytes(b),
         };
         let mut e = Entry::with_body(body, observed);
@@ -289,6 +289,8 @@ impl Stage {
                 };
                 map.insert_key(&key, stanza::value::from_json(v));
             }
+            // Shared: every entry of the file gets a copy.
+            map.share_strings();
             self.file_attrs = Some((token.attributes.clone(), map));
         }
         if let Some((_, map)) = &self.file_attrs {
@@ -368,7 +370,7 @@ pub(crate) fn render_static(
     values
         .iter()
         .filter_map(|(k, expr)| match expr.render(&empty) {
-            Ok(s) => Some((stanza::Key::from(k.as_str()), Value::Str(s))),
+            Ok(s) => Some((stanza::Key::from(k.as_str()), Value::Str(stanza::Str::from(s).shared()))),
             Err(err) => {
                 tracing::warn!(key = %k, error = %err, "the {what} value is left out: its EXPR(...) did not give a string");
                 None
