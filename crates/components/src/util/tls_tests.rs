@@ -734,25 +734,34 @@ async fn jaeger_grpc_and_thrift_http_serve_tls() {
     let pki = Pki::new();
     let tls = pki.server_tls(false);
     let f = crate::receivers::jaeger::Factory;
-    // Go's jaeger receiver refuses port 0.
-    let (g, h) = (free_port(), free_port());
-    let value = config::Value::from_yaml_str(&format!(
-        "protocols: {{grpc: {{endpoint: '127.0.0.1:{g}', tls: {tls}}}, thrift_http: {{endpoint: '127.0.0.1:{h}', tls: {tls}}}}}"
-    ))
-    .unwrap();
-    let cfg = f.parse_config(&value, "receivers::jaeger").unwrap();
     let set = Settings {
         id: config::ComponentId::new("jaeger"),
         kind: Kind::Receiver,
         telemetry: Telemetry::default(),
     };
-    let r = crate::receivers::jaeger::JaegerReceiver::new(
-        &set,
-        typed(&cfg),
-        Arc::new(Recorder::default()),
-        Admission::new(),
-    );
-    r.start(&Host::default()).await.unwrap();
+    // Go's jaeger receiver refuses port 0, so free ports are picked first; another test may
+    // take one before the receiver binds it, so a start that finds its port taken is tried
+    // again with new ones.
+    let mut attempts = 0;
+    let r = loop {
+        let (g, h) = (free_port(), free_port());
+        let value = config::Value::from_yaml_str(&format!(
+            "protocols: {{grpc: {{endpoint: '127.0.0.1:{g}', tls: {tls}}}, thrift_http: {{endpoint: '127.0.0.1:{h}', tls: {tls}}}}}"
+        ))
+        .unwrap();
+        let cfg = f.parse_config(&value, "receivers::jaeger").unwrap();
+        let r = crate::receivers::jaeger::JaegerReceiver::new(
+            &set,
+            typed(&cfg),
+            Arc::new(Recorder::default()),
+            Admission::new(),
+        );
+        match r.start(&Host::default()).await {
+            Ok(()) => break r,
+            Err(e) if e.contains("Address already in use") && attempts < 5 => attempts += 1,
+            Err(e) => panic!("{e}"),
+        }
+    };
     let addrs = r.addrs();
     let expected = CertificateDer::from_pem_file(&pki.cert_file).unwrap();
     let grpc = served_certificate_alpn(addrs.grpc.unwrap(), &pki.ca.pem(), b"h2").await;
