@@ -501,18 +501,18 @@ fn call<'a>(f: Func, args: &[Node], e: &'a Entry) -> Result<Val<'a>, String> {
         }),
         Func::TrimPrefix => {
             let x = s(0, "trimPrefix")?;
-            Value::from(x.strip_prefix(s(1, "trimPrefix")?).unwrap_or(x).to_string())
+            Value::from(x.strip_prefix(s(1, "trimPrefix")?).unwrap_or(x))
         }
         Func::TrimSuffix => {
             let x = s(0, "trimSuffix")?;
-            Value::from(x.strip_suffix(s(1, "trimSuffix")?).unwrap_or(x).to_string())
+            Value::from(x.strip_suffix(s(1, "trimSuffix")?).unwrap_or(x))
         }
         Func::HasPrefix => Value::Bool(s(0, "hasPrefix")?.starts_with(s(1, "hasPrefix")?)),
         Func::HasSuffix => Value::Bool(s(0, "hasSuffix")?.ends_with(s(1, "hasSuffix")?)),
         Func::Split => Value::List(
             s(0, "split")?
                 .split(s(1, "split")?)
-                .map(|p| Value::from(p.to_string()))
+                .map(Value::from)
                 .collect(),
         ),
         Func::Replace => Value::from(s(0, "replace")?.replace(s(1, "replace")?, s(2, "replace")?)),

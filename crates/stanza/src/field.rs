@@ -116,42 +116,16 @@ impl Field {
     /// [`Field::set`] of a copy of `m`, copying each pair straight into place (no
     /// intermediate map): for results kept in a cache.
     pub fn set_map_copy(&self, e: &mut Entry, m: &Map) {
-        let top = match self.root {
+        nested(self.root_map(e), &self.keys).merge_copy(m);
+    }
+
+    /// The map this field's path starts from: the attributes, the resource, or the body
+    /// (made a map, replacing any other value).
+    fn root_map<'e>(&self, e: &'e mut Entry) -> &'e mut Map {
+        match self.root {
             Root::Attributes => &mut e.attributes,
             Root::Resource => &mut e.resource,
             Root::Body => {
-                if !matches!(e.body, Value::Map(_)) {
-                    e.body = Value::Map(Map::new());
-                }
-                match &mut e.body {
-                    Value::Map(body) => body,
-                    _ => unreachable!("body was just made a map"),
-                }
-            }
-        };
-        let mut cur = top;
-        for k in &self.keys {
-            cur = cur.nested_mut(k);
-        }
-        cur.merge_copy(m);
-    }
-
-    /// Sets the value. A map value is merged into the map at this field (created, or
-    /// replacing a non-map, as needed); other values replace. Setting a non-map on an
-    /// `attributes`/`resource` root is Go's "cannot set attributes root".
-    pub fn set(&self, e: &mut Entry, value: Value) -> Result<(), String> {
-        let top = match self.root {
-            Root::Body => {
-                if self.keys.is_empty() {
-                    match value {
-                        Value::Map(m) => match &mut e.body {
-                            Value::Map(body) => body.merge(m),
-                            other => *other = Value::Map(m),
-                        },
-                        v => e.body = v,
-                    }
-                    return Ok(());
-                }
                 if !matches!(e.body, Value::Map(_)) {
                     e.body = Value::Map(Map::new());
                 }
@@ -160,10 +134,24 @@ impl Field {
                     _ => unreachable!("body was just made a map"),
                 }
             }
-            Root::Attributes => &mut e.attributes,
-            Root::Resource => &mut e.resource,
-        };
-        set_in(top, &self.keys, value).map_err(|()| match self.root {
+        }
+    }
+
+    /// Sets the value. A map value is merged into the map at this field (created, or
+    /// replacing a non-map, as needed); other values replace. Setting a non-map on an
+    /// `attributes`/`resource` root is Go's "cannot set attributes root".
+    pub fn set(&self, e: &mut Entry, value: Value) -> Result<(), String> {
+        if matches!(self.root, Root::Body) && self.keys.is_empty() {
+            match value {
+                Value::Map(m) => match &mut e.body {
+                    Value::Map(body) => body.merge(m),
+                    other => *other = Value::Map(m),
+                },
+                v => e.body = v,
+            }
+            return Ok(());
+        }
+        set_in(self.root_map(e), &self.keys, value).map_err(|()| match self.root {
             Root::Attributes => "cannot set attributes root".to_string(),
             _ => "cannot set resource root".to_string(),
         })
@@ -230,25 +218,23 @@ impl Field {
 fn set_in(top: &mut Map, keys: &[Key], value: Value) -> Result<(), ()> {
     match value {
         Value::Map(m) => {
-            let mut cur = top;
-            for k in keys {
-                cur = cur.nested_mut(k);
-            }
-            cur.merge(m);
+            nested(top, keys).merge(m);
             Ok(())
         }
         v => {
             let Some((last, parents)) = keys.split_last() else {
                 return Err(());
             };
-            let mut cur = top;
-            for k in parents {
-                cur = cur.nested_mut(k);
-            }
-            cur.insert_key(last, v);
+            nested(top, parents).insert_key(last, v);
             Ok(())
         }
     }
+}
+
+/// The map at `keys` below `top`, each created (or replacing a non-map) as needed: Go's
+/// `getNestedMap` along the path.
+fn nested<'m>(top: &'m mut Map, keys: &[Key]) -> &'m mut Map {
+    keys.iter().fold(top, |cur, k| cur.nested_mut(k))
 }
 
 fn parse_field(s: &str, rootable: bool) -> Result<Field, String> {

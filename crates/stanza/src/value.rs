@@ -63,25 +63,6 @@ impl Key {
     }
 }
 
-impl std::ops::Deref for Key {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl AsRef<str> for Key {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl std::borrow::Borrow<str> for Key {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
 impl From<&str> for Key {
     fn from(s: &str) -> Key {
         Key(KeyRepr::Shared(Arc::from(s)))
@@ -107,42 +88,6 @@ impl PartialEq for Key {
 }
 
 impl Eq for Key {}
-
-impl PartialEq<str> for Key {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl std::hash::Hash for Key {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        self.as_str().hash(h)
-    }
-}
-
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Key {
-    fn cmp(&self, other: &Key) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl fmt::Debug for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl fmt::Display for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A string value: owned when an operator made it for one entry, shared (reference counted)
 /// when many entries carry the same text or a part of one text.
@@ -270,25 +215,6 @@ impl Default for Str {
     }
 }
 
-impl std::ops::Deref for Str {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl AsRef<str> for Str {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl std::borrow::Borrow<str> for Str {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
 impl From<String> for Str {
     fn from(s: String) -> Str {
         Str(StrRepr::Owned(s))
@@ -321,12 +247,6 @@ impl PartialEq for Str {
 
 impl Eq for Str {}
 
-impl PartialEq<str> for Str {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
 impl PartialEq<&str> for Str {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
@@ -339,35 +259,70 @@ impl PartialEq<String> for Str {
     }
 }
 
-impl std::hash::Hash for Str {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        self.as_str().hash(h)
-    }
+/// The traits of a type that stands for its text (`as_str`): it dereferences to, borrows as,
+/// compares with, hashes, orders and prints as that `str`. [`Key`] and [`Str`] differ only in
+/// how they hold the text and in their own equality (which may compare pointers first).
+macro_rules! text_traits {
+    ($t:ty) => {
+        impl std::ops::Deref for $t {
+            type Target = str;
+            fn deref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl AsRef<str> for $t {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $t {
+            fn borrow(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl PartialEq<str> for $t {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl std::hash::Hash for $t {
+            fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+                self.as_str().hash(h)
+            }
+        }
+
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, other: &$t) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl Ord for $t {
+            fn cmp(&self, other: &$t) -> std::cmp::Ordering {
+                self.as_str().cmp(other.as_str())
+            }
+        }
+
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(self.as_str(), f)
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
-impl PartialOrd for Str {
-    fn partial_cmp(&self, other: &Str) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Str {
-    fn cmp(&self, other: &Str) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl fmt::Debug for Str {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl fmt::Display for Str {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+text_traits!(Key);
+text_traits!(Str);
 
 /// One value of a log entry.
 #[derive(Clone, PartialEq, Default)]
@@ -665,11 +620,7 @@ impl Map {
             return;
         }
         let mut other = other;
-        if other
-            .entries
-            .iter()
-            .all(|(k, _)| self.position_key(k).is_none())
-        {
+        if self.has_none_of(&other) {
             // No key is replaced (a parser's groups into attributes, usually): one copy of
             // all the pairs, instead of moving each through the stack.
             self.entries.append(&mut other.entries);
@@ -683,13 +634,18 @@ impl Map {
         }
     }
 
-    /// [`Map::merge`] of a copy of `other`, each pair copied straight into place.
-    pub fn merge_copy(&mut self, other: &Map) {
-        if other
+    /// Whether no key of `other` is in this map (then merging appends all of its pairs at
+    /// once instead of looking each up again).
+    fn has_none_of(&self, other: &Map) -> bool {
+        other
             .entries
             .iter()
             .all(|(k, _)| self.position_key(k).is_none())
-        {
+    }
+
+    /// [`Map::merge`] of a copy of `other`, each pair copied straight into place.
+    pub fn merge_copy(&mut self, other: &Map) {
+        if self.has_none_of(other) {
             self.entries.extend_from_slice(&other.entries);
             return;
         }

@@ -43,13 +43,13 @@ pub(crate) fn json_string_escaped(out: &mut String, s: &str, html: bool) {
     let b = s.as_bytes();
     let (mut start, mut i) = (0, 0);
     while i < b.len() {
-        // Plain runs (most of a log line) in wide steps, then byte by byte.
+        // Plain runs (most of a log line) in wide steps, up to the next byte to look at.
         i += plain_prefix(&b[i..]);
         if i >= b.len() {
             break;
         }
         let c = b[i];
-        if !JSON_SPECIAL[c as usize] || (!html && matches!(c, b'<' | b'>' | b'&')) {
+        if !html && matches!(c, b'<' | b'>' | b'&') {
             i += 1;
             continue;
         }
@@ -85,7 +85,8 @@ pub(crate) fn json_string_escaped(out: &mut String, s: &str, html: bool) {
     out.push('"');
 }
 
-/// How many leading bytes of `b` are certainly plain (none is marked in [`JSON_SPECIAL`]):
+/// How many leading bytes of `b` are plain, none of them one [`json_string`] must look at
+/// (a control byte, `"`, `\\`, `<`, `>`, `&`, or 0xE2, the lead byte of U+2028/U+2029):
 /// 16 at a time with SSE2 (every x86-64 has it), the last few padded with plain bytes so
 /// that short strings and tails are looked at the same way, not byte by byte. Stops at the
 /// first byte that may need escaping. (32 at a time with AVX2 measured no better on the
@@ -129,42 +130,18 @@ fn plain_prefix(b: &[u8]) -> usize {
     }
 }
 
-/// How many leading bytes of `b` are certainly plain: 8 at a time with [`maybe_special`];
-/// stops at or before the first byte that may need escaping (the caller's byte loop decides).
+/// How many leading bytes of `b` are plain (none is marked in [`JSON_SPECIAL`]), byte by
+/// byte where SSE2 is not there to look at 16 at a time.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
 fn plain_prefix(b: &[u8]) -> usize {
-    let mut i = 0;
-    while i + 8 <= b.len()
-        && !maybe_special(u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes")))
-    {
-        i += 8;
-    }
-    i
-}
-
-/// Whether any of the eight bytes of `w` may be one [`JSON_SPECIAL`] marks: a control
-/// byte, `"`, `\\`, `<`, `>`, `&` or 0xE2. May say yes for a word without one (the byte loop
-/// then decides), never no for a word with one.
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-#[inline]
-fn maybe_special(w: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A zero byte in `x` sets its high bit here (and may set a few others: harmless).
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-    below_space
-        | zero(w ^ (ONES * b'"' as u64))
-        | zero(w ^ (ONES * b'\\' as u64))
-        | zero(w ^ (ONES * b'<' as u64))
-        | zero(w ^ (ONES * b'>' as u64))
-        | zero(w ^ (ONES * b'&' as u64))
-        | zero(w ^ (ONES * 0xE2))
-        != 0
+    b.iter()
+        .position(|&c| JSON_SPECIAL[c as usize])
+        .unwrap_or(b.len())
 }
 
 /// Bytes [`json_string`] must look at: controls, `"`, `\\`, `<`, `>`, `&`, and 0xE2.
+#[cfg(not(target_arch = "x86_64"))]
 static JSON_SPECIAL: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;

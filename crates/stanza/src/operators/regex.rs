@@ -267,16 +267,13 @@ impl Operator for RegexParser {
             let Value::Str(s) = v else {
                 return Err(format!("type '{}' cannot be parsed as regex", v.go_type()));
             };
+            let no_match = || "regex pattern does not match".to_string();
             let Some(c) = cache.as_mut() else {
-                return match groups.parse_str(s) {
-                    Some(m) => Ok(Parsed::Value(Value::Map(m))),
-                    None => Err("regex pattern does not match".to_string()),
-                };
+                let m = groups.parse_str(s).ok_or_else(no_match)?;
+                return Ok(Parsed::Value(Value::Map(m)));
             };
             if c.get(s).is_none() {
-                let mut m = groups
-                    .parse(s)
-                    .ok_or_else(|| "regex pattern does not match".to_string())?;
+                let mut m = groups.parse_str(s).ok_or_else(no_match)?;
                 // Shared: every later entry with the same input gets a copy.
                 m.share_strings();
                 if !c.add(s, &m) {
@@ -284,9 +281,7 @@ impl Operator for RegexParser {
                 }
             }
             // Found, or just added.
-            c.get(s)
-                .map(Parsed::Copy)
-                .ok_or_else(|| "regex pattern does not match".to_string())
+            c.get(s).map(Parsed::Copy).ok_or_else(no_match)
         })
     }
 }
@@ -498,6 +493,22 @@ mod tests {
         assert_eq!(out[3].attributes.get("pod"), Some(&Value::from("d")));
         // Cached results are shared: copying them into each entry copies no text.
         assert!(matches!(out[1].attributes.get("pod"), Some(Value::Str(s)) if s.is_shared()));
+    }
+
+    #[test]
+    fn the_last_hit_is_found_again_by_its_shared_input_without_hashing() {
+        let mut c = Cache::new(4);
+        let m = map! {"ns" => "a"};
+        assert!(c.add("a_b", &m));
+        let path = Str::from("a_b").shared();
+        assert_eq!(c.get(&path), Some(&m));
+        // Gone from the map (as after an eviction), the same shared input is still found:
+        // by the remembered pointer, not by the text.
+        c.map.clear();
+        assert_eq!(c.get(&path), Some(&m));
+        // Another value of that text is looked up by text, and is not there.
+        assert_eq!(c.get(&Str::from("a_b").shared()), None);
+        assert_eq!(c.get(&Str::from("a_b")), None);
     }
 
     #[test]
