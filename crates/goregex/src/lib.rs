@@ -20,7 +20,10 @@
 //! assert!(!re.is_match("{\u{663}}")); // ARABIC-INDIC DIGIT THREE is not a digit to Go
 //! ```
 
+pub mod direct;
 pub mod filterset;
+
+pub use direct::Direct;
 
 use regex::Regex;
 

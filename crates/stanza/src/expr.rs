@@ -95,11 +95,36 @@ enum Node {
     Coalesce(Box<Node>, Box<Node>),
     Binary(BinOp, Box<Node>, Box<Node>),
     /// `a matches b`; the regex is compiled at parse time when `b` is a literal.
-    Matches(Box<Node>, Box<Node>, Option<Regex>),
+    Matches(Box<Node>, Box<Node>, Option<Box<Pattern>>),
     Ternary(Box<Node>, Box<Node>, Box<Node>),
     Call(Func, Vec<Node>),
     Array(Vec<Node>),
     MapLit(Vec<(Node, Node)>),
+}
+
+/// A `matches` pattern written in the expression: matched without the regex crate's engine
+/// when it never needs to go back ([`goregex::Direct`]), as the router's container format
+/// test `body matches "^[^ Z]+Z"` does on every line.
+#[derive(Debug, Clone)]
+pub(crate) struct Pattern {
+    re: Regex,
+    direct: Option<goregex::Direct>,
+}
+
+impl Pattern {
+    fn new(re: Regex) -> Pattern {
+        Pattern {
+            direct: goregex::Direct::new(&re),
+            re,
+        }
+    }
+
+    fn is_match(&self, s: &str) -> bool {
+        match &self.direct {
+            Some(d) => d.is_match(s),
+            None => self.re.is_match(s),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -430,7 +455,7 @@ impl Node {
                     return Err(invalid(x.view(), "matches", y.view()));
                 };
                 match re {
-                    Some(re) => Val::bool(re.is_match(s)),
+                    Some(p) => Val::bool(p.is_match(s)),
                     None => {
                         let y = b.eval(e)?;
                         let View::Str(p) = y.view() else {
@@ -1055,7 +1080,7 @@ impl Parser {
             "??" => Node::Coalesce(l, r),
             "matches" => {
                 let re = match &*r {
-                    Node::Lit(Value::Str(p)) => Some(goregex::compile(p)?),
+                    Node::Lit(Value::Str(p)) => Some(Box::new(Pattern::new(goregex::compile(p)?))),
                     Node::Lit(other) => {
                         return Err(format!(
                             "invalid operation: matches (mismatched types string and {})",

@@ -85,6 +85,32 @@ pub(crate) fn json_string_escaped(out: &mut String, s: &str, html: bool) {
     out.push('"');
 }
 
+/// A string [`json_string`] wrote: its text and where its escaped form (between the quotes)
+/// is in the output.
+pub(crate) struct Escaped<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) at: std::ops::Range<usize>,
+}
+
+/// [`json_string`] into `out`, which holds `done` where it says: when `s` is the tail of
+/// `done.text` (the same memory, as a parser's last group is the tail of the line it took it
+/// from) and the part of the text before it needs no escaping, `s`'s escaped form is the tail
+/// of `done`'s (escaping goes character by character), and it is copied, not made again.
+pub(crate) fn json_string_after(out: &mut String, s: &str, done: &Escaped<'_>) {
+    let (text, at) = (done.text.as_bytes(), s.as_ptr() as usize);
+    let start = text.as_ptr() as usize;
+    if at >= start && at + s.len() == start + text.len() {
+        let k = at - start;
+        if plain_prefix(&text[..k]) == k && done.at.end <= out.len() {
+            out.push('"');
+            out.extend_from_within(done.at.start + k..done.at.end);
+            out.push('"');
+            return;
+        }
+    }
+    json_string(out, s)
+}
+
 /// How many leading bytes of `b` are plain, none of them one [`json_string`] must look at
 /// (a control byte, `"`, `\\`, `<`, `>`, `&`, or 0xE2, the lead byte of U+2028/U+2029):
 /// 16 at a time with SSE2 (every x86-64 has it), the last few padded with plain bytes so
@@ -420,8 +446,14 @@ impl StanzaMapPlan {
         self.kept.is_empty()
     }
 
-    /// `json_map` of the map the plan was made for.
-    pub(crate) fn write(&self, out: &mut String, m: &stanza::Map) -> Result<(), Unsupported> {
+    /// `json_map` of the map the plan was made for. A string value that is the tail of a
+    /// text already written (`done`) is copied from its escaped form there.
+    pub(crate) fn write(
+        &self,
+        out: &mut String,
+        m: &stanza::Map,
+        done: Option<&Escaped<'_>>,
+    ) -> Result<(), Unsupported> {
         let values: smallvec::SmallVec<[&stanza::Value; 16]> = m.iter().map(|(_, v)| v).collect();
         out.push('{');
         for (n, (i, key)) in self.kept.iter().enumerate() {
@@ -429,7 +461,10 @@ impl StanzaMapPlan {
                 out.push(',');
             }
             out.push_str(key);
-            json_stanza_value(out, values[*i])?;
+            match (values[*i], done) {
+                (stanza::Value::Str(v), Some(done)) => json_string_after(out, v, done),
+                (v, _) => json_stanza_value(out, v)?,
+            }
         }
         out.push('}');
         Ok(())
@@ -562,6 +597,43 @@ pub(crate) fn normalize_label(label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tail of a text already escaped is copied from the output when it can be, and is in
+    /// every case what escaping it alone gives.
+    #[test]
+    fn a_tail_of_an_escaped_text_is_escaped_as_by_itself() {
+        let texts = [
+            "2024-05-01T12:00:00Z stdout F msg=\"GET /\" <b>&\u{2028}é\\ end\n",
+            "plain prefix then \"quoted\"",
+            "a\"quote early, plain tail",
+            "",
+            "€uro and \u{2029} and \t tab",
+        ];
+        let mut copied = 0;
+        for text in texts {
+            for k in (0..=text.len()).filter(|&k| text.is_char_boundary(k)) {
+                let mut out = String::from("{\"body\":");
+                let start = out.len() + 1;
+                json_string(&mut out, text);
+                let done = Escaped {
+                    text,
+                    at: start..out.len() - 1,
+                };
+                let before = out.len();
+                json_string_after(&mut out, &text[k..], &done);
+                let mut alone = String::new();
+                json_string(&mut alone, &text[k..]);
+                assert_eq!(&out[before..], alone, "{text:?} from {k}");
+                copied += usize::from(plain_prefix(&text.as_bytes()[..k]) == k);
+                // The same text elsewhere in memory is not a tail of `done`: escaped anew.
+                let elsewhere = text[k..].to_string();
+                let before = out.len();
+                json_string_after(&mut out, &elsewhere, &done);
+                assert_eq!(&out[before..], alone);
+            }
+        }
+        assert!(copied > 20, "the copying path was taken {copied} times");
+    }
 
     fn s(v: &str) -> AnyValue {
         AnyValue {

@@ -15,8 +15,8 @@ use pdata::proto::logs::v1::LogRecord;
 
 use crate::util::gofmt::{go_v, id};
 use crate::util::gotext::{
-    MapPlan, StanzaMapPlan, Unsupported, as_string, json_map, json_stanza_value, json_string,
-    json_value,
+    Escaped, MapPlan, StanzaMapPlan, Unsupported, as_string, json_map, json_stanza_value,
+    json_string, json_value,
 };
 
 /// Which attributes a line leaves out (hints and attributes promoted to labels).
@@ -164,9 +164,17 @@ pub(crate) fn json_line_entry(
         .sum::<usize>();
     let mut out = String::with_capacity(64 + guess + resources.len());
     out.push('{');
+    let mut body = None;
     if !e.body.is_nil() {
         out.push_str("\"body\":");
+        let start = out.len() + 1;
         json_stanza_value(&mut out, &e.body)?;
+        if let stanza::Value::Str(s) = &e.body {
+            body = Some(Escaped {
+                text: s.as_str(),
+                at: start..out.len() - 1,
+            });
+        }
     }
     for (name, raw, len) in [("traceid", &e.trace_id, 16), ("spanid", &e.span_id, 8)] {
         if raw.is_empty() {
@@ -198,7 +206,8 @@ pub(crate) fn json_line_entry(
     if !plan.is_empty() {
         sep(&mut out);
         out.push_str("\"attributes\":");
-        plan.write(&mut out, &e.attributes)?;
+        // The container format's `log` group is the tail of the body: escaped once.
+        plan.write(&mut out, &e.attributes, body.as_ref())?;
     }
     close_json_line(&mut out, resources, scope);
     Ok(out)

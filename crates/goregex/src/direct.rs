@@ -1,0 +1,469 @@
+//! Anchored patterns that never need to go back, matched in one pass over the bytes.
+//!
+//! The regexes log pipelines run on every line are mostly of one shape: anchored at the
+//! start, a sequence of literals, character-class runs and small alternations of words,
+//! with capture groups around some of them. The container runtimes' formats are the common
+//! case: `^(?P<time>[^ ^Z]+Z) (?P<stream>stdout|stderr) (?P<logtag>[^ ]*) ?` (the catch-all
+//! tail split off by the caller), and the router's `^[^ Z]+Z`. For these the regex crate's
+//! capturing engine (a one-pass DFA) costs about 8 ns per byte, most of a parser's time.
+//!
+//! A [`Direct`] is built only when the pattern's leftmost-first match can be found without
+//! ever going back: every run of a class that may stop at more than one place is followed
+//! by something whose first byte the class cannot hold (so a shorter run could only be
+//! followed by a byte the rest cannot start with), and every alternation is of literals
+//! none of which is a prefix of another (so at most one can match at a place). Then the
+//! greedy, leftmost-first choice at each step is the only one that can succeed, and
+//! taking it without remembering the others gives exactly the regex crate's match and
+//! groups. Any other pattern gets `None` and stays on the regex crate.
+//!
+//! Classes are taken as byte sets, which is exact for classes whose non-ASCII part is all
+//! or nothing (`[^ ]`, `.`, `[a-f0-9]`): a run then stops only at an ASCII byte, on a
+//! character boundary. Classes with part of the non-ASCII range are not accepted.
+
+use regex::Regex;
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
+
+/// A pattern matched without an engine; see the module documentation.
+#[derive(Clone, Debug)]
+pub struct Direct {
+    steps: Box<[Step]>,
+    /// Capture slots (the whole match is group 0).
+    groups: usize,
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    Lit(Box<[u8]>),
+    /// At least `min`, at most `max` characters of `set`, as many as there are.
+    Run {
+        set: Box<[bool; 256]>,
+        /// The set holds every non-ASCII character: counts are of characters, not bytes.
+        wide: bool,
+        min: u32,
+        max: u32,
+    },
+    /// One of these literals (none a prefix of another).
+    Alt(Box<[Box<[u8]>]>),
+    Open(usize),
+    Close(usize),
+    End,
+}
+
+/// Scalar values outside ASCII: a class with this many of them holds all of them.
+const NON_ASCII: u32 = 0x11_0000 - 0x80 - 0x800;
+
+impl Direct {
+    /// The direct form of `re`, when it has one.
+    pub fn new(re: &Regex) -> Option<Direct> {
+        let hir = regex_syntax::parse(re.as_str()).ok()?;
+        let mut steps = Vec::new();
+        let items: &[Hir] = match hir.kind() {
+            HirKind::Concat(items) => items,
+            _ => std::slice::from_ref(&hir),
+        };
+        let (first, rest) = items.split_first()?;
+        if !matches!(first.kind(), HirKind::Look(Look::Start)) {
+            return None;
+        }
+        for h in rest {
+            compile(h, &mut steps)?;
+        }
+        for (i, s) in steps.iter().enumerate() {
+            if let Step::Run { set, min, max, .. } = s
+                && min < max
+            {
+                let follow = first_bytes(&steps[i + 1..]);
+                if (0..256).any(|b| set[b] && follow[b]) {
+                    return None;
+                }
+            }
+        }
+        Some(Direct {
+            steps: steps.into_boxed_slice(),
+            groups: re.captures_len(),
+        })
+    }
+
+    /// The number of capture slots [`Direct::captures`] fills (as `Regex::captures_len`).
+    pub fn captures_len(&self) -> usize {
+        self.groups
+    }
+
+    /// Whether the pattern matches `s`.
+    pub fn is_match(&self, s: &str) -> bool {
+        self.find(s).is_some()
+    }
+
+    /// The end of the match in `s` (a match starts at 0).
+    pub fn find(&self, s: &str) -> Option<usize> {
+        self.run(s.as_bytes(), &mut [])
+    }
+
+    /// Matches `s`, filling `slots[i]` with group `i`'s byte range (every group takes part in
+    /// a match of a direct pattern); returns the end of the match. `slots` must hold
+    /// [`Direct::captures_len`] ranges.
+    pub fn captures(&self, s: &str, slots: &mut [(usize, usize)]) -> Option<usize> {
+        let end = self.run(s.as_bytes(), slots)?;
+        if let Some(whole) = slots.first_mut() {
+            *whole = (0, end);
+        }
+        Some(end)
+    }
+
+    fn run(&self, s: &[u8], slots: &mut [(usize, usize)]) -> Option<usize> {
+        let mut pos = 0;
+        for step in self.steps.iter() {
+            match step {
+                Step::Lit(l) => {
+                    if !s[pos..].starts_with(l) {
+                        return None;
+                    }
+                    pos += l.len();
+                }
+                Step::Run {
+                    set,
+                    wide,
+                    min,
+                    max,
+                } => {
+                    let start = pos;
+                    if !*wide || (*min <= 1 && *max == u32::MAX) {
+                        // Bytes are characters here, or only "none or some" is counted.
+                        let limit = if *wide {
+                            s.len()
+                        } else {
+                            s.len().min(pos.saturating_add(*max as usize))
+                        };
+                        while pos < limit && set[s[pos] as usize] {
+                            pos += 1;
+                        }
+                        let n = pos - start;
+                        if n < *min as usize {
+                            return None;
+                        }
+                    } else {
+                        let mut n = 0;
+                        while n < *max && pos < s.len() && set[s[pos] as usize] {
+                            pos += utf8_len(s[pos]);
+                            n += 1;
+                        }
+                        if n < *min {
+                            return None;
+                        }
+                        pos = pos.min(s.len());
+                    }
+                }
+                Step::Alt(lits) => {
+                    let l = lits.iter().find(|l| s[pos..].starts_with(l))?;
+                    pos += l.len();
+                }
+                Step::Open(i) => {
+                    if let Some(slot) = slots.get_mut(*i) {
+                        slot.0 = pos;
+                    }
+                }
+                Step::Close(i) => {
+                    if let Some(slot) = slots.get_mut(*i) {
+                        slot.1 = pos;
+                    }
+                }
+                Step::End => {
+                    if pos != s.len() {
+                        return None;
+                    }
+                }
+            }
+        }
+        Some(pos)
+    }
+}
+
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0..0x80 => 1,
+        0xE0..0xF0 => 3,
+        0xF0.. => 4,
+        _ => 2,
+    }
+}
+
+/// The bytes a match of `steps` can start with (it may also be empty).
+fn first_bytes(steps: &[Step]) -> [bool; 256] {
+    let mut out = [false; 256];
+    for s in steps {
+        match s {
+            Step::Lit(l) => {
+                if let Some(&b) = l.first() {
+                    out[b as usize] = true;
+                    return out;
+                }
+            }
+            Step::Run { set, min, .. } => {
+                for b in 0..256 {
+                    out[b] |= set[b];
+                }
+                if *min > 0 {
+                    return out;
+                }
+            }
+            Step::Alt(lits) => {
+                for l in lits.iter() {
+                    out[l[0] as usize] = true;
+                }
+                return out;
+            }
+            Step::Open(_) | Step::Close(_) => {}
+            // Only the end of the text can follow: no byte.
+            Step::End => return out,
+        }
+    }
+    out
+}
+
+fn compile(h: &Hir, steps: &mut Vec<Step>) -> Option<()> {
+    match h.kind() {
+        HirKind::Empty => {}
+        HirKind::Literal(l) => steps.push(Step::Lit(l.0.clone())),
+        HirKind::Class(_) => {
+            let (set, wide) = byte_set(h)?;
+            steps.push(Step::Run {
+                set,
+                wide,
+                min: 1,
+                max: 1,
+            });
+        }
+        HirKind::Look(Look::End) => steps.push(Step::End),
+        HirKind::Look(_) => return None,
+        HirKind::Repetition(r) => {
+            if !r.greedy {
+                return None;
+            }
+            let (set, wide) = byte_set(&r.sub)?;
+            steps.push(Step::Run {
+                set,
+                wide,
+                min: r.min,
+                max: r.max.unwrap_or(u32::MAX),
+            });
+        }
+        HirKind::Capture(c) => {
+            let i = c.index as usize;
+            steps.push(Step::Open(i));
+            compile(&c.sub, steps)?;
+            steps.push(Step::Close(i));
+        }
+        HirKind::Concat(items) => {
+            for h in items {
+                compile(h, steps)?;
+            }
+        }
+        HirKind::Alternation(alts) => {
+            let mut lits = Vec::with_capacity(alts.len());
+            for a in alts {
+                let HirKind::Literal(l) = a.kind() else {
+                    return None;
+                };
+                lits.push(l.0.clone());
+            }
+            let prefix_free = lits.iter().enumerate().all(|(i, a)| {
+                !a.is_empty()
+                    && lits
+                        .iter()
+                        .enumerate()
+                        .all(|(j, b)| i == j || !b.starts_with(a))
+            });
+            if !prefix_free {
+                return None;
+            }
+            steps.push(Step::Alt(lits.into_boxed_slice()));
+        }
+    }
+    Some(())
+}
+
+/// One character's class as the set of bytes it may start with, and whether it holds every
+/// non-ASCII character; `None` when it holds only some of them (or is not one character).
+fn byte_set(h: &Hir) -> Option<(Box<[bool; 256]>, bool)> {
+    let mut set = Box::new([false; 256]);
+    let wide = match h.kind() {
+        HirKind::Literal(l) if l.0.len() == 1 && l.0[0] < 0x80 => {
+            set[l.0[0] as usize] = true;
+            false
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            for r in c.ranges() {
+                if r.end() >= 0x80 {
+                    return None;
+                }
+                for b in r.start()..=r.end() {
+                    set[b as usize] = true;
+                }
+            }
+            false
+        }
+        HirKind::Class(Class::Unicode(c)) => {
+            let mut non_ascii = 0;
+            for r in c.ranges() {
+                let (a, b) = (r.start() as u32, r.end() as u32);
+                for b in a.min(0x80)..b.min(0x7F) + 1 {
+                    set[b as usize] = true;
+                }
+                if b >= 0x80 {
+                    let from = a.max(0x80);
+                    non_ascii += b - from + 1;
+                    if from <= 0xD7FF && b >= 0xE000 {
+                        non_ascii -= 0x800;
+                    }
+                }
+            }
+            match non_ascii {
+                0 => false,
+                NON_ASCII => {
+                    for b in 0x80..256 {
+                        set[b] = true;
+                    }
+                    true
+                }
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    Some((set, wide))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn regex(p: &str) -> Regex {
+        Regex::new(p).unwrap()
+    }
+
+    #[test]
+    fn the_container_formats_and_the_router_pattern_are_direct() {
+        for p in [
+            r"^(?P<time>[^ ^Z]+Z) (?P<stream>stdout|stderr) (?P<logtag>[^ ]*) ?",
+            r"^(?P<time>[^ Z]+) (?P<stream>stdout|stderr) (?P<logtag>[^ ]*) ?",
+            r"^(?P<time>[^ ^Z]+Z) (?P<stream>stdout|stderr) (?P<logtag>[^ ]*) (?P<log>.*)$",
+            r"^[^ Z]+Z",
+            r"^\{",
+            r"^(?P<a>[0-9]{4})-(?P<b>[a-f0-9\-]{2,8})x",
+            r"^(?P<level>[A-Z]+): ",
+            r"^(?P<x>.{3})é",
+        ] {
+            assert!(Direct::new(&regex(p)).is_some(), "{p}");
+        }
+    }
+
+    #[test]
+    fn patterns_that_may_need_to_go_back_are_left_to_the_regex_crate() {
+        for p in [
+            r"(?P<time>[^ ]+) ",      // not anchored: searched at every place
+            r"^(?P<a>[a-z]*)[a-z]",   // the run could give back
+            r"^(?P<a>.*) (?P<b>.*)$", // `.` holds the space after it
+            r"^(?P<a>[^ ]*) ?[^x]",   // the optional space may be the class's
+            r"^(?P<a>a|ab)c",         // one alternative is a prefix of the other
+            r"^(?P<a>[a-z]+?)z",      // lazy
+            r"^(?P<a>\w+)\b",         // word boundary
+            r"^(?P<a>(?:ab)+)",       // a repeated sequence
+            r"^(?P<a>[a-zé]+)",       // part of the non-ASCII range
+            r"(?m)^(?P<a>[a-z]+)$",   // line anchors
+            // The optional space could be the tail's first character (which is why callers
+            // split such a catch-all tail off first).
+            r"^(?P<time>[^ ^Z]+Z) (?P<stream>stdout|stderr) (?P<logtag>[^ ]*) ?(?P<log>.*)$",
+        ] {
+            assert!(Direct::new(&regex(p)).is_none(), "{p}");
+        }
+    }
+
+    /// Every accepted pattern finds what the regex crate finds, group by group, over random
+    /// texts drawn from the characters the patterns are about.
+    #[test]
+    fn direct_matches_equal_the_regex_crates_on_random_texts() {
+        // Each pattern with a text it matches: the texts compared are edits of it (characters
+        // and words inserted, removed, the text cut short) and texts of random words.
+        let patterns = [
+            (
+                r"^(?P<time>[^ ^Z]+Z) (?P<stream>stdout|stderr) (?P<logtag>[^ ]*) ?",
+                "2024-05-01T12:00:00.1Z stdout F hello",
+            ),
+            (
+                r"^(?P<time>[^ Z]+) (?P<stream>stdout|stderr) (?P<logtag>[^ ]*) (?P<log>.*)$",
+                "2024-05-01T12:00:00.1+01:00 stderr P x",
+            ),
+            (r"^[^ Z]+Z", "2024Z"),
+            (
+                r"^(?P<a>[0-9]{2,3})(?P<b>[a-z]{0,2})Z?(?P<c>X|YZ|WY)",
+                "012abZWY",
+            ),
+            (r"^(?P<a>.{2})(?P<b>[^ ]{1,3}) (?P<c>.{0,2})\n", "éa12 é€\n"),
+            (r"^(?P<a>[^a]*)a(?P<b>.*)$", "xéya tail"),
+            (r"^ab(?:c|d)(?P<e>[ ]?)$", "abd "),
+        ];
+        let mut tokens: Vec<String> = "aZbxyzXYW s tdoureé0129\n^é€"
+            .chars()
+            .map(String::from)
+            .collect();
+        for w in [
+            "stdout",
+            "stderr",
+            "2024-05-01T12:00:00.1Z",
+            "F",
+            " ",
+            "ab",
+            "YZ",
+        ] {
+            tokens.push(w.into());
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for (p, sample) in patterns {
+            let re = regex(p);
+            let d = Direct::new(&re).unwrap_or_else(|| panic!("{p} should be direct"));
+            let mut locs = re.capture_locations();
+            let mut slots = vec![(0, 0); d.captures_len()];
+            let mut matched = 0;
+            for _ in 0..20_000 {
+                let mut s = String::new();
+                if rng.random_bool(0.2) {
+                    for _ in 0..rng.random_range(0..9) {
+                        s.push_str(&tokens[rng.random_range(0..tokens.len())]);
+                    }
+                } else {
+                    s.push_str(sample);
+                    for _ in 0..rng.random_range(0..3) {
+                        let at = rng.random_range(0..=s.len());
+                        if !s.is_char_boundary(at) {
+                            continue;
+                        }
+                        match rng.random_range(0..3) {
+                            0 => s.insert_str(at, &tokens[rng.random_range(0..tokens.len())]),
+                            1 => s.truncate(at),
+                            _ => {
+                                if let Some(c) = s[at..].chars().next() {
+                                    s.replace_range(at..at + c.len_utf8(), "");
+                                }
+                            }
+                        }
+                    }
+                }
+                let want = re.captures_read(&mut locs, &s).map(|m| m.end());
+                let got = d.captures(&s, &mut slots);
+                assert_eq!(got, want, "{p} on {s:?}");
+                assert_eq!(d.is_match(&s), want.is_some(), "{p} on {s:?}");
+                if got.is_some() {
+                    matched += 1;
+                    for (i, slot) in slots.iter().enumerate() {
+                        assert_eq!(Some(*slot), locs.get(i), "{p} group {i} on {s:?}");
+                    }
+                }
+            }
+            assert!(
+                matched > 50,
+                "{p}: too few texts matched ({matched}) to compare"
+            );
+        }
+    }
+}
