@@ -27,9 +27,15 @@ use regex_syntax::hir::{Class, Hir, HirKind, Look};
 #[derive(Clone, Debug)]
 pub struct Direct {
     steps: Box<[Step]>,
+    /// Each group with the number of steps taken where it opens and where it closes (the
+    /// group's range is the positions after that many steps): groups cost no step.
+    marks: Box<[(usize, usize, usize)]>,
     /// Capture slots (the whole match is group 0).
     groups: usize,
 }
+
+/// Steps a direct pattern may have (positions after each are kept on the stack).
+const MAX_STEPS: usize = 31;
 
 #[derive(Clone, Debug)]
 enum Step {
@@ -41,12 +47,48 @@ enum Step {
         wide: bool,
         min: u32,
         max: u32,
+        /// The bytes outside the set, when it holds all but one to three (`[^ ]`, `.`,
+        /// `[^ ^Z]`) and the run is unbounded: its end is found by memchr.
+        stop: Option<Stop>,
     },
     /// One of these literals (none a prefix of another).
     Alt(Box<[Box<[u8]>]>),
+    End,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Stop {
+    One(u8),
+    Two(u8, u8),
+    Three(u8, u8, u8),
+}
+
+impl Stop {
+    fn of(set: &[bool; 256]) -> Option<Stop> {
+        let out: Vec<u8> = (0..=255u8).filter(|&b| !set[b as usize]).collect();
+        match out[..] {
+            [a] => Some(Stop::One(a)),
+            [a, b] => Some(Stop::Two(a, b)),
+            [a, b, c] => Some(Stop::Three(a, b, c)),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn find(self, s: &[u8]) -> usize {
+        match self {
+            Stop::One(a) => memchr::memchr(a, s),
+            Stop::Two(a, b) => memchr::memchr2(a, b, s),
+            Stop::Three(a, b, c) => memchr::memchr3(a, b, c, s),
+        }
+        .unwrap_or(s.len())
+    }
+}
+
+/// A marker while compiling: where a group opens or closes among the steps.
+enum Mark {
     Open(usize),
     Close(usize),
-    End,
 }
 
 /// Scalar values outside ASCII: a class with this many of them holds all of them.
@@ -65,8 +107,22 @@ impl Direct {
         if !matches!(first.kind(), HirKind::Look(Look::Start)) {
             return None;
         }
+        let mut marks = Vec::new();
         for h in rest {
-            compile(h, &mut steps)?;
+            compile(h, &mut steps, &mut marks)?;
+        }
+        if steps.len() > MAX_STEPS {
+            return None;
+        }
+        let mut groups: Vec<(usize, usize, usize)> = Vec::new();
+        for (at, m) in marks {
+            match m {
+                Mark::Open(g) => groups.push((g, at, at)),
+                Mark::Close(g) => {
+                    let open = groups.iter_mut().rev().find(|(x, _, _)| *x == g)?;
+                    open.2 = at;
+                }
+            }
         }
         for (i, s) in steps.iter().enumerate() {
             if let Step::Run { set, min, max, .. } = s
@@ -80,6 +136,7 @@ impl Direct {
         }
         Some(Direct {
             steps: steps.into_boxed_slice(),
+            marks: groups.into_boxed_slice(),
             groups: re.captures_len(),
         })
     }
@@ -96,26 +153,34 @@ impl Direct {
 
     /// The end of the match in `s` (a match starts at 0).
     pub fn find(&self, s: &str) -> Option<usize> {
-        self.run(s.as_bytes(), &mut [])
+        self.run(s.as_bytes(), |_, _| {})
     }
 
     /// Matches `s`, filling `slots[i]` with group `i`'s byte range (every group takes part in
     /// a match of a direct pattern); returns the end of the match. `slots` must hold
     /// [`Direct::captures_len`] ranges.
     pub fn captures(&self, s: &str, slots: &mut [(usize, usize)]) -> Option<usize> {
-        let end = self.run(s.as_bytes(), slots)?;
+        let mut at = [0; MAX_STEPS + 1];
+        let end = self.run(s.as_bytes(), |i, pos| at[i] = pos)?;
+        for &(g, open, close) in self.marks.iter() {
+            if let Some(slot) = slots.get_mut(g) {
+                *slot = (at[open], at[close]);
+            }
+        }
         if let Some(whole) = slots.first_mut() {
             *whole = (0, end);
         }
         Some(end)
     }
 
-    fn run(&self, s: &[u8], slots: &mut [(usize, usize)]) -> Option<usize> {
+    /// The match's end; `record(i, pos)`: `pos` is the position after `i` steps.
+    #[inline]
+    fn run(&self, s: &[u8], mut record: impl FnMut(usize, usize)) -> Option<usize> {
         let mut pos = 0;
-        for step in self.steps.iter() {
+        for (i, step) in self.steps.iter().enumerate() {
             match step {
                 Step::Lit(l) => {
-                    if !s[pos..].starts_with(l) {
+                    if !starts_with(&s[pos..], l) {
                         return None;
                     }
                     pos += l.len();
@@ -125,20 +190,26 @@ impl Direct {
                     wide,
                     min,
                     max,
+                    stop,
                 } => {
                     let start = pos;
-                    if !*wide || (*min <= 1 && *max == u32::MAX) {
+                    if let Some(stop) = stop {
+                        pos += stop.find(&s[pos..]);
+                        if pos - start < *min as usize {
+                            return None;
+                        }
+                    } else if !*wide || (*min <= 1 && *max == u32::MAX) {
                         // Bytes are characters here, or only "none or some" is counted.
                         let limit = if *wide {
                             s.len()
                         } else {
                             s.len().min(pos.saturating_add(*max as usize))
                         };
-                        while pos < limit && set[s[pos] as usize] {
-                            pos += 1;
-                        }
-                        let n = pos - start;
-                        if n < *min as usize {
+                        pos += s[pos..limit]
+                            .iter()
+                            .position(|&b| !set[b as usize])
+                            .unwrap_or(limit - pos);
+                        if pos - start < *min as usize {
                             return None;
                         }
                     } else {
@@ -154,18 +225,8 @@ impl Direct {
                     }
                 }
                 Step::Alt(lits) => {
-                    let l = lits.iter().find(|l| s[pos..].starts_with(l))?;
+                    let l = lits.iter().find(|l| starts_with(&s[pos..], l))?;
                     pos += l.len();
-                }
-                Step::Open(i) => {
-                    if let Some(slot) = slots.get_mut(*i) {
-                        slot.0 = pos;
-                    }
-                }
-                Step::Close(i) => {
-                    if let Some(slot) = slots.get_mut(*i) {
-                        slot.1 = pos;
-                    }
                 }
                 Step::End => {
                     if pos != s.len() {
@@ -173,9 +234,16 @@ impl Direct {
                     }
                 }
             }
+            record(i + 1, pos);
         }
         Some(pos)
     }
+}
+
+/// `s.starts_with(l)` for the short literals of patterns, without a call to memcmp.
+#[inline]
+fn starts_with(s: &[u8], l: &[u8]) -> bool {
+    s.len() >= l.len() && s.iter().zip(l).all(|(a, b)| a == b)
 }
 
 fn utf8_len(lead: u8) -> usize {
@@ -212,7 +280,6 @@ fn first_bytes(steps: &[Step]) -> [bool; 256] {
                 }
                 return out;
             }
-            Step::Open(_) | Step::Close(_) => {}
             // Only the end of the text can follow: no byte.
             Step::End => return out,
         }
@@ -220,7 +287,7 @@ fn first_bytes(steps: &[Step]) -> [bool; 256] {
     out
 }
 
-fn compile(h: &Hir, steps: &mut Vec<Step>) -> Option<()> {
+fn compile(h: &Hir, steps: &mut Vec<Step>, marks: &mut Vec<(usize, Mark)>) -> Option<()> {
     match h.kind() {
         HirKind::Empty => {}
         HirKind::Literal(l) => steps.push(Step::Lit(l.0.clone())),
@@ -231,6 +298,7 @@ fn compile(h: &Hir, steps: &mut Vec<Step>) -> Option<()> {
                 wide,
                 min: 1,
                 max: 1,
+                stop: None,
             });
         }
         HirKind::Look(Look::End) => steps.push(Step::End),
@@ -240,22 +308,28 @@ fn compile(h: &Hir, steps: &mut Vec<Step>) -> Option<()> {
                 return None;
             }
             let (set, wide) = byte_set(&r.sub)?;
+            let max = r.max.unwrap_or(u32::MAX);
+            // Unbounded, and counting only "none or some": bytes will do.
+            let stop = (wide && r.min <= 1 && max == u32::MAX)
+                .then(|| Stop::of(&set))
+                .flatten();
             steps.push(Step::Run {
                 set,
                 wide,
                 min: r.min,
-                max: r.max.unwrap_or(u32::MAX),
+                max,
+                stop,
             });
         }
         HirKind::Capture(c) => {
             let i = c.index as usize;
-            steps.push(Step::Open(i));
-            compile(&c.sub, steps)?;
-            steps.push(Step::Close(i));
+            marks.push((steps.len(), Mark::Open(i)));
+            compile(&c.sub, steps, marks)?;
+            marks.push((steps.len(), Mark::Close(i)));
         }
         HirKind::Concat(items) => {
             for h in items {
-                compile(h, steps)?;
+                compile(h, steps, marks)?;
             }
         }
         HirKind::Alternation(alts) => {
@@ -377,6 +451,11 @@ mod tests {
         ] {
             assert!(Direct::new(&regex(p)).is_none(), "{p}");
         }
+        // More steps than positions kept on the stack.
+        let long = format!("^{}", "[0-9]x".repeat(MAX_STEPS));
+        assert!(Direct::new(&regex(&long)).is_none());
+        let fits = format!("^{}", "[0-9]x".repeat(MAX_STEPS / 2));
+        assert!(Direct::new(&regex(&fits)).is_some());
     }
 
     /// Every accepted pattern finds what the regex crate finds, group by group, over random
