@@ -240,6 +240,79 @@ impl Direct {
     }
 }
 
+/// A pattern matched by [`Direct`] when it has that form, else by the regex crate, with the
+/// group ranges of its last match: what a parser keeps per pattern.
+#[derive(Clone, Debug)]
+pub struct Matcher {
+    re: Regex,
+    direct: Option<Direct>,
+    locs: regex::CaptureLocations,
+    /// Each group's byte range in the last match ((0, 0) when it took no part).
+    slots: Vec<(usize, usize)>,
+}
+
+impl Matcher {
+    pub fn new(re: Regex) -> Matcher {
+        Matcher {
+            direct: Direct::new(&re),
+            locs: re.capture_locations(),
+            slots: vec![(0, 0); re.captures_len()],
+            re,
+        }
+    }
+
+    /// `re` matched by the regex crate only (to compare the two).
+    pub fn without_direct(re: Regex) -> Matcher {
+        Matcher {
+            direct: None,
+            ..Matcher::new(re)
+        }
+    }
+
+    pub fn regex(&self) -> &Regex {
+        &self.re
+    }
+
+    /// Whether the pattern is matched without the regex crate's engine.
+    pub fn is_direct(&self) -> bool {
+        self.direct.is_some()
+    }
+
+    pub fn is_match(&self, s: &str) -> bool {
+        match &self.direct {
+            Some(d) => d.is_match(s),
+            None => self.re.is_match(s),
+        }
+    }
+
+    /// The end of the leftmost-first match in `s`.
+    pub fn find_end(&self, s: &str) -> Option<usize> {
+        match &self.direct {
+            Some(d) => d.find(s),
+            None => self.re.find(s).map(|m| m.end()),
+        }
+    }
+
+    /// Matches `s`, keeping each group's range for [`Matcher::group`]; returns the match's end.
+    pub fn captures(&mut self, s: &str) -> Option<usize> {
+        if let Some(d) = &self.direct {
+            return d.captures(s, &mut self.slots);
+        }
+        let end = self.re.captures_read(&mut self.locs, s)?.end();
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            *slot = self.locs.get(i).unwrap_or((0, 0));
+        }
+        Some(end)
+    }
+
+    /// Group `i`'s byte range in the last match of [`Matcher::captures`] (`0..0` when it
+    /// took no part).
+    pub fn group(&self, i: usize) -> std::ops::Range<usize> {
+        let (a, b) = self.slots.get(i).copied().unwrap_or((0, 0));
+        a..b
+    }
+}
+
 /// `s.starts_with(l)` for the short literals of patterns, without a call to memcmp.
 #[inline]
 fn starts_with(s: &[u8], l: &[u8]) -> bool {
@@ -456,6 +529,35 @@ mod tests {
         assert!(Direct::new(&regex(&long)).is_none());
         let fits = format!("^{}", "[0-9]x".repeat(MAX_STEPS / 2));
         assert!(Direct::new(&regex(&fits)).is_some());
+    }
+
+    /// A matcher gives the same end, groups and answers whichever way it matches, and a group
+    /// that took no part (only possible on the regex crate's side) is `0..0`.
+    #[test]
+    fn a_matcher_answers_alike_with_and_without_its_direct_form() {
+        let p = r"^(?P<time>[^ ^Z]+Z) (?P<stream>stdout|stderr) (?P<logtag>[^ ]*) ?";
+        let mut direct = Matcher::new(regex(p));
+        let mut engine = Matcher::without_direct(regex(p));
+        assert!(direct.is_direct() && !engine.is_direct());
+        for s in [
+            "2024-05-01T12:00:00Z stdout F hello",
+            "2024-05-01T12:00:00Z stderr P",
+            "x 2024-05-01T12:00:00Z stdout F",
+            "",
+        ] {
+            assert_eq!(direct.captures(s), engine.captures(s), "{s:?}");
+            assert_eq!(direct.find_end(s), engine.find_end(s), "{s:?}");
+            assert_eq!(direct.is_match(s), engine.is_match(s), "{s:?}");
+            for i in 0..4 {
+                assert_eq!(direct.group(i), engine.group(i), "{s:?} group {i}");
+            }
+        }
+        direct.captures("2024-05-01T12:00:00Z stdout F hello");
+        assert_eq!((direct.group(2), direct.group(3)), (21..27, 28..29));
+        let mut optional = Matcher::new(regex(r"(?P<a>x)?(?P<b>y)"));
+        assert!(!optional.is_direct());
+        assert_eq!(optional.captures("zy"), Some(2));
+        assert_eq!((optional.group(1), optional.group(2)), (0..0, 1..2));
     }
 
     /// Every accepted pattern finds what the regex crate finds, group by group, over random

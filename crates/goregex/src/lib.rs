@@ -23,7 +23,7 @@
 pub mod direct;
 pub mod filterset;
 
-pub use direct::Direct;
+pub use direct::{Direct, Matcher};
 
 use regex::Regex;
 

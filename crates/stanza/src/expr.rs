@@ -13,8 +13,6 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use regex::Regex;
-
 use crate::entry::Entry;
 
 use crate::value::{Map, Value};
@@ -94,37 +92,14 @@ enum Node {
     Or(Box<Node>, Box<Node>),
     Coalesce(Box<Node>, Box<Node>),
     Binary(BinOp, Box<Node>, Box<Node>),
-    /// `a matches b`; the regex is compiled at parse time when `b` is a literal.
-    Matches(Box<Node>, Box<Node>, Option<Box<Pattern>>),
+    /// `a matches b`; the regex is compiled at parse time when `b` is a literal (and matched
+    /// without an engine when it never needs to go back, as the router's container format
+    /// test `body matches "^[^ Z]+Z"` on every line: [`goregex::Direct`]).
+    Matches(Box<Node>, Box<Node>, Option<Box<goregex::Matcher>>),
     Ternary(Box<Node>, Box<Node>, Box<Node>),
     Call(Func, Vec<Node>),
     Array(Vec<Node>),
     MapLit(Vec<(Node, Node)>),
-}
-
-/// A `matches` pattern written in the expression: matched without the regex crate's engine
-/// when it never needs to go back ([`goregex::Direct`]), as the router's container format
-/// test `body matches "^[^ Z]+Z"` does on every line.
-#[derive(Debug, Clone)]
-pub(crate) struct Pattern {
-    re: Regex,
-    direct: Option<goregex::Direct>,
-}
-
-impl Pattern {
-    fn new(re: Regex) -> Pattern {
-        Pattern {
-            direct: goregex::Direct::new(&re),
-            re,
-        }
-    }
-
-    fn is_match(&self, s: &str) -> bool {
-        match &self.direct {
-            Some(d) => d.is_match(s),
-            None => self.re.is_match(s),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1080,7 +1055,9 @@ impl Parser {
             "??" => Node::Coalesce(l, r),
             "matches" => {
                 let re = match &*r {
-                    Node::Lit(Value::Str(p)) => Some(Box::new(Pattern::new(goregex::compile(p)?))),
+                    Node::Lit(Value::Str(p)) => {
+                        Some(Box::new(goregex::Matcher::new(goregex::compile(p)?)))
+                    }
                     Node::Lit(other) => {
                         return Err(format!(
                             "invalid operation: matches (mismatched types string and {})",

@@ -4,8 +4,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use goregex::Direct;
-use regex::{CaptureLocations, Regex};
+use goregex::Matcher;
+use regex::Regex;
 use serde::Deserialize;
 
 use crate::entry::Entry;
@@ -67,11 +67,7 @@ impl Spec for Config {
 /// [`goregex::Direct`] instead of the regex crate's engine: the container formats' prefixes
 /// are, and their cost fell from ~8 ns to ~1 ns per byte.
 pub(crate) struct GroupMatcher {
-    re: Regex,
-    locs: CaptureLocations,
-    direct: Option<Direct>,
-    /// Each group's byte range of the last match ((0, 0) when it took no part).
-    slots: Vec<(usize, usize)>,
+    re: Matcher,
     groups: Vec<(usize, Key)>,
     /// No two groups share a name (the usual case): values are appended without looking
     /// for an earlier one of the same name.
@@ -80,10 +76,7 @@ pub(crate) struct GroupMatcher {
 }
 
 struct Tail {
-    prefix: Regex,
-    locs: CaptureLocations,
-    direct: Option<Direct>,
-    slots: Vec<(usize, usize)>,
+    prefix: Matcher,
     /// The catch-all group's index in the full pattern.
     group: usize,
     /// The pattern ends with `$`/`\z` after the group (else the group stops at a `\n`).
@@ -107,10 +100,7 @@ impl GroupMatcher {
             .all(|(i, (_, k))| groups[..i].iter().all(|(_, other)| other != k));
         Ok(GroupMatcher {
             distinct,
-            locs: re.capture_locations(),
-            direct: Direct::new(&re),
-            slots: vec![(0, 0); re.captures_len()],
-            re,
+            re: Matcher::new(re),
             groups,
             tail,
         })
@@ -119,15 +109,12 @@ impl GroupMatcher {
     /// Whether the pattern matches `s` (cheap with a split tail: the prefix decides).
     pub(crate) fn is_match(&self, s: &str) -> bool {
         match &self.tail {
-            Some(t) => match t.find(s) {
+            Some(t) => match t.prefix.find_end(s) {
                 None => false,
                 Some(end) if !t.anchored_end || memchr_newline(&s[end..]).is_none() => true,
                 Some(_) => self.re.is_match(s),
             },
-            None => match &self.direct {
-                Some(d) => d.is_match(s),
-                None => self.re.is_match(s),
-            },
+            None => self.re.is_match(s),
         }
     }
 
@@ -149,7 +136,7 @@ impl GroupMatcher {
         make: impl Fn(std::ops::Range<usize>) -> Value,
     ) -> Option<Map> {
         if let Some(t) = &mut self.tail
-            && let Some(prefix_end) = captures(&t.prefix, &mut t.locs, &t.direct, &mut t.slots, s)
+            && let Some(prefix_end) = t.prefix.captures(s)
         {
             let rest = &s[prefix_end..];
             let tail_end = match memchr_newline(rest) {
@@ -163,8 +150,7 @@ impl GroupMatcher {
                     let v = if *i == t.group {
                         prefix_end..end
                     } else {
-                        let (a, b) = t.slots[*i];
-                        a..b
+                        t.prefix.group(*i)
                     };
                     // Go's map keeps the last of duplicate names; names are usually distinct.
                     put(&mut out, self.distinct, k, make(v));
@@ -175,42 +161,12 @@ impl GroupMatcher {
             // The prefix does not match anywhere, so neither does the whole pattern.
             return None;
         }
-        captures(&self.re, &mut self.locs, &self.direct, &mut self.slots, s)?;
+        self.re.captures(s)?;
         let mut out = Map::with_capacity(self.groups.len());
         for (i, k) in &self.groups {
-            let (a, b) = self.slots[*i];
-            let v = a..b;
-            put(&mut out, self.distinct, k, make(v));
+            put(&mut out, self.distinct, k, make(self.re.group(*i)));
         }
         Some(out)
-    }
-}
-
-/// Matches `s` by `direct` when there is one, else by `re`, leaving each group's range in
-/// `slots`; returns the match's end.
-fn captures(
-    re: &Regex,
-    locs: &mut CaptureLocations,
-    direct: &Option<Direct>,
-    slots: &mut [(usize, usize)],
-    s: &str,
-) -> Option<usize> {
-    if let Some(d) = direct {
-        return d.captures(s, slots);
-    }
-    let end = re.captures_read(locs, s)?.end();
-    for (i, slot) in slots.iter_mut().enumerate() {
-        *slot = locs.get(i).unwrap_or((0, 0));
-    }
-    Some(end)
-}
-
-impl Tail {
-    fn find(&self, s: &str) -> Option<usize> {
-        match &self.direct {
-            Some(d) => d.find(s),
-            None => self.prefix.find(s).map(|m| m.end()),
-        }
     }
 }
 
@@ -276,10 +232,7 @@ fn split_tail(re: &Regex) -> Option<Tail> {
         return None;
     }
     Some(Tail {
-        locs: prefix.capture_locations(),
-        direct: Direct::new(&prefix),
-        slots: vec![(0, 0); prefix.captures_len()],
-        prefix,
+        prefix: Matcher::new(prefix),
         group,
         anchored_end,
     })
@@ -478,6 +431,20 @@ mod tests {
         assert!(out[0].attributes.is_empty());
     }
 
+    /// A file-path parser with a `cache` of `size`, parsing `attributes.p`.
+    fn path_parser_with_cache(size: u32) -> crate::operator::Pipeline {
+        pipeline(&format!(
+            "- type: regex_parser\n  regex: '^(?P<ns>[^_]+)_(?P<pod>.+)$'\n  parse_from: attributes.p\n  cache:\n    size: {size}\n"
+        ))
+    }
+
+    /// An entry whose `attributes.p` is `v`.
+    fn with_p(v: impl Into<Value>) -> Entry {
+        let mut e = Entry::default();
+        e.attributes.insert("p", v.into());
+        e
+    }
+
     #[test]
     fn groups_of_a_shared_line_are_parts_of_it() {
         let line: std::sync::Arc<str> =
@@ -515,22 +482,16 @@ mod tests {
     fn a_cached_result_is_found_by_the_shared_input_and_by_its_text() {
         // One shared path per file (as the receiver's file attributes are), and another
         // value of the same text: all three lines get the same groups.
-        let yaml = "- type: regex_parser\n  regex: '^(?P<ns>[^_]+)_(?P<pod>.+)$'\n  parse_from: attributes.p\n  cache:\n    size: 4\n";
-        let mut p = pipeline(yaml);
+        let mut p = path_parser_with_cache(4);
         let path = Str::from("a_b").shared();
-        let mk = |s: Str| {
-            let mut e = Entry::default();
-            e.attributes.insert("p", Value::Str(s));
-            e
-        };
         let out = run(
             &mut p,
             vec![
-                mk(path.clone()),
-                mk(path.clone()),
-                mk(Str::from("a_b")),
-                mk(Str::from("c_d").shared()),
-                mk(path.clone()),
+                with_p(path.clone()),
+                with_p(path.clone()),
+                with_p(Str::from("a_b")),
+                with_p(Str::from("c_d").shared()),
+                with_p(path.clone()),
             ],
         );
         for i in [0, 1, 2, 4] {
@@ -562,14 +523,11 @@ mod tests {
     fn a_full_cache_that_may_not_replace_more_still_parses() {
         // size 1: one replacement per 5 s window; the third distinct input is parsed
         // without being kept.
-        let yaml = "- type: regex_parser\n  regex: '^(?P<ns>[^_]+)_(?P<pod>.+)$'\n  parse_from: attributes.p\n  cache:\n    size: 1\n";
-        let mut p = pipeline(yaml);
-        let mk = |s: &str| {
-            let mut e = Entry::default();
-            e.attributes.insert("p", s.into());
-            e
-        };
-        let out = run(&mut p, vec![mk("a_b"), mk("c_d"), mk("e_f"), mk("a_b")]);
+        let mut p = path_parser_with_cache(1);
+        let out = run(
+            &mut p,
+            vec![with_p("a_b"), with_p("c_d"), with_p("e_f"), with_p("a_b")],
+        );
         let pods: Vec<_> = out
             .iter()
             .map(|e| e.attributes.get("pod").cloned())
@@ -582,16 +540,16 @@ mod tests {
 
     #[test]
     fn cache_gives_the_same_result() {
-        let yaml = "- type: regex_parser\n  regex: '^(?P<ns>[^_]+)_(?P<pod>.+)$'\n  parse_from: attributes.p\n  cache:\n    size: 2\n";
-        let mut p = pipeline(yaml);
-        let mk = |s: &str| {
-            let mut e = Entry::default();
-            e.attributes.insert("p", s.into());
-            e
-        };
+        let mut p = path_parser_with_cache(2);
         let out = run(
             &mut p,
-            vec![mk("a_b"), mk("a_b"), mk("c_d"), mk("e_f"), mk("a_b")],
+            vec![
+                with_p("a_b"),
+                with_p("a_b"),
+                with_p("c_d"),
+                with_p("e_f"),
+                with_p("a_b"),
+            ],
         );
         assert_eq!(out[1].attributes.get("pod"), Some(&Value::from("b")));
         assert_eq!(out[4].attributes.get("ns"), Some(&Value::from("a")));
@@ -651,13 +609,13 @@ mod tests {
             if p.starts_with("^(?P<time>") {
                 let t = split.tail.as_ref().unwrap();
                 assert!(
-                    t.direct.is_some(),
+                    t.prefix.is_direct(),
                     "the container format's prefix is direct"
                 );
             }
             let mut whole = GroupMatcher::new(goregex::compile(p).unwrap()).unwrap();
             whole.tail = None;
-            whole.direct = None;
+            whole.re = Matcher::without_direct(goregex::compile(p).unwrap());
             for s in inputs {
                 assert_eq!(split.parse(s), whole.parse(s), "pattern {p:?} on {s:?}");
                 assert_eq!(
