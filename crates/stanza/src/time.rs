@@ -933,6 +933,26 @@ struct FastLayout {
     offset: Option<i64>,
     /// The layout has a fraction right after the seconds.
     frac_after_seconds: bool,
+    /// When every date and clock field comes first, ending with the seconds: the length of
+    /// that prefix in bytes and the index of the item after it. Values of one file share
+    /// their second far more often than not, so the prefix's civil seconds are remembered
+    /// ([`SECONDS_MEMO`]) and only the fraction and zone are read again.
+    memo_prefix: Option<(usize, usize)>,
+    /// Tells this layout's memo from another's (an address could be reused).
+    id: u64,
+}
+
+/// The memo size: prefixes longer than this are not remembered.
+const MEMO_PREFIX_MAX: usize = 24;
+
+/// A fast layout's last prefix and its civil seconds (before any offset), per thread: the
+/// layout's id, the prefix's length and bytes. A value read on another thread or by
+/// another layout just misses.
+type SecondsMemo = (u64, u8, [u8; MEMO_PREFIX_MAX], i64);
+
+thread_local! {
+    static SECONDS_MEMO: std::cell::Cell<SecondsMemo> =
+        const { std::cell::Cell::new((0, 0, [0; MEMO_PREFIX_MAX], 0)) };
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1030,95 +1050,186 @@ impl FastLayout {
                 && matches!(w[1], FastItem::Frac9 | FastItem::Frac0(_))
         });
         let dated = has(FastField::Year) && has(FastField::Month) && has(FastField::Day);
-        (dated && (zone || offset.is_some())).then_some(FastLayout {
+        // The memo's prefix: only literals and numbers up to the seconds, none after.
+        let memo_prefix = items
+            .iter()
+            .position(|i| matches!(i, FastItem::Num(FastField::Second)))
+            .filter(|&at| {
+                items[..at]
+                    .iter()
+                    .all(|i| matches!(i, FastItem::Lit(_) | FastItem::Num(_)))
+                    && !items[at + 1..]
+                        .iter()
+                        .any(|i| matches!(i, FastItem::Num(_)))
+            })
+            .map(|at| {
+                let len = items[..=at]
+                    .iter()
+                    .map(|i| match i {
+                        FastItem::Lit(l) => l.len(),
+                        FastItem::Num(FastField::Year) => 4,
+                        _ => 2,
+                    })
+                    .sum::<usize>();
+                (len, at + 1)
+            })
+            .filter(|&(len, _)| len <= MEMO_PREFIX_MAX);
+        static IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        (dated && (zone || offset.is_some())).then(|| FastLayout {
             items,
             offset,
             frac_after_seconds,
+            memo_prefix,
+            id: IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
-    /// Unix nanoseconds, or `None` to leave the value to the general parser.
+    /// [`FastLayout::parse`], reading only what follows the seconds when the value's
+    /// prefix is the one this thread read last with this layout.
     fn parse(&self, value: &[u8]) -> Option<i64> {
-        let mut v = value;
-        let (mut year, mut month, mut day, mut hour, mut min, mut sec, mut nsec) =
-            (0, 0, 0, 0, 0, 0, 0);
-        let mut offset = self.offset;
+        let Some((len, after)) = self.memo_prefix else {
+            return self.parse_all(value);
+        };
+        let Some(prefix) = value.get(..len) else {
+            return self.parse_all(value);
+        };
+        let memo = SECONDS_MEMO.with(|m| m.get());
+        if memo.0 == self.id && usize::from(memo.1) == len && memo.2[..len] == *prefix {
+            return self.parse_after_seconds(&value[len..], after, memo.3);
+        }
+        let (ns, secs) = self.parse_fields(value)?;
+        let mut key = [0u8; MEMO_PREFIX_MAX];
+        key[..len].copy_from_slice(prefix);
+        SECONDS_MEMO.with(|m| m.set((self.id, len as u8, key, secs)));
+        Some(ns)
+    }
+
+    /// The rest of a value whose prefix up to the seconds read as `secs` civil seconds:
+    /// what [`FastLayout::parse_fields`] does from the item `from` on.
+    fn parse_after_seconds(&self, mut v: &[u8], from: usize, secs: i64) -> Option<i64> {
+        // The check the seconds' item makes on what follows them.
+        if !self.frac_after_seconds
+            && v.first().is_some_and(|&b| comma_or_period(b))
+            && is_digit(v, 1)
+        {
+            return None;
+        }
+        let (mut nsec, mut offset) = (0, self.offset);
+        for item in &self.items[from..] {
+            v = self.read_tail_item(item, v, &mut nsec, &mut offset)?;
+        }
+        if !v.is_empty() {
+            return None;
+        }
+        Some(unix_nano(secs - offset?, nsec))
+    }
+
+    /// Reads one item that may follow the seconds (a literal, a fraction, a zone) from `v`,
+    /// returning the rest; `None` to leave the value to the general parser.
+    #[inline]
+    fn read_tail_item<'v>(
+        &self,
+        item: &FastItem,
+        v: &'v [u8],
+        nsec: &mut i64,
+        offset: &mut Option<i64>,
+    ) -> Option<&'v [u8]> {
         let digits = |v: &[u8], n: usize| -> Option<i64> {
             let d = v.get(..n)?;
             d.iter().try_fold(0i64, |acc, &b| {
                 b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0'))
             })
         };
+        match item {
+            FastItem::Lit(l) => {
+                // Byte by byte: these are one or two bytes, and memcmp's call cost more.
+                if v.len() < l.len() || !v.iter().zip(l.iter()).all(|(a, b)| a == b) {
+                    return None;
+                }
+                Some(&v[l.len()..])
+            }
+            FastItem::Num(_) => None, // not after the seconds (see `memo_prefix`)
+            FastItem::Frac9 => {
+                if v.len() >= 2 && comma_or_period(v[0]) && v[1].is_ascii_digit() {
+                    let n = 1 + v[1..].iter().take_while(|b| b.is_ascii_digit()).count();
+                    *nsec = frac_nanos(&v[1..n]);
+                    return Some(&v[n..]);
+                }
+                Some(v)
+            }
+            FastItem::Frac0(n) => {
+                if !v.first().is_some_and(|&b| comma_or_period(b)) {
+                    return None;
+                }
+                digits(&v[1..], *n)?;
+                *nsec = frac_nanos(&v[1..1 + n]);
+                Some(&v[1 + n..])
+            }
+            FastItem::Zone { colon, z } => {
+                if *z && v.first() == Some(&b'Z') {
+                    *offset = Some(0);
+                    return Some(&v[1..]);
+                }
+                let sign = match v.first() {
+                    Some(b'+') => 1,
+                    Some(b'-') => -1,
+                    _ => return None,
+                };
+                let hh = digits(&v[1..], 2)?;
+                let m_at = if *colon { 4 } else { 3 };
+                if *colon && v.get(3) != Some(&b':') {
+                    return None;
+                }
+                let mm = digits(v.get(m_at..)?, 2)?;
+                let off = sign * (hh * 3600 + mm * 60);
+                // A zero offset is looked up as a zone name by the general parser.
+                if hh >= 24 || mm >= 60 || off == 0 {
+                    return None;
+                }
+                *offset = Some(off);
+                Some(&v[m_at + 2..])
+            }
+        }
+    }
+
+    /// Without the memo.
+    fn parse_all(&self, value: &[u8]) -> Option<i64> {
+        self.parse_fields(value).map(|(ns, _)| ns)
+    }
+
+    /// Unix nanoseconds and the civil seconds of the date and clock fields (before the
+    /// offset), or `None` to leave the value to the general parser.
+    fn parse_fields(&self, value: &[u8]) -> Option<(i64, i64)> {
+        let mut v = value;
+        let (mut year, mut month, mut day, mut hour, mut min, mut sec, mut nsec) =
+            (0, 0, 0, 0, 0, 0, 0);
+        let mut offset = self.offset;
         for item in &self.items {
-            match item {
-                FastItem::Lit(l) => {
-                    // Byte by byte: these are one or two bytes, and memcmp's call cost more.
-                    if v.len() < l.len() || !v.iter().zip(l.iter()).all(|(a, b)| a == b) {
+            let FastItem::Num(f) = item else {
+                v = self.read_tail_item(item, v, &mut nsec, &mut offset)?;
+                continue;
+            };
+            let width = if *f == FastField::Year { 4 } else { 2 };
+            let d = v.get(..width)?;
+            let n = d.iter().try_fold(0i64, |acc, &b| {
+                b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0'))
+            })?;
+            v = &v[width..];
+            match f {
+                FastField::Year => year = n,
+                FastField::Month => month = n,
+                FastField::Day => day = n,
+                FastField::Hour => hour = n,
+                FastField::Minute => min = n,
+                FastField::Second => {
+                    sec = n;
+                    // A fraction the layout does not have: the general parser.
+                    if !self.frac_after_seconds
+                        && v.first().is_some_and(|&b| comma_or_period(b))
+                        && is_digit(v, 1)
+                    {
                         return None;
                     }
-                    v = &v[l.len()..];
-                }
-                FastItem::Num(f) => {
-                    let width = if *f == FastField::Year { 4 } else { 2 };
-                    let n = digits(v, width)?;
-                    v = &v[width..];
-                    match f {
-                        FastField::Year => year = n,
-                        FastField::Month => month = n,
-                        FastField::Day => day = n,
-                        FastField::Hour => hour = n,
-                        FastField::Minute => min = n,
-                        FastField::Second => {
-                            sec = n;
-                            // A fraction the layout does not have: the general parser.
-                            if !self.frac_after_seconds
-                                && v.first().is_some_and(|&b| comma_or_period(b))
-                                && is_digit(v, 1)
-                            {
-                                return None;
-                            }
-                        }
-                    }
-                }
-                FastItem::Frac9 => {
-                    if v.len() >= 2 && comma_or_period(v[0]) && v[1].is_ascii_digit() {
-                        let n = 1 + v[1..].iter().take_while(|b| b.is_ascii_digit()).count();
-                        nsec = frac_nanos(&v[1..n]);
-                        v = &v[n..];
-                    }
-                }
-                FastItem::Frac0(n) => {
-                    if !v.first().is_some_and(|&b| comma_or_period(b)) {
-                        return None;
-                    }
-                    digits(&v[1..], *n)?;
-                    nsec = frac_nanos(&v[1..1 + n]);
-                    v = &v[1 + n..];
-                }
-                FastItem::Zone { colon, z } => {
-                    if *z && v.first() == Some(&b'Z') {
-                        v = &v[1..];
-                        offset = Some(0);
-                        continue;
-                    }
-                    let sign = match v.first() {
-                        Some(b'+') => 1,
-                        Some(b'-') => -1,
-                        _ => return None,
-                    };
-                    let hh = digits(&v[1..], 2)?;
-                    let m_at = if *colon { 4 } else { 3 };
-                    if *colon && v.get(3) != Some(&b':') {
-                        return None;
-                    }
-                    let mm = digits(v.get(m_at..)?, 2)?;
-                    v = &v[m_at + 2..];
-                    let off = sign * (hh * 3600 + mm * 60);
-                    // A zero offset is looked up as a zone name by the general parser.
-                    if hh >= 24 || mm >= 60 || off == 0 {
-                        return None;
-                    }
-                    offset = Some(off);
                 }
             }
         }
@@ -1140,8 +1251,9 @@ impl FastLayout {
             hour,
             min,
             sec,
-        };
-        Some(unix_nano(civil.as_utc_secs() - offset?, nsec))
+        }
+        .as_utc_secs();
+        Some((unix_nano(civil - offset?, nsec), civil))
     }
 }
 
@@ -2216,6 +2328,101 @@ mod tests {
             fast_hits += hits;
         }
         assert!(fast_hits > 0);
+    }
+
+    /// Values that share their date and clock with the one read before (the memo's case)
+    /// give the general parser's instant too, whatever follows the seconds: fractions of
+    /// any length, zones, bytes changed, cut or added after the seconds.
+    #[test]
+    fn values_sharing_their_second_read_from_the_memo_agree_with_the_general_parser() {
+        let layouts = [
+            ("strptime", "%Y-%m-%dT%H:%M:%S.%LZ", None),
+            ("gotime", "2006-01-02T15:04:05.999999999Z07:00", None),
+            (
+                "gotime",
+                "2006-01-02T15:04:05.000-0700",
+                Some("Europe/Paris"),
+            ),
+            ("gotime", "2006/01/02-15:04:05,000000", Some("Etc/GMT+5")),
+            ("gotime", "2006-01-02T15:04:05Z", Some("Etc/UTC")),
+        ];
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let tails: [&[u8]; 12] = [
+            b".123456789Z",
+            b".1Z",
+            b"Z",
+            b".000Z",
+            b".12345678901Z",
+            b"+02:00",
+            b".5-07:00",
+            b",123456",
+            b".123+0100",
+            b".999Z ",
+            b"",
+            b".123-0000",
+        ];
+        for (kind, layout, loc) in layouts {
+            let Ok(t) = TimeParser::new(kind, layout, loc) else {
+                continue; // a zone this machine lacks
+            };
+            let Kind::Go(g) = &t.kind else { unreachable!() };
+            let f = g.fast.as_ref().expect("a fast layout");
+            let (len, _) = f.memo_prefix.expect("the clock comes first");
+            let (mut hits, mut agreed) = (0, 0);
+            for _ in 0..3000 {
+                let sep = if layout.contains('/') { b'/' } else { b'-' };
+                let mut base = format!(
+                    "{:04}{}{:02}{}{:02}",
+                    1970 + next(80),
+                    sep as char,
+                    1 + next(12),
+                    sep as char,
+                    1 + next(28)
+                )
+                .into_bytes();
+                base.push(if layout.contains('/') { b'-' } else { b'T' });
+                base.extend_from_slice(
+                    format!("{:02}:{:02}:{:02}", next(24), next(60), next(60)).as_bytes(),
+                );
+                assert_eq!(base.len(), len);
+                // First a value that sets the memo, then others with the same second.
+                for round in 0..4 {
+                    let mut v = base.clone();
+                    v.extend_from_slice(tails[next(tails.len() as u64) as usize]);
+                    if round > 0 && next(3) == 0 && v.len() > len {
+                        let i = len + next((v.len() - len) as u64) as usize;
+                        v[i] = b"0123456789.,:TZ-+x"[next(18) as usize];
+                    }
+                    let memo = SECONDS_MEMO.with(|m| m.get());
+                    let from_memo = memo.0 == f.id && memo.2[..len] == v[..len];
+                    let fast = f.parse(&v);
+                    if from_memo {
+                        hits += 1;
+                    }
+                    if let Some(ns) = fast {
+                        agreed += 1;
+                        assert_eq!(
+                            g.parse_general(&v),
+                            Ok(ns),
+                            "{layout}: {:?} (memo {from_memo})",
+                            String::from_utf8_lossy(&v)
+                        );
+                    }
+                    // Without the memo, the same answer.
+                    assert_eq!(f.parse_all(&v), fast, "{:?}", String::from_utf8_lossy(&v));
+                }
+            }
+            assert!(
+                hits > 1000 && agreed > 500,
+                "{layout}: {hits} memo hits, {agreed} read fast"
+            );
+        }
     }
 
     #[test]
