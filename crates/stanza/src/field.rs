@@ -119,6 +119,20 @@ impl Field {
         nested(self.root_map(e), &self.keys).merge_copy(m);
     }
 
+    /// [`Field::set`] of the map `m` holds, its pairs moved out (it is left empty, with its
+    /// room): for a parser's own map, reused from entry to entry.
+    pub fn set_map_drain(&self, e: &mut Entry, m: &mut Map) {
+        if matches!(self.root, Root::Body)
+            && self.keys.is_empty()
+            && !matches!(e.body, Value::Map(_))
+        {
+            // The body becomes the map (as `set` of a map value does).
+            e.body = Value::Map(std::mem::take(m));
+            return;
+        }
+        nested(self.root_map(e), &self.keys).merge_drain(m);
+    }
+
     /// The map this field's path starts from: the attributes, the resource, or the body
     /// (made a map, replacing any other value).
     fn root_map<'e>(&self, e: &'e mut Entry) -> &'e mut Map {

@@ -634,6 +634,26 @@ impl Map {
         }
     }
 
+    /// [`Map::merge`] of `other`'s pairs, moved out of it: `other` is left empty with its
+    /// room (a parser's map, reused from entry to entry).
+    pub fn merge_drain(&mut self, other: &mut Map) {
+        if self.entries.is_empty() && self.entries.capacity() < other.entries.len() {
+            // Nothing here to keep: the two maps trade places (no pair is copied).
+            std::mem::swap(self, other);
+            return;
+        }
+        if self.has_none_of(other) {
+            self.entries.append(&mut other.entries);
+            return;
+        }
+        for (k, v) in other.entries.drain(..) {
+            match self.position_key(&k) {
+                Some(i) => self.entries[i].1 = v,
+                None => self.entries.push((k, v)),
+            }
+        }
+    }
+
     /// Whether no key of `other` is in this map (then merging appends all of its pairs at
     /// once instead of looking each up again).
     fn has_none_of(&self, other: &Map) -> bool {

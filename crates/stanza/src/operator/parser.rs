@@ -15,7 +15,10 @@ use crate::value::{Map, Value};
 /// What a parse gave: a value of its own, or a map to copy (a cached result).
 pub(crate) enum Parsed<'c> {
     Value(Value),
+    /// A map kept elsewhere (a cache's result): copied into place.
     Copy(&'c Map),
+    /// The parser's own map: its pairs are moved into place, its room kept.
+    Drain(&'c mut Map),
 }
 
 /// `on_error` and `if`, shared by transformers and parsers.
@@ -285,6 +288,10 @@ impl Parser {
             Ok(Parsed::Value(v)) => self.parse_to.set(e, v),
             Ok(Parsed::Copy(m)) => {
                 self.parse_to.set_map_copy(e, m);
+                Ok(())
+            }
+            Ok(Parsed::Drain(m)) => {
+                self.parse_to.set_map_drain(e, m);
                 Ok(())
             }
             Err(m) => return out.fail(self.t.on_error, &m),

@@ -45,6 +45,7 @@ impl Spec for Config {
             .map(|c| Cache::new(c.size as usize));
         Ok(Box::new(RegexParser {
             parser,
+            scratch: Map::with_capacity(groups.groups.len()),
             groups,
             cache,
         }))
@@ -120,21 +121,33 @@ impl GroupMatcher {
 
     /// Matches `s`; `None` when the pattern does not match.
     pub(crate) fn parse(&mut self, s: &str) -> Option<Map> {
-        self.parse_with(s, |r| Value::from(&s[r]))
+        let mut out = Map::with_capacity(self.groups.len());
+        self.parse_with(s, |r| Value::from(&s[r]), &mut out)
+            .then_some(out)
     }
 
     /// [`GroupMatcher::parse`] of a string value: the groups of a shared value are parts of
     /// it ([`Str::slice`]), so no text is copied.
     pub(crate) fn parse_str(&mut self, s: &Str) -> Option<Map> {
-        self.parse_with(s.as_str(), |r| Value::Str(s.slice(r)))
+        let mut out = Map::with_capacity(self.groups.len());
+        self.parse_str_into(s, &mut out).then_some(out)
     }
 
-    /// Matches `s`; each group's value is `make` of its byte range in `s`.
+    /// [`GroupMatcher::parse_str`] into `out` (cleared first; left empty when the pattern
+    /// does not match): a parser's own map, whose room is kept from entry to entry.
+    pub(crate) fn parse_str_into(&mut self, s: &Str, out: &mut Map) -> bool {
+        self.parse_with(s.as_str(), |r| Value::Str(s.slice(r)), out)
+    }
+
+    /// Matches `s` into `out` (cleared first); each group's value is `make` of its byte
+    /// range in `s`. `false` when the pattern does not match.
     fn parse_with(
         &mut self,
         s: &str,
         make: impl Fn(std::ops::Range<usize>) -> Value,
-    ) -> Option<Map> {
+        out: &mut Map,
+    ) -> bool {
+        out.clear();
         if let Some(t) = &mut self.tail
             && let Some(prefix_end) = t.prefix.captures(s)
         {
@@ -145,7 +158,6 @@ impl GroupMatcher {
                 Some(i) => Some(prefix_end + i),
             };
             if let Some(end) = tail_end {
-                let mut out = Map::with_capacity(self.groups.len());
                 for (i, k) in &self.groups {
                     let v = if *i == t.group {
                         prefix_end..end
@@ -153,20 +165,21 @@ impl GroupMatcher {
                         t.prefix.group(*i)
                     };
                     // Go's map keeps the last of duplicate names; names are usually distinct.
-                    put(&mut out, self.distinct, k, make(v));
+                    put(out, self.distinct, k, make(v));
                 }
-                return Some(out);
+                return true;
             }
         } else if self.tail.is_some() {
             // The prefix does not match anywhere, so neither does the whole pattern.
-            return None;
+            return false;
         }
-        self.re.captures(s)?;
-        let mut out = Map::with_capacity(self.groups.len());
+        if self.re.captures(s).is_none() {
+            return false;
+        }
         for (i, k) in &self.groups {
-            put(&mut out, self.distinct, k, make(self.re.group(*i)));
+            put(out, self.distinct, k, make(self.re.group(*i)));
         }
-        Some(out)
+        true
     }
 }
 
@@ -254,6 +267,8 @@ pub(crate) struct RegexParser {
     parser: Parser,
     groups: GroupMatcher,
     cache: Option<Cache>,
+    /// The groups of the entry being parsed (uncached), moved into place from here.
+    scratch: Map,
 }
 
 impl Operator for RegexParser {
@@ -262,6 +277,7 @@ impl Operator for RegexParser {
             parser,
             groups,
             cache,
+            scratch,
         } = self;
         parser.process_parsed(e, out, move |v| {
             let Value::Str(s) = v else {
@@ -269,8 +285,12 @@ impl Operator for RegexParser {
             };
             let no_match = || "regex pattern does not match".to_string();
             let Some(c) = cache.as_mut() else {
-                let m = groups.parse_str(s).ok_or_else(no_match)?;
-                return Ok(Parsed::Value(Value::Map(m)));
+                // Into the parser's own map, moved into place from there: no map made and
+                // freed per entry.
+                if !groups.parse_str_into(s, scratch) {
+                    return Err(no_match());
+                }
+                return Ok(Parsed::Drain(scratch));
             };
             if c.get(s).is_none() {
                 let mut m = groups.parse_str(s).ok_or_else(no_match)?;
@@ -429,6 +449,64 @@ mod tests {
         let out = run_one(yaml, Entry::with_body("abc", 0));
         assert_eq!(out[0].body, Value::from("abc"));
         assert!(out[0].attributes.is_empty());
+    }
+
+    /// The parser moves each entry's groups out of a map of its own, kept between entries:
+    /// nothing of one entry reaches the next, a non-matching entry gets nothing, groups
+    /// replace attributes of the same name and join the others, and a map body or a nested
+    /// target takes them as `set` of a map value would.
+    #[test]
+    fn each_entry_gets_its_own_groups_whatever_came_before() {
+        let yaml =
+            "- type: regex_parser\n  regex: '^(?P<k>\\w+)=(?P<v>\\w*)$'\n  on_error: send_quiet\n";
+        let mut p = pipeline(yaml);
+        let mut with_attr = Entry::with_body("b=2", 0);
+        with_attr.attributes.insert("k", "old".into());
+        with_attr.attributes.insert("z", "keep".into());
+        let out = run(
+            &mut p,
+            vec![
+                Entry::with_body("a=1", 0),
+                Entry::with_body("no match", 0),
+                with_attr,
+                Entry::with_body("c=", 0),
+            ],
+        );
+        assert_eq!(out[0].attributes, map! {"k" => "a", "v" => "1"});
+        assert!(out[1].attributes.is_empty());
+        assert_eq!(
+            out[2].attributes,
+            map! {"k" => "b", "z" => "keep", "v" => "2"}
+        );
+        assert_eq!(out[3].attributes, map! {"k" => "c", "v" => ""});
+
+        let nested = "- type: regex_parser\n  regex: '^(?P<k>\\w+)=(?P<v>\\w*)$'\n  parse_to: attributes.p.q\n";
+        let mut p = pipeline(nested);
+        let out = run(
+            &mut p,
+            vec![Entry::with_body("a=1", 0), Entry::with_body("b=2", 0)],
+        );
+        assert_eq!(
+            out[0].attributes,
+            map! {"p" => map! {"q" => map! {"k" => "a", "v" => "1"}}}
+        );
+        assert_eq!(
+            out[1].attributes,
+            map! {"p" => map! {"q" => map! {"k" => "b", "v" => "2"}}}
+        );
+
+        let to_body = "- type: regex_parser\n  regex: '^(?P<k>\\w+)=(?P<v>\\w*)$'\n  parse_from: attributes.s\n  parse_to: body\n";
+        let mut p = pipeline(to_body);
+        let mut map_body = Entry::with_body(Value::Map(map! {"v" => "x", "w" => "y"}), 0);
+        map_body.attributes.insert("s", "b=2".into());
+        let mut text_body = Entry::with_body("text", 0);
+        text_body.attributes.insert("s", "a=1".into());
+        let out = run(&mut p, vec![text_body, map_body]);
+        assert_eq!(out[0].body, Value::Map(map! {"k" => "a", "v" => "1"}));
+        assert_eq!(
+            out[1].body,
+            Value::Map(map! {"v" => "2", "w" => "y", "k" => "b"})
+        );
     }
 
     /// A file-path parser with a `cache` of `size`, parsing `attributes.p`.
