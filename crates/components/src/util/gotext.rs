@@ -113,10 +113,11 @@ pub(crate) fn json_string_after(out: &mut String, s: &str, done: &Escaped<'_>) {
 
 /// How many leading bytes of `b` are plain, none of them one [`json_string`] must look at
 /// (a control byte, `"`, `\\`, `<`, `>`, `&`, or 0xE2, the lead byte of U+2028/U+2029):
-/// 16 at a time with SSE2 (every x86-64 has it), the last few padded with plain bytes so
-/// that short strings and tails are looked at the same way, not byte by byte. Stops at the
-/// first byte that may need escaping. (32 at a time with AVX2 measured no better on the
-/// filelog -> Loki path.)
+/// 16 at a time with SSE2 (every x86-64 has it); the tail of a string of 16 bytes or more by
+/// its last 16 (overlapping what was looked at), and a string shorter than 16 byte by byte
+/// (most attribute values are: no copy into a padded block). Stops at the first byte that
+/// may need escaping. (32 at a time with AVX2 measured no better on the filelog -> Loki
+/// path.)
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn plain_prefix(b: &[u8]) -> usize {
@@ -145,9 +146,15 @@ fn plain_prefix(b: &[u8]) -> usize {
         if i == b.len() {
             return i;
         }
-        let mut pad = [b' '; 16];
-        pad[..b.len() - i].copy_from_slice(&b[i..]);
-        let mask = special(_mm_loadu_si128(pad.as_ptr().cast()));
+        if b.len() < 16 {
+            return b
+                .iter()
+                .position(|&c| JSON_SPECIAL[c as usize])
+                .unwrap_or(b.len());
+        }
+        // The last 16 bytes; those before `i` were found plain already.
+        let start = b.len() - 16;
+        let mask = special(_mm_loadu_si128(b.as_ptr().add(start).cast())) >> (i - start);
         if mask != 0 {
             i + mask.trailing_zeros() as usize
         } else {
@@ -167,7 +174,6 @@ fn plain_prefix(b: &[u8]) -> usize {
 }
 
 /// Bytes [`json_string`] must look at: controls, `"`, `\\`, `<`, `>`, `&`, and 0xE2.
-#[cfg(not(target_arch = "x86_64"))]
 static JSON_SPECIAL: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
@@ -633,6 +639,32 @@ mod tests {
             }
         }
         assert!(copied > 20, "the copying path was taken {copied} times");
+    }
+
+    /// The wide scan finds exactly the first byte the table marks, whatever the length and
+    /// wherever that byte is: in a short string, in a 16-byte step, in the overlapping last
+    /// 16 bytes (before, at and after where the steps stopped).
+    #[test]
+    fn plain_prefix_stops_at_exactly_the_first_byte_to_look_at() {
+        for len in 0..70 {
+            let plain = vec![b'a'; len];
+            assert_eq!(plain_prefix(&plain), len);
+            for at in 0..len {
+                for special in [b'"', b'\\', b'<', b'>', b'&', 0xE2, 0x00, 0x1f, b'\n'] {
+                    let mut b = plain.clone();
+                    b[at] = special;
+                    // A second one later must not be the one found.
+                    if at + 3 < len {
+                        b[at + 3] = b'"';
+                    }
+                    assert_eq!(plain_prefix(&b), at, "len {len}, {special:#x} at {at}");
+                }
+                // Bytes that are never special, just below and above the marked ones.
+                let mut b = plain.clone();
+                b[at] = [0x20, b'!', b'#', b';', b'=', b'?', 0xE1, 0xE3, 0x7f, 0xff][at % 10];
+                assert_eq!(plain_prefix(&b), len);
+            }
+        }
     }
 
     fn s(v: &str) -> AnyValue {
