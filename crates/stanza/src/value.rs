@@ -56,6 +56,16 @@ impl Key {
         }
     }
 
+    /// One bit of 64 picked by the key's text (its length and last byte), so that equal keys
+    /// have the same bit whatever their form: a key whose bit is not in a map's union of
+    /// bits is not in that map.
+    #[inline]
+    fn bloom_bit(&self) -> u64 {
+        let s = self.as_str().as_bytes();
+        let last = s.last().map_or(0, |&b| usize::from(b));
+        1u64 << ((s.len() * 5 + last) & 63)
+    }
+
     /// Whether both are the same key object (then they are equal without comparing text).
     pub fn ptr_eq(a: &Key, b: &Key) -> bool {
         let (a, b) = (a.as_str(), b.as_str());
@@ -657,10 +667,16 @@ impl Map {
     /// Whether no key of `other` is in this map (then merging appends all of its pairs at
     /// once instead of looking each up again).
     fn has_none_of(&self, other: &Map) -> bool {
+        // Each key of `other` is looked up only when its bit is among this map's keys' bits:
+        // n + m steps for the distinct names parsers add, instead of n x m comparisons.
+        let bits = self
+            .entries
+            .iter()
+            .fold(0u64, |acc, (k, _)| acc | k.bloom_bit());
         other
             .entries
             .iter()
-            .all(|(k, _)| self.position_key(k).is_none())
+            .all(|(k, _)| bits & k.bloom_bit() == 0 || self.position_key(k).is_none())
     }
 
     /// [`Map::merge`] of a copy of `other`, each pair copied straight into place.
@@ -795,6 +811,58 @@ pub fn from_json(v: &serde_json::Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The all-new check answers as comparing every key would, for keys named in the
+    /// configuration or made from data (equal texts in either form are equal keys), and for
+    /// names whose bits collide ("ab"/"bb"... share a length and last byte).
+    #[test]
+    fn has_none_of_answers_as_comparing_every_key() {
+        let names = [
+            "time",
+            "stream",
+            "logtag",
+            "log",
+            "log.file.path",
+            "uid",
+            "ab",
+            "bb",
+            "cb",
+            "",
+            "namespace",
+            "pod_name",
+            "restart_count",
+            "container_name",
+            "k",
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let (mut none, mut some) = (0, 0);
+        for _ in 0..5000 {
+            let mut map = |next: &mut dyn FnMut(usize) -> usize| {
+                let mut m = Map::new();
+                for _ in 0..next(6) {
+                    let n = names[next(names.len())];
+                    let k = if next(2) == 0 {
+                        Key::named(n)
+                    } else {
+                        Key::from(n)
+                    };
+                    m.push_unchecked(k, Value::Nil);
+                }
+                m
+            };
+            let (a, b) = (map(&mut next), map(&mut next));
+            let naive = b.keys().all(|k| a.keys().all(|j| j.as_str() != k.as_str()));
+            assert_eq!(a.has_none_of(&b), naive, "{a:?} / {b:?}");
+            if naive { none += 1 } else { some += 1 }
+        }
+        assert!(none > 1000 && some > 1000, "{none} / {some}");
+    }
 
     #[test]
     fn shared_strings_and_their_parts_copy_no_text_and_behave_as_owned_ones() {
