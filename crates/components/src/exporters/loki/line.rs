@@ -146,29 +146,23 @@ fn close_json_line(out: &mut String, resources: &str, scope: Option<&Instrumenta
 }
 
 /// [`json_line`] of a stanza entry, as of the record it converts to
-/// (`stanza::convert::log_record`), for an entry that gets no `level` attribute.
+/// (`stanza::convert::log_record`), for an entry that gets no `level` attribute, written
+/// into `out` (cleared first: one buffer serves every line of a batch).
 pub(crate) fn json_line_entry(
+    out: &mut String,
     e: &stanza::Entry,
     attrs_skip: Skip<'_>,
     resources: &str,
     scope: Option<&InstrumentationScope>,
     plan: &mut StanzaMapPlan,
-) -> Result<String, Unsupported> {
-    let guess = match &e.body {
-        stanza::Value::Str(s) => s.len(),
-        _ => 16,
-    } + e
-        .attributes
-        .iter()
-        .map(|(k, v)| k.len() + v.as_str().map_or(16, str::len) + 6)
-        .sum::<usize>();
-    let mut out = String::with_capacity(64 + guess + resources.len());
+) -> Result<(), Unsupported> {
+    out.clear();
     out.push('{');
     let mut body = None;
     if !e.body.is_nil() {
         out.push_str("\"body\":");
         let start = out.len() + 1;
-        json_stanza_value(&mut out, &e.body)?;
+        json_stanza_value(out, &e.body)?;
         if let stanza::Value::Str(s) = &e.body {
             body = Some(Escaped {
                 text: s.as_str(),
@@ -182,9 +176,9 @@ pub(crate) fn json_line_entry(
         }
         let hex = id(&stanza::convert::fixed_id(raw.clone(), len));
         if !hex.is_empty() {
-            sep(&mut out);
+            sep(out);
             let _ = write!(out, "\"{name}\":");
-            json_string(&mut out, &hex);
+            json_string(out, &hex);
         }
     }
     let severity = if e.severity_text.is_empty() {
@@ -193,24 +187,24 @@ pub(crate) fn json_line_entry(
         &e.severity_text
     };
     if !severity.is_empty() {
-        sep(&mut out);
+        sep(out);
         out.push_str("\"severity\":");
-        json_string(&mut out, severity);
+        json_string(out, severity);
     }
     let flags = e.trace_flags.first().map_or(0, |&f| u32::from(f));
     if flags != 0 {
-        sep(&mut out);
+        sep(out);
         let _ = write!(out, "\"flags\":{flags}");
     }
     let plan = plan.for_map(&e.attributes, attrs_skip);
     if !plan.is_empty() {
-        sep(&mut out);
+        sep(out);
         out.push_str("\"attributes\":");
         // The container format's `log` group is the tail of the body: escaped once.
-        plan.write(&mut out, &e.attributes, body.as_ref())?;
+        plan.write(out, &e.attributes, body.as_ref())?;
     }
-    close_json_line(&mut out, resources, scope);
-    Ok(out)
+    close_json_line(out, resources, scope);
+    Ok(())
 }
 
 /// `Body().AsString()`.

@@ -115,10 +115,16 @@ impl LokiPush {
         }
         self.missing_labels.add(missing as u64);
         let mut parts = Vec::with_capacity(tenants.len());
-        for t in tenants.iter().filter(|t| !t.request.streams.is_empty()) {
+        for t in &tenants {
+            let body = if t.written.streams() > 0 {
+                t.written.encode()
+            } else if !t.request.streams.is_empty() {
+                proto::encode(&t.request)
+            } else {
+                continue;
+            };
             parts.push(Part {
-                body: proto::encode(&t.request)
-                    .map_err(|e| ConsumeError::permanent(e.to_string()))?,
+                body: body.map_err(|e| ConsumeError::permanent(e.to_string()))?,
                 wire: OnceLock::new(),
                 tenant: t.tenant.clone(),
                 submitted: t.submitted,

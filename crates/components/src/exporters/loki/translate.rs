@@ -57,6 +57,9 @@ pub(crate) struct TenantRequest {
     /// Empty: no `X-Scope-OrgID` of the exporter's own.
     pub tenant: String,
     pub request: PushRequest,
+    /// The streams written without messages (the stanza shortcut, `super::entries`); a
+    /// request holds its streams either here or in `request`.
+    pub written: super::proto::PushWriter,
     pub submitted: usize,
     /// Records that could not be converted (Go's `NumDropped`), e.g. an unknown format.
     pub dropped: usize,
