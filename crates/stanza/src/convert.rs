@@ -133,7 +133,8 @@ pub fn to_logs(entries: Vec<Entry>) -> pdata::lazy::LazyLogs {
     // entry.
     let mut groups: Vec<(Map, Vec<Scope>)> = Vec::new();
     let mut last: Option<usize> = None;
-    for mut e in entries {
+    let total = entries.len();
+    for (n, mut e) in entries.into_iter().enumerate() {
         let resource = std::mem::take(&mut e.resource);
         let g = match last.filter(|&g| groups[g].0 == resource) {
             Some(g) => g,
@@ -146,6 +147,7 @@ pub fn to_logs(entries: Vec<Entry>) -> pdata::lazy::LazyLogs {
             },
         };
         last = Some(g);
+        let first_group = groups.len() == 1;
         let scopes = &mut groups[g].1;
         let scope_name = std::mem::take(&mut e.scope_name);
         // Most entries have no scope name: no `memcmp` call for two empty names.
@@ -153,7 +155,18 @@ pub fn to_logs(entries: Vec<Entry>) -> pdata::lazy::LazyLogs {
             |name: &str| name.len() == scope_name.len() && (name.is_empty() || name == scope_name);
         match scopes.iter_mut().find(|(name, _)| same(name)) {
             Some((_, records)) => records.push(e),
-            None => scopes.push((scope_name, vec![e])),
+            None => {
+                // The first scope (usually the only one: one file's lines) has room for
+                // every entry left, so that its records do not grow by copies; others grow.
+                let room = if first_group && scopes.is_empty() {
+                    total - n
+                } else {
+                    4
+                };
+                let mut records = Vec::with_capacity(room);
+                records.push(e);
+                scopes.push((scope_name, records));
+            }
         }
     }
     let resource_logs = groups

@@ -147,9 +147,18 @@ pub struct PushWriter {
     /// Labels and the encoded `entries` fields (tag, length, `Entry`) of each stream.
     streams: Vec<(String, Vec<u8>)>,
     entries: usize,
+    /// Entries the caller expects in all ([`PushWriter::expect`]).
+    expected: usize,
 }
 
 impl PushWriter {
+    /// Tells how many entries are coming: a stream's first entry makes room for as many of
+    /// its size as are still expected (at most 16 MiB), so that the stream's buffer does
+    /// not grow by copies.
+    pub fn expect(&mut self, entries: usize) {
+        self.expected = entries;
+    }
+
     /// Adds an empty stream; returns its index for [`PushWriter::push`].
     pub fn add_stream(&mut self, labels: String) -> usize {
         self.streams.push((labels, Vec::new()));
@@ -186,7 +195,13 @@ impl PushWriter {
             1 + varint_len(line.len() as u64) + line.len()
         };
         let entry_len = 1 + varint_len(tl as u64) + tl + line_field;
-        out.reserve(1 + varint_len(entry_len as u64) + entry_len);
+        let size = 1 + varint_len(entry_len as u64) + entry_len;
+        if out.capacity() == 0 {
+            let coming = self.expected.saturating_sub(self.entries - 1).max(1);
+            out.reserve(size.saturating_mul(coming).min(16 << 20).max(size));
+        } else {
+            out.reserve(size);
+        }
         out.push(0x12);
         put_varint(out, entry_len as u64);
         out.push(0x0a);
@@ -305,6 +320,11 @@ mod tests {
         for seed in 0..2000 {
             let req = sample(seed);
             let mut w = PushWriter::default();
+            // Told how many entries come (rightly, too few, too many) or not at all.
+            w.expect(
+                (seed % 4) as usize * req.streams.iter().map(|s| s.entries.len()).sum::<usize>()
+                    / 2,
+            );
             for s in &req.streams {
                 let i = w.add_stream(s.labels.clone());
                 for e in &s.entries {

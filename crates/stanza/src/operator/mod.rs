@@ -364,7 +364,9 @@ impl Pipeline {
             sink(entry);
             return;
         }
-        self.stack.push((0, entry));
+        // Followed from the first operator without a trip through the stack (an entry is a
+        // few hundred bytes to move); what an operator routes elsewhere is drained after.
+        self.follow(0, entry, sink);
         self.drain(sink);
     }
 
@@ -431,39 +433,45 @@ impl Pipeline {
     }
 
     fn drain(&mut self, sink: &mut impl FnMut(Entry)) {
-        while let Some((mut i, mut e)) = self.stack.pop() {
-            // Follow the entry in place while each operator forwards it to one target.
-            loop {
-                if i == usize::MAX {
-                    sink(e);
-                    break;
-                }
-                let node = &mut self.nodes[i];
-                let mut out = Out {
-                    buf: &mut self.scratch,
-                    errors: &mut self.errors,
-                    hook: &mut self.hook,
-                    id: &node.id,
-                };
-                let next = node.op.process(&mut e, &mut out);
-                let Next::Forward(port) = next else {
-                    self.route(i);
-                    break;
-                };
-                if self.scratch.is_empty()
-                    && let Some(targets) = self.nodes[i].ports.get(port as usize)
-                    && targets.len() == 1
-                {
-                    i = match targets[0] {
-                        Target::Node(j) => j,
-                        Target::Sink => usize::MAX,
-                    };
-                    continue;
-                }
-                self.scratch.push((e, port));
-                self.route(i);
-                break;
+        while let Some((i, e)) = self.stack.pop() {
+            self.follow(i, e, sink);
+        }
+    }
+
+    /// Follows `e` from node `i` in place while each operator forwards it to one target;
+    /// anything else an operator does with it is routed onto the stack.
+    #[inline]
+    fn follow(&mut self, mut i: usize, mut e: Entry, sink: &mut impl FnMut(Entry)) {
+        loop {
+            if i == usize::MAX {
+                sink(e);
+                return;
             }
+            let node = &mut self.nodes[i];
+            let mut out = Out {
+                buf: &mut self.scratch,
+                errors: &mut self.errors,
+                hook: &mut self.hook,
+                id: &node.id,
+            };
+            let next = node.op.process(&mut e, &mut out);
+            let Next::Forward(port) = next else {
+                self.route(i);
+                return;
+            };
+            if self.scratch.is_empty()
+                && let Some(targets) = self.nodes[i].ports.get(port as usize)
+                && targets.len() == 1
+            {
+                i = match targets[0] {
+                    Target::Node(j) => j,
+                    Target::Sink => usize::MAX,
+                };
+                continue;
+            }
+            self.scratch.push((e, port));
+            self.route(i);
+            return;
         }
     }
 }

@@ -70,6 +70,12 @@ pub(crate) fn entries_to_loki(
         return None;
     }
     let mut out: Option<TenantRequest> = None;
+    let all_records: usize = logs
+        .resource_logs
+        .iter()
+        .flat_map(|rl| &rl.scope_logs)
+        .map(|sl| sl.records.len())
+        .sum();
     let mut index: HashMap<String, usize> = HashMap::new();
     // Each line is written here, then copied once into its stream's encoding.
     let mut line = String::new();
@@ -85,7 +91,11 @@ pub(crate) fn entries_to_loki(
                 continue; // not covered: cannot happen after `covered`
             };
             for e in &records.0 {
-                let group = out.get_or_insert_with(TenantRequest::default);
+                let group = out.get_or_insert_with(|| {
+                    let mut t = TenantRequest::default();
+                    t.written.expect(all_records);
+                    t
+                });
                 if base.pairs.is_empty() {
                     group.missing_labels += 1;
                     continue;
