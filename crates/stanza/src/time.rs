@@ -21,7 +21,7 @@ pub struct TimeParser {
 #[derive(Debug)]
 enum Kind {
     Native,
-    Go(GoParser),
+    Go(Box<GoParser>),
     Epoch(Epoch),
 }
 
@@ -104,7 +104,7 @@ impl TimeParser {
             None => local().clone(),
         };
         Ok(TimeParser {
-            kind: Kind::Go(GoParser::new(go_layout, loc)),
+            kind: Kind::Go(Box::new(GoParser::new(go_layout, loc))),
         })
     }
 

@@ -843,7 +843,7 @@ mod tests {
         };
         let (mut none, mut some) = (0, 0);
         for _ in 0..5000 {
-            let mut map = |next: &mut dyn FnMut(usize) -> usize| {
+            let map = |next: &mut dyn FnMut(usize) -> usize| {
                 let mut m = Map::new();
                 for _ in 0..next(6) {
                     let n = names[next(names.len())];
