@@ -131,13 +131,7 @@ struct SeedParts {
 impl SeedParts {
     fn of(path: &Path) -> SeedParts {
         let restart = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        let dir = path
-            .parent()
-            .and_then(|p| p.parent())
-            .and_then(|p| p.file_name())
-            .and_then(|s| s.to_str())
-            .unwrap_or("");
-        let uid = dir.splitn(3, '_').nth(2).unwrap_or("");
+        let uid = pod_dir_name(path).splitn(3, '_').nth(2).unwrap_or("");
         let mut r = b"\",\"restart_count\":\"".to_vec();
         loki::escape_json_into(&mut r, restart.as_bytes());
         r.extend_from_slice(b"\",\"stream\":\"");
@@ -177,6 +171,15 @@ fn write_line(json: &mut Vec<u8>, line: &[u8], shape: FloorLines, seed: &SeedPar
     json.extend_from_slice(&seed.uid);
 }
 
+/// `<namespace>_<pod>_<uid>` of `<...>/<namespace>_<pod>_<uid>/<container>/<n>.log`.
+fn pod_dir_name(path: &Path) -> &str {
+    path.parent()
+        .and_then(|p| p.parent())
+        .and_then(|p| p.file_name())
+        .and_then(|s| s.to_str())
+        .unwrap_or("")
+}
+
 /// Loki labels of one pod log file, from its path alone:
 /// `<...>/<namespace>_<pod>_<uid>/<container>/<n>.log`.
 pub fn labels_of(path: &Path) -> String {
@@ -185,13 +188,7 @@ pub fn labels_of(path: &Path) -> String {
         .and_then(|p| p.file_name())
         .and_then(|s| s.to_str())
         .unwrap_or("");
-    let dir = path
-        .parent()
-        .and_then(|p| p.parent())
-        .and_then(|p| p.file_name())
-        .and_then(|s| s.to_str())
-        .unwrap_or("");
-    let mut parts = dir.splitn(3, '_');
+    let mut parts = pod_dir_name(path).splitn(3, '_');
     let namespace = parts.next().unwrap_or("");
     let pod = parts.next().unwrap_or("");
     let filename = path.to_str().unwrap_or("");

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use loadgen::lokifloor::{self, LokiFloorConfig};
+use loadgen::lokifloor::{self, FloorLines, LokiFloorConfig};
 use loadgen::lokisink::{self, LokiSink};
 use loadgen::podlogs::{self, PodLogsConfig};
 use prost::Message;
@@ -374,7 +374,7 @@ async fn start_capture() -> (SocketAddr, Arc<Mutex<Vec<Vec<u8>>>>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn loki_floor_pushes_every_line_once_as_a_json_body_in_one_stream_per_file() {
+async fn loki_floor_pushes_every_line_once_as_the_seeds_json_line_in_one_stream_per_file() {
     let root = temp_dir("floor");
     let mut cfg = PodLogsConfig::new(&root, 200_000, 100);
     cfg.pods = 3;
@@ -405,41 +405,70 @@ async fn loki_floor_pushes_every_line_once_as_a_json_body_in_one_stream_per_file
     assert_eq!(s["label_sets"], 3);
     assert_eq!(s["requests"], report.requests);
 
-    // Through a capturing server: what the lines and labels look like.
-    let (addr, bodies) = start_capture().await;
-    fc.endpoint = addr;
-    lokifloor::run(fc).await.unwrap();
-    let bodies = bodies.lock().unwrap();
-    let mut lines = Vec::new();
-    let mut labels = HashSet::new();
-    for b in bodies.iter() {
-        let req = PushRequest::decode(&b[..]).unwrap();
-        for s in req.streams {
-            labels.insert(s.labels.clone());
-            for e in s.entries {
-                assert!(e.timestamp.is_some_and(|t| t.seconds > 1_700_000_000));
-                lines.push(e.line);
-            }
-        }
-    }
-    assert_eq!(lines.len() as u64, m.lines + 1);
-    // Two connections: requests may arrive in either order, so look the lines up.
+    // Through a capturing server: what the lines and labels look like, in both shapes.
     let first_file = std::fs::read_to_string(&m.files[0]).unwrap();
     let first_line = first_file.lines().next().unwrap();
-    for want in [first_line, TAIL] {
-        let json = serde_json::json!({ "body": want });
+    let uid_of = |file: &str| {
+        let p = std::path::Path::new(file);
+        let dir = p.parent().unwrap().parent().unwrap().file_name().unwrap();
+        dir.to_str()
+            .unwrap()
+            .splitn(3, '_')
+            .nth(2)
+            .unwrap()
+            .to_string()
+    };
+    // The Go exporter's json line for the seed config: the containerd groups and the path's
+    // uid and restart count as attributes (keys sorted), the resource all in labels.
+    let seed_line = |line: &str, file: &str| {
+        let f: Vec<&str> = line.splitn(4, ' ').collect();
+        serde_json::json!({
+            "body": line,
+            "attributes": {
+                "log": f[3], "logtag": f[2], "restart_count": "0", "stream": f[1],
+                "time": f[0], "uid": uid_of(file),
+            }
+        })
+    };
+    let mut labels = HashSet::new();
+    for shape in [FloorLines::Seed, FloorLines::Body] {
+        let (addr, bodies) = start_capture().await;
+        fc.endpoint = addr;
+        fc.lines = shape;
+        lokifloor::run(fc.clone()).await.unwrap();
+        let bodies = bodies.lock().unwrap();
+        let mut lines = Vec::new();
+        for b in bodies.iter() {
+            let req = PushRequest::decode(&b[..]).unwrap();
+            for s in req.streams {
+                labels.insert(s.labels.clone());
+                for e in s.entries {
+                    assert!(e.timestamp.is_some_and(|t| t.seconds > 1_700_000_000));
+                    lines.push(e.line);
+                }
+            }
+        }
+        assert_eq!(lines.len() as u64, m.lines + 1);
+        // Two connections: requests may arrive in either order, so look the lines up.
+        for (want, file) in [(first_line, &m.files[0]), (TAIL, &m.files[2])] {
+            let json = match shape {
+                FloorLines::Seed => seed_line(want, file),
+                FloorLines::Body => serde_json::json!({ "body": want }),
+            };
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| serde_json::from_str::<serde_json::Value>(l).unwrap() == json),
+                "no entry {json}"
+            );
+        }
         assert!(
             lines
                 .iter()
-                .any(|l| serde_json::from_str::<serde_json::Value>(l).unwrap() == json),
-            "no entry {json}"
+                .all(|l| l.starts_with("{\"body\":\"2024-05-01T")
+                    && l.contains("\"attributes\":{\"log\":") == (shape == FloorLines::Seed))
         );
     }
-    assert!(
-        lines
-            .iter()
-            .all(|l| l.starts_with("{\"body\":\"2024-05-01T"))
-    );
     let dir = std::path::Path::new(&m.files[0]);
     let pod_dir = dir.parent().unwrap().parent().unwrap().file_name().unwrap();
     let mut parts = pod_dir.to_str().unwrap().split('_');
@@ -450,6 +479,5 @@ async fn loki_floor_pushes_every_line_once_as_a_json_body_in_one_stream_per_file
         m.files[0]
     )));
     assert_eq!(labels.len(), 3);
-    drop(bodies);
     let _ = std::fs::remove_dir_all(&root);
 }
