@@ -155,20 +155,25 @@ impl Field {
     /// replacing a non-map, as needed); other values replace. Setting a non-map on an
     /// `attributes`/`resource` root is Go's "cannot set attributes root".
     pub fn set(&self, e: &mut Entry, value: Value) -> Result<(), String> {
-        if matches!(self.root, Root::Body) && self.keys.is_empty() {
-            match value {
-                Value::Map(m) => match &mut e.body {
-                    Value::Map(body) => body.merge(m),
-                    other => *other = Value::Map(m),
-                },
-                v => e.body = v,
+        let value = match value {
+            Value::Map(mut m) => {
+                self.set_map_drain(e, &mut m);
+                return Ok(());
             }
+            v => v,
+        };
+        if matches!(self.root, Root::Body) && self.keys.is_empty() {
+            e.body = value;
             return Ok(());
         }
-        set_in(self.root_map(e), &self.keys, value).map_err(|()| match self.root {
-            Root::Attributes => "cannot set attributes root".to_string(),
-            _ => "cannot set resource root".to_string(),
-        })
+        let Some((last, parents)) = self.keys.split_last() else {
+            return Err(match self.root {
+                Root::Attributes => "cannot set attributes root".to_string(),
+                _ => "cannot set resource root".to_string(),
+            });
+        };
+        nested(self.root_map(e), parents).insert_key(last, value);
+        Ok(())
     }
 
     /// Removes and returns the value. A whole `attributes`/`resource` root is taken out as
@@ -225,23 +230,6 @@ impl Field {
             };
         }
         Some(cur)
-    }
-}
-
-/// Sets `value` at `keys` under `top`; `Err` when `keys` is empty and the value is no map.
-fn set_in(top: &mut Map, keys: &[Key], value: Value) -> Result<(), ()> {
-    match value {
-        Value::Map(m) => {
-            nested(top, keys).merge(m);
-            Ok(())
-        }
-        v => {
-            let Some((last, parents)) = keys.split_last() else {
-                return Err(());
-            };
-            nested(top, parents).insert_key(last, v);
-            Ok(())
-        }
     }
 }
 

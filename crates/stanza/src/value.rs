@@ -624,24 +624,8 @@ impl Map {
     }
 
     /// Upserts every pair of `other` (Go's map merge of `Set` with a map value).
-    pub fn merge(&mut self, other: Map) {
-        if self.entries.is_empty() {
-            *self = other;
-            return;
-        }
-        let mut other = other;
-        if self.has_none_of(&other) {
-            // No key is replaced (a parser's groups into attributes, usually): one copy of
-            // all the pairs, instead of moving each through the stack.
-            self.entries.append(&mut other.entries);
-            return;
-        }
-        for (k, v) in other.entries {
-            match self.position_key(&k) {
-                Some(i) => self.entries[i].1 = v,
-                None => self.entries.push((k, v)),
-            }
-        }
+    pub fn merge(&mut self, mut other: Map) {
+        self.merge_drain(&mut other);
     }
 
     /// [`Map::merge`] of `other`'s pairs, moved out of it: `other` is left empty with its
@@ -653,6 +637,8 @@ impl Map {
             return;
         }
         if self.has_none_of(other) {
+            // No key is replaced (a parser's groups into attributes, usually): one copy of
+            // all the pairs, instead of moving each through the stack.
             self.entries.append(&mut other.entries);
             return;
         }

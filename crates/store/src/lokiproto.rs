@@ -177,17 +177,13 @@ impl PushWriter {
     pub fn push(&mut self, stream: usize, ts: Timestamp, line: &[u8]) {
         self.entries += 1;
         let out = &mut self.streams[stream].1;
-        // google.protobuf.Timestamp: fields left out when 0, as prost does.
+        // google.protobuf.Timestamp, by prost (fields left out when 0), into a stack buffer.
         let mut t = [0u8; 22];
-        let mut tl = 0;
-        if ts.seconds != 0 {
-            t[0] = 0x08;
-            tl = 1 + put_varint_at(&mut t[1..], ts.seconds as u64);
-        }
-        if ts.nanos != 0 {
-            t[tl] = 0x10;
-            tl += 1 + put_varint_at(&mut t[tl + 1..], i64::from(ts.nanos) as u64);
-        }
+        let tl = {
+            let mut buf = &mut t[..];
+            ts.encode_raw(&mut buf);
+            22 - buf.len()
+        };
         // Entry: the timestamp always (required), the line unless empty.
         let line_field = if line.is_empty() {
             0
@@ -252,27 +248,11 @@ impl PushWriter {
 }
 
 fn varint_len(v: u64) -> usize {
-    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+    prost::encoding::encoded_len_varint(v)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// [`put_varint`] into a slice with room for it; returns the bytes written.
-fn put_varint_at(out: &mut [u8], mut v: u64) -> usize {
-    let mut i = 0;
-    while v >= 0x80 {
-        out[i] = (v as u8) | 0x80;
-        v >>= 7;
-        i += 1;
-    }
-    out[i] = v as u8;
-    i + 1
+fn put_varint(out: &mut Vec<u8>, v: u64) {
+    prost::encoding::encode_varint(v, out);
 }
 
 #[cfg(test)]

@@ -400,16 +400,23 @@ impl Pipeline {
         sink: &mut impl FnMut(Entry),
         f: impl FnOnce(&mut dyn Operator, &mut Out),
     ) {
+        let (op, mut out) = self.node_out(i);
+        f(op, &mut out);
+        self.route(i);
+        self.drain(sink);
+    }
+
+    /// Node `i`'s operator and the output it emits into.
+    #[inline]
+    fn node_out(&mut self, i: usize) -> (&mut dyn Operator, Out<'_>) {
         let node = &mut self.nodes[i];
-        let mut out = Out {
+        let out = Out {
             buf: &mut self.scratch,
             errors: &mut self.errors,
             hook: &mut self.hook,
             id: &node.id,
         };
-        f(node.op.as_mut(), &mut out);
-        self.route(i);
-        self.drain(sink);
+        (node.op.as_mut(), out)
     }
 
     /// Moves what node `i` emitted (in `scratch`) onto the stack, first emitted on top.
@@ -447,14 +454,8 @@ impl Pipeline {
                 sink(e);
                 return;
             }
-            let node = &mut self.nodes[i];
-            let mut out = Out {
-                buf: &mut self.scratch,
-                errors: &mut self.errors,
-                hook: &mut self.hook,
-                id: &node.id,
-            };
-            let next = node.op.process(&mut e, &mut out);
+            let (op, mut out) = self.node_out(i);
+            let next = op.process(&mut e, &mut out);
             let Next::Forward(port) = next else {
                 self.route(i);
                 return;

@@ -70,12 +70,7 @@ pub(crate) fn entries_to_loki(
         return None;
     }
     let mut out: Option<TenantRequest> = None;
-    let all_records: usize = logs
-        .resource_logs
-        .iter()
-        .flat_map(|rl| &rl.scope_logs)
-        .map(|sl| sl.records.len())
-        .sum();
+    let all_records = logs.item_count();
     let mut index: HashMap<String, usize> = HashMap::new();
     // Each line is written here, then copied once into its stream's encoding.
     let mut line = String::new();
