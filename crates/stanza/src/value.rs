@@ -522,6 +522,12 @@ impl Map {
         self.entries.is_empty()
     }
 
+    /// The value of the `i`th pair in the map's order (as [`Map::iter`] gives them).
+    #[inline]
+    pub fn value_at(&self, i: usize) -> Option<&Value> {
+        self.entries.get(i).map(|(_, v)| v)
+    }
+
     #[inline]
     fn position(&self, key: &str) -> Option<usize> {
         self.entries.iter().position(|(k, _)| &**k == key)

@@ -460,14 +460,15 @@ impl StanzaMapPlan {
         m: &stanza::Map,
         done: Option<&Escaped<'_>>,
     ) -> Result<(), Unsupported> {
-        let values: smallvec::SmallVec<[&stanza::Value; 16]> = m.iter().map(|(_, v)| v).collect();
         out.push('{');
         for (n, (i, key)) in self.kept.iter().enumerate() {
             if n > 0 {
                 out.push(',');
             }
             out.push_str(key);
-            match (values[*i], done) {
+            // The plan was made for this map's keys: every index is within it.
+            let value = m.value_at(*i).unwrap_or(&stanza::Value::Nil);
+            match (value, done) {
                 (stanza::Value::Str(v), Some(done)) => json_string_after(out, v, done),
                 (v, _) => json_stanza_value(out, v)?,
             }
