@@ -579,6 +579,44 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `start` on a port that was free a moment ago, for components whose address cannot be
+/// asked (or that refuse port 0, as Go's do). Another test, or an outgoing connection's
+/// ephemeral port, may take that port before the component binds it: a start that finds
+/// its port taken is tried again on another one (up to five times).
+async fn on_free_port<T>(
+    what: &str,
+    mut start: impl AsyncFnMut(u16) -> Result<T, String>,
+) -> (u16, T) {
+    let mut attempts = 0;
+    loop {
+        let port = free_port();
+        match start(port).await {
+            Ok(t) => return (port, t),
+            Err(e) if e.contains("Address already in use") && attempts < 5 => attempts += 1,
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_start_whose_port_was_taken_is_tried_again_on_another() {
+    let mut taken = Vec::new();
+    let mut tries = 0;
+    let (port, ()) = on_free_port("test", async |port| {
+        tries += 1;
+        if taken.is_empty() {
+            // Another test binds the port between its pick and the start.
+            taken.push(std::net::TcpListener::bind(("127.0.0.1", port)).unwrap());
+        }
+        std::net::TcpListener::bind(("127.0.0.1", port))
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    assert_eq!(tries, 2);
+    assert_ne!(port, taken[0].local_addr().unwrap().port());
+}
+
 /// GET over HTTPS trusting `ca_pem`: the status, or the error.
 async fn https_get(port: u16, path: &str, ca_pem: &str) -> Result<u16, String> {
     let tls = TlsClientSettings {
@@ -625,16 +663,22 @@ async fn every_http_server_component_serves_its_tls_block() {
     };
 
     // health_check (axum behind the shared TLS accept loop)
-    let port = free_port();
     let f = crate::extensions::health_check::Factory;
-    let cfg = ext_cfg(
-        &f,
-        "health_check",
-        format!("endpoint: 127.0.0.1:{port}\ntls: {tls}"),
-    );
-    let ext =
-        runtime::factory::ExtensionFactory::create(&f, ext_settings("health_check"), &cfg).unwrap();
-    ext.start(&Host::default()).await.unwrap();
+    let (port, ext) = on_free_port("health_check", async |port| {
+        let cfg = ext_cfg(
+            &f,
+            "health_check",
+            format!("endpoint: 127.0.0.1:{port}\ntls: {tls}"),
+        );
+        let ext =
+            runtime::factory::ExtensionFactory::create(&f, ext_settings("health_check"), &cfg)
+                .unwrap();
+        ext.start(&Host::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(ext)
+    })
+    .await;
     assert_eq!(https_get(port, "/", &ca).await, Ok(503), "health_check");
     assert!(
         plain_get_fails(port).await,
@@ -650,29 +694,40 @@ async fn every_http_server_component_serves_its_tls_block() {
             "/status",
         ),
     ] {
-        let port = free_port();
-        let yaml = yaml.replace("{port}", &port.to_string());
         let f = crate::extensions::healthcheckv2::Factory;
-        let cfg = ext_cfg(&f, "healthcheckv2", yaml.clone());
-        let ext =
-            runtime::factory::ExtensionFactory::create(&f, ext_settings("healthcheckv2"), &cfg)
-                .unwrap();
-        ext.start(&Host::default()).await.unwrap();
+        let (port, ext) = on_free_port("healthcheckv2", async |port| {
+            let yaml = yaml.replace("{port}", &port.to_string());
+            let cfg = ext_cfg(&f, "healthcheckv2", yaml);
+            let ext =
+                runtime::factory::ExtensionFactory::create(&f, ext_settings("healthcheckv2"), &cfg)
+                    .unwrap();
+            ext.start(&Host::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(ext)
+        })
+        .await;
         let got = https_get(port, path, &ca).await;
         assert!(got.is_ok(), "healthcheckv2 {yaml}: {got:?}");
         ext.shutdown().await.unwrap();
     }
 
     // zpages
-    let port = free_port();
     let f = crate::extensions::zpages::Factory;
-    let cfg = ext_cfg(
-        &f,
-        "zpages",
-        format!("endpoint: 127.0.0.1:{port}\ntls: {tls}"),
-    );
-    let ext = runtime::factory::ExtensionFactory::create(&f, ext_settings("zpages"), &cfg).unwrap();
-    ext.start(&Host::default()).await.unwrap();
+    let (port, ext) = on_free_port("zpages", async |port| {
+        let cfg = ext_cfg(
+            &f,
+            "zpages",
+            format!("endpoint: 127.0.0.1:{port}\ntls: {tls}"),
+        );
+        let ext =
+            runtime::factory::ExtensionFactory::create(&f, ext_settings("zpages"), &cfg).unwrap();
+        ext.start(&Host::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(ext)
+    })
+    .await;
     assert_eq!(
         https_get(port, "/debug/servicez", &ca).await,
         Ok(200),
@@ -681,18 +736,24 @@ async fn every_http_server_component_serves_its_tls_block() {
     ext.shutdown().await.unwrap();
 
     // prometheus exporter's /metrics
-    let port = free_port();
     let f = crate::exporters::prometheus::Factory;
-    let value =
-        config::Value::from_yaml_str(&format!("endpoint: 127.0.0.1:{port}\ntls: {tls}")).unwrap();
-    let cfg = f.parse_config(&value, "exporters::prometheus").unwrap();
-    let set = Settings {
-        id: config::ComponentId::new("prometheus"),
-        kind: Kind::Exporter,
-        telemetry: Telemetry::default(),
-    };
-    let exp = f.create(set, &cfg, Signal::Metrics).unwrap();
-    exp.start(&Host::default()).await.unwrap();
+    let (port, exp) = on_free_port("prometheus exporter", async |port| {
+        let value =
+            config::Value::from_yaml_str(&format!("endpoint: 127.0.0.1:{port}\ntls: {tls}"))
+                .unwrap();
+        let cfg = f.parse_config(&value, "exporters::prometheus").unwrap();
+        let set = Settings {
+            id: config::ComponentId::new("prometheus"),
+            kind: Kind::Exporter,
+            telemetry: Telemetry::default(),
+        };
+        let exp = f.create(set, &cfg, Signal::Metrics).unwrap();
+        exp.start(&Host::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(exp)
+    })
+    .await;
     assert_eq!(
         https_get(port, "/metrics", &ca).await,
         Ok(200),
@@ -739,12 +800,9 @@ async fn jaeger_grpc_and_thrift_http_serve_tls() {
         kind: Kind::Receiver,
         telemetry: Telemetry::default(),
     };
-    // Go's jaeger receiver refuses port 0, so free ports are picked first; another test may
-    // take one before the receiver binds it, so a start that finds its port taken is tried
-    // again with new ones.
-    let mut attempts = 0;
-    let r = loop {
-        let (g, h) = (free_port(), free_port());
+    // Go's jaeger receiver refuses port 0: free ports are picked first.
+    let (_, r) = on_free_port("jaeger", async |g| {
+        let h = free_port();
         let value = config::Value::from_yaml_str(&format!(
             "protocols: {{grpc: {{endpoint: '127.0.0.1:{g}', tls: {tls}}}, thrift_http: {{endpoint: '127.0.0.1:{h}', tls: {tls}}}}}"
         ))
@@ -756,12 +814,10 @@ async fn jaeger_grpc_and_thrift_http_serve_tls() {
             Arc::new(Recorder::default()),
             Admission::new(),
         );
-        match r.start(&Host::default()).await {
-            Ok(()) => break r,
-            Err(e) if e.contains("Address already in use") && attempts < 5 => attempts += 1,
-            Err(e) => panic!("{e}"),
-        }
-    };
+        r.start(&Host::default()).await?;
+        Ok(r)
+    })
+    .await;
     let addrs = r.addrs();
     let expected = CertificateDer::from_pem_file(&pki.cert_file).unwrap();
     let grpc = served_certificate_alpn(addrs.grpc.unwrap(), &pki.ca.pem(), b"h2").await;
