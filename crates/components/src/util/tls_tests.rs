@@ -643,41 +643,47 @@ async fn plain_get_fails(port: u16) -> bool {
         .is_err()
 }
 
-#[tokio::test]
-async fn every_http_server_component_serves_its_tls_block() {
-    let pki = Pki::new();
-    let ca = pki.ca.pem();
-    let tls = pki.server_tls(false);
-    let ext_settings = |name: &str| Settings {
-        id: config::ComponentId::new(name),
-        kind: Kind::Extension,
-        telemetry: Telemetry::default(),
-    };
-    let ext_cfg = |factory: &dyn runtime::factory::ExtensionFactory, kind: &str, yaml: String| {
-        factory
+/// The extension `kind` of `factory`, started from `yaml` with `{port}` replaced by a free
+/// port (tried again on another when it was taken).
+async fn start_extension(
+    factory: &dyn runtime::factory::ExtensionFactory,
+    kind: &str,
+    yaml: &str,
+) -> (u16, Arc<dyn runtime::component::Extension>) {
+    on_free_port(kind, async |port| {
+        let yaml = yaml.replace("{port}", &port.to_string());
+        let cfg = factory
             .parse_config(
                 &config::Value::from_yaml_str(&yaml).unwrap(),
                 &format!("extensions::{kind}"),
             )
-            .unwrap_or_else(|e| panic!("{kind}: {e}"))
-    };
-
-    // health_check (axum behind the shared TLS accept loop)
-    let f = crate::extensions::health_check::Factory;
-    let (port, ext) = on_free_port("health_check", async |port| {
-        let cfg = ext_cfg(
-            &f,
-            "health_check",
-            format!("endpoint: 127.0.0.1:{port}\ntls: {tls}"),
-        );
-        let ext =
-            runtime::factory::ExtensionFactory::create(&f, ext_settings("health_check"), &cfg)
-                .unwrap();
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let set = Settings {
+            id: config::ComponentId::new(kind),
+            kind: Kind::Extension,
+            telemetry: Telemetry::default(),
+        };
+        let ext = factory.create(set, &cfg).unwrap();
         ext.start(&Host::default())
             .await
             .map_err(|e| e.to_string())?;
         Ok(ext)
     })
+    .await
+}
+
+#[tokio::test]
+async fn every_http_server_component_serves_its_tls_block() {
+    let pki = Pki::new();
+    let ca = pki.ca.pem();
+    let tls = pki.server_tls(false);
+
+    // health_check (axum behind the shared TLS accept loop)
+    let (port, ext) = start_extension(
+        &crate::extensions::health_check::Factory,
+        "health_check",
+        &format!("endpoint: 127.0.0.1:{{port}}\ntls: {tls}"),
+    )
     .await;
     assert_eq!(https_get(port, "/", &ca).await, Ok(503), "health_check");
     assert!(
@@ -694,18 +700,11 @@ async fn every_http_server_component_serves_its_tls_block() {
             "/status",
         ),
     ] {
-        let f = crate::extensions::healthcheckv2::Factory;
-        let (port, ext) = on_free_port("healthcheckv2", async |port| {
-            let yaml = yaml.replace("{port}", &port.to_string());
-            let cfg = ext_cfg(&f, "healthcheckv2", yaml);
-            let ext =
-                runtime::factory::ExtensionFactory::create(&f, ext_settings("healthcheckv2"), &cfg)
-                    .unwrap();
-            ext.start(&Host::default())
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(ext)
-        })
+        let (port, ext) = start_extension(
+            &crate::extensions::healthcheckv2::Factory,
+            "healthcheckv2",
+            &yaml,
+        )
         .await;
         let got = https_get(port, path, &ca).await;
         assert!(got.is_ok(), "healthcheckv2 {yaml}: {got:?}");
@@ -713,20 +712,11 @@ async fn every_http_server_component_serves_its_tls_block() {
     }
 
     // zpages
-    let f = crate::extensions::zpages::Factory;
-    let (port, ext) = on_free_port("zpages", async |port| {
-        let cfg = ext_cfg(
-            &f,
-            "zpages",
-            format!("endpoint: 127.0.0.1:{port}\ntls: {tls}"),
-        );
-        let ext =
-            runtime::factory::ExtensionFactory::create(&f, ext_settings("zpages"), &cfg).unwrap();
-        ext.start(&Host::default())
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(ext)
-    })
+    let (port, ext) = start_extension(
+        &crate::extensions::zpages::Factory,
+        "zpages",
+        &format!("endpoint: 127.0.0.1:{{port}}\ntls: {tls}"),
+    )
     .await;
     assert_eq!(
         https_get(port, "/debug/servicez", &ca).await,
