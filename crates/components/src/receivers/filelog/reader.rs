@@ -310,9 +310,14 @@ impl Stage {
     /// Runs tokens through the operators and delivers what comes out.
     pub(crate) fn process(&mut self, tokens: &mut Vec<Token>) -> Result<(), EmitError> {
         let observed = now_nanos();
-        let entries: Vec<Entry> = tokens.drain(..).map(|t| self.entry(t, observed)).collect();
-        let mut out = Vec::with_capacity(entries.len());
-        self.pipeline.process_batch(entries, &mut |e| out.push(e));
+        let mut out = Vec::with_capacity(tokens.len());
+        // Each entry made and followed through the operators at once, while its maps are
+        // still in the core's nearest cache; not a batch of entries made first and then
+        // moved through.
+        for t in tokens.drain(..) {
+            let e = self.entry(t, observed);
+            self.pipeline.process(e, &mut |e| out.push(e));
+        }
         self.learn_room(&out);
         if !self.pipeline.needs_flushing() && out.len() <= MAX_BATCH {
             // No operator keeps lines between batches, so these lines can be read again:
