@@ -19,12 +19,25 @@ thread_local! {
 
 /// Appends the snappy block compression of `input` to `out`; returns the bytes appended.
 pub fn compress_into(input: &[u8], out: &mut Vec<u8>) -> Result<usize, snap::Error> {
+    with_compressed(input, |c| {
+        out.reserve_exact(c.len());
+        out.extend_from_slice(c);
+        c.len()
+    })
+}
+
+/// Compresses `input` into the thread's kept buffer and hands `f` the compressed bytes.
+fn with_compressed<R>(input: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<R, snap::Error> {
     let bound = snap::raw::max_compress_len(input.len());
     STATE.with(|state| {
         let (encoder, kept) = &mut *state.borrow_mut();
         if bound == 0 {
             // Too large for snappy: the encoder says so.
-            return encoder.compress(input, &mut []);
+            let too_big = snap::Error::TooBig {
+                given: input.len() as u64,
+                max: u64::from(u32::MAX),
+            };
+            return Err(encoder.compress(input, &mut []).err().unwrap_or(too_big));
         }
         let mut own = Vec::new();
         let buf = if bound <= KEEP { kept } else { &mut own };
@@ -32,10 +45,35 @@ pub fn compress_into(input: &[u8], out: &mut Vec<u8>) -> Result<usize, snap::Err
             buf.resize(bound, 0);
         }
         let n = encoder.compress(input, &mut buf[..bound])?;
-        out.reserve_exact(n);
-        out.extend_from_slice(&buf[..n]);
-        Ok(n)
+        Ok(f(&buf[..n]))
     })
+}
+
+/// The snappy block compression of `parts` concatenated, without concatenating them: each
+/// part is compressed on its own and its elements follow the total length (see [`concat`]
+/// for why that decodes to the parts one after the other). For a small header and a large
+/// body that are not contiguous (a Loki push's stream frame and its entries), this saves
+/// copying the body into one buffer first; a tiny part becomes a literal.
+pub fn compress_parts(parts: &[&[u8]]) -> Result<Vec<u8>, snap::Error> {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    // Over what the format's 32-bit length header (and the encoder) can take.
+    if snap::raw::max_compress_len(total) == 0 {
+        return Err(snap::Error::TooBig {
+            given: total as u64,
+            max: u64::from(u32::MAX),
+        });
+    }
+    let mut out = Vec::new();
+    put_uvarint(&mut out, total as u64);
+    for p in parts {
+        with_compressed(p, |c| {
+            // The part's own length header, then its elements.
+            let elements = read_uvarint(c).map_or(c, |(_, header)| &c[header..]);
+            out.reserve_exact(elements.len());
+            out.extend_from_slice(elements);
+        })?;
+    }
+    Ok(out)
 }
 
 /// The snappy block compression of `input`.
@@ -52,28 +90,41 @@ pub fn compress(input: &[u8]) -> Result<Vec<u8>, snap::Error> {
 /// after the other (Go's `snappy.Decode` and every block decoder read them so). `None` when
 /// a body does not start with a valid length.
 pub fn concat(bodies: &[&[u8]]) -> Option<Vec<u8>> {
+    let (header, starts) = concat_parts(bodies)?;
+    let elements = bodies.iter().zip(&starts).map(|(b, &at)| &b[at..]);
+    let mut out =
+        Vec::with_capacity(header.len() + elements.clone().map(<[u8]>::len).sum::<usize>());
+    out.extend_from_slice(&header);
+    elements.for_each(|e| out.extend_from_slice(e));
+    Some(out)
+}
+
+/// [`concat`] without the copy: the joined body's length header, and where each body's
+/// elements start. The joined body is the header followed by `body[start..]` of each body
+/// in order (to be sent as chunks). `None` when a body does not start with a valid length
+/// or the total is over the format's 32-bit length.
+pub fn concat_parts(bodies: &[&[u8]]) -> Option<(Vec<u8>, Vec<usize>)> {
     let mut total: u64 = 0;
-    let mut elements = Vec::with_capacity(bodies.len());
+    let mut starts = Vec::with_capacity(bodies.len());
     for b in bodies {
         let (len, header) = read_uvarint(b)?;
         total = total.checked_add(len)?;
-        elements.push(&b[header..]);
+        starts.push(header);
     }
-    // The length header is a 32-bit varint in the format.
     if total > u64::from(u32::MAX) {
         return None;
     }
-    let mut out = Vec::with_capacity(5 + elements.iter().map(|e| e.len()).sum::<usize>());
-    let mut v = total;
+    let mut header = Vec::with_capacity(5);
+    put_uvarint(&mut header, total);
+    Some((header, starts))
+}
+
+fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
     }
     out.push(v as u8);
-    for e in elements {
-        out.extend_from_slice(e);
-    }
-    Some(out)
 }
 
 /// A little-endian base-128 varint of at most 5 bytes (snappy's length header) and its size.
@@ -115,6 +166,53 @@ mod tests {
         }
         assert_eq!(super::concat(&[&[0x80, 0x80][..]]), None);
         assert_eq!(super::concat(&[]).map(|b| b.len()), Some(1));
+    }
+
+    #[test]
+    fn parts_compressed_apart_decode_to_the_parts_one_after_the_other() {
+        let mut rng = crate::testdata::Rng::new(11);
+        let mut random =
+            |n: usize| -> Vec<u8> { (0..n).map(|_| rng.below(5) as u8 + b'a').collect() };
+        // A frame header before a large body (the Loki push's use), empty parts, a part
+        // over snappy's 64 KiB block, and a part over the kept buffer.
+        let cases: Vec<Vec<Vec<u8>>> = vec![
+            vec![
+                b"\x0a\x8c\x03\x0a\x05{a=1}".to_vec(),
+                b"{\"k\":\"v\"}".repeat(900),
+            ],
+            vec![Vec::new()],
+            vec![],
+            vec![Vec::new(), random(3), Vec::new()],
+            vec![random(200), random(70_000), b"z".repeat(5 << 20)],
+        ];
+        for parts in cases {
+            let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            let body = super::compress_parts(&refs).unwrap();
+            let back = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+            assert_eq!(back, parts.concat(), "{} parts", parts.len());
+            if let [one] = &refs[..] {
+                assert_eq!(body, super::compress(one).unwrap(), "one part is compress");
+            }
+        }
+    }
+
+    #[test]
+    fn concat_parts_are_the_header_and_where_each_bodys_elements_start() {
+        let a = super::compress(b"first").unwrap();
+        let b = super::compress(&b"second ".repeat(30)).unwrap();
+        let (header, starts) = super::concat_parts(&[&a, &b]).unwrap();
+        assert_eq!(
+            header,
+            vec![0x80 | (215 & 0x7f), 215 >> 7],
+            "5 + 210 as a varint"
+        );
+        assert_eq!(starts, vec![1, 2], "a length of 5 is one byte, of 210 two");
+        let joined = [&header[..], &a[starts[0]..], &b[starts[1]..]].concat();
+        assert_eq!(joined, super::concat(&[&a, &b]).unwrap());
+        assert_eq!(
+            super::concat_parts(&[&a, &[0xff, 0xff, 0xff, 0xff, 0xff][..]]),
+            None
+        );
     }
 
     #[test]

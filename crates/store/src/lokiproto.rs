@@ -219,31 +219,46 @@ impl PushWriter {
             .sum();
         let mut out = Vec::with_capacity(size);
         for (labels, entries) in &self.streams {
-            let labels_field = if labels.is_empty() {
-                0
-            } else {
-                1 + varint_len(labels.len() as u64) + labels.len()
-            };
-            out.push(0x0a);
-            put_varint(&mut out, (labels_field + entries.len()) as u64);
-            if !labels.is_empty() {
-                out.push(0x0a);
-                put_varint(&mut out, labels.len() as u64);
-                out.extend_from_slice(labels.as_bytes());
-            }
+            stream_head(&mut out, labels, entries.len());
             out.extend_from_slice(entries);
         }
         out
     }
 
-    /// The request body, as [`encode`] makes it: protobuf, snappy.
+    /// The request body, as [`encode`] makes it: protobuf, snappy. One stream (a batch of
+    /// one file's lines) is compressed as its frame and its entries, without copying the
+    /// entries behind the frame first ([`pdata::snappy::compress_parts`]).
     pub fn encode(&self) -> Result<Bytes, snap::Error> {
+        if let [(labels, entries)] = &self.streams[..] {
+            let mut head = Vec::with_capacity(12 + labels.len());
+            stream_head(&mut head, labels, entries.len());
+            return Ok(Bytes::from(pdata::snappy::compress_parts(&[
+                &head, entries,
+            ])?));
+        }
         Ok(Bytes::from(pdata::snappy::compress(&self.finish())?))
     }
 
     /// The messages these bytes encode (for tests and summaries).
     pub fn to_request(&self) -> PushRequest {
         PushRequest::decode(self.finish().as_slice()).unwrap_or_default()
+    }
+}
+
+/// A `streams` field's tag and length and its stream's `labels` field: what precedes the
+/// stream's `entries_len` bytes of entries.
+fn stream_head(out: &mut Vec<u8>, labels: &str, entries_len: usize) {
+    let labels_field = if labels.is_empty() {
+        0
+    } else {
+        1 + varint_len(labels.len() as u64) + labels.len()
+    };
+    out.push(0x0a);
+    put_varint(out, (labels_field + entries_len) as u64);
+    if !labels.is_empty() {
+        out.push(0x0a);
+        put_varint(out, labels.len() as u64);
+        out.extend_from_slice(labels.as_bytes());
     }
 }
 

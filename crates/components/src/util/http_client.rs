@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use pdata::ClientInfo;
@@ -433,6 +434,89 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+/// A request body made of several byte chunks, sent one after the other with the total as
+/// `Content-Length` (hyper writes the chunks with one vectored write): a body assembled from
+/// parts already in memory (merged Loki pushes) goes out without being copied into one.
+#[derive(Clone, Debug, Default)]
+pub struct Chunks(Vec<Bytes>);
+
+impl Chunks {
+    /// The chunks, in order; empty ones are left out.
+    pub fn new(chunks: impl IntoIterator<Item = Bytes>) -> Chunks {
+        Chunks(chunks.into_iter().filter(|c| !c.is_empty()).collect())
+    }
+
+    pub fn chunks(&self) -> &[Bytes] {
+        &self.0
+    }
+
+    /// The body's length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.iter().map(Bytes::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The body in one piece (copied when there are several chunks).
+    pub fn contiguous(&self) -> Bytes {
+        match &self.0[..] {
+            [] => Bytes::new(),
+            [one] => one.clone(),
+            many => Bytes::from(many.concat()),
+        }
+    }
+
+    /// A request body of these chunks (the chunks are shared, not copied).
+    pub fn body(&self) -> reqwest::Body {
+        match &self.0[..] {
+            [] => reqwest::Body::from(Bytes::new()),
+            [one] => reqwest::Body::from(one.clone()),
+            _ => reqwest::Body::wrap(ChunksBody {
+                remaining: self.len() as u64,
+                chunks: self.0.clone().into_iter(),
+            }),
+        }
+    }
+}
+
+impl From<Bytes> for Chunks {
+    fn from(b: Bytes) -> Chunks {
+        Chunks::new([b])
+    }
+}
+
+/// [`Chunks`] as an `http_body::Body` of exact size.
+struct ChunksBody {
+    chunks: std::vec::IntoIter<Bytes>,
+    remaining: u64,
+}
+
+impl http_body::Body for ChunksBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        std::task::Poll::Ready(this.chunks.next().map(|c| {
+            this.remaining -= c.len() as u64;
+            Ok(http_body::Frame::data(c))
+        }))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
+    }
 }
 
 #[cfg(test)]

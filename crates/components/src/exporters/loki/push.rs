@@ -25,7 +25,7 @@ use super::config::{Config, DefaultLabels};
 use super::proto;
 use super::{entries, translate};
 use crate::compression;
-use crate::util::http_client::{self, HttpCompression, error_chain};
+use crate::util::http_client::{self, Chunks, HttpCompression, error_chain};
 
 /// Go reads at most this much of an error answer, and uses its first line.
 const MAX_ERR_MSG_LEN: usize = 1024;
@@ -63,17 +63,18 @@ impl LokiPush {
 
     /// The body to POST: the push body, compressed again as configured (`compression`,
     /// off by default), once per request.
-    fn wire_body(&self, part: &Part) -> Result<Bytes, ConsumeError> {
+    fn wire_body(&self, part: &Part) -> Result<reqwest::Body, ConsumeError> {
         let Some(codec) = self.compression.codec() else {
-            return Ok(part.body.clone());
+            return Ok(part.body.body());
         };
         if let Some(b) = part.wire.get() {
-            return Ok(b.clone());
+            return Ok(b.clone().into());
         }
-        let body = compression::compress(codec, self.level, &part.body).map_err(|e| {
-            ConsumeError::permanent(format!("failed to compress the request body: {e}"))
-        })?;
-        Ok(part.wire.get_or_init(|| body).clone())
+        let body =
+            compression::compress(codec, self.level, &part.body.contiguous()).map_err(|e| {
+                ConsumeError::permanent(format!("failed to compress the request body: {e}"))
+            })?;
+        Ok(part.wire.get_or_init(|| body).clone().into())
     }
 
     /// Translates a batch into the push bodies to send, logging and counting the records
@@ -124,7 +125,9 @@ impl LokiPush {
                 continue;
             };
             parts.push(Part {
-                body: body.map_err(|e| ConsumeError::permanent(e.to_string()))?,
+                body: body
+                    .map_err(|e| ConsumeError::permanent(e.to_string()))?
+                    .into(),
                 wire: OnceLock::new(),
                 tenant: t.tenant.clone(),
                 submitted: t.submitted,
@@ -304,7 +307,7 @@ fn merge(requests: Vec<Prepared>) -> Vec<Prepared> {
     struct Group {
         client: Option<Arc<pdata::ClientInfo>>,
         /// Each tenant's bodies with their record counts, in order.
-        tenants: Vec<(String, Vec<(Bytes, usize)>)>,
+        tenants: Vec<(String, Vec<(Chunks, usize)>)>,
         unsent: usize,
         total: usize,
         items: usize,
@@ -395,13 +398,25 @@ fn merge(requests: Vec<Prepared>) -> Vec<Prepared> {
     out
 }
 
-/// One snappy body for several.
-fn join(bodies: &[(Bytes, usize)]) -> Option<Bytes> {
+/// One snappy body for several, sent as chunks: the joined length header, then each body's
+/// elements ([`pdata::snappy::concat_parts`]), nothing copied. A body that is itself joined
+/// starts with its own length header chunk, which the joined one replaces.
+fn join(bodies: &[(Chunks, usize)]) -> Option<Chunks> {
     if let [(one, _)] = bodies {
         return Some(one.clone());
     }
-    let refs: Vec<&[u8]> = bodies.iter().map(|(b, _)| &b[..]).collect();
-    pdata::snappy::concat(&refs).map(Bytes::from)
+    let firsts: Vec<&[u8]> = bodies
+        .iter()
+        .map(|(b, _)| b.chunks().first().map_or(&[][..], |c| &c[..]))
+        .collect();
+    let (header, starts) = pdata::snappy::concat_parts(&firsts)?;
+    let mut chunks = vec![Bytes::from(header)];
+    for ((b, _), start) in bodies.iter().zip(starts) {
+        let (first, rest) = b.chunks().split_first()?;
+        chunks.push(first.slice(start..));
+        chunks.extend(rest.iter().cloned());
+    }
+    Some(Chunks::new(chunks))
 }
 
 /// A batch translated for Loki: one compressed push body per tenant.
@@ -416,8 +431,8 @@ struct LokiRequest {
 
 struct Part {
     tenant: String,
-    /// The `PushRequest`, protobuf and snappy.
-    body: Bytes,
+    /// The `PushRequest`, protobuf and snappy (in chunks when joined).
+    body: Chunks,
     /// `body` compressed as configured, once made ([`LokiPush::wire_body`]).
     wire: OnceLock<Bytes>,
     /// Records in `body`.
@@ -450,7 +465,7 @@ mod tests {
             request: Box::new(LokiRequest {
                 parts: vec![Part {
                     tenant: String::new(),
-                    body,
+                    body: body.into(),
                     wire: OnceLock::new(),
                     submitted: n,
                 }],
@@ -476,14 +491,10 @@ mod tests {
         let first = merged[0].get::<LokiRequest>().unwrap();
         assert_eq!((first.parts.len(), first.total), (1, 5));
         assert_eq!(first.parts[0].submitted, 5);
-        let push = proto::decode(&first.parts[0].body).unwrap();
-        let lines: Vec<&str> = push
-            .streams
-            .iter()
-            .flat_map(|s| s.entries.iter().map(|e| e.line.as_str()))
-            .collect();
+        // Joined without a copy: the joined length, then each body's elements.
+        assert_eq!(first.parts[0].body.chunks().len(), 3);
         assert_eq!(
-            lines,
+            lines_of(&first.parts[0].body),
             [
                 "{a=\"1\"} 0",
                 "{a=\"1\"} 1",
@@ -495,6 +506,54 @@ mod tests {
         let second = merged[1].get::<LokiRequest>().unwrap();
         assert!(second.client.is_some());
         assert_eq!(second.total, 1);
+    }
+
+    fn lines_of(body: &Chunks) -> Vec<String> {
+        proto::decode(&body.contiguous())
+            .unwrap()
+            .streams
+            .iter()
+            .flat_map(|s| s.entries.iter().map(|e| e.line.clone()))
+            .collect()
+    }
+
+    /// A joined body joined again (a merged request merged with another): its own length
+    /// header gives way to the new one, and the push still reads as every line in order.
+    #[test]
+    fn a_merged_request_merges_again() {
+        let once = merge(vec![
+            prepared("{a=\"1\"}", 2, None),
+            prepared("{a=\"2\"}", 1, None),
+        ]);
+        let twice = merge(
+            once.into_iter()
+                .chain([prepared("{a=\"3\"}", 2, None)])
+                .chain(merge(vec![
+                    prepared("{a=\"4\"}", 1, None),
+                    prepared("{a=\"5\"}", 1, None),
+                ]))
+                .collect(),
+        );
+        assert_eq!(twice.len(), 1);
+        let r = twice[0].get::<LokiRequest>().unwrap();
+        assert_eq!((r.parts.len(), r.total, r.parts[0].submitted), (1, 7, 7));
+        assert_eq!(
+            r.parts[0].body.chunks().len(),
+            1 + 5,
+            "one header, five bodies' elements"
+        );
+        assert_eq!(
+            lines_of(&r.parts[0].body),
+            [
+                "{a=\"1\"} 0",
+                "{a=\"1\"} 1",
+                "{a=\"2\"} 0",
+                "{a=\"3\"} 0",
+                "{a=\"3\"} 1",
+                "{a=\"4\"} 0",
+                "{a=\"5\"} 0"
+            ]
+        );
     }
 
     #[test]

@@ -301,6 +301,11 @@ async fn requests_queued_together_go_as_one_push_per_tenant() {
     };
     assert_eq!(got, vec![want(0), want(1)]);
     assert_eq!(loki.attempts(), 2);
+    // The joined bodies go out as chunks, but with their length, as Go sends a push.
+    for r in loki.accepted() {
+        assert!(r.header("content-length").is_some(), "{:?}", r.headers);
+        assert_eq!(r.header("transfer-encoding"), None);
+    }
     assert_eq!(counter(&tel, "otelcol_exporter_sent_log_records"), 20.0);
 }
 
