@@ -1,7 +1,7 @@
 //! How the process allocates and gives memory back.
 //!
 //! The global allocator is mimalloc, set to commit its arenas page by page
-//! (`arena_eager_commit` 0) and keeping its 10 ms `purge_delay`. Measured side by side with
+//! (`arena_eager_commit` 0), with a `purge_delay` of 100 ms. Measured side by side with
 //! glibc's allocator on one machine in one session (2026-11-30; bench/run.sh, bench/filelog.sh
 //! and bench/scrape.sh, one pinned core): filelog -> Loki 163k -> 206k lines per CPU-second
 //! (+26 %, RSS 20 -> 22 MiB); scrape -> remote write of 100k series 8.4 -> 5.2 CPU-s per
@@ -13,7 +13,12 @@
 //! lazily is what brings that back. Those figures were taken with `purge_delay` 0; purging at
 //! once then showed up as page faults on every scrape, and the 10 ms default measured 7 %
 //! cheaper again on both paths (filelog 206k -> 221k lines per CPU-s, scrape 5.2 -> 4.9 CPU-s
-//! per 1M samples) with the same idle RSS (11.7 MiB).
+//! per 1M samples) with the same idle RSS (11.7 MiB). 100 ms instead (2026-12-03, side by
+//! side, bench/filelog-ab.sh): filelog -> Loki -2.6 % CPU per line at the same peak RSS
+//! (23.4 MiB): a node agent frees each push body a few ms after it was made, and more than
+//! 10 ms later the same pages were faulted in again; scrape -> remote write peak RSS 91.3 and
+//! 91.9 -> 92.5 and 94.1 MiB (one run each, CPU within that benchmark's noise). A delay of
+//! seconds saves more (-3.7 % at 1 s) but keeps a burst's memory resident for as long.
 //!
 //! C code (zstd, the TLS stack) still allocates through glibc, which keeps its tuning:
 //! - large buffers are mapped on their own and unmapped when freed (`M_MMAP_THRESHOLD`),
@@ -25,8 +30,8 @@ use std::time::Duration;
 
 /// mimalloc's options, set before the first allocation (a constructor, so that the arena the
 /// first allocation reserves is already lazily committed): arenas are committed page by page
-/// as they are used rather than up front; freed memory goes back after mimalloc's default
-/// 10 ms (set here so that the measured value does not depend on `MIMALLOC_PURGE_DELAY`).
+/// as they are used rather than up front; freed memory goes back after 100 ms (mimalloc's
+/// default is 10 ms).
 #[cfg(target_os = "linux")]
 #[used]
 #[unsafe(link_section = ".init_array")]
@@ -43,7 +48,7 @@ extern "C" fn mimalloc_options() {
     unsafe {
         // (getenv, not std::env: nothing may allocate before the options are set.)
         if libc::getenv(c"MIMALLOC_PURGE_DELAY".as_ptr()).is_null() {
-            mi_option_set(PURGE_DELAY, 10);
+            mi_option_set(PURGE_DELAY, 100);
         }
         mi_option_set(ARENA_EAGER_COMMIT, 0);
     }
