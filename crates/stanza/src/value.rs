@@ -23,11 +23,15 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Key(KeyRepr);
 
+/// Each form keeps its text's bloom bit ([`Key::bloom_bit`]) in the byte after the tag, where
+/// it costs no room (a `Key` is 24 bytes either way).
 #[derive(Clone)]
 enum KeyRepr {
-    Named(&'static str),
-    Shared(Arc<str>),
+    Named(&'static str, u8),
+    Shared(Arc<str>, u8),
 }
+
+const _: () = assert!(std::mem::size_of::<Key>() == 24);
 
 impl Key {
     /// The interned key for a name from configuration. Each distinct name is kept once for
@@ -42,28 +46,25 @@ impl Key {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         if let Some(&n) = names.get(name) {
-            return Key(KeyRepr::Named(n));
+            return Key(KeyRepr::Named(n, bloom_index(n)));
         }
         let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
         names.insert(leaked);
-        Key(KeyRepr::Named(leaked))
+        Key(KeyRepr::Named(leaked, bloom_index(leaked)))
     }
 
     pub fn as_str(&self) -> &str {
         match &self.0 {
-            KeyRepr::Named(s) => s,
-            KeyRepr::Shared(s) => s,
+            KeyRepr::Named(s, _) => s,
+            KeyRepr::Shared(s, _) => s,
         }
     }
 
-    /// One bit of 64 picked by the key's text (its length and last byte), so that equal keys
-    /// have the same bit whatever their form: a key whose bit is not in a map's union of
-    /// bits is not in that map.
+    /// The key's bit of 64 ([`bloom_index`]), kept in the key.
     #[inline]
     fn bloom_bit(&self) -> u64 {
-        let s = self.as_str().as_bytes();
-        let last = s.last().map_or(0, |&b| usize::from(b));
-        1u64 << ((s.len() * 5 + last) & 63)
+        let (KeyRepr::Named(_, i) | KeyRepr::Shared(_, i)) = &self.0;
+        1u64 << i
     }
 
     /// Whether both are the same key object (then they are equal without comparing text).
@@ -75,14 +76,24 @@ impl Key {
 
 impl From<&str> for Key {
     fn from(s: &str) -> Key {
-        Key(KeyRepr::Shared(Arc::from(s)))
+        Key(KeyRepr::Shared(Arc::from(s), bloom_index(s)))
     }
 }
 
 impl From<String> for Key {
     fn from(s: String) -> Key {
-        Key(KeyRepr::Shared(Arc::from(s)))
+        let i = bloom_index(&s);
+        Key(KeyRepr::Shared(Arc::from(s), i))
     }
+}
+
+/// The bit of 64 a key's text picks (its length and last byte), so that equal keys have the
+/// same bit whatever their form: a key whose bit is not in a map's union of bits is not in
+/// that map.
+fn bloom_index(s: &str) -> u8 {
+    let s = s.as_bytes();
+    let last = s.last().map_or(0, |&b| usize::from(b));
+    ((s.len() * 5 + last) & 63) as u8
 }
 
 impl PartialEq for Key {
@@ -91,7 +102,7 @@ impl PartialEq for Key {
     /// fields, regex groups, the receiver's `log.file.*`).
     fn eq(&self, other: &Key) -> bool {
         match (&self.0, &other.0) {
-            (KeyRepr::Named(x), KeyRepr::Named(y)) => std::ptr::eq(*x, *y),
+            (KeyRepr::Named(x, _), KeyRepr::Named(y, _)) => std::ptr::eq(*x, *y),
             _ => Key::ptr_eq(self, other) || self.as_str() == other.as_str(),
         }
     }
