@@ -176,6 +176,31 @@ impl Field {
         Ok(())
     }
 
+    /// `move`'s step: deletes this field and sets `to` to its value (`None` when this field
+    /// does not exist). A key of the attributes or the resource moved to a key of either
+    /// (the node agent's renames) goes straight from one map to the other: the same as
+    /// [`Field::delete`] then [`Field::set`], without the value passing through both.
+    pub fn move_to(&self, to: &Field, e: &mut Entry) -> Option<Result<(), String>> {
+        if let ([from_key], [to_key]) = (&self.keys[..], &to.keys[..]) {
+            let (a, r) = (&mut e.attributes, &mut e.resource);
+            let (src, dst) = match (self.root, to.root) {
+                (Root::Attributes, Root::Resource) => (a, Some(r)),
+                (Root::Resource, Root::Attributes) => (r, Some(a)),
+                (Root::Attributes, Root::Attributes) => (a, None),
+                (Root::Resource, Root::Resource) => (r, None),
+                _ => return self.delete(e).map(|v| to.set(e, v)),
+            };
+            let v = src.remove_key(from_key)?;
+            // A map value merges into the target's map: the general `set`.
+            if matches!(v, Value::Map(_)) {
+                return Some(to.set(e, v));
+            }
+            dst.unwrap_or(src).insert_key(to_key, v);
+            return Some(Ok(()));
+        }
+        self.delete(e).map(|v| to.set(e, v))
+    }
+
     /// Removes and returns the value. A whole `attributes`/`resource` root is taken out as
     /// a map value.
     pub fn delete(&self, e: &mut Entry) -> Option<Value> {
@@ -409,6 +434,51 @@ impl<'de> Deserialize<'de> for RootableField {
 mod tests {
     use super::*;
     use crate::map;
+
+    /// `move_to` leaves every entry as `delete` then `set` does, in the same key order:
+    /// between and within the attributes and the resource (the direct path), to and from
+    /// the body and nested keys (the general one), a map value (merged, not replaced), an
+    /// existing target (replaced in place), a field onto itself, and a missing field.
+    #[test]
+    fn move_to_is_delete_then_set() {
+        let fields = [
+            "attributes.a",
+            "attributes.b",
+            "attributes.m",
+            "attributes.gone",
+            "resource.a",
+            "resource.c",
+            "resource.m",
+            "body",
+            "body.x",
+            "attributes.m.k",
+        ];
+        let entry = || Entry {
+            body: Value::Map(map! {"x" => "bx", "y" => 2}),
+            attributes: map! {"a" => "aa", "b" => "ab", "m" => map! {"k" => "mk"}, "z" => 1},
+            resource: map! {"c" => "rc", "a" => "ra", "m" => map! {"j" => "rj"}},
+            ..Entry::default()
+        };
+        let mut direct = 0;
+        for from in fields {
+            for to in fields {
+                let (f, t) = (Field::parse(from).unwrap(), Field::parse(to).unwrap());
+                let mut want = entry();
+                let want_r = f.delete(&mut want).map(|v| t.set(&mut want, v));
+                let mut got = entry();
+                let got_r = f.move_to(&t, &mut got);
+                assert_eq!(got_r, want_r, "{from} -> {to}");
+                assert_eq!(format!("{got:?}"), format!("{want:?}"), "{from} -> {to}");
+                direct += usize::from(
+                    f.keys.len() == 1
+                        && t.keys.len() == 1
+                        && f.root != Root::Body
+                        && t.root != Root::Body,
+                );
+            }
+        }
+        assert!(direct > 30);
+    }
 
     #[test]
     fn parses_field_syntax_like_go() {

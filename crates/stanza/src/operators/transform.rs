@@ -52,10 +52,8 @@ impl Spec for MoveConfig {
         let to = self.to.clone().ok_or("move: missing to field")?.0;
         let from = self.from.clone().ok_or("move: missing from field")?.0;
         Ok(boxed(t, move |e| {
-            let v = from
-                .delete(e)
-                .ok_or_else(|| format!("move: field does not exist: {from}"))?;
-            to.set(e, v)
+            from.move_to(&to, e)
+                .unwrap_or_else(|| Err(format!("move: field does not exist: {from}")))
         }))
     }
 }
