@@ -131,6 +131,36 @@ pub fn to_logs(entries: Vec<Entry>) -> pdata::lazy::LazyLogs {
     // Resource attributes as the entries carried them, and each resource's scopes. Few
     // resources per batch: a linear search with a last-hit shortcut beats hashing every
     // entry.
+    // One resource and one scope (a batch of one file's lines, as a node agent's are): the
+    // entries become the records where they are, not moved one by one into a new vector.
+    let mut entries = entries;
+    if let Some((first, rest)) = entries.split_first()
+        && rest
+            .iter()
+            .all(|e| e.scope_name == first.scope_name && e.resource == first.resource)
+    {
+        let resource = std::mem::take(&mut entries[0].resource);
+        let name = std::mem::take(&mut entries[0].scope_name);
+        for e in &mut entries[1..] {
+            e.resource = Map::new();
+            e.scope_name = String::new();
+        }
+        return LazyLogs {
+            resource_logs: vec![LazyResourceLogs {
+                resource: Some(Resource {
+                    attributes: key_values(resource),
+                    ..Default::default()
+                }),
+                scope_logs: vec![LazyScopeLogs {
+                    scope: Some(InstrumentationScope {
+                        name,
+                        ..Default::default()
+                    }),
+                    records: Box::new(Records(entries)),
+                }],
+            }],
+        };
+    }
     let mut groups: Vec<(Map, Vec<Scope>)> = Vec::new();
     let mut last: Option<usize> = None;
     let total = entries.len();
@@ -276,6 +306,62 @@ mod tests {
             ],
         };
         assert_eq!(*batch.request().unwrap(), pdata::Request::Logs(want));
+    }
+
+    /// A batch of one resource and one scope (one file's lines) is one group whose records
+    /// are the entries, with the group's resource and scope taken out of each; one entry of
+    /// another resource, first or last, makes two groups.
+    #[test]
+    fn one_resource_and_scope_is_one_group_of_the_entries() {
+        let mk = |body: &str, reversed: bool| {
+            let mut e = Entry::with_body(body, 7);
+            // The same resource whatever the order of its keys.
+            let (k1, k2) = if reversed { ("b", "a") } else { ("a", "b") };
+            e.resource.insert(k1, k1.into());
+            e.resource.insert(k2, k2.into());
+            e.scope_name = "s".into();
+            e.attributes.insert("n", body.into());
+            e
+        };
+        let entries: Vec<Entry> = (0..5).map(|i| mk(&i.to_string(), i % 2 == 1)).collect();
+        let logs = to_logs(entries.clone());
+        assert_eq!(logs.resource_logs.len(), 1);
+        let r = &logs.resource_logs[0];
+        assert_eq!(
+            r.resource.as_ref().unwrap().attributes,
+            key_values(entries[0].resource.clone())
+        );
+        assert_eq!(r.scope_logs.len(), 1);
+        assert_eq!(r.scope_logs[0].scope.as_ref().unwrap().name, "s");
+        let records = r.scope_logs[0]
+            .records
+            .as_any()
+            .downcast_ref::<Records>()
+            .unwrap();
+        assert_eq!(records.0.len(), 5);
+        for (got, e) in records.0.iter().zip(&entries) {
+            assert!(got.resource.is_empty() && got.scope_name.is_empty());
+            assert_eq!(got.body, e.body);
+            assert_eq!(got.attributes, e.attributes);
+        }
+        for odd in [0, 4] {
+            let mut two = entries.clone();
+            two[odd].resource.insert("c", "c".into());
+            let logs = to_logs(two);
+            assert_eq!(logs.resource_logs.len(), 2, "odd one at {odd}");
+            let counts: Vec<usize> = logs
+                .resource_logs
+                .iter()
+                .map(|r| r.scope_logs[0].records.len())
+                .collect();
+            assert_eq!(counts, if odd == 0 { vec![1, 4] } else { vec![4, 1] });
+        }
+        let mut scoped = entries.clone();
+        scoped[2].scope_name = "t".into();
+        let logs = to_logs(scoped);
+        assert_eq!(logs.resource_logs.len(), 1);
+        assert_eq!(logs.resource_logs[0].scope_logs.len(), 2);
+        assert!(to_logs(Vec::new()).resource_logs.is_empty());
     }
 
     #[test]
