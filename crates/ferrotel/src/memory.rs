@@ -15,7 +15,7 @@
 //! cheaper again on both paths (filelog 206k -> 221k lines per CPU-s, scrape 5.2 -> 4.9 CPU-s
 //! per 1M samples) with the same idle RSS (11.7 MiB). 100 ms instead (2026-12-03, side by
 //! side, bench/filelog-ab.sh): filelog -> Loki -2.6 % CPU per line at the same peak RSS
-//! (23.4 MiB): a node agent frees each push body a few ms after it was made, and more than
+//! (22.9 MiB): a node agent frees each push body a few ms after it was made, and more than
 //! 10 ms later the same pages were faulted in again; scrape -> remote write peak RSS 91.3 and
 //! 91.9 -> 92.5 and 94.1 MiB (one run each, CPU within that benchmark's noise). A delay of
 //! seconds saves more (-3.7 % at 1 s) but keeps a burst's memory resident for as long.
