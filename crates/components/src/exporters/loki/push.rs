@@ -200,13 +200,17 @@ impl LokiPush {
         for (k, v) in &self.headers {
             headers.insert(k.clone(), v.clone());
         }
-        let post = match &self.target {
-            Some(url) => self.client.post(url.clone()),
-            None => self.client.post(&self.url),
-        };
-        let mut resp = post.headers(headers).body(body).send().await.map_err(|e| {
-            ConsumeError::retryable(format!("Post {:?}: {}", self.url, error_chain(&e)))
-        })?;
+        let chunked = self.compression.codec().is_none() && t.body.chunks().len() > 1;
+        let again = chunked.then(|| headers.clone());
+        let mut resp = self.post(headers, body).await?;
+        // The client follows a redirect of a POST (307, 308: a proxy sending http on to
+        // https, say) only with a body it can send again, which a body in chunks is not; Go's
+        // client sends the body again. Sent again here in one piece, which it follows.
+        if let Some(headers) = again
+            && matches!(resp.status().as_u16(), 307 | 308)
+        {
+            resp = self.post(headers, t.body.contiguous().into()).await?;
+        }
         let status = resp.status();
         if status.is_success() {
             return Ok(());
@@ -221,6 +225,23 @@ impl LokiPush {
         Err(match retry_after {
             Some(d) => ConsumeError::throttled(message, d),
             None => ConsumeError::retryable(message),
+        })
+    }
+}
+
+impl LokiPush {
+    /// POSTs `body` to the push endpoint.
+    async fn post(
+        &self,
+        headers: HeaderMap,
+        body: reqwest::Body,
+    ) -> Result<reqwest::Response, ConsumeError> {
+        let post = match &self.target {
+            Some(url) => self.client.post(url.clone()),
+            None => self.client.post(&self.url),
+        };
+        post.headers(headers).body(body).send().await.map_err(|e| {
+            ConsumeError::retryable(format!("Post {:?}: {}", self.url, error_chain(&e)))
         })
     }
 }

@@ -309,6 +309,46 @@ async fn requests_queued_together_go_as_one_push_per_tenant() {
     assert_eq!(counter(&tel, "otelcol_exporter_sent_log_records"), 20.0);
 }
 
+/// A push in chunks (merged requests) that Loki's proxy redirects with a 308 follows the
+/// redirect, as Go's client does with any body: every line arrives once.
+#[tokio::test]
+async fn a_redirected_merged_push_follows_the_redirect() {
+    let loki = Loki::default();
+    let addr = serve(loki.clone()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = listener.local_addr().unwrap();
+    let target = format!("http://{addr}/loki/api/v1/push");
+    let app = axum::Router::new().route(
+        "/old",
+        axum::routing::post(move || {
+            let target = target.clone();
+            async move { reply((308, vec![("location", target)], "")) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let tel = Telemetry::default();
+    let exp = exporter(
+        &format!("endpoint: http://{proxy}/old\nsending_queue: {{num_consumers: 1}}"),
+        &tel,
+    );
+    // Queued before the start: taken together, one push in chunks.
+    for b in 0..3 {
+        exp.consume(batch(vec![], b * 2..b * 2 + 2, None))
+            .await
+            .unwrap();
+    }
+    exp.start(&Host::default()).await.unwrap();
+    exp.shutdown().await.unwrap();
+    let lines = loki.accepted_lines();
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert_eq!(
+        loki.attempts(),
+        1,
+        "merged into one push, sent once to Loki"
+    );
+    assert_eq!(counter(&tel, "otelcol_exporter_sent_log_records"), 6.0);
+}
+
 #[tokio::test]
 async fn unavailable_loki_for_a_while_loses_nothing() {
     let replies = (0..6)
