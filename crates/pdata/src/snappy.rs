@@ -32,12 +32,7 @@ fn with_compressed<R>(input: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<R, sna
     STATE.with(|state| {
         let (encoder, kept) = &mut *state.borrow_mut();
         if bound == 0 {
-            // Too large for snappy: the encoder says so.
-            let too_big = snap::Error::TooBig {
-                given: input.len() as u64,
-                max: u64::from(u32::MAX),
-            };
-            return Err(encoder.compress(input, &mut []).err().unwrap_or(too_big));
+            return Err(too_big(input.len()));
         }
         let mut own = Vec::new();
         let buf = if bound <= KEEP { kept } else { &mut own };
@@ -49,22 +44,27 @@ fn with_compressed<R>(input: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<R, sna
     })
 }
 
+/// The encoder's error for an input over what the format's 32-bit length (with room for
+/// the worst-case expansion) can take.
+fn too_big(len: usize) -> snap::Error {
+    snap::Error::TooBig {
+        given: len as u64,
+        max: u64::from(u32::MAX),
+    }
+}
+
 /// The snappy block compression of `parts` concatenated, without concatenating them: each
-/// part is compressed on its own and its elements follow the total length (see [`concat`]
-/// for why that decodes to the parts one after the other). For a small header and a large
+/// part is compressed on its own and its elements follow the total length (see
+/// [`concat_parts`] for why that decodes to the parts one after the other). For a small header and a large
 /// body that are not contiguous (a Loki push's stream frame and its entries), this saves
 /// copying the body into one buffer first; a tiny part becomes a literal.
 pub fn compress_parts(parts: &[&[u8]]) -> Result<Vec<u8>, snap::Error> {
     let total: usize = parts.iter().map(|p| p.len()).sum();
-    // Over what the format's 32-bit length header (and the encoder) can take.
     if snap::raw::max_compress_len(total) == 0 {
-        return Err(snap::Error::TooBig {
-            given: total as u64,
-            max: u64::from(u32::MAX),
-        });
+        return Err(too_big(total));
     }
     let mut out = Vec::new();
-    put_uvarint(&mut out, total as u64);
+    prost::encoding::encode_varint(total as u64, &mut out);
     for p in parts {
         with_compressed(p, |c| {
             // The part's own length header, then its elements.
@@ -84,25 +84,14 @@ pub fn compress(input: &[u8]) -> Result<Vec<u8>, snap::Error> {
 }
 
 /// Joins snappy block-compressed bodies into the block compression of their inputs
-/// concatenated, without decompressing: a body is its input's length (a varint) followed
-/// by literal and copy elements, and a copy reaches back only into what its own body
-/// produced, so the elements of all bodies after the total length decode to the inputs one
-/// after the other (Go's `snappy.Decode` and every block decoder read them so). `None` when
-/// a body does not start with a valid length.
-pub fn concat(bodies: &[&[u8]]) -> Option<Vec<u8>> {
-    let (header, starts) = concat_parts(bodies)?;
-    let elements = bodies.iter().zip(&starts).map(|(b, &at)| &b[at..]);
-    let mut out =
-        Vec::with_capacity(header.len() + elements.clone().map(<[u8]>::len).sum::<usize>());
-    out.extend_from_slice(&header);
-    elements.for_each(|e| out.extend_from_slice(e));
-    Some(out)
-}
-
-/// [`concat`] without the copy: the joined body's length header, and where each body's
-/// elements start. The joined body is the header followed by `body[start..]` of each body
-/// in order (to be sent as chunks). `None` when a body does not start with a valid length
-/// or the total is over the format's 32-bit length.
+/// concatenated, without decompressing or copying them: a body is its input's length (a
+/// varint) followed by literal and copy elements, and a copy reaches back only into what its
+/// own body produced, so the elements of all bodies after the total length decode to the
+/// inputs one after the other (Go's `snappy.Decode` and every block decoder read them so).
+/// Gives the joined body's length header and where each body's elements start: the joined
+/// body is the header followed by `body[start..]` of each body in order (to be sent as
+/// chunks). `None` when a body does not start with a valid length or the total is over the
+/// format's 32-bit length.
 pub fn concat_parts(bodies: &[&[u8]]) -> Option<(Vec<u8>, Vec<usize>)> {
     let mut total: u64 = 0;
     let mut starts = Vec::with_capacity(bodies.len());
@@ -115,16 +104,8 @@ pub fn concat_parts(bodies: &[&[u8]]) -> Option<(Vec<u8>, Vec<usize>)> {
         return None;
     }
     let mut header = Vec::with_capacity(5);
-    put_uvarint(&mut header, total);
+    prost::encoding::encode_varint(total, &mut header);
     Some((header, starts))
-}
-
-fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
 }
 
 /// A little-endian base-128 varint of at most 5 bytes (snappy's length header) and its size.
@@ -141,6 +122,16 @@ fn read_uvarint(b: &[u8]) -> Option<(u64, usize)> {
 
 #[cfg(test)]
 mod tests {
+    /// The joined body `concat_parts` describes, in one piece.
+    fn joined(bodies: &[&[u8]]) -> Option<Vec<u8>> {
+        let (header, starts) = super::concat_parts(bodies)?;
+        let mut out = header;
+        for (b, at) in bodies.iter().zip(starts) {
+            out.extend_from_slice(&b[at..]);
+        }
+        Some(out)
+    }
+
     #[test]
     fn concatenated_bodies_decode_to_the_inputs_one_after_the_other() {
         // Empty inputs, inputs across snappy's 64 KiB blocks, repetitive and random ones
@@ -160,12 +151,12 @@ mod tests {
             let parts = &inputs[..k];
             let bodies: Vec<Vec<u8>> = parts.iter().map(|p| super::compress(p).unwrap()).collect();
             let refs: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
-            let joined = super::concat(&refs).expect("valid bodies");
+            let joined = joined(&refs).expect("valid bodies");
             let back = snap::raw::Decoder::new().decompress_vec(&joined).unwrap();
             assert_eq!(back, parts.concat(), "{k} parts");
         }
-        assert_eq!(super::concat(&[&[0x80, 0x80][..]]), None);
-        assert_eq!(super::concat(&[]).map(|b| b.len()), Some(1));
+        assert_eq!(joined(&[&[0x80, 0x80][..]]), None);
+        assert_eq!(joined(&[]).map(|b| b.len()), Some(1));
     }
 
     #[test]
@@ -208,7 +199,8 @@ mod tests {
         );
         assert_eq!(starts, vec![1, 2], "a length of 5 is one byte, of 210 two");
         let joined = [&header[..], &a[starts[0]..], &b[starts[1]..]].concat();
-        assert_eq!(joined, super::concat(&[&a, &b]).unwrap());
+        let back = snap::raw::Decoder::new().decompress_vec(&joined).unwrap();
+        assert_eq!(back, [&b"first"[..], &b"second ".repeat(30)].concat());
         assert_eq!(
             super::concat_parts(&[&a, &[0xff, 0xff, 0xff, 0xff, 0xff][..]]),
             None
