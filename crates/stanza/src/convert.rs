@@ -124,43 +124,62 @@ pub fn to_request(entries: Vec<Entry>) -> ExportLogsServiceRequest {
 /// Entries grouped as Go's converter groups them: by resource (equal attribute sets share
 /// one, in order of first appearance), then by scope name; the resources and scopes in
 /// OTLP, the records still entries ([`Records`]).
-pub fn to_logs(entries: Vec<Entry>) -> pdata::lazy::LazyLogs {
+pub fn to_logs(mut entries: Vec<Entry>) -> pdata::lazy::LazyLogs {
     use pdata::lazy::{LazyLogs, LazyResourceLogs, LazyScopeLogs};
-    /// A scope's name and entries.
-    type Scope = (String, Vec<Entry>);
-    // Resource attributes as the entries carried them, and each resource's scopes. Few
-    // resources per batch: a linear search with a last-hit shortcut beats hashing every
-    // entry.
-    // One resource and one scope (a batch of one file's lines, as a node agent's are): the
-    // entries become the records where they are, not moved one by one into a new vector.
-    let mut entries = entries;
-    if let Some((first, rest)) = entries.split_first()
-        && rest
-            .iter()
-            .all(|e| e.scope_name == first.scope_name && e.resource == first.resource)
-    {
-        let resource = std::mem::take(&mut entries[0].resource);
-        let name = std::mem::take(&mut entries[0].scope_name);
-        for e in &mut entries[1..] {
-            e.resource = Map::new();
-            e.scope_name = String::new();
-        }
-        return LazyLogs {
-            resource_logs: vec![LazyResourceLogs {
-                resource: Some(Resource {
-                    attributes: key_values(resource),
-                    ..Default::default()
-                }),
-                scope_logs: vec![LazyScopeLogs {
+    let groups = match take_single_group(&mut entries) {
+        // One resource and one scope (a batch of one file's lines, as a node agent's are):
+        // the entries become the records where they are, not moved one by one.
+        Some((resource, name)) => vec![(resource, vec![(name, entries)])],
+        None => groups_of(entries),
+    };
+    let resource_logs = groups
+        .into_iter()
+        .map(|(resource, scopes)| LazyResourceLogs {
+            resource: Some(Resource {
+                attributes: key_values(resource),
+                ..Default::default()
+            }),
+            scope_logs: scopes
+                .into_iter()
+                .map(|(name, records)| LazyScopeLogs {
                     scope: Some(InstrumentationScope {
                         name,
                         ..Default::default()
                     }),
-                    records: Box::new(Records(entries)),
-                }],
-            }],
-        };
+                    records: Box::new(Records(records)),
+                })
+                .collect(),
+        })
+        .collect();
+    LazyLogs { resource_logs }
+}
+
+/// A scope's name and entries.
+type Scope = (String, Vec<Entry>);
+
+/// When every entry has the same resource and scope name: those, taken out of each entry.
+fn take_single_group(entries: &mut [Entry]) -> Option<(Map, String)> {
+    let (first, rest) = entries.split_first_mut()?;
+    if !rest
+        .iter()
+        .all(|e| e.scope_name == first.scope_name && e.resource == first.resource)
+    {
+        return None;
     }
+    for e in rest {
+        e.resource = Map::new();
+        e.scope_name = String::new();
+    }
+    Some((
+        std::mem::take(&mut first.resource),
+        std::mem::take(&mut first.scope_name),
+    ))
+}
+
+/// The entries' resources (the attributes as the entries carried them) with each one's
+/// scopes, in order of first appearance. Few resources per batch: a linear search with a
+/// last-hit shortcut beats hashing every entry.
+fn groups_of(entries: Vec<Entry>) -> Vec<(Map, Vec<Scope>)> {
     let mut groups: Vec<(Map, Vec<Scope>)> = Vec::new();
     let mut last: Option<usize> = None;
     let total = entries.len();
@@ -186,8 +205,8 @@ pub fn to_logs(entries: Vec<Entry>) -> pdata::lazy::LazyLogs {
         match scopes.iter_mut().find(|(name, _)| same(name)) {
             Some((_, records)) => records.push(e),
             None => {
-                // The first scope (usually the only one: one file's lines) has room for
-                // every entry left, so that its records do not grow by copies; others grow.
+                // The first resource's first scope has room for every entry left, so that
+                // its records do not grow by copies; others grow.
                 let room = if first_group && scopes.is_empty() {
                     total - n
                 } else {
@@ -199,26 +218,7 @@ pub fn to_logs(entries: Vec<Entry>) -> pdata::lazy::LazyLogs {
             }
         }
     }
-    let resource_logs = groups
-        .into_iter()
-        .map(|(resource, scopes)| LazyResourceLogs {
-            resource: Some(Resource {
-                attributes: key_values(resource),
-                ..Default::default()
-            }),
-            scope_logs: scopes
-                .into_iter()
-                .map(|(name, records)| LazyScopeLogs {
-                    scope: Some(InstrumentationScope {
-                        name,
-                        ..Default::default()
-                    }),
-                    records: Box::new(Records(records)),
-                })
-                .collect(),
-        })
-        .collect();
-    LazyLogs { resource_logs }
+    groups
 }
 
 #[cfg(test)]
@@ -324,7 +324,9 @@ mod tests {
             e
         };
         let entries: Vec<Entry> = (0..5).map(|i| mk(&i.to_string(), i % 2 == 1)).collect();
-        let logs = to_logs(entries.clone());
+        let given = entries.clone();
+        let at = given.as_ptr();
+        let logs = to_logs(given);
         assert_eq!(logs.resource_logs.len(), 1);
         let r = &logs.resource_logs[0];
         assert_eq!(
@@ -339,6 +341,11 @@ mod tests {
             .downcast_ref::<Records>()
             .unwrap();
         assert_eq!(records.0.len(), 5);
+        assert_eq!(
+            records.0.as_ptr(),
+            at,
+            "the records are the entries where they were"
+        );
         for (got, e) in records.0.iter().zip(&entries) {
             assert!(got.resource.is_empty() && got.scope_name.is_empty());
             assert_eq!(got.body, e.body);
