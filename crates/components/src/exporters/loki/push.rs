@@ -178,6 +178,21 @@ impl LokiPush {
         Err(ConsumeError::partial(rejected as u64, message))
     }
 
+    /// POSTs `body` to the push endpoint.
+    async fn post(
+        &self,
+        headers: HeaderMap,
+        body: reqwest::Body,
+    ) -> Result<reqwest::Response, ConsumeError> {
+        let post = match &self.target {
+            Some(url) => self.client.post(url.clone()),
+            None => self.client.post(&self.url),
+        };
+        post.headers(headers).body(body).send().await.map_err(|e| {
+            ConsumeError::retryable(format!("Post {:?}: {}", self.url, error_chain(&e)))
+        })
+    }
+
     /// Sends one tenant's request.
     async fn send(&self, t: &Part, client: Option<&pdata::ClientInfo>) -> Result<(), ConsumeError> {
         let body = self.wire_body(t)?;
@@ -225,23 +240,6 @@ impl LokiPush {
         Err(match retry_after {
             Some(d) => ConsumeError::throttled(message, d),
             None => ConsumeError::retryable(message),
-        })
-    }
-}
-
-impl LokiPush {
-    /// POSTs `body` to the push endpoint.
-    async fn post(
-        &self,
-        headers: HeaderMap,
-        body: reqwest::Body,
-    ) -> Result<reqwest::Response, ConsumeError> {
-        let post = match &self.target {
-            Some(url) => self.client.post(url.clone()),
-            None => self.client.post(&self.url),
-        };
-        post.headers(headers).body(body).send().await.map_err(|e| {
-            ConsumeError::retryable(format!("Post {:?}: {}", self.url, error_chain(&e)))
         })
     }
 }
@@ -310,7 +308,7 @@ impl Push for LokiPush {
     /// translated or compressed again: the protobuf encodings of `PushRequest`s
     /// concatenated are the `PushRequest` of all their streams (a repeated field's
     /// encodings add up), and snappy bodies join without decompressing
-    /// ([`pdata::snappy::concat`]). Requests of another client (its auth headers) are not
+    /// ([`pdata::snappy::concat_parts`]). Requests of another client (its auth headers) are not
     /// merged.
     fn merge_prepared(&self, requests: Vec<Prepared>) -> Vec<Prepared> {
         merge(requests)
