@@ -88,37 +88,6 @@ impl Timestamp {
     }
 }
 
-/// Appends `s` to `out` as the inside of a JSON string (quotes not included): `"`, `\` and
-/// control characters escaped as encoding/json does (`\n`, `\r`, `\t`, `\u00XX`). Other bytes,
-/// including UTF-8 sequences, are copied as they are.
-pub fn escape_json_into(out: &mut Vec<u8>, s: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut start = 0;
-    for (i, &b) in s.iter().enumerate() {
-        if b >= 0x20 && b != b'"' && b != b'\\' {
-            continue;
-        }
-        out.extend_from_slice(&s[start..i]);
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            _ => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ]),
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&s[start..]);
-}
-
 /// Formats a label set the way Loki and the Go exporter write it (Prometheus `LabelSet.String`:
 /// names sorted, values quoted): `{a="1", b="2"}`.
 pub fn format_labels(pairs: &[(&str, &str)]) -> String {
@@ -306,13 +275,6 @@ mod tests {
             put_varint(&mut out, v);
             assert_eq!(varint_len(v), out.len(), "{v}");
         }
-    }
-
-    #[test]
-    fn json_escaping_matches_encoding_json() {
-        let mut out = Vec::new();
-        escape_json_into(&mut out, b"a\"b\\c\nd\te\x01f \xc3\xa9");
-        assert_eq!(out, b"a\\\"b\\\\c\\nd\\te\\u0001f \xc3\xa9");
     }
 
     #[test]

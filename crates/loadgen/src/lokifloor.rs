@@ -133,20 +133,28 @@ impl SeedParts {
         let restart = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         let uid = pod_dir_name(path).splitn(3, '_').nth(2).unwrap_or("");
         let mut r = b"\",\"restart_count\":\"".to_vec();
-        loki::escape_json_into(&mut r, restart.as_bytes());
+        escape_json_into(&mut r, restart.as_bytes());
         r.extend_from_slice(b"\",\"stream\":\"");
         let mut u = b"\",\"uid\":\"".to_vec();
-        loki::escape_json_into(&mut u, uid.as_bytes());
+        escape_json_into(&mut u, uid.as_bytes());
         u.extend_from_slice(b"\"}}");
         SeedParts { restart: r, uid: u }
     }
+}
+
+/// Appends the inside of the JSON string `json.Marshal` writes for `s` (HTML escaping on, as
+/// the Go exporter's lines have it), by the collector's own escaping.
+fn escape_json_into(out: &mut Vec<u8>, s: &[u8]) {
+    pdata::gojson::escape_into(out, s, true)
 }
 
 /// Writes `line`'s Loki line into `json` (cleared first); see [`FloorLines`].
 fn write_line(json: &mut Vec<u8>, line: &[u8], shape: FloorLines, seed: &SeedParts) {
     json.clear();
     json.extend_from_slice(b"{\"body\":\"");
-    loki::escape_json_into(json, line);
+    let body_at = json.len();
+    escape_json_into(json, line);
+    let body_end = json.len();
     let fields = match shape {
         FloorLines::Body => None,
         FloorLines::Seed => {
@@ -161,13 +169,20 @@ fn write_line(json: &mut Vec<u8>, line: &[u8], shape: FloorLines, seed: &SeedPar
         return;
     };
     json.extend_from_slice(b"\",\"attributes\":{\"log\":\"");
-    loki::escape_json_into(json, &line[s3 + 1..]);
+    // `log` is the line's tail: when nothing before it was escaped, its escaped form is the
+    // tail of the body's, copied rather than escaped again (as the collector does).
+    let k = s3 + 1;
+    if pdata::gojson::plain_prefix(&line[..k]) == k {
+        json.extend_from_within(body_at + k..body_end);
+    } else {
+        escape_json_into(json, &line[k..]);
+    }
     json.extend_from_slice(b"\",\"logtag\":\"");
-    loki::escape_json_into(json, &line[s2 + 1..s3]);
+    escape_json_into(json, &line[s2 + 1..s3]);
     json.extend_from_slice(&seed.restart);
-    loki::escape_json_into(json, &line[s1 + 1..s2]);
+    escape_json_into(json, &line[s1 + 1..s2]);
     json.extend_from_slice(b"\",\"time\":\"");
-    loki::escape_json_into(json, &line[..s1]);
+    escape_json_into(json, &line[..s1]);
     json.extend_from_slice(&seed.uid);
 }
 
@@ -273,6 +288,7 @@ impl Sender {
 struct Batcher {
     builder: PushBuilder,
     encoded: Vec<u8>,
+    compressed: Vec<u8>,
     snappy: snap::raw::Encoder,
     batch: usize,
     ts: Timestamp,
@@ -287,11 +303,19 @@ impl Batcher {
             return Ok(());
         }
         self.builder.finish(&mut self.encoded);
-        let compressed = self.snappy.compress_vec(&self.encoded)?;
+        // Into a buffer kept from push to push (grown, and zeroed, only when a push needs
+        // more room), then copied out at its compressed size.
+        let room = snap::raw::max_compress_len(self.encoded.len());
+        if self.compressed.len() < room {
+            self.compressed.resize(room, 0);
+        }
+        let n = self.snappy.compress(&self.encoded, &mut self.compressed)?;
         self.requests += 1;
         self.push_bytes += self.encoded.len() as u64;
-        self.sent_bytes += compressed.len() as u64;
-        sender.send(Bytes::from(compressed)).await?;
+        self.sent_bytes += n as u64;
+        sender
+            .send(Bytes::copy_from_slice(&self.compressed[..n]))
+            .await?;
         // One clock read per request: the floor does not parse the lines' own timestamps.
         self.ts = Timestamp::now();
         Ok(())
@@ -316,6 +340,7 @@ pub async fn run(cfg: LokiFloorConfig) -> anyhow::Result<LokiFloorReport> {
     let mut b = Batcher {
         builder: PushBuilder::new(),
         encoded: Vec::new(),
+        compressed: Vec::new(),
         snappy: snap::raw::Encoder::new(),
         batch: cfg.batch.max(1),
         ts: Timestamp::now(),
@@ -425,6 +450,24 @@ mod tests {
             String::from_utf8(json.clone()).unwrap(),
             r#"{"body":"2024-05-01T12:00:00.000000001Z stdout F say \"hi\" \\ there"}"#
         );
+        // HTML characters escaped as json.Marshal does; `log` is the same whether its escaped
+        // form is copied from the body's (plain fields before it) or made anew (not plain).
+        for (line, log) in [
+            (
+                &br#"2024-05-01T12:00:00Z stdout F a<b>&c"#[..],
+                r#"a\u003cb\u003e\u0026c"#,
+            ),
+            (&br#"2024-05-01T12:00:00Z std"o F a<b"#[..], r#"a\u003cb"#),
+        ] {
+            write_line(&mut json, line, FloorLines::Seed, &seed);
+            let text = String::from_utf8(json.clone()).unwrap();
+            assert!(
+                text.contains(&format!(r#""log":"{log}","logtag""#)),
+                "{text}"
+            );
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v["body"], String::from_utf8(line.to_vec()).unwrap());
+        }
         // Not a containerd line: the body alone, as the floor cannot cut it.
         write_line(&mut json, b"no-spaces", FloorLines::Seed, &seed);
         assert_eq!(String::from_utf8(json).unwrap(), r#"{"body":"no-spaces"}"#);

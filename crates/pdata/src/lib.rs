@@ -20,6 +20,7 @@
 pub mod anyvalue;
 mod batch;
 mod client;
+pub mod gojson;
 pub mod json;
 pub mod lazy;
 pub mod scan;

@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use pdata::gojson::{self, plain_prefix};
 use pdata::proto::common::v1::{AnyValue, KeyValue, any_value::Value};
 
 use crate::util::gofmt::{base64, es6};
@@ -36,52 +37,9 @@ pub(crate) fn json_string(out: &mut String, s: &str) {
 
 /// [`json_string`] with HTML escaping of `<`, `>`, `&` on or off.
 pub(crate) fn json_string_escaped(out: &mut String, s: &str, html: bool) {
-    // Byte scan with a table: every byte that may need escaping is ASCII, except the lead
-    // byte 0xE2 of U+2028/U+2029. Runs of plain bytes are copied at once.
     out.reserve(s.len() + 2);
     out.push('"');
-    let b = s.as_bytes();
-    let (mut start, mut i) = (0, 0);
-    while i < b.len() {
-        // Plain runs (most of a log line) in wide steps, up to the next byte to look at.
-        i += plain_prefix(&b[i..]);
-        if i >= b.len() {
-            break;
-        }
-        let c = b[i];
-        if !html && matches!(c, b'<' | b'>' | b'&') {
-            i += 1;
-            continue;
-        }
-        let (esc, width): (&str, usize) = match c {
-            b'"' => ("\\\"", 1),
-            b'\\' => ("\\\\", 1),
-            0x08 => ("\\b", 1),
-            0x0c => ("\\f", 1),
-            b'\n' => ("\\n", 1),
-            b'\r' => ("\\r", 1),
-            b'\t' => ("\\t", 1),
-            b'<' => ("\\u003c", 1),
-            b'>' => ("\\u003e", 1),
-            b'&' => ("\\u0026", 1),
-            0xE2 if b.get(i + 1) == Some(&0x80) && b.get(i + 2) == Some(&0xA8) => ("\\u2028", 3),
-            0xE2 if b.get(i + 1) == Some(&0x80) && b.get(i + 2) == Some(&0xA9) => ("\\u2029", 3),
-            0xE2 => {
-                i += 1;
-                continue;
-            }
-            _ => ("", 1), // other control characters
-        };
-        out.push_str(&s[start..i]);
-        if esc.is_empty() {
-            let _ = write!(out, "\\u{:04x}", c);
-        } else {
-            out.push_str(esc);
-        }
-        i += width;
-        start = i;
-    }
-    out.push_str(&s[start..]);
+    gojson::escape_str_into(out, s, html);
     out.push('"');
 }
 
@@ -110,85 +68,6 @@ pub(crate) fn json_string_after(out: &mut String, s: &str, done: &Escaped<'_>) {
     }
     json_string(out, s)
 }
-
-/// How many leading bytes of `b` are plain, none of them one [`json_string`] must look at
-/// (a control byte, `"`, `\\`, `<`, `>`, `&`, or 0xE2, the lead byte of U+2028/U+2029):
-/// 16 at a time with SSE2 (every x86-64 has it); the tail of a string of 16 bytes or more by
-/// its last 16 (overlapping what was looked at), and a string shorter than 16 byte by byte
-/// (most attribute values are: no copy into a padded block). Stops at the first byte that
-/// may need escaping. (32 at a time with AVX2 measured no better on the filelog -> Loki
-/// path.)
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn plain_prefix(b: &[u8]) -> usize {
-    use std::arch::x86_64::*;
-    let mut i = 0;
-    // SAFETY: SSE2 is part of the x86-64 baseline; loads are unaligned and in bounds
-    // (`i + 16 <= b.len()`, or of the 16-byte `pad`).
-    unsafe {
-        let limit = _mm_set1_epi8(0x1f);
-        let targets = [b'"', b'\\', b'<', b'>', b'&', 0xE2].map(|t| _mm_set1_epi8(t as i8));
-        let special = |x: __m128i| {
-            // x <= 0x1f (unsigned): min(x, 0x1f) == x.
-            let mut hits = _mm_cmpeq_epi8(_mm_min_epu8(x, limit), x);
-            for t in targets {
-                hits = _mm_or_si128(hits, _mm_cmpeq_epi8(x, t));
-            }
-            _mm_movemask_epi8(hits)
-        };
-        while i + 16 <= b.len() {
-            let mask = special(_mm_loadu_si128(b.as_ptr().add(i).cast()));
-            if mask != 0 {
-                return i + mask.trailing_zeros() as usize;
-            }
-            i += 16;
-        }
-        if i == b.len() {
-            return i;
-        }
-        if b.len() < 16 {
-            return b
-                .iter()
-                .position(|&c| JSON_SPECIAL[c as usize])
-                .unwrap_or(b.len());
-        }
-        // The last 16 bytes; those before `i` were found plain already.
-        let start = b.len() - 16;
-        let mask = special(_mm_loadu_si128(b.as_ptr().add(start).cast())) >> (i - start);
-        if mask != 0 {
-            i + mask.trailing_zeros() as usize
-        } else {
-            b.len()
-        }
-    }
-}
-
-/// How many leading bytes of `b` are plain (none is marked in [`JSON_SPECIAL`]), byte by
-/// byte where SSE2 is not there to look at 16 at a time.
-#[cfg(not(target_arch = "x86_64"))]
-#[inline]
-fn plain_prefix(b: &[u8]) -> usize {
-    b.iter()
-        .position(|&c| JSON_SPECIAL[c as usize])
-        .unwrap_or(b.len())
-}
-
-/// Bytes [`json_string`] must look at: controls, `"`, `\\`, `<`, `>`, `&`, and 0xE2.
-static JSON_SPECIAL: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = true;
-        i += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t[b'<' as usize] = true;
-    t[b'>' as usize] = true;
-    t[b'&' as usize] = true;
-    t[0xE2] = true;
-    t
-};
 
 /// `json.Marshal(map.AsRaw())`: keys sorted bytewise, a repeated key keeps its last value.
 /// `skip` leaves keys out (the exporter's removed hint and label attributes).
@@ -640,32 +519,6 @@ mod tests {
             }
         }
         assert!(copied > 20, "the copying path was taken {copied} times");
-    }
-
-    /// The wide scan finds exactly the first byte the table marks, whatever the length and
-    /// wherever that byte is: in a short string, in a 16-byte step, in the overlapping last
-    /// 16 bytes (before, at and after where the steps stopped).
-    #[test]
-    fn plain_prefix_stops_at_exactly_the_first_byte_to_look_at() {
-        for len in 0..70 {
-            let plain = vec![b'a'; len];
-            assert_eq!(plain_prefix(&plain), len);
-            for at in 0..len {
-                for special in [b'"', b'\\', b'<', b'>', b'&', 0xE2, 0x00, 0x1f, b'\n'] {
-                    let mut b = plain.clone();
-                    b[at] = special;
-                    // A second one later must not be the one found.
-                    if at + 3 < len {
-                        b[at + 3] = b'"';
-                    }
-                    assert_eq!(plain_prefix(&b), at, "len {len}, {special:#x} at {at}");
-                }
-                // Bytes that are never special, just below and above the marked ones.
-                let mut b = plain.clone();
-                b[at] = [0x20, b'!', b'#', b';', b'=', b'?', 0xE1, 0xE3, 0x7f, 0xff][at % 10];
-                assert_eq!(plain_prefix(&b), len);
-            }
-        }
     }
 
     fn s(v: &str) -> AnyValue {
