@@ -560,10 +560,14 @@ impl Map {
         self.position_key(key).map(|i| &mut self.entries[i].1)
     }
 
-    /// [`Map::remove`] by key (interned keys compare without their text).
+    /// Removes `key` (interned keys compare without their text), the last pair taking its
+    /// place, as pdata's `Map.Remove` does: no shifting of the pairs after it. The order of
+    /// the pairs is not Go's to keep in any case: a Go stanza entry's fields are a Go map,
+    /// put into the log record in Go's random map order. This is how `move` and `remove`
+    /// take fields out, four times per line on the node agent's path.
     pub fn remove_key(&mut self, key: &Key) -> Option<Value> {
         let i = self.position_key(key)?;
-        Some(self.entries.remove(i).1)
+        Some(self.entries.swap_remove(i).1)
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
