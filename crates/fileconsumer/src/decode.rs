@@ -80,10 +80,12 @@ impl Encoding {
     /// Decodes one token to UTF-8, replacing what cannot be decoded with U+FFFD.
     /// [`Encoding::decode`] into a reference-counted text (valid UTF-8 is copied once).
     pub fn decode_shared(self, raw: &[u8]) -> std::sync::Arc<str> {
-        match (self, std::str::from_utf8(raw)) {
-            (Encoding::Utf8 | Encoding::Nop, Ok(s)) => std::sync::Arc::from(s),
-            _ => std::sync::Arc::from(self.decode(raw)),
+        if matches!(self, Encoding::Utf8 | Encoding::Nop)
+            && let Ok(s) = utf8(raw)
+        {
+            return std::sync::Arc::from(s);
         }
+        std::sync::Arc::from(self.decode(raw))
     }
 
     pub fn decode(self, raw: &[u8]) -> String {
@@ -103,10 +105,20 @@ impl Encoding {
     }
 }
 
+/// `raw` as text when it is valid UTF-8, checked 32 bytes at a time where the CPU has AVX2
+/// (`simdutf8`, already in the build for another crate): every line read is checked, and
+/// std's check was 1 % (100-byte lines) to 2 % (1 KiB lines) of the node agent's CPU.
+/// Where the bytes are not valid it says only that: callers then decode them with their
+/// replacements.
+#[inline]
+fn utf8(raw: &[u8]) -> Result<&str, simdutf8::basic::Utf8Error> {
+    simdutf8::basic::from_utf8(raw)
+}
+
 /// UTF-8 with one U+FFFD per invalid byte, as Go's x/text UTF-8 decoder does (Rust's
 /// `from_utf8_lossy` replaces a whole invalid sequence by one).
 pub fn decode_utf8_lossy(raw: &[u8]) -> String {
-    match std::str::from_utf8(raw) {
+    match utf8(raw) {
         Ok(s) => s.to_owned(),
         Err(_) => {
             let mut out = String::with_capacity(raw.len() + 8);
