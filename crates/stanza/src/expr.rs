@@ -602,6 +602,14 @@ impl Expr {
 
     /// Evaluates in a boolean context; a non-bool result is a runtime error.
     pub fn eval_bool(&self, e: &Entry) -> Result<bool, String> {
+        // `<field> matches "<literal>"`, the routers' container format tests run on every
+        // line (`body matches "^[^ Z]+Z"`): the field's text goes straight to the matcher.
+        // Anything but a string there takes the general path, which words the error.
+        if let Node::Matches(a, _, Some(re)) = &self.root
+            && let Some(Value::Str(s)) = field_of(a, e)
+        {
+            return Ok(re.is_match(s));
+        }
         let v = self.root.eval(e)?;
         match v.view() {
             View::Bool(b) => Ok(b),
@@ -620,6 +628,20 @@ impl Expr {
                 other.into_value()
             )),
         }
+    }
+}
+
+/// The entry's value a node names when it is `body`, `attributes.<key>` or
+/// `resource.<key>` (also written `attributes["<key>"]`), as the general evaluation finds it.
+fn field_of<'a>(n: &Node, e: &'a Entry) -> Option<&'a Value> {
+    match n {
+        Node::Var(Var::Body) => Some(&e.body),
+        Node::Member { obj, key, .. } => match (&**obj, &**key) {
+            (Node::Var(Var::Attributes), Node::Lit(Value::Str(k))) => e.attributes.get(k),
+            (Node::Var(Var::Resource), Node::Lit(Value::Str(k))) => e.resource.get(k),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

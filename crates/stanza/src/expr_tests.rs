@@ -217,3 +217,42 @@ fn expr_strings_render_embedded_expressions() {
     let s = ExprString::parse("EXPR(oops").unwrap();
     assert_eq!(s.render(&e).unwrap(), "EXPR(oops");
 }
+
+/// `eval_bool` reads a `<field> matches "<literal>"` field straight from the entry: it answers
+/// what the general evaluation answers, errors included, for the body, attributes and
+/// resource keys in both spellings, and for fields that are missing or not strings.
+#[test]
+fn matches_on_a_field_answers_as_the_general_evaluation() {
+    let sources = [
+        r#"body matches "^[^ Z]+Z""#,
+        r#"body matches "^\\{""#,
+        r#"attributes.logtag matches "^F$""#,
+        r#"attributes["log.file.path"] matches "/c/\\d+\\.log$""#,
+        r#"attributes["log.file.path"] matches "^x""#,
+        r#"resource.host matches "h\\d""#,
+        r#"attributes.n matches "5""#,
+        r#"attributes.missing matches "x""#,
+        r#"attributes.m matches "k""#,
+        r#"resource.missing matches "x""#,
+    ];
+    let mut bytes_body = entry();
+    bytes_body.body = Value::Bytes(b"2024Z".to_vec());
+    let mut map_body = entry();
+    map_body.body = map! {"log" => "2024Z"}.into();
+    let mut answers = Vec::new();
+    for e in [entry(), bytes_body, map_body] {
+        for src in sources {
+            let expr = Expr::compile_bool(src).unwrap();
+            let general = expr.root.eval(&e).and_then(|v| match v.view() {
+                View::Bool(b) => Ok(b),
+                other => Err(format!("expected bool, but got {}", other.type_name())),
+            });
+            let direct = expr.eval_bool(&e);
+            assert_eq!(direct, general, "{src}");
+            answers.push(direct);
+        }
+    }
+    // Both answers and errors were compared.
+    assert!(answers.contains(&Ok(true)) && answers.contains(&Ok(false)));
+    assert!(answers.iter().any(Result::is_err));
+}
