@@ -13,7 +13,7 @@
 //! resident.
 //!
 //! ```
-//! use components::compression::{Codec, compress, decompress};
+//! use compression::{Codec, compress, decompress};
 //! let body = b"hello hello hello hello".repeat(100);
 //! let gz = compress(Codec::Gzip, None, &body).unwrap();
 //! assert!(gz.len() < body.len());
