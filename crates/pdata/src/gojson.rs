@@ -73,6 +73,16 @@ pub fn escape_str_into(out: &mut String, s: &str, html: bool) {
     escape_into(unsafe { out.as_mut_vec() }, s.as_bytes(), html)
 }
 
+/// Whether the escaped form of `text[k..]` is the end of the escaped form of `text` (from
+/// byte `k` of it on), so that it can be copied from there instead of escaped again: true
+/// when `text[..k]` needs no escaping (it then escapes to itself, `k` bytes), since escaping
+/// goes byte by byte or character by character. A parser's last group is often such a tail
+/// of the line (the containerd `log` after time, stream and tag).
+#[inline]
+pub fn escaped_tail_is_suffix(text: &[u8], k: usize) -> bool {
+    k <= text.len() && plain_prefix(&text[..k]) == k
+}
+
 /// How many leading bytes of `b` are plain, none of them one [`escape_into`] must look at
 /// (a control byte, `"`, `\\`, `<`, `>`, `&`, or 0xE2, the lead byte of U+2028/U+2029):
 /// 16 at a time with SSE2 (every x86-64 has it); the tail of a string of 16 bytes or more by
@@ -186,6 +196,34 @@ mod tests {
                 "z".repeat(5)
             )
         );
+    }
+
+    /// Where `escaped_tail_is_suffix` says so, the tail's escaped form is the end of the
+    /// whole text's; it says so for every plain prefix.
+    #[test]
+    fn an_escaped_tail_after_a_plain_prefix_is_the_end_of_the_escaped_text() {
+        let texts = [
+            "2024-05-01T12:00:00Z stdout F say \"hi\" <b> & \u{2028} é\n",
+            "plain text only, long enough to take more than one sixteen-byte step",
+            "a\"b",
+            "",
+        ];
+        let mut suffixes = 0;
+        for text in texts {
+            for k in 0..=text.len() + 1 {
+                if !escaped_tail_is_suffix(text.as_bytes(), k) {
+                    continue;
+                }
+                suffixes += 1;
+                let (mut whole, mut tail) = (Vec::new(), Vec::new());
+                escape_into(&mut whole, text.as_bytes(), true);
+                escape_into(&mut tail, &text.as_bytes()[k..], true);
+                assert_eq!(whole[k..], tail[..], "{text:?} from {k}");
+            }
+            assert!(!escaped_tail_is_suffix(text.as_bytes(), text.len() + 1));
+        }
+        assert!(suffixes > 60, "{suffixes}");
+        assert!(!escaped_tail_is_suffix(b"a\"b", 2));
     }
 
     /// The wide scan finds exactly the first byte the table marks, whatever the length and

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use pdata::gojson::{self, plain_prefix};
+use pdata::gojson;
 use pdata::proto::common::v1::{AnyValue, KeyValue, any_value::Value};
 
 use crate::util::gofmt::{base64, es6};
@@ -59,7 +59,7 @@ pub(crate) fn json_string_after(out: &mut String, s: &str, done: &Escaped<'_>) {
     let start = text.as_ptr() as usize;
     if at >= start && at + s.len() == start + text.len() {
         let k = at - start;
-        if plain_prefix(&text[..k]) == k && done.at.end <= out.len() {
+        if gojson::escaped_tail_is_suffix(text, k) && done.at.end <= out.len() {
             out.push('"');
             out.extend_from_within(done.at.start + k..done.at.end);
             out.push('"');
@@ -510,7 +510,7 @@ mod tests {
                 let mut alone = String::new();
                 json_string(&mut alone, &text[k..]);
                 assert_eq!(&out[before..], alone, "{text:?} from {k}");
-                copied += usize::from(plain_prefix(&text.as_bytes()[..k]) == k);
+                copied += usize::from(gojson::escaped_tail_is_suffix(text.as_bytes(), k));
                 // The same text elsewhere in memory is not a tail of `done`: escaped anew.
                 let elsewhere = text[k..].to_string();
                 let before = out.len();
