@@ -23,7 +23,8 @@ impl Compression {
 
 /// A compressor for one kind and level, by the collector's own code (the `compression`
 /// crate: libdeflate for gzip, zstd's bulk API, per-thread state reused), so that the floor
-/// and the generator compress as fast as ferrotel does.
+/// and the generator compress as fast as ferrotel does. It holds no state of its own.
+#[derive(Debug, Clone, Copy)]
 pub struct Compressor {
     kind: Compression,
     level: Option<i32>,
@@ -33,9 +34,7 @@ impl Compressor {
     /// `level`: gzip 0-12 (default 6, like tonic and Go), zstd 1-22 (default 3).
     pub fn new(kind: Compression, level: Option<i32>) -> anyhow::Result<Compressor> {
         if let Some(codec) = codec(kind) {
-            codec
-                .validate_level(level)
-                .map_err(|e| anyhow::anyhow!(e.trim().to_string()))?;
+            codec.validate_level(level).map_err(anyhow::Error::msg)?;
         }
         Ok(Compressor { kind, level })
     }
@@ -45,7 +44,7 @@ impl Compressor {
     }
 
     /// Appends the compressed form of `input` to `out`.
-    pub fn compress_append(&mut self, input: &[u8], out: &mut Vec<u8>) -> anyhow::Result<()> {
+    pub fn compress_append(&self, input: &[u8], out: &mut Vec<u8>) -> anyhow::Result<()> {
         match codec(self.kind) {
             None => out.extend_from_slice(input),
             Some(c) => {
@@ -91,7 +90,7 @@ mod tests {
     fn compressed_bodies_round_trip() {
         let input = b"hello hello hello hello telemetry".repeat(100);
         for kind in [Compression::None, Compression::Gzip, Compression::Zstd] {
-            let mut c = Compressor::new(kind, None).unwrap();
+            let c = Compressor::new(kind, None).unwrap();
             let mut out = b"pre".to_vec();
             c.compress_append(&input, &mut out).unwrap();
             assert_eq!(&out[..3], b"pre");
@@ -106,7 +105,7 @@ mod tests {
     #[test]
     fn a_reused_compressor_produces_independent_members() {
         for kind in [Compression::Gzip, Compression::Zstd] {
-            let mut c = Compressor::new(kind, Some(1)).unwrap();
+            let c = Compressor::new(kind, Some(1)).unwrap();
             for round in 0..3u8 {
                 let input: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8 ^ round).collect();
                 let mut out = Vec::new();
@@ -129,7 +128,7 @@ mod tests {
 
     #[test]
     fn decompression_stops_at_the_limit() {
-        let mut c = Compressor::new(Compression::Gzip, None).unwrap();
+        let c = Compressor::new(Compression::Gzip, None).unwrap();
         let mut out = Vec::new();
         c.compress_append(&[0u8; 100_000], &mut out).unwrap();
         let err = decompress(Some("gzip"), &out, 1000).unwrap_err();

@@ -16,17 +16,12 @@ use crate::client::{self, GrpcConn, Outcome};
 use crate::compress::{Compression, Compressor};
 use crate::server::{Backend, BoxFuture, Refusal};
 
-thread_local! {
-    /// One reusable compressor per runtime thread.
-    static COMPRESSOR: std::cell::RefCell<Option<Compressor>> = const { std::cell::RefCell::new(None) };
-}
-
 pub struct Floor {
     target: SocketAddr,
     conns: Vec<Mutex<Option<GrpcConn>>>,
     next: AtomicUsize,
-    compression: Compression,
-    level: Option<i32>,
+    /// The collector's compression code, whose state is per thread (see `compression`).
+    compressor: Compressor,
     timeout: Duration,
     forwarded_requests: AtomicU64,
     failed_requests: AtomicU64,
@@ -39,17 +34,16 @@ impl Floor {
         compression: Compression,
         level: Option<i32>,
         timeout: Duration,
-    ) -> Floor {
-        Floor {
+    ) -> anyhow::Result<Floor> {
+        Ok(Floor {
             target,
             conns: (0..connections.max(1)).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
-            compression,
-            level,
+            compressor: Compressor::new(compression, level)?,
             timeout,
             forwarded_requests: AtomicU64::new(0),
             failed_requests: AtomicU64::new(0),
-        }
+        })
     }
 
     async fn conn(&self) -> anyhow::Result<GrpcConn> {
@@ -69,17 +63,10 @@ impl Floor {
 
     async fn forward(self: Arc<Self>, signal: Signal, body: Bytes) -> Result<(), Refusal> {
         let mut frame = Vec::with_capacity(body.len() / 3 + 64);
-        client::begin_frame(&mut frame, self.compression != Compression::None);
-        COMPRESSOR
-            .with(|cell| {
-                let mut slot = cell.borrow_mut();
-                if slot.as_ref().is_none_or(|c| c.kind() != self.compression) {
-                    *slot = Some(Compressor::new(self.compression, self.level)?);
-                }
-                slot.as_mut()
-                    .expect("set above")
-                    .compress_append(&body, &mut frame)
-            })
+        let compression = self.compressor.kind();
+        client::begin_frame(&mut frame, compression != Compression::None);
+        self.compressor
+            .compress_append(&body, &mut frame)
             .map_err(|e| Refusal::unavailable(format!("floor: compressing: {e}")))?;
         drop(body);
         client::finish_frame(&mut frame);
@@ -91,7 +78,7 @@ impl Floor {
             .call(
                 client::grpc_path(signal),
                 Bytes::from(frame),
-                self.compression.encoding(),
+                compression.encoding(),
                 self.timeout,
             )
             .await

@@ -187,7 +187,7 @@ pub async fn run(cfg: GenConfig) -> anyhow::Result<GenReport> {
         let grpc = grpc_conns.get(slot % grpc_conns.len().max(1)).cloned();
         tasks.push(tokio::spawn(async move {
             let mut http = HttpConn::new(cfg.endpoint);
-            let mut compressor = Compressor::new(cfg.compression, cfg.compression_level)?;
+            let compressor = Compressor::new(cfg.compression, cfg.compression_level)?;
             let mut scratch = Vec::new();
             let mut r = SlotResult {
                 requests: 0,

@@ -169,10 +169,10 @@ fn write_line(json: &mut Vec<u8>, line: &[u8], shape: FloorLines, seed: &SeedPar
         return;
     };
     json.extend_from_slice(b"\",\"attributes\":{\"log\":\"");
-    // `log` is the line's tail: when nothing before it was escaped, its escaped form is the
-    // tail of the body's, copied rather than escaped again (as the collector does).
+    // `log` is the line's tail: its escaped form is copied from the end of the body's
+    // where that is the same, as the collector does.
     let k = s3 + 1;
-    if pdata::gojson::plain_prefix(&line[..k]) == k {
+    if pdata::gojson::escaped_tail_is_suffix(line, k) {
         json.extend_from_within(body_at + k..body_end);
     } else {
         escape_json_into(json, &line[k..]);
@@ -288,8 +288,6 @@ impl Sender {
 struct Batcher {
     builder: PushBuilder,
     encoded: Vec<u8>,
-    compressed: Vec<u8>,
-    snappy: snap::raw::Encoder,
     batch: usize,
     ts: Timestamp,
     requests: u64,
@@ -303,19 +301,13 @@ impl Batcher {
             return Ok(());
         }
         self.builder.finish(&mut self.encoded);
-        // Into a buffer kept from push to push (grown, and zeroed, only when a push needs
-        // more room), then copied out at its compressed size.
-        let room = snap::raw::max_compress_len(self.encoded.len());
-        if self.compressed.len() < room {
-            self.compressed.resize(room, 0);
-        }
-        let n = self.snappy.compress(&self.encoded, &mut self.compressed)?;
+        // By the collector's snappy helper: into the thread's kept buffer, copied out at the
+        // compressed size.
+        let compressed = pdata::snappy::compress(&self.encoded)?;
         self.requests += 1;
         self.push_bytes += self.encoded.len() as u64;
-        self.sent_bytes += n as u64;
-        sender
-            .send(Bytes::copy_from_slice(&self.compressed[..n]))
-            .await?;
+        self.sent_bytes += compressed.len() as u64;
+        sender.send(Bytes::from(compressed)).await?;
         // One clock read per request: the floor does not parse the lines' own timestamps.
         self.ts = Timestamp::now();
         Ok(())
@@ -340,8 +332,6 @@ pub async fn run(cfg: LokiFloorConfig) -> anyhow::Result<LokiFloorReport> {
     let mut b = Batcher {
         builder: PushBuilder::new(),
         encoded: Vec::new(),
-        compressed: Vec::new(),
-        snappy: snap::raw::Encoder::new(),
         batch: cfg.batch.max(1),
         ts: Timestamp::now(),
         requests: 0,

@@ -328,7 +328,7 @@ async fn run(cmd: Cmd) -> anyhow::Result<()> {
                 compression,
                 compression_level,
                 timeout,
-            ));
+            )?);
             serve_both(floor, grpc, http, "floor").await
         }
         Cmd::LokiSink { listen } => {

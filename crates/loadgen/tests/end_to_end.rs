@@ -112,13 +112,16 @@ async fn every_generated_item_reaches_the_sink_once_over_each_protocol_and_compr
 async fn the_floor_forwards_everything_gzip_compressed_without_decoding() {
     let sink = Arc::new(Sink::new(SinkOptions::default()));
     let (sink_addr, _s) = start(sink.clone()).await;
-    let floor = Arc::new(Floor::new(
-        sink_addr,
-        2,
-        Compression::Gzip,
-        None,
-        Duration::from_secs(5),
-    ));
+    let floor = Arc::new(
+        Floor::new(
+            sink_addr,
+            2,
+            Compression::Gzip,
+            None,
+            Duration::from_secs(5),
+        )
+        .unwrap(),
+    );
     let (floor_addr, _f) = start(floor.clone()).await;
     for (protocol, compression) in [
         (Protocol::Grpc, Compression::Zstd),

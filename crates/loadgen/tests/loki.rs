@@ -229,7 +229,7 @@ async fn loki_sink_refuses_unreadable_pushes_without_counting_them() {
     let (status, _) = request(addr, "GET", "/loki/api/v1/push", &[], Vec::new()).await;
     assert_eq!(status, 405);
     // A gzip Content-Encoding around the snappy body is unwrapped first.
-    let mut gz =
+    let gz =
         loadgen::compress::Compressor::new(loadgen::compress::Compression::Gzip, None).unwrap();
     let mut wrapped = Vec::new();
     gz.compress_append(&snappy(&req), &mut wrapped).unwrap();
