@@ -19,16 +19,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 [ $# -ge 2 ] || { sed -n 2,17p "$0"; exit 2; }
 OLD=$1; NEW=$2; ROUNDS=${3:-4}
-LOADGEN=${LOADGEN:-$ROOT/target/release/ferrotel-loadgen}
-TREE=${TREE:-/tmp/ferrotel-bench/pods-100B-256M-32pods}
-SEED=${SEED:-$ROOT/../shared/configs/seed-agent-filelog.yaml}
-[ -f "$TREE/manifest.json" ] || { echo "no tree at $TREE: run bench/filelog.sh first" >&2; exit 1; }
-export FERROTEL_METADATA_ENDPOINT=http://127.0.0.1:9
-expected=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['lines'])" "$TREE/manifest.json")
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+# shellcheck source=bench/filelog-side.sh
+source "$ROOT/bench/filelog-side.sh"
 
 config() { # name loki-port -> config path: the seed with only paths, endpoints and self-metrics changed
   sed -e "s#/var/log/pods/\*/\*/\*.log#$TREE/pods/*/*/*.log#" \
@@ -37,8 +29,6 @@ config() { # name loki-port -> config path: the seed with only paths, endpoints 
       -e "s#^service:#service:\n  telemetry:\n    metrics:\n      level: none#" "$SEED" > "$WORK/$1.yaml"
   echo "$WORK/$1.yaml"
 }
-items() { curl -sf "http://127.0.0.1:$1/stats" | python3 -c 'import json,sys;print(json.load(sys.stdin)["items"])'; }
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
 round() { # first-binary second-binary -> "cpu_first cpu_second" (ticks)
   cat "$TREE"/pods/*/*/*.log > /dev/null

@@ -23,19 +23,11 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROUNDS=${1:-2}
-LOADGEN=${LOADGEN:-$ROOT/target/release/ferrotel-loadgen}
 FERROTEL=${FERROTEL:-$ROOT/target/release/ferrotel}
 GOCOL=${GOCOL:-/tmp/ferrotel-bench/gocol/otelcol-contrib}
-TREE=${TREE:-/tmp/ferrotel-bench/pods-100B-256M-32pods}
-SEED=${SEED:-$ROOT/../shared/configs/seed-agent-filelog.yaml}
-[ -f "$TREE/manifest.json" ] || { echo "no tree at $TREE: run bench/filelog.sh first" >&2; exit 1; }
 [ -x "$GOCOL" ] || { echo "no Go collector at $GOCOL: run bench/filelog.sh first or set GOCOL" >&2; exit 1; }
-export FERROTEL_METADATA_ENDPOINT=http://127.0.0.1:9
-expected=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['lines'])" "$TREE/manifest.json")
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+# shellcheck source=bench/filelog-side.sh
+source "$ROOT/bench/filelog-side.sh"
 
 # The two configs, made as bench/filelog.sh makes them.
 python3 - "$ROOT/bench" "$SEED" "$TREE/pods" "$WORK" <<'EOF'
@@ -47,8 +39,6 @@ open(f"{sys.argv[4]}/ferrotel.yaml", "w").write(filelog.ferrotel_config(seed, sy
 open(f"{sys.argv[4]}/go.yaml", "w").write(filelog.go_config(seed, sys.argv[3]))
 EOF
 
-items() { curl -sf "http://127.0.0.1:$1/stats" | python3 -c 'import json,sys;print(json.load(sys.stdin)["items"])'; }
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 per_line() { python3 -c "import sys;print(f'{1e4*int(sys.argv[1])/int(sys.argv[2]):.3f}')" "$1" "$2"; }
 
 for r in $(seq "$ROUNDS"); do
