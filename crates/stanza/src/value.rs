@@ -616,10 +616,10 @@ impl Map {
         self.entries.push((key, value));
     }
 
-    /// Removes `key`, keeping the order of the others.
+    /// Removes `key` as [`Map::remove_key`] does (the last pair takes its place).
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         let i = self.position(key)?;
-        Some(self.entries.remove(i).1)
+        Some(self.entries.swap_remove(i).1)
     }
 
     /// The map at `key`, created (or replacing a non-map value) when needed: Go's
