@@ -393,6 +393,13 @@ fn wal_segment_bytes(head_bytes: usize) -> u64 {
     (head_bytes as u64 / 4).clamp(64 << 10, 16 << 20)
 }
 
+/// How far the WAL may span before every head is sealed (see `Inner::seal_all`): a full head
+/// and a segment. More means an older record, in another table's head, holds it; sealing
+/// then keeps the WAL under two heads and a segment.
+fn wal_span_bytes(head_bytes: usize) -> u64 {
+    head_bytes as u64 + wal_segment_bytes(head_bytes)
+}
+
 fn static_type(s: &str) -> &'static str {
     match s {
         "counter" => "counter",
@@ -592,26 +599,41 @@ impl Inner {
     }
 
     /// Seals heads that are full (or, with `all`, every non-empty head; `age`: heads older
-    /// than `block_age` too).
+    /// than `block_age` too). Also every non-empty head once the WAL spans more than
+    /// [`wal_span_bytes`]: the tables share one WAL and its segments go only once every record
+    /// before them is in a block, so a head that fills slowly (span metrics derived from the
+    /// traces, sealed by age after two minutes) would otherwise keep all the other tables'
+    /// traffic of those minutes on disk, and retention would evict blocks to make room for it.
+    ///
+    /// A table whose seal fails keeps its rows (queryable, in the WAL); what the others
+    /// sealed is still released before the error is returned.
     fn seal_all(&self, all: bool) -> std::io::Result<()> {
         let _m = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
         let age = self.opts.block_age;
+        let all = all || self.wal_disk_bytes() > wal_span_bytes(self.head_bytes);
         let due = |bytes: usize, a: Option<Duration>| {
             bytes > 0 && (all || bytes >= self.head_bytes || a.is_some_and(|a| a >= age))
         };
         let mut released = Vec::new();
         let mut sealed = false;
+        let mut failed = None;
+        let mut seal = |r: std::io::Result<Option<(Vec<u64>, u64)>>| match r {
+            Ok(r) => {
+                released.extend(r);
+                sealed = true;
+            }
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
+        };
         if due(self.traces.head_bytes(), self.traces.head_age()) {
-            released.extend(self.traces.seal(self.next_seq())?);
-            sealed = true;
+            seal(self.traces.seal(self.next_seq()));
         }
         if due(self.logs.head_bytes(), self.logs.head_age()) {
-            released.extend(self.logs.seal(self.next_seq())?);
-            sealed = true;
+            seal(self.logs.seal(self.next_seq()));
         }
         if due(self.metrics.head_bytes(), self.metrics.head_age()) {
-            released.extend(self.metrics.seal(self.next_seq())?);
-            sealed = true;
+            seal(self.metrics.seal(self.next_seq()));
             self.save_metadata();
         }
         if let Some(w) = &self.wal {
@@ -621,14 +643,16 @@ impl Inner {
                 .collect();
             if !idx.is_empty() {
                 let mut w = w.lock().unwrap_or_else(|e| e.into_inner());
-                w.release(&idx)?;
+                if let Err(e) = w.release(&idx) {
+                    failed.get_or_insert(e);
+                }
             }
         }
         drop(_m);
         if sealed {
             self.retention();
         }
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 
     fn save_metadata(&self) {

@@ -211,6 +211,97 @@ fn retention_evicts_oldest_blocks_first_and_counts_them() {
     assert!(on_disk <= 1_000_000, "{on_disk} bytes on disk");
 }
 
+/// One WAL serves every table, and a segment goes only once every record before it is in a
+/// block: a table that fills slowly (one log record here, its head sealed only by age, an
+/// hour away) must not keep the traces' WAL on disk after their blocks are written.
+#[test]
+fn a_slowly_filling_head_does_not_hold_the_other_tables_wal_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(Some(dir.path()));
+    o.head_bytes = 100_000;
+    let (store, _) = Store::open(o).unwrap();
+    let req = logs_req("slow", &[(1_000, "one early line", 0)]);
+    store.ingest_logs(&req, &req.encode_to_vec()).unwrap();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut most = 0;
+    for t in 1..=3000u128 {
+        let mut s = span(t, 1, 0, "op", 1_000_000 * t as u64, 10);
+        let payload: String = (0..20)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                format!("{x:016x}")
+            })
+            .collect();
+        s.attributes.push(kv("payload", &payload));
+        put(&store, &traces("a", vec![s]));
+        most = most.max(store.usage().wal_bytes);
+    }
+    // About 1.2 MB of traces went through the WAL. It spans at most two heads and a segment
+    // before everything is sealed, plus the request that crossed the line.
+    let bound = 2 * 100_000 + (64 << 10) + 2_000;
+    assert!(
+        most <= bound,
+        "the WAL reached {most} bytes (bound {bound})"
+    );
+    // The early line is not lost on the way: it is found after a restart.
+    store.close();
+    drop(store);
+    let mut o = opts(Some(dir.path()));
+    o.head_bytes = 100_000;
+    let (store, report) = Store::open(o).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let ms = [Matcher::new("service_name", MatchOp::Equal, "slow").unwrap()];
+    let mut lines = Vec::new();
+    store
+        .for_each_log(&ms, 0, 10_000, &mut |r| {
+            lines.push(r.line.to_string());
+            true
+        })
+        .unwrap();
+    assert_eq!(lines, ["one early line"]);
+}
+
+/// A table whose block cannot be written keeps its rows in the WAL; what the other tables
+/// sealed in the same round is released all the same, not replayed again at every start.
+#[test]
+fn a_failed_seal_still_releases_what_the_other_tables_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(opts(Some(dir.path()))).unwrap();
+    put(&store, &traces("a", vec![span(7, 1, 0, "op", 1_000, 10)]));
+    let req = logs_req("b", &[(1_000, "a line", 0)]);
+    store.ingest_logs(&req, &req.encode_to_vec()).unwrap();
+    // The traces table's directory is a file for a moment: its block cannot be written.
+    let traces_dir = dir.path().join("traces");
+    std::fs::rename(&traces_dir, dir.path().join("traces.away")).unwrap();
+    std::fs::write(&traces_dir, b"in the way").unwrap();
+    assert!(
+        store.flush().is_err(),
+        "writing into a file as a directory succeeded"
+    );
+    std::fs::remove_file(&traces_dir).unwrap();
+    std::fs::rename(dir.path().join("traces.away"), &traces_dir).unwrap();
+    store.close();
+    drop(store);
+    let (store, report) = Store::open(opts(Some(dir.path()))).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(
+        report.replayed_records, 1,
+        "only the trace's record is replayed (the log line is in a block)"
+    );
+    assert_eq!(store.trace(&7u128.to_be_bytes()).unwrap().len(), 1);
+    let ms = [Matcher::new("service_name", MatchOp::Equal, "b").unwrap()];
+    let mut n = 0;
+    store
+        .for_each_log(&ms, 0, 10_000, &mut |_| {
+            n += 1;
+            true
+        })
+        .unwrap();
+    assert_eq!(n, 1, "the log line is stored once");
+}
+
 fn walk(p: &std::path::Path) -> u64 {
     std::fs::read_dir(p)
         .unwrap()
