@@ -161,6 +161,22 @@ fn search_filters_by_service_name_duration_and_predicate_newest_first() {
     assert_eq!(ops.keys().cloned().collect::<Vec<_>>(), vec!["even", "odd"]);
 }
 
+/// Span `t` of its own trace with 320 bytes of incompressible payload (xorshift from `x`),
+/// so that blocks are as large as the data.
+fn payload_span(t: u128, x: &mut u64) -> Span {
+    let mut s = span(t, 1, 0, "op", 1_000_000 * t as u64, 10);
+    let payload: String = (0..20)
+        .map(|_| {
+            *x ^= *x << 13;
+            *x ^= *x >> 7;
+            *x ^= *x << 17;
+            format!("{:016x}", *x)
+        })
+        .collect();
+    s.attributes.push(kv("payload", &payload));
+    s
+}
+
 #[test]
 fn retention_evicts_oldest_blocks_first_and_counts_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -171,17 +187,7 @@ fn retention_evicts_oldest_blocks_first_and_counts_them() {
     // Incompressible payloads, so that the blocks are as large as the data.
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     for t in 1..=6000u128 {
-        let mut s = span(t, 1, 0, "op", 1_000_000 * t as u64, 10);
-        let payload: String = (0..20)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                format!("{x:016x}")
-            })
-            .collect();
-        s.attributes.push(kv("payload", &payload));
-        put(&store, &traces("a", vec![s]));
+        put(&store, &traces("a", vec![payload_span(t, &mut x)]));
     }
     store.flush().unwrap();
     store.enforce_retention();
@@ -225,17 +231,7 @@ fn a_slowly_filling_head_does_not_hold_the_other_tables_wal_on_disk() {
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     let mut most = 0;
     for t in 1..=3000u128 {
-        let mut s = span(t, 1, 0, "op", 1_000_000 * t as u64, 10);
-        let payload: String = (0..20)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                format!("{x:016x}")
-            })
-            .collect();
-        s.attributes.push(kv("payload", &payload));
-        put(&store, &traces("a", vec![s]));
+        put(&store, &traces("a", vec![payload_span(t, &mut x)]));
         most = most.max(store.usage().wal_bytes);
     }
     // About 1.2 MB of traces went through the WAL. It spans at most two heads and a segment
