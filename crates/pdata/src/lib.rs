@@ -27,6 +27,7 @@ pub mod scan;
 pub mod snappy;
 #[cfg(any(test, feature = "testdata"))]
 pub mod testdata;
+pub mod text;
 pub mod tree;
 
 pub use batch::{Batch, Request};

@@ -10,6 +10,7 @@ use pdata::proto::common::v1::{
 };
 use pdata::proto::logs::v1::LogRecord;
 use pdata::proto::resource::v1::Resource;
+use pdata::text::same_str;
 
 use crate::entry::Entry;
 use crate::value::{Map, Value};
@@ -162,7 +163,7 @@ fn take_single_group(entries: &mut [Entry]) -> Option<(Map, String)> {
     let (first, rest) = entries.split_first_mut()?;
     if !rest
         .iter()
-        .all(|e| e.scope_name == first.scope_name && e.resource == first.resource)
+        .all(|e| same_str(&e.scope_name, &first.scope_name) && e.resource == first.resource)
     {
         return None;
     }
@@ -199,10 +200,11 @@ fn groups_of(entries: Vec<Entry>) -> Vec<(Map, Vec<Scope>)> {
         let first_group = groups.len() == 1;
         let scopes = &mut groups[g].1;
         let scope_name = std::mem::take(&mut e.scope_name);
-        // Most entries have no scope name: no `memcmp` call for two empty names.
-        let same =
-            |name: &str| name.len() == scope_name.len() && (name.is_empty() || name == scope_name);
-        match scopes.iter_mut().find(|(name, _)| same(name)) {
+        // Most entries have no scope name ([`same_str`]: no `memcmp` of two empty names).
+        match scopes
+            .iter_mut()
+            .find(|(name, _)| same_str(name, &scope_name))
+        {
             Some((_, records)) => records.push(e),
             None => {
                 // The first resource's first scope has room for every entry left, so that

@@ -103,7 +103,7 @@ impl PartialEq for Key {
     fn eq(&self, other: &Key) -> bool {
         match (&self.0, &other.0) {
             (KeyRepr::Named(x, _), KeyRepr::Named(y, _)) => std::ptr::eq(*x, *y),
-            _ => Key::ptr_eq(self, other) || self.as_str() == other.as_str(),
+            _ => Key::ptr_eq(self, other) || pdata::text::same_str(self.as_str(), other.as_str()),
         }
     }
 }
@@ -262,7 +262,8 @@ impl From<Str> for String {
 
 impl PartialEq for Str {
     fn eq(&self, other: &Str) -> bool {
-        self.ptr_eq(other) || self.as_str() == other.as_str()
+        // Empty values (a group that did not take part) are common: see `pdata::text`.
+        self.ptr_eq(other) || pdata::text::same_str(self.as_str(), other.as_str())
     }
 }
 

@@ -94,11 +94,8 @@ pub(crate) fn tenant_of<'a>(log_attrs: &'a [KeyValue], res_attrs: &'a [KeyValue]
 }
 
 /// `a == b`, without calling `memcmp` for the empty strings most tenants and scope names
-/// are (the per-record comparisons showed up at several per cent of the filelog path).
-#[inline]
-pub(crate) fn same_str(a: &str, b: &str) -> bool {
-    a.len() == b.len() && (a.is_empty() || a == b)
-}
+/// are (see `pdata::text`).
+pub(crate) use pdata::text::same_str;
 
 /// [`tenant_of`] for the records of one resource, with the resource's part looked up once
 /// (most resources have no hint at all; then only the record's attributes are searched).
