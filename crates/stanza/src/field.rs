@@ -190,13 +190,12 @@ impl Field {
                 (Root::Resource, Root::Resource) => (r, None),
                 _ => return self.delete(e).map(|v| to.set(e, v)),
             };
-            let v = src.remove_key(from_key)?;
-            // A map value merges into the target's map: the general `set`.
-            if matches!(v, Value::Map(_)) {
-                return Some(to.set(e, v));
-            }
-            dst.unwrap_or(src).insert_key(to_key, v);
-            return Some(Ok(()));
+            return match src.move_key(from_key, dst, to_key) {
+                Ok(true) => Some(Ok(())),
+                Ok(false) => None,
+                // A map value merges into the target's map: the general `set`.
+                Err(v) => Some(to.set(e, v)),
+            };
         }
         self.delete(e).map(|v| to.set(e, v))
     }
